@@ -1,0 +1,1 @@
+"""Benchmark runners: each writes JSON and a Markdown table, with its peers measured in the same run."""
