@@ -1,0 +1,109 @@
+"""Readers for road graphs that come with benchmark instances (not OSM).
+
+Manhattan (Luo, Florio, Das & Guo, PVLDB 2023; ``../shared/data/rideshare/manhattan``):
+
+* ``<name>.xy``: node count, then ``id x y`` per node (projected, normalised coordinates);
+* ``<name>.d``: arc count, then ``from to travel_time`` per arc.
+
+The files give no units. Travel times are kept in the file's unit, taken as seconds
+(``time_unit_s`` rescales them) and rounded to whole units; the coordinates are not
+latitude/longitude. Arc times are a constant 1592.5 time units per coordinate unit, and
+with coordinates read as miles the median arc is 83 m, Manhattan's north-south block, so
+lengths default to the straight-line distance times ``coord_unit_m = 1609.344``; this is an
+inference from the data, stated in ``network.meta``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidArgumentError, NetworkFileError
+from .network import RoadNetwork
+
+
+def _read_table(path: Path, columns: int, what: str) -> np.ndarray:
+    if not path.exists():
+        raise NetworkFileError(path, f"file not found ({what})")
+    try:
+        with open(path, encoding="ascii") as fh:
+            first = fh.readline().split()
+            if len(first) != 1:
+                raise NetworkFileError(path, f"first line should be the {what} count, got {' '.join(first)!r}")
+            count = int(first[0])
+            data = np.loadtxt(fh, dtype=np.float64, ndmin=2)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NetworkFileError(path, f"corrupt {what} file ({exc})") from exc
+    if data.size == 0:
+        data = np.zeros((0, columns))
+    if data.shape[1] != columns:
+        raise NetworkFileError(path, f"expected {columns} columns per {what}, got {data.shape[1]}")
+    if data.shape[0] != count:
+        raise NetworkFileError(path, f"header says {count} {what}s, the file has {data.shape[0]}")
+    return data
+
+
+def read_manhattan(
+    path: str | Path, *, time_unit_s: float = 1.0, coord_unit_m: float = 1609.344, largest_component: bool = True
+) -> RoadNetwork:
+    """Read a ``.xy`` + ``.d`` benchmark graph.
+
+    ``path`` is the folder (the ``*.xy`` in it is used), or the ``.xy`` file, or the common
+    stem (``.../Manhattan``).
+    """
+    if not time_unit_s > 0:
+        raise InvalidArgumentError("time_unit_s", f"got {time_unit_s!r}", "> 0")
+    if not coord_unit_m > 0:
+        raise InvalidArgumentError("coord_unit_m", f"got {coord_unit_m!r}", "> 0")
+    p = Path(path)
+    if p.is_dir():
+        found = sorted(p.glob("*.xy"))
+        if not found:
+            raise NetworkFileError(p, "no .xy file in the folder")
+        stem = found[0].with_suffix("")
+    else:
+        stem = p.with_suffix("") if p.suffix in (".xy", ".d") else p
+    xy = _read_table(stem.with_suffix(".xy"), 3, "node")
+    arcs = _read_table(stem.with_suffix(".d"), 3, "arc")
+    ids = xy[:, 0].astype(np.int64)
+    n = ids.size
+    if n == 0:
+        raise NetworkFileError(stem.with_suffix(".xy"), "no nodes")
+    if not np.array_equal(np.sort(ids), np.arange(n)):
+        raise NetworkFileError(stem.with_suffix(".xy"), f"node ids must be 0 .. {n - 1}")
+    x = np.empty(n)
+    y = np.empty(n)
+    x[ids] = xy[:, 1]
+    y[ids] = xy[:, 2]
+    tail = arcs[:, 0].astype(np.int64)
+    head = arcs[:, 1].astype(np.int64)
+    if arcs.shape[0] and (min(tail.min(), head.min()) < 0 or max(tail.max(), head.max()) >= n):
+        raise NetworkFileError(stem.with_suffix(".d"), f"arc endpoint outside 0 .. {n - 1}")
+    if arcs.shape[0] and not np.all(arcs[:, 2] > 0):
+        raise NetworkFileError(stem.with_suffix(".d"), "travel times must be > 0")
+    length = np.hypot(x[tail] - x[head], y[tail] - y[head]) * coord_unit_m
+    try:
+        return RoadNetwork.from_edges(
+            tail=tail,
+            head=head,
+            travel_time_s=arcs[:, 2] * time_unit_s,
+            length_m=length,
+            lat=np.full(n, np.nan),
+            lon=np.full(n, np.nan),
+            x_m=x * coord_unit_m,
+            y_m=y * coord_unit_m,
+            osm_id=np.arange(n),
+            name=stem.name,
+            crs="",
+            largest_component=largest_component,
+            meta={
+                "source": str(stem),
+                "format": "xy+d",
+                "time_unit_s": time_unit_s,
+                "coord_unit_m": coord_unit_m,
+                "lengths": "inferred from coordinates",
+            },
+        )
+    except InvalidArgumentError as exc:
+        raise NetworkFileError(stem, f"no usable road network ({exc})") from exc

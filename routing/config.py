@@ -1,0 +1,43 @@
+"""The one place for Numba settings used by every kernel in this project.
+
+``NUMBA_CACHE`` keeps compiled machine code on disk (``__pycache__`` next to the source,
+or ``$NUMBA_CACHE_DIR``) so that only the first run on a machine pays the compile time.
+Set the environment variable ``MOBILITY_NUMBA_CACHE=0`` to switch it off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from numba import njit
+
+NUMBA_CACHE: bool = os.environ.get("MOBILITY_NUMBA_CACHE", "1") not in ("0", "false", "no")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def kernel(fn: _F) -> _F:
+    """Compile a serial kernel: ``nopython`` mode, releases the GIL, cached on disk."""
+    return cast(_F, njit(cache=NUMBA_CACHE, nogil=True)(fn))
+
+
+def parallel_kernel(fn: _F) -> _F:
+    """Compile a kernel that uses ``prange`` (Numba's thread pool; see ``numba.set_num_threads``)."""
+    return cast(_F, njit(cache=NUMBA_CACHE, nogil=True, parallel=True)(fn))
+
+
+#: Integer type of travel times and lengths stored per edge.
+WEIGHT_DTYPE = np.int32
+#: Integer type of node and edge indices.
+INDEX_DTYPE = np.int32
+#: Integer type of path distances inside kernels and in the public API.
+DIST_DTYPE = np.int64
+
+#: Returned for a pair of nodes with no path between them. It is larger than any real
+#: travel time and can be added to another such value without overflowing ``int64``.
+UNREACHABLE: int = 2**31 - 1
+#: Internal infinity of the kernels (never returned).
+INF: int = 2**62

@@ -1,0 +1,437 @@
+"""The road network as flat arrays: CSR forward and reverse adjacency.
+
+Node ids are ``0 .. num_nodes - 1``; edge ids are ``0 .. num_edges - 1`` and follow the
+forward CSR order, so the edges leaving node ``u`` are ``indptr[u] .. indptr[u + 1] - 1``
+with heads ``indices[...]``. The reverse CSR lists, for each node ``v``, the edges that
+enter it: ``rev_indptr[v] .. rev_indptr[v + 1] - 1`` with tails ``rev_indices[...]`` and the
+forward edge ids ``rev_edge[...]``.
+
+Travel times are integer seconds and lengths integer metres, rounded once when the network
+is built. Between any ordered pair of nodes there is at most one edge (the fastest of any
+parallel edges in the source) and there are no self-loops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse.csgraph import connected_components
+
+from .config import INDEX_DTYPE, WEIGHT_DTYPE
+from .errors import InvalidArgumentError, NetworkFileError
+
+#: Road classes known to the engine; ``RoadNetwork.road_class`` holds indices into the
+#: network's own ``road_classes`` tuple, which starts with these.
+DEFAULT_ROAD_CLASSES: tuple[str, ...] = (
+    "motorway",
+    "motorway_link",
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "service",
+    "road",
+    "busway",
+    "other",
+)
+
+#: Largest travel time accepted for one edge (about 116 days); keeps path sums in range.
+MAX_EDGE_TIME_S = 10_000_000
+
+_FORMAT_VERSION = 1
+
+
+def _as_array(values: ArrayLike, dtype: Any, name: str, size: int | None = None) -> NDArray[Any]:
+    arr = np.ascontiguousarray(values, dtype=dtype)
+    if arr.ndim != 1:
+        raise InvalidArgumentError(name, f"expected a 1-D array, got shape {arr.shape}")
+    if size is not None and arr.shape[0] != size:
+        raise InvalidArgumentError(name, f"expected {size} values, got {arr.shape[0]}")
+    return arr
+
+
+def _round_times(values: ArrayLike, name: str, size: int) -> NDArray[np.int32]:
+    """Round travel times (s) to integers in ``1 .. MAX_EDGE_TIME_S``, or raise."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.shape[0] != size:
+        raise InvalidArgumentError(name, f"expected {size} values (one per edge), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise InvalidArgumentError(name, f"expected numbers, got dtype {arr.dtype}")
+    farr = arr.astype(np.float64)
+    if not np.all(np.isfinite(farr)):
+        bad = int(np.flatnonzero(~np.isfinite(farr))[0])
+        raise InvalidArgumentError(name, f"edge {bad} has a non-finite travel time", "finite seconds")
+    rounded = np.rint(farr)
+    if rounded.size and (rounded.min() < 1 or rounded.max() > MAX_EDGE_TIME_S):
+        bad = int(np.flatnonzero((rounded < 1) | (rounded > MAX_EDGE_TIME_S))[0])
+        raise InvalidArgumentError(
+            name,
+            f"edge {bad} has travel time {farr[bad]!r} s",
+            f"1 .. {MAX_EDGE_TIME_S} s after rounding",
+        )
+    return rounded.astype(WEIGHT_DTYPE)
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A directed road network as flat arrays (see the module docstring for conventions).
+
+    Build one with :func:`routing.load_network` (OSM, GraphML, cached), with
+    :func:`routing.read_manhattan` (benchmark ``.xy``/``.d``), or with
+    :meth:`RoadNetwork.from_edges`. Instances are immutable; variants are made with
+    :meth:`with_travel_times`.
+    """
+
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int32]
+    travel_time_s: NDArray[np.int32]
+    length_m: NDArray[np.int32]
+    road_class: NDArray[np.int8]
+    rev_indptr: NDArray[np.int64]
+    rev_indices: NDArray[np.int32]
+    rev_edge: NDArray[np.int32]
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    x_m: NDArray[np.float64]
+    y_m: NDArray[np.float64]
+    osm_id: NDArray[np.int64]
+    name: str = "network"
+    crs: str = ""
+    road_classes: tuple[str, ...] = DEFAULT_ROAD_CLASSES
+    #: OSM public-transport stops found in the source (may be empty).
+    osm_stop_id: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    osm_stop_lat: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    osm_stop_lon: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    #: Free-form provenance: source file, build options, counts before filtering, ...
+    meta: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_edges(
+        cls,
+        *,
+        tail: ArrayLike,
+        head: ArrayLike,
+        travel_time_s: ArrayLike,
+        length_m: ArrayLike,
+        lat: ArrayLike,
+        lon: ArrayLike,
+        x_m: ArrayLike,
+        y_m: ArrayLike,
+        osm_id: ArrayLike | None = None,
+        road_class: ArrayLike | None = None,
+        road_classes: Sequence[str] = DEFAULT_ROAD_CLASSES,
+        name: str = "network",
+        crs: str = "",
+        largest_component: bool = True,
+        meta: dict[str, Any] | None = None,
+        osm_stop_id: ArrayLike | None = None,
+        osm_stop_lat: ArrayLike | None = None,
+        osm_stop_lon: ArrayLike | None = None,
+    ) -> RoadNetwork:
+        """Build a network from an edge list and per-node coordinates.
+
+        Travel times (s) and lengths (m) may be floats; they are rounded here, once
+        (travel times to at least 1 s). Self-loops are dropped; of parallel edges the
+        fastest is kept. With ``largest_component`` (the default) only the largest strongly
+        connected component is kept and nodes are renumbered ``0 .. n-1`` in their original
+        order.
+        """
+        lat_a = _as_array(lat, np.float64, "lat")
+        n = lat_a.shape[0]
+        lon_a = _as_array(lon, np.float64, "lon", n)
+        x_a = _as_array(x_m, np.float64, "x_m", n)
+        y_a = _as_array(y_m, np.float64, "y_m", n)
+        osm_a = np.arange(n, dtype=np.int64) if osm_id is None else _as_array(osm_id, np.int64, "osm_id", n)
+        tail_a = _as_array(tail, np.int64, "tail")
+        m = tail_a.shape[0]
+        head_a = _as_array(head, np.int64, "head", m)
+        if m and (min(tail_a.min(), head_a.min()) < 0 or max(tail_a.max(), head_a.max()) >= n):
+            raise InvalidArgumentError("tail/head", "node index out of range", f"0 .. {n - 1}")
+        # Times may be fractional here; clamp to >= 1 s before validation rounding.
+        time_f = np.asarray(travel_time_s, dtype=np.float64)
+        time_f = np.where(np.isfinite(time_f), np.maximum(time_f, 1.0), time_f)
+        time_a = _round_times(time_f, "travel_time_s", m)
+        len_f = _as_array(length_m, np.float64, "length_m", m)
+        if m and (not np.all(np.isfinite(len_f)) or len_f.min() < 0):
+            raise InvalidArgumentError("length_m", "lengths must be finite and >= 0", ">= 0 m")
+        len_a = np.rint(len_f).astype(WEIGHT_DTYPE)
+        cls_a = (
+            np.full(m, len(road_classes) - 1, np.int8)
+            if road_class is None
+            else _as_array(road_class, np.int8, "road_class", m)
+        )
+
+        # Drop self-loops, keep the fastest of parallel edges.
+        keep = tail_a != head_a
+        tail_a, head_a, time_a, len_a, cls_a = (
+            tail_a[keep],
+            head_a[keep],
+            time_a[keep],
+            len_a[keep],
+            cls_a[keep],
+        )
+        order = np.lexsort((len_a, time_a, head_a, tail_a))
+        tail_a, head_a, time_a, len_a, cls_a = (
+            tail_a[order],
+            head_a[order],
+            time_a[order],
+            len_a[order],
+            cls_a[order],
+        )
+        if tail_a.size:
+            first = np.ones(tail_a.size, dtype=bool)
+            first[1:] = (tail_a[1:] != tail_a[:-1]) | (head_a[1:] != head_a[:-1])
+            tail_a, head_a, time_a, len_a, cls_a = (
+                tail_a[first],
+                head_a[first],
+                time_a[first],
+                len_a[first],
+                cls_a[first],
+            )
+
+        info = dict(meta or {})
+        if largest_component and n:
+            adj = sp.csr_matrix((np.ones(tail_a.size), (tail_a, head_a)), shape=(n, n))
+            ncomp, labels = connected_components(adj, directed=True, connection="strong")
+            if ncomp > 1:
+                biggest = np.bincount(labels).argmax()
+                node_keep = labels == biggest
+                info.setdefault("nodes_before_scc", int(n))
+                info.setdefault("edges_before_scc", int(tail_a.size))
+                new_id = np.full(n, -1, np.int64)
+                new_id[node_keep] = np.arange(int(node_keep.sum()))
+                ekeep = node_keep[tail_a] & node_keep[head_a]
+                tail_a, head_a = new_id[tail_a[ekeep]], new_id[head_a[ekeep]]
+                time_a, len_a, cls_a = time_a[ekeep], len_a[ekeep], cls_a[ekeep]
+                lat_a, lon_a, x_a, y_a, osm_a = (
+                    lat_a[node_keep],
+                    lon_a[node_keep],
+                    x_a[node_keep],
+                    y_a[node_keep],
+                    osm_a[node_keep],
+                )
+                n = int(node_keep.sum())
+
+        if tail_a.size == 0:
+            raise InvalidArgumentError("edges", "the network has no edges left after filtering")
+
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(tail_a, minlength=n), out=indptr[1:])
+        rev_order = np.lexsort((tail_a, head_a)).astype(INDEX_DTYPE)
+        rev_indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(head_a, minlength=n), out=rev_indptr[1:])
+
+        def stops(values: ArrayLike | None, dtype: Any) -> NDArray[Any]:
+            return np.zeros(0, dtype) if values is None else np.ascontiguousarray(values, dtype)
+
+        return cls(
+            indptr=indptr,
+            indices=head_a.astype(INDEX_DTYPE),
+            travel_time_s=time_a.astype(WEIGHT_DTYPE),
+            length_m=len_a.astype(WEIGHT_DTYPE),
+            road_class=cls_a.astype(np.int8),
+            rev_indptr=rev_indptr,
+            rev_indices=tail_a[rev_order].astype(INDEX_DTYPE),
+            rev_edge=rev_order,
+            lat=lat_a,
+            lon=lon_a,
+            x_m=x_a,
+            y_m=y_a,
+            osm_id=osm_a,
+            name=name,
+            crs=crs,
+            road_classes=tuple(road_classes),
+            osm_stop_id=stops(osm_stop_id, np.int64),
+            osm_stop_lat=stops(osm_stop_lat, np.float64),
+            osm_stop_lon=stops(osm_stop_lon, np.float64),
+            meta=info,
+        )
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def num_nodes(self) -> int:
+        return int(self.indptr.shape[0] - 1)
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.indices.shape[0])
+
+    @property
+    def tail(self) -> NDArray[np.int32]:
+        """Tail node of every edge (derived from ``indptr``; memoised)."""
+        t = self._memo.get("tail")
+        if t is None:
+            t = np.repeat(np.arange(self.num_nodes, dtype=INDEX_DTYPE), np.diff(self.indptr))
+            self._memo["tail"] = t
+        return t
+
+    @property
+    def has_lat_lon(self) -> bool:
+        """False for benchmark graphs whose coordinates are not geographic."""
+        return bool(self.crs) and bool(np.all(np.isfinite(self.lat)))
+
+    def edge_id(self, u: int, v: int) -> int:
+        """Id of the edge ``u -> v``, or -1 if there is none."""
+        lo, hi = int(self.indptr[u]), int(self.indptr[u + 1])
+        hits = np.flatnonzero(self.indices[lo:hi] == v)
+        return int(lo + hits[0]) if hits.size else -1
+
+    def weights_fingerprint(self) -> str:
+        """A short hash of topology and travel times; keys caches of derived structures."""
+        fp = self._memo.get("fingerprint")
+        if fp is None:
+            h = hashlib.sha256()
+            for arr in (self.indptr, self.indices, self.travel_time_s):
+                h.update(np.ascontiguousarray(arr).tobytes())
+            fp = h.hexdigest()[:24]
+            self._memo["fingerprint"] = fp
+        return fp
+
+    def to_scipy(self, weight: str = "travel_time_s") -> sp.csr_matrix:
+        """The network as a ``scipy.sparse.csr_matrix`` of ``travel_time_s`` or ``length_m``."""
+        if weight not in ("travel_time_s", "length_m"):
+            raise InvalidArgumentError("weight", f"unknown weight {weight!r}", "travel_time_s, length_m")
+        data = getattr(self, weight).astype(np.float64)
+        return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.num_nodes, self.num_nodes))
+
+    # ------------------------------------------------------------------ variants
+    def with_travel_times(self, travel_time_s: ArrayLike) -> RoadNetwork:
+        """A copy of this network with new per-edge travel times (same topology).
+
+        ``travel_time_s`` holds one value per edge in edge-id order; values are rounded to
+        whole seconds and must lie in ``1 .. MAX_EDGE_TIME_S``.
+        """
+        times = _round_times(travel_time_s, "travel_time_s", self.num_edges)
+        return RoadNetwork(
+            indptr=self.indptr,
+            indices=self.indices,
+            travel_time_s=times,
+            length_m=self.length_m,
+            road_class=self.road_class,
+            rev_indptr=self.rev_indptr,
+            rev_indices=self.rev_indices,
+            rev_edge=self.rev_edge,
+            lat=self.lat,
+            lon=self.lon,
+            x_m=self.x_m,
+            y_m=self.y_m,
+            osm_id=self.osm_id,
+            name=self.name,
+            crs=self.crs,
+            road_classes=self.road_classes,
+            osm_stop_id=self.osm_stop_id,
+            osm_stop_lat=self.osm_stop_lat,
+            osm_stop_lon=self.osm_stop_lon,
+            meta=dict(self.meta),
+        )
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> dict[str, Any]:
+        """Counts and extents, for printing and for reports."""
+        length_km = float(self.length_m.sum()) / 1000.0
+        by_class: dict[str, float] = {}
+        for code, km in enumerate(
+            np.bincount(self.road_class.astype(np.int64), weights=self.length_m, minlength=len(self.road_classes))
+        ):
+            if km > 0:
+                by_class[self.road_classes[code]] = round(float(km) / 1000.0, 2)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "nodes": self.num_nodes,
+            "edges": self.num_edges,
+            "road_km": round(length_km, 2),
+            "road_km_by_class": by_class,
+            "osm_stops": int(self.osm_stop_id.shape[0]),
+            "crs": self.crs or "(not geographic)",
+        }
+        if self.has_lat_lon:
+            out["bbox"] = {
+                "south": round(float(self.lat.min()), 6),
+                "west": round(float(self.lon.min()), 6),
+                "north": round(float(self.lat.max()), 6),
+                "east": round(float(self.lon.max()), 6),
+            }
+        speeds = self.length_m / np.maximum(self.travel_time_s, 1) * 3.6
+        out["mean_speed_kph"] = round(float(np.average(speeds, weights=np.maximum(self.length_m, 1))), 1)
+        for key in ("nodes_before_scc", "edges_before_scc"):
+            if key in self.meta:
+                out[key] = self.meta[key]
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    _ARRAYS = (
+        "indptr",
+        "indices",
+        "travel_time_s",
+        "length_m",
+        "road_class",
+        "rev_indptr",
+        "rev_indices",
+        "rev_edge",
+        "lat",
+        "lon",
+        "x_m",
+        "y_m",
+        "osm_id",
+        "osm_stop_id",
+        "osm_stop_lat",
+        "osm_stop_lon",
+    )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the network to an ``.npz`` file (uncompressed, fast to load)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format_version": _FORMAT_VERSION,
+            "name": self.name,
+            "crs": self.crs,
+            "road_classes": list(self.road_classes),
+            "meta": self.meta,
+        }
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, header=np.array(json.dumps(header)), **{k: getattr(self, k) for k in self._ARRAYS})
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RoadNetwork:
+        """Read a network written by :meth:`save`."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                if header.get("format_version") != _FORMAT_VERSION:
+                    raise NetworkFileError(
+                        path,
+                        f"network cache format {header.get('format_version')} is not {_FORMAT_VERSION}; rebuild it",
+                    )
+                arrays = {k: data[k] for k in cls._ARRAYS}
+        except NetworkFileError:
+            raise
+        except (OSError, ValueError, KeyError) as exc:
+            raise NetworkFileError(path, f"not a saved network ({exc})") from exc
+        return cls(
+            **arrays,
+            name=header["name"],
+            crs=header["crs"],
+            road_classes=tuple(header["road_classes"]),
+            meta=header["meta"],
+        )
