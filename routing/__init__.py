@@ -1,0 +1,63 @@
+"""Roads and schedules: road networks, shortest paths, snapping and stops.
+
+The public API of the foundation layer:
+
+* :func:`load_network` — OSM XML / bz2 / PBF / osmnx GraphML to a cached :class:`RoadNetwork`;
+* :func:`read_manhattan` — the Manhattan ride-sharing benchmark graph (``.xy`` + ``.d``);
+* :func:`synthetic_city` — a deterministic perturbed-grid city (labelled synthetic);
+* :class:`Router` — exact travel times, paths and matrices by contraction hierarchy;
+* :func:`nearest_nodes`, :func:`snap` — snapping points to the network;
+* :func:`virtual_stops` — stops covering the network for stop-based service.
+
+This package imports nothing from the other packages of the engine.
+"""
+
+from .benchmark_graphs import read_manhattan
+from .ch import ContractionHierarchy
+from .config import UNREACHABLE
+from .dijkstra import (
+    bidirectional_dijkstra,
+    dijkstra_matrix,
+    dijkstra_one_to_all,
+    dijkstra_one_to_many,
+    dijkstra_one_to_one,
+)
+from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError
+from .network import RoadNetwork
+from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
+from .router import NoPathError, Router, ShortestPath, warm_up
+from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
+from .stops import StopSet, coverage_m, virtual_stops
+from .synthetic import synthetic_city
+
+__all__ = [
+    "KOREAN_URBAN_SPEEDS_KPH",
+    "UNREACHABLE",
+    "BuildOptions",
+    "ContractionHierarchy",
+    "InvalidArgumentError",
+    "NetworkFileError",
+    "NoPathError",
+    "RoadNetwork",
+    "Router",
+    "RoutingError",
+    "ShortestPath",
+    "SnapError",
+    "SnapResult",
+    "StopSet",
+    "bidirectional_dijkstra",
+    "coverage_m",
+    "dijkstra_matrix",
+    "dijkstra_one_to_all",
+    "dijkstra_one_to_many",
+    "dijkstra_one_to_one",
+    "load_network",
+    "nearest_nodes",
+    "nearest_nodes_xy",
+    "network_cache_path",
+    "read_manhattan",
+    "snap",
+    "synthetic_city",
+    "virtual_stops",
+    "warm_up",
+]

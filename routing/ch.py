@@ -1,0 +1,1395 @@
+"""Contraction hierarchies (Geisberger et al. 2008) as Numba kernels.
+
+Construction
+    Nodes are contracted one at a time, least important first. Contracting ``v`` removes it
+    from the remaining graph and, for every in-neighbour ``u`` and out-neighbour ``w``, adds a
+    shortcut ``u -> w`` of weight ``w(u,v) + w(v,w)`` unless a local *witness search*
+    (Dijkstra from ``u`` that avoids ``v``, limited to ``witness_settle_limit`` settled
+    nodes) finds a path that is no longer. Importance is computed by simulating the
+    contraction: ``1000 * level + 1000 * added_arcs / removed_arcs + 1000 * added_hops /
+    removed_hops``, where ``level`` grows with the levels of contracted neighbours; priorities
+    are kept up to date lazily and for the neighbours of each contracted node. An omitted
+    shortcut is always justified by a witness path, so distances stay exact whatever limit
+    is used; the limit trades build time for the number of shortcuts.
+
+Data
+    After contraction node ids are replaced by ranks (``rank[node]``), so the nodes
+    contracted last sit together in memory. ``fwd_*`` is the upward graph searched from a
+    source: for each rank ``r``, arcs ``r -> h`` with ``h > r``. ``bwd_*`` is the upward
+    graph searched from a target: for each rank ``r``, arcs ``h -> r`` with ``h > r``, stored
+    at ``r`` with ``h`` as head. Every arc has an id into the arc table: an original edge
+    (``arc_child1 == -1``, ``arc_child2`` = the network's edge id) or a shortcut made of
+    arcs ``arc_child1`` then ``arc_child2``.
+
+Queries
+    One-to-one: bidirectional upward Dijkstra with stall-on-demand, stopping when both
+    queues' minimum keys reach the best meeting distance. Many-to-many: the bucket method
+    (Knopp et al. 2007) — one backward upward search per target fills per-node buckets of
+    ``(target, distance)``, then one forward upward search per source scans the buckets of
+    the nodes it settles; both phases run in parallel over sources/targets.
+
+Changing weights
+    :meth:`ContractionHierarchy.with_travel_times` re-contracts the network in the existing
+    node order (no importance computation), which is exact for any new weights.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import get_num_threads, prange
+from numpy.typing import NDArray
+
+from ._heap import heap_pop, heap_push, heap_update
+from .config import INF, UNREACHABLE, kernel, parallel_kernel
+from .errors import InvalidArgumentError, NetworkFileError
+from .network import RoadNetwork
+
+_FORMAT_VERSION = 1
+
+#: Numba's default 'workqueue' threading layer must not run two parallel kernels at once;
+#: parallel calls from different Python threads take turns through this lock.
+_PARALLEL_LOCK = threading.Lock()
+
+
+# ============================================================================ construction
+@kernel
+def _grow_i32(arr, need):
+    if need <= arr.shape[0]:
+        return arr
+    cap = arr.shape[0] * 2
+    while cap < need:
+        cap *= 2
+    out = np.empty(cap, arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+@kernel
+def _grow_i64(arr, need):
+    if need <= arr.shape[0]:
+        return arr
+    cap = arr.shape[0] * 2
+    while cap < need:
+        cap *= 2
+    out = np.empty(cap, arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+@kernel
+def _list_append(start, length, cap, arena, top, node, value):
+    """Append ``value`` to ``node``'s list in an arena of growable lists.
+
+    Returns ``(arena, top)``, the arena possibly reallocated.
+    """
+    if length[node] == cap[node]:
+        new_cap = 4 if cap[node] < 2 else 2 * cap[node]
+        arena = _grow_i32(arena, top + new_cap)
+        s = start[node]
+        for k in range(length[node]):
+            arena[top + k] = arena[s + k]
+        start[node] = top
+        cap[node] = new_cap
+        top += new_cap
+    arena[start[node] + length[node]] = value
+    length[node] += 1
+    return arena, top
+
+
+@kernel
+def _list_remove_head(start, length, arena, arc_other, node, other):
+    """Remove from ``node``'s list the arc whose other end (``arc_other[arc]``) is ``other``."""
+    s = start[node]
+    n = length[node]
+    for k in range(n):
+        if arc_other[arena[s + k]] == other:
+            arena[s + k] = arena[s + n - 1]
+            length[node] = n - 1
+            return
+
+
+@kernel
+def _witness_search(
+    source,
+    skip,
+    max_dist,
+    settle_limit,
+    target_mark,
+    num_targets,
+    out_start,
+    out_len,
+    out_arena,
+    arc_head,
+    arc_w,
+    dist,
+    keys,
+    items,
+    pos,
+    touched,
+):
+    """Dijkstra from ``source`` over the remaining graph, avoiding ``skip``.
+
+    Stops after ``settle_limit`` settled nodes, when the next key exceeds ``max_dist`` or when
+    ``num_targets`` marked nodes are settled. ``dist`` holds the result for the touched
+    nodes; returns the number of touched nodes (the caller resets them).
+    """
+    ntouched = 0
+    size = 0
+    dist[source] = 0
+    touched[0] = source
+    ntouched = 1
+    size = heap_push(keys, items, pos, size, source, 0)
+    settled = 0
+    remaining = num_targets
+    while size > 0:
+        if keys[0] > max_dist:
+            break
+        u, d, size = heap_pop(keys, items, pos, size)
+        settled += 1
+        if target_mark[u] != 0:
+            remaining -= 1
+            if remaining <= 0:
+                break
+        if settled > settle_limit:
+            break
+        s = out_start[u]
+        for k in range(out_len[u]):
+            a = out_arena[s + k]
+            v = arc_head[a]
+            if v == skip:
+                continue
+            nd = d + arc_w[a]
+            if nd < dist[v]:
+                if dist[v] == INF:
+                    touched[ntouched] = v
+                    ntouched += 1
+                dist[v] = nd
+                size = heap_push(keys, items, pos, size, v, nd)
+    # Clear heap positions of anything still queued.
+    for i in range(size):
+        pos[items[i]] = -1
+    return ntouched
+
+
+@kernel
+def _contract_node(
+    v,
+    simulate,
+    settle_limit,
+    out_start,
+    out_len,
+    out_cap,
+    out_arena,
+    out_top,
+    in_start,
+    in_len,
+    in_cap,
+    in_arena,
+    in_top,
+    arc_tail,
+    arc_head,
+    arc_w,
+    arc_c1,
+    arc_c2,
+    arc_hops,
+    num_arcs,
+    dist,
+    keys,
+    items,
+    pos,
+    touched,
+    target_mark,
+):
+    """Contract (or, with ``simulate``, only count the shortcuts of contracting) ``v``.
+
+    Returns ``(added_arcs, added_hops, out_arena, out_top, in_arena, in_top, arc arrays...,
+    num_arcs)``.
+    """
+    added = 0
+    added_hops = 0
+    n_in = in_len[v]
+    n_out = out_len[v]
+    if n_in == 0 or n_out == 0:
+        return (
+            added,
+            added_hops,
+            out_arena,
+            out_top,
+            in_arena,
+            in_top,
+            arc_tail,
+            arc_head,
+            arc_w,
+            arc_c1,
+            arc_c2,
+            arc_hops,
+            num_arcs,
+        )
+    # Copy v's lists: adding shortcuts may reallocate the arenas.
+    in_arcs = in_arena[in_start[v] : in_start[v] + n_in].copy()
+    out_arcs = out_arena[out_start[v] : out_start[v] + n_out].copy()
+    max_out = 0
+    for j in range(n_out):
+        if arc_w[out_arcs[j]] > max_out:
+            max_out = arc_w[out_arcs[j]]
+    for i in range(n_in):
+        a_in = in_arcs[i]
+        u = arc_tail[a_in]
+        w_in = arc_w[a_in]
+        num_targets = 0
+        for j in range(n_out):
+            w = arc_head[out_arcs[j]]
+            if w != u and target_mark[w] == 0:
+                target_mark[w] = 1
+                num_targets += 1
+        if num_targets == 0:
+            continue
+        ntouched = _witness_search(
+            u,
+            v,
+            w_in + max_out,
+            settle_limit,
+            target_mark,
+            num_targets,
+            out_start,
+            out_len,
+            out_arena,
+            arc_head,
+            arc_w,
+            dist,
+            keys,
+            items,
+            pos,
+            touched,
+        )
+        for j in range(n_out):
+            a_out = out_arcs[j]
+            w = arc_head[a_out]
+            if w == u:
+                continue
+            target_mark[w] = 0
+            via = w_in + arc_w[a_out]
+            if dist[w] <= via:
+                continue
+            added += 1
+            hops = arc_hops[a_in] + arc_hops[a_out]
+            added_hops += hops
+            if simulate:
+                continue
+            # New arc u -> w; replaces an existing (heavier) arc u -> w if there is one.
+            a_new = num_arcs
+            arc_tail = _grow_i32(arc_tail, a_new + 1)
+            arc_head = _grow_i32(arc_head, a_new + 1)
+            arc_w = _grow_i64(arc_w, a_new + 1)
+            arc_c1 = _grow_i32(arc_c1, a_new + 1)
+            arc_c2 = _grow_i32(arc_c2, a_new + 1)
+            arc_hops = _grow_i32(arc_hops, a_new + 1)
+            arc_tail[a_new] = u
+            arc_head[a_new] = w
+            arc_w[a_new] = via
+            arc_c1[a_new] = a_in
+            arc_c2[a_new] = a_out
+            arc_hops[a_new] = hops
+            num_arcs += 1
+            replaced = False
+            s = out_start[u]
+            for k in range(out_len[u]):
+                if arc_head[out_arena[s + k]] == w:
+                    out_arena[s + k] = a_new
+                    replaced = True
+                    break
+            if replaced:
+                s = in_start[w]
+                for k in range(in_len[w]):
+                    if arc_tail[in_arena[s + k]] == u:
+                        in_arena[s + k] = a_new
+                        break
+            else:
+                out_arena, out_top = _list_append(out_start, out_len, out_cap, out_arena, out_top, u, a_new)
+                in_arena, in_top = _list_append(in_start, in_len, in_cap, in_arena, in_top, w, a_new)
+        for k in range(ntouched):
+            dist[touched[k]] = INF
+    return (
+        added,
+        added_hops,
+        out_arena,
+        out_top,
+        in_arena,
+        in_top,
+        arc_tail,
+        arc_head,
+        arc_w,
+        arc_c1,
+        arc_c2,
+        arc_hops,
+        num_arcs,
+    )
+
+
+@kernel
+def _importance(
+    v,
+    level,
+    settle_limit,
+    out_start,
+    out_len,
+    out_cap,
+    out_arena,
+    out_top,
+    in_start,
+    in_len,
+    in_cap,
+    in_arena,
+    in_top,
+    arc_tail,
+    arc_head,
+    arc_w,
+    arc_c1,
+    arc_c2,
+    arc_hops,
+    num_arcs,
+    dist,
+    keys,
+    items,
+    pos,
+    touched,
+    target_mark,
+):
+    """Importance of contracting ``v`` now (smaller is contracted earlier)."""
+    res = _contract_node(
+        v,
+        True,
+        settle_limit,
+        out_start,
+        out_len,
+        out_cap,
+        out_arena,
+        out_top,
+        in_start,
+        in_len,
+        in_cap,
+        in_arena,
+        in_top,
+        arc_tail,
+        arc_head,
+        arc_w,
+        arc_c1,
+        arc_c2,
+        arc_hops,
+        num_arcs,
+        dist,
+        keys,
+        items,
+        pos,
+        touched,
+        target_mark,
+    )
+    removed = in_len[v] + out_len[v]
+    removed_hops = 0
+    for k in range(in_len[v]):
+        removed_hops += arc_hops[in_arena[in_start[v] + k]]
+    for k in range(out_len[v]):
+        removed_hops += arc_hops[out_arena[out_start[v] + k]]
+    return 1.0 + 1000.0 * level[v] + 1000.0 * res[0] / max(removed, 1) + 1000.0 * res[1] / max(removed_hops, 1)
+
+
+@kernel
+def _contract(indptr, indices, weights, fixed_order, settle_limit):
+    """Build a contraction hierarchy.
+
+    If ``fixed_order`` is non-empty it gives the contraction order (node ids, first
+    contracted first); otherwise the order is computed. Returns the arc table, the upward
+    arc lists in contraction order and the order.
+    """
+    n = indptr.shape[0] - 1
+    m = indices.shape[0]
+    cap0 = max(2 * m + 16, 64)
+    arc_tail = np.empty(cap0, np.int32)
+    arc_head = np.empty(cap0, np.int32)
+    arc_w = np.empty(cap0, np.int64)
+    arc_c1 = np.empty(cap0, np.int32)
+    arc_c2 = np.empty(cap0, np.int32)
+    arc_hops = np.empty(cap0, np.int32)
+    out_start = np.zeros(n, np.int64)
+    out_len = np.zeros(n, np.int64)
+    out_cap = np.zeros(n, np.int64)
+    in_start = np.zeros(n, np.int64)
+    in_len = np.zeros(n, np.int64)
+    in_cap = np.zeros(n, np.int64)
+    in_deg = np.zeros(n, np.int64)
+    for e in range(m):
+        in_deg[indices[e]] += 1
+    # Lay the initial lists out with slack for shortcuts.
+    top = 0
+    for u in range(n):
+        c = 2 * (indptr[u + 1] - indptr[u]) + 2
+        out_start[u] = top
+        out_cap[u] = c
+        top += c
+    out_arena = np.empty(top * 2, np.int32)
+    out_top = top
+    top = 0
+    for u in range(n):
+        c = 2 * in_deg[u] + 2
+        in_start[u] = top
+        in_cap[u] = c
+        top += c
+    in_arena = np.empty(top * 2, np.int32)
+    in_top = top
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            arc_tail[e] = u
+            arc_head[e] = v
+            arc_w[e] = weights[e]
+            arc_c1[e] = -1
+            arc_c2[e] = e
+            arc_hops[e] = 1
+            out_arena[out_start[u] + out_len[u]] = e
+            out_len[u] += 1
+            in_arena[in_start[v] + in_len[v]] = e
+            in_len[v] += 1
+    num_arcs = m
+
+    dist = np.full(n, INF, np.int64)
+    keys = np.empty(n, np.int64)
+    items = np.empty(n, np.int32)
+    pos = np.full(n, -1, np.int32)
+    touched = np.empty(n, np.int32)
+    target_mark = np.zeros(n, np.uint8)
+
+    contracted = np.zeros(n, np.uint8)
+    level = np.zeros(n, np.int64)
+    order = np.empty(n, np.int32)
+    # Upward arcs recorded at contraction time, in contraction order.
+    up_out_ptr = np.zeros(n + 1, np.int64)
+    up_in_ptr = np.zeros(n + 1, np.int64)
+    up_out = np.empty(max(m, 16), np.int32)
+    up_in = np.empty(max(m, 16), np.int32)
+
+    use_fixed = fixed_order.shape[0] == n
+    # Priority queue over float importance (lazy updates).
+    pq_keys = np.empty(n, np.float64)
+    pq_items = np.empty(n, np.int32)
+    pq_pos = np.full(n, -1, np.int32)
+    pq_size = 0
+    if not use_fixed:
+        for v in range(n):
+            prio = _importance(
+                v,
+                level,
+                settle_limit,
+                out_start,
+                out_len,
+                out_cap,
+                out_arena,
+                out_top,
+                in_start,
+                in_len,
+                in_cap,
+                in_arena,
+                in_top,
+                arc_tail,
+                arc_head,
+                arc_w,
+                arc_c1,
+                arc_c2,
+                arc_hops,
+                num_arcs,
+                dist,
+                keys,
+                items,
+                pos,
+                touched,
+                target_mark,
+            )
+            pq_size = heap_push(pq_keys, pq_items, pq_pos, pq_size, v, prio)
+
+    for r in range(n):
+        if use_fixed:
+            v = fixed_order[r]
+        else:
+            while True:
+                v = pq_items[0]
+                prio = _importance(
+                    v,
+                    level,
+                    settle_limit,
+                    out_start,
+                    out_len,
+                    out_cap,
+                    out_arena,
+                    out_top,
+                    in_start,
+                    in_len,
+                    in_cap,
+                    in_arena,
+                    in_top,
+                    arc_tail,
+                    arc_head,
+                    arc_w,
+                    arc_c1,
+                    arc_c2,
+                    arc_hops,
+                    num_arcs,
+                    dist,
+                    keys,
+                    items,
+                    pos,
+                    touched,
+                    target_mark,
+                )
+                # Lazy update: contract v only if it is still the least important.
+                pq_size = heap_update(pq_keys, pq_items, pq_pos, pq_size, v, prio)
+                if pq_items[0] == v:
+                    v, _k, pq_size = heap_pop(pq_keys, pq_items, pq_pos, pq_size)
+                    break
+        order[r] = v
+        # Record v's current arcs: they all lead to nodes contracted later (higher rank).
+        no = out_len[v]
+        ni = in_len[v]
+        up_out = _grow_i32(up_out, up_out_ptr[r] + no)
+        up_in = _grow_i32(up_in, up_in_ptr[r] + ni)
+        for k in range(no):
+            up_out[up_out_ptr[r] + k] = out_arena[out_start[v] + k]
+        for k in range(ni):
+            up_in[up_in_ptr[r] + k] = in_arena[in_start[v] + k]
+        up_out_ptr[r + 1] = up_out_ptr[r] + no
+        up_in_ptr[r + 1] = up_in_ptr[r] + ni
+        res = _contract_node(
+            v,
+            False,
+            settle_limit,
+            out_start,
+            out_len,
+            out_cap,
+            out_arena,
+            out_top,
+            in_start,
+            in_len,
+            in_cap,
+            in_arena,
+            in_top,
+            arc_tail,
+            arc_head,
+            arc_w,
+            arc_c1,
+            arc_c2,
+            arc_hops,
+            num_arcs,
+            dist,
+            keys,
+            items,
+            pos,
+            touched,
+            target_mark,
+        )
+        out_arena, out_top, in_arena, in_top = res[2], res[3], res[4], res[5]
+        arc_tail, arc_head, arc_w, arc_c1, arc_c2, arc_hops, num_arcs = (
+            res[6],
+            res[7],
+            res[8],
+            res[9],
+            res[10],
+            res[11],
+            res[12],
+        )
+        contracted[v] = 1
+        # Detach v from its neighbours.
+        for k in range(up_in_ptr[r], up_in_ptr[r + 1]):
+            u = arc_tail[up_in[k]]
+            _list_remove_head(out_start, out_len, out_arena, arc_head, u, v)
+            if level[u] < level[v] + 1:
+                level[u] = level[v] + 1
+        for k in range(up_out_ptr[r], up_out_ptr[r + 1]):
+            w = arc_head[up_out[k]]
+            _list_remove_head(in_start, in_len, in_arena, arc_tail, w, v)
+            if level[w] < level[v] + 1:
+                level[w] = level[v] + 1
+        out_len[v] = 0
+        in_len[v] = 0
+        if not use_fixed:
+            # Refresh the importance of the neighbours.
+            for side in range(2):
+                lo = up_in_ptr[r] if side == 0 else up_out_ptr[r]
+                hi = up_in_ptr[r + 1] if side == 0 else up_out_ptr[r + 1]
+                for k in range(lo, hi):
+                    x = arc_tail[up_in[k]] if side == 0 else arc_head[up_out[k]]
+                    if contracted[x] != 0 or pq_pos[x] < 0:
+                        continue
+                    prio = _importance(
+                        x,
+                        level,
+                        settle_limit,
+                        out_start,
+                        out_len,
+                        out_cap,
+                        out_arena,
+                        out_top,
+                        in_start,
+                        in_len,
+                        in_cap,
+                        in_arena,
+                        in_top,
+                        arc_tail,
+                        arc_head,
+                        arc_w,
+                        arc_c1,
+                        arc_c2,
+                        arc_hops,
+                        num_arcs,
+                        dist,
+                        keys,
+                        items,
+                        pos,
+                        touched,
+                        target_mark,
+                    )
+                    pq_size = heap_update(pq_keys, pq_items, pq_pos, pq_size, x, prio)
+    return (
+        order,
+        up_out_ptr,
+        up_out[: up_out_ptr[n]].copy(),
+        up_in_ptr,
+        up_in[: up_in_ptr[n]].copy(),
+        arc_tail[:num_arcs].copy(),
+        arc_head[:num_arcs].copy(),
+        arc_w[:num_arcs].copy(),
+        arc_c1[:num_arcs].copy(),
+        arc_c2[:num_arcs].copy(),
+    )
+
+
+@kernel
+def _upward_csr(order, up_ptr, up_arcs, arc_other, arc_w):
+    """Turn arcs recorded per contraction step into a CSR over ranks (heads as ranks)."""
+    n = order.shape[0]
+    rank = np.empty(n, np.int32)
+    for r in range(n):
+        rank[order[r]] = r
+    m = up_arcs.shape[0]
+    head = np.empty(m, np.int32)
+    weight = np.empty(m, np.int64)
+    for k in range(m):
+        a = up_arcs[k]
+        head[k] = rank[arc_other[a]]
+        weight[k] = arc_w[a]
+    return rank, head, weight
+
+
+# ============================================================================ queries
+@kernel
+def _ch_query(
+    fwd_ptr,
+    fwd_head,
+    fwd_w,
+    bwd_ptr,
+    bwd_head,
+    bwd_w,
+    s,
+    t,
+    dist_f,
+    dist_b,
+    pred_f,
+    pred_b,
+    pos_f,
+    pos_b,
+    keys_f,
+    items_f,
+    keys_b,
+    items_b,
+    touched_f,
+    touched_b,
+):
+    """Bidirectional upward search with stall-on-demand between ranks ``s`` and ``t``.
+
+    ``pred_f[x]`` / ``pred_b[x]`` receive the CSR position of the arc that reached ``x``.
+    Returns ``(distance, meeting rank, touched_f count, touched_b count)``; the caller resets
+    ``dist_*`` (and ``pos_*`` are already clean) for the touched nodes.
+    """
+    nf = 1
+    nb = 1
+    dist_f[s] = 0
+    pred_f[s] = -1
+    touched_f[0] = s
+    dist_b[t] = 0
+    pred_b[t] = -1
+    touched_b[0] = t
+    size_f = heap_push(keys_f, items_f, pos_f, 0, s, 0)
+    size_b = heap_push(keys_b, items_b, pos_b, 0, t, 0)
+    best = INF
+    meet = -1
+    while True:
+        kf = keys_f[0] if size_f > 0 else INF
+        kb = keys_b[0] if size_b > 0 else INF
+        if kf >= best and kb >= best:
+            break
+        if kf <= kb:
+            u, d, size_f = heap_pop(keys_f, items_f, pos_f, size_f)
+            if dist_b[u] < INF and d + dist_b[u] < best:
+                best = d + dist_b[u]
+                meet = u
+            stalled = False
+            for k in range(bwd_ptr[u], bwd_ptr[u + 1]):
+                x = bwd_head[k]
+                if dist_f[x] < INF and dist_f[x] + bwd_w[k] < d:
+                    stalled = True
+                    break
+            if stalled:
+                continue
+            for k in range(fwd_ptr[u], fwd_ptr[u + 1]):
+                v = fwd_head[k]
+                nd = d + fwd_w[k]
+                if nd < dist_f[v]:
+                    if dist_f[v] == INF:
+                        touched_f[nf] = v
+                        nf += 1
+                    dist_f[v] = nd
+                    pred_f[v] = k
+                    size_f = heap_push(keys_f, items_f, pos_f, size_f, v, nd)
+        else:
+            u, d, size_b = heap_pop(keys_b, items_b, pos_b, size_b)
+            if dist_f[u] < INF and d + dist_f[u] < best:
+                best = d + dist_f[u]
+                meet = u
+            stalled = False
+            for k in range(fwd_ptr[u], fwd_ptr[u + 1]):
+                x = fwd_head[k]
+                if dist_b[x] < INF and dist_b[x] + fwd_w[k] < d:
+                    stalled = True
+                    break
+            if stalled:
+                continue
+            for k in range(bwd_ptr[u], bwd_ptr[u + 1]):
+                v = bwd_head[k]
+                nd = d + bwd_w[k]
+                if nd < dist_b[v]:
+                    if dist_b[v] == INF:
+                        touched_b[nb] = v
+                        nb += 1
+                    dist_b[v] = nd
+                    pred_b[v] = k
+                    size_b = heap_push(keys_b, items_b, pos_b, size_b, v, nd)
+    for i in range(size_f):
+        pos_f[items_f[i]] = -1
+    for i in range(size_b):
+        pos_b[items_b[i]] = -1
+    return best, meet, nf, nb
+
+
+@kernel
+def _reset(dist, touched, count):
+    for i in range(count):
+        dist[touched[i]] = INF
+
+
+@kernel
+def _ch_distance(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32):
+    """One-to-one distance between ranks; ``ws_*`` are packed workspaces (see ``_Workspace``)."""
+    if s == t:
+        return 0
+    dist_f = ws_i64[0]
+    dist_b = ws_i64[1]
+    keys_f = ws_i64[2]
+    keys_b = ws_i64[3]
+    pred_f = ws_i32[0]
+    pred_b = ws_i32[1]
+    pos_f = ws_i32[2]
+    pos_b = ws_i32[3]
+    items_f = ws_i32[4]
+    items_b = ws_i32[5]
+    touched_f = ws_i32[6]
+    touched_b = ws_i32[7]
+    best, _meet, nf, nb = _ch_query(
+        fwd_ptr,
+        fwd_head,
+        fwd_w,
+        bwd_ptr,
+        bwd_head,
+        bwd_w,
+        s,
+        t,
+        dist_f,
+        dist_b,
+        pred_f,
+        pred_b,
+        pos_f,
+        pos_b,
+        keys_f,
+        items_f,
+        keys_b,
+        items_b,
+        touched_f,
+        touched_b,
+    )
+    _reset(dist_f, touched_f, nf)
+    _reset(dist_b, touched_b, nb)
+    return UNREACHABLE if best >= INF else best
+
+
+@kernel
+def _unpack_arc(arc, arc_c1, arc_c2, out, count, stack):
+    """Append the original edge ids of ``arc`` (in driving order) to ``out``."""
+    top = 0
+    stack[0] = arc
+    top = 1
+    while top > 0:
+        top -= 1
+        a = stack[top]
+        if arc_c1[a] < 0:
+            out[count] = arc_c2[a]
+            count += 1
+        else:
+            stack[top] = arc_c2[a]
+            stack[top + 1] = arc_c1[a]
+            top += 2
+    return count
+
+
+@kernel
+def _ch_path(
+    fwd_ptr,
+    fwd_head,
+    fwd_w,
+    fwd_arc,
+    bwd_ptr,
+    bwd_head,
+    bwd_w,
+    bwd_arc,
+    arc_c1,
+    arc_c2,
+    num_edges,
+    s,
+    t,
+    ws_i64,
+    ws_i32,
+):
+    """Distance and original edge ids of a shortest path between ranks ``s`` and ``t``."""
+    if s == t:
+        return 0, np.empty(0, np.int32)
+    dist_f = ws_i64[0]
+    dist_b = ws_i64[1]
+    keys_f = ws_i64[2]
+    keys_b = ws_i64[3]
+    pred_f = ws_i32[0]
+    pred_b = ws_i32[1]
+    pos_f = ws_i32[2]
+    pos_b = ws_i32[3]
+    items_f = ws_i32[4]
+    items_b = ws_i32[5]
+    touched_f = ws_i32[6]
+    touched_b = ws_i32[7]
+    best, meet, nf, nb = _ch_query(
+        fwd_ptr,
+        fwd_head,
+        fwd_w,
+        bwd_ptr,
+        bwd_head,
+        bwd_w,
+        s,
+        t,
+        dist_f,
+        dist_b,
+        pred_f,
+        pred_b,
+        pos_f,
+        pos_b,
+        keys_f,
+        items_f,
+        keys_b,
+        items_b,
+        touched_f,
+        touched_b,
+    )
+    if best >= INF:
+        _reset(dist_f, touched_f, nf)
+        _reset(dist_b, touched_b, nb)
+        return UNREACHABLE, np.empty(0, np.int32)
+    # Collect the up-arcs s -> meet (reversed) and meet -> t.
+    arcs_f = np.empty(nf, np.int64)
+    cf = 0
+    x = meet
+    while x != s:
+        k = pred_f[x]
+        arcs_f[cf] = fwd_arc[k]
+        cf += 1
+        # The tail of forward CSR position k is the rank whose row holds k.
+        lo = 0
+        hi = fwd_ptr.shape[0] - 1
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if fwd_ptr[mid] <= k:
+                lo = mid
+            else:
+                hi = mid - 1
+        x = lo
+    arcs_b = np.empty(nb, np.int64)
+    cb = 0
+    x = meet
+    while x != t:
+        k = pred_b[x]
+        arcs_b[cb] = bwd_arc[k]
+        cb += 1
+        lo = 0
+        hi = bwd_ptr.shape[0] - 1
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if bwd_ptr[mid] <= k:
+                lo = mid
+            else:
+                hi = mid - 1
+        x = lo
+    _reset(dist_f, touched_f, nf)
+    _reset(dist_b, touched_b, nb)
+    out = np.empty(num_edges, np.int32)
+    stack = np.empty(num_edges + 2, np.int64)
+    count = 0
+    for i in range(cf - 1, -1, -1):
+        count = _unpack_arc(arcs_f[i], arc_c1, arc_c2, out, count, stack)
+    for i in range(cb):
+        count = _unpack_arc(arcs_b[i], arc_c1, arc_c2, out, count, stack)
+    return best, out[:count].copy()
+
+
+@parallel_kernel
+def _ch_distance_batch(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, src, dst, num_chunks):
+    """Pairwise distances ``src[i] -> dst[i]`` (ranks), in parallel chunks."""
+    n = fwd_ptr.shape[0] - 1
+    q = src.shape[0]
+    out = np.empty(q, np.int64)
+    for c in prange(num_chunks):
+        lo = c * q // num_chunks
+        hi = (c + 1) * q // num_chunks
+        if lo >= hi:
+            continue
+        ws_i64 = np.empty((4, n), np.int64)
+        ws_i64[0, :] = INF
+        ws_i64[1, :] = INF
+        ws_i32 = np.empty((8, n), np.int32)
+        ws_i32[2, :] = -1
+        ws_i32[3, :] = -1
+        for i in range(lo, hi):
+            out[i] = _ch_distance(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, src[i], dst[i], ws_i64, ws_i32)
+    return out
+
+
+@kernel
+def _upward_search(
+    start,
+    own_ptr,
+    own_head,
+    own_w,
+    other_ptr,
+    other_head,
+    other_w,
+    dist,
+    keys,
+    items,
+    pos,
+    settled_nodes,
+    settled_dist,
+):
+    """Full upward Dijkstra with stall-on-demand from ``start``.
+
+    Writes the non-stalled settled nodes and their distances to ``settled_*``; returns their
+    count. ``dist`` is reset before returning.
+    """
+    dist[start] = 0
+    size = heap_push(keys, items, pos, 0, start, 0)
+    count = 0
+    ntouched = 0
+    # settled_nodes doubles as the touched list: stalled nodes are appended from the end.
+    n_stalled_end = settled_nodes.shape[0]
+    while size > 0:
+        u, d, size = heap_pop(keys, items, pos, size)
+        stalled = False
+        for k in range(other_ptr[u], other_ptr[u + 1]):
+            x = other_head[k]
+            if dist[x] < INF and dist[x] + other_w[k] < d:
+                stalled = True
+                break
+        if stalled:
+            n_stalled_end -= 1
+            settled_nodes[n_stalled_end] = u
+            continue
+        settled_nodes[count] = u
+        settled_dist[count] = d
+        count += 1
+        for k in range(own_ptr[u], own_ptr[u + 1]):
+            v = own_head[k]
+            nd = d + own_w[k]
+            if nd < dist[v]:
+                dist[v] = nd
+                size = heap_push(keys, items, pos, size, v, nd)
+    ntouched = count
+    for i in range(ntouched):
+        dist[settled_nodes[i]] = INF
+    for i in range(n_stalled_end, settled_nodes.shape[0]):
+        dist[settled_nodes[i]] = INF
+    return count
+
+
+@parallel_kernel
+def _bucket_sizes(ptr, head, w, other_ptr, other_head, other_w, starts, num_chunks):
+    """Search-space size of each start's upward search (first pass of the bucket fill)."""
+    n = ptr.shape[0] - 1
+    q = starts.shape[0]
+    sizes = np.empty(q, np.int64)
+    for c in prange(num_chunks):
+        lo = c * q // num_chunks
+        hi = (c + 1) * q // num_chunks
+        if lo >= hi:
+            continue
+        dist = np.full(n, INF, np.int64)
+        keys = np.empty(n, np.int64)
+        items = np.empty(n, np.int32)
+        pos = np.full(n, -1, np.int32)
+        nodes = np.empty(n, np.int32)
+        dvals = np.empty(n, np.int64)
+        for i in range(lo, hi):
+            sizes[i] = _upward_search(
+                starts[i], ptr, head, w, other_ptr, other_head, other_w, dist, keys, items, pos, nodes, dvals
+            )
+    return sizes
+
+
+@parallel_kernel
+def _bucket_fill(ptr, head, w, other_ptr, other_head, other_w, starts, offsets, num_chunks):
+    """Second pass: write each start's search space (node, distance) at its offset."""
+    n = ptr.shape[0] - 1
+    q = starts.shape[0]
+    total = offsets[q]
+    ent_node = np.empty(total, np.int32)
+    ent_dist = np.empty(total, np.int64)
+    for c in prange(num_chunks):
+        lo = c * q // num_chunks
+        hi = (c + 1) * q // num_chunks
+        if lo >= hi:
+            continue
+        dist = np.full(n, INF, np.int64)
+        keys = np.empty(n, np.int64)
+        items = np.empty(n, np.int32)
+        pos = np.full(n, -1, np.int32)
+        nodes = np.empty(n, np.int32)
+        dvals = np.empty(n, np.int64)
+        for i in range(lo, hi):
+            cnt = _upward_search(
+                starts[i], ptr, head, w, other_ptr, other_head, other_w, dist, keys, items, pos, nodes, dvals
+            )
+            o = offsets[i]
+            for k in range(cnt):
+                ent_node[o + k] = nodes[k]
+                ent_dist[o + k] = dvals[k]
+    return ent_node, ent_dist
+
+
+@kernel
+def _bucket_csr(n, offsets, ent_node, ent_dist):
+    """Group search-space entries by node: bucket of node v = (target index, distance)."""
+    q = offsets.shape[0] - 1
+    total = ent_node.shape[0]
+    bptr = np.zeros(n + 1, np.int64)
+    for k in range(total):
+        bptr[ent_node[k] + 1] += 1
+    for v in range(n):
+        bptr[v + 1] += bptr[v]
+    fill = bptr[:-1].copy()
+    btarget = np.empty(total, np.int32)
+    bdist = np.empty(total, np.int64)
+    for j in range(q):
+        for k in range(offsets[j], offsets[j + 1]):
+            v = ent_node[k]
+            p = fill[v]
+            btarget[p] = j
+            bdist[p] = ent_dist[k]
+            fill[v] = p + 1
+    return bptr, btarget, bdist
+
+
+@parallel_kernel
+def _bucket_scan(
+    fwd_ptr,
+    fwd_head,
+    fwd_w,
+    bwd_ptr,
+    bwd_head,
+    bwd_w,
+    sources,
+    bptr,
+    btarget,
+    bdist,
+    num_targets,
+    num_chunks,
+):
+    """Forward upward search from each source, scanning buckets; returns the distance matrix."""
+    n = fwd_ptr.shape[0] - 1
+    q = sources.shape[0]
+    out = np.empty((q, num_targets), np.int64)
+    for c in prange(num_chunks):
+        lo = c * q // num_chunks
+        hi = (c + 1) * q // num_chunks
+        if lo >= hi:
+            continue
+        dist = np.full(n, INF, np.int64)
+        keys = np.empty(n, np.int64)
+        items = np.empty(n, np.int32)
+        pos = np.full(n, -1, np.int32)
+        nodes = np.empty(n, np.int32)
+        dvals = np.empty(n, np.int64)
+        for i in range(lo, hi):
+            row = out[i]
+            row[:] = INF
+            cnt = _upward_search(
+                sources[i], fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, dist, keys, items, pos, nodes, dvals
+            )
+            for k in range(cnt):
+                v = nodes[k]
+                d = dvals[k]
+                for b in range(bptr[v], bptr[v + 1]):
+                    nd = d + bdist[b]
+                    j = btarget[b]
+                    if nd < row[j]:
+                        row[j] = nd
+            for j in range(num_targets):
+                if row[j] >= INF:
+                    row[j] = UNREACHABLE
+    return out
+
+
+# ============================================================================ Python side
+class _Workspace:
+    """Per-thread query buffers, packed into two 2-D arrays to keep kernel calls cheap."""
+
+    def __init__(self, n: int) -> None:
+        self.i64 = np.empty((4, n), np.int64)
+        self.i64[0, :] = INF
+        self.i64[1, :] = INF
+        self.i32 = np.empty((8, n), np.int32)
+        self.i32[2, :] = -1
+        self.i32[3, :] = -1
+
+
+@dataclass(frozen=True, eq=False)
+class ContractionHierarchy:
+    """A contraction hierarchy over a :class:`RoadNetwork` (see the module docstring).
+
+    Build with :meth:`build`; query through :class:`routing.Router`. Ranks are internal:
+    the public API takes and returns network node ids.
+    """
+
+    rank: NDArray[np.int32]
+    order: NDArray[np.int32]
+    fwd_ptr: NDArray[np.int64]
+    fwd_head: NDArray[np.int32]
+    fwd_w: NDArray[np.int64]
+    fwd_arc: NDArray[np.int32]
+    bwd_ptr: NDArray[np.int64]
+    bwd_head: NDArray[np.int32]
+    bwd_w: NDArray[np.int64]
+    bwd_arc: NDArray[np.int32]
+    arc_c1: NDArray[np.int32]
+    arc_c2: NDArray[np.int32]
+    num_edges: int
+    fingerprint: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.rank.shape[0])
+
+    @property
+    def num_shortcuts(self) -> int:
+        return int(self.arc_c1.shape[0] - self.num_edges)
+
+    @classmethod
+    def build(
+        cls, network: RoadNetwork, *, witness_settle_limit: int = 500, order: NDArray[np.int32] | None = None
+    ) -> ContractionHierarchy:
+        """Contract ``network``; with ``order`` (node ids, first contracted first) skip ordering."""
+        if not 1 <= witness_settle_limit <= 1_000_000:
+            raise InvalidArgumentError("witness_settle_limit", f"got {witness_settle_limit}", "1 .. 1000000")
+        n = network.num_nodes
+        fixed = np.zeros(0, np.int32)
+        if order is not None:
+            fixed = np.ascontiguousarray(order, dtype=np.int32)
+            if fixed.shape != (n,) or not np.array_equal(np.sort(fixed), np.arange(n, dtype=np.int32)):
+                raise InvalidArgumentError("order", "must be a permutation of the network's node ids")
+        t0 = time.perf_counter()
+        (order_out, up_out_ptr, up_out, up_in_ptr, up_in, arc_tail, arc_head, arc_w, arc_c1, arc_c2) = _contract(
+            network.indptr, network.indices, network.travel_time_s.astype(np.int64), fixed, witness_settle_limit
+        )
+        rank, fwd_head, fwd_w = _upward_csr(order_out, up_out_ptr, up_out, arc_head, arc_w)
+        _, bwd_head, bwd_w = _upward_csr(order_out, up_in_ptr, up_in, arc_tail, arc_w)
+        build_s = time.perf_counter() - t0
+        return cls(
+            rank=rank,
+            order=order_out,
+            fwd_ptr=up_out_ptr,
+            fwd_head=fwd_head,
+            fwd_w=fwd_w,
+            fwd_arc=up_out,
+            bwd_ptr=up_in_ptr,
+            bwd_head=bwd_head,
+            bwd_w=bwd_w,
+            bwd_arc=up_in,
+            arc_c1=arc_c1,
+            arc_c2=arc_c2,
+            num_edges=network.num_edges,
+            fingerprint=network.weights_fingerprint(),
+            meta={
+                "build_s": round(build_s, 4),
+                "witness_settle_limit": witness_settle_limit,
+                "order": "computed" if order is None else "reused",
+                "shortcuts": int(arc_c1.shape[0] - network.num_edges),
+            },
+        )
+
+    def with_travel_times(self, network: RoadNetwork) -> ContractionHierarchy:
+        """Re-contract ``network`` (same topology, new times) in this hierarchy's node order."""
+        if network.num_nodes != self.num_nodes or network.num_edges != self.num_edges:
+            raise InvalidArgumentError("network", "has a different topology from the one this hierarchy was built on")
+        return ContractionHierarchy.build(
+            network, witness_settle_limit=int(self.meta.get("witness_settle_limit", 500)), order=self.order
+        )
+
+    # ------------------------------------------------------------------ queries (ranks)
+    def new_workspace(self) -> _Workspace:
+        return _Workspace(self.num_nodes)
+
+    def distance(self, s: int, t: int, ws: _Workspace) -> int:
+        """Distance between node ids ``s`` and ``t`` (unchecked; see Router)."""
+        return int(
+            _ch_distance(
+                self.fwd_ptr,
+                self.fwd_head,
+                self.fwd_w,
+                self.bwd_ptr,
+                self.bwd_head,
+                self.bwd_w,
+                self.rank[s],
+                self.rank[t],
+                ws.i64,
+                ws.i32,
+            )
+        )
+
+    def path_edges(self, s: int, t: int, ws: _Workspace) -> tuple[int, NDArray[np.int32]]:
+        d, edges = _ch_path(
+            self.fwd_ptr,
+            self.fwd_head,
+            self.fwd_w,
+            self.fwd_arc,
+            self.bwd_ptr,
+            self.bwd_head,
+            self.bwd_w,
+            self.bwd_arc,
+            self.arc_c1,
+            self.arc_c2,
+            self.num_edges,
+            self.rank[s],
+            self.rank[t],
+            ws.i64,
+            ws.i32,
+        )
+        return int(d), edges
+
+    def distances(self, sources: NDArray[np.int64], targets: NDArray[np.int64]) -> NDArray[np.int64]:
+        chunks = max(1, min(get_num_threads() * 4, sources.shape[0] // 64 + 1))
+        with _PARALLEL_LOCK:
+            return _ch_distance_batch(
+                self.fwd_ptr,
+                self.fwd_head,
+                self.fwd_w,
+                self.bwd_ptr,
+                self.bwd_head,
+                self.bwd_w,
+                self.rank[sources],
+                self.rank[targets],
+                chunks,
+            )
+
+    def matrix(self, sources: NDArray[np.int64], targets: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Bucket-based many-to-many distance matrix (node ids in, ``len(sources) x len(targets)`` out)."""
+        src = self.rank[sources].astype(np.int32)
+        dst = self.rank[targets].astype(np.int32)
+        with _PARALLEL_LOCK:
+            return self._matrix(src, dst)
+
+    def _matrix(self, src: NDArray[np.int32], dst: NDArray[np.int32]) -> NDArray[np.int64]:
+        n = self.num_nodes
+        threads = get_num_threads()
+        tchunks = max(1, min(threads * 4, dst.shape[0]))
+        sizes = _bucket_sizes(
+            self.bwd_ptr, self.bwd_head, self.bwd_w, self.fwd_ptr, self.fwd_head, self.fwd_w, dst, tchunks
+        )
+        offsets = np.zeros(dst.shape[0] + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        ent_node, ent_dist = _bucket_fill(
+            self.bwd_ptr, self.bwd_head, self.bwd_w, self.fwd_ptr, self.fwd_head, self.fwd_w, dst, offsets, tchunks
+        )
+        bptr, btarget, bdist = _bucket_csr(n, offsets, ent_node, ent_dist)
+        schunks = max(1, min(threads * 4, src.shape[0]))
+        return _bucket_scan(
+            self.fwd_ptr,
+            self.fwd_head,
+            self.fwd_w,
+            self.bwd_ptr,
+            self.bwd_head,
+            self.bwd_w,
+            src,
+            bptr,
+            btarget,
+            bdist,
+            dst.shape[0],
+            schunks,
+        )
+
+    # ------------------------------------------------------------------ persistence
+    _ARRAYS = (
+        "rank",
+        "order",
+        "fwd_ptr",
+        "fwd_head",
+        "fwd_w",
+        "fwd_arc",
+        "bwd_ptr",
+        "bwd_head",
+        "bwd_w",
+        "bwd_arc",
+        "arc_c1",
+        "arc_c2",
+    )
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {
+            "format_version": _FORMAT_VERSION,
+            "num_edges": self.num_edges,
+            "fingerprint": self.fingerprint,
+            "meta": self.meta,
+        }
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, header=np.array(json.dumps(header)), **{k: getattr(self, k) for k in self._ARRAYS})
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ContractionHierarchy:
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                arrays = {k: data[k] for k in cls._ARRAYS}
+        except (OSError, ValueError, KeyError) as exc:
+            raise NetworkFileError(path, f"not a saved contraction hierarchy ({exc})") from exc
+        if header.get("format_version") != _FORMAT_VERSION:
+            raise NetworkFileError(path, "contraction hierarchy cache has an old format; rebuild it")
+        return cls(**arrays, num_edges=int(header["num_edges"]), fingerprint=header["fingerprint"], meta=header["meta"])
