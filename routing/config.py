@@ -36,8 +36,9 @@ INDEX_DTYPE = np.int32
 #: Integer type of path distances inside kernels and in the public API.
 DIST_DTYPE = np.int64
 
-#: Returned for a pair of nodes with no path between them. It is larger than any real
-#: travel time and can be added to another such value without overflowing ``int64``.
-UNREACHABLE: int = 2**31 - 1
+#: Returned for a pair of nodes with no path between them (2**60 s). It is larger than any
+#: real travel time (edges take at most 10**7 s, so a path would need over 10**11 edges to
+#: reach it) and two of them can be added without overflowing ``int64``.
+UNREACHABLE: int = 2**60
 #: Internal infinity of the kernels (never returned).
 INF: int = 2**62

@@ -229,7 +229,7 @@ def _bidirectional_batch(indptr, indices, weights, rev_indptr, rev_indices, rev_
 def _node_array(values: ArrayLike, n: int, field: str) -> NDArray[np.int64]:
     arr = np.atleast_1d(np.asarray(values))
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidArgumentError(field, f"node ids must be integers, got dtype {arr.dtype}")
+        raise InvalidArgumentError(field, f"node ids must be integers, got dtype {arr.dtype}", f"integers 0 .. {n - 1}")
     arr = arr.astype(np.int64).ravel()
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = int(arr[(arr < 0) | (arr >= n)][0])
@@ -240,7 +240,7 @@ def _node_array(values: ArrayLike, n: int, field: str) -> NDArray[np.int64]:
 def check_node(value: object, n: int, field: str) -> int:
     """Validate one node id and return it as ``int``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InvalidArgumentError(field, f"node id must be an integer, got {value!r}")
+        raise InvalidArgumentError(field, f"node id must be an integer, got {value!r}", f"integers 0 .. {n - 1}")
     if not 0 <= int(value) < n:
         raise InvalidArgumentError(field, f"node id {int(value)} is not in the network", f"0 .. {n - 1}")
     return int(value)

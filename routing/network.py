@@ -119,7 +119,7 @@ class RoadNetwork:
     osm_stop_lon: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
     #: Free-form provenance: source file, build options, counts before filtering, ...
     meta: dict[str, Any] = field(default_factory=dict)
-    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -164,9 +164,13 @@ class RoadNetwork:
         head_a = _as_array(head, np.int64, "head", m)
         if m and (min(tail_a.min(), head_a.min()) < 0 or max(tail_a.max(), head_a.max()) >= n):
             raise InvalidArgumentError("tail/head", "node index out of range", f"0 .. {n - 1}")
-        # Times may be fractional here; clamp to >= 1 s before validation rounding.
+        # Times may be fractional here; a time in [0, 1) s becomes 1 s (zero-length OSM
+        # segments exist), a negative or non-finite one is an error.
         time_f = np.asarray(travel_time_s, dtype=np.float64)
-        time_f = np.where(np.isfinite(time_f), np.maximum(time_f, 1.0), time_f)
+        if time_f.shape == (m,) and m and not (np.all(np.isfinite(time_f)) and time_f.min() >= 0):
+            bad = int(np.flatnonzero(~np.isfinite(time_f) | (time_f < 0))[0])
+            raise InvalidArgumentError("travel_time_s", f"edge {bad} has travel time {time_f[bad]!r} s", ">= 0 s")
+        time_f = np.maximum(time_f, 1.0)
         time_a = _round_times(time_f, "travel_time_s", m)
         len_f = _as_array(length_m, np.float64, "length_m", m)
         if m and (not np.all(np.isfinite(len_f)) or len_f.min() < 0):

@@ -24,6 +24,7 @@ them with ``BuildOptions(speeds_kph=...)`` or a ``[network.speeds_kph]`` TOML ta
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import hashlib
 import logging
@@ -485,6 +486,8 @@ def load_network(
         stage(f"reading cached network {cached}")
         try:
             net = RoadNetwork.load(cached)
+            if net.name != name:  # the name is not part of the cache key
+                net = dataclasses.replace(net, name=name)
             net.meta["cache_path"] = str(cached)
             net.meta["from_cache"] = True
             return net
