@@ -38,5 +38,6 @@ bench: $(STAMP)  ## full shortest-path benchmark; writes benchmarks/results and 
 bench-quick: $(STAMP)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
 
-clean:
+clean:  ## remove the virtual environment, tool caches and Numba's compiled-kernel cache
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

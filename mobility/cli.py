@@ -50,9 +50,17 @@ def _positive(kind: type) -> Any:
 
 
 # ---------------------------------------------------------------------------- network
-def _load(args: argparse.Namespace) -> Any:
-    from routing import BuildOptions, load_network
+def _is_benchmark_graph(path: Path) -> bool:
+    return path.suffix in (".xy", ".d") or (path.is_dir() and any(path.glob("*.xy")))
 
+
+def _load(args: argparse.Namespace) -> Any:
+    from routing import BuildOptions, load_network, read_manhattan
+
+    if _is_benchmark_graph(Path(args.file)):
+        t0 = time.perf_counter()
+        net = read_manhattan(args.file)
+        return net, time.perf_counter() - t0
     options = BuildOptions.from_toml(args.options) if args.options else BuildOptions()
     t0 = time.perf_counter()
     net = load_network(
@@ -297,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "file",
-            help="OSM XML (.osm, .osm.bz2, .osm.gz), OSM PBF (.osm.pbf), osmnx GraphML "
-            "(.graphml) or a saved network (.npz)",
+            help="OSM XML (.osm, .osm.bz2, .osm.gz), OSM PBF (.osm.pbf), osmnx GraphML (.graphml), a saved "
+            "network (.npz), or a benchmark graph (.xy + .d, e.g. the Manhattan folder)",
         )
         p.add_argument(
             "--options",

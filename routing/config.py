@@ -3,6 +3,10 @@
 ``NUMBA_CACHE`` keeps compiled machine code on disk (``__pycache__`` next to the source,
 or ``$NUMBA_CACHE_DIR``) so that only the first run on a machine pays the compile time.
 Set the environment variable ``MOBILITY_NUMBA_CACHE=0`` to switch it off.
+
+Numba bakes module-level constants (``INF``, ``UNREACHABLE``) into compiled code and its
+cache is keyed by the kernel's own source file: after changing a constant here, clear the
+cache (``make clean``, or delete the ``__pycache__`` folders) so that no stale kernel is used.
 """
 
 from __future__ import annotations
