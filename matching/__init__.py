@@ -1,5 +1,74 @@
 """Decisions: which vehicle serves which request(s), and at what price.
 
-To come (see ARCHITECTURE.md): the Request / Vehicle / Offer / Rejection model, service
-rules, the Dispatcher, ride pooling, rebalancing and fare policies. Imports ``routing`` only.
+The public API of the dispatch layer's domain model:
+
+* :class:`Request` — a rider's request (points or stops, time, party), checked on construction;
+* :class:`Offer`, :class:`Rejection` (with a :class:`RejectReason`) — the dispatcher's answers;
+* :class:`VehicleState`, :class:`RideStatus`, :class:`StopEventKind`, :class:`RiderClass`;
+* :class:`ServiceParams` — the service rules (waits, ride times, walking, zone, hours), from TOML;
+* :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares in KRW;
+* :class:`ServiceArea` — the zone, the stops in walking reach and the time checks of a request;
+* the errors, all subclasses of :class:`MatchingError`.
+
+Times are integer seconds on the service clock (seconds since midnight of the service day),
+distances integer metres, money integer KRW. This package imports ``routing`` only.
 """
+
+from .errors import (
+    ConflictError,
+    InvalidRequestError,
+    InvalidValueError,
+    MatchingError,
+    NotFoundError,
+    ParamsFileError,
+)
+from .fares import FARE_POLICIES, FarePolicy, ImodFare, SharedTaxiFare, fare_policy_from_name
+from .model import (
+    DAY_S,
+    ID_RULE,
+    MAX_PASSENGERS,
+    MAX_TIME_S,
+    Offer,
+    Rejection,
+    RejectReason,
+    Request,
+    RiderClass,
+    RideStatus,
+    StopEventKind,
+    VehicleState,
+)
+from .params import ServiceParams
+from .service_area import PAST_GRACE_S, Refusal, ServiceArea, StopChoice, StopPair, point_in_polygon
+
+__all__ = [
+    "DAY_S",
+    "FARE_POLICIES",
+    "ID_RULE",
+    "MAX_PASSENGERS",
+    "MAX_TIME_S",
+    "PAST_GRACE_S",
+    "ConflictError",
+    "FarePolicy",
+    "ImodFare",
+    "InvalidRequestError",
+    "InvalidValueError",
+    "MatchingError",
+    "NotFoundError",
+    "Offer",
+    "ParamsFileError",
+    "Refusal",
+    "RejectReason",
+    "Rejection",
+    "Request",
+    "RideStatus",
+    "RiderClass",
+    "ServiceArea",
+    "ServiceParams",
+    "SharedTaxiFare",
+    "StopChoice",
+    "StopEventKind",
+    "StopPair",
+    "VehicleState",
+    "fare_policy_from_name",
+    "point_in_polygon",
+]

@@ -76,3 +76,50 @@ def nearest_node(x_m: Sequence[float], y_m: Sequence[float], x: float, y: float)
         elif d < second_d:
             second_d = d
     return best, best_d, second_d
+
+
+# ---------------------------------------------------------------------------- schedules
+def naive_schedule(problem, vehicle: int, seq: list[int], tol: float = 1e-6) -> list[float] | None:
+    """Earliest feasible service start times of the node sequence ``seq`` (start node first) for
+    ``vehicle``, or None. Difference constraints solved by plain Bellman-Ford (longest paths from
+    a source), independently of the kernels."""
+    from routing.problem import DELIVERY
+
+    m = len(seq)
+    loc = problem.node_location
+    # Edges (u -> v, w) mean B[v] >= B[u] + w; node m is the zero source.
+    edges: list[tuple[int, int, float]] = []
+    t0 = max(problem.tw_early[seq[0]], problem.tw_early[problem.vehicle_start[vehicle]])
+    for k, node in enumerate(seq):
+        edges.append((m, k, float(problem.tw_early[node] if k else t0)))
+        edges.append((k, m, -float(problem.tw_late[node])))  # B[k] <= late  <=>  0 >= B[k] - late
+    for k in range(1, m):
+        a, b = seq[k - 1], seq[k]
+        edges.append((k - 1, k, float(problem.service[a] + problem.travel_time[loc[a], loc[b]])))
+    pos = {node: k for k, node in enumerate(seq)}
+    req = problem.request_of_node()
+    for k, node in enumerate(seq):
+        if problem.kind[node] == DELIVERY:
+            r = req[node]
+            p = int(problem.pickup[r])
+            if p >= 0 and p in pos and pos[p] < k:
+                # B[k] - B[a] - s_p <= ride  <=>  B[a] >= B[k] - s_p - ride
+                edges.append((k, pos[p], -float(problem.service[p] + problem.max_ride[r])))
+    dur = float(problem.max_duration[vehicle])
+    if m > 1 and np.isfinite(dur):
+        edges.append((m - 1, 0, -dur))
+    dist = [-np.inf] * (m + 1)
+    dist[m] = 0.0
+    for _ in range(m + 2):
+        changed = False
+        for u, v, w in edges:
+            if dist[u] > -np.inf and dist[u] + w > dist[v] + tol:
+                dist[v] = dist[u] + w
+                changed = True
+        if not changed:
+            break
+    else:
+        return None
+    if dist[m] > tol:  # the source was pushed up: a violated upper bound
+        return None
+    return dist[:m]

@@ -1,0 +1,411 @@
+"""``solve(problem, stop=..., seed=...) -> Result``: the offline pickup-and-delivery solver.
+
+>>> from routing.instances import read_cordeau_darp
+>>> from routing.solve import solve, MaxRuntime
+>>> result = solve(read_cordeau_darp("a2-16.txt"), stop=MaxRuntime(10), seed=1)
+>>> result.cost, result.feasible, result.routes
+
+The search is the ALNS of :mod:`routing.alns` over the exact schedule and insertion kernels
+of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) a first share of
+the time removes whole routes (a route's requests go back into the pool with one vehicle
+fewer; if the search places them all, the smaller fleet is kept) and the rest minimises
+distance with the fleet found. Stopping criteria are small objects: :class:`MaxRuntime`,
+:class:`MaxIterations` and :class:`Deadline` (an absolute ``time.monotonic()`` instant,
+as the live dispatcher uses). With :class:`MaxIterations` a run is reproducible
+bit for bit for a given seed; with a time limit it is reproducible up to where it stops.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import alns
+from .errors import InvalidArgumentError
+from .problem import PDProblem
+from .schedule import kernel_arrays
+
+# ---------------------------------------------------------------------------- stopping criteria
+
+
+class StoppingCriterion(Protocol):
+    """Tells the solver when to stop and how far along it is (0..1, drives the cooling)."""
+
+    def start(self) -> None: ...
+
+    def done(self, iterations: int) -> bool: ...
+
+    def progress(self, iterations: int) -> float: ...
+
+
+@dataclass
+class MaxRuntime:
+    """Stop after ``seconds`` of wall-clock time."""
+
+    seconds: float
+    _t0: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not (self.seconds > 0 and math.isfinite(self.seconds)):
+            raise InvalidArgumentError("seconds", f"got {self.seconds!r}", "> 0")
+
+    def start(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def done(self, iterations: int) -> bool:
+        return time.perf_counter() - self._t0 >= self.seconds
+
+    def progress(self, iterations: int) -> float:
+        return min(1.0, (time.perf_counter() - self._t0) / self.seconds)
+
+
+@dataclass
+class MaxIterations:
+    """Stop after ``iterations`` ALNS iterations (reproducible for a seed)."""
+
+    iterations: int
+
+    def __post_init__(self) -> None:
+        if self.iterations < 0:
+            raise InvalidArgumentError("iterations", f"got {self.iterations!r}", ">= 0")
+
+    def start(self) -> None:
+        pass
+
+    def done(self, iterations: int) -> bool:
+        return iterations >= self.iterations
+
+    def progress(self, iterations: int) -> float:
+        return min(1.0, iterations / max(1, self.iterations))
+
+
+@dataclass
+class Deadline:
+    """Stop at the absolute instant ``at`` of ``time.monotonic()``."""
+
+    at: float
+    _t0: float = field(default=0.0, init=False, repr=False)
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+
+    def done(self, iterations: int) -> bool:
+        return time.monotonic() >= self.at
+
+    def progress(self, iterations: int) -> float:
+        span = self.at - self._t0
+        return 1.0 if span <= 0 else min(1.0, (time.monotonic() - self._t0) / span)
+
+
+# ---------------------------------------------------------------------------- parameters and result
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Search parameters (the defaults are what the benchmarks use).
+
+    Attributes:
+        min_removed / max_removed_share / max_removed: requests removed per iteration.
+        segment: iterations between operator-weight updates; reaction: their learning rate.
+        noise: noise on insertion costs, as a share of the largest travel time.
+        start_worse / end_worse: simulated annealing accepts a solution this much worse
+            (as a share of the initial cost) with probability 1/2, at the start / at the end.
+        route_min_share: share of the time spent removing routes (objective "vehicles").
+        batch_iterations: iterations per kernel call between deadline checks.
+        polish: run a relocate local search on every new best solution.
+    """
+
+    min_removed: int = 2
+    max_removed_share: float = 0.4
+    max_removed: int = 40
+    segment: int = 100
+    reaction: float = 0.1
+    noise: float = 0.025
+    start_worse: float = 0.05
+    end_worse: float = 0.0005
+    route_min_share: float = 0.5
+    batch_iterations: int = 50
+    polish: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("min_removed", self.min_removed >= 1, ">= 1"),
+            ("max_removed_share", 0 < self.max_removed_share <= 1, "0 < share <= 1"),
+            ("max_removed", self.max_removed >= self.min_removed, ">= min_removed"),
+            ("segment", self.segment >= 1, ">= 1"),
+            ("reaction", 0 <= self.reaction <= 1, "0 .. 1"),
+            ("noise", self.noise >= 0, ">= 0"),
+            ("start_worse", self.start_worse >= 0, ">= 0"),
+            ("end_worse", 0 <= self.end_worse <= max(self.start_worse, 1e-12), "0 .. start_worse"),
+            ("route_min_share", 0 <= self.route_min_share < 1, "0 <= share < 1"),
+            ("batch_iterations", self.batch_iterations >= 1, ">= 1"),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise InvalidArgumentError(name, f"got {getattr(self, name)!r}", allowed)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The best solution found.
+
+    ``routes[v]`` lists the nodes vehicle ``v`` visits (start and end nodes left out; empty
+    for an unused vehicle). ``cost`` is the total travel cost of the routes (without
+    penalties); ``feasible`` is True when every request is served.
+    """
+
+    routes: list[list[int]]
+    cost: float
+    num_vehicles: int
+    unassigned: list[int]
+    feasible: bool
+    runtime_s: float
+    iterations: int
+    history: list[tuple[float, int, float]]  # (seconds, vehicles, cost) at each improvement
+    operator_weights: dict[str, float]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "cost": round(self.cost, 4),
+            "num_vehicles": self.num_vehicles,
+            "feasible": self.feasible,
+            "unassigned": len(self.unassigned),
+            "runtime_s": round(self.runtime_s, 3),
+            "iterations": self.iterations,
+        }
+
+
+# ---------------------------------------------------------------------------- the search
+
+
+class _Search:
+    """Arrays of one run and the calls into the kernels."""
+
+    def __init__(self, problem: PDProblem, params: SolveParams, seed: int) -> None:
+        self.problem = problem
+        self.params = params
+        self.a = kernel_arrays(problem)
+        k = problem.num_vehicles
+        r = problem.num_requests
+        self.max_len = 2 * r + 3
+        self.w = np.array([1.0, 0.0, 0.0])
+        self.removable = (problem.pickup >= 0).astype(np.uint8)
+        self.vehicle_on = np.ones(k, np.uint8)
+        vi = self.a["vi"]
+        self.base_len = np.where(vi[1] >= 0, 2, 1).astype(np.int32)
+        self.routes = np.zeros((k, self.max_len), np.int32)
+        self.rlen = self.base_len.copy()
+        self.routes[:, 0] = vi[0]
+        has_end = vi[1] >= 0
+        self.routes[has_end, 1] = vi[1][has_end]
+        dims = problem.num_dims
+        self.rs = np.zeros((6, k, self.max_len))
+        self.rload = np.zeros((k, self.max_len, dims), np.int64)
+        self.assign = np.full(r, -1, np.int32)
+        self.best_routes = self.routes.copy()
+        self.best_rlen = self.rlen.copy()
+        self.best_assign = self.assign.copy()
+        tt = problem.travel_time
+        self.tmax = float(tt.max()) if tt.size else 1.0
+        # Dearer than any insertion (at most three of the longest arcs), so serving wins.
+        self.penalty = 1000.0 + 20.0 * float(problem.travel_cost.max(initial=0.0))
+        self.d_weight = np.ones(alns.NUM_DESTROY)
+        self.r_weight = np.ones(alns.NUM_REPAIR)
+        self.d_score = np.zeros(alns.NUM_DESTROY)
+        self.r_score = np.zeros(alns.NUM_REPAIR)
+        self.d_used = np.zeros(alns.NUM_DESTROY, np.int64)
+        self.r_used = np.zeros(alns.NUM_REPAIR, np.int64)
+        self.stats = np.zeros(4)
+        self.iterations = 0
+        removable_count = int(self.removable.sum())
+        self.q_min = min(params.min_removed, max(1, removable_count))
+        self.q_max = max(self.q_min, min(params.max_removed, int(params.max_removed_share * removable_count)))
+        alns.seed_rng(seed)
+
+    # ------------------------------------------------------------------ kernel calls
+    def construct(self) -> int:
+        a = self.a
+        p = self.problem
+        return int(
+            alns.construct(
+                p.pickup, p.delivery, p.request_vehicle, self.vehicle_on, a["nf"], a["ni"], a["dem"], a["vf"],
+                a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], self.w, self.routes, self.rlen, self.rs,
+                self.rload, self.assign, alns.R_REGRET2,
+            )
+        )  # fmt: skip
+
+    def cost(self, routes: NDArray[np.int32], rlen: NDArray[np.int32], assign: NDArray[np.int32]) -> float:
+        return float(alns.solution_cost(routes, rlen, self.a["ni"], self.a["cc"], assign, self.penalty))
+
+    def travel_cost(self, routes: NDArray[np.int32], rlen: NDArray[np.int32]) -> float:
+        return float(alns.solution_cost(routes, rlen, self.a["ni"], self.a["cc"], np.zeros(0, np.int32), self.penalty))
+
+    def used(self, routes: NDArray[np.int32], rlen: NDArray[np.int32]) -> int:
+        return int(alns.count_used(routes, rlen, self.a["vi"]))
+
+    def run(self, n_iter: int, temperature: float, state_f: NDArray[np.float64]) -> int:
+        a = self.a
+        p = self.problem
+        ip = np.array([self.q_min, self.q_max, self.params.segment, int(self.params.polish)], np.int64)
+        fp = np.array([self.penalty, self.params.noise, self.params.reaction, temperature])
+        found = alns.alns_iterations(
+            n_iter, ip, fp, p.pickup, p.delivery, p.request_vehicle, self.removable, self.vehicle_on, a["nf"],
+            a["ni"], a["dem"], a["vf"], a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], self.w, self.routes,
+            self.rlen, self.rs, self.rload, self.assign, self.best_routes, self.best_rlen, self.best_assign,
+            state_f, self.d_weight, self.r_weight, self.d_score, self.r_score, self.d_used, self.r_used, self.stats,
+        )  # fmt: skip
+        self.iterations += n_iter
+        return int(found)
+
+    def load(self, routes: NDArray[np.int32], rlen: NDArray[np.int32], assign: NDArray[np.int32]) -> None:
+        """Make ``routes`` the current solution (and prepare every route)."""
+        self.routes[:] = routes
+        self.rlen[:] = rlen
+        self.assign[:] = assign
+        left = self.construct()  # prepares all routes; inserts nothing new unless unassigned
+        del left
+
+    # ------------------------------------------------------------------ phases
+    def anneal(self, stop: StoppingCriterion, until: Callable[[], bool], frac0: float, frac1: float,
+               history: list[tuple[float, int, float]], t_start: float) -> None:  # fmt: skip
+        """ALNS on the current solution until ``until()``, the stop, or progress ``frac1`` (when < 1).
+
+        The temperature falls from hot to cold as the progress goes from ``frac0`` to ``frac1``.
+        """
+        cur = self.cost(self.routes, self.rlen, self.assign)
+        state_f = np.array([cur, cur, self.tmax, 0.0])
+        self.best_routes[:] = self.routes
+        self.best_rlen[:] = self.rlen
+        self.best_assign[:] = self.assign
+        base = max(1e-9, self.travel_cost(self.routes, self.rlen))
+        t_hi = self.params.start_worse * base / math.log(2)
+        t_lo = self.params.end_worse * base / math.log(2)
+        while not stop.done(self.iterations) and not until():
+            prog = stop.progress(self.iterations)
+            if prog >= frac1 and frac1 < 1.0:
+                break
+            frac = 0.0 if frac1 <= frac0 else min(1.0, max(0.0, (prog - frac0) / (frac1 - frac0)))
+            temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 and t_lo > 0 else 0.0
+            if self.run(self.params.batch_iterations, temp, state_f):
+                history.append(
+                    (time.perf_counter() - t_start, self.used(self.best_routes, self.best_rlen),
+                     self.travel_cost(self.best_routes, self.best_rlen))
+                )  # fmt: skip
+        # continue from the best of this phase
+        self.load(self.best_routes, self.best_rlen, self.best_assign)
+
+
+def solve(
+    problem: PDProblem,
+    *,
+    stop: StoppingCriterion | None = None,
+    seed: int = 0,
+    params: SolveParams | None = None,
+    initial_routes: list[list[int]] | None = None,
+) -> Result:
+    """Solve ``problem`` within ``stop`` (default: 10 s) and return the best solution found."""
+    stop = stop or MaxRuntime(10.0)
+    params = params or SolveParams()
+    t_start = time.perf_counter()
+    stop.start()
+    search = _Search(problem, params, seed)
+    history: list[tuple[float, int, float]] = []
+    if initial_routes is not None:
+        _apply_routes(search, initial_routes)
+    search.construct()
+    history.append(
+        (time.perf_counter() - t_start, search.used(search.routes, search.rlen),
+         search.travel_cost(search.routes, search.rlen))
+    )  # fmt: skip
+
+    if problem.objective == "vehicles" and problem.num_requests:
+        _minimise_vehicles(search, stop, history, t_start)
+    search.anneal(stop, lambda: False, _progress_now(stop, search), 1.0, history, t_start)
+
+    routes, rlen, assign = search.best_routes, search.best_rlen, search.best_assign
+    out_routes = []
+    for v in range(problem.num_vehicles):
+        inner = routes[v, 1 : rlen[v] - (1 if problem.vehicle_end[v] >= 0 else 0)]
+        out_routes.append([int(x) for x in inner])
+    unassigned = [int(r) for r in np.flatnonzero(assign < 0)]
+    names = [f"destroy:{n}" for n in alns.DESTROY_NAMES] + [f"repair:{n}" for n in alns.REPAIR_NAMES]
+    weights = list(search.d_weight) + list(search.r_weight)
+    return Result(
+        routes=out_routes,
+        cost=search.travel_cost(routes, rlen),
+        num_vehicles=search.used(routes, rlen),
+        unassigned=unassigned,
+        feasible=not unassigned,
+        runtime_s=time.perf_counter() - t_start,
+        iterations=search.iterations,
+        history=history,
+        operator_weights={n: round(float(x), 3) for n, x in zip(names, weights, strict=True)},
+    )
+
+
+def _progress_now(stop: StoppingCriterion, search: _Search) -> float:
+    return stop.progress(search.iterations)
+
+
+def _apply_routes(search: _Search, routes: list[list[int]]) -> None:
+    p = search.problem
+    if len(routes) > p.num_vehicles:
+        raise InvalidArgumentError("initial_routes", f"{len(routes)} routes for {p.num_vehicles} vehicles")
+    req = p.request_of_node()
+    for v, nodes in enumerate(routes):
+        seq = [int(p.vehicle_start[v]), *nodes] + ([int(p.vehicle_end[v])] if p.vehicle_end[v] >= 0 else [])
+        search.routes[v, : len(seq)] = seq
+        search.rlen[v] = len(seq)
+        for node in nodes:
+            if not 0 <= node < p.num_nodes or req[node] < 0:
+                raise InvalidArgumentError("initial_routes", f"node {node} is not a request node")
+            search.assign[req[node]] = v
+
+
+def _minimise_vehicles(search: _Search, stop: StoppingCriterion, history: list[tuple[float, int, float]],
+                       t_start: float) -> None:  # fmt: skip
+    """Remove routes while the search can place their requests elsewhere (see the module docstring)."""
+    p = search.problem
+    share = search.params.route_min_share
+    # First a complete solution with the whole fleet.
+    search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start)
+    if (search.assign < 0).any():
+        return
+    demand = p.demand[p.pickup[p.pickup >= 0], 0].sum() if p.num_requests else 0
+    lower = max(1, math.ceil(demand / max(1, int(p.capacity[:, 0].max()))))
+    best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
+    while search.used(search.routes, search.rlen) > lower and stop.progress(search.iterations) < share:
+        routes, rlen, assign = best
+        used = [v for v in range(p.num_vehicles) if rlen[v] > search.base_len[v] and search.vehicle_on[v]]
+        if len(used) <= 1:
+            break
+        sizes = [int(rlen[v]) for v in used]
+        victim = used[int(np.argmin(sizes))]
+        trial_routes, trial_rlen, trial_assign = routes.copy(), rlen.copy(), assign.copy()
+        trial_assign[trial_assign == victim] = -1
+        trial_rlen[victim] = search.base_len[victim]
+        if p.vehicle_end[victim] >= 0:
+            trial_routes[victim, 1] = p.vehicle_end[victim]
+        search.vehicle_on[:] = 0
+        for v in used:
+            search.vehicle_on[v] = 1
+        search.vehicle_on[victim] = 0
+        search.load(trial_routes, trial_rlen, trial_assign)
+        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start)
+        if (search.assign >= 0).all():
+            best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
+            history.append((time.perf_counter() - t_start, search.used(*best[:2]), search.travel_cost(*best[:2])))
+        else:
+            break
+    routes, rlen, assign = best
+    search.vehicle_on[:] = 0
+    for v in range(p.num_vehicles):
+        if rlen[v] > search.base_len[v]:
+            search.vehicle_on[v] = 1
+    search.load(routes, rlen, assign)
