@@ -27,7 +27,7 @@ from .network import RoadNetwork
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .router import NoPathError, Router, ShortestPath, warm_up
 from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
-from .stops import StopSet, coverage_m, virtual_stops
+from .stops import StopSet, all_node_stops, coverage_m, virtual_stops
 from .synthetic import synthetic_city
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "SnapResult",
     "StopSet",
     "bidirectional_dijkstra",
+    "all_node_stops",
     "coverage_m",
     "dijkstra_matrix",
     "dijkstra_one_to_all",

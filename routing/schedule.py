@@ -490,3 +490,61 @@ def best_insertion(
             best_i = i
             best_j = j
     return best_cost, best_i, best_j
+
+
+@kernel
+def fleet_insertions(cands, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, out_cost, out_i, out_j):
+    """Best insertion of one request into each candidate vehicle (see :func:`best_insertion`).
+
+    Writes ``out_cost[k], out_i[k], out_j[k]`` for vehicle ``cands[k]`` (cost ``inf`` when none).
+    """
+    max_len = routes.shape[1]
+    size = (max_len + 2) * (max_len + 2)
+    cand_lb = np.empty(size)
+    cand_i = np.empty(size, np.int32)
+    cand_j = np.empty(size, np.int32)
+    buf_seq = np.empty(max_len + 2, np.int32)
+    buf_b = np.empty(max_len + 2)
+    pos_scratch = np.full(ni.shape[1], -1, np.int32)
+    for k in range(cands.shape[0]):
+        c, i, j = best_insertion(
+            cands[k],
+            p,
+            d,
+            routes,
+            rlen,
+            nf,
+            ni,
+            dem,
+            vf,
+            vi,
+            cap,
+            tt,
+            cc,
+            rs,
+            rload,
+            w,
+            cand_lb,
+            cand_i,
+            cand_j,
+            buf_seq,
+            buf_b,
+            pos_scratch,
+        )
+        out_cost[k] = c
+        out_i[k] = i
+        out_j[k] = j
+
+
+@kernel
+def schedule_with_insertion(v, p, d, i, j, routes, rlen, nf, ni, vf, tt, out_seq, out_b):
+    """Node sequence and earliest schedule of route ``v`` with ``p``/``d`` inserted at ``i``/``j``.
+
+    Returns the new length (0 if the result is not time-feasible).
+    """
+    m = rlen[v]
+    cm = _build_candidate(routes[v], m, p, d, i, j, out_seq)
+    pos_scratch = np.full(ni.shape[1], -1, np.int32)
+    if not route_schedule(out_seq, cm, vf[_T0, v], vf[_MAXDUR, v], nf, ni, tt, out_b, pos_scratch):
+        return 0
+    return cm

@@ -15,7 +15,8 @@ are at least ``spacing_m`` from each other and from the OSM stops.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,6 +44,7 @@ class StopSet:
     source: NDArray[np.int8]  # SOURCE_OSM or SOURCE_VIRTUAL
     osm_id: NDArray[np.int64]  # -1 for virtual stops
     spacing_m: float
+    _tree: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.node.shape[0])
@@ -67,7 +69,10 @@ class StopSet:
 
         if not max_walk_m >= 0:
             raise InvalidArgumentError("max_walk_m", f"got {max_walk_m!r}", ">= 0 m")
-        tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
+        tree = self._tree
+        if tree is None:
+            tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
+            object.__setattr__(self, "_tree", tree)
         xa = np.atleast_1d(np.asarray(x, np.float64))
         ya = np.atleast_1d(np.asarray(y, np.float64))
         dist, idx = tree.query(np.column_stack([xa, ya]))
@@ -188,3 +193,18 @@ def coverage_m(network: RoadNetwork, stops: StopSet, nodes: ArrayLike | None = N
     idx = np.arange(network.num_nodes) if nodes is None else np.asarray(nodes, np.int64)
     _, dist = stops.nearest_xy(network.x_m[idx], network.y_m[idx], max_walk_m=np.inf)
     return dist
+
+
+def all_node_stops(network: RoadNetwork) -> StopSet:
+    """Every node of ``network`` as a stop (door-to-door service, or node-based benchmarks)."""
+    n = network.num_nodes
+    return StopSet(
+        node=np.arange(n, dtype=np.int32),
+        x_m=network.x_m.copy(),
+        y_m=network.y_m.copy(),
+        lat=network.lat.copy(),
+        lon=network.lon.copy(),
+        source=np.full(n, SOURCE_VIRTUAL, np.int8),
+        osm_id=np.full(n, -1, np.int64),
+        spacing_m=0.0,
+    )

@@ -1,0 +1,844 @@
+"""The I-MOD dispatcher: offers, bookings, cancellations, vehicle events and re-optimisation.
+
+>>> dispatcher = Dispatcher(network, router, stops, vehicles, params=ServiceParams())
+>>> answer = dispatcher.on_request(request, now_s=8 * 3600)     # Offer or Rejection
+>>> ride = dispatcher.book(answer.offer_id, now_s=8 * 3600 + 20)  # the promise is kept from now on
+>>> dispatcher.reoptimise(deadline=time.monotonic() + 0.2)       # improve without breaking promises
+
+**The plan** is kept in the arrays of :mod:`routing.schedule`: every vehicle has a start
+node (where it can next change course, and when), an end node (its depot, by the end of
+its shift) and the pickup and drop-off nodes of its rides in between. Locations are stop
+indices; travel times come from a stop-by-stop matrix computed once with the contraction
+hierarchy. A vehicle driving to its next stop is committed to it: new stops are inserted
+after it (MATSim's "position 1 = right after the current position", with the current
+position being that next stop).
+
+**A quote** snaps the request to stops (walking limit, zone, hours: :class:`ServiceArea`),
+sets the pickup window ``[requested, requested + max_wait]`` and the ride limit
+(``ServiceParams.max_ride_s``), filters vehicles by capacity and by whether they can reach
+the pickup in time at all, and evaluates the best insertion into each remaining vehicle
+with the exact kernel. The cheapest becomes the :class:`Offer`, with a promised pickup
+window around the planned pickup time.
+
+**A booking** turns the promise into hard constraints on the ride's nodes (pickup inside the
+promised window, ride no longer than the limit) and inserts the ride again (the plan may
+have changed since the quote). From then on no operation may break it: every insertion and
+every re-optimisation is checked against those constraints exactly.
+
+**Re-optimisation** runs the ALNS of :mod:`routing.solve` on the current plan, within a
+deadline (or an iteration budget, for reproducible simulations). Riders on board stay on
+their vehicle; every other booked ride may move to another vehicle or position as long as
+its promise holds. The new plan is adopted only if it is cheaper.
+
+Deterministic: the same calls in the same order give the same answers (re-optimisation
+with an iteration budget; with a wall-clock deadline it stops where the clock says).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from routing import RoadNetwork, Router, StopSet
+from routing.alns import insert_nodes, remove_marked
+from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
+from routing.schedule import (
+    _B,
+    _E,
+    _END,
+    _KIND,
+    _L,
+    _LOC,
+    _PAIR,
+    _REQ,
+    _RIDE,
+    _S,
+    _START,
+    _T0,
+    fleet_insertions,
+    prepare_route,
+    schedule_with_insertion,
+)
+from routing.solve import Deadline, MaxIterations, SolveParams, solve
+
+from .errors import ConflictError, InvalidValueError, NotFoundError
+from .fares import FarePolicy, ImodFare
+from .model import Offer, Rejection, RejectReason, Request, RideStatus, VehicleState
+from .params import ServiceParams
+from .service_area import ServiceArea, StopPair
+
+_INF = float("inf")
+
+
+# ---------------------------------------------------------------------------- records
+@dataclass
+class Ride:
+    """A booked ride and where it stands. ``vehicle`` is the index of the assigned vehicle."""
+
+    ride_id: str
+    request: Request
+    offer: Offer
+    status: RideStatus
+    vehicle: int
+    pickup_node: int
+    dropoff_node: int
+    booked_at_s: int
+    picked_up_at_s: int | None = None
+    dropped_off_at_s: int | None = None
+    #: planned service start at the pickup and at the drop-off (refreshed with the plan)
+    planned_pickup_s: float = 0.0
+    planned_dropoff_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class DispatchEvent:
+    """Something the operator (and the affected rider / driver) should hear about."""
+
+    kind: str  # "offer", "rejection", "booking", "assignment", "reassignment", "cancellation", "boarded", ...
+    time_s: int
+    ride_id: str | None = None
+    vehicle_id: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ReoptimiseReport:
+    """What a re-optimisation did."""
+
+    cost_before: float
+    cost_after: float
+    adopted: bool
+    iterations: int
+    runtime_s: float
+    moved_rides: tuple[str, ...]
+
+
+@dataclass
+class _Quote:
+    request: Request
+    offer: Offer
+    stops: StopPair
+    vehicle: int
+    booked_ride: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- the plan arrays
+class _Plan:
+    """Kernel arrays of the plan (see :mod:`routing.schedule` for the layout)."""
+
+    DIMS = 2  # seats, wheelchair places
+
+    def __init__(self, vehicles: Sequence[VehicleState], tt: NDArray[np.float64], max_len: int = 16) -> None:
+        k = len(vehicles)
+        self.k = k
+        self.tt = tt
+        cap_nodes = 2 * k + 2 + 64
+        self.nf = np.zeros((4, cap_nodes))
+        self.ni = np.full((4, cap_nodes), -1, np.int32)
+        self.dem = np.zeros((cap_nodes, self.DIMS), np.int64)
+        self.num_nodes = 2 * k + 2  # starts, ends, two quote slots
+        self.vf = np.zeros((2, k))
+        self.vf[1] = np.inf
+        self.vi = np.zeros((2, k), np.int32)
+        self.cap = np.zeros((k, self.DIMS), np.int64)
+        self.load0 = np.zeros((k, self.DIMS), np.int64)
+        self.routes = np.zeros((k, max_len), np.int32)
+        self.rlen = np.full(k, 2, np.int32)
+        self.rs = np.zeros((6, k, max_len))
+        self.rload = np.zeros((k, max_len, self.DIMS), np.int64)
+        self.w = np.array([1.0, 1.0, 0.1])
+        self.pos_scratch = np.full(cap_nodes, -1, np.int32)
+        for v, veh in enumerate(vehicles):
+            start, end = v, k + v
+            self.ni[_KIND, start] = START
+            self.ni[_KIND, end] = END
+            self.ni[_LOC, start] = veh.depot_stop
+            self.ni[_LOC, end] = veh.depot_stop
+            self.nf[_E, start] = veh.shift_start_s
+            self.nf[_L, start] = np.inf
+            self.nf[_E, end] = 0.0
+            self.nf[_L, end] = veh.shift_end_s
+            self.nf[_RIDE, :] = np.inf
+            self.vf[_T0, v] = veh.shift_start_s
+            self.vi[_START, v] = start
+            self.vi[_END, v] = end
+            self.cap[v] = (veh.seats, veh.wheelchair_places)
+            self.routes[v, 0] = start
+            self.routes[v, 1] = end
+        self.quote_p = 2 * k
+        self.quote_d = 2 * k + 1
+        self.ni[_KIND, self.quote_p] = PICKUP
+        self.ni[_KIND, self.quote_d] = DELIVERY
+        self.ni[_PAIR, self.quote_p] = self.quote_d
+        self.ni[_PAIR, self.quote_d] = self.quote_p
+        for v in range(k):
+            self.prepare(v)
+
+    # ------------------------------------------------------------------ growth
+    def new_node(self) -> int:
+        if self.num_nodes == self.nf.shape[1]:
+            cap = 2 * self.nf.shape[1]
+            nf = np.zeros((4, cap))
+            nf[:, : self.num_nodes] = self.nf
+            nf[_RIDE, self.num_nodes :] = np.inf
+            ni = np.full((4, cap), -1, np.int32)
+            ni[:, : self.num_nodes] = self.ni
+            dem = np.zeros((cap, self.DIMS), np.int64)
+            dem[: self.num_nodes] = self.dem
+            self.nf, self.ni, self.dem = nf, ni, dem
+            self.pos_scratch = np.full(cap, -1, np.int32)
+        node = self.num_nodes
+        self.num_nodes += 1
+        return node
+
+    def ensure_room(self, extra: int = 2) -> None:
+        need = int(self.rlen.max()) + extra + 2
+        if need <= self.routes.shape[1]:
+            return
+        m = max(need, 2 * self.routes.shape[1])
+        routes = np.zeros((self.k, m), np.int32)
+        routes[:, : self.routes.shape[1]] = self.routes
+        rs = np.zeros((6, self.k, m))
+        rs[:, :, : self.rs.shape[2]] = self.rs
+        rload = np.zeros((self.k, m, self.DIMS), np.int64)
+        rload[:, : self.rload.shape[1]] = self.rload
+        self.routes, self.rs, self.rload = routes, rs, rload
+
+    # ------------------------------------------------------------------ kernels
+    def prepare(self, v: int) -> bool:
+        return bool(
+            prepare_route(
+                v,
+                self.routes,
+                self.rlen,
+                self.nf,
+                self.ni,
+                self.dem,
+                self.vf,
+                self.load0,
+                self.tt,
+                self.rs,
+                self.rload,
+                self.pos_scratch,
+            )
+        )
+
+    def route(self, v: int) -> NDArray[np.int32]:
+        return self.routes[v, : self.rlen[v]]
+
+    def insertions(
+        self, cands: NDArray[np.int64], p: int, d: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.int32], NDArray[np.int32]]:
+        n = cands.shape[0]
+        cost = np.full(n, np.inf)
+        pos_i = np.full(n, -1, np.int32)
+        pos_j = np.full(n, -1, np.int32)
+        if n:
+            fleet_insertions(
+                cands,
+                p,
+                d,
+                self.routes,
+                self.rlen,
+                self.nf,
+                self.ni,
+                self.dem,
+                self.vf,
+                self.vi,
+                self.cap,
+                self.tt,
+                self.tt,
+                self.rs,
+                self.rload,
+                self.w,
+                cost,
+                pos_i,
+                pos_j,
+            )
+        return cost, pos_i, pos_j
+
+    def schedule_with(self, v: int, p: int, d: int, i: int, j: int) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+        m = int(self.rlen[v]) + 2
+        seq = np.zeros(m, np.int32)
+        b = np.zeros(m)
+        cm = schedule_with_insertion(v, p, d, i, j, self.routes, self.rlen, self.nf, self.ni, self.vf, self.tt, seq, b)
+        return seq[:cm], b[:cm]
+
+    def insert(self, v: int, p: int, d: int, i: int, j: int) -> None:
+        self.ensure_room()
+        insert_nodes(v, p, d, i, j, self.routes, self.rlen)
+        if not self.prepare(v):  # pragma: no cover - the kernel checked it
+            raise RuntimeError(f"insertion into vehicle {v} produced an infeasible route")
+
+    def remove(self, v: int, nodes: Sequence[int]) -> None:
+        mark = np.zeros(self.nf.shape[1], np.uint8)
+        for node in nodes:
+            mark[node] = 1
+        remove_marked(v, self.routes, self.rlen, mark)
+        self.prepare(v)
+
+    def cost(self) -> float:
+        """Total planned travel time of the routes (an idle vehicle's way home is not counted)."""
+        total = 0.0
+        for v in range(self.k):
+            if self.rlen[v] <= 2:
+                continue
+            seq = self.route(v)
+            loc = self.ni[_LOC, seq]
+            total += float(self.tt[loc[:-1], loc[1:]].sum())
+        return total
+
+
+# ---------------------------------------------------------------------------- the dispatcher
+class Dispatcher:
+    """Demand-responsive dispatch over a road network with stops (see the module docstring).
+
+    Args:
+        network, router: the road network and its shortest-path engine.
+        stops: the service's stops (``routing.virtual_stops`` or ``routing.all_node_stops``).
+        vehicles: the fleet; each vehicle starts at its depot stop at the start of its shift.
+        params: the service rules; ``fares``: the fare policy (I-MOD by default).
+        travel_time_s: optional precomputed stop-by-stop travel-time matrix (seconds).
+        seed: seeds the re-optimisation.
+    """
+
+    def __init__(
+        self,
+        network: RoadNetwork,
+        router: Router,
+        stops: StopSet,
+        vehicles: Sequence[VehicleState],
+        *,
+        params: ServiceParams | None = None,
+        fares: FarePolicy | None = None,
+        travel_time_s: NDArray[np.float64] | None = None,
+        seed: int = 0,
+    ) -> None:
+        if not vehicles:
+            raise InvalidValueError("vehicles", "the fleet is empty", "at least one vehicle")
+        ids = [v.id for v in vehicles]
+        if len(set(ids)) != len(ids):
+            raise InvalidValueError("vehicles", "vehicle ids must be unique")
+        for veh in vehicles:
+            if not 0 <= veh.depot_stop < len(stops):
+                raise InvalidValueError(
+                    f"vehicles[{veh.id}].depot_stop", f"got {veh.depot_stop}", f"0 .. {len(stops) - 1}"
+                )
+        self.network = network
+        self.router = router
+        self.stops = stops
+        self.params = params or ServiceParams()
+        self.fares: FarePolicy = fares or ImodFare()
+        self.area = ServiceArea(network, stops, self.params)
+        self.vehicles = list(vehicles)
+        self.vehicle_index = {v.id: k for k, v in enumerate(vehicles)}
+        self.seed = seed
+        t0 = time.perf_counter()
+        if travel_time_s is None:
+            travel_time_s = router.matrix(stops.node, stops.node).astype(np.float64)
+        tt = np.ascontiguousarray(travel_time_s, np.float64)
+        if tt.shape != (len(stops), len(stops)):
+            raise InvalidValueError("travel_time_s", f"expected a {len(stops)} x {len(stops)} matrix")
+        self.matrix_s = time.perf_counter() - t0
+        self.plan = _Plan(vehicles, tt)
+        self.plan.w[:] = (
+            self.params.vehicle_time_weight,
+            self.params.passenger_delay_weight,
+            self.params.new_rider_wait_weight,
+        )
+        self.rides: dict[str, Ride] = {}
+        self._ride_of_node: dict[int, str] = {}
+        self._quotes: dict[str, _Quote] = {}
+        self._offer_counter = itertools.count(1)
+        self.events: list[DispatchEvent] = []
+        self._max_seats = max(v.seats for v in vehicles)
+        self._max_wc = max(v.wheelchair_places for v in vehicles)
+        self._reopt_calls = 0
+        #: how many vehicles the last quote evaluated (for benchmarks)
+        self.last_quote_candidates = 0
+
+    # ------------------------------------------------------------------ helpers
+    def _emit(
+        self, kind: str, time_s: int, ride_id: str | None = None, vehicle: int | None = None, detail: str = ""
+    ) -> None:
+        vid = self.vehicles[vehicle].id if vehicle is not None else None
+        self.events.append(DispatchEvent(kind, int(time_s), ride_id, vid, detail))
+
+    def _demand(self, request: Request) -> tuple[int, int]:
+        wc = 1 if request.wheelchair else 0
+        return request.passengers - wc, wc
+
+    def _set_ride_nodes(
+        self,
+        p: int,
+        d: int,
+        request: Request,
+        stops: StopPair,
+        window: tuple[float, float],
+        max_ride: float,
+        ride_index: int,
+    ) -> None:
+        plan = self.plan
+        seats, wc = self._demand(request)
+        s_p = self.params.service_time_s(request.passengers)
+        s_d = self.params.service_time_s(request.passengers)
+        plan.ni[_KIND, p] = PICKUP
+        plan.ni[_KIND, d] = DELIVERY
+        plan.ni[_LOC, p] = stops.origin.stop
+        plan.ni[_LOC, d] = stops.destination.stop
+        plan.ni[_PAIR, p] = d
+        plan.ni[_PAIR, d] = p
+        plan.ni[_REQ, p] = ride_index
+        plan.ni[_REQ, d] = ride_index
+        plan.nf[_E, p], plan.nf[_L, p] = window
+        plan.nf[_S, p] = s_p
+        plan.nf[_S, d] = s_d
+        plan.nf[_E, d] = 0.0
+        plan.nf[_L, d] = window[1] + s_p + max_ride
+        plan.nf[_RIDE, d] = max_ride
+        plan.dem[p] = (seats, wc)
+        plan.dem[d] = (-seats, -wc)
+
+    def _sync(self, now_s: int) -> None:
+        """Bring every vehicle's start to ``now``: idle ones wait where they are; a vehicle
+        on its way is committed to its next stop. A vehicle that should already have served
+        its next stop is late: its plan is shifted and any promise that breaks is recorded."""
+        plan = self.plan
+        for v in range(plan.k):
+            if plan.vf[_T0, v] >= now_s:
+                continue
+            if plan.rlen[v] <= 2:
+                plan.vf[_T0, v] = now_s
+                plan.nf[_E, plan.vi[_START, v]] = now_s
+            else:
+                first = int(plan.routes[v, 1])
+                arrival = float(plan.rs[1, v, 1])  # planned arrival at the next stop
+                plan.ni[_LOC, plan.vi[_START, v]] = plan.ni[_LOC, first]
+                plan.vf[_T0, v] = max(float(now_s), arrival)
+                plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
+            self._prepare_or_accept_lateness(v, now_s)
+
+    def _prepare_or_accept_lateness(self, v: int, now_s: int) -> None:
+        """Prepare route ``v``; if reality (a late vehicle) broke promises, widen exactly those.
+
+        The plan stays consistent: a pickup or drop-off that can no longer make its window
+        gets the window it can make, and a ride limit that can no longer hold is raised; each
+        is reported as a ``late`` event.
+        """
+        plan = self.plan
+        if plan.prepare(v):
+            return
+        seq = plan.route(v)
+        # The earliest schedule without any upper bound: forward pass only.
+        t = max(plan.vf[_T0, v], plan.nf[_E, seq[0]])
+        times = [t]
+        for k in range(1, len(seq)):
+            prev, node = int(seq[k - 1]), int(seq[k])
+            t = max(plan.nf[_E, node], t + plan.nf[_S, prev] + plan.tt[plan.ni[_LOC, prev], plan.ni[_LOC, node]])
+            times.append(t)
+        start_of: dict[int, float] = {}
+        for k in range(1, len(seq)):
+            node = int(seq[k])
+            if times[k] > plan.nf[_L, node]:
+                plan.nf[_L, node] = times[k]
+                rid = self._ride_of_node.get(node)
+                self._emit("late", now_s, rid, v, f"planned {int(times[k])} s after the promised {node}")
+            if plan.ni[_KIND, node] == PICKUP:
+                start_of[int(plan.ni[_PAIR, node])] = times[k] + plan.nf[_S, node]
+            elif plan.ni[_KIND, node] == DELIVERY and node in start_of:
+                ride_s = times[k] - start_of[node]
+                if ride_s > plan.nf[_RIDE, node]:
+                    plan.nf[_RIDE, node] = ride_s
+        if not plan.prepare(v):  # pragma: no cover - every upper bound now holds for the forward pass
+            raise RuntimeError(f"vehicle {v}: could not make its plan consistent")
+
+    def _refresh_planned_times(self, v: int) -> None:
+        plan = self.plan
+        seq = plan.route(v)
+        b = plan.rs[_B, v, : plan.rlen[v]]
+        for k in range(1, len(seq)):
+            rid = self._ride_of_node.get(int(seq[k]))
+            if rid is None:
+                continue
+            ride = self.rides[rid]
+            ride.vehicle = v
+            if int(seq[k]) == ride.pickup_node:
+                ride.planned_pickup_s = float(b[k])
+            else:
+                ride.planned_dropoff_s = float(b[k])
+
+    # ------------------------------------------------------------------ quotes
+    def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
+        """Quote ``request`` at ``now_s``: an :class:`Offer` (valid for ``offer_ttl_s``) or a :class:`Rejection`."""
+        request.validate(self.params)
+        if request.id in self.rides:
+            raise ConflictError(f"request id {request.id!r} is already booked")
+        checked = self.area.check_request(request, now_s)
+        if isinstance(checked, Rejection):
+            self._emit("rejection", now_s, request.id, detail=checked.reason.value)
+            return checked
+        stops = checked
+        seats, wc = self._demand(request)
+        if seats > self._max_seats or request.passengers > self._max_seats:
+            return self._reject(
+                request,
+                now_s,
+                RejectReason.TOO_MANY_PASSENGERS,
+                f"{request.passengers} passengers; the largest vehicle has {self._max_seats} seats",
+            )
+        if wc > self._max_wc:
+            return self._reject(request, now_s, RejectReason.NO_WHEELCHAIR_VEHICLE, "no vehicle has a wheelchair place")
+        o, d = stops.origin.stop, stops.destination.stop
+        plan = self.plan
+        direct = round(plan.tt[o, d])
+        max_ride = self.params.max_ride_s(direct)
+        t_req = max(int(request.requested_time_s), int(now_s))
+        latest = t_req + self.params.max_wait_s
+        self._sync(now_s)
+        self._set_ride_nodes(plan.quote_p, plan.quote_d, request, stops, (float(t_req), float(latest)), max_ride, -1)
+        # Vehicles that could carry the party and reach the pickup in time at all.
+        starts = plan.ni[_LOC, plan.vi[_START]]
+        reach = plan.vf[_T0] + plan.tt[starts, o]
+        fits = (plan.cap[:, 0] >= seats) & (plan.cap[:, 1] >= wc)
+        on_shift = plan.nf[_L, plan.vi[_END]] >= t_req
+        cands = np.flatnonzero(fits & on_shift & (reach <= latest)).astype(np.int64)
+        self.last_quote_candidates = int(cands.size)
+        if cands.size == 0:
+            return self._reject(
+                request,
+                now_s,
+                RejectReason.NO_VEHICLE_IN_TIME,
+                f"no vehicle can reach stop {o} within {self.params.max_wait_s // 60} min",
+            )
+        cost, pos_i, pos_j = plan.insertions(cands, plan.quote_p, plan.quote_d)
+        best = int(np.argmin(cost))
+        if not np.isfinite(cost[best]):
+            return self._reject(
+                request,
+                now_s,
+                RejectReason.NO_FEASIBLE_INSERTION,
+                f"{cands.size} vehicles could reach the pickup, none without breaking a promise",
+            )
+        v = int(cands[best])
+        seq, b = plan.schedule_with(v, plan.quote_p, plan.quote_d, int(pos_i[best]), int(pos_j[best]))
+        k_p = int(np.flatnonzero(seq == plan.quote_p)[0])
+        k_d = int(np.flatnonzero(seq == plan.quote_d)[0])
+        eta_p = int(np.ceil(b[k_p] - 1e-9))
+        eta_d = int(np.ceil(b[k_d] - 1e-9))
+        win = self.params.pickup_window(t_req, min(eta_p, latest))
+        s_p = self.params.service_time_s(request.passengers)
+        distance = self._direct_distance_m(o, d)
+        offer = Offer(
+            offer_id=f"offer-{next(self._offer_counter)}",
+            request_id=request.id,
+            vehicle_id=self.vehicles[v].id,
+            pickup_stop=o,
+            dropoff_stop=d,
+            walk_to_pickup_m=stops.origin.walk_m,
+            walk_from_dropoff_m=stops.destination.walk_m,
+            pickup_eta_s=eta_p,
+            pickup_window_start_s=win[0],
+            pickup_window_end_s=win[1],
+            dropoff_eta_s=max(eta_d, eta_p + 1),
+            latest_dropoff_s=max(win[1] + s_p + max_ride, eta_d, eta_p + 1),
+            fare_krw=self.fares.fare(request.rider_class, distance, request.passengers),
+            direct_distance_m=distance,
+            direct_time_s=direct,
+            max_ride_s=max(max_ride, direct),
+            valid_until_s=int(now_s) + self.params.offer_ttl_s,
+            cost=float(cost[best]),
+        )
+        self._quotes[offer.offer_id] = _Quote(
+            request=request, offer=offer, stops=stops, vehicle=v, meta={"max_ride": max_ride, "t_req": t_req}
+        )
+        self._emit("offer", now_s, request.id, v, offer.offer_id)
+        return offer
+
+    def _reject(self, request: Request, now_s: int, reason: RejectReason, detail: str) -> Rejection:
+        self._emit("rejection", now_s, request.id, detail=reason.value)
+        return Rejection(request_id=request.id, reason=reason, detail=detail)
+
+    def _direct_distance_m(self, o: int, d: int) -> int:
+        a, b = int(self.stops.node[o]), int(self.stops.node[d])
+        return int(self.router.path(a, b).length_m) if a != b else 0
+
+    # ------------------------------------------------------------------ bookings
+    def book(self, offer_id: str, now_s: int) -> Ride:
+        """Book an offer; idempotent (booking the same offer again returns the same ride)."""
+        quote = self._quotes.get(offer_id)
+        if quote is None:
+            raise NotFoundError("offer", offer_id)
+        if quote.booked_ride is not None:
+            return self.rides[quote.booked_ride]
+        offer = quote.offer
+        if not offer.is_valid_at(now_s):
+            raise ConflictError(f"offer {offer_id} expired at {offer.valid_until_s}")
+        if offer.request_id in self.rides:
+            raise ConflictError(f"request {offer.request_id!r} is already booked")
+        plan = self.plan
+        self._sync(now_s)
+        p, d = plan.new_node(), plan.new_node()
+        ride_index = len(self.rides)
+        window = (float(offer.pickup_window_start_s), float(offer.pickup_window_end_s))
+        self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.meta["max_ride"]), ride_index)
+        # The offered vehicle first, then the others.
+        order = [quote.vehicle] + [v for v in range(plan.k) if v != quote.vehicle]
+        cands = np.array(order, np.int64)
+        cost, pos_i, pos_j = plan.insertions(cands[:1], p, d)
+        if not np.isfinite(cost[0]):
+            cost, pos_i, pos_j = plan.insertions(cands, p, d)
+        best = int(np.argmin(cost))
+        if not np.isfinite(cost[best]):
+            plan.ni[_KIND, p] = plan.ni[_KIND, d] = -1
+            raise ConflictError(f"offer {offer_id} can no longer be served: the plan changed since it was made")
+        v = int(cands[best])
+        plan.insert(v, p, d, int(pos_i[best]), int(pos_j[best]))
+        ride = Ride(
+            ride_id=offer.request_id,
+            request=quote.request,
+            offer=offer,
+            status=RideStatus.ASSIGNED,
+            vehicle=v,
+            pickup_node=p,
+            dropoff_node=d,
+            booked_at_s=int(now_s),
+        )
+        self.rides[ride.ride_id] = ride
+        self._ride_of_node[p] = ride.ride_id
+        self._ride_of_node[d] = ride.ride_id
+        quote.booked_ride = ride.ride_id
+        self._refresh_planned_times(v)
+        self._emit("booking", now_s, ride.ride_id, v, offer_id)
+        self._emit("assignment", now_s, ride.ride_id, v)
+        return ride
+
+    def cancel(self, ride_id: str, now_s: int) -> Ride:
+        """Cancel a booked ride that has not started."""
+        ride = self.get_ride(ride_id)
+        if ride.status in (RideStatus.ON_BOARD,):
+            raise ConflictError(f"ride {ride_id} is under way (the rider is on board)")
+        if ride.status.is_terminal:
+            raise ConflictError(f"ride {ride_id} is already {ride.status.value}")
+        self.plan.remove(ride.vehicle, [ride.pickup_node, ride.dropoff_node])
+        self._refresh_planned_times(ride.vehicle)
+        ride.status = RideStatus.CANCELLED
+        self._emit("cancellation", now_s, ride_id, ride.vehicle)
+        return ride
+
+    def get_ride(self, ride_id: str) -> Ride:
+        ride = self.rides.get(ride_id)
+        if ride is None:
+            raise NotFoundError("ride", ride_id)
+        return ride
+
+    # ------------------------------------------------------------------ vehicle events
+    def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
+        """The vehicle's planned stops: (ride id, "pickup" | "dropoff", stop index, planned service start)."""
+        v = self._vehicle(vehicle_id)
+        plan = self.plan
+        out = []
+        seq = plan.route(v)
+        for k in range(1, len(seq) - 1):
+            node = int(seq[k])
+            rid = self._ride_of_node[node]
+            kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
+            out.append((rid, kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, k])))
+        return out
+
+    def _vehicle(self, vehicle_id: str) -> int:
+        v = self.vehicle_index.get(vehicle_id)
+        if v is None:
+            raise NotFoundError("vehicle", vehicle_id)
+        return v
+
+    def on_vehicle_position(self, vehicle_id: str, stop: int, time_s: int) -> None:
+        """The vehicle is at (or committed to) ``stop`` and can leave it from ``time_s``."""
+        v = self._vehicle(vehicle_id)
+        if not 0 <= stop < len(self.stops):
+            raise InvalidValueError("stop", f"got {stop}", f"0 .. {len(self.stops) - 1}")
+        plan = self.plan
+        plan.ni[_LOC, plan.vi[_START, v]] = stop
+        plan.vf[_T0, v] = time_s
+        plan.nf[_E, plan.vi[_START, v]] = time_s
+        self._prepare_or_accept_lateness(v, time_s)
+        self._refresh_planned_times(v)
+
+    def _first_stop(self, v: int, node: int, what: str) -> None:
+        plan = self.plan
+        if plan.rlen[v] < 3 or int(plan.routes[v, 1]) != node:
+            raise ConflictError(f"{what}: it is not the vehicle's next planned stop")
+
+    def on_boarded(self, ride_id: str, time_s: int) -> None:
+        """The rider got on: the ride's pickup is done and its drop-off stays on this vehicle."""
+        ride = self.get_ride(ride_id)
+        if ride.status != RideStatus.ASSIGNED:
+            raise ConflictError(f"ride {ride_id} cannot board: it is {ride.status.value}")
+        v = ride.vehicle
+        plan = self.plan
+        self._first_stop(v, ride.pickup_node, f"boarding ride {ride_id}")
+        s_p = plan.nf[_S, ride.pickup_node]
+        plan.load0[v] += plan.dem[ride.pickup_node]
+        plan.remove(v, [ride.pickup_node])
+        d = ride.dropoff_node
+        plan.ni[_PAIR, d] = -1  # on board: the ride limit becomes the drop-off's deadline
+        plan.nf[_L, d] = min(plan.nf[_L, d], time_s + s_p + plan.nf[_RIDE, d])
+        stop = int(plan.ni[_LOC, ride.pickup_node])
+        plan.ni[_LOC, plan.vi[_START, v]] = stop
+        plan.vf[_T0, v] = max(plan.vf[_T0, v], time_s + s_p)
+        plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
+        self._prepare_or_accept_lateness(v, time_s)
+        ride.status = RideStatus.ON_BOARD
+        ride.picked_up_at_s = int(time_s)
+        self._refresh_planned_times(v)
+        self._emit("boarded", time_s, ride_id, v)
+
+    def on_alighted(self, ride_id: str, time_s: int) -> None:
+        """The rider got off: the ride is complete."""
+        ride = self.get_ride(ride_id)
+        if ride.status != RideStatus.ON_BOARD:
+            raise ConflictError(f"ride {ride_id} cannot alight: it is {ride.status.value}")
+        v = ride.vehicle
+        plan = self.plan
+        self._first_stop(v, ride.dropoff_node, f"drop-off of ride {ride_id}")
+        s_d = plan.nf[_S, ride.dropoff_node]
+        plan.load0[v] += plan.dem[ride.dropoff_node]
+        plan.remove(v, [ride.dropoff_node])
+        plan.ni[_LOC, plan.vi[_START, v]] = plan.ni[_LOC, ride.dropoff_node]
+        plan.vf[_T0, v] = max(plan.vf[_T0, v], time_s + s_d)
+        plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
+        self._prepare_or_accept_lateness(v, time_s)
+        ride.status = RideStatus.COMPLETED
+        ride.dropped_off_at_s = int(time_s)
+        self._refresh_planned_times(v)
+        self._emit("completed", time_s, ride_id, v)
+
+    def on_no_show(self, ride_id: str, time_s: int) -> None:
+        """The rider did not turn up at the pickup: the ride is dropped from the plan."""
+        ride = self.get_ride(ride_id)
+        if ride.status != RideStatus.ASSIGNED:
+            raise ConflictError(f"ride {ride_id} cannot be a no-show: it is {ride.status.value}")
+        v = ride.vehicle
+        self.plan.remove(v, [ride.pickup_node, ride.dropoff_node])
+        self._refresh_planned_times(v)
+        ride.status = RideStatus.NO_SHOW
+        self._emit("no_show", time_s, ride_id, v)
+
+    def advance_to(self, now_s: int) -> int:
+        """Carry out the plan up to ``now_s`` as if every vehicle drove it exactly (autopilot).
+
+        Every stop whose planned service starts at or before ``now_s`` is served (riders board
+        and alight as planned). For simulations and benchmarks without a driver app; returns
+        the number of stops served.
+        """
+        plan = self.plan
+        served = 0
+        for v in range(plan.k):
+            while plan.rlen[v] > 2 and plan.rs[_B, v, 1] <= now_s:
+                node = int(plan.routes[v, 1])
+                t = int(np.ceil(plan.rs[_B, v, 1]))
+                rid = self._ride_of_node[node]
+                if plan.ni[_KIND, node] == PICKUP:
+                    self.on_boarded(rid, t)
+                else:
+                    self.on_alighted(rid, t)
+                served += 1
+        return served
+
+    # ------------------------------------------------------------------ re-optimisation
+    def reoptimise(
+        self, *, deadline: float | None = None, iterations: int | None = None, now_s: int | None = None
+    ) -> ReoptimiseReport:
+        """Improve the plan within ``deadline`` (``time.monotonic()`` instant) or ``iterations``.
+
+        Never moves a pickup outside its promised window or a rider off their vehicle; the new
+        plan is adopted only if it is cheaper (total vehicle travel time).
+        """
+        t0 = time.perf_counter()
+        if now_s is not None:
+            self._sync(now_s)
+        plan = self.plan
+        before = plan.cost()
+        active = [r for r in self.rides.values() if r.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD)]
+        if not active or (deadline is None and not iterations):
+            return ReoptimiseReport(before, before, False, 0, time.perf_counter() - t0, ())
+        vehicle_before = {r.ride_id: r.vehicle for r in active}
+        problem, node_ids = self._subproblem(active)
+        local = {int(n): k for k, n in enumerate(node_ids)}
+        routes = [[local[int(n)] for n in plan.route(v)[1:-1]] for v in range(plan.k)]
+        stop = MaxIterations(iterations) if iterations else Deadline(deadline)  # type: ignore[arg-type]
+        self._reopt_calls += 1
+        result = solve(
+            problem,
+            stop=stop,
+            seed=self.seed + self._reopt_calls,
+            initial_routes=routes,
+            params=SolveParams(polish=True, batch_iterations=20),
+        )
+        moved: list[str] = []
+        adopted = result.feasible and result.cost < before - 1e-6
+        if adopted:
+            for v in range(plan.k):
+                new = [int(node_ids[n]) for n in result.routes[v]]
+                old = [int(n) for n in plan.route(v)[1:-1]]
+                if new == old:
+                    continue
+                seq = [int(plan.vi[_START, v]), *new, int(plan.vi[_END, v])]
+                plan.ensure_room(len(seq))
+                plan.routes[v, : len(seq)] = seq
+                plan.rlen[v] = len(seq)
+                if not plan.prepare(v):  # pragma: no cover - the solver checked it
+                    raise RuntimeError("re-optimisation produced an infeasible route")
+            for v in range(plan.k):
+                self._refresh_planned_times(v)
+            moved = [rid for rid, v in vehicle_before.items() if self.rides[rid].vehicle != v]
+            for rid in moved:
+                self._emit("reassignment", now_s if now_s is not None else 0, rid, self.rides[rid].vehicle)
+        after = plan.cost() if adopted else before
+        return ReoptimiseReport(before, after, adopted, result.iterations, time.perf_counter() - t0, tuple(moved))
+
+    def _subproblem(self, active: list[Ride]) -> tuple[PDProblem, NDArray[np.int64]]:
+        """The plan as a :class:`PDProblem` over the nodes in use (trusted arrays, no copies of the matrix)."""
+        plan = self.plan
+        k = plan.k
+        nodes = [*range(k), *range(k, 2 * k)]
+        for ride in active:
+            if ride.status == RideStatus.ASSIGNED:
+                nodes.append(ride.pickup_node)
+            nodes.append(ride.dropoff_node)
+        node_ids = np.array(nodes, np.int64)
+        local = {int(n): i for i, n in enumerate(node_ids)}
+        pickup = np.array([local[r.pickup_node] if r.status == RideStatus.ASSIGNED else -1 for r in active], np.int32)
+        delivery = np.array([local[r.dropoff_node] for r in active], np.int32)
+        req_vehicle = np.array([r.vehicle if r.status == RideStatus.ON_BOARD else -1 for r in active], np.int32)
+        max_ride = np.array([plan.nf[_RIDE, r.dropoff_node] for r in active])
+        problem = PDProblem(
+            name="dispatch",
+            kind=plan.ni[_KIND, node_ids].astype(np.int8),
+            tw_early=plan.nf[_E, node_ids].copy(),
+            tw_late=plan.nf[_L, node_ids].copy(),
+            service=plan.nf[_S, node_ids].copy(),
+            demand=plan.dem[node_ids].copy(),
+            pickup=pickup,
+            delivery=delivery,
+            max_ride=max_ride,
+            request_vehicle=req_vehicle,
+            vehicle_start=np.arange(k, dtype=np.int32),
+            vehicle_end=np.arange(k, 2 * k, dtype=np.int32),
+            capacity=plan.cap.copy(),
+            start_load=plan.load0.copy(),
+            max_duration=np.full(k, np.inf),
+            travel_time=plan.tt,
+            travel_cost=plan.tt,
+            node_location=plan.ni[_LOC, node_ids].astype(np.int32),
+            objective="cost",
+        )
+        # vehicle start times: the start nodes' windows open at the vehicles' start times
+        problem.tw_early[:k] = plan.vf[_T0]
+        return problem, node_ids

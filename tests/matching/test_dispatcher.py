@@ -1,0 +1,356 @@
+"""The dispatcher on the real Jamsil network: offers, bookings, events, re-optimisation.
+
+The central property: no operation ever breaks a booked promise (pickup inside the
+promised window, ride no longer than its limit, riders on board stay on their vehicle,
+seats never exceeded), checked after every step of random request streams.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    Offer,
+    Rejection,
+    RejectReason,
+    Request,
+    RideStatus,
+    ServiceParams,
+    VehicleState,
+)
+from matching.dispatcher import Dispatcher
+from routing import RoadNetwork, Router, StopSet
+from routing.schedule import _B, _KIND, _LOC, _PAIR
+
+HOUR = 3600
+
+
+def fleet(n: int, stops: StopSet, *, seats: int = 16, wheelchair: int = 1) -> list[VehicleState]:
+    return [
+        VehicleState(
+            id=f"bus{k}",
+            seats=seats,
+            wheelchair_places=wheelchair,
+            depot_stop=(7 * k) % len(stops),
+            shift_start_s=6 * HOUR,
+            shift_end_s=23 * HOUR,
+        )
+        for k in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def jamsil_router(jamsil_net: RoadNetwork) -> Router:
+    return Router(jamsil_net)
+
+
+@pytest.fixture(scope="module")
+def matrix(jamsil_router: Router, jamsil_stops: StopSet) -> np.ndarray:
+    return jamsil_router.matrix(jamsil_stops.node, jamsil_stops.node).astype(np.float64)
+
+
+def make(
+    net: RoadNetwork, router: Router, stops: StopSet, matrix: np.ndarray, vehicles: int = 4, **params: object
+) -> Dispatcher:
+    return Dispatcher(
+        net,
+        router,
+        stops,
+        fleet(vehicles, stops),
+        params=ServiceParams(**params),  # type: ignore[arg-type]
+        travel_time_s=matrix,
+        seed=1,
+    )
+
+
+@pytest.fixture()
+def disp(jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray) -> Dispatcher:
+    return make(jamsil_net, jamsil_router, jamsil_stops, matrix)
+
+
+def request(k: int, o: int, d: int, t: int, **kw: object) -> Request:
+    return Request(id=f"r{k}", requested_time_s=t, origin_stop=o, destination_stop=d, **kw)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- invariants
+def check_plan(disp: Dispatcher) -> None:
+    """Every promise of every active ride holds in the current plan."""
+    plan = disp.plan
+    seen: Counter[str] = Counter()
+    for v in range(plan.k):
+        seq = plan.route(v)
+        b = plan.rs[_B, v, : len(seq)]
+        load = plan.load0[v].copy()
+        assert (load <= plan.cap[v]).all()
+        pickup_time: dict[str, float] = {}
+        for k in range(1, len(seq) - 1):
+            node = int(seq[k])
+            rid = disp._ride_of_node[node]
+            ride = disp.rides[rid]
+            seen[rid] += 1
+            assert ride.vehicle == v
+            assert ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD)
+            load += plan.dem[node]
+            assert (load <= plan.cap[v]).all() and (load >= 0).all(), f"vehicle {v} over capacity"
+            if node == ride.pickup_node:
+                assert ride.status == RideStatus.ASSIGNED
+                assert ride.offer.pickup_window_start_s - 1e-6 <= b[k] <= ride.offer.pickup_window_end_s + 1e-6
+                pickup_time[rid] = b[k] + plan.nf[2, node]
+                assert int(plan.ni[_LOC, node]) == ride.offer.pickup_stop
+            else:
+                assert int(plan.ni[_LOC, node]) == ride.offer.dropoff_stop
+                if rid in pickup_time:
+                    assert b[k] - pickup_time[rid] <= ride.offer.max_ride_s + 1e-6
+                else:  # on board: measured from the actual pickup
+                    assert ride.status == RideStatus.ON_BOARD
+                    assert plan.ni[_PAIR, node] == -1
+                    s_p = disp.params.service_time_s(ride.request.passengers)
+                    assert b[k] - (ride.picked_up_at_s + s_p) <= ride.offer.max_ride_s + 1e-6
+    for rid, ride in disp.rides.items():
+        expected = {RideStatus.ASSIGNED: 2, RideStatus.ON_BOARD: 1}.get(ride.status, 0)
+        assert seen[rid] == expected, f"ride {rid} ({ride.status}) appears {seen[rid]} times in the plan"
+
+
+def check_served(disp: Dispatcher) -> None:
+    """Rides carried out by the autopilot kept their promises."""
+    for ride in disp.rides.values():
+        if ride.picked_up_at_s is not None:
+            assert ride.offer.pickup_window_start_s - 1 <= ride.picked_up_at_s <= ride.offer.pickup_window_end_s + 1
+        if ride.dropped_off_at_s is not None:
+            s_p = disp.params.service_time_s(ride.request.passengers)
+            assert ride.dropped_off_at_s - (ride.picked_up_at_s + s_p) <= ride.offer.max_ride_s + 1
+
+
+# ---------------------------------------------------------------------------- basics
+def test_quote_book_and_follow_a_ride(disp: Dispatcher) -> None:
+    t = 8 * HOUR
+    offer = disp.on_request(request(1, 3, 20, t), t)
+    assert isinstance(offer, Offer)
+    assert offer.pickup_stop == 3 and offer.dropoff_stop == 20
+    assert t <= offer.pickup_window_start_s <= offer.pickup_eta_s <= offer.pickup_window_end_s <= t + 900
+    assert offer.pickup_eta_s < offer.dropoff_eta_s <= offer.latest_dropoff_s
+    assert offer.max_ride_s == disp.params.max_ride_s(offer.direct_time_s)
+    assert offer.fare_krw >= 1800
+    ride = disp.book(offer.offer_id, t + 10)
+    assert ride.status == RideStatus.ASSIGNED
+    assert disp.book(offer.offer_id, t + 20) is ride  # idempotent
+    check_plan(disp)
+    planned = [stop for _, _, stop, _ in disp.vehicle_route(disp.vehicles[ride.vehicle].id)]
+    assert planned == [3, 20]
+    disp.advance_to(t + 2 * HOUR)
+    assert ride.status == RideStatus.COMPLETED
+    check_served(disp)
+    with pytest.raises(ConflictError):
+        disp.cancel(ride.ride_id, t + 2 * HOUR)
+
+
+def test_offers_expire_and_unknown_ids_are_not_found(disp: Dispatcher) -> None:
+    t = 9 * HOUR
+    offer = disp.on_request(request(2, 5, 9, t), t)
+    assert isinstance(offer, Offer)
+    with pytest.raises(ConflictError, match="expired"):
+        disp.book(offer.offer_id, offer.valid_until_s + 1)
+    with pytest.raises(NotFoundError):
+        disp.book("offer-404", t)
+    with pytest.raises(NotFoundError):
+        disp.cancel("nobody", t)
+    assert not disp.rides
+
+
+def test_cancel_frees_the_plan(disp: Dispatcher) -> None:
+    t = 10 * HOUR
+    offer = disp.on_request(request(3, 1, 30, t + 600), t)
+    assert isinstance(offer, Offer)
+    ride = disp.book(offer.offer_id, t)
+    disp.cancel(ride.ride_id, t + 5)
+    assert ride.status == RideStatus.CANCELLED
+    assert all(disp.plan.rlen == 2)
+    with pytest.raises(ConflictError):
+        disp.cancel(ride.ride_id, t + 6)
+
+
+def test_rejections_name_their_reason(
+    jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
+) -> None:
+    disp = make(jamsil_net, jamsil_router, jamsil_stops, matrix)
+    t = 8 * HOUR
+    far = Request(id="far", requested_time_s=t, origin_lat=37.60, origin_lon=127.20, destination_stop=3)
+    out = disp.on_request(far, t)
+    assert isinstance(out, Rejection) and out.reason == RejectReason.NO_STOP_IN_REACH
+    night = disp.on_request(request(4, 1, 2, 2 * HOUR + 86400), t)
+    assert isinstance(night, Rejection) and night.reason == RejectReason.OUTSIDE_HOURS
+    big = disp.on_request(request(5, 1, 2, t, passengers=8), t)  # 8 allowed per request, 16 seats: fine
+    assert isinstance(big, Offer)
+    no_wc = Dispatcher(
+        jamsil_net, jamsil_router, jamsil_stops, fleet(2, jamsil_stops, wheelchair=0), travel_time_s=matrix
+    )
+    wc = no_wc.on_request(request(6, 1, 2, t, wheelchair=True), t)
+    assert isinstance(wc, Rejection) and wc.reason == RejectReason.NO_WHEELCHAIR_VEHICLE
+    too_big = no_wc.on_request(request(7, 1, 2, t, passengers=8), t)
+    assert isinstance(too_big, Offer)
+    small = Dispatcher(jamsil_net, jamsil_router, jamsil_stops, fleet(1, jamsil_stops, seats=4), travel_time_s=matrix)
+    crowd = small.on_request(request(8, 1, 2, t, passengers=5), t)
+    assert isinstance(crowd, Rejection) and crowd.reason == RejectReason.TOO_MANY_PASSENGERS
+    # The only bus starts its shift at noon: nothing can reach an 08:00 pickup within 15 min.
+    late = Dispatcher(
+        jamsil_net,
+        jamsil_router,
+        jamsil_stops,
+        [VehicleState(id="noon", depot_stop=0, shift_start_s=12 * HOUR, shift_end_s=20 * HOUR)],
+        travel_time_s=matrix,
+    )
+    early = late.on_request(request(9, 1, 30, t), t)
+    assert isinstance(early, Rejection) and early.reason == RejectReason.NO_VEHICLE_IN_TIME
+    # A ride that would end after the shift (the bus must be back at its depot by 20:00).
+    too_late = late.on_request(request(10, 1, 30, 20 * HOUR - 30), 20 * HOUR - 60)
+    assert isinstance(too_late, Rejection) and too_late.reason == RejectReason.NO_FEASIBLE_INSERTION
+    assert not late.rides
+
+
+def test_invalid_requests_raise_and_change_nothing(disp: Dispatcher) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        request(9, 1, 2, 8 * HOUR, passengers=0)
+    assert info.value.field == "passengers"
+    with pytest.raises(InvalidRequestError):
+        disp.on_request(request(10, 1, 10_000, 8 * HOUR), 8 * HOUR)
+    assert not disp.rides and all(disp.plan.rlen == 2)
+
+
+def test_boarding_out_of_order_is_refused(disp: Dispatcher) -> None:
+    t = 8 * HOUR
+    ids = []
+    for k, (o, d) in enumerate([(1, 30), (2, 31)]):
+        offer = disp.on_request(request(20 + k, o, d, t), t)
+        assert isinstance(offer, Offer)
+        ids.append(disp.book(offer.offer_id, t).ride_id)
+    ride = disp.rides[ids[0]]
+    v = ride.vehicle
+    first = int(disp.plan.routes[v, 1])
+    other = (
+        next(r for r in ids if disp.rides[r].vehicle == v and disp.rides[r].pickup_node != first)
+        if any(disp.rides[r].vehicle == v and disp.rides[r].pickup_node != first for r in ids)
+        else None
+    )
+    if other is not None:
+        with pytest.raises(ConflictError):
+            disp.on_boarded(other, t + 60)
+    with pytest.raises(ConflictError):
+        disp.on_alighted(ids[0], t + 60)  # not on board yet
+
+
+# ---------------------------------------------------------------------------- properties
+def run_stream(disp: Dispatcher, seed: int, steps: int, *, reopt_every: int, cancel_share: float) -> Counter[str]:
+    rng = np.random.default_rng(seed)
+    outcome: Counter[str] = Counter()
+    t = 7 * HOUR
+    for k in range(steps):
+        t += int(rng.exponential(90))
+        disp.advance_to(t)
+        check_plan(disp)
+        o, d = (int(x) for x in rng.choice(len(disp.stops), 2, replace=False))
+        answer = disp.on_request(
+            request(k, o, d, t + int(rng.integers(0, 1200)), passengers=int(rng.integers(1, 4))), t
+        )
+        if isinstance(answer, Offer):
+            t_book = t + int(rng.integers(0, 30))
+            disp.advance_to(t_book)
+            try:
+                disp.book(answer.offer_id, t_book)
+                outcome["booked"] += 1
+            except ConflictError:  # the plan moved on while the rider decided
+                outcome["offer_lost"] += 1
+            t = t_book
+        else:
+            outcome[answer.reason.value] += 1
+        check_plan(disp)
+        if rng.random() < cancel_share:
+            open_rides = [r for r in disp.rides.values() if r.status == RideStatus.ASSIGNED]
+            if open_rides:
+                disp.cancel(open_rides[int(rng.integers(len(open_rides)))].ride_id, t)
+                outcome["cancelled"] += 1
+        if k % reopt_every == reopt_every - 1:
+            report = disp.reoptimise(iterations=60, now_s=t)
+            assert report.cost_after <= report.cost_before + 1e-6
+            outcome["reopt_adopted"] += int(report.adopted)
+            check_plan(disp)
+    disp.advance_to(t + 4 * HOUR)
+    check_served(disp)
+    assert all(r.status.is_terminal for r in disp.rides.values())
+    return outcome
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), vehicles=st.integers(1, 5), seats=st.integers(2, 8))
+def test_promises_hold_through_random_streams(
+    jamsil_net: RoadNetwork,
+    jamsil_router: Router,
+    jamsil_stops: StopSet,
+    matrix: np.ndarray,
+    seed: int,
+    vehicles: int,
+    seats: int,
+) -> None:
+    disp = Dispatcher(
+        jamsil_net,
+        jamsil_router,
+        jamsil_stops,
+        fleet(vehicles, jamsil_stops, seats=seats),
+        params=ServiceParams(max_wait_s=600),
+        travel_time_s=matrix,
+        seed=seed,
+    )
+    outcome = run_stream(disp, seed, 60, reopt_every=7, cancel_share=0.1)
+    assert outcome["booked"] > 0
+
+
+def test_reoptimisation_improves_and_keeps_promises(
+    jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
+) -> None:
+    disp = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
+    outcome = run_stream(disp, 5, 120, reopt_every=10, cancel_share=0.0)
+    assert outcome["reopt_adopted"] > 0  # re-optimisation found something on this stream
+
+
+def test_same_calls_same_answers(
+    jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
+) -> None:
+    runs = []
+    for _ in range(2):
+        disp = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
+        run_stream(disp, 11, 50, reopt_every=8, cancel_share=0.1)
+        runs.append(
+            [(r.ride_id, r.vehicle, r.picked_up_at_s, r.dropped_off_at_s, r.status) for r in disp.rides.values()]
+        )
+    assert runs[0] == runs[1]
+
+
+def test_kinds_of_plan_nodes(disp: Dispatcher) -> None:
+    t = 8 * HOUR
+    offer = disp.on_request(request(30, 4, 12, t), t)
+    assert isinstance(offer, Offer)
+    ride = disp.book(offer.offer_id, t)
+    assert disp.plan.ni[_KIND, ride.pickup_node] == 2 and disp.plan.ni[_KIND, ride.dropoff_node] == 3
+
+
+def test_a_late_vehicle_is_reported_and_the_plan_stays_consistent(disp: Dispatcher) -> None:
+    t = 8 * HOUR
+    offer = disp.on_request(request(40, 2, 28, t), t)
+    assert isinstance(offer, Offer)
+    ride = disp.book(offer.offer_id, t)
+    # Nobody reported the pickup: half an hour later the vehicle is taken to be still on its way.
+    later = offer.pickup_window_end_s + 1800
+    answer = disp.on_request(request(41, 5, 9, later), later)
+    late = [e for e in disp.events if e.kind == "late"]
+    assert late and late[0].ride_id == ride.ride_id
+    assert disp.plan.prepare(ride.vehicle)  # consistent again, with the widened window
+    assert isinstance(answer, Offer | Rejection)
+    disp.advance_to(later + 3 * HOUR)
+    assert ride.status == RideStatus.COMPLETED
