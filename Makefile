@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup lint typecheck unit bench bench-quick clean
+.PHONY: demo test setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-quick clean
 
 demo: $(STAMP)  ## build the bundled city network and show how fast it answers
 	$(BIN)/mobility demo
@@ -32,11 +32,27 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## full shortest-path benchmark; writes benchmarks/results and the README table
+# The full benchmarks write benchmarks/results and the README tables. Expected durations on
+# 2 cores: paths a few minutes; DARP 24 instances x (10 + 60) s x 2 solvers, about 56 minutes;
+# PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes.
+bench: bench-paths bench-dispatch bench-darp bench-pdptw  ## every benchmark, one after the other (about 1.5 hours)
+
+bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
 	$(BIN)/mobility bench paths --update-readme
 
-bench-quick: $(STAMP)
+bench-darp: $(STAMP)  ## DARP (Cordeau 2006): ours vs OR-Tools at 10 and 60 s
+	$(BIN)/mobility bench darp --time-limit 10 60 --update-readme
+
+bench-pdptw: $(STAMP)  ## PDPTW (Li & Lim, 100 tasks): ours vs PyVRP at 10 s
+	$(BIN)/mobility bench pdptw --time-limit 10 --update-readme
+
+bench-dispatch: $(STAMP)  ## dispatch latency with 16, 300 and 3,000 vehicles on Manhattan
+	$(BIN)/mobility bench dispatch --update-readme
+
+bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench darp --time-limit 2 --instances a2-16,a4-24 --out benchmarks/results/quick
+	$(BIN)/mobility bench pdptw --time-limit 2 --instances lc101,lr104 --out benchmarks/results/quick
 
 clean:  ## remove the virtual environment, tool caches and Numba's compiled-kernel cache
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

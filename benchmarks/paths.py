@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks.common import RESULTS_DIR, machine_info
 
 
 def _percentiles_us(samples: list[float]) -> dict[str, float]:
@@ -50,32 +49,6 @@ def _time_calls(fn: Callable[[int, int], Any], pairs: np.ndarray) -> list[float]
         fn(s, t)
         out.append(time.perf_counter() - t0)
     return out
-
-
-def _machine() -> dict[str, Any]:
-    import networkx
-    import numba
-    import scipy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "numba_threads": numba.get_num_threads(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "scipy": scipy.__version__,
-        "networkx": networkx.__version__,
-    }
 
 
 def compile_times() -> dict[str, float]:
@@ -240,7 +213,7 @@ def run(
         "benchmark": "paths",
         "date": time.strftime("%Y-%m-%d"),
         "quick": quick,
-        "machine": _machine(),
+        "machine": machine_info("scipy", "networkx"),
     }
     if with_compile:
         say("numba compile time (empty cache, subprocess)")
@@ -357,15 +330,3 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def update_readme(readme: Path, markdown: str, tag: str = "paths") -> bool:
-    """Replace the text between ``<!-- bench:TAG -->`` and ``<!-- /bench:TAG -->`` in ``readme``."""
-    start, end = f"<!-- bench:{tag} -->", f"<!-- /bench:{tag} -->"
-    text = readme.read_text()
-    if start not in text or end not in text:
-        return False
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{markdown}\n{end}{tail}")
-    return True

@@ -4,7 +4,9 @@
     mobility network build FILE           import an OSM/PBF/GraphML file (cached) and summarise it
     mobility network route FILE --from LAT,LON --to LAT,LON
                                           travel time and path between two points
+    mobility solve darp|pdptw FILE        solve a Cordeau DARP or Li & Lim PDPTW instance, check it, write JSON
     mobility bench paths                  shortest-path benchmark (writes JSON + Markdown)
+    mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown)
 
 Every command has ``--help``. Errors in the input are reported as one line naming the file
 or the field, with exit status 2.
@@ -42,11 +44,28 @@ def _positive(kind: type) -> Any:
             value = kind(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from exc
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
         return value
 
     return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected names separated by commas (e.g. a2-16,a3-24), got {text!r}")
+    return names
 
 
 # ---------------------------------------------------------------------------- network
@@ -231,11 +250,179 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- solve
+def cmd_solve(args: argparse.Namespace) -> int:
+    from benchmarks.checker import check_solution
+    from benchmarks.common import warm_up_solver
+    from routing.solve import MaxIterations, MaxRuntime, solve
+
+    problem = _read_instance(Path(args.file), args.kind)
+    warm = warm_up_solver()
+    stop = MaxIterations(args.iterations) if args.iterations is not None else MaxRuntime(args.time_limit)
+    result = solve(problem, stop=stop, seed=args.seed)
+    # One route per used vehicle: the fleets of both formats are identical vehicles, so the
+    # checker judges the routes as vehicles 0, 1, ... exactly as the solver placed them.
+    routes = [[int(node) for node in route] for route in result.routes if route]
+    report = check_solution(problem, routes)
+    out = {
+        "instance": problem.name,
+        "routes": routes,
+        "cost": report.cost,
+        "num_vehicles": report.num_vehicles,
+        "feasible": report.feasible,
+        "runtime_s": round(result.runtime_s, 3),
+        "seed": args.seed,
+        "time_limit_s": None if args.iterations is not None else args.time_limit,
+        "iterations": result.iterations,
+        "unassigned": [[int(problem.pickup[r]), int(problem.delivery[r])] for r in result.unassigned],
+    }
+    path = Path(args.out)
+    try:
+        path.write_text(_solution_json(out))
+    except OSError as exc:
+        _stderr(f"mobility: error: {path}: cannot write the solution ({exc.strerror or exc})")
+        return 2
+    _print_solve_summary(problem, out, report.violations, warm)
+    print(f"written      {path}")
+    return 0 if report.feasible else 1
+
+
+def _read_instance(path: Path, kind: str) -> Any:
+    """The instance; a file of the other format gets a hint naming the right subcommand."""
+    from routing.errors import NetworkFileError
+    from routing.instances import read_instance
+
+    try:
+        return read_instance(path, kind)
+    except NetworkFileError as exc:
+        other = "pdptw" if kind == "darp" else "darp"
+        try:
+            read_instance(path, other)
+        except Exception:
+            raise exc from None
+        raise NetworkFileError(
+            path, f"{exc.reason}; it reads as a {other} instance: try `mobility solve {other}`"
+        ) from None
+
+
+def _solution_json(out: dict[str, Any]) -> str:
+    """The solution as JSON, one line per route."""
+    lines = []
+    for key, value in out.items():
+        if key in ("routes", "unassigned") and value:
+            inner = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f'  "{key}": [\n{inner}\n  ]')
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _pct(value: float) -> str:
+    return f"{round(value, 2) + 0.0:.2f}%"
+
+
+def _print_solve_summary(problem: Any, out: dict[str, Any], violations: list[str], warm: dict[str, Any]) -> None:
+    verdict = "feasible" if out["feasible"] else f"INFEASIBLE ({len(violations)} violations)"
+    print(
+        f"instance     {problem.name}: {problem.num_requests} requests, {problem.num_vehicles} vehicles available "
+        f"({problem.meta.get('format', '?')})"
+    )
+    print(f"solution     cost {out['cost']:,.2f} with {out['num_vehicles']} vehicles, {verdict} (independent checker)")
+    bks, bks_vehicles, bks_distance = (problem.meta.get(k) for k in ("bks", "bks_vehicles", "bks_distance"))
+    if bks:
+        print(f"best known   {bks:,.2f} (gap {_pct(100 * (out['cost'] / bks - 1))})")
+    elif bks_vehicles is not None and bks_distance:
+        same = out["num_vehicles"] == bks_vehicles
+        gap = f", distance gap {_pct(100 * (out['cost'] / bks_distance - 1))}" if same else ""
+        print(f"best known   {bks_vehicles} vehicles, distance {bks_distance:,.2f}{gap}")
+    how = (
+        f"{out['iterations']:,} iterations"
+        if out["time_limit_s"] is None
+        else f"{out['time_limit_s']:g} s limit, {out['iterations']:,} iterations"
+    )
+    state = "compiled" if warm["compiled"] else "loaded from the cache"
+    print(f"search       {how} in {out['runtime_s']:.2f} s, seed {out['seed']}")
+    print(f"kernels      {state} in {warm['seconds']:.1f} s (before the search)")
+    for line in violations[:5]:
+        _stderr(f"violation: {line}")
+
+
 # ---------------------------------------------------------------------------- bench
+def cmd_bench_solver(args: argparse.Namespace) -> int:
+    import importlib
+
+    from tqdm import tqdm
+
+    from benchmarks.common import RESULTS_DIR, update_readme
+
+    name = args.bench_command
+    module = importlib.import_module(f"benchmarks.{name}")
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    options: dict[str, Any] = {
+        "data_dir": data_dir,
+        "time_limits": args.time_limit,
+        "seeds": args.seeds,
+        "instances": args.instances,
+        "peers": () if args.no_peers else tuple(module.PEERS),
+    }
+    if name == "pdptw":
+        options["instance_set"] = args.set
+    total = module.steps(**options)
+    try:
+        with tqdm(total=total, desc=f"bench {name}", unit="run", file=sys.stderr) as bar:
+
+            def progress(msg: str) -> None:
+                bar.set_postfix_str(msg)
+                bar.update(1)
+
+            result = module.run(**options, out_dir=out_dir, progress=progress)
+    except ImportError as exc:
+        _stderr(f"mobility: error: {exc}; or run without peers (--no-peers)")
+        return 2
+    md = (out_dir / f"{name}.md").read_text()
+    print(md)
+    print(f"written: {out_dir / f'{name}.json'}, {out_dir / f'{name}.md'}")
+    if args.update_readme:
+        readme = REPO_ROOT / "README.md"
+        if update_readme(readme, md, tag=name):
+            print(f"updated the benchmark section of {readme}")
+        else:
+            _stderr(f"warning: {readme} has no <!-- bench:{name} --> section; not updated")
+    ours = [s["ours"] for s in result["summary"].values()]
+    ok = all(s["infeasible_runs"] == 0 and not s["claims_disagree"] for s in ours)
+    return 0 if ok else 1
+
+
+def cmd_bench_dispatch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from benchmarks.common import update_readme
+    from benchmarks.dispatch import RESULTS_DIR, run
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    fleets = tuple(args.vehicles)
+    with tqdm(total=2 + len(fleets), desc="bench dispatch", unit="step", file=sys.stderr) as bar:
+
+        def progress(msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(1)
+
+        run(data_dir=data_dir, fleets=fleets, measured=args.requests, out_dir=out_dir, progress=progress)
+    md = (out_dir / "dispatch.md").read_text()
+    print(md)
+    print(f"written: {out_dir / 'dispatch.json'}, {out_dir / 'dispatch.md'}")
+    if args.update_readme and not update_readme(REPO_ROOT / "README.md", md, tag="dispatch"):
+        _stderr("warning: README.md has no <!-- bench:dispatch --> section; not updated")
+    return 0
+
+
 def cmd_bench_paths(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from benchmarks.paths import RESULTS_DIR, run, update_readme
+    from benchmarks.common import update_readme
+    from benchmarks.paths import RESULTS_DIR, run
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     out_dir = Path(args.out) if args.out else RESULTS_DIR
@@ -381,7 +568,133 @@ def build_parser() -> argparse.ArgumentParser:
     paths.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     paths.set_defaults(func=cmd_bench_paths)
 
-    parser.set_defaults(_groups={"network": network, "bench": bench})
+    def solver_bench(p: argparse.ArgumentParser, default_set: str) -> None:
+        p.add_argument(
+            "--time-limit",
+            type=_positive(float),
+            nargs="+",
+            default=[10.0],
+            metavar="S",
+            help="seconds per run, one or more (default 10); every solver gets the same limit",
+        )
+        p.add_argument(
+            "--seeds",
+            type=_seed,
+            nargs="+",
+            default=[1],
+            metavar="N",
+            help="seeds of our solver, one or more (default 1); with several, mean and best are reported",
+        )
+        p.add_argument(
+            "--instances",
+            type=_names,
+            metavar="NAMES",
+            help=f"instance names separated by commas (e.g. {default_set}); default: the whole set",
+        )
+        p.add_argument("--no-peers", action="store_true", help="run our solver only")
+        p.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+        p.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+        p.add_argument("--update-readme", action="store_true", help="write the tables into README.md")
+        p.set_defaults(func=cmd_bench_solver)
+
+    darp = bsub.add_parser(
+        "darp",
+        help="DARP: our solver vs OR-Tools on the Cordeau (2006) instances",
+        description="Our offline solver against OR-Tools on the 24 Cordeau (2006) 'a' instances "
+        "(darp/cordeau2006), one solver at a time with the same time limit. Every solution is "
+        "judged by the independent checker, whose cost is reported; gap = 100*(cost/BKS - 1). "
+        "Reports per-instance costs and gaps, mean and max gap, instances within 1% and 0.3%, "
+        "infeasible runs, and whether the issue's targets are met (mean gap <= 0.3% at 60 s, "
+        "every instance <= 1% at 10 s). Writes benchmarks/results/darp.{json,md}. Duration: about "
+        "24 x (sum of the limits) x (seeds + 1) s; at 10 and 60 s with one seed about 56 minutes.",
+    )
+    solver_bench(darp, "a2-16,a3-24")
+
+    pdptw = bsub.add_parser(
+        "pdptw",
+        help="PDPTW: our solver vs PyVRP on the Li & Lim instances",
+        description="Our offline solver against PyVRP on the Li & Lim instances (56 of 100 tasks, "
+        "or 60 of 400 with --set 400), one solver at a time with the same time limit and seed. "
+        "Vehicles and distances are the independent checker's. Reports per instance vehicles and "
+        "distance against the best known, the number of instances with the BKS fleet and the mean "
+        "distance gap on those, for both solvers, and whether we are at PyVRP's level. Writes "
+        "benchmarks/results/pdptw.{json,md}. Duration: about (instances) x (sum of the limits) x "
+        "2 x (seeds) s; the 100-task set at 10 and 60 s with one seed about 2 hours 10 minutes.",
+    )
+    solver_bench(pdptw, "lc101,lr104")
+    pdptw.add_argument(
+        "--set", choices=("100", "400"), default="100", help="instance set: tasks per instance (default 100)"
+    )
+
+    dispatch = bsub.add_parser(
+        "dispatch",
+        help="dispatch latency: Dispatcher.on_request with 16, 300 and 3,000 vehicles",
+        description="Quote and booking latency of the I-MOD dispatcher on the Manhattan graph (every node a "
+        "stop), with fleets carrying realistic schedules (twelve requests per vehicle and hour, vehicles "
+        "driving their plans). Writes benchmarks/results/dispatch.{json,md}. Duration: a few minutes.",
+    )
+    dispatch.add_argument(
+        "--vehicles",
+        type=_positive(int),
+        nargs="+",
+        default=[16, 300, 3000],
+        metavar="N",
+        help="fleet sizes (default 16 300 3000)",
+    )
+    dispatch.add_argument(
+        "--requests",
+        type=_positive(int),
+        default=2000,
+        metavar="N",
+        help="timed requests per fleet size (default 2000)",
+    )
+    dispatch.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    dispatch.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    dispatch.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    dispatch.set_defaults(func=cmd_bench_dispatch)
+
+    solve_p = sub.add_parser(
+        "solve",
+        help="solve a DARP or PDPTW instance file and write the solution as JSON",
+        description="Solve a pickup-and-delivery instance with the offline ALNS solver, check the "
+        "solution with the independent checker and write it as JSON.",
+    )
+    ssub = solve_p.add_subparsers(dest="solve_command", metavar="KIND")
+    for kind, what in (
+        ("darp", "a Cordeau DARP instance (header K n T Q L; minimise total distance)"),
+        ("pdptw", "a Li & Lim PDPTW instance (header K Q speed; fewest vehicles, then distance)"),
+    ):
+        sp = ssub.add_parser(
+            kind,
+            help=f"solve {what}",
+            description=f"Solve {what}, check the solution with the independent checker and write "
+            "JSON: instance, routes (one list per used vehicle, the instance's node ids in visiting "
+            "order, depots left out), cost, num_vehicles, feasible, runtime_s, seed, time_limit_s, "
+            "iterations, unassigned ([pickup, delivery] node ids of unserved requests). Exit status "
+            "0 when the checker finds the solution feasible, 1 when not, 2 for a bad file.",
+        )
+        sp.add_argument("file", help="the instance file")
+        budget = sp.add_mutually_exclusive_group()
+        budget.add_argument(
+            "--time-limit",
+            type=_positive(float),
+            default=10.0,
+            metavar="S",
+            help="search time in seconds (default 10)",
+        )
+        budget.add_argument(
+            "--iterations",
+            type=_positive(int),
+            metavar="N",
+            help="stop after N iterations instead of a time limit (reproducible for a seed)",
+        )
+        sp.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed (default 0)")
+        sp.add_argument(
+            "--out", default="solution.json", metavar="FILE", help="where to write the JSON (default solution.json)"
+        )
+        sp.set_defaults(func=cmd_solve, kind=kind)
+
+    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p})
     return parser
 
 
