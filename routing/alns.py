@@ -523,7 +523,7 @@ def alns_iterations(
     """Run ``n_iter`` ALNS iterations in place.
 
     ``state_f``: [current cost, best cost, tmax (largest travel time), iterations so far].
-    ``stats``: per operator pair counters are updated (new best / better / accepted).
+    ``stats``: [iterations, candidates with the current cost again, rejected candidates, -].
     Returns the number of new best solutions found.
     """
     nveh = rlen.shape[0]
@@ -666,6 +666,10 @@ def alns_iterations(
             accept = temperature > 0.0 and np.random.random() < np.exp(-(new_cost - cur_cost) / temperature)
             if accept and new_cost > cur_cost + 1e-7:
                 score = SIGMA_ACCEPTED
+        if abs(new_cost - cur_cost) <= 1e-7:
+            stats[1] += 1  # the same cost again
+        elif not accept:
+            stats[2] += 1  # rejected
         if accept:
             cur_cost = new_cost
         else:
