@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-quick clean
+.PHONY: demo test setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-quick clean
 
-demo: $(STAMP)  ## build the bundled city network and show how fast it answers
+demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
 
 test: $(STAMP) lint typecheck unit  ## lint, type-check and run the test suite
@@ -35,7 +35,7 @@ unit: $(STAMP)
 # The full benchmarks write benchmarks/results and the README tables. Expected durations on
 # 2 cores: paths a few minutes; DARP 24 instances x (10 + 60) s x 2 solvers, about 56 minutes;
 # PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes.
-bench: bench-paths bench-dispatch bench-darp bench-pdptw  ## every benchmark, one after the other (about 1.5 hours)
+bench: bench-paths bench-dispatch bench-sim bench-darp bench-pdptw  ## every benchmark, one after the other (about 1.5 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
 	$(BIN)/mobility bench paths --update-readme
@@ -48,6 +48,9 @@ bench-pdptw: $(STAMP)  ## PDPTW (Li & Lim, 100 tasks): ours vs PyVRP at 10 s
 
 bench-dispatch: $(STAMP)  ## dispatch latency with 16, 300 and 3,000 vehicles on Manhattan
 	$(BIN)/mobility bench dispatch --update-readme
+
+bench-sim: $(STAMP)  ## simulator speed: the I-MOD day and the 10,000-request Manhattan day
+	$(BIN)/mobility bench sim --update-readme
 
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick

@@ -751,6 +751,26 @@ class Dispatcher:
                 served += 1
         return served
 
+    # ------------------------------------------------------------------ traffic
+    def update_travel_times(self, router: Router, now_s: int, travel_time_s: NDArray[np.float64] | None = None) -> None:
+        """Switch to new travel times (a traffic update): the stop matrix and every plan follow.
+
+        Planned times move with the traffic; a promise that can no longer be kept is widened
+        to what can be done and reported as a ``late`` event.
+        """
+        if router.network.num_nodes != self.network.num_nodes:
+            raise InvalidValueError("router", "is for another road network")
+        if travel_time_s is None:
+            travel_time_s = router.matrix(self.stops.node, self.stops.node).astype(np.float64)
+        tt = np.ascontiguousarray(travel_time_s, np.float64)
+        if tt.shape != self.plan.tt.shape:
+            raise InvalidValueError("travel_time_s", f"expected a {len(self.stops)} x {len(self.stops)} matrix")
+        self.router = router
+        self.plan.tt = tt
+        for v in range(self.plan.k):
+            self._prepare_or_accept_lateness(v, now_s)
+            self._refresh_planned_times(v)
+
     # ------------------------------------------------------------------ re-optimisation
     def reoptimise(
         self, *, deadline: float | None = None, iterations: int | None = None, now_s: int | None = None

@@ -185,7 +185,7 @@ def cmd_network_route(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- demo
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_network_demo(args: argparse.Namespace) -> int:
     import numpy as np
 
     from routing import Router, load_network, virtual_stops, warm_up
@@ -347,6 +347,55 @@ def _print_solve_summary(problem: Any, out: dict[str, Any], violations: list[str
         _stderr(f"violation: {line}")
 
 
+# ---------------------------------------------------------------------------- simulation
+SCENARIOS_DIR = REPO_ROOT / "scenarios"
+
+
+def _scenario_path(name: str) -> Path:
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    bundled = SCENARIOS_DIR / f"{name}.toml"
+    if bundled.exists():
+        return bundled
+    from matching.errors import InvalidValueError
+
+    known = ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml")))
+    raise InvalidValueError("scenario", f"no file {name!r} and no bundled scenario of that name", known)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.kpi import compute_kpis
+    from sim.report import format_summary, write_report
+    from sim.scenario import Scenario
+    from sim.simulator import Simulation
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    scenario = Scenario.from_toml(_scenario_path(args.scenario), data_dir=data_dir)
+    out_dir = Path(args.out) if args.out else Path("runs") / scenario.name
+    print(f"simulating {scenario.name}: {scenario.description}", flush=True)
+    sim = Simulation(scenario, seed=args.seed)
+    sim.setup()
+    with tqdm(total=len(sim.demand), desc=scenario.name, unit="request", file=sys.stderr, leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+
+        sim.progress = progress
+        output = sim.run()
+    files = write_report(output, out_dir, plots=not args.no_plots)
+    print(format_summary(compute_kpis(output)))
+    print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
+    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return cmd_simulate(args)
+
+
 # ---------------------------------------------------------------------------- bench
 def cmd_bench_solver(args: argparse.Namespace) -> int:
     import importlib
@@ -418,6 +467,28 @@ def cmd_bench_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_sim(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from benchmarks.common import update_readme
+    from benchmarks.sim import RESULTS_DIR, run
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    with tqdm(total=3, desc="bench sim", unit="step", file=sys.stderr) as bar:
+
+        def progress(msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(1)
+
+        result = run(data_dir=data_dir, out_dir=out_dir, progress=progress)
+    md = (out_dir / "sim.md").read_text()
+    print(md)
+    if args.update_readme and not update_readme(REPO_ROOT / "README.md", md, tag="sim"):
+        _stderr("warning: README.md has no <!-- bench:sim --> section; not updated")
+    return 0 if all(r["met"] for r in result["scenarios"]) else 1
+
+
 def cmd_bench_paths(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -471,16 +542,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="build the bundled city network and show what it contains and how fast it is",
-        description="Build (or load from cache) the bundled Seoul Jamsil network, its contraction "
-        "hierarchy and 300 m stops, then time queries on it.",
+        help="simulate the bundled I-MOD day (imod_jamsil) and show its KPIs",
+        description="Run the bundled scenario imod_jamsil end to end — 16 minibuses on Seoul Jamsil, "
+        "about 450 requests from 06:00 to 23:00 — and print the KPI summary and where the report is.",
     )
-    demo.add_argument(
-        "--data-dir", help="folder with osm/seoul_jamsil.osm (default: $MOBILITY_DATA_DIR or ../shared/data)"
+    demo.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    demo.add_argument("--out", metavar="DIR", help="report folder (default runs/imod_jamsil)")
+    demo.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    demo.set_defaults(func=cmd_demo, scenario="imod_jamsil", no_plots=False, engine=None)
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="simulate a service day from a scenario file",
+        description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
+        "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
+        "drives.csv and PNG plots into --out. SCENARIO is a TOML file or the name of a bundled one "
+        "(" + ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))) + "). Same seed, same day.",
     )
-    demo.add_argument("--osm", help="use this OSM file instead of the bundled one")
-    demo.add_argument("--cache-dir", help="cache folder (default: $MOBILITY_CACHE_DIR or ~/.cache/mobility-engine)")
-    demo.set_defaults(func=cmd_demo)
+    simulate.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
+    simulate.add_argument("--out", metavar="DIR", help="report folder (default runs/<scenario name>)")
+    simulate.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    simulate.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    simulate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    simulate.set_defaults(func=cmd_simulate, engine=None)
 
     network = sub.add_parser(
         "network",
@@ -505,6 +589,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+
+    ndemo = nsub.add_parser(
+        "demo",
+        help="build the bundled city network and show what it contains and how fast it answers",
+        description="Build (or load from cache) the bundled Seoul Jamsil network, its contraction "
+        "hierarchy and 300 m stops, then time queries on it.",
+    )
+    ndemo.add_argument(
+        "--data-dir", help="folder with osm/seoul_jamsil.osm (default: $MOBILITY_DATA_DIR or ../shared/data)"
+    )
+    ndemo.add_argument("--osm", help="use this OSM file instead of the bundled one")
+    ndemo.add_argument("--cache-dir", help="cache folder (default: $MOBILITY_CACHE_DIR or ~/.cache/mobility-engine)")
+    ndemo.set_defaults(func=cmd_network_demo)
 
     build = nsub.add_parser(
         "build",
@@ -652,6 +749,17 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     dispatch.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     dispatch.set_defaults(func=cmd_bench_dispatch)
+
+    simb = bsub.add_parser(
+        "sim",
+        help="simulator speed: the bundled I-MOD and Manhattan days",
+        description="Wall time of the bundled scenarios imod_jamsil and drt_manhattan (set-up and simulated day; "
+        "Numba warm-up apart). Writes benchmarks/results/sim.{json,md}. Duration: about a minute.",
+    )
+    simb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    simb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    simb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    simb.set_defaults(func=cmd_bench_sim)
 
     solve_p = sub.add_parser(
         "solve",

@@ -1,0 +1,406 @@
+"""Scenario files: one TOML file describes a simulated service day.
+
+```toml
+[scenario]
+name = "imod_jamsil"
+description = "An I-MOD zone on Seoul Jamsil"
+seed = 1
+start = "06:00"            # times as "HH:MM" (service clock) or seconds
+end = "23:00"
+
+[network]
+kind = "osm"               # "osm" (any OSM/PBF/GraphML file) or "benchmark" (.xy + .d)
+path = "osm/seoul_jamsil.osm"   # relative to the data folder, or to this file, or absolute
+time_unit_s = 1.0          # benchmark graphs only
+
+[stops]
+kind = "virtual"           # "virtual" (OSM bus stops + a cover) or "nodes" (every node)
+spacing_m = 300
+
+[fleet]
+vehicles = 16
+seats = 16
+wheelchair_places = 1
+shift_start = "06:00"
+shift_end = "23:00"
+
+[service]                  # matching.ServiceParams (every key optional)
+max_wait_s = 900
+
+[fares]
+policy = "imod"            # "imod" or "shared_taxi"
+
+[demand]
+kind = "profile"           # "profile", "trips" (CSV file) or "reqs" (benchmark request file)
+total = 450
+profile = [...]            # 24 relative weights, one per hour (or a named profile: "two_peaks", "flat")
+prebook_share = 0.2        # share booked ahead ...
+prebook_lead_min = [30, 240]   # ... this many minutes ahead (uniform)
+lead_max_min = 15          # the others ask for a pickup 0 .. 15 min after asking
+group_sizes = { 1 = 0.8, 2 = 0.15, 3 = 0.05 }
+rider_classes = { adult = 0.8, youth = 0.12, child = 0.08 }
+wheelchair_share = 0.01
+cancel_probability = 0.03
+no_show_probability = 0.02
+
+[traffic]
+model = "bpr"              # "bpr" or "none"
+update_minutes = 60
+alpha = 0.15
+beta = 4.0
+vc_major = [...]           # 24 volume/capacity ratios for motorways .. secondary roads
+vc_minor = [...]           # and for the rest
+
+[dispatch]
+reoptimise_every_s = 300
+reoptimise_iterations = 30
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matching import ServiceParams
+from matching.errors import InvalidValueError
+
+DAY_S = 86_400
+
+#: Hourly demand profiles (relative weights, hour 0 .. 23).
+PROFILES: dict[str, tuple[float, ...]] = {
+    # morning and evening peaks, a lighter midday, nothing at night (I-MOD runs 06:00-23:00)
+    "two_peaks": (0, 0, 0, 0, 0, 0, 2, 6, 8, 5, 3, 3, 4, 3, 3, 4, 5, 7, 8, 6, 4, 3, 2, 1),
+    "flat": (0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0),
+}
+#: Volume/capacity ratios by hour for major (trunk, primary, secondary) and minor roads.
+VC_MAJOR = (0.25, 0.2, 0.15, 0.15, 0.2, 0.4, 0.8, 1.25, 1.35, 1.05, 0.85, 0.85, 0.9, 0.85, 0.85, 0.95, 1.1, 1.3,
+            1.4, 1.15, 0.9, 0.7, 0.5, 0.35)  # fmt: skip
+VC_MINOR = tuple(round(0.7 * v, 3) for v in VC_MAJOR)
+
+
+class ScenarioError(InvalidValueError):
+    """A scenario file is missing, unreadable or has a bad value (the field is named)."""
+
+
+def parse_time(value: object, field_name: str) -> int:
+    """``"HH:MM"`` (or ``"HH:MM:SS"``) or whole seconds -> seconds on the service clock."""
+    if isinstance(value, bool):
+        raise ScenarioError(field_name, f"got {value!r}", '"HH:MM" or seconds')
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str):
+        parts = value.strip().split(":")
+        try:
+            nums = [int(p) for p in parts]
+        except ValueError as exc:
+            raise ScenarioError(field_name, f"cannot read {value!r}", '"HH:MM" or seconds') from exc
+        if len(nums) not in (2, 3) or not (0 <= nums[1] < 60) or (len(nums) == 3 and not 0 <= nums[2] < 60):
+            raise ScenarioError(field_name, f"cannot read {value!r}", '"HH:MM" or "HH:MM:SS"')
+        seconds = nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
+    else:
+        raise ScenarioError(field_name, f"got {value!r}", '"HH:MM" or seconds')
+    if not 0 <= seconds <= 2 * DAY_S:
+        raise ScenarioError(field_name, f"{seconds} s is outside the simulated days", "00:00 .. 48:00")
+    return seconds
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], section: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise ScenarioError(f"{section}.{sorted(unknown)[0]}", "unknown key", ", ".join(sorted(allowed)))
+
+
+def _num(table: Mapping[str, Any], key: str, section: str, default: float, lo: float, hi: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ScenarioError(f"{section}.{key}", f"got {value!r}", f"{lo} .. {hi}")
+    return float(value)
+
+
+def _int(table: Mapping[str, Any], key: str, section: str, default: int, lo: int, hi: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ScenarioError(f"{section}.{key}", f"got {value!r}", f"whole numbers {lo} .. {hi}")
+    return int(value)
+
+
+def _weights(value: object, field_name: str, *, keys: tuple[str, ...] | None = None) -> dict[str, float]:
+    if not isinstance(value, Mapping) or not value:
+        raise ScenarioError(field_name, f"got {value!r}", "a table of shares, e.g. { 1 = 0.8, 2 = 0.2 }")
+    out = {}
+    for k, v in value.items():
+        if keys is not None and str(k) not in keys:
+            raise ScenarioError(f"{field_name}.{k}", "unknown key", ", ".join(keys))
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            raise ScenarioError(f"{field_name}.{k}", f"got {v!r}", "a share >= 0")
+        out[str(k)] = float(v)
+    if sum(out.values()) <= 0:
+        raise ScenarioError(field_name, "all shares are zero", "at least one share > 0")
+    return out
+
+
+def _hourly(
+    value: object, field_name: str, named: Mapping[str, tuple[float, ...]] | None = None, hi: float = 1e9
+) -> tuple[float, ...]:
+    if isinstance(value, str) and named is not None:
+        if value not in named:
+            raise ScenarioError(field_name, f"unknown profile {value!r}", ", ".join(named))
+        return named[value]
+    if not isinstance(value, list | tuple) or len(value) != 24:
+        raise ScenarioError(field_name, f"got {value!r}", "24 numbers, one per hour from 00:00")
+    for h, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= hi:
+            raise ScenarioError(f"{field_name}[{h}]", f"got {v!r}", f"0 .. {hi}")
+    return tuple(float(v) for v in value)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    kind: str
+    path: Path
+    time_unit_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class StopsSpec:
+    kind: str = "virtual"
+    spacing_m: float = 300.0
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    vehicles: int = 16
+    seats: int = 16
+    wheelchair_places: int = 1
+    shift_start_s: int = 6 * 3600
+    shift_end_s: int = 23 * 3600
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    kind: str = "profile"
+    total: int = 450
+    profile: tuple[float, ...] = PROFILES["two_peaks"]
+    path: Path | None = None
+    prebook_share: float = 0.2
+    prebook_lead_min: tuple[float, float] = (30.0, 240.0)
+    lead_max_min: float = 15.0
+    group_sizes: dict[str, float] = field(default_factory=lambda: {"1": 0.8, "2": 0.15, "3": 0.05})
+    rider_classes: dict[str, float] = field(default_factory=lambda: {"adult": 0.8, "youth": 0.12, "child": 0.08})
+    wheelchair_share: float = 0.01
+    cancel_probability: float = 0.03
+    no_show_probability: float = 0.02
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    model: str = "none"
+    update_minutes: float = 60.0
+    alpha: float = 0.15
+    beta: float = 4.0
+    vc_major: tuple[float, ...] = VC_MAJOR
+    vc_minor: tuple[float, ...] = VC_MINOR
+
+
+@dataclass(frozen=True)
+class DispatchSpec:
+    reoptimise_every_s: int = 300
+    reoptimise_iterations: int = 30
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A simulated service day (see the module docstring for the file format)."""
+
+    name: str
+    description: str
+    seed: int
+    start_s: int
+    end_s: int
+    network: NetworkSpec
+    stops: StopsSpec
+    fleet: FleetSpec
+    service: ServiceParams
+    fare_policy: str
+    demand: DemandSpec
+    traffic: TrafficSpec
+    dispatch: DispatchSpec
+    source: Path | None = None
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> Scenario:
+        path = Path(path)
+        if not path.exists():
+            raise ScenarioError("scenario", f"file not found: {path}")
+        try:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError("scenario", f"{path} is not valid TOML ({exc})") from exc
+        return cls.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path)
+
+    @classmethod
+    def from_dict(
+        cls,
+        doc: Mapping[str, Any],
+        *,
+        base: Path | None = None,
+        data_dir: Path | None = None,
+        source: Path | None = None,
+    ) -> Scenario:
+        _check_keys(
+            doc, {"scenario", "network", "stops", "fleet", "service", "fares", "demand", "traffic", "dispatch"}, "file"
+        )
+        sc = doc.get("scenario", {})
+        _check_keys(sc, {"name", "description", "seed", "start", "end"}, "scenario")
+        name = str(sc.get("name", source.stem if source else "scenario"))
+        start = parse_time(sc.get("start", "06:00"), "scenario.start")
+        end = parse_time(sc.get("end", "23:00"), "scenario.end")
+        if end <= start:
+            raise ScenarioError("scenario.end", f"{end} s is not after the start {start} s", "> scenario.start")
+        seed = _int(sc, "seed", "scenario", 1, 0, 2**31 - 1)
+
+        def locate(value: object, field_name: str) -> Path:
+            if not isinstance(value, str) or not value:
+                raise ScenarioError(field_name, f"got {value!r}", "a file path")
+            p = Path(value)
+            candidates = [p] if p.is_absolute() else [c for c in (data_dir, base) if c is not None]
+            for folder in candidates if not p.is_absolute() else [None]:
+                q = p if folder is None else folder / p
+                if q.exists():
+                    return q
+            tried = ", ".join(str(c / p) for c in candidates) if not p.is_absolute() else str(p)
+            raise ScenarioError(field_name, f"file not found (tried {tried})")
+
+        nt = doc.get("network", {})
+        _check_keys(nt, {"kind", "path", "time_unit_s"}, "network")
+        kind = nt.get("kind", "osm")
+        if kind not in ("osm", "benchmark"):
+            raise ScenarioError("network.kind", f"got {kind!r}", "osm, benchmark")
+        network = NetworkSpec(
+            kind=kind,
+            path=locate(nt.get("path"), "network.path"),
+            time_unit_s=_num(nt, "time_unit_s", "network", 1.0, 1e-6, 1e6),
+        )
+
+        st = doc.get("stops", {})
+        _check_keys(st, {"kind", "spacing_m"}, "stops")
+        skind = st.get("kind", "virtual")
+        if skind not in ("virtual", "nodes"):
+            raise ScenarioError("stops.kind", f"got {skind!r}", "virtual, nodes")
+        stops = StopsSpec(kind=skind, spacing_m=_num(st, "spacing_m", "stops", 300.0, 10.0, 20000.0))
+
+        fl = doc.get("fleet", {})
+        _check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
+        fleet = FleetSpec(
+            vehicles=_int(fl, "vehicles", "fleet", 16, 1, 100_000),
+            seats=_int(fl, "seats", "fleet", 16, 1, 100),
+            wheelchair_places=_int(fl, "wheelchair_places", "fleet", 1, 0, 10),
+            shift_start_s=parse_time(fl.get("shift_start", start), "fleet.shift_start"),
+            shift_end_s=parse_time(fl.get("shift_end", end), "fleet.shift_end"),
+        )
+        if fleet.shift_end_s <= fleet.shift_start_s:
+            raise ScenarioError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
+
+        service = ServiceParams.from_dict(doc.get("service", {}), prefix="service.")
+        fares = doc.get("fares", {})
+        _check_keys(fares, {"policy"}, "fares")
+        policy = fares.get("policy", "imod")
+        if policy not in ("imod", "shared_taxi"):
+            raise ScenarioError("fares.policy", f"got {policy!r}", "imod, shared_taxi")
+
+        dm = doc.get("demand", {})
+        _check_keys(
+            dm,
+            {
+                "kind",
+                "total",
+                "profile",
+                "path",
+                "prebook_share",
+                "prebook_lead_min",
+                "lead_max_min",
+                "group_sizes",
+                "rider_classes",
+                "wheelchair_share",
+                "cancel_probability",
+                "no_show_probability",
+            },
+            "demand",
+        )
+        dkind = dm.get("kind", "profile")
+        if dkind not in ("profile", "trips", "reqs"):
+            raise ScenarioError("demand.kind", f"got {dkind!r}", "profile, trips, reqs")
+        lead = dm.get("prebook_lead_min", [30, 240])
+        if (
+            not isinstance(lead, list | tuple)
+            or len(lead) != 2
+            or not all(isinstance(x, int | float) for x in lead)
+            or not 0 <= lead[0] <= lead[1] <= 7 * 24 * 60
+        ):
+            raise ScenarioError("demand.prebook_lead_min", f"got {lead!r}", "[min, max] minutes, 0 <= min <= max")
+        demand = DemandSpec(
+            kind=dkind,
+            total=_int(dm, "total", "demand", 450, 0, 10_000_000),
+            profile=_hourly(dm.get("profile", "two_peaks"), "demand.profile", PROFILES),
+            path=locate(dm["path"], "demand.path") if "path" in dm else None,
+            prebook_share=_num(dm, "prebook_share", "demand", 0.2, 0.0, 1.0),
+            prebook_lead_min=(float(lead[0]), float(lead[1])),
+            lead_max_min=_num(dm, "lead_max_min", "demand", 15.0, 0.0, 24 * 60.0),
+            group_sizes=_weights(dm.get("group_sizes", {"1": 0.8, "2": 0.15, "3": 0.05}), "demand.group_sizes"),
+            rider_classes=_weights(
+                dm.get("rider_classes", {"adult": 0.8, "youth": 0.12, "child": 0.08}),
+                "demand.rider_classes",
+                keys=("adult", "youth", "child"),
+            ),
+            wheelchair_share=_num(dm, "wheelchair_share", "demand", 0.01, 0.0, 1.0),
+            cancel_probability=_num(dm, "cancel_probability", "demand", 0.03, 0.0, 1.0),
+            no_show_probability=_num(dm, "no_show_probability", "demand", 0.02, 0.0, 1.0),
+        )
+        for size in demand.group_sizes:
+            if not size.isdigit() or not 1 <= int(size) <= 100:
+                raise ScenarioError(f"demand.group_sizes.{size}", "group sizes are whole numbers", "1 .. 100")
+        if dkind in ("trips", "reqs") and demand.path is None:
+            raise ScenarioError("demand.path", f"demand kind {dkind!r} needs a file")
+        if sum(demand.profile) <= 0 and dkind != "trips":
+            raise ScenarioError("demand.profile", "all hours have zero weight")
+
+        tr = doc.get("traffic", {})
+        _check_keys(tr, {"model", "update_minutes", "alpha", "beta", "vc_major", "vc_minor"}, "traffic")
+        model = tr.get("model", "none")
+        if model not in ("none", "bpr"):
+            raise ScenarioError("traffic.model", f"got {model!r}", "none, bpr")
+        traffic = TrafficSpec(
+            model=model,
+            update_minutes=_num(tr, "update_minutes", "traffic", 60.0, 5.0, 24 * 60.0),
+            alpha=_num(tr, "alpha", "traffic", 0.15, 0.0, 10.0),
+            beta=_num(tr, "beta", "traffic", 4.0, 0.0, 20.0),
+            vc_major=_hourly(tr.get("vc_major", list(VC_MAJOR)), "traffic.vc_major", hi=5.0),
+            vc_minor=_hourly(tr.get("vc_minor", list(VC_MINOR)), "traffic.vc_minor", hi=5.0),
+        )
+        dp = doc.get("dispatch", {})
+        _check_keys(dp, {"reoptimise_every_s", "reoptimise_iterations"}, "dispatch")
+        dispatch = DispatchSpec(
+            reoptimise_every_s=_int(dp, "reoptimise_every_s", "dispatch", 300, 0, DAY_S),
+            reoptimise_iterations=_int(dp, "reoptimise_iterations", "dispatch", 30, 0, 1_000_000),
+        )
+        return cls(
+            name=name,
+            description=str(sc.get("description", "")),
+            seed=seed,
+            start_s=start,
+            end_s=end,
+            network=network,
+            stops=stops,
+            fleet=fleet,
+            service=service,
+            fare_policy=policy,
+            demand=demand,
+            traffic=traffic,
+            dispatch=dispatch,
+            source=source,
+        )

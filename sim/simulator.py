@@ -1,0 +1,471 @@
+"""The event loop of a simulated service day.
+
+Events, processed in time order (ties broken by a fixed kind order, then by creation order,
+so that a seed always gives the same day):
+
+* a rider asks (``REQUEST``): the dispatcher quotes; an offer is booked at once;
+* a rider cancels (``CANCEL``) before the pickup;
+* a vehicle leaves a stop (``DEPART``): it commits to the next stop of its plan and drives
+  there along the shortest path under the traffic of the moment (the drive is recorded);
+* it arrives (``ARRIVE``) and serves the stop (``SERVE``): it waits for the promised window,
+  riders board (or do not turn up) and alight, each taking the service time;
+* the plan is re-optimised (``REOPTIMISE``) every few minutes with a fixed iteration budget;
+* traffic changes (``TRAFFIC``): new edge times go to the router and the dispatcher.
+
+Nothing steps per second: the clock jumps from event to event. The dispatcher is reached
+through a small backend interface (:class:`InProcessBackend` here; a gRPC client later), so
+that the same loop drives the dispatcher in-process or a live engine.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from matching import Offer, Rejection, Request, RideStatus, VehicleState, fare_policy_from_name
+from matching.dispatcher import Dispatcher
+from routing import RoadNetwork, Router, StopSet, all_node_stops, load_network, read_manhattan, virtual_stops
+from routing.problem import PICKUP
+from routing.schedule import _B, _KIND, _LOC, _S
+
+from .demand import DemandItem, generate
+from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
+from .scenario import Scenario
+from .traffic import TrafficModel
+
+log = logging.getLogger(__name__)
+
+# Event kinds, in the order they run when they share a time.
+TRAFFIC, ARRIVE, SERVE, DEPART, CANCEL, REQUEST, REOPTIMISE = range(7)
+
+
+@dataclass(frozen=True)
+class NextStop:
+    """The next planned stop of a vehicle: the ride, "pickup" or "dropoff", where and when."""
+
+    ride_id: str
+    kind: str
+    stop: int
+    planned_s: float
+    service_s: int
+
+
+class Backend(Protocol):
+    """What the event loop needs from a dispatcher (in-process or remote)."""
+
+    def quote(self, request: Request, now_s: int) -> Offer | Rejection: ...
+
+    def book(self, offer_id: str, now_s: int) -> str: ...
+
+    def cancel(self, ride_id: str, now_s: int) -> bool: ...
+
+    def position(self, vehicle_id: str, stop: int, time_s: int) -> None: ...
+
+    def boarded(self, ride_id: str, time_s: int) -> None: ...
+
+    def alighted(self, ride_id: str, time_s: int) -> None: ...
+
+    def no_show(self, ride_id: str, time_s: int) -> None: ...
+
+    def next_stop(self, vehicle_id: str) -> NextStop | None: ...
+
+    def reoptimise(self, now_s: int, iterations: int) -> bool: ...
+
+    def traffic(self, router: Router, now_s: int) -> None: ...
+
+
+class InProcessBackend:
+    """The :class:`matching.dispatcher.Dispatcher` in this process."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.d = dispatcher
+
+    def quote(self, request: Request, now_s: int) -> Offer | Rejection:
+        return self.d.on_request(request, now_s)
+
+    def book(self, offer_id: str, now_s: int) -> str:
+        return self.d.book(offer_id, now_s).ride_id
+
+    def cancel(self, ride_id: str, now_s: int) -> bool:
+        ride = self.d.get_ride(ride_id)
+        if ride.status != RideStatus.ASSIGNED:
+            return False
+        self.d.cancel(ride_id, now_s)
+        return True
+
+    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
+        self.d.on_vehicle_position(vehicle_id, stop, time_s)
+
+    def boarded(self, ride_id: str, time_s: int) -> None:
+        self.d.on_boarded(ride_id, time_s)
+
+    def alighted(self, ride_id: str, time_s: int) -> None:
+        self.d.on_alighted(ride_id, time_s)
+
+    def no_show(self, ride_id: str, time_s: int) -> None:
+        self.d.on_no_show(ride_id, time_s)
+
+    def next_stop(self, vehicle_id: str) -> NextStop | None:
+        plan = self.d.plan
+        v = self.d.vehicle_index[vehicle_id]
+        if plan.rlen[v] <= 2:
+            return None
+        node = int(plan.routes[v, 1])
+        rid = self.d._ride_of_node[node]
+        kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
+        return NextStop(rid, kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, 1]), int(plan.nf[_S, node]))
+
+    def reoptimise(self, now_s: int, iterations: int) -> bool:
+        return self.d.reoptimise(iterations=iterations, now_s=now_s).adopted
+
+    def traffic(self, router: Router, now_s: int) -> None:
+        self.d.update_travel_times(router, now_s)
+
+
+# ---------------------------------------------------------------------------- the world
+def load_world(scenario: Scenario) -> tuple[RoadNetwork, Router, StopSet]:
+    """Network, router (cached contraction hierarchy) and stops of a scenario."""
+    if scenario.network.kind == "benchmark":
+        net = read_manhattan(scenario.network.path, time_unit_s=scenario.network.time_unit_s)
+    else:
+        net = load_network(scenario.network.path)
+    router = Router.from_network(net)
+    stops = (
+        all_node_stops(net)
+        if scenario.stops.kind == "nodes"
+        else virtual_stops(net, spacing_m=scenario.stops.spacing_m)
+    )
+    return net, router, stops
+
+
+def make_fleet(scenario: Scenario, stops: StopSet, rng: np.random.Generator) -> list[VehicleState]:
+    """Vehicles spread over the stops (depots drawn without replacement where possible)."""
+    f = scenario.fleet
+    n = len(stops)
+    depots = rng.choice(n, size=f.vehicles, replace=f.vehicles > n)
+    return [
+        VehicleState(
+            id=f"veh{k:04d}",
+            seats=f.seats,
+            wheelchair_places=f.wheelchair_places,
+            depot_stop=int(depots[k]),
+            shift_start_s=f.shift_start_s,
+            shift_end_s=f.shift_end_s,
+        )
+        for k in range(f.vehicles)
+    ]
+
+
+# ---------------------------------------------------------------------------- the loop
+class Simulation:
+    """One simulated day of ``scenario`` (see the module docstring)."""
+
+    def __init__(
+        self, scenario: Scenario, *, seed: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    def setup(self, backend_factory: Callable[[Dispatcher], Backend] | None = None) -> None:
+        t0 = time.perf_counter()
+        sc = self.scenario
+        self.network, self.router, self.stops = load_world(sc)
+        rng = np.random.default_rng(self.seed)
+        self.fleet = make_fleet(sc, self.stops, rng)
+        self.traffic = TrafficModel(self.network, sc.traffic)
+        if self.traffic.active:
+            self.router = self.router.with_travel_times(self.traffic.travel_times(sc.start_s))
+        self.dispatcher = Dispatcher(
+            self.network,
+            self.router,
+            self.stops,
+            self.fleet,
+            params=sc.service,
+            fares=fare_policy_from_name(sc.fare_policy),
+            seed=self.seed,
+        )
+        self.backend: Backend = (backend_factory or InProcessBackend)(self.dispatcher)
+        self.demand: list[DemandItem] = generate(sc, len(self.stops), seed=self.seed)
+        self.timings["setup_s"] = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> SimOutput:
+        if not hasattr(self, "backend"):
+            self.setup()
+        t_run = time.perf_counter()
+        sc = self.scenario
+        self._queue: list[tuple[int, int, int, Any]] = []
+        self._seq = itertools.count()
+        self.rides: dict[str, RideRecord] = {}
+        self.drives: list[Drive] = []
+        self.visits: list[StopVisit] = []
+        self.items = {it.request.id: it for it in self.demand}
+        self.vrec = {
+            v.id: VehicleRecord(v.id, v.seats, v.depot_stop, v.shift_start_s, v.shift_end_s) for v in self.fleet
+        }
+        self.vstate = {v.id: "idle" for v in self.fleet}
+        self.vpos = {v.id: v.depot_stop for v in self.fleet}
+        self.vload = {v.id: 0 for v in self.fleet}
+        self.vtoken = {v.id: 0 for v in self.fleet}
+        self.vbusy_until = {v.id: 0 for v in self.fleet}  # end of the service in progress
+        self.pax_of: dict[str, int] = {}
+        for item in self.demand:
+            self._push(item.submit_s, REQUEST, item)
+        if sc.dispatch.reoptimise_every_s and sc.dispatch.reoptimise_iterations:
+            self._push(sc.start_s + sc.dispatch.reoptimise_every_s, REOPTIMISE, None)
+        if self.traffic.active:
+            first = self.traffic.period_start(sc.start_s) + self.traffic.period_s
+            self._push(first, TRAFFIC, None)
+        self._requests_done = 0
+        handlers: dict[int, Callable[[int, Any], None]] = {
+            REQUEST: self._on_request,
+            CANCEL: self._on_cancel,
+            DEPART: self._on_depart,
+            ARRIVE: self._on_arrive,
+            SERVE: self._on_serve,
+            REOPTIMISE: self._on_reoptimise,
+            TRAFFIC: self._on_traffic,
+        }
+        self.now = sc.start_s
+        while self._queue:
+            t, kind, _, payload = heapq.heappop(self._queue)
+            self.now = t
+            handlers[kind](t, payload)
+        self._return_to_depots()
+        self.timings["run_s"] = time.perf_counter() - t_run
+        for rid, rec in self.rides.items():
+            if rec.outcome == "open":
+                log.warning("ride %s was still open at the end of the day", rid)
+        return SimOutput(
+            scenario=sc.name,
+            seed=self.seed,
+            start_s=sc.start_s,
+            end_s=max(sc.end_s, int(self.now)),
+            rides=list(self.rides.values()),
+            drives=self.drives,
+            visits=self.visits,
+            vehicles=list(self.vrec.values()),
+            network=self.network,
+            stops=self.stops,
+            timings=dict(self.timings),
+            meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": len(self.demand)},
+        )
+
+    def _push(self, t: float, kind: int, payload: Any) -> None:
+        heapq.heappush(self._queue, (int(np.ceil(t)), kind, next(self._seq), payload))
+
+    # ------------------------------------------------------------------ riders
+    def _on_request(self, t: int, item: DemandItem) -> None:
+        req = item.request
+        rec = RideRecord(
+            ride_id=req.id,
+            submitted_s=item.submit_s,
+            requested_s=req.requested_time_s,
+            origin_stop=req.origin_stop if req.origin_stop is not None else -1,
+            destination_stop=req.destination_stop if req.destination_stop is not None else -1,
+            passengers=req.passengers,
+            rider_class=req.rider_class.value,
+            wheelchair=req.wheelchair,
+        )
+        self.rides[req.id] = rec
+        answer = self.backend.quote(req, t)
+        self._requests_done += 1
+        if self.progress:
+            self.progress(self._requests_done, len(self.demand))
+        if isinstance(answer, Rejection):
+            rec.outcome = "rejected"
+            rec.reject_reason = answer.reason.value
+            return
+        rid = self.backend.book(answer.offer_id, t)
+        rec.outcome = "open"
+        rec.vehicle_id = answer.vehicle_id
+        rec.origin_stop, rec.destination_stop = answer.pickup_stop, answer.dropoff_stop
+        rec.walk_to_pickup_m, rec.walk_from_dropoff_m = answer.walk_to_pickup_m, answer.walk_from_dropoff_m
+        rec.offered_pickup_eta_s = answer.pickup_eta_s
+        rec.promised_pickup_start_s, rec.promised_pickup_end_s = (
+            answer.pickup_window_start_s,
+            answer.pickup_window_end_s,
+        )
+        rec.max_ride_s, rec.direct_time_s = answer.max_ride_s, answer.direct_time_s
+        rec.direct_distance_m, rec.fare_krw = answer.direct_distance_m, answer.fare_krw
+        self.pax_of[rid] = req.passengers
+        if item.cancel_at_s is not None:
+            self._push(max(t, item.cancel_at_s), CANCEL, rid)
+        self._wake_all(t)
+
+    def _on_cancel(self, t: int, rid: str) -> None:
+        if self.backend.cancel(rid, t):
+            rec = self.rides[rid]
+            rec.outcome = "cancelled"
+            rec.cancelled_s = t
+            self._wake_all(t)
+
+    # ------------------------------------------------------------------ vehicles
+    def _wake_all(self, t: int) -> None:
+        """Vehicles that wait (idle, or at a stop) look at their plan again."""
+        for vid, state in self.vstate.items():
+            if state == "idle":
+                if self.backend.next_stop(vid) is not None:
+                    self.vstate[vid] = "at_stop"
+                    self._schedule(vid, t, SERVE)
+            elif state == "at_stop":
+                self._schedule(vid, t, SERVE)
+
+    def _schedule(self, vid: str, t: float, kind: int) -> None:
+        self.vtoken[vid] += 1
+        self._push(t, kind, (vid, self.vtoken[vid]))
+
+    def _on_serve(self, t: int, payload: tuple[str, int]) -> None:
+        vid, token = payload
+        if token != self.vtoken[vid] or self.vstate[vid] != "at_stop":
+            return
+        if t < self.vbusy_until[vid]:
+            self._schedule(vid, self.vbusy_until[vid], SERVE)  # still boarding or alighting
+            return
+        nxt = self.backend.next_stop(vid)
+        if nxt is None:
+            self.vstate[vid] = "idle"
+            return
+        if nxt.stop != self.vpos[vid]:
+            self._on_depart(t, (vid, token))
+            return
+        if nxt.planned_s > t + 1e-6:
+            self._schedule(vid, nxt.planned_s, SERVE)  # wait for the promised window
+            return
+        item = self.items[nxt.ride_id]
+        rec = self.rides[nxt.ride_id]
+        v = self.vrec[vid]
+        pax = self.pax_of[nxt.ride_id]
+        boarded = alighted = 0
+        if nxt.kind == "pickup":
+            if item.no_show:
+                self.backend.no_show(nxt.ride_id, t)
+                rec.outcome = "no_show"
+                self._schedule(vid, t, SERVE)
+                return
+            self.backend.boarded(nxt.ride_id, t)
+            rec.vehicle_id = vid  # the vehicle that serves it (re-optimisation may have moved it)
+            rec.pickup_s = t
+            rec.pickup_service_s = nxt.service_s
+            self.vload[vid] += pax
+            boarded = pax
+            v.riders += pax
+        else:
+            self.backend.alighted(nxt.ride_id, t)
+            rec.dropoff_s = t
+            rec.outcome = "completed"
+            self.vload[vid] -= pax
+            alighted = pax
+        v.stops_served += 1
+        v.busy_s += nxt.service_s
+        self.visits.append(
+            StopVisit(vid, nxt.stop, t, t, t + nxt.service_s, boarded, alighted, self.vload[vid], v.seats)
+        )
+        self.vbusy_until[vid] = t + nxt.service_s
+        self._schedule(vid, t + nxt.service_s, SERVE)
+
+    def _on_depart(self, t: int, payload: tuple[str, int]) -> None:
+        vid, token = payload
+        if token != self.vtoken[vid]:
+            return
+        nxt = self.backend.next_stop(vid)
+        if nxt is None:
+            self.vstate[vid] = "idle"
+            return
+        here = self.vpos[vid]
+        a, b = int(self.stops.node[here]), int(self.stops.node[nxt.stop])
+        path = self.router.path(a, b)
+        arrival = t + path.travel_time_s
+        self.backend.position(vid, nxt.stop, arrival)
+        onboard = self.vload[vid]
+        self.drives.append(Drive(vid, t, arrival, here, nxt.stop, path.length_m, onboard, [int(x) for x in path.nodes]))
+        v = self.vrec[vid]
+        v.drives += 1
+        v.driven_m += path.length_m
+        v.busy_s += path.travel_time_s
+        if onboard:
+            v.loaded_m += path.length_m
+            v.passenger_m += path.length_m * onboard
+        self.vstate[vid] = "driving"
+        self.vpos[vid] = nxt.stop
+        self._schedule(vid, arrival, ARRIVE)
+
+    def _on_arrive(self, t: int, payload: tuple[str, int]) -> None:
+        vid, token = payload
+        if token != self.vtoken[vid]:
+            return
+        self.vstate[vid] = "at_stop"
+        self.backend.position(vid, self.vpos[vid], t)
+        self._schedule(vid, t, SERVE)
+
+    def _return_to_depots(self) -> None:
+        """At the end of the day every vehicle drives back to its depot (recorded)."""
+        for veh in self.fleet:
+            here = self.vpos[veh.id]
+            if here == veh.depot_stop:
+                continue
+            t = max(int(self.now), veh.shift_end_s)
+            path = self.router.path(int(self.stops.node[here]), int(self.stops.node[veh.depot_stop]))
+            self.drives.append(
+                Drive(
+                    veh.id,
+                    t,
+                    t + path.travel_time_s,
+                    here,
+                    veh.depot_stop,
+                    path.length_m,
+                    0,
+                    [int(x) for x in path.nodes],
+                )
+            )
+            v = self.vrec[veh.id]
+            v.drives += 1
+            v.driven_m += path.length_m
+            v.busy_s += path.travel_time_s
+            self.vpos[veh.id] = veh.depot_stop
+
+    # ------------------------------------------------------------------ operations
+    def _on_reoptimise(self, t: int, _: Any) -> None:
+        sc = self.scenario
+        if self.backend.reoptimise(t, sc.dispatch.reoptimise_iterations):
+            self._wake_all(t)
+        if t + sc.dispatch.reoptimise_every_s <= sc.end_s:
+            self._push(t + sc.dispatch.reoptimise_every_s, REOPTIMISE, None)
+
+    def _on_traffic(self, t: int, _: Any) -> None:
+        times = self.traffic.travel_times(t)
+        self.router = self.router.with_travel_times(times)
+        self.backend.traffic(self.router, t)
+        self._wake_all(t)
+        nxt = t + self.traffic.period_s
+        if nxt <= self.scenario.end_s:
+            self._push(nxt, TRAFFIC, None)
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    plots: bool = True,
+) -> SimOutput:
+    """Run ``scenario`` and, with ``out``, write the report there (see :mod:`sim.report`)."""
+    sim = Simulation(scenario, seed=seed, progress=progress)
+    sim.setup()
+    output = sim.run()
+    if out is not None:
+        from .report import write_report
+
+        write_report(output, Path(out), plots=plots)
+    return output
