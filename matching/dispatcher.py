@@ -36,6 +36,7 @@ with an iteration budget; with a wall-clock deadline it stops where the clock sa
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Sequence
@@ -71,7 +72,7 @@ from .errors import ConflictError, InvalidValueError, NotFoundError
 from .fares import FarePolicy, ImodFare
 from .model import Offer, Rejection, RejectReason, Request, RideStatus, VehicleState
 from .params import ServiceParams
-from .service_area import ServiceArea, StopPair
+from .service_area import ServiceArea, StopChoice, StopPair
 
 _INF = float("inf")
 
@@ -89,6 +90,8 @@ class Ride:
     pickup_node: int
     dropoff_node: int
     booked_at_s: int
+    stops: StopPair | None = None
+    idempotency_key: str | None = None
     picked_up_at_s: int | None = None
     dropped_off_at_s: int | None = None
     #: planned service start at the pickup and at the drop-off (refreshed with the plan)
@@ -363,6 +366,9 @@ class Dispatcher:
         self._reopt_calls = 0
         #: how many vehicles the last quote evaluated (for benchmarks)
         self.last_quote_candidates = 0
+        # rides and vehicles changed since the last drain_changes() (for persistence)
+        self._dirty_rides: set[str] = set()
+        self._dirty_vehicles: set[int] = set()
 
     # ------------------------------------------------------------------ helpers
     def _emit(
@@ -461,6 +467,7 @@ class Dispatcher:
 
     def _refresh_planned_times(self, v: int) -> None:
         plan = self.plan
+        self._dirty_vehicles.add(v)
         seq = plan.route(v)
         b = plan.rs[_B, v, : plan.rlen[v]]
         for k in range(1, len(seq)):
@@ -469,6 +476,7 @@ class Dispatcher:
                 continue
             ride = self.rides[rid]
             ride.vehicle = v
+            self._dirty_rides.add(rid)
             if int(seq[k]) == ride.pickup_node:
                 ride.planned_pickup_s = float(b[k])
             else:
@@ -609,6 +617,7 @@ class Dispatcher:
             pickup_node=p,
             dropoff_node=d,
             booked_at_s=int(now_s),
+            stops=quote.stops,
         )
         self.rides[ride.ride_id] = ride
         self._ride_of_node[p] = ride.ride_id
@@ -629,6 +638,7 @@ class Dispatcher:
         self.plan.remove(ride.vehicle, [ride.pickup_node, ride.dropoff_node])
         self._refresh_planned_times(ride.vehicle)
         ride.status = RideStatus.CANCELLED
+        self._dirty_rides.add(ride.ride_id)
         self._emit("cancellation", now_s, ride_id, ride.vehicle)
         return ride
 
@@ -695,6 +705,7 @@ class Dispatcher:
         plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
         self._prepare_or_accept_lateness(v, time_s)
         ride.status = RideStatus.ON_BOARD
+        self._dirty_rides.add(ride.ride_id)
         ride.picked_up_at_s = int(time_s)
         self._refresh_planned_times(v)
         self._emit("boarded", time_s, ride_id, v)
@@ -715,6 +726,7 @@ class Dispatcher:
         plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
         self._prepare_or_accept_lateness(v, time_s)
         ride.status = RideStatus.COMPLETED
+        self._dirty_rides.add(ride.ride_id)
         ride.dropped_off_at_s = int(time_s)
         self._refresh_planned_times(v)
         self._emit("completed", time_s, ride_id, v)
@@ -728,6 +740,7 @@ class Dispatcher:
         self.plan.remove(v, [ride.pickup_node, ride.dropoff_node])
         self._refresh_planned_times(v)
         ride.status = RideStatus.NO_SHOW
+        self._dirty_rides.add(ride.ride_id)
         self._emit("no_show", time_s, ride_id, v)
 
     def advance_to(self, now_s: int) -> int:
@@ -750,6 +763,139 @@ class Dispatcher:
                     self.on_alighted(rid, t)
                 served += 1
         return served
+
+    # ------------------------------------------------------------------ persistence
+    def drain_changes(self) -> tuple[list[str], list[int]]:
+        """Rides and vehicles changed since the last call (ride ids, vehicle indices)."""
+        rides, vehicles = sorted(self._dirty_rides), sorted(self._dirty_vehicles)
+        self._dirty_rides.clear()
+        self._dirty_vehicles.clear()
+        return rides, vehicles
+
+    def ride_record(self, ride_id: str) -> dict[str, Any]:
+        """A ride as a JSON-serialisable dict, enough to restore it (see :meth:`restore`)."""
+        ride = self.get_ride(ride_id)
+        plan = self.plan
+        rec: dict[str, Any] = {
+            "ride_id": ride.ride_id,
+            "request": ride.request.to_dict(),
+            "offer": dataclasses.asdict(ride.offer),
+            "status": ride.status.value,
+            "vehicle": self.vehicles[ride.vehicle].id,
+            "booked_at_s": ride.booked_at_s,
+            "walks": [ride.offer.walk_to_pickup_m, ride.offer.walk_from_dropoff_m],
+            "idempotency_key": ride.idempotency_key,
+            "picked_up_at_s": ride.picked_up_at_s,
+            "dropped_off_at_s": ride.dropped_off_at_s,
+            "planned_pickup_s": ride.planned_pickup_s,
+            "planned_dropoff_s": ride.planned_dropoff_s,
+        }
+        if ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
+            d = ride.dropoff_node
+            rec["dropoff_late_s"] = float(plan.nf[_L, d])
+            rec["ride_limit_s"] = float(plan.nf[_RIDE, d])
+            if ride.status == RideStatus.ASSIGNED:
+                rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
+        return rec
+
+    def vehicle_record(self, v: int) -> dict[str, Any]:
+        """A vehicle's position, load and planned stops as a JSON-serialisable dict."""
+        plan = self.plan
+        route = []
+        for node in plan.route(v)[1:-1]:
+            rid = self._ride_of_node[int(node)]
+            route.append([rid, "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"])
+        return {
+            "id": self.vehicles[v].id,
+            "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),
+            "t0_s": float(plan.vf[_T0, v]),
+            "load": [int(x) for x in plan.load0[v]],
+            "route": route,
+        }
+
+    def restore(self, rides: Sequence[dict[str, Any]], vehicles: Sequence[dict[str, Any]]) -> None:
+        """Rebuild the plan from :meth:`ride_record` / :meth:`vehicle_record` dicts (after a restart).
+
+        Offers that were never booked are not restored. Raises :class:`InvalidValueError` for a
+        record that does not fit this dispatcher (unknown vehicle, stop, ...).
+        """
+        if self.rides:
+            raise ConflictError("restore needs a fresh dispatcher")
+        plan = self.plan
+        nodes: dict[tuple[str, str], int] = {}
+        highest_offer = 0
+        for rec in rides:
+            request = Request.from_dict(rec["request"])
+            offer = Offer(**rec["offer"])
+            status = RideStatus(rec["status"])
+            vid = rec["vehicle"]
+            if vid not in self.vehicle_index:
+                raise InvalidValueError("vehicle", f"ride {rec['ride_id']} names an unknown vehicle {vid!r}")
+            origin = StopChoice(offer.pickup_stop, int(rec["walks"][0]))
+            destination = StopChoice(offer.dropoff_stop, int(rec["walks"][1]))
+            stops = StopPair(origin, destination)
+            ride = Ride(
+                ride_id=rec["ride_id"],
+                request=request,
+                offer=offer,
+                status=status,
+                vehicle=self.vehicle_index[vid],
+                pickup_node=-1,
+                dropoff_node=-1,
+                booked_at_s=int(rec["booked_at_s"]),
+                stops=stops,
+                idempotency_key=rec.get("idempotency_key"),
+                picked_up_at_s=rec.get("picked_up_at_s"),
+                dropped_off_at_s=rec.get("dropped_off_at_s"),
+                planned_pickup_s=float(rec.get("planned_pickup_s") or 0.0),
+                planned_dropoff_s=float(rec.get("planned_dropoff_s") or 0.0),
+            )
+            digits = "".join(ch for ch in offer.offer_id if ch.isdigit())
+            highest_offer = max(highest_offer, int(digits) if digits else 0)
+            if status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
+                p, d = plan.new_node(), plan.new_node()
+                window = rec.get("pickup_window_s") or [offer.pickup_window_start_s, offer.pickup_window_end_s]
+                self._set_ride_nodes(
+                    p,
+                    d,
+                    request,
+                    stops,
+                    (float(window[0]), float(window[1])),
+                    float(rec["ride_limit_s"]),
+                    len(self.rides),
+                )
+                plan.nf[_L, d] = float(rec["dropoff_late_s"])
+                ride.dropoff_node = d
+                self._ride_of_node[d] = ride.ride_id
+                nodes[(ride.ride_id, "dropoff")] = d
+                if status == RideStatus.ASSIGNED:
+                    ride.pickup_node = p
+                    self._ride_of_node[p] = ride.ride_id
+                    nodes[(ride.ride_id, "pickup")] = p
+                else:
+                    plan.ni[_PAIR, d] = -1
+                    plan.ni[_KIND, p] = -1  # an unused slot
+            self.rides[ride.ride_id] = ride
+        for rec in vehicles:
+            if rec["id"] not in self.vehicle_index:
+                raise InvalidValueError("vehicle", f"unknown vehicle {rec['id']!r}")
+            v = self.vehicle_index[rec["id"]]
+            stop = int(rec["stop"])
+            if not 0 <= stop < len(self.stops):
+                raise InvalidValueError("stop", f"vehicle {rec['id']} is at stop {stop}", f"0 .. {len(self.stops) - 1}")
+            plan.ni[_LOC, plan.vi[_START, v]] = stop
+            plan.vf[_T0, v] = float(rec["t0_s"])
+            plan.nf[_E, plan.vi[_START, v]] = float(rec["t0_s"])
+            plan.load0[v] = rec["load"]
+            seq = [int(plan.vi[_START, v])] + [nodes[(rid, kind)] for rid, kind in rec["route"]]
+            seq.append(int(plan.vi[_END, v]))
+            plan.ensure_room(len(seq))
+            plan.routes[v, : len(seq)] = seq
+            plan.rlen[v] = len(seq)
+            self._prepare_or_accept_lateness(v, int(rec["t0_s"]))
+            self._refresh_planned_times(v)
+        self._offer_counter = itertools.count(highest_offer + 1)
+        self.drain_changes()
 
     # ------------------------------------------------------------------ traffic
     def update_travel_times(self, router: Router, now_s: int, travel_time_s: NDArray[np.float64] | None = None) -> None:

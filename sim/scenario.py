@@ -66,7 +66,31 @@ from pathlib import Path
 from typing import Any
 
 from matching import ServiceParams
-from matching.errors import InvalidValueError
+from matching.deployment import (
+    ConfigError,
+    Deployment,
+    FleetSpec,
+    NetworkSpec,
+    StopsSpec,
+    check_keys,
+    integer,
+    locate,
+    number,
+    parse_time,
+)
+
+__all__ = [
+    "DemandSpec",
+    "Deployment",
+    "DispatchSpec",
+    "FleetSpec",
+    "NetworkSpec",
+    "Scenario",
+    "ScenarioError",
+    "StopsSpec",
+    "TrafficSpec",
+    "parse_time",
+]
 
 DAY_S = 86_400
 
@@ -77,55 +101,14 @@ PROFILES: dict[str, tuple[float, ...]] = {
     "flat": (0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0),
 }
 #: Volume/capacity ratios by hour for major (trunk, primary, secondary) and minor roads.
+# fmt: off
 VC_MAJOR = (0.25, 0.2, 0.15, 0.15, 0.2, 0.4, 0.8, 1.25, 1.35, 1.05, 0.85, 0.85, 0.9, 0.85, 0.85, 0.95, 1.1, 1.3,
-            1.4, 1.15, 0.9, 0.7, 0.5, 0.35)  # fmt: skip
+            1.4, 1.15, 0.9, 0.7, 0.5, 0.35)
+# fmt: on
 VC_MINOR = tuple(round(0.7 * v, 3) for v in VC_MAJOR)
 
-
-class ScenarioError(InvalidValueError):
-    """A scenario file is missing, unreadable or has a bad value (the field is named)."""
-
-
-def parse_time(value: object, field_name: str) -> int:
-    """``"HH:MM"`` (or ``"HH:MM:SS"``) or whole seconds -> seconds on the service clock."""
-    if isinstance(value, bool):
-        raise ScenarioError(field_name, f"got {value!r}", '"HH:MM" or seconds')
-    if isinstance(value, int):
-        seconds = value
-    elif isinstance(value, str):
-        parts = value.strip().split(":")
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError as exc:
-            raise ScenarioError(field_name, f"cannot read {value!r}", '"HH:MM" or seconds') from exc
-        if len(nums) not in (2, 3) or not (0 <= nums[1] < 60) or (len(nums) == 3 and not 0 <= nums[2] < 60):
-            raise ScenarioError(field_name, f"cannot read {value!r}", '"HH:MM" or "HH:MM:SS"')
-        seconds = nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
-    else:
-        raise ScenarioError(field_name, f"got {value!r}", '"HH:MM" or seconds')
-    if not 0 <= seconds <= 2 * DAY_S:
-        raise ScenarioError(field_name, f"{seconds} s is outside the simulated days", "00:00 .. 48:00")
-    return seconds
-
-
-def _check_keys(table: Mapping[str, Any], allowed: set[str], section: str) -> None:
-    unknown = set(table) - allowed
-    if unknown:
-        raise ScenarioError(f"{section}.{sorted(unknown)[0]}", "unknown key", ", ".join(sorted(allowed)))
-
-
-def _num(table: Mapping[str, Any], key: str, section: str, default: float, lo: float, hi: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise ScenarioError(f"{section}.{key}", f"got {value!r}", f"{lo} .. {hi}")
-    return float(value)
-
-
-def _int(table: Mapping[str, Any], key: str, section: str, default: int, lo: int, hi: int) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ScenarioError(f"{section}.{key}", f"got {value!r}", f"whole numbers {lo} .. {hi}")
-    return int(value)
+#: A scenario file is missing, unreadable or has a bad value (the field is named).
+ScenarioError = ConfigError
 
 
 def _weights(value: object, field_name: str, *, keys: tuple[str, ...] | None = None) -> dict[str, float]:
@@ -156,28 +139,6 @@ def _hourly(
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= hi:
             raise ScenarioError(f"{field_name}[{h}]", f"got {v!r}", f"0 .. {hi}")
     return tuple(float(v) for v in value)
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    kind: str
-    path: Path
-    time_unit_s: float = 1.0
-
-
-@dataclass(frozen=True)
-class StopsSpec:
-    kind: str = "virtual"
-    spacing_m: float = 300.0
-
-
-@dataclass(frozen=True)
-class FleetSpec:
-    vehicles: int = 16
-    seats: int = 16
-    wheelchair_places: int = 1
-    shift_start_s: int = 6 * 3600
-    shift_end_s: int = 23 * 3600
 
 
 @dataclass(frozen=True)
@@ -214,22 +175,42 @@ class DispatchSpec:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A simulated service day (see the module docstring for the file format)."""
+    """A simulated service day (see the module docstring for the file format).
+
+    ``deployment`` is the service's world (network, stops, fleet, rules, fares), shared with
+    the live engine; the rest says what happens during the day.
+    """
 
     name: str
     description: str
     seed: int
     start_s: int
     end_s: int
-    network: NetworkSpec
-    stops: StopsSpec
-    fleet: FleetSpec
-    service: ServiceParams
-    fare_policy: str
+    deployment: Deployment
     demand: DemandSpec
     traffic: TrafficSpec
     dispatch: DispatchSpec
     source: Path | None = None
+
+    @property
+    def network(self) -> NetworkSpec:
+        return self.deployment.network
+
+    @property
+    def stops(self) -> StopsSpec:
+        return self.deployment.stops
+
+    @property
+    def fleet(self) -> FleetSpec:
+        return self.deployment.fleet
+
+    @property
+    def service(self) -> ServiceParams:
+        return self.deployment.service
+
+    @property
+    def fare_policy(self) -> str:
+        return self.deployment.fare_policy
 
     @classmethod
     def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> Scenario:
@@ -252,86 +233,34 @@ class Scenario:
         data_dir: Path | None = None,
         source: Path | None = None,
     ) -> Scenario:
-        _check_keys(
-            doc, {"scenario", "network", "stops", "fleet", "service", "fares", "demand", "traffic", "dispatch"}, "file"
-        )
+        sections = {"scenario", "network", "stops", "fleet", "service", "fares", "demand", "traffic", "dispatch"}
+        check_keys(doc, sections, "file")
         sc = doc.get("scenario", {})
-        _check_keys(sc, {"name", "description", "seed", "start", "end"}, "scenario")
+        check_keys(sc, {"name", "description", "seed", "start", "end"}, "scenario")
         name = str(sc.get("name", source.stem if source else "scenario"))
         start = parse_time(sc.get("start", "06:00"), "scenario.start")
         end = parse_time(sc.get("end", "23:00"), "scenario.end")
         if end <= start:
             raise ScenarioError("scenario.end", f"{end} s is not after the start {start} s", "> scenario.start")
-        seed = _int(sc, "seed", "scenario", 1, 0, 2**31 - 1)
-
-        def locate(value: object, field_name: str) -> Path:
-            if not isinstance(value, str) or not value:
-                raise ScenarioError(field_name, f"got {value!r}", "a file path")
-            p = Path(value)
-            candidates = [p] if p.is_absolute() else [c for c in (data_dir, base) if c is not None]
-            for folder in candidates if not p.is_absolute() else [None]:
-                q = p if folder is None else folder / p
-                if q.exists():
-                    return q
-            tried = ", ".join(str(c / p) for c in candidates) if not p.is_absolute() else str(p)
-            raise ScenarioError(field_name, f"file not found (tried {tried})")
-
-        nt = doc.get("network", {})
-        _check_keys(nt, {"kind", "path", "time_unit_s"}, "network")
-        kind = nt.get("kind", "osm")
-        if kind not in ("osm", "benchmark"):
-            raise ScenarioError("network.kind", f"got {kind!r}", "osm, benchmark")
-        network = NetworkSpec(
-            kind=kind,
-            path=locate(nt.get("path"), "network.path"),
-            time_unit_s=_num(nt, "time_unit_s", "network", 1.0, 1e-6, 1e6),
-        )
-
-        st = doc.get("stops", {})
-        _check_keys(st, {"kind", "spacing_m"}, "stops")
-        skind = st.get("kind", "virtual")
-        if skind not in ("virtual", "nodes"):
-            raise ScenarioError("stops.kind", f"got {skind!r}", "virtual, nodes")
-        stops = StopsSpec(kind=skind, spacing_m=_num(st, "spacing_m", "stops", 300.0, 10.0, 20000.0))
-
-        fl = doc.get("fleet", {})
-        _check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
-        fleet = FleetSpec(
-            vehicles=_int(fl, "vehicles", "fleet", 16, 1, 100_000),
-            seats=_int(fl, "seats", "fleet", 16, 1, 100),
-            wheelchair_places=_int(fl, "wheelchair_places", "fleet", 1, 0, 10),
-            shift_start_s=parse_time(fl.get("shift_start", start), "fleet.shift_start"),
-            shift_end_s=parse_time(fl.get("shift_end", end), "fleet.shift_end"),
-        )
-        if fleet.shift_end_s <= fleet.shift_start_s:
-            raise ScenarioError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
-
-        service = ServiceParams.from_dict(doc.get("service", {}), prefix="service.")
-        fares = doc.get("fares", {})
-        _check_keys(fares, {"policy"}, "fares")
-        policy = fares.get("policy", "imod")
-        if policy not in ("imod", "shared_taxi"):
-            raise ScenarioError("fares.policy", f"got {policy!r}", "imod, shared_taxi")
+        seed = integer(sc, "seed", "scenario", 1, 0, 2**31 - 1)
+        deployment = Deployment.from_dict(doc, base=base, data_dir=data_dir, default_shift=(start, end))
 
         dm = doc.get("demand", {})
-        _check_keys(
-            dm,
-            {
-                "kind",
-                "total",
-                "profile",
-                "path",
-                "prebook_share",
-                "prebook_lead_min",
-                "lead_max_min",
-                "group_sizes",
-                "rider_classes",
-                "wheelchair_share",
-                "cancel_probability",
-                "no_show_probability",
-            },
-            "demand",
-        )
+        demand_keys = {
+            "kind",
+            "total",
+            "profile",
+            "path",
+            "prebook_share",
+            "prebook_lead_min",
+            "lead_max_min",
+            "group_sizes",
+            "rider_classes",
+            "wheelchair_share",
+            "cancel_probability",
+            "no_show_probability",
+        }
+        check_keys(dm, demand_keys, "demand")
         dkind = dm.get("kind", "profile")
         if dkind not in ("profile", "trips", "reqs"):
             raise ScenarioError("demand.kind", f"got {dkind!r}", "profile, trips, reqs")
@@ -345,21 +274,21 @@ class Scenario:
             raise ScenarioError("demand.prebook_lead_min", f"got {lead!r}", "[min, max] minutes, 0 <= min <= max")
         demand = DemandSpec(
             kind=dkind,
-            total=_int(dm, "total", "demand", 450, 0, 10_000_000),
+            total=integer(dm, "total", "demand", 450, 0, 10_000_000),
             profile=_hourly(dm.get("profile", "two_peaks"), "demand.profile", PROFILES),
-            path=locate(dm["path"], "demand.path") if "path" in dm else None,
-            prebook_share=_num(dm, "prebook_share", "demand", 0.2, 0.0, 1.0),
+            path=locate(dm["path"], "demand.path", base=base, data_dir=data_dir) if "path" in dm else None,
+            prebook_share=number(dm, "prebook_share", "demand", 0.2, 0.0, 1.0),
             prebook_lead_min=(float(lead[0]), float(lead[1])),
-            lead_max_min=_num(dm, "lead_max_min", "demand", 15.0, 0.0, 24 * 60.0),
+            lead_max_min=number(dm, "lead_max_min", "demand", 15.0, 0.0, 24 * 60.0),
             group_sizes=_weights(dm.get("group_sizes", {"1": 0.8, "2": 0.15, "3": 0.05}), "demand.group_sizes"),
             rider_classes=_weights(
                 dm.get("rider_classes", {"adult": 0.8, "youth": 0.12, "child": 0.08}),
                 "demand.rider_classes",
                 keys=("adult", "youth", "child"),
             ),
-            wheelchair_share=_num(dm, "wheelchair_share", "demand", 0.01, 0.0, 1.0),
-            cancel_probability=_num(dm, "cancel_probability", "demand", 0.03, 0.0, 1.0),
-            no_show_probability=_num(dm, "no_show_probability", "demand", 0.02, 0.0, 1.0),
+            wheelchair_share=number(dm, "wheelchair_share", "demand", 0.01, 0.0, 1.0),
+            cancel_probability=number(dm, "cancel_probability", "demand", 0.03, 0.0, 1.0),
+            no_show_probability=number(dm, "no_show_probability", "demand", 0.02, 0.0, 1.0),
         )
         for size in demand.group_sizes:
             if not size.isdigit() or not 1 <= int(size) <= 100:
@@ -370,23 +299,23 @@ class Scenario:
             raise ScenarioError("demand.profile", "all hours have zero weight")
 
         tr = doc.get("traffic", {})
-        _check_keys(tr, {"model", "update_minutes", "alpha", "beta", "vc_major", "vc_minor"}, "traffic")
+        check_keys(tr, {"model", "update_minutes", "alpha", "beta", "vc_major", "vc_minor"}, "traffic")
         model = tr.get("model", "none")
         if model not in ("none", "bpr"):
             raise ScenarioError("traffic.model", f"got {model!r}", "none, bpr")
         traffic = TrafficSpec(
             model=model,
-            update_minutes=_num(tr, "update_minutes", "traffic", 60.0, 5.0, 24 * 60.0),
-            alpha=_num(tr, "alpha", "traffic", 0.15, 0.0, 10.0),
-            beta=_num(tr, "beta", "traffic", 4.0, 0.0, 20.0),
+            update_minutes=number(tr, "update_minutes", "traffic", 60.0, 5.0, 24 * 60.0),
+            alpha=number(tr, "alpha", "traffic", 0.15, 0.0, 10.0),
+            beta=number(tr, "beta", "traffic", 4.0, 0.0, 20.0),
             vc_major=_hourly(tr.get("vc_major", list(VC_MAJOR)), "traffic.vc_major", hi=5.0),
             vc_minor=_hourly(tr.get("vc_minor", list(VC_MINOR)), "traffic.vc_minor", hi=5.0),
         )
         dp = doc.get("dispatch", {})
-        _check_keys(dp, {"reoptimise_every_s", "reoptimise_iterations"}, "dispatch")
+        check_keys(dp, {"reoptimise_every_s", "reoptimise_iterations"}, "dispatch")
         dispatch = DispatchSpec(
-            reoptimise_every_s=_int(dp, "reoptimise_every_s", "dispatch", 300, 0, DAY_S),
-            reoptimise_iterations=_int(dp, "reoptimise_iterations", "dispatch", 30, 0, 1_000_000),
+            reoptimise_every_s=integer(dp, "reoptimise_every_s", "dispatch", 300, 0, DAY_S),
+            reoptimise_iterations=integer(dp, "reoptimise_iterations", "dispatch", 30, 0, 1_000_000),
         )
         return cls(
             name=name,
@@ -394,11 +323,7 @@ class Scenario:
             seed=seed,
             start_s=start,
             end_s=end,
-            network=network,
-            stops=stops,
-            fleet=fleet,
-            service=service,
-            fare_policy=policy,
+            deployment=deployment,
             demand=demand,
             traffic=traffic,
             dispatch=dispatch,

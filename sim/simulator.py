@@ -30,9 +30,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import Offer, Rejection, Request, RideStatus, VehicleState, fare_policy_from_name
+from matching import Offer, Rejection, Request, RideStatus, fare_policy_from_name
+from matching.deployment import load_world, make_fleet
 from matching.dispatcher import Dispatcher
-from routing import RoadNetwork, Router, StopSet, all_node_stops, load_network, read_manhattan, virtual_stops
+from routing import Router
 from routing.problem import PICKUP
 from routing.schedule import _B, _KIND, _LOC, _S
 
@@ -130,40 +131,6 @@ class InProcessBackend:
         self.d.update_travel_times(router, now_s)
 
 
-# ---------------------------------------------------------------------------- the world
-def load_world(scenario: Scenario) -> tuple[RoadNetwork, Router, StopSet]:
-    """Network, router (cached contraction hierarchy) and stops of a scenario."""
-    if scenario.network.kind == "benchmark":
-        net = read_manhattan(scenario.network.path, time_unit_s=scenario.network.time_unit_s)
-    else:
-        net = load_network(scenario.network.path)
-    router = Router.from_network(net)
-    stops = (
-        all_node_stops(net)
-        if scenario.stops.kind == "nodes"
-        else virtual_stops(net, spacing_m=scenario.stops.spacing_m)
-    )
-    return net, router, stops
-
-
-def make_fleet(scenario: Scenario, stops: StopSet, rng: np.random.Generator) -> list[VehicleState]:
-    """Vehicles spread over the stops (depots drawn without replacement where possible)."""
-    f = scenario.fleet
-    n = len(stops)
-    depots = rng.choice(n, size=f.vehicles, replace=f.vehicles > n)
-    return [
-        VehicleState(
-            id=f"veh{k:04d}",
-            seats=f.seats,
-            wheelchair_places=f.wheelchair_places,
-            depot_stop=int(depots[k]),
-            shift_start_s=f.shift_start_s,
-            shift_end_s=f.shift_end_s,
-        )
-        for k in range(f.vehicles)
-    ]
-
-
 # ---------------------------------------------------------------------------- the loop
 class Simulation:
     """One simulated day of ``scenario`` (see the module docstring)."""
@@ -179,9 +146,8 @@ class Simulation:
     def setup(self, backend_factory: Callable[[Dispatcher], Backend] | None = None) -> None:
         t0 = time.perf_counter()
         sc = self.scenario
-        self.network, self.router, self.stops = load_world(sc)
-        rng = np.random.default_rng(self.seed)
-        self.fleet = make_fleet(sc, self.stops, rng)
+        self.network, self.router, self.stops = load_world(sc.deployment)
+        self.fleet = make_fleet(sc.deployment, self.stops, self.seed)
         self.traffic = TrafficModel(self.network, sc.traffic)
         if self.traffic.active:
             self.router = self.router.with_travel_times(self.traffic.travel_times(sc.start_s))

@@ -354,3 +354,46 @@ def test_a_late_vehicle_is_reported_and_the_plan_stays_consistent(disp: Dispatch
     assert isinstance(answer, Offer | Rejection)
     disp.advance_to(later + 3 * HOUR)
     assert ride.status == RideStatus.COMPLETED
+
+
+def test_export_and_restore_rebuild_the_same_plan(
+    jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
+) -> None:
+    import json
+
+    disp = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
+    rng = np.random.default_rng(21)
+    t = 7 * HOUR
+    for k in range(40):
+        t += int(rng.exponential(60))
+        disp.advance_to(t)
+        o, d = (int(x) for x in rng.choice(len(jamsil_stops), 2, replace=False))
+        answer = disp.on_request(request(k, o, d, t + int(rng.integers(0, 900))), t)
+        if isinstance(answer, Offer):
+            disp.book(answer.offer_id, t)
+    disp.cancel(next(r.ride_id for r in disp.rides.values() if r.status == RideStatus.ASSIGNED), t)
+    states = Counter(r.status for r in disp.rides.values())
+    assert states[RideStatus.ON_BOARD] and states[RideStatus.ASSIGNED] and states[RideStatus.COMPLETED]
+    rides = [json.loads(json.dumps(disp.ride_record(rid))) for rid in disp.rides]  # through JSON, as stored
+    vehicles = [json.loads(json.dumps(disp.vehicle_record(v))) for v in range(disp.plan.k)]
+    again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
+    again.restore(rides, vehicles)
+    check_plan(again)
+    for v in range(disp.plan.k):
+        vid = disp.vehicles[v].id
+        assert again.vehicle_route(vid) == disp.vehicle_route(vid)
+    assert {r.ride_id: r.status for r in again.rides.values()} == {r.ride_id: r.status for r in disp.rides.values()}
+    # both carry on identically
+    for k in range(40, 55):
+        t += 60
+        for d_ in (disp, again):
+            d_.advance_to(t)
+        o = k % 30
+        req = request(k, o, (o + 5) % len(jamsil_stops), t + 300)
+        a, b = disp.on_request(req, t), again.on_request(req, t)
+        assert type(a) is type(b)
+        if isinstance(a, Offer) and isinstance(b, Offer):
+            assert (a.vehicle_id, a.pickup_eta_s, a.fare_krw) == (b.vehicle_id, b.pickup_eta_s, b.fare_krw)
+            disp.book(a.offer_id, t)
+            again.book(b.offer_id, t)
+    check_plan(again)

@@ -1,0 +1,51 @@
+"""Settings of the live engine (``mobility serve``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from matching.errors import InvalidValueError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run the engine.
+
+    Attributes:
+        scenario: scenario file giving the network, stops, fleet, service rules and fares.
+        data_dir: where the scenario's relative paths point (the reference data folder).
+        store: ``"memory"`` (the default) or ``"redis://host:port[/db]"``.
+        host, port: where to listen (port 0: any free port; the bound port is reported).
+        tokens: bearer-token file (TOML); None turns authentication off.
+        clock: ``"wall"`` (seconds since local midnight) or ``"external"`` (times come with
+            the calls, as a simulation sends them; the clock never goes back).
+        reoptimise_every_s: period of the background re-optimisation (0: off); it runs
+            within ``reoptimise_deadline_ms``.
+        workers: gRPC worker threads (streams hold one each).
+        seed: seeds the dispatcher.
+    """
+
+    scenario: Path
+    data_dir: Path | None = None
+    store: str = "memory"
+    host: str = "127.0.0.1"
+    port: int = 0
+    tokens: Path | None = None
+    clock: str = "wall"
+    reoptimise_every_s: float = 0.0
+    reoptimise_deadline_ms: int = 200
+    workers: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("wall", "external"):
+            raise InvalidValueError("clock", f"got {self.clock!r}", "wall, external")
+        if not 0 <= self.port <= 65535:
+            raise InvalidValueError("port", f"got {self.port}", "0 .. 65535")
+        if self.reoptimise_every_s < 0:
+            raise InvalidValueError("reoptimise_every_s", f"got {self.reoptimise_every_s}", ">= 0")
+        if not 1 <= self.reoptimise_deadline_ms <= 60_000:
+            raise InvalidValueError("reoptimise_deadline_ms", f"got {self.reoptimise_deadline_ms}", "1 .. 60000")
+        if not 4 <= self.workers <= 10_000:
+            raise InvalidValueError("workers", f"got {self.workers}", "4 .. 10000")

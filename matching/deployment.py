@@ -1,0 +1,214 @@
+"""What a demand-responsive service runs on: road network, stops, fleet, rules and fares.
+
+A :class:`Deployment` is read from the ``[network]``, ``[stops]``, ``[fleet]``, ``[service]``
+and ``[fares]`` tables of a TOML file (other tables are ignored): the simulator's scenario
+files (``sim/scenario.py``) and the live engine (``mobility serve --scenario``) share it.
+:func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
+vehicles.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from routing import RoadNetwork, Router, StopSet, all_node_stops, load_network, read_manhattan, virtual_stops
+
+from .errors import InvalidValueError
+from .fares import FarePolicy, fare_policy_from_name
+from .model import VehicleState
+from .params import ServiceParams
+
+DAY_S = 86_400
+
+
+class ConfigError(InvalidValueError):
+    """A configuration file is missing, unreadable or has a bad value (the field is named)."""
+
+
+def parse_time(value: object, field_name: str) -> int:
+    """``"HH:MM"`` (or ``"HH:MM:SS"``) or whole seconds -> seconds on the service clock."""
+    if isinstance(value, bool):
+        raise ConfigError(field_name, f"got {value!r}", '"HH:MM" or seconds')
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str):
+        parts = value.strip().split(":")
+        try:
+            nums = [int(p) for p in parts]
+        except ValueError as exc:
+            raise ConfigError(field_name, f"cannot read {value!r}", '"HH:MM" or seconds') from exc
+        if len(nums) not in (2, 3) or not (0 <= nums[1] < 60) or (len(nums) == 3 and not 0 <= nums[2] < 60):
+            raise ConfigError(field_name, f"cannot read {value!r}", '"HH:MM" or "HH:MM:SS"')
+        seconds = nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
+    else:
+        raise ConfigError(field_name, f"got {value!r}", '"HH:MM" or seconds')
+    if not 0 <= seconds <= 2 * DAY_S:
+        raise ConfigError(field_name, f"{seconds} s is outside the two service days", "00:00 .. 48:00")
+    return seconds
+
+
+def check_keys(table: Mapping[str, Any], allowed: set[str], section: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise ConfigError(f"{section}.{sorted(unknown)[0]}", "unknown key", ", ".join(sorted(allowed)))
+
+
+def number(table: Mapping[str, Any], key: str, section: str, default: float, lo: float, hi: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ConfigError(f"{section}.{key}", f"got {value!r}", f"{lo} .. {hi}")
+    return float(value)
+
+
+def integer(table: Mapping[str, Any], key: str, section: str, default: int, lo: int, hi: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(f"{section}.{key}", f"got {value!r}", f"whole numbers {lo} .. {hi}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    kind: str
+    path: Path
+    time_unit_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class StopsSpec:
+    kind: str = "virtual"
+    spacing_m: float = 300.0
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    vehicles: int = 16
+    seats: int = 16
+    wheelchair_places: int = 1
+    shift_start_s: int = 6 * 3600
+    shift_end_s: int = 23 * 3600
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The service's world: network, stops, fleet, rules and fares (see the module docstring)."""
+
+    network: NetworkSpec
+    stops: StopsSpec
+    fleet: FleetSpec
+    service: ServiceParams
+    fare_policy: str = "imod"
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> Deployment:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError("scenario", f"file not found: {path}")
+        try:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("scenario", f"{path} is not valid TOML ({exc})") from exc
+        return cls.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None)
+
+    @classmethod
+    def from_dict(
+        cls,
+        doc: Mapping[str, Any],
+        *,
+        base: Path | None = None,
+        data_dir: Path | None = None,
+        default_shift: tuple[int, int] = (6 * 3600, 23 * 3600),
+    ) -> Deployment:
+        nt = doc.get("network", {})
+        check_keys(nt, {"kind", "path", "time_unit_s"}, "network")
+        kind = nt.get("kind", "osm")
+        if kind not in ("osm", "benchmark"):
+            raise ConfigError("network.kind", f"got {kind!r}", "osm, benchmark")
+        network = NetworkSpec(
+            kind=kind,
+            path=locate(nt.get("path"), "network.path", base=base, data_dir=data_dir),
+            time_unit_s=number(nt, "time_unit_s", "network", 1.0, 1e-6, 1e6),
+        )
+        st = doc.get("stops", {})
+        check_keys(st, {"kind", "spacing_m"}, "stops")
+        skind = st.get("kind", "virtual")
+        if skind not in ("virtual", "nodes"):
+            raise ConfigError("stops.kind", f"got {skind!r}", "virtual, nodes")
+        stops = StopsSpec(kind=skind, spacing_m=number(st, "spacing_m", "stops", 300.0, 10.0, 20000.0))
+        fl = doc.get("fleet", {})
+        check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
+        fleet = FleetSpec(
+            vehicles=integer(fl, "vehicles", "fleet", 16, 1, 100_000),
+            seats=integer(fl, "seats", "fleet", 16, 1, 100),
+            wheelchair_places=integer(fl, "wheelchair_places", "fleet", 1, 0, 10),
+            shift_start_s=parse_time(fl.get("shift_start", default_shift[0]), "fleet.shift_start"),
+            shift_end_s=parse_time(fl.get("shift_end", default_shift[1]), "fleet.shift_end"),
+        )
+        if fleet.shift_end_s <= fleet.shift_start_s:
+            raise ConfigError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
+        service = ServiceParams.from_dict(doc.get("service", {}), prefix="service.")
+        fares = doc.get("fares", {})
+        check_keys(fares, {"policy"}, "fares")
+        policy = fares.get("policy", "imod")
+        if policy not in ("imod", "shared_taxi"):
+            raise ConfigError("fares.policy", f"got {policy!r}", "imod, shared_taxi")
+        return cls(network=network, stops=stops, fleet=fleet, service=service, fare_policy=policy)
+
+    def fares(self) -> FarePolicy:
+        return fare_policy_from_name(self.fare_policy)
+
+
+def locate(value: object, field_name: str, *, base: Path | None, data_dir: Path | None) -> Path:
+    """A file named in a configuration: absolute, or relative to the data folder or to the file itself."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(field_name, f"got {value!r}", "a file path")
+    p = Path(value)
+    if p.is_absolute():
+        if p.exists():
+            return p
+        raise ConfigError(field_name, f"file not found ({p})")
+    candidates = [c / p for c in (data_dir, base) if c is not None]
+    for q in candidates:
+        if q.exists():
+            return q
+    raise ConfigError(field_name, f"file not found (tried {', '.join(str(c) for c in candidates) or value})")
+
+
+def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
+    """Network, router (cached contraction hierarchy) and stops of a deployment."""
+    spec = deployment.network
+    if spec.kind == "benchmark":
+        net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s)
+    else:
+        net = load_network(spec.path)
+    router = Router.from_network(net)
+    if deployment.stops.kind == "nodes":
+        stops = all_node_stops(net)
+    else:
+        stops = virtual_stops(net, spacing_m=deployment.stops.spacing_m)
+    return net, router, stops
+
+
+def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[VehicleState]:
+    """Vehicles spread over the stops (depots drawn without replacement where possible)."""
+    f = deployment.fleet
+    rng = np.random.default_rng(seed)
+    depots = rng.choice(len(stops), size=f.vehicles, replace=f.vehicles > len(stops))
+    return [
+        VehicleState(
+            id=f"veh{k:04d}",
+            seats=f.seats,
+            wheelchair_places=f.wheelchair_places,
+            depot_stop=int(depots[k]),
+            shift_start_s=f.shift_start_s,
+            shift_end_s=f.shift_end_s,
+        )
+        for k in range(f.vehicles)
+    ]
