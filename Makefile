@@ -6,12 +6,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-quick clean
+PROTOS := $(wildcard proto/mobility/v1/*.proto)
+
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-quick clean
 
 demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
 
-test: $(STAMP) lint typecheck unit  ## lint, type-check and run the test suite
+test: $(STAMP) system-deps lint typecheck unit  ## lint, type-check and run the test suite
+
+# The store tests start a real redis-server; install it when missing (Debian/Ubuntu apt-get,
+# through sudo when not root).
+system-deps:  ## make sure redis-server is installed (the store tests start a real one)
+	@command -v redis-server >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "redis-server not found and no apt-get: install Redis (5 or newer) by hand"; exit 1; }; \
+	  SUDO=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
+	  echo "installing redis-server (apt-get)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; }
 
 setup: $(STAMP)
 
@@ -56,6 +67,9 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes (a few mi
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench darp --time-limit 2 --instances a2-16,a4-24 --out benchmarks/results/quick
 	$(BIN)/mobility bench pdptw --time-limit 2 --instances lc101,lr104 --out benchmarks/results/quick
+
+proto: $(STAMP)  ## regenerate mobility/v1/*_pb2*.py from proto/mobility/v1/*.proto (checked in; a test fails if stale)
+	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 
 clean:  ## remove the virtual environment, tool caches and Numba's compiled-kernel cache
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

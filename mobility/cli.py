@@ -15,6 +15,7 @@ or the field, with exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -396,6 +397,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_simulate(args)
 
 
+# ---------------------------------------------------------------------------- live engine
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from engine.server import create_server
+    from engine.settings import Settings
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    settings = Settings(
+        scenario=_scenario_path(args.scenario),
+        data_dir=data_dir,
+        store=args.store,
+        host=args.host,
+        port=args.port,
+        tokens=Path(args.tokens) if args.tokens else None,
+        clock=args.clock,
+        reoptimise_every_s=args.reoptimise_every,
+        reoptimise_deadline_ms=args.reoptimise_deadline_ms,
+        workers=args.workers,
+        seed=args.seed,
+    )
+    server, port, core = create_server(settings, block_until_ready=True)
+    print(
+        f"mobility engine serving on {settings.host}:{port} (store {core.store.name}, clock {settings.clock}, "
+        f"{len(core.fleet)} vehicles, {len(core.stops)} stops); Ctrl-C to stop",
+        flush=True,
+    )
+    if args.port_file:
+        Path(args.port_file).write_text(f"{port}\n")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        done.wait()
+    server.stop(grace=2).wait()
+    core.stop()
+    return 0
+
+
 # ---------------------------------------------------------------------------- bench
 def cmd_bench_solver(args: argparse.Namespace) -> int:
     import importlib
@@ -750,6 +790,45 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     dispatch.set_defaults(func=cmd_bench_dispatch)
 
+    serve = sub.add_parser(
+        "serve",
+        help="run the live engine: gRPC API for riders, drivers and operators",
+        description="Run the live dispatch engine as a gRPC server (package mobility.v1: RiderService, "
+        "DriverService, OperatorService; health checking and reflection on). The scenario file gives the "
+        "network, stops, fleet, service rules and fares. With --store redis://host:port the state lives in "
+        "Redis and a restarted engine carries on where it stopped.",
+    )
+    serve.add_argument("--scenario", default="imod_jamsil", help="scenario file or bundled name (default imod_jamsil)")
+    serve.add_argument("--store", default="memory", help='"memory" (default) or "redis://host:port[/db]"')
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=50051, help="port (default 50051; 0: any free port)")
+    serve.add_argument("--port-file", help="write the bound port to this file (for scripts and tests)")
+    serve.add_argument("--tokens", help="bearer-token file (TOML [[tokens]] with token, role, subject); none: no auth")
+    serve.add_argument(
+        "--clock",
+        choices=("wall", "external"),
+        default="wall",
+        help="wall: time of day; external: times come with the calls (simulations)",
+    )
+    serve.add_argument(
+        "--reoptimise-every",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="background re-optimisation period in seconds (wall clock only; 0: off; default 60)",
+    )
+    serve.add_argument(
+        "--reoptimise-deadline-ms",
+        type=int,
+        default=200,
+        metavar="MS",
+        help="time budget of each background re-optimisation (default 200 ms)",
+    )
+    serve.add_argument("--workers", type=int, default=64, help="gRPC worker threads (default 64)")
+    serve.add_argument("--seed", type=int, default=1, help="seed of the fleet layout and re-optimisation (default 1)")
+    serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    serve.set_defaults(func=cmd_serve)
+
     simb = bsub.add_parser(
         "sim",
         help="simulator speed: the bundled I-MOD and Manhattan days",
@@ -816,11 +895,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         group = args._groups.get(args.command)
         (group or parser).print_help()
         return 2
+    from engine.store import StoreError
+    from matching.errors import MatchingError
     from routing.errors import RoutingError
 
     try:
         return int(args.func(args))
-    except RoutingError as exc:
+    except (RoutingError, MatchingError, StoreError) as exc:
         _stderr(f"mobility: error: {exc}")
         return 2
     except KeyboardInterrupt:

@@ -149,8 +149,6 @@ class Simulation:
         self.network, self.router, self.stops = load_world(sc.deployment)
         self.fleet = make_fleet(sc.deployment, self.stops, self.seed)
         self.traffic = TrafficModel(self.network, sc.traffic)
-        if self.traffic.active:
-            self.router = self.router.with_travel_times(self.traffic.travel_times(sc.start_s))
         self.dispatcher = Dispatcher(
             self.network,
             self.router,
@@ -190,8 +188,8 @@ class Simulation:
         if sc.dispatch.reoptimise_every_s and sc.dispatch.reoptimise_iterations:
             self._push(sc.start_s + sc.dispatch.reoptimise_every_s, REOPTIMISE, None)
         if self.traffic.active:
-            first = self.traffic.period_start(sc.start_s) + self.traffic.period_s
-            self._push(first, TRAFFIC, None)
+            # the traffic of the first hour goes to the dispatcher before anything happens
+            self._on_traffic(sc.start_s, None)
         self._requests_done = 0
         handlers: dict[int, Callable[[int, Any], None]] = {
             REQUEST: self._on_request,
@@ -413,7 +411,7 @@ class Simulation:
         self.router = self.router.with_travel_times(times)
         self.backend.traffic(self.router, t)
         self._wake_all(t)
-        nxt = t + self.traffic.period_s
+        nxt = self.traffic.period_start(t) + self.traffic.period_s
         if nxt <= self.scenario.end_s:
             self._push(nxt, TRAFFIC, None)
 

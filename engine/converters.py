@@ -1,0 +1,186 @@
+"""Protocol buffers <-> domain objects (the servicers stay thin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from matching import Offer, Rejection, RejectReason, Request, RiderClass
+from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+
+from .errors import InvalidInput
+
+_RIDER_CLASS = {
+    common_pb2.RIDER_CLASS_UNSPECIFIED: RiderClass.ADULT,
+    common_pb2.RIDER_CLASS_ADULT: RiderClass.ADULT,
+    common_pb2.RIDER_CLASS_YOUTH: RiderClass.YOUTH,
+    common_pb2.RIDER_CLASS_CHILD: RiderClass.CHILD,
+}
+_REJECT = {reason: getattr(common_pb2, f"REJECT_REASON_{reason.name}") for reason in RejectReason}
+_STATUS = {
+    "assigned": common_pb2.RIDE_STATUS_ASSIGNED,
+    "on_board": common_pb2.RIDE_STATUS_ON_BOARD,
+    "completed": common_pb2.RIDE_STATUS_COMPLETED,
+    "cancelled": common_pb2.RIDE_STATUS_CANCELLED,
+    "no_show": common_pb2.RIDE_STATUS_NO_SHOW,
+}
+_RIDE_UPDATE = {
+    "state": rider_pb2.RIDE_UPDATE_KIND_STATE,
+    "assigned": rider_pb2.RIDE_UPDATE_KIND_ASSIGNED,
+    "reassigned": rider_pb2.RIDE_UPDATE_KIND_REASSIGNED,
+    "eta": rider_pb2.RIDE_UPDATE_KIND_ETA,
+    "position": rider_pb2.RIDE_UPDATE_KIND_VEHICLE_POSITION,
+    "arrived": rider_pb2.RIDE_UPDATE_KIND_ARRIVED,
+    "on_board": rider_pb2.RIDE_UPDATE_KIND_ON_BOARD,
+    "completed": rider_pb2.RIDE_UPDATE_KIND_COMPLETED,
+    "cancelled": rider_pb2.RIDE_UPDATE_KIND_CANCELLED,
+    "no_show": rider_pb2.RIDE_UPDATE_KIND_NO_SHOW,
+    "late": rider_pb2.RIDE_UPDATE_KIND_LATE,
+}
+_ASSIGNMENT = {
+    "offer": operator_pb2.ASSIGNMENT_KIND_OFFER,
+    "rejection": operator_pb2.ASSIGNMENT_KIND_REJECTION,
+    "booking": operator_pb2.ASSIGNMENT_KIND_BOOKING,
+    "assignment": operator_pb2.ASSIGNMENT_KIND_ASSIGNMENT,
+    "reassignment": operator_pb2.ASSIGNMENT_KIND_REASSIGNMENT,
+    "cancellation": operator_pb2.ASSIGNMENT_KIND_CANCELLATION,
+    "boarded": operator_pb2.ASSIGNMENT_KIND_BOARDED,
+    "completed": operator_pb2.ASSIGNMENT_KIND_COMPLETED,
+    "no_show": operator_pb2.ASSIGNMENT_KIND_NO_SHOW,
+    "late": operator_pb2.ASSIGNMENT_KIND_LATE,
+}
+STOP_EVENT = {
+    driver_pb2.STOP_EVENT_KIND_ARRIVED: "arrived",
+    driver_pb2.STOP_EVENT_KIND_BOARDED: "boarded",
+    driver_pb2.STOP_EVENT_KIND_ALIGHTED: "alighted",
+    driver_pb2.STOP_EVENT_KIND_NO_SHOW: "no_show",
+}
+MAX_ID = 64
+
+
+def _place(msg: common_pb2.Place, end: str, out: dict[str, Any]) -> None:
+    which = msg.WhichOneof("place")
+    if which == "point":
+        out[f"{end}_lat"] = msg.point.lat
+        out[f"{end}_lon"] = msg.point.lon
+    elif which == "stop":
+        out[f"{end}_stop"] = msg.stop
+    else:
+        raise InvalidInput(end, "give a stop or a point")
+
+
+def request_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None, clock_s: int) -> Request:
+    """A :class:`Request` from a quote; field errors name the message's fields."""
+    if not msg.request_id:
+        raise InvalidInput("request_id", "missing")
+    if len(msg.request_id) > MAX_ID:
+        raise InvalidInput("request_id", f"longer than {MAX_ID} characters")
+    if msg.rider_class not in _RIDER_CLASS:
+        raise InvalidInput("rider_class", f"unknown value {msg.rider_class}")
+    if msg.passengers <= 0:
+        raise InvalidInput("passengers", f"got {msg.passengers} (allowed: 1 and more)")
+    fields: dict[str, Any] = {}
+    _place(msg.origin, "origin", fields)
+    _place(msg.destination, "destination", fields)
+    requested = msg.requested_time_s or clock_s
+    if requested < 0:
+        raise InvalidInput("requested_time_s", f"got {requested} (allowed: >= 0)")
+    return Request(
+        id=msg.request_id,
+        requested_time_s=int(requested),
+        submitted_time_s=min(int(clock_s), int(requested)),
+        passengers=int(msg.passengers),
+        rider_class=_RIDER_CLASS[msg.rider_class],
+        wheelchair=bool(msg.wheelchair),
+        rider_id=rider_id,
+        **fields,
+    )
+
+
+def offer_to_proto(offer: Offer) -> common_pb2.Offer:
+    return common_pb2.Offer(
+        offer_id=offer.offer_id,
+        request_id=offer.request_id,
+        vehicle_id=offer.vehicle_id,
+        pickup_stop=offer.pickup_stop,
+        dropoff_stop=offer.dropoff_stop,
+        walk_to_pickup_m=offer.walk_to_pickup_m,
+        walk_from_dropoff_m=offer.walk_from_dropoff_m,
+        pickup_eta_s=offer.pickup_eta_s,
+        pickup_window_start_s=offer.pickup_window_start_s,
+        pickup_window_end_s=offer.pickup_window_end_s,
+        dropoff_eta_s=offer.dropoff_eta_s,
+        latest_dropoff_s=offer.latest_dropoff_s,
+        fare_krw=offer.fare_krw,
+        direct_distance_m=offer.direct_distance_m,
+        direct_time_s=offer.direct_time_s,
+        max_ride_s=offer.max_ride_s,
+        valid_until_s=offer.valid_until_s,
+    )
+
+
+def rejection_to_proto(rej: Rejection) -> common_pb2.Rejection:
+    return common_pb2.Rejection(request_id=rej.request_id, reason=_REJECT[rej.reason], detail=rej.detail)
+
+
+def ride_to_proto(r: dict[str, Any]) -> common_pb2.Ride:
+    return common_pb2.Ride(
+        ride_id=r["ride_id"],
+        status=_STATUS.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
+        vehicle_id=r["vehicle_id"],
+        pickup_stop=r["pickup_stop"],
+        dropoff_stop=r["dropoff_stop"],
+        passengers=r["passengers"],
+        pickup_window_start_s=r["pickup_window_start_s"],
+        pickup_window_end_s=r["pickup_window_end_s"],
+        latest_dropoff_s=r["latest_dropoff_s"],
+        planned_pickup_s=r["planned_pickup_s"],
+        planned_dropoff_s=r["planned_dropoff_s"],
+        picked_up_at_s=r["picked_up_at_s"],
+        dropped_off_at_s=r["dropped_off_at_s"],
+        fare_krw=r["fare_krw"],
+        offer_id=r["offer_id"],
+    )
+
+
+def ride_update(event_id: str, payload: dict[str, Any]) -> rider_pb2.RideUpdate:
+    return rider_pb2.RideUpdate(
+        event_id=event_id,
+        kind=_RIDE_UPDATE.get(payload["kind"], rider_pb2.RIDE_UPDATE_KIND_STATE),
+        time_s=int(payload.get("time_s", 0)),
+        ride=ride_to_proto(payload["ride"]),
+    )
+
+
+def manifest(event_id: str, vehicle_id: str, time_s: int, stops: list[dict[str, Any]]) -> driver_pb2.Manifest:
+    return driver_pb2.Manifest(
+        event_id=event_id,
+        vehicle_id=vehicle_id,
+        time_s=int(time_s),
+        stops=[
+            driver_pb2.ManifestStop(
+                ride_id=s["ride_id"],
+                kind=driver_pb2.STOP_KIND_PICKUP if s["kind"] == "pickup" else driver_pb2.STOP_KIND_DROPOFF,
+                stop=s["stop"],
+                planned_s=s["planned_s"],
+                service_s=s["service_s"],
+                passengers=s["passengers"],
+                window_start_s=s["window_start_s"],
+            )
+            for s in stops
+        ],
+    )
+
+
+def assignment_event(event_id: str, payload: dict[str, Any]) -> operator_pb2.AssignmentEvent:
+    return operator_pb2.AssignmentEvent(
+        event_id=event_id,
+        kind=_ASSIGNMENT.get(payload["kind"], operator_pb2.ASSIGNMENT_KIND_UNSPECIFIED),
+        time_s=int(payload["time_s"]),
+        ride_id=payload["ride_id"],
+        vehicle_id=payload["vehicle_id"],
+        detail=payload["detail"],
+    )
+
+
+def vehicle_status(s: dict[str, Any]) -> driver_pb2.VehicleStatus:
+    return driver_pb2.VehicleStatus(**s)

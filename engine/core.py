@@ -1,0 +1,461 @@
+"""The engine's data plane: one writer owns the dispatcher; every change is committed and streamed.
+
+Calls from any number of gRPC threads become commands on one queue. A single writer thread
+runs them in order against the :class:`~matching.dispatcher.Dispatcher` — so concurrent
+calls never race — then commits what changed (ride and vehicle records, events) to the
+state store in one atomic commit and hands the events to the subscribers of the streams.
+A command that fails leaves nothing half done: validation happens before any change, and if
+the commit itself fails (the store is down) the dispatcher is rebuilt from the store before
+the next command, so what the store holds is exactly what was acknowledged.
+
+On start-up the engine rebuilds its full state from the store (``Dispatcher.restore``).
+
+Topics: ``assignments`` (every offer, rejection, booking, assignment, reassignment,
+cancellation, boarding, completion, no-show, lateness), ``ride:<id>`` (a ride's state
+whenever its status, vehicle or planned times change) and ``vehicle:<id>`` (the vehicle's
+manifest whenever it changes).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from matching import Offer, Rejection, Request, RideStatus, VehicleState
+from matching.deployment import Deployment, load_world, make_fleet
+from matching.dispatcher import Dispatcher, ReoptimiseReport, Ride
+from routing import warm_up
+from routing.problem import PICKUP
+from routing.schedule import _B, _KIND, _LOC, _S
+
+from .errors import PermissionDenied
+from .store import Commit, StateStore, StoreUnavailable, event_id_key
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STOP = object()
+
+
+@dataclass
+class Subscription:
+    """Live events of one topic for one stream (bounded; a slow reader loses its stream)."""
+
+    topic: str
+    items: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=lambda: queue.Queue(10_000))
+    overflow: bool = False
+
+
+class EngineCore:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        store: StateStore,
+        *,
+        clock: str = "wall",
+        seed: int = 0,
+        reoptimise_every_s: float = 0.0,
+        reoptimise_deadline_ms: int = 200,
+    ) -> None:
+        self.deployment = deployment
+        self.store = store
+        self.clock = clock
+        self.seed = seed
+        self.reoptimise_every_s = reoptimise_every_s
+        self.reoptimise_deadline_ms = reoptimise_deadline_ms
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._subs: dict[str, list[Subscription]] = {}
+        self._subs_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._timer: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.ready = threading.Event()
+        self._needs_reload = False
+        self.clock_s = 0
+        self.idempotency: dict[str, str] = {}
+        self._published: dict[str, tuple[Any, ...]] = {}
+        self._event_cursor = 0
+        self.requests_rejected = 0
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Load the world, compile the kernels, rebuild the state from the store, start the writer."""
+        t0 = time.perf_counter()
+        self.network, self.router, self.stops = load_world(self.deployment)
+        self.fleet: list[VehicleState] = make_fleet(self.deployment, self.stops, self.seed)
+        self.timings["world_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        warm_up()
+        self.timings["warm_up_s"] = time.perf_counter() - t0
+        self._matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
+        self._reload()
+        self._thread = threading.Thread(target=self._writer, name="engine-writer", daemon=True)
+        self._thread.start()
+        if self.reoptimise_every_s > 0 and self.clock == "wall":
+            self._timer = threading.Thread(target=self._reoptimise_timer, name="engine-reoptimise", daemon=True)
+            self._timer.start()
+        self.ready.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._queue.put(_STOP)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._subs_lock:
+            for subs in self._subs.values():
+                for sub in subs:
+                    sub.items.put(None)
+
+    def _new_dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            self.network,
+            self.router,
+            self.stops,
+            self.fleet,
+            params=self.deployment.service,
+            fares=self.deployment.fares(),
+            travel_time_s=self._matrix,
+            seed=self.seed,
+        )
+
+    def _reload(self) -> None:
+        """(Re)build the dispatcher from the store: its snapshot is the truth."""
+        snap = self.store.load()
+        dispatcher = self._new_dispatcher()
+        dispatcher.restore(list(snap.rides.values()), list(snap.vehicles.values()))
+        self.dispatcher = dispatcher
+        self._event_cursor = len(dispatcher.events)
+        self.clock_s = int(snap.meta.get("clock_s", "0"))
+        self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
+        self.idempotency = {r["idempotency_key"]: rid for rid, r in snap.rides.items() if r.get("idempotency_key")}
+        self._published.clear()
+        self._needs_reload = False
+
+    # ------------------------------------------------------------------ commands
+    def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = 60.0) -> T:
+        """Run ``fn(dispatcher)`` on the writer thread and return its result (or raise its error)."""
+        if not self.ready.is_set():
+            raise StoreUnavailable("the engine is still starting")
+        fut: Future[T] = Future()
+        self._queue.put((fn, mutate, fut))
+        return fut.result(timeout=timeout)
+
+    def _writer(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            fn, mutate, fut = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                if self._needs_reload:
+                    self._reload()
+                result = fn(self.dispatcher)
+                if mutate:
+                    self._persist()
+                fut.set_result(result)
+            except StoreUnavailable as exc:
+                self._needs_reload = True
+                fut.set_exception(exc)
+            except BaseException as exc:  # the caller gets it; the engine goes on
+                if mutate:
+                    # anything the dispatcher changed before failing is not committed: rebuild
+                    self._needs_reload = True
+                fut.set_exception(exc)
+
+    def now(self, now_s: int = 0) -> int:
+        """The service clock: wall time of day, or the external clock moved on to ``now_s``."""
+        if self.clock == "wall":
+            t = time.localtime()
+            self.clock_s = t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
+        elif now_s > self.clock_s:
+            self.clock_s = int(now_s)
+        return self.clock_s
+
+    # ------------------------------------------------------------------ persistence and streams
+    def _persist(self) -> None:
+        d = self.dispatcher
+        ride_ids, vehicles = d.drain_changes()
+        new_events = d.events[self._event_cursor :]
+        self._event_cursor = len(d.events)
+        commit = Commit()
+        commit.meta = {"clock_s": str(self.clock_s), "requests_rejected": str(self.requests_rejected)}
+        for rid in ride_ids:
+            commit.rides[rid] = d.ride_record(rid)
+        for v in vehicles:
+            commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v)
+        for ev in new_events:
+            payload = {
+                "kind": ev.kind,
+                "time_s": ev.time_s,
+                "ride_id": ev.ride_id or "",
+                "vehicle_id": ev.vehicle_id or "",
+                "detail": ev.detail,
+            }
+            commit.events.append(("assignments", payload))
+            if ev.ride_id and ev.ride_id in d.rides and ev.kind in ("late",):
+                commit.events.append(
+                    (
+                        f"ride:{ev.ride_id}",
+                        {"kind": "late", "time_s": ev.time_s, "ride": self.ride_dict(d.rides[ev.ride_id])},
+                    )
+                )
+        for rid in ride_ids:
+            ride = d.rides[rid]
+            state = (ride.status, ride.vehicle, round(ride.planned_pickup_s), round(ride.planned_dropoff_s))
+            if self._published.get(rid) != state:
+                before = self._published.get(rid)
+                self._published[rid] = state
+                kind = self._ride_kind(before, state)
+                commit.events.append(
+                    (f"ride:{rid}", {"kind": kind, "time_s": self.clock_s, "ride": self.ride_dict(ride)})
+                )
+        for v in vehicles:
+            vid = d.vehicles[v].id
+            commit.events.append(
+                (f"vehicle:{vid}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v)})
+            )
+        if commit.empty:
+            return
+        ids = self.store.commit(commit)
+        cursor: dict[str, int] = {}
+        with self._subs_lock:
+            for topic, payload in commit.events:
+                k = cursor.get(topic, 0)
+                cursor[topic] = k + 1
+                event_id = ids[topic][k]
+                for sub in self._subs.get(topic, ()):
+                    try:
+                        sub.items.put_nowait((event_id, payload))
+                    except queue.Full:
+                        sub.overflow = True
+
+    @staticmethod
+    def _ride_kind(before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> str:
+        status = after[0]
+        if before is None or before[0] != status:
+            return {
+                RideStatus.ASSIGNED: "assigned",
+                RideStatus.ON_BOARD: "on_board",
+                RideStatus.COMPLETED: "completed",
+                RideStatus.CANCELLED: "cancelled",
+                RideStatus.NO_SHOW: "no_show",
+            }.get(status, "state")
+        if before[1] != after[1]:
+            return "reassigned"
+        return "eta"
+
+    def subscribe(self, topic: str) -> Subscription:
+        sub = Subscription(topic)
+        with self._subs_lock:
+            self._subs.setdefault(topic, []).append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._subs_lock:
+            subs = self._subs.get(sub.topic, [])
+            if sub in subs:
+                subs.remove(sub)
+
+    def history(self, topic: str, after: str) -> list[tuple[str, dict[str, Any]]]:
+        """Stored events of ``topic`` after the event ``after`` (for resuming a stream)."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        cursor: str | None = after
+        while True:
+            batch = self.store.read_events(topic, cursor, 1000)
+            out.extend(batch)
+            if len(batch) < 1000:
+                return out
+            cursor = batch[-1][0]
+
+    @staticmethod
+    def newer(event_id: str, than: str | None) -> bool:
+        return than is None or event_id_key(event_id) > event_id_key(than)
+
+    # ------------------------------------------------------------------ views (writer thread)
+    def ride_dict(self, ride: Ride) -> dict[str, Any]:
+        o = ride.offer
+        return {
+            "ride_id": ride.ride_id,
+            "status": ride.status.value,
+            "vehicle_id": self.dispatcher.vehicles[ride.vehicle].id,
+            "pickup_stop": o.pickup_stop,
+            "dropoff_stop": o.dropoff_stop,
+            "passengers": ride.request.passengers,
+            "pickup_window_start_s": o.pickup_window_start_s,
+            "pickup_window_end_s": o.pickup_window_end_s,
+            "latest_dropoff_s": o.latest_dropoff_s,
+            "planned_pickup_s": round(ride.planned_pickup_s),
+            "planned_dropoff_s": round(ride.planned_dropoff_s),
+            "picked_up_at_s": ride.picked_up_at_s or 0,
+            "dropped_off_at_s": ride.dropped_off_at_s or 0,
+            "fare_krw": o.fare_krw,
+            "offer_id": o.offer_id,
+            "rider_id": ride.request.rider_id or "",
+        }
+
+    def manifest(self, v: int) -> list[dict[str, Any]]:
+        d = self.dispatcher
+        plan = d.plan
+        out = []
+        seq = plan.route(v)
+        for k in range(1, len(seq) - 1):
+            node = int(seq[k])
+            rid = d._ride_of_node[node]
+            ride = d.rides[rid]
+            pickup = plan.ni[_KIND, node] == PICKUP
+            out.append(
+                {
+                    "ride_id": rid,
+                    "kind": "pickup" if pickup else "dropoff",
+                    "stop": int(plan.ni[_LOC, node]),
+                    "planned_s": int(np.ceil(plan.rs[_B, v, k] - 1e-9)),
+                    "service_s": int(plan.nf[_S, node]),
+                    "passengers": ride.request.passengers,
+                    "window_start_s": ride.offer.pickup_window_start_s if pickup else 0,
+                }
+            )
+        return out
+
+    def vehicle_status(self, v: int) -> dict[str, Any]:
+        d = self.dispatcher
+        plan = d.plan
+        veh = d.vehicles[v]
+        return {
+            "vehicle_id": veh.id,
+            "on_shift": bool(plan.nf[1, plan.vi[1, v]] >= self.clock_s),
+            "seats": veh.seats,
+            "wheelchair_places": veh.wheelchair_places,
+            "on_board": int(plan.load0[v].sum()),
+            "stop": int(plan.ni[_LOC, plan.vi[0, v]]),
+            "available_s": int(plan.vf[0, v]),
+            "planned_stops": int(plan.rlen[v] - 2),
+            "shift_end_s": veh.shift_end_s,
+        }
+
+    def fleet_status(self, d: Dispatcher) -> dict[str, Any]:
+        counts = {s: 0 for s in RideStatus}
+        waits = []
+        for ride in d.rides.values():
+            counts[ride.status] += 1
+            if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
+                waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
+        plan = d.plan
+        on_shift = int((plan.nf[1, plan.vi[1]] >= self.clock_s).sum())
+        return {
+            "clock_s": self.clock_s,
+            "vehicles": plan.k,
+            "vehicles_on_shift": on_shift,
+            "rides_assigned": counts[RideStatus.ASSIGNED],
+            "rides_on_board": counts[RideStatus.ON_BOARD],
+            "rides_completed": counts[RideStatus.COMPLETED],
+            "rides_cancelled": counts[RideStatus.CANCELLED],
+            "rides_no_show": counts[RideStatus.NO_SHOW],
+            "requests_rejected": self.requests_rejected,
+            "riders_on_board": int(plan.load0[:, 0].sum() + plan.load0[:, 1].sum()),
+            "mean_wait_s": float(np.mean(waits)) if waits else 0.0,
+            "planned_vehicle_time_s": float(plan.cost()),
+        }
+
+    # ------------------------------------------------------------------ operations (any thread)
+    def quote(self, request: Request, now_s: int = 0) -> Offer | Rejection:
+        def run(d: Dispatcher) -> Offer | Rejection:
+            answer = d.on_request(request, self.now(now_s))
+            if isinstance(answer, Rejection):
+                self.requests_rejected += 1
+            return answer
+
+        return self.call(run)
+
+    def book(
+        self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+    ) -> dict[str, Any]:
+        """Book an offer; with ``rider_id`` only that rider's own offer."""
+
+        def run(d: Dispatcher) -> dict[str, Any]:
+            if idempotency_key and idempotency_key in self.idempotency:
+                ride = d.get_ride(self.idempotency[idempotency_key])
+                if rider_id is not None and ride.request.rider_id != rider_id:
+                    raise PermissionDenied("that idempotency key belongs to another rider's booking")
+                return self.ride_dict(ride)
+            quote = d._quotes.get(offer_id)
+            if rider_id is not None and quote is not None and quote.request.rider_id != rider_id:
+                raise PermissionDenied(f"offer {offer_id} was made to another rider")
+            ride = d.book(offer_id, self.now(now_s))
+            if idempotency_key:
+                ride.idempotency_key = idempotency_key
+                self.idempotency[idempotency_key] = ride.ride_id
+                d._dirty_rides.add(ride.ride_id)
+            return self.ride_dict(ride)
+
+        return self.call(run)
+
+    def ride_owner(self, ride_id: str) -> str | None:
+        return self.call(lambda d: d.get_ride(ride_id).request.rider_id, mutate=False)
+
+    def cancel(self, ride_id: str, now_s: int = 0) -> dict[str, Any]:
+        return self.call(lambda d: self.ride_dict(d.cancel(ride_id, self.now(now_s))))
+
+    def get_ride(self, ride_id: str) -> dict[str, Any]:
+        return self.call(lambda d: self.ride_dict(d.get_ride(ride_id)), mutate=False)
+
+    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
+        def run(d: Dispatcher) -> None:
+            d.on_vehicle_position(vehicle_id, stop, max(int(time_s), self.now(time_s)))
+
+        self.call(run)
+
+    def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
+        def run(d: Dispatcher) -> int:
+            v = d._vehicle(vehicle_id)
+            t = self.now(time_s) if self.clock == "wall" else max(int(time_s), self.now(time_s))
+            if kind == "arrived":
+                d.on_vehicle_position(vehicle_id, stop, t)
+            else:
+                ride = d.get_ride(ride_id)
+                if d.vehicles[ride.vehicle].id != vehicle_id:
+                    from matching.errors import ConflictError
+
+                    raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
+                {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
+            return int(d.plan.rlen[v] - 2)
+
+        return self.call(run)
+
+    def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
+        def run(d: Dispatcher) -> ReoptimiseReport:
+            now = self.now(now_s)
+            if iterations > 0:
+                return d.reoptimise(iterations=iterations, now_s=now)
+            return d.reoptimise(deadline=time.monotonic() + self.reoptimise_deadline_ms / 1000.0, now_s=now)
+
+        return self.call(run)
+
+    def update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> float:
+        def run(d: Dispatcher) -> float:
+            t0 = time.perf_counter()
+            self.router = self.router.with_travel_times(edge_times)
+            self._matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
+            d.update_travel_times(self.router, self.now(now_s), self._matrix)
+            return time.perf_counter() - t0
+
+        return self.call(run)
+
+    def _reoptimise_timer(self) -> None:
+        while not self._stopping.wait(self.reoptimise_every_s):
+            try:
+                self.reoptimise()
+            except Exception:  # pragma: no cover - logged, the timer goes on
+                log.exception("background re-optimisation failed")

@@ -1,0 +1,255 @@
+"""The Redis state store: the engine's state in a Redis server, each commit one MULTI/EXEC.
+
+Key layout (``<prefix>`` is ``"mobility:"`` unless told otherwise)::
+
+    <prefix>ride:<ride id>        HASH    one field per top-level key of the record, value = JSON
+    <prefix>vehicle:<vehicle id>  HASH    likewise (the schedule is one field)
+    <prefix>rides                 SET     ids of every stored ride (so load() need not SCAN)
+    <prefix>vehicles              SET     ids of every stored vehicle
+    <prefix>meta                  HASH    engine-wide values, as given (strings)
+    <prefix>events:<topic>        STREAM  one entry per event, field "data" = JSON; MAXLEN ~ cap
+    <prefix>commits               STRING  number of commits applied (lets load() see a moving store)
+
+Every key under the prefix belongs to the store; nothing else may write there.
+
+Atomicity: :meth:`RedisStore.commit` encodes everything first (a value that cannot be JSON
+fails before any request is sent), then sends the whole commit as one MULTI ... EXEC
+transaction. Redis applies a transaction as a unit, and with AOF persistence it writes the
+transaction to the log as a unit, so a crash never leaves half a commit (on restart Redis
+drops a transaction cut short at the end of the log). Durability is the server's: with
+``appendfsync always`` everything acknowledged survives a crash of the server.
+
+Errors: a refused connection, a timeout, or a server still loading its data raise
+:class:`~engine.store.StoreUnavailable` naming ``host:port`` and the operation; any other
+Redis error raises :class:`~engine.store.StoreError`. Commands are never retried by the client:
+a retried transaction whose EXEC had reached the server would append its events twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from .store import (
+    DEFAULT_STREAM_MAXLEN,
+    Commit,
+    Snapshot,
+    StoreError,
+    StoreUnavailable,
+    _check_count,
+    _check_maxlen,
+    _decode_record,
+    decode_json,
+    encode_commit,
+    event_id_key,
+    parse_redis_url,
+)
+
+__all__ = ["RedisStore"]
+
+#: How often :meth:`RedisStore.load` retries when a commit lands between its two round trips.
+LOAD_ATTEMPTS = 5
+
+#: The largest sequence number of a Redis Stream id (an unsigned 64-bit integer).
+_MAX_SEQ = 2**64 - 1
+
+
+class RedisStore:
+    """The state store in a Redis server at ``url`` (``"redis://host:port[/db]"``).
+
+    ``prefix`` starts every key (see the module docstring for the layout), so several engines
+    can share one database. Each topic keeps about ``stream_maxlen`` events (``XADD MAXLEN ~``;
+    None keeps every event). ``socket_timeout_s`` bounds every command, ``connect_timeout_s``
+    every connection attempt. Creating the store does not connect; :meth:`ping` checks.
+    The store may be shared by threads (redis-py keeps a connection pool).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "mobility:",
+        stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN,
+        socket_timeout_s: float = 5.0,
+        connect_timeout_s: float = 3.0,
+    ) -> None:
+        host, port, db = parse_redis_url(url)
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
+        _check_maxlen(stream_maxlen)
+        for option, value in (("socket_timeout_s", socket_timeout_s), ("connect_timeout_s", connect_timeout_s)):
+            if not value > 0:
+                raise ValueError(f"{option} must be a positive number of seconds, got {value!r}")
+        self._address = f"{host}:{port}"
+        self._name = f"redis://{host}:{port}/{db}"
+        self._prefix = prefix
+        self._stream_maxlen = stream_maxlen
+        self._client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=connect_timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._rides_key = f"{prefix}rides"
+        self._vehicles_key = f"{prefix}vehicles"
+        self._meta_key = f"{prefix}meta"
+        self._commits_key = f"{prefix}commits"
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._name!r}, prefix={self._prefix!r})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    # ------------------------------------------------------------------------ keys
+    def _ride_key(self, ride_id: str) -> str:
+        return f"{self._prefix}ride:{ride_id}"
+
+    def _vehicle_key(self, vehicle_id: str) -> str:
+        return f"{self._prefix}vehicle:{vehicle_id}"
+
+    def _stream_key(self, topic: str) -> str:
+        return f"{self._prefix}events:{topic}"
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Translate redis-py's exceptions into the store's, naming the server and ``what`` failed."""
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreUnavailable(
+                f"Redis at {self._address} is unavailable: {what} failed ({type(exc).__name__}: {exc})"
+            ) from exc
+        except RedisError as exc:
+            raise StoreError(f"Redis at {self._address}: {what} failed ({type(exc).__name__}: {exc})") from exc
+
+    # ------------------------------------------------------------------------ writes
+    def commit(self, commit: Commit) -> dict[str, list[str]]:
+        encoded = encode_commit(commit)  # raises before anything is sent
+        if commit.empty:
+            return {}
+        event_slots: list[tuple[str, int]] = []  # (topic, index of its XADD in the transaction)
+        with self._client.pipeline(transaction=True) as pipe:
+            for ids_key, records, key_of in (
+                (self._rides_key, encoded.rides, self._ride_key),
+                (self._vehicles_key, encoded.vehicles, self._vehicle_key),
+            ):
+                for record_id, fields in records.items():
+                    key = key_of(record_id)
+                    pipe.delete(key)  # whole-record replace: keys missing from the new record go
+                    if fields:  # Redis has no empty hashes; an empty record is its index entry only
+                        pipe.hset(key, mapping=cast(Any, fields))
+                if records:
+                    pipe.sadd(ids_key, *records)
+            if encoded.deleted_rides:
+                pipe.delete(*(self._ride_key(rid) for rid in encoded.deleted_rides))
+                pipe.srem(self._rides_key, *encoded.deleted_rides)
+            if encoded.meta:
+                pipe.hset(self._meta_key, mapping=cast(Any, encoded.meta))
+            for topic, data in encoded.events:
+                event_slots.append((topic, len(pipe)))
+                pipe.xadd(
+                    self._stream_key(topic),
+                    {"data": data},
+                    maxlen=self._stream_maxlen,
+                    approximate=self._stream_maxlen is not None,
+                )
+            pipe.incr(self._commits_key)
+            with self._errors("commit (MULTI/EXEC)"):
+                results: list[Any] = pipe.execute()
+        ids: dict[str, list[str]] = {}
+        for topic, slot in event_slots:
+            ids.setdefault(topic, []).append(results[slot])
+        return ids
+
+    # ------------------------------------------------------------------------ reads
+    def load(self) -> Snapshot:
+        """Every ride, vehicle and meta value, in two pipelined transactions.
+
+        The first reads the id sets, the meta hash and the commit counter; the second every
+        record and the counter again. If a commit landed in between, it starts over (up to
+        :data:`LOAD_ATTEMPTS` times), so the snapshot is always one consistent state.
+        """
+        for _ in range(LOAD_ATTEMPTS):
+            with self._errors("load"), self._client.pipeline(transaction=True) as pipe:
+                pipe.smembers(self._rides_key)
+                pipe.smembers(self._vehicles_key)
+                pipe.hgetall(self._meta_key)
+                pipe.get(self._commits_key)
+                ride_set, vehicle_set, meta, version = pipe.execute()
+                ride_ids, vehicle_ids = sorted(ride_set), sorted(vehicle_set)
+                if not ride_ids and not vehicle_ids:
+                    return Snapshot(rides={}, vehicles={}, meta=dict(meta))
+                for rid in ride_ids:
+                    pipe.hgetall(self._ride_key(rid))
+                for vid in vehicle_ids:
+                    pipe.hgetall(self._vehicle_key(vid))
+                pipe.get(self._commits_key)
+                *records, version_after = pipe.execute()
+            if version_after == version:
+                ride_fields, vehicle_fields = records[: len(ride_ids)], records[len(ride_ids) :]
+                return Snapshot(
+                    rides={
+                        rid: _decode_record(f, what=f"ride {rid!r}")
+                        for rid, f in zip(ride_ids, ride_fields, strict=True)
+                    },
+                    vehicles={
+                        vid: _decode_record(f, what=f"vehicle {vid!r}")
+                        for vid, f in zip(vehicle_ids, vehicle_fields, strict=True)
+                    },
+                    meta=dict(meta),
+                )
+        raise StoreError(
+            f"Redis at {self._address}: load gave up after {LOAD_ATTEMPTS} attempts, "
+            "commits kept landing between its reads; is another engine writing under the same prefix?"
+        )
+
+    def read_events(self, topic: str, after: str | None = None, count: int = 1000) -> list[tuple[str, dict[str, Any]]]:
+        _check_count(count)
+        if after is None:
+            start = "-"
+        else:  # the first id after ``after`` (an inclusive bound, so any Redis >= 5 will do)
+            ms, seq = event_id_key(after)
+            start = f"{ms}-{seq + 1}" if seq < _MAX_SEQ else f"{ms + 1}-0"
+        with self._errors(f"reading events of topic {topic!r}"):
+            entries: Any = self._client.xrange(self._stream_key(topic), min=start, max="+", count=count)
+        return [(eid, self._decode_event(topic, eid, fields)) for eid, fields in entries]
+
+    def _decode_event(self, topic: str, event_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        what = f"event {event_id} of topic {topic!r}"
+        if "data" not in fields:
+            raise StoreError(f"Redis at {self._address}: {what} has no 'data' field; was it written by this store?")
+        event = decode_json(fields["data"], what=what)
+        if not isinstance(event, dict):
+            raise StoreError(f"Redis at {self._address}: {what} is not a JSON object")
+        return event
+
+    def last_event_id(self, topic: str) -> str | None:
+        with self._errors(f"reading the last event id of topic {topic!r}"):
+            entries: Any = self._client.xrevrange(self._stream_key(topic), max="+", min="-", count=1)
+        return entries[0][0] if entries else None
+
+    # ------------------------------------------------------------------------ lifecycle
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except (RedisError, OSError):
+            return False
+
+    def close(self) -> None:
+        """Close the connections; the store reconnects if used again."""
+        self._client.close()

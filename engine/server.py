@@ -1,0 +1,80 @@
+"""Server lifecycle: ``create_server(settings) -> (server, port, core)``.
+
+The server listens at once (so that health checks answer) and reports NOT_SERVING until the
+network is loaded, the kernels are compiled and the state is rebuilt from the store; then
+SERVING. Standard gRPC health checking (``grpc.health.v1``) and server reflection are on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from matching.deployment import Deployment
+from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+
+from .auth import TokenTable
+from .core import EngineCore
+from .servicers import DriverServicer, OperatorServicer, RiderServicer
+from .settings import Settings
+from .store import open_store
+
+log = logging.getLogger(__name__)
+
+SERVICES = (
+    rider_pb2.DESCRIPTOR.services_by_name["RiderService"].full_name,
+    driver_pb2.DESCRIPTOR.services_by_name["DriverService"].full_name,
+    operator_pb2.DESCRIPTOR.services_by_name["OperatorService"].full_name,
+)
+
+
+def create_server(settings: Settings, *, block_until_ready: bool = False) -> tuple[grpc.Server, int, EngineCore]:
+    """Build and start the server; the core starts in the background (health says when it is ready)."""
+    deployment = Deployment.from_toml(settings.scenario, data_dir=settings.data_dir)
+    tokens = TokenTable.from_file(settings.tokens)
+    store = open_store(settings.store)
+    core = EngineCore(
+        deployment,
+        store,
+        clock=settings.clock,
+        seed=settings.seed,
+        reoptimise_every_s=settings.reoptimise_every_s,
+        reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="grpc"),
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+    )
+    rider_pb2_grpc.add_RiderServiceServicer_to_server(RiderServicer(core, tokens), server)
+    driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(core, tokens), server)
+    operator_pb2_grpc.add_OperatorServiceServicer_to_server(OperatorServicer(core, tokens), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *SERVICES):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise OSError(f"cannot listen on {settings.host}:{settings.port}")
+    server.start()
+
+    def bring_up() -> None:
+        try:
+            core.start()
+        except Exception:
+            log.exception("the engine failed to start")
+            return
+        for name in ("", *SERVICES):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving on port %d (store %s)", port, store.name)
+
+    if block_until_ready:
+        bring_up()
+    else:
+        threading.Thread(target=bring_up, name="engine-start", daemon=True).start()
+    return server, port, core

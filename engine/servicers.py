@@ -1,0 +1,277 @@
+"""The gRPC servicers: thin adapters from protocol buffers to the engine core.
+
+Each method identifies the caller (bearer token), checks the role and ownership, converts
+the message, calls :class:`~engine.core.EngineCore` and converts the answer back; every
+exception becomes the right status code (:mod:`engine.errors`).
+"""
+
+from __future__ import annotations
+
+import functools
+import queue
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import grpc
+import numpy as np
+
+from matching import Offer
+from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+
+from . import converters as cv
+from .auth import Principal, TokenTable
+from .core import EngineCore, Subscription
+from .errors import InvalidInput, PermissionDenied, abort
+
+F = TypeVar("F", bound=Callable[..., Any])
+_TERMINAL = ("completed", "cancelled", "no_show")
+_POLL_S = 0.5
+
+
+def rpc(fn: F) -> F:
+    """Turn any exception of a unary handler into its status code."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return fn(self, request, context)
+        except Exception as exc:
+            abort(context, exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _Base:
+    def __init__(self, core: EngineCore, tokens: TokenTable) -> None:
+        self.core = core
+        self.tokens = tokens
+
+    def who(self, context: grpc.ServicerContext, *roles: str) -> Principal:
+        principal = self.tokens.identify(context.invocation_metadata())
+        principal.require(*roles)
+        return principal
+
+    def stream(
+        self,
+        context: grpc.ServicerContext,
+        topic: str,
+        after: str,
+        first: Callable[[], Any] | None,
+        convert: Callable[[str, dict[str, Any]], Any],
+        done: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> Iterator[Any]:
+        """History after ``after`` (or the current state), then live events until the call ends."""
+        sub: Subscription = self.core.subscribe(topic)
+        try:
+            last: str | None = None
+            if after:
+                for event_id, payload in self.core.history(topic, after):
+                    last = event_id
+                    yield convert(event_id, payload)
+                    if done and done(payload):
+                        return
+            elif first is not None:
+                last = self.core.store.last_event_id(topic)
+                yield first()
+            while context.is_active():
+                try:
+                    item = sub.items.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is None:
+                    return
+                event_id, payload = item
+                if not self.core.newer(event_id, last):
+                    continue
+                last = event_id
+                yield convert(event_id, payload)
+                if done and done(payload):
+                    return
+                if sub.overflow:
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "stream too slow; resume with after_event_id")
+        finally:
+            self.core.unsubscribe(sub)
+
+
+class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
+    def _own(self, principal: Principal, ride_id: str) -> None:
+        if principal.role != "operator" and not principal.may_see_ride(self.core.ride_owner(ride_id)):
+            raise PermissionDenied(f"ride {ride_id} belongs to another rider")
+
+    @rpc
+    def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.ServicerContext) -> rider_pb2.QuoteResponse:
+        p = self.who(context, "rider", "operator")
+        req = cv.request_from_proto(request, p.subject if p.role == "rider" else None, self.core.now(request.now_s))
+        answer = self.core.quote(req, request.now_s)
+        if isinstance(answer, Offer):
+            return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer))
+        return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer))
+
+    @rpc
+    def BookRide(self, request: rider_pb2.BookRideRequest, context: grpc.ServicerContext) -> Any:
+        p = self.who(context, "rider", "operator")
+        if not request.offer_id:
+            raise InvalidInput("offer_id", "missing")
+        if len(request.idempotency_key) > 128:
+            raise InvalidInput("idempotency_key", "longer than 128 characters")
+        ride = self.core.book(
+            request.offer_id, request.idempotency_key, request.now_s, rider_id=p.subject if p.role == "rider" else None
+        )
+        return cv.ride_to_proto(ride)
+
+    @rpc
+    def CancelRide(self, request: rider_pb2.CancelRideRequest, context: grpc.ServicerContext) -> Any:
+        p = self.who(context, "rider", "operator")
+        if not request.ride_id:
+            raise InvalidInput("ride_id", "missing")
+        self._own(p, request.ride_id)
+        return cv.ride_to_proto(self.core.cancel(request.ride_id, request.now_s))
+
+    @rpc
+    def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.ServicerContext) -> Any:
+        p = self.who(context, "rider", "operator")
+        if not request.ride_id:
+            raise InvalidInput("ride_id", "missing")
+        self._own(p, request.ride_id)
+        return cv.ride_to_proto(self.core.get_ride(request.ride_id))
+
+    def WatchRide(self, request: rider_pb2.WatchRideRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            p = self.who(context, "rider", "operator")
+            if not request.ride_id:
+                raise InvalidInput("ride_id", "missing")
+            self._own(p, request.ride_id)
+            ride = self.core.get_ride(request.ride_id)
+        except Exception as exc:
+            abort(context, exc)
+        topic = f"ride:{request.ride_id}"
+
+        def first() -> Any:
+            return cv.ride_update(
+                self.core.store.last_event_id(topic) or "", {"kind": "state", "ride": ride, "time_s": self.core.clock_s}
+            )
+
+        yield from self.stream(
+            context,
+            topic,
+            request.after_event_id,
+            first,
+            cv.ride_update,
+            done=lambda payload: payload["ride"]["status"] in _TERMINAL,
+        )
+
+
+class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
+    def _vehicle(self, context: grpc.ServicerContext, vehicle_id: str) -> int:
+        p = self.who(context, "driver", "operator")
+        if not vehicle_id:
+            raise InvalidInput("vehicle_id", "missing")
+        if not p.may_drive(vehicle_id):
+            raise PermissionDenied(f"vehicle {vehicle_id} is not yours")
+        return self.core.call(lambda d: d._vehicle(vehicle_id), mutate=False)
+
+    @rpc
+    def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
+        v = self._vehicle(context, request.vehicle_id)
+        if request.stop:
+            self.core.position(request.vehicle_id, request.stop, request.now_s or self.core.now())
+        return cv.vehicle_status(self.core.call(lambda d: self.core.vehicle_status(v), mutate=False))
+
+    @rpc
+    def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
+        v = self._vehicle(context, request.vehicle_id)
+        return cv.vehicle_status(self.core.call(lambda d: self.core.vehicle_status(v), mutate=False))
+
+    def ReportLocation(
+        self, request_iterator: Iterator[driver_pb2.LocationReport], context: grpc.ServicerContext
+    ) -> Any:
+        accepted = 0
+        try:
+            for report in request_iterator:
+                self._vehicle(context, report.vehicle_id)
+                self.core.position(report.vehicle_id, report.stop, report.time_s)
+                accepted += 1
+        except Exception as exc:
+            abort(context, exc)
+        return driver_pb2.LocationAck(accepted=accepted)
+
+    @rpc
+    def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.ServicerContext) -> Any:
+        v = self._vehicle(context, request.vehicle_id)
+        stops = self.core.call(lambda d: self.core.manifest(v), mutate=False)
+        last = self.core.store.last_event_id(f"vehicle:{request.vehicle_id}") or ""
+        return cv.manifest(last, request.vehicle_id, self.core.clock_s, stops)
+
+    def WatchManifest(self, request: driver_pb2.WatchManifestRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            v = self._vehicle(context, request.vehicle_id)
+            stops = self.core.call(lambda d: self.core.manifest(v), mutate=False)
+        except Exception as exc:
+            abort(context, exc)
+        vid = request.vehicle_id
+        topic = f"vehicle:{vid}"
+
+        def first() -> Any:
+            return cv.manifest(self.core.store.last_event_id(topic) or "", vid, self.core.clock_s, stops)
+
+        def convert(event_id: str, payload: dict[str, Any]) -> Any:
+            return cv.manifest(event_id, vid, payload["time_s"], payload["stops"])
+
+        yield from self.stream(context, topic, request.after_event_id, first, convert)
+
+    @rpc
+    def ReportStopEvent(self, request: driver_pb2.StopEvent, context: grpc.ServicerContext) -> Any:
+        self._vehicle(context, request.vehicle_id)
+        kind = cv.STOP_EVENT.get(request.kind)
+        if kind is None:
+            raise InvalidInput("kind", f"unknown stop event kind {request.kind}")
+        if kind != "arrived" and not request.ride_id:
+            raise InvalidInput("ride_id", "missing")
+        if request.time_s < 0:
+            raise InvalidInput("time_s", f"got {request.time_s} (allowed: >= 0)")
+        planned = self.core.stop_event(request.vehicle_id, kind, request.ride_id, request.stop, request.time_s)
+        return driver_pb2.StopEventAck(planned_stops=planned)
+
+
+class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
+    def WatchAssignments(
+        self, request: operator_pb2.WatchAssignmentsRequest, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        try:
+            self.who(context, "operator")
+        except Exception as exc:
+            abort(context, exc)
+        yield from self.stream(context, "assignments", request.after_event_id, None, cv.assignment_event)
+
+    @rpc
+    def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.ServicerContext) -> Any:
+        self.who(context, "operator")
+        rows = self.core.call(lambda d: [self.core.vehicle_status(v) for v in range(d.plan.k)], mutate=False)
+        return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
+
+    @rpc
+    def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.ServicerContext) -> Any:
+        self.who(context, "operator")
+        return operator_pb2.FleetStatusResponse(**self.core.call(self.core.fleet_status, mutate=False))
+
+    @rpc
+    def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.ServicerContext) -> Any:
+        self.who(context, "operator")
+        if not 0 <= request.iterations <= 1_000_000:
+            raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. 1000000)")
+        rep = self.core.reoptimise(request.iterations, request.now_s)
+        return operator_pb2.ReoptimiseResponse(
+            adopted=rep.adopted,
+            cost_before=rep.cost_before,
+            cost_after=rep.cost_after,
+            moved_rides=list(rep.moved_rides),
+        )
+
+    @rpc
+    def UpdateTraffic(self, request: operator_pb2.UpdateTrafficRequest, context: grpc.ServicerContext) -> Any:
+        self.who(context, "operator")
+        times = np.asarray(request.edge_travel_time_s, dtype=np.float64)
+        expected = self.core.network.num_edges
+        if times.shape != (expected,):
+            raise InvalidInput("edge_travel_time_s", f"{times.size} values for {expected} edges")
+        return operator_pb2.UpdateTrafficResponse(seconds=self.core.update_traffic(times, request.now_s))
