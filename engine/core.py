@@ -412,8 +412,11 @@ class EngineCore:
         return self.call(lambda d: self.ride_dict(d.get_ride(ride_id)), mutate=False)
 
     def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
+        """The vehicle is at (or committed to) ``stop`` from ``time_s``, which may lie ahead: a
+        vehicle reports where it will be next, so the clock does not move with it."""
+
         def run(d: Dispatcher) -> None:
-            d.on_vehicle_position(vehicle_id, stop, max(int(time_s), self.now(time_s)))
+            d.on_vehicle_position(vehicle_id, stop, max(int(time_s), self.now()))
 
         self.call(run)
 

@@ -378,7 +378,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path("runs") / scenario.name
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
     sim = Simulation(scenario, seed=args.seed)
-    sim.setup()
+    if args.engine:
+        from sim.remote import RemoteBackend
+
+        remote = RemoteBackend(args.engine, token=args.token)
+        sim.setup(backend_factory=lambda _dispatcher: remote)
+        remote.check_fleet(sim.fleet)
+        print(f"playing riders and drivers against the engine at {args.engine}", flush=True)
+    else:
+        sim.setup()
     with tqdm(total=len(sim.demand), desc=scenario.name, unit="request", file=sys.stderr, leave=False) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -589,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     demo.add_argument("--out", metavar="DIR", help="report folder (default runs/imod_jamsil)")
     demo.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
-    demo.set_defaults(func=cmd_demo, scenario="imod_jamsil", no_plots=False, engine=None)
+    demo.set_defaults(func=cmd_demo, scenario="imod_jamsil", no_plots=False, engine=None, token=None)
 
     simulate = sub.add_parser(
         "simulate",
@@ -604,7 +612,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     simulate.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     simulate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    simulate.set_defaults(func=cmd_simulate, engine=None)
+    simulate.add_argument(
+        "--engine",
+        metavar="HOST:PORT",
+        help="play the riders and drivers over gRPC against a live engine started with "
+        "`mobility serve --scenario SCENARIO --seed N --clock external` (same scenario and seed)",
+    )
+    simulate.add_argument("--token", help="bearer token for the engine (an operator's)")
+    simulate.set_defaults(func=cmd_simulate)
 
     network = sub.add_parser(
         "network",
