@@ -371,42 +371,14 @@ def repair(
     pos_i = np.full((nu, nveh), -1, np.int64)
     pos_j = np.full((nu, nveh), -1, np.int64)
     done = np.zeros(nu, np.uint8)
-    for v in range(nveh):
-        if vehicle_on[v]:
-            _column(
-                0,
-                nu,
-                v,
-                unassigned,
-                done,
-                pickup,
-                delivery,
-                request_vehicle,
-                routes,
-                rlen,
-                nf,
-                ni,
-                dem,
-                vf,
-                vi,
-                cap,
-                tt,
-                cc,
-                rs,
-                rload,
-                w,
-                eta,
-                cost,
-                pos_i,
-                pos_j,
-                cand_lb,
-                cand_i,
-                cand_j,
-                buf_seq,
-                buf_b,
-                pos_scratch,
-            )
+    stale = vehicle_on.copy()  # routes whose column of insertion costs must be (re)computed
     for _ in range(nu):
+        for v in range(nveh):
+            if stale[v]:
+                stale[v] = 0
+                _column(0, nu, v, unassigned, done, pickup, delivery, request_vehicle, routes, rlen, nf, ni, dem, vf,
+                        vi, cap, tt, cc, rs, rload, w, eta, cost, pos_i, pos_j, cand_lb, cand_i, cand_j, buf_seq,
+                        buf_b, pos_scratch)  # fmt: skip
         best_a = -1
         best_v = -1
         best_score = -np.inf
@@ -441,39 +413,7 @@ def repair(
         prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
         assign[r] = v
         done[best_a] = 1
-        _column(
-            0,
-            nu,
-            v,
-            unassigned,
-            done,
-            pickup,
-            delivery,
-            request_vehicle,
-            routes,
-            rlen,
-            nf,
-            ni,
-            dem,
-            vf,
-            vi,
-            cap,
-            tt,
-            cc,
-            rs,
-            rload,
-            w,
-            eta,
-            cost,
-            pos_i,
-            pos_j,
-            cand_lb,
-            cand_i,
-            cand_j,
-            buf_seq,
-            buf_b,
-            pos_scratch,
-        )
+        stale[v] = 1
     left = 0
     for a in range(nu):
         if not done[a]:
