@@ -36,12 +36,14 @@ from routing import warm_up
 from routing.problem import PICKUP
 from routing.schedule import _B, _KIND, _LOC, _S
 
-from .errors import PermissionDenied
+from .errors import InvalidInput, PermissionDenied
 from .store import Commit, StateStore, StoreUnavailable, event_id_key
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: Latest time a call may carry (a year of the service clock).
+MAX_CLOCK_S = 366 * 86_400
 _STOP = object()
 
 
@@ -130,17 +132,29 @@ class EngineCore:
         )
 
     def _reload(self) -> None:
-        """(Re)build the dispatcher from the store: its snapshot is the truth."""
+        """(Re)build the dispatcher from the store: its snapshot is the truth.
+
+        Open offers and the offer numbering carry over from the dispatcher being replaced (and
+        the numbering from the store), so an offer id is never given twice.
+        """
         snap = self.store.load()
         dispatcher = self._new_dispatcher()
         dispatcher.restore(list(snap.rides.values()), list(snap.vehicles.values()))
+        dispatcher.offer_seq = max(dispatcher.offer_seq, int(snap.meta.get("offer_seq", "0")))
+        old = getattr(self, "dispatcher", None)
+        if old is not None:
+            dispatcher.adopt_quotes(old)
         self.dispatcher = dispatcher
         self._event_cursor = len(dispatcher.events)
-        self.clock_s = int(snap.meta.get("clock_s", "0"))
+        self.clock_s = max(self.clock_s, int(snap.meta.get("clock_s", "0")))
         self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
         self.idempotency = {r["idempotency_key"]: rid for rid, r in snap.rides.items() if r.get("idempotency_key")}
-        self._published.clear()
+        self._published = {rid: self._ride_state(ride) for rid, ride in dispatcher.rides.items()}
         self._needs_reload = False
+
+    @staticmethod
+    def _ride_state(ride: Ride) -> tuple[Any, ...]:
+        return (ride.status, ride.vehicle, round(ride.planned_pickup_s), round(ride.planned_dropoff_s))
 
     # ------------------------------------------------------------------ commands
     def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = 60.0) -> T:
@@ -170,13 +184,19 @@ class EngineCore:
                 self._needs_reload = True
                 fut.set_exception(exc)
             except BaseException as exc:  # the caller gets it; the engine goes on
-                if mutate:
-                    # anything the dispatcher changed before failing is not committed: rebuild
+                d = self.dispatcher
+                if mutate and (d._dirty_rides or d._dirty_vehicles):
+                    # the command changed rides or plans before failing: not committed, so rebuild
                     self._needs_reload = True
                 fut.set_exception(exc)
 
     def now(self, now_s: int = 0) -> int:
-        """The service clock: wall time of day, or the external clock moved on to ``now_s``."""
+        """The service clock: wall time of day, or the external clock moved on to ``now_s``.
+
+        Only the writer thread moves the external clock (commands call this).
+        """
+        if not 0 <= now_s <= MAX_CLOCK_S:
+            raise InvalidInput("now_s", f"got {now_s} (allowed: 0 .. {MAX_CLOCK_S} s)")
         if self.clock == "wall":
             t = time.localtime()
             self.clock_s = t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
@@ -191,7 +211,11 @@ class EngineCore:
         new_events = d.events[self._event_cursor :]
         self._event_cursor = len(d.events)
         commit = Commit()
-        commit.meta = {"clock_s": str(self.clock_s), "requests_rejected": str(self.requests_rejected)}
+        commit.meta = {
+            "clock_s": str(self.clock_s),
+            "requests_rejected": str(self.requests_rejected),
+            "offer_seq": str(d.offer_seq),
+        }
         for rid in ride_ids:
             commit.rides[rid] = d.ride_record(rid)
         for v in vehicles:
@@ -214,7 +238,7 @@ class EngineCore:
                 )
         for rid in ride_ids:
             ride = d.rides[rid]
-            state = (ride.status, ride.vehicle, round(ride.planned_pickup_s), round(ride.planned_dropoff_s))
+            state = self._ride_state(ride)
             if self._published.get(rid) != state:
                 before = self._published.get(rid)
                 self._published[rid] = state

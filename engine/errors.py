@@ -54,6 +54,7 @@ FIELD_PATHS = {
     "submitted_time_s": "now_s",
     "lat": "point.lat",
     "lon": "point.lon",
+    "travel_time_s": "edge_travel_time_s",
 }
 
 

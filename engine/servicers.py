@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import queue
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -20,11 +21,21 @@ from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_
 
 from . import converters as cv
 from .auth import Principal, TokenTable
-from .core import EngineCore, Subscription
+from .core import MAX_CLOCK_S, EngineCore, Subscription
 from .errors import InvalidInput, PermissionDenied, abort
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TERMINAL = ("completed", "cancelled", "no_show")
+#: Event ids: "<ms>-<seq>" (Redis Stream ids).
+EVENT_ID = re.compile(r"\d{1,15}-\d{1,15}")
+
+
+def check_time(field: str, value: int) -> None:
+    """Times on the service clock: 0 .. a year (0 also means "not given")."""
+    if not 0 <= value <= MAX_CLOCK_S:
+        raise InvalidInput(field, f"got {value} (allowed: 0 .. {MAX_CLOCK_S} s)")
+
+
 _POLL_S = 0.5
 
 
@@ -61,11 +72,20 @@ class _Base:
         done: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Iterator[Any]:
         """History after ``after`` (or the current state), then live events until the call ends."""
+        if after and not EVENT_ID.fullmatch(after):
+            abort(
+                context,
+                InvalidInput("after_event_id", f"got {after[:40]!r} (allowed: an event id like 1700000000000-0)"),
+            )
         sub: Subscription = self.core.subscribe(topic)
         try:
             last: str | None = None
             if after:
-                for event_id, payload in self.core.history(topic, after):
+                try:
+                    history = self.core.history(topic, after)
+                except Exception as exc:
+                    abort(context, exc)
+                for event_id, payload in history:
                     last = event_id
                     yield convert(event_id, payload)
                     if done and done(payload):
@@ -101,7 +121,10 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     @rpc
     def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.ServicerContext) -> rider_pb2.QuoteResponse:
         p = self.who(context, "rider", "operator")
-        req = cv.request_from_proto(request, p.subject if p.role == "rider" else None, self.core.now(request.now_s))
+        check_time("now_s", request.now_s)
+        check_time("requested_time_s", request.requested_time_s)
+        clock = max(self.core.clock_s, request.now_s)  # the writer moves the clock itself
+        req = cv.request_from_proto(request, p.subject if p.role == "rider" else None, clock)
         answer = self.core.quote(req, request.now_s)
         if isinstance(answer, Offer):
             return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer))
@@ -114,6 +137,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             raise InvalidInput("offer_id", "missing")
         if len(request.idempotency_key) > 128:
             raise InvalidInput("idempotency_key", "longer than 128 characters")
+        check_time("now_s", request.now_s)
         ride = self.core.book(
             request.offer_id, request.idempotency_key, request.now_s, rider_id=p.subject if p.role == "rider" else None
         )
@@ -124,6 +148,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
         p = self.who(context, "rider", "operator")
         if not request.ride_id:
             raise InvalidInput("ride_id", "missing")
+        check_time("now_s", request.now_s)
         self._own(p, request.ride_id)
         return cv.ride_to_proto(self.core.cancel(request.ride_id, request.now_s))
 
@@ -173,8 +198,9 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
     @rpc
     def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
         v = self._vehicle(context, request.vehicle_id)
-        if request.stop:
-            self.core.position(request.vehicle_id, request.stop, request.now_s or self.core.now())
+        check_time("now_s", request.now_s)
+        if request.HasField("stop"):
+            self.core.position(request.vehicle_id, request.stop, request.now_s or self.core.clock_s)
         return cv.vehicle_status(self.core.call(lambda d: self.core.vehicle_status(v), mutate=False))
 
     @rpc
@@ -189,6 +215,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         try:
             for report in request_iterator:
                 self._vehicle(context, report.vehicle_id)
+                check_time("time_s", report.time_s)
                 self.core.position(report.vehicle_id, report.stop, report.time_s)
                 accepted += 1
         except Exception as exc:
@@ -227,8 +254,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
             raise InvalidInput("kind", f"unknown stop event kind {request.kind}")
         if kind != "arrived" and not request.ride_id:
             raise InvalidInput("ride_id", "missing")
-        if request.time_s < 0:
-            raise InvalidInput("time_s", f"got {request.time_s} (allowed: >= 0)")
+        check_time("time_s", request.time_s)
         planned = self.core.stop_event(request.vehicle_id, kind, request.ride_id, request.stop, request.time_s)
         return driver_pb2.StopEventAck(planned_stops=planned)
 
@@ -259,6 +285,7 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         self.who(context, "operator")
         if not 0 <= request.iterations <= 1_000_000:
             raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. 1000000)")
+        check_time("now_s", request.now_s)
         rep = self.core.reoptimise(request.iterations, request.now_s)
         return operator_pb2.ReoptimiseResponse(
             adopted=rep.adopted,
@@ -274,4 +301,5 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         expected = self.core.network.num_edges
         if times.shape != (expected,):
             raise InvalidInput("edge_travel_time_s", f"{times.size} values for {expected} edges")
+        check_time("now_s", request.now_s)
         return operator_pb2.UpdateTrafficResponse(seconds=self.core.update_traffic(times, request.now_s))

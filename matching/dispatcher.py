@@ -37,7 +37,6 @@ with an iteration budget; with a wall-clock deadline it stops where the clock sa
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -359,7 +358,8 @@ class Dispatcher:
         self.rides: dict[str, Ride] = {}
         self._ride_of_node: dict[int, str] = {}
         self._quotes: dict[str, _Quote] = {}
-        self._offer_counter = itertools.count(1)
+        #: number of the last offer made (offer ids are never reused, also across restores)
+        self.offer_seq = 0
         self.events: list[DispatchEvent] = []
         self._max_seats = max(v.seats for v in vehicles)
         self._max_wc = max(v.wheelchair_places for v in vehicles)
@@ -430,6 +430,8 @@ class Dispatcher:
                 plan.vf[_T0, v] = max(float(now_s), arrival)
                 plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
             self._prepare_or_accept_lateness(v, now_s)
+            if plan.rlen[v] > 2:
+                self._refresh_planned_times(v)  # a busy vehicle's plan moved: keep it (persistence)
 
     def _prepare_or_accept_lateness(self, v: int, now_s: int) -> None:
         """Prepare route ``v``; if reality (a late vehicle) broke promises, widen exactly those.
@@ -453,9 +455,10 @@ class Dispatcher:
         for k in range(1, len(seq)):
             node = int(seq[k])
             if times[k] > plan.nf[_L, node]:
+                promised = plan.nf[_L, node]
                 plan.nf[_L, node] = times[k]
                 rid = self._ride_of_node.get(node)
-                self._emit("late", now_s, rid, v, f"planned {int(times[k])} s after the promised {node}")
+                self._emit("late", now_s, rid, v, f"now planned at {int(times[k])} s, promised by {int(promised)} s")
             if plan.ni[_KIND, node] == PICKUP:
                 start_of[int(plan.ni[_PAIR, node])] = times[k] + plan.nf[_S, node]
             elif plan.ni[_KIND, node] == DELIVERY and node in start_of:
@@ -544,7 +547,7 @@ class Dispatcher:
         s_p = self.params.service_time_s(request.passengers)
         distance = self._direct_distance_m(o, d)
         offer = Offer(
-            offer_id=f"offer-{next(self._offer_counter)}",
+            offer_id=f"offer-{self._next_offer()}",
             request_id=request.id,
             vehicle_id=self.vehicles[v].id,
             pickup_stop=o,
@@ -568,6 +571,17 @@ class Dispatcher:
         )
         self._emit("offer", now_s, request.id, v, offer.offer_id)
         return offer
+
+    def _next_offer(self) -> int:
+        self.offer_seq += 1
+        return self.offer_seq
+
+    def adopt_quotes(self, other: Dispatcher) -> None:
+        """Take over another dispatcher's open offers and offer numbering (after a rebuild)."""
+        self.offer_seq = max(self.offer_seq, other.offer_seq)
+        for offer_id, quote in other._quotes.items():
+            if quote.booked_ride is None or quote.booked_ride in self.rides:
+                self._quotes.setdefault(offer_id, quote)
 
     def _reject(self, request: Request, now_s: int, reason: RejectReason, detail: str) -> Rejection:
         self._emit("rejection", now_s, request.id, detail=reason.value)
@@ -894,7 +908,7 @@ class Dispatcher:
             plan.rlen[v] = len(seq)
             self._prepare_or_accept_lateness(v, int(rec["t0_s"]))
             self._refresh_planned_times(v)
-        self._offer_counter = itertools.count(highest_offer + 1)
+        self.offer_seq = max(self.offer_seq, highest_offer)
         self.drain_changes()
 
     # ------------------------------------------------------------------ traffic

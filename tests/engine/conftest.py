@@ -7,6 +7,12 @@ what survives; the ``store`` fixture starts it again if a test left it down.
 
 The server is not optional: without ``redis-server`` the tests fail and say how to install it
 (``make test`` does, through ``make system-deps``).
+
+The live-engine tests start real gRPC servers of the bundled ``imod_jamsil`` scenario on free
+ports with an external clock: ``start_engine(store=..., tokens=..., block_until_ready=...)``
+(stopped after the test), ``engine`` (ready, no authentication, once on the memory store and
+once on the session's Redis, flushed first) and ``tokens_file`` (riders ``alice`` and ``bob``,
+the driver of ``veh0003`` and an operator; :data:`TOKENS`, :func:`bearer`).
 """
 
 from __future__ import annotations
@@ -16,14 +22,22 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 import redis
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from engine.core import EngineCore
 from engine.redis_store import RedisStore
+from engine.server import create_server
+from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
+from mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
 
 #: How long a starting server may take to answer PING (it replays its AOF first).
 START_TIMEOUT_S = 10.0
@@ -160,3 +174,122 @@ def store(request: pytest.FixtureRequest) -> StateStore:
         return MemoryStore()
     redis_store: RedisStore = request.getfixturevalue("redis_store")
     return redis_store
+
+
+# ---------------------------------------------------------------------------- live gRPC engines
+#: The bundled I-MOD scenario (16 minibuses, 35 stops in Seoul Jamsil) the server tests deploy.
+SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "imod_jamsil.toml"
+
+#: The bearer tokens of :func:`tokens_file`: name -> (token, role, subject).
+TOKENS = {
+    "alice": ("rider-alice-7f3c91", "rider", "alice"),
+    "bob": ("rider-bob-0a2d55", "rider", "bob"),
+    "driver": ("driver-veh0003-e81b", "driver", "veh0003"),
+    "operator": ("operator-main-4c6f", "operator", "*"),
+}
+
+
+def bearer(name: str) -> list[tuple[str, str]]:
+    """Call metadata carrying the token of ``name`` (a key of :data:`TOKENS`)."""
+    return [("authorization", f"Bearer {TOKENS[name][0]}")]
+
+
+@dataclass
+class Engine:
+    """A live engine on 127.0.0.1:``port`` with a channel and a stub of each service."""
+
+    server: grpc.Server
+    port: int
+    core: EngineCore
+    channel: grpc.Channel
+    rider: rider_pb2_grpc.RiderServiceStub
+    driver: driver_pb2_grpc.DriverServiceStub
+    operator: operator_pb2_grpc.OperatorServiceStub
+    health: health_pb2_grpc.HealthStub
+
+    def wait_serving(self, timeout_s: float = 60.0) -> None:
+        """Block until the health service says SERVING (the engine started in the background)."""
+        deadline = time.monotonic() + timeout_s
+        request = health_pb2.HealthCheckRequest(service="")
+        while self.health.Check(request, timeout=5).status != health_pb2.HealthCheckResponse.SERVING:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the engine on port {self.port} did not become SERVING in {timeout_s} s")
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.channel.close()
+        self.server.stop(0).wait(10)
+        self.core.stop()
+
+
+def launch_engine(
+    data_dir: Path,
+    *,
+    store: str = "memory",
+    tokens: Path | None = None,
+    block_until_ready: bool = True,
+    seed: int = 0,
+) -> Engine:
+    """Start a real gRPC engine on a free port (external clock) and connect to it."""
+    settings = Settings(
+        scenario=SCENARIO, data_dir=data_dir, store=store, port=0, clock="external", tokens=tokens, seed=seed
+    )
+    server, port, core = create_server(settings, block_until_ready=block_until_ready)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    return Engine(
+        server=server,
+        port=port,
+        core=core,
+        channel=channel,
+        rider=rider_pb2_grpc.RiderServiceStub(channel),
+        driver=driver_pb2_grpc.DriverServiceStub(channel),
+        operator=operator_pb2_grpc.OperatorServiceStub(channel),
+        health=health_pb2_grpc.HealthStub(channel),
+    )
+
+
+@pytest.fixture
+def start_engine(data_dir: Path) -> Iterator[Callable[..., Engine]]:
+    """``start_engine(store=..., tokens=..., block_until_ready=...)``: engines stopped after the test."""
+    engines: list[Engine] = []
+
+    def start(**options: Any) -> Engine:
+        engine = launch_engine(data_dir, **options)
+        engines.append(engine)
+        return engine
+
+    yield start
+    for engine in reversed(engines):
+        engine.core.ready.wait(60)  # a core still starting in the background would start its writer after stop()
+        engine.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def engine_store(request: pytest.FixtureRequest) -> str:
+    """The ``store`` setting of a fresh engine: ``"memory"``, or the session's Redis, flushed."""
+    if request.param == "memory":
+        return "memory"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    if not server.running:  # an earlier test killed it and failed before starting it again
+        server.start()
+    with server.client() as client:
+        client.flushdb()
+    return server.url
+
+
+@pytest.fixture
+def engine(start_engine: Callable[..., Engine], engine_store: str) -> Engine:
+    """A ready engine without authentication, once on the memory store and once on Redis."""
+    return start_engine(store=engine_store)
+
+
+@pytest.fixture(scope="session")
+def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A token file (TOML) with two riders, one driver (of ``veh0003``) and one operator: :data:`TOKENS`."""
+    path = tmp_path_factory.mktemp("auth") / "tokens.toml"
+    rows = [
+        f'[[tokens]]\ntoken = "{token}"\nrole = "{role}"\nsubject = "{subject}"\n'
+        for token, role, subject in TOKENS.values()
+    ]
+    path.write_text("\n".join(rows))
+    return path
