@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 PROTOS := $(wildcard proto/mobility/v1/*.proto)
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-quick clean
 
 demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
@@ -45,8 +45,8 @@ unit: $(STAMP)
 
 # The full benchmarks write benchmarks/results and the README tables. Expected durations on
 # 2 cores: paths a few minutes; DARP 24 instances x (10 + 60) s x 2 solvers, about 56 minutes;
-# PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes.
-bench: bench-paths bench-dispatch bench-sim bench-darp bench-pdptw  ## every benchmark, one after the other (about 1.5 hours)
+# PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes; serve about 2 minutes.
+bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw  ## every benchmark, one after the other (about 1.5 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
 	$(BIN)/mobility bench paths --update-readme
@@ -62,6 +62,9 @@ bench-dispatch: $(STAMP)  ## dispatch latency with 16, 300 and 3,000 vehicles on
 
 bench-sim: $(STAMP)  ## simulator speed: the I-MOD day and the 10,000-request Manhattan day
 	$(BIN)/mobility bench sim --update-readme
+
+bench-serve: $(STAMP) system-deps  ## live engine under load (memory store, then a temporary redis-server)
+	$(BIN)/mobility bench serve --update-readme
 
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick

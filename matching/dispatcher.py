@@ -357,6 +357,9 @@ class Dispatcher:
         )
         self.rides: dict[str, Ride] = {}
         self._ride_of_node: dict[int, str] = {}
+        # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
+        # breaking its widened promise as the clock moves, but a rider hears it once per stop.
+        self._late_reported: set[tuple[str | None, int]] = set()
         self._quotes: dict[str, _Quote] = {}
         #: number of the last offer made (offer ids are never reused, also across restores)
         self.offer_seq = 0
@@ -376,6 +379,9 @@ class Dispatcher:
     ) -> None:
         vid = self.vehicles[vehicle].id if vehicle is not None else None
         self.events.append(DispatchEvent(kind, int(time_s), ride_id, vid, detail))
+        if kind in ("completed", "no_show", "cancellation") and self._late_reported:
+            self._late_reported.discard((ride_id, PICKUP))
+            self._late_reported.discard((ride_id, DELIVERY))
 
     def _demand(self, request: Request) -> tuple[int, int]:
         wc = 1 if request.wheelchair else 0
@@ -458,13 +464,22 @@ class Dispatcher:
                 promised = plan.nf[_L, node]
                 plan.nf[_L, node] = times[k]
                 rid = self._ride_of_node.get(node)
-                self._emit("late", now_s, rid, v, f"now planned at {int(times[k])} s, promised by {int(promised)} s")
+                if rid is not None:
+                    self._dirty_rides.add(rid)
+                key = (rid, int(plan.ni[_KIND, node]))
+                if key not in self._late_reported:
+                    self._late_reported.add(key)
+                    detail = f"now planned at {int(times[k])} s, promised by {int(promised)} s"
+                    self._emit("late", now_s, rid, v, detail)
             if plan.ni[_KIND, node] == PICKUP:
                 start_of[int(plan.ni[_PAIR, node])] = times[k] + plan.nf[_S, node]
             elif plan.ni[_KIND, node] == DELIVERY and node in start_of:
                 ride_s = times[k] - start_of[node]
                 if ride_s > plan.nf[_RIDE, node]:
                     plan.nf[_RIDE, node] = ride_s
+                    rid = self._ride_of_node.get(node)
+                    if rid is not None:
+                        self._dirty_rides.add(rid)
         if not plan.prepare(v):  # pragma: no cover - every upper bound now holds for the forward pass
             raise RuntimeError(f"vehicle {v}: could not make its plan consistent")
 
@@ -478,12 +493,17 @@ class Dispatcher:
             if rid is None:
                 continue
             ride = self.rides[rid]
-            ride.vehicle = v
-            self._dirty_rides.add(rid)
+            t = float(b[k])
+            # Only a ride whose record changes is written again (a booking on a busy van
+            # would otherwise rewrite every ride on it).
             if int(seq[k]) == ride.pickup_node:
-                ride.planned_pickup_s = float(b[k])
-            else:
-                ride.planned_dropoff_s = float(b[k])
+                if ride.vehicle != v or ride.planned_pickup_s != t:
+                    ride.planned_pickup_s = t
+                    self._dirty_rides.add(rid)
+            elif ride.vehicle != v or ride.planned_dropoff_s != t:
+                ride.planned_dropoff_s = t
+                self._dirty_rides.add(rid)
+            ride.vehicle = v
 
     # ------------------------------------------------------------------ quotes
     def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
@@ -637,6 +657,7 @@ class Dispatcher:
         self._ride_of_node[p] = ride.ride_id
         self._ride_of_node[d] = ride.ride_id
         quote.booked_ride = ride.ride_id
+        self._dirty_rides.add(ride.ride_id)
         self._refresh_planned_times(v)
         self._emit("booking", now_s, ride.ride_id, v, offer_id)
         self._emit("assignment", now_s, ride.ride_id, v)

@@ -7,6 +7,7 @@
     mobility solve darp|pdptw FILE        solve a Cordeau DARP or Li & Lim PDPTW instance, check it, write JSON
     mobility bench paths                  shortest-path benchmark (writes JSON + Markdown)
     mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown)
+    mobility bench serve                  live engine under load: bookings/s, latency, stream delay
 
 Every command has ``--help``. Errors in the input are reported as one line naming the file
 or the field, with exit status 2.
@@ -515,6 +516,41 @@ def cmd_bench_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_serve(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from benchmarks.common import update_readme
+    from benchmarks.serve import RESULTS_DIR, run
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    stores = tuple(dict.fromkeys(args.store))
+    clients = tuple(dict.fromkeys(args.clients))
+    steps = len(stores) * (len(clients) + (0 if args.no_profile else 1))
+    with tqdm(total=steps, desc="bench serve", unit="step", file=sys.stderr) as bar:
+
+        def progress(msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(1)
+
+        run(
+            data_dir=data_dir,
+            clients=clients,
+            seconds=args.seconds,
+            stores=stores,
+            seed=args.seed,
+            profile=not args.no_profile,
+            out_dir=out_dir,
+            progress=progress,
+        )
+    md = (out_dir / "serve.md").read_text()
+    print(md)
+    print(f"written: {out_dir / 'serve.json'}, {out_dir / 'serve.md'}")
+    if args.update_readme and not update_readme(REPO_ROOT / "README.md", md, tag="serve"):
+        _stderr("warning: README.md has no <!-- bench:serve --> section; not updated")
+    return 0
+
+
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -843,6 +879,43 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=1, help="seed of the fleet layout and re-optimisation (default 1)")
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serve.set_defaults(func=cmd_serve)
+
+    serveb = bsub.add_parser(
+        "serve",
+        help="live engine throughput: bookings/s and latency of `mobility serve` under load",
+        description="Start `mobility serve` on drt_manhattan (300 vans, every node a stop; external clock, "
+        "re-optimisation off) as a subprocess, with the memory store and then with a temporary local "
+        "redis-server (AOF, appendfsync everysec), and load it from client processes looping Quote + BookRide "
+        "(pre-bookings, requested times through the day) while an operator process follows WatchAssignments. "
+        "Reports bookings/s, Quote and BookRide p50/p99, the stream delay (BookRide answer to its BOOKING "
+        "event), the rejections, and where the time goes (the engine core alone, without gRPC). Clients and "
+        "engine share the machine's cores. Writes benchmarks/results/serve.{json,md}. Duration: about "
+        "(seconds + 10 s) per round and 20 s per store for the profile.",
+    )
+    serveb.add_argument(
+        "--clients",
+        type=_positive(int),
+        nargs="+",
+        default=[4],
+        metavar="N",
+        help="client processes, one or more counts (a round each; default 4)",
+    )
+    serveb.add_argument(
+        "--seconds", type=_positive(float), default=10.0, metavar="S", help="length of each round (default 10)"
+    )
+    serveb.add_argument(
+        "--store",
+        nargs="+",
+        choices=("memory", "redis"),
+        default=["memory", "redis"],
+        help="state stores, one round each (default: memory redis)",
+    )
+    serveb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the request stream (default 1)")
+    serveb.add_argument("--no-profile", action="store_true", help="skip the engine-core profile after each round")
+    serveb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    serveb.set_defaults(func=cmd_bench_serve)
 
     simb = bsub.add_parser(
         "sim",

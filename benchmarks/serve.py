@@ -1,0 +1,674 @@
+"""Live engine throughput: ``mobility serve`` under load from client processes (``mobility bench serve``).
+
+Each round starts the engine as a subprocess on the ``drt_manhattan`` scenario (300 vans of
+8 seats on the Manhattan graph, every node a stop) with an external clock and background
+re-optimisation off, with the memory store or a real Redis (a temporary ``redis-server`` on a
+free port, AOF with ``appendfsync everysec``, stopped after the round). Then:
+
+* **clients** — several client *processes* (one gRPC channel each, so the client side is not
+  held back by one interpreter lock), each looping Quote then BookRide on random origin and
+  destination pairs of ``Manhattan.2.reqs``. The clock stands at 05:30 and the requested
+  times increase with the round's progress from 06:00 to 23:00 (plus up to five minutes),
+  so one round pre-books a service day: the vans' plans fill as the round goes on, and the
+  times, being external, are the same whenever the benchmark runs. (A clock moving with the
+  requests would need drivers reporting their stops: a van that does not report is taken as
+  late at every tick.) BookRide carries an idempotency key.
+* **the operator** — one more process follows WatchAssignments and notes when each BOOKING
+  event arrives; the stream delay is that time minus the moment the client got the BookRide
+  answer (``time.time()`` on one machine, so no clock skew; a negative delay means the event
+  came before the answer).
+
+Measured: bookings per second over the round, Quote and BookRide latency as the clients see
+them, the stream delay, the share of quotes rejected and of bookings refused, and the CPU
+used by the engine and by the clients (they share the same cores). Then, to see where the
+time goes, the same requests run in this process straight against the engine core
+(:class:`engine.core.EngineCore`, no gRPC): the dispatcher's own time, the commit to the
+store with its events (``_persist``), and the rest of the core's call; the engine's CPU per
+booking minus the core's time is what gRPC, the servicers and the conversions cost.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import machine_info
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = "drt_manhattan"
+
+#: The external clock during a round: before the service starts, so every request is a pre-booking.
+CLOCK_S = 5 * 3600 + 30 * 60
+#: Requested times run from the start to the end of the service day over a round.
+DAY_START_S, DAY_END_S = 6 * 3600, 23 * 3600
+#: Up to this much is added to each requested time at random.
+JITTER_S = 300
+#: The target of the issue.
+TARGET_BOOKINGS_PER_S = 1000.0
+TARGET_P99_MS = 50.0
+#: How long the engine and Redis may take to start.
+START_TIMEOUT_S = 180.0
+RPC_TIMEOUT_S = 30.0
+
+
+# ---------------------------------------------------------------------------- processes
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux ``/proc``), or None where that is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def temporary_redis() -> Iterator[str]:
+    """A ``redis-server`` on a free port with AOF (fsync every second) in a temporary folder; its URL."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError("redis-server not found: install it (apt-get install redis-server) or use --store memory")
+    import redis
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-serve-redis-"))
+    port = free_port()
+    command = [
+        executable, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
+        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
+        "--logfile", str(folder / "redis.log"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1.0)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with code {process.returncode}; see {folder / 'redis.log'}")
+            with suppress(redis.RedisError):
+                if client.ping():
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer within {START_TIMEOUT_S:.0f} s")
+            time.sleep(0.05)
+        client.close()
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class EngineServer:
+    """``mobility serve`` on ``drt_manhattan`` as a subprocess (external clock, re-optimisation off)."""
+
+    def __init__(self, store: str, data_dir: Path, workdir: Path) -> None:
+        self.port_file = workdir / "engine.port"
+        self.stderr_path = workdir / "engine.stderr"
+        self.port_file.unlink(missing_ok=True)  # a previous round's
+        command = [
+            sys.executable, "-m", "mobility.cli", "serve", "--scenario", SCENARIO, "--store", store,
+            "--clock", "external", "--port", "0", "--port-file", str(self.port_file),
+            "--reoptimise-every", "0", "--seed", "1", "--data-dir", str(data_dir),
+        ]  # fmt: skip
+        with self.stderr_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, cwd=REPO_ROOT
+            )
+        self.port = 0
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            self.kill()
+            raise
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _wait_until_serving(self) -> None:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not (self.port_file.exists() and self.port_file.read_text().strip().isdigit()):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the engine exited with code {self.process.returncode}:\n{self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the engine did not start within {START_TIMEOUT_S:.0f} s:\n{self.stderr_tail()}")
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text().strip())
+        with grpc.insecure_channel(self.target) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while True:
+                with suppress(grpc.RpcError):
+                    reply = health.Check(health_pb2.HealthCheckRequest(), timeout=2.0)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the engine never said SERVING:\n{self.stderr_tail()}")
+                time.sleep(0.05)
+
+    def stderr_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no stderr)"
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        """SIGTERM (the engine stops gracefully), SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+
+# ---------------------------------------------------------------------------- load
+def requested_time(progress: float, rng: np.random.Generator) -> int:
+    """The requested time at ``progress`` (0..1) through the round: the day's hours in order."""
+    span = DAY_END_S - DAY_START_S - JITTER_S
+    return DAY_START_S + int(min(max(progress, 0.0), 1.0) * span) + int(rng.integers(0, JITTER_S + 1))
+
+
+def read_pairs(data_dir: Path) -> np.ndarray:
+    """Origin and destination nodes of ``Manhattan.2.reqs`` (node = stop index), without o == d."""
+    data = np.loadtxt(data_dir / "rideshare" / "manhattan" / "Manhattan.2.reqs", dtype=np.int64, ndmin=2)
+    pairs = data[:, 1:3]
+    return pairs[pairs[:, 0] != pairs[:, 1]]
+
+
+def client_process(
+    index: int, target: str, pairs: np.ndarray, seed: int, ready: Any, go: Any, start: Any, seconds: float, out: Any
+) -> None:
+    """One client: Quote + BookRide in a loop from ``start`` for ``seconds``; results into ``out``."""
+    import grpc
+
+    from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
+
+    rng = np.random.default_rng([seed, index])
+    channel = grpc.insecure_channel(target)
+    grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT_S)
+    rider = rider_pb2_grpc.RiderServiceStub(channel)
+    ready.put(index)
+    go.wait()
+    t0 = start.value
+    end = t0 + seconds
+    while time.time() < t0:
+        time.sleep(0.001)
+    quote_ms: list[float] = []
+    book_ms: list[float] = []
+    booked: list[tuple[str, float]] = []
+    quotes = rejected = refused = errors = 0
+    cpu0 = time.process_time()
+    k = 0
+    while (now := time.time()) < end:
+        o, d = (int(x) for x in pairs[rng.integers(0, len(pairs))])
+        k += 1
+        request = rider_pb2.QuoteRequest(
+            request_id=f"c{index}-{k}",
+            origin=common_pb2.Place(stop=o),
+            destination=common_pb2.Place(stop=d),
+            requested_time_s=requested_time((now - t0) / seconds, rng),
+            passengers=1,
+            now_s=CLOCK_S,
+        )
+        q0 = time.perf_counter()
+        try:
+            answer = rider.Quote(request, timeout=RPC_TIMEOUT_S)
+        except grpc.RpcError:
+            errors += 1
+            continue
+        q1 = time.perf_counter()
+        quotes += 1
+        quote_ms.append((q1 - q0) * 1000)
+        if answer.WhichOneof("result") != "offer":
+            rejected += 1
+            continue
+        try:
+            ride = rider.BookRide(
+                rider_pb2.BookRideRequest(offer_id=answer.offer.offer_id, idempotency_key=request.request_id,
+                                          now_s=CLOCK_S),
+                timeout=RPC_TIMEOUT_S,
+            )  # fmt: skip
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED):
+                refused += 1  # the plan changed between the offer and the booking (other clients)
+            else:
+                errors += 1
+            continue
+        answered = time.time()
+        book_ms.append((time.perf_counter() - q1) * 1000)
+        booked.append((ride.ride_id, answered))
+    out.put({
+        "index": index, "quote_ms": quote_ms, "book_ms": book_ms, "booked": booked, "quotes": quotes,
+        "rejected": rejected, "refused": refused, "errors": errors, "cpu_s": time.process_time() - cpu0,
+    })  # fmt: skip
+    channel.close()
+
+
+def watcher_process(target: str, ready: Any, stop: Any, out: Any) -> None:
+    """The operator: WatchAssignments live; the arrival time (``time.time()``) of every BOOKING event."""
+    import grpc
+
+    from mobility.v1 import operator_pb2, operator_pb2_grpc
+
+    channel = grpc.insecure_channel(target)
+    call = operator_pb2_grpc.OperatorServiceStub(channel).WatchAssignments(
+        operator_pb2.WatchAssignmentsRequest(after_event_id="0-0")
+    )
+    threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
+    arrivals: dict[str, float] = {}
+    events = 0
+    announced = False
+    cpu0 = time.process_time()
+    with suppress(grpc.RpcError):
+        for ev in call:
+            events += 1
+            if ev.kind == operator_pb2.ASSIGNMENT_KIND_BOOKING:
+                arrivals[ev.ride_id] = time.time()
+                if not announced:  # the warm-up booking: the stream is up
+                    ready.put("watcher")
+                    announced = True
+    out.put({"arrivals": arrivals, "events": events, "cpu_s": time.process_time() - cpu0})
+    channel.close()
+
+
+def warm_up_engine(target: str, pairs: np.ndarray, count: int = 50) -> None:
+    """A few quotes and one booking before the clock starts (and the first BOOKING event for the watcher)."""
+    import grpc
+
+    from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
+
+    rng = np.random.default_rng(12345)
+    with grpc.insecure_channel(target) as channel:
+        rider = rider_pb2_grpc.RiderServiceStub(channel)
+        booked = False
+        for k in range(count):
+            o, d = (int(x) for x in pairs[rng.integers(0, len(pairs))])
+            answer = rider.Quote(
+                rider_pb2.QuoteRequest(request_id=f"warm-{k}", origin=common_pb2.Place(stop=o),
+                                       destination=common_pb2.Place(stop=d), requested_time_s=DAY_START_S,
+                                       passengers=1, now_s=CLOCK_S),
+                timeout=RPC_TIMEOUT_S,
+            )  # fmt: skip
+            if not booked and answer.WhichOneof("result") == "offer":
+                rider.BookRide(rider_pb2.BookRideRequest(offer_id=answer.offer.offer_id, now_s=CLOCK_S),
+                               timeout=RPC_TIMEOUT_S)  # fmt: skip
+                booked = True
+
+
+def planned_stops(target: str) -> dict[str, float]:
+    """Planned stops per van at the end of a round: mean, most, and the share of vans with any."""
+    import grpc
+
+    from mobility.v1 import operator_pb2, operator_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        vehicles = (
+            operator_pb2_grpc.OperatorServiceStub(channel)
+            .ListVehicles(operator_pb2.ListVehiclesRequest(), timeout=RPC_TIMEOUT_S)
+            .vehicles
+        )
+    stops = np.array([v.planned_stops for v in vehicles] or [0])
+    return {
+        "planned_stops_per_vehicle": round(float(stops.mean()), 1),
+        "planned_stops_max": int(stops.max()),
+        "vehicles_used_share": round(float(np.mean(stops > 0)), 3),
+    }
+
+
+def pct(values: list[float] | np.ndarray, q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 3) if len(values) else None
+
+
+def load_round(
+    store: str, *, clients: int, seconds: float, data_dir: Path, pairs: np.ndarray, seed: int, workdir: Path
+) -> dict[str, Any]:
+    """One round against a fresh engine on ``store``; the measured numbers as a dict."""
+    ctx = mp.get_context("spawn")  # never fork a process that has gRPC threads
+    engine = EngineServer(store, data_dir, workdir)
+    processes: list[Any] = []
+    try:
+        ready, out, watch_out = ctx.Queue(), ctx.Queue(), ctx.Queue()
+        go, stop = ctx.Event(), ctx.Event()
+        start = ctx.Value("d", 0.0)
+        watcher = ctx.Process(target=watcher_process, args=(engine.target, ready, stop, watch_out), daemon=True)
+        watcher.start()
+        processes.append(watcher)
+        for i in range(clients):
+            p = ctx.Process(
+                target=client_process,
+                args=(i, engine.target, pairs, seed, ready, go, start, seconds, out),
+                daemon=True,
+            )
+            p.start()
+            processes.append(p)
+        warm_up_engine(engine.target, pairs)
+        for _ in range(clients + 1):
+            ready.get(timeout=START_TIMEOUT_S)
+        start.value = time.time() + 0.2
+        cpu0 = engine.cpu_seconds()
+        go.set()
+        results = [out.get(timeout=seconds + START_TIMEOUT_S) for _ in range(clients)]
+        wall = time.time() - start.value
+        cpu1 = engine.cpu_seconds()
+        plans = planned_stops(engine.target)
+        time.sleep(0.5)  # the last events reach the watcher
+        stop.set()
+        watched = watch_out.get(timeout=60)
+        for p in processes:
+            p.join(timeout=30)
+    finally:
+        for p in processes:
+            if p.is_alive():
+                p.kill()
+        engine.stop()
+    quote_ms = [x for r in results for x in r["quote_ms"]]
+    book_ms = [x for r in results for x in r["book_ms"]]
+    booked = [b for r in results for b in r["booked"]]
+    quotes = sum(r["quotes"] for r in results)
+    delays_ms = [(watched["arrivals"][rid] - t) * 1000 for rid, t in booked if rid in watched["arrivals"]]
+    engine_cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    cpu_per_booking = 1000 * (engine_cpu or 0.0) / max(1, len(booked))
+    answered = np.array([t for _, t in booked]) - start.value
+    thirds = [int(np.sum((answered >= k * seconds / 3) & (answered < (k + 1) * seconds / 3))) for k in range(3)]
+    return {
+        "store": "redis" if store.startswith("redis") else store,
+        "clients": clients,
+        "seconds": round(wall, 2),
+        "bookings": len(booked),
+        "bookings_per_s": round(len(booked) / wall, 1),
+        "bookings_per_s_by_third": [round(3 * n / seconds, 1) for n in thirds],
+        "quotes": quotes,
+        "quotes_per_s": round(quotes / wall, 1),
+        "quote_p50_ms": pct(quote_ms, 50),
+        "quote_p99_ms": pct(quote_ms, 99),
+        "book_p50_ms": pct(book_ms, 50),
+        "book_p99_ms": pct(book_ms, 99),
+        "stream_delay_p50_ms": pct(delays_ms, 50),
+        "stream_delay_p99_ms": pct(delays_ms, 99),
+        "stream_events": watched["events"],
+        "bookings_missing_from_stream": len(booked) - len(delays_ms),
+        "rejected_share": round(sum(r["rejected"] for r in results) / max(1, quotes), 4),
+        "refused_bookings": sum(r["refused"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+        **plans,
+        "engine_cpu_s": None if engine_cpu is None else round(engine_cpu, 2),
+        "engine_cpu_ms_per_booking": None if engine_cpu is None or not booked else round(cpu_per_booking, 3),
+        "clients_cpu_s": round(sum(r["cpu_s"] for r in results), 2),
+        "watcher_cpu_s": round(watched["cpu_s"], 2),
+    }
+
+
+# ---------------------------------------------------------------------------- where the time goes
+def core_profile(store_url: str, *, data_dir: Path, pairs: np.ndarray, requests: int, seed: int) -> dict[str, Any]:
+    """The same kind of requests straight against :class:`EngineCore` in this process, one at a time.
+
+    Per quote + booking: the dispatcher's own time, the commit (``_persist``: records and
+    events encoded, the store's commit, the hand-over to the streams) and the whole call from
+    the calling thread (queue hop to the writer thread included).
+    """
+    from engine.core import EngineCore
+    from engine.store import open_store
+    from matching import Offer, Request
+    from matching.deployment import Deployment
+
+    deployment = Deployment.from_toml(REPO_ROOT / "scenarios" / f"{SCENARIO}.toml", data_dir=data_dir)
+    store = open_store(store_url)
+    core = EngineCore(deployment, store, clock="external", seed=1)
+    core.start()
+    persist_s: list[float] = []
+    original = core._persist
+
+    def timed_persist() -> None:
+        t0 = time.perf_counter()
+        original()
+        persist_s.append(time.perf_counter() - t0)
+
+    core._persist = timed_persist  # type: ignore[method-assign]
+    commit_s: list[float] = []
+    rides_committed: list[int] = []
+    store_commit = store.commit
+
+    def timed_commit(commit: Any) -> dict[str, list[str]]:
+        t0 = time.perf_counter()
+        ids = store_commit(commit)
+        commit_s.append(time.perf_counter() - t0)
+        rides_committed.append(len(commit.rides))
+        return ids
+
+    store.commit = timed_commit  # type: ignore[method-assign]
+    rng = np.random.default_rng([seed, 999])
+    dispatch_ms: list[float] = []
+    persist_ms: list[float] = []
+    store_ms: list[float] = []
+    records: list[int] = []
+    total_ms: list[float] = []
+    try:
+        for k in range(requests):
+            o, d = (int(x) for x in pairs[rng.integers(0, len(pairs))])
+            req = Request(id=f"p{k}", requested_time_s=requested_time(k / requests, rng), submitted_time_s=CLOCK_S,
+                          origin_stop=o, destination_stop=d)  # fmt: skip
+            inner: list[float] = []
+
+            def quote(disp: Any, req: Request = req, inner: list[float] = inner) -> Any:
+                t0 = time.perf_counter()
+                answer = disp.on_request(req, core.now(CLOCK_S))
+                inner.append(time.perf_counter() - t0)
+                return answer
+
+            persist_s.clear()
+            commit_s.clear()
+            rides_committed.clear()
+            t0 = time.perf_counter()
+            answer = core.call(quote)
+            if isinstance(answer, Offer):
+
+                def book(disp: Any, offer_id: str = answer.offer_id, inner: list[float] = inner) -> Any:
+                    t0 = time.perf_counter()
+                    ride = disp.book(offer_id, core.now(CLOCK_S))
+                    inner.append(time.perf_counter() - t0)
+                    return ride
+
+                core.call(book)
+                total_ms.append((time.perf_counter() - t0) * 1000)
+                dispatch_ms.append(sum(inner) * 1000)
+                persist_ms.append(sum(persist_s) * 1000)
+                store_ms.append(sum(commit_s) * 1000)
+                records.append(sum(rides_committed))
+    finally:
+        core.stop()
+        store.close()
+    total, dispatch, persist, stored = (
+        float(np.mean(x)) if x else 0.0 for x in (total_ms, dispatch_ms, persist_ms, store_ms)
+    )
+    stops = core.dispatcher.plan.rlen - 2
+    return {
+        "requests": requests,
+        "bookings": len(total_ms),
+        "dispatch_ms": round(dispatch, 3),
+        "records_ms": round(persist - stored, 3),
+        "store_commit_ms": round(stored, 3),
+        "other_ms": round(total - dispatch - persist, 3),
+        "core_ms": round(total, 3),
+        "ride_records_per_booking": round(float(np.mean(records)) if records else 0.0, 1),
+        "planned_stops_per_vehicle": round(float(np.mean(stops)), 1),
+        "planned_stops_max": int(stops.max()),
+        "vehicles_used_share": round(float(np.mean(stops > 0)), 3),
+    }
+
+
+# ---------------------------------------------------------------------------- the run
+def run(
+    *,
+    data_dir: Path,
+    clients: tuple[int, ...] = (4,),
+    seconds: float = 10.0,
+    stores: tuple[str, ...] = ("memory", "redis"),
+    seed: int = 1,
+    profile: bool = True,
+    out_dir: Path = RESULTS_DIR,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """A round per store and number of clients, each on a fresh engine (and the core profile after a
+    store's last round), then ``serve.json`` and ``serve.md``."""
+    say = progress or (lambda _m: None)
+    pairs = read_pairs(data_dir)
+    load_before = os.getloadavg()
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        for store in stores:
+            with temporary_redis() if store == "redis" else _memory() as url:
+                for n in clients:
+                    say(f"{store}: {n} clients for {seconds:g} s")
+                    if store == "redis":  # a fresh engine starts from an empty store
+                        _flush(url)
+                    row = load_round(
+                        url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs, seed=seed, workdir=Path(tmp)
+                    )
+                    rounds.append(row)
+                if profile:
+                    say(f"{store}: the engine core alone")
+                    if store == "redis":
+                        _flush(url)
+                    row["core"] = core_profile(
+                        url, data_dir=data_dir, pairs=pairs, requests=max(100, min(row["quotes"], 5000)), seed=seed
+                    )
+    result = {
+        "benchmark": "serve",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine_info("grpcio", "redis"),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "scenario": SCENARIO,
+        "clock_s": CLOCK_S,
+        "rounds": rounds,
+        "target": {"bookings_per_s": TARGET_BOOKINGS_PER_S, "p99_ms": TARGET_P99_MS},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "serve.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out_dir / "serve.md").write_text(to_markdown(result))
+    return result
+
+
+@contextmanager
+def _memory() -> Iterator[str]:
+    yield "memory"
+
+
+def _flush(url: str) -> None:
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms"
+
+
+def to_markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    load = result["load_average_before"]
+    rounds = result["rounds"]
+    lines = [
+        f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores; load average {load[0]:.2f} before the run). "
+        f"`mobility serve` on `{result['scenario']}` (300 vans, 4,333 stops) as a subprocess, external clock, "
+        "re-optimisation off; Redis: a local `redis-server` with AOF, `appendfsync everysec`. Client processes "
+        "loop Quote + BookRide (pre-bookings, requested times through the day as the round goes on); one more "
+        "process follows WatchAssignments. **Clients, the operator stream and the engine share the same "
+        f"{m['cores']} cores.** Latencies as the clients see them; stream delay: from the BookRide answer to the "
+        "arrival of that ride's BOOKING event.",
+        "",
+        "| store | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | Quote p99 | "
+        "stream delay p50 | stream delay p99 | rejections |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rounds:
+        lines.append(
+            f"| {r['store']} | {r['clients']} | {r['bookings_per_s']:,.0f} | {_ms(r['book_p50_ms'])} | "
+            f"{_ms(r['book_p99_ms'])} | {_ms(r['quote_p50_ms'])} | {_ms(r['quote_p99_ms'])} | "
+            f"{_ms(r['stream_delay_p50_ms'])} | {_ms(r['stream_delay_p99_ms'])} | {100 * r['rejected_share']:.1f}% |"
+        )
+    lines.append("")
+    for r in rounds:
+        lines.append(
+            f"- {r['store']}: {r['bookings']:,} bookings from {r['quotes']:,} quotes in {r['seconds']:.1f} s; "
+            f"{r['refused_bookings']} bookings refused (plan changed since the offer), {r['errors']} errors, "
+            f"{r['bookings_missing_from_stream']} bookings not seen on the stream; bookings/s in the first, "
+            f"second and last third of the round {', '.join(f'{x:,.0f}' for x in r['bookings_per_s_by_third'])}; "
+            f"at the end {r['planned_stops_per_vehicle']:.1f} planned stops per van on average, at most "
+            f"{r['planned_stops_max']}, {100 * r['vehicles_used_share']:.0f}% of the vans with any. CPU time: "
+            f"engine {r['engine_cpu_s']} s, clients {r['clients_cpu_s']} s, operator stream {r['watcher_cpu_s']} s."
+        )
+    best = max(rounds, key=lambda r: r["bookings_per_s"]) if rounds else None
+    if best is not None:
+        p99 = max(best["book_p99_ms"] or 0.0, best["quote_p99_ms"] or 0.0)
+        met = best["bookings_per_s"] >= TARGET_BOOKINGS_PER_S and p99 < TARGET_P99_MS
+        lines += [
+            "",
+            f"Target: at least {TARGET_BOOKINGS_PER_S:,.0f} bookings/s sustained with p99 under "
+            f"{TARGET_P99_MS:.0f} ms on 2 cores — **{'met' if met else 'not met'}**: best "
+            f"{best['bookings_per_s']:,.0f} bookings/s ({best['store']}), p99 BookRide {_ms(best['book_p99_ms'])}, "
+            f"Quote {_ms(best['quote_p99_ms'])}.",
+        ]
+    profiled = [r for r in rounds if "core" in r]
+    if profiled:
+        lines += [
+            "",
+            "Where the time goes, per booking (one Quote + one BookRide). *Core alone*: the same kind of requests "
+            "sent one at a time straight to the engine core in this process (no gRPC), as many as the round "
+            "quoted: the dispatcher's own work (quote and booking); building the records and events to commit "
+            "(every ride on the changed van is written again) and handing the events to the streams; the "
+            "store's commit (JSON encoding and the write); the rest of the core's call (the hop to the writer "
+            "thread). *Engine CPU*: the server process's CPU time during the round divided by its bookings; "
+            "beyond the core it pays for gRPC, the servicers and the conversions, and the operator stream.",
+            "",
+            "| store | dispatcher | records and events | store commit | rest of the core | core total | "
+            "engine CPU under load | gRPC and the rest | ride records written per booking |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in profiled:
+            c = r["core"]
+            cpu = r["engine_cpu_ms_per_booking"]
+            rest = None if cpu is None else cpu - c["core_ms"]
+            lines.append(
+                f"| {r['store']} | {c['dispatch_ms']:.2f} ms | {c['records_ms']:.2f} ms | "
+                f"{c['store_commit_ms']:.2f} ms | {c['other_ms']:.2f} ms | {c['core_ms']:.2f} ms | "
+                f"{'—' if cpu is None else f'{cpu:.2f} ms'} | {'—' if rest is None else f'{rest:.2f} ms'} | "
+                f"{c['ride_records_per_booking']:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
