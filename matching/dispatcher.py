@@ -734,16 +734,9 @@ class Dispatcher:
         d = ride.dropoff_node
         plan.ni[_PAIR, d] = -1  # on board: the ride limit becomes the drop-off's deadline
         plan.nf[_L, d] = min(plan.nf[_L, d], time_s + s_p + plan.nf[_RIDE, d])
-        stop = int(plan.ni[_LOC, ride.pickup_node])
-        plan.ni[_LOC, plan.vi[_START, v]] = stop
-        plan.vf[_T0, v] = max(plan.vf[_T0, v], time_s + s_p)
-        plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
-        self._prepare_or_accept_lateness(v, time_s)
         ride.status = RideStatus.ON_BOARD
-        self._dirty_rides.add(ride.ride_id)
         ride.picked_up_at_s = int(time_s)
-        self._refresh_planned_times(v)
-        self._emit("boarded", time_s, ride_id, v)
+        self._served(v, ride, ride.pickup_node, time_s + s_p, time_s, "boarded")
 
     def on_alighted(self, ride_id: str, time_s: int) -> None:
         """The rider got off: the ride is complete."""
@@ -756,15 +749,21 @@ class Dispatcher:
         s_d = plan.nf[_S, ride.dropoff_node]
         plan.load0[v] += plan.dem[ride.dropoff_node]
         plan.remove(v, [ride.dropoff_node])
-        plan.ni[_LOC, plan.vi[_START, v]] = plan.ni[_LOC, ride.dropoff_node]
-        plan.vf[_T0, v] = max(plan.vf[_T0, v], time_s + s_d)
-        plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
-        self._prepare_or_accept_lateness(v, time_s)
         ride.status = RideStatus.COMPLETED
-        self._dirty_rides.add(ride.ride_id)
         ride.dropped_off_at_s = int(time_s)
+        self._served(v, ride, ride.dropoff_node, time_s + s_d, time_s, "completed")
+
+    def _served(self, v: int, ride: Ride, node: int, free_at_s: float, time_s: int, event: str) -> None:
+        """Vehicle ``v`` served ``node`` (already out of its route) and is free at ``free_at_s``."""
+        plan = self.plan
+        start = plan.vi[_START, v]
+        plan.ni[_LOC, start] = plan.ni[_LOC, node]
+        plan.vf[_T0, v] = max(plan.vf[_T0, v], free_at_s)
+        plan.nf[_E, start] = plan.vf[_T0, v]
+        self._prepare_or_accept_lateness(v, time_s)
+        self._dirty_rides.add(ride.ride_id)
         self._refresh_planned_times(v)
-        self._emit("completed", time_s, ride_id, v)
+        self._emit(event, time_s, ride.ride_id, v)
 
     def on_no_show(self, ride_id: str, time_s: int) -> None:
         """The rider did not turn up at the pickup: the ride is dropped from the plan."""
