@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -329,3 +330,56 @@ def run_all(
                 say(f"{problem.name} {limit:g} s: {peer.label}")
         out[time_key(limit)] = runs
     return out
+
+
+def run_instances(
+    result: dict[str, Any],
+    problems: Sequence[PDProblem],
+    *,
+    peers: dict[str, Peer],
+    time_limits: Sequence[float],
+    seeds: Sequence[int],
+    say: Callable[[str], None],
+    record: Callable[[PDProblem, dict[str, dict[str, list[dict[str, Any]]]]], dict[str, Any]],
+    write: Callable[[bool], None],
+) -> dict[str, Any]:
+    """Load the peers, warm our kernels up, then run every solver on every problem.
+
+    ``record(problem, runs)`` turns one problem's runs into its entry of
+    ``result["instances"]``; ``write(complete)`` is called after every instance, so that an
+    interrupted long run keeps what it measured. A missing peer package fails before anything
+    is measured.
+    """
+    for peer in peers.values():
+        peer.load()
+    result["warm_up"] = warm_up_solver()
+    say("warm-up (Numba kernels)")
+    result["instances"] = []
+    for problem in problems:
+        runs = run_all(problem, time_limits=time_limits, seeds=seeds, peers=peers, say=say)
+        result["instances"].append(record(problem, runs))
+        write(len(result["instances"]) == len(problems))
+    return result
+
+
+def write_results(
+    result: dict[str, Any],
+    *,
+    name: str,
+    complete: bool,
+    out_dir: Path,
+    summary: Callable[[list[dict[str, Any]], str, str], dict[str, Any]],
+    targets: Callable[[dict[str, Any]], Any],
+    to_markdown: Callable[[dict[str, Any]], str],
+) -> None:
+    """Summarise what has been measured so far and write ``{name}.json`` and ``{name}.md``."""
+    records = result["instances"]
+    solvers = ["ours", *result["peers"]]
+    result["complete"] = complete
+    result["summary"] = {
+        time_key(limit): {s: summary(records, time_key(limit), s) for s in solvers} for limit in result["time_limits_s"]
+    }
+    result["targets"] = targets(result)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out_dir / f"{name}.md").write_text(to_markdown(result))

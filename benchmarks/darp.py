@@ -25,7 +25,6 @@ and ``darp.md``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,10 +42,10 @@ from benchmarks.common import (
     machine_info,
     mean,
     num_steps,
-    run_all,
+    run_instances,
     select_instances,
     time_key,
-    warm_up_solver,
+    write_results,
 )
 
 #: Where the instances sit, relative to the data directory.
@@ -131,32 +130,28 @@ def run(
         "seeds": list(seed_list),
         "peers": list(peer_names),
     }
-    for peer in chosen.values():
-        peer.load()  # a missing package fails here, before anything is measured
-    result["warm_up"] = warm_up_solver()
-    say("warm-up (Numba kernels)")
-    result["instances"] = []
-    for problem in problems:
-        runs = run_all(problem, time_limits=limits, seeds=seed_list, peers=chosen, say=say)
-        result["instances"].append(_instance_record(problem, runs))
-        # Written after every instance, so that an interrupted long run keeps what it measured.
-        _write(result, complete=len(result["instances"]) == len(problems), out_dir=Path(out_dir))
-    return result
+    return run_instances(
+        result,
+        problems,
+        peers=chosen,
+        time_limits=limits,
+        seeds=seed_list,
+        say=say,
+        record=_instance_record,
+        write=lambda complete: _write(result, complete=complete, out_dir=Path(out_dir)),
+    )
 
 
 def _write(result: dict[str, Any], *, complete: bool, out_dir: Path) -> None:
-    """Summarise what has been measured so far and write ``darp.json`` and ``darp.md``."""
-    records = result["instances"]
-    solvers = ["ours", *result["peers"]]
-    result["complete"] = complete
-    result["summary"] = {
-        time_key(limit): {s: _summary(records, time_key(limit), s) for s in solvers}
-        for limit in result["time_limits_s"]
-    }
-    result["targets"] = _targets(result)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "darp.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out_dir / "darp.md").write_text(to_markdown(result))
+    write_results(
+        result,
+        name="darp",
+        complete=complete,
+        out_dir=out_dir,
+        summary=_summary,
+        targets=_targets,
+        to_markdown=to_markdown,
+    )
 
 
 # ---------------------------------------------------------------------------- aggregation
