@@ -638,7 +638,14 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"second and last third of the round {', '.join(f'{x:,.0f}' for x in r['bookings_per_s_by_third'])}; "
             f"at the end {r['planned_stops_per_vehicle']:.1f} planned stops per van on average, at most "
             f"{r['planned_stops_max']}, {100 * r['vehicles_used_share']:.0f}% of the vans with any. CPU time: "
-            f"engine {r['engine_cpu_s']} s, clients {r['clients_cpu_s']} s, operator stream {r['watcher_cpu_s']} s."
+            f"engine {r['engine_cpu_s']} s, clients {r['clients_cpu_s']} s, operator stream {r['watcher_cpu_s']} s"
+            + (
+                ""
+                if r["engine_cpu_s"] is None
+                else f" (the engine kept {r['engine_cpu_s'] / r['seconds']:.2f} cores busy: its threads share one "
+                "Python interpreter lock, so about one core is its ceiling)"
+            )
+            + "."
         )
     best = max(rounds, key=lambda r: r["bookings_per_s"]) if rounds else None
     if best is not None:
@@ -657,8 +664,9 @@ def to_markdown(result: dict[str, Any]) -> str:
             "",
             "Where the time goes, per booking (one Quote + one BookRide). *Core alone*: the same kind of requests "
             "sent one at a time straight to the engine core in this process (no gRPC), as many as the round "
-            "quoted: the dispatcher's own work (quote and booking); building the records and events to commit "
-            "(every ride on the changed van is written again) and handing the events to the streams; the "
+            "quoted (so one command per commit: no group commit): the dispatcher's own work (quote and booking); "
+            "building the records and events to commit (the rides whose record changed, the changed van's "
+            "manifest) and handing the events to the streams; the "
             "store's commit (JSON encoding and the write); the rest of the core's call (the hop to the writer "
             "thread). *Engine CPU*: the server process's CPU time during the round divided by its bookings; "
             "beyond the core it pays for gRPC, the servicers and the conversions, and the operator stream.",
