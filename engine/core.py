@@ -207,6 +207,9 @@ class EngineCore:
                 continue
             try:
                 if self._needs_reload:
+                    # what the group staged so far goes to the store first: the reload reads it back
+                    self._flush(staged, answers)
+                    staged, answers = Commit(), []
                     self._reload()
                 result = fn(self.dispatcher)
                 if mutate:
@@ -218,10 +221,8 @@ class EngineCore:
             except BaseException as exc:  # the caller gets it; the engine goes on
                 d = self.dispatcher
                 if mutate and (d._dirty_rides or d._dirty_vehicles):
-                    # the command changed rides or plans before failing: keep what came before
-                    # it, then rebuild from the store to drop what it did
-                    self._flush(staged, answers)
-                    staged, answers = Commit(), []
+                    # the command changed rides or plans before failing: rebuild from the store
+                    # (after committing what came before it) to drop what it did
                     self._needs_reload = True
                 answers.append((fut, None, exc))
         self._flush(staged, answers)

@@ -127,16 +127,19 @@ def test_queued_bookings_are_committed_together_and_answered_after(core: EngineC
     assert int(stored.meta["offer_seq"]) == core.call(lambda d: d.offer_seq, mutate=False)
 
 
-def test_a_failing_command_in_a_group_leaves_no_trace_and_the_others_stand(core: EngineCore) -> None:
+@pytest.mark.parametrize("error", [RuntimeError, StoreUnavailable])
+def test_a_failing_command_in_a_group_leaves_no_trace_and_the_others_stand(
+    core: EngineCore, error: type[Exception]
+) -> None:
     first, doomed, last = (offer(core, f"h{k}", TRIPS[k]) for k in range(3))
 
     def book_then_fail(d: Dispatcher) -> None:
         d.book(doomed.offer_id, T)  # the plan changes...
-        raise RuntimeError("test: the command fails after changing the plan")
+        raise error("test: the command fails after changing the plan")
 
     futures = run_group(core, [booking(first), book_then_fail, booking(last)])
     first_id = futures[0].result(10)
-    with pytest.raises(RuntimeError, match="after changing the plan"):
+    with pytest.raises(error, match="after changing the plan"):
         futures[1].result(10)
     last_id = futures[2].result(10)
 
