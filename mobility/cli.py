@@ -21,11 +21,13 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+
+T = TypeVar("T")
 
 
 def _stderr(msg: str) -> None:
@@ -446,17 +448,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- bench
+def _bench_data_and_out(args: argparse.Namespace, results_dir: Path) -> tuple[Path, Path]:
+    """The reference data folder and the output folder of a ``bench`` command."""
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    return data_dir, Path(args.out) if args.out else results_dir
+
+
+def _with_progress(name: str, total: int, unit: str, work: Callable[[Callable[[str], None]], T]) -> T:
+    """Run ``work(progress)`` under a progress bar; each ``progress(msg)`` call is one step done."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=f"bench {name}", unit=unit, file=sys.stderr) as bar:
+
+        def progress(msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(1)
+
+        return work(progress)
+
+
+def _publish_bench(name: str, out_dir: Path, update: bool) -> None:
+    """Print the benchmark's Markdown and where it was written; with ``update``, put it in the README."""
+    from benchmarks.common import update_readme
+
+    md = (out_dir / f"{name}.md").read_text()
+    print(md)
+    print(f"written: {out_dir / f'{name}.json'}, {out_dir / f'{name}.md'}")
+    if update:
+        readme = REPO_ROOT / "README.md"
+        if update_readme(readme, md, tag=name):
+            print(f"updated the benchmark section of {readme}")
+        else:
+            _stderr(f"warning: {readme} has no <!-- bench:{name} --> section; not updated")
+
+
 def cmd_bench_solver(args: argparse.Namespace) -> int:
     import importlib
 
-    from tqdm import tqdm
-
-    from benchmarks.common import RESULTS_DIR, update_readme
+    from benchmarks.common import RESULTS_DIR
 
     name = args.bench_command
     module = importlib.import_module(f"benchmarks.{name}")
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     options: dict[str, Any] = {
         "data_dir": data_dir,
         "time_limits": args.time_limit,
@@ -466,74 +499,51 @@ def cmd_bench_solver(args: argparse.Namespace) -> int:
     }
     if name == "pdptw":
         options["instance_set"] = args.set
-    total = module.steps(**options)
     try:
-        with tqdm(total=total, desc=f"bench {name}", unit="run", file=sys.stderr) as bar:
-
-            def progress(msg: str) -> None:
-                bar.set_postfix_str(msg)
-                bar.update(1)
-
-            result = module.run(**options, out_dir=out_dir, progress=progress)
+        result = _with_progress(
+            name,
+            module.steps(**options),
+            "run",
+            lambda progress: module.run(**options, out_dir=out_dir, progress=progress),
+        )
     except ImportError as exc:
         _stderr(f"mobility: error: {exc}; or run without peers (--no-peers)")
         return 2
-    md = (out_dir / f"{name}.md").read_text()
-    print(md)
-    print(f"written: {out_dir / f'{name}.json'}, {out_dir / f'{name}.md'}")
-    if args.update_readme:
-        readme = REPO_ROOT / "README.md"
-        if update_readme(readme, md, tag=name):
-            print(f"updated the benchmark section of {readme}")
-        else:
-            _stderr(f"warning: {readme} has no <!-- bench:{name} --> section; not updated")
+    _publish_bench(name, out_dir, args.update_readme)
     ours = [s["ours"] for s in result["summary"].values()]
     ok = all(s["infeasible_runs"] == 0 and not s["claims_disagree"] for s in ours)
     return 0 if ok else 1
 
 
 def cmd_bench_dispatch(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from benchmarks.common import update_readme
     from benchmarks.dispatch import RESULTS_DIR, run
 
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     fleets = tuple(args.vehicles)
-    with tqdm(total=2 + len(fleets), desc="bench dispatch", unit="step", file=sys.stderr) as bar:
-
-        def progress(msg: str) -> None:
-            bar.set_postfix_str(msg)
-            bar.update(1)
-
-        run(data_dir=data_dir, fleets=fleets, measured=args.requests, out_dir=out_dir, progress=progress)
-    md = (out_dir / "dispatch.md").read_text()
-    print(md)
-    print(f"written: {out_dir / 'dispatch.json'}, {out_dir / 'dispatch.md'}")
-    if args.update_readme and not update_readme(REPO_ROOT / "README.md", md, tag="dispatch"):
-        _stderr("warning: README.md has no <!-- bench:dispatch --> section; not updated")
+    _with_progress(
+        "dispatch",
+        2 + len(fleets),
+        "step",
+        lambda progress: run(
+            data_dir=data_dir, fleets=fleets, measured=args.requests, out_dir=out_dir, progress=progress
+        ),
+    )
+    _publish_bench("dispatch", out_dir, args.update_readme)
     return 0
 
 
 def cmd_bench_serve(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from benchmarks.common import update_readme
     from benchmarks.serve import RESULTS_DIR, run
 
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     stores = tuple(dict.fromkeys(args.store))
     clients = tuple(dict.fromkeys(args.clients))
     steps = len(stores) * (len(clients) + (0 if args.no_profile else 1))
-    with tqdm(total=steps, desc="bench serve", unit="step", file=sys.stderr) as bar:
-
-        def progress(msg: str) -> None:
-            bar.set_postfix_str(msg)
-            bar.update(1)
-
-        run(
+    _with_progress(
+        "serve",
+        steps,
+        "step",
+        lambda progress: run(
             data_dir=data_dir,
             clients=clients,
             seconds=args.seconds,
@@ -542,69 +552,41 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
             profile=not args.no_profile,
             out_dir=out_dir,
             progress=progress,
-        )
-    md = (out_dir / "serve.md").read_text()
-    print(md)
-    print(f"written: {out_dir / 'serve.json'}, {out_dir / 'serve.md'}")
-    if args.update_readme and not update_readme(REPO_ROOT / "README.md", md, tag="serve"):
-        _stderr("warning: README.md has no <!-- bench:serve --> section; not updated")
+        ),
+    )
+    _publish_bench("serve", out_dir, args.update_readme)
     return 0
 
 
 def cmd_bench_sim(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from benchmarks.common import update_readme
     from benchmarks.sim import RESULTS_DIR, run
 
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    out_dir = Path(args.out) if args.out else RESULTS_DIR
-    with tqdm(total=3, desc="bench sim", unit="step", file=sys.stderr) as bar:
-
-        def progress(msg: str) -> None:
-            bar.set_postfix_str(msg)
-            bar.update(1)
-
-        result = run(data_dir=data_dir, out_dir=out_dir, progress=progress)
-    md = (out_dir / "sim.md").read_text()
-    print(md)
-    if args.update_readme and not update_readme(REPO_ROOT / "README.md", md, tag="sim"):
-        _stderr("warning: README.md has no <!-- bench:sim --> section; not updated")
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    result = _with_progress(
+        "sim", 3, "step", lambda progress: run(data_dir=data_dir, out_dir=out_dir, progress=progress)
+    )
+    _publish_bench("sim", out_dir, args.update_readme)
     return 0 if all(r["met"] for r in result["scenarios"]) else 1
 
 
 def cmd_bench_paths(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from benchmarks.common import update_readme
     from benchmarks.paths import RESULTS_DIR, run
 
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    out_dir = Path(args.out) if args.out else RESULTS_DIR
-    steps = 1 + 3 * 7
-    with tqdm(total=steps, desc="bench paths", unit="step", file=sys.stderr) as bar:
-
-        def progress(msg: str) -> None:
-            bar.set_postfix_str(msg)
-            bar.update(1)
-
-        result = run(
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    result = _with_progress(
+        "paths",
+        1 + 3 * 7,
+        "step",
+        lambda progress: run(
             data_dir=data_dir,
             quick=args.quick,
             synthetic_nodes=args.synthetic_nodes,
             out_dir=out_dir,
             progress=progress,
             with_compile=not args.no_compile,
-        )
-    md = (out_dir / "paths.md").read_text()
-    print(md)
-    print(f"written: {out_dir / 'paths.json'}, {out_dir / 'paths.md'}")
-    if args.update_readme:
-        readme = REPO_ROOT / "README.md"
-        if update_readme(readme, md):
-            print(f"updated the benchmark section of {readme}")
-        else:
-            _stderr(f"warning: {readme} has no <!-- bench:paths --> section; not updated")
+        ),
+    )
+    _publish_bench("paths", out_dir, args.update_readme)
     ok = all(g["matrix"]["agree"] and g["one_to_one_agree"] for g in result["graphs"])
     return 0 if ok else 1
 
