@@ -31,6 +31,18 @@ class ConfigError(InvalidValueError):
     """A configuration file is missing, unreadable or has a bad value (the field is named)."""
 
 
+def read_scenario_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML of a scenario file; :class:`ConfigError` (field ``scenario``) if it cannot be read."""
+    if not path.is_file():
+        reason = "is a directory, not a file" if path.is_dir() else "file not found"
+        raise ConfigError("scenario", f"{reason}: {path}")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("scenario", f"{path} is not valid TOML ({exc})") from exc
+
+
 def parse_time(value: object, field_name: str) -> int:
     """``"HH:MM"`` (or ``"HH:MM:SS"``) or whole seconds -> seconds on the service clock."""
     if isinstance(value, bool):
@@ -108,14 +120,7 @@ class Deployment:
     @classmethod
     def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> Deployment:
         path = Path(path)
-        if not path.exists():
-            raise ConfigError("scenario", f"file not found: {path}")
-        try:
-            with open(path, "rb") as fh:
-                doc = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("scenario", f"{path} is not valid TOML ({exc})") from exc
-        return cls.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None)
+        return cls.from_dict(read_scenario_toml(path), base=path.parent, data_dir=Path(data_dir) if data_dir else None)
 
     @classmethod
     def from_dict(

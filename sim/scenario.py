@@ -59,7 +59,6 @@ reoptimise_iterations = 30
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +76,7 @@ from matching.deployment import (
     locate,
     number,
     parse_time,
+    read_scenario_toml,
 )
 
 __all__ = [
@@ -215,14 +215,9 @@ class Scenario:
     @classmethod
     def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> Scenario:
         path = Path(path)
-        if not path.exists():
-            raise ScenarioError("scenario", f"file not found: {path}")
-        try:
-            with open(path, "rb") as fh:
-                doc = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError("scenario", f"{path} is not valid TOML ({exc})") from exc
-        return cls.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path)
+        return cls.from_dict(
+            read_scenario_toml(path), base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path
+        )
 
     @classmethod
     def from_dict(

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from matching.deployment import Deployment
 from sim.demand import generate
 from sim.report import write_report
 from sim.scenario import Scenario, ScenarioError, parse_time
@@ -165,6 +166,20 @@ def test_bad_scenarios_name_the_field(data_dir: Path, section: str, values: dict
     with pytest.raises(ScenarioError) as info:
         small_scenario(data_dir, **{section: values})
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("load", [Scenario.from_toml, Deployment.from_toml])
+def test_unreadable_scenario_files_name_the_file_and_the_reason(tmp_path: Path, load: Any) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[scenario\nname = ")
+    for path, reason in [
+        (tmp_path / "missing.toml", "file not found"),
+        (tmp_path, "is a directory"),
+        (broken, "not valid TOML"),
+    ]:
+        with pytest.raises(ScenarioError, match=reason) as info:
+            load(path)
+        assert info.value.field == "scenario" and str(path) in str(info.value)
 
 
 def test_bundled_scenarios_load(data_dir: Path) -> None:
