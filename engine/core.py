@@ -35,8 +35,7 @@ from matching import Offer, Rejection, Request, RideStatus, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
 from matching.dispatcher import Dispatcher, ReoptimiseReport, Ride
 from routing import warm_up
-from routing.problem import PICKUP
-from routing.schedule import _B, _KIND, _LOC, _S
+from routing.schedule import _LOC
 
 from .errors import InvalidInput, PermissionDenied
 from .store import Commit, StateStore, StoreUnavailable, event_id_key
@@ -220,7 +219,7 @@ class EngineCore:
                 answers.append((fut, None, exc))
             except BaseException as exc:  # the caller gets it; the engine goes on
                 d = self.dispatcher
-                if mutate and (d._dirty_rides or d._dirty_vehicles):
+                if mutate and d.has_changes:
                     # the command changed rides or plans before failing: rebuild from the store
                     # (after committing what came before it) to drop what it did
                     self._needs_reload = True
@@ -392,23 +391,18 @@ class EngineCore:
 
     def manifest(self, v: int) -> list[dict[str, Any]]:
         d = self.dispatcher
-        plan = d.plan
         out = []
-        seq = plan.route(v)
-        for k in range(1, len(seq) - 1):
-            node = int(seq[k])
-            rid = d._ride_of_node[node]
-            ride = d.rides[rid]
-            pickup = plan.ni[_KIND, node] == PICKUP
+        for s in d.planned_stops(v):
+            ride = d.rides[s.ride_id]
             out.append(
                 {
-                    "ride_id": rid,
-                    "kind": "pickup" if pickup else "dropoff",
-                    "stop": int(plan.ni[_LOC, node]),
-                    "planned_s": int(np.ceil(plan.rs[_B, v, k] - 1e-9)),
-                    "service_s": int(plan.nf[_S, node]),
+                    "ride_id": s.ride_id,
+                    "kind": s.kind,
+                    "stop": s.stop,
+                    "planned_s": int(np.ceil(s.planned_s - 1e-9)),
+                    "service_s": s.service_s,
                     "passengers": ride.request.passengers,
-                    "window_start_s": ride.offer.pickup_window_start_s if pickup else 0,
+                    "window_start_s": ride.offer.pickup_window_start_s if s.kind == "pickup" else 0,
                 }
             )
         return out
@@ -474,14 +468,11 @@ class EngineCore:
                 if rider_id is not None and ride.request.rider_id != rider_id:
                     raise PermissionDenied("that idempotency key belongs to another rider's booking")
                 return self.ride_dict(ride)
-            quote = d._quotes.get(offer_id)
-            if rider_id is not None and quote is not None and quote.request.rider_id != rider_id:
+            if rider_id is not None and d.offer_rider(offer_id) != rider_id:
                 raise PermissionDenied(f"offer {offer_id} was made to another rider")
-            ride = d.book(offer_id, self.now(now_s))
+            ride = d.book(offer_id, self.now(now_s), idempotency_key=idempotency_key or None)
             if idempotency_key:
-                ride.idempotency_key = idempotency_key
                 self.idempotency[idempotency_key] = ride.ride_id
-                d._dirty_rides.add(ride.ride_id)
             return self.ride_dict(ride)
 
         return self.call(run)

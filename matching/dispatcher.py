@@ -40,7 +40,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -96,6 +96,16 @@ class Ride:
     #: planned service start at the pickup and at the drop-off (refreshed with the plan)
     planned_pickup_s: float = 0.0
     planned_dropoff_s: float = 0.0
+
+
+class PlannedStop(NamedTuple):
+    """A stop of a vehicle's plan: the ride, "pickup" or "dropoff", where, when and for how long."""
+
+    ride_id: str
+    kind: str
+    stop: int
+    planned_s: float  # planned start of service
+    service_s: int  # dwell at the stop
 
 
 @dataclass(frozen=True)
@@ -612,8 +622,30 @@ class Dispatcher:
         return int(self.router.path(a, b).length_m) if a != b else 0
 
     # ------------------------------------------------------------------ bookings
-    def book(self, offer_id: str, now_s: int) -> Ride:
-        """Book an offer; idempotent (booking the same offer again returns the same ride)."""
+    def offer_rider(self, offer_id: str) -> str | None:
+        """The rider an open (or booked) offer was made to (None: anonymous); NotFoundError if unknown."""
+        quote = self._quotes.get(offer_id)
+        if quote is None:
+            raise NotFoundError("offer", offer_id)
+        return quote.request.rider_id
+
+    def book(self, offer_id: str, now_s: int, *, idempotency_key: str | None = None) -> Ride:
+        """Book an offer; idempotent (booking the same offer again returns the same ride).
+
+        ``idempotency_key``, if given, is kept with the ride (and in its record).
+        """
+        ride = self._book(offer_id, now_s)
+        if idempotency_key:
+            ride.idempotency_key = idempotency_key
+            self._dirty_rides.add(ride.ride_id)
+        return ride
+
+    @property
+    def has_changes(self) -> bool:
+        """True if rides or vehicles changed since the last :meth:`drain_changes`."""
+        return bool(self._dirty_rides or self._dirty_vehicles)
+
+    def _book(self, offer_id: str, now_s: int) -> Ride:
         quote = self._quotes.get(offer_id)
         if quote is None:
             raise NotFoundError("offer", offer_id)
@@ -684,18 +716,29 @@ class Dispatcher:
         return ride
 
     # ------------------------------------------------------------------ vehicle events
+    def planned_stops(self, v: int, limit: int | None = None) -> list[PlannedStop]:
+        """Vehicle ``v``'s planned stops in order (the first ``limit`` of them, or all)."""
+        plan = self.plan
+        last = int(plan.rlen[v]) - 1  # position of the route's end node
+        if limit is not None:
+            last = min(last, 1 + limit)
+        out = []
+        for k in range(1, last):
+            node = int(plan.routes[v, k])
+            out.append(
+                PlannedStop(
+                    self._ride_of_node[node],
+                    "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff",
+                    int(plan.ni[_LOC, node]),
+                    float(plan.rs[_B, v, k]),
+                    int(plan.nf[_S, node]),
+                )
+            )
+        return out
+
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
         """The vehicle's planned stops: (ride id, "pickup" | "dropoff", stop index, planned service start)."""
-        v = self._vehicle(vehicle_id)
-        plan = self.plan
-        out = []
-        seq = plan.route(v)
-        for k in range(1, len(seq) - 1):
-            node = int(seq[k])
-            rid = self._ride_of_node[node]
-            kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
-            out.append((rid, kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, k])))
-        return out
+        return [(s.ride_id, s.kind, s.stop, s.planned_s) for s in self.planned_stops(self._vehicle(vehicle_id))]
 
     def _vehicle(self, vehicle_id: str) -> int:
         v = self.vehicle_index.get(vehicle_id)
@@ -835,10 +878,7 @@ class Dispatcher:
     def vehicle_record(self, v: int) -> dict[str, Any]:
         """A vehicle's position, load and planned stops as a JSON-serialisable dict."""
         plan = self.plan
-        route = []
-        for node in plan.route(v)[1:-1]:
-            rid = self._ride_of_node[int(node)]
-            route.append([rid, "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"])
+        route = [[s.ride_id, s.kind] for s in self.planned_stops(v)]
         return {
             "id": self.vehicles[v].id,
             "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),

@@ -24,7 +24,6 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,10 +31,8 @@ import numpy as np
 
 from matching import Offer, Rejection, Request, RideStatus, fare_policy_from_name
 from matching.deployment import load_world, make_fleet
-from matching.dispatcher import Dispatcher
+from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
-from routing.problem import PICKUP
-from routing.schedule import _B, _KIND, _LOC, _S
 
 from .demand import DemandItem, generate
 from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
@@ -48,15 +45,8 @@ log = logging.getLogger(__name__)
 TRAFFIC, ARRIVE, SERVE, DEPART, CANCEL, REQUEST, REOPTIMISE = range(7)
 
 
-@dataclass(frozen=True)
-class NextStop:
-    """The next planned stop of a vehicle: the ride, "pickup" or "dropoff", where and when."""
-
-    ride_id: str
-    kind: str
-    stop: int
-    planned_s: float
-    service_s: int
+#: The next planned stop of a vehicle: the ride, "pickup" or "dropoff", where and when.
+NextStop = PlannedStop
 
 
 class Backend(Protocol):
@@ -115,14 +105,8 @@ class InProcessBackend:
         self.d.on_no_show(ride_id, time_s)
 
     def next_stop(self, vehicle_id: str) -> NextStop | None:
-        plan = self.d.plan
-        v = self.d.vehicle_index[vehicle_id]
-        if plan.rlen[v] <= 2:
-            return None
-        node = int(plan.routes[v, 1])
-        rid = self.d._ride_of_node[node]
-        kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
-        return NextStop(rid, kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, 1]), int(plan.nf[_S, node]))
+        first = self.d.planned_stops(self.d.vehicle_index[vehicle_id], limit=1)
+        return first[0] if first else None
 
     def reoptimise(self, now_s: int, iterations: int) -> bool:
         return self.d.reoptimise(iterations=iterations, now_s=now_s).adopted
