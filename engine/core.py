@@ -33,7 +33,7 @@ import numpy as np
 
 from matching import Offer, Rejection, Request, RideStatus, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
-from matching.dispatcher import Dispatcher, ReoptimiseReport, Ride
+from matching.dispatcher import Dispatcher, PlannedStop, ReoptimiseReport, Ride
 from routing import warm_up
 from routing.schedule import _LOC
 
@@ -276,8 +276,9 @@ class EngineCore:
         }
         for rid in ride_ids:
             commit.rides[rid] = d.ride_record(rid)
+        plans = {v: d.planned_stops(v) for v in vehicles}  # one walk per changed vehicle, used twice
         for v in vehicles:
-            commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v)
+            commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v, plans[v])
         for ev in new_events:
             payload = {
                 "kind": ev.kind,
@@ -307,7 +308,7 @@ class EngineCore:
         for v in vehicles:
             vid = d.vehicles[v].id
             commit.events.append(
-                (f"vehicle:{vid}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v)})
+                (f"vehicle:{vid}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v, plans[v])})
             )
 
     def _commit(self, commit: Commit) -> None:
@@ -389,10 +390,11 @@ class EngineCore:
             "rider_id": ride.request.rider_id or "",
         }
 
-    def manifest(self, v: int) -> list[dict[str, Any]]:
+    def manifest(self, v: int, stops: list[PlannedStop] | None = None) -> list[dict[str, Any]]:
+        """Vehicle ``v``'s manifest for the driver (from ``stops``, its planned stops, if given)."""
         d = self.dispatcher
         out = []
-        for s in d.planned_stops(v):
+        for s in d.planned_stops(v) if stops is None else stops:
             ride = d.rides[s.ride_id]
             out.append(
                 {

@@ -875,10 +875,10 @@ class Dispatcher:
                 rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
         return rec
 
-    def vehicle_record(self, v: int) -> dict[str, Any]:
-        """A vehicle's position, load and planned stops as a JSON-serialisable dict."""
+    def vehicle_record(self, v: int, stops: list[PlannedStop] | None = None) -> dict[str, Any]:
+        """A vehicle's position, load and planned stops (``stops``, if given) as a JSON-serialisable dict."""
         plan = self.plan
-        route = [[s.ride_id, s.kind] for s in self.planned_stops(v)]
+        route = [[s.ride_id, s.kind] for s in (self.planned_stops(v) if stops is None else stops)]
         return {
             "id": self.vehicles[v].id,
             "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),
