@@ -5,9 +5,15 @@ back (repair); the result is accepted by simulated annealing, following Ropke & 
 (2006). Operators:
 
 * destroy — random, worst (largest saving), related (Shaw: close in space and time to a
-  random seed request), whole routes;
-* repair — greedy (cheapest insertion first), regret-2 and regret-3, and greedy and
-  regret-2 with noise on the insertion costs.
+  random seed request), whole routes, and strings (after Christiaens & Vanden Berghe's
+  SISR: a run of consecutive stops from each of several routes near a seed request);
+* repair — greedy (cheapest insertion first), regret-2 and regret-3, greedy and
+  regret-2 with noise on the insertion costs, and sequential (each request in turn at its
+  cheapest place, in random order or by pickup window).
+
+Every new best solution is polished by two local searches: relocating single requests,
+then moving a request into another route by ejecting one of that route's requests
+(:func:`eject_polish`).
 
 Operator weights adapt to how often each operator yields a new best, a better or an
 accepted solution. A request that cannot be inserted stays unassigned at a large penalty,
@@ -24,14 +30,14 @@ from __future__ import annotations
 import numpy as np
 
 from .config import kernel
-from .schedule import _B, _LOC, best_insertion, prepare_route, route_cost
+from .schedule import _B, _E, _KIND, _LOC, _REQ, KIND_PICKUP, best_insertion, prepare_route, route_cost
 
-D_RANDOM, D_WORST, D_RELATED, D_ROUTE = 0, 1, 2, 3
-NUM_DESTROY = 4
-R_GREEDY, R_REGRET2, R_REGRET3, R_GREEDY_NOISE, R_REGRET2_NOISE = 0, 1, 2, 3, 4
-NUM_REPAIR = 5
-DESTROY_NAMES = ("random", "worst", "related", "route")
-REPAIR_NAMES = ("greedy", "regret-2", "regret-3", "greedy+noise", "regret-2+noise")
+D_RANDOM, D_WORST, D_RELATED, D_ROUTE, D_STRING = 0, 1, 2, 3, 4
+NUM_DESTROY = 5
+R_GREEDY, R_REGRET2, R_REGRET3, R_GREEDY_NOISE, R_REGRET2_NOISE, R_SEQUENTIAL = 0, 1, 2, 3, 4, 5
+NUM_REPAIR = 6
+DESTROY_NAMES = ("random", "worst", "related", "route", "string")
+REPAIR_NAMES = ("greedy", "regret-2", "regret-3", "greedy+noise", "regret-2+noise", "sequential")
 SIGMA_BEST, SIGMA_BETTER, SIGMA_ACCEPTED = 33.0, 9.0, 13.0
 
 # Integer parameters (ip) and float parameters (fp) of alns_iterations.
@@ -191,8 +197,59 @@ def _take_ranked(order, cand, q, power, out):
     return q
 
 
+MAX_STRING = 10
+
+
 @kernel
-def _select(op, q, pickup, delivery, assign, removable, routes, rlen, ni, tt, cc, rs, tmax, pos, out):
+def _select_strings(q, cand, pickup, delivery, assign, routes, rlen, ni, vi, tt, pos, out):
+    """Strings of consecutive stops from the routes nearest a random seed request.
+
+    Routes are visited in the order of their requests' distance to the seed; from each, a
+    string of 1..MAX_STRING stops around the nearest request is cut, and every request with
+    a stop in it is taken, until ``q`` are.
+    """
+    nc = cand.shape[0]
+    nreq = assign.shape[0]
+    free = np.zeros(nreq, np.uint8)
+    for k in range(nc):
+        free[cand[k]] = 1
+    seed = cand[np.random.randint(nc)]
+    anchor = pickup[seed] if pickup[seed] >= 0 else delivery[seed]
+    loc0 = ni[_LOC, anchor]
+    dist = np.empty(nc)
+    for k in range(nc):
+        r = cand[k]
+        node = pickup[r] if pickup[r] >= 0 else delivery[r]
+        dist[k] = tt[loc0, ni[_LOC, node]]
+    order = np.argsort(dist)
+    ruined = np.zeros(rlen.shape[0], np.uint8)
+    c = 0
+    for idx in range(nc):
+        if c >= q:
+            break
+        r = cand[order[idx]]
+        v = assign[r]
+        if free[r] == 0 or ruined[v]:
+            continue
+        ruined[v] = 1
+        lo = 1
+        hi = rlen[v] - 1 if vi[1, v] >= 0 else rlen[v]  # stops are at positions lo .. hi-1
+        span = min(hi - lo, MAX_STRING, 2 * (q - c))
+        length = 1 + np.random.randint(span)
+        at = pos[pickup[r]] if pickup[r] >= 0 else pos[delivery[r]]
+        start = at - np.random.randint(length)
+        start = max(lo, min(start, hi - length))
+        for k in range(start, start + length):
+            rr = ni[_REQ, routes[v, k]]
+            if rr >= 0 and free[rr]:
+                free[rr] = 0
+                out[c] = rr
+                c += 1
+    return c
+
+
+@kernel
+def _select(op, q, pickup, delivery, assign, removable, routes, rlen, ni, vi, tt, cc, rs, tmax, pos, out):
     """Choose up to ``q`` assigned, removable requests by destroy operator ``op``."""
     nreq = assign.shape[0]
     cand = np.empty(nreq, np.int64)
@@ -233,6 +290,8 @@ def _select(op, q, pickup, delivery, assign, removable, routes, rlen, ni, tt, cc
                 val += tt[ni[_LOC, sp], ni[_LOC, p]] + 0.25 * abs(rs[_B, v, pos[p]] - rs[_B, vs, pos[sp]])
             rel[k] = val / tmax
         return _take_ranked(np.argsort(rel), cand, q, 6.0, out)
+    if op == D_STRING:
+        return _select_strings(q, cand, pickup, delivery, assign, routes, rlen, ni, vi, tt, pos, out)
     # D_ROUTE: the requests of random routes until about q are taken.
     nveh = rlen.shape[0]
     c = 0
@@ -324,6 +383,51 @@ def _column(
 
 
 @kernel
+def _repair_sequential(unassigned, nu, pickup, delivery, assign, vehicle_on, request_vehicle, routes, rlen, nf, ni, dem,
+                       vf, vi, cap, load0, tt, cc, rs, rload, w, touched, bk_routes, bk_rlen, bk_rs, bk_rload, cand_lb,
+                       cand_i, cand_j, buf_seq, buf_b, pos_scratch):  # fmt: skip
+    """Insert requests one after another, each at its cheapest place (after SISR's insertion).
+
+    The order is the given (shuffled) one or, every other time on average, by the earliest
+    start of the pickup window: a different route structure than the globally cheapest-first
+    greedy and regret repairs build.
+    """
+    if np.random.random() < 0.5:
+        key = np.empty(nu)
+        for a in range(nu):
+            r = unassigned[a]
+            key[a] = nf[_E, pickup[r]] if pickup[r] >= 0 else nf[_E, delivery[r]]
+        unassigned[:nu] = unassigned[:nu][np.argsort(key, kind="mergesort")]
+    nveh = rlen.shape[0]
+    left = 0
+    for a in range(nu):
+        r = unassigned[a]
+        best = np.inf
+        best_v = -1
+        best_i = -1
+        best_j = -1
+        for v in range(nveh):
+            if vehicle_on[v] == 0 or (request_vehicle[r] >= 0 and request_vehicle[r] != v):
+                continue
+            c, i, j = best_insertion(v, pickup[r], delivery[r], routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs,
+                                     rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
+            if c < best:
+                best = c
+                best_v = v
+                best_i = i
+                best_j = j
+        if best_v < 0:
+            unassigned[left] = r
+            left += 1
+            continue
+        _touch(best_v, touched, routes, rlen, rs, rload, bk_routes, bk_rlen, bk_rs, bk_rload)
+        insert_nodes(best_v, pickup[r], delivery[r], best_i, best_j, routes, rlen)
+        prepare_route(best_v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+        assign[r] = best_v
+    return left
+
+
+@kernel
 def repair(
     op,
     unassigned,
@@ -365,6 +469,10 @@ def repair(
     Returns how many could not be inserted; they are moved to the front of ``unassigned``.
     """
     nveh = rlen.shape[0]
+    if op == R_SEQUENTIAL:
+        return _repair_sequential(unassigned, nu, pickup, delivery, assign, vehicle_on, request_vehicle, routes, rlen,
+                                  nf, ni, dem, vf, vi, cap, load0, tt, cc, rs, rload, w, touched, bk_routes, bk_rlen,
+                                  bk_rs, bk_rload, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
     regret = 3 if op == R_REGRET3 else (2 if op in (R_REGRET2, R_REGRET2_NOISE) else 1)
     eta = noise if op in (R_GREEDY_NOISE, R_REGRET2_NOISE) else 0.0
     cost = np.full((nu, nveh), np.inf)
@@ -500,7 +608,9 @@ def alns_iterations(
         touched[:] = 0
         bk_assign[:] = assign
         # --- destroy
-        nsel = _select(d_op, q, pickup, delivery, assign, removable, routes, rlen, ni, tt, cc, rs, tmax, pos, chosen)
+        nsel = _select(
+            d_op, q, pickup, delivery, assign, removable, routes, rlen, ni, vi, tt, cc, rs, tmax, pos, chosen
+        )
         for k in range(nsel):
             r = chosen[k]
             v = assign[r]
@@ -593,6 +703,9 @@ def alns_iterations(
                 new_cost -= polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap,
                                    load0, tt, cc, w, routes, rlen, rs, rload, assign, cand_lb, cand_i, cand_j,
                                    buf_seq, buf_b, pos_scratch, pos)  # fmt: skip
+                new_cost -= eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi,
+                                         cap, load0, tt, cc, w, routes, rlen, rs, rload, assign, cand_lb, cand_i,
+                                         cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
             best_cost = new_cost
             new_best += 1
             best_rlen[:] = rlen
@@ -698,6 +811,105 @@ def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem
                 rlen[v] = m
                 routes[v, :m] = saved_route[:m]
                 prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+    return total
+
+
+@kernel
+def _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch):
+    if pickup[r] >= 0:
+        mark[pickup[r]] = 1
+    mark[delivery[r]] = 1
+    remove_marked(v, routes, rlen, mark)
+    if pickup[r] >= 0:
+        mark[pickup[r]] = 0
+    mark[delivery[r]] = 0
+    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+
+
+@kernel
+def eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc, w,
+                 routes, rlen, rs, rload, assign, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch):  # fmt: skip
+    """Move a request into another route by ejecting one of that route's requests.
+
+    For request ``r`` on route ``v`` and request ``e`` on route ``u``: take both out, put
+    ``r`` at its best place in ``u``, then ``e`` at its best place in ``u`` or ``v``; kept
+    when the two routes get cheaper. This reaches what single relocations cannot: a request
+    that fits a route only once a neighbour there is moved, swaps of requests, and the
+    reordering of a route around a new request. First improvement, until none is left.
+    Returns the total saving.
+    """
+    nreq = assign.shape[0]
+    nveh = rlen.shape[0]
+    max_len = routes.shape[1]
+    save_v = np.empty(max_len, np.int32)
+    save_u = np.empty(max_len, np.int32)
+    mark = np.zeros(ni.shape[1], np.uint8)
+    order = np.random.permutation(nreq)
+    total = 0.0
+    improved = True
+    while improved:
+        improved = False
+        for idx in range(nreq):
+            r = order[idx]
+            v = assign[r]
+            if v < 0 or not removable[r] or request_vehicle[r] >= 0 or pickup[r] < 0:
+                continue
+            moved = False
+            for u in range(nveh):
+                if moved:
+                    break
+                if u == v or vehicle_on[u] == 0:
+                    continue
+                for k in range(1, rlen[u]):
+                    node = routes[u, k]
+                    if ni[_KIND, node] != KIND_PICKUP:
+                        continue
+                    e = ni[_REQ, node]
+                    if not removable[e] or request_vehicle[e] >= 0:
+                        continue
+                    old = route_cost(v, routes, rlen, ni, cc) + route_cost(u, routes, rlen, ni, cc)
+                    mv = rlen[v]
+                    mu = rlen[u]
+                    save_v[:mv] = routes[v, :mv]
+                    save_u[:mu] = routes[u, :mu]
+                    _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark,
+                              pos_scratch)  # fmt: skip
+                    _take_out(e, u, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark,
+                              pos_scratch)  # fmt: skip
+                    ok = False
+                    c1, i1, j1 = best_insertion(u, pickup[r], delivery[r], routes, rlen, nf, ni, dem, vf, vi, cap, tt,
+                                                cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
+                                                pos_scratch)  # fmt: skip
+                    if c1 < np.inf:
+                        insert_nodes(u, pickup[r], delivery[r], i1, j1, routes, rlen)
+                        prepare_route(u, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                        cu, iu, ju = best_insertion(u, pickup[e], delivery[e], routes, rlen, nf, ni, dem, vf, vi, cap,
+                                                    tt, cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
+                                                    pos_scratch)  # fmt: skip
+                        cv, iv, jv = best_insertion(v, pickup[e], delivery[e], routes, rlen, nf, ni, dem, vf, vi, cap,
+                                                    tt, cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
+                                                    pos_scratch)  # fmt: skip
+                        if cu < np.inf or cv < np.inf:
+                            t = u if cu <= cv else v
+                            insert_nodes(t, pickup[e], delivery[e], iu if t == u else iv, ju if t == u else jv,
+                                         routes, rlen)  # fmt: skip
+                            prepare_route(t, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                            new = route_cost(v, routes, rlen, ni, cc) + route_cost(u, routes, rlen, ni, cc)
+                            if new < old - 1e-7:
+                                ok = True
+                                assign[r] = u
+                                assign[e] = t
+                                total += old - new
+                    if ok:
+                        moved = True
+                        improved = True
+                        break
+                    rlen[v] = mv
+                    routes[v, :mv] = save_v[:mv]
+                    rlen[u] = mu
+                    routes[u, :mu] = save_u[:mu]
+                    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                    prepare_route(u, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
     return total
 
 

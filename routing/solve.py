@@ -118,7 +118,7 @@ class SolveParams:
             (as a share of the initial cost) with probability 1/2, at the start / at the end.
         route_min_share: share of the time spent removing routes (objective "vehicles").
         batch_iterations: iterations per kernel call between deadline checks.
-        polish: run a relocate local search on every new best solution.
+        polish: run the relocate and ejection local searches on every new best solution.
     """
 
     min_removed: int = 2

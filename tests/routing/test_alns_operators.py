@@ -1,0 +1,155 @@
+"""The string removal, sequential repair and ejection local search of the ALNS, kernel by kernel.
+
+Each test starts from a constructed solution of a real Cordeau instance, applies one
+operator through its kernel and judges the result with the independent checker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.checker import check_solution
+from routing import alns
+from routing.instances import read_cordeau_darp, read_li_lim
+from routing.problem import PDProblem
+from routing.solve import SolveParams, _Search
+
+
+def _search(problem: PDProblem, seed: int = 5) -> _Search:
+    search = _Search(problem, SolveParams(), seed)
+    assert search.construct() == 0
+    return search
+
+
+def _routes(search: _Search) -> list[list[int]]:
+    p = search.problem
+    out = []
+    for v in range(p.num_vehicles):
+        end = 1 if p.vehicle_end[v] >= 0 else 0
+        out.append([int(x) for x in search.routes[v, 1 : search.rlen[v] - end]])
+    return out
+
+
+def _scratch(search: _Search) -> dict[str, np.ndarray]:
+    max_len = search.routes.shape[1]
+    size = (max_len + 2) * (max_len + 2)
+    n = search.problem.num_nodes
+    return {
+        "cand_lb": np.empty(size),
+        "cand_i": np.empty(size, np.int32),
+        "cand_j": np.empty(size, np.int32),
+        "buf_seq": np.empty(max_len + 2, np.int32),
+        "buf_b": np.empty(max_len + 2),
+        "pos_scratch": np.full(n, -1, np.int32),
+    }
+
+
+@pytest.fixture(scope="module", params=["darp", "pdptw"])
+def problem(request: pytest.FixtureRequest, data_dir: Path) -> PDProblem:
+    if request.param == "darp":
+        return read_cordeau_darp(data_dir / "darp" / "cordeau2006" / "a4-40.txt")
+    return read_li_lim(data_dir / "pdptw" / "li_lim_100" / "lrc201.txt")
+
+
+@pytest.mark.parametrize("q", [1, 3, 12])
+def test_string_removal_takes_runs_of_consecutive_stops(problem: PDProblem, q: int) -> None:
+    search = _search(problem)
+    a = search.a
+    pos = np.full(problem.num_nodes, -1, np.int64)
+    alns._node_positions(search.routes, search.rlen, pos)
+    removable = search.removable.copy()
+    removable[0] = 0  # a request that may not move is never taken
+    cand = np.flatnonzero((search.assign >= 0) & (removable == 1)).astype(np.int64)
+    out = np.empty(problem.num_requests, np.int64)
+    for seed in range(20):
+        alns.seed_rng(seed)
+        n = alns._select_strings(
+            q, cand.copy(), problem.pickup, problem.delivery, search.assign, search.routes, search.rlen, a["ni"],
+            a["vi"], a["tt"], pos, out,
+        )  # fmt: skip
+        taken = [int(r) for r in out[:n]]
+        assert n >= 1 and len(set(taken)) == n
+        assert set(taken) <= {int(r) for r in cand}
+        # from every route it cut, each request taken has a stop inside one window of at most
+        # MAX_STRING consecutive positions (the string; partners may lie outside it)
+        by_route: dict[int, list[int]] = {}
+        for r in taken:
+            by_route.setdefault(int(search.assign[r]), []).append(r)
+        for reqs in by_route.values():
+            stops = [(int(pos[problem.pickup[r]]), int(pos[problem.delivery[r]])) for r in reqs]
+            lo = min(min(x) for x in stops)
+            hi = max(max(x) for x in stops)
+            assert any(
+                all(start <= a_ < start + alns.MAX_STRING or start <= b_ < start + alns.MAX_STRING for a_, b_ in stops)
+                for start in range(lo, hi + 1)
+            ), stops
+
+
+def _remove(search: _Search, reqs: list[int]) -> None:
+    p = search.problem
+    a = search.a
+    mark = np.zeros(p.num_nodes, np.uint8)
+    for r in reqs:
+        mark[p.pickup[r]] = 1
+        mark[p.delivery[r]] = 1
+        search.assign[r] = -1
+    for v in range(p.num_vehicles):
+        alns.remove_marked(v, search.routes, search.rlen, mark)
+        alns.prepare_route(v, search.routes, search.rlen, a["nf"], a["ni"], a["dem"], a["vf"], a["load0"], a["tt"],
+                           search.rs, search.rload, np.full(p.num_nodes, -1, np.int32))  # fmt: skip
+
+
+def test_sequential_repair_inserts_feasibly(problem: PDProblem) -> None:
+    search = _search(problem)
+    a = search.a
+    p = problem
+    rng = np.random.default_rng(3)
+    removed = [int(r) for r in rng.choice(p.num_requests, size=p.num_requests // 3, replace=False)]
+    _remove(search, removed)
+    unassigned = np.array(removed, np.int64)
+    k = p.num_vehicles
+    s = _scratch(search)
+    left = alns.repair(
+        alns.R_SEQUENTIAL, unassigned, len(removed), p.pickup, p.delivery, search.assign, search.vehicle_on,
+        p.request_vehicle, search.routes, search.rlen, a["nf"], a["ni"], a["dem"], a["vf"], a["vi"], a["cap"],
+        a["load0"], a["tt"], a["cc"], search.rs, search.rload, search.w, 0.0, np.zeros(k, np.uint8),
+        np.empty_like(search.routes), np.empty_like(search.rlen), np.empty_like(search.rs),
+        np.empty_like(search.rload), s["cand_lb"], s["cand_i"], s["cand_j"], s["buf_seq"], s["buf_b"],
+        s["pos_scratch"],
+    )  # fmt: skip
+    report = check_solution(p, _routes(search))
+    missing = {int(r) for r in np.flatnonzero(search.assign < 0)}
+    assert len(missing) == left
+    assert missing <= set(removed)
+    # the routes it built are feasible; what it could not place is all that is missing
+    assert [v for v in report.violations if not v.endswith("is not served")] == []
+    assert len(report.violations) == left
+    for v in range(k):  # the assignment matches the routes
+        for node in _routes(search)[v]:
+            assert search.assign[p.request_of_node()[node]] == v
+
+
+def test_ejection_search_saves_what_it_reports_and_stays_feasible(problem: PDProblem) -> None:
+    search = _search(problem, seed=11)
+    a = search.a
+    p = problem
+    before = check_solution(p, _routes(search))
+    assert before.feasible
+    s = _scratch(search)
+    alns.seed_rng(2)
+    saved = alns.eject_polish(
+        p.pickup, p.delivery, p.request_vehicle, search.removable, search.vehicle_on, a["nf"], a["ni"], a["dem"],
+        a["vf"], a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], search.w, search.routes, search.rlen, search.rs,
+        search.rload, search.assign, s["cand_lb"], s["cand_i"], s["cand_j"], s["buf_seq"], s["buf_b"],
+        s["pos_scratch"],
+    )  # fmt: skip
+    after = check_solution(p, _routes(search))
+    assert after.feasible, after.violations
+    assert saved > 0.0  # a constructed solution always has such a move left
+    assert after.cost == pytest.approx(before.cost - saved, rel=1e-9)
+    for v in range(p.num_vehicles):
+        for node in _routes(search)[v]:
+            assert search.assign[p.request_of_node()[node]] == v
