@@ -752,6 +752,18 @@ def alns_iterations(
 
 
 @kernel
+def _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch):
+    if pickup[r] >= 0:
+        mark[pickup[r]] = 1
+    mark[delivery[r]] = 1
+    remove_marked(v, routes, rlen, mark)
+    if pickup[r] >= 0:
+        mark[pickup[r]] = 0
+    mark[delivery[r]] = 0
+    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+
+
+@kernel
 def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc, w, routes,
            rlen, rs, rload, assign, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch, pos):  # fmt: skip
     """Relocate local search: move single requests to their best position while that saves cost.
@@ -779,14 +791,7 @@ def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem
             saved_route[:m] = routes[v, :m]
             p = pickup[r]
             d = delivery[r]
-            if p >= 0:
-                mark[p] = 1
-            mark[d] = 1
-            remove_marked(v, routes, rlen, mark)
-            if p >= 0:
-                mark[p] = 0
-            mark[d] = 0
-            prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+            _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch)
             best = np.inf
             best_u = -1
             best_i = -1
@@ -812,18 +817,6 @@ def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem
                 routes[v, :m] = saved_route[:m]
                 prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
     return total
-
-
-@kernel
-def _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch):
-    if pickup[r] >= 0:
-        mark[pickup[r]] = 1
-    mark[delivery[r]] = 1
-    remove_marked(v, routes, rlen, mark)
-    if pickup[r] >= 0:
-        mark[pickup[r]] = 0
-    mark[delivery[r]] = 0
-    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
 
 
 @kernel
