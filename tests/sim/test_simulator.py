@@ -204,5 +204,5 @@ def test_independent_validation_finds_nothing(data_dir: Path) -> None:
             # each such ride, and nothing else may go wrong.
             late = {e.ride_id for e in sim.dispatcher.events if e.kind == "late"}
             for problem in problems:
-                assert "outside its promised window" in problem or "longer than" in problem, problem
+                assert "outside its promised window" in problem or "exceeds max_ride_s" in problem, problem
                 assert any(f"ride {rid}:" in problem for rid in late), problem
