@@ -377,16 +377,16 @@ def _minimise_vehicles(search: _Search, stop: StoppingCriterion, history: list[t
     search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start)
     if (search.assign < 0).any():
         return
-    demand = p.demand[p.pickup[p.pickup >= 0], 0].sum() if p.num_requests else 0
-    lower = max(1, math.ceil(demand / max(1, int(p.capacity[:, 0].max()))))
+    # No fleet bound from the total demand: a vehicle delivers as it goes and reuses its seats.
     best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
-    while search.used(search.routes, search.rlen) > lower and stop.progress(search.iterations) < share:
+    tried: set[int] = set()  # victims that could not be removed from the current best
+    while search.used(best[0], best[1]) > 1 and stop.progress(search.iterations) < share:
         routes, rlen, assign = best
-        used = [v for v in range(p.num_vehicles) if rlen[v] > search.base_len[v] and search.vehicle_on[v]]
-        if len(used) <= 1:
+        used = [v for v in range(p.num_vehicles) if rlen[v] > search.base_len[v]]
+        options = [v for v in used if v not in tried]
+        if len(used) <= 1 or not options:
             break
-        sizes = [int(rlen[v]) for v in used]
-        victim = used[int(np.argmin(sizes))]
+        victim = min(options, key=lambda v: int(rlen[v]))  # the shortest route first
         trial_routes, trial_rlen, trial_assign = routes.copy(), rlen.copy(), assign.copy()
         trial_assign[trial_assign == victim] = -1
         trial_rlen[victim] = search.base_len[victim]
@@ -397,12 +397,17 @@ def _minimise_vehicles(search: _Search, stop: StoppingCriterion, history: list[t
             search.vehicle_on[v] = 1
         search.vehicle_on[victim] = 0
         search.load(trial_routes, trial_rlen, trial_assign)
-        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start)
+        # An attempt gets half of the time left for removing routes (the last candidate all of
+        # it), so that a route that will not go leaves time to try another.
+        now = stop.progress(search.iterations)
+        end = share if len(options) == 1 else now + (share - now) / 2
+        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), now, end, history, t_start)
         if (search.assign >= 0).all():
             best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
             history.append((time.perf_counter() - t_start, search.used(*best[:2]), search.travel_cost(*best[:2])))
+            tried.clear()
         else:
-            break
+            tried.add(victim)
     routes, rlen, assign = best
     search.vehicle_on[:] = 0
     for v in range(p.num_vehicles):

@@ -113,3 +113,35 @@ def test_bad_stopping_criteria_and_parameters_are_refused() -> None:
     with pytest.raises(InvalidArgumentError) as info:
         SolveParams(max_removed_share=1.5)
     assert info.value.field == "max_removed_share"
+
+
+def test_route_removal_tries_another_route_when_the_shortest_cannot_go() -> None:
+    # Three vehicles with open routes from one depot; only vehicle 0 carries a wheelchair
+    # (second capacity dimension), so its route (request W) can never be removed, although it
+    # is as short as the others. W and A both start at once, in different places (two vehicles
+    # needed); C, later and near the depot, fits after either. Two vehicles suffice, but
+    # serving C apart is shorter, so only the route-removal phase gets there.
+    #         depots 0-2   W pickup/delivery   A pickup/delivery   C pickup/delivery
+    kind = [START] * 3 + [PICKUP, DELIVERY] * 3
+    xy = np.array([[0, 0]] * 3 + [[1, 0], [10, 0], [0, 1], [0, 10], [0, 0.5], [0.5, 0]], float)
+    tt = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    prob = PDProblem.create(
+        name="wheelchair",
+        kind=kind,
+        tw_early=[0] * 3 + [0, 0, 0, 0, 50, 50],
+        tw_late=[200] * 3 + [1, 30, 1, 30, 60, 70],
+        service=[0] * 9,
+        demand=[[0, 0]] * 3 + [[1, 1], [-1, -1], [1, 0], [-1, 0], [1, 0], [-1, 0]],
+        pickup=[3, 5, 7],
+        delivery=[4, 6, 8],
+        vehicle_start=[0, 1, 2],
+        vehicle_end=[-1, -1, -1],
+        capacity=[[1, 1], [1, 0], [1, 0]],
+        travel_time=tt,
+        objective="vehicles",
+    )
+    initial = [[3, 4], [5, 6], [7, 8]]  # W, A, C: one request each
+    result = solve(prob, stop=MaxIterations(400), seed=0, initial_routes=initial)
+    assert result.feasible and check_solution(prob, result.routes).feasible
+    assert result.num_vehicles == 2
+    assert result.routes[0][:2] == [3, 4]  # the wheelchair route stays
