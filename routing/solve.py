@@ -8,7 +8,8 @@
 The search is the ALNS of :mod:`routing.alns` over the exact schedule and insertion kernels
 of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) a first share of
 the time removes whole routes (a route's requests go back into the pool with one vehicle
-fewer; if the search places them all, the smaller fleet is kept) and the rest minimises
+fewer; if the search places them all, the smaller fleet is kept; a route that will not go
+leaves the rest of that time to the next shortest) and the rest minimises
 distance with the fleet found. Stopping criteria are small objects: :class:`MaxRuntime`,
 :class:`MaxIterations` and :class:`Deadline` (an absolute ``time.monotonic()`` instant,
 as the live dispatcher uses). With :class:`MaxIterations` a run is reproducible
