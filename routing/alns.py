@@ -41,7 +41,7 @@ REPAIR_NAMES = ("greedy", "regret-2", "regret-3", "greedy+noise", "regret-2+nois
 SIGMA_BEST, SIGMA_BETTER, SIGMA_ACCEPTED = 33.0, 9.0, 13.0
 
 # Integer parameters (ip) and float parameters (fp) of alns_iterations.
-IP_QMIN, IP_QMAX, IP_SEGMENT, IP_POLISH = 0, 1, 2, 3
+IP_QMIN, IP_QMAX, IP_SEGMENT, IP_POLISH = 0, 1, 2, 3  # polish: 0 none, 1 relocate, 2 relocate + ejection
 FP_PENALTY, FP_NOISE, FP_REACTION, FP_TEMPERATURE = 0, 1, 2, 3
 
 
@@ -703,9 +703,10 @@ def alns_iterations(
                 new_cost -= polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap,
                                    load0, tt, cc, w, routes, rlen, rs, rload, assign, cand_lb, cand_i, cand_j,
                                    buf_seq, buf_b, pos_scratch, pos)  # fmt: skip
-                new_cost -= eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi,
-                                         cap, load0, tt, cc, w, routes, rlen, rs, rload, assign, cand_lb, cand_i,
-                                         cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
+                if ip[IP_POLISH] >= 2:
+                    new_cost -= eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem,
+                                             vf, vi, cap, load0, tt, cc, w, routes, rlen, rs, rload, assign, cand_lb,
+                                             cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
             best_cost = new_cost
             new_best += 1
             best_rlen[:] = rlen

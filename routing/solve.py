@@ -119,7 +119,9 @@ class SolveParams:
             (as a share of the initial cost) with probability 1/2, at the start / at the end.
         route_min_share: share of the time spent removing routes (objective "vehicles").
         batch_iterations: iterations per kernel call between deadline checks.
-        polish: run the relocate and ejection local searches on every new best solution.
+        polish: run the relocate local search on every new best solution, and with ``eject``
+            the ejection search after it (thorough, but its cost grows with fleet x requests:
+            the live dispatcher, which works against a deadline, leaves it off).
     """
 
     min_removed: int = 2
@@ -133,6 +135,7 @@ class SolveParams:
     route_min_share: float = 0.5
     batch_iterations: int = 50
     polish: bool = True
+    eject: bool = True
 
     def __post_init__(self) -> None:
         checks = [
@@ -253,7 +256,8 @@ class _Search:
     def run(self, n_iter: int, temperature: float, state_f: NDArray[np.float64]) -> int:
         a = self.a
         p = self.problem
-        ip = np.array([self.q_min, self.q_max, self.params.segment, int(self.params.polish)], np.int64)
+        polish = (2 if self.params.eject else 1) if self.params.polish else 0
+        ip = np.array([self.q_min, self.q_max, self.params.segment, polish], np.int64)
         fp = np.array([self.penalty, self.params.noise, self.params.reaction, temperature])
         found = alns.alns_iterations(
             n_iter, ip, fp, p.pickup, p.delivery, p.request_vehicle, self.removable, self.vehicle_on, a["nf"],
