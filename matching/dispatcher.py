@@ -486,10 +486,16 @@ class Dispatcher:
             elif plan.ni[_KIND, node] == DELIVERY and node in start_of:
                 ride_s = times[k] - start_of[node]
                 if ride_s > plan.nf[_RIDE, node]:
+                    limit = plan.nf[_RIDE, node]
                     plan.nf[_RIDE, node] = ride_s
                     rid = self._ride_of_node.get(node)
                     if rid is not None:
                         self._dirty_rides.add(rid)
+                    key = (rid, DELIVERY)
+                    if key not in self._late_reported:
+                        self._late_reported.add(key)
+                        detail = f"ride now planned at {int(ride_s)} s, limit {int(limit)} s"
+                        self._emit("late", now_s, rid, v, detail)
         if not plan.prepare(v):  # pragma: no cover - every upper bound now holds for the forward pass
             raise RuntimeError(f"vehicle {v}: could not make its plan consistent")
 
@@ -771,6 +777,7 @@ class Dispatcher:
         v = ride.vehicle
         plan = self.plan
         self._first_stop(v, ride.pickup_node, f"boarding ride {ride_id}")
+        self._late_on_arrival(v, ride_id, ride.pickup_node, PICKUP, time_s)
         s_p = plan.nf[_S, ride.pickup_node]
         plan.load0[v] += plan.dem[ride.pickup_node]
         plan.remove(v, [ride.pickup_node])
@@ -781,6 +788,20 @@ class Dispatcher:
         ride.picked_up_at_s = int(time_s)
         self._served(v, ride, ride.pickup_node, time_s + s_p, time_s, "boarded")
 
+    def _late_on_arrival(self, v: int, ride_id: str, node: int, kind: int, time_s: int) -> None:
+        """Report a ``late`` event for a stop served after its deadline, unless already reported.
+
+        The plan learns of delays at vehicle updates; a delay on the last leg (traffic that
+        worsened on the way) shows only here. For a rider on board the drop-off deadline is
+        the end of their ride limit, so this also reports a ride that took too long.
+        """
+        deadline = float(self.plan.nf[_L, node])
+        key = (ride_id, kind)
+        if time_s > deadline + 1e-6 and key not in self._late_reported:
+            self._late_reported.add(key)
+            what = "picked up" if kind == PICKUP else "dropped off"
+            self._emit("late", time_s, ride_id, v, f"{what} at {int(time_s)} s, promised by {int(deadline)} s")
+
     def on_alighted(self, ride_id: str, time_s: int) -> None:
         """The rider got off: the ride is complete."""
         ride = self.get_ride(ride_id)
@@ -789,6 +810,7 @@ class Dispatcher:
         v = ride.vehicle
         plan = self.plan
         self._first_stop(v, ride.dropoff_node, f"drop-off of ride {ride_id}")
+        self._late_on_arrival(v, ride_id, ride.dropoff_node, DELIVERY, time_s)
         s_d = plan.nf[_S, ride.dropoff_node]
         plan.load0[v] += plan.dem[ride.dropoff_node]
         plan.remove(v, [ride.dropoff_node])
@@ -1019,7 +1041,7 @@ class Dispatcher:
             stop=stop,
             seed=self.seed + self._reopt_calls,
             initial_routes=routes,
-            params=SolveParams(polish=True, batch_iterations=20),
+            params=SolveParams(polish=True, eject=False, batch_iterations=20),
         )
         moved: list[str] = []
         adopted = result.feasible and result.cost < before - 1e-6

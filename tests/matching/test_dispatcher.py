@@ -28,7 +28,7 @@ from matching import (
 )
 from matching.dispatcher import Dispatcher
 from routing import RoadNetwork, Router, StopSet
-from routing.schedule import _B, _KIND, _LOC, _PAIR
+from routing.schedule import _B, _KIND, _L, _LOC, _PAIR
 
 HOUR = 3600
 
@@ -354,6 +354,27 @@ def test_a_late_vehicle_is_reported_and_the_plan_stays_consistent(disp: Dispatch
     assert isinstance(answer, Offer | Rejection)
     disp.advance_to(later + 3 * HOUR)
     assert ride.status == RideStatus.COMPLETED
+
+
+def test_a_ride_that_ends_after_its_limit_is_reported_at_the_drop_off(disp: Dispatcher) -> None:
+    # The vehicle was late only on the last leg (say, traffic got worse on the way): nothing
+    # told the plan before the drop-off, which is where it must be reported.
+    t = 8 * HOUR
+    done = []
+    for rid, (o, d, overrun) in enumerate([(2, 28, 0), (5, 9, 120)]):
+        offer = disp.on_request(request(50 + rid, o, d, t), t)
+        assert isinstance(offer, Offer)
+        ride = disp.book(offer.offer_id, t)
+        board = int(ride.planned_pickup_s)
+        disp.on_boarded(ride.ride_id, board)
+        deadline = int(disp.plan.nf[_L, ride.dropoff_node])  # end of the ride limit, on board
+        disp.on_alighted(ride.ride_id, deadline + overrun)
+        assert ride.status == RideStatus.COMPLETED
+        done.append(ride)
+        t = deadline + overrun + 60
+    late = [e for e in disp.events if e.kind == "late"]
+    assert [e.ride_id for e in late] == [done[1].ride_id]  # the punctual ride is not reported
+    assert "dropped off" in late[0].detail
 
 
 def test_export_and_restore_rebuild_the_same_plan(
