@@ -65,6 +65,9 @@ class MaxRuntime:
     def progress(self, iterations: int) -> float:
         return min(1.0, (time.perf_counter() - self._t0) / self.seconds)
 
+    def remaining_s(self) -> float:
+        return self.seconds - (time.perf_counter() - self._t0)
+
 
 @dataclass
 class MaxIterations:
@@ -103,6 +106,9 @@ class Deadline:
         span = self.at - self._t0
         return 1.0 if span <= 0 else min(1.0, (time.monotonic() - self._t0) / span)
 
+    def remaining_s(self) -> float:
+        return self.at - time.monotonic()
+
 
 # ---------------------------------------------------------------------------- parameters and result
 
@@ -118,7 +124,8 @@ class SolveParams:
         start_worse / end_worse: simulated annealing accepts a solution this much worse
             (as a share of the initial cost) with probability 1/2, at the start / at the end.
         route_min_share: share of the time spent removing routes (objective "vehicles").
-        batch_iterations: iterations per kernel call between deadline checks.
+        batch_iterations: iterations per kernel call between deadline checks (fewer when
+            less time is left than a full batch takes).
         polish: run the relocate local search on every new best solution, and with ``eject``
             the ejection search after it (thorough, but its cost grows with fleet x requests:
             the live dispatcher, which works against a deadline, leaves it off).
@@ -227,6 +234,7 @@ class _Search:
         self.r_used = np.zeros(alns.NUM_REPAIR, np.int64)
         self.stats = np.zeros(4)
         self.iterations = 0
+        self.iter_s = 0.0
         removable_count = int(self.removable.sum())
         self.q_min = min(params.min_removed, max(1, removable_count))
         self.q_max = max(self.q_min, min(params.max_removed, int(params.max_removed_share * removable_count)))
@@ -253,12 +261,21 @@ class _Search:
     def used(self, routes: NDArray[np.int32], rlen: NDArray[np.int32]) -> int:
         return int(alns.count_used(routes, rlen, self.a["vi"]))
 
+    def _batch_size(self, stop: StoppingCriterion) -> int:
+        """Iterations for the next kernel call: a full batch, or what fits in the time left."""
+        n = self.params.batch_iterations
+        left = stop.remaining_s() if isinstance(stop, MaxRuntime | Deadline) else None
+        if left is not None and self.iter_s > 0.0:
+            n = max(1, min(n, int(left / self.iter_s)))
+        return n
+
     def run(self, n_iter: int, temperature: float, state_f: NDArray[np.float64]) -> int:
         a = self.a
         p = self.problem
         polish = (2 if self.params.eject else 1) if self.params.polish else 0
         ip = np.array([self.q_min, self.q_max, self.params.segment, polish], np.int64)
         fp = np.array([self.penalty, self.params.noise, self.params.reaction, temperature])
+        t0 = time.perf_counter()
         found = alns.alns_iterations(
             n_iter, ip, fp, p.pickup, p.delivery, p.request_vehicle, self.removable, self.vehicle_on, a["nf"],
             a["ni"], a["dem"], a["vf"], a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], self.w, self.routes,
@@ -266,6 +283,8 @@ class _Search:
             state_f, self.d_weight, self.r_weight, self.d_score, self.r_score, self.d_used, self.r_used, self.stats,
         )  # fmt: skip
         self.iterations += n_iter
+        per = (time.perf_counter() - t0) / n_iter  # seconds per iteration, smoothed
+        self.iter_s = per if self.iter_s == 0.0 else 0.7 * self.iter_s + 0.3 * per
         return int(found)
 
     def load(self, routes: NDArray[np.int32], rlen: NDArray[np.int32], assign: NDArray[np.int32]) -> None:
@@ -297,7 +316,7 @@ class _Search:
                 break
             frac = 0.0 if frac1 <= frac0 else min(1.0, max(0.0, (prog - frac0) / (frac1 - frac0)))
             temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 and t_lo > 0 else 0.0
-            if self.run(self.params.batch_iterations, temp, state_f):
+            if self.run(self._batch_size(stop), temp, state_f):
                 history.append(
                     (time.perf_counter() - t_start, self.used(self.best_routes, self.best_rlen),
                      self.travel_cost(self.best_routes, self.best_rlen))

@@ -145,3 +145,20 @@ def test_route_removal_tries_another_route_when_the_shortest_cannot_go() -> None
     assert result.feasible and check_solution(prob, result.routes).feasible
     assert result.num_vehicles == 2
     assert result.routes[0][:2] == [3, 4]  # the wheelchair route stays
+
+
+def test_a_kernel_call_is_sized_to_the_time_left(a2_16: PDProblem) -> None:
+    from routing.solve import _Search
+
+    search = _Search(a2_16, SolveParams(batch_iterations=50), seed=0)
+    assert search._batch_size(MaxIterations(1000)) == 50  # no clock: full batches
+    search.iter_s = 0.01  # as if one iteration took 10 ms
+    soon = Deadline(time.monotonic() + 0.05)
+    soon.start()
+    assert 1 <= search._batch_size(soon) <= 5
+    late = Deadline(time.monotonic() - 1.0)
+    late.start()
+    assert search._batch_size(late) == 1  # past the deadline: the least, never zero
+    far = MaxRuntime(60.0)
+    far.start()
+    assert search._batch_size(far) == 50
