@@ -470,34 +470,35 @@ class Dispatcher:
         start_of: dict[int, float] = {}
         for k in range(1, len(seq)):
             node = int(seq[k])
+            kind = int(plan.ni[_KIND, node])
+            rid = self._ride_of_node.get(node)
             if times[k] > plan.nf[_L, node]:
-                promised = plan.nf[_L, node]
+                detail = f"now planned at {int(times[k])} s, promised by {int(plan.nf[_L, node])} s"
                 plan.nf[_L, node] = times[k]
-                rid = self._ride_of_node.get(node)
-                if rid is not None:
-                    self._dirty_rides.add(rid)
-                key = (rid, int(plan.ni[_KIND, node]))
-                if key not in self._late_reported:
-                    self._late_reported.add(key)
-                    detail = f"now planned at {int(times[k])} s, promised by {int(promised)} s"
-                    self._emit("late", now_s, rid, v, detail)
-            if plan.ni[_KIND, node] == PICKUP:
+                self._widened(rid, kind, now_s, v, detail)
+            if kind == PICKUP:
                 start_of[int(plan.ni[_PAIR, node])] = times[k] + plan.nf[_S, node]
-            elif plan.ni[_KIND, node] == DELIVERY and node in start_of:
+            elif kind == DELIVERY and node in start_of:
                 ride_s = times[k] - start_of[node]
                 if ride_s > plan.nf[_RIDE, node]:
-                    limit = plan.nf[_RIDE, node]
+                    detail = f"ride now planned at {int(ride_s)} s, limit {int(plan.nf[_RIDE, node])} s"
                     plan.nf[_RIDE, node] = ride_s
-                    rid = self._ride_of_node.get(node)
-                    if rid is not None:
-                        self._dirty_rides.add(rid)
-                    key = (rid, DELIVERY)
-                    if key not in self._late_reported:
-                        self._late_reported.add(key)
-                        detail = f"ride now planned at {int(ride_s)} s, limit {int(limit)} s"
-                        self._emit("late", now_s, rid, v, detail)
+                    self._widened(rid, DELIVERY, now_s, v, detail)
         if not plan.prepare(v):  # pragma: no cover - every upper bound now holds for the forward pass
             raise RuntimeError(f"vehicle {v}: could not make its plan consistent")
+
+    def _widened(self, rid: str | None, kind: int, now_s: int, v: int, detail: str) -> None:
+        """A promise of ride ``rid`` was widened in the plan: its record changes; report it."""
+        if rid is not None:
+            self._dirty_rides.add(rid)
+        self._report_late(rid, kind, now_s, v, detail)
+
+    def _report_late(self, rid: str | None, kind: int, now_s: int, v: int, detail: str) -> None:
+        """Emit a ``late`` event for the pickup or drop-off (``kind``) of ``rid``, once."""
+        key = (rid, kind)
+        if key not in self._late_reported:
+            self._late_reported.add(key)
+            self._emit("late", now_s, rid, v, detail)
 
     def _refresh_planned_times(self, v: int) -> None:
         plan = self.plan
@@ -796,11 +797,9 @@ class Dispatcher:
         the end of their ride limit, so this also reports a ride that took too long.
         """
         deadline = float(self.plan.nf[_L, node])
-        key = (ride_id, kind)
-        if time_s > deadline + 1e-6 and key not in self._late_reported:
-            self._late_reported.add(key)
+        if time_s > deadline + 1e-6:
             what = "picked up" if kind == PICKUP else "dropped off"
-            self._emit("late", time_s, ride_id, v, f"{what} at {int(time_s)} s, promised by {int(deadline)} s")
+            self._report_late(ride_id, kind, time_s, v, f"{what} at {int(time_s)} s, promised by {int(deadline)} s")
 
     def on_alighted(self, ride_id: str, time_s: int) -> None:
         """The rider got off: the ride is complete."""

@@ -383,6 +383,46 @@ def _column(
 
 
 @kernel
+def _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch):
+    if pickup[r] >= 0:
+        mark[pickup[r]] = 1
+    mark[delivery[r]] = 1
+    remove_marked(v, routes, rlen, mark)
+    if pickup[r] >= 0:
+        mark[pickup[r]] = 0
+    mark[delivery[r]] = 0
+    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+
+
+@kernel
+def _put_in(r, v, i, j, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch):
+    """Insert request ``r`` into route ``v`` before positions ``i`` / ``j`` and prepare the route."""
+    insert_nodes(v, pickup[r], delivery[r], i, j, routes, rlen)
+    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+
+
+@kernel
+def _best_vehicle(r, pickup, delivery, vehicle_on, request_vehicle, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs,
+                  rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch):  # fmt: skip
+    """Cheapest insertion of request ``r`` over the vehicles it may use: ``(cost, v, i, j)``, v = -1 if none."""
+    best = np.inf
+    best_v = -1
+    best_i = -1
+    best_j = -1
+    for v in range(rlen.shape[0]):
+        if vehicle_on[v] == 0 or (request_vehicle[r] >= 0 and request_vehicle[r] != v):
+            continue
+        c, i, j = best_insertion(v, pickup[r], delivery[r], routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload,
+                                 w, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
+        if c < best:
+            best = c
+            best_v = v
+            best_i = i
+            best_j = j
+    return best, best_v, best_i, best_j
+
+
+@kernel
 def _repair_sequential(unassigned, nu, pickup, delivery, assign, vehicle_on, request_vehicle, routes, rlen, nf, ni, dem,
                        vf, vi, cap, load0, tt, cc, rs, rload, w, touched, bk_routes, bk_rlen, bk_rs, bk_rload, cand_lb,
                        cand_i, cand_j, buf_seq, buf_b, pos_scratch):  # fmt: skip
@@ -398,32 +438,19 @@ def _repair_sequential(unassigned, nu, pickup, delivery, assign, vehicle_on, req
             r = unassigned[a]
             key[a] = nf[_E, pickup[r]] if pickup[r] >= 0 else nf[_E, delivery[r]]
         unassigned[:nu] = unassigned[:nu][np.argsort(key, kind="mergesort")]
-    nveh = rlen.shape[0]
     left = 0
     for a in range(nu):
         r = unassigned[a]
-        best = np.inf
-        best_v = -1
-        best_i = -1
-        best_j = -1
-        for v in range(nveh):
-            if vehicle_on[v] == 0 or (request_vehicle[r] >= 0 and request_vehicle[r] != v):
-                continue
-            c, i, j = best_insertion(v, pickup[r], delivery[r], routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs,
-                                     rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
-            if c < best:
-                best = c
-                best_v = v
-                best_i = i
-                best_j = j
-        if best_v < 0:
+        _, v, i, j = _best_vehicle(r, pickup, delivery, vehicle_on, request_vehicle, routes, rlen, nf, ni, dem, vf, vi,
+                                   cap, tt, cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
+                                   pos_scratch)  # fmt: skip
+        if v < 0:
             unassigned[left] = r
             left += 1
             continue
-        _touch(best_v, touched, routes, rlen, rs, rload, bk_routes, bk_rlen, bk_rs, bk_rload)
-        insert_nodes(best_v, pickup[r], delivery[r], best_i, best_j, routes, rlen)
-        prepare_route(best_v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
-        assign[r] = best_v
+        _touch(v, touched, routes, rlen, rs, rload, bk_routes, bk_rlen, bk_rs, bk_rload)
+        _put_in(r, v, i, j, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+        assign[r] = v
     return left
 
 
@@ -753,18 +780,6 @@ def alns_iterations(
 
 
 @kernel
-def _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch):
-    if pickup[r] >= 0:
-        mark[pickup[r]] = 1
-    mark[delivery[r]] = 1
-    remove_marked(v, routes, rlen, mark)
-    if pickup[r] >= 0:
-        mark[pickup[r]] = 0
-    mark[delivery[r]] = 0
-    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
-
-
-@kernel
 def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc, w, routes,
            rlen, rs, rload, assign, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch, pos):  # fmt: skip
     """Relocate local search: move single requests to their best position while that saves cost.
@@ -772,7 +787,6 @@ def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem
     Returns the total saving.
     """
     nreq = assign.shape[0]
-    nveh = rlen.shape[0]
     max_len = routes.shape[1]
     saved_route = np.empty(max_len, np.int32)
     mark = np.zeros(ni.shape[1], np.uint8)
@@ -790,26 +804,13 @@ def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem
             gain = _removal_gain(r, pickup, delivery, assign, routes, rlen, ni, cc, pos)
             m = rlen[v]
             saved_route[:m] = routes[v, :m]
-            p = pickup[r]
-            d = delivery[r]
             _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch)
-            best = np.inf
-            best_u = -1
-            best_i = -1
-            best_j = -1
-            for u in range(nveh):
-                if vehicle_on[u] == 0 or (request_vehicle[r] >= 0 and request_vehicle[r] != u):
-                    continue
-                c, i, j = best_insertion(u, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w,
-                                         cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
-                if c < best:
-                    best = c
-                    best_u = u
-                    best_i = i
-                    best_j = j
+            best, best_u, best_i, best_j = _best_vehicle(r, pickup, delivery, vehicle_on, request_vehicle, routes,
+                                                         rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, cand_lb,
+                                                         cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
             if best_u >= 0 and best < gain - 1e-7:
-                insert_nodes(best_u, p, d, best_i, best_j, routes, rlen)
-                prepare_route(best_u, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                _put_in(r, best_u, best_i, best_j, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs,
+                        rload, pos_scratch)  # fmt: skip
                 assign[r] = best_u
                 total += gain - best
                 improved = True
@@ -835,7 +836,8 @@ def eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, n
     nreq = assign.shape[0]
     nveh = rlen.shape[0]
     max_len = routes.shape[1]
-    save_v = np.empty(max_len, np.int32)
+    save_v = np.empty(max_len, np.int32)  # route v as it was, with r
+    short_v = np.empty(max_len, np.int32)  # route v without r
     save_u = np.empty(max_len, np.int32)
     mark = np.zeros(ni.shape[1], np.uint8)
     order = np.random.permutation(nreq)
@@ -848,35 +850,37 @@ def eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, n
             v = assign[r]
             if v < 0 or not removable[r] or request_vehicle[r] >= 0 or pickup[r] < 0:
                 continue
+            cost_v = route_cost(v, routes, rlen, ni, cc)
+            mv = rlen[v]
+            save_v[:mv] = routes[v, :mv]
+            _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch)
+            ms = rlen[v]
+            short_v[:ms] = routes[v, :ms]
             moved = False
             for u in range(nveh):
                 if moved:
                     break
                 if u == v or vehicle_on[u] == 0:
                     continue
-                for k in range(1, rlen[u]):
-                    node = routes[u, k]
+                old = cost_v + route_cost(u, routes, rlen, ni, cc)
+                mu = rlen[u]
+                save_u[:mu] = routes[u, :mu]
+                for k in range(1, mu):
+                    node = save_u[k]
                     if ni[_KIND, node] != KIND_PICKUP:
                         continue
                     e = ni[_REQ, node]
                     if not removable[e] or request_vehicle[e] >= 0:
                         continue
-                    old = route_cost(v, routes, rlen, ni, cc) + route_cost(u, routes, rlen, ni, cc)
-                    mv = rlen[v]
-                    mu = rlen[u]
-                    save_v[:mv] = routes[v, :mv]
-                    save_u[:mu] = routes[u, :mu]
-                    _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark,
-                              pos_scratch)  # fmt: skip
                     _take_out(e, u, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark,
                               pos_scratch)  # fmt: skip
-                    ok = False
+                    t = -1  # the route e went back into
                     c1, i1, j1 = best_insertion(u, pickup[r], delivery[r], routes, rlen, nf, ni, dem, vf, vi, cap, tt,
                                                 cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
                                                 pos_scratch)  # fmt: skip
                     if c1 < np.inf:
-                        insert_nodes(u, pickup[r], delivery[r], i1, j1, routes, rlen)
-                        prepare_route(u, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                        _put_in(r, u, i1, j1, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload,
+                                pos_scratch)  # fmt: skip
                         cu, iu, ju = best_insertion(u, pickup[e], delivery[e], routes, rlen, nf, ni, dem, vf, vi, cap,
                                                     tt, cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
                                                     pos_scratch)  # fmt: skip
@@ -884,26 +888,34 @@ def eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, n
                                                     tt, cc, rs, rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b,
                                                     pos_scratch)  # fmt: skip
                         if cu < np.inf or cv < np.inf:
-                            t = u if cu <= cv else v
-                            insert_nodes(t, pickup[e], delivery[e], iu if t == u else iv, ju if t == u else jv,
-                                         routes, rlen)  # fmt: skip
-                            prepare_route(t, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                            if cu <= cv:
+                                t = u
+                                _put_in(e, u, iu, ju, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs,
+                                        rload, pos_scratch)  # fmt: skip
+                            else:
+                                t = v
+                                _put_in(e, v, iv, jv, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs,
+                                        rload, pos_scratch)  # fmt: skip
                             new = route_cost(v, routes, rlen, ni, cc) + route_cost(u, routes, rlen, ni, cc)
                             if new < old - 1e-7:
-                                ok = True
                                 assign[r] = u
                                 assign[e] = t
                                 total += old - new
-                    if ok:
-                        moved = True
-                        improved = True
-                        break
-                    rlen[v] = mv
-                    routes[v, :mv] = save_v[:mv]
+                                moved = True
+                                improved = True
+                                break
+                    # undo: u as it was; v without r, if e went there
                     rlen[u] = mu
                     routes[u, :mu] = save_u[:mu]
-                    prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
                     prepare_route(u, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+                    if t == v:
+                        rlen[v] = ms
+                        routes[v, :ms] = short_v[:ms]
+                        prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+            if not moved:
+                rlen[v] = mv
+                routes[v, :mv] = save_v[:mv]
+                prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
     return total
 
 

@@ -36,13 +36,16 @@ from .schedule import kernel_arrays
 
 
 class StoppingCriterion(Protocol):
-    """Tells the solver when to stop and how far along it is (0..1, drives the cooling)."""
+    """Tells the solver when to stop, how far along it is (0..1, drives the cooling) and, for
+    a clock, how many seconds are left (``None`` otherwise: kernel calls are not shortened)."""
 
     def start(self) -> None: ...
 
     def done(self, iterations: int) -> bool: ...
 
     def progress(self, iterations: int) -> float: ...
+
+    def remaining_s(self) -> float | None: ...
 
 
 @dataclass
@@ -87,6 +90,9 @@ class MaxIterations:
 
     def progress(self, iterations: int) -> float:
         return min(1.0, iterations / max(1, self.iterations))
+
+    def remaining_s(self) -> None:
+        return None
 
 
 @dataclass
@@ -238,6 +244,8 @@ class _Search:
         removable_count = int(self.removable.sum())
         self.q_min = min(params.min_removed, max(1, removable_count))
         self.q_max = max(self.q_min, min(params.max_removed, int(params.max_removed_share * removable_count)))
+        polish = (2 if params.eject else 1) if params.polish else 0  # see alns.IP_POLISH
+        self.ip = np.array([self.q_min, self.q_max, params.segment, polish], np.int64)
         alns.seed_rng(seed)
 
     # ------------------------------------------------------------------ kernel calls
@@ -264,7 +272,7 @@ class _Search:
     def _batch_size(self, stop: StoppingCriterion) -> int:
         """Iterations for the next kernel call: a full batch, or what fits in the time left."""
         n = self.params.batch_iterations
-        left = stop.remaining_s() if isinstance(stop, MaxRuntime | Deadline) else None
+        left = stop.remaining_s()
         if left is not None and self.iter_s > 0.0:
             n = max(1, min(n, int(left / self.iter_s)))
         return n
@@ -272,12 +280,10 @@ class _Search:
     def run(self, n_iter: int, temperature: float, state_f: NDArray[np.float64]) -> int:
         a = self.a
         p = self.problem
-        polish = (2 if self.params.eject else 1) if self.params.polish else 0
-        ip = np.array([self.q_min, self.q_max, self.params.segment, polish], np.int64)
         fp = np.array([self.penalty, self.params.noise, self.params.reaction, temperature])
         t0 = time.perf_counter()
         found = alns.alns_iterations(
-            n_iter, ip, fp, p.pickup, p.delivery, p.request_vehicle, self.removable, self.vehicle_on, a["nf"],
+            n_iter, self.ip, fp, p.pickup, p.delivery, p.request_vehicle, self.removable, self.vehicle_on, a["nf"],
             a["ni"], a["dem"], a["vf"], a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], self.w, self.routes,
             self.rlen, self.rs, self.rload, self.assign, self.best_routes, self.best_rlen, self.best_assign,
             state_f, self.d_weight, self.r_weight, self.d_score, self.r_score, self.d_used, self.r_used, self.stats,
@@ -408,7 +414,7 @@ def _minimise_vehicles(search: _Search, stop: StoppingCriterion, history: list[t
         routes, rlen, assign = best
         used = [v for v in range(p.num_vehicles) if rlen[v] > search.base_len[v]]
         options = [v for v in used if v not in tried]
-        if len(used) <= 1 or not options:
+        if not options:
             break
         victim = min(options, key=lambda v: int(rlen[v]))  # the shortest route first
         trial_routes, trial_rlen, trial_assign = routes.copy(), rlen.copy(), assign.copy()
