@@ -336,7 +336,12 @@ def best_insertion(
         l_d = nf[_L, d]
         ride = nf[_RIDE, d]
         t_pd = tt[loc_p, loc_d]
-        for i in range(1, last + 1):
+        # A stop that must be served before the pickup can even end cannot follow it: skip the
+        # positions in front of such stops (a long plan and a request late in it).
+        first = 1
+        while first < last and nf[_L, seq[first]] + EPS < e_p + s_p:
+            first += 1
+        for i in range(first, last + 1):
             prev = seq[i - 1]
             if rs[_B, v, i - 1] > l_p + EPS:
                 break  # service starts only get later along the route
