@@ -21,6 +21,7 @@ manifest whenever it changes).
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -393,15 +394,16 @@ class EngineCore:
     def manifest(self, v: int, stops: list[PlannedStop] | None = None) -> list[dict[str, Any]]:
         """Vehicle ``v``'s manifest for the driver (from ``stops``, its planned stops, if given)."""
         d = self.dispatcher
+        rides = d.rides
         out = []
         for s in d.planned_stops(v) if stops is None else stops:
-            ride = d.rides[s.ride_id]
+            ride = rides[s.ride_id]
             out.append(
                 {
                     "ride_id": s.ride_id,
                     "kind": s.kind,
                     "stop": s.stop,
-                    "planned_s": int(np.ceil(s.planned_s - 1e-9)),
+                    "planned_s": math.ceil(s.planned_s - 1e-9),
                     "service_s": s.service_s,
                     "passengers": ride.request.passengers,
                     "window_start_s": ride.offer.pickup_window_start_s if s.kind == "pickup" else 0,

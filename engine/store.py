@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -150,12 +151,24 @@ class StateStore(Protocol):
 
 
 # ---------------------------------------------------------------------------- encoding
+_encode_str = json.encoder.encode_basestring  # what json.dumps uses for text with ensure_ascii=False
+
+
 def encode_json(value: Any, *, what: str) -> str:
     """``value`` as compact JSON text; TypeError/ValueError naming ``what`` if it cannot be encoded.
 
     NaN and infinities are refused (ValueError): they are not JSON and other readers of the
     store would choke on them.
     """
+    kind = type(value)  # scalars (most record fields) the way json.dumps writes them, without its set-up
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if value is None:
+        return "null"
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:

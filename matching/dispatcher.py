@@ -367,6 +367,10 @@ class Dispatcher:
         )
         self.rides: dict[str, Ride] = {}
         self._ride_of_node: dict[int, str] = {}
+        # Per node: the planned time and vehicle its ride's record shows (NaN / -1: none yet),
+        # so that a changed plan is compared with the records in one array operation.
+        self._shown_t = np.full(0, np.nan)
+        self._shown_v = np.full(0, -1, np.int32)
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
@@ -433,9 +437,7 @@ class Dispatcher:
         on its way is committed to its next stop. A vehicle that should already have served
         its next stop is late: its plan is shifted and any promise that breaks is recorded."""
         plan = self.plan
-        for v in range(plan.k):
-            if plan.vf[_T0, v] >= now_s:
-                continue
+        for v in np.flatnonzero(plan.vf[_T0] < now_s).tolist():
             if plan.rlen[v] <= 2:
                 plan.vf[_T0, v] = now_s
                 plan.nf[_E, plan.vi[_START, v]] = now_s
@@ -500,27 +502,42 @@ class Dispatcher:
             self._late_reported.add(key)
             self._emit("late", now_s, rid, v, detail)
 
+    def _shown_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
+        """The per-node record mirrors, grown to the plan's node capacity."""
+        cap = self.plan.nf.shape[1]
+        if self._shown_t.shape[0] < cap:
+            t = np.full(cap, np.nan)
+            t[: self._shown_t.shape[0]] = self._shown_t
+            vv = np.full(cap, -1, np.int32)
+            vv[: self._shown_v.shape[0]] = self._shown_v
+            self._shown_t, self._shown_v = t, vv
+        return self._shown_t, self._shown_v
+
     def _refresh_planned_times(self, v: int) -> None:
+        """Copy vehicle ``v``'s planned times into its rides; only a ride whose record changes
+        (time or vehicle) is marked for writing (a booking on a busy van would otherwise
+        rewrite every ride on it)."""
         plan = self.plan
         self._dirty_vehicles.add(v)
-        seq = plan.route(v)
-        b = plan.rs[_B, v, : plan.rlen[v]]
-        for k in range(1, len(seq)):
-            rid = self._ride_of_node.get(int(seq[k]))
-            if rid is None:
+        m = int(plan.rlen[v])
+        nodes = plan.routes[v, 1:m]
+        b = plan.rs[_B, v, 1:m]
+        shown_t, shown_v = self._shown_arrays()
+        changed = np.flatnonzero((shown_v[nodes] != v) | (shown_t[nodes] != b))
+        for k in changed.tolist():
+            node = int(nodes[k])
+            rid = self._ride_of_node.get(node)
+            if rid is None:  # the route's end
                 continue
             ride = self.rides[rid]
-            t = float(b[k])
-            # Only a ride whose record changes is written again (a booking on a busy van
-            # would otherwise rewrite every ride on it).
-            if int(seq[k]) == ride.pickup_node:
-                if ride.vehicle != v or ride.planned_pickup_s != t:
-                    ride.planned_pickup_s = t
-                    self._dirty_rides.add(rid)
-            elif ride.vehicle != v or ride.planned_dropoff_s != t:
-                ride.planned_dropoff_s = t
-                self._dirty_rides.add(rid)
+            if node == ride.pickup_node:
+                ride.planned_pickup_s = float(b[k])
+            else:
+                ride.planned_dropoff_s = float(b[k])
             ride.vehicle = v
+            self._dirty_rides.add(rid)
+        shown_t[nodes] = b
+        shown_v[nodes] = v
 
     # ------------------------------------------------------------------ quotes
     def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
@@ -729,19 +746,19 @@ class Dispatcher:
         last = int(plan.rlen[v]) - 1  # position of the route's end node
         if limit is not None:
             last = min(last, 1 + limit)
-        out = []
-        for k in range(1, last):
-            node = int(plan.routes[v, k])
-            out.append(
-                PlannedStop(
-                    self._ride_of_node[node],
-                    "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff",
-                    int(plan.ni[_LOC, node]),
-                    float(plan.rs[_B, v, k]),
-                    int(plan.nf[_S, node]),
-                )
+        nodes = plan.routes[v, 1:last]
+        ride_of = self._ride_of_node
+        return [
+            PlannedStop(ride_of[node], "pickup" if kind == PICKUP else "dropoff", loc, b, service)
+            for node, kind, loc, b, service in zip(
+                nodes.tolist(),
+                plan.ni[_KIND, nodes].tolist(),
+                plan.ni[_LOC, nodes].tolist(),
+                plan.rs[_B, v, 1:last].tolist(),
+                plan.nf[_S, nodes].astype(np.int64).tolist(),
+                strict=True,
             )
-        return out
+        ]
 
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
         """The vehicle's planned stops: (ride id, "pickup" | "dropoff", stop index, planned service start)."""
@@ -960,6 +977,9 @@ class Dispatcher:
                     len(self.rides),
                 )
                 plan.nf[_L, d] = float(rec["dropoff_late_s"])
+                shown_t, shown_v = self._shown_arrays()
+                shown_t[p], shown_t[d] = ride.planned_pickup_s, ride.planned_dropoff_s
+                shown_v[p] = shown_v[d] = ride.vehicle
                 ride.dropoff_node = d
                 self._ride_of_node[d] = ride.ride_id
                 nodes[(ride.ride_id, "dropoff")] = d
