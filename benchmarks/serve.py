@@ -12,7 +12,9 @@ free port, AOF with ``appendfsync everysec``, stopped after the round). Then:
   so one round pre-books a service day: the vans' plans fill as the round goes on, and the
   times, being external, are the same whenever the benchmark runs. (A clock moving with the
   requests would need drivers reporting their stops: a van that does not report is taken as
-  late at every tick.) BookRide carries an idempotency key.
+  late at every tick.) BookRide carries an idempotency key. In the second mode, *at once*,
+  each client books with one call instead: BookRide with the request itself (the engine
+  quotes and books in one command), as a rider app that takes the best offer does.
 * **the operator** — one more process follows WatchAssignments and notes when each BOOKING
   event arrives; the stream delay is that time minus the moment the client got the BookRide
   answer (``time.time()`` on one machine, so no clock skew; a negative delay means the event
@@ -59,6 +61,8 @@ CLOCK_S = 5 * 3600 + 30 * 60
 DAY_START_S, DAY_END_S = 6 * 3600, 23 * 3600
 #: Up to this much is added to each requested time at random.
 JITTER_S = 300
+#: How clients book: Quote then BookRide of the offer, or BookRide with the request (one call).
+MODES = ("quote-book", "at-once")
 #: The target of the issue.
 TARGET_BOOKINGS_PER_S = 1000.0
 TARGET_P99_MS = 50.0
@@ -212,9 +216,19 @@ def read_pairs(data_dir: Path) -> np.ndarray:
 
 
 def client_process(
-    index: int, target: str, pairs: np.ndarray, seed: int, ready: Any, go: Any, start: Any, seconds: float, out: Any
+    index: int,
+    target: str,
+    pairs: np.ndarray,
+    seed: int,
+    ready: Any,
+    go: Any,
+    start: Any,
+    seconds: float,
+    out: Any,
+    mode: str = "quote-book",
 ) -> None:
-    """One client: Quote + BookRide in a loop from ``start`` for ``seconds``; results into ``out``."""
+    """One client: Quote + BookRide (``mode`` "at-once": one BookRide with the request) in a loop from
+    ``start`` for ``seconds``; results into ``out``."""
     import grpc
 
     from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
@@ -246,6 +260,23 @@ def client_process(
             passengers=1,
             now_s=CLOCK_S,
         )
+        if mode == "at-once":
+            q0 = time.perf_counter()
+            quotes += 1
+            try:
+                ride = rider.BookRide(
+                    rider_pb2.BookRideRequest(request=request, idempotency_key=request.request_id, now_s=CLOCK_S),
+                    timeout=RPC_TIMEOUT_S,
+                )  # fmt: skip
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    rejected += 1  # no vehicle can take it: the rejection of a quote
+                else:
+                    errors += 1
+                continue
+            book_ms.append((time.perf_counter() - q0) * 1000)
+            booked.append((ride.ride_id, time.time()))
+            continue
         q0 = time.perf_counter()
         try:
             answer = rider.Quote(request, timeout=RPC_TIMEOUT_S)
@@ -356,7 +387,15 @@ def pct(values: list[float] | np.ndarray, q: float) -> float | None:
 
 
 def load_round(
-    store: str, *, clients: int, seconds: float, data_dir: Path, pairs: np.ndarray, seed: int, workdir: Path
+    store: str,
+    *,
+    clients: int,
+    seconds: float,
+    data_dir: Path,
+    pairs: np.ndarray,
+    seed: int,
+    workdir: Path,
+    mode: str = "quote-book",
 ) -> dict[str, Any]:
     """One round against a fresh engine on ``store``; the measured numbers as a dict."""
     ctx = mp.get_context("spawn")  # never fork a process that has gRPC threads
@@ -372,7 +411,7 @@ def load_round(
         for i in range(clients):
             p = ctx.Process(
                 target=client_process,
-                args=(i, engine.target, pairs, seed, ready, go, start, seconds, out),
+                args=(i, engine.target, pairs, seed, ready, go, start, seconds, out, mode),
                 daemon=True,
             )
             p.start()
@@ -408,6 +447,7 @@ def load_round(
     thirds = [int(np.sum((answered >= k * seconds / 3) & (answered < (k + 1) * seconds / 3))) for k in range(3)]
     return {
         "store": "redis" if store.startswith("redis") else store,
+        "mode": mode,
         "clients": clients,
         "seconds": round(wall, 2),
         "bookings": len(booked),
@@ -545,13 +585,17 @@ def run(
     clients: tuple[int, ...] = (4,),
     seconds: float = 10.0,
     stores: tuple[str, ...] = ("memory", "redis"),
+    modes: tuple[str, ...] = MODES,
     seed: int = 1,
     profile: bool = True,
     out_dir: Path = RESULTS_DIR,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """A round per store and number of clients, each on a fresh engine (and the core profile after a
-    store's last round), then ``serve.json`` and ``serve.md``."""
+    """A round per store, mode and number of clients, each on a fresh engine (and the core profile after a
+    store's last Quote + BookRide round), then ``serve.json`` and ``serve.md``."""
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"mode: got {mode!r} (allowed: {', '.join(MODES)})")
     say = progress or (lambda _m: None)
     pairs = read_pairs(data_dir)
     load_before = os.getloadavg()
@@ -559,15 +603,18 @@ def run(
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         for store in stores:
             with temporary_redis() if store == "redis" else _memory() as url:
-                for n in clients:
-                    say(f"{store}: {n} clients for {seconds:g} s")
-                    if store == "redis":  # a fresh engine starts from an empty store
-                        _flush(url)
-                    row = load_round(
-                        url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs, seed=seed, workdir=Path(tmp)
-                    )
-                    rounds.append(row)
-                if profile:
+                row = None
+                for mode in modes:
+                    for n in clients:
+                        say(f"{store}, {mode}: {n} clients for {seconds:g} s")
+                        if store == "redis":  # a fresh engine starts from an empty store
+                            _flush(url)
+                        one = load_round(url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs, seed=seed,
+                                         workdir=Path(tmp), mode=mode)  # fmt: skip
+                        rounds.append(one)
+                        if mode == "quote-book":
+                            row = one
+                if profile and row is not None:
                     say(f"{store}: the engine core alone")
                     if store == "redis":
                         _flush(url)
@@ -602,6 +649,9 @@ def _flush(url: str) -> None:
         client.flushdb()
 
 
+_MODE_TEXT = {"quote-book": "Quote + BookRide", "at-once": "at once"}
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} ms"
 
@@ -614,25 +664,28 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores; load average {load[0]:.2f} before the run). "
         f"`mobility serve` on `{result['scenario']}` (300 vans, 4,333 stops) as a subprocess, external clock, "
         "re-optimisation off; Redis: a local `redis-server` with AOF, `appendfsync everysec`. Client processes "
-        "loop Quote + BookRide (pre-bookings, requested times through the day as the round goes on); one more "
-        "process follows WatchAssignments. **Clients, the operator stream and the engine share the same "
+        "loop Quote + BookRide, or book *at once* with one BookRide carrying the request (pre-bookings, requested "
+        "times through the day as the round goes on); one more process follows WatchAssignments. "
+        "**Clients, the operator stream and the engine share the same "
         f"{m['cores']} cores.** Latencies as the clients see them; stream delay: from the BookRide answer to the "
         "arrival of that ride's BOOKING event.",
         "",
-        "| store | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | Quote p99 | "
+        "| store | booking | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | Quote p99 | "
         "stream delay p50 | stream delay p99 | rejections |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rounds:
         lines.append(
-            f"| {r['store']} | {r['clients']} | {r['bookings_per_s']:,.0f} | {_ms(r['book_p50_ms'])} | "
+            f"| {r['store']} | {_MODE_TEXT[r.get('mode', 'quote-book')]} | {r['clients']} | "
+            f"{r['bookings_per_s']:,.0f} | {_ms(r['book_p50_ms'])} | "
             f"{_ms(r['book_p99_ms'])} | {_ms(r['quote_p50_ms'])} | {_ms(r['quote_p99_ms'])} | "
             f"{_ms(r['stream_delay_p50_ms'])} | {_ms(r['stream_delay_p99_ms'])} | {100 * r['rejected_share']:.1f}% |"
         )
     lines.append("")
     for r in rounds:
         lines.append(
-            f"- {r['store']}: {r['bookings']:,} bookings from {r['quotes']:,} quotes in {r['seconds']:.1f} s; "
+            f"- {r['store']}, {_MODE_TEXT[r.get('mode', 'quote-book')]}: {r['bookings']:,} bookings from "
+            f"{r['quotes']:,} requests in {r['seconds']:.1f} s; "
             f"{r['refused_bookings']} bookings refused (plan changed since the offer), {r['errors']} errors, "
             f"{r['bookings_missing_from_stream']} bookings not seen on the stream; bookings/s in the first, "
             f"second and last third of the round {', '.join(f'{x:,.0f}' for x in r['bookings_per_s_by_third'])}; "
@@ -655,8 +708,10 @@ def to_markdown(result: dict[str, Any]) -> str:
             "",
             f"Target: at least {TARGET_BOOKINGS_PER_S:,.0f} bookings/s sustained with p99 under "
             f"{TARGET_P99_MS:.0f} ms on 2 cores — **{'met' if met else 'not met'}**: best "
-            f"{best['bookings_per_s']:,.0f} bookings/s ({best['store']}), p99 BookRide {_ms(best['book_p99_ms'])}, "
-            f"Quote {_ms(best['quote_p99_ms'])}.",
+            f"{best['bookings_per_s']:,.0f} bookings/s ({best['store']}, "
+            f"{_MODE_TEXT[best.get('mode', 'quote-book')]}), p99 BookRide {_ms(best['book_p99_ms'])}"
+            + ("" if best["quote_p99_ms"] is None else f", Quote {_ms(best['quote_p99_ms'])}")
+            + ".",
         ]
     profiled = [r for r in rounds if "core" in r]
     if profiled:

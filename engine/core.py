@@ -38,7 +38,7 @@ from matching.dispatcher import Dispatcher, PlannedStop, ReoptimiseReport, Ride
 from routing import warm_up
 from routing.schedule import _LOC
 
-from .errors import InvalidInput, PermissionDenied
+from .errors import InvalidInput, PermissionDenied, Rejected
 from .store import Commit, StateStore, StoreUnavailable, event_id_key
 
 log = logging.getLogger(__name__)
@@ -468,10 +468,7 @@ class EngineCore:
 
         def run(d: Dispatcher) -> dict[str, Any]:
             if idempotency_key and idempotency_key in self.idempotency:
-                ride = d.get_ride(self.idempotency[idempotency_key])
-                if rider_id is not None and ride.request.rider_id != rider_id:
-                    raise PermissionDenied("that idempotency key belongs to another rider's booking")
-                return self.ride_dict(ride)
+                return self._known_booking(d, idempotency_key, rider_id)
             if rider_id is not None and d.offer_rider(offer_id) != rider_id:
                 raise PermissionDenied(f"offer {offer_id} was made to another rider")
             ride = d.book(offer_id, self.now(now_s), idempotency_key=idempotency_key or None)
@@ -480,6 +477,40 @@ class EngineCore:
             return self.ride_dict(ride)
 
         return self.call(run)
+
+    def quote_and_book(
+        self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+    ) -> dict[str, Any]:
+        """Quote ``request`` and book its offer in one command: the ride, or :class:`Rejected`.
+
+        A retry with the same ``idempotency_key`` returns the ride booked the first time. The
+        rejection is committed like a quote's (operators see it) before the caller hears of it.
+        """
+
+        def run(d: Dispatcher) -> dict[str, Any] | Rejection:
+            if idempotency_key and idempotency_key in self.idempotency:
+                return self._known_booking(d, idempotency_key, rider_id)
+            now = self.now(now_s)
+            answer = d.on_request(request, now)
+            if isinstance(answer, Rejection):
+                self.requests_rejected += 1
+                return answer
+            ride = d.book(answer.offer_id, now, idempotency_key=idempotency_key or None)
+            if idempotency_key:
+                self.idempotency[idempotency_key] = ride.ride_id
+            return self.ride_dict(ride)
+
+        result = self.call(run)
+        if isinstance(result, Rejection):
+            raise Rejected(result.reason.value, result.detail)
+        return result
+
+    def _known_booking(self, d: Dispatcher, idempotency_key: str, rider_id: str | None) -> dict[str, Any]:
+        """The ride already booked with ``idempotency_key`` (only to the rider who booked it)."""
+        ride = d.get_ride(self.idempotency[idempotency_key])
+        if rider_id is not None and ride.request.rider_id != rider_id:
+            raise PermissionDenied("that idempotency key belongs to another rider's booking")
+        return self.ride_dict(ride)
 
     def ride_owner(self, ride_id: str) -> str | None:
         return self.call(lambda d: d.get_ride(ride_id).request.rider_id, mutate=False)

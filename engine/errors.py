@@ -3,7 +3,8 @@
 A client's mistake is never INTERNAL: bad input is INVALID_ARGUMENT with a
 ``google.rpc.BadRequest`` listing the field violations, an unknown id is NOT_FOUND, a request
 that does not fit the current state (cancelling a completed ride, an expired offer) is
-FAILED_PRECONDITION, a missing or unknown token UNAUTHENTICATED, someone else's ride or
+FAILED_PRECONDITION (a request booked at once and rejected also, with a ``google.rpc.ErrorInfo``
+naming the rejection's reason), a missing or unknown token UNAUTHENTICATED, someone else's ride or
 vehicle PERMISSION_DENIED, and a state store that cannot be reached UNAVAILABLE.
 """
 
@@ -33,6 +34,14 @@ class PermissionDenied(Exception):
     """The caller's role or identity does not allow this."""
 
 
+class Rejected(Exception):
+    """A request booked at once (BookRide with a request) that the dispatcher rejects."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"rejected ({reason}): {detail}")
+
+
 class InvalidInput(ValueError):
     """A malformed request message (field path and reason)."""
 
@@ -58,8 +67,23 @@ FIELD_PATHS = {
 }
 
 
-def _status(code: grpc.StatusCode, rpc_code: int, message: str, field: str | None = None) -> grpc.Status:
+def nested(exc: BaseException, prefix: str) -> BaseException:
+    """``exc`` with its field path under ``prefix`` (a message inside the request), if it names one."""
+    if isinstance(exc, InvalidInput):
+        return InvalidInput(prefix + exc.field, str(exc).removeprefix(f"{exc.field}: "))
+    if isinstance(exc, InvalidValueError | InvalidArgumentError):
+        return InvalidInput(prefix + FIELD_PATHS.get(exc.field, exc.field), str(exc).removeprefix(f"{exc.field}: "))
+    return exc
+
+
+def _status(
+    code: grpc.StatusCode, rpc_code: int, message: str, field: str | None = None, reason: str | None = None
+) -> grpc.Status:
     details = []
+    if reason is not None:
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="mobility.v1"))
+        details.append(detail)
     if field is not None:
         bad = error_details_pb2.BadRequest(
             field_violations=[error_details_pb2.BadRequest.FieldViolation(field=field, description=message)]
@@ -81,6 +105,10 @@ def status_of(exc: BaseException) -> grpc.Status:
         return _status(grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT, str(exc))
     if isinstance(exc, NotFoundError):
         return _status(grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND, str(exc))
+    if isinstance(exc, Rejected):
+        return _status(
+            grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION, str(exc), reason=exc.reason.upper()
+        )
     if isinstance(exc, ConflictError):
         return _status(grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION, str(exc))
     if isinstance(exc, Unauthenticated):

@@ -22,7 +22,7 @@ from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_
 from . import converters as cv
 from .auth import Principal, TokenTable
 from .core import MAX_CLOCK_S, EngineCore, Subscription
-from .errors import InvalidInput, PermissionDenied, abort
+from .errors import InvalidInput, PermissionDenied, abort, nested
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TERMINAL = ("completed", "cancelled", "no_show")
@@ -133,14 +133,28 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     @rpc
     def BookRide(self, request: rider_pb2.BookRideRequest, context: grpc.ServicerContext) -> Any:
         p = self.who(context, "rider", "operator")
-        if not request.offer_id:
-            raise InvalidInput("offer_id", "missing")
+        at_once = request.HasField("request")
+        if at_once and request.offer_id:
+            raise InvalidInput("offer_id", "give an offer_id or a request to book at once, not both")
+        if not at_once and not request.offer_id:
+            raise InvalidInput("offer_id", "missing (or give a request to book at once)")
         if len(request.idempotency_key) > 128:
             raise InvalidInput("idempotency_key", "longer than 128 characters")
         check_time("now_s", request.now_s)
-        ride = self.core.book(
-            request.offer_id, request.idempotency_key, request.now_s, rider_id=p.subject if p.role == "rider" else None
-        )
+        rider_id = p.subject if p.role == "rider" else None
+        if not at_once:
+            ride = self.core.book(request.offer_id, request.idempotency_key, request.now_s, rider_id=rider_id)
+            return cv.ride_to_proto(ride)
+        try:
+            check_time("requested_time_s", request.request.requested_time_s)
+            clock = max(self.core.clock_s, request.now_s)  # as in Quote
+            req = cv.request_from_proto(request.request, rider_id, clock)
+            ride = self.core.quote_and_book(req, request.idempotency_key, request.now_s, rider_id=rider_id)
+        except Exception as exc:
+            field_error = nested(exc, "request.")
+            if field_error is exc:
+                raise
+            raise field_error from exc
         return cv.ride_to_proto(ride)
 
     @rpc

@@ -538,7 +538,8 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     stores = tuple(dict.fromkeys(args.store))
     clients = tuple(dict.fromkeys(args.clients))
-    steps = len(stores) * (len(clients) + (0 if args.no_profile else 1))
+    modes = tuple(dict.fromkeys(args.mode))
+    steps = len(stores) * (len(modes) * len(clients) + (0 if args.no_profile or "quote-book" not in modes else 1))
     _with_progress(
         "serve",
         steps,
@@ -548,6 +549,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
             clients=clients,
             seconds=args.seconds,
             stores=stores,
+            modes=modes,
             seed=args.seed,
             profile=not args.no_profile,
             out_dir=out_dir,
@@ -867,8 +869,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="live engine throughput: bookings/s and latency of `mobility serve` under load",
         description="Start `mobility serve` on drt_manhattan (300 vans, every node a stop; external clock, "
         "re-optimisation off) as a subprocess, with the memory store and then with a temporary local "
-        "redis-server (AOF, appendfsync everysec), and load it from client processes looping Quote + BookRide "
-        "(pre-bookings, requested times through the day) while an operator process follows WatchAssignments. "
+        "redis-server (AOF, appendfsync everysec), and load it from client processes looping Quote + BookRide, "
+        "or BookRide with the request at once (pre-bookings, requested times through the day) while an operator "
+        "process follows WatchAssignments. "
         "Reports bookings/s, Quote and BookRide p50/p99, the stream delay (BookRide answer to its BOOKING "
         "event), the rejections, and where the time goes (the engine core alone, without gRPC). Clients and "
         "engine share the machine's cores. Writes benchmarks/results/serve.{json,md}. Duration: about "
@@ -891,6 +894,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("memory", "redis"),
         default=["memory", "redis"],
         help="state stores, one round each (default: memory redis)",
+    )
+    serveb.add_argument(
+        "--mode",
+        nargs="+",
+        choices=("quote-book", "at-once"),
+        default=["quote-book", "at-once"],
+        help="how clients book: Quote then BookRide of the offer, or BookRide with the request in one call; "
+        "a round each (default: both)",
     )
     serveb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the request stream (default 1)")
     serveb.add_argument("--no-profile", action="store_true", help="skip the engine-core profile after each round")

@@ -63,14 +63,16 @@ class QuoteResponse(_message.Message):
     def __init__(self, offer: _Optional[_Union[_common_pb2.Offer, _Mapping]] = ..., rejection: _Optional[_Union[_common_pb2.Rejection, _Mapping]] = ...) -> None: ...
 
 class BookRideRequest(_message.Message):
-    __slots__ = ("offer_id", "idempotency_key", "now_s")
+    __slots__ = ("offer_id", "idempotency_key", "now_s", "request")
     OFFER_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     NOW_S_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
     offer_id: str
     idempotency_key: str
     now_s: int
-    def __init__(self, offer_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., now_s: _Optional[int] = ...) -> None: ...
+    request: QuoteRequest
+    def __init__(self, offer_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., now_s: _Optional[int] = ..., request: _Optional[_Union[QuoteRequest, _Mapping]] = ...) -> None: ...
 
 class CancelRideRequest(_message.Message):
     __slots__ = ("ride_id", "now_s")

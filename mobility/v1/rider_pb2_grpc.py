@@ -73,7 +73,10 @@ class RiderServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def BookRide(self, request, context):
-        """Book an offer. Idempotent: the same idempotency key (or the same offer) gives the same ride.
+        """Book an offer, or (with `request` instead of `offer_id`) quote and book the best offer in
+        one call; a request that cannot be served is then FAILED_PRECONDITION with a
+        google.rpc.ErrorInfo whose reason is the rejection's (e.g. NO_VEHICLE_IN_TIME).
+        Idempotent: the same idempotency key (or the same offer) gives the same ride.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,12 +1,13 @@
 """Malformed and forbidden calls, generated: a clean status code, a server that keeps serving, no trace.
 
-Hypothesis generates bad calls for every RPC (ids empty, too long or with bad characters;
-party sizes, coordinates, stops and times out of range; places missing; unknown enum values
-as raw integers; unknown offers, rides and vehicles; oversize idempotency keys; stop events
-of the wrong kind, in the wrong state or for a ride of another vehicle; traffic updates of the
-wrong length or with NaN, infinite, negative or zero times; negative iteration budgets; the
-wrong token or none) against one real server with authentication, holding a ride on board,
-an assigned ride and a cancelled one. After every call:
+Hypothesis generates bad calls for every RPC, bad quotes also booked at once (BookRide with
+a request): ids empty, too long or with bad characters; party sizes, coordinates, stops and
+times out of range; places missing; unknown enum values as raw integers; unknown offers,
+rides and vehicles; oversize idempotency keys; stop events of the wrong kind, in the wrong
+state or for a ride of another vehicle; traffic updates of the wrong length or with NaN,
+infinite, negative or zero times; negative iteration budgets; the wrong token or none. All
+run against one real server with authentication, holding a ride on board, an assigned ride
+and a cancelled one. After every call:
 
 * the status code is INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION or PERMISSION_DENIED
   (UNAUTHENTICATED for a missing or unknown token), never INTERNAL or UNKNOWN;
@@ -282,6 +283,9 @@ def bad_quotes(draw: st.DrawFn, world: World) -> Call:
     if "requested_time_s" in defects:
         msg.requested_time_s = draw(bad_times)
     msg.wheelchair = draw(st.booleans())
+    if draw(st.booleans()):  # the same request booked at once
+        key = draw(st.sampled_from(["", "q-new-key"]))
+        return Call("rider", "BookRide", rider_pb2.BookRideRequest(request=msg, idempotency_key=key, now_s=msg.now_s))
     return Call("rider", "Quote", msg)
 
 

@@ -78,6 +78,11 @@ def quote(
     return answer.offer
 
 
+def at_once(request: rider_pb2.QuoteRequest, key: str = "") -> rider_pb2.BookRideRequest:
+    """BookRide for ``request`` (quote and book in one call) at the request's clock."""
+    return rider_pb2.BookRideRequest(request=request, idempotency_key=key, now_s=request.now_s)
+
+
 def book(
     engine: Engine, offer: common_pb2.Offer, now_s: int | None = None, key: str = "", metadata: Metadata = None
 ) -> common_pb2.Ride:
@@ -267,6 +272,48 @@ def test_booking_is_idempotent(engine: Engine) -> None:
     assert [s.ride_id for s in manifest(engine, ride.vehicle_id).stops] == ["r-idem", "r-idem"]
 
 
+def book_at_once(engine: Engine, request: rider_pb2.QuoteRequest, key: str = "", metadata: Metadata = None) -> Any:
+    return engine.rider.BookRide(at_once(request, key), metadata=metadata, timeout=TIMEOUT)
+
+
+def test_a_request_is_booked_at_once_as_quote_would_offer_it(engine: Engine) -> None:
+    offer = quote(engine, "r-quoted", 5, 22)  # not booked: the plan stays as it is
+    ride = book_at_once(engine, quote_request("r-once", 5, 22), key="r-once-try1")
+    assert ride.ride_id == "r-once" and ride.status == common_pb2.RIDE_STATUS_ASSIGNED
+    assert (ride.vehicle_id, ride.pickup_stop, ride.dropoff_stop, ride.fare_krw) == (
+        offer.vehicle_id, offer.pickup_stop, offer.dropoff_stop, offer.fare_krw
+    )  # fmt: skip
+    assert (ride.pickup_window_start_s, ride.pickup_window_end_s) == (
+        offer.pickup_window_start_s, offer.pickup_window_end_s
+    )  # fmt: skip
+    assert book_at_once(engine, quote_request("r-once-again", 5, 22), key="r-once-try1") == ride  # a retry
+    assert get_ride(engine, "r-once") == ride
+    assert status_code(lambda: get_ride(engine, "r-once-again")) == grpc.StatusCode.NOT_FOUND
+    assert [s.ride_id for s in manifest(engine, ride.vehicle_id).stops] == ["r-once", "r-once"]
+    # the same request id cannot be booked twice
+    code = status_code(lambda: book_at_once(engine, quote_request("r-once", 5, 22)))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert fleet(engine).rides_assigned == 1
+
+
+def test_a_request_booked_at_once_and_rejected_says_why(engine: Engine) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        book_at_once(engine, quote_request("r-night", requested_time_s=23 * 3600 + 1800))
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    status = rpc_status.from_call(info.value)
+    assert status is not None
+    reasons = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            error = error_details_pb2.ErrorInfo()
+            detail.Unpack(error)
+            reasons.append((error.domain, error.reason))
+    assert reasons == [("mobility.v1", "OUTSIDE_HOURS")]
+    status_now = fleet(engine)
+    assert status_now.requests_rejected == 1 and status_now.rides_assigned == 0
+    assert status_code(lambda: get_ride(engine, "r-night")) == grpc.StatusCode.NOT_FOUND
+
+
 def test_an_expired_offer_cannot_be_booked(engine: Engine) -> None:
     offer = quote(engine, "r-late")
     code = status_code(lambda: book(engine, offer, now_s=offer.valid_until_s + 1))
@@ -311,6 +358,31 @@ BAD_REQUESTS: list[tuple[str, str, Callable[[Engine], Any]]] = [
         "idempotency key",
         "idempotency_key",
         lambda e: e.rider.BookRide(rider_pb2.BookRideRequest(offer_id="offer-1", idempotency_key="k" * 129)),
+    ),
+    (
+        "book at once: passengers",
+        "request.passengers",
+        lambda e: e.rider.BookRide(at_once(quote_request("q", passengers=9))),
+    ),
+    (
+        "book at once: stop",
+        "request.destination.stop",
+        lambda e: e.rider.BookRide(at_once(quote_request("q", destination=35))),
+    ),
+    (
+        "book at once: latitude",
+        "request.origin.point.lat",
+        lambda e: e.rider.BookRide(at_once(quote_request("q", origin=(91.0, 127.1)))),
+    ),
+    (
+        "book at once: request id",
+        "request.request_id",
+        lambda e: e.rider.BookRide(at_once(quote_request("r/1"))),
+    ),
+    (
+        "offer and request",
+        "offer_id",
+        lambda e: e.rider.BookRide(rider_pb2.BookRideRequest(offer_id="offer-1", request=quote_request("q"))),
     ),
     ("no ride id", "ride_id", lambda e: e.rider.GetRide(rider_pb2.GetRideRequest())),
     ("no vehicle id", "vehicle_id", lambda e: e.driver.GetManifest(driver_pb2.GetManifestRequest())),
@@ -440,6 +512,17 @@ def test_bob_cannot_book_alices_offer(auth_engine: Engine) -> None:
     code = status_code(lambda: book(auth_engine, offer, metadata=bearer("bob")))
     assert code == grpc.StatusCode.PERMISSION_DENIED
     assert fleet(auth_engine, bearer("operator")).rides_assigned == 0
+
+
+def test_bob_cannot_reuse_alices_idempotency_key(auth_engine: Engine) -> None:
+    mine = book_at_once(auth_engine, quote_request("alice-once"), key="k-alice", metadata=bearer("alice"))
+    code = status_code(
+        lambda: book_at_once(auth_engine, quote_request("bob-once"), key="k-alice", metadata=bearer("bob"))
+    )
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    again = book_at_once(auth_engine, quote_request("alice-twice"), key="k-alice", metadata=bearer("alice"))
+    assert again == mine
+    assert fleet(auth_engine, bearer("operator")).rides_assigned == 1
 
 
 # ---------------------------------------------------------------------------- streams
