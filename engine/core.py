@@ -193,6 +193,11 @@ class EngineCore:
                     break
             if self._run_group(group):
                 return
+            # Let the gRPC and stream threads run now: under load the writer would otherwise keep
+            # the interpreter lock until Python forces a switch (5 ms), and every streamed message
+            # needs the lock several times (measured: operator stream delay p50 0.4-0.5 s -> 25-50
+            # ms at 520 bookings/s, throughput unchanged).
+            time.sleep(0)
 
     def _run_group(self, group: list[Any]) -> bool:
         """Run one group of commands (see :meth:`_writer`); True if the writer must stop."""
