@@ -167,6 +167,11 @@ class _Plan:
         self.rload = np.zeros((k, max_len, self.DIMS), np.int64)
         self.w = np.array([1.0, 1.0, 0.1])
         self.pos_scratch = np.full(cap_nodes, -1, np.int32)
+        self._cand_lb = np.empty(0)
+        self._cand_i = np.empty(0, np.int32)
+        self._cand_j = np.empty(0, np.int32)
+        self._buf_seq = np.empty(0, np.int32)
+        self._buf_b = np.empty(0)
         for v, veh in enumerate(vehicles):
             start, end = v, k + v
             self.ni[_KIND, start] = START
@@ -253,27 +258,19 @@ class _Plan:
         pos_i = np.full(n, -1, np.int32)
         pos_j = np.full(n, -1, np.int32)
         if n:
-            fleet_insertions(
-                cands,
-                p,
-                d,
-                self.routes,
-                self.rlen,
-                self.nf,
-                self.ni,
-                self.dem,
-                self.vf,
-                self.vi,
-                self.cap,
-                self.tt,
-                self.tt,
-                self.rs,
-                self.rload,
-                self.w,
-                cost,
-                pos_i,
-                pos_j,
-            )
+            m = int(self.rlen[cands].max()) + 2  # the longest candidate route with the new stops
+            if self._cand_lb.shape[0] < m * m:  # scratch of best_insertion, kept between quotes
+                size = 2 * m * m
+                self._cand_lb = np.empty(size)
+                self._cand_i = np.empty(size, np.int32)
+                self._cand_j = np.empty(size, np.int32)
+            if self._buf_seq.shape[0] < m:
+                self._buf_seq = np.empty(2 * m, np.int32)
+                self._buf_b = np.empty(4 * m)  # with room for route_schedule's quick check
+            fleet_insertions(cands, p, d, self.routes, self.rlen, self.nf, self.ni, self.dem, self.vf, self.vi,
+                             self.cap, self.tt, self.tt, self.rs, self.rload, self.w, cost, pos_i, pos_j, self._cand_lb,
+                             self._cand_i, self._cand_j, self._buf_seq, self._buf_b, self.pos_scratch,
+                             True)  # fmt: skip
         return cost, pos_i, pos_j
 
     def schedule_with(self, v: int, p: int, d: int, i: int, j: int) -> tuple[NDArray[np.int32], NDArray[np.float64]]:

@@ -288,7 +288,7 @@ def _exact_cost(v, seq, m, cand, cm, new_b, i, j, has_p, delta_cost, w, nf, ni, 
 
 
 @kernel
-def best_insertion(
+def insertion_below(
     v,
     p,
     d,
@@ -311,6 +311,7 @@ def best_insertion(
     buf_seq,
     buf_b,
     pos_scratch,
+    upper,
 ):
     """Cheapest feasible insertion of pickup ``p`` (or -1) and delivery ``d`` into route ``v``.
 
@@ -318,6 +319,9 @@ def best_insertion(
     where ``i`` / ``j`` are the positions before which the pickup / delivery go (``j >= i``;
     equal when the delivery directly follows the pickup), or ``(inf, -1, -1)``. ``cand_*``
     (size >= (m + 1)^2), ``buf_seq`` and ``buf_b`` (size >= m + 2) are scratch.
+
+    With ``upper``, an insertion is only looked for if it may cost less than ``upper``: candidates
+    whose lower bound is at or above it are not checked (``(inf, -1, -1)`` if none is left).
     """
     m = rlen[v]
     seq = routes[v]
@@ -472,7 +476,7 @@ def best_insertion(
             if cand_lb[c] < lo:
                 lo = cand_lb[c]
                 arg = c
-        if arg < 0 or lo >= best_cost - EPS:
+        if arg < 0 or lo >= best_cost - EPS or lo >= upper:
             break
         i = cand_i[arg]
         j = cand_j[arg]
@@ -498,44 +502,34 @@ def best_insertion(
 
 
 @kernel
-def fleet_insertions(cands, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, out_cost, out_i, out_j):
+def best_insertion(v, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, cand_lb, cand_i, cand_j,
+                   buf_seq, buf_b, pos_scratch):  # fmt: skip
+    """:func:`insertion_below` without a bound: the cheapest feasible insertion, if any."""
+    return insertion_below(v, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, cand_lb, cand_i,
+                           cand_j, buf_seq, buf_b, pos_scratch, np.inf)  # fmt: skip
+
+
+@kernel
+def fleet_insertions(cands, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, out_cost, out_i, out_j,
+                     cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch, first_best_only):  # fmt: skip
     """Best insertion of one request into each candidate vehicle (see :func:`best_insertion`).
 
     Writes ``out_cost[k], out_i[k], out_j[k]`` for vehicle ``cands[k]`` (cost ``inf`` when none).
+    The scratch arrays are as :func:`best_insertion` needs them for the longest candidate route
+    (the caller keeps them between calls: a live dispatcher quotes thousands of times a second).
+
+    With ``first_best_only`` only the first vehicle of least cost matters (``argmin`` of the
+    costs): a vehicle that cannot beat the cheapest found before it is not checked exactly and
+    gets ``inf`` (its lower bounds are compared with a small margin, so the argmin is the same
+    as with every cost computed).
     """
-    max_len = routes.shape[1]
-    size = (max_len + 2) * (max_len + 2)
-    cand_lb = np.empty(size)
-    cand_i = np.empty(size, np.int32)
-    cand_j = np.empty(size, np.int32)
-    buf_seq = np.empty(max_len + 2, np.int32)
-    buf_b = np.empty(max_len + 2)
-    pos_scratch = np.full(ni.shape[1], -1, np.int32)
+    best = np.inf
     for k in range(cands.shape[0]):
-        c, i, j = best_insertion(
-            cands[k],
-            p,
-            d,
-            routes,
-            rlen,
-            nf,
-            ni,
-            dem,
-            vf,
-            vi,
-            cap,
-            tt,
-            cc,
-            rs,
-            rload,
-            w,
-            cand_lb,
-            cand_i,
-            cand_j,
-            buf_seq,
-            buf_b,
-            pos_scratch,
-        )
+        upper = best + 1e-9 if first_best_only else np.inf
+        c, i, j = insertion_below(cands[k], p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w,
+                                  cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch, upper)  # fmt: skip
+        if c < best:
+            best = c
         out_cost[k] = c
         out_i[k] = i
         out_j[k] = j

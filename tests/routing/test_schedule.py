@@ -302,3 +302,43 @@ def test_schedule_waits_before_a_pickup_when_the_ride_limit_needs_it() -> None:
     fleet = Fleet(tight)
     assert not fleet.set_route(0, [0, 1, 2, 3, 4, 5])
     assert naive_schedule(tight, 0, [0, 1, 2, 3, 4, 5]) is None
+
+
+@pytest.mark.parametrize("weights", [(1.0, 0.0, 0.0), (1.0, 0.7, 0.3)], ids=["cost", "cost+delay+wait"])
+def test_fleet_insertions_first_best_only_picks_the_same_vehicle(weights: tuple[float, float, float]) -> None:
+    """Skipping vehicles that cannot beat an earlier one changes nothing the argmin sees."""
+    rng = np.random.default_rng(zlib.crc32(f"first best {weights}".encode()))
+    w = np.array(weights)
+    pruned_any = compared = 0
+    for _ in range(60):
+        prob = random_problem(rng, requests=int(rng.integers(6, 12)), vehicles=5)
+        fleet = Fleet(prob)
+        for v in range(prob.num_vehicles):
+            assert fleet.prepare(v)
+        a = fleet.a
+        cands = np.arange(prob.num_vehicles, dtype=np.int64)
+        for r in rng.permutation(np.flatnonzero(prob.pickup >= 0)):
+            p, d = int(prob.pickup[r]), int(prob.delivery[r])
+            out = {}
+            for only in (False, True):
+                cost = np.full(len(cands), np.inf)
+                pos_i = np.full(len(cands), -1, np.int32)
+                pos_j = np.full(len(cands), -1, np.int32)
+                S.fleet_insertions(cands, p, d, fleet.routes, fleet.rlen, a["nf"], a["ni"], a["dem"], a["vf"],
+                                   a["vi"], a["cap"], a["tt"], a["cc"], fleet.rs, fleet.rload, w, cost, pos_i, pos_j,
+                                   fleet.cand_lb, fleet.cand_i, fleet.cand_j, fleet.buf_seq, fleet.buf_b, fleet.pos,
+                                   only)  # fmt: skip
+                out[only] = (cost, pos_i, pos_j)
+            full, pruned = out[False], out[True]
+            if not np.isfinite(full[0]).any():
+                assert not np.isfinite(pruned[0]).any()
+                continue
+            k = int(np.argmin(full[0]))
+            assert int(np.argmin(pruned[0])) == k
+            assert (pruned[0][k], pruned[1][k], pruned[2][k]) == (full[0][k], full[1][k], full[2][k])
+            compared += 1
+            pruned_any += int(np.sum(np.isfinite(full[0]) & ~np.isfinite(pruned[0])))
+            _, i, j = full[0][k], int(full[1][k]), int(full[2][k])
+            route = fleet.route(k)
+            assert fleet.set_route(k, [*route[:i], p, *route[i:j], d, *route[j:]])
+    assert compared > 150 and pruned_any > 50  # the cases exercise the skipping
