@@ -195,11 +195,13 @@ class EngineCore:
                 return
             # Let the gRPC and stream threads run now (and after each command of a group): under
             # load the writer would otherwise keep the interpreter lock until Python forces a switch
-            # (5 ms), and every streamed message needs the lock several times. Measured with the
-            # engine saturated (BookRide at once, 4 clients, three runs each): operator stream delay
-            # p50 1.15-1.31 s / p99 1.9-2.4 s without; 0.5-1.0 s / 0.7-1.6 s yielding after each
-            # group only; 5-91 ms / 49-314 ms yielding also after each command, for 3-5% fewer
-            # bookings/s (492-503 against 520-530).
+            # (5 ms), and every streamed message needs the lock several times. time.sleep(0) is a
+            # real pause (about 50-90 us on Linux, the timer slack), long enough for those threads
+            # to get through; os.sched_yield() hands the lock over for a moment only and did not
+            # help. Measured with the engine saturated (BookRide at once, 4 clients, three runs
+            # each): operator stream delay p50 1.15-1.31 s / p99 1.9-2.4 s without; 0.5-1.0 s /
+            # 0.7-1.6 s pausing after each group only; 5-91 ms / 49-314 ms pausing also after each
+            # command, for 3-5% fewer bookings/s (492-503 against 520-530).
             time.sleep(0)
 
     def _run_group(self, group: list[Any]) -> bool:
