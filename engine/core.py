@@ -25,7 +25,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -48,7 +48,29 @@ T = TypeVar("T")
 MAX_CLOCK_S = 366 * 86_400
 #: Most commands the writer runs before committing their changes together.
 MAX_GROUP = 64
+#: Most pauses after a group while a stream it fed is still sending (see :func:`_pause`).
+MAX_PAUSES = 4
+#: A stream this far behind has a reader that stopped reading: the writer does not wait for it.
+STUCK_BACKLOG = 1000
 _STOP = object()
+
+
+def _pause() -> None:
+    """Let the gRPC and stream threads run while the writer is busy.
+
+    Under load the writer would otherwise keep the interpreter lock until Python forces a switch
+    (5 ms), and every streamed message needs the lock several times. ``time.sleep(0)`` is a real
+    pause (about 50-90 us on Linux, the timer slack), long enough for those threads to get
+    through; ``os.sched_yield()`` hands the lock over for a moment only and did not help.
+
+    The writer pauses only while a stream it fed still has events waiting (after a command, and
+    up to :data:`MAX_PAUSES` times after a group), so an idle or unwatched engine never waits.
+    Measured with the engine saturated (BookRide at once, 4 clients, an operator stream, three
+    runs each): operator stream delay p50 1.15-1.31 s / p99 1.9-2.4 s without pauses; with
+    them 1.5-2.0 ms / 10-15 ms at the same bookings/s (491-529). Pausing blindly after every
+    command and group instead gave 5-91 ms / 49-314 ms and 3-5% fewer bookings/s.
+    """
+    time.sleep(0)
 
 
 @dataclass
@@ -93,6 +115,7 @@ class EngineCore:
         self._event_cursor = 0
         self.requests_rejected = 0
         self.timings: dict[str, float] = {}
+        self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -193,16 +216,10 @@ class EngineCore:
                     break
             if self._run_group(group):
                 return
-            # Let the gRPC and stream threads run now (and after each command of a group): under
-            # load the writer would otherwise keep the interpreter lock until Python forces a switch
-            # (5 ms), and every streamed message needs the lock several times. time.sleep(0) is a
-            # real pause (about 50-90 us on Linux, the timer slack), long enough for those threads
-            # to get through; os.sched_yield() hands the lock over for a moment only and did not
-            # help. Measured with the engine saturated (BookRide at once, 4 clients, three runs
-            # each): operator stream delay p50 1.15-1.31 s / p99 1.9-2.4 s without; 0.5-1.0 s /
-            # 0.7-1.6 s pausing after each group only; 5-91 ms / 49-314 ms pausing also after each
-            # command, for 3-5% fewer bookings/s (492-503 against 520-530).
-            time.sleep(0)
+            for _ in range(MAX_PAUSES):
+                if not self._stream_backlog():
+                    break
+                _pause()
 
     def _run_group(self, group: list[Any]) -> bool:
         """Run one group of commands (see :meth:`_writer`); True if the writer must stop."""
@@ -225,7 +242,8 @@ class EngineCore:
                 if mutate:
                     self._stage(staged)
                 answers.append((fut, result, None))
-                time.sleep(0)  # let the gRPC and stream threads in (see _writer)
+                if self._stream_backlog():
+                    _pause()
             except StoreUnavailable as exc:
                 self._needs_reload = True
                 answers.append((fut, None, exc))
@@ -323,16 +341,25 @@ class EngineCore:
                 (f"vehicle:{vid}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v, plans[v])})
             )
 
+    def _stream_backlog(self) -> bool:
+        """True if a stream that the last commit fed still has events to send, but not so many
+        that its reader must be stuck (a client that stopped reading is not helped by pauses:
+        its stream overflows and ends, see :class:`Subscription`)."""
+        return any(0 < sub.items.qsize() <= STUCK_BACKLOG for sub in self._fed)
+
     def _commit(self, commit: Commit) -> None:
         """Write ``commit`` to the store, then hand its events to the subscribers."""
         ids = self.store.commit(commit)
         cursor: dict[str, int] = {}
+        fed: dict[int, Subscription] = {}
+        self._fed = fed.values()
         with self._subs_lock:
             for topic, payload in commit.events:
                 k = cursor.get(topic, 0)
                 cursor[topic] = k + 1
                 event_id = ids[topic][k]
                 for sub in self._subs.get(topic, ()):
+                    fed[id(sub)] = sub
                     try:
                         sub.items.put_nowait((event_id, payload))
                     except queue.Full:
