@@ -36,7 +36,6 @@ with an iteration budget; with a wall-clock deadline it stops where the clock sa
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -266,7 +265,7 @@ class _Plan:
                 self._cand_j = np.empty(size, np.int32)
             if self._buf_seq.shape[0] < m:
                 self._buf_seq = np.empty(2 * m, np.int32)
-                self._buf_b = np.empty(4 * m)  # with room for route_schedule's quick check
+                self._buf_b = np.empty(2 * m)
             fleet_insertions(cands, p, d, self.routes, self.rlen, self.nf, self.ni, self.dem, self.vf, self.vi,
                              self.cap, self.tt, self.tt, self.rs, self.rload, self.w, cost, pos_i, pos_j, self._cand_lb,
                              self._cand_i, self._cand_j, self._buf_seq, self._buf_b, self.pos_scratch,
@@ -891,7 +890,7 @@ class Dispatcher:
         rec: dict[str, Any] = {
             "ride_id": ride.ride_id,
             "request": ride.request.to_dict(),
-            "offer": dataclasses.asdict(ride.offer),
+            "offer": ride.offer.to_dict(),
             "status": ride.status.value,
             "vehicle": self.vehicles[ride.vehicle].id,
             "booked_at_s": ride.booked_at_s,

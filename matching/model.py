@@ -36,6 +36,17 @@ import numpy as np
 
 from .errors import InvalidRequestError, InvalidValueError
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The field names of dataclass ``cls``, looked up once."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 if TYPE_CHECKING:
     from .params import ServiceParams
 
@@ -396,11 +407,11 @@ class Request:
     def to_dict(self) -> dict[str, Any]:
         """The request as a plain dict of JSON types, without ``None`` fields; :meth:`from_dict` reads it back."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if value is None:
                 continue
-            out[f.name] = value.value if isinstance(value, Enum) else value
+            out[name] = value.value if isinstance(value, Enum) else value
         return out
 
 
@@ -554,6 +565,10 @@ class Offer:
     def is_valid_at(self, now_s: int) -> bool:
         """Whether the offer may still be booked at ``now_s`` (up to and including ``valid_until_s``)."""
         return now_s <= self.valid_until_s
+
+    def to_dict(self) -> dict[str, Any]:
+        """The offer as a plain dict (every field is a JSON scalar); ``Offer(**d)`` reads it back."""
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
 
 # ---------------------------------------------------------------------------- vehicles
