@@ -97,6 +97,11 @@ class Ride:
     planned_dropoff_s: float = 0.0
 
 
+#: Up to this many stops a plan is walked in a Python loop, beyond it with array operations
+#: (the simulator asks millions of times for a van's next stop; a booking rewrites whole plans).
+_FEW_STOPS = 12
+
+
 class PlannedStop(NamedTuple):
     """A stop of a vehicle's plan: the ride, "pickup" or "dropoff", where, when and for how long."""
 
@@ -519,8 +524,12 @@ class Dispatcher:
         nodes = plan.routes[v, 1:m]
         b = plan.rs[_B, v, 1:m]
         shown_t, shown_v = self._shown_arrays()
-        changed = np.flatnonzero((shown_v[nodes] != v) | (shown_t[nodes] != b))
-        for k in changed.tolist():
+        if m <= _FEW_STOPS:  # a plain loop costs less than array operations on a short plan
+            pairs = enumerate(zip(nodes.tolist(), b.tolist(), strict=True))
+            changed = [k for k, (node, t) in pairs if shown_v[node] != v or shown_t[node] != t]
+        else:
+            changed = np.flatnonzero((shown_v[nodes] != v) | (shown_t[nodes] != b)).tolist()
+        for k in changed:
             node = int(nodes[k])
             rid = self._ride_of_node.get(node)
             if rid is None:  # the route's end
@@ -742,8 +751,19 @@ class Dispatcher:
         last = int(plan.rlen[v]) - 1  # position of the route's end node
         if limit is not None:
             last = min(last, 1 + limit)
-        nodes = plan.routes[v, 1:last]
         ride_of = self._ride_of_node
+        if last - 1 <= _FEW_STOPS:  # a plain loop costs less than array operations on a few stops
+            out = []
+            for k in range(1, last):
+                node = int(plan.routes[v, k])
+                kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
+                out.append(
+                    PlannedStop(
+                        ride_of[node], kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, k]), int(plan.nf[_S, node])
+                    )
+                )
+            return out
+        nodes = plan.routes[v, 1:last]
         return [
             PlannedStop(ride_of[node], "pickup" if kind == PICKUP else "dropoff", loc, b, service)
             for node, kind, loc, b, service in zip(
