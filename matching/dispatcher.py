@@ -691,11 +691,12 @@ class Dispatcher:
         ride_index = len(self.rides)
         window = (float(offer.pickup_window_start_s), float(offer.pickup_window_end_s))
         self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.meta["max_ride"]), ride_index)
-        # The offered vehicle first, then the others.
-        order = [quote.vehicle] + [v for v in range(plan.k) if v != quote.vehicle]
-        cands = np.array(order, np.int64)
-        cost, pos_i, pos_j = plan.insertions(cands[:1], p, d)
+        # The offered vehicle first, then (if it can no longer) the others.
+        cands = np.array([quote.vehicle], np.int64)
+        cost, pos_i, pos_j = plan.insertions(cands, p, d)
         if not np.isfinite(cost[0]):
+            others = np.arange(plan.k, dtype=np.int64)
+            cands = np.concatenate([cands, others[others != quote.vehicle]])
             cost, pos_i, pos_j = plan.insertions(cands, p, d)
         best = int(np.argmin(cost))
         if not np.isfinite(cost[best]):

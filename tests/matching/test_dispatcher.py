@@ -152,6 +152,24 @@ def test_quote_book_and_follow_a_ride(disp: Dispatcher) -> None:
         disp.cancel(ride.ride_id, t + 2 * HOUR)
 
 
+def test_a_booking_goes_to_another_vehicle_when_the_offered_one_filled_up(
+    jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
+) -> None:
+    """Two full parties quoted at once get the same van; the second booking takes the other van."""
+    vans = fleet(2, jamsil_stops, seats=4)
+    disp = Dispatcher(jamsil_net, jamsil_router, jamsil_stops, vans, travel_time_s=matrix, seed=1)
+    t = 8 * HOUR
+    far = int(np.argmax(matrix[3]))  # a long ride: the van cannot come back for the second party in time
+    first = disp.on_request(request(1, 3, far, t, passengers=4), t)
+    second = disp.on_request(request(2, 3, far, t, passengers=4), t)
+    assert isinstance(first, Offer) and isinstance(second, Offer)
+    assert first.vehicle_id == second.vehicle_id  # the plan did not change between the quotes
+    disp.book(first.offer_id, t)
+    ride = disp.book(second.offer_id, t)
+    assert disp.vehicles[ride.vehicle].id != second.vehicle_id
+    check_plan(disp)  # the second party's promised window holds on the other van
+
+
 def test_offers_expire_and_unknown_ids_are_not_found(disp: Dispatcher) -> None:
     t = 9 * HOUR
     offer = disp.on_request(request(2, 5, 9, t), t)
