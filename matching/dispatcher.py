@@ -36,7 +36,9 @@ with an iteration budget; with a wall-clock deadline it stops where the clock sa
 
 from __future__ import annotations
 
+import re
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -97,6 +99,8 @@ class Ride:
     planned_dropoff_s: float = 0.0
 
 
+#: The ids this dispatcher gives its offers.
+_OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})")
 #: Up to this many stops a plan is walked in a Python loop, beyond it with array operations
 #: (the simulator asks millions of times for a van's next stop; a booking rewrites whole plans).
 _FEW_STOPS = 12
@@ -376,6 +380,12 @@ class Dispatcher:
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
         self._quotes: dict[str, _Quote] = {}
+        # Offers in the order made: (valid until, number, id). An offer that expired unbooked is
+        # forgotten at the next quote (a busy server quotes hundreds of times a second); its id
+        # then still reads as expired, since offer numbers in [first, last] forgotten here were
+        # all made by this dispatcher.
+        self._offer_queue: deque[tuple[int, int, str]] = deque()
+        self._forgotten: tuple[int, int] | None = None
         #: number of the last offer made (offer ids are never reused, also across restores)
         self.offer_seq = 0
         self.events: list[DispatchEvent] = []
@@ -548,6 +558,7 @@ class Dispatcher:
     def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
         """Quote ``request`` at ``now_s``: an :class:`Offer` (valid for ``offer_ttl_s``) or a :class:`Rejection`."""
         request.validate(self.params)
+        self._forget_expired_offers(now_s)
         if request.id in self.rides:
             raise ConflictError(f"request id {request.id!r} is already booked")
         checked = self.area.check_request(request, now_s)
@@ -628,6 +639,7 @@ class Dispatcher:
         self._quotes[offer.offer_id] = _Quote(
             request=request, offer=offer, stops=stops, vehicle=v, meta={"max_ride": max_ride, "t_req": t_req}
         )
+        self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
         self._emit("offer", now_s, request.id, v, offer.offer_id)
         return offer
 
@@ -641,6 +653,30 @@ class Dispatcher:
         for offer_id, quote in other._quotes.items():
             if quote.booked_ride is None or quote.booked_ride in self.rides:
                 self._quotes.setdefault(offer_id, quote)
+        self._offer_queue = deque(item for item in other._offer_queue if item[2] in self._quotes)
+        self._forgotten = other._forgotten
+
+    def _forget_expired_offers(self, now_s: int) -> None:
+        """Drop the offers that expired before ``now_s`` without being booked (see ``_offer_queue``)."""
+        queue = self._offer_queue
+        while queue and queue[0][0] < now_s:
+            _, number, offer_id = queue.popleft()
+            quote = self._quotes.get(offer_id)
+            if quote is not None and quote.booked_ride is None:
+                del self._quotes[offer_id]
+                first = number if self._forgotten is None else self._forgotten[0]
+                self._forgotten = (first, number)
+
+    def _quote(self, offer_id: str) -> _Quote:
+        """The quote behind ``offer_id``; ConflictError if it expired and was forgotten, else NotFoundError."""
+        quote = self._quotes.get(offer_id)
+        if quote is not None:
+            return quote
+        number = _OFFER_NUMBER.fullmatch(offer_id)
+        forgotten = self._forgotten
+        if number and forgotten is not None and forgotten[0] <= int(number[1]) <= forgotten[1]:
+            raise ConflictError(f"offer {offer_id} expired")
+        raise NotFoundError("offer", offer_id)
 
     def _reject(self, request: Request, now_s: int, reason: RejectReason, detail: str) -> Rejection:
         self._emit("rejection", now_s, request.id, detail=reason.value)
@@ -652,11 +688,9 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ bookings
     def offer_rider(self, offer_id: str) -> str | None:
-        """The rider an open (or booked) offer was made to (None: anonymous); NotFoundError if unknown."""
-        quote = self._quotes.get(offer_id)
-        if quote is None:
-            raise NotFoundError("offer", offer_id)
-        return quote.request.rider_id
+        """The rider an open (or booked) offer was made to (None: anonymous); NotFoundError if unknown,
+        ConflictError if it expired long enough ago to be forgotten."""
+        return self._quote(offer_id).request.rider_id
 
     def book(self, offer_id: str, now_s: int, *, idempotency_key: str | None = None) -> Ride:
         """Book an offer; idempotent (booking the same offer again returns the same ride).
@@ -675,9 +709,7 @@ class Dispatcher:
         return bool(self._dirty_rides or self._dirty_vehicles)
 
     def _book(self, offer_id: str, now_s: int) -> Ride:
-        quote = self._quotes.get(offer_id)
-        if quote is None:
-            raise NotFoundError("offer", offer_id)
+        quote = self._quote(offer_id)
         if quote.booked_ride is not None:
             return self.rides[quote.booked_ride]
         offer = quote.offer

@@ -170,6 +170,29 @@ def test_a_booking_goes_to_another_vehicle_when_the_offered_one_filled_up(
     check_plan(disp)  # the second party's promised window holds on the other van
 
 
+def test_offers_that_expired_unbooked_are_forgotten_but_still_read_as_expired(disp: Dispatcher) -> None:
+    t = 9 * HOUR
+    booked = disp.on_request(request(1, 3, 20, t), t)
+    assert isinstance(booked, Offer)
+    ride = disp.book(booked.offer_id, t)
+    open_offers = [disp.on_request(request(k, 5 + k, 25, t), t) for k in range(2, 6)]
+    assert all(isinstance(o, Offer) for o in open_offers)
+    later = booked.valid_until_s + 1
+    assert isinstance(disp.on_request(request(9, 4, 22, later), later), Offer)  # a quote after they expired
+    assert len(disp._quotes) == 2  # the booked offer and the new one: no memory for dead offers
+    for o in open_offers:
+        assert isinstance(o, Offer)
+        with pytest.raises(ConflictError, match="expired"):
+            disp.book(o.offer_id, later)
+        with pytest.raises(ConflictError, match="expired"):
+            disp.offer_rider(o.offer_id)
+    assert disp.book(booked.offer_id, later) is ride  # a booked offer is still idempotent
+    with pytest.raises(NotFoundError):
+        disp.book("offer-999999", later)  # never made
+    with pytest.raises(NotFoundError):
+        disp.book("offer-٣", later)  # not one of its ids (a non-ASCII digit)
+
+
 def test_offers_expire_and_unknown_ids_are_not_found(disp: Dispatcher) -> None:
     t = 9 * HOUR
     offer = disp.on_request(request(2, 5, 9, t), t)
