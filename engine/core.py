@@ -298,7 +298,10 @@ class EngineCore:
         d = self.dispatcher
         ride_ids, vehicles = d.drain_changes()
         new_events = d.events[self._event_cursor :]
-        self._event_cursor = len(d.events)
+        # The streams are fed from here and the store keeps the history: the dispatcher's own
+        # list would only grow (several events per booking, for as long as the engine runs).
+        d.events.clear()
+        self._event_cursor = 0
         commit.meta = {
             "clock_s": str(self.clock_s),
             "requests_rejected": str(self.requests_rejected),

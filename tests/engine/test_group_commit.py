@@ -199,3 +199,12 @@ def test_the_writer_pauses_only_for_a_stream_that_is_behind(core: EngineCore, mo
         assert not core._stream_backlog() and not pauses
     finally:
         core.unsubscribe(sub)
+
+
+def test_the_engine_does_not_keep_the_dispatchers_events(core: EngineCore) -> None:
+    """Events go to the store and the streams; the dispatcher's list stays empty between commands."""
+    for k, trip in enumerate(TRIPS[:3]):
+        core.book(offer(core, f"kept-{k}", trip).offer_id)
+    assert core.dispatcher.events == []
+    kinds = [payload["kind"] for _, payload in core.history("assignments", "0-0")]
+    assert kinds.count("offer") == 3 and kinds.count("booking") == 3 and kinds.count("assignment") == 3
