@@ -112,7 +112,6 @@ class EngineCore:
         self.clock_s = 0
         self.idempotency: dict[str, str] = {}
         self._published: dict[str, tuple[Any, ...]] = {}
-        self._event_cursor = 0
         self.requests_rejected = 0
         self.timings: dict[str, float] = {}
         self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
@@ -172,7 +171,7 @@ class EngineCore:
         if old is not None:
             dispatcher.adopt_quotes(old)
         self.dispatcher = dispatcher
-        self._event_cursor = len(dispatcher.events)
+        dispatcher.events.clear()  # the rebuild's own events describe the stored state: not published
         self.clock_s = max(self.clock_s, int(snap.meta.get("clock_s", "0")))
         self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
         self.idempotency = {r["idempotency_key"]: rid for rid, r in snap.rides.items() if r.get("idempotency_key")}
@@ -297,11 +296,10 @@ class EngineCore:
         """
         d = self.dispatcher
         ride_ids, vehicles = d.drain_changes()
-        new_events = d.events[self._event_cursor :]
         # The streams are fed from here and the store keeps the history: the dispatcher's own
         # list would only grow (several events per booking, for as long as the engine runs).
+        new_events = list(d.events)
         d.events.clear()
-        self._event_cursor = 0
         commit.meta = {
             "clock_s": str(self.clock_s),
             "requests_rejected": str(self.requests_rejected),
@@ -494,13 +492,7 @@ class EngineCore:
 
     # ------------------------------------------------------------------ operations (any thread)
     def quote(self, request: Request, now_s: int = 0) -> Offer | Rejection:
-        def run(d: Dispatcher) -> Offer | Rejection:
-            answer = d.on_request(request, self.now(now_s))
-            if isinstance(answer, Rejection):
-                self.requests_rejected += 1
-            return answer
-
-        return self.call(run)
+        return self.call(lambda d: self._quote_on(d, request, self.now(now_s)))
 
     def book(
         self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
@@ -512,10 +504,7 @@ class EngineCore:
                 return self._known_booking(d, idempotency_key, rider_id)
             if rider_id is not None and d.offer_rider(offer_id) != rider_id:
                 raise PermissionDenied(f"offer {offer_id} was made to another rider")
-            ride = d.book(offer_id, self.now(now_s), idempotency_key=idempotency_key or None)
-            if idempotency_key:
-                self.idempotency[idempotency_key] = ride.ride_id
-            return self.ride_dict(ride)
+            return self._book_on(d, offer_id, idempotency_key, self.now(now_s))
 
         return self.call(run)
 
@@ -532,19 +521,28 @@ class EngineCore:
             if idempotency_key and idempotency_key in self.idempotency:
                 return self._known_booking(d, idempotency_key, rider_id)
             now = self.now(now_s)
-            answer = d.on_request(request, now)
+            answer = self._quote_on(d, request, now)
             if isinstance(answer, Rejection):
-                self.requests_rejected += 1
                 return answer
-            ride = d.book(answer.offer_id, now, idempotency_key=idempotency_key or None)
-            if idempotency_key:
-                self.idempotency[idempotency_key] = ride.ride_id
-            return self.ride_dict(ride)
+            return self._book_on(d, answer.offer_id, idempotency_key, now)
 
         result = self.call(run)
         if isinstance(result, Rejection):
             raise Rejected(result.reason.value, result.detail)
         return result
+
+    # writer-side steps of the commands above
+    def _quote_on(self, d: Dispatcher, request: Request, now: int) -> Offer | Rejection:
+        answer = d.on_request(request, now)
+        if isinstance(answer, Rejection):
+            self.requests_rejected += 1
+        return answer
+
+    def _book_on(self, d: Dispatcher, offer_id: str, idempotency_key: str, now: int) -> dict[str, Any]:
+        ride = d.book(offer_id, now, idempotency_key=idempotency_key or None)
+        if idempotency_key:
+            self.idempotency[idempotency_key] = ride.ride_id
+        return self.ride_dict(ride)
 
     def _known_booking(self, d: Dispatcher, idempotency_key: str, rider_id: str | None) -> dict[str, Any]:
         """The ride already booked with ``idempotency_key`` (only to the rider who booked it)."""

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import grpc
 import numpy as np
 
-from matching import Offer
+from matching import Offer, Request
 from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
@@ -114,6 +114,13 @@ class _Base:
 
 
 class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
+    def _request(self, msg: rider_pb2.QuoteRequest, p: Principal, now_s: int) -> Request:
+        """The request a quote message describes, at the clock ``now_s`` would set (field errors name
+        the message's fields)."""
+        check_time("requested_time_s", msg.requested_time_s)
+        clock = max(self.core.clock_s, now_s)  # the writer moves the clock itself
+        return cv.request_from_proto(msg, p.subject if p.role == "rider" else None, clock)
+
     def _own(self, principal: Principal, ride_id: str) -> None:
         if principal.role != "operator" and not principal.may_see_ride(self.core.ride_owner(ride_id)):
             raise PermissionDenied(f"ride {ride_id} belongs to another rider")
@@ -122,9 +129,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.ServicerContext) -> rider_pb2.QuoteResponse:
         p = self.who(context, "rider", "operator")
         check_time("now_s", request.now_s)
-        check_time("requested_time_s", request.requested_time_s)
-        clock = max(self.core.clock_s, request.now_s)  # the writer moves the clock itself
-        req = cv.request_from_proto(request, p.subject if p.role == "rider" else None, clock)
+        req = self._request(request, p, request.now_s)
         answer = self.core.quote(req, request.now_s)
         if isinstance(answer, Offer):
             return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer))
@@ -146,9 +151,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             ride = self.core.book(request.offer_id, request.idempotency_key, request.now_s, rider_id=rider_id)
             return cv.ride_to_proto(ride)
         try:
-            check_time("requested_time_s", request.request.requested_time_s)
-            clock = max(self.core.clock_s, request.now_s)  # as in Quote
-            req = cv.request_from_proto(request.request, rider_id, clock)
+            req = self._request(request.request, p, request.now_s)
             ride = self.core.quote_and_book(req, request.idempotency_key, request.now_s, rider_id=rider_id)
         except Exception as exc:
             field_error = nested(exc, "request.")

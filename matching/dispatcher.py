@@ -101,9 +101,6 @@ class Ride:
 
 #: The ids this dispatcher gives its offers.
 _OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})")
-#: Up to this many stops a plan is walked in a Python loop, beyond it with array operations
-#: (the simulator asks millions of times for a van's next stop; a booking rewrites whole plans).
-_FEW_STOPS = 12
 
 
 class PlannedStop(NamedTuple):
@@ -372,10 +369,6 @@ class Dispatcher:
         )
         self.rides: dict[str, Ride] = {}
         self._ride_of_node: dict[int, str] = {}
-        # Per node: the planned time and vehicle its ride's record shows (NaN / -1: none yet),
-        # so that a changed plan is compared with the records in one array operation.
-        self._shown_t = np.full(0, np.nan)
-        self._shown_v = np.full(0, -1, np.int32)
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
@@ -513,17 +506,6 @@ class Dispatcher:
             self._late_reported.add(key)
             self._emit("late", now_s, rid, v, detail)
 
-    def _shown_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
-        """The per-node record mirrors, grown to the plan's node capacity."""
-        cap = self.plan.nf.shape[1]
-        if self._shown_t.shape[0] < cap:
-            t = np.full(cap, np.nan)
-            t[: self._shown_t.shape[0]] = self._shown_t
-            vv = np.full(cap, -1, np.int32)
-            vv[: self._shown_v.shape[0]] = self._shown_v
-            self._shown_t, self._shown_v = t, vv
-        return self._shown_t, self._shown_v
-
     def _refresh_planned_times(self, v: int) -> None:
         """Copy vehicle ``v``'s planned times into its rides; only a ride whose record changes
         (time or vehicle) is marked for writing (a booking on a busy van would otherwise
@@ -531,28 +513,21 @@ class Dispatcher:
         plan = self.plan
         self._dirty_vehicles.add(v)
         m = int(plan.rlen[v])
-        nodes = plan.routes[v, 1:m]
-        b = plan.rs[_B, v, 1:m]
-        shown_t, shown_v = self._shown_arrays()
-        if m <= _FEW_STOPS:  # a plain loop costs less than array operations on a short plan
-            pairs = enumerate(zip(nodes.tolist(), b.tolist(), strict=True))
-            changed = [k for k, (node, t) in pairs if shown_v[node] != v or shown_t[node] != t]
-        else:
-            changed = np.flatnonzero((shown_v[nodes] != v) | (shown_t[nodes] != b)).tolist()
-        for k in changed:
-            node = int(nodes[k])
+        for node, t in zip(plan.routes[v, 1:m].tolist(), plan.rs[_B, v, 1:m].tolist(), strict=True):
             rid = self._ride_of_node.get(node)
             if rid is None:  # the route's end
                 continue
             ride = self.rides[rid]
             if node == ride.pickup_node:
-                ride.planned_pickup_s = float(b[k])
+                if ride.vehicle == v and ride.planned_pickup_s == t:
+                    continue
+                ride.planned_pickup_s = t
             else:
-                ride.planned_dropoff_s = float(b[k])
+                if ride.vehicle == v and ride.planned_dropoff_s == t:
+                    continue
+                ride.planned_dropoff_s = t
             ride.vehicle = v
             self._dirty_rides.add(rid)
-        shown_t[nodes] = b
-        shown_v[nodes] = v
 
     # ------------------------------------------------------------------ quotes
     def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
@@ -785,29 +760,16 @@ class Dispatcher:
         if limit is not None:
             last = min(last, 1 + limit)
         ride_of = self._ride_of_node
-        if last - 1 <= _FEW_STOPS:  # a plain loop costs less than array operations on a few stops
-            out = []
-            for k in range(1, last):
-                node = int(plan.routes[v, k])
-                kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
-                out.append(
-                    PlannedStop(
-                        ride_of[node], kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, k]), int(plan.nf[_S, node])
-                    )
+        out = []
+        for k in range(1, last):
+            node = int(plan.routes[v, k])
+            kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
+            out.append(
+                PlannedStop(
+                    ride_of[node], kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, k]), int(plan.nf[_S, node])
                 )
-            return out
-        nodes = plan.routes[v, 1:last]
-        return [
-            PlannedStop(ride_of[node], "pickup" if kind == PICKUP else "dropoff", loc, b, service)
-            for node, kind, loc, b, service in zip(
-                nodes.tolist(),
-                plan.ni[_KIND, nodes].tolist(),
-                plan.ni[_LOC, nodes].tolist(),
-                plan.rs[_B, v, 1:last].tolist(),
-                plan.nf[_S, nodes].astype(np.int64).tolist(),
-                strict=True,
             )
-        ]
+        return out
 
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
         """The vehicle's planned stops: (ride id, "pickup" | "dropoff", stop index, planned service start)."""
@@ -1026,9 +988,6 @@ class Dispatcher:
                     len(self.rides),
                 )
                 plan.nf[_L, d] = float(rec["dropoff_late_s"])
-                shown_t, shown_v = self._shown_arrays()
-                shown_t[p], shown_t[d] = ride.planned_pickup_s, ride.planned_dropoff_s
-                shown_v[p] = shown_v[d] = ride.vehicle
                 ride.dropoff_node = d
                 self._ride_of_node[d] = ride.ride_id
                 nodes[(ride.ride_id, "dropoff")] = d
