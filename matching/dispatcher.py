@@ -1068,7 +1068,8 @@ class Dispatcher:
             stop=stop,
             seed=self.seed + self._reopt_calls,
             initial_routes=routes,
-            params=SolveParams(polish=True, eject=False, batch_iterations=20),
+            # (start_worse: the value this was measured with; the offline default is now lower)
+            params=SolveParams(polish=True, eject=False, blocks=False, start_worse=0.05, batch_iterations=20),
         )
         moved: list[str] = []
         adopted = result.feasible and result.cost < before - 1e-6

@@ -30,7 +30,26 @@ from __future__ import annotations
 import numpy as np
 
 from .config import kernel
-from .schedule import _B, _E, _KIND, _LOC, _REQ, KIND_PICKUP, best_insertion, prepare_route, route_cost
+from .schedule import (
+    _B,
+    _E,
+    _KIND,
+    _L,
+    _LOC,
+    _MAXDUR,
+    _PAIR,
+    _REQ,
+    _S,
+    _T0,
+    EPS,
+    KIND_DELIVERY,
+    KIND_PICKUP,
+    best_insertion,
+    prepare_route,
+    route_cost,
+    route_schedule,
+    sequence_is_valid,
+)
 
 D_RANDOM, D_WORST, D_RELATED, D_ROUTE, D_STRING = 0, 1, 2, 3, 4
 NUM_DESTROY = 5
@@ -41,7 +60,7 @@ REPAIR_NAMES = ("greedy", "regret-2", "regret-3", "greedy+noise", "regret-2+nois
 SIGMA_BEST, SIGMA_BETTER, SIGMA_ACCEPTED = 33.0, 9.0, 13.0
 
 # Integer parameters (ip) and float parameters (fp) of alns_iterations.
-IP_QMIN, IP_QMAX, IP_SEGMENT, IP_POLISH = 0, 1, 2, 3  # polish: 0 none, 1 relocate, 2 relocate + ejection
+IP_QMIN, IP_QMAX, IP_SEGMENT, IP_POLISH, IP_BLOCKS = 0, 1, 2, 3, 4  # polish: 0 none, 1 relocate, 2 relocate + ejection
 FP_PENALTY, FP_NOISE, FP_REACTION, FP_TEMPERATURE = 0, 1, 2, 3
 
 
@@ -611,6 +630,7 @@ def alns_iterations(
     bk_rload = np.empty_like(rload)
     bk_assign = np.empty_like(assign)
     touched = np.zeros(nveh, np.uint8)
+    dirty = np.zeros(nveh, np.uint8)
     mark = np.zeros(n_nodes, np.uint8)
     pos = np.full(n_nodes, -1, np.int64)
     pos_scratch = np.full(n_nodes, -1, np.int32)
@@ -721,6 +741,13 @@ def alns_iterations(
             elif assign[r] >= 0 and bk_assign[r] < 0:
                 new_cost -= penalty
         score = 0.0
+        if ip[IP_BLOCKS]:
+            # Every candidate gets the block exchange; the current solution already had it, so
+            # only pairs of routes with one changed by this iteration can gain.
+            dirty[:] = touched
+            new_cost -= block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc,
+                                     routes, rlen, rs, rload, assign, pos_scratch, dirty, touched, bk_routes, bk_rlen,
+                                     bk_rs, bk_rload)  # fmt: skip
         if new_cost < best_cost - 1e-7:
             score = SIGMA_BEST
             if ip[IP_POLISH]:
@@ -734,6 +761,11 @@ def alns_iterations(
                     new_cost -= eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem,
                                              vf, vi, cap, load0, tt, cc, w, routes, rlen, rs, rload, assign, cand_lb,
                                              cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
+                if ip[IP_BLOCKS]:
+                    dirty[:] = 1
+                    new_cost -= block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0,
+                                             tt, cc, routes, rlen, rs, rload, assign, pos_scratch, dirty, touched,
+                                             bk_routes, bk_rlen, bk_rs, bk_rload)  # fmt: skip
             best_cost = new_cost
             new_best += 1
             best_rlen[:] = rlen
@@ -916,6 +948,285 @@ def eject_polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, n
                 rlen[v] = mv
                 routes[v, :mv] = save_v[:mv]
                 prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+    return total
+
+
+# ============================================================================ block exchange
+@kernel
+def _cat(a, b, delta):
+    """Two time-window segments joined by a travel time ``delta`` (Vidal et al. 2013).
+
+    A segment is ``(duration, earliest start, latest start, time warp)`` of a run of stops
+    served in order: ``duration`` includes service and the least waiting; ``time warp`` is by
+    how much windows would have to stretch (0: the windows can all be met).
+    """
+    gap = a[0] - a[3] + delta
+    wait = max(b[1] - gap - a[2], 0.0)
+    warp = max(a[1] + gap - b[2], 0.0)
+    return (a[0] + b[0] + delta + wait, max(b[1] - gap, a[1]) - wait, min(b[2] - gap, a[2]) + warp, a[3] + b[3] + warp)
+
+
+@kernel
+def _block_data(x, routes, rlen, ni, nf, vf, vi, tt, cc, removable, request_vehicle, cuts, ncut, last, loc, pre,
+                seg_pre, seg_suf, blk):  # fmt: skip
+    """What :func:`block_polish` needs of route ``x``.
+
+    ``cuts[x, :ncut[x]]``: the positions after which the route may be cut (nobody on board
+    there, every stop after it free to change vehicle); ``last[x]``: position of its last
+    stop; ``loc``/``pre``: location and prefix sum of arc costs by position; ``seg_pre[x, k]``
+    / ``seg_suf[x, k]``: time-window segments of positions ``0..k`` / ``k..end``;
+    ``blk[x, a]``: the segment of the stops between cuts ``a`` and ``a + 1``.
+    """
+    m = rlen[x]
+    lst = m - 2 if vi[1, x] >= 0 else m - 1
+    last[x] = lst
+    # positions: locations, arc-cost prefix sums, window segments from the start
+    for k in range(m):
+        node = routes[x, k]
+        loc[x, k] = ni[_LOC, node]
+        e = nf[_E, node]
+        if k == 0 and vf[_T0, x] > e:
+            e = vf[_T0, x]
+        one = (nf[_S, node], e, nf[_L, node], 0.0)
+        if k == 0:
+            pre[x, 0] = 0.0
+            s = one
+        else:
+            pre[x, k] = pre[x, k - 1] + cc[loc[x, k - 1], loc[x, k]]
+            s = _cat(s, one, tt[loc[x, k - 1], loc[x, k]])
+        seg_pre[x, k, 0], seg_pre[x, k, 1], seg_pre[x, k, 2], seg_pre[x, k, 3] = s
+    for k in range(m - 1, 0, -1):
+        node = routes[x, k]
+        one = (nf[_S, node], nf[_E, node], nf[_L, node], 0.0)
+        s = one if k == m - 1 else _cat(one, s, tt[loc[x, k], loc[x, k + 1]])
+        seg_suf[x, k, 0], seg_suf[x, k, 1], seg_suf[x, k, 2], seg_suf[x, k, 3] = s
+    # cut points
+    open_ = 0
+    for k in range(1, lst + 1):
+        node = routes[x, k]
+        if ni[_KIND, node] == KIND_DELIVERY and ni[_PAIR, node] < 0:
+            open_ += 1  # a rider on board from the start
+    movable_from = lst  # every stop after this position may change vehicle
+    for k in range(lst, 0, -1):
+        r = ni[_REQ, routes[x, k]]
+        if not removable[r] or request_vehicle[r] >= 0:
+            break
+        movable_from = k - 1
+    n = 0
+    for c in range(lst + 1):
+        if c > 0:
+            open_ += 1 if ni[_KIND, routes[x, c]] == KIND_PICKUP else -1
+        if open_ == 0 and c >= movable_from:
+            cuts[x, n] = c
+            n += 1
+    ncut[x] = n
+    # segments between consecutive cuts
+    for a in range(n - 1):
+        k = cuts[x, a] + 1
+        node = routes[x, k]
+        s = (nf[_S, node], nf[_E, node], nf[_L, node], 0.0)
+        while k < cuts[x, a + 1]:
+            k += 1
+            node = routes[x, k]
+            s = _cat(s, (nf[_S, node], nf[_E, node], nf[_L, node], 0.0), tt[loc[x, k - 1], loc[x, k]])
+        blk[x, a, 0], blk[x, a, 1], blk[x, a, 2], blk[x, a, 3] = s
+
+
+@kernel
+def _windows_allow(x, i, i2, y, y1, y2, j, j2, m_x, routes, loc, cuts, seg_pre, seg_suf, blk, tt, nf, maxdur):
+    """Whether route ``x`` with its stops ``i+1 .. i2`` replaced by ``y``'s ``j+1 .. j2`` (the
+    stops between ``y``'s cuts ``y1`` and ``y2``) can meet every time window and its maximum
+    duration: a necessary condition (ride limits are not looked at), in O(blocks)."""
+    s = (seg_pre[x, i, 0], seg_pre[x, i, 1], seg_pre[x, i, 2], seg_pre[x, i, 3])
+    at = loc[x, i]
+    last_node = routes[x, i]
+    if j2 > j:
+        for a in range(y1, y2):
+            s = _cat(s, (blk[y, a, 0], blk[y, a, 1], blk[y, a, 2], blk[y, a, 3]), tt[at, loc[y, cuts[y, a] + 1]])
+            at = loc[y, cuts[y, a + 1]]
+        last_node = routes[y, j2]
+    if i2 + 1 < m_x:
+        k = i2 + 1
+        s = _cat(s, (seg_suf[x, k, 0], seg_suf[x, k, 1], seg_suf[x, k, 2], seg_suf[x, k, 3]), tt[at, loc[x, k]])
+        last_node = routes[x, m_x - 1]
+    if s[3] > EPS:
+        return False
+    return s[0] - nf[_S, last_node] <= maxdur + EPS
+
+
+@kernel
+def _splice(x, a, a2, y, b, b2, routes, rlen, out):
+    """Write route ``x`` with its stops ``a+1 .. a2`` replaced by ``y``'s ``b+1 .. b2``."""
+    m = 0
+    for k in range(a + 1):
+        out[m] = routes[x, k]
+        m += 1
+    for k in range(b + 1, b2 + 1):
+        out[m] = routes[y, k]
+        m += 1
+    for k in range(a2 + 1, rlen[x]):
+        out[m] = routes[x, k]
+        m += 1
+    return m
+
+
+@kernel
+def _exchange(u, i, i2, v, j, j2, request_vehicle, removable, nf, ni, dem, vf, vi, cap, load0, tt, cc, routes, rlen, rs,
+              rload, assign, pos_scratch, touched, bk_routes, bk_rlen, bk_rs, bk_rload, cuts, ncut, last, loc, pre,
+              seg_pre, seg_suf, blk, new_u, new_v, b):  # fmt: skip
+    """Swap ``u``'s stops ``i+1 .. i2`` with ``v``'s ``j+1 .. j2`` if both routes stay feasible
+    (checked exactly); back up, rewrite and prepare both routes. Returns whether it did."""
+    mu = _splice(u, i, i2, v, j, j2, routes, rlen, new_u)
+    mv = _splice(v, j, j2, u, i, i2, routes, rlen, new_v)
+    if not (
+        sequence_is_valid(new_u, mu, u, nf, ni, dem, cap, load0, pos_scratch)
+        and sequence_is_valid(new_v, mv, v, nf, ni, dem, cap, load0, pos_scratch)
+        and route_schedule(new_u, mu, vf[_T0, u], vf[_MAXDUR, u], nf, ni, tt, b, pos_scratch)
+        and route_schedule(new_v, mv, vf[_T0, v], vf[_MAXDUR, v], nf, ni, tt, b, pos_scratch)
+    ):
+        return False
+    _touch(u, touched, routes, rlen, rs, rload, bk_routes, bk_rlen, bk_rs, bk_rload)
+    _touch(v, touched, routes, rlen, rs, rload, bk_routes, bk_rlen, bk_rs, bk_rload)
+    routes[u, :mu] = new_u[:mu]
+    rlen[u] = mu
+    routes[v, :mv] = new_v[:mv]
+    rlen[v] = mv
+    for y in (u, v):
+        for k in range(1, rlen[y]):
+            r = ni[_REQ, routes[y, k]]
+            if r >= 0:
+                assign[r] = y
+        prepare_route(y, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_scratch)
+        _block_data(y, routes, rlen, ni, nf, vf, vi, tt, cc, removable, request_vehicle, cuts, ncut, last, loc, pre,
+                    seg_pre, seg_suf, blk)  # fmt: skip
+    return True
+
+
+@kernel
+def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc, routes, rlen, rs,
+                 rload, assign, pos_scratch, dirty, touched, bk_routes, bk_rlen, bk_rs, bk_rload):  # fmt: skip
+    """Exchange blocks of stops between two routes where the vehicles are empty, while that saves.
+
+    A block of a route runs from one point where nobody is on board to another (or to the end
+    of the route). The move swaps a block of route ``u`` with one of route ``v``, either
+    possibly empty: CROSS exchange, which includes swapping the tails of two routes (2-opt*)
+    and moving a block into another route. The saving is known in O(1) from prefix sums of
+    the arc costs, and a saving move is checked first against the time windows and route
+    durations in O(1) (segment concatenation), then exactly (pairing, capacity, schedule with
+    ride limits). First improvement, until none is left. The move re-plans a whole trip, or a
+    route's afternoon, onto another vehicle, which removing and reinserting single requests
+    reaches only through many worse steps.
+
+    Only pairs with a route marked in ``dirty`` are looked at (the others are taken to have
+    been looked at before, unchanged since); ``dirty`` is overwritten. A route is backed up
+    (:func:`_touch`) before its first change. Returns the total saving.
+    """
+    nveh = rlen.shape[0]
+    max_len = routes.shape[1]
+    moved = np.zeros(nveh, np.uint8)
+    cuts = np.empty((nveh, max_len), np.int64)
+    ncut = np.zeros(nveh, np.int64)
+    last = np.zeros(nveh, np.int64)
+    loc = np.empty((nveh, max_len), np.int32)
+    pre = np.empty((nveh, max_len))
+    seg_pre = np.empty((nveh, max_len, 4))
+    seg_suf = np.empty((nveh, max_len, 4))
+    blk = np.empty((nveh, max_len, 4))
+    new_u = np.empty(max_len, np.int32)
+    new_v = np.empty(max_len, np.int32)
+    b = np.empty(max_len)
+    for x in range(nveh):
+        _block_data(x, routes, rlen, ni, nf, vf, vi, tt, cc, removable, request_vehicle, cuts, ncut, last, loc, pre,
+                    seg_pre, seg_suf, blk)  # fmt: skip
+    total = 0.0
+    improved = True
+    while improved:
+        improved = False
+        for u in range(nveh):
+            if vehicle_on[u] == 0:
+                continue
+            for v in range(u + 1, nveh):
+                if vehicle_on[v] == 0 or (dirty[u] == 0 and dirty[v] == 0) or (last[u] == 0 and last[v] == 0):
+                    continue
+                m_u = rlen[u]
+                m_v = rlen[v]
+                nu = ncut[u]
+                nv = ncut[v]
+                last_u = last[u]
+                last_v = last[v]
+                old = route_cost(u, routes, rlen, ni, cc) + route_cost(v, routes, rlen, ni, cc)
+                pre_u = pre[u]
+                pre_v = pre[v]
+                loc_u = loc[u]
+                loc_v = loc[v]
+                cut_u = cuts[u]
+                cut_v = cuts[v]
+                done = False
+                for x1 in range(nu):
+                    if done:
+                        break
+                    i = cut_u[x1]
+                    for x2 in range(x1, nu):
+                        if done:
+                            break
+                        i2 = cut_u[x2]
+                        # (the saving is written out here: helper calls would cost more than it)
+                        u_gone = i == 0 and i2 == last_u  # u keeps no stop of its own
+                        u_out = i2 > i  # u gives a block away
+                        u_first = loc_u[i + 1] if u_out else 0
+                        u_last = loc_u[i2]
+                        u_inner = pre_u[i2] - pre_u[i + 1] if u_out else 0.0
+                        u_rest = i2 + 1 < m_u
+                        u_next = loc_u[i2 + 1] if u_rest else 0
+                        u_tail = pre_u[m_u - 1] - pre_u[i2 + 1] if u_rest else 0.0
+                        for y1 in range(nv):
+                            if done:
+                                break
+                            j = cut_v[y1]
+                            for y2 in range(y1, nv):
+                                j2 = cut_v[y2]
+                                v_out = j2 > j
+                                if not u_out and not v_out:
+                                    continue
+                                # new u: u[..i] + v[j+1 .. j2] + u[i2+1 ..]
+                                new = 0.0
+                                if v_out or not u_gone:
+                                    new = pre_u[i]
+                                    at = loc_u[i]
+                                    if v_out:
+                                        new += cc[at, loc_v[j + 1]] + pre_v[j2] - pre_v[j + 1]
+                                        at = loc_v[j2]
+                                    if u_rest:
+                                        new += cc[at, u_next] + u_tail
+                                # new v: v[..j] + u[i+1 .. i2] + v[j2+1 ..]
+                                if u_out or j != 0 or j2 != last_v:
+                                    new += pre_v[j]
+                                    at = loc_v[j]
+                                    if u_out:
+                                        new += cc[at, u_first] + u_inner
+                                        at = u_last
+                                    if j2 + 1 < m_v:
+                                        new += cc[at, loc_v[j2 + 1]] + pre_v[m_v - 1] - pre_v[j2 + 1]
+                                if new >= old - 1e-7:
+                                    continue
+                                if not _windows_allow(u, i, i2, v, y1, y2, j, j2, m_u, routes, loc, cuts, seg_pre,
+                                                      seg_suf, blk, tt, nf, vf[_MAXDUR, u]):  # fmt: skip
+                                    continue
+                                if not _windows_allow(v, j, j2, u, x1, x2, i, i2, m_v, routes, loc, cuts, seg_pre,
+                                                      seg_suf, blk, tt, nf, vf[_MAXDUR, v]):  # fmt: skip
+                                    continue
+                                if not _exchange(u, i, i2, v, j, j2, request_vehicle, removable, nf, ni, dem, vf, vi,
+                                                 cap, load0, tt, cc, routes, rlen, rs, rload, assign, pos_scratch,
+                                                 touched, bk_routes, bk_rlen, bk_rs, bk_rload, cuts, ncut, last, loc,
+                                                 pre, seg_pre, seg_suf, blk, new_u, new_v, b):  # fmt: skip
+                                    continue
+                                total += old - new
+                                improved = True
+                                done = True
+                                moved[u] = moved[v] = dirty[u] = dirty[v] = 1
+                                break
+        dirty[:] = moved
+        moved[:] = 0
     return total
 
 

@@ -135,6 +135,10 @@ class SolveParams:
         polish: run the relocate local search on every new best solution, and with ``eject``
             the ejection search after it (thorough, but its cost grows with fleet x requests:
             the live dispatcher, which works against a deadline, leaves it off).
+        blocks: exchange blocks of stops between routes where the vehicles are empty
+            (:func:`routing.alns.block_polish`) on every candidate solution. It judges moves
+            by travel cost alone, so the live dispatcher, whose insertions also weigh riders'
+            delays, leaves it off.
     """
 
     min_removed: int = 2
@@ -143,12 +147,13 @@ class SolveParams:
     segment: int = 100
     reaction: float = 0.1
     noise: float = 0.025
-    start_worse: float = 0.05
+    start_worse: float = 0.01
     end_worse: float = 0.0005
     route_min_share: float = 0.5
     batch_iterations: int = 50
     polish: bool = True
     eject: bool = True
+    blocks: bool = True
 
     def __post_init__(self) -> None:
         checks = [
@@ -245,7 +250,7 @@ class _Search:
         self.q_min = min(params.min_removed, max(1, removable_count))
         self.q_max = max(self.q_min, min(params.max_removed, int(params.max_removed_share * removable_count)))
         polish = (2 if params.eject else 1) if params.polish else 0  # see alns.IP_POLISH
-        self.ip = np.array([self.q_min, self.q_max, params.segment, polish], np.int64)
+        self.ip = np.array([self.q_min, self.q_max, params.segment, polish, int(params.blocks)], np.int64)
         alns.seed_rng(seed)
 
     # ------------------------------------------------------------------ kernel calls
