@@ -13,7 +13,9 @@ back (repair); the result is accepted by simulated annealing, following Ropke & 
 
 Every new best solution is polished by two local searches: relocating single requests,
 then moving a request into another route by ejecting one of that route's requests
-(:func:`eject_polish`).
+(:func:`eject_polish`). Every candidate (with ``ip[IP_BLOCKS]``) gets a third,
+:func:`block_polish`: exchanging blocks of stops between routes at points where the
+vehicles are empty (CROSS exchange, including 2-opt* on the tails).
 
 Operator weights adapt to how often each operator yields a new best, a better or an
 accepted solution. A request that cannot be inserted stays unassigned at a large penalty,
