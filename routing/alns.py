@@ -633,6 +633,7 @@ def alns_iterations(
     bk_assign = np.empty_like(assign)
     touched = np.zeros(nveh, np.uint8)
     dirty = np.zeros(nveh, np.uint8)
+    ws = block_workspace(nveh, max_len)
     mark = np.zeros(n_nodes, np.uint8)
     pos = np.full(n_nodes, -1, np.int64)
     pos_scratch = np.full(n_nodes, -1, np.int32)
@@ -749,7 +750,7 @@ def alns_iterations(
             dirty[:] = touched
             new_cost -= block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc,
                                      routes, rlen, rs, rload, assign, pos_scratch, dirty, touched, bk_routes, bk_rlen,
-                                     bk_rs, bk_rload)  # fmt: skip
+                                     bk_rs, bk_rload, ws)  # fmt: skip
         if new_cost < best_cost - 1e-7:
             score = SIGMA_BEST
             if ip[IP_POLISH]:
@@ -767,7 +768,7 @@ def alns_iterations(
                     dirty[:] = 1
                     new_cost -= block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0,
                                              tt, cc, routes, rlen, rs, rload, assign, pos_scratch, dirty, touched,
-                                             bk_routes, bk_rlen, bk_rs, bk_rload)  # fmt: skip
+                                             bk_routes, bk_rlen, bk_rs, bk_rload, ws)  # fmt: skip
             best_cost = new_cost
             new_best += 1
             best_rlen[:] = rlen
@@ -1105,8 +1106,27 @@ def _exchange(u, i, i2, v, j, j2, request_vehicle, removable, nf, ni, dem, vf, v
 
 
 @kernel
+def block_workspace(nveh, max_len):
+    """Scratch arrays for :func:`block_polish` (allocated once per run, not once per call)."""
+    return (
+        np.empty((nveh, max_len), np.int64),  # cut positions
+        np.zeros(nveh, np.int64),  # number of cuts
+        np.zeros(nveh, np.int64),  # position of the last stop
+        np.empty((nveh, max_len), np.int32),  # locations by position
+        np.empty((nveh, max_len)),  # prefix sums of arc costs
+        np.empty((nveh, max_len, 4)),  # window segments from the start
+        np.empty((nveh, max_len, 4)),  # window segments to the end
+        np.empty((nveh, max_len, 4)),  # window segments between consecutive cuts
+        np.zeros(nveh, np.uint8),  # routes moved in this pass
+        np.empty(max_len, np.int32),  # new route u
+        np.empty(max_len, np.int32),  # new route v
+        np.empty(max_len),  # schedule scratch
+    )
+
+
+@kernel
 def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, cap, load0, tt, cc, routes, rlen, rs,
-                 rload, assign, pos_scratch, dirty, touched, bk_routes, bk_rlen, bk_rs, bk_rload):  # fmt: skip
+                 rload, assign, pos_scratch, dirty, touched, bk_routes, bk_rlen, bk_rs, bk_rload, ws):  # fmt: skip
     """Exchange blocks of stops between two routes where the vehicles are empty, while that saves.
 
     A block of a route runs from one point where nobody is on board to another (or to the end
@@ -1121,22 +1141,12 @@ def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, ca
 
     Only pairs with a route marked in ``dirty`` are looked at (the others are taken to have
     been looked at before, unchanged since); ``dirty`` is overwritten. A route is backed up
-    (:func:`_touch`) before its first change. Returns the total saving.
+    (:func:`_touch`) before its first change. ``ws`` is scratch space from
+    :func:`block_workspace`. Returns the total saving.
     """
     nveh = rlen.shape[0]
-    max_len = routes.shape[1]
-    moved = np.zeros(nveh, np.uint8)
-    cuts = np.empty((nveh, max_len), np.int64)
-    ncut = np.zeros(nveh, np.int64)
-    last = np.zeros(nveh, np.int64)
-    loc = np.empty((nveh, max_len), np.int32)
-    pre = np.empty((nveh, max_len))
-    seg_pre = np.empty((nveh, max_len, 4))
-    seg_suf = np.empty((nveh, max_len, 4))
-    blk = np.empty((nveh, max_len, 4))
-    new_u = np.empty(max_len, np.int32)
-    new_v = np.empty(max_len, np.int32)
-    b = np.empty(max_len)
+    cuts, ncut, last, loc, pre, seg_pre, seg_suf, blk, moved, new_u, new_v, b = ws
+    moved[:] = 0
     for x in range(nveh):
         _block_data(x, routes, rlen, ni, nf, vf, vi, tt, cc, removable, request_vehicle, cuts, ncut, last, loc, pre,
                     seg_pre, seg_suf, blk)  # fmt: skip

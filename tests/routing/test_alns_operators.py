@@ -171,7 +171,7 @@ def _block_polish(search: _Search, dirty: np.ndarray | None = None) -> tuple[flo
         p.request_vehicle, search.removable, search.vehicle_on, a["nf"], a["ni"], a["dem"], a["vf"], a["vi"],
         a["cap"], a["load0"], a["tt"], a["cc"], search.routes, search.rlen, search.rs, search.rload, search.assign,
         np.full(p.num_nodes, -1, np.int32), np.ones(k, np.uint8) if dirty is None else dirty, touched,
-        bk["routes"], bk["rlen"], bk["rs"], bk["rload"],
+        bk["routes"], bk["rlen"], bk["rs"], bk["rload"], alns.block_workspace(k, search.routes.shape[1]),
     )  # fmt: skip
     return float(saved), touched, bk
 
