@@ -1147,6 +1147,8 @@ def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, ca
     nveh = rlen.shape[0]
     cuts, ncut, last, loc, pre, seg_pre, seg_suf, blk, moved, new_u, new_v, b = ws
     moved[:] = 0
+    if not dirty.any():
+        return 0.0
     for x in range(nveh):
         _block_data(x, routes, rlen, ni, nf, vf, vi, tt, cc, removable, request_vehicle, cuts, ncut, last, loc, pre,
                     seg_pre, seg_suf, blk)  # fmt: skip
@@ -1166,7 +1168,8 @@ def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, ca
                 nv = ncut[v]
                 last_u = last[u]
                 last_v = last[v]
-                old = route_cost(u, routes, rlen, ni, cc) + route_cost(v, routes, rlen, ni, cc)
+                # (a route without stops costs nothing: the vehicle stays home)
+                old = (pre[u, m_u - 1] if last_u > 0 else 0.0) + (pre[v, m_v - 1] if last_v > 0 else 0.0)
                 pre_u = pre[u]
                 pre_v = pre[v]
                 loc_u = loc[u]
@@ -1197,6 +1200,7 @@ def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, ca
                             j = cut_v[y1]
                             for y2 in range(y1, nv):
                                 j2 = cut_v[y2]
+                                v_gone = j == 0 and j2 == last_v
                                 v_out = j2 > j
                                 if not u_out and not v_out:
                                     continue
@@ -1211,7 +1215,7 @@ def block_polish(request_vehicle, removable, vehicle_on, nf, ni, dem, vf, vi, ca
                                     if u_rest:
                                         new += cc[at, u_next] + u_tail
                                 # new v: v[..j] + u[i+1 .. i2] + v[j2+1 ..]
-                                if u_out or j != 0 or j2 != last_v:
+                                if u_out or not v_gone:
                                     new += pre_v[j]
                                     at = loc_v[j]
                                     if u_out:
