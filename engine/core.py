@@ -53,6 +53,30 @@ MAX_PAUSES = 4
 #: A stream this far behind has a reader that stopped reading: the writer does not wait for it.
 STUCK_BACKLOG = 1000
 _STOP = object()
+#: A queued command's answer: its future, result, error and the step applied to the result.
+_Answer = tuple[Future[Any], Any, BaseException | None, Callable[[Any], Any] | None]
+#: A command as the writer runs it: ``(fn(dispatcher), mutates, post(result) or None)``.
+Operation = tuple[Callable[[Dispatcher], Any], bool, Callable[[Any], Any] | None]
+#: The operations :meth:`EngineCore.command` queues by name (each has an ``_op_<name>`` builder).
+OPERATIONS = frozenset(
+    {
+        "quote",
+        "book",
+        "quote_and_book",
+        "cancel",
+        "get_ride",
+        "ride_owner",
+        "position",
+        "stop_event",
+        "reoptimise",
+        "update_traffic",
+        "vehicle_index",
+        "vehicle_view",
+        "manifest_view",
+        "list_vehicles",
+        "fleet_kpis",
+    }
+)
 
 
 def _pause() -> None:
@@ -80,6 +104,14 @@ class Subscription:
     topic: str
     items: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=lambda: queue.Queue(10_000))
     overflow: bool = False
+
+
+def _raise_rejection(result: Any) -> Any:
+    """A request booked at once and rejected becomes the caller's :class:`Rejected` (after the
+    rejection was committed)."""
+    if isinstance(result, Rejection):
+        raise Rejected(result.reason.value, result.detail)
+    return result
 
 
 class EngineCore:
@@ -183,13 +215,36 @@ class EngineCore:
         return (ride.status, ride.vehicle, round(ride.planned_pickup_s), round(ride.planned_dropoff_s))
 
     # ------------------------------------------------------------------ commands
-    def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = 60.0) -> T:
-        """Run ``fn(dispatcher)`` on the writer thread and return its result (or raise its error)."""
+    def submit(
+        self, fn: Callable[[Dispatcher], Any], *, mutate: bool = True, post: Callable[[Any], Any] | None = None
+    ) -> Future[Any]:
+        """Queue ``fn(dispatcher)`` for the writer thread; the future gets ``post(result)`` (or
+        the result if no ``post``), or the error, once what it changed is committed.
+
+        ``post`` runs on the writer thread after the commit (a rejection booked at once is
+        committed before it becomes the caller's error)."""
         if not self.ready.is_set():
             raise StoreUnavailable("the engine is still starting")
-        fut: Future[T] = Future()
-        self._queue.put((fn, mutate, fut))
-        return fut.result(timeout=timeout)
+        fut: Future[Any] = Future()
+        self._queue.put((fn, mutate, fut, post))
+        return fut
+
+    def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = 60.0) -> T:
+        """Run ``fn(dispatcher)`` on the writer thread and return its result (or raise its error)."""
+        result: T = self.submit(fn, mutate=mutate).result(timeout=timeout)
+        return result
+
+    def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Queue the operation ``name`` (one of :data:`OPERATIONS`) without waiting for it: what a
+        front end in another process asks for (see :mod:`engine.frontend`)."""
+        if name not in OPERATIONS:
+            raise ValueError(f"unknown engine operation {name!r}")
+        fn, mutate, post = getattr(self, f"_op_{name}")(*args, **kwargs)
+        return self.submit(fn, mutate=mutate, post=post)
+
+    def _run(self, op: Operation, timeout: float = 60.0) -> Any:
+        fn, mutate, post = op
+        return self.submit(fn, mutate=mutate, post=post).result(timeout=timeout)
 
     def _writer(self) -> None:
         """Run queued commands in order; commit each group of waiting commands at once.
@@ -223,12 +278,12 @@ class EngineCore:
     def _run_group(self, group: list[Any]) -> bool:
         """Run one group of commands (see :meth:`_writer`); True if the writer must stop."""
         staged = Commit()
-        answers: list[tuple[Future[Any], Any, BaseException | None]] = []
+        answers: list[_Answer] = []
         for item in group:
             if item is _STOP:
                 self._flush(staged, answers)
                 return True
-            fn, mutate, fut = item
+            fn, mutate, fut, post = item
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
@@ -240,35 +295,40 @@ class EngineCore:
                 result = fn(self.dispatcher)
                 if mutate:
                     self._stage(staged)
-                answers.append((fut, result, None))
+                answers.append((fut, result, None, post))
                 if self._stream_backlog():
                     _pause()
             except StoreUnavailable as exc:
                 self._needs_reload = True
-                answers.append((fut, None, exc))
+                answers.append((fut, None, exc, None))
             except BaseException as exc:  # the caller gets it; the engine goes on
                 d = self.dispatcher
                 if mutate and d.has_changes:
                     # the command changed rides or plans before failing: rebuild from the store
                     # (after committing what came before it) to drop what it did
                     self._needs_reload = True
-                answers.append((fut, None, exc))
+                answers.append((fut, None, exc, None))
         self._flush(staged, answers)
         return False
 
-    def _flush(self, staged: Commit, answers: list[tuple[Future[Any], Any, BaseException | None]]) -> None:
+    def _flush(self, staged: Commit, answers: list[_Answer]) -> None:
         """Commit ``staged``, hand its events to the streams, then answer the callers."""
         try:
             if not staged.empty:
                 self._commit(staged)
         except BaseException as exc:  # nothing of the group is stored: all of it is undone
             self._needs_reload = True
-            for fut, _, _ in answers:
+            for fut, _, _, _ in answers:
                 fut.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        for fut, result, error in answers:
+        for fut, result, error, post in answers:
+            if error is None and post is not None:
+                try:
+                    result = post(result)
+                except Exception as exc:
+                    error = exc
             if error is None:
                 fut.set_result(result)
             else:
@@ -491,22 +551,16 @@ class EngineCore:
         }
 
     # ------------------------------------------------------------------ operations (any thread)
+    # Each operation has a builder ``_op_<name>`` (what the writer runs) and a method that waits
+    # for it; :meth:`command` queues one by name without waiting.
     def quote(self, request: Request, now_s: int = 0) -> Offer | Rejection:
-        return self.call(lambda d: self._quote_on(d, request, self.now(now_s)))
+        return self._run(self._op_quote(request, now_s))
 
     def book(
         self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
     ) -> dict[str, Any]:
         """Book an offer; with ``rider_id`` only that rider's own offer."""
-
-        def run(d: Dispatcher) -> dict[str, Any]:
-            if idempotency_key and idempotency_key in self.idempotency:
-                return self._known_booking(d, idempotency_key, rider_id)
-            if rider_id is not None and d.offer_rider(offer_id) != rider_id:
-                raise PermissionDenied(f"offer {offer_id} was made to another rider")
-            return self._book_on(d, offer_id, idempotency_key, self.now(now_s))
-
-        return self.call(run)
+        return self._run(self._op_book(offer_id, idempotency_key, now_s, rider_id=rider_id))
 
     def quote_and_book(
         self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
@@ -516,7 +570,69 @@ class EngineCore:
         A retry with the same ``idempotency_key`` returns the ride booked the first time. The
         rejection is committed like a quote's (operators see it) before the caller hears of it.
         """
+        return self._run(self._op_quote_and_book(request, idempotency_key, now_s, rider_id=rider_id))
 
+    def ride_owner(self, ride_id: str) -> str | None:
+        return self._run(self._op_ride_owner(ride_id))
+
+    def cancel(self, ride_id: str, now_s: int = 0) -> dict[str, Any]:
+        return self._run(self._op_cancel(ride_id, now_s))
+
+    def get_ride(self, ride_id: str) -> dict[str, Any]:
+        return self._run(self._op_get_ride(ride_id))
+
+    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
+        """The vehicle is at (or committed to) ``stop`` from ``time_s``, which may lie ahead: a
+        vehicle reports where it will be next, so the clock does not move with it."""
+        self._run(self._op_position(vehicle_id, stop, time_s))
+
+    def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
+        return self._run(self._op_stop_event(vehicle_id, kind, ride_id, stop, time_s))
+
+    def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
+        return self._run(self._op_reoptimise(iterations, now_s))
+
+    def update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> float:
+        return self._run(self._op_update_traffic(edge_times, now_s))
+
+    def vehicle_index(self, vehicle_id: str) -> int:
+        """The dispatcher's index of ``vehicle_id`` (NotFoundError if unknown)."""
+        return self._run(self._op_vehicle_index(vehicle_id))
+
+    def vehicle_view(self, v: int) -> dict[str, Any]:
+        """Vehicle ``v``'s status (:meth:`vehicle_status`) read on the writer thread."""
+        return self._run(self._op_vehicle_view(v))
+
+    def manifest_view(self, v: int) -> list[dict[str, Any]]:
+        """Vehicle ``v``'s manifest (:meth:`manifest`) read on the writer thread."""
+        return self._run(self._op_manifest_view(v))
+
+    def list_vehicles(self) -> list[dict[str, Any]]:
+        return self._run(self._op_list_vehicles())
+
+    def fleet_kpis(self) -> dict[str, Any]:
+        """Live KPIs (:meth:`fleet_status`) read on the writer thread."""
+        return self._run(self._op_fleet_kpis())
+
+    # builders (the functions run on the writer thread)
+    def _op_quote(self, request: Request, now_s: int = 0) -> Operation:
+        return (lambda d: self._quote_on(d, request, self.now(now_s))), True, None
+
+    def _op_book(
+        self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+    ) -> Operation:
+        def run(d: Dispatcher) -> dict[str, Any]:
+            if idempotency_key and idempotency_key in self.idempotency:
+                return self._known_booking(d, idempotency_key, rider_id)
+            if rider_id is not None and d.offer_rider(offer_id) != rider_id:
+                raise PermissionDenied(f"offer {offer_id} was made to another rider")
+            return self._book_on(d, offer_id, idempotency_key, self.now(now_s))
+
+        return run, True, None
+
+    def _op_quote_and_book(
+        self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+    ) -> Operation:
         def run(d: Dispatcher) -> dict[str, Any] | Rejection:
             if idempotency_key and idempotency_key in self.idempotency:
                 return self._known_booking(d, idempotency_key, rider_id)
@@ -526,10 +642,73 @@ class EngineCore:
                 return answer
             return self._book_on(d, answer.offer_id, idempotency_key, now)
 
-        result = self.call(run)
-        if isinstance(result, Rejection):
-            raise Rejected(result.reason.value, result.detail)
-        return result
+        return run, True, _raise_rejection
+
+    def _op_ride_owner(self, ride_id: str) -> Operation:
+        return (lambda d: d.get_ride(ride_id).request.rider_id), False, None
+
+    def _op_cancel(self, ride_id: str, now_s: int = 0) -> Operation:
+        return (lambda d: self.ride_dict(d.cancel(ride_id, self.now(now_s)))), True, None
+
+    def _op_get_ride(self, ride_id: str) -> Operation:
+        return (lambda d: self.ride_dict(d.get_ride(ride_id))), False, None
+
+    def _op_position(self, vehicle_id: str, stop: int, time_s: int) -> Operation:
+        def run(d: Dispatcher) -> None:
+            d.on_vehicle_position(vehicle_id, stop, max(int(time_s), self.now()))
+
+        return run, True, None
+
+    def _op_stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> Operation:
+        def run(d: Dispatcher) -> int:
+            v = d._vehicle(vehicle_id)
+            t = self.now(time_s) if self.clock == "wall" else max(int(time_s), self.now(time_s))
+            if kind == "arrived":
+                d.on_vehicle_position(vehicle_id, stop, t)
+            else:
+                ride = d.get_ride(ride_id)
+                if d.vehicles[ride.vehicle].id != vehicle_id:
+                    from matching.errors import ConflictError
+
+                    raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
+                {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
+            return int(d.plan.rlen[v] - 2)
+
+        return run, True, None
+
+    def _op_reoptimise(self, iterations: int = 0, now_s: int = 0) -> Operation:
+        def run(d: Dispatcher) -> ReoptimiseReport:
+            now = self.now(now_s)
+            if iterations > 0:
+                return d.reoptimise(iterations=iterations, now_s=now)
+            return d.reoptimise(deadline=time.monotonic() + self.reoptimise_deadline_ms / 1000.0, now_s=now)
+
+        return run, True, None
+
+    def _op_update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> Operation:
+        def run(d: Dispatcher) -> float:
+            t0 = time.perf_counter()
+            self.router = self.router.with_travel_times(edge_times)
+            self._matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
+            d.update_travel_times(self.router, self.now(now_s), self._matrix)
+            return time.perf_counter() - t0
+
+        return run, True, None
+
+    def _op_vehicle_index(self, vehicle_id: str) -> Operation:
+        return (lambda d: d._vehicle(vehicle_id)), False, None
+
+    def _op_vehicle_view(self, v: int) -> Operation:
+        return (lambda d: self.vehicle_status(v)), False, None
+
+    def _op_manifest_view(self, v: int) -> Operation:
+        return (lambda d: self.manifest(v)), False, None
+
+    def _op_list_vehicles(self) -> Operation:
+        return (lambda d: [self.vehicle_status(v) for v in range(d.plan.k)]), False, None
+
+    def _op_fleet_kpis(self) -> Operation:
+        return self.fleet_status, False, None
 
     # writer-side steps of the commands above
     def _quote_on(self, d: Dispatcher, request: Request, now: int) -> Offer | Rejection:
@@ -550,60 +729,6 @@ class EngineCore:
         if rider_id is not None and ride.request.rider_id != rider_id:
             raise PermissionDenied("that idempotency key belongs to another rider's booking")
         return self.ride_dict(ride)
-
-    def ride_owner(self, ride_id: str) -> str | None:
-        return self.call(lambda d: d.get_ride(ride_id).request.rider_id, mutate=False)
-
-    def cancel(self, ride_id: str, now_s: int = 0) -> dict[str, Any]:
-        return self.call(lambda d: self.ride_dict(d.cancel(ride_id, self.now(now_s))))
-
-    def get_ride(self, ride_id: str) -> dict[str, Any]:
-        return self.call(lambda d: self.ride_dict(d.get_ride(ride_id)), mutate=False)
-
-    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
-        """The vehicle is at (or committed to) ``stop`` from ``time_s``, which may lie ahead: a
-        vehicle reports where it will be next, so the clock does not move with it."""
-
-        def run(d: Dispatcher) -> None:
-            d.on_vehicle_position(vehicle_id, stop, max(int(time_s), self.now()))
-
-        self.call(run)
-
-    def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
-        def run(d: Dispatcher) -> int:
-            v = d._vehicle(vehicle_id)
-            t = self.now(time_s) if self.clock == "wall" else max(int(time_s), self.now(time_s))
-            if kind == "arrived":
-                d.on_vehicle_position(vehicle_id, stop, t)
-            else:
-                ride = d.get_ride(ride_id)
-                if d.vehicles[ride.vehicle].id != vehicle_id:
-                    from matching.errors import ConflictError
-
-                    raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
-                {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
-            return int(d.plan.rlen[v] - 2)
-
-        return self.call(run)
-
-    def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
-        def run(d: Dispatcher) -> ReoptimiseReport:
-            now = self.now(now_s)
-            if iterations > 0:
-                return d.reoptimise(iterations=iterations, now_s=now)
-            return d.reoptimise(deadline=time.monotonic() + self.reoptimise_deadline_ms / 1000.0, now_s=now)
-
-        return self.call(run)
-
-    def update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> float:
-        def run(d: Dispatcher) -> float:
-            t0 = time.perf_counter()
-            self.router = self.router.with_travel_times(edge_times)
-            self._matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
-            d.update_travel_times(self.router, self.now(now_s), self._matrix)
-            return time.perf_counter() - t0
-
-        return self.call(run)
 
     def _reoptimise_timer(self) -> None:
         while not self._stopping.wait(self.reoptimise_every_s):

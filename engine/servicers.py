@@ -210,7 +210,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
             raise InvalidInput("vehicle_id", "missing")
         if not p.may_drive(vehicle_id):
             raise PermissionDenied(f"vehicle {vehicle_id} is not yours")
-        return self.core.call(lambda d: d._vehicle(vehicle_id), mutate=False)
+        return self.core.vehicle_index(vehicle_id)
 
     @rpc
     def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
@@ -218,12 +218,12 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         check_time("now_s", request.now_s)
         if request.HasField("stop"):
             self.core.position(request.vehicle_id, request.stop, request.now_s or self.core.clock_s)
-        return cv.vehicle_status(self.core.call(lambda d: self.core.vehicle_status(v), mutate=False))
+        return cv.vehicle_status(self.core.vehicle_view(v))
 
     @rpc
     def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
         v = self._vehicle(context, request.vehicle_id)
-        return cv.vehicle_status(self.core.call(lambda d: self.core.vehicle_status(v), mutate=False))
+        return cv.vehicle_status(self.core.vehicle_view(v))
 
     def ReportLocation(
         self, request_iterator: Iterator[driver_pb2.LocationReport], context: grpc.ServicerContext
@@ -242,14 +242,14 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
     @rpc
     def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.ServicerContext) -> Any:
         v = self._vehicle(context, request.vehicle_id)
-        stops = self.core.call(lambda d: self.core.manifest(v), mutate=False)
+        stops = self.core.manifest_view(v)
         last = self.core.store.last_event_id(f"vehicle:{request.vehicle_id}") or ""
         return cv.manifest(last, request.vehicle_id, self.core.clock_s, stops)
 
     def WatchManifest(self, request: driver_pb2.WatchManifestRequest, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
             v = self._vehicle(context, request.vehicle_id)
-            stops = self.core.call(lambda d: self.core.manifest(v), mutate=False)
+            stops = self.core.manifest_view(v)
         except Exception as exc:
             abort(context, exc)
         vid = request.vehicle_id
@@ -289,13 +289,13 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
     @rpc
     def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.ServicerContext) -> Any:
         self.who(context, "operator")
-        rows = self.core.call(lambda d: [self.core.vehicle_status(v) for v in range(d.plan.k)], mutate=False)
+        rows = self.core.list_vehicles()
         return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
 
     @rpc
     def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.ServicerContext) -> Any:
         self.who(context, "operator")
-        return operator_pb2.FleetStatusResponse(**self.core.call(self.core.fleet_status, mutate=False))
+        return operator_pb2.FleetStatusResponse(**self.core.fleet_kpis())
 
     @rpc
     def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.ServicerContext) -> Any:

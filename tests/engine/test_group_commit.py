@@ -90,9 +90,7 @@ def run_group(
     assert holding.wait(10), "the writer never ran the holding command"
     futures: list[Future[Any]] = []
     for fn in fns:
-        fut: Future[Any] = Future()
-        core._queue.put((fn, True, fut))
-        futures.append(fut)
+        futures.append(core.submit(fn))
     if before_release is not None:
         before_release(futures)
     release.set()
