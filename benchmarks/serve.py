@@ -87,6 +87,36 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def descendants(pid: int) -> list[int]:
+    """The live child processes of ``pid``, their children and so on (Linux ``/proc``)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of ``pid`` and each of its live descendants."""
+    out: dict[int, float] = {}
+    for p in (pid, *descendants(pid)):
+        cpu = cpu_seconds(p)
+        if cpu is not None:
+            out[p] = cpu
+    return out
+
+
 @contextmanager
 def temporary_redis() -> Iterator[str]:
     """A ``redis-server`` on a free port with AOF (fsync every second) in a temporary folder; its URL."""
@@ -130,14 +160,14 @@ def temporary_redis() -> Iterator[str]:
 class EngineServer:
     """``mobility serve`` on ``drt_manhattan`` as a subprocess (external clock, re-optimisation off)."""
 
-    def __init__(self, store: str, data_dir: Path, workdir: Path) -> None:
+    def __init__(self, store: str, data_dir: Path, workdir: Path, frontends: int = 0) -> None:
         self.port_file = workdir / "engine.port"
         self.stderr_path = workdir / "engine.stderr"
         self.port_file.unlink(missing_ok=True)  # a previous round's
         command = [
             sys.executable, "-m", "mobility.cli", "serve", "--scenario", SCENARIO, "--store", store,
             "--clock", "external", "--port", "0", "--port-file", str(self.port_file),
-            "--reoptimise-every", "0", "--seed", "1", "--data-dir", str(data_dir),
+            "--reoptimise-every", "0", "--seed", "1", "--data-dir", str(data_dir), "--frontends", str(frontends),
         ]  # fmt: skip
         with self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
@@ -183,8 +213,9 @@ class EngineServer:
         except OSError:
             return "(no stderr)"
 
-    def cpu_seconds(self) -> float | None:
-        return cpu_seconds(self.process.pid)
+    def cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds of the engine process and of each of its front ends."""
+        return tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM (the engine stops gracefully), SIGKILL if it lingers."""
@@ -396,10 +427,12 @@ def load_round(
     seed: int,
     workdir: Path,
     mode: str = "quote-book",
+    frontends: int = 0,
 ) -> dict[str, Any]:
-    """One round against a fresh engine on ``store``; the measured numbers as a dict."""
+    """One round against a fresh engine on ``store`` (with ``frontends`` front-end processes); the
+    measured numbers as a dict."""
     ctx = mp.get_context("spawn")  # never fork a process that has gRPC threads
-    engine = EngineServer(store, data_dir, workdir)
+    engine = EngineServer(store, data_dir, workdir, frontends)
     processes: list[Any] = []
     try:
         ready, out, watch_out = ctx.Queue(), ctx.Queue(), ctx.Queue()
@@ -441,7 +474,9 @@ def load_round(
     booked = [b for r in results for b in r["booked"]]
     quotes = sum(r["quotes"] for r in results)
     delays_ms = [(watched["arrivals"][rid] - t) * 1000 for rid, t in booked if rid in watched["arrivals"]]
-    engine_cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    by_process = {pid: cpu1[pid] - cpu0.get(pid, 0.0) for pid in cpu1}
+    engine_cpu = sum(by_process.values()) if by_process else None
+    writer_cpu = by_process.get(engine.process.pid)
     cpu_per_booking = 1000 * (engine_cpu or 0.0) / max(1, len(booked))
     answered = np.array([t for _, t in booked]) - start.value
     thirds = [int(np.sum((answered >= k * seconds / 3) & (answered < (k + 1) * seconds / 3))) for k in range(3)]
@@ -467,7 +502,9 @@ def load_round(
         "refused_bookings": sum(r["refused"] for r in results),
         "errors": sum(r["errors"] for r in results),
         **plans,
+        "frontends": frontends,
         "engine_cpu_s": None if engine_cpu is None else round(engine_cpu, 2),
+        "engine_process_cpu_s": None if writer_cpu is None else round(writer_cpu, 2),
         "engine_cpu_ms_per_booking": None if engine_cpu is None or not booked else round(cpu_per_booking, 3),
         "clients_cpu_s": round(sum(r["cpu_s"] for r in results), 2),
         "watcher_cpu_s": round(watched["cpu_s"], 2),
@@ -586,6 +623,7 @@ def run(
     seconds: float = 10.0,
     stores: tuple[str, ...] = ("memory", "redis"),
     modes: tuple[str, ...] = MODES,
+    frontends: tuple[int, ...] = (0,),
     seed: int = 1,
     profile: bool = True,
     out_dir: Path = RESULTS_DIR,
@@ -604,16 +642,17 @@ def run(
         for store in stores:
             with temporary_redis() if store == "redis" else _memory() as url:
                 row = None
-                for mode in modes:
-                    for n in clients:
-                        say(f"{store}, {mode}: {n} clients for {seconds:g} s")
-                        if store == "redis":  # a fresh engine starts from an empty store
-                            _flush(url)
-                        one = load_round(url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs, seed=seed,
-                                         workdir=Path(tmp), mode=mode)  # fmt: skip
-                        rounds.append(one)
-                        if mode == "quote-book":
-                            row = one
+                for f in frontends:
+                    for mode in modes:
+                        for n in clients:
+                            say(f"{store}, {mode}, {f} front ends: {n} clients for {seconds:g} s")
+                            if store == "redis":  # a fresh engine starts from an empty store
+                                _flush(url)
+                            one = load_round(url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs,
+                                             seed=seed, workdir=Path(tmp), mode=mode, frontends=f)  # fmt: skip
+                            rounds.append(one)
+                            if mode == "quote-book" and f == 0:
+                                row = one
                 if profile and row is not None:
                     say(f"{store}: the engine core alone")
                     if store == "redis":
@@ -652,6 +691,23 @@ def _flush(url: str) -> None:
 _MODE_TEXT = {"quote-book": "Quote + BookRide", "at-once": "at once"}
 
 
+def _front_text(n: int) -> str:
+    return "gRPC in the engine process" if n == 0 else f"{n} front-end process{'es' if n > 1 else ''}"
+
+
+def _busy_text(r: dict[str, Any]) -> str:
+    if r["engine_cpu_s"] is None:
+        return ""
+    busy = r["engine_cpu_s"] / r["seconds"]
+    if not r.get("frontends"):
+        return (
+            f" (the engine kept {busy:.2f} cores busy: its threads share one Python interpreter lock, so about one "
+            "core is its ceiling)"
+        )
+    writer = r["engine_process_cpu_s"] / r["seconds"]
+    return f" (the engine kept {busy:.2f} cores busy: {writer:.2f} in the writer's process, the rest in the front ends)"
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} ms"
 
@@ -670,13 +726,13 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{m['cores']} cores.** Latencies as the clients see them; stream delay: from the BookRide answer to the "
         "arrival of that ride's BOOKING event.",
         "",
-        "| store | booking | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | Quote p99 | "
-        "stream delay p50 | stream delay p99 | rejections |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | front ends | booking | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | "
+        "Quote p99 | stream delay p50 | stream delay p99 | rejections |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rounds:
         lines.append(
-            f"| {r['store']} | {_MODE_TEXT[r.get('mode', 'quote-book')]} | {r['clients']} | "
+            f"| {r['store']} | {r.get('frontends', 0)} | {_MODE_TEXT[r.get('mode', 'quote-book')]} | {r['clients']} | "
             f"{r['bookings_per_s']:,.0f} | {_ms(r['book_p50_ms'])} | "
             f"{_ms(r['book_p99_ms'])} | {_ms(r['quote_p50_ms'])} | {_ms(r['quote_p99_ms'])} | "
             f"{_ms(r['stream_delay_p50_ms'])} | {_ms(r['stream_delay_p99_ms'])} | {100 * r['rejected_share']:.1f}% |"
@@ -684,7 +740,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     lines.append("")
     for r in rounds:
         lines.append(
-            f"- {r['store']}, {_MODE_TEXT[r.get('mode', 'quote-book')]}: {r['bookings']:,} bookings from "
+            f"- {r['store']}, {_front_text(r.get('frontends', 0))}, {_MODE_TEXT[r.get('mode', 'quote-book')]}: "
+            f"{r['bookings']:,} bookings from "
             f"{r['quotes']:,} requests in {r['seconds']:.1f} s; "
             f"{r['refused_bookings']} bookings refused (plan changed since the offer), {r['errors']} errors, "
             f"{r['bookings_missing_from_stream']} bookings not seen on the stream; bookings/s in the first, "
@@ -692,12 +749,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"at the end {r['planned_stops_per_vehicle']:.1f} planned stops per van on average, at most "
             f"{r['planned_stops_max']}, {100 * r['vehicles_used_share']:.0f}% of the vans with any. CPU time: "
             f"engine {r['engine_cpu_s']} s, clients {r['clients_cpu_s']} s, operator stream {r['watcher_cpu_s']} s"
-            + (
-                ""
-                if r["engine_cpu_s"] is None
-                else f" (the engine kept {r['engine_cpu_s'] / r['seconds']:.2f} cores busy: its threads share one "
-                "Python interpreter lock, so about one core is its ceiling)"
-            )
+            + _busy_text(r)
             + "."
         )
     best = max(rounds, key=lambda r: r["bookings_per_s"]) if rounds else None
@@ -708,7 +760,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             "",
             f"Target: at least {TARGET_BOOKINGS_PER_S:,.0f} bookings/s sustained with p99 under "
             f"{TARGET_P99_MS:.0f} ms on 2 cores — **{'met' if met else 'not met'}**: best "
-            f"{best['bookings_per_s']:,.0f} bookings/s ({best['store']}, "
+            f"{best['bookings_per_s']:,.0f} bookings/s ({best['store']}, {_front_text(best.get('frontends', 0))}, "
             f"{_MODE_TEXT[best.get('mode', 'quote-book')]}), p99 BookRide {_ms(best['book_p99_ms'])}"
             + ("" if best["quote_p99_ms"] is None else f", Quote {_ms(best['quote_p99_ms'])}")
             + ".",

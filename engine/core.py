@@ -147,6 +147,7 @@ class EngineCore:
         self.requests_rejected = 0
         self.timings: dict[str, float] = {}
         self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
+        self._sinks: list[Callable[[list[tuple[str, str, dict[str, Any]]]], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -414,6 +415,8 @@ class EngineCore:
         cursor: dict[str, int] = {}
         fed: dict[int, Subscription] = {}
         self._fed = fed.values()
+        sinks = self._sinks
+        published: list[tuple[str, str, dict[str, Any]]] = []
         with self._subs_lock:
             for topic, payload in commit.events:
                 k = cursor.get(topic, 0)
@@ -425,6 +428,16 @@ class EngineCore:
                         sub.items.put_nowait((event_id, payload))
                     except queue.Full:
                         sub.overflow = True
+                if sinks:
+                    published.append((topic, event_id, payload))
+        for sink in sinks:
+            sink(published)
+
+    def add_sink(self, sink: Callable[[list[tuple[str, str, dict[str, Any]]]], None]) -> None:
+        """Also hand every commit's events, as ``(topic, event id, payload)`` in order, to ``sink``
+        (on the writer thread, after the store commit): how front ends in other processes get
+        their streams. A sink must not block."""
+        self._sinks.append(sink)
 
     @staticmethod
     def _ride_kind(before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent import futures
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -33,6 +34,40 @@ SERVICES = (
 )
 
 
+def build_grpc_server(core: Any, tokens: TokenTable, settings: Settings) -> tuple[grpc.Server, health.HealthServicer]:
+    """A gRPC server with the three services on ``core`` (an :class:`EngineCore`, or a front
+    end's :class:`~engine.frontend.RemoteCore`), health checking (NOT_SERVING for now) and
+    reflection; not started, no port yet."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="grpc"),
+        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+    )
+    rider_pb2_grpc.add_RiderServiceServicer_to_server(RiderServicer(core, tokens), server)
+    driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(core, tokens), server)
+    operator_pb2_grpc.add_OperatorServiceServicer_to_server(OperatorServicer(core, tokens), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    set_serving(health_servicer, False)
+    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    return server, health_servicer
+
+
+def set_serving(health_servicer: health.HealthServicer, serving: bool) -> None:
+    """Every service (and the server as a whole, "") SERVING or NOT_SERVING."""
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ("", *SERVICES):
+        health_servicer.set(name, status)
+
+
+def listen(server: grpc.Server, settings: Settings, port: int | None = None) -> int:
+    """Bind ``server`` to ``settings.host`` and ``port`` (default ``settings.port``); the bound port."""
+    port = settings.port if port is None else port
+    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {settings.host}:{port}")
+    return int(bound)
+
+
 def create_server(settings: Settings, *, block_until_ready: bool = False) -> tuple[grpc.Server, int, EngineCore]:
     """Build and start the server; the core starts in the background (health says when it is ready)."""
     deployment = Deployment.from_toml(settings.scenario, data_dir=settings.data_dir)
@@ -46,21 +81,8 @@ def create_server(settings: Settings, *, block_until_ready: bool = False) -> tup
         reoptimise_every_s=settings.reoptimise_every_s,
         reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
     )
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="grpc"),
-        options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
-    )
-    rider_pb2_grpc.add_RiderServiceServicer_to_server(RiderServicer(core, tokens), server)
-    driver_pb2_grpc.add_DriverServiceServicer_to_server(DriverServicer(core, tokens), server)
-    operator_pb2_grpc.add_OperatorServiceServicer_to_server(OperatorServicer(core, tokens), server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ("", *SERVICES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
-    if port == 0:
-        raise OSError(f"cannot listen on {settings.host}:{settings.port}")
+    server, health_servicer = build_grpc_server(core, tokens, settings)
+    port = listen(server, settings)
     server.start()
 
     def bring_up() -> None:
@@ -69,8 +91,7 @@ def create_server(settings: Settings, *, block_until_ready: bool = False) -> tup
         except Exception:
             log.exception("the engine failed to start")
             return
-        for name in ("", *SERVICES):
-            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        set_serving(health_servicer, True)
         log.info("serving on port %d (store %s)", port, store.name)
 
     if block_until_ready:

@@ -22,7 +22,9 @@ class Settings:
             the calls, as a simulation sends them; the clock never goes back).
         reoptimise_every_s: period of the background re-optimisation (0: off); it runs
             within ``reoptimise_deadline_ms``.
-        workers: gRPC worker threads (streams hold one each).
+        workers: gRPC worker threads (streams hold one each), per front end if any.
+        frontends: gRPC front-end processes (0: gRPC in the engine's own process; see
+            :mod:`engine.frontend`).
         seed: seeds the dispatcher.
     """
 
@@ -36,6 +38,7 @@ class Settings:
     reoptimise_every_s: float = 0.0
     reoptimise_deadline_ms: int = 200
     workers: int = 64
+    frontends: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -49,3 +52,5 @@ class Settings:
             raise InvalidValueError("reoptimise_deadline_ms", f"got {self.reoptimise_deadline_ms}", "1 .. 60000")
         if not 4 <= self.workers <= 10_000:
             raise InvalidValueError("workers", f"got {self.workers}", "4 .. 10000")
+        if not 0 <= self.frontends <= 64:
+            raise InvalidValueError("frontends", f"got {self.frontends}", "0 .. 64")

@@ -428,21 +428,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reoptimise_every_s=args.reoptimise_every,
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
         workers=args.workers,
+        frontends=args.frontends,
         seed=args.seed,
     )
-    server, port, core = create_server(settings, block_until_ready=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    if settings.frontends:
+        from engine.frontend import serve_with_frontends
+
+        frontends, core, host = serve_with_frontends(settings, settings.frontends)
+        port = frontends.port
+        try:
+            core.start()
+        except BaseException:
+            frontends.stop()
+            host.close()
+            raise
+        where = f"{settings.frontends} front-end processes (pids {', '.join(map(str, frontends.pids))})"
+    else:
+        server, port, core = create_server(settings, block_until_ready=True)
+        where = "one process"
     print(
         f"mobility engine serving on {settings.host}:{port} (store {core.store.name}, clock {settings.clock}, "
-        f"{len(core.fleet)} vehicles, {len(core.stops)} stops); Ctrl-C to stop",
+        f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}); Ctrl-C to stop",
         flush=True,
     )
     if args.port_file:
         Path(args.port_file).write_text(f"{port}\n")
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    server.stop(grace=2).wait()
+    if settings.frontends:
+        frontends.stop()
+        host.close()
+    else:
+        server.stop(grace=2).wait()
     core.stop()
     return 0
 
@@ -534,12 +553,18 @@ def cmd_bench_dispatch(args: argparse.Namespace) -> int:
 
 def cmd_bench_serve(args: argparse.Namespace) -> int:
     from benchmarks.serve import RESULTS_DIR, run
+    from matching.errors import InvalidValueError
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     stores = tuple(dict.fromkeys(args.store))
     clients = tuple(dict.fromkeys(args.clients))
     modes = tuple(dict.fromkeys(args.mode))
-    steps = len(stores) * (len(modes) * len(clients) + (0 if args.no_profile or "quote-book" not in modes else 1))
+    frontends = tuple(dict.fromkeys(args.frontends))
+    for n in frontends:
+        if not 0 <= n <= 64:
+            raise InvalidValueError("frontends", f"got {n}", "0 .. 64")
+    profiled = not args.no_profile and "quote-book" in modes and 0 in frontends
+    steps = len(stores) * (len(frontends) * len(modes) * len(clients) + (1 if profiled else 0))
     _with_progress(
         "serve",
         steps,
@@ -550,6 +575,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             stores=stores,
             modes=modes,
+            frontends=frontends,
             seed=args.seed,
             profile=not args.no_profile,
             out_dir=out_dir,
@@ -859,7 +885,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="time budget of each background re-optimisation (default 200 ms)",
     )
-    serve.add_argument("--workers", type=int, default=64, help="gRPC worker threads (default 64)")
+    serve.add_argument("--workers", type=int, default=64, help="gRPC worker threads, per front end if any (default 64)")
+    serve.add_argument(
+        "--frontends",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run gRPC in N processes of their own, the writer in this one (0, the default: all in one "
+        "process, which then uses about one core; on a machine with cores to spare 1 or 2 lets the writer "
+        "and gRPC run side by side)",
+    )
     serve.add_argument("--seed", type=int, default=1, help="seed of the fleet layout and re-optimisation (default 1)")
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serve.set_defaults(func=cmd_serve)
@@ -902,6 +937,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=["quote-book", "at-once"],
         help="how clients book: Quote then BookRide of the offer, or BookRide with the request in one call; "
         "a round each (default: both)",
+    )
+    serveb.add_argument(
+        "--frontends",
+        nargs="+",
+        type=int,
+        default=[0, 1],
+        metavar="N",
+        help="gRPC front-end processes of the engine (`mobility serve --frontends`), one or more counts, a round "
+        "each (default: 0 1, i.e. gRPC in the engine process, then in one process of its own)",
     )
     serveb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the request stream (default 1)")
     serveb.add_argument("--no-profile", action="store_true", help="skip the engine-core profile after each round")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine.core import EngineCore
+from engine.frontend import CoreHost, FrontEnds, serve_with_frontends
 from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
@@ -198,7 +200,7 @@ def bearer(name: str) -> list[tuple[str, str]]:
 class Engine:
     """A live engine on 127.0.0.1:``port`` with a channel and a stub of each service."""
 
-    server: grpc.Server
+    server: grpc.Server | None  # None with front ends: gRPC runs in their processes
     port: int
     core: EngineCore
     channel: grpc.Channel
@@ -206,6 +208,8 @@ class Engine:
     driver: driver_pb2_grpc.DriverServiceStub
     operator: operator_pb2_grpc.OperatorServiceStub
     health: health_pb2_grpc.HealthStub
+    frontends: FrontEnds | None = None
+    host: CoreHost | None = None
 
     def wait_serving(self, timeout_s: float = 60.0) -> None:
         """Block until the health service says SERVING (the engine started in the background)."""
@@ -218,7 +222,12 @@ class Engine:
 
     def close(self) -> None:
         self.channel.close()
-        self.server.stop(0).wait(10)
+        if self.server is not None:
+            self.server.stop(0).wait(10)
+        if self.frontends is not None:
+            self.frontends.stop()
+        if self.host is not None:
+            self.host.close()
         self.core.stop()
 
 
@@ -229,15 +238,39 @@ def launch_engine(
     tokens: Path | None = None,
     block_until_ready: bool = True,
     seed: int = 0,
+    frontends: int = 0,
 ) -> Engine:
-    """Start a real gRPC engine on a free port (external clock) and connect to it."""
+    """Start a real gRPC engine on a free port (external clock) and connect to it.
+
+    With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
+    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect)."""
     settings = Settings(
-        scenario=SCENARIO, data_dir=data_dir, store=store, port=0, clock="external", tokens=tokens, seed=seed
+        scenario=SCENARIO,
+        data_dir=data_dir,
+        store=store,
+        port=0,
+        clock="external",
+        tokens=tokens,
+        seed=seed,
+        frontends=frontends,
     )
-    server, port, core = create_server(settings, block_until_ready=block_until_ready)
+    server: grpc.Server | None = None
+    front: FrontEnds | None = None
+    host: CoreHost | None = None
+    if frontends:
+        front, core, host = serve_with_frontends(settings, frontends)
+        port = front.port
+        if block_until_ready:
+            core.start()
+        else:
+            threading.Thread(target=core.start, name="engine-start", daemon=True).start()
+    else:
+        server, port, core = create_server(settings, block_until_ready=block_until_ready)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     return Engine(
         server=server,
+        frontends=front,
+        host=host,
         port=port,
         core=core,
         channel=channel,
@@ -264,23 +297,24 @@ def start_engine(data_dir: Path) -> Iterator[Callable[..., Engine]]:
         engine.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
-def engine_store(request: pytest.FixtureRequest) -> str:
-    """The ``store`` setting of a fresh engine: ``"memory"``, or the session's Redis, flushed."""
+@pytest.fixture(params=["memory", "redis", "redis, front end"])
+def engine_setup(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """How to start a fresh engine (``start_engine(**engine_setup)``): on the memory store; on the
+    session's Redis (flushed); and on Redis with gRPC in a front-end process of its own."""
     if request.param == "memory":
-        return "memory"
+        return {"store": "memory"}
     server: RedisServer = request.getfixturevalue("redis_server")
     if not server.running:  # an earlier test killed it and failed before starting it again
         server.start()
     with server.client() as client:
         client.flushdb()
-    return server.url
+    return {"store": server.url, "frontends": 1 if "front end" in request.param else 0}
 
 
 @pytest.fixture
-def engine(start_engine: Callable[..., Engine], engine_store: str) -> Engine:
-    """A ready engine without authentication, once on the memory store and once on Redis."""
-    return start_engine(store=engine_store)
+def engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any]) -> Engine:
+    """A ready engine without authentication: memory store, Redis, Redis with a front-end process."""
+    return start_engine(**engine_setup)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 Every test talks to a real server on a free port (``engine.server.create_server``) deploying the
 bundled ``imod_jamsil`` scenario (16 minibuses, 35 stops) with an external clock, and runs
-twice: on the memory store and on the session's real Redis (flushed first). The outage test
-runs on Redis only: it kills that server and starts it again.
+three times: on the memory store, on the session's real Redis (flushed first), and on Redis with
+gRPC in a front-end process of its own (``engine.frontend``: the writer stays in the test's
+process). The outage test runs on Redis only: it kills that server and starts it again.
 """
 
 from __future__ import annotations
@@ -168,8 +169,10 @@ def test_health_serves_every_service_once_ready(engine: Engine) -> None:
     assert status_code(lambda: engine.health.Check(unknown, timeout=TIMEOUT)) == grpc.StatusCode.NOT_FOUND
 
 
-def test_health_answers_while_the_engine_starts(start_engine: Callable[..., Engine], engine_store: str) -> None:
-    engine = start_engine(store=engine_store, block_until_ready=False)
+def test_health_answers_while_the_engine_starts(
+    start_engine: Callable[..., Engine], engine_setup: dict[str, Any]
+) -> None:
+    engine = start_engine(**engine_setup, block_until_ready=False)
     for name in ("", *SERVICES):  # right after start: an answer, never an error
         answer = engine.health.Check(health_pb2.HealthCheckRequest(service=name), timeout=TIMEOUT)
         assert answer.status in (NOT_SERVING, SERVING), name
@@ -423,8 +426,8 @@ def test_invalid_argument_names_the_field(engine: Engine, case: str, field: str,
 
 # ---------------------------------------------------------------------------- authentication
 @pytest.fixture
-def auth_engine(start_engine: Callable[..., Engine], engine_store: str, tokens_file: Path) -> Engine:
-    return start_engine(store=engine_store, tokens=tokens_file)
+def auth_engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any], tokens_file: Path) -> Engine:
+    return start_engine(**engine_setup, tokens=tokens_file)
 
 
 def _calls_as(e: Engine, metadata: Metadata) -> list[Callable[[], Any]]:
@@ -745,13 +748,15 @@ def test_concurrent_quotes_and_bookings_stay_consistent(engine: Engine) -> None:
 
 
 # ---------------------------------------------------------------------------- Redis outages
-@pytest.fixture
-def redis_engine(start_engine: Callable[..., Engine], redis_server: RedisServer) -> Iterator[Engine]:
+@pytest.fixture(params=[0, 1], ids=["in-process", "front end"])
+def redis_engine(
+    start_engine: Callable[..., Engine], redis_server: RedisServer, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
     if not redis_server.running:
         redis_server.start()
     with redis_server.client() as client:
         client.flushdb()
-    yield start_engine(store=redis_server.url)
+    yield start_engine(store=redis_server.url, frontends=request.param)
     if not redis_server.running:  # the test failed while Redis was down
         redis_server.start()
 

@@ -1,0 +1,517 @@
+"""gRPC front ends in processes of their own (``mobility serve --frontends N``).
+
+In one process the writer shares Python's interpreter lock with gRPC, the servicers and the
+streams, so the engine as a whole uses about one core however many the machine has. With
+front ends, the engine process keeps the writer (the :class:`~engine.core.EngineCore`, the
+store, the re-optimisation timer) and N front-end processes run the gRPC server: they parse
+and check the requests, authenticate the callers, convert the answers and feed the streams.
+They reach the writer through :class:`RemoteCore`, which offers the servicers the same methods
+as the core, over a local socket (``multiprocessing.connection``, AF_UNIX, with an
+authentication key).
+
+Messages, front end to engine (one pickled tuple each)::
+
+    ("call", id, operation, args, kwargs)   an operation of EngineCore.command
+    ("read", id, what, args)                "history" (topic, after) or "last_event_id" (topic)
+    ("sub", topic) / ("unsub", topic)       the front end (no longer) has a stream of topic
+
+engine to front end (lists of these, as many as were waiting)::
+
+    ("ready", info)                         the engine is ready: {"num_edges", "clock"}
+    ("reply", id, ok, value, clock_s)       an answer; an error travels as (class, args, attributes)
+    ("events", [(topic, event_id, payload), ...], clock_s)   a commit's events of the front end's topics
+
+The engine answers through one sender thread per front end, so the writer never waits on a
+socket. Several front ends share the port (SO_REUSEPORT; the kernel spreads the connections).
+A front end that loses the engine (it stopped or was killed) stops at once, so a restarted
+engine finds its port free; the engine restarts a front end that dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+import numpy as np
+
+from matching import Offer, Rejection, Request
+from matching.dispatcher import ReoptimiseReport
+
+from .core import EngineCore, Subscription
+from .settings import Settings
+from .store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+#: How long a front end waits for the engine to answer a call.
+CALL_TIMEOUT_S = 60.0
+#: How long the engine waits for a new front end to report its port.
+START_TIMEOUT_S = 120.0
+
+
+# ---------------------------------------------------------------------------- errors on the wire
+def pack_error(exc: BaseException) -> tuple[Any, ...]:
+    """``exc`` as (class, args, attributes): rebuilt without calling ``__init__`` (engine errors
+    take other arguments than their message), so its class, message and fields survive."""
+    packed = (type(exc), exc.args, dict(vars(exc)))
+    try:
+        pickle.dumps(packed)
+    except Exception:
+        return (RuntimeError, (f"{type(exc).__name__}: {exc}",), {})
+    return packed
+
+
+def unpack_error(packed: tuple[Any, ...]) -> BaseException:
+    cls, args, attributes = packed
+    exc: BaseException = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(attributes)
+    return exc
+
+
+# ---------------------------------------------------------------------------- engine side
+@dataclass
+class _Peer:
+    conn: Connection
+    out: queue.SimpleQueue[Any]
+    topics: Counter[str]
+    closed: bool = False
+
+
+class CoreHost:
+    """The engine process's end: accepts front ends, runs their calls on the core, sends them
+    the answers and the events of the topics they follow."""
+
+    def __init__(self, core: EngineCore) -> None:
+        self.core = core
+        self._dir = tempfile.mkdtemp(prefix="mobility-engine-")
+        self.address = os.path.join(self._dir, "engine.sock")
+        self.authkey = os.urandom(32)
+        self._listener = Listener(self.address, family="AF_UNIX", authkey=self.authkey)
+        self._peers: list[_Peer] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        core.add_sink(self._publish)
+        threading.Thread(target=self._accept, name="frontend-accept", daemon=True).start()
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        with self._lock:
+            for peer in self._peers:
+                peer.out.put(None)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn = self._listener.accept()
+            except (OSError, EOFError, multiprocessing.AuthenticationError) as exc:
+                if self._closed:
+                    return
+                log.warning("a front end could not connect: %s", exc)
+                continue
+            peer = _Peer(conn, queue.SimpleQueue(), Counter())
+            with self._lock:
+                self._peers.append(peer)
+            threading.Thread(target=self._send, args=(peer,), name="frontend-send", daemon=True).start()
+            threading.Thread(target=self._receive, args=(peer,), name="frontend-receive", daemon=True).start()
+
+    def _send(self, peer: _Peer) -> None:
+        """Send what is waiting for ``peer``, all of it in one message."""
+        while True:
+            batch = [peer.out.get()]
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    batch.append(peer.out.get_nowait())
+            if None in batch:
+                batch = batch[: batch.index(None)]
+                peer.closed = True
+            try:
+                if batch:
+                    peer.conn.send(batch)
+            except (OSError, ValueError):
+                peer.closed = True
+            if peer.closed:
+                with contextlib.suppress(OSError):
+                    peer.conn.close()
+                return
+
+    def _receive(self, peer: _Peer) -> None:
+        core = self.core
+        while not core.ready.wait(0.5):
+            if self._closed:
+                return
+        peer.out.put(("ready", {"num_edges": core.network.num_edges, "clock": core.clock}))
+        try:
+            while True:
+                msg = peer.conn.recv()
+                kind = msg[0]
+                if kind == "call":
+                    self._call(peer, *msg[1:])
+                elif kind == "read":
+                    self._read(peer, *msg[1:])
+                elif kind == "sub":
+                    with self._lock:
+                        peer.topics[msg[1]] += 1
+                elif kind == "unsub":
+                    with self._lock:
+                        peer.topics[msg[1]] -= 1
+                        if peer.topics[msg[1]] <= 0:
+                            del peer.topics[msg[1]]
+        except (EOFError, OSError):
+            pass  # the front end went away
+        with self._lock:
+            if peer in self._peers:
+                self._peers.remove(peer)
+        peer.out.put(None)
+
+    def _call(self, peer: _Peer, cid: int, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        core = self.core
+
+        def answer(fut: Future[Any]) -> None:
+            exc = fut.exception()
+            if exc is None:
+                peer.out.put(("reply", cid, True, fut.result(), core.clock_s))
+            else:
+                peer.out.put(("reply", cid, False, pack_error(exc), core.clock_s))
+
+        try:
+            core.command(name, *args, **kwargs).add_done_callback(answer)
+        except Exception as exc:
+            peer.out.put(("reply", cid, False, pack_error(exc), core.clock_s))
+
+    def _read(self, peer: _Peer, cid: int, what: str, args: tuple[Any, ...]) -> None:
+        try:
+            if what == "history":
+                value: Any = self.core.history(*args)
+            elif what == "last_event_id":
+                value = self.core.store.last_event_id(*args)
+            else:
+                raise ValueError(f"unknown read {what!r}")
+        except Exception as exc:
+            peer.out.put(("reply", cid, False, pack_error(exc), self.core.clock_s))
+            return
+        peer.out.put(("reply", cid, True, value, self.core.clock_s))
+
+    def _publish(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Writer thread, after each commit: each front end gets the events of its topics."""
+        with self._lock:
+            for peer in self._peers:
+                topics = peer.topics
+                if topics:
+                    mine = [e for e in events if e[0] in topics]
+                    if mine:
+                        peer.out.put(("events", mine, self.core.clock_s))
+
+
+# ---------------------------------------------------------------------------- front-end side
+class _Network:
+    def __init__(self, num_edges: int) -> None:
+        self.num_edges = num_edges
+
+
+class _RemoteStore:
+    def __init__(self, remote: RemoteCore) -> None:
+        self._remote = remote
+
+    def last_event_id(self, topic: str) -> str | None:
+        return self._remote._request("read", "last_event_id", (topic,))
+
+
+class RemoteCore:
+    """What the servicers of a front end call: the core's methods, run by the engine process."""
+
+    newer = staticmethod(EngineCore.newer)
+
+    def __init__(self, address: str, authkey: bytes) -> None:
+        self._conn = Client(address, family="AF_UNIX", authkey=authkey)
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, Future[Any]] = {}
+        self._ids = itertools.count()
+        self._subs: dict[str, list[Subscription]] = {}
+        self._subs_lock = threading.Lock()
+        self.ready = threading.Event()
+        self.lost = threading.Event()
+        self._clock_s = 0
+        self._clock = "external"
+        self.network = _Network(0)
+        self.store = _RemoteStore(self)
+        threading.Thread(target=self._receive, name="engine-receive", daemon=True).start()
+
+    @property
+    def clock_s(self) -> int:
+        """The service clock as of the engine's last message (wall time of day on a wall clock)."""
+        if self._clock == "wall":
+            t = time.localtime()
+            return max(self._clock_s, t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec)
+        return self._clock_s
+
+    # -- wire
+    def _send(self, msg: tuple[Any, ...]) -> None:
+        try:
+            with self._send_lock:
+                self._conn.send(msg)
+        except (OSError, ValueError) as exc:
+            raise StoreUnavailable("the engine process is gone") from exc
+
+    def _request(self, kind: str, *rest: Any) -> Any:
+        if self.lost.is_set():
+            raise StoreUnavailable("the engine process is gone")
+        if not self.ready.is_set():
+            raise StoreUnavailable("the engine is still starting")
+        cid = next(self._ids)
+        fut: Future[Any] = Future()
+        self._pending[cid] = fut
+        try:
+            self._send((kind, cid, *rest))
+            return fut.result(timeout=CALL_TIMEOUT_S)
+        finally:
+            self._pending.pop(cid, None)
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                for msg in self._conn.recv():
+                    kind = msg[0]
+                    if kind == "reply":
+                        _, cid, ok, value, clock_s = msg
+                        self._clock_s = max(self._clock_s, clock_s)
+                        fut = self._pending.get(cid)
+                        if fut is not None:
+                            if ok:
+                                fut.set_result(value)
+                            else:
+                                fut.set_exception(unpack_error(value))
+                    elif kind == "events":
+                        self._clock_s = max(self._clock_s, msg[2])
+                        self._deliver(msg[1])
+                    elif kind == "ready":
+                        self.network = _Network(int(msg[1]["num_edges"]))
+                        self._clock = msg[1]["clock"]
+                        self.ready.set()
+        except (EOFError, OSError):
+            pass
+        self.lost.set()
+        for fut in list(self._pending.values()):
+            with contextlib.suppress(Exception):
+                fut.set_exception(StoreUnavailable("the engine process is gone"))
+        with self._subs_lock:
+            for subs in self._subs.values():
+                for sub in subs:
+                    with contextlib.suppress(queue.Full):
+                        sub.items.put_nowait(None)
+
+    def _deliver(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        with self._subs_lock:
+            for topic, event_id, payload in events:
+                for sub in self._subs.get(topic, ()):
+                    try:
+                        sub.items.put_nowait((event_id, payload))
+                    except queue.Full:
+                        sub.overflow = True
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._request("call", name, args, kwargs)
+
+    # -- streams
+    def subscribe(self, topic: str) -> Subscription:
+        sub = Subscription(topic)
+        with self._subs_lock:
+            subs = self._subs.setdefault(topic, [])
+            subs.append(sub)
+            if len(subs) == 1:
+                self._send(("sub", topic))
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._subs_lock:
+            subs = self._subs.get(sub.topic, [])
+            if sub in subs:
+                subs.remove(sub)
+                if not subs:
+                    del self._subs[sub.topic]
+                    with contextlib.suppress(StoreUnavailable):
+                        self._send(("unsub", sub.topic))
+
+    def history(self, topic: str, after: str) -> list[tuple[str, dict[str, Any]]]:
+        return self._request("read", "history", (topic, after))
+
+    # -- operations (see EngineCore)
+    def quote(self, request: Request, now_s: int = 0) -> Offer | Rejection:
+        return self._call("quote", request, now_s)
+
+    def book(
+        self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+    ) -> dict[str, Any]:
+        return self._call("book", offer_id, idempotency_key, now_s, rider_id=rider_id)
+
+    def quote_and_book(
+        self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+    ) -> dict[str, Any]:
+        return self._call("quote_and_book", request, idempotency_key, now_s, rider_id=rider_id)
+
+    def ride_owner(self, ride_id: str) -> str | None:
+        return self._call("ride_owner", ride_id)
+
+    def cancel(self, ride_id: str, now_s: int = 0) -> dict[str, Any]:
+        return self._call("cancel", ride_id, now_s)
+
+    def get_ride(self, ride_id: str) -> dict[str, Any]:
+        return self._call("get_ride", ride_id)
+
+    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
+        self._call("position", vehicle_id, stop, time_s)
+
+    def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
+        return self._call("stop_event", vehicle_id, kind, ride_id, stop, time_s)
+
+    def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
+        return self._call("reoptimise", iterations, now_s)
+
+    def update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> float:
+        return self._call("update_traffic", edge_times, now_s)
+
+    def vehicle_index(self, vehicle_id: str) -> int:
+        return self._call("vehicle_index", vehicle_id)
+
+    def vehicle_view(self, v: int) -> dict[str, Any]:
+        return self._call("vehicle_view", v)
+
+    def manifest_view(self, v: int) -> list[dict[str, Any]]:
+        return self._call("manifest_view", v)
+
+    def list_vehicles(self) -> list[dict[str, Any]]:
+        return self._call("list_vehicles")
+
+    def fleet_kpis(self) -> dict[str, Any]:
+        return self._call("fleet_kpis")
+
+
+def run_frontend(settings: Settings, address: str, authkey: bytes, port: int, ports: Any) -> None:
+    """A front-end process: gRPC on ``port`` (its bound port goes to ``ports``), calls to the engine
+    at ``address``; ends on SIGTERM or when the engine is gone."""
+    from .auth import TokenTable
+    from .server import build_grpc_server, listen, set_serving
+
+    logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s front end {os.getpid()} %(levelname)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the engine, which stops the front ends
+    try:
+        remote = RemoteCore(address, authkey)
+        server, health_servicer = build_grpc_server(remote, TokenTable.from_file(settings.tokens), settings)
+        bound = listen(server, settings, port)
+    except Exception as exc:
+        ports.put(f"{type(exc).__name__}: {exc}")
+        return
+    server.start()
+    ports.put(bound)
+    while not (remote.ready.wait(0.2) or remote.lost.is_set() or stop.is_set()):
+        pass
+    if remote.ready.is_set() and not remote.lost.is_set():
+        set_serving(health_servicer, True)
+    while not (stop.wait(0.2) or remote.lost.is_set()):
+        pass
+    if remote.lost.is_set() and not stop.is_set():
+        os._exit(3)  # the engine is gone: free the port at once
+    server.stop(grace=2).wait()
+
+
+class FrontEnds:
+    """Starts ``n`` front-end processes on the engine's host and restarts any that dies."""
+
+    def __init__(self, host: CoreHost, settings: Settings, n: int) -> None:
+        if not 1 <= n <= 64:
+            raise ValueError(f"frontends: got {n} (allowed: 1 .. 64)")
+        self.host = host
+        self.settings = settings
+        self._ctx = multiprocessing.get_context("spawn")
+        self._procs: list[Any] = []
+        self._stopping = threading.Event()
+        self.port = self._start(settings.port)
+        for _ in range(n - 1):
+            self._start(self.port)
+        threading.Thread(target=self._watch, name="frontend-watch", daemon=True).start()
+
+    def _start(self, port: int) -> int:
+        ports = self._ctx.Queue()
+        proc = self._ctx.Process(
+            target=run_frontend,
+            args=(self.settings, self.host.address, self.host.authkey, port, ports),
+            name="mobility-frontend",
+            daemon=True,
+        )
+        proc.start()
+        try:
+            bound = ports.get(timeout=START_TIMEOUT_S)
+        except queue.Empty:
+            proc.kill()
+            raise OSError("a front end did not start in time") from None
+        if isinstance(bound, str):
+            proc.join(5)
+            raise OSError(f"a front end could not start: {bound}")
+        self._procs.append(proc)
+        return int(bound)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.5):
+            for proc in list(self._procs):
+                if not proc.is_alive() and not self._stopping.is_set():
+                    log.error("front end %s ended (exit code %s); starting another", proc.pid, proc.exitcode)
+                    self._procs.remove(proc)
+                    try:
+                        self._start(self.port)
+                    except OSError as exc:
+                        log.error("%s", exc)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs]
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for proc in self._procs:
+            proc.terminate()
+        for proc in self._procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+
+
+def serve_with_frontends(settings: Settings, n: int) -> tuple[FrontEnds, EngineCore, CoreHost]:
+    """Start the engine core in this process and ``n`` front ends on ``settings.port``; returns
+    once the front ends listen (the core is started in the background: health says when)."""
+    from matching.deployment import Deployment
+
+    from .store import open_store
+
+    deployment = Deployment.from_toml(settings.scenario, data_dir=settings.data_dir)
+    store = open_store(settings.store)
+    core = EngineCore(
+        deployment,
+        store,
+        clock=settings.clock,
+        seed=settings.seed,
+        reoptimise_every_s=settings.reoptimise_every_s,
+        reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
+    )
+    host = CoreHost(core)
+    frontends = FrontEnds(host, settings, n)
+    return frontends, core, host
