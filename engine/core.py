@@ -104,6 +104,8 @@ class Subscription:
     topic: str
     items: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=lambda: queue.Queue(10_000))
     overflow: bool = False
+    #: Why the stream ends, when it ends with an error (a ``None`` item ends it).
+    error: BaseException | None = None
 
 
 def _raise_rejection(result: Any) -> Any:

@@ -315,6 +315,7 @@ class RemoteCore:
         with self._subs_lock:
             for subs in self._subs.values():
                 for sub in subs:
+                    sub.error = StoreUnavailable("the engine process is gone")
                     with contextlib.suppress(queue.Full):
                         sub.items.put_nowait(None)
 

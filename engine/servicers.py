@@ -99,6 +99,8 @@ class _Base:
                 except queue.Empty:
                     continue
                 if item is None:
+                    if sub.error is not None:
+                        abort(context, sub.error)
                     return
                 event_id, payload = item
                 if not self.core.newer(event_id, last):

@@ -125,9 +125,11 @@ def _book(engine: Engine, rid: str, origin: int, destination: int, now: int, key
     return engine.rider.BookRide(booking, metadata=alice, timeout=TIMEOUT)
 
 
-@pytest.fixture(scope="module")
-def world(data_dir: Path, tokens_file: Path) -> Iterator[World]:
-    engine = launch_engine(data_dir, tokens=tokens_file)
+@pytest.fixture(scope="module", params=[0, 1], ids=["in-process", "front end"])
+def world(data_dir: Path, tokens_file: Path, request: pytest.FixtureRequest) -> Iterator[World]:
+    """The engine with three rides, gRPC in its own process and then in a front-end process (where
+    every error crosses from the writer's process to the front end's)."""
+    engine = launch_engine(data_dir, tokens=tokens_file, frontends=request.param)
     try:
         operator = bearer("operator")
         on_board = _book(engine, "on-board", 10, 30, T0)

@@ -14,6 +14,7 @@ in-process (a second EngineCore over the same store rebuilds its state as a rest
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -63,11 +64,26 @@ ACTIVE = (common_pb2.RIDE_STATUS_ASSIGNED, common_pb2.RIDE_STATUS_ON_BOARD)
 
 
 # ---------------------------------------------------------------------------- the engine process
+def _lingers(pid: int, timeout_s: float) -> bool:
+    """True if process ``pid`` still runs (and is not a zombie) after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        if state in ("Z", "X"):
+            return False
+        time.sleep(0.05)
+    return True
+
+
 class EngineProcess:
     """One ``mobility serve`` subprocess with its stubs; stdout and stderr go to files in ``workdir``."""
 
-    def __init__(self, workdir: Path, store_url: str, name: str) -> None:
+    def __init__(self, workdir: Path, store_url: str, name: str, frontends: int = 0) -> None:
         self.workdir = workdir
+        self.frontends = frontends
         self.store_url = store_url
         self.name = name
         self.port_file = workdir / f"{name}.port"
@@ -76,6 +92,7 @@ class EngineProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.channel: grpc.Channel | None = None
+        self.orphans: list[int] = []  # child processes still running 10 s after the engine was killed
 
     @property
     def target(self) -> str:
@@ -93,6 +110,7 @@ class EngineProcess:
             "--port-file", str(self.port_file),
             "--reoptimise-every", "0",
             "--seed", "1",
+            "--frontends", str(self.frontends),
         ]  # fmt: skip
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
@@ -132,11 +150,26 @@ class EngineProcess:
         self.port = int(text)
         return True
 
+    def children(self) -> list[int]:
+        """The engine's live child processes (its front ends, among others)."""
+        if self.process is None:
+            return []
+        found = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
+
     def kill(self) -> None:
-        """SIGKILL, as a crash: no handler runs, nothing is flushed; wait until the process is gone."""
+        """SIGKILL, as a crash: no handler runs, nothing is flushed; wait until the process is gone
+        (and its front ends, which end by themselves when they lose the engine; killed if they do not)."""
         if self.process is not None and self.process.poll() is None:
+            children = self.children()
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
+            self.orphans = [pid for pid in children if _lingers(pid, 10.0)]
+            for pid in self.orphans:
+                os.kill(pid, signal.SIGKILL)
         if self.channel is not None:
             self.channel.close()
             self.channel = None
@@ -185,13 +218,14 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
-@pytest.fixture
-def engines(tmp_path: Path) -> Iterator[Callable[[str, str], EngineProcess]]:
-    """``start(name, store_url)``: a started engine; every one is killed at teardown, whatever happened."""
+@pytest.fixture(params=[0, 1], ids=["in-process", "front end"])
+def engines(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str, str], EngineProcess]]:
+    """``start(name, store_url)``: a started engine (gRPC in its process, then in a front-end process
+    of its own: ``--frontends 1``); every one is killed at teardown, whatever happened."""
     started: list[EngineProcess] = []
 
     def start(name: str, store_url: str) -> EngineProcess:
-        engine = EngineProcess(tmp_path, store_url, name)
+        engine = EngineProcess(tmp_path, store_url, name, frontends=request.param)
         started.append(engine)
         engine.start()
         return engine
@@ -420,7 +454,11 @@ def test_engine_killed_mid_stream_restarts_from_redis_with_nothing_lost(
             break
     else:
         pytest.fail("no offer for the last booking in 20 attempts")
+    front_ends = first.children()
     first.kill()
+    if first.frontends:
+        assert front_ends, "no front-end process was running"
+        assert not first.orphans, f"front ends {first.orphans} still ran 10 s after the engine was killed"
     watch.thread.join(timeout=STREAM_TIMEOUT_S)
     assert not watch.thread.is_alive(), "the stream did not end when the engine was killed"
     assert watch.error is not None and watch.error.code() == grpc.StatusCode.UNAVAILABLE, watch.error

@@ -1,0 +1,153 @@
+"""Front ends in processes of their own (``engine.frontend``): errors, shared port, replacement.
+
+The server, bad-input and restart suites already run against one front end; these tests cover
+what only front ends have: errors rebuilt in another process, two front ends on one port with a
+stream in one and bookings through both, and a front end killed and replaced while the engine
+goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from engine.errors import InvalidInput, PermissionDenied, Rejected, Unauthenticated, status_of
+from engine.frontend import pack_error, unpack_error
+from engine.store import StoreUnavailable
+from matching.errors import ConflictError, InvalidValueError, NotFoundError
+from mobility.v1 import common_pb2, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+from routing.errors import InvalidArgumentError
+from tests.engine.conftest import Engine
+
+T0 = 8 * 3600
+TIMEOUT = 20.0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidInput("request.passengers", "got 0 (allowed: 1 .. 16)"),
+        Rejected("no_vehicle", "no van reaches stop 3 in time"),
+        NotFoundError("ride", "r-404"),
+        ConflictError("ride r-1 is completed"),
+        InvalidValueError("origin_lat", "got 91.0", "-90 .. 90"),
+        InvalidArgumentError("travel_time_s", "got nan"),
+        PermissionDenied("ride r-1 belongs to another rider"),
+        Unauthenticated("unknown token"),
+        StoreUnavailable("connection refused"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_errors_cross_to_a_front_end_with_their_class_message_and_fields(error: Exception) -> None:
+    again = unpack_error(pickle.loads(pickle.dumps(pack_error(error))))
+    assert type(again) is type(error)
+    assert str(again) == str(error)
+    assert vars(again) == vars(error)
+    before, after = status_of(error), status_of(again)
+    assert (after.code, after.details, after.trailing_metadata) == (
+        before.code,
+        before.details,
+        before.trailing_metadata,
+    )
+
+
+def test_an_error_that_cannot_cross_becomes_a_runtime_error_naming_it() -> None:
+    error = ValueError("bad")
+    error.callback = lambda: None  # type: ignore[attr-defined]  # functions defined here do not pickle
+    again = unpack_error(pickle.loads(pickle.dumps(pack_error(error))))
+    assert type(again) is RuntimeError
+    assert str(again) == "ValueError: bad"
+
+
+def _book(channel: grpc.Channel, rid: str, origin: int, destination: int) -> common_pb2.Ride:
+    request = rider_pb2.QuoteRequest(
+        request_id=rid,
+        origin=common_pb2.Place(stop=origin),
+        destination=common_pb2.Place(stop=destination),
+        passengers=1,
+        now_s=T0,
+    )
+    booking = rider_pb2.BookRideRequest(request=request, idempotency_key=f"key-{rid}", now_s=T0)
+    return rider_pb2_grpc.RiderServiceStub(channel).BookRide(booking, timeout=TIMEOUT)
+
+
+def test_two_front_ends_share_the_port_and_every_stream_sees_every_booking(
+    start_engine: Callable[..., Engine],
+) -> None:
+    engine = start_engine(frontends=2)
+    assert engine.frontends is not None and len(engine.frontends.pids) == 2
+    seen: list[str] = []
+    watchers = [grpc.insecure_channel(f"127.0.0.1:{engine.port}") for _ in range(4)]
+    streams = [
+        operator_pb2_grpc.OperatorServiceStub(ch).WatchAssignments(operator_pb2.WatchAssignmentsRequest())
+        for ch in watchers
+    ]
+    lock = threading.Lock()
+
+    def follow(stream: Any) -> None:
+        try:
+            for event in stream:
+                with lock:
+                    if event.kind == operator_pb2.ASSIGNMENT_KIND_BOOKING:
+                        seen.append(event.ride_id)
+        except grpc.RpcError:
+            pass  # cancelled at the end
+
+    threads = [threading.Thread(target=follow, args=(s,), daemon=True) for s in streams]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # the streams are open (WatchAssignments sends nothing before the first event)
+    trips = [(3, 20), (10, 30), (12, 25), (4, 22), (5, 18), (7, 28)]
+    booked = []
+    for k, (o, d) in enumerate(trips):
+        with grpc.insecure_channel(f"127.0.0.1:{engine.port}") as channel:  # a new connection each time
+            booked.append(_book(channel, f"r-{k}", o, d).ride_id)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with lock:
+            if len(seen) == len(streams) * len(booked):
+                break
+        time.sleep(0.05)
+    for s in streams:
+        s.cancel()
+    for ch in watchers:
+        ch.close()
+    with lock:
+        assert sorted(seen) == sorted(booked * len(streams)), "a stream missed a booking or saw one twice"
+    assert {r["ride_id"] for r in engine.core.store.load().rides.values()} == set(booked)
+
+
+def test_a_front_end_that_dies_is_replaced_and_nothing_is_lost(start_engine: Callable[..., Engine]) -> None:
+    engine = start_engine(frontends=1)
+    assert engine.frontends is not None
+    (victim,) = engine.frontends.pids
+    first = _book(engine.channel, "before", 3, 20)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pids = engine.frontends.pids
+        if pids and victim not in pids:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the killed front end was not replaced within 60 s")
+    with grpc.insecure_channel(f"127.0.0.1:{engine.port}") as channel:
+        health = health_pb2.HealthCheckRequest(service="")
+        stub = health_pb2_grpc.HealthStub(channel)
+        while stub.Check(health, timeout=TIMEOUT).status != health_pb2.HealthCheckResponse.SERVING:
+            assert time.monotonic() < deadline, "the new front end never said SERVING"
+            time.sleep(0.05)
+        # the same idempotency key gives the ride booked before the front end died
+        assert _book(channel, "before", 3, 20) == first
+        second = _book(channel, "after", 10, 30)
+    assert second.status == common_pb2.RIDE_STATUS_ASSIGNED
+    assert set(engine.core.store.load().rides) == {"before", "after"}
