@@ -155,7 +155,7 @@ class CoreHost:
 
     def _receive(self, peer: _Peer) -> None:
         core = self.core
-        while not core.ready.wait(0.5):
+        while not core.ready.wait(0.05):
             if self._closed:
                 return
         peer.out.put(("ready", {"num_edges": core.network.num_edges, "clock": core.clock}))
@@ -428,6 +428,7 @@ def run_frontend(settings: Settings, address: str, authkey: bytes, port: int, po
         pass
     if remote.ready.is_set() and not remote.lost.is_set():
         set_serving(health_servicer, True)
+        ports.put("serving")
     while not (stop.wait(0.2) or remote.lost.is_set()):
         pass
     if remote.lost.is_set() and not stop.is_set():
@@ -445,10 +446,13 @@ class FrontEnds:
         self.settings = settings
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list[Any] = []
+        self._ports: list[Any] = []  # each front end's queue: its port, then "serving"
         self._stopping = threading.Event()
+        self._watching = False
         self.port = self._start(settings.port)
         for _ in range(n - 1):
             self._start(self.port)
+        self._watching = True
         threading.Thread(target=self._watch, name="frontend-watch", daemon=True).start()
 
     def _start(self, port: int) -> int:
@@ -469,6 +473,8 @@ class FrontEnds:
             proc.join(5)
             raise OSError(f"a front end could not start: {bound}")
         self._procs.append(proc)
+        if not self._watching:
+            self._ports.append(ports)  # wait_serving reads "serving" from it (replacements: nobody waits)
         return int(bound)
 
     def _watch(self) -> None:
@@ -481,6 +487,17 @@ class FrontEnds:
                         self._start(self.port)
                     except OSError as exc:
                         log.error("%s", exc)
+
+    def wait_serving(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """Block until every front end started so far says SERVING (the engine must be starting)."""
+        deadline = time.monotonic() + timeout_s
+        while self._ports:
+            try:
+                said = self._ports[0].get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise OSError(f"the front ends did not say SERVING within {timeout_s:.0f} s") from None
+            if said == "serving":
+                self._ports.pop(0)
 
     @property
     def pids(self) -> list[int]:

@@ -440,6 +440,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port = frontends.port
         try:
             core.start()
+            frontends.wait_serving()
         except BaseException:
             frontends.stop()
             host.close()

@@ -262,6 +262,7 @@ def launch_engine(
         port = front.port
         if block_until_ready:
             core.start()
+            front.wait_serving()
         else:
             threading.Thread(target=core.start, name="engine-start", daemon=True).start()
     else:

@@ -143,7 +143,12 @@ def test_a_front_end_that_dies_is_replaced_and_nothing_is_lost(start_engine: Cal
     with grpc.insecure_channel(f"127.0.0.1:{engine.port}") as channel:
         health = health_pb2.HealthCheckRequest(service="")
         stub = health_pb2_grpc.HealthStub(channel)
-        while stub.Check(health, timeout=TIMEOUT).status != health_pb2.HealthCheckResponse.SERVING:
+        while True:  # as a client would: UNAVAILABLE while the new front end comes up is retried
+            try:
+                if stub.Check(health, timeout=TIMEOUT).status == health_pb2.HealthCheckResponse.SERVING:
+                    break
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.UNAVAILABLE, exc
             assert time.monotonic() < deadline, "the new front end never said SERVING"
             time.sleep(0.05)
         # the same idempotency key gives the ride booked before the front end died
