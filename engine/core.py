@@ -21,7 +21,6 @@ manifest whenever it changes).
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
@@ -34,7 +33,7 @@ import numpy as np
 
 from matching import Offer, Rejection, Request, RideStatus, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
-from matching.dispatcher import Dispatcher, PlannedStop, ReoptimiseReport, Ride
+from matching.dispatcher import Dispatcher, PlanColumns, ReoptimiseReport, Ride
 from routing import warm_up
 from routing.schedule import _LOC
 
@@ -370,7 +369,7 @@ class EngineCore:
         }
         for rid in ride_ids:
             commit.rides[rid] = d.ride_record(rid)
-        plans = {v: d.planned_stops(v) for v in vehicles}  # one walk per changed vehicle, used twice
+        plans = {v: d.plan_columns(v) for v in vehicles}  # one read per changed vehicle, used twice
         for v in vehicles:
             commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v, plans[v])
         for ev in new_events:
@@ -505,22 +504,26 @@ class EngineCore:
             "rider_id": ride.request.rider_id or "",
         }
 
-    def manifest(self, v: int, stops: list[PlannedStop] | None = None) -> list[dict[str, Any]]:
-        """Vehicle ``v``'s manifest for the driver (from ``stops``, its planned stops, if given)."""
+    def manifest(self, v: int, columns: PlanColumns | None = None) -> list[dict[str, Any]]:
+        """Vehicle ``v``'s manifest for the driver (from ``columns``, its plan's columns, if given)."""
         d = self.dispatcher
         rides = d.rides
+        cols = d.plan_columns(v) if columns is None else columns
+        planned = np.ceil(np.asarray(cols.planned_s) - 1e-9).astype(np.int64).tolist()
         out = []
-        for s in d.planned_stops(v) if stops is None else stops:
-            ride = rides[s.ride_id]
+        for rid, up, stop, t, service in zip(
+            cols.ride_ids, cols.pickup, cols.stops, planned, cols.service_s, strict=True
+        ):
+            ride = rides[rid]
             out.append(
                 {
-                    "ride_id": s.ride_id,
-                    "kind": s.kind,
-                    "stop": s.stop,
-                    "planned_s": math.ceil(s.planned_s - 1e-9),
-                    "service_s": s.service_s,
+                    "ride_id": rid,
+                    "kind": "pickup" if up else "dropoff",
+                    "stop": stop,
+                    "planned_s": t,
+                    "service_s": service,
                     "passengers": ride.request.passengers,
-                    "window_start_s": ride.offer.pickup_window_start_s if s.kind == "pickup" else 0,
+                    "window_start_s": ride.offer.pickup_window_start_s if up else 0,
                 }
             )
         return out

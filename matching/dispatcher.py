@@ -113,6 +113,16 @@ class PlannedStop(NamedTuple):
     service_s: int  # dwell at the stop
 
 
+class PlanColumns(NamedTuple):
+    """A vehicle's planned stops as columns (see :meth:`Dispatcher.plan_columns`)."""
+
+    ride_ids: list[str]
+    pickup: list[bool]  # True: a pickup, False: a drop-off
+    stops: list[int]
+    planned_s: list[float]  # planned start of service
+    service_s: list[int]
+
+
 @dataclass(frozen=True)
 class DispatchEvent:
     """Something the operator (and the affected rider / driver) should hear about."""
@@ -771,6 +781,26 @@ class Dispatcher:
             )
         return out
 
+    def plan_columns(self, v: int) -> PlanColumns:
+        """Vehicle ``v``'s whole plan as columns (what :meth:`planned_stops` gives stop by stop).
+
+        Read with a few array operations instead of one Python step per stop: the engine writes a
+        van's whole manifest after every change of its plan, and a pre-booked van may hold
+        hundreds of stops. (:meth:`planned_stops` stays a loop: the simulator asks for the next
+        stop of one- or two-stop plans millions of times, where the array set-up costs more.)
+        """
+        plan = self.plan
+        last = int(plan.rlen[v]) - 1
+        nodes = plan.routes[v, 1:last]
+        ride_of = self._ride_of_node
+        return PlanColumns(
+            ride_ids=[ride_of[node] for node in nodes.tolist()],
+            pickup=(plan.ni[_KIND, nodes] == PICKUP).tolist(),
+            stops=plan.ni[_LOC, nodes].tolist(),
+            planned_s=plan.rs[_B, v, 1:last].tolist(),
+            service_s=plan.nf[_S, nodes].astype(np.int64).tolist(),
+        )
+
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
         """The vehicle's planned stops: (ride id, "pickup" | "dropoff", stop index, planned service start)."""
         return [(s.ride_id, s.kind, s.stop, s.planned_s) for s in self.planned_stops(self._vehicle(vehicle_id))]
@@ -924,10 +954,12 @@ class Dispatcher:
                 rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
         return rec
 
-    def vehicle_record(self, v: int, stops: list[PlannedStop] | None = None) -> dict[str, Any]:
-        """A vehicle's position, load and planned stops (``stops``, if given) as a JSON-serialisable dict."""
+    def vehicle_record(self, v: int, columns: PlanColumns | None = None) -> dict[str, Any]:
+        """A vehicle's position, load and planned stops (``columns``, its :meth:`plan_columns`, if
+        given) as a JSON-serialisable dict."""
         plan = self.plan
-        route = [[s.ride_id, s.kind] for s in (self.planned_stops(v) if stops is None else stops)]
+        cols = self.plan_columns(v) if columns is None else columns
+        route = [[rid, "pickup" if up else "dropoff"] for rid, up in zip(cols.ride_ids, cols.pickup, strict=True)]
         return {
             "id": self.vehicles[v].id,
             "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),

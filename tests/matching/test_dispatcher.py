@@ -436,6 +436,11 @@ def test_export_and_restore_rebuild_the_same_plan(
     disp.cancel(next(r.ride_id for r in disp.rides.values() if r.status == RideStatus.ASSIGNED), t)
     states = Counter(r.status for r in disp.rides.values())
     assert states[RideStatus.ON_BOARD] and states[RideStatus.ASSIGNED] and states[RideStatus.COMPLETED]
+    for v in range(disp.plan.k):  # the plan read as columns is the plan read stop by stop
+        cols = disp.plan_columns(v)
+        by_stop = [(s.ride_id, s.kind == "pickup", s.stop, s.planned_s, s.service_s) for s in disp.planned_stops(v)]
+        assert list(zip(*cols, strict=True)) == by_stop
+        assert all(type(x) is int for x in cols.stops + cols.service_s)
     rides = [json.loads(json.dumps(disp.ride_record(rid))) for rid in disp.rides]  # through JSON, as stored
     vehicles = [json.loads(json.dumps(disp.vehicle_record(v))) for v in range(disp.plan.k)]
     again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
