@@ -654,11 +654,13 @@ class EngineCore:
         def run(d: Dispatcher) -> dict[str, Any] | Rejection:
             if idempotency_key and idempotency_key in self.idempotency:
                 return self._known_booking(d, idempotency_key, rider_id)
-            now = self.now(now_s)
-            answer = self._quote_on(d, request, now)
+            answer = d.request_and_book(request, self.now(now_s), idempotency_key=idempotency_key or None)
             if isinstance(answer, Rejection):
+                self.requests_rejected += 1
                 return answer
-            return self._book_on(d, answer.offer_id, idempotency_key, now)
+            if idempotency_key:
+                self.idempotency[idempotency_key] = answer.ride_id
+            return self.ride_dict(answer)
 
         return run, True, _raise_rejection
 

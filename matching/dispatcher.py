@@ -622,7 +622,11 @@ class Dispatcher:
             cost=float(cost[best]),
         )
         self._quotes[offer.offer_id] = _Quote(
-            request=request, offer=offer, stops=stops, vehicle=v, meta={"max_ride": max_ride, "t_req": t_req}
+            request=request,
+            offer=offer,
+            stops=stops,
+            vehicle=v,
+            meta={"max_ride": max_ride, "t_req": t_req, "positions": (int(pos_i[best]), int(pos_j[best]))},
         )
         self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
         self._emit("offer", now_s, request.id, v, offer.offer_id)
@@ -682,7 +686,21 @@ class Dispatcher:
 
         ``idempotency_key``, if given, is kept with the ride (and in its record).
         """
-        ride = self._book(offer_id, now_s)
+        return self._keep_key(self._book(offer_id, now_s), idempotency_key)
+
+    def request_and_book(self, request: Request, now_s: int, *, idempotency_key: str | None = None) -> Ride | Rejection:
+        """Quote ``request`` and book its offer in one step (a booking *at once*): the ride, or the
+        quote's :class:`Rejection`.
+
+        The same as :meth:`on_request` then :meth:`book`, without searching the offered vehicle's
+        route a second time: nothing can change the plan in between, so the insertion the quote
+        found is the one the booking would find."""
+        answer = self.on_request(request, now_s)
+        if isinstance(answer, Rejection):
+            return answer
+        return self._keep_key(self._book(answer.offer_id, now_s, as_quoted=True), idempotency_key)
+
+    def _keep_key(self, ride: Ride, idempotency_key: str | None) -> Ride:
         if idempotency_key:
             ride.idempotency_key = idempotency_key
             self._dirty_rides.add(ride.ride_id)
@@ -693,7 +711,9 @@ class Dispatcher:
         """True if rides or vehicles changed since the last :meth:`drain_changes`."""
         return bool(self._dirty_rides or self._dirty_vehicles)
 
-    def _book(self, offer_id: str, now_s: int) -> Ride:
+    def _book(self, offer_id: str, now_s: int, *, as_quoted: bool = False) -> Ride:
+        """Book ``offer_id``; ``as_quoted``: the plan is as it was when the offer was made (the
+        caller knows), so the ride goes where the quote put it."""
         quote = self._quote(offer_id)
         if quote.booked_ride is not None:
             return self.rides[quote.booked_ride]
@@ -708,19 +728,23 @@ class Dispatcher:
         ride_index = len(self.rides)
         window = (float(offer.pickup_window_start_s), float(offer.pickup_window_end_s))
         self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.meta["max_ride"]), ride_index)
-        # The offered vehicle first, then (if it can no longer) the others.
-        cands = np.array([quote.vehicle], np.int64)
-        cost, pos_i, pos_j = plan.insertions(cands, p, d)
-        if not np.isfinite(cost[0]):
-            others = np.arange(plan.k, dtype=np.int64)
-            cands = np.concatenate([cands, others[others != quote.vehicle]])
+        if as_quoted:
+            v = quote.vehicle
+            i, j = quote.meta["positions"]
+        else:
+            # The offered vehicle first, then (if it can no longer) the others.
+            cands = np.array([quote.vehicle], np.int64)
             cost, pos_i, pos_j = plan.insertions(cands, p, d)
-        best = int(np.argmin(cost))
-        if not np.isfinite(cost[best]):
-            plan.ni[_KIND, p] = plan.ni[_KIND, d] = -1
-            raise ConflictError(f"offer {offer_id} can no longer be served: the plan changed since it was made")
-        v = int(cands[best])
-        plan.insert(v, p, d, int(pos_i[best]), int(pos_j[best]))
+            if not np.isfinite(cost[0]):
+                others = np.arange(plan.k, dtype=np.int64)
+                cands = np.concatenate([cands, others[others != quote.vehicle]])
+                cost, pos_i, pos_j = plan.insertions(cands, p, d)
+            best = int(np.argmin(cost))
+            if not np.isfinite(cost[best]):
+                plan.ni[_KIND, p] = plan.ni[_KIND, d] = -1
+                raise ConflictError(f"offer {offer_id} can no longer be served: the plan changed since it was made")
+            v, i, j = int(cands[best]), int(pos_i[best]), int(pos_j[best])
+        plan.insert(v, p, d, i, j)
         ride = Ride(
             ride_id=offer.request_id,
             request=quote.request,

@@ -373,6 +373,36 @@ def test_same_calls_same_answers(
     assert runs[0] == runs[1]
 
 
+def test_booking_at_once_is_quote_then_book(
+    jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
+) -> None:
+    """request_and_book reuses the quote's insertion: the same rides, plans and events as
+    on_request + book, request after request (some rejected, on three vehicles filling up)."""
+    two_steps = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
+    at_once = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
+    rng = np.random.default_rng(5)
+    t = 7 * HOUR
+    outcomes: Counter[str] = Counter()
+    for k in range(60):
+        t += int(rng.exponential(40))
+        o, d = (int(x) for x in rng.choice(len(jamsil_stops), 2, replace=False))
+        req = request(k, o, d, t + int(rng.integers(0, 1800)), passengers=int(rng.integers(1, 4)))
+        offer = two_steps.on_request(req, t)
+        first = two_steps.book(offer.offer_id, t, idempotency_key=f"k{k}") if isinstance(offer, Offer) else offer
+        second = at_once.request_and_book(req, t, idempotency_key=f"k{k}")
+        assert type(first) is type(second)
+        if isinstance(first, Rejection):
+            assert first == second
+            outcomes["rejected"] += 1
+            continue
+        outcomes["booked"] += 1
+        assert two_steps.ride_record(first.ride_id) == at_once.ride_record(second.ride_id)
+        for v in range(3):
+            assert two_steps.planned_stops(v) == at_once.planned_stops(v)
+        assert two_steps.events == at_once.events
+    assert outcomes["booked"] >= 20 and outcomes["rejected"] >= 5, outcomes
+
+
 def test_kinds_of_plan_nodes(disp: Dispatcher) -> None:
     t = 8 * HOUR
     offer = disp.on_request(request(30, 4, 12, t), t)
