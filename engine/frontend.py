@@ -409,7 +409,7 @@ def run_frontend(settings: Settings, address: str, authkey: bytes, port: int, po
     """A front-end process: gRPC on ``port`` (its bound port goes to ``ports``), calls to the engine
     at ``address``; ends on SIGTERM or when the engine is gone."""
     from .auth import TokenTable
-    from .server import build_grpc_server, listen, set_serving
+    from .server import build_grpc_server, listen, set_serving, settle_gc
 
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s front end {os.getpid()} %(levelname)s %(message)s")
     stop = threading.Event()
@@ -423,6 +423,7 @@ def run_frontend(settings: Settings, address: str, authkey: bytes, port: int, po
         ports.put(f"{type(exc).__name__}: {exc}")
         return
     server.start()
+    settle_gc()
     ports.put(bound)
     while not (remote.ready.wait(0.2) or remote.lost.is_set() or stop.is_set()):
         pass

@@ -7,6 +7,7 @@ SERVING. Standard gRPC health checking (``grpc.health.v1``) and server reflectio
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from concurrent import futures
@@ -32,6 +33,24 @@ SERVICES = (
     driver_pb2.DESCRIPTOR.services_by_name["DriverService"].full_name,
     operator_pb2.DESCRIPTOR.services_by_name["OperatorService"].full_name,
 )
+
+
+#: The garbage collector's thresholds in a server process (see :func:`settle_gc`).
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def settle_gc() -> None:
+    """Tune the garbage collector of a long-running server process, once it has started.
+
+    What start-up built (road network, dispatcher, rides restored from the store) is frozen out
+    of the collector's scans, and the youngest generation is collected after 20,000 new
+    containers instead of 700 (a booking allocates a few hundred short-lived ones). Measured on
+    the engine under load (BookRide at once, 8 clients, one front end): the writer spent 0.47 s
+    of a 14 s round in the collector, 13 full collections of 30-65 ms each; after, 0.04 s.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build_grpc_server(core: Any, tokens: TokenTable, settings: Settings) -> tuple[grpc.Server, health.HealthServicer]:

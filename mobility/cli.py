@@ -413,7 +413,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from engine.server import create_server
+    from engine.server import create_server, settle_gc
     from engine.settings import Settings
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
@@ -449,6 +449,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         server, port, core = create_server(settings, block_until_ready=True)
         where = "one process"
+    settle_gc()
     print(
         f"mobility engine serving on {settings.host}:{port} (store {core.store.name}, clock {settings.clock}, "
         f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}); Ctrl-C to stop",
