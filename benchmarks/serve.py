@@ -723,8 +723,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         "loop Quote + BookRide, or book *at once* with one BookRide carrying the request (pre-bookings, requested "
         "times through the day as the round goes on); one more process follows WatchAssignments. "
         "**Clients, the operator stream and the engine share the same "
-        f"{m['cores']} cores.** Latencies as the clients see them; stream delay: from the BookRide answer to the "
-        "arrival of that ride's BOOKING event.",
+        f"{m['cores']} cores.** *Front ends*: 0, gRPC in the engine's own process; 1, gRPC in a process of its "
+        "own next to the writer's (`mobility serve --frontends 1`). Latencies as the clients see them; stream "
+        "delay: from the BookRide answer to the arrival of that ride's BOOKING event.",
         "",
         "| store | front ends | booking | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | "
         "Quote p99 | stream delay p50 | stream delay p99 | rejections |",

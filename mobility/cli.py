@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -428,7 +429,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reoptimise_every_s=args.reoptimise_every,
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
         workers=args.workers,
-        frontends=args.frontends,
+        frontends=(1 if (os.cpu_count() or 1) > 1 else 0) if args.frontends is None else args.frontends,
         seed=args.seed,
     )
     done = threading.Event()
@@ -891,11 +892,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--frontends",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="run gRPC in N processes of their own, the writer in this one (0, the default: all in one "
-        "process, which then uses about one core; on a machine with cores to spare 1 or 2 lets the writer "
-        "and gRPC run side by side)",
+        help="run gRPC in N processes of their own and the writer in this one, so that they use a core "
+        "each (default: 1 on a machine with more than one core, else 0; 0: everything in one process, "
+        "which then uses about one core)",
     )
     serve.add_argument("--seed", type=int, default=1, help="seed of the fleet layout and re-optimisation (default 1)")
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
