@@ -645,7 +645,7 @@ def run(
                 for f in frontends:
                     for mode in modes:
                         for n in clients:
-                            say(f"{store}, {mode}, {f} front ends: {n} clients for {seconds:g} s")
+                            say(f"{store}, {mode}, front ends {f}: {n} clients for {seconds:g} s")
                             if store == "redis":  # a fresh engine starts from an empty store
                                 _flush(url)
                             one = load_round(url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs,
