@@ -20,6 +20,7 @@ manifest whenever it changes).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -115,6 +116,58 @@ def _raise_rejection(result: Any) -> Any:
     return result
 
 
+class Streams:
+    """The open streams' subscriptions, by topic (any thread)."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, list[Subscription]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, topic: str) -> tuple[Subscription, bool]:
+        """A new subscription to ``topic``, and whether it is the topic's only one."""
+        sub = Subscription(topic)
+        with self._lock:
+            subs = self._subs.setdefault(topic, [])
+            subs.append(sub)
+            return sub, len(subs) == 1
+
+    def unsubscribe(self, sub: Subscription) -> bool:
+        """Drop ``sub``; True if it was its topic's last subscription."""
+        with self._lock:
+            subs = self._subs.get(sub.topic)
+            if not subs or sub not in subs:
+                return False
+            subs.remove(sub)
+            if subs:
+                return False
+            del self._subs[sub.topic]
+            return True
+
+    def deliver(
+        self, events: Iterable[tuple[str, str, dict[str, Any]]], fed: dict[int, Subscription] | None = None
+    ) -> None:
+        """Queue each ``(topic, event id, payload)`` for the topic's subscriptions (a full queue
+        marks its stream as overflowed); the subscriptions fed go into ``fed``."""
+        with self._lock:
+            for topic, event_id, payload in events:
+                for sub in self._subs.get(topic, ()):
+                    if fed is not None:
+                        fed[id(sub)] = sub
+                    try:
+                        sub.items.put_nowait((event_id, payload))
+                    except queue.Full:
+                        sub.overflow = True
+
+    def end_all(self, error: BaseException | None = None) -> None:
+        """End every stream (with ``error``, if given)."""
+        with self._lock:
+            for subs in self._subs.values():
+                for sub in subs:
+                    sub.error = error
+                    with contextlib.suppress(queue.Full):
+                        sub.items.put_nowait(None)
+
+
 class EngineCore:
     """See the module docstring."""
 
@@ -135,8 +188,7 @@ class EngineCore:
         self.reoptimise_every_s = reoptimise_every_s
         self.reoptimise_deadline_ms = reoptimise_deadline_ms
         self._queue: queue.Queue[Any] = queue.Queue()
-        self._subs: dict[str, list[Subscription]] = {}
-        self._subs_lock = threading.Lock()
+        self._streams = Streams()
         self._thread: threading.Thread | None = None
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -174,10 +226,7 @@ class EngineCore:
         self._queue.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout=10)
-        with self._subs_lock:
-            for subs in self._subs.values():
-                for sub in subs:
-                    sub.items.put(None)
+        self._streams.end_all()
 
     def _new_dispatcher(self) -> Dispatcher:
         return Dispatcher(
@@ -416,22 +465,13 @@ class EngineCore:
         cursor: dict[str, int] = {}
         fed: dict[int, Subscription] = {}
         self._fed = fed.values()
-        sinks = self._sinks
         published: list[tuple[str, str, dict[str, Any]]] = []
-        with self._subs_lock:
-            for topic, payload in commit.events:
-                k = cursor.get(topic, 0)
-                cursor[topic] = k + 1
-                event_id = ids[topic][k]
-                for sub in self._subs.get(topic, ()):
-                    fed[id(sub)] = sub
-                    try:
-                        sub.items.put_nowait((event_id, payload))
-                    except queue.Full:
-                        sub.overflow = True
-                if sinks:
-                    published.append((topic, event_id, payload))
-        for sink in sinks:
+        for topic, payload in commit.events:
+            k = cursor.get(topic, 0)
+            cursor[topic] = k + 1
+            published.append((topic, ids[topic][k], payload))
+        self._streams.deliver(published, fed)
+        for sink in self._sinks:
             sink(published)
 
     def add_sink(self, sink: Callable[[list[tuple[str, str, dict[str, Any]]]], None]) -> None:
@@ -456,16 +496,10 @@ class EngineCore:
         return "eta"
 
     def subscribe(self, topic: str) -> Subscription:
-        sub = Subscription(topic)
-        with self._subs_lock:
-            self._subs.setdefault(topic, []).append(sub)
-        return sub
+        return self._streams.subscribe(topic)[0]
 
     def unsubscribe(self, sub: Subscription) -> None:
-        with self._subs_lock:
-            subs = self._subs.get(sub.topic, [])
-            if sub in subs:
-                subs.remove(sub)
+        self._streams.unsubscribe(sub)
 
     def history(self, topic: str, after: str) -> list[tuple[str, dict[str, Any]]]:
         """Stored events of ``topic`` after the event ``after`` (for resuming a stream)."""

@@ -52,7 +52,7 @@ import numpy as np
 from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
-from .core import EngineCore, Subscription
+from .core import EngineCore, Streams, Subscription
 from .settings import Settings
 from .store import StoreUnavailable
 
@@ -245,8 +245,8 @@ class RemoteCore:
         self._send_lock = threading.Lock()
         self._pending: dict[int, Future[Any]] = {}
         self._ids = itertools.count()
-        self._subs: dict[str, list[Subscription]] = {}
-        self._subs_lock = threading.Lock()
+        self._streams = Streams()
+        self._subs_lock = threading.Lock()  # a topic's first subscription and its "sub" message, in order
         self.ready = threading.Event()
         self.lost = threading.Event()
         self._clock_s = 0
@@ -301,7 +301,7 @@ class RemoteCore:
                                 fut.set_exception(unpack_error(value))
                     elif kind == "events":
                         self._clock_s = max(self._clock_s, msg[2])
-                        self._deliver(msg[1])
+                        self._streams.deliver(msg[1])
                     elif kind == "ready":
                         self.network = _Network(int(msg[1]["num_edges"]))
                         self._clock = msg[1]["clock"]
@@ -312,44 +312,24 @@ class RemoteCore:
         for fut in list(self._pending.values()):
             with contextlib.suppress(Exception):
                 fut.set_exception(StoreUnavailable("the engine process is gone"))
-        with self._subs_lock:
-            for subs in self._subs.values():
-                for sub in subs:
-                    sub.error = StoreUnavailable("the engine process is gone")
-                    with contextlib.suppress(queue.Full):
-                        sub.items.put_nowait(None)
-
-    def _deliver(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
-        with self._subs_lock:
-            for topic, event_id, payload in events:
-                for sub in self._subs.get(topic, ()):
-                    try:
-                        sub.items.put_nowait((event_id, payload))
-                    except queue.Full:
-                        sub.overflow = True
+        self._streams.end_all(StoreUnavailable("the engine process is gone"))
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._request("call", name, args, kwargs)
 
     # -- streams
     def subscribe(self, topic: str) -> Subscription:
-        sub = Subscription(topic)
         with self._subs_lock:
-            subs = self._subs.setdefault(topic, [])
-            subs.append(sub)
-            if len(subs) == 1:
+            sub, first = self._streams.subscribe(topic)
+            if first:
                 self._send(("sub", topic))
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._subs_lock:
-            subs = self._subs.get(sub.topic, [])
-            if sub in subs:
-                subs.remove(sub)
-                if not subs:
-                    del self._subs[sub.topic]
-                    with contextlib.suppress(StoreUnavailable):
-                        self._send(("unsub", sub.topic))
+            if self._streams.unsubscribe(sub):
+                with contextlib.suppress(StoreUnavailable):
+                    self._send(("unsub", sub.topic))
 
     def history(self, topic: str, after: str) -> list[tuple[str, dict[str, Any]]]:
         return self._request("read", "history", (topic, after))
@@ -515,22 +495,11 @@ class FrontEnds:
 
 
 def serve_with_frontends(settings: Settings, n: int) -> tuple[FrontEnds, EngineCore, CoreHost]:
-    """Start the engine core in this process and ``n`` front ends on ``settings.port``; returns
-    once the front ends listen (the core is started in the background: health says when)."""
-    from matching.deployment import Deployment
+    """Build the engine core in this process and start ``n`` front ends on ``settings.port``;
+    returns once they listen. Start the core next (``core.start()``), then
+    :meth:`FrontEnds.wait_serving`."""
+    from .server import core_from_settings
 
-    from .store import open_store
-
-    deployment = Deployment.from_toml(settings.scenario, data_dir=settings.data_dir)
-    store = open_store(settings.store)
-    core = EngineCore(
-        deployment,
-        store,
-        clock=settings.clock,
-        seed=settings.seed,
-        reoptimise_every_s=settings.reoptimise_every_s,
-        reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
-    )
+    core = core_from_settings(settings)
     host = CoreHost(core)
-    frontends = FrontEnds(host, settings, n)
-    return frontends, core, host
+    return FrontEnds(host, settings, n), core, host

@@ -87,19 +87,23 @@ def listen(server: grpc.Server, settings: Settings, port: int | None = None) -> 
     return int(bound)
 
 
-def create_server(settings: Settings, *, block_until_ready: bool = False) -> tuple[grpc.Server, int, EngineCore]:
-    """Build and start the server; the core starts in the background (health says when it is ready)."""
-    deployment = Deployment.from_toml(settings.scenario, data_dir=settings.data_dir)
-    tokens = TokenTable.from_file(settings.tokens)
-    store = open_store(settings.store)
-    core = EngineCore(
-        deployment,
-        store,
+def core_from_settings(settings: Settings) -> EngineCore:
+    """The engine core ``settings`` describe (scenario, store, clock, seed, re-optimisation), not started."""
+    return EngineCore(
+        Deployment.from_toml(settings.scenario, data_dir=settings.data_dir),
+        open_store(settings.store),
         clock=settings.clock,
         seed=settings.seed,
         reoptimise_every_s=settings.reoptimise_every_s,
         reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
     )
+
+
+def create_server(settings: Settings, *, block_until_ready: bool = False) -> tuple[grpc.Server, int, EngineCore]:
+    """Build and start the server; the core starts in the background (health says when it is ready)."""
+    tokens = TokenTable.from_file(settings.tokens)
+    core = core_from_settings(settings)
+    store = core.store
     server, health_servicer = build_grpc_server(core, tokens, settings)
     port = listen(server, settings)
     server.start()

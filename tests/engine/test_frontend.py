@@ -156,3 +156,23 @@ def test_a_front_end_that_dies_is_replaced_and_nothing_is_lost(start_engine: Cal
         second = _book(channel, "after", 10, 30)
     assert second.status == common_pb2.RIDE_STATUS_ASSIGNED
     assert set(engine.core.store.load().rides) == {"before", "after"}
+
+
+def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> None:
+    from engine.core import Streams
+
+    streams = Streams()
+    a, first_a = streams.subscribe("ride:r1")
+    b, first_b = streams.subscribe("ride:r1")
+    c, _ = streams.subscribe("assignments")
+    assert (first_a, first_b) == (True, False)  # a front end sends "sub" for the first only
+    fed: dict[int, Any] = {}
+    streams.deliver([("ride:r1", "1-0", {"k": 1}), ("assignments", "1-1", {"k": 2})], fed)
+    assert a.items.get_nowait() == b.items.get_nowait() == ("1-0", {"k": 1})
+    assert c.items.get_nowait() == ("1-1", {"k": 2})
+    assert set(fed) == {id(a), id(b), id(c)}
+    assert streams.unsubscribe(a) is False and streams.unsubscribe(a) is False  # b still follows r1
+    assert streams.unsubscribe(b) is True  # the last: the topic is forgotten ("unsub")
+    assert "ride:r1" not in streams._subs
+    streams.end_all(RuntimeError("gone"))
+    assert c.items.get_nowait() is None and isinstance(c.error, RuntimeError)
