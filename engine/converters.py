@@ -151,22 +151,34 @@ def ride_update(event_id: str, payload: dict[str, Any]) -> rider_pb2.RideUpdate:
     )
 
 
-def manifest(event_id: str, vehicle_id: str, time_s: int, stops: list[dict[str, Any]]) -> driver_pb2.Manifest:
+#: The columns of a manifest (see :meth:`engine.core.EngineCore.manifest`).
+MANIFEST_COLUMNS = ("ride_id", "kind", "stop", "planned_s", "service_s", "passengers", "window_start_s")
+
+
+def manifest(
+    event_id: str, vehicle_id: str, time_s: int, stops: dict[str, list[Any]] | list[dict[str, Any]]
+) -> driver_pb2.Manifest:
+    """A manifest message from the engine's manifest columns (or, as stored before they were
+    columns, a list with a dict per stop)."""
+    if isinstance(stops, dict):
+        rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), strict=True)
+    else:
+        rows = ([s[name] for name in MANIFEST_COLUMNS] for s in stops)
     return driver_pb2.Manifest(
         event_id=event_id,
         vehicle_id=vehicle_id,
         time_s=int(time_s),
         stops=[
             driver_pb2.ManifestStop(
-                ride_id=s["ride_id"],
-                kind=driver_pb2.STOP_KIND_PICKUP if s["kind"] == "pickup" else driver_pb2.STOP_KIND_DROPOFF,
-                stop=s["stop"],
-                planned_s=s["planned_s"],
-                service_s=s["service_s"],
-                passengers=s["passengers"],
-                window_start_s=s["window_start_s"],
+                ride_id=ride_id,
+                kind=driver_pb2.STOP_KIND_PICKUP if kind == "pickup" else driver_pb2.STOP_KIND_DROPOFF,
+                stop=stop,
+                planned_s=planned_s,
+                service_s=service_s,
+                passengers=passengers,
+                window_start_s=window_start_s,
             )
-            for s in stops
+            for ride_id, kind, stop, planned_s, service_s, passengers, window_start_s in rows
         ],
     )
 

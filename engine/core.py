@@ -538,29 +538,26 @@ class EngineCore:
             "rider_id": ride.request.rider_id or "",
         }
 
-    def manifest(self, v: int, columns: PlanColumns | None = None) -> list[dict[str, Any]]:
-        """Vehicle ``v``'s manifest for the driver (from ``columns``, its plan's columns, if given)."""
+    def manifest(self, v: int, columns: PlanColumns | None = None) -> dict[str, list[Any]]:
+        """Vehicle ``v``'s manifest for the driver (from ``columns``, its plan's columns, if given),
+        as columns: ``ride_id``, ``kind`` ("pickup" / "dropoff"), ``stop``, ``planned_s``,
+        ``service_s``, ``passengers`` and ``window_start_s`` (of a pickup; 0 for a drop-off), one
+        entry per planned stop in order (see :func:`engine.converters.manifest`)."""
         d = self.dispatcher
         rides = d.rides
         cols = d.plan_columns(v) if columns is None else columns
-        planned = np.ceil(np.asarray(cols.planned_s) - 1e-9).astype(np.int64).tolist()
-        out = []
-        for rid, up, stop, t, service in zip(
-            cols.ride_ids, cols.pickup, cols.stops, planned, cols.service_s, strict=True
-        ):
-            ride = rides[rid]
-            out.append(
-                {
-                    "ride_id": rid,
-                    "kind": "pickup" if up else "dropoff",
-                    "stop": stop,
-                    "planned_s": t,
-                    "service_s": service,
-                    "passengers": ride.request.passengers,
-                    "window_start_s": ride.offer.pickup_window_start_s if up else 0,
-                }
-            )
-        return out
+        riders = [rides[rid] for rid in cols.ride_ids]
+        return {
+            "ride_id": cols.ride_ids,
+            "kind": ["pickup" if up else "dropoff" for up in cols.pickup],
+            "stop": cols.stops,
+            "planned_s": np.ceil(np.asarray(cols.planned_s) - 1e-9).astype(np.int64).tolist(),
+            "service_s": cols.service_s,
+            "passengers": [ride.request.passengers for ride in riders],
+            "window_start_s": [
+                ride.offer.pickup_window_start_s if up else 0 for ride, up in zip(riders, cols.pickup, strict=True)
+            ],
+        }
 
     def vehicle_status(self, v: int) -> dict[str, Any]:
         d = self.dispatcher
@@ -655,7 +652,7 @@ class EngineCore:
         """Vehicle ``v``'s status (:meth:`vehicle_status`) read on the writer thread."""
         return self._run(self._op_vehicle_view(v))
 
-    def manifest_view(self, v: int) -> list[dict[str, Any]]:
+    def manifest_view(self, v: int) -> dict[str, list[Any]]:
         """Vehicle ``v``'s manifest (:meth:`manifest`) read on the writer thread."""
         return self._run(self._op_manifest_view(v))
 

@@ -375,7 +375,7 @@ class RemoteCore:
     def vehicle_view(self, v: int) -> dict[str, Any]:
         return self._call("vehicle_view", v)
 
-    def manifest_view(self, v: int) -> list[dict[str, Any]]:
+    def manifest_view(self, v: int) -> dict[str, list[Any]]:
         return self._call("manifest_view", v)
 
     def list_vehicles(self) -> list[dict[str, Any]]:

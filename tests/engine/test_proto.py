@@ -116,3 +116,28 @@ def test_every_enum_starts_with_unspecified_zero() -> None:
         assert enum.values_by_number[0].name == f"{prefix}_UNSPECIFIED", enum.full_name
         assert all(v.name.startswith(f"{prefix}_") for v in enum.values), f"{enum.full_name}: unprefixed values"
         assert len({v.number for v in enum.values}) == len(enum.values), f"{enum.full_name}: aliased values"
+
+
+def test_a_manifest_message_is_the_same_from_columns_and_from_stops_stored_one_by_one() -> None:
+    """Manifest events carry columns; events stored before that (a dict per stop) still convert."""
+    from engine import converters as cv
+
+    columns = {
+        "ride_id": ["r1", "r2", "r1"],
+        "kind": ["pickup", "pickup", "dropoff"],
+        "stop": [3, 9, 20],
+        "planned_s": [28_800, 29_000, 29_400],
+        "service_s": [30, 45, 30],
+        "passengers": [1, 2, 1],
+        "window_start_s": [28_700, 28_900, 0],
+    }
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    new = cv.manifest("5-0", "veh0001", 28_000, columns)
+    old = cv.manifest("5-0", "veh0001", 28_000, rows)
+    assert new == old
+    assert [(s.ride_id, s.stop, s.planned_s, s.passengers) for s in new.stops] == [
+        ("r1", 3, 28_800, 1),
+        ("r2", 9, 29_000, 2),
+        ("r1", 20, 29_400, 1),
+    ]
+    assert new.stops[2].kind != new.stops[0].kind

@@ -596,7 +596,7 @@ def test_manifest_planned_times_survive_a_restart(jamsil: Deployment) -> None:
         core = restart(core)
         after = core.call(lambda d: core.manifest(v), mutate=False)
         assert after == before, "the manifest's planned times changed across the restart"
-        assert core.get_ride("a")["planned_dropoff_s"] == after[0]["planned_s"], "GetRide disagrees with the manifest"
+        assert core.get_ride("a")["planned_dropoff_s"] == after["planned_s"][0], "GetRide disagrees with the manifest"
     finally:
         core.stop()
 
