@@ -36,6 +36,7 @@ with an iteration budget; with a wall-clock deadline it stops where the clock sa
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import deque
@@ -48,6 +49,7 @@ from numpy.typing import NDArray
 
 from routing import RoadNetwork, Router, StopSet
 from routing.alns import insert_nodes, remove_marked
+from routing.config import kernel
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
 from routing.schedule import (
     _B,
@@ -154,6 +156,26 @@ class _Quote:
     vehicle: int
     booked_ride: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@kernel
+def reachable_vehicles(ni, nf, vi, vf, tt, cap, o, seats, wheelchairs, t_req, latest):
+    """The vehicles with room for the party, on shift at ``t_req`` and able to reach stop ``o``
+    by ``latest`` from where they are (in vehicle order)."""
+    k = cap.shape[0]
+    out = np.empty(k, np.int64)
+    c = 0
+    for v in range(k):
+        start = vi[_START, v]
+        if (
+            cap[v, 0] >= seats
+            and cap[v, 1] >= wheelchairs
+            and nf[_L, vi[_END, v]] >= t_req
+            and vf[_T0, v] + tt[ni[_LOC, start], o] <= latest
+        ):
+            out[c] = v
+            c += 1
+    return out[:c]
 
 
 # ---------------------------------------------------------------------------- the plan arrays
@@ -292,7 +314,9 @@ class _Plan:
         m = int(self.rlen[v]) + 2
         seq = np.zeros(m, np.int32)
         b = np.zeros(m)
-        cm = schedule_with_insertion(v, p, d, i, j, self.routes, self.rlen, self.nf, self.ni, self.vf, self.tt, seq, b)
+        cm = schedule_with_insertion(
+            v, p, d, i, j, self.routes, self.rlen, self.nf, self.ni, self.vf, self.tt, seq, b, self.pos_scratch
+        )
         return seq[:cm], b[:cm]
 
     def insert(self, v: int, p: int, d: int, i: int, j: int) -> None:
@@ -570,11 +594,7 @@ class Dispatcher:
         self._sync(now_s)
         self._set_ride_nodes(plan.quote_p, plan.quote_d, request, stops, (float(t_req), float(latest)), max_ride, -1)
         # Vehicles that could carry the party and reach the pickup in time at all.
-        starts = plan.ni[_LOC, plan.vi[_START]]
-        reach = plan.vf[_T0] + plan.tt[starts, o]
-        fits = (plan.cap[:, 0] >= seats) & (plan.cap[:, 1] >= wc)
-        on_shift = plan.nf[_L, plan.vi[_END]] >= t_req
-        cands = np.flatnonzero(fits & on_shift & (reach <= latest)).astype(np.int64)
+        cands = reachable_vehicles(plan.ni, plan.nf, plan.vi, plan.vf, plan.tt, plan.cap, o, seats, wc, t_req, latest)
         self.last_quote_candidates = int(cands.size)
         if cands.size == 0:
             return self._reject(
@@ -593,11 +613,10 @@ class Dispatcher:
                 f"{cands.size} vehicles could reach the pickup, none without breaking a promise",
             )
         v = int(cands[best])
-        seq, b = plan.schedule_with(v, plan.quote_p, plan.quote_d, int(pos_i[best]), int(pos_j[best]))
-        k_p = int(np.flatnonzero(seq == plan.quote_p)[0])
-        k_d = int(np.flatnonzero(seq == plan.quote_d)[0])
-        eta_p = int(np.ceil(b[k_p] - 1e-9))
-        eta_d = int(np.ceil(b[k_d] - 1e-9))
+        k_p, k_d = int(pos_i[best]), int(pos_j[best]) + 1  # where the pickup and the drop-off land
+        _, b = plan.schedule_with(v, plan.quote_p, plan.quote_d, k_p, k_d - 1)
+        eta_p = math.ceil(b[k_p] - 1e-9)
+        eta_d = math.ceil(b[k_d] - 1e-9)
         win = self.params.pickup_window(t_req, min(eta_p, latest))
         s_p = self.params.service_time_s(request.passengers)
         distance = self._direct_distance_m(o, d)

@@ -536,14 +536,15 @@ def fleet_insertions(cands, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc
 
 
 @kernel
-def schedule_with_insertion(v, p, d, i, j, routes, rlen, nf, ni, vf, tt, out_seq, out_b):
-    """Node sequence and earliest schedule of route ``v`` with ``p``/``d`` inserted at ``i``/``j``.
+def schedule_with_insertion(v, p, d, i, j, routes, rlen, nf, ni, vf, tt, out_seq, out_b, pos_scratch):
+    """Node sequence and earliest schedule of route ``v`` with ``p``/``d`` inserted at ``i``/``j``
+    (``p`` lands at position ``i``, ``d`` at ``j + 1``; ``pos_scratch`` as :func:`route_schedule`
+    needs it).
 
     Returns the new length (0 if the result is not time-feasible).
     """
     m = rlen[v]
     cm = _build_candidate(routes[v], m, p, d, i, j, out_seq)
-    pos_scratch = np.full(ni.shape[1], -1, np.int32)
     if not route_schedule(out_seq, cm, vf[_T0, v], vf[_MAXDUR, v], nf, ni, tt, out_b, pos_scratch):
         return 0
     return cm
