@@ -54,6 +54,8 @@ from .common import machine_info
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "drt_manhattan"
+#: The writer thread's nice value with front ends: ``mobility serve``'s default ``--writer-nice``.
+WRITER_NICE = -10
 
 #: The external clock during a round: before the service starts, so every request is a pre-booking.
 CLOCK_S = 5 * 3600 + 30 * 60
@@ -474,6 +476,7 @@ def load_round(
     booked = [b for r in results for b in r["booked"]]
     quotes = sum(r["quotes"] for r in results)
     delays_ms = [(watched["arrivals"][rid] - t) * 1000 for rid, t in booked if rid in watched["arrivals"]]
+    writer_nice_refused = "keeps the default priority" in engine.stderr_tail(200)
     by_process = {pid: cpu1[pid] - cpu0.get(pid, 0.0) for pid in cpu1}
     engine_cpu = sum(by_process.values()) if by_process else None
     writer_cpu = by_process.get(engine.process.pid)
@@ -503,6 +506,7 @@ def load_round(
         "errors": sum(r["errors"] for r in results),
         **plans,
         "frontends": frontends,
+        "writer_nice": 0 if not frontends or writer_nice_refused else WRITER_NICE,
         "engine_cpu_s": None if engine_cpu is None else round(engine_cpu, 2),
         "engine_process_cpu_s": None if writer_cpu is None else round(writer_cpu, 2),
         "engine_cpu_ms_per_booking": None if engine_cpu is None or not booked else round(cpu_per_booking, 3),
@@ -691,6 +695,15 @@ def _flush(url: str) -> None:
 _MODE_TEXT = {"quote-book": "Quote + BookRide", "at-once": "at once"}
 
 
+def _writer_nice_text(rounds: list[dict[str, Any]]) -> str:
+    values = sorted({r.get("writer_nice", 0) for r in rounds if r.get("frontends")})
+    if not values:
+        return f"{WRITER_NICE}"
+    if values == [WRITER_NICE]:
+        return f"{WRITER_NICE}"
+    return f"{WRITER_NICE} where permitted (here: {', '.join(map(str, values))})"
+
+
 def _front_text(n: int) -> str:
     return "gRPC in the engine process" if n == 0 else f"{n} front-end process{'es' if n > 1 else ''}"
 
@@ -724,7 +737,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "times through the day as the round goes on); one more process follows WatchAssignments. "
         "**Clients, the operator stream and the engine share the same "
         f"{m['cores']} cores.** *Front ends*: 0, gRPC in the engine's own process; 1, gRPC in a process of its "
-        "own next to the writer's (`mobility serve --frontends 1`). Latencies as the clients see them; stream "
+        "own next to the writer's (`mobility serve --frontends 1`), the writer thread at nice "
+        f"{_writer_nice_text(rounds)} (`--writer-nice`). Latencies as the clients see them; stream "
         "delay: from the BookRide answer to the arrival of that ride's BOOKING event.",
         "",
         "| store | front ends | booking | clients | bookings/s | BookRide p50 | BookRide p99 | Quote p50 | "

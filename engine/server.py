@@ -96,6 +96,7 @@ def core_from_settings(settings: Settings) -> EngineCore:
         seed=settings.seed,
         reoptimise_every_s=settings.reoptimise_every_s,
         reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
+        writer_nice=settings.writer_nice,
     )
 
 

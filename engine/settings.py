@@ -25,6 +25,8 @@ class Settings:
         workers: gRPC worker threads (streams hold one each), per front end if any.
         frontends: gRPC front-end processes (0: gRPC in the engine's own process; see
             :mod:`engine.frontend`).
+        writer_nice: scheduling priority (nice value) of the writer thread; a negative value
+            needs root or CAP_SYS_NICE (else the writer keeps the default and a warning says so).
         seed: seeds the dispatcher.
     """
 
@@ -39,6 +41,7 @@ class Settings:
     reoptimise_deadline_ms: int = 200
     workers: int = 64
     frontends: int = 0
+    writer_nice: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -54,3 +57,5 @@ class Settings:
             raise InvalidValueError("workers", f"got {self.workers}", "4 .. 10000")
         if not 0 <= self.frontends <= 64:
             raise InvalidValueError("frontends", f"got {self.frontends}", "0 .. 64")
+        if not -20 <= self.writer_nice <= 19:
+            raise InvalidValueError("writer_nice", f"got {self.writer_nice}", "-20 .. 19")

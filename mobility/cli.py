@@ -418,6 +418,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.settings import Settings
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    frontends = (1 if (os.cpu_count() or 1) > 1 else 0) if args.frontends is None else args.frontends
     settings = Settings(
         scenario=_scenario_path(args.scenario),
         data_dir=data_dir,
@@ -429,7 +430,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reoptimise_every_s=args.reoptimise_every,
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
         workers=args.workers,
-        frontends=(1 if (os.cpu_count() or 1) > 1 else 0) if args.frontends is None else args.frontends,
+        frontends=frontends,
+        writer_nice=args.writer_nice if frontends else 0,
         seed=args.seed,
     )
     done = threading.Event()
@@ -437,23 +439,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.frontends:
         from engine.frontend import serve_with_frontends
 
-        frontends, core, host = serve_with_frontends(settings, settings.frontends)
-        port = frontends.port
+        front, core, host = serve_with_frontends(settings, settings.frontends)
+        port = front.port
         try:
             core.start()
-            frontends.wait_serving()
+            front.wait_serving()
         except BaseException:
-            frontends.stop()
+            front.stop()
             host.close()
             raise
-        where = f"{settings.frontends} front-end processes (pids {', '.join(map(str, frontends.pids))})"
+        where = f"front-end processes: {settings.frontends} (pids {', '.join(map(str, front.pids))})"
     else:
         server, port, core = create_server(settings, block_until_ready=True)
         where = "one process"
     settle_gc()
     print(
         f"mobility engine serving on {settings.host}:{port} (store {core.store.name}, clock {settings.clock}, "
-        f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}); Ctrl-C to stop",
+        f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}; writer at nice {core.writer_nice_applied}); "
+        "Ctrl-C to stop",
         flush=True,
     )
     if args.port_file:
@@ -461,7 +464,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         done.wait()
     if settings.frontends:
-        frontends.stop()
+        front.stop()
         host.close()
     else:
         server.stop(grace=2).wait()
@@ -889,6 +892,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="time budget of each background re-optimisation (default 200 ms)",
     )
     serve.add_argument("--workers", type=int, default=64, help="gRPC worker threads, per front end if any (default 64)")
+    serve.add_argument(
+        "--writer-nice",
+        type=int,
+        default=-10,
+        metavar="N",
+        help="with front ends: scheduling priority (nice value, -20 .. 19) of the writer thread, the engine's "
+        "one serial part (default -10, so that it gets its core before the gRPC and stream threads and whatever "
+        "else runs; needs root or CAP_SYS_NICE, without them the writer keeps the default priority and a warning "
+        "says so). Without front ends the writer keeps the default: it shares the interpreter lock with the "
+        "streams, which a favoured writer would starve",
+    )
     serve.add_argument(
         "--frontends",
         type=int,

@@ -176,3 +176,31 @@ def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> No
     assert "ride:r1" not in streams._subs
     streams.end_all(RuntimeError("gone"))
     assert c.items.get_nowait() is None and isinstance(c.error, RuntimeError)
+
+
+def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from engine import core as core_module
+
+    seen: list[tuple[int, int]] = []
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    wanted = min(19, mine + 3)  # lowering one's own priority is always permitted
+
+    def in_thread() -> None:
+        applied = core_module._set_thread_nice(wanted)
+        seen.append((applied, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+    t = threading.Thread(target=in_thread)
+    t.start()
+    t.join()
+    assert seen == [(wanted, wanted)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine, "only that thread changed"
+
+    def refuse(*_: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(core_module.os, "setpriority", refuse)
+    with caplog.at_level("WARNING"):
+        assert core_module._set_thread_nice(-10) == 0
+    assert "keeps the default priority" in caplog.text
