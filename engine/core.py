@@ -100,7 +100,7 @@ def _pause() -> None:
 
 def _set_thread_nice(nice: int) -> int:
     """Give the calling thread the scheduling priority ``nice`` (Linux: a thread's own nice
-    value); returns the nice value it runs at.
+    value); returns ``nice`` if it was set, 0 if the thread was left as it was.
 
     Why the writer wants it: the kernel's fair scheduler favours threads that used little CPU,
     so the one busy writer loses its core to every gRPC, stream and client thread that wakes up.
@@ -210,7 +210,7 @@ class EngineCore:
         self.reoptimise_every_s = reoptimise_every_s
         self.reoptimise_deadline_ms = reoptimise_deadline_ms
         self.writer_nice = writer_nice
-        #: The writer thread's nice value once it runs (``writer_nice`` if it could be set, else 0).
+        #: Once the writer runs: ``writer_nice`` if it could be set, else 0 (left as it was).
         self.writer_nice_applied: int | None = None
         self._writer_started = threading.Event()
         self._queue: queue.Queue[Any] = queue.Queue()
