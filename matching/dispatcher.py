@@ -566,6 +566,13 @@ class Dispatcher:
     # ------------------------------------------------------------------ quotes
     def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
         """Quote ``request`` at ``now_s``: an :class:`Offer` (valid for ``offer_ttl_s``) or a :class:`Rejection`."""
+        answer = self._offer_for(request, now_s)
+        if isinstance(answer, Offer):
+            self._emit("offer", now_s, request.id, self._quotes[answer.offer_id].vehicle, answer.offer_id)
+        return answer
+
+    def _offer_for(self, request: Request, now_s: int) -> Offer | Rejection:
+        """:meth:`on_request` without the ``offer`` event (a rejection is reported)."""
         request.validate(self.params)
         self._forget_expired_offers(now_s)
         if request.id in self.rides:
@@ -648,7 +655,6 @@ class Dispatcher:
             meta={"max_ride": max_ride, "t_req": t_req, "positions": (int(pos_i[best]), int(pos_j[best]))},
         )
         self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
-        self._emit("offer", now_s, request.id, v, offer.offer_id)
         return offer
 
     def _next_offer(self) -> int:
@@ -712,9 +718,10 @@ class Dispatcher:
         quote's :class:`Rejection`.
 
         The same as :meth:`on_request` then :meth:`book`, without searching the offered vehicle's
-        route a second time: nothing can change the plan in between, so the insertion the quote
-        found is the one the booking would find."""
-        answer = self.on_request(request, now_s)
+        route a second time (nothing can change the plan in between, so the insertion the quote
+        found is the one the booking would find) and without an ``offer`` event: the offer was
+        never shown to anyone, the ``booking`` event names it."""
+        answer = self._offer_for(request, now_s)
         if isinstance(answer, Rejection):
             return answer
         return self._keep_key(self._book(answer.offer_id, now_s, as_quoted=True), idempotency_key)

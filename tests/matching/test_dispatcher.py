@@ -399,7 +399,7 @@ def test_booking_at_once_is_quote_then_book(
         assert two_steps.ride_record(first.ride_id) == at_once.ride_record(second.ride_id)
         for v in range(3):
             assert two_steps.planned_stops(v) == at_once.planned_stops(v)
-        assert two_steps.events == at_once.events
+        assert [e for e in two_steps.events if e.kind != "offer"] == at_once.events  # at once: no offer event
     assert outcomes["booked"] >= 20 and outcomes["rejected"] >= 5, outcomes
 
 
