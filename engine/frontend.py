@@ -52,7 +52,7 @@ import numpy as np
 from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
-from .core import EngineCore, Streams, Subscription
+from .core import EngineCore, Streams, Subscription, _set_thread_nice
 from .settings import Settings
 from .store import StoreUnavailable
 
@@ -135,6 +135,7 @@ class CoreHost:
 
     def _send(self, peer: _Peer) -> None:
         """Send what is waiting for ``peer``, all of it in one message."""
+        _set_thread_nice(self.core.writer_nice)  # on the writer's path: its priority too
         while True:
             batch = [peer.out.get()]
             with contextlib.suppress(queue.Empty):
@@ -155,6 +156,7 @@ class CoreHost:
 
     def _receive(self, peer: _Peer) -> None:
         core = self.core
+        _set_thread_nice(core.writer_nice)  # on the writer's path: its priority too
         while not core.ready.wait(0.05):
             if self._closed:
                 return
