@@ -920,7 +920,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="live engine throughput: bookings/s and latency of `mobility serve` under load",
         description="Start `mobility serve` on drt_manhattan (300 vans, every node a stop; external clock, "
-        "re-optimisation off) as a subprocess, with the memory store and then with a temporary local "
+        "re-optimisation off) as a subprocess, with gRPC in its own process and then in a front-end process "
+        "(--frontends), with the memory store and then with a temporary local "
         "redis-server (AOF, appendfsync everysec), and load it from client processes looping Quote + BookRide, "
         "or BookRide with the request at once (pre-bookings, requested times through the day) while an operator "
         "process follows WatchAssignments. "
