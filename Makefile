@@ -64,7 +64,7 @@ bench-sim: $(STAMP)  ## simulator speed: the I-MOD day and the 10,000-request Ma
 	$(BIN)/mobility bench sim --update-readme
 
 bench-serve: $(STAMP) system-deps  ## live engine under load (memory store, then a temporary redis-server)
-	$(BIN)/mobility bench serve --update-readme
+	$(BIN)/mobility bench serve --clients 4 16 --update-readme
 
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick

@@ -797,3 +797,15 @@ def test_redis_down_fails_calls_with_unavailable_and_loses_nothing(
     later = book(e, quote(e, "r-5", 12, 25))
     assert get_ride(e, "r-5") == later
     assert fleet(e).rides_assigned == 3
+
+
+def test_the_kernel_warm_up_before_serving_leaves_no_trace(engine: Engine) -> None:
+    """start() books, cancels and re-optimises on a throwaway dispatcher to compile the kernels;
+    none of it reaches the engine's dispatcher, the store or the streams."""
+    assert "dispatcher_warm_up_s" in engine.core.timings
+    assert engine.core._warm_dispatcher() is True  # imod_jamsil: the trial trip gets an offer
+    stored = engine.core.store.load()
+    assert stored.rides == {} and engine.core.store.read_events("assignments") == []
+    status = fleet(engine)
+    assert (status.rides_assigned, status.rides_cancelled, status.requests_rejected) == (0, 0, 0)
+    assert quote(engine, "after-warm-up").offer_id == "offer-1", "the warm-up used up offer numbers"
