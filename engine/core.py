@@ -98,7 +98,7 @@ def _pause() -> None:
     time.sleep(0)
 
 
-def _set_thread_nice(nice: int) -> int:
+def set_thread_nice(nice: int) -> int:
     """Give the calling thread the scheduling priority ``nice`` (Linux: a thread's own nice
     value); returns ``nice`` if it was set, 0 if the thread was left as it was.
 
@@ -368,7 +368,7 @@ class EngineCore:
         group's commit fails, every command of the group gets the store's error and the
         dispatcher is rebuilt from the store, which still holds what was acknowledged.
         """
-        self.writer_nice_applied = _set_thread_nice(self.writer_nice)
+        self.writer_nice_applied = set_thread_nice(self.writer_nice)
         self._writer_started.set()
         while True:
             group = [self._queue.get()]

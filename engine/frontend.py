@@ -24,7 +24,10 @@ engine to front end (lists of these, as many as were waiting)::
 The engine answers through one sender thread per front end, so the writer never waits on a
 socket. Several front ends share the port (SO_REUSEPORT; the kernel spreads the connections).
 A front end that loses the engine (it stopped or was killed) stops at once, so a restarted
-engine finds its port free; the engine restarts a front end that dies.
+engine finds its port free; the engine restarts a front end that dies. A front end says SERVING
+once the engine's "ready" has come, and tells the engine so (:meth:`FrontEnds.wait_serving`).
+The engine's threads that carry the front ends' calls and answers run at the writer's priority
+(``writer_nice``): they are on its path.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ import numpy as np
 from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
-from .core import EngineCore, Streams, Subscription, _set_thread_nice
+from .core import EngineCore, Streams, Subscription, set_thread_nice
 from .settings import Settings
 from .store import StoreUnavailable
 
@@ -135,7 +138,7 @@ class CoreHost:
 
     def _send(self, peer: _Peer) -> None:
         """Send what is waiting for ``peer``, all of it in one message."""
-        _set_thread_nice(self.core.writer_nice)  # on the writer's path: its priority too
+        set_thread_nice(self.core.writer_nice)  # on the writer's path: its priority too
         while True:
             batch = [peer.out.get()]
             with contextlib.suppress(queue.Empty):
@@ -156,7 +159,7 @@ class CoreHost:
 
     def _receive(self, peer: _Peer) -> None:
         core = self.core
-        _set_thread_nice(core.writer_nice)  # on the writer's path: its priority too
+        set_thread_nice(core.writer_nice)  # on the writer's path: its priority too
         while not core.ready.wait(0.05):
             if self._closed:
                 return

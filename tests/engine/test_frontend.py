@@ -188,7 +188,7 @@ def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
     wanted = min(19, mine + 3)  # lowering one's own priority is always permitted
 
     def in_thread() -> None:
-        applied = core_module._set_thread_nice(wanted)
+        applied = core_module.set_thread_nice(wanted)
         seen.append((applied, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
 
     t = threading.Thread(target=in_thread)
@@ -202,5 +202,5 @@ def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
 
     monkeypatch.setattr(core_module.os, "setpriority", refuse)
     with caplog.at_level("WARNING"):
-        assert core_module._set_thread_nice(-10) == 0
+        assert core_module.set_thread_nice(-10) == 0
     assert "keeps the default priority" in caplog.text
