@@ -697,9 +697,7 @@ _MODE_TEXT = {"quote-book": "Quote + BookRide", "at-once": "at once"}
 
 def _writer_nice_text(rounds: list[dict[str, Any]]) -> str:
     values = sorted({r.get("writer_nice", 0) for r in rounds if r.get("frontends")})
-    if not values:
-        return f"{WRITER_NICE}"
-    if values == [WRITER_NICE]:
+    if values in ([], [WRITER_NICE]):
         return f"{WRITER_NICE}"
     return f"{WRITER_NICE} where permitted (here: {', '.join(map(str, values))})"
 

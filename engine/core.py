@@ -58,26 +58,6 @@ _STOP = object()
 _Answer = tuple[Future[Any], Any, BaseException | None, Callable[[Any], Any] | None]
 #: A command as the writer runs it: ``(fn(dispatcher), mutates, post(result) or None)``.
 Operation = tuple[Callable[[Dispatcher], Any], bool, Callable[[Any], Any] | None]
-#: The operations :meth:`EngineCore.command` queues by name (each has an ``_op_<name>`` builder).
-OPERATIONS = frozenset(
-    {
-        "quote",
-        "book",
-        "quote_and_book",
-        "cancel",
-        "get_ride",
-        "ride_owner",
-        "position",
-        "stop_event",
-        "reoptimise",
-        "update_traffic",
-        "vehicle_index",
-        "vehicle_view",
-        "manifest_view",
-        "list_vehicles",
-        "fleet_kpis",
-    }
-)
 
 
 def _pause() -> None:
@@ -98,6 +78,12 @@ def _pause() -> None:
     time.sleep(0)
 
 
+def wall_clock_s() -> int:
+    """The wall clock as the service clock: seconds since local midnight."""
+    t = time.localtime()
+    return t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
+
+
 def set_thread_nice(nice: int) -> int:
     """Give the calling thread the scheduling priority ``nice`` (Linux: a thread's own nice
     value); returns ``nice`` if it was set, 0 if the thread was left as it was.
@@ -113,7 +99,12 @@ def set_thread_nice(nice: int) -> int:
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError as exc:
-        log.warning("the writer thread keeps the default priority (nice %d not permitted: %s)", nice, exc)
+        log.warning(
+            "thread %s keeps the default priority (nice %d not permitted: %s)",
+            threading.current_thread().name,
+            nice,
+            exc,
+        )
         return 0
     return nice
 
@@ -451,8 +442,7 @@ class EngineCore:
         if not 0 <= now_s <= MAX_CLOCK_S:
             raise InvalidInput("now_s", f"got {now_s} (allowed: 0 .. {MAX_CLOCK_S} s)")
         if self.clock == "wall":
-            t = time.localtime()
-            self.clock_s = t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
+            self.clock_s = wall_clock_s()
         elif now_s > self.clock_s:
             self.clock_s = int(now_s)
         return self.clock_s
@@ -607,13 +597,14 @@ class EngineCore:
         riders = [rides[rid] for rid in cols.ride_ids]
         return {
             "ride_id": cols.ride_ids,
-            "kind": ["pickup" if up else "dropoff" for up in cols.pickup],
+            "kind": cols.kinds,
             "stop": cols.stops,
             "planned_s": np.ceil(np.asarray(cols.planned_s) - 1e-9).astype(np.int64).tolist(),
             "service_s": cols.service_s,
             "passengers": [ride.request.passengers for ride in riders],
             "window_start_s": [
-                ride.offer.pickup_window_start_s if up else 0 for ride, up in zip(riders, cols.pickup, strict=True)
+                ride.offer.pickup_window_start_s if kind == "pickup" else 0
+                for ride, kind in zip(riders, cols.kinds, strict=True)
             ],
         }
 
@@ -743,13 +734,10 @@ class EngineCore:
         def run(d: Dispatcher) -> dict[str, Any] | Rejection:
             if idempotency_key and idempotency_key in self.idempotency:
                 return self._known_booking(d, idempotency_key, rider_id)
-            answer = d.request_and_book(request, self.now(now_s), idempotency_key=idempotency_key or None)
-            if isinstance(answer, Rejection):
-                self.requests_rejected += 1
-                return answer
-            if idempotency_key:
-                self.idempotency[idempotency_key] = answer.ride_id
-            return self.ride_dict(answer)
+            answer = self._counted(
+                d.request_and_book(request, self.now(now_s), idempotency_key=idempotency_key or None)
+            )
+            return answer if isinstance(answer, Rejection) else self._booked(answer, idempotency_key)
 
         return run, True, _raise_rejection
 
@@ -821,13 +809,19 @@ class EngineCore:
 
     # writer-side steps of the commands above
     def _quote_on(self, d: Dispatcher, request: Request, now: int) -> Offer | Rejection:
-        answer = d.on_request(request, now)
+        return self._counted(d.on_request(request, now))
+
+    def _book_on(self, d: Dispatcher, offer_id: str, idempotency_key: str, now: int) -> dict[str, Any]:
+        return self._booked(d.book(offer_id, now, idempotency_key=idempotency_key or None), idempotency_key)
+
+    def _counted(self, answer: T) -> T:
+        """``answer``, with a rejection counted (FleetStatus ``requests_rejected``)."""
         if isinstance(answer, Rejection):
             self.requests_rejected += 1
         return answer
 
-    def _book_on(self, d: Dispatcher, offer_id: str, idempotency_key: str, now: int) -> dict[str, Any]:
-        ride = d.book(offer_id, now, idempotency_key=idempotency_key or None)
+    def _booked(self, ride: Ride, idempotency_key: str) -> dict[str, Any]:
+        """A new booking's record for the caller; its idempotency key remembered."""
         if idempotency_key:
             self.idempotency[idempotency_key] = ride.ride_id
         return self.ride_dict(ride)
@@ -845,3 +839,7 @@ class EngineCore:
                 self.reoptimise()
             except Exception:  # pragma: no cover - logged, the timer goes on
                 log.exception("background re-optimisation failed")
+
+
+#: The operations :meth:`EngineCore.command` queues by name: those with an ``_op_<name>`` builder.
+OPERATIONS = frozenset(name.removeprefix("_op_") for name in vars(EngineCore) if name.startswith("_op_"))

@@ -55,7 +55,7 @@ import numpy as np
 from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
-from .core import EngineCore, Streams, Subscription, set_thread_nice
+from .core import EngineCore, Streams, Subscription, set_thread_nice, wall_clock_s
 from .settings import Settings
 from .store import StoreUnavailable
 
@@ -93,7 +93,6 @@ class _Peer:
     conn: Connection
     out: queue.SimpleQueue[Any]
     topics: Counter[str]
-    closed: bool = False
 
 
 class CoreHost:
@@ -139,23 +138,22 @@ class CoreHost:
     def _send(self, peer: _Peer) -> None:
         """Send what is waiting for ``peer``, all of it in one message."""
         set_thread_nice(self.core.writer_nice)  # on the writer's path: its priority too
-        while True:
+        closed = False
+        while not closed:
             batch = [peer.out.get()]
             with contextlib.suppress(queue.Empty):
                 while True:
                     batch.append(peer.out.get_nowait())
             if None in batch:
                 batch = batch[: batch.index(None)]
-                peer.closed = True
+                closed = True
             try:
                 if batch:
                     peer.conn.send(batch)
             except (OSError, ValueError):
-                peer.closed = True
-            if peer.closed:
-                with contextlib.suppress(OSError):
-                    peer.conn.close()
-                return
+                closed = True
+        with contextlib.suppress(OSError):
+            peer.conn.close()
 
     def _receive(self, peer: _Peer) -> None:
         core = self.core
@@ -187,20 +185,21 @@ class CoreHost:
                 self._peers.remove(peer)
         peer.out.put(None)
 
-    def _call(self, peer: _Peer, cid: int, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        core = self.core
+    def _reply(self, peer: _Peer, cid: int, value: Any = None, error: BaseException | None = None) -> None:
+        if error is None:
+            peer.out.put(("reply", cid, True, value, self.core.clock_s))
+        else:
+            peer.out.put(("reply", cid, False, pack_error(error), self.core.clock_s))
 
+    def _call(self, peer: _Peer, cid: int, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         def answer(fut: Future[Any]) -> None:
-            exc = fut.exception()
-            if exc is None:
-                peer.out.put(("reply", cid, True, fut.result(), core.clock_s))
-            else:
-                peer.out.put(("reply", cid, False, pack_error(exc), core.clock_s))
+            error = fut.exception()
+            self._reply(peer, cid, None if error else fut.result(), error)
 
         try:
-            core.command(name, *args, **kwargs).add_done_callback(answer)
+            self.core.command(name, *args, **kwargs).add_done_callback(answer)
         except Exception as exc:
-            peer.out.put(("reply", cid, False, pack_error(exc), core.clock_s))
+            self._reply(peer, cid, error=exc)
 
     def _read(self, peer: _Peer, cid: int, what: str, args: tuple[Any, ...]) -> None:
         try:
@@ -211,9 +210,9 @@ class CoreHost:
             else:
                 raise ValueError(f"unknown read {what!r}")
         except Exception as exc:
-            peer.out.put(("reply", cid, False, pack_error(exc), self.core.clock_s))
+            self._reply(peer, cid, error=exc)
             return
-        peer.out.put(("reply", cid, True, value, self.core.clock_s))
+        self._reply(peer, cid, value)
 
     def _publish(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Writer thread, after each commit: each front end gets the events of its topics."""
@@ -264,8 +263,7 @@ class RemoteCore:
     def clock_s(self) -> int:
         """The service clock as of the engine's last message (wall time of day on a wall clock)."""
         if self._clock == "wall":
-            t = time.localtime()
-            return max(self._clock_s, t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec)
+            return max(self._clock_s, wall_clock_s())
         return self._clock_s
 
     # -- wire
@@ -432,16 +430,14 @@ class FrontEnds:
         self.settings = settings
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list[Any] = []
-        self._ports: list[Any] = []  # each front end's queue: its port, then "serving"
         self._stopping = threading.Event()
-        self._watching = False
-        self.port = self._start(settings.port)
-        for _ in range(n - 1):
-            self._start(self.port)
-        self._watching = True
+        self.port, first = self._start(settings.port)
+        # each first front end's queue says "serving" next (see wait_serving)
+        self._ports = [first] + [self._start(self.port)[1] for _ in range(n - 1)]
         threading.Thread(target=self._watch, name="frontend-watch", daemon=True).start()
 
-    def _start(self, port: int) -> int:
+    def _start(self, port: int) -> tuple[int, Any]:
+        """Start a front end on ``port``; its bound port and the queue it reports on."""
         ports = self._ctx.Queue()
         proc = self._ctx.Process(
             target=run_frontend,
@@ -459,9 +455,7 @@ class FrontEnds:
             proc.join(5)
             raise OSError(f"a front end could not start: {bound}")
         self._procs.append(proc)
-        if not self._watching:
-            self._ports.append(ports)  # wait_serving reads "serving" from it (replacements: nobody waits)
-        return int(bound)
+        return int(bound), ports
 
     def _watch(self) -> None:
         while not self._stopping.wait(0.5):

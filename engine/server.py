@@ -96,7 +96,8 @@ def core_from_settings(settings: Settings) -> EngineCore:
         seed=settings.seed,
         reoptimise_every_s=settings.reoptimise_every_s,
         reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
-        writer_nice=settings.writer_nice,
+        # in one process a favoured writer would starve the streams, which share its interpreter lock
+        writer_nice=settings.writer_nice if settings.frontends else 0,
     )
 
 

@@ -25,8 +25,9 @@ class Settings:
         workers: gRPC worker threads (streams hold one each), per front end if any.
         frontends: gRPC front-end processes (0: gRPC in the engine's own process; see
             :mod:`engine.frontend`).
-        writer_nice: scheduling priority (nice value) of the writer thread; a negative value
-            needs root or CAP_SYS_NICE (else the writer keeps the default and a warning says so).
+        writer_nice: scheduling priority (nice value) of the writer thread, with front ends only
+            (in one process a favoured writer starves the streams); a negative value needs root or
+            CAP_SYS_NICE (else the writer keeps the default and a warning says so).
         seed: seeds the dispatcher.
     """
 

@@ -119,7 +119,7 @@ class PlanColumns(NamedTuple):
     """A vehicle's planned stops as columns (see :meth:`Dispatcher.plan_columns`)."""
 
     ride_ids: list[str]
-    pickup: list[bool]  # True: a pickup, False: a drop-off
+    kinds: list[str]  # "pickup" or "dropoff"
     stops: list[int]
     planned_s: list[float]  # planned start of service
     service_s: list[int]
@@ -620,8 +620,9 @@ class Dispatcher:
                 f"{cands.size} vehicles could reach the pickup, none without breaking a promise",
             )
         v = int(cands[best])
-        k_p, k_d = int(pos_i[best]), int(pos_j[best]) + 1  # where the pickup and the drop-off land
-        _, b = plan.schedule_with(v, plan.quote_p, plan.quote_d, k_p, k_d - 1)
+        i, j = int(pos_i[best]), int(pos_j[best])
+        _, b = plan.schedule_with(v, plan.quote_p, plan.quote_d, i, j)
+        k_p, k_d = i, j + 1  # where the pickup and the drop-off land
         eta_p = math.ceil(b[k_p] - 1e-9)
         eta_d = math.ceil(b[k_d] - 1e-9)
         win = self.params.pickup_window(t_req, min(eta_p, latest))
@@ -652,7 +653,7 @@ class Dispatcher:
             offer=offer,
             stops=stops,
             vehicle=v,
-            meta={"max_ride": max_ride, "t_req": t_req, "positions": (int(pos_i[best]), int(pos_j[best]))},
+            meta={"max_ride": max_ride, "t_req": t_req, "positions": (i, j)},
         )
         self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
         return offer
@@ -845,7 +846,7 @@ class Dispatcher:
         ride_of = self._ride_of_node
         return PlanColumns(
             ride_ids=[ride_of[node] for node in nodes.tolist()],
-            pickup=(plan.ni[_KIND, nodes] == PICKUP).tolist(),
+            kinds=["pickup" if up else "dropoff" for up in (plan.ni[_KIND, nodes] == PICKUP).tolist()],
             stops=plan.ni[_LOC, nodes].tolist(),
             planned_s=plan.rs[_B, v, 1:last].tolist(),
             service_s=plan.nf[_S, nodes].astype(np.int64).tolist(),
@@ -1009,7 +1010,7 @@ class Dispatcher:
         given) as a JSON-serialisable dict."""
         plan = self.plan
         cols = self.plan_columns(v) if columns is None else columns
-        route = [[rid, "pickup" if up else "dropoff"] for rid, up in zip(cols.ride_ids, cols.pickup, strict=True)]
+        route = [[rid, kind] for rid, kind in zip(cols.ride_ids, cols.kinds, strict=True)]
         return {
             "id": self.vehicles[v].id,
             "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),

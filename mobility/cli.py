@@ -431,7 +431,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
         workers=args.workers,
         frontends=frontends,
-        writer_nice=args.writer_nice if frontends else 0,
+        writer_nice=args.writer_nice,
         seed=args.seed,
     )
     done = threading.Event()

@@ -468,7 +468,7 @@ def test_export_and_restore_rebuild_the_same_plan(
     assert states[RideStatus.ON_BOARD] and states[RideStatus.ASSIGNED] and states[RideStatus.COMPLETED]
     for v in range(disp.plan.k):  # the plan read as columns is the plan read stop by stop
         cols = disp.plan_columns(v)
-        by_stop = [(s.ride_id, s.kind == "pickup", s.stop, s.planned_s, s.service_s) for s in disp.planned_stops(v)]
+        by_stop = [(s.ride_id, s.kind, s.stop, s.planned_s, s.service_s) for s in disp.planned_stops(v)]
         assert list(zip(*cols, strict=True)) == by_stop
         assert all(type(x) is int for x in cols.stops + cols.service_s)
     rides = [json.loads(json.dumps(disp.ride_record(rid))) for rid in disp.rides]  # through JSON, as stored
