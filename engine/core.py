@@ -591,21 +591,15 @@ class EngineCore:
         as columns: ``ride_id``, ``kind`` ("pickup" / "dropoff"), ``stop``, ``planned_s``,
         ``service_s``, ``passengers`` and ``window_start_s`` (of a pickup; 0 for a drop-off), one
         entry per planned stop in order (see :func:`engine.converters.manifest`)."""
-        d = self.dispatcher
-        rides = d.rides
-        cols = d.plan_columns(v) if columns is None else columns
-        riders = [rides[rid] for rid in cols.ride_ids]
+        cols = self.dispatcher.plan_columns(v) if columns is None else columns
         return {
             "ride_id": cols.ride_ids,
             "kind": cols.kinds,
             "stop": cols.stops,
             "planned_s": np.ceil(np.asarray(cols.planned_s) - 1e-9).astype(np.int64).tolist(),
             "service_s": cols.service_s,
-            "passengers": [ride.request.passengers for ride in riders],
-            "window_start_s": [
-                ride.offer.pickup_window_start_s if kind == "pickup" else 0
-                for ride, kind in zip(riders, cols.kinds, strict=True)
-            ],
+            "passengers": cols.passengers,
+            "window_start_s": cols.window_start_s,
         }
 
     def vehicle_status(self, v: int) -> dict[str, Any]:

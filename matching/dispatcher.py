@@ -64,6 +64,7 @@ from routing.schedule import (
     _S,
     _START,
     _T0,
+    RS_ROWS,
     fleet_insertions,
     prepare_route,
     schedule_with_insertion,
@@ -123,6 +124,8 @@ class PlanColumns(NamedTuple):
     stops: list[int]
     planned_s: list[float]  # planned start of service
     service_s: list[int]
+    passengers: list[int]
+    window_start_s: list[int]  # of a pickup; 0 for a drop-off
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,11 @@ class _Plan:
         self.ni = np.full((4, cap_nodes), -1, np.int32)
         self.dem = np.zeros((cap_nodes, self.DIMS), np.int64)
         self.num_nodes = 2 * k + 2  # starts, ends, two quote slots
+        # Per node, beside the kernels' arrays: the ride it belongs to (None for a start, an end
+        # or a quote slot), and its planned time and vehicle as the ride record last had them.
+        self.node_ride = np.full(cap_nodes, None, object)
+        self.node_time = np.full(cap_nodes, np.nan)
+        self.node_vehicle = np.full(cap_nodes, -1, np.int32)
         self.vf = np.zeros((2, k))
         self.vf[1] = np.inf
         self.vi = np.zeros((2, k), np.int32)
@@ -200,7 +208,7 @@ class _Plan:
         self.load0 = np.zeros((k, self.DIMS), np.int64)
         self.routes = np.zeros((k, max_len), np.int32)
         self.rlen = np.full(k, 2, np.int32)
-        self.rs = np.zeros((6, k, max_len))
+        self.rs = np.zeros((RS_ROWS, k, max_len))
         self.rload = np.zeros((k, max_len, self.DIMS), np.int64)
         self.w = np.array([1.0, 1.0, 0.1])
         self.pos_scratch = np.full(cap_nodes, -1, np.int32)
@@ -247,6 +255,10 @@ class _Plan:
             dem = np.zeros((cap, self.DIMS), np.int64)
             dem[: self.num_nodes] = self.dem
             self.nf, self.ni, self.dem = nf, ni, dem
+            n = self.num_nodes
+            self.node_ride = np.concatenate([self.node_ride[:n], np.full(cap - n, None, object)])
+            self.node_time = np.concatenate([self.node_time[:n], np.full(cap - n, np.nan)])
+            self.node_vehicle = np.concatenate([self.node_vehicle[:n], np.full(cap - n, -1, np.int32)])
             self.pos_scratch = np.full(cap, -1, np.int32)
         node = self.num_nodes
         self.num_nodes += 1
@@ -259,7 +271,7 @@ class _Plan:
         m = max(need, 2 * self.routes.shape[1])
         routes = np.zeros((self.k, m), np.int32)
         routes[:, : self.routes.shape[1]] = self.routes
-        rs = np.zeros((6, self.k, m))
+        rs = np.zeros((RS_ROWS, self.k, m))
         rs[:, :, : self.rs.shape[2]] = self.rs
         rload = np.zeros((self.k, m, self.DIMS), np.int64)
         rload[:, : self.rload.shape[1]] = self.rload
@@ -402,7 +414,6 @@ class Dispatcher:
             self.params.new_rider_wait_weight,
         )
         self.rides: dict[str, Ride] = {}
-        self._ride_of_node: dict[int, str] = {}
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
@@ -511,7 +522,7 @@ class Dispatcher:
         for k in range(1, len(seq)):
             node = int(seq[k])
             kind = int(plan.ni[_KIND, node])
-            rid = self._ride_of_node.get(node)
+            rid = plan.node_ride[node]
             if times[k] > plan.nf[_L, node]:
                 detail = f"now planned at {int(times[k])} s, promised by {int(plan.nf[_L, node])} s"
                 plan.nf[_L, node] = times[k]
@@ -543,25 +554,28 @@ class Dispatcher:
     def _refresh_planned_times(self, v: int) -> None:
         """Copy vehicle ``v``'s planned times into its rides; only a ride whose record changes
         (time or vehicle) is marked for writing (a booking on a busy van would otherwise
-        rewrite every ride on it)."""
+        rewrite every ride on it). The changed stops are found by comparing arrays: a pre-booked
+        van holds hundreds of stops, of which a booking moves a few."""
         plan = self.plan
         self._dirty_vehicles.add(v)
         m = int(plan.rlen[v])
-        for node, t in zip(plan.routes[v, 1:m].tolist(), plan.rs[_B, v, 1:m].tolist(), strict=True):
-            rid = self._ride_of_node.get(node)
-            if rid is None:  # the route's end
-                continue
+        nodes = plan.routes[v, 1 : m - 1]  # the planned stops, without the start and the end
+        times = plan.rs[_B, v, 1 : m - 1]
+        changed = np.flatnonzero((plan.node_time[nodes] != times) | (plan.node_vehicle[nodes] != v))
+        if not changed.size:
+            return
+        nodes, times = nodes[changed], times[changed]
+        for node, t in zip(nodes.tolist(), times.tolist(), strict=True):
+            rid = plan.node_ride[node]
             ride = self.rides[rid]
             if node == ride.pickup_node:
-                if ride.vehicle == v and ride.planned_pickup_s == t:
-                    continue
                 ride.planned_pickup_s = t
             else:
-                if ride.vehicle == v and ride.planned_dropoff_s == t:
-                    continue
                 ride.planned_dropoff_s = t
             ride.vehicle = v
             self._dirty_rides.add(rid)
+        plan.node_time[nodes] = times
+        plan.node_vehicle[nodes] = v
 
     # ------------------------------------------------------------------ quotes
     def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
@@ -784,8 +798,7 @@ class Dispatcher:
             stops=quote.stops,
         )
         self.rides[ride.ride_id] = ride
-        self._ride_of_node[p] = ride.ride_id
-        self._ride_of_node[d] = ride.ride_id
+        plan.node_ride[p] = plan.node_ride[d] = ride.ride_id
         quote.booked_ride = ride.ride_id
         self._dirty_rides.add(ride.ride_id)
         self._refresh_planned_times(v)
@@ -820,7 +833,7 @@ class Dispatcher:
         last = int(plan.rlen[v]) - 1  # position of the route's end node
         if limit is not None:
             last = min(last, 1 + limit)
-        ride_of = self._ride_of_node
+        ride_of = plan.node_ride
         out = []
         for k in range(1, last):
             node = int(plan.routes[v, k])
@@ -843,13 +856,15 @@ class Dispatcher:
         plan = self.plan
         last = int(plan.rlen[v]) - 1
         nodes = plan.routes[v, 1:last]
-        ride_of = self._ride_of_node
+        pickup = plan.ni[_KIND, nodes] == PICKUP
         return PlanColumns(
-            ride_ids=[ride_of[node] for node in nodes.tolist()],
-            kinds=["pickup" if up else "dropoff" for up in (plan.ni[_KIND, nodes] == PICKUP).tolist()],
+            ride_ids=plan.node_ride[nodes].tolist(),
+            kinds=["pickup" if up else "dropoff" for up in pickup.tolist()],
             stops=plan.ni[_LOC, nodes].tolist(),
             planned_s=plan.rs[_B, v, 1:last].tolist(),
             service_s=plan.nf[_S, nodes].astype(np.int64).tolist(),
+            passengers=np.abs(plan.dem[nodes]).sum(axis=1).tolist(),
+            window_start_s=np.where(pickup, plan.nf[_E, nodes], 0.0).astype(np.int64).tolist(),
         )
 
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
@@ -963,7 +978,7 @@ class Dispatcher:
             while plan.rlen[v] > 2 and plan.rs[_B, v, 1] <= now_s:
                 node = int(plan.routes[v, 1])
                 t = int(np.ceil(plan.rs[_B, v, 1]))
-                rid = self._ride_of_node[node]
+                rid = plan.node_ride[node]
                 if plan.ni[_KIND, node] == PICKUP:
                     self.on_boarded(rid, t)
                 else:
@@ -1072,11 +1087,13 @@ class Dispatcher:
                 )
                 plan.nf[_L, d] = float(rec["dropoff_late_s"])
                 ride.dropoff_node = d
-                self._ride_of_node[d] = ride.ride_id
+                plan.node_ride[d] = ride.ride_id
+                plan.node_time[d], plan.node_vehicle[d] = ride.planned_dropoff_s, ride.vehicle
                 nodes[(ride.ride_id, "dropoff")] = d
                 if status == RideStatus.ASSIGNED:
                     ride.pickup_node = p
-                    self._ride_of_node[p] = ride.ride_id
+                    plan.node_ride[p] = ride.ride_id
+                    plan.node_time[p], plan.node_vehicle[p] = ride.planned_pickup_s, ride.vehicle
                     nodes[(ride.ride_id, "pickup")] = p
                 else:
                     plan.ni[_PAIR, d] = -1

@@ -85,12 +85,11 @@ def _check_int(
     error: type[InvalidValueError] = InvalidValueError,
 ) -> int:
     """``value`` as an ``int`` in ``lo .. hi`` (``hi=None``: no upper bound); bools are refused."""
-    allowed = _range_text(lo, hi, unit)
     if not _is_int(value):
-        raise error(field, f"expected an integer, got {value!r}", allowed)
+        raise error(field, f"expected an integer, got {value!r}", _range_text(lo, hi, unit))
     number = int(value)  # type: ignore[call-overload]
     if number < lo or (hi is not None and number > hi):
-        raise error(field, f"got {number}", allowed)
+        raise error(field, f"got {number}", _range_text(lo, hi, unit))
     return number
 
 
@@ -104,25 +103,23 @@ def _check_float(
     error: type[InvalidValueError] = InvalidValueError,
 ) -> float:
     """``value`` as a finite ``float`` in ``lo .. hi``; ints are accepted, bools are refused."""
-    allowed = _range_text(lo, hi, unit)
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise error(field, f"expected a number, got {value!r}", allowed)
+        raise error(field, f"expected a number, got {value!r}", _range_text(lo, hi, unit))
     number = float(value)
     if not math.isfinite(number):
-        raise error(field, f"got {number!r}; the value must be finite", allowed)
+        raise error(field, f"got {number!r}; the value must be finite", _range_text(lo, hi, unit))
     if number < lo or (hi is not None and number > hi):
-        raise error(field, f"got {number!r}", allowed)
+        raise error(field, f"got {number!r}", _range_text(lo, hi, unit))
     return number
 
 
 def _check_time(field: str, value: object, *, error: type[InvalidValueError] = InvalidValueError) -> int:
     """A time on the service clock: an int in ``0 .. MAX_TIME_S``, with a hint for Unix times."""
-    allowed = _range_text(0, MAX_TIME_S, "s")
     if _is_int(value) and int(value) > MAX_TIME_S:  # type: ignore[call-overload]
         raise error(
             field,
             f"got {value}; times are seconds since midnight of the service day, not Unix times",
-            allowed,
+            _range_text(0, MAX_TIME_S, "s"),
         )
     return _check_int(field, value, 0, MAX_TIME_S, unit="s", error=error)
 

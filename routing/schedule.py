@@ -57,8 +57,10 @@ _KIND, _LOC, _PAIR, _REQ = 0, 1, 2, 3
 _T0, _MAXDUR = 0, 1
 _START, _END = 0, 1
 # Route-state rows: service start, arrival, wait, prefix of waits, suffix slack, prefix of
-# (service + travel) up to the arrival at a position.
-_B, _A, _W, _CW, _SL, _TS = 0, 1, 2, 3, 4, 5
+# (service + travel) up to the arrival at a position, suffix minimum of the windows' ends.
+_B, _A, _W, _CW, _SL, _TS, _LMIN = 0, 1, 2, 3, 4, 5, 6
+#: rows of the route-state array ``rs`` (shape ``(RS_ROWS, vehicles, longest route)``)
+RS_ROWS = 7
 # Cost weights.
 _W_COST, _W_DELAY, _W_WAIT = 0, 1, 2
 
@@ -220,13 +222,18 @@ def prepare_route(v, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, pos_sc
         rs[_TS, v, k] = rs[_TS, v, k - 1] + leg
         for d in range(dims):
             rload[v, k, d] = rload[v, k - 1, d] + dem[node, d]
-    # Suffix minimum of (waits so far + slack to the window's end).
+    # Suffix minima of (waits so far + slack to the window's end) and of the windows' ends.
     best = BIG
+    lmin = BIG
     for k in range(m - 1, -1, -1):
-        val = rs[_CW, v, k] + nf[_L, seq[k]] - rs[_B, v, k]
+        late = nf[_L, seq[k]]
+        val = rs[_CW, v, k] + late - rs[_B, v, k]
         if val < best:
             best = val
         rs[_SL, v, k] = best
+        if late < lmin:
+            lmin = late
+        rs[_LMIN, v, k] = lmin
     return ok
 
 
@@ -288,40 +295,12 @@ def _exact_cost(v, seq, m, cand, cm, new_b, i, j, has_p, delta_cost, w, nf, ni, 
 
 
 @kernel
-def insertion_below(
-    v,
-    p,
-    d,
-    routes,
-    rlen,
-    nf,
-    ni,
-    dem,
-    vf,
-    vi,
-    cap,
-    tt,
-    cc,
-    rs,
-    rload,
-    w,
-    cand_lb,
-    cand_i,
-    cand_j,
-    buf_seq,
-    buf_b,
-    pos_scratch,
-    upper,
-):
-    """Cheapest feasible insertion of pickup ``p`` (or -1) and delivery ``d`` into route ``v``.
+def insertion_candidates(v, p, d, routes, rlen, nf, ni, dem, vi, cap, tt, cc, rs, rload, w, cand_lb, cand_i, cand_j):
+    """The candidate insertions of pickup ``p`` (or -1) and delivery ``d`` into route ``v``: the
+    position pairs that pass the O(1) tests, with a lower bound of their cost, written to
+    ``cand_lb``, ``cand_i``, ``cand_j`` (size >= (m + 1)^2); returns how many.
 
-    The route's state must be prepared (:func:`prepare_route`). Returns ``(cost, i, j)``
-    where ``i`` / ``j`` are the positions before which the pickup / delivery go (``j >= i``;
-    equal when the delivery directly follows the pickup), or ``(inf, -1, -1)``. ``cand_*``
-    (size >= (m + 1)^2), ``buf_seq`` and ``buf_b`` (size >= m + 2) are scratch.
-
-    With ``upper``, an insertion is only looked for if it may cost less than ``upper``: candidates
-    whose lower bound is at or above it are not checked (``(inf, -1, -1)`` if none is left).
+    The route's state must be prepared (:func:`prepare_route`).
     """
     m = rlen[v]
     seq = routes[v]
@@ -340,11 +319,24 @@ def insertion_below(
         l_d = nf[_L, d]
         ride = nf[_RIDE, d]
         t_pd = tt[loc_p, loc_d]
-        # A stop that must be served before the pickup can even end cannot follow it: skip the
-        # positions in front of such stops (a long plan and a request late in it).
+        # A stop that must be served before the pickup can even end cannot follow it: skip every
+        # position with such a stop at or after it (a long plan and a request late in it). The
+        # suffix minimum of the windows' ends only grows along the route: a binary search.
         first = 1
-        while first < last and nf[_L, seq[first]] + EPS < e_p + s_p:
-            first += 1
+        right = last if last < m else m - 1  # the last position with a stop at or after it
+        if right < 1:
+            pass  # an open route without stops: nothing follows the pickup
+        elif rs[_LMIN, v, right] + EPS < e_p + s_p:
+            first = right + 1  # only an open route's end is left, if any
+        else:
+            left = 1
+            while left < right:
+                mid = (left + right) // 2
+                if rs[_LMIN, v, mid] + EPS < e_p + s_p:
+                    left = mid + 1
+                else:
+                    right = mid
+            first = left
         for i in range(first, last + 1):
             prev = seq[i - 1]
             if rs[_B, v, i - 1] > l_p + EPS:
@@ -464,6 +456,20 @@ def insertion_below(
                 cand_i[nc] = j
                 cand_j[nc] = j
                 nc += 1
+    return nc
+
+
+@kernel
+def cheapest_candidate(v, p, d, routes, rlen, nf, ni, dem, vf, tt, cc, rs, w, cand_lb, cand_i, cand_j, nc, buf_seq,
+                       buf_b, pos_scratch, upper):  # fmt: skip
+    """The cheapest of the ``nc`` candidates of :func:`insertion_candidates` that is feasible and
+    costs less than ``upper``, as ``(cost, i, j)`` (``(inf, -1, -1)`` if none): branch and bound,
+    checking candidates exactly (the changed route's schedule) cheapest lower bound first, until
+    no lower bound left can beat the best. Consumes the candidates (their bounds are overwritten).
+    """
+    m = rlen[v]
+    seq = routes[v]
+    has_p = p >= 0
     # Branch and bound over the candidates, cheapest lower bound first.
     best_cost = np.inf
     best_i = -1
@@ -502,6 +508,26 @@ def insertion_below(
 
 
 @kernel
+def insertion_below(v, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, cand_lb, cand_i, cand_j,
+                    buf_seq, buf_b, pos_scratch, upper):  # fmt: skip
+    """Cheapest feasible insertion of pickup ``p`` (or -1) and delivery ``d`` into route ``v``.
+
+    The route's state must be prepared (:func:`prepare_route`). Returns ``(cost, i, j)``
+    where ``i`` / ``j`` are the positions before which the pickup / delivery go (``j >= i``;
+    equal when the delivery directly follows the pickup), or ``(inf, -1, -1)``. ``cand_*``
+    (size >= (m + 1)^2), ``buf_seq`` and ``buf_b`` (size >= m + 2) are scratch.
+
+    With ``upper``, an insertion is only looked for if it may cost less than ``upper``: candidates
+    whose lower bound is at or above it are not checked (``(inf, -1, -1)`` if none is left).
+    """
+    nc = insertion_candidates(
+        v, p, d, routes, rlen, nf, ni, dem, vi, cap, tt, cc, rs, rload, w, cand_lb, cand_i, cand_j
+    )
+    return cheapest_candidate(v, p, d, routes, rlen, nf, ni, dem, vf, tt, cc, rs, w, cand_lb, cand_i, cand_j, nc,
+                              buf_seq, buf_b, pos_scratch, upper)  # fmt: skip
+
+
+@kernel
 def best_insertion(v, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, cand_lb, cand_i, cand_j,
                    buf_seq, buf_b, pos_scratch):  # fmt: skip
     """:func:`insertion_below` without a bound: the cheapest feasible insertion, if any."""
@@ -519,13 +545,39 @@ def fleet_insertions(cands, p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc
     (the caller keeps them between calls: a live dispatcher quotes thousands of times a second).
 
     With ``first_best_only`` only the first vehicle of least cost matters (``argmin`` of the
-    costs): a vehicle that cannot beat the cheapest found before it is not checked exactly and
-    gets ``inf`` (its lower bounds are compared with a small margin, so the argmin is the same
-    as with every cost computed).
+    costs): every vehicle's candidates are listed first, then the vehicles are checked exactly in
+    the order of their cheapest lower bound, each only below the cheapest cost found so far (with
+    a small margin); the check stops at the first vehicle whose lower bound cannot beat it. A
+    vehicle not checked gets ``inf``; the argmin is the same as with every cost computed, since a
+    lower bound never exceeds the cost. (A busy fleet has one or two vehicles worth checking: the
+    exact check recomputes a route's schedule, the listing does not.)
     """
+    n = cands.shape[0]
+    if not first_best_only:
+        for k in range(n):
+            c, i, j = insertion_below(cands[k], p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w,
+                                      cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch, np.inf)  # fmt: skip
+            out_cost[k] = c
+            out_i[k] = i
+            out_j[k] = j
+        return
+    low = np.empty(n)
+    for k in range(n):
+        out_cost[k] = np.inf
+        out_i[k] = -1
+        out_j[k] = -1
+        nc = insertion_candidates(cands[k], p, d, routes, rlen, nf, ni, dem, vi, cap, tt, cc, rs, rload, w, cand_lb,
+                                  cand_i, cand_j)  # fmt: skip
+        lo = np.inf
+        for c in range(nc):
+            if cand_lb[c] < lo:
+                lo = cand_lb[c]
+        low[k] = lo
     best = np.inf
-    for k in range(cands.shape[0]):
-        upper = best + 1e-9 if first_best_only else np.inf
+    for k in np.argsort(low, kind="mergesort"):
+        upper = best + 1e-9
+        if low[k] >= upper:
+            break  # this and every later vehicle: no candidate below the best
         c, i, j = insertion_below(cands[k], p, d, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w,
                                   cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch, upper)  # fmt: skip
         if c < best:

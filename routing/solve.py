@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from . import alns
 from .errors import InvalidArgumentError
 from .problem import PDProblem
-from .schedule import kernel_arrays
+from .schedule import RS_ROWS, kernel_arrays
 
 # ---------------------------------------------------------------------------- stopping criteria
 
@@ -227,7 +227,7 @@ class _Search:
         has_end = vi[1] >= 0
         self.routes[has_end, 1] = vi[1][has_end]
         dims = problem.num_dims
-        self.rs = np.zeros((6, k, self.max_len))
+        self.rs = np.zeros((RS_ROWS, k, self.max_len))
         self.rload = np.zeros((k, self.max_len, dims), np.int64)
         self.assign = np.full(r, -1, np.int32)
         self.best_routes = self.routes.copy()

@@ -93,7 +93,7 @@ def check_plan(disp: Dispatcher) -> None:
         pickup_time: dict[str, float] = {}
         for k in range(1, len(seq) - 1):
             node = int(seq[k])
-            rid = disp._ride_of_node[node]
+            rid = disp.plan.node_ride[node]
             ride = disp.rides[rid]
             seen[rid] += 1
             assert ride.vehicle == v
@@ -469,8 +469,14 @@ def test_export_and_restore_rebuild_the_same_plan(
     for v in range(disp.plan.k):  # the plan read as columns is the plan read stop by stop
         cols = disp.plan_columns(v)
         by_stop = [(s.ride_id, s.kind, s.stop, s.planned_s, s.service_s) for s in disp.planned_stops(v)]
-        assert list(zip(*cols, strict=True)) == by_stop
-        assert all(type(x) is int for x in cols.stops + cols.service_s)
+        assert list(zip(*cols[:5], strict=True)) == by_stop
+        riders = [disp.rides[rid] for rid in cols.ride_ids]
+        assert cols.passengers == [r.request.passengers for r in riders]
+        assert cols.window_start_s == [
+            r.offer.pickup_window_start_s if kind == "pickup" else 0 for r, kind in zip(riders, cols.kinds, strict=True)
+        ]
+        assert all(type(x) is int for x in cols.stops + cols.service_s + cols.passengers + cols.window_start_s)
+        assert all(type(x) is str for x in cols.ride_ids + cols.kinds)
     rides = [json.loads(json.dumps(disp.ride_record(rid))) for rid in disp.rides]  # through JSON, as stored
     vehicles = [json.loads(json.dumps(disp.vehicle_record(v))) for v in range(disp.plan.k)]
     again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)

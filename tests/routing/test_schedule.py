@@ -99,7 +99,7 @@ class Fleet:
             if prob.vehicle_end[v] >= 0:
                 self.routes[v, 1] = prob.vehicle_end[v]
                 self.rlen[v] = 2
-        self.rs = np.zeros((6, k, self.m_max))
+        self.rs = np.zeros((S.RS_ROWS, k, self.m_max))
         self.rload = np.zeros((k, self.m_max, prob.num_dims), np.int64)
         self.pos = np.full(prob.num_nodes, -1, np.int32)
         size = (self.m_max + 2) ** 2
