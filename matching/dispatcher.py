@@ -713,7 +713,7 @@ class Dispatcher:
 
     def _direct_distance_m(self, o: int, d: int) -> int:
         a, b = int(self.stops.node[o]), int(self.stops.node[d])
-        return int(self.router.path(a, b).length_m) if a != b else 0
+        return self.router.path_length_m(a, b) if a != b else 0
 
     # ------------------------------------------------------------------ bookings
     def offer_rider(self, offer_id: str) -> str | None:

@@ -643,6 +643,68 @@ def _ch_path(
     return best, out[:count].copy()
 
 
+@kernel
+def _arc_lengths(arc_c1, arc_c2, edge_len):
+    """Length of every arc: an original edge's own, a shortcut's the sum of its two arcs' (so a
+    path's length is the sum over its arcs, without unpacking them)."""
+    n = arc_c1.shape[0]
+    out = np.zeros(n, np.int64)
+    done = np.zeros(n, np.bool_)
+    stack = np.empty(2 * n + 2, np.int64)  # a chain of shortcuts and one sibling per level
+    for a in range(n):
+        if done[a]:
+            continue
+        stack[0] = a
+        top = 1
+        while top > 0:
+            x = stack[top - 1]
+            if done[x]:
+                top -= 1
+            elif arc_c1[x] < 0:
+                out[x] = edge_len[arc_c2[x]]
+                done[x] = True
+                top -= 1
+            elif done[arc_c1[x]] and done[arc_c2[x]]:
+                out[x] = out[arc_c1[x]] + out[arc_c2[x]]
+                done[x] = True
+                top -= 1
+            else:
+                if not done[arc_c1[x]]:
+                    stack[top] = arc_c1[x]
+                    top += 1
+                if not done[arc_c2[x]]:
+                    stack[top] = arc_c2[x]
+                    top += 1
+    return out
+
+
+@kernel
+def _ch_path_length(fwd_ptr, fwd_head, fwd_w, fwd_arc, bwd_ptr, bwd_head, bwd_w, bwd_arc, arc_len, s, t, ws_i64,
+                    ws_i32):  # fmt: skip
+    """Distance and length of a shortest path between ranks ``s`` and ``t`` (``arc_len`` from
+    :func:`_arc_lengths`): the length of :func:`_ch_path`'s path without listing its edges."""
+    if s == t:
+        return 0, 0
+    best, meet, nf, nb = _ch_query(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32)
+    pred_f = ws_i32[0]
+    pred_b = ws_i32[1]
+    length = 0
+    if best < INF:
+        x = meet
+        while x != s:
+            k = pred_f[x]
+            length += arc_len[fwd_arc[k]]
+            x = _row_of(fwd_ptr, k)
+        x = meet
+        while x != t:
+            k = pred_b[x]
+            length += arc_len[bwd_arc[k]]
+            x = _row_of(bwd_ptr, k)
+    _reset(ws_i64[0], ws_i32[6], nf)
+    _reset(ws_i64[1], ws_i32[7], nb)
+    return (UNREACHABLE if best >= INF else best), length
+
+
 @parallel_kernel
 def _ch_distance_batch(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, src, dst, num_chunks):
     """Pairwise distances ``src[i] -> dst[i]`` (ranks), in parallel chunks."""
@@ -969,6 +1031,31 @@ class ContractionHierarchy:
             ws.i32,
         )
         return int(d), edges
+
+    def arc_lengths(self, edge_len: NDArray[np.integer]) -> NDArray[np.int64]:
+        """Per arc of the hierarchy, the total of ``edge_len`` (an integer per original edge) over
+        the edges it stands for (for :meth:`path_length`)."""
+        return _arc_lengths(self.arc_c1, self.arc_c2, np.ascontiguousarray(edge_len, np.int64))
+
+    def path_length(self, s: int, t: int, ws: _Workspace, arc_len: NDArray[np.int64]) -> tuple[int, int]:
+        """Distance of a shortest path from ``s`` to ``t`` and its length by ``arc_len`` (from
+        :meth:`arc_lengths`): what :meth:`path_edges` gives, summed, without the edges."""
+        d, length = _ch_path_length(
+            self.fwd_ptr,
+            self.fwd_head,
+            self.fwd_w,
+            self.fwd_arc,
+            self.bwd_ptr,
+            self.bwd_head,
+            self.bwd_w,
+            self.bwd_arc,
+            arc_len,
+            self.rank[s],
+            self.rank[t],
+            ws.i64,
+            ws.i32,
+        )
+        return int(d), int(length)
 
     def distances(self, sources: NDArray[np.int64], targets: NDArray[np.int64]) -> NDArray[np.int64]:
         chunks = max(1, min(get_num_threads() * 4, sources.shape[0] // 64 + 1))

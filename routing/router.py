@@ -67,6 +67,7 @@ class Router:
         self.network = network
         self.ch = ch
         self._local = threading.local()
+        self._arc_len: NDArray[np.int64] | None = None  # per arc of ch, its length (m); on first use
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -150,6 +151,26 @@ class Router:
         if src.size == 0 or dst.size == 0:
             return np.zeros((src.size, dst.size), np.int64)
         return self.ch.matrix(src, dst)
+
+    def path_length_m(self, source: int, target: int) -> int:
+        """The length (m, whole metres) of the shortest path from ``source`` to ``target``: the
+        ``length_m`` of :meth:`path`, summed over the hierarchy's arcs instead of the path's edges
+        (a fare's distance, quoted thousands of times a second); the same number, as lengths are
+        whole metres.
+
+        Raises:
+            NoPathError: if ``target`` cannot be reached from ``source``.
+        """
+        n = self.network.num_nodes
+        s = check_node(source, n, "source")
+        t = check_node(target, n, "target")
+        arc_len = self._arc_len
+        if arc_len is None:  # once per router (two threads may both compute it: same result)
+            arc_len = self._arc_len = self.ch.arc_lengths(self.network.length_m)
+        dist, length = self.ch.path_length(s, t, self._ws(), arc_len)
+        if dist >= UNREACHABLE:
+            raise NoPathError(s, t)
+        return length
 
     def path(self, source: int, target: int) -> ShortestPath:
         """The shortest path from ``source`` to ``target`` as nodes and edges.

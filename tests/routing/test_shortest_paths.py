@@ -177,7 +177,9 @@ def test_paths_are_valid_shortest_paths(graph):
     expected = router.travel_time(s, t)
     assert np.array_equal(expected, scipy_pairs(net, s, t))
     for a, b, d in zip(s.tolist(), t.tolist(), expected.tolist(), strict=True):
-        assert_valid_path(net, router.path(a, b), a, b, d)
+        path = router.path(a, b)
+        assert_valid_path(net, path, a, b, d)
+        assert router.path_length_m(a, b) == path.length_m  # summed over arcs, not edges
 
 
 def test_path_to_itself_is_empty(graph):
@@ -186,6 +188,7 @@ def test_path_to_itself_is_empty(graph):
     assert path.edges.size == 0
     assert path.nodes.tolist() == [node]
     assert path.travel_time_s == 0 and path.length_m == 0
+    assert graph.router.path_length_m(node, node) == 0
     assert graph.router.travel_time(node, node) == 0
 
 
@@ -275,6 +278,8 @@ def test_unreachable_pairs():
         with pytest.raises(NoPathError) as info:
             router.path(a, b)
         assert (info.value.source, info.value.target) == (a, b)
+        with pytest.raises(NoPathError):
+            router.path_length_m(a, b)
     assert_valid_path(net, router.path(0, 5), 0, 5, 12)
 
 
@@ -363,8 +368,12 @@ def assert_router_exact(router: Router, expected: np.ndarray) -> None:
             if expected[a, b] == UNREACHABLE:
                 with pytest.raises(NoPathError):
                     router.path(a, b)
+                with pytest.raises(NoPathError):
+                    router.path_length_m(a, b)
             else:
-                assert_valid_path(net, router.path(a, b), a, b, int(expected[a, b]))
+                path = router.path(a, b)
+                assert_valid_path(net, path, a, b, int(expected[a, b]))
+                assert router.path_length_m(a, b) == path.length_m
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -420,7 +429,9 @@ def test_with_travel_times_is_exact_and_leaves_the_old_router_alone(request, nam
     sources, targets = s[:60], t[:60]
     assert np.array_equal(router2.matrix(sources, targets), scipy_rows(router2.network, sources)[:, targets])
     for a, b in zip(s[:50].tolist(), t[:50].tolist(), strict=True):
-        assert_valid_path(router2.network, router2.path(a, b), a, b, router2.travel_time(a, b))
+        path = router2.path(a, b)
+        assert_valid_path(router2.network, path, a, b, router2.travel_time(a, b))
+        assert router2.path_length_m(a, b) == path.length_m  # the new router's own arcs
 
     # The original router and network are unchanged.
     assert router.network is net
