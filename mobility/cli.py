@@ -582,6 +582,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
             stores=stores,
             modes=modes,
             frontends=frontends,
+            per_process=args.clients_per_process,
             seed=args.seed,
             profile=not args.no_profile,
             out_dir=out_dir,
@@ -922,7 +923,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start `mobility serve` on drt_manhattan (300 vans, every node a stop; external clock, "
         "re-optimisation off) as a subprocess, with gRPC in its own process and then in a front-end process "
         "(--frontends), with the memory store and then with a temporary local "
-        "redis-server (AOF, appendfsync everysec), and load it from client processes looping Quote + BookRide, "
+        "redis-server (AOF, appendfsync everysec), and load it from clients (threads, a gRPC channel each, a few "
+        "to a process) looping Quote + BookRide, "
         "or BookRide with the request at once (pre-bookings, requested times through the day) while an operator "
         "process follows WatchAssignments. "
         "Reports bookings/s, Quote and BookRide p50/p99, the stream delay (BookRide answer to its BOOKING "
@@ -936,7 +938,15 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[4],
         metavar="N",
-        help="client processes, one or more counts (a round each; default 4)",
+        help="concurrent clients, one or more counts (a round each; default 4)",
+    )
+    serveb.add_argument(
+        "--clients-per-process",
+        type=_positive(int),
+        default=4,
+        metavar="K",
+        help="clients per client process, as threads (default 4; 1 = a process each, which costs the shared "
+        "cores more CPU per booking)",
     )
     serveb.add_argument(
         "--seconds", type=_positive(float), default=10.0, metavar="S", help="length of each round (default 10)"
