@@ -53,6 +53,8 @@ MAX_GROUP = 64
 MAX_PAUSES = 4
 #: A stream this far behind has a reader that stopped reading: the writer does not wait for it.
 STUCK_BACKLOG = 1000
+#: Longest wait after a group while a front end reports a stream behind (see :meth:`EngineCore.add_throttle`).
+MAX_STREAM_WAIT_S = 0.05
 _STOP = object()
 #: A queued command's answer: its future, result, error and the step applied to the result.
 _Answer = tuple[Future[Any], Any, BaseException | None, Callable[[Any], Any] | None]
@@ -118,6 +120,8 @@ class Subscription:
     overflow: bool = False
     #: Why the stream ends, when it ends with an error (a ``None`` item ends it).
     error: BaseException | None = None
+    #: No longer subscribed (its queue is not fed, and may no longer be read).
+    closed: bool = False
 
 
 def _raise_rejection(result: Any) -> Any:
@@ -146,6 +150,7 @@ class Streams:
     def unsubscribe(self, sub: Subscription) -> bool:
         """Drop ``sub``; True if it was its topic's last subscription."""
         with self._lock:
+            sub.closed = True
             subs = self._subs.get(sub.topic)
             if not subs or sub not in subs:
                 return False
@@ -218,6 +223,7 @@ class EngineCore:
         self.timings: dict[str, float] = {}
         self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
         self._sinks: list[Callable[[list[tuple[str, str, dict[str, Any]]]], None]] = []
+        self._throttles: list[Callable[[], bool]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -374,6 +380,20 @@ class EngineCore:
                 if not self._stream_backlog():
                     break
                 _pause()
+            if self._throttles:
+                self._wait_for_throttles()
+
+    def _wait_for_throttles(self) -> None:
+        """After a group, wait (up to :data:`MAX_STREAM_WAIT_S`) while a throttle says a stream in
+        another process is behind; the commands that arrive meanwhile run as the next group."""
+        deadline = 0.0
+        while any(throttle() for throttle in self._throttles):
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + MAX_STREAM_WAIT_S
+            elif now >= deadline:
+                return
+            time.sleep(0.001)
 
     def _run_group(self, group: list[Any]) -> bool:
         """Run one group of commands (see :meth:`_writer`); True if the writer must stop."""
@@ -521,6 +541,13 @@ class EngineCore:
         self._streams.deliver(published, fed)
         for sink in self._sinks:
             sink(published)
+
+    def add_throttle(self, behind: Callable[[], bool]) -> None:
+        """Slow the writer to the pace of streams served elsewhere: while ``behind()`` is true (a
+        front end reports a stream too far behind, see :mod:`engine.frontend`), the writer waits
+        after each group, up to :data:`MAX_STREAM_WAIT_S` at a time, for it to catch up. In one
+        process :func:`_pause` does this; across processes the writer cannot see the queues."""
+        self._throttles.append(behind)
 
     def add_sink(self, sink: Callable[[list[tuple[str, str, dict[str, Any]]]], None]) -> None:
         """Also hand every commit's events, as ``(topic, event id, payload)`` in order, to ``sink``

@@ -55,11 +55,15 @@ import numpy as np
 from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
-from .core import EngineCore, Streams, Subscription, set_thread_nice, wall_clock_s
+from .core import STUCK_BACKLOG, EngineCore, Streams, Subscription, set_thread_nice, wall_clock_s
 from .settings import Settings
 from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
+#: A front end's stream with this many events waiting is behind: the front end asks the writer to
+#: wait for it (``("lag", True)``), until every such stream is down to :data:`CAUGHT_UP_EVENTS`.
+LAG_EVENTS = 200
+CAUGHT_UP_EVENTS = 50
 
 #: How long a front end waits for the engine to answer a call.
 CALL_TIMEOUT_S = 60.0
@@ -93,6 +97,7 @@ class _Peer:
     conn: Connection
     out: queue.SimpleQueue[Any]
     topics: Counter[str]
+    lagging: bool = False  # the front end reports a stream behind
 
 
 class CoreHost:
@@ -109,6 +114,7 @@ class CoreHost:
         self._lock = threading.Lock()
         self._closed = False
         core.add_sink(self._publish)
+        core.add_throttle(self._lagging)
         threading.Thread(target=self._accept, name="frontend-accept", daemon=True).start()
 
     def close(self) -> None:
@@ -178,12 +184,18 @@ class CoreHost:
                         peer.topics[msg[1]] -= 1
                         if peer.topics[msg[1]] <= 0:
                             del peer.topics[msg[1]]
+                elif kind == "lag":
+                    peer.lagging = bool(msg[1])
         except (EOFError, OSError):
             pass  # the front end went away
         with self._lock:
             if peer in self._peers:
                 self._peers.remove(peer)
         peer.out.put(None)
+
+    def _lagging(self) -> bool:
+        """True while a connected front end reports a stream behind (the writer's throttle)."""
+        return any(peer.lagging for peer in self._peers)
 
     def _reply(self, peer: _Peer, cid: int, value: Any = None, error: BaseException | None = None) -> None:
         if error is None:
@@ -251,6 +263,9 @@ class RemoteCore:
         self._ids = itertools.count()
         self._streams = Streams()
         self._subs_lock = threading.Lock()  # a topic's first subscription and its "sub" message, in order
+        self._behind: list[Subscription] = []  # streams reported behind ("lag" True sent)
+        self._lag_lock = threading.Lock()  # the report and its message, in order
+        self._lag_watch = threading.Event()
         self.ready = threading.Event()
         self.lost = threading.Event()
         self._clock_s = 0
@@ -258,6 +273,7 @@ class RemoteCore:
         self.network = _Network(0)
         self.store = _RemoteStore(self)
         threading.Thread(target=self._receive, name="engine-receive", daemon=True).start()
+        threading.Thread(target=self._watch_lag, name="engine-lag", daemon=True).start()
 
     @property
     def clock_s(self) -> int:
@@ -304,7 +320,10 @@ class RemoteCore:
                                 fut.set_exception(unpack_error(value))
                     elif kind == "events":
                         self._clock_s = max(self._clock_s, msg[2])
-                        self._streams.deliver(msg[1])
+                        fed: dict[int, Subscription] = {}
+                        self._streams.deliver(msg[1], fed)
+                        if not self._behind:
+                            self._check_lag(fed.values())
                     elif kind == "ready":
                         self.network = _Network(int(msg[1]["num_edges"]))
                         self._clock = msg[1]["clock"]
@@ -319,6 +338,33 @@ class RemoteCore:
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._request("call", name, args, kwargs)
+
+    # -- backpressure: a stream far behind slows the writer (EngineCore.add_throttle)
+    def _check_lag(self, fed: Any) -> None:
+        """After a delivery: report the streams it left :data:`LAG_EVENTS` or more behind (but not
+        stuck: a reader that stopped reading must not hold the writer back)."""
+        behind = [sub for sub in fed if LAG_EVENTS <= sub.items.qsize() <= STUCK_BACKLOG]
+        if behind:
+            with self._lag_lock:
+                self._behind = behind
+                with contextlib.suppress(StoreUnavailable):
+                    self._send(("lag", True))
+            self._lag_watch.set()
+
+    def _watch_lag(self) -> None:
+        """While streams are reported behind: every 2 ms, whether they caught up (or closed, or got
+        stuck); then tell the engine."""
+        while True:
+            self._lag_watch.wait()
+            while not self.lost.is_set() and any(
+                not sub.closed and CAUGHT_UP_EVENTS < sub.items.qsize() <= STUCK_BACKLOG for sub in self._behind
+            ):
+                time.sleep(0.002)
+            with self._lag_lock:
+                self._lag_watch.clear()
+                self._behind = []
+                with contextlib.suppress(StoreUnavailable):
+                    self._send(("lag", False))
 
     # -- streams
     def subscribe(self, topic: str) -> Subscription:

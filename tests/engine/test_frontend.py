@@ -204,3 +204,66 @@ def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
     with caplog.at_level("WARNING"):
         assert core_module.set_thread_nice(-10) == 0
     assert "keeps the default priority" in caplog.text
+
+
+def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up() -> None:
+    """Backpressure across processes: a front end's stream :data:`LAG_EVENTS` behind makes the
+    writer wait after each group (up to MAX_STREAM_WAIT_S); once read, or closed, it no longer does.
+    (The front end's half, RemoteCore, runs in this process over the real socket.)"""
+    from engine.core import MAX_STREAM_WAIT_S, EngineCore
+    from engine.frontend import LAG_EVENTS, CoreHost, RemoteCore
+    from engine.store import open_store
+    from matching import Request
+    from matching.deployment import Deployment
+    from mobility import REPO_ROOT, default_data_dir
+
+    jamsil = Deployment.from_toml(REPO_ROOT / "scenarios" / "imod_jamsil.toml", data_dir=default_data_dir())
+    core = EngineCore(jamsil, open_store("memory"), clock="external", seed=1)
+    core.start()
+    host = CoreHost(core)
+    remote = RemoteCore(host.address, host.authkey)
+    try:
+        assert remote.ready.wait(TIMEOUT)
+        n = 0
+
+        def quote() -> None:  # one "offer" (or "rejection") event on the assignments topic
+            nonlocal n
+            n += 1
+            o, d = (3 + n % 20, 25 - n % 20)
+            remote.quote(Request(id=f"q{n}", requested_time_s=T0, submitted_time_s=T0, origin_stop=o,
+                                 destination_stop=d if d != o else o + 1), T0)  # fmt: skip
+
+        def wait_for(condition: Callable[[], bool]) -> bool:
+            deadline = time.monotonic() + TIMEOUT
+            while not condition():
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.01)
+            return True
+
+        unread = remote.subscribe("assignments")  # a stream whose reader is slow: nothing is taken out
+        for _ in range(LAG_EVENTS - 10):
+            quote()
+        assert not host._lagging(), "reported behind before LAG_EVENTS"
+        while unread.items.qsize() < LAG_EVENTS:
+            quote()
+        assert wait_for(host._lagging), "the engine never heard that the stream is behind"
+        t0 = time.monotonic()
+        for _ in range(4):
+            quote()
+        assert time.monotonic() - t0 >= 3 * MAX_STREAM_WAIT_S * 0.9, "the writer did not wait for the stream"
+        while unread.items.qsize():  # the reader catches up
+            unread.items.get_nowait()
+        assert wait_for(lambda: not host._lagging()), "the stream caught up, the engine was not told"
+        remote.unsubscribe(unread)
+
+        # a stream that closes while behind no longer holds the writer
+        gone = remote.subscribe("assignments")
+        while gone.items.qsize() < LAG_EVENTS:
+            quote()
+        assert wait_for(host._lagging)
+        remote.unsubscribe(gone)
+        assert wait_for(lambda: not host._lagging()), "a closed stream kept the writer waiting"
+    finally:
+        host.close()
+        core.stop()
