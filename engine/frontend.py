@@ -14,6 +14,7 @@ Messages, front end to engine (one pickled tuple each)::
     ("call", id, operation, args, kwargs)   an operation of EngineCore.command
     ("read", id, what, args)                "history" (topic, after) or "last_event_id" (topic)
     ("sub", topic) / ("unsub", topic)       the front end (no longer) has a stream of topic
+    ("lag", True) / ("lag", False)          a stream of the front end is (no longer) far behind
 
 engine to front end (lists of these, as many as were waiting)::
 
@@ -27,7 +28,9 @@ A front end that loses the engine (it stopped or was killed) stops at once, so a
 engine finds its port free; the engine restarts a front end that dies. A front end says SERVING
 once the engine's "ready" has come, and tells the engine so (:meth:`FrontEnds.wait_serving`).
 The engine's threads that carry the front ends' calls and answers run at the writer's priority
-(``writer_nice``): they are on its path.
+(``writer_nice``): they are on its path. A stream that falls :data:`LAG_EVENTS` behind in a front
+end (its reader, or the front end, cannot keep up) slows the writer until it catches up (see
+:meth:`EngineCore.add_throttle`): live streams stay live under load, at the pace they can take.
 """
 
 from __future__ import annotations
