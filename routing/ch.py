@@ -1012,16 +1012,17 @@ class ContractionHierarchy:
             )
         )
 
+    def _path_arrays(
+        self,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.int64], NDArray[np.int32], NDArray[np.int64],
+               NDArray[np.int32], NDArray[np.int64], NDArray[np.int32]]:  # fmt: skip
+        """The upward and downward graphs with their arcs' ids, as the path kernels take them."""
+        return (self.fwd_ptr, self.fwd_head, self.fwd_w, self.fwd_arc, self.bwd_ptr, self.bwd_head, self.bwd_w,
+                self.bwd_arc)  # fmt: skip
+
     def path_edges(self, s: int, t: int, ws: _Workspace) -> tuple[int, NDArray[np.int32]]:
         d, edges = _ch_path(
-            self.fwd_ptr,
-            self.fwd_head,
-            self.fwd_w,
-            self.fwd_arc,
-            self.bwd_ptr,
-            self.bwd_head,
-            self.bwd_w,
-            self.bwd_arc,
+            *self._path_arrays(),
             self.arc_c1,
             self.arc_c2,
             self.num_edges,
@@ -1041,14 +1042,7 @@ class ContractionHierarchy:
         """Distance of a shortest path from ``s`` to ``t`` and its length by ``arc_len`` (from
         :meth:`arc_lengths`): what :meth:`path_edges` gives, summed, without the edges."""
         d, length = _ch_path_length(
-            self.fwd_ptr,
-            self.fwd_head,
-            self.fwd_w,
-            self.fwd_arc,
-            self.bwd_ptr,
-            self.bwd_head,
-            self.bwd_w,
-            self.bwd_arc,
+            *self._path_arrays(),
             arc_len,
             self.rank[s],
             self.rank[t],
