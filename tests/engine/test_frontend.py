@@ -210,7 +210,7 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
     """Backpressure across processes: a front end's stream :data:`LAG_EVENTS` behind makes the
     writer wait after each group (up to MAX_STREAM_WAIT_S); once read, or closed, it no longer does.
     (The front end's half, RemoteCore, runs in this process over the real socket.)"""
-    from engine.core import MAX_STREAM_WAIT_S, EngineCore
+    from engine.core import MAX_STREAM_WAIT_S, STUCK_BACKLOG, EngineCore
     from engine.frontend import LAG_EVENTS, CoreHost, RemoteCore
     from engine.store import open_store
     from matching import Request
@@ -264,6 +264,16 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
         assert wait_for(host._lagging)
         remote.unsubscribe(gone)
         assert wait_for(lambda: not host._lagging()), "a closed stream kept the writer waiting"
+
+        # nor does a stream so far behind that its reader must have stopped reading
+        stuck = remote.subscribe("assignments")
+        for _ in range(STUCK_BACKLOG + 1):
+            stuck.items.put_nowait(("0-0", {}))
+        quote()
+        quote()
+        time.sleep(0.2)  # the engine would have heard by now
+        assert not host._lagging(), "a stuck stream slowed the writer"
+        remote.unsubscribe(stuck)
     finally:
         host.close()
         core.stop()
