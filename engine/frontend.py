@@ -48,6 +48,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Client, Connection, Listener
@@ -343,7 +344,7 @@ class RemoteCore:
         return self._request("call", name, args, kwargs)
 
     # -- backpressure: a stream far behind slows the writer (EngineCore.add_throttle)
-    def _check_lag(self, fed: Any) -> None:
+    def _check_lag(self, fed: Iterable[Subscription]) -> None:
         """After a delivery: report the streams it left :data:`LAG_EVENTS` or more behind (but not
         stuck: a reader that stopped reading must not hold the writer back)."""
         behind = [sub for sub in fed if LAG_EVENTS <= sub.items.qsize() <= STUCK_BACKLOG]
