@@ -594,13 +594,15 @@ def _ch_path(
     bwd_arc,
     arc_c1,
     arc_c2,
-    num_edges,
+    arc_edges,
     s,
     t,
     ws_i64,
     ws_i32,
 ):
-    """Distance and original edge ids of a shortest path between ranks ``s`` and ``t``."""
+    """Distance and original edge ids of a shortest path between ranks ``s`` and ``t``
+    (``arc_edges``: how many original edges each arc stands for, :meth:`ContractionHierarchy.arc_lengths`
+    of ones; the output is allocated at its size, not the network's)."""
     if s == t:
         return 0, np.empty(0, np.int32)
     best, meet, nf, nb = _ch_query(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32)
@@ -633,14 +635,19 @@ def _ch_path(
         x = _row_of(bwd_ptr, k)
     _reset(dist_f, touched_f, nf)
     _reset(dist_b, touched_b, nb)
-    out = np.empty(num_edges, np.int32)
-    stack = np.empty(num_edges + 2, np.int64)
+    total = 0
+    for i in range(cf):
+        total += arc_edges[arcs_f[i]]
+    for i in range(cb):
+        total += arc_edges[arcs_b[i]]
+    out = np.empty(total, np.int32)
+    stack = np.empty(total + 2, np.int64)  # an arc's unpacking holds at most its edges + 1
     count = 0
     for i in range(cf - 1, -1, -1):
         count = _unpack_arc(arcs_f[i], arc_c1, arc_c2, out, count, stack)
     for i in range(cb):
         count = _unpack_arc(arcs_b[i], arc_c1, arc_c2, out, count, stack)
-    return best, out[:count].copy()
+    return best, out
 
 
 @kernel
@@ -1020,12 +1027,14 @@ class ContractionHierarchy:
         return (self.fwd_ptr, self.fwd_head, self.fwd_w, self.fwd_arc, self.bwd_ptr, self.bwd_head, self.bwd_w,
                 self.bwd_arc)  # fmt: skip
 
-    def path_edges(self, s: int, t: int, ws: _Workspace) -> tuple[int, NDArray[np.int32]]:
+    def path_edges(self, s: int, t: int, ws: _Workspace, arc_edges: NDArray[np.int64]) -> tuple[int, NDArray[np.int32]]:
+        """Distance and original edge ids of a shortest path from ``s`` to ``t`` (``arc_edges``:
+        :meth:`arc_lengths` of one per edge)."""
         d, edges = _ch_path(
             *self._path_arrays(),
             self.arc_c1,
             self.arc_c2,
-            self.num_edges,
+            arc_edges,
             self.rank[s],
             self.rank[t],
             ws.i64,

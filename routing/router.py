@@ -68,6 +68,7 @@ class Router:
         self.ch = ch
         self._local = threading.local()
         self._arc_len: NDArray[np.int64] | None = None  # per arc of ch, its length (m); on first use
+        self._arc_edges: NDArray[np.int64] | None = None  # per arc of ch, its original edges; on first use
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -181,7 +182,10 @@ class Router:
         n = self.network.num_nodes
         s = check_node(source, n, "source")
         t = check_node(target, n, "target")
-        dist, edges = self.ch.path_edges(s, t, self._ws())
+        arc_edges = self._arc_edges
+        if arc_edges is None:  # once per router, as _arc_len
+            arc_edges = self._arc_edges = self.ch.arc_lengths(np.ones(self.network.num_edges, np.int64))
+        dist, edges = self.ch.path_edges(s, t, self._ws(), arc_edges)
         if dist >= UNREACHABLE:
             raise NoPathError(s, t)
         nodes = np.empty(edges.size + 1, np.int32)
