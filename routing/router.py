@@ -67,8 +67,7 @@ class Router:
         self.network = network
         self.ch = ch
         self._local = threading.local()
-        self._arc_len: NDArray[np.int64] | None = None  # per arc of ch, its length (m); on first use
-        self._arc_edges: NDArray[np.int64] | None = None  # per arc of ch, its original edges; on first use
+        self._arc_totals: dict[str, NDArray[np.int64]] = {}  # see _per_arc
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -153,6 +152,17 @@ class Router:
             return np.zeros((src.size, dst.size), np.int64)
         return self.ch.matrix(src, dst)
 
+    def _per_arc(self, what: str) -> NDArray[np.int64]:
+        """Per arc of the hierarchy, its total over the original edges it stands for of their
+        ``"length_m"`` or of one (``"edges"``); computed on first use (two threads may both
+        compute it: the same result)."""
+        totals = self._arc_totals.get(what)
+        if totals is None:
+            net = self.network
+            per_edge = net.length_m if what == "length_m" else np.ones(net.num_edges, np.int64)
+            totals = self._arc_totals[what] = self.ch.arc_lengths(per_edge)
+        return totals
+
     def path_length_m(self, source: int, target: int) -> int:
         """The length (m, whole metres) of the shortest path from ``source`` to ``target``: the
         ``length_m`` of :meth:`path`, summed over the hierarchy's arcs instead of the path's edges
@@ -165,10 +175,7 @@ class Router:
         n = self.network.num_nodes
         s = check_node(source, n, "source")
         t = check_node(target, n, "target")
-        arc_len = self._arc_len
-        if arc_len is None:  # once per router (two threads may both compute it: same result)
-            arc_len = self._arc_len = self.ch.arc_lengths(self.network.length_m)
-        dist, length = self.ch.path_length(s, t, self._ws(), arc_len)
+        dist, length = self.ch.path_length(s, t, self._ws(), self._per_arc("length_m"))
         if dist >= UNREACHABLE:
             raise NoPathError(s, t)
         return length
@@ -182,10 +189,7 @@ class Router:
         n = self.network.num_nodes
         s = check_node(source, n, "source")
         t = check_node(target, n, "target")
-        arc_edges = self._arc_edges
-        if arc_edges is None:  # once per router, as _arc_len
-            arc_edges = self._arc_edges = self.ch.arc_lengths(np.ones(self.network.num_edges, np.int64))
-        dist, edges = self.ch.path_edges(s, t, self._ws(), arc_edges)
+        dist, edges = self.ch.path_edges(s, t, self._ws(), self._per_arc("edges"))
         if dist >= UNREACHABLE:
             raise NoPathError(s, t)
         nodes = np.empty(edges.size + 1, np.int32)
