@@ -32,6 +32,7 @@ booking minus the core's time is what gRPC, the servicers and the conversions co
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing as mp
 import os
@@ -50,13 +51,13 @@ from typing import Any
 
 import numpy as np
 
+from engine import DEFAULT_WRITER_NICE
+
 from .common import machine_info
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "drt_manhattan"
-#: The writer thread's nice value with front ends: ``mobility serve``'s default ``--writer-nice``.
-WRITER_NICE = -10
 
 #: The external clock during a round: before the service starts, so every request is a pre-booking.
 CLOCK_S = 5 * 3600 + 30 * 60
@@ -251,32 +252,16 @@ def read_pairs(data_dir: Path) -> np.ndarray:
     return pairs[pairs[:, 0] != pairs[:, 1]]
 
 
-def client_group(
-    indices: list[int],
-    target: str,
-    pairs: np.ndarray,
-    seed: int,
-    ready: Any,
-    go: Any,
-    start: Any,
-    seconds: float,
-    out: Any,
-    mode: str = "quote-book",
-) -> None:
-    """A client process: one thread per client of ``indices`` (each with a channel of its own, see
-    :func:`client_loop`); their results and the process's CPU time during the round into ``out``.
+def client_group(indices: list[int], loop: Callable[[int], dict[str, Any]], go: Any, out: Any) -> None:
+    """A client process: one thread per client of ``indices``, each running ``loop(index)`` (a
+    :func:`client_loop` with everything but the index given); their results and the process's CPU
+    time during the round (from ``go``) into ``out``.
 
     Clients wait on the engine nearly all the time, so threads of one process serve as well as
     processes and cost less: 16 client processes took 0.47 ms of CPU per booking from the two
     cores the engine runs on, 4 processes of 4 threads 0.27 ms (at once, one front end)."""
     results: list[dict[str, Any]] = []
-    threads = [
-        threading.Thread(
-            target=lambda i=i: results.append(client_loop(i, target, pairs, seed, ready, go, start, seconds, mode)),
-            daemon=True,
-        )
-        for i in indices
-    ]
+    threads = [threading.Thread(target=lambda i=i: results.append(loop(i)), daemon=True) for i in indices]
     for t in threads:
         t.start()
     go.wait()
@@ -481,10 +466,12 @@ def load_round(
         watcher.start()
         processes.append(watcher)
         groups = [list(range(g, min(clients, g + per_process))) for g in range(0, clients, per_process)]
+        loop = functools.partial(client_loop, target=engine.target, pairs=pairs, seed=seed, ready=ready, go=go,
+                                 start=start, seconds=seconds, mode=mode)  # fmt: skip
         for group in groups:
             p = ctx.Process(
                 target=client_group,
-                args=(group, engine.target, pairs, seed, ready, go, start, seconds, out, mode),
+                args=(group, loop, go, out),
                 daemon=True,
             )
             p.start()
@@ -545,7 +532,7 @@ def load_round(
         "errors": sum(r["errors"] for r in results),
         **plans,
         "frontends": frontends,
-        "writer_nice": 0 if not frontends or writer_nice_refused else WRITER_NICE,
+        "writer_nice": 0 if not frontends or writer_nice_refused else DEFAULT_WRITER_NICE,
         "engine_cpu_s": None if engine_cpu is None else round(engine_cpu, 2),
         "engine_process_cpu_s": None if writer_cpu is None else round(writer_cpu, 2),
         "engine_cpu_ms_per_booking": None if engine_cpu is None or not booked else round(cpu_per_booking, 3),
@@ -739,9 +726,9 @@ _MODE_TEXT = {"quote-book": "Quote + BookRide", "at-once": "at once"}
 
 def _writer_nice_text(rounds: list[dict[str, Any]]) -> str:
     values = sorted({r.get("writer_nice", 0) for r in rounds if r.get("frontends")})
-    if values in ([], [WRITER_NICE]):
-        return f"{WRITER_NICE}"
-    return f"{WRITER_NICE} where permitted (here: {', '.join(map(str, values))})"
+    if values in ([], [DEFAULT_WRITER_NICE]):
+        return f"{DEFAULT_WRITER_NICE}"
+    return f"{DEFAULT_WRITER_NICE} where permitted (here: {', '.join(map(str, values))})"
 
 
 def _per_process_text(rounds: list[dict[str, Any]]) -> str:

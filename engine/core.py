@@ -123,6 +123,12 @@ class Subscription:
     #: No longer subscribed (its queue is not fed, and may no longer be read).
     closed: bool = False
 
+    def behind(self, at_least: int = 1) -> bool:
+        """At least ``at_least`` events wait to be sent, but not so many that the reader must have
+        stopped reading (:data:`STUCK_BACKLOG`; such a stream is not waited for: it overflows and
+        ends), and the stream is still open."""
+        return not self.closed and at_least <= self.items.qsize() <= STUCK_BACKLOG
+
 
 def _raise_rejection(result: Any) -> Any:
     """A request booked at once and rejected becomes the caller's :class:`Rejected` (after the
@@ -525,7 +531,7 @@ class EngineCore:
         """True if a stream that the last commit fed still has events to send, but not so many
         that its reader must be stuck (a client that stopped reading is not helped by pauses:
         its stream overflows and ends, see :class:`Subscription`)."""
-        return any(0 < sub.items.qsize() <= STUCK_BACKLOG for sub in self._fed)
+        return any(sub.behind() for sub in self._fed)
 
     def _commit(self, commit: Commit) -> None:
         """Write ``commit`` to the store, then hand its events to the subscribers."""

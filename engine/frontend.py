@@ -59,7 +59,8 @@ import numpy as np
 from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
-from .core import STUCK_BACKLOG, EngineCore, Streams, Subscription, set_thread_nice, wall_clock_s
+from . import MAX_FRONTENDS
+from .core import EngineCore, Streams, Subscription, set_thread_nice, wall_clock_s
 from .settings import Settings
 from .store import StoreUnavailable
 
@@ -347,7 +348,7 @@ class RemoteCore:
     def _check_lag(self, fed: Iterable[Subscription]) -> None:
         """After a delivery: report the streams it left :data:`LAG_EVENTS` or more behind (but not
         stuck: a reader that stopped reading must not hold the writer back)."""
-        behind = [sub for sub in fed if LAG_EVENTS <= sub.items.qsize() <= STUCK_BACKLOG]
+        behind = [sub for sub in fed if sub.behind(LAG_EVENTS)]
         if behind:
             with self._lag_lock:
                 self._behind = behind
@@ -360,9 +361,7 @@ class RemoteCore:
         stuck); then tell the engine."""
         while True:
             self._lag_watch.wait()
-            while not self.lost.is_set() and any(
-                not sub.closed and CAUGHT_UP_EVENTS < sub.items.qsize() <= STUCK_BACKLOG for sub in self._behind
-            ):
+            while not self.lost.is_set() and any(sub.behind(CAUGHT_UP_EVENTS + 1) for sub in self._behind):
                 time.sleep(0.002)
             with self._lag_lock:
                 self._lag_watch.clear()
@@ -474,8 +473,8 @@ class FrontEnds:
     """Starts ``n`` front-end processes on the engine's host and restarts any that dies."""
 
     def __init__(self, host: CoreHost, settings: Settings, n: int) -> None:
-        if not 1 <= n <= 64:
-            raise ValueError(f"frontends: got {n} (allowed: 1 .. 64)")
+        if not 1 <= n <= MAX_FRONTENDS:
+            raise ValueError(f"frontends: got {n} (allowed: 1 .. {MAX_FRONTENDS})")
         self.host = host
         self.settings = settings
         self._ctx = multiprocessing.get_context("spawn")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from matching.errors import InvalidValueError
 
+from . import MAX_FRONTENDS
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -56,7 +58,7 @@ class Settings:
             raise InvalidValueError("reoptimise_deadline_ms", f"got {self.reoptimise_deadline_ms}", "1 .. 60000")
         if not 4 <= self.workers <= 10_000:
             raise InvalidValueError("workers", f"got {self.workers}", "4 .. 10000")
-        if not 0 <= self.frontends <= 64:
-            raise InvalidValueError("frontends", f"got {self.frontends}", "0 .. 64")
+        if not 0 <= self.frontends <= MAX_FRONTENDS:
+            raise InvalidValueError("frontends", f"got {self.frontends}", f"0 .. {MAX_FRONTENDS}")
         if not -20 <= self.writer_nice <= 19:
             raise InvalidValueError("writer_nice", f"got {self.writer_nice}", "-20 .. 19")

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine import DEFAULT_WRITER_NICE, MAX_FRONTENDS
+
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
 
 T = TypeVar("T")
@@ -567,8 +569,8 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
     modes = tuple(dict.fromkeys(args.mode))
     frontends = tuple(dict.fromkeys(args.frontends))
     for n in frontends:
-        if not 0 <= n <= 64:
-            raise InvalidValueError("frontends", f"got {n}", "0 .. 64")
+        if not 0 <= n <= MAX_FRONTENDS:
+            raise InvalidValueError("frontends", f"got {n}", f"0 .. {MAX_FRONTENDS}")
     profiled = not args.no_profile and "quote-book" in modes and 0 in frontends
     steps = len(stores) * (len(frontends) * len(modes) * len(clients) + (1 if profiled else 0))
     _with_progress(
@@ -896,13 +898,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--writer-nice",
         type=int,
-        default=-10,
+        default=DEFAULT_WRITER_NICE,
         metavar="N",
         help="with front ends: scheduling priority (nice value, -20 .. 19) of the writer thread, the engine's "
-        "one serial part (default -10, so that it gets its core before the gRPC and stream threads and whatever "
-        "else runs; needs root or CAP_SYS_NICE, without them the writer keeps the default priority and a warning "
-        "says so). Without front ends the writer keeps the default: it shares the interpreter lock with the "
-        "streams, which a favoured writer would starve",
+        f"one serial part (default {DEFAULT_WRITER_NICE}, so that it gets its core before the gRPC and stream "
+        "threads and whatever else runs; needs root or CAP_SYS_NICE, without them the writer keeps the default "
+        "priority and a warning says so). Without front ends the writer keeps the default: it shares the "
+        "interpreter lock with the streams, which a favoured writer would starve",
     )
     serve.add_argument(
         "--frontends",

@@ -583,77 +583,59 @@ def _row_of(ptr, k):
 
 
 @kernel
-def _ch_path(
-    fwd_ptr,
-    fwd_head,
-    fwd_w,
-    fwd_arc,
-    bwd_ptr,
-    bwd_head,
-    bwd_w,
-    bwd_arc,
-    arc_c1,
-    arc_c2,
-    arc_edges,
-    s,
-    t,
-    ws_i64,
-    ws_i32,
-):
-    """Distance and original edge ids of a shortest path between ranks ``s`` and ``t``
-    (``arc_edges``: how many original edges each arc stands for, :meth:`ContractionHierarchy.arc_lengths`
-    of ones; the output is allocated at its size, not the network's)."""
+def _path_arcs(fwd_ptr, fwd_head, fwd_w, fwd_arc, bwd_ptr, bwd_head, bwd_w, bwd_arc, s, t, ws_i64, ws_i32):
+    """A shortest path between ranks ``s`` and ``t`` as hierarchy arcs in driving order:
+    ``(distance, arcs)``, ``(UNREACHABLE, no arcs)`` if there is none. Leaves the workspace clean."""
     if s == t:
-        return 0, np.empty(0, np.int32)
+        return 0, np.empty(0, np.int64)
     best, meet, nf, nb = _ch_query(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32)
-    dist_f = ws_i64[0]
-    dist_b = ws_i64[1]
     pred_f = ws_i32[0]
     pred_b = ws_i32[1]
-    touched_f = ws_i32[6]
-    touched_b = ws_i32[7]
-    if best >= INF:
-        _reset(dist_f, touched_f, nf)
-        _reset(dist_b, touched_b, nb)
-        return UNREACHABLE, np.empty(0, np.int32)
-    # Collect the up-arcs s -> meet (reversed) and meet -> t.
-    arcs_f = np.empty(nf, np.int64)
-    cf = 0
-    x = meet
-    while x != s:
-        k = pred_f[x]
-        arcs_f[cf] = fwd_arc[k]
-        cf += 1
-        x = _row_of(fwd_ptr, k)
-    arcs_b = np.empty(nb, np.int64)
-    cb = 0
-    x = meet
-    while x != t:
-        k = pred_b[x]
-        arcs_b[cb] = bwd_arc[k]
-        cb += 1
-        x = _row_of(bwd_ptr, k)
-    _reset(dist_f, touched_f, nf)
-    _reset(dist_b, touched_b, nb)
+    arcs = np.empty(nf + nb, np.int64)  # a path visits each settled node once at most
+    c = 0
+    if best < INF:
+        x = meet  # up-arcs s -> meet, collected from meet backwards ...
+        while x != s:
+            k = pred_f[x]
+            arcs[c] = fwd_arc[k]
+            c += 1
+            x = _row_of(fwd_ptr, k)
+        arcs[:c] = arcs[:c][::-1].copy()  # ... so turned around
+        x = meet  # then meet -> t
+        while x != t:
+            k = pred_b[x]
+            arcs[c] = bwd_arc[k]
+            c += 1
+            x = _row_of(bwd_ptr, k)
+    _reset(ws_i64[0], ws_i32[6], nf)
+    _reset(ws_i64[1], ws_i32[7], nb)
+    return (UNREACHABLE if best >= INF else best), arcs[:c]
+
+
+@kernel
+def _ch_path(fwd_ptr, fwd_head, fwd_w, fwd_arc, bwd_ptr, bwd_head, bwd_w, bwd_arc, arc_c1, arc_c2, arc_edges, s, t,
+             ws_i64, ws_i32):  # fmt: skip
+    """Distance and original edge ids of a shortest path between ranks ``s`` and ``t``
+    (``arc_edges``: how many original edges each arc stands for, :func:`_arc_totals` of ones; the
+    output is allocated at its size, not the network's)."""
+    best, arcs = _path_arcs(fwd_ptr, fwd_head, fwd_w, fwd_arc, bwd_ptr, bwd_head, bwd_w, bwd_arc, s, t, ws_i64,
+                            ws_i32)  # fmt: skip
     total = 0
-    for i in range(cf):
-        total += arc_edges[arcs_f[i]]
-    for i in range(cb):
-        total += arc_edges[arcs_b[i]]
+    for a in arcs:
+        total += arc_edges[a]
     out = np.empty(total, np.int32)
     stack = np.empty(total + 2, np.int64)  # an arc's unpacking holds at most its edges + 1
     count = 0
-    for i in range(cf - 1, -1, -1):
-        count = _unpack_arc(arcs_f[i], arc_c1, arc_c2, out, count, stack)
-    for i in range(cb):
-        count = _unpack_arc(arcs_b[i], arc_c1, arc_c2, out, count, stack)
+    for a in arcs:
+        count = _unpack_arc(a, arc_c1, arc_c2, out, count, stack)
     return best, out
 
 
 @kernel
-def _arc_lengths(arc_c1, arc_c2, edge_len):
-    """Length of every arc: an original edge's own, a shortcut's the sum of its two arcs' (so a
-    path's length is the sum over its arcs, without unpacking them)."""
+def _arc_totals(arc_c1, arc_c2, per_edge):
+    """A value per arc from one per original edge: an original edge's own, a shortcut's the sum of
+    its two arcs' (a path's total length, or its number of edges, is then a sum over its arcs,
+    without unpacking them)."""
     n = arc_c1.shape[0]
     out = np.zeros(n, np.int64)
     done = np.zeros(n, np.bool_)
@@ -668,7 +650,7 @@ def _arc_lengths(arc_c1, arc_c2, edge_len):
             if done[x]:
                 top -= 1
             elif arc_c1[x] < 0:
-                out[x] = edge_len[arc_c2[x]]
+                out[x] = per_edge[arc_c2[x]]
                 done[x] = True
                 top -= 1
             elif done[arc_c1[x]] and done[arc_c2[x]]:
@@ -689,27 +671,13 @@ def _arc_lengths(arc_c1, arc_c2, edge_len):
 def _ch_path_length(fwd_ptr, fwd_head, fwd_w, fwd_arc, bwd_ptr, bwd_head, bwd_w, bwd_arc, arc_len, s, t, ws_i64,
                     ws_i32):  # fmt: skip
     """Distance and length of a shortest path between ranks ``s`` and ``t`` (``arc_len`` from
-    :func:`_arc_lengths`): the length of :func:`_ch_path`'s path without listing its edges."""
-    if s == t:
-        return 0, 0
-    best, meet, nf, nb = _ch_query(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32)
-    pred_f = ws_i32[0]
-    pred_b = ws_i32[1]
+    :func:`_arc_totals`): the length of :func:`_ch_path`'s path without listing its edges."""
+    best, arcs = _path_arcs(fwd_ptr, fwd_head, fwd_w, fwd_arc, bwd_ptr, bwd_head, bwd_w, bwd_arc, s, t, ws_i64,
+                            ws_i32)  # fmt: skip
     length = 0
-    if best < INF:
-        x = meet
-        while x != s:
-            k = pred_f[x]
-            length += arc_len[fwd_arc[k]]
-            x = _row_of(fwd_ptr, k)
-        x = meet
-        while x != t:
-            k = pred_b[x]
-            length += arc_len[bwd_arc[k]]
-            x = _row_of(bwd_ptr, k)
-    _reset(ws_i64[0], ws_i32[6], nf)
-    _reset(ws_i64[1], ws_i32[7], nb)
-    return (UNREACHABLE if best >= INF else best), length
+    for a in arcs:
+        length += arc_len[a]
+    return best, length
 
 
 @parallel_kernel
@@ -1029,7 +997,7 @@ class ContractionHierarchy:
 
     def path_edges(self, s: int, t: int, ws: _Workspace, arc_edges: NDArray[np.int64]) -> tuple[int, NDArray[np.int32]]:
         """Distance and original edge ids of a shortest path from ``s`` to ``t`` (``arc_edges``:
-        :meth:`arc_lengths` of one per edge)."""
+        :meth:`arc_totals` of one per edge)."""
         d, edges = _ch_path(
             *self._path_arrays(),
             self.arc_c1,
@@ -1042,14 +1010,14 @@ class ContractionHierarchy:
         )
         return int(d), edges
 
-    def arc_lengths(self, edge_len: NDArray[np.integer]) -> NDArray[np.int64]:
-        """Per arc of the hierarchy, the total of ``edge_len`` (an integer per original edge) over
-        the edges it stands for (for :meth:`path_length`)."""
-        return _arc_lengths(self.arc_c1, self.arc_c2, np.ascontiguousarray(edge_len, np.int64))
+    def arc_totals(self, per_edge: NDArray[np.integer]) -> NDArray[np.int64]:
+        """Per arc of the hierarchy, the total of ``per_edge`` (an integer per original edge) over
+        the edges it stands for (lengths for :meth:`path_length`, ones for :meth:`path_edges`)."""
+        return _arc_totals(self.arc_c1, self.arc_c2, np.ascontiguousarray(per_edge, np.int64))
 
     def path_length(self, s: int, t: int, ws: _Workspace, arc_len: NDArray[np.int64]) -> tuple[int, int]:
         """Distance of a shortest path from ``s`` to ``t`` and its length by ``arc_len`` (from
-        :meth:`arc_lengths`): what :meth:`path_edges` gives, summed, without the edges."""
+        :meth:`arc_totals`): what :meth:`path_edges` gives, summed, without the edges."""
         d, length = _ch_path_length(
             *self._path_arrays(),
             arc_len,

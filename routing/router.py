@@ -152,6 +152,10 @@ class Router:
             return np.zeros((src.size, dst.size), np.int64)
         return self.ch.matrix(src, dst)
 
+    def _endpoints(self, source: int, target: int) -> tuple[int, int]:
+        n = self.network.num_nodes
+        return check_node(source, n, "source"), check_node(target, n, "target")
+
     def _per_arc(self, what: str) -> NDArray[np.int64]:
         """Per arc of the hierarchy, its total over the original edges it stands for of their
         ``"length_m"`` or of one (``"edges"``); computed on first use (two threads may both
@@ -160,7 +164,7 @@ class Router:
         if totals is None:
             net = self.network
             per_edge = net.length_m if what == "length_m" else np.ones(net.num_edges, np.int64)
-            totals = self._arc_totals[what] = self.ch.arc_lengths(per_edge)
+            totals = self._arc_totals[what] = self.ch.arc_totals(per_edge)
         return totals
 
     def path_length_m(self, source: int, target: int) -> int:
@@ -172,9 +176,7 @@ class Router:
         Raises:
             NoPathError: if ``target`` cannot be reached from ``source``.
         """
-        n = self.network.num_nodes
-        s = check_node(source, n, "source")
-        t = check_node(target, n, "target")
+        s, t = self._endpoints(source, target)
         dist, length = self.ch.path_length(s, t, self._ws(), self._per_arc("length_m"))
         if dist >= UNREACHABLE:
             raise NoPathError(s, t)
@@ -186,9 +188,7 @@ class Router:
         Raises:
             NoPathError: if ``target`` cannot be reached from ``source``.
         """
-        n = self.network.num_nodes
-        s = check_node(source, n, "source")
-        t = check_node(target, n, "target")
+        s, t = self._endpoints(source, target)
         dist, edges = self.ch.path_edges(s, t, self._ws(), self._per_arc("edges"))
         if dist >= UNREACHABLE:
             raise NoPathError(s, t)

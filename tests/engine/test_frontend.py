@@ -24,12 +24,10 @@ from engine.errors import InvalidInput, PermissionDenied, Rejected, Unauthentica
 from engine.frontend import pack_error, unpack_error
 from engine.store import StoreUnavailable
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
-from mobility.v1 import common_pb2, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+from mobility.v1 import common_pb2, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
 from routing.errors import InvalidArgumentError
 from tests.engine.conftest import Engine
-
-T0 = 8 * 3600
-TIMEOUT = 20.0
+from tests.engine.test_server import T0, TIMEOUT, at_once, quote_request
 
 
 @pytest.mark.parametrize(
@@ -69,14 +67,7 @@ def test_an_error_that_cannot_cross_becomes_a_runtime_error_naming_it() -> None:
 
 
 def _book(channel: grpc.Channel, rid: str, origin: int, destination: int) -> common_pb2.Ride:
-    request = rider_pb2.QuoteRequest(
-        request_id=rid,
-        origin=common_pb2.Place(stop=origin),
-        destination=common_pb2.Place(stop=destination),
-        passengers=1,
-        now_s=T0,
-    )
-    booking = rider_pb2.BookRideRequest(request=request, idempotency_key=f"key-{rid}", now_s=T0)
+    booking = at_once(quote_request(rid, origin, destination, T0), key=f"key-{rid}")
     return rider_pb2_grpc.RiderServiceStub(channel).BookRide(booking, timeout=TIMEOUT)
 
 
