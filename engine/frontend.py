@@ -44,6 +44,7 @@ import pickle
 import queue
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -103,6 +104,7 @@ class _Peer:
     out: queue.SimpleQueue[Any]
     topics: Counter[str]
     lagging: bool = False  # the front end reports a stream behind
+    threads: int = 2  # its sender and receiver still running: the last one out closes the connection
 
 
 class CoreHost:
@@ -163,40 +165,58 @@ class CoreHost:
                     peer.conn.send(batch)
             except (OSError, ValueError):
                 closed = True
-        with contextlib.suppress(OSError):
-            peer.conn.close()
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(peer.conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)  # wakes the receiver (closing the connection under it would not)
+        self._done(peer)
 
     def _receive(self, peer: _Peer) -> None:
+        set_thread_nice(self.core.writer_nice)  # on the writer's path: its priority too
+        try:
+            self._take_messages(peer)
+        except (EOFError, OSError):
+            pass  # the front end went away
+        finally:
+            with self._lock:
+                if peer in self._peers:
+                    self._peers.remove(peer)
+            peer.out.put(None)  # the sender stops
+            self._done(peer)
+
+    def _take_messages(self, peer: _Peer) -> None:
+        """Say "ready" once the engine is, then handle ``peer``'s messages until it goes away (or,
+        while waiting for the engine, the host closes)."""
         core = self.core
-        set_thread_nice(core.writer_nice)  # on the writer's path: its priority too
         while not core.ready.wait(0.05):
             if self._closed:
                 return
         peer.out.put(("ready", {"num_edges": core.network.num_edges, "clock": core.clock}))
-        try:
-            while True:
-                msg = peer.conn.recv()
-                kind = msg[0]
-                if kind == "call":
-                    self._call(peer, *msg[1:])
-                elif kind == "read":
-                    self._read(peer, *msg[1:])
-                elif kind == "sub":
-                    with self._lock:
-                        peer.topics[msg[1]] += 1
-                elif kind == "unsub":
-                    with self._lock:
-                        peer.topics[msg[1]] -= 1
-                        if peer.topics[msg[1]] <= 0:
-                            del peer.topics[msg[1]]
-                elif kind == "lag":
-                    peer.lagging = bool(msg[1])
-        except (EOFError, OSError):
-            pass  # the front end went away
+        while True:
+            msg = peer.conn.recv()
+            kind = msg[0]
+            if kind == "call":
+                self._call(peer, *msg[1:])
+            elif kind == "read":
+                self._read(peer, *msg[1:])
+            elif kind == "sub":
+                with self._lock:
+                    peer.topics[msg[1]] += 1
+            elif kind == "unsub":
+                with self._lock:
+                    peer.topics[msg[1]] -= 1
+                    if peer.topics[msg[1]] <= 0:
+                        del peer.topics[msg[1]]
+            elif kind == "lag":
+                peer.lagging = bool(msg[1])
+
+    def _done(self, peer: _Peer) -> None:
+        """One of ``peer``'s two threads ends; the second closes the connection (one thread
+        closing it while the other is inside a send or a receive breaks that call)."""
         with self._lock:
-            if peer in self._peers:
-                self._peers.remove(peer)
-        peer.out.put(None)
+            peer.threads -= 1
+            last = peer.threads == 0
+        if last:
+            with contextlib.suppress(OSError):
+                peer.conn.close()
 
     def _lagging(self) -> bool:
         """True while a connected front end reports a stream behind (the writer's throttle)."""

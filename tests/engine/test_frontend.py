@@ -268,3 +268,33 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
     finally:
         host.close()
         core.stop()
+
+
+def test_a_host_that_closes_tells_its_front_ends_and_its_threads_end_cleanly() -> None:
+    """Closing the engine's end (the engine stops) ends each front end's connection at once: the
+    front end hears it (and would exit), and the host's threads stop without an error (one of
+    them closing the connection while the other was inside a call on it lost the wake-up)."""
+    from engine.core import EngineCore
+    from engine.frontend import CoreHost, RemoteCore
+    from engine.store import open_store
+    from matching.deployment import Deployment
+    from mobility import REPO_ROOT, default_data_dir
+
+    jamsil = Deployment.from_toml(REPO_ROOT / "scenarios" / "imod_jamsil.toml", data_dir=default_data_dir())
+    core = EngineCore(jamsil, open_store("memory"), clock="external", seed=1)
+    core.start()
+    host = CoreHost(core)
+    remote = RemoteCore(host.address, host.authkey)
+    try:
+        assert remote.ready.wait(TIMEOUT)
+        before = {t for t in threading.enumerate() if t.name.startswith("frontend-")}
+        assert {t.name for t in before} >= {"frontend-send", "frontend-receive"}
+        host.close()
+        assert remote.lost.wait(5), "the front end did not hear that the engine closed"
+        for t in before:
+            if t.name != "frontend-accept":
+                t.join(5)
+                assert not t.is_alive(), f"{t.name} did not end"
+    finally:
+        host.close()
+        core.stop()
