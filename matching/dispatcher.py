@@ -69,7 +69,7 @@ from routing.schedule import (
     prepare_route,
     schedule_with_insertion,
 )
-from routing.solve import Deadline, MaxIterations, SolveParams, solve
+from routing.solve import Deadline, FirstOf, MaxIterations, SolveParams, StoppingCriterion, solve
 
 from .errors import ConflictError, InvalidValueError, NotFoundError
 from .fares import FarePolicy, ImodFare
@@ -101,6 +101,12 @@ class Ride:
     planned_pickup_s: float = 0.0
     planned_dropoff_s: float = 0.0
 
+
+#: Times on the service clock in a ride record (:meth:`Dispatcher.ride_record`), besides those of
+#: its request and offer and its pickup window; durations (``ride_limit_s``) are not times.
+_RIDE_TIMES = ("picked_up_at_s", "dropped_off_at_s", "planned_pickup_s", "planned_dropoff_s", "dropoff_late_s")
+#: Times on the service clock in an offer that say what is promised (not when it was made).
+_OFFER_TIMES = ("pickup_eta_s", "pickup_window_start_s", "pickup_window_end_s", "dropoff_eta_s", "latest_dropoff_s")
 
 #: The ids this dispatcher gives its offers.
 _OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})")
@@ -427,6 +433,8 @@ class Dispatcher:
         #: number of the last offer made (offer ids are never reused, also across restores)
         self.offer_seq = 0
         self.events: list[DispatchEvent] = []
+        #: vehicles whose driver ended the shift: they finish their planned stops, take no new ride
+        self.off_shift = np.zeros(len(self.vehicles), dtype=np.bool_)
         self._max_seats = max(v.seats for v in vehicles)
         self._max_wc = max(v.wheelchair_places for v in vehicles)
         self._reopt_calls = 0
@@ -442,7 +450,7 @@ class Dispatcher:
     ) -> None:
         vid = self.vehicles[vehicle].id if vehicle is not None else None
         self.events.append(DispatchEvent(kind, int(time_s), ride_id, vid, detail))
-        if kind in ("completed", "no_show", "cancellation") and self._late_reported:
+        if kind in ("completed", "no_show", "cancellation", "expired") and self._late_reported:
             self._late_reported.discard((ride_id, PICKUP))
             self._late_reported.discard((ride_id, DELIVERY))
 
@@ -616,6 +624,8 @@ class Dispatcher:
         self._set_ride_nodes(plan.quote_p, plan.quote_d, request, stops, (float(t_req), float(latest)), max_ride, -1)
         # Vehicles that could carry the party and reach the pickup in time at all.
         cands = reachable_vehicles(plan.ni, plan.nf, plan.vi, plan.vf, plan.tt, plan.cap, o, seats, wc, t_req, latest)
+        if self.off_shift.any():
+            cands = cands[~self.off_shift[cands]]
         self.last_quote_candidates = int(cands.size)
         if cands.size == 0:
             return self._reject(
@@ -773,15 +783,15 @@ class Dispatcher:
             v = quote.vehicle
             i, j = quote.meta["positions"]
         else:
-            # The offered vehicle first, then (if it can no longer) the others.
-            cands = np.array([quote.vehicle], np.int64)
+            # The offered vehicle first, then (if it can no longer) the others; none off shift.
+            on_shift = np.flatnonzero(~self.off_shift).astype(np.int64)
+            cands = on_shift[on_shift == quote.vehicle]
             cost, pos_i, pos_j = plan.insertions(cands, p, d)
-            if not np.isfinite(cost[0]):
-                others = np.arange(plan.k, dtype=np.int64)
-                cands = np.concatenate([cands, others[others != quote.vehicle]])
+            if not cands.size or not np.isfinite(cost[0]):
+                cands = np.concatenate([cands, on_shift[on_shift != quote.vehicle]])
                 cost, pos_i, pos_j = plan.insertions(cands, p, d)
-            best = int(np.argmin(cost))
-            if not np.isfinite(cost[best]):
+            best = int(np.argmin(cost)) if cands.size else 0
+            if not cands.size or not np.isfinite(cost[best]):
                 plan.ni[_KIND, p] = plan.ni[_KIND, d] = -1
                 raise ConflictError(f"offer {offer_id} can no longer be served: the plan changed since it was made")
             v, i, j = int(cands[best]), int(pos_i[best]), int(pos_j[best])
@@ -965,6 +975,43 @@ class Dispatcher:
         self._dirty_rides.add(ride.ride_id)
         self._emit("no_show", time_s, ride_id, v)
 
+    def end_shift(self, vehicle_id: str, now_s: int) -> None:
+        """The driver ends the shift: the vehicle serves the stops already planned (re-optimisation
+        may still move its riders who are not on board to other vehicles) but gets no new ride,
+        from a quote, a booking or a re-optimisation, until :meth:`start_shift`."""
+        v = self._vehicle(vehicle_id)
+        if not self.off_shift[v]:
+            self.off_shift[v] = True
+            self._dirty_vehicles.add(v)
+            self._emit("shift_ended", now_s, vehicle=v)
+
+    def start_shift(self, vehicle_id: str, now_s: int) -> None:
+        """The driver (re)starts the shift: the vehicle takes rides again (within its shift hours)."""
+        v = self._vehicle(vehicle_id)
+        if self.off_shift[v]:
+            self.off_shift[v] = False
+            self._dirty_vehicles.add(v)
+            self._emit("shift_started", now_s, vehicle=v)
+
+    def expire(self, ride_id: str, now_s: int) -> Ride:
+        """End an open ride that its service day left behind: no one reported its pickup or its
+        drop-off, and the promise ran out. Its stops leave the vehicle's plan (a rider still on
+        board counts as got off) and the ride becomes ``EXPIRED``."""
+        ride = self.get_ride(ride_id)
+        if ride.status.is_terminal:
+            raise ConflictError(f"ride {ride_id} is already {ride.status.value}")
+        v, plan = ride.vehicle, self.plan
+        if ride.status == RideStatus.ON_BOARD:
+            plan.load0[v] += plan.dem[ride.dropoff_node]
+            plan.remove(v, [ride.dropoff_node])
+        else:
+            plan.remove(v, [ride.pickup_node, ride.dropoff_node])
+        self._refresh_planned_times(v)
+        ride.status = RideStatus.EXPIRED
+        self._dirty_rides.add(ride.ride_id)
+        self._emit("expired", now_s, ride_id, v)
+        return ride
+
     def advance_to(self, now_s: int) -> int:
         """Carry out the plan up to ``now_s`` as if every vehicle drove it exactly (autopilot).
 
@@ -1032,7 +1079,37 @@ class Dispatcher:
             "t0_s": float(plan.vf[_T0, v]),
             "load": [int(x) for x in plan.load0[v]],
             "route": route,
+            "off_shift": bool(self.off_shift[v]),
         }
+
+    @staticmethod
+    def shift_ride_record(rec: dict[str, Any], delta_s: int) -> dict[str, Any]:
+        """A :meth:`ride_record` with every time on it moved by ``delta_s`` seconds: the same ride on
+        another day's service clock (the live engine carries pre-booked rides into the next
+        service day with ``delta_s`` = minus the day's length). Times that only record the past
+        (when the request was made, booked, and until when its offer was open) stop at 0."""
+        out = dict(rec)
+        for key in _RIDE_TIMES:
+            if out.get(key) is not None:
+                out[key] = out[key] + delta_s
+        if out.get("pickup_window_s") is not None:
+            out["pickup_window_s"] = [t + delta_s for t in out["pickup_window_s"]]
+        request = dict(out["request"])
+        request["requested_time_s"] += delta_s
+        offer = dict(out["offer"])
+        for key in _OFFER_TIMES:
+            offer[key] += delta_s
+        for record, key in ((request, "submitted_time_s"), (out, "booked_at_s"), (offer, "valid_until_s")):
+            if record.get(key) is not None:
+                record[key] = max(0, record[key] + delta_s)
+        out["request"], out["offer"] = request, offer
+        return out
+
+    @staticmethod
+    def shift_vehicle_record(rec: dict[str, Any], delta_s: int) -> dict[str, Any]:
+        """A :meth:`vehicle_record` on another day's service clock (see :meth:`shift_ride_record`):
+        the time the vehicle can leave its stop moves by ``delta_s``, stopping at 0."""
+        return {**rec, "t0_s": max(0.0, float(rec["t0_s"]) + delta_s)}
 
     def restore(self, rides: Sequence[dict[str, Any]], vehicles: Sequence[dict[str, Any]]) -> None:
         """Rebuild the plan from :meth:`ride_record` / :meth:`vehicle_record` dicts (after a restart).
@@ -1110,6 +1187,7 @@ class Dispatcher:
             plan.vf[_T0, v] = float(rec["t0_s"])
             plan.nf[_E, plan.vi[_START, v]] = float(rec["t0_s"])
             plan.load0[v] = rec["load"]
+            self.off_shift[v] = bool(rec.get("off_shift", False))
             seq = [int(plan.vi[_START, v])] + [nodes[(rid, kind)] for rid, kind in rec["route"]]
             seq.append(int(plan.vi[_END, v]))
             plan.ensure_room(len(seq))
@@ -1144,10 +1222,12 @@ class Dispatcher:
     def reoptimise(
         self, *, deadline: float | None = None, iterations: int | None = None, now_s: int | None = None
     ) -> ReoptimiseReport:
-        """Improve the plan within ``deadline`` (``time.monotonic()`` instant) or ``iterations``.
+        """Improve the plan within ``deadline`` (``time.monotonic()`` instant) or ``iterations``
+        (both given: whichever comes first).
 
-        Never moves a pickup outside its promised window or a rider off their vehicle; the new
-        plan is adopted only if it is cheaper (total vehicle travel time).
+        Never moves a pickup outside its promised window or a rider off their vehicle, and never
+        gives a ride to a vehicle off shift; the new plan is adopted only if it is cheaper (total
+        vehicle travel time).
         """
         t0 = time.perf_counter()
         if now_s is not None:
@@ -1161,7 +1241,12 @@ class Dispatcher:
         problem, node_ids = self._subproblem(active)
         local = {int(n): k for k, n in enumerate(node_ids)}
         routes = [[local[int(n)] for n in plan.route(v)[1:-1]] for v in range(plan.k)]
-        stop = MaxIterations(iterations) if iterations else Deadline(deadline)  # type: ignore[arg-type]
+        criteria: list[StoppingCriterion] = []
+        if iterations:
+            criteria.append(MaxIterations(iterations))
+        if deadline is not None:
+            criteria.append(Deadline(deadline))
+        stop = criteria[0] if len(criteria) == 1 else FirstOf(tuple(criteria))
         self._reopt_calls += 1
         result = solve(
             problem,
@@ -1173,6 +1258,13 @@ class Dispatcher:
         )
         moved: list[str] = []
         adopted = result.feasible and result.cost < before - 1e-6
+        if adopted and self.off_shift.any():
+            # a vehicle off shift keeps its own stops but takes no one else's
+            for v in np.flatnonzero(self.off_shift).tolist():
+                mine = {int(n) for n in plan.route(v)[1:-1]}
+                if any(int(node_ids[n]) not in mine for n in result.routes[v]):
+                    adopted = False
+                    break
         if adopted:
             for v in range(plan.k):
                 new = [int(node_ids[n]) for n in result.routes[v]]

@@ -246,8 +246,9 @@ class RideStatus(StrEnum):
     ``OFFERED`` (an offer is out) -> ``BOOKED`` (the rider accepted; the ride is in a plan)
     -> ``ASSIGNED`` (committed to a vehicle that is on its way) -> ``ON_BOARD`` -> ``COMPLETED``.
     ``CANCELLED`` (declined or expired offers, cancelled bookings) and ``NO_SHOW`` end a ride
-    early. ``ASSIGNED`` may fall back to ``BOOKED`` when re-optimisation releases a pre-booked
-    ride from its vehicle. :meth:`can_become` encodes these transitions.
+    early; ``EXPIRED`` ends a ride that its service day left open (the live engine closes the
+    day, and no one reported the ride's end). ``ASSIGNED`` may fall back to ``BOOKED`` when
+    re-optimisation releases a pre-booked ride from its vehicle. :meth:`can_become` encodes these transitions.
     """
 
     OFFERED = "offered"
@@ -257,11 +258,12 @@ class RideStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
+    EXPIRED = "expired"
 
     @property
     def is_terminal(self) -> bool:
-        """Whether the ride is over (completed, cancelled or a no-show)."""
-        return self in (RideStatus.COMPLETED, RideStatus.CANCELLED, RideStatus.NO_SHOW)
+        """Whether the ride is over (completed, cancelled, a no-show or expired)."""
+        return self in (RideStatus.COMPLETED, RideStatus.CANCELLED, RideStatus.NO_SHOW, RideStatus.EXPIRED)
 
     def can_become(self, new: RideStatus) -> bool:
         """Whether a ride in this status may move to ``new``."""
@@ -270,12 +272,17 @@ class RideStatus(StrEnum):
 
 _RIDE_TRANSITIONS: Final[dict[RideStatus, frozenset[RideStatus]]] = {
     RideStatus.OFFERED: frozenset({RideStatus.BOOKED, RideStatus.CANCELLED}),
-    RideStatus.BOOKED: frozenset({RideStatus.ASSIGNED, RideStatus.ON_BOARD, RideStatus.CANCELLED, RideStatus.NO_SHOW}),
-    RideStatus.ASSIGNED: frozenset({RideStatus.BOOKED, RideStatus.ON_BOARD, RideStatus.CANCELLED, RideStatus.NO_SHOW}),
-    RideStatus.ON_BOARD: frozenset({RideStatus.COMPLETED}),
+    RideStatus.BOOKED: frozenset(
+        {RideStatus.ASSIGNED, RideStatus.ON_BOARD, RideStatus.CANCELLED, RideStatus.NO_SHOW, RideStatus.EXPIRED}
+    ),
+    RideStatus.ASSIGNED: frozenset(
+        {RideStatus.BOOKED, RideStatus.ON_BOARD, RideStatus.CANCELLED, RideStatus.NO_SHOW, RideStatus.EXPIRED}
+    ),
+    RideStatus.ON_BOARD: frozenset({RideStatus.COMPLETED, RideStatus.EXPIRED}),
     RideStatus.COMPLETED: frozenset(),
     RideStatus.CANCELLED: frozenset(),
     RideStatus.NO_SHOW: frozenset(),
+    RideStatus.EXPIRED: frozenset(),
 }
 
 

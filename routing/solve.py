@@ -116,6 +116,33 @@ class Deadline:
         return self.at - time.monotonic()
 
 
+@dataclass
+class FirstOf:
+    """Stop as soon as any of ``criteria`` says so (e.g. an iteration budget capped by a deadline).
+
+    Progress is the furthest along of them, and the time left the least any clock reports."""
+
+    criteria: tuple[StoppingCriterion, ...]
+
+    def __post_init__(self) -> None:
+        if not self.criteria:
+            raise InvalidArgumentError("criteria", "got none", "at least one stopping criterion")
+
+    def start(self) -> None:
+        for c in self.criteria:
+            c.start()
+
+    def done(self, iterations: int) -> bool:
+        return any(c.done(iterations) for c in self.criteria)
+
+    def progress(self, iterations: int) -> float:
+        return max(c.progress(iterations) for c in self.criteria)
+
+    def remaining_s(self) -> float | None:
+        left = [r for r in (c.remaining_s() for c in self.criteria) if r is not None]
+        return min(left) if left else None
+
+
 # ---------------------------------------------------------------------------- parameters and result
 
 

@@ -355,7 +355,8 @@ def test_ride_status_transitions() -> None:
     assert not RideStatus.ON_BOARD.can_become(RideStatus.CANCELLED)
     assert not RideStatus.OFFERED.can_become(RideStatus.ON_BOARD)
     terminal = {s for s in RideStatus if s.is_terminal}
-    assert terminal == {RideStatus.COMPLETED, RideStatus.CANCELLED, RideStatus.NO_SHOW}
+    assert terminal == {RideStatus.COMPLETED, RideStatus.CANCELLED, RideStatus.NO_SHOW, RideStatus.EXPIRED}
+    assert RideStatus.ON_BOARD.can_become(RideStatus.EXPIRED) and RideStatus.ASSIGNED.can_become(RideStatus.EXPIRED)
     for status in terminal:
         assert not any(status.can_become(other) for other in RideStatus)
 
