@@ -10,3 +10,9 @@ MAX_FRONTENDS = 64
 #: ``mobility serve``'s writer priority with front ends (``--writer-nice``; see
 #: :func:`engine.core.set_thread_nice`).
 DEFAULT_WRITER_NICE = -10
+#: Commands waiting for the writer beyond which new calls are refused at once (``--max-queue``).
+DEFAULT_MAX_QUEUE = 5_000
+#: The most iterations an operator's re-optimisation may ask for (``--max-reoptimise-iterations``),
+#: and the longest any re-optimisation holds the writer (``--max-reoptimise-ms``).
+DEFAULT_MAX_REOPTIMISE_ITERATIONS = 50_000
+DEFAULT_MAX_REOPTIMISE_MS = 10_000

@@ -22,6 +22,7 @@ _STATUS = {
     "completed": common_pb2.RIDE_STATUS_COMPLETED,
     "cancelled": common_pb2.RIDE_STATUS_CANCELLED,
     "no_show": common_pb2.RIDE_STATUS_NO_SHOW,
+    "expired": common_pb2.RIDE_STATUS_EXPIRED,
 }
 _RIDE_UPDATE = {
     "state": rider_pb2.RIDE_UPDATE_KIND_STATE,
@@ -35,6 +36,7 @@ _RIDE_UPDATE = {
     "cancelled": rider_pb2.RIDE_UPDATE_KIND_CANCELLED,
     "no_show": rider_pb2.RIDE_UPDATE_KIND_NO_SHOW,
     "late": rider_pb2.RIDE_UPDATE_KIND_LATE,
+    "expired": rider_pb2.RIDE_UPDATE_KIND_EXPIRED,
 }
 _ASSIGNMENT = {
     "offer": operator_pb2.ASSIGNMENT_KIND_OFFER,
@@ -47,6 +49,10 @@ _ASSIGNMENT = {
     "completed": operator_pb2.ASSIGNMENT_KIND_COMPLETED,
     "no_show": operator_pb2.ASSIGNMENT_KIND_NO_SHOW,
     "late": operator_pb2.ASSIGNMENT_KIND_LATE,
+    "expired": operator_pb2.ASSIGNMENT_KIND_EXPIRED,
+    "shift_ended": operator_pb2.ASSIGNMENT_KIND_SHIFT_ENDED,
+    "shift_started": operator_pb2.ASSIGNMENT_KIND_SHIFT_STARTED,
+    "service_day": operator_pb2.ASSIGNMENT_KIND_SERVICE_DAY,
 }
 STOP_EVENT = {
     driver_pb2.STOP_EVENT_KIND_ARRIVED: "arrived",

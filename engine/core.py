@@ -12,6 +12,22 @@ the next command, so what the store holds is exactly what was acknowledged.
 
 On start-up the engine rebuilds its full state from the store (``Dispatcher.restore``).
 
+The clock (:mod:`engine.clock`): with ``clock="wall"`` the service clock counts seconds since
+local midnight of the service day (in the engine's time zone), read afresh whenever a command
+runs; a request for "now" is stamped when the writer runs it, not when it was received. At the
+day change, before the next command, the writer closes the day that ended (:meth:`roll_over`:
+its rides still open expire, what is booked for later moves onto the new day's clock) and
+rebuilds the dispatcher for the new day; the rides of past days stay in the store (until the
+retention expires them) but not in memory. With ``clock="external"`` the calls carry the time
+(a simulation's), the clock never goes back and there are no days.
+
+A caller never hears "failed" of a command that then takes effect: a command still waiting
+when its caller gives up (the call's deadline, or :data:`CALL_TIMEOUT_S`) is dropped from the
+queue (:class:`~engine.errors.DeadlineExceeded`: nothing was done); one that already runs is
+waited for. A queue deeper than ``max_queue`` refuses new commands at once
+(:class:`~engine.errors.Overloaded`), and an operator's re-optimisation is bounded by
+``max_reoptimise_iterations`` and ``max_reoptimise_ms``.
+
 Topics: ``assignments`` (every offer, rejection, booking, assignment, reassignment,
 cancellation, boarding, completion, no-show, lateness), ``ride:<id>`` (a ride's state
 whenever its status, vehicle or planned times change) and ``vehicle:<id>`` (the vehicle's
@@ -21,14 +37,17 @@ manifest whenever it changes).
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import datetime as dt
 import logging
+import math
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -39,7 +58,9 @@ from matching.dispatcher import Dispatcher, PlanColumns, ReoptimiseReport, Ride
 from routing import warm_up
 from routing.schedule import _LOC
 
-from .errors import InvalidInput, PermissionDenied, Rejected
+from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_REOPTIMISE_MS
+from .clock import ServiceClock, day_change_s
+from .errors import DeadlineExceeded, InvalidInput, Overloaded, PermissionDenied, Rejected
 from .store import Commit, StateStore, StoreUnavailable, event_id_key
 
 log = logging.getLogger(__name__)
@@ -47,6 +68,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: Latest time a call may carry (a year of the service clock).
 MAX_CLOCK_S = 366 * 86_400
+#: How long a call waits for its command when the caller set no deadline (see :data:`call_deadline`).
+CALL_TIMEOUT_S = 60.0
+#: The longest a call waits for its command to begin, whatever its deadline.
+MAX_WAIT_S = 3600.0
+#: The instant (``time.monotonic()``) by which the current call's caller stops waiting, if it said
+#: (a gRPC deadline; set by the servicers for the thread that handles the call).
+call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("call_deadline", default=None)
 #: Most commands the writer runs before committing their changes together.
 MAX_GROUP = 64
 #: Most pauses after a group while a stream it fed is still sending (see :func:`_pause`).
@@ -80,10 +108,22 @@ def _pause() -> None:
     time.sleep(0)
 
 
-def wall_clock_s() -> int:
-    """The wall clock as the service clock: seconds since local midnight."""
-    t = time.localtime()
-    return t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
+def wait_for(fut: Future[T], deadline: float | None = None) -> T:
+    """The outcome of a queued command: wait until ``deadline`` (the call's, else
+    :data:`CALL_TIMEOUT_S` from now); if the command has not started by then, drop it
+    (:class:`DeadlineExceeded`: nothing was done), else wait for its end — a caller is never
+    told "failed" of a command that then takes effect."""
+    if deadline is None:
+        deadline = call_deadline.get()
+    timeout = CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
+    try:
+        return fut.result(timeout=timeout)
+    except TimeoutError:
+        if fut.cancel():
+            raise DeadlineExceeded(
+                "the engine was busy and the call's time ran out before it began: nothing was done"
+            ) from None
+        return fut.result()
 
 
 def set_thread_nice(nice: int) -> int:
@@ -128,6 +168,11 @@ class Subscription:
         stopped reading (:data:`STUCK_BACKLOG`; such a stream is not waited for: it overflows and
         ends), and the stream is still open."""
         return not self.closed and at_least <= self.items.qsize() <= STUCK_BACKLOG
+
+
+def _at(request: Request, now: int) -> Request:
+    """``request`` for as soon as possible, stamped with the clock ``now`` of the command."""
+    return replace(request, requested_time_s=now, submitted_time_s=now)
 
 
 def _raise_rejection(result: Any) -> Any:
@@ -204,6 +249,11 @@ class EngineCore:
         reoptimise_every_s: float = 0.0,
         reoptimise_deadline_ms: int = 200,
         writer_nice: int = 0,
+        timezone: str | None = None,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        max_reoptimise_iterations: int = DEFAULT_MAX_REOPTIMISE_ITERATIONS,
+        max_reoptimise_ms: int = DEFAULT_MAX_REOPTIMISE_MS,
+        time_source: Callable[[], float] = time.time,
     ) -> None:
         self.deployment = deployment
         self.store = store
@@ -211,6 +261,18 @@ class EngineCore:
         self.seed = seed
         self.reoptimise_every_s = reoptimise_every_s
         self.reoptimise_deadline_ms = reoptimise_deadline_ms
+        self.max_queue = max_queue
+        self.max_reoptimise_iterations = max_reoptimise_iterations
+        self.max_reoptimise_ms = max_reoptimise_ms
+        service = deployment.service
+        #: The wall clock's service days (used with ``clock="wall"``; see :mod:`engine.clock`).
+        self.service_clock = ServiceClock(
+            timezone, day_change_s(service.service_start_s, service.service_end_s), time_source
+        )
+        #: The service day the engine is on (wall clock), and the instant of its local midnight.
+        self.day: dt.date | None = None
+        self._midnight = 0.0
+        self._next_day_at = float("inf")  # when the next service day begins (epoch seconds)
         self.writer_nice = writer_nice
         #: Once the writer runs: ``writer_nice`` if it could be set, else 0 (left as it was).
         self.writer_nice_applied: int | None = None
@@ -222,7 +284,7 @@ class EngineCore:
         self._stopping = threading.Event()
         self.ready = threading.Event()
         self._needs_reload = False
-        self.clock_s = 0
+        self._clock_s = 0  # the external clock (the wall clock is read when asked)
         self.idempotency: dict[str, str] = {}
         self._published: dict[str, tuple[Any, ...]] = {}
         self.requests_rejected = 0
@@ -247,6 +309,8 @@ class EngineCore:
             log.warning("no trial booking was possible: some dispatcher kernels compile on the first calls")
         self.timings["dispatcher_warm_up_s"] = time.perf_counter() - t0
         self._reload()
+        if self.clock == "wall":
+            self.roll_over()  # the store may hold a day that has ended since
         self._thread = threading.Thread(target=self._writer, name="engine-writer", daemon=True)
         self._thread.start()
         self._writer_started.wait(10)
@@ -299,26 +363,113 @@ class EngineCore:
             seed=self.seed,
         )
 
-    def _reload(self) -> None:
+    def _reload(self, *, adopt_quotes: bool = True) -> None:
         """(Re)build the dispatcher from the store: its snapshot is the truth.
 
         Open offers and the offer numbering carry over from the dispatcher being replaced (and
-        the numbering from the store), so an offer id is never given twice.
+        the numbering from the store), so an offer id is never given twice; ``adopt_quotes``
+        False drops the open offers (a new service day: they were made on the old day's clock).
+        On the wall clock only the rides of the engine's service day are restored (the store's
+        day on the first load; today's on a new store).
         """
         snap = self.store.load()
+        rides = list(snap.rides.values())
+        if self.clock == "wall":
+            if self.day is None:
+                stored = snap.meta.get("service_day")
+                self._set_day(dt.date.fromisoformat(stored) if stored else self.service_clock.today())
+            assert self.day is not None
+            day = self.day.isoformat()
+            rides = [r for r in rides if r.get("day", day) == day]
         dispatcher = self._new_dispatcher()
-        dispatcher.restore(list(snap.rides.values()), list(snap.vehicles.values()))
+        dispatcher.restore(rides, list(snap.vehicles.values()))
         dispatcher.offer_seq = max(dispatcher.offer_seq, int(snap.meta.get("offer_seq", "0")))
         old = getattr(self, "dispatcher", None)
         if old is not None:
-            dispatcher.adopt_quotes(old)
+            if adopt_quotes:
+                dispatcher.adopt_quotes(old)
+            dispatcher.offer_seq = max(dispatcher.offer_seq, old.offer_seq)
         self.dispatcher = dispatcher
         dispatcher.events.clear()  # the rebuild's own events describe the stored state: not published
-        self.clock_s = max(self.clock_s, int(snap.meta.get("clock_s", "0")))
+        if self.clock == "external":
+            self._clock_s = max(self._clock_s, int(snap.meta.get("clock_s", "0")))
         self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
-        self.idempotency = {r["idempotency_key"]: rid for rid, r in snap.rides.items() if r.get("idempotency_key")}
+        self.idempotency = {r["idempotency_key"]: r["ride_id"] for r in rides if r.get("idempotency_key")}
         self._published = {rid: self._ride_state(ride) for rid, ride in dispatcher.rides.items()}
         self._needs_reload = False
+
+    # ------------------------------------------------------------------ the wall clock's days
+    def _set_day(self, day: dt.date) -> None:
+        self.day = day
+        self._midnight = self.service_clock.midnight(day)
+        self._next_day_at = self.service_clock.begins(day + dt.timedelta(days=1))
+
+    def _day_due(self) -> bool:
+        """True once the next service day has begun (wall clock)."""
+        return self.service_clock.source() >= self._next_day_at
+
+    def roll_over(self) -> bool:
+        """Move the engine to the service day it is now, if a new one has begun (wall clock,
+        writer thread or before the writer starts); True if it did.
+
+        The rides of the day that ended which are still open (no one reported their end) and
+        whose promise has run out expire. What is booked for the new day or later stays, on the
+        new day's clock (every time moves back by the days' distance, see
+        :meth:`Dispatcher.shift_ride_record`), and so does every vehicle. The store then holds the
+        new day (its rides, vehicles and ``service_day``), the dispatcher is rebuilt from it, and
+        the streams hear the carried rides' and the vehicles' new times. A ride of the old day
+        still under way (within its promise: a service round the clock) postpones the change;
+        the engine tries again a minute later.
+        """
+        today = self.service_clock.today()
+        if self.day is None or today <= self.day:
+            self._next_day_at = self.service_clock.begins(today + dt.timedelta(days=1))
+            return False
+        d = self.dispatcher
+        shift = self.service_clock.seconds_between(self.day, today)
+        cut = shift + self.service_clock.day_change_s  # where the new day begins on the old day's clock
+        now = self.clock_s
+        open_rides = [r for r in d.rides.values() if not r.status.is_terminal]
+        left = [r for r in open_rides if r.request.requested_time_s < cut]
+        running = [r for r in left if max(r.offer.latest_dropoff_s, r.planned_dropoff_s) >= now]
+        if running:
+            log.warning(
+                "service day %s is over but %d of its rides are still under way (e.g. %s): the day changes later",
+                self.day,
+                len(running),
+                running[0].ride_id,
+            )
+            self._next_day_at = self.service_clock.source() + 60.0
+            return False
+        commit = Commit()
+        for ride in left:
+            d.expire(ride.ride_id, now)
+        self._stage(commit)  # the expired rides, on the old day
+        carried = [r.ride_id for r in open_rides if r.request.requested_time_s >= cut]
+        new_day = today.isoformat()
+        for rid in carried:
+            commit.rides[rid] = {**Dispatcher.shift_ride_record(d.ride_record(rid), -shift), "day": new_day}
+        for v in range(d.plan.k):
+            commit.vehicles[d.vehicles[v].id] = Dispatcher.shift_vehicle_record(d.vehicle_record(v), -shift)
+        self._set_day(today)
+        commit.meta["service_day"] = new_day
+        commit.meta["clock_s"] = str(self.clock_s)
+        commit.events.append(("assignments", self._event_payload("service_day", self.clock_s, detail=new_day)))
+        self._commit(commit)
+        self._reload(adopt_quotes=False)
+        d = self.dispatcher
+        news = Commit()
+        for rid in carried:
+            ride = d.rides[rid]
+            self._published[rid] = self._ride_state(ride)
+            news.events.append((f"ride:{rid}", {"kind": "state", "time_s": self.clock_s, "ride": self.ride_dict(ride)}))
+        for v in range(d.plan.k):
+            news.events.append(
+                (f"vehicle:{d.vehicles[v].id}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v)})
+            )
+        self._commit(news)
+        log.info("service day %s began: %d rides expired, %d carried over", new_day, len(left), len(carried))
+        return True
 
     @staticmethod
     def _ride_state(ride: Ride) -> tuple[Any, ...]:
@@ -332,16 +483,29 @@ class EngineCore:
         the result if no ``post``), or the error, once what it changed is committed.
 
         ``post`` runs on the writer thread after the commit (a rejection booked at once is
-        committed before it becomes the caller's error)."""
+        committed before it becomes the caller's error). Cancelling the future before the
+        writer takes it drops the command (see :func:`wait_for`).
+
+        Raises:
+            StoreUnavailable: the engine is still starting.
+            Overloaded: ``max_queue`` commands are already waiting (nothing was queued).
+        """
         if not self.ready.is_set():
             raise StoreUnavailable("the engine is still starting")
+        waiting = self._queue.qsize()
+        if waiting >= self.max_queue:
+            raise Overloaded(
+                f"the engine is overloaded ({waiting} commands wait, most {self.max_queue}): nothing was done; "
+                "try again shortly"
+            )
         fut: Future[Any] = Future()
         self._queue.put((fn, mutate, fut, post))
         return fut
 
-    def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = 60.0) -> T:
-        """Run ``fn(dispatcher)`` on the writer thread and return its result (or raise its error)."""
-        result: T = self.submit(fn, mutate=mutate).result(timeout=timeout)
+    def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = CALL_TIMEOUT_S) -> T:
+        """Run ``fn(dispatcher)`` on the writer thread and return its result (or raise its error);
+        dropped if it has not begun within ``timeout`` (see :func:`wait_for`)."""
+        result: T = wait_for(self.submit(fn, mutate=mutate), time.monotonic() + timeout)
         return result
 
     def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -352,9 +516,10 @@ class EngineCore:
         fn, mutate, post = getattr(self, f"_op_{name}")(*args, **kwargs)
         return self.submit(fn, mutate=mutate, post=post)
 
-    def _run(self, op: Operation, timeout: float = 60.0) -> Any:
+    def _run(self, op: Operation) -> Any:
+        """Queue ``op`` and wait for its outcome (until the call's deadline: :func:`wait_for`)."""
         fn, mutate, post = op
-        return self.submit(fn, mutate=mutate, post=post).result(timeout=timeout)
+        return wait_for(self.submit(fn, mutate=mutate, post=post))
 
     def _writer(self) -> None:
         """Run queued commands in order; commit each group of waiting commands at once.
@@ -413,11 +578,14 @@ class EngineCore:
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
-                if self._needs_reload:
+                if self._needs_reload or self._day_due():
                     # what the group staged so far goes to the store first: the reload reads it back
                     self._flush(staged, answers)
                     staged, answers = Commit(), []
-                    self._reload()
+                    if self._needs_reload:
+                        self._reload()
+                    if self._day_due():
+                        self.roll_over()
                 result = fn(self.dispatcher)
                 if mutate:
                     self._stage(staged)
@@ -460,17 +628,21 @@ class EngineCore:
             else:
                 fut.set_exception(error)
 
-    def now(self, now_s: int = 0) -> int:
-        """The service clock: wall time of day, or the external clock moved on to ``now_s``.
+    @property
+    def clock_s(self) -> int:
+        """The service clock now: on the wall clock, seconds since the service day's midnight
+        (read afresh, any thread); else the external clock as the calls moved it."""
+        if self.clock == "wall":
+            return math.floor(self.service_clock.source() - self._midnight)
+        return self._clock_s
 
-        Only the writer thread moves the external clock (commands call this).
-        """
+    def now(self, now_s: int = 0) -> int:
+        """The service clock for a command: the wall clock, or the external clock moved on to
+        ``now_s``. Only the writer thread moves the external clock (commands call this)."""
         if not 0 <= now_s <= MAX_CLOCK_S:
             raise InvalidInput("now_s", f"got {now_s} (allowed: 0 .. {MAX_CLOCK_S} s)")
-        if self.clock == "wall":
-            self.clock_s = wall_clock_s()
-        elif now_s > self.clock_s:
-            self.clock_s = int(now_s)
+        if self.clock == "external" and now_s > self._clock_s:
+            self._clock_s = int(now_s)
         return self.clock_s
 
     # ------------------------------------------------------------------ persistence and streams
@@ -490,19 +662,16 @@ class EngineCore:
             "requests_rejected": str(self.requests_rejected),
             "offer_seq": str(d.offer_seq),
         }
+        day = self.day.isoformat() if self.day is not None else None
+        if day is not None:
+            commit.meta["service_day"] = day
         for rid in ride_ids:
-            commit.rides[rid] = d.ride_record(rid)
+            commit.rides[rid] = d.ride_record(rid) if day is None else {**d.ride_record(rid), "day": day}
         plans = {v: d.plan_columns(v) for v in vehicles}  # one read per changed vehicle, used twice
         for v in vehicles:
             commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v, plans[v])
         for ev in new_events:
-            payload = {
-                "kind": ev.kind,
-                "time_s": ev.time_s,
-                "ride_id": ev.ride_id or "",
-                "vehicle_id": ev.vehicle_id or "",
-                "detail": ev.detail,
-            }
+            payload = self._event_payload(ev.kind, ev.time_s, ev.ride_id, ev.vehicle_id, ev.detail)
             commit.events.append(("assignments", payload))
             if ev.ride_id and ev.ride_id in d.rides and ev.kind in ("late",):
                 commit.events.append(
@@ -526,6 +695,19 @@ class EngineCore:
             commit.events.append(
                 (f"vehicle:{vid}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v, plans[v])})
             )
+
+    @staticmethod
+    def _event_payload(
+        kind: str, time_s: int, ride_id: str | None = None, vehicle_id: str | None = None, detail: str = ""
+    ) -> dict[str, Any]:
+        """An event of the ``assignments`` topic."""
+        return {
+            "kind": kind,
+            "time_s": time_s,
+            "ride_id": ride_id or "",
+            "vehicle_id": vehicle_id or "",
+            "detail": detail,
+        }
 
     def _stream_backlog(self) -> bool:
         """True if a stream that the last commit fed still has events to send, but not so many
@@ -571,6 +753,7 @@ class EngineCore:
                 RideStatus.COMPLETED: "completed",
                 RideStatus.CANCELLED: "cancelled",
                 RideStatus.NO_SHOW: "no_show",
+                RideStatus.EXPIRED: "expired",
             }.get(status, "state")
         if before[1] != after[1]:
             return "reassigned"
@@ -641,7 +824,7 @@ class EngineCore:
         veh = d.vehicles[v]
         return {
             "vehicle_id": veh.id,
-            "on_shift": bool(plan.nf[1, plan.vi[1, v]] >= self.clock_s),
+            "on_shift": bool(not d.off_shift[v] and plan.nf[1, plan.vi[1, v]] >= self.clock_s),
             "seats": veh.seats,
             "wheelchair_places": veh.wheelchair_places,
             "on_board": int(plan.load0[v].sum()),
@@ -659,9 +842,11 @@ class EngineCore:
             if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
                 waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
         plan = d.plan
-        on_shift = int((plan.nf[1, plan.vi[1]] >= self.clock_s).sum())
+        on_shift = int(((plan.nf[1, plan.vi[1]] >= self.clock_s) & ~d.off_shift).sum())
         return {
             "clock_s": self.clock_s,
+            "service_day": self.day.isoformat() if self.day is not None else "",
+            "rides_expired": counts[RideStatus.EXPIRED],
             "vehicles": plan.k,
             "vehicles_on_shift": on_shift,
             "rides_assigned": counts[RideStatus.ASSIGNED],
@@ -678,8 +863,10 @@ class EngineCore:
     # ------------------------------------------------------------------ operations (any thread)
     # Each operation has a builder ``_op_<name>`` (what the writer runs) and a method that waits
     # for it; :meth:`command` queues one by name without waiting.
-    def quote(self, request: Request, now_s: int = 0) -> Offer | Rejection:
-        return self._run(self._op_quote(request, now_s))
+    def quote(self, request: Request, now_s: int = 0, *, asap: bool = False) -> Offer | Rejection:
+        """Quote ``request``; ``asap``: for as soon as possible (its times are set to the clock
+        when the writer runs it, however long it waited)."""
+        return self._run(self._op_quote(request, now_s, asap=asap))
 
     def book(
         self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
@@ -688,14 +875,21 @@ class EngineCore:
         return self._run(self._op_book(offer_id, idempotency_key, now_s, rider_id=rider_id))
 
     def quote_and_book(
-        self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+        self,
+        request: Request,
+        idempotency_key: str = "",
+        now_s: int = 0,
+        *,
+        rider_id: str | None = None,
+        asap: bool = False,
     ) -> dict[str, Any]:
         """Quote ``request`` and book its offer in one command: the ride, or :class:`Rejected`.
 
         A retry with the same ``idempotency_key`` returns the ride booked the first time. The
         rejection is committed like a quote's (operators see it) before the caller hears of it.
+        ``asap`` as for :meth:`quote`.
         """
-        return self._run(self._op_quote_and_book(request, idempotency_key, now_s, rider_id=rider_id))
+        return self._run(self._op_quote_and_book(request, idempotency_key, now_s, rider_id=rider_id, asap=asap))
 
     def ride_owner(self, ride_id: str) -> str | None:
         return self._run(self._op_ride_owner(ride_id))
@@ -713,6 +907,15 @@ class EngineCore:
 
     def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
         return self._run(self._op_stop_event(vehicle_id, kind, ride_id, stop, time_s))
+
+    def start_shift(self, vehicle_id: str, stop: int | None = None, now_s: int = 0) -> dict[str, Any]:
+        """The driver starts (or resumes) the shift now, at ``stop`` if given; the vehicle's status."""
+        return self._run(self._op_start_shift(vehicle_id, stop, now_s))
+
+    def end_shift(self, vehicle_id: str, now_s: int = 0) -> dict[str, Any]:
+        """The driver ends the shift: no new rides for the vehicle (see
+        :meth:`Dispatcher.end_shift`); the vehicle's status."""
+        return self._run(self._op_end_shift(vehicle_id, now_s))
 
     def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
         return self._run(self._op_reoptimise(iterations, now_s))
@@ -740,8 +943,12 @@ class EngineCore:
         return self._run(self._op_fleet_kpis())
 
     # builders (the functions run on the writer thread)
-    def _op_quote(self, request: Request, now_s: int = 0) -> Operation:
-        return (lambda d: self._quote_on(d, request, self.now(now_s))), True, None
+    def _op_quote(self, request: Request, now_s: int = 0, *, asap: bool = False) -> Operation:
+        def run(d: Dispatcher) -> Offer | Rejection:
+            now = self.now(now_s)
+            return self._quote_on(d, _at(request, now) if asap else request, now)
+
+        return run, True, None
 
     def _op_book(
         self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
@@ -756,13 +963,20 @@ class EngineCore:
         return run, True, None
 
     def _op_quote_and_book(
-        self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+        self,
+        request: Request,
+        idempotency_key: str = "",
+        now_s: int = 0,
+        *,
+        rider_id: str | None = None,
+        asap: bool = False,
     ) -> Operation:
         def run(d: Dispatcher) -> dict[str, Any] | Rejection:
             if idempotency_key and idempotency_key in self.idempotency:
                 return self._known_booking(d, idempotency_key, rider_id)
+            now = self.now(now_s)
             answer = self._counted(
-                d.request_and_book(request, self.now(now_s), idempotency_key=idempotency_key or None)
+                d.request_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None)
             )
             return answer if isinstance(answer, Rejection) else self._booked(answer, idempotency_key)
 
@@ -802,10 +1016,31 @@ class EngineCore:
 
     def _op_reoptimise(self, iterations: int = 0, now_s: int = 0) -> Operation:
         def run(d: Dispatcher) -> ReoptimiseReport:
+            if not 0 <= iterations <= self.max_reoptimise_iterations:
+                raise InvalidInput("iterations", f"got {iterations} (allowed: 0 .. {self.max_reoptimise_iterations})")
             now = self.now(now_s)
+            start = time.monotonic()
+            cap = start + self.max_reoptimise_ms / 1000.0  # the writer is never held longer
             if iterations > 0:
-                return d.reoptimise(iterations=iterations, now_s=now)
-            return d.reoptimise(deadline=time.monotonic() + self.reoptimise_deadline_ms / 1000.0, now_s=now)
+                return d.reoptimise(iterations=iterations, deadline=cap, now_s=now)
+            return d.reoptimise(deadline=min(cap, start + self.reoptimise_deadline_ms / 1000.0), now_s=now)
+
+        return run, True, None
+
+    def _op_start_shift(self, vehicle_id: str, stop: int | None = None, now_s: int = 0) -> Operation:
+        def run(d: Dispatcher) -> dict[str, Any]:
+            now = self.now(now_s)
+            if stop is not None:  # first: it checks the vehicle and the stop
+                d.on_vehicle_position(vehicle_id, stop, now)
+            d.start_shift(vehicle_id, now)
+            return self.vehicle_status(d.vehicle_index[vehicle_id])
+
+        return run, True, None
+
+    def _op_end_shift(self, vehicle_id: str, now_s: int = 0) -> Operation:
+        def run(d: Dispatcher) -> dict[str, Any]:
+            d.end_shift(vehicle_id, self.now(now_s))
+            return self.vehicle_status(d.vehicle_index[vehicle_id])
 
         return run, True, None
 

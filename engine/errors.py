@@ -5,7 +5,9 @@ A client's mistake is never INTERNAL: bad input is INVALID_ARGUMENT with a
 that does not fit the current state (cancelling a completed ride, an expired offer) is
 FAILED_PRECONDITION (a request booked at once and rejected also, with a ``google.rpc.ErrorInfo``
 naming the rejection's reason), a missing or unknown token UNAUTHENTICATED, someone else's ride or
-vehicle PERMISSION_DENIED, and a state store that cannot be reached UNAVAILABLE.
+vehicle PERMISSION_DENIED, a state store that cannot be reached or an engine with too many
+commands waiting UNAVAILABLE (nothing was done: retry), and a call whose deadline passed before
+the engine began it DEADLINE_EXCEEDED (nothing was done either).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ class Unauthenticated(Exception):
 
 class PermissionDenied(Exception):
     """The caller's role or identity does not allow this."""
+
+
+class DeadlineExceeded(Exception):
+    """The caller's time ran out before the engine began the command: it was dropped, nothing done."""
+
+
+class Overloaded(Exception):
+    """Too many commands wait for the engine: this one was refused at once, nothing done."""
 
 
 class Rejected(Exception):
@@ -115,6 +125,10 @@ def status_of(exc: BaseException) -> grpc.Status:
         return _status(grpc.StatusCode.UNAUTHENTICATED, code_pb2.UNAUTHENTICATED, str(exc))
     if isinstance(exc, PermissionDenied):
         return _status(grpc.StatusCode.PERMISSION_DENIED, code_pb2.PERMISSION_DENIED, str(exc))
+    if isinstance(exc, DeadlineExceeded):
+        return _status(grpc.StatusCode.DEADLINE_EXCEEDED, code_pb2.DEADLINE_EXCEEDED, str(exc))
+    if isinstance(exc, Overloaded):
+        return _status(grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE, str(exc))
     if isinstance(exc, StoreUnavailable):
         return _status(grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE, f"state store unavailable: {exc}")
     log.exception("internal error", exc_info=exc)

@@ -12,15 +12,22 @@ authentication key).
 Messages, front end to engine (one pickled tuple each)::
 
     ("call", id, operation, args, kwargs)   an operation of EngineCore.command
+    ("cancel", id)                          the caller gave up: drop the call if it has not begun
     ("read", id, what, args)                "history" (topic, after) or "last_event_id" (topic)
     ("sub", topic) / ("unsub", topic)       the front end (no longer) has a stream of topic
     ("lag", True) / ("lag", False)          a stream of the front end is (no longer) far behind
 
 engine to front end (lists of these, as many as were waiting)::
 
-    ("ready", info)                         the engine is ready: {"num_edges", "clock"}
-    ("reply", id, ok, value, clock_s)       an answer; an error travels as (class, args, attributes)
-    ("events", [(topic, event_id, payload), ...], clock_s)   a commit's events of the front end's topics
+    ("ready", info)                         the engine is ready: {"num_edges", "clock", "clock_s", "timezone",
+                                            "day_change_s", "day"}
+    ("reply", id, ok, value, stamp)         an answer; an error travels as (class, args, attributes)
+    ("events", [(topic, event_id, payload), ...], stamp)   a commit's events of the front end's topics
+
+A stamp is the engine's clock as ``(clock_s, day)``: on a wall clock ``day`` is the service day's
+ordinal (the front end reads the wall clock itself, on the engine's day: :mod:`engine.clock`),
+on an external clock 0. A call whose caller gives up (its deadline) before the engine began it
+is dropped ("cancel"), and the caller hears DEADLINE_EXCEEDED; once begun, it is waited for.
 
 The engine answers through one sender thread per front end, so the writer never waits on a
 socket. Several front ends share the port (SO_REUSEPORT; the kernel spreads the connections).
@@ -36,8 +43,10 @@ end (its reader, or the front end, cannot keep up) slows the writer until it cat
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import logging
+import math
 import multiprocessing
 import os
 import pickle
@@ -51,7 +60,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
@@ -61,7 +70,9 @@ from matching import Offer, Rejection, Request
 from matching.dispatcher import ReoptimiseReport
 
 from . import MAX_FRONTENDS
-from .core import EngineCore, Streams, Subscription, set_thread_nice, wall_clock_s
+from .clock import ServiceClock
+from .core import CALL_TIMEOUT_S, MAX_WAIT_S, EngineCore, Streams, Subscription, call_deadline, set_thread_nice
+from .errors import DeadlineExceeded
 from .settings import Settings
 from .store import StoreUnavailable
 
@@ -71,8 +82,6 @@ log = logging.getLogger(__name__)
 LAG_EVENTS = 200
 CAUGHT_UP_EVENTS = 50
 
-#: How long a front end waits for the engine to answer a call.
-CALL_TIMEOUT_S = 60.0
 #: How long the engine waits for a new front end to report its port.
 START_TIMEOUT_S = 120.0
 
@@ -105,6 +114,7 @@ class _Peer:
     topics: Counter[str]
     lagging: bool = False  # the front end reports a stream behind
     threads: int = 2  # its sender and receiver still running: the last one out closes the connection
+    calls: dict[int, Future[Any]] = field(default_factory=dict)  # queued calls, by id (for "cancel")
 
 
 class CoreHost:
@@ -189,12 +199,25 @@ class CoreHost:
         while not core.ready.wait(0.05):
             if self._closed:
                 return
-        peer.out.put(("ready", {"num_edges": core.network.num_edges, "clock": core.clock}))
+        sc = core.service_clock
+        info = {
+            "num_edges": core.network.num_edges,
+            "clock": core.clock,
+            "clock_s": core.clock_s,
+            "timezone": sc.timezone,
+            "day_change_s": sc.day_change_s,
+            "day": core.day.toordinal() if core.day is not None else 0,
+        }
+        peer.out.put(("ready", info))
         while True:
             msg = peer.conn.recv()
             kind = msg[0]
             if kind == "call":
                 self._call(peer, *msg[1:])
+            elif kind == "cancel":
+                fut = peer.calls.get(msg[1])
+                if fut is not None:
+                    fut.cancel()
             elif kind == "read":
                 self._read(peer, *msg[1:])
             elif kind == "sub":
@@ -222,21 +245,34 @@ class CoreHost:
         """True while a connected front end reports a stream behind (the writer's throttle)."""
         return any(peer.lagging for peer in self._peers)
 
+    def _stamp(self) -> tuple[int, int]:
+        """The engine's clock for a front end: (clock_s, the service day's ordinal or 0)."""
+        core = self.core
+        return core.clock_s, core.day.toordinal() if core.day is not None else 0
+
     def _reply(self, peer: _Peer, cid: int, value: Any = None, error: BaseException | None = None) -> None:
         if error is None:
-            peer.out.put(("reply", cid, True, value, self.core.clock_s))
+            peer.out.put(("reply", cid, True, value, self._stamp()))
         else:
-            peer.out.put(("reply", cid, False, pack_error(error), self.core.clock_s))
+            peer.out.put(("reply", cid, False, pack_error(error), self._stamp()))
 
     def _call(self, peer: _Peer, cid: int, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         def answer(fut: Future[Any]) -> None:
+            peer.calls.pop(cid, None)
+            if fut.cancelled():
+                self._reply(peer, cid, error=DeadlineExceeded("the call's time ran out before the engine began it: "
+                                                             "nothing was done"))  # fmt: skip
+                return
             error = fut.exception()
             self._reply(peer, cid, None if error else fut.result(), error)
 
         try:
-            self.core.command(name, *args, **kwargs).add_done_callback(answer)
+            fut = self.core.command(name, *args, **kwargs)
         except Exception as exc:
             self._reply(peer, cid, error=exc)
+            return
+        peer.calls[cid] = fut
+        fut.add_done_callback(answer)
 
     def _read(self, peer: _Peer, cid: int, what: str, args: tuple[Any, ...]) -> None:
         try:
@@ -259,7 +295,7 @@ class CoreHost:
                 if topics:
                     mine = [e for e in events if e[0] in topics]
                     if mine:
-                        peer.out.put(("events", mine, self.core.clock_s))
+                        peer.out.put(("events", mine, self._stamp()))
 
 
 # ---------------------------------------------------------------------------- front-end side
@@ -294,7 +330,10 @@ class RemoteCore:
         self.ready = threading.Event()
         self.lost = threading.Event()
         self._clock_s = 0
-        self._clock = "external"
+        self.clock = "external"
+        self._service_clock: ServiceClock | None = None
+        self._day = 0  # the engine's service day (ordinal), on a wall clock
+        self._midnight = 0.0
         self.network = _Network(0)
         self.store = _RemoteStore(self)
         threading.Thread(target=self._receive, name="engine-receive", daemon=True).start()
@@ -302,10 +341,18 @@ class RemoteCore:
 
     @property
     def clock_s(self) -> int:
-        """The service clock as of the engine's last message (wall time of day on a wall clock)."""
-        if self._clock == "wall":
-            return max(self._clock_s, wall_clock_s())
+        """The engine's service clock: on a wall clock read here, on the engine's service day as
+        of its last message; else the external clock as of its last message."""
+        if self._service_clock is not None:
+            return math.floor(self._service_clock.source() - self._midnight)
         return self._clock_s
+
+    def _stamped(self, stamp: tuple[int, int]) -> None:
+        clock_s, day = stamp
+        self._clock_s = max(self._clock_s, clock_s)
+        if day > self._day and self._service_clock is not None:
+            self._day = day
+            self._midnight = self._service_clock.midnight(dt.date.fromordinal(day))
 
     # -- wire
     def _send(self, msg: tuple[Any, ...]) -> None:
@@ -316,6 +363,9 @@ class RemoteCore:
             raise StoreUnavailable("the engine process is gone") from exc
 
     def _request(self, kind: str, *rest: Any) -> Any:
+        """Send a call or a read and wait for its answer: until the call's deadline (else
+        :data:`~engine.core.CALL_TIMEOUT_S`); then a call is cancelled, which the engine answers
+        with DeadlineExceeded if it had not begun it, or with its outcome."""
         if self.lost.is_set():
             raise StoreUnavailable("the engine process is gone")
         if not self.ready.is_set():
@@ -323,9 +373,17 @@ class RemoteCore:
         cid = next(self._ids)
         fut: Future[Any] = Future()
         self._pending[cid] = fut
+        deadline = call_deadline.get()
+        timeout = CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
         try:
             self._send((kind, cid, *rest))
-            return fut.result(timeout=CALL_TIMEOUT_S)
+            try:
+                return fut.result(timeout=timeout)
+            except TimeoutError:
+                if kind != "call":
+                    raise StoreUnavailable(f"the engine did not answer within {timeout:.0f} s") from None
+                self._send(("cancel", cid))
+                return fut.result()  # DeadlineExceeded if dropped, else the outcome (or the engine is lost)
         finally:
             self._pending.pop(cid, None)
 
@@ -335,8 +393,8 @@ class RemoteCore:
                 for msg in self._conn.recv():
                     kind = msg[0]
                     if kind == "reply":
-                        _, cid, ok, value, clock_s = msg
-                        self._clock_s = max(self._clock_s, clock_s)
+                        _, cid, ok, value, stamp = msg
+                        self._stamped(stamp)
                         fut = self._pending.get(cid)
                         if fut is not None:
                             if ok:
@@ -344,14 +402,18 @@ class RemoteCore:
                             else:
                                 fut.set_exception(unpack_error(value))
                     elif kind == "events":
-                        self._clock_s = max(self._clock_s, msg[2])
+                        self._stamped(msg[2])
                         fed: dict[int, Subscription] = {}
                         self._streams.deliver(msg[1], fed)
                         if not self._behind:
                             self._check_lag(fed.values())
                     elif kind == "ready":
-                        self.network = _Network(int(msg[1]["num_edges"]))
-                        self._clock = msg[1]["clock"]
+                        info = msg[1]
+                        self.network = _Network(int(info["num_edges"]))
+                        self.clock = info["clock"]
+                        if self.clock == "wall":
+                            self._service_clock = ServiceClock(info["timezone"], info["day_change_s"])
+                        self._stamped((info["clock_s"], info["day"]))
                         self.ready.set()
         except (EOFError, OSError):
             pass
@@ -407,8 +469,8 @@ class RemoteCore:
         return self._request("read", "history", (topic, after))
 
     # -- operations (see EngineCore)
-    def quote(self, request: Request, now_s: int = 0) -> Offer | Rejection:
-        return self._call("quote", request, now_s)
+    def quote(self, request: Request, now_s: int = 0, *, asap: bool = False) -> Offer | Rejection:
+        return self._call("quote", request, now_s, asap=asap)
 
     def book(
         self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
@@ -416,9 +478,15 @@ class RemoteCore:
         return self._call("book", offer_id, idempotency_key, now_s, rider_id=rider_id)
 
     def quote_and_book(
-        self, request: Request, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
+        self,
+        request: Request,
+        idempotency_key: str = "",
+        now_s: int = 0,
+        *,
+        rider_id: str | None = None,
+        asap: bool = False,
     ) -> dict[str, Any]:
-        return self._call("quote_and_book", request, idempotency_key, now_s, rider_id=rider_id)
+        return self._call("quote_and_book", request, idempotency_key, now_s, rider_id=rider_id, asap=asap)
 
     def ride_owner(self, ride_id: str) -> str | None:
         return self._call("ride_owner", ride_id)
@@ -434,6 +502,12 @@ class RemoteCore:
 
     def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
         return self._call("stop_event", vehicle_id, kind, ride_id, stop, time_s)
+
+    def start_shift(self, vehicle_id: str, stop: int | None = None, now_s: int = 0) -> dict[str, Any]:
+        return self._call("start_shift", vehicle_id, stop, now_s)
+
+    def end_shift(self, vehicle_id: str, now_s: int = 0) -> dict[str, Any]:
+        return self._call("end_shift", vehicle_id, now_s)
 
     def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
         return self._call("reoptimise", iterations, now_s)

@@ -93,9 +93,13 @@ def core_from_settings(settings: Settings) -> EngineCore:
         Deployment.from_toml(settings.scenario, data_dir=settings.data_dir),
         open_store(settings.store),
         clock=settings.clock,
+        timezone=settings.timezone,
         seed=settings.seed,
         reoptimise_every_s=settings.reoptimise_every_s,
         reoptimise_deadline_ms=settings.reoptimise_deadline_ms,
+        max_queue=settings.max_queue,
+        max_reoptimise_iterations=settings.max_reoptimise_iterations,
+        max_reoptimise_ms=settings.max_reoptimise_ms,
         # in one process a favoured writer would starve the streams, which share its interpreter lock
         writer_nice=settings.writer_nice if settings.frontends else 0,
     )

@@ -7,9 +7,11 @@ exception becomes the right status code (:mod:`engine.errors`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import queue
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -21,11 +23,16 @@ from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_
 
 from . import converters as cv
 from .auth import Principal, TokenTable
-from .core import MAX_CLOCK_S, EngineCore, Subscription
+from .core import MAX_CLOCK_S, EngineCore, Subscription, call_deadline
 from .errors import InvalidInput, PermissionDenied, abort, nested
 
 F = TypeVar("F", bound=Callable[..., Any])
-_TERMINAL = ("completed", "cancelled", "no_show")
+_TERMINAL = ("completed", "cancelled", "no_show", "expired")
+#: How far ahead of the engine's clock a vehicle may say it will be somewhere (ReportLocation):
+#: where it heads next, not a place to park it a year ahead.
+MAX_REPORT_AHEAD_S = 2 * 3600
+#: Time kept from a call's deadline for its answer to travel back.
+_REPLY_MARGIN_S = 0.05
 #: Event ids: "<ms>-<seq>" (Redis Stream ids).
 EVENT_ID = re.compile(r"\d{1,15}-\d{1,15}")
 
@@ -39,13 +46,29 @@ def check_time(field: str, value: int) -> None:
 _POLL_S = 0.5
 
 
+@contextlib.contextmanager
+def deadline_of(context: grpc.ServicerContext) -> Iterator[None]:
+    """While handling the call: its deadline (less the time its answer needs) is the engine's
+    :data:`~engine.core.call_deadline`, so a command it queues is dropped, not done, if the
+    caller has given up before the engine begins it."""
+    remaining = context.time_remaining()
+    at = None if remaining is None else time.monotonic() + max(0.0, remaining - _REPLY_MARGIN_S)
+    token = call_deadline.set(at)
+    try:
+        yield
+    finally:
+        call_deadline.reset(token)
+
+
 def rpc(fn: F) -> F:
-    """Turn any exception of a unary handler into its status code."""
+    """Turn any exception of a unary handler into its status code; the call's deadline bounds
+    the wait for the engine (:func:`deadline_of`)."""
 
     @functools.wraps(fn)
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return fn(self, request, context)
+            with deadline_of(context):
+                return fn(self, request, context)
         except Exception as exc:
             abort(context, exc)
 
@@ -61,6 +84,28 @@ class _Base:
         principal = self.tokens.identify(context.invocation_metadata())
         principal.require(*roles)
         return principal
+
+    def time_of(self, principal: Principal, field: str, value: int) -> int:
+        """A time the caller sent (``now_s``, ``time_s``; 0: not given), checked. On an external
+        clock only an operator moves the clock: a rider's or driver's time ahead of it counts as
+        the clock's time (the engine's clock as this process last heard it, never ahead of it)."""
+        check_time(field, value)
+        if principal.role != "operator" and self.core.clock == "external":
+            return min(value, self.core.clock_s)
+        return value
+
+    def place_time(self, principal: Principal, field: str, value: int) -> int:
+        """When a vehicle will be at the stop it reports (:meth:`time_of`): at most
+        :data:`MAX_REPORT_AHEAD_S` after the engine's clock."""
+        value = self.time_of(principal, field, value)
+        limit = self.core.clock_s + MAX_REPORT_AHEAD_S
+        if value > limit:
+            raise InvalidInput(
+                field,
+                f"got {value} (allowed: 0 .. {limit} s, at most {MAX_REPORT_AHEAD_S // 60} min after the "
+                "engine's clock)",
+            )
+        return value
 
     def stream(
         self,
@@ -118,7 +163,8 @@ class _Base:
 class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     def _request(self, msg: rider_pb2.QuoteRequest, p: Principal, now_s: int) -> Request:
         """The request a quote message describes, at the clock ``now_s`` would set (field errors name
-        the message's fields)."""
+        the message's fields). A request for "now" (no ``requested_time_s``) is stamped again by the
+        engine when it runs the command (``asap``)."""
         check_time("requested_time_s", msg.requested_time_s)
         clock = max(self.core.clock_s, now_s)  # the writer moves the clock itself
         return cv.request_from_proto(msg, p.subject if p.role == "rider" else None, clock)
@@ -130,9 +176,9 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     @rpc
     def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.ServicerContext) -> rider_pb2.QuoteResponse:
         p = self.who(context, "rider", "operator")
-        check_time("now_s", request.now_s)
-        req = self._request(request, p, request.now_s)
-        answer = self.core.quote(req, request.now_s)
+        now_s = self.time_of(p, "now_s", request.now_s)
+        req = self._request(request, p, now_s)
+        answer = self.core.quote(req, now_s, asap=not request.requested_time_s)
         if isinstance(answer, Offer):
             return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer))
         return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer))
@@ -147,14 +193,15 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             raise InvalidInput("offer_id", "missing (or give a request to book at once)")
         if len(request.idempotency_key) > 128:
             raise InvalidInput("idempotency_key", "longer than 128 characters")
-        check_time("now_s", request.now_s)
+        now_s = self.time_of(p, "now_s", request.now_s)
         rider_id = p.subject if p.role == "rider" else None
         if not at_once:
-            ride = self.core.book(request.offer_id, request.idempotency_key, request.now_s, rider_id=rider_id)
+            ride = self.core.book(request.offer_id, request.idempotency_key, now_s, rider_id=rider_id)
             return cv.ride_to_proto(ride)
         try:
-            req = self._request(request.request, p, request.now_s)
-            ride = self.core.quote_and_book(req, request.idempotency_key, request.now_s, rider_id=rider_id)
+            req = self._request(request.request, p, now_s)
+            asap = not request.request.requested_time_s
+            ride = self.core.quote_and_book(req, request.idempotency_key, now_s, rider_id=rider_id, asap=asap)
         except Exception as exc:
             field_error = nested(exc, "request.")
             if field_error is exc:
@@ -167,9 +214,9 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
         p = self.who(context, "rider", "operator")
         if not request.ride_id:
             raise InvalidInput("ride_id", "missing")
-        check_time("now_s", request.now_s)
+        now_s = self.time_of(p, "now_s", request.now_s)
         self._own(p, request.ride_id)
-        return cv.ride_to_proto(self.core.cancel(request.ride_id, request.now_s))
+        return cv.ride_to_proto(self.core.cancel(request.ride_id, now_s))
 
     @rpc
     def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.ServicerContext) -> Any:
@@ -206,26 +253,31 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
 
 
 class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
-    def _vehicle(self, context: grpc.ServicerContext, vehicle_id: str) -> int:
+    def _driver(self, context: grpc.ServicerContext, vehicle_id: str) -> Principal:
+        """The caller, who must drive ``vehicle_id`` (or be an operator)."""
         p = self.who(context, "driver", "operator")
         if not vehicle_id:
             raise InvalidInput("vehicle_id", "missing")
         if not p.may_drive(vehicle_id):
             raise PermissionDenied(f"vehicle {vehicle_id} is not yours")
+        return p
+
+    def _vehicle(self, context: grpc.ServicerContext, vehicle_id: str) -> int:
+        self._driver(context, vehicle_id)
         return self.core.vehicle_index(vehicle_id)
 
     @rpc
     def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
-        v = self._vehicle(context, request.vehicle_id)
-        check_time("now_s", request.now_s)
-        if request.HasField("stop"):
-            self.core.position(request.vehicle_id, request.stop, request.now_s or self.core.clock_s)
-        return cv.vehicle_status(self.core.vehicle_view(v))
+        p = self._driver(context, request.vehicle_id)
+        now_s = self.time_of(p, "now_s", request.now_s)
+        stop = request.stop if request.HasField("stop") else None
+        return cv.vehicle_status(self.core.start_shift(request.vehicle_id, stop, now_s))
 
     @rpc
     def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
-        v = self._vehicle(context, request.vehicle_id)
-        return cv.vehicle_status(self.core.vehicle_view(v))
+        p = self._driver(context, request.vehicle_id)
+        now_s = self.time_of(p, "now_s", request.now_s)
+        return cv.vehicle_status(self.core.end_shift(request.vehicle_id, now_s))
 
     def ReportLocation(
         self, request_iterator: Iterator[driver_pb2.LocationReport], context: grpc.ServicerContext
@@ -233,9 +285,10 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         accepted = 0
         try:
             for report in request_iterator:
-                self._vehicle(context, report.vehicle_id)
-                check_time("time_s", report.time_s)
-                self.core.position(report.vehicle_id, report.stop, report.time_s)
+                p = self._driver(context, report.vehicle_id)
+                time_s = self.place_time(p, "time_s", report.time_s)
+                with deadline_of(context):
+                    self.core.position(report.vehicle_id, report.stop, time_s)
                 accepted += 1
         except Exception as exc:
             abort(context, exc)
@@ -267,14 +320,14 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
 
     @rpc
     def ReportStopEvent(self, request: driver_pb2.StopEvent, context: grpc.ServicerContext) -> Any:
-        self._vehicle(context, request.vehicle_id)
+        p = self._driver(context, request.vehicle_id)
         kind = cv.STOP_EVENT.get(request.kind)
         if kind is None:
             raise InvalidInput("kind", f"unknown stop event kind {request.kind}")
         if kind != "arrived" and not request.ride_id:
             raise InvalidInput("ride_id", "missing")
-        check_time("time_s", request.time_s)
-        planned = self.core.stop_event(request.vehicle_id, kind, request.ride_id, request.stop, request.time_s)
+        time_s = self.time_of(p, "time_s", request.time_s)
+        planned = self.core.stop_event(request.vehicle_id, kind, request.ride_id, request.stop, time_s)
         return driver_pb2.StopEventAck(planned_stops=planned)
 
 
@@ -302,8 +355,8 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
     @rpc
     def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.ServicerContext) -> Any:
         self.who(context, "operator")
-        if not 0 <= request.iterations <= 1_000_000:
-            raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. 1000000)")
+        if request.iterations < 0:
+            raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. the engine's limit)")
         check_time("now_s", request.now_s)
         rep = self.core.reoptimise(request.iterations, request.now_s)
         return operator_pb2.ReoptimiseResponse(

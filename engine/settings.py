@@ -7,7 +7,8 @@ from pathlib import Path
 
 from matching.errors import InvalidValueError
 
-from . import MAX_FRONTENDS
+from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_REOPTIMISE_MS, MAX_FRONTENDS
+from .clock import resolve_timezone
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,16 @@ class Settings:
         store: ``"memory"`` (the default) or ``"redis://host:port[/db]"``.
         host, port: where to listen (port 0: any free port; the bound port is reported).
         tokens: bearer-token file (TOML); None turns authentication off.
-        clock: ``"wall"`` (seconds since local midnight) or ``"external"`` (times come with
-            the calls, as a simulation sends them; the clock never goes back).
+        clock: ``"wall"`` (seconds since local midnight of the service day, in ``timezone``; see
+            :mod:`engine.clock`) or ``"external"`` (times come with the calls, as a simulation sends
+            them; the clock never goes back; only an operator's calls move it).
+        timezone: the wall clock's IANA time zone (None: the host's; Incheon: ``Asia/Seoul``).
         reoptimise_every_s: period of the background re-optimisation (0: off); it runs
             within ``reoptimise_deadline_ms``.
+        max_queue: commands waiting for the writer beyond which new calls are refused at once
+            (UNAVAILABLE: nothing done).
+        max_reoptimise_iterations, max_reoptimise_ms: the most iterations an operator's
+            re-optimisation may ask for, and the longest any re-optimisation holds the writer.
         workers: gRPC worker threads (streams hold one each), per front end if any.
         frontends: gRPC front-end processes (0: gRPC in the engine's own process; see
             :mod:`engine.frontend`).
@@ -40,8 +47,12 @@ class Settings:
     port: int = 0
     tokens: Path | None = None
     clock: str = "wall"
+    timezone: str | None = None
     reoptimise_every_s: float = 0.0
     reoptimise_deadline_ms: int = 200
+    max_queue: int = DEFAULT_MAX_QUEUE
+    max_reoptimise_iterations: int = DEFAULT_MAX_REOPTIMISE_ITERATIONS
+    max_reoptimise_ms: int = DEFAULT_MAX_REOPTIMISE_MS
     workers: int = 64
     frontends: int = 0
     writer_nice: int = 0
@@ -54,8 +65,22 @@ class Settings:
             raise InvalidValueError("port", f"got {self.port}", "0 .. 65535")
         if self.reoptimise_every_s < 0:
             raise InvalidValueError("reoptimise_every_s", f"got {self.reoptimise_every_s}", ">= 0")
-        if not 1 <= self.reoptimise_deadline_ms <= 60_000:
-            raise InvalidValueError("reoptimise_deadline_ms", f"got {self.reoptimise_deadline_ms}", "1 .. 60000")
+        if self.timezone is not None:
+            resolve_timezone(self.timezone)
+        if not 1 <= self.max_reoptimise_ms <= 600_000:
+            raise InvalidValueError("max_reoptimise_ms", f"got {self.max_reoptimise_ms}", "1 .. 600000")
+        if not 1 <= self.reoptimise_deadline_ms <= self.max_reoptimise_ms:
+            raise InvalidValueError(
+                "reoptimise_deadline_ms",
+                f"got {self.reoptimise_deadline_ms}",
+                f"1 .. {self.max_reoptimise_ms} (max_reoptimise_ms)",
+            )
+        if not 0 <= self.max_reoptimise_iterations <= 10_000_000:
+            raise InvalidValueError(
+                "max_reoptimise_iterations", f"got {self.max_reoptimise_iterations}", "0 .. 10000000"
+            )
+        if not 1 <= self.max_queue <= 1_000_000:
+            raise InvalidValueError("max_queue", f"got {self.max_queue}", "1 .. 1000000")
         if not 4 <= self.workers <= 10_000:
             raise InvalidValueError("workers", f"got {self.workers}", "4 .. 10000")
         if not 0 <= self.frontends <= MAX_FRONTENDS:

@@ -26,7 +26,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine import DEFAULT_WRITER_NICE, MAX_FRONTENDS
+from engine import (
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_REOPTIMISE_ITERATIONS,
+    DEFAULT_MAX_REOPTIMISE_MS,
+    DEFAULT_WRITER_NICE,
+    MAX_FRONTENDS,
+)
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
 
@@ -429,8 +435,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         tokens=Path(args.tokens) if args.tokens else None,
         clock=args.clock,
+        timezone=args.timezone,
         reoptimise_every_s=args.reoptimise_every,
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
+        max_queue=args.max_queue,
+        max_reoptimise_iterations=args.max_reoptimise_iterations,
+        max_reoptimise_ms=args.max_reoptimise_ms,
         workers=args.workers,
         frontends=frontends,
         writer_nice=args.writer_nice,
@@ -878,7 +888,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--clock",
         choices=("wall", "external"),
         default="wall",
-        help="wall: time of day; external: times come with the calls (simulations)",
+        help="wall (default): the time of day of the service day, read from this machine's clock in --timezone "
+        "(a service day runs past midnight until the quiet hours before the next one starts); external: times "
+        "come with the calls, as a simulation sends them, and only an operator's calls move the clock",
+    )
+    serve.add_argument(
+        "--timezone",
+        metavar="NAME",
+        help="time zone of the wall clock, an IANA name such as Asia/Seoul (Incheon) or Europe/London "
+        "(default: this machine's, $TZ or /etc/localtime)",
     )
     serve.add_argument(
         "--reoptimise-every",
@@ -893,6 +911,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=200,
         metavar="MS",
         help="time budget of each background re-optimisation (default 200 ms)",
+    )
+    serve.add_argument(
+        "--max-reoptimise-ms",
+        type=int,
+        default=DEFAULT_MAX_REOPTIMISE_MS,
+        metavar="MS",
+        help="longest any re-optimisation may hold the engine, an operator's included: every other call "
+        f"waits meanwhile (default {DEFAULT_MAX_REOPTIMISE_MS} ms)",
+    )
+    serve.add_argument(
+        "--max-reoptimise-iterations",
+        type=int,
+        default=DEFAULT_MAX_REOPTIMISE_ITERATIONS,
+        metavar="N",
+        help=f"most iterations an operator's Reoptimise may ask for (default {DEFAULT_MAX_REOPTIMISE_ITERATIONS:,})",
+    )
+    serve.add_argument(
+        "--max-queue",
+        type=int,
+        default=DEFAULT_MAX_QUEUE,
+        metavar="N",
+        help="calls waiting for the engine beyond which new ones are refused at once with UNAVAILABLE "
+        f"(nothing done; the client may retry) (default {DEFAULT_MAX_QUEUE:,})",
     )
     serve.add_argument("--workers", type=int, default=64, help="gRPC worker threads, per front end if any (default 64)")
     serve.add_argument(

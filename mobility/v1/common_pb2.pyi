@@ -21,6 +21,7 @@ class RideStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RIDE_STATUS_COMPLETED: _ClassVar[RideStatus]
     RIDE_STATUS_CANCELLED: _ClassVar[RideStatus]
     RIDE_STATUS_NO_SHOW: _ClassVar[RideStatus]
+    RIDE_STATUS_EXPIRED: _ClassVar[RideStatus]
 
 class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -46,6 +47,7 @@ RIDE_STATUS_ON_BOARD: RideStatus
 RIDE_STATUS_COMPLETED: RideStatus
 RIDE_STATUS_CANCELLED: RideStatus
 RIDE_STATUS_NO_SHOW: RideStatus
+RIDE_STATUS_EXPIRED: RideStatus
 REJECT_REASON_UNSPECIFIED: RejectReason
 REJECT_REASON_OUTSIDE_ZONE: RejectReason
 REJECT_REASON_OUTSIDE_HOURS: RejectReason

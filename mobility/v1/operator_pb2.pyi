@@ -21,6 +21,10 @@ class AssignmentKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASSIGNMENT_KIND_COMPLETED: _ClassVar[AssignmentKind]
     ASSIGNMENT_KIND_NO_SHOW: _ClassVar[AssignmentKind]
     ASSIGNMENT_KIND_LATE: _ClassVar[AssignmentKind]
+    ASSIGNMENT_KIND_EXPIRED: _ClassVar[AssignmentKind]
+    ASSIGNMENT_KIND_SHIFT_ENDED: _ClassVar[AssignmentKind]
+    ASSIGNMENT_KIND_SHIFT_STARTED: _ClassVar[AssignmentKind]
+    ASSIGNMENT_KIND_SERVICE_DAY: _ClassVar[AssignmentKind]
 ASSIGNMENT_KIND_UNSPECIFIED: AssignmentKind
 ASSIGNMENT_KIND_OFFER: AssignmentKind
 ASSIGNMENT_KIND_REJECTION: AssignmentKind
@@ -32,6 +36,10 @@ ASSIGNMENT_KIND_BOARDED: AssignmentKind
 ASSIGNMENT_KIND_COMPLETED: AssignmentKind
 ASSIGNMENT_KIND_NO_SHOW: AssignmentKind
 ASSIGNMENT_KIND_LATE: AssignmentKind
+ASSIGNMENT_KIND_EXPIRED: AssignmentKind
+ASSIGNMENT_KIND_SHIFT_ENDED: AssignmentKind
+ASSIGNMENT_KIND_SHIFT_STARTED: AssignmentKind
+ASSIGNMENT_KIND_SERVICE_DAY: AssignmentKind
 
 class WatchAssignmentsRequest(_message.Message):
     __slots__ = ("after_event_id",)
@@ -70,7 +78,7 @@ class FleetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class FleetStatusResponse(_message.Message):
-    __slots__ = ("clock_s", "vehicles", "vehicles_on_shift", "rides_assigned", "rides_on_board", "rides_completed", "rides_cancelled", "rides_no_show", "requests_rejected", "riders_on_board", "mean_wait_s", "planned_vehicle_time_s")
+    __slots__ = ("clock_s", "vehicles", "vehicles_on_shift", "rides_assigned", "rides_on_board", "rides_completed", "rides_cancelled", "rides_no_show", "requests_rejected", "riders_on_board", "mean_wait_s", "planned_vehicle_time_s", "rides_expired", "service_day")
     CLOCK_S_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_ON_SHIFT_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +91,8 @@ class FleetStatusResponse(_message.Message):
     RIDERS_ON_BOARD_FIELD_NUMBER: _ClassVar[int]
     MEAN_WAIT_S_FIELD_NUMBER: _ClassVar[int]
     PLANNED_VEHICLE_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    RIDES_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_DAY_FIELD_NUMBER: _ClassVar[int]
     clock_s: int
     vehicles: int
     vehicles_on_shift: int
@@ -95,7 +105,9 @@ class FleetStatusResponse(_message.Message):
     riders_on_board: int
     mean_wait_s: float
     planned_vehicle_time_s: float
-    def __init__(self, clock_s: _Optional[int] = ..., vehicles: _Optional[int] = ..., vehicles_on_shift: _Optional[int] = ..., rides_assigned: _Optional[int] = ..., rides_on_board: _Optional[int] = ..., rides_completed: _Optional[int] = ..., rides_cancelled: _Optional[int] = ..., rides_no_show: _Optional[int] = ..., requests_rejected: _Optional[int] = ..., riders_on_board: _Optional[int] = ..., mean_wait_s: _Optional[float] = ..., planned_vehicle_time_s: _Optional[float] = ...) -> None: ...
+    rides_expired: int
+    service_day: str
+    def __init__(self, clock_s: _Optional[int] = ..., vehicles: _Optional[int] = ..., vehicles_on_shift: _Optional[int] = ..., rides_assigned: _Optional[int] = ..., rides_on_board: _Optional[int] = ..., rides_completed: _Optional[int] = ..., rides_cancelled: _Optional[int] = ..., rides_no_show: _Optional[int] = ..., requests_rejected: _Optional[int] = ..., riders_on_board: _Optional[int] = ..., mean_wait_s: _Optional[float] = ..., planned_vehicle_time_s: _Optional[float] = ..., rides_expired: _Optional[int] = ..., service_day: _Optional[str] = ...) -> None: ...
 
 class ReoptimiseRequest(_message.Message):
     __slots__ = ("iterations", "now_s")

@@ -21,6 +21,7 @@ class RideUpdateKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RIDE_UPDATE_KIND_CANCELLED: _ClassVar[RideUpdateKind]
     RIDE_UPDATE_KIND_NO_SHOW: _ClassVar[RideUpdateKind]
     RIDE_UPDATE_KIND_LATE: _ClassVar[RideUpdateKind]
+    RIDE_UPDATE_KIND_EXPIRED: _ClassVar[RideUpdateKind]
 RIDE_UPDATE_KIND_UNSPECIFIED: RideUpdateKind
 RIDE_UPDATE_KIND_STATE: RideUpdateKind
 RIDE_UPDATE_KIND_ASSIGNED: RideUpdateKind
@@ -33,6 +34,7 @@ RIDE_UPDATE_KIND_COMPLETED: RideUpdateKind
 RIDE_UPDATE_KIND_CANCELLED: RideUpdateKind
 RIDE_UPDATE_KIND_NO_SHOW: RideUpdateKind
 RIDE_UPDATE_KIND_LATE: RideUpdateKind
+RIDE_UPDATE_KIND_EXPIRED: RideUpdateKind
 
 class QuoteRequest(_message.Message):
     __slots__ = ("request_id", "origin", "destination", "requested_time_s", "passengers", "rider_class", "wheelchair", "now_s")

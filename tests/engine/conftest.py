@@ -39,7 +39,7 @@ from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
-from mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
+from mobility.v1 import driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
 
 #: How long a starting server may take to answer PING (it replays its AOF first).
 START_TIMEOUT_S = 10.0
@@ -220,6 +220,13 @@ class Engine:
                 raise TimeoutError(f"the engine on port {self.port} did not become SERVING in {timeout_s} s")
             time.sleep(0.02)
 
+    def advance(self, now_s: int) -> None:
+        """Move the external clock on to ``now_s``, as an operator (a rider's or driver's times do
+        not move it): a re-optimisation of one iteration, which with no ride booked only brings
+        the idle vehicles to ``now_s``."""
+        request = operator_pb2.ReoptimiseRequest(iterations=1, now_s=now_s)
+        self.operator.Reoptimise(request, metadata=bearer("operator"), timeout=30)
+
     def close(self) -> None:
         self.channel.close()
         if self.server is not None:
@@ -239,11 +246,13 @@ def launch_engine(
     block_until_ready: bool = True,
     seed: int = 0,
     frontends: int = 0,
+    **options: Any,
 ) -> Engine:
     """Start a real gRPC engine on a free port (external clock) and connect to it.
 
     With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
-    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect)."""
+    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect).
+    Other ``options`` are :class:`Settings` fields."""
     settings = Settings(
         scenario=SCENARIO,
         data_dir=data_dir,
@@ -253,6 +262,7 @@ def launch_engine(
         tokens=tokens,
         seed=seed,
         frontends=frontends,
+        **options,
     )
     server: grpc.Server | None = None
     front: FrontEnds | None = None

@@ -132,6 +132,7 @@ def world(data_dir: Path, tokens_file: Path, request: pytest.FixtureRequest) -> 
     engine = launch_engine(data_dir, tokens=tokens_file, frontends=request.param)
     try:
         operator = bearer("operator")
+        engine.advance(T0)  # riders do not move the clock
         on_board = _book(engine, "on-board", 10, 30, T0)
         pickup = engine.driver.GetManifest(
             driver_pb2.GetManifestRequest(vehicle_id=on_board.vehicle_id), metadata=operator, timeout=TIMEOUT

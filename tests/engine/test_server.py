@@ -427,7 +427,11 @@ def test_invalid_argument_names_the_field(engine: Engine, case: str, field: str,
 # ---------------------------------------------------------------------------- authentication
 @pytest.fixture
 def auth_engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any], tokens_file: Path) -> Engine:
-    return start_engine(**engine_setup, tokens=tokens_file)
+    """An engine with tokens, its external clock at :data:`T0` (set by the operator: riders' and
+    drivers' times do not move it)."""
+    e = start_engine(**engine_setup, tokens=tokens_file)
+    e.advance(T0)
+    return e
 
 
 def _calls_as(e: Engine, metadata: Metadata) -> list[Callable[[], Any]]:
