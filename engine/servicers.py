@@ -94,10 +94,10 @@ class _Base:
             return min(value, self.core.clock_s)
         return value
 
-    def place_time(self, principal: Principal, field: str, value: int) -> int:
-        """When a vehicle will be at the stop it reports (:meth:`time_of`): at most
-        :data:`MAX_REPORT_AHEAD_S` after the engine's clock."""
-        value = self.time_of(principal, field, value)
+    def place_time(self, field: str, value: int) -> int:
+        """When a vehicle will be at the stop it reports: at most :data:`MAX_REPORT_AHEAD_S` after
+        the engine's clock (the time does not move the clock, whoever sends it)."""
+        check_time(field, value)
         limit = self.core.clock_s + MAX_REPORT_AHEAD_S
         if value > limit:
             raise InvalidInput(
@@ -285,8 +285,8 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         accepted = 0
         try:
             for report in request_iterator:
-                p = self._driver(context, report.vehicle_id)
-                time_s = self.place_time(p, "time_s", report.time_s)
+                self._driver(context, report.vehicle_id)
+                time_s = self.place_time("time_s", report.time_s)
                 with deadline_of(context):
                     self.core.position(report.vehicle_id, report.stop, time_s)
                 accepted += 1
