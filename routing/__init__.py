@@ -22,7 +22,7 @@ from .dijkstra import (
     dijkstra_one_to_many,
     dijkstra_one_to_one,
 )
-from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError
+from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
 from .network import RoadNetwork
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .router import NoPathError, Router, ShortestPath, warm_up
@@ -56,6 +56,7 @@ __all__ = [
     "nearest_nodes",
     "nearest_nodes_xy",
     "network_cache_path",
+    "plain_repr",
     "read_manhattan",
     "snap",
     "synthetic_city",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InvalidArgumentError, NetworkFileError
+from .errors import InvalidArgumentError, NetworkFileError, plain_repr
 from .network import RoadNetwork
 
 
@@ -53,9 +53,9 @@ def read_manhattan(
     stem (``.../Manhattan``).
     """
     if not time_unit_s > 0:
-        raise InvalidArgumentError("time_unit_s", f"got {time_unit_s!r}", "> 0")
+        raise InvalidArgumentError("time_unit_s", f"got {plain_repr(time_unit_s)}", "> 0")
     if not coord_unit_m > 0:
-        raise InvalidArgumentError("coord_unit_m", f"got {coord_unit_m!r}", "> 0")
+        raise InvalidArgumentError("coord_unit_m", f"got {plain_repr(coord_unit_m)}", "> 0")
     p = Path(path)
     if p.is_dir():
         found = sorted(p.glob("*.xy"))

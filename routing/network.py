@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
 
 from .config import INDEX_DTYPE, WEIGHT_DTYPE
-from .errors import InvalidArgumentError, NetworkFileError
+from .errors import InvalidArgumentError, NetworkFileError, plain_repr
 
 #: Road classes known to the engine; ``RoadNetwork.road_class`` holds indices into the
 #: network's own ``road_classes`` tuple, which starts with these.
@@ -81,7 +81,7 @@ def _round_times(values: ArrayLike, name: str, size: int) -> NDArray[np.int32]:
         bad = int(np.flatnonzero((rounded < 1) | (rounded > MAX_EDGE_TIME_S))[0])
         raise InvalidArgumentError(
             name,
-            f"edge {bad} has travel time {farr[bad]!r} s",
+            f"edge {bad} has travel time {plain_repr(farr[bad])} s",
             f"1 .. {MAX_EDGE_TIME_S} s after rounding",
         )
     return rounded.astype(WEIGHT_DTYPE)
@@ -169,7 +169,9 @@ class RoadNetwork:
         time_f = np.asarray(travel_time_s, dtype=np.float64)
         if time_f.shape == (m,) and m and not (np.all(np.isfinite(time_f)) and time_f.min() >= 0):
             bad = int(np.flatnonzero(~np.isfinite(time_f) | (time_f < 0))[0])
-            raise InvalidArgumentError("travel_time_s", f"edge {bad} has travel time {time_f[bad]!r} s", ">= 0 s")
+            raise InvalidArgumentError(
+                "travel_time_s", f"edge {bad} has travel time {plain_repr(time_f[bad])} s", ">= 0 s"
+            )
         time_f = np.maximum(time_f, 1.0)
         time_a = _round_times(time_f, "travel_time_s", m)
         len_f = _as_array(length_m, np.float64, "length_m", m)

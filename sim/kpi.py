@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from routing import InvalidArgumentError
+from routing import InvalidArgumentError, plain_repr
 
 from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
 
@@ -124,7 +124,7 @@ def occupancy_series(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str,
     and the last drive or visit.
     """
     if not 1 <= bin_s <= 86_400:
-        raise InvalidArgumentError("bin_s", f"got {bin_s!r}", "1 .. 86400 s")
+        raise InvalidArgumentError("bin_s", f"got {plain_repr(bin_s)}", "1 .. 86400 s")
     last = max([out.end_s, out.start_s + 1] + [d.arrive_s for d in out.drives] + [v.depart_s for v in out.visits])
     num_bins = max(1, math.ceil((last - out.start_s) / bin_s))
     edges = out.start_s + bin_s * np.arange(num_bins + 1, dtype=np.float64)
@@ -490,7 +490,7 @@ def validate(out: SimOutput, *, max_per_kind: int = 20) -> list[str]:
     At most ``max_per_kind`` problems of each kind are listed, followed by a count of the rest.
     """
     if max_per_kind < 1:
-        raise InvalidArgumentError("max_per_kind", f"got {max_per_kind!r}", ">= 1")
+        raise InvalidArgumentError("max_per_kind", f"got {plain_repr(max_per_kind)}", ">= 1")
     p = _Problems(max_per_kind)
     vehicles: dict[str, VehicleRecord] = {}
     for veh in out.vehicles:
