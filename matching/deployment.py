@@ -17,7 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from routing import RoadNetwork, Router, StopSet, all_node_stops, load_network, read_manhattan, virtual_stops
+from routing import (
+    MANHATTAN_COORD_UNIT_M,
+    MANHATTAN_TIME_UNIT_S,
+    RoadNetwork,
+    Router,
+    StopSet,
+    all_node_stops,
+    load_network,
+    read_manhattan,
+    virtual_stops,
+)
 
 from .errors import InvalidValueError
 from .fares import FarePolicy, fare_policy_from_name
@@ -87,9 +97,15 @@ def integer(table: Mapping[str, Any], key: str, section: str, default: int, lo: 
 
 @dataclass(frozen=True)
 class NetworkSpec:
+    """The ``[network]`` table: ``kind`` ("osm" or "benchmark"), ``path`` and, for benchmark
+    graphs only, the units of their files (see :mod:`routing.benchmark_graphs`): metres per
+    coordinate unit of ``.xy`` and seconds per time unit of ``.d``, by default the Manhattan
+    graph's (a mile, a tenth of a second)."""
+
     kind: str
     path: Path
-    time_unit_s: float = 1.0
+    time_unit_s: float = MANHATTAN_TIME_UNIT_S
+    coord_unit_m: float = MANHATTAN_COORD_UNIT_M
 
 
 @dataclass(frozen=True)
@@ -132,14 +148,23 @@ class Deployment:
         default_shift: tuple[int, int] = (6 * 3600, 23 * 3600),
     ) -> Deployment:
         nt = doc.get("network", {})
-        check_keys(nt, {"kind", "path", "time_unit_s"}, "network")
+        check_keys(nt, {"kind", "path", "time_unit_s", "coord_unit_m"}, "network")
         kind = nt.get("kind", "osm")
         if kind not in ("osm", "benchmark"):
             raise ConfigError("network.kind", f"got {kind!r}", "osm, benchmark")
+        if kind != "benchmark":
+            for unit in ("time_unit_s", "coord_unit_m"):
+                if unit in nt:
+                    raise ConfigError(
+                        f"network.{unit}",
+                        'only benchmark graphs (kind = "benchmark", .xy + .d files) have units to set; '
+                        "an OSM file's are known",
+                    )
         network = NetworkSpec(
             kind=kind,
             path=locate(nt.get("path"), "network.path", base=base, data_dir=data_dir),
-            time_unit_s=number(nt, "time_unit_s", "network", 1.0, 1e-6, 1e6),
+            time_unit_s=number(nt, "time_unit_s", "network", MANHATTAN_TIME_UNIT_S, 1e-6, 1e6),
+            coord_unit_m=number(nt, "coord_unit_m", "network", MANHATTAN_COORD_UNIT_M, 1e-3, 1e7),
         )
         st = doc.get("stops", {})
         check_keys(st, {"kind", "spacing_m"}, "stops")
@@ -190,7 +215,7 @@ def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
     """Network, router (cached contraction hierarchy) and stops of a deployment."""
     spec = deployment.network
     if spec.kind == "benchmark":
-        net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s)
+        net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
     else:
         net = load_network(spec.path)
     router = Router.from_network(net)

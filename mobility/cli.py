@@ -132,12 +132,21 @@ def _is_benchmark_graph(path: Path) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from routing import BuildOptions, load_network, read_manhattan
+    from routing import MANHATTAN_COORD_UNIT_M, MANHATTAN_TIME_UNIT_S, BuildOptions, load_network, read_manhattan
 
+    units = {"coord_unit_m": args.coord_unit_m, "time_unit_s": args.time_unit_s}
     if _is_benchmark_graph(Path(args.file)):
         t0 = time.perf_counter()
-        net = read_manhattan(args.file)
+        net = read_manhattan(
+            args.file,
+            coord_unit_m=MANHATTAN_COORD_UNIT_M if args.coord_unit_m is None else args.coord_unit_m,
+            time_unit_s=MANHATTAN_TIME_UNIT_S if args.time_unit_s is None else args.time_unit_s,
+        )
         return net, time.perf_counter() - t0
+    for name, value in units.items():
+        if value is not None:
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"{option}: only benchmark graphs (.xy + .d) have units to set; {args.file} is not one")
     options = BuildOptions.from_toml(args.options) if args.options else BuildOptions()
     t0 = time.perf_counter()
     net = load_network(
@@ -153,7 +162,7 @@ def _load(args: argparse.Namespace) -> Any:
 def cmd_network_build(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from routing import Router, virtual_stops
+    from routing import Router, speed_warning, virtual_stops
 
     net, load_s = _load(args)
     t0 = time.perf_counter()
@@ -170,6 +179,9 @@ def cmd_network_build(args: argparse.Namespace) -> int:
         "from_cache": bool(router.ch.meta.get("from_cache")),
     }
     summary["stops"] = {"count": len(stops), "from_osm": stops.num_osm, "spacing_m": args.stop_spacing}
+    if net.meta.get("format") == "xy+d":
+        summary["units"] = {"coord_unit_m": net.meta["coord_unit_m"], "time_unit_s": net.meta["time_unit_s"]}
+    summary["speed_warning"] = speed_warning(net)
     rng = np.random.default_rng(0)
     pairs = rng.integers(0, net.num_nodes, size=(1000, 2))
     router.travel_time(int(pairs[0, 0]), int(pairs[0, 1]))
@@ -194,6 +206,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     classes = ", ".join(f"{k} {v:g}" for k, v in sorted(s["road_km_by_class"].items(), key=lambda kv: -kv[1]))
     print(f"road km      {classes}")
     print(f"mean speed   {s['mean_speed_kph']} km/h (free flow)")
+    if "units" in s:
+        u = s["units"]
+        print(f"units        {u['coord_unit_m']:.10g} m per coordinate unit, {u['time_unit_s']:.10g} s per time unit")
     if "bbox" in s:
         b = s["bbox"]
         print(f"extent       {b['south']}..{b['north']} N, {b['west']}..{b['east']} E")
@@ -763,6 +778,20 @@ def build_parser() -> argparse.ArgumentParser:
             help="TOML file with a [network] table: speeds_kph "
             "(per highway class), use_maxspeed, max_speed_kph, simplify",
         )
+        p.add_argument(
+            "--coord-unit-m",
+            type=_positive(float),
+            metavar="M",
+            help="benchmark graphs only: metres per coordinate unit of the .xy file (default 1609.344, a mile, "
+            "as in the Manhattan graph; the files do not say)",
+        )
+        p.add_argument(
+            "--time-unit-s",
+            type=_positive(float),
+            metavar="S",
+            help="benchmark graphs only: seconds per time unit of the .d file (default 0.1, as in the Manhattan "
+            "graph). A warning says when the resulting mean speed is outside 10 .. 150 km/h",
+        )
         p.add_argument("--cache-dir", help="cache folder (default: $MOBILITY_CACHE_DIR or ~/.cache/mobility-engine)")
         p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -1034,6 +1063,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(seconds + 10 s) per round and 20 s per store for the profile.",
     )
     serveb.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of seconds: one 2 s round of 2 clients, memory store, Quote + BookRide, gRPC in the "
+        "engine process, no profile (unless the options below say otherwise); no verdict on the target",
+    )
+    serveb.add_argument(
         "--clients",
         type=_positive(int),
         nargs="+",
@@ -1054,12 +1089,6 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=("memory", "redis"),
         help="state stores, one round each (default: memory redis)",
-    )
-    serveb.add_argument(
-        "--quick",
-        action="store_true",
-        help="a smoke test of seconds: one 2 s round of 2 clients, memory store, Quote + BookRide, gRPC in the "
-        "engine process, no profile (unless the options below say otherwise); no verdict on the target",
     )
     serveb.add_argument(
         "--mode",

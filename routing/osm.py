@@ -44,7 +44,7 @@ import numpy as np
 
 from .cache import default_cache_dir, file_digest
 from .errors import InvalidArgumentError, NetworkFileError, plain_repr
-from .network import DEFAULT_ROAD_CLASSES, RoadNetwork
+from .network import DEFAULT_ROAD_CLASSES, RoadNetwork, warn_if_implausible
 
 log = logging.getLogger(__name__)
 
@@ -475,9 +475,27 @@ def load_network(
     a second call with the same file and options reads the cache. A saved network
     (``.npz`` written by :meth:`RoadNetwork.save`) is also accepted as ``path``.
 
+    A network whose mean free-flow speed is implausible is logged as a warning naming the
+    options that set its speeds (:func:`routing.network.speed_warning`), also when it comes
+    from the cache.
+
     Raises:
         NetworkFileError: the file is missing, empty, corrupt, or has no drivable roads.
     """
+    net = _load_network(path, options=options, cache=cache, cache_dir=cache_dir, name=name, on_stage=on_stage)
+    warn_if_implausible(net)
+    return net
+
+
+def _load_network(
+    path: str | Path,
+    *,
+    options: BuildOptions | None,
+    cache: bool,
+    cache_dir: str | Path | None,
+    name: str | None,
+    on_stage: Callable[[str], None] | None,
+) -> RoadNetwork:
     path = Path(path)
     _check_file(path)
     stage = on_stage or (lambda _msg: None)
