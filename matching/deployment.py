@@ -4,7 +4,8 @@ A :class:`Deployment` is read from the ``[network]``, ``[stops]``, ``[fleet]``, 
 and ``[fares]`` tables of a TOML file (other tables are ignored): the simulator's scenario
 files (``sim/scenario.py``) and the live engine (``mobility serve --scenario``) share it.
 :func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
-vehicles.
+vehicles, whose depots lie in the service's zone (:func:`zone_stops`) as the simulator's demand
+does, so that neither is turned away for being outside it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from routing import (
     MANHATTAN_COORD_UNIT_M,
@@ -33,6 +35,7 @@ from .errors import InvalidValueError
 from .fares import FarePolicy, fare_policy_from_name
 from .model import VehicleState
 from .params import ServiceParams
+from .service_area import stops_in_zone
 
 DAY_S = 86_400
 
@@ -226,11 +229,27 @@ def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
     return net, router, stops
 
 
+def zone_stops(deployment: Deployment, stops: StopSet) -> NDArray[np.bool_]:
+    """Whether each stop lies in the service's zone (``[service] zone``; every stop without one).
+
+    Raises:
+        ConfigError: (field ``service.zone``) the zone contains none of the stops, with the
+            reason when it can tell (lat and lon swapped; see :func:`matching.stops_in_zone`).
+    """
+    try:
+        return stops_in_zone(deployment.service.zone, stops)
+    except InvalidValueError as exc:
+        raise ConfigError(f"service.{exc.field}", exc.message, exc.allowed) from exc
+
+
 def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[VehicleState]:
-    """Vehicles spread over the stops (depots drawn without replacement where possible)."""
+    """Vehicles spread over the stops of the service's zone (:func:`zone_stops`; depots drawn
+    without replacement where possible). Without a zone every stop may be a depot, and the draw
+    is the same as over the whole stop set."""
     f = deployment.fleet
     rng = np.random.default_rng(seed)
-    depots = rng.choice(len(stops), size=f.vehicles, replace=f.vehicles > len(stops))
+    allowed = np.flatnonzero(zone_stops(deployment, stops))
+    depots = allowed[rng.choice(len(allowed), size=f.vehicles, replace=f.vehicles > len(allowed))]
     return [
         VehicleState(
             id=f"veh{k:04d}",
