@@ -66,10 +66,13 @@ bench-sim: $(STAMP)  ## simulator speed: the I-MOD day and the 10,000-request Ma
 bench-serve: $(STAMP) system-deps  ## live engine under load (memory store, then a temporary redis-server)
 	$(BIN)/mobility bench serve --clients 4 16 --update-readme
 
-bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes (a few minutes)
+bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (about two minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
-	$(BIN)/mobility bench darp --time-limit 2 --instances a2-16,a4-24 --out benchmarks/results/quick
-	$(BIN)/mobility bench pdptw --time-limit 2 --instances lc101,lr104 --out benchmarks/results/quick
+	$(BIN)/mobility bench darp --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench pdptw --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench dispatch --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench sim --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench serve --quick --out benchmarks/results/quick
 
 proto: $(STAMP)  ## regenerate mobility/v1/*_pb2*.py from proto/mobility/v1/*.proto (checked in; a test fails if stale)
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)

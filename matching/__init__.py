@@ -38,7 +38,15 @@ from .model import (
     VehicleState,
 )
 from .params import ServiceParams
-from .service_area import PAST_GRACE_S, Refusal, ServiceArea, StopChoice, StopPair, point_in_polygon
+from .service_area import (
+    PAST_GRACE_S,
+    Refusal,
+    ServiceArea,
+    StopChoice,
+    StopPair,
+    point_in_polygon,
+    stops_in_zone,
+)
 
 __all__ = [
     "DAY_S",
@@ -71,4 +79,5 @@ __all__ = [
     "VehicleState",
     "fare_policy_from_name",
     "point_in_polygon",
+    "stops_in_zone",
 ]

@@ -4,7 +4,8 @@ A :class:`Deployment` is read from the ``[network]``, ``[stops]``, ``[fleet]``, 
 and ``[fares]`` tables of a TOML file (other tables are ignored): the simulator's scenario
 files (``sim/scenario.py``) and the live engine (``mobility serve --scenario``) share it.
 :func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
-vehicles.
+vehicles, whose depots lie in the service's zone (:func:`zone_stops`) as the simulator's demand
+does, so that neither is turned away for being outside it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from routing import RoadNetwork, Router, StopSet, all_node_stops, load_network, read_manhattan, virtual_stops
+from routing import (
+    MANHATTAN_COORD_UNIT_M,
+    MANHATTAN_TIME_UNIT_S,
+    RoadNetwork,
+    Router,
+    StopSet,
+    all_node_stops,
+    load_network,
+    read_manhattan,
+    virtual_stops,
+)
 
 from .errors import InvalidValueError
 from .fares import FarePolicy, fare_policy_from_name
 from .model import VehicleState
 from .params import ServiceParams
+from .service_area import stops_in_zone
 
 DAY_S = 86_400
 
@@ -87,9 +100,15 @@ def integer(table: Mapping[str, Any], key: str, section: str, default: int, lo: 
 
 @dataclass(frozen=True)
 class NetworkSpec:
+    """The ``[network]`` table: ``kind`` ("osm" or "benchmark"), ``path`` and, for benchmark
+    graphs only, the units of their files (see :mod:`routing.benchmark_graphs`): metres per
+    coordinate unit of ``.xy`` and seconds per time unit of ``.d``, by default the Manhattan
+    graph's (a mile, a tenth of a second)."""
+
     kind: str
     path: Path
-    time_unit_s: float = 1.0
+    time_unit_s: float = MANHATTAN_TIME_UNIT_S
+    coord_unit_m: float = MANHATTAN_COORD_UNIT_M
 
 
 @dataclass(frozen=True)
@@ -132,14 +151,23 @@ class Deployment:
         default_shift: tuple[int, int] = (6 * 3600, 23 * 3600),
     ) -> Deployment:
         nt = doc.get("network", {})
-        check_keys(nt, {"kind", "path", "time_unit_s"}, "network")
+        check_keys(nt, {"kind", "path", "time_unit_s", "coord_unit_m"}, "network")
         kind = nt.get("kind", "osm")
         if kind not in ("osm", "benchmark"):
             raise ConfigError("network.kind", f"got {kind!r}", "osm, benchmark")
+        if kind != "benchmark":
+            for unit in ("time_unit_s", "coord_unit_m"):
+                if unit in nt:
+                    raise ConfigError(
+                        f"network.{unit}",
+                        'only benchmark graphs (kind = "benchmark", .xy + .d files) have units to set; '
+                        "an OSM file's are known",
+                    )
         network = NetworkSpec(
             kind=kind,
             path=locate(nt.get("path"), "network.path", base=base, data_dir=data_dir),
-            time_unit_s=number(nt, "time_unit_s", "network", 1.0, 1e-6, 1e6),
+            time_unit_s=number(nt, "time_unit_s", "network", MANHATTAN_TIME_UNIT_S, 1e-6, 1e6),
+            coord_unit_m=number(nt, "coord_unit_m", "network", MANHATTAN_COORD_UNIT_M, 1e-3, 1e7),
         )
         st = doc.get("stops", {})
         check_keys(st, {"kind", "spacing_m"}, "stops")
@@ -190,7 +218,7 @@ def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
     """Network, router (cached contraction hierarchy) and stops of a deployment."""
     spec = deployment.network
     if spec.kind == "benchmark":
-        net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s)
+        net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
     else:
         net = load_network(spec.path)
     router = Router.from_network(net)
@@ -201,11 +229,27 @@ def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
     return net, router, stops
 
 
+def zone_stops(deployment: Deployment, stops: StopSet) -> NDArray[np.bool_]:
+    """Whether each stop lies in the service's zone (``[service] zone``; every stop without one).
+
+    Raises:
+        ConfigError: (field ``service.zone``) the zone contains none of the stops, with the
+            reason when it can tell (lat and lon swapped; see :func:`matching.stops_in_zone`).
+    """
+    try:
+        return stops_in_zone(deployment.service.zone, stops)
+    except InvalidValueError as exc:
+        raise ConfigError(f"service.{exc.field}", exc.message, exc.allowed) from exc
+
+
 def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[VehicleState]:
-    """Vehicles spread over the stops (depots drawn without replacement where possible)."""
+    """Vehicles spread over the stops of the service's zone (:func:`zone_stops`; depots drawn
+    without replacement where possible). Without a zone every stop may be a depot, and the draw
+    is the same as over the whole stop set."""
     f = deployment.fleet
     rng = np.random.default_rng(seed)
-    depots = rng.choice(len(stops), size=f.vehicles, replace=f.vehicles > len(stops))
+    allowed = np.flatnonzero(zone_stops(deployment, stops))
+    depots = allowed[rng.choice(len(allowed), size=f.vehicles, replace=f.vehicles > len(allowed))]
     return [
         VehicleState(
             id=f"veh{k:04d}",

@@ -18,6 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from routing import plain_repr
+
 from .errors import InvalidValueError
 from .model import MAX_PASSENGERS, RiderClass, _check_int, _from_mapping, _set
 
@@ -38,7 +40,7 @@ class FarePolicy(Protocol):
 
 def _check_pooled(pooled: object) -> bool:
     if not isinstance(pooled, bool | np.bool_):
-        raise InvalidValueError("pooled", f"expected true or false, got {pooled!r}", "true, false")
+        raise InvalidValueError("pooled", f"expected true or false, got {plain_repr(pooled)}", "true, false")
     return bool(pooled)
 
 

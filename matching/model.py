@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import numpy as np
 
+from routing import plain_repr
+
 from .errors import InvalidRequestError, InvalidValueError
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -86,7 +88,7 @@ def _check_int(
 ) -> int:
     """``value`` as an ``int`` in ``lo .. hi`` (``hi=None``: no upper bound); bools are refused."""
     if not _is_int(value):
-        raise error(field, f"expected an integer, got {value!r}", _range_text(lo, hi, unit))
+        raise error(field, f"expected an integer, got {plain_repr(value)}", _range_text(lo, hi, unit))
     number = int(value)  # type: ignore[call-overload]
     if number < lo or (hi is not None and number > hi):
         raise error(field, f"got {number}", _range_text(lo, hi, unit))
@@ -104,12 +106,12 @@ def _check_float(
 ) -> float:
     """``value`` as a finite ``float`` in ``lo .. hi``; ints are accepted, bools are refused."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise error(field, f"expected a number, got {value!r}", _range_text(lo, hi, unit))
+        raise error(field, f"expected a number, got {plain_repr(value)}", _range_text(lo, hi, unit))
     number = float(value)
     if not math.isfinite(number):
-        raise error(field, f"got {number!r}; the value must be finite", _range_text(lo, hi, unit))
+        raise error(field, f"got {plain_repr(number)}; the value must be finite", _range_text(lo, hi, unit))
     if number < lo or (hi is not None and number > hi):
-        raise error(field, f"got {number!r}", _range_text(lo, hi, unit))
+        raise error(field, f"got {plain_repr(number)}", _range_text(lo, hi, unit))
     return number
 
 
@@ -126,9 +128,9 @@ def _check_time(field: str, value: object, *, error: type[InvalidValueError] = I
 
 def _check_id(field: str, value: object, *, error: type[InvalidValueError] = InvalidValueError) -> str:
     if not isinstance(value, str):
-        raise error(field, f"expected a string, got {value!r}", ID_RULE)
+        raise error(field, f"expected a string, got {plain_repr(value)}", ID_RULE)
     if not _ID_PATTERN.fullmatch(value):
-        raise error(field, f"got {value!r}", ID_RULE)
+        raise error(field, f"got {plain_repr(value)}", ID_RULE)
     return value
 
 
@@ -190,7 +192,7 @@ class RiderClass(StrEnum):
                 return cls(value.strip().lower())
             except ValueError:
                 pass
-        raise InvalidRequestError(field, f"got {value!r}", allowed)
+        raise InvalidRequestError(field, f"got {plain_repr(value)}", allowed)
 
 
 class RejectReason(StrEnum):
@@ -354,7 +356,7 @@ class Request:
         _set(self, "passengers", _check_int("passengers", self.passengers, 1, MAX_PASSENGERS, error=err))
         _set(self, "rider_class", RiderClass.parse(self.rider_class))
         if not isinstance(self.wheelchair, bool | np.bool_):
-            raise err("wheelchair", f"expected true or false, got {self.wheelchair!r}", "true, false")
+            raise err("wheelchair", f"expected true or false, got {plain_repr(self.wheelchair)}", "true, false")
         _set(self, "wheelchair", bool(self.wheelchair))
         if self.rider_id is not None:
             _check_id("rider_id", self.rider_id, error=err)
@@ -441,10 +443,10 @@ class Rejection:
                 _set(self, "reason", RejectReason(self.reason))
             except ValueError:
                 raise InvalidValueError(
-                    "reason", f"got {self.reason!r}", ", ".join(r.value for r in RejectReason)
+                    "reason", f"got {plain_repr(self.reason)}", ", ".join(r.value for r in RejectReason)
                 ) from None
         if not isinstance(self.detail, str):
-            raise InvalidValueError("detail", f"expected a string, got {self.detail!r}")
+            raise InvalidValueError("detail", f"expected a string, got {plain_repr(self.detail)}")
 
     @property
     def message(self) -> str:
@@ -526,9 +528,9 @@ class Offer:
         ):
             _set(self, name, _check_time(name, getattr(self, name)))
         if isinstance(self.cost, bool) or not isinstance(self.cost, int | float | np.integer | np.floating):
-            raise InvalidValueError("cost", f"expected a number, got {self.cost!r}", "a finite number")
+            raise InvalidValueError("cost", f"expected a number, got {plain_repr(self.cost)}", "a finite number")
         if not math.isfinite(self.cost):
-            raise InvalidValueError("cost", f"got {self.cost!r}", "a finite number")
+            raise InvalidValueError("cost", f"got {plain_repr(self.cost)}", "a finite number")
         _set(self, "cost", float(self.cost))
         if self.dropoff_stop == self.pickup_stop:
             raise InvalidValueError("dropoff_stop", f"the same stop as pickup_stop ({self.pickup_stop})")

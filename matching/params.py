@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from routing import plain_repr
+
 from .errors import InvalidValueError, ParamsFileError
 from .model import DAY_S, MAX_PASSENGERS, _check_float, _check_int, _from_mapping, _set
 
@@ -221,15 +225,32 @@ class ServiceParams:
         return "\n".join(lines) + "\n"
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
 def _check_zone(zone: object) -> tuple[tuple[float, float], ...]:
     """The zone polygon as a tuple of ``(lat, lon)`` float pairs; a closing vertex is dropped."""
     rule = "a list of at least 3 [lat, lon] vertices enclosing an area"
     if isinstance(zone, str | bytes) or not isinstance(zone, Sequence):
-        raise InvalidValueError("zone", f"expected a list of [lat, lon] vertices, got {zone!r}", rule)
+        raise InvalidValueError("zone", f"expected a list of [lat, lon] vertices, got {plain_repr(zone)}", rule)
     vertices: list[tuple[float, float]] = []
     for i, vertex in enumerate(zone):
         if isinstance(vertex, str | bytes) or not isinstance(vertex, Sequence) or len(vertex) != 2:
-            raise InvalidValueError(f"zone[{i}]", f"expected a [lat, lon] pair, got {vertex!r}", rule)
+            raise InvalidValueError(f"zone[{i}]", f"expected a [lat, lon] pair, got {plain_repr(vertex)}", rule)
+        first, second = vertex
+        if (
+            _is_number(first)
+            and _is_number(second)
+            and 90.0 < abs(float(first)) <= 180.0
+            and abs(float(second)) <= 90.0
+        ):
+            raise InvalidValueError(
+                f"zone[{i}].lat",
+                f"got {plain_repr(first)}; lat and lon look swapped: each vertex is [lat, lon], "
+                f"so this one would be [{plain_repr(second)}, {plain_repr(first)}]",
+                "-90 .. 90 degrees",
+            )
         lat = _check_float(f"zone[{i}].lat", vertex[0], -90.0, 90.0, unit="degrees")
         lon = _check_float(f"zone[{i}].lon", vertex[1], -180.0, 180.0, unit="degrees")
         vertices.append((lat, lon))

@@ -120,6 +120,55 @@ def point_in_polygon(
     return inside | on_edge
 
 
+def _extent(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> str:
+    return f"lat {lat.min():.4f} .. {lat.max():.4f}, lon {lon.min():.4f} .. {lon.max():.4f}"
+
+
+def stops_in_zone(zone: Sequence[tuple[float, float]] | None, stops: StopSet) -> NDArray[np.bool_]:
+    """Whether each stop lies in ``zone`` (all ``True`` without one).
+
+    Raises:
+        InvalidValueError: (field ``zone``) the stops have no geographic coordinates, or the
+            zone contains none of them. The message then says why when it can tell: a zone
+            whose vertices read as ``[lon, lat]`` would contain stops, or whose coordinates
+            fit the stops' longitudes and latitudes the other way round, has "lat and lon
+            look swapped"; otherwise it gives the extents of both.
+    """
+    if zone is None:
+        return np.ones(len(stops), dtype=bool)
+    lat = np.asarray(stops.lat, np.float64)
+    lon = np.asarray(stops.lon, np.float64)
+    if len(stops) and not np.all(np.isfinite(lat) & np.isfinite(lon)):
+        raise InvalidValueError("zone", "the network has no geographic coordinates, so a zone cannot apply")
+    inside = point_in_polygon(lat, lon, zone)
+    if inside.any():
+        return inside
+    poly = np.asarray(zone, np.float64)
+    rule = "a polygon of [lat, lon] vertices around some stops"
+    flipped = [(float(b), float(a)) for a, b in poly]
+    swapped = int(np.count_nonzero(point_in_polygon(lat, lon, flipped))) if len(stops) else 0
+    if len(stops) and not swapped:
+        # The swapped polygon may miss every stop and still be a swap (a zone larger than the
+        # network, or off by a little): its vertices then fit the stops' ranges the other way round.
+        margin_lat = max(0.05, 0.5 * float(np.ptp(lat)))
+        margin_lon = max(0.05, 0.5 * float(np.ptp(lon)))
+        fits_swapped = bool(
+            np.all((poly[:, 0] >= lon.min() - margin_lon) & (poly[:, 0] <= lon.max() + margin_lon))
+            and np.all((poly[:, 1] >= lat.min() - margin_lat) & (poly[:, 1] <= lat.max() + margin_lat))
+        )
+    else:
+        fits_swapped = False
+    message = f"contains none of the {len(stops)} stops"
+    if swapped or fits_swapped:
+        found = f" (read as [lon, lat] it would contain {swapped} of them)" if swapped else ""
+        message += (
+            f"; lat and lon look swapped{found}: each vertex is [lat, lon], and the stops lie in {_extent(lat, lon)}"
+        )
+    elif len(stops):
+        message += f": the zone spans {_extent(poly[:, 0], poly[:, 1])}, the stops {_extent(lat, lon)}"
+    raise InvalidValueError("zone", message, rule)
+
+
 def _clock(t: int) -> str:
     """A service-clock time as ``HH:MM`` (``HH:MM:SS`` with seconds), with the day when not day 0."""
     day, rest = divmod(t, DAY_S)
@@ -152,7 +201,7 @@ class ServiceArea:
 
     Raises:
         InvalidValueError: the stops do not belong to the network, or the zone contains
-            none of them.
+            none of them (see :func:`stops_in_zone`).
     """
 
     def __init__(
@@ -170,16 +219,9 @@ class ServiceArea:
         self.network = network
         self.stops = stops
         self.params = params
-        if params.zone is None:
-            in_zone = np.ones(len(stops), dtype=bool)
-        else:
-            if not network.has_lat_lon:
-                raise InvalidValueError("zone", f"network {network.name!r} has no geographic coordinates")
-            in_zone = point_in_polygon(stops.lat, stops.lon, params.zone)
-            if not in_zone.any():
-                raise InvalidValueError(
-                    "zone", f"contains none of the {len(stops)} stops", "a polygon around some stops"
-                )
+        if params.zone is not None and not network.has_lat_lon:
+            raise InvalidValueError("zone", f"network {network.name!r} has no geographic coordinates")
+        in_zone = stops_in_zone(params.zone, stops)
         in_zone.flags.writeable = False
         #: Whether each stop lies in the zone (all ``True`` without a zone); only these are served.
         self.stop_in_zone: NDArray[np.bool_] = in_zone

@@ -7,10 +7,14 @@
     mobility solve darp|pdptw FILE        solve a Cordeau DARP or Li & Lim PDPTW instance, check it, write JSON
     mobility bench paths                  shortest-path benchmark (writes JSON + Markdown)
     mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown)
+    mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
 
-Every command has ``--help``. Errors in the input are reported as one line naming the file
-or the field, with exit status 2.
+Every command has ``--help``, and every ``bench`` command ``--quick`` (a smoke test that judges
+no target it did not measure at its size). Errors in the input are reported as one line naming
+the file, the field or the option, with exit status 2, before any work: seeds are whole
+numbers 0 .. 2**31 - 1 on every command, and ``--out`` is checked (writable, a folder or a file
+as the command needs) before a run whose results it would lose.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,6 +42,17 @@ from engine import (
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
 
 T = TypeVar("T")
+
+
+#: Seeds are whole numbers in this range, on every command (as ``seed`` in a scenario file).
+MAX_SEED = 2**31 - 1
+
+
+class CommandError(Exception):
+    """A bad command-line value found after parsing (an ``--out`` that cannot be written, ...).
+
+    ``main`` prints it as one ``mobility: error:`` line and exits with status 2.
+    """
 
 
 def _stderr(msg: str) -> None:
@@ -65,13 +81,48 @@ def _positive(kind: type) -> Any:
 
 
 def _seed(text: str) -> int:
+    """A seed: a whole number 0 .. :data:`MAX_SEED` (the rule of every ``--seed`` and ``--seeds``)."""
     try:
         value = int(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from exc
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 .. {MAX_SEED}, got {text!r}") from exc
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number 0 .. {MAX_SEED}, got {text}")
     return value
+
+
+def _out_dir(path: Path, option: str = "--out") -> Path:
+    """Check, before any work, that the folder ``path`` can take the results: created if missing.
+
+    A run that only finds out at its end that its folder cannot be written loses its results;
+    this creates the folder and a throw-away file in it, so that every reason (an existing
+    file of that name, a parent that is a file, no permission, a read-only file system) shows
+    up at once.
+    """
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"{option}: {path} is a file, not a folder (give a folder for the results)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise CommandError(f"{option}: cannot write into the folder {path} ({exc.strerror or exc})") from exc
+    return path
+
+
+def _out_file(path: Path, option: str = "--out") -> Path:
+    """Check, before any work, that the file ``path`` can be written (an existing file is replaced later)."""
+    if path.is_dir():
+        raise CommandError(f"{option}: {path} is a folder, not a file")
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise CommandError(f"{option}: cannot write the file {path} ({exc.strerror or exc})") from exc
+    if not existed:
+        path.unlink()
+    return path
 
 
 def _names(text: str) -> list[str]:
@@ -87,12 +138,21 @@ def _is_benchmark_graph(path: Path) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from routing import BuildOptions, load_network, read_manhattan
+    from routing import MANHATTAN_COORD_UNIT_M, MANHATTAN_TIME_UNIT_S, BuildOptions, load_network, read_manhattan
 
+    units = {"coord_unit_m": args.coord_unit_m, "time_unit_s": args.time_unit_s}
     if _is_benchmark_graph(Path(args.file)):
         t0 = time.perf_counter()
-        net = read_manhattan(args.file)
+        net = read_manhattan(
+            args.file,
+            coord_unit_m=MANHATTAN_COORD_UNIT_M if args.coord_unit_m is None else args.coord_unit_m,
+            time_unit_s=MANHATTAN_TIME_UNIT_S if args.time_unit_s is None else args.time_unit_s,
+        )
         return net, time.perf_counter() - t0
+    for name, value in units.items():
+        if value is not None:
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"{option}: only benchmark graphs (.xy + .d) have units to set; {args.file} is not one")
     options = BuildOptions.from_toml(args.options) if args.options else BuildOptions()
     t0 = time.perf_counter()
     net = load_network(
@@ -108,7 +168,7 @@ def _load(args: argparse.Namespace) -> Any:
 def cmd_network_build(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from routing import Router, virtual_stops
+    from routing import Router, speed_warning, virtual_stops
 
     net, load_s = _load(args)
     t0 = time.perf_counter()
@@ -125,6 +185,9 @@ def cmd_network_build(args: argparse.Namespace) -> int:
         "from_cache": bool(router.ch.meta.get("from_cache")),
     }
     summary["stops"] = {"count": len(stops), "from_osm": stops.num_osm, "spacing_m": args.stop_spacing}
+    if net.meta.get("format") == "xy+d":
+        summary["units"] = {"coord_unit_m": net.meta["coord_unit_m"], "time_unit_s": net.meta["time_unit_s"]}
+    summary["speed_warning"] = speed_warning(net)
     rng = np.random.default_rng(0)
     pairs = rng.integers(0, net.num_nodes, size=(1000, 2))
     router.travel_time(int(pairs[0, 0]), int(pairs[0, 1]))
@@ -149,6 +212,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     classes = ", ".join(f"{k} {v:g}" for k, v in sorted(s["road_km_by_class"].items(), key=lambda kv: -kv[1]))
     print(f"road km      {classes}")
     print(f"mean speed   {s['mean_speed_kph']} km/h (free flow)")
+    if "units" in s:
+        u = s["units"]
+        print(f"units        {u['coord_unit_m']:.10g} m per coordinate unit, {u['time_unit_s']:.10g} s per time unit")
     if "bbox" in s:
         b = s["bbox"]
         print(f"extent       {b['south']}..{b['north']} N, {b['west']}..{b['east']} E")
@@ -270,6 +336,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from routing.solve import MaxIterations, MaxRuntime, solve
 
     problem = _read_instance(Path(args.file), args.kind)
+    path = _out_file(Path(args.out))
     warm = warm_up_solver()
     stop = MaxIterations(args.iterations) if args.iterations is not None else MaxRuntime(args.time_limit)
     result = solve(problem, stop=stop, seed=args.seed)
@@ -289,7 +356,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
         "iterations": result.iterations,
         "unassigned": [[int(problem.pickup[r]), int(problem.delivery[r])] for r in result.unassigned],
     }
-    path = Path(args.out)
     try:
         path.write_text(_solution_json(out))
     except OSError as exc:
@@ -387,7 +453,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     scenario = Scenario.from_toml(_scenario_path(args.scenario), data_dir=data_dir)
-    out_dir = Path(args.out) if args.out else Path("runs") / scenario.name
+    out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
     sim = Simulation(scenario, seed=args.seed)
     if args.engine:
@@ -488,7 +554,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _bench_data_and_out(args: argparse.Namespace, results_dir: Path) -> tuple[Path, Path]:
     """The reference data folder and the output folder of a ``bench`` command."""
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    return data_dir, Path(args.out) if args.out else results_dir
+    return data_dir, _out_dir(Path(args.out) if args.out else results_dir)
 
 
 def _with_progress(name: str, total: int, unit: str, work: Callable[[Callable[[str], None]], T]) -> T:
@@ -527,11 +593,12 @@ def cmd_bench_solver(args: argparse.Namespace) -> int:
     name = args.bench_command
     module = importlib.import_module(f"benchmarks.{name}")
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    quick_limit, quick_instances = module.QUICK_TIME_LIMIT_S, list(module.QUICK_INSTANCES)
     options: dict[str, Any] = {
         "data_dir": data_dir,
-        "time_limits": args.time_limit,
+        "time_limits": args.time_limit or ([quick_limit] if args.quick else [10.0]),
         "seeds": args.seeds,
-        "instances": args.instances,
+        "instances": args.instances or (quick_instances if args.quick else None),
         "peers": () if args.no_peers else tuple(module.PEERS),
     }
     if name == "pdptw":
@@ -541,7 +608,7 @@ def cmd_bench_solver(args: argparse.Namespace) -> int:
             name,
             module.steps(**options),
             "run",
-            lambda progress: module.run(**options, out_dir=out_dir, progress=progress),
+            lambda progress: module.run(**options, out_dir=out_dir, progress=progress, quick=args.quick),
         )
     except ImportError as exc:
         _stderr(f"mobility: error: {exc}; or run without peers (--no-peers)")
@@ -553,16 +620,23 @@ def cmd_bench_solver(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_dispatch(args: argparse.Namespace) -> int:
-    from benchmarks.dispatch import RESULTS_DIR, run
+    from benchmarks.dispatch import QUICK_FLEETS, QUICK_MEASURED, QUICK_WARMUP_HOURS, RESULTS_DIR, run
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
-    fleets = tuple(args.vehicles)
+    fleets = tuple(args.vehicles or (QUICK_FLEETS if args.quick else (16, 300, 3000)))
+    measured = args.requests or (QUICK_MEASURED if args.quick else 2000)
     _with_progress(
         "dispatch",
         2 + len(fleets),
         "step",
         lambda progress: run(
-            data_dir=data_dir, fleets=fleets, measured=args.requests, out_dir=out_dir, progress=progress
+            data_dir=data_dir,
+            fleets=fleets,
+            measured=measured,
+            warmup_hours=QUICK_WARMUP_HOURS if args.quick else 1.0,
+            out_dir=out_dir,
+            progress=progress,
+            quick=args.quick,
         ),
     )
     _publish_bench("dispatch", out_dir, args.update_readme)
@@ -574,14 +648,17 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
     from matching.errors import InvalidValueError
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
-    stores = tuple(dict.fromkeys(args.store))
-    clients = tuple(dict.fromkeys(args.clients))
-    modes = tuple(dict.fromkeys(args.mode))
-    frontends = tuple(dict.fromkeys(args.frontends))
+    quick = args.quick
+    stores = tuple(dict.fromkeys(args.store or (["memory"] if quick else ["memory", "redis"])))
+    clients = tuple(dict.fromkeys(args.clients or [2 if quick else 4]))
+    modes = tuple(dict.fromkeys(args.mode or (["quote-book"] if quick else ["quote-book", "at-once"])))
+    frontends = tuple(dict.fromkeys(args.frontends if args.frontends is not None else ([0] if quick else [0, 1])))
+    seconds = args.seconds or (2.0 if quick else 10.0)
+    profile = not (args.no_profile or quick)
     for n in frontends:
         if not 0 <= n <= MAX_FRONTENDS:
             raise InvalidValueError("frontends", f"got {n}", f"0 .. {MAX_FRONTENDS}")
-    profiled = not args.no_profile and "quote-book" in modes and 0 in frontends
+    profiled = profile and "quote-book" in modes and 0 in frontends
     steps = len(stores) * (len(frontends) * len(modes) * len(clients) + (1 if profiled else 0))
     _with_progress(
         "serve",
@@ -590,15 +667,16 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
         lambda progress: run(
             data_dir=data_dir,
             clients=clients,
-            seconds=args.seconds,
+            seconds=seconds,
             stores=stores,
             modes=modes,
             frontends=frontends,
             per_process=args.clients_per_process,
             seed=args.seed,
-            profile=not args.no_profile,
+            profile=profile,
             out_dir=out_dir,
             progress=progress,
+            quick=quick,
         ),
     )
     _publish_bench("serve", out_dir, args.update_readme)
@@ -610,10 +688,13 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     result = _with_progress(
-        "sim", 3, "step", lambda progress: run(data_dir=data_dir, out_dir=out_dir, progress=progress)
+        "sim",
+        3,
+        "step",
+        lambda progress: run(data_dir=data_dir, out_dir=out_dir, progress=progress, quick=args.quick),
     )
     _publish_bench("sim", out_dir, args.update_readme)
-    return 0 if all(r["met"] for r in result["scenarios"]) else 1
+    return 0 if all(r["met"] is not False for r in result["scenarios"]) else 1
 
 
 def cmd_bench_paths(args: argparse.Namespace) -> int:
@@ -630,7 +711,7 @@ def cmd_bench_paths(args: argparse.Namespace) -> int:
             synthetic_nodes=args.synthetic_nodes,
             out_dir=out_dir,
             progress=progress,
-            with_compile=not args.no_compile,
+            with_compile=not (args.no_compile or args.quick),
         ),
     )
     _publish_bench("paths", out_dir, args.update_readme)
@@ -661,7 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     demo.add_argument("--out", metavar="DIR", help="report folder (default runs/imod_jamsil)")
-    demo.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    demo.add_argument("--seed", type=_seed, metavar="N", help=f"random seed, 0 .. {MAX_SEED} (default: the scenario's)")
     demo.set_defaults(func=cmd_demo, scenario="imod_jamsil", no_plots=False, engine=None, token=None)
 
     simulate = sub.add_parser(
@@ -674,7 +755,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
     simulate.add_argument("--out", metavar="DIR", help="report folder (default runs/<scenario name>)")
-    simulate.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    simulate.add_argument(
+        "--seed", type=_seed, metavar="N", help=f"random seed, 0 .. {MAX_SEED} (default: the scenario's)"
+    )
     simulate.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     simulate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     simulate.add_argument(
@@ -704,6 +787,20 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="TOML",
             help="TOML file with a [network] table: speeds_kph "
             "(per highway class), use_maxspeed, max_speed_kph, simplify",
+        )
+        p.add_argument(
+            "--coord-unit-m",
+            type=_positive(float),
+            metavar="M",
+            help="benchmark graphs only: metres per coordinate unit of the .xy file (default 1609.344, a mile, "
+            "as in the Manhattan graph; the files do not say)",
+        )
+        p.add_argument(
+            "--time-unit-s",
+            type=_positive(float),
+            metavar="S",
+            help="benchmark graphs only: seconds per time unit of the .d file (default 0.1, as in the Manhattan "
+            "graph). A warning says when the resulting mean speed is outside 10 .. 150 km/h",
         )
         p.add_argument("--cache-dir", help="cache folder (default: $MOBILITY_CACHE_DIR or ~/.cache/mobility-engine)")
         p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -747,8 +844,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Snap two WGS84 points to the network and print the fastest path.",
     )
     common(route)
-    route.add_argument("--from", dest="origin", type=_lat_lon, required=True, metavar="LAT,LON")
-    route.add_argument("--to", dest="destination", type=_lat_lon, required=True, metavar="LAT,LON")
+    route.add_argument(
+        "--from",
+        dest="origin",
+        type=_lat_lon,
+        required=True,
+        metavar="LAT,LON",
+        help="where the trip starts, as WGS84 latitude,longitude in degrees (e.g. 37.5133,127.1001); "
+        "snapped to the nearest road node",
+    )
+    route.add_argument(
+        "--to",
+        dest="destination",
+        type=_lat_lon,
+        required=True,
+        metavar="LAT,LON",
+        help="where the trip ends, as latitude,longitude (e.g. 37.5219,127.1143); snapped like --from",
+    )
     route.add_argument(
         "--max-snap",
         type=_positive(float),
@@ -771,7 +883,12 @@ def build_parser() -> argparse.ArgumentParser:
         "100k-node grid: load, CH build, one-to-one latency, 1000 x 1000 matrix, "
         "Numba compile time. Writes benchmarks/results/paths.{json,md}.",
     )
-    paths.add_argument("--quick", action="store_true", help="small sizes, for a smoke test (about a minute)")
+    paths.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes, for a smoke test (about half a minute; the compile time is not measured); no verdict "
+        "on the targets, which refer to the full sizes",
+    )
     paths.add_argument(
         "--synthetic-nodes",
         type=_positive(int),
@@ -790,9 +907,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--time-limit",
             type=_positive(float),
             nargs="+",
-            default=[10.0],
             metavar="S",
-            help="seconds per run, one or more (default 10); every solver gets the same limit",
+            help="seconds per run, one or more (default 10; 1 with --quick); every solver gets the same limit",
         )
         p.add_argument(
             "--seeds",
@@ -807,6 +923,12 @@ def build_parser() -> argparse.ArgumentParser:
             type=_names,
             metavar="NAMES",
             help=f"instance names separated by commas (e.g. {default_set}); default: the whole set",
+        )
+        p.add_argument(
+            "--quick",
+            action="store_true",
+            help=f"a smoke test of seconds: {default_set.replace(',', ' and ')} at 1 s unless --instances or "
+            "--time-limit say otherwise; no verdict on the targets (they refer to the whole set)",
         )
         p.add_argument("--no-peers", action="store_true", help="run our solver only")
         p.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
@@ -854,16 +976,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--vehicles",
         type=_positive(int),
         nargs="+",
-        default=[16, 300, 3000],
         metavar="N",
-        help="fleet sizes (default 16 300 3000)",
+        help="fleet sizes (default 16 300 3000; 16 100 with --quick)",
     )
     dispatch.add_argument(
         "--requests",
         type=_positive(int),
-        default=2000,
         metavar="N",
-        help="timed requests per fleet size (default 2000)",
+        help="timed requests per fleet size (default 2000; 200 with --quick)",
+    )
+    dispatch.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of seconds: small fleets, 200 timed requests after a quarter of an hour of bookings; "
+        "no verdict on the target",
     )
     dispatch.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     dispatch.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
@@ -956,7 +1082,9 @@ def build_parser() -> argparse.ArgumentParser:
         "each (default: 1 on a machine with more than one core, else 0; 0: everything in one process, "
         "which then uses about one core)",
     )
-    serve.add_argument("--seed", type=int, default=1, help="seed of the fleet layout and re-optimisation (default 1)")
+    serve.add_argument(
+        "--seed", type=_seed, default=1, metavar="N", help="seed of the fleet layout and re-optimisation (default 1)"
+    )
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serve.set_defaults(func=cmd_serve)
 
@@ -976,10 +1104,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(seconds + 10 s) per round and 20 s per store for the profile.",
     )
     serveb.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of seconds: one 2 s round of 2 clients, memory store, Quote + BookRide, gRPC in the "
+        "engine process, no profile (unless the options below say otherwise); no verdict on the target",
+    )
+    serveb.add_argument(
         "--clients",
         type=_positive(int),
         nargs="+",
-        default=[4],
         metavar="N",
         help="concurrent clients, one or more counts (a round each; default 4)",
     )
@@ -991,21 +1124,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="clients per client process, as threads (default 4; 1 = a process each, which costs the shared "
         "cores more CPU per booking)",
     )
-    serveb.add_argument(
-        "--seconds", type=_positive(float), default=10.0, metavar="S", help="length of each round (default 10)"
-    )
+    serveb.add_argument("--seconds", type=_positive(float), metavar="S", help="length of each round (default 10)")
     serveb.add_argument(
         "--store",
         nargs="+",
         choices=("memory", "redis"),
-        default=["memory", "redis"],
         help="state stores, one round each (default: memory redis)",
     )
     serveb.add_argument(
         "--mode",
         nargs="+",
         choices=("quote-book", "at-once"),
-        default=["quote-book", "at-once"],
         help="how clients book: Quote then BookRide of the offer, or BookRide with the request in one call; "
         "a round each (default: both)",
     )
@@ -1013,7 +1142,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--frontends",
         nargs="+",
         type=int,
-        default=[0, 1],
         metavar="N",
         help="gRPC front-end processes of the engine (`mobility serve --frontends`), one or more counts, a round "
         "each (default: 0 1, i.e. gRPC in the engine process, then in one process of its own)",
@@ -1030,6 +1158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulator speed: the bundled I-MOD and Manhattan days",
         description="Wall time of the bundled scenarios imod_jamsil and drt_manhattan (set-up and simulated day; "
         "Numba warm-up apart). Writes benchmarks/results/sim.{json,md}. Duration: about a minute.",
+    )
+    simb.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test: the I-MOD day whole, the Manhattan day with 1,000 of its 10,000 requests (no verdict "
+        "on its target)",
     )
     simb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     simb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
@@ -1097,7 +1231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except (RoutingError, MatchingError, StoreError) as exc:
+    except (RoutingError, MatchingError, StoreError, CommandError) as exc:
         _stderr(f"mobility: error: {exc}")
         return 2
     except KeyboardInterrupt:

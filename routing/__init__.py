@@ -3,7 +3,8 @@
 The public API of the foundation layer:
 
 * :func:`load_network` — OSM XML / bz2 / PBF / osmnx GraphML to a cached :class:`RoadNetwork`;
-* :func:`read_manhattan` — the Manhattan ride-sharing benchmark graph (``.xy`` + ``.d``);
+* :func:`read_manhattan` — the Manhattan ride-sharing benchmark graph (``.xy`` + ``.d``, units as options);
+* :func:`speed_warning` — the loaders' check that a network's mean free-flow speed is plausible;
 * :func:`synthetic_city` — a deterministic perturbed-grid city (labelled synthetic);
 * :class:`Router` — exact travel times, paths and matrices by contraction hierarchy;
 * :func:`nearest_nodes`, :func:`snap` — snapping points to the network;
@@ -12,7 +13,7 @@ The public API of the foundation layer:
 This package imports nothing from the other packages of the engine.
 """
 
-from .benchmark_graphs import read_manhattan
+from .benchmark_graphs import MANHATTAN_COORD_UNIT_M, MANHATTAN_TIME_UNIT_S, read_manhattan
 from .ch import ContractionHierarchy
 from .config import UNREACHABLE
 from .dijkstra import (
@@ -22,8 +23,8 @@ from .dijkstra import (
     dijkstra_one_to_many,
     dijkstra_one_to_one,
 )
-from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError
-from .network import RoadNetwork
+from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
+from .network import PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .router import NoPathError, Router, ShortestPath, warm_up
 from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
@@ -32,6 +33,9 @@ from .synthetic import synthetic_city
 
 __all__ = [
     "KOREAN_URBAN_SPEEDS_KPH",
+    "MANHATTAN_COORD_UNIT_M",
+    "MANHATTAN_TIME_UNIT_S",
+    "PLAUSIBLE_SPEED_KPH",
     "UNREACHABLE",
     "BuildOptions",
     "ContractionHierarchy",
@@ -56,8 +60,10 @@ __all__ = [
     "nearest_nodes",
     "nearest_nodes_xy",
     "network_cache_path",
+    "plain_repr",
     "read_manhattan",
     "snap",
+    "speed_warning",
     "synthetic_city",
     "virtual_stops",
     "warm_up",

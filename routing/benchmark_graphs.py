@@ -5,22 +5,37 @@ Manhattan (Luo, Florio, Das & Guo, PVLDB 2023; ``../shared/data/rideshare/manhat
 * ``<name>.xy``: node count, then ``id x y`` per node (projected, normalised coordinates);
 * ``<name>.d``: arc count, then ``from to travel_time`` per arc.
 
-The files give no units. Travel times are kept in the file's unit, taken as seconds
-(``time_unit_s`` rescales them) and rounded to whole units; the coordinates are not
-latitude/longitude. Arc times are a constant 1592.5 time units per coordinate unit, and
-with coordinates read as miles the median arc is 83 m, Manhattan's north-south block, so
-lengths default to the straight-line distance times ``coord_unit_m = 1609.344``; this is an
-inference from the data, stated in ``network.meta``.
+The files state no units, so both are options of :func:`read_manhattan` (and of the scenario
+files' ``[network]`` table and ``mobility network build``): ``coord_unit_m``, the metres in
+one coordinate unit, and ``time_unit_s``, the seconds in one time unit of the ``.d`` file.
+Their defaults are the Manhattan graph's, inferred from its data, as nothing else states them:
+its arc times are a constant 1,592.5 time units per coordinate unit; with coordinates read as
+miles (:data:`MANHATTAN_COORD_UNIT_M`) the median arc is 83 m, Manhattan's north-south block,
+and with times read as tenths of a second (:data:`MANHATTAN_TIME_UNIT_S`) the mean free-flow
+speed is 36 km/h (read as seconds, vehicles would crawl at 3.6 km/h).
+
+Another city of the same benchmark need not share these units (a San Francisco graph read with
+them came out about three times too small). Whatever the units, a network whose mean
+free-flow speed is implausible (:data:`routing.network.PLAUSIBLE_SPEED_KPH`) is reported as a
+logged warning naming the options to set. Lengths are the straight-line distance between the
+nodes times ``coord_unit_m``; times are the file's times times ``time_unit_s``, rounded to
+whole seconds. The units used are stated in ``network.meta``.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InvalidArgumentError, NetworkFileError
-from .network import RoadNetwork
+from .errors import InvalidArgumentError, NetworkFileError, plain_repr
+from .network import RoadNetwork, warn_if_implausible
+
+#: Metres per coordinate unit of the Manhattan benchmark graph (a mile; inferred, see above).
+MANHATTAN_COORD_UNIT_M = 1609.344
+#: Seconds per time unit of the Manhattan benchmark graph's ``.d`` file (a tenth; inferred, see above).
+MANHATTAN_TIME_UNIT_S = 0.1
 
 
 def _read_table(path: Path, columns: int, what: str) -> np.ndarray:
@@ -45,17 +60,24 @@ def _read_table(path: Path, columns: int, what: str) -> np.ndarray:
 
 
 def read_manhattan(
-    path: str | Path, *, time_unit_s: float = 1.0, coord_unit_m: float = 1609.344, largest_component: bool = True
+    path: str | Path,
+    *,
+    time_unit_s: float = MANHATTAN_TIME_UNIT_S,
+    coord_unit_m: float = MANHATTAN_COORD_UNIT_M,
+    largest_component: bool = True,
 ) -> RoadNetwork:
     """Read a ``.xy`` + ``.d`` benchmark graph.
 
     ``path`` is the folder (the ``*.xy`` in it is used), or the ``.xy`` file, or the common
-    stem (``.../Manhattan``).
+    stem (``.../Manhattan``). ``time_unit_s`` is the seconds per time unit of the ``.d``
+    file, ``coord_unit_m`` the metres per coordinate unit of the ``.xy`` file (defaults: the
+    Manhattan graph's, see the module docstring). A network whose mean free-flow speed is
+    implausible is logged as a warning naming these two options.
     """
-    if not time_unit_s > 0:
-        raise InvalidArgumentError("time_unit_s", f"got {time_unit_s!r}", "> 0")
-    if not coord_unit_m > 0:
-        raise InvalidArgumentError("coord_unit_m", f"got {coord_unit_m!r}", "> 0")
+    if not 0 < time_unit_s < math.inf:
+        raise InvalidArgumentError("time_unit_s", f"got {plain_repr(time_unit_s)}", "> 0 s per time unit")
+    if not 0 < coord_unit_m < math.inf:
+        raise InvalidArgumentError("coord_unit_m", f"got {plain_repr(coord_unit_m)}", "> 0 m per coordinate unit")
     p = Path(path)
     if p.is_dir():
         found = sorted(p.glob("*.xy"))
@@ -84,7 +106,7 @@ def read_manhattan(
         raise NetworkFileError(stem.with_suffix(".d"), "travel times must be > 0")
     length = np.hypot(x[tail] - x[head], y[tail] - y[head]) * coord_unit_m
     try:
-        return RoadNetwork.from_edges(
+        net = RoadNetwork.from_edges(
             tail=tail,
             head=head,
             travel_time_s=arcs[:, 2] * time_unit_s,
@@ -107,3 +129,5 @@ def read_manhattan(
         )
     except InvalidArgumentError as exc:
         raise NetworkFileError(stem, f"no usable road network ({exc})") from exc
+    warn_if_implausible(net)
+    return net

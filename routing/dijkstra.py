@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._heap import heap_pop, heap_push
 from .config import INF, UNREACHABLE, kernel, parallel_kernel
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, plain_repr
 from .network import RoadNetwork
 
 
@@ -240,7 +240,9 @@ def _node_array(values: ArrayLike, n: int, field: str) -> NDArray[np.int64]:
 def check_node(value: object, n: int, field: str) -> int:
     """Validate one node id and return it as ``int``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InvalidArgumentError(field, f"node id must be an integer, got {value!r}", f"integers 0 .. {n - 1}")
+        raise InvalidArgumentError(
+            field, f"node id must be an integer, got {plain_repr(value)}", f"integers 0 .. {n - 1}"
+        )
     if not 0 <= int(value) < n:
         raise InvalidArgumentError(field, f"node id {int(value)} is not in the network", f"0 .. {n - 1}")
     return int(value)

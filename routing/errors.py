@@ -7,6 +7,31 @@ applies, the allowed range, so that a command line or an API can show it as is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def plain_repr(value: object) -> str:
+    """``repr`` of a value as its user wrote it, for error messages: NumPy scalars as Python
+    numbers and strings (``200.0``, not NumPy 2's ``np.float64(200.0)``), arrays as lists,
+    also inside lists, tuples and dicts. Every "got ..." of the routing and matching errors
+    goes through it, whatever type the caller passed."""
+    return repr(_plain(value))
 
 
 class RoutingError(Exception):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
 
 from .config import INDEX_DTYPE, WEIGHT_DTYPE
-from .errors import InvalidArgumentError, NetworkFileError
+from .errors import InvalidArgumentError, NetworkFileError, plain_repr
 
 #: Road classes known to the engine; ``RoadNetwork.road_class`` holds indices into the
 #: network's own ``road_classes`` tuple, which starts with these.
@@ -53,7 +54,13 @@ DEFAULT_ROAD_CLASSES: tuple[str, ...] = (
 #: Largest travel time accepted for one edge (about 116 days); keeps path sums in range.
 MAX_EDGE_TIME_S = 10_000_000
 
+#: Mean free-flow speeds (km/h) a road network of a city plausibly has; outside them the
+#: file's units or speeds are almost certainly misread (:func:`speed_warning`).
+PLAUSIBLE_SPEED_KPH: tuple[float, float] = (10.0, 150.0)
+
 _FORMAT_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 def _as_array(values: ArrayLike, dtype: Any, name: str, size: int | None = None) -> NDArray[Any]:
@@ -81,7 +88,7 @@ def _round_times(values: ArrayLike, name: str, size: int) -> NDArray[np.int32]:
         bad = int(np.flatnonzero((rounded < 1) | (rounded > MAX_EDGE_TIME_S))[0])
         raise InvalidArgumentError(
             name,
-            f"edge {bad} has travel time {farr[bad]!r} s",
+            f"edge {bad} has travel time {plain_repr(farr[bad])} s",
             f"1 .. {MAX_EDGE_TIME_S} s after rounding",
         )
     return rounded.astype(WEIGHT_DTYPE)
@@ -169,7 +176,9 @@ class RoadNetwork:
         time_f = np.asarray(travel_time_s, dtype=np.float64)
         if time_f.shape == (m,) and m and not (np.all(np.isfinite(time_f)) and time_f.min() >= 0):
             bad = int(np.flatnonzero(~np.isfinite(time_f) | (time_f < 0))[0])
-            raise InvalidArgumentError("travel_time_s", f"edge {bad} has travel time {time_f[bad]!r} s", ">= 0 s")
+            raise InvalidArgumentError(
+                "travel_time_s", f"edge {bad} has travel time {plain_repr(time_f[bad])} s", ">= 0 s"
+            )
         time_f = np.maximum(time_f, 1.0)
         time_a = _round_times(time_f, "travel_time_s", m)
         len_f = _as_array(length_m, np.float64, "length_m", m)
@@ -347,6 +356,13 @@ class RoadNetwork:
         )
 
     # ------------------------------------------------------------------ summary
+    def mean_speed_kph(self) -> float:
+        """Mean free-flow speed over the edges, weighted by length (km/h; 0 without edges)."""
+        if self.num_edges == 0:
+            return 0.0
+        speeds = self.length_m / np.maximum(self.travel_time_s, 1) * 3.6
+        return float(np.average(speeds, weights=np.maximum(self.length_m, 1)))
+
     def summary(self) -> dict[str, Any]:
         """Counts and extents, for printing and for reports."""
         length_km = float(self.length_m.sum()) / 1000.0
@@ -372,8 +388,7 @@ class RoadNetwork:
                 "north": round(float(self.lat.max()), 6),
                 "east": round(float(self.lon.max()), 6),
             }
-        speeds = self.length_m / np.maximum(self.travel_time_s, 1) * 3.6
-        out["mean_speed_kph"] = round(float(np.average(speeds, weights=np.maximum(self.length_m, 1))), 1)
+        out["mean_speed_kph"] = round(self.mean_speed_kph(), 1)
         for key in ("nodes_before_scc", "edges_before_scc"):
             if key in self.meta:
                 out[key] = self.meta[key]
@@ -439,3 +454,42 @@ class RoadNetwork:
             road_classes=tuple(header["road_classes"]),
             meta=header["meta"],
         )
+
+
+def speed_warning(network: RoadNetwork) -> str | None:
+    """One line for the user when the network's mean free-flow speed is implausible, else ``None``.
+
+    Outside :data:`PLAUSIBLE_SPEED_KPH` the file's units (benchmark graphs: the coordinate and
+    time units, which the ``.xy`` and ``.d`` files do not state) or its speeds (OSM: speeds by
+    road class, ``maxspeed`` tags) are almost certainly misread; the line names the options
+    that set them. The loaders (:func:`routing.load_network`, :func:`routing.read_manhattan`)
+    log it as a warning.
+    """
+    lo, hi = PLAUSIBLE_SPEED_KPH
+    speed = network.mean_speed_kph()
+    if network.num_edges == 0 or lo <= speed <= hi:
+        return None
+    head = (
+        f"network {network.name!r}: mean free-flow speed {speed:.1f} km/h is outside {lo:g} .. {hi:g} km/h, "
+        "so distances, times, vehicle-km and fares will be wrong; "
+    )
+    meta = network.meta
+    if meta.get("format") == "xy+d":
+        return head + (
+            f"the .xy/.d files do not state their units (read with coord_unit_m = {meta.get('coord_unit_m'):.10g} m "
+            f"per coordinate unit, time_unit_s = {meta.get('time_unit_s'):.10g} s per time unit): set coord_unit_m "
+            "and time_unit_s (the [network] table of a scenario, or --coord-unit-m and --time-unit-s of "
+            "`mobility network build`)"
+        )
+    return head + (
+        "check the speeds it was built with: speeds_kph and max_speed_kph (BuildOptions, or the [network] "
+        "table of `mobility network build --options`), or use_maxspeed = false if the file's maxspeed tags "
+        "are wrong"
+    )
+
+
+def warn_if_implausible(network: RoadNetwork) -> None:
+    """Log :func:`speed_warning` (logger ``routing.network``, level WARNING) when there is one."""
+    message = speed_warning(network)
+    if message is not None:
+        log.warning("%s", message)

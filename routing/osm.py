@@ -43,8 +43,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from .cache import default_cache_dir, file_digest
-from .errors import InvalidArgumentError, NetworkFileError
-from .network import DEFAULT_ROAD_CLASSES, RoadNetwork
+from .errors import InvalidArgumentError, NetworkFileError, plain_repr
+from .network import DEFAULT_ROAD_CLASSES, RoadNetwork, warn_if_implausible
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,9 @@ class BuildOptions:
             raise InvalidArgumentError("speeds_kph", "at least one road class is needed")
         for cls_name, speed in self.speeds_kph.items():
             if not isinstance(speed, int | float) or not (1.0 <= float(speed) <= 300.0):
-                raise InvalidArgumentError(f"speeds_kph.{cls_name}", f"got {speed!r}", "1 .. 300 km/h")
+                raise InvalidArgumentError(f"speeds_kph.{cls_name}", f"got {plain_repr(speed)}", "1 .. 300 km/h")
         if not (1.0 <= self.max_speed_kph <= 300.0):
-            raise InvalidArgumentError("max_speed_kph", f"got {self.max_speed_kph!r}", "1 .. 300 km/h")
+            raise InvalidArgumentError("max_speed_kph", f"got {plain_repr(self.max_speed_kph)}", "1 .. 300 km/h")
         object.__setattr__(self, "speeds_kph", {k: float(v) for k, v in sorted(self.speeds_kph.items())})
 
     @classmethod
@@ -149,7 +149,7 @@ def is_transit_stop(tags: Mapping[str, str]) -> bool:
 
 # ---------------------------------------------------------------------------- file sniffing
 def detect_format(path: Path) -> str:
-    """One of ``xml``, ``xml.bz2``, ``xml.gz``, ``pbf``, ``graphml``, by content."""
+    """One of ``xml``, ``xml.bz2``, ``xml.gz``, ``pbf``, ``graphml``, by content (whatever the suffix)."""
     with open(path, "rb") as fh:
         head = fh.read(512)
     if head.startswith(b"BZh"):
@@ -237,12 +237,16 @@ def _extract_xml(path: Path, fmt: str, options: BuildOptions) -> _Extract:
 
 
 def _extract_pbf(path: Path, options: BuildOptions) -> _Extract:
-    """Read OSM PBF with pyosmium (node locations resolved by libosmium)."""
+    """Read OSM PBF with pyosmium (node locations resolved by libosmium).
+
+    The format is given to libosmium explicitly: it would otherwise go by the file's suffix,
+    and read a PBF file named ``.osm`` as XML.
+    """
     import osmium
 
     ex = _Extract()
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations()
+        processor = osmium.FileProcessor(osmium.io.File(str(path), "pbf")).with_locations()
         for obj in processor:
             if isinstance(obj, osmium.osm.Node):
                 if obj.tags and obj.location.valid():
@@ -471,9 +475,27 @@ def load_network(
     a second call with the same file and options reads the cache. A saved network
     (``.npz`` written by :meth:`RoadNetwork.save`) is also accepted as ``path``.
 
+    A network whose mean free-flow speed is implausible is logged as a warning naming the
+    options that set its speeds (:func:`routing.network.speed_warning`), also when it comes
+    from the cache.
+
     Raises:
         NetworkFileError: the file is missing, empty, corrupt, or has no drivable roads.
     """
+    net = _load_network(path, options=options, cache=cache, cache_dir=cache_dir, name=name, on_stage=on_stage)
+    warn_if_implausible(net)
+    return net
+
+
+def _load_network(
+    path: str | Path,
+    *,
+    options: BuildOptions | None,
+    cache: bool,
+    cache_dir: str | Path | None,
+    name: str | None,
+    on_stage: Callable[[str], None] | None,
+) -> RoadNetwork:
     path = Path(path)
     _check_file(path)
     stage = on_stage or (lambda _msg: None)

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from .errors import InvalidArgumentError, SnapError
+from .errors import InvalidArgumentError, SnapError, plain_repr
 from .network import RoadNetwork
 
 #: Default maximum snapping distance (m): farther points are rejected.
@@ -50,10 +50,10 @@ def check_lat_lon(lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray[np.float64], 
         raise InvalidArgumentError("lon", f"{lo.size} longitudes for {la.size} latitudes")
     bad_lat = ~np.isfinite(la) | (la < -90) | (la > 90)
     if bad_lat.any():
-        raise InvalidArgumentError("lat", f"got {la[bad_lat][0]!r}", "-90 .. 90 degrees")
+        raise InvalidArgumentError("lat", f"got {plain_repr(la[bad_lat][0])}", "-90 .. 90 degrees")
     bad_lon = ~np.isfinite(lo) | (lo < -180) | (lo > 180)
     if bad_lon.any():
-        raise InvalidArgumentError("lon", f"got {lo[bad_lon][0]!r}", "-180 .. 180 degrees")
+        raise InvalidArgumentError("lon", f"got {plain_repr(lo[bad_lon][0])}", "-180 .. 180 degrees")
     return la, lo
 
 
@@ -86,7 +86,7 @@ def nearest_nodes_xy(
     if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
         raise InvalidArgumentError("x/y", "coordinates must be finite")
     if max_distance_m is not None and not max_distance_m >= 0:
-        raise InvalidArgumentError("max_distance_m", f"got {max_distance_m!r}", ">= 0 m")
+        raise InvalidArgumentError("max_distance_m", f"got {plain_repr(max_distance_m)}", ">= 0 m")
     dist, idx = _tree(network).query(np.column_stack([xa.ravel(), ya.ravel()]))
     node = np.asarray(idx, np.int64)
     if max_distance_m is not None:

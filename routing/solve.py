@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import alns
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, plain_repr
 from .problem import PDProblem
 from .schedule import RS_ROWS, kernel_arrays
 
@@ -57,7 +57,7 @@ class MaxRuntime:
 
     def __post_init__(self) -> None:
         if not (self.seconds > 0 and math.isfinite(self.seconds)):
-            raise InvalidArgumentError("seconds", f"got {self.seconds!r}", "> 0")
+            raise InvalidArgumentError("seconds", f"got {plain_repr(self.seconds)}", "> 0")
 
     def start(self) -> None:
         self._t0 = time.perf_counter()
@@ -80,7 +80,7 @@ class MaxIterations:
 
     def __post_init__(self) -> None:
         if self.iterations < 0:
-            raise InvalidArgumentError("iterations", f"got {self.iterations!r}", ">= 0")
+            raise InvalidArgumentError("iterations", f"got {plain_repr(self.iterations)}", ">= 0")
 
     def start(self) -> None:
         pass
@@ -197,7 +197,7 @@ class SolveParams:
         ]
         for name, ok, allowed in checks:
             if not ok:
-                raise InvalidArgumentError(name, f"got {getattr(self, name)!r}", allowed)
+                raise InvalidArgumentError(name, f"got {plain_repr(getattr(self, name))}", allowed)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .config import kernel
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, plain_repr
 from .network import RoadNetwork
 from .snapping import nearest_nodes
 
@@ -68,7 +68,7 @@ class StopSet:
         from scipy.spatial import cKDTree
 
         if not max_walk_m >= 0:
-            raise InvalidArgumentError("max_walk_m", f"got {max_walk_m!r}", ">= 0 m")
+            raise InvalidArgumentError("max_walk_m", f"got {plain_repr(max_walk_m)}", ">= 0 m")
         tree = self._tree
         if tree is None:
             tree = cKDTree(np.column_stack([self.x_m, self.y_m]))
@@ -145,9 +145,9 @@ def virtual_stops(
 ) -> StopSet:
     """Stops covering ``network`` about ``spacing_m`` apart (see the module docstring)."""
     if not 10.0 <= spacing_m <= 20_000.0:
-        raise InvalidArgumentError("spacing_m", f"got {spacing_m!r}", "10 .. 20000 m")
+        raise InvalidArgumentError("spacing_m", f"got {plain_repr(spacing_m)}", "10 .. 20000 m")
     if not 0.0 <= osm_snap_m <= 1_000.0:
-        raise InvalidArgumentError("osm_snap_m", f"got {osm_snap_m!r}", "0 .. 1000 m")
+        raise InvalidArgumentError("osm_snap_m", f"got {plain_repr(osm_snap_m)}", "0 .. 1000 m")
     n = network.num_nodes
     excluded = np.array([c in set(no_stop_classes) for c in network.road_classes], dtype=bool)
     # Best (lowest-code) allowed road class touching each node.

@@ -12,19 +12,30 @@ Three sources, all giving the same :class:`DemandItem` list sorted by the time t
   network, as ``Manhattan.2.reqs``); requested times come from the profile.
 
 Each item also says whether the rider will cancel (and when) or not turn up.
+
+With a service zone (``[service] zone``) the demand is the zone's: ``profile`` draws its stops
+among the zone's stops only, and ``trips`` and ``reqs`` keep the trips whose two ends lie in
+the zone (a point inside the polygon, a stop inside it), logging a warning that counts the
+trips left out. A day's rejections then say something about the service, not about demand it
+was never meant to serve. Without a zone the draws are the same as over every stop.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from matching import Request, RiderClass
+from matching import Request, RiderClass, point_in_polygon
 
 from .scenario import DemandSpec, Scenario, ScenarioError, parse_time
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,25 +90,43 @@ def _submit_time(rng: np.random.Generator, spec: DemandSpec, requested: int, sta
     return max(start_s, int(requested - lead))
 
 
-def generate(scenario: Scenario, num_stops: int, *, seed: int | None = None) -> list[DemandItem]:
-    """The day's demand for ``scenario`` (``seed`` overrides the scenario's)."""
+def generate(
+    scenario: Scenario, num_stops: int, *, seed: int | None = None, in_zone: ArrayLike | None = None
+) -> list[DemandItem]:
+    """The day's demand for ``scenario`` (``seed`` overrides the scenario's).
+
+    ``in_zone`` says which of the ``num_stops`` stops lie in the service zone
+    (:func:`matching.deployment.zone_stops`; ``None``: all of them); the demand stays inside
+    it (see the module docstring).
+    """
     rng = np.random.default_rng(scenario.seed if seed is None else seed)
     spec = scenario.demand
+    zone = np.ones(num_stops, dtype=bool) if in_zone is None else np.asarray(in_zone, dtype=bool)
+    if zone.shape != (num_stops,):
+        raise ValueError(f"in_zone has shape {zone.shape}; expected one flag per stop ({num_stops})")
     if spec.kind == "trips":
         assert spec.path is not None
-        return _from_trips(spec.path, scenario, rng, num_stops)
+        return _from_trips(spec.path, scenario, rng, num_stops, zone)
     if spec.kind == "reqs":
         assert spec.path is not None
-        pairs = _read_reqs(spec.path, num_stops)[: spec.total]
+        pairs = _read_reqs(spec.path, num_stops)
+        if not zone.all():
+            inside = zone[pairs[:, 0]] & zone[pairs[:, 1]]
+            _left_out(spec.path, int(np.count_nonzero(~inside)), len(pairs), "requests")
+            pairs = pairs[inside]
+        pairs = pairs[: spec.total]
         n = len(pairs)
     else:
         n = spec.total
-        if num_stops < 2:
-            raise ScenarioError("stops", "the demand needs at least two stops")
-        origins = rng.integers(0, num_stops, n)
-        dest = rng.integers(0, num_stops - 1, n)
+        allowed = np.flatnonzero(zone)
+        k = len(allowed)
+        if k < 2:
+            where = "stops in the service zone ([service] zone)" if not zone.all() else "stops"
+            raise ScenarioError("stops", f"the demand needs at least two {where}, got {k}")
+        origins = rng.integers(0, k, n)
+        dest = rng.integers(0, k - 1, n)
         dest = np.where(dest >= origins, dest + 1, dest)  # never the origin itself
-        pairs = np.column_stack([origins, dest])
+        pairs = np.column_stack([allowed[origins], allowed[dest]])
     times = _draw_times(rng, spec.profile, n, scenario.start_s, scenario.end_s)
     items = []
     for k in range(n):
@@ -138,8 +167,23 @@ def _read_reqs(path: Path, num_stops: int) -> np.ndarray:
     return pairs
 
 
-def _from_trips(path: Path, scenario: Scenario, rng: np.random.Generator, num_stops: int) -> list[DemandItem]:
+def _left_out(path: Path, count: int, total: int, what: str) -> None:
+    if count:
+        log.warning(
+            "demand.path: %d of the %d %s of %s start or end outside the service zone ([service] zone); left out",
+            count,
+            total,
+            what,
+            path,
+        )
+
+
+def _from_trips(
+    path: Path, scenario: Scenario, rng: np.random.Generator, num_stops: int, in_zone: NDArray[np.bool_]
+) -> list[DemandItem]:
     spec = scenario.demand
+    zone = scenario.service.zone
+    outside = 0
     items = []
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -163,6 +207,9 @@ def _from_trips(path: Path, scenario: Scenario, rng: np.random.Generator, num_st
                     }
             except (ValueError, KeyError) as exc:
                 raise ScenarioError("demand.path", f"{where}: {exc}") from exc
+            if not _inside(ends, in_zone, zone):
+                outside += 1
+                continue
             submit = _submit_time(rng, spec, requested, scenario.start_s)
             cancel, no_show = _behaviour(rng, spec, requested, submit)
             req = Request(
@@ -174,5 +221,21 @@ def _from_trips(path: Path, scenario: Scenario, rng: np.random.Generator, num_st
                 **ends,  # type: ignore[arg-type]
             )
             items.append(DemandItem(submit, req, cancel, no_show))
+    _left_out(path, outside, len(items) + outside, "trips")
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
+
+
+def _inside(ends: dict[str, int | float], in_zone: NDArray[np.bool_], zone: Any) -> bool:
+    """Whether both ends of a trip lie in the zone (stops by ``in_zone``, points by the polygon).
+
+    A stop index outside the stop set is left for the request's own check to report.
+    """
+    if "origin_stop" in ends:
+        stops = [int(ends["origin_stop"]), int(ends["destination_stop"])]
+        return all(not 0 <= k < len(in_zone) or bool(in_zone[k]) for k in stops)
+    if zone is None:
+        return True
+    lat = [ends["origin_lat"], ends["destination_lat"]]
+    lon = [ends["origin_lon"], ends["destination_lon"]]
+    return bool(point_in_polygon(lat, lon, zone).all())

@@ -2,7 +2,9 @@
 
 :func:`compute_kpis` turns a :class:`sim.records.SimOutput` into one nested, JSON-serialisable
 dict (see its docstring for the keys); :func:`validate` recounts the records independently
-and lists every inconsistency it finds, in words.
+and lists every inconsistency it finds, in words; :func:`rejection_warnings` says, in words,
+when one rejection reason turns away more than 5 % of the requests (a zone the demand does
+not fit, a fleet too small), which a service rate alone does not explain.
 
 Conventions:
 
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from routing import InvalidArgumentError
+from routing import InvalidArgumentError, plain_repr
 
 from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
 
@@ -124,7 +126,7 @@ def occupancy_series(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str,
     and the last drive or visit.
     """
     if not 1 <= bin_s <= 86_400:
-        raise InvalidArgumentError("bin_s", f"got {bin_s!r}", "1 .. 86400 s")
+        raise InvalidArgumentError("bin_s", f"got {plain_repr(bin_s)}", "1 .. 86400 s")
     last = max([out.end_s, out.start_s + 1] + [d.arrive_s for d in out.drives] + [v.depart_s for v in out.visits])
     num_bins = max(1, math.ceil((last - out.start_s) / bin_s))
     edges = out.start_s + bin_s * np.arange(num_bins + 1, dtype=np.float64)
@@ -309,6 +311,49 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
     }
 
 
+# ---------------------------------------------------------------------------------- warnings
+#: A rejection reason that turns away more than this share of the requests gets a warning.
+REJECTION_WARNING_SHARE = 0.05
+
+#: Per rejection reason: what usually causes it in a simulated day, and what to change.
+REJECTION_HINTS: dict[str, str] = {
+    "outside_zone": "trips start or end outside the service zone; check [service] zone against the demand",
+    "outside_hours": "pickups requested outside [service] service_start_s .. service_end_s; "
+    "check them against [scenario] start/end and [demand] profile",
+    "no_stop_in_reach": "no stop within [service] max_walk_m; a longer walk or closer stops ([stops] spacing_m)",
+    "same_stop": "both ends come to the same stop: trips shorter than the stop spacing ([stops] spacing_m)",
+    "too_many_passengers": "parties larger than [service] max_passengers_per_request ([demand] group_sizes)",
+    "no_wheelchair_vehicle": "no free wheelchair place; more [fleet] wheelchair_places",
+    "too_far_ahead": "booked further ahead than [service] prebook_horizon_s ([demand] prebook_lead_min)",
+    "too_short_notice": "booked with less notice than [service] min_lead_time_s ([demand] lead_max_min)",
+    "in_the_past": "requested for a time already past when asked",
+    "no_vehicle_in_time": "the fleet is too small or too far away; more [fleet] vehicles or a longer "
+    "[service] max_wait_s",
+    "no_feasible_insertion": "the vehicles are full with earlier promises; more [fleet] vehicles or seats, "
+    "or looser [service] max_wait_s / max_ride_alpha",
+}
+
+
+def rejection_warnings(kpis: dict[str, Any], *, share: float = REJECTION_WARNING_SHARE) -> list[str]:
+    """One sentence per rejection reason that rejected more than ``share`` of the requests.
+
+    From the ``requests`` section of :func:`compute_kpis`, most frequent reason first; each
+    gives the share, the count, the reason and a hint (:data:`REJECTION_HINTS`). Empty when
+    no reason passes the share (or there are no requests).
+    """
+    req = kpis["requests"]
+    total = req["total"]
+    out = []
+    for reason, count in req["rejected_by_reason"].items():
+        if total and count > share * total:
+            hint = REJECTION_HINTS.get(reason)
+            out.append(
+                f"{100 * count / total:.1f} % of the requests ({count} of {total}) were rejected as {reason}"
+                + (f": {hint}" if hint else "")
+            )
+    return out
+
+
 # ---------------------------------------------------------------------------------- checks
 class _Problems:
     """Collects problems by kind, keeping the first ``limit`` of each and counting the rest."""
@@ -490,7 +535,7 @@ def validate(out: SimOutput, *, max_per_kind: int = 20) -> list[str]:
     At most ``max_per_kind`` problems of each kind are listed, followed by a count of the rest.
     """
     if max_per_kind < 1:
-        raise InvalidArgumentError("max_per_kind", f"got {max_per_kind!r}", ">= 1")
+        raise InvalidArgumentError("max_per_kind", f"got {plain_repr(max_per_kind)}", ">= 1")
     p = _Problems(max_per_kind)
     vehicles: dict[str, VehicleRecord] = {}
     for veh in out.vehicles:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from .kpi import compute_kpis, validate
+from .kpi import compute_kpis, rejection_warnings, validate
 from .records import RideRecord, SimOutput
 
 if TYPE_CHECKING:
@@ -76,8 +76,9 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
     Files (names in the returned dict in brackets):
 
     * ``summary.json`` (``summary``): scenario, seed, service period, timings, meta, the KPIs
-      of :func:`sim.kpi.compute_kpis` under ``kpis`` and the problems of
-      :func:`sim.kpi.validate` under ``problems``;
+      of :func:`sim.kpi.compute_kpis` under ``kpis``, the problems of
+      :func:`sim.kpi.validate` under ``problems`` and :func:`sim.kpi.rejection_warnings`
+      under ``warnings``;
     * ``rides.csv`` (``rides``): :meth:`RideRecord.columns`, one row per ride;
     * ``vehicles.csv`` (``vehicles``): the per-vehicle KPIs (:data:`VEHICLE_COLUMNS`);
     * ``drives.csv`` (``drives``): :data:`DRIVE_COLUMNS`, one row per drive;
@@ -99,6 +100,7 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
         "meta": _json_safe(out.meta),
         "kpis": kpis,
         "problems": validate(out),
+        "warnings": rejection_warnings(kpis),
     }
     files["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _write_csv(files["rides"], RideRecord.columns(), (r.to_row() for r in out.rides))
@@ -252,7 +254,9 @@ def _percent(share: float | None) -> str:
 
 
 def format_summary(kpis: dict[str, Any]) -> str:
-    """A few lines of the main KPIs of :func:`sim.kpi.compute_kpis` for a terminal."""
+    """A few lines of the main KPIs of :func:`sim.kpi.compute_kpis` for a terminal, then a
+    ``warning`` line per rejection reason that turned away more than 5 % of the requests
+    (:func:`sim.kpi.rejection_warnings`)."""
     req, wait, ride = kpis["requests"], kpis["wait_s"], kpis["ride_s"]
     dist, detour = kpis["distance"], kpis["detour_factor"]
     reasons = ", ".join(f"{k} {v}" for k, v in req["rejected_by_reason"].items()) or "none"
@@ -270,6 +274,7 @@ def format_summary(kpis: dict[str, Any]) -> str:
         f"riders/veh-h {_fmt(kpis['fleet']['riders_per_vehicle_hour'], '.2f')}  "
         f"utilisation {_percent(kpis['fleet']['utilisation'])}",
     ]
+    lines += [f"warning   {text}" for text in rejection_warnings(kpis)]
     return "\n".join(lines)
 
 

@@ -11,7 +11,8 @@ end = "23:00"
 [network]
 kind = "osm"               # "osm" (any OSM/PBF/GraphML file) or "benchmark" (.xy + .d)
 path = "osm/seoul_jamsil.osm"   # relative to the data folder, or to this file, or absolute
-time_unit_s = 1.0          # benchmark graphs only
+coord_unit_m = 1609.344    # benchmark graphs only: metres per .xy coordinate unit (default: Manhattan's mile)
+time_unit_s = 0.1          # benchmark graphs only: seconds per .d time unit (default: Manhattan's tenth)
 
 [stops]
 kind = "virtual"           # "virtual" (OSM bus stops + a cover) or "nodes" (every node)

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from matching import Offer, Rejection, Request, RideStatus, fare_policy_from_name
-from matching.deployment import load_world, make_fleet
+from matching.deployment import load_world, make_fleet, zone_stops
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
 
@@ -143,7 +143,9 @@ class Simulation:
             seed=self.seed,
         )
         self.backend: Backend = (backend_factory or InProcessBackend)(self.dispatcher)
-        self.demand: list[DemandItem] = generate(sc, len(self.stops), seed=self.seed)
+        self.demand: list[DemandItem] = generate(
+            sc, len(self.stops), seed=self.seed, in_zone=zone_stops(sc.deployment, self.stops)
+        )
         self.timings["setup_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ run

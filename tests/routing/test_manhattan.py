@@ -80,8 +80,8 @@ def test_manhattan_keeps_the_fastest_of_each_arc_pair(manhattan_net, data_dir):
     fastest = fastest_arcs(data_dir)
     got = edge_times(manhattan_net)
     assert got.keys() == fastest.keys()
-    # Rounded to whole units, at least 1.
-    assert got == {k: max(1, int(np.rint(t))) for k, t in fastest.items()}
+    # Read as tenths of a second (the default time unit), rounded to whole seconds, at least 1.
+    assert got == {k: max(1, int(np.rint(t * routing.MANHATTAN_TIME_UNIT_S))) for k, t in fastest.items()}
 
 
 def test_manhattan_coordinates_and_lengths(manhattan_net, data_dir):
@@ -115,7 +115,7 @@ def test_manhattan_time_unit_rescales_times(manhattan_net, data_dir):
 
 # ---------------------------------------------------------------------------- small synthetic files
 def test_small_benchmark_graph(tmp_path):
-    net = routing.read_manhattan(write_benchmark(tmp_path / "tiny", GOOD_XY, GOOD_D))
+    net = routing.read_manhattan(write_benchmark(tmp_path / "tiny", GOOD_XY, GOOD_D), time_unit_s=1.0)
     edges = {
         (int(u), int(v)): (int(t), int(ln))
         for u, v, t, ln in zip(net.tail, net.indices, net.travel_time_s, net.length_m, strict=True)

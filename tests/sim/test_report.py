@@ -130,8 +130,11 @@ def test_report_on_a_synthetic_city_with_an_empty_day(tmp_path: Path) -> None:
 
 
 def test_format_summary_contains_key_numbers() -> None:
-    text = format_summary(compute_kpis(sample_day()))
-    assert len(text.splitlines()) <= 6
+    from sim.kpi import rejection_warnings
+
+    kpis = compute_kpis(sample_day())
+    text = format_summary(kpis)
+    assert len(text.splitlines()) <= 6 + len(rejection_warnings(kpis))
     for expected in (
         "requests  9",
         "served 3 (33.3 %)",
