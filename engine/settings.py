@@ -8,6 +8,7 @@ from pathlib import Path
 from matching.errors import InvalidValueError
 
 from . import MAX_FRONTENDS
+from .store import STORE_FORMS, check_store_spec
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Settings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        try:
+            check_store_spec(self.store)
+        except ValueError as exc:
+            raise InvalidValueError("store", str(exc), STORE_FORMS) from None
         if self.clock not in ("wall", "external"):
             raise InvalidValueError("clock", f"got {self.clock!r}", "wall, external")
         if not 0 <= self.port <= 65535:

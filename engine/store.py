@@ -45,6 +45,7 @@ __all__ = [
     "StateStore",
     "StoreError",
     "StoreUnavailable",
+    "check_store_spec",
     "decode_json",
     "encode_commit",
     "encode_json",
@@ -397,19 +398,28 @@ def parse_redis_url(url: str) -> tuple[str, int, int]:
     return host, port, int(path) if path else 0
 
 
+def check_store_spec(spec: object) -> None:
+    """ValueError saying what is wrong with ``spec`` unless it is a store :func:`open_store` can open
+    (:data:`STORE_FORMS`; its form only: nothing is connected)."""
+    if spec == "memory":
+        return
+    if isinstance(spec, str) and spec.startswith("redis://"):
+        parse_redis_url(spec)
+        return
+    raise ValueError(f"got {spec!r}")
+
+
 def open_store(spec: str) -> StateStore:
     """The store named by the ``--store`` option: ``"memory"`` or ``"redis://host:port[/db]"``.
 
     Opening a Redis store does not connect yet; call :meth:`StateStore.ping` to check it.
     """
+    try:
+        check_store_spec(spec)
+    except ValueError as exc:
+        raise ValueError(f"--store must be {STORE_FORMS}: {exc}") from exc
     if spec == "memory":
         return MemoryStore()
-    if isinstance(spec, str) and spec.startswith("redis://"):
-        try:
-            parse_redis_url(spec)
-        except ValueError as exc:
-            raise ValueError(f"--store must be {STORE_FORMS}: {exc}") from exc
-        from .redis_store import RedisStore  # imported here: redis-py is needed only for this store
+    from .redis_store import RedisStore  # imported here: redis-py is needed only for this store
 
-        return RedisStore(spec)
-    raise ValueError(f"--store must be {STORE_FORMS}, got {spec!r}")
+    return RedisStore(spec)

@@ -382,14 +382,25 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     scenario = Scenario.from_toml(_scenario_path(args.scenario), data_dir=data_dir)
     out_dir = Path(args.out) if args.out else Path("runs") / scenario.name
-    print(f"simulating {scenario.name}: {scenario.description}", flush=True)
-    sim = Simulation(scenario, seed=args.seed)
+    remote = None
     if args.engine:
-        from sim.remote import RemoteBackend
+        from sim.remote import EngineMismatch, EngineUnreachable, RemoteBackend
 
         remote = RemoteBackend(args.engine, token=args.token)
+        try:
+            remote.check_engine()  # before the run: nothing is lost if it is not there
+        except EngineUnreachable as exc:
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
+    print(f"simulating {scenario.name}: {scenario.description}", flush=True)
+    sim = Simulation(scenario, seed=args.seed)
+    if remote is not None:
         sim.setup(backend_factory=lambda _dispatcher: remote)
-        remote.check_fleet(sim.fleet)
+        try:
+            remote.check_fleet(sim.fleet)
+        except EngineMismatch as exc:
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
         print(f"playing riders and drivers against the engine at {args.engine}", flush=True)
     else:
         sim.setup()

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from matching import Offer, Rejection, RejectReason, Request, RiderClass
 from mobility.v1 import (
@@ -38,10 +39,15 @@ class EngineMismatch(RuntimeError):
     """The engine does not run the scenario the simulation expects (fleet or clock)."""
 
 
+class EngineUnreachable(RuntimeError):
+    """No engine answers at the target (nothing listens, TLS refused, not serving yet)."""
+
+
 class RemoteBackend:
     """The simulator's backend over gRPC (see the module docstring)."""
 
     def __init__(self, target: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
+        self.target = target
         self.channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
         self.rider = rider_pb2_grpc.RiderServiceStub(self.channel)
         self.driver = driver_pb2_grpc.DriverServiceStub(self.channel)
@@ -52,6 +58,25 @@ class RemoteBackend:
 
     def _call(self, method: Any, request: Any) -> Any:
         return method(request, timeout=self.timeout_s, metadata=self.metadata)
+
+    def check_engine(self, timeout_s: float = 5.0) -> None:
+        """Fail early, with :class:`EngineUnreachable` in one line, unless an engine at the target
+        says SERVING (asked through the standard health service, which needs no token)."""
+        health = health_pb2_grpc.HealthStub(self.channel)
+        try:
+            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            code, details = exc.code(), exc.details()
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                raise EngineUnreachable(
+                    f"{self.target} answers, but it is not a mobility engine (no health service)"
+                ) from None
+            raise EngineUnreachable(
+                f"the engine at {self.target} cannot be reached ({code.name}: {details}); is `mobility serve` running "
+                "there, and with the same TLS settings?"
+            ) from None
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            raise EngineUnreachable(f"the engine at {self.target} is not serving yet (still starting?)")
 
     def check_fleet(self, vehicles: list[Any]) -> None:
         """Fail early if the engine's fleet is not the simulation's."""
