@@ -79,9 +79,12 @@ def set_serving(health_servicer: health.HealthServicer, serving: bool) -> None:
 
 
 def listen(server: grpc.Server, settings: Settings, port: int | None = None) -> int:
-    """Bind ``server`` to ``settings.host`` and ``port`` (default ``settings.port``); the bound port."""
+    """Bind ``server`` to ``settings.host`` and ``port`` (default ``settings.port``), with TLS if the
+    settings give a certificate (:mod:`engine.tls`); the bound port."""
     port = settings.port if port is None else port
-    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    address = f"{settings.host}:{port}"
+    tls = settings.server_tls()
+    bound = server.add_insecure_port(address) if tls is None else server.add_secure_port(address, tls.credentials())
     if bound == 0:
         raise OSError(f"cannot listen on {settings.host}:{port}")
     return int(bound)

@@ -9,6 +9,7 @@ from matching.errors import InvalidValueError
 
 from . import MAX_FRONTENDS
 from .store import STORE_FORMS, check_store_spec
+from .tls import ServerTLS, load_server_tls
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class Settings:
         store: ``"memory"`` (the default) or ``"redis://host:port[/db]"``.
         host, port: where to listen (port 0: any free port; the bound port is reported).
         tokens: bearer-token file (TOML); None turns authentication off.
+        tls_cert, tls_key: the server's certificate (chain) and private key, PEM files: the port
+            speaks TLS (see :mod:`engine.tls`); None for both: plaintext.
+        tls_client_ca: with TLS, the CA (PEM) whose client certificates are required (mutual TLS).
         clock: ``"wall"`` (seconds since local midnight) or ``"external"`` (times come with
             the calls, as a simulation sends them; the clock never goes back).
         reoptimise_every_s: period of the background re-optimisation (0: off); it runs
@@ -40,6 +44,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 0
     tokens: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
     clock: str = "wall"
     reoptimise_every_s: float = 0.0
     reoptimise_deadline_ms: int = 200
@@ -67,3 +74,16 @@ class Settings:
             raise InvalidValueError("frontends", f"got {self.frontends}", f"0 .. {MAX_FRONTENDS}")
         if not -20 <= self.writer_nice <= 19:
             raise InvalidValueError("writer_nice", f"got {self.writer_nice}", "-20 .. 19")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            given, missing = ("tls_cert", "tls_key") if self.tls_key is None else ("tls_key", "tls_cert")
+            raise InvalidValueError(missing, f"missing: {given} is given, and TLS needs both")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise InvalidValueError("tls_client_ca", "client certificates need TLS: give tls_cert and tls_key too")
+        self.server_tls()  # the files are read and checked now, before anything starts
+
+    def server_tls(self) -> ServerTLS | None:
+        """The TLS credentials' files read and checked (:func:`engine.tls.load_server_tls`), or None
+        (plaintext)."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return load_server_tls(self.tls_cert, self.tls_key, self.tls_client_ca)

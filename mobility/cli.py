@@ -383,13 +383,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     scenario = Scenario.from_toml(_scenario_path(args.scenario), data_dir=data_dir)
     out_dir = Path(args.out) if args.out else Path("runs") / scenario.name
     remote = None
+    client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
+    if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
+        _stderr(f"mobility: error: --{given[0].replace('_', '-')} is for an engine: give --engine HOST:PORT too")
+        return 2
     if args.engine:
-        from sim.remote import EngineMismatch, EngineUnreachable, RemoteBackend
+        from sim.remote import (
+            ClientTLS,
+            EngineMismatch,
+            EngineRefused,
+            EngineUnreachable,
+            RemoteBackend,
+            read_token_file,
+        )
 
-        remote = RemoteBackend(args.engine, token=args.token)
+        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
+        tls = None
+        if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+            tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
+        remote = RemoteBackend(args.engine, token=token, tls=tls)
         try:
             remote.check_engine()  # before the run: nothing is lost if it is not there
-        except EngineUnreachable as exc:
+        except (EngineUnreachable, EngineRefused) as exc:
             _stderr(f"mobility: error: --engine: {exc}")
             return 2
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
@@ -423,6 +438,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- live engine
+def _tls_text(settings: Any) -> str:
+    if settings.tls_cert is None:
+        return "plaintext"
+    return "TLS, client certificates required" if settings.tls_client_ca else "TLS"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -439,6 +460,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         tokens=Path(args.tokens) if args.tokens else None,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        tls_client_ca=Path(args.tls_client_ca) if args.tls_client_ca else None,
         clock=args.clock,
         reoptimise_every_s=args.reoptimise_every,
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
@@ -467,7 +491,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         where = "one process"
     settle_gc()
     print(
-        f"mobility engine serving on {settings.host}:{port} (store {core.store.name}, clock {settings.clock}, "
+        f"mobility engine serving on {settings.host}:{port} ({_tls_text(settings)}; store {core.store.name}, "
+        f"clock {settings.clock}, "
         f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}; writer at nice {core.writer_nice_applied}); "
         "Ctrl-C to stop",
         flush=True,
@@ -684,7 +709,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="play the riders and drivers over gRPC against a live engine started with "
         "`mobility serve --scenario SCENARIO --seed N --clock external` (same scenario and seed)",
     )
-    simulate.add_argument("--token", help="bearer token for the engine (an operator's)")
+    token = simulate.add_mutually_exclusive_group()
+    token.add_argument("--token", help="bearer token for the engine (an operator's; shows in ps: see --token-file)")
+    token.add_argument("--token-file", metavar="FILE", help="read the bearer token from this file (its one line)")
+    simulate.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="the engine serves TLS: check its certificate against this CA (PEM); see docs/security.md",
+    )
+    simulate.add_argument(
+        "--tls", action="store_true", help="the engine serves TLS with a certificate the system trusts"
+    )
+    simulate.add_argument(
+        "--tls-cert", metavar="FILE", help="client certificate (PEM) for an engine that requires one (mutual TLS)"
+    )
+    simulate.add_argument("--tls-key", metavar="FILE", help="the client certificate's private key (PEM, unencrypted)")
     simulate.set_defaults(func=cmd_simulate)
 
     network = sub.add_parser(
@@ -885,6 +924,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=50051, help="port (default 50051; 0: any free port)")
     serve.add_argument("--port-file", help="write the bound port to this file (for scripts and tests)")
     serve.add_argument("--tokens", help="bearer-token file (TOML [[tokens]] with token, role, subject); none: no auth")
+    serve.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve TLS with this certificate (PEM; a chain: the server's first); needs --tls-key "
+        "(see docs/security.md)",
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM, unencrypted)")
+    serve.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="with TLS: require client certificates signed by this CA (PEM): mutual TLS",
+    )
     serve.add_argument(
         "--clock",
         choices=("wall", "external"),

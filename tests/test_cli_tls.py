@@ -7,11 +7,18 @@ user sees: the exit status and the lines on stderr, never a traceback.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from tests.engine.certs import TLSFiles, make_tls_files
 from tests.engine.conftest import free_port
+from tests.sim.test_remote import SCENARIO
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,3 +65,76 @@ def test_simulate_against_no_engine_fails_before_the_run(tmp_path: Path, data_di
     assert f"127.0.0.1:{port}" in line and "cannot be reached" in line
     assert "simulating" not in result.stdout  # checked before the day starts
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------- TLS from the command line
+@pytest.fixture(scope="module")
+def tls_engine(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[tuple[int, TLSFiles, Path, Path]]:
+    """``mobility serve`` as a subprocess with mutual TLS (a front-end process) and tokens, on the
+    small scenario of ``tests/sim/test_remote.py``; (port, certificates, scenario file, operator token file)."""
+    folder = tmp_path_factory.mktemp("cli-tls")
+    files = make_tls_files(folder)
+    scenario = folder / "remote_check.toml"
+    scenario.write_text(SCENARIO)
+    tokens = folder / "tokens.toml"
+    tokens.write_text('[[tokens]]\ntoken = "operator-cli-5e1d"\nrole = "operator"\nsubject = "*"\n')
+    token_file = folder / "operator.token"
+    token_file.write_text("operator-cli-5e1d\n")
+    port_file = folder / "port"
+    command = [
+        sys.executable, "-m", "mobility.cli", "serve", "--scenario", str(scenario), "--seed", "4",
+        "--data-dir", str(data_dir), "--clock", "external", "--port", "0", "--port-file", str(port_file),
+        "--frontends", "1", "--tokens", str(tokens), "--tls-cert", str(files.server_cert),
+        "--tls-key", str(files.server_key), "--tls-client-ca", str(files.ca),
+    ]  # fmt: skip
+    stderr = folder / "serve.err"
+    with stderr.open("wb") as err:
+        process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+    try:
+        deadline = time.monotonic() + 180
+        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+            assert process.poll() is None, f"mobility serve exited: {stderr.read_text()}"
+            assert time.monotonic() < deadline, f"mobility serve did not start: {stderr.read_text()}"
+            time.sleep(0.1)
+        assert process.stdout is not None
+        assert "TLS, client certificates required" in process.stdout.readline().decode()
+        yield int(port_file.read_text()), files, scenario, token_file
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_simulate_against_a_mutual_tls_engine_with_a_token_file(
+    tls_engine: tuple[int, TLSFiles, Path, Path], data_dir: Path, tmp_path: Path
+) -> None:
+    port, files, scenario, token_file = tls_engine
+    engine = ["--data-dir", str(data_dir), "--engine", f"127.0.0.1:{port}", "--no-plots"]
+    mine = ["--tls-ca", str(files.ca), "--tls-cert", str(files.client_cert), "--tls-key", str(files.client_key)]
+    result = mobility("simulate", str(scenario), *engine, *mine, "--token-file", str(token_file),
+                      "--out", str(tmp_path / "run"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"playing riders and drivers against the engine at 127.0.0.1:{port}" in result.stdout
+    requests = json.loads((tmp_path / "run" / "summary.json").read_text())["kpis"]["requests"]
+    assert requests["total"] > 50 and requests["completed"] > 30  # the day was played over TLS
+
+    no_certificate = mobility("simulate", str(scenario), *engine, "--tls-ca", str(files.ca), "--out", str(tmp_path))
+    assert "cannot be reached (UNAVAILABLE" in one_error_line(no_certificate)
+    plaintext = mobility("simulate", str(scenario), *engine, "--out", str(tmp_path / "plain"))
+    assert "cannot be reached (UNAVAILABLE" in one_error_line(plaintext)
+    no_token = mobility("simulate", str(scenario), *engine, *mine, "--out", str(tmp_path / "no-token"))
+    assert "refused the token (UNAUTHENTICATED" in one_error_line(no_token)
+    assert not (tmp_path / "no-token").exists()
+
+
+def test_client_tls_options_need_an_engine_and_good_files(tmp_path: Path) -> None:
+    line = one_error_line(mobility("simulate", "imod_jamsil", "--tls-ca", str(tmp_path / "ca.pem")))
+    assert "--tls-ca is for an engine" in line
+    missing = tmp_path / "missing.token"
+    line = one_error_line(mobility("simulate", "imod_jamsil", "--engine", "127.0.0.1:1", "--token-file", str(missing)))
+    assert f"token_file: {missing}: no such file" in line
+    line = one_error_line(mobility("serve", "--tls-cert", str(tmp_path / "none.pem"), "--tls-key", str(missing)))
+    assert f"tls_cert: {tmp_path / 'none.pem'}: no such file" in line

@@ -10,8 +10,9 @@ The server is not optional: without ``redis-server`` the tests fail and say how 
 
 The live-engine tests start real gRPC servers of the bundled ``imod_jamsil`` scenario on free
 ports with an external clock: ``start_engine(store=..., tokens=..., block_until_ready=...)``
-(stopped after the test), ``engine`` (ready, no authentication, once on the memory store and
-once on the session's Redis, flushed first) and ``tokens_file`` (riders ``alice`` and ``bob``,
+(stopped after the test), ``engine`` (ready, no authentication: on the memory store, on the session's Redis, flushed
+first, on Redis with a front-end process, and over TLS: memory store, a front end, certificates
+made for the session, see :mod:`tests.engine.certs`), ``tls_files`` and ``tokens_file`` (riders ``alice`` and ``bob``,
 the driver of ``veh0003`` and an operator; :data:`TOKENS`, :func:`bearer`).
 """
 
@@ -40,6 +41,8 @@ from engine.server import create_server
 from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
 from mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
+from sim.remote import ClientTLS, engine_channel
+from tests.engine.certs import TLSFiles, make_tls_files
 
 #: How long a starting server may take to answer PING (it replays its AOF first).
 START_TIMEOUT_S = 10.0
@@ -239,11 +242,16 @@ def launch_engine(
     block_until_ready: bool = True,
     seed: int = 0,
     frontends: int = 0,
+    tls: TLSFiles | None = None,
+    client_certificates: bool = False,
 ) -> Engine:
     """Start a real gRPC engine on a free port (external clock) and connect to it.
 
     With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
-    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect)."""
+    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect).
+    With ``tls``, the engine serves TLS with ``tls.server_cert`` and the channel checks it against
+    ``tls.ca``; with ``client_certificates`` too, the engine requires client certificates of
+    ``tls.ca`` (mutual TLS) and the channel presents ``tls.client_cert``."""
     settings = Settings(
         scenario=SCENARIO,
         data_dir=data_dir,
@@ -253,6 +261,9 @@ def launch_engine(
         tokens=tokens,
         seed=seed,
         frontends=frontends,
+        tls_cert=tls.server_cert if tls else None,
+        tls_key=tls.server_key if tls else None,
+        tls_client_ca=tls.ca if tls and client_certificates else None,
     )
     server: grpc.Server | None = None
     front: FrontEnds | None = None
@@ -267,7 +278,11 @@ def launch_engine(
             threading.Thread(target=core.start, name="engine-start", daemon=True).start()
     else:
         server, port, core = create_server(settings, block_until_ready=block_until_ready)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    client_tls = None
+    if tls is not None:
+        mine = (tls.client_cert, tls.client_key) if client_certificates else (None, None)
+        client_tls = ClientTLS.from_files(tls.ca, *mine)
+    channel = engine_channel(f"127.0.0.1:{port}", client_tls)
     return Engine(
         server=server,
         frontends=front,
@@ -298,12 +313,22 @@ def start_engine(data_dir: Path) -> Iterator[Callable[..., Engine]]:
         engine.close()
 
 
-@pytest.fixture(params=["memory", "redis", "redis, front end"])
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """Certificates made for the session: a CA, a server certificate for 127.0.0.1 and localhost, a
+    client certificate, and another CA with a client certificate of its own (:mod:`tests.engine.certs`)."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(params=["memory", "redis", "redis, front end", "memory, TLS, front end"])
 def engine_setup(request: pytest.FixtureRequest) -> dict[str, Any]:
     """How to start a fresh engine (``start_engine(**engine_setup)``): on the memory store; on the
-    session's Redis (flushed); and on Redis with gRPC in a front-end process of its own."""
+    session's Redis (flushed); on Redis with gRPC in a front-end process of its own; and over TLS
+    (the session's certificates) on the memory store with a front-end process."""
     if request.param == "memory":
         return {"store": "memory"}
+    if "TLS" in request.param:
+        return {"store": "memory", "frontends": 1, "tls": request.getfixturevalue("tls_files")}
     server: RedisServer = request.getfixturevalue("redis_server")
     if not server.running:  # an earlier test killed it and failed before starting it again
         server.start()
@@ -314,7 +339,7 @@ def engine_setup(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any]) -> Engine:
-    """A ready engine without authentication: memory store, Redis, Redis with a front-end process."""
+    """A ready engine without authentication: memory store, Redis, Redis with a front-end process, TLS."""
     return start_engine(**engine_setup)
 
 
