@@ -30,17 +30,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from .store import (
     DEFAULT_STREAM_MAXLEN,
     Commit,
+    RedisAccess,
     Snapshot,
     StoreError,
     StoreUnavailable,
@@ -51,9 +53,20 @@ from .store import (
     encode_commit,
     event_id_key,
     parse_redis_url,
+    redis_url_has_password,
 )
 
 __all__ = ["RedisStore"]
+
+
+def _without_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")))
+
 
 #: How often :meth:`RedisStore.load` retries when a commit lands between its two round trips.
 LOAD_ATTEMPTS = 5
@@ -63,8 +76,12 @@ _MAX_SEQ = 2**64 - 1
 
 
 class RedisStore:
-    """The state store in a Redis server at ``url`` (``"redis://host:port[/db]"``).
+    """The state store in a Redis server at ``url`` (``"redis://host:port[/db]"``, or ``rediss://``
+    for Redis over TLS).
 
+    ``access`` gives the password (else the URL's, if any) and, over TLS, the CA that signed the
+    server's certificate (else the system's CAs; the host name is checked) and a client
+    certificate and key. The password is never part of :attr:`name`, ``repr`` or an error message.
     ``prefix`` starts every key (see the module docstring for the layout), so several engines
     can share one database. Each topic keeps about ``stream_maxlen`` events (``XADD MAXLEN ~``;
     None keeps every event). ``socket_timeout_s`` bounds every command, ``connect_timeout_s``
@@ -76,12 +93,31 @@ class RedisStore:
         self,
         url: str,
         *,
+        access: RedisAccess | None = None,
         prefix: str = "mobility:",
         stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN,
         socket_timeout_s: float = 5.0,
         connect_timeout_s: float = 3.0,
     ) -> None:
         host, port, db = parse_redis_url(url)
+        access = access or RedisAccess()
+        tls = url.startswith("rediss://")
+        if not tls and (access.tls_ca or access.tls_cert or access.tls_key):
+            raise ValueError(f"TLS certificates for Redis need a rediss:// URL, got {_without_password(url)!r}")
+        if access.password is not None and redis_url_has_password(url):
+            raise ValueError("the Redis password is given twice (in the URL and apart): give it once, apart")
+        options: dict[str, Any] = {}
+        if access.password is not None:
+            options["password"] = access.password
+        if tls:
+            options.update(ssl_cert_reqs="required", ssl_check_hostname=True)
+            for option, path in (
+                ("ssl_ca_certs", access.tls_ca),
+                ("ssl_certfile", access.tls_cert),
+                ("ssl_keyfile", access.tls_key),
+            ):
+                if path is not None:
+                    options[option] = str(path)
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
         _check_maxlen(stream_maxlen)
@@ -89,7 +125,7 @@ class RedisStore:
             if not value > 0:
                 raise ValueError(f"{option} must be a positive number of seconds, got {value!r}")
         self._address = f"{host}:{port}"
-        self._name = f"redis://{host}:{port}/{db}"
+        self._name = f"{'rediss' if tls else 'redis'}://{host}:{port}/{db}"
         self._prefix = prefix
         self._stream_maxlen = stream_maxlen
         self._client = redis.Redis.from_url(
@@ -98,6 +134,7 @@ class RedisStore:
             socket_timeout=socket_timeout_s,
             socket_connect_timeout=connect_timeout_s,
             retry=Retry(NoBackoff(), 0),
+            **options,
         )
         self._rides_key = f"{prefix}rides"
         self._vehicles_key = f"{prefix}vehicles"
@@ -130,6 +167,11 @@ class RedisStore:
         """Translate redis-py's exceptions into the store's, naming the server and ``what`` failed."""
         try:
             yield
+        except AuthenticationError as exc:  # a ConnectionError to redis-py, but waiting will not help
+            raise StoreError(
+                f"Redis at {self._address} refused the credentials: {what} failed ({type(exc).__name__}: {exc}); "
+                "give the password with --redis-password-file or MOBILITY_REDIS_PASSWORD"
+            ) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailable(
                 f"Redis at {self._address} is unavailable: {what} failed ({type(exc).__name__}: {exc})"

@@ -24,7 +24,7 @@ from .auth import TokenTable
 from .core import EngineCore
 from .servicers import DriverServicer, OperatorServicer, RiderServicer
 from .settings import Settings
-from .store import open_store
+from .store import open_store, redis_url_has_password
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,14 @@ def listen(server: grpc.Server, settings: Settings, port: int | None = None) -> 
 
 def core_from_settings(settings: Settings) -> EngineCore:
     """The engine core ``settings`` describe (scenario, store, clock, seed, re-optimisation), not started."""
+    if settings.store != "memory" and redis_url_has_password(settings.store):
+        log.warning(
+            "the Redis password is in the --store URL, where ps and shell histories show it: "
+            "use --redis-password-file or MOBILITY_REDIS_PASSWORD"
+        )
     return EngineCore(
         Deployment.from_toml(settings.scenario, data_dir=settings.data_dir),
-        open_store(settings.store),
+        open_store(settings.store, access=settings.redis_access()),
         clock=settings.clock,
         seed=settings.seed,
         reoptimise_every_s=settings.reoptimise_every_s,
@@ -105,7 +110,9 @@ def core_from_settings(settings: Settings) -> EngineCore:
 
 
 def create_server(settings: Settings, *, block_until_ready: bool = False) -> tuple[grpc.Server, int, EngineCore]:
-    """Build and start the server; the core starts in the background (health says when it is ready)."""
+    """Build and start the server; the core starts in the background (health says when it is ready),
+    or at once with ``block_until_ready``, when an error starting it (the store cannot be reached,
+    refuses the password) stops the server and is raised."""
     tokens = TokenTable.from_file(settings.tokens)
     core = core_from_settings(settings)
     store = core.store
@@ -114,16 +121,22 @@ def create_server(settings: Settings, *, block_until_ready: bool = False) -> tup
     server.start()
 
     def bring_up() -> None:
-        try:
-            core.start()
-        except Exception:
-            log.exception("the engine failed to start")
-            return
+        core.start()
         set_serving(health_servicer, True)
         log.info("serving on port %d (store %s)", port, store.name)
 
+    def bring_up_in_background() -> None:
+        try:
+            bring_up()
+        except Exception:
+            log.exception("the engine failed to start")
+
     if block_until_ready:
-        bring_up()
+        try:
+            bring_up()  # a store that cannot be reached or refuses the password: the caller's error
+        except BaseException:
+            server.stop(0)
+            raise
     else:
-        threading.Thread(target=bring_up, name="engine-start", daemon=True).start()
+        threading.Thread(target=bring_up_in_background, name="engine-start", daemon=True).start()
     return server, port, core

@@ -10,8 +10,9 @@ test suite (``tests/engine/test_store.py``):
 * :class:`~engine.redis_store.RedisStore` — a Redis server, durable when the server runs with
   AOF persistence (``appendonly yes``).
 
-:func:`open_store` picks one from the ``--store`` option: ``"memory"`` or
-``"redis://host:port[/db]"``.
+:func:`open_store` picks one from the ``--store`` option: ``"memory"``, or
+``"redis://host:port[/db]"`` (``rediss://`` for Redis over TLS, with a :class:`RedisAccess`
+giving the password and the certificates).
 
 Records (rides, vehicles) are dicts with string keys whose values are JSON-serialisable; meta
 values are strings. Both stores keep records and events in JSON form, so what :meth:`load`
@@ -32,6 +33,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -41,6 +43,7 @@ __all__ = [
     "Commit",
     "EncodedCommit",
     "MemoryStore",
+    "RedisAccess",
     "Snapshot",
     "StateStore",
     "StoreError",
@@ -52,10 +55,11 @@ __all__ = [
     "event_id_key",
     "open_store",
     "parse_redis_url",
+    "redis_url_has_password",
 ]
 
 #: The forms :func:`open_store` accepts, for error messages and ``--help``.
-STORE_FORMS = '"memory" or "redis://host:port[/db]"'
+STORE_FORMS = '"memory", "redis://host:port[/db]" or "rediss://host:port[/db]" (Redis over TLS)'
 
 #: Default cap on the number of events kept per topic (older events are trimmed).
 DEFAULT_STREAM_MAXLEN = 100_000
@@ -373,16 +377,17 @@ class MemoryStore:
 
 # ---------------------------------------------------------------------------- factory
 def parse_redis_url(url: str) -> tuple[str, int, int]:
-    """``"redis://[user:password@]host[:port][/db]"`` as ``(host, port, db)``; port 6379 and db 0 by default.
+    """``"redis://[user[:password]@]host[:port][/db]"`` (or ``rediss://``, Redis over TLS) as ``(host,
+    port, db)``; port 6379 and db 0 by default.
 
     ValueError naming the URL and the expected form if it is not one.
     """
-    form = "redis://host:port[/db]"
+    form = "redis://host:port[/db] or rediss://host:port[/db]"
     if not isinstance(url, str):
         raise ValueError(f"a Redis URL must be a string of the form {form}, got {url!r}")
     parts = urlsplit(url)
-    if parts.scheme != "redis":
-        raise ValueError(f"Redis URL {url!r} must start with redis:// (form {form})")
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"Redis URL {url!r} must start with redis:// or rediss:// (form {form})")
     try:
         port = parts.port or 6379
     except ValueError as exc:
@@ -398,19 +403,36 @@ def parse_redis_url(url: str) -> tuple[str, int, int]:
     return host, port, int(path) if path else 0
 
 
+def redis_url_has_password(url: str) -> bool:
+    """True if the Redis URL ``url`` carries a password (``redis://:password@host``)."""
+    return urlsplit(url).password is not None
+
+
 def check_store_spec(spec: object) -> None:
     """ValueError saying what is wrong with ``spec`` unless it is a store :func:`open_store` can open
     (:data:`STORE_FORMS`; its form only: nothing is connected)."""
     if spec == "memory":
         return
-    if isinstance(spec, str) and spec.startswith("redis://"):
+    if isinstance(spec, str) and spec.startswith(("redis://", "rediss://")):
         parse_redis_url(spec)
         return
     raise ValueError(f"got {spec!r}")
 
 
-def open_store(spec: str) -> StateStore:
-    """The store named by the ``--store`` option: ``"memory"`` or ``"redis://host:port[/db]"``.
+@dataclass(frozen=True)
+class RedisAccess:
+    """How to reach a Redis server beyond its URL: the password (not in the URL, where ``ps`` shows
+    it) and, for a ``rediss://`` URL, the CA that signed the server's certificate (None: the
+    system's CAs) and a client certificate and key if the server asks for one (PEM files)."""
+
+    password: str | None = field(default=None, repr=False)
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+def open_store(spec: str, *, access: RedisAccess | None = None) -> StateStore:
+    """The store named by the ``--store`` option (:data:`STORE_FORMS`); ``access`` for a Redis store.
 
     Opening a Redis store does not connect yet; call :meth:`StateStore.ping` to check it.
     """
@@ -422,4 +444,4 @@ def open_store(spec: str) -> StateStore:
         return MemoryStore()
     from .redis_store import RedisStore  # imported here: redis-py is needed only for this store
 
-    return RedisStore(spec)
+    return RedisStore(spec, access=access)

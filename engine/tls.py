@@ -23,7 +23,7 @@ import grpc
 
 from matching.errors import InvalidValueError
 
-__all__ = ["ServerTLS", "load_server_tls", "read_pem"]
+__all__ = ["ServerTLS", "check_ca", "check_key_pair", "load_server_tls", "read_pem"]
 
 
 def read_pem(path: Path, option: str, what: str, marker: str) -> bytes:
@@ -65,31 +65,39 @@ class ServerTLS:
         )
 
 
+def check_key_pair(cert: Path, key: Path, cert_option: str, key_option: str) -> tuple[bytes, bytes]:
+    """The PEM bytes of the certificate ``cert`` and its private key ``key``, checked: both PEM, the key
+    unencrypted and the certificate's own; :class:`InvalidValueError` naming the option at fault."""
+    cert_chain = read_pem(cert, cert_option, "a certificate", "CERTIFICATE")
+    private_key = read_pem(key, key_option, "a private key", "")
+    if b"PRIVATE KEY-----" not in private_key:
+        raise InvalidValueError(key_option, f"{key}: not a private key in PEM form (no 'PRIVATE KEY' block)")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=_no_password)
+    except _EncryptedKey:
+        raise InvalidValueError(key_option, f"{key}: the key is encrypted; give it unencrypted") from None
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise InvalidValueError(key_option, f"{key} is not the key of the certificate {cert}") from None
+        raise InvalidValueError(
+            cert_option, f"{cert} with key {key}: not a usable certificate and key ({exc.reason or exc})"
+        ) from None
+    return cert_chain, private_key
+
+
+def check_ca(path: Path, option: str) -> bytes:
+    """The PEM bytes of the CA certificate(s) in ``path``, checked; :class:`InvalidValueError` naming ``option``."""
+    ca = read_pem(path, option, "a CA certificate", "CERTIFICATE")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=ca.decode("ascii", errors="replace"))
+    except ssl.SSLError as exc:
+        raise InvalidValueError(option, f"{path}: not a usable CA certificate ({exc.reason or exc})") from None
+    return ca
+
+
 def load_server_tls(cert: Path, key: Path, client_ca: Path | None = None) -> ServerTLS:
     """Read and check the server's TLS files (see the module docstring); :class:`InvalidValueError`
     naming the option (``tls_cert``, ``tls_key``, ``tls_client_ca``) and the file if one is wrong."""
-    cert_chain = read_pem(cert, "tls_cert", "a certificate", "CERTIFICATE")
-    private_key = read_pem(key, "tls_key", "a private key", "")
-    if b"PRIVATE KEY-----" not in private_key:
-        raise InvalidValueError("tls_key", f"{key}: not a private key in PEM form (no 'PRIVATE KEY' block)")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_cert_chain(cert, key, password=_no_password)
-    except _EncryptedKey:
-        raise InvalidValueError("tls_key", f"{key}: the key is encrypted; give it unencrypted") from None
-    except ssl.SSLError as exc:
-        if exc.reason == "KEY_VALUES_MISMATCH":
-            raise InvalidValueError("tls_key", f"{key} is not the key of the certificate {cert}") from None
-        raise InvalidValueError(
-            "tls_cert", f"{cert} with key {key}: not a usable certificate and key ({exc.reason or exc})"
-        ) from None
-    ca = None
-    if client_ca is not None:
-        ca = read_pem(client_ca, "tls_client_ca", "a CA certificate", "CERTIFICATE")
-        try:
-            context.load_verify_locations(cadata=ca.decode("ascii", errors="replace"))
-        except ssl.SSLError as exc:
-            raise InvalidValueError(
-                "tls_client_ca", f"{client_ca}: not a usable CA certificate ({exc.reason or exc})"
-            ) from None
+    cert_chain, private_key = check_key_pair(cert, key, "tls_cert", "tls_key")
+    ca = None if client_ca is None else check_ca(client_ca, "tls_client_ca")
     return ServerTLS(cert_chain, private_key, ca)

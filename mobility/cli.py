@@ -438,6 +438,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- live engine
+def _path_or_none(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
 def _tls_text(settings: Any) -> str:
     if settings.tls_cert is None:
         return "plaintext"
@@ -457,12 +461,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scenario=_scenario_path(args.scenario),
         data_dir=data_dir,
         store=args.store,
+        redis_password_file=_path_or_none(args.redis_password_file),
+        redis_tls_ca=_path_or_none(args.redis_tls_ca),
+        redis_tls_cert=_path_or_none(args.redis_tls_cert),
+        redis_tls_key=_path_or_none(args.redis_tls_key),
         host=args.host,
         port=args.port,
         tokens=Path(args.tokens) if args.tokens else None,
-        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
-        tls_key=Path(args.tls_key) if args.tls_key else None,
-        tls_client_ca=Path(args.tls_client_ca) if args.tls_client_ca else None,
+        tls_cert=_path_or_none(args.tls_cert),
+        tls_key=_path_or_none(args.tls_key),
+        tls_client_ca=_path_or_none(args.tls_client_ca),
         clock=args.clock,
         reoptimise_every_s=args.reoptimise_every,
         reoptimise_deadline_ms=args.reoptimise_deadline_ms,
@@ -919,7 +927,24 @@ def build_parser() -> argparse.ArgumentParser:
         "Redis and a restarted engine carries on where it stopped.",
     )
     serve.add_argument("--scenario", default="imod_jamsil", help="scenario file or bundled name (default imod_jamsil)")
-    serve.add_argument("--store", default="memory", help='"memory" (default) or "redis://host:port[/db]"')
+    serve.add_argument(
+        "--store",
+        default="memory",
+        help='"memory" (default), "redis://host:port[/db]" or "rediss://host:port[/db]" (Redis over TLS)',
+    )
+    serve.add_argument(
+        "--redis-password-file",
+        metavar="FILE",
+        help="read the Redis password from this file (its one line); else from $MOBILITY_REDIS_PASSWORD. "
+        "Keep it out of --store, where ps shows it",
+    )
+    serve.add_argument(
+        "--redis-tls-ca", metavar="FILE", help="rediss://: the CA (PEM) of the Redis server's certificate"
+    )
+    serve.add_argument(
+        "--redis-tls-cert", metavar="FILE", help="rediss://: client certificate (PEM) for a Redis that asks for one"
+    )
+    serve.add_argument("--redis-tls-key", metavar="FILE", help="rediss://: the client certificate's key (PEM)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=50051, help="port (default 50051; 0: any free port)")
     serve.add_argument("--port-file", help="write the bound port to this file (for scripts and tests)")

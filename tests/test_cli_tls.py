@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.engine.certs import TLSFiles, make_tls_files
-from tests.engine.conftest import free_port
+from tests.engine.conftest import free_port, serve_subprocess
 from tests.sim.test_remote import SCENARIO
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,32 +79,14 @@ def tls_engine(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iter
     tokens.write_text('[[tokens]]\ntoken = "operator-cli-5e1d"\nrole = "operator"\nsubject = "*"\n')
     token_file = folder / "operator.token"
     token_file.write_text("operator-cli-5e1d\n")
-    port_file = folder / "port"
-    command = [
-        sys.executable, "-m", "mobility.cli", "serve", "--scenario", str(scenario), "--seed", "4",
-        "--data-dir", str(data_dir), "--clock", "external", "--port", "0", "--port-file", str(port_file),
+    args = [
+        "--scenario", str(scenario), "--seed", "4", "--data-dir", str(data_dir), "--clock", "external",
         "--frontends", "1", "--tokens", str(tokens), "--tls-cert", str(files.server_cert),
         "--tls-key", str(files.server_key), "--tls-client-ca", str(files.ca),
     ]  # fmt: skip
-    stderr = folder / "serve.err"
-    with stderr.open("wb") as err:
-        process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-    try:
-        deadline = time.monotonic() + 180
-        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
-            assert process.poll() is None, f"mobility serve exited: {stderr.read_text()}"
-            assert time.monotonic() < deadline, f"mobility serve did not start: {stderr.read_text()}"
-            time.sleep(0.1)
-        assert process.stdout is not None
-        assert "TLS, client certificates required" in process.stdout.readline().decode()
-        yield int(port_file.read_text()), files, scenario, token_file
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve_subprocess(args, folder) as served:
+        assert "TLS, client certificates required" in served.first_line
+        yield served.port, files, scenario, token_file
 
 
 def test_simulate_against_a_mutual_tls_engine_with_a_token_file(

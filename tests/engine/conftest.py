@@ -18,9 +18,12 @@ the driver of ``veh0003`` and an operator; :data:`TOKENS`, :func:`bearer`).
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -39,7 +42,7 @@ from engine.frontend import CoreHost, FrontEnds, serve_with_frontends
 from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
-from engine.store import MemoryStore, StateStore
+from engine.store import MemoryStore, RedisAccess, StateStore
 from mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
 from sim.remote import ClientTLS, engine_channel
 from tests.engine.certs import TLSFiles, make_tls_files
@@ -56,15 +59,43 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A ``redis-server`` process on 127.0.0.1:``port`` with its AOF in ``dir``."""
+    """A ``redis-server`` process on 127.0.0.1:``port`` with its AOF in ``dir``.
 
-    def __init__(self, executable: str, port: int, directory: Path) -> None:
+    With ``tls`` (certificates of :mod:`tests.engine.certs`) it listens on ``port`` with TLS only
+    and asks clients for a certificate of ``tls.ca``; with ``password`` it requires that password.
+    """
+
+    def __init__(
+        self,
+        executable: str,
+        port: int,
+        directory: Path,
+        *,
+        tls: TLSFiles | None = None,
+        password: str | None = None,
+    ) -> None:
         self.executable = executable
         self.port = port
         self.dir = directory
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.tls = tls
+        self.password = password
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{port}/0"
         self.log = directory / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def access(self) -> RedisAccess:
+        """What a store needs to reach this server beyond its URL: the password, the certificates."""
+        if self.tls is None:
+            return RedisAccess(self.password)
+        return RedisAccess(self.password, self.tls.ca, self.tls.client_cert, self.tls.client_key)
+
+    def _client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"password": self.password}
+        if self.tls is not None:
+            options.update(ssl=True, ssl_ca_certs=str(self.tls.ca), ssl_certfile=str(self.tls.client_cert),
+                           ssl_keyfile=str(self.tls.client_key))  # fmt: skip
+        return options
 
     @property
     def running(self) -> bool:
@@ -85,8 +116,20 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(self.log),
         ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1.0, socket_connect_timeout=1.0)
+        if self.tls is not None:
+            command[command.index("--port") + 1] = "0"  # no plaintext port
+            command += ["--tls-port", str(self.port), "--tls-cert-file", str(self.tls.server_cert),
+                        "--tls-key-file", str(self.tls.server_key), "--tls-ca-cert-file", str(self.tls.ca),
+                        "--tls-auth-clients", "yes"]  # fmt: skip
+        # the password through stdin (a config file read from "-"), so that ps does not show it
+        config = f"requirepass {self.password}\n".encode() if self.password else b""
+        self._process = subprocess.Popen([*command[:1], "-", *command[1:]], stdin=subprocess.PIPE)
+        assert self._process.stdin is not None
+        self._process.stdin.write(config)
+        self._process.stdin.close()
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=1.0, socket_connect_timeout=1.0, **self._client_options()
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
             while True:
@@ -130,7 +173,9 @@ class RedisServer:
 
     def client(self) -> redis.Redis:
         """A plain redis-py client of this server (strings decoded)."""
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=5.0)
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=5.0, **self._client_options()
+        )
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
@@ -158,6 +203,23 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_tls_server(tmp_path_factory: pytest.TempPathFactory, tls_files: TLSFiles) -> Iterator[RedisServer]:
+    """A second real redis-server for the session, over TLS only (client certificates required, the
+    session's :func:`tls_files`) and with a password (``requirepass``)."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server not found (see the redis_server fixture)", pytrace=False)
+    password = secrets.token_urlsafe(24)
+    server = RedisServer(executable, free_port(), tmp_path_factory.mktemp("redis-tls"), tls=tls_files,
+                         password=password)  # fmt: skip
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def redis_store(redis_server: RedisServer) -> Iterator[RedisStore]:
     """A fresh RedisStore: the database flushed, and a key prefix of its own."""
@@ -172,12 +234,25 @@ def redis_store(redis_server: RedisServer) -> Iterator[RedisStore]:
         store.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+def redis_tls_store(redis_tls_server: RedisServer) -> Iterator[RedisStore]:
+    """A fresh RedisStore over TLS with a password (:func:`redis_tls_server`, flushed)."""
+    with redis_tls_server.client() as client:
+        client.flushdb()
+    store = RedisStore(redis_tls_server.url, access=redis_tls_server.access, prefix=f"tls:{uuid.uuid4().hex[:8]}:")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["memory", "redis", "redis, TLS"])
 def store(request: pytest.FixtureRequest) -> StateStore:
-    """A fresh store of each kind: every test that takes it runs once on memory, once on Redis."""
+    """A fresh store of each kind: every test that takes it runs on memory, on Redis, and on Redis
+    over TLS with a password."""
     if request.param == "memory":
         return MemoryStore()
-    redis_store: RedisStore = request.getfixturevalue("redis_store")
+    redis_store: RedisStore = request.getfixturevalue("redis_tls_store" if "TLS" in request.param else "redis_store")
     return redis_store
 
 
@@ -353,3 +428,47 @@ def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     path.write_text("\n".join(rows))
     return path
+
+
+# ---------------------------------------------------------------------------- `mobility serve` as a subprocess
+@dataclass
+class ServeProcess:
+    """A running ``mobility serve`` subprocess: its port, its first line on stdout, where its stderr goes."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    first_line: str
+    stderr: Path
+
+    def output(self) -> str:
+        """Everything it wrote so far on stderr, and its first line on stdout."""
+        return self.first_line + self.stderr.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def serve_subprocess(
+    args: list[str], folder: Path, env: dict[str, str] | None = None, timeout_s: float = 180.0
+) -> Iterator[ServeProcess]:
+    """Run ``python -m mobility.cli serve ARGS --port 0 --port-file ...`` until it serves (its port file is
+    written after it says so); stopped (SIGTERM, then SIGKILL) when the block ends."""
+    port_file = folder / "port"
+    stderr = folder / "serve.err"
+    command = [sys.executable, "-m", "mobility.cli", "serve", *args, "--port", "0", "--port-file", str(port_file)]
+    with stderr.open("wb") as err:
+        process = subprocess.Popen(command, cwd=SCENARIO.parents[1], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=err, env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+            assert process.poll() is None, f"mobility serve exited: {stderr.read_text()}"
+            assert time.monotonic() < deadline, f"mobility serve did not start: {stderr.read_text()}"
+            time.sleep(0.1)
+        assert process.stdout is not None
+        yield ServeProcess(process, int(port_file.read_text()), process.stdout.readline().decode(), stderr)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -9,6 +9,7 @@ that commits are atomic and durable across a crash.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 import socket
@@ -23,14 +24,17 @@ from engine.redis_store import RedisStore
 from engine.store import (
     Commit,
     MemoryStore,
+    RedisAccess,
     Snapshot,
     StateStore,
+    StoreError,
     StoreUnavailable,
     event_id_key,
     open_store,
 )
 
 if TYPE_CHECKING:
+    from tests.engine.certs import TLSFiles
     from tests.engine.conftest import RedisServer
 
 EVENT_ID = re.compile(r"^\d+-\d+$")
@@ -297,8 +301,11 @@ def test_ping_and_name(store: StateStore, request: pytest.FixtureRequest) -> Non
     if isinstance(store, MemoryStore):
         assert store.name == "memory"
     else:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        assert store.name == f"redis://127.0.0.1:{server.port}/0"
+        tls = "TLS" in request.node.callspec.id
+        server: RedisServer = request.getfixturevalue("redis_tls_server" if tls else "redis_server")
+        assert store.name == f"{'rediss' if tls else 'redis'}://127.0.0.1:{server.port}/0"
+        if server.password:  # never in the name or the repr (logs show both)
+            assert server.password not in store.name and server.password not in repr(store)
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
@@ -331,11 +338,14 @@ def test_open_store_forms(kind: str, request: pytest.FixtureRequest) -> None:
         "redis://host:notaport",
         "redis://host:6379/zero",
         "http://h:1",
-        "rediss://h:1",
+        "rediss://",
+        "rediss://h:1/x",
+        "mongodb://x",
     ],
 )
 def test_open_store_refuses_other_forms(spec: str) -> None:
-    with pytest.raises(ValueError, match=r'--store must be "memory" or "redis://host:port\[/db\]"'):
+    forms = r'--store must be "memory", "redis://host:port\[/db\]" or "rediss://host:port\[/db\]" \(Redis over TLS\)'
+    with pytest.raises(ValueError, match=forms):
         open_store(spec)
 
 
@@ -552,3 +562,61 @@ def test_redis_unresponsive_server_times_out() -> None:
             assert store.ping() is False
         finally:
             store.close()
+
+
+# ---------------------------------------------------------------------------- Redis over TLS, passwords
+def test_redis_over_tls_refuses_what_it_should(redis_tls_server: RedisServer, tls_files: TLSFiles) -> None:
+    """The session's TLS Redis (client certificates required, a password): each missing or wrong
+    piece fails clearly, a refused password as StoreError (waiting will not help), and no error
+    message or name shows the password."""
+    url, password = redis_tls_server.url, redis_tls_server.password
+    assert password
+    good = redis_tls_server.access
+    cases = {
+        "no password": (dataclasses.replace(good, password=None), StoreError, "refused the credentials"),
+        "wrong password": (
+            dataclasses.replace(good, password="not-" + password),
+            StoreError,
+            "refused the credentials",
+        ),
+        "no client certificate": (
+            dataclasses.replace(good, tls_cert=None, tls_key=None),
+            StoreUnavailable,
+            f"127.0.0.1:{redis_tls_server.port} is unavailable",
+        ),
+        "another CA": (dataclasses.replace(good, tls_ca=tls_files.other_ca), StoreUnavailable, "CERTIFICATE_VERIFY"),
+    }
+    for case, (access, error, message) in cases.items():
+        store = RedisStore(url, access=access, socket_timeout_s=2, connect_timeout_s=2)
+        try:
+            assert store.ping() is False, case
+            with pytest.raises(error, match=message) as info:
+                store.load()
+            assert error is StoreUnavailable or not isinstance(info.value, StoreUnavailable), case
+            assert password not in str(info.value) and "not-" not in str(info.value), case
+        finally:
+            store.close()
+    plaintext = RedisStore(f"redis://127.0.0.1:{redis_tls_server.port}/0", access=RedisAccess(password),
+                           socket_timeout_s=2, connect_timeout_s=2)  # fmt: skip
+    try:
+        with pytest.raises(StoreUnavailable):
+            plaintext.load()
+    finally:
+        plaintext.close()
+    store = RedisStore(url, access=good)
+    try:
+        assert store.ping() and store.name == f"rediss://127.0.0.1:{redis_tls_server.port}/0"
+        assert password not in repr(store) and password not in repr(good)
+    finally:
+        store.close()
+
+
+def test_redis_access_that_cannot_work_is_refused_at_once(tls_files: TLSFiles) -> None:
+    with pytest.raises(ValueError, match="need a rediss:// URL"):
+        RedisStore("redis://127.0.0.1:6379", access=RedisAccess(tls_ca=tls_files.ca))
+    with pytest.raises(ValueError, match="password is given twice") as info:
+        RedisStore("redis://:hunter2@127.0.0.1:6379", access=RedisAccess("hunter2"))
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ValueError, match=r"need a rediss:// URL, got 'redis://:\*\*\*@h:1'") as info:
+        RedisStore("redis://:hunter2@h:1", access=RedisAccess(tls_cert=tls_files.client_cert))
+    assert "hunter2" not in str(info.value)

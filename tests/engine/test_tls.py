@@ -9,20 +9,25 @@ in ``conftest.py``), and so does the bad-input suite (``test_bad_input.py``).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from engine.settings import Settings
+from engine.settings import REDIS_PASSWORD_ENV, Settings
+from engine.store import open_store
 from matching.errors import InvalidValueError
 from mobility.v1 import common_pb2, operator_pb2, rider_pb2, rider_pb2_grpc
 from sim.remote import ClientTLS, EngineUnreachable, RemoteBackend, engine_channel, read_token_file
 from tests.engine.certs import TLSFiles
-from tests.engine.conftest import SCENARIO, TOKENS, Engine
+from tests.engine.conftest import SCENARIO, TOKENS, Engine, RedisServer, serve_subprocess
 
 TIMEOUT = 20.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -167,3 +172,95 @@ def test_bad_client_tls_files_and_token_files_are_refused(tls_files: TLSFiles, t
             read_token_file(path)
     with pytest.raises(InvalidValueError, match=r"token_file: .*no such file"):
         read_token_file(missing)
+
+
+# ---------------------------------------------------------------------------- Redis over TLS, its password
+def test_the_redis_password_comes_from_a_file_or_the_environment(
+    redis_tls_server: RedisServer, tls_files: TLSFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = redis_tls_server.password
+    assert password
+    url = redis_tls_server.url
+    certificates = {"redis_tls_ca": tls_files.ca, "redis_tls_cert": tls_files.client_cert,
+                    "redis_tls_key": tls_files.client_key}  # fmt: skip
+    password_file = tmp_path / "redis.password"
+    password_file.write_text(password + "\n")
+    monkeypatch.delenv(REDIS_PASSWORD_ENV, raising=False)
+    from_file = Settings(scenario=SCENARIO, store=url, redis_password_file=password_file, **certificates)
+    access = from_file.redis_access()
+    assert access is not None and access.password == password
+    assert password not in repr(from_file) and password not in repr(access)  # settings hold the file, not the secret
+    store = open_store(url, access=access)
+    try:
+        assert store.ping()
+    finally:
+        store.close()
+    monkeypatch.setenv(REDIS_PASSWORD_ENV, password)
+    from_env = Settings(scenario=SCENARIO, store=url, **certificates).redis_access()
+    assert from_env is not None and from_env.password == password
+    password_file.write_text("from-the-file\n")  # the file wins over the environment
+    access = Settings(scenario=SCENARIO, store=url, redis_password_file=password_file, **certificates).redis_access()
+    assert access is not None and access.password == "from-the-file"
+
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"redis_password_file": tmp_path / "missing"}, "redis_password_file", "no such file"),
+        ({"redis_password_file": empty}, "redis_password_file", "alone on one line"),
+        ({"store": "memory", "redis_password_file": password_file}, "redis_password_file", "is for a Redis store"),
+        ({"store": "redis://127.0.0.1:1"}, "redis_tls_ca", "needs a rediss:// store URL"),
+        ({"redis_tls_key": None}, "redis_tls_key", "missing"),
+        ({"redis_tls_ca": tls_files.client_key}, "redis_tls_ca", "not a CA certificate"),
+        ({"redis_tls_key": tls_files.server_key}, "redis_tls_key", "is not the key of the certificate"),
+        ({"store": f"rediss://:{password}@127.0.0.1:1/0"}, "store", "holds a password, and one is given apart"),
+    ]
+    for change, field, message in cases:
+        options: dict[str, Any] = {"store": url, **certificates, **change}
+        with pytest.raises(InvalidValueError) as info:
+            Settings(scenario=SCENARIO, **options)
+        assert info.value.field == field and message in str(info.value), (change, info.value)
+        assert password not in str(info.value)
+
+
+def test_mobility_serve_on_redis_over_tls_with_the_password_out_of_sight(
+    redis_tls_server: RedisServer, tls_files: TLSFiles, data_dir: Path, tmp_path: Path
+) -> None:
+    """The real command line: the password from the environment (then a wrong one from a file), TLS
+    to Redis with a client certificate; a booking lands in Redis; the password shows nowhere."""
+    password = redis_tls_server.password
+    assert password
+    with redis_tls_server.client() as raw:
+        raw.flushdb()
+    common = [
+        "--data-dir", str(data_dir), "--clock", "external", "--store", redis_tls_server.url,
+        "--redis-tls-ca", str(tls_files.ca), "--redis-tls-cert", str(tls_files.client_cert),
+        "--redis-tls-key", str(tls_files.client_key),
+    ]  # fmt: skip
+    env = {**os.environ, REDIS_PASSWORD_ENV: password}
+    with serve_subprocess([*common, "--frontends", "1"], tmp_path, env=env) as served:
+        assert f"store {redis_tls_server.url}" in served.first_line
+        command_line = Path(f"/proc/{served.process.pid}/cmdline").read_bytes()
+        assert password.encode() not in command_line
+        with engine_channel(f"127.0.0.1:{served.port}") as channel:
+            request = rider_pb2.QuoteRequest(
+                request_id="over-tls", origin=common_pb2.Place(stop=3), destination=common_pb2.Place(stop=20),
+                passengers=1, now_s=8 * 3600,
+            )  # fmt: skip
+            booking = rider_pb2.BookRideRequest(request=request, now_s=8 * 3600)
+            ride = rider_pb2_grpc.RiderServiceStub(channel).BookRide(booking, timeout=TIMEOUT)
+        assert ride.ride_id == "over-tls"
+        with redis_tls_server.client() as raw:
+            assert raw.hget("mobility:ride:over-tls", "status") == '"assigned"'
+    assert password not in served.output()
+
+    wrong = tmp_path / "wrong.password"
+    wrong.write_text("not-the-password\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mobility.cli", "serve", *common, "--frontends", "0", "--port", "0",
+         "--redis-password-file", str(wrong)],
+        cwd=SCENARIO.parents[1], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != REDIS_PASSWORD_ENV},
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "refused the credentials" in lines[0] and "not-the-password" not in lines[0]
