@@ -9,6 +9,17 @@ Key layout (``<prefix>`` is ``"mobility:"`` unless told otherwise)::
     <prefix>meta                  HASH    engine-wide values, as given (strings)
     <prefix>events:<topic>        STREAM  one entry per event, field "data" = JSON; MAXLEN ~ cap
     <prefix>commits               STRING  number of commits applied (lets load() see a moving store)
+    <prefix>expiring              ZSET    ids of rides that expire, scored by when (epoch ms, store clock)
+
+Retention (with ``retention_s``; see :mod:`engine.store`): a ride the commit lists in
+``expire_rides`` gets ``PEXPIRE`` (the retention) on its hash and its expiry time in
+``expiring``, in the same MULTI/EXEC that writes its ended state; a ride written without
+it loses both. Redis deletes the hash on time by itself, engine or not; the commits sweep
+``expiring`` (at most once a second, in the transaction: a small Lua script that deletes what
+is due and takes it out of ``rides``), and :meth:`RedisStore.load` leaves out what is due
+anyway. Each commit that adds events to a topic trims it (``XTRIM MINID``: event ids are epoch
+milliseconds) and gives the stream a TTL of the retention, so a topic no longer written
+disappears a retention after its last event; reads never return an event older than that.
 
 Every key under the prefix belongs to the store; nothing else may write there.
 
@@ -27,7 +38,7 @@ a retried transaction whose EXEC had reached the server would append its events 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -48,12 +59,14 @@ from .store import (
     StoreUnavailable,
     _check_count,
     _check_maxlen,
+    _check_retention,
     _decode_record,
     decode_json,
     encode_commit,
     event_id_key,
     parse_redis_url,
     redis_url_has_password,
+    wall_clock_ms,
 )
 
 __all__ = ["RedisStore"]
@@ -74,6 +87,23 @@ LOAD_ATTEMPTS = 5
 #: The largest sequence number of a Redis Stream id (an unsigned 64-bit integer).
 _MAX_SEQ = 2**64 - 1
 
+#: How often (at most) a commit sweeps the rides whose retention is over.
+SWEEP_EVERY_MS = 1000
+#: Most rides one sweep deletes (the next sweep takes the rest).
+SWEEP_LIMIT = 10_000
+
+#: The sweep: KEYS = (expiring, rides), ARGV = (now in epoch ms, the ride key prefix). Deletes every
+#: ride due by now (its hash, its index entry, its expiry); returns how many.
+_SWEEP = f"""
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, {SWEEP_LIMIT})
+for _, id in ipairs(due) do
+    redis.call('DEL', ARGV[2] .. id)
+    redis.call('SREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[1], id)
+end
+return #due
+"""
+
 
 class RedisStore:
     """The state store in a Redis server at ``url`` (``"redis://host:port[/db]"``, or ``rediss://``
@@ -84,7 +114,8 @@ class RedisStore:
     certificate and key. The password is never part of :attr:`name`, ``repr`` or an error message.
     ``prefix`` starts every key (see the module docstring for the layout), so several engines
     can share one database. Each topic keeps about ``stream_maxlen`` events (``XADD MAXLEN ~``;
-    None keeps every event). ``socket_timeout_s`` bounds every command, ``connect_timeout_s``
+    None keeps every event). ``retention_s`` and ``clock`` (epoch milliseconds): see the module
+    docstring. ``socket_timeout_s`` bounds every command, ``connect_timeout_s``
     every connection attempt. Creating the store does not connect; :meth:`ping` checks.
     The store may be shared by threads (redis-py keeps a connection pool).
     """
@@ -96,6 +127,8 @@ class RedisStore:
         access: RedisAccess | None = None,
         prefix: str = "mobility:",
         stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN,
+        retention_s: float | None = None,
+        clock: Callable[[], int] = wall_clock_ms,
         socket_timeout_s: float = 5.0,
         connect_timeout_s: float = 3.0,
     ) -> None:
@@ -128,6 +161,9 @@ class RedisStore:
         self._name = f"{'rediss' if tls else 'redis'}://{host}:{port}/{db}"
         self._prefix = prefix
         self._stream_maxlen = stream_maxlen
+        self._retention_ms = _check_retention(retention_s)
+        self._clock = clock
+        self._next_sweep_ms = 0
         self._client = redis.Redis.from_url(
             url,
             decode_responses=True,
@@ -140,6 +176,8 @@ class RedisStore:
         self._vehicles_key = f"{prefix}vehicles"
         self._meta_key = f"{prefix}meta"
         self._commits_key = f"{prefix}commits"
+        self._expiring_key = f"{prefix}expiring"
+        self._sweep = self._client.register_script(_SWEEP)
 
     def __repr__(self) -> str:
         return f"RedisStore({self._name!r}, prefix={self._prefix!r})"
@@ -185,6 +223,8 @@ class RedisStore:
         if commit.empty:
             return {}
         event_slots: list[tuple[str, int]] = []  # (topic, index of its XADD in the transaction)
+        retention = self._retention_ms
+        now_ms = self._clock()
         with self._client.pipeline(transaction=True) as pipe:
             for ids_key, records, key_of in (
                 (self._rides_key, encoded.rides, self._ride_key),
@@ -192,11 +232,20 @@ class RedisStore:
             ):
                 for record_id, fields in records.items():
                     key = key_of(record_id)
-                    pipe.delete(key)  # whole-record replace: keys missing from the new record go
+                    pipe.delete(key)  # whole-record replace: keys missing from the new record go (and a TTL)
                     if fields:  # Redis has no empty hashes; an empty record is its index entry only
                         pipe.hset(key, mapping=cast(Any, fields))
                 if records:
                     pipe.sadd(ids_key, *records)
+            expire = encoded.expire_rides if retention is not None else []
+            expiring = set(expire)
+            kept = [rid for rid in encoded.rides if rid not in expiring] + encoded.deleted_rides
+            if kept:
+                pipe.zrem(self._expiring_key, *kept)  # a ride written anew (or deleted) keeps no expiry
+            if retention is not None and expire:
+                for rid in expire:
+                    pipe.pexpire(self._ride_key(rid), retention)
+                pipe.zadd(self._expiring_key, dict.fromkeys(expire, now_ms + retention))
             if encoded.deleted_rides:
                 pipe.delete(*(self._ride_key(rid) for rid in encoded.deleted_rides))
                 pipe.srem(self._rides_key, *encoded.deleted_rides)
@@ -210,6 +259,15 @@ class RedisStore:
                     maxlen=self._stream_maxlen,
                     approximate=self._stream_maxlen is not None,
                 )
+            if retention is not None:
+                for topic in dict.fromkeys(topic for topic, _ in encoded.events):
+                    key = self._stream_key(topic)
+                    pipe.xtrim(key, minid=f"{max(0, now_ms - retention)}-0", approximate=False)
+                    pipe.pexpire(key, retention)
+                if now_ms >= self._next_sweep_ms:
+                    self._next_sweep_ms = now_ms + SWEEP_EVERY_MS
+                    self._sweep(keys=[self._expiring_key, self._rides_key], args=[now_ms, self._ride_key("")],
+                                client=pipe)  # fmt: skip
             pipe.incr(self._commits_key)
             with self._errors("commit (MULTI/EXEC)"):
                 results: list[Any] = pipe.execute()
@@ -232,8 +290,9 @@ class RedisStore:
                 pipe.smembers(self._vehicles_key)
                 pipe.hgetall(self._meta_key)
                 pipe.get(self._commits_key)
-                ride_set, vehicle_set, meta, version = pipe.execute()
-                ride_ids, vehicle_ids = sorted(ride_set), sorted(vehicle_set)
+                pipe.zrangebyscore(self._expiring_key, "-inf", self._clock())
+                ride_set, vehicle_set, meta, version, due = pipe.execute()
+                ride_ids, vehicle_ids = sorted(ride_set - set(due)), sorted(vehicle_set)
                 if not ride_ids and not vehicle_ids:
                     return Snapshot(rides={}, vehicles={}, meta=dict(meta))
                 for rid in ride_ids:
@@ -267,9 +326,18 @@ class RedisStore:
         else:  # the first id after ``after`` (an inclusive bound, so any Redis >= 5 will do)
             ms, seq = event_id_key(after)
             start = f"{ms}-{seq + 1}" if seq < _MAX_SEQ else f"{ms + 1}-0"
+        oldest = self._oldest_kept()
+        if oldest is not None and (start == "-" or event_id_key(start) < event_id_key(oldest)):
+            start = oldest
         with self._errors(f"reading events of topic {topic!r}"):
             entries: Any = self._client.xrange(self._stream_key(topic), min=start, max="+", count=count)
         return [(eid, self._decode_event(topic, eid, fields)) for eid, fields in entries]
+
+    def _oldest_kept(self) -> str | None:
+        """The smallest event id within the retention (None: no retention)."""
+        if self._retention_ms is None:
+            return None
+        return f"{max(0, self._clock() - self._retention_ms)}-0"
 
     def _decode_event(self, topic: str, event_id: str, fields: dict[str, str]) -> dict[str, Any]:
         what = f"event {event_id} of topic {topic!r}"
@@ -282,7 +350,9 @@ class RedisStore:
 
     def last_event_id(self, topic: str) -> str | None:
         with self._errors(f"reading the last event id of topic {topic!r}"):
-            entries: Any = self._client.xrevrange(self._stream_key(topic), max="+", min="-", count=1)
+            entries: Any = self._client.xrevrange(
+                self._stream_key(topic), max="+", min=self._oldest_kept() or "-", count=1
+            )
         return entries[0][0] if entries else None
 
     # ------------------------------------------------------------------------ lifecycle

@@ -99,7 +99,7 @@ def core_from_settings(settings: Settings) -> EngineCore:
         )
     return EngineCore(
         Deployment.from_toml(settings.scenario, data_dir=settings.data_dir),
-        open_store(settings.store, access=settings.redis_access()),
+        open_store(settings.store, access=settings.redis_access(), retention_s=settings.retention_s),
         clock=settings.clock,
         seed=settings.seed,
         reoptimise_every_s=settings.reoptimise_every_s,

@@ -12,6 +12,10 @@ from . import MAX_FRONTENDS
 from .store import STORE_FORMS, RedisAccess, check_store_spec, redis_url_has_password
 from .tls import ServerTLS, check_ca, check_key_pair, load_server_tls
 
+#: How long the store keeps ended rides and events by default (``--retention-days``), and at most.
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3660
+
 #: The environment variable that may hold the Redis password (see :meth:`Settings.redis_access`).
 REDIS_PASSWORD_ENV = "MOBILITY_REDIS_PASSWORD"
 
@@ -48,6 +52,8 @@ class Settings:
             (in one process a favoured writer starves the streams); a negative value needs root or
             CAP_SYS_NICE (else the writer keeps the default and a warning says so).
         seed: seeds the dispatcher.
+        retention_days: how long the store keeps a ride that ended (completed, cancelled, no-show)
+            and each event, in days (see ``docs/data-retention.md``).
     """
 
     scenario: Path
@@ -70,6 +76,7 @@ class Settings:
     frontends: int = 0
     writer_nice: int = 0
     seed: int = 0
+    retention_days: float = DEFAULT_RETENTION_DAYS
 
     def __post_init__(self) -> None:
         try:
@@ -90,6 +97,8 @@ class Settings:
             raise InvalidValueError("frontends", f"got {self.frontends}", f"0 .. {MAX_FRONTENDS}")
         if not -20 <= self.writer_nice <= 19:
             raise InvalidValueError("writer_nice", f"got {self.writer_nice}", "-20 .. 19")
+        if not 0 < self.retention_days <= MAX_RETENTION_DAYS:
+            raise InvalidValueError("retention_days", f"got {self.retention_days}", f"> 0 .. {MAX_RETENTION_DAYS}")
         if (self.tls_cert is None) != (self.tls_key is None):
             given, missing = ("tls_cert", "tls_key") if self.tls_key is None else ("tls_key", "tls_cert")
             raise InvalidValueError(missing, f"missing: {given} is given, and TLS needs both")
@@ -104,6 +113,11 @@ class Settings:
         if self.tls_cert is None or self.tls_key is None:
             return None
         return load_server_tls(self.tls_cert, self.tls_key, self.tls_client_ca)
+
+    @property
+    def retention_s(self) -> float:
+        """:attr:`retention_days` in seconds."""
+        return self.retention_days * 86_400.0
 
     def redis_access(self) -> RedisAccess | None:
         """The password and TLS files of a Redis store, read and checked now (None for the memory

@@ -20,6 +20,14 @@ returns is what JSON gives back (tuples come back as lists, non-string keys of n
 as strings), whichever store is used. A commit whose content cannot be encoded raises
 :class:`TypeError` or :class:`ValueError` before anything is written.
 
+Retention (personal data, see ``docs/data-retention.md``): a store made with ``retention_s``
+keeps the rides a commit lists in :attr:`Commit.expire_rides` (the engine lists every ride that
+ended: completed, cancelled, no-show) for ``retention_s`` after that commit, then forgets them:
+:meth:`StateStore.load` no longer returns them and their stored data are deleted. Each topic's
+events are dropped once older than ``retention_s`` (and, as before, beyond ``stream_maxlen``);
+reads never return an older event. Times are the store's ``clock`` (epoch milliseconds, the
+wall clock unless a test gives another), so that tests need not wait for days.
+
 Event ids have the shape of Redis Stream ids, ``"<ms>-<seq>"`` (milliseconds since the Unix
 epoch, then a sequence number within that millisecond); within a topic they increase with
 every event. Compare them with :func:`event_id_key`, never as strings (``"10-0" < "9-0"``).
@@ -28,10 +36,12 @@ every event. Compare them with :func:`event_id_key`, never as strings (``"10-0" 
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +66,7 @@ __all__ = [
     "open_store",
     "parse_redis_url",
     "redis_url_has_password",
+    "wall_clock_ms",
 ]
 
 #: The forms :func:`open_store` accepts, for error messages and ``--help``.
@@ -86,7 +97,9 @@ class Commit:
     """One atomic change of the store: upserts, deletions, events and engine-wide values.
 
     ``rides`` and ``vehicles`` map an id to its whole record; a record replaces the stored one
-    (keys not in the new record disappear). ``deleted_rides`` are removed after the upserts,
+    (keys not in the new record disappear) and clears an expiry it had. ``expire_rides`` are rides
+    of this commit's ``rides`` that the store forgets after its retention (they ended; without a
+    retention they are kept like any other). ``deleted_rides`` are removed after the upserts,
     so a ride both upserted and deleted in one commit is gone. ``events`` are appended in the
     order given, each to the stream of its topic. ``meta`` values are set (other meta keys are
     kept).
@@ -97,6 +110,7 @@ class Commit:
     deleted_rides: list[str] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    expire_rides: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -122,6 +136,7 @@ class EncodedCommit:
     deleted_rides: list[str]
     events: list[tuple[str, str]]
     meta: dict[str, str]
+    expire_rides: list[str] = field(default_factory=list)
 
 
 class StateStore(Protocol):
@@ -249,7 +264,14 @@ def encode_commit(commit: Commit) -> EncodedCommit:
         if not isinstance(value, str):
             raise TypeError(f"meta value {key!r} must be a string, got {type(value).__name__}")
         meta[key] = value
-    return EncodedCommit(rides=rides, vehicles=vehicles, deleted_rides=deleted, events=events, meta=meta)
+    expire = []
+    for rid in commit.expire_rides:
+        if rid not in rides:
+            raise ValueError(f"expire_rides names ride {rid!r}, which the commit does not write")
+        expire.append(rid)
+    return EncodedCommit(
+        rides=rides, vehicles=vehicles, deleted_rides=deleted, events=events, meta=meta, expire_rides=expire
+    )
 
 
 # ---------------------------------------------------------------------------- event ids
@@ -264,6 +286,20 @@ def event_id_key(event_id: str) -> tuple[int, int]:
 def _check_count(count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count must be a positive integer, got {count!r}")
+
+
+def _check_retention(retention_s: float | None) -> int | None:
+    """``retention_s`` in milliseconds (None: keep everything); ValueError unless positive."""
+    if retention_s is None:
+        return None
+    if isinstance(retention_s, bool) or not isinstance(retention_s, int | float) or not 0 < retention_s < math.inf:
+        raise ValueError(f"retention_s must be a positive number of seconds or None (keep), got {retention_s!r}")
+    return max(1, round(retention_s * 1000))
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the Unix epoch: the stores' default clock."""
+    return time.time_ns() // 1_000_000
 
 
 def _check_maxlen(stream_maxlen: int | None) -> None:
@@ -290,18 +326,31 @@ class MemoryStore:
     Records and events are kept as JSON text, so nothing the caller holds aliases what is
     stored or returned, and the content behaves exactly as in :class:`~engine.redis_store.RedisStore`.
     Each topic keeps at most about ``stream_maxlen`` events (the oldest are dropped, in batches
-    of a tenth, like Redis's approximate ``MAXLEN ~``); None keeps every event.
+    of a tenth, like Redis's approximate ``MAXLEN ~``); None keeps every event. With
+    ``retention_s``, expiring rides and old events are forgotten as the module docstring says,
+    by ``clock`` (epoch milliseconds).
     """
 
-    def __init__(self, *, stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN) -> None:
+    def __init__(
+        self,
+        *,
+        stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN,
+        retention_s: float | None = None,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
         _check_maxlen(stream_maxlen)
         self._stream_maxlen = stream_maxlen
         self._trim_slack = 0 if stream_maxlen is None else stream_maxlen // 10
+        self._retention_ms = _check_retention(retention_s)
+        self._clock = clock
         self._lock = threading.Lock()
         self._rides: dict[str, dict[str, str]] = {}
         self._vehicles: dict[str, dict[str, str]] = {}
         self._meta: dict[str, str] = {}
         self._streams: dict[str, _Stream] = {}
+        self._expiry: dict[str, int] = {}  # ride id -> when it is forgotten (epoch ms)
+        self._expiring: list[tuple[int, str]] = []  # heap of (when, ride id); stale entries are skipped
+        self._next_sweep_ms = 0  # when idle topics are next looked at
 
     @property
     def name(self) -> str:
@@ -311,15 +360,43 @@ class MemoryStore:
         encoded = encode_commit(commit)  # every check before the first change: all or nothing
         ids: dict[str, list[str]] = {}
         with self._lock:
+            now_ms = self._clock()
             self._rides.update(encoded.rides)
+            for rid in encoded.rides:
+                self._expiry.pop(rid, None)  # a record written anew keeps no expiry (as in Redis)
+            if self._retention_ms is not None:
+                for rid in encoded.expire_rides:
+                    self._expiry[rid] = at = now_ms + self._retention_ms
+                    heapq.heappush(self._expiring, (at, rid))
             self._vehicles.update(encoded.vehicles)
             for rid in encoded.deleted_rides:
                 self._rides.pop(rid, None)
+                self._expiry.pop(rid, None)
             self._meta.update(encoded.meta)
-            now_ms = time.time_ns() // 1_000_000
             for topic, data in encoded.events:
                 ids.setdefault(topic, []).append(self._append(topic, data, now_ms))
+            self._forget(now_ms)
         return ids
+
+    def _forget(self, now_ms: int) -> None:
+        """Drop the rides whose time has come, and (once a second) the topics whose every event is
+        older than the retention (the lock is held)."""
+        expiring = self._expiring
+        while expiring and expiring[0][0] <= now_ms:
+            at, rid = heapq.heappop(expiring)
+            if self._expiry.get(rid) == at:
+                del self._expiry[rid], self._rides[rid]
+        if self._retention_ms is not None and now_ms >= self._next_sweep_ms:
+            self._next_sweep_ms = now_ms + 1000
+            oldest = (now_ms - self._retention_ms, 0)
+            for topic in [t for t, stream in self._streams.items() if stream.keys and stream.keys[-1] < oldest]:
+                del self._streams[topic]
+
+    def _first_kept(self, stream: _Stream, now_ms: int) -> int:
+        """Index of the first event of ``stream`` not older than the retention (the lock is held)."""
+        if self._retention_ms is None:
+            return 0
+        return bisect.bisect_left(stream.keys, (now_ms - self._retention_ms, 0))
 
     def _append(self, topic: str, data: str, now_ms: int) -> str:
         """Append one event (the lock is held); ids follow Redis: time, or last + 1 if the clock lags."""
@@ -331,13 +408,16 @@ class MemoryStore:
         stream.ids.append(event_id)
         stream.data.append(data)
         stream.last = key
+        excess = self._first_kept(stream, now_ms)
         if self._stream_maxlen is not None and len(stream.keys) > self._stream_maxlen + self._trim_slack:
-            excess = len(stream.keys) - self._stream_maxlen
+            excess = max(excess, len(stream.keys) - self._stream_maxlen)
+        if excess:
             del stream.keys[:excess], stream.ids[:excess], stream.data[:excess]
         return event_id
 
     def load(self) -> Snapshot:
         with self._lock:
+            self._forget(self._clock())
             rides = dict(self._rides)
             vehicles = dict(self._vehicles)
             meta = dict(self._meta)
@@ -355,7 +435,9 @@ class MemoryStore:
             stream = self._streams.get(topic)
             if stream is None:
                 return []
-            start = 0 if after_key is None else bisect.bisect_right(stream.keys, after_key)
+            start = self._first_kept(stream, self._clock())
+            if after_key is not None:
+                start = max(start, bisect.bisect_right(stream.keys, after_key))
             ids = stream.ids[start : start + count]
             data = stream.data[start : start + count]
         return [
@@ -366,7 +448,9 @@ class MemoryStore:
     def last_event_id(self, topic: str) -> str | None:
         with self._lock:
             stream = self._streams.get(topic)
-            return stream.ids[-1] if stream is not None and stream.ids else None
+            if stream is None or self._first_kept(stream, self._clock()) >= len(stream.ids):
+                return None  # no event, or none within the retention
+            return stream.ids[-1]
 
     def ping(self) -> bool:
         return True
@@ -431,8 +515,9 @@ class RedisAccess:
     tls_key: Path | None = None
 
 
-def open_store(spec: str, *, access: RedisAccess | None = None) -> StateStore:
-    """The store named by the ``--store`` option (:data:`STORE_FORMS`); ``access`` for a Redis store.
+def open_store(spec: str, *, access: RedisAccess | None = None, retention_s: float | None = None) -> StateStore:
+    """The store named by the ``--store`` option (:data:`STORE_FORMS`); ``access`` for a Redis store;
+    ``retention_s``: how long ended rides and events are kept (None: for ever).
 
     Opening a Redis store does not connect yet; call :meth:`StateStore.ping` to check it.
     """
@@ -441,7 +526,7 @@ def open_store(spec: str, *, access: RedisAccess | None = None) -> StateStore:
     except ValueError as exc:
         raise ValueError(f"--store must be {STORE_FORMS}: {exc}") from exc
     if spec == "memory":
-        return MemoryStore()
+        return MemoryStore(retention_s=retention_s)
     from .redis_store import RedisStore  # imported here: redis-py is needed only for this store
 
-    return RedisStore(spec, access=access)
+    return RedisStore(spec, access=access, retention_s=retention_s)

@@ -478,6 +478,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         frontends=frontends,
         writer_nice=args.writer_nice,
         seed=args.seed,
+        retention_days=args.retention_days,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -1003,6 +1004,14 @@ def build_parser() -> argparse.ArgumentParser:
         "which then uses about one core)",
     )
     serve.add_argument("--seed", type=int, default=1, help="seed of the fleet layout and re-optimisation (default 1)")
+    serve.add_argument(
+        "--retention-days",
+        type=_positive(float),
+        default=30.0,
+        metavar="N",
+        help="keep a ride that ended (completed, cancelled, no-show) and every event N days, then forget "
+        "them: rider ids and places are personal data (default 30; see docs/data-retention.md)",
+    )
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serve.set_defaults(func=cmd_serve)
 
