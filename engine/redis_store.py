@@ -92,12 +92,28 @@ SWEEP_EVERY_MS = 1000
 #: Most rides one sweep deletes (the next sweep takes the rest).
 SWEEP_LIMIT = 10_000
 
-#: The sweep: KEYS = (expiring, rides), ARGV = (now in epoch ms, the ride key prefix). Deletes every
-#: ride due by now (its hash, its index entry, its expiry); returns how many.
-_SWEEP = f"""
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, {SWEEP_LIMIT})
+#: The retention's part of a commit, one script (one command to encode instead of four per ride and
+#: two per topic). KEYS = (expiring, rides, the streams written); ARGV = (now in epoch ms, the
+#: retention in ms, the oldest event id kept, the ride key prefix, sweep "1" or "0", the ids of
+#: the rides that ended). Trims each stream by time and sets its TTL; sets each ended ride's TTL
+#: and expiry; with sweep, deletes every ride due by now (hash, index entry, expiry). Returns how
+#: many it deleted.
+_RETAIN = f"""
+local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 3, #KEYS do
+    redis.call('XTRIM', KEYS[i], 'MINID', ARGV[3])
+    redis.call('PEXPIRE', KEYS[i], retention)
+end
+for j = 6, #ARGV do
+    redis.call('PEXPIRE', ARGV[4] .. ARGV[j], retention)
+    redis.call('ZADD', KEYS[1], now + retention, ARGV[j])
+end
+if ARGV[5] ~= '1' then
+    return 0
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, {SWEEP_LIMIT})
 for _, id in ipairs(due) do
-    redis.call('DEL', ARGV[2] .. id)
+    redis.call('DEL', ARGV[4] .. id)
     redis.call('SREM', KEYS[2], id)
     redis.call('ZREM', KEYS[1], id)
 end
@@ -177,7 +193,6 @@ class RedisStore:
         self._meta_key = f"{prefix}meta"
         self._commits_key = f"{prefix}commits"
         self._expiring_key = f"{prefix}expiring"
-        self._sweep = self._client.register_script(_SWEEP)
 
     def __repr__(self) -> str:
         return f"RedisStore({self._name!r}, prefix={self._prefix!r})"
@@ -242,10 +257,6 @@ class RedisStore:
             kept = [rid for rid in encoded.rides if rid not in expiring] + encoded.deleted_rides
             if kept:
                 pipe.zrem(self._expiring_key, *kept)  # a ride written anew (or deleted) keeps no expiry
-            if retention is not None and expire:
-                for rid in expire:
-                    pipe.pexpire(self._ride_key(rid), retention)
-                pipe.zadd(self._expiring_key, dict.fromkeys(expire, now_ms + retention))
             if encoded.deleted_rides:
                 pipe.delete(*(self._ride_key(rid) for rid in encoded.deleted_rides))
                 pipe.srem(self._rides_key, *encoded.deleted_rides)
@@ -260,14 +271,16 @@ class RedisStore:
                     approximate=self._stream_maxlen is not None,
                 )
             if retention is not None:
-                for topic in dict.fromkeys(topic for topic, _ in encoded.events):
-                    key = self._stream_key(topic)
-                    pipe.xtrim(key, minid=f"{max(0, now_ms - retention)}-0", approximate=False)
-                    pipe.pexpire(key, retention)
-                if now_ms >= self._next_sweep_ms:
+                sweep = now_ms >= self._next_sweep_ms
+                if sweep:
                     self._next_sweep_ms = now_ms + SWEEP_EVERY_MS
-                    self._sweep(keys=[self._expiring_key, self._rides_key], args=[now_ms, self._ride_key("")],
-                                client=pipe)  # fmt: skip
+                streams = [self._stream_key(topic) for topic in dict.fromkeys(topic for topic, _ in encoded.events)]
+                if streams or expire or sweep:  # after the rides' HSET and the XADDs: their keys exist
+                    # EVAL, not EVALSHA: a script Redis forgot (a restart) would fail inside the
+                    # transaction while the rest of it is applied; Redis caches the compiled script
+                    keys = [self._expiring_key, self._rides_key, *streams]
+                    pipe.eval(_RETAIN, len(keys), *keys, now_ms, retention, f"{max(0, now_ms - retention)}-0",
+                              self._ride_key(""), "1" if sweep else "0", *expire)  # fmt: skip
             pipe.incr(self._commits_key)
             with self._errors("commit (MULTI/EXEC)"):
                 results: list[Any] = pipe.execute()
