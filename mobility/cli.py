@@ -632,6 +632,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
             per_process=args.clients_per_process,
             seed=args.seed,
             profile=not args.no_profile,
+            tls=args.tls,
             out_dir=out_dir,
             progress=progress,
         ),
@@ -1075,6 +1076,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serveb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the request stream (default 1)")
     serveb.add_argument("--no-profile", action="store_true", help="skip the engine-core profile after each round")
+    serveb.add_argument(
+        "--tls",
+        action="store_true",
+        help="the engine serves TLS (a certificate made for the run with openssl) and every client speaks it",
+    )
     serveb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")

@@ -16,7 +16,8 @@ import pytest
 from benchmarks import serve
 
 
-def test_a_short_round_adds_up(data_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["plaintext", "TLS"])
+def test_a_short_round_adds_up(data_dir: Path, tmp_path: Path, tls: bool) -> None:
     result = serve.run(
         data_dir=data_dir,
         clients=(3,),
@@ -26,9 +27,11 @@ def test_a_short_round_adds_up(data_dir: Path, tmp_path: Path) -> None:
         frontends=(0,),
         per_process=2,
         profile=False,
+        tls=tls,
         out_dir=tmp_path,
     )
     (r,) = result["rounds"]
+    assert r["tls"] is tls  # with TLS every client and the operator stream spoke it (the engine takes nothing else)
     assert r["clients"] == 3 and r["client_processes"] == 2  # threads 0, 1 in one process, 2 in another
     assert r["bookings"] > 0 and r["errors"] == 0 and r["refused_bookings"] == 0
     assert r["bookings_missing_from_stream"] == 0
@@ -36,3 +39,4 @@ def test_a_short_round_adds_up(data_dir: Path, tmp_path: Path) -> None:
     assert r["clients_cpu_s"] > 0 and r["watcher_cpu_s"] > 0
     assert json.loads((tmp_path / "serve.json").read_text())["rounds"][0]["bookings"] == r["bookings"]
     assert "2 to a process" in (tmp_path / "serve.md").read_text()
+    assert ("| memory, TLS |" in (tmp_path / "serve.md").read_text()) is tls

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from engine.core import EngineCore
 from engine.redis_store import RedisStore
-from engine.settings import DEFAULT_RETENTION_DAYS, Settings
+from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
 from matching import Request
 from matching.deployment import Deployment
 from matching.errors import InvalidValueError, NotFoundError
 from mobility import REPO_ROOT, default_data_dir
-from tests.engine.conftest import SCENARIO, RedisServer
+from mobility.v1 import common_pb2, rider_pb2
+from tests.engine.conftest import SCENARIO, Engine, RedisServer
 
 RETENTION_S = 1.0
 T = 7 * 3600
@@ -109,7 +110,36 @@ def test_open_rides_never_expire(jamsil: Deployment, short_store: StateStore) ->
     assert set(short_store.load().rides) == {"open"}
 
 
+def test_redis_gives_an_ended_ride_a_ttl_of_thirty_days(
+    start_engine: Callable[..., Engine], redis_server: RedisServer
+) -> None:
+    """The issue's finding (no key ever expired, cancelled rides included), through the real server with
+    its default settings: the cancelled ride's hash and its stream expire in 30 days, the open ride's
+    hash never."""
+    if not redis_server.running:
+        redis_server.start()
+    with redis_server.client() as raw:
+        raw.flushdb()
+    engine = start_engine(store=redis_server.url)
+    for rid, origin, destination in (("kept", 3, 20), ("dropped", 12, 25)):
+        request = rider_pb2.QuoteRequest(
+            request_id=rid, origin=common_pb2.Place(stop=origin), destination=common_pb2.Place(stop=destination),
+            passengers=1, now_s=T,
+        )  # fmt: skip
+        engine.rider.BookRide(rider_pb2.BookRideRequest(request=request, now_s=T), timeout=20)
+    engine.rider.CancelRide(rider_pb2.CancelRideRequest(ride_id="dropped", now_s=T), timeout=20)
+    thirty_days_ms = 30 * 86_400_000
+    with redis_server.client() as raw:
+        assert raw.hget("mobility:ride:dropped", "status") == '"cancelled"'
+        assert thirty_days_ms - 60_000 < raw.pttl("mobility:ride:dropped") <= thirty_days_ms
+        assert thirty_days_ms - 60_000 < raw.pttl("mobility:events:ride:dropped") <= thirty_days_ms
+        assert raw.pttl("mobility:ride:kept") == -1  # open: no expiry
+        assert 0 < raw.pttl("mobility:events:assignments") <= thirty_days_ms  # a stream not written for 30 days goes
+
+
 def test_the_retention_setting() -> None:
+    from engine.settings import DEFAULT_RETENTION_DAYS
+
     assert DEFAULT_RETENTION_DAYS == 30
     assert Settings(scenario=SCENARIO).retention_s == 30 * 86_400
     assert Settings(scenario=SCENARIO, retention_days=0.5).retention_s == 43_200
