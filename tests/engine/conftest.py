@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
@@ -42,10 +42,12 @@ from engine.frontend import CoreHost, FrontEnds, serve_with_frontends
 from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
-from engine.store import MemoryStore, RedisAccess, StateStore
+from engine.store import MemoryStore, StateStore
 from mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
-from sim.remote import ClientTLS, engine_channel
 from tests.engine.certs import TLSFiles, make_tls_files
+
+if TYPE_CHECKING:
+    from engine.store import RedisAccess
 
 #: How long a starting server may take to answer PING (it replays its AOF first).
 START_TIMEOUT_S = 10.0
@@ -86,6 +88,8 @@ class RedisServer:
     @property
     def access(self) -> RedisAccess:
         """What a store needs to reach this server beyond its URL: the password, the certificates."""
+        from engine.store import RedisAccess
+
         if self.tls is None:
             return RedisAccess(self.password)
         return RedisAccess(self.password, self.tls.ca, self.tls.client_cert, self.tls.client_key)
@@ -336,9 +340,15 @@ def launch_engine(
         tokens=tokens,
         seed=seed,
         frontends=frontends,
-        tls_cert=tls.server_cert if tls else None,
-        tls_key=tls.server_key if tls else None,
-        tls_client_ca=tls.ca if tls and client_certificates else None,
+        **(
+            {}
+            if tls is None
+            else {
+                "tls_cert": tls.server_cert,
+                "tls_key": tls.server_key,
+                "tls_client_ca": tls.ca if client_certificates else None,
+            }
+        ),
     )
     server: grpc.Server | None = None
     front: FrontEnds | None = None
@@ -353,11 +363,13 @@ def launch_engine(
             threading.Thread(target=core.start, name="engine-start", daemon=True).start()
     else:
         server, port, core = create_server(settings, block_until_ready=block_until_ready)
-    client_tls = None
-    if tls is not None:
+    if tls is None:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    else:
+        from sim.remote import ClientTLS, engine_channel
+
         mine = (tls.client_cert, tls.client_key) if client_certificates else (None, None)
-        client_tls = ClientTLS.from_files(tls.ca, *mine)
-    channel = engine_channel(f"127.0.0.1:{port}", client_tls)
+        channel = engine_channel(f"127.0.0.1:{port}", ClientTLS.from_files(tls.ca, *mine))
     return Engine(
         server=server,
         frontends=front,

@@ -26,7 +26,6 @@ from engine.redis_store import RedisStore
 from engine.store import (
     Commit,
     MemoryStore,
-    RedisAccess,
     Snapshot,
     StateStore,
     StoreError,
@@ -571,6 +570,8 @@ def test_redis_over_tls_refuses_what_it_should(redis_tls_server: RedisServer, tl
     """The session's TLS Redis (client certificates required, a password): each missing or wrong
     piece fails clearly, a refused password as StoreError (waiting will not help), and no error
     message or name shows the password."""
+    from engine.store import RedisAccess
+
     url, password = redis_tls_server.url, redis_tls_server.password
     assert password
     good = redis_tls_server.access
@@ -614,6 +615,8 @@ def test_redis_over_tls_refuses_what_it_should(redis_tls_server: RedisServer, tl
 
 
 def test_redis_access_that_cannot_work_is_refused_at_once(tls_files: TLSFiles) -> None:
+    from engine.store import RedisAccess
+
     with pytest.raises(ValueError, match="need a rediss:// URL"):
         RedisStore("redis://127.0.0.1:6379", access=RedisAccess(tls_ca=tls_files.ca))
     with pytest.raises(ValueError, match="password is given twice") as info:
