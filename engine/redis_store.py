@@ -11,15 +11,16 @@ Key layout (``<prefix>`` is ``"mobility:"`` unless told otherwise)::
     <prefix>commits               STRING  number of commits applied (lets load() see a moving store)
     <prefix>expiring              ZSET    ids of rides that expire, scored by when (epoch ms, store clock)
 
-Retention (with ``retention_s``; see :mod:`engine.store`): a ride the commit lists in
-``expire_rides`` gets ``PEXPIRE`` (the retention) on its hash and its expiry time in
-``expiring``, in the same MULTI/EXEC that writes its ended state; a ride written without
-it loses both. Redis deletes the hash on time by itself, engine or not; the commits sweep
-``expiring`` (at most once a second, in the transaction: a small Lua script that deletes what
-is due and takes it out of ``rides``), and :meth:`RedisStore.load` leaves out what is due
-anyway. Each commit that adds events to a topic trims it (``XTRIM MINID``: event ids are epoch
-milliseconds) and gives the stream a TTL of the retention, so a topic no longer written
-disappears a retention after its last event; reads never return an event older than that.
+Retention (with ``retention_s``; see :mod:`engine.store`), all of it done by one Lua script
+(:data:`_RETAIN`, sent with ``EVAL``) at the end of the commit's MULTI/EXEC: a ride the commit
+lists in ``expire_rides`` gets ``PEXPIRE`` (the retention) on its hash and its expiry time in
+``expiring``, in the same transaction that writes its ended state (a ride written without it
+loses both: ``DEL`` drops the TTL, ``ZREM`` the score). Redis deletes the hash on time by
+itself, engine or not; at most once a second the script also sweeps ``expiring``, deleting what
+is due and taking it out of ``rides``, and :meth:`RedisStore.load` leaves out what is due
+anyway. Each topic the commit adds events to is trimmed (``XTRIM MINID``: event ids are epoch
+milliseconds) and given a TTL of the retention, so a topic no longer written disappears a
+retention after its last event; reads never return an event older than that.
 
 Every key under the prefix belongs to the store; nothing else may write there.
 
