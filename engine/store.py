@@ -41,6 +41,7 @@ import json
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,7 +329,9 @@ class MemoryStore:
     Each topic keeps at most about ``stream_maxlen`` events (the oldest are dropped, in batches
     of a tenth, like Redis's approximate ``MAXLEN ~``); None keeps every event. With
     ``retention_s``, expiring rides and old events are forgotten as the module docstring says,
-    by ``clock`` (epoch milliseconds).
+    by ``clock`` (epoch milliseconds): each commit and load drops the rides that are due (a heap
+    of expiry times) and the topics whose last event is too old (the topics are kept in the order
+    of their last event), and each append trims its topic by time.
     """
 
     def __init__(
@@ -347,10 +350,9 @@ class MemoryStore:
         self._rides: dict[str, dict[str, str]] = {}
         self._vehicles: dict[str, dict[str, str]] = {}
         self._meta: dict[str, str] = {}
-        self._streams: dict[str, _Stream] = {}
+        self._streams: OrderedDict[str, _Stream] = OrderedDict()  # the last written last
         self._expiry: dict[str, int] = {}  # ride id -> when it is forgotten (epoch ms)
         self._expiring: list[tuple[int, str]] = []  # heap of (when, ride id); stale entries are skipped
-        self._next_sweep_ms = 0  # when idle topics are next looked at
 
     @property
     def name(self) -> str:
@@ -379,18 +381,18 @@ class MemoryStore:
         return ids
 
     def _forget(self, now_ms: int) -> None:
-        """Drop the rides whose time has come, and (once a second) the topics whose every event is
-        older than the retention (the lock is held)."""
+        """Drop the rides whose time has come, and the topics whose every event is older than the
+        retention (the lock is held)."""
         expiring = self._expiring
         while expiring and expiring[0][0] <= now_ms:
             at, rid = heapq.heappop(expiring)
             if self._expiry.get(rid) == at:
                 del self._expiry[rid], self._rides[rid]
-        if self._retention_ms is not None and now_ms >= self._next_sweep_ms:
-            self._next_sweep_ms = now_ms + 1000
+        if self._retention_ms is not None:  # the streams are in the order of their last event
             oldest = (now_ms - self._retention_ms, 0)
-            for topic in [t for t, stream in self._streams.items() if stream.keys and stream.keys[-1] < oldest]:
-                del self._streams[topic]
+            streams = self._streams
+            while streams and next(iter(streams.values())).last < oldest:
+                streams.popitem(last=False)
 
     def _first_kept(self, stream: _Stream, now_ms: int) -> int:
         """Index of the first event of ``stream`` not older than the retention (the lock is held)."""
@@ -401,6 +403,7 @@ class MemoryStore:
     def _append(self, topic: str, data: str, now_ms: int) -> str:
         """Append one event (the lock is held); ids follow Redis: time, or last + 1 if the clock lags."""
         stream = self._streams.setdefault(topic, _Stream())
+        self._streams.move_to_end(topic)
         last_ms, last_seq = stream.last
         key = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
         event_id = f"{key[0]}-{key[1]}"

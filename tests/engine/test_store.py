@@ -745,3 +745,17 @@ def test_redis_expires_an_ended_ride_and_its_events_by_itself(redis_server: Redi
         assert short.load().rides == {}
     finally:
         short.close()
+
+
+def test_the_memory_store_lets_go_of_topics_no_longer_written() -> None:
+    """Each ride has a topic of its own: a long-running engine must not keep them all (Redis gives
+    each stream a TTL; the memory store drops a topic once its last event is past the retention)."""
+    clock = FakeClock()
+    store = MemoryStore(retention_s=60, clock=clock)
+    store.commit(Commit(events=[(f"ride:r{i}", {"i": i}) for i in range(1000)]))
+    clock.ms += 30_000
+    store.commit(Commit(events=[("ride:r7", {"again": True}), ("assignments", {"n": 1})]))
+    clock.ms += 30_001  # the first thousand are past the retention (a minute), r7's second is not
+    store.commit(Commit(events=[("assignments", {"n": 2})]))
+    assert set(store._streams) == {"ride:r7", "assignments"}
+    assert [e for _, e in store.read_events("ride:r7")] == [{"again": True}]
