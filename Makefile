@@ -15,14 +15,15 @@ demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KP
 
 test: $(STAMP) system-deps lint typecheck unit  ## lint, type-check and run the test suite
 
-# The store tests start a real redis-server; install it when missing (Debian/Ubuntu apt-get,
-# through sudo when not root).
-system-deps:  ## make sure redis-server is installed (the store tests start a real one)
-	@command -v redis-server >/dev/null || { \
-	  command -v apt-get >/dev/null || { echo "redis-server not found and no apt-get: install Redis (5 or newer) by hand"; exit 1; }; \
+# The store tests start a real redis-server (also one over TLS); the serve benchmark's TLS round
+# makes its certificate with openssl. Install them when missing (Debian/Ubuntu apt-get, through
+# sudo when not root).
+system-deps:  ## make sure redis-server and openssl are installed (the store tests start a real Redis)
+	@command -v redis-server >/dev/null && command -v openssl >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "redis-server or openssl not found and no apt-get: install Redis (6 or newer, with TLS) and openssl by hand"; exit 1; }; \
 	  SUDO=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
-	  echo "installing redis-server (apt-get)"; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; }
+	  echo "installing redis-server and openssl (apt-get)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server openssl; }
 
 setup: $(STAMP)
 

@@ -163,18 +163,58 @@ def temporary_redis() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class EngineServer:
-    """``mobility serve`` on ``drt_manhattan`` as a subprocess (external clock, re-optimisation off)."""
+def make_certificates(folder: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1 it signed (EC P-256, the ``openssl`` command), in
+    ``folder``: ``ca.pem``, ``server.pem``, ``server.key``; returns ``folder``."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("openssl not found: the --tls rounds make their certificates with it")
+    ext = folder / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for command in (
+        [openssl, "req", "-x509", *curve, "-days", "2", "-subj", "/CN=bench CA", "-keyout", "ca.key", "-out", "ca.pem"],
+        [openssl, "req", *curve, "-subj", "/CN=bench engine", "-keyout", "server.key", "-out", "server.csr"],
+        [openssl, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+         "-days", "2", "-out", "server.pem", "-extfile", str(ext)],
+    ):  # fmt: skip
+        subprocess.run(command, cwd=folder, check=True, capture_output=True)
+    return folder
 
-    def __init__(self, store: str, data_dir: Path, workdir: Path, frontends: int = 0) -> None:
+
+def client_tls(certificates: Path | None) -> Any:
+    """The clients' :class:`sim.remote.ClientTLS` for the certificates of :func:`make_certificates`
+    (None: plaintext)."""
+    from sim.remote import ClientTLS
+
+    return None if certificates is None else ClientTLS.from_files(certificates / "ca.pem")
+
+
+def channel(target: str, tls: Any) -> Any:
+    """A gRPC channel to the engine, TLS with ``tls`` (a :class:`sim.remote.ClientTLS`) or plaintext."""
+    from sim.remote import engine_channel
+
+    return engine_channel(target, tls)
+
+
+class EngineServer:
+    """``mobility serve`` on ``drt_manhattan`` as a subprocess (external clock, re-optimisation off; TLS
+    with the certificates of :func:`make_certificates` in ``certificates``, if given)."""
+
+    def __init__(
+        self, store: str, data_dir: Path, workdir: Path, frontends: int = 0, certificates: Path | None = None
+    ) -> None:
         self.port_file = workdir / "engine.port"
         self.stderr_path = workdir / "engine.stderr"
         self.port_file.unlink(missing_ok=True)  # a previous round's
+        self.tls = client_tls(certificates)
         command = [
             sys.executable, "-m", "mobility.cli", "serve", "--scenario", SCENARIO, "--store", store,
             "--clock", "external", "--port", "0", "--port-file", str(self.port_file),
             "--reoptimise-every", "0", "--seed", "1", "--data-dir", str(data_dir), "--frontends", str(frontends),
         ]  # fmt: skip
+        if certificates is not None:
+            command += ["--tls-cert", str(certificates / "server.pem"), "--tls-key", str(certificates / "server.key")]
         with self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, cwd=REPO_ROOT
@@ -202,8 +242,8 @@ class EngineServer:
                 raise RuntimeError(f"the engine did not start within {START_TIMEOUT_S:.0f} s:\n{self.stderr_tail()}")
             time.sleep(0.05)
         self.port = int(self.port_file.read_text().strip())
-        with grpc.insecure_channel(self.target) as channel:
-            health = health_pb2_grpc.HealthStub(channel)
+        with channel(self.target, self.tls) as chan:
+            health = health_pb2_grpc.HealthStub(chan)
             while True:
                 with suppress(grpc.RpcError):
                     reply = health.Check(health_pb2.HealthCheckRequest(), timeout=2.0)
@@ -281,17 +321,18 @@ def client_loop(
     start: Any,
     seconds: float,
     mode: str = "quote-book",
+    tls: Any = None,
 ) -> dict[str, Any]:
     """One client: Quote + BookRide (``mode`` "at-once": one BookRide with the request) in a loop from
-    ``start`` for ``seconds``; its results."""
+    ``start`` for ``seconds`` (over TLS with ``tls``); its results."""
     import grpc
 
     from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
 
     rng = np.random.default_rng([seed, index])
-    channel = grpc.insecure_channel(target)
-    grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT_S)
-    rider = rider_pb2_grpc.RiderServiceStub(channel)
+    chan = channel(target, tls)
+    grpc.channel_ready_future(chan).result(timeout=RPC_TIMEOUT_S)
+    rider = rider_pb2_grpc.RiderServiceStub(chan)
     ready.put(index)
     go.wait()
     t0 = start.value
@@ -358,21 +399,21 @@ def client_loop(
         answered = time.time()
         book_ms.append((time.perf_counter() - q1) * 1000)
         booked.append((ride.ride_id, answered))
-    channel.close()
+    chan.close()
     return {
         "index": index, "quote_ms": quote_ms, "book_ms": book_ms, "booked": booked, "quotes": quotes,
         "rejected": rejected, "refused": refused, "errors": errors,
     }  # fmt: skip
 
 
-def watcher_process(target: str, ready: Any, stop: Any, out: Any) -> None:
+def watcher_process(target: str, ready: Any, stop: Any, out: Any, tls: Any = None) -> None:
     """The operator: WatchAssignments live; the arrival time (``time.time()``) of every BOOKING event."""
     import grpc
 
     from mobility.v1 import operator_pb2, operator_pb2_grpc
 
-    channel = grpc.insecure_channel(target)
-    call = operator_pb2_grpc.OperatorServiceStub(channel).WatchAssignments(
+    chan = channel(target, tls)
+    call = operator_pb2_grpc.OperatorServiceStub(chan).WatchAssignments(
         operator_pb2.WatchAssignmentsRequest(after_event_id="0-0")
     )
     threading.Thread(target=lambda: (stop.wait(), call.cancel()), daemon=True).start()
@@ -389,18 +430,16 @@ def watcher_process(target: str, ready: Any, stop: Any, out: Any) -> None:
                     ready.put("watcher")
                     announced = True
     out.put({"arrivals": arrivals, "events": events, "cpu_s": time.process_time() - cpu0})
-    channel.close()
+    chan.close()
 
 
-def warm_up_engine(target: str, pairs: np.ndarray, count: int = 50) -> None:
+def warm_up_engine(target: str, pairs: np.ndarray, count: int = 50, tls: Any = None) -> None:
     """A few quotes and one booking before the clock starts (and the first BOOKING event for the watcher)."""
-    import grpc
-
     from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
 
     rng = np.random.default_rng(12345)
-    with grpc.insecure_channel(target) as channel:
-        rider = rider_pb2_grpc.RiderServiceStub(channel)
+    with channel(target, tls) as chan:
+        rider = rider_pb2_grpc.RiderServiceStub(chan)
         booked = False
         for k in range(count):
             o, d = (int(x) for x in pairs[rng.integers(0, len(pairs))])
@@ -416,15 +455,13 @@ def warm_up_engine(target: str, pairs: np.ndarray, count: int = 50) -> None:
                 booked = True
 
 
-def planned_stops(target: str) -> dict[str, float]:
+def planned_stops(target: str, tls: Any = None) -> dict[str, float]:
     """Planned stops per van at the end of a round: mean, most, and the share of vans with any."""
-    import grpc
-
     from mobility.v1 import operator_pb2, operator_pb2_grpc
 
-    with grpc.insecure_channel(target) as channel:
+    with channel(target, tls) as chan:
         vehicles = (
-            operator_pb2_grpc.OperatorServiceStub(channel)
+            operator_pb2_grpc.OperatorServiceStub(chan)
             .ListVehicles(operator_pb2.ListVehiclesRequest(), timeout=RPC_TIMEOUT_S)
             .vehicles
         )
@@ -452,22 +489,24 @@ def load_round(
     mode: str = "quote-book",
     frontends: int = 0,
     per_process: int = CLIENTS_PER_PROCESS,
+    certificates: Path | None = None,
 ) -> dict[str, Any]:
-    """One round against a fresh engine on ``store`` (with ``frontends`` front-end processes); the
-    measured numbers as a dict."""
+    """One round against a fresh engine on ``store`` (with ``frontends`` front-end processes; over TLS
+    with the certificates of :func:`make_certificates` in ``certificates``); the measured numbers as a dict."""
     ctx = mp.get_context("spawn")  # never fork a process that has gRPC threads
-    engine = EngineServer(store, data_dir, workdir, frontends)
+    engine = EngineServer(store, data_dir, workdir, frontends, certificates)
+    tls = engine.tls
     processes: list[Any] = []
     try:
         ready, out, watch_out = ctx.Queue(), ctx.Queue(), ctx.Queue()
         go, stop = ctx.Event(), ctx.Event()
         start = ctx.Value("d", 0.0)
-        watcher = ctx.Process(target=watcher_process, args=(engine.target, ready, stop, watch_out), daemon=True)
+        watcher = ctx.Process(target=watcher_process, args=(engine.target, ready, stop, watch_out, tls), daemon=True)
         watcher.start()
         processes.append(watcher)
         groups = [list(range(g, min(clients, g + per_process))) for g in range(0, clients, per_process)]
         loop = functools.partial(client_loop, target=engine.target, pairs=pairs, seed=seed, ready=ready, go=go,
-                                 start=start, seconds=seconds, mode=mode)  # fmt: skip
+                                 start=start, seconds=seconds, mode=mode, tls=tls)  # fmt: skip
         for group in groups:
             p = ctx.Process(
                 target=client_group,
@@ -476,7 +515,7 @@ def load_round(
             )
             p.start()
             processes.append(p)
-        warm_up_engine(engine.target, pairs)
+        warm_up_engine(engine.target, pairs, tls=tls)
         for _ in range(clients + 1):
             ready.get(timeout=START_TIMEOUT_S)
         start.value = time.time() + 0.2
@@ -485,7 +524,7 @@ def load_round(
         from_clients = [out.get(timeout=seconds + START_TIMEOUT_S) for _ in groups]
         wall = time.time() - start.value
         cpu1 = engine.cpu_seconds()
-        plans = planned_stops(engine.target)
+        plans = planned_stops(engine.target, tls)
         time.sleep(0.5)  # the last events reach the watcher
         stop.set()
         watched = watch_out.get(timeout=60)
@@ -511,6 +550,7 @@ def load_round(
     thirds = [int(np.sum((answered >= k * seconds / 3) & (answered < (k + 1) * seconds / 3))) for k in range(3)]
     return {
         "store": "redis" if store.startswith("redis") else store,
+        "tls": certificates is not None,
         "mode": mode,
         "clients": clients,
         "seconds": round(wall, 2),
@@ -658,12 +698,14 @@ def run(
     per_process: int = CLIENTS_PER_PROCESS,
     seed: int = 1,
     profile: bool = True,
+    tls: bool = False,
     out_dir: Path = RESULTS_DIR,
     progress: Callable[[str], None] | None = None,
     quick: bool = False,
 ) -> dict[str, Any]:
     """A round per store, mode and number of clients, each on a fresh engine (and the core profile after a
-    store's last Quote + BookRide round), then ``serve.json`` and ``serve.md``. ``quick`` marks a smoke
+    store's last Quote + BookRide round), then ``serve.json`` and ``serve.md``. With ``tls`` the engine
+    serves TLS (a certificate made for the run) and every client speaks it. ``quick`` marks a smoke
     test (``mobility bench serve --quick``: one short round): the figures are reported, the target (a
     sustained rate) is not judged."""
     for mode in modes:
@@ -674,6 +716,7 @@ def run(
     load_before = os.getloadavg()
     rounds = []
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        certificates = make_certificates(Path(tmp)) if tls else None
         for store in stores:
             with temporary_redis() if store == "redis" else _memory() as url:
                 row = None
@@ -685,7 +728,7 @@ def run(
                                 _flush(url)
                             one = load_round(url, clients=n, seconds=seconds, data_dir=data_dir, pairs=pairs,
                                              seed=seed, workdir=Path(tmp), mode=mode, frontends=f,
-                                             per_process=per_process)  # fmt: skip
+                                             per_process=per_process, certificates=certificates)  # fmt: skip
                             rounds.append(one)
                             if mode == "quote-book" and f == 0:
                                 row = one
@@ -757,6 +800,10 @@ def _busy_text(r: dict[str, Any]) -> str:
     return f" (the engine kept {busy:.2f} cores busy: {writer:.2f} in the writer's process, the rest in the front ends)"
 
 
+def _store_text(r: dict[str, Any]) -> str:
+    return f"{r['store']}, TLS" if r.get("tls") else r["store"]
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} ms"
 
@@ -784,7 +831,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     ]
     for r in rounds:
         lines.append(
-            f"| {r['store']} | {r.get('frontends', 0)} | {_MODE_TEXT[r.get('mode', 'quote-book')]} | {r['clients']} | "
+            f"| {_store_text(r)} | {r.get('frontends', 0)} | {_MODE_TEXT[r.get('mode', 'quote-book')]} | "
+            f"{r['clients']} | "
             f"{r['bookings_per_s']:,.0f} | {_ms(r['book_p50_ms'])} | "
             f"{_ms(r['book_p99_ms'])} | {_ms(r['quote_p50_ms'])} | {_ms(r['quote_p99_ms'])} | "
             f"{_ms(r['stream_delay_p50_ms'])} | {_ms(r['stream_delay_p99_ms'])} | {100 * r['rejected_share']:.1f}% |"
@@ -792,7 +840,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     lines.append("")
     for r in rounds:
         lines.append(
-            f"- {r['store']}, {_front_text(r.get('frontends', 0))}, {_MODE_TEXT[r.get('mode', 'quote-book')]}: "
+            f"- {_store_text(r)}, {_front_text(r.get('frontends', 0))}, {_MODE_TEXT[r.get('mode', 'quote-book')]}: "
             f"{r['bookings']:,} bookings from "
             f"{r['quotes']:,} requests in {r['seconds']:.1f} s; "
             f"{r['refused_bookings']} bookings refused (plan changed since the offer), {r['errors']} errors, "

@@ -10,7 +10,10 @@ A command that fails leaves nothing half done: validation happens before any cha
 the commit itself fails (the store is down) the dispatcher is rebuilt from the store before
 the next command, so what the store holds is exactly what was acknowledged.
 
-On start-up the engine rebuilds its full state from the store (``Dispatcher.restore``).
+On start-up the engine rebuilds its full state from the store (``Dispatcher.restore``). Rides
+that ended (completed, cancelled, no-show, expired) go to the store marked to expire
+(:attr:`~engine.store.Commit.expire_rides`): after the store's retention a restarted engine no
+longer finds them, and nothing else refers to them (a vehicle's plan holds open rides only).
 
 The clock (:mod:`engine.clock`): with ``clock="wall"`` the service clock counts seconds since
 local midnight of the service day (in the engine's time zone), read afresh whenever a command
@@ -667,6 +670,8 @@ class EngineCore:
             commit.meta["service_day"] = day
         for rid in ride_ids:
             commit.rides[rid] = d.ride_record(rid) if day is None else {**d.ride_record(rid), "day": day}
+            if d.rides[rid].status.is_terminal:  # ended: the store forgets it after its retention
+                commit.expire_rides.append(rid)
         plans = {v: d.plan_columns(v) for v in vehicles}  # one read per changed vehicle, used twice
         for v in vehicles:
             commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v, plans[v])

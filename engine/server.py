@@ -24,7 +24,7 @@ from .auth import TokenTable
 from .core import EngineCore
 from .servicers import DriverServicer, OperatorServicer, RiderServicer
 from .settings import Settings
-from .store import open_store
+from .store import open_store, redis_url_has_password
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,12 @@ def set_serving(health_servicer: health.HealthServicer, serving: bool) -> None:
 
 
 def listen(server: grpc.Server, settings: Settings, port: int | None = None) -> int:
-    """Bind ``server`` to ``settings.host`` and ``port`` (default ``settings.port``); the bound port."""
+    """Bind ``server`` to ``settings.host`` and ``port`` (default ``settings.port``), with TLS if the
+    settings give a certificate (:mod:`engine.tls`); the bound port."""
     port = settings.port if port is None else port
-    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    address = f"{settings.host}:{port}"
+    tls = settings.server_tls()
+    bound = server.add_insecure_port(address) if tls is None else server.add_secure_port(address, tls.credentials())
     if bound == 0:
         raise OSError(f"cannot listen on {settings.host}:{port}")
     return int(bound)
@@ -89,9 +92,14 @@ def listen(server: grpc.Server, settings: Settings, port: int | None = None) -> 
 
 def core_from_settings(settings: Settings) -> EngineCore:
     """The engine core ``settings`` describe (scenario, store, clock, seed, re-optimisation), not started."""
+    if settings.store != "memory" and redis_url_has_password(settings.store):
+        log.warning(
+            "the Redis password is in the --store URL, where ps and shell histories show it: "
+            "use --redis-password-file or MOBILITY_REDIS_PASSWORD"
+        )
     return EngineCore(
         Deployment.from_toml(settings.scenario, data_dir=settings.data_dir),
-        open_store(settings.store),
+        open_store(settings.store, access=settings.redis_access(), retention_s=settings.retention_s),
         clock=settings.clock,
         timezone=settings.timezone,
         seed=settings.seed,
@@ -106,7 +114,9 @@ def core_from_settings(settings: Settings) -> EngineCore:
 
 
 def create_server(settings: Settings, *, block_until_ready: bool = False) -> tuple[grpc.Server, int, EngineCore]:
-    """Build and start the server; the core starts in the background (health says when it is ready)."""
+    """Build and start the server; the core starts in the background (health says when it is ready),
+    or at once with ``block_until_ready``, when an error starting it (the store cannot be reached,
+    refuses the password) stops the server and is raised."""
     tokens = TokenTable.from_file(settings.tokens)
     core = core_from_settings(settings)
     store = core.store
@@ -115,16 +125,22 @@ def create_server(settings: Settings, *, block_until_ready: bool = False) -> tup
     server.start()
 
     def bring_up() -> None:
-        try:
-            core.start()
-        except Exception:
-            log.exception("the engine failed to start")
-            return
+        core.start()
         set_serving(health_servicer, True)
         log.info("serving on port %d (store %s)", port, store.name)
 
+    def bring_up_in_background() -> None:
+        try:
+            bring_up()
+        except Exception:
+            log.exception("the engine failed to start")
+
     if block_until_ready:
-        bring_up()
+        try:
+            bring_up()  # a store that cannot be reached or refuses the password: the caller's error
+        except BaseException:
+            server.stop(0)
+            raise
     else:
-        threading.Thread(target=bring_up, name="engine-start", daemon=True).start()
+        threading.Thread(target=bring_up_in_background, name="engine-start", daemon=True).start()
     return server, port, core

@@ -10,14 +10,23 @@ test suite (``tests/engine/test_store.py``):
 * :class:`~engine.redis_store.RedisStore` — a Redis server, durable when the server runs with
   AOF persistence (``appendonly yes``).
 
-:func:`open_store` picks one from the ``--store`` option: ``"memory"`` or
-``"redis://host:port[/db]"``.
+:func:`open_store` picks one from the ``--store`` option: ``"memory"``, or
+``"redis://host:port[/db]"`` (``rediss://`` for Redis over TLS, with a :class:`RedisAccess`
+giving the password and the certificates).
 
 Records (rides, vehicles) are dicts with string keys whose values are JSON-serialisable; meta
 values are strings. Both stores keep records and events in JSON form, so what :meth:`load`
 returns is what JSON gives back (tuples come back as lists, non-string keys of nested dicts
 as strings), whichever store is used. A commit whose content cannot be encoded raises
 :class:`TypeError` or :class:`ValueError` before anything is written.
+
+Retention (personal data, see ``docs/data-retention.md``): a store made with ``retention_s``
+keeps the rides a commit lists in :attr:`Commit.expire_rides` (the engine lists every ride that
+ended: completed, cancelled, no-show) for ``retention_s`` after that commit, then forgets them:
+:meth:`StateStore.load` no longer returns them and their stored data are deleted. Each topic's
+events are dropped once older than ``retention_s`` (and, as before, beyond ``stream_maxlen``);
+reads never return an older event. Times are the store's ``clock`` (epoch milliseconds, the
+wall clock unless a test gives another), so that tests need not wait for days.
 
 Event ids have the shape of Redis Stream ids, ``"<ms>-<seq>"`` (milliseconds since the Unix
 epoch, then a sequence number within that millisecond); within a topic they increase with
@@ -27,11 +36,15 @@ every event. Compare them with :func:`event_id_key`, never as strings (``"10-0" 
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import math
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -41,20 +54,24 @@ __all__ = [
     "Commit",
     "EncodedCommit",
     "MemoryStore",
+    "RedisAccess",
     "Snapshot",
     "StateStore",
     "StoreError",
     "StoreUnavailable",
+    "check_store_spec",
     "decode_json",
     "encode_commit",
     "encode_json",
     "event_id_key",
     "open_store",
     "parse_redis_url",
+    "redis_url_has_password",
+    "wall_clock_ms",
 ]
 
 #: The forms :func:`open_store` accepts, for error messages and ``--help``.
-STORE_FORMS = '"memory" or "redis://host:port[/db]"'
+STORE_FORMS = '"memory", "redis://host:port[/db]" or "rediss://host:port[/db]" (Redis over TLS)'
 
 #: Default cap on the number of events kept per topic (older events are trimmed).
 DEFAULT_STREAM_MAXLEN = 100_000
@@ -81,7 +98,9 @@ class Commit:
     """One atomic change of the store: upserts, deletions, events and engine-wide values.
 
     ``rides`` and ``vehicles`` map an id to its whole record; a record replaces the stored one
-    (keys not in the new record disappear). ``deleted_rides`` are removed after the upserts,
+    (keys not in the new record disappear) and clears an expiry it had. ``expire_rides`` are rides
+    of this commit's ``rides`` that the store forgets after its retention (they ended; without a
+    retention they are kept like any other). ``deleted_rides`` are removed after the upserts,
     so a ride both upserted and deleted in one commit is gone. ``events`` are appended in the
     order given, each to the stream of its topic. ``meta`` values are set (other meta keys are
     kept).
@@ -92,6 +111,7 @@ class Commit:
     deleted_rides: list[str] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    expire_rides: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -117,6 +137,7 @@ class EncodedCommit:
     deleted_rides: list[str]
     events: list[tuple[str, str]]
     meta: dict[str, str]
+    expire_rides: list[str] = field(default_factory=list)
 
 
 class StateStore(Protocol):
@@ -244,7 +265,14 @@ def encode_commit(commit: Commit) -> EncodedCommit:
         if not isinstance(value, str):
             raise TypeError(f"meta value {key!r} must be a string, got {type(value).__name__}")
         meta[key] = value
-    return EncodedCommit(rides=rides, vehicles=vehicles, deleted_rides=deleted, events=events, meta=meta)
+    expire = []
+    for rid in commit.expire_rides:
+        if rid not in rides:
+            raise ValueError(f"expire_rides names ride {rid!r}, which the commit does not write")
+        expire.append(rid)
+    return EncodedCommit(
+        rides=rides, vehicles=vehicles, deleted_rides=deleted, events=events, meta=meta, expire_rides=expire
+    )
 
 
 # ---------------------------------------------------------------------------- event ids
@@ -259,6 +287,20 @@ def event_id_key(event_id: str) -> tuple[int, int]:
 def _check_count(count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count must be a positive integer, got {count!r}")
+
+
+def _check_retention(retention_s: float | None) -> int | None:
+    """``retention_s`` in milliseconds (None: keep everything); ValueError unless positive."""
+    if retention_s is None:
+        return None
+    if isinstance(retention_s, bool) or not isinstance(retention_s, int | float) or not 0 < retention_s < math.inf:
+        raise ValueError(f"retention_s must be a positive number of seconds or None (keep), got {retention_s!r}")
+    return max(1, round(retention_s * 1000))
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the Unix epoch: the stores' default clock."""
+    return time.time_ns() // 1_000_000
 
 
 def _check_maxlen(stream_maxlen: int | None) -> None:
@@ -285,18 +327,32 @@ class MemoryStore:
     Records and events are kept as JSON text, so nothing the caller holds aliases what is
     stored or returned, and the content behaves exactly as in :class:`~engine.redis_store.RedisStore`.
     Each topic keeps at most about ``stream_maxlen`` events (the oldest are dropped, in batches
-    of a tenth, like Redis's approximate ``MAXLEN ~``); None keeps every event.
+    of a tenth, like Redis's approximate ``MAXLEN ~``); None keeps every event. With
+    ``retention_s``, expiring rides and old events are forgotten as the module docstring says,
+    by ``clock`` (epoch milliseconds): each commit and load drops the rides that are due (a heap
+    of expiry times) and the topics whose last event is too old (the topics are kept in the order
+    of their last event), and each append trims its topic by time.
     """
 
-    def __init__(self, *, stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN) -> None:
+    def __init__(
+        self,
+        *,
+        stream_maxlen: int | None = DEFAULT_STREAM_MAXLEN,
+        retention_s: float | None = None,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
         _check_maxlen(stream_maxlen)
         self._stream_maxlen = stream_maxlen
         self._trim_slack = 0 if stream_maxlen is None else stream_maxlen // 10
+        self._retention_ms = _check_retention(retention_s)
+        self._clock = clock
         self._lock = threading.Lock()
         self._rides: dict[str, dict[str, str]] = {}
         self._vehicles: dict[str, dict[str, str]] = {}
         self._meta: dict[str, str] = {}
-        self._streams: dict[str, _Stream] = {}
+        self._streams: OrderedDict[str, _Stream] = OrderedDict()  # the last written last
+        self._expiry: dict[str, int] = {}  # ride id -> when it is forgotten (epoch ms)
+        self._expiring: list[tuple[int, str]] = []  # heap of (when, ride id); stale entries are skipped
 
     @property
     def name(self) -> str:
@@ -306,19 +362,48 @@ class MemoryStore:
         encoded = encode_commit(commit)  # every check before the first change: all or nothing
         ids: dict[str, list[str]] = {}
         with self._lock:
+            now_ms = self._clock()
             self._rides.update(encoded.rides)
+            for rid in encoded.rides:
+                self._expiry.pop(rid, None)  # a record written anew keeps no expiry (as in Redis)
+            if self._retention_ms is not None:
+                for rid in encoded.expire_rides:
+                    self._expiry[rid] = at = now_ms + self._retention_ms
+                    heapq.heappush(self._expiring, (at, rid))
             self._vehicles.update(encoded.vehicles)
             for rid in encoded.deleted_rides:
                 self._rides.pop(rid, None)
+                self._expiry.pop(rid, None)
             self._meta.update(encoded.meta)
-            now_ms = time.time_ns() // 1_000_000
             for topic, data in encoded.events:
                 ids.setdefault(topic, []).append(self._append(topic, data, now_ms))
+            self._forget(now_ms)
         return ids
+
+    def _forget(self, now_ms: int) -> None:
+        """Drop the rides whose time has come, and the topics whose every event is older than the
+        retention (the lock is held)."""
+        expiring = self._expiring
+        while expiring and expiring[0][0] <= now_ms:
+            at, rid = heapq.heappop(expiring)
+            if self._expiry.get(rid) == at:
+                del self._expiry[rid], self._rides[rid]
+        if self._retention_ms is not None:  # the streams are in the order of their last event
+            oldest = (now_ms - self._retention_ms, 0)
+            streams = self._streams
+            while streams and next(iter(streams.values())).last < oldest:
+                streams.popitem(last=False)
+
+    def _first_kept(self, stream: _Stream, now_ms: int) -> int:
+        """Index of the first event of ``stream`` not older than the retention (the lock is held)."""
+        if self._retention_ms is None:
+            return 0
+        return bisect.bisect_left(stream.keys, (now_ms - self._retention_ms, 0))
 
     def _append(self, topic: str, data: str, now_ms: int) -> str:
         """Append one event (the lock is held); ids follow Redis: time, or last + 1 if the clock lags."""
         stream = self._streams.setdefault(topic, _Stream())
+        self._streams.move_to_end(topic)
         last_ms, last_seq = stream.last
         key = (now_ms, 0) if now_ms > last_ms else (last_ms, last_seq + 1)
         event_id = f"{key[0]}-{key[1]}"
@@ -326,13 +411,16 @@ class MemoryStore:
         stream.ids.append(event_id)
         stream.data.append(data)
         stream.last = key
+        excess = self._first_kept(stream, now_ms)
         if self._stream_maxlen is not None and len(stream.keys) > self._stream_maxlen + self._trim_slack:
-            excess = len(stream.keys) - self._stream_maxlen
+            excess = max(excess, len(stream.keys) - self._stream_maxlen)
+        if excess:
             del stream.keys[:excess], stream.ids[:excess], stream.data[:excess]
         return event_id
 
     def load(self) -> Snapshot:
         with self._lock:
+            self._forget(self._clock())
             rides = dict(self._rides)
             vehicles = dict(self._vehicles)
             meta = dict(self._meta)
@@ -350,7 +438,9 @@ class MemoryStore:
             stream = self._streams.get(topic)
             if stream is None:
                 return []
-            start = 0 if after_key is None else bisect.bisect_right(stream.keys, after_key)
+            start = self._first_kept(stream, self._clock())
+            if after_key is not None:
+                start = max(start, bisect.bisect_right(stream.keys, after_key))
             ids = stream.ids[start : start + count]
             data = stream.data[start : start + count]
         return [
@@ -361,7 +451,9 @@ class MemoryStore:
     def last_event_id(self, topic: str) -> str | None:
         with self._lock:
             stream = self._streams.get(topic)
-            return stream.ids[-1] if stream is not None and stream.ids else None
+            if stream is None or self._first_kept(stream, self._clock()) >= len(stream.ids):
+                return None  # no event, or none within the retention
+            return stream.ids[-1]
 
     def ping(self) -> bool:
         return True
@@ -372,16 +464,17 @@ class MemoryStore:
 
 # ---------------------------------------------------------------------------- factory
 def parse_redis_url(url: str) -> tuple[str, int, int]:
-    """``"redis://[user:password@]host[:port][/db]"`` as ``(host, port, db)``; port 6379 and db 0 by default.
+    """``"redis://[user[:password]@]host[:port][/db]"`` (or ``rediss://``, Redis over TLS) as ``(host,
+    port, db)``; port 6379 and db 0 by default.
 
     ValueError naming the URL and the expected form if it is not one.
     """
-    form = "redis://host:port[/db]"
+    form = "redis://host:port[/db] or rediss://host:port[/db]"
     if not isinstance(url, str):
         raise ValueError(f"a Redis URL must be a string of the form {form}, got {url!r}")
     parts = urlsplit(url)
-    if parts.scheme != "redis":
-        raise ValueError(f"Redis URL {url!r} must start with redis:// (form {form})")
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"Redis URL {url!r} must start with redis:// or rediss:// (form {form})")
     try:
         port = parts.port or 6379
     except ValueError as exc:
@@ -397,19 +490,46 @@ def parse_redis_url(url: str) -> tuple[str, int, int]:
     return host, port, int(path) if path else 0
 
 
-def open_store(spec: str) -> StateStore:
-    """The store named by the ``--store`` option: ``"memory"`` or ``"redis://host:port[/db]"``.
+def redis_url_has_password(url: str) -> bool:
+    """True if the Redis URL ``url`` carries a password (``redis://:password@host``)."""
+    return urlsplit(url).password is not None
+
+
+def check_store_spec(spec: object) -> None:
+    """ValueError saying what is wrong with ``spec`` unless it is a store :func:`open_store` can open
+    (:data:`STORE_FORMS`; its form only: nothing is connected)."""
+    if spec == "memory":
+        return
+    if isinstance(spec, str) and spec.startswith(("redis://", "rediss://")):
+        parse_redis_url(spec)
+        return
+    raise ValueError(f"got {spec!r}")
+
+
+@dataclass(frozen=True)
+class RedisAccess:
+    """How to reach a Redis server beyond its URL: the password (not in the URL, where ``ps`` shows
+    it) and, for a ``rediss://`` URL, the CA that signed the server's certificate (None: the
+    system's CAs) and a client certificate and key if the server asks for one (PEM files)."""
+
+    password: str | None = field(default=None, repr=False)
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+def open_store(spec: str, *, access: RedisAccess | None = None, retention_s: float | None = None) -> StateStore:
+    """The store named by the ``--store`` option (:data:`STORE_FORMS`); ``access`` for a Redis store;
+    ``retention_s``: how long ended rides and events are kept (None: for ever).
 
     Opening a Redis store does not connect yet; call :meth:`StateStore.ping` to check it.
     """
+    try:
+        check_store_spec(spec)
+    except ValueError as exc:
+        raise ValueError(f"--store must be {STORE_FORMS}: {exc}") from exc
     if spec == "memory":
-        return MemoryStore()
-    if isinstance(spec, str) and spec.startswith("redis://"):
-        try:
-            parse_redis_url(spec)
-        except ValueError as exc:
-            raise ValueError(f"--store must be {STORE_FORMS}: {exc}") from exc
-        from .redis_store import RedisStore  # imported here: redis-py is needed only for this store
+        return MemoryStore(retention_s=retention_s)
+    from .redis_store import RedisStore  # imported here: redis-py is needed only for this store
 
-        return RedisStore(spec)
-    raise ValueError(f"--store must be {STORE_FORMS}, got {spec!r}")
+    return RedisStore(spec, access=access, retention_s=retention_s)

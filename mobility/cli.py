@@ -453,15 +453,42 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     scenario = Scenario.from_toml(_scenario_path(args.scenario), data_dir=data_dir)
+    remote = None
+    client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
+    if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
+        _stderr(f"mobility: error: --{given[0].replace('_', '-')} is for an engine: give --engine HOST:PORT too")
+        return 2
+    if args.engine:
+        from sim.remote import (
+            ClientTLS,
+            EngineMismatch,
+            EngineRefused,
+            EngineUnreachable,
+            RemoteBackend,
+            read_token_file,
+        )
+
+        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
+        tls = None
+        if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+            tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
+        remote = RemoteBackend(args.engine, token=token, tls=tls)
+        try:
+            remote.check_engine()  # before the run: nothing is lost if it is not there
+        except (EngineUnreachable, EngineRefused) as exc:
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
+    # checked after the engine, so that --out is not made for a run that cannot start
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
     sim = Simulation(scenario, seed=args.seed)
-    if args.engine:
-        from sim.remote import RemoteBackend
-
-        remote = RemoteBackend(args.engine, token=args.token)
+    if remote is not None:
         sim.setup(backend_factory=lambda _dispatcher: remote)
-        remote.check_fleet(sim.fleet)
+        try:
+            remote.check_fleet(sim.fleet)
+        except EngineMismatch as exc:
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
         print(f"playing riders and drivers against the engine at {args.engine}", flush=True)
     else:
         sim.setup()
@@ -484,6 +511,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- live engine
+def _path_or_none(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
+def _tls_text(settings: Any) -> str:
+    if settings.tls_cert is None:
+        return "plaintext"
+    return "TLS, client certificates required" if settings.tls_client_ca else "TLS"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -497,9 +534,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scenario=_scenario_path(args.scenario),
         data_dir=data_dir,
         store=args.store,
+        redis_password_file=_path_or_none(args.redis_password_file),
+        redis_tls_ca=_path_or_none(args.redis_tls_ca),
+        redis_tls_cert=_path_or_none(args.redis_tls_cert),
+        redis_tls_key=_path_or_none(args.redis_tls_key),
         host=args.host,
         port=args.port,
         tokens=Path(args.tokens) if args.tokens else None,
+        tls_cert=_path_or_none(args.tls_cert),
+        tls_key=_path_or_none(args.tls_key),
+        tls_client_ca=_path_or_none(args.tls_client_ca),
         clock=args.clock,
         timezone=args.timezone,
         reoptimise_every_s=args.reoptimise_every,
@@ -511,6 +555,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         frontends=frontends,
         writer_nice=args.writer_nice,
         seed=args.seed,
+        retention_days=args.retention_days,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -532,7 +577,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         where = "one process"
     settle_gc()
     print(
-        f"mobility engine serving on {settings.host}:{port} (store {core.store.name}, clock {settings.clock}, "
+        f"mobility engine serving on {settings.host}:{port} ({_tls_text(settings)}; store {core.store.name}, "
+        f"clock {settings.clock}, "
         f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}; writer at nice {core.writer_nice_applied}); "
         "Ctrl-C to stop",
         flush=True,
@@ -674,6 +720,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
             per_process=args.clients_per_process,
             seed=args.seed,
             profile=profile,
+            tls=args.tls,
             out_dir=out_dir,
             progress=progress,
             quick=quick,
@@ -766,7 +813,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="play the riders and drivers over gRPC against a live engine started with "
         "`mobility serve --scenario SCENARIO --seed N --clock external` (same scenario and seed)",
     )
-    simulate.add_argument("--token", help="bearer token for the engine (an operator's)")
+    token = simulate.add_mutually_exclusive_group()
+    token.add_argument("--token", help="bearer token for the engine (an operator's; shows in ps: see --token-file)")
+    token.add_argument("--token-file", metavar="FILE", help="read the bearer token from this file (its one line)")
+    simulate.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="the engine serves TLS: check its certificate against this CA (PEM); see docs/security.md",
+    )
+    simulate.add_argument(
+        "--tls", action="store_true", help="the engine serves TLS with a certificate the system trusts"
+    )
+    simulate.add_argument(
+        "--tls-cert", metavar="FILE", help="client certificate (PEM) for an engine that requires one (mutual TLS)"
+    )
+    simulate.add_argument("--tls-key", metavar="FILE", help="the client certificate's private key (PEM, unencrypted)")
     simulate.set_defaults(func=cmd_simulate)
 
     network = sub.add_parser(
@@ -1005,11 +1066,40 @@ def build_parser() -> argparse.ArgumentParser:
         "Redis and a restarted engine carries on where it stopped.",
     )
     serve.add_argument("--scenario", default="imod_jamsil", help="scenario file or bundled name (default imod_jamsil)")
-    serve.add_argument("--store", default="memory", help='"memory" (default) or "redis://host:port[/db]"')
+    serve.add_argument(
+        "--store",
+        default="memory",
+        help='"memory" (default), "redis://host:port[/db]" or "rediss://host:port[/db]" (Redis over TLS)',
+    )
+    serve.add_argument(
+        "--redis-password-file",
+        metavar="FILE",
+        help="read the Redis password from this file (its one line); else from $MOBILITY_REDIS_PASSWORD. "
+        "Keep it out of --store, where ps shows it",
+    )
+    serve.add_argument(
+        "--redis-tls-ca", metavar="FILE", help="rediss://: the CA (PEM) of the Redis server's certificate"
+    )
+    serve.add_argument(
+        "--redis-tls-cert", metavar="FILE", help="rediss://: client certificate (PEM) for a Redis that asks for one"
+    )
+    serve.add_argument("--redis-tls-key", metavar="FILE", help="rediss://: the client certificate's key (PEM)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=50051, help="port (default 50051; 0: any free port)")
     serve.add_argument("--port-file", help="write the bound port to this file (for scripts and tests)")
     serve.add_argument("--tokens", help="bearer-token file (TOML [[tokens]] with token, role, subject); none: no auth")
+    serve.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve TLS with this certificate (PEM; a chain: the server's first); needs --tls-key "
+        "(see docs/security.md)",
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM, unencrypted)")
+    serve.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="with TLS: require client certificates signed by this CA (PEM): mutual TLS",
+    )
     serve.add_argument(
         "--clock",
         choices=("wall", "external"),
@@ -1085,6 +1175,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed", type=_seed, default=1, metavar="N", help="seed of the fleet layout and re-optimisation (default 1)"
     )
+    serve.add_argument(
+        "--retention-days",
+        type=_positive(float),
+        default=30.0,
+        metavar="N",
+        help="keep a ride that ended (completed, cancelled, no-show) and every event N days, then forget "
+        "them: rider ids and places are personal data (default 30; see docs/data-retention.md)",
+    )
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serve.set_defaults(func=cmd_serve)
 
@@ -1148,6 +1246,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serveb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the request stream (default 1)")
     serveb.add_argument("--no-profile", action="store_true", help="skip the engine-core profile after each round")
+    serveb.add_argument(
+        "--tls",
+        action="store_true",
+        help="the engine serves TLS (a certificate made for the run with openssl) and every client speaks it",
+    )
     serveb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")

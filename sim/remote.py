@@ -6,16 +6,26 @@ events through DriverService, re-optimisation and traffic through OperatorServic
 must run with ``--clock external`` (every call carries the simulated time) and the scenario's
 seed (``mobility serve --scenario S --seed N``), so that it holds the same fleet; then a day
 played remotely gives the same assignments as the same day in-process.
+
+To an engine that serves TLS (``mobility serve --tls-cert``), give :class:`ClientTLS`: the CA
+that signed the server's certificate (None: the system's CAs) and, when the engine requires
+client certificates (``--tls-client-ca``), this client's certificate and key. A bearer token can
+be read from a file (:func:`read_token_file`), so that it does not show in ``ps``.
 """
 
 from __future__ import annotations
 
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
 import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from matching import Offer, Rejection, RejectReason, Request, RiderClass
+from matching.errors import InvalidValueError
 from mobility.v1 import (
     common_pb2,
     driver_pb2,
@@ -34,15 +44,105 @@ _CLASS = {RiderClass.ADULT: common_pb2.RIDER_CLASS_ADULT, RiderClass.YOUTH: comm
 _REASON = {getattr(common_pb2, f"REJECT_REASON_{r.name}"): r for r in RejectReason}
 
 
+def _read_pem(path: Path, option: str, what: str, marker: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InvalidValueError(option, f"{path}: no such file") from None
+    except OSError as exc:
+        raise InvalidValueError(option, f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if f"-----BEGIN {marker}".encode() not in data:
+        raise InvalidValueError(option, f"{path}: not {what} in PEM form (no '-----BEGIN {marker}' line)")
+    return data
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    """TLS to the engine: the CA that signed its certificate (PEM bytes; None: the system's CAs) and,
+    for mutual TLS, this client's certificate chain and private key (PEM bytes)."""
+
+    ca: bytes | None = None
+    cert_chain: bytes | None = None
+    private_key: bytes | None = None
+
+    @classmethod
+    def from_files(cls, ca: Path | None = None, cert: Path | None = None, key: Path | None = None) -> ClientTLS:
+        """Read and check the files (options ``tls_ca``, ``tls_cert``, ``tls_key``): one
+        :class:`InvalidValueError` naming the option and the file if one is missing, not PEM, or the
+        key is not the certificate's."""
+        if (cert is None) != (key is None):
+            missing = "tls_key" if key is None else "tls_cert"
+            raise InvalidValueError(missing, "missing: a client certificate needs both tls_cert and tls_key")
+        ca_pem = None if ca is None else _read_pem(ca, "tls_ca", "a CA certificate", "CERTIFICATE")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if ca_pem is not None:
+            try:
+                context.load_verify_locations(cadata=ca_pem.decode("ascii", errors="replace"))
+            except ssl.SSLError as exc:
+                raise InvalidValueError("tls_ca", f"{ca}: not a usable CA certificate ({exc.reason or exc})") from None
+        if cert is None or key is None:
+            return cls(ca_pem)
+        cert_pem = _read_pem(cert, "tls_cert", "a certificate", "CERTIFICATE")
+        key_pem = _read_pem(key, "tls_key", "a private key", "")
+        try:
+            context.load_cert_chain(cert, key, password=lambda: "")
+        except ssl.SSLError as exc:
+            if exc.reason == "KEY_VALUES_MISMATCH":
+                raise InvalidValueError("tls_key", f"{key} is not the key of the certificate {cert}") from None
+            raise InvalidValueError(
+                "tls_cert", f"{cert} with key {key}: not a usable certificate and unencrypted key ({exc.reason or exc})"
+            ) from None
+        return cls(ca_pem, cert_pem, key_pem)
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca, private_key=self.private_key, certificate_chain=self.cert_chain
+        )
+
+
+def engine_channel(
+    target: str, tls: ClientTLS | None = None, options: list[tuple[str, Any]] | None = None
+) -> grpc.Channel:
+    """A gRPC channel to the engine at ``target`` (``host:port``): TLS with ``tls``, else plaintext."""
+    if tls is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, tls.credentials(), options=options)
+
+
+def read_token_file(path: Path) -> str:
+    """The bearer token in the file ``path`` (its one line; surrounding blanks dropped); InvalidValueError
+    (option ``token_file``) if the file is missing, unreadable or empty."""
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise InvalidValueError("token_file", f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidValueError("token_file", f"{path}: cannot be read ({exc})") from None
+    if not token or len(token.splitlines()) != 1:
+        raise InvalidValueError("token_file", f"{path}: expected the token alone on one line")
+    return token
+
+
 class EngineMismatch(RuntimeError):
     """The engine does not run the scenario the simulation expects (fleet or clock)."""
+
+
+class EngineUnreachable(RuntimeError):
+    """No engine answers at the target (nothing listens, TLS refused, not serving yet)."""
+
+
+class EngineRefused(RuntimeError):
+    """The engine answers but refuses this client's token (none, unknown, or not an operator's)."""
 
 
 class RemoteBackend:
     """The simulator's backend over gRPC (see the module docstring)."""
 
-    def __init__(self, target: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
-        self.channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
+    def __init__(
+        self, target: str, *, token: str | None = None, tls: ClientTLS | None = None, timeout_s: float = 30.0
+    ) -> None:
+        self.target = target
+        self.channel = engine_channel(target, tls, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
         self.rider = rider_pb2_grpc.RiderServiceStub(self.channel)
         self.driver = driver_pb2_grpc.DriverServiceStub(self.channel)
         self.operator = operator_pb2_grpc.OperatorServiceStub(self.channel)
@@ -52,6 +152,35 @@ class RemoteBackend:
 
     def _call(self, method: Any, request: Any) -> Any:
         return method(request, timeout=self.timeout_s, metadata=self.metadata)
+
+    def check_engine(self, timeout_s: float = 5.0) -> None:
+        """Fail early, in one line, unless an engine at the target says SERVING (asked through the
+        standard health service, which needs no token; else :class:`EngineUnreachable`) and takes
+        this client's token for an operator's call (else :class:`EngineRefused`)."""
+        health = health_pb2_grpc.HealthStub(self.channel)
+        try:
+            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            code, details = exc.code(), exc.details()
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                raise EngineUnreachable(
+                    f"{self.target} answers, but it is not a mobility engine (no health service)"
+                ) from None
+            raise EngineUnreachable(
+                f"the engine at {self.target} cannot be reached ({code.name}: {details}); is `mobility serve` running "
+                "there, and with the same TLS settings?"
+            ) from None
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            raise EngineUnreachable(f"the engine at {self.target} is not serving yet (still starting?)")
+        try:  # the token: an operator's call (the run needs one)
+            self._call(self.operator.ListVehicles, operator_pb2.ListVehiclesRequest())
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                raise EngineRefused(
+                    f"the engine at {self.target} refused the token ({exc.code().name}: {exc.details()}); "
+                    "a simulation needs an operator's token (--token or --token-file)"
+                ) from None
+            raise
 
     def check_fleet(self, vehicles: list[Any]) -> None:
         """Fail early if the engine's fleet is not the simulation's."""

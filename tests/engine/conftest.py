@@ -10,23 +10,27 @@ The server is not optional: without ``redis-server`` the tests fail and say how 
 
 The live-engine tests start real gRPC servers of the bundled ``imod_jamsil`` scenario on free
 ports with an external clock: ``start_engine(store=..., tokens=..., block_until_ready=...)``
-(stopped after the test), ``engine`` (ready, no authentication, once on the memory store and
-once on the session's Redis, flushed first) and ``tokens_file`` (riders ``alice`` and ``bob``,
+(stopped after the test), ``engine`` (ready, no authentication: on the memory store, on the session's Redis, flushed
+first, on Redis with a front-end process, and over TLS: memory store, a front end, certificates
+made for the session, see :mod:`tests.engine.certs`), ``tls_files`` and ``tokens_file`` (riders ``alice`` and ``bob``,
 the driver of ``veh0003`` and an operator; :data:`TOKENS`, :func:`bearer`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
@@ -40,6 +44,10 @@ from engine.server import create_server
 from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
 from mobility.v1 import driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
+from tests.engine.certs import TLSFiles, make_tls_files
+
+if TYPE_CHECKING:
+    from engine.store import RedisAccess
 
 #: How long a starting server may take to answer PING (it replays its AOF first).
 START_TIMEOUT_S = 10.0
@@ -53,15 +61,45 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A ``redis-server`` process on 127.0.0.1:``port`` with its AOF in ``dir``."""
+    """A ``redis-server`` process on 127.0.0.1:``port`` with its AOF in ``dir``.
 
-    def __init__(self, executable: str, port: int, directory: Path) -> None:
+    With ``tls`` (certificates of :mod:`tests.engine.certs`) it listens on ``port`` with TLS only
+    and asks clients for a certificate of ``tls.ca``; with ``password`` it requires that password.
+    """
+
+    def __init__(
+        self,
+        executable: str,
+        port: int,
+        directory: Path,
+        *,
+        tls: TLSFiles | None = None,
+        password: str | None = None,
+    ) -> None:
         self.executable = executable
         self.port = port
         self.dir = directory
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.tls = tls
+        self.password = password
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{port}/0"
         self.log = directory / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def access(self) -> RedisAccess:
+        """What a store needs to reach this server beyond its URL: the password, the certificates."""
+        from engine.store import RedisAccess
+
+        if self.tls is None:
+            return RedisAccess(self.password)
+        return RedisAccess(self.password, self.tls.ca, self.tls.client_cert, self.tls.client_key)
+
+    def _client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"password": self.password}
+        if self.tls is not None:
+            options.update(ssl=True, ssl_ca_certs=str(self.tls.ca), ssl_certfile=str(self.tls.client_cert),
+                           ssl_keyfile=str(self.tls.client_key))  # fmt: skip
+        return options
 
     @property
     def running(self) -> bool:
@@ -82,8 +120,20 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(self.log),
         ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1.0, socket_connect_timeout=1.0)
+        if self.tls is not None:
+            command[command.index("--port") + 1] = "0"  # no plaintext port
+            command += ["--tls-port", str(self.port), "--tls-cert-file", str(self.tls.server_cert),
+                        "--tls-key-file", str(self.tls.server_key), "--tls-ca-cert-file", str(self.tls.ca),
+                        "--tls-auth-clients", "yes"]  # fmt: skip
+        # the password through stdin (a config file read from "-"), so that ps does not show it
+        config = f"requirepass {self.password}\n".encode() if self.password else b""
+        self._process = subprocess.Popen([*command[:1], "-", *command[1:]], stdin=subprocess.PIPE)
+        assert self._process.stdin is not None
+        self._process.stdin.write(config)
+        self._process.stdin.close()
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=1.0, socket_connect_timeout=1.0, **self._client_options()
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         try:
             while True:
@@ -127,7 +177,9 @@ class RedisServer:
 
     def client(self) -> redis.Redis:
         """A plain redis-py client of this server (strings decoded)."""
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=5.0)
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=5.0, **self._client_options()
+        )
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
@@ -155,6 +207,23 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_tls_server(tmp_path_factory: pytest.TempPathFactory, tls_files: TLSFiles) -> Iterator[RedisServer]:
+    """A second real redis-server for the session, over TLS only (client certificates required, the
+    session's :func:`tls_files`) and with a password (``requirepass``)."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server not found (see the redis_server fixture)", pytrace=False)
+    password = secrets.token_urlsafe(24)
+    server = RedisServer(executable, free_port(), tmp_path_factory.mktemp("redis-tls"), tls=tls_files,
+                         password=password)  # fmt: skip
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def redis_store(redis_server: RedisServer) -> Iterator[RedisStore]:
     """A fresh RedisStore: the database flushed, and a key prefix of its own."""
@@ -169,12 +238,25 @@ def redis_store(redis_server: RedisServer) -> Iterator[RedisStore]:
         store.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+def redis_tls_store(redis_tls_server: RedisServer) -> Iterator[RedisStore]:
+    """A fresh RedisStore over TLS with a password (:func:`redis_tls_server`, flushed)."""
+    with redis_tls_server.client() as client:
+        client.flushdb()
+    store = RedisStore(redis_tls_server.url, access=redis_tls_server.access, prefix=f"tls:{uuid.uuid4().hex[:8]}:")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=["memory", "redis", "redis, TLS"])
 def store(request: pytest.FixtureRequest) -> StateStore:
-    """A fresh store of each kind: every test that takes it runs once on memory, once on Redis."""
+    """A fresh store of each kind: every test that takes it runs on memory, on Redis, and on Redis
+    over TLS with a password."""
     if request.param == "memory":
         return MemoryStore()
-    redis_store: RedisStore = request.getfixturevalue("redis_store")
+    redis_store: RedisStore = request.getfixturevalue("redis_tls_store" if "TLS" in request.param else "redis_store")
     return redis_store
 
 
@@ -246,13 +328,18 @@ def launch_engine(
     block_until_ready: bool = True,
     seed: int = 0,
     frontends: int = 0,
+    tls: TLSFiles | None = None,
+    client_certificates: bool = False,
     **options: Any,
 ) -> Engine:
     """Start a real gRPC engine on a free port (external clock) and connect to it.
 
     With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
     --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect).
-    Other ``options`` are :class:`Settings` fields."""
+    With ``tls``, the engine serves TLS with ``tls.server_cert`` and the channel checks it against
+    ``tls.ca``; with ``client_certificates`` too, the engine requires client certificates of
+    ``tls.ca`` (mutual TLS) and the channel presents ``tls.client_cert``. Other ``options`` are
+    :class:`Settings` fields."""
     settings = Settings(
         scenario=SCENARIO,
         data_dir=data_dir,
@@ -262,6 +349,15 @@ def launch_engine(
         tokens=tokens,
         seed=seed,
         frontends=frontends,
+        **(
+            {}
+            if tls is None
+            else {
+                "tls_cert": tls.server_cert,
+                "tls_key": tls.server_key,
+                "tls_client_ca": tls.ca if client_certificates else None,
+            }
+        ),
         **options,
     )
     server: grpc.Server | None = None
@@ -277,7 +373,13 @@ def launch_engine(
             threading.Thread(target=core.start, name="engine-start", daemon=True).start()
     else:
         server, port, core = create_server(settings, block_until_ready=block_until_ready)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    if tls is None:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    else:
+        from sim.remote import ClientTLS, engine_channel
+
+        mine = (tls.client_cert, tls.client_key) if client_certificates else (None, None)
+        channel = engine_channel(f"127.0.0.1:{port}", ClientTLS.from_files(tls.ca, *mine))
     return Engine(
         server=server,
         frontends=front,
@@ -308,12 +410,22 @@ def start_engine(data_dir: Path) -> Iterator[Callable[..., Engine]]:
         engine.close()
 
 
-@pytest.fixture(params=["memory", "redis", "redis, front end"])
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """Certificates made for the session: a CA, a server certificate for 127.0.0.1 and localhost, a
+    client certificate, and another CA with a client certificate of its own (:mod:`tests.engine.certs`)."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(params=["memory", "redis", "redis, front end", "memory, TLS, front end"])
 def engine_setup(request: pytest.FixtureRequest) -> dict[str, Any]:
     """How to start a fresh engine (``start_engine(**engine_setup)``): on the memory store; on the
-    session's Redis (flushed); and on Redis with gRPC in a front-end process of its own."""
+    session's Redis (flushed); on Redis with gRPC in a front-end process of its own; and over TLS
+    (the session's certificates) on the memory store with a front-end process."""
     if request.param == "memory":
         return {"store": "memory"}
+    if "TLS" in request.param:
+        return {"store": "memory", "frontends": 1, "tls": request.getfixturevalue("tls_files")}
     server: RedisServer = request.getfixturevalue("redis_server")
     if not server.running:  # an earlier test killed it and failed before starting it again
         server.start()
@@ -324,7 +436,7 @@ def engine_setup(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any]) -> Engine:
-    """A ready engine without authentication: memory store, Redis, Redis with a front-end process."""
+    """A ready engine without authentication: memory store, Redis, Redis with a front-end process, TLS."""
     return start_engine(**engine_setup)
 
 
@@ -338,3 +450,47 @@ def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     path.write_text("\n".join(rows))
     return path
+
+
+# ---------------------------------------------------------------------------- `mobility serve` as a subprocess
+@dataclass
+class ServeProcess:
+    """A running ``mobility serve`` subprocess: its port, its first line on stdout, where its stderr goes."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    first_line: str
+    stderr: Path
+
+    def output(self) -> str:
+        """Everything it wrote so far on stderr, and its first line on stdout."""
+        return self.first_line + self.stderr.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def serve_subprocess(
+    args: list[str], folder: Path, env: dict[str, str] | None = None, timeout_s: float = 180.0
+) -> Iterator[ServeProcess]:
+    """Run ``python -m mobility.cli serve ARGS --port 0 --port-file ...`` until it serves (its port file is
+    written after it says so); stopped (SIGTERM, then SIGKILL) when the block ends."""
+    port_file = folder / "port"
+    stderr = folder / "serve.err"
+    command = [sys.executable, "-m", "mobility.cli", "serve", *args, "--port", "0", "--port-file", str(port_file)]
+    with stderr.open("wb") as err:
+        process = subprocess.Popen(command, cwd=SCENARIO.parents[1], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=err, env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not (port_file.exists() and port_file.read_text().strip().isdigit()):
+            assert process.poll() is None, f"mobility serve exited: {stderr.read_text()}"
+            assert time.monotonic() < deadline, f"mobility serve did not start: {stderr.read_text()}"
+            time.sleep(0.1)
+        assert process.stdout is not None
+        yield ServeProcess(process, int(port_file.read_text()), process.stdout.readline().decode(), stderr)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

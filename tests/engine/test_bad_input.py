@@ -125,11 +125,14 @@ def _book(engine: Engine, rid: str, origin: int, destination: int, now: int, key
     return engine.rider.BookRide(booking, metadata=alice, timeout=TIMEOUT)
 
 
-@pytest.fixture(scope="module", params=[0, 1], ids=["in-process", "front end"])
+@pytest.fixture(scope="module", params=["in-process", "front end", "in-process, TLS"])
 def world(data_dir: Path, tokens_file: Path, request: pytest.FixtureRequest) -> Iterator[World]:
-    """The engine with three rides, gRPC in its own process and then in a front-end process (where
-    every error crosses from the writer's process to the front end's)."""
-    engine = launch_engine(data_dir, tokens=tokens_file, frontends=request.param)
+    """The engine with three rides, gRPC in its own process, then in a front-end process (where
+    every error crosses from the writer's process to the front end's), then in its own process
+    over TLS (the session's certificates, see ``conftest.py``)."""
+    tls = request.getfixturevalue("tls_files") if "TLS" in request.param else None
+    frontends = 1 if "front end" in request.param else 0
+    engine = launch_engine(data_dir, tokens=tokens_file, frontends=frontends, tls=tls)
     try:
         operator = bearer("operator")
         engine.advance(T0)  # riders do not move the clock

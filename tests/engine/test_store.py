@@ -9,11 +9,14 @@ that commits are atomic and durable across a crash.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 import socket
 import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +28,14 @@ from engine.store import (
     MemoryStore,
     Snapshot,
     StateStore,
+    StoreError,
     StoreUnavailable,
     event_id_key,
     open_store,
 )
 
 if TYPE_CHECKING:
+    from tests.engine.certs import TLSFiles
     from tests.engine.conftest import RedisServer
 
 EVENT_ID = re.compile(r"^\d+-\d+$")
@@ -297,8 +302,11 @@ def test_ping_and_name(store: StateStore, request: pytest.FixtureRequest) -> Non
     if isinstance(store, MemoryStore):
         assert store.name == "memory"
     else:
-        server: RedisServer = request.getfixturevalue("redis_server")
-        assert store.name == f"redis://127.0.0.1:{server.port}/0"
+        tls = "TLS" in request.node.callspec.id
+        server: RedisServer = request.getfixturevalue("redis_tls_server" if tls else "redis_server")
+        assert store.name == f"{'rediss' if tls else 'redis'}://127.0.0.1:{server.port}/0"
+        if server.password:  # never in the name or the repr (logs show both)
+            assert server.password not in store.name and server.password not in repr(store)
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
@@ -331,11 +339,14 @@ def test_open_store_forms(kind: str, request: pytest.FixtureRequest) -> None:
         "redis://host:notaport",
         "redis://host:6379/zero",
         "http://h:1",
-        "rediss://h:1",
+        "rediss://",
+        "rediss://h:1/x",
+        "mongodb://x",
     ],
 )
 def test_open_store_refuses_other_forms(spec: str) -> None:
-    with pytest.raises(ValueError, match=r'--store must be "memory" or "redis://host:port\[/db\]"'):
+    forms = r'--store must be "memory", "redis://host:port\[/db\]" or "rediss://host:port\[/db\]" \(Redis over TLS\)'
+    with pytest.raises(ValueError, match=forms):
         open_store(spec)
 
 
@@ -552,3 +563,199 @@ def test_redis_unresponsive_server_times_out() -> None:
             assert store.ping() is False
         finally:
             store.close()
+
+
+# ---------------------------------------------------------------------------- Redis over TLS, passwords
+def test_redis_over_tls_refuses_what_it_should(redis_tls_server: RedisServer, tls_files: TLSFiles) -> None:
+    """The session's TLS Redis (client certificates required, a password): each missing or wrong
+    piece fails clearly, a refused password as StoreError (waiting will not help), and no error
+    message or name shows the password."""
+    from engine.store import RedisAccess
+
+    url, password = redis_tls_server.url, redis_tls_server.password
+    assert password
+    good = redis_tls_server.access
+    cases = {
+        "no password": (dataclasses.replace(good, password=None), StoreError, "refused the credentials"),
+        "wrong password": (
+            dataclasses.replace(good, password="not-" + password),
+            StoreError,
+            "refused the credentials",
+        ),
+        "no client certificate": (
+            dataclasses.replace(good, tls_cert=None, tls_key=None),
+            StoreUnavailable,
+            f"127.0.0.1:{redis_tls_server.port} is unavailable",
+        ),
+        "another CA": (dataclasses.replace(good, tls_ca=tls_files.other_ca), StoreUnavailable, "CERTIFICATE_VERIFY"),
+    }
+    for case, (access, error, message) in cases.items():
+        store = RedisStore(url, access=access, socket_timeout_s=2, connect_timeout_s=2)
+        try:
+            assert store.ping() is False, case
+            with pytest.raises(error, match=message) as info:
+                store.load()
+            assert error is StoreUnavailable or not isinstance(info.value, StoreUnavailable), case
+            assert password not in str(info.value) and "not-" not in str(info.value), case
+        finally:
+            store.close()
+    plaintext = RedisStore(f"redis://127.0.0.1:{redis_tls_server.port}/0", access=RedisAccess(password),
+                           socket_timeout_s=2, connect_timeout_s=2)  # fmt: skip
+    try:
+        with pytest.raises(StoreUnavailable):
+            plaintext.load()
+    finally:
+        plaintext.close()
+    store = RedisStore(url, access=good)
+    try:
+        assert store.ping() and store.name == f"rediss://127.0.0.1:{redis_tls_server.port}/0"
+        assert password not in repr(store) and password not in repr(good)
+    finally:
+        store.close()
+
+
+def test_redis_access_that_cannot_work_is_refused_at_once(tls_files: TLSFiles) -> None:
+    from engine.store import RedisAccess
+
+    with pytest.raises(ValueError, match="need a rediss:// URL"):
+        RedisStore("redis://127.0.0.1:6379", access=RedisAccess(tls_ca=tls_files.ca))
+    with pytest.raises(ValueError, match="password is given twice") as info:
+        RedisStore("redis://:hunter2@127.0.0.1:6379", access=RedisAccess("hunter2"))
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ValueError, match=r"need a rediss:// URL, got 'redis://:\*\*\*@h:1'") as info:
+        RedisStore("redis://:hunter2@h:1", access=RedisAccess(tls_cert=tls_files.client_cert))
+    assert "hunter2" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------- retention (personal data)
+class FakeClock:
+    """A store clock (epoch ms) that the test moves; it starts at the wall clock's now."""
+
+    def __init__(self) -> None:
+        self.ms = time.time_ns() // 1_000_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+@pytest.fixture(params=["memory", "redis", "redis, TLS"])
+def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., StateStore]]:
+    """``make_store(retention_s=..., clock=...)``: a fresh store of each kind (as ``store``) with those options."""
+    made: list[StateStore] = []
+    server: RedisServer | None = None
+    if request.param != "memory":
+        server = request.getfixturevalue("redis_tls_server" if "TLS" in request.param else "redis_server")
+        if not server.running:  # an earlier test killed it and failed before starting it again
+            server.start()
+        with server.client() as client:
+            client.flushdb()
+
+    def make(**options: Any) -> StateStore:
+        if server is None:
+            store: StateStore = MemoryStore(**options)
+        else:
+            store = RedisStore(server.url, access=server.access, prefix=f"kept:{uuid.uuid4().hex[:8]}:", **options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+def test_ended_rides_are_forgotten_after_the_retention(make_store: Callable[..., StateStore]) -> None:
+    clock = FakeClock()
+    store = make_store(retention_s=3600, clock=clock)
+    ended = ride("ended", status="cancelled", rider_id="alice")
+    store.commit(Commit(rides={"open": ride("open"), "ended": ended, "again": ride("again", status="completed")},
+                        expire_rides=["ended", "again"]))  # fmt: skip
+    clock.ms += 1000
+    store.commit(Commit(rides={"again": ride("again", status="completed", note="rewritten")}))  # no expiry now
+    clock.ms += 3600_000 - 1000 - 1
+    assert set(store.load().rides) == {"open", "ended", "again"}  # one millisecond before its time
+    clock.ms += 1
+    assert store.load().rides == {"open": ride("open"), "again": ride("again", status="completed", note="rewritten")}
+    store.commit(Commit(meta={"clock_s": "1"}))  # a commit sweeps what is due
+    clock.ms += 365 * 86_400_000
+    assert set(store.load().rides) == {"open", "again"}  # the others never expire
+    store.commit(Commit(rides={"ended": ride("ended")}))  # the id is free again: a new record
+    assert store.load().rides["ended"] == ride("ended")
+
+
+def test_without_a_retention_ended_rides_stay(make_store: Callable[..., StateStore]) -> None:
+    clock = FakeClock()
+    store = make_store(clock=clock)
+    store.commit(Commit(rides={"ended": ride("ended", status="no_show")}, expire_rides=["ended"]))
+    clock.ms += 10 * 365 * 86_400_000
+    assert set(store.load().rides) == {"ended"}
+
+
+def test_expire_rides_names_rides_of_the_commit(make_store: Callable[..., StateStore]) -> None:
+    store = make_store(retention_s=60)
+    with pytest.raises(ValueError, match="expire_rides names ride 'elsewhere'"):
+        store.commit(Commit(rides={"r1": ride("r1")}, expire_rides=["elsewhere"]))
+    assert store.load().rides == {}  # refused before anything was written
+
+
+def test_events_older_than_the_retention_are_dropped(make_store: Callable[..., StateStore]) -> None:
+    """Real time (Redis stamps event ids with its own clock): a retention of one second."""
+    store = make_store(retention_s=1.0)
+    old = store.commit(Commit(events=[("a", {"i": 0}), ("a", {"i": 1}), ("b", {"i": 2})]))
+    assert [e["i"] for _, e in store.read_events("a")] == [0, 1]
+    time.sleep(1.1)
+    assert store.read_events("a") == [] and store.read_events("a", after=old["a"][0]) == []
+    assert store.last_event_id("a") is None and store.last_event_id("b") is None
+    new = store.commit(Commit(events=[("a", {"i": 3})]))["a"]
+    assert store.read_events("a") == [(new[0], {"i": 3})] and store.last_event_id("a") == new[0]
+    assert store.read_events("a", after="0-0") == [(new[0], {"i": 3})]
+
+
+def test_redis_expires_an_ended_ride_and_its_events_by_itself(redis_server: RedisServer) -> None:
+    """What Redis holds: the ended ride's hash has a TTL set in the commit that ended it (Redis
+    deletes it on time even if no engine runs), a stream written to has one too and is trimmed by
+    time; the sweep takes due rides out of the index."""
+    with redis_server.client() as raw:
+        raw.flushdb()
+    clock = FakeClock()
+    store = RedisStore(redis_server.url, prefix="ttl:", retention_s=3600, clock=clock)
+    try:
+        store.commit(Commit(rides={"open": ride("open"), "ended": ride("ended", status="cancelled")},
+                            expire_rides=["ended"], events=[("ride:ended", {"kind": "cancelled"})]))  # fmt: skip
+        with redis_server.client() as raw:
+            assert 3590_000 < raw.pttl("ttl:ride:ended") <= 3600_000
+            assert raw.pttl("ttl:ride:open") == -1  # no expiry
+            assert 3590_000 < raw.pttl("ttl:events:ride:ended") <= 3600_000
+            assert raw.zscore("ttl:expiring", "ended") == clock.ms + 3600_000
+            clock.ms += 3600_000
+            store.commit(Commit(meta={"x": "1"}, events=[("assignments", {"kind": "later"})]))
+            assert raw.smembers("ttl:rides") == {"open"}
+            assert not raw.exists("ttl:ride:ended") and raw.zcard("ttl:expiring") == 0
+            assert raw.xlen("ttl:events:assignments") == 1
+            clock.ms += 3600_000  # the store's clock an hour further: every real id (Redis's clock) is too old
+            store.commit(Commit(events=[("assignments", {"kind": "latest"})]))
+            assert raw.xlen("ttl:events:assignments") == 0  # trimmed by time (XTRIM MINID), not by count
+    finally:
+        store.close()
+    short = RedisStore(redis_server.url, prefix="short:", retention_s=0.2)
+    try:
+        short.commit(Commit(rides={"gone": ride("gone")}, expire_rides=["gone"], events=[("t", {"n": 1})]))
+        time.sleep(0.3)
+        with redis_server.client() as raw:  # Redis itself deleted them: no sweep ran
+            assert not raw.exists("short:ride:gone") and not raw.exists("short:events:t")
+        assert short.load().rides == {}
+    finally:
+        short.close()
+
+
+def test_the_memory_store_lets_go_of_topics_no_longer_written() -> None:
+    """Each ride has a topic of its own: a long-running engine must not keep them all (Redis gives
+    each stream a TTL; the memory store drops a topic once its last event is past the retention)."""
+    clock = FakeClock()
+    store = MemoryStore(retention_s=60, clock=clock)
+    store.commit(Commit(events=[(f"ride:r{i}", {"i": i}) for i in range(1000)]))
+    clock.ms += 30_000
+    store.commit(Commit(events=[("ride:r7", {"again": True}), ("assignments", {"n": 1})]))
+    clock.ms += 30_001  # the first thousand are past the retention (a minute), r7's second is not
+    store.commit(Commit(events=[("assignments", {"n": 2})]))
+    assert set(store._streams) == {"ride:r7", "assignments"}
+    assert [e for _, e in store.read_events("ride:r7")] == [{"again": True}]
