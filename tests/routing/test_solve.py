@@ -55,7 +55,8 @@ def test_small_instance_reaches_its_optimum(a2_16: PDProblem) -> None:
 
 
 def test_pdptw_minimises_vehicles_first(lc101: PDProblem) -> None:
-    result = solve(lc101, stop=MaxRuntime(3.0), seed=1)
+    # (How fast the fleet comes down is measured by `mobility bench pdptw`, per time limit.)
+    result = solve(lc101, stop=MaxIterations(200), seed=1)
     report = check_solution(lc101, result.routes)
     assert report.feasible, report.violations
     assert result.num_vehicles == lc101.meta["bks_vehicles"]
@@ -201,9 +202,8 @@ def test_infeasible_initial_routes_are_refused(a2_16: PDProblem) -> None:
 
 
 def test_deadline_in_the_past_still_returns_a_checked_solution(a4_40: PDProblem) -> None:
-    t0 = time.perf_counter()
     result = solve(a4_40, stop=Deadline(time.monotonic() - 1.0), seed=0)
-    assert time.perf_counter() - t0 < 5.0
+    assert result.iterations == 0  # the construction only: no search past the deadline
     report = check_solution(a4_40, result.routes)
     assert report.feasible == result.feasible
 
