@@ -26,7 +26,7 @@ from grpc_status import rpc_status
 
 from engine.store import event_id_key
 from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
-from tests.engine.conftest import Engine, bearer
+from tests.engine.conftest import TOKENS, Engine, bearer
 
 if TYPE_CHECKING:
     from tests.engine.conftest import RedisServer
@@ -668,11 +668,15 @@ CLIENTS = 8
 
 @pytest.fixture
 def riders_engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any], tmp_path: Path) -> Engine:
-    """A ready engine (each of ``engine_setup``) that knows :data:`CLIENTS` riders and the operator."""
+    """A ready engine (each of ``engine_setup``) that knows :data:`CLIENTS` riders and the operator
+    of :data:`TOKENS`, its external clock at :data:`T0` (moved there by the operator)."""
     path = tmp_path / "riders.toml"
-    rows = [(f"token-rider{i}", "rider", f"rider{i}") for i in range(CLIENTS)] + [("token-operator", "operator", "*")]
+    rows = [(f"token-rider{i}", "rider", f"rider{i}") for i in range(CLIENTS)] + [TOKENS["operator"]]
     path.write_text("\n".join(f'[[tokens]]\ntoken = "{t}"\nrole = "{r}"\nsubject = "{s}"\n' for t, r, s in rows))
-    return start_engine(**engine_setup, tokens=path)
+    e = start_engine(**engine_setup, tokens=path)
+    clock = operator_pb2.ReoptimiseRequest(iterations=1, now_s=T0)  # no ride yet: moves the clock only
+    e.operator.Reoptimise(clock, metadata=bearer("operator"), timeout=TIMEOUT)
+    return e
 
 
 def as_rider(i: int) -> list[tuple[str, str]]:
@@ -692,7 +696,7 @@ def test_concurrent_quotes_and_bookings_stay_consistent(riders_engine: Engine) -
     15 s in all) and none may be forgotten, so NOT_FOUND would be a lost offer.
     """
     engine = riders_engine
-    operator = [("authorization", "Bearer token-operator")]
+    operator = bearer("operator")
     threads, per_thread = CLIENTS, 15
     booked: dict[str, common_pb2.Ride] = {}  # by the caller's request id
     owner: dict[str, int] = {}  # request id -> client
