@@ -20,7 +20,7 @@ are unused. The checks:
   vehicle to wait *before* a pickup. The constraints form a system of difference
   constraints, decided exactly by Bellman-Ford:
 
-  - precedence, stop ``k`` then ``k+1``: ``B[k+1] - B[k] >= service[k] + travel_time[k, k+1]``;
+  - precedence, stop ``k`` then ``k+1``: ``B[k+1] - B[k] >= service[k] + time(k, k+1)``;
   - time windows: ``tw_early[i] <= B[i] <= tw_late[i]``;
   - ride time of a request: ``B[d] - (B[p] + service[p]) <= max_ride``;
   - route duration: ``B[end] - B[start] <= max_duration`` (for an open route, the last
@@ -34,6 +34,13 @@ are unused. The checks:
 
 The cost is the total ``travel_cost`` of every route's legs, from the start depot through
 the stops to the end depot (none for an open route); an empty route costs nothing.
+
+**Locations.** The matrices are indexed by location, not by node: a leg from node ``a`` to
+node ``b`` takes ``travel_time[node_location[a], node_location[b]]`` and costs
+``travel_cost[node_location[a], node_location[b]]``. In benchmark instances every node is
+its own location (``node_location[i] == i``); in the live dispatcher's re-optimisation
+subproblems many nodes share a stop (a vehicle's start, the pickups and drop-offs there), and
+the matrix is the stop-by-stop one, smaller than the number of nodes.
 """
 
 from __future__ import annotations
@@ -98,6 +105,18 @@ def _node_name(problem: PDProblem, node: int) -> str:
 
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
+
+
+def _leg_time(problem: PDProblem, a: int, b: int) -> float:
+    """Travel time from node ``a`` to node ``b``: the matrix is indexed by their locations."""
+    loc = problem.node_location
+    return float(problem.travel_time[loc[a], loc[b]])
+
+
+def _leg_cost(problem: PDProblem, a: int, b: int) -> float:
+    """Travel cost from node ``a`` to node ``b`` (by location, as :func:`_leg_time`)."""
+    loc = problem.node_location
+    return float(problem.travel_cost[loc[a], loc[b]])
 
 
 def _as_node(value: Any) -> int | None:
@@ -207,8 +226,7 @@ def _route_cost(problem: PDProblem, vehicle: int, stops: list[int]) -> float:
     end = int(problem.vehicle_end[vehicle])
     if end >= 0:
         path.append(end)
-    cost = problem.travel_cost
-    return float(sum(cost[a, b] for a, b in itertools.pairwise(path)))
+    return float(sum(_leg_cost(problem, a, b) for a, b in itertools.pairwise(path)))
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -229,7 +247,7 @@ def _arcs(problem: PDProblem, vehicle: int, nodes: list[int], tol: float) -> lis
         if math.isfinite(problem.tw_early[node]):
             arcs.append(_Arc(k, zero, -float(problem.tw_early[node]), 0.0, window))
     for k, (a, b) in enumerate(itertools.pairwise(nodes)):
-        arcs.append(_Arc(k + 1, k, -float(problem.service[a] + problem.travel_time[a, b]), 0.0, ""))
+        arcs.append(_Arc(k + 1, k, -float(problem.service[a] + _leg_time(problem, a, b)), 0.0, ""))
     position: dict[int, int] = {}
     for k, node in enumerate(nodes):
         position.setdefault(node, k)
@@ -303,7 +321,7 @@ def _forward_schedule(problem: PDProblem, nodes: list[int]) -> list[float]:
     first = float(problem.tw_early[nodes[0]])
     times = [first if math.isfinite(first) else min(0.0, float(problem.tw_late[nodes[0]]))]
     for a, b in itertools.pairwise(nodes):
-        times.append(max(float(problem.tw_early[b]), times[-1] + float(problem.service[a] + problem.travel_time[a, b])))
+        times.append(max(float(problem.tw_early[b]), times[-1] + float(problem.service[a]) + _leg_time(problem, a, b)))
     return times
 
 
@@ -338,7 +356,7 @@ def _lower_bound_breaches(problem: PDProblem, vehicle: int, nodes: list[int], ar
     out: list[str] = []
     step = [0.0]
     for a, b in itertools.pairwise(nodes):
-        step.append(step[-1] + problem.service[a] + problem.travel_time[a, b])
+        step.append(step[-1] + float(problem.service[a]) + _leg_time(problem, a, b))
     for arc in arcs:
         if not arc.label or arc.tail == len(nodes) or arc.head == len(nodes):
             continue

@@ -1286,7 +1286,10 @@ class Dispatcher:
         return ReoptimiseReport(before, after, adopted, result.iterations, time.perf_counter() - t0, tuple(moved))
 
     def _subproblem(self, active: list[Ride]) -> tuple[PDProblem, NDArray[np.int64]]:
-        """The plan as a :class:`PDProblem` over the nodes in use (trusted arrays, no copies of the matrix)."""
+        """The plan as a :class:`PDProblem` over the nodes in use (trusted arrays, no copies of the matrix).
+
+        Its requests are the rides of ``active`` in order; ``meta["ride_ids"]`` names them.
+        """
         plan = self.plan
         k = plan.k
         nodes = [*range(k), *range(k, 2 * k)]
@@ -1320,6 +1323,7 @@ class Dispatcher:
             travel_cost=plan.tt,
             node_location=plan.ni[_LOC, node_ids].astype(np.int32),
             objective="cost",
+            meta={"ride_ids": [r.ride_id for r in active]},
         )
         # vehicle start times: the start nodes' windows open at the vehicles' start times
         problem.tw_early[:k] = plan.vf[_T0]

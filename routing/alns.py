@@ -423,9 +423,27 @@ def _put_in(r, v, i, j, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, 
 
 
 @kernel
+def _idle_home(v, rlen, ni, vi, cc):
+    """The leg from start to end of vehicle ``v``'s route when it visits nothing, else 0.
+
+    An empty route costs nothing (:func:`routing.schedule.route_cost`), but the insertion and
+    removal deltas of a route are taken against its start-to-end leg. Where a vehicle does not
+    start where it ends (the live dispatcher's idle vans, away from their depots) that leg is
+    not 0, and a delta that empties or fills the route must be corrected by it.
+    """
+    if vi[1, v] >= 0 and rlen[v] == 2:
+        return cc[ni[_LOC, vi[0, v]], ni[_LOC, vi[1, v]]]
+    return 0.0
+
+
+@kernel
 def _best_vehicle(r, pickup, delivery, vehicle_on, request_vehicle, routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs,
                   rload, w, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch):  # fmt: skip
-    """Cheapest insertion of request ``r`` over the vehicles it may use: ``(cost, v, i, j)``, v = -1 if none."""
+    """Cheapest insertion of request ``r`` over the vehicles it may use: ``(cost, v, i, j)``, v = -1 if none.
+
+    The cost is what the solution's cost grows by: an empty route starts paying its whole route
+    (see :func:`_idle_home`).
+    """
     best = np.inf
     best_v = -1
     best_i = -1
@@ -435,6 +453,7 @@ def _best_vehicle(r, pickup, delivery, vehicle_on, request_vehicle, routes, rlen
             continue
         c, i, j = best_insertion(v, pickup[r], delivery[r], routes, rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload,
                                  w, cand_lb, cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip
+        c += _idle_home(v, rlen, ni, vi, cc)
         if c < best:
             best = c
             best_v = v
@@ -840,6 +859,7 @@ def polish(pickup, delivery, request_vehicle, removable, vehicle_on, nf, ni, dem
             m = rlen[v]
             saved_route[:m] = routes[v, :m]
             _take_out(r, v, pickup, delivery, routes, rlen, nf, ni, dem, vf, load0, tt, rs, rload, mark, pos_scratch)
+            gain += _idle_home(v, rlen, ni, vi, cc)  # r was the route's last request: it now costs nothing
             best, best_u, best_i, best_j = _best_vehicle(r, pickup, delivery, vehicle_on, request_vehicle, routes,
                                                          rlen, nf, ni, dem, vf, vi, cap, tt, cc, rs, rload, w, cand_lb,
                                                          cand_i, cand_j, buf_seq, buf_b, pos_scratch)  # fmt: skip

@@ -14,6 +14,12 @@ distance with the fleet found. Stopping criteria are small objects: :class:`MaxR
 :class:`MaxIterations` and :class:`Deadline` (an absolute ``time.monotonic()`` instant,
 as the live dispatcher uses). With :class:`MaxIterations` a run is reproducible
 bit for bit for a given seed; with a time limit it is reproducible up to where it stops.
+
+**Warm start.** ``initial_routes`` (a solution in the form of :attr:`Result.routes`) is where
+the search starts: the live dispatcher passes its current plan, so that a re-optimisation
+with a small budget improves that plan instead of starting over. Requests it leaves out are
+inserted first; the search keeps the best solution it has seen, so with ``objective ==
+"cost"`` and a start that serves every request the result costs no more than the start.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from numpy.typing import NDArray
 from . import alns
 from .errors import InvalidArgumentError, plain_repr
 from .problem import PDProblem
-from .schedule import RS_ROWS, kernel_arrays
+from .schedule import RS_ROWS, kernel_arrays, prepare_route
 
 # ---------------------------------------------------------------------------- stopping criteria
 
@@ -371,7 +377,22 @@ def solve(
     params: SolveParams | None = None,
     initial_routes: list[list[int]] | None = None,
 ) -> Result:
-    """Solve ``problem`` within ``stop`` (default: 10 s) and return the best solution found."""
+    """Solve ``problem`` within ``stop`` (default: 10 s) and return the best solution found.
+
+    Args:
+        stop: when to stop (:class:`MaxRuntime`, :class:`MaxIterations`, :class:`Deadline`).
+        seed: seed of the search's random choices.
+        params: search parameters (:class:`SolveParams`).
+        initial_routes: the solution to start from (see the module docstring): route ``v`` is
+            driven by vehicle ``v`` and lists its nodes without the depots, as
+            :attr:`Result.routes`; fewer routes than vehicles leave the others empty. A request
+            may be left out (both its nodes), and is then inserted by the construction.
+            Everything else must hold: known request nodes, each at most once, a pickup
+            before its delivery on one route, riders on board and pinned requests on their
+            vehicle, and every route feasible (time windows, ride and duration limits,
+            capacity); otherwise :class:`InvalidArgumentError` names ``initial_routes``. With
+            no iterations the result is the start, completed.
+    """
     stop = stop or MaxRuntime(10.0)
     params = params or SolveParams()
     t_start = time.perf_counter()
@@ -416,18 +437,53 @@ def _progress_now(stop: StoppingCriterion, search: _Search) -> float:
 
 
 def _apply_routes(search: _Search, routes: list[list[int]]) -> None:
+    """Make ``routes`` the search's current solution; refuses one that breaks a rule (see :func:`solve`)."""
     p = search.problem
     if len(routes) > p.num_vehicles:
         raise InvalidArgumentError("initial_routes", f"{len(routes)} routes for {p.num_vehicles} vehicles")
     req = p.request_of_node()
+    at: dict[int, tuple[int, int]] = {}  # node -> (route, position)
+    for v, nodes in enumerate(routes):
+        for pos, node in enumerate(nodes):
+            if not 0 <= node < p.num_nodes or req[node] < 0:
+                raise InvalidArgumentError("initial_routes", f"node {node} is not a request node")
+            if int(node) in at:
+                raise InvalidArgumentError("initial_routes", f"node {node} is visited twice")
+            at[int(node)] = (v, pos)
+    for r in range(p.num_requests):
+        pick, drop, own = int(p.pickup[r]), int(p.delivery[r]), int(p.request_vehicle[r])
+        on_p, on_d = at.get(pick), at.get(drop)
+        if pick >= 0 and (on_p is None) != (on_d is None):
+            raise InvalidArgumentError(
+                "initial_routes", f"request {r}: give both its pickup and its delivery, or neither"
+            )
+        if on_p is not None and on_d is not None and (on_p[0] != on_d[0] or on_p[1] > on_d[1]):
+            raise InvalidArgumentError(
+                "initial_routes", f"request {r}: its pickup must come before its delivery on one route"
+            )
+        if own >= 0 and on_d is not None and on_d[0] != own:
+            raise InvalidArgumentError(
+                "initial_routes", f"request {r} belongs to vehicle {own}, not to route {on_d[0]}"
+            )
+    a = search.a
+    scratch = np.full(p.num_nodes, -1, np.int32)
     for v, nodes in enumerate(routes):
         seq = [int(p.vehicle_start[v]), *nodes] + ([int(p.vehicle_end[v])] if p.vehicle_end[v] >= 0 else [])
         search.routes[v, : len(seq)] = seq
         search.rlen[v] = len(seq)
         for node in nodes:
-            if not 0 <= node < p.num_nodes or req[node] < 0:
-                raise InvalidArgumentError("initial_routes", f"node {node} is not a request node")
             search.assign[req[node]] = v
+        if not nodes:
+            continue
+        on_time = prepare_route(
+            v, search.routes, search.rlen, a["nf"], a["ni"], a["dem"], a["vf"], a["load0"], a["tt"], search.rs,
+            search.rload, scratch,
+        )  # fmt: skip
+        load = search.rload[v, : len(seq)]
+        if not on_time or (load > a["cap"][v]).any() or (load < 0).any():
+            raise InvalidArgumentError(
+                "initial_routes", f"route {v} is not feasible (time windows, ride or duration limits, or capacity)"
+            )
 
 
 def _minimise_vehicles(search: _Search, stop: StoppingCriterion, history: list[tuple[float, int, float]],

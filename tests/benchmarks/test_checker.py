@@ -223,6 +223,124 @@ def test_open_route_has_no_return_leg():
     assert report.schedules[0] == pytest.approx([0, 1, 2, 10, 12])
 
 
+def test_route_duration_binds_open_routes_too():
+    """An open route's duration runs from the start to the last stop's service start.
+
+    Route 1, 2, 4, 3 without a way home: the last stop (node 3) starts at 12 at the earliest
+    (node 4 opens at 10); the driving alone takes 1 + 1 + 1 + 2 = 5.
+    """
+    open_route = line_darp().replace(vehicle_end=[-1])
+    # A limit of 6 lets the vehicle leave no earlier than 12 - 6 = 6.
+    report = check_solution(open_route.replace(max_duration=[6.0]), [ROUTE])
+    assert report.feasible, report.violations
+    assert report.schedules[0] == pytest.approx([6, 7, 8, 10, 12])
+    # However late it leaves, the route takes at least its driving time, 5.
+    report = check_solution(open_route.replace(max_duration=[4.0]), [ROUTE])
+    one_violation(report, "route 0", "max route duration 4 of vehicle 0", "at least 5", "> 4")
+    # With node 4 closing at 10 the departure is pinned at 7 at the latest: 12 - 7 = 5 fits a limit of 5 only.
+    tight = line_darp(late={4: 10}).replace(vehicle_end=[-1])
+    assert check_solution(tight.replace(max_duration=[5.0]), [ROUTE]).schedules[0] == pytest.approx([7, 8, 9, 10, 12])
+    text = one_violation(check_solution(tight.replace(max_duration=[4.5]), [ROUTE]), "max route duration 4.5")
+    assert "at least 5" in text
+
+
+# ---------------------------------------------------------------------------- locations
+def by_location(problem: PDProblem, location: list[int]) -> PDProblem:
+    """``problem`` with node ``i`` at ``location[i]``: the matrices become location by location."""
+    m = max(location) + 1
+    time_m = np.zeros((m, m))
+    cost_m = np.zeros((m, m))
+    for a, b in itertools.product(range(problem.num_nodes), repeat=2):
+        la, lb = location[a], location[b]
+        assert time_m[la, lb] in (0.0, problem.travel_time[a, b]), "two nodes at one location differ"
+        time_m[la, lb] = problem.travel_time[a, b]
+        cost_m[la, lb] = problem.travel_cost[a, b]
+    return problem.replace(travel_time=time_m, travel_cost=cost_m, node_location=location)
+
+
+def pickup_first_orders(problem: PDProblem) -> list[list[int]]:
+    """Every order of the requests' nodes with each pickup before its delivery."""
+    nodes = [int(n) for n in (*problem.pickup, *problem.delivery)]
+    pairs = list(zip(problem.pickup.tolist(), problem.delivery.tolist(), strict=True))
+    return [list(o) for o in itertools.permutations(nodes) if all(o.index(p) < o.index(d) for p, d in pairs)]
+
+
+#: Variants of the line DARP: ride limits, windows, duration limits, an open route.
+LINE_VARIANTS = [
+    line_darp(),
+    line_darp(max_ride=(5, 8)),
+    line_darp(max_ride=(5, INF), late={1: 5}),
+    line_darp(late={3: 8}),
+    line_darp(max_ride=(5, 8), max_duration=12),
+    line_darp(max_duration=9),
+    line_darp(capacity=1),
+    line_darp().replace(vehicle_end=[-1], max_duration=[6.0]),
+]
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        [0, 1, 2, 4, 3, 0],  # the depots share a place: 5 locations for 6 nodes
+        [5, 3, 0, 4, 1, 2],  # one location per node, numbered otherwise: node ids read wrong times silently
+    ],
+    ids=["shared", "permuted"],
+)
+def test_travel_times_are_read_by_location(location: list[int]):
+    """The line DARP told by location gets the reports it gets by node, for every order of its stops."""
+    for problem in LINE_VARIANTS:
+        placed = by_location(problem, location)
+        for route in pickup_first_orders(problem):
+            expected, got = check_solution(problem, [route]), check_solution(placed, [route])
+            assert (got.feasible, got.violations) == (expected.feasible, expected.violations), route
+            assert (got.cost, got.schedules) == (expected.cost, expected.schedules), route
+            assert solution_cost(placed, [route]) == expected.cost
+
+
+def test_many_nodes_at_one_stop_as_the_dispatcher_builds_them():
+    """Two vehicles at stop 0 and a 3-stop matrix; a ride from stop 0 to stop 2 and one from 2 back to 0.
+
+    Stops on a line at 0, 4 and 10 (travel time = distance), service 1 at every pickup and
+    drop-off. Nodes: 0, 1 starts (stop 0), 2, 3 ends (stop 0), 4 pickup A (stop 0),
+    5 drop-off A (stop 2), 6 pickup B (stop 2, from 20), 7 drop-off B (stop 0).
+    """
+    stops = np.array([0.0, 4.0, 10.0])
+    problem = PDProblem.create(
+        name="dispatch",
+        kind=[START, START, END, END, PICKUP, DELIVERY, PICKUP, DELIVERY],
+        tw_early=[3, 0, 0, 0, 0, 0, 20, 0],
+        tw_late=[INF, INF, 100, 100, 10, INF, 30, INF],
+        service=[0, 0, 0, 0, 1, 1, 1, 1],
+        demand=[0, 0, 0, 0, 1, -1, 1, -1],
+        pickup=[4, 6],
+        delivery=[5, 7],
+        vehicle_start=[0, 1],
+        vehicle_end=[2, 3],
+        capacity=[1, 1],
+        travel_time=np.abs(stops[:, None] - stops[None, :]),
+        node_location=[0, 0, 0, 0, 0, 2, 2, 0],
+        max_ride=[INF, 12],
+    )
+    # Vehicle 0 (free from 3): A at stop 0 from 3, at stop 2 at 14, B from 20, home at 31; 10 + 10.
+    report = check_solution(problem, [[4, 5, 6, 7], []])
+    assert report.feasible, report.violations
+    assert report.schedules[0] == pytest.approx([3, 3, 14, 20, 31, 32])
+    assert report.cost == pytest.approx(20.0)
+    # Each on its own vehicle: 10 + 10 there and back, twice.
+    report = check_solution(problem, [[4, 5], [6, 7]])
+    assert report.feasible and report.cost == pytest.approx(40.0)
+    assert report.schedules[1] == pytest.approx([0, 20, 31, 32])  # the earliest schedule: waits at stop 2
+    # Both on vehicle 0, B first off: A rides 10 + 1 + 10 + 1 + 10 = 32 (with the service at stops 2 and 0).
+    report = check_solution(problem.replace(capacity=[2, 2], max_ride=[25, 12]), [[4, 6, 7, 5], []])
+    one_violation(report, "max ride time 25 of request 0", "at least 32", "> 25")
+    # B's ride limited below its direct ride (10 from stop 2 to stop 0).
+    one_violation(check_solution(problem.replace(max_ride=[INF, 9]), [[4, 5], [6, 7]]), "request 1", "at least 10")
+    # Vehicle 0 is free from 3 only: A's pickup, closing at 2, is late on it and in time on vehicle 1.
+    late = problem.replace(tw_late=[INF, INF, 100, 100, 2, INF, 30, INF])
+    one_violation(check_solution(late, [[4, 5], []]), "time window violated at node 4", "before 3")
+    assert check_solution(late, [[6, 7], [4, 5]]).feasible
+
+
 # ---------------------------------------------------------------------------- cost and files
 def test_solution_cost_by_hand():
     assert solution_cost(line_darp(vehicles=2), [[1, 3], [2, 4]]) == pytest.approx((1 + 4 + 5) + (2 + 1 + 3))
@@ -263,8 +381,12 @@ def test_bad_solution_files(tmp_path: Path, content: str, reason: str):
 
 # ---------------------------------------------------------------------------- against an LP oracle
 def lp_feasible(problem: PDProblem, route: list[int]) -> bool:
-    """Whether service start times exist for one route: the same constraints, solved as an LP by HiGHS."""
-    nodes = [int(problem.vehicle_start[0]), *route, int(problem.vehicle_end[0])]
+    """Whether service start times exist for one route: the same constraints, solved as an LP by HiGHS.
+
+    An open route (``vehicle_end == -1``) ends at its last stop, whose service start bounds the duration.
+    """
+    end = int(problem.vehicle_end[0])
+    nodes = [int(problem.vehicle_start[0]), *route] + ([end] if end >= 0 else [])
     m = len(nodes)
     rows, rhs = [], []
 
@@ -315,11 +437,15 @@ def random_darp(rng: np.random.Generator) -> PDProblem:
     )
 
 
-def test_time_verdict_matches_a_linear_programme():
-    rng = np.random.default_rng(7)
+@pytest.mark.parametrize("open_route", [False, True], ids=["closed", "open"])
+def test_time_verdict_matches_a_linear_programme(open_route: bool):
+    rng = np.random.default_rng(8 if open_route else 7)
     verdicts = []
+    duration_decides = 0  # routes that only the duration limit makes infeasible
     for _ in range(100):
         problem = random_darp(rng)
+        if open_route:  # no way home, and a duration limit that often binds
+            problem = problem.replace(vehicle_end=[-1], max_duration=[float(rng.uniform(25, 70))])
         route = [int(v) for v in rng.permutation(6) + 1]
         for p in (1, 2, 3):  # put every pickup before its delivery
             i, j = route.index(p), route.index(p + 3)
@@ -329,8 +455,12 @@ def test_time_verdict_matches_a_linear_programme():
         assert report.feasible == expected, (route, report.violations)
         if report.feasible:
             assert_schedule_valid(problem, [route], report.schedules, tol=1e-6)
+        elif lp_feasible(problem.replace(max_duration=[INF]), route):
+            duration_decides += 1
         verdicts.append(expected)
     assert 20 < sum(verdicts) < 80, sum(verdicts)  # both verdicts occur often
+    if open_route:
+        assert duration_decides >= 5, duration_decides  # the duration limit alone decides some
 
 
 # ---------------------------------------------------------------------------- a real instance
@@ -339,7 +469,8 @@ def assert_schedule_valid(problem: PDProblem, routes: list[list[int]], schedules
     for v, route in enumerate(routes):
         if not route:
             continue
-        nodes = [int(problem.vehicle_start[v]), *route, int(problem.vehicle_end[v])]
+        end = int(problem.vehicle_end[v])
+        nodes = [int(problem.vehicle_start[v]), *route] + ([end] if end >= 0 else [])
         times = dict(zip(nodes, schedules[v], strict=True))
         for a, b in itertools.pairwise(nodes):
             assert times[b] >= times[a] + problem.service[a] + problem.travel_time[a, b] - tol

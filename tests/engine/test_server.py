@@ -26,7 +26,7 @@ from grpc_status import rpc_status
 
 from engine.store import event_id_key
 from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
-from tests.engine.conftest import Engine, bearer
+from tests.engine.conftest import TOKENS, Engine, bearer
 
 if TYPE_CHECKING:
     from tests.engine.conftest import RedisServer
@@ -666,53 +666,108 @@ def test_watch_assignments_in_order_and_resumed_from_the_store(engine: Engine) -
 
 
 # ---------------------------------------------------------------------------- concurrency
-def test_concurrent_quotes_and_bookings_stay_consistent(engine: Engine) -> None:
-    """8 clients quote and book 15 rides each at once; the manifests, rides and counts must agree.
+#: Riders of the concurrency test, one per client thread, each with a token of its own.
+CLIENTS = 8
 
-    A booking may lose a race for a promise (FAILED_PRECONDITION). Such a failed command makes
-    the engine reload from the store, which loses every outstanding offer (NOT_FOUND for the
-    other clients' bookings) and reuses offer ids, so a client may even be handed another
-    client's ride: the bug is shown deterministically in ``test_bad_input.py``
-    (``test_a_failed_command_keeps_other_offers``, ``test_offer_ids_are_never_reused``). Here
-    the rides are taken as the server returned them and the server's own consistency is checked.
+
+@pytest.fixture
+def riders_engine(start_engine: Callable[..., Engine], engine_setup: dict[str, Any], tmp_path: Path) -> Engine:
+    """A ready engine (each of ``engine_setup``) that knows :data:`CLIENTS` riders and the operator
+    of :data:`TOKENS`, its external clock at :data:`T0` (moved there by the operator)."""
+    path = tmp_path / "riders.toml"
+    rows = [(f"token-rider{i}", "rider", f"rider{i}") for i in range(CLIENTS)] + [TOKENS["operator"]]
+    path.write_text("\n".join(f'[[tokens]]\ntoken = "{t}"\nrole = "{r}"\nsubject = "{s}"\n' for t, r, s in rows))
+    e = start_engine(**engine_setup, tokens=path)
+    clock = operator_pb2.ReoptimiseRequest(iterations=1, now_s=T0)  # no ride yet: moves the clock only
+    e.operator.Reoptimise(clock, metadata=bearer("operator"), timeout=TIMEOUT)
+    return e
+
+
+def as_rider(i: int) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer token-rider{i}")]
+
+
+def test_concurrent_quotes_and_bookings_stay_consistent(riders_engine: Engine) -> None:
+    """8 riders quote and book 15 rides each at once; every answer is the caller's own, and the
+    manifests, rides and counts agree.
+
+    Each rider has a token of its own and request ids of its own; an offer must answer the
+    caller's request and a booking must give the caller's ride (its request id, its offer, its
+    stops and promise), which the caller then reads back and no other rider can. The one
+    failure allowed is a booking that lost a race for its promise (FAILED_PRECONDITION: another
+    booking took the van's time since the quote), and it books nothing. Nothing else may fail:
+    no offer expires (an offer holds 120 s; a client books 5 s after its quote, its clock moves
+    15 s in all) and none may be forgotten, so NOT_FOUND would be a lost offer.
     """
-    threads, per_thread = 8, 15
-    booked: dict[str, common_pb2.Ride] = {}
-    failures: list[tuple[str, grpc.StatusCode, str]] = []
+    engine = riders_engine
+    operator = bearer("operator")
+    threads, per_thread = CLIENTS, 15
+    booked: dict[str, common_pb2.Ride] = {}  # by the caller's request id
+    owner: dict[str, int] = {}  # request id -> client
+    lost: list[str] = []  # bookings that lost a race
     rejections: list[str] = []
     lock = threading.Lock()
 
     def client(i: int) -> None:
         rng = random.Random(1000 + i)
+        me = as_rider(i)
         for j in range(per_thread):
             now = T0 + j  # each client's clock moves on; the span is short, so vehicles are rarely late
             origin, destination = rng.sample(range(35), 2)
             rid = f"c{i}-{j}"
-            try:
-                answer = engine.rider.Quote(quote_request(rid, origin, destination, now_s=now), timeout=TIMEOUT)
-                if answer.WhichOneof("result") != "offer":
-                    with lock:
-                        rejections.append(rid)
-                    continue
-                ride = book(engine, answer.offer, now_s=now + 5, key=f"key-{rid}")
-            except grpc.RpcError as exc:
+            request = quote_request(rid, origin, destination, now_s=now)
+            answer = engine.rider.Quote(request, metadata=me, timeout=TIMEOUT)
+            if answer.WhichOneof("result") != "offer":
+                assert answer.rejection.request_id == rid, answer
                 with lock:
-                    failures.append((rid, exc.code(), exc.details()))
+                    rejections.append(rid)
+                    owner[rid] = i
                 continue
+            offer = answer.offer
+            assert (offer.request_id, offer.pickup_stop, offer.dropoff_stop) == (rid, origin, destination), offer
+            try:
+                ride = book(engine, offer, now_s=now + 5, key=f"key-{rid}", metadata=me)
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.FAILED_PRECONDITION, (rid, exc.code(), exc.details())
+                with lock:
+                    lost.append(rid)
+                    owner[rid] = i
+                continue
+            # the caller's own ride: its request id, its offer, its stops, its promise
+            assert (ride.ride_id, ride.offer_id) == (rid, offer.offer_id), (rid, ride)
+            assert (ride.pickup_stop, ride.dropoff_stop, ride.passengers) == (origin, destination, 1), ride
+            promise = (offer.pickup_window_start_s, offer.pickup_window_end_s, offer.latest_dropoff_s, offer.fare_krw)
+            assert (
+                ride.pickup_window_start_s,
+                ride.pickup_window_end_s,
+                ride.latest_dropoff_s,
+                ride.fare_krw,
+            ) == promise
             with lock:
-                booked[ride.ride_id] = ride
+                assert rid not in booked
+                booked[rid] = ride
+                owner[rid] = i
 
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(client, range(threads)))
+        list(pool.map(client, range(threads)))  # (raises a client's failed assertion here)
 
-    allowed = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND)
-    assert all(code in allowed for _, code, _ in failures), failures
-    assert len(booked) >= threads * per_thread // 2, (len(booked), failures, rejections)
+    assert len(booked) >= threads * per_thread // 2, (len(booked), lost, rejections)
+    # A lost race or a rejection booked nothing; a booked ride is its caller's and no other rider's.
+    for rid in lost + rejections:
+        assert status_code(lambda rid=rid: get_ride(engine, rid, as_rider(owner[rid]))) == grpc.StatusCode.NOT_FOUND
+    for rid in booked:
+        assert get_ride(engine, rid, as_rider(owner[rid])).ride_id == rid
+        other = as_rider((owner[rid] + 1) % threads)
+        assert status_code(lambda rid=rid, other=other: get_ride(engine, rid, other)) in (
+            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.NOT_FOUND,  # (with ride ids scoped per rider another rider's id names nothing)
+        )
 
-    vehicles = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), timeout=TIMEOUT).vehicles
+    vehicles = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), metadata=operator, timeout=TIMEOUT)
+    vehicles = vehicles.vehicles
     seen: dict[tuple[str, int], str] = {}  # (ride, kind) -> vehicle
     for vehicle in vehicles:
-        stops = manifest(engine, vehicle.vehicle_id).stops
+        stops = manifest(engine, vehicle.vehicle_id, operator).stops
         assert vehicle.planned_stops == len(stops)
         load, last = 0, 0
         for s in stops:
@@ -733,14 +788,14 @@ def test_concurrent_quotes_and_bookings_stay_consistent(engine: Engine) -> None:
         if payload["kind"] == "late"
     }
     for rid, ride in booked.items():
-        now = get_ride(engine, rid)
+        now = get_ride(engine, rid, as_rider(owner[rid]))
         assert now.status == common_pb2.RIDE_STATUS_ASSIGNED
         assert now.vehicle_id == seen[(rid, driver_pb2.STOP_KIND_PICKUP)] == seen[(rid, driver_pb2.STOP_KIND_DROPOFF)]
         assert (now.pickup_stop, now.dropoff_stop, now.offer_id) == (ride.pickup_stop, ride.dropoff_stop, ride.offer_id)
         assert now.pickup_window_start_s <= now.planned_pickup_s < now.planned_dropoff_s
         if rid not in late:
             assert now.planned_pickup_s <= now.pickup_window_end_s and now.planned_dropoff_s <= now.latest_dropoff_s
-    status = fleet(engine)
+    status = fleet(engine, operator)
     assert status.rides_assigned == len(booked)
     assert status.rides_on_board == status.rides_completed == status.rides_cancelled == 0
     assert status.vehicles == len(vehicles) == 16

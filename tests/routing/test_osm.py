@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import time
 from pathlib import Path
 
 import numpy as np
@@ -225,25 +224,21 @@ def test_second_load_reads_the_cache(data_dir, tmp_path, jamsil_net):
     path = data_dir / "osm" / "seoul_jamsil.osm"
     stages: list[str] = []
 
-    t0 = time.perf_counter()
     cold = routing.load_network(path, cache_dir=tmp_path, on_stage=stages.append)
-    cold_s = time.perf_counter() - t0
-    assert any("building" in s for s in stages)
+    assert any("building" in s for s in stages) and cold.meta.get("from_cache") is False
     cache_file = Path(cold.meta["cache_path"])
     assert cache_file.is_file()
     assert cache_file == routing.network_cache_path(path, cache_dir=tmp_path)
     assert cache_file.is_relative_to(tmp_path)
 
     stages.clear()
-    t0 = time.perf_counter()
     warm = routing.load_network(path, cache_dir=tmp_path, on_stage=stages.append)
-    warm_s = time.perf_counter() - t0
-    assert stages and all("reading cached network" in s for s in stages)
+    assert stages and all("reading cached network" in s for s in stages) and warm.meta.get("from_cache") is True
     assert Path(warm.meta["cache_path"]) == cache_file
     assert_same_arrays(cold, warm)
     assert_same_arrays(cold, jamsil_net)
     assert warm.name == cold.name == "seoul_jamsil"
-    assert warm_s < cold_s
+    # (How much faster the cache is: `mobility bench paths`, load cold and load cached per graph.)
 
 
 def test_without_cache_nothing_is_written(data_dir, tmp_path):
