@@ -54,7 +54,7 @@ MAX_EDGE_TIME_S = 10_000_000
 TIMEOUT = 20.0
 ID_CHARS = string.ascii_letters + string.digits + "_.:-"
 ID_RULE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-OFFER_ID = re.compile(r"offer-\d{1,6}")
+OFFER_ID = re.compile(r"offer-\d{1,6}-[0-9a-f]{16}")
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
