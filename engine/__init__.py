@@ -10,3 +10,9 @@ MAX_FRONTENDS = 64
 #: ``mobility serve``'s writer priority with front ends (``--writer-nice``; see
 #: :func:`engine.core.set_thread_nice`).
 DEFAULT_WRITER_NICE = -10
+#: Defaults of ``mobility serve``'s limits (see :class:`engine.settings.Settings`).
+DEFAULT_MAX_MESSAGE_KB = 512
+DEFAULT_MAX_STREAMS = 10_000
+DEFAULT_MAX_STREAMS_PER_CALLER = 16
+DEFAULT_MAX_STREAMS_PER_PEER = 1_000
+DEFAULT_MAX_STREAMS_PER_CONNECTION = 100

@@ -35,6 +35,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine.core import EngineCore
 from engine.frontend import CoreHost, FrontEnds, serve_with_frontends
+from engine.gateway import GrpcServer
 from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
@@ -200,7 +201,7 @@ def bearer(name: str) -> list[tuple[str, str]]:
 class Engine:
     """A live engine on 127.0.0.1:``port`` with a channel and a stub of each service."""
 
-    server: grpc.Server | None  # None with front ends: gRPC runs in their processes
+    server: GrpcServer | None  # None with front ends: gRPC runs in their processes
     port: int
     core: EngineCore
     channel: grpc.Channel
@@ -239,11 +240,13 @@ def launch_engine(
     block_until_ready: bool = True,
     seed: int = 0,
     frontends: int = 0,
+    **options: Any,
 ) -> Engine:
     """Start a real gRPC engine on a free port (external clock) and connect to it.
 
     With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
-    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect)."""
+    --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect).
+    Further ``options`` are :class:`~engine.settings.Settings` fields (the limits, say)."""
     settings = Settings(
         scenario=SCENARIO,
         data_dir=data_dir,
@@ -253,8 +256,9 @@ def launch_engine(
         tokens=tokens,
         seed=seed,
         frontends=frontends,
+        **options,
     )
-    server: grpc.Server | None = None
+    server: GrpcServer | None = None
     front: FrontEnds | None = None
     host: CoreHost | None = None
     if frontends:

@@ -460,16 +460,18 @@ def test_riders_drivers_and_operators_see_what_they_may(auth_engine: Engine) -> 
     state = first_message(e.rider.WatchRide(rider_pb2.WatchRideRequest(ride_id=ride.ride_id), metadata=alice))
     assert state.kind == rider_pb2.RIDE_UPDATE_KIND_STATE and state.ride == ride
 
-    # another rider may not look at, follow or cancel it
-    assert status_code(lambda: get_ride(e, ride.ride_id, bob)) == denied
+    # another rider may not look at, follow or cancel it: a rider's ride ids are their own, so
+    # bob's "alice-1" is a ride of his that does not exist
+    not_found = grpc.StatusCode.NOT_FOUND
+    assert status_code(lambda: get_ride(e, ride.ride_id, bob)) == not_found
     cancel = rider_pb2.CancelRideRequest(ride_id=ride.ride_id, now_s=T0)
-    assert status_code(lambda: e.rider.CancelRide(cancel, metadata=bob, timeout=TIMEOUT)) == denied
+    assert status_code(lambda: e.rider.CancelRide(cancel, metadata=bob, timeout=TIMEOUT)) == not_found
     watch = rider_pb2.WatchRideRequest(ride_id=ride.ride_id)
-    assert status_code(lambda: first_message(e.rider.WatchRide(watch, metadata=bob, timeout=5))) == denied
-    # nor retry its booking with its idempotency key
+    assert status_code(lambda: first_message(e.rider.WatchRide(watch, metadata=bob, timeout=5))) == not_found
+    # nor get its booking with its idempotency key: bob's key is his own
     own = book(e, quote(e, "alice-2", 10, 30, metadata=alice), key="alice-key", metadata=alice)
     bobs = quote(e, "bob-1", 12, 25, metadata=bob)
-    assert status_code(lambda: book(e, bobs, key="alice-key", metadata=bob)) == denied
+    assert book(e, bobs, key="alice-key", metadata=bob).ride_id == "bob-1"
 
     # riders may not operate or drive
     for call in (
@@ -495,14 +497,14 @@ def test_riders_drivers_and_operators_see_what_they_may(auth_engine: Engine) -> 
     watch_own = driver_pb2.WatchManifestRequest(vehicle_id="veh0003")
     assert first_message(e.driver.WatchManifest(watch_own, metadata=driver)).vehicle_id == "veh0003"
 
-    # the operator does everything
-    assert get_ride(e, ride.ride_id, operator).offer_id == ride.offer_id
-    assert manifest(e, ride.vehicle_id, operator).stops
-    assert fleet(e, operator).rides_assigned == 2
+    # the operator does everything, and sees a rider's ride ids scoped by the rider
+    assert get_ride(e, f"alice/{ride.ride_id}", operator).offer_id == ride.offer_id
+    assert f"alice/{ride.ride_id}" in {stop.ride_id for stop in manifest(e, ride.vehicle_id, operator).stops}
+    assert fleet(e, operator).rides_assigned == 3
     listed = e.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), metadata=operator, timeout=TIMEOUT)
     assert len(listed.vehicles) == 16
     cancelled = e.rider.CancelRide(
-        rider_pb2.CancelRideRequest(ride_id=own.ride_id, now_s=T0), metadata=operator, timeout=TIMEOUT
+        rider_pb2.CancelRideRequest(ride_id=f"alice/{own.ride_id}", now_s=T0), metadata=operator, timeout=TIMEOUT
     )
     assert cancelled.status == common_pb2.RIDE_STATUS_CANCELLED
     # and alice still cancels her own ride
@@ -518,14 +520,13 @@ def test_bob_cannot_book_alices_offer(auth_engine: Engine) -> None:
 
 
 def test_bob_cannot_reuse_alices_idempotency_key(auth_engine: Engine) -> None:
+    """Idempotency keys are scoped per rider, as ride ids are: bob's "k-alice" is his own key."""
     mine = book_at_once(auth_engine, quote_request("alice-once"), key="k-alice", metadata=bearer("alice"))
-    code = status_code(
-        lambda: book_at_once(auth_engine, quote_request("bob-once"), key="k-alice", metadata=bearer("bob"))
-    )
-    assert code == grpc.StatusCode.PERMISSION_DENIED
+    bobs = book_at_once(auth_engine, quote_request("bob-once", 10, 30), key="k-alice", metadata=bearer("bob"))
+    assert (mine.ride_id, bobs.ride_id) == ("alice-once", "bob-once")
     again = book_at_once(auth_engine, quote_request("alice-twice"), key="k-alice", metadata=bearer("alice"))
     assert again == mine
-    assert fleet(auth_engine, bearer("operator")).rides_assigned == 1
+    assert fleet(auth_engine, bearer("operator")).rides_assigned == 2
 
 
 # ---------------------------------------------------------------------------- streams
