@@ -16,3 +16,9 @@ DEFAULT_MAX_QUEUE = 5_000
 #: and the longest any re-optimisation holds the writer (``--max-reoptimise-ms``).
 DEFAULT_MAX_REOPTIMISE_ITERATIONS = 50_000
 DEFAULT_MAX_REOPTIMISE_MS = 10_000
+#: Defaults of ``mobility serve``'s limits (see :class:`engine.settings.Settings`).
+DEFAULT_MAX_MESSAGE_KB = 512
+DEFAULT_MAX_STREAMS = 10_000
+DEFAULT_MAX_STREAMS_PER_CALLER = 16
+DEFAULT_MAX_STREAMS_PER_PEER = 1_000
+DEFAULT_MAX_STREAMS_PER_CONNECTION = 100

@@ -7,19 +7,28 @@ A token file (TOML) lists the tokens::
     role = "rider"        # rider, driver or operator
     subject = "alice"     # the rider id, or the vehicle id for a driver; "*" for operators
 
-Calls carry ``authorization: Bearer <token>`` in their metadata. A rider sees and changes only
-their own rides; a driver only their own vehicle; an operator everything. Without a token file
-authentication is off and every caller is an operator (local use and simulations).
+Calls carry ``authorization: Bearer <token>`` in their metadata (the scheme name in any case,
+as RFC 6750 allows). A rider sees and changes only their own rides; a driver only their own
+vehicle; an operator everything. Without a token file authentication is off and every caller is
+an operator (local use and simulations). Rider and driver subjects are ids
+(:data:`matching.ID_RULE`): a rider's ride ids are kept as ``"<rider>/<request id>"`` (see
+:mod:`engine.servicers`).
+
+Every call is identified once, when it starts, by the server's interceptor
+(:mod:`engine.gateway`), before its message is read; the handler finds its caller in
+:data:`CALLER` (:func:`caller`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from matching import ID_RULE, id_problem
 from matching.errors import InvalidValueError
 
 from .errors import PermissionDenied, Unauthenticated
@@ -44,6 +53,18 @@ class Principal:
 
 
 OPERATOR = Principal("operator", "*")
+
+#: The caller of the call being served (set by the server's interceptor when the call starts).
+CALLER: contextvars.ContextVar[Principal] = contextvars.ContextVar("caller")
+
+
+def caller() -> Principal:
+    """The caller of the call being served (see :data:`CALLER`); Unauthenticated if the call was
+    not identified (which only a handler reached without the interceptor would see)."""
+    try:
+        return CALLER.get()
+    except LookupError:
+        raise Unauthenticated("the call was not authenticated") from None
 
 
 class TokenTable:
@@ -74,21 +95,25 @@ class TokenTable:
                 raise InvalidValueError(f"tokens[{k}].role", f"got {role!r}", ", ".join(ROLES))
             if not isinstance(subject, str) or not subject:
                 raise InvalidValueError(f"tokens[{k}].subject", "missing")
+            if role != "operator" and id_problem(subject) is not None:
+                raise InvalidValueError(f"tokens[{k}].subject", f"{id_problem(subject)} (a {role}'s id)", ID_RULE)
             entries.append((token, Principal(role, subject)))
         if not entries:
             raise InvalidValueError("tokens", f"{path} defines no [[tokens]]")
         return cls(entries)
 
     def identify(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> Principal:
+        """The caller a call's metadata names (Unauthenticated if none, or an unknown token)."""
         if not self.enabled:
             return OPERATOR
         header = None
         for key, value in metadata or ():
             if key.lower() == "authorization":
-                header = value.decode() if isinstance(value, bytes) else value
-        if not header or not header.startswith("Bearer "):
+                header = value.decode(errors="replace") if isinstance(value, bytes) else value
+        scheme, _, token = (header or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("missing 'authorization: Bearer <token>' metadata")
-        token = header[len("Bearer ") :].strip()
+        token = token.strip()
         for known, principal in self._entries:
             if hmac.compare_digest(known.encode(), token.encode()):
                 return principal

@@ -1,10 +1,21 @@
-"""Protocol buffers <-> domain objects (the servicers stay thin)."""
+"""Protocol buffers <-> domain objects (the servicers stay thin).
+
+Ids from the wire are checked here, by the one rule of :mod:`matching` (:data:`matching.ID_RULE`),
+with errors that never quote a long id whole (:func:`check_id`).
+
+A rider's ids are scoped per rider: the request id ``r1`` of rider ``alice`` becomes the
+engine's request and ride id ``alice/r1`` (:func:`own_id`), so that no rider can book under,
+or find out about, another rider's id. The rider names and sees only ``r1``, in every call,
+answer and stream (:func:`shown_id`, and the ``rider`` argument of the converters below);
+operators and drivers see and use the scoped id. Without a rider (operators, and every caller
+when authentication is off) ids are used as given.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from matching import Offer, Rejection, RejectReason, Request, RiderClass
+from matching import ID_RULE, SCOPED_ID_RULE, Offer, Rejection, RejectReason, Request, RiderClass, id_problem, scoped_id
 from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 
 from .errors import InvalidInput
@@ -60,7 +71,28 @@ STOP_EVENT = {
     driver_pb2.STOP_EVENT_KIND_ALIGHTED: "alighted",
     driver_pb2.STOP_EVENT_KIND_NO_SHOW: "no_show",
 }
-MAX_ID = 64
+
+
+def check_id(field: str, value: str, *, scoped: bool = False) -> str:
+    """``value`` if it is an id (with ``scoped``, also ``"<rider id>/<id>"``, as operators and
+    drivers see a rider's ride ids), else InvalidInput naming ``field`` and the rule."""
+    problem = id_problem(value, scoped=scoped)
+    if problem is not None:
+        raise InvalidInput(field, f"{problem} (allowed: {SCOPED_ID_RULE if scoped else ID_RULE})")
+    return value
+
+
+def own_id(rider: str | None, id_: str) -> str:
+    """The engine's id for ``id_`` as rider ``rider`` names it (scoped by the rider; as given
+    without a rider)."""
+    return id_ if rider is None else scoped_id(rider, id_)
+
+
+def shown_id(rider: str | None, id_: str) -> str:
+    """The engine's id ``id_`` as rider ``rider`` sees it (their own ids without the scope)."""
+    if rider is not None and id_.startswith(rider) and id_[len(rider) : len(rider) + 1] == "/":
+        return id_[len(rider) + 1 :]
+    return id_
 
 
 def _place(msg: common_pb2.Place, end: str, out: dict[str, Any]) -> None:
@@ -75,11 +107,9 @@ def _place(msg: common_pb2.Place, end: str, out: dict[str, Any]) -> None:
 
 
 def request_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None, clock_s: int) -> Request:
-    """A :class:`Request` from a quote; field errors name the message's fields."""
-    if not msg.request_id:
-        raise InvalidInput("request_id", "missing")
-    if len(msg.request_id) > MAX_ID:
-        raise InvalidInput("request_id", f"longer than {MAX_ID} characters")
+    """A :class:`Request` from a quote (its id scoped by ``rider_id``, if given: :func:`own_id`);
+    field errors name the message's fields."""
+    check_id("request_id", msg.request_id)
     if msg.rider_class not in _RIDER_CLASS:
         raise InvalidInput("rider_class", f"unknown value {msg.rider_class}")
     if msg.passengers <= 0:
@@ -91,7 +121,7 @@ def request_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None, clock_
     if requested < 0:
         raise InvalidInput("requested_time_s", f"got {requested} (allowed: >= 0)")
     return Request(
-        id=msg.request_id,
+        id=own_id(rider_id, msg.request_id),
         requested_time_s=int(requested),
         submitted_time_s=min(int(clock_s), int(requested)),
         passengers=int(msg.passengers),
@@ -102,10 +132,11 @@ def request_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None, clock_
     )
 
 
-def offer_to_proto(offer: Offer) -> common_pb2.Offer:
+def offer_to_proto(offer: Offer, rider: str | None = None) -> common_pb2.Offer:
+    """An offer as ``rider`` (if given) sees it."""
     return common_pb2.Offer(
         offer_id=offer.offer_id,
-        request_id=offer.request_id,
+        request_id=shown_id(rider, offer.request_id),
         vehicle_id=offer.vehicle_id,
         pickup_stop=offer.pickup_stop,
         dropoff_stop=offer.dropoff_stop,
@@ -124,13 +155,17 @@ def offer_to_proto(offer: Offer) -> common_pb2.Offer:
     )
 
 
-def rejection_to_proto(rej: Rejection) -> common_pb2.Rejection:
-    return common_pb2.Rejection(request_id=rej.request_id, reason=_REJECT[rej.reason], detail=rej.detail)
+def rejection_to_proto(rej: Rejection, rider: str | None = None) -> common_pb2.Rejection:
+    """A rejection as ``rider`` (if given) sees it."""
+    return common_pb2.Rejection(
+        request_id=shown_id(rider, rej.request_id), reason=_REJECT[rej.reason], detail=rej.detail
+    )
 
 
-def ride_to_proto(r: dict[str, Any]) -> common_pb2.Ride:
+def ride_to_proto(r: dict[str, Any], rider: str | None = None) -> common_pb2.Ride:
+    """A ride (:meth:`engine.core.EngineCore.ride_dict`) as ``rider`` (if given) sees it."""
     return common_pb2.Ride(
-        ride_id=r["ride_id"],
+        ride_id=shown_id(rider, r["ride_id"]),
         status=_STATUS.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
         vehicle_id=r["vehicle_id"],
         pickup_stop=r["pickup_stop"],
@@ -148,12 +183,13 @@ def ride_to_proto(r: dict[str, Any]) -> common_pb2.Ride:
     )
 
 
-def ride_update(event_id: str, payload: dict[str, Any]) -> rider_pb2.RideUpdate:
+def ride_update(event_id: str, payload: dict[str, Any], rider: str | None = None) -> rider_pb2.RideUpdate:
+    """An event of a ride's topic as ``rider`` (if given) sees it."""
     return rider_pb2.RideUpdate(
         event_id=event_id,
         kind=_RIDE_UPDATE.get(payload["kind"], rider_pb2.RIDE_UPDATE_KIND_STATE),
         time_s=int(payload.get("time_s", 0)),
-        ride=ride_to_proto(payload["ride"]),
+        ride=ride_to_proto(payload["ride"], rider),
     )
 
 

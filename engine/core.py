@@ -156,7 +156,13 @@ def set_thread_nice(nice: int) -> int:
 
 @dataclass
 class Subscription:
-    """Live events of one topic for one stream (bounded; a slow reader loses its stream)."""
+    """Live events of one topic for one stream (bounded; a slow reader loses its stream).
+
+    The queue is fed by whichever thread delivers (the writer; in a front end, the thread that
+    receives from the engine) and read by the stream, which ``wake`` tells that items came: it is
+    called once per delivery that fed the queue, after the delivery, from the delivering thread
+    (a ``grpc.aio`` stream sets it to wake its event loop, see :mod:`engine.servicers`).
+    """
 
     topic: str
     items: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=lambda: queue.Queue(10_000))
@@ -165,6 +171,8 @@ class Subscription:
     error: BaseException | None = None
     #: No longer subscribed (its queue is not fed, and may no longer be read).
     closed: bool = False
+    #: Called after a delivery put items in the queue (any thread; it must not block).
+    wake: Callable[[], None] | None = None
 
     def behind(self, at_least: int = 1) -> bool:
         """At least ``at_least`` events wait to be sent, but not so many that the reader must have
@@ -193,9 +201,10 @@ class Streams:
         self._subs: dict[str, list[Subscription]] = {}
         self._lock = threading.Lock()
 
-    def subscribe(self, topic: str) -> tuple[Subscription, bool]:
-        """A new subscription to ``topic``, and whether it is the topic's only one."""
-        sub = Subscription(topic)
+    def subscribe(self, topic: str, wake: Callable[[], None] | None = None) -> tuple[Subscription, bool]:
+        """A new subscription to ``topic`` (woken by ``wake``, see :class:`Subscription`), and
+        whether it is the topic's only one."""
+        sub = Subscription(topic, wake=wake)
         with self._lock:
             subs = self._subs.setdefault(topic, [])
             subs.append(sub)
@@ -218,25 +227,33 @@ class Streams:
         self, events: Iterable[tuple[str, str, dict[str, Any]]], fed: dict[int, Subscription] | None = None
     ) -> None:
         """Queue each ``(topic, event id, payload)`` for the topic's subscriptions (a full queue
-        marks its stream as overflowed); the subscriptions fed go into ``fed``."""
+        marks its stream as overflowed); the subscriptions fed go into ``fed``. Then each
+        subscription fed is woken once (after the lock is released)."""
+        if fed is None:
+            fed = {}
         with self._lock:
             for topic, event_id, payload in events:
                 for sub in self._subs.get(topic, ()):
-                    if fed is not None:
-                        fed[id(sub)] = sub
+                    fed[id(sub)] = sub
                     try:
                         sub.items.put_nowait((event_id, payload))
                     except queue.Full:
                         sub.overflow = True
+        for sub in fed.values():
+            if sub.wake is not None:
+                sub.wake()
 
     def end_all(self, error: BaseException | None = None) -> None:
         """End every stream (with ``error``, if given)."""
         with self._lock:
-            for subs in self._subs.values():
-                for sub in subs:
-                    sub.error = error
-                    with contextlib.suppress(queue.Full):
-                        sub.items.put_nowait(None)
+            ended = [sub for subs in self._subs.values() for sub in subs]
+            for sub in ended:
+                sub.error = error
+                with contextlib.suppress(queue.Full):
+                    sub.items.put_nowait(None)
+        for sub in ended:
+            if sub.wake is not None:
+                sub.wake()
 
 
 class EngineCore:
@@ -764,8 +781,9 @@ class EngineCore:
             return "reassigned"
         return "eta"
 
-    def subscribe(self, topic: str) -> Subscription:
-        return self._streams.subscribe(topic)[0]
+    def subscribe(self, topic: str, wake: Callable[[], None] | None = None) -> Subscription:
+        """A new stream's subscription to ``topic`` (``wake``: see :class:`Subscription`)."""
+        return self._streams.subscribe(topic, wake)[0]
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._streams.unsubscribe(sub)

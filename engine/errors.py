@@ -5,19 +5,19 @@ A client's mistake is never INTERNAL: bad input is INVALID_ARGUMENT with a
 that does not fit the current state (cancelling a completed ride, an expired offer) is
 FAILED_PRECONDITION (a request booked at once and rejected also, with a ``google.rpc.ErrorInfo``
 naming the rejection's reason), a missing or unknown token UNAUTHENTICATED, someone else's ride or
-vehicle PERMISSION_DENIED, a state store that cannot be reached or an engine with too many
-commands waiting UNAVAILABLE (nothing was done: retry), and a call whose deadline passed before
-the engine began it DEADLINE_EXCEEDED (nothing was done either).
+vehicle PERMISSION_DENIED, a limit of the server reached (streams per caller, in all)
+RESOURCE_EXHAUSTED naming the limit, a state store that cannot be reached or an engine with too
+many commands waiting UNAVAILABLE (nothing was done: retry), and a call whose deadline passed
+before the engine began it DEADLINE_EXCEEDED (nothing was done either).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
@@ -42,6 +42,18 @@ class DeadlineExceeded(Exception):
 
 class Overloaded(Exception):
     """Too many commands wait for the engine: this one was refused at once, nothing done."""
+
+
+class LimitReached(Exception):
+    """A limit of the server (streams per caller, per client address, in all) is reached.
+
+    Attributes:
+        limit: the setting that sets it (e.g. ``max_streams_per_caller``), named in the message.
+    """
+
+    def __init__(self, limit: str, message: str) -> None:
+        self.limit = limit
+        super().__init__(message)
 
 
 class Rejected(Exception):
@@ -87,8 +99,14 @@ def nested(exc: BaseException, prefix: str) -> BaseException:
 
 
 def _status(
-    code: grpc.StatusCode, rpc_code: int, message: str, field: str | None = None, reason: str | None = None
+    code: grpc.StatusCode,
+    message: str,
+    field: str | None = None,
+    reason: str | None = None,
+    rider: str | None = None,
 ) -> grpc.Status:
+    if rider is not None:  # a rider's ids as they name them (see engine.converters)
+        message = message.replace(f"{rider}/", "")
     details = []
     if reason is not None:
         detail = any_pb2.Any()
@@ -101,41 +119,55 @@ def _status(
         detail = any_pb2.Any()
         detail.Pack(bad)
         details.append(detail)
-    return rpc_status.to_status(status_pb2.Status(code=rpc_code, message=message, details=details))
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=message, details=details))
 
 
-def status_of(exc: BaseException) -> grpc.Status:
-    """The gRPC status for an exception raised while serving a call."""
+def status_of(exc: BaseException, rider: str | None = None) -> grpc.Status:
+    """The gRPC status for an exception raised while serving a call (to ``rider``, if given: with
+    their own ids as they name them)."""
+    field: str | None = None
+    reason: str | None = None
+    message = str(exc)
     if isinstance(exc, InvalidInput):
-        return _status(grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT, str(exc), exc.field)
-    if isinstance(exc, InvalidValueError | InvalidArgumentError):
-        field = FIELD_PATHS.get(exc.field, exc.field)
-        return _status(grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT, str(exc), field)
-    if isinstance(exc, RoutingError):
-        return _status(grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT, str(exc))
-    if isinstance(exc, NotFoundError):
-        return _status(grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND, str(exc))
-    if isinstance(exc, Rejected):
-        return _status(
-            grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION, str(exc), reason=exc.reason.upper()
-        )
-    if isinstance(exc, ConflictError):
-        return _status(grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION, str(exc))
-    if isinstance(exc, Unauthenticated):
-        return _status(grpc.StatusCode.UNAUTHENTICATED, code_pb2.UNAUTHENTICATED, str(exc))
-    if isinstance(exc, PermissionDenied):
-        return _status(grpc.StatusCode.PERMISSION_DENIED, code_pb2.PERMISSION_DENIED, str(exc))
-    if isinstance(exc, DeadlineExceeded):
-        return _status(grpc.StatusCode.DEADLINE_EXCEEDED, code_pb2.DEADLINE_EXCEEDED, str(exc))
-    if isinstance(exc, Overloaded):
-        return _status(grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE, str(exc))
-    if isinstance(exc, StoreUnavailable):
-        return _status(grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE, f"state store unavailable: {exc}")
-    log.exception("internal error", exc_info=exc)
-    return _status(grpc.StatusCode.INTERNAL, code_pb2.INTERNAL, f"internal error: {type(exc).__name__}")
+        code, field = grpc.StatusCode.INVALID_ARGUMENT, exc.field
+    elif isinstance(exc, InvalidValueError | InvalidArgumentError):
+        code, field = grpc.StatusCode.INVALID_ARGUMENT, FIELD_PATHS.get(exc.field, exc.field)
+    elif isinstance(exc, RoutingError):
+        code = grpc.StatusCode.INVALID_ARGUMENT
+    elif isinstance(exc, NotFoundError):
+        code = grpc.StatusCode.NOT_FOUND
+    elif isinstance(exc, Rejected):
+        code, reason = grpc.StatusCode.FAILED_PRECONDITION, exc.reason.upper()
+    elif isinstance(exc, ConflictError):
+        code = grpc.StatusCode.FAILED_PRECONDITION
+    elif isinstance(exc, Unauthenticated):
+        code = grpc.StatusCode.UNAUTHENTICATED
+    elif isinstance(exc, PermissionDenied):
+        code = grpc.StatusCode.PERMISSION_DENIED
+    elif isinstance(exc, LimitReached):
+        code, reason = grpc.StatusCode.RESOURCE_EXHAUSTED, exc.limit.upper()
+    elif isinstance(exc, DeadlineExceeded):
+        code = grpc.StatusCode.DEADLINE_EXCEEDED
+    elif isinstance(exc, Overloaded):
+        code = grpc.StatusCode.UNAVAILABLE
+    elif isinstance(exc, StoreUnavailable):
+        code, message = grpc.StatusCode.UNAVAILABLE, f"state store unavailable: {exc}"
+    else:
+        log.exception("internal error", exc_info=exc)
+        code, message = grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}"
+    return _status(code, message, field, reason, rider)
 
 
-def abort(context: grpc.ServicerContext, exc: BaseException) -> NoReturn:
-    """End the call with the status for ``exc``."""
-    context.abort_with_status(status_of(exc))
-    raise AssertionError("unreachable")  # pragma: no cover - abort_with_status raises
+def end_call(context: grpc.aio.ServicerContext, exc: BaseException, rider: str | None = None) -> None:
+    """Set the status for ``exc`` (to ``rider``, if given, see :func:`status_of`) on a call of a
+    ``grpc.aio`` server; the handler then returns (a stream ends), and the call ends with it.
+
+    Not ``context.abort``: that raises an exception which ``grpc.aio`` keeps on the call, in a
+    reference cycle through the exception's traceback, so the call (and its HTTP/2 stream) stays
+    alive until the garbage collector's next full pass. A front end, whose collector runs rarely
+    (:func:`engine.server.settle_gc`), refused every call with REFUSED_STREAM after 100 errors on
+    one connection (the connection's ``max_concurrent_streams``)."""
+    status = status_of(exc, rider)
+    context.set_code(status.code)
+    context.set_details(status.details)
+    context.set_trailing_metadata(status.trailing_metadata)

@@ -1,18 +1,45 @@
 """The gRPC servicers: thin adapters from protocol buffers to the engine core.
 
-Each method identifies the caller (bearer token), checks the role and ownership, converts
-the message, calls :class:`~engine.core.EngineCore` and converts the answer back; every
-exception becomes the right status code (:mod:`engine.errors`).
+Each method finds its caller (identified from the bearer token by the server's interceptor when
+the call started, :func:`engine.auth.caller`), checks the role and ownership, converts the message,
+runs the operation on the engine core and converts the answer back; every exception becomes the
+right status code (:mod:`engine.errors`), and an undecodable message INVALID_ARGUMENT.
+
+Every method is a coroutine (streams: async generators) on the server's event loop (see
+:mod:`engine.gateway`). An operation is queued for the engine's writer
+(:meth:`~engine.core.EngineCore.command`, or a front end's :class:`~engine.frontend.RemoteCore`)
+and awaited on its future, so a waiting call holds no thread; if the call is cancelled (the
+client gave up, or its deadline passed) before the writer took the command, the command is
+dropped. Store reads, which block, run on the server's thread pool.
+
+An operation waits for the engine until the call's deadline (less the time its answer needs to
+travel back), else :data:`~engine.core.CALL_TIMEOUT_S`: if the writer has not begun it by then it
+is dropped and the caller hears DEADLINE_EXCEEDED (nothing was done); if it has, its outcome is
+awaited, so a caller is never told "failed" of something that then happens.
+
+On an external clock only an operator's times move the clock (:meth:`_Base.time_of`); a
+vehicle's reported position may lie at most :data:`MAX_REPORT_AHEAD_S` ahead of it.
+
+A stream subscribes to its topic with a ``wake`` function (:class:`~engine.core.Subscription`):
+the thread that delivers events wakes the stream's coroutine once per delivery
+(``loop.call_soon_threadsafe``, and not again while a wake-up is pending); the coroutine then
+sends what its queue holds. An idle stream costs a suspended coroutine and its subscription.
+
+A rider's request and ride ids are scoped per rider (``alice/r1`` in the engine, ``r1`` for
+alice, see :mod:`engine.converters`): a rider names only their own rides, and sees their own ids
+in every answer, stream and error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import queue
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 import grpc
@@ -22,11 +49,14 @@ from matching import Offer, Request
 from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
-from .auth import Principal, TokenTable
-from .core import MAX_CLOCK_S, EngineCore, Subscription, call_deadline
-from .errors import InvalidInput, PermissionDenied, abort, nested
+from .auth import CALLER, Principal, caller
+from .core import CALL_TIMEOUT_S, MAX_CLOCK_S, MAX_WAIT_S, EngineCore, call_deadline
+from .errors import DeadlineExceeded, InvalidInput, PermissionDenied, end_call, nested
+from .gateway import Undecodable, undecodable_error
+from .store import StoreUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 _TERMINAL = ("completed", "cancelled", "no_show", "expired")
 #: How far ahead of the engine's clock a vehicle may say it will be somewhere (ReportLocation):
 #: where it heads next, not a place to park it a year ahead.
@@ -43,14 +73,24 @@ def check_time(field: str, value: int) -> None:
         raise InvalidInput(field, f"got {value} (allowed: 0 .. {MAX_CLOCK_S} s)")
 
 
-_POLL_S = 0.5
+def _nothing() -> bool:
+    return False
+
+
+def _rider(principal: Principal | None) -> str | None:
+    """The rider a caller is (their ids are scoped), or None."""
+    return principal.subject if principal is not None and principal.role == "rider" else None
+
+
+def _calling_rider() -> str | None:
+    return _rider(CALLER.get(None))
 
 
 @contextlib.contextmanager
-def deadline_of(context: grpc.ServicerContext) -> Iterator[None]:
+def deadline_of(context: grpc.aio.ServicerContext) -> Iterator[None]:
     """While handling the call: its deadline (less the time its answer needs) is the engine's
-    :data:`~engine.core.call_deadline`, so a command it queues is dropped, not done, if the
-    caller has given up before the engine begins it."""
+    :data:`~engine.core.call_deadline`, which bounds the wait of every operation it runs
+    (:meth:`_Base.op`)."""
     remaining = context.time_remaining()
     at = None if remaining is None else time.monotonic() + max(0.0, remaining - _REPLY_MARGIN_S)
     token = call_deadline.set(at)
@@ -61,29 +101,103 @@ def deadline_of(context: grpc.ServicerContext) -> Iterator[None]:
 
 
 def rpc(fn: F) -> F:
-    """Turn any exception of a unary handler into its status code; the call's deadline bounds
-    the wait for the engine (:func:`deadline_of`)."""
+    """A unary handler whose undecodable request and every exception end the call with their
+    status code (to a rider, with their own ids)."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
+            if isinstance(request, Undecodable):
+                raise undecodable_error(request, context)
             with deadline_of(context):
-                return fn(self, request, context)
+                return await fn(self, request, context)
+        except grpc.aio.AbortError:
+            raise
         except Exception as exc:
-            abort(context, exc)
+            end_call(context, exc, _calling_rider())
+            return None
 
     return wrapper  # type: ignore[return-value]
 
 
-class _Base:
-    def __init__(self, core: EngineCore, tokens: TokenTable) -> None:
-        self.core = core
-        self.tokens = tokens
+def _waker(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> Callable[[], None]:
+    """A subscription's ``wake`` (called from the delivering thread): sets ``event`` on ``loop``,
+    with at most one wake-up pending at a time."""
+    pending = False
 
-    def who(self, context: grpc.ServicerContext, *roles: str) -> Principal:
-        principal = self.tokens.identify(context.invocation_metadata())
+    def woken() -> None:
+        nonlocal pending
+        pending = False
+        event.set()
+
+    def wake() -> None:
+        nonlocal pending
+        if pending:
+            return
+        pending = True
+        try:
+            loop.call_soon_threadsafe(woken)
+        except RuntimeError:  # the loop is closed: nobody reads this stream any more
+            pending = False
+
+    return wake
+
+
+class _Base:
+    def __init__(self, core: EngineCore, pool: Executor) -> None:
+        self.core = core
+        self.pool = pool
+        self._remote: Any = core if hasattr(core, "call_async") else None  # a front end's RemoteCore
+
+    @staticmethod
+    def who(*roles: str) -> Principal:
+        """The caller, if they have one of ``roles`` (PermissionDenied if not)."""
+        principal = caller()
         principal.require(*roles)
         return principal
+
+    async def op(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Run the engine operation ``name`` and wait for its answer, holding no thread.
+
+        Until the call's deadline (:data:`~engine.core.call_deadline`; none: for
+        :data:`~engine.core.CALL_TIMEOUT_S`): then the command is dropped if the writer has not
+        begun it (:class:`DeadlineExceeded`: nothing was done), else its outcome is awaited. A
+        call that ends meanwhile (the client went away) drops it too, if not begun."""
+        if self._remote is not None:  # a front end: the engine drops it and says so in its answer
+            cid, answer = self._remote.call_async(name, *args, **kwargs)
+            drop: Callable[[], bool] = functools.partial(self._remote.cancel_call, cid)
+        else:
+            command = self.core.command(name, *args, **kwargs)
+            answer, drop = asyncio.wrap_future(command), command.cancel
+            del command
+        deadline = call_deadline.get()
+        timeout = CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            drop()  # in this process a dropped command cancels ``answer``
+
+        timer = asyncio.get_running_loop().call_later(timeout, expire)
+        try:
+            return await answer
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if expired and task is not None and not task.cancelling():
+                raise DeadlineExceeded(
+                    "the engine was busy and the call's time ran out before it began: nothing was done"
+                ) from None
+            drop()  # the call itself ended: drop the command if it has not begun
+            raise
+        finally:
+            timer.cancel()
+            # An error's traceback holds this frame, whose answer (and, in this process, the
+            # command that drop cancels) holds the error: without this cycle the failed call is
+            # freed at once, not at the collector's next full pass (a front end collects rarely,
+            # and a connection refuses calls once 100 of them are not freed).
+            del answer
+            drop = _nothing
 
     def time_of(self, principal: Principal, field: str, value: int) -> int:
         """A time the caller sent (``now_s``, ``time_s``; 0: not given), checked. On an external
@@ -107,45 +221,56 @@ class _Base:
             )
         return value
 
-    def stream(
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` (a call that blocks, e.g. a store read) on the server's thread pool."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    async def stream(
         self,
-        context: grpc.ServicerContext,
+        context: grpc.aio.ServicerContext,
         topic: str,
         after: str,
-        first: Callable[[], Any] | None,
+        first: Callable[[str | None], Any] | None,
         convert: Callable[[str, dict[str, Any]], Any],
         done: Callable[[dict[str, Any]], bool] | None = None,
-    ) -> Iterator[Any]:
-        """History after ``after`` (or the current state), then live events until the call ends."""
+        rider: str | None = None,
+    ) -> AsyncIterator[Any]:
+        """History after ``after`` (or ``first(last event id)``, the current state), then live
+        events until the call ends."""
         if after and not EVENT_ID.fullmatch(after):
-            abort(
-                context,
-                InvalidInput("after_event_id", f"got {after[:40]!r} (allowed: an event id like 1700000000000-0)"),
-            )
-        sub: Subscription = self.core.subscribe(topic)
+            message = f"got {after[:40]!r} (allowed: an event id like 1700000000000-0)"
+            end_call(context, InvalidInput("after_event_id", message))
+            return
+        woken = asyncio.Event()
+        sub = self.core.subscribe(topic, _waker(asyncio.get_running_loop(), woken))
         try:
             last: str | None = None
+            try:
+                if after:
+                    history = await self.blocking(self.core.history, topic, after)
+                elif first is not None:
+                    last = await self.blocking(self.core.store.last_event_id, topic)
+            except Exception as exc:
+                end_call(context, exc, rider)
+                return
             if after:
-                try:
-                    history = self.core.history(topic, after)
-                except Exception as exc:
-                    abort(context, exc)
                 for event_id, payload in history:
                     last = event_id
                     yield convert(event_id, payload)
                     if done and done(payload):
                         return
             elif first is not None:
-                last = self.core.store.last_event_id(topic)
-                yield first()
-            while context.is_active():
+                yield first(last)
+            while True:
+                woken.clear()
                 try:
-                    item = sub.items.get(timeout=_POLL_S)
+                    item = sub.items.get_nowait()
                 except queue.Empty:
+                    await woken.wait()
                     continue
                 if item is None:
                     if sub.error is not None:
-                        abort(context, sub.error)
+                        end_call(context, sub.error, rider)
                     return
                 event_id, payload = item
                 if not self.core.newer(event_id, last):
@@ -155,7 +280,9 @@ class _Base:
                 if done and done(payload):
                     return
                 if sub.overflow:
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "stream too slow; resume with after_event_id")
+                    context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
+                    context.set_details("stream too slow; resume with after_event_id")
+                    return
         finally:
             self.core.unsubscribe(sub)
 
@@ -163,202 +290,223 @@ class _Base:
 class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     def _request(self, msg: rider_pb2.QuoteRequest, p: Principal, now_s: int) -> Request:
         """The request a quote message describes, at the clock ``now_s`` would set (field errors name
-        the message's fields). A request for "now" (no ``requested_time_s``) is stamped again by the
-        engine when it runs the command (``asap``)."""
+        the message's fields; a rider's id scoped by the rider). A request for "now" (no
+        ``requested_time_s``) is stamped again by the engine when it runs the command (``asap``)."""
         check_time("requested_time_s", msg.requested_time_s)
         clock = max(self.core.clock_s, now_s)  # the writer moves the clock itself
-        return cv.request_from_proto(msg, p.subject if p.role == "rider" else None, clock)
+        return cv.request_from_proto(msg, _rider(p), clock)
 
-    def _own(self, principal: Principal, ride_id: str) -> None:
-        if principal.role != "operator" and not principal.may_see_ride(self.core.ride_owner(ride_id)):
-            raise PermissionDenied(f"ride {ride_id} belongs to another rider")
+    @staticmethod
+    def _ride_id(p: Principal, ride_id: str) -> str:
+        """The engine's id of the ride ``p`` names: a rider names their own by its request id (no
+        rider can name another's, so no ownership check is needed); operators name any ride,
+        a rider's by its scoped id."""
+        rider = _rider(p)
+        if rider is not None:
+            return cv.own_id(rider, cv.check_id("ride_id", ride_id))
+        return cv.check_id("ride_id", ride_id, scoped=True)
 
     @rpc
-    def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.ServicerContext) -> rider_pb2.QuoteResponse:
-        p = self.who(context, "rider", "operator")
+    async def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.aio.ServicerContext) -> Any:
+        p = self.who("rider", "operator")
         now_s = self.time_of(p, "now_s", request.now_s)
         req = self._request(request, p, now_s)
-        answer = self.core.quote(req, now_s, asap=not request.requested_time_s)
+        answer = await self.op("quote", req, now_s, asap=not request.requested_time_s)
         if isinstance(answer, Offer):
-            return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer))
-        return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer))
+            return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer, _rider(p)))
+        return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer, _rider(p)))
 
     @rpc
-    def BookRide(self, request: rider_pb2.BookRideRequest, context: grpc.ServicerContext) -> Any:
-        p = self.who(context, "rider", "operator")
+    async def BookRide(self, request: rider_pb2.BookRideRequest, context: grpc.aio.ServicerContext) -> Any:
+        p = self.who("rider", "operator")
+        rider = _rider(p)
         at_once = request.HasField("request")
         if at_once and request.offer_id:
             raise InvalidInput("offer_id", "give an offer_id or a request to book at once, not both")
-        if not at_once and not request.offer_id:
-            raise InvalidInput("offer_id", "missing (or give a request to book at once)")
+        if not at_once:
+            if not request.offer_id:
+                raise InvalidInput("offer_id", "missing (or give a request to book at once)")
+            cv.check_id("offer_id", request.offer_id)
         if len(request.idempotency_key) > 128:
             raise InvalidInput("idempotency_key", "longer than 128 characters")
         now_s = self.time_of(p, "now_s", request.now_s)
-        rider_id = p.subject if p.role == "rider" else None
+        key = cv.own_id(rider, request.idempotency_key) if request.idempotency_key else ""
         if not at_once:
-            ride = self.core.book(request.offer_id, request.idempotency_key, now_s, rider_id=rider_id)
-            return cv.ride_to_proto(ride)
+            ride = await self.op("book", request.offer_id, key, now_s, rider_id=rider)
+            return cv.ride_to_proto(ride, rider)
         try:
             req = self._request(request.request, p, now_s)
             asap = not request.request.requested_time_s
-            ride = self.core.quote_and_book(req, request.idempotency_key, now_s, rider_id=rider_id, asap=asap)
+            ride = await self.op("quote_and_book", req, key, now_s, rider_id=rider, asap=asap)
         except Exception as exc:
             field_error = nested(exc, "request.")
             if field_error is exc:
                 raise
             raise field_error from exc
-        return cv.ride_to_proto(ride)
+        return cv.ride_to_proto(ride, rider)
 
     @rpc
-    def CancelRide(self, request: rider_pb2.CancelRideRequest, context: grpc.ServicerContext) -> Any:
-        p = self.who(context, "rider", "operator")
-        if not request.ride_id:
-            raise InvalidInput("ride_id", "missing")
+    async def CancelRide(self, request: rider_pb2.CancelRideRequest, context: grpc.aio.ServicerContext) -> Any:
+        p = self.who("rider", "operator")
+        ride_id = self._ride_id(p, request.ride_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        self._own(p, request.ride_id)
-        return cv.ride_to_proto(self.core.cancel(request.ride_id, now_s))
+        return cv.ride_to_proto(await self.op("cancel", ride_id, now_s), _rider(p))
 
     @rpc
-    def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.ServicerContext) -> Any:
-        p = self.who(context, "rider", "operator")
-        if not request.ride_id:
-            raise InvalidInput("ride_id", "missing")
-        self._own(p, request.ride_id)
-        return cv.ride_to_proto(self.core.get_ride(request.ride_id))
+    async def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.aio.ServicerContext) -> Any:
+        p = self.who("rider", "operator")
+        ride_id = self._ride_id(p, request.ride_id)
+        return cv.ride_to_proto(await self.op("get_ride", ride_id), _rider(p))
 
-    def WatchRide(self, request: rider_pb2.WatchRideRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+    async def WatchRide(
+        self, request: rider_pb2.WatchRideRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
+        rider = _calling_rider()
         try:
-            p = self.who(context, "rider", "operator")
-            if not request.ride_id:
-                raise InvalidInput("ride_id", "missing")
-            self._own(p, request.ride_id)
-            ride = self.core.get_ride(request.ride_id)
+            if isinstance(request, Undecodable):
+                raise undecodable_error(request, context)
+            p = self.who("rider", "operator")
+            ride_id = self._ride_id(p, request.ride_id)
+            ride = await self.op("get_ride", ride_id)
         except Exception as exc:
-            abort(context, exc)
-        topic = f"ride:{request.ride_id}"
+            end_call(context, exc, rider)
+            return
 
-        def first() -> Any:
-            return cv.ride_update(
-                self.core.store.last_event_id(topic) or "", {"kind": "state", "ride": ride, "time_s": self.core.clock_s}
-            )
+        def first(last: str | None) -> Any:
+            return cv.ride_update(last or "", {"kind": "state", "ride": ride, "time_s": self.core.clock_s}, rider)
 
-        yield from self.stream(
+        async for update in self.stream(
             context,
-            topic,
+            f"ride:{ride_id}",
             request.after_event_id,
             first,
-            cv.ride_update,
+            lambda event_id, payload: cv.ride_update(event_id, payload, rider),
             done=lambda payload: payload["ride"]["status"] in _TERMINAL,
-        )
+            rider=rider,
+        ):
+            yield update
 
 
 class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
-    def _driver(self, context: grpc.ServicerContext, vehicle_id: str) -> Principal:
+    def _driver(self, vehicle_id: str) -> Principal:
         """The caller, who must drive ``vehicle_id`` (or be an operator)."""
-        p = self.who(context, "driver", "operator")
-        if not vehicle_id:
-            raise InvalidInput("vehicle_id", "missing")
+        p = self.who("driver", "operator")
+        cv.check_id("vehicle_id", vehicle_id)
         if not p.may_drive(vehicle_id):
             raise PermissionDenied(f"vehicle {vehicle_id} is not yours")
         return p
 
-    def _vehicle(self, context: grpc.ServicerContext, vehicle_id: str) -> int:
-        self._driver(context, vehicle_id)
-        return self.core.vehicle_index(vehicle_id)
+    async def _vehicle(self, vehicle_id: str) -> int:
+        self._driver(vehicle_id)
+        return int(await self.op("vehicle_index", vehicle_id))
 
     @rpc
-    def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
-        p = self._driver(context, request.vehicle_id)
+    async def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
+        p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
         stop = request.stop if request.HasField("stop") else None
-        return cv.vehicle_status(self.core.start_shift(request.vehicle_id, stop, now_s))
+        return cv.vehicle_status(await self.op("start_shift", request.vehicle_id, stop, now_s))
 
     @rpc
-    def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.ServicerContext) -> Any:
-        p = self._driver(context, request.vehicle_id)
+    async def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
+        p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        return cv.vehicle_status(self.core.end_shift(request.vehicle_id, now_s))
+        return cv.vehicle_status(await self.op("end_shift", request.vehicle_id, now_s))
 
-    def ReportLocation(
-        self, request_iterator: Iterator[driver_pb2.LocationReport], context: grpc.ServicerContext
-    ) -> Any:
+    async def ReportLocation(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+        """Positions as they come; the call ends when the client closes it (a client that cancels
+        it ends it too: that is normal, nothing is logged)."""
         accepted = 0
         try:
-            for report in request_iterator:
-                self._driver(context, report.vehicle_id)
+            async for report in request_iterator:
+                if isinstance(report, Undecodable):
+                    raise undecodable_error(report, context)
+                self._driver(report.vehicle_id)
                 time_s = self.place_time("time_s", report.time_s)
                 with deadline_of(context):
-                    self.core.position(report.vehicle_id, report.stop, time_s)
+                    await self.op("position", report.vehicle_id, report.stop, time_s)
                 accepted += 1
+        except grpc.aio.AbortError:
+            raise
         except Exception as exc:
-            abort(context, exc)
+            end_call(context, exc)
+            return None
         return driver_pb2.LocationAck(accepted=accepted)
 
     @rpc
-    def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.ServicerContext) -> Any:
-        v = self._vehicle(context, request.vehicle_id)
-        stops = self.core.manifest_view(v)
-        last = self.core.store.last_event_id(f"vehicle:{request.vehicle_id}") or ""
-        return cv.manifest(last, request.vehicle_id, self.core.clock_s, stops)
+    async def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.aio.ServicerContext) -> Any:
+        v = await self._vehicle(request.vehicle_id)
+        stops = await self.op("manifest_view", v)
+        last = await self.blocking(self.core.store.last_event_id, f"vehicle:{request.vehicle_id}")
+        return cv.manifest(last or "", request.vehicle_id, self.core.clock_s, stops)
 
-    def WatchManifest(self, request: driver_pb2.WatchManifestRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+    async def WatchManifest(
+        self, request: driver_pb2.WatchManifestRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         try:
-            v = self._vehicle(context, request.vehicle_id)
-            stops = self.core.manifest_view(v)
+            if isinstance(request, Undecodable):
+                raise undecodable_error(request, context)
+            v = await self._vehicle(request.vehicle_id)
+            stops = await self.op("manifest_view", v)
         except Exception as exc:
-            abort(context, exc)
+            end_call(context, exc)
+            return
         vid = request.vehicle_id
-        topic = f"vehicle:{vid}"
 
-        def first() -> Any:
-            return cv.manifest(self.core.store.last_event_id(topic) or "", vid, self.core.clock_s, stops)
+        def first(last: str | None) -> Any:
+            return cv.manifest(last or "", vid, self.core.clock_s, stops)
 
         def convert(event_id: str, payload: dict[str, Any]) -> Any:
             return cv.manifest(event_id, vid, payload["time_s"], payload["stops"])
 
-        yield from self.stream(context, topic, request.after_event_id, first, convert)
+        async for manifest in self.stream(context, f"vehicle:{vid}", request.after_event_id, first, convert):
+            yield manifest
 
     @rpc
-    def ReportStopEvent(self, request: driver_pb2.StopEvent, context: grpc.ServicerContext) -> Any:
-        p = self._driver(context, request.vehicle_id)
+    async def ReportStopEvent(self, request: driver_pb2.StopEvent, context: grpc.aio.ServicerContext) -> Any:
+        p = self._driver(request.vehicle_id)
         kind = cv.STOP_EVENT.get(request.kind)
         if kind is None:
             raise InvalidInput("kind", f"unknown stop event kind {request.kind}")
-        if kind != "arrived" and not request.ride_id:
-            raise InvalidInput("ride_id", "missing")
+        if kind != "arrived":
+            cv.check_id("ride_id", request.ride_id, scoped=True)
         time_s = self.time_of(p, "time_s", request.time_s)
-        planned = self.core.stop_event(request.vehicle_id, kind, request.ride_id, request.stop, time_s)
+        planned = await self.op("stop_event", request.vehicle_id, kind, request.ride_id, request.stop, time_s)
         return driver_pb2.StopEventAck(planned_stops=planned)
 
 
 class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
-    def WatchAssignments(
-        self, request: operator_pb2.WatchAssignmentsRequest, context: grpc.ServicerContext
-    ) -> Iterator[Any]:
+    async def WatchAssignments(
+        self, request: operator_pb2.WatchAssignmentsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         try:
-            self.who(context, "operator")
+            if isinstance(request, Undecodable):
+                raise undecodable_error(request, context)
+            self.who("operator")
         except Exception as exc:
-            abort(context, exc)
-        yield from self.stream(context, "assignments", request.after_event_id, None, cv.assignment_event)
+            end_call(context, exc)
+            return
+        async for event in self.stream(context, "assignments", request.after_event_id, None, cv.assignment_event):
+            yield event
 
     @rpc
-    def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.ServicerContext) -> Any:
-        self.who(context, "operator")
-        rows = self.core.list_vehicles()
+    async def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.aio.ServicerContext) -> Any:
+        self.who("operator")
+        rows = await self.op("list_vehicles")
         return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
 
     @rpc
-    def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.ServicerContext) -> Any:
-        self.who(context, "operator")
-        return operator_pb2.FleetStatusResponse(**self.core.fleet_kpis())
+    async def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.aio.ServicerContext) -> Any:
+        self.who("operator")
+        return operator_pb2.FleetStatusResponse(**(await self.op("fleet_kpis")))
 
     @rpc
-    def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.ServicerContext) -> Any:
-        self.who(context, "operator")
+    async def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.aio.ServicerContext) -> Any:
+        self.who("operator")
         if request.iterations < 0:
             raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. the engine's limit)")
         check_time("now_s", request.now_s)
-        rep = self.core.reoptimise(request.iterations, request.now_s)
+        rep = await self.op("reoptimise", request.iterations, request.now_s)
         return operator_pb2.ReoptimiseResponse(
             adopted=rep.adopted,
             cost_before=rep.cost_before,
@@ -367,11 +515,14 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         )
 
     @rpc
-    def UpdateTraffic(self, request: operator_pb2.UpdateTrafficRequest, context: grpc.ServicerContext) -> Any:
-        self.who(context, "operator")
+    async def UpdateTraffic(self, request: operator_pb2.UpdateTrafficRequest, context: grpc.aio.ServicerContext) -> Any:
+        self.who("operator")
+        network = getattr(self.core, "network", None)
+        if network is None:
+            raise StoreUnavailable("the engine is still starting")
         times = np.asarray(request.edge_travel_time_s, dtype=np.float64)
-        expected = self.core.network.num_edges
+        expected = network.num_edges
         if times.shape != (expected,):
             raise InvalidInput("edge_travel_time_s", f"{times.size} values for {expected} edges")
         check_time("now_s", request.now_s)
-        return operator_pb2.UpdateTrafficResponse(seconds=self.core.update_traffic(times, request.now_s))
+        return operator_pb2.UpdateTrafficResponse(seconds=await self.op("update_traffic", times, request.now_s))

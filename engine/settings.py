@@ -8,7 +8,17 @@ from pathlib import Path
 
 from matching.errors import InvalidValueError
 
-from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_REOPTIMISE_MS, MAX_FRONTENDS
+from . import (
+    DEFAULT_MAX_MESSAGE_KB,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_REOPTIMISE_ITERATIONS,
+    DEFAULT_MAX_REOPTIMISE_MS,
+    DEFAULT_MAX_STREAMS,
+    DEFAULT_MAX_STREAMS_PER_CALLER,
+    DEFAULT_MAX_STREAMS_PER_CONNECTION,
+    DEFAULT_MAX_STREAMS_PER_PEER,
+    MAX_FRONTENDS,
+)
 from .clock import resolve_timezone
 from .store import STORE_FORMS, RedisAccess, check_store_spec, redis_url_has_password
 from .tls import ServerTLS, check_ca, check_key_pair, load_server_tls
@@ -52,15 +62,33 @@ class Settings:
             (UNAVAILABLE: nothing done).
         max_reoptimise_iterations, max_reoptimise_ms: the most iterations an operator's
             re-optimisation may ask for, and the longest any re-optimisation holds the writer.
-        workers: gRPC worker threads (streams hold one each), per front end if any.
+        workers: threads of the gRPC server's pool, per front end if any: the store reads that block
+            (a stream's history, a topic's last event id). Calls and streams wait on the event
+            loop without a thread (see :mod:`engine.gateway`).
         frontends: gRPC front-end processes (0: gRPC in the engine's own process; see
             :mod:`engine.frontend`).
         writer_nice: scheduling priority (nice value) of the writer thread, with front ends only
-            (in one process a favoured writer starves the streams); a negative value needs root or
-            CAP_SYS_NICE (else the writer keeps the default and a warning says so).
+            (in one process a favoured writer starves the streams), and of the threads on its path
+            (the engine's threads that talk to the front ends; in each front end, the gRPC event
+            loop, its completion poller and the thread that takes the engine's answers); a
+            negative value needs root or CAP_SYS_NICE (else they keep the default and a warning
+            says so).
         seed: seeds the dispatcher.
         retention_days: how long the store keeps a ride that ended (completed, cancelled, no-show)
             and each event, in days (see ``docs/data-retention.md``).
+        max_message_kb: the largest message the server reads, in KiB (a larger one is refused with
+            RESOURCE_EXHAUSTED before it is parsed). The largest of the API is an UpdateTraffic: 8
+            bytes per edge of the road network (drt_manhattan's 9,420 edges: 74 KiB), so the
+            default 512 fits networks up to about 65,000 edges; raise it for larger ones.
+        max_streams: streams open at once (WatchRide, WatchManifest, WatchAssignments,
+            ReportLocation, health Watch, reflection), per gRPC process (each front end, or the
+            engine's own): over it, a new stream gets RESOURCE_EXHAUSTED.
+        max_streams_per_caller: streams open at once per rider or driver (token subject); operators
+            are limited by the other limits only.
+        max_streams_per_peer: streams open at once per client address (0: no limit); behind a proxy
+            or a carrier's NAT many riders share one address, so raise it or turn it off there.
+        max_streams_per_connection: calls at once on one HTTP/2 connection
+            (``grpc.max_concurrent_streams``); more wait on the client until one ends.
     """
 
     scenario: Path
@@ -88,6 +116,11 @@ class Settings:
     writer_nice: int = 0
     seed: int = 0
     retention_days: float = DEFAULT_RETENTION_DAYS
+    max_message_kb: int = DEFAULT_MAX_MESSAGE_KB
+    max_streams: int = DEFAULT_MAX_STREAMS
+    max_streams_per_caller: int = DEFAULT_MAX_STREAMS_PER_CALLER
+    max_streams_per_peer: int = DEFAULT_MAX_STREAMS_PER_PEER
+    max_streams_per_connection: int = DEFAULT_MAX_STREAMS_PER_CONNECTION
 
     def __post_init__(self) -> None:
         try:
@@ -122,6 +155,20 @@ class Settings:
             raise InvalidValueError("frontends", f"got {self.frontends}", f"0 .. {MAX_FRONTENDS}")
         if not -20 <= self.writer_nice <= 19:
             raise InvalidValueError("writer_nice", f"got {self.writer_nice}", "-20 .. 19")
+        if not 4 <= self.max_message_kb <= 1024 * 1024:
+            raise InvalidValueError("max_message_kb", f"got {self.max_message_kb}", "4 .. 1048576 KiB")
+        if not 1 <= self.max_streams <= 1_000_000:
+            raise InvalidValueError("max_streams", f"got {self.max_streams}", "1 .. 1000000")
+        if not 1 <= self.max_streams_per_caller <= 1_000_000:
+            raise InvalidValueError("max_streams_per_caller", f"got {self.max_streams_per_caller}", "1 .. 1000000")
+        if not 0 <= self.max_streams_per_peer <= 1_000_000:
+            raise InvalidValueError(
+                "max_streams_per_peer", f"got {self.max_streams_per_peer}", "0 (no limit) .. 1000000"
+            )
+        if not 1 <= self.max_streams_per_connection <= 100_000:
+            raise InvalidValueError(
+                "max_streams_per_connection", f"got {self.max_streams_per_connection}", "1 .. 100000"
+            )
         if not 0 < self.retention_days <= MAX_RETENTION_DAYS:
             raise InvalidValueError("retention_days", f"got {self.retention_days}", f"> 0 .. {MAX_RETENTION_DAYS}")
         if (self.tls_cert is None) != (self.tls_key is None):

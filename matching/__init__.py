@@ -25,9 +25,12 @@ from .errors import (
 from .fares import FARE_POLICIES, FarePolicy, ImodFare, SharedTaxiFare, fare_policy_from_name
 from .model import (
     DAY_S,
+    ID_PATTERN,
     ID_RULE,
     MAX_PASSENGERS,
     MAX_TIME_S,
+    SCOPED_ID_PATTERN,
+    SCOPED_ID_RULE,
     Offer,
     Rejection,
     RejectReason,
@@ -36,6 +39,8 @@ from .model import (
     RideStatus,
     StopEventKind,
     VehicleState,
+    id_problem,
+    scoped_id,
 )
 from .params import ServiceParams
 from .service_area import (
@@ -51,10 +56,13 @@ from .service_area import (
 __all__ = [
     "DAY_S",
     "FARE_POLICIES",
+    "ID_PATTERN",
     "ID_RULE",
     "MAX_PASSENGERS",
     "MAX_TIME_S",
     "PAST_GRACE_S",
+    "SCOPED_ID_PATTERN",
+    "SCOPED_ID_RULE",
     "ConflictError",
     "FarePolicy",
     "ImodFare",
@@ -78,6 +86,8 @@ __all__ = [
     "StopPair",
     "VehicleState",
     "fare_policy_from_name",
+    "id_problem",
     "point_in_polygon",
+    "scoped_id",
     "stops_in_zone",
 ]

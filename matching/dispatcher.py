@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -108,8 +109,15 @@ _RIDE_TIMES = ("picked_up_at_s", "dropped_off_at_s", "planned_pickup_s", "planne
 #: Times on the service clock in an offer that say what is promised (not when it was made).
 _OFFER_TIMES = ("pickup_eta_s", "pickup_window_start_s", "pickup_window_end_s", "dropoff_eta_s", "latest_dropoff_s")
 
-#: The ids this dispatcher gives its offers.
-_OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})")
+#: The ids this dispatcher gives its offers: ``offer-<number>-<random suffix>`` (see
+#: :meth:`Dispatcher._next_offer`; ids of older versions have no suffix).
+_OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})(?:-[0-9a-f]{1,32})?")
+
+
+def offer_number(offer_id: str) -> int | None:
+    """The sequence number in an offer id of this dispatcher (None if ``offer_id`` is not one)."""
+    match = _OFFER_NUMBER.fullmatch(offer_id)
+    return int(match[1]) if match else None
 
 
 class PlannedStop(NamedTuple):
@@ -653,7 +661,7 @@ class Dispatcher:
         s_p = self.params.service_time_s(request.passengers)
         distance = self._direct_distance_m(o, d)
         offer = Offer(
-            offer_id=f"offer-{self._next_offer()}",
+            offer_id=self._next_offer(),
             request_id=request.id,
             vehicle_id=self.vehicles[v].id,
             pickup_stop=o,
@@ -682,9 +690,12 @@ class Dispatcher:
         self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
         return offer
 
-    def _next_offer(self) -> int:
+    def _next_offer(self) -> str:
+        """A new offer id: ``offer-<n>-<16 hex digits>``. The number ``n`` is the next of
+        :attr:`offer_seq` (persisted, so never given twice, even across restarts); the suffix is
+        random (:mod:`secrets`, 64 bits), so that nobody can guess another rider's offer."""
         self.offer_seq += 1
-        return self.offer_seq
+        return f"offer-{self.offer_seq}-{secrets.token_hex(8)}"
 
     def adopt_quotes(self, other: Dispatcher) -> None:
         """Take over another dispatcher's open offers and offer numbering (after a rebuild)."""
@@ -711,9 +722,9 @@ class Dispatcher:
         quote = self._quotes.get(offer_id)
         if quote is not None:
             return quote
-        number = _OFFER_NUMBER.fullmatch(offer_id)
+        number = offer_number(offer_id)
         forgotten = self._forgotten
-        if number and forgotten is not None and forgotten[0] <= int(number[1]) <= forgotten[1]:
+        if number is not None and forgotten is not None and forgotten[0] <= number <= forgotten[1]:
             raise ConflictError(f"offer {offer_id} expired")
         raise NotFoundError("offer", offer_id)
 
@@ -1148,8 +1159,7 @@ class Dispatcher:
                 planned_pickup_s=float(rec.get("planned_pickup_s") or 0.0),
                 planned_dropoff_s=float(rec.get("planned_dropoff_s") or 0.0),
             )
-            digits = "".join(ch for ch in offer.offer_id if ch.isdigit())
-            highest_offer = max(highest_offer, int(digits) if digits else 0)
+            highest_offer = max(highest_offer, offer_number(offer.offer_id) or 0)
             if status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
                 p, d = plan.new_node(), plan.new_node()
                 window = rec.get("pickup_window_s") or [offer.pickup_window_start_s, offer.pickup_window_end_s]

@@ -14,7 +14,11 @@ Conventions:
 * **Distances** are integer metres, **money** integer KRW.
 * **Stops** are indices into a :class:`routing.StopSet`: stop ``i`` sits on network node
   ``stops.node[i]``.
-* **Ids** (requests, offers, vehicles, riders) are 1 to 64 characters from ``A-Z a-z 0-9 _ . : -``.
+* **Ids** (requests, offers, vehicles, riders) are 1 to 64 characters from ``A-Z a-z 0-9 _ . : -``
+  (:data:`ID_PATTERN`). A request made by a known rider may carry its id *scoped* by the rider,
+  ``"<rider id>/<id>"`` (:func:`scoped_id`): the live engine keeps its riders' request and ride
+  ids apart that way, so that one rider's id never meets another's. An id is never quoted
+  whole in an error (a long one is cut, see :func:`id_problem`).
 
 Every value object is a frozen dataclass that checks itself in ``__post_init__`` and raises
 :class:`~matching.errors.InvalidRequestError` (for what a rider sent) or
@@ -61,8 +65,48 @@ MAX_TIME_S: Final = 366 * DAY_S
 MAX_PASSENGERS: Final = 100
 #: The rule every id follows, in words.
 ID_RULE: Final = "1 .. 64 characters from A-Z a-z 0-9 _ . : -"
+#: The rule every id follows (match it with ``fullmatch``).
+ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+#: An id, or one scoped by its owner: ``"<owner id>/<id>"`` (see :func:`scoped_id`).
+SCOPED_ID_PATTERN: Final = re.compile(r"(?:[A-Za-z0-9_.:-]{1,64}/)?[A-Za-z0-9_.:-]{1,64}")
+#: :data:`SCOPED_ID_PATTERN` in words.
+SCOPED_ID_RULE: Final = f"{ID_RULE}, or <rider id>/<id>"
+#: The longest part of a bad id an error message quotes.
+_QUOTED_ID = 24
 
-_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+def scoped_id(owner: str, id_: str) -> str:
+    """``id_`` scoped by ``owner`` (both plain ids): ``"<owner>/<id>"``."""
+    return f"{owner}/{id_}"
+
+
+def id_problem(value: str, *, scoped: bool = False) -> str | None:
+    """What is wrong with ``value`` as an id (None: nothing), in words that never quote a long id
+    whole: the first character the rule does not allow (by position), or the length.
+
+    With ``scoped``, ``"<owner id>/<id>"`` is allowed too (:data:`SCOPED_ID_PATTERN`)."""
+    if (SCOPED_ID_PATTERN if scoped else ID_PATTERN).fullmatch(value):
+        return None
+    if not value:
+        return "missing"
+    short = len(value) <= _QUOTED_ID
+    for k, ch in enumerate(value):
+        if not (ch.isascii() and (ch.isalnum() or ch in "_.:-" or (scoped and ch == "/"))):
+            return f"character {k + 1} is {ch!r}" + (f" in {plain_repr(value)}" if short else "")
+    parts = value.split("/")
+    if len(parts) > 2:
+        return f"{len(parts) - 1} '/' (at most one, between a rider id and an id)"
+    for part in parts:
+        if not part:
+            return "an empty part before or after '/'"
+        if len(part) > 64:
+            return (
+                f"{len(part)} characters"
+                + ("" if part == value else " after or before '/'")
+                + (f", starting {plain_repr(part[:_QUOTED_ID])}")
+            )
+    return f"got {plain_repr(value[:_QUOTED_ID])}"  # unreachable: every way to break the rule is named above
+
 
 # ---------------------------------------------------------------------------- checks
 # Shared by the modules of this package (params, fares, service_area); not public API.
@@ -126,11 +170,19 @@ def _check_time(field: str, value: object, *, error: type[InvalidValueError] = I
     return _check_int(field, value, 0, MAX_TIME_S, unit="s", error=error)
 
 
-def _check_id(field: str, value: object, *, error: type[InvalidValueError] = InvalidValueError) -> str:
+def _check_id(
+    field: str,
+    value: object,
+    *,
+    error: type[InvalidValueError] = InvalidValueError,
+    scoped: bool = False,
+) -> str:
+    """``value`` as an id (with ``scoped``, or one scoped by its owner: :data:`SCOPED_ID_PATTERN`)."""
     if not isinstance(value, str):
-        raise error(field, f"expected a string, got {plain_repr(value)}", ID_RULE)
-    if not _ID_PATTERN.fullmatch(value):
-        raise error(field, f"got {plain_repr(value)}", ID_RULE)
+        raise error(field, f"expected a string, got {type(value).__name__}", ID_RULE)
+    problem = id_problem(value, scoped=scoped)
+    if problem is not None:
+        raise error(field, problem, SCOPED_ID_RULE if scoped else ID_RULE)
     return value
 
 
@@ -298,7 +350,8 @@ class Request:
     walked to the nearest stop (:class:`~matching.service_area.ServiceArea`).
 
     Attributes:
-        id: the request's id (see :data:`ID_RULE`).
+        id: the request's id (see :data:`ID_RULE`), or, with ``rider_id``, that id scoped by the
+            rider: ``"<rider_id>/<id>"`` (:func:`scoped_id`).
         requested_time_s: earliest pickup time on the service clock; the pickup happens no
             earlier than this and no later than this plus the service's maximum wait.
         submitted_time_s: when the request was made; ``None`` means "at the requested time"
@@ -333,7 +386,12 @@ class Request:
 
     def __post_init__(self) -> None:
         err = InvalidRequestError
-        _check_id("id", self.id, error=err)
+        if self.rider_id is not None:
+            _check_id("rider_id", self.rider_id, error=err)
+        if isinstance(self.rider_id, str) and isinstance(self.id, str) and self.id.startswith(f"{self.rider_id}/"):
+            _check_id("id", self.id[len(self.rider_id) + 1 :], error=err)  # scoped by its own rider
+        else:
+            _check_id("id", self.id, error=err)
         requested = _check_time("requested_time_s", self.requested_time_s, error=err)
         _set(self, "requested_time_s", requested)
         if self.submitted_time_s is not None:
@@ -358,8 +416,6 @@ class Request:
         if not isinstance(self.wheelchair, bool | np.bool_):
             raise err("wheelchair", f"expected true or false, got {plain_repr(self.wheelchair)}", "true, false")
         _set(self, "wheelchair", bool(self.wheelchair))
-        if self.rider_id is not None:
-            _check_id("rider_id", self.rider_id, error=err)
 
     def _check_end(self, end: str) -> None:
         err = InvalidRequestError
@@ -437,7 +493,7 @@ class Rejection:
     detail: str = ""
 
     def __post_init__(self) -> None:
-        _check_id("request_id", self.request_id)
+        _check_id("request_id", self.request_id, scoped=True)
         if not isinstance(self.reason, RejectReason):
             try:
                 _set(self, "reason", RejectReason(self.reason))
@@ -505,8 +561,9 @@ class Offer:
     cost: float
 
     def __post_init__(self) -> None:
-        for name in ("offer_id", "request_id", "vehicle_id"):
+        for name in ("offer_id", "vehicle_id"):
             _check_id(name, getattr(self, name))
+        _check_id("request_id", self.request_id, scoped=True)
         for name in (
             "pickup_stop",
             "dropoff_stop",

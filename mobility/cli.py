@@ -32,9 +32,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine import (
+    DEFAULT_MAX_MESSAGE_KB,
     DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_REOPTIMISE_ITERATIONS,
     DEFAULT_MAX_REOPTIMISE_MS,
+    DEFAULT_MAX_STREAMS,
+    DEFAULT_MAX_STREAMS_PER_CALLER,
+    DEFAULT_MAX_STREAMS_PER_CONNECTION,
+    DEFAULT_MAX_STREAMS_PER_PEER,
     DEFAULT_WRITER_NICE,
     MAX_FRONTENDS,
 )
@@ -556,6 +561,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         writer_nice=args.writer_nice,
         seed=args.seed,
         retention_days=args.retention_days,
+        max_message_kb=args.max_message_kb,
+        max_streams=args.max_streams,
+        max_streams_per_caller=args.max_streams_per_caller,
+        max_streams_per_peer=args.max_streams_per_peer,
+        max_streams_per_connection=args.max_streams_per_connection,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -1151,16 +1161,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="calls waiting for the engine beyond which new ones are refused at once with UNAVAILABLE "
         f"(nothing done; the client may retry) (default {DEFAULT_MAX_QUEUE:,})",
     )
-    serve.add_argument("--workers", type=int, default=64, help="gRPC worker threads, per front end if any (default 64)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=64,
+        help="threads for the gRPC server's blocking store reads, per front end if any (default 64); calls and "
+        "streams wait on the server's event loop without a thread",
+    )
+    limits = serve.add_argument_group(
+        "limits", "what one client may hold (each per gRPC process: per front end, or the engine's own)"
+    )
+    limits.add_argument(
+        "--max-message-kb",
+        type=int,
+        default=DEFAULT_MAX_MESSAGE_KB,
+        metavar="KIB",
+        help=f"largest message the server reads, in KiB (default {DEFAULT_MAX_MESSAGE_KB}); a larger one is "
+        "refused with RESOURCE_EXHAUSTED before it is parsed, and a call without a valid token is refused "
+        "before its message is read at all. The largest message of the API is UpdateTraffic, 8 bytes per edge "
+        "of the road network (drt_manhattan: 9,420 edges, 74 KiB): raise this for networks of more than about "
+        "65,000 edges",
+    )
+    limits.add_argument(
+        "--max-streams",
+        type=int,
+        default=DEFAULT_MAX_STREAMS,
+        metavar="N",
+        help="streams open at once (WatchRide, WatchManifest, WatchAssignments, ReportLocation, health Watch; "
+        f"default {DEFAULT_MAX_STREAMS}); over it a new one gets RESOURCE_EXHAUSTED",
+    )
+    limits.add_argument(
+        "--max-streams-per-caller",
+        type=int,
+        default=DEFAULT_MAX_STREAMS_PER_CALLER,
+        metavar="N",
+        help=f"streams open at once per rider or driver (token subject; default {DEFAULT_MAX_STREAMS_PER_CALLER}); "
+        "operators are limited by "
+        "the other limits only",
+    )
+    limits.add_argument(
+        "--max-streams-per-peer",
+        type=int,
+        default=DEFAULT_MAX_STREAMS_PER_PEER,
+        metavar="N",
+        help=f"streams open at once per client IP address (default {DEFAULT_MAX_STREAMS_PER_PEER}; 0: no limit). "
+        "Behind a proxy or a carrier's NAT many riders share one address: raise it, or 0",
+    )
+    limits.add_argument(
+        "--max-streams-per-connection",
+        type=int,
+        default=DEFAULT_MAX_STREAMS_PER_CONNECTION,
+        metavar="N",
+        help="calls at once on one HTTP/2 connection (grpc.max_concurrent_streams; default "
+        f"{DEFAULT_MAX_STREAMS_PER_CONNECTION}); more wait on the client until one ends",
+    )
     serve.add_argument(
         "--writer-nice",
         type=int,
         default=DEFAULT_WRITER_NICE,
         metavar="N",
         help="with front ends: scheduling priority (nice value, -20 .. 19) of the writer thread, the engine's "
-        f"one serial part (default {DEFAULT_WRITER_NICE}, so that it gets its core before the gRPC and stream "
-        "threads and whatever else runs; needs root or CAP_SYS_NICE, without them the writer keeps the default "
-        "priority and a warning says so). Without front ends the writer keeps the default: it shares the "
+        f"one serial part (default {DEFAULT_WRITER_NICE}, so that it gets its core before the client and stream "
+        "threads and whatever else runs), and of the threads on its path, each front end's gRPC event loop "
+        "among them; needs root or CAP_SYS_NICE, without them the threads keep the default priority and a "
+        "warning says so. Without front ends the writer keeps the default: it shares the "
         "interpreter lock with the streams, which a favoured writer would starve",
     )
     serve.add_argument(

@@ -124,7 +124,8 @@ def read_token_file(path: Path) -> str:
 
 
 class EngineMismatch(RuntimeError):
-    """The engine does not run the scenario the simulation expects (fleet or clock)."""
+    """The engine does not run the scenario the simulation expects (fleet or clock), or is set up
+    too small for it (a traffic update larger than the messages it reads)."""
 
 
 class EngineUnreachable(RuntimeError):
@@ -260,9 +261,20 @@ class RemoteBackend:
         return bool(rep.adopted)
 
     def traffic(self, router: Router, now_s: int) -> None:
+        """Send the traffic model's edge times (8 bytes per edge: the API's largest message)."""
         times = np.asarray(router.network.travel_time_s, dtype=np.float64)
-        self._call(self.operator.UpdateTraffic,
-                   operator_pb2.UpdateTrafficRequest(edge_travel_time_s=times.tolist(), now_s=now_s))  # fmt: skip
+        request = operator_pb2.UpdateTrafficRequest(edge_travel_time_s=times.tolist(), now_s=now_s)
+        try:
+            self._call(self.operator.UpdateTraffic, request)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or "larger than max" not in (exc.details() or ""):
+                raise
+            kib = -(-request.ByteSize() // 1024)
+            raise EngineMismatch(
+                f"the engine refused a traffic update of {kib} KiB ({times.size} edges, 8 bytes each): it reads "
+                f"smaller messages ({exc.details()}); start `mobility serve` with --max-message-kb {kib} or "
+                "more"
+            ) from None
 
     def close(self) -> None:
         self.channel.close()

@@ -39,6 +39,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from engine.core import EngineCore
 from engine.frontend import CoreHost, FrontEnds, serve_with_frontends
+from engine.gateway import GrpcServer
 from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
@@ -282,7 +283,7 @@ def bearer(name: str) -> list[tuple[str, str]]:
 class Engine:
     """A live engine on 127.0.0.1:``port`` with a channel and a stub of each service."""
 
-    server: grpc.Server | None  # None with front ends: gRPC runs in their processes
+    server: GrpcServer | None  # None with front ends: gRPC runs in their processes
     port: int
     core: EngineCore
     channel: grpc.Channel
@@ -360,7 +361,7 @@ def launch_engine(
         ),
         **options,
     )
-    server: grpc.Server | None = None
+    server: GrpcServer | None = None
     front: FrontEnds | None = None
     host: CoreHost | None = None
     if frontends:

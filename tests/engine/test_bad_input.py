@@ -54,7 +54,9 @@ MAX_EDGE_TIME_S = 10_000_000
 TIMEOUT = 20.0
 ID_CHARS = string.ascii_letters + string.digits + "_.:-"
 ID_RULE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-OFFER_ID = re.compile(r"offer-\d{1,6}")
+OFFER_ID = re.compile(r"offer-\d{1,6}-[0-9a-f]{16}")
+#: How operators and drivers see rider alice's ride ids (riders' ids are scoped per rider).
+ALICE = "alice/"
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 
@@ -85,8 +87,8 @@ class World:
 
     engine: Engine
     clock: int
-    vehicles: dict[str, str]  # ride id -> vehicle id
-    offers: dict[str, str]  # ride id -> offer id
+    vehicles: dict[str, str]  # ride id (as operators see it: "alice/<id>") -> vehicle id
+    offers: dict[str, str]  # ride id (as operators see it) -> offer id
     checks: Iterator[int] = field(default_factory=lambda: iter(range(10**9)))
 
     def fleet(self) -> operator_pb2.FleetStatusResponse:
@@ -140,10 +142,10 @@ def world(data_dir: Path, tokens_file: Path, request: pytest.FixtureRequest) -> 
         pickup = engine.driver.GetManifest(
             driver_pb2.GetManifestRequest(vehicle_id=on_board.vehicle_id), metadata=operator, timeout=TIMEOUT
         ).stops[0]
-        assert pickup.ride_id == "on-board"
+        assert pickup.ride_id == ALICE + "on-board"
         clock = pickup.planned_s
         event = driver_pb2.StopEvent(
-            vehicle_id=on_board.vehicle_id, kind=KINDS["boarded"], ride_id="on-board", time_s=clock
+            vehicle_id=on_board.vehicle_id, kind=KINDS["boarded"], ride_id=ALICE + "on-board", time_s=clock
         )
         engine.driver.ReportStopEvent(event, metadata=operator, timeout=TIMEOUT)
         assigned = _book(engine, "assigned", 3, 20, clock, key="assigned-key")
@@ -154,8 +156,8 @@ def world(data_dir: Path, tokens_file: Path, request: pytest.FixtureRequest) -> 
         w = World(
             engine=engine,
             clock=clock,
-            vehicles={r.ride_id: r.vehicle_id for r in rides},
-            offers={r.ride_id: r.offer_id for r in rides},
+            vehicles={ALICE + r.ride_id: r.vehicle_id for r in rides},
+            offers={ALICE + r.ride_id: r.offer_id for r in rides},
         )
         assert w.fleet().clock_s == clock
         w.still_serving()
@@ -317,11 +319,11 @@ def bad_ride_calls(draw: st.DrawFn, world: World) -> Call:
     token = "operator"
     if case == "id":
         ride_id = draw(bad_or_unknown_ids)
-    elif case == "owner":
-        ride_id = draw(st.sampled_from(sorted(world.vehicles)))
+    elif case == "owner":  # alice's ride ids, as she names them
+        ride_id = draw(st.sampled_from(sorted(world.vehicles))).removeprefix(ALICE)
         token = draw(st.sampled_from(["bob", "driver"]))
     else:  # cancelling a ride under way or already over
-        ride_id = draw(st.sampled_from(["on-board", "cancelled"]))
+        ride_id = draw(st.sampled_from([ALICE + "on-board", ALICE + "cancelled"]))
     if method == "CancelRide":
         return Call("rider", method, rider_pb2.CancelRideRequest(ride_id=ride_id, now_s=draw(past(world))), token)
     if method == "GetRide":
@@ -361,8 +363,12 @@ def bad_stop_events(draw: st.DrawFn, world: World) -> driver_pb2.StopEvent:
     else:  # the ride's own vehicle, but the event does not fit the ride's state
         ride_id, kind = draw(
             st.sampled_from(
-                [("assigned", KINDS["alighted"]), ("on-board", KINDS["boarded"]), ("on-board", KINDS["no_show"])]
-                + [("cancelled", k) for k in KINDS.values()]
+                [
+                    (ALICE + "assigned", KINDS["alighted"]),
+                    (ALICE + "on-board", KINDS["boarded"]),
+                    (ALICE + "on-board", KINDS["no_show"]),
+                ]
+                + [(ALICE + "cancelled", k) for k in KINDS.values()]
             )
         )
         vehicle = rides[ride_id]
@@ -441,10 +447,10 @@ def _valid_calls(world: World) -> list[Call]:
     quote = rider_pb2.QuoteRequest(
         request_id="q-auth", origin=common_pb2.Place(stop=3), destination=common_pb2.Place(stop=20), passengers=1
     )
-    vehicle = world.vehicles["assigned"]
+    vehicle = world.vehicles[ALICE + "assigned"]
     return [
         Call("rider", "Quote", quote),
-        Call("rider", "BookRide", rider_pb2.BookRideRequest(offer_id=world.offers["assigned"])),
+        Call("rider", "BookRide", rider_pb2.BookRideRequest(offer_id=world.offers[ALICE + "assigned"])),
         Call("rider", "CancelRide", rider_pb2.CancelRideRequest(ride_id="assigned")),
         Call("rider", "GetRide", rider_pb2.GetRideRequest(ride_id="assigned")),
         Call("rider", "WatchRide", rider_pb2.WatchRideRequest(ride_id="assigned")),

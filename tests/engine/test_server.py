@@ -464,16 +464,18 @@ def test_riders_drivers_and_operators_see_what_they_may(auth_engine: Engine) -> 
     state = first_message(e.rider.WatchRide(rider_pb2.WatchRideRequest(ride_id=ride.ride_id), metadata=alice))
     assert state.kind == rider_pb2.RIDE_UPDATE_KIND_STATE and state.ride == ride
 
-    # another rider may not look at, follow or cancel it
-    assert status_code(lambda: get_ride(e, ride.ride_id, bob)) == denied
+    # another rider may not look at, follow or cancel it: a rider's ride ids are their own, so
+    # bob's "alice-1" is a ride of his that does not exist
+    not_found = grpc.StatusCode.NOT_FOUND
+    assert status_code(lambda: get_ride(e, ride.ride_id, bob)) == not_found
     cancel = rider_pb2.CancelRideRequest(ride_id=ride.ride_id, now_s=T0)
-    assert status_code(lambda: e.rider.CancelRide(cancel, metadata=bob, timeout=TIMEOUT)) == denied
+    assert status_code(lambda: e.rider.CancelRide(cancel, metadata=bob, timeout=TIMEOUT)) == not_found
     watch = rider_pb2.WatchRideRequest(ride_id=ride.ride_id)
-    assert status_code(lambda: first_message(e.rider.WatchRide(watch, metadata=bob, timeout=5))) == denied
-    # nor retry its booking with its idempotency key
+    assert status_code(lambda: first_message(e.rider.WatchRide(watch, metadata=bob, timeout=5))) == not_found
+    # nor get its booking with its idempotency key: bob's key is his own
     own = book(e, quote(e, "alice-2", 10, 30, metadata=alice), key="alice-key", metadata=alice)
     bobs = quote(e, "bob-1", 12, 25, metadata=bob)
-    assert status_code(lambda: book(e, bobs, key="alice-key", metadata=bob)) == denied
+    assert book(e, bobs, key="alice-key", metadata=bob).ride_id == "bob-1"
 
     # riders may not operate or drive
     for call in (
@@ -499,14 +501,14 @@ def test_riders_drivers_and_operators_see_what_they_may(auth_engine: Engine) -> 
     watch_own = driver_pb2.WatchManifestRequest(vehicle_id="veh0003")
     assert first_message(e.driver.WatchManifest(watch_own, metadata=driver)).vehicle_id == "veh0003"
 
-    # the operator does everything
-    assert get_ride(e, ride.ride_id, operator).offer_id == ride.offer_id
-    assert manifest(e, ride.vehicle_id, operator).stops
-    assert fleet(e, operator).rides_assigned == 2
+    # the operator does everything, and sees a rider's ride ids scoped by the rider
+    assert get_ride(e, f"alice/{ride.ride_id}", operator).offer_id == ride.offer_id
+    assert f"alice/{ride.ride_id}" in {stop.ride_id for stop in manifest(e, ride.vehicle_id, operator).stops}
+    assert fleet(e, operator).rides_assigned == 3
     listed = e.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), metadata=operator, timeout=TIMEOUT)
     assert len(listed.vehicles) == 16
     cancelled = e.rider.CancelRide(
-        rider_pb2.CancelRideRequest(ride_id=own.ride_id, now_s=T0), metadata=operator, timeout=TIMEOUT
+        rider_pb2.CancelRideRequest(ride_id=f"alice/{own.ride_id}", now_s=T0), metadata=operator, timeout=TIMEOUT
     )
     assert cancelled.status == common_pb2.RIDE_STATUS_CANCELLED
     # and alice still cancels her own ride
@@ -522,14 +524,13 @@ def test_bob_cannot_book_alices_offer(auth_engine: Engine) -> None:
 
 
 def test_bob_cannot_reuse_alices_idempotency_key(auth_engine: Engine) -> None:
+    """Idempotency keys are scoped per rider, as ride ids are: bob's "k-alice" is his own key."""
     mine = book_at_once(auth_engine, quote_request("alice-once"), key="k-alice", metadata=bearer("alice"))
-    code = status_code(
-        lambda: book_at_once(auth_engine, quote_request("bob-once"), key="k-alice", metadata=bearer("bob"))
-    )
-    assert code == grpc.StatusCode.PERMISSION_DENIED
+    bobs = book_at_once(auth_engine, quote_request("bob-once", 10, 30), key="k-alice", metadata=bearer("bob"))
+    assert (mine.ride_id, bobs.ride_id) == ("alice-once", "bob-once")
     again = book_at_once(auth_engine, quote_request("alice-twice"), key="k-alice", metadata=bearer("alice"))
     assert again == mine
-    assert fleet(auth_engine, bearer("operator")).rides_assigned == 1
+    assert fleet(auth_engine, bearer("operator")).rides_assigned == 2
 
 
 # ---------------------------------------------------------------------------- streams
@@ -758,10 +759,9 @@ def test_concurrent_quotes_and_bookings_stay_consistent(riders_engine: Engine) -
     for rid in booked:
         assert get_ride(engine, rid, as_rider(owner[rid])).ride_id == rid
         other = as_rider((owner[rid] + 1) % threads)
-        assert status_code(lambda rid=rid, other=other: get_ride(engine, rid, other)) in (
-            grpc.StatusCode.PERMISSION_DENIED,
-            grpc.StatusCode.NOT_FOUND,  # (with ride ids scoped per rider another rider's id names nothing)
-        )
+        # ride ids are scoped per rider: another rider's id names nothing of this rider's
+        assert status_code(lambda rid=rid, other=other: get_ride(engine, rid, other)) == grpc.StatusCode.NOT_FOUND
+    engine_id = {rid: f"rider{owner[rid]}/{rid}" for rid in booked}  # the ids operators and drivers see
 
     vehicles = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), metadata=operator, timeout=TIMEOUT)
     vehicles = vehicles.vehicles
@@ -779,7 +779,7 @@ def test_concurrent_quotes_and_bookings_stay_consistent(riders_engine: Engine) -
             assert 0 <= load <= vehicle.seats
             assert s.planned_s >= last
             last = s.planned_s
-    assert {rid for rid, _ in seen} == set(booked)
+    assert {rid for rid, _ in seen} == set(engine_id.values())
     # No vehicle reports anything while the clock moves on, so a vehicle may fall behind its plan:
     # the engine then records a ``late`` event and widens that promise (the dispatcher's rule).
     late = {
@@ -790,10 +790,12 @@ def test_concurrent_quotes_and_bookings_stay_consistent(riders_engine: Engine) -
     for rid, ride in booked.items():
         now = get_ride(engine, rid, as_rider(owner[rid]))
         assert now.status == common_pb2.RIDE_STATUS_ASSIGNED
-        assert now.vehicle_id == seen[(rid, driver_pb2.STOP_KIND_PICKUP)] == seen[(rid, driver_pb2.STOP_KIND_DROPOFF)]
+        scoped = engine_id[rid]
+        planned_on = (seen[(scoped, driver_pb2.STOP_KIND_PICKUP)], seen[(scoped, driver_pb2.STOP_KIND_DROPOFF)])
+        assert planned_on == (now.vehicle_id, now.vehicle_id)
         assert (now.pickup_stop, now.dropoff_stop, now.offer_id) == (ride.pickup_stop, ride.dropoff_stop, ride.offer_id)
         assert now.pickup_window_start_s <= now.planned_pickup_s < now.planned_dropoff_s
-        if rid not in late:
+        if scoped not in late:
             assert now.planned_pickup_s <= now.pickup_window_end_s and now.planned_dropoff_s <= now.latest_dropoff_s
     status = fleet(engine, operator)
     assert status.rides_assigned == len(booked)
@@ -802,8 +804,9 @@ def test_concurrent_quotes_and_bookings_stay_consistent(riders_engine: Engine) -
     assert status.requests_rejected == len(rejections)
     assert sum(v.planned_stops for v in vehicles) == 2 * len(booked)
     snapshot = engine.core.store.load()
-    assert set(snapshot.rides) == set(booked)
-    assert all(r["idempotency_key"].startswith("key-c") for r in snapshot.rides.values())
+    assert set(snapshot.rides) == set(engine_id.values())
+    # each key scoped by its rider, as the ride's id
+    assert all(r["idempotency_key"] == r["ride_id"].replace("/", "/key-") for r in snapshot.rides.values())
 
 
 # ---------------------------------------------------------------------------- Redis outages
@@ -867,4 +870,4 @@ def test_the_kernel_warm_up_before_serving_leaves_no_trace(engine: Engine) -> No
     assert stored.rides == {} and engine.core.store.read_events("assignments") == []
     status = fleet(engine)
     assert (status.rides_assigned, status.rides_cancelled, status.requests_rejected) == (0, 0, 0)
-    assert quote(engine, "after-warm-up").offer_id == "offer-1", "the warm-up used up offer numbers"
+    assert quote(engine, "after-warm-up").offer_id.startswith("offer-1-"), "the warm-up used up offer numbers"

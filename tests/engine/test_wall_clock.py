@@ -26,7 +26,7 @@ import pytest
 
 from engine.auth import TokenTable
 from engine.core import EngineCore
-from engine.server import build_grpc_server, listen, set_serving
+from engine.server import build_grpc_server, listen
 from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
 from matching.deployment import Deployment
@@ -102,11 +102,11 @@ def wall_engine(data_dir: Path) -> Iterator[Callable[..., Engine]]:
             time_source=source,
         )
         settings = Settings(scenario=scenario, data_dir=data_dir, clock="wall", timezone="Asia/Seoul")
-        server, health = build_grpc_server(core, TokenTable(None), settings)
+        server = build_grpc_server(core, TokenTable(None), settings)
         port = listen(server, settings, 0)
         server.start()
         core.start()
-        set_serving(health, True)
+        server.set_serving(True)
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         engine = Engine(
             server=server,

@@ -13,6 +13,7 @@ cost and stops must be the plan's afterwards.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,12 @@ from routing.solve import Result, solve
 HOUR = 3600
 #: Random streams the property test runs (the same ones every run: Hypothesis is derandomised).
 STREAM_EXAMPLES = 60
+
+
+def _numbered(value: Any) -> str:
+    """The repr of ``value`` (records, events) with every offer id cut to its number: offer ids end in
+    a random suffix (``offer-<n>-<16 hex digits>``), different in two dispatchers otherwise alike."""
+    return re.sub(r"(offer-\d+)-[0-9a-f]{16}", r"\1", repr(value))
 
 
 def fleet(n: int, stops: StopSet, *, seats: int = 16, wheelchair: int = 1) -> list[VehicleState]:
@@ -544,10 +551,11 @@ def test_booking_at_once_is_quote_then_book(
             outcomes["rejected"] += 1
             continue
         outcomes["booked"] += 1
-        assert two_steps.ride_record(first.ride_id) == at_once.ride_record(second.ride_id)
+        assert _numbered(two_steps.ride_record(first.ride_id)) == _numbered(at_once.ride_record(second.ride_id))
         for v in range(3):
             assert two_steps.planned_stops(v) == at_once.planned_stops(v)
-        assert [e for e in two_steps.events if e.kind != "offer"] == at_once.events  # at once: no offer event
+        # at once: no offer event
+        assert _numbered([e for e in two_steps.events if e.kind != "offer"]) == _numbered(at_once.events)
     assert outcomes["booked"] >= 20 and outcomes["rejected"] >= 5, outcomes
 
 
