@@ -111,21 +111,24 @@ def _pause() -> None:
     time.sleep(0)
 
 
-def wait_for(fut: Future[T], deadline: float | None = None) -> T:
-    """The outcome of a queued command: wait until ``deadline`` (the call's, else
-    :data:`CALL_TIMEOUT_S` from now); if the command has not started by then, drop it
-    (:class:`DeadlineExceeded`: nothing was done), else wait for its end — a caller is never
-    told "failed" of a command that then takes effect."""
+def wait_s(deadline: float | None = None) -> float:
+    """How long a call may still wait for its command: until ``deadline`` (a ``time.monotonic()``
+    instant; default the call's :data:`call_deadline`), or :data:`CALL_TIMEOUT_S` if it has none;
+    never more than :data:`MAX_WAIT_S`."""
     if deadline is None:
         deadline = call_deadline.get()
-    timeout = CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
+    return CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
+
+
+def wait_for(fut: Future[T], deadline: float | None = None) -> T:
+    """The outcome of a queued command: wait :func:`wait_s`; if the command has not started by
+    then, drop it (:class:`DeadlineExceeded`: nothing was done), else wait for its end — a caller
+    is never told "failed" of a command that then takes effect."""
     try:
-        return fut.result(timeout=timeout)
+        return fut.result(timeout=wait_s(deadline))
     except TimeoutError:
         if fut.cancel():
-            raise DeadlineExceeded(
-                "the engine was busy and the call's time ran out before it began: nothing was done"
-            ) from None
+            raise DeadlineExceeded() from None
         return fut.result()
 
 
@@ -480,13 +483,9 @@ class EngineCore:
         d = self.dispatcher
         news = Commit()
         for rid in carried:
-            ride = d.rides[rid]
-            self._published[rid] = self._ride_state(ride)
-            news.events.append((f"ride:{rid}", {"kind": "state", "time_s": self.clock_s, "ride": self.ride_dict(ride)}))
-        for v in range(d.plan.k):
-            news.events.append(
-                (f"vehicle:{d.vehicles[v].id}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v)})
-            )
+            self._published[rid] = self._ride_state(d.rides[rid])
+            news.events.append(self._ride_event(d.rides[rid], "state"))
+        news.events.extend(self._manifest_event(v) for v in range(d.plan.k))
         self._commit(news)
         log.info("service day %s began: %d rides expired, %d carried over", new_day, len(left), len(carried))
         return True
@@ -598,13 +597,14 @@ class EngineCore:
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
-                if self._needs_reload or self._day_due():
+                new_day = self._day_due()
+                if self._needs_reload or new_day:
                     # what the group staged so far goes to the store first: the reload reads it back
                     self._flush(staged, answers)
                     staged, answers = Commit(), []
                     if self._needs_reload:
                         self._reload()
-                    if self._day_due():
+                    if new_day:
                         self.roll_over()
                 result = fn(self.dispatcher)
                 if mutate:
@@ -696,27 +696,26 @@ class EngineCore:
             payload = self._event_payload(ev.kind, ev.time_s, ev.ride_id, ev.vehicle_id, ev.detail)
             commit.events.append(("assignments", payload))
             if ev.ride_id and ev.ride_id in d.rides and ev.kind in ("late",):
-                commit.events.append(
-                    (
-                        f"ride:{ev.ride_id}",
-                        {"kind": "late", "time_s": ev.time_s, "ride": self.ride_dict(d.rides[ev.ride_id])},
-                    )
-                )
+                commit.events.append(self._ride_event(d.rides[ev.ride_id], "late", ev.time_s))
         for rid in ride_ids:
             ride = d.rides[rid]
             state = self._ride_state(ride)
             if self._published.get(rid) != state:
                 before = self._published.get(rid)
                 self._published[rid] = state
-                kind = self._ride_kind(before, state)
-                commit.events.append(
-                    (f"ride:{rid}", {"kind": kind, "time_s": self.clock_s, "ride": self.ride_dict(ride)})
-                )
+                commit.events.append(self._ride_event(ride, self._ride_kind(before, state)))
         for v in vehicles:
-            vid = d.vehicles[v].id
-            commit.events.append(
-                (f"vehicle:{vid}", {"kind": "manifest", "time_s": self.clock_s, "stops": self.manifest(v, plans[v])})
-            )
+            commit.events.append(self._manifest_event(v, plans[v]))
+
+    def _ride_event(self, ride: Ride, kind: str, time_s: int | None = None) -> tuple[str, dict[str, Any]]:
+        """An event of the topic ``ride:<id>``: the ride as it is now (at ``time_s``, default the clock)."""
+        at = self.clock_s if time_s is None else time_s
+        return f"ride:{ride.ride_id}", {"kind": kind, "time_s": at, "ride": self.ride_dict(ride)}
+
+    def _manifest_event(self, v: int, columns: PlanColumns | None = None) -> tuple[str, dict[str, Any]]:
+        """An event of the topic ``vehicle:<id>``: vehicle ``v``'s manifest now (see :meth:`manifest`)."""
+        stops = self.manifest(v, columns)
+        return f"vehicle:{self.dispatcher.vehicles[v].id}", {"kind": "manifest", "time_s": self.clock_s, "stops": stops}
 
     @staticmethod
     def _event_payload(

@@ -39,6 +39,9 @@ class PermissionDenied(Exception):
 class DeadlineExceeded(Exception):
     """The caller's time ran out before the engine began the command: it was dropped, nothing done."""
 
+    def __init__(self, message: str = "the call's time ran out before the engine began it: nothing was done") -> None:
+        super().__init__(message)
+
 
 class Overloaded(Exception):
     """Too many commands wait for the engine: this one was refused at once, nothing done."""

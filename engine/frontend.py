@@ -68,14 +68,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
-import numpy as np
-
-from matching import Offer, Rejection, Request
-from matching.dispatcher import ReoptimiseReport
-
 from . import MAX_FRONTENDS
 from .clock import ServiceClock
-from .core import CALL_TIMEOUT_S, MAX_WAIT_S, EngineCore, Streams, Subscription, call_deadline, set_thread_nice
+from .core import EngineCore, Streams, Subscription, set_thread_nice, wait_s
 from .errors import DeadlineExceeded
 from .settings import Settings
 from .store import StoreUnavailable
@@ -264,8 +259,7 @@ class CoreHost:
         def answer(fut: Future[Any]) -> None:
             peer.calls.pop(cid, None)
             if fut.cancelled():
-                self._reply(peer, cid, error=DeadlineExceeded("the call's time ran out before the engine began it: "
-                                                             "nothing was done"))  # fmt: skip
+                self._reply(peer, cid, error=DeadlineExceeded())
                 return
             error = fut.exception()
             self._reply(peer, cid, None if error else fut.result(), error)
@@ -313,11 +307,12 @@ class _RemoteStore:
         self._remote = remote
 
     def last_event_id(self, topic: str) -> str | None:
-        return self._remote._request("read", "last_event_id", (topic,))
+        return self._remote._read("last_event_id", topic)
 
 
 class RemoteCore:
-    """What the servicers of a front end call: the core's methods, run by the engine process."""
+    """What the servicers of a front end call (as on the core: :meth:`command` or
+    :meth:`call_async`, the stream subscriptions, the store reads), run by the engine process."""
 
     newer = staticmethod(EngineCore.newer)
 
@@ -384,21 +379,15 @@ class RemoteCore:
             raise
         return cid, fut
 
-    def _request(self, kind: str, *rest: Any) -> Any:
-        """Send a call or a read and wait for its answer: until the call's deadline
-        (:data:`~engine.core.call_deadline`, else :data:`~engine.core.CALL_TIMEOUT_S`); then a
-        call is cancelled (:meth:`cancel_call`) and its answer awaited."""
-        cid, fut = self._submit(kind, *rest)
-        deadline = call_deadline.get()
-        timeout = CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
+    def _read(self, what: str, *args: Any) -> Any:
+        """A store read in the engine (``"history"`` or ``"last_event_id"``), waited for as long as
+        the call may wait (:func:`~engine.core.wait_s`)."""
+        timeout = wait_s()
+        cid, fut = self._submit("read", what, args)
         try:
-            try:
-                return fut.result(timeout=timeout)
-            except TimeoutError:
-                if kind != "call":
-                    raise StoreUnavailable(f"the engine did not answer within {timeout:.0f} s") from None
-                self.cancel_call(cid)
-                return fut.result()  # DeadlineExceeded if dropped, else the outcome (or the engine is lost)
+            return fut.result(timeout=timeout)
+        except TimeoutError:
+            raise StoreUnavailable(f"the engine did not answer within {timeout:.0f} s") from None
         finally:
             self._pending.pop(cid, None)
 
@@ -471,9 +460,6 @@ class RemoteCore:
                     fut.set_exception(gone)
         self._streams.end_all(gone)
 
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self._request("call", name, args, kwargs)
-
     # -- backpressure: a stream far behind slows the writer (EngineCore.add_throttle)
     def _check_lag(self, fed: Iterable[Subscription]) -> None:
         """After a delivery: report the streams it left :data:`LAG_EVENTS` or more behind (but not
@@ -514,69 +500,7 @@ class RemoteCore:
                     self._send(("unsub", sub.topic))
 
     def history(self, topic: str, after: str) -> list[tuple[str, dict[str, Any]]]:
-        return self._request("read", "history", (topic, after))
-
-    # -- operations (see EngineCore)
-    def quote(self, request: Request, now_s: int = 0, *, asap: bool = False) -> Offer | Rejection:
-        return self._call("quote", request, now_s, asap=asap)
-
-    def book(
-        self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
-    ) -> dict[str, Any]:
-        return self._call("book", offer_id, idempotency_key, now_s, rider_id=rider_id)
-
-    def quote_and_book(
-        self,
-        request: Request,
-        idempotency_key: str = "",
-        now_s: int = 0,
-        *,
-        rider_id: str | None = None,
-        asap: bool = False,
-    ) -> dict[str, Any]:
-        return self._call("quote_and_book", request, idempotency_key, now_s, rider_id=rider_id, asap=asap)
-
-    def ride_owner(self, ride_id: str) -> str | None:
-        return self._call("ride_owner", ride_id)
-
-    def cancel(self, ride_id: str, now_s: int = 0) -> dict[str, Any]:
-        return self._call("cancel", ride_id, now_s)
-
-    def get_ride(self, ride_id: str) -> dict[str, Any]:
-        return self._call("get_ride", ride_id)
-
-    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
-        self._call("position", vehicle_id, stop, time_s)
-
-    def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
-        return self._call("stop_event", vehicle_id, kind, ride_id, stop, time_s)
-
-    def start_shift(self, vehicle_id: str, stop: int | None = None, now_s: int = 0) -> dict[str, Any]:
-        return self._call("start_shift", vehicle_id, stop, now_s)
-
-    def end_shift(self, vehicle_id: str, now_s: int = 0) -> dict[str, Any]:
-        return self._call("end_shift", vehicle_id, now_s)
-
-    def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
-        return self._call("reoptimise", iterations, now_s)
-
-    def update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> float:
-        return self._call("update_traffic", edge_times, now_s)
-
-    def vehicle_index(self, vehicle_id: str) -> int:
-        return self._call("vehicle_index", vehicle_id)
-
-    def vehicle_view(self, v: int) -> dict[str, Any]:
-        return self._call("vehicle_view", v)
-
-    def manifest_view(self, v: int) -> dict[str, list[Any]]:
-        return self._call("manifest_view", v)
-
-    def list_vehicles(self) -> list[dict[str, Any]]:
-        return self._call("list_vehicles")
-
-    def fleet_kpis(self) -> dict[str, Any]:
-        return self._call("fleet_kpis")
+        return self._read("history", topic, after)
 
 
 def _settle(answers: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

@@ -68,7 +68,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2
 
 from .auth import CALLER, Principal, TokenTable
-from .errors import InvalidInput, LimitReached, Unauthenticated, end_call, status_of
+from .errors import InvalidInput, LimitReached, Unauthenticated, end_call
 
 log = logging.getLogger(__name__)
 
@@ -171,27 +171,21 @@ def _decrement(counter: Counter[Any], key: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- the interceptor
-def _refusal(status: grpc.Status, streaming: bool) -> grpc.RpcMethodHandler:
-    """A handler that ends a call with ``status`` without reading its message: it takes the
-    request as a stream (whatever the method's kind) and never reads it. ``streaming``: the
-    method answers with a stream (then nothing is sent but the status)."""
-
-    def end(context: grpc.aio.ServicerContext) -> None:
-        context.set_code(status.code)  # not abort: see engine.errors.end_call
-        context.set_details(status.details)
-        context.set_trailing_metadata(status.trailing_metadata)
-
+def _refusal(error: Exception, streaming: bool) -> grpc.RpcMethodHandler:
+    """A handler that ends a call with the status of ``error`` without reading its message: it
+    takes the request as a stream (whatever the method's kind) and never reads it. ``streaming``:
+    the method answers with a stream (then nothing is sent but the status)."""
     if streaming:
 
         async def refuse_stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
-            end(context)
+            end_call(context, error)
             return
             yield  # an async generator that sends nothing
 
         return grpc.stream_stream_rpc_method_handler(refuse_stream)
 
     async def refuse(request_iterator: Any, context: grpc.aio.ServicerContext) -> None:
-        end(context)
+        end_call(context, error)
 
     return grpc.stream_unary_rpc_method_handler(refuse)
 
@@ -260,7 +254,7 @@ class FrontDoor(grpc.aio.ServerInterceptor):
             try:
                 principal = self.tokens.identify(handler_call_details.invocation_metadata)
             except Unauthenticated as exc:
-                return _refusal(status_of(exc), handler.response_streaming)
+                return _refusal(exc.with_traceback(None), handler.response_streaming)
             CALLER.set(principal)  # the handler runs in this task: it sees it
         if handler.request_streaming or handler.response_streaming:
             return _limited(handler, self.slots, principal)

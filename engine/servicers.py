@@ -50,7 +50,7 @@ from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_
 
 from . import converters as cv
 from .auth import CALLER, Principal, caller
-from .core import CALL_TIMEOUT_S, MAX_CLOCK_S, MAX_WAIT_S, EngineCore, call_deadline
+from .core import MAX_CLOCK_S, EngineCore, call_deadline, wait_s
 from .errors import DeadlineExceeded, InvalidInput, PermissionDenied, end_call, nested
 from .gateway import Undecodable, undecodable_error
 from .store import StoreUnavailable
@@ -170,8 +170,6 @@ class _Base:
             command = self.core.command(name, *args, **kwargs)
             answer, drop = asyncio.wrap_future(command), command.cancel
             del command
-        deadline = call_deadline.get()
-        timeout = CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
         expired = False
 
         def expire() -> None:
@@ -179,15 +177,13 @@ class _Base:
             expired = True
             drop()  # in this process a dropped command cancels ``answer``
 
-        timer = asyncio.get_running_loop().call_later(timeout, expire)
+        timer = asyncio.get_running_loop().call_later(wait_s(), expire)
         try:
             return await answer
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if expired and task is not None and not task.cancelling():
-                raise DeadlineExceeded(
-                    "the engine was busy and the call's time ran out before it began: nothing was done"
-                ) from None
+                raise DeadlineExceeded() from None
             drop()  # the call itself ended: drop the command if it has not begun
             raise
         finally:

@@ -221,8 +221,9 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
             nonlocal n
             n += 1
             o, d = (3 + n % 20, 25 - n % 20)
-            remote.quote(Request(id=f"q{n}", requested_time_s=T0, submitted_time_s=T0, origin_stop=o,
-                                 destination_stop=d if d != o else o + 1), T0)  # fmt: skip
+            request = Request(id=f"q{n}", requested_time_s=T0, submitted_time_s=T0, origin_stop=o,
+                              destination_stop=d if d != o else o + 1)  # fmt: skip
+            remote.command("quote", request, T0).result(TIMEOUT)
 
         def wait_for(condition: Callable[[], bool]) -> bool:
             deadline = time.monotonic() + TIMEOUT
