@@ -6,8 +6,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-PROTOS := $(wildcard proto/mobility/v1/*.proto)
-
 .PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-quick clean
 
 demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
@@ -75,8 +73,8 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdi
 	$(BIN)/mobility bench sim --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench serve --quick --out benchmarks/results/quick
 
-proto: $(STAMP)  ## regenerate mobility/v1/*_pb2*.py from proto/mobility/v1/*.proto (checked in; a test fails if stale)
-	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+proto: $(STAMP)  ## regenerate proto/mobility/v1/*_pb2*.py(i) beside proto/mobility/v1/*.proto (checked in; a test fails if stale)
+	$(BIN)/python -m proto.generate
 
 clean:  ## remove the virtual environment, tool caches and Numba's compiled-kernel cache
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

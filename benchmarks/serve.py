@@ -327,7 +327,7 @@ def client_loop(
     ``start`` for ``seconds`` (over TLS with ``tls``); its results."""
     import grpc
 
-    from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
+    from proto.mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
 
     rng = np.random.default_rng([seed, index])
     chan = channel(target, tls)
@@ -410,7 +410,7 @@ def watcher_process(target: str, ready: Any, stop: Any, out: Any, tls: Any = Non
     """The operator: WatchAssignments live; the arrival time (``time.time()``) of every BOOKING event."""
     import grpc
 
-    from mobility.v1 import operator_pb2, operator_pb2_grpc
+    from proto.mobility.v1 import operator_pb2, operator_pb2_grpc
 
     chan = channel(target, tls)
     call = operator_pb2_grpc.OperatorServiceStub(chan).WatchAssignments(
@@ -435,7 +435,7 @@ def watcher_process(target: str, ready: Any, stop: Any, out: Any, tls: Any = Non
 
 def warm_up_engine(target: str, pairs: np.ndarray, count: int = 50, tls: Any = None) -> None:
     """A few quotes and one booking before the clock starts (and the first BOOKING event for the watcher)."""
-    from mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
+    from proto.mobility.v1 import common_pb2, rider_pb2, rider_pb2_grpc
 
     rng = np.random.default_rng(12345)
     with channel(target, tls) as chan:
@@ -457,7 +457,7 @@ def warm_up_engine(target: str, pairs: np.ndarray, count: int = 50, tls: Any = N
 
 def planned_stops(target: str, tls: Any = None) -> dict[str, float]:
     """Planned stops per van at the end of a round: mean, most, and the share of vans with any."""
-    from mobility.v1 import operator_pb2, operator_pb2_grpc
+    from proto.mobility.v1 import operator_pb2, operator_pb2_grpc
 
     with channel(target, tls) as chan:
         vehicles = (

@@ -24,7 +24,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from matching.deployment import Deployment
-from mobility.v1 import driver_pb2, operator_pb2, rider_pb2
+from proto.mobility.v1 import driver_pb2, operator_pb2, rider_pb2
 
 from .auth import TokenTable
 from .core import EngineCore

@@ -46,7 +46,7 @@ import grpc
 import numpy as np
 
 from matching import Offer, Request
-from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
 from .auth import CALLER, Principal, caller

@@ -26,7 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from matching import Offer, Rejection, RejectReason, Request, RiderClass
 from matching.errors import InvalidValueError
-from mobility.v1 import (
+from proto.mobility.v1 import (
     common_pb2,
     driver_pb2,
     driver_pb2_grpc,

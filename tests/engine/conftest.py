@@ -44,7 +44,7 @@ from engine.redis_store import RedisStore
 from engine.server import create_server
 from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
-from mobility.v1 import driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
+from proto.mobility.v1 import driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
 from tests.engine.certs import TLSFiles, make_tls_files
 
 if TYPE_CHECKING:

@@ -41,7 +41,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching import MAX_TIME_S
-from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.engine.conftest import Engine, bearer, launch_engine
 
 if TYPE_CHECKING:

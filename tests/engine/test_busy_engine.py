@@ -27,7 +27,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from mobility.v1 import common_pb2, operator_pb2, rider_pb2
+from proto.mobility.v1 import common_pb2, operator_pb2, rider_pb2
 from tests.engine.conftest import Engine
 
 T0 = 8 * 3600

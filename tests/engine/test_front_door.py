@@ -38,7 +38,7 @@ from grpc_status import rpc_status
 
 from engine.settings import Settings
 from matching.deployment import Deployment
-from mobility.v1 import (
+from proto.mobility.v1 import (
     common_pb2,
     driver_pb2,
     driver_pb2_grpc,

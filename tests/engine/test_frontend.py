@@ -24,7 +24,7 @@ from engine.errors import InvalidInput, PermissionDenied, Rejected, Unauthentica
 from engine.frontend import pack_error, unpack_error
 from engine.store import StoreUnavailable
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
-from mobility.v1 import common_pb2, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
+from proto.mobility.v1 import common_pb2, operator_pb2, operator_pb2_grpc, rider_pb2_grpc
 from routing.errors import InvalidArgumentError
 from tests.engine.conftest import Engine
 from tests.engine.test_server import T0, TIMEOUT, at_once, quote_request

@@ -38,7 +38,7 @@ from matching import Offer, Request
 from matching.deployment import Deployment
 from matching.errors import ConflictError, NotFoundError
 from mobility import REPO_ROOT, default_data_dir
-from mobility.v1 import (
+from proto.mobility.v1 import (
     common_pb2,
     driver_pb2,
     driver_pb2_grpc,

@@ -24,7 +24,7 @@ from matching import Request
 from matching.deployment import Deployment
 from matching.errors import InvalidValueError, NotFoundError
 from mobility import REPO_ROOT, default_data_dir
-from mobility.v1 import common_pb2, rider_pb2
+from proto.mobility.v1 import common_pb2, rider_pb2
 from tests.engine.conftest import SCENARIO, Engine, RedisServer
 
 RETENTION_S = 1.0

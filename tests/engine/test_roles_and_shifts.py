@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.engine.conftest import Engine, bearer
 
 T0 = 8 * 3600

@@ -25,7 +25,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from engine.store import event_id_key
-from mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.engine.conftest import TOKENS, Engine, bearer
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from engine.settings import REDIS_PASSWORD_ENV, Settings
 from engine.store import open_store
 from matching.errors import InvalidValueError
-from mobility.v1 import common_pb2, operator_pb2, rider_pb2, rider_pb2_grpc
+from proto.mobility.v1 import common_pb2, operator_pb2, rider_pb2, rider_pb2_grpc
 from sim.remote import ClientTLS, EngineUnreachable, RemoteBackend, engine_channel, read_token_file
 from tests.engine.certs import TLSFiles
 from tests.engine.conftest import SCENARIO, TOKENS, Engine, RedisServer, serve_subprocess

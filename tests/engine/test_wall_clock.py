@@ -30,7 +30,7 @@ from engine.server import build_grpc_server, listen
 from engine.settings import Settings
 from engine.store import MemoryStore, StateStore
 from matching.deployment import Deployment
-from mobility.v1 import (
+from proto.mobility.v1 import (
     common_pb2,
     driver_pb2,
     driver_pb2_grpc,

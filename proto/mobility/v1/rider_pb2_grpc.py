@@ -3,8 +3,8 @@
 import grpc
 import warnings
 
-from mobility.v1 import common_pb2 as mobility_dot_v1_dot_common__pb2
-from mobility.v1 import rider_pb2 as mobility_dot_v1_dot_rider__pb2
+from proto.mobility.v1 import common_pb2 as mobility_dot_v1_dot_common__pb2
+from proto.mobility.v1 import rider_pb2 as mobility_dot_v1_dot_rider__pb2
 
 GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__

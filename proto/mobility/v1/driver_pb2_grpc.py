@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from mobility.v1 import driver_pb2 as mobility_dot_v1_dot_driver__pb2
+from proto.mobility.v1 import driver_pb2 as mobility_dot_v1_dot_driver__pb2
 
 GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__

@@ -1,4 +1,4 @@
-from mobility.v1 import driver_pb2 as _driver_pb2
+from proto.mobility.v1 import driver_pb2 as _driver_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
