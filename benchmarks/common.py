@@ -1,11 +1,12 @@
 """Helpers shared by the benchmark runners: machine facts, the README section, solver runs.
 
+The solver's warm-up (:func:`routing.warm.warm_up_solver`, run before anything is timed) and the
+independent checker (:mod:`routing.checker`) live in ``routing``; the runners import them from there.
+
 * :func:`machine_info` — CPU, cores, Numba threads and the versions of the packages measured;
 * :func:`update_readme` — replaces the text between ``<!-- bench:TAG -->`` markers;
-* :func:`warm_up_solver` — compiles (or loads from Numba's cache) the kernels of
-  :func:`routing.solve.solve` before anything is timed, and reports how long that took;
 * :func:`run_ours` and :func:`run_peer` — one timed solver run, judged by the independent
-  checker (:func:`benchmarks.checker.check_solution`), as a plain dictionary for the JSON.
+  checker (:func:`routing.checker.check_solution`), as a plain dictionary for the JSON.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.checker import check_solution
+from routing.checker import check_solution
 from routing.errors import InvalidArgumentError
 from routing.problem import PDProblem
+from routing.warm import warm_up_solver
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -134,50 +136,6 @@ def time_key(limit: float) -> str:
 
 
 # ---------------------------------------------------------------------------- solver runs
-def warm_up_solver() -> dict[str, Any]:
-    """Run our solver briefly on a tiny problem so that every kernel is compiled before timing.
-
-    Returns ``{"seconds": ..., "compiled": bool}``: ``compiled`` is False when Numba loaded
-    every kernel from its on-disk cache instead of compiling it.
-    """
-    from routing import alns
-    from routing.solve import MaxIterations, solve
-
-    problem = _tiny_problem()
-    t0 = time.perf_counter()
-    solve(problem, stop=MaxIterations(50), seed=0)
-    solve(problem.replace(objective="vehicles"), stop=MaxIterations(50), seed=0)
-    seconds = time.perf_counter() - t0
-    stats = getattr(alns.alns_iterations, "stats", None)
-    compiled = bool(stats is None or sum(stats.cache_misses.values()) > 0)
-    return {"seconds": round(seconds, 3), "compiled": compiled}
-
-
-def _tiny_problem() -> PDProblem:
-    """Three requests on a line, two vehicles, ride-time and duration limits: touches every kernel path."""
-    from routing.problem import DELIVERY, END, PICKUP, START
-
-    xs = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0])
-    distance = np.abs(xs[:, None] - xs[None, :])
-    kind = [START, PICKUP, PICKUP, PICKUP, DELIVERY, DELIVERY, DELIVERY, END]
-    return PDProblem.create(
-        name="warm-up",
-        kind=kind,
-        tw_early=np.zeros(8),
-        tw_late=np.full(8, 100.0),
-        service=np.ones(8),
-        demand=[0, 1, 1, 1, -1, -1, -1, 0],
-        pickup=[1, 2, 3],
-        delivery=[4, 5, 6],
-        vehicle_start=[0, 0],
-        vehicle_end=[7, 7],
-        capacity=[[2], [2]],
-        travel_time=distance,
-        max_ride=np.full(3, 30.0),
-        max_duration=np.full(2, 90.0),
-    )
-
-
 def _judge(problem: PDProblem, routes: list[list[int]]) -> dict[str, Any]:
     report = check_solution(problem, routes)
     return {

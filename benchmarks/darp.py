@@ -6,7 +6,7 @@ solver at a time (never in parallel: on a 2-core machine two solvers side by sid
 each other). OR-Tools' routing search has no seed, so it runs once per instance and limit.
 
 Every solution, ours and the peers', is judged by the independent checker
-(:func:`benchmarks.checker.check_solution`); the checker's cost is the cost reported. The gap
+(:func:`routing.checker.check_solution`); the checker's cost is the cost reported. The gap
 is ``100 * (cost / BKS - 1)`` in per cent, against the best-known (proven optimal) costs in
 the instances' ``bks.csv``. An infeasible solution is reported as such, left out of the gap
 means and counts as a miss.

@@ -7,7 +7,7 @@ our :func:`routing.solve.solve` and then PyVRP with the same limit and seed, one
 time (never in parallel).
 
 The objective is hierarchical: fewest vehicles first, then total distance. Every solution is
-judged by the independent checker (:func:`benchmarks.checker.check_solution`), whose vehicle
+judged by the independent checker (:func:`routing.checker.check_solution`), whose vehicle
 count and distance are the ones reported; an infeasible solution is reported as such and
 counts as a miss. Per solver and time limit the summary gives the number of instances
 solved with the best-known (BKS) fleet or a smaller one, and, on the instances solved with

@@ -336,9 +336,9 @@ def cmd_network_demo(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- solve
 def cmd_solve(args: argparse.Namespace) -> int:
-    from benchmarks.checker import check_solution
-    from benchmarks.common import warm_up_solver
+    from routing.checker import check_solution
     from routing.solve import MaxIterations, MaxRuntime, solve
+    from routing.warm import warm_up_solver
 
     problem = _read_instance(Path(args.file), args.kind)
     path = _out_file(Path(args.out))

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import routing
-from benchmarks.checker import check_solution_file
 from mobility.cli import main
 from routing import RoadNetwork
+from routing.checker import check_solution_file
 from routing.instances import read_cordeau_darp, read_li_lim
 from routing.problem import DELIVERY, PICKUP, PDProblem
 from tests.naive import network_distances

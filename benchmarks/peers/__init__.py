@@ -3,7 +3,7 @@
 Each peer takes a :class:`~routing.problem.PDProblem`, models it in its own integer terms
 (times and costs scaled by :data:`SCALE`, rounded so that a solution feasible in the integer
 model is feasible in the float one) and returns a :class:`PeerResult` whose routes were
-judged by :func:`benchmarks.checker.check_solution` and whose cost is recomputed in float.
+judged by :func:`routing.checker.check_solution` and whose cost is recomputed in float.
 
 The peers import lazily (``from benchmarks.peers.ortools_darp import solve_with_ortools``),
 so that a missing optional package only matters to the benchmark that needs it.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.checker import check_solution
+from routing.checker import check_solution
 from routing.errors import InvalidArgumentError
 from routing.problem import PDProblem
 

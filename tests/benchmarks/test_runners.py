@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks import darp, pdptw
-from benchmarks.checker import check_solution
+from routing.checker import check_solution
 from routing.errors import InvalidArgumentError
 from routing.instances import read_cordeau_darp, read_li_lim
 

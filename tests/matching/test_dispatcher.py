@@ -7,7 +7,7 @@ seats never exceeded), checked after every step of random request streams.
 Every re-optimisation of those streams is also judged apart from the kernels: the
 subproblem handed to the solver is compared with the riders' promises (stops, windows, ride
 limits, who is on board, seats, shift ends, the stop matrix), and the independent checker
-(:mod:`benchmarks.checker`) judges the plan it starts from and the solution adopted, whose
+(:mod:`routing.checker`) judges the plan it starts from and the solution adopted, whose
 cost and stops must be the plan's afterwards.
 """
 
@@ -25,7 +25,6 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from benchmarks.checker import check_solution
 from matching import (
     ConflictError,
     InvalidRequestError,
@@ -41,6 +40,7 @@ from matching import (
 from matching import dispatcher as dispatcher_module
 from matching.dispatcher import Dispatcher, ReoptimiseReport
 from routing import RoadNetwork, Router, StopSet
+from routing.checker import check_solution
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
 from routing.schedule import _B, _KIND, _L, _LOC, _PAIR
 from routing.solve import Result, solve

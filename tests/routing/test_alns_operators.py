@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.checker import check_solution, solution_cost
 from routing import alns
+from routing.checker import check_solution, solution_cost
 from routing.instances import read_cordeau_darp, read_li_lim
 from routing.problem import PDProblem
 from routing.solve import SolveParams, _Search

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.checker import check_solution
+from routing.checker import check_solution
 from routing.errors import InvalidArgumentError
 from routing.instances import read_cordeau_darp, read_li_lim
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from benchmarks.checker import CheckReport, check_solution, check_solution_file, solution_cost
+from routing.checker import CheckReport, check_solution, check_solution_file, solution_cost
 from routing.errors import InvalidArgumentError, NetworkFileError
 from routing.instances import read_cordeau_darp
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
