@@ -24,7 +24,7 @@ from .dijkstra import (
     dijkstra_one_to_one,
 )
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
-from .network import PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
+from .network import DEFAULT_ROAD_CLASSES, MAJOR_ROAD_CLASSES, PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .router import NoPathError, Router, ShortestPath, warm_up
 from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
@@ -32,7 +32,9 @@ from .stops import StopSet, all_node_stops, coverage_m, virtual_stops
 from .synthetic import synthetic_city
 
 __all__ = [
+    "DEFAULT_ROAD_CLASSES",
     "KOREAN_URBAN_SPEEDS_KPH",
+    "MAJOR_ROAD_CLASSES",
     "MANHATTAN_COORD_UNIT_M",
     "MANHATTAN_TIME_UNIT_S",
     "PLAUSIBLE_SPEED_KPH",

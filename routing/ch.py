@@ -35,7 +35,6 @@ Changing weights
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,8 +47,9 @@ from numpy.typing import NDArray
 
 from ._heap import heap_pop, heap_push, heap_update
 from .config import INF, UNREACHABLE, kernel, parallel_kernel
-from .errors import InvalidArgumentError, NetworkFileError
+from .errors import InvalidArgumentError
 from .network import RoadNetwork
+from .npz import load_npz, save_npz
 
 _FORMAT_VERSION = 1
 
@@ -1093,28 +1093,11 @@ class ContractionHierarchy:
     )
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = {
-            "format_version": _FORMAT_VERSION,
-            "num_edges": self.num_edges,
-            "fingerprint": self.fingerprint,
-            "meta": self.meta,
-        }
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, header=np.array(json.dumps(header)), **{k: getattr(self, k) for k in self._ARRAYS})
-        tmp.replace(path)
-        return path
+        header = {"num_edges": self.num_edges, "fingerprint": self.fingerprint, "meta": self.meta}
+        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        return save_npz(path, header, arrays, format_version=_FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: str | Path) -> ContractionHierarchy:
-        path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                header = json.loads(str(data["header"]))
-                arrays = {k: data[k] for k in cls._ARRAYS}
-        except (OSError, ValueError, KeyError) as exc:
-            raise NetworkFileError(path, f"not a saved contraction hierarchy ({exc})") from exc
-        if header.get("format_version") != _FORMAT_VERSION:
-            raise NetworkFileError(path, "contraction hierarchy cache has an old format; rebuild it")
+        header, arrays = load_npz(path, cls._ARRAYS, format_version=_FORMAT_VERSION, what="contraction hierarchy")
         return cls(**arrays, num_edges=int(header["num_edges"]), fingerprint=header["fingerprint"], meta=header["meta"])

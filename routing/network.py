@@ -14,9 +14,8 @@ parallel edges in the source) and there are no self-loops.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
 
 from .config import INDEX_DTYPE, WEIGHT_DTYPE
-from .errors import InvalidArgumentError, NetworkFileError, plain_repr
+from .errors import InvalidArgumentError, plain_repr
+from .npz import load_npz, save_npz
 
-#: Road classes known to the engine; ``RoadNetwork.road_class`` holds indices into the
-#: network's own ``road_classes`` tuple, which starts with these.
-DEFAULT_ROAD_CLASSES: tuple[str, ...] = (
+#: The major roads: motorways, trunk, primary and secondary roads and their links (the
+#: simulator's traffic model loads them apart from the minor roads).
+MAJOR_ROAD_CLASSES: tuple[str, ...] = (
     "motorway",
     "motorway_link",
     "trunk",
@@ -40,6 +40,12 @@ DEFAULT_ROAD_CLASSES: tuple[str, ...] = (
     "primary_link",
     "secondary",
     "secondary_link",
+)
+
+#: Road classes known to the engine, major roads first; ``RoadNetwork.road_class`` holds
+#: indices into the network's own ``road_classes`` tuple, which starts with these.
+DEFAULT_ROAD_CLASSES: tuple[str, ...] = (
+    *MAJOR_ROAD_CLASSES,
     "tertiary",
     "tertiary_link",
     "unclassified",
@@ -356,6 +362,11 @@ class RoadNetwork:
         )
 
     # ------------------------------------------------------------------ summary
+    def edges_of_class(self, classes: Iterable[str]) -> NDArray[np.bool_]:
+        """Per edge, whether its road class is one of ``classes`` (names this network does not know match nothing)."""
+        codes = [self.road_classes.index(c) for c in classes if c in self.road_classes]
+        return np.isin(self.road_class, codes)
+
     def mean_speed_kph(self) -> float:
         """Mean free-flow speed over the edges, weighted by length (km/h; 0 without edges)."""
         if self.num_edges == 0:
@@ -416,37 +427,14 @@ class RoadNetwork:
 
     def save(self, path: str | Path) -> Path:
         """Write the network to an ``.npz`` file (uncompressed, fast to load)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = {
-            "format_version": _FORMAT_VERSION,
-            "name": self.name,
-            "crs": self.crs,
-            "road_classes": list(self.road_classes),
-            "meta": self.meta,
-        }
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, header=np.array(json.dumps(header)), **{k: getattr(self, k) for k in self._ARRAYS})
-        tmp.replace(path)
-        return path
+        header = {"name": self.name, "crs": self.crs, "road_classes": list(self.road_classes), "meta": self.meta}
+        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        return save_npz(path, header, arrays, format_version=_FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: str | Path) -> RoadNetwork:
         """Read a network written by :meth:`save`."""
-        path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                header = json.loads(str(data["header"]))
-                if header.get("format_version") != _FORMAT_VERSION:
-                    raise NetworkFileError(
-                        path,
-                        f"network cache format {header.get('format_version')} is not {_FORMAT_VERSION}; rebuild it",
-                    )
-                arrays = {k: data[k] for k in cls._ARRAYS}
-        except NetworkFileError:
-            raise
-        except (OSError, ValueError, KeyError) as exc:
-            raise NetworkFileError(path, f"not a saved network ({exc})") from exc
+        header, arrays = load_npz(path, cls._ARRAYS, format_version=_FORMAT_VERSION, what="network")
         return cls(
             **arrays,
             name=header["name"],

@@ -14,20 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from routing import RoadNetwork
+from routing import MAJOR_ROAD_CLASSES, RoadNetwork
 
 from .scenario import TrafficSpec
-
-MAJOR_CLASSES = (
-    "motorway",
-    "motorway_link",
-    "trunk",
-    "trunk_link",
-    "primary",
-    "primary_link",
-    "secondary",
-    "secondary_link",
-)
 
 
 class TrafficModel:
@@ -37,8 +26,7 @@ class TrafficModel:
         self.network = network
         self.spec = spec
         self.free_flow = network.travel_time_s.astype(np.float64)
-        codes = [network.road_classes.index(c) for c in MAJOR_CLASSES if c in network.road_classes]
-        self.major = np.isin(network.road_class, codes)
+        self.major = network.edges_of_class(MAJOR_ROAD_CLASSES)
         self.period_s = int(spec.update_minutes * 60)
 
     def ratio(self, hourly: tuple[float, ...], t_s: float) -> float:
