@@ -8,12 +8,18 @@ The public API of the dispatch layer's domain model:
 * :class:`ServiceParams` — the service rules (waits, ride times, walking, zone, hours), from TOML;
 * :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares in KRW;
 * :class:`ServiceArea` — the zone, the stops in walking reach and the time checks of a request;
+* :class:`Dispatcher` — quotes, books and re-optimises over the fleet's plan
+  (:class:`DispatchEvent`, :class:`ReoptimiseReport`);
+* :class:`Deployment` — what a service runs on (network, stops, fleet, rules, fares) from TOML;
+  :func:`load_world` and :func:`make_fleet` build it;
 * the errors, all subclasses of :class:`MatchingError`.
 
 Times are integer seconds on the service clock (seconds since midnight of the service day),
 distances integer metres, money integer KRW. This package imports ``routing`` only.
 """
 
+from .deployment import Deployment, load_world, make_fleet
+from .dispatcher import Dispatcher, DispatchEvent, ReoptimiseReport
 from .errors import (
     ConflictError,
     InvalidRequestError,
@@ -64,6 +70,9 @@ __all__ = [
     "SCOPED_ID_PATTERN",
     "SCOPED_ID_RULE",
     "ConflictError",
+    "Deployment",
+    "DispatchEvent",
+    "Dispatcher",
     "FarePolicy",
     "ImodFare",
     "InvalidRequestError",
@@ -75,6 +84,7 @@ __all__ = [
     "Refusal",
     "RejectReason",
     "Rejection",
+    "ReoptimiseReport",
     "Request",
     "RideStatus",
     "RiderClass",
@@ -87,6 +97,8 @@ __all__ = [
     "VehicleState",
     "fare_policy_from_name",
     "id_problem",
+    "load_world",
+    "make_fleet",
     "point_in_polygon",
     "scoped_id",
     "stops_in_zone",

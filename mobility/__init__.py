@@ -1,7 +1,7 @@
 """The ``mobility`` command line and project-wide defaults.
 
-The engine's code lives in the packages ``routing``, ``matching``, ``sim`` and ``engine``
-(see ARCHITECTURE.md); this package only holds the command line, which has to reach all of
+The engine's code lives in the packages ``routing``, ``matching``, ``sim`` and ``engine``, the
+API schema in ``proto`` (see ARCHITECTURE.md); this package only holds the command line, which has to reach all of
 them (``engine`` may not import ``sim``), and the location of the reference data.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+__all__ = ["REPO_ROOT", "__version__", "bundled_city_osm", "default_data_dir"]
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,5 @@
-"""Roads and schedules: road networks, shortest paths, snapping and stops.
+"""Roads and schedules: road networks, shortest paths, snapping and stops; pickup-and-delivery
+problems, their solvers and the independent checker.
 
 The public API of the foundation layer:
 
@@ -7,14 +8,21 @@ The public API of the foundation layer:
 * :func:`speed_warning` — the loaders' check that a network's mean free-flow speed is plausible;
 * :func:`synthetic_city` — a deterministic perturbed-grid city (labelled synthetic);
 * :class:`Router` — exact travel times, paths and matrices by contraction hierarchy;
+  :func:`warm_up` compiles its kernels;
 * :func:`nearest_nodes`, :func:`snap` — snapping points to the network;
-* :func:`virtual_stops` — stops covering the network for stop-based service.
+* :func:`virtual_stops` — stops covering the network for stop-based service;
+* :class:`PDProblem` — a pickup-and-delivery problem (DARP, PDPTW, the dispatcher's
+  re-optimisation) as immutable arrays; :func:`read_instance`, :func:`read_cordeau_darp`,
+  :func:`read_li_lim` read the benchmark files;
+* the offline solver (:mod:`routing.solve`), whose kernels :func:`warm_up_solver` compiles;
+* :func:`check_solution` — the independent feasibility checker of any solution (a :class:`CheckReport`).
 
 This package imports nothing from the other packages of the engine.
 """
 
 from .benchmark_graphs import MANHATTAN_COORD_UNIT_M, MANHATTAN_TIME_UNIT_S, read_manhattan
 from .ch import ContractionHierarchy
+from .checker import CheckReport, check_solution, check_solution_file, solution_cost
 from .config import UNREACHABLE
 from .dijkstra import (
     bidirectional_dijkstra,
@@ -24,26 +32,35 @@ from .dijkstra import (
     dijkstra_one_to_one,
 )
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
+from .instances import iter_instances, read_cordeau_darp, read_instance, read_li_lim
 from .network import DEFAULT_ROAD_CLASSES, MAJOR_ROAD_CLASSES, PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
+from .problem import DELIVERY, END, PICKUP, START, PDProblem
 from .router import NoPathError, Router, ShortestPath, warm_up
 from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
 from .stops import StopSet, all_node_stops, coverage_m, virtual_stops
 from .synthetic import synthetic_city
+from .warm import warm_up_solver
 
 __all__ = [
     "DEFAULT_ROAD_CLASSES",
+    "DELIVERY",
+    "END",
     "KOREAN_URBAN_SPEEDS_KPH",
     "MAJOR_ROAD_CLASSES",
     "MANHATTAN_COORD_UNIT_M",
     "MANHATTAN_TIME_UNIT_S",
+    "PICKUP",
     "PLAUSIBLE_SPEED_KPH",
+    "START",
     "UNREACHABLE",
     "BuildOptions",
+    "CheckReport",
     "ContractionHierarchy",
     "InvalidArgumentError",
     "NetworkFileError",
     "NoPathError",
+    "PDProblem",
     "RoadNetwork",
     "Router",
     "RoutingError",
@@ -53,20 +70,28 @@ __all__ = [
     "StopSet",
     "all_node_stops",
     "bidirectional_dijkstra",
+    "check_solution",
+    "check_solution_file",
     "coverage_m",
     "dijkstra_matrix",
     "dijkstra_one_to_all",
     "dijkstra_one_to_many",
     "dijkstra_one_to_one",
+    "iter_instances",
     "load_network",
     "nearest_nodes",
     "nearest_nodes_xy",
     "network_cache_path",
     "plain_repr",
+    "read_cordeau_darp",
+    "read_instance",
+    "read_li_lim",
     "read_manhattan",
     "snap",
+    "solution_cost",
     "speed_warning",
     "synthetic_city",
     "virtual_stops",
     "warm_up",
+    "warm_up_solver",
 ]
