@@ -159,13 +159,13 @@ def _write(result: dict[str, Any], *, complete: bool, out_dir: Path) -> None:
         complete=complete,
         out_dir=out_dir,
         summary=_summary,
-        targets=_targets,
+        targets=target_verdicts,
         to_markdown=to_markdown,
     )
 
 
 # ---------------------------------------------------------------------------- aggregation
-def _aggregate(runs: list[dict[str, Any]], bks: float | None) -> dict[str, Any]:
+def aggregate_runs(runs: list[dict[str, Any]], bks: float | None) -> dict[str, Any]:
     """Mean over the feasible runs, the best run, and counts; adds ``gap_pct`` to every run."""
     for r in runs:
         r["gap_pct"] = gap_pct(r["cost"], bks) if r["feasible"] else None
@@ -194,7 +194,7 @@ def _instance_record(problem: Any, runs: dict[str, dict[str, list[dict[str, Any]
         "K": problem.num_vehicles,
         "bks": bks,
         "results": {
-            key: {solver: {"aggregate": _aggregate(rs, bks), "runs": rs} for solver, rs in by_solver.items()}
+            key: {solver: {"aggregate": aggregate_runs(rs, bks), "runs": rs} for solver, rs in by_solver.items()}
             for key, by_solver in runs.items()
         },
     }
@@ -226,7 +226,7 @@ def _summary(records: list[dict[str, Any]], key: str, solver: str) -> dict[str, 
     return out
 
 
-def _targets(result: dict[str, Any]) -> dict[str, Any]:
+def target_verdicts(result: dict[str, Any]) -> dict[str, Any]:
     summary = result["summary"]
     records = result["instances"]
     subset = len(records) < FULL_SET

@@ -248,14 +248,14 @@ def run(
                 )
             )
     result["graphs"] = graphs
-    result["targets"] = _targets(graphs[-1])
+    result["targets"] = target_verdicts(graphs[-1])
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "paths.json").write_text(json.dumps(result, indent=2) + "\n")
     (out_dir / "paths.md").write_text(to_markdown(result))
     return result
 
 
-def _targets(g: dict[str, Any]) -> dict[str, Any]:
+def target_verdicts(g: dict[str, Any]) -> dict[str, Any]:
     """The targets on graph ``g``; ``met`` is ``None`` (not judged) where ``g`` or its matrix is
     smaller than the size the target refers to."""
     p50 = g["one_to_one"]["ch"]["p50_us"]

@@ -160,13 +160,13 @@ def _write(result: dict[str, Any], *, complete: bool, out_dir: Path) -> None:
         complete=complete,
         out_dir=out_dir,
         summary=_summary,
-        targets=_targets,
+        targets=target_verdicts,
         to_markdown=to_markdown,
     )
 
 
 # ---------------------------------------------------------------------------- aggregation
-def _aggregate(runs: list[dict[str, Any]], bks_vehicles: int | None, bks_distance: float | None) -> dict[str, Any]:
+def aggregate_runs(runs: list[dict[str, Any]], bks_vehicles: int | None, bks_distance: float | None) -> dict[str, Any]:
     """Means over the feasible runs, the best run, and the BKS comparisons; adds gaps to every run.
 
     A run's ``distance_gap_pct`` is set only when it uses exactly the BKS fleet.
@@ -209,7 +209,9 @@ def _instance_record(problem: Any, runs: dict[str, dict[str, list[dict[str, Any]
         "bks_vehicles": bks_v,
         "bks_distance": bks_d,
         "results": {
-            key: {solver: {"aggregate": _aggregate(rs, bks_v, bks_d), "runs": rs} for solver, rs in by_solver.items()}
+            key: {
+                solver: {"aggregate": aggregate_runs(rs, bks_v, bks_d), "runs": rs} for solver, rs in by_solver.items()
+            }
             for key, by_solver in runs.items()
         },
     }
@@ -234,7 +236,7 @@ def _summary(records: list[dict[str, Any]], key: str, solver: str) -> dict[str, 
     return out
 
 
-def _targets(result: dict[str, Any]) -> dict[str, Any]:
+def target_verdicts(result: dict[str, Any]) -> dict[str, Any]:
     """ "PyVRP's level" at every time limit, on the mean over seeds (None without PyVRP)."""
     subset = len(result["instances"]) < result["full_set_size"]
     out: dict[str, Any] = {

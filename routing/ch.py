@@ -443,7 +443,7 @@ def _ch_query(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, 
     """Bidirectional upward search with stall-on-demand between ranks ``s`` and ``t``.
 
     ``ws_i64`` rows: dist_f, dist_b, keys_f, keys_b; ``ws_i32`` rows: pred_f, pred_b,
-    pos_f, pos_b, items_f, items_b, touched_f, touched_b (see ``_Workspace``).
+    pos_f, pos_b, items_f, items_b, touched_f, touched_b (see ``QueryWorkspace``).
     ``pred_f[x]`` / ``pred_b[x]`` receive the CSR position of the arc that reached ``x``.
     Returns ``(distance, meeting rank, touched_f count, touched_b count)``; the caller resets
     ``dist_*`` for the touched nodes (``pos_*`` are left clean).
@@ -540,7 +540,7 @@ def _reset(dist, touched, count):
 
 @kernel
 def _ch_distance(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32):
-    """One-to-one distance between ranks; ``ws_*`` are packed workspaces (see ``_Workspace``)."""
+    """One-to-one distance between ranks; ``ws_*`` are packed workspaces (see ``QueryWorkspace``)."""
     if s == t:
         return 0
     best, _meet, nf, nb = _ch_query(fwd_ptr, fwd_head, fwd_w, bwd_ptr, bwd_head, bwd_w, s, t, ws_i64, ws_i32)
@@ -871,7 +871,7 @@ def _bucket_scan(
 
 
 # ============================================================================ Python side
-class _Workspace:
+class QueryWorkspace:
     """Per-thread query buffers, packed into two 2-D arrays to keep kernel calls cheap."""
 
     def __init__(self, n: int) -> None:
@@ -967,10 +967,10 @@ class ContractionHierarchy:
         )
 
     # ------------------------------------------------------------------ queries (ranks)
-    def new_workspace(self) -> _Workspace:
-        return _Workspace(self.num_nodes)
+    def new_workspace(self) -> QueryWorkspace:
+        return QueryWorkspace(self.num_nodes)
 
-    def distance(self, s: int, t: int, ws: _Workspace) -> int:
+    def distance(self, s: int, t: int, ws: QueryWorkspace) -> int:
         """Distance between node ids ``s`` and ``t`` (unchecked; see Router)."""
         return int(
             _ch_distance(
@@ -995,7 +995,9 @@ class ContractionHierarchy:
         return (self.fwd_ptr, self.fwd_head, self.fwd_w, self.fwd_arc, self.bwd_ptr, self.bwd_head, self.bwd_w,
                 self.bwd_arc)  # fmt: skip
 
-    def path_edges(self, s: int, t: int, ws: _Workspace, arc_edges: NDArray[np.int64]) -> tuple[int, NDArray[np.int32]]:
+    def path_edges(
+        self, s: int, t: int, ws: QueryWorkspace, arc_edges: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int32]]:
         """Distance and original edge ids of a shortest path from ``s`` to ``t`` (``arc_edges``:
         :meth:`arc_totals` of one per edge)."""
         d, edges = _ch_path(
@@ -1015,7 +1017,7 @@ class ContractionHierarchy:
         the edges it stands for (lengths for :meth:`path_length`, ones for :meth:`path_edges`)."""
         return _arc_totals(self.arc_c1, self.arc_c2, np.ascontiguousarray(per_edge, np.int64))
 
-    def path_length(self, s: int, t: int, ws: _Workspace, arc_len: NDArray[np.int64]) -> tuple[int, int]:
+    def path_length(self, s: int, t: int, ws: QueryWorkspace, arc_len: NDArray[np.int64]) -> tuple[int, int]:
         """Distance of a shortest path from ``s`` to ``t`` and its length by ``arc_len`` (from
         :meth:`arc_totals`): what :meth:`path_edges` gives, summed, without the edges."""
         d, length = _ch_path_length(
@@ -1077,7 +1079,8 @@ class ContractionHierarchy:
         )
 
     # ------------------------------------------------------------------ persistence
-    _ARRAYS = (
+    #: The fields saved as arrays, one per field (:meth:`save`, :meth:`load`).
+    ARRAY_FIELDS = (
         "rank",
         "order",
         "fwd_ptr",
@@ -1094,10 +1097,10 @@ class ContractionHierarchy:
 
     def save(self, path: str | Path) -> Path:
         header = {"num_edges": self.num_edges, "fingerprint": self.fingerprint, "meta": self.meta}
-        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        arrays = {k: getattr(self, k) for k in self.ARRAY_FIELDS}
         return save_npz(path, header, arrays, format_version=_FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: str | Path) -> ContractionHierarchy:
-        header, arrays = load_npz(path, cls._ARRAYS, format_version=_FORMAT_VERSION, what="contraction hierarchy")
+        header, arrays = load_npz(path, cls.ARRAY_FIELDS, format_version=_FORMAT_VERSION, what="contraction hierarchy")
         return cls(**arrays, num_edges=int(header["num_edges"]), fingerprint=header["fingerprint"], meta=header["meta"])

@@ -406,7 +406,8 @@ class RoadNetwork:
         return out
 
     # ------------------------------------------------------------------ persistence
-    _ARRAYS = (
+    #: The fields saved as arrays, one per field (:meth:`save`, :meth:`load`).
+    ARRAY_FIELDS = (
         "indptr",
         "indices",
         "travel_time_s",
@@ -428,13 +429,13 @@ class RoadNetwork:
     def save(self, path: str | Path) -> Path:
         """Write the network to an ``.npz`` file (uncompressed, fast to load)."""
         header = {"name": self.name, "crs": self.crs, "road_classes": list(self.road_classes), "meta": self.meta}
-        arrays = {k: getattr(self, k) for k in self._ARRAYS}
+        arrays = {k: getattr(self, k) for k in self.ARRAY_FIELDS}
         return save_npz(path, header, arrays, format_version=_FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: str | Path) -> RoadNetwork:
         """Read a network written by :meth:`save`."""
-        header, arrays = load_npz(path, cls._ARRAYS, format_version=_FORMAT_VERSION, what="network")
+        header, arrays = load_npz(path, cls.ARRAY_FIELDS, format_version=_FORMAT_VERSION, what="network")
         return cls(
             **arrays,
             name=header["name"],

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .cache import default_cache_dir
-from .ch import ContractionHierarchy, _Workspace
+from .ch import ContractionHierarchy, QueryWorkspace
 from .config import UNREACHABLE
 from .dijkstra import check_node, node_array
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError
@@ -112,8 +112,8 @@ class Router:
         return Router(network, self.ch.with_travel_times(network))
 
     # ------------------------------------------------------------------ queries
-    def _ws(self) -> _Workspace:
-        ws: _Workspace | None = getattr(self._local, "ws", None)
+    def _ws(self) -> QueryWorkspace:
+        ws: QueryWorkspace | None = getattr(self._local, "ws", None)
         if ws is None:
             ws = self.ch.new_workspace()
             self._local.ws = ws

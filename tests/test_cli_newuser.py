@@ -312,9 +312,9 @@ def test_quick_paths_targets_are_not_judged_below_their_size() -> None:
             "matrix": {"ch_s": 0.01, "size": side, "speedup_vs_scipy": 50.0},
         }
 
-    small = paths._targets(graph(20_000, 200))
+    small = paths.target_verdicts(graph(20_000, 200))
     assert [small[k]["met"] for k in ("ch_p50_under_50us", "matrix_under_1s", "matrix_20x_scipy")] == [None] * 3
-    full = paths._targets(graph(paths.TARGET_NODES, paths.TARGET_MATRIX))
+    full = paths.target_verdicts(graph(paths.TARGET_NODES, paths.TARGET_MATRIX))
     assert [full[k]["met"] for k in ("ch_p50_under_50us", "matrix_under_1s", "matrix_20x_scipy")] == [True] * 3
 
 

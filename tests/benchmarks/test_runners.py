@@ -152,7 +152,7 @@ def test_darp_targets_list_the_instances_that_miss(data_dir: Path, darp_with_pee
         mp.setattr(darp, "TARGET_MEAN_GAP_LIMIT_S", 0.5)
         mp.setattr(darp, "TARGET_INSTANCE_GAP_PCT", -1.0)  # nothing can be within -1%
         mp.setattr(darp, "TARGET_MEAN_GAP_PCT", -1.0)
-        data = dict(data, targets=darp._targets(data))
+        data = dict(data, targets=darp.target_verdicts(data))
         md = darp.to_markdown(data)
     assert [m["instance"] for m in data["targets"]["instance_gap"]["misses"]] == DARP_INSTANCES
     assert data["targets"]["mean_gap"]["met"] is False
@@ -266,7 +266,7 @@ def test_a_peer_that_fails_is_recorded_not_fatal(data_dir: Path):
     run = run_peer("ortools", broken, problem, 0.5, None)
     assert run["feasible"] is False and run["cost"] is None and run["solver_status"] == "error"
     assert run["violations"] == ["the peer failed: RuntimeError: licence expired"]
-    assert darp._aggregate([run], 294.0)["mean_gap_pct"] is None
+    assert darp.aggregate_runs([run], 294.0)["mean_gap_pct"] is None
 
 
 def test_gap_is_none_without_a_reference():

@@ -250,7 +250,7 @@ def test_weights_fingerprint_tracks_topology_and_times(dongjak_net):
 
 # ---------------------------------------------------------------------------- persistence
 def assert_same_network(a: RoadNetwork, b: RoadNetwork) -> None:
-    for name in RoadNetwork._ARRAYS:
+    for name in RoadNetwork.ARRAY_FIELDS:
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype, name
         assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name

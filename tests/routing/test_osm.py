@@ -50,7 +50,7 @@ TWO_RESIDENTIAL_WAYS = """
 
 
 def assert_same_arrays(a: RoadNetwork, b: RoadNetwork) -> None:
-    for name in RoadNetwork._ARRAYS:
+    for name in RoadNetwork.ARRAY_FIELDS:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
 

@@ -543,7 +543,7 @@ def test_booleans_are_not_node_ids(dongjak_router):
 
 # ============================================================================ hierarchy cache
 def assert_same_hierarchy(a: ContractionHierarchy, b: ContractionHierarchy) -> None:
-    for name in ContractionHierarchy._ARRAYS:
+    for name in ContractionHierarchy.ARRAY_FIELDS:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert a.fingerprint == b.fingerprint and a.num_edges == b.num_edges
 
