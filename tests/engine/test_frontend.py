@@ -150,7 +150,7 @@ def test_a_front_end_that_dies_is_replaced_and_nothing_is_lost(start_engine: Cal
 
 
 def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> None:
-    from engine.core import Streams
+    from engine.streams import Streams
 
     streams = Streams()
     a, first_a = streams.subscribe("ride:r1")
@@ -172,14 +172,14 @@ def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> No
 def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from engine import core as core_module
+    from engine import writer as writer_module
 
     seen: list[tuple[int, int]] = []
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     wanted = min(19, mine + 3)  # lowering one's own priority is always permitted
 
     def in_thread() -> None:
-        applied = core_module.set_thread_nice(wanted)
+        applied = writer_module.set_thread_nice(wanted)
         seen.append((applied, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
 
     t = threading.Thread(target=in_thread)
@@ -191,9 +191,9 @@ def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
     def refuse(*_: Any) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(core_module.os, "setpriority", refuse)
+    monkeypatch.setattr(writer_module.os, "setpriority", refuse)
     with caplog.at_level("WARNING"):
-        assert core_module.set_thread_nice(-10) == 0
+        assert writer_module.set_thread_nice(-10) == 0
     assert "keeps the default priority" in caplog.text
 
 
@@ -201,7 +201,9 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
     """Backpressure across processes: a front end's stream :data:`LAG_EVENTS` behind makes the
     writer wait after each group (up to MAX_STREAM_WAIT_S); once read, or closed, it no longer does.
     (The front end's half, RemoteCore, runs in this process over the real socket.)"""
-    from engine.core import MAX_STREAM_WAIT_S, STUCK_BACKLOG, EngineCore
+    from engine.core import EngineCore
+    from engine.streams import STUCK_BACKLOG
+    from engine.writer import MAX_STREAM_WAIT_S
     from engine.frontend import LAG_EVENTS, CoreHost, RemoteCore
     from engine.store import open_store
     from matching import Request

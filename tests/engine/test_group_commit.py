@@ -174,27 +174,28 @@ def test_a_failed_group_commit_undoes_the_whole_group(core: EngineCore) -> None:
 
 def test_the_writer_pauses_only_for_a_stream_that_is_behind(core: EngineCore, monkeypatch: pytest.MonkeyPatch) -> None:
     """No stream, or a stream that keeps up or stopped reading: no pause; a stream behind: pauses."""
-    import engine.core as engine_core
+    import engine.writer
+    from engine.streams import STUCK_BACKLOG
 
     pauses: list[int] = []
-    monkeypatch.setattr(engine_core, "_pause", lambda: pauses.append(1))
+    monkeypatch.setattr(engine.writer, "pause", lambda: pauses.append(1))
     for k, trip in enumerate(TRIPS[:2]):  # nobody watches
         core.book(offer(core, f"quiet-{k}", trip).offer_id)
-    assert not pauses and not core._stream_backlog()
+    assert not pauses and not core.stream_backlog()
 
     sub = core.subscribe("assignments")
     try:
         core.book(offer(core, "watched-0", TRIPS[2]).offer_id)  # nobody reads: the stream is behind
-        assert 0 < sub.items.qsize() <= engine_core.STUCK_BACKLOG
-        assert core._stream_backlog() and pauses
+        assert 0 < sub.items.qsize() <= STUCK_BACKLOG
+        assert core.stream_backlog() and pauses
         while not sub.items.empty():  # the reader catches up
             sub.items.get_nowait()
-        assert not core._stream_backlog()
-        for k in range(engine_core.STUCK_BACKLOG + 1):  # a reader that stopped long ago
+        assert not core.stream_backlog()
+        for k in range(STUCK_BACKLOG + 1):  # a reader that stopped long ago
             sub.items.put_nowait((f"0-{k}", {}))
         pauses.clear()
         core.book(offer(core, "watched-1", TRIPS[3]).offer_id)
-        assert not core._stream_backlog() and not pauses
+        assert not core.stream_backlog() and not pauses
     finally:
         core.unsubscribe(sub)
 
