@@ -8,7 +8,7 @@ command line lives in the ``mobility`` package because it must reach every room.
 #: Most gRPC front-end processes of one engine.
 MAX_FRONTENDS = 64
 #: ``mobility serve``'s writer priority with front ends (``--writer-nice``; see
-#: :func:`engine.core.set_thread_nice`).
+#: :func:`engine.writer.set_thread_nice`).
 DEFAULT_WRITER_NICE = -10
 #: Commands waiting for the writer beyond which new calls are refused at once (``--max-queue``).
 DEFAULT_MAX_QUEUE = 5_000

@@ -379,7 +379,7 @@ class RemoteCore:
 
     def _read(self, what: str, *args: Any) -> Any:
         """A store read in the engine (``"history"`` or ``"last_event_id"``), waited for as long as
-        the call may wait (:func:`~engine.core.wait_s`)."""
+        the call may wait (:func:`~engine.writer.wait_s`)."""
         timeout = wait_s()
         cid, fut = self._submit("read", what, args)
         try:
@@ -531,7 +531,7 @@ def favour_threads(nice: int) -> list[str]:
     Why: all of a front end's gRPC work runs on one event-loop thread (with ``grpc.aio``'s poller
     thread handing it the completions), and Linux's fair scheduler gives each runnable thread an
     equal share, so on a busy machine that one thread waits for a core behind every client and
-    stream thread, as the writer does (:func:`engine.core.set_thread_nice`). Measured (BookRide at
+    stream thread, as the writer does (:func:`engine.writer.set_thread_nice`). Measured (BookRide at
     once, 16 clients, one front end, same 2 cores): the operator stream 21-26 ms behind at the
     median and 1,031-1,296 bookings/s at the default priority; 4-6 ms and 1,175-1,381/s at -10.
     (The threaded server it replaced had a thread per call, and as many shares.) A negative value

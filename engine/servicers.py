@@ -85,7 +85,7 @@ def _calling_rider() -> str | None:
 @contextlib.contextmanager
 def deadline_of(context: grpc.aio.ServicerContext) -> Iterator[None]:
     """While handling the call: its deadline (less the time its answer needs) is the engine's
-    :data:`~engine.core.call_deadline`, which bounds the wait of every operation it runs
+    :data:`~engine.writer.call_deadline`, which bounds the wait of every operation it runs
     (:meth:`_Base.op`)."""
     remaining = context.time_remaining()
     at = None if remaining is None else time.monotonic() + max(0.0, remaining - _REPLY_MARGIN_S)

@@ -202,10 +202,10 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
     writer wait after each group (up to MAX_STREAM_WAIT_S); once read, or closed, it no longer does.
     (The front end's half, RemoteCore, runs in this process over the real socket.)"""
     from engine.core import EngineCore
-    from engine.streams import STUCK_BACKLOG
-    from engine.writer import MAX_STREAM_WAIT_S
     from engine.frontend import LAG_EVENTS, CoreHost, RemoteCore
     from engine.store import open_store
+    from engine.streams import STUCK_BACKLOG
+    from engine.writer import MAX_STREAM_WAIT_S
     from matching import Request
     from matching.deployment import Deployment
     from mobility import REPO_ROOT, default_data_dir

@@ -207,3 +207,25 @@ def test_the_engine_does_not_keep_the_dispatchers_events(core: EngineCore) -> No
     assert core.dispatcher.events == []
     kinds = [payload["kind"] for _, payload in core.history("assignments", "0-0")]
     assert kinds.count("offer") == 3 and kinds.count("booking") == 3 and kinds.count("assignment") == 3
+
+
+def test_an_observer_hears_each_stage_and_commit_of_the_writer(core: EngineCore) -> None:
+    """The hook a benchmark times the writer with: a booking's stage and commit, and the store's
+    commit within the commit, each with its duration and the commit."""
+    heard: list[tuple[str, float, Commit]] = []
+    core.observe(lambda step, seconds, commit: heard.append((step, seconds, commit)))
+    ride = core.book(offer(core, "observed", TRIPS[4]).offer_id)
+    steps = [step for step, _, _ in heard]
+    assert steps == ["stage", "store", "commit"] * 2  # the quote, then the booking
+    assert all(seconds >= 0 for _, seconds, _ in heard)
+    assert ride["ride_id"] in heard[-1][2].rides
+
+
+def test_every_operation_is_a_method_of_the_core_and_a_command_by_name(core: EngineCore) -> None:
+    from engine.operations import OPERATIONS
+
+    for name, op in OPERATIONS.items():
+        assert getattr(EngineCore, name) is op, f"EngineCore.{name} is not the operation {name}"
+    assert core.command("get_ride", "nobody").exception(10) is not None  # queued by name: NotFoundError
+    with pytest.raises(ValueError, match="unknown engine operation"):
+        core.command("_stage")

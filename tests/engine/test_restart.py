@@ -553,7 +553,7 @@ def test_engine_killed_mid_stream_restarts_from_redis_with_nothing_lost(
 # ---------------------------------------------------------------------------- regressions
 # Bugs found while writing the restart test (fixed since), each shown in-process for speed: a
 # second EngineCore over the same store rebuilds its state exactly as a restarted `mobility serve`
-# does (EngineCore.start -> _reload). Setup problems raise pytest.fail, not AssertionError.
+# does (EngineCore.start -> reload). Setup problems raise pytest.fail, not AssertionError.
 @pytest.fixture(scope="module")
 def jamsil() -> Deployment:
     return Deployment.from_toml(REPO_ROOT / "scenarios" / "imod_jamsil.toml", data_dir=default_data_dir())
