@@ -34,13 +34,14 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 #: A command as the writer runs it: ``(fn(dispatcher), mutates, post(result) or None)``.
 Command = tuple[Callable[[Dispatcher], Any], bool, Callable[[Any], Any] | None]
 
 
 @dataclass(frozen=True)
-class Operation(Generic[P, R]):
+class Operation(Generic[P, R_co]):
     """One operation of the engine (see the module docstring). Read from an engine core, it is
     the method that runs it and waits for the answer (``core.quote(request)``)."""
 
@@ -56,17 +57,17 @@ class Operation(Generic[P, R]):
         return (lambda d: apply(core, d, *args, **kwargs)), self.mutates, self.post
 
     @overload
-    def __get__(self, core: None, owner: type | None = None) -> Operation[P, R]: ...
+    def __get__(self, core: None, owner: type | None = None) -> Operation[P, R_co]: ...
 
     @overload
-    def __get__(self, core: EngineCore, owner: type | None = None) -> Callable[P, R]: ...
+    def __get__(self, core: EngineCore, owner: type | None = None) -> Callable[P, R_co]: ...
 
-    def __get__(self, core: EngineCore | None, owner: type | None = None) -> Operation[P, R] | Callable[P, R]:
+    def __get__(self, core: EngineCore | None, owner: type | None = None) -> Operation[P, R_co] | Callable[P, R_co]:
         if core is None:
             return self
 
-        def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            result: R = core.run(self.bind(core, *args, **kwargs))
+        def run(*args: P.args, **kwargs: P.kwargs) -> R_co:
+            result: R_co = core.run(self.bind(core, *args, **kwargs))
             return result
 
         run.__name__ = self.name

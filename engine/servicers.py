@@ -40,7 +40,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import grpc
 import numpy as np
@@ -49,17 +49,21 @@ from matching import Offer, Request
 from mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
+from . import operations as ops
 from .auth import CALLER, Principal, caller
 from .core import MAX_CLOCK_S
 from .dataplane import DataPlane
 from .errors import DeadlineExceeded, InvalidInput, end_call, nested
 from .gateway import Undecodable, undecodable_error
+from .operations import Operation
 from .ownership import check_drives, idempotency_key_for, ride_id_for, rider_of
 from .streams import StreamTooSlow, check_after, replay
 from .writer import call_deadline, wait_s
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 _TERMINAL = ("completed", "cancelled", "no_show", "expired")
 #: How far ahead of the engine's clock a vehicle may say it will be somewhere (ReportLocation):
 #: where it heads next, not a place to park it a year ahead.
@@ -128,8 +132,9 @@ class _Base:
         principal.require(*roles)
         return principal
 
-    async def op(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Run the engine operation ``name`` and wait for its answer, holding no thread.
+    async def op(self, operation: Operation[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the engine's ``operation`` (one of :mod:`engine.operations`) and wait for its answer,
+        holding no thread.
 
         Until the call's deadline (:data:`~engine.writer.call_deadline`; none: for
         :data:`~engine.writer.CALL_TIMEOUT_S`): then the command is dropped if the writer has not
@@ -137,7 +142,7 @@ class _Base:
         call that ends meanwhile (the client went away) drops it too, if not begun."""
         # in this process a dropped command cancels ``answer``; through a front end the engine
         # drops it and says so in its answer
-        answer, drop = self.core.call_async(name, *args, **kwargs)
+        answer, drop = self.core.call_async(operation.name, *args, **kwargs)
         expired = False
 
         def expire() -> None:
@@ -147,7 +152,8 @@ class _Base:
 
         timer = asyncio.get_running_loop().call_later(wait_s(), expire)
         try:
-            return await answer
+            result: R = await answer
+            return result
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if expired and task is not None and not task.cancelling():
@@ -233,7 +239,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
         p = self.who("rider", "operator")
         now_s = self.time_of(p, "now_s", request.now_s)
         req = self._request(request, p, now_s)
-        answer = await self.op("quote", req, now_s, asap=not request.requested_time_s)
+        answer = await self.op(ops.quote, req, now_s, asap=not request.requested_time_s)
         if isinstance(answer, Offer):
             return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer, rider_of(p)))
         return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer, rider_of(p)))
@@ -252,12 +258,12 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
         key = idempotency_key_for(rider, request.idempotency_key)
         now_s = self.time_of(p, "now_s", request.now_s)
         if not at_once:
-            ride = await self.op("book", request.offer_id, key, now_s, rider_id=rider)
+            ride = await self.op(ops.book, request.offer_id, key, now_s, rider_id=rider)
             return cv.ride_to_proto(ride, rider)
         try:
             req = self._request(request.request, p, now_s)
             asap = not request.request.requested_time_s
-            ride = await self.op("quote_and_book", req, key, now_s, rider_id=rider, asap=asap)
+            ride = await self.op(ops.quote_and_book, req, key, now_s, rider_id=rider, asap=asap)
         except Exception as exc:
             field_error = nested(exc, "request.")
             if field_error is exc:
@@ -270,13 +276,13 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
         p = self.who("rider", "operator")
         ride_id = ride_id_for(p, request.ride_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        return cv.ride_to_proto(await self.op("cancel", ride_id, now_s), rider_of(p))
+        return cv.ride_to_proto(await self.op(ops.cancel, ride_id, now_s), rider_of(p))
 
     @rpc
     async def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
         ride_id = ride_id_for(p, request.ride_id)
-        return cv.ride_to_proto(await self.op("get_ride", ride_id), rider_of(p))
+        return cv.ride_to_proto(await self.op(ops.get_ride, ride_id), rider_of(p))
 
     async def WatchRide(
         self, request: rider_pb2.WatchRideRequest, context: grpc.aio.ServicerContext
@@ -287,7 +293,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
                 raise undecodable_error(request, context)
             p = self.who("rider", "operator")
             ride_id = ride_id_for(p, request.ride_id)
-            ride = await self.op("get_ride", ride_id)
+            ride = await self.op(ops.get_ride, ride_id)
         except Exception as exc:
             end_call(context, exc, rider)
             return
@@ -317,20 +323,20 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
 
     async def _vehicle(self, vehicle_id: str) -> int:
         self._driver(vehicle_id)
-        return int(await self.op("vehicle_index", vehicle_id))
+        return int(await self.op(ops.vehicle_index, vehicle_id))
 
     @rpc
     async def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
         stop = request.stop if request.HasField("stop") else None
-        return cv.vehicle_status(await self.op("start_shift", request.vehicle_id, stop, now_s))
+        return cv.vehicle_status(await self.op(ops.start_shift, request.vehicle_id, stop, now_s))
 
     @rpc
     async def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        return cv.vehicle_status(await self.op("end_shift", request.vehicle_id, now_s))
+        return cv.vehicle_status(await self.op(ops.end_shift, request.vehicle_id, now_s))
 
     async def ReportLocation(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
         """Positions as they come; the call ends when the client closes it (a client that cancels
@@ -343,7 +349,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
                 self._driver(report.vehicle_id)
                 time_s = self.place_time("time_s", report.time_s)
                 with deadline_of(context):
-                    await self.op("position", report.vehicle_id, report.stop, time_s)
+                    await self.op(ops.position, report.vehicle_id, report.stop, time_s)
                 accepted += 1
         except grpc.aio.AbortError:
             raise
@@ -355,7 +361,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
     @rpc
     async def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.aio.ServicerContext) -> Any:
         v = await self._vehicle(request.vehicle_id)
-        stops = await self.op("manifest_view", v)
+        stops = await self.op(ops.manifest_view, v)
         last = await self.blocking(self.core.last_event_id, f"vehicle:{request.vehicle_id}")
         return cv.manifest(last or "", request.vehicle_id, self.core.clock_s, stops)
 
@@ -366,7 +372,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
             if isinstance(request, Undecodable):
                 raise undecodable_error(request, context)
             v = await self._vehicle(request.vehicle_id)
-            stops = await self.op("manifest_view", v)
+            stops = await self.op(ops.manifest_view, v)
         except Exception as exc:
             end_call(context, exc)
             return
@@ -390,7 +396,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         if kind != "arrived":
             cv.check_id("ride_id", request.ride_id, scoped=True)
         time_s = self.time_of(p, "time_s", request.time_s)
-        planned = await self.op("stop_event", request.vehicle_id, kind, request.ride_id, request.stop, time_s)
+        planned = await self.op(ops.stop_event, request.vehicle_id, kind, request.ride_id, request.stop, time_s)
         return driver_pb2.StopEventAck(planned_stops=planned)
 
 
@@ -411,13 +417,13 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
     @rpc
     async def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        rows = await self.op("list_vehicles")
+        rows = await self.op(ops.list_vehicles)
         return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
 
     @rpc
     async def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        return operator_pb2.FleetStatusResponse(**(await self.op("fleet_kpis")))
+        return operator_pb2.FleetStatusResponse(**(await self.op(ops.fleet_kpis)))
 
     @rpc
     async def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.aio.ServicerContext) -> Any:
@@ -425,7 +431,7 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         if request.iterations < 0:
             raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. the engine's limit)")
         check_time("now_s", request.now_s)
-        rep = await self.op("reoptimise", request.iterations, request.now_s)
+        rep = await self.op(ops.reoptimise, request.iterations, request.now_s)
         return operator_pb2.ReoptimiseResponse(
             adopted=rep.adopted,
             cost_before=rep.cost_before,
@@ -441,4 +447,4 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         if times.shape != (expected,):
             raise InvalidInput("edge_travel_time_s", f"{times.size} values for {expected} edges")
         check_time("now_s", request.now_s)
-        return operator_pb2.UpdateTrafficResponse(seconds=await self.op("update_traffic", times, request.now_s))
+        return operator_pb2.UpdateTrafficResponse(seconds=await self.op(ops.update_traffic, times, request.now_s))
