@@ -160,7 +160,7 @@ class EngineCore:
         self.timings["warm_up_s"] = time.perf_counter() - t0
         self.matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
         t0 = time.perf_counter()
-        if not self._warm_dispatcher():
+        if not self.warm_dispatcher():
             log.warning("no trial booking was possible: some dispatcher kernels compile on the first calls")
         self.timings["dispatcher_warm_up_s"] = time.perf_counter() - t0
         self.reload()
@@ -177,7 +177,7 @@ class EngineCore:
         self.writer.stop()
         self._streams.end_all()
 
-    def _warm_dispatcher(self) -> bool:
+    def warm_dispatcher(self) -> bool:
         """Compile the dispatcher's kernels (or load them from Numba's cache) before the engine says
         SERVING: on a cold machine the first booking waited 3.4 s for them (imod_jamsil).
 

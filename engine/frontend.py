@@ -134,7 +134,7 @@ class CoreHost:
         self._lock = threading.Lock()
         self._closed = False
         core.add_sink(self._publish)
-        core.add_throttle(self._lagging)
+        core.add_throttle(self.lagging)
         threading.Thread(target=self._accept, name="frontend-accept", daemon=True).start()
 
     def close(self) -> None:
@@ -244,7 +244,7 @@ class CoreHost:
             with contextlib.suppress(OSError):
                 peer.conn.close()
 
-    def _lagging(self) -> bool:
+    def lagging(self) -> bool:
         """True while a connected front end reports a stream behind (the writer's throttle)."""
         return any(peer.lagging for peer in self._peers)
 

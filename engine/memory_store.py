@@ -133,6 +133,11 @@ class MemoryStore:
             del stream.keys[:excess], stream.ids[:excess], stream.data[:excess]
         return event_id
 
+    def topics(self) -> set[str]:
+        """The topics that hold events now (a topic whose events are all past the retention is gone)."""
+        with self._lock:
+            return set(self._streams)
+
     def load(self) -> Snapshot:
         with self._lock:
             self._forget(self._clock())
