@@ -26,7 +26,8 @@ them, the stream delay, the share of quotes rejected and of bookings refused, an
 used by the engine and by the clients (they share the same cores). Then, to see where the
 time goes, the same requests run in this process straight against the engine core
 (:class:`engine.core.EngineCore`, no gRPC): the dispatcher's own time, the commit to the
-store with its events (``_stage`` and ``_commit``), and the rest of the core's call; the engine's CPU per
+store with its events (the stage and commit steps the core reports to an observer, see
+:meth:`engine.core.EngineCore.observe`), and the rest of the core's call; the engine's CPU per
 booking minus the core's time is what gRPC, the servicers and the conversions cost.
 """
 
@@ -586,7 +587,7 @@ def load_round(
 def core_profile(store_url: str, *, data_dir: Path, pairs: np.ndarray, requests: int, seed: int) -> dict[str, Any]:
     """The same kind of requests straight against :class:`EngineCore` in this process, one at a time.
 
-    Per quote + booking: the dispatcher's own time, the commit (``_stage`` and ``_commit``: records and
+    Per quote + booking: the dispatcher's own time, the commit (the core's stage and commit: records and
     events encoded, the store's commit, the hand-over to the streams) and the whole call from
     the calling thread (queue hop to the writer thread included).
     """
@@ -600,32 +601,18 @@ def core_profile(store_url: str, *, data_dir: Path, pairs: np.ndarray, requests:
     core = EngineCore(deployment, store, clock="external", seed=1)
     core.start()
     persist_s: list[float] = []
-    stage, publish = core._stage, core._commit
-
-    def timed_stage(commit: Any) -> None:
-        t0 = time.perf_counter()
-        stage(commit)
-        persist_s.append(time.perf_counter() - t0)
-
-    def timed_commit_and_publish(commit: Any) -> None:
-        t0 = time.perf_counter()
-        publish(commit)
-        persist_s.append(time.perf_counter() - t0)
-
-    core._stage = timed_stage  # type: ignore[method-assign]
-    core._commit = timed_commit_and_publish  # type: ignore[method-assign]
     commit_s: list[float] = []
     rides_committed: list[int] = []
-    store_commit = store.commit
 
-    def timed_commit(commit: Any) -> dict[str, list[str]]:
-        t0 = time.perf_counter()
-        ids = store_commit(commit)
-        commit_s.append(time.perf_counter() - t0)
-        rides_committed.append(len(commit.rides))
-        return ids
+    def observe(step: str, seconds: float, commit: Any) -> None:
+        """The core's timings (EngineCore.observe): its stages and commits, and the store's commits."""
+        if step == "store":
+            commit_s.append(seconds)
+            rides_committed.append(len(commit.rides))
+        else:
+            persist_s.append(seconds)
 
-    store.commit = timed_commit  # type: ignore[method-assign]
+    core.observe(observe)
     rng = np.random.default_rng([seed, 999])
     dispatch_ms: list[float] = []
     persist_ms: list[float] = []

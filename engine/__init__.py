@@ -69,7 +69,7 @@ _MODULE_OF = {
 #: Most gRPC front-end processes of one engine.
 MAX_FRONTENDS = 64
 #: ``mobility serve``'s writer priority with front ends (``--writer-nice``; see
-#: :func:`engine.core.set_thread_nice`).
+#: :func:`engine.writer.set_thread_nice`).
 DEFAULT_WRITER_NICE = -10
 #: Commands waiting for the writer beyond which new calls are refused at once (``--max-queue``).
 DEFAULT_MAX_QUEUE = 5_000

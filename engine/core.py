@@ -1,14 +1,11 @@
-"""The engine's data plane: one writer owns the dispatcher; every change is committed and streamed.
+"""The engine core: the live state's lifecycle, and the one list of operations run by one writer.
 
-Calls from any number of gRPC threads become commands on one queue. A single writer thread
-runs them in order against the :class:`~matching.dispatcher.Dispatcher` — so concurrent
-calls never race — then commits what changed (ride and vehicle records, events) to the
-state store in one atomic commit, hands the events to the subscribers of the streams and
-only then answers. Commands that queue up while one runs are committed together (group
-commit: one store round trip for all of them).
-A command that fails leaves nothing half done: validation happens before any change, and if
-the commit itself fails (the store is down) the dispatcher is rebuilt from the store before
-the next command, so what the store holds is exactly what was acknowledged.
+The core loads the world and rebuilds the dispatcher from the state store, then runs every
+operation (:mod:`engine.operations`, each defined once) on its single writer thread
+(:mod:`engine.writer`: queue, group commit, back-pressure), which commits what changed and only
+then answers; each commit's events go to the streams (:mod:`engine.streams`), built from the read
+models (:mod:`engine.views`). The core implements :class:`~engine.dataplane.DataPlane`, what the
+servicers need; so does a front end's :class:`~engine.frontend.RemoteCore`.
 
 On start-up the engine rebuilds its full state from the store (``Dispatcher.restore``). Rides
 that ended (completed, cancelled, no-show, expired) go to the store marked to expire
@@ -24,243 +21,74 @@ rebuilds the dispatcher for the new day; the rides of past days stay in the stor
 retention expires them) but not in memory. With ``clock="external"`` the calls carry the time
 (a simulation's), the clock never goes back and there are no days.
 
-A caller never hears "failed" of a command that then takes effect: a command still waiting
-when its caller gives up (the call's deadline, or :data:`CALL_TIMEOUT_S`) is dropped from the
-queue (:class:`~engine.errors.DeadlineExceeded`: nothing was done); one that already runs is
-waited for. A queue deeper than ``max_queue`` refuses new commands at once
-(:class:`~engine.errors.Overloaded`), and an operator's re-optimisation is bounded by
-``max_reoptimise_iterations`` and ``max_reoptimise_ms``.
-
-Topics: ``assignments`` (every offer, rejection, booking, assignment, reassignment,
-cancellation, boarding, completion, no-show, lateness), ``ride:<id>`` (a ride's state
-whenever its status, vehicle or planned times change) and ``vehicle:<id>`` (the vehicle's
-manifest whenever it changes).
+An operator's re-optimisation is bounded by ``max_reoptimise_iterations`` and
+``max_reoptimise_ms``. Who watches the writer's work (a benchmark) registers an observer
+(:meth:`EngineCore.observe`): it hears how long each stage and commit took.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
+import asyncio
 import datetime as dt
 import logging
 import math
-import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import numpy as np
 
-from matching import Offer, Rejection, Request, RideStatus, VehicleState
+from matching import Offer, Request, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
-from matching.dispatcher import Dispatcher, PlanColumns, ReoptimiseReport, Ride
+from matching.dispatcher import Dispatcher
 from routing import warm_up
-from routing.schedule import _LOC
 
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_REOPTIMISE_MS
+from . import operations as ops
 from .clock import ServiceClock, day_change_s
-from .errors import DeadlineExceeded, InvalidInput, Overloaded, PermissionDenied, Rejected
-from .store import Commit, StateStore, StoreUnavailable, event_id_key
+from .errors import InvalidInput
+from .operations import OPERATIONS, Command
+from .ownership import IdempotencyKeys
+from .store_types import Commit, StateStore, StoreUnavailable
+from .streams import Streams, Subscription, read_history
+from .views import Views
+from .writer import CALL_TIMEOUT_S, Writer, wait_for
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 #: Latest time a call may carry (a year of the service clock).
 MAX_CLOCK_S = 366 * 86_400
-#: How long a call waits for its command when the caller set no deadline (see :data:`call_deadline`).
-CALL_TIMEOUT_S = 60.0
-#: The longest a call waits for its command to begin, whatever its deadline.
-MAX_WAIT_S = 3600.0
-#: The instant (``time.monotonic()``) by which the current call's caller stops waiting, if it said
-#: (a gRPC deadline; set by the servicers for the thread that handles the call).
-call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("call_deadline", default=None)
-#: Most commands the writer runs before committing their changes together.
-MAX_GROUP = 64
-#: Most pauses after a group while a stream it fed is still sending (see :func:`_pause`).
-MAX_PAUSES = 4
-#: A stream this far behind has a reader that stopped reading: the writer does not wait for it.
-STUCK_BACKLOG = 1000
-#: Longest wait after a group while a front end reports a stream behind (see :meth:`EngineCore.add_throttle`).
-MAX_STREAM_WAIT_S = 0.05
-_STOP = object()
-#: A queued command's answer: its future, result, error and the step applied to the result.
-_Answer = tuple[Future[Any], Any, BaseException | None, Callable[[Any], Any] | None]
-#: A command as the writer runs it: ``(fn(dispatcher), mutates, post(result) or None)``.
-Operation = tuple[Callable[[Dispatcher], Any], bool, Callable[[Any], Any] | None]
-
-
-def _pause() -> None:
-    """Let the gRPC and stream threads run while the writer is busy.
-
-    Under load the writer would otherwise keep the interpreter lock until Python forces a switch
-    (5 ms), and every streamed message needs the lock several times. ``time.sleep(0)`` is a real
-    pause (about 50-90 us on Linux, the timer slack), long enough for those threads to get
-    through; ``os.sched_yield()`` hands the lock over for a moment only and did not help.
-
-    The writer pauses only while a stream it fed still has events waiting (after a command, and
-    up to :data:`MAX_PAUSES` times after a group), so an idle or unwatched engine never waits.
-    Measured with the engine saturated (BookRide at once, 4 clients, an operator stream, three
-    runs each): operator stream delay p50 1.15-1.31 s / p99 1.9-2.4 s without pauses; with
-    them 1.5-2.0 ms / 10-15 ms at the same bookings/s (491-529). Pausing blindly after every
-    command and group instead gave 5-91 ms / 49-314 ms and 3-5% fewer bookings/s.
-    """
-    time.sleep(0)
-
-
-def wait_s(deadline: float | None = None) -> float:
-    """How long a call may still wait for its command: until ``deadline`` (a ``time.monotonic()``
-    instant; default the call's :data:`call_deadline`), or :data:`CALL_TIMEOUT_S` if it has none;
-    never more than :data:`MAX_WAIT_S`."""
-    if deadline is None:
-        deadline = call_deadline.get()
-    return CALL_TIMEOUT_S if deadline is None else min(max(0.0, deadline - time.monotonic()), MAX_WAIT_S)
-
-
-def wait_for(fut: Future[T], deadline: float | None = None) -> T:
-    """The outcome of a queued command: wait :func:`wait_s`; if the command has not started by
-    then, drop it (:class:`DeadlineExceeded`: nothing was done), else wait for its end — a caller
-    is never told "failed" of a command that then takes effect."""
-    try:
-        return fut.result(timeout=wait_s(deadline))
-    except TimeoutError:
-        if fut.cancel():
-            raise DeadlineExceeded() from None
-        return fut.result()
-
-
-def set_thread_nice(nice: int) -> int:
-    """Give the calling thread the scheduling priority ``nice`` (Linux: a thread's own nice
-    value); returns ``nice`` if it was set, 0 if the thread was left as it was.
-
-    Why the writer wants it: the kernel's fair scheduler favours threads that used little CPU,
-    so the one busy writer loses its core to every gRPC, stream and client thread that wakes up.
-    Measured (BookRide at once, 8 clients on the same 2 cores, one front end): the writer was
-    runnable but off the CPU about a fifth of the time, 726 bookings/s; at nice -10, 890.
-    A negative value needs root or CAP_SYS_NICE; without, the thread keeps its priority.
-    """
-    if nice == 0 or not hasattr(os, "setpriority"):
-        return 0
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-    except OSError as exc:
-        log.warning(
-            "thread %s keeps the default priority (nice %d not permitted: %s)",
-            threading.current_thread().name,
-            nice,
-            exc,
-        )
-        return 0
-    return nice
-
-
-@dataclass
-class Subscription:
-    """Live events of one topic for one stream (bounded; a slow reader loses its stream).
-
-    The queue is fed by whichever thread delivers (the writer; in a front end, the thread that
-    receives from the engine) and read by the stream, which ``wake`` tells that items came: it is
-    called once per delivery that fed the queue, after the delivery, from the delivering thread
-    (a ``grpc.aio`` stream sets it to wake its event loop, see :mod:`engine.servicers`).
-    """
-
-    topic: str
-    items: queue.Queue[tuple[str, dict[str, Any]] | None] = field(default_factory=lambda: queue.Queue(10_000))
-    overflow: bool = False
-    #: Why the stream ends, when it ends with an error (a ``None`` item ends it).
-    error: BaseException | None = None
-    #: No longer subscribed (its queue is not fed, and may no longer be read).
-    closed: bool = False
-    #: Called after a delivery put items in the queue (any thread; it must not block).
-    wake: Callable[[], None] | None = None
-
-    def behind(self, at_least: int = 1) -> bool:
-        """At least ``at_least`` events wait to be sent, but not so many that the reader must have
-        stopped reading (:data:`STUCK_BACKLOG`; such a stream is not waited for: it overflows and
-        ends), and the stream is still open."""
-        return not self.closed and at_least <= self.items.qsize() <= STUCK_BACKLOG
-
-
-def _at(request: Request, now: int) -> Request:
-    """``request`` for as soon as possible, stamped with the clock ``now`` of the command."""
-    return replace(request, requested_time_s=now, submitted_time_s=now)
-
-
-def _raise_rejection(result: Any) -> Any:
-    """A request booked at once and rejected becomes the caller's :class:`Rejected` (after the
-    rejection was committed)."""
-    if isinstance(result, Rejection):
-        raise Rejected(result.reason.value, result.detail)
-    return result
-
-
-class Streams:
-    """The open streams' subscriptions, by topic (any thread)."""
-
-    def __init__(self) -> None:
-        self._subs: dict[str, list[Subscription]] = {}
-        self._lock = threading.Lock()
-
-    def subscribe(self, topic: str, wake: Callable[[], None] | None = None) -> tuple[Subscription, bool]:
-        """A new subscription to ``topic`` (woken by ``wake``, see :class:`Subscription`), and
-        whether it is the topic's only one."""
-        sub = Subscription(topic, wake=wake)
-        with self._lock:
-            subs = self._subs.setdefault(topic, [])
-            subs.append(sub)
-            return sub, len(subs) == 1
-
-    def unsubscribe(self, sub: Subscription) -> bool:
-        """Drop ``sub``; True if it was its topic's last subscription."""
-        with self._lock:
-            sub.closed = True
-            subs = self._subs.get(sub.topic)
-            if not subs or sub not in subs:
-                return False
-            subs.remove(sub)
-            if subs:
-                return False
-            del self._subs[sub.topic]
-            return True
-
-    def deliver(
-        self, events: Iterable[tuple[str, str, dict[str, Any]]], fed: dict[int, Subscription] | None = None
-    ) -> None:
-        """Queue each ``(topic, event id, payload)`` for the topic's subscriptions (a full queue
-        marks its stream as overflowed); the subscriptions fed go into ``fed``. Then each
-        subscription fed is woken once (after the lock is released)."""
-        if fed is None:
-            fed = {}
-        with self._lock:
-            for topic, event_id, payload in events:
-                for sub in self._subs.get(topic, ()):
-                    fed[id(sub)] = sub
-                    try:
-                        sub.items.put_nowait((event_id, payload))
-                    except queue.Full:
-                        sub.overflow = True
-        for sub in fed.values():
-            if sub.wake is not None:
-                sub.wake()
-
-    def end_all(self, error: BaseException | None = None) -> None:
-        """End every stream (with ``error``, if given)."""
-        with self._lock:
-            ended = [sub for subs in self._subs.values() for sub in subs]
-            for sub in ended:
-                sub.error = error
-                with contextlib.suppress(queue.Full):
-                    sub.items.put_nowait(None)
-        for sub in ended:
-            if sub.wake is not None:
-                sub.wake()
+#: An observer of the writer's work (:meth:`EngineCore.observe`): called with the step
+#: (``"stage"``: the dispatcher's changes staged; ``"commit"``: the commit written to the store and
+#: its events handed to the streams; ``"store"``: the store's commit alone, within ``"commit"``),
+#: how long it took (seconds) and the commit.
+Observer = Callable[[str, float, Commit], None]
 
 
 class EngineCore:
     """See the module docstring."""
+
+    # The operations (defined once, in engine.operations): each runs on the writer and waits for
+    # the answer (until the call's deadline); :meth:`command` queues one by name without waiting.
+    quote = ops.quote
+    book = ops.book
+    quote_and_book = ops.quote_and_book
+    cancel = ops.cancel
+    get_ride = ops.get_ride
+    position = ops.position
+    stop_event = ops.stop_event
+    start_shift = ops.start_shift
+    end_shift = ops.end_shift
+    vehicle_index = ops.vehicle_index
+    vehicle_view = ops.vehicle_view
+    manifest_view = ops.manifest_view
+    list_vehicles = ops.list_vehicles
+    fleet_kpis = ops.fleet_kpis
+    reoptimise = ops.reoptimise
+    update_traffic = ops.update_traffic
 
     def __init__(
         self,
@@ -297,24 +125,28 @@ class EngineCore:
         self._midnight = 0.0
         self._next_day_at = float("inf")  # when the next service day begins (epoch seconds)
         self.writer_nice = writer_nice
-        #: Once the writer runs: ``writer_nice`` if it could be set, else 0 (left as it was).
-        self.writer_nice_applied: int | None = None
-        self._writer_started = threading.Event()
-        self._queue: queue.Queue[Any] = queue.Queue()
+        #: The single writer that runs every command (:mod:`engine.writer`).
+        self.writer = Writer(self, max_queue=max_queue, nice=writer_nice)
+        #: The read models of the state (:mod:`engine.views`).
+        self.views = Views(self)
         self._streams = Streams()
-        self._thread: threading.Thread | None = None
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
         self.ready = threading.Event()
-        self._needs_reload = False
         self._clock_s = 0  # the external clock (the wall clock is read when asked)
-        self.idempotency: dict[str, str] = {}
+        #: The rides booked with an idempotency key (for retries).
+        self.idempotency = IdempotencyKeys()
         self._published: dict[str, tuple[Any, ...]] = {}
         self.requests_rejected = 0
         self.timings: dict[str, float] = {}
         self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
         self._sinks: list[Callable[[list[tuple[str, str, dict[str, Any]]]], None]] = []
-        self._throttles: list[Callable[[], bool]] = []
+        self._observers: list[Observer] = []
+
+    @property
+    def writer_nice_applied(self) -> int | None:
+        """Once the writer runs: ``writer_nice`` if it could be set, else 0 (left as it was)."""
+        return self.writer.nice_applied
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -326,17 +158,15 @@ class EngineCore:
         t0 = time.perf_counter()
         warm_up()
         self.timings["warm_up_s"] = time.perf_counter() - t0
-        self._matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
+        self.matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
         t0 = time.perf_counter()
-        if not self._warm_dispatcher():
+        if not self.warm_dispatcher():
             log.warning("no trial booking was possible: some dispatcher kernels compile on the first calls")
         self.timings["dispatcher_warm_up_s"] = time.perf_counter() - t0
-        self._reload()
+        self.reload()
         if self.clock == "wall":
             self.roll_over()  # the store may hold a day that has ended since
-        self._thread = threading.Thread(target=self._writer, name="engine-writer", daemon=True)
-        self._thread.start()
-        self._writer_started.wait(10)
+        self.writer.start()
         if self.reoptimise_every_s > 0 and self.clock == "wall":
             self._timer = threading.Thread(target=self._reoptimise_timer, name="engine-reoptimise", daemon=True)
             self._timer.start()
@@ -344,12 +174,10 @@ class EngineCore:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._queue.put(_STOP)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.writer.stop()
         self._streams.end_all()
 
-    def _warm_dispatcher(self) -> bool:
+    def warm_dispatcher(self) -> bool:
         """Compile the dispatcher's kernels (or load them from Numba's cache) before the engine says
         SERVING: on a cold machine the first booking waited 3.4 s for them (imod_jamsil).
 
@@ -382,11 +210,11 @@ class EngineCore:
             self.fleet,
             params=self.deployment.service,
             fares=self.deployment.fares(),
-            travel_time_s=self._matrix,
+            travel_time_s=self.matrix,
             seed=self.seed,
         )
 
-    def _reload(self, *, adopt_quotes: bool = True) -> None:
+    def reload(self, *, adopt_quotes: bool = True) -> None:
         """(Re)build the dispatcher from the store: its snapshot is the truth.
 
         Open offers and the offer numbering carry over from the dispatcher being replaced (and
@@ -417,9 +245,8 @@ class EngineCore:
         if self.clock == "external":
             self._clock_s = max(self._clock_s, int(snap.meta.get("clock_s", "0")))
         self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
-        self.idempotency = {r["idempotency_key"]: r["ride_id"] for r in rides if r.get("idempotency_key")}
-        self._published = {rid: self._ride_state(ride) for rid, ride in dispatcher.rides.items()}
-        self._needs_reload = False
+        self.idempotency.load(rides)
+        self._published = {rid: self.views.ride_state(ride) for rid, ride in dispatcher.rides.items()}
 
     # ------------------------------------------------------------------ the wall clock's days
     def _set_day(self, day: dt.date) -> None:
@@ -427,7 +254,7 @@ class EngineCore:
         self._midnight = self.service_clock.midnight(day)
         self._next_day_at = self.service_clock.begins(day + dt.timedelta(days=1))
 
-    def _day_due(self) -> bool:
+    def day_due(self) -> bool:
         """True once the next service day has begun (wall clock)."""
         return self.service_clock.source() >= self._next_day_at
 
@@ -467,7 +294,7 @@ class EngineCore:
         commit = Commit()
         for ride in left:
             d.expire(ride.ride_id, now)
-        self._stage(commit)  # the expired rides, on the old day
+        self.stage(commit)  # the expired rides, on the old day
         carried = [r.ride_id for r in open_rides if r.request.requested_time_s >= cut]
         new_day = today.isoformat()
         for rid in carried:
@@ -477,24 +304,20 @@ class EngineCore:
         self._set_day(today)
         commit.meta["service_day"] = new_day
         commit.meta["clock_s"] = str(self.clock_s)
-        commit.events.append(("assignments", self._event_payload("service_day", self.clock_s, detail=new_day)))
-        self._commit(commit)
-        self._reload(adopt_quotes=False)
+        commit.events.append(("assignments", self.views.event_payload("service_day", self.clock_s, detail=new_day)))
+        self.commit(commit)
+        self.reload(adopt_quotes=False)
         d = self.dispatcher
         news = Commit()
         for rid in carried:
-            self._published[rid] = self._ride_state(d.rides[rid])
-            news.events.append(self._ride_event(d.rides[rid], "state"))
-        news.events.extend(self._manifest_event(v) for v in range(d.plan.k))
-        self._commit(news)
+            self._published[rid] = self.views.ride_state(d.rides[rid])
+            news.events.append(self.views.ride_event(d.rides[rid], "state"))
+        news.events.extend(self.views.manifest_event(v) for v in range(d.plan.k))
+        self.commit(news)
         log.info("service day %s began: %d rides expired, %d carried over", new_day, len(left), len(carried))
         return True
 
-    @staticmethod
-    def _ride_state(ride: Ride) -> tuple[Any, ...]:
-        return (ride.status, ride.vehicle, round(ride.planned_pickup_s), round(ride.planned_dropoff_s))
-
-    # ------------------------------------------------------------------ commands
+    # ------------------------------------------------------------------ commands (any thread)
     def submit(
         self, fn: Callable[[Dispatcher], Any], *, mutate: bool = True, post: Callable[[Any], Any] | None = None
     ) -> Future[Any]:
@@ -503,7 +326,7 @@ class EngineCore:
 
         ``post`` runs on the writer thread after the commit (a rejection booked at once is
         committed before it becomes the caller's error). Cancelling the future before the
-        writer takes it drops the command (see :func:`wait_for`).
+        writer takes it drops the command (see :func:`~engine.writer.wait_for`).
 
         Raises:
             StoreUnavailable: the engine is still starting.
@@ -511,142 +334,34 @@ class EngineCore:
         """
         if not self.ready.is_set():
             raise StoreUnavailable("the engine is still starting")
-        waiting = self._queue.qsize()
-        if waiting >= self.max_queue:
-            raise Overloaded(
-                f"the engine is overloaded ({waiting} commands wait, most {self.max_queue}): nothing was done; "
-                "try again shortly"
-            )
-        fut: Future[Any] = Future()
-        self._queue.put((fn, mutate, fut, post))
-        return fut
+        return self.writer.submit(fn, mutate=mutate, post=post)
 
     def call(self, fn: Callable[[Dispatcher], T], *, mutate: bool = True, timeout: float = CALL_TIMEOUT_S) -> T:
         """Run ``fn(dispatcher)`` on the writer thread and return its result (or raise its error);
-        dropped if it has not begun within ``timeout`` (see :func:`wait_for`)."""
+        dropped if it has not begun within ``timeout`` (see :func:`~engine.writer.wait_for`)."""
         result: T = wait_for(self.submit(fn, mutate=mutate), time.monotonic() + timeout)
         return result
 
-    def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Queue the operation ``name`` (one of :data:`OPERATIONS`) without waiting for it: what a
-        front end in another process asks for (see :mod:`engine.frontend`)."""
-        if name not in OPERATIONS:
-            raise ValueError(f"unknown engine operation {name!r}")
-        fn, mutate, post = getattr(self, f"_op_{name}")(*args, **kwargs)
-        return self.submit(fn, mutate=mutate, post=post)
-
-    def _run(self, op: Operation) -> Any:
-        """Queue ``op`` and wait for its outcome (until the call's deadline: :func:`wait_for`)."""
-        fn, mutate, post = op
+    def run(self, command: Command) -> Any:
+        """Queue ``command`` (an operation bound to its arguments, :meth:`Operation.bind`) and wait
+        for its outcome (until the call's deadline: :func:`~engine.writer.wait_for`)."""
+        fn, mutate, post = command
         return wait_for(self.submit(fn, mutate=mutate, post=post))
 
-    def _writer(self) -> None:
-        """Run queued commands in order; commit each group of waiting commands at once.
+    def command(self, name: str, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Queue the operation ``name`` (one of :data:`~engine.operations.OPERATIONS`) without
+        waiting for it: what the servicers and front ends in other processes ask for."""
+        op = OPERATIONS.get(name)
+        if op is None:
+            raise ValueError(f"unknown engine operation {name!r}")
+        fn, mutate, post = op.bind(self, *args, **kwargs)
+        return self.submit(fn, mutate=mutate, post=post)
 
-        The writer takes the next command and every other one already waiting (up to
-        :data:`MAX_GROUP`), runs them one after another, stages each command's changes as soon
-        as it ends, commits the staged changes of the group in one store commit, and only then
-        answers the callers. Under load this turns many small commits into one (one Redis
-        round trip, each changed record encoded once); a lone command is committed alone as
-        before. No caller hears of a change before it is stored.
-
-        A command that fails after changing the plan must leave no trace: the changes staged
-        before it are committed first, then the dispatcher is rebuilt from the store. If the
-        group's commit fails, every command of the group gets the store's error and the
-        dispatcher is rebuilt from the store, which still holds what was acknowledged.
-        """
-        self.writer_nice_applied = set_thread_nice(self.writer_nice)
-        self._writer_started.set()
-        while True:
-            group = [self._queue.get()]
-            while len(group) < MAX_GROUP:
-                try:
-                    group.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            if self._run_group(group):
-                return
-            for _ in range(MAX_PAUSES):
-                if not self._stream_backlog():
-                    break
-                _pause()
-            if self._throttles:
-                self._wait_for_throttles()
-
-    def _wait_for_throttles(self) -> None:
-        """After a group, wait (up to :data:`MAX_STREAM_WAIT_S`) while a throttle says a stream in
-        another process is behind; the commands that arrive meanwhile run as the next group."""
-        deadline = 0.0
-        while any(throttle() for throttle in self._throttles):
-            now = time.monotonic()
-            if not deadline:
-                deadline = now + MAX_STREAM_WAIT_S
-            elif now >= deadline:
-                return
-            time.sleep(0.001)
-
-    def _run_group(self, group: list[Any]) -> bool:
-        """Run one group of commands (see :meth:`_writer`); True if the writer must stop."""
-        staged = Commit()
-        answers: list[_Answer] = []
-        for item in group:
-            if item is _STOP:
-                self._flush(staged, answers)
-                return True
-            fn, mutate, fut, post = item
-            if not fut.set_running_or_notify_cancel():
-                continue
-            try:
-                new_day = self._day_due()
-                if self._needs_reload or new_day:
-                    # what the group staged so far goes to the store first: the reload reads it back
-                    self._flush(staged, answers)
-                    staged, answers = Commit(), []
-                    if self._needs_reload:
-                        self._reload()
-                    if new_day:
-                        self.roll_over()
-                result = fn(self.dispatcher)
-                if mutate:
-                    self._stage(staged)
-                answers.append((fut, result, None, post))
-                if self._stream_backlog():
-                    _pause()
-            except StoreUnavailable as exc:
-                self._needs_reload = True
-                answers.append((fut, None, exc, None))
-            except BaseException as exc:  # the caller gets it; the engine goes on
-                d = self.dispatcher
-                if mutate and d.has_changes:
-                    # the command changed rides or plans before failing: rebuild from the store
-                    # (after committing what came before it) to drop what it did
-                    self._needs_reload = True
-                answers.append((fut, None, exc, None))
-        self._flush(staged, answers)
-        return False
-
-    def _flush(self, staged: Commit, answers: list[_Answer]) -> None:
-        """Commit ``staged``, hand its events to the streams, then answer the callers."""
-        try:
-            if not staged.empty:
-                self._commit(staged)
-        except BaseException as exc:  # nothing of the group is stored: all of it is undone
-            self._needs_reload = True
-            for fut, _, _, _ in answers:
-                fut.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for fut, result, error, post in answers:
-            if error is None and post is not None:
-                try:
-                    result = post(result)
-                except Exception as exc:
-                    error = exc
-            if error is None:
-                fut.set_result(result)
-            else:
-                fut.set_exception(error)
+    def call_async(self, name: str, *args: Any, **kwargs: Any) -> tuple[asyncio.Future[Any], Callable[[], bool]]:
+        """:meth:`command` for a coroutine: an asyncio future of its answer, and the function that
+        drops the command if the writer has not begun it (True if it did)."""
+        command = self.command(name, *args, **kwargs)
+        return asyncio.wrap_future(command), command.cancel
 
     @property
     def clock_s(self) -> int:
@@ -665,12 +380,19 @@ class EngineCore:
             self._clock_s = int(now_s)
         return self.clock_s
 
-    # ------------------------------------------------------------------ persistence and streams
-    def _stage(self, commit: Commit) -> None:
+    # ------------------------------------------------------------------ persistence (writer thread)
+    def stage(self, commit: Commit) -> None:
         """Add the dispatcher's changes since the last stage to ``commit`` (records, events, meta).
 
         A record staged again replaces the earlier one (the newest state wins); events append.
+        Writer thread (or before the writer starts).
         """
+        if self._observers:
+            self._timed("stage", self._stage, commit)
+        else:
+            self._stage(commit)
+
+    def _stage(self, commit: Commit) -> None:
         d = self.dispatcher
         ride_ids, vehicles = d.drain_changes()
         # The streams are fed from here and the store keeps the history: the dispatcher's own
@@ -693,52 +415,36 @@ class EngineCore:
         for v in vehicles:
             commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v, plans[v])
         for ev in new_events:
-            payload = self._event_payload(ev.kind, ev.time_s, ev.ride_id, ev.vehicle_id, ev.detail)
+            payload = self.views.event_payload(ev.kind, ev.time_s, ev.ride_id, ev.vehicle_id, ev.detail)
             commit.events.append(("assignments", payload))
             if ev.ride_id and ev.ride_id in d.rides and ev.kind in ("late",):
-                commit.events.append(self._ride_event(d.rides[ev.ride_id], "late", ev.time_s))
+                commit.events.append(self.views.ride_event(d.rides[ev.ride_id], "late", ev.time_s))
         for rid in ride_ids:
             ride = d.rides[rid]
-            state = self._ride_state(ride)
+            state = self.views.ride_state(ride)
             if self._published.get(rid) != state:
                 before = self._published.get(rid)
                 self._published[rid] = state
-                commit.events.append(self._ride_event(ride, self._ride_kind(before, state)))
+                commit.events.append(self.views.ride_event(ride, self.views.ride_kind(before, state)))
         for v in vehicles:
-            commit.events.append(self._manifest_event(v, plans[v]))
+            commit.events.append(self.views.manifest_event(v, plans[v]))
 
-    def _ride_event(self, ride: Ride, kind: str, time_s: int | None = None) -> tuple[str, dict[str, Any]]:
-        """An event of the topic ``ride:<id>``: the ride as it is now (at ``time_s``, default the clock)."""
-        at = self.clock_s if time_s is None else time_s
-        return f"ride:{ride.ride_id}", {"kind": kind, "time_s": at, "ride": self.ride_dict(ride)}
-
-    def _manifest_event(self, v: int, columns: PlanColumns | None = None) -> tuple[str, dict[str, Any]]:
-        """An event of the topic ``vehicle:<id>``: vehicle ``v``'s manifest now (see :meth:`manifest`)."""
-        stops = self.manifest(v, columns)
-        return f"vehicle:{self.dispatcher.vehicles[v].id}", {"kind": "manifest", "time_s": self.clock_s, "stops": stops}
-
-    @staticmethod
-    def _event_payload(
-        kind: str, time_s: int, ride_id: str | None = None, vehicle_id: str | None = None, detail: str = ""
-    ) -> dict[str, Any]:
-        """An event of the ``assignments`` topic."""
-        return {
-            "kind": kind,
-            "time_s": time_s,
-            "ride_id": ride_id or "",
-            "vehicle_id": vehicle_id or "",
-            "detail": detail,
-        }
-
-    def _stream_backlog(self) -> bool:
+    def stream_backlog(self) -> bool:
         """True if a stream that the last commit fed still has events to send, but not so many
         that its reader must be stuck (a client that stopped reading is not helped by pauses:
         its stream overflows and ends, see :class:`Subscription`)."""
         return any(sub.behind() for sub in self._fed)
 
+    def commit(self, commit: Commit) -> None:
+        """Write ``commit`` to the store, then hand its events to the subscribers (writer thread,
+        or before the writer starts)."""
+        if self._observers:
+            self._timed("commit", self._commit, commit)
+        else:
+            self._commit(commit)
+
     def _commit(self, commit: Commit) -> None:
-        """Write ``commit`` to the store, then hand its events to the subscribers."""
-        ids = self.store.commit(commit)
+        ids = self._timed("store", self.store.commit, commit) if self._observers else self.store.commit(commit)
         cursor: dict[str, int] = {}
         fed: dict[int, Subscription] = {}
         self._fed = fed.values()
@@ -755,8 +461,8 @@ class EngineCore:
         """Slow the writer to the pace of streams served elsewhere: while ``behind()`` is true (a
         front end reports a stream too far behind, see :mod:`engine.frontend`), the writer waits
         after each group, up to :data:`MAX_STREAM_WAIT_S` at a time, for it to catch up. In one
-        process :func:`_pause` does this; across processes the writer cannot see the queues."""
-        self._throttles.append(behind)
+        process :func:`engine.writer.pause` does this; across processes the writer cannot see the queues."""
+        self.writer.add_throttle(behind)
 
     def add_sink(self, sink: Callable[[list[tuple[str, str, dict[str, Any]]]], None]) -> None:
         """Also hand every commit's events, as ``(topic, event id, payload)`` in order, to ``sink``
@@ -764,22 +470,21 @@ class EngineCore:
         their streams. A sink must not block."""
         self._sinks.append(sink)
 
-    @staticmethod
-    def _ride_kind(before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> str:
-        status = after[0]
-        if before is None or before[0] != status:
-            return {
-                RideStatus.ASSIGNED: "assigned",
-                RideStatus.ON_BOARD: "on_board",
-                RideStatus.COMPLETED: "completed",
-                RideStatus.CANCELLED: "cancelled",
-                RideStatus.NO_SHOW: "no_show",
-                RideStatus.EXPIRED: "expired",
-            }.get(status, "state")
-        if before[1] != after[1]:
-            return "reassigned"
-        return "eta"
+    def observe(self, observer: Observer) -> None:
+        """Also call ``observer(step, seconds, commit)`` for each stage and commit of the writer
+        (see :data:`Observer`; on the writer thread, so it must be quick): how a benchmark sees
+        where the time goes."""
+        self._observers.append(observer)
 
+    def _timed(self, step: str, fn: Callable[[Commit], T], commit: Commit) -> T:
+        t0 = time.perf_counter()
+        result = fn(commit)
+        seconds = time.perf_counter() - t0
+        for observer in self._observers:
+            observer(step, seconds, commit)
+        return result
+
+    # ------------------------------------------------------------------ the data plane (any thread)
     def subscribe(self, topic: str, wake: Callable[[], None] | None = None) -> Subscription:
         """A new stream's subscription to ``topic`` (``wake``: see :class:`Subscription`)."""
         return self._streams.subscribe(topic, wake)[0]
@@ -789,333 +494,18 @@ class EngineCore:
 
     def history(self, topic: str, after: str) -> list[tuple[str, dict[str, Any]]]:
         """Stored events of ``topic`` after the event ``after`` (for resuming a stream)."""
-        out: list[tuple[str, dict[str, Any]]] = []
-        cursor: str | None = after
-        while True:
-            batch = self.store.read_events(topic, cursor, 1000)
-            out.extend(batch)
-            if len(batch) < 1000:
-                return out
-            cursor = batch[-1][0]
+        return read_history(self.store.read_events, topic, after)
 
-    @staticmethod
-    def newer(event_id: str, than: str | None) -> bool:
-        return than is None or event_id_key(event_id) > event_id_key(than)
+    def last_event_id(self, topic: str) -> str | None:
+        """The id of the last stored event of ``topic`` (None if it has none)."""
+        return self.store.last_event_id(topic)
 
-    # ------------------------------------------------------------------ views (writer thread)
-    def ride_dict(self, ride: Ride) -> dict[str, Any]:
-        o = ride.offer
-        return {
-            "ride_id": ride.ride_id,
-            "status": ride.status.value,
-            "vehicle_id": self.dispatcher.vehicles[ride.vehicle].id,
-            "pickup_stop": o.pickup_stop,
-            "dropoff_stop": o.dropoff_stop,
-            "passengers": ride.request.passengers,
-            "pickup_window_start_s": o.pickup_window_start_s,
-            "pickup_window_end_s": o.pickup_window_end_s,
-            "latest_dropoff_s": o.latest_dropoff_s,
-            "planned_pickup_s": round(ride.planned_pickup_s),
-            "planned_dropoff_s": round(ride.planned_dropoff_s),
-            "picked_up_at_s": ride.picked_up_at_s or 0,
-            "dropped_off_at_s": ride.dropped_off_at_s or 0,
-            "fare_krw": o.fare_krw,
-            "offer_id": o.offer_id,
-            "rider_id": ride.request.rider_id or "",
-        }
-
-    def manifest(self, v: int, columns: PlanColumns | None = None) -> dict[str, list[Any]]:
-        """Vehicle ``v``'s manifest for the driver (from ``columns``, its plan's columns, if given),
-        as columns: ``ride_id``, ``kind`` ("pickup" / "dropoff"), ``stop``, ``planned_s``,
-        ``service_s``, ``passengers`` and ``window_start_s`` (of a pickup; 0 for a drop-off), one
-        entry per planned stop in order (see :func:`engine.converters.manifest`)."""
-        cols = self.dispatcher.plan_columns(v) if columns is None else columns
-        return {
-            "ride_id": cols.ride_ids,
-            "kind": cols.kinds,
-            "stop": cols.stops,
-            "planned_s": np.ceil(np.asarray(cols.planned_s) - 1e-9).astype(np.int64).tolist(),
-            "service_s": cols.service_s,
-            "passengers": cols.passengers,
-            "window_start_s": cols.window_start_s,
-        }
-
-    def vehicle_status(self, v: int) -> dict[str, Any]:
-        d = self.dispatcher
-        plan = d.plan
-        veh = d.vehicles[v]
-        return {
-            "vehicle_id": veh.id,
-            "on_shift": bool(not d.off_shift[v] and plan.nf[1, plan.vi[1, v]] >= self.clock_s),
-            "seats": veh.seats,
-            "wheelchair_places": veh.wheelchair_places,
-            "on_board": int(plan.load0[v].sum()),
-            "stop": int(plan.ni[_LOC, plan.vi[0, v]]),
-            "available_s": int(plan.vf[0, v]),
-            "planned_stops": int(plan.rlen[v] - 2),
-            "shift_end_s": veh.shift_end_s,
-        }
-
-    def fleet_status(self, d: Dispatcher) -> dict[str, Any]:
-        counts = {s: 0 for s in RideStatus}
-        waits = []
-        for ride in d.rides.values():
-            counts[ride.status] += 1
-            if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
-                waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
-        plan = d.plan
-        on_shift = int(((plan.nf[1, plan.vi[1]] >= self.clock_s) & ~d.off_shift).sum())
-        return {
-            "clock_s": self.clock_s,
-            "service_day": self.day.isoformat() if self.day is not None else "",
-            "rides_expired": counts[RideStatus.EXPIRED],
-            "vehicles": plan.k,
-            "vehicles_on_shift": on_shift,
-            "rides_assigned": counts[RideStatus.ASSIGNED],
-            "rides_on_board": counts[RideStatus.ON_BOARD],
-            "rides_completed": counts[RideStatus.COMPLETED],
-            "rides_cancelled": counts[RideStatus.CANCELLED],
-            "rides_no_show": counts[RideStatus.NO_SHOW],
-            "requests_rejected": self.requests_rejected,
-            "riders_on_board": int(plan.load0[:, 0].sum() + plan.load0[:, 1].sum()),
-            "mean_wait_s": float(np.mean(waits)) if waits else 0.0,
-            "planned_vehicle_time_s": float(plan.cost()),
-        }
-
-    # ------------------------------------------------------------------ operations (any thread)
-    # Each operation has a builder ``_op_<name>`` (what the writer runs) and a method that waits
-    # for it; :meth:`command` queues one by name without waiting.
-    def quote(self, request: Request, now_s: int = 0, *, asap: bool = False) -> Offer | Rejection:
-        """Quote ``request``; ``asap``: for as soon as possible (its times are set to the clock
-        when the writer runs it, however long it waited)."""
-        return self._run(self._op_quote(request, now_s, asap=asap))
-
-    def book(
-        self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
-    ) -> dict[str, Any]:
-        """Book an offer; with ``rider_id`` only that rider's own offer."""
-        return self._run(self._op_book(offer_id, idempotency_key, now_s, rider_id=rider_id))
-
-    def quote_and_book(
-        self,
-        request: Request,
-        idempotency_key: str = "",
-        now_s: int = 0,
-        *,
-        rider_id: str | None = None,
-        asap: bool = False,
-    ) -> dict[str, Any]:
-        """Quote ``request`` and book its offer in one command: the ride, or :class:`Rejected`.
-
-        A retry with the same ``idempotency_key`` returns the ride booked the first time. The
-        rejection is committed like a quote's (operators see it) before the caller hears of it.
-        ``asap`` as for :meth:`quote`.
-        """
-        return self._run(self._op_quote_and_book(request, idempotency_key, now_s, rider_id=rider_id, asap=asap))
-
-    def ride_owner(self, ride_id: str) -> str | None:
-        return self._run(self._op_ride_owner(ride_id))
-
-    def cancel(self, ride_id: str, now_s: int = 0) -> dict[str, Any]:
-        return self._run(self._op_cancel(ride_id, now_s))
-
-    def get_ride(self, ride_id: str) -> dict[str, Any]:
-        return self._run(self._op_get_ride(ride_id))
-
-    def position(self, vehicle_id: str, stop: int, time_s: int) -> None:
-        """The vehicle is at (or committed to) ``stop`` from ``time_s``, which may lie ahead: a
-        vehicle reports where it will be next, so the clock does not move with it."""
-        self._run(self._op_position(vehicle_id, stop, time_s))
-
-    def stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> int:
-        return self._run(self._op_stop_event(vehicle_id, kind, ride_id, stop, time_s))
-
-    def start_shift(self, vehicle_id: str, stop: int | None = None, now_s: int = 0) -> dict[str, Any]:
-        """The driver starts (or resumes) the shift now, at ``stop`` if given; the vehicle's status."""
-        return self._run(self._op_start_shift(vehicle_id, stop, now_s))
-
-    def end_shift(self, vehicle_id: str, now_s: int = 0) -> dict[str, Any]:
-        """The driver ends the shift: no new rides for the vehicle (see
-        :meth:`Dispatcher.end_shift`); the vehicle's status."""
-        return self._run(self._op_end_shift(vehicle_id, now_s))
-
-    def reoptimise(self, iterations: int = 0, now_s: int = 0) -> ReoptimiseReport:
-        return self._run(self._op_reoptimise(iterations, now_s))
-
-    def update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> float:
-        return self._run(self._op_update_traffic(edge_times, now_s))
-
-    def vehicle_index(self, vehicle_id: str) -> int:
-        """The dispatcher's index of ``vehicle_id`` (NotFoundError if unknown)."""
-        return self._run(self._op_vehicle_index(vehicle_id))
-
-    def vehicle_view(self, v: int) -> dict[str, Any]:
-        """Vehicle ``v``'s status (:meth:`vehicle_status`) read on the writer thread."""
-        return self._run(self._op_vehicle_view(v))
-
-    def manifest_view(self, v: int) -> dict[str, list[Any]]:
-        """Vehicle ``v``'s manifest (:meth:`manifest`) read on the writer thread."""
-        return self._run(self._op_manifest_view(v))
-
-    def list_vehicles(self) -> list[dict[str, Any]]:
-        return self._run(self._op_list_vehicles())
-
-    def fleet_kpis(self) -> dict[str, Any]:
-        """Live KPIs (:meth:`fleet_status`) read on the writer thread."""
-        return self._run(self._op_fleet_kpis())
-
-    # builders (the functions run on the writer thread)
-    def _op_quote(self, request: Request, now_s: int = 0, *, asap: bool = False) -> Operation:
-        def run(d: Dispatcher) -> Offer | Rejection:
-            now = self.now(now_s)
-            return self._quote_on(d, _at(request, now) if asap else request, now)
-
-        return run, True, None
-
-    def _op_book(
-        self, offer_id: str, idempotency_key: str = "", now_s: int = 0, *, rider_id: str | None = None
-    ) -> Operation:
-        def run(d: Dispatcher) -> dict[str, Any]:
-            if idempotency_key and idempotency_key in self.idempotency:
-                return self._known_booking(d, idempotency_key, rider_id)
-            if rider_id is not None and d.offer_rider(offer_id) != rider_id:
-                raise PermissionDenied(f"offer {offer_id} was made to another rider")
-            return self._book_on(d, offer_id, idempotency_key, self.now(now_s))
-
-        return run, True, None
-
-    def _op_quote_and_book(
-        self,
-        request: Request,
-        idempotency_key: str = "",
-        now_s: int = 0,
-        *,
-        rider_id: str | None = None,
-        asap: bool = False,
-    ) -> Operation:
-        def run(d: Dispatcher) -> dict[str, Any] | Rejection:
-            if idempotency_key and idempotency_key in self.idempotency:
-                return self._known_booking(d, idempotency_key, rider_id)
-            now = self.now(now_s)
-            answer = self._counted(
-                d.request_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None)
-            )
-            return answer if isinstance(answer, Rejection) else self._booked(answer, idempotency_key)
-
-        return run, True, _raise_rejection
-
-    def _op_ride_owner(self, ride_id: str) -> Operation:
-        return (lambda d: d.get_ride(ride_id).request.rider_id), False, None
-
-    def _op_cancel(self, ride_id: str, now_s: int = 0) -> Operation:
-        return (lambda d: self.ride_dict(d.cancel(ride_id, self.now(now_s)))), True, None
-
-    def _op_get_ride(self, ride_id: str) -> Operation:
-        return (lambda d: self.ride_dict(d.get_ride(ride_id))), False, None
-
-    def _op_position(self, vehicle_id: str, stop: int, time_s: int) -> Operation:
-        def run(d: Dispatcher) -> None:
-            d.on_vehicle_position(vehicle_id, stop, max(int(time_s), self.now()))
-
-        return run, True, None
-
-    def _op_stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> Operation:
-        def run(d: Dispatcher) -> int:
-            v = d._vehicle(vehicle_id)
-            t = self.now(time_s) if self.clock == "wall" else max(int(time_s), self.now(time_s))
-            if kind == "arrived":
-                d.on_vehicle_position(vehicle_id, stop, t)
-            else:
-                ride = d.get_ride(ride_id)
-                if d.vehicles[ride.vehicle].id != vehicle_id:
-                    from matching.errors import ConflictError
-
-                    raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
-                {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
-            return int(d.plan.rlen[v] - 2)
-
-        return run, True, None
-
-    def _op_reoptimise(self, iterations: int = 0, now_s: int = 0) -> Operation:
-        def run(d: Dispatcher) -> ReoptimiseReport:
-            if not 0 <= iterations <= self.max_reoptimise_iterations:
-                raise InvalidInput("iterations", f"got {iterations} (allowed: 0 .. {self.max_reoptimise_iterations})")
-            now = self.now(now_s)
-            start = time.monotonic()
-            cap = start + self.max_reoptimise_ms / 1000.0  # the writer is never held longer
-            if iterations > 0:
-                return d.reoptimise(iterations=iterations, deadline=cap, now_s=now)
-            return d.reoptimise(deadline=min(cap, start + self.reoptimise_deadline_ms / 1000.0), now_s=now)
-
-        return run, True, None
-
-    def _op_start_shift(self, vehicle_id: str, stop: int | None = None, now_s: int = 0) -> Operation:
-        def run(d: Dispatcher) -> dict[str, Any]:
-            now = self.now(now_s)
-            if stop is not None:  # first: it checks the vehicle and the stop
-                d.on_vehicle_position(vehicle_id, stop, now)
-            d.start_shift(vehicle_id, now)
-            return self.vehicle_status(d.vehicle_index[vehicle_id])
-
-        return run, True, None
-
-    def _op_end_shift(self, vehicle_id: str, now_s: int = 0) -> Operation:
-        def run(d: Dispatcher) -> dict[str, Any]:
-            d.end_shift(vehicle_id, self.now(now_s))
-            return self.vehicle_status(d.vehicle_index[vehicle_id])
-
-        return run, True, None
-
-    def _op_update_traffic(self, edge_times: np.ndarray, now_s: int = 0) -> Operation:
-        def run(d: Dispatcher) -> float:
-            t0 = time.perf_counter()
-            self.router = self.router.with_travel_times(edge_times)
-            self._matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
-            d.update_travel_times(self.router, self.now(now_s), self._matrix)
-            return time.perf_counter() - t0
-
-        return run, True, None
-
-    def _op_vehicle_index(self, vehicle_id: str) -> Operation:
-        return (lambda d: d._vehicle(vehicle_id)), False, None
-
-    def _op_vehicle_view(self, v: int) -> Operation:
-        return (lambda d: self.vehicle_status(v)), False, None
-
-    def _op_manifest_view(self, v: int) -> Operation:
-        return (lambda d: self.manifest(v)), False, None
-
-    def _op_list_vehicles(self) -> Operation:
-        return (lambda d: [self.vehicle_status(v) for v in range(d.plan.k)]), False, None
-
-    def _op_fleet_kpis(self) -> Operation:
-        return self.fleet_status, False, None
-
-    # writer-side steps of the commands above
-    def _quote_on(self, d: Dispatcher, request: Request, now: int) -> Offer | Rejection:
-        return self._counted(d.on_request(request, now))
-
-    def _book_on(self, d: Dispatcher, offer_id: str, idempotency_key: str, now: int) -> dict[str, Any]:
-        return self._booked(d.book(offer_id, now, idempotency_key=idempotency_key or None), idempotency_key)
-
-    def _counted(self, answer: T) -> T:
-        """``answer``, with a rejection counted (FleetStatus ``requests_rejected``)."""
-        if isinstance(answer, Rejection):
-            self.requests_rejected += 1
-        return answer
-
-    def _booked(self, ride: Ride, idempotency_key: str) -> dict[str, Any]:
-        """A new booking's record for the caller; its idempotency key remembered."""
-        if idempotency_key:
-            self.idempotency[idempotency_key] = ride.ride_id
-        return self.ride_dict(ride)
-
-    def _known_booking(self, d: Dispatcher, idempotency_key: str, rider_id: str | None) -> dict[str, Any]:
-        """The ride already booked with ``idempotency_key`` (only to the rider who booked it)."""
-        ride = d.get_ride(self.idempotency[idempotency_key])
-        if rider_id is not None and ride.request.rider_id != rider_id:
-            raise PermissionDenied("that idempotency key belongs to another rider's booking")
-        return self.ride_dict(ride)
+    def num_edges(self) -> int:
+        """The road network's number of edges (StoreUnavailable while the engine starts)."""
+        network = getattr(self, "network", None)
+        if network is None:
+            raise StoreUnavailable("the engine is still starting")
+        return int(network.num_edges)
 
     def _reoptimise_timer(self) -> None:
         while not self._stopping.wait(self.reoptimise_every_s):
@@ -1123,7 +513,3 @@ class EngineCore:
                 self.reoptimise()
             except Exception:  # pragma: no cover - logged, the timer goes on
                 log.exception("background re-optimisation failed")
-
-
-#: The operations :meth:`EngineCore.command` queues by name: those with an ``_op_<name>`` builder.
-OPERATIONS = frozenset(name.removeprefix("_op_") for name in vars(EngineCore) if name.startswith("_op_"))

@@ -5,9 +5,10 @@ streams, so the engine as a whole uses about one core however many the machine h
 front ends, the engine process keeps the writer (the :class:`~engine.core.EngineCore`, the
 store, the re-optimisation timer) and N front-end processes run the gRPC server: they parse
 and check the requests, authenticate the callers, convert the answers and feed the streams.
-They reach the writer through :class:`RemoteCore`, which offers the servicers what the core
-does (:meth:`RemoteCore.command`: an operation's future, which the servicers await on the front
-end's event loop; the stream subscriptions; the store reads), over a local socket
+They reach the writer through :class:`RemoteCore`, which implements for the servicers the same
+:class:`~engine.dataplane.DataPlane` as the core (:meth:`RemoteCore.call_async`: an operation's
+future, which the servicers await on the front end's event loop; the stream subscriptions; the
+store reads; the clock and the network's size), over a local socket
 (``multiprocessing.connection``, AF_UNIX, with an authentication key). A front end runs the same
 ``grpc.aio`` server as the engine's own (:mod:`engine.gateway`).
 
@@ -48,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import logging
 import math
@@ -70,10 +72,12 @@ from typing import Any
 
 from . import MAX_FRONTENDS
 from .clock import ServiceClock
-from .core import EngineCore, Streams, Subscription, set_thread_nice, wait_s
+from .core import EngineCore
 from .errors import DeadlineExceeded
 from .settings import Settings
-from .store import StoreUnavailable
+from .store_types import StoreUnavailable
+from .streams import Streams, Subscription
+from .writer import set_thread_nice, wait_s
 
 log = logging.getLogger(__name__)
 #: A front end's stream with this many events waiting is behind: the front end asks the writer to
@@ -130,7 +134,7 @@ class CoreHost:
         self._lock = threading.Lock()
         self._closed = False
         core.add_sink(self._publish)
-        core.add_throttle(self._lagging)
+        core.add_throttle(self.lagging)
         threading.Thread(target=self._accept, name="frontend-accept", daemon=True).start()
 
     def close(self) -> None:
@@ -200,7 +204,7 @@ class CoreHost:
                 return
         sc = core.service_clock
         info = {
-            "num_edges": core.network.num_edges,
+            "num_edges": core.num_edges(),
             "clock": core.clock,
             "clock_s": core.clock_s,
             "timezone": sc.timezone,
@@ -240,7 +244,7 @@ class CoreHost:
             with contextlib.suppress(OSError):
                 peer.conn.close()
 
-    def _lagging(self) -> bool:
+    def lagging(self) -> bool:
         """True while a connected front end reports a stream behind (the writer's throttle)."""
         return any(peer.lagging for peer in self._peers)
 
@@ -277,7 +281,7 @@ class CoreHost:
             if what == "history":
                 value: Any = self.core.history(*args)
             elif what == "last_event_id":
-                value = self.core.store.last_event_id(*args)
+                value = self.core.last_event_id(*args)
             else:
                 raise ValueError(f"unknown read {what!r}")
         except Exception as exc:
@@ -297,24 +301,10 @@ class CoreHost:
 
 
 # ---------------------------------------------------------------------------- front-end side
-class _Network:
-    def __init__(self, num_edges: int) -> None:
-        self.num_edges = num_edges
-
-
-class _RemoteStore:
-    def __init__(self, remote: RemoteCore) -> None:
-        self._remote = remote
-
-    def last_event_id(self, topic: str) -> str | None:
-        return self._remote._read("last_event_id", topic)
-
-
 class RemoteCore:
-    """What the servicers of a front end call (as on the core: :meth:`command` or
-    :meth:`call_async`, the stream subscriptions, the store reads), run by the engine process."""
-
-    newer = staticmethod(EngineCore.newer)
+    """The :class:`~engine.dataplane.DataPlane` of a front end's servicers: what they call (as on
+    the core: :meth:`call_async`, the stream subscriptions, the store reads), run by the engine
+    process."""
 
     def __init__(self, address: str, authkey: bytes) -> None:
         self._conn = Client(address, family="AF_UNIX", authkey=authkey)
@@ -333,10 +323,18 @@ class RemoteCore:
         self._service_clock: ServiceClock | None = None
         self._day = 0  # the engine's service day (ordinal), on a wall clock
         self._midnight = 0.0
-        self.network = _Network(0)
-        self.store = _RemoteStore(self)
+        self._num_edges = 0  # the engine's road network, once it said "ready"
         threading.Thread(target=self._receive, name="engine-receive", daemon=True).start()
         threading.Thread(target=self._watch_lag, name="engine-lag", daemon=True).start()
+
+    def num_edges(self) -> int:
+        """The engine's road network's number of edges (0 until the engine is ready)."""
+        return self._num_edges
+
+    def last_event_id(self, topic: str) -> str | None:
+        """The id of the last stored event of ``topic``, read in the engine (blocks)."""
+        result: str | None = self._read("last_event_id", topic)
+        return result
 
     @property
     def clock_s(self) -> int:
@@ -381,7 +379,7 @@ class RemoteCore:
 
     def _read(self, what: str, *args: Any) -> Any:
         """A store read in the engine (``"history"`` or ``"last_event_id"``), waited for as long as
-        the call may wait (:func:`~engine.core.wait_s`)."""
+        the call may wait (:func:`~engine.writer.wait_s`)."""
         timeout = wait_s()
         cid, fut = self._submit("read", what, args)
         try:
@@ -397,14 +395,14 @@ class RemoteCore:
         :meth:`cancel_call` to drop the command)."""
         return self._submit("call", name, args, kwargs)[1]
 
-    def call_async(self, name: str, *args: Any, **kwargs: Any) -> tuple[int, asyncio.Future[Any]]:
-        """:meth:`command` for a coroutine: the call's id (for :meth:`cancel_call`) and an asyncio
-        future of the running loop. The answers that come in one message from the engine are set
-        with one wake-up of the loop (:meth:`_receive`), not one each, as
-        :func:`asyncio.wrap_future` would."""
+    def call_async(self, name: str, *args: Any, **kwargs: Any) -> tuple[asyncio.Future[Any], Callable[[], bool]]:
+        """:meth:`command` for a coroutine: an asyncio future of the running loop, and the function
+        that asks the engine to drop the call (:meth:`cancel_call`). The answers that come in one
+        message from the engine are set with one wake-up of the loop (:meth:`_receive`), not one
+        each, as :func:`asyncio.wrap_future` would."""
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         cid, _ = self._submit("call", name, args, kwargs, fut=fut)
-        return cid, fut
+        return fut, functools.partial(self.cancel_call, cid)
 
     def cancel_call(self, cid: int) -> bool:
         """Ask the engine to drop call ``cid`` if it has not begun it: it then answers
@@ -440,7 +438,7 @@ class RemoteCore:
                             self._check_lag(fed.values())
                     elif kind == "ready":
                         info = msg[1]
-                        self.network = _Network(int(info["num_edges"]))
+                        self._num_edges = int(info["num_edges"])
                         self.clock = info["clock"]
                         if self.clock == "wall":
                             self._service_clock = ServiceClock(info["timezone"], info["day_change_s"])
@@ -533,7 +531,7 @@ def favour_threads(nice: int) -> list[str]:
     Why: all of a front end's gRPC work runs on one event-loop thread (with ``grpc.aio``'s poller
     thread handing it the completions), and Linux's fair scheduler gives each runnable thread an
     equal share, so on a busy machine that one thread waits for a core behind every client and
-    stream thread, as the writer does (:func:`engine.core.set_thread_nice`). Measured (BookRide at
+    stream thread, as the writer does (:func:`engine.writer.set_thread_nice`). Measured (BookRide at
     once, 16 clients, one front end, same 2 cores): the operator stream 21-26 ms behind at the
     median and 1,031-1,296 bookings/s at the default priority; 4-6 ms and 1,175-1,381/s at -10.
     (The threaded server it replaced had a thread per call, and as many shares.) A negative value

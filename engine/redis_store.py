@@ -51,18 +51,18 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .store import (
+from .store_types import (
     DEFAULT_STREAM_MAXLEN,
     Commit,
     RedisAccess,
     Snapshot,
     StoreError,
     StoreUnavailable,
-    _check_count,
-    _check_maxlen,
-    _check_retention,
-    _decode_record,
+    check_count,
+    check_maxlen,
+    check_retention,
     decode_json,
+    decode_record,
     encode_commit,
     event_id_key,
     parse_redis_url,
@@ -170,7 +170,7 @@ class RedisStore:
                     options[option] = str(path)
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
-        _check_maxlen(stream_maxlen)
+        check_maxlen(stream_maxlen)
         for option, value in (("socket_timeout_s", socket_timeout_s), ("connect_timeout_s", connect_timeout_s)):
             if not value > 0:
                 raise ValueError(f"{option} must be a positive number of seconds, got {value!r}")
@@ -178,7 +178,7 @@ class RedisStore:
         self._name = f"{'rediss' if tls else 'redis'}://{host}:{port}/{db}"
         self._prefix = prefix
         self._stream_maxlen = stream_maxlen
-        self._retention_ms = _check_retention(retention_s)
+        self._retention_ms = check_retention(retention_s)
         self._clock = clock
         self._next_sweep_ms = 0
         self._client = redis.Redis.from_url(
@@ -319,11 +319,11 @@ class RedisStore:
                 ride_fields, vehicle_fields = records[: len(ride_ids)], records[len(ride_ids) :]
                 return Snapshot(
                     rides={
-                        rid: _decode_record(f, what=f"ride {rid!r}")
+                        rid: decode_record(f, what=f"ride {rid!r}")
                         for rid, f in zip(ride_ids, ride_fields, strict=True)
                     },
                     vehicles={
-                        vid: _decode_record(f, what=f"vehicle {vid!r}")
+                        vid: decode_record(f, what=f"vehicle {vid!r}")
                         for vid, f in zip(vehicle_ids, vehicle_fields, strict=True)
                     },
                     meta=dict(meta),
@@ -334,7 +334,7 @@ class RedisStore:
         )
 
     def read_events(self, topic: str, after: str | None = None, count: int = 1000) -> list[tuple[str, dict[str, Any]]]:
-        _check_count(count)
+        check_count(count)
         if after is None:
             start = "-"
         else:  # the first id after ``after`` (an inclusive bound, so any Redis >= 5 will do)

@@ -28,6 +28,7 @@ from proto.mobility.v1 import driver_pb2, operator_pb2, rider_pb2
 
 from .auth import TokenTable
 from .core import EngineCore
+from .dataplane import DataPlane
 from .gateway import FrontDoor, GrpcServer, StreamSlots, service_handler
 from .servicers import DriverServicer, OperatorServicer, RiderServicer
 from .settings import Settings
@@ -77,11 +78,11 @@ def server_options(settings: Settings) -> list[tuple[str, Any]]:
     ]
 
 
-def build_grpc_server(core: Any, tokens: TokenTable, settings: Settings) -> GrpcServer:
-    """A gRPC server with the three services on ``core`` (an :class:`EngineCore`, or a front
-    end's :class:`~engine.frontend.RemoteCore`), the interceptor authenticating with ``tokens``
-    and limiting streams, health checking (NOT_SERVING for now) and reflection; not started, no
-    port yet."""
+def build_grpc_server(core: DataPlane, tokens: TokenTable, settings: Settings) -> GrpcServer:
+    """A gRPC server with the three services on ``core`` (a :class:`~engine.dataplane.DataPlane`:
+    an :class:`EngineCore`, or a front end's :class:`~engine.frontend.RemoteCore`), the
+    interceptor authenticating with ``tokens`` and limiting streams, health checking (NOT_SERVING
+    for now) and reflection; not started, no port yet."""
     slots = StreamSlots(settings.max_streams, settings.max_streams_per_caller, settings.max_streams_per_peer)
 
     def build(pool: ThreadPoolExecutor) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:

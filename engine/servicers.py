@@ -1,29 +1,31 @@
 """The gRPC servicers: thin adapters from protocol buffers to the engine core.
 
 Each method finds its caller (identified from the bearer token by the server's interceptor when
-the call started, :func:`engine.auth.caller`), checks the role and ownership, converts the message,
-runs the operation on the engine core and converts the answer back; every exception becomes the
+the call started, :func:`engine.auth.caller`), checks the role and ownership (the rules are in
+:mod:`engine.ownership`), converts the message, runs the operation on the engine's
+:class:`~engine.dataplane.DataPlane` and converts the answer back; every exception becomes the
 right status code (:mod:`engine.errors`), and an undecodable message INVALID_ARGUMENT.
 
 Every method is a coroutine (streams: async generators) on the server's event loop (see
 :mod:`engine.gateway`). An operation is queued for the engine's writer
-(:meth:`~engine.core.EngineCore.command`, or a front end's :class:`~engine.frontend.RemoteCore`)
-and awaited on its future, so a waiting call holds no thread; if the call is cancelled (the
-client gave up, or its deadline passed) before the writer took the command, the command is
-dropped. Store reads, which block, run on the server's thread pool.
+(:meth:`~engine.dataplane.DataPlane.call_async`: the in-process core, or a front end's
+:class:`~engine.frontend.RemoteCore`) and awaited on its future, so a waiting call holds no
+thread; if the call is cancelled (the client gave up, or its deadline passed) before the writer
+took the command, the command is dropped. Store reads, which block, run on the server's thread pool.
 
 An operation waits for the engine until the call's deadline (less the time its answer needs to
-travel back), else :data:`~engine.core.CALL_TIMEOUT_S`: if the writer has not begun it by then it
+travel back), else :data:`~engine.writer.CALL_TIMEOUT_S`: if the writer has not begun it by then it
 is dropped and the caller hears DEADLINE_EXCEEDED (nothing was done); if it has, its outcome is
 awaited, so a caller is never told "failed" of something that then happens.
 
 On an external clock only an operator's times move the clock (:meth:`_Base.time_of`); a
 vehicle's reported position may lie at most :data:`MAX_REPORT_AHEAD_S` ahead of it.
 
-A stream subscribes to its topic with a ``wake`` function (:class:`~engine.core.Subscription`):
-the thread that delivers events wakes the stream's coroutine once per delivery
-(``loop.call_soon_threadsafe``, and not again while a wake-up is pending); the coroutine then
-sends what its queue holds. An idle stream costs a suspended coroutine and its subscription.
+A stream (:func:`engine.streams.replay`) subscribes to its topic with a ``wake`` function
+(:class:`~engine.streams.Subscription`): the thread that delivers events wakes the stream's
+coroutine once per delivery (``loop.call_soon_threadsafe``, and not again while a wake-up is
+pending); the coroutine then sends what its queue holds. An idle stream costs a suspended
+coroutine and its subscription.
 
 A rider's request and ride ids are scoped per rider (``alice/r1`` in the engine, ``r1`` for
 alice, see :mod:`engine.converters`): a rider names only their own rides, and sees their own ids
@@ -35,12 +37,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import queue
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import grpc
 import numpy as np
@@ -49,22 +49,27 @@ from matching import Offer, Request
 from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
+from . import operations as ops
 from .auth import CALLER, Principal, caller
-from .core import MAX_CLOCK_S, EngineCore, call_deadline, wait_s
-from .errors import DeadlineExceeded, InvalidInput, PermissionDenied, end_call, nested
+from .core import MAX_CLOCK_S
+from .dataplane import DataPlane
+from .errors import DeadlineExceeded, InvalidInput, end_call, nested
 from .gateway import Undecodable, undecodable_error
-from .store import StoreUnavailable
+from .operations import Operation
+from .ownership import check_drives, idempotency_key_for, ride_id_for, rider_of
+from .streams import StreamTooSlow, check_after, replay
+from .writer import call_deadline, wait_s
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 _TERMINAL = ("completed", "cancelled", "no_show", "expired")
 #: How far ahead of the engine's clock a vehicle may say it will be somewhere (ReportLocation):
 #: where it heads next, not a place to park it a year ahead.
 MAX_REPORT_AHEAD_S = 2 * 3600
 #: Time kept from a call's deadline for its answer to travel back.
 _REPLY_MARGIN_S = 0.05
-#: Event ids: "<ms>-<seq>" (Redis Stream ids).
-EVENT_ID = re.compile(r"\d{1,15}-\d{1,15}")
 
 
 def check_time(field: str, value: int) -> None:
@@ -77,19 +82,14 @@ def _nothing() -> bool:
     return False
 
 
-def _rider(principal: Principal | None) -> str | None:
-    """The rider a caller is (their ids are scoped), or None."""
-    return principal.subject if principal is not None and principal.role == "rider" else None
-
-
 def _calling_rider() -> str | None:
-    return _rider(CALLER.get(None))
+    return rider_of(CALLER.get(None))
 
 
 @contextlib.contextmanager
 def deadline_of(context: grpc.aio.ServicerContext) -> Iterator[None]:
     """While handling the call: its deadline (less the time its answer needs) is the engine's
-    :data:`~engine.core.call_deadline`, which bounds the wait of every operation it runs
+    :data:`~engine.writer.call_deadline`, which bounds the wait of every operation it runs
     (:meth:`_Base.op`)."""
     remaining = context.time_remaining()
     at = None if remaining is None else time.monotonic() + max(0.0, remaining - _REPLY_MARGIN_S)
@@ -120,34 +120,10 @@ def rpc(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _waker(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> Callable[[], None]:
-    """A subscription's ``wake`` (called from the delivering thread): sets ``event`` on ``loop``,
-    with at most one wake-up pending at a time."""
-    pending = False
-
-    def woken() -> None:
-        nonlocal pending
-        pending = False
-        event.set()
-
-    def wake() -> None:
-        nonlocal pending
-        if pending:
-            return
-        pending = True
-        try:
-            loop.call_soon_threadsafe(woken)
-        except RuntimeError:  # the loop is closed: nobody reads this stream any more
-            pending = False
-
-    return wake
-
-
 class _Base:
-    def __init__(self, core: EngineCore, pool: Executor) -> None:
+    def __init__(self, core: DataPlane, pool: Executor) -> None:
         self.core = core
         self.pool = pool
-        self._remote: Any = core if hasattr(core, "call_async") else None  # a front end's RemoteCore
 
     @staticmethod
     def who(*roles: str) -> Principal:
@@ -156,30 +132,28 @@ class _Base:
         principal.require(*roles)
         return principal
 
-    async def op(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Run the engine operation ``name`` and wait for its answer, holding no thread.
+    async def op(self, operation: Operation[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the engine's ``operation`` (one of :mod:`engine.operations`) and wait for its answer,
+        holding no thread.
 
-        Until the call's deadline (:data:`~engine.core.call_deadline`; none: for
-        :data:`~engine.core.CALL_TIMEOUT_S`): then the command is dropped if the writer has not
+        Until the call's deadline (:data:`~engine.writer.call_deadline`; none: for
+        :data:`~engine.writer.CALL_TIMEOUT_S`): then the command is dropped if the writer has not
         begun it (:class:`DeadlineExceeded`: nothing was done), else its outcome is awaited. A
         call that ends meanwhile (the client went away) drops it too, if not begun."""
-        if self._remote is not None:  # a front end: the engine drops it and says so in its answer
-            cid, answer = self._remote.call_async(name, *args, **kwargs)
-            drop: Callable[[], bool] = functools.partial(self._remote.cancel_call, cid)
-        else:
-            command = self.core.command(name, *args, **kwargs)
-            answer, drop = asyncio.wrap_future(command), command.cancel
-            del command
+        # in this process a dropped command cancels ``answer``; through a front end the engine
+        # drops it and says so in its answer
+        answer, drop = self.core.call_async(operation.name, *args, **kwargs)
         expired = False
 
         def expire() -> None:
             nonlocal expired
             expired = True
-            drop()  # in this process a dropped command cancels ``answer``
+            drop()
 
         timer = asyncio.get_running_loop().call_later(wait_s(), expire)
         try:
-            return await answer
+            result: R = await answer
+            return result
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if expired and task is not None and not task.cancelling():
@@ -232,55 +206,23 @@ class _Base:
         rider: str | None = None,
     ) -> AsyncIterator[Any]:
         """History after ``after`` (or ``first(last event id)``, the current state), then live
-        events until the call ends."""
-        if after and not EVENT_ID.fullmatch(after):
-            message = f"got {after[:40]!r} (allowed: an event id like 1700000000000-0)"
-            end_call(context, InvalidInput("after_event_id", message))
-            return
-        woken = asyncio.Event()
-        sub = self.core.subscribe(topic, _waker(asyncio.get_running_loop(), woken))
+        events until the call ends (:func:`engine.streams.replay`); an error ends the call with its
+        status (to ``rider`` with their own ids)."""
         try:
-            last: str | None = None
-            try:
-                if after:
-                    history = await self.blocking(self.core.history, topic, after)
-                elif first is not None:
-                    last = await self.blocking(self.core.store.last_event_id, topic)
-            except Exception as exc:
+            check_after(after)
+        except InvalidInput as exc:
+            end_call(context, exc)
+            return
+
+        def end(exc: BaseException) -> None:
+            if isinstance(exc, StreamTooSlow):
+                context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
+                context.set_details(str(exc))
+            else:
                 end_call(context, exc, rider)
-                return
-            if after:
-                for event_id, payload in history:
-                    last = event_id
-                    yield convert(event_id, payload)
-                    if done and done(payload):
-                        return
-            elif first is not None:
-                yield first(last)
-            while True:
-                woken.clear()
-                try:
-                    item = sub.items.get_nowait()
-                except queue.Empty:
-                    await woken.wait()
-                    continue
-                if item is None:
-                    if sub.error is not None:
-                        end_call(context, sub.error, rider)
-                    return
-                event_id, payload = item
-                if not self.core.newer(event_id, last):
-                    continue
-                last = event_id
-                yield convert(event_id, payload)
-                if done and done(payload):
-                    return
-                if sub.overflow:
-                    context.set_code(grpc.StatusCode.RESOURCE_EXHAUSTED)
-                    context.set_details("stream too slow; resume with after_event_id")
-                    return
-        finally:
-            self.core.unsubscribe(sub)
+
+        async for item in replay(self.core, topic, after, first, convert, self.blocking, end, done):
+            yield item
 
 
 class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
@@ -290,32 +232,22 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
         ``requested_time_s``) is stamped again by the engine when it runs the command (``asap``)."""
         check_time("requested_time_s", msg.requested_time_s)
         clock = max(self.core.clock_s, now_s)  # the writer moves the clock itself
-        return cv.request_from_proto(msg, _rider(p), clock)
-
-    @staticmethod
-    def _ride_id(p: Principal, ride_id: str) -> str:
-        """The engine's id of the ride ``p`` names: a rider names their own by its request id (no
-        rider can name another's, so no ownership check is needed); operators name any ride,
-        a rider's by its scoped id."""
-        rider = _rider(p)
-        if rider is not None:
-            return cv.own_id(rider, cv.check_id("ride_id", ride_id))
-        return cv.check_id("ride_id", ride_id, scoped=True)
+        return cv.request_from_proto(msg, rider_of(p), clock)
 
     @rpc
     async def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
         now_s = self.time_of(p, "now_s", request.now_s)
         req = self._request(request, p, now_s)
-        answer = await self.op("quote", req, now_s, asap=not request.requested_time_s)
+        answer = await self.op(ops.quote, req, now_s, asap=not request.requested_time_s)
         if isinstance(answer, Offer):
-            return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer, _rider(p)))
-        return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer, _rider(p)))
+            return rider_pb2.QuoteResponse(offer=cv.offer_to_proto(answer, rider_of(p)))
+        return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(answer, rider_of(p)))
 
     @rpc
     async def BookRide(self, request: rider_pb2.BookRideRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
-        rider = _rider(p)
+        rider = rider_of(p)
         at_once = request.HasField("request")
         if at_once and request.offer_id:
             raise InvalidInput("offer_id", "give an offer_id or a request to book at once, not both")
@@ -323,17 +255,15 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             if not request.offer_id:
                 raise InvalidInput("offer_id", "missing (or give a request to book at once)")
             cv.check_id("offer_id", request.offer_id)
-        if len(request.idempotency_key) > 128:
-            raise InvalidInput("idempotency_key", "longer than 128 characters")
+        key = idempotency_key_for(rider, request.idempotency_key)
         now_s = self.time_of(p, "now_s", request.now_s)
-        key = cv.own_id(rider, request.idempotency_key) if request.idempotency_key else ""
         if not at_once:
-            ride = await self.op("book", request.offer_id, key, now_s, rider_id=rider)
+            ride = await self.op(ops.book, request.offer_id, key, now_s, rider_id=rider)
             return cv.ride_to_proto(ride, rider)
         try:
             req = self._request(request.request, p, now_s)
             asap = not request.request.requested_time_s
-            ride = await self.op("quote_and_book", req, key, now_s, rider_id=rider, asap=asap)
+            ride = await self.op(ops.quote_and_book, req, key, now_s, rider_id=rider, asap=asap)
         except Exception as exc:
             field_error = nested(exc, "request.")
             if field_error is exc:
@@ -344,15 +274,15 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     @rpc
     async def CancelRide(self, request: rider_pb2.CancelRideRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
-        ride_id = self._ride_id(p, request.ride_id)
+        ride_id = ride_id_for(p, request.ride_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        return cv.ride_to_proto(await self.op("cancel", ride_id, now_s), _rider(p))
+        return cv.ride_to_proto(await self.op(ops.cancel, ride_id, now_s), rider_of(p))
 
     @rpc
     async def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
-        ride_id = self._ride_id(p, request.ride_id)
-        return cv.ride_to_proto(await self.op("get_ride", ride_id), _rider(p))
+        ride_id = ride_id_for(p, request.ride_id)
+        return cv.ride_to_proto(await self.op(ops.get_ride, ride_id), rider_of(p))
 
     async def WatchRide(
         self, request: rider_pb2.WatchRideRequest, context: grpc.aio.ServicerContext
@@ -362,8 +292,8 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             if isinstance(request, Undecodable):
                 raise undecodable_error(request, context)
             p = self.who("rider", "operator")
-            ride_id = self._ride_id(p, request.ride_id)
-            ride = await self.op("get_ride", ride_id)
+            ride_id = ride_id_for(p, request.ride_id)
+            ride = await self.op(ops.get_ride, ride_id)
         except Exception as exc:
             end_call(context, exc, rider)
             return
@@ -388,26 +318,25 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         """The caller, who must drive ``vehicle_id`` (or be an operator)."""
         p = self.who("driver", "operator")
         cv.check_id("vehicle_id", vehicle_id)
-        if not p.may_drive(vehicle_id):
-            raise PermissionDenied(f"vehicle {vehicle_id} is not yours")
+        check_drives(p, vehicle_id)
         return p
 
     async def _vehicle(self, vehicle_id: str) -> int:
         self._driver(vehicle_id)
-        return int(await self.op("vehicle_index", vehicle_id))
+        return int(await self.op(ops.vehicle_index, vehicle_id))
 
     @rpc
     async def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
         stop = request.stop if request.HasField("stop") else None
-        return cv.vehicle_status(await self.op("start_shift", request.vehicle_id, stop, now_s))
+        return cv.vehicle_status(await self.op(ops.start_shift, request.vehicle_id, stop, now_s))
 
     @rpc
     async def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        return cv.vehicle_status(await self.op("end_shift", request.vehicle_id, now_s))
+        return cv.vehicle_status(await self.op(ops.end_shift, request.vehicle_id, now_s))
 
     async def ReportLocation(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
         """Positions as they come; the call ends when the client closes it (a client that cancels
@@ -420,7 +349,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
                 self._driver(report.vehicle_id)
                 time_s = self.place_time("time_s", report.time_s)
                 with deadline_of(context):
-                    await self.op("position", report.vehicle_id, report.stop, time_s)
+                    await self.op(ops.position, report.vehicle_id, report.stop, time_s)
                 accepted += 1
         except grpc.aio.AbortError:
             raise
@@ -432,8 +361,8 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
     @rpc
     async def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.aio.ServicerContext) -> Any:
         v = await self._vehicle(request.vehicle_id)
-        stops = await self.op("manifest_view", v)
-        last = await self.blocking(self.core.store.last_event_id, f"vehicle:{request.vehicle_id}")
+        stops = await self.op(ops.manifest_view, v)
+        last = await self.blocking(self.core.last_event_id, f"vehicle:{request.vehicle_id}")
         return cv.manifest(last or "", request.vehicle_id, self.core.clock_s, stops)
 
     async def WatchManifest(
@@ -443,7 +372,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
             if isinstance(request, Undecodable):
                 raise undecodable_error(request, context)
             v = await self._vehicle(request.vehicle_id)
-            stops = await self.op("manifest_view", v)
+            stops = await self.op(ops.manifest_view, v)
         except Exception as exc:
             end_call(context, exc)
             return
@@ -467,7 +396,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         if kind != "arrived":
             cv.check_id("ride_id", request.ride_id, scoped=True)
         time_s = self.time_of(p, "time_s", request.time_s)
-        planned = await self.op("stop_event", request.vehicle_id, kind, request.ride_id, request.stop, time_s)
+        planned = await self.op(ops.stop_event, request.vehicle_id, kind, request.ride_id, request.stop, time_s)
         return driver_pb2.StopEventAck(planned_stops=planned)
 
 
@@ -488,13 +417,13 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
     @rpc
     async def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        rows = await self.op("list_vehicles")
+        rows = await self.op(ops.list_vehicles)
         return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
 
     @rpc
     async def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        return operator_pb2.FleetStatusResponse(**(await self.op("fleet_kpis")))
+        return operator_pb2.FleetStatusResponse(**(await self.op(ops.fleet_kpis)))
 
     @rpc
     async def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.aio.ServicerContext) -> Any:
@@ -502,7 +431,7 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         if request.iterations < 0:
             raise InvalidInput("iterations", f"got {request.iterations} (allowed: 0 .. the engine's limit)")
         check_time("now_s", request.now_s)
-        rep = await self.op("reoptimise", request.iterations, request.now_s)
+        rep = await self.op(ops.reoptimise, request.iterations, request.now_s)
         return operator_pb2.ReoptimiseResponse(
             adopted=rep.adopted,
             cost_before=rep.cost_before,
@@ -513,12 +442,9 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
     @rpc
     async def UpdateTraffic(self, request: operator_pb2.UpdateTrafficRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        network = getattr(self.core, "network", None)
-        if network is None:
-            raise StoreUnavailable("the engine is still starting")
+        expected = self.core.num_edges()
         times = np.asarray(request.edge_travel_time_s, dtype=np.float64)
-        expected = network.num_edges
         if times.shape != (expected,):
             raise InvalidInput("edge_travel_time_s", f"{times.size} values for {expected} edges")
         check_time("now_s", request.now_s)
-        return operator_pb2.UpdateTrafficResponse(seconds=await self.op("update_traffic", times, request.now_s))
+        return operator_pb2.UpdateTrafficResponse(seconds=await self.op(ops.update_traffic, times, request.now_s))

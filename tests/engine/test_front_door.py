@@ -639,7 +639,7 @@ def test_a_front_ends_threads_on_the_writers_path_take_its_priority(start_engine
 def test_a_subscription_is_woken_once_per_delivery_that_fed_it() -> None:
     """How a stream on the event loop learns of events delivered by another thread: one wake-up
     per delivery (one ``call_soon_threadsafe``), however many events it brought."""
-    from engine.core import Streams
+    from engine.streams import Streams
 
     streams = Streams()
     woken: list[str] = []

@@ -150,7 +150,7 @@ def test_a_front_end_that_dies_is_replaced_and_nothing_is_lost(start_engine: Cal
 
 
 def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> None:
-    from engine.core import Streams
+    from engine.streams import Streams
 
     streams = Streams()
     a, first_a = streams.subscribe("ride:r1")
@@ -164,7 +164,7 @@ def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> No
     assert set(fed) == {id(a), id(b), id(c)}
     assert streams.unsubscribe(a) is False and streams.unsubscribe(a) is False  # b still follows r1
     assert streams.unsubscribe(b) is True  # the last: the topic is forgotten ("unsub")
-    assert "ride:r1" not in streams._subs
+    assert "ride:r1" not in streams.topics()
     streams.end_all(RuntimeError("gone"))
     assert c.items.get_nowait() is None and isinstance(c.error, RuntimeError)
 
@@ -172,14 +172,14 @@ def test_streams_fan_out_per_topic_and_forget_a_topic_with_no_subscriber() -> No
 def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from engine import core as core_module
+    from engine import writer as writer_module
 
     seen: list[tuple[int, int]] = []
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     wanted = min(19, mine + 3)  # lowering one's own priority is always permitted
 
     def in_thread() -> None:
-        applied = core_module.set_thread_nice(wanted)
+        applied = writer_module.set_thread_nice(wanted)
         seen.append((applied, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
 
     t = threading.Thread(target=in_thread)
@@ -191,9 +191,9 @@ def test_the_writer_thread_takes_its_priority_or_says_it_cannot(
     def refuse(*_: Any) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(core_module.os, "setpriority", refuse)
+    monkeypatch.setattr(writer_module.os, "setpriority", refuse)
     with caplog.at_level("WARNING"):
-        assert core_module.set_thread_nice(-10) == 0
+        assert writer_module.set_thread_nice(-10) == 0
     assert "keeps the default priority" in caplog.text
 
 
@@ -201,9 +201,11 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
     """Backpressure across processes: a front end's stream :data:`LAG_EVENTS` behind makes the
     writer wait after each group (up to MAX_STREAM_WAIT_S); once read, or closed, it no longer does.
     (The front end's half, RemoteCore, runs in this process over the real socket.)"""
-    from engine.core import MAX_STREAM_WAIT_S, STUCK_BACKLOG, EngineCore
+    from engine.core import EngineCore
     from engine.frontend import LAG_EVENTS, CoreHost, RemoteCore
     from engine.store import open_store
+    from engine.streams import STUCK_BACKLOG
+    from engine.writer import MAX_STREAM_WAIT_S
     from matching import Request
     from matching.deployment import Deployment
     from mobility import REPO_ROOT, default_data_dir
@@ -236,26 +238,26 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
         unread = remote.subscribe("assignments")  # a stream whose reader is slow: nothing is taken out
         for _ in range(LAG_EVENTS - 10):
             quote()
-        assert not host._lagging(), "reported behind before LAG_EVENTS"
+        assert not host.lagging(), "reported behind before LAG_EVENTS"
         while unread.items.qsize() < LAG_EVENTS:
             quote()
-        assert wait_for(host._lagging), "the engine never heard that the stream is behind"
+        assert wait_for(host.lagging), "the engine never heard that the stream is behind"
         t0 = time.monotonic()
         for _ in range(4):
             quote()
         assert time.monotonic() - t0 >= 3 * MAX_STREAM_WAIT_S * 0.9, "the writer did not wait for the stream"
         while unread.items.qsize():  # the reader catches up
             unread.items.get_nowait()
-        assert wait_for(lambda: not host._lagging()), "the stream caught up, the engine was not told"
+        assert wait_for(lambda: not host.lagging()), "the stream caught up, the engine was not told"
         remote.unsubscribe(unread)
 
         # a stream that closes while behind no longer holds the writer
         gone = remote.subscribe("assignments")
         while gone.items.qsize() < LAG_EVENTS:
             quote()
-        assert wait_for(host._lagging)
+        assert wait_for(host.lagging)
         remote.unsubscribe(gone)
-        assert wait_for(lambda: not host._lagging()), "a closed stream kept the writer waiting"
+        assert wait_for(lambda: not host.lagging()), "a closed stream kept the writer waiting"
 
         # nor does a stream so far behind that its reader must have stopped reading
         stuck = remote.subscribe("assignments")
@@ -264,7 +266,7 @@ def test_a_stream_far_behind_in_a_front_end_slows_the_writer_until_it_catches_up
         quote()
         quote()
         time.sleep(0.2)  # the engine would have heard by now
-        assert not host._lagging(), "a stuck stream slowed the writer"
+        assert not host.lagging(), "a stuck stream slowed the writer"
         remote.unsubscribe(stuck)
     finally:
         host.close()

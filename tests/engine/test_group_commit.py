@@ -174,27 +174,28 @@ def test_a_failed_group_commit_undoes_the_whole_group(core: EngineCore) -> None:
 
 def test_the_writer_pauses_only_for_a_stream_that_is_behind(core: EngineCore, monkeypatch: pytest.MonkeyPatch) -> None:
     """No stream, or a stream that keeps up or stopped reading: no pause; a stream behind: pauses."""
-    import engine.core as engine_core
+    import engine.writer
+    from engine.streams import STUCK_BACKLOG
 
     pauses: list[int] = []
-    monkeypatch.setattr(engine_core, "_pause", lambda: pauses.append(1))
+    monkeypatch.setattr(engine.writer, "pause", lambda: pauses.append(1))
     for k, trip in enumerate(TRIPS[:2]):  # nobody watches
         core.book(offer(core, f"quiet-{k}", trip).offer_id)
-    assert not pauses and not core._stream_backlog()
+    assert not pauses and not core.stream_backlog()
 
     sub = core.subscribe("assignments")
     try:
         core.book(offer(core, "watched-0", TRIPS[2]).offer_id)  # nobody reads: the stream is behind
-        assert 0 < sub.items.qsize() <= engine_core.STUCK_BACKLOG
-        assert core._stream_backlog() and pauses
+        assert 0 < sub.items.qsize() <= STUCK_BACKLOG
+        assert core.stream_backlog() and pauses
         while not sub.items.empty():  # the reader catches up
             sub.items.get_nowait()
-        assert not core._stream_backlog()
-        for k in range(engine_core.STUCK_BACKLOG + 1):  # a reader that stopped long ago
+        assert not core.stream_backlog()
+        for k in range(STUCK_BACKLOG + 1):  # a reader that stopped long ago
             sub.items.put_nowait((f"0-{k}", {}))
         pauses.clear()
         core.book(offer(core, "watched-1", TRIPS[3]).offer_id)
-        assert not core._stream_backlog() and not pauses
+        assert not core.stream_backlog() and not pauses
     finally:
         core.unsubscribe(sub)
 
@@ -206,3 +207,25 @@ def test_the_engine_does_not_keep_the_dispatchers_events(core: EngineCore) -> No
     assert core.dispatcher.events == []
     kinds = [payload["kind"] for _, payload in core.history("assignments", "0-0")]
     assert kinds.count("offer") == 3 and kinds.count("booking") == 3 and kinds.count("assignment") == 3
+
+
+def test_an_observer_hears_each_stage_and_commit_of_the_writer(core: EngineCore) -> None:
+    """The hook a benchmark times the writer with: a booking's stage and commit, and the store's
+    commit within the commit, each with its duration and the commit."""
+    heard: list[tuple[str, float, Commit]] = []
+    core.observe(lambda step, seconds, commit: heard.append((step, seconds, commit)))
+    ride = core.book(offer(core, "observed", TRIPS[4]).offer_id)
+    steps = [step for step, _, _ in heard]
+    assert steps == ["stage", "store", "commit"] * 2  # the quote, then the booking
+    assert all(seconds >= 0 for _, seconds, _ in heard)
+    assert ride["ride_id"] in heard[-1][2].rides
+
+
+def test_every_operation_is_a_method_of_the_core_and_a_command_by_name(core: EngineCore) -> None:
+    from engine.operations import OPERATIONS
+
+    for name, op in OPERATIONS.items():
+        assert getattr(EngineCore, name) is op, f"EngineCore.{name} is not the operation {name}"
+    assert core.command("get_ride", "nobody").exception(10) is not None  # queued by name: NotFoundError
+    with pytest.raises(ValueError, match="unknown engine operation"):
+        core.command("_stage")

@@ -553,7 +553,7 @@ def test_engine_killed_mid_stream_restarts_from_redis_with_nothing_lost(
 # ---------------------------------------------------------------------------- regressions
 # Bugs found while writing the restart test (fixed since), each shown in-process for speed: a
 # second EngineCore over the same store rebuilds its state exactly as a restarted `mobility serve`
-# does (EngineCore.start -> _reload). Setup problems raise pytest.fail, not AssertionError.
+# does (EngineCore.start -> reload). Setup problems raise pytest.fail, not AssertionError.
 @pytest.fixture(scope="module")
 def jamsil() -> Deployment:
     return Deployment.from_toml(REPO_ROOT / "scenarios" / "imod_jamsil.toml", data_dir=default_data_dir())
@@ -592,9 +592,9 @@ def test_manifest_planned_times_survive_a_restart(jamsil: Deployment) -> None:
         # vehicle's plan moves on to the new time.
         offer_for(core, "b", 5, 9, t + 3600)
         v = core.call(lambda d: d._vehicle(vid), mutate=False)
-        before = core.call(lambda d: core.manifest(v), mutate=False)
+        before = core.call(lambda d: core.views.manifest(v), mutate=False)
         core = restart(core)
-        after = core.call(lambda d: core.manifest(v), mutate=False)
+        after = core.call(lambda d: core.views.manifest(v), mutate=False)
         assert after == before, "the manifest's planned times changed across the restart"
         assert core.get_ride("a")["planned_dropoff_s"] == after["planned_s"][0], "GetRide disagrees with the manifest"
     finally:

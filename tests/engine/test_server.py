@@ -865,7 +865,7 @@ def test_the_kernel_warm_up_before_serving_leaves_no_trace(engine: Engine) -> No
     """start() books, cancels and re-optimises on a throwaway dispatcher to compile the kernels;
     none of it reaches the engine's dispatcher, the store or the streams."""
     assert "dispatcher_warm_up_s" in engine.core.timings
-    assert engine.core._warm_dispatcher() is True  # imod_jamsil: the trial trip gets an offer
+    assert engine.core.warm_dispatcher() is True  # imod_jamsil: the trial trip gets an offer
     stored = engine.core.store.load()
     assert stored.rides == {} and engine.core.store.read_events("assignments") == []
     status = fleet(engine)

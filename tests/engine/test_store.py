@@ -757,5 +757,5 @@ def test_the_memory_store_lets_go_of_topics_no_longer_written() -> None:
     store.commit(Commit(events=[("ride:r7", {"again": True}), ("assignments", {"n": 1})]))
     clock.ms += 30_001  # the first thousand are past the retention (a minute), r7's second is not
     store.commit(Commit(events=[("assignments", {"n": 2})]))
-    assert set(store._streams) == {"ride:r7", "assignments"}
+    assert store.topics() == {"ride:r7", "assignments"}
     assert [e for _, e in store.read_events("ride:r7")] == [{"again": True}]
