@@ -363,12 +363,12 @@ class EngineCore:
         for k, (o, dst) in enumerate(pairs):
             request = Request(id=f"warm-up-{k}", origin_stop=o, destination_stop=dst, requested_time_s=t,
                               submitted_time_s=t)  # fmt: skip
-            offer = d.on_request(request, t)
+            offer = d.quote(request, t)
             if isinstance(offer, Offer):
                 first = d.book(offer.offer_id, t)
                 back = Request(id=f"warm-up-{k}-back", origin_stop=dst, destination_stop=o, requested_time_s=t + 600,
                                submitted_time_s=t)  # fmt: skip
-                d.request_and_book(back, t)
+                d.quote_and_book(back, t)
                 d.reoptimise(iterations=1, now_s=t)
                 d.cancel(first.ride_id, t)
                 return True
@@ -998,7 +998,7 @@ class EngineCore:
                 return self._known_booking(d, idempotency_key, rider_id)
             now = self.now(now_s)
             answer = self._counted(
-                d.request_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None)
+                d.quote_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None)
             )
             return answer if isinstance(answer, Rejection) else self._booked(answer, idempotency_key)
 
@@ -1093,7 +1093,7 @@ class EngineCore:
 
     # writer-side steps of the commands above
     def _quote_on(self, d: Dispatcher, request: Request, now: int) -> Offer | Rejection:
-        return self._counted(d.on_request(request, now))
+        return self._counted(d.quote(request, now))
 
     def _book_on(self, d: Dispatcher, offer_id: str, idempotency_key: str, now: int) -> dict[str, Any]:
         return self._booked(d.book(offer_id, now, idempotency_key=idempotency_key or None), idempotency_key)

@@ -1,8 +1,9 @@
 """The I-MOD dispatcher: offers, bookings, cancellations, vehicle events and re-optimisation.
 
 >>> dispatcher = Dispatcher(network, router, stops, vehicles, params=ServiceParams())
->>> answer = dispatcher.on_request(request, now_s=8 * 3600)     # Offer or Rejection
+>>> answer = dispatcher.quote(request, now_s=8 * 3600)          # Offer or Rejection
 >>> ride = dispatcher.book(answer.offer_id, now_s=8 * 3600 + 20)  # the promise is kept from now on
+>>> ride = dispatcher.quote_and_book(other, now_s=8 * 3600)      # both in one step (or a Rejection)
 >>> dispatcher.reoptimise(deadline=time.monotonic() + 0.2)       # improve without breaking promises
 
 **The plan** is kept in the arrays of :mod:`routing.schedule`: every vehicle has a start
@@ -594,7 +595,7 @@ class Dispatcher:
         plan.node_vehicle[nodes] = v
 
     # ------------------------------------------------------------------ quotes
-    def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
+    def quote(self, request: Request, now_s: int) -> Offer | Rejection:
         """Quote ``request`` at ``now_s``: an :class:`Offer` (valid for ``offer_ttl_s``) or a :class:`Rejection`."""
         answer = self._offer_for(request, now_s)
         if isinstance(answer, Offer):
@@ -602,7 +603,7 @@ class Dispatcher:
         return answer
 
     def _offer_for(self, request: Request, now_s: int) -> Offer | Rejection:
-        """:meth:`on_request` without the ``offer`` event (a rejection is reported)."""
+        """:meth:`quote` without the ``offer`` event (a rejection is reported)."""
         request.validate(self.params)
         self._forget_expired_offers(now_s)
         if request.id in self.rides:
@@ -717,7 +718,7 @@ class Dispatcher:
                 first = number if self._forgotten is None else self._forgotten[0]
                 self._forgotten = (first, number)
 
-    def _quote(self, offer_id: str) -> _Quote:
+    def _quote_of(self, offer_id: str) -> _Quote:
         """The quote behind ``offer_id``; ConflictError if it expired and was forgotten, else NotFoundError."""
         quote = self._quotes.get(offer_id)
         if quote is not None:
@@ -740,7 +741,7 @@ class Dispatcher:
     def offer_rider(self, offer_id: str) -> str | None:
         """The rider an open (or booked) offer was made to (None: anonymous); NotFoundError if unknown,
         ConflictError if it expired long enough ago to be forgotten."""
-        return self._quote(offer_id).request.rider_id
+        return self._quote_of(offer_id).request.rider_id
 
     def book(self, offer_id: str, now_s: int, *, idempotency_key: str | None = None) -> Ride:
         """Book an offer; idempotent (booking the same offer again returns the same ride).
@@ -749,11 +750,11 @@ class Dispatcher:
         """
         return self._keep_key(self._book(offer_id, now_s), idempotency_key)
 
-    def request_and_book(self, request: Request, now_s: int, *, idempotency_key: str | None = None) -> Ride | Rejection:
+    def quote_and_book(self, request: Request, now_s: int, *, idempotency_key: str | None = None) -> Ride | Rejection:
         """Quote ``request`` and book its offer in one step (a booking *at once*): the ride, or the
         quote's :class:`Rejection`.
 
-        The same as :meth:`on_request` then :meth:`book`, without searching the offered vehicle's
+        The same as :meth:`quote` then :meth:`book`, without searching the offered vehicle's
         route a second time (nothing can change the plan in between, so the insertion the quote
         found is the one the booking would find) and without an ``offer`` event: the offer was
         never shown to anyone, the ``booking`` event names it."""
@@ -776,7 +777,7 @@ class Dispatcher:
     def _book(self, offer_id: str, now_s: int, *, as_quoted: bool = False) -> Ride:
         """Book ``offer_id``; ``as_quoted``: the plan is as it was when the offer was made (the
         caller knows), so the ride goes where the quote put it."""
-        quote = self._quote(offer_id)
+        quote = self._quote_of(offer_id)
         if quote.booked_ride is not None:
             return self.rides[quote.booked_ride]
         offer = quote.offer

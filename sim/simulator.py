@@ -80,7 +80,7 @@ class InProcessBackend:
         self.d = dispatcher
 
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
-        return self.d.on_request(request, now_s)
+        return self.d.quote(request, now_s)
 
     def book(self, offer_id: str, now_s: int) -> str:
         return self.d.book(offer_id, now_s).ride_id
