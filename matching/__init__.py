@@ -8,7 +8,8 @@ The public API of the dispatch layer's domain model:
 * :class:`ServiceParams` — the service rules (waits, ride times, walking, zone, hours), from TOML;
 * :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares in KRW;
 * :class:`ServiceArea` — the zone, the stops in walking reach and the time checks of a request;
-* the errors, all subclasses of :class:`MatchingError`.
+* the errors, all subclasses of :class:`MatchingError`; the checks of ids, times and ranges
+  they come from are in :mod:`matching.checks`.
 
 Times are integer seconds on the service clock (seconds since midnight of the service day),
 distances integer metres, money integer KRW. This package imports ``routing`` only.
