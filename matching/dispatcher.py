@@ -43,7 +43,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -166,14 +166,33 @@ class ReoptimiseReport:
     moved_rides: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class QuotedInsertion:
+    """Where a quote put its ride, and the limits it was quoted with: booking the offer at once
+    (:meth:`Dispatcher.quote_and_book`) inserts it there without searching again.
+
+    ``pickup_idx`` and ``dropoff_idx`` are as :func:`routing.alns.insert_nodes` takes them: the
+    pickup lands at position ``pickup_idx`` of the vehicle's new route and the drop-off at
+    ``dropoff_idx + 1`` (position 0 is the vehicle's start)."""
+
+    vehicle: int
+    pickup_idx: int
+    dropoff_idx: int
+    max_ride_s: int  # the longest ride allowed (ServiceParams.max_ride_s of the direct time)
+    earliest_pickup_s: int  # the requested time, or now if that is later
+
+
 @dataclass
 class _Quote:
     request: Request
     offer: Offer
     stops: StopPair
-    vehicle: int
+    insertion: QuotedInsertion
     booked_ride: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def vehicle(self) -> int:
+        return self.insertion.vehicle
 
 
 @kernel
@@ -685,8 +704,7 @@ class Dispatcher:
             request=request,
             offer=offer,
             stops=stops,
-            vehicle=v,
-            meta={"max_ride": max_ride, "t_req": t_req, "positions": (i, j)},
+            insertion=QuotedInsertion(v, i, j, max_ride, t_req),
         )
         self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
         return offer
@@ -790,10 +808,10 @@ class Dispatcher:
         p, d = plan.new_node(), plan.new_node()
         ride_index = len(self.rides)
         window = (float(offer.pickup_window_start_s), float(offer.pickup_window_end_s))
-        self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.meta["max_ride"]), ride_index)
+        self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.insertion.max_ride_s), ride_index)
         if as_quoted:
             v = quote.vehicle
-            i, j = quote.meta["positions"]
+            i, j = quote.insertion.pickup_idx, quote.insertion.dropoff_idx
         else:
             # The offered vehicle first, then (if it can no longer) the others; none off shift.
             on_shift = np.flatnonzero(~self.off_shift).astype(np.int64)
