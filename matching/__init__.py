@@ -4,7 +4,8 @@ The public API of the dispatch layer's domain model:
 
 * :class:`Request` — a rider's request (points or stops, time, party), checked on construction;
 * :class:`Offer`, :class:`Rejection` (with a :class:`RejectReason`) — the dispatcher's answers;
-* :class:`VehicleState`, :class:`RideStatus`, :class:`StopEventKind`, :class:`RiderClass`;
+* :class:`VehicleState`, :class:`RideStatus`, :class:`RiderClass`, and the kinds of stops and events:
+  :class:`StopKind`, :class:`StopEventKind`, :class:`DispatchEventKind`, :class:`RideUpdateKind`;
 * :class:`ServiceParams` — the service rules (waits, ride times, walking, zone, hours), from TOML;
 * :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares in KRW;
 * :class:`ServiceArea` — the zone, the stops in walking reach and the time checks of a request;
@@ -32,13 +33,16 @@ from .model import (
     MAX_TIME_S,
     SCOPED_ID_PATTERN,
     SCOPED_ID_RULE,
+    DispatchEventKind,
     Offer,
     Rejection,
     RejectReason,
     Request,
     RiderClass,
     RideStatus,
+    RideUpdateKind,
     StopEventKind,
+    StopKind,
     VehicleState,
     id_problem,
     scoped_id,
@@ -65,6 +69,7 @@ __all__ = [
     "SCOPED_ID_PATTERN",
     "SCOPED_ID_RULE",
     "ConflictError",
+    "DispatchEventKind",
     "FarePolicy",
     "ImodFare",
     "InvalidRequestError",
@@ -78,12 +83,14 @@ __all__ = [
     "Rejection",
     "Request",
     "RideStatus",
+    "RideUpdateKind",
     "RiderClass",
     "ServiceArea",
     "ServiceParams",
     "SharedTaxiFare",
     "StopChoice",
     "StopEventKind",
+    "StopKind",
     "StopPair",
     "VehicleState",
     "fare_policy_from_name",

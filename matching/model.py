@@ -3,7 +3,9 @@
 The vocabulary follows MATSim DRT: a rider sends a :class:`Request`; the dispatcher answers
 with an :class:`Offer` (a vehicle, stops, a promised pickup window and a fare) or a
 :class:`Rejection` (a :class:`RejectReason` and the specifics). A booked ride then moves
-through the :class:`RideStatus` values, and vehicles report :class:`StopEventKind` events.
+through the :class:`RideStatus` values; a vehicle's plan is a list of stops of a :class:`StopKind`,
+and vehicles report :class:`StopEventKind` events. What happens is told to operators as
+:class:`DispatchEventKind` events, and to riders as :class:`RideUpdateKind` updates.
 
 Conventions:
 
@@ -65,13 +67,16 @@ __all__ = [
     "MAX_TIME_S",
     "SCOPED_ID_PATTERN",
     "SCOPED_ID_RULE",
+    "DispatchEventKind",
     "Offer",
     "RejectReason",
     "Rejection",
     "Request",
     "RideStatus",
+    "RideUpdateKind",
     "RiderClass",
     "StopEventKind",
+    "StopKind",
     "VehicleState",
     "id_problem",
     "scoped_id",
@@ -157,6 +162,13 @@ _REJECT_MESSAGES: Final[dict[RejectReason, str]] = {
 }
 
 
+class StopKind(StrEnum):
+    """What a vehicle does at a planned stop: pick a ride's riders up or drop them off."""
+
+    PICKUP = "pickup"
+    DROPOFF = "dropoff"
+
+
 class StopEventKind(StrEnum):
     """What a vehicle reports at a stop."""
 
@@ -164,6 +176,44 @@ class StopEventKind(StrEnum):
     BOARDED = "boarded"
     ALIGHTED = "alighted"
     NO_SHOW = "no_show"
+
+
+class DispatchEventKind(StrEnum):
+    """What happened, as the operators hear it (the kind of a dispatcher's event).
+
+    ``SERVICE_DAY`` is the live engine's own: a new service day began."""
+
+    OFFER = "offer"
+    REJECTION = "rejection"
+    BOOKING = "booking"
+    ASSIGNMENT = "assignment"
+    REASSIGNMENT = "reassignment"
+    CANCELLATION = "cancellation"
+    BOARDED = "boarded"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    LATE = "late"
+    EXPIRED = "expired"
+    SHIFT_ENDED = "shift_ended"
+    SHIFT_STARTED = "shift_started"
+    SERVICE_DAY = "service_day"
+
+
+class RideUpdateKind(StrEnum):
+    """Why a rider hears about their ride: what changed (the ride as it is now comes with it)."""
+
+    STATE = "state"
+    ASSIGNED = "assigned"
+    REASSIGNED = "reassigned"
+    ETA = "eta"
+    POSITION = "position"
+    ARRIVED = "arrived"
+    ON_BOARD = "on_board"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    LATE = "late"
+    EXPIRED = "expired"
 
 
 class RideStatus(StrEnum):

@@ -36,10 +36,12 @@ from matching import (
     Request,
     RideStatus,
     ServiceParams,
+    StopKind,
     VehicleState,
 )
 from matching import dispatcher as dispatcher_module
 from matching.dispatcher import Dispatcher, ReoptimiseReport
+from matching.snapshot import DispatcherSnapshot
 from routing import RoadNetwork, Router, StopSet
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
 from routing.schedule import _B, _KIND, _L, _LOC, _PAIR
@@ -549,7 +551,9 @@ def test_booking_at_once_is_quote_then_book(
             outcomes["rejected"] += 1
             continue
         outcomes["booked"] += 1
-        assert _numbered(two_steps.ride_record(first.ride_id)) == _numbered(at_once.ride_record(second.ride_id))
+        assert _numbered(two_steps.snapshot_ride(first.ride_id).to_dict()) == _numbered(
+            at_once.snapshot_ride(second.ride_id).to_dict()
+        )
         for v in range(3):
             assert two_steps.planned_stops(v) == at_once.planned_stops(v)
         # at once: no offer event
@@ -630,11 +634,11 @@ def test_export_and_restore_rebuild_the_same_plan(
             r.offer.pickup_window_start_s if kind == "pickup" else 0 for r, kind in zip(riders, cols.kinds, strict=True)
         ]
         assert all(type(x) is int for x in cols.stops + cols.service_s + cols.passengers + cols.window_start_s)
-        assert all(type(x) is str for x in cols.ride_ids + cols.kinds)
-    rides = [json.loads(json.dumps(disp.ride_record(rid))) for rid in disp.rides]  # through JSON, as stored
-    vehicles = [json.loads(json.dumps(disp.vehicle_record(v))) for v in range(disp.plan.k)]
+        assert all(type(x) is str for x in cols.ride_ids) and all(type(x) is StopKind for x in cols.kinds)
+    rides = [json.loads(json.dumps(disp.snapshot_ride(rid).to_dict())) for rid in disp.rides]  # through JSON, as stored
+    vehicles = [json.loads(json.dumps(disp.snapshot_vehicle(v).to_dict())) for v in range(disp.plan.k)]
     again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
-    again.restore(rides, vehicles)
+    again.restore(DispatcherSnapshot.from_records(rides, vehicles))
     check_plan(again)
     for v in range(disp.plan.k):
         vid = disp.vehicles[v].id

@@ -4,7 +4,7 @@
   booking of an older offer, or a re-optimisation) until ``start_shift``; the state survives a
   restore.
 * ``expire``: an open ride (waiting or on board) leaves the plan and ends as EXPIRED.
-* ``shift_ride_record`` / ``shift_vehicle_record``: the plan restored on the next day's clock is
+* ``RideSnapshot.shifted`` / ``VehicleSnapshot.shifted``: the plan restored on the next day's clock is
   the same plan a day earlier: same vehicles, same order, every time a day less.
 """
 
@@ -18,6 +18,7 @@ import pytest
 
 from matching import ConflictError, Offer, RideStatus, ServiceParams
 from matching.dispatcher import Dispatcher
+from matching.snapshot import DispatcherSnapshot
 from routing import RoadNetwork, Router, StopSet
 from tests.matching.test_dispatcher import HOUR, check_plan, fleet, make, request
 
@@ -81,10 +82,10 @@ def test_a_vehicle_off_shift_gets_no_new_ride_but_keeps_its_own(new) -> None:  #
         assert {d.plan.node_ride[n] for n in d.plan.route(v)[1:-1]} <= {ride.ride_id}
     check_plan(d)
     # the state survives a restore, and start_shift ends it
-    records = [json.loads(json.dumps(d.ride_record(r))) for r in d.rides]
-    vehicles = [json.loads(json.dumps(d.vehicle_record(k))) for k in range(d.plan.k)]
+    records = [json.loads(json.dumps(d.snapshot_ride(r).to_dict())) for r in d.rides]
+    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(k).to_dict())) for k in range(d.plan.k)]
     again: Dispatcher = new(vehicles=2)
-    again.restore(records, vehicles)
+    again.restore(DispatcherSnapshot.from_records(records, vehicles))
     assert again.off_shift.tolist() == d.off_shift.tolist() == [k == v for k in range(2)]
     again.start_shift(bus, t + 30)
     assert not again.off_shift.any()
@@ -126,7 +127,7 @@ def test_open_rides_expire_and_leave_the_plan(new) -> None:  # type: ignore[no-u
     check_plan(d)
     with pytest.raises(ConflictError, match="already expired"):
         d.expire(waiting, t + 4 * HOUR)
-    assert d.ride_record(waiting)["status"] == "expired"
+    assert d.snapshot_ride(waiting).to_dict()["status"] == "expired"
 
 
 def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day) -> None:  # type: ignore[no-untyped-def]
@@ -139,10 +140,10 @@ def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day
         if isinstance(answer, Offer):
             d.book(answer.offer_id, now)
     assert len(d.rides) >= 8
-    rides = [d.shift_ride_record(json.loads(json.dumps(d.ride_record(r))), -DAY) for r in d.rides]
-    vehicles = [d.shift_vehicle_record(json.loads(json.dumps(d.vehicle_record(v))), -DAY) for v in range(d.plan.k)]
+    rides = [json.loads(json.dumps(d.snapshot_ride(r).to_dict())) for r in d.rides]
+    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(v).to_dict())) for v in range(d.plan.k)]
     again: Dispatcher = two_day()
-    again.restore(rides, vehicles)
+    again.restore(DispatcherSnapshot.from_records(rides, vehicles).shifted(-DAY))
     check_plan(again)
     for vid in d.vehicle_index:
         assert [(r, k, s, t - DAY) for r, k, s, t in d.vehicle_route(vid)] == again.vehicle_route(vid)
