@@ -33,15 +33,15 @@ its promise holds. The new plan is adopted only if it is cheaper.
 
 Deterministic: the same calls in the same order give the same answers (re-optimisation
 with an iteration budget; with a wall-clock deadline it stops where the clock says).
+
+Beside this module: the open offers and their numbering (:mod:`matching.offers`), and the
+snapshot a dispatcher is restored from after a restart (:mod:`matching.snapshot`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-import secrets
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -76,6 +76,7 @@ from routing.solve import Deadline, FirstOf, MaxIterations, SolveParams, Stoppin
 from .errors import ConflictError, InvalidValueError, NotFoundError
 from .fares import FarePolicy, ImodFare
 from .model import DispatchEventKind, Offer, Rejection, RejectReason, Request, RideStatus, StopKind, VehicleState
+from .offers import OpenOffers, Quote, QuotedInsertion, offer_number
 from .params import ServiceParams
 from .service_area import ServiceArea, StopChoice, StopPair
 from .snapshot import DispatcherSnapshot, RideSnapshot, VehicleSnapshot
@@ -107,17 +108,6 @@ class Ride:
     #: planned service start at the pickup and at the drop-off (refreshed with the plan)
     planned_pickup_s: float = 0.0
     planned_dropoff_s: float = 0.0
-
-
-#: The ids this dispatcher gives its offers: ``offer-<number>-<random suffix>`` (see
-#: :meth:`Dispatcher._next_offer`; ids of older versions have no suffix).
-_OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})(?:-[0-9a-f]{1,32})?")
-
-
-def offer_number(offer_id: str) -> int | None:
-    """The sequence number in an offer id of this dispatcher (None if ``offer_id`` is not one)."""
-    match = _OFFER_NUMBER.fullmatch(offer_id)
-    return int(match[1]) if match else None
 
 
 class PlannedStop(NamedTuple):
@@ -164,35 +154,6 @@ class ReoptimiseReport:
     iterations: int
     runtime_s: float
     moved_rides: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class QuotedInsertion:
-    """Where a quote put its ride, and the limits it was quoted with: booking the offer at once
-    (:meth:`Dispatcher.quote_and_book`) inserts it there without searching again.
-
-    ``pickup_idx`` and ``dropoff_idx`` are as :func:`routing.alns.insert_nodes` takes them: the
-    pickup lands at position ``pickup_idx`` of the vehicle's new route and the drop-off at
-    ``dropoff_idx + 1`` (position 0 is the vehicle's start)."""
-
-    vehicle: int
-    pickup_idx: int
-    dropoff_idx: int
-    max_ride_s: int  # the longest ride allowed (ServiceParams.max_ride_s of the direct time)
-    earliest_pickup_s: int  # the requested time, or now if that is later
-
-
-@dataclass
-class _Quote:
-    request: Request
-    offer: Offer
-    stops: StopPair
-    insertion: QuotedInsertion
-    booked_ride: str | None = None
-
-    @property
-    def vehicle(self) -> int:
-        return self.insertion.vehicle
 
 
 @kernel
@@ -451,15 +412,8 @@ class Dispatcher:
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
-        self._quotes: dict[str, _Quote] = {}
-        # Offers in the order made: (valid until, number, id). An offer that expired unbooked is
-        # forgotten at the next quote (a busy server quotes hundreds of times a second); its id
-        # then still reads as expired, since offer numbers in [first, last] forgotten here were
-        # all made by this dispatcher.
-        self._offer_queue: deque[tuple[int, int, str]] = deque()
-        self._forgotten: tuple[int, int] | None = None
-        #: number of the last offer made (offer ids are never reused, also across restores)
-        self.offer_seq = 0
+        #: the offers made and not yet forgotten (an offer that expired unbooked is forgotten at the next quote)
+        self.offers = OpenOffers()
         self.events: list[DispatchEvent] = []
         #: vehicles whose driver ended the shift: they finish their planned stops, take no new ride
         self.off_shift = np.zeros(len(self.vehicles), dtype=np.bool_)
@@ -624,14 +578,14 @@ class Dispatcher:
         answer = self._offer_for(request, now_s)
         if isinstance(answer, Offer):
             self._emit(
-                DispatchEventKind.OFFER, now_s, request.id, self._quotes[answer.offer_id].vehicle, answer.offer_id
+                DispatchEventKind.OFFER, now_s, request.id, self.offers.get(answer.offer_id).vehicle, answer.offer_id
             )
         return answer
 
     def _offer_for(self, request: Request, now_s: int) -> Offer | Rejection:
         """:meth:`quote` without the ``offer`` event (a rejection is reported)."""
         request.validate(self.params)
-        self._forget_expired_offers(now_s)
+        self.offers.forget_expired(now_s)
         if request.id in self.rides:
             raise ConflictError(f"request id {request.id!r} is already booked")
         checked = self.area.check_request(request, now_s)
@@ -688,7 +642,7 @@ class Dispatcher:
         s_p = self.params.service_time_s(request.passengers)
         distance = self._direct_distance_m(o, d)
         offer = Offer(
-            offer_id=self._next_offer(),
+            offer_id=self.offers.next_id(),
             request_id=request.id,
             vehicle_id=self.vehicles[v].id,
             pickup_stop=o,
@@ -707,52 +661,27 @@ class Dispatcher:
             valid_until_s=int(now_s) + self.params.offer_ttl_s,
             cost=float(cost[best]),
         )
-        self._quotes[offer.offer_id] = _Quote(
+        quote = Quote(
             request=request,
             offer=offer,
             stops=stops,
             insertion=QuotedInsertion(v, i, j, max_ride, t_req),
         )
-        self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
+        self.offers.add(quote)
         return offer
 
-    def _next_offer(self) -> str:
-        """A new offer id: ``offer-<n>-<16 hex digits>``. The number ``n`` is the next of
-        :attr:`offer_seq` (persisted, so never given twice, even across restarts); the suffix is
-        random (:mod:`secrets`, 64 bits), so that nobody can guess another rider's offer."""
-        self.offer_seq += 1
-        return f"offer-{self.offer_seq}-{secrets.token_hex(8)}"
+    @property
+    def offer_seq(self) -> int:
+        """Number of the last offer made (persisted: offer ids are never reused, also across restores)."""
+        return self.offers.last_number
+
+    @offer_seq.setter
+    def offer_seq(self, number: int) -> None:
+        self.offers.last_number = number
 
     def adopt_quotes(self, other: Dispatcher) -> None:
         """Take over another dispatcher's open offers and offer numbering (after a rebuild)."""
-        self.offer_seq = max(self.offer_seq, other.offer_seq)
-        for offer_id, quote in other._quotes.items():
-            if quote.booked_ride is None or quote.booked_ride in self.rides:
-                self._quotes.setdefault(offer_id, quote)
-        self._offer_queue = deque(item for item in other._offer_queue if item[2] in self._quotes)
-        self._forgotten = other._forgotten
-
-    def _forget_expired_offers(self, now_s: int) -> None:
-        """Drop the offers that expired before ``now_s`` without being booked (see ``_offer_queue``)."""
-        queue = self._offer_queue
-        while queue and queue[0][0] < now_s:
-            _, number, offer_id = queue.popleft()
-            quote = self._quotes.get(offer_id)
-            if quote is not None and quote.booked_ride is None:
-                del self._quotes[offer_id]
-                first = number if self._forgotten is None else self._forgotten[0]
-                self._forgotten = (first, number)
-
-    def _quote_of(self, offer_id: str) -> _Quote:
-        """The quote behind ``offer_id``; ConflictError if it expired and was forgotten, else NotFoundError."""
-        quote = self._quotes.get(offer_id)
-        if quote is not None:
-            return quote
-        number = offer_number(offer_id)
-        forgotten = self._forgotten
-        if number is not None and forgotten is not None and forgotten[0] <= number <= forgotten[1]:
-            raise ConflictError(f"offer {offer_id} expired")
-        raise NotFoundError("offer", offer_id)
+        self.offers.adopt(other.offers, self.rides)
 
     def _reject(self, request: Request, now_s: int, reason: RejectReason, detail: str) -> Rejection:
         self._emit(DispatchEventKind.REJECTION, now_s, request.id, detail=reason.value)
@@ -766,7 +695,7 @@ class Dispatcher:
     def offer_rider(self, offer_id: str) -> str | None:
         """The rider an open (or booked) offer was made to (None: anonymous); NotFoundError if unknown,
         ConflictError if it expired long enough ago to be forgotten."""
-        return self._quote_of(offer_id).request.rider_id
+        return self.offers.get(offer_id).request.rider_id
 
     def book(self, offer_id: str, now_s: int, *, idempotency_key: str | None = None) -> Ride:
         """Book an offer; idempotent (booking the same offer again returns the same ride).
@@ -802,7 +731,7 @@ class Dispatcher:
     def _book(self, offer_id: str, now_s: int, *, as_quoted: bool = False) -> Ride:
         """Book ``offer_id``; ``as_quoted``: the plan is as it was when the offer was made (the
         caller knows), so the ride goes where the quote put it."""
-        quote = self._quote_of(offer_id)
+        quote = self.offers.get(offer_id)
         if quote.booked_ride is not None:
             return self.rides[quote.booked_ride]
         offer = quote.offer

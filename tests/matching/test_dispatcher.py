@@ -318,7 +318,7 @@ def test_offers_that_expired_unbooked_are_forgotten_but_still_read_as_expired(di
     assert all(isinstance(o, Offer) for o in open_offers)
     later = booked.valid_until_s + 1
     assert isinstance(disp.quote(request(9, 4, 22, later), later), Offer)  # a quote after they expired
-    assert len(disp._quotes) == 2  # the booked offer and the new one: no memory for dead offers
+    assert len(disp.offers) == 2  # the booked offer and the new one: no memory for dead offers
     for o in open_offers:
         assert isinstance(o, Offer)
         with pytest.raises(ConflictError, match="expired"):
