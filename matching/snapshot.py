@@ -26,6 +26,10 @@ from typing import Any
 
 from .model import Offer, Request, RideStatus, StopKind
 
+#: A stop kind as a record writes it (its value as a plain string; a lookup is the fastest way
+#: to it, and an engine writes a busy van's record, hundreds of stops, after every change).
+_KIND_TEXT: dict[str, str] = {kind: kind.value for kind in StopKind}
+
 
 @dataclass(frozen=True, kw_only=True)
 class RideSnapshot:
@@ -193,7 +197,7 @@ class VehicleSnapshot:
             "stop": self.stop,
             "t0_s": self.t0_s,
             "load": list(self.load),
-            "route": [[rid, str(kind)] for rid, kind in self.route],
+            "route": [[rid, _KIND_TEXT[kind]] for rid, kind in self.route],
             "off_shift": self.off_shift,
         }
 
