@@ -1011,20 +1011,12 @@ class Dispatcher:
         """Every booked ride and every vehicle, enough to rebuild the plan (:meth:`restore`)."""
         return DispatcherSnapshot(
             tuple(self.snapshot_ride(rid) for rid in self.rides),
-            tuple(self.snapshot_vehicle(v) for v in range(self.plan.k)),
+            tuple(self.snapshot_vehicle(v) for v in range(len(self.vehicles))),
         )
 
     def snapshot_ride(self, ride_id: str) -> RideSnapshot:
         """A ride as it stands, enough to restore it (its store record: ``.to_dict()``)."""
         ride = self.get_ride(ride_id)
-        plan = self.plan
-        rec: dict[str, Any] = {}  # the promise as the plan holds it now (open rides)
-        if ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
-            d = ride.dropoff_node
-            rec["dropoff_late_s"] = float(plan.nf[_L, d])
-            rec["ride_limit_s"] = float(plan.nf[_RIDE, d])
-            if ride.status == RideStatus.ASSIGNED:
-                rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
         return RideSnapshot(
             ride_id=ride.ride_id,
             request=ride.request,
@@ -1038,8 +1030,22 @@ class Dispatcher:
             dropped_off_at_s=ride.dropped_off_at_s,
             planned_pickup_s=ride.planned_pickup_s,
             planned_dropoff_s=ride.planned_dropoff_s,
-            **rec,
+            **self._promise_record(ride),
         )
+
+    def _promise_record(self, ride: Ride) -> dict[str, Any]:
+        """The promise of an open ride as the plan holds it now (it may have been widened): the
+        fields ``dropoff_late_s``, ``ride_limit_s`` and (before the pickup) ``pickup_window_s`` of
+        its :class:`RideSnapshot`; none for a ride that ended."""
+        plan = self.plan
+        rec: dict[str, Any] = {}
+        if ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
+            d = ride.dropoff_node
+            rec["dropoff_late_s"] = float(plan.nf[_L, d])
+            rec["ride_limit_s"] = float(plan.nf[_RIDE, d])
+            if ride.status == RideStatus.ASSIGNED:
+                rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
+        return rec
 
     def snapshot_vehicle(self, v: int, columns: PlanColumns | None = None) -> VehicleSnapshot:
         """Vehicle ``v``'s position, load and planned stops (``columns``, its :meth:`plan_columns`, if

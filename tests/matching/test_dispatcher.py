@@ -636,7 +636,7 @@ def test_export_and_restore_rebuild_the_same_plan(
         assert all(type(x) is int for x in cols.stops + cols.service_s + cols.passengers + cols.window_start_s)
         assert all(type(x) is str for x in cols.ride_ids) and all(type(x) is StopKind for x in cols.kinds)
     rides = [json.loads(json.dumps(disp.snapshot_ride(rid).to_dict())) for rid in disp.rides]  # through JSON, as stored
-    vehicles = [json.loads(json.dumps(disp.snapshot_vehicle(v).to_dict())) for v in range(disp.plan.k)]
+    vehicles = [json.loads(json.dumps(disp.snapshot_vehicle(v).to_dict())) for v in range(len(disp.vehicles))]
     again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
     again.restore(DispatcherSnapshot.from_records(rides, vehicles))
     check_plan(again)

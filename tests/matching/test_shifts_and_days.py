@@ -83,7 +83,7 @@ def test_a_vehicle_off_shift_gets_no_new_ride_but_keeps_its_own(new) -> None:  #
     check_plan(d)
     # the state survives a restore, and start_shift ends it
     records = [json.loads(json.dumps(d.snapshot_ride(r).to_dict())) for r in d.rides]
-    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(k).to_dict())) for k in range(d.plan.k)]
+    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(k).to_dict())) for k in range(len(d.vehicles))]
     again: Dispatcher = new(vehicles=2)
     again.restore(DispatcherSnapshot.from_records(records, vehicles))
     assert again.off_shift.tolist() == d.off_shift.tolist() == [k == v for k in range(2)]
@@ -141,7 +141,7 @@ def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day
             d.book(answer.offer_id, now)
     assert len(d.rides) >= 8
     rides = [json.loads(json.dumps(d.snapshot_ride(r).to_dict())) for r in d.rides]
-    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(v).to_dict())) for v in range(d.plan.k)]
+    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(v).to_dict())) for v in range(len(d.vehicles))]
     again: Dispatcher = two_day()
     again.restore(DispatcherSnapshot.from_records(rides, vehicles).shifted(-DAY))
     check_plan(again)
