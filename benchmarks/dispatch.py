@@ -1,4 +1,4 @@
-"""Dispatch latency benchmark: ``Dispatcher.on_request`` with 16, 300 and 3,000 vehicles.
+"""Dispatch latency benchmark: ``Dispatcher.quote`` with 16, 300 and 3,000 vehicles.
 
 On the Manhattan benchmark graph every node is a stop. Its travel times are read with
 ``time_unit_s = 0.1`` (the file's unit is not stated; read as seconds, vehicles would crawl
@@ -6,7 +6,7 @@ at 3.6 km/h, read as tenths of a second they drive at about 36 km/h). For each f
 the benchmark books requests from ``Manhattan.2.reqs`` in time order, letting the vehicles
 carry out their plans (autopilot), at a demand of twelve requests per vehicle and hour,
 until the schedules are in a steady state (one simulated hour); then it times the next
-requests one by one: the quote (``on_request``: snapping, filters, exact insertion into
+requests one by one: the quote (``quote``: snapping, filters, exact insertion into
 every candidate vehicle, fare) and the booking. Numba compile time is measured apart.
 
 A quick run (``quick=True``, ``mobility bench dispatch --quick``: fleets of 16 and 100, 200
@@ -74,7 +74,7 @@ def bench_fleet(
         if timing:
             stops_per_vehicle.append(float(np.mean(disp.plan.rlen - 2)))
         q0 = time.perf_counter()
-        answer = disp.on_request(req, now)
+        answer = disp.quote(req, now)
         q1 = time.perf_counter()
         if hasattr(answer, "offer_id"):
             disp.book(answer.offer_id, now)

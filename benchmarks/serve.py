@@ -628,7 +628,7 @@ def core_profile(store_url: str, *, data_dir: Path, pairs: np.ndarray, requests:
 
             def quote(disp: Any, req: Request = req, inner: list[float] = inner) -> Any:
                 t0 = time.perf_counter()
-                answer = disp.on_request(req, core.now(CLOCK_S))
+                answer = disp.quote(req, core.now(CLOCK_S))
                 inner.append(time.perf_counter() - t0)
                 return answer
 

@@ -15,62 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from matching import ID_RULE, SCOPED_ID_RULE, Offer, Rejection, RejectReason, Request, RiderClass, id_problem, scoped_id
+from matching import ID_RULE, SCOPED_ID_RULE, Offer, Rejection, Request, RiderClass, id_problem, scoped_id
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+from proto import convert as pc
 
 from .errors import InvalidInput
 
-_RIDER_CLASS = {
-    common_pb2.RIDER_CLASS_UNSPECIFIED: RiderClass.ADULT,
-    common_pb2.RIDER_CLASS_ADULT: RiderClass.ADULT,
-    common_pb2.RIDER_CLASS_YOUTH: RiderClass.YOUTH,
-    common_pb2.RIDER_CLASS_CHILD: RiderClass.CHILD,
-}
-_REJECT = {reason: getattr(common_pb2, f"REJECT_REASON_{reason.name}") for reason in RejectReason}
-_STATUS = {
-    "assigned": common_pb2.RIDE_STATUS_ASSIGNED,
-    "on_board": common_pb2.RIDE_STATUS_ON_BOARD,
-    "completed": common_pb2.RIDE_STATUS_COMPLETED,
-    "cancelled": common_pb2.RIDE_STATUS_CANCELLED,
-    "no_show": common_pb2.RIDE_STATUS_NO_SHOW,
-    "expired": common_pb2.RIDE_STATUS_EXPIRED,
-}
-_RIDE_UPDATE = {
-    "state": rider_pb2.RIDE_UPDATE_KIND_STATE,
-    "assigned": rider_pb2.RIDE_UPDATE_KIND_ASSIGNED,
-    "reassigned": rider_pb2.RIDE_UPDATE_KIND_REASSIGNED,
-    "eta": rider_pb2.RIDE_UPDATE_KIND_ETA,
-    "position": rider_pb2.RIDE_UPDATE_KIND_VEHICLE_POSITION,
-    "arrived": rider_pb2.RIDE_UPDATE_KIND_ARRIVED,
-    "on_board": rider_pb2.RIDE_UPDATE_KIND_ON_BOARD,
-    "completed": rider_pb2.RIDE_UPDATE_KIND_COMPLETED,
-    "cancelled": rider_pb2.RIDE_UPDATE_KIND_CANCELLED,
-    "no_show": rider_pb2.RIDE_UPDATE_KIND_NO_SHOW,
-    "late": rider_pb2.RIDE_UPDATE_KIND_LATE,
-    "expired": rider_pb2.RIDE_UPDATE_KIND_EXPIRED,
-}
-_ASSIGNMENT = {
-    "offer": operator_pb2.ASSIGNMENT_KIND_OFFER,
-    "rejection": operator_pb2.ASSIGNMENT_KIND_REJECTION,
-    "booking": operator_pb2.ASSIGNMENT_KIND_BOOKING,
-    "assignment": operator_pb2.ASSIGNMENT_KIND_ASSIGNMENT,
-    "reassignment": operator_pb2.ASSIGNMENT_KIND_REASSIGNMENT,
-    "cancellation": operator_pb2.ASSIGNMENT_KIND_CANCELLATION,
-    "boarded": operator_pb2.ASSIGNMENT_KIND_BOARDED,
-    "completed": operator_pb2.ASSIGNMENT_KIND_COMPLETED,
-    "no_show": operator_pb2.ASSIGNMENT_KIND_NO_SHOW,
-    "late": operator_pb2.ASSIGNMENT_KIND_LATE,
-    "expired": operator_pb2.ASSIGNMENT_KIND_EXPIRED,
-    "shift_ended": operator_pb2.ASSIGNMENT_KIND_SHIFT_ENDED,
-    "shift_started": operator_pb2.ASSIGNMENT_KIND_SHIFT_STARTED,
-    "service_day": operator_pb2.ASSIGNMENT_KIND_SERVICE_DAY,
-}
-STOP_EVENT = {
-    driver_pb2.STOP_EVENT_KIND_ARRIVED: "arrived",
-    driver_pb2.STOP_EVENT_KIND_BOARDED: "boarded",
-    driver_pb2.STOP_EVENT_KIND_ALIGHTED: "alighted",
-    driver_pb2.STOP_EVENT_KIND_NO_SHOW: "no_show",
-}
+# The enum tables are the schema's one mapping (proto/convert.py); an unspecified rider class is an adult.
+_RIDER_CLASS = {common_pb2.RIDER_CLASS_UNSPECIFIED: RiderClass.ADULT, **pc.RIDER_CLASS_FROM_PROTO}
+#: A driver's stop event kind -> :class:`~matching.StopEventKind` (unspecified: not in it).
+STOP_EVENT = pc.STOP_EVENT_KIND_FROM_PROTO
 
 
 def check_id(field: str, value: str, *, scoped: bool = False) -> str:
@@ -134,31 +88,15 @@ def request_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None, clock_
 
 def offer_to_proto(offer: Offer, rider: str | None = None) -> common_pb2.Offer:
     """An offer as ``rider`` (if given) sees it."""
-    return common_pb2.Offer(
-        offer_id=offer.offer_id,
-        request_id=shown_id(rider, offer.request_id),
-        vehicle_id=offer.vehicle_id,
-        pickup_stop=offer.pickup_stop,
-        dropoff_stop=offer.dropoff_stop,
-        walk_to_pickup_m=offer.walk_to_pickup_m,
-        walk_from_dropoff_m=offer.walk_from_dropoff_m,
-        pickup_eta_s=offer.pickup_eta_s,
-        pickup_window_start_s=offer.pickup_window_start_s,
-        pickup_window_end_s=offer.pickup_window_end_s,
-        dropoff_eta_s=offer.dropoff_eta_s,
-        latest_dropoff_s=offer.latest_dropoff_s,
-        fare_krw=offer.fare_krw,
-        direct_distance_m=offer.direct_distance_m,
-        direct_time_s=offer.direct_time_s,
-        max_ride_s=offer.max_ride_s,
-        valid_until_s=offer.valid_until_s,
-    )
+    fields = {name: getattr(offer, name) for name in pc.OFFER_FIELDS}
+    fields["request_id"] = shown_id(rider, offer.request_id)
+    return common_pb2.Offer(**fields)
 
 
 def rejection_to_proto(rej: Rejection, rider: str | None = None) -> common_pb2.Rejection:
     """A rejection as ``rider`` (if given) sees it."""
     return common_pb2.Rejection(
-        request_id=shown_id(rider, rej.request_id), reason=_REJECT[rej.reason], detail=rej.detail
+        request_id=shown_id(rider, rej.request_id), reason=pc.REJECT_REASON[rej.reason], detail=rej.detail
     )
 
 
@@ -166,7 +104,7 @@ def ride_to_proto(r: dict[str, Any], rider: str | None = None) -> common_pb2.Rid
     """A ride (:meth:`engine.core.EngineCore.ride_dict`) as ``rider`` (if given) sees it."""
     return common_pb2.Ride(
         ride_id=shown_id(rider, r["ride_id"]),
-        status=_STATUS.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
+        status=pc.RIDE_STATUS.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
         vehicle_id=r["vehicle_id"],
         pickup_stop=r["pickup_stop"],
         dropoff_stop=r["dropoff_stop"],
@@ -187,7 +125,7 @@ def ride_update(event_id: str, payload: dict[str, Any], rider: str | None = None
     """An event of a ride's topic as ``rider`` (if given) sees it."""
     return rider_pb2.RideUpdate(
         event_id=event_id,
-        kind=_RIDE_UPDATE.get(payload["kind"], rider_pb2.RIDE_UPDATE_KIND_STATE),
+        kind=pc.RIDE_UPDATE_KIND.get(payload["kind"], rider_pb2.RIDE_UPDATE_KIND_STATE),
         time_s=int(payload.get("time_s", 0)),
         ride=ride_to_proto(payload["ride"], rider),
     )
@@ -213,7 +151,7 @@ def manifest(
         stops=[
             driver_pb2.ManifestStop(
                 ride_id=ride_id,
-                kind=driver_pb2.STOP_KIND_PICKUP if kind == "pickup" else driver_pb2.STOP_KIND_DROPOFF,
+                kind=pc.STOP_KIND.get(kind, driver_pb2.STOP_KIND_DROPOFF),
                 stop=stop,
                 planned_s=planned_s,
                 service_s=service_s,
@@ -228,7 +166,7 @@ def manifest(
 def assignment_event(event_id: str, payload: dict[str, Any]) -> operator_pb2.AssignmentEvent:
     return operator_pb2.AssignmentEvent(
         event_id=event_id,
-        kind=_ASSIGNMENT.get(payload["kind"], operator_pb2.ASSIGNMENT_KIND_UNSPECIFIED),
+        kind=pc.ASSIGNMENT_KIND.get(payload["kind"], operator_pb2.ASSIGNMENT_KIND_UNSPECIFIED),
         time_s=int(payload["time_s"]),
         ride_id=payload["ride_id"],
         vehicle_id=payload["vehicle_id"],

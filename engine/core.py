@@ -43,6 +43,7 @@ import numpy as np
 from matching import Offer, Request, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
 from matching.dispatcher import Dispatcher
+from matching.snapshot import DispatcherSnapshot
 from routing import warm_up
 
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_REOPTIMISE_MS
@@ -191,12 +192,12 @@ class EngineCore:
         for k, (o, dst) in enumerate(pairs):
             request = Request(id=f"warm-up-{k}", origin_stop=o, destination_stop=dst, requested_time_s=t,
                               submitted_time_s=t)  # fmt: skip
-            offer = d.on_request(request, t)
+            offer = d.quote(request, t)
             if isinstance(offer, Offer):
                 first = d.book(offer.offer_id, t)
                 back = Request(id=f"warm-up-{k}-back", origin_stop=dst, destination_stop=o, requested_time_s=t + 600,
                                submitted_time_s=t)  # fmt: skip
-                d.request_and_book(back, t)
+                d.quote_and_book(back, t)
                 d.reoptimise(iterations=1, now_s=t)
                 d.cancel(first.ride_id, t)
                 return True
@@ -233,7 +234,7 @@ class EngineCore:
             day = self.day.isoformat()
             rides = [r for r in rides if r.get("day", day) == day]
         dispatcher = self._new_dispatcher()
-        dispatcher.restore(rides, list(snap.vehicles.values()))
+        dispatcher.restore(DispatcherSnapshot.from_records(rides, snap.vehicles.values()))
         dispatcher.offer_seq = max(dispatcher.offer_seq, int(snap.meta.get("offer_seq", "0")))
         old = getattr(self, "dispatcher", None)
         if old is not None:
@@ -265,7 +266,7 @@ class EngineCore:
         The rides of the day that ended which are still open (no one reported their end) and
         whose promise has run out expire. What is booked for the new day or later stays, on the
         new day's clock (every time moves back by the days' distance, see
-        :meth:`Dispatcher.shift_ride_record`), and so does every vehicle. The store then holds the
+        :meth:`RideSnapshot.shifted`), and so does every vehicle. The store then holds the
         new day (its rides, vehicles and ``service_day``), the dispatcher is rebuilt from it, and
         the streams hear the carried rides' and the vehicles' new times. A ride of the old day
         still under way (within its promise: a service round the clock) postpones the change;
@@ -298,9 +299,9 @@ class EngineCore:
         carried = [r.ride_id for r in open_rides if r.request.requested_time_s >= cut]
         new_day = today.isoformat()
         for rid in carried:
-            commit.rides[rid] = {**Dispatcher.shift_ride_record(d.ride_record(rid), -shift), "day": new_day}
+            commit.rides[rid] = {**d.snapshot_ride(rid).shifted(-shift).to_dict(), "day": new_day}
         for v in range(d.plan.k):
-            commit.vehicles[d.vehicles[v].id] = Dispatcher.shift_vehicle_record(d.vehicle_record(v), -shift)
+            commit.vehicles[d.vehicles[v].id] = d.snapshot_vehicle(v).shifted(-shift).to_dict()
         self._set_day(today)
         commit.meta["service_day"] = new_day
         commit.meta["clock_s"] = str(self.clock_s)
@@ -408,12 +409,13 @@ class EngineCore:
         if day is not None:
             commit.meta["service_day"] = day
         for rid in ride_ids:
-            commit.rides[rid] = d.ride_record(rid) if day is None else {**d.ride_record(rid), "day": day}
+            record = d.snapshot_ride(rid).to_dict()
+            commit.rides[rid] = record if day is None else {**record, "day": day}
             if d.rides[rid].status.is_terminal:  # ended: the store forgets it after its retention
                 commit.expire_rides.append(rid)
         plans = {v: d.plan_columns(v) for v in vehicles}  # one read per changed vehicle, used twice
         for v in vehicles:
-            commit.vehicles[d.vehicles[v].id] = d.vehicle_record(v, plans[v])
+            commit.vehicles[d.vehicles[v].id] = d.snapshot_vehicle(v, plans[v]).to_dict()
         for ev in new_events:
             payload = self.views.event_payload(ev.kind, ev.time_s, ev.ride_id, ev.vehicle_id, ev.detail)
             commit.events.append(("assignments", payload))

@@ -123,7 +123,7 @@ def quote(
     when the writer runs it, however long it waited)."""
     now = core.now(now_s)
     request = _at(request, now) if asap else request
-    return _counted(core, d.on_request(request, now))
+    return _counted(core, d.quote(request, now))
 
 
 @operation(mutates=True)
@@ -170,7 +170,7 @@ def quote_and_book(
     now = core.now(now_s)
     answer = _counted(
         core,
-        d.request_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None),
+        d.quote_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None),
     )
     if isinstance(answer, Rejection):
         return answer

@@ -4,7 +4,8 @@ The public API of the dispatch layer's domain model:
 
 * :class:`Request` — a rider's request (points or stops, time, party), checked on construction;
 * :class:`Offer`, :class:`Rejection` (with a :class:`RejectReason`) — the dispatcher's answers;
-* :class:`VehicleState`, :class:`RideStatus`, :class:`StopEventKind`, :class:`RiderClass`;
+* :class:`VehicleState`, :class:`RideStatus`, :class:`RiderClass`, and the kinds of stops and events:
+  :class:`StopKind`, :class:`StopEventKind`, :class:`DispatchEventKind`, :class:`RideUpdateKind`;
 * :class:`ServiceParams` — the service rules (waits, ride times, walking, zone, hours), from TOML;
 * :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares in KRW;
 * :class:`ServiceArea` — the zone, the stops in walking reach and the time checks of a request;
@@ -12,7 +13,8 @@ The public API of the dispatch layer's domain model:
   (:class:`DispatchEvent`, :class:`ReoptimiseReport`);
 * :class:`Deployment` — what a service runs on (network, stops, fleet, rules, fares) from TOML;
   :func:`load_world` and :func:`make_fleet` build it;
-* the errors, all subclasses of :class:`MatchingError`.
+* the errors, all subclasses of :class:`MatchingError`; the checks of ids, times and ranges
+  they come from are in :mod:`matching.checks`.
 
 Times are integer seconds on the service clock (seconds since midnight of the service day),
 distances integer metres, money integer KRW. This package imports ``routing`` only.
@@ -37,13 +39,16 @@ from .model import (
     MAX_TIME_S,
     SCOPED_ID_PATTERN,
     SCOPED_ID_RULE,
+    DispatchEventKind,
     Offer,
     Rejection,
     RejectReason,
     Request,
     RiderClass,
     RideStatus,
+    RideUpdateKind,
     StopEventKind,
+    StopKind,
     VehicleState,
     id_problem,
     scoped_id,
@@ -73,6 +78,7 @@ __all__ = [
     "Deployment",
     "DispatchEvent",
     "Dispatcher",
+    "DispatchEventKind",
     "FarePolicy",
     "ImodFare",
     "InvalidRequestError",
@@ -87,12 +93,14 @@ __all__ = [
     "ReoptimiseReport",
     "Request",
     "RideStatus",
+    "RideUpdateKind",
     "RiderClass",
     "ServiceArea",
     "ServiceParams",
     "SharedTaxiFare",
     "StopChoice",
     "StopEventKind",
+    "StopKind",
     "StopPair",
     "VehicleState",
     "fare_policy_from_name",

@@ -1,8 +1,9 @@
 """The I-MOD dispatcher: offers, bookings, cancellations, vehicle events and re-optimisation.
 
 >>> dispatcher = Dispatcher(network, router, stops, vehicles, params=ServiceParams())
->>> answer = dispatcher.on_request(request, now_s=8 * 3600)     # Offer or Rejection
+>>> answer = dispatcher.quote(request, now_s=8 * 3600)          # Offer or Rejection
 >>> ride = dispatcher.book(answer.offer_id, now_s=8 * 3600 + 20)  # the promise is kept from now on
+>>> ride = dispatcher.quote_and_book(other, now_s=8 * 3600)      # both in one step (or a Rejection)
 >>> dispatcher.reoptimise(deadline=time.monotonic() + 0.2)       # improve without breaking promises
 
 **The plan** is kept in the arrays of :mod:`routing.schedule`: every vehicle has a start
@@ -32,17 +33,17 @@ its promise holds. The new plan is adopted only if it is cheaper.
 
 Deterministic: the same calls in the same order give the same answers (re-optimisation
 with an iteration budget; with a wall-clock deadline it stops where the clock says).
+
+Beside this module: the open offers and their numbering (:mod:`matching.offers`), and the
+snapshot a dispatcher is restored from after a restart (:mod:`matching.snapshot`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-import secrets
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -74,11 +75,17 @@ from routing.solve import Deadline, FirstOf, MaxIterations, SolveParams, Stoppin
 
 from .errors import ConflictError, InvalidValueError, NotFoundError
 from .fares import FarePolicy, ImodFare
-from .model import Offer, Rejection, RejectReason, Request, RideStatus, VehicleState
+from .model import DispatchEventKind, Offer, Rejection, RejectReason, Request, RideStatus, StopKind, VehicleState
+from .offers import OpenOffers, Quote, QuotedInsertion, offer_number
 from .params import ServiceParams
 from .service_area import ServiceArea, StopChoice, StopPair
+from .snapshot import DispatcherSnapshot, RideSnapshot, VehicleSnapshot
 
 _INF = float("inf")
+#: Events that end a ride (its lateness need not be remembered any longer).
+_RIDE_ENDS = frozenset(
+    {DispatchEventKind.COMPLETED, DispatchEventKind.NO_SHOW, DispatchEventKind.CANCELLATION, DispatchEventKind.EXPIRED}
+)
 
 
 # ---------------------------------------------------------------------------- records
@@ -103,28 +110,12 @@ class Ride:
     planned_dropoff_s: float = 0.0
 
 
-#: Times on the service clock in a ride record (:meth:`Dispatcher.ride_record`), besides those of
-#: its request and offer and its pickup window; durations (``ride_limit_s``) are not times.
-_RIDE_TIMES = ("picked_up_at_s", "dropped_off_at_s", "planned_pickup_s", "planned_dropoff_s", "dropoff_late_s")
-#: Times on the service clock in an offer that say what is promised (not when it was made).
-_OFFER_TIMES = ("pickup_eta_s", "pickup_window_start_s", "pickup_window_end_s", "dropoff_eta_s", "latest_dropoff_s")
-
-#: The ids this dispatcher gives its offers: ``offer-<number>-<random suffix>`` (see
-#: :meth:`Dispatcher._next_offer`; ids of older versions have no suffix).
-_OFFER_NUMBER = re.compile(r"offer-([0-9]{1,18})(?:-[0-9a-f]{1,32})?")
-
-
-def offer_number(offer_id: str) -> int | None:
-    """The sequence number in an offer id of this dispatcher (None if ``offer_id`` is not one)."""
-    match = _OFFER_NUMBER.fullmatch(offer_id)
-    return int(match[1]) if match else None
-
-
 class PlannedStop(NamedTuple):
-    """A stop of a vehicle's plan: the ride, "pickup" or "dropoff", where, when and for how long."""
+    """A stop of a vehicle's plan: the ride, pickup or drop-off (a :class:`StopKind` value), where,
+    when and for how long."""
 
     ride_id: str
-    kind: str
+    kind: str  # StopKind.PICKUP or StopKind.DROPOFF (the values, as the plan's loop writes them)
     stop: int
     planned_s: float  # planned start of service
     service_s: int  # dwell at the stop
@@ -134,7 +125,7 @@ class PlanColumns(NamedTuple):
     """A vehicle's planned stops as columns (see :meth:`Dispatcher.plan_columns`)."""
 
     ride_ids: list[str]
-    kinds: list[str]  # "pickup" or "dropoff"
+    kinds: list[StopKind]
     stops: list[int]
     planned_s: list[float]  # planned start of service
     service_s: list[int]
@@ -146,7 +137,7 @@ class PlanColumns(NamedTuple):
 class DispatchEvent:
     """Something the operator (and the affected rider / driver) should hear about."""
 
-    kind: str  # "offer", "rejection", "booking", "assignment", "reassignment", "cancellation", "boarded", ...
+    kind: DispatchEventKind
     time_s: int
     ride_id: str | None = None
     vehicle_id: str | None = None
@@ -163,16 +154,6 @@ class ReoptimiseReport:
     iterations: int
     runtime_s: float
     moved_rides: tuple[str, ...]
-
-
-@dataclass
-class _Quote:
-    request: Request
-    offer: Offer
-    stops: StopPair
-    vehicle: int
-    booked_ride: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @kernel
@@ -431,15 +412,8 @@ class Dispatcher:
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
-        self._quotes: dict[str, _Quote] = {}
-        # Offers in the order made: (valid until, number, id). An offer that expired unbooked is
-        # forgotten at the next quote (a busy server quotes hundreds of times a second); its id
-        # then still reads as expired, since offer numbers in [first, last] forgotten here were
-        # all made by this dispatcher.
-        self._offer_queue: deque[tuple[int, int, str]] = deque()
-        self._forgotten: tuple[int, int] | None = None
-        #: number of the last offer made (offer ids are never reused, also across restores)
-        self.offer_seq = 0
+        #: the offers made and not yet forgotten (an offer that expired unbooked is forgotten at the next quote)
+        self.offers = OpenOffers()
         self.events: list[DispatchEvent] = []
         #: vehicles whose driver ended the shift: they finish their planned stops, take no new ride
         self.off_shift = np.zeros(len(self.vehicles), dtype=np.bool_)
@@ -454,11 +428,16 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ helpers
     def _emit(
-        self, kind: str, time_s: int, ride_id: str | None = None, vehicle: int | None = None, detail: str = ""
+        self,
+        kind: DispatchEventKind,
+        time_s: int,
+        ride_id: str | None = None,
+        vehicle: int | None = None,
+        detail: str = "",
     ) -> None:
         vid = self.vehicles[vehicle].id if vehicle is not None else None
         self.events.append(DispatchEvent(kind, int(time_s), ride_id, vid, detail))
-        if kind in ("completed", "no_show", "cancellation", "expired") and self._late_reported:
+        if kind in _RIDE_ENDS and self._late_reported:
             self._late_reported.discard((ride_id, PICKUP))
             self._late_reported.discard((ride_id, DELIVERY))
 
@@ -565,7 +544,7 @@ class Dispatcher:
         key = (rid, kind)
         if key not in self._late_reported:
             self._late_reported.add(key)
-            self._emit("late", now_s, rid, v, detail)
+            self._emit(DispatchEventKind.LATE, now_s, rid, v, detail)
 
     def _refresh_planned_times(self, v: int) -> None:
         """Copy vehicle ``v``'s planned times into its rides; only a ride whose record changes
@@ -594,22 +573,24 @@ class Dispatcher:
         plan.node_vehicle[nodes] = v
 
     # ------------------------------------------------------------------ quotes
-    def on_request(self, request: Request, now_s: int) -> Offer | Rejection:
+    def quote(self, request: Request, now_s: int) -> Offer | Rejection:
         """Quote ``request`` at ``now_s``: an :class:`Offer` (valid for ``offer_ttl_s``) or a :class:`Rejection`."""
         answer = self._offer_for(request, now_s)
         if isinstance(answer, Offer):
-            self._emit("offer", now_s, request.id, self._quotes[answer.offer_id].vehicle, answer.offer_id)
+            self._emit(
+                DispatchEventKind.OFFER, now_s, request.id, self.offers.get(answer.offer_id).vehicle, answer.offer_id
+            )
         return answer
 
     def _offer_for(self, request: Request, now_s: int) -> Offer | Rejection:
-        """:meth:`on_request` without the ``offer`` event (a rejection is reported)."""
+        """:meth:`quote` without the ``offer`` event (a rejection is reported)."""
         request.validate(self.params)
-        self._forget_expired_offers(now_s)
+        self.offers.forget_expired(now_s)
         if request.id in self.rides:
             raise ConflictError(f"request id {request.id!r} is already booked")
         checked = self.area.check_request(request, now_s)
         if isinstance(checked, Rejection):
-            self._emit("rejection", now_s, request.id, detail=checked.reason.value)
+            self._emit(DispatchEventKind.REJECTION, now_s, request.id, detail=checked.reason.value)
             return checked
         stops = checked
         seats, wc = self._demand(request)
@@ -661,7 +642,7 @@ class Dispatcher:
         s_p = self.params.service_time_s(request.passengers)
         distance = self._direct_distance_m(o, d)
         offer = Offer(
-            offer_id=self._next_offer(),
+            offer_id=self.offers.next_id(),
             request_id=request.id,
             vehicle_id=self.vehicles[v].id,
             pickup_stop=o,
@@ -680,56 +661,30 @@ class Dispatcher:
             valid_until_s=int(now_s) + self.params.offer_ttl_s,
             cost=float(cost[best]),
         )
-        self._quotes[offer.offer_id] = _Quote(
+        quote = Quote(
             request=request,
             offer=offer,
             stops=stops,
-            vehicle=v,
-            meta={"max_ride": max_ride, "t_req": t_req, "positions": (i, j)},
+            insertion=QuotedInsertion(v, i, j, max_ride, t_req),
         )
-        self._offer_queue.append((offer.valid_until_s, self.offer_seq, offer.offer_id))
+        self.offers.add(quote)
         return offer
 
-    def _next_offer(self) -> str:
-        """A new offer id: ``offer-<n>-<16 hex digits>``. The number ``n`` is the next of
-        :attr:`offer_seq` (persisted, so never given twice, even across restarts); the suffix is
-        random (:mod:`secrets`, 64 bits), so that nobody can guess another rider's offer."""
-        self.offer_seq += 1
-        return f"offer-{self.offer_seq}-{secrets.token_hex(8)}"
+    @property
+    def offer_seq(self) -> int:
+        """Number of the last offer made (persisted: offer ids are never reused, also across restores)."""
+        return self.offers.last_number
+
+    @offer_seq.setter
+    def offer_seq(self, number: int) -> None:
+        self.offers.last_number = number
 
     def adopt_quotes(self, other: Dispatcher) -> None:
         """Take over another dispatcher's open offers and offer numbering (after a rebuild)."""
-        self.offer_seq = max(self.offer_seq, other.offer_seq)
-        for offer_id, quote in other._quotes.items():
-            if quote.booked_ride is None or quote.booked_ride in self.rides:
-                self._quotes.setdefault(offer_id, quote)
-        self._offer_queue = deque(item for item in other._offer_queue if item[2] in self._quotes)
-        self._forgotten = other._forgotten
-
-    def _forget_expired_offers(self, now_s: int) -> None:
-        """Drop the offers that expired before ``now_s`` without being booked (see ``_offer_queue``)."""
-        queue = self._offer_queue
-        while queue and queue[0][0] < now_s:
-            _, number, offer_id = queue.popleft()
-            quote = self._quotes.get(offer_id)
-            if quote is not None and quote.booked_ride is None:
-                del self._quotes[offer_id]
-                first = number if self._forgotten is None else self._forgotten[0]
-                self._forgotten = (first, number)
-
-    def _quote(self, offer_id: str) -> _Quote:
-        """The quote behind ``offer_id``; ConflictError if it expired and was forgotten, else NotFoundError."""
-        quote = self._quotes.get(offer_id)
-        if quote is not None:
-            return quote
-        number = offer_number(offer_id)
-        forgotten = self._forgotten
-        if number is not None and forgotten is not None and forgotten[0] <= number <= forgotten[1]:
-            raise ConflictError(f"offer {offer_id} expired")
-        raise NotFoundError("offer", offer_id)
+        self.offers.adopt(other.offers, self.rides)
 
     def _reject(self, request: Request, now_s: int, reason: RejectReason, detail: str) -> Rejection:
-        self._emit("rejection", now_s, request.id, detail=reason.value)
+        self._emit(DispatchEventKind.REJECTION, now_s, request.id, detail=reason.value)
         return Rejection(request_id=request.id, reason=reason, detail=detail)
 
     def _direct_distance_m(self, o: int, d: int) -> int:
@@ -740,7 +695,7 @@ class Dispatcher:
     def offer_rider(self, offer_id: str) -> str | None:
         """The rider an open (or booked) offer was made to (None: anonymous); NotFoundError if unknown,
         ConflictError if it expired long enough ago to be forgotten."""
-        return self._quote(offer_id).request.rider_id
+        return self.offers.get(offer_id).request.rider_id
 
     def book(self, offer_id: str, now_s: int, *, idempotency_key: str | None = None) -> Ride:
         """Book an offer; idempotent (booking the same offer again returns the same ride).
@@ -749,11 +704,11 @@ class Dispatcher:
         """
         return self._keep_key(self._book(offer_id, now_s), idempotency_key)
 
-    def request_and_book(self, request: Request, now_s: int, *, idempotency_key: str | None = None) -> Ride | Rejection:
+    def quote_and_book(self, request: Request, now_s: int, *, idempotency_key: str | None = None) -> Ride | Rejection:
         """Quote ``request`` and book its offer in one step (a booking *at once*): the ride, or the
         quote's :class:`Rejection`.
 
-        The same as :meth:`on_request` then :meth:`book`, without searching the offered vehicle's
+        The same as :meth:`quote` then :meth:`book`, without searching the offered vehicle's
         route a second time (nothing can change the plan in between, so the insertion the quote
         found is the one the booking would find) and without an ``offer`` event: the offer was
         never shown to anyone, the ``booking`` event names it."""
@@ -776,7 +731,7 @@ class Dispatcher:
     def _book(self, offer_id: str, now_s: int, *, as_quoted: bool = False) -> Ride:
         """Book ``offer_id``; ``as_quoted``: the plan is as it was when the offer was made (the
         caller knows), so the ride goes where the quote put it."""
-        quote = self._quote(offer_id)
+        quote = self.offers.get(offer_id)
         if quote.booked_ride is not None:
             return self.rides[quote.booked_ride]
         offer = quote.offer
@@ -789,10 +744,10 @@ class Dispatcher:
         p, d = plan.new_node(), plan.new_node()
         ride_index = len(self.rides)
         window = (float(offer.pickup_window_start_s), float(offer.pickup_window_end_s))
-        self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.meta["max_ride"]), ride_index)
+        self._set_ride_nodes(p, d, quote.request, quote.stops, window, float(quote.insertion.max_ride_s), ride_index)
         if as_quoted:
             v = quote.vehicle
-            i, j = quote.meta["positions"]
+            i, j = quote.insertion.pickup_idx, quote.insertion.dropoff_idx
         else:
             # The offered vehicle first, then (if it can no longer) the others; none off shift.
             on_shift = np.flatnonzero(~self.off_shift).astype(np.int64)
@@ -823,8 +778,8 @@ class Dispatcher:
         quote.booked_ride = ride.ride_id
         self._dirty_rides.add(ride.ride_id)
         self._refresh_planned_times(v)
-        self._emit("booking", now_s, ride.ride_id, v, offer_id)
-        self._emit("assignment", now_s, ride.ride_id, v)
+        self._emit(DispatchEventKind.BOOKING, now_s, ride.ride_id, v, offer_id)
+        self._emit(DispatchEventKind.ASSIGNMENT, now_s, ride.ride_id, v)
         return ride
 
     def cancel(self, ride_id: str, now_s: int) -> Ride:
@@ -838,7 +793,7 @@ class Dispatcher:
         self._refresh_planned_times(ride.vehicle)
         ride.status = RideStatus.CANCELLED
         self._dirty_rides.add(ride.ride_id)
-        self._emit("cancellation", now_s, ride_id, ride.vehicle)
+        self._emit(DispatchEventKind.CANCELLATION, now_s, ride_id, ride.vehicle)
         return ride
 
     def get_ride(self, ride_id: str) -> Ride:
@@ -880,7 +835,7 @@ class Dispatcher:
         pickup = plan.ni[_KIND, nodes] == PICKUP
         return PlanColumns(
             ride_ids=plan.node_ride[nodes].tolist(),
-            kinds=["pickup" if up else "dropoff" for up in pickup.tolist()],
+            kinds=[StopKind.PICKUP if up else StopKind.DROPOFF for up in pickup.tolist()],
             stops=plan.ni[_LOC, nodes].tolist(),
             planned_s=plan.rs[_B, v, 1:last].tolist(),
             service_s=plan.nf[_S, nodes].astype(np.int64).tolist(),
@@ -889,7 +844,7 @@ class Dispatcher:
         )
 
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
-        """The vehicle's planned stops: (ride id, "pickup" | "dropoff", stop index, planned service start)."""
+        """The vehicle's planned stops: (ride id, :class:`StopKind` value, stop index, planned service start)."""
         return [(s.ride_id, s.kind, s.stop, s.planned_s) for s in self.planned_stops(self._vehicle(vehicle_id))]
 
     def _vehicle(self, vehicle_id: str) -> int:
@@ -932,7 +887,7 @@ class Dispatcher:
         plan.nf[_L, d] = min(plan.nf[_L, d], time_s + s_p + plan.nf[_RIDE, d])
         ride.status = RideStatus.ON_BOARD
         ride.picked_up_at_s = int(time_s)
-        self._served(v, ride, ride.pickup_node, time_s + s_p, time_s, "boarded")
+        self._served(v, ride, ride.pickup_node, time_s + s_p, time_s, DispatchEventKind.BOARDED)
 
     def _late_on_arrival(self, v: int, ride_id: str, node: int, kind: int, time_s: int) -> None:
         """Report a ``late`` event for a stop served after its deadline, unless already reported.
@@ -960,9 +915,9 @@ class Dispatcher:
         plan.remove(v, [ride.dropoff_node])
         ride.status = RideStatus.COMPLETED
         ride.dropped_off_at_s = int(time_s)
-        self._served(v, ride, ride.dropoff_node, time_s + s_d, time_s, "completed")
+        self._served(v, ride, ride.dropoff_node, time_s + s_d, time_s, DispatchEventKind.COMPLETED)
 
-    def _served(self, v: int, ride: Ride, node: int, free_at_s: float, time_s: int, event: str) -> None:
+    def _served(self, v: int, ride: Ride, node: int, free_at_s: float, time_s: int, event: DispatchEventKind) -> None:
         """Vehicle ``v`` served ``node`` (already out of its route) and is free at ``free_at_s``."""
         plan = self.plan
         start = plan.vi[_START, v]
@@ -984,7 +939,7 @@ class Dispatcher:
         self._refresh_planned_times(v)
         ride.status = RideStatus.NO_SHOW
         self._dirty_rides.add(ride.ride_id)
-        self._emit("no_show", time_s, ride_id, v)
+        self._emit(DispatchEventKind.NO_SHOW, time_s, ride_id, v)
 
     def end_shift(self, vehicle_id: str, now_s: int) -> None:
         """The driver ends the shift: the vehicle serves the stops already planned (re-optimisation
@@ -994,7 +949,7 @@ class Dispatcher:
         if not self.off_shift[v]:
             self.off_shift[v] = True
             self._dirty_vehicles.add(v)
-            self._emit("shift_ended", now_s, vehicle=v)
+            self._emit(DispatchEventKind.SHIFT_ENDED, now_s, vehicle=v)
 
     def start_shift(self, vehicle_id: str, now_s: int) -> None:
         """The driver (re)starts the shift: the vehicle takes rides again (within its shift hours)."""
@@ -1002,7 +957,7 @@ class Dispatcher:
         if self.off_shift[v]:
             self.off_shift[v] = False
             self._dirty_vehicles.add(v)
-            self._emit("shift_started", now_s, vehicle=v)
+            self._emit(DispatchEventKind.SHIFT_STARTED, now_s, vehicle=v)
 
     def expire(self, ride_id: str, now_s: int) -> Ride:
         """End an open ride that its service day left behind: no one reported its pickup or its
@@ -1020,7 +975,7 @@ class Dispatcher:
         self._refresh_planned_times(v)
         ride.status = RideStatus.EXPIRED
         self._dirty_rides.add(ride.ride_id)
-        self._emit("expired", now_s, ride_id, v)
+        self._emit(DispatchEventKind.EXPIRED, now_s, ride_id, v)
         return ride
 
     def advance_to(self, now_s: int) -> int:
@@ -1052,24 +1007,38 @@ class Dispatcher:
         self._dirty_vehicles.clear()
         return rides, vehicles
 
-    def ride_record(self, ride_id: str) -> dict[str, Any]:
-        """A ride as a JSON-serialisable dict, enough to restore it (see :meth:`restore`)."""
+    def snapshot(self) -> DispatcherSnapshot:
+        """Every booked ride and every vehicle, enough to rebuild the plan (:meth:`restore`)."""
+        return DispatcherSnapshot(
+            tuple(self.snapshot_ride(rid) for rid in self.rides),
+            tuple(self.snapshot_vehicle(v) for v in range(len(self.vehicles))),
+        )
+
+    def snapshot_ride(self, ride_id: str) -> RideSnapshot:
+        """A ride as it stands, enough to restore it (its store record: ``.to_dict()``)."""
         ride = self.get_ride(ride_id)
+        return RideSnapshot(
+            ride_id=ride.ride_id,
+            request=ride.request,
+            offer=ride.offer,
+            status=ride.status,
+            vehicle_id=self.vehicles[ride.vehicle].id,
+            booked_at_s=ride.booked_at_s,
+            walks_m=(ride.offer.walk_to_pickup_m, ride.offer.walk_from_dropoff_m),
+            idempotency_key=ride.idempotency_key,
+            picked_up_at_s=ride.picked_up_at_s,
+            dropped_off_at_s=ride.dropped_off_at_s,
+            planned_pickup_s=ride.planned_pickup_s,
+            planned_dropoff_s=ride.planned_dropoff_s,
+            **self._promise_record(ride),
+        )
+
+    def _promise_record(self, ride: Ride) -> dict[str, Any]:
+        """The promise of an open ride as the plan holds it now (it may have been widened): the
+        fields ``dropoff_late_s``, ``ride_limit_s`` and (before the pickup) ``pickup_window_s`` of
+        its :class:`RideSnapshot`; none for a ride that ended."""
         plan = self.plan
-        rec: dict[str, Any] = {
-            "ride_id": ride.ride_id,
-            "request": ride.request.to_dict(),
-            "offer": ride.offer.to_dict(),
-            "status": ride.status.value,
-            "vehicle": self.vehicles[ride.vehicle].id,
-            "booked_at_s": ride.booked_at_s,
-            "walks": [ride.offer.walk_to_pickup_m, ride.offer.walk_from_dropoff_m],
-            "idempotency_key": ride.idempotency_key,
-            "picked_up_at_s": ride.picked_up_at_s,
-            "dropped_off_at_s": ride.dropped_off_at_s,
-            "planned_pickup_s": ride.planned_pickup_s,
-            "planned_dropoff_s": ride.planned_dropoff_s,
-        }
+        rec: dict[str, Any] = {}
         if ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
             d = ride.dropoff_node
             rec["dropoff_late_s"] = float(plan.nf[_L, d])
@@ -1078,13 +1047,13 @@ class Dispatcher:
                 rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
         return rec
 
-    def vehicle_record(self, v: int, columns: PlanColumns | None = None) -> dict[str, Any]:
-        """A vehicle's position, load and planned stops (``columns``, its :meth:`plan_columns`, if
-        given) as a JSON-serialisable dict."""
+    def snapshot_vehicle(self, v: int, columns: PlanColumns | None = None) -> VehicleSnapshot:
+        """Vehicle ``v``'s position, load and planned stops (``columns``, its :meth:`plan_columns`, if
+        given), enough to restore it (its store record: ``.to_dict()``)."""
         plan = self.plan
         cols = self.plan_columns(v) if columns is None else columns
-        route = [[rid, kind] for rid, kind in zip(cols.ride_ids, cols.kinds, strict=True)]
-        return {
+        route = tuple(zip(cols.ride_ids, cols.kinds, strict=True))
+        record: dict[str, Any] = {
             "id": self.vehicles[v].id,
             "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),
             "t0_s": float(plan.vf[_T0, v]),
@@ -1092,38 +1061,10 @@ class Dispatcher:
             "route": route,
             "off_shift": bool(self.off_shift[v]),
         }
+        return VehicleSnapshot(**record)
 
-    @staticmethod
-    def shift_ride_record(rec: dict[str, Any], delta_s: int) -> dict[str, Any]:
-        """A :meth:`ride_record` with every time on it moved by ``delta_s`` seconds: the same ride on
-        another day's service clock (the live engine carries pre-booked rides into the next
-        service day with ``delta_s`` = minus the day's length). Times that only record the past
-        (when the request was made, booked, and until when its offer was open) stop at 0."""
-        out = dict(rec)
-        for key in _RIDE_TIMES:
-            if out.get(key) is not None:
-                out[key] = out[key] + delta_s
-        if out.get("pickup_window_s") is not None:
-            out["pickup_window_s"] = [t + delta_s for t in out["pickup_window_s"]]
-        request = dict(out["request"])
-        request["requested_time_s"] += delta_s
-        offer = dict(out["offer"])
-        for key in _OFFER_TIMES:
-            offer[key] += delta_s
-        for record, key in ((request, "submitted_time_s"), (out, "booked_at_s"), (offer, "valid_until_s")):
-            if record.get(key) is not None:
-                record[key] = max(0, record[key] + delta_s)
-        out["request"], out["offer"] = request, offer
-        return out
-
-    @staticmethod
-    def shift_vehicle_record(rec: dict[str, Any], delta_s: int) -> dict[str, Any]:
-        """A :meth:`vehicle_record` on another day's service clock (see :meth:`shift_ride_record`):
-        the time the vehicle can leave its stop moves by ``delta_s``, stopping at 0."""
-        return {**rec, "t0_s": max(0.0, float(rec["t0_s"]) + delta_s)}
-
-    def restore(self, rides: Sequence[dict[str, Any]], vehicles: Sequence[dict[str, Any]]) -> None:
-        """Rebuild the plan from :meth:`ride_record` / :meth:`vehicle_record` dicts (after a restart).
+    def restore(self, snapshot: DispatcherSnapshot) -> None:
+        """Rebuild the plan from a :meth:`snapshot` (after a restart).
 
         Offers that were never booked are not restored. Raises :class:`InvalidValueError` for a
         record that does not fit this dispatcher (unknown vehicle, stop, ...).
@@ -1133,31 +1074,30 @@ class Dispatcher:
         plan = self.plan
         nodes: dict[tuple[str, str], int] = {}
         highest_offer = 0
-        for rec in rides:
-            request = Request.from_dict(rec["request"])
-            offer = Offer(**rec["offer"])
-            status = RideStatus(rec["status"])
-            vid = rec["vehicle"]
+        for ride_snapshot in snapshot.rides:
+            rec = ride_snapshot.to_dict()  # (the plan reads the promise from the record's fields)
+            request, offer, status = ride_snapshot.request, ride_snapshot.offer, ride_snapshot.status
+            vid = ride_snapshot.vehicle_id
             if vid not in self.vehicle_index:
-                raise InvalidValueError("vehicle", f"ride {rec['ride_id']} names an unknown vehicle {vid!r}")
-            origin = StopChoice(offer.pickup_stop, int(rec["walks"][0]))
-            destination = StopChoice(offer.dropoff_stop, int(rec["walks"][1]))
+                raise InvalidValueError("vehicle", f"ride {ride_snapshot.ride_id} names an unknown vehicle {vid!r}")
+            origin = StopChoice(offer.pickup_stop, ride_snapshot.walks_m[0])
+            destination = StopChoice(offer.dropoff_stop, ride_snapshot.walks_m[1])
             stops = StopPair(origin, destination)
             ride = Ride(
-                ride_id=rec["ride_id"],
+                ride_id=ride_snapshot.ride_id,
                 request=request,
                 offer=offer,
                 status=status,
                 vehicle=self.vehicle_index[vid],
                 pickup_node=-1,
                 dropoff_node=-1,
-                booked_at_s=int(rec["booked_at_s"]),
+                booked_at_s=ride_snapshot.booked_at_s,
                 stops=stops,
-                idempotency_key=rec.get("idempotency_key"),
-                picked_up_at_s=rec.get("picked_up_at_s"),
-                dropped_off_at_s=rec.get("dropped_off_at_s"),
-                planned_pickup_s=float(rec.get("planned_pickup_s") or 0.0),
-                planned_dropoff_s=float(rec.get("planned_dropoff_s") or 0.0),
+                idempotency_key=ride_snapshot.idempotency_key,
+                picked_up_at_s=ride_snapshot.picked_up_at_s,
+                dropped_off_at_s=ride_snapshot.dropped_off_at_s,
+                planned_pickup_s=ride_snapshot.planned_pickup_s,
+                planned_dropoff_s=ride_snapshot.planned_dropoff_s,
             )
             highest_offer = max(highest_offer, offer_number(offer.offer_id) or 0)
             if status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
@@ -1176,17 +1116,18 @@ class Dispatcher:
                 ride.dropoff_node = d
                 plan.node_ride[d] = ride.ride_id
                 plan.node_time[d], plan.node_vehicle[d] = ride.planned_dropoff_s, ride.vehicle
-                nodes[(ride.ride_id, "dropoff")] = d
+                nodes[(ride.ride_id, StopKind.DROPOFF)] = d
                 if status == RideStatus.ASSIGNED:
                     ride.pickup_node = p
                     plan.node_ride[p] = ride.ride_id
                     plan.node_time[p], plan.node_vehicle[p] = ride.planned_pickup_s, ride.vehicle
-                    nodes[(ride.ride_id, "pickup")] = p
+                    nodes[(ride.ride_id, StopKind.PICKUP)] = p
                 else:
                     plan.ni[_PAIR, d] = -1
                     plan.ni[_KIND, p] = -1  # an unused slot
             self.rides[ride.ride_id] = ride
-        for rec in vehicles:
+        for vehicle_snapshot in snapshot.vehicles:
+            rec = vehicle_snapshot.to_dict()  # (the plan reads the vehicle from the record's fields)
             if rec["id"] not in self.vehicle_index:
                 raise InvalidValueError("vehicle", f"unknown vehicle {rec['id']!r}")
             v = self.vehicle_index[rec["id"]]
@@ -1291,7 +1232,9 @@ class Dispatcher:
                 self._refresh_planned_times(v)
             moved = [rid for rid, v in vehicle_before.items() if self.rides[rid].vehicle != v]
             for rid in moved:
-                self._emit("reassignment", now_s if now_s is not None else 0, rid, self.rides[rid].vehicle)
+                self._emit(
+                    DispatchEventKind.REASSIGNMENT, now_s if now_s is not None else 0, rid, self.rides[rid].vehicle
+                )
         after = plan.cost() if adopted else before
         return ReoptimiseReport(before, after, adopted, result.iterations, time.perf_counter() - t0, tuple(moved))
 

@@ -20,8 +20,9 @@ import numpy as np
 
 from routing import plain_repr
 
+from .checks import MAX_PASSENGERS, check_int, from_mapping, set_field
 from .errors import InvalidValueError
-from .model import MAX_PASSENGERS, RiderClass, _check_int, _from_mapping, _set
+from .model import RiderClass
 
 
 @runtime_checkable
@@ -79,9 +80,9 @@ class ImodFare:
 
     def __post_init__(self) -> None:
         for name in ("adult_base_krw", "youth_base_krw", "child_base_krw", "extra_step_krw"):
-            _set(self, name, _check_int(name, getattr(self, name), 0, unit="KRW"))
-        _set(self, "base_distance_m", _check_int("base_distance_m", self.base_distance_m, 0, unit="m"))
-        _set(self, "extra_step_m", _check_int("extra_step_m", self.extra_step_m, 1, unit="m"))
+            set_field(self, name, check_int(name, getattr(self, name), 0, unit="KRW"))
+        set_field(self, "base_distance_m", check_int("base_distance_m", self.base_distance_m, 0, unit="m"))
+        set_field(self, "extra_step_m", check_int("extra_step_m", self.extra_step_m, 1, unit="m"))
 
     def base_fare_krw(self, rider_class: RiderClass) -> int:
         """The base fare of one passenger of ``rider_class``."""
@@ -97,8 +98,8 @@ class ImodFare:
     ) -> int:
         """The fare of a booking (see the class docstring); ``pooled`` does not change it."""
         base = self.base_fare_krw(rider_class)
-        distance = _check_int("direct_distance_m", direct_distance_m, 0, unit="m")
-        count = _check_int("passengers", passengers, 1, MAX_PASSENGERS)
+        distance = check_int("direct_distance_m", direct_distance_m, 0, unit="m")
+        count = check_int("passengers", passengers, 1, MAX_PASSENGERS)
         _check_pooled(pooled)
         steps = _steps(distance, self.base_distance_m, self.extra_step_m)
         return (base + self.extra_step_krw * steps) * count
@@ -149,7 +150,7 @@ class SharedTaxiFare:
             "round_to_krw": (1, None, "KRW"),
         }
         for name, (lo, hi, unit) in ranges.items():
-            _set(self, name, _check_int(name, getattr(self, name), lo, hi, unit=unit))
+            set_field(self, name, check_int(name, getattr(self, name), lo, hi, unit=unit))
 
     def _round_pct(self, amount_krw: int, pct: int) -> int:
         """``amount_krw * pct / 100`` rounded to the nearest ``round_to_krw``, halves up, in integers."""
@@ -158,7 +159,7 @@ class SharedTaxiFare:
 
     def solo_fare(self, direct_distance_m: int) -> int:
         """The meter fare of an unshared trip of ``direct_distance_m``."""
-        distance = _check_int("direct_distance_m", direct_distance_m, 0, unit="m")
+        distance = check_int("direct_distance_m", direct_distance_m, 0, unit="m")
         meter = self.base_fare_krw + self.step_krw * _steps(distance, self.base_distance_m, self.step_m)
         return self._round_pct(meter, 100)
 
@@ -167,7 +168,7 @@ class SharedTaxiFare:
     ) -> int:
         """The fare of a booking: the solo fare, or the discounted fare when ``pooled``."""
         RiderClass.parse(rider_class)
-        _check_int("passengers", passengers, 1, MAX_PASSENGERS)
+        check_int("passengers", passengers, 1, MAX_PASSENGERS)
         solo = self.solo_fare(direct_distance_m)
         return self._round_pct(solo, 100 - self.pooled_discount_pct) if _check_pooled(pooled) else solo
 
@@ -182,7 +183,7 @@ class SharedTaxiFare:
         fare); when the riders' own fares add up to more or less, the operator keeps or
         covers the difference.
         """
-        solo = _check_int("solo_fare_krw", solo_fare_krw, 0, unit="KRW")
+        solo = check_int("solo_fare_krw", solo_fare_krw, 0, unit="KRW")
         return self._round_pct(solo, self.driver_pooled_share_pct) if _check_pooled(pooled) else solo
 
 
@@ -202,4 +203,4 @@ def fare_policy_from_name(name: str, *, options: Mapping[str, Any] | None = None
     cls = FARE_POLICIES.get(name) if isinstance(name, str) else None
     if cls is None:
         raise InvalidValueError("fare_policy", f"unknown policy {name!r}", ", ".join(FARE_POLICIES))
-    return _from_mapping(cls, {} if options is None else options, prefix="fare_policy.")
+    return from_mapping(cls, {} if options is None else options, prefix="fare_policy.")

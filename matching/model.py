@@ -3,7 +3,9 @@
 The vocabulary follows MATSim DRT: a rider sends a :class:`Request`; the dispatcher answers
 with an :class:`Offer` (a vehicle, stops, a promised pickup window and a fare) or a
 :class:`Rejection` (a :class:`RejectReason` and the specifics). A booked ride then moves
-through the :class:`RideStatus` values, and vehicles report :class:`StopEventKind` events.
+through the :class:`RideStatus` values; a vehicle's plan is a list of stops of a :class:`StopKind`,
+and vehicles report :class:`StopEventKind` events. What happens is told to operators as
+:class:`DispatchEventKind` events, and to riders as :class:`RideUpdateKind` updates.
 
 Conventions:
 
@@ -30,17 +32,55 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from routing import plain_repr
 
+from .checks import (
+    DAY_S,
+    ID_PATTERN,
+    ID_RULE,
+    MAX_PASSENGERS,
+    MAX_TIME_S,
+    SCOPED_ID_PATTERN,
+    SCOPED_ID_RULE,
+    check_float,
+    check_id,
+    check_int,
+    check_time,
+    from_mapping,
+    id_problem,
+    set_field,
+)
 from .errors import InvalidRequestError, InvalidValueError
+
+__all__ = [
+    "DAY_S",
+    "ID_PATTERN",
+    "ID_RULE",
+    "MAX_PASSENGERS",
+    "MAX_TIME_S",
+    "SCOPED_ID_PATTERN",
+    "SCOPED_ID_RULE",
+    "DispatchEventKind",
+    "Offer",
+    "RejectReason",
+    "Rejection",
+    "Request",
+    "RideStatus",
+    "RideUpdateKind",
+    "RiderClass",
+    "StopEventKind",
+    "StopKind",
+    "VehicleState",
+    "id_problem",
+    "scoped_id",
+]
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -56,173 +96,10 @@ def _field_names(cls: type) -> tuple[str, ...]:
 if TYPE_CHECKING:
     from .params import ServiceParams
 
-#: Seconds in a day of the service clock.
-DAY_S: Final = 86_400
-#: Largest time accepted anywhere (366 days of service clock).
-MAX_TIME_S: Final = 366 * DAY_S
-#: Largest party a request may intrinsically carry; the service limit is
-#: :attr:`ServiceParams.max_passengers_per_request <matching.params.ServiceParams.max_passengers_per_request>`.
-MAX_PASSENGERS: Final = 100
-#: The rule every id follows, in words.
-ID_RULE: Final = "1 .. 64 characters from A-Z a-z 0-9 _ . : -"
-#: The rule every id follows (match it with ``fullmatch``).
-ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-#: An id, or one scoped by its owner: ``"<owner id>/<id>"`` (see :func:`scoped_id`).
-SCOPED_ID_PATTERN: Final = re.compile(r"(?:[A-Za-z0-9_.:-]{1,64}/)?[A-Za-z0-9_.:-]{1,64}")
-#: :data:`SCOPED_ID_PATTERN` in words.
-SCOPED_ID_RULE: Final = f"{ID_RULE}, or <rider id>/<id>"
-#: The longest part of a bad id an error message quotes.
-_QUOTED_ID = 24
-
 
 def scoped_id(owner: str, id_: str) -> str:
     """``id_`` scoped by ``owner`` (both plain ids): ``"<owner>/<id>"``."""
     return f"{owner}/{id_}"
-
-
-def id_problem(value: str, *, scoped: bool = False) -> str | None:
-    """What is wrong with ``value`` as an id (None: nothing), in words that never quote a long id
-    whole: the first character the rule does not allow (by position), or the length.
-
-    With ``scoped``, ``"<owner id>/<id>"`` is allowed too (:data:`SCOPED_ID_PATTERN`)."""
-    if (SCOPED_ID_PATTERN if scoped else ID_PATTERN).fullmatch(value):
-        return None
-    if not value:
-        return "missing"
-    short = len(value) <= _QUOTED_ID
-    for k, ch in enumerate(value):
-        if not (ch.isascii() and (ch.isalnum() or ch in "_.:-" or (scoped and ch == "/"))):
-            return f"character {k + 1} is {ch!r}" + (f" in {plain_repr(value)}" if short else "")
-    parts = value.split("/")
-    if len(parts) > 2:
-        return f"{len(parts) - 1} '/' (at most one, between a rider id and an id)"
-    for part in parts:
-        if not part:
-            return "an empty part before or after '/'"
-        if len(part) > 64:
-            return (
-                f"{len(part)} characters"
-                + ("" if part == value else " after or before '/'")
-                + (f", starting {plain_repr(part[:_QUOTED_ID])}")
-            )
-    return f"got {plain_repr(value[:_QUOTED_ID])}"  # unreachable: every way to break the rule is named above
-
-
-# ---------------------------------------------------------------------------- checks
-# Shared by the modules of this package (params, fares, service_area); not public API.
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _range_text(lo: float, hi: float | None, unit: str) -> str:
-    suffix = f" {unit}" if unit else ""
-    return f">= {lo}{suffix}" if hi is None else f"{lo} .. {hi}{suffix}"
-
-
-def _check_int(
-    field: str,
-    value: object,
-    lo: int,
-    hi: int | None = None,
-    *,
-    unit: str = "",
-    error: type[InvalidValueError] = InvalidValueError,
-) -> int:
-    """``value`` as an ``int`` in ``lo .. hi`` (``hi=None``: no upper bound); bools are refused."""
-    if not _is_int(value):
-        raise error(field, f"expected an integer, got {plain_repr(value)}", _range_text(lo, hi, unit))
-    number = int(value)  # type: ignore[call-overload]
-    if number < lo or (hi is not None and number > hi):
-        raise error(field, f"got {number}", _range_text(lo, hi, unit))
-    return number
-
-
-def _check_float(
-    field: str,
-    value: object,
-    lo: float,
-    hi: float | None = None,
-    *,
-    unit: str = "",
-    error: type[InvalidValueError] = InvalidValueError,
-) -> float:
-    """``value`` as a finite ``float`` in ``lo .. hi``; ints are accepted, bools are refused."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise error(field, f"expected a number, got {plain_repr(value)}", _range_text(lo, hi, unit))
-    number = float(value)
-    if not math.isfinite(number):
-        raise error(field, f"got {plain_repr(number)}; the value must be finite", _range_text(lo, hi, unit))
-    if number < lo or (hi is not None and number > hi):
-        raise error(field, f"got {plain_repr(number)}", _range_text(lo, hi, unit))
-    return number
-
-
-def _check_time(field: str, value: object, *, error: type[InvalidValueError] = InvalidValueError) -> int:
-    """A time on the service clock: an int in ``0 .. MAX_TIME_S``, with a hint for Unix times."""
-    if _is_int(value) and int(value) > MAX_TIME_S:  # type: ignore[call-overload]
-        raise error(
-            field,
-            f"got {value}; times are seconds since midnight of the service day, not Unix times",
-            _range_text(0, MAX_TIME_S, "s"),
-        )
-    return _check_int(field, value, 0, MAX_TIME_S, unit="s", error=error)
-
-
-def _check_id(
-    field: str,
-    value: object,
-    *,
-    error: type[InvalidValueError] = InvalidValueError,
-    scoped: bool = False,
-) -> str:
-    """``value`` as an id (with ``scoped``, or one scoped by its owner: :data:`SCOPED_ID_PATTERN`)."""
-    if not isinstance(value, str):
-        raise error(field, f"expected a string, got {type(value).__name__}", ID_RULE)
-    problem = id_problem(value, scoped=scoped)
-    if problem is not None:
-        raise error(field, problem, SCOPED_ID_RULE if scoped else ID_RULE)
-    return value
-
-
-def _set(obj: object, name: str, value: object) -> None:
-    """Normalise a field of a frozen dataclass in ``__post_init__``."""
-    object.__setattr__(obj, name, value)
-
-
-_T = TypeVar("_T")
-
-
-def _from_mapping(
-    cls: type[_T],
-    data: object,
-    *,
-    error: type[InvalidValueError] = InvalidValueError,
-    prefix: str = "",
-) -> _T:
-    """Build the dataclass ``cls`` from a plain mapping, refusing unknown and missing keys.
-
-    Field names in errors carry ``prefix`` (e.g. ``"service."``). Values are checked by the
-    class itself.
-    """
-    if not isinstance(data, Mapping):
-        raise error(prefix.rstrip(".") or cls.__name__, f"expected a mapping of fields, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    known = ", ".join(fields)
-    for key in data:
-        if key not in fields:
-            raise error(f"{prefix}{key}", "unknown field", known)
-    for name, f in fields.items():
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and name not in data:
-            raise error(f"{prefix}{name}", "missing (required)")
-    try:
-        return cls(**data)
-    except InvalidValueError as exc:
-        if not prefix:
-            raise
-        raise error(f"{prefix}{exc.field}", exc.message, exc.allowed) from exc
 
 
 # ---------------------------------------------------------------------------- enums
@@ -285,6 +162,13 @@ _REJECT_MESSAGES: Final[dict[RejectReason, str]] = {
 }
 
 
+class StopKind(StrEnum):
+    """What a vehicle does at a planned stop: pick a ride's riders up or drop them off."""
+
+    PICKUP = "pickup"
+    DROPOFF = "dropoff"
+
+
 class StopEventKind(StrEnum):
     """What a vehicle reports at a stop."""
 
@@ -292,6 +176,44 @@ class StopEventKind(StrEnum):
     BOARDED = "boarded"
     ALIGHTED = "alighted"
     NO_SHOW = "no_show"
+
+
+class DispatchEventKind(StrEnum):
+    """What happened, as the operators hear it (the kind of a dispatcher's event).
+
+    ``SERVICE_DAY`` is the live engine's own: a new service day began."""
+
+    OFFER = "offer"
+    REJECTION = "rejection"
+    BOOKING = "booking"
+    ASSIGNMENT = "assignment"
+    REASSIGNMENT = "reassignment"
+    CANCELLATION = "cancellation"
+    BOARDED = "boarded"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    LATE = "late"
+    EXPIRED = "expired"
+    SHIFT_ENDED = "shift_ended"
+    SHIFT_STARTED = "shift_started"
+    SERVICE_DAY = "service_day"
+
+
+class RideUpdateKind(StrEnum):
+    """Why a rider hears about their ride: what changed (the ride as it is now comes with it)."""
+
+    STATE = "state"
+    ASSIGNED = "assigned"
+    REASSIGNED = "reassigned"
+    ETA = "eta"
+    POSITION = "position"
+    ARRIVED = "arrived"
+    ON_BOARD = "on_board"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    LATE = "late"
+    EXPIRED = "expired"
 
 
 class RideStatus(StrEnum):
@@ -387,22 +309,22 @@ class Request:
     def __post_init__(self) -> None:
         err = InvalidRequestError
         if self.rider_id is not None:
-            _check_id("rider_id", self.rider_id, error=err)
+            check_id("rider_id", self.rider_id, error=err)
         if isinstance(self.rider_id, str) and isinstance(self.id, str) and self.id.startswith(f"{self.rider_id}/"):
-            _check_id("id", self.id[len(self.rider_id) + 1 :], error=err)  # scoped by its own rider
+            check_id("id", self.id[len(self.rider_id) + 1 :], error=err)  # scoped by its own rider
         else:
-            _check_id("id", self.id, error=err)
-        requested = _check_time("requested_time_s", self.requested_time_s, error=err)
-        _set(self, "requested_time_s", requested)
+            check_id("id", self.id, error=err)
+        requested = check_time("requested_time_s", self.requested_time_s, error=err)
+        set_field(self, "requested_time_s", requested)
         if self.submitted_time_s is not None:
-            submitted = _check_time("submitted_time_s", self.submitted_time_s, error=err)
+            submitted = check_time("submitted_time_s", self.submitted_time_s, error=err)
             if submitted > requested:
                 raise err(
                     "submitted_time_s",
                     f"{submitted} is later than requested_time_s {requested}",
                     f"0 .. {requested} s (no later than requested_time_s)",
                 )
-            _set(self, "submitted_time_s", submitted)
+            set_field(self, "submitted_time_s", submitted)
         self._check_end("origin")
         self._check_end("destination")
         if self.origin_stop is not None and self.origin_stop == self.destination_stop:
@@ -411,11 +333,11 @@ class Request:
                 f"the same stop as origin_stop ({self.origin_stop})",
                 "a stop other than origin_stop",
             )
-        _set(self, "passengers", _check_int("passengers", self.passengers, 1, MAX_PASSENGERS, error=err))
-        _set(self, "rider_class", RiderClass.parse(self.rider_class))
+        set_field(self, "passengers", check_int("passengers", self.passengers, 1, MAX_PASSENGERS, error=err))
+        set_field(self, "rider_class", RiderClass.parse(self.rider_class))
         if not isinstance(self.wheelchair, bool | np.bool_):
             raise err("wheelchair", f"expected true or false, got {plain_repr(self.wheelchair)}", "true, false")
-        _set(self, "wheelchair", bool(self.wheelchair))
+        set_field(self, "wheelchair", bool(self.wheelchair))
 
     def _check_end(self, end: str) -> None:
         err = InvalidRequestError
@@ -425,15 +347,15 @@ class Request:
         if lat is None and lon is None:
             if stop is None:
                 raise err(stop_name, f"missing: the {end} is given by {either}", either)
-            _set(self, stop_name, _check_int(stop_name, stop, 0, error=err))
+            set_field(self, stop_name, check_int(stop_name, stop, 0, error=err))
             return
         if lat is None or lon is None:
             missing = lat_name if lat is None else lon_name
             raise err(missing, f"missing: {lat_name} and {lon_name} go together", either)
         if stop is not None:
             raise err(stop_name, f"given together with {lat_name}/{lon_name}", f"{either}, not both")
-        _set(self, lat_name, _check_float(lat_name, lat, -90.0, 90.0, unit="degrees", error=err))
-        _set(self, lon_name, _check_float(lon_name, lon, -180.0, 180.0, unit="degrees", error=err))
+        set_field(self, lat_name, check_float(lat_name, lat, -90.0, 90.0, unit="degrees", error=err))
+        set_field(self, lon_name, check_float(lon_name, lon, -180.0, 180.0, unit="degrees", error=err))
 
     @property
     def submitted_at_s(self) -> int:
@@ -464,7 +386,7 @@ class Request:
         Raises:
             InvalidRequestError: naming the bad key or field.
         """
-        return _from_mapping(cls, data, error=InvalidRequestError)
+        return from_mapping(cls, data, error=InvalidRequestError)
 
     def to_dict(self) -> dict[str, Any]:
         """The request as a plain dict of JSON types, without ``None`` fields; :meth:`from_dict` reads it back."""
@@ -493,10 +415,10 @@ class Rejection:
     detail: str = ""
 
     def __post_init__(self) -> None:
-        _check_id("request_id", self.request_id, scoped=True)
+        check_id("request_id", self.request_id, scoped=True)
         if not isinstance(self.reason, RejectReason):
             try:
-                _set(self, "reason", RejectReason(self.reason))
+                set_field(self, "reason", RejectReason(self.reason))
             except ValueError:
                 raise InvalidValueError(
                     "reason", f"got {plain_repr(self.reason)}", ", ".join(r.value for r in RejectReason)
@@ -562,8 +484,8 @@ class Offer:
 
     def __post_init__(self) -> None:
         for name in ("offer_id", "vehicle_id"):
-            _check_id(name, getattr(self, name))
-        _check_id("request_id", self.request_id, scoped=True)
+            check_id(name, getattr(self, name))
+        check_id("request_id", self.request_id, scoped=True)
         for name in (
             "pickup_stop",
             "dropoff_stop",
@@ -574,7 +496,7 @@ class Offer:
             "direct_time_s",
             "max_ride_s",
         ):
-            _set(self, name, _check_int(name, getattr(self, name), 0))
+            set_field(self, name, check_int(name, getattr(self, name), 0))
         for name in (
             "pickup_eta_s",
             "pickup_window_start_s",
@@ -583,12 +505,12 @@ class Offer:
             "latest_dropoff_s",
             "valid_until_s",
         ):
-            _set(self, name, _check_time(name, getattr(self, name)))
+            set_field(self, name, check_time(name, getattr(self, name)))
         if isinstance(self.cost, bool) or not isinstance(self.cost, int | float | np.integer | np.floating):
             raise InvalidValueError("cost", f"expected a number, got {plain_repr(self.cost)}", "a finite number")
         if not math.isfinite(self.cost):
             raise InvalidValueError("cost", f"got {plain_repr(self.cost)}", "a finite number")
-        _set(self, "cost", float(self.cost))
+        set_field(self, "cost", float(self.cost))
         if self.dropoff_stop == self.pickup_stop:
             raise InvalidValueError("dropoff_stop", f"the same stop as pickup_stop ({self.pickup_stop})")
         if self.pickup_window_start_s > self.pickup_eta_s:
@@ -658,12 +580,12 @@ class VehicleState:
     shift_end_s: int
 
     def __post_init__(self) -> None:
-        _check_id("id", self.id)
-        _set(self, "seats", _check_int("seats", self.seats, 1, 100))
-        _set(self, "wheelchair_places", _check_int("wheelchair_places", self.wheelchair_places, 0, self.seats))
-        _set(self, "depot_stop", _check_int("depot_stop", self.depot_stop, 0))
-        _set(self, "shift_start_s", _check_time("shift_start_s", self.shift_start_s))
-        _set(self, "shift_end_s", _check_time("shift_end_s", self.shift_end_s))
+        check_id("id", self.id)
+        set_field(self, "seats", check_int("seats", self.seats, 1, 100))
+        set_field(self, "wheelchair_places", check_int("wheelchair_places", self.wheelchair_places, 0, self.seats))
+        set_field(self, "depot_stop", check_int("depot_stop", self.depot_stop, 0))
+        set_field(self, "shift_start_s", check_time("shift_start_s", self.shift_start_s))
+        set_field(self, "shift_end_s", check_time("shift_end_s", self.shift_end_s))
         if self.shift_end_s <= self.shift_start_s:
             raise InvalidValueError(
                 "shift_end_s",
@@ -679,4 +601,4 @@ class VehicleState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VehicleState:
         """A vehicle from a plain mapping (a fleet file's entry); unknown keys are refused."""
-        return _from_mapping(cls, data)
+        return from_mapping(cls, data)

@@ -14,8 +14,8 @@ import numpy as np
 
 from routing import plain_repr
 
+from .checks import DAY_S, MAX_PASSENGERS, check_float, check_int, from_mapping, set_field
 from .errors import InvalidValueError, ParamsFileError
-from .model import DAY_S, MAX_PASSENGERS, _check_float, _check_int, _from_mapping, _set
 
 #: The largest pre-booking horizon accepted (a year).
 MAX_PREBOOK_HORIZON_S = 365 * DAY_S
@@ -106,17 +106,18 @@ class ServiceParams:
             "reoptimise_deadline_ms": (1, 60_000, "ms"),
         }
         for name, (lo, hi, unit) in ints.items():
-            _set(self, name, _check_int(name, getattr(self, name), lo, hi, unit=unit))
+            set_field(self, name, check_int(name, getattr(self, name), lo, hi, unit=unit))
         start = self.service_start_s
-        _set(self, "service_end_s", _check_int("service_end_s", self.service_end_s, start + 1, start + DAY_S, unit="s"))
-        _set(
+        end = check_int("service_end_s", self.service_end_s, start + 1, start + DAY_S, unit="s")
+        set_field(self, "service_end_s", end)
+        set_field(
             self,
             "min_lead_time_s",
-            _check_int("min_lead_time_s", self.min_lead_time_s, 0, self.prebook_horizon_s, unit="s"),
+            check_int("min_lead_time_s", self.min_lead_time_s, 0, self.prebook_horizon_s, unit="s"),
         )
-        _set(self, "max_ride_alpha", _check_float("max_ride_alpha", self.max_ride_alpha, 1.0, 10.0))
+        set_field(self, "max_ride_alpha", check_float("max_ride_alpha", self.max_ride_alpha, 1.0, 10.0))
         for name in ("vehicle_time_weight", "passenger_delay_weight", "new_rider_wait_weight"):
-            _set(self, name, _check_float(name, getattr(self, name), 0.0, _WEIGHT_MAX))
+            set_field(self, name, check_float(name, getattr(self, name), 0.0, _WEIGHT_MAX))
         if self.reoptimise_interval_s > 0 and self.reoptimise_deadline_ms > 1000 * self.reoptimise_interval_s:
             raise InvalidValueError(
                 "reoptimise_deadline_ms",
@@ -125,7 +126,7 @@ class ServiceParams:
                 f"1 .. {1000 * self.reoptimise_interval_s} ms",
             )
         if self.zone is not None:
-            _set(self, "zone", _check_zone(self.zone))
+            set_field(self, "zone", _check_zone(self.zone))
 
     # ------------------------------------------------------------------ rules
     def max_ride_s(self, direct_time_s: int) -> int:
@@ -135,18 +136,18 @@ class ServiceParams:
         with ``alpha = max_ride_alpha``, ``beta = max_ride_beta_s``; ``alpha * direct`` is
         rounded down to whole seconds.
         """
-        direct = _check_int("direct_time_s", direct_time_s, 0, unit="s")
+        direct = check_int("direct_time_s", direct_time_s, 0, unit="s")
         scaled = math.floor(self.max_ride_alpha * direct + 1e-9) + self.max_ride_beta_s
         return min(scaled, direct + self.max_absolute_detour_s)
 
     def service_time_s(self, passengers: int) -> int:
         """Time at a stop where ``passengers`` board or alight: ``dwell_s + boarding_s_per_passenger * passengers``."""
-        count = _check_int("passengers", passengers, 0, unit="passengers")
+        count = check_int("passengers", passengers, 0, unit="passengers")
         return self.dwell_s + self.boarding_s_per_passenger * count
 
     def latest_pickup_s(self, requested_time_s: int) -> int:
         """The latest pickup allowed for a request: ``requested_time_s + max_wait_s``."""
-        return _check_int("requested_time_s", requested_time_s, 0, unit="s") + self.max_wait_s
+        return check_int("requested_time_s", requested_time_s, 0, unit="s") + self.max_wait_s
 
     def pickup_window(self, requested_time_s: int, eta_s: int) -> tuple[int, int]:
         """The promised pickup window for a pickup planned at ``eta_s``.
@@ -155,7 +156,7 @@ class ServiceParams:
         it always contains ``eta_s``, which must lie in ``requested .. requested + max_wait_s``.
         """
         latest = self.latest_pickup_s(requested_time_s)
-        eta = _check_int("eta_s", eta_s, requested_time_s, latest, unit="s")
+        eta = check_int("eta_s", eta_s, requested_time_s, latest, unit="s")
         return max(requested_time_s, eta - self.promise_early_s), min(latest, eta + self.promise_late_s)
 
     def in_service_hours(self, time_s: int) -> bool:
@@ -164,7 +165,7 @@ class ServiceParams:
         The hours are ``[service_start_s, service_end_s)`` of every day; ``service_end_s`` past
         86400 runs over midnight into the next day.
         """
-        t = _check_int("time_s", time_s, 0, unit="s")
+        t = check_int("time_s", time_s, 0, unit="s")
         return (t % DAY_S - self.service_start_s) % DAY_S < self.service_end_s - self.service_start_s
 
     # ------------------------------------------------------------------ construction
@@ -179,7 +180,7 @@ class ServiceParams:
 
         ``prefix`` is put before field names in errors (``from_toml`` uses ``"service."``).
         """
-        return _from_mapping(cls, data, prefix=prefix)
+        return from_mapping(cls, data, prefix=prefix)
 
     @classmethod
     def from_toml(cls, path: str | Path, *, table: str = "service") -> ServiceParams:
@@ -251,8 +252,8 @@ def _check_zone(zone: object) -> tuple[tuple[float, float], ...]:
                 f"so this one would be [{plain_repr(second)}, {plain_repr(first)}]",
                 "-90 .. 90 degrees",
             )
-        lat = _check_float(f"zone[{i}].lat", vertex[0], -90.0, 90.0, unit="degrees")
-        lon = _check_float(f"zone[{i}].lon", vertex[1], -180.0, 180.0, unit="degrees")
+        lat = check_float(f"zone[{i}].lat", vertex[0], -90.0, 90.0, unit="degrees")
+        lon = check_float(f"zone[{i}].lon", vertex[1], -180.0, 180.0, unit="degrees")
         vertices.append((lat, lon))
     # A closed ring (GeoJSON style) lists its first vertex again at the end; repeats add nothing.
     vertices = [v for i, v in enumerate(vertices) if i == 0 or v != vertices[i - 1]]

@@ -31,16 +31,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from routing import RoadNetwork, StopSet
 
+from .checks import DAY_S, check_float, check_int, check_time
 from .errors import InvalidRequestError, InvalidValueError
-from .model import (
-    DAY_S,
-    Rejection,
-    RejectReason,
-    Request,
-    _check_float,
-    _check_int,
-    _check_time,
-)
+from .model import Rejection, RejectReason, Request
 from .params import ServiceParams
 
 #: Default tolerance, in seconds, before a requested time counts as in the past (clock skew,
@@ -209,7 +202,7 @@ class ServiceArea:
     ) -> None:
         if not isinstance(params, ServiceParams):
             raise InvalidValueError("params", f"expected ServiceParams, got {type(params).__name__}")
-        self.past_grace_s = _check_int("past_grace_s", past_grace_s, 0, 3600, unit="s")
+        self.past_grace_s = check_int("past_grace_s", past_grace_s, 0, 3600, unit="s")
         if len(stops) == 0:
             raise InvalidValueError("stops", "the stop set is empty", "at least one stop")
         if int(stops.node.min()) < 0 or int(stops.node.max()) >= network.num_nodes:
@@ -260,8 +253,8 @@ class ServiceArea:
         Refusals: ``OUTSIDE_ZONE`` when the point is outside the zone; ``NO_STOP_IN_REACH``
         when the nearest zone stop is farther than ``max_walk_m`` (the detail gives both).
         """
-        la = _check_float("lat", lat, -90.0, 90.0, unit="degrees")
-        lo = _check_float("lon", lon, -180.0, 180.0, unit="degrees")
+        la = check_float("lat", lat, -90.0, 90.0, unit="degrees")
+        lo = check_float("lon", lon, -180.0, 180.0, unit="degrees")
         if not bool(self.contains(la, lo)):
             return Refusal(RejectReason.OUTSIDE_ZONE, f"({la:.6f}, {lo:.6f}) is outside the service zone")
         limit = self.params.max_walk_m
@@ -298,7 +291,7 @@ class ServiceArea:
         Raises:
             InvalidRequestError: ``stop`` is not an index into the stop set (named ``field``).
         """
-        index = _check_int(field, stop, 0, self.num_stops - 1, error=InvalidRequestError)
+        index = check_int(field, stop, 0, self.num_stops - 1, error=InvalidRequestError)
         if not self.stop_in_zone[index]:
             return Refusal(RejectReason.OUTSIDE_ZONE, f"stop {index} is outside the service zone")
         return StopChoice(index, 0)
@@ -312,8 +305,8 @@ class ServiceArea:
         (beyond ``prebook_horizon_s`` from now), ``OUTSIDE_HOURS`` (the time of day is outside
         ``[service_start_s, service_end_s)``).
         """
-        t = _check_time("requested_time_s", requested_time_s)
-        now = _check_time("now_s", now_s)
+        t = check_time("requested_time_s", requested_time_s)
+        now = check_time("now_s", now_s)
         p = self.params
         if t < now - self.past_grace_s:
             return Refusal(

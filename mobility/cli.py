@@ -1038,7 +1038,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dispatch = bsub.add_parser(
         "dispatch",
-        help="dispatch latency: Dispatcher.on_request with 16, 300 and 3,000 vehicles",
+        help="dispatch latency: Dispatcher.quote with 16, 300 and 3,000 vehicles",
         description="Quote and booking latency of the I-MOD dispatcher on the Manhattan graph (every node a "
         "stop), with fleets carrying realistic schedules (twelve requests per vehicle and hour, vehicles "
         "driving their plans). Writes benchmarks/results/dispatch.{json,md}. Duration: a few minutes.",

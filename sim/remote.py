@@ -1,11 +1,12 @@
 """The simulator against a live engine: riders and drivers played over gRPC.
 
 :class:`RemoteBackend` implements the simulator's backend interface with the engine's public
-API (``mobility.v1``): quotes and bookings through RiderService, positions, manifests and stop
-events through DriverService, re-optimisation and traffic through OperatorService. The engine
-must run with ``--clock external`` (every call carries the simulated time) and the scenario's
-seed (``mobility serve --scenario S --seed N``), so that it holds the same fleet; then a day
-played remotely gives the same assignments as the same day in-process.
+API (``mobility.v1``; :mod:`proto.convert` converts to and from the matching model): quotes and
+bookings through RiderService, positions, manifests and stop events through DriverService,
+re-optimisation and traffic through OperatorService. The engine must run with ``--clock
+external`` (every call carries the simulated time) and the scenario's seed (``mobility serve
+--scenario S --seed N``), so that it holds the same fleet; then a day played remotely gives the
+same assignments as the same day in-process.
 
 To an engine that serves TLS (``mobility serve --tls-cert``), give :class:`ClientTLS`: the CA
 that signed the server's certificate (None: the system's CAs) and, when the engine requires
@@ -24,24 +25,13 @@ import grpc
 import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from matching import Offer, Rejection, RejectReason, Request, RiderClass
+from matching import Offer, Rejection, Request, StopEventKind, StopKind
 from matching.errors import InvalidValueError
-from proto.mobility.v1 import (
-    common_pb2,
-    driver_pb2,
-    driver_pb2_grpc,
-    operator_pb2,
-    operator_pb2_grpc,
-    rider_pb2,
-    rider_pb2_grpc,
-)
+from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+from proto import convert as pc
 from routing import Router
 
 from .simulator import NextStop
-
-_CLASS = {RiderClass.ADULT: common_pb2.RIDER_CLASS_ADULT, RiderClass.YOUTH: common_pb2.RIDER_CLASS_YOUTH,
-          RiderClass.CHILD: common_pb2.RIDER_CLASS_CHILD}  # fmt: skip
-_REASON = {getattr(common_pb2, f"REJECT_REASON_{r.name}"): r for r in RejectReason}
 
 
 def _read_pem(path: Path, option: str, what: str, marker: str) -> bytes:
@@ -194,27 +184,7 @@ class RemoteBackend:
 
     # ------------------------------------------------------------------ Backend
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
-        msg = rider_pb2.QuoteRequest(
-            request_id=request.id, requested_time_s=request.requested_time_s, passengers=request.passengers,
-            rider_class=_CLASS[request.rider_class], wheelchair=request.wheelchair, now_s=now_s,
-            origin=common_pb2.Place(stop=request.origin_stop) if request.origin_stop is not None else
-            common_pb2.Place(point=common_pb2.LatLon(lat=request.origin_lat, lon=request.origin_lon)),
-            destination=common_pb2.Place(stop=request.destination_stop) if request.destination_stop is not None else
-            common_pb2.Place(point=common_pb2.LatLon(lat=request.destination_lat, lon=request.destination_lon)),
-        )  # fmt: skip
-        resp = self._call(self.rider.Quote, msg)
-        if resp.WhichOneof("result") == "rejection":
-            r = resp.rejection
-            return Rejection(request_id=r.request_id, reason=_REASON[r.reason], detail=r.detail)
-        o = resp.offer
-        return Offer(
-            offer_id=o.offer_id, request_id=o.request_id, vehicle_id=o.vehicle_id, pickup_stop=o.pickup_stop,
-            dropoff_stop=o.dropoff_stop, walk_to_pickup_m=o.walk_to_pickup_m, walk_from_dropoff_m=o.walk_from_dropoff_m,
-            pickup_eta_s=o.pickup_eta_s, pickup_window_start_s=o.pickup_window_start_s,
-            pickup_window_end_s=o.pickup_window_end_s, dropoff_eta_s=o.dropoff_eta_s,
-            latest_dropoff_s=o.latest_dropoff_s, fare_krw=o.fare_krw, direct_distance_m=o.direct_distance_m,
-            direct_time_s=o.direct_time_s, max_ride_s=o.max_ride_s, valid_until_s=o.valid_until_s, cost=0.0,
-        )  # fmt: skip
+        return pc.quote_answer(self._call(self.rider.Quote, pc.quote_request(request, now_s)))
 
     def book(self, offer_id: str, now_s: int) -> str:
         ride = self._call(self.rider.BookRide, rider_pb2.BookRideRequest(offer_id=offer_id, now_s=now_s))
@@ -233,19 +203,19 @@ class RemoteBackend:
         report = driver_pb2.LocationReport(vehicle_id=vehicle_id, stop=stop, time_s=time_s)
         self.driver.ReportLocation(iter([report]), timeout=self.timeout_s, metadata=self.metadata)
 
-    def _stop_event(self, kind: Any, ride_id: str, time_s: int) -> None:
+    def _stop_event(self, kind: StopEventKind, ride_id: str, time_s: int) -> None:
         vehicle = self._vehicle_of.get(ride_id, "")
-        self._call(self.driver.ReportStopEvent,
-                   driver_pb2.StopEvent(vehicle_id=vehicle, kind=kind, ride_id=ride_id, time_s=time_s))  # fmt: skip
+        event = driver_pb2.StopEvent(vehicle_id=vehicle, kind=pc.STOP_EVENT_KIND[kind], ride_id=ride_id, time_s=time_s)
+        self._call(self.driver.ReportStopEvent, event)
 
     def boarded(self, ride_id: str, time_s: int) -> None:
-        self._stop_event(driver_pb2.STOP_EVENT_KIND_BOARDED, ride_id, time_s)
+        self._stop_event(StopEventKind.BOARDED, ride_id, time_s)
 
     def alighted(self, ride_id: str, time_s: int) -> None:
-        self._stop_event(driver_pb2.STOP_EVENT_KIND_ALIGHTED, ride_id, time_s)
+        self._stop_event(StopEventKind.ALIGHTED, ride_id, time_s)
 
     def no_show(self, ride_id: str, time_s: int) -> None:
-        self._stop_event(driver_pb2.STOP_EVENT_KIND_NO_SHOW, ride_id, time_s)
+        self._stop_event(StopEventKind.NO_SHOW, ride_id, time_s)
 
     def next_stop(self, vehicle_id: str) -> NextStop | None:
         manifest = self._call(self.driver.GetManifest, driver_pb2.GetManifestRequest(vehicle_id=vehicle_id))
@@ -253,7 +223,7 @@ class RemoteBackend:
             return None
         s = manifest.stops[0]
         self._vehicle_of[s.ride_id] = vehicle_id
-        kind = "pickup" if s.kind == driver_pb2.STOP_KIND_PICKUP else "dropoff"
+        kind = pc.STOP_KIND_FROM_PROTO.get(s.kind, StopKind.DROPOFF)
         return NextStop(s.ride_id, kind, s.stop, float(s.planned_s), s.service_s)
 
     def reoptimise(self, now_s: int, iterations: int) -> bool:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import Offer, Rejection, Request, RideStatus, fare_policy_from_name
+from matching import Offer, Rejection, Request, RideStatus, StopKind, fare_policy_from_name
 from matching.deployment import load_world, make_fleet, zone_stops
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 TRAFFIC, ARRIVE, SERVE, DEPART, CANCEL, REQUEST, REOPTIMISE = range(7)
 
 
-#: The next planned stop of a vehicle: the ride, "pickup" or "dropoff", where and when.
+#: The next planned stop of a vehicle: the ride, pickup or drop-off (a StopKind), where and when.
 NextStop = PlannedStop
 
 
@@ -80,7 +80,7 @@ class InProcessBackend:
         self.d = dispatcher
 
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
-        return self.d.on_request(request, now_s)
+        return self.d.quote(request, now_s)
 
     def book(self, offer_id: str, now_s: int) -> str:
         return self.d.book(offer_id, now_s).ride_id
@@ -297,7 +297,7 @@ class Simulation:
         v = self.vrec[vid]
         pax = self.pax_of[nxt.ride_id]
         boarded = alighted = 0
-        if nxt.kind == "pickup":
+        if nxt.kind == StopKind.PICKUP:
             if item.no_show:
                 self.backend.no_show(nxt.ride_id, t)
                 rec.outcome = "no_show"

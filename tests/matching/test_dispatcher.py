@@ -35,10 +35,12 @@ from matching import (
     Request,
     RideStatus,
     ServiceParams,
+    StopKind,
     VehicleState,
 )
 from matching import dispatcher as dispatcher_module
 from matching.dispatcher import Dispatcher, ReoptimiseReport
+from matching.snapshot import DispatcherSnapshot
 from routing import RoadNetwork, Router, StopSet
 from routing.checker import check_solution
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
@@ -269,7 +271,7 @@ def reoptimise_judged(disp: Dispatcher, matrix: np.ndarray, now_s: int, iteratio
 # ---------------------------------------------------------------------------- basics
 def test_quote_book_and_follow_a_ride(disp: Dispatcher) -> None:
     t = 8 * HOUR
-    offer = disp.on_request(request(1, 3, 20, t), t)
+    offer = disp.quote(request(1, 3, 20, t), t)
     assert isinstance(offer, Offer)
     assert offer.pickup_stop == 3 and offer.dropoff_stop == 20
     assert t <= offer.pickup_window_start_s <= offer.pickup_eta_s <= offer.pickup_window_end_s <= t + 900
@@ -297,8 +299,8 @@ def test_a_booking_goes_to_another_vehicle_when_the_offered_one_filled_up(
     disp = Dispatcher(jamsil_net, jamsil_router, jamsil_stops, vans, travel_time_s=matrix, seed=1)
     t = 8 * HOUR
     far = int(np.argmax(matrix[3]))  # a long ride: the van cannot come back for the second party in time
-    first = disp.on_request(request(1, 3, far, t, passengers=4), t)
-    second = disp.on_request(request(2, 3, far, t, passengers=4), t)
+    first = disp.quote(request(1, 3, far, t, passengers=4), t)
+    second = disp.quote(request(2, 3, far, t, passengers=4), t)
     assert isinstance(first, Offer) and isinstance(second, Offer)
     assert first.vehicle_id == second.vehicle_id  # the plan did not change between the quotes
     disp.book(first.offer_id, t)
@@ -309,14 +311,14 @@ def test_a_booking_goes_to_another_vehicle_when_the_offered_one_filled_up(
 
 def test_offers_that_expired_unbooked_are_forgotten_but_still_read_as_expired(disp: Dispatcher) -> None:
     t = 9 * HOUR
-    booked = disp.on_request(request(1, 3, 20, t), t)
+    booked = disp.quote(request(1, 3, 20, t), t)
     assert isinstance(booked, Offer)
     ride = disp.book(booked.offer_id, t)
-    open_offers = [disp.on_request(request(k, 5 + k, 25, t), t) for k in range(2, 6)]
+    open_offers = [disp.quote(request(k, 5 + k, 25, t), t) for k in range(2, 6)]
     assert all(isinstance(o, Offer) for o in open_offers)
     later = booked.valid_until_s + 1
-    assert isinstance(disp.on_request(request(9, 4, 22, later), later), Offer)  # a quote after they expired
-    assert len(disp._quotes) == 2  # the booked offer and the new one: no memory for dead offers
+    assert isinstance(disp.quote(request(9, 4, 22, later), later), Offer)  # a quote after they expired
+    assert len(disp.offers) == 2  # the booked offer and the new one: no memory for dead offers
     for o in open_offers:
         assert isinstance(o, Offer)
         with pytest.raises(ConflictError, match="expired"):
@@ -332,7 +334,7 @@ def test_offers_that_expired_unbooked_are_forgotten_but_still_read_as_expired(di
 
 def test_offers_expire_and_unknown_ids_are_not_found(disp: Dispatcher) -> None:
     t = 9 * HOUR
-    offer = disp.on_request(request(2, 5, 9, t), t)
+    offer = disp.quote(request(2, 5, 9, t), t)
     assert isinstance(offer, Offer)
     with pytest.raises(ConflictError, match="expired"):
         disp.book(offer.offer_id, offer.valid_until_s + 1)
@@ -345,7 +347,7 @@ def test_offers_expire_and_unknown_ids_are_not_found(disp: Dispatcher) -> None:
 
 def test_cancel_frees_the_plan(disp: Dispatcher) -> None:
     t = 10 * HOUR
-    offer = disp.on_request(request(3, 1, 30, t + 600), t)
+    offer = disp.quote(request(3, 1, 30, t + 600), t)
     assert isinstance(offer, Offer)
     ride = disp.book(offer.offer_id, t)
     disp.cancel(ride.ride_id, t + 5)
@@ -361,21 +363,21 @@ def test_rejections_name_their_reason(
     disp = make(jamsil_net, jamsil_router, jamsil_stops, matrix)
     t = 8 * HOUR
     far = Request(id="far", requested_time_s=t, origin_lat=37.60, origin_lon=127.20, destination_stop=3)
-    out = disp.on_request(far, t)
+    out = disp.quote(far, t)
     assert isinstance(out, Rejection) and out.reason == RejectReason.NO_STOP_IN_REACH
-    night = disp.on_request(request(4, 1, 2, 2 * HOUR + 86400), t)
+    night = disp.quote(request(4, 1, 2, 2 * HOUR + 86400), t)
     assert isinstance(night, Rejection) and night.reason == RejectReason.OUTSIDE_HOURS
-    big = disp.on_request(request(5, 1, 2, t, passengers=8), t)  # 8 allowed per request, 16 seats: fine
+    big = disp.quote(request(5, 1, 2, t, passengers=8), t)  # 8 allowed per request, 16 seats: fine
     assert isinstance(big, Offer)
     no_wc = Dispatcher(
         jamsil_net, jamsil_router, jamsil_stops, fleet(2, jamsil_stops, wheelchair=0), travel_time_s=matrix
     )
-    wc = no_wc.on_request(request(6, 1, 2, t, wheelchair=True), t)
+    wc = no_wc.quote(request(6, 1, 2, t, wheelchair=True), t)
     assert isinstance(wc, Rejection) and wc.reason == RejectReason.NO_WHEELCHAIR_VEHICLE
-    too_big = no_wc.on_request(request(7, 1, 2, t, passengers=8), t)
+    too_big = no_wc.quote(request(7, 1, 2, t, passengers=8), t)
     assert isinstance(too_big, Offer)
     small = Dispatcher(jamsil_net, jamsil_router, jamsil_stops, fleet(1, jamsil_stops, seats=4), travel_time_s=matrix)
-    crowd = small.on_request(request(8, 1, 2, t, passengers=5), t)
+    crowd = small.quote(request(8, 1, 2, t, passengers=5), t)
     assert isinstance(crowd, Rejection) and crowd.reason == RejectReason.TOO_MANY_PASSENGERS
     # The only bus starts its shift at noon: nothing can reach an 08:00 pickup within 15 min.
     late = Dispatcher(
@@ -385,10 +387,10 @@ def test_rejections_name_their_reason(
         [VehicleState(id="noon", depot_stop=0, shift_start_s=12 * HOUR, shift_end_s=20 * HOUR)],
         travel_time_s=matrix,
     )
-    early = late.on_request(request(9, 1, 30, t), t)
+    early = late.quote(request(9, 1, 30, t), t)
     assert isinstance(early, Rejection) and early.reason == RejectReason.NO_VEHICLE_IN_TIME
     # A ride that would end after the shift (the bus must be back at its depot by 20:00).
-    too_late = late.on_request(request(10, 1, 30, 20 * HOUR - 30), 20 * HOUR - 60)
+    too_late = late.quote(request(10, 1, 30, 20 * HOUR - 30), 20 * HOUR - 60)
     assert isinstance(too_late, Rejection) and too_late.reason == RejectReason.NO_FEASIBLE_INSERTION
     assert not late.rides
 
@@ -398,7 +400,7 @@ def test_invalid_requests_raise_and_change_nothing(disp: Dispatcher) -> None:
         request(9, 1, 2, 8 * HOUR, passengers=0)
     assert info.value.field == "passengers"
     with pytest.raises(InvalidRequestError):
-        disp.on_request(request(10, 1, 10_000, 8 * HOUR), 8 * HOUR)
+        disp.quote(request(10, 1, 10_000, 8 * HOUR), 8 * HOUR)
     assert not disp.rides and all(disp.plan.rlen == 2)
 
 
@@ -406,7 +408,7 @@ def test_boarding_out_of_order_is_refused(disp: Dispatcher) -> None:
     t = 8 * HOUR
     ids = []
     for k, (o, d) in enumerate([(1, 30), (2, 31)]):
-        offer = disp.on_request(request(20 + k, o, d, t), t)
+        offer = disp.quote(request(20 + k, o, d, t), t)
         assert isinstance(offer, Offer)
         ids.append(disp.book(offer.offer_id, t).ride_id)
     ride = disp.rides[ids[0]]
@@ -438,9 +440,7 @@ def run_stream(
         disp.advance_to(t)
         check_plan(disp)
         o, d = (int(x) for x in rng.choice(len(disp.stops), 2, replace=False))
-        answer = disp.on_request(
-            request(k, o, d, t + int(rng.integers(0, 1200)), passengers=int(rng.integers(1, 4))), t
-        )
+        answer = disp.quote(request(k, o, d, t + int(rng.integers(0, 1200)), passengers=int(rng.integers(1, 4))), t)
         if isinstance(answer, Offer):
             t_book = t + int(rng.integers(0, 30))
             disp.advance_to(t_book)
@@ -531,8 +531,8 @@ def test_same_calls_same_answers(
 def test_booking_at_once_is_quote_then_book(
     jamsil_net: RoadNetwork, jamsil_router: Router, jamsil_stops: StopSet, matrix: np.ndarray
 ) -> None:
-    """request_and_book reuses the quote's insertion: the same rides, plans and events as
-    on_request + book, request after request (some rejected, on three vehicles filling up)."""
+    """quote_and_book reuses the quote's insertion: the same rides, plans and events as
+    quote + book, request after request (some rejected, on three vehicles filling up)."""
     two_steps = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
     at_once = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
     rng = np.random.default_rng(5)
@@ -542,16 +542,18 @@ def test_booking_at_once_is_quote_then_book(
         t += int(rng.exponential(40))
         o, d = (int(x) for x in rng.choice(len(jamsil_stops), 2, replace=False))
         req = request(k, o, d, t + int(rng.integers(0, 1800)), passengers=int(rng.integers(1, 4)))
-        offer = two_steps.on_request(req, t)
+        offer = two_steps.quote(req, t)
         first = two_steps.book(offer.offer_id, t, idempotency_key=f"k{k}") if isinstance(offer, Offer) else offer
-        second = at_once.request_and_book(req, t, idempotency_key=f"k{k}")
+        second = at_once.quote_and_book(req, t, idempotency_key=f"k{k}")
         assert type(first) is type(second)
         if isinstance(first, Rejection):
             assert first == second
             outcomes["rejected"] += 1
             continue
         outcomes["booked"] += 1
-        assert _numbered(two_steps.ride_record(first.ride_id)) == _numbered(at_once.ride_record(second.ride_id))
+        assert _numbered(two_steps.snapshot_ride(first.ride_id).to_dict()) == _numbered(
+            at_once.snapshot_ride(second.ride_id).to_dict()
+        )
         for v in range(3):
             assert two_steps.planned_stops(v) == at_once.planned_stops(v)
         # at once: no offer event
@@ -561,7 +563,7 @@ def test_booking_at_once_is_quote_then_book(
 
 def test_kinds_of_plan_nodes(disp: Dispatcher) -> None:
     t = 8 * HOUR
-    offer = disp.on_request(request(30, 4, 12, t), t)
+    offer = disp.quote(request(30, 4, 12, t), t)
     assert isinstance(offer, Offer)
     ride = disp.book(offer.offer_id, t)
     assert disp.plan.ni[_KIND, ride.pickup_node] == 2 and disp.plan.ni[_KIND, ride.dropoff_node] == 3
@@ -569,12 +571,12 @@ def test_kinds_of_plan_nodes(disp: Dispatcher) -> None:
 
 def test_a_late_vehicle_is_reported_and_the_plan_stays_consistent(disp: Dispatcher) -> None:
     t = 8 * HOUR
-    offer = disp.on_request(request(40, 2, 28, t), t)
+    offer = disp.quote(request(40, 2, 28, t), t)
     assert isinstance(offer, Offer)
     ride = disp.book(offer.offer_id, t)
     # Nobody reported the pickup: half an hour later the vehicle is taken to be still on its way.
     later = offer.pickup_window_end_s + 1800
-    answer = disp.on_request(request(41, 5, 9, later), later)
+    answer = disp.quote(request(41, 5, 9, later), later)
     late = [e for e in disp.events if e.kind == "late"]
     assert late and late[0].ride_id == ride.ride_id
     assert disp.plan.prepare(ride.vehicle)  # consistent again, with the widened window
@@ -589,7 +591,7 @@ def test_a_ride_that_ends_after_its_limit_is_reported_at_the_drop_off(disp: Disp
     t = 8 * HOUR
     done = []
     for rid, (o, d, overrun) in enumerate([(2, 28, 0), (5, 9, 120)]):
-        offer = disp.on_request(request(50 + rid, o, d, t), t)
+        offer = disp.quote(request(50 + rid, o, d, t), t)
         assert isinstance(offer, Offer)
         ride = disp.book(offer.offer_id, t)
         board = int(ride.planned_pickup_s)
@@ -616,7 +618,7 @@ def test_export_and_restore_rebuild_the_same_plan(
         t += int(rng.exponential(60))
         disp.advance_to(t)
         o, d = (int(x) for x in rng.choice(len(jamsil_stops), 2, replace=False))
-        answer = disp.on_request(request(k, o, d, t + int(rng.integers(0, 900))), t)
+        answer = disp.quote(request(k, o, d, t + int(rng.integers(0, 900))), t)
         if isinstance(answer, Offer):
             disp.book(answer.offer_id, t)
     disp.cancel(next(r.ride_id for r in disp.rides.values() if r.status == RideStatus.ASSIGNED), t)
@@ -632,11 +634,11 @@ def test_export_and_restore_rebuild_the_same_plan(
             r.offer.pickup_window_start_s if kind == "pickup" else 0 for r, kind in zip(riders, cols.kinds, strict=True)
         ]
         assert all(type(x) is int for x in cols.stops + cols.service_s + cols.passengers + cols.window_start_s)
-        assert all(type(x) is str for x in cols.ride_ids + cols.kinds)
-    rides = [json.loads(json.dumps(disp.ride_record(rid))) for rid in disp.rides]  # through JSON, as stored
-    vehicles = [json.loads(json.dumps(disp.vehicle_record(v))) for v in range(disp.plan.k)]
+        assert all(type(x) is str for x in cols.ride_ids) and all(type(x) is StopKind for x in cols.kinds)
+    rides = [json.loads(json.dumps(disp.snapshot_ride(rid).to_dict())) for rid in disp.rides]  # through JSON, as stored
+    vehicles = [json.loads(json.dumps(disp.snapshot_vehicle(v).to_dict())) for v in range(len(disp.vehicles))]
     again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
-    again.restore(rides, vehicles)
+    again.restore(DispatcherSnapshot.from_records(rides, vehicles))
     check_plan(again)
     for v in range(disp.plan.k):
         vid = disp.vehicles[v].id
@@ -649,7 +651,7 @@ def test_export_and_restore_rebuild_the_same_plan(
             d_.advance_to(t)
         o = k % 30
         req = request(k, o, (o + 5) % len(jamsil_stops), t + 300)
-        a, b = disp.on_request(req, t), again.on_request(req, t)
+        a, b = disp.quote(req, t), again.quote(req, t)
         assert type(a) is type(b)
         if isinstance(a, Offer) and isinstance(b, Offer):
             assert (a.vehicle_id, a.pickup_eta_s, a.fare_krw) == (b.vehicle_id, b.pickup_eta_s, b.fare_krw)

@@ -4,7 +4,7 @@
   booking of an older offer, or a re-optimisation) until ``start_shift``; the state survives a
   restore.
 * ``expire``: an open ride (waiting or on board) leaves the plan and ends as EXPIRED.
-* ``shift_ride_record`` / ``shift_vehicle_record``: the plan restored on the next day's clock is
+* ``RideSnapshot.shifted`` / ``VehicleSnapshot.shifted``: the plan restored on the next day's clock is
   the same plan a day earlier: same vehicles, same order, every time a day less.
 """
 
@@ -18,6 +18,7 @@ import pytest
 
 from matching import ConflictError, Offer, RideStatus, ServiceParams
 from matching.dispatcher import Dispatcher
+from matching.snapshot import DispatcherSnapshot
 from routing import RoadNetwork, Router, StopSet
 from tests.matching.test_dispatcher import HOUR, check_plan, fleet, make, request
 
@@ -53,7 +54,7 @@ def two_day(jamsil_net: RoadNetwork, router: Router, jamsil_stops: StopSet, matr
 
 
 def _book(d: Dispatcher, k: int, o: int, dst: int, t: int, now: int) -> str:
-    offer = d.on_request(request(k, o, dst, t), now)
+    offer = d.quote(request(k, o, dst, t), now)
     assert isinstance(offer, Offer), offer
     return d.book(offer.offer_id, now).ride_id
 
@@ -61,18 +62,18 @@ def _book(d: Dispatcher, k: int, o: int, dst: int, t: int, now: int) -> str:
 def test_a_vehicle_off_shift_gets_no_new_ride_but_keeps_its_own(new) -> None:  # type: ignore[no-untyped-def]
     d: Dispatcher = new(vehicles=2)
     t = 8 * HOUR
-    first = d.on_request(request(1, 3, 20, t + 600), t)
+    first = d.quote(request(1, 3, 20, t + 600), t)
     assert isinstance(first, Offer)
     bus = first.vehicle_id
     ride = d.book(first.offer_id, t)
-    later = d.on_request(request(2, 4, 22, t + 900), t)  # an offer made before the shift ends
+    later = d.quote(request(2, 4, 22, t + 900), t)  # an offer made before the shift ends
     assert isinstance(later, Offer)
     d.end_shift(bus, t + 10)
     assert [e.kind for e in d.events][-1] == "shift_ended"
     v = d.vehicle_index[bus]
     assert ride.status == RideStatus.ASSIGNED and ride.vehicle == v  # it still serves its rider
     for k in range(3, 23):  # no quote names it
-        answer = d.on_request(request(k, (5 * k) % 30, (5 * k + 11) % 30, t + 1200), t + 10)
+        answer = d.quote(request(k, (5 * k) % 30, (5 * k + 11) % 30, t + 1200), t + 10)
         assert not isinstance(answer, Offer) or answer.vehicle_id != bus
     booked = d.book(later.offer_id, t + 10)  # a booking of an older offer goes elsewhere
     assert booked.vehicle != v
@@ -81,16 +82,16 @@ def test_a_vehicle_off_shift_gets_no_new_ride_but_keeps_its_own(new) -> None:  #
         assert {d.plan.node_ride[n] for n in d.plan.route(v)[1:-1]} <= {ride.ride_id}
     check_plan(d)
     # the state survives a restore, and start_shift ends it
-    records = [json.loads(json.dumps(d.ride_record(r))) for r in d.rides]
-    vehicles = [json.loads(json.dumps(d.vehicle_record(k))) for k in range(d.plan.k)]
+    records = [json.loads(json.dumps(d.snapshot_ride(r).to_dict())) for r in d.rides]
+    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(k).to_dict())) for k in range(len(d.vehicles))]
     again: Dispatcher = new(vehicles=2)
-    again.restore(records, vehicles)
+    again.restore(DispatcherSnapshot.from_records(records, vehicles))
     assert again.off_shift.tolist() == d.off_shift.tolist() == [k == v for k in range(2)]
     again.start_shift(bus, t + 30)
     assert not again.off_shift.any()
     names = set()
     for k in range(30, 50):
-        answer = again.on_request(request(k, (3 * k) % 30, (3 * k + 7) % 30, t + 1800), t + 30)
+        answer = again.quote(request(k, (3 * k) % 30, (3 * k + 7) % 30, t + 1800), t + 30)
         if isinstance(answer, Offer):
             names.add(answer.vehicle_id)
     assert bus in names
@@ -99,11 +100,11 @@ def test_a_vehicle_off_shift_gets_no_new_ride_but_keeps_its_own(new) -> None:  #
 def test_every_vehicle_off_shift_means_no_vehicle(new) -> None:  # type: ignore[no-untyped-def]
     d: Dispatcher = new(vehicles=2)
     t = 8 * HOUR
-    offer = d.on_request(request(1, 3, 20, t + 600), t)
+    offer = d.quote(request(1, 3, 20, t + 600), t)
     assert isinstance(offer, Offer)
     for vid in d.vehicle_index:
         d.end_shift(vid, t)
-    answer = d.on_request(request(2, 3, 20, t + 600), t)
+    answer = d.quote(request(2, 3, 20, t + 600), t)
     assert not isinstance(answer, Offer) and answer.reason.value == "no_vehicle_in_time"
     with pytest.raises(ConflictError, match="can no longer be served"):
         d.book(offer.offer_id, t)
@@ -126,7 +127,7 @@ def test_open_rides_expire_and_leave_the_plan(new) -> None:  # type: ignore[no-u
     check_plan(d)
     with pytest.raises(ConflictError, match="already expired"):
         d.expire(waiting, t + 4 * HOUR)
-    assert d.ride_record(waiting)["status"] == "expired"
+    assert d.snapshot_ride(waiting).to_dict()["status"] == "expired"
 
 
 def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day) -> None:  # type: ignore[no-untyped-def]
@@ -135,14 +136,14 @@ def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day
     rng = np.random.default_rng(5)
     for k in range(12):  # pre-bookings for tomorrow morning
         o, dst = (int(x) for x in rng.choice(30, 2, replace=False))
-        answer = d.on_request(request(k, o, dst, DAY + 7 * HOUR + 300 * k), now)
+        answer = d.quote(request(k, o, dst, DAY + 7 * HOUR + 300 * k), now)
         if isinstance(answer, Offer):
             d.book(answer.offer_id, now)
     assert len(d.rides) >= 8
-    rides = [d.shift_ride_record(json.loads(json.dumps(d.ride_record(r))), -DAY) for r in d.rides]
-    vehicles = [d.shift_vehicle_record(json.loads(json.dumps(d.vehicle_record(v))), -DAY) for v in range(d.plan.k)]
+    rides = [json.loads(json.dumps(d.snapshot_ride(r).to_dict())) for r in d.rides]
+    vehicles = [json.loads(json.dumps(d.snapshot_vehicle(v).to_dict())) for v in range(len(d.vehicles))]
     again: Dispatcher = two_day()
-    again.restore(rides, vehicles)
+    again.restore(DispatcherSnapshot.from_records(rides, vehicles).shifted(-DAY))
     check_plan(again)
     for vid in d.vehicle_index:
         assert [(r, k, s, t - DAY) for r, k, s, t in d.vehicle_route(vid)] == again.vehicle_route(vid)
@@ -153,7 +154,7 @@ def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day
         assert moved.request.requested_time_s == ride.request.requested_time_s - DAY
         assert moved.booked_at_s == 0  # booked yesterday at 22:00: before this day's clock begins
     # both plans take the same next request the same way, a day apart
-    a = d.on_request(request(99, 2, 17, DAY + 7 * HOUR + 1200), DAY + 6 * HOUR)
-    b = again.on_request(request(99, 2, 17, 7 * HOUR + 1200), 6 * HOUR)
+    a = d.quote(request(99, 2, 17, DAY + 7 * HOUR + 1200), DAY + 6 * HOUR)
+    b = again.quote(request(99, 2, 17, 7 * HOUR + 1200), 6 * HOUR)
     assert isinstance(a, Offer) and isinstance(b, Offer)
     assert (a.vehicle_id, a.pickup_eta_s - DAY, a.fare_krw) == (b.vehicle_id, b.pickup_eta_s, b.fare_krw)
