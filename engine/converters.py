@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from matching import ID_RULE, SCOPED_ID_RULE, Offer, Rejection, Request, RiderClass, id_problem, scoped_id
-from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from proto import convert as pc
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 
 from .errors import InvalidInput
 

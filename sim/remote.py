@@ -27,8 +27,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from matching import Offer, Rejection, Request, StopEventKind, StopKind
 from matching.errors import InvalidValueError
-from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 from proto import convert as pc
+from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 from routing import Router
 
 from .simulator import NextStop

@@ -17,8 +17,8 @@ import pytest
 
 from engine.converters import offer_to_proto, rejection_to_proto, request_from_proto
 from matching import Offer, Rejection, RejectReason, Request, RiderClass
-from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from proto import convert as pc
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 
 TABLES: list[tuple[Mapping[Any, int], Mapping[int, Any], Any]] = [
     (pc.RIDER_CLASS, pc.RIDER_CLASS_FROM_PROTO, common_pb2.RiderClass),
