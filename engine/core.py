@@ -59,7 +59,6 @@ from matching import Offer, Rejection, Request, RideStatus, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
 from matching.dispatcher import Dispatcher, PlanColumns, ReoptimiseReport, Ride
 from routing import warm_up
-from routing.schedule import _LOC
 
 from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_REOPTIMISE_MS
 from .clock import ServiceClock, day_change_s
@@ -472,7 +471,7 @@ class EngineCore:
         new_day = today.isoformat()
         for rid in carried:
             commit.rides[rid] = {**Dispatcher.shift_ride_record(d.ride_record(rid), -shift), "day": new_day}
-        for v in range(d.plan.k):
+        for v in range(d.plan.num_vehicles):
             commit.vehicles[d.vehicles[v].id] = Dispatcher.shift_vehicle_record(d.vehicle_record(v), -shift)
         self._set_day(today)
         commit.meta["service_day"] = new_day
@@ -485,7 +484,7 @@ class EngineCore:
         for rid in carried:
             self._published[rid] = self._ride_state(d.rides[rid])
             news.events.append(self._ride_event(d.rides[rid], "state"))
-        news.events.extend(self._manifest_event(v) for v in range(d.plan.k))
+        news.events.extend(self._manifest_event(v) for v in range(d.plan.num_vehicles))
         self._commit(news)
         log.info("service day %s began: %d rides expired, %d carried over", new_day, len(left), len(carried))
         return True
@@ -846,13 +845,13 @@ class EngineCore:
         veh = d.vehicles[v]
         return {
             "vehicle_id": veh.id,
-            "on_shift": bool(not d.off_shift[v] and plan.nf[1, plan.vi[1, v]] >= self.clock_s),
+            "on_shift": bool(not d.off_shift[v] and plan.shift_end(v) >= self.clock_s),
             "seats": veh.seats,
             "wheelchair_places": veh.wheelchair_places,
-            "on_board": int(plan.load0[v].sum()),
-            "stop": int(plan.ni[_LOC, plan.vi[0, v]]),
-            "available_s": int(plan.vf[0, v]),
-            "planned_stops": int(plan.rlen[v] - 2),
+            "on_board": int(plan.load(v).sum()),
+            "stop": plan.location(v),
+            "available_s": int(plan.available_at(v)),
+            "planned_stops": plan.num_stops(v),
             "shift_end_s": veh.shift_end_s,
         }
 
@@ -864,12 +863,12 @@ class EngineCore:
             if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
                 waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
         plan = d.plan
-        on_shift = int(((plan.nf[1, plan.vi[1]] >= self.clock_s) & ~d.off_shift).sum())
+        on_shift = int((plan.on_shift(self.clock_s) & ~d.off_shift).sum())
         return {
             "clock_s": self.clock_s,
             "service_day": self.day.isoformat() if self.day is not None else "",
             "rides_expired": counts[RideStatus.EXPIRED],
-            "vehicles": plan.k,
+            "vehicles": plan.num_vehicles,
             "vehicles_on_shift": on_shift,
             "rides_assigned": counts[RideStatus.ASSIGNED],
             "rides_on_board": counts[RideStatus.ON_BOARD],
@@ -877,7 +876,7 @@ class EngineCore:
             "rides_cancelled": counts[RideStatus.CANCELLED],
             "rides_no_show": counts[RideStatus.NO_SHOW],
             "requests_rejected": self.requests_rejected,
-            "riders_on_board": int(plan.load0[:, 0].sum() + plan.load0[:, 1].sum()),
+            "riders_on_board": int(plan.arrays.start_load.sum()),
             "mean_wait_s": float(np.mean(waits)) if waits else 0.0,
             "planned_vehicle_time_s": float(plan.cost()),
         }
@@ -1021,7 +1020,7 @@ class EngineCore:
 
     def _op_stop_event(self, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int) -> Operation:
         def run(d: Dispatcher) -> int:
-            v = d._vehicle(vehicle_id)
+            v = d.vehicle_index_of(vehicle_id)
             t = self.now(time_s) if self.clock == "wall" else max(int(time_s), self.now(time_s))
             if kind == "arrived":
                 d.on_vehicle_position(vehicle_id, stop, t)
@@ -1032,7 +1031,7 @@ class EngineCore:
 
                     raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
                 {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
-            return int(d.plan.rlen[v] - 2)
+            return d.plan.num_stops(v)
 
         return run, True, None
 
@@ -1077,7 +1076,7 @@ class EngineCore:
         return run, True, None
 
     def _op_vehicle_index(self, vehicle_id: str) -> Operation:
-        return (lambda d: d._vehicle(vehicle_id)), False, None
+        return (lambda d: d.vehicle_index_of(vehicle_id)), False, None
 
     def _op_vehicle_view(self, v: int) -> Operation:
         return (lambda d: self.vehicle_status(v)), False, None
@@ -1086,7 +1085,7 @@ class EngineCore:
         return (lambda d: self.manifest(v)), False, None
 
     def _op_list_vehicles(self) -> Operation:
-        return (lambda d: [self.vehicle_status(v) for v in range(d.plan.k)]), False, None
+        return (lambda d: [self.vehicle_status(v) for v in range(d.plan.num_vehicles)]), False, None
 
     def _op_fleet_kpis(self) -> Operation:
         return self.fleet_status, False, None

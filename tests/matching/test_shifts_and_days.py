@@ -82,7 +82,7 @@ def test_a_vehicle_off_shift_gets_no_new_ride_but_keeps_its_own(new) -> None:  #
     check_plan(d)
     # the state survives a restore, and start_shift ends it
     records = [json.loads(json.dumps(d.ride_record(r))) for r in d.rides]
-    vehicles = [json.loads(json.dumps(d.vehicle_record(k))) for k in range(d.plan.k)]
+    vehicles = [json.loads(json.dumps(d.vehicle_record(k))) for k in range(d.plan.num_vehicles)]
     again: Dispatcher = new(vehicles=2)
     again.restore(records, vehicles)
     assert again.off_shift.tolist() == d.off_shift.tolist() == [k == v for k in range(2)]
@@ -121,8 +121,8 @@ def test_open_rides_expire_and_leave_the_plan(new) -> None:  # type: ignore[no-u
         d.expire(rid, t + 4 * HOUR)
         assert d.rides[rid].status == RideStatus.EXPIRED
         assert d.events[-1].kind == "expired" and d.events[-1].ride_id == rid
-    assert all(d.plan.rlen[v] == 2 for v in range(d.plan.k))
-    assert not d.plan.load0.any()
+    assert all(d.plan.state.length[v] == 2 for v in range(d.plan.num_vehicles))
+    assert not d.plan.arrays.start_load.any()
     check_plan(d)
     with pytest.raises(ConflictError, match="already expired"):
         d.expire(waiting, t + 4 * HOUR)
@@ -140,7 +140,9 @@ def test_a_plan_carried_into_the_next_day_is_the_same_plan_a_day_earlier(two_day
             d.book(answer.offer_id, now)
     assert len(d.rides) >= 8
     rides = [d.shift_ride_record(json.loads(json.dumps(d.ride_record(r))), -DAY) for r in d.rides]
-    vehicles = [d.shift_vehicle_record(json.loads(json.dumps(d.vehicle_record(v))), -DAY) for v in range(d.plan.k)]
+    vehicles = [
+        d.shift_vehicle_record(json.loads(json.dumps(d.vehicle_record(v))), -DAY) for v in range(d.plan.num_vehicles)
+    ]
     again: Dispatcher = two_day()
     again.restore(rides, vehicles)
     check_plan(again)
