@@ -300,8 +300,9 @@ class FleetPlan:
         sc = self._scratch
         if sc.bound.shape[0] < m * m:
             size = 2 * m * m
-            sc = sc._replace(bound=np.empty(size), pickup_at=np.empty(size, np.int32),
-                             dropoff_at=np.empty(size, np.int32))  # fmt: skip
+            sc = sc._replace(
+                bound=np.empty(size), pickup_at=np.empty(size, np.int32), dropoff_at=np.empty(size, np.int32)
+            )
         if sc.seq.shape[0] < m:
             sc = sc._replace(seq=np.empty(2 * m, np.int32), times=np.empty(2 * m))
         self._scratch = sc
