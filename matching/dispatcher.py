@@ -5,9 +5,10 @@
 >>> ride = dispatcher.book(answer.offer_id, now_s=8 * 3600 + 20)  # the promise is kept from now on
 >>> dispatcher.reoptimise(deadline=time.monotonic() + 0.2)       # improve without breaking promises
 
-**The plan** is a :class:`routing.fleet.FleetPlan` (the arrays of :mod:`routing.schedule`): every vehicle has a start
-node (where it can next change course, and when), an end node (its depot, by the end of
-its shift) and the pickup and drop-off nodes of its rides in between. Locations are stop
+**The plan** is a :class:`routing.fleet.FleetPlan` (named arrays the kernels of
+:mod:`routing.schedule` read): every vehicle has a start node (where it can next change
+course, and when), an end node (its depot, by the end of its shift) and the pickup and
+drop-off nodes of its rides in between. Locations are stop
 indices; travel times come from a stop-by-stop matrix computed once with the contraction
 hierarchy. A vehicle driving to its next stop is committed to it: new stops are inserted
 after it (MATSim's "position 1 = right after the current position", with the current

@@ -56,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from .config import kernel
+from .config import kernel, leaf_kernel
 from .problem import DELIVERY, END, PICKUP, START, PDProblem
 
 EPS = 1e-6
@@ -214,7 +214,7 @@ def insertion_scratch(max_len: int, num_nodes: int) -> InsertionScratch:
 
 
 # ============================================================================ schedules
-@kernel
+@leaf_kernel
 def route_schedule(seq, m, t0, maxdur, pb, out_b, pos_scratch):
     """Earliest feasible schedule of the node sequence ``seq[0:m]`` (``seq[0]`` = start node).
 
@@ -308,7 +308,7 @@ def sequence_is_valid(seq, m, v, pb, pos_scratch):
     return ok
 
 
-@kernel
+@leaf_kernel
 def prepare_route(v, pb, rt, pos_scratch):
     """Compute the schedule and the insertion quantities of route ``v`` into ``rt``.
 
@@ -361,7 +361,7 @@ def prepare_route(v, pb, rt, pos_scratch):
     return ok
 
 
-@kernel
+@leaf_kernel
 def route_cost(v, nodes, length, pb):
     """Total travel cost of route ``v`` of ``nodes`` / ``length`` (0 for a route that visits nothing)."""
     m = length[v]
@@ -376,7 +376,7 @@ def route_cost(v, nodes, length, pb):
 
 
 # ============================================================================ insertion
-@kernel
+@leaf_kernel
 def _build_candidate(seq, m, p, d, i, j, out):
     """Write ``seq`` with ``p`` inserted before position ``i`` and ``d`` before ``j`` (j >= i).
 
@@ -396,7 +396,7 @@ def _build_candidate(seq, m, p, d, i, j, out):
     return c
 
 
-@kernel
+@leaf_kernel
 def _exact_cost(v, cand, cm, new_b, i, j, has_p, delta_cost, w, pb, rt):
     """Cost of a checked candidate: travel cost plus the delay and wait terms."""
     cost = w.travel * delta_cost
@@ -420,7 +420,7 @@ def _exact_cost(v, cand, cm, new_b, i, j, has_p, delta_cost, w, pb, rt):
     return cost
 
 
-@kernel
+@leaf_kernel
 def insertion_candidates(v, p, d, pb, rt, w, sc):
     """The candidate insertions of pickup ``p`` (or -1) and delivery ``d`` into route ``v``: the
     position pairs that pass the O(1) tests, with a lower bound of their cost, written to
@@ -603,7 +603,7 @@ def insertion_candidates(v, p, d, pb, rt, w, sc):
     return nc
 
 
-@kernel
+@leaf_kernel
 def cheapest_candidate(v, p, d, pb, rt, w, sc, nc, upper):
     """The cheapest of the ``nc`` candidates of :func:`insertion_candidates` that is feasible and
     costs less than ``upper``, as ``(cost, i, j)`` (``(inf, -1, -1)`` if none): branch and bound,
@@ -655,7 +655,7 @@ def cheapest_candidate(v, p, d, pb, rt, w, sc, nc, upper):
     return best_cost, best_i, best_j
 
 
-@kernel
+@leaf_kernel
 def insertion_below(v, p, d, pb, rt, w, sc, upper):
     """Cheapest feasible insertion of pickup ``p`` (or -1) and delivery ``d`` into route ``v``.
 
@@ -671,7 +671,7 @@ def insertion_below(v, p, d, pb, rt, w, sc, upper):
     return cheapest_candidate(v, p, d, pb, rt, w, sc, nc, upper)
 
 
-@kernel
+@leaf_kernel
 def best_insertion(v, p, d, pb, rt, w, sc):
     """:func:`insertion_below` without a bound: the cheapest feasible insertion, if any."""
     return insertion_below(v, p, d, pb, rt, w, sc, np.inf)
@@ -725,7 +725,7 @@ def fleet_insertions(cands, p, d, pb, rt, w, sc, out_cost, out_i, out_j, first_b
         out_j[k] = j
 
 
-@kernel
+@leaf_kernel
 def schedule_with_insertion(v, p, d, i, j, pb, rt, out_seq, out_b, pos_scratch):
     """Node sequence and earliest schedule of route ``v`` with ``p``/``d`` inserted at ``i``/``j``
     (``p`` lands at position ``i``, ``d`` at ``j + 1``; ``pos_scratch`` as :func:`route_schedule`

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..config import kernel
+from ..config import kernel, leaf_kernel
 from ..schedule import EPS, KIND_DELIVERY, KIND_PICKUP, prepare_route, route_schedule, sequence_is_valid
 from .edits import touch
 
@@ -49,7 +49,7 @@ def block_workspace(nveh, max_len):
     )
 
 
-@kernel
+@leaf_kernel
 def _cat(a, b, delta):
     """Two time-window segments joined by a travel time ``delta`` (Vidal et al. 2013).
 
@@ -63,7 +63,7 @@ def _cat(a, b, delta):
     return (a[0] + b[0] + delta + wait, max(b[1] - gap, a[1]) - wait, min(b[2] - gap, a[2]) + warp, a[3] + b[3] + warp)
 
 
-@kernel
+@leaf_kernel
 def _block_data(x, pb, rt, rq, ws):
     """What :func:`block_polish` needs of route ``x``.
 
@@ -74,6 +74,12 @@ def _block_data(x, pb, rt, rq, ws):
     ``blk[x, a]``: the segment of the stops between cuts ``a`` and ``a + 1``.
     """
     routes = rt.nodes
+    kind = pb.kind
+    partner = pb.partner
+    request = pb.request
+    node_location = pb.node_location
+    removable = rq.removable
+    request_vehicle = rq.request_vehicle
     tw_early = pb.tw_early
     tw_late = pb.tw_late
     service = pb.service
@@ -91,7 +97,7 @@ def _block_data(x, pb, rt, rq, ws):
     # positions: locations, arc-cost prefix sums, window segments from the start
     for k in range(m):
         node = routes[x, k]
-        loc[x, k] = pb.node_location[node]
+        loc[x, k] = node_location[node]
         e = tw_early[node]
         if k == 0 and pb.vehicle_early[x] > e:
             e = pb.vehicle_early[x]
@@ -112,18 +118,18 @@ def _block_data(x, pb, rt, rq, ws):
     open_ = 0
     for k in range(1, lst + 1):
         node = routes[x, k]
-        if pb.kind[node] == KIND_DELIVERY and pb.partner[node] < 0:
+        if kind[node] == KIND_DELIVERY and partner[node] < 0:
             open_ += 1  # a rider on board from the start
     movable_from = lst  # every stop after this position may change vehicle
     for k in range(lst, 0, -1):
-        r = pb.request[routes[x, k]]
-        if not rq.removable[r] or rq.request_vehicle[r] >= 0:
+        r = request[routes[x, k]]
+        if not removable[r] or request_vehicle[r] >= 0:
             break
         movable_from = k - 1
     n = 0
     for c in range(lst + 1):
         if c > 0:
-            open_ += 1 if pb.kind[routes[x, c]] == KIND_PICKUP else -1
+            open_ += 1 if kind[routes[x, c]] == KIND_PICKUP else -1
         if open_ == 0 and c >= movable_from:
             cuts[x, n] = c
             n += 1
@@ -140,17 +146,14 @@ def _block_data(x, pb, rt, rq, ws):
         blk[x, a, 0], blk[x, a, 1], blk[x, a, 2], blk[x, a, 3] = s
 
 
-@kernel
-def _windows_allow(x, i, i2, y, y1, y2, j, j2, m_x, routes, ws, pb, maxdur):
+@leaf_kernel
+def _windows_allow(x, i, i2, y, y1, y2, j, j2, m_x, routes, loc, cuts, seg_pre, seg_suf, blk, tt, service, maxdur):
     """Whether route ``x`` with its stops ``i+1 .. i2`` replaced by ``y``'s ``j+1 .. j2`` (the
     stops between ``y``'s cuts ``y1`` and ``y2``) can meet every time window and its maximum
-    duration: a necessary condition (ride limits are not looked at), in O(blocks)."""
-    seg_pre = ws.seg_pre
-    seg_suf = ws.seg_suf
-    blk = ws.blk
-    loc = ws.loc
-    cuts = ws.cuts
-    tt = pb.travel_time
+    duration: a necessary condition (ride limits are not looked at), in O(blocks).
+
+    It runs in :func:`block_polish`'s innermost loop, so it takes the arrays it reads, not the
+    named tuples that hold them (a call copies its arguments whole)."""
     s = (seg_pre[x, i, 0], seg_pre[x, i, 1], seg_pre[x, i, 2], seg_pre[x, i, 3])
     at = loc[x, i]
     last_node = routes[x, i]
@@ -165,10 +168,10 @@ def _windows_allow(x, i, i2, y, y1, y2, j, j2, m_x, routes, ws, pb, maxdur):
         last_node = routes[x, m_x - 1]
     if s[3] > EPS:
         return False
-    return s[0] - pb.service[last_node] <= maxdur + EPS
+    return s[0] - service[last_node] <= maxdur + EPS
 
 
-@kernel
+@leaf_kernel
 def _splice(x, a, a2, y, b, b2, routes, rlen, out):
     """Write route ``x`` with its stops ``a+1 .. a2`` replaced by ``y``'s ``b+1 .. b2``."""
     m = 0
@@ -241,12 +244,18 @@ def block_polish(rq, pb, rt, assign, pos_scratch, dirty, bk, ws):
     rlen = rt.length
     vehicle_on = rq.vehicle_on
     cc = pb.travel_cost
+    tt = pb.travel_time
+    service = pb.service
+    max_duration = pb.max_duration
     nveh = rlen.shape[0]
     cuts = ws.cuts
     ncut = ws.ncut
     last = ws.last
     loc = ws.loc
     pre = ws.pre
+    seg_pre = ws.seg_pre
+    seg_suf = ws.seg_suf
+    blk = ws.blk
     moved = ws.moved
     moved[:] = 0
     if not dirty.any():
@@ -327,11 +336,45 @@ def block_polish(rq, pb, rt, assign, pos_scratch, dirty, bk, ws):
                                 if new >= old - 1e-7:
                                     continue
                                 if not _windows_allow(
-                                    u, i, i2, v, y1, y2, j, j2, m_u, routes, ws, pb, pb.max_duration[u]
+                                    u,
+                                    i,
+                                    i2,
+                                    v,
+                                    y1,
+                                    y2,
+                                    j,
+                                    j2,
+                                    m_u,
+                                    routes,
+                                    loc,
+                                    cuts,
+                                    seg_pre,
+                                    seg_suf,
+                                    blk,
+                                    tt,
+                                    service,
+                                    max_duration[u],
                                 ):
                                     continue
                                 if not _windows_allow(
-                                    v, j, j2, u, x1, x2, i, i2, m_v, routes, ws, pb, pb.max_duration[v]
+                                    v,
+                                    j,
+                                    j2,
+                                    u,
+                                    x1,
+                                    x2,
+                                    i,
+                                    i2,
+                                    m_v,
+                                    routes,
+                                    loc,
+                                    cuts,
+                                    seg_pre,
+                                    seg_suf,
+                                    blk,
+                                    tt,
+                                    service,
+                                    max_duration[v],
                                 ):
                                     continue
                                 if not _exchange(u, i, i2, v, j, j2, rq, pb, rt, assign, pos_scratch, bk, ws):

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ..config import kernel
+from ..config import kernel, leaf_kernel
 from ..schedule import RouteState, prepare_route, route_cost
 
 
@@ -58,21 +58,25 @@ def backup_for(rt):
     )
 
 
-@kernel
+@leaf_kernel
 def _copy_route(v, m, src, dst):
+    """Copy route ``v`` (its first ``m`` positions) from one :class:`RouteState` to another
+    (element by element: a slice assignment may allocate, which a leaf kernel must not)."""
     dst.length[v] = m
-    dst.nodes[v, :m] = src.nodes[v, :m]
-    dst.service_start[v, :m] = src.service_start[v, :m]
-    dst.arrival[v, :m] = src.arrival[v, :m]
-    dst.wait[v, :m] = src.wait[v, :m]
-    dst.cum_wait[v, :m] = src.cum_wait[v, :m]
-    dst.slack[v, :m] = src.slack[v, :m]
-    dst.cum_leg[v, :m] = src.cum_leg[v, :m]
-    dst.late_min[v, :m] = src.late_min[v, :m]
-    dst.load[v, :m, :] = src.load[v, :m, :]
+    for k in range(m):
+        dst.nodes[v, k] = src.nodes[v, k]
+        dst.service_start[v, k] = src.service_start[v, k]
+        dst.arrival[v, k] = src.arrival[v, k]
+        dst.wait[v, k] = src.wait[v, k]
+        dst.cum_wait[v, k] = src.cum_wait[v, k]
+        dst.slack[v, k] = src.slack[v, k]
+        dst.cum_leg[v, k] = src.cum_leg[v, k]
+        dst.late_min[v, k] = src.late_min[v, k]
+        for d in range(src.load.shape[2]):
+            dst.load[v, k, d] = src.load[v, k, d]
 
 
-@kernel
+@leaf_kernel
 def touch(v, rt, bk):
     """Back up route ``v`` before its first change in this iteration."""
     if bk.touched[v]:
@@ -81,7 +85,7 @@ def touch(v, rt, bk):
     _copy_route(v, rt.length[v], rt, bk.routes)
 
 
-@kernel
+@leaf_kernel
 def restore(rt, bk):
     """Put every touched route back as it was backed up."""
     for v in range(bk.touched.shape[0]):
@@ -89,7 +93,7 @@ def restore(rt, bk):
             _copy_route(v, bk.routes.length[v], bk.routes, rt)
 
 
-@kernel
+@leaf_kernel
 def insert_nodes(v, p, d, i, j, routes, rlen):
     """Insert pickup ``p`` (or -1) before position ``i`` and delivery ``d`` before ``j`` (j >= i)
     into route ``v`` of ``routes`` / ``rlen`` (a :class:`~routing.schedule.RouteState`'s ``nodes``
@@ -110,7 +114,7 @@ def insert_nodes(v, p, d, i, j, routes, rlen):
     rlen[v] = m + extra
 
 
-@kernel
+@leaf_kernel
 def remove_marked(v, routes, rlen, mark):
     """Drop from route ``v`` every node with ``mark[node] != 0``."""
     c = 0
@@ -122,7 +126,7 @@ def remove_marked(v, routes, rlen, mark):
     rlen[v] = c
 
 
-@kernel
+@leaf_kernel
 def solution_cost(routes, rlen, pb, assign, penalty):
     """Travel cost of all routes plus ``penalty`` per unassigned request."""
     total = 0.0
@@ -134,7 +138,7 @@ def solution_cost(routes, rlen, pb, assign, penalty):
     return total
 
 
-@kernel
+@leaf_kernel
 def count_used(routes, rlen, pb):
     """Vehicles whose route visits at least one node."""
     used = 0
@@ -144,7 +148,7 @@ def count_used(routes, rlen, pb):
     return used
 
 
-@kernel
+@leaf_kernel
 def node_positions(routes, rlen, pos):
     """``pos[node]``: the position of every routed node in its route."""
     for v in range(rlen.shape[0]):
@@ -152,7 +156,7 @@ def node_positions(routes, rlen, pos):
             pos[routes[v, k]] = k
 
 
-@kernel
+@leaf_kernel
 def removal_gain(r, rq, assign, rt, pb, pos):
     """Travel cost saved by taking request ``r`` out of its route (``pos`` from :func:`node_positions`)."""
     v = assign[r]
@@ -183,7 +187,7 @@ def removal_gain(r, rq, assign, rt, pb, pos):
     return gain
 
 
-@kernel
+@leaf_kernel
 def take_out(r, v, rq, pb, rt, mark, pos_scratch):
     """Remove request ``r`` from route ``v`` and prepare the route (``mark``: zeros, restored)."""
     if rq.pickup[r] >= 0:
@@ -196,14 +200,14 @@ def take_out(r, v, rq, pb, rt, mark, pos_scratch):
     prepare_route(v, pb, rt, pos_scratch)
 
 
-@kernel
+@leaf_kernel
 def put_in(r, v, i, j, rq, pb, rt, pos_scratch):
     """Insert request ``r`` into route ``v`` before positions ``i`` / ``j`` and prepare the route."""
     insert_nodes(v, rq.pickup[r], rq.delivery[r], i, j, rt.nodes, rt.length)
     prepare_route(v, pb, rt, pos_scratch)
 
 
-@kernel
+@leaf_kernel
 def idle_home(v, pb, rt):
     """The leg from start to end of vehicle ``v``'s route when it visits nothing, else 0.
 

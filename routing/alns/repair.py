@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import kernel
+from ..config import kernel, leaf_kernel
 from ..schedule import best_insertion, prepare_route
 from .edits import idle_home, insert_nodes, put_in, touch
 
@@ -19,17 +19,20 @@ NUM_REPAIR = 6
 REPAIR_NAMES = ("greedy", "regret-2", "regret-3", "greedy+noise", "regret-2+noise", "sequential")
 
 
-@kernel
+@leaf_kernel
 def _column(a_lo, nu, v, unassigned, done, rq, pb, rt, w, noise, cost, pos_i, pos_j, sc):
     """Best insertion of every pending request into route ``v``."""
+    pickup = rq.pickup
+    delivery = rq.delivery
+    request_vehicle = rq.request_vehicle
     for a in range(a_lo, nu):
         if done[a]:
             continue
         r = unassigned[a]
-        if rq.request_vehicle[r] >= 0 and rq.request_vehicle[r] != v:
+        if request_vehicle[r] >= 0 and request_vehicle[r] != v:
             cost[a, v] = np.inf
             continue
-        c, i, j = best_insertion(v, rq.pickup[r], rq.delivery[r], pb, rt, w, sc)
+        c, i, j = best_insertion(v, pickup[r], delivery[r], pb, rt, w, sc)
         if noise > 0.0 and c < np.inf:
             c = max(0.0, c + noise * (2.0 * np.random.random() - 1.0))
         cost[a, v] = c
@@ -37,7 +40,7 @@ def _column(a_lo, nu, v, unassigned, done, rq, pb, rt, w, noise, cost, pos_i, po
         pos_j[a, v] = j
 
 
-@kernel
+@leaf_kernel
 def best_vehicle(r, rq, pb, rt, w, sc):
     """Cheapest insertion of request ``r`` over the vehicles it may use: ``(cost, v, i, j)``, v = -1 if none.
 
@@ -48,10 +51,14 @@ def best_vehicle(r, rq, pb, rt, w, sc):
     best_v = -1
     best_i = -1
     best_j = -1
+    vehicle_on = rq.vehicle_on
+    own = rq.request_vehicle[r]
+    p = rq.pickup[r]
+    d = rq.delivery[r]
     for v in range(rt.length.shape[0]):
-        if rq.vehicle_on[v] == 0 or (rq.request_vehicle[r] >= 0 and rq.request_vehicle[r] != v):
+        if vehicle_on[v] == 0 or (own >= 0 and own != v):
             continue
-        c, i, j = best_insertion(v, rq.pickup[r], rq.delivery[r], pb, rt, w, sc)
+        c, i, j = best_insertion(v, p, d, pb, rt, w, sc)
         c += idle_home(v, pb, rt)
         if c < best:
             best = c
