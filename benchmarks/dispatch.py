@@ -72,7 +72,7 @@ def bench_fleet(
         req = Request(id=f"r{k}", requested_time_s=now + int(rng.integers(0, 900)), origin_stop=o, destination_stop=d)
         timing = k >= total - measured
         if timing:
-            stops_per_vehicle.append(float(np.mean(disp.plan.rlen - 2)))
+            stops_per_vehicle.append(float(np.mean(disp.plan.stop_counts())))
         q0 = time.perf_counter()
         answer = disp.quote(req, now)
         q1 = time.perf_counter()

@@ -657,7 +657,7 @@ def core_profile(store_url: str, *, data_dir: Path, pairs: np.ndarray, requests:
     total, dispatch, persist, stored = (
         float(np.mean(x)) if x else 0.0 for x in (total_ms, dispatch_ms, persist_ms, store_ms)
     )
-    stops = core.dispatcher.plan.rlen - 2
+    stops = core.dispatcher.plan.stop_counts()
     return {
         "requests": requests,
         "bookings": len(total_ms),

@@ -300,7 +300,7 @@ class EngineCore:
         new_day = today.isoformat()
         for rid in carried:
             commit.rides[rid] = {**d.snapshot_ride(rid).shifted(-shift).to_dict(), "day": new_day}
-        for v in range(d.plan.k):
+        for v in range(d.plan.num_vehicles):
             commit.vehicles[d.vehicles[v].id] = d.snapshot_vehicle(v).shifted(-shift).to_dict()
         self._set_day(today)
         commit.meta["service_day"] = new_day
@@ -313,7 +313,7 @@ class EngineCore:
         for rid in carried:
             self._published[rid] = self.views.ride_state(d.rides[rid])
             news.events.append(self.views.ride_event(d.rides[rid], "state"))
-        news.events.extend(self.views.manifest_event(v) for v in range(d.plan.k))
+        news.events.extend(self.views.manifest_event(v) for v in range(d.plan.num_vehicles))
         self.commit(news)
         log.info("service day %s began: %d rides expired, %d carried over", new_day, len(left), len(carried))
         return True

@@ -204,7 +204,7 @@ def stop_event(
 ) -> int:
     """The vehicle arrived at ``stop``, or ride ``ride_id`` boarded, alighted or did not show
     (``kind``); the vehicle's planned stops."""
-    v = d._vehicle(vehicle_id)
+    v = d.vehicle_index_of(vehicle_id)
     t = core.now(time_s) if core.clock == "wall" else max(int(time_s), core.now(time_s))
     if kind == "arrived":
         d.on_vehicle_position(vehicle_id, stop, t)
@@ -212,7 +212,7 @@ def stop_event(
         ride = d.get_ride(ride_id)
         check_ride_on_vehicle(d, ride, vehicle_id)
         {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
-    return int(d.plan.rlen[v] - 2)
+    return d.plan.num_stops(v)
 
 
 @operation(mutates=True)
@@ -238,7 +238,7 @@ def end_shift(core: EngineCore, d: Dispatcher, vehicle_id: str, now_s: int = 0) 
 @operation(mutates=False)
 def vehicle_index(core: EngineCore, d: Dispatcher, vehicle_id: str) -> int:
     """The dispatcher's index of ``vehicle_id`` (NotFoundError if unknown)."""
-    return d._vehicle(vehicle_id)
+    return d.vehicle_index_of(vehicle_id)
 
 
 @operation(mutates=False)
@@ -256,7 +256,7 @@ def manifest_view(core: EngineCore, d: Dispatcher, v: int) -> dict[str, list[Any
 @operation(mutates=False)
 def list_vehicles(core: EngineCore, d: Dispatcher) -> list[dict[str, Any]]:
     """Every vehicle's status."""
-    return [core.views.vehicle_status(v) for v in range(d.plan.k)]
+    return [core.views.vehicle_status(v) for v in range(d.plan.num_vehicles)]
 
 
 # ---------------------------------------------------------------------------- the operator's

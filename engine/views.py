@@ -14,7 +14,6 @@ import numpy as np
 
 from matching import RideStatus
 from matching.dispatcher import Dispatcher, PlanColumns, Ride
-from routing.schedule import _LOC
 
 
 class ViewSource(Protocol):
@@ -100,13 +99,13 @@ class Views:
         veh = d.vehicles[v]
         return {
             "vehicle_id": veh.id,
-            "on_shift": bool(not d.off_shift[v] and plan.nf[1, plan.vi[1, v]] >= self.clock_s),
+            "on_shift": bool(not d.off_shift[v] and plan.shift_end(v) >= self.clock_s),
             "seats": veh.seats,
             "wheelchair_places": veh.wheelchair_places,
-            "on_board": int(plan.load0[v].sum()),
-            "stop": int(plan.ni[_LOC, plan.vi[0, v]]),
-            "available_s": int(plan.vf[0, v]),
-            "planned_stops": int(plan.rlen[v] - 2),
+            "on_board": int(plan.load(v).sum()),
+            "stop": plan.location(v),
+            "available_s": int(plan.available_at(v)),
+            "planned_stops": plan.num_stops(v),
             "shift_end_s": veh.shift_end_s,
         }
 
@@ -119,12 +118,12 @@ class Views:
             if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
                 waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
         plan = d.plan
-        on_shift = int(((plan.nf[1, plan.vi[1]] >= self.clock_s) & ~d.off_shift).sum())
+        on_shift = int((plan.on_shift(self.clock_s) & ~d.off_shift).sum())
         return {
             "clock_s": self.clock_s,
             "service_day": self.day.isoformat() if self.day is not None else "",
             "rides_expired": counts[RideStatus.EXPIRED],
-            "vehicles": plan.k,
+            "vehicles": plan.num_vehicles,
             "vehicles_on_shift": on_shift,
             "rides_assigned": counts[RideStatus.ASSIGNED],
             "rides_on_board": counts[RideStatus.ON_BOARD],
@@ -132,7 +131,7 @@ class Views:
             "rides_cancelled": counts[RideStatus.CANCELLED],
             "rides_no_show": counts[RideStatus.NO_SHOW],
             "requests_rejected": self.requests_rejected,
-            "riders_on_board": int(plan.load0[:, 0].sum() + plan.load0[:, 1].sum()),
+            "riders_on_board": int(plan.arrays.start_load.sum()),
             "mean_wait_s": float(np.mean(waits)) if waits else 0.0,
             "planned_vehicle_time_s": float(plan.cost()),
         }

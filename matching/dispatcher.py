@@ -6,9 +6,10 @@
 >>> ride = dispatcher.quote_and_book(other, now_s=8 * 3600)      # both in one step (or a Rejection)
 >>> dispatcher.reoptimise(deadline=time.monotonic() + 0.2)       # improve without breaking promises
 
-**The plan** is kept in the arrays of :mod:`routing.schedule`: every vehicle has a start
-node (where it can next change course, and when), an end node (its depot, by the end of
-its shift) and the pickup and drop-off nodes of its rides in between. Locations are stop
+**The plan** is a :class:`routing.fleet.FleetPlan` (named arrays the kernels of
+:mod:`routing.schedule` read): every vehicle has a start node (where it can next change
+course, and when), an end node (its depot, by the end of its shift) and the pickup and
+drop-off nodes of its rides in between. Locations are stop
 indices; travel times come from a stop-by-stop matrix computed once with the contraction
 hierarchy. A vehicle driving to its next stop is committed to it: new stops are inserted
 after it (MATSim's "position 1 = right after the current position", with the current
@@ -50,27 +51,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from routing import RoadNetwork, Router, StopSet
-from routing.alns import insert_nodes, remove_marked
-from routing.config import kernel
-from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
-from routing.schedule import (
-    _B,
-    _E,
-    _END,
-    _KIND,
-    _L,
-    _LOC,
-    _PAIR,
-    _REQ,
-    _RIDE,
-    _S,
-    _START,
-    _T0,
-    RS_ROWS,
-    fleet_insertions,
-    prepare_route,
-    schedule_with_insertion,
-)
+from routing.fleet import FleetPlan
+from routing.problem import DELIVERY, PICKUP, PDProblem
+from routing.schedule import CostWeights
 from routing.solve import Deadline, FirstOf, MaxIterations, SolveParams, StoppingCriterion, solve
 
 from .errors import ConflictError, InvalidValueError, NotFoundError
@@ -156,201 +139,6 @@ class ReoptimiseReport:
     moved_rides: tuple[str, ...]
 
 
-@kernel
-def reachable_vehicles(ni, nf, vi, vf, tt, cap, o, seats, wheelchairs, t_req, latest):
-    """The vehicles with room for the party, on shift at ``t_req`` and able to reach stop ``o``
-    by ``latest`` from where they are (in vehicle order)."""
-    k = cap.shape[0]
-    out = np.empty(k, np.int64)
-    c = 0
-    for v in range(k):
-        start = vi[_START, v]
-        if (
-            cap[v, 0] >= seats
-            and cap[v, 1] >= wheelchairs
-            and nf[_L, vi[_END, v]] >= t_req
-            and vf[_T0, v] + tt[ni[_LOC, start], o] <= latest
-        ):
-            out[c] = v
-            c += 1
-    return out[:c]
-
-
-# ---------------------------------------------------------------------------- the plan arrays
-class _Plan:
-    """Kernel arrays of the plan (see :mod:`routing.schedule` for the layout)."""
-
-    DIMS = 2  # seats, wheelchair places
-
-    def __init__(self, vehicles: Sequence[VehicleState], tt: NDArray[np.float64], max_len: int = 16) -> None:
-        k = len(vehicles)
-        self.k = k
-        self.tt = tt
-        cap_nodes = 2 * k + 2 + 64
-        self.nf = np.zeros((4, cap_nodes))
-        self.ni = np.full((4, cap_nodes), -1, np.int32)
-        self.dem = np.zeros((cap_nodes, self.DIMS), np.int64)
-        self.num_nodes = 2 * k + 2  # starts, ends, two quote slots
-        # Per node, beside the kernels' arrays: the ride it belongs to (None for a start, an end
-        # or a quote slot), and its planned time and vehicle as the ride record last had them.
-        self.node_ride = np.full(cap_nodes, None, object)
-        self.node_time = np.full(cap_nodes, np.nan)
-        self.node_vehicle = np.full(cap_nodes, -1, np.int32)
-        self.vf = np.zeros((2, k))
-        self.vf[1] = np.inf
-        self.vi = np.zeros((2, k), np.int32)
-        self.cap = np.zeros((k, self.DIMS), np.int64)
-        self.load0 = np.zeros((k, self.DIMS), np.int64)
-        self.routes = np.zeros((k, max_len), np.int32)
-        self.rlen = np.full(k, 2, np.int32)
-        self.rs = np.zeros((RS_ROWS, k, max_len))
-        self.rload = np.zeros((k, max_len, self.DIMS), np.int64)
-        self.w = np.array([1.0, 1.0, 0.1])
-        self.pos_scratch = np.full(cap_nodes, -1, np.int32)
-        self._cand_lb = np.empty(0)
-        self._cand_i = np.empty(0, np.int32)
-        self._cand_j = np.empty(0, np.int32)
-        self._buf_seq = np.empty(0, np.int32)
-        self._buf_b = np.empty(0)
-        for v, veh in enumerate(vehicles):
-            start, end = v, k + v
-            self.ni[_KIND, start] = START
-            self.ni[_KIND, end] = END
-            self.ni[_LOC, start] = veh.depot_stop
-            self.ni[_LOC, end] = veh.depot_stop
-            self.nf[_E, start] = veh.shift_start_s
-            self.nf[_L, start] = np.inf
-            self.nf[_E, end] = 0.0
-            self.nf[_L, end] = veh.shift_end_s
-            self.nf[_RIDE, :] = np.inf
-            self.vf[_T0, v] = veh.shift_start_s
-            self.vi[_START, v] = start
-            self.vi[_END, v] = end
-            self.cap[v] = (veh.seats, veh.wheelchair_places)
-            self.routes[v, 0] = start
-            self.routes[v, 1] = end
-        self.quote_p = 2 * k
-        self.quote_d = 2 * k + 1
-        self.ni[_KIND, self.quote_p] = PICKUP
-        self.ni[_KIND, self.quote_d] = DELIVERY
-        self.ni[_PAIR, self.quote_p] = self.quote_d
-        self.ni[_PAIR, self.quote_d] = self.quote_p
-        for v in range(k):
-            self.prepare(v)
-
-    # ------------------------------------------------------------------ growth
-    def new_node(self) -> int:
-        if self.num_nodes == self.nf.shape[1]:
-            cap = 2 * self.nf.shape[1]
-            nf = np.zeros((4, cap))
-            nf[:, : self.num_nodes] = self.nf
-            nf[_RIDE, self.num_nodes :] = np.inf
-            ni = np.full((4, cap), -1, np.int32)
-            ni[:, : self.num_nodes] = self.ni
-            dem = np.zeros((cap, self.DIMS), np.int64)
-            dem[: self.num_nodes] = self.dem
-            self.nf, self.ni, self.dem = nf, ni, dem
-            n = self.num_nodes
-            self.node_ride = np.concatenate([self.node_ride[:n], np.full(cap - n, None, object)])
-            self.node_time = np.concatenate([self.node_time[:n], np.full(cap - n, np.nan)])
-            self.node_vehicle = np.concatenate([self.node_vehicle[:n], np.full(cap - n, -1, np.int32)])
-            self.pos_scratch = np.full(cap, -1, np.int32)
-        node = self.num_nodes
-        self.num_nodes += 1
-        return node
-
-    def ensure_room(self, extra: int = 2) -> None:
-        need = int(self.rlen.max()) + extra + 2
-        if need <= self.routes.shape[1]:
-            return
-        m = max(need, 2 * self.routes.shape[1])
-        routes = np.zeros((self.k, m), np.int32)
-        routes[:, : self.routes.shape[1]] = self.routes
-        rs = np.zeros((RS_ROWS, self.k, m))
-        rs[:, :, : self.rs.shape[2]] = self.rs
-        rload = np.zeros((self.k, m, self.DIMS), np.int64)
-        rload[:, : self.rload.shape[1]] = self.rload
-        self.routes, self.rs, self.rload = routes, rs, rload
-
-    # ------------------------------------------------------------------ kernels
-    def prepare(self, v: int) -> bool:
-        return bool(
-            prepare_route(
-                v,
-                self.routes,
-                self.rlen,
-                self.nf,
-                self.ni,
-                self.dem,
-                self.vf,
-                self.load0,
-                self.tt,
-                self.rs,
-                self.rload,
-                self.pos_scratch,
-            )
-        )
-
-    def route(self, v: int) -> NDArray[np.int32]:
-        return self.routes[v, : self.rlen[v]]
-
-    def insertions(
-        self, cands: NDArray[np.int64], p: int, d: int
-    ) -> tuple[NDArray[np.float64], NDArray[np.int32], NDArray[np.int32]]:
-        n = cands.shape[0]
-        cost = np.full(n, np.inf)
-        pos_i = np.full(n, -1, np.int32)
-        pos_j = np.full(n, -1, np.int32)
-        if n:
-            m = int(self.rlen[cands].max()) + 2  # the longest candidate route with the new stops
-            if self._cand_lb.shape[0] < m * m:  # scratch of best_insertion, kept between quotes
-                size = 2 * m * m
-                self._cand_lb = np.empty(size)
-                self._cand_i = np.empty(size, np.int32)
-                self._cand_j = np.empty(size, np.int32)
-            if self._buf_seq.shape[0] < m:
-                self._buf_seq = np.empty(2 * m, np.int32)
-                self._buf_b = np.empty(2 * m)
-            fleet_insertions(cands, p, d, self.routes, self.rlen, self.nf, self.ni, self.dem, self.vf, self.vi,
-                             self.cap, self.tt, self.tt, self.rs, self.rload, self.w, cost, pos_i, pos_j, self._cand_lb,
-                             self._cand_i, self._cand_j, self._buf_seq, self._buf_b, self.pos_scratch,
-                             True)  # fmt: skip
-        return cost, pos_i, pos_j
-
-    def schedule_with(self, v: int, p: int, d: int, i: int, j: int) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
-        m = int(self.rlen[v]) + 2
-        seq = np.zeros(m, np.int32)
-        b = np.zeros(m)
-        cm = schedule_with_insertion(
-            v, p, d, i, j, self.routes, self.rlen, self.nf, self.ni, self.vf, self.tt, seq, b, self.pos_scratch
-        )
-        return seq[:cm], b[:cm]
-
-    def insert(self, v: int, p: int, d: int, i: int, j: int) -> None:
-        self.ensure_room()
-        insert_nodes(v, p, d, i, j, self.routes, self.rlen)
-        if not self.prepare(v):  # pragma: no cover - the kernel checked it
-            raise RuntimeError(f"insertion into vehicle {v} produced an infeasible route")
-
-    def remove(self, v: int, nodes: Sequence[int]) -> None:
-        mark = np.zeros(self.nf.shape[1], np.uint8)
-        for node in nodes:
-            mark[node] = 1
-        remove_marked(v, self.routes, self.rlen, mark)
-        self.prepare(v)
-
-    def cost(self) -> float:
-        """Total planned travel time of the routes (an idle vehicle's way home is not counted)."""
-        total = 0.0
-        for v in range(self.k):
-            if self.rlen[v] <= 2:
-                continue
-            seq = self.route(v)
-            loc = self.ni[_LOC, seq]
-            total += float(self.tt[loc[:-1], loc[1:]].sum())
-        return total
-
-
 # ---------------------------------------------------------------------------- the dispatcher
 class Dispatcher:
     """Demand-responsive dispatch over a road network with stops (see the module docstring).
@@ -402,11 +190,17 @@ class Dispatcher:
         if tt.shape != (len(stops), len(stops)):
             raise InvalidValueError("travel_time_s", f"expected a {len(stops)} x {len(stops)} matrix")
         self.matrix_s = time.perf_counter() - t0
-        self.plan = _Plan(vehicles, tt)
-        self.plan.w[:] = (
-            self.params.vehicle_time_weight,
-            self.params.passenger_delay_weight,
-            self.params.new_rider_wait_weight,
+        self.plan = FleetPlan(
+            [veh.depot_stop for veh in vehicles],
+            [veh.shift_start_s for veh in vehicles],
+            [veh.shift_end_s for veh in vehicles],
+            [(veh.seats, veh.wheelchair_places) for veh in vehicles],
+            tt,
+        )
+        self.plan.weights = CostWeights(
+            float(self.params.vehicle_time_weight),
+            float(self.params.passenger_delay_weight),
+            float(self.params.new_rider_wait_weight),
         )
         self.rides: dict[str, Ride] = {}
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
@@ -459,40 +253,40 @@ class Dispatcher:
         seats, wc = self._demand(request)
         s_p = self.params.service_time_s(request.passengers)
         s_d = self.params.service_time_s(request.passengers)
-        plan.ni[_KIND, p] = PICKUP
-        plan.ni[_KIND, d] = DELIVERY
-        plan.ni[_LOC, p] = stops.origin.stop
-        plan.ni[_LOC, d] = stops.destination.stop
-        plan.ni[_PAIR, p] = d
-        plan.ni[_PAIR, d] = p
-        plan.ni[_REQ, p] = ride_index
-        plan.ni[_REQ, d] = ride_index
-        plan.nf[_E, p], plan.nf[_L, p] = window
-        plan.nf[_S, p] = s_p
-        plan.nf[_S, d] = s_d
-        plan.nf[_E, d] = 0.0
-        plan.nf[_L, d] = window[1] + s_p + max_ride
-        plan.nf[_RIDE, d] = max_ride
-        plan.dem[p] = (seats, wc)
-        plan.dem[d] = (-seats, -wc)
+        plan.arrays.kind[p] = PICKUP
+        plan.arrays.kind[d] = DELIVERY
+        plan.arrays.node_location[p] = stops.origin.stop
+        plan.arrays.node_location[d] = stops.destination.stop
+        plan.arrays.partner[p] = d
+        plan.arrays.partner[d] = p
+        plan.arrays.request[p] = ride_index
+        plan.arrays.request[d] = ride_index
+        plan.arrays.tw_early[p], plan.arrays.tw_late[p] = window
+        plan.arrays.service[p] = s_p
+        plan.arrays.service[d] = s_d
+        plan.arrays.tw_early[d] = 0.0
+        plan.arrays.tw_late[d] = window[1] + s_p + max_ride
+        plan.arrays.max_ride[d] = max_ride
+        plan.arrays.demand[p] = (seats, wc)
+        plan.arrays.demand[d] = (-seats, -wc)
 
     def _sync(self, now_s: int) -> None:
         """Bring every vehicle's start to ``now``: idle ones wait where they are; a vehicle
         on its way is committed to its next stop. A vehicle that should already have served
         its next stop is late: its plan is shifted and any promise that breaks is recorded."""
         plan = self.plan
-        for v in np.flatnonzero(plan.vf[_T0] < now_s).tolist():
-            if plan.rlen[v] <= 2:
-                plan.vf[_T0, v] = now_s
-                plan.nf[_E, plan.vi[_START, v]] = now_s
+        for v in np.flatnonzero(plan.arrays.vehicle_early < now_s).tolist():
+            if plan.state.length[v] <= 2:
+                plan.arrays.vehicle_early[v] = now_s
+                plan.arrays.tw_early[plan.arrays.vehicle_start[v]] = now_s
             else:
-                first = int(plan.routes[v, 1])
-                arrival = float(plan.rs[1, v, 1])  # planned arrival at the next stop
-                plan.ni[_LOC, plan.vi[_START, v]] = plan.ni[_LOC, first]
-                plan.vf[_T0, v] = max(float(now_s), arrival)
-                plan.nf[_E, plan.vi[_START, v]] = plan.vf[_T0, v]
+                first = int(plan.state.nodes[v, 1])
+                arrival = float(plan.state.arrival[v, 1])  # planned arrival at the next stop
+                plan.arrays.node_location[plan.arrays.vehicle_start[v]] = plan.arrays.node_location[first]
+                plan.arrays.vehicle_early[v] = max(float(now_s), arrival)
+                plan.arrays.tw_early[plan.arrays.vehicle_start[v]] = plan.arrays.vehicle_early[v]
             self._prepare_or_accept_lateness(v, now_s)
-            if plan.rlen[v] > 2:
+            if plan.state.length[v] > 2:
                 self._refresh_planned_times(v)  # a busy vehicle's plan moved: keep it (persistence)
 
     def _prepare_or_accept_lateness(self, v: int, now_s: int) -> None:
@@ -507,28 +301,33 @@ class Dispatcher:
             return
         seq = plan.route(v)
         # The earliest schedule without any upper bound: forward pass only.
-        t = max(plan.vf[_T0, v], plan.nf[_E, seq[0]])
+        t = max(plan.arrays.vehicle_early[v], plan.arrays.tw_early[seq[0]])
         times = [t]
         for k in range(1, len(seq)):
             prev, node = int(seq[k - 1]), int(seq[k])
-            t = max(plan.nf[_E, node], t + plan.nf[_S, prev] + plan.tt[plan.ni[_LOC, prev], plan.ni[_LOC, node]])
+            t = max(
+                plan.arrays.tw_early[node],
+                t
+                + plan.arrays.service[prev]
+                + plan.arrays.travel_time[plan.arrays.node_location[prev], plan.arrays.node_location[node]],
+            )
             times.append(t)
         start_of: dict[int, float] = {}
         for k in range(1, len(seq)):
             node = int(seq[k])
-            kind = int(plan.ni[_KIND, node])
+            kind = int(plan.arrays.kind[node])
             rid = plan.node_ride[node]
-            if times[k] > plan.nf[_L, node]:
-                detail = f"now planned at {int(times[k])} s, promised by {int(plan.nf[_L, node])} s"
-                plan.nf[_L, node] = times[k]
+            if times[k] > plan.arrays.tw_late[node]:
+                detail = f"now planned at {int(times[k])} s, promised by {int(plan.arrays.tw_late[node])} s"
+                plan.arrays.tw_late[node] = times[k]
                 self._widened(rid, kind, now_s, v, detail)
             if kind == PICKUP:
-                start_of[int(plan.ni[_PAIR, node])] = times[k] + plan.nf[_S, node]
+                start_of[int(plan.arrays.partner[node])] = times[k] + plan.arrays.service[node]
             elif kind == DELIVERY and node in start_of:
                 ride_s = times[k] - start_of[node]
-                if ride_s > plan.nf[_RIDE, node]:
-                    detail = f"ride now planned at {int(ride_s)} s, limit {int(plan.nf[_RIDE, node])} s"
-                    plan.nf[_RIDE, node] = ride_s
+                if ride_s > plan.arrays.max_ride[node]:
+                    detail = f"ride now planned at {int(ride_s)} s, limit {int(plan.arrays.max_ride[node])} s"
+                    plan.arrays.max_ride[node] = ride_s
                     self._widened(rid, DELIVERY, now_s, v, detail)
         if not plan.prepare(v):  # pragma: no cover - every upper bound now holds for the forward pass
             raise RuntimeError(f"vehicle {v}: could not make its plan consistent")
@@ -553,9 +352,9 @@ class Dispatcher:
         van holds hundreds of stops, of which a booking moves a few."""
         plan = self.plan
         self._dirty_vehicles.add(v)
-        m = int(plan.rlen[v])
-        nodes = plan.routes[v, 1 : m - 1]  # the planned stops, without the start and the end
-        times = plan.rs[_B, v, 1 : m - 1]
+        m = int(plan.state.length[v])
+        nodes = plan.state.nodes[v, 1 : m - 1]  # the planned stops, without the start and the end
+        times = plan.state.service_start[v, 1 : m - 1]
         changed = np.flatnonzero((plan.node_time[nodes] != times) | (plan.node_vehicle[nodes] != v))
         if not changed.size:
             return
@@ -605,14 +404,14 @@ class Dispatcher:
             return self._reject(request, now_s, RejectReason.NO_WHEELCHAIR_VEHICLE, "no vehicle has a wheelchair place")
         o, d = stops.origin.stop, stops.destination.stop
         plan = self.plan
-        direct = round(plan.tt[o, d])
+        direct = round(plan.arrays.travel_time[o, d])
         max_ride = self.params.max_ride_s(direct)
         t_req = max(int(request.requested_time_s), int(now_s))
         latest = t_req + self.params.max_wait_s
         self._sync(now_s)
         self._set_ride_nodes(plan.quote_p, plan.quote_d, request, stops, (float(t_req), float(latest)), max_ride, -1)
         # Vehicles that could carry the party and reach the pickup in time at all.
-        cands = reachable_vehicles(plan.ni, plan.nf, plan.vi, plan.vf, plan.tt, plan.cap, o, seats, wc, t_req, latest)
+        cands = plan.reachable(o, (seats, wc), t_req, latest)
         if self.off_shift.any():
             cands = cands[~self.off_shift[cands]]
         self.last_quote_candidates = int(cands.size)
@@ -758,7 +557,7 @@ class Dispatcher:
                 cost, pos_i, pos_j = plan.insertions(cands, p, d)
             best = int(np.argmin(cost)) if cands.size else 0
             if not cands.size or not np.isfinite(cost[best]):
-                plan.ni[_KIND, p] = plan.ni[_KIND, d] = -1
+                plan.arrays.kind[p] = plan.arrays.kind[d] = -1
                 raise ConflictError(f"offer {offer_id} can no longer be served: the plan changed since it was made")
             v, i, j = int(cands[best]), int(pos_i[best]), int(pos_j[best])
         plan.insert(v, p, d, i, j)
@@ -806,17 +605,21 @@ class Dispatcher:
     def planned_stops(self, v: int, limit: int | None = None) -> list[PlannedStop]:
         """Vehicle ``v``'s planned stops in order (the first ``limit`` of them, or all)."""
         plan = self.plan
-        last = int(plan.rlen[v]) - 1  # position of the route's end node
+        last = int(plan.state.length[v]) - 1  # position of the route's end node
         if limit is not None:
             last = min(last, 1 + limit)
         ride_of = plan.node_ride
         out = []
         for k in range(1, last):
-            node = int(plan.routes[v, k])
-            kind = "pickup" if plan.ni[_KIND, node] == PICKUP else "dropoff"
+            node = int(plan.state.nodes[v, k])
+            kind = "pickup" if plan.arrays.kind[node] == PICKUP else "dropoff"
             out.append(
                 PlannedStop(
-                    ride_of[node], kind, int(plan.ni[_LOC, node]), float(plan.rs[_B, v, k]), int(plan.nf[_S, node])
+                    ride_of[node],
+                    kind,
+                    int(plan.arrays.node_location[node]),
+                    float(plan.state.service_start[v, k]),
+                    int(plan.arrays.service[node]),
                 )
             )
         return out
@@ -829,25 +632,23 @@ class Dispatcher:
         hundreds of stops. (:meth:`planned_stops` stays a loop: the simulator asks for the next
         stop of one- or two-stop plans millions of times, where the array set-up costs more.)
         """
-        plan = self.plan
-        last = int(plan.rlen[v]) - 1
-        nodes = plan.routes[v, 1:last]
-        pickup = plan.ni[_KIND, nodes] == PICKUP
+        cols = self.plan.columns(v)
         return PlanColumns(
-            ride_ids=plan.node_ride[nodes].tolist(),
-            kinds=[StopKind.PICKUP if up else StopKind.DROPOFF for up in pickup.tolist()],
-            stops=plan.ni[_LOC, nodes].tolist(),
-            planned_s=plan.rs[_B, v, 1:last].tolist(),
-            service_s=plan.nf[_S, nodes].astype(np.int64).tolist(),
-            passengers=np.abs(plan.dem[nodes]).sum(axis=1).tolist(),
-            window_start_s=np.where(pickup, plan.nf[_E, nodes], 0.0).astype(np.int64).tolist(),
+            ride_ids=self.plan.node_ride[cols.nodes].tolist(),
+            kinds=[StopKind.PICKUP if up else StopKind.DROPOFF for up in cols.is_pickup.tolist()],
+            stops=cols.location.tolist(),
+            planned_s=cols.service_start.tolist(),
+            service_s=cols.service.astype(np.int64).tolist(),
+            passengers=cols.passengers.tolist(),
+            window_start_s=cols.tw_early.astype(np.int64).tolist(),
         )
 
     def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
         """The vehicle's planned stops: (ride id, :class:`StopKind` value, stop index, planned service start)."""
-        return [(s.ride_id, s.kind, s.stop, s.planned_s) for s in self.planned_stops(self._vehicle(vehicle_id))]
+        return [(s.ride_id, s.kind, s.stop, s.planned_s) for s in self.planned_stops(self.vehicle_index_of(vehicle_id))]
 
-    def _vehicle(self, vehicle_id: str) -> int:
+    def vehicle_index_of(self, vehicle_id: str) -> int:
+        """The index of vehicle ``vehicle_id`` in the fleet (and in the plan); :class:`NotFoundError` if unknown."""
         v = self.vehicle_index.get(vehicle_id)
         if v is None:
             raise NotFoundError("vehicle", vehicle_id)
@@ -855,19 +656,16 @@ class Dispatcher:
 
     def on_vehicle_position(self, vehicle_id: str, stop: int, time_s: int) -> None:
         """The vehicle is at (or committed to) ``stop`` and can leave it from ``time_s``."""
-        v = self._vehicle(vehicle_id)
+        v = self.vehicle_index_of(vehicle_id)
         if not 0 <= stop < len(self.stops):
             raise InvalidValueError("stop", f"got {stop}", f"0 .. {len(self.stops) - 1}")
-        plan = self.plan
-        plan.ni[_LOC, plan.vi[_START, v]] = stop
-        plan.vf[_T0, v] = time_s
-        plan.nf[_E, plan.vi[_START, v]] = time_s
+        self.plan.move_start(v, stop, time_s)
         self._prepare_or_accept_lateness(v, time_s)
         self._refresh_planned_times(v)
 
     def _first_stop(self, v: int, node: int, what: str) -> None:
         plan = self.plan
-        if plan.rlen[v] < 3 or int(plan.routes[v, 1]) != node:
+        if plan.state.length[v] < 3 or int(plan.state.nodes[v, 1]) != node:
             raise ConflictError(f"{what}: it is not the vehicle's next planned stop")
 
     def on_boarded(self, ride_id: str, time_s: int) -> None:
@@ -879,12 +677,12 @@ class Dispatcher:
         plan = self.plan
         self._first_stop(v, ride.pickup_node, f"boarding ride {ride_id}")
         self._late_on_arrival(v, ride_id, ride.pickup_node, PICKUP, time_s)
-        s_p = plan.nf[_S, ride.pickup_node]
-        plan.load0[v] += plan.dem[ride.pickup_node]
+        s_p = plan.arrays.service[ride.pickup_node]
+        plan.arrays.start_load[v] += plan.arrays.demand[ride.pickup_node]
         plan.remove(v, [ride.pickup_node])
         d = ride.dropoff_node
-        plan.ni[_PAIR, d] = -1  # on board: the ride limit becomes the drop-off's deadline
-        plan.nf[_L, d] = min(plan.nf[_L, d], time_s + s_p + plan.nf[_RIDE, d])
+        plan.arrays.partner[d] = -1  # on board: the ride limit becomes the drop-off's deadline
+        plan.arrays.tw_late[d] = min(plan.arrays.tw_late[d], time_s + s_p + plan.arrays.max_ride[d])
         ride.status = RideStatus.ON_BOARD
         ride.picked_up_at_s = int(time_s)
         self._served(v, ride, ride.pickup_node, time_s + s_p, time_s, DispatchEventKind.BOARDED)
@@ -896,7 +694,7 @@ class Dispatcher:
         worsened on the way) shows only here. For a rider on board the drop-off deadline is
         the end of their ride limit, so this also reports a ride that took too long.
         """
-        deadline = float(self.plan.nf[_L, node])
+        deadline = float(self.plan.arrays.tw_late[node])
         if time_s > deadline + 1e-6:
             what = "picked up" if kind == PICKUP else "dropped off"
             self._report_late(ride_id, kind, time_s, v, f"{what} at {int(time_s)} s, promised by {int(deadline)} s")
@@ -910,8 +708,8 @@ class Dispatcher:
         plan = self.plan
         self._first_stop(v, ride.dropoff_node, f"drop-off of ride {ride_id}")
         self._late_on_arrival(v, ride_id, ride.dropoff_node, DELIVERY, time_s)
-        s_d = plan.nf[_S, ride.dropoff_node]
-        plan.load0[v] += plan.dem[ride.dropoff_node]
+        s_d = plan.arrays.service[ride.dropoff_node]
+        plan.arrays.start_load[v] += plan.arrays.demand[ride.dropoff_node]
         plan.remove(v, [ride.dropoff_node])
         ride.status = RideStatus.COMPLETED
         ride.dropped_off_at_s = int(time_s)
@@ -920,10 +718,7 @@ class Dispatcher:
     def _served(self, v: int, ride: Ride, node: int, free_at_s: float, time_s: int, event: DispatchEventKind) -> None:
         """Vehicle ``v`` served ``node`` (already out of its route) and is free at ``free_at_s``."""
         plan = self.plan
-        start = plan.vi[_START, v]
-        plan.ni[_LOC, start] = plan.ni[_LOC, node]
-        plan.vf[_T0, v] = max(plan.vf[_T0, v], free_at_s)
-        plan.nf[_E, start] = plan.vf[_T0, v]
+        plan.move_start(v, int(plan.arrays.node_location[node]), max(plan.available_at(v), free_at_s))
         self._prepare_or_accept_lateness(v, time_s)
         self._dirty_rides.add(ride.ride_id)
         self._refresh_planned_times(v)
@@ -945,7 +740,7 @@ class Dispatcher:
         """The driver ends the shift: the vehicle serves the stops already planned (re-optimisation
         may still move its riders who are not on board to other vehicles) but gets no new ride,
         from a quote, a booking or a re-optimisation, until :meth:`start_shift`."""
-        v = self._vehicle(vehicle_id)
+        v = self.vehicle_index_of(vehicle_id)
         if not self.off_shift[v]:
             self.off_shift[v] = True
             self._dirty_vehicles.add(v)
@@ -953,7 +748,7 @@ class Dispatcher:
 
     def start_shift(self, vehicle_id: str, now_s: int) -> None:
         """The driver (re)starts the shift: the vehicle takes rides again (within its shift hours)."""
-        v = self._vehicle(vehicle_id)
+        v = self.vehicle_index_of(vehicle_id)
         if self.off_shift[v]:
             self.off_shift[v] = False
             self._dirty_vehicles.add(v)
@@ -968,7 +763,7 @@ class Dispatcher:
             raise ConflictError(f"ride {ride_id} is already {ride.status.value}")
         v, plan = ride.vehicle, self.plan
         if ride.status == RideStatus.ON_BOARD:
-            plan.load0[v] += plan.dem[ride.dropoff_node]
+            plan.arrays.start_load[v] += plan.arrays.demand[ride.dropoff_node]
             plan.remove(v, [ride.dropoff_node])
         else:
             plan.remove(v, [ride.pickup_node, ride.dropoff_node])
@@ -987,12 +782,12 @@ class Dispatcher:
         """
         plan = self.plan
         served = 0
-        for v in range(plan.k):
-            while plan.rlen[v] > 2 and plan.rs[_B, v, 1] <= now_s:
-                node = int(plan.routes[v, 1])
-                t = int(np.ceil(plan.rs[_B, v, 1]))
+        for v in range(plan.num_vehicles):
+            while plan.state.length[v] > 2 and plan.state.service_start[v, 1] <= now_s:
+                node = int(plan.state.nodes[v, 1])
+                t = int(np.ceil(plan.state.service_start[v, 1]))
                 rid = plan.node_ride[node]
-                if plan.ni[_KIND, node] == PICKUP:
+                if plan.arrays.kind[node] == PICKUP:
                     self.on_boarded(rid, t)
                 else:
                     self.on_alighted(rid, t)
@@ -1041,10 +836,13 @@ class Dispatcher:
         rec: dict[str, Any] = {}
         if ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
             d = ride.dropoff_node
-            rec["dropoff_late_s"] = float(plan.nf[_L, d])
-            rec["ride_limit_s"] = float(plan.nf[_RIDE, d])
+            rec["dropoff_late_s"] = float(plan.arrays.tw_late[d])
+            rec["ride_limit_s"] = float(plan.arrays.max_ride[d])
             if ride.status == RideStatus.ASSIGNED:
-                rec["pickup_window_s"] = [float(plan.nf[_E, ride.pickup_node]), float(plan.nf[_L, ride.pickup_node])]
+                rec["pickup_window_s"] = [
+                    float(plan.arrays.tw_early[ride.pickup_node]),
+                    float(plan.arrays.tw_late[ride.pickup_node]),
+                ]
         return rec
 
     def snapshot_vehicle(self, v: int, columns: PlanColumns | None = None) -> VehicleSnapshot:
@@ -1055,9 +853,9 @@ class Dispatcher:
         route = tuple(zip(cols.ride_ids, cols.kinds, strict=True))
         record: dict[str, Any] = {
             "id": self.vehicles[v].id,
-            "stop": int(plan.ni[_LOC, plan.vi[_START, v]]),
-            "t0_s": float(plan.vf[_T0, v]),
-            "load": [int(x) for x in plan.load0[v]],
+            "stop": plan.location(v),
+            "t0_s": plan.available_at(v),
+            "load": [int(x) for x in plan.load(v)],
             "route": route,
             "off_shift": bool(self.off_shift[v]),
         }
@@ -1112,7 +910,7 @@ class Dispatcher:
                     float(rec["ride_limit_s"]),
                     len(self.rides),
                 )
-                plan.nf[_L, d] = float(rec["dropoff_late_s"])
+                plan.arrays.tw_late[d] = float(rec["dropoff_late_s"])
                 ride.dropoff_node = d
                 plan.node_ride[d] = ride.ride_id
                 plan.node_time[d], plan.node_vehicle[d] = ride.planned_dropoff_s, ride.vehicle
@@ -1123,8 +921,8 @@ class Dispatcher:
                     plan.node_time[p], plan.node_vehicle[p] = ride.planned_pickup_s, ride.vehicle
                     nodes[(ride.ride_id, StopKind.PICKUP)] = p
                 else:
-                    plan.ni[_PAIR, d] = -1
-                    plan.ni[_KIND, p] = -1  # an unused slot
+                    plan.arrays.partner[d] = -1
+                    plan.arrays.kind[p] = -1  # an unused slot
             self.rides[ride.ride_id] = ride
         for vehicle_snapshot in snapshot.vehicles:
             rec = vehicle_snapshot.to_dict()  # (the plan reads the vehicle from the record's fields)
@@ -1134,16 +932,10 @@ class Dispatcher:
             stop = int(rec["stop"])
             if not 0 <= stop < len(self.stops):
                 raise InvalidValueError("stop", f"vehicle {rec['id']} is at stop {stop}", f"0 .. {len(self.stops) - 1}")
-            plan.ni[_LOC, plan.vi[_START, v]] = stop
-            plan.vf[_T0, v] = float(rec["t0_s"])
-            plan.nf[_E, plan.vi[_START, v]] = float(rec["t0_s"])
-            plan.load0[v] = rec["load"]
+            plan.move_start(v, stop, float(rec["t0_s"]))
+            plan.arrays.start_load[v] = rec["load"]
             self.off_shift[v] = bool(rec.get("off_shift", False))
-            seq = [int(plan.vi[_START, v])] + [nodes[(rid, kind)] for rid, kind in rec["route"]]
-            seq.append(int(plan.vi[_END, v]))
-            plan.ensure_room(len(seq))
-            plan.routes[v, : len(seq)] = seq
-            plan.rlen[v] = len(seq)
+            plan.set_route(v, [nodes[(rid, kind)] for rid, kind in rec["route"]])
             self._prepare_or_accept_lateness(v, int(rec["t0_s"]))
             self._refresh_planned_times(v)
         self.offer_seq = max(self.offer_seq, highest_offer)
@@ -1161,11 +953,11 @@ class Dispatcher:
         if travel_time_s is None:
             travel_time_s = router.matrix(self.stops.node, self.stops.node).astype(np.float64)
         tt = np.ascontiguousarray(travel_time_s, np.float64)
-        if tt.shape != self.plan.tt.shape:
+        if tt.shape != self.plan.arrays.travel_time.shape:
             raise InvalidValueError("travel_time_s", f"expected a {len(self.stops)} x {len(self.stops)} matrix")
         self.router = router
-        self.plan.tt = tt
-        for v in range(self.plan.k):
+        self.plan.set_travel_time(tt)
+        for v in range(self.plan.num_vehicles):
             self._prepare_or_accept_lateness(v, now_s)
             self._refresh_planned_times(v)
 
@@ -1191,7 +983,7 @@ class Dispatcher:
         vehicle_before = {r.ride_id: r.vehicle for r in active}
         problem, node_ids = self._subproblem(active)
         local = {int(n): k for k, n in enumerate(node_ids)}
-        routes = [[local[int(n)] for n in plan.route(v)[1:-1]] for v in range(plan.k)]
+        routes = [[local[int(n)] for n in plan.route(v)[1:-1]] for v in range(plan.num_vehicles)]
         criteria: list[StoppingCriterion] = []
         if iterations:
             criteria.append(MaxIterations(iterations))
@@ -1217,18 +1009,18 @@ class Dispatcher:
                     adopted = False
                     break
         if adopted:
-            for v in range(plan.k):
+            for v in range(plan.num_vehicles):
                 new = [int(node_ids[n]) for n in result.routes[v]]
                 old = [int(n) for n in plan.route(v)[1:-1]]
                 if new == old:
                     continue
-                seq = [int(plan.vi[_START, v]), *new, int(plan.vi[_END, v])]
+                seq = [int(plan.arrays.vehicle_start[v]), *new, int(plan.arrays.vehicle_end[v])]
                 plan.ensure_room(len(seq))
-                plan.routes[v, : len(seq)] = seq
-                plan.rlen[v] = len(seq)
+                plan.state.nodes[v, : len(seq)] = seq
+                plan.state.length[v] = len(seq)
                 if not plan.prepare(v):  # pragma: no cover - the solver checked it
                     raise RuntimeError("re-optimisation produced an infeasible route")
-            for v in range(plan.k):
+            for v in range(plan.num_vehicles):
                 self._refresh_planned_times(v)
             moved = [rid for rid, v in vehicle_before.items() if self.rides[rid].vehicle != v]
             for rid in moved:
@@ -1244,7 +1036,7 @@ class Dispatcher:
         Its requests are the rides of ``active`` in order; ``meta["ride_ids"]`` names them.
         """
         plan = self.plan
-        k = plan.k
+        k = plan.num_vehicles
         nodes = [*range(k), *range(k, 2 * k)]
         for ride in active:
             if ride.status == RideStatus.ASSIGNED:
@@ -1255,29 +1047,29 @@ class Dispatcher:
         pickup = np.array([local[r.pickup_node] if r.status == RideStatus.ASSIGNED else -1 for r in active], np.int32)
         delivery = np.array([local[r.dropoff_node] for r in active], np.int32)
         req_vehicle = np.array([r.vehicle if r.status == RideStatus.ON_BOARD else -1 for r in active], np.int32)
-        max_ride = np.array([plan.nf[_RIDE, r.dropoff_node] for r in active])
+        max_ride = np.array([plan.arrays.max_ride[r.dropoff_node] for r in active])
         problem = PDProblem(
             name="dispatch",
-            kind=plan.ni[_KIND, node_ids].astype(np.int8),
-            tw_early=plan.nf[_E, node_ids].copy(),
-            tw_late=plan.nf[_L, node_ids].copy(),
-            service=plan.nf[_S, node_ids].copy(),
-            demand=plan.dem[node_ids].copy(),
+            kind=plan.arrays.kind[node_ids].astype(np.int8),
+            tw_early=plan.arrays.tw_early[node_ids].copy(),
+            tw_late=plan.arrays.tw_late[node_ids].copy(),
+            service=plan.arrays.service[node_ids].copy(),
+            demand=plan.arrays.demand[node_ids].copy(),
             pickup=pickup,
             delivery=delivery,
             max_ride=max_ride,
             request_vehicle=req_vehicle,
             vehicle_start=np.arange(k, dtype=np.int32),
             vehicle_end=np.arange(k, 2 * k, dtype=np.int32),
-            capacity=plan.cap.copy(),
-            start_load=plan.load0.copy(),
+            capacity=plan.arrays.capacity.copy(),
+            start_load=plan.arrays.start_load.copy(),
             max_duration=np.full(k, np.inf),
-            travel_time=plan.tt,
-            travel_cost=plan.tt,
-            node_location=plan.ni[_LOC, node_ids].astype(np.int32),
+            travel_time=plan.arrays.travel_time,
+            travel_cost=plan.arrays.travel_time,
+            node_location=plan.arrays.node_location[node_ids].astype(np.int32),
             objective="cost",
             meta={"ride_ids": [r.ride_id for r in active]},
         )
         # vehicle start times: the start nodes' windows open at the vehicles' start times
-        problem.tw_early[:k] = plan.vf[_T0]
+        problem.tw_early[:k] = plan.arrays.vehicle_early
         return problem, node_ids

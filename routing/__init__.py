@@ -11,11 +11,15 @@ The public API of the foundation layer:
   :func:`warm_up` compiles its kernels;
 * :func:`nearest_nodes`, :func:`snap` — snapping points to the network;
 * :func:`virtual_stops` — stops covering the network for stop-based service;
-* :class:`PDProblem` — a pickup-and-delivery problem (DARP, PDPTW, the dispatcher's
-  re-optimisation) as immutable arrays; :func:`read_instance`, :func:`read_cordeau_darp`,
-  :func:`read_li_lim` read the benchmark files;
-* the offline solver (:mod:`routing.solve`), whose kernels :func:`warm_up_solver` compiles;
-* :func:`check_solution` — the independent feasibility checker of any solution (a :class:`CheckReport`).
+* :class:`PDProblem` and :func:`solve` — pickup-and-delivery problems (DARP, PDPTW, the
+  dispatcher's re-optimisation) as immutable arrays, and their solver (:class:`SolveParams`,
+  stopping criteria :class:`MaxRuntime`, :class:`MaxIterations`, :class:`Deadline`,
+  :class:`FirstOf`; the :class:`Result`), whose kernels :func:`warm_up_solver` compiles;
+  :func:`read_instance`, :func:`read_cordeau_darp`, :func:`read_li_lim` read the benchmark files;
+* :func:`check_solution` — the independent feasibility checker of any solution (a :class:`CheckReport`);
+* :class:`FleetPlan` — a live fleet's routes as named arrays, with queries on them;
+* :class:`ProblemArrays`, :class:`RouteState`, :class:`CostWeights` — the schedule kernels'
+  named data (:mod:`routing.schedule`); the ALNS kernels live in :mod:`routing.alns`.
 
 This package imports nothing from the other packages of the engine.
 """
@@ -32,12 +36,15 @@ from .dijkstra import (
     dijkstra_one_to_one,
 )
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
+from .fleet import FleetPlan, StopColumns
 from .instances import iter_instances, read_cordeau_darp, read_instance, read_li_lim
 from .network import DEFAULT_ROAD_CLASSES, MAJOR_ROAD_CLASSES, PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .problem import DELIVERY, END, PICKUP, START, PDProblem
 from .router import NoPathError, Router, ShortestPath, warm_up
+from .schedule import CostWeights, ProblemArrays, RouteState, kernel_arrays
 from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
+from .solve import Deadline, FirstOf, MaxIterations, MaxRuntime, Result, SolveParams, StoppingCriterion, solve
 from .stops import StopSet, all_node_stops, coverage_m, virtual_stops
 from .synthetic import synthetic_city
 from .warm import warm_up_solver
@@ -57,17 +64,29 @@ __all__ = [
     "BuildOptions",
     "CheckReport",
     "ContractionHierarchy",
+    "CostWeights",
+    "Deadline",
+    "FirstOf",
+    "FleetPlan",
     "InvalidArgumentError",
+    "MaxIterations",
+    "MaxRuntime",
     "NetworkFileError",
     "NoPathError",
     "PDProblem",
+    "ProblemArrays",
+    "Result",
     "RoadNetwork",
+    "RouteState",
     "Router",
     "RoutingError",
     "ShortestPath",
     "SnapError",
     "SnapResult",
+    "SolveParams",
+    "StopColumns",
     "StopSet",
+    "StoppingCriterion",
     "all_node_stops",
     "bidirectional_dijkstra",
     "check_solution",
@@ -78,6 +97,7 @@ __all__ = [
     "dijkstra_one_to_many",
     "dijkstra_one_to_one",
     "iter_instances",
+    "kernel_arrays",
     "load_network",
     "nearest_nodes",
     "nearest_nodes_xy",
@@ -89,6 +109,7 @@ __all__ = [
     "read_manhattan",
     "snap",
     "solution_cost",
+    "solve",
     "speed_warning",
     "synthetic_city",
     "virtual_stops",

@@ -5,7 +5,7 @@
 >>> result = solve(read_cordeau_darp("a2-16.txt"), stop=MaxRuntime(10), seed=1)
 >>> result.cost, result.feasible, result.routes
 
-The search is the ALNS of :mod:`routing.alns` over the exact schedule and insertion kernels
+The search is the ALNS of the package :mod:`routing.alns` over the exact schedule and insertion kernels
 of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) a first share of
 the time removes whole routes (a route's requests go back into the pool with one vehicle
 fewer; if the search places them all, the smaller fleet is kept; a route that will not go
@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from . import alns
 from .errors import InvalidArgumentError, plain_repr
 from .problem import PDProblem
-from .schedule import RS_ROWS, kernel_arrays, prepare_route
+from .schedule import TRAVEL_ONLY, empty_route_state, kernel_arrays, prepare_route
 
 # ---------------------------------------------------------------------------- stopping criteria
 
@@ -169,7 +169,7 @@ class SolveParams:
             the ejection search after it (thorough, but its cost grows with fleet x requests:
             the live dispatcher, which works against a deadline, leaves it off).
         blocks: exchange blocks of stops between routes where the vehicles are empty
-            (:func:`routing.alns.block_polish`) on every candidate solution. It judges moves
+            (:func:`routing.alns.blocks.block_polish`) on every candidate solution. It judges moves
             by travel cost alone, so the live dispatcher, whose insertions also weigh riders'
             delays, leaves it off.
     """
@@ -239,33 +239,37 @@ class Result:
 # ---------------------------------------------------------------------------- the search
 
 
-class _Search:
-    """Arrays of one run and the calls into the kernels."""
+class Search:
+    """The arrays of one run of :func:`solve` and its calls into the kernels (:func:`solve` is the
+    entry point; tests and tools use this to run single operators on a real solution)."""
 
     def __init__(self, problem: PDProblem, params: SolveParams, seed: int) -> None:
         self.problem = problem
         self.params = params
-        self.a = kernel_arrays(problem)
+        self.pb = kernel_arrays(problem)
         k = problem.num_vehicles
         r = problem.num_requests
         self.max_len = 2 * r + 3
-        self.w = np.array([1.0, 0.0, 0.0])
-        self.removable = (problem.pickup >= 0).astype(np.uint8)
-        self.vehicle_on = np.ones(k, np.uint8)
-        vi = self.a["vi"]
-        self.base_len = np.where(vi[1] >= 0, 2, 1).astype(np.int32)
-        self.routes = np.zeros((k, self.max_len), np.int32)
-        self.rlen = self.base_len.copy()
-        self.routes[:, 0] = vi[0]
-        has_end = vi[1] >= 0
-        self.routes[has_end, 1] = vi[1][has_end]
-        dims = problem.num_dims
-        self.rs = np.zeros((RS_ROWS, k, self.max_len))
-        self.rload = np.zeros((k, self.max_len, dims), np.int64)
+        self.w = TRAVEL_ONLY
+        self.rq = alns.RequestArrays(
+            pickup=problem.pickup,
+            delivery=problem.delivery,
+            request_vehicle=problem.request_vehicle,
+            removable=(problem.pickup >= 0).astype(np.uint8),
+            vehicle_on=np.ones(k, np.uint8),
+        )
+        self.vehicle_on = self.rq.vehicle_on
+        has_end = problem.vehicle_end >= 0
+        self.base_len = np.where(has_end, 2, 1).astype(np.int32)
+        self.rt = empty_route_state(k, self.max_len, problem.num_dims)
+        self.routes = self.rt.nodes
+        self.rlen = self.rt.length
+        self.rlen[:] = self.base_len
+        self.routes[:, 0] = problem.vehicle_start
+        self.routes[has_end, 1] = problem.vehicle_end[has_end]
         self.assign = np.full(r, -1, np.int32)
-        self.best_routes = self.routes.copy()
-        self.best_rlen = self.rlen.copy()
-        self.best_assign = self.assign.copy()
+        self.best = alns.BestSolution(self.routes.copy(), self.rlen.copy(), self.assign.copy())
+        self.best_routes, self.best_rlen, self.best_assign = self.best
         tt = problem.travel_time
         self.tmax = float(tt.max()) if tt.size else 1.0
         # Dearer than any insertion (at most three of the longest arcs), so serving wins.
@@ -276,38 +280,32 @@ class _Search:
         self.r_score = np.zeros(alns.NUM_REPAIR)
         self.d_used = np.zeros(alns.NUM_DESTROY, np.int64)
         self.r_used = np.zeros(alns.NUM_REPAIR, np.int64)
-        self.stats = np.zeros(4)
+        # counters over the whole run: iterations, candidates with the current cost again, rejected
+        self.counted = np.zeros(1, np.int64)
+        self.same_cost = np.zeros(1, np.int64)
+        self.rejected = np.zeros(1, np.int64)
         self.iterations = 0
         self.iter_s = 0.0
-        removable_count = int(self.removable.sum())
+        removable_count = int(self.rq.removable.sum())
         self.q_min = min(params.min_removed, max(1, removable_count))
         self.q_max = max(self.q_min, min(params.max_removed, int(params.max_removed_share * removable_count)))
-        polish = (2 if params.eject else 1) if params.polish else 0  # see alns.IP_POLISH
-        self.ip = np.array([self.q_min, self.q_max, params.segment, polish, int(params.blocks)], np.int64)
+        self.polish = (alns.POLISH_EJECT if params.eject else alns.POLISH_RELOCATE) if params.polish else 0
         alns.seed_rng(seed)
 
     # ------------------------------------------------------------------ kernel calls
     def construct(self) -> int:
-        a = self.a
-        p = self.problem
-        return int(
-            alns.construct(
-                p.pickup, p.delivery, p.request_vehicle, self.vehicle_on, a["nf"], a["ni"], a["dem"], a["vf"],
-                a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], self.w, self.routes, self.rlen, self.rs,
-                self.rload, self.assign, alns.R_REGRET2,
-            )
-        )  # fmt: skip
+        return int(alns.construct(self.pb, self.rq, self.w, self.rt, self.assign, alns.R_REGRET2))
 
     def cost(self, routes: NDArray[np.int32], rlen: NDArray[np.int32], assign: NDArray[np.int32]) -> float:
-        return float(alns.solution_cost(routes, rlen, self.a["ni"], self.a["cc"], assign, self.penalty))
+        return float(alns.solution_cost(routes, rlen, self.pb, assign, self.penalty))
 
     def travel_cost(self, routes: NDArray[np.int32], rlen: NDArray[np.int32]) -> float:
-        return float(alns.solution_cost(routes, rlen, self.a["ni"], self.a["cc"], np.zeros(0, np.int32), self.penalty))
+        return float(alns.solution_cost(routes, rlen, self.pb, np.zeros(0, np.int32), self.penalty))
 
     def used(self, routes: NDArray[np.int32], rlen: NDArray[np.int32]) -> int:
-        return int(alns.count_used(routes, rlen, self.a["vi"]))
+        return int(alns.count_used(routes, rlen, self.pb))
 
-    def _batch_size(self, stop: StoppingCriterion) -> int:
+    def batch_size(self, stop: StoppingCriterion) -> int:
         """Iterations for the next kernel call: a full batch, or what fits in the time left."""
         n = self.params.batch_iterations
         left = stop.remaining_s()
@@ -315,17 +313,37 @@ class _Search:
             n = max(1, min(n, int(left / self.iter_s)))
         return n
 
-    def run(self, n_iter: int, temperature: float, state_f: NDArray[np.float64]) -> int:
-        a = self.a
-        p = self.problem
-        fp = np.array([self.penalty, self.params.noise, self.params.reaction, temperature])
+    def state(self, cost: float) -> alns.SearchState:
+        """The search state of a phase that starts from a solution of ``cost``."""
+        return alns.SearchState(
+            current_cost=np.array([cost]),
+            best_cost=np.array([cost]),
+            tmax=self.tmax,
+            d_weight=self.d_weight,
+            r_weight=self.r_weight,
+            d_score=self.d_score,
+            r_score=self.r_score,
+            d_used=self.d_used,
+            r_used=self.r_used,
+            iterations=self.counted,
+            same_cost=self.same_cost,
+            rejected=self.rejected,
+        )
+
+    def run(self, n_iter: int, temperature: float, state: alns.SearchState) -> int:
+        prm = alns.AlnsParams(
+            q_min=int(self.q_min),
+            q_max=int(self.q_max),
+            segment=int(self.params.segment),
+            polish=int(self.polish),
+            blocks=int(self.params.blocks),
+            penalty=float(self.penalty),
+            noise=float(self.params.noise),
+            reaction=float(self.params.reaction),
+            temperature=float(temperature),
+        )
         t0 = time.perf_counter()
-        found = alns.alns_iterations(
-            n_iter, self.ip, fp, p.pickup, p.delivery, p.request_vehicle, self.removable, self.vehicle_on, a["nf"],
-            a["ni"], a["dem"], a["vf"], a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], self.w, self.routes,
-            self.rlen, self.rs, self.rload, self.assign, self.best_routes, self.best_rlen, self.best_assign,
-            state_f, self.d_weight, self.r_weight, self.d_score, self.r_score, self.d_used, self.r_used, self.stats,
-        )  # fmt: skip
+        found = alns.alns_iterations(n_iter, prm, self.pb, self.rq, self.w, self.rt, self.assign, self.best, state)
         self.iterations += n_iter
         per = (time.perf_counter() - t0) / n_iter  # seconds per iteration, smoothed
         self.iter_s = per if self.iter_s == 0.0 else 0.7 * self.iter_s + 0.3 * per
@@ -340,14 +358,20 @@ class _Search:
         del left
 
     # ------------------------------------------------------------------ phases
-    def anneal(self, stop: StoppingCriterion, until: Callable[[], bool], frac0: float, frac1: float,
-               history: list[tuple[float, int, float]], t_start: float) -> None:  # fmt: skip
+    def anneal(
+        self,
+        stop: StoppingCriterion,
+        until: Callable[[], bool],
+        frac0: float,
+        frac1: float,
+        history: list[tuple[float, int, float]],
+        t_start: float,
+    ) -> None:
         """ALNS on the current solution until ``until()``, the stop, or progress ``frac1`` (when < 1).
 
         The temperature falls from hot to cold as the progress goes from ``frac0`` to ``frac1``.
         """
-        cur = self.cost(self.routes, self.rlen, self.assign)
-        state_f = np.array([cur, cur, self.tmax, 0.0])
+        state = self.state(self.cost(self.routes, self.rlen, self.assign))
         self.best_routes[:] = self.routes
         self.best_rlen[:] = self.rlen
         self.best_assign[:] = self.assign
@@ -360,11 +384,14 @@ class _Search:
                 break
             frac = 0.0 if frac1 <= frac0 else min(1.0, max(0.0, (prog - frac0) / (frac1 - frac0)))
             temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 and t_lo > 0 else 0.0
-            if self.run(self._batch_size(stop), temp, state_f):
+            if self.run(self.batch_size(stop), temp, state):
                 history.append(
-                    (time.perf_counter() - t_start, self.used(self.best_routes, self.best_rlen),
-                     self.travel_cost(self.best_routes, self.best_rlen))
-                )  # fmt: skip
+                    (
+                        time.perf_counter() - t_start,
+                        self.used(self.best_routes, self.best_rlen),
+                        self.travel_cost(self.best_routes, self.best_rlen),
+                    )
+                )
         # continue from the best of this phase
         self.load(self.best_routes, self.best_rlen, self.best_assign)
 
@@ -397,15 +424,18 @@ def solve(
     params = params or SolveParams()
     t_start = time.perf_counter()
     stop.start()
-    search = _Search(problem, params, seed)
+    search = Search(problem, params, seed)
     history: list[tuple[float, int, float]] = []
     if initial_routes is not None:
         _apply_routes(search, initial_routes)
     search.construct()
     history.append(
-        (time.perf_counter() - t_start, search.used(search.routes, search.rlen),
-         search.travel_cost(search.routes, search.rlen))
-    )  # fmt: skip
+        (
+            time.perf_counter() - t_start,
+            search.used(search.routes, search.rlen),
+            search.travel_cost(search.routes, search.rlen),
+        )
+    )
 
     if problem.objective == "vehicles" and problem.num_requests:
         _minimise_vehicles(search, stop, history, t_start)
@@ -432,11 +462,11 @@ def solve(
     )
 
 
-def _progress_now(stop: StoppingCriterion, search: _Search) -> float:
+def _progress_now(stop: StoppingCriterion, search: Search) -> float:
     return stop.progress(search.iterations)
 
 
-def _apply_routes(search: _Search, routes: list[list[int]]) -> None:
+def _apply_routes(search: Search, routes: list[list[int]]) -> None:
     """Make ``routes`` the search's current solution; refuses one that breaks a rule (see :func:`solve`)."""
     p = search.problem
     if len(routes) > p.num_vehicles:
@@ -465,7 +495,6 @@ def _apply_routes(search: _Search, routes: list[list[int]]) -> None:
             raise InvalidArgumentError(
                 "initial_routes", f"request {r} belongs to vehicle {own}, not to route {on_d[0]}"
             )
-    a = search.a
     scratch = np.full(p.num_nodes, -1, np.int32)
     for v, nodes in enumerate(routes):
         seq = [int(p.vehicle_start[v]), *nodes] + ([int(p.vehicle_end[v])] if p.vehicle_end[v] >= 0 else [])
@@ -475,19 +504,17 @@ def _apply_routes(search: _Search, routes: list[list[int]]) -> None:
             search.assign[req[node]] = v
         if not nodes:
             continue
-        on_time = prepare_route(
-            v, search.routes, search.rlen, a["nf"], a["ni"], a["dem"], a["vf"], a["load0"], a["tt"], search.rs,
-            search.rload, scratch,
-        )  # fmt: skip
-        load = search.rload[v, : len(seq)]
-        if not on_time or (load > a["cap"][v]).any() or (load < 0).any():
+        on_time = prepare_route(v, search.pb, search.rt, scratch)
+        load = search.rt.load[v, : len(seq)]
+        if not on_time or (load > p.capacity[v]).any() or (load < 0).any():
             raise InvalidArgumentError(
                 "initial_routes", f"route {v} is not feasible (time windows, ride or duration limits, or capacity)"
             )
 
 
-def _minimise_vehicles(search: _Search, stop: StoppingCriterion, history: list[tuple[float, int, float]],
-                       t_start: float) -> None:  # fmt: skip
+def _minimise_vehicles(
+    search: Search, stop: StoppingCriterion, history: list[tuple[float, int, float]], t_start: float
+) -> None:
     """Remove routes while the search can place their requests elsewhere (see the module docstring)."""
     p = search.problem
     share = search.params.route_min_share

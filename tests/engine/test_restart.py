@@ -591,7 +591,7 @@ def test_manifest_planned_times_survive_a_restart(jamsil: Deployment) -> None:
         # An hour later a quote (nothing booked): the driver never reported the drop-off, so the
         # vehicle's plan moves on to the new time.
         offer_for(core, "b", 5, 9, t + 3600)
-        v = core.call(lambda d: d._vehicle(vid), mutate=False)
+        v = core.call(lambda d: d.vehicle_index_of(vid), mutate=False)
         before = core.call(lambda d: core.views.manifest(v), mutate=False)
         core = restart(core)
         after = core.call(lambda d: core.views.manifest(v), mutate=False)

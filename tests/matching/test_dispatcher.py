@@ -44,7 +44,6 @@ from matching.snapshot import DispatcherSnapshot
 from routing import RoadNetwork, Router, StopSet
 from routing.checker import check_solution
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
-from routing.schedule import _B, _KIND, _L, _LOC, _PAIR
 from routing.solve import Result, solve
 
 HOUR = 3600
@@ -110,11 +109,11 @@ def check_plan(disp: Dispatcher) -> None:
     """Every promise of every active ride holds in the current plan."""
     plan = disp.plan
     seen: Counter[str] = Counter()
-    for v in range(plan.k):
+    for v in range(plan.num_vehicles):
         seq = plan.route(v)
-        b = plan.rs[_B, v, : len(seq)]
-        load = plan.load0[v].copy()
-        assert (load <= plan.cap[v]).all()
+        b = plan.state.service_start[v, : len(seq)]
+        load = plan.arrays.start_load[v].copy()
+        assert (load <= plan.arrays.capacity[v]).all()
         pickup_time: dict[str, float] = {}
         for k in range(1, len(seq) - 1):
             node = int(seq[k])
@@ -123,20 +122,20 @@ def check_plan(disp: Dispatcher) -> None:
             seen[rid] += 1
             assert ride.vehicle == v
             assert ride.status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD)
-            load += plan.dem[node]
-            assert (load <= plan.cap[v]).all() and (load >= 0).all(), f"vehicle {v} over capacity"
+            load += plan.arrays.demand[node]
+            assert (load <= plan.arrays.capacity[v]).all() and (load >= 0).all(), f"vehicle {v} over capacity"
             if node == ride.pickup_node:
                 assert ride.status == RideStatus.ASSIGNED
                 assert ride.offer.pickup_window_start_s - 1e-6 <= b[k] <= ride.offer.pickup_window_end_s + 1e-6
-                pickup_time[rid] = b[k] + plan.nf[2, node]
-                assert int(plan.ni[_LOC, node]) == ride.offer.pickup_stop
+                pickup_time[rid] = b[k] + plan.arrays.service[node]
+                assert int(plan.arrays.node_location[node]) == ride.offer.pickup_stop
             else:
-                assert int(plan.ni[_LOC, node]) == ride.offer.dropoff_stop
+                assert int(plan.arrays.node_location[node]) == ride.offer.dropoff_stop
                 if rid in pickup_time:
                     assert b[k] - pickup_time[rid] <= ride.offer.max_ride_s + 1e-6
                 else:  # on board: measured from the actual pickup
                     assert ride.status == RideStatus.ON_BOARD
-                    assert plan.ni[_PAIR, node] == -1
+                    assert plan.arrays.partner[node] == -1
                     s_p = disp.params.service_time_s(ride.request.passengers)
                     assert b[k] - (ride.picked_up_at_s + s_p) <= ride.offer.max_ride_s + 1e-6
     for rid, ride in disp.rides.items():
@@ -352,7 +351,7 @@ def test_cancel_frees_the_plan(disp: Dispatcher) -> None:
     ride = disp.book(offer.offer_id, t)
     disp.cancel(ride.ride_id, t + 5)
     assert ride.status == RideStatus.CANCELLED
-    assert all(disp.plan.rlen == 2)
+    assert all(disp.plan.state.length == 2)
     with pytest.raises(ConflictError):
         disp.cancel(ride.ride_id, t + 6)
 
@@ -401,7 +400,7 @@ def test_invalid_requests_raise_and_change_nothing(disp: Dispatcher) -> None:
     assert info.value.field == "passengers"
     with pytest.raises(InvalidRequestError):
         disp.quote(request(10, 1, 10_000, 8 * HOUR), 8 * HOUR)
-    assert not disp.rides and all(disp.plan.rlen == 2)
+    assert not disp.rides and all(disp.plan.state.length == 2)
 
 
 def test_boarding_out_of_order_is_refused(disp: Dispatcher) -> None:
@@ -413,7 +412,7 @@ def test_boarding_out_of_order_is_refused(disp: Dispatcher) -> None:
         ids.append(disp.book(offer.offer_id, t).ride_id)
     ride = disp.rides[ids[0]]
     v = ride.vehicle
-    first = int(disp.plan.routes[v, 1])
+    first = int(disp.plan.state.nodes[v, 1])
     other = (
         next(r for r in ids if disp.rides[r].vehicle == v and disp.rides[r].pickup_node != first)
         if any(disp.rides[r].vehicle == v and disp.rides[r].pickup_node != first for r in ids)
@@ -566,7 +565,7 @@ def test_kinds_of_plan_nodes(disp: Dispatcher) -> None:
     offer = disp.quote(request(30, 4, 12, t), t)
     assert isinstance(offer, Offer)
     ride = disp.book(offer.offer_id, t)
-    assert disp.plan.ni[_KIND, ride.pickup_node] == 2 and disp.plan.ni[_KIND, ride.dropoff_node] == 3
+    assert disp.plan.arrays.kind[ride.pickup_node] == 2 and disp.plan.arrays.kind[ride.dropoff_node] == 3
 
 
 def test_a_late_vehicle_is_reported_and_the_plan_stays_consistent(disp: Dispatcher) -> None:
@@ -596,7 +595,7 @@ def test_a_ride_that_ends_after_its_limit_is_reported_at_the_drop_off(disp: Disp
         ride = disp.book(offer.offer_id, t)
         board = int(ride.planned_pickup_s)
         disp.on_boarded(ride.ride_id, board)
-        deadline = int(disp.plan.nf[_L, ride.dropoff_node])  # end of the ride limit, on board
+        deadline = int(disp.plan.arrays.tw_late[ride.dropoff_node])  # end of the ride limit, on board
         disp.on_alighted(ride.ride_id, deadline + overrun)
         assert ride.status == RideStatus.COMPLETED
         done.append(ride)
@@ -624,7 +623,7 @@ def test_export_and_restore_rebuild_the_same_plan(
     disp.cancel(next(r.ride_id for r in disp.rides.values() if r.status == RideStatus.ASSIGNED), t)
     states = Counter(r.status for r in disp.rides.values())
     assert states[RideStatus.ON_BOARD] and states[RideStatus.ASSIGNED] and states[RideStatus.COMPLETED]
-    for v in range(disp.plan.k):  # the plan read as columns is the plan read stop by stop
+    for v in range(disp.plan.num_vehicles):  # the plan read as columns is the plan read stop by stop
         cols = disp.plan_columns(v)
         by_stop = [(s.ride_id, s.kind, s.stop, s.planned_s, s.service_s) for s in disp.planned_stops(v)]
         assert list(zip(*cols[:5], strict=True)) == by_stop
@@ -640,7 +639,7 @@ def test_export_and_restore_rebuild_the_same_plan(
     again = make(jamsil_net, jamsil_router, jamsil_stops, matrix, vehicles=3)
     again.restore(DispatcherSnapshot.from_records(rides, vehicles))
     check_plan(again)
-    for v in range(disp.plan.k):
+    for v in range(disp.plan.num_vehicles):
         vid = disp.vehicles[v].id
         assert again.vehicle_route(vid) == disp.vehicle_route(vid)
     assert {r.ride_id: r.status for r in again.rides.values()} == {r.ride_id: r.status for r in disp.rides.values()}

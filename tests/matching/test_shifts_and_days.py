@@ -122,8 +122,8 @@ def test_open_rides_expire_and_leave_the_plan(new) -> None:  # type: ignore[no-u
         d.expire(rid, t + 4 * HOUR)
         assert d.rides[rid].status == RideStatus.EXPIRED
         assert d.events[-1].kind == "expired" and d.events[-1].ride_id == rid
-    assert all(d.plan.rlen[v] == 2 for v in range(d.plan.k))
-    assert not d.plan.load0.any()
+    assert all(d.plan.state.length[v] == 2 for v in range(d.plan.num_vehicles))
+    assert not d.plan.arrays.start_load.any()
     check_plan(d)
     with pytest.raises(ConflictError, match="already expired"):
         d.expire(waiting, t + 4 * HOUR)

@@ -15,36 +15,23 @@ from routing import alns
 from routing.checker import check_solution, solution_cost
 from routing.instances import read_cordeau_darp, read_li_lim
 from routing.problem import PDProblem
-from routing.solve import SolveParams, _Search
+from routing.schedule import insertion_scratch, prepare_route
+from routing.solve import Search, SolveParams
 
 
-def _search(problem: PDProblem, seed: int = 5) -> _Search:
-    search = _Search(problem, SolveParams(), seed)
+def _search(problem: PDProblem, seed: int = 5) -> Search:
+    search = Search(problem, SolveParams(), seed)
     assert search.construct() == 0
     return search
 
 
-def _routes(search: _Search) -> list[list[int]]:
+def _routes(search: Search) -> list[list[int]]:
     p = search.problem
     out = []
     for v in range(p.num_vehicles):
         end = 1 if p.vehicle_end[v] >= 0 else 0
         out.append([int(x) for x in search.routes[v, 1 : search.rlen[v] - end]])
     return out
-
-
-def _scratch(search: _Search) -> dict[str, np.ndarray]:
-    max_len = search.routes.shape[1]
-    size = (max_len + 2) * (max_len + 2)
-    n = search.problem.num_nodes
-    return {
-        "cand_lb": np.empty(size),
-        "cand_i": np.empty(size, np.int32),
-        "cand_j": np.empty(size, np.int32),
-        "buf_seq": np.empty(max_len + 2, np.int32),
-        "buf_b": np.empty(max_len + 2),
-        "pos_scratch": np.full(n, -1, np.int32),
-    }
 
 
 @pytest.fixture(scope="module", params=["darp", "pdptw"])
@@ -57,19 +44,15 @@ def problem(request: pytest.FixtureRequest, data_dir: Path) -> PDProblem:
 @pytest.mark.parametrize("q", [1, 3, 12])
 def test_string_removal_takes_runs_of_consecutive_stops(problem: PDProblem, q: int) -> None:
     search = _search(problem)
-    a = search.a
     pos = np.full(problem.num_nodes, -1, np.int64)
-    alns._node_positions(search.routes, search.rlen, pos)
-    removable = search.removable.copy()
+    alns.node_positions(search.routes, search.rlen, pos)
+    removable = search.rq.removable.copy()
     removable[0] = 0  # a request that may not move is never taken
     cand = np.flatnonzero((search.assign >= 0) & (removable == 1)).astype(np.int64)
     out = np.empty(problem.num_requests, np.int64)
     for seed in range(20):
         alns.seed_rng(seed)
-        n = alns._select_strings(
-            q, cand.copy(), problem.pickup, problem.delivery, search.assign, search.routes, search.rlen, a["ni"],
-            a["vi"], a["tt"], pos, out,
-        )  # fmt: skip
+        n = alns.select_strings(q, cand.copy(), search.rq, search.assign, search.pb, search.rt, pos, out)
         taken = [int(r) for r in out[:n]]
         assert n >= 1 and len(set(taken)) == n
         assert set(taken) <= {int(r) for r in cand}
@@ -88,9 +71,8 @@ def test_string_removal_takes_runs_of_consecutive_stops(problem: PDProblem, q: i
             ), stops
 
 
-def _remove(search: _Search, reqs: list[int]) -> None:
+def _remove(search: Search, reqs: list[int]) -> None:
     p = search.problem
-    a = search.a
     mark = np.zeros(p.num_nodes, np.uint8)
     for r in reqs:
         mark[p.pickup[r]] = 1
@@ -98,28 +80,30 @@ def _remove(search: _Search, reqs: list[int]) -> None:
         search.assign[r] = -1
     for v in range(p.num_vehicles):
         alns.remove_marked(v, search.routes, search.rlen, mark)
-        alns.prepare_route(v, search.routes, search.rlen, a["nf"], a["ni"], a["dem"], a["vf"], a["load0"], a["tt"],
-                           search.rs, search.rload, np.full(p.num_nodes, -1, np.int32))  # fmt: skip
+        prepare_route(v, search.pb, search.rt, np.full(p.num_nodes, -1, np.int32))
 
 
 def test_sequential_repair_inserts_feasibly(problem: PDProblem) -> None:
     search = _search(problem)
-    a = search.a
     p = problem
     rng = np.random.default_rng(3)
     removed = [int(r) for r in rng.choice(p.num_requests, size=p.num_requests // 3, replace=False)]
     _remove(search, removed)
     unassigned = np.array(removed, np.int64)
     k = p.num_vehicles
-    s = _scratch(search)
     left = alns.repair(
-        alns.R_SEQUENTIAL, unassigned, len(removed), p.pickup, p.delivery, search.assign, search.vehicle_on,
-        p.request_vehicle, search.routes, search.rlen, a["nf"], a["ni"], a["dem"], a["vf"], a["vi"], a["cap"],
-        a["load0"], a["tt"], a["cc"], search.rs, search.rload, search.w, 0.0, np.zeros(k, np.uint8),
-        np.empty_like(search.routes), np.empty_like(search.rlen), np.empty_like(search.rs),
-        np.empty_like(search.rload), s["cand_lb"], s["cand_i"], s["cand_j"], s["buf_seq"], s["buf_b"],
-        s["pos_scratch"],
-    )  # fmt: skip
+        alns.R_SEQUENTIAL,
+        unassigned,
+        len(removed),
+        search.rq,
+        search.assign,
+        search.pb,
+        search.rt,
+        search.w,
+        0.0,
+        alns.backup_for(search.rt),
+        insertion_scratch(search.routes.shape[1], p.num_nodes),
+    )
     report = check_solution(p, _routes(search))
     missing = {int(r) for r in np.flatnonzero(search.assign < 0)}
     assert len(missing) == left
@@ -134,18 +118,13 @@ def test_sequential_repair_inserts_feasibly(problem: PDProblem) -> None:
 
 def test_ejection_search_saves_what_it_reports_and_stays_feasible(problem: PDProblem) -> None:
     search = _search(problem, seed=11)
-    a = search.a
     p = problem
     before = check_solution(p, _routes(search))
     assert before.feasible
-    s = _scratch(search)
     alns.seed_rng(2)
     saved = alns.eject_polish(
-        p.pickup, p.delivery, p.request_vehicle, search.removable, search.vehicle_on, a["nf"], a["ni"], a["dem"],
-        a["vf"], a["vi"], a["cap"], a["load0"], a["tt"], a["cc"], search.w, search.routes, search.rlen, search.rs,
-        search.rload, search.assign, s["cand_lb"], s["cand_i"], s["cand_j"], s["buf_seq"], s["buf_b"],
-        s["pos_scratch"],
-    )  # fmt: skip
+        search.rq, search.pb, search.w, search.rt, search.assign, insertion_scratch(search.routes.shape[1], p.num_nodes)
+    )
     after = check_solution(p, _routes(search))
     assert after.feasible, after.violations
     assert saved > 0.0  # a constructed solution always has such a move left
@@ -155,25 +134,23 @@ def test_ejection_search_saves_what_it_reports_and_stays_feasible(problem: PDPro
             assert search.assign[p.request_of_node()[node]] == v
 
 
-def _block_polish(search: _Search, dirty: np.ndarray | None = None) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+def _block_polish(search: Search, dirty: np.ndarray | None = None) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
     """Run the block exchange on ``search``; returns (saving, touched flags, backups)."""
     p = search.problem
-    a = search.a
     k = p.num_vehicles
-    touched = np.zeros(k, np.uint8)
-    bk = {
-        "routes": np.empty_like(search.routes),
-        "rlen": np.empty_like(search.rlen),
-        "rs": np.empty_like(search.rs),
-        "rload": np.empty_like(search.rload),
-    }
+    backup = alns.backup_for(search.rt)
     saved = alns.block_polish(
-        p.request_vehicle, search.removable, search.vehicle_on, a["nf"], a["ni"], a["dem"], a["vf"], a["vi"],
-        a["cap"], a["load0"], a["tt"], a["cc"], search.routes, search.rlen, search.rs, search.rload, search.assign,
-        np.full(p.num_nodes, -1, np.int32), np.ones(k, np.uint8) if dirty is None else dirty, touched,
-        bk["routes"], bk["rlen"], bk["rs"], bk["rload"], alns.block_workspace(k, search.routes.shape[1]),
-    )  # fmt: skip
-    return float(saved), touched, bk
+        search.rq,
+        search.pb,
+        search.rt,
+        search.assign,
+        np.full(p.num_nodes, -1, np.int32),
+        np.ones(k, np.uint8) if dirty is None else dirty,
+        backup,
+        alns.block_workspace(k, search.routes.shape[1]),
+    )
+    bk = {"routes": backup.routes.nodes, "rlen": backup.routes.length}
+    return float(saved), backup.touched, bk
 
 
 def test_block_exchange_saves_what_it_reports_and_backs_up_what_it_changes(problem: PDProblem) -> None:

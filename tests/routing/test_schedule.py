@@ -91,23 +91,16 @@ class Fleet:
         self.a = S.kernel_arrays(prob)
         k = prob.num_vehicles
         self.m_max = 2 * prob.num_requests + 4
-        self.routes = np.zeros((k, self.m_max), np.int32)
-        self.rlen = np.zeros(k, np.int32)
+        self.rt = S.empty_route_state(k, self.m_max, prob.num_dims)
+        self.routes = self.rt.nodes
+        self.rlen = self.rt.length
         for v in range(k):
             self.routes[v, 0] = prob.vehicle_start[v]
             self.rlen[v] = 1
             if prob.vehicle_end[v] >= 0:
                 self.routes[v, 1] = prob.vehicle_end[v]
                 self.rlen[v] = 2
-        self.rs = np.zeros((S.RS_ROWS, k, self.m_max))
-        self.rload = np.zeros((k, self.m_max, prob.num_dims), np.int64)
-        self.pos = np.full(prob.num_nodes, -1, np.int32)
-        size = (self.m_max + 2) ** 2
-        self.cand_lb = np.zeros(size)
-        self.cand_i = np.zeros(size, np.int32)
-        self.cand_j = np.zeros(size, np.int32)
-        self.buf_seq = np.zeros(self.m_max + 2, np.int32)
-        self.buf_b = np.zeros(self.m_max + 2)
+        self.sc = S.insertion_scratch(self.m_max, prob.num_nodes)
 
     def route(self, v: int) -> list[int]:
         return [int(x) for x in self.routes[v, : self.rlen[v]]]
@@ -118,50 +111,10 @@ class Fleet:
         return self.prepare(v)
 
     def prepare(self, v: int) -> bool:
-        a = self.a
-        return bool(
-            S.prepare_route(
-                v,
-                self.routes,
-                self.rlen,
-                a["nf"],
-                a["ni"],
-                a["dem"],
-                a["vf"],
-                a["load0"],
-                a["tt"],
-                self.rs,
-                self.rload,
-                self.pos,
-            )
-        )
+        return bool(S.prepare_route(v, self.a, self.rt, self.sc.position))
 
     def best(self, v: int, p: int, d: int, w: np.ndarray) -> tuple[float, int, int]:
-        a = self.a
-        c, i, j = S.best_insertion(
-            v,
-            p,
-            d,
-            self.routes,
-            self.rlen,
-            a["nf"],
-            a["ni"],
-            a["dem"],
-            a["vf"],
-            a["vi"],
-            a["cap"],
-            a["tt"],
-            a["cc"],
-            self.rs,
-            self.rload,
-            w,
-            self.cand_lb,
-            self.cand_i,
-            self.cand_j,
-            self.buf_seq,
-            self.buf_b,
-            self.pos,
-        )
+        c, i, j = S.best_insertion(v, p, d, self.a, self.rt, S.CostWeights(*(float(x) for x in w)), self.sc)
         return float(c), int(i), int(j)
 
 
@@ -292,7 +245,7 @@ def test_schedule_waits_before_a_pickup_when_the_ride_limit_needs_it() -> None:
     )
     fleet = Fleet(prob)
     assert fleet.set_route(0, [0, 1, 2, 3, 4, 5])
-    b = fleet.rs[S._B, 0, :6]
+    b = fleet.rt.service_start[0, :6]
     # X starts at 10, so D at 11; the ride limit 5 puts the pickup at >= 6, not at 1.
     assert b[1] == pytest.approx(6.0)
     assert b[3] == pytest.approx(11.0)
@@ -308,14 +261,13 @@ def test_schedule_waits_before_a_pickup_when_the_ride_limit_needs_it() -> None:
 def test_fleet_insertions_first_best_only_picks_the_same_vehicle(weights: tuple[float, float, float]) -> None:
     """Skipping vehicles that cannot beat an earlier one changes nothing the argmin sees."""
     rng = np.random.default_rng(zlib.crc32(f"first best {weights}".encode()))
-    w = np.array(weights)
+    w = S.CostWeights(*weights)
     pruned_any = compared = 0
     for _ in range(60):
         prob = random_problem(rng, requests=int(rng.integers(6, 12)), vehicles=5)
         fleet = Fleet(prob)
         for v in range(prob.num_vehicles):
             assert fleet.prepare(v)
-        a = fleet.a
         cands = np.arange(prob.num_vehicles, dtype=np.int64)
         for r in rng.permutation(np.flatnonzero(prob.pickup >= 0)):
             p, d = int(prob.pickup[r]), int(prob.delivery[r])
@@ -324,10 +276,7 @@ def test_fleet_insertions_first_best_only_picks_the_same_vehicle(weights: tuple[
                 cost = np.full(len(cands), np.inf)
                 pos_i = np.full(len(cands), -1, np.int32)
                 pos_j = np.full(len(cands), -1, np.int32)
-                S.fleet_insertions(cands, p, d, fleet.routes, fleet.rlen, a["nf"], a["ni"], a["dem"], a["vf"],
-                                   a["vi"], a["cap"], a["tt"], a["cc"], fleet.rs, fleet.rload, w, cost, pos_i, pos_j,
-                                   fleet.cand_lb, fleet.cand_i, fleet.cand_j, fleet.buf_seq, fleet.buf_b, fleet.pos,
-                                   only)  # fmt: skip
+                S.fleet_insertions(cands, p, d, fleet.a, fleet.rt, w, fleet.sc, cost, pos_i, pos_j, only)
                 out[only] = (cost, pos_i, pos_j)
             full, pruned = out[False], out[True]
             if not np.isfinite(full[0]).any():

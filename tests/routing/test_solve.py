@@ -13,7 +13,7 @@ from routing.checker import check_solution
 from routing.errors import InvalidArgumentError
 from routing.instances import read_cordeau_darp, read_li_lim
 from routing.problem import DELIVERY, END, PICKUP, START, PDProblem
-from routing.solve import Deadline, MaxIterations, MaxRuntime, SolveParams, solve
+from routing.solve import Deadline, MaxIterations, MaxRuntime, Search, SolveParams, solve
 
 
 @pytest.fixture(scope="module")
@@ -260,17 +260,15 @@ def test_route_removal_tries_another_route_when_the_shortest_cannot_go() -> None
 
 
 def test_a_kernel_call_is_sized_to_the_time_left(a2_16: PDProblem) -> None:
-    from routing.solve import _Search
-
-    search = _Search(a2_16, SolveParams(batch_iterations=50), seed=0)
-    assert search._batch_size(MaxIterations(1000)) == 50  # no clock: full batches
+    search = Search(a2_16, SolveParams(batch_iterations=50), seed=0)
+    assert search.batch_size(MaxIterations(1000)) == 50  # no clock: full batches
     search.iter_s = 0.01  # as if one iteration took 10 ms
     soon = Deadline(time.monotonic() + 0.05)
     soon.start()
-    assert 1 <= search._batch_size(soon) <= 5
+    assert 1 <= search.batch_size(soon) <= 5
     late = Deadline(time.monotonic() - 1.0)
     late.start()
-    assert search._batch_size(late) == 1  # past the deadline: the least, never zero
+    assert search.batch_size(late) == 1  # past the deadline: the least, never zero
     far = MaxRuntime(60.0)
     far.start()
-    assert search._batch_size(far) == 50
+    assert search.batch_size(far) == 50

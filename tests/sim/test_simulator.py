@@ -134,7 +134,7 @@ def test_traffic_slows_the_peak_and_the_dispatcher_sees_it(data_dir: Path) -> No
     assert out.rides
     # after the last traffic update the dispatcher's matrix is the router's
     expected = sim.router.matrix(sim.stops.node, sim.stops.node)
-    assert np.array_equal(sim.dispatcher.plan.tt, expected.astype(float))
+    assert np.array_equal(sim.dispatcher.plan.arrays.travel_time, expected.astype(float))
     assert TrafficModel(sim.network, sc.traffic).ratio((0.0,) * 12 + (1.0,) * 12, 12.5 * 3600) == pytest.approx(1.0)
 
 
