@@ -275,7 +275,9 @@ class Dispatcher:
         on its way is committed to its next stop. A vehicle that should already have served
         its next stop is late: its plan is shifted and any promise that breaks is recorded."""
         plan = self.plan
-        for v in np.flatnonzero(plan.arrays.vehicle_early < now_s).tolist():
+        behind = np.flatnonzero(plan.arrays.vehicle_early < now_s)
+        vehicles = behind.tolist()
+        for v in vehicles:
             if plan.state.length[v] <= 2:
                 plan.arrays.vehicle_early[v] = now_s
                 plan.arrays.tw_early[plan.arrays.vehicle_start[v]] = now_s
@@ -285,7 +287,12 @@ class Dispatcher:
                 plan.arrays.node_location[plan.arrays.vehicle_start[v]] = plan.arrays.node_location[first]
                 plan.arrays.vehicle_early[v] = max(float(now_s), arrival)
                 plan.arrays.tw_early[plan.arrays.vehicle_start[v]] = plan.arrays.vehicle_early[v]
-            self._prepare_or_accept_lateness(v, now_s)
+        # One kernel call for every route (each route's schedule depends on its own vehicle only,
+        # so preparing them all first is the same as preparing each after its own move).
+        feasible = plan.prepare_many(behind).tolist()
+        for v, ok in zip(vehicles, feasible, strict=True):
+            if not ok:
+                self._accept_lateness(v, now_s)
             if plan.state.length[v] > 2:
                 self._refresh_planned_times(v)  # a busy vehicle's plan moved: keep it (persistence)
 
@@ -296,9 +303,13 @@ class Dispatcher:
         gets the window it can make, and a ride limit that can no longer hold is raised; each
         is reported as a ``late`` event.
         """
+        if not self.plan.prepare(v):
+            self._accept_lateness(v, now_s)
+
+    def _accept_lateness(self, v: int, now_s: int) -> None:
+        """Route ``v`` is not time-feasible as promised (its vehicle is late): widen the windows
+        and ride limits it can no longer make, report each, and prepare it again."""
         plan = self.plan
-        if plan.prepare(v):
-            return
         seq = plan.route(v)
         # The earliest schedule without any upper bound: forward pass only.
         t = max(plan.arrays.vehicle_early[v], plan.arrays.tw_early[seq[0]])

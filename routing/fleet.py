@@ -43,6 +43,7 @@ from .schedule import (
     grown_route_state,
     insertion_scratch,
     prepare_route,
+    prepare_routes,
     schedule_with_insertion,
 )
 
@@ -293,6 +294,12 @@ class FleetPlan:
     def prepare(self, v: int) -> bool:
         """Compute route ``v``'s schedule; False if it is not time-feasible."""
         return bool(prepare_route(v, self.arrays, self.state, self._scratch.position))
+
+    def prepare_many(self, vehicles: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """:meth:`prepare` every route of ``vehicles`` in one kernel call: which are time-feasible."""
+        ok = np.zeros(vehicles.shape[0], np.bool_)
+        prepare_routes(np.ascontiguousarray(vehicles, np.int64), self.arrays, self.state, self._scratch.position, ok)
+        return ok
 
     def _scratch_for(self, m: int) -> InsertionScratch:
         """Insertion scratch for routes of ``m`` nodes (kept between quotes: a live dispatcher

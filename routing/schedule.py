@@ -309,6 +309,14 @@ def sequence_is_valid(seq, m, v, pb, pos_scratch):
 
 
 @leaf_kernel
+def prepare_routes(vehicles, pb, rt, pos_scratch, ok):
+    """:func:`prepare_route` for each vehicle of ``vehicles``; ``ok[k]`` says whether route
+    ``vehicles[k]`` is time-feasible (one call from Python instead of one per route)."""
+    for k in range(vehicles.shape[0]):
+        ok[k] = prepare_route(vehicles[k], pb, rt, pos_scratch)
+
+
+@leaf_kernel
 def prepare_route(v, pb, rt, pos_scratch):
     """Compute the schedule and the insertion quantities of route ``v`` into ``rt``.
 
