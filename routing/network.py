@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,6 +67,7 @@ PLAUSIBLE_SPEED_KPH: tuple[float, float] = (10.0, 150.0)
 _FORMAT_VERSION = 1
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _as_array(values: ArrayLike, dtype: Any, name: str, size: int | None = None) -> NDArray[Any]:
@@ -133,6 +134,13 @@ class RoadNetwork:
     #: Free-form provenance: source file, build options, counts before filtering, ...
     meta: dict[str, Any] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A value derived from this network (a spatial index, a projection), built by ``build``
+        on first use and kept with the network (whose arrays do not change)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return cast(T, self._memo[key])
 
     # ------------------------------------------------------------------ construction
     @classmethod

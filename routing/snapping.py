@@ -32,11 +32,7 @@ class SnapResult:
 
 
 def _tree(network: RoadNetwork) -> cKDTree:
-    tree = network._memo.get("kdtree")
-    if tree is None:
-        tree = cKDTree(np.column_stack([network.x_m, network.y_m]))
-        network._memo["kdtree"] = tree
-    return tree
+    return network.memo("kdtree", lambda: cKDTree(np.column_stack([network.x_m, network.y_m])))
 
 
 def check_lat_lon(lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -65,12 +61,9 @@ def project(network: RoadNetwork, lat: ArrayLike, lon: ArrayLike) -> tuple[NDArr
             f"{network.name!r} has no geographic coordinates; use nearest_nodes_xy with the network's own x/y",
         )
     la, lo = check_lat_lon(lat, lon)
-    tr = network._memo.get("to_xy")
-    if tr is None:
-        from pyproj import Transformer
+    from pyproj import Transformer
 
-        tr = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
-        network._memo["to_xy"] = tr
+    tr = network.memo("to_xy", lambda: Transformer.from_crs("EPSG:4326", network.crs, always_xy=True))
     x, y = tr.transform(lo, la)
     return np.asarray(x, np.float64), np.asarray(y, np.float64)
 
