@@ -101,7 +101,7 @@ def rejection_to_proto(rej: Rejection, rider: str | None = None) -> common_pb2.R
 
 
 def ride_to_proto(r: dict[str, Any], rider: str | None = None) -> common_pb2.Ride:
-    """A ride (:meth:`engine.core.EngineCore.ride_dict`) as ``rider`` (if given) sees it."""
+    """A ride (:meth:`engine.views.Views.ride_dict`) as ``rider`` (if given) sees it."""
     return common_pb2.Ride(
         ride_id=shown_id(rider, r["ride_id"]),
         status=pc.RIDE_STATUS.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
@@ -131,7 +131,7 @@ def ride_update(event_id: str, payload: dict[str, Any], rider: str | None = None
     )
 
 
-#: The columns of a manifest (see :meth:`engine.core.EngineCore.manifest`).
+#: The columns of a manifest (see :meth:`engine.views.Views.manifest`).
 MANIFEST_COLUMNS = ("ride_id", "kind", "stop", "planned_s", "service_s", "passengers", "window_start_s")
 
 

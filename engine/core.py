@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from matching import Offer, Request, VehicleState
+from matching import DispatchEventKind, Offer, Request, RideUpdateKind, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
 from matching.dispatcher import Dispatcher
 from matching.snapshot import DispatcherSnapshot
@@ -305,14 +305,16 @@ class EngineCore:
         self._set_day(today)
         commit.meta["service_day"] = new_day
         commit.meta["clock_s"] = str(self.clock_s)
-        commit.events.append(("assignments", self.views.event_payload("service_day", self.clock_s, detail=new_day)))
+        commit.events.append(
+            ("assignments", self.views.event_payload(DispatchEventKind.SERVICE_DAY, self.clock_s, detail=new_day))
+        )
         self.commit(commit)
         self.reload(adopt_quotes=False)
         d = self.dispatcher
         news = Commit()
         for rid in carried:
             self._published[rid] = self.views.ride_state(d.rides[rid])
-            news.events.append(self.views.ride_event(d.rides[rid], "state"))
+            news.events.append(self.views.ride_event(d.rides[rid], RideUpdateKind.STATE))
         news.events.extend(self.views.manifest_event(v) for v in range(d.plan.num_vehicles))
         self.commit(news)
         log.info("service day %s began: %d rides expired, %d carried over", new_day, len(left), len(carried))
@@ -419,8 +421,8 @@ class EngineCore:
         for ev in new_events:
             payload = self.views.event_payload(ev.kind, ev.time_s, ev.ride_id, ev.vehicle_id, ev.detail)
             commit.events.append(("assignments", payload))
-            if ev.ride_id and ev.ride_id in d.rides and ev.kind in ("late",):
-                commit.events.append(self.views.ride_event(d.rides[ev.ride_id], "late", ev.time_s))
+            if ev.ride_id and ev.ride_id in d.rides and ev.kind == DispatchEventKind.LATE:
+                commit.events.append(self.views.ride_event(d.rides[ev.ride_id], RideUpdateKind.LATE, ev.time_s))
         for rid in ride_ids:
             ride = d.rides[rid]
             state = self.views.ride_state(ride)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 
 import numpy as np
 
-from matching import Offer, Rejection, Request
+from matching import Offer, Rejection, Request, StopEventKind
 from matching.dispatcher import Dispatcher, ReoptimiseReport
 
 from .errors import InvalidInput, Rejected
@@ -200,18 +200,22 @@ def position(core: EngineCore, d: Dispatcher, vehicle_id: str, stop: int, time_s
 
 @operation(mutates=True)
 def stop_event(
-    core: EngineCore, d: Dispatcher, vehicle_id: str, kind: str, ride_id: str, stop: int, time_s: int
+    core: EngineCore, d: Dispatcher, vehicle_id: str, kind: StopEventKind | str, ride_id: str, stop: int, time_s: int
 ) -> int:
     """The vehicle arrived at ``stop``, or ride ``ride_id`` boarded, alighted or did not show
     (``kind``); the vehicle's planned stops."""
     v = d.vehicle_index_of(vehicle_id)
     t = core.now(time_s) if core.clock == "wall" else max(int(time_s), core.now(time_s))
-    if kind == "arrived":
+    if kind == StopEventKind.ARRIVED:
         d.on_vehicle_position(vehicle_id, stop, t)
     else:
         ride = d.get_ride(ride_id)
         check_ride_on_vehicle(d, ride, vehicle_id)
-        {"boarded": d.on_boarded, "alighted": d.on_alighted, "no_show": d.on_no_show}[kind](ride_id, t)
+        {
+            StopEventKind.BOARDED: d.on_boarded,
+            StopEventKind.ALIGHTED: d.on_alighted,
+            StopEventKind.NO_SHOW: d.on_no_show,
+        }[StopEventKind(kind)](ride_id, t)
     return d.plan.num_stops(v)
 
 

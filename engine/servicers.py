@@ -45,7 +45,7 @@ from typing import Any, ParamSpec, TypeVar
 import grpc
 import numpy as np
 
-from matching import Offer, Request
+from matching import Offer, Request, RideStatus, RideUpdateKind, StopEventKind
 from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
@@ -64,7 +64,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 P = ParamSpec("P")
 R = TypeVar("R")
-_TERMINAL = ("completed", "cancelled", "no_show", "expired")
+_TERMINAL = tuple(s.value for s in RideStatus if s.is_terminal)
 #: How far ahead of the engine's clock a vehicle may say it will be somewhere (ReportLocation):
 #: where it heads next, not a place to park it a year ahead.
 MAX_REPORT_AHEAD_S = 2 * 3600
@@ -299,7 +299,9 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             return
 
         def first(last: str | None) -> Any:
-            return cv.ride_update(last or "", {"kind": "state", "ride": ride, "time_s": self.core.clock_s}, rider)
+            return cv.ride_update(
+                last or "", {"kind": RideUpdateKind.STATE, "ride": ride, "time_s": self.core.clock_s}, rider
+            )
 
         async for update in self.stream(
             context,
@@ -393,7 +395,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         kind = cv.STOP_EVENT.get(request.kind)
         if kind is None:
             raise InvalidInput("kind", f"unknown stop event kind {request.kind}")
-        if kind != "arrived":
+        if kind != StopEventKind.ARRIVED:
             cv.check_id("ride_id", request.ride_id, scoped=True)
         time_s = self.time_of(p, "time_s", request.time_s)
         planned = await self.op(ops.stop_event, request.vehicle_id, kind, request.ride_id, request.stop, time_s)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import RideStatus
+from matching import RideStatus, RideUpdateKind
 from matching.dispatcher import Dispatcher, PlanColumns, Ride
 
 
@@ -160,21 +160,21 @@ class Views:
         }
 
     @staticmethod
-    def ride_kind(before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> str:
+    def ride_kind(before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> RideUpdateKind:
         """The kind of a ride's event, from its :meth:`ride_state` last published and now."""
         status = after[0]
         if before is None or before[0] != status:
             return {
-                RideStatus.ASSIGNED: "assigned",
-                RideStatus.ON_BOARD: "on_board",
-                RideStatus.COMPLETED: "completed",
-                RideStatus.CANCELLED: "cancelled",
-                RideStatus.NO_SHOW: "no_show",
-                RideStatus.EXPIRED: "expired",
-            }.get(status, "state")
+                RideStatus.ASSIGNED: RideUpdateKind.ASSIGNED,
+                RideStatus.ON_BOARD: RideUpdateKind.ON_BOARD,
+                RideStatus.COMPLETED: RideUpdateKind.COMPLETED,
+                RideStatus.CANCELLED: RideUpdateKind.CANCELLED,
+                RideStatus.NO_SHOW: RideUpdateKind.NO_SHOW,
+                RideStatus.EXPIRED: RideUpdateKind.EXPIRED,
+            }.get(status, RideUpdateKind.STATE)
         if before[1] != after[1]:
-            return "reassigned"
-        return "eta"
+            return RideUpdateKind.REASSIGNED
+        return RideUpdateKind.ETA
 
     @staticmethod
     def ride_state(ride: Ride) -> tuple[Any, ...]:

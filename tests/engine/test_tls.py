@@ -95,7 +95,9 @@ def test_the_simulators_client_speaks_tls_with_a_token_from_a_file(
     remote = RemoteBackend(target, token=read_token_file(token_file), tls=mine)
     try:
         remote.check_engine()
-        listed = remote._call(remote.operator.ListVehicles, operator_pb2.ListVehiclesRequest())
+        listed = remote.operator.ListVehicles(
+            operator_pb2.ListVehiclesRequest(), timeout=remote.timeout_s, metadata=remote.metadata
+        )
         assert len(listed.vehicles) == 16  # an operator's call: the token from the file went with it
         with pytest.raises(grpc.RpcError) as info:
             remote.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), timeout=TIMEOUT)
