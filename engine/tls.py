@@ -22,22 +22,9 @@ from pathlib import Path
 import grpc
 
 from matching.errors import InvalidValueError
+from proto.pem import check_ca, read_pem
 
 __all__ = ["ServerTLS", "check_ca", "check_key_pair", "load_server_tls", "read_pem"]
-
-
-def read_pem(path: Path, option: str, what: str, marker: str) -> bytes:
-    """The bytes of the PEM file ``path`` holding ``what``; :class:`InvalidValueError` naming ``option``
-    if it is missing, unreadable, or has no ``-----BEGIN <marker>`` block."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InvalidValueError(option, f"{path}: no such file") from None
-    except OSError as exc:
-        raise InvalidValueError(option, f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if f"-----BEGIN {marker}".encode() not in data:
-        raise InvalidValueError(option, f"{path}: not {what} in PEM form (no '-----BEGIN {marker}' line)")
-    return data
 
 
 def _no_password() -> str:
@@ -83,16 +70,6 @@ def check_key_pair(cert: Path, key: Path, cert_option: str, key_option: str) -> 
             cert_option, f"{cert} with key {key}: not a usable certificate and key ({exc.reason or exc})"
         ) from None
     return cert_chain, private_key
-
-
-def check_ca(path: Path, option: str) -> bytes:
-    """The PEM bytes of the CA certificate(s) in ``path``, checked; :class:`InvalidValueError` naming ``option``."""
-    ca = read_pem(path, option, "a CA certificate", "CERTIFICATE")
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=ca.decode("ascii", errors="replace"))
-    except ssl.SSLError as exc:
-        raise InvalidValueError(option, f"{path}: not a usable CA certificate ({exc.reason or exc})") from None
-    return ca
 
 
 def load_server_tls(cert: Path, key: Path, client_ca: Path | None = None) -> ServerTLS:

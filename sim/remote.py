@@ -29,21 +29,10 @@ from matching import Offer, Rejection, Request, StopEventKind, StopKind
 from matching.errors import InvalidValueError
 from proto import convert as pc
 from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
+from proto.pem import check_ca, read_pem
 from routing import Router
 
 from .simulator import NextStop
-
-
-def _read_pem(path: Path, option: str, what: str, marker: str) -> bytes:
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InvalidValueError(option, f"{path}: no such file") from None
-    except OSError as exc:
-        raise InvalidValueError(option, f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if f"-----BEGIN {marker}".encode() not in data:
-        raise InvalidValueError(option, f"{path}: not {what} in PEM form (no '-----BEGIN {marker}' line)")
-    return data
 
 
 @dataclass(frozen=True)
@@ -63,17 +52,12 @@ class ClientTLS:
         if (cert is None) != (key is None):
             missing = "tls_key" if key is None else "tls_cert"
             raise InvalidValueError(missing, "missing: a client certificate needs both tls_cert and tls_key")
-        ca_pem = None if ca is None else _read_pem(ca, "tls_ca", "a CA certificate", "CERTIFICATE")
+        ca_pem = None if ca is None else check_ca(ca, "tls_ca")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if ca_pem is not None:
-            try:
-                context.load_verify_locations(cadata=ca_pem.decode("ascii", errors="replace"))
-            except ssl.SSLError as exc:
-                raise InvalidValueError("tls_ca", f"{ca}: not a usable CA certificate ({exc.reason or exc})") from None
         if cert is None or key is None:
             return cls(ca_pem)
-        cert_pem = _read_pem(cert, "tls_cert", "a certificate", "CERTIFICATE")
-        key_pem = _read_pem(key, "tls_key", "a private key", "")
+        cert_pem = read_pem(cert, "tls_cert", "a certificate", "CERTIFICATE")
+        key_pem = read_pem(key, "tls_key", "a private key", "")
         try:
             context.load_cert_chain(cert, key, password=lambda: "")
         except ssl.SSLError as exc:

@@ -37,4 +37,5 @@ def construct(pb, rq, w, rt, assign, op):
         np.empty(max_len + 2),
         pos_scratch,
     )
-    return repair(op, unassigned, nu, rq, assign, pb, rt, w, 0.0, backup_for(rt), sc)
+    # np.int64: else Numba may type nu as the literal 0 and compile repair (and all it calls) twice
+    return repair(op, unassigned, np.int64(nu), rq, assign, pb, rt, w, 0.0, backup_for(rt), sc)

@@ -170,7 +170,7 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
         for k in range(nu - 1, 0, -1):
             t = np.random.randint(k + 1)
             unassigned[k], unassigned[t] = unassigned[t], unassigned[k]
-        repair(r_op, unassigned, nu, rq, assign, pb, rt, w, prm.noise * tmax, bk, sc)
+        repair(r_op, unassigned, np.int64(nu), rq, assign, pb, rt, w, prm.noise * tmax, bk, sc)  # not the literal 0
         # --- evaluate
         new_cost = cur_cost
         bk_routes = bk.routes.nodes
