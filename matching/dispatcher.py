@@ -94,11 +94,11 @@ class Ride:
 
 
 class PlannedStop(NamedTuple):
-    """A stop of a vehicle's plan: the ride, pickup or drop-off (a :class:`StopKind` value), where,
+    """A stop of a vehicle's plan: the ride, pickup or drop-off (a :class:`StopKind`), where,
     when and for how long."""
 
     ride_id: str
-    kind: str  # StopKind.PICKUP or StopKind.DROPOFF (the values, as the plan's loop writes them)
+    kind: StopKind
     stop: int
     planned_s: float  # planned start of service
     service_s: int  # dwell at the stop
@@ -623,7 +623,7 @@ class Dispatcher:
         out = []
         for k in range(1, last):
             node = int(plan.state.nodes[v, k])
-            kind = "pickup" if plan.arrays.kind[node] == PICKUP else "dropoff"
+            kind = StopKind.PICKUP if plan.arrays.kind[node] == PICKUP else StopKind.DROPOFF
             out.append(
                 PlannedStop(
                     ride_of[node],
@@ -654,8 +654,8 @@ class Dispatcher:
             window_start_s=cols.tw_early.astype(np.int64).tolist(),
         )
 
-    def vehicle_route(self, vehicle_id: str) -> list[tuple[str, str, int, float]]:
-        """The vehicle's planned stops: (ride id, :class:`StopKind` value, stop index, planned service start)."""
+    def vehicle_route(self, vehicle_id: str) -> list[tuple[str, StopKind, int, float]]:
+        """The vehicle's planned stops: (ride id, :class:`StopKind`, stop index, planned service start)."""
         return [(s.ride_id, s.kind, s.stop, s.planned_s) for s in self.planned_stops(self.vehicle_index_of(vehicle_id))]
 
     def vehicle_index_of(self, vehicle_id: str) -> int:
