@@ -200,16 +200,20 @@ def grown_route_state(rt: RouteState, max_len: int) -> RouteState:
     return out
 
 
+@kernel
 def insertion_scratch(max_len: int, num_nodes: int) -> InsertionScratch:
-    """Scratch for routes of up to ``max_len`` nodes (with the new ones) over ``num_nodes`` nodes."""
+    """Scratch for routes of up to ``max_len`` nodes (with the new ones) over ``num_nodes`` nodes.
+
+    A kernel, so that the search kernels (construct, search) allocate theirs with it too.
+    """
     size = (max_len + 2) * (max_len + 2)
-    return InsertionScratch(
-        bound=np.empty(size),
-        pickup_at=np.empty(size, np.int32),
-        dropoff_at=np.empty(size, np.int32),
-        seq=np.empty(max_len + 2, np.int32),
-        times=np.empty(max_len + 2),
-        position=np.full(num_nodes, -1, np.int32),
+    return InsertionScratch(  # positional: bound, pickup_at, dropoff_at, seq, times, position
+        np.empty(size),
+        np.empty(size, np.int32),
+        np.empty(size, np.int32),
+        np.empty(max_len + 2, np.int32),
+        np.empty(max_len + 2),
+        np.full(num_nodes, -1, np.int32),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import kernel
-from ..schedule import InsertionScratch, prepare_route
+from ..schedule import insertion_scratch, prepare_route
 from .edits import backup_for
 from .repair import repair
 
@@ -19,7 +19,8 @@ def construct(pb, rq, w, rt, assign, op):
     nveh = rt.length.shape[0]
     n_nodes = pb.kind.shape[0]
     max_len = rt.nodes.shape[1]
-    pos_scratch = np.full(n_nodes, -1, np.int32)
+    sc = insertion_scratch(max_len, n_nodes)
+    pos_scratch = sc.position
     for v in range(nveh):
         prepare_route(v, pb, rt, pos_scratch)
     unassigned = np.empty(assign.shape[0], np.int64)
@@ -28,14 +29,5 @@ def construct(pb, rq, w, rt, assign, op):
         if assign[r] < 0:
             unassigned[nu] = r
             nu += 1
-    size = (max_len + 2) * (max_len + 2)
-    sc = InsertionScratch(
-        np.empty(size),
-        np.empty(size, np.int32),
-        np.empty(size, np.int32),
-        np.empty(max_len + 2, np.int32),
-        np.empty(max_len + 2),
-        pos_scratch,
-    )
     # np.int64: else Numba may type nu as the literal 0 and compile repair (and all it calls) twice
     return repair(op, unassigned, np.int64(nu), rq, assign, pb, rt, w, 0.0, backup_for(rt), sc)

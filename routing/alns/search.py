@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..config import kernel
-from ..schedule import InsertionScratch, prepare_route, route_cost
+from ..schedule import insertion_scratch, prepare_route, route_cost
 from .blocks import block_polish, block_workspace
 from .destroy import select_requests
 from .edits import backup_for, remove_marked, restore, touch
@@ -112,15 +112,7 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
     ws = block_workspace(nveh, max_len)
     mark = np.zeros(n_nodes, np.uint8)
     pos = np.full(n_nodes, -1, np.int64)
-    size = (max_len + 2) * (max_len + 2)
-    sc = InsertionScratch(
-        np.empty(size),
-        np.empty(size, np.int32),
-        np.empty(size, np.int32),
-        np.empty(max_len + 2, np.int32),
-        np.empty(max_len + 2),
-        np.full(n_nodes, -1, np.int32),
-    )
+    sc = insertion_scratch(max_len, n_nodes)
     pos_scratch = sc.position
     chosen = np.empty(nreq, np.int64)
     unassigned = np.empty(nreq, np.int64)
