@@ -73,7 +73,6 @@ def _compile_child() -> dict[str, Any]:
         for k in range(3)
     ]
     dispatcher = Dispatcher(net, router, stops, fleet, travel_time_s=matrix, seed=1)
-    quote = getattr(dispatcher, "quote", None) or dispatcher.quote
     t1, c1 = time.perf_counter(), time.process_time()
     booked = 0
     for k in range(4):
@@ -84,7 +83,7 @@ def _compile_child() -> dict[str, Any]:
             origin_stop=(3 * k) % len(stops),
             destination_stop=(7 * k + len(stops) // 2) % len(stops),
         )
-        answer = quote(req, now)
+        answer = dispatcher.quote(req, now)
         if hasattr(answer, "offer_id"):
             dispatcher.book(answer.offer_id, now)
             booked += 1
