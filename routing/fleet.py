@@ -227,10 +227,6 @@ class FleetPlan:
         """The node vehicle ``v`` visits next, or -1 when it has no stop planned."""
         return int(self.state.nodes[v, 1]) if self.state.length[v] > 2 else -1
 
-    def window(self, node: int) -> tuple[float, float]:
-        """The time window ``(tw_early, tw_late)`` on the start of service at ``node``."""
-        return float(self.arrays.tw_early[node]), float(self.arrays.tw_late[node])
-
     def location(self, v: int) -> int:
         """The stop where vehicle ``v`` can next change course (its start node's location)."""
         return int(self.arrays.node_location[self.arrays.vehicle_start[v]])
