@@ -34,8 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mobility import default_data_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = default_data_dir()
 INSTANCES = {
     "a8-96": DATA / "darp" / "cordeau2006" / "a8-96.txt",
     "lr1_4_1": DATA / "pdptw" / "li_lim_400" / "lr1_4_1.txt",
