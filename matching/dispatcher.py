@@ -884,7 +884,6 @@ class Dispatcher:
         nodes: dict[tuple[str, str], int] = {}
         highest_offer = 0
         for ride_snapshot in snapshot.rides:
-            rec = ride_snapshot.to_dict()  # (the plan reads the promise from the record's fields)
             request, offer, status = ride_snapshot.request, ride_snapshot.offer, ride_snapshot.status
             vid = ride_snapshot.vehicle_id
             if vid not in self.vehicle_index:
@@ -910,18 +909,15 @@ class Dispatcher:
             )
             highest_offer = max(highest_offer, offer_number(offer.offer_id) or 0)
             if status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
+                limit, late = ride_snapshot.ride_limit_s, ride_snapshot.dropoff_late_s
+                if limit is None or late is None:  # an open ride's record holds both (RideSnapshot.to_dict)
+                    raise KeyError("ride_limit_s" if limit is None else "dropoff_late_s")
                 p, d = plan.new_node(), plan.new_node()
-                window = rec.get("pickup_window_s") or [offer.pickup_window_start_s, offer.pickup_window_end_s]
+                window = ride_snapshot.pickup_window_s or (offer.pickup_window_start_s, offer.pickup_window_end_s)
                 self._set_ride_nodes(
-                    p,
-                    d,
-                    request,
-                    stops,
-                    (float(window[0]), float(window[1])),
-                    float(rec["ride_limit_s"]),
-                    len(self.rides),
+                    p, d, request, stops, (float(window[0]), float(window[1])), float(limit), len(self.rides)
                 )
-                plan.arrays.tw_late[d] = float(rec["dropoff_late_s"])
+                plan.arrays.tw_late[d] = float(late)
                 ride.dropoff_node = d
                 plan.node_ride[d] = ride.ride_id
                 plan.node_time[d], plan.node_vehicle[d] = ride.planned_dropoff_s, ride.vehicle
@@ -935,19 +931,20 @@ class Dispatcher:
                     plan.arrays.partner[d] = -1
                     plan.arrays.kind[p] = -1  # an unused slot
             self.rides[ride.ride_id] = ride
-        for vehicle_snapshot in snapshot.vehicles:
-            rec = vehicle_snapshot.to_dict()  # (the plan reads the vehicle from the record's fields)
-            if rec["id"] not in self.vehicle_index:
-                raise InvalidValueError("vehicle", f"unknown vehicle {rec['id']!r}")
-            v = self.vehicle_index[rec["id"]]
-            stop = int(rec["stop"])
+        for vehicle in snapshot.vehicles:
+            if vehicle.id not in self.vehicle_index:
+                raise InvalidValueError("vehicle", f"unknown vehicle {vehicle.id!r}")
+            v = self.vehicle_index[vehicle.id]
+            stop = int(vehicle.stop)
             if not 0 <= stop < len(self.stops):
-                raise InvalidValueError("stop", f"vehicle {rec['id']} is at stop {stop}", f"0 .. {len(self.stops) - 1}")
-            plan.move_start(v, stop, float(rec["t0_s"]))
-            plan.arrays.start_load[v] = rec["load"]
-            self.off_shift[v] = bool(rec.get("off_shift", False))
-            plan.set_route(v, [nodes[(rid, kind)] for rid, kind in rec["route"]])
-            self._prepare_or_accept_lateness(v, int(rec["t0_s"]))
+                raise InvalidValueError(
+                    "stop", f"vehicle {vehicle.id} is at stop {stop}", f"0 .. {len(self.stops) - 1}"
+                )
+            plan.move_start(v, stop, float(vehicle.t0_s))
+            plan.arrays.start_load[v] = vehicle.load
+            self.off_shift[v] = bool(vehicle.off_shift)
+            plan.set_route(v, [nodes[(rid, kind)] for rid, kind in vehicle.route])
+            self._prepare_or_accept_lateness(v, int(vehicle.t0_s))
             self._refresh_planned_times(v)
         self.offer_seq = max(self.offer_seq, highest_offer)
         self.drain_changes()
