@@ -861,16 +861,15 @@ class Dispatcher:
         given), enough to restore it (its store record: ``.to_dict()``)."""
         plan = self.plan
         cols = self.plan_columns(v) if columns is None else columns
-        route = tuple(zip(cols.ride_ids, cols.kinds, strict=True))
-        record: dict[str, Any] = {
-            "id": self.vehicles[v].id,
-            "stop": plan.location(v),
-            "t0_s": plan.available_at(v),
-            "load": [int(x) for x in plan.load(v)],
-            "route": route,
-            "off_shift": bool(self.off_shift[v]),
-        }
-        return VehicleSnapshot(**record)
+        seats, wheelchairs = plan.load(v)
+        return VehicleSnapshot(
+            id=self.vehicles[v].id,
+            stop=plan.location(v),
+            t0_s=plan.available_at(v),
+            load=(int(seats), int(wheelchairs)),
+            route=tuple(zip(cols.ride_ids, cols.kinds, strict=True)),
+            off_shift=bool(self.off_shift[v]),
+        )
 
     def restore(self, snapshot: DispatcherSnapshot) -> None:
         """Rebuild the plan from a :meth:`snapshot` (after a restart).
