@@ -251,8 +251,7 @@ class Dispatcher:
     ) -> None:
         plan = self.plan
         seats, wc = self._demand(request)
-        s_p = self.params.service_time_s(request.passengers)
-        s_d = self.params.service_time_s(request.passengers)
+        service_s = self.params.service_time_s(request.passengers)  # the same dwell at both stops
         plan.arrays.kind[p] = PICKUP
         plan.arrays.kind[d] = DELIVERY
         plan.arrays.node_location[p] = stops.origin.stop
@@ -262,10 +261,9 @@ class Dispatcher:
         plan.arrays.request[p] = ride_index
         plan.arrays.request[d] = ride_index
         plan.arrays.tw_early[p], plan.arrays.tw_late[p] = window
-        plan.arrays.service[p] = s_p
-        plan.arrays.service[d] = s_d
+        plan.arrays.service[p] = plan.arrays.service[d] = service_s
         plan.arrays.tw_early[d] = 0.0
-        plan.arrays.tw_late[d] = window[1] + s_p + max_ride
+        plan.arrays.tw_late[d] = window[1] + service_s + max_ride
         plan.arrays.max_ride[d] = max_ride
         plan.arrays.demand[p] = (seats, wc)
         plan.arrays.demand[d] = (-seats, -wc)
