@@ -251,8 +251,7 @@ class Dispatcher:
     ) -> None:
         plan = self.plan
         seats, wc = self._demand(request)
-        s_p = self.params.service_time_s(request.passengers)
-        s_d = self.params.service_time_s(request.passengers)
+        service_s = self.params.service_time_s(request.passengers)  # the same dwell at both stops
         plan.arrays.kind[p] = PICKUP
         plan.arrays.kind[d] = DELIVERY
         plan.arrays.node_location[p] = stops.origin.stop
@@ -262,10 +261,9 @@ class Dispatcher:
         plan.arrays.request[p] = ride_index
         plan.arrays.request[d] = ride_index
         plan.arrays.tw_early[p], plan.arrays.tw_late[p] = window
-        plan.arrays.service[p] = s_p
-        plan.arrays.service[d] = s_d
+        plan.arrays.service[p] = plan.arrays.service[d] = service_s
         plan.arrays.tw_early[d] = 0.0
-        plan.arrays.tw_late[d] = window[1] + s_p + max_ride
+        plan.arrays.tw_late[d] = window[1] + service_s + max_ride
         plan.arrays.max_ride[d] = max_ride
         plan.arrays.demand[p] = (seats, wc)
         plan.arrays.demand[d] = (-seats, -wc)
@@ -861,16 +859,15 @@ class Dispatcher:
         given), enough to restore it (its store record: ``.to_dict()``)."""
         plan = self.plan
         cols = self.plan_columns(v) if columns is None else columns
-        route = tuple(zip(cols.ride_ids, cols.kinds, strict=True))
-        record: dict[str, Any] = {
-            "id": self.vehicles[v].id,
-            "stop": plan.location(v),
-            "t0_s": plan.available_at(v),
-            "load": [int(x) for x in plan.load(v)],
-            "route": route,
-            "off_shift": bool(self.off_shift[v]),
-        }
-        return VehicleSnapshot(**record)
+        seats, wheelchairs = plan.load(v)
+        return VehicleSnapshot(
+            id=self.vehicles[v].id,
+            stop=plan.location(v),
+            t0_s=plan.available_at(v),
+            load=(int(seats), int(wheelchairs)),
+            route=tuple(zip(cols.ride_ids, cols.kinds, strict=True)),
+            off_shift=bool(self.off_shift[v]),
+        )
 
     def restore(self, snapshot: DispatcherSnapshot) -> None:
         """Rebuild the plan from a :meth:`snapshot` (after a restart).
@@ -884,7 +881,6 @@ class Dispatcher:
         nodes: dict[tuple[str, str], int] = {}
         highest_offer = 0
         for ride_snapshot in snapshot.rides:
-            rec = ride_snapshot.to_dict()  # (the plan reads the promise from the record's fields)
             request, offer, status = ride_snapshot.request, ride_snapshot.offer, ride_snapshot.status
             vid = ride_snapshot.vehicle_id
             if vid not in self.vehicle_index:
@@ -910,18 +906,15 @@ class Dispatcher:
             )
             highest_offer = max(highest_offer, offer_number(offer.offer_id) or 0)
             if status in (RideStatus.ASSIGNED, RideStatus.ON_BOARD):
+                limit, late = ride_snapshot.ride_limit_s, ride_snapshot.dropoff_late_s
+                if limit is None or late is None:  # an open ride's record holds both (RideSnapshot.to_dict)
+                    raise KeyError("ride_limit_s" if limit is None else "dropoff_late_s")
                 p, d = plan.new_node(), plan.new_node()
-                window = rec.get("pickup_window_s") or [offer.pickup_window_start_s, offer.pickup_window_end_s]
+                window = ride_snapshot.pickup_window_s or (offer.pickup_window_start_s, offer.pickup_window_end_s)
                 self._set_ride_nodes(
-                    p,
-                    d,
-                    request,
-                    stops,
-                    (float(window[0]), float(window[1])),
-                    float(rec["ride_limit_s"]),
-                    len(self.rides),
+                    p, d, request, stops, (float(window[0]), float(window[1])), float(limit), len(self.rides)
                 )
-                plan.arrays.tw_late[d] = float(rec["dropoff_late_s"])
+                plan.arrays.tw_late[d] = float(late)
                 ride.dropoff_node = d
                 plan.node_ride[d] = ride.ride_id
                 plan.node_time[d], plan.node_vehicle[d] = ride.planned_dropoff_s, ride.vehicle
@@ -935,19 +928,20 @@ class Dispatcher:
                     plan.arrays.partner[d] = -1
                     plan.arrays.kind[p] = -1  # an unused slot
             self.rides[ride.ride_id] = ride
-        for vehicle_snapshot in snapshot.vehicles:
-            rec = vehicle_snapshot.to_dict()  # (the plan reads the vehicle from the record's fields)
-            if rec["id"] not in self.vehicle_index:
-                raise InvalidValueError("vehicle", f"unknown vehicle {rec['id']!r}")
-            v = self.vehicle_index[rec["id"]]
-            stop = int(rec["stop"])
+        for vehicle in snapshot.vehicles:
+            if vehicle.id not in self.vehicle_index:
+                raise InvalidValueError("vehicle", f"unknown vehicle {vehicle.id!r}")
+            v = self.vehicle_index[vehicle.id]
+            stop = int(vehicle.stop)
             if not 0 <= stop < len(self.stops):
-                raise InvalidValueError("stop", f"vehicle {rec['id']} is at stop {stop}", f"0 .. {len(self.stops) - 1}")
-            plan.move_start(v, stop, float(rec["t0_s"]))
-            plan.arrays.start_load[v] = rec["load"]
-            self.off_shift[v] = bool(rec.get("off_shift", False))
-            plan.set_route(v, [nodes[(rid, kind)] for rid, kind in rec["route"]])
-            self._prepare_or_accept_lateness(v, int(rec["t0_s"]))
+                raise InvalidValueError(
+                    "stop", f"vehicle {vehicle.id} is at stop {stop}", f"0 .. {len(self.stops) - 1}"
+                )
+            plan.move_start(v, stop, float(vehicle.t0_s))
+            plan.arrays.start_load[v] = vehicle.load
+            self.off_shift[v] = bool(vehicle.off_shift)
+            plan.set_route(v, [nodes[(rid, kind)] for rid, kind in vehicle.route])
+            self._prepare_or_accept_lateness(v, int(vehicle.t0_s))
             self._refresh_planned_times(v)
         self.offer_seq = max(self.offer_seq, highest_offer)
         self.drain_changes()

@@ -53,13 +53,12 @@ class ClientTLS:
             missing = "tls_key" if key is None else "tls_cert"
             raise InvalidValueError(missing, "missing: a client certificate needs both tls_cert and tls_key")
         ca_pem = None if ca is None else check_ca(ca, "tls_ca")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if cert is None or key is None:
             return cls(ca_pem)
         cert_pem = read_pem(cert, "tls_cert", "a certificate", "CERTIFICATE")
         key_pem = read_pem(key, "tls_key", "a private key", "")
         try:
-            context.load_cert_chain(cert, key, password=lambda: "")
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert, key, password=lambda: "")
         except ssl.SSLError as exc:
             if exc.reason == "KEY_VALUES_MISMATCH":
                 raise InvalidValueError("tls_key", f"{key} is not the key of the certificate {cert}") from None

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from matching import Offer, Rejection, Request, RideStatus, StopKind, fare_policy_from_name
-from matching.deployment import load_world, make_fleet, zone_stops
+from matching.deployment import load_world, make_fleet
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
 
@@ -143,8 +143,9 @@ class Simulation:
             seed=self.seed,
         )
         self.backend: Backend = (backend_factory or InProcessBackend)(self.dispatcher)
+        # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
         self.demand: list[DemandItem] = generate(
-            sc, len(self.stops), seed=self.seed, in_zone=zone_stops(sc.deployment, self.stops)
+            sc, len(self.stops), seed=self.seed, in_zone=self.dispatcher.area.stop_in_zone
         )
         self.timings["setup_s"] = time.perf_counter() - t0
 
