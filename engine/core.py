@@ -402,8 +402,9 @@ class EngineCore:
         # list would only grow (several events per booking, for as long as the engine runs).
         new_events = list(d.events)
         d.events.clear()
+        now = self.clock_s  # read once: on the wall clock each read asks the time again
         commit.meta = {
-            "clock_s": str(self.clock_s),
+            "clock_s": str(now),
             "requests_rejected": str(self.requests_rejected),
             "offer_seq": str(d.offer_seq),
         }
@@ -426,12 +427,12 @@ class EngineCore:
         for rid in ride_ids:
             ride = d.rides[rid]
             state = self.views.ride_state(ride)
-            if self._published.get(rid) != state:
-                before = self._published.get(rid)
+            before = self._published.get(rid)
+            if before != state:
                 self._published[rid] = state
-                commit.events.append(self.views.ride_event(ride, self.views.ride_kind(before, state)))
+                commit.events.append(self.views.ride_event(ride, self.views.ride_kind(before, state), now))
         for v in vehicles:
-            commit.events.append(self.views.manifest_event(v, plans[v]))
+            commit.events.append(self.views.manifest_event(v, plans[v], now))
 
     def stream_backlog(self) -> bool:
         """True if a stream that the last commit fed still has events to send, but not so many

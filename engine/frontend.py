@@ -203,13 +203,14 @@ class CoreHost:
             if self._closed:
                 return
         sc = core.service_clock
+        clock_s, day = self._stamp()
         info = {
             "num_edges": core.num_edges(),
             "clock": core.clock,
-            "clock_s": core.clock_s,
+            "clock_s": clock_s,
             "timezone": sc.timezone,
             "day_change_s": sc.day_change_s,
-            "day": core.day.toordinal() if core.day is not None else 0,
+            "day": day,
         }
         peer.out.put(("ready", info))
         while True:

@@ -80,9 +80,6 @@ class IdempotencyKeys:
         """Start again from stored ride records (those booked with a key)."""
         self._rides = {r["idempotency_key"]: r["ride_id"] for r in records if r.get("idempotency_key")}
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._rides
-
     def remember(self, key: str, ride_id: str) -> None:
         """A ride booked with ``key`` (none: nothing to remember)."""
         if key:

@@ -141,10 +141,14 @@ class Views:
         at = self.clock_s if time_s is None else time_s
         return f"ride:{ride.ride_id}", {"kind": kind, "time_s": at, "ride": self.ride_dict(ride)}
 
-    def manifest_event(self, v: int, columns: PlanColumns | None = None) -> tuple[str, dict[str, Any]]:
-        """An event of the topic ``vehicle:<id>``: vehicle ``v``'s manifest now (see :meth:`manifest`)."""
+    def manifest_event(
+        self, v: int, columns: PlanColumns | None = None, time_s: int | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """An event of the topic ``vehicle:<id>``: vehicle ``v``'s manifest now (see :meth:`manifest`;
+        at ``time_s``, default the clock)."""
         stops = self.manifest(v, columns)
-        return f"vehicle:{self.dispatcher.vehicles[v].id}", {"kind": "manifest", "time_s": self.clock_s, "stops": stops}
+        at = self.clock_s if time_s is None else time_s
+        return f"vehicle:{self.dispatcher.vehicles[v].id}", {"kind": "manifest", "time_s": at, "stops": stops}
 
     @staticmethod
     def event_payload(
