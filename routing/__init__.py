@@ -8,6 +8,8 @@ The public API of the foundation layer:
 * :func:`speed_warning` — the loaders' check that a network's mean free-flow speed is plausible;
 * :func:`synthetic_city` — a deterministic perturbed-grid city (labelled synthetic);
 * :class:`Router` — exact travel times, paths and matrices by contraction hierarchy;
+  :class:`TravelTimes` (:class:`HierarchyTimes`, :class:`MatrixTimes`) — pairs and blocks
+  of travel times for dispatchers, with a bounded cache instead of an all-pairs matrix;
   :func:`warm_up` compiles its kernels;
 * :func:`nearest_nodes`, :func:`snap` — snapping points to the network;
 * :func:`virtual_stops` — stops covering the network for stop-based service;
@@ -47,6 +49,7 @@ from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
 from .solve import Deadline, FirstOf, MaxIterations, MaxRuntime, Result, SolveParams, StoppingCriterion, solve
 from .stops import StopSet, all_node_stops, coverage_m, virtual_stops
 from .synthetic import synthetic_city
+from .traveltime import HierarchyTimes, MatrixTimes, TravelTimes
 from .warm import warm_up_solver
 
 __all__ = [
@@ -68,7 +71,9 @@ __all__ = [
     "Deadline",
     "FirstOf",
     "FleetPlan",
+    "HierarchyTimes",
     "InvalidArgumentError",
+    "MatrixTimes",
     "MaxIterations",
     "MaxRuntime",
     "NetworkFileError",
@@ -87,6 +92,7 @@ __all__ = [
     "StopColumns",
     "StopSet",
     "StoppingCriterion",
+    "TravelTimes",
     "all_node_stops",
     "bidirectional_dijkstra",
     "check_solution",
