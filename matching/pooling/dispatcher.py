@@ -27,9 +27,11 @@ event (:meth:`drain_events`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -581,3 +583,78 @@ class SharedTaxiDispatcher:
         """Passengers on board a taxi now."""
         taxi = self.taxis[self.vehicle_index_of(vehicle_id)]
         return sum(self.rides[rid].request.passengers for rid in taxi.onboard)
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, Any]:
+        """The dispatcher's whole state as plain JSON-able data (:meth:`restore` reads it back).
+
+        Rides in every state (waiting ones included, so they survive a restart and are matched
+        by the restarted dispatcher's next batch), taxis with their position, plan and riders.
+        """
+        return {
+            "version": SNAPSHOT_VERSION,
+            "last_batch_s": self.last_batch_s,
+            "open": list(self._open),
+            "rides": [ride_to_dict(r) for r in self.rides.values()],
+            "taxis": [
+                {
+                    "id": t.spec.id,
+                    "node": t.node,
+                    "time": t.time,
+                    "plan": [[s.node, s.kind.value, s.ride_id, s.time_s] for s in t.plan],
+                    "assigned": list(t.assigned),
+                    "onboard": list(t.onboard),
+                    "rebalancing_to": t.rebalancing_to,
+                }
+                for t in self.taxis
+            ],
+            "unserved_origins": [list(x) for x in self.unserved_origins],
+        }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Take the state of a :meth:`snapshot` (same fleet ids); events are not replayed.
+
+        Raises:
+            InvalidValueError: the snapshot is of another version or another fleet (field ``snapshot``).
+        """
+        if not isinstance(snapshot, Mapping) or snapshot.get("version") != SNAPSHOT_VERSION:
+            raise InvalidValueError("snapshot", "not a shared-taxi dispatcher snapshot of this version")
+        taxis = snapshot["taxis"]
+        if [t["id"] for t in taxis] != [t.spec.id for t in self.taxis]:
+            raise InvalidValueError("snapshot", "the snapshot's taxis are not this dispatcher's fleet")
+        self.rides = {d["id"]: ride_from_dict(d) for d in snapshot["rides"]}
+        self._open = {rid: None for rid in snapshot["open"]}
+        for taxi, data in zip(self.taxis, taxis, strict=True):
+            taxi.node = int(data["node"])
+            taxi.time = int(data["time"])
+            taxi.plan = [PlannedTaxiStop(int(n), StopKind(k), str(r), int(at)) for n, k, r, at in data["plan"]]
+            taxi.assigned = [str(r) for r in data["assigned"]]
+            taxi.onboard = [str(r) for r in data["onboard"]]
+            taxi.rebalancing_to = data["rebalancing_to"]
+        self.unserved_origins = [(int(a), int(b)) for a, b in snapshot["unserved_origins"]]
+        self.last_batch_s = snapshot["last_batch_s"]
+        self._events = []
+
+
+#: Version of :meth:`SharedTaxiDispatcher.snapshot`'s format.
+SNAPSHOT_VERSION = 1
+
+
+def ride_to_dict(ride: TaxiRide) -> dict[str, Any]:
+    """A ride as plain JSON-able data (:func:`ride_from_dict` reads it back)."""
+    data = dataclasses.asdict(ride)
+    req = data.pop("request")
+    req["rider_class"] = ride.request.rider_class.value
+    data["request"] = req
+    data["status"] = ride.status.value
+    data["history"] = [list(h) for h in ride.history]
+    return data
+
+
+def ride_from_dict(data: Mapping[str, Any]) -> TaxiRide:
+    """The ride of :func:`ride_to_dict`'s data."""
+    fields = dict(data)
+    fields["request"] = TaxiRequest(**fields["request"])
+    fields["status"] = TaxiRideStatus(fields["status"])
+    fields["history"] = [(int(t), str(k)) for t, k in fields["history"]]
+    return TaxiRide(**fields)

@@ -254,3 +254,26 @@ def test_bad_input_names_the_field(city):
         disp.locate("nope", 0, 0)
     with pytest.raises(InvalidValueError, match="node"):
         disp.locate("a", -1, 0)
+
+
+def test_snapshot_restores_waiting_and_promised_rides(city):
+    import json
+
+    net, _, times = city
+    params = PoolingParams(max_wait_s=600)
+    reqs = _requests(20, net.num_nodes, 11, horizon_s=300)
+    one = SharedTaxiDispatcher(times, _fleet(3, net.num_nodes, 4), params)
+    for r in reqs[:12]:
+        one.submit(r, r.request_time_s)
+    one.run_batch(300)
+    for r in reqs[12:]:
+        one.submit(r, 300)
+    data = json.loads(json.dumps(one.snapshot()))  # through JSON, as a store would keep it
+    two = SharedTaxiDispatcher(times, _fleet(3, net.num_nodes, 4), params)
+    two.restore(data)
+    assert two.snapshot() == one.snapshot()
+    assert set(two.open_rides) == {r.id for r in reqs[12:]}
+    a, b = one.run_batch(330), two.run_batch(330)
+    assert (a.assigned, a.reassigned, a.rejected, a.objective) == (b.assigned, b.reassigned, b.rejected, b.objective)
+    with pytest.raises(InvalidValueError, match="snapshot"):
+        SharedTaxiDispatcher(times, _fleet(2, net.num_nodes, 4), params).restore(data)
