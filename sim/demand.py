@@ -26,7 +26,7 @@ import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -153,18 +153,7 @@ def generate(
 
 
 def _read_reqs(path: Path, num_stops: int) -> np.ndarray:
-    try:
-        data = np.loadtxt(path, dtype=np.int64, ndmin=2)
-    except ValueError as exc:
-        raise ScenarioError(
-            "demand.path", f"{path}: not a request file of 'id origin destination' lines ({exc})"
-        ) from exc
-    if data.shape[1] < 3:
-        raise ScenarioError("demand.path", f"{path}: expected 3 columns (id origin destination)")
-    pairs = data[:, 1:3]
-    if pairs.size and (pairs.min() < 0 or pairs.max() >= num_stops):
-        raise ScenarioError("demand.path", f"{path}: node ids must be 0 .. {num_stops - 1} (stops kind 'nodes')")
-    return pairs
+    return _read_req_lines(path, num_stops, what="(stops kind 'nodes')")[:, 1:3]
 
 
 def _left_out(path: Path, count: int, total: int, what: str) -> None:
@@ -239,3 +228,226 @@ def _inside(ends: dict[str, int | float], in_zone: NDArray[np.bool_], zone: Any)
     lat = [ends["origin_lat"], ends["destination_lat"]]
     lon = [ends["origin_lon"], ends["destination_lon"]]
     return bool(point_in_polygon(lat, lon, zone).all())
+
+
+# ------------------------------------------------------------------------- shared taxi (I-MOA)
+class TaxiDemand(NamedTuple):
+    """A day of door-to-door taxi requests as arrays (``N`` rows, sorted by request time).
+
+    Nodes are road-network node ids; times are integer seconds on the service clock.
+    :func:`sim.taxi.taxi_requests` turns the rows into the dispatcher's ``TaxiRequest`` objects.
+    """
+
+    ids: tuple[str, ...]
+    origin: NDArray[np.int64]
+    destination: NDArray[np.int64]
+    request_time_s: NDArray[np.int64]
+    passengers: NDArray[np.int64]
+    share: NDArray[np.bool_]
+    """The rider accepts to share (a discounted fare); False: rides alone, never pooled."""
+
+    @property
+    def size(self) -> int:
+        return int(self.origin.shape[0])
+
+    def select(self, mask: ArrayLike) -> TaxiDemand:
+        """The rows where ``mask`` is True (in the same order)."""
+        keep = np.flatnonzero(np.asarray(mask, dtype=bool))
+        return TaxiDemand(
+            tuple(self.ids[k] for k in keep.tolist()),
+            self.origin[keep],
+            self.destination[keep],
+            self.request_time_s[keep],
+            self.passengers[keep],
+            self.share[keep],
+        )
+
+    def between(self, start_s: int, end_s: int) -> TaxiDemand:
+        """The requests made in ``[start_s, end_s)``."""
+        return self.select((self.request_time_s >= start_s) & (self.request_time_s < end_s))
+
+
+def release_times(
+    n: int, profile: tuple[float, ...], *, start_s: int, end_s: int, rng: np.random.Generator
+) -> NDArray[np.int64]:
+    """``n`` request times in ``[start_s, end_s)``, sorted, with hourly density ``profile``.
+
+    The hour of each request is drawn with the profile's weights (a partial first or last hour
+    weighs its share), then the second uniformly within the hour (Poisson arrivals within
+    each hour). ``profile`` holds 24 weights, hour 0 .. 23 (:data:`sim.scenario.PROFILES`).
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ScenarioError("demand.total", f"got {n!r}", "a whole number >= 0")
+    if not end_s > start_s:
+        raise ScenarioError("scenario.end", f"{end_s} s is not after the start {start_s} s", "> scenario.start")
+    return _draw_times(rng, profile, int(n), start_s, end_s)
+
+
+def busiest_hour(request_time_s: ArrayLike) -> int:
+    """Start (s) of the clock hour ``[h * 3600, (h + 1) * 3600)`` with the most requests (earliest on a tie)."""
+    times = np.asarray(request_time_s, dtype=np.int64)
+    if times.size == 0:
+        raise ScenarioError("demand", "no requests, so no busiest hour")
+    hours = times // 3600
+    counts = np.bincount(hours - hours.min())
+    return int((hours.min() + int(np.argmax(counts))) * 3600)
+
+
+def _parties(
+    rng: np.random.Generator, n: int, group_sizes: dict[str, float] | None, share_probability: float
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    if group_sizes is None:
+        passengers = np.ones(n, np.int64)
+    else:
+        sizes = np.array([int(s) for s in group_sizes], np.int64)
+        w = np.array(list(group_sizes.values()), np.float64)
+        passengers = sizes[rng.choice(len(sizes), size=n, p=w / w.sum())]
+    if not 0.0 <= share_probability <= 1.0:
+        raise ScenarioError("demand.share_probability", f"got {share_probability!r}", "0 .. 1")
+    share = rng.random(n) < share_probability
+    return passengers, share
+
+
+def taxi_demand_from_reqs(
+    path: str | Path,
+    *,
+    num_nodes: int,
+    profile: tuple[float, ...],
+    start_s: int,
+    end_s: int,
+    seed: int,
+    total: int | None = None,
+    group_sizes: dict[str, float] | None = None,
+    share_probability: float = 1.0,
+    prefix: str = "r",
+) -> TaxiDemand:
+    """Taxi requests from a benchmark request file (``id origin destination`` per line, as
+    ``Manhattan.1.reqs``), which has no times: the first ``total`` lines (all by default) get
+    release times from ``profile`` (:func:`release_times`), in file order — line ``k`` gets
+    the ``k``-th earliest time, so that a seed always gives the same day.
+
+    Parties are one passenger each unless ``group_sizes`` (shares by size) is given; each asks
+    to share with probability ``share_probability``. Lines whose origin is their destination
+    are left out. Ids are ``prefix`` followed by the file's request id.
+    """
+    rng = np.random.default_rng(seed)
+    data = _read_req_lines(Path(path), num_nodes)
+    if total is not None:
+        if isinstance(total, bool) or not isinstance(total, int | np.integer) or total < 0:
+            raise ScenarioError("demand.total", f"got {total!r}", "a whole number >= 0")
+        data = data[: int(total)]
+    times = release_times(len(data), profile, start_s=start_s, end_s=end_s, rng=rng)
+    passengers, share = _parties(rng, len(data), group_sizes, share_probability)
+    keep = data[:, 1] != data[:, 2]
+    return TaxiDemand(
+        tuple(f"{prefix}{int(i)}" for i in data[keep, 0].tolist()),
+        np.ascontiguousarray(data[keep, 1]),
+        np.ascontiguousarray(data[keep, 2]),
+        times[keep],
+        passengers[keep],
+        share[keep],
+    )
+
+
+def _read_req_lines(path: Path, num_nodes: int, *, what: str = "(the network's nodes)") -> NDArray[np.int64]:
+    """The ``id origin destination`` rows of a benchmark request file, checked."""
+    try:
+        data = np.loadtxt(path, dtype=np.int64, ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(
+            "demand.path", f"{path}: not a request file of 'id origin destination' lines ({exc})"
+        ) from exc
+    if data.shape[1] < 3:
+        raise ScenarioError("demand.path", f"{path}: expected 3 columns (id origin destination)")
+    ends = data[:, 1:3]
+    if ends.size and (ends.min() < 0 or ends.max() >= num_nodes):
+        raise ScenarioError("demand.path", f"{path}: node ids must be 0 .. {num_nodes - 1} {what}")
+    return data[:, :3]
+
+
+def road_length_weights(network: Any) -> NDArray[np.float64]:
+    """Per node, half the length (m) of the roads that start or end there: a node's share of the
+    road network, so that points drawn with these weights fall evenly along the roads."""
+    n = int(network.num_nodes)
+    length = np.asarray(network.length_m, np.float64)
+    w = np.bincount(np.asarray(network.tail, np.int64), weights=length, minlength=n)
+    w += np.bincount(np.asarray(network.indices, np.int64), weights=length, minlength=n)
+    return np.asarray(0.5 * w, np.float64)
+
+
+def taxi_demand_on_network(
+    network: Any,
+    *,
+    total: int,
+    profile: tuple[float, ...],
+    start_s: int,
+    end_s: int,
+    seed: int,
+    group_sizes: dict[str, float] | None = None,
+    share_probability: float = 1.0,
+    prefix: str = "r",
+) -> TaxiDemand:
+    """``total`` door-to-door requests on a road network: origins and destinations are nodes
+    drawn independently with :func:`road_length_weights` (a destination equal to its origin is
+    drawn again), release times from ``profile`` (:func:`release_times`). Deterministic for a seed.
+    """
+    if isinstance(total, bool) or not isinstance(total, int | np.integer) or total < 0:
+        raise ScenarioError("demand.total", f"got {total!r}", "a whole number >= 0")
+    rng = np.random.default_rng(seed)
+    w = road_length_weights(network)
+    if np.count_nonzero(w) < 2:
+        raise ScenarioError("network", "the network needs roads at two nodes at least for door-to-door demand")
+    p = w / w.sum()
+    n = int(total)
+    origin = rng.choice(w.size, size=n, p=p)
+    dest = rng.choice(w.size, size=n, p=p)
+    same = np.flatnonzero(origin == dest)
+    while same.size:
+        dest[same] = rng.choice(w.size, size=same.size, p=p)
+        same = same[origin[same] == dest[same]]
+    times = release_times(n, profile, start_s=start_s, end_s=end_s, rng=rng)
+    passengers, share = _parties(rng, n, group_sizes, share_probability)
+    return TaxiDemand(
+        tuple(f"{prefix}{k}" for k in range(n)),
+        origin.astype(np.int64),
+        dest.astype(np.int64),
+        times,
+        passengers,
+        share,
+    )
+
+
+def taxi_start_nodes(
+    num_vehicles: int, *, listed: ArrayLike = (), origins: ArrayLike = (), seed: int = 0
+) -> NDArray[np.int64]:
+    """Start nodes of ``num_vehicles`` taxis: the ``listed`` nodes first (in order, as the
+    ``Manhattan.drv`` file gives them), then, for a larger fleet, nodes drawn uniformly with
+    replacement from ``origins`` (the demand's pickup nodes, so that taxis start where riders
+    are) with ``numpy.random.default_rng(seed)``: the same fleet for the same seed."""
+    if isinstance(num_vehicles, bool) or not isinstance(num_vehicles, int | np.integer) or num_vehicles < 1:
+        raise ScenarioError("fleet.vehicles", f"got {num_vehicles!r}", "a whole number >= 1")
+    first = np.asarray(listed, np.int64).reshape(-1)[: int(num_vehicles)]
+    extra = int(num_vehicles) - first.size
+    if extra == 0:
+        return first.copy()
+    pool = np.asarray(origins, np.int64).reshape(-1)
+    if pool.size == 0:
+        raise ScenarioError(
+            "fleet.vehicles", f"{num_vehicles} taxis but only {first.size} start nodes and no origins to draw from"
+        )
+    drawn = pool[np.random.default_rng(seed).integers(0, pool.size, extra)]
+    return np.concatenate([first, drawn])
+
+
+def read_start_nodes(path: str | Path, num_nodes: int) -> NDArray[np.int64]:
+    """The start nodes of a vehicle file (``id node`` per line, as ``Manhattan.drv``), in file order."""
+    try:
+        data = np.loadtxt(path, dtype=np.int64, ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError("fleet.start_nodes", f"{path}: not a vehicle file of 'id node' lines ({exc})") from exc
+    if data.shape[1] < 2:
+        raise ScenarioError("fleet.start_nodes", f"{path}: expected 2 columns (id node)")
+    nodes = data[:, 1]
+    if nodes.size and (nodes.min() < 0 or nodes.max() >= num_nodes):
+        raise ScenarioError("fleet.start_nodes", f"{path}: node ids must be 0 .. {num_nodes - 1}")
+    return np.ascontiguousarray(nodes)

@@ -95,11 +95,20 @@ __all__ = [
 
 DAY_S = 86_400
 
+#: Taxi trips by start hour, all 24 hours: the 15,002 trips of the bundled Chicago taxi sample
+#: (``../shared/data/demand/chicago_taxi_sample.csv``, column ``trip_start_hour``); peak
+#: 19:00-20:00 (6.7 % of the day), trough 05:00-06:00 (1.0 %). The shared taxi's day profile.
+# fmt: off
+TAXI_CHICAGO = (602.0, 544.0, 419.0, 292.0, 197.0, 143.0, 193.0, 302.0, 530.0, 664.0, 687.0, 619.0, 745.0, 698.0,
+                736.0, 722.0, 763.0, 829.0, 941.0, 1010.0, 966.0, 838.0, 837.0, 725.0)
+# fmt: on
+
 #: Hourly demand profiles (relative weights, hour 0 .. 23).
 PROFILES: dict[str, tuple[float, ...]] = {
     # morning and evening peaks, a lighter midday, nothing at night (I-MOD runs 06:00-23:00)
     "two_peaks": (0, 0, 0, 0, 0, 0, 2, 6, 8, 5, 3, 3, 4, 3, 3, 4, 5, 7, 8, 6, 4, 3, 2, 1),
     "flat": (0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0),
+    "taxi_chicago": TAXI_CHICAGO,
 }
 #: Volume/capacity ratios by hour for major (trunk, primary, secondary) and minor roads.
 # fmt: off

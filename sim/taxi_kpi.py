@@ -1,0 +1,276 @@
+"""KPIs of a simulated shared-taxi day, and independent checks of its records.
+
+:func:`taxi_kpis` turns a :class:`sim.taxi.TaxiSimOutput` into one nested, JSON-serialisable
+dict; :func:`validate_taxi_day` recounts the records and lists, in words, every broken rule
+it finds (a rider's limits, seats, a taxi that jumps or drives faster than its roads).
+
+Definitions (times in seconds, distances in km):
+
+* served: the ride was completed; ``served_share`` = served / requests;
+* wait = pickup - request time; delay = drop-off - (request time + direct time);
+  detour = in-vehicle time / direct time (and ``detour_s`` = in-vehicle time - direct time);
+* vehicle-km split by why the taxi drove: ``occupied`` (someone on board), ``empty`` (to a
+  pickup, nobody on board), ``rebalancing``;
+* ``mean_occupancy`` = passenger-km / vehicle-km (the riders on board of an average km
+  driven, empty kms included); ``occupancy_when_occupied`` = passenger-km / occupied km;
+* pooled share: served rides that shared part of their ride with another party (the
+  dispatcher's ``shared`` flag; :func:`validate_taxi_day` recounts it from the stops);
+* batch compute time: the dispatcher's ``BatchReport.compute_s`` (wall clock, per batch).
+
+Percentiles are NumPy's default (linear); an empty distribution gives ``None``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .taxi import DRIVE_KINDS, EMPTY, OCCUPIED, REBALANCE, TaxiSimOutput
+
+#: Slack (s) when comparing a ride's times with its limits (times are whole seconds).
+TOLERANCE_S = 0
+
+
+def distribution(values: ArrayLike, *, digits: int = 1, percentiles: tuple[int, ...] = (50, 90)) -> dict[str, Any]:
+    """``count``, ``mean``, ``p<q>`` for each q and ``max`` of ``values`` (``None`` when empty)."""
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    out: dict[str, Any] = {"count": int(arr.size)}
+    out["mean"] = round(float(arr.mean()), digits) if arr.size else None
+    for q in percentiles:
+        out[f"p{q}"] = round(float(np.percentile(arr, q)), digits) if arr.size else None
+    out["max"] = round(float(arr.max()), digits) if arr.size else None
+    return out
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole > 0 else None
+
+
+def taxi_kpis(out: TaxiSimOutput) -> dict[str, Any]:
+    """The day's KPIs (see the module docstring for the definitions).
+
+    Keys: ``requests`` (total, served, served_share, rejected, rejected_by_reason, cancelled,
+    unfinished), ``wait_s``, ``delay_s``, ``detour`` and ``detour_s`` (distributions over
+    served rides), ``vehicle_km`` (total, occupied, empty, rebalancing), ``mean_occupancy``,
+    ``occupancy_when_occupied``, ``pooled_share``, ``batches`` (count, statuses, trips per
+    batch, ``compute_s`` p50/p99/max), ``timings`` and ``ledger`` (the dispatcher's, or None).
+    """
+    status = np.asarray(out.status)
+    n = int(status.size)
+    served = status == "completed"
+    rejected = status == "rejected"
+    reasons = Counter(r or "unknown" for r, s in zip(out.reason, out.status, strict=True) if s == "rejected")
+    req_t = np.fromiter((r.request_time_s for r in out.requests), np.int64, n)
+    wait = out.pickup_s[served] - req_t[served]
+    ride = out.dropoff_s[served] - out.pickup_s[served] - out.params.dwell_s
+    direct = out.direct_s[served]
+    delay = out.dropoff_s[served] - (req_t[served] + direct)
+    positive = direct > 0
+    d = out.drives
+    km = d["length_m"].astype(np.float64) / 1000.0
+    total_km = float(km.sum())
+    occupied_km = float(km[d["kind"] == OCCUPIED].sum())
+    passenger_km = float((km * d["onboard"]).sum())
+    compute = np.fromiter((b.compute_s for b in out.batches), np.float64, len(out.batches))
+    decided = [b for b in out.batches if b.status != "empty"]
+    return {
+        "requests": {
+            "total": n,
+            "served": int(served.sum()),
+            "served_share": _share(int(served.sum()), n),
+            "rejected": int(rejected.sum()),
+            "rejected_by_reason": dict(reasons.most_common()),
+            "cancelled": int(np.sum(status == "cancelled")),
+            "unfinished": int(np.sum(~np.isin(status, ["completed", "rejected", "cancelled", "no_show"]))),
+        },
+        "wait_s": distribution(wait),
+        "delay_s": distribution(delay),
+        "detour": distribution(ride[positive] / direct[positive], digits=3),
+        "detour_s": distribution(ride - direct),
+        "vehicle_km": {
+            "total": round(total_km, 3),
+            "occupied": round(occupied_km, 3),
+            "empty": round(float(km[d["kind"] == EMPTY].sum()), 3),
+            "rebalancing": round(float(km[d["kind"] == REBALANCE].sum()), 3),
+            "per_served_ride": round(total_km / int(served.sum()), 3) if served.any() else None,
+        },
+        "passenger_km": round(passenger_km, 3),
+        "mean_occupancy": round(passenger_km / total_km, 3) if total_km > 0 else None,
+        "occupancy_when_occupied": round(passenger_km / occupied_km, 3) if occupied_km > 0 else None,
+        "pooled_share": _share(int(np.sum(out.shared & served)), int(served.sum())),
+        "batches": {
+            "count": len(out.batches),
+            "decided": len(decided),
+            "status": dict(Counter(b.status for b in out.batches).most_common()),
+            "trips": distribution([b.trips for b in decided], digits=1),
+            "compute_s": distribution(compute, digits=4, percentiles=(50, 99)),
+        },
+        "vehicles": len(out.vehicle_ids),
+        "timings": {k: round(v, 3) for k, v in out.timings.items()},
+        "ledger": out.ledger,
+    }
+
+
+def pooled_rides(out: TaxiSimOutput) -> np.ndarray:
+    """Per request, whether another party was on board with it at some time (from the stops)."""
+    pooled = np.zeros(len(out.requests), np.bool_)
+    s = out.stops
+    order = np.argsort(s["seq"], kind="stable")  # in the order served
+    aboard: dict[int, set[int]] = defaultdict(set)
+    for k in order.tolist():
+        v, i = int(s["vehicle"][k]), int(s["request"][k])
+        if s["pickup"][k]:
+            if aboard[v]:
+                pooled[i] = True
+                pooled[list(aboard[v])] = True
+            aboard[v].add(i)
+        else:
+            aboard[v].discard(i)
+    return pooled
+
+
+class _Problems:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept: list[str] = []
+        self.count: Counter[str] = Counter()
+
+    def add(self, kind: str, text: str) -> None:
+        self.count[kind] += 1
+        if self.count[kind] <= self.limit:
+            self.kept.append(text)
+
+    def result(self) -> list[str]:
+        extra = [f"... and {n - self.limit} more {kind} problems" for kind, n in self.count.items() if n > self.limit]
+        return self.kept + extra
+
+
+def validate_taxi_day(out: TaxiSimOutput, *, start_nodes: ArrayLike | None = None, max_per_kind: int = 20) -> list[str]:
+    """Problems found by recounting ``out``; an empty list means every rule held.
+
+    Rides: a completed ride was picked up no earlier than its request and within
+    ``max_wait_s``, rode no longer than ``params.max_ride_s(direct)``, was dropped off by
+    request + direct + ``max_delay_s`` when that is set, by the taxi that picked it up.
+    Seats: passengers on board never exceed ``params.capacity`` (recounted from the stops).
+    Movement: each taxi's drives, in time order, start where the previous one ended (the
+    first at ``start_nodes[v]`` when given) and no earlier than it ended; stops are served
+    where the taxi is; with the drives' nodes recorded and ``out.network`` set, every step is
+    a road of the network and each drive takes exactly its roads' travel time and length.
+    The dispatcher's ``shared`` flags agree with the overlaps of the stops.
+    """
+    p = _Problems(max_per_kind)
+    params = out.params
+    served = np.asarray(out.status) == "completed"
+    for i in np.flatnonzero(served).tolist():
+        req = out.requests[i]
+        tag = f"ride {req.id}"
+        pick, drop, direct = int(out.pickup_s[i]), int(out.dropoff_s[i]), int(out.direct_s[i])
+        if pick < req.request_time_s:
+            p.add("wait", f"{tag}: picked up at {pick} s, before its request at {req.request_time_s} s")
+        if pick - req.request_time_s > params.max_wait_s + TOLERANCE_S:
+            p.add("wait", f"{tag}: waited {pick - req.request_time_s} s, more than max_wait_s {params.max_wait_s}")
+        ride_s = drop - pick - params.dwell_s
+        if ride_s > params.max_ride_s(direct) + TOLERANCE_S:
+            p.add("detour", f"{tag}: rode {ride_s} s, more than {params.max_ride_s(direct)} s for a direct {direct} s")
+        if params.max_delay_s is not None and drop > req.request_time_s + direct + params.max_delay_s + TOLERANCE_S:
+            late = drop - req.request_time_s - direct
+            p.add("delay", f"{tag}: dropped off {late} s late (max_delay_s {params.max_delay_s})")
+    _check_stops(out, p)
+    _check_drives(out, p, start_nodes)
+    recount = pooled_rides(out)
+    for i in np.flatnonzero(served & (recount != out.shared)).tolist():
+        p.add("pooled", f"ride {out.requests[i].id}: shared is {bool(out.shared[i])}, the stops say {bool(recount[i])}")
+    return p.result()
+
+
+def _check_stops(out: TaxiSimOutput, p: _Problems) -> None:
+    s = out.stops
+    cap = out.params.capacity
+    pax = np.fromiter((r.passengers for r in out.requests), np.int64, len(out.requests))
+    load: dict[int, int] = defaultdict(int)
+    order = np.argsort(s["seq"], kind="stable")  # in the order served
+    picked_by: dict[int, int] = {}
+    for k in order.tolist():
+        v, i = int(s["vehicle"][k]), int(s["request"][k])
+        if s["pickup"][k]:
+            load[v] += int(pax[i])
+            picked_by[i] = v
+            if load[v] > cap:
+                p.add("seats", f"taxi {out.vehicle_ids[v]}: {load[v]} passengers on board at {s['time_s'][k]} s "
+                      f"({cap} seats)")  # fmt: skip
+        else:
+            load[v] -= int(pax[i])
+            if picked_by.get(i) != v:
+                p.add("taxi", f"ride {out.requests[i].id}: dropped off by another taxi than the one that picked it up")
+        if load[v] != int(s["onboard_after"][k]):
+            p.add("seats", f"taxi {out.vehicle_ids[v]}: recorded {s['onboard_after'][k]} on board, recount {load[v]}")
+    if out.max_onboard.size and int(out.max_onboard.max()) > cap:
+        p.add("seats", f"a taxi carried {int(out.max_onboard.max())} passengers ({cap} seats)")
+
+
+def _check_drives(out: TaxiSimOutput, p: _Problems, start_nodes: ArrayLike | None) -> None:
+    d, s = out.drives, out.stops
+    starts = None if start_nodes is None else np.asarray(start_nodes, np.int64)
+    net = out.network
+    nodes = out.drive_nodes
+    # per taxi: drives and stops in the order they happened
+    events: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # (seq, kind, row)
+    for k in range(d["vehicle"].size):
+        events[int(d["vehicle"][k])].append((int(d["seq"][k]), 0, k))
+    for k in range(s["vehicle"].size):
+        events[int(s["vehicle"][k])].append((int(s["seq"][k]), 1, k))
+    for v, seq in events.items():
+        seq.sort()
+        here = None if starts is None else int(starts[v])
+        free = -(1 << 62)
+        for _, kind, k in seq:
+            if kind == 0:
+                frm, dep, arr = int(d["from_node"][k]), int(d["depart_s"][k]), int(d["arrive_s"][k])
+                if here is not None and frm != here:
+                    p.add("teleport", f"taxi {out.vehicle_ids[v]}: drive at {dep} s starts at node {frm}, "
+                          f"but the taxi was at node {here}")  # fmt: skip
+                if dep < free:
+                    p.add("overlap", f"taxi {out.vehicle_ids[v]}: drive at {dep} s starts before its last one ended "
+                          f"({free} s)")  # fmt: skip
+                if arr < dep:
+                    p.add("times", f"taxi {out.vehicle_ids[v]}: drive arrives at {arr} s before it departs ({dep} s)")
+                here, free = int(d["to_node"][k]), arr
+            else:
+                node = int(s["node"][k])
+                if here is not None and node != here:
+                    p.add("teleport", f"taxi {out.vehicle_ids[v]}: served a stop at node {node} at {s['time_s'][k]} "
+                          f"s, but the taxi was at node {here}")  # fmt: skip
+                if int(s["time_s"][k]) < free:
+                    p.add("overlap", f"taxi {out.vehicle_ids[v]}: served a stop at {s['time_s'][k]} s, before it "
+                          f"arrived ({free} s)")  # fmt: skip
+                here = node
+    if nodes is None or net is None:
+        return
+    tails, heads = np.asarray(net.tail, np.int64), np.asarray(net.indices, np.int64)
+    key = tails * net.num_nodes + heads
+    order = np.lexsort((np.asarray(net.travel_time_s), key))  # of parallel roads, the fastest first
+    sorted_key = key[order]
+    for k, path in enumerate(nodes):
+        path = np.asarray(path, np.int64)
+        if path[0] != d["from_node"][k] or path[-1] != d["to_node"][k]:
+            p.add("path", f"drive {k}: its nodes do not run from node {d['from_node'][k]} to {d['to_node'][k]}")
+            continue
+        want = path[:-1] * net.num_nodes + path[1:]
+        pos = np.searchsorted(sorted_key, want)
+        pos = np.minimum(pos, sorted_key.size - 1)
+        if not np.array_equal(sorted_key[pos], want):
+            p.add("teleport", f"drive {k} of taxi {out.vehicle_ids[int(d['vehicle'][k])]}: a step is not a road")
+            continue
+        edges = order[pos]
+        took = int(d["arrive_s"][k] - d["depart_s"][k])
+        if took != int(np.asarray(net.travel_time_s, np.int64)[edges].sum()):
+            p.add("speed", f"drive {k}: took {took} s, its roads take {int(net.travel_time_s[edges].sum())} s")
+        if int(d["length_m"][k]) != int(np.asarray(net.length_m, np.int64)[edges].sum()):
+            p.add("distance", f"drive {k}: {d['length_m'][k]} m recorded, its roads are "
+                  f"{int(net.length_m[edges].sum())} m")  # fmt: skip
+
+
+__all__ = ["DRIVE_KINDS", "distribution", "pooled_rides", "taxi_kpis", "validate_taxi_day"]
