@@ -453,11 +453,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from sim.kpi import compute_kpis
     from sim.report import format_summary, write_report
-    from sim.scenario import Scenario
+    from sim.scenario import TaxiScenario, load_scenario
     from sim.simulator import Simulation
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    scenario = Scenario.from_toml(_scenario_path(args.scenario), data_dir=data_dir)
+    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir)
+    if isinstance(scenario, TaxiScenario):
+        return _simulate_shared_taxi(args, scenario)
+    if getattr(args, "immediate", False):
+        _stderr('mobility: error: --immediate is for shared-taxi scenarios ([service] kind = "shared_taxi")')
+        return 2
     remote = None
     client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
     if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
@@ -507,6 +512,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     files = write_report(output, out_dir, plots=not args.no_plots)
     print(format_summary(compute_kpis(output)))
     print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
+    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    return 0
+
+
+def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
+    """``mobility simulate`` of a shared-taxi scenario (:class:`sim.scenario.TaxiScenario`), in process."""
+    from tqdm import tqdm
+
+    from sim.taxi import run_taxi_scenario
+    from sim.taxi_kpi import format_taxi_summary, taxi_kpis, write_taxi_report
+
+    client_options = ("engine", "token", "token_file", "tls_ca", "tls", "tls_cert", "tls_key")
+    if given := [o for o in client_options if getattr(args, o, None)]:
+        _stderr(f"mobility: error: --{given[0].replace('_', '-')}: shared-taxi scenarios run in this process only")
+        return 2
+    out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
+    mode = "immediate insertion" if args.immediate else f"batches every {scenario.pooling.batch_s} s"
+    print(f"simulating {scenario.name} ({mode}): {scenario.description}", flush=True)
+    with tqdm(total=scenario.demand.total, desc=scenario.name, unit="request", file=sys.stderr, leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        output = run_taxi_scenario(scenario, seed=args.seed, batch=not args.immediate, progress=progress)
+    files = write_taxi_report(output, out_dir, meta={"scenario": str(scenario.source), "seed": args.seed})
+    print(format_taxi_summary(taxi_kpis(output)))
+    t = output.timings
+    print(f"timings: network {t.get('world_s', 0):.1f} s, setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s")
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
     return 0
 
@@ -807,7 +841,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate a service day from a scenario file",
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
-        "drives.csv and PNG plots into --out. SCENARIO is a TOML file or the name of a bundled one "
+        'drives.csv and PNG plots into --out (a shared-taxi scenario, [service] kind = "shared_taxi": '
+        "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name of a bundled one "
         "(" + ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))) + "). Same seed, same day.",
     )
     simulate.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
@@ -817,6 +852,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     simulate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    simulate.add_argument(
+        "--immediate",
+        action="store_true",
+        help="shared-taxi scenarios: assign each request at once to its cheapest taxi (immediate insertion, "
+        "the baseline) instead of matching in batches",
+    )
     simulate.add_argument(
         "--engine",
         metavar="HOST:PORT",

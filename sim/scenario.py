@@ -79,8 +79,10 @@ from matching.deployment import (
     parse_time,
     read_scenario_toml,
 )
+from matching.pooling import PoolingParams
 
 __all__ = [
+    "SHARED_TAXI",
     "DemandSpec",
     "Deployment",
     "DispatchSpec",
@@ -89,7 +91,11 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StopsSpec",
+    "TaxiDemandSpec",
+    "TaxiFleetSpec",
+    "TaxiScenario",
     "TrafficSpec",
+    "load_scenario",
     "parse_time",
 ]
 
@@ -238,6 +244,11 @@ class Scenario:
         data_dir: Path | None = None,
         source: Path | None = None,
     ) -> Scenario:
+        service = doc.get("service", {})
+        if isinstance(service, Mapping) and service.get("kind") == SHARED_TAXI:
+            raise ScenarioError(
+                "service.kind", "a shared-taxi scenario: read it with sim.scenario.load_scenario or TaxiScenario"
+            )
         sections = {"scenario", "network", "stops", "fleet", "service", "fares", "demand", "traffic", "dispatch"}
         check_keys(doc, sections, "file")
         sc = doc.get("scenario", {})
@@ -334,3 +345,160 @@ class Scenario:
             dispatch=dispatch,
             source=source,
         )
+
+
+# ------------------------------------------------------------------------- shared taxi (I-MOA)
+#: ``[service] kind`` of a shared-taxi scenario (any other file is an I-MOD/DRT :class:`Scenario`).
+SHARED_TAXI = "shared_taxi"
+
+
+@dataclass(frozen=True)
+class TaxiFleetSpec:
+    """The ``[fleet]`` table of a shared-taxi scenario.
+
+    ``start_nodes``: a vehicle file (``id node`` per line, as ``Manhattan.drv``) whose nodes
+    the first taxis start at; the others start at nodes drawn from the demand's origins
+    (:func:`sim.demand.taxi_start_nodes`).
+    """
+
+    vehicles: int = 50
+    start_nodes: Path | None = None
+    shift_start_s: int = 0
+    shift_end_s: int = DAY_S
+
+
+@dataclass(frozen=True)
+class TaxiDemandSpec:
+    """The ``[demand]`` table of a shared-taxi scenario.
+
+    ``kind``: ``"points"`` (door-to-door nodes drawn with the road length around them,
+    :func:`sim.demand.taxi_demand_on_network`) or ``"reqs"`` (a benchmark request file,
+    :func:`sim.demand.taxi_demand_from_reqs`); request times follow ``profile``.
+    """
+
+    kind: str = "points"
+    total: int = 1000
+    profile: tuple[float, ...] = TAXI_CHICAGO
+    path: Path | None = None
+    group_sizes: dict[str, float] | None = None
+    share_probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class TaxiScenario:
+    """A simulated shared-taxi day (``[service] kind = "shared_taxi"``).
+
+    ```toml
+    [scenario]                  # name, description, seed, start, end (as for Scenario)
+    [service]
+    kind = "shared_taxi"
+    [network]                   # as for Scenario
+    [fleet]
+    vehicles = 50
+    start_nodes = "rideshare/manhattan/Manhattan.drv"   # optional
+    shift_start = "00:00"
+    shift_end = "24:00"
+    [pooling]                   # matching.pooling.PoolingParams (every key optional)
+    max_wait_s = 300
+    [demand]
+    kind = "points"             # or "reqs" with path = "..."
+    total = 4000
+    profile = "taxi_chicago"    # or 24 weights
+    group_sizes = { 1 = 0.85, 2 = 0.15 }   # optional: one passenger each without it
+    share_probability = 0.9
+    ```
+    """
+
+    name: str
+    description: str
+    seed: int
+    start_s: int
+    end_s: int
+    network: NetworkSpec
+    fleet: TaxiFleetSpec
+    pooling: PoolingParams
+    demand: TaxiDemandSpec
+    source: Path | None = None
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> TaxiScenario:
+        path = Path(path)
+        return cls.from_dict(
+            read_scenario_toml(path), base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path
+        )
+
+    @classmethod
+    def from_dict(
+        cls,
+        doc: Mapping[str, Any],
+        *,
+        base: Path | None = None,
+        data_dir: Path | None = None,
+        source: Path | None = None,
+    ) -> TaxiScenario:
+        check_keys(doc, {"scenario", "service", "network", "fleet", "pooling", "demand"}, "file")
+        check_keys(doc.get("service", {}), {"kind"}, "service")
+        sc = doc.get("scenario", {})
+        check_keys(sc, {"name", "description", "seed", "start", "end"}, "scenario")
+        start = parse_time(sc.get("start", "00:00"), "scenario.start")
+        end = parse_time(sc.get("end", "24:00"), "scenario.end")
+        if end <= start:
+            raise ScenarioError("scenario.end", f"{end} s is not after the start {start} s", "> scenario.start")
+        network = Deployment.from_dict({"network": doc.get("network", {})}, base=base, data_dir=data_dir).network
+        fl = doc.get("fleet", {})
+        check_keys(fl, {"vehicles", "start_nodes", "shift_start", "shift_end"}, "fleet")
+        fleet = TaxiFleetSpec(
+            vehicles=integer(fl, "vehicles", "fleet", 50, 1, 100_000),
+            start_nodes=locate(fl["start_nodes"], "fleet.start_nodes", base=base, data_dir=data_dir)
+            if "start_nodes" in fl
+            else None,
+            shift_start_s=parse_time(fl.get("shift_start", start), "fleet.shift_start"),
+            shift_end_s=parse_time(fl.get("shift_end", end), "fleet.shift_end"),
+        )
+        if fleet.shift_end_s <= fleet.shift_start_s:
+            raise ScenarioError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
+        pooling = PoolingParams.from_mapping(doc.get("pooling", {}))
+        dm = doc.get("demand", {})
+        check_keys(dm, {"kind", "total", "profile", "path", "group_sizes", "share_probability"}, "demand")
+        kind = dm.get("kind", "points")
+        if kind not in ("points", "reqs"):
+            raise ScenarioError("demand.kind", f"got {kind!r}", "points, reqs")
+        groups = _weights(dm["group_sizes"], "demand.group_sizes") if "group_sizes" in dm else None
+        for size in groups or {}:
+            if not size.isdigit() or not 1 <= int(size) <= pooling.capacity:
+                raise ScenarioError(f"demand.group_sizes.{size}", "a party must fit a taxi", f"1 .. {pooling.capacity}")
+        demand = TaxiDemandSpec(
+            kind=kind,
+            total=integer(dm, "total", "demand", 1000, 0, 10_000_000),
+            profile=_hourly(dm.get("profile", "taxi_chicago"), "demand.profile", PROFILES),
+            path=locate(dm["path"], "demand.path", base=base, data_dir=data_dir) if "path" in dm else None,
+            group_sizes=groups,
+            share_probability=number(dm, "share_probability", "demand", 1.0, 0.0, 1.0),
+        )
+        if kind == "reqs" and demand.path is None:
+            raise ScenarioError("demand.path", "demand kind 'reqs' needs a request file")
+        if sum(demand.profile) <= 0:
+            raise ScenarioError("demand.profile", "all hours have zero weight")
+        return cls(
+            name=str(sc.get("name", source.stem if source else "shared_taxi")),
+            description=str(sc.get("description", "")),
+            seed=integer(sc, "seed", "scenario", 1, 0, 2**31 - 1),
+            start_s=start,
+            end_s=end,
+            network=network,
+            fleet=fleet,
+            pooling=pooling,
+            demand=demand,
+            source=source,
+        )
+
+
+def load_scenario(path: str | Path, *, data_dir: str | Path | None = None) -> Scenario | TaxiScenario:
+    """The scenario of a file: a :class:`TaxiScenario` when its ``[service] kind`` is
+    ``"shared_taxi"``, else a :class:`Scenario`."""
+    path = Path(path)
+    doc = read_scenario_toml(path)
+    service = doc.get("service", {})
+    if isinstance(service, Mapping) and service.get("kind") == SHARED_TAXI:
+        return TaxiScenario.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path)
+    return Scenario.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path)

@@ -51,10 +51,11 @@ from matching import StopKind
 from matching.pooling.dispatcher import SharedTaxiDispatcher
 from matching.pooling.model import BatchReport, TaxiRequest, TaxiRideStatus, TaxiSpec
 from matching.pooling.params import PoolingParams
-from routing import HierarchyTimes, RoadNetwork, Router, TravelTimes
+from routing import HierarchyTimes, RoadNetwork, Router, TravelTimes, load_network, read_manhattan
 from routing.config import kernel
 
-from .demand import TaxiDemand
+from .demand import TaxiDemand, read_start_nodes, taxi_demand_from_reqs, taxi_demand_on_network, taxi_start_nodes
+from .scenario import TaxiScenario
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ class TaxiSimOutput:
       recorded paths, else None;
     * ``stops``: columns :data:`STOP_COLUMNS`, one row per pickup (``pickup`` 1) or drop-off served;
     * ``batches``: the dispatcher's :class:`~matching.pooling.model.BatchReport` of each batch;
-    * ``ledger``: the dispatcher's ``ledger.kpis()`` when it keeps a ledger, else None.
+    * ``ledger``: the dispatcher's ``ledger.kpis()`` when it keeps a ledger, else None;
+    * ``network`` and ``start_nodes`` (each taxi's): for the checks of :mod:`sim.taxi_kpi`.
     """
 
     name: str
@@ -187,6 +189,7 @@ class TaxiSimOutput:
     ledger: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     network: RoadNetwork | None = None
+    start_nodes: NDArray[np.int64] | None = None
 
 
 class TaxiSimulation:
@@ -358,6 +361,7 @@ class TaxiSimulation:
             ledger=ledger.kpis() if ledger is not None and hasattr(ledger, "kpis") else None,
             timings={"run_s": run_s},
             network=self.network,
+            start_nodes=np.array([s.node for s in self.fleet], np.int64),
         )
 
     # ------------------------------------------------------------------ positions
@@ -624,4 +628,76 @@ def simulate_taxis(
     setup_s = time.perf_counter() - t0
     out = sim.run()
     out.timings["setup_s"] = setup_s
+    return out
+
+
+# ---------------------------------------------------------------------------- scenarios
+def taxi_world(scenario: TaxiScenario) -> tuple[RoadNetwork, Router]:
+    """The scenario's road network and router (contraction hierarchy from the disk cache)."""
+    spec = scenario.network
+    if spec.kind == "benchmark":
+        network = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
+    else:
+        network = load_network(spec.path)
+    return network, Router.from_network(network)
+
+
+def scenario_demand(scenario: TaxiScenario, network: RoadNetwork, *, seed: int | None = None) -> TaxiDemand:
+    """The scenario's requests over its service period (``seed`` overrides the scenario's)."""
+    spec = scenario.demand
+    common: dict[str, Any] = {
+        "profile": spec.profile,
+        "start_s": scenario.start_s,
+        "end_s": scenario.end_s,
+        "seed": scenario.seed if seed is None else seed,
+        "group_sizes": spec.group_sizes,
+        "share_probability": spec.share_probability,
+    }
+    if spec.kind == "reqs":
+        assert spec.path is not None
+        return taxi_demand_from_reqs(spec.path, num_nodes=network.num_nodes, total=spec.total, **common)
+    return taxi_demand_on_network(network, total=spec.total, **common)
+
+
+def scenario_fleet(
+    scenario: TaxiScenario, network: RoadNetwork, demand: TaxiDemand, *, seed: int | None = None
+) -> list[TaxiSpec]:
+    """The scenario's taxis ``taxi0000``, ... (start nodes: :func:`sim.demand.taxi_start_nodes`)."""
+    f = scenario.fleet
+    listed = read_start_nodes(f.start_nodes, network.num_nodes) if f.start_nodes is not None else ()
+    nodes = taxi_start_nodes(
+        f.vehicles, listed=listed, origins=demand.origin, seed=scenario.seed if seed is None else seed
+    )
+    return [TaxiSpec(f"taxi{v:04d}", int(n), f.shift_start_s, f.shift_end_s) for v, n in enumerate(nodes.tolist())]
+
+
+def run_taxi_scenario(
+    scenario: TaxiScenario,
+    *,
+    seed: int | None = None,
+    batch: bool = True,
+    record_paths: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> TaxiSimOutput:
+    """Set up and simulate ``scenario`` (``seed`` overrides the scenario's); ``timings`` holds
+    ``world_s`` (network and hierarchy), ``setup_s`` and ``run_s``."""
+    t0 = time.perf_counter()
+    network, router = taxi_world(scenario)
+    world_s = time.perf_counter() - t0
+    demand = scenario_demand(scenario, network, seed=seed)
+    fleet = scenario_fleet(scenario, network, demand, seed=seed)
+    out = simulate_taxis(
+        network,
+        router,
+        fleet,
+        taxi_requests(demand),
+        scenario.pooling,
+        start_s=scenario.start_s,
+        end_s=scenario.end_s,
+        batch=batch,
+        record_paths=record_paths,
+        progress=progress,
+        name=scenario.name,
+    )
+    out.timings["world_s"] = world_s
     return out

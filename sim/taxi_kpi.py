@@ -22,7 +22,11 @@ Percentiles are NumPy's default (linear); an empty distribution gives ``None``.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import json
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -156,9 +160,10 @@ def validate_taxi_day(out: TaxiSimOutput, *, start_nodes: ArrayLike | None = Non
     request + direct + ``max_delay_s`` when that is set, by the taxi that picked it up.
     Seats: passengers on board never exceed ``params.capacity`` (recounted from the stops).
     Movement: each taxi's drives, in time order, start where the previous one ended (the
-    first at ``start_nodes[v]`` when given) and no earlier than it ended; stops are served
-    where the taxi is; with the drives' nodes recorded and ``out.network`` set, every step is
-    a road of the network and each drive takes exactly its roads' travel time and length.
+    first at ``start_nodes[v]``, by default ``out.start_nodes``) and no earlier than it
+    ended; stops are served where the taxi is, once it is there; with the drives' nodes
+    recorded and ``out.network`` set, every step is a road of the network and each drive
+    takes exactly its roads' travel time and length.
     The dispatcher's ``shared`` flags agree with the overlaps of the stops.
     """
     p = _Problems(max_per_kind)
@@ -213,6 +218,8 @@ def _check_stops(out: TaxiSimOutput, p: _Problems) -> None:
 
 def _check_drives(out: TaxiSimOutput, p: _Problems, start_nodes: ArrayLike | None) -> None:
     d, s = out.drives, out.stops
+    if start_nodes is None:
+        start_nodes = out.start_nodes
     starts = None if start_nodes is None else np.asarray(start_nodes, np.int64)
     net = out.network
     nodes = out.drive_nodes
@@ -273,4 +280,127 @@ def _check_drives(out: TaxiSimOutput, p: _Problems, start_nodes: ArrayLike | Non
                   f"{int(net.length_m[edges].sum())} m")  # fmt: skip
 
 
-__all__ = ["DRIVE_KINDS", "distribution", "pooled_rides", "taxi_kpis", "validate_taxi_day"]
+# ---------------------------------------------------------------------------------- report
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def format_taxi_summary(kpis: dict[str, Any]) -> str:
+    """The KPIs of :func:`taxi_kpis` as a few lines of text (for a terminal or a report)."""
+    r, km, b = kpis["requests"], kpis["vehicle_km"], kpis["batches"]
+    share = r["served_share"]
+    reasons = ", ".join(f"{k} {v}" for k, v in r["rejected_by_reason"].items()) or "none"
+    lines = [
+        f"requests      {r['total']:,}: served {r['served']:,} ({_fmt(None if share is None else 100 * share, ' %')}), "
+        f"rejected {r['rejected']:,} ({reasons}), cancelled {r['cancelled']:,}, unfinished {r['unfinished']:,}",
+        f"wait          mean {_fmt(kpis['wait_s']['mean'], ' s')}, p50 {_fmt(kpis['wait_s']['p50'], ' s')}, "
+        f"p90 {_fmt(kpis['wait_s']['p90'], ' s')}",
+        f"delay         mean {_fmt(kpis['delay_s']['mean'], ' s')}; in-vehicle detour mean "
+        f"{_fmt(kpis['detour']['mean'], '', 3)} x direct ({_fmt(kpis['detour_s']['mean'], ' s')} more)",
+        f"vehicle-km    {_fmt(km['total'])} (occupied {_fmt(km['occupied'])}, empty {_fmt(km['empty'])}, "
+        f"rebalancing {_fmt(km['rebalancing'])})",
+        f"occupancy     {_fmt(kpis['mean_occupancy'], '', 3)} riders per km driven; pooled share "
+        f"{_fmt(None if kpis['pooled_share'] is None else 100 * kpis['pooled_share'], ' %')}",
+        f"batches       {b['count']:,} ({b['decided']:,} with decisions); compute p50 "
+        f"{_fmt(b['compute_s']['p50'], ' s', 3)}, p99 {_fmt(b['compute_s']['p99'], ' s', 3)}, "
+        f"max {_fmt(b['compute_s']['max'], ' s', 3)}",
+    ]
+    return "\n".join(lines)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write the day's run folder; return the files by name.
+
+    ``summary.json`` (``summary``): name, mode, params, ``meta``, timings, the KPIs of
+    :func:`taxi_kpis` and the problems of :func:`validate_taxi_day`; ``rides.csv`` one row per
+    request; ``drives.csv`` one row per drive (without its nodes); ``batches.csv`` one row
+    per batch; ``report.md`` (``report``) the summary in words.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    kpis = taxi_kpis(out)
+    problems = validate_taxi_day(out)
+    names = (("summary", "json"), ("rides", "csv"), ("drives", "csv"), ("batches", "csv"), ("report", "md"))
+    files = {name: folder / f"{name}.{ext}" for name, ext in names}
+    summary = {
+        "name": out.name,
+        "mode": "batch" if out.batch else "immediate insertion",
+        "start_s": out.start_s,
+        "end_s": out.end_s,
+        "params": dataclasses.asdict(out.params),
+        "meta": meta or {},
+        "kpis": kpis,
+        "problems": problems,
+    }
+    files["summary"].write_text(json.dumps(_json_safe(summary), indent=2) + "\n")
+    with files["rides"].open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "origin", "destination", "request_time_s", "passengers", "share", "status", "reason",
+                    "vehicle", "pickup_s", "dropoff_s", "direct_s", "shared", "fare_krw"])  # fmt: skip
+        for i, req in enumerate(out.requests):
+            v = int(out.vehicle[i])
+            w.writerow([req.id, req.origin, req.destination, req.request_time_s, req.passengers, int(req.share),
+                        out.status[i], out.reason[i] or "", out.vehicle_ids[v] if v >= 0 else "",
+                        int(out.pickup_s[i]), int(out.dropoff_s[i]), int(out.direct_s[i]), int(out.shared[i]),
+                        int(out.fare_krw[i])])  # fmt: skip
+    d = out.drives
+    with files["drives"].open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["vehicle", "depart_s", "arrive_s", "from_node", "to_node", "length_m", "onboard", "kind"])
+        for k in range(d["vehicle"].size):
+            w.writerow([out.vehicle_ids[int(d["vehicle"][k])], int(d["depart_s"][k]), int(d["arrive_s"][k]),
+                        int(d["from_node"][k]), int(d["to_node"][k]), int(d["length_m"][k]), int(d["onboard"][k]),
+                        DRIVE_KINDS[int(d["kind"][k])]])  # fmt: skip
+    with files["batches"].open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        cols = ["time_s", "assigned", "reassigned", "rejected", "open", "trips", "status", "objective",
+                "gather_s", "trips_s", "assign_s", "compute_s"]  # fmt: skip
+        w.writerow(cols)
+        for b in out.batches:
+            w.writerow([b.time_s, len(b.assigned), len(b.reassigned), len(b.rejected), b.open, b.trips, b.status,
+                        b.objective, round(b.gather_s, 5), round(b.trips_s, 5), round(b.assign_s, 5),
+                        round(b.compute_s, 5)])  # fmt: skip
+    p = out.params
+    text = [
+        f"# {out.name}: a simulated shared-taxi day",
+        "",
+        f"{len(out.vehicle_ids):,} taxis of {p.capacity} seats (at most {p.max_parties} parties), "
+        f"{'batches every ' + str(p.batch_s) + ' s' if out.batch else 'immediate insertion'}, "
+        f"maximum wait {p.max_wait_s} s, maximum delay "
+        f"{'none' if p.max_delay_s is None else str(p.max_delay_s) + ' s'}, detour at most x{p.detour_factor} and "
+        f"+{p.detour_s} s, rebalancing {'on' if p.rebalance else 'off'}.",
+        "",
+        "```",
+        format_taxi_summary(kpis),
+        "```",
+        "",
+        "Checks (sim.taxi_kpi.validate_taxi_day): "
+        + ("every rule held." if not problems else f"{len(problems)} problems:"),
+    ]
+    text += [f"- {x}" for x in problems[:20]]
+    files["report"].write_text("\n".join(text) + "\n")
+    return files
+
+
+__all__ = [
+    "DRIVE_KINDS",
+    "distribution",
+    "format_taxi_summary",
+    "pooled_rides",
+    "taxi_kpis",
+    "validate_taxi_day",
+    "write_taxi_report",
+]
