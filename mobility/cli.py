@@ -842,7 +842,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
         'drives.csv and PNG plots into --out (a shared-taxi scenario, [service] kind = "shared_taxi": '
-        "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name of a bundled one "
+        "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
+        "of a bundled one "
         "(" + ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))) + "). Same seed, same day.",
     )
     simulate.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
