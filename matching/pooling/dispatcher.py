@@ -317,9 +317,17 @@ class SharedTaxiDispatcher:
         if not active:
             return None
         nodes = np.fromiter((self.taxis[v].node for v in active), np.int64, len(active))
-        reach = np.asarray(self.times.block(nodes, [ride.request.origin]), np.int64)[:, 0]
         start = np.fromiter((max(self.taxis[v].time, now_s) for v in active), np.int64, len(active))
-        arrive = start + reach
+        budget = ride.latest_pickup_s - int(start.min())
+        if budget < 0:
+            return None
+        # one search backwards from the pickup, bounded by the wait: no many-to-many over the fleet
+        near, secs = self.times.within(ride.request.origin, budget, reverse=True)
+        order = np.argsort(near, kind="stable")
+        near, secs = near[order], secs[order]
+        at = np.minimum(np.searchsorted(near, nodes), max(near.size - 1, 0))
+        found = near[at] == nodes if near.size else np.zeros(nodes.size, np.bool_)
+        arrive = np.where(found, start + secs[at] if near.size else start, NO_LIMIT_S)
         ok = np.flatnonzero(arrive <= ride.latest_pickup_s)
         if ok.size == 0:
             return None
