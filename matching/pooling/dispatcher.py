@@ -506,14 +506,28 @@ class SharedTaxiDispatcher:
 
     @staticmethod
     def _current_trips(trips: Trips, requests: BatchRequests, num_vehicles: int) -> np.ndarray:
-        """Per taxi, the index of its CURRENT trip (exactly its promised requests), -1 if it has none."""
-        want: dict[int, list[int]] = {}
-        for r in np.flatnonzero(requests.state == ASSIGNED).tolist():
-            want.setdefault(int(requests.vehicle[r]), []).append(r)
+        """Per taxi, the index of its CURRENT trip (exactly its promised requests), -1 if none was emitted.
+
+        Vectorised: each trip's request set gets a signature (size and a sum of mixed ids);
+        only trips whose signature matches their taxi's promised set are compared exactly.
+        """
         hint = np.full(num_vehicles, -1, np.int64)
-        for t in range(trips.size):
+        if trips.size == 0:
+            return hint
+        mix = lambda r: (r.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)  # noqa: E731
+        csum = np.concatenate([[np.uint64(0)], np.cumsum(mix(trips.req), dtype=np.uint64)])
+        trip_sig = csum[trips.req_ptr[1:]] - csum[trips.req_ptr[:-1]]
+        trip_len = np.diff(trips.req_ptr)
+        want_sig = np.zeros(num_vehicles, np.uint64)
+        want_len = np.zeros(num_vehicles, np.int64)
+        rows = np.flatnonzero(requests.state == ASSIGNED)
+        owners = requests.vehicle[rows]
+        np.add.at(want_sig, owners, mix(rows))
+        np.add.at(want_len, owners, 1)
+        match = (trip_sig == want_sig[trips.vehicle]) & (trip_len == want_len[trips.vehicle])
+        for t in np.flatnonzero(match).tolist():
             v = int(trips.vehicle[t])
-            if hint[v] < 0 and trips.requests_of(t).tolist() == sorted(want.get(v, [])):
+            if hint[v] < 0 and np.array_equal(trips.requests_of(t), np.sort(rows[owners == v])):
                 hint[v] = t
         return hint
 
