@@ -14,10 +14,10 @@ then by creation order, so that a seed always gives the same day):
   ``batch=False`` it is assigned at once, and that taxi turns toward its new first stop;
 * every ``batch_s`` seconds (``BATCH``): every moving taxi is located (``locate``: the next
   node on its path and when it gets there), the dispatcher matches (``run_batch``), every
-  taxi whose first stop changed turns at its next node, and idle taxis may be sent toward
-  demand (``rebalance``, when the dispatcher has it and ``params.rebalance`` is on; a
-  rebalancing taxi stays re-plannable by the next batch). With ``batch=False`` the tick
-  only locates and rebalances (the immediate-insertion baseline never re-plans).
+  taxi whose first stop changed turns at its next node, and, when ``params.rebalance`` is
+  on, idle taxis are sent toward demand (``rebalance``; a rebalancing taxi stays
+  re-plannable by the next batch). With ``batch=False`` the tick only locates and
+  rebalances (the immediate-insertion baseline never re-plans).
 
 Nothing steps per second and nothing steps per node: a leg (a shortest path from
 :meth:`routing.Router.path`) is expanded once into the times the taxi reaches each of its
@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 
 from matching import StopKind
 from matching.pooling.dispatcher import SharedTaxiDispatcher
+from matching.pooling.ledger import PoolingLedger
 from matching.pooling.model import BatchReport, TaxiRequest, TaxiRideStatus, TaxiSpec
 from matching.pooling.params import PoolingParams
 from routing import HierarchyTimes, RoadNetwork, Router, TravelTimes, load_network, read_manhattan
@@ -140,7 +141,9 @@ class _Columns:
 
 
 #: Columns of the drives; ``seq`` numbers the drives and stops together in the order they were recorded.
-DRIVE_COLUMNS = ("vehicle", "depart_s", "arrive_s", "from_node", "to_node", "length_m", "onboard", "kind", "seq")
+DRIVE_COLUMNS = (
+    "vehicle", "depart_s", "arrive_s", "from_node", "to_node", "length_m", "onboard", "parties", "kind", "seq"
+)  # fmt: skip
 #: Columns of the stops served (``pickup`` 1 for a pickup, 0 for a drop-off).
 STOP_COLUMNS = ("vehicle", "node", "time_s", "request", "pickup", "onboard_after", "seq")
 
@@ -162,8 +165,12 @@ class TaxiSimOutput:
       recorded paths, else None;
     * ``stops``: columns :data:`STOP_COLUMNS`, one row per pickup (``pickup`` 1) or drop-off served;
     * ``batches``: the dispatcher's :class:`~matching.pooling.model.BatchReport` of each batch;
-    * ``ledger``: the dispatcher's ``ledger.kpis()`` when it keeps a ledger, else None;
-    * ``network`` and ``start_nodes`` (each taxi's): for the checks of :mod:`sim.taxi_kpi`.
+    * ``ledger``: the dispatcher's :class:`~matching.pooling.ledger.PoolingLedger` KPIs; the
+      simulation books every drive there (``vehicle_moved``) and each taxi's time on shift
+      within the simulated period (``vehicle_on_duty``);
+    * ``network`` and ``start_nodes`` (each taxi's): for the checks of :mod:`sim.taxi_kpi`;
+    * ``meta``: ``paths`` (shortest paths computed) and ``turns`` (drives cut short at the
+      next node because the taxi's destination changed).
     """
 
     name: str
@@ -190,6 +197,7 @@ class TaxiSimOutput:
     timings: dict[str, float] = field(default_factory=dict)
     network: RoadNetwork | None = None
     start_nodes: NDArray[np.int64] | None = None
+    meta: dict[str, int] = field(default_factory=dict)
 
 
 class TaxiSimulation:
@@ -260,12 +268,14 @@ class TaxiSimulation:
         self.leg_pos = np.zeros(v, np.int64)
         self.leg_kind = np.zeros(v, np.int8)
         self.leg_onboard = np.zeros(v, np.int64)
+        self.leg_parties = np.zeros(v, np.int64)
         self.leg_path: list[NDArray[np.int32] | None] = [None] * v
         self.moving = np.zeros(v, np.bool_)
         self.located = np.full(v, True)  # the dispatcher knows the taxi's plan start
         self.changed = np.zeros(v, np.int64)
         self.token = np.zeros(v, np.int64)
-        self.onboard = np.zeros(v, np.int64)
+        self.onboard = np.zeros(v, np.int64)  # passengers
+        self.parties = np.zeros(v, np.int64)  # bookings
         self.max_onboard = np.zeros(v, np.int64)
         self.rebalancing = np.zeros(v, np.bool_)
         self._rebalance_to: dict[int, int] = {}
@@ -281,7 +291,8 @@ class TaxiSimulation:
         self._queue: list[tuple[int, int, int, Any]] = []
         self._seq = itertools.count()
         self._rec = itertools.count()
-        self.paths = 0
+        self.paths = 0  # shortest paths asked of the router
+        self.turns = 0  # drives cut short because a taxi's destination changed
 
     def _push(self, t: int, kind: int, payload: Any) -> None:
         heapq.heappush(self._queue, (int(t), kind, next(self._seq), payload))
@@ -296,7 +307,8 @@ class TaxiSimulation:
         for rid, at in self.cancellations.items():
             if rid in self.rindex:
                 self._push(at, CANCEL, rid)
-        self.rebalancer = getattr(self.d, "rebalance", None) if p.rebalance else None
+        self.rebalancer = self.d.rebalance if p.rebalance else None
+        self.ledger: PoolingLedger | None = self.d.ledger
         ticks = self.d.batch or self.rebalancer is not None
         if ticks:
             self._push(self.start_s + p.batch_s, BATCH, None)
@@ -313,6 +325,11 @@ class TaxiSimulation:
             t, kind, _, payload = heapq.heappop(self._queue)
             self.now = t
             handlers[kind](t, payload)
+        if self.ledger is not None:
+            last = max(self.end_s, int(self.now))
+            for spec in self.fleet:
+                duty = min(spec.shift_end_s, last) - max(spec.shift_start_s, self.start_s)
+                self.ledger.vehicle_on_duty(spec.id, max(duty, 0))
         run_s = time.perf_counter() - t_run
         return self._output(run_s)
 
@@ -336,7 +353,6 @@ class TaxiSimulation:
             direct[i] = ride.direct_s
             if ride.status not in (TaxiRideStatus.COMPLETED, TaxiRideStatus.REJECTED, TaxiRideStatus.CANCELLED):
                 log.warning("ride %s was still %s at the end of the day", req.id, ride.status.value)
-        ledger = getattr(self.d, "ledger", None)
         return TaxiSimOutput(
             name=self.name,
             batch=self.d.batch,
@@ -358,10 +374,11 @@ class TaxiSimulation:
             batches=list(self.batches),
             max_onboard=self.max_onboard.copy(),
             drive_nodes=self.drive_nodes if self.record_paths else None,
-            ledger=ledger.kpis() if ledger is not None and hasattr(ledger, "kpis") else None,
+            ledger=self.d.ledger.kpis(),
             timings={"run_s": run_s},
             network=self.network,
             start_nodes=np.array([s.node for s in self.fleet], np.int64),
+            meta={"paths": self.paths, "turns": self.turns},
         )
 
     # ------------------------------------------------------------------ positions
@@ -412,6 +429,7 @@ class TaxiSimulation:
         self.leg_pos[v] = 0
         self.leg_kind[v] = kind
         self.leg_onboard[v] = self.onboard[v]
+        self.leg_parties[v] = self.parties[v]
         self.leg_path[v] = nodes if self.record_paths else None
         self.moving[v] = True
         self.located[v] = False
@@ -423,17 +441,30 @@ class TaxiSimulation:
         """Record the part of taxi ``v``'s leg from its start to node index ``upto``."""
         if upto <= 0:
             return
+        depart, arrive = int(self.leg_time[v, 0]), int(self.leg_time[v, upto])
+        metres, kind = int(self.leg_cum_m[v, upto]), int(self.leg_kind[v])
+        passengers, parties = int(self.leg_onboard[v]), int(self.leg_parties[v])
         self.drives.add(
             v,
-            int(self.leg_time[v, 0]),
-            int(self.leg_time[v, upto]),
+            depart,
+            arrive,
             int(self.leg_node[v, 0]),
             int(self.leg_node[v, upto]),
-            int(self.leg_cum_m[v, upto]),
-            int(self.leg_onboard[v]),
-            int(self.leg_kind[v]),
+            metres,
+            passengers,
+            parties,
+            kind,
             next(self._rec),
         )
+        if self.ledger is not None:
+            self.ledger.vehicle_moved(
+                self.vids[v],
+                metres,
+                arrive - depart,
+                parties_on_board=parties,
+                passengers_on_board=passengers,
+                rebalancing=kind == REBALANCE,
+            )
         if self.record_paths:
             path = self.leg_path[v]
             assert path is not None
@@ -447,6 +478,7 @@ class TaxiSimulation:
         while k < last and self.leg_time[v, k] < t:
             k += 1
         node_k, time_k = int(self.leg_node[v, k]), int(self.leg_time[v, k])
+        self.turns += 1
         self._record_drive(v, k)
         self._start_leg(v, node_k, time_k, node_k if to_node is None else to_node, kind)
 
@@ -502,6 +534,7 @@ class TaxiSimulation:
                 start = max(t, req.request_time_s)
                 self.d.boarded(stop.ride_id, start)
                 self.onboard[v] += req.passengers
+                self.parties[v] += 1
                 self.max_onboard[v] = max(self.max_onboard[v], self.onboard[v])
                 self.pickup_s[i] = start
                 self.ride_vehicle[i] = v
@@ -510,6 +543,7 @@ class TaxiSimulation:
                 start = t
                 self.d.alighted(stop.ride_id, start)
                 self.onboard[v] -= req.passengers
+                self.parties[v] -= 1
                 self.dropoff_s[i] = start
                 pickup = 0
             self.stops.add(v, here, start, i, pickup, int(self.onboard[v]), next(self._rec))

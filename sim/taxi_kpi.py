@@ -359,11 +359,12 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
     d = out.drives
     with files["drives"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["vehicle", "depart_s", "arrive_s", "from_node", "to_node", "length_m", "onboard", "kind"])
+        w.writerow(["vehicle", "depart_s", "arrive_s", "from_node", "to_node", "length_m", "onboard", "parties",
+                    "kind"])  # fmt: skip
         for k in range(d["vehicle"].size):
             w.writerow([out.vehicle_ids[int(d["vehicle"][k])], int(d["depart_s"][k]), int(d["arrive_s"][k]),
                         int(d["from_node"][k]), int(d["to_node"][k]), int(d["length_m"][k]), int(d["onboard"][k]),
-                        DRIVE_KINDS[int(d["kind"][k])]])  # fmt: skip
+                        int(d["parties"][k]), DRIVE_KINDS[int(d["kind"][k])]])  # fmt: skip
     with files["batches"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         cols = ["time_s", "assigned", "reassigned", "rejected", "open", "trips", "status", "objective",
