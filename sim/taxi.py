@@ -170,7 +170,8 @@ class TaxiSimOutput:
       within the simulated period (``vehicle_on_duty``);
     * ``network`` and ``start_nodes`` (each taxi's): for the checks of :mod:`sim.taxi_kpi`;
     * ``meta``: ``paths`` (shortest paths computed) and ``turns`` (drives cut short at the
-      next node because the taxi's destination changed).
+      next node because the taxi's destination changed); ``submit_s``: the wall-clock seconds
+      of each ``submit`` call, in submission order (with ``batch=False`` the insertion's time).
     """
 
     name: str
@@ -198,6 +199,7 @@ class TaxiSimOutput:
     network: RoadNetwork | None = None
     start_nodes: NDArray[np.int64] | None = None
     meta: dict[str, int] = field(default_factory=dict)
+    submit_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
 
 
 class TaxiSimulation:
@@ -288,6 +290,7 @@ class TaxiSimulation:
         self.stops = _Columns(*STOP_COLUMNS)
         self.drive_nodes: list[NDArray[np.int32]] = []
         self.batches: list[BatchReport] = []
+        self.submit_s = array("d")
         self._queue: list[tuple[int, int, int, Any]] = []
         self._seq = itertools.count()
         self._rec = itertools.count()
@@ -379,6 +382,7 @@ class TaxiSimulation:
             network=self.network,
             start_nodes=np.array([s.node for s in self.fleet], np.int64),
             meta={"paths": self.paths, "turns": self.turns},
+            submit_s=np.frombuffer(self.submit_s, np.float64).copy(),
         )
 
     # ------------------------------------------------------------------ positions
@@ -579,7 +583,9 @@ class TaxiSimulation:
         req = self.requests[i]
         if not self.d.batch:
             self._sync_positions(t)
+        t0 = time.perf_counter()
         ride = self.d.submit(req, t)
+        self.submit_s.append(time.perf_counter() - t0)
         self._submitted += 1
         if self.progress is not None:
             self.progress(self._submitted, len(self.requests))
