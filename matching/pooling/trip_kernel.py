@@ -290,7 +290,9 @@ def best_order(a: TripArrays, v: int, reqs: NDArray[np.int64], relax: int, sc: N
 
 
 @leaf_kernel
-def priced_order(a: TripArrays, v: int, reqs: NDArray[np.int64], allow_relax: bool, sc: NDArray[np.int64]) -> tuple[int, bool]:
+def priced_order(
+    a: TripArrays, v: int, reqs: NDArray[np.int64], allow_relax: bool, sc: NDArray[np.int64]
+) -> tuple[int, bool]:
     """:func:`best_order` under the rules, or, when ``allow_relax`` and none meets them, with the
     time rules waived, then every rule: ``(cost, feasible)``; cost -1 when none (and not
     ``allow_relax``), :data:`NO_ORDER_COST` when no order exists at all (unreachable stops; the
@@ -490,7 +492,9 @@ def _grow(buf: NDArray[np.int64], need: int) -> NDArray[np.int64]:
 
 
 @kernel
-def fixed_trips(a: TripArrays, max_stops: int) -> tuple[
+def fixed_trips(
+    a: TripArrays, max_stops: int
+) -> tuple[
     NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]
 ]:
     """Every taxi's EMPTY trip, then its CURRENT trip if it has assigned requests, priced with
@@ -690,7 +694,14 @@ def grow_level(
     stops = np.empty((2, ptr[m]), np.int64)
     stops[0] = st0[: ptr[m]]
     stops[1] = st1[: ptr[m]]
-    return veh[:m].copy(), req[: m * k].reshape((m, k)).copy(), cost[:m].copy(), cur[:m] == 1, ptr[: m + 1].copy(), stops
+    return (
+        veh[:m].copy(),
+        req[: m * k].reshape((m, k)).copy(),
+        cost[:m].copy(),
+        cur[:m] == 1,
+        ptr[: m + 1].copy(),
+        stops,
+    )
 
 
 @kernel

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -160,13 +160,13 @@ def check_batch(
     assigned or on-board request a row of ``vehicles``, passengers and capacity >= 1).
     """
     nr = np.asarray(requests.origin).shape[0] if np.ndim(requests.origin) == 1 else None
-    req = {}
+    req: dict[str, Any] = {}
     for name in BatchRequests._fields:
-        dtype = np.bool_ if name == "solo" else np.int8 if name == "state" else np.int64
-        arr = _array(f"requests.{name}", getattr(requests, name), nr, np.bool_ if dtype is np.bool_ else np.int64)
-        req[name] = arr.astype(np.int8) if name == "state" else arr
+        req[name] = _array(f"requests.{name}", getattr(requests, name), nr, np.bool_ if name == "solo" else np.int64)
+    _at_least("requests.state", req["state"], OPEN, ONBOARD)
+    req["state"] = req["state"].astype(np.int8)
     nv = np.asarray(vehicles.node).shape[0] if np.ndim(vehicles.node) == 1 else None
-    veh = {}
+    veh: dict[str, Any] = {}
     for name in BatchVehicles._fields:
         veh[name] = _array(f"vehicles.{name}", getattr(vehicles, name), nv, np.bool_ if name == "active" else np.int64)
     r = BatchRequests(**req)
@@ -174,7 +174,6 @@ def check_batch(
     _at_least("requests.origin", r.origin, 0, num_nodes - 1)
     _at_least("requests.destination", r.destination, 0, num_nodes - 1)
     _at_least("vehicles.node", v.node, 0, num_nodes - 1)
-    _at_least("requests.state", r.state.astype(np.int64), OPEN, ONBOARD)
     _at_least("requests.passengers", r.passengers, 1)
     _at_least("requests.direct", r.direct, 0)
     _at_least("requests.max_ride", r.max_ride, 0)
@@ -273,7 +272,9 @@ def _block(times: TravelTimes, sources: NDArray[np.int64], targets: NDArray[np.i
     return np.ascontiguousarray(times.block(sources, targets), np.int64)
 
 
-def _shareability(g: _Gathered, vehicles: BatchVehicles, params: PoolingParams) -> tuple[Shareability, NDArray[np.bool_], float, float]:
+def _shareability(
+    g: _Gathered, vehicles: BatchVehicles, params: PoolingParams
+) -> tuple[Shareability, NDArray[np.bool_], float, float]:
     t0 = time.perf_counter()
     ev, er, et = rv_graph(
         g.arrays,
@@ -357,7 +358,16 @@ def search_trips(
     prev_ptr = np.arange(nv + 1, dtype=np.int64)
     prev_req = np.zeros((nv, 0), np.int64)
     ext_ptr, ext_req = _group(share.rv_vehicle, share.rv_request, nv)
-    levels: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]]] = []
+    levels: list[
+        tuple[
+            NDArray[np.int64],
+            NDArray[np.int64],
+            NDArray[np.int64],
+            NDArray[np.bool_],
+            NDArray[np.int64],
+            NDArray[np.int64],
+        ]
+    ] = []
     grow_s: list[float] = []
     cut = False
     for k in range(1, params.max_trip_size + 1):
@@ -375,7 +385,17 @@ def search_trips(
                 break
             parts.append(
                 grow_level(
-                    a, k, todo[c0 : c0 + CHUNK_VEHICLES], prev_ptr, prev_req, ext_ptr, ext_req, rr, cand_index, room, g.max_stops
+                    a,
+                    k,
+                    todo[c0 : c0 + CHUNK_VEHICLES],
+                    prev_ptr,
+                    prev_req,
+                    ext_ptr,
+                    ext_req,
+                    rr,
+                    cand_index,
+                    room,
+                    g.max_stops,
                 )
             )
         if parts:
@@ -477,7 +497,9 @@ def generate_trips(
     return search_trips(requests, vehicles, times, params, deadline=deadline)[0]
 
 
-def fixed_trip_indices(trips: Trips, requests: BatchRequests, num_vehicles: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def fixed_trip_indices(
+    trips: Trips, requests: BatchRequests, num_vehicles: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """``(empty, current)``: each taxi's EMPTY trip and CURRENT trip (its EMPTY trip when it has
     no assigned request) in ``trips`` as :func:`generate_trips` orders them."""
     first = np.searchsorted(trips.vehicle, np.arange(num_vehicles))
@@ -516,13 +538,15 @@ def evaluate_trips(
         i = int(np.flatnonzero((vids < 0) | (vids >= nv))[0])
         raise InvalidValueError(f"vehicle_ids[{i}]", f"got {int(vids[i])}", f"a vehicle row, 0 .. {nv - 1}")
     sets = []
-    for i, s in enumerate(request_sets):
-        arr = np.asarray(list(s), np.int64) if len(s) else np.zeros(0, np.int64)
+    for i, given in enumerate(request_sets):
+        arr = np.asarray(list(given), np.int64) if len(given) else np.zeros(0, np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= nr):
             raise InvalidValueError(f"request_sets[{i}]", f"has {arr.tolist()}", f"request rows, 0 .. {nr - 1}")
         if arr.size and np.any(requests.state[arr] == ONBOARD):
             raise InvalidValueError(
-                f"request_sets[{i}]", "names an on-board request", "open or assigned requests (on-board ones are implied)"
+                f"request_sets[{i}]",
+                "names an on-board request",
+                "open or assigned requests (on-board ones are implied)",
             )
         arr = np.sort(arr)
         if arr.size > 1 and np.any(arr[1:] == arr[:-1]):
@@ -531,20 +555,20 @@ def evaluate_trips(
     if not sets:
         return []
     need_req = np.zeros(nr, np.bool_)
-    for s in sets:
-        need_req[s] = True
+    for arr in sets:
+        need_req[arr] = True
     need_veh = np.zeros(nv, np.bool_)
     need_veh[vids] = True
-    longest = max(s.size for s in sets)
+    longest = max(arr.size for arr in sets)
     g = _gather(requests, vehicles, times, params, need_req, need_veh, longest)
     a = g.arrays
     set_ptr = np.zeros(len(sets) + 1, np.int64)
-    np.cumsum([s.size for s in sets], out=set_ptr[1:])
+    np.cumsum([arr.size for arr in sets], out=set_ptr[1:])
     set_req = np.concatenate(sets)
     relax = np.zeros(len(sets), np.bool_)
-    for i, (v, s) in enumerate(zip(vids.tolist(), sets, strict=True)):
+    for i, (v, arr) in enumerate(zip(vids.tolist(), sets, strict=True)):
         cur = a.cur_req[a.cur_ptr[v] : a.cur_ptr[v + 1]]
-        relax[i] = s.size == 0 or (s.size == cur.size and bool(np.all(s == cur)))
+        relax[i] = arr.size == 0 or (arr.size == cur.size and bool(np.all(arr == cur)))
     cost, feas, ptr, st = evaluate_sets(a, vids, set_ptr, set_req, relax, g.max_stops)
     out: list[TripPlan | None] = []
     for i in range(len(sets)):
