@@ -27,6 +27,11 @@ the baseline must locate the fleet before each of a day's 200,000 requests: a Py
 over 2,000 taxis per request is minutes, the kernel milliseconds; it returns only the taxis
 whose next node changed, so that only those are told again.
 
+The loop itself is deterministic: the same requests, fleet and dispatcher give the same day.
+The dispatcher's wall-clock budgets (``trip_time_budget_s``, ``batch_deadline_s``) are not:
+a search they cut short (under load, or in a process's first batch, which also compiles the
+kernels) may decide otherwise, so a day is repeatable when no budget binds.
+
 The day's record (:class:`TaxiSimOutput`) keeps each ride's times as the simulator saw them,
 every drive (one leg, or the part of it driven before a turn: where, when, how far, how many
 passengers, and why: ``occupied``, ``empty`` to a pickup, or ``rebalance``) and every stop
