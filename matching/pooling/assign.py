@@ -11,7 +11,7 @@ trip (no requests) or CURRENT trip (exactly the requests now ASSIGNED to the tax
 are allowed even when no longer feasible (the contract of :mod:`matching.pooling.tripset`), so
 that an assignment keeping every promise always exists.
 
-**How** (each step is exact: it never loses the optimum):
+**How** (steps 1-3 are exact: they never lose the optimum):
 
 1. *Reduced costs.* A trip's cost minus ``unserved_penalty_s`` per open request it serves;
    the objective is the penalty of every open request plus the sum of the chosen reduced costs.
@@ -22,20 +22,32 @@ that an assignment keeping every promise always exists.
 3. *Components.* Taxis and requests are linked by the remaining trips; components are
    independent problems. A taxi alone in its component takes its cheapest trip holding all
    its promises (no other taxi competes for anything it could serve). The taxis of the other
-   components go to CP-SAT, in one model: a Boolean per trip, ``exactly_one`` per taxi and per
-   promised request, ``at_most_one`` per open request, the reduced costs as the objective.
+   components are decided together (step 5).
 4. *Greedy and warm start.* :func:`greedy_assign`'s answer is computed first (a Numba kernel,
-   milliseconds); CP-SAT's solution hint is the better of it and the caller's ``hint``. When
-   CP-SAT finds no solution in time or fails, the answer is that better one (status
-   ``"greedy"``).
+   milliseconds); the warm start is the better of it and the caller's ``hint``. When no solver
+   finds a solution in time, the answer is that better one (status ``"greedy"``).
+5. *The coupled taxis.* The model: a Boolean per trip, ``exactly_one`` per taxi and per
+   promised request, ``at_most_one`` per open request, the reduced costs as the objective.
+   Up to :data:`DIRECT_CP_SAT_TRIPS` trips, CP-SAT solves it whole. Larger models (a
+   Manhattan peak: 2,000 coupled taxis, 10^4 - 10^5 trips) cost CP-SAT seconds of presolve
+   before its first step, so they are guided by the LP relaxation, solved by OR-Tools' GLOP
+   (a fraction of a second; its optimum ``z`` bounds the objective from below, and it is
+   nearly integral): CP-SAT first solves the model restricted to the LP's support, the warm
+   start and the EMPTY and CURRENT trips (a few thousand trips); with the best objective
+   ``u`` found, LP duality says a trip whose LP reduced cost exceeds ``u - z`` is in no better
+   assignment, so the model is widened to the other trips (least reduced cost first, at
+   most :data:`MAX_MODEL_TRIPS` trips, doubling each round) and solved again from the best
+   answer, until no trip is left out (proven optimal), ``u`` meets the bound (proven
+   optimal), or the budget is spent (status ``"feasible"``; :class:`AssignStats` and the
+   benchmark give the gap to ``z``).
 
-**Determinism.** Everything but CP-SAT is deterministic. CP-SAT runs on one worker with a fixed
-seed, and its primary limit is *deterministic* time (``max_deterministic_time``,
-:data:`DETERMINISTIC_S_PER_S` units per second of ``time_limit_s``), which does not depend on
-the machine's load: the same input gives the same answer as long as the wall-clock safety net
-(what is left of ``time_limit_s``) does not stop the search first; on a loaded or slow machine
-it may, and then the answer (not its validity) can differ. ``solve_s`` is wall-clock time and
-never deterministic.
+**Determinism.** Everything but the solvers' stopping is deterministic (GLOP too). CP-SAT runs
+on one worker with a fixed seed, and its limit is *deterministic* time (``max_deterministic_time``;
+:data:`DETERMINISTIC_S_PER_S` units per second of ``time_limit_s`` in all, shared by the
+rounds), which does not depend on the machine's load. The wall-clock limit (what is left of
+``time_limit_s``, for GLOP and CP-SAT alike) is only a safety net: the same input gives the
+same answer as long as it does not stop a solver first; on a loaded or slow machine it may,
+and then the answer (never its validity) can differ. ``solve_s`` is wall-clock time.
 
 **Why a hand-written kernel.** The greedy scans up to 10^5 trips in order, each against the
 requests already served and the promises each taxi still holds; that is a serial loop with
@@ -75,9 +87,10 @@ __all__ = [
     "greedy_assign",
 ]
 
-#: CP-SAT deterministic time units granted per second of ``time_limit_s``. On the 2-core
-#: development machine one unit took about ... s of wall-clock time (see
-#: ``benchmarks/pooling_assign.py``), so the deterministic limit is normally reached first.
+#: CP-SAT deterministic time granted per second of ``time_limit_s``. On the shared 2-core
+#: development machine a unit of CP-SAT's deterministic time took 4 - 6 s of CPU time on these
+#: models (``benchmarks/pooling_assign.py``), so 0.1 leaves about half of the budget to CP-SAT
+#: and the rest to the checks, the greedy scans and the LP.
 DETERMINISTIC_S_PER_S = 0.1
 #: Largest trip cost accepted (seconds): sums over 10^6 trips stay far inside ``int64``.
 MAX_TRIP_COST = 10**12
@@ -87,8 +100,9 @@ DIRECT_CP_SAT_TRIPS = 3000
 MAX_MODEL_TRIPS = 8000
 #: Tolerance on LP values and on the LP bound (relative to the bound's size).
 _LP_TOL = 1e-6
-#: Wall-clock seconds kept back from the solver for reading its answer.
-_RESERVE_S = 0.005
+#: Wall-clock seconds kept back from the solvers for reading their answers (the solvers
+#: check their limits now and then, and overshoot them by a few milliseconds).
+_RESERVE_S = 0.03
 
 
 class _Table(NamedTuple):
@@ -153,9 +167,13 @@ class AssignStats(NamedTuple):
     deterministic_time: float
     """CP-SAT's deterministic time used (0 when not run)."""
     cp_sat_status: str
-    """CP-SAT's status name (``OPTIMAL``, ``FEASIBLE``, ``UNKNOWN``, ...), or ``"not run"``."""
+    """How the coupled taxis' solve ended: ``OPTIMAL`` (proven), ``FEASIBLE``, CP-SAT's
+    ``UNKNOWN`` (no solution in time), ..., or ``"not run"``."""
     fallback_objective: int
     """Objective of the fallback (the better of the greedy and the hint)."""
+    lower_bound: int | None
+    """No assignment has a lower objective (the objective itself when proven optimal; from the
+    LP bound in an LP-guided solve; None when unknown)."""
 
 
 def assign(
@@ -234,6 +252,17 @@ def assign_with_stats(
                 chosen = candidate
                 status = "optimal" if solve.optimal else "feasible"
     assignment = _result(batch, chosen, status, start)
+    lower_bound = assignment.objective if status == "optimal" else None
+    if status != "optimal" and solve.bound is not None:
+        # The coupled taxis' LP bound, plus what the lone taxis and the penalties cost.
+        lone = np.ones(num_vehicles, np.bool_)
+        lone[coupled_taxis] = False
+        coupled_floor = math.ceil(solve.bound - _LP_TOL * (1.0 + abs(solve.bound)))
+        lower_bound = (
+            batch.penalty * int(np.count_nonzero(batch.is_open))
+            + int(batch.reduced_cost[chosen[lone]].sum())
+            + coupled_floor
+        )
     stats = AssignStats(
         trips=batch.trips.size,
         kept_trips=int(np.count_nonzero(batch.keep)),
@@ -247,6 +276,7 @@ def assign_with_stats(
         deterministic_time=solve.deterministic_time,
         cp_sat_status=solve.status,
         fallback_objective=fallback_objective,
+        lower_bound=lower_bound,
     )
     return assignment, stats
 
@@ -537,6 +567,8 @@ class _Solve(NamedTuple):
     optimal: bool
     """``chosen`` is proven optimal for the coupled taxis."""
     lp_s: float = 0.0
+    bound: float | None = None
+    """The LP's lower bound on the model's reduced objective, when it was solved."""
 
 
 def _solve_coupled(
@@ -558,7 +590,7 @@ def _solve_coupled(
     slack = _LP_TOL * (1.0 + abs(bound))
     # First model: the LP's support, the warm start, and every coupled taxi's EMPTY and CURRENT trips.
     inside = (values > _LP_TOL) | batch.anchor[trips] | np.isin(trips, warm[taxis])
-    best = _Solve(0, 0.0, 0.0, "not run", None, False, lp_s)
+    best = _Solve(0, 0.0, 0.0, "not run", None, False, lp_s, bound)
     upper = int(batch.reduced_cost[warm[taxis]].sum())
     cap = MAX_MODEL_TRIPS
     while True:
@@ -613,6 +645,9 @@ def _lp_relaxation(
         np.zeros(num), np.ones(num), batch.reduced_cost[trips].astype(np.float64), lower, upper, matrix
     )
     solver: Any = model_builder_helper.ModelSolverHelper("glop")
+    # Measured on the benchmark's batches: the dual simplex without GLOP's presolve takes a
+    # third of the default's time on these set-packing relaxations.
+    solver.set_solver_specific_parameters("use_dual_simplex: true use_preprocessing: false")
     solver.set_time_limit_in_seconds(left_s)
     solver.solve(model)
     if solver.status() != model_builder_helper.SolveStatus.OPTIMAL:

@@ -172,12 +172,13 @@ def test_lp_guided_solve_capped_claims_optimal_only_when_it_is(seed: int, monkey
     monkeypatch.setattr(assign_module, "DIRECT_CP_SAT_TRIPS", 0)
     monkeypatch.setattr(assign_module, "MAX_MODEL_TRIPS", 1)
     trips, requests, params, num_vehicles = random_case(seed)
-    result = assign(trips, requests, params, num_vehicles=num_vehicles, time_limit_s=30.0)
+    result, stats = assign_with_stats(trips, requests, params, num_vehicles=num_vehicles, time_limit_s=30.0)
     check_valid(result, trips, requests, params, num_vehicles)
     best = brute_force(trips, requests, params, num_vehicles)
     assert result.objective >= best
     if result.status == "optimal":
         assert result.objective == best
+    assert stats.lower_bound is None or stats.lower_bound <= best
 
 
 def two_taxis_one_pair() -> tuple[Trips, BatchRequests, PoolingParams]:
