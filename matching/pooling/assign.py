@@ -365,7 +365,7 @@ def _prepare(trips: Trips, requests: BatchRequests, params: PoolingParams, num_v
     _check_range("trips.cost", cost, 0, MAX_TRIP_COST, "s")
 
     num_requests = int(np.asarray(requests.state).shape[0])
-    for name in BatchRequests._fields:
+    for name in BatchRequests.__annotations__:  # the fields, in order
         length = np.asarray(getattr(requests, name)).shape
         if length != (num_requests,):
             raise InvalidValueError(
