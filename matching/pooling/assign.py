@@ -286,8 +286,10 @@ def assign_with_stats(
 def greedy_assign(trips: Trips, requests: BatchRequests, params: PoolingParams, *, num_vehicles: int) -> Assignment:
     """A quick assignment that keeps every promise (status ``"greedy"``); :func:`assign`'s fallback.
 
-    Trips are scanned in Alonso-Mora's order (most requests first, then cheapest) and, in a
-    second scan, by reduced cost (cheapest after penalties first); the better answer is kept.
+    Trips are scanned in three orders and the best answer is kept: Alonso-Mora's (most requests
+    first, then cheapest), by reduced cost (cheapest after penalties first), and by added cost
+    per open request served (a trip's cost beyond its taxi's CURRENT trip, divided by its open
+    requests; trips with none last), which did best on the benchmark's batches.
     A scan starts with every taxi free, each falling back on a trip that holds exactly its
     promises not yet served (at first, its CURRENT trip). It accepts trip ``t`` of free taxi
     ``v`` when
@@ -514,6 +516,7 @@ def _fallback(batch: _Batch, hint: NDArray[np.int64] | None) -> NDArray[np.int64
     orders = (
         kept[np.lexsort((kept, batch.trips.cost[kept], -size))],  # Alonso-Mora: largest, then cheapest
         kept[np.lexsort((kept, batch.reduced_cost[kept]))],  # cheapest after penalties
+        kept[np.lexsort((kept, _added_cost_per_request(batch)[kept]))],  # cheapest per request served
     )
     best: NDArray[np.int64] | None = None
     best_objective = 0
@@ -529,6 +532,17 @@ def _fallback(batch: _Batch, hint: NDArray[np.int64] | None) -> NDArray[np.int64
         if objective < best_objective:
             best = hint.copy()
     return best
+
+
+def _added_cost_per_request(batch: _Batch) -> NDArray[np.float64]:
+    """[T] what a trip costs beyond its taxi's CURRENT trip, per open request it serves."""
+    trips = batch.trips
+    current = _cheapest_per_vehicle(
+        trips.vehicle, batch.reduced_cost, batch.anchor & batch.holds_promises, batch.num_vehicles
+    )
+    opened = (trips.cost - batch.reduced_cost) // batch.penalty
+    added = (trips.cost - trips.cost[current[trips.vehicle]]) / np.maximum(opened, 1)
+    return np.where(opened > 0, added, np.inf)
 
 
 def _entries(req_ptr: NDArray[np.int64], trips: NDArray[np.int64]) -> NDArray[np.int64]:

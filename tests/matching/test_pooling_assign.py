@@ -181,37 +181,38 @@ def test_lp_guided_solve_capped_claims_optimal_only_when_it_is(seed: int, monkey
     assert stats.lower_bound is None or stats.lower_bound <= best
 
 
-def two_taxis_one_pair() -> tuple[Trips, BatchRequests, PoolingParams]:
-    """Taxi 0 can take both open requests (cost 100) or request 0 alone (10); taxi 1 can take
-    request 1 (10). The optimum (20) splits them; both greedy orders pool them on taxi 0 (100)."""
+def two_taxis_one_trap() -> tuple[Trips, BatchRequests, PoolingParams]:
+    """Taxi 0 serves request 0 for 10 or request 1 for 100; taxi 1 serves request 0 for 11 or
+    request 1 for 1000. The optimum (111) gives request 1 to taxi 0; every greedy order takes
+    the cheapest trip first (taxi 0, request 0) and pays 1000 for request 1 on taxi 1 (1010)."""
     requests = make_requests([OPEN, OPEN], [-1, -1])
     trips = make_trips(
-        vehicle=[0, 0, 0, 1, 1],
-        sets=[(), (0, 1), (0,), (), (1,)],
-        cost=[0, 100, 10, 0, 10],
-        feasible=[True] * 5,
+        vehicle=[0, 0, 0, 1, 1, 1],
+        sets=[(), (0,), (1,), (), (0,), (1,)],
+        cost=[0, 10, 100, 0, 11, 1000],
+        feasible=[True] * 6,
     )
     return trips, requests, PoolingParams()
 
 
 def test_greedy_can_miss_the_optimum_and_assign_finds_it() -> None:
-    trips, requests, params = two_taxis_one_pair()
-    assert greedy_assign(trips, requests, params, num_vehicles=2).objective == 100
+    trips, requests, params = two_taxis_one_trap()
+    assert greedy_assign(trips, requests, params, num_vehicles=2).objective == 1010
     result = assign(trips, requests, params, num_vehicles=2, time_limit_s=10.0)
-    assert (result.objective, result.status) == (20, "optimal")
+    assert (result.objective, result.status) == (111, "optimal")
     assert result.trip_of_vehicle.tolist() == [2, 4]
 
 
 def test_hint_is_accepted_and_used_as_the_fallback() -> None:
-    trips, requests, params = two_taxis_one_pair()
+    trips, requests, params = two_taxis_one_trap()
     # No time for CP-SAT: the answer is the better of the greedy and the hint.
     hinted = assign(trips, requests, params, num_vehicles=2, time_limit_s=0.0, hint=np.array([2, 4]))
-    assert (hinted.objective, hinted.status) == (20, "greedy")
+    assert (hinted.objective, hinted.status) == (111, "greedy")
     unhinted = assign(trips, requests, params, num_vehicles=2, time_limit_s=0.0)
-    assert (unhinted.objective, unhinted.status) == (100, "greedy")
+    assert (unhinted.objective, unhinted.status) == (1010, "greedy")
     # The CURRENT trips as the hint (the dispatcher's previous plan): the same optimum.
     current = assign(trips, requests, params, num_vehicles=2, time_limit_s=10.0, hint=np.array([0, 3]))
-    assert (current.objective, current.status) == (20, "optimal")
+    assert (current.objective, current.status) == (111, "optimal")
 
 
 def test_an_infeasible_current_trip_keeps_its_promise() -> None:
@@ -294,7 +295,15 @@ def replace_trips(trips: Trips, **fields: object) -> Trips:
         (lambda t, r: (replace_trips(t, vehicle=t.vehicle + 1), r, 2, None), "trips.vehicle"),
         (lambda t, r: (t, r, 1, None), "trips.vehicle"),
         (lambda t, r: (replace_trips(t, req=t.req + 5), r, 2, None), "trips.req"),
-        (lambda t, r: (replace_trips(t, req=t.req[::-1].copy()), r, 2, None), "trips.req"),
+        (
+            lambda t, r: (
+                replace_trips(t, req_ptr=np.array([0, 0, 2, 2, 2, 3, 4]), req=np.array([1, 0, 0, 1])),
+                r,
+                2,
+                None,
+            ),
+            "trips.req",
+        ),
         (
             lambda t, r: (t, r._replace(state=np.array([ONBOARD, OPEN], np.int8), vehicle=np.array([0, -1])), 2, None),
             "trips.req",
@@ -309,7 +318,7 @@ def replace_trips(trips: Trips, **fields: object) -> Trips:
     ],
 )
 def test_bad_input_names_the_field(change, field: str) -> None:  # type: ignore[no-untyped-def]
-    trips, requests, params = two_taxis_one_pair()
+    trips, requests, params = two_taxis_one_trap()
     trips, requests, num_vehicles, hint = change(trips, requests)
     with pytest.raises(InvalidValueError) as info:
         assign(trips, requests, params, num_vehicles=num_vehicles, hint=hint)
@@ -328,7 +337,7 @@ def test_a_missing_current_trip_is_refused() -> None:
 
 
 def test_time_limit_is_checked() -> None:
-    trips, requests, params = two_taxis_one_pair()
+    trips, requests, params = two_taxis_one_trap()
     with pytest.raises(InvalidValueError) as info:
         assign(trips, requests, params, num_vehicles=2, time_limit_s=-1.0)
     assert info.value.field == "time_limit_s"
