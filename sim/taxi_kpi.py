@@ -8,7 +8,9 @@ Definitions (times in seconds, distances in km):
 
 * served: the ride was completed; ``served_share`` = served / requests;
 * wait = pickup - request time; delay = drop-off - (request time + direct time);
-  detour = in-vehicle time / direct time (and ``detour_s`` = in-vehicle time - direct time);
+  in-vehicle time = drop-off - pickup (service starts, so the pickup's dwell counts, as in
+  the trip search's ride-time limit); detour = in-vehicle time / direct time (and
+  ``detour_s`` = in-vehicle time - direct time);
 * vehicle-km split by why the taxi drove: ``occupied`` (someone on board), ``empty`` (to a
   pickup, nobody on board), ``rebalancing``;
 * ``mean_occupancy`` = passenger-km / vehicle-km (the riders on board of an average km
@@ -69,7 +71,7 @@ def taxi_kpis(out: TaxiSimOutput) -> dict[str, Any]:
     reasons = Counter(r or "unknown" for r, s in zip(out.reason, out.status, strict=True) if s == "rejected")
     req_t = np.fromiter((r.request_time_s for r in out.requests), np.int64, n)
     wait = out.pickup_s[served] - req_t[served]
-    ride = out.dropoff_s[served] - out.pickup_s[served] - out.params.dwell_s
+    ride = out.dropoff_s[served] - out.pickup_s[served]
     direct = out.direct_s[served]
     delay = out.dropoff_s[served] - (req_t[served] + direct)
     positive = direct > 0
@@ -177,7 +179,7 @@ def validate_taxi_day(out: TaxiSimOutput, *, start_nodes: ArrayLike | None = Non
             p.add("wait", f"{tag}: picked up at {pick} s, before its request at {req.request_time_s} s")
         if pick - req.request_time_s > params.max_wait_s + TOLERANCE_S:
             p.add("wait", f"{tag}: waited {pick - req.request_time_s} s, more than max_wait_s {params.max_wait_s}")
-        ride_s = drop - pick - params.dwell_s
+        ride_s = drop - pick
         if ride_s > params.max_ride_s(direct) + TOLERANCE_S:
             p.add("detour", f"{tag}: rode {ride_s} s, more than {params.max_ride_s(direct)} s for a direct {direct} s")
         if params.max_delay_s is not None and drop > req.request_time_s + direct + params.max_delay_s + TOLERANCE_S:
