@@ -288,7 +288,8 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
 
 
 def format_taxi_summary(kpis: dict[str, Any]) -> str:
-    """The KPIs of :func:`taxi_kpis` as a few lines of text (for a terminal or a report)."""
+    """The KPIs of :func:`taxi_kpis` as a few lines of text (for a terminal or a report), with
+    the fares and savings of the dispatcher's ledger when there is one."""
     r, km, b = kpis["requests"], kpis["vehicle_km"], kpis["batches"]
     share = r["served_share"]
     reasons = ", ".join(f"{k} {v}" for k, v in r["rejected_by_reason"].items()) or "none"
@@ -307,6 +308,14 @@ def format_taxi_summary(kpis: dict[str, Any]) -> str:
         f"{_fmt(b['compute_s']['p50'], ' s', 3)}, p99 {_fmt(b['compute_s']['p99'], ' s', 3)}, "
         f"max {_fmt(b['compute_s']['max'], ' s', 3)}",
     ]
+    ledger = kpis.get("ledger")
+    if ledger:
+        lines.append(
+            f"fares         riders paid {ledger['fares_paid_krw']:,} KRW, saving {ledger['rider_savings_pct']:.1f} % "
+            f"against solo fares; drivers {ledger['driver_revenue_per_driving_hour_krw']:,.0f} KRW per driving hour "
+            f"(solo service {ledger['solo_driver_revenue_per_hour_krw']:,.0f}); vehicle-km saved against solo "
+            f"rides {ledger['vehicle_km_saved_pct']:.1f} %"
+        )
     return "\n".join(lines)
 
 
