@@ -375,5 +375,5 @@ def to_markdown(result: dict[str, Any]) -> str:
         measured = f" (measured {t['measured_s']:.2f} s)" if t["measured_s"] is not None else ""
         lines.append(f"- {t['target']}: {verdict}{measured}")
     if result["quick"]:
-        lines += ["", "**Quick run** (a smoke test of 100 taxis over ten minutes): no target is judged."]
+        lines += ["", "**Quick run** (a smoke test of 100 taxis over ten minutes): no verdict on the targets."]
     return "\n".join(lines) + "\n"

@@ -178,6 +178,7 @@ BENCH_ARGS = {
     "dispatch": ["--vehicles", "2", "--requests", "5"],
     "serve": ["--clients", "1", "--seconds", "0.5", "--store", "memory", "--mode", "at-once", "--frontends", "0"],
     "sim": ["--quick"],
+    "pooling": ["--quick"],
 }
 
 
@@ -245,7 +246,7 @@ def test_route_help_explains_from_and_to(capsys: pytest.CaptureFixture[str]) -> 
 def test_every_bench_command_has_quick() -> None:
     benches = {path.split()[1] for path, action in _options(build_parser()) if path.startswith("bench ")}
     with_quick = {path.split()[1] for path, action in _options(build_parser()) if action.dest == "quick"}
-    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim"}
+    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling"}
     assert benches <= with_quick
 
 

@@ -183,8 +183,10 @@ def test_unreadable_scenario_files_name_the_file_and_the_reason(tmp_path: Path, 
 
 
 def test_bundled_scenarios_load(data_dir: Path) -> None:
+    from sim.scenario import load_scenario  # I-MOD scenarios and shared-taxi ones (tests/sim/test_taxi.py)
+
     for path in sorted((REPO / "scenarios").glob("*.toml")):
-        sc = Scenario.from_toml(path, data_dir=data_dir)
+        sc = load_scenario(path, data_dir=data_dir)
         assert sc.name == path.stem
     assert parse_time("06:30", "t") == 6 * 3600 + 1800
 
