@@ -645,12 +645,11 @@ def grow_level(
                 c = best_order(a, v, key, 0, sc)
                 if c < 0:
                     continue
-                if m + 1 > veh.shape[0]:
-                    veh = _grow(veh, m + 1)
-                    cost = _grow(cost, m + 1)
-                    cur = _grow(cur, m + 1)
-                    req = _grow(req, (m + 1) * k)
-                    ptr = _grow(ptr, m + 2)
+                veh = _grow(veh, m + 1)
+                cost = _grow(cost, m + 1)
+                cur = _grow(cur, m + 1)
+                req = _grow(req, (m + 1) * k)
+                ptr = _grow(ptr, m + 2)
                 if ptr[m] + n > st0.shape[0]:
                     st0 = _grow(st0, ptr[m] + n)
                     st1 = _grow(st1, ptr[m] + n)
