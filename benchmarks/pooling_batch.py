@@ -105,12 +105,11 @@ def synthetic_batch(
     # open requests, made within the last batch window
     for o, d in pairs[rng.choice(len(pairs), num_open, replace=False)].tolist():
         add(o, d, OPEN, -1, NOW_S - int(rng.integers(0, 30)), -1)
-    requests = BatchRequests(
-        **{
-            name: np.asarray(values, np.bool_ if name == "solo" else np.int8 if name == "state" else np.int64)
-            for name, values in rows.items()
-        }
-    )
+    arrays: dict[str, Any] = {
+        name: np.asarray(values, np.bool_ if name == "solo" else np.int8 if name == "state" else np.int64)
+        for name, values in rows.items()
+    }
+    requests = BatchRequests(**arrays)
     vehicles = BatchVehicles(
         node.astype(np.int64),
         time_s.astype(np.int64),
