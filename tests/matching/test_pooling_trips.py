@@ -373,3 +373,23 @@ def test_bad_inputs_name_the_field() -> None:
         evaluate_trips(req, veh, times, params, [0], [[0, 7]])
     with pytest.raises(InvalidValueError, match=r"request_sets\[0\]"):
         evaluate_trips(req, veh, times, params, [0], [[1, 1]])
+
+
+def test_a_busy_batch_matches_brute_force_trip_by_trip() -> None:
+    """Loose limits and many requests: hundreds of trips per taxi (the kernels' buffers grow)."""
+    rng = np.random.default_rng(77)
+    matrix = city_matrix(2)
+    params = random_params(
+        rng,
+        capacity=4,
+        max_parties=4,
+        max_wait_s=900,
+        max_delay_s=None,
+        detour_factor=3.0,
+        detour_s=900,
+        max_trip_size=3,
+    )
+    req, veh = random_batch(rng, matrix, params, num_requests=14, num_vehicles=2, inactive=False, onboard=False)
+    trips, stats = search_trips(req, veh, MatrixTimes(matrix), params)
+    assert trips.size > 2 * 130 and not stats.cut_by_deadline
+    _check_trips_exact(req, veh, matrix, params, trips)
