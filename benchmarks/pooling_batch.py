@@ -171,9 +171,9 @@ def run(
             _, traced = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             candidates = int(np.count_nonzero(requests.state != 2))
-            # working arrays made inside the kernels (not traced): the request-vehicle graph's
-            # arrival, kept and ranked flags (V x C), the request-request flags (C x C)
-            kernel_bytes = num_taxis * candidates * (8 + 2) + candidates * candidates
+            # working arrays made inside the kernels (not traced): the request-request flags
+            # (C x C), the request-vehicle graph's edges before the request cap (3 x V x cpv)
+            kernel_bytes = candidates * candidates + 24 * num_taxis * min(params.candidates_per_vehicle, candidates)
             runs.append(
                 {
                     "requests": requests.size,
@@ -189,6 +189,7 @@ def run(
                     "rr_pairs": stats.rr_pairs,
                     "trips": trips.size,
                     "trips_by_size": list(stats.trips_by_size),
+                    "checked_by_size": list(stats.checked_by_size),
                     "cut": stats.cut_by_deadline,
                     "vehicles_at_limit": stats.vehicles_at_limit,
                     "travel_time_mb": stats.travel_time_bytes / 1e6,
@@ -200,7 +201,7 @@ def run(
             say(
                 f"parties {max_parties} batch {b}: {stats.total_s:.2f} s, {trips.size:,} trips "
                 f"(gather {stats.gather_s:.2f}, rv {stats.rv_s:.2f}, rr {stats.rr_s:.2f}, "
-                f"grow {', '.join(f'{x:.2f}' for x in stats.grow_s)})"
+                f"grow {', '.join(f'{x:.2f}' for x in stats.grow_s)}; checked {stats.checked_by_size})"
             )
         totals = np.array([r["total_s"] for r in runs])
         settings.append(

@@ -12,9 +12,9 @@ uses it:
    ``O <= C`` and ``S <= 2 * C + B`` (``V`` taxis, ``C`` open and assigned requests, ``B`` on
    board): bounded by the batch's size, never by the network's.
 2. **Shareability** (:func:`shareability`). Request-vehicle edges: an active taxi that
-   reaches the origin by the latest pickup, kept when the request is among the taxi's
-   ``candidates_per_vehicle`` nearest and the taxi among the request's
-   ``vehicles_per_request`` nearest (a taxi's own assigned requests always). Request-request
+   reaches the origin by the latest pickup; each taxi keeps the ``candidates_per_vehicle``
+   requests it reaches first, then each request the ``vehicles_per_request`` taxis that reach
+   it first among those (a taxi's own assigned requests always). Request-request
    edges: two requests that some order of their four stops serves within both riders' limits,
    starting at the first origin at its earliest pickup (a relaxation: no taxi does better).
 3. **Trips by size.** Size 1 from the request-vehicle edges; size ``k`` from a size ``k - 1``
@@ -43,8 +43,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -70,6 +72,9 @@ __all__ = [
 
 #: Taxis handed to one call of the growth kernel; the deadline is checked between calls.
 CHUNK_VEHICLES = 128
+#: Threads growing trips at once (the kernel releases the GIL; each thread takes whole chunks
+#: of taxis); None: Numba's thread count (``NUMBA_NUM_THREADS``, the machine's cores).
+GROW_THREADS: int | None = None
 
 
 class Shareability(NamedTuple):
@@ -116,6 +121,8 @@ class TripStats(NamedTuple):
     total_s: float
     rv_edges: int
     rr_pairs: int
+    checked_by_size: tuple[int, ...]
+    """Candidate trips checked by the exact order search, by size (1, 2, ...)."""
     trips_by_size: tuple[int, ...]
     """Feasible trips found of each size (1, 2, ...), before dropping duplicates of CURRENT trips."""
     cut_by_deadline: bool
@@ -321,6 +328,45 @@ def _take_segments(
     return new_ptr, data[..., idx]
 
 
+def _grow_level_chunks(
+    a: TripArrays,
+    k: int,
+    todo: NDArray[np.int64],
+    prev: tuple[NDArray[np.int64], NDArray[np.int64]],
+    ext: tuple[NDArray[np.int64], NDArray[np.int64]],
+    rr: NDArray[np.bool_],
+    cand_index: NDArray[np.int64],
+    room: NDArray[np.int64],
+    max_stops: int,
+    deadline: float,
+) -> tuple[list[Any], int, bool]:
+    """:func:`~matching.pooling.trip_kernel.grow_level` over ``todo`` in chunks of
+    :data:`CHUNK_VEHICLES` taxis, on :data:`GROW_THREADS` threads; a chunk not started by the
+    deadline is skipped. Returns the chunks' results in order, the candidates checked, and
+    whether the deadline cut the level."""
+    chunks = -(-todo.size // CHUNK_VEHICLES)
+    counts = np.zeros(chunks, np.int64)
+
+    def one_chunk(i: int) -> Any:
+        if time.perf_counter() > deadline:
+            return None
+        vehicles = todo[i * CHUNK_VEHICLES : (i + 1) * CHUNK_VEHICLES]
+        return grow_level(a, k, vehicles, *prev, *ext, rr, cand_index, room, max_stops, counts[i : i + 1])
+
+    threads = GROW_THREADS or numba.get_num_threads()
+    if threads > 1 and chunks > 1:
+        with ThreadPoolExecutor(min(threads, chunks)) as pool:
+            results = list(pool.map(one_chunk, range(chunks)))
+    else:
+        results = []
+        for i in range(chunks):
+            results.append(one_chunk(i))
+            if results[-1] is None:
+                break
+    parts = [r for r in results if r is not None]
+    return parts, int(counts.sum()), len(parts) < chunks
+
+
 def search_trips(
     requests: BatchRequests,
     vehicles: BatchVehicles,
@@ -370,6 +416,7 @@ def search_trips(
     ] = []
     grow_s: list[float] = []
     cut = False
+    checked: list[int] = []
     for k in range(1, params.max_trip_size + 1):
         t = time.perf_counter()
         count = np.diff(prev_ptr)
@@ -378,26 +425,10 @@ def search_trips(
             todo = todo[count[todo] >= k]  # k subsets of size k - 1 are needed
         if todo.size == 0:
             break
-        parts = []
-        for c0 in range(0, todo.size, CHUNK_VEHICLES):
-            if time.perf_counter() > deadline:
-                cut = True
-                break
-            parts.append(
-                grow_level(
-                    a,
-                    k,
-                    todo[c0 : c0 + CHUNK_VEHICLES],
-                    prev_ptr,
-                    prev_req,
-                    ext_ptr,
-                    ext_req,
-                    rr,
-                    cand_index,
-                    room,
-                    g.max_stops,
-                )
-            )
+        parts, n_checked, cut = _grow_level_chunks(
+            a, k, todo, (prev_ptr, prev_req), (ext_ptr, ext_req), rr, cand_index, room, g.max_stops, deadline
+        )
+        checked.append(n_checked)
         if parts:
             veh = np.concatenate([p[0] for p in parts])
             req = np.concatenate([p[1] for p in parts])
@@ -428,6 +459,7 @@ def search_trips(
         total_s=total,
         rv_edges=int(share.rv_vehicle.size),
         rr_pairs=int(share.rr_first.size),
+        checked_by_size=tuple(checked),
         trips_by_size=tuple(int(lv[0].size) for lv in levels),
         cut_by_deadline=cut,
         vehicles_at_limit=int(np.count_nonzero(room <= 0)),
@@ -490,8 +522,10 @@ def generate_trips(
     """Every taxi's feasible trips of one batch, with their best stop orders and costs.
 
     ``deadline`` is a :func:`time.perf_counter` value (default: now +
-    ``params.trip_time_budget_s``); the growth of trips stops there, after the current group
-    of taxis (the EMPTY and CURRENT trips and the graphs are always computed). See the module
+    ``params.trip_time_budget_s``); a group of :data:`CHUNK_VEHICLES` taxis whose trips of
+    the current size have not started growing by then is skipped, and no larger trips are
+    grown (the EMPTY and CURRENT trips and the graphs are always computed). Groups grow on
+    :data:`GROW_THREADS` threads; the result does not depend on how many. See the module
     docstring for the method and :class:`~matching.pooling.tripset.Trips` for the result.
     """
     return search_trips(requests, vehicles, times, params, deadline=deadline)[0]
