@@ -25,7 +25,8 @@ on-board requests. Rules (``relax`` 0): pickup by ``latest_pickup``, drop-off by
 ``max_ride``, passengers at most ``capacity[v]``, at most ``max_parties`` parties on board,
 and a solo party never on board with another. ``relax`` 1 waives the time rules (windows and
 ride times), ``relax`` 2 every rule but the order of each pickup before its drop-off; they
-price a taxi's EMPTY and CURRENT trips when those no longer meet the rules.
+price a taxi's EMPTY and CURRENT trips when those no longer meet the rules. A leg without a
+path (:data:`~routing.config.UNREACHABLE`) is never driven.
 
 Pruning of the search (exact when travel times obey the triangle inequality, as shortest-path
 times do): a stop that breaks a rule ends its branch (times only grow along an order); after
@@ -184,11 +185,9 @@ def best_order(a: TripArrays, v: int, reqs: NDArray[np.int64], relax: int, sc: N
             if sc[_VISITED, j] == 0 and (sc[_KIND, j] != DROP or sc[_VISITED, sc[_PARTNER, j]] == 1):
                 sc[_CHOICE, d] = j
                 leg = _leg(a, v, prev, j, sc)
-                if leg >= UNREACHABLE and relax < 2:
+                if leg >= UNREACHABLE:  # no path: never allowed
                     j += 1
                     continue
-                if leg >= UNREACHABLE:
-                    leg = 0
                 t = sc[_LEAVE, d] + leg
                 r = sc[_REQ, j]
                 kind = sc[_KIND, j]
@@ -230,10 +229,8 @@ def best_order(a: TripArrays, v: int, reqs: NDArray[np.int64], relax: int, sc: N
                             continue
                         tt = a.tt_ss[sc[_NODE, j], sc[_NODE, s]]
                         if tt >= UNREACHABLE:
-                            if relax < 2:
-                                ok = False
-                                break
-                            tt = 0
+                            ok = False
+                            break
                         arrive = leave + tt
                         if tt + a.dwell > far:
                             far = tt + a.dwell
@@ -422,7 +419,7 @@ def _pair_order_ok(
     dw = a.dwell
     oi, di, oj, dj = a.stop_o[i], a.stop_d[i], a.stop_o[j], a.stop_d[j]
     pi = a.earliest[i]
-    if pi > a.latest_pickup[i]:
+    if pi > a.latest_pickup[i] or a.tt_ss[oi, di] >= UNREACHABLE or a.tt_ss[oj, dj] >= UNREACHABLE:
         return False
     if second_pick_first:  # i+ j+ then drops
         if a.solo[i] or a.solo[j] or a.max_parties < 2:

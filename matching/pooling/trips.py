@@ -8,9 +8,13 @@ uses it:
    start nodes to the candidates' origins (``U x O``), one block among the stop nodes (the
    candidates' origins and destinations and the on-board riders' destinations, ``S x S``),
    and one pair per on-board rider (its taxi to its destination). ``U``, ``O`` and ``S`` are
-   the distinct nodes, so the memory is at most ``8 * (U * O + S * S)`` bytes with ``U <= V``,
+   the distinct nodes, so they take at most ``8 * (U * O + S * S)`` bytes with ``U <= V``,
    ``O <= C`` and ``S <= 2 * C + B`` (``V`` taxis, ``C`` open and assigned requests, ``B`` on
-   board): bounded by the batch's size, never by the network's.
+   board). With the pair flags (``C * C`` bytes), the request-vehicle edges (at most
+   ``V * candidates_per_vehicle``) and the trips (at most ``V * (trips_per_vehicle + 2)``,
+   each with at most ``max(max_trip_size, assigned)`` requests and twice that plus the taxi's
+   on-board riders in stops), the search's memory is bounded by the batch's size and budgets,
+   never by the network's.
 2. **Shareability** (:func:`shareability`). Request-vehicle edges: an active taxi that
    reaches the origin by the latest pickup; each taxi keeps the ``candidates_per_vehicle``
    requests it reaches first, then each request the ``vehicles_per_request`` taxis that reach

@@ -12,6 +12,7 @@ import pytest
 from matching.errors import InvalidValueError
 from matching.pooling import ASSIGNED, ONBOARD, OPEN, BatchRequests, BatchVehicles, PoolingParams
 from matching.pooling import trips as trips_module
+from matching.pooling.trip_kernel import NO_ORDER_COST
 from matching.pooling.trips import (
     evaluate_trips,
     fixed_trip_indices,
@@ -19,7 +20,7 @@ from matching.pooling.trips import (
     search_trips,
     shareability,
 )
-from routing import MatrixTimes
+from routing import UNREACHABLE, MatrixTimes
 from tests.matching.pooling_cases import NO_LIMIT, city_matrix, line_times, lookup, random_batch, random_params
 from tests.naive import naive_order_cost, naive_trip_order
 
@@ -422,3 +423,19 @@ def test_threads_and_chunks_give_the_same_trips(monkeypatch: pytest.MonkeyPatch)
     for other in runs[1:]:
         for name in runs[0]._fields:
             assert np.array_equal(getattr(runs[0], name), getattr(other, name)), name
+
+
+def test_a_stop_without_a_path_is_never_planned() -> None:
+    """Node 3 cannot be reached from nodes 0 .. 2: a request starting there is in no feasible
+    trip, and a taxi's CURRENT trip with it gets the no-order cost."""
+    m = np.abs(np.arange(4)[:, None] - np.arange(4)[None, :]) * 60
+    m[:3, 3] = UNREACHABLE
+    times = MatrixTimes(m)
+    req, veh = _pair(origin=[3, 1], destination=[0, 2], direct=[180, 60], state=[ASSIGNED, OPEN], vehicle=[0, -1])
+    trips = generate_trips(req, veh, times, PoolingParams())
+    empty, current = fixed_trip_indices(trips, req, 1)
+    assert trips.cost[current[0]] == NO_ORDER_COST and not trips.feasible[current[0]]
+    assert np.all(trips.stops_of(int(current[0]))[1] == -1)
+    assert trips.feasible[empty[0]] and trips.cost[empty[0]] == 0
+    grown = [tuple(trips.requests_of(t).tolist()) for t in range(trips.size) if trips.feasible[t]]
+    assert sorted(grown) == [(), (1,)]
