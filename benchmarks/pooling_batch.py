@@ -59,7 +59,7 @@ def synthetic_batch(
     node = rng.integers(0, n, num_taxis)
     time_s = NOW_S + rng.integers(0, 20, num_taxis)
     third = num_taxis // 3
-    rows: dict[str, list[Any]] = {name: [] for name in BatchRequests._fields}
+    rows: dict[str, list[Any]] = {name: [] for name in BatchRequests.__annotations__}
 
     def add(o: int, d: int, state: int, vehicle: int, made: int, picked: int) -> None:
         direct = int(router.travel_time(o, d))

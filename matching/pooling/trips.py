@@ -172,13 +172,13 @@ def check_batch(
     """
     nr = np.asarray(requests.origin).shape[0] if np.ndim(requests.origin) == 1 else None
     req: dict[str, Any] = {}
-    for name in BatchRequests._fields:
+    for name in BatchRequests.__annotations__:
         req[name] = _array(f"requests.{name}", getattr(requests, name), nr, np.bool_ if name == "solo" else np.int64)
     _at_least("requests.state", req["state"], OPEN, ONBOARD)
     req["state"] = req["state"].astype(np.int8)
     nv = np.asarray(vehicles.node).shape[0] if np.ndim(vehicles.node) == 1 else None
     veh: dict[str, Any] = {}
-    for name in BatchVehicles._fields:
+    for name in BatchVehicles.__annotations__:
         veh[name] = _array(f"vehicles.{name}", getattr(vehicles, name), nv, np.bool_ if name == "active" else np.int64)
     r = BatchRequests(**req)
     v = BatchVehicles(**veh)

@@ -138,7 +138,7 @@ def random_batch(
                 [row[name] for row in rows],
                 np.bool_ if name == "solo" else np.int8 if name == "state" else np.int64,
             )
-            for name in BatchRequests._fields
+            for name in BatchRequests.__annotations__
         }
     )
     return req, BatchVehicles(vnode.astype(np.int64), vtime.astype(np.int64), capacity, active)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from matching.errors import InvalidValueError
-from matching.pooling import ASSIGNED, ONBOARD, OPEN, BatchRequests, BatchVehicles, PoolingParams
+from matching.pooling import ASSIGNED, ONBOARD, OPEN, BatchRequests, BatchVehicles, PoolingParams, Trips
 from matching.pooling import trips as trips_module
 from matching.pooling.trip_kernel import NO_ORDER_COST
 from matching.pooling.trips import (
@@ -421,7 +421,7 @@ def test_threads_and_chunks_give_the_same_trips(monkeypatch: pytest.MonkeyPatch)
         runs.append(generate_trips(req, veh, MatrixTimes(matrix), params))
     assert runs[0].size > 7
     for other in runs[1:]:
-        for name in runs[0]._fields:
+        for name in Trips.__annotations__:
             assert np.array_equal(getattr(runs[0], name), getattr(other, name)), name
 
 
