@@ -195,6 +195,19 @@ def check_batch(
     return r, v
 
 
+class _Level(NamedTuple):
+    """Trips of one size (or the EMPTY and CURRENT trips) as the kernels return them, by taxi."""
+
+    vehicle: NDArray[np.int64]
+    req: NDArray[np.int64]  # [m, k] (EMPTY and CURRENT: CSR over req_ptr)
+    cost: NDArray[np.int64]
+    feasible: NDArray[np.bool_]
+    key: NDArray[np.int64]  # 0 EMPTY, 1 CURRENT, 1 + k a grown trip of size k (the order within a taxi)
+    req_ptr: NDArray[np.int64]
+    stop_ptr: NDArray[np.int64]
+    stops: NDArray[np.int64]  # [2, total]: stop codes and times
+
+
 class _Gathered(NamedTuple):
     arrays: TripArrays
     candidates: NDArray[np.int64]
@@ -394,33 +407,24 @@ def search_trips(
     cand_index[g.candidates] = np.arange(g.candidates.size)
 
     t = time.perf_counter()
-    f_veh, f_which, f_cost, f_feas, f_ptr, f_st = fixed_trips(g.arrays, g.max_stops)
-    fixed_s = time.perf_counter() - t
     a = g.arrays
-    cur_len = np.diff(a.cur_ptr)
-    f_req_len = np.where(f_which == 1, cur_len[f_veh], 0)
+    f_veh, f_which, f_cost, f_feas, f_ptr, f_st = fixed_trips(a, g.max_stops)
+    f_req_len = np.where(f_which == 1, np.diff(a.cur_ptr)[f_veh], 0)
     f_req_ptr = np.zeros(f_veh.size + 1, np.int64)
     np.cumsum(f_req_len, out=f_req_ptr[1:])
     f_req = a.cur_req[np.repeat(a.cur_ptr[f_veh] - f_req_ptr[:-1], f_req_len) + np.arange(f_req_ptr[-1])]
+    levels = [_Level(f_veh, f_req, f_cost, f_feas, f_which, f_req_ptr, f_ptr, f_st)]
+    fixed_s = time.perf_counter() - t
 
     # grow by size, all taxis one size at a time
     room = np.full(nv, int(params.trips_per_vehicle), np.int64)
     prev_ptr = np.arange(nv + 1, dtype=np.int64)
     prev_req = np.zeros((nv, 0), np.int64)
     ext_ptr, ext_req = _group(share.rv_vehicle, share.rv_request, nv)
-    levels: list[
-        tuple[
-            NDArray[np.int64],
-            NDArray[np.int64],
-            NDArray[np.int64],
-            NDArray[np.bool_],
-            NDArray[np.int64],
-            NDArray[np.int64],
-        ]
-    ] = []
     grow_s: list[float] = []
     cut = False
     checked: list[int] = []
+    found: list[int] = []
     for k in range(1, params.max_trip_size + 1):
         t = time.perf_counter()
         count = np.diff(prev_ptr)
@@ -434,25 +438,18 @@ def search_trips(
         )
         checked.append(n_checked)
         if parts:
-            veh = np.concatenate([p[0] for p in parts])
-            req = np.concatenate([p[1] for p in parts])
-            cost = np.concatenate([p[2] for p in parts])
-            is_cur = np.concatenate([p[3] for p in parts])
-            sp = [p[4] for p in parts]
-            offsets = np.cumsum([0] + [int(x[-1]) for x in sp[:-1]])
-            st_ptr = np.concatenate([[0]] + [x[1:] + o for x, o in zip(sp, offsets, strict=True)])
-            st = np.concatenate([p[5] for p in parts], axis=1)
-            levels.append((veh, req, cost, is_cur, st_ptr.astype(np.int64), st))
+            level, found_veh, prev_req = _level_of(k, parts)
+            levels.append(level)
+            found.append(int(found_veh.size))
             prev_ptr = np.zeros(nv + 1, np.int64)
-            np.cumsum(np.bincount(veh, minlength=nv), out=prev_ptr[1:])
-            prev_req = np.ascontiguousarray(req)
+            np.cumsum(np.bincount(found_veh, minlength=nv), out=prev_ptr[1:])
             if k == 1:
-                ext_ptr, ext_req = prev_ptr, np.ascontiguousarray(req[:, 0])
+                ext_ptr, ext_req = prev_ptr, np.ascontiguousarray(prev_req[:, 0])
         grow_s.append(time.perf_counter() - t)
-        if cut or not parts or veh.size == 0:
+        if cut or not parts or prev_req.shape[0] == 0:
             break
 
-    trips = _assemble(nv, (f_veh, f_which, f_cost, f_feas, f_ptr, f_st, f_req_ptr, f_req), levels)
+    trips = _assemble(levels)
     total = time.perf_counter() - start
     stats = TripStats(
         gather_s=gather_s,
@@ -464,7 +461,7 @@ def search_trips(
         rv_edges=int(share.rv_vehicle.size),
         rr_pairs=int(share.rr_first.size),
         checked_by_size=tuple(checked),
-        trips_by_size=tuple(int(lv[0].size) for lv in levels),
+        trips_by_size=tuple(found),
         cut_by_deadline=cut,
         vehicles_at_limit=int(np.count_nonzero(room <= 0)),
         travel_time_bytes=g.nbytes,
@@ -472,43 +469,49 @@ def search_trips(
     return trips, stats
 
 
-def _assemble(nv: int, fixed: tuple, levels: list) -> Trips:
-    f_veh, f_which, f_cost, f_feas, f_ptr, f_st, f_req_ptr, f_req = fixed
-    vehs = [f_veh]
-    keys = [f_which]
-    costs = [f_cost]
-    feas = [f_feas]
-    req_lens = [np.diff(f_req_ptr)]
-    reqs = [f_req]
-    stop_lens = [np.diff(f_ptr)]
-    stops = [f_st]
-    for k, (veh, req, cost, is_cur, st_ptr, st) in enumerate(levels, start=1):
-        keep = ~is_cur
-        vehs.append(veh[keep])
-        keys.append(np.full(int(keep.sum()), 1 + k, np.int64))
-        costs.append(cost[keep])
-        feas.append(np.ones(int(keep.sum()), np.bool_))
-        req_lens.append(np.full(int(keep.sum()), k, np.int64))
-        reqs.append(req[keep].ravel())
-        lens = np.diff(st_ptr)
-        mask = np.repeat(keep, lens)
-        stop_lens.append(lens[keep])
-        stops.append(st[:, mask])
-    veh = np.concatenate(vehs)
-    key = np.concatenate(keys)
-    order = np.lexsort((key, veh))
+def _level_of(k: int, parts: list[Any]) -> tuple[_Level, NDArray[np.int64], NDArray[np.int64]]:
+    """The size-``k`` trips of the chunks' :func:`~matching.pooling.trip_kernel.grow_level`
+    results (in taxi order), without the duplicates of CURRENT trips; and the taxi and
+    requests of every trip found, duplicates included (the next size grows from them)."""
+    veh, req, cost, is_cur, stop_ptrs, stops = (list(x) for x in zip(*parts, strict=True))
+    all_veh = np.concatenate(veh)
+    all_req = np.ascontiguousarray(np.concatenate(req))
+    offsets = np.cumsum([0] + [int(x[-1]) for x in stop_ptrs[:-1]])
+    stop_ptr = np.concatenate([[0]] + [x[1:] + o for x, o in zip(stop_ptrs, offsets, strict=True)]).astype(np.int64)
+    keep = ~np.concatenate(is_cur)
+    lens = np.diff(stop_ptr)[keep]
+    new_ptr = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(lens, out=new_ptr[1:])
+    m = int(keep.sum())
+    level = _Level(
+        vehicle=all_veh[keep],
+        req=np.ascontiguousarray(all_req[keep]),
+        cost=np.concatenate(cost)[keep],
+        feasible=np.ones(m, np.bool_),
+        key=np.full(m, 1 + k, np.int64),
+        req_ptr=np.arange(0, k * m + 1, k, dtype=np.int64),
+        stop_ptr=new_ptr,
+        stops=np.concatenate(stops, axis=1)[:, np.repeat(keep, np.diff(stop_ptr))],
+    )
+    return level, all_veh, all_req
+
+
+def _assemble(levels: list[_Level]) -> Trips:
+    """One :class:`Trips` of the EMPTY and CURRENT trips and the grown ones, grouped by taxi."""
+    veh = np.concatenate([lv.vehicle for lv in levels])
+    order = np.lexsort((np.concatenate([lv.key for lv in levels]), veh))
     req_ptr = np.zeros(veh.size + 1, np.int64)
-    np.cumsum(np.concatenate(req_lens), out=req_ptr[1:])
+    np.cumsum(np.concatenate([np.diff(lv.req_ptr) for lv in levels]), out=req_ptr[1:])
     stop_ptr = np.zeros(veh.size + 1, np.int64)
-    np.cumsum(np.concatenate(stop_lens), out=stop_ptr[1:])
-    new_req_ptr, req_all = _take_segments(req_ptr, np.concatenate(reqs), order)
-    new_stop_ptr, st_all = _take_segments(stop_ptr, np.concatenate(stops, axis=1), order)
+    np.cumsum(np.concatenate([np.diff(lv.stop_ptr) for lv in levels]), out=stop_ptr[1:])
+    new_req_ptr, req_all = _take_segments(req_ptr, np.concatenate([lv.req.ravel() for lv in levels]), order)
+    new_stop_ptr, st_all = _take_segments(stop_ptr, np.concatenate([lv.stops for lv in levels], axis=1), order)
     return Trips(
         vehicle=np.ascontiguousarray(veh[order]),
         req_ptr=new_req_ptr,
         req=np.ascontiguousarray(req_all, np.int64),
-        cost=np.ascontiguousarray(np.concatenate(costs)[order], np.int64),
-        feasible=np.ascontiguousarray(np.concatenate(feas)[order]),
+        cost=np.ascontiguousarray(np.concatenate([lv.cost for lv in levels])[order], np.int64),
+        feasible=np.ascontiguousarray(np.concatenate([lv.feasible for lv in levels])[order]),
         stop_ptr=new_stop_ptr,
         stops=np.ascontiguousarray(st_all[0]),
         stop_time=np.ascontiguousarray(st_all[1]),
