@@ -334,17 +334,6 @@ def shareability(
     return _shareability(g, vehicles, params)[0]
 
 
-def _take_segments(
-    ptr: NDArray[np.int64], data: NDArray[np.int64], order: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """CSR segments ``order[0], order[1], ...`` of ``(ptr, data)`` as a new CSR."""
-    lengths = np.diff(ptr)[order]
-    new_ptr = np.zeros(order.size + 1, np.int64)
-    np.cumsum(lengths, out=new_ptr[1:])
-    idx = np.repeat(ptr[:-1][order] - new_ptr[:-1], lengths) + np.arange(new_ptr[-1], dtype=np.int64)
-    return new_ptr, data[..., idx]
-
-
 def _grow_level_chunks(
     a: TripArrays,
     k: int,
@@ -497,25 +486,52 @@ def _level_of(k: int, parts: list[Any]) -> tuple[_Level, NDArray[np.int64], NDAr
 
 
 def _assemble(levels: list[_Level]) -> Trips:
-    """One :class:`Trips` of the EMPTY and CURRENT trips and the grown ones, grouped by taxi."""
+    """One :class:`Trips` of the EMPTY and CURRENT trips and the grown ones, grouped by taxi.
+
+    Each level's requests and stops are written straight to their place in the result (no
+    concatenation of all stops first: the stops are most of the memory), and the level is let
+    go (``levels`` is emptied)."""
     veh = np.concatenate([lv.vehicle for lv in levels])
     order = np.lexsort((np.concatenate([lv.key for lv in levels]), veh))
+    place = np.empty(order.size, np.int64)
+    place[order] = np.arange(order.size)
+    req_len = np.concatenate([np.diff(lv.req_ptr) for lv in levels])
+    stop_len = np.concatenate([np.diff(lv.stop_ptr) for lv in levels])
     req_ptr = np.zeros(veh.size + 1, np.int64)
-    np.cumsum(np.concatenate([np.diff(lv.req_ptr) for lv in levels]), out=req_ptr[1:])
+    np.cumsum(req_len[order], out=req_ptr[1:])
     stop_ptr = np.zeros(veh.size + 1, np.int64)
-    np.cumsum(np.concatenate([np.diff(lv.stop_ptr) for lv in levels]), out=stop_ptr[1:])
-    new_req_ptr, req_all = _take_segments(req_ptr, np.concatenate([lv.req.ravel() for lv in levels]), order)
-    new_stop_ptr, st_all = _take_segments(stop_ptr, np.concatenate([lv.stops for lv in levels], axis=1), order)
+    np.cumsum(stop_len[order], out=stop_ptr[1:])
+    req = np.empty(int(req_ptr[-1]), np.int64)
+    stops = np.empty(int(stop_ptr[-1]), np.int64)
+    stop_time = np.empty(int(stop_ptr[-1]), np.int64)
+    cost = np.ascontiguousarray(np.concatenate([lv.cost for lv in levels])[order], np.int64)
+    feasible = np.ascontiguousarray(np.concatenate([lv.feasible for lv in levels])[order])
+    first = 0
+    while levels:  # each level is let go once written
+        lv = levels.pop(0)
+        at = place[first : first + lv.vehicle.size]
+        first += lv.vehicle.size
+        where = _segment_targets(lv.req_ptr, req_ptr[at])
+        req[where] = lv.req.ravel()
+        where = _segment_targets(lv.stop_ptr, stop_ptr[at])
+        stops[where] = lv.stops[0]
+        stop_time[where] = lv.stops[1]
     return Trips(
         vehicle=np.ascontiguousarray(veh[order]),
-        req_ptr=new_req_ptr,
-        req=np.ascontiguousarray(req_all, np.int64),
-        cost=np.ascontiguousarray(np.concatenate([lv.cost for lv in levels])[order], np.int64),
-        feasible=np.ascontiguousarray(np.concatenate([lv.feasible for lv in levels])[order]),
-        stop_ptr=new_stop_ptr,
-        stops=np.ascontiguousarray(st_all[0]),
-        stop_time=np.ascontiguousarray(st_all[1]),
+        req_ptr=req_ptr,
+        req=req,
+        cost=cost,
+        feasible=feasible,
+        stop_ptr=stop_ptr,
+        stops=stops,
+        stop_time=stop_time,
     )
+
+
+def _segment_targets(ptr: NDArray[np.int64], starts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Where each element of the CSR segments ``ptr`` goes when segment ``i`` starts at ``starts[i]``."""
+    lengths = np.diff(ptr)
+    return np.repeat(starts - ptr[:-1], lengths) + np.arange(int(ptr[-1]), dtype=np.int64)
 
 
 def generate_trips(
