@@ -88,9 +88,9 @@ __all__ = [
 ]
 
 #: CP-SAT deterministic time granted per second of ``time_limit_s``. On the shared 2-core
-#: development machine a unit of CP-SAT's deterministic time took 4 - 6 s of CPU time on these
-#: models (``benchmarks/pooling_assign.py``), so 0.1 leaves about half of the budget to CP-SAT
-#: and the rest to the checks, the greedy scans and the LP.
+#: development machine a unit of CP-SAT's deterministic time took 2.5 - 5 s of CPU time on
+#: the benchmark's models (``benchmarks/pooling_assign.py``), so 0.1 leaves CP-SAT at most
+#: about half of the budget and the rest to the checks, the greedy scans and the LP.
 DETERMINISTIC_S_PER_S = 0.1
 #: Largest trip cost accepted (seconds): sums over 10^6 trips stay far inside ``int64``.
 MAX_TRIP_COST = 10**12
