@@ -85,12 +85,13 @@ __all__ = [
     "assign",
     "assign_with_stats",
     "greedy_assign",
+    "warm_up",
 ]
 
 #: CP-SAT deterministic time granted per second of ``time_limit_s``. On the shared 2-core
-#: development machine a unit of CP-SAT's deterministic time took 4 - 6 s of CPU time on these
-#: models (``benchmarks/pooling_assign.py``), so 0.1 leaves about half of the budget to CP-SAT
-#: and the rest to the checks, the greedy scans and the LP.
+#: development machine a unit of CP-SAT's deterministic time took 2.5 - 5 s of CPU time on
+#: the benchmark's models (``benchmarks/pooling_assign.py``), so 0.1 leaves CP-SAT at most
+#: about half of the budget and the rest to the checks, the greedy scans and the LP.
 DETERMINISTIC_S_PER_S = 0.1
 #: Largest trip cost accepted (seconds): sums over 10^6 trips stay far inside ``int64``.
 MAX_TRIP_COST = 10**12
@@ -202,17 +203,19 @@ def assign(
             trips: CP-SAT's warm start when it is a valid assignment no worse than the greedy one.
 
     Returns:
-        The :class:`Assignment`; its status is ``"optimal"`` (also when no taxi competes with
-        another and CP-SAT is not needed), ``"feasible"`` (CP-SAT stopped at its limit) or
-        ``"greedy"`` (the fallback: CP-SAT found nothing in time or failed).
+        The :class:`Assignment`; its status is ``"optimal"`` (proven; also when no taxi
+        competes with another and no solver is needed), ``"feasible"`` (a solver improved on
+        the fallback but stopped at its limit before a proof) or ``"greedy"`` (the fallback:
+        no solver found a better assignment in time).
 
     Raises:
         InvalidValueError: naming the field (``trips.cost``, ``requests.state``, ``hint``, ...)
             whose value is out of its allowed range, or whose length does not match.
     """
-    return assign_with_stats(trips, requests, params, num_vehicles=num_vehicles, time_limit_s=time_limit_s, hint=hint)[
-        0
-    ]
+    result, _ = assign_with_stats(
+        trips, requests, params, num_vehicles=num_vehicles, time_limit_s=time_limit_s, hint=hint
+    )
+    return result
 
 
 def assign_with_stats(
@@ -300,17 +303,53 @@ def greedy_assign(trips: Trips, requests: BatchRequests, params: PoolingParams, 
       exactly its promises left (its new fallback).
 
     Then every taxi left free takes its fallback. Why every promise is served exactly once:
-    accepted trips are disjoint; a free taxi always has a fallback (true at the start, and
-    checked for every taxi whose promises an accepted trip takes); a taxi's promises are
-    served by its accepted trip, by trips accepted before it, or by its fallback, and the
-    fallbacks hold only their own taxi's promises not yet served. A free taxi's promise is
-    never in an accepted trip of another taxi ``u``, or ``u`` would have served it when
-    accepting. Only allowed trips are taken (:func:`assign`'s presolve applies too).
+    accepting a trip marks all its requests served and no trip holding a served request is
+    accepted, so the accepted trips are disjoint; an accepted taxi left none of its promises
+    unserved; a free taxi always has a fallback holding exactly its unserved promises (its
+    CURRENT trip at the start, and checked whenever an accepted trip takes one of them, the
+    only way that set changes); the fallbacks hold unserved requests only, each its own
+    taxi's promises, so they are disjoint from the accepted trips and from each other. Only
+    allowed trips are taken (:func:`assign`'s presolve applies too).
     """
     start = time.perf_counter()
     batch = _prepare(trips, requests, params, num_vehicles)
     chosen = _fallback(batch, None)
     return _result(batch, chosen, "greedy", start)
+
+
+def warm_up() -> float:
+    """Compile (or load from Numba's cache) the greedy kernels on a tiny batch; the seconds it took.
+
+    A dispatcher calls it at start-up so that its first batch does not pay the compile time."""
+    start = time.perf_counter()
+    i = np.zeros(2, np.int64)
+    requests = BatchRequests(
+        i,
+        i,
+        i,
+        i,
+        i,
+        i,
+        i,
+        i,
+        np.zeros(2, np.bool_),
+        np.array([OPEN, ASSIGNED], np.int8),
+        np.array([-1, 0]),
+        np.full(2, -1, np.int64),
+    )
+    ptr = np.array([0, 0, 1, 3, 3, 4], np.int64)
+    trips = Trips(
+        np.array([0, 0, 0, 1, 1]),
+        ptr,
+        np.array([1, 0, 1, 0]),
+        np.arange(5),
+        np.ones(5, np.bool_),
+        2 * ptr,
+        np.zeros(8, np.int64),
+        np.zeros(8, np.int64),
+    )
+    greedy_assign(trips, requests, PoolingParams(), num_vehicles=2)
+    return time.perf_counter() - start
 
 
 # --- checks ---------------------------------------------------------------------------------

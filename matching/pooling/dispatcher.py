@@ -169,13 +169,13 @@ class SharedTaxiDispatcher:
         """The row of a taxi, or :class:`~matching.errors.NotFoundError`."""
         v = self._index.get(vehicle_id) if isinstance(vehicle_id, str) else None
         if v is None:
-            raise NotFoundError("vehicle_id", f"no taxi {vehicle_id!r}")
+            raise NotFoundError("vehicle", str(vehicle_id))
         return v
 
     def get_ride(self, ride_id: str) -> TaxiRide:
         ride = self.rides.get(ride_id) if isinstance(ride_id, str) else None
         if ride is None:
-            raise NotFoundError("ride_id", f"no ride {ride_id!r}")
+            raise NotFoundError("ride", str(ride_id))
         return ride
 
     def _direct(self, request: TaxiRequest) -> tuple[int, int]:
@@ -421,7 +421,7 @@ class SharedTaxiDispatcher:
         """
         self._check_request(request)
         if request.id in self.rides:
-            raise ConflictError("id", f"a ride {request.id!r} exists already")
+            raise ConflictError(f"a ride {request.id!r} exists already")
         ride = self._new_ride(request)
         if self.rebalancer is not None:
             self.rebalancer.memory.record_request(request.origin, now_s)
@@ -458,7 +458,7 @@ class SharedTaxiDispatcher:
         """Cancel a ride that is not yet on board (MATCHING or ASSIGNED)."""
         ride = self.get_ride(ride_id)
         if ride.status not in (TaxiRideStatus.MATCHING, TaxiRideStatus.ASSIGNED):
-            raise ConflictError("ride_id", f"ride {ride_id!r} is {ride.status.value} and can no longer be cancelled")
+            raise ConflictError(f"ride {ride_id!r} is {ride.status.value} and can no longer be cancelled")
         self._drop_from_plan(ride)
         ride.status = TaxiRideStatus.CANCELLED
         ride.reason = "cancelled"
@@ -575,7 +575,7 @@ class SharedTaxiDispatcher:
 
     def _taxi_of(self, ride: TaxiRide, status: TaxiRideStatus, verb: str) -> _Taxi:
         if ride.status is not status or ride.vehicle_id is None:
-            raise ConflictError("ride_id", f"ride {ride.id!r} is {ride.status.value}; it cannot be {verb}")
+            raise ConflictError(f"ride {ride.id!r} is {ride.status.value}; it cannot be {verb}")
         return self.taxis[self._index[ride.vehicle_id]]
 
     def boarded(self, ride_id: str, time_s: int) -> None:
@@ -732,3 +732,14 @@ def ride_from_dict(data: Mapping[str, Any]) -> TaxiRide:
     fields["status"] = TaxiRideStatus(fields["status"])
     fields["history"] = [(int(t), str(k)) for t, k in fields["history"]]
     return TaxiRide(**fields)
+
+
+def warm_up() -> float:
+    """Compile the trip search's and the assignment's kernels (seconds taken); call at start-up."""
+    from . import assign as assign_module
+    from . import trips as trips_module
+
+    start = time.perf_counter()
+    trips_module.warm_up()
+    assign_module.warm_up()
+    return time.perf_counter() - start

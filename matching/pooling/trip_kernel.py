@@ -25,7 +25,8 @@ on-board requests. Rules (``relax`` 0): pickup by ``latest_pickup``, drop-off by
 ``max_ride``, passengers at most ``capacity[v]``, at most ``max_parties`` parties on board,
 and a solo party never on board with another. ``relax`` 1 waives the time rules (windows and
 ride times), ``relax`` 2 every rule but the order of each pickup before its drop-off; they
-price a taxi's EMPTY and CURRENT trips when those no longer meet the rules.
+price a taxi's EMPTY and CURRENT trips when those no longer meet the rules. A leg without a
+path (:data:`~routing.config.UNREACHABLE`) is never driven.
 
 Pruning of the search (exact when travel times obey the triangle inequality, as shortest-path
 times do): a stop that breaks a rule ends its branch (times only grow along an order); after
@@ -184,11 +185,9 @@ def best_order(a: TripArrays, v: int, reqs: NDArray[np.int64], relax: int, sc: N
             if sc[_VISITED, j] == 0 and (sc[_KIND, j] != DROP or sc[_VISITED, sc[_PARTNER, j]] == 1):
                 sc[_CHOICE, d] = j
                 leg = _leg(a, v, prev, j, sc)
-                if leg >= UNREACHABLE and relax < 2:
+                if leg >= UNREACHABLE:  # no path: never allowed
                     j += 1
                     continue
-                if leg >= UNREACHABLE:
-                    leg = 0
                 t = sc[_LEAVE, d] + leg
                 r = sc[_REQ, j]
                 kind = sc[_KIND, j]
@@ -230,10 +229,8 @@ def best_order(a: TripArrays, v: int, reqs: NDArray[np.int64], relax: int, sc: N
                             continue
                         tt = a.tt_ss[sc[_NODE, j], sc[_NODE, s]]
                         if tt >= UNREACHABLE:
-                            if relax < 2:
-                                ok = False
-                                break
-                            tt = 0
+                            ok = False
+                            break
                         arrive = leave + tt
                         if tt + a.dwell > far:
                             far = tt + a.dwell
@@ -328,71 +325,88 @@ def rv_graph(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Request-vehicle edges ``(vehicle, request, travel time to the origin)``, by vehicle then request.
 
-    A taxi ``v`` (active) and a candidate request ``r`` are linked when the taxi reaches the
-    origin by ``latest_pickup[r]`` and ``r`` is among the ``per_vehicle`` earliest-reached
-    requests of ``v`` and ``v`` among the ``per_request`` earliest arrivals at ``r`` (ties by
-    index); a request assigned to ``v`` (``assigned_to[r] == v``) is always linked to it.
+    An active taxi ``v`` reaches candidate ``r`` when it can be at the origin by
+    ``latest_pickup[r]``. Each taxi keeps the ``per_vehicle`` requests it reaches first; of
+    those edges, each request keeps the ``per_request`` taxis that reach it first (ties by
+    index). A request assigned to ``v`` (``assigned_to[r] == v``) is always linked to it.
     """
     nv = a.row.shape[0]
     nc = candidates.shape[0]
-    arrive = np.empty((nv, nc), np.int64)
+    arrive = np.empty(nc, np.int64)
+    idx = np.empty(nc, np.int64)
+    # each taxi's nearest candidates
+    m = 0
+    ev = np.empty(nv * min(per_vehicle, nc), np.int64)
+    ec = np.empty(ev.shape[0], np.int64)
+    et = np.empty(ev.shape[0], np.int64)
     for v in range(nv):
+        if not active[v]:
+            continue
+        n = 0
         for c in range(nc):
             r = candidates[c]
             tt = a.tt_vo[a.row[v], a.col_o[r]]
-            if not active[v] or tt >= UNREACHABLE or a.start_time[v] + tt > a.latest_pickup[r]:
-                arrive[v, c] = -1
-            else:
-                arrive[v, c] = a.start_time[v] + tt
-    keep_v = np.zeros((nv, nc), np.bool_)
-    buf = np.empty(max(nv, nc), np.int64)
-    for v in range(nv):
-        m = 0
-        for c in range(nc):
-            if arrive[v, c] >= 0:
-                buf[m] = c
-                m += 1
-        if m > per_vehicle:
-            order = np.argsort(arrive[v, buf[:m]], kind="mergesort")
-            for i in range(per_vehicle):
-                keep_v[v, buf[order[i]]] = True
+            if tt < UNREACHABLE and a.start_time[v] + tt <= a.latest_pickup[r]:
+                arrive[n] = a.start_time[v] + tt
+                idx[n] = c
+                n += 1
+        if n > per_vehicle:
+            order = np.argsort(arrive[:n], kind="mergesort")[:per_vehicle]
+            order.sort()
         else:
-            for i in range(m):
-                keep_v[v, buf[i]] = True
-    keep = np.zeros((nv, nc), np.bool_)
+            order = np.arange(n)
+        for i in order:
+            ev[m] = v
+            ec[m] = idx[i]
+            et[m] = arrive[i]
+            m += 1
+    # of those, each request's nearest taxis (edges grouped by request, nearest first)
+    by_c = np.argsort(ec[:m] * (np.int64(1) << 40) + et[:m], kind="mergesort")
+    keep = np.zeros(m, np.bool_)
+    run = 0
+    for i in range(m):
+        e = by_c[i]
+        run = run + 1 if i > 0 and ec[by_c[i - 1]] == ec[e] else 1
+        if run <= per_request:
+            keep[e] = True
+    # the taxis' own assigned requests
+    extra = 0
     for c in range(nc):
-        m = 0
-        for v in range(nv):
-            if arrive[v, c] >= 0:
-                buf[m] = v
-                m += 1
-        col = np.empty(m, np.int64)
-        for i in range(m):
-            col[i] = arrive[buf[i], c]
-        order = np.argsort(col, kind="mergesort")
-        for i in range(min(m, per_request)):
-            vv = buf[order[i]]
-            keep[vv, c] = keep_v[vv, c]
         r = candidates[c]
         if assigned_to[r] >= 0 and active[assigned_to[r]]:
-            keep[assigned_to[r], c] = True
-    count = 0
-    for v in range(nv):
-        for c in range(nc):
-            if keep[v, c]:
-                count += 1
-    ev = np.empty(count, np.int64)
-    er = np.empty(count, np.int64)
-    et = np.empty(count, np.int64)
-    i = 0
-    for v in range(nv):
-        for c in range(nc):
-            if keep[v, c]:
-                ev[i] = v
-                er[i] = candidates[c]
-                et[i] = a.tt_vo[a.row[v], a.col_o[candidates[c]]]
-                i += 1
-    return ev, er, et
+            extra += 1
+    out_v = np.empty(m + extra, np.int64)
+    out_c = np.empty(m + extra, np.int64)
+    j = 0
+    for i in range(m):
+        if keep[i]:
+            out_v[j] = ev[i]
+            out_c[j] = ec[i]
+            j += 1
+    first = np.searchsorted(ev[:m], np.arange(nv + 1))  # edges are by taxi
+    for c in range(nc):
+        r = candidates[c]
+        v = assigned_to[r]
+        if v >= 0 and active[v]:
+            found = False
+            for i in range(first[v], first[v + 1]):
+                if ec[i] == c:
+                    found = keep[i]
+                    break
+            if not found:
+                out_v[j] = v
+                out_c[j] = c
+                j += 1
+    order2 = np.argsort(out_v[:j] * (np.int64(1) << 40) + out_c[:j], kind="mergesort")
+    rv_v = np.empty(j, np.int64)
+    rv_r = np.empty(j, np.int64)
+    rv_t = np.empty(j, np.int64)
+    for i in range(j):
+        e = order2[i]
+        rv_v[i] = out_v[e]
+        rv_r[i] = candidates[out_c[e]]
+        rv_t[i] = a.tt_vo[a.row[out_v[e]], a.col_o[rv_r[i]]]
+    return rv_v, rv_r, rv_t
 
 
 @leaf_kernel
@@ -405,7 +419,7 @@ def _pair_order_ok(
     dw = a.dwell
     oi, di, oj, dj = a.stop_o[i], a.stop_d[i], a.stop_o[j], a.stop_d[j]
     pi = a.earliest[i]
-    if pi > a.latest_pickup[i]:
+    if pi > a.latest_pickup[i] or a.tt_ss[oi, di] >= UNREACHABLE or a.tt_ss[oj, dj] >= UNREACHABLE:
         return False
     if second_pick_first:  # i+ j+ then drops
         if a.solo[i] or a.solo[j] or a.max_parties < 2:
@@ -468,6 +482,13 @@ def rr_graph(a: TripArrays, candidates: NDArray[np.int64], max_capacity: int) ->
         for e in range(c + 1, nc):
             j = candidates[e]
             ok = False
+            # either second pickup comes at least a leg after the first origin's earliest time
+            ij = a.tt_ss[a.stop_o[i], a.stop_o[j]]
+            ji = a.tt_ss[a.stop_o[j], a.stop_o[i]]
+            if (ij >= UNREACHABLE or a.earliest[i] + a.dwell + ij > a.latest_pickup[j]) and (
+                ji >= UNREACHABLE or a.earliest[j] + a.dwell + ji > a.latest_pickup[i]
+            ):
+                continue
             for first in range(2):
                 x, y = (i, j) if first == 0 else (j, i)
                 if (
@@ -586,6 +607,7 @@ def grow_level(
     cand_index: NDArray[np.int64],
     room: NDArray[np.int64],
     max_stops: int,
+    checked: NDArray[np.int64],
 ) -> tuple[
     NDArray[np.int64],
     NDArray[np.int64],
@@ -603,8 +625,9 @@ def grow_level(
     extension ``y > max(p)`` such that every other ``k - 1``-subset is a trip of ``v`` too and,
     for ``k == 2``, the pair is in ``rr`` (``cand_index`` maps a request to its row there). Each
     candidate is checked by :func:`best_order`; when more than ``room[v]`` pass, the cheapest
-    ``room[v]`` are kept (``room`` is decreased). Returns ``(vehicle, req [m, k], cost,
-    is_current, stop_ptr, stops_and_times [2, total])``, by taxi, rows sorted.
+    ``room[v]`` are kept (``room`` is decreased). ``checked[0]`` counts the candidates checked.
+    Returns ``(vehicle, req [m, k], cost, is_current, stop_ptr, stops_and_times [2, total])``,
+    by taxi, rows sorted.
     """
     sc = new_scratch(max_stops)
     cap = 64
@@ -642,15 +665,15 @@ def grow_level(
                         break
                 if not ok:
                     continue
+                checked[0] += 1
                 c = best_order(a, v, key, 0, sc)
                 if c < 0:
                     continue
-                if m + 1 > veh.shape[0]:
-                    veh = _grow(veh, m + 1)
-                    cost = _grow(cost, m + 1)
-                    cur = _grow(cur, m + 1)
-                    req = _grow(req, (m + 1) * k)
-                    ptr = _grow(ptr, m + 2)
+                veh = _grow(veh, m + 1)
+                cost = _grow(cost, m + 1)
+                cur = _grow(cur, m + 1)
+                req = _grow(req, (m + 1) * k)
+                ptr = _grow(ptr, m + 2)
                 if ptr[m] + n > st0.shape[0]:
                     st0 = _grow(st0, ptr[m] + n)
                     st1 = _grow(st1, ptr[m] + n)

@@ -8,13 +8,17 @@ uses it:
    start nodes to the candidates' origins (``U x O``), one block among the stop nodes (the
    candidates' origins and destinations and the on-board riders' destinations, ``S x S``),
    and one pair per on-board rider (its taxi to its destination). ``U``, ``O`` and ``S`` are
-   the distinct nodes, so the memory is at most ``8 * (U * O + S * S)`` bytes with ``U <= V``,
+   the distinct nodes, so they take at most ``8 * (U * O + S * S)`` bytes with ``U <= V``,
    ``O <= C`` and ``S <= 2 * C + B`` (``V`` taxis, ``C`` open and assigned requests, ``B`` on
-   board): bounded by the batch's size, never by the network's.
+   board). With the pair flags (``C * C`` bytes), the request-vehicle edges (at most
+   ``V * candidates_per_vehicle``) and the trips (at most ``V * (trips_per_vehicle + 2)``,
+   each with at most ``max(max_trip_size, assigned)`` requests and twice that plus the taxi's
+   on-board riders in stops), the search's memory is bounded by the batch's size and budgets,
+   never by the network's.
 2. **Shareability** (:func:`shareability`). Request-vehicle edges: an active taxi that
-   reaches the origin by the latest pickup, kept when the request is among the taxi's
-   ``candidates_per_vehicle`` nearest and the taxi among the request's
-   ``vehicles_per_request`` nearest (a taxi's own assigned requests always). Request-request
+   reaches the origin by the latest pickup; each taxi keeps the ``candidates_per_vehicle``
+   requests it reaches first, then each request the ``vehicles_per_request`` taxis that reach
+   it first among those (a taxi's own assigned requests always). Request-request
    edges: two requests that some order of their four stops serves within both riders' limits,
    starting at the first origin at its earliest pickup (a relaxation: no taxi does better).
 3. **Trips by size.** Size 1 from the request-vehicle edges; size ``k`` from a size ``k - 1``
@@ -43,8 +47,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -70,6 +76,9 @@ __all__ = [
 
 #: Taxis handed to one call of the growth kernel; the deadline is checked between calls.
 CHUNK_VEHICLES = 128
+#: Threads growing trips at once (the kernel releases the GIL; each thread takes whole chunks
+#: of taxis); None: Numba's thread count (``NUMBA_NUM_THREADS``, the machine's cores).
+GROW_THREADS: int | None = None
 
 
 class Shareability(NamedTuple):
@@ -116,6 +125,8 @@ class TripStats(NamedTuple):
     total_s: float
     rv_edges: int
     rr_pairs: int
+    checked_by_size: tuple[int, ...]
+    """Candidate trips checked by the exact order search, by size (1, 2, ...)."""
     trips_by_size: tuple[int, ...]
     """Feasible trips found of each size (1, 2, ...), before dropping duplicates of CURRENT trips."""
     cut_by_deadline: bool
@@ -161,13 +172,13 @@ def check_batch(
     """
     nr = np.asarray(requests.origin).shape[0] if np.ndim(requests.origin) == 1 else None
     req: dict[str, Any] = {}
-    for name in BatchRequests._fields:
+    for name in BatchRequests.__annotations__:
         req[name] = _array(f"requests.{name}", getattr(requests, name), nr, np.bool_ if name == "solo" else np.int64)
     _at_least("requests.state", req["state"], OPEN, ONBOARD)
     req["state"] = req["state"].astype(np.int8)
     nv = np.asarray(vehicles.node).shape[0] if np.ndim(vehicles.node) == 1 else None
     veh: dict[str, Any] = {}
-    for name in BatchVehicles._fields:
+    for name in BatchVehicles.__annotations__:
         veh[name] = _array(f"vehicles.{name}", getattr(vehicles, name), nv, np.bool_ if name == "active" else np.int64)
     r = BatchRequests(**req)
     v = BatchVehicles(**veh)
@@ -182,6 +193,19 @@ def check_batch(
     if placed.any():
         _at_least("requests.vehicle", np.where(placed, r.vehicle, 0), 0, v.size - 1)
     return r, v
+
+
+class _Level(NamedTuple):
+    """Trips of one size (or the EMPTY and CURRENT trips) as the kernels return them, by taxi."""
+
+    vehicle: NDArray[np.int64]
+    req: NDArray[np.int64]  # [m, k] (EMPTY and CURRENT: CSR over req_ptr)
+    cost: NDArray[np.int64]
+    feasible: NDArray[np.bool_]
+    key: NDArray[np.int64]  # 0 EMPTY, 1 CURRENT, 1 + k a grown trip of size k (the order within a taxi)
+    req_ptr: NDArray[np.int64]
+    stop_ptr: NDArray[np.int64]
+    stops: NDArray[np.int64]  # [2, total]: stop codes and times
 
 
 class _Gathered(NamedTuple):
@@ -310,15 +334,43 @@ def shareability(
     return _shareability(g, vehicles, params)[0]
 
 
-def _take_segments(
-    ptr: NDArray[np.int64], data: NDArray[np.int64], order: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """CSR segments ``order[0], order[1], ...`` of ``(ptr, data)`` as a new CSR."""
-    lengths = np.diff(ptr)[order]
-    new_ptr = np.zeros(order.size + 1, np.int64)
-    np.cumsum(lengths, out=new_ptr[1:])
-    idx = np.repeat(ptr[:-1][order] - new_ptr[:-1], lengths) + np.arange(new_ptr[-1], dtype=np.int64)
-    return new_ptr, data[..., idx]
+def _grow_level_chunks(
+    a: TripArrays,
+    k: int,
+    todo: NDArray[np.int64],
+    prev: tuple[NDArray[np.int64], NDArray[np.int64]],
+    ext: tuple[NDArray[np.int64], NDArray[np.int64]],
+    rr: NDArray[np.bool_],
+    cand_index: NDArray[np.int64],
+    room: NDArray[np.int64],
+    max_stops: int,
+    deadline: float,
+) -> tuple[list[Any], int, bool]:
+    """:func:`~matching.pooling.trip_kernel.grow_level` over ``todo`` in chunks of
+    :data:`CHUNK_VEHICLES` taxis, on :data:`GROW_THREADS` threads; a chunk not started by the
+    deadline is skipped. Returns the chunks' results in order, the candidates checked, and
+    whether the deadline cut the level."""
+    chunks = -(-todo.size // CHUNK_VEHICLES)
+    counts = np.zeros(chunks, np.int64)
+
+    def one_chunk(i: int) -> Any:
+        if time.perf_counter() > deadline:
+            return None
+        vehicles = todo[i * CHUNK_VEHICLES : (i + 1) * CHUNK_VEHICLES]
+        return grow_level(a, k, vehicles, *prev, *ext, rr, cand_index, room, max_stops, counts[i : i + 1])
+
+    threads = GROW_THREADS or numba.get_num_threads()
+    if threads > 1 and chunks > 1:
+        with ThreadPoolExecutor(min(threads, chunks)) as pool:
+            results = list(pool.map(one_chunk, range(chunks)))
+    else:
+        results = []
+        for i in range(chunks):
+            results.append(one_chunk(i))
+            if results[-1] is None:
+                break
+    parts = [r for r in results if r is not None]
+    return parts, int(counts.sum()), len(parts) < chunks
 
 
 def search_trips(
@@ -344,32 +396,24 @@ def search_trips(
     cand_index[g.candidates] = np.arange(g.candidates.size)
 
     t = time.perf_counter()
-    f_veh, f_which, f_cost, f_feas, f_ptr, f_st = fixed_trips(g.arrays, g.max_stops)
-    fixed_s = time.perf_counter() - t
     a = g.arrays
-    cur_len = np.diff(a.cur_ptr)
-    f_req_len = np.where(f_which == 1, cur_len[f_veh], 0)
+    f_veh, f_which, f_cost, f_feas, f_ptr, f_st = fixed_trips(a, g.max_stops)
+    f_req_len = np.where(f_which == 1, np.diff(a.cur_ptr)[f_veh], 0)
     f_req_ptr = np.zeros(f_veh.size + 1, np.int64)
     np.cumsum(f_req_len, out=f_req_ptr[1:])
     f_req = a.cur_req[np.repeat(a.cur_ptr[f_veh] - f_req_ptr[:-1], f_req_len) + np.arange(f_req_ptr[-1])]
+    levels = [_Level(f_veh, f_req, f_cost, f_feas, f_which, f_req_ptr, f_ptr, f_st)]
+    fixed_s = time.perf_counter() - t
 
     # grow by size, all taxis one size at a time
     room = np.full(nv, int(params.trips_per_vehicle), np.int64)
     prev_ptr = np.arange(nv + 1, dtype=np.int64)
     prev_req = np.zeros((nv, 0), np.int64)
     ext_ptr, ext_req = _group(share.rv_vehicle, share.rv_request, nv)
-    levels: list[
-        tuple[
-            NDArray[np.int64],
-            NDArray[np.int64],
-            NDArray[np.int64],
-            NDArray[np.bool_],
-            NDArray[np.int64],
-            NDArray[np.int64],
-        ]
-    ] = []
     grow_s: list[float] = []
     cut = False
+    checked: list[int] = []
+    found: list[int] = []
     for k in range(1, params.max_trip_size + 1):
         t = time.perf_counter()
         count = np.diff(prev_ptr)
@@ -378,46 +422,23 @@ def search_trips(
             todo = todo[count[todo] >= k]  # k subsets of size k - 1 are needed
         if todo.size == 0:
             break
-        parts = []
-        for c0 in range(0, todo.size, CHUNK_VEHICLES):
-            if time.perf_counter() > deadline:
-                cut = True
-                break
-            parts.append(
-                grow_level(
-                    a,
-                    k,
-                    todo[c0 : c0 + CHUNK_VEHICLES],
-                    prev_ptr,
-                    prev_req,
-                    ext_ptr,
-                    ext_req,
-                    rr,
-                    cand_index,
-                    room,
-                    g.max_stops,
-                )
-            )
+        parts, n_checked, cut = _grow_level_chunks(
+            a, k, todo, (prev_ptr, prev_req), (ext_ptr, ext_req), rr, cand_index, room, g.max_stops, deadline
+        )
+        checked.append(n_checked)
         if parts:
-            veh = np.concatenate([p[0] for p in parts])
-            req = np.concatenate([p[1] for p in parts])
-            cost = np.concatenate([p[2] for p in parts])
-            is_cur = np.concatenate([p[3] for p in parts])
-            sp = [p[4] for p in parts]
-            offsets = np.cumsum([0] + [int(x[-1]) for x in sp[:-1]])
-            st_ptr = np.concatenate([[0]] + [x[1:] + o for x, o in zip(sp, offsets, strict=True)])
-            st = np.concatenate([p[5] for p in parts], axis=1)
-            levels.append((veh, req, cost, is_cur, st_ptr.astype(np.int64), st))
+            level, found_veh, prev_req = _level_of(k, parts)
+            levels.append(level)
+            found.append(int(found_veh.size))
             prev_ptr = np.zeros(nv + 1, np.int64)
-            np.cumsum(np.bincount(veh, minlength=nv), out=prev_ptr[1:])
-            prev_req = np.ascontiguousarray(req)
+            np.cumsum(np.bincount(found_veh, minlength=nv), out=prev_ptr[1:])
             if k == 1:
-                ext_ptr, ext_req = prev_ptr, np.ascontiguousarray(req[:, 0])
+                ext_ptr, ext_req = prev_ptr, np.ascontiguousarray(prev_req[:, 0])
         grow_s.append(time.perf_counter() - t)
-        if cut or not parts or veh.size == 0:
+        if cut or not parts or prev_req.shape[0] == 0:
             break
 
-    trips = _assemble(nv, (f_veh, f_which, f_cost, f_feas, f_ptr, f_st, f_req_ptr, f_req), levels)
+    trips = _assemble(levels)
     total = time.perf_counter() - start
     stats = TripStats(
         gather_s=gather_s,
@@ -428,7 +449,8 @@ def search_trips(
         total_s=total,
         rv_edges=int(share.rv_vehicle.size),
         rr_pairs=int(share.rr_first.size),
-        trips_by_size=tuple(int(lv[0].size) for lv in levels),
+        checked_by_size=tuple(checked),
+        trips_by_size=tuple(found),
         cut_by_deadline=cut,
         vehicles_at_limit=int(np.count_nonzero(room <= 0)),
         travel_time_bytes=g.nbytes,
@@ -436,47 +458,80 @@ def search_trips(
     return trips, stats
 
 
-def _assemble(nv: int, fixed: tuple, levels: list) -> Trips:
-    f_veh, f_which, f_cost, f_feas, f_ptr, f_st, f_req_ptr, f_req = fixed
-    vehs = [f_veh]
-    keys = [f_which]
-    costs = [f_cost]
-    feas = [f_feas]
-    req_lens = [np.diff(f_req_ptr)]
-    reqs = [f_req]
-    stop_lens = [np.diff(f_ptr)]
-    stops = [f_st]
-    for k, (veh, req, cost, is_cur, st_ptr, st) in enumerate(levels, start=1):
-        keep = ~is_cur
-        vehs.append(veh[keep])
-        keys.append(np.full(int(keep.sum()), 1 + k, np.int64))
-        costs.append(cost[keep])
-        feas.append(np.ones(int(keep.sum()), np.bool_))
-        req_lens.append(np.full(int(keep.sum()), k, np.int64))
-        reqs.append(req[keep].ravel())
-        lens = np.diff(st_ptr)
-        mask = np.repeat(keep, lens)
-        stop_lens.append(lens[keep])
-        stops.append(st[:, mask])
-    veh = np.concatenate(vehs)
-    key = np.concatenate(keys)
-    order = np.lexsort((key, veh))
+def _level_of(k: int, parts: list[Any]) -> tuple[_Level, NDArray[np.int64], NDArray[np.int64]]:
+    """The size-``k`` trips of the chunks' :func:`~matching.pooling.trip_kernel.grow_level`
+    results (in taxi order), without the duplicates of CURRENT trips; and the taxi and
+    requests of every trip found, duplicates included (the next size grows from them)."""
+    veh, req, cost, is_cur, stop_ptrs, stops = (list(x) for x in zip(*parts, strict=True))
+    all_veh = np.concatenate(veh)
+    all_req = np.ascontiguousarray(np.concatenate(req))
+    offsets = np.cumsum([0] + [int(x[-1]) for x in stop_ptrs[:-1]])
+    stop_ptr = np.concatenate([[0]] + [x[1:] + o for x, o in zip(stop_ptrs, offsets, strict=True)]).astype(np.int64)
+    keep = ~np.concatenate(is_cur)
+    lens = np.diff(stop_ptr)[keep]
+    new_ptr = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(lens, out=new_ptr[1:])
+    m = int(keep.sum())
+    level = _Level(
+        vehicle=all_veh[keep],
+        req=np.ascontiguousarray(all_req[keep]),
+        cost=np.concatenate(cost)[keep],
+        feasible=np.ones(m, np.bool_),
+        key=np.full(m, 1 + k, np.int64),
+        req_ptr=np.arange(0, k * m + 1, k, dtype=np.int64),
+        stop_ptr=new_ptr,
+        stops=np.concatenate(stops, axis=1)[:, np.repeat(keep, np.diff(stop_ptr))],
+    )
+    return level, all_veh, all_req
+
+
+def _assemble(levels: list[_Level]) -> Trips:
+    """One :class:`Trips` of the EMPTY and CURRENT trips and the grown ones, grouped by taxi.
+
+    Each level's requests and stops are written straight to their place in the result (no
+    concatenation of all stops first: the stops are most of the memory), and the level is let
+    go (``levels`` is emptied)."""
+    veh = np.concatenate([lv.vehicle for lv in levels])
+    order = np.lexsort((np.concatenate([lv.key for lv in levels]), veh))
+    place = np.empty(order.size, np.int64)
+    place[order] = np.arange(order.size)
+    req_len = np.concatenate([np.diff(lv.req_ptr) for lv in levels])
+    stop_len = np.concatenate([np.diff(lv.stop_ptr) for lv in levels])
     req_ptr = np.zeros(veh.size + 1, np.int64)
-    np.cumsum(np.concatenate(req_lens), out=req_ptr[1:])
+    np.cumsum(req_len[order], out=req_ptr[1:])
     stop_ptr = np.zeros(veh.size + 1, np.int64)
-    np.cumsum(np.concatenate(stop_lens), out=stop_ptr[1:])
-    new_req_ptr, req_all = _take_segments(req_ptr, np.concatenate(reqs), order)
-    new_stop_ptr, st_all = _take_segments(stop_ptr, np.concatenate(stops, axis=1), order)
+    np.cumsum(stop_len[order], out=stop_ptr[1:])
+    req = np.empty(int(req_ptr[-1]), np.int64)
+    stops = np.empty(int(stop_ptr[-1]), np.int64)
+    stop_time = np.empty(int(stop_ptr[-1]), np.int64)
+    cost = np.ascontiguousarray(np.concatenate([lv.cost for lv in levels])[order], np.int64)
+    feasible = np.ascontiguousarray(np.concatenate([lv.feasible for lv in levels])[order])
+    first = 0
+    while levels:  # each level is let go once written
+        lv = levels.pop(0)
+        at = place[first : first + lv.vehicle.size]
+        first += lv.vehicle.size
+        where = _segment_targets(lv.req_ptr, req_ptr[at])
+        req[where] = lv.req.ravel()
+        where = _segment_targets(lv.stop_ptr, stop_ptr[at])
+        stops[where] = lv.stops[0]
+        stop_time[where] = lv.stops[1]
     return Trips(
         vehicle=np.ascontiguousarray(veh[order]),
-        req_ptr=new_req_ptr,
-        req=np.ascontiguousarray(req_all, np.int64),
-        cost=np.ascontiguousarray(np.concatenate(costs)[order], np.int64),
-        feasible=np.ascontiguousarray(np.concatenate(feas)[order]),
-        stop_ptr=new_stop_ptr,
-        stops=np.ascontiguousarray(st_all[0]),
-        stop_time=np.ascontiguousarray(st_all[1]),
+        req_ptr=req_ptr,
+        req=req,
+        cost=cost,
+        feasible=feasible,
+        stop_ptr=stop_ptr,
+        stops=stops,
+        stop_time=stop_time,
     )
+
+
+def _segment_targets(ptr: NDArray[np.int64], starts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Where each element of the CSR segments ``ptr`` goes when segment ``i`` starts at ``starts[i]``."""
+    lengths = np.diff(ptr)
+    return np.repeat(starts - ptr[:-1], lengths) + np.arange(int(ptr[-1]), dtype=np.int64)
 
 
 def generate_trips(
@@ -490,8 +545,10 @@ def generate_trips(
     """Every taxi's feasible trips of one batch, with their best stop orders and costs.
 
     ``deadline`` is a :func:`time.perf_counter` value (default: now +
-    ``params.trip_time_budget_s``); the growth of trips stops there, after the current group
-    of taxis (the EMPTY and CURRENT trips and the graphs are always computed). See the module
+    ``params.trip_time_budget_s``); a group of :data:`CHUNK_VEHICLES` taxis whose trips of
+    the current size have not started growing by then is skipped, and no larger trips are
+    grown (the EMPTY and CURRENT trips and the graphs are always computed). Groups grow on
+    :data:`GROW_THREADS` threads; the result does not depend on how many. See the module
     docstring for the method and :class:`~matching.pooling.tripset.Trips` for the result.
     """
     return search_trips(requests, vehicles, times, params, deadline=deadline)[0]

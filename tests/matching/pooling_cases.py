@@ -66,12 +66,14 @@ def random_batch(
     now: int = 3600,
     waits: bool = False,
     inactive: bool = True,
+    onboard: bool = True,
 ) -> tuple[BatchRequests, BatchVehicles]:
     """A batch of ``num_requests`` requests (some on board, some assigned, the rest open; at most
     two of each per taxi) and ``num_vehicles`` taxis at random nodes. Every request was made before ``now`` (no pickup
     waits) unless ``waits``, when some open ones are booked up to 2 minutes ahead. Some
     promises may already be broken (an assigned request past its latest pickup, a rider on
-    board past the latest drop-off)."""
+    board past the latest drop-off). With ``onboard=False`` nobody is on board;
+    with ``inactive=False`` every taxi is active."""
     n = matrix.shape[0]
     nv = num_vehicles
     vnode = rng.integers(0, n, nv)
@@ -87,7 +89,7 @@ def random_batch(
         d = int(rng.integers(0, n - 1))
         d = d + 1 if d >= o else d
         direct = int(matrix[o, d])
-        kind = rng.choice([OPEN, OPEN, ASSIGNED, ONBOARD])
+        kind = rng.choice([OPEN, OPEN, ASSIGNED, ONBOARD] if onboard else [OPEN, OPEN, ASSIGNED])
         pax = int(rng.integers(1, 3)) if params.capacity > 1 and rng.random() < 0.3 else 1
         solo = bool(rng.random() < 0.15)
         v = int(rng.integers(0, nv))
@@ -136,7 +138,7 @@ def random_batch(
                 [row[name] for row in rows],
                 np.bool_ if name == "solo" else np.int8 if name == "state" else np.int64,
             )
-            for name in BatchRequests._fields
+            for name in BatchRequests.__annotations__
         }
     )
     return req, BatchVehicles(vnode.astype(np.int64), vtime.astype(np.int64), capacity, active)

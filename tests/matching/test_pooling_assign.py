@@ -341,3 +341,8 @@ def test_time_limit_is_checked() -> None:
     with pytest.raises(InvalidValueError) as info:
         assign(trips, requests, params, num_vehicles=2, time_limit_s=-1.0)
     assert info.value.field == "time_limit_s"
+
+
+def test_warm_up_runs_the_greedy_on_its_tiny_batch() -> None:
+    seconds = assign_module.warm_up()  # raises if the tiny batch or the kernels are broken
+    assert 0.0 <= seconds < 600.0

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from matching.errors import InvalidValueError
-from matching.pooling import ASSIGNED, ONBOARD, OPEN, BatchRequests, BatchVehicles, PoolingParams
+from matching.pooling import ASSIGNED, ONBOARD, OPEN, BatchRequests, BatchVehicles, PoolingParams, Trips
 from matching.pooling import trips as trips_module
+from matching.pooling.trip_kernel import NO_ORDER_COST
 from matching.pooling.trips import (
     evaluate_trips,
     fixed_trip_indices,
@@ -19,7 +20,7 @@ from matching.pooling.trips import (
     search_trips,
     shareability,
 )
-from routing import MatrixTimes
+from routing import UNREACHABLE, MatrixTimes
 from tests.matching.pooling_cases import NO_LIMIT, city_matrix, line_times, lookup, random_batch, random_params
 from tests.naive import naive_order_cost, naive_trip_order
 
@@ -257,18 +258,30 @@ def test_shareability_graph_against_brute_force() -> None:
 def test_request_vehicle_edges_keep_the_nearest() -> None:
     rng = np.random.default_rng(3)
     matrix = city_matrix(2)
-    params = random_params(rng, max_wait_s=3600, candidates_per_vehicle=3, vehicles_per_request=2)
-    req, veh = random_batch(rng, matrix, params, num_requests=12, num_vehicles=5, inactive=False)
-    share = shareability(req, veh, MatrixTimes(matrix), params)
-    own = (req.state[share.rv_request] == ASSIGNED) & (req.vehicle[share.rv_request] == share.rv_vehicle)
-    assert np.all(np.bincount(share.rv_vehicle[~own], minlength=veh.size) <= 3)
-    assert np.all(np.bincount(share.rv_request[~own], minlength=req.size) <= 2)
-    cands = np.flatnonzero(req.state != ONBOARD)
-    for v, r in zip(share.rv_vehicle[~own].tolist(), share.rv_request[~own].tolist(), strict=True):
-        arrive = veh.time + matrix[veh.node, req.origin[r]]
-        assert np.count_nonzero(arrive < arrive[v]) < 2  # among the request's 2 nearest taxis
-        mine = veh.time[v] + matrix[veh.node[v], req.origin[cands]]
-        assert np.count_nonzero(mine < mine[cands.tolist().index(r)]) < 3  # among the taxi's 3 nearest
+    for _ in range(5):
+        params = random_params(
+            rng, max_wait_s=int(rng.integers(200, 3600)), candidates_per_vehicle=3, vehicles_per_request=2
+        )
+        req, veh = random_batch(rng, matrix, params, num_requests=14, num_vehicles=6)
+        share = shareability(req, veh, MatrixTimes(matrix), params)
+        # each active taxi's 3 first-reached requests (ties: the lower row); of those edges, each
+        # request's 2 first-arriving taxis (ties: the lower row); and every taxi's own assigned requests
+        cands = np.flatnonzero(req.state != ONBOARD).tolist()
+        edges = []
+        for v in np.flatnonzero(veh.active).tolist():
+            reach = [
+                (int(veh.time[v] + matrix[veh.node[v], req.origin[r]]), r)
+                for r in cands
+                if veh.time[v] + matrix[veh.node[v], req.origin[r]] <= req.latest_pickup[r]
+            ]
+            edges += [(t, v, r) for t, r in sorted(reach)[:3]]
+        expected = set()
+        for r in cands:
+            expected |= {(v, r) for _, v, rr in sorted(e for e in edges if e[2] == r)[:2]}
+            if req.state[r] == ASSIGNED and veh.active[req.vehicle[r]]:
+                expected.add((int(req.vehicle[r]), r))
+        got = list(zip(share.rv_vehicle.tolist(), share.rv_request.tolist(), strict=True))
+        assert got == sorted(expected)
 
 
 def test_trips_per_vehicle_keeps_the_smallest_then_the_cheapest() -> None:
@@ -340,6 +353,7 @@ def test_the_deadline_cuts_larger_trips_first(monkeypatch: pytest.MonkeyPatch) -
         return out
 
     monkeypatch.setattr(trips_module, "CHUNK_VEHICLES", 1)
+    monkeypatch.setattr(trips_module, "GROW_THREADS", 1)
     monkeypatch.setattr(trips_module, "grow_level", grow)
     monkeypatch.setattr(trips_module.time, "perf_counter", lambda: clock[0])
     cut, stats = search_trips(req, veh, times, params, deadline=5.0)
@@ -373,3 +387,55 @@ def test_bad_inputs_name_the_field() -> None:
         evaluate_trips(req, veh, times, params, [0], [[0, 7]])
     with pytest.raises(InvalidValueError, match=r"request_sets\[0\]"):
         evaluate_trips(req, veh, times, params, [0], [[1, 1]])
+
+
+def test_a_busy_batch_matches_brute_force_trip_by_trip() -> None:
+    """Loose limits and many requests: hundreds of trips per taxi (the kernels' buffers grow)."""
+    rng = np.random.default_rng(77)
+    matrix = city_matrix(2)
+    params = random_params(
+        rng,
+        capacity=4,
+        max_parties=4,
+        max_wait_s=900,
+        max_delay_s=None,
+        detour_factor=3.0,
+        detour_s=900,
+        max_trip_size=3,
+    )
+    req, veh = random_batch(rng, matrix, params, num_requests=14, num_vehicles=2, inactive=False, onboard=False)
+    trips, stats = search_trips(req, veh, MatrixTimes(matrix), params)
+    assert trips.size > 2 * 130 and not stats.cut_by_deadline
+    _check_trips_exact(req, veh, matrix, params, trips)
+
+
+def test_threads_and_chunks_give_the_same_trips(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(31)
+    matrix = city_matrix(0)
+    params = random_params(rng, capacity=4, max_parties=3, max_wait_s=600, detour_factor=2.0, max_trip_size=3)
+    req, veh = random_batch(rng, matrix, params, num_requests=12, num_vehicles=7)
+    runs = []
+    for threads, chunk in ((1, 128), (2, 1), (3, 2)):
+        monkeypatch.setattr(trips_module, "GROW_THREADS", threads)
+        monkeypatch.setattr(trips_module, "CHUNK_VEHICLES", chunk)
+        runs.append(generate_trips(req, veh, MatrixTimes(matrix), params))
+    assert runs[0].size > 7
+    for other in runs[1:]:
+        for name in Trips.__annotations__:
+            assert np.array_equal(getattr(runs[0], name), getattr(other, name)), name
+
+
+def test_a_stop_without_a_path_is_never_planned() -> None:
+    """Node 3 cannot be reached from nodes 0 .. 2: a request starting there is in no feasible
+    trip, and a taxi's CURRENT trip with it gets the no-order cost."""
+    m = np.abs(np.arange(4)[:, None] - np.arange(4)[None, :]) * 60
+    m[:3, 3] = UNREACHABLE
+    times = MatrixTimes(m)
+    req, veh = _pair(origin=[3, 1], destination=[0, 2], direct=[180, 60], state=[ASSIGNED, OPEN], vehicle=[0, -1])
+    trips = generate_trips(req, veh, times, PoolingParams())
+    empty, current = fixed_trip_indices(trips, req, 1)
+    assert trips.cost[current[0]] == NO_ORDER_COST and not trips.feasible[current[0]]
+    assert np.all(trips.stops_of(int(current[0]))[1] == -1)
+    assert trips.feasible[empty[0]] and trips.cost[empty[0]] == 0
+    grown = [tuple(trips.requests_of(t).tolist()) for t in range(trips.size) if trips.feasible[t]]
+    assert sorted(grown) == [(), (1,)]
