@@ -120,9 +120,11 @@ def warm_up() -> float:
     from routing import Router, synthetic_city
     from routing import warm_up as warm_up_routing
     from sim.taxi import simulate_taxis
+    from sim.taxi import warm_up as warm_up_taxis
 
     t0 = time.perf_counter()
     warm_up_routing()
+    warm_up_taxis()
     net = synthetic_city(100, seed=3)
     router = Router(net)
     n = net.num_nodes

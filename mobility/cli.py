@@ -541,7 +541,10 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
     files = write_taxi_report(output, out_dir, meta={"scenario": str(scenario.source), "seed": args.seed})
     print(format_taxi_summary(taxi_kpis(output)))
     t = output.timings
-    print(f"timings: network {t.get('world_s', 0):.1f} s, setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s")
+    print(
+        f"timings: kernels {t.get('warm_up_s', 0):.1f} s, network {t.get('world_s', 0):.1f} s, "
+        f"setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s"
+    )
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
     return 0
 
