@@ -219,13 +219,21 @@ class SharedTaxiDispatcher:
         return self.fare.fare(req.rider_class, ride.direct_m, req.passengers, pooled=req.share)
 
     # ------------------------------------------------------------------ batch arrays
-    def _gather(self, now_s: int, extra: Sequence[TaxiRide] = ()) -> tuple[BatchRequests, BatchVehicles, list[str]]:
-        """The batch's arrays: ``extra`` rides first (not yet in the books), then waiting, promised, on board."""
+    def _gather(
+        self, now_s: int, extra: Sequence[TaxiRide] = (), only: Sequence[int] | None = None
+    ) -> tuple[BatchRequests, BatchVehicles, list[str]]:
+        """The batch's arrays: ``extra`` rides first (not yet in the books), then waiting, promised, on board.
+
+        With ``only`` (taxi rows), just those taxis (numbered 0.. in that order) and their
+        riders, and no waiting rides: what a quote needs, whatever the fleet's size.
+        """
         rows: list[TaxiRide] = list(extra)
-        rows += (self.rides[rid] for rid in self._open)
+        if only is None:
+            rows += (self.rides[rid] for rid in self._open)
         states: list[int] = [OPEN] * len(rows)
         vehicles: list[int] = [-1] * len(rows)
-        for v, taxi in enumerate(self.taxis):
+        chosen = [self.taxis[v] for v in only] if only is not None else self.taxis
+        for v, taxi in enumerate(chosen):
             for rid in taxi.assigned:
                 rows.append(self.rides[rid])
                 states.append(ASSIGNED)
@@ -274,10 +282,10 @@ class SharedTaxiDispatcher:
             picked_at=picked,
         )
         fleet = BatchVehicles(
-            node=np.fromiter((t.node for t in self.taxis), np.int64, len(self.taxis)),
-            time=np.fromiter((max(t.time, now_s) for t in self.taxis), np.int64, len(self.taxis)),
-            capacity=np.full(len(self.taxis), p.capacity, np.int64),
-            active=np.fromiter((t.on_shift(now_s) for t in self.taxis), np.bool_, len(self.taxis)),
+            node=np.fromiter((t.node for t in chosen), np.int64, len(chosen)),
+            time=np.fromiter((max(t.time, now_s) for t in chosen), np.int64, len(chosen)),
+            capacity=np.full(len(chosen), p.capacity, np.int64),
+            active=np.fromiter((t.on_shift(now_s) for t in chosen), np.bool_, len(chosen)),
         )
         return requests, fleet, [ride.id for ride in rows]
 
@@ -349,14 +357,14 @@ class SharedTaxiDispatcher:
         if ok.size == 0:
             return None
         ok = ok[np.argsort(arrive[ok], kind="stable")][: p.vehicles_per_request]
-        requests, fleet, ids = self._gather(now_s, extra=[ride])
-        row_of = {rid: i for i, rid in enumerate(ids)}
         cand = [active[int(i)] for i in ok]
+        requests, fleet, ids = self._gather(now_s, extra=[ride], only=cand)
+        row_of = {rid: i for i, rid in enumerate(ids)}
         sets: list[list[int]] = []
         vids: list[int] = []
-        for v in cand:
+        for k, v in enumerate(cand):
             current = sorted(row_of[rid] for rid in self.taxis[v].assigned)
-            vids += [v, v]
+            vids += [k, k]
             sets += [current, sorted([*current, 0])]
         plans = evaluate_trips(requests, fleet, self.times, p, vids, sets)
         best: tuple[int, int, TripPlan] | None = None

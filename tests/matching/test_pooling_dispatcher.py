@@ -119,7 +119,7 @@ def check_promises(disp: SharedTaxiDispatcher, ex: Executor) -> None:
             assert ride.reason == RejectReason.NO_VEHICLE_IN_TIME.value
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 10_000),
     taxis=st.integers(1, 6),
@@ -140,11 +140,11 @@ def test_every_promise_is_kept_across_batches(city, seed, taxis, riders, parties
 def test_batches_pool_riders_and_beat_immediate_insertion(city):
     net, _, times = city
     params = PoolingParams(max_wait_s=420, max_delay_s=840, batch_s=30)
-    reqs = _requests(160, net.num_nodes, 3, horizon_s=3600, share_p=1.0)
+    reqs = _requests(90, net.num_nodes, 3, horizon_s=1800, share_p=1.0)
     results = {}
     for batch in (True, False):
-        disp = SharedTaxiDispatcher(times, _fleet(8, net.num_nodes, 1), params, batch=batch)
-        ex = run_day(disp, reqs, 3600)
+        disp = SharedTaxiDispatcher(times, _fleet(6, net.num_nodes, 1), params, batch=batch)
+        ex = run_day(disp, reqs, 1800)
         check_promises(disp, ex)
         done = [r for r in disp.rides.values() if r.status is TaxiRideStatus.COMPLETED]
         results[batch] = (len(done), sum(r.shared for r in done))
