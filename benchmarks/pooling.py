@@ -86,6 +86,10 @@ ANCHORS = (
 )
 
 
+#: The two ways of matching each point runs with.
+MODES = ("batch", "insertion")
+
+
 def params_for(capacity: int, wait_min: int) -> Any:
     """The Alonso-Mora setting's :class:`~matching.pooling.PoolingParams` (see the module docstring)."""
     from matching.pooling import PoolingParams
@@ -227,11 +231,11 @@ def _run_point(
     }
 
 
-def steps(*, quick: bool, grid: Sequence[tuple[int, int, int]], day: bool) -> int:
-    """Progress steps of a run: set-up, then two per grid point (and two for the day)."""
+def steps(*, quick: bool, grid: Sequence[tuple[int, int, int]], day: bool, modes: int = 2) -> int:
+    """Progress steps of a run: set-up, then one per mode and grid point (and per mode for the day)."""
     if quick:
-        return 3
-    return 1 + 2 * len(grid) + (2 if day else 0)
+        return 1 + modes
+    return 1 + modes * len(grid) + (modes if day else 0)
 
 
 def grid_points(
@@ -257,9 +261,17 @@ def run(
     seed: int = SEED,
     out_dir: Path = RESULTS_DIR,
     progress: Callable[[str], None] | None = None,
+    modes: Sequence[str] = MODES,
 ) -> dict[str, Any]:
     """Run the quick smoke test, or the ``grid`` points and (with ``day``) the whole day; write
-    ``pooling.json`` and ``pooling.md`` into ``out_dir``."""
+    ``pooling.json`` and ``pooling.md`` into ``out_dir``. ``modes`` says which of batch
+    matching and immediate insertion run at each point (both by default)."""
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        from routing.errors import InvalidArgumentError
+
+        raise InvalidArgumentError("modes", f"got {list(modes)!r}", ", ".join(MODES))
+    batches = [m == "batch" for m in MODES if m in modes]
     say = progress or (lambda _m: None)
     compile_s = warm_up()
     t0 = time.perf_counter()
@@ -270,7 +282,7 @@ def run(
     rows: list[dict[str, Any]] = []
     if quick:
         q = QUICK
-        for batch in (True, False):
+        for batch in batches:
             row = _run_point(world, vehicles=q["vehicles"], capacity=q["capacity"], wait_min=q["wait_min"],
                              start_s=peak, end_s=peak + 60 * q["minutes"], batch=batch, seed=seed,
                              every=q["every"])  # fmt: skip
@@ -278,14 +290,14 @@ def run(
             say(f"quick {row['mode']}")
     else:
         for vehicles, capacity, wait_min in grid:
-            for batch in (True, False):
+            for batch in batches:
                 row = _run_point(world, vehicles=vehicles, capacity=capacity, wait_min=wait_min, start_s=peak,
                                  end_s=peak + 3600, batch=batch, seed=seed)  # fmt: skip
                 rows.append({"run": "peak hour", **row})
                 say(f"{vehicles}x{capacity} {wait_min} min {row['mode']}")
         if day:
             vehicles, capacity, wait_min = DAY
-            for batch in (True, False):
+            for batch in batches:
                 row = _run_point(world, vehicles=vehicles, capacity=capacity, wait_min=wait_min, start_s=0,
                                  end_s=86_400, batch=batch, seed=seed)  # fmt: skip
                 rows.append({"run": "day", **row})

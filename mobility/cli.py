@@ -801,11 +801,11 @@ def cmd_bench_pooling(args: argparse.Namespace) -> int:
     grid = grid_points(args.fleets or FLEETS, args.capacities or CAPACITIES, args.waits or WAITS_MIN) if do_grid else []
     result = _with_progress(
         "pooling",
-        steps(quick=args.quick, grid=grid, day=args.day),
+        steps(quick=args.quick, grid=grid, day=args.day, modes=len(set(args.modes))),
         "step",
         lambda progress: run(
             data_dir=data_dir, grid=grid, day=args.day, quick=args.quick, seed=args.seed, out_dir=out_dir,
-            progress=progress,
+            progress=progress, modes=args.modes,
         ),
     )  # fmt: skip
     _publish_bench("pooling", out_dir, args.update_readme)
@@ -1437,6 +1437,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pool.add_argument(
         "--seed", type=_seed, default=1, metavar="N", help="seed of the release times and start nodes (default 1)"
+    )
+    pool.add_argument(
+        "--modes",
+        nargs="+",
+        choices=("batch", "insertion"),
+        default=["batch", "insertion"],
+        help="which matching runs at each point (default both; insertion takes about ten times longer)",
     )
     pool.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     pool.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
