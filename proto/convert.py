@@ -114,6 +114,7 @@ RIDE_STATUS_BY_NAME: Final[dict[str, common_pb2.RideStatus]] = {
     **{k.value: v for k, v in RIDE_STATUS.items()},
     **{k.value: v for k, v in TAXI_RIDE_STATUS.items()},
 }
+REJECT_REASON_BY_NAME: Final[dict[str, common_pb2.RejectReason]] = {k.value: v for k, v in REJECT_REASON.items()}
 ASSIGNMENT_KIND_BY_NAME: Final[dict[str, operator_pb2.AssignmentKind]] = {
     **{k.value: v for k, v in ASSIGNMENT_KIND.items()},
     BATCH_EVENT: operator_pb2.ASSIGNMENT_KIND_BATCH,
