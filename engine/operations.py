@@ -319,7 +319,7 @@ def _taxi_op(core: EngineCore, fn: Callable[[], T]) -> T:
 def _check_ride_id_free(core: EngineCore, d: Dispatcher, ride_id: str) -> None:
     """ConflictError if a ride of any service has the id ``ride_id`` (ride ids are the deployment's)."""
     if ride_id in d.rides or any(ride_id in s.dispatcher.rides for s in core.taxi.values()):
-        raise ConflictError("request_id", f"a ride {ride_id!r} exists already")
+        raise ConflictError(f"a ride {ride_id!r} exists already (ride ids are unique across the services)")
 
 
 @operation(mutates=True)
@@ -421,7 +421,7 @@ def taxi_stop_event(
     else:
         ride = disp.get_ride(ride_id)
         if ride.vehicle_id != vehicle_id:
-            raise ConflictError("ride_id", f"ride {ride_id} is not on vehicle {vehicle_id}")
+            raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
         step = {
             StopEventKind.BOARDED: disp.boarded,
             StopEventKind.ALIGHTED: disp.alighted,

@@ -394,9 +394,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
         if self.taxi_of(request.vehicle_id, request.service) is not None:
-            raise ConflictError(
-                "vehicle_id", "a shared taxi's shift is set by its deployment: it cannot be ended early"
-            )
+            raise ConflictError("a shared taxi's shift is set by its deployment: it cannot be ended early")
         return cv.vehicle_status(await self.op(ops.end_shift, request.vehicle_id, now_s))
 
     async def ReportLocation(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:

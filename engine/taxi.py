@@ -126,7 +126,7 @@ class ServiceDirectory:
         if named:
             name, kind = self.resolve(named)
             if (kind == SHARED_TAXI) != (service is not None) or (service is not None and service != name):
-                raise NotFoundError("vehicle_id", f"service {name!r} has no vehicle {vehicle_id!r}")
+                raise NotFoundError("vehicle", vehicle_id)  # not in the service named
         return service
 
 
@@ -272,7 +272,7 @@ class TaxiService:
     # -- rides
     def check_new_id(self, ride_id: str) -> None:
         if ride_id in self.dispatcher.rides:
-            raise ConflictError("request_id", f"a ride {ride_id!r} exists already")
+            raise ConflictError(f"a ride {ride_id!r} exists already")
 
     def known_ride(self, key: str) -> TaxiRide | None:
         """The ride booked with idempotency key ``key`` before (None: none)."""
@@ -425,8 +425,10 @@ class TaxiService:
         d = self.dispatcher
         events = d.drain_events()
         changed: dict[str, TaxiEventKind | None] = {}
+        at: dict[str, int] = {}  # when each ride's last event happened
         for ev in events:
             changed[ev.ride_id] = ev.kind
+            at[ev.ride_id] = int(ev.time_s)
             if ev.kind in (TaxiEventKind.REJECTED, TaxiEventKind.CANCELLED) and ev.detail:
                 self._details[ev.ride_id] = ev.detail
             if ev.vehicle_id is not None:
@@ -463,7 +465,7 @@ class TaxiService:
             if ride.status.is_terminal:
                 commit.expire_rides.append(rid)
             update = pc.TAXI_RIDE_UPDATE[kind] if kind is not None else "eta"
-            commit.events.append((f"ride:{rid}", {"kind": update, "time_s": now_s, "ride": view}))
+            commit.events.append((f"ride:{rid}", {"kind": update, "time_s": at.get(rid, now_s), "ride": view}))
         last = d.last_batch_s
         if last is not None:
             commit.meta[f"taxi:{self.name}:last_batch_s"] = str(last)

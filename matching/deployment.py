@@ -206,14 +206,17 @@ class TaxiServiceSpec:
         ]
 
 
-def _taxi_service(table: Mapping[str, Any], section: str, *, name: str, pooling: Any) -> TaxiServiceSpec:
+def _taxi_service(
+    table: Mapping[str, Any], section: str, *, name: str, pooling: Any, pooling_section: str
+) -> TaxiServiceSpec:
     """A :class:`TaxiServiceSpec` from a ``[[services]]`` table (or ``[fleet]`` with ``pooling``)."""
     if not isinstance(pooling, Mapping):
-        raise ConfigError(f"{section}.pooling", f"got {pooling!r}", "a table of PoolingParams fields")
+        raise ConfigError(pooling_section, f"got {pooling!r}", "a table of PoolingParams fields")
     try:
         params = PoolingParams.from_mapping(pooling)
-    except InvalidValueError as exc:
-        raise ConfigError(f"{section}.{exc.field}", exc.message, exc.allowed) from exc
+    except InvalidValueError as exc:  # its field is "pooling.<key>"
+        field = exc.field.removeprefix("pooling.")
+        raise ConfigError(f"{pooling_section}.{field}", exc.message, exc.allowed) from exc
     starts = table.get("start_nodes", [])
     if not isinstance(starts, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in starts):
         raise ConfigError(f"{section}.start_nodes", f"got {starts!r}", "a list of road-network node ids")
@@ -244,7 +247,7 @@ def _services(doc: Mapping[str, Any], service: Mapping[str, Any]) -> tuple[bool,
         fl = doc.get("fleet", {})
         check_keys(fl, {"vehicles", "shift_start", "shift_end", "start_nodes", "seats", "wheelchair_places"}, "fleet")
         name = service.get("name", DEFAULT_TAXI_NAME)
-        taxis.append(_taxi_service(fl, "fleet", name=name, pooling=doc.get("pooling", {})))
+        taxis.append(_taxi_service(fl, "fleet", name=name, pooling=doc.get("pooling", {}), pooling_section="pooling"))
     else:
         imod_name = service.get("name", DEFAULT_IMOD_NAME)
         if id_problem(imod_name) is not None:
@@ -266,7 +269,10 @@ def _services(doc: Mapping[str, Any], service: Mapping[str, Any]) -> tuple[bool,
                               "[fleet], [stops] and [service] tables)")  # fmt: skip
         if "name" not in table:
             raise ConfigError(f"{section}.name", "missing", ID_RULE)
-        taxis.append(_taxi_service(table, section, name=table["name"], pooling=table.get("pooling", {})))
+        pooling = table.get("pooling", {})
+        taxis.append(
+            _taxi_service(table, section, name=table["name"], pooling=pooling, pooling_section=f"{section}.pooling")
+        )
     names = ([imod_name] if kind == "imod" else []) + [t.name for t in taxis]
     dup = next((n for k, n in enumerate(names) if n in names[:k]), None)
     if dup is not None:

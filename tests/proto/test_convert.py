@@ -28,7 +28,8 @@ TABLES: list[tuple[Mapping[Any, int], Mapping[int, Any], Any, set[int]]] = [
      {common_pb2.RIDE_STATUS_MATCHING, common_pb2.RIDE_STATUS_REJECTED}),
     (pc.STOP_KIND, pc.STOP_KIND_FROM_PROTO, driver_pb2.StopKind, set()),
     (pc.STOP_EVENT_KIND, pc.STOP_EVENT_KIND_FROM_PROTO, driver_pb2.StopEventKind, set()),
-    (pc.ASSIGNMENT_KIND, pc.ASSIGNMENT_KIND_FROM_PROTO, operator_pb2.AssignmentKind, {operator_pb2.ASSIGNMENT_KIND_BATCH}),
+    (pc.ASSIGNMENT_KIND, pc.ASSIGNMENT_KIND_FROM_PROTO, operator_pb2.AssignmentKind,
+     {operator_pb2.ASSIGNMENT_KIND_BATCH}),
     (pc.RIDE_UPDATE_KIND, pc.RIDE_UPDATE_KIND_FROM_PROTO, rider_pb2.RideUpdateKind,
      {rider_pb2.RIDE_UPDATE_KIND_REJECTED}),
 ]  # fmt: skip
@@ -64,7 +65,9 @@ def test_the_taxi_kinds_and_the_engine_kinds_cover_the_rest_by_name() -> None:
     assert pc.TAXI_RIDE_STATUS[TaxiRideStatus.REJECTED] == common_pb2.RIDE_STATUS_REJECTED
     assert set(pc.TAXI_DISPATCH_KIND) == set(pc.TAXI_RIDE_UPDATE) == set(TaxiEventKind)
     assert all(kind in pc.RIDE_UPDATE_KIND_BY_NAME for kind in pc.TAXI_RIDE_UPDATE.values())
-    assert pc.RIDE_UPDATE_KIND_BY_NAME[pc.TAXI_RIDE_UPDATE[TaxiEventKind.REJECTED]] == rider_pb2.RIDE_UPDATE_KIND_REJECTED
+    assert (
+        pc.RIDE_UPDATE_KIND_BY_NAME[pc.TAXI_RIDE_UPDATE[TaxiEventKind.REJECTED]] == rider_pb2.RIDE_UPDATE_KIND_REJECTED
+    )
 
 
 def test_only_offers_and_bookings_without_a_vehicle_have_no_ride_status() -> None:
