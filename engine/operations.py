@@ -26,6 +26,7 @@ import numpy as np
 from matching import Offer, Rejection, Request, StopEventKind
 from matching.dispatcher import Dispatcher, ReoptimiseReport
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
+from matching.pooling.model import TaxiRide, TaxiRideStatus
 
 from .errors import InvalidInput, Rejected
 from .ownership import check_offer, check_ride_on_vehicle
@@ -316,6 +317,13 @@ def _taxi_op(core: EngineCore, fn: Callable[[], T]) -> T:
         raise
 
 
+def _check_taxi_ride(ride: TaxiRide, allowed: tuple[TaxiRideStatus, ...], verb: str) -> None:
+    """ConflictError (FAILED_PRECONDITION) unless the taxi ride is in one of the ``allowed``
+    states: checked here, before the dispatcher changes anything."""
+    if ride.status not in allowed:
+        raise ConflictError(f"ride {ride.id} is {ride.status.value}: it cannot be {verb}")
+
+
 def _check_ride_id_free(core: EngineCore, d: Dispatcher, ride_id: str) -> None:
     """ConflictError if a ride of any service has the id ``ride_id`` (ride ids are the deployment's)."""
     if ride_id in d.rides or any(ride_id in s.dispatcher.rides for s in core.taxi.values()):
@@ -355,7 +363,7 @@ def taxi_book(
     return svc.ride_dict(ride)
 
 
-def _find_taxi_ride(core: EngineCore, service: str | None, ride_id: str) -> tuple[TaxiService, Any] | None:
+def _find_taxi_ride(core: EngineCore, service: str | None, ride_id: str) -> tuple[TaxiService, TaxiRide] | None:
     """The shared-taxi service and ride ``ride_id`` (None: an I-MOD ride, when ``service`` is None
     or the I-MOD one); NotFoundError for a taxi service that has no such ride."""
     if service is not None and service in core.taxi:
@@ -384,7 +392,8 @@ def cancel_ride(core: EngineCore, d: Dispatcher, service: str | None, ride_id: s
     found = _find_taxi_ride(core, service, ride_id)
     now = core.now(now_s)
     if found is not None:
-        svc = found[0]
+        svc, ride = found
+        _check_taxi_ride(ride, (TaxiRideStatus.MATCHING, TaxiRideStatus.ASSIGNED), "cancelled")
         return svc.ride_dict(_taxi_op(core, lambda: svc.dispatcher.cancel(ride_id, now)))
     return {**core.views.ride_dict(d.cancel(ride_id, now)), "service": core.deployment.imod_name}
 
@@ -422,6 +431,14 @@ def taxi_stop_event(
         ride = disp.get_ride(ride_id)
         if ride.vehicle_id != vehicle_id:
             raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
+        on_board = kind == StopEventKind.ALIGHTED
+        _check_taxi_ride(
+            ride,
+            (TaxiRideStatus.ON_BOARD if on_board else TaxiRideStatus.ASSIGNED,),
+            {StopEventKind.BOARDED: "picked up", StopEventKind.ALIGHTED: "dropped off"}.get(
+                StopEventKind(kind), "a no-show"
+            ),
+        )
         step = {
             StopEventKind.BOARDED: disp.boarded,
             StopEventKind.ALIGHTED: disp.alighted,

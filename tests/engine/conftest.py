@@ -334,7 +334,7 @@ def launch_engine(
     scenario: Path = SCENARIO,
     **options: Any,
 ) -> Engine:
-    """Start a real gRPC engine on a free port (external clock) and connect to it.
+    """Start a real gRPC engine on a free port (external clock, unless ``clock="wall"``) and connect to it.
 
     With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
     --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect).
@@ -347,7 +347,7 @@ def launch_engine(
         data_dir=data_dir,
         store=store,
         port=0,
-        clock="external",
+        clock=options.pop("clock", "external"),
         tokens=tokens,
         seed=seed,
         frontends=frontends,

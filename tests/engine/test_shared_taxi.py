@@ -13,6 +13,7 @@ maximum wait.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,7 @@ def test_a_deployment_declares_taxi_services_and_refuses_bad_tables(data_dir: Pa
     alone = Deployment.from_toml(TAXIS_ONLY, data_dir=data_dir)
     assert alone.services == ("jamsil-taxi",) and not alone.imod and alone.taxi_services[0].pooling.batch_s == 20
     base = {"network": {"kind": "osm", "path": "osm/seoul_jamsil.osm"}}
-    for doc, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"services": [{"name": "x", "pooling": {"max_wait_s": 5}}]}, "services[0].pooling.max_wait_s"),
         ({"services": [{"name": "x", "colour": "red"}]}, "services[0].colour"),
         ({"services": [{"name": "x", "kind": "bus"}]}, "services[0].kind"),
@@ -163,7 +164,8 @@ def test_a_deployment_declares_taxi_services_and_refuses_bad_tables(data_dir: Pa
         ({"service": {"kind": "tram"}}, "service.kind"),
         ({"service": {"kind": "shared_taxi"}, "pooling": {"batch_s": 0}}, "pooling.batch_s"),
         ({"pooling": {}, "service": {"kind": "imod"}}, "pooling"),
-    ]:
+    ]
+    for doc, field in cases:
         with pytest.raises(ConfigError) as info:
             Deployment.from_dict({**base, **doc}, data_dir=data_dir)
         assert info.value.field == field, doc
@@ -287,6 +289,8 @@ def test_fleet_status_reports_the_pooling_kpis(taxi_engine: Engine) -> None:
     for rid, kind in (("p1", driver_pb2.STOP_EVENT_KIND_BOARDED), ("p2", driver_pb2.STOP_EVENT_KIND_BOARDED)):
         event = driver_pb2.StopEvent(vehicle_id=p1.vehicle_id, kind=kind, ride_id=rid, time_s=p1.planned_pickup_s)
         engine.driver.ReportStopEvent(event, timeout=TIMEOUT)
+    cancel = rider_pb2.CancelRideRequest(ride_id="p1")
+    assert status_code(lambda: engine.rider.CancelRide(cancel, timeout=TIMEOUT)) == grpc.StatusCode.FAILED_PRECONDITION
     status = engine.operator.FleetStatus(operator_pb2.FleetStatusRequest(service=IMOA), timeout=TIMEOUT)
     assert (status.rides_matching, status.rides_matched, status.rides_on_board, status.riders_on_board) == (0, 2, 2, 2)
     assert status.pooled_share == 1.0 and status.batches >= 1
@@ -303,6 +307,25 @@ def test_fleet_status_reports_the_pooling_kpis(taxi_engine: Engine) -> None:
     assert done.fare_krw == solo.pooled_fare_krw < solo.solo_fare_krw  # the pooled fare: the ride was shared
     status = engine.operator.FleetStatus(operator_pb2.FleetStatusRequest(service=IMOA), timeout=TIMEOUT)
     assert status.rides_completed == 2 and status.mean_wait_s >= 0 and status.pooled_share == 1.0
+
+
+def test_on_the_wall_clock_a_timer_runs_the_batches(start_engine: Callable[..., Engine], tmp_path: Path) -> None:
+    """On the wall clock nobody's call moves the clock: the engine's timer queues each batch."""
+    text = TWO_SERVICES.read_text().replace("batch_s = 30", "batch_s = 1")
+    text = text.replace('shift_start = "06:00"\nshift_end = "23:30"\npooling', "pooling")  # the taxis' shift: all day
+    scenario = tmp_path / "wall.toml"
+    scenario.write_text(text)
+    engine = start_engine(scenario=scenario, clock="wall")
+    assert engine.core.taxi[IMOA].spec.pooling.batch_s == 1 and engine.core.taxi[IMOA].fleet[0].shift_start_s == 0
+    taxis = taxi_nodes(engine)
+    ride = book(engine, ask("r1", free_node(engine, taxis, 0), free_node(engine, taxis, 40)))
+    assert ride.status == common_pb2.RIDE_STATUS_MATCHING
+    reader = watch(engine, "r1")
+    try:
+        assigned = next_update(reader, rider_pb2.RIDE_UPDATE_KIND_ASSIGNED).ride  # within seconds, nobody calling
+    finally:
+        reader.close()
+    assert assigned.vehicle_id.startswith(IMOA) and assigned.pickup_window_start_s <= assigned.planned_pickup_s
 
 
 # ---------------------------------------------------------------------------- restart
@@ -379,7 +402,7 @@ def test_bad_input_is_invalid_argument_naming_the_field(start_engine: Callable[.
     quote = engine.rider.Quote
     cases: list[tuple[rider_pb2.QuoteRequest, str]] = [
         (ask("x", 1, 2, service="tram"), "service"),
-        (ask("x", 1, 2, share=7), "share"),  # type: ignore[arg-type]
+        (ask("x", 1, 2, share=7), "share"),
         (ask("x", (91.0, 127.1), (37.51, 127.1)), "origin.point.lat"),
         (ask("x", (0.0, 0.0), (37.51, 127.1)), "origin.point.lat"),  # nowhere near the roads
         (ask("x", 1, n), "destination.node"),
@@ -393,7 +416,7 @@ def test_bad_input_is_invalid_argument_naming_the_field(start_engine: Callable[.
     stop.origin.stop = 3
     cases.append((stop, "origin.stop"))
     for request, field in cases:
-        assert bad_field(lambda r=request: quote(r, timeout=TIMEOUT)) == field, request
+        assert bad_field(functools.partial(quote, request, timeout=TIMEOUT)) == field, request
     assert bad_field(lambda: book(engine, ask("x", 1, 2, service="tram"))) == "request.service"
     assert bad_field(lambda: book(engine, ask("x", 1, n))) == "request.destination.node"
     assert bad_field(lambda: get_ride(engine, "x", service="tram")) == "service"
