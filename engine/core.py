@@ -421,6 +421,16 @@ class EngineCore:
             self._clock_s = int(now_s)
         return self.clock_s
 
+    def describe_services(self) -> str:
+        """The services this engine runs, in words (``mobility serve``'s banner), once started."""
+        parts = (
+            [f"{self.deployment.imod_name} ({len(self.fleet)} vehicles, {len(self.stops)} stops)"]
+            if (self.deployment.imod)
+            else []
+        )
+        parts += [f"{name} ({len(s.fleet)} shared taxis)" for name, s in self.taxi.items()]
+        return ", ".join(parts)
+
     # ------------------------------------------------------------------ the shared taxi's batches (writer thread)
     def taxi_service(self, name: str) -> TaxiService:
         """The shared-taxi service ``name`` (InvalidInput naming ``service`` if there is none)."""

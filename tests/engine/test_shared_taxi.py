@@ -24,8 +24,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from matching.deployment import ConfigError, Deployment
-from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
-from tests.engine.conftest import Engine, RedisServer, bearer
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2, rider_pb2_grpc
+from tests.engine.conftest import Engine, RedisServer, bearer, serve_subprocess
 from tests.engine.test_server import StreamReader, status_code
 
 DEPLOYMENTS = Path(__file__).parent / "deployments"
@@ -470,3 +470,16 @@ def test_a_taxi_only_deployment_serves_calls_that_name_no_service(start_engine: 
     listed = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), timeout=TIMEOUT).vehicles
     assert [v.service for v in listed] == ["jamsil-taxi"] * 3
     assert engine.operator.FleetStatus(operator_pb2.FleetStatusRequest(), timeout=TIMEOUT).rides_matched == 1
+
+
+def test_mobility_serve_serves_a_taxi_scenario(data_dir: Path, tmp_path: Path) -> None:
+    """The real command line: ``mobility serve --scenario`` of a shared-taxi scenario names its service
+    and quotes door to door."""
+    args = ["--scenario", str(TAXIS_ONLY), "--data-dir", str(data_dir), "--clock", "external"]
+    with serve_subprocess(args, tmp_path) as served:
+        assert "services jamsil-taxi (3 shared taxis)" in served.first_line, served.output()
+        with grpc.insecure_channel(f"127.0.0.1:{served.port}") as channel:
+            stub = rider_pb2_grpc.RiderServiceStub(channel)
+            answer = stub.Quote(ask("q1", 10, 200, service="", now_s=T0), timeout=TIMEOUT)
+    assert answer.WhichOneof("result") == "offer", answer
+    assert answer.offer.service == "jamsil-taxi" and answer.offer.pickup_node == 10
