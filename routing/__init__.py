@@ -36,6 +36,7 @@ from .dijkstra import (
     dijkstra_one_to_all,
     dijkstra_one_to_many,
     dijkstra_one_to_one,
+    dijkstra_within,
 )
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
 from .fleet import FleetPlan, StopColumns
@@ -102,6 +103,7 @@ __all__ = [
     "dijkstra_one_to_all",
     "dijkstra_one_to_many",
     "dijkstra_one_to_one",
+    "dijkstra_within",
     "iter_instances",
     "kernel_arrays",
     "load_network",

@@ -7,7 +7,8 @@ reached gets :data:`routing.config.UNREACHABLE`.
 * :func:`dijkstra_one_to_all` — all distances from one source (and the tree);
 * :func:`dijkstra_one_to_one` — one pair, stopping when the target is settled;
 * :func:`dijkstra_one_to_many` — several targets, stopping when all are settled;
-* :func:`bidirectional_dijkstra` — one pair, searching from both ends.
+* :func:`bidirectional_dijkstra` — one pair, searching from both ends;
+* :func:`dijkstra_within` — every node within a time of one node (forward or reverse).
 
 These are the exact baselines that the contraction hierarchy is tested and benchmarked
 against; dispatch code uses :class:`routing.Router`.
@@ -95,6 +96,40 @@ def _one_to_many(indptr, indices, weights, source, targets):
         d = dist[targets[i]]
         out[i] = UNREACHABLE if d >= INF else d
     return out, pred
+
+
+@kernel
+def _within(indptr, heads, weight_of, weights, source, max_s):
+    """Nodes within ``max_s`` of ``source`` (and their times), in the order they are settled.
+
+    The adjacency is ``indptr``/``heads``; slot ``e``'s weight is ``weights[weight_of[e]]``,
+    or ``weights[e]`` when ``weight_of`` is empty (the forward graph).
+    """
+    n = indptr.shape[0] - 1
+    dist = np.full(n, INF, np.int64)
+    keys = np.empty(n, np.int64)
+    items = np.empty(n, np.int32)
+    pos = np.full(n, -1, np.int32)
+    out_nodes = np.empty(n, np.int64)
+    out_dist = np.empty(n, np.int64)
+    count = 0
+    size = 0
+    mapped = weight_of.shape[0] > 0
+    dist[source] = 0
+    size = heap_push(keys, items, pos, size, source, 0)
+    while size > 0:
+        u, d, size = heap_pop(keys, items, pos, size)
+        out_nodes[count] = u
+        out_dist[count] = d
+        count += 1
+        for e in range(indptr[u], indptr[u + 1]):
+            w = weights[weight_of[e]] if mapped else weights[e]
+            nd = d + w
+            v = heads[e]
+            if nd <= max_s and nd < dist[v]:
+                dist[v] = nd
+                size = heap_push(keys, items, pos, size, v, nd)
+    return out_nodes[:count], out_dist[:count]
 
 
 @parallel_kernel
@@ -269,6 +304,24 @@ def dijkstra_one_to_many(network: RoadNetwork, source: int, targets: ArrayLike) 
     tg = _node_array(targets, network.num_nodes, "targets")
     out, _ = _one_to_many(network.indptr, network.indices, network.travel_time_s, s, tg)
     return out
+
+
+def dijkstra_within(
+    network: RoadNetwork, node: int, max_s: int, *, reverse: bool = False
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Every node within ``max_s`` seconds of ``node`` and its time, nearest first.
+
+    Forward (default): the nodes ``node`` can reach in time; ``reverse=True``: the nodes that
+    can reach ``node`` in time (e.g. the taxis that can get to a pickup within the maximum
+    wait). The search is bounded by ``max_s``, not by the network's size.
+    """
+    s = check_node(node, network.num_nodes, "node")
+    if isinstance(max_s, bool) or not isinstance(max_s, int | np.integer) or max_s < 0:
+        raise InvalidArgumentError("max_s", f"got {plain_repr(max_s)}", "an integer >= 0 (seconds)")
+    if reverse:
+        return _within(network.rev_indptr, network.rev_indices, network.rev_edge, network.travel_time_s, s, int(max_s))
+    none = np.zeros(0, np.int32)
+    return _within(network.indptr, network.indices, none, network.travel_time_s, s, int(max_s))
 
 
 def dijkstra_one_to_one(network: RoadNetwork, source: int, target: int) -> int:

@@ -6,7 +6,9 @@ on 100,000 nodes it would take 40 GB. It asks for what it needs instead:
 * :meth:`TravelTimes.pair` — one pair, from a bounded cache or one hierarchy query;
 * :meth:`TravelTimes.pairs` — element-wise pairs, the misses answered by one batched query;
 * :meth:`TravelTimes.block` — a ``len(sources) x len(targets)`` block (many-to-many by the
-  bucket method), for the blocks a batch of requests needs (vehicles x request ends, ...).
+  bucket method), for the blocks a batch of requests needs (vehicles x request ends, ...);
+* :meth:`TravelTimes.within` — every node within a time of one node, forward or reverse
+  (which taxis can reach a pickup within the maximum wait), by a bounded search.
 
 Two implementations: :class:`HierarchyTimes` over a :class:`~routing.router.Router` (any
 network; memory bounded by ``cache_pairs``), and :class:`MatrixTimes` over a dense matrix the
@@ -22,7 +24,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .dijkstra import node_array
+from .dijkstra import dijkstra_within, node_array
 from .errors import InvalidArgumentError
 from .router import Router
 
@@ -48,6 +50,10 @@ class TravelTimes(Protocol):
 
     def block(self, sources: ArrayLike, targets: ArrayLike) -> NDArray[np.int64]:
         """The ``len(sources) x len(targets)`` travel-time block."""
+        ...
+
+    def within(self, node: int, max_s: int, *, reverse: bool = False) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The nodes ``node`` reaches within ``max_s`` (``reverse``: that reach it), and their times."""
         ...
 
 
@@ -90,6 +96,13 @@ class MatrixTimes:
         s = node_array(sources, self.num_nodes, "sources")
         t = node_array(targets, self.num_nodes, "targets")
         return self.matrix[np.ix_(s, t)]
+
+    def within(self, node: int, max_s: int, *, reverse: bool = False) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        s = node_array([node], self.num_nodes, "node")[0]
+        line = self.matrix[:, s] if reverse else self.matrix[s]
+        nodes = np.flatnonzero(line <= max_s).astype(np.int64)
+        order = np.argsort(line[nodes], kind="stable")
+        return nodes[order], line[nodes][order]
 
 
 class HierarchyTimes:
@@ -165,3 +178,7 @@ class HierarchyTimes:
 
     def block(self, sources: ArrayLike, targets: ArrayLike) -> NDArray[np.int64]:
         return np.asarray(self.router.matrix(sources, targets), np.int64)
+
+    def within(self, node: int, max_s: int, *, reverse: bool = False) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """A bounded Dijkstra search on the network (cost grows with the area in reach, not the city)."""
+        return dijkstra_within(self.router.network, node, max_s, reverse=reverse)

@@ -7,6 +7,7 @@ use them on small graphs or for a handful of sources only.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -123,3 +124,134 @@ def naive_schedule(problem, vehicle: int, seq: list[int], tol: float = 1e-6) -> 
     if dist[m] > tol:  # the source was pushed up: a violated upper bound
         return None
     return dist[:m]
+
+
+# ---------------------------------------------------------------------------- shared taxi (I-MOA)
+def naive_trip_order(requests, vehicles, tt, params, v: int, trip: Sequence[int], relax: int = 0):
+    """The cheapest stop order of taxi ``v`` serving ``trip`` (request rows) and its on-board
+    riders, by enumerating every order with each pickup before its drop-off, in plain Python.
+
+    ``tt(a, b)`` is the travel time between two nodes. ``relax`` 1 waives the time limits
+    (pickup window, latest drop-off, ride time), 2 every limit. An order is dropped as soon as
+    one of its stops breaks a limit (times only grow along an order, so no completion could
+    mend it). Returns ``(cost, stops, times)`` (stop codes ``2 * r`` pickup, ``2 * r + 1``
+    drop-off) or ``None`` when no order meets the limits. The cost is the
+    :mod:`matching.pooling.tripset` contract: end of the last stop minus the start time, plus
+    ``delay_weight`` times the summed delays (``max(0, drop-off - earliest - direct)``),
+    rounded half up.
+    """
+    onboard = [r for r in range(len(requests.state)) if requests.state[r] == 2 and requests.vehicle[r] == v]
+    pickups = [2 * int(r) for r in trip]
+    drops = [2 * int(r) + 1 for r in trip] + [2 * r + 1 for r in onboard]
+    start_node, start_time = int(vehicles.node[v]), int(vehicles.time[v])
+    cap = int(vehicles.capacity[v])
+    best: list = [None]
+
+    def walk(order, node, leave, on_board, picked, delay):
+        if len(order) == len(pickups) + len(drops):
+            cost = leave - start_time + math.floor(params.delay_weight * delay + 0.5)
+            if best[0] is None or cost < best[0][0]:
+                best[0] = (cost, [s for s, _ in order], [t for _, t in order])
+            return
+        done = {s for s, _ in order}
+        for s in pickups + drops:
+            r = s // 2
+            if s in done or (s % 2 == 1 and s - 1 in pickups and s - 1 not in done):
+                continue
+            dest = int(requests.origin[r] if s % 2 == 0 else requests.destination[r])
+            t = leave + tt(node, dest)
+            now_on = dict(on_board)
+            if s % 2 == 0:
+                t = max(t, int(requests.earliest_pickup[r]))
+                now_on[r] = int(requests.passengers[r])
+                if relax < 1 and t > requests.latest_pickup[r]:
+                    continue
+                solo_on = any(bool(requests.solo[x]) for x in now_on)
+                if relax < 2 and (
+                    sum(now_on.values()) > cap or len(now_on) > params.max_parties or (solo_on and len(now_on) > 1)
+                ):
+                    continue
+                new_picked = {**picked, r: t}
+                new_delay = delay
+            else:
+                del now_on[r]
+                ride = t - picked[r]
+                if relax < 1 and (t > requests.latest_dropoff[r] or ride > requests.max_ride[r]):
+                    continue
+                new_picked = picked
+                new_delay = delay + max(0, t - int(requests.earliest_pickup[r]) - int(requests.direct[r]))
+            walk([*order, (s, t)], dest, t + params.dwell_s, now_on, new_picked, new_delay)
+
+    on_board = {r: int(requests.passengers[r]) for r in onboard}
+    solo_on = any(bool(requests.solo[r]) for r in onboard)
+    if relax >= 2 or not (
+        sum(on_board.values()) > cap or len(on_board) > params.max_parties or (solo_on and len(on_board) > 1)
+    ):
+        walk([], start_node, start_time, on_board, {r: int(requests.picked_at[r]) for r in onboard}, 0)
+    return best[0]
+
+
+def naive_batch_optimum(requests, vehicles, tt, params) -> int:
+    """The best objective of a batch by exhaustive enumeration: every way to give each taxi a
+    set of the open and assigned requests (disjoint sets), each set priced by
+    :func:`naive_trip_order`; an active taxi takes a set of at most ``max_trip_size``
+    requests that meets the limits, or its EMPTY or CURRENT set (priced with the limits
+    waived when they fail); an inactive taxi only those two. Assigned requests must be
+    served; each unserved open request costs ``unserved_penalty_s``."""
+    nr, nv = len(requests.state), len(vehicles.node)
+    cands = [r for r in range(nr) if requests.state[r] != 2]
+    options: list[dict[frozenset, int]] = []
+    for v in range(nv):
+        opts: dict[frozenset, int] = {}
+        current = frozenset(r for r in cands if requests.state[r] == 1 and requests.vehicle[r] == v)
+        for fixed in (frozenset(), current):
+            for relax in (0, 1, 2):
+                got = naive_trip_order(requests, vehicles, tt, params, v, sorted(fixed), relax)
+                if got is not None:
+                    opts[fixed] = got[0]
+                    break
+        if vehicles.active[v]:
+            for size in range(1, params.max_trip_size + 1):
+                for combo in itertools.combinations(cands, size):
+                    got = naive_trip_order(requests, vehicles, tt, params, v, combo)
+                    if got is not None:
+                        opts[frozenset(combo)] = got[0]
+        options.append(opts)
+    must = frozenset(r for r in cands if requests.state[r] == 1)
+    best = [math.inf]
+
+    def choose(v, used, cost):
+        if cost >= best[0]:
+            return
+        if v == nv:
+            if must <= used:
+                unserved = sum(1 for r in cands if r not in used)
+                best[0] = min(best[0], cost + params.unserved_penalty_s * unserved)
+            return
+        for s, c in options[v].items():
+            if not (s & used):
+                choose(v + 1, used | s, cost + c)
+
+    choose(0, frozenset(), 0)
+    return int(best[0])
+
+
+def naive_order_cost(requests, vehicles, tt, params, v: int, stops: Sequence[int]):
+    """``(cost, times)`` of driving taxi ``v`` through the stop codes ``stops`` (its on-board
+    riders' drop-offs among them), under the :mod:`matching.pooling.tripset` contract, limits
+    not checked."""
+    node, leave = int(vehicles.node[v]), int(vehicles.time[v])
+    start = leave
+    delay = 0
+    times = []
+    for s in stops:
+        r = int(s) // 2
+        dest = int(requests.origin[r] if s % 2 == 0 else requests.destination[r])
+        t = leave + tt(node, dest)
+        if s % 2 == 0:
+            t = max(t, int(requests.earliest_pickup[r]))
+        else:
+            delay += max(0, t - int(requests.earliest_pickup[r]) - int(requests.direct[r]))
+        times.append(t)
+        node, leave = dest, t + params.dwell_s
+    return leave - start + math.floor(params.delay_weight * delay + 0.5), times

@@ -42,6 +42,7 @@ from ..fares import SharedTaxiFare
 from ..model import Rejection, RejectReason, StopKind
 from .assign import assign
 from .batch import ASSIGNED, ONBOARD, OPEN, BatchRequests, BatchVehicles
+from .ledger import PoolingLedger
 from .model import (
     BatchReport,
     PlannedTaxiStop,
@@ -55,6 +56,7 @@ from .model import (
     check_spec,
 )
 from .params import PoolingParams
+from .rebalance import RebalanceParams, Rebalancer
 from .trips import TripPlan, evaluate_trips, generate_trips
 from .tripset import Trips
 
@@ -102,6 +104,13 @@ class SharedTaxiDispatcher:
             ``router.path_length_m``; without it the length is estimated from the time at
             :data:`ESTIMATE_SPEED_MPS`.
         batch: ``False`` assigns each request at once (the immediate-insertion baseline).
+        rebalance: how idle taxis are rebalanced when ``params.rebalance`` is on (default
+            :class:`~matching.pooling.rebalance.RebalanceParams`: toward recent unserved requests).
+        coordinates: the nodes' planar ``(x_m, y_m)`` (``RoadNetwork.x_m``, ``.y_m``), needed by
+            the ``"forecast"`` rebalancing mode only.
+
+    What riders paid, drivers earned and the pooling KPIs are in :attr:`ledger`
+    (:class:`~matching.pooling.ledger.PoolingLedger`); the simulator books the driving there.
     """
 
     def __init__(
@@ -113,6 +122,8 @@ class SharedTaxiDispatcher:
         fare: SharedTaxiFare | None = None,
         distance_m: Callable[[int, int], int] | None = None,
         batch: bool = True,
+        rebalance: RebalanceParams | None = None,
+        coordinates: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if not isinstance(times, TravelTimes):
             raise InvalidValueError("times", f"expected a routing.TravelTimes, got {type(times).__name__}")
@@ -135,8 +146,14 @@ class SharedTaxiDispatcher:
         self._open: dict[str, None] = {}  # MATCHING rides in submission order
         self._events: list[TaxiEvent] = []
         self.reports: list[BatchReport] = []
-        self.unserved_origins: list[tuple[int, int]] = []  # (time, node) of rejected requests
         self.last_batch_s: int | None = None
+        self.ledger = PoolingLedger(self.fare)
+        self.rebalancer: Rebalancer | None = None
+        if self.params.rebalance:
+            x_m, y_m = coordinates if coordinates is not None else (None, None)
+            self.rebalancer = Rebalancer(
+                times, window_s=self.params.rebalance_window_s, params=rebalance, x_m=x_m, y_m=y_m
+            )
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, kind: TaxiEventKind, ride: TaxiRide, time_s: int, detail: str = "") -> None:
@@ -317,9 +334,17 @@ class SharedTaxiDispatcher:
         if not active:
             return None
         nodes = np.fromiter((self.taxis[v].node for v in active), np.int64, len(active))
-        reach = np.asarray(self.times.block(nodes, [ride.request.origin]), np.int64)[:, 0]
         start = np.fromiter((max(self.taxis[v].time, now_s) for v in active), np.int64, len(active))
-        arrive = start + reach
+        budget = ride.latest_pickup_s - int(start.min())
+        if budget < 0:
+            return None
+        # one search backwards from the pickup, bounded by the wait: no many-to-many over the fleet
+        near, secs = self.times.within(ride.request.origin, budget, reverse=True)
+        order = np.argsort(near, kind="stable")
+        near, secs = near[order], secs[order]
+        at = np.minimum(np.searchsorted(near, nodes), max(near.size - 1, 0))
+        found = near[at] == nodes if near.size else np.zeros(nodes.size, np.bool_)
+        arrive = np.where(found, start + secs[at] if near.size else start, NO_LIMIT_S)
         ok = np.flatnonzero(arrive <= ride.latest_pickup_s)
         if ok.size == 0:
             return None
@@ -398,6 +423,8 @@ class SharedTaxiDispatcher:
         if request.id in self.rides:
             raise ConflictError("id", f"a ride {request.id!r} exists already")
         ride = self._new_ride(request)
+        if self.rebalancer is not None:
+            self.rebalancer.memory.record_request(request.origin, now_s)
         if not self.batch:
             found = self._best_taxi(ride, now_s)
             self.rides[ride.id] = ride
@@ -423,7 +450,8 @@ class SharedTaxiDispatcher:
         ride.status = TaxiRideStatus.REJECTED
         ride.reason = RejectReason.NO_VEHICLE_IN_TIME.value
         self._open.pop(ride.id, None)
-        self.unserved_origins.append((now_s, ride.request.origin))
+        if self.rebalancer is not None:
+            self.rebalancer.memory.record_unserved(ride.request.origin, now_s)
         self._emit(TaxiEventKind.REJECTED, ride, now_s, detail)
 
     def cancel(self, ride_id: str, now_s: int) -> TaxiRide:
@@ -479,6 +507,8 @@ class SharedTaxiDispatcher:
             if ride.latest_pickup_s < now_s + p.batch_s:
                 self._reject(ride, now_s, f"not matched within the maximum wait of {p.max_wait_s} s")
                 rejected.append(rid)
+        if self.rebalancer is not None:
+            self.rebalancer.memory.close_batch(now_s)
         report = BatchReport(
             time_s=now_s,
             assigned=tuple(assigned),
@@ -498,14 +528,28 @@ class SharedTaxiDispatcher:
 
     @staticmethod
     def _current_trips(trips: Trips, requests: BatchRequests, num_vehicles: int) -> np.ndarray:
-        """Per taxi, the index of its CURRENT trip (exactly its promised requests), -1 if it has none."""
-        want: dict[int, list[int]] = {}
-        for r in np.flatnonzero(requests.state == ASSIGNED).tolist():
-            want.setdefault(int(requests.vehicle[r]), []).append(r)
+        """Per taxi, the index of its CURRENT trip (exactly its promised requests), -1 if none was emitted.
+
+        Vectorised: each trip's request set gets a signature (size and a sum of mixed ids);
+        only trips whose signature matches their taxi's promised set are compared exactly.
+        """
         hint = np.full(num_vehicles, -1, np.int64)
-        for t in range(trips.size):
+        if trips.size == 0:
+            return hint
+        mix = lambda r: (r.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)  # noqa: E731
+        csum = np.concatenate([[np.uint64(0)], np.cumsum(mix(trips.req), dtype=np.uint64)])
+        trip_sig = csum[trips.req_ptr[1:]] - csum[trips.req_ptr[:-1]]
+        trip_len = np.diff(trips.req_ptr)
+        want_sig = np.zeros(num_vehicles, np.uint64)
+        want_len = np.zeros(num_vehicles, np.int64)
+        rows = np.flatnonzero(requests.state == ASSIGNED)
+        owners = requests.vehicle[rows]
+        np.add.at(want_sig, owners, mix(rows))
+        np.add.at(want_len, owners, 1)
+        match = (trip_sig == want_sig[trips.vehicle]) & (trip_len == want_len[trips.vehicle])
+        for t in np.flatnonzero(match).tolist():
             v = int(trips.vehicle[t])
-            if hint[v] < 0 and trips.requests_of(t).tolist() == sorted(want.get(v, [])):
+            if hint[v] < 0 and np.array_equal(trips.requests_of(t), np.sort(rows[owners == v])):
                 hint[v] = t
         return hint
 
@@ -518,6 +562,8 @@ class SharedTaxiDispatcher:
             raise InvalidValueError("node", f"got {node!r}", f"0 .. {n - 1}")
         taxi.node = int(node)
         taxi.time = int(time_s)
+        if taxi.rebalancing_to == taxi.node:
+            taxi.rebalancing_to = None  # arrived
 
     def next_stops(self, vehicle_id: str) -> list[PlannedTaxiStop]:
         """The taxi's plan, in order."""
@@ -559,8 +605,16 @@ class SharedTaxiDispatcher:
         ride.status = TaxiRideStatus.COMPLETED
         ride.dropped_off_s = int(time_s)
         req = ride.request
-        ride.fare_krw = self.fare.fare(
-            req.rider_class, ride.direct_m, req.passengers, pooled=bool(req.share and ride.shared)
+        ride.fare_krw = self.ledger.ride_completed(
+            ride.id,
+            taxi.spec.id,
+            direct_m=ride.direct_m,
+            direct_s=ride.direct_s,
+            asked_to_share=req.share,
+            shared=ride.shared,
+            rider_class=req.rider_class,
+            passengers=req.passengers,
+            time_s=int(time_s),
         )
         self._emit(TaxiEventKind.DROPPED_OFF, ride, int(time_s), f"fare {ride.fare_krw} KRW")
 
@@ -572,6 +626,28 @@ class SharedTaxiDispatcher:
         ride.status = TaxiRideStatus.NO_SHOW
         ride.reason = "no_show"
         self._emit(TaxiEventKind.NO_SHOW, ride, int(time_s))
+
+    def rebalance(self, now_s: int) -> list[tuple[str, int]]:
+        """Send idle taxis toward demand (see :mod:`matching.pooling.rebalance`); returns (taxi id, node) moves.
+
+        Idle: on shift, nothing planned, nobody on board, not already on a rebalancing move.
+        A moved taxi stays re-plannable: the next batch may give it riders on the way. Empty
+        when ``params.rebalance`` is off.
+        """
+        if self.rebalancer is None:
+            return []
+        idle = [v for v, t in enumerate(self.taxis) if t.idle and t.on_shift(now_s) and t.rebalancing_to is None]
+        if not idle:
+            return []
+        nodes = np.fromiter((self.taxis[v].node for v in idle), np.int64, len(idle))
+        plan = self.rebalancer.plan(nodes, now_s)
+        moves: list[tuple[str, int]] = []
+        for k, target in zip(plan.vehicle.tolist(), plan.target.tolist(), strict=True):
+            taxi = self.taxis[idle[int(k)]]
+            if int(target) != taxi.node:
+                taxi.rebalancing_to = int(target)
+                moves.append((taxi.spec.id, int(target)))
+        return moves
 
     # ------------------------------------------------------------------ views
     @property
@@ -608,7 +684,6 @@ class SharedTaxiDispatcher:
                 }
                 for t in self.taxis
             ],
-            "unserved_origins": [list(x) for x in self.unserved_origins],
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
@@ -631,7 +706,6 @@ class SharedTaxiDispatcher:
             taxi.assigned = [str(r) for r in data["assigned"]]
             taxi.onboard = [str(r) for r in data["onboard"]]
             taxi.rebalancing_to = data["rebalancing_to"]
-        self.unserved_origins = [(int(a), int(b)) for a, b in snapshot["unserved_origins"]]
         self.last_batch_s = snapshot["last_batch_s"]
         self._events = []
 

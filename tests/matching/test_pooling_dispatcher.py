@@ -277,3 +277,21 @@ def test_snapshot_restores_waiting_and_promised_rides(city):
     assert (a.assigned, a.reassigned, a.rejected, a.objective) == (b.assigned, b.reassigned, b.rejected, b.objective)
     with pytest.raises(InvalidValueError, match="snapshot"):
         SharedTaxiDispatcher(times, _fleet(2, net.num_nodes, 4), params).restore(data)
+
+
+def test_idle_taxis_are_sent_where_requests_went_unserved(city):
+    net, _, times = city
+    far = int(np.argmax(times.block([0], np.arange(net.num_nodes))[0]))
+    params = PoolingParams(max_wait_s=60, batch_s=30, rebalance=True)
+    disp = SharedTaxiDispatcher(times, [TaxiSpec("t", 0)], params)
+    disp.submit(TaxiRequest(id="far", origin=far, destination=1, request_time_s=0), 0)
+    for t in (0, 30, 60):
+        disp.run_batch(t)
+    assert disp.rides["far"].status is TaxiRideStatus.REJECTED
+    assert disp.rebalance(60) == [("t", far)]
+    assert disp.rebalancing_target("t") == far
+    assert disp.rebalance(90) == []  # already on its way
+    disp.locate("t", far, 2000)
+    assert disp.rebalancing_target("t") is None
+    off = SharedTaxiDispatcher(times, [TaxiSpec("t", 0)], dataclasses.replace(params, rebalance=False))
+    assert off.rebalance(60) == []

@@ -63,3 +63,18 @@ def test_bad_matrix_and_cache_size():
         MatrixTimes(np.array([[0.0, np.nan], [1.0, 0.0]]))
     with pytest.raises(InvalidArgumentError, match="cache_pairs"):
         HierarchyTimes(None, cache_pairs=-1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_within_finds_exactly_the_nodes_in_reach(city, reverse):
+    net, router = city
+    full = router.matrix(np.arange(net.num_nodes), np.arange(net.num_nodes))
+    node, limit = 17, int(np.median(full[17]))
+    truth = full[:, node] if reverse else full[node]
+    for times in (HierarchyTimes(router), MatrixTimes(full)):
+        nodes, secs = times.within(node, limit, reverse=reverse)
+        assert set(nodes.tolist()) == set(np.flatnonzero(truth <= limit).tolist())
+        assert np.array_equal(secs, truth[nodes])
+        assert np.all(np.diff(secs) >= 0) and nodes[0] == node
+    with pytest.raises(InvalidArgumentError, match="max_s"):
+        HierarchyTimes(router).within(node, -5)
