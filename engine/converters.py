@@ -212,10 +212,12 @@ def manifest(
         rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), nodes, strict=True)
     else:
         rows = ([s[name] for name in MANIFEST_COLUMNS] + [s.get("node", 0)] for s in stops)
+    rebalance = stops.get("rebalance_node") if isinstance(stops, dict) else None
     return driver_pb2.Manifest(
         event_id=event_id,
         vehicle_id=vehicle_id,
         time_s=int(time_s),
+        rebalance_node=rebalance,
         stops=[
             driver_pb2.ManifestStop(
                 ride_id=ride_id,

@@ -231,12 +231,18 @@ class TaxiService:
         self._details: dict[str, str] = {}  # why a ride was rejected or cancelled
         self._keys: dict[str, str] = {}  # idempotency key -> ride id
         self._reports: list[BatchReport] = []
-        #: Batches run since the engine started.
+        #: Batches run since the engine started, and the taxis the last one sent toward demand.
         self.batches = 0
+        self.rebalanced = 0
 
     def new_dispatcher(self) -> SharedTaxiDispatcher:
         return SharedTaxiDispatcher(
-            self.times, self.fleet, self.spec.pooling, distance_m=self.router.path_length_m, batch=self.spec.batch
+            self.times,
+            self.fleet,
+            self.spec.pooling,
+            distance_m=self.router.path_length_m,
+            batch=self.spec.batch,
+            coordinates=(self.network.x_m, self.network.y_m),
         )
 
     def retime(self, router: Router) -> None:
@@ -261,8 +267,11 @@ class TaxiService:
         return not d.open_rides and not any(t.assigned for t in d.taxis)
 
     def run_batch(self, time_s: int) -> BatchReport:
-        """Run the batch of ``time_s`` and schedule the next; every taxi's plan may change."""
+        """Run the batch of ``time_s``, then send idle taxis toward demand (when the service
+        rebalances: :meth:`SharedTaxiDispatcher.rebalance`), and schedule the next batch; every
+        taxi's plan may change."""
         report = self.dispatcher.run_batch(time_s)
+        self.rebalanced = len(self.dispatcher.rebalance(time_s))
         self.schedule_after(time_s)
         self.dirty.update(range(len(self.fleet)))
         self._reports[:] = [report]  # the last one is what the KPIs report
@@ -338,6 +347,7 @@ class TaxiService:
             "shift_end_s": spec.shift_end_s,
             "service": self.name,
             "node": taxi.node,
+            **({} if taxi.rebalancing_to is None else {"rebalance_node": taxi.rebalancing_to}),
         }
 
     def manifest(self, v: int) -> dict[str, list[Any]]:
@@ -357,6 +367,7 @@ class TaxiService:
                 r.request.request_time_s if s.kind is StopKind.PICKUP else 0 for s, r in zip(plan, rides, strict=True)
             ],
             "node": [int(s.node) for s in plan],
+            "rebalance_node": d.taxis[v].rebalancing_to,
         }
 
     def taxi_record(self, v: int) -> dict[str, Any]:
@@ -445,7 +456,10 @@ class TaxiService:
             self._taxis[v] = record
             vid = self.fleet[v].id
             commit.vehicles[vid] = record
-            if before is None or before["plan"] != record["plan"]:
+            if before is None or (before["plan"], before["rebalancing_to"]) != (
+                record["plan"],
+                record["rebalancing_to"],
+            ):
                 commit.events.append(
                     (f"vehicle:{vid}", {"kind": "manifest", "time_s": now_s, "stops": self.manifest(v)})
                 )
@@ -474,7 +488,8 @@ class TaxiService:
         """The operators' event of a batch that decided something."""
         detail = (
             f"assigned {len(report.assigned)}, reassigned {len(report.reassigned)}, rejected {len(report.rejected)}, "
-            f"open {report.open}, trips {report.trips}, {report.status}, {report.compute_s:.3f} s"
+            f"open {report.open}, trips {report.trips}, {report.status}, {report.compute_s:.3f} s; "
+            f"{self.rebalanced} idle taxis sent toward demand"
         )
         return {"kind": pc.BATCH_EVENT, "time_s": report.time_s, "ride_id": "", "vehicle_id": "", "detail": detail,
                 SERVICE_KEY: self.name}  # fmt: skip
@@ -503,7 +518,7 @@ class TaxiService:
         last = int(stored_last) if stored_last else None
         d.restore({
             "version": SNAPSHOT_VERSION, "last_batch_s": last, "open": open_ids,
-            "rides": [ride_to_dict(r) for r in ride_objs], "taxis": taxis, "unserved_origins": [],
+            "rides": [ride_to_dict(r) for r in ride_objs], "taxis": taxis,
         })  # fmt: skip
         self.dispatcher = d
         self._details = {r["ride"]["id"]: r.get("detail", "") for r in mine if r.get("detail")}

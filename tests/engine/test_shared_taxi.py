@@ -241,6 +241,13 @@ def test_a_ride_no_taxi_can_reach_is_rejected_with_the_reason(taxi_engine: Engin
     assert rejected.status == common_pb2.RIDE_STATUS_REJECTED
     assert rejected.reject_reason == common_pb2.REJECT_REASON_NO_VEHICLE_IN_TIME
     assert str(MAX_WAIT_S) in rejected.detail and not rejected.vehicle_id
+    # the batch then sends idle taxis toward the unserved demand: the drivers' manifests say where
+    listed = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(service=IMOA), timeout=TIMEOUT).vehicles
+    heading = [v for v in listed if v.HasField("rebalance_node")]
+    assert heading and all(v.rebalance_node == o for v in heading)
+    request = driver_pb2.GetManifestRequest(vehicle_id=heading[0].vehicle_id)
+    manifest = engine.driver.GetManifest(request, timeout=TIMEOUT)
+    assert manifest.rebalance_node == o and not manifest.stops
 
 
 def test_a_reassignment_before_the_pickup_is_streamed(taxi_engine: Engine) -> None:

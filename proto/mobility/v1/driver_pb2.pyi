@@ -42,7 +42,7 @@ class ShiftRequest(_message.Message):
     def __init__(self, vehicle_id: _Optional[str] = ..., stop: _Optional[int] = ..., now_s: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
 
 class VehicleStatus(_message.Message):
-    __slots__ = ("vehicle_id", "on_shift", "seats", "wheelchair_places", "on_board", "stop", "available_s", "planned_stops", "shift_end_s", "service", "node")
+    __slots__ = ("vehicle_id", "on_shift", "seats", "wheelchair_places", "on_board", "stop", "available_s", "planned_stops", "shift_end_s", "service", "node", "rebalance_node")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     ON_SHIFT_FIELD_NUMBER: _ClassVar[int]
     SEATS_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class VehicleStatus(_message.Message):
     SHIFT_END_S_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
+    REBALANCE_NODE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     on_shift: bool
     seats: int
@@ -65,7 +66,8 @@ class VehicleStatus(_message.Message):
     shift_end_s: int
     service: str
     node: int
-    def __init__(self, vehicle_id: _Optional[str] = ..., on_shift: bool = ..., seats: _Optional[int] = ..., wheelchair_places: _Optional[int] = ..., on_board: _Optional[int] = ..., stop: _Optional[int] = ..., available_s: _Optional[int] = ..., planned_stops: _Optional[int] = ..., shift_end_s: _Optional[int] = ..., service: _Optional[str] = ..., node: _Optional[int] = ...) -> None: ...
+    rebalance_node: int
+    def __init__(self, vehicle_id: _Optional[str] = ..., on_shift: bool = ..., seats: _Optional[int] = ..., wheelchair_places: _Optional[int] = ..., on_board: _Optional[int] = ..., stop: _Optional[int] = ..., available_s: _Optional[int] = ..., planned_stops: _Optional[int] = ..., shift_end_s: _Optional[int] = ..., service: _Optional[str] = ..., node: _Optional[int] = ..., rebalance_node: _Optional[int] = ...) -> None: ...
 
 class LocationReport(_message.Message):
     __slots__ = ("vehicle_id", "stop", "time_s", "node", "service")
@@ -126,16 +128,18 @@ class ManifestStop(_message.Message):
     def __init__(self, ride_id: _Optional[str] = ..., kind: _Optional[_Union[StopKind, str]] = ..., stop: _Optional[int] = ..., planned_s: _Optional[int] = ..., service_s: _Optional[int] = ..., passengers: _Optional[int] = ..., window_start_s: _Optional[int] = ..., node: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("event_id", "vehicle_id", "time_s", "stops")
+    __slots__ = ("event_id", "vehicle_id", "time_s", "stops", "rebalance_node")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_S_FIELD_NUMBER: _ClassVar[int]
     STOPS_FIELD_NUMBER: _ClassVar[int]
+    REBALANCE_NODE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     vehicle_id: str
     time_s: int
     stops: _containers.RepeatedCompositeFieldContainer[ManifestStop]
-    def __init__(self, event_id: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., time_s: _Optional[int] = ..., stops: _Optional[_Iterable[_Union[ManifestStop, _Mapping]]] = ...) -> None: ...
+    rebalance_node: int
+    def __init__(self, event_id: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., time_s: _Optional[int] = ..., stops: _Optional[_Iterable[_Union[ManifestStop, _Mapping]]] = ..., rebalance_node: _Optional[int] = ...) -> None: ...
 
 class StopEvent(_message.Message):
     __slots__ = ("vehicle_id", "kind", "ride_id", "stop", "time_s", "service", "node")
