@@ -11,7 +11,9 @@ is the default): the I-MOD zone those tables describe, and shared-taxi fleets (I
     [[services]]
     name = "imoa"              # the name calls give (the service field of the API)
     kind = "shared_taxi"
-    vehicles = 30              # taxis, ids "imoa0000" .. (or start_nodes = [...]: one taxi per node)
+    vehicles = 30              # taxis, ids "imoa0000" ..
+    start_nodes = [17, 523]    # optional: the first taxis' start nodes (or a vehicle file, "id node" per
+                               # line as Manhattan.drv); the others start at nodes drawn for the seed
     shift_start = "06:00"      # optional, as in [fleet]
     shift_end = "23:30"
     batch = true               # false: each request assigned at once (the immediate-insertion baseline)
@@ -19,7 +21,8 @@ is the default): the I-MOD zone those tables describe, and shared-taxi fleets (I
 
 A scenario of the shared taxi alone says ``kind = "shared_taxi"`` in ``[service]`` (with an
 optional ``name``, default ``"imoa"``): its ``[pooling]`` table gives the rules and ``[fleet]``
-(``vehicles``, ``shift_start``, ``shift_end``) the taxis; it has no I-MOD service. A
+(``vehicles``, ``start_nodes``, ``shift_start``, ``shift_end``) the taxis, whose ids are then
+``taxi0000``, ... as in the simulator's runs of the same scenario; it has no I-MOD service. A
 ``[pooling]`` table without ``[service] kind`` means the same. The I-MOD service is named by
 ``[service] name`` (default ``"imod"``).
 :func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
@@ -153,6 +156,8 @@ SERVICE_KINDS = ("imod", "shared_taxi")
 #: Default names of the I-MOD service and of a shared-taxi service of a scenario of its own.
 DEFAULT_IMOD_NAME = "imod"
 DEFAULT_TAXI_NAME = "imoa"
+#: The taxis' ids of a scenario of the shared taxi alone start with this, as in the simulator.
+SCENARIO_TAXI_PREFIX = "taxi"
 #: Most taxis of one shared-taxi service.
 MAX_TAXIS = 100_000
 
@@ -164,11 +169,12 @@ class TaxiServiceSpec:
     Attributes:
         name: what calls name it by (the id rule).
         pooling: its rules and the batch's budgets.
-        vehicles: its taxis (ids ``<name>0000`` ..., :meth:`taxi_ids`).
-        start_nodes: where each taxi starts (road-network node ids; empty: drawn by
-            :meth:`fleet`, uniformly over the nodes, for the seed).
+        vehicles: its taxis (ids ``<id_prefix>0000`` ..., :meth:`taxi_ids`).
+        start_nodes: where the first taxis start (road-network node ids); the others start at
+            nodes drawn by :meth:`fleet`, uniformly over the nodes, for the seed.
         shift_start_s, shift_end_s: every taxi's shift.
         batch: False assigns each request at once (the immediate-insertion baseline).
+        id_prefix: what the taxis' ids start with (empty: the service's name).
     """
 
     name: str
@@ -178,36 +184,56 @@ class TaxiServiceSpec:
     shift_start_s: int = 0
     shift_end_s: int = 2 * DAY_S
     batch: bool = True
+    id_prefix: str = ""
 
     def taxi_ids(self) -> list[str]:
         """The taxis' ids, in fleet order."""
-        return [f"{self.name}{k:04d}" for k in range(self.vehicles)]
+        return [f"{self.id_prefix or self.name}{k:04d}" for k in range(self.vehicles)]
 
     def fleet(self, num_nodes: int, seed: int) -> list[TaxiSpec]:
-        """The taxis on a network of ``num_nodes`` nodes: at :attr:`start_nodes`, or at nodes drawn
+        """The taxis on a network of ``num_nodes`` nodes: at :attr:`start_nodes`, then at nodes drawn
         for ``seed`` (the same for the same seed, service name and network size).
 
         Raises:
             ConfigError: a start node is not in the network (field ``services.start_nodes``).
         """
-        if self.start_nodes:
-            bad = [n for n in self.start_nodes if not 0 <= n < num_nodes]
-            if bad:
-                raise ConfigError(
-                    "services.start_nodes", f"node {bad[0]} is not in the network", f"0 .. {num_nodes - 1}"
-                )
-            nodes = list(self.start_nodes)
-        else:
-            rng = np.random.default_rng([seed, *self.name.encode()])
-            nodes = rng.integers(0, num_nodes, self.vehicles).tolist()
+        bad = [n for n in self.start_nodes if not 0 <= n < num_nodes]
+        if bad:
+            raise ConfigError("services.start_nodes", f"node {bad[0]} is not in the network", f"0 .. {num_nodes - 1}")
+        rng = np.random.default_rng([seed, *self.name.encode()])
+        nodes = [*self.start_nodes, *rng.integers(0, num_nodes, self.vehicles - len(self.start_nodes)).tolist()]
         return [
             TaxiSpec(vid, int(node), self.shift_start_s, self.shift_end_s)
             for vid, node in zip(self.taxi_ids(), nodes, strict=True)
         ]
 
 
+def _start_nodes(value: object, field: str, *, base: Path | None, data_dir: Path | None) -> list[int]:
+    """Start nodes: a list of node ids, or a vehicle file (``id node`` per line, as ``Manhattan.drv``)."""
+    if isinstance(value, str):
+        path = locate(value, field, base=base, data_dir=data_dir)
+        try:
+            rows = np.loadtxt(path, dtype=np.int64, ndmin=2)
+        except ValueError as exc:
+            raise ConfigError(field, f"{path} is not a vehicle file ({exc})", '"id node" per line') from exc
+        if rows.shape[1] < 2:
+            raise ConfigError(field, f"{path} has one column", '"id node" per line')
+        return [int(n) for n in rows[:, 1]]
+    if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        raise ConfigError(field, f"got {value!r}", "a list of road-network node ids, or a vehicle file")
+    return list(value)
+
+
 def _taxi_service(
-    table: Mapping[str, Any], section: str, *, name: str, pooling: Any, pooling_section: str
+    table: Mapping[str, Any],
+    section: str,
+    *,
+    name: str,
+    pooling: Any,
+    pooling_section: str,
+    id_prefix: str = "",
+    base: Path | None = None,
+    data_dir: Path | None = None,
 ) -> TaxiServiceSpec:
     """A :class:`TaxiServiceSpec` from a ``[[services]]`` table (or ``[fleet]`` with ``pooling``)."""
     if not isinstance(pooling, Mapping):
@@ -217,12 +243,12 @@ def _taxi_service(
     except InvalidValueError as exc:  # its field is "pooling.<key>"
         field = exc.field.removeprefix("pooling.")
         raise ConfigError(f"{pooling_section}.{field}", exc.message, exc.allowed) from exc
-    starts = table.get("start_nodes", [])
-    if not isinstance(starts, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in starts):
-        raise ConfigError(f"{section}.start_nodes", f"got {starts!r}", "a list of road-network node ids")
+    listed = "start_nodes" in table and isinstance(table["start_nodes"], list)
+    starts = _start_nodes(table.get("start_nodes", []), f"{section}.start_nodes", base=base, data_dir=data_dir)
     vehicles = integer(table, "vehicles", section, len(starts) or 10, 1, MAX_TAXIS)
-    if starts and len(starts) != vehicles:
+    if listed and len(starts) > vehicles:
         raise ConfigError(f"{section}.start_nodes", f"{len(starts)} nodes for {vehicles} taxis", "one node per taxi")
+    starts = starts[:vehicles]  # a vehicle file may list more
     shift_start = parse_time(table.get("shift_start", 0), f"{section}.shift_start")
     shift_end = parse_time(table.get("shift_end", 2 * DAY_S), f"{section}.shift_end")
     if shift_end <= shift_start:
@@ -233,10 +259,12 @@ def _taxi_service(
     problem = id_problem(name)
     if problem is not None:
         raise ConfigError(f"{section}.name", problem, ID_RULE)
-    return TaxiServiceSpec(name, params, vehicles, tuple(starts), shift_start, shift_end, batch)
+    return TaxiServiceSpec(name, params, vehicles, tuple(starts), shift_start, shift_end, batch, id_prefix)
 
 
-def _services(doc: Mapping[str, Any], service: Mapping[str, Any]) -> tuple[bool, str, tuple[TaxiServiceSpec, ...]]:
+def _services(
+    doc: Mapping[str, Any], service: Mapping[str, Any], *, base: Path | None, data_dir: Path | None
+) -> tuple[bool, str, tuple[TaxiServiceSpec, ...]]:
     """Whether the deployment runs I-MOD, its name, and the shared-taxi services (module docstring)."""
     kind = service.get("kind", "shared_taxi" if "pooling" in doc else "imod")
     if kind not in SERVICE_KINDS:
@@ -247,7 +275,10 @@ def _services(doc: Mapping[str, Any], service: Mapping[str, Any]) -> tuple[bool,
         fl = doc.get("fleet", {})
         check_keys(fl, {"vehicles", "shift_start", "shift_end", "start_nodes", "seats", "wheelchair_places"}, "fleet")
         name = service.get("name", DEFAULT_TAXI_NAME)
-        taxis.append(_taxi_service(fl, "fleet", name=name, pooling=doc.get("pooling", {}), pooling_section="pooling"))
+        taxis.append(
+            _taxi_service(fl, "fleet", name=name, pooling=doc.get("pooling", {}), pooling_section="pooling",
+                          id_prefix=SCENARIO_TAXI_PREFIX, base=base, data_dir=data_dir)
+        )  # fmt: skip
     else:
         imod_name = service.get("name", DEFAULT_IMOD_NAME)
         if id_problem(imod_name) is not None:
@@ -271,8 +302,9 @@ def _services(doc: Mapping[str, Any], service: Mapping[str, Any]) -> tuple[bool,
             raise ConfigError(f"{section}.name", "missing", ID_RULE)
         pooling = table.get("pooling", {})
         taxis.append(
-            _taxi_service(table, section, name=table["name"], pooling=pooling, pooling_section=f"{section}.pooling")
-        )
+            _taxi_service(table, section, name=table["name"], pooling=pooling, pooling_section=f"{section}.pooling",
+                          base=base, data_dir=data_dir)
+        )  # fmt: skip
     names = ([imod_name] if kind == "imod" else []) + [t.name for t in taxis]
     dup = next((n for k, n in enumerate(names) if n in names[:k]), None)
     if dup is not None:
@@ -344,7 +376,7 @@ class Deployment:
         sv = doc.get("service", {})
         if not isinstance(sv, Mapping):
             raise ConfigError("service", f"got {sv!r}", "a table")
-        imod, imod_name, taxis = _services(doc, sv)
+        imod, imod_name, taxis = _services(doc, sv, base=base, data_dir=data_dir)
         fl = doc.get("fleet", {})
         if imod:
             check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")

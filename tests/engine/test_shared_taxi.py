@@ -23,7 +23,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from matching.deployment import ConfigError, Deployment
+from matching.deployment import ConfigError, Deployment, TaxiServiceSpec
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2, rider_pb2_grpc
 from tests.engine.conftest import Engine, RedisServer, bearer, serve_subprocess
 from tests.engine.test_server import StreamReader, status_code
@@ -151,8 +151,18 @@ def test_a_deployment_declares_taxi_services_and_refuses_bad_tables(data_dir: Pa
     assert spec.vehicles == 4 and spec.pooling.max_wait_s == MAX_WAIT_S and spec.pooling.batch_s == BATCH_S
     assert spec.taxi_ids() == ["imoa0000", "imoa0001", "imoa0002", "imoa0003"]
     assert spec.fleet(300, seed=1) == spec.fleet(300, seed=1) != spec.fleet(300, seed=2)  # drawn for the seed
+    assert [s.node for s in spec.fleet(300, seed=1)[:2]] != [5, 7]
+    listed = TaxiServiceSpec(IMOA, spec.pooling, 4, start_nodes=(5, 7))
+    assert [s.node for s in listed.fleet(300, seed=1)[:2]] == [5, 7]  # the listed nodes first, then drawn
     alone = Deployment.from_toml(TAXIS_ONLY, data_dir=data_dir)
     assert alone.services == ("jamsil-taxi",) and not alone.imod and alone.taxi_services[0].pooling.batch_s == 20
+    assert alone.taxi_services[0].taxi_ids() == ["taxi0000", "taxi0001", "taxi0002"]  # as in the simulator
+    drv = Deployment.from_dict(
+        {"network": {"kind": "benchmark", "path": "rideshare/manhattan"}, "service": {"kind": "shared_taxi"},
+         "pooling": {}, "fleet": {"vehicles": 400, "start_nodes": "rideshare/manhattan/Manhattan.drv"}},
+        data_dir=data_dir,
+    ).taxi_services[0]  # fmt: skip
+    assert len(drv.start_nodes) == 300 and drv.vehicles == 400  # Manhattan.drv lists 300 taxis
     base = {"network": {"kind": "osm", "path": "osm/seoul_jamsil.osm"}}
     cases: list[tuple[dict[str, Any], str]] = [
         ({"services": [{"name": "x", "pooling": {"max_wait_s": 5}}]}, "services[0].pooling.max_wait_s"),
@@ -160,7 +170,8 @@ def test_a_deployment_declares_taxi_services_and_refuses_bad_tables(data_dir: Pa
         ({"services": [{"name": "x", "kind": "bus"}]}, "services[0].kind"),
         ({"services": [{"vehicles": 3}]}, "services[0].name"),
         ({"services": [{"name": "imod"}]}, "services.name"),
-        ({"services": [{"name": "x", "vehicles": 2, "start_nodes": [1]}]}, "services[0].start_nodes"),
+        ({"services": [{"name": "x", "vehicles": 2, "start_nodes": [1, 2, 3]}]}, "services[0].start_nodes"),
+        ({"services": [{"name": "x", "start_nodes": "no-such.drv"}]}, "services[0].start_nodes"),
         ({"service": {"kind": "tram"}}, "service.kind"),
         ({"service": {"kind": "shared_taxi"}, "pooling": {"batch_s": 0}}, "pooling.batch_s"),
         ({"pooling": {}, "service": {"kind": "imod"}}, "pooling"),
@@ -473,7 +484,7 @@ def test_a_taxi_only_deployment_serves_calls_that_name_no_service(start_engine: 
     assert ride.service == "jamsil-taxi" and ride.status == common_pb2.RIDE_STATUS_MATCHING
     advance(engine, T0 + 20)
     assigned = get_ride(engine, "r1")
-    assert assigned.status == common_pb2.RIDE_STATUS_ASSIGNED and assigned.vehicle_id.startswith("jamsil-taxi")
+    assert assigned.status == common_pb2.RIDE_STATUS_ASSIGNED and assigned.vehicle_id.startswith("taxi")
     listed = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), timeout=TIMEOUT).vehicles
     assert [v.service for v in listed] == ["jamsil-taxi"] * 3
     assert engine.operator.FleetStatus(operator_pb2.FleetStatusRequest(), timeout=TIMEOUT).rides_matched == 1
