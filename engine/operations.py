@@ -341,7 +341,7 @@ def taxi_quote(
     request = ask.request(core.network, now)
     answer = svc.dispatcher.quote(request, now)
     if isinstance(answer, Rejection):
-        return _counted(core, answer)
+        return answer  # a quote: the service's FleetStatus counts the rides it rejects
     return quote_dict(svc.name, answer, request)
 
 

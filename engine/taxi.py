@@ -230,6 +230,7 @@ class TaxiService:
         self._taxis: dict[int, dict[str, Any]] = {}  # each taxi's record as last written
         self._details: dict[str, str] = {}  # why a ride was rejected or cancelled
         self._keys: dict[str, str] = {}  # idempotency key -> ride id
+        self._key_of: dict[str, str] = {}  # ride id -> its idempotency key
         self._reports: list[BatchReport] = []
         #: Batches run since the engine started, and the taxis the last one sent toward demand.
         self.batches = 0
@@ -292,6 +293,7 @@ class TaxiService:
         ride = self.dispatcher.submit(request, now_s)
         if key:
             self._keys[key] = ride.id
+            self._key_of[ride.id] = key
         return ride
 
     def taxi_row(self, vehicle_id: str) -> int:
@@ -424,7 +426,7 @@ class TaxiService:
     # -- the store
     def ride_record(self, ride: TaxiRide) -> dict[str, Any]:
         record = {RECORD_KEY: self.name, "ride": ride_to_dict(ride), "detail": self._details.get(ride.id, "")}
-        key = next((k for k, rid in self._keys.items() if rid == ride.id), "")
+        key = self._key_of.get(ride.id)
         if key:
             record["idempotency_key"] = key
         return record
@@ -523,6 +525,7 @@ class TaxiService:
         self.dispatcher = d
         self._details = {r["ride"]["id"]: r.get("detail", "") for r in mine if r.get("detail")}
         self._keys = {r["idempotency_key"]: r["ride"]["id"] for r in mine if r.get("idempotency_key")}
+        self._key_of = {rid: key for key, rid in self._keys.items()}
         self._rides = {rid: self.ride_dict(ride) for rid, ride in d.rides.items()}
         self._taxis = {v: self.taxi_record(v) for v in range(len(self.fleet))}
         self.dirty.clear()
