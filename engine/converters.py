@@ -212,7 +212,7 @@ def manifest(
         rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), nodes, strict=True)
     else:
         rows = ([s[name] for name in MANIFEST_COLUMNS] + [s.get("node", 0)] for s in stops)
-    rebalance = stops.get("rebalance_node") if isinstance(stops, dict) else None
+    rebalance: Any = stops.get("rebalance_node") if isinstance(stops, dict) else None
     return driver_pb2.Manifest(
         event_id=event_id,
         vehicle_id=vehicle_id,

@@ -458,7 +458,7 @@ def taxi_vehicles(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str
 
 
 @operation(mutates=False)
-def taxi_manifest(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str) -> dict[str, list[Any]]:
+def taxi_manifest(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str) -> dict[str, Any]:
     """The taxi's plan as manifest columns (each stop's road ``node``)."""
     svc = core.taxi_service(service)
     return svc.manifest(svc.taxi_row(vehicle_id))

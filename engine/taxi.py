@@ -352,9 +352,10 @@ class TaxiService:
             **({} if taxi.rebalancing_to is None else {"rebalance_node": taxi.rebalancing_to}),
         }
 
-    def manifest(self, v: int) -> dict[str, list[Any]]:
+    def manifest(self, v: int) -> dict[str, Any]:
         """Taxi ``v``'s plan as manifest columns (:func:`engine.converters.manifest`): each stop's
-        ``node`` (``stop`` is -1: door to door)."""
+        ``node`` (``stop`` is -1: door to door), and ``rebalance_node``: where an idle taxi is sent
+        toward demand (None: nowhere)."""
         d = self.dispatcher
         plan = d.taxis[v].plan
         rides = [d.rides[s.ride_id] for s in plan]
