@@ -18,13 +18,17 @@ Batches. Every ``pooling.batch_s`` of the service clock a batch matches the wait
 external clock a call whose time passes the next batch time first runs the batch, at the batch
 time (the core's :meth:`~engine.core.EngineCore.now`): a simulation gets the same batches
 whatever the timing of its calls. On the wall clock a timer queues the ``taxi_batches``
-operation when one is due. A service with nothing waiting or promised skips its batches.
+operation when one is due. A service with nothing waiting or promised skips its batches. After
+each batch the idle taxis are sent toward unserved demand (:meth:`SharedTaxiDispatcher.rebalance`,
+when the service's ``pooling.rebalance`` is on): the drivers read the target in their manifest.
 
 Persistence: per-ride records, like the I-MOD side, not the dispatcher's whole
 :meth:`~SharedTaxiDispatcher.snapshot` per commit. A commit writes only what changed (a booking
 writes one ride; a batch the rides it matched or moved and the taxis whose plan changed), which
 keeps commits small with thousands of rides a day, and lets retention forget ended rides one by
-one. Ride records carry ``taxi_service`` (the I-MOD rebuild leaves them out), taxi records too;
+one. Measured on Manhattan with 2,000 taxis (``imoa_manhattan``, 300 bookings then one batch, the
+memory store): staging the batch's changes took 23 ms and its commit 17 ms, beside the batch's
+own 2.0 s. Ride records carry ``taxi_service`` (the I-MOD rebuild leaves them out), taxi records too;
 the meta key ``taxi:<name>:last_batch_s`` holds the last batch time. A restarted engine rebuilds
 each dispatcher from them (:meth:`TaxiService.restore`): waiting rides keep their order and are
 matched at its next batch, promised ones stay on their taxis.
@@ -276,6 +280,7 @@ class TaxiService:
         self.schedule_after(time_s)
         self.dirty.update(range(len(self.fleet)))
         self._reports[:] = [report]  # the last one is what the KPIs report
+        del self.dispatcher.reports[:-1]  # a live service runs for days: no growing list of every batch
         self.batches += 1
         return report
 
