@@ -362,13 +362,15 @@ def test_a_restarted_engine_keeps_the_waiting_ride_and_matches_it(
     advance(first, T0 + BATCH_S)
     promised = get_ride(first, "early")
     assert promised.status == common_pb2.RIDE_STATUS_ASSIGNED
-    waiting = book(first, ask("late", d, o))
+    retry = rider_pb2.BookRideRequest(request=ask("late", d, o), idempotency_key="k-late")
+    waiting = first.rider.BookRide(retry, timeout=TIMEOUT)
     assert waiting.status == common_pb2.RIDE_STATUS_MATCHING
     first.close()  # the engine stops; Redis keeps what it committed
 
     second = start_engine(store=redis_server.url, scenario=TWO_SERVICES)
     assert second.core.clock_s == T0 + BATCH_S
     assert get_ride(second, "late") == waiting  # still waiting
+    assert second.rider.BookRide(retry, timeout=TIMEOUT) == waiting  # the key survived: a retry books nothing new
     assert get_ride(second, "early") == promised  # still promised to its taxi
     reader = watch(second, "late")
     try:
@@ -394,8 +396,12 @@ def test_calls_name_either_service_and_the_default_is_the_imod_zone(
     minibus = engine.rider.BookRide(rider_pb2.BookRideRequest(request=imod, now_s=T0), timeout=TIMEOUT)
     assert minibus.service == "imod" and minibus.vehicle_id.startswith("veh")
     taxis = taxi_nodes(engine)
-    taxi = book(engine, ask("t1", free_node(engine, taxis, 0), free_node(engine, taxis, 40)))
+    request = ask("t1", free_node(engine, taxis, 0), free_node(engine, taxis, 40))
+    booking = rider_pb2.BookRideRequest(request=request, idempotency_key="k-t1")
+    taxi = engine.rider.BookRide(booking, timeout=TIMEOUT)
     assert taxi.service == IMOA
+    assert engine.rider.BookRide(booking, timeout=TIMEOUT) == taxi  # a retry gets the same ride
+    assert status_code(lambda: book(engine, request)) == grpc.StatusCode.FAILED_PRECONDITION  # the id is taken
     assert get_ride(engine, "m2").service == "imod" and get_ride(engine, "t1").service == IMOA
     assert get_ride(engine, "t1", service=IMOA) == taxi
     assert status_code(lambda: get_ride(engine, "t1", service="imod")) == grpc.StatusCode.NOT_FOUND
