@@ -13,6 +13,7 @@ when authentication is off) ids are used as given.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from matching import ID_RULE, SCOPED_ID_RULE, Offer, Rejection, Request, RiderClass, id_problem, scoped_id
@@ -20,6 +21,7 @@ from proto import convert as pc
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 
 from .errors import InvalidInput
+from .taxi import TaxiAsk
 
 # The enum tables are the schema's one mapping (proto/convert.py); an unspecified rider class is an adult.
 _RIDER_CLASS = {common_pb2.RIDER_CLASS_UNSPECIFIED: RiderClass.ADULT, **pc.RIDER_CLASS_FROM_PROTO}
@@ -60,10 +62,66 @@ def _place(msg: common_pb2.Place, end: str, out: dict[str, Any]) -> None:
         raise InvalidInput(end, "give a stop or a point")
 
 
+#: The ``share`` choices of a quote: Sharing value -> shares the taxi.
+_SHARING = {common_pb2.SHARING_UNSPECIFIED: True, common_pb2.SHARING_SHARED: True, common_pb2.SHARING_ALONE: False}
+_SHARING_ALLOWED = "0 SHARING_UNSPECIFIED, 1 SHARING_SHARED, 2 SHARING_ALONE"
+
+
+def sharing(msg: rider_pb2.QuoteRequest) -> bool:
+    """Whether a quote asks to share (InvalidInput naming ``share`` for a value the schema lacks)."""
+    if msg.share not in _SHARING:
+        raise InvalidInput("share", f"unknown value {msg.share} (allowed: {_SHARING_ALLOWED})")
+    return _SHARING[msg.share]
+
+
+def _taxi_end(msg: common_pb2.Place, end: str) -> int | tuple[float, float]:
+    which = msg.WhichOneof("place")
+    if which == "node":
+        return int(msg.node)
+    if which == "point":
+        for name, value, limit in (("lat", msg.point.lat, 90.0), ("lon", msg.point.lon, 180.0)):
+            if not math.isfinite(value) or abs(value) > limit:
+                raise InvalidInput(f"{end}.point.{name}", f"got {value} (allowed: -{limit:g} .. {limit:g} degrees)")
+        return (msg.point.lat, msg.point.lon)
+    if which == "stop":
+        raise InvalidInput(f"{end}.stop", "the shared taxi is door to door: give a point or a road node, not a stop")
+    raise InvalidInput(end, "give a point or a road node")
+
+
+def taxi_ask_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None) -> TaxiAsk:
+    """A shared-taxi request from a quote (its id scoped by ``rider_id``); field errors name the
+    message's fields. The shared taxi takes requests for now only, without wheelchairs."""
+    check_id("request_id", msg.request_id)
+    if msg.rider_class not in _RIDER_CLASS:
+        raise InvalidInput("rider_class", f"unknown value {msg.rider_class}")
+    if msg.passengers <= 0:
+        raise InvalidInput("passengers", f"got {msg.passengers} (allowed: 1 .. the taxi's seats)")
+    if msg.requested_time_s:
+        raise InvalidInput("requested_time_s", f"got {msg.requested_time_s} (allowed: 0: the shared taxi is for now)")
+    if msg.wheelchair:
+        raise InvalidInput("wheelchair", "the shared taxis have no wheelchair places (allowed: false)")
+    return TaxiAsk(
+        id=own_id(rider_id, msg.request_id),
+        origin=_taxi_end(msg.origin, "origin"),
+        destination=_taxi_end(msg.destination, "destination"),
+        passengers=int(msg.passengers),
+        share=sharing(msg),
+        rider_class=_RIDER_CLASS[msg.rider_class],
+    )
+
+
+def taxi_offer_to_proto(fields: dict[str, Any], rider: str | None = None) -> common_pb2.Offer:
+    """A shared taxi's quote (:func:`engine.taxi.quote_dict`) as ``rider`` (if given) sees it."""
+    return common_pb2.Offer(**{**fields, "request_id": shown_id(rider, fields["request_id"])})
+
+
 def request_from_proto(msg: rider_pb2.QuoteRequest, rider_id: str | None, clock_s: int) -> Request:
     """A :class:`Request` from a quote (its id scoped by ``rider_id``, if given: :func:`own_id`);
     field errors name the message's fields."""
     check_id("request_id", msg.request_id)
+    if not sharing(msg):
+        raise InvalidInput("share", "I-MOD minibuses are shared: no ride alone (allowed: 0 SHARING_UNSPECIFIED, "
+                           "1 SHARING_SHARED)")  # fmt: skip
     if msg.rider_class not in _RIDER_CLASS:
         raise InvalidInput("rider_class", f"unknown value {msg.rider_class}")
     if msg.passengers <= 0:
@@ -102,9 +160,10 @@ def rejection_to_proto(rej: Rejection, rider: str | None = None) -> common_pb2.R
 
 def ride_to_proto(r: dict[str, Any], rider: str | None = None) -> common_pb2.Ride:
     """A ride (:meth:`engine.views.Views.ride_dict`) as ``rider`` (if given) sees it."""
+    reject = r.get("reject_reason")
     return common_pb2.Ride(
         ride_id=shown_id(rider, r["ride_id"]),
-        status=pc.RIDE_STATUS.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
+        status=pc.RIDE_STATUS_BY_NAME.get(r["status"], common_pb2.RIDE_STATUS_UNSPECIFIED),
         vehicle_id=r["vehicle_id"],
         pickup_stop=r["pickup_stop"],
         dropoff_stop=r["dropoff_stop"],
@@ -118,6 +177,14 @@ def ride_to_proto(r: dict[str, Any], rider: str | None = None) -> common_pb2.Rid
         dropped_off_at_s=r["dropped_off_at_s"],
         fare_krw=r["fare_krw"],
         offer_id=r["offer_id"],
+        service=r.get("service", ""),
+        shared=r.get("shared", False),
+        share=r.get("share", True),
+        reject_reason=pc.REJECT_REASON_BY_NAME.get(reject or "", common_pb2.REJECT_REASON_UNSPECIFIED),
+        detail=r.get("detail", ""),
+        pickup_node=r.get("pickup_node", 0),
+        dropoff_node=r.get("dropoff_node", 0),
+        walk_m=r.get("walk_m", 0),
     )
 
 
@@ -125,7 +192,7 @@ def ride_update(event_id: str, payload: dict[str, Any], rider: str | None = None
     """An event of a ride's topic as ``rider`` (if given) sees it."""
     return rider_pb2.RideUpdate(
         event_id=event_id,
-        kind=pc.RIDE_UPDATE_KIND.get(payload["kind"], rider_pb2.RIDE_UPDATE_KIND_STATE),
+        kind=pc.RIDE_UPDATE_KIND_BY_NAME.get(payload["kind"], rider_pb2.RIDE_UPDATE_KIND_STATE),
         time_s=int(payload.get("time_s", 0)),
         ride=ride_to_proto(payload["ride"], rider),
     )
@@ -139,15 +206,18 @@ def manifest(
     event_id: str, vehicle_id: str, time_s: int, stops: dict[str, list[Any]] | list[dict[str, Any]]
 ) -> driver_pb2.Manifest:
     """A manifest message from the engine's manifest columns (or, as stored before they were
-    columns, a list with a dict per stop)."""
+    columns, a list with a dict per stop); a shared taxi's have a ``node`` column too."""
     if isinstance(stops, dict):
-        rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), strict=True)
+        nodes = stops.get("node") or [0] * len(stops["ride_id"])
+        rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), nodes, strict=True)
     else:
-        rows = ([s[name] for name in MANIFEST_COLUMNS] for s in stops)
+        rows = ([s[name] for name in MANIFEST_COLUMNS] + [s.get("node", 0)] for s in stops)
+    rebalance: Any = stops.get("rebalance_node") if isinstance(stops, dict) else None
     return driver_pb2.Manifest(
         event_id=event_id,
         vehicle_id=vehicle_id,
         time_s=int(time_s),
+        rebalance_node=rebalance,
         stops=[
             driver_pb2.ManifestStop(
                 ride_id=ride_id,
@@ -157,8 +227,9 @@ def manifest(
                 service_s=service_s,
                 passengers=passengers,
                 window_start_s=window_start_s,
+                node=node,
             )
-            for ride_id, kind, stop, planned_s, service_s, passengers, window_start_s in rows
+            for ride_id, kind, stop, planned_s, service_s, passengers, window_start_s, node in rows
         ],
     )
 
@@ -166,11 +237,12 @@ def manifest(
 def assignment_event(event_id: str, payload: dict[str, Any]) -> operator_pb2.AssignmentEvent:
     return operator_pb2.AssignmentEvent(
         event_id=event_id,
-        kind=pc.ASSIGNMENT_KIND.get(payload["kind"], operator_pb2.ASSIGNMENT_KIND_UNSPECIFIED),
+        kind=pc.ASSIGNMENT_KIND_BY_NAME.get(payload["kind"], operator_pb2.ASSIGNMENT_KIND_UNSPECIFIED),
         time_s=int(payload["time_s"]),
         ride_id=payload["ride_id"],
         vehicle_id=payload["vehicle_id"],
         detail=payload["detail"],
+        service=payload.get("service", ""),
     )
 
 

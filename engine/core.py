@@ -54,6 +54,7 @@ from .operations import OPERATIONS, Command
 from .ownership import IdempotencyKeys
 from .store_types import Commit, StateStore, StoreUnavailable
 from .streams import Streams, Subscription, read_history
+from .taxi import RECORD_KEY, ServiceDirectory, TaxiService, taxi_services, warm_taxis
 from .views import Views
 from .writer import CALL_TIMEOUT_S, Writer, wait_for
 
@@ -90,6 +91,16 @@ class EngineCore:
     fleet_kpis = ops.fleet_kpis
     reoptimise = ops.reoptimise
     update_traffic = ops.update_traffic
+    taxi_quote = ops.taxi_quote
+    taxi_book = ops.taxi_book
+    ride_view = ops.ride_view
+    cancel_ride = ops.cancel_ride
+    taxi_locate = ops.taxi_locate
+    taxi_stop_event = ops.taxi_stop_event
+    taxi_vehicles = ops.taxi_vehicles
+    taxi_manifest = ops.taxi_manifest
+    taxi_kpis = ops.taxi_kpis
+    taxi_batches = ops.taxi_batches
 
     def __init__(
         self,
@@ -143,6 +154,15 @@ class EngineCore:
         self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
         self._sinks: list[Callable[[list[tuple[str, str, dict[str, Any]]]], None]] = []
         self._observers: list[Observer] = []
+        #: The deployment's services and the service of each taxi (what the servicers route by).
+        self.directory = ServiceDirectory.from_deployment(
+            deployment, (f"veh{k:04d}" for k in range(deployment.fleet.vehicles))
+        )
+        #: The shared-taxi services (:mod:`engine.taxi`), by name, once started.
+        self.taxi: dict[str, TaxiService] = {}
+        self._batch_timer: threading.Thread | None = None
+        self._batch_queued = threading.Event()
+        self._batch_events: list[dict[str, Any]] = []  # the batches' operator events, for the next stage
 
     @property
     def writer_nice_applied(self) -> int | None:
@@ -155,6 +175,8 @@ class EngineCore:
         t0 = time.perf_counter()
         self.network, self.router, self.stops = load_world(self.deployment)
         self.fleet: list[VehicleState] = make_fleet(self.deployment, self.stops, self.seed)
+        self.directory = ServiceDirectory.from_deployment(self.deployment, (v.id for v in self.fleet))
+        self.taxi = taxi_services(self.deployment, self.network, self.router, self.seed)
         self.timings["world_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         warm_up()
@@ -164,6 +186,13 @@ class EngineCore:
         if not self.warm_dispatcher():
             log.warning("no trial booking was possible: some dispatcher kernels compile on the first calls")
         self.timings["dispatcher_warm_up_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for service in self.taxi.values():
+            if not warm_taxis(service, max(service.spec.shift_start_s, self.deployment.service.service_start_s) + 3600):
+                log.warning(
+                    "no trial taxi ride of %s was possible: its kernels compile on the first calls", service.name
+                )
+        self.timings["taxi_warm_up_s"] = time.perf_counter() - t0
         self.reload()
         if self.clock == "wall":
             self.roll_over()  # the store may hold a day that has ended since
@@ -171,6 +200,9 @@ class EngineCore:
         if self.reoptimise_every_s > 0 and self.clock == "wall":
             self._timer = threading.Thread(target=self._reoptimise_timer, name="engine-reoptimise", daemon=True)
             self._timer.start()
+        if self.taxi and self.clock == "wall":
+            self._batch_timer = threading.Thread(target=self._taxi_batch_timer, name="engine-taxi-batches", daemon=True)
+            self._batch_timer.start()
         self.ready.set()
 
     def stop(self) -> None:
@@ -225,7 +257,8 @@ class EngineCore:
         day on the first load; today's on a new store).
         """
         snap = self.store.load()
-        rides = list(snap.rides.values())
+        rides = [r for r in snap.rides.values() if RECORD_KEY not in r]
+        taxi_rides = [r for r in snap.rides.values() if RECORD_KEY in r]
         if self.clock == "wall":
             if self.day is None:
                 stored = snap.meta.get("service_day")
@@ -234,7 +267,8 @@ class EngineCore:
             day = self.day.isoformat()
             rides = [r for r in rides if r.get("day", day) == day]
         dispatcher = self._new_dispatcher()
-        dispatcher.restore(DispatcherSnapshot.from_records(rides, snap.vehicles.values()))
+        imod_vehicles = [v for v in snap.vehicles.values() if RECORD_KEY not in v]
+        dispatcher.restore(DispatcherSnapshot.from_records(rides, imod_vehicles))
         dispatcher.offer_seq = max(dispatcher.offer_seq, int(snap.meta.get("offer_seq", "0")))
         old = getattr(self, "dispatcher", None)
         if old is not None:
@@ -248,6 +282,8 @@ class EngineCore:
         self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
         self.idempotency.load(rides)
         self._published = {rid: self.views.ride_state(ride) for rid, ride in dispatcher.rides.items()}
+        for service in self.taxi.values():
+            service.restore(taxi_rides, snap.vehicles, snap.meta, self.clock_s)
 
     # ------------------------------------------------------------------ the wall clock's days
     def _set_day(self, day: dt.date) -> None:
@@ -380,8 +416,52 @@ class EngineCore:
         if not 0 <= now_s <= MAX_CLOCK_S:
             raise InvalidInput("now_s", f"got {now_s} (allowed: 0 .. {MAX_CLOCK_S} s)")
         if self.clock == "external" and now_s > self._clock_s:
+            if self.taxi:
+                self.run_taxi_batches(int(now_s))
             self._clock_s = int(now_s)
         return self.clock_s
+
+    def describe_services(self) -> str:
+        """The services this engine runs, in words (``mobility serve``'s banner), once started."""
+        parts = (
+            [f"{self.deployment.imod_name} ({len(self.fleet)} vehicles, {len(self.stops)} stops)"]
+            if (self.deployment.imod)
+            else []
+        )
+        parts += [f"{name} ({len(s.fleet)} shared taxis)" for name, s in self.taxi.items()]
+        return ", ".join(parts)
+
+    # ------------------------------------------------------------------ the shared taxi's batches (writer thread)
+    def taxi_service(self, name: str) -> TaxiService:
+        """The shared-taxi service ``name`` (InvalidInput naming ``service`` if there is none)."""
+        service = self.taxi.get(name)
+        if service is None:
+            raise InvalidInput(
+                "service", f"{name[:64]!r} is not a shared-taxi service (they are: {', '.join(self.taxi)})"
+            )
+        return service
+
+    def run_taxi_batches(self, until_s: int) -> int:
+        """Run every shared-taxi batch due by ``until_s``, oldest first, each at its batch time (the
+        external clock moves to it first; see :mod:`engine.taxi`); on the wall clock the due
+        batches run once, now. A service with nothing waiting or promised skips its batches.
+        The number of batches run. Writer thread."""
+        ran = 0
+        while True:
+            due = [s for s in self.taxi.values() if s.next_batch_s is not None and s.next_batch_s <= until_s]
+            if not due:
+                return ran
+            service = min(due, key=lambda s: (s.next_batch_s, s.name))
+            at = int(service.next_batch_s or 0) if self.clock == "external" else until_s
+            if service.idle():
+                service.schedule_after(until_s)  # nothing to decide: no batch until there is
+                continue
+            if self.clock == "external":
+                self._clock_s = max(self._clock_s, at)
+            report = service.run_batch(at)
+            ran += 1
+            if report.status != "empty":
+                self._batch_events.append(service.batch_event(report))
 
     # ------------------------------------------------------------------ persistence (writer thread)
     def stage(self, commit: Commit) -> None:
@@ -433,6 +513,11 @@ class EngineCore:
                 commit.events.append(self.views.ride_event(ride, self.views.ride_kind(before, state), now))
         for v in vehicles:
             commit.events.append(self.views.manifest_event(v, plans[v], now))
+        if self.taxi:
+            commit.events.extend(("assignments", event) for event in self._batch_events)
+            self._batch_events.clear()
+            for service in self.taxi.values():
+                service.stage(commit, now)
 
     def stream_backlog(self) -> bool:
         """True if a stream that the last commit fed still has events to send, but not so many
@@ -511,6 +596,19 @@ class EngineCore:
         if network is None:
             raise StoreUnavailable("the engine is still starting")
         return int(network.num_edges)
+
+    def _taxi_batch_timer(self) -> None:
+        """On the wall clock: queue the ``taxi_batches`` operation when a batch is due (one at a time)."""
+        while not self._stopping.wait(0.2):
+            if self._batch_queued.is_set():
+                continue
+            now = self.clock_s
+            if any(s.next_batch_s is not None and s.next_batch_s <= now for s in self.taxi.values()):
+                self._batch_queued.set()
+                try:
+                    self.command("taxi_batches").add_done_callback(lambda _: self._batch_queued.clear())
+                except Exception:  # pragma: no cover - overloaded or stopping: the next tick tries again
+                    self._batch_queued.clear()
 
     def _reoptimise_timer(self) -> None:
         while not self._stopping.wait(self.reoptimise_every_s):

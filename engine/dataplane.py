@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .streams import Subscription
+from .taxi import ServiceDirectory
 
 
 class DataPlane(Protocol):
@@ -20,6 +21,8 @@ class DataPlane(Protocol):
 
     #: "wall" or "external" (see :mod:`engine.clock`).
     clock: str
+    #: The deployment's services and the service of each taxi (see :mod:`engine.taxi`).
+    directory: ServiceDirectory
 
     @property
     def clock_s(self) -> int:

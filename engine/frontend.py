@@ -23,7 +23,7 @@ Messages, front end to engine (one pickled tuple each)::
 engine to front end (lists of these, as many as were waiting)::
 
     ("ready", info)                         the engine is ready: {"num_edges", "clock", "clock_s", "timezone",
-                                            "day_change_s", "day"}
+                                            "day_change_s", "day", "directory" (its services)}
     ("reply", id, ok, value, stamp)         an answer; an error travels as (class, args, attributes)
     ("events", [(topic, event_id, payload), ...], stamp)   a commit's events of the front end's topics
 
@@ -77,6 +77,7 @@ from .errors import DeadlineExceeded
 from .settings import Settings
 from .store_types import StoreUnavailable
 from .streams import Streams, Subscription
+from .taxi import ServiceDirectory
 from .writer import set_thread_nice, wait_s
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,7 @@ class CoreHost:
             "timezone": sc.timezone,
             "day_change_s": sc.day_change_s,
             "day": day,
+            "directory": core.directory,
         }
         peer.out.put(("ready", info))
         while True:
@@ -325,6 +327,8 @@ class RemoteCore:
         self._day = 0  # the engine's service day (ordinal), on a wall clock
         self._midnight = 0.0
         self._num_edges = 0  # the engine's road network, once it said "ready"
+        #: The deployment's services (:class:`~engine.taxi.ServiceDirectory`), once the engine said "ready".
+        self.directory = ServiceDirectory({})
         threading.Thread(target=self._receive, name="engine-receive", daemon=True).start()
         threading.Thread(target=self._watch_lag, name="engine-lag", daemon=True).start()
 
@@ -440,6 +444,7 @@ class RemoteCore:
                     elif kind == "ready":
                         info = msg[1]
                         self._num_edges = int(info["num_edges"])
+                        self.directory = info["directory"]
                         self.clock = info["clock"]
                         if self.clock == "wall":
                             self._service_clock = ServiceClock(info["timezone"], info["day_change_s"])

@@ -25,9 +25,12 @@ import numpy as np
 
 from matching import Offer, Rejection, Request, StopEventKind
 from matching.dispatcher import Dispatcher, ReoptimiseReport
+from matching.errors import ConflictError, InvalidValueError, NotFoundError
+from matching.pooling.model import TaxiRide, TaxiRideStatus
 
 from .errors import InvalidInput, Rejected
 from .ownership import check_offer, check_ride_on_vehicle
+from .taxi import TaxiAsk, TaxiService, quote_dict
 
 if TYPE_CHECKING:
     from .core import EngineCore
@@ -123,6 +126,8 @@ def quote(
     when the writer runs it, however long it waited)."""
     now = core.now(now_s)
     request = _at(request, now) if asap else request
+    if core.taxi:
+        _check_ride_id_free(core, d, request.id)
     return _counted(core, d.quote(request, now))
 
 
@@ -168,6 +173,8 @@ def quote_and_book(
     if known is not None:
         return core.views.ride_dict(known)
     now = core.now(now_s)
+    if core.taxi:
+        _check_ride_id_free(core, d, request.id)
     answer = _counted(
         core,
         d.quote_and_book(_at(request, now) if asap else request, now, idempotency_key=idempotency_key or None),
@@ -289,6 +296,184 @@ def update_traffic(core: EngineCore, d: Dispatcher, edge_times: np.ndarray, now_
     """New travel times of every edge (seconds); how long the update took (seconds)."""
     t0 = time.perf_counter()
     core.router = core.router.with_travel_times(edge_times)
+    for service in core.taxi.values():
+        service.retime(core.router)
     core.matrix = core.router.matrix(core.stops.node, core.stops.node).astype(np.float64)
     d.update_travel_times(core.router, core.now(now_s), core.matrix)
     return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------- the shared taxi's
+def _taxi_op(core: EngineCore, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (a change of a shared-taxi dispatcher); an error other than the dispatcher's
+    refusal of bad input (which changes nothing) rebuilds every dispatcher from the store before
+    the next command, so that nothing half done stays."""
+    try:
+        return fn()
+    except (InvalidValueError, NotFoundError, ConflictError, InvalidInput):
+        raise
+    except Exception:
+        core.writer.needs_reload = True
+        raise
+
+
+def _check_taxi_ride(ride: TaxiRide, allowed: tuple[TaxiRideStatus, ...], verb: str) -> None:
+    """ConflictError (FAILED_PRECONDITION) unless the taxi ride is in one of the ``allowed``
+    states: checked here, before the dispatcher changes anything."""
+    if ride.status not in allowed:
+        raise ConflictError(f"ride {ride.id} is {ride.status.value}: it cannot be {verb}")
+
+
+def _check_ride_id_free(core: EngineCore, d: Dispatcher, ride_id: str) -> None:
+    """ConflictError if a ride of any service has the id ``ride_id`` (ride ids are the deployment's)."""
+    if ride_id in d.rides or any(ride_id in s.dispatcher.rides for s in core.taxi.values()):
+        raise ConflictError(f"a ride {ride_id!r} exists already (ride ids are unique across the services)")
+
+
+@operation(mutates=True)
+def taxi_quote(
+    core: EngineCore, d: Dispatcher, service: str, ask: TaxiAsk, now_s: int = 0
+) -> dict[str, Any] | Rejection:
+    """Quote a shared-taxi ride for now (the points snapped to road nodes): the fields of the
+    ``Offer`` message, or the rejection. Books nothing."""
+    svc = core.taxi_service(service)
+    now = core.now(now_s)
+    request = ask.request(core.network, now)
+    answer = svc.dispatcher.quote(request, now)
+    if isinstance(answer, Rejection):
+        return answer  # a quote: the service's FleetStatus counts the rides it rejects
+    return quote_dict(svc.name, answer, request)
+
+
+@operation(mutates=True)
+def taxi_book(
+    core: EngineCore, d: Dispatcher, service: str, ask: TaxiAsk, idempotency_key: str = "", now_s: int = 0
+) -> dict[str, Any]:
+    """Book a shared-taxi ride for now: the ride, MATCHING until the next batch (or, for a service
+    without batches, assigned or rejected at once). A retry with the same ``idempotency_key``
+    returns the ride booked the first time."""
+    svc = core.taxi_service(service)
+    known = svc.known_ride(idempotency_key)
+    if known is not None:
+        return svc.ride_dict(known)
+    now = core.now(now_s)
+    request = ask.request(core.network, now)
+    _check_ride_id_free(core, d, request.id)
+    ride = _taxi_op(core, lambda: svc.submit(request, idempotency_key, now))
+    return svc.ride_dict(ride)
+
+
+def _find_taxi_ride(core: EngineCore, service: str | None, ride_id: str) -> tuple[TaxiService, TaxiRide] | None:
+    """The shared-taxi service and ride ``ride_id`` (None: an I-MOD ride, when ``service`` is None
+    or the I-MOD one); NotFoundError for a taxi service that has no such ride."""
+    if service is not None and service in core.taxi:
+        svc = core.taxi[service]
+        return svc, svc.dispatcher.get_ride(ride_id)
+    if service is None:
+        for svc in core.taxi.values():
+            ride = svc.dispatcher.rides.get(ride_id)
+            if ride is not None:
+                return svc, ride
+    return None
+
+
+@operation(mutates=False)
+def ride_view(core: EngineCore, d: Dispatcher, service: str | None, ride_id: str) -> dict[str, Any]:
+    """The ride ``ride_id`` of ``service`` (None: of whichever service has it), with its service."""
+    found = _find_taxi_ride(core, service, ride_id)
+    if found is not None:
+        return found[0].ride_dict(found[1])
+    return {**core.views.ride_dict(d.get_ride(ride_id)), "service": core.deployment.imod_name}
+
+
+@operation(mutates=True)
+def cancel_ride(core: EngineCore, d: Dispatcher, service: str | None, ride_id: str, now_s: int = 0) -> dict[str, Any]:
+    """Cancel the ride ``ride_id`` of ``service`` (None: of whichever service has it); the ride."""
+    found = _find_taxi_ride(core, service, ride_id)
+    now = core.now(now_s)
+    if found is not None:
+        svc, ride = found
+        _check_taxi_ride(ride, (TaxiRideStatus.MATCHING, TaxiRideStatus.ASSIGNED), "cancelled")
+        return svc.ride_dict(_taxi_op(core, lambda: svc.dispatcher.cancel(ride_id, now)))
+    return {**core.views.ride_dict(d.cancel(ride_id, now)), "service": core.deployment.imod_name}
+
+
+@operation(mutates=True)
+def taxi_locate(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str, node: int, time_s: int) -> None:
+    """The taxi's next plan starts at ``node`` at ``time_s`` (which may lie ahead: where it will be
+    next; the clock does not move with it)."""
+    svc = core.taxi_service(service)
+    v = svc.taxi_row(vehicle_id)
+    n = core.network.num_nodes
+    if not 0 <= node < n:
+        raise InvalidInput("node", f"got {node} (allowed: 0 .. {n - 1}, the road network's nodes)")
+    t = max(int(time_s), core.now())
+    svc.dispatcher.locate(vehicle_id, int(node), t)
+    svc.dirty.add(v)
+
+
+@operation(mutates=True)
+def taxi_stop_event(
+    core: EngineCore, d: Dispatcher, service: str, vehicle_id: str, kind: StopEventKind | str, ride_id: str,
+    node: int | None, time_s: int,
+) -> int:  # fmt: skip
+    """The taxi reached ``node`` (ARRIVED), or ride ``ride_id`` boarded, alighted or did not show;
+    the taxi's planned stops."""
+    svc = core.taxi_service(service)
+    v = svc.taxi_row(vehicle_id)
+    t = core.now(time_s) if core.clock == "wall" else max(int(time_s), core.now(time_s))
+    disp = svc.dispatcher
+    if kind == StopEventKind.ARRIVED:
+        if node is None:
+            raise InvalidInput("node", "missing: a taxi's ARRIVED names the road node it reached")
+        taxi_locate.apply(core, d, service, vehicle_id, node, t)
+    else:
+        ride = disp.get_ride(ride_id)
+        if ride.vehicle_id != vehicle_id:
+            raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
+        on_board = kind == StopEventKind.ALIGHTED
+        _check_taxi_ride(
+            ride,
+            (TaxiRideStatus.ON_BOARD if on_board else TaxiRideStatus.ASSIGNED,),
+            {StopEventKind.BOARDED: "picked up", StopEventKind.ALIGHTED: "dropped off"}.get(
+                StopEventKind(kind), "a no-show"
+            ),
+        )
+        step = {
+            StopEventKind.BOARDED: disp.boarded,
+            StopEventKind.ALIGHTED: disp.alighted,
+            StopEventKind.NO_SHOW: disp.no_show,
+        }[StopEventKind(kind)]
+        _taxi_op(core, lambda: step(ride_id, t))
+        svc.dirty.add(v)
+    return len(disp.next_stops(vehicle_id))
+
+
+@operation(mutates=False)
+def taxi_vehicles(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str | None = None) -> list[dict[str, Any]]:
+    """The status of the service's taxi ``vehicle_id`` (None: of every taxi)."""
+    svc = core.taxi_service(service)
+    rows = range(len(svc.fleet)) if vehicle_id is None else [svc.taxi_row(vehicle_id)]
+    return [svc.vehicle_status(v, core.clock_s) for v in rows]
+
+
+@operation(mutates=False)
+def taxi_manifest(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str) -> dict[str, Any]:
+    """The taxi's plan as manifest columns (each stop's road ``node``)."""
+    svc = core.taxi_service(service)
+    return svc.manifest(svc.taxi_row(vehicle_id))
+
+
+@operation(mutates=False)
+def taxi_kpis(core: EngineCore, d: Dispatcher, service: str) -> dict[str, Any]:
+    """The service's live KPIs with its pooling KPIs (FleetStatus)."""
+    kpis = core.taxi_service(service).kpis(core.clock_s)
+    kpis["service_day"] = core.day.isoformat() if core.day is not None else ""
+    return kpis
+
+
+@operation(mutates=True)
+def taxi_batches(core: EngineCore, d: Dispatcher, now_s: int = 0) -> int:
+    """Run the shared-taxi batches that are due (the wall clock's timer queues this); how many ran."""
+    now = core.now(now_s)
+    return _taxi_op(core, lambda: core.run_taxi_batches(now))

@@ -45,7 +45,8 @@ from typing import Any, ParamSpec, TypeVar
 import grpc
 import numpy as np
 
-from matching import Offer, Request, RideStatus, RideUpdateKind, StopEventKind
+from matching import Offer, Rejection, Request, RideStatus, RideUpdateKind, StopEventKind
+from matching.errors import ConflictError
 from proto.mobility.v1 import driver_pb2, driver_pb2_grpc, operator_pb2, operator_pb2_grpc, rider_pb2, rider_pb2_grpc
 
 from . import converters as cv
@@ -58,13 +59,15 @@ from .gateway import Undecodable, undecodable_error
 from .operations import Operation
 from .ownership import check_drives, idempotency_key_for, ride_id_for, rider_of
 from .streams import StreamTooSlow, check_after, replay
+from .taxi import IMOD, SHARED_TAXI
+from .taxi import TERMINAL as TAXI_TERMINAL
 from .writer import call_deadline, wait_s
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 P = ParamSpec("P")
 R = TypeVar("R")
-_TERMINAL = tuple(s.value for s in RideStatus if s.is_terminal)
+_TERMINAL = tuple(s.value for s in RideStatus if s.is_terminal) + TAXI_TERMINAL
 #: How far ahead of the engine's clock a vehicle may say it will be somewhere (ReportLocation):
 #: where it heads next, not a place to park it a year ahead.
 MAX_REPORT_AHEAD_S = 2 * 3600
@@ -169,6 +172,20 @@ class _Base:
             del answer
             drop = _nothing
 
+    def service(self, name: str) -> tuple[str, str]:
+        """``(name, kind)`` of the service a call names (empty: the deployment's default);
+        InvalidInput naming ``service`` if the deployment has none of that name."""
+        return self.core.directory.resolve(name)
+
+    def ride_service(self, name: str) -> str | None:
+        """The service a call about a ride names (None: whichever service has the ride)."""
+        return self.service(name)[0] if name else None
+
+    def taxi_of(self, vehicle_id: str, service: str) -> str | None:
+        """The shared-taxi service of ``vehicle_id`` (None: an I-MOD vehicle), checked against the
+        service the call names, if any."""
+        return self.core.directory.taxi_service_of(vehicle_id, service)
+
     def time_of(self, principal: Principal, field: str, value: int) -> int:
         """A time the caller sent (``now_s``, ``time_s``; 0: not given), checked. On an external
         clock only an operator moves the clock: a rider's or driver's time ahead of it counts as
@@ -238,6 +255,12 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
     async def Quote(self, request: rider_pb2.QuoteRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
         now_s = self.time_of(p, "now_s", request.now_s)
+        name, kind = self.service(request.service)
+        if kind == SHARED_TAXI:
+            taxi = await self.op(ops.taxi_quote, name, cv.taxi_ask_from_proto(request, rider_of(p)), now_s)
+            if isinstance(taxi, Rejection):
+                return rider_pb2.QuoteResponse(rejection=cv.rejection_to_proto(taxi, rider_of(p)))
+            return rider_pb2.QuoteResponse(offer=cv.taxi_offer_to_proto(taxi, rider_of(p)))
         req = self._request(request, p, now_s)
         answer = await self.op(ops.quote, req, now_s, asap=not request.requested_time_s)
         if isinstance(answer, Offer):
@@ -257,9 +280,24 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             cv.check_id("offer_id", request.offer_id)
         key = idempotency_key_for(rider, request.idempotency_key)
         now_s = self.time_of(p, "now_s", request.now_s)
+        if at_once:
+            try:
+                name, kind = self.service(request.request.service)
+            except InvalidInput as exc:
+                raise nested(exc, "request.") from exc
+            if kind == SHARED_TAXI:
+                try:
+                    ask = cv.taxi_ask_from_proto(request.request, rider)
+                    ride = await self.op(ops.taxi_book, name, ask, key, now_s)
+                except Exception as exc:
+                    field_error = nested(exc, "request.")
+                    if field_error is exc:
+                        raise
+                    raise field_error from exc
+                return cv.ride_to_proto(ride, rider)
         if not at_once:
             ride = await self.op(ops.book, request.offer_id, key, now_s, rider_id=rider)
-            return cv.ride_to_proto(ride, rider)
+            return cv.ride_to_proto({**ride, "service": self.core.directory.default}, rider)
         try:
             req = self._request(request.request, p, now_s)
             asap = not request.request.requested_time_s
@@ -269,20 +307,22 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
             if field_error is exc:
                 raise
             raise field_error from exc
-        return cv.ride_to_proto(ride, rider)
+        return cv.ride_to_proto({**ride, "service": name}, rider)
 
     @rpc
     async def CancelRide(self, request: rider_pb2.CancelRideRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
         ride_id = ride_id_for(p, request.ride_id)
         now_s = self.time_of(p, "now_s", request.now_s)
-        return cv.ride_to_proto(await self.op(ops.cancel, ride_id, now_s), rider_of(p))
+        service = self.ride_service(request.service)
+        return cv.ride_to_proto(await self.op(ops.cancel_ride, service, ride_id, now_s), rider_of(p))
 
     @rpc
     async def GetRide(self, request: rider_pb2.GetRideRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self.who("rider", "operator")
         ride_id = ride_id_for(p, request.ride_id)
-        return cv.ride_to_proto(await self.op(ops.get_ride, ride_id), rider_of(p))
+        service = self.ride_service(request.service)
+        return cv.ride_to_proto(await self.op(ops.ride_view, service, ride_id), rider_of(p))
 
     async def WatchRide(
         self, request: rider_pb2.WatchRideRequest, context: grpc.aio.ServicerContext
@@ -293,7 +333,7 @@ class RiderServicer(_Base, rider_pb2_grpc.RiderServiceServicer):
                 raise undecodable_error(request, context)
             p = self.who("rider", "operator")
             ride_id = ride_id_for(p, request.ride_id)
-            ride = await self.op(ops.get_ride, ride_id)
+            ride = await self.op(ops.ride_view, self.ride_service(request.service), ride_id)
         except Exception as exc:
             end_call(context, exc, rider)
             return
@@ -327,10 +367,25 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         self._driver(vehicle_id)
         return int(await self.op(ops.vehicle_index, vehicle_id))
 
+    async def _manifest(self, vehicle_id: str, service: str) -> dict[str, list[Any]]:
+        """The manifest columns of the caller's vehicle ``vehicle_id`` (a taxi's or a minibus's)."""
+        self._driver(vehicle_id)
+        taxi = self.taxi_of(vehicle_id, service)
+        if taxi is not None:
+            columns: dict[str, list[Any]] = await self.op(ops.taxi_manifest, taxi, vehicle_id)
+            return columns
+        v = await self._vehicle(vehicle_id)
+        return await self.op(ops.manifest_view, v)
+
     @rpc
     async def StartShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
+        taxi = self.taxi_of(request.vehicle_id, request.service)
+        if taxi is not None:  # a taxi's shift is its deployment's; where it is, ReportLocation says
+            if request.HasField("stop"):
+                raise InvalidInput("stop", "a shared taxi has no stops: report its road node with ReportLocation")
+            return cv.vehicle_status((await self.op(ops.taxi_vehicles, taxi, request.vehicle_id))[0])
         stop = request.stop if request.HasField("stop") else None
         return cv.vehicle_status(await self.op(ops.start_shift, request.vehicle_id, stop, now_s))
 
@@ -338,6 +393,8 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
     async def EndShift(self, request: driver_pb2.ShiftRequest, context: grpc.aio.ServicerContext) -> Any:
         p = self._driver(request.vehicle_id)
         now_s = self.time_of(p, "now_s", request.now_s)
+        if self.taxi_of(request.vehicle_id, request.service) is not None:
+            raise ConflictError("a shared taxi's shift is set by its deployment: it cannot be ended early")
         return cv.vehicle_status(await self.op(ops.end_shift, request.vehicle_id, now_s))
 
     async def ReportLocation(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -350,8 +407,14 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
                     raise undecodable_error(report, context)
                 self._driver(report.vehicle_id)
                 time_s = self.place_time("time_s", report.time_s)
+                taxi = self.taxi_of(report.vehicle_id, report.service)
+                if taxi is not None and not report.HasField("node"):
+                    raise InvalidInput("node", "missing: a shared taxi reports the road node it is at or heads for")
                 with deadline_of(context):
-                    await self.op(ops.position, report.vehicle_id, report.stop, time_s)
+                    if taxi is not None:
+                        await self.op(ops.taxi_locate, taxi, report.vehicle_id, report.node, time_s)
+                    else:
+                        await self.op(ops.position, report.vehicle_id, report.stop, time_s)
                 accepted += 1
         except grpc.aio.AbortError:
             raise
@@ -362,8 +425,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
 
     @rpc
     async def GetManifest(self, request: driver_pb2.GetManifestRequest, context: grpc.aio.ServicerContext) -> Any:
-        v = await self._vehicle(request.vehicle_id)
-        stops = await self.op(ops.manifest_view, v)
+        stops = await self._manifest(request.vehicle_id, request.service)
         last = await self.blocking(self.core.last_event_id, f"vehicle:{request.vehicle_id}")
         return cv.manifest(last or "", request.vehicle_id, self.core.clock_s, stops)
 
@@ -373,8 +435,7 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         try:
             if isinstance(request, Undecodable):
                 raise undecodable_error(request, context)
-            v = await self._vehicle(request.vehicle_id)
-            stops = await self.op(ops.manifest_view, v)
+            stops = await self._manifest(request.vehicle_id, request.service)
         except Exception as exc:
             end_call(context, exc)
             return
@@ -398,6 +459,11 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
         if kind != StopEventKind.ARRIVED:
             cv.check_id("ride_id", request.ride_id, scoped=True)
         time_s = self.time_of(p, "time_s", request.time_s)
+        taxi = self.taxi_of(request.vehicle_id, request.service)
+        if taxi is not None:
+            node = request.node if request.HasField("node") else None
+            planned = await self.op(ops.taxi_stop_event, taxi, request.vehicle_id, kind, request.ride_id, node, time_s)
+            return driver_pb2.StopEventAck(planned_stops=planned)
         planned = await self.op(ops.stop_event, request.vehicle_id, kind, request.ride_id, request.stop, time_s)
         return driver_pb2.StopEventAck(planned_stops=planned)
 
@@ -410,22 +476,32 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
             if isinstance(request, Undecodable):
                 raise undecodable_error(request, context)
             self.who("operator")
+            only = self.service(request.service)[0] if request.service else None
         except Exception as exc:
             end_call(context, exc)
             return
+        imod = next((name for name, kind in self.core.directory.kinds.items() if kind == IMOD), "")
         async for event in self.stream(context, "assignments", request.after_event_id, None, cv.assignment_event):
-            yield event
+            if only is None or (event.service or imod) == only:
+                yield event
 
     @rpc
     async def ListVehicles(self, request: operator_pb2.ListVehiclesRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        rows = await self.op(ops.list_vehicles)
+        name, kind = self.service(request.service)
+        if kind == SHARED_TAXI:
+            rows = await self.op(ops.taxi_vehicles, name)
+        else:
+            rows = [{**row, "service": name} for row in await self.op(ops.list_vehicles)]
         return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
 
     @rpc
     async def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.aio.ServicerContext) -> Any:
         self.who("operator")
-        return operator_pb2.FleetStatusResponse(**(await self.op(ops.fleet_kpis)))
+        name, kind = self.service(request.service)
+        if kind == SHARED_TAXI:
+            return operator_pb2.FleetStatusResponse(**(await self.op(ops.taxi_kpis, name)))
+        return operator_pb2.FleetStatusResponse(**(await self.op(ops.fleet_kpis)), service=name)
 
     @rpc
     async def Reoptimise(self, request: operator_pb2.ReoptimiseRequest, context: grpc.aio.ServicerContext) -> Any:

@@ -3,6 +3,28 @@
 A :class:`Deployment` is read from the ``[network]``, ``[stops]``, ``[fleet]``, ``[service]``
 and ``[fares]`` tables of a TOML file (other tables are ignored): the simulator's scenario
 files (``sim/scenario.py``) and the live engine (``mobility serve --scenario``) share it.
+
+A deployment may run several services on one network (:attr:`Deployment.services`, the first
+is the default): the I-MOD zone those tables describe, and shared-taxi fleets (I-MOA,
+:class:`TaxiServiceSpec`), each from a ``[[services]]`` table::
+
+    [[services]]
+    name = "imoa"              # the name calls give (the service field of the API)
+    kind = "shared_taxi"
+    vehicles = 30              # taxis, ids "imoa0000" ..
+    start_nodes = [17, 523]    # optional: the first taxis' start nodes (or a vehicle file, "id node" per
+                               # line as Manhattan.drv); the others start at nodes drawn for the seed
+    shift_start = "06:00"      # optional, as in [fleet]
+    shift_end = "23:30"
+    batch = true               # false: each request assigned at once (the immediate-insertion baseline)
+    pooling = { max_wait_s = 300, batch_s = 30 }   # PoolingParams
+
+A scenario of the shared taxi alone says ``kind = "shared_taxi"`` in ``[service]`` (with an
+optional ``name``, default ``"imoa"``): its ``[pooling]`` table gives the rules and ``[fleet]``
+(``vehicles``, ``start_nodes``, ``shift_start``, ``shift_end``) the taxis, whose ids are then
+``taxi0000``, ... as in the simulator's runs of the same scenario; it has no I-MOD service. A
+``[pooling]`` table without ``[service] kind`` means the same. The I-MOD service is named by
+``[service] name`` (default ``"imod"``).
 :func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
 vehicles, whose depots lie in the service's zone (:func:`zone_stops`) as the simulator's demand
 does, so that neither is turned away for being outside it.
@@ -31,10 +53,13 @@ from routing import (
     virtual_stops,
 )
 
+from .checks import ID_RULE, id_problem
 from .errors import InvalidValueError
 from .fares import FarePolicy, fare_policy_from_name
 from .model import VehicleState
 from .params import ServiceParams
+from .pooling.model import TaxiSpec
+from .pooling.params import PoolingParams
 from .service_area import stops_in_zone
 
 DAY_S = 86_400
@@ -126,15 +151,188 @@ class FleetSpec:
     shift_end_s: int = 23 * 3600
 
 
+#: The kinds of service a deployment may run.
+SERVICE_KINDS = ("imod", "shared_taxi")
+#: Default names of the I-MOD service and of a shared-taxi service of a scenario of its own.
+DEFAULT_IMOD_NAME = "imod"
+DEFAULT_TAXI_NAME = "imoa"
+#: The taxis' ids of a scenario of the shared taxi alone start with this, as in the simulator.
+SCENARIO_TAXI_PREFIX = "taxi"
+#: Most taxis of one shared-taxi service.
+MAX_TAXIS = 100_000
+
+
+@dataclass(frozen=True)
+class TaxiServiceSpec:
+    """A shared-taxi service (I-MOA) of a deployment (see the module docstring).
+
+    Attributes:
+        name: what calls name it by (the id rule).
+        pooling: its rules and the batch's budgets.
+        vehicles: its taxis (ids ``<id_prefix>0000`` ..., :meth:`taxi_ids`).
+        start_nodes: where the first taxis start (road-network node ids); the others start at
+            nodes drawn by :meth:`fleet`, uniformly over the nodes, for the seed.
+        shift_start_s, shift_end_s: every taxi's shift.
+        batch: False assigns each request at once (the immediate-insertion baseline).
+        id_prefix: what the taxis' ids start with (empty: the service's name).
+    """
+
+    name: str
+    pooling: PoolingParams
+    vehicles: int
+    start_nodes: tuple[int, ...] = ()
+    shift_start_s: int = 0
+    shift_end_s: int = 2 * DAY_S
+    batch: bool = True
+    id_prefix: str = ""
+
+    def taxi_ids(self) -> list[str]:
+        """The taxis' ids, in fleet order."""
+        return [f"{self.id_prefix or self.name}{k:04d}" for k in range(self.vehicles)]
+
+    def fleet(self, num_nodes: int, seed: int) -> list[TaxiSpec]:
+        """The taxis on a network of ``num_nodes`` nodes: at :attr:`start_nodes`, then at nodes drawn
+        for ``seed`` (the same for the same seed, service name and network size).
+
+        Raises:
+            ConfigError: a start node is not in the network (field ``services.start_nodes``).
+        """
+        bad = [n for n in self.start_nodes if not 0 <= n < num_nodes]
+        if bad:
+            raise ConfigError("services.start_nodes", f"node {bad[0]} is not in the network", f"0 .. {num_nodes - 1}")
+        rng = np.random.default_rng([seed, *self.name.encode()])
+        nodes = [*self.start_nodes, *rng.integers(0, num_nodes, self.vehicles - len(self.start_nodes)).tolist()]
+        return [
+            TaxiSpec(vid, int(node), self.shift_start_s, self.shift_end_s)
+            for vid, node in zip(self.taxi_ids(), nodes, strict=True)
+        ]
+
+
+def _start_nodes(value: object, field: str, *, base: Path | None, data_dir: Path | None) -> list[int]:
+    """Start nodes: a list of node ids, or a vehicle file (``id node`` per line, as ``Manhattan.drv``)."""
+    if isinstance(value, str):
+        path = locate(value, field, base=base, data_dir=data_dir)
+        try:
+            rows = np.loadtxt(path, dtype=np.int64, ndmin=2)
+        except ValueError as exc:
+            raise ConfigError(field, f"{path} is not a vehicle file ({exc})", '"id node" per line') from exc
+        if rows.shape[1] < 2:
+            raise ConfigError(field, f"{path} has one column", '"id node" per line')
+        return [int(n) for n in rows[:, 1]]
+    if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        raise ConfigError(field, f"got {value!r}", "a list of road-network node ids, or a vehicle file")
+    return list(value)
+
+
+def _taxi_service(
+    table: Mapping[str, Any],
+    section: str,
+    *,
+    name: str,
+    pooling: Any,
+    pooling_section: str,
+    id_prefix: str = "",
+    base: Path | None = None,
+    data_dir: Path | None = None,
+) -> TaxiServiceSpec:
+    """A :class:`TaxiServiceSpec` from a ``[[services]]`` table (or ``[fleet]`` with ``pooling``)."""
+    if not isinstance(pooling, Mapping):
+        raise ConfigError(pooling_section, f"got {pooling!r}", "a table of PoolingParams fields")
+    try:
+        params = PoolingParams.from_mapping(pooling)
+    except InvalidValueError as exc:  # its field is "pooling.<key>"
+        field = exc.field.removeprefix("pooling.")
+        raise ConfigError(f"{pooling_section}.{field}", exc.message, exc.allowed) from exc
+    listed = "start_nodes" in table and isinstance(table["start_nodes"], list)
+    starts = _start_nodes(table.get("start_nodes", []), f"{section}.start_nodes", base=base, data_dir=data_dir)
+    vehicles = integer(table, "vehicles", section, len(starts) or 10, 1, MAX_TAXIS)
+    if listed and len(starts) > vehicles:
+        raise ConfigError(f"{section}.start_nodes", f"{len(starts)} nodes for {vehicles} taxis", "one node per taxi")
+    starts = starts[:vehicles]  # a vehicle file may list more
+    shift_start = parse_time(table.get("shift_start", 0), f"{section}.shift_start")
+    shift_end = parse_time(table.get("shift_end", 2 * DAY_S), f"{section}.shift_end")
+    if shift_end <= shift_start:
+        raise ConfigError(f"{section}.shift_end", "the shift must end after it starts", f"> {section}.shift_start")
+    batch = table.get("batch", True)
+    if not isinstance(batch, bool):
+        raise ConfigError(f"{section}.batch", f"got {batch!r}", "true, false")
+    problem = id_problem(name)
+    if problem is not None:
+        raise ConfigError(f"{section}.name", problem, ID_RULE)
+    return TaxiServiceSpec(name, params, vehicles, tuple(starts), shift_start, shift_end, batch, id_prefix)
+
+
+def _services(
+    doc: Mapping[str, Any], service: Mapping[str, Any], *, base: Path | None, data_dir: Path | None
+) -> tuple[bool, str, tuple[TaxiServiceSpec, ...]]:
+    """Whether the deployment runs I-MOD, its name, and the shared-taxi services (module docstring)."""
+    kind = service.get("kind", "shared_taxi" if "pooling" in doc else "imod")
+    if kind not in SERVICE_KINDS:
+        raise ConfigError("service.kind", f"got {kind!r}", ", ".join(SERVICE_KINDS))
+    taxis: list[TaxiServiceSpec] = []
+    imod_name = DEFAULT_IMOD_NAME
+    if kind == "shared_taxi":
+        fl = doc.get("fleet", {})
+        check_keys(fl, {"vehicles", "shift_start", "shift_end", "start_nodes", "seats", "wheelchair_places"}, "fleet")
+        name = service.get("name", DEFAULT_TAXI_NAME)
+        taxis.append(
+            _taxi_service(fl, "fleet", name=name, pooling=doc.get("pooling", {}), pooling_section="pooling",
+                          id_prefix=SCENARIO_TAXI_PREFIX, base=base, data_dir=data_dir)
+        )  # fmt: skip
+    else:
+        imod_name = service.get("name", DEFAULT_IMOD_NAME)
+        if id_problem(imod_name) is not None:
+            raise ConfigError("service.name", f"got {imod_name!r}", ID_RULE)
+        if "pooling" in doc:
+            raise ConfigError("pooling", 'a [pooling] table needs [service] kind = "shared_taxi"; use [[services]] '
+                              "for a shared taxi beside the I-MOD zone")  # fmt: skip
+    listed = doc.get("services", [])
+    if not isinstance(listed, list):
+        raise ConfigError("services", f"got {type(listed).__name__}", "[[services]] tables")
+    for k, table in enumerate(listed):
+        section = f"services[{k}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(section, f"got {table!r}", "a table")
+        check_keys(table, {"name", "kind", "vehicles", "start_nodes", "shift_start", "shift_end", "batch", "pooling"},
+                   section)  # fmt: skip
+        if table.get("kind", "shared_taxi") != "shared_taxi":
+            raise ConfigError(f"{section}.kind", f"got {table.get('kind')!r}", "shared_taxi (the I-MOD zone is the "
+                              "[fleet], [stops] and [service] tables)")  # fmt: skip
+        if "name" not in table:
+            raise ConfigError(f"{section}.name", "missing", ID_RULE)
+        pooling = table.get("pooling", {})
+        taxis.append(
+            _taxi_service(table, section, name=table["name"], pooling=pooling, pooling_section=f"{section}.pooling",
+                          base=base, data_dir=data_dir)
+        )  # fmt: skip
+    names = ([imod_name] if kind == "imod" else []) + [t.name for t in taxis]
+    dup = next((n for k, n in enumerate(names) if n in names[:k]), None)
+    if dup is not None:
+        raise ConfigError("services.name", f"two services are called {dup!r}", "a name per service")
+    return kind == "imod", imod_name, tuple(taxis)
+
+
 @dataclass(frozen=True)
 class Deployment:
-    """The service's world: network, stops, fleet, rules and fares (see the module docstring)."""
+    """The service's world: network, stops, fleet, rules and fares (see the module docstring).
+
+    ``imod`` False: the deployment runs shared taxis only (the I-MOD tables then only keep their
+    defaults); ``taxi_services``: its shared-taxi services.
+    """
 
     network: NetworkSpec
     stops: StopsSpec
     fleet: FleetSpec
     service: ServiceParams
     fare_policy: str = "imod"
+    imod: bool = True
+    imod_name: str = DEFAULT_IMOD_NAME
+    taxi_services: tuple[TaxiServiceSpec, ...] = ()
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The names of the services, the default (the I-MOD zone, if any) first."""
+        return ((self.imod_name,) if self.imod else ()) + tuple(t.name for t in self.taxi_services)
 
     @classmethod
     def from_toml(cls, path: str | Path, *, data_dir: str | Path | None = None) -> Deployment:
@@ -175,8 +373,15 @@ class Deployment:
         if skind not in ("virtual", "nodes"):
             raise ConfigError("stops.kind", f"got {skind!r}", "virtual, nodes")
         stops = StopsSpec(kind=skind, spacing_m=number(st, "spacing_m", "stops", 300.0, 10.0, 20000.0))
+        sv = doc.get("service", {})
+        if not isinstance(sv, Mapping):
+            raise ConfigError("service", f"got {sv!r}", "a table")
+        imod, imod_name, taxis = _services(doc, sv, base=base, data_dir=data_dir)
         fl = doc.get("fleet", {})
-        check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
+        if imod:
+            check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
+        else:  # the [fleet] table is the taxis'; the dormant I-MOD side keeps its defaults
+            fl = {}
         fleet = FleetSpec(
             vehicles=integer(fl, "vehicles", "fleet", 16, 1, 100_000),
             seats=integer(fl, "seats", "fleet", 16, 1, 100),
@@ -186,13 +391,22 @@ class Deployment:
         )
         if fleet.shift_end_s <= fleet.shift_start_s:
             raise ConfigError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
-        service = ServiceParams.from_dict(doc.get("service", {}), prefix="service.")
+        service = ServiceParams.from_dict({k: v for k, v in sv.items() if k not in ("kind", "name")}, prefix="service.")
         fares = doc.get("fares", {})
         check_keys(fares, {"policy"}, "fares")
         policy = fares.get("policy", "imod")
         if policy not in ("imod", "shared_taxi"):
             raise ConfigError("fares.policy", f"got {policy!r}", "imod, shared_taxi")
-        return cls(network=network, stops=stops, fleet=fleet, service=service, fare_policy=policy)
+        return cls(
+            network=network,
+            stops=stops,
+            fleet=fleet,
+            service=service,
+            fare_policy=policy,
+            imod=imod,
+            imod_name=imod_name,
+            taxi_services=taxis,
+        )
 
     def fares(self) -> FarePolicy:
         return fare_policy_from_name(self.fare_policy)

@@ -627,7 +627,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"mobility engine serving on {settings.host}:{port} ({_tls_text(settings)}; store {core.store.name}, "
         f"clock {settings.clock}, "
-        f"{len(core.fleet)} vehicles, {len(core.stops)} stops; {where}; writer at nice {core.writer_nice_applied}); "
+        f"services {core.describe_services()}; {where}; writer at nice {core.writer_nice_applied}); "
         "Ctrl-C to stop",
         flush=True,
     )

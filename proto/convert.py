@@ -4,6 +4,10 @@ The enum tables map each kind of the matching model (:mod:`matching.model`) to i
 and back (``*_FROM_PROTO``); the live engine's converters (:mod:`engine.converters`) and every
 client (the simulator's :mod:`sim.remote`) use them, so a kind is mapped in one place only.
 
+The shared taxi's kinds (:mod:`matching.pooling.model`) have tables of their own
+(``TAXI_*``); the ``*_BY_NAME`` tables take the kinds' string values of both services, as the
+engine's stored events and ride records carry them.
+
 The client-side converters turn what a client sends and reads into protobuf and back:
 :func:`quote_request` (a :class:`~matching.Request` as a ``QuoteRequest``), :func:`quote_answer`
 (a ``QuoteResponse`` as an :class:`~matching.Offer` or a :class:`~matching.Rejection`),
@@ -29,6 +33,7 @@ from matching.model import (
     StopEventKind,
     StopKind,
 )
+from matching.pooling.model import TaxiEventKind, TaxiRideStatus
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 
 _E = TypeVar("_E", bound=Enum)
@@ -71,6 +76,54 @@ RIDE_UPDATE_KIND: Final[dict[RideUpdateKind, rider_pb2.RideUpdateKind]] = _by_na
     RideUpdateKind, "RIDE_UPDATE_KIND_", rider_pb2, POSITION="VEHICLE_POSITION"
 )
 
+#: :class:`~matching.pooling.model.TaxiRideStatus` -> ``common_pb2.RideStatus`` (the shared taxi's
+#: rides; MATCHING and REJECTED are its own).
+TAXI_RIDE_STATUS: Final[dict[TaxiRideStatus, common_pb2.RideStatus]] = _by_name(
+    TaxiRideStatus, "RIDE_STATUS_", common_pb2
+)
+#: What operators hear of a shared-taxi ride's event (:class:`~matching.pooling.model.TaxiEventKind`
+#: -> :class:`~matching.DispatchEventKind`, whose protobuf value :data:`ASSIGNMENT_KIND` gives).
+TAXI_DISPATCH_KIND: Final[dict[TaxiEventKind, DispatchEventKind]] = {
+    TaxiEventKind.SUBMITTED: DispatchEventKind.BOOKING,
+    TaxiEventKind.ASSIGNED: DispatchEventKind.ASSIGNMENT,
+    TaxiEventKind.REASSIGNED: DispatchEventKind.REASSIGNMENT,
+    TaxiEventKind.REJECTED: DispatchEventKind.REJECTION,
+    TaxiEventKind.PICKED_UP: DispatchEventKind.BOARDED,
+    TaxiEventKind.DROPPED_OFF: DispatchEventKind.COMPLETED,
+    TaxiEventKind.CANCELLED: DispatchEventKind.CANCELLATION,
+    TaxiEventKind.NO_SHOW: DispatchEventKind.NO_SHOW,
+}
+#: The kind of the operators' event a shared-taxi batch makes (the live engine's own).
+BATCH_EVENT: Final = "batch"
+#: Why a shared-taxi rider hears about their ride: the kind of a ``ride:<id>`` event (the string
+#: values of :class:`~matching.RideUpdateKind`, and :data:`RIDE_UPDATE_REJECTED`).
+RIDE_UPDATE_REJECTED: Final = "rejected"
+TAXI_RIDE_UPDATE: Final[dict[TaxiEventKind, str]] = {
+    TaxiEventKind.SUBMITTED: RideUpdateKind.STATE.value,
+    TaxiEventKind.ASSIGNED: RideUpdateKind.ASSIGNED.value,
+    TaxiEventKind.REASSIGNED: RideUpdateKind.REASSIGNED.value,
+    TaxiEventKind.REJECTED: RIDE_UPDATE_REJECTED,
+    TaxiEventKind.PICKED_UP: RideUpdateKind.ON_BOARD.value,
+    TaxiEventKind.DROPPED_OFF: RideUpdateKind.COMPLETED.value,
+    TaxiEventKind.CANCELLED: RideUpdateKind.CANCELLED.value,
+    TaxiEventKind.NO_SHOW: RideUpdateKind.NO_SHOW.value,
+}
+
+#: By the kinds' string values, both services' (what stored records and events carry).
+RIDE_STATUS_BY_NAME: Final[dict[str, common_pb2.RideStatus]] = {
+    **{k.value: v for k, v in RIDE_STATUS.items()},
+    **{k.value: v for k, v in TAXI_RIDE_STATUS.items()},
+}
+REJECT_REASON_BY_NAME: Final[dict[str, common_pb2.RejectReason]] = {k.value: v for k, v in REJECT_REASON.items()}
+ASSIGNMENT_KIND_BY_NAME: Final[dict[str, operator_pb2.AssignmentKind]] = {
+    **{k.value: v for k, v in ASSIGNMENT_KIND.items()},
+    BATCH_EVENT: operator_pb2.ASSIGNMENT_KIND_BATCH,
+}
+RIDE_UPDATE_KIND_BY_NAME: Final[dict[str, rider_pb2.RideUpdateKind]] = {
+    **{k.value: v for k, v in RIDE_UPDATE_KIND.items()},
+    RIDE_UPDATE_REJECTED: rider_pb2.RIDE_UPDATE_KIND_REJECTED,
+}
+
 #: The inverses: protobuf value -> kind (the ``*_UNSPECIFIED`` values are not in them).
 RIDER_CLASS_FROM_PROTO: Final = _inverse(RIDER_CLASS)
 REJECT_REASON_FROM_PROTO: Final = _inverse(REJECT_REASON)
@@ -83,6 +136,8 @@ RIDE_UPDATE_KIND_FROM_PROTO: Final = _inverse(RIDE_UPDATE_KIND)
 #: The fields of an :class:`~matching.Offer` that its protobuf message carries (all but the
 #: dispatcher's ``cost``), under the same names.
 OFFER_FIELDS: Final = tuple(f.name for f in dataclasses.fields(Offer) if f.name != "cost")
+#: The fields of the ``Offer`` message only a shared taxi's quote fills.
+TAXI_OFFER_FIELDS: Final = ("solo_fare_krw", "pooled_fare_krw", "walk_m", "service", "pickup_node", "dropoff_node")
 
 
 def place(lat: float | None, lon: float | None, stop: int | None) -> common_pb2.Place:

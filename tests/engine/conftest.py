@@ -331,22 +331,23 @@ def launch_engine(
     frontends: int = 0,
     tls: TLSFiles | None = None,
     client_certificates: bool = False,
+    scenario: Path = SCENARIO,
     **options: Any,
 ) -> Engine:
-    """Start a real gRPC engine on a free port (external clock) and connect to it.
+    """Start a real gRPC engine on a free port (external clock, unless ``clock="wall"``) and connect to it.
 
     With ``frontends``, gRPC runs in that many front-end processes (``mobility serve
     --frontends``) and the writer in this process (``Engine.core``, for the tests to inspect).
     With ``tls``, the engine serves TLS with ``tls.server_cert`` and the channel checks it against
     ``tls.ca``; with ``client_certificates`` too, the engine requires client certificates of
-    ``tls.ca`` (mutual TLS) and the channel presents ``tls.client_cert``. Other ``options`` are
-    :class:`Settings` fields."""
+    ``tls.ca`` (mutual TLS) and the channel presents ``tls.client_cert``. ``scenario``: the
+    deployment (default the bundled ``imod_jamsil``). Other ``options`` are :class:`Settings` fields."""
     settings = Settings(
-        scenario=SCENARIO,
+        scenario=scenario,
         data_dir=data_dir,
         store=store,
         port=0,
-        clock="external",
+        clock=options.pop("clock", "external"),
         tokens=tokens,
         seed=seed,
         frontends=frontends,

@@ -20,25 +20,54 @@ from matching import Offer, Rejection, RejectReason, Request, RiderClass
 from proto import convert as pc
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 
-TABLES: list[tuple[Mapping[Any, int], Mapping[int, Any], Any]] = [
-    (pc.RIDER_CLASS, pc.RIDER_CLASS_FROM_PROTO, common_pb2.RiderClass),
-    (pc.REJECT_REASON, pc.REJECT_REASON_FROM_PROTO, common_pb2.RejectReason),
-    (pc.RIDE_STATUS, pc.RIDE_STATUS_FROM_PROTO, common_pb2.RideStatus),
-    (pc.STOP_KIND, pc.STOP_KIND_FROM_PROTO, driver_pb2.StopKind),
-    (pc.STOP_EVENT_KIND, pc.STOP_EVENT_KIND_FROM_PROTO, driver_pb2.StopEventKind),
-    (pc.ASSIGNMENT_KIND, pc.ASSIGNMENT_KIND_FROM_PROTO, operator_pb2.AssignmentKind),
-    (pc.RIDE_UPDATE_KIND, pc.RIDE_UPDATE_KIND_FROM_PROTO, rider_pb2.RideUpdateKind),
-]
+#: (table, inverse, protobuf enum, the enum's values only the shared taxi or the engine has).
+TABLES: list[tuple[Mapping[Any, int], Mapping[int, Any], Any, set[int]]] = [
+    (pc.RIDER_CLASS, pc.RIDER_CLASS_FROM_PROTO, common_pb2.RiderClass, set()),
+    (pc.REJECT_REASON, pc.REJECT_REASON_FROM_PROTO, common_pb2.RejectReason, set()),
+    (pc.RIDE_STATUS, pc.RIDE_STATUS_FROM_PROTO, common_pb2.RideStatus,
+     {common_pb2.RIDE_STATUS_MATCHING, common_pb2.RIDE_STATUS_REJECTED}),
+    (pc.STOP_KIND, pc.STOP_KIND_FROM_PROTO, driver_pb2.StopKind, set()),
+    (pc.STOP_EVENT_KIND, pc.STOP_EVENT_KIND_FROM_PROTO, driver_pb2.StopEventKind, set()),
+    (pc.ASSIGNMENT_KIND, pc.ASSIGNMENT_KIND_FROM_PROTO, operator_pb2.AssignmentKind,
+     {operator_pb2.ASSIGNMENT_KIND_BATCH}),
+    (pc.RIDE_UPDATE_KIND, pc.RIDE_UPDATE_KIND_FROM_PROTO, rider_pb2.RideUpdateKind,
+     {rider_pb2.RIDE_UPDATE_KIND_REJECTED}),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("table", "inverse", "wire"), TABLES, ids=[wire.DESCRIPTOR.name for _, _, wire in TABLES])
-def test_every_kind_has_its_own_value_and_back(table: Mapping[Any, int], inverse: Mapping[int, Any], wire: Any) -> None:
+@pytest.mark.parametrize(
+    ("table", "inverse", "wire", "others"), TABLES, ids=[wire.DESCRIPTOR.name for _, _, wire, _ in TABLES]
+)
+def test_every_kind_has_its_own_value_and_back(
+    table: Mapping[Any, int], inverse: Mapping[int, Any], wire: Any, others: set[int]
+) -> None:
     kinds = type(next(iter(table)))
     assert issubclass(kinds, Enum)
-    specified = {v for v in wire.values() if v != 0}
+    specified = {v for v in wire.values() if v != 0} - others
     assert set(table.values()) == specified and len(table) == len(specified)  # one to one, nothing unspecified
     assert {inverse[value]: value for value in specified} == dict(table)
     assert set(table) <= set(kinds)
+
+
+def test_the_taxi_kinds_and_the_engine_kinds_cover_the_rest_by_name() -> None:
+    """Every value of the three enums that both services share is some string kind's, each
+    taxi status and event kind has one, and the values only the taxi has are the taxi's."""
+    from matching.pooling.model import TaxiEventKind, TaxiRideStatus
+
+    for by_name, wire in (
+        (pc.RIDE_STATUS_BY_NAME, common_pb2.RideStatus),
+        (pc.ASSIGNMENT_KIND_BY_NAME, operator_pb2.AssignmentKind),
+        (pc.RIDE_UPDATE_KIND_BY_NAME, rider_pb2.RideUpdateKind),
+    ):
+        assert set(by_name.values()) == {v for v in wire.values() if v != 0}
+    assert set(pc.TAXI_RIDE_STATUS) == set(TaxiRideStatus)
+    assert pc.TAXI_RIDE_STATUS[TaxiRideStatus.MATCHING] == common_pb2.RIDE_STATUS_MATCHING
+    assert pc.TAXI_RIDE_STATUS[TaxiRideStatus.REJECTED] == common_pb2.RIDE_STATUS_REJECTED
+    assert set(pc.TAXI_DISPATCH_KIND) == set(pc.TAXI_RIDE_UPDATE) == set(TaxiEventKind)
+    assert all(kind in pc.RIDE_UPDATE_KIND_BY_NAME for kind in pc.TAXI_RIDE_UPDATE.values())
+    assert (
+        pc.RIDE_UPDATE_KIND_BY_NAME[pc.TAXI_RIDE_UPDATE[TaxiEventKind.REJECTED]] == rider_pb2.RIDE_UPDATE_KIND_REJECTED
+    )
 
 
 def test_only_offers_and_bookings_without_a_vehicle_have_no_ride_status() -> None:
@@ -59,7 +88,8 @@ def test_an_offer_comes_back_as_it_went_without_its_cost() -> None:
     offer = _offer()
     assert pc.offer_from_proto(offer_to_proto(offer)) == dataclasses.replace(offer, cost=0.0)
     assert pc.offer_from_proto(offer_to_proto(offer, "alice")).request_id == "r1"  # as the rider sees it
-    assert set(pc.OFFER_FIELDS) == {f.name for f in common_pb2.Offer.DESCRIPTOR.fields}
+    assert set(pc.OFFER_FIELDS) | set(pc.TAXI_OFFER_FIELDS) == {f.name for f in common_pb2.Offer.DESCRIPTOR.fields}
+    assert not set(pc.OFFER_FIELDS) & set(pc.TAXI_OFFER_FIELDS)
 
 
 @pytest.mark.parametrize("reason", list(RejectReason))

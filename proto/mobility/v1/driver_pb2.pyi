@@ -30,17 +30,19 @@ STOP_EVENT_KIND_ALIGHTED: StopEventKind
 STOP_EVENT_KIND_NO_SHOW: StopEventKind
 
 class ShiftRequest(_message.Message):
-    __slots__ = ("vehicle_id", "stop", "now_s")
+    __slots__ = ("vehicle_id", "stop", "now_s", "service")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     NOW_S_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     stop: int
     now_s: int
-    def __init__(self, vehicle_id: _Optional[str] = ..., stop: _Optional[int] = ..., now_s: _Optional[int] = ...) -> None: ...
+    service: str
+    def __init__(self, vehicle_id: _Optional[str] = ..., stop: _Optional[int] = ..., now_s: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
 
 class VehicleStatus(_message.Message):
-    __slots__ = ("vehicle_id", "on_shift", "seats", "wheelchair_places", "on_board", "stop", "available_s", "planned_stops", "shift_end_s")
+    __slots__ = ("vehicle_id", "on_shift", "seats", "wheelchair_places", "on_board", "stop", "available_s", "planned_stops", "shift_end_s", "service", "node", "rebalance_node")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     ON_SHIFT_FIELD_NUMBER: _ClassVar[int]
     SEATS_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +52,9 @@ class VehicleStatus(_message.Message):
     AVAILABLE_S_FIELD_NUMBER: _ClassVar[int]
     PLANNED_STOPS_FIELD_NUMBER: _ClassVar[int]
     SHIFT_END_S_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    REBALANCE_NODE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     on_shift: bool
     seats: int
@@ -59,17 +64,24 @@ class VehicleStatus(_message.Message):
     available_s: int
     planned_stops: int
     shift_end_s: int
-    def __init__(self, vehicle_id: _Optional[str] = ..., on_shift: bool = ..., seats: _Optional[int] = ..., wheelchair_places: _Optional[int] = ..., on_board: _Optional[int] = ..., stop: _Optional[int] = ..., available_s: _Optional[int] = ..., planned_stops: _Optional[int] = ..., shift_end_s: _Optional[int] = ...) -> None: ...
+    service: str
+    node: int
+    rebalance_node: int
+    def __init__(self, vehicle_id: _Optional[str] = ..., on_shift: bool = ..., seats: _Optional[int] = ..., wheelchair_places: _Optional[int] = ..., on_board: _Optional[int] = ..., stop: _Optional[int] = ..., available_s: _Optional[int] = ..., planned_stops: _Optional[int] = ..., shift_end_s: _Optional[int] = ..., service: _Optional[str] = ..., node: _Optional[int] = ..., rebalance_node: _Optional[int] = ...) -> None: ...
 
 class LocationReport(_message.Message):
-    __slots__ = ("vehicle_id", "stop", "time_s")
+    __slots__ = ("vehicle_id", "stop", "time_s", "node", "service")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     TIME_S_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     stop: int
     time_s: int
-    def __init__(self, vehicle_id: _Optional[str] = ..., stop: _Optional[int] = ..., time_s: _Optional[int] = ...) -> None: ...
+    node: int
+    service: str
+    def __init__(self, vehicle_id: _Optional[str] = ..., stop: _Optional[int] = ..., time_s: _Optional[int] = ..., node: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
 
 class LocationAck(_message.Message):
     __slots__ = ("accepted",)
@@ -78,21 +90,25 @@ class LocationAck(_message.Message):
     def __init__(self, accepted: _Optional[int] = ...) -> None: ...
 
 class WatchManifestRequest(_message.Message):
-    __slots__ = ("vehicle_id", "after_event_id")
+    __slots__ = ("vehicle_id", "after_event_id", "service")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     after_event_id: str
-    def __init__(self, vehicle_id: _Optional[str] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+    service: str
+    def __init__(self, vehicle_id: _Optional[str] = ..., after_event_id: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class GetManifestRequest(_message.Message):
-    __slots__ = ("vehicle_id",)
+    __slots__ = ("vehicle_id", "service")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
-    def __init__(self, vehicle_id: _Optional[str] = ...) -> None: ...
+    service: str
+    def __init__(self, vehicle_id: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class ManifestStop(_message.Message):
-    __slots__ = ("ride_id", "kind", "stop", "planned_s", "service_s", "passengers", "window_start_s")
+    __slots__ = ("ride_id", "kind", "stop", "planned_s", "service_s", "passengers", "window_start_s", "node")
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +116,7 @@ class ManifestStop(_message.Message):
     SERVICE_S_FIELD_NUMBER: _ClassVar[int]
     PASSENGERS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_START_S_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     ride_id: str
     kind: StopKind
     stop: int
@@ -107,33 +124,40 @@ class ManifestStop(_message.Message):
     service_s: int
     passengers: int
     window_start_s: int
-    def __init__(self, ride_id: _Optional[str] = ..., kind: _Optional[_Union[StopKind, str]] = ..., stop: _Optional[int] = ..., planned_s: _Optional[int] = ..., service_s: _Optional[int] = ..., passengers: _Optional[int] = ..., window_start_s: _Optional[int] = ...) -> None: ...
+    node: int
+    def __init__(self, ride_id: _Optional[str] = ..., kind: _Optional[_Union[StopKind, str]] = ..., stop: _Optional[int] = ..., planned_s: _Optional[int] = ..., service_s: _Optional[int] = ..., passengers: _Optional[int] = ..., window_start_s: _Optional[int] = ..., node: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
-    __slots__ = ("event_id", "vehicle_id", "time_s", "stops")
+    __slots__ = ("event_id", "vehicle_id", "time_s", "stops", "rebalance_node")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_S_FIELD_NUMBER: _ClassVar[int]
     STOPS_FIELD_NUMBER: _ClassVar[int]
+    REBALANCE_NODE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     vehicle_id: str
     time_s: int
     stops: _containers.RepeatedCompositeFieldContainer[ManifestStop]
-    def __init__(self, event_id: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., time_s: _Optional[int] = ..., stops: _Optional[_Iterable[_Union[ManifestStop, _Mapping]]] = ...) -> None: ...
+    rebalance_node: int
+    def __init__(self, event_id: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., time_s: _Optional[int] = ..., stops: _Optional[_Iterable[_Union[ManifestStop, _Mapping]]] = ..., rebalance_node: _Optional[int] = ...) -> None: ...
 
 class StopEvent(_message.Message):
-    __slots__ = ("vehicle_id", "kind", "ride_id", "stop", "time_s")
+    __slots__ = ("vehicle_id", "kind", "ride_id", "stop", "time_s", "service", "node")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
     TIME_S_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     kind: StopEventKind
     ride_id: str
     stop: int
     time_s: int
-    def __init__(self, vehicle_id: _Optional[str] = ..., kind: _Optional[_Union[StopEventKind, str]] = ..., ride_id: _Optional[str] = ..., stop: _Optional[int] = ..., time_s: _Optional[int] = ...) -> None: ...
+    service: str
+    node: int
+    def __init__(self, vehicle_id: _Optional[str] = ..., kind: _Optional[_Union[StopEventKind, str]] = ..., ride_id: _Optional[str] = ..., stop: _Optional[int] = ..., time_s: _Optional[int] = ..., service: _Optional[str] = ..., node: _Optional[int] = ...) -> None: ...
 
 class StopEventAck(_message.Message):
     __slots__ = ("planned_stops",)

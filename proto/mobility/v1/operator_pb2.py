@@ -25,35 +25,35 @@ _sym_db = _symbol_database.Default()
 from proto.mobility.v1 import driver_pb2 as mobility_dot_v1_dot_driver__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amobility/v1/operator.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/driver.proto\"1\n\x17WatchAssignmentsRequest\x12\x16\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\t\"\x93\x01\n\x0f\x41ssignmentEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.mobility.v1.AssignmentKind\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x0f\n\x07ride_id\x18\x04 \x01(\t\x12\x12\n\nvehicle_id\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\x15\n\x13ListVehiclesRequest\"D\n\x14ListVehiclesResponse\x12,\n\x08vehicles\x18\x01 \x03(\x0b\x32\x1a.mobility.v1.VehicleStatus\"\x14\n\x12\x46leetStatusRequest\"\xe1\x02\n\x13\x46leetStatusResponse\x12\x0f\n\x07\x63lock_s\x18\x01 \x01(\x03\x12\x10\n\x08vehicles\x18\x02 \x01(\x05\x12\x19\n\x11vehicles_on_shift\x18\x03 \x01(\x05\x12\x16\n\x0erides_assigned\x18\x04 \x01(\x05\x12\x16\n\x0erides_on_board\x18\x05 \x01(\x05\x12\x17\n\x0frides_completed\x18\x06 \x01(\x05\x12\x17\n\x0frides_cancelled\x18\x07 \x01(\x05\x12\x15\n\rrides_no_show\x18\x08 \x01(\x05\x12\x19\n\x11requests_rejected\x18\t \x01(\x05\x12\x17\n\x0friders_on_board\x18\n \x01(\x05\x12\x13\n\x0bmean_wait_s\x18\x0b \x01(\x01\x12\x1e\n\x16planned_vehicle_time_s\x18\x0c \x01(\x01\x12\x15\n\rrides_expired\x18\r \x01(\x05\x12\x13\n\x0bservice_day\x18\x0e \x01(\t\"6\n\x11ReoptimiseRequest\x12\x12\n\niterations\x18\x01 \x01(\x05\x12\r\n\x05now_s\x18\x02 \x01(\x03\"c\n\x12ReoptimiseResponse\x12\x0f\n\x07\x61\x64opted\x18\x01 \x01(\x08\x12\x13\n\x0b\x63ost_before\x18\x02 \x01(\x01\x12\x12\n\ncost_after\x18\x03 \x01(\x01\x12\x13\n\x0bmoved_rides\x18\x04 \x03(\t\"A\n\x14UpdateTrafficRequest\x12\x1a\n\x12\x65\x64ge_travel_time_s\x18\x01 \x03(\x01\x12\r\n\x05now_s\x18\x02 \x01(\x03\"(\n\x15UpdateTrafficResponse\x12\x0f\n\x07seconds\x18\x01 \x01(\x01*\xe1\x03\n\x0e\x41ssignmentKind\x12\x1f\n\x1b\x41SSIGNMENT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41SSIGNMENT_KIND_OFFER\x10\x01\x12\x1d\n\x19\x41SSIGNMENT_KIND_REJECTION\x10\x02\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOOKING\x10\x03\x12\x1e\n\x1a\x41SSIGNMENT_KIND_ASSIGNMENT\x10\x04\x12 \n\x1c\x41SSIGNMENT_KIND_REASSIGNMENT\x10\x05\x12 \n\x1c\x41SSIGNMENT_KIND_CANCELLATION\x10\x06\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOARDED\x10\x07\x12\x1d\n\x19\x41SSIGNMENT_KIND_COMPLETED\x10\x08\x12\x1b\n\x17\x41SSIGNMENT_KIND_NO_SHOW\x10\t\x12\x18\n\x14\x41SSIGNMENT_KIND_LATE\x10\n\x12\x1b\n\x17\x41SSIGNMENT_KIND_EXPIRED\x10\x0b\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SHIFT_ENDED\x10\x0c\x12!\n\x1d\x41SSIGNMENT_KIND_SHIFT_STARTED\x10\r\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SERVICE_DAY\x10\x0e\x32\xb9\x03\n\x0fOperatorService\x12X\n\x10WatchAssignments\x12$.mobility.v1.WatchAssignmentsRequest\x1a\x1c.mobility.v1.AssignmentEvent0\x01\x12S\n\x0cListVehicles\x12 .mobility.v1.ListVehiclesRequest\x1a!.mobility.v1.ListVehiclesResponse\x12P\n\x0b\x46leetStatus\x12\x1f.mobility.v1.FleetStatusRequest\x1a .mobility.v1.FleetStatusResponse\x12M\n\nReoptimise\x12\x1e.mobility.v1.ReoptimiseRequest\x1a\x1f.mobility.v1.ReoptimiseResponse\x12V\n\rUpdateTraffic\x12!.mobility.v1.UpdateTrafficRequest\x1a\".mobility.v1.UpdateTrafficResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amobility/v1/operator.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/driver.proto\"B\n\x17WatchAssignmentsRequest\x12\x16\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"\xa4\x01\n\x0f\x41ssignmentEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.mobility.v1.AssignmentKind\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x0f\n\x07ride_id\x18\x04 \x01(\t\x12\x12\n\nvehicle_id\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x0f\n\x07service\x18\x07 \x01(\t\"&\n\x13ListVehiclesRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"D\n\x14ListVehiclesResponse\x12,\n\x08vehicles\x18\x01 \x03(\x0b\x32\x1a.mobility.v1.VehicleStatus\"%\n\x12\x46leetStatusRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\x94\x04\n\x13\x46leetStatusResponse\x12\x0f\n\x07\x63lock_s\x18\x01 \x01(\x03\x12\x10\n\x08vehicles\x18\x02 \x01(\x05\x12\x19\n\x11vehicles_on_shift\x18\x03 \x01(\x05\x12\x16\n\x0erides_assigned\x18\x04 \x01(\x05\x12\x16\n\x0erides_on_board\x18\x05 \x01(\x05\x12\x17\n\x0frides_completed\x18\x06 \x01(\x05\x12\x17\n\x0frides_cancelled\x18\x07 \x01(\x05\x12\x15\n\rrides_no_show\x18\x08 \x01(\x05\x12\x19\n\x11requests_rejected\x18\t \x01(\x05\x12\x17\n\x0friders_on_board\x18\n \x01(\x05\x12\x13\n\x0bmean_wait_s\x18\x0b \x01(\x01\x12\x1e\n\x16planned_vehicle_time_s\x18\x0c \x01(\x01\x12\x15\n\rrides_expired\x18\r \x01(\x05\x12\x13\n\x0bservice_day\x18\x0e \x01(\t\x12\x0f\n\x07service\x18\x0f \x01(\t\x12\x16\n\x0erides_matching\x18\x10 \x01(\x05\x12\x14\n\x0cpooled_share\x18\x11 \x01(\x01\x12\x16\n\x0erides_rejected\x18\x12 \x01(\x05\x12\x15\n\rrides_matched\x18\x13 \x01(\x05\x12\x14\n\x0clast_batch_s\x18\x14 \x01(\x03\x12\x1c\n\x14last_batch_compute_s\x18\x15 \x01(\x01\x12\x0f\n\x07\x62\x61tches\x18\x16 \x01(\x05\"6\n\x11ReoptimiseRequest\x12\x12\n\niterations\x18\x01 \x01(\x05\x12\r\n\x05now_s\x18\x02 \x01(\x03\"c\n\x12ReoptimiseResponse\x12\x0f\n\x07\x61\x64opted\x18\x01 \x01(\x08\x12\x13\n\x0b\x63ost_before\x18\x02 \x01(\x01\x12\x12\n\ncost_after\x18\x03 \x01(\x01\x12\x13\n\x0bmoved_rides\x18\x04 \x03(\t\"A\n\x14UpdateTrafficRequest\x12\x1a\n\x12\x65\x64ge_travel_time_s\x18\x01 \x03(\x01\x12\r\n\x05now_s\x18\x02 \x01(\x03\"(\n\x15UpdateTrafficResponse\x12\x0f\n\x07seconds\x18\x01 \x01(\x01*\xfc\x03\n\x0e\x41ssignmentKind\x12\x1f\n\x1b\x41SSIGNMENT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41SSIGNMENT_KIND_OFFER\x10\x01\x12\x1d\n\x19\x41SSIGNMENT_KIND_REJECTION\x10\x02\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOOKING\x10\x03\x12\x1e\n\x1a\x41SSIGNMENT_KIND_ASSIGNMENT\x10\x04\x12 \n\x1c\x41SSIGNMENT_KIND_REASSIGNMENT\x10\x05\x12 \n\x1c\x41SSIGNMENT_KIND_CANCELLATION\x10\x06\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOARDED\x10\x07\x12\x1d\n\x19\x41SSIGNMENT_KIND_COMPLETED\x10\x08\x12\x1b\n\x17\x41SSIGNMENT_KIND_NO_SHOW\x10\t\x12\x18\n\x14\x41SSIGNMENT_KIND_LATE\x10\n\x12\x1b\n\x17\x41SSIGNMENT_KIND_EXPIRED\x10\x0b\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SHIFT_ENDED\x10\x0c\x12!\n\x1d\x41SSIGNMENT_KIND_SHIFT_STARTED\x10\r\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SERVICE_DAY\x10\x0e\x12\x19\n\x15\x41SSIGNMENT_KIND_BATCH\x10\x0f\x32\xb9\x03\n\x0fOperatorService\x12X\n\x10WatchAssignments\x12$.mobility.v1.WatchAssignmentsRequest\x1a\x1c.mobility.v1.AssignmentEvent0\x01\x12S\n\x0cListVehicles\x12 .mobility.v1.ListVehiclesRequest\x1a!.mobility.v1.ListVehiclesResponse\x12P\n\x0b\x46leetStatus\x12\x1f.mobility.v1.FleetStatusRequest\x1a .mobility.v1.FleetStatusResponse\x12M\n\nReoptimise\x12\x1e.mobility.v1.ReoptimiseRequest\x1a\x1f.mobility.v1.ReoptimiseResponse\x12V\n\rUpdateTraffic\x12!.mobility.v1.UpdateTrafficRequest\x1a\".mobility.v1.UpdateTrafficResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.mobility.v1.operator_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSIGNMENTKIND']._serialized_start=1008
-  _globals['_ASSIGNMENTKIND']._serialized_end=1489
+  _globals['_ASSIGNMENTKIND']._serialized_start=1255
+  _globals['_ASSIGNMENTKIND']._serialized_end=1763
   _globals['_WATCHASSIGNMENTSREQUEST']._serialized_start=69
-  _globals['_WATCHASSIGNMENTSREQUEST']._serialized_end=118
-  _globals['_ASSIGNMENTEVENT']._serialized_start=121
-  _globals['_ASSIGNMENTEVENT']._serialized_end=268
-  _globals['_LISTVEHICLESREQUEST']._serialized_start=270
-  _globals['_LISTVEHICLESREQUEST']._serialized_end=291
-  _globals['_LISTVEHICLESRESPONSE']._serialized_start=293
-  _globals['_LISTVEHICLESRESPONSE']._serialized_end=361
-  _globals['_FLEETSTATUSREQUEST']._serialized_start=363
-  _globals['_FLEETSTATUSREQUEST']._serialized_end=383
-  _globals['_FLEETSTATUSRESPONSE']._serialized_start=386
-  _globals['_FLEETSTATUSRESPONSE']._serialized_end=739
-  _globals['_REOPTIMISEREQUEST']._serialized_start=741
-  _globals['_REOPTIMISEREQUEST']._serialized_end=795
-  _globals['_REOPTIMISERESPONSE']._serialized_start=797
-  _globals['_REOPTIMISERESPONSE']._serialized_end=896
-  _globals['_UPDATETRAFFICREQUEST']._serialized_start=898
-  _globals['_UPDATETRAFFICREQUEST']._serialized_end=963
-  _globals['_UPDATETRAFFICRESPONSE']._serialized_start=965
-  _globals['_UPDATETRAFFICRESPONSE']._serialized_end=1005
-  _globals['_OPERATORSERVICE']._serialized_start=1492
-  _globals['_OPERATORSERVICE']._serialized_end=1933
+  _globals['_WATCHASSIGNMENTSREQUEST']._serialized_end=135
+  _globals['_ASSIGNMENTEVENT']._serialized_start=138
+  _globals['_ASSIGNMENTEVENT']._serialized_end=302
+  _globals['_LISTVEHICLESREQUEST']._serialized_start=304
+  _globals['_LISTVEHICLESREQUEST']._serialized_end=342
+  _globals['_LISTVEHICLESRESPONSE']._serialized_start=344
+  _globals['_LISTVEHICLESRESPONSE']._serialized_end=412
+  _globals['_FLEETSTATUSREQUEST']._serialized_start=414
+  _globals['_FLEETSTATUSREQUEST']._serialized_end=451
+  _globals['_FLEETSTATUSRESPONSE']._serialized_start=454
+  _globals['_FLEETSTATUSRESPONSE']._serialized_end=986
+  _globals['_REOPTIMISEREQUEST']._serialized_start=988
+  _globals['_REOPTIMISEREQUEST']._serialized_end=1042
+  _globals['_REOPTIMISERESPONSE']._serialized_start=1044
+  _globals['_REOPTIMISERESPONSE']._serialized_end=1143
+  _globals['_UPDATETRAFFICREQUEST']._serialized_start=1145
+  _globals['_UPDATETRAFFICREQUEST']._serialized_end=1210
+  _globals['_UPDATETRAFFICRESPONSE']._serialized_start=1212
+  _globals['_UPDATETRAFFICRESPONSE']._serialized_end=1252
+  _globals['_OPERATORSERVICE']._serialized_start=1766
+  _globals['_OPERATORSERVICE']._serialized_end=2207
 # @@protoc_insertion_point(module_scope)

@@ -25,6 +25,7 @@ class AssignmentKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASSIGNMENT_KIND_SHIFT_ENDED: _ClassVar[AssignmentKind]
     ASSIGNMENT_KIND_SHIFT_STARTED: _ClassVar[AssignmentKind]
     ASSIGNMENT_KIND_SERVICE_DAY: _ClassVar[AssignmentKind]
+    ASSIGNMENT_KIND_BATCH: _ClassVar[AssignmentKind]
 ASSIGNMENT_KIND_UNSPECIFIED: AssignmentKind
 ASSIGNMENT_KIND_OFFER: AssignmentKind
 ASSIGNMENT_KIND_REJECTION: AssignmentKind
@@ -40,32 +41,39 @@ ASSIGNMENT_KIND_EXPIRED: AssignmentKind
 ASSIGNMENT_KIND_SHIFT_ENDED: AssignmentKind
 ASSIGNMENT_KIND_SHIFT_STARTED: AssignmentKind
 ASSIGNMENT_KIND_SERVICE_DAY: AssignmentKind
+ASSIGNMENT_KIND_BATCH: AssignmentKind
 
 class WatchAssignmentsRequest(_message.Message):
-    __slots__ = ("after_event_id",)
+    __slots__ = ("after_event_id", "service")
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     after_event_id: str
-    def __init__(self, after_event_id: _Optional[str] = ...) -> None: ...
+    service: str
+    def __init__(self, after_event_id: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class AssignmentEvent(_message.Message):
-    __slots__ = ("event_id", "kind", "time_s", "ride_id", "vehicle_id", "detail")
+    __slots__ = ("event_id", "kind", "time_s", "ride_id", "vehicle_id", "detail", "service")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TIME_S_FIELD_NUMBER: _ClassVar[int]
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: AssignmentKind
     time_s: int
     ride_id: str
     vehicle_id: str
     detail: str
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[AssignmentKind, str]] = ..., time_s: _Optional[int] = ..., ride_id: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    service: str
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[AssignmentKind, str]] = ..., time_s: _Optional[int] = ..., ride_id: _Optional[str] = ..., vehicle_id: _Optional[str] = ..., detail: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class ListVehiclesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("service",)
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    def __init__(self, service: _Optional[str] = ...) -> None: ...
 
 class ListVehiclesResponse(_message.Message):
     __slots__ = ("vehicles",)
@@ -74,11 +82,13 @@ class ListVehiclesResponse(_message.Message):
     def __init__(self, vehicles: _Optional[_Iterable[_Union[_driver_pb2.VehicleStatus, _Mapping]]] = ...) -> None: ...
 
 class FleetStatusRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("service",)
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    def __init__(self, service: _Optional[str] = ...) -> None: ...
 
 class FleetStatusResponse(_message.Message):
-    __slots__ = ("clock_s", "vehicles", "vehicles_on_shift", "rides_assigned", "rides_on_board", "rides_completed", "rides_cancelled", "rides_no_show", "requests_rejected", "riders_on_board", "mean_wait_s", "planned_vehicle_time_s", "rides_expired", "service_day")
+    __slots__ = ("clock_s", "vehicles", "vehicles_on_shift", "rides_assigned", "rides_on_board", "rides_completed", "rides_cancelled", "rides_no_show", "requests_rejected", "riders_on_board", "mean_wait_s", "planned_vehicle_time_s", "rides_expired", "service_day", "service", "rides_matching", "pooled_share", "rides_rejected", "rides_matched", "last_batch_s", "last_batch_compute_s", "batches")
     CLOCK_S_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_FIELD_NUMBER: _ClassVar[int]
     VEHICLES_ON_SHIFT_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +103,14 @@ class FleetStatusResponse(_message.Message):
     PLANNED_VEHICLE_TIME_S_FIELD_NUMBER: _ClassVar[int]
     RIDES_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     SERVICE_DAY_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    RIDES_MATCHING_FIELD_NUMBER: _ClassVar[int]
+    POOLED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    RIDES_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    RIDES_MATCHED_FIELD_NUMBER: _ClassVar[int]
+    LAST_BATCH_S_FIELD_NUMBER: _ClassVar[int]
+    LAST_BATCH_COMPUTE_S_FIELD_NUMBER: _ClassVar[int]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
     clock_s: int
     vehicles: int
     vehicles_on_shift: int
@@ -107,7 +125,15 @@ class FleetStatusResponse(_message.Message):
     planned_vehicle_time_s: float
     rides_expired: int
     service_day: str
-    def __init__(self, clock_s: _Optional[int] = ..., vehicles: _Optional[int] = ..., vehicles_on_shift: _Optional[int] = ..., rides_assigned: _Optional[int] = ..., rides_on_board: _Optional[int] = ..., rides_completed: _Optional[int] = ..., rides_cancelled: _Optional[int] = ..., rides_no_show: _Optional[int] = ..., requests_rejected: _Optional[int] = ..., riders_on_board: _Optional[int] = ..., mean_wait_s: _Optional[float] = ..., planned_vehicle_time_s: _Optional[float] = ..., rides_expired: _Optional[int] = ..., service_day: _Optional[str] = ...) -> None: ...
+    service: str
+    rides_matching: int
+    pooled_share: float
+    rides_rejected: int
+    rides_matched: int
+    last_batch_s: int
+    last_batch_compute_s: float
+    batches: int
+    def __init__(self, clock_s: _Optional[int] = ..., vehicles: _Optional[int] = ..., vehicles_on_shift: _Optional[int] = ..., rides_assigned: _Optional[int] = ..., rides_on_board: _Optional[int] = ..., rides_completed: _Optional[int] = ..., rides_cancelled: _Optional[int] = ..., rides_no_show: _Optional[int] = ..., requests_rejected: _Optional[int] = ..., riders_on_board: _Optional[int] = ..., mean_wait_s: _Optional[float] = ..., planned_vehicle_time_s: _Optional[float] = ..., rides_expired: _Optional[int] = ..., service_day: _Optional[str] = ..., service: _Optional[str] = ..., rides_matching: _Optional[int] = ..., pooled_share: _Optional[float] = ..., rides_rejected: _Optional[int] = ..., rides_matched: _Optional[int] = ..., last_batch_s: _Optional[int] = ..., last_batch_compute_s: _Optional[float] = ..., batches: _Optional[int] = ...) -> None: ...
 
 class ReoptimiseRequest(_message.Message):
     __slots__ = ("iterations", "now_s")

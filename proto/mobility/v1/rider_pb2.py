@@ -25,29 +25,29 @@ _sym_db = _symbol_database.Default()
 from proto.mobility.v1 import common_pb2 as mobility_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17mobility/v1/rider.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/common.proto\"\xee\x01\n\x0cQuoteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x06origin\x18\x02 \x01(\x0b\x32\x12.mobility.v1.Place\x12\'\n\x0b\x64\x65stination\x18\x03 \x01(\x0b\x32\x12.mobility.v1.Place\x12\x18\n\x10requested_time_s\x18\x04 \x01(\x03\x12\x12\n\npassengers\x18\x05 \x01(\x05\x12,\n\x0brider_class\x18\x06 \x01(\x0e\x32\x17.mobility.v1.RiderClass\x12\x12\n\nwheelchair\x18\x07 \x01(\x08\x12\r\n\x05now_s\x18\x08 \x01(\x03\"k\n\rQuoteResponse\x12#\n\x05offer\x18\x01 \x01(\x0b\x32\x12.mobility.v1.OfferH\x00\x12+\n\trejection\x18\x02 \x01(\x0b\x32\x16.mobility.v1.RejectionH\x00\x42\x08\n\x06result\"w\n\x0f\x42ookRideRequest\x12\x10\n\x08offer_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\r\n\x05now_s\x18\x03 \x01(\x03\x12*\n\x07request\x18\x04 \x01(\x0b\x32\x19.mobility.v1.QuoteRequest\"3\n\x11\x43\x61ncelRideRequest\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12\r\n\x05now_s\x18\x02 \x01(\x03\"!\n\x0eGetRideRequest\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\";\n\x10WatchRideRequest\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\t\"\xa7\x01\n\nRideUpdate\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.mobility.v1.RideUpdateKind\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x1f\n\x04ride\x18\x04 \x01(\x0b\x32\x11.mobility.v1.Ride\x12\x14\n\x0cvehicle_stop\x18\x05 \x01(\x05\x12\x15\n\rvehicle_eta_s\x18\x06 \x01(\x03*\xa3\x03\n\x0eRideUpdateKind\x12 \n\x1cRIDE_UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16RIDE_UPDATE_KIND_STATE\x10\x01\x12\x1d\n\x19RIDE_UPDATE_KIND_ASSIGNED\x10\x02\x12\x1f\n\x1bRIDE_UPDATE_KIND_REASSIGNED\x10\x03\x12\x18\n\x14RIDE_UPDATE_KIND_ETA\x10\x04\x12%\n!RIDE_UPDATE_KIND_VEHICLE_POSITION\x10\x05\x12\x1c\n\x18RIDE_UPDATE_KIND_ARRIVED\x10\x06\x12\x1d\n\x19RIDE_UPDATE_KIND_ON_BOARD\x10\x07\x12\x1e\n\x1aRIDE_UPDATE_KIND_COMPLETED\x10\x08\x12\x1e\n\x1aRIDE_UPDATE_KIND_CANCELLED\x10\t\x12\x1c\n\x18RIDE_UPDATE_KIND_NO_SHOW\x10\n\x12\x19\n\x15RIDE_UPDATE_KIND_LATE\x10\x0b\x12\x1c\n\x18RIDE_UPDATE_KIND_EXPIRED\x10\x0c\x32\xce\x02\n\x0cRiderService\x12>\n\x05Quote\x12\x19.mobility.v1.QuoteRequest\x1a\x1a.mobility.v1.QuoteResponse\x12;\n\x08\x42ookRide\x12\x1c.mobility.v1.BookRideRequest\x1a\x11.mobility.v1.Ride\x12?\n\nCancelRide\x12\x1e.mobility.v1.CancelRideRequest\x1a\x11.mobility.v1.Ride\x12\x39\n\x07GetRide\x12\x1b.mobility.v1.GetRideRequest\x1a\x11.mobility.v1.Ride\x12\x45\n\tWatchRide\x12\x1d.mobility.v1.WatchRideRequest\x1a\x17.mobility.v1.RideUpdate0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17mobility/v1/rider.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/common.proto\"\xa4\x02\n\x0cQuoteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x06origin\x18\x02 \x01(\x0b\x32\x12.mobility.v1.Place\x12\'\n\x0b\x64\x65stination\x18\x03 \x01(\x0b\x32\x12.mobility.v1.Place\x12\x18\n\x10requested_time_s\x18\x04 \x01(\x03\x12\x12\n\npassengers\x18\x05 \x01(\x05\x12,\n\x0brider_class\x18\x06 \x01(\x0e\x32\x17.mobility.v1.RiderClass\x12\x12\n\nwheelchair\x18\x07 \x01(\x08\x12\r\n\x05now_s\x18\x08 \x01(\x03\x12\x0f\n\x07service\x18\t \x01(\t\x12#\n\x05share\x18\n \x01(\x0e\x32\x14.mobility.v1.Sharing\"k\n\rQuoteResponse\x12#\n\x05offer\x18\x01 \x01(\x0b\x32\x12.mobility.v1.OfferH\x00\x12+\n\trejection\x18\x02 \x01(\x0b\x32\x16.mobility.v1.RejectionH\x00\x42\x08\n\x06result\"w\n\x0f\x42ookRideRequest\x12\x10\n\x08offer_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\r\n\x05now_s\x18\x03 \x01(\x03\x12*\n\x07request\x18\x04 \x01(\x0b\x32\x19.mobility.v1.QuoteRequest\"D\n\x11\x43\x61ncelRideRequest\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12\r\n\x05now_s\x18\x02 \x01(\x03\x12\x0f\n\x07service\x18\x03 \x01(\t\"2\n\x0eGetRideRequest\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"L\n\x10WatchRideRequest\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\"\xa7\x01\n\nRideUpdate\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.mobility.v1.RideUpdateKind\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x1f\n\x04ride\x18\x04 \x01(\x0b\x32\x11.mobility.v1.Ride\x12\x14\n\x0cvehicle_stop\x18\x05 \x01(\x05\x12\x15\n\rvehicle_eta_s\x18\x06 \x01(\x03*\xc2\x03\n\x0eRideUpdateKind\x12 \n\x1cRIDE_UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16RIDE_UPDATE_KIND_STATE\x10\x01\x12\x1d\n\x19RIDE_UPDATE_KIND_ASSIGNED\x10\x02\x12\x1f\n\x1bRIDE_UPDATE_KIND_REASSIGNED\x10\x03\x12\x18\n\x14RIDE_UPDATE_KIND_ETA\x10\x04\x12%\n!RIDE_UPDATE_KIND_VEHICLE_POSITION\x10\x05\x12\x1c\n\x18RIDE_UPDATE_KIND_ARRIVED\x10\x06\x12\x1d\n\x19RIDE_UPDATE_KIND_ON_BOARD\x10\x07\x12\x1e\n\x1aRIDE_UPDATE_KIND_COMPLETED\x10\x08\x12\x1e\n\x1aRIDE_UPDATE_KIND_CANCELLED\x10\t\x12\x1c\n\x18RIDE_UPDATE_KIND_NO_SHOW\x10\n\x12\x19\n\x15RIDE_UPDATE_KIND_LATE\x10\x0b\x12\x1c\n\x18RIDE_UPDATE_KIND_EXPIRED\x10\x0c\x12\x1d\n\x19RIDE_UPDATE_KIND_REJECTED\x10\r2\xce\x02\n\x0cRiderService\x12>\n\x05Quote\x12\x19.mobility.v1.QuoteRequest\x1a\x1a.mobility.v1.QuoteResponse\x12;\n\x08\x42ookRide\x12\x1c.mobility.v1.BookRideRequest\x1a\x11.mobility.v1.Ride\x12?\n\nCancelRide\x12\x1e.mobility.v1.CancelRideRequest\x1a\x11.mobility.v1.Ride\x12\x39\n\x07GetRide\x12\x1b.mobility.v1.GetRideRequest\x1a\x11.mobility.v1.Ride\x12\x45\n\tWatchRide\x12\x1d.mobility.v1.WatchRideRequest\x1a\x17.mobility.v1.RideUpdate0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.mobility.v1.rider_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RIDEUPDATEKIND']._serialized_start=857
-  _globals['_RIDEUPDATEKIND']._serialized_end=1276
+  _globals['_RIDEUPDATEKIND']._serialized_start=962
+  _globals['_RIDEUPDATEKIND']._serialized_end=1412
   _globals['_QUOTEREQUEST']._serialized_start=67
-  _globals['_QUOTEREQUEST']._serialized_end=305
-  _globals['_QUOTERESPONSE']._serialized_start=307
-  _globals['_QUOTERESPONSE']._serialized_end=414
-  _globals['_BOOKRIDEREQUEST']._serialized_start=416
-  _globals['_BOOKRIDEREQUEST']._serialized_end=535
-  _globals['_CANCELRIDEREQUEST']._serialized_start=537
-  _globals['_CANCELRIDEREQUEST']._serialized_end=588
-  _globals['_GETRIDEREQUEST']._serialized_start=590
-  _globals['_GETRIDEREQUEST']._serialized_end=623
-  _globals['_WATCHRIDEREQUEST']._serialized_start=625
-  _globals['_WATCHRIDEREQUEST']._serialized_end=684
-  _globals['_RIDEUPDATE']._serialized_start=687
-  _globals['_RIDEUPDATE']._serialized_end=854
-  _globals['_RIDERSERVICE']._serialized_start=1279
-  _globals['_RIDERSERVICE']._serialized_end=1613
+  _globals['_QUOTEREQUEST']._serialized_end=359
+  _globals['_QUOTERESPONSE']._serialized_start=361
+  _globals['_QUOTERESPONSE']._serialized_end=468
+  _globals['_BOOKRIDEREQUEST']._serialized_start=470
+  _globals['_BOOKRIDEREQUEST']._serialized_end=589
+  _globals['_CANCELRIDEREQUEST']._serialized_start=591
+  _globals['_CANCELRIDEREQUEST']._serialized_end=659
+  _globals['_GETRIDEREQUEST']._serialized_start=661
+  _globals['_GETRIDEREQUEST']._serialized_end=711
+  _globals['_WATCHRIDEREQUEST']._serialized_start=713
+  _globals['_WATCHRIDEREQUEST']._serialized_end=789
+  _globals['_RIDEUPDATE']._serialized_start=792
+  _globals['_RIDEUPDATE']._serialized_end=959
+  _globals['_RIDERSERVICE']._serialized_start=1415
+  _globals['_RIDERSERVICE']._serialized_end=1749
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,7 @@ class RideUpdateKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RIDE_UPDATE_KIND_NO_SHOW: _ClassVar[RideUpdateKind]
     RIDE_UPDATE_KIND_LATE: _ClassVar[RideUpdateKind]
     RIDE_UPDATE_KIND_EXPIRED: _ClassVar[RideUpdateKind]
+    RIDE_UPDATE_KIND_REJECTED: _ClassVar[RideUpdateKind]
 RIDE_UPDATE_KIND_UNSPECIFIED: RideUpdateKind
 RIDE_UPDATE_KIND_STATE: RideUpdateKind
 RIDE_UPDATE_KIND_ASSIGNED: RideUpdateKind
@@ -35,9 +36,10 @@ RIDE_UPDATE_KIND_CANCELLED: RideUpdateKind
 RIDE_UPDATE_KIND_NO_SHOW: RideUpdateKind
 RIDE_UPDATE_KIND_LATE: RideUpdateKind
 RIDE_UPDATE_KIND_EXPIRED: RideUpdateKind
+RIDE_UPDATE_KIND_REJECTED: RideUpdateKind
 
 class QuoteRequest(_message.Message):
-    __slots__ = ("request_id", "origin", "destination", "requested_time_s", "passengers", "rider_class", "wheelchair", "now_s")
+    __slots__ = ("request_id", "origin", "destination", "requested_time_s", "passengers", "rider_class", "wheelchair", "now_s", "service", "share")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +48,8 @@ class QuoteRequest(_message.Message):
     RIDER_CLASS_FIELD_NUMBER: _ClassVar[int]
     WHEELCHAIR_FIELD_NUMBER: _ClassVar[int]
     NOW_S_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     origin: _common_pb2.Place
     destination: _common_pb2.Place
@@ -54,7 +58,9 @@ class QuoteRequest(_message.Message):
     rider_class: _common_pb2.RiderClass
     wheelchair: bool
     now_s: int
-    def __init__(self, request_id: _Optional[str] = ..., origin: _Optional[_Union[_common_pb2.Place, _Mapping]] = ..., destination: _Optional[_Union[_common_pb2.Place, _Mapping]] = ..., requested_time_s: _Optional[int] = ..., passengers: _Optional[int] = ..., rider_class: _Optional[_Union[_common_pb2.RiderClass, str]] = ..., wheelchair: bool = ..., now_s: _Optional[int] = ...) -> None: ...
+    service: str
+    share: _common_pb2.Sharing
+    def __init__(self, request_id: _Optional[str] = ..., origin: _Optional[_Union[_common_pb2.Place, _Mapping]] = ..., destination: _Optional[_Union[_common_pb2.Place, _Mapping]] = ..., requested_time_s: _Optional[int] = ..., passengers: _Optional[int] = ..., rider_class: _Optional[_Union[_common_pb2.RiderClass, str]] = ..., wheelchair: bool = ..., now_s: _Optional[int] = ..., service: _Optional[str] = ..., share: _Optional[_Union[_common_pb2.Sharing, str]] = ...) -> None: ...
 
 class QuoteResponse(_message.Message):
     __slots__ = ("offer", "rejection")
@@ -77,26 +83,32 @@ class BookRideRequest(_message.Message):
     def __init__(self, offer_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., now_s: _Optional[int] = ..., request: _Optional[_Union[QuoteRequest, _Mapping]] = ...) -> None: ...
 
 class CancelRideRequest(_message.Message):
-    __slots__ = ("ride_id", "now_s")
+    __slots__ = ("ride_id", "now_s", "service")
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     NOW_S_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     ride_id: str
     now_s: int
-    def __init__(self, ride_id: _Optional[str] = ..., now_s: _Optional[int] = ...) -> None: ...
+    service: str
+    def __init__(self, ride_id: _Optional[str] = ..., now_s: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
 
 class GetRideRequest(_message.Message):
-    __slots__ = ("ride_id",)
+    __slots__ = ("ride_id", "service")
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     ride_id: str
-    def __init__(self, ride_id: _Optional[str] = ...) -> None: ...
+    service: str
+    def __init__(self, ride_id: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class WatchRideRequest(_message.Message):
-    __slots__ = ("ride_id", "after_event_id")
+    __slots__ = ("ride_id", "after_event_id", "service")
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
     ride_id: str
     after_event_id: str
-    def __init__(self, ride_id: _Optional[str] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+    service: str
+    def __init__(self, ride_id: _Optional[str] = ..., after_event_id: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class RideUpdate(_message.Message):
     __slots__ = ("event_id", "kind", "time_s", "ride", "vehicle_stop", "vehicle_eta_s")

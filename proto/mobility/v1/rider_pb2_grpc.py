@@ -77,6 +77,9 @@ class RiderServiceServicer(object):
         one call; a request that cannot be served is then FAILED_PRECONDITION with a
         google.rpc.ErrorInfo whose reason is the rejection's (e.g. NO_VEHICLE_IN_TIME).
         Idempotent: the same idempotency key (or the same offer) gives the same ride.
+        A shared taxi (request.service names one) books at once only (`request`, no offer): the
+        ride answers in state MATCHING, and WatchRide reports its assignment (or rejection) after
+        the next batch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
