@@ -289,6 +289,5 @@ def update_traffic(core: EngineCore, d: Dispatcher, edge_times: np.ndarray, now_
     """New travel times of every edge (seconds); how long the update took (seconds)."""
     t0 = time.perf_counter()
     core.router = core.router.with_travel_times(edge_times)
-    core.matrix = core.router.matrix(core.stops.node, core.stops.node).astype(np.float64)
-    d.update_travel_times(core.router, core.now(now_s), core.matrix)
+    d.update_travel_times(core.router, core.now(now_s))  # the stops in use only: no stop matrix
     return time.perf_counter() - t0
