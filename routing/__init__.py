@@ -41,8 +41,8 @@ from .dijkstra import (
 )
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
 from .fleet import FleetPlan, StopColumns
-from .instances import iter_instances
-from .locations import LocationPool, longest_travel_time, read_cordeau_darp, read_instance, read_li_lim
+from .instances import iter_instances, read_cordeau_darp, read_instance, read_li_lim
+from .locations import LocationPool, longest_travel_time
 from .network import DEFAULT_ROAD_CLASSES, MAJOR_ROAD_CLASSES, PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .problem import DELIVERY, END, PICKUP, START, PDProblem
