@@ -239,8 +239,10 @@ class FleetPlan:
     def set_place(self, node: int, place: int) -> None:
         """Node ``node`` is at ``place`` (a stop index): it references the place's slot."""
         a = self.arrays
-        slot = self.pool.acquire(place)
         old = int(a.node_location[node])
+        if old >= 0 and self.pool.place[old] == place:
+            return  # already there
+        slot = self.pool.acquire(place)
         if old >= 0:
             self.pool.release(old)
         self.arrays.node_location[node] = slot
@@ -250,8 +252,10 @@ class FleetPlan:
         """Node ``node`` is where node ``other`` is."""
         a = self.arrays
         slot = int(a.node_location[other])
-        self.pool.retain(slot)
         old = int(a.node_location[node])
+        if old == slot:
+            return
+        self.pool.retain(slot)
         if old >= 0:
             self.pool.release(old)
         a.node_location[node] = slot
