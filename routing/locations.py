@@ -240,7 +240,7 @@ class LocationPool:
             self.computed += 1
 
     def check(self) -> dict[str, Any]:
-        """The pool's own accounting, for tests: slots, references, places."""
+        """The pool's accounting as a dict: slots, slots holding a place, referenced, idle, peak referenced."""
         return {
             "capacity": self.capacity,
             "held": self.held,
