@@ -23,8 +23,8 @@ before, are not counted. Tracing is off while requests are timed.
 
 A quick run (``quick=True``, ``mobility bench dispatch --quick``: fleets of 16 and 100, 200
 timed requests after a quarter of an hour, a 20,000-node synthetic city with 16 vehicles) is a
-smoke test: it
-gives no verdict on the target (quote p99 under 5 ms at 300 vehicles in a steady state).
+smoke test: it gives no verdict on the target (quote p99 under 5 ms at 300 vehicles in a steady
+state).
 """
 
 from __future__ import annotations
