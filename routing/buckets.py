@@ -195,9 +195,10 @@ def compacted(bk, arena):
 
 @kernel
 def scan_into(slot, ws, fwd, bwd, held, matrix):
-    """Write ``slot``'s row and column of ``matrix`` for every slot with ``held`` set (0 for the
-    others): row ``t`` = min over the forward space's nodes ``u`` of ``d(slot, u) + d(u, t)``
-    from the backward buckets at ``u``; the column likewise from the forward buckets."""
+    """Write ``slot``'s row and column of ``matrix`` at the slots ``held`` (the others are left
+    as they are: 0): row ``t`` = min over the forward space's nodes ``u`` of ``d(slot, u) +
+    d(u, t)`` from the backward buckets at ``u``; the column likewise from the forward buckets.
+    (Only the held slots are written: a column is a strided write, a cache miss per entry.)"""
     cap = matrix.shape[0]
     best = ws.keys  # scratch (at least ``cap`` long: the caller checks)
     for side in range(2):
@@ -215,10 +216,8 @@ def scan_into(slot, ws, fwd, bwd, held, matrix):
                 nd = d + bk.dist[e]
                 if nd < best[t]:
                     best[t] = nd
-        for t in range(cap):
-            val = 0.0
-            if held[t]:
-                val = float(UNREACHABLE) if best[t] >= INF else float(best[t])
+        for t in held:
+            val = float(UNREACHABLE) if best[t] >= INF else float(best[t])
             if side == 0:
                 matrix[slot, t] = val
             else:
@@ -292,9 +291,10 @@ class BucketIndex:
             self.sides[side] = bk
         self.entries[side][slot] = self.space.nodes[side, : self.space.found[side]].copy()
 
-    def attach(self, slot: int, node: int, held: NDArray[np.bool_], matrix: NDArray[np.float64]) -> None:
+    def attach(self, slot: int, node: int, held: NDArray[np.int64], matrix: NDArray[np.float64]) -> None:
         """File ``slot`` as the place at network node ``node`` and write its row and column of
-        ``matrix`` (slot by slot, square) for the slots ``held`` (which must include ``slot``)."""
+        ``matrix`` (slot by slot, square) at the slots ``held`` (which must include ``slot``;
+        the other entries are left as they are)."""
         rank = int(self.ch.rank[node])
         upward_space(rank, 0, self.graphs, self.space)
         upward_space(rank, 1, self.graphs, self.space)

@@ -217,7 +217,8 @@ class LocationPool:
         """Row and column of ``slot`` against every slot held."""
         assert self.index is not None
         self.computed += 1
-        self.index.attach(slot, int(self.place_node[self.place[slot]]), self.place >= 0, self.matrix)
+        held = np.flatnonzero(self.place >= 0)
+        self.index.attach(slot, int(self.place_node[self.place[slot]]), held, self.matrix)
 
     # ------------------------------------------------------------------ new times
     def retime(self, router: Router) -> None:
@@ -233,10 +234,9 @@ class LocationPool:
         self._idle.clear()
         self.index = BucketIndex(router.ch, slots=self.capacity)
         self.matrix[:] = 0.0
-        held = np.zeros(self.capacity, np.bool_)
-        for slot in np.flatnonzero(self.place >= 0).tolist():
-            held[slot] = True
-            self.index.attach(slot, int(self.place_node[self.place[slot]]), held, self.matrix)
+        slots = np.flatnonzero(self.place >= 0)
+        for k, slot in enumerate(slots.tolist()):  # each against the ones before it and itself
+            self.index.attach(slot, int(self.place_node[self.place[slot]]), slots[: k + 1], self.matrix)
             self.computed += 1
 
     def check(self) -> dict[str, Any]:
