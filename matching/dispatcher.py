@@ -68,6 +68,11 @@ from .service_area import ServiceArea, StopChoice, StopPair
 from .snapshot import DispatcherSnapshot, RideSnapshot, VehicleSnapshot
 
 _INF = float("inf")
+#: Up to this many stop pairs the longest stop-to-stop time the re-optimisation measures by is
+#: exact (every network whose stop matrix the dispatcher used to hold: Manhattan has 18.8
+#: million); beyond, the longest over a sample of as many pairs (a lower bound), so that the
+#: first re-optimisation on a city does not compute all pairs.
+SCALE_EXACT_PAIRS = 25_000_000
 #: Events that end a ride (its lateness need not be remembered any longer).
 _RIDE_ENDS = frozenset(
     {DispatchEventKind.COMPLETED, DispatchEventKind.NO_SHOW, DispatchEventKind.CANCELLATION, DispatchEventKind.EXPIRED}
@@ -205,7 +210,7 @@ class Dispatcher:
         )
         self.matrix_s = time.perf_counter() - t0
         # the longest stop-to-stop travel time, which the re-optimisation measures by (computed
-        # when first needed over a pool: O(stops^2) time in bounded blocks)
+        # when first needed over a pool, in bounded blocks: see SCALE_EXACT_PAIRS)
         self._scale_s: float | None = None
         self.plan.weights = CostWeights(
             float(self.params.vehicle_time_weight),
@@ -1069,11 +1074,12 @@ class Dispatcher:
 
     def _travel_time_scale_s(self) -> float | None:
         """The longest stop-to-stop travel time, for the re-optimisation (None over a stop matrix:
-        the solver reads it from the matrix itself)."""
+        the solver reads it from the matrix itself; sampled beyond :data:`SCALE_EXACT_PAIRS`)."""
         if self.plan.pool.identity:
             return None
         if self._scale_s is None:
-            self._scale_s = float(longest_travel_time(self.router, self.stops.node))
+            longest = longest_travel_time(self.router, self.stops.node, max_pairs=SCALE_EXACT_PAIRS)
+            self._scale_s = float(longest)
         return self._scale_s
 
     def _subproblem(self, active: list[Ride]) -> tuple[PDProblem, NDArray[np.int64]]:

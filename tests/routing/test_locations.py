@@ -119,3 +119,7 @@ def test_longest_travel_time_in_blocks(router: Router) -> None:
     nodes = np.arange(0, router.network.num_nodes, 7)
     full = router.matrix(nodes, nodes)
     assert longest_travel_time(router, nodes, block_pairs=20_000) == int(full.max())  # 7 blocks
+    sampled = longest_travel_time(router, nodes, max_pairs=nodes.size * 20)  # from and to 10 of them
+    picked = nodes[np.linspace(0, nodes.size - 1, 10).astype(np.int64)]
+    expected = max(int(router.matrix(picked, nodes).max()), int(router.matrix(nodes, picked).max()))
+    assert sampled == expected <= int(full.max())
