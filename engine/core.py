@@ -38,8 +38,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-import numpy as np
-
 from matching import DispatchEventKind, Offer, Request, RideUpdateKind, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
 from matching.dispatcher import Dispatcher
@@ -181,7 +179,6 @@ class EngineCore:
         t0 = time.perf_counter()
         warm_up()
         self.timings["warm_up_s"] = time.perf_counter() - t0
-        self.matrix = self.router.matrix(self.stops.node, self.stops.node).astype(np.float64)
         t0 = time.perf_counter()
         if not self.warm_dispatcher():
             log.warning("no trial booking was possible: some dispatcher kernels compile on the first calls")
@@ -243,7 +240,6 @@ class EngineCore:
             self.fleet,
             params=self.deployment.service,
             fares=self.deployment.fares(),
-            travel_time_s=self.matrix,
             seed=self.seed,
         )
 

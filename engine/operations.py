@@ -298,8 +298,7 @@ def update_traffic(core: EngineCore, d: Dispatcher, edge_times: np.ndarray, now_
     core.router = core.router.with_travel_times(edge_times)
     for service in core.taxi.values():
         service.retime(core.router)
-    core.matrix = core.router.matrix(core.stops.node, core.stops.node).astype(np.float64)
-    d.update_travel_times(core.router, core.now(now_s), core.matrix)
+    d.update_travel_times(core.router, core.now(now_s))  # the stops in use only: no stop matrix
     return time.perf_counter() - t0
 
 

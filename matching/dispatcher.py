@@ -9,11 +9,13 @@
 **The plan** is a :class:`routing.fleet.FleetPlan` (named arrays the kernels of
 :mod:`routing.schedule` read): every vehicle has a start node (where it can next change
 course, and when), an end node (its depot, by the end of its shift) and the pickup and
-drop-off nodes of its rides in between. Locations are stop
-indices; travel times come from a stop-by-stop matrix computed once with the contraction
-hierarchy. A vehicle driving to its next stop is committed to it: new stops are inserted
-after it (MATSim's "position 1 = right after the current position", with the current
-position being that next stop).
+drop-off nodes of its rides in between. Nodes are at stops; the plan's travel times are
+those between the stops it visits now, held in a bounded
+:class:`~routing.locations.LocationPool` whose times come from the contraction hierarchy
+(no stop-by-stop matrix: the memory follows the plans, not the number of stops), or read
+from a stop-by-stop matrix the caller gives. A vehicle driving to its next stop is
+committed to it: new stops are inserted after it (MATSim's "position 1 = right after the
+current position", with the current position being that next stop).
 
 **A quote** snaps the request to stops (walking limit, zone, hours: :class:`ServiceArea`),
 sets the pickup window ``[requested, requested + max_wait]`` and the ride limit
@@ -52,6 +54,7 @@ from numpy.typing import NDArray
 
 from routing import RoadNetwork, Router, StopSet
 from routing.fleet import FleetPlan
+from routing.locations import LocationPool, longest_travel_time
 from routing.problem import DELIVERY, PICKUP, PDProblem
 from routing.schedule import CostWeights
 from routing.solve import Deadline, FirstOf, MaxIterations, SolveParams, StoppingCriterion, solve
@@ -65,6 +68,11 @@ from .service_area import ServiceArea, StopChoice, StopPair
 from .snapshot import DispatcherSnapshot, RideSnapshot, VehicleSnapshot
 
 _INF = float("inf")
+#: Up to this many stop pairs the longest stop-to-stop time the re-optimisation measures by is
+#: exact (every network whose stop matrix the dispatcher used to hold: Manhattan has 18.8
+#: million); beyond, the longest over a sample of as many pairs (a lower bound), so that the
+#: first re-optimisation on a city does not compute all pairs.
+SCALE_EXACT_PAIRS = 25_000_000
 #: Events that end a ride (its lateness need not be remembered any longer).
 _RIDE_ENDS = frozenset(
     {DispatchEventKind.COMPLETED, DispatchEventKind.NO_SHOW, DispatchEventKind.CANCELLATION, DispatchEventKind.EXPIRED}
@@ -148,7 +156,9 @@ class Dispatcher:
         stops: the service's stops (``routing.virtual_stops`` or ``routing.all_node_stops``).
         vehicles: the fleet; each vehicle starts at its depot stop at the start of its shift.
         params: the service rules; ``fares``: the fare policy (I-MOD by default).
-        travel_time_s: optional precomputed stop-by-stop travel-time matrix (seconds).
+        travel_time_s: optional precomputed stop-by-stop travel-time matrix (seconds), for
+            networks small enough to hold one; without it the plan's travel times come from
+            ``router`` through a :class:`~routing.locations.LocationPool`.
         seed: seeds the re-optimisation.
     """
 
@@ -184,19 +194,24 @@ class Dispatcher:
         self.vehicle_index = {v.id: k for k, v in enumerate(vehicles)}
         self.seed = seed
         t0 = time.perf_counter()
+        locations: LocationPool | NDArray[np.float64]
         if travel_time_s is None:
-            travel_time_s = router.matrix(stops.node, stops.node).astype(np.float64)
-        tt = np.ascontiguousarray(travel_time_s, np.float64)
-        if tt.shape != (len(stops), len(stops)):
-            raise InvalidValueError("travel_time_s", f"expected a {len(stops)} x {len(stops)} matrix")
-        self.matrix_s = time.perf_counter() - t0
+            locations = LocationPool(router, stops.node)
+        else:
+            locations = np.ascontiguousarray(travel_time_s, np.float64)
+            if locations.shape != (len(stops), len(stops)):
+                raise InvalidValueError("travel_time_s", f"expected a {len(stops)} x {len(stops)} matrix")
         self.plan = FleetPlan(
             [veh.depot_stop for veh in vehicles],
             [veh.shift_start_s for veh in vehicles],
             [veh.shift_end_s for veh in vehicles],
             [(veh.seats, veh.wheelchair_places) for veh in vehicles],
-            tt,
+            locations,
         )
+        self.matrix_s = time.perf_counter() - t0
+        # the longest stop-to-stop travel time, which the re-optimisation measures by (computed
+        # when first needed over a pool, in bounded blocks: see SCALE_EXACT_PAIRS)
+        self._scale_s: float | None = None
         self.plan.weights = CostWeights(
             float(self.params.vehicle_time_weight),
             float(self.params.passenger_delay_weight),
@@ -254,8 +269,8 @@ class Dispatcher:
         service_s = self.params.service_time_s(request.passengers)  # the same dwell at both stops
         plan.arrays.kind[p] = PICKUP
         plan.arrays.kind[d] = DELIVERY
-        plan.arrays.node_location[p] = stops.origin.stop
-        plan.arrays.node_location[d] = stops.destination.stop
+        plan.set_place(p, stops.origin.stop)
+        plan.set_place(d, stops.destination.stop)
         plan.arrays.partner[p] = d
         plan.arrays.partner[d] = p
         plan.arrays.request[p] = ride_index
@@ -282,7 +297,7 @@ class Dispatcher:
             else:
                 first = int(plan.state.nodes[v, 1])
                 arrival = float(plan.state.arrival[v, 1])  # planned arrival at the next stop
-                plan.arrays.node_location[plan.arrays.vehicle_start[v]] = plan.arrays.node_location[first]
+                plan.copy_place(int(plan.arrays.vehicle_start[v]), first)
                 plan.arrays.vehicle_early[v] = max(float(now_s), arrival)
                 plan.arrays.tw_early[plan.arrays.vehicle_start[v]] = plan.arrays.vehicle_early[v]
         # One kernel call for every route (each route's schedule depends on its own vehicle only,
@@ -413,7 +428,9 @@ class Dispatcher:
             return self._reject(request, now_s, RejectReason.NO_WHEELCHAIR_VEHICLE, "no vehicle has a wheelchair place")
         o, d = stops.origin.stop, stops.destination.stop
         plan = self.plan
-        direct = round(plan.arrays.travel_time[o, d])
+        plan.set_place(plan.quote_p, o)  # the quote's own nodes hold the slots of its stops
+        plan.set_place(plan.quote_d, d)
+        direct = round(plan.arrays.travel_time[plan.slot_of(o), plan.slot_of(d)])
         max_ride = self.params.max_ride_s(direct)
         t_req = max(int(request.requested_time_s), int(now_s))
         latest = t_req + self.params.max_wait_s
@@ -567,6 +584,8 @@ class Dispatcher:
             best = int(np.argmin(cost)) if cands.size else 0
             if not cands.size or not np.isfinite(cost[best]):
                 plan.arrays.kind[p] = plan.arrays.kind[d] = -1
+                plan.release_node(p)
+                plan.release_node(d)
                 raise ConflictError(f"offer {offer_id} can no longer be served: the plan changed since it was made")
             v, i, j = int(cands[best]), int(pos_i[best]), int(pos_j[best])
         plan.insert(v, p, d, i, j)
@@ -626,7 +645,7 @@ class Dispatcher:
                 PlannedStop(
                     ride_of[node],
                     kind,
-                    int(plan.arrays.node_location[node]),
+                    plan.place_of(node),
                     float(plan.state.service_start[v, k]),
                     int(plan.arrays.service[node]),
                 )
@@ -688,13 +707,14 @@ class Dispatcher:
         self._late_on_arrival(v, ride_id, ride.pickup_node, PICKUP, time_s)
         s_p = plan.arrays.service[ride.pickup_node]
         plan.arrays.start_load[v] += plan.arrays.demand[ride.pickup_node]
+        stop = plan.place_of(ride.pickup_node)
         plan.remove(v, [ride.pickup_node])
         d = ride.dropoff_node
         plan.arrays.partner[d] = -1  # on board: the ride limit becomes the drop-off's deadline
         plan.arrays.tw_late[d] = min(plan.arrays.tw_late[d], time_s + s_p + plan.arrays.max_ride[d])
         ride.status = RideStatus.ON_BOARD
         ride.picked_up_at_s = int(time_s)
-        self._served(v, ride, ride.pickup_node, time_s + s_p, time_s, DispatchEventKind.BOARDED)
+        self._served(v, ride, stop, time_s + s_p, time_s, DispatchEventKind.BOARDED)
 
     def _late_on_arrival(self, v: int, ride_id: str, node: int, kind: int, time_s: int) -> None:
         """Report a ``late`` event for a stop served after its deadline, unless already reported.
@@ -719,15 +739,16 @@ class Dispatcher:
         self._late_on_arrival(v, ride_id, ride.dropoff_node, DELIVERY, time_s)
         s_d = plan.arrays.service[ride.dropoff_node]
         plan.arrays.start_load[v] += plan.arrays.demand[ride.dropoff_node]
+        stop = plan.place_of(ride.dropoff_node)
         plan.remove(v, [ride.dropoff_node])
         ride.status = RideStatus.COMPLETED
         ride.dropped_off_at_s = int(time_s)
-        self._served(v, ride, ride.dropoff_node, time_s + s_d, time_s, DispatchEventKind.COMPLETED)
+        self._served(v, ride, stop, time_s + s_d, time_s, DispatchEventKind.COMPLETED)
 
-    def _served(self, v: int, ride: Ride, node: int, free_at_s: float, time_s: int, event: DispatchEventKind) -> None:
-        """Vehicle ``v`` served ``node`` (already out of its route) and is free at ``free_at_s``."""
+    def _served(self, v: int, ride: Ride, stop: int, free_at_s: float, time_s: int, event: DispatchEventKind) -> None:
+        """Vehicle ``v`` served a node at ``stop`` (already out of its route) and is free at ``free_at_s``."""
         plan = self.plan
-        plan.move_start(v, int(plan.arrays.node_location[node]), max(plan.available_at(v), free_at_s))
+        plan.move_start(v, stop, max(plan.available_at(v), free_at_s))
         self._prepare_or_accept_lateness(v, time_s)
         self._dirty_rides.add(ride.ride_id)
         self._refresh_planned_times(v)
@@ -926,7 +947,8 @@ class Dispatcher:
                     nodes[(ride.ride_id, StopKind.PICKUP)] = p
                 else:
                     plan.arrays.partner[d] = -1
-                    plan.arrays.kind[p] = -1  # an unused slot
+                    plan.arrays.kind[p] = -1  # an unused node
+                    plan.release_node(p)
             self.rides[ride.ride_id] = ride
         for vehicle in snapshot.vehicles:
             if vehicle.id not in self.vehicle_index:
@@ -948,20 +970,28 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ traffic
     def update_travel_times(self, router: Router, now_s: int, travel_time_s: NDArray[np.float64] | None = None) -> None:
-        """Switch to new travel times (a traffic update): the stop matrix and every plan follow.
+        """Switch to new travel times (a traffic update): the travel times of the stops in use
+        (or the stop matrix given at construction, then ``travel_time_s`` or computed) and every
+        plan follow.
 
         Planned times move with the traffic; a promise that can no longer be kept is widened
         to what can be done and reported as a ``late`` event.
         """
         if router.network.num_nodes != self.network.num_nodes:
             raise InvalidValueError("router", "is for another road network")
-        if travel_time_s is None:
-            travel_time_s = router.matrix(self.stops.node, self.stops.node).astype(np.float64)
-        tt = np.ascontiguousarray(travel_time_s, np.float64)
-        if tt.shape != self.plan.arrays.travel_time.shape:
-            raise InvalidValueError("travel_time_s", f"expected a {len(self.stops)} x {len(self.stops)} matrix")
+        if self.plan.pool.identity:
+            if travel_time_s is None:
+                travel_time_s = router.matrix(self.stops.node, self.stops.node).astype(np.float64)
+            tt = np.ascontiguousarray(travel_time_s, np.float64)
+            if tt.shape != self.plan.arrays.travel_time.shape:
+                raise InvalidValueError("travel_time_s", f"expected a {len(self.stops)} x {len(self.stops)} matrix")
+            self.plan.set_travel_time(tt)
+        elif travel_time_s is not None:
+            raise InvalidValueError("travel_time_s", "this dispatcher reads its times from the router", "None")
+        else:
+            self.plan.retime(router)
         self.router = router
-        self.plan.set_travel_time(tt)
+        self._scale_s = None
         for v in range(self.plan.num_vehicles):
             self._prepare_or_accept_lateness(v, now_s)
             self._refresh_planned_times(v)
@@ -1002,7 +1032,14 @@ class Dispatcher:
             seed=self.seed + self._reopt_calls,
             initial_routes=routes,
             # (start_worse: the value this was measured with; the offline default is now lower)
-            params=SolveParams(polish=True, eject=False, blocks=False, start_worse=0.05, batch_iterations=20),
+            params=SolveParams(
+                polish=True,
+                eject=False,
+                blocks=False,
+                start_worse=0.05,
+                batch_iterations=20,
+                travel_time_scale_s=self._travel_time_scale_s(),
+            ),
         )
         moved: list[str] = []
         adopted = result.feasible and result.cost < before - 1e-6
@@ -1034,6 +1071,16 @@ class Dispatcher:
                 )
         after = plan.cost() if adopted else before
         return ReoptimiseReport(before, after, adopted, result.iterations, time.perf_counter() - t0, tuple(moved))
+
+    def _travel_time_scale_s(self) -> float | None:
+        """The longest stop-to-stop travel time, for the re-optimisation (None over a stop matrix:
+        the solver reads it from the matrix itself; sampled beyond :data:`SCALE_EXACT_PAIRS`)."""
+        if self.plan.pool.identity:
+            return None
+        if self._scale_s is None:
+            longest = longest_travel_time(self.router, self.stops.node, max_pairs=SCALE_EXACT_PAIRS)
+            self._scale_s = float(longest)
+        return self._scale_s
 
     def _subproblem(self, active: list[Ride]) -> tuple[PDProblem, NDArray[np.int64]]:
         """The plan as a :class:`PDProblem` over the nodes in use (trusted arrays, no copies of the matrix).

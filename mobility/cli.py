@@ -721,7 +721,7 @@ def cmd_bench_dispatch(args: argparse.Namespace) -> int:
     measured = args.requests or (QUICK_MEASURED if args.quick else 2000)
     _with_progress(
         "dispatch",
-        2 + len(fleets),
+        3 + 3 * len(fleets),  # Manhattan with the stop matrix and with the pool, then the synthetic city
         "step",
         lambda progress: run(
             data_dir=data_dir,
@@ -1105,9 +1105,11 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch = bsub.add_parser(
         "dispatch",
         help="dispatch latency: Dispatcher.quote with 16, 300 and 3,000 vehicles",
-        description="Quote and booking latency of the I-MOD dispatcher on the Manhattan graph (every node a "
-        "stop), with fleets carrying realistic schedules (twelve requests per vehicle and hour, vehicles "
-        "driving their plans). Writes benchmarks/results/dispatch.{json,md}. Duration: a few minutes.",
+        description="Quote and booking latency and peak memory of the I-MOD dispatcher on the Manhattan graph "
+        "(every node a stop; with the stop matrix and with the location pool) and on the 100,000-node synthetic "
+        "city (virtual stops every 200 m; pool only), with fleets carrying realistic schedules (twelve requests "
+        "per vehicle and hour, vehicles driving their plans). Writes benchmarks/results/dispatch.{json,md}. "
+        "Duration: ten minutes or more.",
     )
     dispatch.add_argument(
         "--vehicles",

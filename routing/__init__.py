@@ -20,6 +20,8 @@ The public API of the foundation layer:
   :func:`read_instance`, :func:`read_cordeau_darp`, :func:`read_li_lim` read the benchmark files;
 * :func:`check_solution` — the independent feasibility checker of any solution (a :class:`CheckReport`);
 * :class:`FleetPlan` — a live fleet's routes as named arrays, with queries on them;
+  :class:`LocationPool` — the places its plans visit now, in a bounded pool of slots whose
+  travel times come from the hierarchy (:mod:`routing.buckets`), instead of a stop matrix;
 * :class:`ProblemArrays`, :class:`RouteState`, :class:`CostWeights` — the schedule kernels'
   named data (:mod:`routing.schedule`); the ALNS kernels live in :mod:`routing.alns`.
 
@@ -41,6 +43,7 @@ from .dijkstra import (
 from .errors import InvalidArgumentError, NetworkFileError, RoutingError, SnapError, plain_repr
 from .fleet import FleetPlan, StopColumns
 from .instances import iter_instances, read_cordeau_darp, read_instance, read_li_lim
+from .locations import LocationPool, longest_travel_time
 from .network import DEFAULT_ROAD_CLASSES, MAJOR_ROAD_CLASSES, PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
 from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
 from .problem import DELIVERY, END, PICKUP, START, PDProblem
@@ -74,6 +77,7 @@ __all__ = [
     "FleetPlan",
     "HierarchyTimes",
     "InvalidArgumentError",
+    "LocationPool",
     "MatrixTimes",
     "MaxIterations",
     "MaxRuntime",
@@ -107,6 +111,7 @@ __all__ = [
     "iter_instances",
     "kernel_arrays",
     "load_network",
+    "longest_travel_time",
     "nearest_nodes",
     "nearest_nodes_xy",
     "network_cache_path",

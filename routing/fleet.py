@@ -13,8 +13,16 @@ when: ``vehicle_early[v]``) and an end node ``num_vehicles + v`` (its depot, by 
 shift: ``tw_late``); two more nodes (:attr:`FleetPlan.quote_p`, :attr:`FleetPlan.quote_d`)
 are the scratch pickup and drop-off of a quote; the nodes of rides are added after them with
 :meth:`FleetPlan.new_node` (the arrays grow as needed). A route is its start node, the ride
-nodes in the order of visit, then its end node. Locations are stop indices: the travel-time
-matrix is stop by stop. Costs are travel times (``travel_cost`` is ``travel_time``).
+nodes in the order of visit, then its end node. Costs are travel times (``travel_cost`` is
+``travel_time``).
+
+Places and slots. The plan's public methods speak of *places* (stop indices). The kernels'
+``node_location`` holds *slots* of a :class:`~routing.locations.LocationPool`, and their
+``travel_time`` is the pool's slot-by-slot matrix: only the places some node of the plan is
+at take a slot (:meth:`FleetPlan.set_place` references one, :meth:`FleetPlan.release_node`
+and :meth:`FleetPlan.remove` let go), so the matrix stays as small as the plans, not as
+large as the stop set. Over a dense pool (:meth:`LocationPool.dense`, a stop-by-stop matrix
+the caller holds) slots are the places themselves.
 
 Besides the kernels' arrays the plan keeps, per node, a note of its owner's (``node_ride``:
 an object, e.g. a ride id; ``node_time``, ``node_vehicle``): a dispatcher records there what
@@ -32,7 +40,9 @@ from numpy.typing import NDArray
 from .alns.edits import insert_nodes, remove_marked
 from .config import kernel
 from .errors import InvalidArgumentError
+from .locations import LocationPool
 from .problem import DELIVERY, END, PICKUP, START
+from .router import Router
 from .schedule import (
     CostWeights,
     InsertionScratch,
@@ -90,7 +100,8 @@ class FleetPlan:
         start_location: each vehicle's depot stop (where it starts and ends).
         shift_start / shift_end: each vehicle's shift, on the service clock (seconds).
         capacity: ``[vehicle, dim]`` places per load dimension (e.g. seats, wheelchair places).
-        travel_time: the stop-by-stop travel-time matrix (seconds).
+        locations: the :class:`~routing.locations.LocationPool` of the stops, or a
+            stop-by-stop travel-time matrix (seconds; held as :meth:`LocationPool.dense`).
         max_len: initial room per route (grows as needed).
     """
 
@@ -100,7 +111,7 @@ class FleetPlan:
         shift_start: Sequence[float] | NDArray[np.floating[Any]],
         shift_end: Sequence[float] | NDArray[np.floating[Any]],
         capacity: Sequence[Sequence[int]] | NDArray[np.integer[Any]],
-        travel_time: NDArray[np.float64],
+        locations: LocationPool | NDArray[np.float64],
         *,
         max_len: int = 16,
     ) -> None:
@@ -109,9 +120,11 @@ class FleetPlan:
         cap = np.asarray(capacity, np.int64)
         if k == 0 or cap.ndim != 2 or cap.shape[0] != k:
             raise InvalidArgumentError("capacity", f"expected shape ({k}, dims) for {k} vehicles, got {cap.shape}")
-        tt = np.ascontiguousarray(travel_time, np.float64)
-        if tt.ndim != 2 or tt.shape[0] != tt.shape[1] or ((loc < 0) | (loc >= tt.shape[0])).any():
-            raise InvalidArgumentError("start_location", "must be locations of the travel-time matrix")
+        pool = locations if isinstance(locations, LocationPool) else LocationPool.dense(locations)
+        if ((loc < 0) | (loc >= pool.num_places)).any():
+            raise InvalidArgumentError("start_location", "must be places of the travel-time matrix or pool")
+        self.pool = pool
+        tt = pool.matrix
         dims = cap.shape[1]
         self.num_vehicles = k
         self.num_dims = dims
@@ -149,8 +162,8 @@ class FleetPlan:
             start, end = v, k + v
             a.kind[start] = START
             a.kind[end] = END
-            a.node_location[start] = loc[v]
-            a.node_location[end] = loc[v]
+            a.node_location[start] = pool.acquire(int(loc[v]))
+            a.node_location[end] = pool.acquire(int(loc[v]))
             a.tw_early[start] = a.vehicle_early[v]
             a.tw_late[start] = np.inf
             a.tw_early[end] = 0.0
@@ -164,6 +177,7 @@ class FleetPlan:
         a.kind[self.quote_d] = DELIVERY
         a.partner[self.quote_p] = self.quote_d
         a.partner[self.quote_d] = self.quote_p
+        self._follow_pool()
         for v in range(k):
             self.prepare(v)
 
@@ -200,11 +214,67 @@ class FleetPlan:
         self.state = grown_route_state(self.state, max(need, 2 * self.state.nodes.shape[1]))
 
     def set_travel_time(self, travel_time: NDArray[np.float64]) -> None:
-        """A new stop-by-stop travel-time matrix (same shape); the routes are not prepared again."""
+        """A new stop-by-stop travel-time matrix (same shape) for a plan over a dense pool; the
+        routes are not prepared again."""
         tt = np.ascontiguousarray(travel_time, np.float64)
+        if not self.pool.identity:
+            raise InvalidArgumentError("travel_time", "the plan's locations are a pool: give it a router (retime)")
         if tt.shape != self.arrays.travel_time.shape:
             raise InvalidArgumentError("travel_time", f"expected shape {self.arrays.travel_time.shape}, got {tt.shape}")
+        self.pool = LocationPool.dense(tt)
         self.arrays = self.arrays._replace(travel_time=tt, travel_cost=tt)
+
+    def retime(self, router: Router) -> None:
+        """New travel times from ``router`` (a traffic update) for a plan over a location pool:
+        the slots in use are computed again; the routes are not prepared again."""
+        self.pool.retime(router)
+        self._follow_pool()
+
+    # ------------------------------------------------------------------ places
+    def _follow_pool(self) -> None:
+        """Point the kernels at the pool's matrix (a new array after the pool grew)."""
+        if self.arrays.travel_time is not self.pool.matrix:
+            self.arrays = self.arrays._replace(travel_time=self.pool.matrix, travel_cost=self.pool.matrix)
+
+    def set_place(self, node: int, place: int) -> None:
+        """Node ``node`` is at ``place`` (a stop index): it references the place's slot."""
+        a = self.arrays
+        old = int(a.node_location[node])
+        if old >= 0 and self.pool.place[old] == place:
+            return  # already there
+        slot = self.pool.acquire(place)
+        if old >= 0:
+            self.pool.release(old)
+        self.arrays.node_location[node] = slot
+        self._follow_pool()
+
+    def copy_place(self, node: int, other: int) -> None:
+        """Node ``node`` is where node ``other`` is."""
+        a = self.arrays
+        slot = int(a.node_location[other])
+        old = int(a.node_location[node])
+        if old == slot:
+            return
+        self.pool.retain(slot)
+        if old >= 0:
+            self.pool.release(old)
+        a.node_location[node] = slot
+
+    def release_node(self, node: int) -> None:
+        """Node ``node`` leaves the plan for good: its slot loses a reference."""
+        a = self.arrays
+        old = int(a.node_location[node])
+        if old >= 0:
+            self.pool.release(old)
+            a.node_location[node] = -1
+
+    def place_of(self, node: int) -> int:
+        """The place (stop index) of node ``node``."""
+        return int(self.pool.place[self.arrays.node_location[node]])
+
+    def slot_of(self, place: int) -> int:
+        """The slot of ``place``, which some node must reference (the kernels' location)."""
+        return self.pool.slot_of(place)
 
     # ------------------------------------------------------------------ queries
     def route(self, v: int) -> NDArray[np.int32]:
@@ -228,17 +298,18 @@ class FleetPlan:
         return int(self.state.nodes[v, 1]) if self.state.length[v] > 2 else -1
 
     def location(self, v: int) -> int:
-        """The stop where vehicle ``v`` can next change course (its start node's location)."""
-        return int(self.arrays.node_location[self.arrays.vehicle_start[v]])
+        """The stop where vehicle ``v`` can next change course (its start node's place)."""
+        return self.place_of(int(self.arrays.vehicle_start[v]))
 
     def available_at(self, v: int) -> float:
         """When vehicle ``v`` can next change course (``vehicle_early``)."""
         return float(self.arrays.vehicle_early[v])
 
     def move_start(self, v: int, location: int, time_s: float) -> None:
-        """Vehicle ``v`` can next change course at ``location`` from ``time_s`` (not prepared)."""
+        """Vehicle ``v`` can next change course at stop ``location`` from ``time_s`` (not prepared)."""
         a = self.arrays
-        a.node_location[a.vehicle_start[v]] = location
+        self.set_place(int(a.vehicle_start[v]), location)
+        a = self.arrays
         a.vehicle_early[v] = time_s
         a.tw_early[a.vehicle_start[v]] = time_s
 
@@ -255,9 +326,11 @@ class FleetPlan:
         return self.arrays.tw_late[self.arrays.vehicle_end] >= time_s
 
     def reachable(self, location: int, demand: Sequence[int], t_req: float, latest: float) -> NDArray[np.int64]:
-        """Vehicles with room for ``demand``, on shift at ``t_req``, able to reach ``location`` by
-        ``latest`` (:func:`reachable_vehicles`)."""
-        return reachable_vehicles(self.arrays, location, np.asarray(demand, np.int64), t_req, latest)
+        """Vehicles with room for ``demand``, on shift at ``t_req``, able to reach stop ``location``
+        by ``latest`` (:func:`reachable_vehicles`; some node must be at ``location``, e.g. a quote's
+        pickup)."""
+        slot = self.pool.slot_of(location)
+        return reachable_vehicles(self.arrays, slot, np.asarray(demand, np.int64), t_req, latest)
 
     def columns(self, v: int) -> StopColumns:
         """Vehicle ``v``'s planned stops as columns (:class:`StopColumns`)."""
@@ -268,7 +341,7 @@ class FleetPlan:
         return StopColumns(
             nodes=nodes,
             is_pickup=pickup,
-            location=a.node_location[nodes],
+            location=self.pool.place[a.node_location[nodes]].astype(np.int32),
             service_start=self.state.service_start[v, 1:last],
             service=a.service[nodes],
             passengers=np.abs(a.demand[nodes]).sum(axis=1),
@@ -344,11 +417,13 @@ class FleetPlan:
             raise RuntimeError(f"insertion into vehicle {v} produced an infeasible route")
 
     def remove(self, v: int, nodes: Sequence[int]) -> None:
-        """Take ``nodes`` out of route ``v`` and prepare it."""
+        """Take ``nodes`` out of route ``v`` for good (their slots lose a reference) and prepare it."""
         mark = np.zeros(self.arrays.kind.shape[0], np.uint8)
         for node in nodes:
             mark[node] = 1
         remove_marked(v, self.state.nodes, self.state.length, mark)
+        for node in nodes:
+            self.release_node(int(node))
         self.prepare(v)
 
     def set_route(self, v: int, nodes: Sequence[int]) -> None:
@@ -359,4 +434,4 @@ class FleetPlan:
         self.state.length[v] = len(seq)
 
 
-__all__ = ["FleetPlan", "RouteState", "StopColumns", "reachable_vehicles"]
+__all__ = ["FleetPlan", "LocationPool", "RouteState", "StopColumns", "reachable_vehicles"]

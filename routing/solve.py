@@ -172,6 +172,11 @@ class SolveParams:
             (:func:`routing.alns.blocks.block_polish`) on every candidate solution. It judges moves
             by travel cost alone, so the live dispatcher, whose insertions also weigh riders'
             delays, leaves it off.
+        travel_time_scale_s: the longest travel time the search measures by (relatedness of
+            requests, the noise, the penalty of an unserved request); None: the largest entry
+            of the problem's matrices. A caller whose matrix holds only the locations in use
+            (the live dispatcher's location pool) gives the longest over all its places, so the
+            search runs as it would over the full matrix.
     """
 
     min_removed: int = 2
@@ -187,9 +192,12 @@ class SolveParams:
     polish: bool = True
     eject: bool = True
     blocks: bool = True
+    travel_time_scale_s: float | None = None
 
     def __post_init__(self) -> None:
+        scale = self.travel_time_scale_s
         checks = [
+            ("travel_time_scale_s", scale is None or (math.isfinite(scale) and scale >= 0), "None or >= 0 s"),
             ("min_removed", self.min_removed >= 1, ">= 1"),
             ("max_removed_share", 0 < self.max_removed_share <= 1, "0 < share <= 1"),
             ("max_removed", self.max_removed >= self.min_removed, ">= min_removed"),
@@ -271,9 +279,11 @@ class Search:
         self.best = alns.BestSolution(self.routes.copy(), self.rlen.copy(), self.assign.copy())
         self.best_routes, self.best_rlen, self.best_assign = self.best
         tt = problem.travel_time
-        self.tmax = float(tt.max()) if tt.size else 1.0
+        scale = params.travel_time_scale_s
+        self.tmax = float(scale) if scale is not None else (float(tt.max()) if tt.size else 1.0)
         # Dearer than any insertion (at most three of the longest arcs), so serving wins.
-        self.penalty = 1000.0 + 20.0 * float(problem.travel_cost.max(initial=0.0))
+        longest = float(scale) if scale is not None else float(problem.travel_cost.max(initial=0.0))
+        self.penalty = 1000.0 + 20.0 * longest
         self.d_weight = np.ones(alns.NUM_DESTROY)
         self.r_weight = np.ones(alns.NUM_REPAIR)
         self.d_score = np.zeros(alns.NUM_DESTROY)
