@@ -6,8 +6,10 @@ Construction
     shortcut ``u -> w`` of weight ``w(u,v) + w(v,w)`` unless a local *witness search*
     (Dijkstra from ``u`` that avoids ``v``, limited to ``witness_settle_limit`` settled
     nodes) finds a path that is no longer. Importance is computed by simulating the
-    contraction: ``1000 * level + 1000 * added_arcs / removed_arcs + 1000 * added_hops /
-    removed_hops``, where ``level`` grows with the levels of contracted neighbours. All
+    contraction: ``500 * level + 1500 * added_arcs / removed_arcs + 1000 * added_hops /
+    removed_hops``, where ``level`` grows with the levels of contracted neighbours (on the
+    100,000-node synthetic city these weights, against 1000 for each term, give 9 % fewer
+    shortcuts and 14 % fewer queue pops per query; on Manhattan they are neutral). All
     importances are first computed in parallel, then kept up to date by lazy updates only
     (the top of the queue is re-evaluated before it is contracted); the evaluation that
     confirms a node also yields its shortcuts, so no search is run twice. An omitted
@@ -302,7 +304,7 @@ def _importance(v, level, settle_limit, lists, arena, arcs, arc_w, wb64, wb32, p
         s = lists[3 * side, v]
         for k in range(lists[3 * side + 1, v]):
             removed_hops += arcs[_HOPS, arena[side, s + k]]
-    prio = 1.0 + 1000.0 * level[v] + 1000.0 * added / max(removed, 1) + 1000.0 * added_hops / max(removed_hops, 1)
+    prio = 1.0 + 500.0 * level[v] + 1500.0 * added / max(removed, 1) + 1000.0 * added_hops / max(removed_hops, 1)
     return prio, added, pend
 
 
