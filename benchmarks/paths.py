@@ -413,7 +413,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores, {m['numba_threads']} Numba threads), "
-        f"Python {m['python']}, Numba {m['numba']}, SciPy {m['scipy']}, networkx {m['networkx']}."
+        f"Python {m['python']}, Numba {m['numba']}, SciPy {m['scipy']}, networkx {m['networkx']}"
+        + (f", pandana {m['pandana']}." if m.get("pandana", "not installed") != "not installed" else ".")
         + (" **Quick run (reduced sizes).**" if result.get("quick") else ""),
         "",
         "| graph | nodes | edges | load cold | load cached | CH build | shortcuts | CH after weight change |",
