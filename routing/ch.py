@@ -383,7 +383,7 @@ def _contract(lists, arena, arcs, arc_w, counters, prio, fixed_order, settle_lim
     importances ``prio`` (:func:`_initial_importance`) kept up to date by *lazy updates*
     only: the node at the top of the queue is re-evaluated and contracted if it is still the
     minimum, else it goes back with its new importance. (Re-evaluating every neighbour of each
-    contracted node as well, as this module first did, cost 2.3x the build time on the
+    contracted node as well, as this module first did, took about 3x the build time on the
     100,000-node synthetic city and gave no faster queries.) The evaluation that confirms a
     node also lists its shortcuts, which are then added without searching again.
 
