@@ -1080,9 +1080,10 @@ def _fast_distance_batch(qidx, qarc, src, dst, num_chunks):
 class QueryWorkspace:
     """Per-thread query buffers, packed into a few arrays to keep kernel calls cheap: ``i64`` /
     ``i32`` for path queries (:func:`_ch_query`), ``qdist`` / ``hkeys`` / ``hitems`` /
-    ``touched`` for distance queries (:func:`_fast_distance`)."""
+    ``touched`` for distance queries (:func:`_fast_distance`). ``n`` and ``num_arcs`` are the
+    hierarchy's nodes and packed arcs: make one with :meth:`ContractionHierarchy.new_workspace`."""
 
-    def __init__(self, n: int, num_arcs: int = 0) -> None:
+    def __init__(self, n: int, num_arcs: int) -> None:
         self.i64 = np.empty((4, n), np.int64)
         self.i64[0, :] = INF
         self.i64[1, :] = INF
