@@ -85,7 +85,7 @@ def _quiet_stdout() -> Iterator[None]:
 PANDANA_UNREACHABLE = 4294967.295
 
 
-def _pandana_times(values: Any) -> np.ndarray:
+def pandana_times(values: Any) -> np.ndarray:
     """pandana's float travel times as our integer seconds (``UNREACHABLE`` for no path)."""
     from routing import UNREACHABLE
 
@@ -139,9 +139,9 @@ def bench_pandana(
         "build_s": build_s,
         "batch_us_per_query": min(api) / len(a) * 1e6,
         "batch_core_us_per_query": min(core) / len(a) * 1e6,
-        "batch_agree": bool(np.array_equal(_pandana_times(lens), ours_batch)),
+        "batch_agree": bool(np.array_equal(pandana_times(lens), ours_batch)),
         "matrix_s": matrix_s,
-        "matrix_agree": bool(np.array_equal(_pandana_times(mat).reshape(ours_matrix.shape), ours_matrix)),
+        "matrix_agree": bool(np.array_equal(pandana_times(mat).reshape(ours_matrix.shape), ours_matrix)),
     }
 
 

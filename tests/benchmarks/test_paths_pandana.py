@@ -69,7 +69,7 @@ def test_targets_judge_pandana_only_at_size_and_only_when_measured():
 
 
 def test_pandana_times_become_integer_seconds_with_our_unreachable():
-    got = paths._pandana_times([0.0, 12.0, 3599.999, paths.PANDANA_UNREACHABLE])
+    got = paths.pandana_times([0.0, 12.0, 3599.999, paths.PANDANA_UNREACHABLE])
     assert got.dtype == np.int64
     assert got.tolist() == [0, 12, 3600, UNREACHABLE]
 
