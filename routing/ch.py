@@ -62,6 +62,10 @@ _FORMAT_VERSION = 1
 #: Numba's default 'workqueue' threading layer must not run two parallel kernels at once;
 #: parallel calls from different Python threads take turns through this lock.
 _PARALLEL_LOCK = threading.Lock()
+#: Below this many nodes the first importances are computed on the calling thread: handing
+#: the work to Numba's threads cost more than it saved on the 347-node Jamsil graph (about
+#: 10 ms, three times its whole build).
+_PARALLEL_IMPORTANCE_NODES = 20_000
 
 
 # ============================================================================ construction
@@ -356,21 +360,27 @@ def _new_buffers(n):
     return wb64, wb32, np.empty((3, 64), np.int64)
 
 
+@kernel
+def _importance_range(lo, hi, prio, lists, arena, arcs, arc_w, settle_limit):
+    """``prio[v]``, the importance of node ``v`` in the uncontracted graph, for ``lo <= v < hi``
+    (the graph is only read; the search buffers are this call's own)."""
+    n = lists.shape[1]
+    level = np.zeros(n, np.int64)
+    wb64, wb32, pend = _new_buffers(n)
+    for v in range(lo, hi):
+        prio[v], _, pend = _importance(v, level, settle_limit, lists, arena, arcs, arc_w, wb64, wb32, pend)
+
+
 @parallel_kernel
 def _initial_importance(lists, arena, arcs, arc_w, settle_limit, num_chunks):
-    """The importance of every node of the uncontracted graph, in parallel chunks (the graph
-    is only read; each chunk has its own search buffers)."""
+    """The importance of every node of the uncontracted graph, in parallel chunks."""
     n = lists.shape[1]
     prio = np.empty(n, np.float64)
-    level = np.zeros(n, np.int64)
     for c in prange(num_chunks):
         lo = c * n // num_chunks
         hi = (c + 1) * n // num_chunks
-        if lo >= hi:
-            continue
-        wb64, wb32, pend = _new_buffers(n)
-        for v in range(lo, hi):
-            prio[v], _, pend = _importance(v, level, settle_limit, lists, arena, arcs, arc_w, wb64, wb32, pend)
+        if lo < hi:
+            _importance_range(lo, hi, prio, lists, arena, arcs, arc_w, settle_limit)
     return prio
 
 
@@ -1158,7 +1168,10 @@ class ContractionHierarchy:
             network.indptr, network.indices, network.travel_time_s.astype(np.int64)
         )
         prio = np.zeros(0, np.float64)
-        if order is None:
+        if order is None and n < _PARALLEL_IMPORTANCE_NODES:
+            prio = np.empty(n, np.float64)
+            _importance_range(0, n, prio, lists, arena, arcs, weights, witness_settle_limit)
+        elif order is None:
             chunks = max(1, min(get_num_threads() * 8, n // 256 + 1))
             with _PARALLEL_LOCK:
                 prio = _initial_importance(lists, arena, arcs, weights, witness_settle_limit, chunks)
