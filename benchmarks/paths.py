@@ -11,6 +11,12 @@ Jamsil OSM extract, the Manhattan benchmark graph and a synthetic perturbed grid
   source; it has no early exit) and networkx (``bidirectional_dijkstra``);
 * a 1000 x 1000 travel-time matrix: CH bucket many-to-many versus scipy's Dijkstra from the
   same 1000 sources; results are checked for equality;
+* pandana (a C++ contraction hierarchy, the fastest peer we know of on PyPI) on the same
+  graph: its hierarchy build (``pandana.Network``), batched one-to-one queries
+  (``shortest_path_lengths`` on the same 100,000 random pairs as our batched
+  ``Router.travel_time``) and, as it has no many-to-many query, the same matrix as
+  ``shortest_path_lengths`` over all source-target pairs; its travel times are checked equal
+  to ours. Verdicts say whether we are at least as fast;
 * Numba compile time (empty cache, in a subprocess) and the start-up time with the cache.
 
 Results go to ``benchmarks/results/paths.json`` and ``paths.md``. The targets (CH one-to-one
@@ -22,13 +28,14 @@ reports the figures without a verdict.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +64,85 @@ def _time_calls(fn: Callable[[int, int], Any], pairs: np.ndarray) -> list[float]
         fn(s, t)
         out.append(time.perf_counter() - t0)
     return out
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1 (pandana's C++ code prints its progress there)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+#: pandana's "no path" (its distances are unsigned 32-bit integers in thousandths).
+PANDANA_UNREACHABLE = 4294967.295
+
+
+def pandana_times(values: Any) -> np.ndarray:
+    """pandana's float travel times as our integer seconds (``UNREACHABLE`` for no path)."""
+    from routing import UNREACHABLE
+
+    arr = np.asarray(values, dtype=np.float64)
+    out = np.rint(arr).astype(np.int64)
+    out[arr >= PANDANA_UNREACHABLE] = UNREACHABLE
+    return out
+
+
+def bench_pandana(
+    net: Any, pairs: np.ndarray, src: np.ndarray, dst: np.ndarray, ours_batch: np.ndarray, ours_matrix: np.ndarray
+) -> dict[str, Any]:
+    """pandana on ``net``: build, batched pairs and the ``src x dst`` product as pairs, each
+    checked equal to ours (``ours_batch`` for ``pairs``, ``ours_matrix``)."""
+    try:
+        import pandana
+        import pandas as pd
+    except ImportError:
+        return {"installed": False}
+    nodes = pd.Series(np.arange(net.num_nodes))
+    t0 = time.perf_counter()
+    with _quiet_stdout():
+        pnet = pandana.Network(
+            pd.Series(net.x_m, index=nodes),
+            pd.Series(net.y_m, index=nodes),
+            pd.Series(net.tail.astype(np.int64)),
+            pd.Series(net.indices.astype(np.int64)),
+            pd.DataFrame({"time_s": net.travel_time_s.astype(np.float64)}),
+            twoway=False,
+        )
+    build_s = time.perf_counter() - t0
+    a, b = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    pnet.shortest_path_lengths(a[:10], b[:10])
+    api, core = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        lens = pnet.shortest_path_lengths(a, b)
+        api.append(time.perf_counter() - t0)
+        # The C++ call underneath, without the Python wrapper's id mapping and checks
+        # (node ids are 0..n-1 here, so its internal indexes are the same).
+        t0 = time.perf_counter()
+        pnet.net.shortest_path_distances(a, b, 0)
+        core.append(time.perf_counter() - t0)
+    s_all = np.repeat(src.astype(np.int64), dst.shape[0])
+    t_all = np.tile(dst.astype(np.int64), src.shape[0])
+    t0 = time.perf_counter()
+    mat = pnet.shortest_path_lengths(s_all, t_all)
+    matrix_s = time.perf_counter() - t0
+    return {
+        "installed": True,
+        "build_s": build_s,
+        "batch_us_per_query": min(api) / len(a) * 1e6,
+        "batch_core_us_per_query": min(core) / len(a) * 1e6,
+        "batch_agree": bool(np.array_equal(pandana_times(lens), ours_batch)),
+        "matrix_s": matrix_s,
+        "matrix_agree": bool(np.array_equal(pandana_times(mat).reshape(ours_matrix.shape), ours_matrix)),
+    }
 
 
 def compile_times() -> dict[str, float]:
@@ -107,6 +193,7 @@ def bench_graph(
     cache_dir: Path,
     synthetic_nodes: int,
     pairs: int,
+    batch_pairs: int,
     slow_pairs: int,
     nx_pairs: int,
     matrix_size: int,
@@ -142,9 +229,15 @@ def bench_graph(
     progress(f"{kind}: one-to-one CH")
     router.travel_time(int(pair_arr[0, 0]), int(pair_arr[0, 1]))
     ch_times = _time_calls(router.travel_time, pair_arr)
-    t0 = time.perf_counter()
     ch_dist = np.asarray(router.travel_time(pair_arr[:, 0], pair_arr[:, 1]))
-    res["ch_batch_us_per_query"] = (time.perf_counter() - t0) / pairs * 1e6
+    batch_arr = rng.integers(0, n, size=(batch_pairs, 2))
+    batch_runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        batch_dist = np.asarray(router.travel_time(batch_arr[:, 0], batch_arr[:, 1]))
+        batch_runs.append(time.perf_counter() - t0)
+    res["batch_pairs"] = batch_pairs
+    res["ch_batch_us_per_query"] = min(batch_runs) / batch_pairs * 1e6
     progress(f"{kind}: one-to-one bidirectional Dijkstra")
     bidi = BidirectionalDijkstra(net)
     bidi.travel_time(0, 1)
@@ -200,6 +293,8 @@ def bench_graph(
         "speedup_vs_scipy": scipy_s / min(runs),
         "agree": bool(np.array_equal(mat, ref.astype(np.int64))),
     }
+    progress(f"{kind}: pandana")
+    res["pandana"] = bench_pandana(net, batch_arr, src, dst, batch_dist, mat)
     return res
 
 
@@ -221,7 +316,7 @@ def run(
         "benchmark": "paths",
         "date": time.strftime("%Y-%m-%d"),
         "quick": quick,
-        "machine": machine_info("scipy", "networkx"),
+        "machine": machine_info("scipy", "networkx", "pandana"),
     }
     if with_compile:
         say("numba compile time (empty cache, subprocess)")
@@ -229,6 +324,7 @@ def run(
     warm_up()
     params = dict(
         pairs=300 if quick else 2000,
+        batch_pairs=10_000 if quick else 100_000,
         slow_pairs=30 if quick else 200,
         nx_pairs=20 if quick else 100,
         matrix_size=200 if quick else 1000,
@@ -255,6 +351,20 @@ def run(
     return result
 
 
+def pandana_verdicts(g: dict[str, Any]) -> dict[str, bool] | None:
+    """Whether we are at least as fast as pandana on graph ``g`` (build, batched one-to-one
+    against the faster of its Python call and its C++ call, matrix); ``None`` without pandana."""
+    pd_ = g.get("pandana") or {}
+    if not pd_.get("installed"):
+        return None
+    return {
+        "build": g["ch_build_s"] <= pd_["build_s"],
+        "one_to_one_batched": g["ch_batch_us_per_query"]
+        <= min(pd_["batch_us_per_query"], pd_["batch_core_us_per_query"]),
+        "matrix": g["matrix"]["ch_s"] <= pd_["matrix_s"],
+    }
+
+
 def target_verdicts(g: dict[str, Any]) -> dict[str, Any]:
     """The targets on graph ``g``; ``met`` is ``None`` (not judged) where ``g`` or its matrix is
     smaller than the size the target refers to."""
@@ -266,7 +376,7 @@ def target_verdicts(g: dict[str, Any]) -> dict[str, Any]:
     def verdict(ok: bool, at_size: bool) -> bool | None:
         return ok if at_size else None
 
-    return {
+    out = {
         "graph": g["label"],
         "ch_p50_under_50us": {"value_us": p50, "met": verdict(p50 < 50.0, graph_at_size)},
         "matrix_under_1s": {
@@ -279,6 +389,14 @@ def target_verdicts(g: dict[str, Any]) -> dict[str, Any]:
             "met": verdict(mat["speedup_vs_scipy"] >= 20.0, matrix_at_size),
         },
     }
+    vs = pandana_verdicts(g)
+    if vs is not None:
+        out["at_least_pandana"] = {
+            "build": verdict(vs["build"], graph_at_size),
+            "one_to_one_batched": verdict(vs["one_to_one_batched"], graph_at_size),
+            "matrix": verdict(vs["matrix"], matrix_at_size),
+        }
+    return out
 
 
 def _verdict(met: bool | None) -> str:
@@ -295,7 +413,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores, {m['numba_threads']} Numba threads), "
-        f"Python {m['python']}, Numba {m['numba']}, SciPy {m['scipy']}, networkx {m['networkx']}."
+        f"Python {m['python']}, Numba {m['numba']}, SciPy {m['scipy']}, networkx {m['networkx']}"
+        + (f", pandana {m['pandana']}." if m.get("pandana", "not installed") != "not installed" else ".")
         + (" **Quick run (reduced sizes).**" if result.get("quick") else ""),
         "",
         "| graph | nodes | edges | load cold | load cached | CH build | shortcuts | CH after weight change |",
@@ -313,7 +432,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         "(scipy computes all distances from the source: it has no early exit):",
         "",
         "| graph | CH | bidirectional Dijkstra (Numba) | scipy Dijkstra | networkx bidirectional "
-        "| CH batched, per query |",
+        "| CH batched, per query (µs) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for g in result["graphs"]:
@@ -340,6 +459,32 @@ def to_markdown(result: dict[str, Any]) -> str:
             f"{_fmt_s(mt['ch_1thread_s'])} | {_fmt_s(mt['scipy_s'])} | {mt['speedup_vs_scipy']:.0f}x | "
             f"{'yes' if mt['agree'] else '**NO**'} |"
         )
+    if any((g.get("pandana") or {}).get("installed") for g in result["graphs"]):
+        lines += [
+            "",
+            "Against pandana (C++ contraction hierarchy) on the same graphs, pairs and matrix, ours / pandana. "
+            "Batched one-to-one: our `Router.travel_time(arrays)` against pandana's `shortest_path_lengths` "
+            "(and, in brackets, the C++ call underneath it); pandana has no many-to-many query, so its matrix "
+            "is `shortest_path_lengths` over every source-target pair. Met: ours at least as fast "
+            "(one-to-one: as the faster of pandana's two):",
+            "",
+            "| graph | CH build | batched one-to-one, µs/query | matrix | equal | build | one-to-one | matrix |",
+            "|---|---:|---:|---:|:---:|:---:|:---:|:---:|",
+        ]
+        for g in result["graphs"]:
+            pd_ = g.get("pandana") or {}
+            if not pd_.get("installed"):
+                continue
+            vs = pandana_verdicts(g) or {}
+            equal = pd_["batch_agree"] and pd_["matrix_agree"]
+            lines.append(
+                f"| {g['label']} | {_fmt_s(g['ch_build_s'])} / {_fmt_s(pd_['build_s'])} | "
+                f"{g['ch_batch_us_per_query']:.2f} / {pd_['batch_us_per_query']:.2f} "
+                f"({pd_['batch_core_us_per_query']:.2f}) | "
+                f"{_fmt_s(g['matrix']['ch_s'])} / {_fmt_s(pd_['matrix_s'])} | {'yes' if equal else '**NO**'} | "
+                + " | ".join(_verdict(vs[k]) for k in ("build", "one_to_one_batched", "matrix"))
+                + " |"
+            )
     if "compile" in result:
         c = result["compile"]
         lines += [
@@ -356,7 +501,14 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{side} x {side} matrix under 1 s — "
         f"{t['matrix_under_1s']['value_s']} s, {_verdict(t['matrix_under_1s']['met'])}; "
         f"at least 20x faster than scipy — {t['matrix_20x_scipy']['speedup']}x, "
-        f"{_verdict(t['matrix_20x_scipy']['met'])}.",
+        f"{_verdict(t['matrix_20x_scipy']['met'])}."
+        + (
+            " At least as fast as pandana — build {}, batched one-to-one {}, matrix {}.".format(
+                *(_verdict(t["at_least_pandana"][k]) for k in ("build", "one_to_one_batched", "matrix"))
+            )
+            if "at_least_pandana" in t
+            else ""
+        ),
     ]
     if None in (t[k]["met"] for k in ("ch_p50_under_50us", "matrix_under_1s", "matrix_20x_scipy")):
         lines.append(
