@@ -782,14 +782,20 @@ def _upward_search(
 
 
 @parallel_kernel
-def _search_spaces(ptr, head, w, other_ptr, other_head, other_w, starts, offsets, num_chunks):
+def _search_spaces(
+    ptr, head, w, other_ptr, other_head, other_w, starts, offsets, num_chunks,
+    ws_dist, ws_keys, ws_items, ws_pos, ws_nodes, ws_dvals,
+):  # fmt: skip
     """Upward search (with stalling) from every start, in parallel chunks.
+
+    Chunk ``c`` searches with row ``c`` of the ``ws_*`` workspaces (:func:`m2m_workspace`:
+    allocated once, left clean by every search), so that a small query does not pay for
+    filling arrays the size of the network.
 
     With an empty ``offsets`` only the search-space sizes are returned (first pass); given
     the prefix sums of those sizes, the entries ``(node, distance)`` of start ``i`` are
     written at ``offsets[i]`` (second pass). Returns ``(sizes, ent_node, ent_dist)``.
     """
-    n = ptr.shape[0] - 1
     q = starts.shape[0]
     write = offsets.shape[0] == q + 1
     total = offsets[q] if write else 0
@@ -801,12 +807,12 @@ def _search_spaces(ptr, head, w, other_ptr, other_head, other_w, starts, offsets
         hi = (c + 1) * q // num_chunks
         if lo >= hi:
             continue
-        dist = np.full(n, INF, np.int64)
-        keys = np.empty(n, np.int64)
-        items = np.empty(n, np.int32)
-        pos = np.full(n, -1, np.int32)
-        nodes = np.empty(n, np.int32)
-        dvals = np.empty(n, np.int64)
+        dist = ws_dist[c]
+        keys = ws_keys[c]
+        items = ws_items[c]
+        pos = ws_pos[c]
+        nodes = ws_nodes[c]
+        dvals = ws_dvals[c]
         for i in range(lo, hi):
             cnt = _upward_search(
                 starts[i], ptr, head, w, other_ptr, other_head, other_w, dist, keys, items, pos, nodes, dvals
@@ -857,9 +863,16 @@ def _bucket_scan(
     bdist,
     num_targets,
     num_chunks,
+    ws_dist,
+    ws_keys,
+    ws_items,
+    ws_pos,
+    ws_nodes,
+    ws_dvals,
 ):
-    """Forward upward search from each source, scanning buckets; returns the distance matrix."""
-    n = fwd_ptr.shape[0] - 1
+    """Forward upward search from each source, scanning buckets; returns the distance matrix.
+
+    Chunk ``c`` uses row ``c`` of the ``ws_*`` workspaces (see :func:`_search_spaces`)."""
     q = sources.shape[0]
     out = np.empty((q, num_targets), np.int64)
     for c in prange(num_chunks):
@@ -867,12 +880,12 @@ def _bucket_scan(
         hi = (c + 1) * q // num_chunks
         if lo >= hi:
             continue
-        dist = np.full(n, INF, np.int64)
-        keys = np.empty(n, np.int64)
-        items = np.empty(n, np.int32)
-        pos = np.full(n, -1, np.int32)
-        nodes = np.empty(n, np.int32)
-        dvals = np.empty(n, np.int64)
+        dist = ws_dist[c]
+        keys = ws_keys[c]
+        items = ws_items[c]
+        pos = ws_pos[c]
+        nodes = ws_nodes[c]
+        dvals = ws_dvals[c]
         for i in range(lo, hi):
             row = out[i]
             row[:] = INF
@@ -1294,10 +1307,11 @@ class ContractionHierarchy:
         threads = get_num_threads()
         tchunks = max(1, min(threads * 4, dst.shape[0]))
         bwd = (self.bwd_ptr, self.bwd_head, self.bwd_w, self.fwd_ptr, self.fwd_head, self.fwd_w)
-        sizes, _, _ = _search_spaces(*bwd, dst, np.zeros(0, np.int64), tchunks)
+        ws = self._m2m_workspace(threads * 4)
+        sizes, _, _ = _search_spaces(*bwd, dst, np.zeros(0, np.int64), tchunks, *ws)
         offsets = np.zeros(dst.shape[0] + 1, np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        _, ent_node, ent_dist = _search_spaces(*bwd, dst, offsets, tchunks)
+        _, ent_node, ent_dist = _search_spaces(*bwd, dst, offsets, tchunks, *ws)
         bptr, btarget, bdist = _bucket_csr(n, offsets, ent_node, ent_dist)
         schunks = max(1, min(threads * 4, src.shape[0]))
         return _bucket_scan(
@@ -1313,7 +1327,31 @@ class ContractionHierarchy:
             bdist,
             dst.shape[0],
             schunks,
+            *ws,
         )
+
+    def _m2m_workspace(self, chunks: int) -> tuple[NDArray[Any], ...]:
+        """Per-chunk search buffers of the matrix queries, made once per hierarchy and chunk count.
+
+        Every search leaves them clean (distances back to infinity, heap positions to -1), so
+        a matrix of a few rows costs its searches, not a fill of ``chunks x n`` entries. Used
+        under ``_PARALLEL_LOCK`` only (one matrix query at a time).
+        """
+        memo: dict[int, tuple[NDArray[Any], ...]] = self.__dict__.setdefault("_m2m_ws", {})
+        ws = memo.get(chunks)
+        if ws is None:
+            n = self.num_nodes
+            ws = (
+                np.full((chunks, n), INF, np.int64),
+                np.empty((chunks, n), np.int64),
+                np.empty((chunks, n), np.int32),
+                np.full((chunks, n), -1, np.int32),
+                np.empty((chunks, n), np.int32),
+                np.empty((chunks, n), np.int64),
+            )
+            memo.clear()
+            memo[chunks] = ws
+        return ws
 
     # ------------------------------------------------------------------ persistence
     #: The fields saved as arrays, one per field (:meth:`save`, :meth:`load`).
