@@ -16,12 +16,13 @@ from sim.taxi import TaxiSimOutput, run_taxi_scenario
 from sim.taxi_kpi import taxi_kpis, validate_taxi_day
 from sim.taxi_remote import RemoteTaxiBackend
 
-# Forty minutes of a small fleet on the Jamsil extract. The wall-clock budgets are far above what
-# a batch of this size needs, so that no search is cut short: the day is then deterministic.
+# Forty minutes of a small fleet on the Jamsil extract, busy enough that rides are pooled, some
+# rejected, and idle taxis sent toward them. The wall-clock budgets are far above what a batch
+# of this size needs, so that no search is cut short: the day is then deterministic.
 SCENARIO = """
 [scenario]
 name = "imoa_remote_check"
-description = "5 shared taxis on Jamsil, 40 minutes"
+description = "4 shared taxis on Jamsil, 40 minutes, more riders than they can carry"
 seed = 7
 start = "07:00"
 end = "07:40"
@@ -34,14 +35,14 @@ kind = "osm"
 path = "osm/seoul_jamsil.osm"
 
 [fleet]
-vehicles = 5
+vehicles = 4
 shift_start = "07:00"
 shift_end = "09:00"
 
 [pooling]
 capacity = 4
 max_parties = 2
-max_wait_s = 300
+max_wait_s = 180
 dwell_s = 20
 batch_s = 30
 batch_deadline_s = 120.0
@@ -50,7 +51,7 @@ rebalance = true
 
 [demand]
 kind = "points"
-total = 90
+total = 110
 profile = "taxi_chicago"
 group_sizes = { 1 = 0.8, 2 = 0.2 }
 share_probability = 0.8
@@ -118,6 +119,7 @@ def test_the_remote_taxi_day_equals_the_in_process_day(
     served = [r for r in mine["rides"] if r[1] == "completed"]
     assert len(mine["rides"]) > 50 and len(served) > 30  # a day with something to compare
     assert sum(r[6] for r in served) > 0  # some rides shared the taxi
+    assert any(r[1] == "rejected" for r in mine["rides"])
     assert theirs["rides"] == mine["rides"]
     assert theirs == mine
     assert validate_taxi_day(remote) == []
@@ -134,7 +136,7 @@ def test_the_remote_taxi_day_equals_the_in_process_day(
 def test_an_engine_with_another_fleet_is_refused(scenario_file: Path, data_dir: Path, tmp_path: Path) -> None:
     scenario = TaxiScenario.from_toml(scenario_file, data_dir=data_dir)
     other = tmp_path / "other.toml"
-    other.write_text(SCENARIO.replace("vehicles = 5", "vehicles = 4"))
+    other.write_text(SCENARIO.replace("vehicles = 4", "vehicles = 3"))
     settings = Settings(scenario=other, data_dir=data_dir, port=0, clock="external", seed=1)
     server, port, core = create_server(settings, block_until_ready=True)
     backends: list[RemoteTaxiBackend] = []
@@ -144,7 +146,7 @@ def test_an_engine_with_another_fleet_is_refused(scenario_file: Path, data_dir: 
         return backends[0]
 
     try:
-        with pytest.raises(EngineMismatch, match="runs 4 taxis, the scenario 5"):
+        with pytest.raises(EngineMismatch, match="runs 3 taxis, the scenario 4"):
             run_taxi_scenario(scenario, backend_factory=connect)
     finally:
         for b in backends:
