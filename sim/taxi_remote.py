@@ -104,7 +104,9 @@ class RemoteTaxiBackend:
     def _flush(self) -> None:
         if self._locations:
             reports, self._locations = self._locations, []
-            self.remote.driver.ReportLocation(iter(reports), timeout=self.remote.timeout_s, metadata=self.remote.metadata)
+            self.remote.driver.ReportLocation(
+                iter(reports), timeout=self.remote.timeout_s, metadata=self.remote.metadata
+            )
 
     def _move_clock(self, now_s: int) -> None:
         """Move the engine's clock to ``now_s`` (running the batches due by then)."""
@@ -191,12 +193,16 @@ class RemoteTaxiBackend:
         self._manifests.clear()
 
     def locate(self, vehicle_id: str, node: int, time_s: int) -> None:
-        report = driver_pb2.LocationReport(vehicle_id=vehicle_id, node=int(node), time_s=int(time_s), service=self.service)
+        report = driver_pb2.LocationReport(
+            vehicle_id=vehicle_id, node=int(node), time_s=int(time_s), service=self.service
+        )
         self._locations.append(report)
 
     def next_stops(self, vehicle_id: str) -> list[PlannedTaxiStop]:
         return [
-            PlannedTaxiStop(int(s.node), pc.STOP_KIND_FROM_PROTO.get(s.kind, StopKind.DROPOFF), s.ride_id, int(s.planned_s))
+            PlannedTaxiStop(
+                int(s.node), pc.STOP_KIND_FROM_PROTO.get(s.kind, StopKind.DROPOFF), s.ride_id, int(s.planned_s)
+            )
             for s in self._manifest(vehicle_id).stops
         ]
 

@@ -67,11 +67,17 @@ def day_of(out: TaxiSimOutput) -> dict[str, Any]:
     kpis.pop("timings", None)
     return {
         "rides": [
-            (r.id, s, why, out.vehicle_ids[v] if v >= 0 else None, int(p), int(d), bool(sh), int(f))
-            for r, s, why, v, p, d, sh, f in zip(
-                out.requests, out.status, out.reason, out.vehicle.tolist(), out.pickup_s, out.dropoff_s,
-                out.shared, out.fare_krw, strict=True,
-            )  # fmt: skip
+            (
+                r.id,
+                out.status[i],
+                out.reason[i],
+                out.vehicle_ids[v] if (v := int(out.vehicle[i])) >= 0 else None,
+                int(out.pickup_s[i]),
+                int(out.dropoff_s[i]),
+                bool(out.shared[i]),
+                int(out.fare_krw[i]),
+            )
+            for i, r in enumerate(out.requests)
         ],
         "drives": {k: v.tolist() for k, v in out.drives.items()},
         "stops": {k: v.tolist() for k, v in out.stops.items()},
