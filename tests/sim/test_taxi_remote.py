@@ -159,3 +159,35 @@ def test_an_engine_with_another_fleet_is_refused(scenario_file: Path, data_dir: 
             b.close()
         server.stop(0)
         core.stop()
+
+
+def test_mobility_simulate_plays_a_taxi_scenario_against_an_engine(
+    scenario_file: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mobility.cli import main
+
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text('[[tokens]]\ntoken = "operator-sim-1"\nrole = "operator"\nsubject = "sim"\n')
+    token_file = tmp_path / "token"
+    token_file.write_text("operator-sim-1\n")
+    settings = Settings(scenario=scenario_file, data_dir=data_dir, port=0, clock="external", seed=0, tokens=tokens)
+    server, port, core = create_server(settings, block_until_ready=True)
+    common = ["simulate", str(scenario_file), "--data-dir", str(data_dir)]
+    try:
+        bad = tmp_path / "bad.txt"
+        bad.write_text("not-the-token\n")
+        assert (
+            main([*common, "--engine", f"127.0.0.1:{port}", "--token-file", str(bad), "--out", str(tmp_path / "x")])
+            == 2
+        )
+        assert "refused the token" in capsys.readouterr().err
+        assert not (tmp_path / "x").exists()
+        remote = tmp_path / "remote"
+        argv = [*common, "--engine", f"127.0.0.1:{port}", "--token-file", str(token_file), "--out", str(remote)]
+        assert main(argv) == 0
+    finally:
+        server.stop(0)
+        core.stop()
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    for name in ("rides.csv", "drives.csv"):
+        assert (remote / name).read_text() == (tmp_path / "local" / name).read_text()
