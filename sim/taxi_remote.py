@@ -137,13 +137,20 @@ class RemoteTaxiBackend:
 
     # ------------------------------------------------------------------ TaxiBackend
     def start(self, fleet: Sequence[TaxiSpec], start_s: int) -> None:
-        """Check that the engine's service runs ``fleet``'s taxis (EngineMismatch if not), move its
-        clock to ``start_s`` and report every taxi at its start node."""
+        """Check that the engine's service runs ``fleet``'s taxis and has not started (no rides, its
+        clock not past ``start_s``; EngineMismatch if not), move its clock to ``start_s`` and report
+        every taxi at its start node."""
         status = self._fleet_status()
         if start_s % self.params.batch_s:
             raise EngineMismatch(
                 f"the day starts at {start_s} s, not a multiple of the batch window ({self.params.batch_s} s): "
                 "the engine's batches would not fall on the simulator's"
+            )
+        booked = status.rides_matching + status.rides_matched + status.rides_rejected + status.rides_cancelled
+        if booked or status.clock_s > start_s:
+            raise EngineMismatch(
+                f"the engine has {booked} rides already and its clock at {status.clock_s} s (the day starts at "
+                f"{start_s} s): play a day against a freshly started engine"
             )
         remote = self._call(self.remote.operator.ListVehicles, operator_pb2.ListVehiclesRequest(service=self.service))
         theirs = sorted(v.vehicle_id for v in remote.vehicles)

@@ -185,6 +185,10 @@ def test_mobility_simulate_plays_a_taxi_scenario_against_an_engine(
         remote = tmp_path / "remote"
         argv = [*common, "--engine", f"127.0.0.1:{port}", "--token-file", str(token_file), "--out", str(remote)]
         assert main(argv) == 0
+        capsys.readouterr()
+        again = [*argv[:-1], str(tmp_path / "again")]
+        assert main(again) == 2  # the engine has played a day already
+        assert "freshly started engine" in capsys.readouterr().err
     finally:
         server.stop(0)
         core.stop()
