@@ -28,8 +28,10 @@ not) and checks that its fare is the engine's (:class:`~sim.remote.EngineMismatc
 Cost: a batch that ran is followed by one ``GetManifest`` per taxi (every plan may have
 changed) and, when the service rebalances, ``ListVehicles`` before and after it (which taxis it
 sent toward demand); between batches a taxi's manifest is read again only after a call that
-changes it.
-Location reports are sent together, in one ``ReportLocation`` stream, before the next other call.
+changes it. Location reports are sent together, in one ``ReportLocation`` stream, before the
+next other call. Measured on ``imoa_dongjak`` (a whole day: 4,000 requests, 40 taxis, 2,487
+batches that decided something) against ``mobility serve`` on the same 2-core machine: 188 s,
+against 68 s in-process; the rides and drives written were byte for byte the in-process ones.
 """
 
 from __future__ import annotations
