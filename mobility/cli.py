@@ -459,16 +459,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir)
+    client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
+    if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
+        _stderr(f"mobility: error: --{given[0].replace('_', '-')} is for an engine: give --engine HOST:PORT too")
+        return 2
     if isinstance(scenario, TaxiScenario):
         return _simulate_shared_taxi(args, scenario)
     if getattr(args, "immediate", False):
         _stderr('mobility: error: --immediate is for shared-taxi scenarios ([service] kind = "shared_taxi")')
         return 2
     remote = None
-    client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
-    if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
-        _stderr(f"mobility: error: --{given[0].replace('_', '-')} is for an engine: give --engine HOST:PORT too")
-        return 2
     if args.engine:
         from sim.remote import (
             ClientTLS,
@@ -518,26 +518,66 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
-    """``mobility simulate`` of a shared-taxi scenario (:class:`sim.scenario.TaxiScenario`), in process."""
+    """``mobility simulate`` of a shared-taxi scenario (:class:`sim.scenario.TaxiScenario`), in
+    process or, with ``--engine``, against a live engine (:class:`sim.taxi_remote.RemoteTaxiBackend`)."""
     from tqdm import tqdm
 
     from sim.taxi import run_taxi_scenario
     from sim.taxi_kpi import format_taxi_summary, taxi_kpis, write_taxi_report
 
-    client_options = ("engine", "token", "token_file", "tls_ca", "tls", "tls_cert", "tls_key")
-    if given := [o for o in client_options if getattr(args, o, None)]:
-        _stderr(f"mobility: error: --{given[0].replace('_', '-')}: shared-taxi scenarios run in this process only")
-        return 2
+    factory = None
+    mismatch: tuple[type[Exception], ...] = ()  # what a run against an engine may end with
+    if args.engine:
+        from sim.remote import (
+            ClientTLS,
+            EngineMismatch,
+            EngineRefused,
+            EngineUnreachable,
+            RemoteBackend,
+            read_token_file,
+        )
+        from sim.taxi_remote import RemoteTaxiBackend
+
+        mismatch = (EngineMismatch,)
+
+        if args.immediate:
+            _stderr("mobility: error: --immediate: against an engine, its scenario says how it assigns (batch = false)")
+            return 2
+        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
+        tls = None
+        if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+            tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
+        probe = RemoteBackend(args.engine, token=token, tls=tls)
+        try:
+            probe.check_engine()  # before the run: nothing is lost if it is not there
+        except (EngineUnreachable, EngineRefused) as exc:
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
+        finally:
+            probe.close()
+
+        def factory(router: Any) -> RemoteTaxiBackend:
+            return RemoteTaxiBackend(args.engine, router, scenario.pooling, token=token, tls=tls)
+
+    # checked after the engine, so that --out is not made for a run that cannot start
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     mode = "immediate insertion" if args.immediate else f"batches every {scenario.pooling.batch_s} s"
     print(f"simulating {scenario.name} ({mode}): {scenario.description}", flush=True)
+    if args.engine:
+        print(f"playing riders and drivers against the engine at {args.engine}", flush=True)
     with tqdm(total=scenario.demand.total, desc=scenario.name, unit="request", file=sys.stderr, leave=False) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        output = run_taxi_scenario(scenario, seed=args.seed, batch=not args.immediate, progress=progress)
+        try:
+            output = run_taxi_scenario(
+                scenario, seed=args.seed, batch=not args.immediate, progress=progress, backend_factory=factory
+            )
+        except mismatch as exc:
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
     files = write_taxi_report(output, out_dir, meta={"scenario": str(scenario.source), "seed": args.seed})
     print(format_taxi_summary(taxi_kpis(output)))
     t = output.timings
@@ -887,7 +927,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         metavar="HOST:PORT",
         help="play the riders and drivers over gRPC against a live engine started with "
-        "`mobility serve --scenario SCENARIO --seed N --clock external` (same scenario and seed)",
+        "`mobility serve --scenario SCENARIO --seed N --clock external` (same scenario and seed; a shared-taxi "
+        "scenario's taxis report their start nodes, so any seed does)",
     )
     token = simulate.add_mutually_exclusive_group()
     token.add_argument("--token", help="bearer token for the engine (an operator's; shows in ps: see --token-file)")

@@ -2,9 +2,10 @@
 
 :class:`TaxiSimulation` drives a :class:`~matching.pooling.dispatcher.SharedTaxiDispatcher`
 through a day of :class:`~matching.pooling.model.TaxiRequest` objects and moves its taxis
-along shortest paths, edge by edge in time. Events, in time order (ties: taxis first, then
-cancellations, then riders, then the batch, so that a batch sees everything of its second;
-then by creation order, so that a seed always gives the same day):
+along shortest paths, edge by edge in time. Events, in time order (ties: the batch first, then
+taxis, then cancellations, then riders, so that a batch sees everything before its second, as
+the live engine's batches do on an external clock (:mod:`engine.taxi`); then by creation order,
+so that a seed always gives the same day):
 
 * a taxi reaches the end of its leg (``ARRIVE``) or finishes a stop (``READY``): it serves
   the stops of its plan at that node (``boarded`` / ``alighted``, each standing ``dwell_s``),
@@ -13,11 +14,17 @@ then by creation order, so that a seed always gives the same day):
 * a rider asks (``REQUEST``): the dispatcher books the request (``submit``); with
   ``batch=False`` it is assigned at once, and that taxi turns toward its new first stop;
 * every ``batch_s`` seconds (``BATCH``): every moving taxi is located (``locate``: the next
-  node on its path and when it gets there), the dispatcher matches (``run_batch``), every
-  taxi whose first stop changed turns at its next node, and, when ``params.rebalance`` is
-  on, idle taxis are sent toward demand (``rebalance``; a rebalancing taxi stays
-  re-plannable by the next batch). With ``batch=False`` the tick only locates and
+  node on its path and when it gets there), the dispatcher matches (``run_batch``) and, when
+  ``params.rebalance`` is on and the batch had something to decide, sends idle taxis toward
+  demand (``rebalance``, right after the batch, as the engine does; a rebalancing taxi stays
+  re-plannable by the next batch); then every taxi whose first stop changed turns at its
+  next node and the sent ones head off. With ``batch=False`` the tick only locates and
   rebalances (the immediate-insertion baseline never re-plans).
+
+The loop talks to the service through a :class:`TaxiBackend`: the dispatcher in this process
+(:class:`LocalTaxiBackend`, what a :class:`~matching.pooling.dispatcher.SharedTaxiDispatcher`
+given to :class:`TaxiSimulation` is wrapped in) or a live engine over gRPC
+(:class:`sim.taxi_remote.RemoteTaxiBackend`); the same loop gives the same day with either.
 
 Nothing steps per second and nothing steps per node: a leg (a shortest path from
 :meth:`routing.Router.path`) is expanded once into the times the taxi reaches each of its
@@ -47,7 +54,7 @@ import time
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,7 +62,7 @@ from numpy.typing import NDArray
 from matching import StopKind
 from matching.pooling.dispatcher import SharedTaxiDispatcher
 from matching.pooling.ledger import PoolingLedger
-from matching.pooling.model import BatchReport, TaxiRequest, TaxiRideStatus, TaxiSpec
+from matching.pooling.model import BatchReport, PlannedTaxiStop, TaxiRequest, TaxiRideStatus, TaxiSpec
 from matching.pooling.params import PoolingParams
 from routing import HierarchyTimes, RoadNetwork, Router, TravelTimes, load_network, read_manhattan
 from routing.config import kernel
@@ -66,7 +73,7 @@ from .scenario import TaxiScenario
 log = logging.getLogger(__name__)
 
 # Event kinds, in the order they run when they share a second.
-ARRIVE, READY, CANCEL, REQUEST, BATCH = range(5)
+BATCH, ARRIVE, READY, CANCEL, REQUEST = range(5)
 
 #: Why a taxi drove a leg (the ``kind`` of a drive).
 OCCUPIED, EMPTY, REBALANCE = 0, 1, 2
@@ -128,6 +135,113 @@ def taxi_requests(demand: TaxiDemand) -> list[TaxiRequest]:
             strict=True,
         )
     ]
+
+
+class RideOutcome(NamedTuple):
+    """How a ride ended, as the service saw it (for the day's record)."""
+
+    status: str  # a TaxiRideStatus value
+    reason: str | None  # why it was rejected or cancelled (the dispatcher's word)
+    shared: bool
+    fare_krw: int | None
+    direct_s: int
+
+
+@runtime_checkable
+class TaxiBackend(Protocol):
+    """What the taxi day's loop needs from the service (see the module docstring)."""
+
+    params: PoolingParams
+    batch: bool
+    #: Fares and pooling KPIs; the loop books every drive and each taxi's time on duty there.
+    ledger: PoolingLedger
+
+    def start(self, fleet: Sequence[TaxiSpec], start_s: int) -> None:
+        """The day starts at ``start_s`` with the taxis of ``fleet`` at their nodes."""
+        ...
+
+    def submit(self, request: TaxiRequest, now_s: int) -> str | None:
+        """Book ``request`` at ``now_s``; the taxi it was given at once (``batch=False``), else None."""
+        ...
+
+    def ride_state(self, ride_id: str) -> tuple[TaxiRideStatus, str | None] | None:
+        """The ride's status and taxi (None: no such ride)."""
+        ...
+
+    def cancel(self, ride_id: str, now_s: int) -> None: ...
+
+    def locate(self, vehicle_id: str, node: int, time_s: int) -> None: ...
+
+    def next_stops(self, vehicle_id: str) -> list[PlannedTaxiStop]: ...
+
+    def boarded(self, ride_id: str, time_s: int) -> None: ...
+
+    def alighted(self, ride_id: str, time_s: int) -> None: ...
+
+    def tick(self, now_s: int) -> tuple[BatchReport | None, list[tuple[str, int]]]:
+        """The batch of ``now_s`` (None: none ran) and the idle taxis sent toward demand after it."""
+        ...
+
+    def waiting(self) -> bool:
+        """Requests wait for a match."""
+        ...
+
+    def outcome(self, ride_id: str) -> RideOutcome | None:
+        """How the ride ended (None: no such ride)."""
+        ...
+
+
+class LocalTaxiBackend:
+    """The :class:`~matching.pooling.dispatcher.SharedTaxiDispatcher` in this process."""
+
+    def __init__(self, dispatcher: SharedTaxiDispatcher) -> None:
+        self.d = dispatcher
+        self.params = dispatcher.params
+        self.batch = dispatcher.batch
+        self.ledger = dispatcher.ledger
+
+    def start(self, fleet: Sequence[TaxiSpec], start_s: int) -> None:
+        if len(fleet) != len(self.d.taxis):
+            raise ValueError(f"fleet has {len(fleet)} taxis, the dispatcher {len(self.d.taxis)}")
+
+    def submit(self, request: TaxiRequest, now_s: int) -> str | None:
+        return self.d.submit(request, now_s).vehicle_id
+
+    def ride_state(self, ride_id: str) -> tuple[TaxiRideStatus, str | None] | None:
+        ride = self.d.rides.get(ride_id)
+        return None if ride is None else (ride.status, ride.vehicle_id)
+
+    def cancel(self, ride_id: str, now_s: int) -> None:
+        self.d.cancel(ride_id, now_s)
+
+    def locate(self, vehicle_id: str, node: int, time_s: int) -> None:
+        self.d.locate(vehicle_id, node, time_s)
+
+    def next_stops(self, vehicle_id: str) -> list[PlannedTaxiStop]:
+        return self.d.next_stops(vehicle_id)
+
+    def boarded(self, ride_id: str, time_s: int) -> None:
+        self.d.boarded(ride_id, time_s)
+
+    def alighted(self, ride_id: str, time_s: int) -> None:
+        self.d.alighted(ride_id, time_s)
+
+    def tick(self, now_s: int) -> tuple[BatchReport | None, list[tuple[str, int]]]:
+        """A batch with nothing to decide (status ``"empty"``) sends no taxi toward demand: the
+        engine skips such batches altogether."""
+        report = self.d.run_batch(now_s) if self.batch else None
+        if report is not None and report.status == "empty":
+            return report, []
+        return report, self.d.rebalance(now_s)
+
+    def waiting(self) -> bool:
+        return bool(self.d.open_rides)
+
+    def outcome(self, ride_id: str) -> RideOutcome | None:
+        ride = self.d.rides.get(ride_id)
+        if ride is None:
+            return None
+        return RideOutcome(ride.status.value, ride.reason, ride.shared, ride.fare_krw, ride.direct_s)
 
 
 class _Columns:
@@ -213,7 +327,8 @@ class TaxiSimulation:
     Args:
         network: the road network (its edge times move the taxis).
         router: shortest paths over ``network`` (the same travel times as the dispatcher's).
-        dispatcher: the service; its ``params`` (batch window, dwell, rebalancing) and
+        dispatcher: the service: a :class:`TaxiBackend`, or a dispatcher (wrapped in a
+            :class:`LocalTaxiBackend`); its ``params`` (batch window, dwell, rebalancing) and
             ``batch`` flag drive the loop. Its fleet starts where ``fleet`` says.
         fleet: the taxis given to the dispatcher, in the same order.
         requests: the day's requests (any order; each is submitted at its ``request_time_s``).
@@ -230,7 +345,7 @@ class TaxiSimulation:
         self,
         network: RoadNetwork,
         router: Router,
-        dispatcher: SharedTaxiDispatcher,
+        dispatcher: SharedTaxiDispatcher | TaxiBackend,
         fleet: Sequence[TaxiSpec],
         requests: Sequence[TaxiRequest],
         *,
@@ -243,12 +358,13 @@ class TaxiSimulation:
     ) -> None:
         if end_s <= start_s:
             raise ValueError(f"end_s ({end_s}) must be after start_s ({start_s})")
-        if len(fleet) != len(dispatcher.taxis):
+        backend = dispatcher if isinstance(dispatcher, TaxiBackend) else LocalTaxiBackend(dispatcher)
+        if isinstance(dispatcher, SharedTaxiDispatcher) and len(fleet) != len(dispatcher.taxis):
             raise ValueError(f"fleet has {len(fleet)} taxis, the dispatcher {len(dispatcher.taxis)}")
         self.network = network
         self.router = router
-        self.d = dispatcher
-        self.params = dispatcher.params
+        self.d: TaxiBackend = backend
+        self.params = backend.params
         self.fleet = list(fleet)
         self.requests = sorted(requests, key=lambda r: (r.request_time_s, r.id))
         self.start_s = int(start_s)
@@ -315,9 +431,10 @@ class TaxiSimulation:
         for rid, at in self.cancellations.items():
             if rid in self.rindex:
                 self._push(at, CANCEL, rid)
-        self.rebalancer = self.d.rebalance if p.rebalance else None
+        self.rebalances = p.rebalance
         self.ledger: PoolingLedger | None = self.d.ledger
-        ticks = self.d.batch or self.rebalancer is not None
+        ticks = self.d.batch or self.rebalances
+        self.d.start(self.fleet, self.start_s)
         if ticks:
             self._push(self.start_s + p.batch_s, BATCH, None)
         handlers: dict[int, Callable[[int, Any], None]] = {
@@ -348,19 +465,20 @@ class TaxiSimulation:
         shared = np.zeros(n, np.bool_)
         fare = np.full(n, -1, np.int64)
         direct = np.zeros(n, np.int64)
+        ended = (TaxiRideStatus.COMPLETED.value, TaxiRideStatus.REJECTED.value, TaxiRideStatus.CANCELLED.value)
         for i, req in enumerate(self.requests):
-            ride = self.d.rides.get(req.id)
+            ride = self.d.outcome(req.id)
             if ride is None:
                 status.append("not_submitted")
                 reason.append(None)
                 continue
-            status.append(ride.status.value)
+            status.append(ride.status)
             reason.append(ride.reason)
             shared[i] = ride.shared
             fare[i] = -1 if ride.fare_krw is None else ride.fare_krw
             direct[i] = ride.direct_s
-            if ride.status not in (TaxiRideStatus.COMPLETED, TaxiRideStatus.REJECTED, TaxiRideStatus.CANCELLED):
-                log.warning("ride %s was still %s at the end of the day", req.id, ride.status.value)
+            if ride.status not in ended:
+                log.warning("ride %s was still %s at the end of the day", req.id, ride.status)
         return TaxiSimOutput(
             name=self.name,
             batch=self.d.batch,
@@ -589,20 +707,20 @@ class TaxiSimulation:
         if not self.d.batch:
             self._sync_positions(t)
         t0 = time.perf_counter()
-        ride = self.d.submit(req, t)
+        vehicle_id = self.d.submit(req, t)
         self.submit_s.append(time.perf_counter() - t0)
         self._submitted += 1
         if self.progress is not None:
             self.progress(self._submitted, len(self.requests))
-        if not self.d.batch and ride.vehicle_id is not None:
-            self._resync(self.vindex[ride.vehicle_id], t)
+        if not self.d.batch and vehicle_id is not None:
+            self._resync(self.vindex[vehicle_id], t)
 
     def _on_cancel(self, t: int, rid: str) -> None:
-        ride = self.d.rides.get(rid)
-        if ride is None or ride.status not in (TaxiRideStatus.MATCHING, TaxiRideStatus.ASSIGNED):
+        state = self.d.ride_state(rid)
+        if state is None or state[0] not in (TaxiRideStatus.MATCHING, TaxiRideStatus.ASSIGNED):
             return
         self._sync_positions(t)
-        vid = ride.vehicle_id
+        vid = state[1]
         self.d.cancel(rid, t)
         if vid is not None:
             self._resync(self.vindex[vid], t)
@@ -610,12 +728,14 @@ class TaxiSimulation:
     # ------------------------------------------------------------------ batches
     def _on_batch(self, t: int, _: Any) -> None:
         self._sync_positions(t)
+        report, moves = self.d.tick(t)
+        if report is not None:
+            self.batches.append(report)
         if self.d.batch:
-            self.batches.append(self.d.run_batch(t))
             for v in range(len(self.vids)):
                 self._resync(v, t)
-        if self.rebalancer is not None:
-            for vid, node in self.rebalancer(t):
+        if self.rebalances:
+            for vid, node in sorted(moves, key=lambda m: self.vindex[m[0]]):  # in fleet order, whoever sends them
                 v = self.vindex[vid]
                 if self.d.next_stops(vid) or self.state[v] == _SERVING:
                     continue
@@ -628,7 +748,7 @@ class TaxiSimulation:
                         self.rebalancing[v] = False
                 elif int(self.leg_node[v, int(self.leg_len[v]) - 1]) != int(node):
                     self._turn(v, t, int(node), REBALANCE)
-        more = t < self.end_s or (self.d.batch and bool(self.d.open_rides))
+        more = t < self.end_s or (self.d.batch and self.d.waiting())
         if more:
             self._push(t + self.params.batch_s, BATCH, None)
 
@@ -661,19 +781,26 @@ def simulate_taxis(
     record_paths: bool = False,
     progress: Callable[[int, int], None] | None = None,
     name: str = "shared_taxi",
+    backend: TaxiBackend | None = None,
 ) -> TaxiSimOutput:
     """A :class:`~matching.pooling.dispatcher.SharedTaxiDispatcher` over ``fleet`` and one
     simulated day of ``requests`` (see :class:`TaxiSimulation`); ``times`` defaults to
     :class:`routing.HierarchyTimes` over ``router`` and fares use the router's path lengths.
+    With ``backend`` (e.g. a live engine, :class:`sim.taxi_remote.RemoteTaxiBackend`) the day is
+    played against it instead (``params``, ``batch`` and ``times`` are then its own).
     ``timings`` holds ``setup_s`` and ``run_s``."""
     t0 = time.perf_counter()
-    if times is None:
-        times = HierarchyTimes(router)
-    dispatcher = SharedTaxiDispatcher(times, fleet, params, distance_m=router.path_length_m, batch=batch)
+    service: SharedTaxiDispatcher | TaxiBackend
+    if backend is not None:
+        service = backend
+    else:
+        if times is None:
+            times = HierarchyTimes(router)
+        service = SharedTaxiDispatcher(times, fleet, params, distance_m=router.path_length_m, batch=batch)
     sim = TaxiSimulation(
         network,
         router,
-        dispatcher,
+        service,
         fleet,
         requests,
         start_s=start_s,
@@ -736,10 +863,12 @@ def run_taxi_scenario(
     batch: bool = True,
     record_paths: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    backend_factory: Callable[[Router], TaxiBackend] | None = None,
 ) -> TaxiSimOutput:
     """Set up and simulate ``scenario`` (``seed`` overrides the scenario's); ``timings`` holds
     ``warm_up_s`` (:func:`warm_up`, first), ``world_s`` (network and hierarchy), ``setup_s``
-    and ``run_s``."""
+    and ``run_s``. ``backend_factory(router)``: the service to play the day against (e.g. a live
+    engine, :class:`sim.taxi_remote.RemoteTaxiBackend`) instead of a dispatcher in this process."""
     compile_s = warm_up()
     t0 = time.perf_counter()
     network, router = taxi_world(scenario)
@@ -758,6 +887,7 @@ def run_taxi_scenario(
         record_paths=record_paths,
         progress=progress,
         name=scenario.name,
+        backend=None if backend_factory is None else backend_factory(router),
     )
     out.timings["world_s"] = world_s
     out.timings["warm_up_s"] = compile_s
