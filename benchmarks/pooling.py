@@ -90,7 +90,7 @@ ANCHORS = (
 MODES = ("batch", "insertion")
 
 
-def params_for(capacity: int, wait_min: int) -> Any:
+def params_for(capacity: int, wait_min: int, rebalance: bool = True) -> Any:
     """The Alonso-Mora setting's :class:`~matching.pooling.PoolingParams` (see the module docstring)."""
     from matching.pooling import PoolingParams
 
@@ -103,7 +103,7 @@ def params_for(capacity: int, wait_min: int) -> Any:
         detour_s=7200,
         dwell_s=0,
         batch_s=30,
-        rebalance=True,
+        rebalance=rebalance,
     )
 
 
@@ -172,6 +172,7 @@ def _run_point(
     batch: bool,
     seed: int,
     every: int = 1,
+    rebalance: bool = True,
 ) -> dict[str, Any]:
     from matching.pooling.model import TaxiSpec
     from sim.demand import taxi_start_nodes
@@ -183,7 +184,7 @@ def _run_point(
         demand = demand.select(np.arange(demand.size) % every == 0)
     nodes = taxi_start_nodes(vehicles, listed=world.listed, origins=world.demand.origin, seed=seed)
     fleet = [TaxiSpec(f"taxi{v:04d}", int(n)) for v, n in enumerate(nodes.tolist())]
-    params = params_for(capacity, wait_min)
+    params = params_for(capacity, wait_min, rebalance)
     t0 = time.perf_counter()
     out = simulate_taxis(
         world.network,
@@ -205,7 +206,7 @@ def _run_point(
     served = k["requests"]["served_share"]
     wait, delay = k["wait_s"]["mean"], k["delay_s"]["mean"]
     return {
-        "mode": "batch" if batch else "insertion",
+        "mode": ("batch" if batch else "insertion") + ("" if rebalance else ", no rebalancing"),
         "vehicles": vehicles,
         "capacity": capacity,
         "wait_min": wait_min,
@@ -262,6 +263,7 @@ def run(
     out_dir: Path = RESULTS_DIR,
     progress: Callable[[str], None] | None = None,
     modes: Sequence[str] = MODES,
+    rebalance: bool = True,
 ) -> dict[str, Any]:
     """Run the quick smoke test, or the ``grid`` points and (with ``day``) the whole day; write
     ``pooling.json`` and ``pooling.md`` into ``out_dir``. ``modes`` says which of batch
@@ -285,21 +287,21 @@ def run(
         for batch in batches:
             row = _run_point(world, vehicles=q["vehicles"], capacity=q["capacity"], wait_min=q["wait_min"],
                              start_s=peak, end_s=peak + 60 * q["minutes"], batch=batch, seed=seed,
-                             every=q["every"])  # fmt: skip
+                             every=q["every"], rebalance=rebalance)  # fmt: skip
             rows.append({"run": "quick", **row})
             say(f"quick {row['mode']}")
     else:
         for vehicles, capacity, wait_min in grid:
             for batch in batches:
                 row = _run_point(world, vehicles=vehicles, capacity=capacity, wait_min=wait_min, start_s=peak,
-                                 end_s=peak + 3600, batch=batch, seed=seed)  # fmt: skip
+                                 end_s=peak + 3600, batch=batch, seed=seed, rebalance=rebalance)  # fmt: skip
                 rows.append({"run": "peak hour", **row})
                 say(f"{vehicles}x{capacity} {wait_min} min {row['mode']}")
         if day:
             vehicles, capacity, wait_min = DAY
             for batch in batches:
                 row = _run_point(world, vehicles=vehicles, capacity=capacity, wait_min=wait_min, start_s=0,
-                                 end_s=86_400, batch=batch, seed=seed)  # fmt: skip
+                                 end_s=86_400, batch=batch, seed=seed, rebalance=rebalance)  # fmt: skip
                 rows.append({"run": "day", **row})
                 say(f"day {row['mode']}")
     result = {

@@ -845,7 +845,7 @@ def cmd_bench_pooling(args: argparse.Namespace) -> int:
         "step",
         lambda progress: run(
             data_dir=data_dir, grid=grid, day=args.day, quick=args.quick, seed=args.seed, out_dir=out_dir,
-            progress=progress, modes=args.modes,
+            progress=progress, modes=args.modes, rebalance=not args.no_rebalance,
         ),
     )  # fmt: skip
     _publish_bench("pooling", out_dir, args.update_readme)
@@ -1487,6 +1487,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("batch", "insertion"),
         default=["batch", "insertion"],
         help="which matching runs at each point (default both; insertion takes about ten times longer)",
+    )
+    pool.add_argument(
+        "--no-rebalance", action="store_true", help="leave idle taxis where they are (to measure what rebalancing buys)"
     )
     pool.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     pool.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
