@@ -26,7 +26,7 @@ import numpy as np
 from matching import Offer, Rejection, Request, StopEventKind
 from matching.dispatcher import Dispatcher, ReoptimiseReport
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
-from matching.pooling.model import TaxiRide, TaxiRideStatus
+from matching.pooling.model import TaxiRide
 
 from .errors import InvalidInput, Rejected
 from .ownership import check_offer, check_ride_on_vehicle
@@ -316,13 +316,6 @@ def _taxi_op(core: EngineCore, fn: Callable[[], T]) -> T:
         raise
 
 
-def _check_taxi_ride(ride: TaxiRide, allowed: tuple[TaxiRideStatus, ...], verb: str) -> None:
-    """ConflictError (FAILED_PRECONDITION) unless the taxi ride is in one of the ``allowed``
-    states: checked here, before the dispatcher changes anything."""
-    if ride.status not in allowed:
-        raise ConflictError(f"ride {ride.id} is {ride.status.value}: it cannot be {verb}")
-
-
 def _check_ride_id_free(core: EngineCore, d: Dispatcher, ride_id: str) -> None:
     """ConflictError if a ride of any service has the id ``ride_id`` (ride ids are the deployment's)."""
     if ride_id in d.rides or any(ride_id in s.dispatcher.rides for s in core.taxi.values()):
@@ -391,8 +384,7 @@ def cancel_ride(core: EngineCore, d: Dispatcher, service: str | None, ride_id: s
     found = _find_taxi_ride(core, service, ride_id)
     now = core.now(now_s)
     if found is not None:
-        svc, ride = found
-        _check_taxi_ride(ride, (TaxiRideStatus.MATCHING, TaxiRideStatus.ASSIGNED), "cancelled")
+        svc, _ = found
         return svc.ride_dict(_taxi_op(core, lambda: svc.dispatcher.cancel(ride_id, now)))
     return {**core.views.ride_dict(d.cancel(ride_id, now)), "service": core.deployment.imod_name}
 
@@ -430,14 +422,6 @@ def taxi_stop_event(
         ride = disp.get_ride(ride_id)
         if ride.vehicle_id != vehicle_id:
             raise ConflictError(f"ride {ride_id} is not on vehicle {vehicle_id}")
-        on_board = kind == StopEventKind.ALIGHTED
-        _check_taxi_ride(
-            ride,
-            (TaxiRideStatus.ON_BOARD if on_board else TaxiRideStatus.ASSIGNED,),
-            {StopEventKind.BOARDED: "picked up", StopEventKind.ALIGHTED: "dropped off"}.get(
-                StopEventKind(kind), "a no-show"
-            ),
-        )
         step = {
             StopEventKind.BOARDED: disp.boarded,
             StopEventKind.ALIGHTED: disp.alighted,

@@ -50,6 +50,7 @@ from matching.errors import ConflictError, InvalidValueError, NotFoundError
 from matching.pooling.dispatcher import (
     NO_LIMIT_S,
     SNAPSHOT_VERSION,
+    TAXI_STATE_FIELDS,
     SharedTaxiDispatcher,
     ride_from_dict,
     ride_to_dict,
@@ -380,16 +381,7 @@ class TaxiService:
 
     def taxi_record(self, v: int) -> dict[str, Any]:
         """Taxi ``v``'s store record (where its plan starts, the plan, its riders)."""
-        t = self.dispatcher.taxis[v]
-        return {
-            RECORD_KEY: self.name,
-            "node": t.node,
-            "time": t.time,
-            "plan": [[s.node, s.kind.value, s.ride_id, s.time_s] for s in t.plan],
-            "assigned": list(t.assigned),
-            "onboard": list(t.onboard),
-            "rebalancing_to": t.rebalancing_to,
-        }
+        return {RECORD_KEY: self.name, **self.dispatcher.taxi_state(v)}
 
     def kpis(self, clock_s: int) -> dict[str, Any]:
         """The fleet's live KPIs (the FleetStatusResponse message's fields)."""
@@ -520,13 +512,12 @@ class TaxiService:
             if rec is None or rec.get(RECORD_KEY) != self.name:
                 rec = {"node": spec.node, "time": spec.shift_start_s, "plan": [], "assigned": [], "onboard": [],
                        "rebalancing_to": None}  # fmt: skip
-            taxis.append({"id": spec.id, **{k: rec[k] for k in ("node", "time", "plan", "assigned", "onboard",
-                                                              "rebalancing_to")}})  # fmt: skip
+            taxis.append({"id": spec.id, **{k: rec[k] for k in TAXI_STATE_FIELDS}})
         stored_last = meta.get(f"taxi:{self.name}:last_batch_s")
         last = int(stored_last) if stored_last else None
         d.restore({
             "version": SNAPSHOT_VERSION, "last_batch_s": last, "open": open_ids,
-            "rides": [ride_to_dict(r) for r in ride_objs], "taxis": taxis,
+            "rides": [r["ride"] for r in mine], "taxis": taxis,
         })  # fmt: skip
         self.dispatcher = d
         self._details = {r["ride"]["id"]: r.get("detail", "") for r in mine if r.get("detail")}

@@ -470,25 +470,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 2
     remote = None
     if args.engine:
-        from sim.remote import (
-            ClientTLS,
-            EngineMismatch,
-            EngineRefused,
-            EngineUnreachable,
-            RemoteBackend,
-            read_token_file,
-        )
+        from sim.remote import EngineMismatch
 
-        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-        tls = None
-        if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
-            tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
-        remote = RemoteBackend(args.engine, token=token, tls=tls)
-        try:
-            remote.check_engine()  # before the run: nothing is lost if it is not there
-        except (EngineUnreachable, EngineRefused) as exc:
-            _stderr(f"mobility: error: --engine: {exc}")
+        checked = _checked_engine(args)
+        if checked is None:
             return 2
+        remote = checked[0]
     # checked after the engine, so that --out is not made for a run that cannot start
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
@@ -517,6 +504,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked_engine(args: argparse.Namespace) -> tuple[Any, str | None, Any] | None:
+    """A client of the engine at ``--engine`` (:class:`sim.remote.RemoteBackend`) that reached it
+    with the token and TLS options, and those; None after one line on stderr when the engine is
+    unreachable or refuses the token. Checked before a run: nothing is lost if it is not there."""
+    from sim.remote import ClientTLS, EngineRefused, EngineUnreachable, RemoteBackend, read_token_file
+
+    token = read_token_file(Path(args.token_file)) if args.token_file else args.token
+    tls = None
+    if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+        tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
+    remote = RemoteBackend(args.engine, token=token, tls=tls)
+    try:
+        remote.check_engine()
+    except (EngineUnreachable, EngineRefused) as exc:
+        remote.close()
+        _stderr(f"mobility: error: --engine: {exc}")
+        return None
+    return remote, token, tls
+
+
 def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
     """``mobility simulate`` of a shared-taxi scenario (:class:`sim.scenario.TaxiScenario`), in
     process or, with ``--engine``, against a live engine (:class:`sim.taxi_remote.RemoteTaxiBackend`)."""
@@ -528,14 +535,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
     factory = None
     mismatch: tuple[type[Exception], ...] = ()  # what a run against an engine may end with
     if args.engine:
-        from sim.remote import (
-            ClientTLS,
-            EngineMismatch,
-            EngineRefused,
-            EngineUnreachable,
-            RemoteBackend,
-            read_token_file,
-        )
+        from sim.remote import EngineMismatch
         from sim.taxi_remote import RemoteTaxiBackend
 
         mismatch = (EngineMismatch,)
@@ -543,18 +543,11 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
         if args.immediate:
             _stderr("mobility: error: --immediate: against an engine, its scenario says how it assigns (batch = false)")
             return 2
-        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-        tls = None
-        if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
-            tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
-        probe = RemoteBackend(args.engine, token=token, tls=tls)
-        try:
-            probe.check_engine()  # before the run: nothing is lost if it is not there
-        except (EngineUnreachable, EngineRefused) as exc:
-            _stderr(f"mobility: error: --engine: {exc}")
+        checked = _checked_engine(args)
+        if checked is None:
             return 2
-        finally:
-            probe.close()
+        probe, token, tls = checked
+        probe.close()
 
         def factory(router: Any) -> RemoteTaxiBackend:
             return RemoteTaxiBackend(args.engine, router, scenario.pooling, token=token, tls=tls)

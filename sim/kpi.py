@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from routing import InvalidArgumentError, plain_repr
 
@@ -46,14 +46,15 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def _share(part: int, whole: int) -> float | None:
+def share(part: float, whole: float) -> float | None:
+    """``part / whole`` to four decimals, ``None`` when ``whole`` is not positive."""
     return round(part / whole, 4) if whole > 0 else None
 
 
-def _stats(values: Sequence[float], *, digits: int, percentiles: Sequence[int]) -> dict[str, Any]:
+def distribution(values: ArrayLike, *, digits: int = 1, percentiles: Sequence[int] = (50, 90)) -> dict[str, Any]:
     """``count``, ``mean``, ``p<q>`` for each q and ``max`` of ``values`` (``None`` when empty)."""
-    out: dict[str, Any] = {"count": len(values)}
-    arr = np.asarray(values, dtype=np.float64)
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    out: dict[str, Any] = {"count": int(arr.size)}
     out["mean"] = _round(float(arr.mean()), digits) if arr.size else None
     for q in percentiles:
         out[f"p{q}"] = _round(float(np.percentile(arr, q)), digits) if arr.size else None
@@ -187,7 +188,7 @@ def vehicle_kpis(out: SimOutput) -> list[dict[str, Any]]:
                 "stops_served": visits[vid],
                 "shift_h": round(shift_s / 3600, 3),
                 "busy_h": round(veh.busy_s / 3600, 3),
-                "utilisation": _share(veh.busy_s, shift_s),
+                "utilisation": share(veh.busy_s, shift_s),
             }
         )
     return rows
@@ -238,21 +239,23 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
         "no_show": outcomes["no_show"],
         "open": outcomes["open"],
         "passengers_completed": passengers_done,
-        "service_rate": _share(len(done), total),
+        "service_rate": share(len(done), total),
     }
 
-    wait = _stats([r.wait_s for r in done], digits=1, percentiles=(50, 90, 95))
-    ride = _stats([r.ride_s for r in done], digits=1, percentiles=(50, 90, 95))
-    detour = _stats([r.ride_s / r.direct_time_s for r in done if r.direct_time_s > 0], digits=4, percentiles=(50, 90))
+    wait = distribution([r.wait_s for r in done], digits=1, percentiles=(50, 90, 95))
+    ride = distribution([r.ride_s for r in done], digits=1, percentiles=(50, 90, 95))
+    detour = distribution(
+        [r.ride_s / r.direct_time_s for r in done if r.direct_time_s > 0], digits=4, percentiles=(50, 90)
+    )
     del detour["max"]
 
     promised = [r for r in done if r.promised_pickup_start_s >= 0 and r.promised_pickup_end_s >= 0]
     capped = [r for r in done if r.max_ride_s >= 0]
     punctuality = {
-        "pickup_in_window_share": _share(sum(1 for r in promised if _in_window(r)), len(promised)),
+        "pickup_in_window_share": share(sum(1 for r in promised if _in_window(r)), len(promised)),
         "late_pickups": sum(1 for r in promised if r.pickup_s > r.promised_pickup_end_s + TOLERANCE_S),
         "early_pickups": sum(1 for r in promised if r.pickup_s < r.promised_pickup_start_s - TOLERANCE_S),
-        "within_max_ride_share": _share(sum(1 for r in capped if r.ride_s <= r.max_ride_s + TOLERANCE_S), len(capped)),
+        "within_max_ride_share": share(sum(1 for r in capped if r.ride_s <= r.max_ride_s + TOLERANCE_S), len(capped)),
     }
 
     driven_m = sum(d.length_m for d in out.drives)
@@ -262,9 +265,9 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
         "vehicle_km": round(driven_m / 1000, 3),
         "empty_km": round((driven_m - loaded_m) / 1000, 3),
         "loaded_km": round(loaded_m / 1000, 3),
-        "empty_share": _share(driven_m - loaded_m, driven_m),
+        "empty_share": share(driven_m - loaded_m, driven_m),
         "passenger_km": round(passenger_m / 1000, 3),
-        "passenger_km_per_vehicle_km": _share(passenger_m, driven_m),
+        "passenger_km_per_vehicle_km": share(passenger_m, driven_m),
     }
 
     shift_s = sum(v.shift_end_s - v.shift_start_s for v in out.vehicles)
@@ -274,7 +277,7 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
         "seats": sum(v.seats for v in out.vehicles),
         "vehicle_hours": round(shift_s / 3600, 3),
         "busy_hours": round(busy_s / 3600, 3),
-        "utilisation": _share(busy_s, shift_s),
+        "utilisation": share(busy_s, shift_s),
         "riders_per_vehicle_hour": round(passengers_done * 3600 / shift_s, 3) if shift_s > 0 else None,
         "rides_per_vehicle_hour": round(len(done) * 3600 / shift_s, 3) if shift_s > 0 else None,
     }
@@ -292,7 +295,7 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
     }
 
     occupancy = {
-        "mean_on_board_driving": _share(passenger_m, driven_m),
+        "mean_on_board_driving": share(passenger_m, driven_m),
         "series": occupancy_series(out, bin_s=bin_s),
     }
 
@@ -355,7 +358,7 @@ def rejection_warnings(kpis: dict[str, Any], *, share: float = REJECTION_WARNING
 
 
 # ---------------------------------------------------------------------------------- checks
-class _Problems:
+class Problems:
     """Collects problems by kind, keeping the first ``limit`` of each and counting the rest."""
 
     def __init__(self, limit: int) -> None:
@@ -373,7 +376,7 @@ class _Problems:
         return self.kept + extra
 
 
-def _check_rides(out: SimOutput, vehicles: dict[str, VehicleRecord], p: _Problems) -> None:
+def _check_rides(out: SimOutput, vehicles: dict[str, VehicleRecord], p: Problems) -> None:
     seen: Counter[str] = Counter(r.ride_id for r in out.rides)
     for ride_id, n in seen.items():
         if n > 1:
@@ -406,7 +409,7 @@ def _check_rides(out: SimOutput, vehicles: dict[str, VehicleRecord], p: _Problem
             p.add("max ride", f"{tag}: ride_s {r.ride_s} exceeds max_ride_s {r.max_ride_s}")
 
 
-def _check_legs(out: SimOutput, vehicles: dict[str, VehicleRecord], p: _Problems) -> None:
+def _check_legs(out: SimOutput, vehicles: dict[str, VehicleRecord], p: Problems) -> None:
     for d in out.drives:
         tag = f"drive of {d.vehicle_id} at {d.depart_s} s"
         veh = vehicles.get(d.vehicle_id)
@@ -442,7 +445,7 @@ def _check_legs(out: SimOutput, vehicles: dict[str, VehicleRecord], p: _Problems
             )
 
 
-def _check_sequences(out: SimOutput, p: _Problems) -> None:
+def _check_sequences(out: SimOutput, p: Problems) -> None:
     """Walk each vehicle's drives and visits in time order: no overlap, no teleport, loads chain."""
     events: dict[str, list[Drive | StopVisit]] = defaultdict(list)
     for d in out.drives:
@@ -473,7 +476,7 @@ def _check_sequences(out: SimOutput, p: _Problems) -> None:
             end_s, place, load = stop, there, after
 
 
-def _check_totals(out: SimOutput, p: _Problems) -> None:
+def _check_totals(out: SimOutput, p: Problems) -> None:
     """Vehicle totals against sums over drives and visits; boardings against rides."""
     sums: dict[str, Counter[str]] = defaultdict(Counter)
     for d in out.drives:
@@ -536,7 +539,7 @@ def validate(out: SimOutput, *, max_per_kind: int = 20) -> list[str]:
     """
     if max_per_kind < 1:
         raise InvalidArgumentError("max_per_kind", f"got {plain_repr(max_per_kind)}", ">= 1")
-    p = _Problems(max_per_kind)
+    p = Problems(max_per_kind)
     vehicles: dict[str, VehicleRecord] = {}
     for veh in out.vehicles:
         if veh.vehicle_id in vehicles:

@@ -47,14 +47,14 @@ DRIVE_COLUMNS = ("vehicle_id", "depart_s", "arrive_s", "from_stop", "to_stop", "
 
 
 # ---------------------------------------------------------------------------------- files
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """``value`` with NumPy scalars and arrays, tuples and paths turned into JSON types."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
+        return json_safe(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, bool | int | float | str):
@@ -97,7 +97,7 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
         "start_s": out.start_s,
         "end_s": out.end_s,
         "timings": {k: round(float(v), 3) for k, v in out.timings.items()},
-        "meta": _json_safe(out.meta),
+        "meta": json_safe(out.meta),
         "kpis": kpis,
         "problems": validate(out),
         "warnings": rejection_warnings(kpis),

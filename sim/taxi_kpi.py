@@ -34,25 +34,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .kpi import Problems, distribution, share
+from .report import json_safe
 from .taxi import DRIVE_KINDS, EMPTY, OCCUPIED, REBALANCE, TaxiSimOutput
 
 #: Slack (s) when comparing a ride's times with its limits (times are whole seconds).
 TOLERANCE_S = 0
-
-
-def distribution(values: ArrayLike, *, digits: int = 1, percentiles: tuple[int, ...] = (50, 90)) -> dict[str, Any]:
-    """``count``, ``mean``, ``p<q>`` for each q and ``max`` of ``values`` (``None`` when empty)."""
-    arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    out: dict[str, Any] = {"count": int(arr.size)}
-    out["mean"] = round(float(arr.mean()), digits) if arr.size else None
-    for q in percentiles:
-        out[f"p{q}"] = round(float(np.percentile(arr, q)), digits) if arr.size else None
-    out["max"] = round(float(arr.max()), digits) if arr.size else None
-    return out
-
-
-def _share(part: float, whole: float) -> float | None:
-    return round(part / whole, 4) if whole > 0 else None
 
 
 def taxi_kpis(out: TaxiSimOutput) -> dict[str, Any]:
@@ -86,7 +73,7 @@ def taxi_kpis(out: TaxiSimOutput) -> dict[str, Any]:
         "requests": {
             "total": n,
             "served": int(served.sum()),
-            "served_share": _share(int(served.sum()), n),
+            "served_share": share(int(served.sum()), n),
             "rejected": int(rejected.sum()),
             "rejected_by_reason": dict(reasons.most_common()),
             "cancelled": int(np.sum(status == "cancelled")),
@@ -106,7 +93,7 @@ def taxi_kpis(out: TaxiSimOutput) -> dict[str, Any]:
         "passenger_km": round(passenger_km, 3),
         "mean_occupancy": round(passenger_km / total_km, 3) if total_km > 0 else None,
         "occupancy_when_occupied": round(passenger_km / occupied_km, 3) if occupied_km > 0 else None,
-        "pooled_share": _share(int(np.sum(out.shared & served)), int(served.sum())),
+        "pooled_share": share(int(np.sum(out.shared & served)), int(served.sum())),
         "batches": {
             "count": len(out.batches),
             "decided": len(decided),
@@ -138,22 +125,6 @@ def pooled_rides(out: TaxiSimOutput) -> np.ndarray:
     return pooled
 
 
-class _Problems:
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.kept: list[str] = []
-        self.count: Counter[str] = Counter()
-
-    def add(self, kind: str, text: str) -> None:
-        self.count[kind] += 1
-        if self.count[kind] <= self.limit:
-            self.kept.append(text)
-
-    def result(self) -> list[str]:
-        extra = [f"... and {n - self.limit} more {kind} problems" for kind, n in self.count.items() if n > self.limit]
-        return self.kept + extra
-
-
 def validate_taxi_day(out: TaxiSimOutput, *, start_nodes: ArrayLike | None = None, max_per_kind: int = 20) -> list[str]:
     """Problems found by recounting ``out``; an empty list means every rule held.
 
@@ -168,7 +139,7 @@ def validate_taxi_day(out: TaxiSimOutput, *, start_nodes: ArrayLike | None = Non
     takes exactly its roads' travel time and length.
     The dispatcher's ``shared`` flags agree with the overlaps of the stops.
     """
-    p = _Problems(max_per_kind)
+    p = Problems(max_per_kind)
     params = out.params
     served = np.asarray(out.status) == "completed"
     for i in np.flatnonzero(served).tolist():
@@ -193,7 +164,7 @@ def validate_taxi_day(out: TaxiSimOutput, *, start_nodes: ArrayLike | None = Non
     return p.result()
 
 
-def _check_stops(out: TaxiSimOutput, p: _Problems) -> None:
+def _check_stops(out: TaxiSimOutput, p: Problems) -> None:
     s = out.stops
     cap = out.params.capacity
     pax = np.fromiter((r.passengers for r in out.requests), np.int64, len(out.requests))
@@ -218,7 +189,7 @@ def _check_stops(out: TaxiSimOutput, p: _Problems) -> None:
         p.add("seats", f"a taxi carried {int(out.max_onboard.max())} passengers ({cap} seats)")
 
 
-def _check_drives(out: TaxiSimOutput, p: _Problems, start_nodes: ArrayLike | None) -> None:
+def _check_drives(out: TaxiSimOutput, p: Problems, start_nodes: ArrayLike | None) -> None:
     d, s = out.drives, out.stops
     if start_nodes is None:
         start_nodes = out.start_nodes
@@ -319,20 +290,6 @@ def format_taxi_summary(kpis: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
 def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write the day's run folder; return the files by name.
 
@@ -356,7 +313,7 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
         "kpis": kpis,
         "problems": problems,
     }
-    files["summary"].write_text(json.dumps(_json_safe(summary), indent=2) + "\n")
+    files["summary"].write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     with files["rides"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "origin", "destination", "request_time_s", "passengers", "share", "status", "reason",

@@ -75,9 +75,3 @@ class BatchVehicles(NamedTuple):
     @property
     def size(self) -> int:
         return int(self.node.shape[0])
-
-
-def empty_requests() -> BatchRequests:
-    """A batch with no requests."""
-    i = np.zeros(0, np.int64)
-    return BatchRequests(i, i, i, i, i, i, i, i, np.zeros(0, np.bool_), np.zeros(0, np.int8), i, i)

@@ -57,8 +57,7 @@ from .model import (
 )
 from .params import PoolingParams
 from .rebalance import RebalanceParams, Rebalancer
-from .trips import TripPlan, evaluate_trips, generate_trips
-from .tripset import Trips
+from .trips import TripPlan, evaluate_trips, fixed_trip_indices, generate_trips
 
 #: Stands for "no limit" in the batch arrays' time limits (seconds; beyond any service day).
 NO_LIMIT_S = 1 << 40
@@ -498,7 +497,7 @@ class SharedTaxiDispatcher:
         t1 = time.perf_counter()
         trips = generate_trips(requests, fleet, self.times, p, deadline=t1 + p.trip_time_budget_s)
         t2 = time.perf_counter()
-        hint = self._current_trips(trips, requests, fleet.size)
+        _, hint = fixed_trip_indices(trips, requests, fleet.size)  # the current plans: the warm start
         result = assign(trips, requests, p, num_vehicles=fleet.size, time_limit_s=p.batch_deadline_s, hint=hint)
         t3 = time.perf_counter()
         assigned: list[str] = []
@@ -534,33 +533,6 @@ class SharedTaxiDispatcher:
         self.reports.append(report)
         return report
 
-    @staticmethod
-    def _current_trips(trips: Trips, requests: BatchRequests, num_vehicles: int) -> np.ndarray:
-        """Per taxi, the index of its CURRENT trip (exactly its promised requests), -1 if none was emitted.
-
-        Vectorised: each trip's request set gets a signature (size and a sum of mixed ids);
-        only trips whose signature matches their taxi's promised set are compared exactly.
-        """
-        hint = np.full(num_vehicles, -1, np.int64)
-        if trips.size == 0:
-            return hint
-        mix = lambda r: (r.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)  # noqa: E731
-        csum = np.concatenate([[np.uint64(0)], np.cumsum(mix(trips.req), dtype=np.uint64)])
-        trip_sig = csum[trips.req_ptr[1:]] - csum[trips.req_ptr[:-1]]
-        trip_len = np.diff(trips.req_ptr)
-        want_sig = np.zeros(num_vehicles, np.uint64)
-        want_len = np.zeros(num_vehicles, np.int64)
-        rows = np.flatnonzero(requests.state == ASSIGNED)
-        owners = requests.vehicle[rows]
-        np.add.at(want_sig, owners, mix(rows))
-        np.add.at(want_len, owners, 1)
-        match = (trip_sig == want_sig[trips.vehicle]) & (trip_len == want_len[trips.vehicle])
-        for t in np.flatnonzero(match).tolist():
-            v = int(trips.vehicle[t])
-            if hint[v] < 0 and np.array_equal(trips.requests_of(t), np.sort(rows[owners == v])):
-                hint[v] = t
-        return hint
-
     # ------------------------------------------------------------------ vehicles
     def locate(self, vehicle_id: str, node: int, time_s: int) -> None:
         """The taxi's next plan starts at ``node`` at ``time_s`` (its position, or the next node on its path)."""
@@ -586,15 +558,19 @@ class SharedTaxiDispatcher:
             raise ConflictError(f"ride {ride.id!r} is {ride.status.value}; it cannot be {verb}")
         return self.taxis[self._index[ride.vehicle_id]]
 
+    def _stop_served(self, taxi: _Taxi, ride: TaxiRide, kind: StopKind, node: int, time_s: int) -> None:
+        """The ``kind`` stop of ``ride`` left the taxi's plan: the taxi is at ``node`` and leaves after the dwell."""
+        taxi.plan = [s for s in taxi.plan if not (s.ride_id == ride.id and s.kind is kind)]
+        taxi.node = node
+        taxi.time = int(time_s) + self.params.dwell_s
+
     def boarded(self, ride_id: str, time_s: int) -> None:
         """The rider got in at ``time_s`` (the taxi leaves after ``dwell_s``)."""
         ride = self.get_ride(ride_id)
         taxi = self._taxi_of(ride, TaxiRideStatus.ASSIGNED, "picked up")
         taxi.assigned.remove(ride.id)
         taxi.onboard.append(ride.id)
-        taxi.plan = [s for s in taxi.plan if not (s.ride_id == ride.id and s.kind is StopKind.PICKUP)]
-        taxi.node = ride.request.origin
-        taxi.time = int(time_s) + self.params.dwell_s
+        self._stop_served(taxi, ride, StopKind.PICKUP, ride.request.origin, time_s)
         ride.status = TaxiRideStatus.ON_BOARD
         ride.picked_up_s = int(time_s)
         if len(taxi.onboard) > 1:
@@ -607,9 +583,7 @@ class SharedTaxiDispatcher:
         ride = self.get_ride(ride_id)
         taxi = self._taxi_of(ride, TaxiRideStatus.ON_BOARD, "dropped off")
         taxi.onboard.remove(ride.id)
-        taxi.plan = [s for s in taxi.plan if not (s.ride_id == ride.id and s.kind is StopKind.DROPOFF)]
-        taxi.node = ride.request.destination
-        taxi.time = int(time_s) + self.params.dwell_s
+        self._stop_served(taxi, ride, StopKind.DROPOFF, ride.request.destination, time_s)
         ride.status = TaxiRideStatus.COMPLETED
         ride.dropped_off_s = int(time_s)
         req = ride.request
@@ -680,18 +654,20 @@ class SharedTaxiDispatcher:
             "last_batch_s": self.last_batch_s,
             "open": list(self._open),
             "rides": [ride_to_dict(r) for r in self.rides.values()],
-            "taxis": [
-                {
-                    "id": t.spec.id,
-                    "node": t.node,
-                    "time": t.time,
-                    "plan": [[s.node, s.kind.value, s.ride_id, s.time_s] for s in t.plan],
-                    "assigned": list(t.assigned),
-                    "onboard": list(t.onboard),
-                    "rebalancing_to": t.rebalancing_to,
-                }
-                for t in self.taxis
-            ],
+            "taxis": [{"id": t.spec.id, **self.taxi_state(v)} for v, t in enumerate(self.taxis)],
+        }
+
+    def taxi_state(self, v: int) -> dict[str, Any]:
+        """Taxi ``v``'s state as plain data (the :data:`TAXI_STATE_FIELDS`; a snapshot's taxis
+        are these with their ``id``)."""
+        t = self.taxis[v]
+        return {
+            "node": t.node,
+            "time": t.time,
+            "plan": [[s.node, s.kind.value, s.ride_id, s.time_s] for s in t.plan],
+            "assigned": list(t.assigned),
+            "onboard": list(t.onboard),
+            "rebalancing_to": t.rebalancing_to,
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
@@ -720,6 +696,8 @@ class SharedTaxiDispatcher:
 
 #: Version of :meth:`SharedTaxiDispatcher.snapshot`'s format.
 SNAPSHOT_VERSION = 1
+#: The fields of a taxi's state (:meth:`SharedTaxiDispatcher.taxi_state`).
+TAXI_STATE_FIELDS = ("node", "time", "plan", "assigned", "onboard", "rebalancing_to")
 
 
 def ride_to_dict(ride: TaxiRide) -> dict[str, Any]:

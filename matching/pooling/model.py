@@ -290,16 +290,11 @@ class BatchReport:
     compute_s: float
 
 
-def check_vehicle_id(vehicle_id: object) -> str:
-    """A taxi id (the id rule), or :class:`~matching.errors.InvalidValueError` naming ``vehicle_id``."""
-    return check_id("vehicle_id", vehicle_id)
-
-
 def check_spec(spec: TaxiSpec, num_nodes: int) -> TaxiSpec:
     """A :class:`TaxiSpec` checked against the network's size."""
     if not isinstance(spec, tuple) or len(spec) != 4:
         raise InvalidValueError("fleet", f"expected TaxiSpec(id, node, shift_start_s, shift_end_s), got {spec!r}")
-    vid = check_vehicle_id(spec[0])
+    vid = check_id("vehicle_id", spec[0])
     node = check_int("fleet.node", spec[1], 0, num_nodes - 1)
     start = check_time("fleet.shift_start_s", spec[2])
     end = check_time("fleet.shift_end_s", spec[3])
