@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from routing.config import kernel
 
+from .errors import InvalidArgumentError
 from .problem import TransitProblem
 from .routeset import RouteSet, flatten, validate_route_set
 
@@ -250,6 +251,163 @@ def _journeys(
                         w = pred[w]  # hub of a transfer: continue from the route we alighted
 
 
+@kernel
+def _rounds(
+    link_time,  # (n, n) float64, inf where no link
+    origins,  # int64: the origins searched
+    tgt_start,  # int64 CSR per origin (same order as origins) into tgt_node / tgt_weight
+    tgt_node,  # int64 destinations of each origin
+    tgt_weight,  # float64 demand counted for each (origin, destination)
+    nodes,  # int32 flat route stops
+    offsets,  # int64 CSR offsets per route
+    penalty,  # float transfer penalty, minutes
+    out_sums,  # float64[8]: as _journeys (the in-vehicle sum from time - penalty x transfers)
+):
+    """Round-based search from each origin (see the module docstring), no heap and no paths."""
+    n = link_time.shape[0]
+    nv = nodes.shape[0]
+    num_routes = offsets.shape[0] - 1
+    route_of = np.empty(nv, np.int64)
+    for r in range(num_routes):
+        for v in range(offsets[r], offsets[r + 1]):
+            route_of[v] = r
+    at_start = np.zeros(n + 1, np.int64)
+    for v in range(nv):
+        at_start[nodes[v] + 1] += 1
+    for p in range(n):
+        at_start[p + 1] += at_start[p]
+    fill = at_start[:-1].copy()
+    at_list = np.empty(nv, np.int64)
+    for v in range(nv):
+        p = nodes[v]
+        at_list[fill[p]] = v
+        fill[p] += 1
+    # t_next[v]: time from stop v to v + 1 of its route; t_prev[v]: from v to v - 1
+    t_next = np.full(nv, np.inf)
+    t_prev = np.full(nv, np.inf)
+    for r in range(num_routes):
+        for v in range(offsets[r], offsets[r + 1] - 1):
+            t_next[v] = link_time[nodes[v], nodes[v + 1]]
+            t_prev[v + 1] = link_time[nodes[v + 1], nodes[v]]
+    best = np.empty(n, np.float64)  # best time so far (any number of transfers)
+    xfer = np.empty(n, np.int64)  # the round (= transfers) that first reached it
+    board = np.empty(n, np.float64)  # boarding time at a node marked in the previous round
+    marked = np.zeros(n, np.bool_)
+    queued = np.zeros(n, np.bool_)
+    mlist = np.empty(n, np.int64)
+    nlist = np.empty(n, np.int64)
+    lo = np.full(num_routes, -1, np.int64)
+    hi = np.empty(num_routes, np.int64)
+    touched = np.empty(num_routes, np.int64)
+    for k in range(out_sums.shape[0]):
+        out_sums[k] = 0.0
+    for oi in range(origins.shape[0]):
+        o = origins[oi]
+        t0 = tgt_start[oi]
+        t1 = tgt_start[oi + 1]
+        if t1 == t0 or at_start[o + 1] == at_start[o]:
+            continue  # nothing to score, or no route serves the origin
+        for u in range(n):
+            best[u] = np.inf
+            xfer[u] = 0
+        best[o] = 0.0
+        board[o] = 0.0  # journeys start on any route at the origin without penalty
+        marked[o] = True
+        mlist[0] = o
+        nm = 1
+        bound = np.inf  # no target can improve on a time >= bound (the worst target's best)
+        rnd = 0
+        while nm > 0:
+            nt = 0
+            for i in range(nm):
+                p = mlist[i]
+                for j in range(at_start[p], at_start[p + 1]):
+                    w = at_list[j]
+                    r = route_of[w]
+                    if lo[r] < 0:
+                        touched[nt] = r
+                        nt += 1
+                        lo[r] = w
+                        hi[r] = w
+                    elif w < lo[r]:
+                        lo[r] = w
+                    elif w > hi[r]:
+                        hi[r] = w
+            nn = 0
+            for i in range(nt):
+                r = touched[i]
+                # forwards from the first boarding stop
+                carry = np.inf
+                for w in range(lo[r], offsets[r + 1]):
+                    p = nodes[w]
+                    if w > lo[r]:
+                        carry = carry + t_next[w - 1]
+                        b = best[p]
+                        if carry < b - _TIE * max(1.0, abs(b)) or (b == np.inf and carry < np.inf):
+                            best[p] = carry
+                            xfer[p] = rnd
+                            if not queued[p]:
+                                queued[p] = True
+                                nlist[nn] = p
+                                nn += 1
+                    if marked[p] and board[p] < carry:
+                        carry = board[p]
+                    if w >= hi[r] and carry >= bound:
+                        break
+                # backwards from the last boarding stop
+                carry = np.inf
+                for w in range(hi[r], offsets[r] - 1, -1):
+                    p = nodes[w]
+                    if w < hi[r]:
+                        carry = carry + t_prev[w + 1]
+                        b = best[p]
+                        if carry < b - _TIE * max(1.0, abs(b)) or (b == np.inf and carry < np.inf):
+                            best[p] = carry
+                            xfer[p] = rnd
+                            if not queued[p]:
+                                queued[p] = True
+                                nlist[nn] = p
+                                nn += 1
+                    if marked[p] and board[p] < carry:
+                        carry = board[p]
+                    if w <= lo[r] and carry >= bound:
+                        break
+                lo[r] = -1
+            for i in range(nm):
+                marked[mlist[i]] = False
+            bound = 0.0
+            for j in range(t0, t1):
+                b = best[tgt_node[j]]
+                if b > bound:
+                    bound = b
+            rnd += 1
+            nm = 0
+            for i in range(nn):
+                p = nlist[i]
+                queued[p] = False
+                b = best[p] + penalty
+                if b < bound:  # else boarding here cannot improve any target
+                    marked[p] = True
+                    board[p] = b
+                    mlist[nm] = p
+                    nm += 1
+        for j in range(t0, t1):
+            d = tgt_node[j]
+            t = best[d]
+            if t == np.inf:
+                continue
+            q = tgt_weight[j]
+            xs = xfer[d]
+            out_sums[0] += q
+            out_sums[1] += q * t
+            out_sums[3] += q * xs
+            if xs <= 2:
+                out_sums[4 + xs] += q
+            else:
+                out_sums[7] += q
+    out_sums[2] = out_sums[1] - penalty * out_sums[3]
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """The score of one route set (see the module docstring). Shares are fractions of all
@@ -310,16 +468,47 @@ class Evaluator:
         self._origins = np.flatnonzero(self._demand.sum(axis=1) > 0).astype(np.int64)
         self._total = float(self._demand.sum())
         self._penalty = float(problem.rules.transfer_penalty_min)
+        #: demand and link times symmetric: the journey d -> o mirrors o -> d, so pairs o < d are
+        #: searched and counted for both directions
+        self.symmetric = bool((self._demand == self._demand.T).all() and (self._time == self._time.T).all())
+        d = self._demand
+        if self.symmetric:
+            d = np.triu(d + d.T, 1)
+        starts = [0]
+        tgt_nodes: list[NDArray[np.int64]] = []
+        origins = []
+        for o in range(d.shape[0]):
+            dest = np.flatnonzero(d[o] > 0)
+            dest = dest[dest != o]
+            if dest.size:
+                origins.append(o)
+                tgt_nodes.append(dest)
+                starts.append(starts[-1] + dest.size)
+        self._r_origins = np.array(origins, np.int64)
+        self._r_start = np.array(starts, np.int64)
+        self._r_node = np.concatenate(tgt_nodes).astype(np.int64) if tgt_nodes else np.zeros(0, np.int64)
+        self._r_weight = np.ascontiguousarray(
+            d[np.repeat(self._r_origins, np.diff(self._r_start)), self._r_node], np.float64
+        )
         self.calls = 0
 
-    def journey_sums(self, nodes: NDArray[np.int32], offsets: NDArray[np.int64]) -> NDArray[np.float64]:
+    def journey_sums(
+        self, nodes: NDArray[np.int32], offsets: NDArray[np.int64], *, method: str = "rounds"
+    ) -> NDArray[np.float64]:
         """The kernel's raw sums for a flattened, valid route set (the search's fast path):
         ``[served demand, sum of journey times, sum of in-vehicle times, sum of transfers,
-        demand with 0, 1, 2 and more transfers]``."""
+        demand with 0, 1, 2 and more transfers]``. ``method``: ``"rounds"`` (the fast
+        round-based search) or ``"dijkstra"`` (the reference kernel, which also gives paths)."""
         sums = np.zeros(8, np.float64)
-        empty = np.zeros(0, np.float64)
-        _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, False, sums,
-                  empty, empty, empty)  # fmt: skip
+        if method == "rounds":
+            _rounds(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
+                    self._penalty, sums)  # fmt: skip
+        elif method == "dijkstra":
+            empty = np.zeros(0, np.float64)
+            _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, False, sums,
+                      empty, empty, empty)  # fmt: skip
+        else:
+            raise InvalidArgumentError("method", f"got {method!r}", "'rounds' or 'dijkstra'")
         self.calls += 1
         return sums
 
