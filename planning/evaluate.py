@@ -408,6 +408,115 @@ def _rounds(
     out_sums[2] = out_sums[1] - penalty * out_sums[3]
 
 
+@kernel
+def _rounds_all(
+    link_time,  # (n, n) float64, inf where no link
+    lanes,  # int64: the origins searched, one lane each
+    tgt_start,  # int64 CSR per lane into tgt_node / tgt_weight
+    tgt_node,  # int64 destinations of each origin
+    tgt_weight,  # float64 demand counted for each (origin, destination)
+    nodes,  # int32 flat route stops
+    offsets,  # int64 CSR offsets per route
+    penalty,  # float transfer penalty, minutes
+    out_sums,  # float64[8]: as _journeys (the in-vehicle sum from time - penalty x transfers)
+):
+    """Round-based search from all origins at once, one lane per origin (see the module docstring)."""
+    n = link_time.shape[0]
+    m = lanes.shape[0]
+    nv = nodes.shape[0]
+    num_routes = offsets.shape[0] - 1
+    t_next = np.full(nv, np.inf)
+    t_prev = np.full(nv, np.inf)
+    for r in range(num_routes):
+        for v in range(offsets[r], offsets[r + 1] - 1):
+            t_next[v] = link_time[nodes[v], nodes[v + 1]]
+            t_prev[v + 1] = link_time[nodes[v + 1], nodes[v]]
+    best = np.full((n, m), np.inf)  # best time so far from each lane's origin
+    arr = np.full((n, m), np.inf)  # arrivals of the rounds so far (before the tie tolerance)
+    board = np.full((n, m), np.inf)  # best time + penalty: boarding for the next round
+    xfer = np.zeros((n, m), np.int64)  # the round (= transfers) that first reached the best time
+    improved = np.zeros(n, np.bool_)  # any lane's best improved at the node in the last round
+    carry = np.empty(m, np.float64)
+    for j in range(m):
+        o = lanes[j]
+        best[o, j] = 0.0
+        arr[o, j] = 0.0
+        board[o, j] = 0.0  # journeys start on any route at the origin without penalty
+        improved[o] = True
+    rnd = 0
+    more = True
+    while more:
+        for r in range(num_routes):
+            first = -1
+            last = -1
+            for w in range(offsets[r], offsets[r + 1]):
+                if improved[nodes[w]]:
+                    if first < 0:
+                        first = w
+                    last = w
+            if first < 0:
+                continue
+            for j in range(m):
+                carry[j] = board[nodes[first], j]
+            for w in range(first + 1, offsets[r + 1]):
+                p = nodes[w]
+                tt = t_next[w - 1]
+                a = arr[p]
+                b = board[p]
+                for j in range(m):
+                    c = carry[j] + tt
+                    if c < a[j]:
+                        a[j] = c
+                    if b[j] < c:
+                        c = b[j]
+                    carry[j] = c
+            for j in range(m):
+                carry[j] = board[nodes[last], j]
+            for w in range(last - 1, offsets[r] - 1, -1):
+                p = nodes[w]
+                tt = t_prev[w + 1]
+                a = arr[p]
+                b = board[p]
+                for j in range(m):
+                    c = carry[j] + tt
+                    if c < a[j]:
+                        a[j] = c
+                    if b[j] < c:
+                        c = b[j]
+                    carry[j] = c
+        rnd += 1
+        more = False
+        for p in range(n):
+            improved[p] = False
+            for j in range(m):
+                a = arr[p, j]
+                b = best[p, j]
+                if a < b - _TIE * max(1.0, b) if b < np.inf else a < np.inf:
+                    best[p, j] = a
+                    board[p, j] = a + penalty
+                    xfer[p, j] = rnd - 1
+                    improved[p] = True
+                    more = True
+    for k in range(out_sums.shape[0]):
+        out_sums[k] = 0.0
+    for j in range(m):
+        for i in range(tgt_start[j], tgt_start[j + 1]):
+            d = tgt_node[i]
+            t = best[d, j]
+            if t == np.inf:
+                continue
+            q = tgt_weight[i]
+            xs = xfer[d, j]
+            out_sums[0] += q
+            out_sums[1] += q * t
+            out_sums[3] += q * xs
+            if xs <= 2:
+                out_sums[4 + xs] += q
+            else:
+                out_sums[7] += q
+    out_sums[2] = out_sums[1] - penalty * out_sums[3]
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """The score of one route set (see the module docstring). Shares are fractions of all
@@ -502,6 +611,9 @@ class Evaluator:
         sums = np.zeros(8, np.float64)
         if method == "rounds":
             _rounds(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
+                    self._penalty, sums)  # fmt: skip
+        elif method == "all":
+            _rounds_all(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
                     self._penalty, sums)  # fmt: skip
         elif method == "dijkstra":
             empty = np.zeros(0, np.float64)
