@@ -254,163 +254,6 @@ def _journeys(
 @kernel
 def _rounds(
     link_time,  # (n, n) float64, inf where no link
-    origins,  # int64: the origins searched
-    tgt_start,  # int64 CSR per origin (same order as origins) into tgt_node / tgt_weight
-    tgt_node,  # int64 destinations of each origin
-    tgt_weight,  # float64 demand counted for each (origin, destination)
-    nodes,  # int32 flat route stops
-    offsets,  # int64 CSR offsets per route
-    penalty,  # float transfer penalty, minutes
-    out_sums,  # float64[8]: as _journeys (the in-vehicle sum from time - penalty x transfers)
-):
-    """Round-based search from each origin (see the module docstring), no heap and no paths."""
-    n = link_time.shape[0]
-    nv = nodes.shape[0]
-    num_routes = offsets.shape[0] - 1
-    route_of = np.empty(nv, np.int64)
-    for r in range(num_routes):
-        for v in range(offsets[r], offsets[r + 1]):
-            route_of[v] = r
-    at_start = np.zeros(n + 1, np.int64)
-    for v in range(nv):
-        at_start[nodes[v] + 1] += 1
-    for p in range(n):
-        at_start[p + 1] += at_start[p]
-    fill = at_start[:-1].copy()
-    at_list = np.empty(nv, np.int64)
-    for v in range(nv):
-        p = nodes[v]
-        at_list[fill[p]] = v
-        fill[p] += 1
-    # t_next[v]: time from stop v to v + 1 of its route; t_prev[v]: from v to v - 1
-    t_next = np.full(nv, np.inf)
-    t_prev = np.full(nv, np.inf)
-    for r in range(num_routes):
-        for v in range(offsets[r], offsets[r + 1] - 1):
-            t_next[v] = link_time[nodes[v], nodes[v + 1]]
-            t_prev[v + 1] = link_time[nodes[v + 1], nodes[v]]
-    best = np.empty(n, np.float64)  # best time so far (any number of transfers)
-    xfer = np.empty(n, np.int64)  # the round (= transfers) that first reached it
-    board = np.empty(n, np.float64)  # boarding time at a node marked in the previous round
-    marked = np.zeros(n, np.bool_)
-    queued = np.zeros(n, np.bool_)
-    mlist = np.empty(n, np.int64)
-    nlist = np.empty(n, np.int64)
-    lo = np.full(num_routes, -1, np.int64)
-    hi = np.empty(num_routes, np.int64)
-    touched = np.empty(num_routes, np.int64)
-    for k in range(out_sums.shape[0]):
-        out_sums[k] = 0.0
-    for oi in range(origins.shape[0]):
-        o = origins[oi]
-        t0 = tgt_start[oi]
-        t1 = tgt_start[oi + 1]
-        if t1 == t0 or at_start[o + 1] == at_start[o]:
-            continue  # nothing to score, or no route serves the origin
-        for u in range(n):
-            best[u] = np.inf
-            xfer[u] = 0
-        best[o] = 0.0
-        board[o] = 0.0  # journeys start on any route at the origin without penalty
-        marked[o] = True
-        mlist[0] = o
-        nm = 1
-        bound = np.inf  # no target can improve on a time >= bound (the worst target's best)
-        rnd = 0
-        while nm > 0:
-            nt = 0
-            for i in range(nm):
-                p = mlist[i]
-                for j in range(at_start[p], at_start[p + 1]):
-                    w = at_list[j]
-                    r = route_of[w]
-                    if lo[r] < 0:
-                        touched[nt] = r
-                        nt += 1
-                        lo[r] = w
-                        hi[r] = w
-                    elif w < lo[r]:
-                        lo[r] = w
-                    elif w > hi[r]:
-                        hi[r] = w
-            nn = 0
-            for i in range(nt):
-                r = touched[i]
-                # forwards from the first boarding stop
-                carry = np.inf
-                for w in range(lo[r], offsets[r + 1]):
-                    p = nodes[w]
-                    if w > lo[r]:
-                        carry = carry + t_next[w - 1]
-                        b = best[p]
-                        if carry < b - _TIE * max(1.0, abs(b)) or (b == np.inf and carry < np.inf):
-                            best[p] = carry
-                            xfer[p] = rnd
-                            if not queued[p]:
-                                queued[p] = True
-                                nlist[nn] = p
-                                nn += 1
-                    if marked[p] and board[p] < carry:
-                        carry = board[p]
-                    if w >= hi[r] and carry >= bound:
-                        break
-                # backwards from the last boarding stop
-                carry = np.inf
-                for w in range(hi[r], offsets[r] - 1, -1):
-                    p = nodes[w]
-                    if w < hi[r]:
-                        carry = carry + t_prev[w + 1]
-                        b = best[p]
-                        if carry < b - _TIE * max(1.0, abs(b)) or (b == np.inf and carry < np.inf):
-                            best[p] = carry
-                            xfer[p] = rnd
-                            if not queued[p]:
-                                queued[p] = True
-                                nlist[nn] = p
-                                nn += 1
-                    if marked[p] and board[p] < carry:
-                        carry = board[p]
-                    if w <= lo[r] and carry >= bound:
-                        break
-                lo[r] = -1
-            for i in range(nm):
-                marked[mlist[i]] = False
-            bound = 0.0
-            for j in range(t0, t1):
-                b = best[tgt_node[j]]
-                if b > bound:
-                    bound = b
-            rnd += 1
-            nm = 0
-            for i in range(nn):
-                p = nlist[i]
-                queued[p] = False
-                b = best[p] + penalty
-                if b < bound:  # else boarding here cannot improve any target
-                    marked[p] = True
-                    board[p] = b
-                    mlist[nm] = p
-                    nm += 1
-        for j in range(t0, t1):
-            d = tgt_node[j]
-            t = best[d]
-            if t == np.inf:
-                continue
-            q = tgt_weight[j]
-            xs = xfer[d]
-            out_sums[0] += q
-            out_sums[1] += q * t
-            out_sums[3] += q * xs
-            if xs <= 2:
-                out_sums[4 + xs] += q
-            else:
-                out_sums[7] += q
-    out_sums[2] = out_sums[1] - penalty * out_sums[3]
-
-
-@kernel
-def _rounds_all(
-    link_time,  # (n, n) float64, inf where no link
     lanes,  # int64: the origins searched, one lane each
     tgt_start,  # int64 CSR per lane into tgt_node / tgt_weight
     tgt_node,  # int64 destinations of each origin
@@ -465,11 +308,10 @@ def _rounds_all(
                 b = board[p]
                 for j in range(m):
                     c = carry[j] + tt
-                    if c < a[j]:
-                        a[j] = c
-                    if b[j] < c:
-                        c = b[j]
-                    carry[j] = c
+                    aj = a[j]
+                    a[j] = c if c < aj else aj
+                    bj = b[j]
+                    carry[j] = bj if bj < c else c
             for j in range(m):
                 carry[j] = board[nodes[last], j]
             for w in range(last - 1, offsets[r] - 1, -1):
@@ -479,11 +321,10 @@ def _rounds_all(
                 b = board[p]
                 for j in range(m):
                     c = carry[j] + tt
-                    if c < a[j]:
-                        a[j] = c
-                    if b[j] < c:
-                        c = b[j]
-                    carry[j] = c
+                    aj = a[j]
+                    a[j] = c if c < aj else aj
+                    bj = b[j]
+                    carry[j] = bj if bj < c else c
         rnd += 1
         more = False
         for p in range(n):
@@ -608,12 +449,13 @@ class Evaluator:
         ``[served demand, sum of journey times, sum of in-vehicle times, sum of transfers,
         demand with 0, 1, 2 and more transfers]``. ``method``: ``"rounds"`` (the fast
         round-based search) or ``"dijkstra"`` (the reference kernel, which also gives paths)."""
+        self.calls += 1
+        return self._sums(nodes, offsets, method)
+
+    def _sums(self, nodes: NDArray[np.int32], offsets: NDArray[np.int64], method: str) -> NDArray[np.float64]:
         sums = np.zeros(8, np.float64)
         if method == "rounds":
             _rounds(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
-                    self._penalty, sums)  # fmt: skip
-        elif method == "all":
-            _rounds_all(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
                     self._penalty, sums)  # fmt: skip
         elif method == "dijkstra":
             empty = np.zeros(0, np.float64)
@@ -621,7 +463,6 @@ class Evaluator:
                       empty, empty, empty)  # fmt: skip
         else:
             raise InvalidArgumentError("method", f"got {method!r}", "'rounds' or 'dijkstra'")
-        self.calls += 1
         return sums
 
     def att(self, nodes: NDArray[np.int32], offsets: NDArray[np.int64]) -> tuple[float, float]:
@@ -635,13 +476,16 @@ class Evaluator:
         """The full :class:`Evaluation` of ``routes`` (validated first)."""
         rs = validate_route_set(self.problem, routes)
         nodes, offsets = flatten(rs)
-        sums = np.zeros(8, np.float64)
         num_routes = len(rs)
         boardings = np.zeros(num_routes if loads else 0, np.float64)
         fwd = np.zeros(nodes.size if loads else 0, np.float64)
         bwd = np.zeros(nodes.size if loads else 0, np.float64)
-        _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, loads, sums,
-                  boardings, fwd, bwd)  # fmt: skip
+        if loads:  # the reference kernel, which keeps the paths
+            sums = np.zeros(8, np.float64)
+            _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, True, sums,
+                      boardings, fwd, bwd)  # fmt: skip
+        else:
+            sums = self._sums(nodes, offsets, "rounds")
         self.calls += 1
         total = self._total
         served = sums[0]
