@@ -284,7 +284,14 @@ def main(argv: list[str] | None = None) -> None:
         print("| Instance | Route sets | mean ATT | evaluations/s (wall) | evaluations/s (CPU) |")
         print("|---|---|---:|---:|---:|")
         for r in rows:
-            print(f"| {r['instance']} | {r['sets']} | {r['mean_att_min']:.3f} | {r['per_s_wall']:,.0f} | {r['per_s_cpu']:,.0f} |")
+            cells = [
+                r["instance"],
+                r["sets"],
+                f"{r['mean_att_min']:.3f}",
+                f"{r['per_s_wall']:,.0f}",
+                f"{r['per_s_cpu']:,.0f}",
+            ]
+            print("| " + " | ".join(cells) + " |")
     else:
         print(json.dumps(compile_time()))
 

@@ -255,3 +255,128 @@ def naive_order_cost(requests, vehicles, tt, params, v: int, stops: Sequence[int
         times.append(t)
         node, leave = dest, t + params.dwell_s
     return leave - start + math.floor(params.delay_weight * delay + 0.5), times
+
+
+def naive_transit_journeys(
+    link_time: Sequence[Sequence[float]], routes: Sequence[Sequence[int]], penalty: float
+) -> dict[tuple[int, int], tuple[float, int]]:
+    """Best ``(time, transfers)`` of every journey ``o -> d`` (``o != d``) over a route set.
+
+    Floyd-Warshall over the expanded route graph: a vertex per (route, position), ride edges
+    both ways between consecutive stops of a route (the link times), a transfer edge of
+    ``penalty`` minutes and one transfer between any two vertices at the same node. Labels are
+    ``(time, transfers)`` compared lexicographically, the times summed exactly (as fractions,
+    so that journeys of equal time tie whatever the order of the additions); a journey starts on
+    any route at its origin for free and ends at any vertex of its destination. Pairs with no
+    journey are absent; times are returned as floats.
+    """
+    from fractions import Fraction
+
+    verts = [(r, k, int(v)) for r, route in enumerate(routes) for k, v in enumerate(route)]
+    index = {(r, k): i for i, (r, k, _) in enumerate(verts)}
+    size = len(verts)
+    far: tuple[Fraction | float, int] = (math.inf, 0)
+    dist = [[far] * size for _ in range(size)]
+    for i in range(size):
+        dist[i][i] = (Fraction(0), 0)
+    for r, route in enumerate(routes):
+        for k in range(len(route) - 1):
+            a, b = int(route[k]), int(route[k + 1])
+            i, j = index[(r, k)], index[(r, k + 1)]
+            dist[i][j] = min(dist[i][j], (Fraction(float(link_time[a][b])), 0))
+            dist[j][i] = min(dist[j][i], (Fraction(float(link_time[b][a])), 0))
+    for i, (_, _, a) in enumerate(verts):
+        for j, (_, _, b) in enumerate(verts):
+            if i != j and a == b:
+                dist[i][j] = min(dist[i][j], (Fraction(float(penalty)), 1))
+    for m in range(size):
+        row_m = dist[m]
+        for i in range(size):
+            dim = dist[i][m]
+            if dim[0] == math.inf:
+                continue
+            row_i = dist[i]
+            for j in range(size):
+                dmj = row_m[j]
+                if dmj[0] == math.inf:
+                    continue
+                cand = (dim[0] + dmj[0], dim[1] + dmj[1])
+                if cand < row_i[j]:
+                    row_i[j] = cand
+    exact: dict[tuple[int, int], tuple[Fraction | float, int]] = {}
+    for i, (_, _, o) in enumerate(verts):
+        for j, (_, _, d) in enumerate(verts):
+            label = dist[i][j]
+            if o == d or label[0] == math.inf:
+                continue
+            if (o, d) not in exact or label < exact[(o, d)]:
+                exact[(o, d)] = label
+    return {pair: (float(t), x) for pair, (t, x) in exact.items()}
+
+
+def naive_transit_scores(
+    link_time: Sequence[Sequence[float]],
+    demand: Sequence[Sequence[float]],
+    routes: Sequence[Sequence[int]],
+    penalty: float,
+) -> dict[str, float]:
+    """ATT, d0, d1, d2, dun, unserved, in-vehicle time and transfers per trip of a route set,
+    from :func:`naive_transit_journeys` (shares of all demand; means over the served demand)."""
+    journeys = naive_transit_journeys(link_time, routes, penalty)
+    n = len(demand)
+    total = served = time = transfers = 0.0
+    by_transfers = [0.0, 0.0, 0.0, 0.0]
+    for o in range(n):
+        for d in range(n):
+            q = float(demand[o][d])
+            if o == d or q <= 0:
+                continue
+            total += q
+            if (o, d) not in journeys:
+                continue
+            t, x = journeys[(o, d)]
+            served += q
+            time += q * t
+            transfers += q * x
+            by_transfers[min(x, 3)] += q
+    mean = (lambda v: v / served) if served > 0 else (lambda v: math.inf)
+    return {
+        "att_min": mean(time),
+        "in_vehicle_min": mean(time - penalty * transfers),
+        "transfers_per_trip": mean(transfers),
+        "d0": by_transfers[0] / total,
+        "d1": by_transfers[1] / total,
+        "d2": by_transfers[2] / total,
+        "dun": (by_transfers[3] + total - served) / total,
+        "unserved": (total - served) / total,
+    }
+
+
+def naive_route_shape(
+    link_time: Sequence[Sequence[float]], routes: Sequence[Sequence[int]]
+) -> tuple[list[float], list[float], list[float]]:
+    """Per route: one-way time (its links as listed), circuity (time over the shortest time
+    between its terminals, by Floyd-Warshall over the links; 1 when that is 0) and overlap (the
+    share of its time on links, in either direction, that another route also runs)."""
+    n = len(link_time)
+    sp = [[float(link_time[i][j]) for j in range(n)] for i in range(n)]
+    for i in range(n):
+        sp[i][i] = 0.0
+    for m in range(n):
+        for i in range(n):
+            for j in range(n):
+                if sp[i][m] + sp[m][j] < sp[i][j]:
+                    sp[i][j] = sp[i][m] + sp[m][j]
+    times, circuity, overlap = [], [], []
+    for r, route in enumerate(routes):
+        legs = list(itertools.pairwise([int(v) for v in route]))
+        total = sum(float(link_time[a][b]) for a, b in legs)
+        others = {frozenset(p) for s, other in enumerate(routes) if s != r for p in itertools.pairwise(other)}
+        mine = [frozenset(p) for p in legs]
+        shared = sum(float(link_time[a][b]) for (a, b), key in zip(legs, mine, strict=True)
+                     if key in others or mine.count(key) > 1)  # fmt: skip
+        direct = sp[int(route[0])][int(route[-1])]
+        times.append(total)
+        circuity.append(total / direct if direct > 0 else 1.0)
+        overlap.append(shared / total if total > 0 else 0.0)
+    return times, circuity, overlap
