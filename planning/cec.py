@@ -103,6 +103,11 @@ def _number(path: Path, line: int, token: str, *, allow_inf: bool) -> float:
     return v
 
 
+def _where(path: Path, row: int, col: int) -> str:
+    """``line L, column C`` of a matrix entry (rows are the file's non-blank lines)."""
+    return f"line {_rows(path)[row][0]}, column {col + 1}"
+
+
 def read_matrix(path: str | Path, *, allow_inf: bool, n: int | None = None) -> NDArray[np.float64]:
     """A square matrix from a whitespace-separated file (one row per non-blank line)."""
     p = Path(path)
@@ -159,12 +164,14 @@ def read_cec(folder: str | Path, *, rules: RouteRules | None = None, **rule_chan
     demand = read_matrix(demand_path, allow_inf=False, n=n)
     if (demand < 0).any():
         r, c = np.argwhere(demand < 0)[0]
-        raise PlanningFileError(demand_path, f"row {r + 1}, column {c + 1}: negative demand")
+        where = _where(demand_path, int(r), int(c))
+        raise PlanningFileError(demand_path, f"{where}: negative demand {demand[r, c]:g} (allowed >= 0)")
     off = ~np.eye(n, dtype=bool)
     bad = off & np.isfinite(times) & (times <= 0)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise PlanningFileError(times_path, f"row {r + 1}, column {c + 1}: a link time must be > 0 (or Inf)")
+        where = _where(times_path, int(r), int(c))
+        raise PlanningFileError(times_path, f"{where}: link time {times[r, c]:g}, a link time must be > 0 (or Inf)")
     if coords_path is not None:
         x, y = read_coords(coords_path, n)
     else:  # no coordinates: nodes on a circle, for maps only
