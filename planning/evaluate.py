@@ -251,6 +251,11 @@ def _journeys(
                         w = pred[w]  # hub of a transfer: continue from the route we alighted
 
 
+#: lanes are padded to a multiple of this (16 float32 = one AVX-512 register), so that no lane
+#: runs in a scalar remainder loop
+_PAD = 16
+
+
 @kernel
 def _rounds(
     link_time,  # (n, n) float64, inf where no link
@@ -261,34 +266,79 @@ def _rounds(
     nodes,  # int32 flat route stops
     offsets,  # int64 CSR offsets per route
     penalty,  # float transfer penalty, minutes
+    proto,  # a 1-element array of the lanes' float type (float32 only where it is exact)
     out_sums,  # float64[8]: as _journeys (the in-vehicle sum from time - penalty x transfers)
 ):
     """Round-based search from all origins at once, one lane per origin (see the module docstring)."""
     n = link_time.shape[0]
-    m = lanes.shape[0]
+    num_lanes = lanes.shape[0]
+    m = (num_lanes + _PAD - 1) // _PAD * _PAD  # idle lanes to a whole number of SIMD registers
     nv = nodes.shape[0]
     num_routes = offsets.shape[0] - 1
-    t_next = np.full(nv, np.inf)
-    t_prev = np.full(nv, np.inf)
+    ft = proto.dtype
+    t_next = np.full(nv, np.inf, ft)  # time from stop v to v + 1 of its route
+    t_prev = np.full(nv, np.inf, ft)  # time from stop v to v - 1
     for r in range(num_routes):
         for v in range(offsets[r], offsets[r + 1] - 1):
             t_next[v] = link_time[nodes[v], nodes[v + 1]]
             t_prev[v + 1] = link_time[nodes[v + 1], nodes[v]]
-    best = np.full((n, m), np.inf)  # best time so far from each lane's origin
-    arr = np.full((n, m), np.inf)  # arrivals of the rounds so far (before the tie tolerance)
-    board = np.full((n, m), np.inf)  # best time + penalty: boarding for the next round
-    xfer = np.zeros((n, m), np.int64)  # the round (= transfers) that first reached the best time
-    improved = np.zeros(n, np.bool_)  # any lane's best improved at the node in the last round
-    carry = np.empty(m, np.float64)
-    for j in range(m):
+    best = np.full((n, m), np.inf, ft)  # best time so far from each lane's origin
+    arr = np.full((n, m), np.inf, ft)  # arrivals of the rounds so far (before the tie tolerance)
+    board = np.full((n, m), np.inf, ft)  # best time + penalty: boarding in the next round
+    below = np.full((n, m), np.inf, ft)  # best less the tie tolerance: what an arrival must beat
+    xfer = np.zeros((n, m), np.int32)  # the round (= transfers) that first reached the best time
+    improved = np.zeros(n, np.bool_)  # a lane's best improved at the node in the last round
+    carry = np.empty(m, ft)
+    consts = np.array([0.0, 1.0, _TIE, penalty]).astype(ft)
+    zero, one, tie, pen = consts[0], consts[1], consts[2], consts[3]
+    lane_of = np.full(n, -1, np.int64)
+    for j in range(num_lanes):
         o = lanes[j]
-        best[o, j] = 0.0
+        lane_of[o] = j
         arr[o, j] = 0.0
-        board[o, j] = 0.0  # journeys start on any route at the origin without penalty
-        improved[o] = True
-    rnd = 0
-    more = True
-    while more:
+    # round 0: from each origin along every route through it (journeys start there for free)
+    for r in range(num_routes):
+        for i in range(offsets[r], offsets[r + 1]):
+            j = lane_of[nodes[i]]
+            if j < 0:
+                continue
+            t = zero
+            for w in range(i + 1, offsets[r + 1]):
+                t = t + t_next[w - 1]
+                if t < arr[nodes[w], j]:
+                    arr[nodes[w], j] = t
+            t = zero
+            for w in range(i - 1, offsets[r] - 1, -1):
+                t = t + t_prev[w + 1]
+                if t < arr[nodes[w], j]:
+                    arr[nodes[w], j] = t
+    rnd = np.int32(0)
+    while True:
+        # keep the arrivals that beat the best so far by more than the tie tolerance
+        # (branch-free, so that it runs in SIMD registers too)
+        more = False
+        for p in range(n):
+            a_p = arr[p]
+            b_p = best[p]
+            c_p = below[p]
+            o_p = board[p]
+            x_p = xfer[p]
+            hits = 0
+            for j in range(m):
+                a = a_p[j]
+                hit = a < c_p[j]
+                hits += hit
+                b_p[j] = a if hit else b_p[j]
+                o_p[j] = a + pen if hit else o_p[j]
+                c_p[j] = a - tie * max(one, a) if hit else c_p[j]
+                x_p[j] = rnd if hit else x_p[j]
+            improved[p] = hits > 0
+            more = more or hits > 0
+        if not more:
+            break
+        rnd += np.int32(1)
+        # board every route at the nodes improved (best + penalty): sweep it forwards from the
+        # first such stop and backwards from the last, all lanes at once
         for r in range(num_routes):
             first = -1
             last = -1
@@ -299,51 +349,38 @@ def _rounds(
                     last = w
             if first < 0:
                 continue
+            b = board[nodes[first]]
             for j in range(m):
-                carry[j] = board[nodes[first], j]
+                carry[j] = b[j]
             for w in range(first + 1, offsets[r + 1]):
-                p = nodes[w]
                 tt = t_next[w - 1]
-                a = arr[p]
-                b = board[p]
+                a = arr[nodes[w]]
+                b = board[nodes[w]]
                 for j in range(m):
                     c = carry[j] + tt
                     aj = a[j]
                     a[j] = c if c < aj else aj
                     bj = b[j]
                     carry[j] = bj if bj < c else c
+            b = board[nodes[last]]
             for j in range(m):
-                carry[j] = board[nodes[last], j]
+                carry[j] = b[j]
             for w in range(last - 1, offsets[r] - 1, -1):
-                p = nodes[w]
                 tt = t_prev[w + 1]
-                a = arr[p]
-                b = board[p]
+                a = arr[nodes[w]]
+                b = board[nodes[w]]
                 for j in range(m):
                     c = carry[j] + tt
                     aj = a[j]
                     a[j] = c if c < aj else aj
                     bj = b[j]
                     carry[j] = bj if bj < c else c
-        rnd += 1
-        more = False
-        for p in range(n):
-            improved[p] = False
-            for j in range(m):
-                a = arr[p, j]
-                b = best[p, j]
-                if a < b - _TIE * max(1.0, b) if b < np.inf else a < np.inf:
-                    best[p, j] = a
-                    board[p, j] = a + penalty
-                    xfer[p, j] = rnd - 1
-                    improved[p] = True
-                    more = True
     for k in range(out_sums.shape[0]):
         out_sums[k] = 0.0
-    for j in range(m):
+    for j in range(num_lanes):
         for i in range(tgt_start[j], tgt_start[j + 1]):
             d = tgt_node[i]
-            t = best[d, j]
+            t = np.float64(best[d, j])
             if t == np.inf:
                 continue
             q = tgt_weight[i]
@@ -440,6 +477,19 @@ class Evaluator:
         self._r_weight = np.ascontiguousarray(
             d[np.repeat(self._r_origins, np.diff(self._r_start)), self._r_node], np.float64
         )
+        #: the round search's lanes hold float32 when every journey time is a whole number below
+        #: 2**24 (all link times and the penalty whole, and (n - 1) x (longest link + penalty)
+        #: below it: a best journey visits no node twice), where float32 is exact; else float64
+        finite = self._time[np.isfinite(self._time)]
+        longest = float(finite.max()) if finite.size else 0.0
+        exact32 = (
+            bool((finite == np.round(finite)).all())
+            and self._penalty == round(self._penalty)
+            and (self._time.shape[0] - 1) * (longest + self._penalty) < 2.0**24
+        )
+        self._lane_proto = np.zeros(1, np.float32 if exact32 else np.float64)
+        #: the float type of the round search's lanes (float32 only where it is exact)
+        self.lane_dtype = self._lane_proto.dtype
         self.calls = 0
 
     def journey_sums(
@@ -456,7 +506,7 @@ class Evaluator:
         sums = np.zeros(8, np.float64)
         if method == "rounds":
             _rounds(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
-                    self._penalty, sums)  # fmt: skip
+                    self._penalty, self._lane_proto, sums)  # fmt: skip
         elif method == "dijkstra":
             empty = np.zeros(0, np.float64)
             _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, False, sums,

@@ -38,13 +38,17 @@ def tndp(data_dir: Path) -> Path:
     return data_dir / "tndp"
 
 
-def random_network(rng: np.random.Generator, *, quarters: bool, symmetric: bool) -> TransitProblem:
-    """A connected random graph of 5-9 nodes, with random demand (asymmetric unless ``symmetric``)."""
+def random_network(rng: np.random.Generator, *, times: str, symmetric: bool) -> TransitProblem:
+    """A connected random graph of 5-9 nodes, with random demand (asymmetric unless ``symmetric``);
+    link times ``"whole"`` minutes, ``"quarters"`` or ``"any"`` (continuous)."""
+    quarters = times != "any"
     n = int(rng.integers(5, 10))
     t = np.full((n, n), np.inf)
     np.fill_diagonal(t, 0.0)
 
     def draw() -> float:
+        if times == "whole":
+            return float(rng.choice([1, 2, 3]))
         return float(rng.choice([0.75, 1.5, 2.25, 3.0])) if quarters else float(rng.uniform(0.3, 4.0))
 
     order = rng.permutation(n)
@@ -93,7 +97,7 @@ def random_routes(rng: np.random.Generator, problem: TransitProblem) -> list[lis
 
 def random_case(seed: int) -> tuple[TransitProblem, list[list[int]]]:
     rng = np.random.default_rng(seed)
-    problem = random_network(rng, quarters=seed % 3 != 2, symmetric=seed % 4 == 0)
+    problem = random_network(rng, times=("whole", "quarters", "any")[seed % 3], symmetric=seed % 4 == 0)
     return problem, random_routes(rng, problem)
 
 
@@ -145,8 +149,10 @@ def test_the_round_search_agrees_with_the_dijkstra_kernel(seed: int) -> None:
     flat = flatten(validate_route_set(problem, routes))
     fast = ev.journey_sums(*flat)
     ref = ev.journey_sums(*flat, method="dijkstra")
+    whole = seed % 3 == 0 and problem.rules.transfer_penalty_min != 1.5
+    assert ev.lane_dtype == (np.float32 if whole else np.float64)
     integral = bool((problem.demand == np.round(problem.demand)).all()) and seed % 3 != 2
-    if integral:  # quarter minutes and whole trips: every sum is exact
+    if integral:  # whole or quarter minutes and whole trips: every sum is exact
         assert fast.tolist() == ref.tolist()
     else:
         np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-9)
@@ -159,7 +165,7 @@ def test_the_four_instances_agree_exactly_with_the_dijkstra_kernel(tndp: Path) -
     for name in INSTANCES:
         problem = read_cec(tndp / name)
         ev = Evaluator(problem)
-        assert ev.symmetric
+        assert ev.symmetric and ev.lane_dtype == np.float32
         for _ in range(2 if name == "Mumford3" else 4):
             rules = problem.rules
             routes = []
