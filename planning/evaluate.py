@@ -1,12 +1,9 @@
 """Scoring a route set: passengers' journeys with transfers, and the operator's cost.
 
-For each origin, a Dijkstra search over the *route graph*: one vertex per (route, stop) pair,
-joined along each route in both directions by the link times, plus one *hub* per node; riding
-into a node's hub (alighting) is free, and leaving the hub on a route (boarding again) costs the
-transfer penalty and one transfer. A journey starts on any route at its origin without penalty
-and ends at the destination's hub. Labels are compared by time, then by the number of
-transfers, so that of equally fast journeys the one with fewer transfers is counted (the
-benchmark's convention for d0..dun).
+A journey rides routes (each run in both directions) and may transfer between them at a node,
+each transfer costing the transfer penalty (minutes) and counting one transfer; it starts on any
+route at its origin without penalty. Of equally fast journeys the one with the fewest transfers
+counts (the benchmark's convention for d0..dun): labels are compared by time, then transfers.
 
 From the journeys of all demand:
 
@@ -19,11 +16,37 @@ From the journeys of all demand:
 * with ``loads=True``: per route the boardings and the passengers on each link and direction
   (for headways, :mod:`planning.frequencies`).
 
-Why a hand-written kernel: the genetic search scores hundreds of thousands of route sets per
+Two kernels find the journeys:
+
+* ``_rounds``, the fast path (:meth:`Evaluator.att`, :meth:`Evaluator.journey_sums`, and
+  :meth:`Evaluator.evaluate` without loads), a round-based search in the manner of RAPTOR, from
+  all origins at once. Round 0 rides every route through each origin; round k + 1 boards every
+  route at the nodes whose best time improved in round k (that time plus the penalty) and sweeps
+  it forwards from the first such stop and backwards from the last, carrying the best time along
+  link by link; after each round the arrivals that beat a node's best time (by more than a
+  1e-9 relative tie tolerance) become its best, with k transfers; it stops when a round improves
+  nothing. The first round to reach a node's best time has the fewest transfers, so the labels
+  are the lexicographic (time, transfers) minimum with no heap. The origins are the SIMD lanes of
+  every sweep (an ``(n, origins)`` matrix per quantity), the round's merge is branch-free, and
+  the lanes are float32 where that is exact (every link time and the penalty whole minutes and
+  (n - 1) x (longest link + penalty) below 2**24; the CEC instances are), float64 otherwise. With
+  symmetric demand and link times (the CEC instances), a journey back mirrors the journey there,
+  so the pairs o < d are counted once, for both directions. No paths are kept.
+* ``_journeys``, the reference: a Dijkstra search per origin over the route graph (a vertex per
+  (route, stop), plus a hub per node that alighting enters for free and boarding leaves for the
+  penalty and one transfer) with a binary heap on (time, transfers) labels. It keeps
+  predecessors, so it gives the loads (``evaluate(loads=True)``), and the tests hold the two
+  kernels to the same sums: to the bit on whole-minute instances, to 1e-9 otherwise.
+
+Why hand-written kernels: the genetic search scores hundreds of thousands of route sets per
 run, each a search from every origin over a graph rebuilt for that set; a general graph library
 (scipy's csgraph, networkx) would spend more time building its graph from Python than the
-search takes here, and none of them orders labels by (time, transfers). The kernel allocates its
-workspace once per call and is serial, so that the search can run one evaluation per thread.
+search takes here, and none of them orders labels by (time, transfers). Both kernels allocate
+their workspace per call and are serial, so that a search may run one evaluation per thread.
+
+Measured (``python -m benchmarks.tndp_rescore speed``: :meth:`Evaluator.att` on random feasible
+route sets / on greedy shortest-path sets, evaluations per second of process CPU time, on a
+shared 2-core machine): the Dijkstra kernel SPEED_BEFORE; the round search SPEED_AFTER.
 """
 
 from __future__ import annotations
@@ -569,7 +592,7 @@ class Evaluator:
 def route_shape(
     problem: TransitProblem, routes: RouteSet
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Per route: one-way time (minutes, the slower direction's links as given), circuity and overlap."""
+    """Per route: one-way time (minutes, over its links in the order listed), circuity and overlap."""
     t = problem.link_time_min
     sp = problem.shortest_time_min
     count: dict[tuple[int, int], int] = {}
@@ -600,14 +623,16 @@ def evaluate(problem: TransitProblem, routes: RouteSet | list[Any], *, loads: bo
 
 
 def warm_up() -> float:
-    """Compile the evaluation kernel (seconds taken; next to nothing once cached on disk)."""
+    """Compile the evaluation kernels (seconds taken; next to nothing once cached on disk):
+    the Dijkstra kernel, and the round search with float32 and with float64 lanes."""
     from .problem import RouteRules
 
     t0 = time.perf_counter()
-    t = np.array([[0, 1, np.inf], [1, 0, 2], [np.inf, 2, 0]], np.float64)
-    d = np.ones((3, 3))
-    p = TransitProblem("warm-up", t, d, np.zeros(3), np.zeros(3), RouteRules(num_routes=2))
-    ev = Evaluator(p)
-    ev.evaluate([[0, 1], [1, 2]], loads=True)
-    ev.att(*flatten(validate_route_set(p, [[0, 1, 2]])))
+    for step in (1.0, 1.5):
+        t = np.array([[0, 1, np.inf], [1, 0, 2], [np.inf, 2, 0]], np.float64) * step
+        d = np.ones((3, 3))
+        p = TransitProblem("warm-up", t, d, np.zeros(3), np.zeros(3), RouteRules(num_routes=2))
+        ev = Evaluator(p)
+        ev.evaluate([[0, 1], [1, 2]], loads=True)
+        ev.att(*flatten(validate_route_set(p, [[0, 1, 2]])))
     return time.perf_counter() - t0
