@@ -240,6 +240,8 @@ def test_every_published_mandl_set_scores(tndp: Path) -> None:
     for title, routes in sets:
         e = ev.evaluate(routes)
         assert math.isfinite(e.att_min) and e.unserved == 0.0, title
+        flat = flatten(validate_route_set(problem, routes))  # some repeat a stop: both kernels agree
+        assert ev.journey_sums(*flat).tolist() == ev.journey_sums(*flat, method="dijkstra").tolist(), title
         assert e.d0 + e.d1 + e.d2 + e.dun == pytest.approx(1.0), title
         assert e.trt_min > 0
 
