@@ -216,15 +216,17 @@ def _clock(value: Any) -> int | None:
 
 def _active_trips(feed: Any) -> set[str] | None:
     """Trips running on the busiest day of the feed's first week (None: the feed has no calendar)."""
+    if getattr(feed, "calendar", None) is None and getattr(feed, "calendar_dates", None) is None:
+        return None
     try:
         dates = feed.get_first_week() or feed.get_dates()
-    except Exception:
+        if not dates:
+            return None
+        date = feed.compute_busiest_date(dates)
+        act = feed.compute_trip_activity([date])
+        return set(act.loc[act[date] == 1, "trip_id"].astype(str))
+    except (KeyError, ValueError, TypeError):  # a calendar gtfs_kit cannot read: every trip counts
         return None
-    if not dates:
-        return None
-    date = feed.compute_busiest_date(dates)
-    act = feed.compute_trip_activity([date])
-    return set(act.loc[act[date] == 1, "trip_id"].astype(str))
 
 
 def _snap(
@@ -325,6 +327,8 @@ def read_gtfs_routes(
             strict=True,
         )
     )
+    snapped = sum(1 for v in stop_node.values() if v >= 0)
+    say(f"{snapped} of {len(stop_node)} stops within {max_snap_m:g} m of a planning node")
     trips = feed.trips.copy()
     trips["trip_id"] = trips["trip_id"].astype(str)
     trips["route_id"] = trips["route_id"].astype(str)
@@ -338,7 +342,10 @@ def read_gtfs_routes(
     st = feed.stop_times
     st = st.assign(trip_id=st["trip_id"].astype(str), stop_id=st["stop_id"].astype(str))
     st = st[st["trip_id"].isin(route_of)].sort_values(["trip_id", "stop_sequence"], kind="stable")
-    times = st["departure_time"] if "departure_time" in st.columns else st.get("arrival_time")
+    times = None
+    for column in ("arrival_time", "departure_time"):  # the departure where given, else the arrival
+        if column in st.columns:
+            times = st[column] if times is None else st[column].where(st[column].notna(), times)
     seqs: dict[str, list[int]] = defaultdict(list)
     first_time: dict[str, int | None] = {}
     for tr, sid, tm in zip(st["trip_id"], st["stop_id"], times if times is not None else [None] * len(st), strict=True):

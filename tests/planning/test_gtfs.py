@@ -224,7 +224,8 @@ def test_city_feed_snapped_merged_joined(tmp_path: Path) -> None:
     assert got == [["a", "b", "c", "d"], ["e", "b", "a"]]
     # L1's direction 0: 07:00, 07:10, 07:20 -> 10 min (the weekend trip does not run on the busiest day)
     np.testing.assert_allclose(headway, [10.0, 30.0])
-    assert len(skipped) == 1 and skipped[0].startswith("route L3")
+    assert skipped[0] == "5 of 6 stops within 300 m of a planning node"
+    assert len(skipped) == 2 and skipped[1].startswith("route L3: fewer than 2 stops")
 
 
 def test_snapping_distance_is_honoured(tmp_path: Path) -> None:
