@@ -116,6 +116,9 @@ def test_mandl_round_trip(tmp_path: Path, mandl: TransitProblem, mandl_routes) -
     feed = gtfs_kit.read_feed(path, dist_units="km")
     quality = dict(zip(feed.assess_quality()["indicator"], feed.assess_quality()["value"], strict=True))
     assert quality["assessment"] == "good feed"
+    if hasattr(feed, "validate"):  # gtfs_kit versions before 10 had a validator
+        report = feed.validate()
+        assert not (report["type"] == "error").any(), report
     assert len(feed.routes) == 6 and len(feed.trips) == 12
     # stop times follow the link times, both ways
     st = feed.stop_times[feed.stop_times["trip_id"] == "R1_1"].sort_values("stop_sequence")
@@ -280,3 +283,23 @@ def test_bad_writes_give_one_line(tmp_path: Path, mandl: TransitProblem, mandl_r
         write_gtfs(tmp_path / "f.zip", mandl, mandl_routes[:5], freq)
     with pytest.raises(InvalidArgumentError, match=r"^route_names"):
         write_gtfs(tmp_path / "f.zip", mandl, mandl_routes, freq, route_names=["A"] * 6)
+
+
+def test_headway_over_frequency_periods(tmp_path: Path) -> None:
+    p = city()
+    files = dict(CITY_FEED)
+    # L2 every 10 min from 06:00 to 09:00 (18 departures), then every 20 min to 16:00 (21 more)
+    files["frequencies.txt"] = (
+        "trip_id,start_time,end_time,headway_secs\nu1,06:00:00,09:00:00,600\nu1,09:00:00,16:00:00,1200"
+    )
+    _, headway = read_gtfs_routes(write_zip(tmp_path / "f.zip", files), p)
+    assert headway[1] == pytest.approx((9 * 60 + 40) / 38)  # first 06:00, last 15:40
+
+
+def test_unjoinable_stops_give_one_line(tmp_path: Path) -> None:
+    p = city()
+    t = p.link_time_min.copy()
+    t[1, 4] = t[4, 1] = INF  # node e cut off
+    cut = TransitProblem("cut", t, p.demand, p.x, p.y, p.rules, node_ids=p.node_ids, lat=p.lat, lon=p.lon)
+    with pytest.raises(PlanningFileError, match=r"city\.zip: route L2: stops at nodes e and a are not joined by links"):
+        read_gtfs_routes(write_zip(tmp_path / "city.zip", CITY_FEED), cut)
