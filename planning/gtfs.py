@@ -7,10 +7,10 @@ problem's nodes.
 direction), ``stop_times.txt``, ``frequencies.txt``, ``shapes.txt``, ``calendar.txt`` (every
 day of the given date range) and ``feed_info.txt``. The shapes are straight lines from stop to
 stop (the planning graph has no road geometry); ``shape_dist_traveled`` is in kilometres along
-them. The schedule is headway-based: each trip is a template
-whose ``stop_times`` start at ``service_start`` and follow the link times (cumulative minutes,
-rounded once to whole seconds; no dwell time), and ``frequencies.txt`` runs it every headway
-from ``service_start`` to ``service_end`` with ``exact_times=0`` (a frequency, not a timetable).
+them. The schedule is headway-based: each trip is a template whose ``stop_times`` start at
+``service_start`` and follow the link times (cumulative minutes, rounded once to whole seconds;
+no dwell time), and ``frequencies.txt`` runs it every headway (rounded to whole seconds) from
+``service_start`` to ``service_end`` with ``exact_times=0`` (a frequency, not a timetable).
 
 Coordinates. A problem with latitude and longitude per node (a city) writes them. A problem
 without (the CEC benchmark files) gets *synthetic* positions: its ``x``, ``y`` are scaled so
@@ -288,22 +288,24 @@ def read_gtfs_routes(
 ) -> tuple[RouteSet, NDArray[np.float64]]:
     """An existing feed's routes on ``problem``'s nodes, with their headways (minutes).
 
-    * Trips: those running on the busiest day of the feed's first calendar week (every trip
-      when the feed has no calendar).
+    * Trips: those running on the feed's busiest day of its first calendar week (of all its
+      dates when that week has none; every trip when the feed has no calendar).
     * Stops are snapped to the nearest planning node within ``max_snap_m`` metres (problems
       without coordinates use :func:`node_lat_lon`'s synthetic positions); stops farther away
       are dropped, consecutive stops on one node merged.
     * One representative stop pattern per route: the most common mapped node sequence over its
       trips of both directions (a sequence and its reverse are one pattern; counted by
-      departures; ties: more stops, then the smaller sequence), oriented as its first
-      ``direction_id`` 0 trip. Consecutive nodes with no link (both ways) are joined by the
-      shortest path over the links. Routes run both ways in the planning model, so a route
-      whose directions take different streets keeps its commonest pattern only.
+      departures; ties: more stops, then the smaller sequence), oriented as the first of its
+      trips in direction 0 (by ``trip_id``), or in direction 1 when it has none there.
+      Consecutive nodes with no link (both ways) are joined by the shortest path over the
+      links. Routes run both ways in the planning model, so a route whose directions take
+      different streets keeps its commonest pattern only.
     * Headway: the mean interval between departures over the day, ``(last - first) /
       (departures - 1)``, in the direction with more departures; departures are the trips'
       first times, or the expansion of ``frequencies.txt`` for its trips. NaN for a route with
       a single departure.
-    * Routes with fewer than 2 nodes after snapping are skipped (``progress`` is told which).
+    * Routes with fewer than 2 nodes after snapping are skipped; ``progress`` is told which,
+      and how many stops snapped.
 
     The routes keep the feed's order (``routes.txt``). They can break the problem's rules (a
     node repeated by a loop route, counts, lengths): :func:`planning.check_route_set` says.
