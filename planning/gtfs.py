@@ -230,22 +230,33 @@ def _active_trips(feed: Any) -> set[str] | None:
 
 
 def _snap(
-    problem: TransitProblem, stop_lat: NDArray[np.float64], stop_lon: NDArray[np.float64], max_snap_m: float
+    problem: TransitProblem,
+    stop_ids: Sequence[str],
+    stop_lat: NDArray[np.float64],
+    stop_lon: NDArray[np.float64],
+    max_snap_m: float,
 ) -> NDArray[np.int64]:
-    """The planning node within ``max_snap_m`` of each stop (local planar metres), or -1."""
+    """The planning node of each stop, or -1: the node the stop's id names when that node is
+    within ``max_snap_m`` (local planar metres), else the nearest node within ``max_snap_m``."""
     from scipy.spatial import cKDTree
 
     lat, lon, _ = node_lat_lon(problem)
     lat0 = float(lat.mean())
     lon0 = float(lon.mean())
     kx = _M_PER_DEG * math.cos(math.radians(lat0))
-    tree = cKDTree(np.column_stack([(lon - lon0) * kx, (lat - lat0) * _M_PER_DEG]))
+    node_xy = np.column_stack([(lon - lon0) * kx, (lat - lat0) * _M_PER_DEG])
     ok = np.isfinite(stop_lat) & np.isfinite(stop_lon)
     pts = np.column_stack(
         [(np.where(ok, stop_lon, lon0) - lon0) * kx, (np.where(ok, stop_lat, lat0) - lat0) * _M_PER_DEG]
     )
-    dist, idx = tree.query(pts, k=1)
-    return np.where(ok & (dist <= max_snap_m), idx, -1).astype(np.int64)
+    dist, idx = cKDTree(node_xy).query(pts, k=1)
+    out = np.where(ok & (dist <= max_snap_m), idx, -1).astype(np.int64)
+    named = {name: i for i, name in enumerate(problem.node_ids)}
+    for k, sid in enumerate(stop_ids):
+        v = named.get(sid) if ok[k] else None
+        if v is not None and math.hypot(*(node_xy[v] - pts[k])) <= max_snap_m:
+            out[k] = v
+    return out
 
 
 def _joined(problem: TransitProblem, seq: list[int], where: str, p: Path) -> list[int]:
@@ -291,8 +302,10 @@ def read_gtfs_routes(
     * Trips: those running on the feed's busiest day of its first calendar week (of all its
       dates when that week has none; every trip when the feed has no calendar).
     * Stops are snapped to the nearest planning node within ``max_snap_m`` metres (problems
-      without coordinates use :func:`node_lat_lon`'s synthetic positions); stops farther away
-      are dropped, consecutive stops on one node merged.
+      without coordinates use :func:`node_lat_lon`'s synthetic positions), or to the node
+      their ``stop_id`` names when that node is within ``max_snap_m`` (nodes may share a
+      position, as some benchmark nodes do); stops farther away are dropped, consecutive
+      stops on one node merged.
     * One representative stop pattern per route: the most common mapped node sequence over its
       trips of both directions (a sequence and its reverse are one pattern; counted by
       departures; ties: more stops, then the smaller sequence), oriented as the first of its
@@ -317,11 +330,13 @@ def read_gtfs_routes(
     feed = _read_feed(p)
     say = progress or (lambda _msg: None)
     stops = feed.stops
+    stop_ids = [str(s) for s in stops["stop_id"]]
     stop_node = dict(
         zip(
-            stops["stop_id"].astype(str),
+            stop_ids,
             _snap(
                 problem,
+                stop_ids,
                 np.asarray(stops["stop_lat"], np.float64),
                 np.asarray(stops["stop_lon"], np.float64),
                 float(max_snap_m),

@@ -303,3 +303,14 @@ def test_unjoinable_stops_give_one_line(tmp_path: Path) -> None:
     cut = TransitProblem("cut", t, p.demand, p.x, p.y, p.rules, node_ids=p.node_ids, lat=p.lat, lon=p.lon)
     with pytest.raises(PlanningFileError, match=r"city\.zip: route L2: stops at nodes e and a are not joined by links"):
         read_gtfs_routes(write_zip(tmp_path / "city.zip", CITY_FEED), cut)
+
+
+def test_nodes_sharing_a_position_keep_their_stops(tmp_path: Path) -> None:
+    p = city()
+    lat, lon = p.lat.copy(), p.lon.copy()
+    lat[4], lon[4] = lat[1], lon[1]  # e drawn on top of b (some benchmark nodes share coordinates)
+    same = TransitProblem("same", p.link_time_min, p.demand, p.x, p.y, p.rules, node_ids=p.node_ids, lat=lat, lon=lon)
+    routes = [[0, 1, 2, 3], [2, 1, 4]]
+    freq = set_frequencies(same, routes, fleet=5)
+    back, _ = read_gtfs_routes(write_gtfs(tmp_path / "s.zip", same, routes, freq), same)
+    assert [list(map(int, r)) for r in back] == routes
