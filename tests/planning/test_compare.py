@@ -50,20 +50,37 @@ def test_overlap_by_hand() -> None:
 def test_classes_by_hand() -> None:
     p = grid()
     before = [[0, 1, 2, 3], [1, 4], [4, 5]]
-    after = [[3, 2, 1, 0], [2, 1, 4], [0, 1, 4, 5]]
+    after = [[3, 2, 1, 0], [2, 1, 4], [0, 1, 4]]
+    # 3-2-1-0 is route 1 reversed: kept. 2-1-4 shares 1-4 (4 of 7 minutes) with old route 2,
+    # 0-1-4 shares it too (4 of 6 minutes): one to one, 0-1-4 takes route 2 and 2-1-4 is new
     c = compare_networks(p, before, after, before_headway_min=[10, 20, 30], after_headway_min=[10, 10, 10])
-    status = [(m.status, m.before) for m in c.matches]
-    # reversed: kept; 2-1-4 shares 1-4 (4 of 7 minutes) with old route 2: partly changed;
-    # 0-1-4-5 shares 1-4 with route 2 (4 / 7) and 4-5 with route 3 (1 / 7): its best is route 2, 4/7
-    assert status == [("kept", 0), ("partly changed", 1), ("partly changed", 1)]
+    assert [(m.status, m.before) for m in c.matches] == [("kept", 0), ("new", -1), ("partly changed", 1)]
+    assert [m.overlap for m in c.matches] == pytest.approx([1.0, 4 / 7, 4 / 6])
     assert c.abolished == (2,)
-    assert c.count("new") == 0 and c.count("kept") == 1 and c.count("partly changed") == 2
+    assert c.count("new") == 1 and c.count("kept") == 1 and c.count("partly changed") == 1
+    # Incheon's balance: old routes - abolished = kept + partly changed = new routes - new
+    assert 3 - len(c.abolished) == c.count("kept") + c.count("partly changed") == 3 - c.count("new")
     assert c.before.mean_headway_min == pytest.approx(20.0)
     assert c.after.mean_headway_min == pytest.approx(10.0)
-    strict = compare_networks(p, before, after, changed_threshold=0.6)
+    # many to one: both take route 2
+    loose = compare_networks(p, before, after, one_to_one=False)
+    assert [(m.status, m.before) for m in loose.matches] == [("kept", 0), ("partly changed", 1), ("partly changed", 1)]
+    assert loose.abolished == (2,)
+    strict = compare_networks(p, before, after, changed_threshold=0.7)
     assert [m.status for m in strict.matches] == ["kept", "new", "new"]
     assert strict.abolished == (1, 2)
     assert strict.before.mean_headway_min is None and strict.after.att_with_wait_min is None
+
+
+def test_identical_pairs_are_kept_first() -> None:
+    p = grid()
+    # 0-1-2 and 1-2-3 both overlap the old 0-1-2-3 (5 and 5.5 of 7.5 minutes); 0-1-2 is kept as
+    # the old 0-1-2, so 1-2-3 takes 0-1-2-3; 5-4-1 is 1-4-5 reversed
+    before = [[0, 1, 2, 3], [0, 1, 2], [1, 4, 5]]
+    after = [[0, 1, 2], [1, 2, 3], [5, 4, 1]]
+    c = compare_networks(p, before, after)
+    assert [(m.status, m.before) for m in c.matches] == [("kept", 1), ("partly changed", 0), ("kept", 2)]
+    assert c.abolished == ()
 
 
 def test_mandl_before_after(mandl: TransitProblem, mandl_sets) -> None:
@@ -74,6 +91,7 @@ def test_mandl_before_after(mandl: TransitProblem, mandl_sets) -> None:
     assert c.count("new") + c.count("kept") + c.count("partly changed") == n
     matched = {m.before for m in c.matches if m.status != "new"}
     assert set(c.abolished) == set(range(len(before))) - matched
+    assert len(before) - len(c.abolished) == len(matched) == n - c.count("new")  # one to one
     for side, routes in ((c.before, before), (c.after, after)):
         f = set_frequencies(mandl, routes, fleet=36)
         assert side.evaluation.att_min == pytest.approx(f.att_min)
