@@ -6,9 +6,10 @@ change); matplotlib is imported only when a plot is drawn.
 * :func:`plot_routes`: the planning graph's links in light grey, each route in its own colour
   (:data:`ROUTE_COLOURS` in turn), drawn side by side where routes share a link (each route
   shifted sideways by its own small offset), line width by vehicles per hour when frequencies
-  are given, nodes sized by the trips that start or end there; node ids are written when there
-  are at most 60 nodes, the legend when there are at most 24 routes. Coordinates are the
-  problem's ``x``, ``y`` (metres for a city, the benchmark's own units for its files).
+  are given, nodes with marker area in proportion to the trips that start or end there; node
+  ids are written when there are at most 60 nodes, the legend when there are at most 24
+  routes. Coordinates are the problem's ``x``, ``y`` (metres for a city, the benchmark's own
+  units for its files).
 * :func:`plot_front`: points (ATT, TRT) of a front joined in ATT order, and published anchors
   as other markers, one per source.
 """
@@ -109,7 +110,8 @@ def plot_routes(
             label += f" (every {float(frequencies.headway_min[k]):.0f} min)"
         ax.plot(rx, ry, color=colour, linewidth=width, solid_capstyle="round", zorder=2, label=label)
     trips = problem.demand.sum(axis=0) + problem.demand.sum(axis=1)
-    size = 12.0 + 160.0 * trips / trips.max() if trips.max() > 0 else np.full(x.size, 20.0)
+    biggest = 170.0 * min(1.0, 30.0 / problem.num_nodes)  # marker area (points²), smaller on larger graphs
+    size = 6.0 + biggest * trips / trips.max() if trips.max() > 0 else np.full(x.size, 20.0)
     ax.scatter(x, y, s=size, facecolor="white", edgecolor="black", linewidth=0.8, zorder=3)
     if problem.num_nodes <= 60:
         for i, name in enumerate(problem.node_ids):
