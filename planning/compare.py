@@ -46,6 +46,10 @@ from .frequencies import Frequencies, set_frequencies, wait_min_per_trip
 from .problem import TransitProblem
 from .routeset import RouteSet, validate_route_set
 
+_FREQUENCY_OPTIONS = frozenset(
+    {"layover_min", "min_headway_min", "max_headway_min", "peak_hour_share", "vehicle_capacity"}
+)
+
 KEPT = "kept"
 PARTLY_CHANGED = "partly changed"
 NEW = "new"
@@ -275,6 +279,10 @@ def compare_networks(
     (``layover_min``, ``min_headway_min``, ``max_headway_min``, ...) when headways are set
     from ``fleet``. A before-network headway of NaN (unknown, e.g. a route with one trip a day)
     leaves its mean out of that route and its ATT with waiting empty."""
+    unknown = sorted(set(frequency_options) - _FREQUENCY_OPTIONS)
+    if unknown:
+        raise InvalidArgumentError(unknown[0], "is not an option of compare_networks",
+                                   ", ".join(sorted(_FREQUENCY_OPTIONS)) + " (for set_frequencies)")  # fmt: skip
     rs_before = validate_route_set(problem, before)
     rs_after = validate_route_set(problem, after)
     if isinstance(changed_threshold, bool) or not isinstance(changed_threshold, int | float):

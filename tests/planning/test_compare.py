@@ -125,6 +125,8 @@ def test_bad_arguments(mandl: TransitProblem, mandl_sets) -> None:
         compare_networks(mandl, rs, rs, after_headway_min=[10, 10, 0, 10, 10, 10])
     with pytest.raises(InvalidArgumentError, match=r"^changed_threshold"):
         compare_networks(mandl, rs, rs, changed_threshold=0)
+    with pytest.raises(InvalidArgumentError, match=r"^layover: is not an option of compare_networks"):
+        compare_networks(mandl, rs, rs, fleet=30, layover=3.0)
     with pytest.raises(InvalidArgumentError, match=r"^evaluator"):
         compare_networks(mandl, rs, rs, evaluator=Evaluator(grid()))
 
