@@ -10,8 +10,9 @@ vehicles: each route first gets the vehicles it needs to run at least every
 where one more vehicle saves the most waiting, ``B_r T_r / 2 * (1/n - 1/(n + 1))``. A greedy
 allocation is exact for this objective (each route's wait is convex and decreasing in its
 vehicles), so the result is the whole-vehicle optimum. A route takes no more vehicles than
-would bring its headway below ``min_headway_min``; when every route is there, the rest of the
-fleet is left unused (``vehicles.sum() < fleet``).
+would bring its headway below ``min_headway_min`` (unless no whole number of vehicles puts it
+between the two limits: then it keeps the fewest within ``max_headway_min``); when every route
+is there, the rest of the fleet is left unused (``vehicles.sum() < fleet``).
 
 Round trip: the route's time forwards plus its time backwards over the links, plus
 ``layover_min`` at each terminal.
