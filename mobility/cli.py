@@ -10,6 +10,8 @@
     mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench pooling                shared taxi (I-MOA): batch matching vs immediate insertion on Manhattan
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
+    mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
+    mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
 
 Every command has ``--help``, and every ``bench`` command ``--quick`` (a smoke test that judges
 no target it did not measure at its size). Errors in the input are reported as one line naming
@@ -46,6 +48,8 @@ from engine import (
 )
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+from .plan_cli import CliHelpers
+from .plan_cli import add_commands as add_plan_commands
 
 T = TypeVar("T")
 
@@ -1530,7 +1534,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.set_defaults(func=cmd_solve, kind=kind)
 
-    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p})
+    helpers = CliHelpers(seed=_seed, positive=_positive, out_dir=_out_dir, out_file=_out_file,
+                         with_progress=_with_progress, publish_bench=_publish_bench,
+                         bench_data_and_out=_bench_data_and_out)  # fmt: skip
+    plan = add_plan_commands(sub, bsub, helpers)
+    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan})
     return parser
 
 
