@@ -304,7 +304,8 @@ def cmd_plan_design(args: argparse.Namespace) -> int:
     ev = result.evaluation
     r = problem.rules
     print(
-        f"instance   {problem.name}: {problem.num_nodes} nodes, {r.num_routes} routes of {r.min_stops} .. {r.max_stops} stops"
+        f"instance   {problem.name}: {problem.num_nodes} nodes, {r.num_routes} routes of "
+        f"{r.min_stops} .. {r.max_stops} stops"
     )
     print(
         f"best       ATT {ev.att_min:.4f} min, TRT {ev.trt_min:g} min, d0 {_fmt_pct(ev.d0)} d1 {_fmt_pct(ev.d1)} "
@@ -447,7 +448,7 @@ def cmd_bench_tndp(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {
         "data_dir": data_dir,
         "instances": args.instances,
-        "seeds": tuple(args.seeds),
+        "seeds": args.seeds,
         "budgets": dict(args.budget or []),
         "quick": args.quick,
         "workers": args.workers,
@@ -608,7 +609,7 @@ def add_commands(
         help="instances to run (default all four; --quick: Mandl)",
     )
     tndp.add_argument(
-        "--seeds", type=h.seed, nargs="+", default=[1, 2, 3], metavar="N", help="seeds per instance (default 1 2 3)"
+        "--seeds", type=h.seed, nargs="+", metavar="N", help="seeds per instance (default 1 2 3; --quick: 1)"
     )
     tndp.add_argument(
         "--budget",
