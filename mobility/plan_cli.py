@@ -230,7 +230,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
 def _progress_bar(desc: str) -> tuple[Any, Callable[[float, str], None]]:
     from tqdm import tqdm
 
-    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, bar_format="{l_bar}{bar}| {elapsed} {postfix}")
+    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, bar_format="{l_bar}{bar}| {elapsed}{postfix}")
 
     def progress(fraction: float, message: str) -> None:
         done = round(100 * min(max(fraction, 0.0), 1.0), 1)
@@ -337,26 +337,6 @@ def _is_gtfs(path: Path) -> bool:
     return path.suffix.lower() == ".zip" or (path.is_dir() and (path / "stops.txt").exists())
 
 
-def markdown_table(rows: Sequence[Any]) -> str:
-    """Rows (sequences, the first the header, or dictionaries) as a Markdown table."""
-    if not rows:
-        return ""
-    if isinstance(rows[0], dict):
-        header = list(rows[0])
-        body = [[row.get(k, "") for k in header] for row in rows]
-    else:
-        header, body = list(rows[0]), [list(r) for r in rows[1:]]
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:,.2f}"
-        return str(v)
-
-    lines = ["| " + " | ".join(cell(v) for v in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in body]
-    return "\n".join(lines) + "\n"
-
-
 def cmd_plan_report(args: argparse.Namespace) -> int:
     h: CliHelpers = args.helpers
     out = h.out_dir(Path(args.out))
@@ -407,7 +387,7 @@ def cmd_plan_report(args: argparse.Namespace) -> int:
         else:
             before, headways = _read_routes(before_path, problem), None
         comparison = compare_networks(problem, before, routes, fleet=fleet, before_headway_min=headways)
-        table = markdown_table(comparison.table())
+        table = comparison.markdown()
         md = out / "before_after.md"
         md.write_text(f"# {problem.name}: before and after\n\n{table}")
         (out / "before_after.json").write_text(dump_json(comparison.to_dict()))
