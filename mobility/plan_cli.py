@@ -440,7 +440,8 @@ def cmd_bench_tndp(args: argparse.Namespace) -> int:
     if args.update_readme:
         from benchmarks.tndp import update_docs
 
-        update_docs(out_dir)
+        if update_docs(out_dir):
+            print("updated the re-scoring table of docs/planning.md")
     return 0 if all(not r["problems"] for r in result["runs"]) else 1
 
 

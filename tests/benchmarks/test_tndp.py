@@ -40,7 +40,7 @@ def test_quick_writes_json_markdown_and_the_front(quick: tuple[dict, str, Path],
     front = data["pareto"]["Mandl"]
     assert front["front_size"] == len(front["front"]) > 0
     assert tndp.non_dominated([tuple(p) for p in front["front"]]) == [tuple(p) for p in front["front"]]
-    assert (out / front["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / Path(front["png"]).name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert data["evaluator_speed"][0]["instance"] == "Mandl" and data["evaluator_speed"][0]["per_s"] > 0
     published = read_published_route_sets(data_dir / "tndp" / "literature" / "mandl_published_route_sets.txt")
     assert len(data["rescore"]) == len(published)
