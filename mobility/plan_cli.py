@@ -327,10 +327,18 @@ def cmd_plan_design(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- plan report
-def default_fleet(problem: Any, evaluation: Any) -> int:
-    """The fleet ``plan report`` assumes without ``--fleet``: a bus every 10 minutes on every route
-    (one round trip, twice the one-way time, per vehicle; layovers not counted)."""
-    return int(sum(max(1, math.ceil(2 * t / 10.0)) for t in evaluation.route_time_min))
+#: Without ``--fleet``, ``plan report`` takes the fleet a bus this often on every route would need (minutes).
+DEFAULT_HEADWAY_MIN = 10.0
+
+
+def default_fleet(problem: Any, routes: Any) -> int:
+    """The fleet ``plan report`` assumes without ``--fleet``: what a bus every
+    :data:`DEFAULT_HEADWAY_MIN` minutes on every route would need (per route its round trip, with
+    the layovers of :func:`planning.frequencies.round_trip_min`, over the headway, rounded up).
+    :func:`planning.frequencies.set_frequencies` then shares it among the routes by its rule."""
+    from planning.frequencies import round_trip_min
+
+    return int(sum(max(1, math.ceil(t / DEFAULT_HEADWAY_MIN - 1e-9)) for t in round_trip_min(problem, routes)))
 
 
 def _is_gtfs(path: Path) -> bool:
@@ -354,19 +362,11 @@ def cmd_plan_report(args: argparse.Namespace) -> int:
         raise PlanningFileError(before_path, "not found (--before takes a route-set file or a GTFS feed)")
     evaluation = Evaluator(problem).evaluate(routes, loads=True)
     problems = check_route_set(problem, routes)
-    fleet = args.fleet if args.fleet is not None else default_fleet(problem, evaluation)
+    fleet = args.fleet if args.fleet is not None else default_fleet(problem, routes)
     freqs = set_frequencies(problem, routes, fleet=fleet, evaluation=evaluation)
     kpi = evaluation_summary(problem, routes, evaluation, problems)
-    kpi["fleet"] = fleet
     kpi["fleet_default"] = args.fleet is None
-    kpi["frequencies"] = {
-        "headway_min": [float(v) for v in freqs.headway_min],
-        "vehicles": [int(v) for v in freqs.vehicles],
-        "round_trip_min": [float(v) for v in freqs.round_trip_min],
-        "wait_min_per_trip": float(freqs.wait_min_per_trip),
-        "att_min": float(freqs.att_min),
-        "att_with_wait_min": float(freqs.att_with_wait_min),
-    }
+    kpi["frequencies"] = freqs.to_dict()
     written = []
     written.append(
         plot_routes(problem, routes, out / "routes.png", title=f"{problem.name}: route set", frequencies=freqs)
@@ -398,11 +398,13 @@ def cmd_plan_report(args: argparse.Namespace) -> int:
     kpi_path.write_text(dump_json(kpi))
     written.insert(0, kpi_path)
     print_evaluation(problem, evaluation, problems)
-    f = kpi["frequencies"]
+    said = (
+        f" (default: what a bus every {DEFAULT_HEADWAY_MIN:g} min on every route needs)" if args.fleet is None else ""
+    )
     print(
-        f"fleet      {fleet} vehicles{' (default: a bus every 10 min per route)' if args.fleet is None else ''}; "
-        f"mean wait {f['wait_min_per_trip']:.2f} min per trip; ATT {f['att_min']:.4f} min without waiting, "
-        f"{f['att_with_wait_min']:.4f} min with"
+        f"fleet      {fleet} vehicles{said}; mean headway {freqs.mean_headway_min:.1f} min, mean wait "
+        f"{freqs.wait_min_per_trip:.2f} min per trip; ATT {freqs.att_min:.4f} min without waiting, "
+        f"{freqs.att_with_wait_min:.4f} min with"
     )
     print("written    " + ", ".join(str(p) for p in written))
     return 0 if not problems else 1
@@ -555,7 +557,8 @@ def add_commands(
         "--fleet",
         type=h.positive(int),
         metavar="N",
-        help="vehicles to share among the routes (default: a bus every 10 minutes on every route)",
+        help="vehicles to share among the routes by the square-root rule (default: what a bus every 10 minutes "
+        "on every route would need, layovers of 5 min at each end included)",
     )
     rep.add_argument(
         "--before",

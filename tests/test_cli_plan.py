@@ -233,8 +233,10 @@ def test_report_writes_its_files(
     for png in ("routes.png", "front.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     kpi = json.loads((out / "kpi.json").read_text())
-    assert kpi["fleet"] == 40 and sum(kpi["frequencies"]["vehicles"]) <= 40
-    assert kpi["frequencies"]["att_with_wait_min"] > kpi["frequencies"]["att_min"]
+    freqs = kpi["frequencies"]
+    assert freqs["fleet"] == 40 and sum(r["vehicles"] for r in freqs["routes"]) == freqs["vehicles_used"] <= 40
+    assert freqs["att_min_with_wait"] > freqs["att_min_without_wait"] == pytest.approx(kpi["evaluation"]["att_min"])
+    assert kpi["fleet_default"] is False
     assert kpi["evaluation"]["att_min"] == pytest.approx(data["att_min"], abs=1e-9)
     with zipfile.ZipFile(out / "gtfs.zip") as z:
         assert {"stops.txt", "routes.txt", "trips.txt", "stop_times.txt"} <= set(z.namelist())
