@@ -241,13 +241,62 @@ def _progress_bar(desc: str) -> tuple[Any, Callable[[float, str], None]]:
     return bar, progress
 
 
-def design_params(args: argparse.Namespace) -> Any:
-    from planning.search import DesignParams
+#: ``plan design``'s settings a planning spec's ``[design]`` table may hold, with their options.
+DESIGN_KEYS = {
+    "mode": "--mode",
+    "time_limit_s": "--time-limit",
+    "seed": "--seed",
+    "max_evaluations": "--max-evaluations",
+}
+#: ``plan design``'s defaults (those of :class:`planning.search.DesignParams` the command shows).
+DESIGN_DEFAULTS: dict[str, Any] = {"mode": "passenger", "time_limit_s": 60.0, "seed": 1}
 
-    options: dict[str, Any] = {"mode": args.mode, "time_limit_s": args.time_limit, "seed": args.seed}
-    if args.max_evaluations is not None:
-        options["max_evaluations"] = args.max_evaluations
-    return DesignParams(**options)
+
+def spec_design_table(source: str | Path) -> dict[str, Any]:
+    """The ``[design]`` table of a ``.toml`` planning spec (``{}`` for a CEC folder or a spec without one)."""
+    import tomllib
+
+    from planning import PlanningFileError
+
+    path = Path(source)
+    if path.suffix.lower() != ".toml":
+        return {}
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("design", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # load_source has read it, or says what is wrong with it
+    if not isinstance(table, dict):
+        raise PlanningFileError(path, "[design] must be a table")
+    unknown = sorted(set(table) - set(DESIGN_KEYS))
+    if unknown:
+        raise PlanningFileError(path, f"[design] {unknown[0]}: not a setting (allowed: {', '.join(DESIGN_KEYS)})")
+    return dict(table)
+
+
+def design_params(args: argparse.Namespace, spec: dict[str, Any] | None = None) -> Any:
+    """:class:`planning.search.DesignParams` from the options given, else the spec's ``[design]``
+    table, else :data:`DESIGN_DEFAULTS`; a bad value names its option or key."""
+    from planning.search import DesignParams
+    from routing.errors import InvalidArgumentError
+
+    given = {
+        "mode": args.mode,
+        "time_limit_s": args.time_limit,
+        "seed": args.seed,
+        "max_evaluations": args.max_evaluations,
+    }
+    options = {**DESIGN_DEFAULTS, **(spec or {}), **{k: v for k, v in given.items() if v is not None}}
+    try:
+        return DesignParams(**options)
+    except InvalidArgumentError as exc:
+        value = options.get(exc.field)
+        if exc.field in (spec or {}) and given.get(exc.field) is None:
+            from planning import PlanningFileError
+
+            raise PlanningFileError(
+                args.source, f"[design] {exc.field}: got {value!r} (allowed: {exc.allowed})"
+            ) from None
+        raise InvalidArgumentError(DESIGN_KEYS.get(exc.field, exc.field), f"got {value!r}", exc.allowed) from None
 
 
 def design_record(problem: Any, result: Any) -> dict[str, Any]:
@@ -289,7 +338,7 @@ def cmd_plan_design(args: argparse.Namespace) -> int:
     changes = rule_changes(args)
     out = h.out_file(Path(args.out))
     problem = load_source(args.source, changes)
-    params = design_params(args)
+    params = design_params(args, spec_design_table(args.source))
 
     from planning import write_route_set
     from planning.evaluate import warm_up
@@ -516,18 +565,16 @@ def add_commands(
         "source (1-based numbers for the benchmark files, as the published route sets); in pareto mode also "
         '"front": the non-dominated (ATT, TRT) route sets. The rules default to the published instance\'s '
         "(Mandl 6 routes of 2 .. 8 stops, Mumford0 12 of 2 .. 15, Mumford1 15 of 10 .. 30, Mumford3 60 of "
-        "12 .. 25) and are required for any other folder.",
+        "12 .. 25) and are required for any other folder; a city spec's [rules] give them. A spec's [design] table may "
+        "set mode, time_limit_s, seed and max_evaluations; the options given here win.",
     )
     de.add_argument("source", help=SOURCE_HELP)
     _rule_options(de, h, what="default: the published instance's; required for another folder")
-    de.add_argument(
-        "--time-limit", type=h.positive(float), default=60.0, metavar="S", help="search time in seconds (default 60)"
-    )
-    de.add_argument("--seed", type=h.seed, default=1, metavar="N", help="random seed (default 1)")
+    de.add_argument("--time-limit", type=h.positive(float), metavar="S", help="search time in seconds (default 60)")
+    de.add_argument("--seed", type=h.seed, metavar="N", help="random seed (default 1)")
     de.add_argument(
         "--mode",
         choices=("passenger", "pareto"),
-        default="passenger",
         help="passenger: minimise ATT (the benchmark); pareto: NSGA-II over ATT and TRT (default passenger)",
     )
     de.add_argument(

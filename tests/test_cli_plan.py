@@ -242,3 +242,24 @@ def test_report_writes_its_files(
         assert {"stops.txt", "routes.txt", "trips.txt", "stop_times.txt"} <= set(z.namelist())
     assert (out / "before_after.md").read_text().count("|") > 10
     assert "before_after" in kpi
+
+
+def test_a_specs_design_table_gives_the_settings_the_options_do_not(tmp_path: Path) -> None:
+    pytest.importorskip("planning.search")
+    from mobility.cli import build_parser
+    from mobility.plan_cli import design_params, spec_design_table
+    from planning import PlanningFileError
+
+    spec = tmp_path / "city.toml"
+    spec.write_text('[city]\nosm = "x.osm"\n\n[design]\nmode = "pareto"\ntime_limit_s = 30\nseed = 7\n')
+    args = build_parser().parse_args(["plan", "design", str(spec), "--seed", "2"])
+    params = design_params(args, spec_design_table(spec))
+    assert (params.mode, params.time_limit_s, params.seed, params.max_evaluations) == ("pareto", 30, 2, None)
+    plain = design_params(build_parser().parse_args(["plan", "design", str(spec)]), {})
+    assert (plain.mode, plain.time_limit_s, plain.seed) == ("passenger", 60.0, 1)
+    spec.write_text("[design]\ntime_limit_s = -5\n")
+    with pytest.raises(PlanningFileError, match=r"city.toml: \[design\] time_limit_s: got -5"):
+        design_params(args, spec_design_table(spec))
+    spec.write_text("[design]\npopulation = 5\n")
+    with pytest.raises(PlanningFileError, match=r"\[design\] population: not a setting"):
+        spec_design_table(spec)
