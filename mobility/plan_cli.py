@@ -56,10 +56,6 @@ RULE_OPTIONS = {
 }
 
 
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------------------- inputs
 def rule_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The rules given on the command line (``RouteRules`` field -> value), checked one by one."""
@@ -558,8 +554,9 @@ def add_commands(
     de = psub.add_parser(
         "design",
         help="search a route set (passenger-first, or the ATT/TRT Pareto front)",
-        description="Search a route set within a time limit (or an evaluation budget: then the same seed gives the "
-        'same result on any machine) and write it as JSON: {"routes": [[1, 2, 3], ...], "instance", '
+        description="Search a route set within a time limit or an evaluation budget (when the budget binds first, "
+        "the same seed gives the same result on any machine) and write it as JSON: "
+        '{"routes": [[1, 2, 3], ...], "instance", '
         '"att_min", "trt_min", "d0" .. "dun", "problems" (the independent check: [] when feasible), '
         '"mode", "seed", "evaluations", "elapsed_s", "rules", "history"} with the node ids of the '
         "source (1-based numbers for the benchmark files, as the published route sets); in pareto mode also "
@@ -581,7 +578,8 @@ def add_commands(
         "--max-evaluations",
         type=h.positive(int),
         metavar="K",
-        help="stop after K evaluations (with it, the same seed gives the same result)",
+        help="stop after K evaluations: the same seed then gives the same result on any machine, unless the "
+        "time limit ends the search first",
     )
     de.add_argument(
         "--out", default="routes.json", metavar="FILE", help="where to write the route set (default routes.json)"
