@@ -198,7 +198,7 @@ def _run_all(
     if workers <= 1:
         for k, (folder, mode, seed, limit) in enumerate(tasks):
             out[k] = run_one(folder, mode, seed, limit)
-            say(f"{Path(folder).name} {mode} seed {seed}")
+            say(f"{Path(folder).name} {mode} seed {seed} done")
         return [r for r in out if r is not None]
     saved = os.environ.get("NUMBA_NUM_THREADS")
     os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the spawned workers
@@ -210,7 +210,7 @@ def _run_all(
                 k = futures[future]
                 out[k] = future.result()
                 folder, mode, seed, _ = tasks[k]
-                say(f"{Path(folder).name} {mode} seed {seed}")
+                say(f"{Path(folder).name} {mode} seed {seed} done")
     finally:
         if saved is None:
             os.environ.pop("NUMBA_NUM_THREADS", None)
