@@ -484,7 +484,7 @@ def build_city(
                 )
             dropped["unknown stop id"] = float(table_od.count[unknown].sum())
             off = ~unknown & ((o < 0) | (d < 0))
-            dropped["stop off the network"] = float(table_od.count[off].sum())
+            dropped["stop not in the planning graph"] = float(table_od.count[off].sum())
         else:
             assert table_od.o_lat is not None and table_od.o_lon is not None
             assert table_od.d_lat is not None and table_od.d_lon is not None

@@ -166,8 +166,10 @@ def _check_positions(path: Path, ids: Sequence[str], lat: NDArray[np.float64], l
     bad = (np.abs(lat) > 90) | (np.abs(lon) > 180)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
+        hint = "; are the latitude and longitude swapped?" if abs(lon[k]) <= 90 < abs(lat[k]) <= 180 else ""
         raise PlanningFileError(
-            path, f"stop {ids[k]!r}: ({lat[k]}, {lon[k]}) is not a latitude/longitude in degrees (-90..90, -180..180)"
+            path,
+            f"stop {ids[k]!r}: ({lat[k]}, {lon[k]}) is not a latitude/longitude in degrees (-90..90, -180..180){hint}",
         )
 
 
