@@ -430,3 +430,60 @@ def test_spec_paths_relative_to_the_spec(dongjak_net, data_dir, tmp_path):
     spec.write_text(spec.read_text().replace('stops = "virtual"', 'stops = "virtual"\ngravity_trips = 900'))
     p = load_problem(spec, data_dir=tmp_path / "elsewhere")
     assert p.total_demand == 900 and math.isinf(p.rules.max_circuity)
+
+
+# ---------------------------------------------------------------------------- other sources
+def test_osm_bus_stops_of_an_extract_that_has_them(helsinki_net):
+    assert helsinki_net.osm_stop_id.size >= MIN_OSM_STOPS
+    messages: list[str] = []
+    b = build_city(helsinki_net, rules=RULES, stops="osm", progress=messages.append)
+    assert b.stops_read == helsinki_net.osm_stop_id.size
+    assert set(b.stops.ids) <= {str(int(s)) for s in helsinki_net.osm_stop_id}
+    assert len(b.stops) + b.stops_far == b.stops_read
+    assert b.problem.connected and "OSM bus stops of helsinki" in b.problem.source
+    assert any("planning nodes" in m for m in messages) and any("gravity" in m for m in messages)
+
+
+def _two_towns(one_way_bridge: bool) -> routing.RoadNetwork:
+    """Two 4 x 4 grids of two-way streets 200 m apart, 3 km from each other, joined by a one-way road."""
+    from pyproj import Transformer
+
+    xs, ys, tails, heads = [], [], [], []
+    for town, x0 in enumerate((300_000.0, 303_000.0)):
+        for r in range(4):
+            for c in range(4):
+                xs.append(x0 + 200 * c)
+                ys.append(4_150_000.0 + 200 * r)
+                k = town * 16 + r * 4 + c
+                if c < 3:
+                    tails += [k, k + 1]
+                    heads += [k + 1, k]
+                if r < 3:
+                    tails += [k, k + 4]
+                    heads += [k + 4, k]
+    if one_way_bridge:
+        tails.append(3)
+        heads.append(16)
+    lon, lat = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True).transform(xs, ys)
+    lengths = np.hypot(np.subtract([xs[t] for t in tails], [xs[h] for h in heads]),
+                       np.subtract([ys[t] for t in tails], [ys[h] for h in heads]))  # fmt: skip
+    return routing.RoadNetwork.from_edges(
+        tail=tails, head=heads, travel_time_s=lengths / 10.0, length_m=lengths, lat=lat, lon=lon, x_m=xs, y_m=ys,
+        crs="EPSG:32652", largest_component=False, name="two_towns",
+    )  # fmt: skip
+
+
+def test_nodes_that_cannot_reach_the_others_are_dropped():
+    net = _two_towns(one_way_bridge=True)
+    b = build_city(net, rules=RULES, stops="virtual", stop_spacing_m=150, cluster_m=0)
+    assert b.problem.num_nodes == 16 and len(b.dropped_nodes) == 16
+    assert b.problem.connected and "16 unreachable nodes dropped" in b.problem.source
+    # every kept node is in one town
+    assert np.ptp(b.problem.x) == 600
+
+
+def test_tiny_city_refused_with_the_reason():
+    net = _two_towns(one_way_bridge=False)
+    with pytest.raises(InvalidArgumentError) as exc:
+        build_city(net, rules=RouteRules(num_routes=2, min_stops=5), stops="virtual", stop_spacing_m=2000)
+    assert "planning nodes after aggregating" in one_line(exc)
