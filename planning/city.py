@@ -9,10 +9,10 @@
    (:func:`routing.virtual_stops`). Otherwise a stops CSV or a GTFS feed
    (:func:`planning.stops_io.read_stops`). Stops farther than ``max_snap_m`` from the nearest
    road-network node are dropped and counted (a warning is logged).
-2. **Planning nodes.** Nearby stops are aggregated, deterministically: stops are taken in order
-   of how many stops lie within ``cluster_m`` of them (most first, then file order); each stop
-   not yet taken opens a cluster and takes every untaken stop within ``cluster_m`` of it
-   (straight line). A cluster's node sits on the road node nearest the mean position of its
+2. **Planning nodes.** Nearby stops are aggregated, deterministically (:func:`cluster_points`):
+   stops are taken in order of how many stops lie within ``cluster_m`` of them (most first, then
+   file order); each stop not yet taken opens a cluster and takes every untaken stop within
+   ``cluster_m`` of it (straight line). A cluster's node sits on the road node nearest the mean position of its
    stops; clusters that land on the same road node are one node. Nodes are named ``"N1"``,
    ``"N2"``, ... in order of position (west to east, then south to north);
    :attr:`CityBuild.node_stops` says which stops each holds.
@@ -105,6 +105,7 @@ __all__ = [
     "CityBuild",
     "build_city",
     "city_problem",
+    "cluster_points",
     "load_city",
     "load_problem",
 ]
@@ -218,25 +219,35 @@ def _stops_problem(stops: str | Path, reason: str) -> Exception:
     return PlanningFileError(stops, reason)
 
 
-def _cluster(x: NDArray[np.float64], y: NDArray[np.float64], radius: float) -> NDArray[np.int64]:
-    """Cluster label per point (leader clustering, densest first; see the module docstring)."""
+def cluster_points(
+    x: NDArray[np.float64], y: NDArray[np.float64], radius_m: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Leader clustering of points (metres): the cluster of each point and each cluster's leader.
+
+    Points are taken in order of how many points lie within ``radius_m`` of them (most first,
+    then index); each point not yet in a cluster leads a new one and takes every point not yet
+    in a cluster within ``radius_m`` of it (itself included). So every point is within
+    ``radius_m`` of its leader, and farther than that from every leader chosen before its own.
+    Clusters are numbered in the order their leaders were chosen; ``radius_m = 0`` gives one
+    cluster per point. A KD-tree finds the neighbours; the loop is linear in the points.
+    """
     n = x.shape[0]
+    if radius_m <= 0:
+        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
     label = np.full(n, -1, np.int64)
-    if radius <= 0:
-        return np.arange(n, dtype=np.int64)
     tree = cKDTree(np.column_stack([x, y]))
-    near = tree.query_ball_point(np.column_stack([x, y]), r=radius)
+    near = tree.query_ball_point(np.column_stack([x, y]), r=radius_m)
     density = np.array([len(a) for a in near], np.int64)
     order = np.lexsort((np.arange(n), -density))
-    c = 0
+    leaders: list[int] = []
     for i in order:
         if label[i] >= 0:
             continue
         members = np.asarray(near[i], np.int64)
         members = members[label[members] < 0]
-        label[members] = c
-        c += 1
-    return label
+        label[members] = len(leaders)
+        leaders.append(int(i))
+    return label, np.asarray(leaders, np.int64)
 
 
 def _greedy_spanner(
@@ -380,7 +391,7 @@ def build_city(
     # 2. planning nodes
     t0 = time.perf_counter()
     say(f"aggregating {len(table)} stops within {cluster_m:g} m")
-    label = _cluster(sx, sy, cluster_m)
+    label, _ = cluster_points(sx, sy, cluster_m)
     nc = int(label.max()) + 1
     cx = np.bincount(label, sx, nc) / np.bincount(label, minlength=nc)
     cy = np.bincount(label, sy, nc) / np.bincount(label, minlength=nc)
@@ -655,6 +666,10 @@ def read_spec(path: str | Path, *, data_dir: str | Path | None = None) -> tuple[
         stops = _locate(spec, "stops", stops, folder)
     args["stops"] = stops
     if "od_window" in city:
+        if "od" not in city:
+            raise PlanningFileError(
+                spec, "[city] od_window: given without od (the window selects rows of the OD table)"
+            )
         w = city["od_window"]
         if not (isinstance(w, list) and len(w) == 2 and all(isinstance(t, str) for t in w)):
             raise PlanningFileError(spec, f'[city] od_window: got {w!r} (allowed: two times, e.g. ["07:00", "09:00"])')

@@ -22,7 +22,15 @@ from scipy.sparse.csgraph import shortest_path
 
 import routing
 from planning import PlanningFileError, RouteRules, read_cec
-from planning.city import MIN_OSM_STOPS, CityBuild, build_city, city_problem, load_city, load_problem
+from planning.city import (
+    MIN_OSM_STOPS,
+    CityBuild,
+    build_city,
+    city_problem,
+    cluster_points,
+    load_city,
+    load_problem,
+)
 from planning.errors import InvalidArgumentError
 from planning.od import gravity_demand, parse_time_of_day, read_od
 from planning.stops_io import read_stops
@@ -156,24 +164,32 @@ def test_csv_stops_aggregate_within_cluster_m(jamsil_csv, jamsil_net):
         assert d[b.road_node[k]] == pytest.approx(d.min())
 
 
-def test_cluster_radius_bounds_the_clusters(jamsil_net):
+def test_cluster_points_against_its_definition():
+    rng = np.random.default_rng(7)
+    for n, radius in ((1, 50.0), (200, 0.0), (300, 150.0), (300, 400.0)):
+        xy = np.concatenate([rng.uniform(0, 3000, (n, 2)), rng.normal(1500, 60, (n // 3, 2))])
+        label, leaders = cluster_points(xy[:, 0], xy[:, 1], radius)
+        assert label.shape == (len(xy),) and set(label.tolist()) == set(range(len(leaders)))
+        assert np.array_equal(label[leaders], np.arange(len(leaders)))
+        d = np.hypot(*(xy[:, None, :] - xy[leaders][None, :, :]).transpose(2, 0, 1))  # point x leader
+        for p in range(len(xy)):
+            c = label[p]
+            assert d[p, c] <= radius + 1e-9
+            assert np.all(d[p, :c] > radius)  # not within reach of an earlier leader
+        again, _ = cluster_points(xy[:, 0].copy(), xy[:, 1].copy(), radius)
+        assert np.array_equal(again, label)
+
+
+def test_cluster_radius_sets_the_nodes(jamsil_net):
     stops = routing.virtual_stops(jamsil_net, spacing_m=150)
+    counts = []
     for radius in (0.0, 200.0, 600.0):
         b = build_city(jamsil_net, rules=RULES, stops="virtual", stop_spacing_m=150, cluster_m=radius)
-        x, y = routing.snapping.project(jamsil_net, b.stops.lat, b.stops.lon)
-        for held in b.node_stops:
-            idx = [b.stops.ids.index(s) for s in held]
-            if radius == 0:  # one node per road node
-                assert len({int(stops.node[i]) for i in idx}) == 1
-            elif len(idx) > 1:
-                span = np.hypot(x[idx][:, None] - x[idx][None, :], y[idx][:, None] - y[idx][None, :]).max()
-                # stops of a cluster lie within cluster_m of its first stop; merged clusters share a road node
-                assert span <= 2 * radius + 2 * 500
-        if radius == 0:
+        counts.append(b.problem.num_nodes)
+        if radius == 0:  # one node per road node, and virtual stops are road nodes
             assert b.problem.num_nodes == len(stops)
-    small = build_city(jamsil_net, rules=RULES, stops="virtual", stop_spacing_m=150, cluster_m=200)
-    large = build_city(jamsil_net, rules=RULES, stops="virtual", stop_spacing_m=150, cluster_m=600)
-    assert large.problem.num_nodes < small.problem.num_nodes
+            assert all(len(held) == 1 for held in b.node_stops)
+    assert counts[0] > counts[1] > counts[2]
 
 
 def test_gtfs_folder_and_zip_give_the_csv_stops(jamsil_csv, jamsil_net, tmp_path):
@@ -385,7 +401,8 @@ BAD_SPECS = {
     "bad_cluster": ({"extra": "cluster_m = -5"}, "[city] cluster_m: got -5"),
     "bad_seed": ({"extra": 'seed = "one"'}, "[city] seed: got 'one'"),
     "missing_file": ({"extra": 'od = "nowhere.csv"'}, "[city] od: file not found"),
-    "bad_window": ({"extra": 'od_window = "morning"'}, "[city] od_window: got 'morning'"),
+    "bad_window": ({"extra": 'od = "od.csv"\nod_window = "morning"'}, "[city] od_window: got 'morning'"),
+    "window_without_od": ({"extra": 'od_window = ["07:00", "09:00"]'}, "[city] od_window: given without od"),
     "bad_rule": ({"rules": "max_stops = 1"}, "[rules] max_stops: got 1"),
     "unknown_rule": ({"rules": "routes = 3"}, "[rules] routes: unknown key"),
 }
@@ -394,6 +411,7 @@ BAD_SPECS = {
 @pytest.mark.parametrize("name", sorted(BAD_SPECS))
 def test_bad_spec(dongjak_net, data_dir, tmp_path, name):
     parts, expected = BAD_SPECS[name]
+    shutil.copy(DATA / "od_stops.csv", tmp_path / "od.csv")
     p = tmp_path / f"{name}.toml"
     p.write_text(SPEC.format(extra=parts.get("extra", ""), rules=parts.get("rules", "")))
     with pytest.raises(PlanningFileError) as exc:
@@ -424,12 +442,13 @@ def test_spec_structure_errors(data_dir, tmp_path):
 def test_spec_paths_relative_to_the_spec(dongjak_net, data_dir, tmp_path):
     (tmp_path / "osm").mkdir()
     shutil.copy(data_dir / "osm" / "seoul_dongjak.osm", tmp_path / "osm" / "d.osm")
-    shutil.copy(DATA / "od_stops.csv", tmp_path / "od.csv")
     spec = tmp_path / "plan.toml"
-    spec.write_text(SPEC.format(extra='od_window = ["07:00", "09:00"]', rules="").replace("seoul_dongjak", "d"))
-    spec.write_text(spec.read_text().replace('stops = "virtual"', 'stops = "virtual"\ngravity_trips = 900'))
+    spec.write_text(SPEC.format(extra="gravity_trips = 900", rules="").replace("seoul_dongjak", "d"))
     p = load_problem(spec, data_dir=tmp_path / "elsewhere")
-    assert p.total_demand == 900 and math.isinf(p.rules.max_circuity)
+    assert p.total_demand == 900 and math.isinf(p.rules.max_circuity) and p.name == "d"
+    with pytest.raises(InvalidArgumentError) as exc:  # the caller's change, not the file's
+        load_problem(spec, data_dir=tmp_path / "elsewhere", num_routes=0)
+    assert one_line(exc).startswith("num_routes: got 0")
 
 
 # ---------------------------------------------------------------------------- other sources
