@@ -12,8 +12,8 @@
 2. **Planning nodes.** Nearby stops are aggregated, deterministically (:func:`cluster_points`):
    stops are taken in order of how many stops lie within ``cluster_m`` of them (most first, then
    file order); each stop not yet taken opens a cluster and takes every untaken stop within
-   ``cluster_m`` of it (straight line). A cluster's node sits on the road node nearest the mean position of its
-   stops; clusters that land on the same road node are one node. Nodes are named ``"N1"``,
+   ``cluster_m`` of it (straight line). A cluster's node sits on the road node nearest the mean
+   position of its stops; clusters that land on the same road node are one node. Nodes are named ``"N1"``,
    ``"N2"``, ... in order of position (west to east, then south to north);
    :attr:`CityBuild.node_stops` says which stops each holds.
 3. **Links.** Road shortest-path times between the planning nodes come from the contraction
@@ -41,7 +41,8 @@
    where the stops and the demand came from, with the counts dropped.
 
 **Planning specs.** :func:`load_problem` reads a CEC-2013 instance folder (:func:`planning.read_cec`)
-or a TOML planning spec::
+or a TOML planning spec (the numbers shown for optional keys are their defaults, but for
+``seed``, whose default is 0, and the gravity model's trips)::
 
     [city]
     name = "jamsil"                  # optional (default: the network's name)
@@ -51,13 +52,13 @@ or a TOML planning spec::
     od = "trips.csv"                 # optional OD CSV; without it a gravity model (synthetic)
     od_window = ["07:00", "09:00"]   # optional: keep the OD rows in this time window
     cluster_m = 250                  # aggregation radius (0 .. 5000; 0: one node per road node)
-    seed = 1                         # gravity model seed
+    seed = 1                         # gravity model seed (whole number >= 0)
     max_snap_m = 500                 # stops farther from the roads are dropped (10 .. 5000)
     max_walk_m = 500                 # OD positions farther from a stop are dropped (10 .. 5000)
     neighbours = 6                   # candidate links per node (1 .. 50)
     detour = 0.15                    # link pruning tolerance (0 .. 2)
     gravity_trips = 10000            # gravity model: trips in all (default 500 per node)
-    gravity_decay_min = 10           # gravity model: decay time (minutes, > 0)
+    gravity_decay_min = 10           # gravity model: decay time (0.1 .. 1000 minutes)
 
     [rules]                          # planning.RouteRules; num_routes is required
     num_routes = 8
