@@ -72,7 +72,8 @@ Paths are absolute, or relative to the data folder (``data_dir``, default ``$MOB
 or ``../shared/data`` beside the repository) or to the spec's own folder, in that order, as the
 simulator's scenario files are. Other tables of the file are left to their readers (the command
 line's design settings). A bad key or value is one :class:`~planning.errors.PlanningFileError`
-line naming the file and the key.
+line naming the file and the key. The bundled specs are ``scenarios/plan_*.toml``: the prefix
+keeps them out of the simulator's list of service-day scenarios in the same folder.
 """
 
 from __future__ import annotations

@@ -140,6 +140,9 @@ def test_bundled_specs_load_through_load_problem(bundled, data_dir):
     p = load_problem(REPO / "scenarios" / "plan_dongjak.toml", data_dir=data_dir, num_routes=7)
     assert p.rules.num_routes == 7 and p.rules.max_stops == bundled["dongjak"].problem.rules.max_stops
     assert np.array_equal(p.demand, bundled["dongjak"].problem.demand)
+    with pytest.MonkeyPatch.context() as mp:  # the data folder from the environment, as the CLI's
+        mp.setenv("MOBILITY_DATA_DIR", str(data_dir))
+        assert load_problem(REPO / "scenarios" / "plan_jamsil.toml").num_nodes == bundled["jamsil"].problem.num_nodes
     cec = load_problem(data_dir / "tndp" / "Mandl")
     assert cec.num_nodes == read_cec(data_dir / "tndp" / "Mandl").num_nodes == 15
 
