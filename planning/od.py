@@ -5,17 +5,20 @@ them). Dialect and encodings as :func:`planning.stops_io.read_csv_table`. The co
 name (case ignored; the first alias present wins), are either
 
 * by stop: ``origin`` and ``destination`` (aliases ``o``, ``from``, ``origin_stop``,
-  ``o_stop``, ``from_stop``, ``origin_id``, ``o_id`` / ``d``, ``to``, ``destination_stop``,
-  ``d_stop``, ``to_stop``, ``destination_id``, ``d_id``): stop ids of the city's stops; or
+  ``o_stop``, ``from_stop``, ``origin_id``, ``o_id``, ``boarding_stop``, ``승차정류장id``,
+  ``승차정류소id`` / ``d``, ``to``, ``destination_stop``, ``d_stop``, ``to_stop``,
+  ``destination_id``, ``d_id``, ``alighting_stop``, ``하차정류장id``, ``하차정류소id``, as a
+  transit-card export names its boarding and alighting stops): stop ids of the city's stops; or
 * by position: ``o_lat``, ``o_lon``, ``d_lat``, ``d_lon`` (aliases ``origin_lat``,
   ``from_lat``, ... ``origin_lon``, ``o_lng``, ...): decimal degrees;
 
 with an optional ``count`` (aliases ``trips``, ``n``, ``demand``, ``volume``, ``passengers``,
-``pax``, ``riders``): trips of the row, a number >= 0 (without the column every row is one
-trip), and an optional ``time`` (aliases ``hour``, ``departure``, ``departure_time``,
-``start_time``, ``o_time``): ``HH:MM[:SS]`` (hours may pass 24, as in GTFS), a date-time whose
-time part is that (``2024-11-01 07:35`` or ``2024-11-01T07:35:00``), or a number of hours
-(``7.5``). Times let a caller keep a time window (:func:`read_od` ``window``).
+``pax``, ``riders``, ``승차인원``, ``이용객수``): trips of the row, a number >= 0 (without the
+column every row is one trip), and an optional ``time`` (aliases ``hour``, ``departure``,
+``departure_time``, ``start_time``, ``o_time``, ``승차시간``, ``승차시각``): ``HH:MM[:SS]``
+(hours may pass 24, as in GTFS), a date-time whose time part is that (``2024-11-01 07:35`` or
+``2024-11-01T07:35:00``), or a number of hours (``7.5``). Times let a caller keep a time window
+(:func:`read_od` ``window``).
 
 **Gravity model** (:func:`gravity_demand`), when a city has no OD table: trips between nodes
 ``i != j`` in proportion to ``w_i * w_j * exp(-t_ij / decay_min)`` (``w``: a trip-end weight per
@@ -39,16 +42,20 @@ from .stops_io import read_csv_table
 
 __all__ = ["OdTable", "gravity_demand", "parse_time_of_day", "read_od"]
 
-ORIGIN_COLUMNS = ("origin", "o", "from", "origin_stop", "o_stop", "from_stop", "origin_id", "o_id")
+ORIGIN_COLUMNS = (
+    "origin", "o", "from", "origin_stop", "o_stop", "from_stop", "origin_id", "o_id", "boarding_stop",
+    "승차정류장id", "승차정류소id",
+)  # fmt: skip
 DESTINATION_COLUMNS = (
-    "destination", "d", "to", "destination_stop", "d_stop", "to_stop", "destination_id", "d_id",
+    "destination", "d", "to", "destination_stop", "d_stop", "to_stop", "destination_id", "d_id", "alighting_stop",
+    "하차정류장id", "하차정류소id",
 )  # fmt: skip
 O_LAT_COLUMNS = ("o_lat", "origin_lat", "from_lat", "o_latitude", "origin_latitude")
 O_LON_COLUMNS = ("o_lon", "origin_lon", "from_lon", "o_lng", "origin_lng", "o_longitude", "origin_longitude")
 D_LAT_COLUMNS = ("d_lat", "destination_lat", "to_lat", "d_latitude", "destination_latitude")
 D_LON_COLUMNS = ("d_lon", "destination_lon", "to_lon", "d_lng", "destination_lng", "d_longitude")
-COUNT_COLUMNS = ("count", "trips", "n", "demand", "volume", "passengers", "pax", "riders")
-TIME_COLUMNS = ("time", "hour", "departure", "departure_time", "start_time", "o_time")
+COUNT_COLUMNS = ("count", "trips", "n", "demand", "volume", "passengers", "pax", "riders", "승차인원", "이용객수")
+TIME_COLUMNS = ("time", "hour", "departure", "departure_time", "start_time", "o_time", "승차시간", "승차시각")
 
 _CLOCK = re.compile(r"(?:^|[ T])(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
 

@@ -245,6 +245,21 @@ def test_od_by_stop_ids(jamsil_csv):
     assert "od_stops.csv" in b.problem.source and "synthetic" not in b.problem.source
 
 
+def test_od_as_a_korean_transit_card_export(jamsil_csv, tmp_path):
+    """One row per tap (no count column), Korean headers, CP949: the same table as od_stops.csv."""
+    rows = ["승차정류장ID,하차정류장ID,승차시간"]
+    for line in (DATA / "od_stops.csv").read_text().splitlines()[2:]:
+        o, d, count, t = line.split(",")
+        rows += [f"{o},{d},2024-11-01 {t}:00"] * int(count)
+    p = tmp_path / "card.csv"
+    p.write_bytes("\n".join(rows).encode("cp949"))
+    table = read_od(p)
+    assert len(table) == table.total == 570 and table.time_s is not None
+    b = build_city(jamsil_csv.network, rules=RULES, stops=DATA / "jamsil_stops.csv", od=p)
+    assert np.array_equal(b.problem.demand, jamsil_csv.problem.demand)
+    assert b.trips_dropped == jamsil_csv.trips_dropped
+
+
 def test_od_time_window(jamsil_net):
     b = build_city(
         jamsil_net, rules=RULES, stops=DATA / "jamsil_stops.csv", od=DATA / "od_stops.csv",
