@@ -16,9 +16,9 @@ Stops are a :class:`StopTable`: an id, a position (WGS84) and a name per stop. T
   separated by commas, semicolons, tabs or ``|`` (told from the header line), encoded in UTF-8
   (with or without a byte-order mark) or CP949 (Korean exports); ``#`` lines and blank lines are
   skipped. Ids must be unique; coordinates are decimal degrees.
-* a **GTFS** feed (a ``.zip`` or a folder holding ``stops.txt``), read with gtfs-kit: its stops
-  and boarding platforms (``location_type`` 0 or empty); stations, entrances and other nodes
-  are skipped.
+* a **GTFS** feed (a ``.zip`` or a folder holding ``stops.txt``): its ``stops.txt`` alone is
+  read, with gtfs-kit; its stops and boarding platforms (``location_type`` 0 or empty) are
+  kept, stations, entrances and other nodes skipped.
 
 Any problem is a :class:`~planning.errors.PlanningFileError` naming the file and the line.
 :func:`read_csv_table` is the CSV reader of this room (also used for OD tables).
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -224,12 +225,22 @@ def read_gtfs_stops(path: str | Path) -> StopTable:
         raise PlanningFileError(p, "GTFS feed not found")
     if not is_gtfs(p):
         raise PlanningFileError(p, "not a GTFS feed (a .zip or a folder with stops.txt)")
+    import tempfile
+
     import gtfs_kit
 
-    try:
-        feed = gtfs_kit.read_feed(p, dist_units="km")
-    except Exception as exc:  # gtfs-kit / pandas raise many kinds; the user gets one line
-        raise PlanningFileError(p, f"GTFS feed cannot be read ({type(exc).__name__}: {exc})") from None
+    # Only stops.txt is read: a city's feed holds millions of stop_times that are not needed here.
+    with tempfile.TemporaryDirectory(prefix="planning-gtfs-") as tmp:
+        try:
+            if p.is_dir():
+                shutil.copyfile(p / "stops.txt", Path(tmp) / "stops.txt")
+            else:
+                with zipfile.ZipFile(p) as z:
+                    member = next(n for n in z.namelist() if Path(n).name == "stops.txt")
+                    (Path(tmp) / "stops.txt").write_bytes(z.read(member))
+            feed = gtfs_kit.read_feed(tmp, dist_units="km")
+        except Exception as exc:  # zip, gtfs-kit and pandas raise many kinds; the user gets one line
+            raise PlanningFileError(p, f"GTFS stops.txt cannot be read ({type(exc).__name__}: {exc})") from None
     stops = feed.stops
     if stops is None or len(stops) == 0:
         raise PlanningFileError(p, "stops.txt has no stops")

@@ -201,7 +201,11 @@ def test_gtfs_folder_and_zip_give_the_csv_stops(jamsil_csv, jamsil_net, tmp_path
     zipped = tmp_path / "feed.zip"
     with zipfile.ZipFile(zipped, "w") as z:
         z.write(DATA / "jamsil_gtfs" / "stops.txt", "stops.txt")
-    for source in (DATA / "jamsil_gtfs", zipped):
+    nested = tmp_path / "nested.zip"  # stops.txt in a folder; the other tables are not read
+    with zipfile.ZipFile(nested, "w") as z:
+        z.write(DATA / "jamsil_gtfs" / "stops.txt", "feed/stops.txt")
+        z.writestr("feed/stop_times.txt", b"\xff\xfe not a table \x00" * 100)
+    for source in (DATA / "jamsil_gtfs", zipped, nested):
         b = build_city(jamsil_net, rules=RULES, stops=source, od=DATA / "od_stops.csv")
         assert b.node_stops == jamsil_csv.node_stops
         assert b.node_names == jamsil_csv.node_names
