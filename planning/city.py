@@ -437,7 +437,8 @@ def build_city(
     if n < max(2, rules.min_stops):
         raise _stops_problem(
             stops,
-            f"only {n} planning nodes after aggregating the stops within {cluster_m:g} m; the rules need "
+            f"only {n} planning node{'s' if n != 1 else ''} after aggregating the stops within {cluster_m:g} m; "
+            "the rules need "
             f"at least {max(2, rules.min_stops)} (min_stops) - lower cluster_m or give more stops",
         )
     t_min = (secs + secs.T).astype(np.float64) / 120.0  # mean of the two directions, minutes

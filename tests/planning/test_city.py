@@ -527,4 +527,4 @@ def test_tiny_city_refused_with_the_reason():
     net = _two_towns(one_way_bridge=False)
     with pytest.raises(InvalidArgumentError) as exc:
         build_city(net, rules=RouteRules(num_routes=2, min_stops=5), stops="virtual", stop_spacing_m=2000)
-    assert "planning nodes after aggregating" in one_line(exc)
+    assert "only 1 planning node after aggregating" in one_line(exc)
