@@ -528,3 +528,18 @@ def test_tiny_city_refused_with_the_reason():
     with pytest.raises(InvalidArgumentError) as exc:
         build_city(net, rules=RouteRules(num_routes=2, min_stops=5), stops="virtual", stop_spacing_m=2000)
     assert "only 1 planning node after aggregating" in one_line(exc)
+
+
+def test_swapped_coordinates_are_named(helsinki_net, tmp_path):
+    lat, lon = float(helsinki_net.lat[0]), float(helsinki_net.lon[0])  # both within +-90 degrees
+    p = tmp_path / "stops.csv"
+    p.write_text(f"stop_id,lat,lon\nA,{lon},{lat}\nB,{lon + 0.001},{lat}\n")
+    with pytest.raises(PlanningFileError) as exc:
+        build_city(helsinki_net, rules=RULES, stops=p)
+    assert "none of the 2 stops lies within 500 m" in one_line(exc) and "swapped" in one_line(exc)
+    p.write_text(f"stop_id,lat,lon\nA,{lat + 1},{lon}\n")
+    with pytest.raises(PlanningFileError) as exc:
+        build_city(helsinki_net, rules=RULES, stops=p)
+    msg = one_line(exc)
+    km = float(msg.split("the nearest is ")[1].split(" km")[0])
+    assert 105 < km < 112 and "swapped" not in msg  # a degree of latitude north, less the network's span
