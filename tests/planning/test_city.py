@@ -536,10 +536,10 @@ def test_swapped_coordinates_are_named(helsinki_net, tmp_path):
     p.write_text(f"stop_id,lat,lon\nA,{lon},{lat}\nB,{lon + 0.001},{lat}\n")
     with pytest.raises(PlanningFileError) as exc:
         build_city(helsinki_net, rules=RULES, stops=p)
-    assert "none of the 2 stops lies within 500 m" in one_line(exc) and "swapped" in one_line(exc)
+    assert "none of the 2 stops lies within 500 m" in one_line(exc) and "longitude swapped?" in one_line(exc)
     p.write_text(f"stop_id,lat,lon\nA,{lat + 1},{lon}\n")
     with pytest.raises(PlanningFileError) as exc:
         build_city(helsinki_net, rules=RULES, stops=p)
     msg = one_line(exc)
     km = float(msg.split("the nearest is ")[1].split(" km")[0])
-    assert 105 < km < 112 and "swapped" not in msg  # a degree of latitude north, less the network's span
+    assert 105 < km < 112 and "longitude swapped" not in msg  # a degree of latitude north, less the network's span
