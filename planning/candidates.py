@@ -204,14 +204,15 @@ class _Builder:
         self.found[key] = (arr, t, self.score_of(best))
         return arr
 
-    def extend(self, r: list[int], target: int) -> list[int] | None:
-        """Add linked stops at the ends (most added direct demand first) while the circuity holds,
-        until ``target`` stops; None if stuck before ``rules.min_stops``."""
+    def extend(self, r: list[int], target: int, prefer: NDArray[np.bool_] | None = None) -> list[int] | None:
+        """Add linked stops at the ends (most added direct demand first; with ``prefer``, nodes
+        it marks before others) while the circuity holds, until ``target`` stops; None if stuck
+        before ``rules.min_stops``."""
         route = list(r)
         on = set(route)
         fwd = self.time_of(route) if len(route) > 1 else 0.0
         while len(route) < target:
-            best: tuple[float, float, int, int] | None = None  # (-gain, added time, end, node)
+            best: tuple[int, float, float, int, int] | None = None  # (-preferred, -gain, added time, end, node)
             idx = np.asarray(route, np.int64)
             for end in (0, 1):
                 u = route[0] if end == 0 else route[-1]
@@ -226,12 +227,12 @@ class _Builder:
                     ):
                         continue
                     gain = float(self.dsym[c, idx].sum())
-                    cand = (-gain, add, end, c)
+                    cand = (-int(prefer[c]) if prefer is not None else 0, -gain, add, end, c)
                     if best is None or cand < best:
                         best = cand
             if best is None:
                 break
-            _, add, end, c = best
+            _, _, add, end, c = best
             if end == 0:
                 route.insert(0, c)
             else:
@@ -358,6 +359,7 @@ def candidate_routes(
 
     # select: the best diverse routes, then for every node on none of them the best route
     # through it (replacing the lowest of the diverse ones when the pool is full)
+    family = _sweep_family(b)
     keys = sorted(b.found, key=lambda key: (-b.found[key][2], key))
     routes = [b.found[key][0] for key in keys]
     scores = [b.found[key][2] for key in keys]
@@ -365,7 +367,8 @@ def candidate_routes(
     first_with = np.full(n, -1, np.int64)
     for idx in range(len(routes) - 1, -1, -1):
         first_with[routes[idx]] = idx
-    cover: list[int] = []
+    position = {key: k for k, key in enumerate(keys)}
+    cover: list[int] = [position[key] for key in family]
     hopeless: set[int] = set()
     while True:
         final = cover + [k for k in diverse if k not in cover][: max(0, max_routes - len(cover))]
@@ -397,6 +400,41 @@ def candidate_routes(
         direct_demand=np.asarray([scores[k] for k in final], np.float64),
         max_circuity=circ,
     )
+
+
+def _sweep_family(b: _Builder) -> list[tuple[int, ...]]:
+    """Routes that together serve every node they can (the keys of ``b.found``), so that a pool
+    holds a cover of few routes: from the busiest node, then repeatedly from an unserved node
+    next to a served one (the route starts at the served one, so the routes are connected),
+    extended to ``rules.max_stops`` preferring unserved nodes."""
+    n = b.n
+    served = np.zeros(n, bool)
+    skipped = np.zeros(n, bool)
+    weight = b.dsym.sum(axis=1)
+    rank = np.lexsort((np.arange(n), -weight))
+    out: list[tuple[int, ...]] = []
+    while True:
+        todo = ~served & ~skipped
+        if not todo.any():
+            return out
+        frontier = todo & b.both[:, served].any(axis=1) if served.any() else np.zeros(n, bool)
+        pool = frontier if frontier.any() else todo
+        v = int(next(u for u in rank if pool[u]))
+        start = [v]
+        if frontier.any():
+            nb = b.nbrs[v]
+            u = int(nb[served[nb]][np.argmax(weight[nb[served[nb]]])])
+            start = [u, v]
+        r = b.extend(start, b.rules.max_stops, prefer=~served)
+        arr = b.admit(r) if r is not None else None
+        if arr is None and len(start) == 2:  # try from the node alone
+            r = b.extend([v], b.rules.max_stops, prefer=~served)
+            arr = b.admit(r) if r is not None else None
+        if arr is None:
+            skipped[v] = True
+            continue
+        served[arr] = True
+        out.append(tuple(int(x) for x in arr) if arr[0] < arr[-1] else tuple(int(x) for x in arr[::-1]))
 
 
 def _route_through(

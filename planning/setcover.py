@@ -145,6 +145,9 @@ def set_cover(
         owners.append(np.full(a.size, k, np.int64))
     code = np.concatenate(codes)
     owner = np.concatenate(owners)
+    entry_pair = np.unique(code, return_inverse=True)[1].reshape(-1)
+    entry_owner = owner.copy()
+    entry_dem = dsym.reshape(-1)[code]
     order = np.argsort(code, kind="stable")
     code, owner = code[order], owner[order]
     uniq, start = np.unique(code, return_index=True)
@@ -221,8 +224,13 @@ def set_cover(
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
     solver.parameters.linearization_level = 2
-    hint = _greedy_cover(on, pool.direct_demand, num)
-    if hint is not None:  # a complete hint: the model's variables as the greedy choice sets them
+
+    def set_hint(forbidden: NDArray[np.bool_]) -> None:
+        """Hint the solver with a greedy choice avoiding ``forbidden`` routes (all variables set)."""
+        model.clear_hints()
+        hint = _greedy_cover(on, entry_pair, entry_owner, entry_dem, num, forbidden)
+        if hint is None:
+            return
         pick = np.zeros(m, bool)
         pick[hint] = True
         value: dict[int, bool] = {}
@@ -239,6 +247,10 @@ def set_cover(
                 model.add_hint(w, both)
                 any_way = any_way or both
             model.add_hint(z, any_way and not (y is not None and value[y.index]))
+
+    rng = np.random.default_rng(seed)
+    forbidden = np.zeros(m, bool)
+    set_hint(forbidden)
     deadline = t0 + float(time_limit_s)
     found: list[tuple[float, list[int]]] = []
     cuts: set[frozenset[int]] = set()
@@ -294,31 +306,77 @@ def set_cover(
             progress(len(found), num_solutions)
         if s_index + 1 < num_solutions:
             model.add(sum(x[k] for k in result) <= num - differ)
+            forbidden[rng.choice(np.asarray(result), size=differ, replace=False)] = True
+            set_hint(forbidden)
     found.sort(key=lambda f: f[0])
     return [tuple(routes[k].copy() for k in chosen) for _, chosen in found]
 
 
-def _greedy_cover(on: NDArray[np.bool_], value: NDArray[np.float64], num: int) -> list[int] | None:
-    """A connected choice of ``num`` routes serving every node, built greedily (a hint for the
-    solver), or None if the greedy way finds none: start from the most valuable route, then
-    add the route touching the chosen ones that serves most new nodes (then most value)."""
-    m = on.shape[0]
-    if m == 0:
+def _greedy_cover(
+    on: NDArray[np.bool_],
+    entry_pair: NDArray[np.int64],
+    entry_owner: NDArray[np.int64],
+    entry_dem: NDArray[np.float64],
+    num: int,
+    forbidden: NDArray[np.bool_],
+) -> list[int] | None:
+    """A connected choice of ``num`` routes, none ``forbidden``, serving every node, built
+    greedily as a hint for the solver (None if the greedy way finds none).
+
+    Each step adds a route sharing a node with those chosen (so the set stays connected): the one
+    adding most demand ridden without transfer, except in the last ``k`` steps, which add the
+    route serving most unserved nodes (then most demand). ``k`` is the smallest of a few tries
+    (half, all, ... of the routes a coverage-only greedy needs) that ends with every node served.
+    ``entry_*``: the node pairs of every route (``entry_owner``), as pair index and pair demand."""
+    needed = _greedy_run(on, entry_pair, entry_owner, entry_dem, num, forbidden, num, count_only=True)
+    if not isinstance(needed, int):
         return None
-    chosen = [int(np.argmax(value))]
-    served = on[chosen[0]].copy()
-    free = np.ones(m, bool)
-    free[chosen[0]] = False
+    size = needed
+    for k in sorted({max(0, size // 2), size, (size + num) // 2, num}):
+        got = _greedy_run(on, entry_pair, entry_owner, entry_dem, num, forbidden, k)
+        if isinstance(got, list):
+            return got
+    return None
+
+
+def _greedy_run(
+    on: NDArray[np.bool_],
+    entry_pair: NDArray[np.int64],
+    entry_owner: NDArray[np.int64],
+    entry_dem: NDArray[np.float64],
+    num: int,
+    forbidden: NDArray[np.bool_],
+    cover_steps: int,
+    *,
+    count_only: bool = False,
+) -> list[int] | int | None:
+    m, n = on.shape
+    npairs = int(entry_pair.max()) + 1 if entry_pair.size else 0
+    done_pair = np.zeros(npairs, bool)
+    starts = np.zeros(m + 1, np.int64)
+    np.cumsum(np.bincount(entry_owner, minlength=m), out=starts[1:])
+    served = np.zeros(n, bool)
+    free = ~forbidden
+    chosen: list[int] = []
     while len(chosen) < num:
-        touch = free & (on & served).any(axis=1)
+        if count_only and served.all():
+            return len(chosen)
+        gain = np.bincount(entry_owner, weights=np.where(done_pair[entry_pair], 0.0, entry_dem), minlength=m)
+        touch = free & (on[:, served].any(axis=1) if chosen else True)
         if not touch.any():
             return None
         new = (on & ~served).sum(axis=1)
-        key = np.where(touch, new * (value.max() + 1.0) + value, -1.0)
-        k = int(np.argmax(key))
+        if num - len(chosen) <= cover_steps and not served.all():
+            key = np.lexsort((-np.arange(m), gain, new, touch))
+        else:
+            key = np.lexsort((-np.arange(m), new, gain, touch))
+        k = int(key[-1])
         chosen.append(k)
         served |= on[k]
+        done_pair[entry_pair[starts[k] : starts[k + 1]]] = True
         free[k] = False
+    if count_only:
+        return len(chosen) if served.all() else None
     return chosen if served.all() else None
 
 
