@@ -31,8 +31,16 @@ scaled so that ``operator_weight`` is the minutes per trip one typical route is 
 beyond the :data:`MAX_PAIRS` of highest demand count as needing two transfers whatever the
 choice (a constant).
 
+Solving: a complete hint first (a greedy connected choice, :func:`_greedy_cover`), then CP-SAT
+on the whole model for :data:`FIRST_SOLVE_SHARE` of the time; unless that proves the optimum, a
+large-neighbourhood search for the rest: free :data:`LNS_FREE` chosen routes, allow up to
+:data:`LNS_CANDIDATES` candidates sharing a node with them, fix the other routes (CP-SAT
+assumptions) and re-solve, keeping improvements. Connectivity cuts found on the way are kept
+for every later solve.
+
 Several solutions (``num_solutions > 1``): after each, a no-good cut (the next set shares at
-most ``N - ceil(N / 5)`` routes with it) and solve again; returned best first.
+most ``N - ceil(N / 5)`` routes with it; the next hint avoids that many of its routes) and solve
+again; returned best first (by the objective).
 """
 
 from __future__ import annotations
@@ -57,6 +65,13 @@ TRANSFER_PAIRS = 1_500
 NUM_HUBS = 6
 #: Share of the routes by which each further solution differs from every earlier one (at least 1).
 MIN_DIFFERENT = 0.2
+#: Share of a solution's time given to the first solve of the whole model; the rest goes to a
+#: large-neighbourhood search (CP-SAT on one worker seldom improves the greedy hint on its own).
+FIRST_SOLVE_SHARE = 0.3
+#: Large-neighbourhood search: chosen routes freed per step, candidates allowed, seconds per step.
+LNS_FREE = 4
+LNS_CANDIDATES = 400
+LNS_STEP_S = 1.0
 #: Integer scale of the objective's coefficients (CP-SAT solves integer programs).
 _SCALE = 1_000_000
 
@@ -225,14 +240,11 @@ def set_cover(
     solver.parameters.random_seed = int(seed)
     solver.parameters.linearization_level = 2
 
-    def set_hint(forbidden: NDArray[np.bool_]) -> None:
-        """Hint the solver with a greedy choice avoiding ``forbidden`` routes (all variables set)."""
+    def hint_choice(chosen: list[int]) -> None:
+        """Hint the solver with a choice of routes, every variable set as the choice implies."""
         model.clear_hints()
-        hint = _greedy_cover(on, entry_pair, entry_owner, entry_dem, num, forbidden)
-        if hint is None:
-            return
         pick = np.zeros(m, bool)
-        pick[hint] = True
+        pick[chosen] = True
         value: dict[int, bool] = {}
         for k in range(m):
             model.add_hint(x[k], bool(pick[k]))
@@ -248,36 +260,25 @@ def set_cover(
                 any_way = any_way or both
             model.add_hint(z, any_way and not (y is not None and value[y.index]))
 
-    rng = np.random.default_rng(seed)
-    forbidden = np.zeros(m, bool)
-    set_hint(forbidden)
-    deadline = t0 + float(time_limit_s)
-    found: list[tuple[float, list[int]]] = []
     cuts: set[frozenset[int]] = set()
-    differ = max(1, math.ceil(MIN_DIFFERENT * num))
-    for s_index in range(num_solutions):
-        share = (deadline - time.perf_counter()) / (num_solutions - s_index)
-        end = time.perf_counter() + share
-        result: list[int] | None = None
-        reason = ""
+
+    def solve_connected(end: float) -> tuple[str, list[int] | None, float]:
+        """Solve (under the current assumptions) until the choice is connected, adding cuts;
+        returns ("ok", chosen, objective), ("infeasible", None, 0) or ("time", None, 0)."""
         while True:
             left = end - time.perf_counter()
             if left <= 0:
-                reason = "time"
-                break
+                return "time", None, 0.0
             solver.parameters.max_time_in_seconds = left
             status = solver.solve(model)
             if status == cp_model.INFEASIBLE:
-                reason = "infeasible"
-                break
+                return "infeasible", None, 0.0
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                reason = "time"
-                break
+                return "time", None, 0.0
             chosen = [k for k in range(m) if solver.boolean_value(x[k])]
             parts = _components(on[chosen])
             if len(parts) == 1:
-                result = chosen
-                break
+                return ("optimal" if status == cp_model.OPTIMAL else "ok"), chosen, float(solver.objective_value)
             for part in parts:
                 key = frozenset(np.flatnonzero(part).tolist())
                 if key in cuts or len(key) == n:
@@ -290,6 +291,43 @@ def set_cover(
                     model.add_bool_or([])
                 else:
                     model.add(sum(x[int(k)] for k in crossing) >= 1)
+
+    def improve(chosen: list[int], best: float, end: float) -> tuple[list[int], float]:
+        """Large-neighbourhood search: free a few chosen routes, allow the candidates that share
+        a node with them, keep the rest fixed (by assumptions), re-solve; keep improvements."""
+        while end - time.perf_counter() > 0.05:
+            freed = rng.choice(np.asarray(chosen), size=min(len(chosen), LNS_FREE), replace=False)
+            near = np.flatnonzero(on[:, on[freed].any(axis=0)].any(axis=1))
+            if near.size > LNS_CANDIDATES:
+                near = rng.choice(near, size=LNS_CANDIDATES, replace=False)
+            allowed = np.zeros(m, bool)
+            allowed[near] = True
+            allowed[chosen] = True
+            fixed = set(chosen) - {int(k) for k in freed}
+            model.clear_assumptions()
+            model.add_assumptions([x[k] for k in sorted(fixed)] + [x[k].Not() for k in np.flatnonzero(~allowed)])
+            hint_choice(chosen)
+            _status, got, value = solve_connected(min(end, time.perf_counter() + LNS_STEP_S))
+            if got is not None and value < best - 0.5:
+                chosen, best = got, value
+        model.clear_assumptions()
+        return chosen, best
+
+    rng = np.random.default_rng(seed)
+    forbidden = np.zeros(m, bool)
+    deadline = t0 + float(time_limit_s)
+    found: list[tuple[float, list[int]]] = []
+    differ = max(1, math.ceil(MIN_DIFFERENT * num))
+    for s_index in range(num_solutions):
+        share = (deadline - time.perf_counter()) / (num_solutions - s_index)
+        end = time.perf_counter() + share
+        hint = _greedy_cover(on, entry_pair, entry_owner, entry_dem, num, forbidden)
+        model.clear_hints()
+        if hint is not None:
+            hint_choice(hint)
+        reason, result, value = solve_connected(time.perf_counter() + FIRST_SOLVE_SHARE * share)
+        if reason == "time" and result is None:  # no set yet: give the first solve the whole share
+            reason, result, value = solve_connected(end)
         if result is None:
             if found:
                 break
@@ -301,13 +339,14 @@ def set_cover(
             raise PlanningError(
                 f"no feasible route set found from the pool of {m} candidates within time_limit_s={time_limit_s:g} s"
             )
-        found.append((solver.objective_value, result))
+        if reason != "optimal":
+            result, value = improve(result, value, end)
+        found.append((value, result))
         if progress is not None:
             progress(len(found), num_solutions)
         if s_index + 1 < num_solutions:
             model.add(sum(x[k] for k in result) <= num - differ)
             forbidden[rng.choice(np.asarray(result), size=differ, replace=False)] = True
-            set_hint(forbidden)
     found.sort(key=lambda f: f[0])
     return [tuple(routes[k].copy() for k in chosen) for _, chosen in found]
 
