@@ -9,16 +9,22 @@ How the pool is built (:func:`candidate_routes`):
 2. Every terminal pair ``(a, b)`` whose shortest path has at most ``rules.max_stops`` stops is
    scored by the demand its shortest path carries without transfer: the trips, both
    directions, between any two of its stops. Pairs far apart on a busy corridor score highest.
-3. For the best pairs, the path variants: the shortest path; the next shortest simple paths
-   (Yen's algorithm, networkx ``shortest_simple_paths``) on graphs of at most
-   :data:`YEN_MAX_NODES` nodes, for the best :data:`YEN_MAX_PAIRS` pairs; and detours
-   through a *via* node ``v`` (shortest ``a -> v``
-   then ``v -> b``) drawn with the seed among the vias within the circuity limit.
+3. For the best ``max(50, 3 * max_routes / paths_per_pair)`` pairs, up to ``paths_per_pair``
+   path variants: the shortest path, then the next shortest simple paths within the circuity
+   limit (Yen's algorithm, networkx ``shortest_simple_paths``) on graphs of at most
+   :data:`YEN_MAX_NODES` nodes for the best :data:`YEN_MAX_PAIRS` pairs, otherwise detours
+   through a *via* node ``v`` (shortest ``a -> v`` then ``v -> b``), the vias drawn with the
+   seed among those within the circuity limit.
 4. A path with fewer than ``rules.min_stops`` stops is extended at its ends, one linked stop at
    a time, taking the stop that adds most direct demand while the circuity holds; every path
-   also gets a "long" variant extended so up to ``rules.max_stops``. Paths with a repeated
+   also gets a "long" variant extended up to ``rules.max_stops`` (as far as the circuity
+   allows). Paths with a repeated
    stop, too many stops or a circuity above the limit are dropped.
-5. Selection: the routes sorted by direct demand are taken greedily, skipping one whose stops
+5. A *sweep family*: routes that together serve every node with few routes (from the busiest
+   node, then again and again from an unserved node next to a served one, extended to
+   ``rules.max_stops`` preferring unserved nodes), so that the set cover can serve every
+   node with ``rules.num_routes`` routes even when that is tight; they are always in the pool.
+6. Selection: the routes sorted by direct demand are taken greedily, skipping one whose stops
    overlap a kept route's by more than :data:`MAX_SIMILARITY` (Jaccard index of their stop
    sets), so the pool is not many copies of one corridor; if too few pass, the skipped ones
    fill up in score order. Then every node on none of the selected routes gets the best route
@@ -33,7 +39,9 @@ in the direction in which it is lower.
 
 Why a hand-written kernel: step 2 scores up to ``n^2 / 2`` terminal pairs (a million on a
 1,500-node city), each by walking its path back through the predecessor matrix and summing the
-demand between its stops; in Python that is minutes, in a Numba kernel about a second.
+demand between its stops; in Python that is minutes, in a Numba kernel about a second. The
+selection of step 6 compares each of thousands of candidates with every kept route (stop-set
+overlaps), also a kernel for the same reason.
 """
 
 from __future__ import annotations
@@ -274,8 +282,8 @@ def candidate_routes(
 
     Args:
         problem: the planning graph, demand and rules (stops per route from ``problem.rules``).
-        max_routes: the pool's size (1 .. 100,000); more only when needed to put every node on
-            a route.
+        max_routes: the pool's size (1 .. 100,000); more only when the sweep family and the
+            routes that put every node on a route do not fit in it.
         paths_per_pair: path variants tried per terminal pair (1 .. 100).
         max_circuity: the routes' circuity limit; ``None``: the rules' ``max_circuity``, or
             :data:`DEFAULT_MAX_CIRCUITY` (1.5) when the rules set none (``inf``).
