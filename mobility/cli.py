@@ -440,6 +440,11 @@ def _print_solve_summary(problem: Any, out: dict[str, Any], violations: list[str
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 
 
+def bundled_scenario_names() -> list[str]:
+    """The simulator's bundled scenarios: ``scenarios/*.toml`` but the planning specs ``plan_*.toml``."""
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml") if not p.stem.startswith("plan_"))
+
+
 def _scenario_path(name: str) -> Path:
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
@@ -449,7 +454,7 @@ def _scenario_path(name: str) -> Path:
         return bundled
     from matching.errors import InvalidValueError
 
-    known = ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml")))
+    known = ", ".join(bundled_scenario_names())
     raise InvalidValueError("scenario", f"no file {name!r} and no bundled scenario of that name", known)
 
 
@@ -905,7 +910,7 @@ def build_parser() -> argparse.ArgumentParser:
         'drives.csv and PNG plots into --out (a shared-taxi scenario, [service] kind = "shared_taxi": '
         "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
         "of a bundled one "
-        "(" + ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))) + "). Same seed, same day.",
+        "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
     )
     simulate.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
     simulate.add_argument("--out", metavar="DIR", help="report folder (default runs/<scenario name>)")
