@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-quick clean
 
 demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
@@ -65,6 +65,9 @@ bench-sim: $(STAMP)  ## simulator speed: the I-MOD day and the 10,000-request Ma
 bench-serve: $(STAMP) system-deps  ## live engine under load (memory store, then a temporary redis-server)
 	$(BIN)/mobility bench serve --clients 4 16 --update-readme
 
+bench-tndp: $(STAMP)  ## bus network design, CEC-2013 (Mandl, Mumford0/1/3): 3 seeds + a Pareto run each, 2 at a time (about 40 minutes)
+	$(BIN)/mobility bench tndp --workers 2 --update-readme
+
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (about two minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench darp --quick --out benchmarks/results/quick
@@ -72,6 +75,7 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdi
 	$(BIN)/mobility bench dispatch --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench sim --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench serve --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench tndp --quick --out benchmarks/results/quick
 
 proto: $(STAMP)  ## regenerate proto/mobility/v1/*_pb2*.py(i) beside proto/mobility/v1/*.proto (checked in; a test fails if stale)
 	$(BIN)/python -m proto.generate

@@ -10,6 +10,8 @@
     mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench pooling                shared taxi (I-MOA): batch matching vs immediate insertion on Manhattan
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
+    mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
+    mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
 
 Every command has ``--help``, and every ``bench`` command ``--quick`` (a smoke test that judges
 no target it did not measure at its size). Errors in the input are reported as one line naming
@@ -46,6 +48,8 @@ from engine import (
 )
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+from .plan_cli import CliHelpers
+from .plan_cli import add_commands as add_plan_commands
 
 T = TypeVar("T")
 
@@ -436,6 +440,11 @@ def _print_solve_summary(problem: Any, out: dict[str, Any], violations: list[str
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 
 
+def bundled_scenario_names() -> list[str]:
+    """The simulator's bundled scenarios: ``scenarios/*.toml`` but the planning specs ``plan_*.toml``."""
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml") if not p.stem.startswith("plan_"))
+
+
 def _scenario_path(name: str) -> Path:
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
@@ -445,7 +454,7 @@ def _scenario_path(name: str) -> Path:
         return bundled
     from matching.errors import InvalidValueError
 
-    known = ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml")))
+    known = ", ".join(bundled_scenario_names())
     raise InvalidValueError("scenario", f"no file {name!r} and no bundled scenario of that name", known)
 
 
@@ -901,7 +910,7 @@ def build_parser() -> argparse.ArgumentParser:
         'drives.csv and PNG plots into --out (a shared-taxi scenario, [service] kind = "shared_taxi": '
         "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
         "of a bundled one "
-        "(" + ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml"))) + "). Same seed, same day.",
+        "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
     )
     simulate.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
     simulate.add_argument("--out", metavar="DIR", help="report folder (default runs/<scenario name>)")
@@ -1530,7 +1539,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.set_defaults(func=cmd_solve, kind=kind)
 
-    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p})
+    helpers = CliHelpers(seed=_seed, positive=_positive, out_dir=_out_dir, out_file=_out_file,
+                         with_progress=_with_progress, publish_bench=_publish_bench,
+                         bench_data_and_out=_bench_data_and_out)  # fmt: skip
+    plan = add_plan_commands(sub, bsub, helpers)
+    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan})
     return parser
 
 

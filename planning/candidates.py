@@ -9,16 +9,22 @@ How the pool is built (:func:`candidate_routes`):
 2. Every terminal pair ``(a, b)`` whose shortest path has at most ``rules.max_stops`` stops is
    scored by the demand its shortest path carries without transfer: the trips, both
    directions, between any two of its stops. Pairs far apart on a busy corridor score highest.
-3. For the best pairs, the path variants: the shortest path; the next shortest simple paths
-   (Yen's algorithm, networkx ``shortest_simple_paths``) on graphs of at most
-   :data:`YEN_MAX_NODES` nodes, for the best :data:`YEN_MAX_PAIRS` pairs; and detours
-   through a *via* node ``v`` (shortest ``a -> v``
-   then ``v -> b``) drawn with the seed among the vias within the circuity limit.
+3. For the best ``max(50, 3 * max_routes / paths_per_pair)`` pairs, up to ``paths_per_pair``
+   path variants: the shortest path, then the next shortest simple paths within the circuity
+   limit (Yen's algorithm, networkx ``shortest_simple_paths``) on graphs of at most
+   :data:`YEN_MAX_NODES` nodes for the best :data:`YEN_MAX_PAIRS` pairs, otherwise detours
+   through a *via* node ``v`` (shortest ``a -> v`` then ``v -> b``), the vias drawn with the
+   seed among those within the circuity limit.
 4. A path with fewer than ``rules.min_stops`` stops is extended at its ends, one linked stop at
    a time, taking the stop that adds most direct demand while the circuity holds; every path
-   also gets a "long" variant extended so up to ``rules.max_stops``. Paths with a repeated
+   also gets a "long" variant extended up to ``rules.max_stops`` (as far as the circuity
+   allows). Paths with a repeated
    stop, too many stops or a circuity above the limit are dropped.
-5. Selection: the routes sorted by direct demand are taken greedily, skipping one whose stops
+5. A *sweep family*: routes that together serve every node with few routes (from the busiest
+   node, then again and again from an unserved node next to a served one, extended to
+   ``rules.max_stops`` preferring unserved nodes), so that the set cover can serve every
+   node with ``rules.num_routes`` routes even when that is tight; they are always in the pool.
+6. Selection: the routes sorted by direct demand are taken greedily, skipping one whose stops
    overlap a kept route's by more than :data:`MAX_SIMILARITY` (Jaccard index of their stop
    sets), so the pool is not many copies of one corridor; if too few pass, the skipped ones
    fill up in score order. Then every node on none of the selected routes gets the best route
@@ -33,7 +39,9 @@ in the direction in which it is lower.
 
 Why a hand-written kernel: step 2 scores up to ``n^2 / 2`` terminal pairs (a million on a
 1,500-node city), each by walking its path back through the predecessor matrix and summing the
-demand between its stops; in Python that is minutes, in a Numba kernel about a second.
+demand between its stops; in Python that is minutes, in a Numba kernel about a second. The
+selection of step 6 compares each of thousands of candidates with every kept route (stop-set
+overlaps), also a kernel for the same reason.
 """
 
 from __future__ import annotations
@@ -204,14 +212,15 @@ class _Builder:
         self.found[key] = (arr, t, self.score_of(best))
         return arr
 
-    def extend(self, r: list[int], target: int) -> list[int] | None:
-        """Add linked stops at the ends (most added direct demand first) while the circuity holds,
-        until ``target`` stops; None if stuck before ``rules.min_stops``."""
+    def extend(self, r: list[int], target: int, prefer: NDArray[np.bool_] | None = None) -> list[int] | None:
+        """Add linked stops at the ends (most added direct demand first; with ``prefer``, nodes
+        it marks before others) while the circuity holds, until ``target`` stops; None if stuck
+        before ``rules.min_stops``."""
         route = list(r)
         on = set(route)
         fwd = self.time_of(route) if len(route) > 1 else 0.0
         while len(route) < target:
-            best: tuple[float, float, int, int] | None = None  # (-gain, added time, end, node)
+            best: tuple[int, float, float, int, int] | None = None  # (-preferred, -gain, added time, end, node)
             idx = np.asarray(route, np.int64)
             for end in (0, 1):
                 u = route[0] if end == 0 else route[-1]
@@ -226,12 +235,12 @@ class _Builder:
                     ):
                         continue
                     gain = float(self.dsym[c, idx].sum())
-                    cand = (-gain, add, end, c)
+                    cand = (-int(prefer[c]) if prefer is not None else 0, -gain, add, end, c)
                     if best is None or cand < best:
                         best = cand
             if best is None:
                 break
-            _, add, end, c = best
+            _, _, add, end, c = best
             if end == 0:
                 route.insert(0, c)
             else:
@@ -273,8 +282,8 @@ def candidate_routes(
 
     Args:
         problem: the planning graph, demand and rules (stops per route from ``problem.rules``).
-        max_routes: the pool's size (1 .. 100,000); more only when needed to put every node on
-            a route.
+        max_routes: the pool's size (1 .. 100,000); more only when the sweep family and the
+            routes that put every node on a route do not fit in it.
         paths_per_pair: path variants tried per terminal pair (1 .. 100).
         max_circuity: the routes' circuity limit; ``None``: the rules' ``max_circuity``, or
             :data:`DEFAULT_MAX_CIRCUITY` (1.5) when the rules set none (``inf``).
@@ -358,6 +367,7 @@ def candidate_routes(
 
     # select: the best diverse routes, then for every node on none of them the best route
     # through it (replacing the lowest of the diverse ones when the pool is full)
+    family = _sweep_family(b)
     keys = sorted(b.found, key=lambda key: (-b.found[key][2], key))
     routes = [b.found[key][0] for key in keys]
     scores = [b.found[key][2] for key in keys]
@@ -365,7 +375,8 @@ def candidate_routes(
     first_with = np.full(n, -1, np.int64)
     for idx in range(len(routes) - 1, -1, -1):
         first_with[routes[idx]] = idx
-    cover: list[int] = []
+    position = {key: k for k, key in enumerate(keys)}
+    cover: list[int] = [position[key] for key in family]
     hopeless: set[int] = set()
     while True:
         final = cover + [k for k in diverse if k not in cover][: max(0, max_routes - len(cover))]
@@ -397,6 +408,41 @@ def candidate_routes(
         direct_demand=np.asarray([scores[k] for k in final], np.float64),
         max_circuity=circ,
     )
+
+
+def _sweep_family(b: _Builder) -> list[tuple[int, ...]]:
+    """Routes that together serve every node they can (the keys of ``b.found``), so that a pool
+    holds a cover of few routes: from the busiest node, then repeatedly from an unserved node
+    next to a served one (the route starts at the served one, so the routes are connected),
+    extended to ``rules.max_stops`` preferring unserved nodes."""
+    n = b.n
+    served = np.zeros(n, bool)
+    skipped = np.zeros(n, bool)
+    weight = b.dsym.sum(axis=1)
+    rank = np.lexsort((np.arange(n), -weight))
+    out: list[tuple[int, ...]] = []
+    while True:
+        todo = ~served & ~skipped
+        if not todo.any():
+            return out
+        frontier = todo & b.both[:, served].any(axis=1) if served.any() else np.zeros(n, bool)
+        pool = frontier if frontier.any() else todo
+        v = int(next(u for u in rank if pool[u]))
+        start = [v]
+        if frontier.any():
+            nb = b.nbrs[v]
+            u = int(nb[served[nb]][np.argmax(weight[nb[served[nb]]])])
+            start = [u, v]
+        r = b.extend(start, b.rules.max_stops, prefer=~served)
+        arr = b.admit(r) if r is not None else None
+        if arr is None and len(start) == 2:  # try from the node alone
+            r = b.extend([v], b.rules.max_stops, prefer=~served)
+            arr = b.admit(r) if r is not None else None
+        if arr is None:
+            skipped[v] = True
+            continue
+        served[arr] = True
+        out.append(tuple(int(x) for x in arr) if arr[0] < arr[-1] else tuple(int(x) for x in arr[::-1]))
 
 
 def _route_through(

@@ -10,12 +10,14 @@ The model (:func:`set_cover`), over the routes ``r`` of a :class:`planning.Candi
   solve again. Every connected route set that serves every node keeps these cuts (if no chosen
   route had stops both in ``S`` and outside, the routes inside ``S`` and those outside would
   share no node), so the model stays exact;
-* ``y_p`` (0/1) for a node pair ``p = {i, j}`` with demand: ``y_p <= sum(x_r : i, j in r)``
-  (the pair rides one chosen route without transfer);
+* ``y_p`` (0/1) for a node pair ``p = {i, j}`` with demand: ``y_p <= sum(x_r : r carries p)``
+  (the pair rides one chosen route without transfer), where route ``r`` *carries* ``p`` when
+  both are on it and the ride along ``r`` (both ways together) takes at most
+  :data:`MAX_RIDE_DETOUR` times the shortest time between them;
 * ``z_p`` (0/1), for the :data:`TRANSFER_PAIRS` pairs of highest demand: the pair is joined
   with one transfer at one of the :data:`NUM_HUBS` *hubs* (the nodes on the most candidate
-  demand): ``z_p <= sum_k w_pk`` with ``w_pk <= c_ik``, ``w_pk <= c_kj`` where ``c_ab`` says
-  ``a`` and ``b`` are on a common chosen route; and ``y_p + z_p <= 1``. A one-transfer journey
+  demand): ``z_p <= sum_k w_pk`` with ``w_pk <= c_ik``, ``w_pk <= c_kj`` where ``c_ab`` says a
+  chosen route carries ``{a, b}``; and ``y_p + z_p <= 1``. A one-transfer journey
   through another node is not counted, so this is a lower bound of the one-transfer coverage.
 
 The objective, minimised, in minutes per trip::
@@ -27,12 +29,20 @@ the chosen routes' total one-way time (the operator's cost), ``N`` the route cou
 ``t_med`` the median candidate route time. The first term is the mean transfer penalty per
 trip when a trip not joined directly or through a hub needs two transfers: it is the
 uncovered demand weighted by the transfers it costs; the second term is the operator's cost,
-scaled so that ``operator_weight`` is the minutes per trip one typical route is worth. Pairs
-beyond the :data:`MAX_PAIRS` of highest demand count as needing two transfers whatever the
-choice (a constant).
+scaled so that ``N`` routes of the median time cost ``operator_weight`` minutes per trip. Pairs
+that no candidate carries, and those beyond the :data:`MAX_PAIRS` of highest demand, count as
+needing two transfers whatever the choice (a constant).
+
+Solving: a complete hint first (a greedy connected choice, :func:`_greedy_cover`), then CP-SAT
+on the whole model for :data:`FIRST_SOLVE_SHARE` of the time; unless that proves the optimum, a
+large-neighbourhood search for the rest: free :data:`LNS_FREE` chosen routes, allow up to
+:data:`LNS_CANDIDATES` candidates sharing a node with them, fix the other routes (CP-SAT
+assumptions) and re-solve, keeping improvements. Connectivity cuts found on the way are kept
+for every later solve.
 
 Several solutions (``num_solutions > 1``): after each, a no-good cut (the next set shares at
-most ``N - ceil(N / 5)`` routes with it) and solve again; returned best first.
+most ``N - ceil(N / 5)`` routes with it; the next hint avoids that many of its routes) and solve
+again; returned best first (by the objective).
 """
 
 from __future__ import annotations
@@ -49,6 +59,11 @@ from .errors import InvalidArgumentError, PlanningError
 from .problem import TransitProblem
 from .routeset import RouteSet
 
+#: A pair counts as riding a route only if the ride along it (both ways together) takes at most
+#: this times the shortest time over the planning graph: nobody rides a long detour when a
+#: transfer is quicker. (1.15: of 1, 1.07, 1.15, 1.3 and no limit, 1.07-1.15 gave the set
+#: covers of lowest ATT on the four CEC instances.)
+MAX_RIDE_DETOUR = 1.15
 #: Node pairs with a direct-coverage variable (those of highest demand).
 MAX_PAIRS = 20_000
 #: Node pairs with a one-transfer variable (those of highest demand).
@@ -57,6 +72,13 @@ TRANSFER_PAIRS = 1_500
 NUM_HUBS = 6
 #: Share of the routes by which each further solution differs from every earlier one (at least 1).
 MIN_DIFFERENT = 0.2
+#: Share of a solution's time given to the first solve of the whole model; the rest goes to a
+#: large-neighbourhood search (CP-SAT on one worker seldom improves the greedy hint on its own).
+FIRST_SOLVE_SHARE = 0.3
+#: Large-neighbourhood search: chosen routes freed per step, candidates allowed, seconds per step.
+LNS_FREE = 4
+LNS_CANDIDATES = 400
+LNS_STEP_S = 1.0
 #: Integer scale of the objective's coefficients (CP-SAT solves integer programs).
 _SCALE = 1_000_000
 
@@ -138,13 +160,25 @@ def set_cover(
     dsym = problem.demand + problem.demand.T
     codes: list[NDArray[np.int64]] = []
     owners: list[NDArray[np.int64]] = []
+    t = problem.link_time_min
+    sp = problem.shortest_time_min
     for k, r in enumerate(routes):
-        s = np.sort(r.astype(np.int64))
-        a, b = np.triu_indices(s.size, 1)
-        codes.append(s[a] * n + s[b])
+        ri = r.astype(np.int64)
+        fwd = np.concatenate([[0.0], np.cumsum(t[ri[:-1], ri[1:]])])
+        bwd = np.concatenate([[0.0], np.cumsum(t[ri[1:], ri[:-1]])])
+        a, b = np.triu_indices(ri.size, 1)
+        ride = (fwd[b] - fwd[a]) + (bwd[b] - bwd[a])  # a -> b and b -> a along the route
+        best = sp[ri[a], ri[b]] + sp[ri[b], ri[a]]
+        ok = ride <= MAX_RIDE_DETOUR * best + 1e-9
+        a, b = a[ok], b[ok]
+        lo, hi = np.minimum(ri[a], ri[b]), np.maximum(ri[a], ri[b])
+        codes.append(lo * n + hi)
         owners.append(np.full(a.size, k, np.int64))
     code = np.concatenate(codes)
     owner = np.concatenate(owners)
+    entry_pair = np.unique(code, return_inverse=True)[1].reshape(-1)
+    entry_owner = owner.copy()
+    entry_dem = dsym.reshape(-1)[code]
     order = np.argsort(code, kind="stable")
     code, owner = code[order], owner[order]
     uniq, start = np.unique(code, return_index=True)
@@ -157,7 +191,7 @@ def set_cover(
     ] = []
 
     def common(i: int, j: int) -> cp_model.IntVar | None:
-        """A 0/1 variable that is 1 only if ``i`` and ``j`` are on a common chosen route."""
+        """A 0/1 variable that is 1 only if a chosen route carries ``{i, j}`` (None: no candidate does)."""
         c = min(i, j) * n + max(i, j)
         if c in together:
             return together[c]
@@ -221,10 +255,12 @@ def set_cover(
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
     solver.parameters.linearization_level = 2
-    hint = _greedy_cover(on, pool.direct_demand, num)
-    if hint is not None:  # a complete hint: the model's variables as the greedy choice sets them
+
+    def hint_choice(chosen: list[int]) -> None:
+        """Hint the solver with a choice of routes, every variable set as the choice implies."""
+        model.clear_hints()
         pick = np.zeros(m, bool)
-        pick[hint] = True
+        pick[chosen] = True
         value: dict[int, bool] = {}
         for k in range(m):
             model.add_hint(x[k], bool(pick[k]))
@@ -239,33 +275,26 @@ def set_cover(
                 model.add_hint(w, both)
                 any_way = any_way or both
             model.add_hint(z, any_way and not (y is not None and value[y.index]))
-    deadline = t0 + float(time_limit_s)
-    found: list[tuple[float, list[int]]] = []
+
     cuts: set[frozenset[int]] = set()
-    differ = max(1, math.ceil(MIN_DIFFERENT * num))
-    for s_index in range(num_solutions):
-        share = (deadline - time.perf_counter()) / (num_solutions - s_index)
-        end = time.perf_counter() + share
-        result: list[int] | None = None
-        reason = ""
+
+    def solve_connected(end: float) -> tuple[str, list[int] | None, float]:
+        """Solve (under the current assumptions) until the choice is connected, adding cuts;
+        returns ("ok", chosen, objective), ("infeasible", None, 0) or ("time", None, 0)."""
         while True:
             left = end - time.perf_counter()
             if left <= 0:
-                reason = "time"
-                break
+                return "time", None, 0.0
             solver.parameters.max_time_in_seconds = left
             status = solver.solve(model)
             if status == cp_model.INFEASIBLE:
-                reason = "infeasible"
-                break
+                return "infeasible", None, 0.0
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                reason = "time"
-                break
+                return "time", None, 0.0
             chosen = [k for k in range(m) if solver.boolean_value(x[k])]
             parts = _components(on[chosen])
             if len(parts) == 1:
-                result = chosen
-                break
+                return ("optimal" if status == cp_model.OPTIMAL else "ok"), chosen, float(solver.objective_value)
             for part in parts:
                 key = frozenset(np.flatnonzero(part).tolist())
                 if key in cuts or len(key) == n:
@@ -278,6 +307,43 @@ def set_cover(
                     model.add_bool_or([])
                 else:
                     model.add(sum(x[int(k)] for k in crossing) >= 1)
+
+    def improve(chosen: list[int], best: float, end: float) -> tuple[list[int], float]:
+        """Large-neighbourhood search: free a few chosen routes, allow the candidates that share
+        a node with them, keep the rest fixed (by assumptions), re-solve; keep improvements."""
+        while end - time.perf_counter() > 0.05:
+            freed = rng.choice(np.asarray(chosen), size=min(len(chosen), LNS_FREE), replace=False)
+            near = np.flatnonzero(on[:, on[freed].any(axis=0)].any(axis=1))
+            if near.size > LNS_CANDIDATES:
+                near = rng.choice(near, size=LNS_CANDIDATES, replace=False)
+            allowed = np.zeros(m, bool)
+            allowed[near] = True
+            allowed[chosen] = True
+            fixed = set(chosen) - {int(k) for k in freed}
+            model.clear_assumptions()
+            model.add_assumptions([x[k] for k in sorted(fixed)] + [x[k].Not() for k in np.flatnonzero(~allowed)])
+            hint_choice(chosen)
+            _status, got, value = solve_connected(min(end, time.perf_counter() + LNS_STEP_S))
+            if got is not None and value < best - 0.5:
+                chosen, best = got, value
+        model.clear_assumptions()
+        return chosen, best
+
+    rng = np.random.default_rng(seed)
+    forbidden = np.zeros(m, bool)
+    deadline = t0 + float(time_limit_s)
+    found: list[tuple[float, list[int]]] = []
+    differ = max(1, math.ceil(MIN_DIFFERENT * num))
+    for s_index in range(num_solutions):
+        share = (deadline - time.perf_counter()) / (num_solutions - s_index)
+        end = time.perf_counter() + share
+        hint = _greedy_cover(on, entry_pair, entry_owner, entry_dem, num, forbidden)
+        model.clear_hints()
+        if hint is not None:
+            hint_choice(hint)
+        reason, result, value = solve_connected(time.perf_counter() + FIRST_SOLVE_SHARE * share)
+        if reason == "time" and result is None:  # no set yet: give the first solve the whole share
+            reason, result, value = solve_connected(end)
         if result is None:
             if found:
                 break
@@ -289,36 +355,83 @@ def set_cover(
             raise PlanningError(
                 f"no feasible route set found from the pool of {m} candidates within time_limit_s={time_limit_s:g} s"
             )
-        found.append((solver.objective_value, result))
+        if reason != "optimal":
+            result, value = improve(result, value, end)
+        found.append((value, result))
         if progress is not None:
             progress(len(found), num_solutions)
         if s_index + 1 < num_solutions:
             model.add(sum(x[k] for k in result) <= num - differ)
+            forbidden[rng.choice(np.asarray(result), size=differ, replace=False)] = True
     found.sort(key=lambda f: f[0])
     return [tuple(routes[k].copy() for k in chosen) for _, chosen in found]
 
 
-def _greedy_cover(on: NDArray[np.bool_], value: NDArray[np.float64], num: int) -> list[int] | None:
-    """A connected choice of ``num`` routes serving every node, built greedily (a hint for the
-    solver), or None if the greedy way finds none: start from the most valuable route, then
-    add the route touching the chosen ones that serves most new nodes (then most value)."""
-    m = on.shape[0]
-    if m == 0:
+def _greedy_cover(
+    on: NDArray[np.bool_],
+    entry_pair: NDArray[np.int64],
+    entry_owner: NDArray[np.int64],
+    entry_dem: NDArray[np.float64],
+    num: int,
+    forbidden: NDArray[np.bool_],
+) -> list[int] | None:
+    """A connected choice of ``num`` routes, none ``forbidden``, serving every node, built
+    greedily as a hint for the solver (None if the greedy way finds none).
+
+    Each step adds a route sharing a node with those chosen (so the set stays connected): the one
+    adding most demand ridden without transfer, except in the last ``k`` steps, which add the
+    route serving most unserved nodes (then most demand). ``k`` is the smallest of a few tries
+    (half, all, ... of the routes a coverage-only greedy needs) that ends with every node served.
+    ``entry_*``: the node pairs of every route (``entry_owner``), as pair index and pair demand."""
+    needed = _greedy_run(on, entry_pair, entry_owner, entry_dem, num, forbidden, num, count_only=True)
+    if not isinstance(needed, int):
         return None
-    chosen = [int(np.argmax(value))]
-    served = on[chosen[0]].copy()
-    free = np.ones(m, bool)
-    free[chosen[0]] = False
+    size = needed
+    for k in sorted({max(0, size // 2), size, (size + num) // 2, num}):
+        got = _greedy_run(on, entry_pair, entry_owner, entry_dem, num, forbidden, k)
+        if isinstance(got, list):
+            return got
+    return None
+
+
+def _greedy_run(
+    on: NDArray[np.bool_],
+    entry_pair: NDArray[np.int64],
+    entry_owner: NDArray[np.int64],
+    entry_dem: NDArray[np.float64],
+    num: int,
+    forbidden: NDArray[np.bool_],
+    cover_steps: int,
+    *,
+    count_only: bool = False,
+) -> list[int] | int | None:
+    m, n = on.shape
+    npairs = int(entry_pair.max()) + 1 if entry_pair.size else 0
+    done_pair = np.zeros(npairs, bool)
+    starts = np.zeros(m + 1, np.int64)
+    np.cumsum(np.bincount(entry_owner, minlength=m), out=starts[1:])
+    served = np.zeros(n, bool)
+    free = ~forbidden
+    chosen: list[int] = []
     while len(chosen) < num:
-        touch = free & (on & served).any(axis=1)
+        if count_only and served.all():
+            return len(chosen)
+        gain = np.bincount(entry_owner, weights=np.where(done_pair[entry_pair], 0.0, entry_dem), minlength=m)
+        touch = free & (on[:, served].any(axis=1) if chosen else True)
         if not touch.any():
             return None
         new = (on & ~served).sum(axis=1)
-        key = np.where(touch, new * (value.max() + 1.0) + value, -1.0)
-        k = int(np.argmax(key))
+        if num - len(chosen) <= cover_steps and not served.all():
+            key = np.lexsort((-np.arange(m), gain, new, touch))
+        else:
+            key = np.lexsort((-np.arange(m), new, gain, touch))
+        k = int(key[-1])
         chosen.append(k)
         served |= on[k]
+        done_pair[entry_pair[starts[k] : starts[k + 1]]] = True
         free[k] = False
+    if count_only:
+        return len(chosen) if served.all() else None
     return chosen if served.all() else None
 
 

@@ -179,6 +179,7 @@ BENCH_ARGS = {
     "serve": ["--clients", "1", "--seconds", "0.5", "--store", "memory", "--mode", "at-once", "--frontends", "0"],
     "sim": ["--quick"],
     "pooling": ["--quick"],
+    "tndp": ["--quick"],
 }
 
 
@@ -198,7 +199,8 @@ def test_every_bench_refuses_an_out_that_is_a_file_before_it_runs(
 def test_every_out_option_is_checked(tmp_path: Path) -> None:
     """Every command with --out is one of those tested above."""
     commands = {path for path, action in _options(build_parser()) if action.dest == "out"}
-    assert commands == {"demo", "simulate", "solve darp", "solve pdptw"} | {f"bench {b}" for b in BENCH_ARGS}
+    planning = {"plan design", "plan report"}  # tested in tests/test_cli_plan.py
+    assert commands == {"demo", "simulate", "solve darp", "solve pdptw"} | planning | {f"bench {b}" for b in BENCH_ARGS}
 
 
 # ---------------------------------------------------------------------------- plain values
@@ -246,7 +248,7 @@ def test_route_help_explains_from_and_to(capsys: pytest.CaptureFixture[str]) -> 
 def test_every_bench_command_has_quick() -> None:
     benches = {path.split()[1] for path, action in _options(build_parser()) if path.startswith("bench ")}
     with_quick = {path.split()[1] for path, action in _options(build_parser()) if action.dest == "quick"}
-    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling"}
+    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp"}
     assert benches <= with_quick
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,16 +11,7 @@ import pytest
 from planning import RouteRules, TransitProblem, read_cec
 from planning.candidates import CandidatePool, candidate_routes
 from planning.errors import InvalidArgumentError
-
-TNDP = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tndp"
-
-
-def graph_problem(edges: list[tuple[int, int, float]], n: int, rules: RouteRules, demand=None) -> TransitProblem:
-    t = np.full((n, n), np.inf)
-    for a, b, w in edges:
-        t[a, b] = t[b, a] = w
-    d = np.ones((n, n)) if demand is None else np.asarray(demand, float)
-    return TransitProblem("test", t, d, np.arange(n, dtype=float), np.zeros(n), rules)
+from tests.planning.pool_cases import TNDP, city_like, graph_problem
 
 
 def check_pool(problem: TransitProblem, pool: CandidatePool) -> None:
@@ -82,8 +72,8 @@ def test_circuity_limit_is_kept() -> None:
     assert not any(len(r) == 5 and {int(r[0]), int(r[-1])} == {0, 1} for r in pool.routes)
 
 
-def test_node_off_every_route_is_left_uncovered_not_faked() -> None:
-    # a pendant node 5 on a star centre 0: no 4-stop route has it... (5-0-x-? needs a path of 4)
+def test_long_minimum_reaches_pendant_nodes_or_gives_up() -> None:
+    # a path 3-2-1-0 with two pendants 4 and 5 on node 0
     edges = [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (0, 5, 1.0), (0, 4, 1.0)]
     p = graph_problem(edges, 6, RouteRules(num_routes=1, min_stops=5, max_stops=5))
     pool = candidate_routes(p)
@@ -92,6 +82,14 @@ def test_node_off_every_route_is_left_uncovered_not_faked() -> None:
     assert covered.all()
     p2 = graph_problem(edges, 6, RouteRules(num_routes=1, min_stops=6, max_stops=6))
     assert len(candidate_routes(p2)) == 0  # no simple path of 6 stops exists
+
+
+def test_city_like_problem_asymmetric_times_and_demand() -> None:
+    p = city_like(60, 5)
+    pool = candidate_routes(p, max_routes=300)
+    assert pool.max_circuity == 1.8  # the rules' limit
+    check_pool(p, pool)
+    assert candidate_routes(p, max_routes=300, max_circuity=1.2).max_circuity == 1.2
 
 
 @pytest.mark.parametrize("name", ["Mandl", "Mumford0"])

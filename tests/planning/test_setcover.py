@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +11,7 @@ from planning import PlanningError, RouteRules, TransitProblem, check_route_set,
 from planning.candidates import CandidatePool, candidate_routes
 from planning.errors import InvalidArgumentError
 from planning.setcover import set_cover
-
-TNDP = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "tndp"
-
-
-def graph_problem(edges: list[tuple[int, int, float]], n: int, rules: RouteRules, demand) -> TransitProblem:
-    t = np.full((n, n), np.inf)
-    for a, b, w in edges:
-        t[a, b] = t[b, a] = w
-    return TransitProblem("test", t, np.asarray(demand, float), np.arange(n, dtype=float), np.zeros(n), rules)
+from tests.planning.pool_cases import TNDP, city_like, graph_problem
 
 
 def make_pool(problem: TransitProblem, routes: list[list[int]]) -> CandidatePool:
@@ -37,7 +28,7 @@ def as_sets(routes) -> set[frozenset[int]]:
 
 def test_path_graph_takes_the_whole_path() -> None:
     n = 5
-    p = graph_problem([(k, k + 1, 1.0) for k in range(4)], n, RouteRules(1, 2, 5), np.ones((n, n)))
+    p = graph_problem([(k, k + 1, 1.0) for k in range(4)], n, RouteRules(1, 2, 5))
     (best,) = set_cover(p, candidate_routes(p))
     assert [int(v) for v in best[0]] in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0])
     assert check_route_set(p, best) == []
@@ -116,3 +107,14 @@ def test_mandl_solutions_are_feasible_distinct_and_repeatable() -> None:
         assert len(a ^ b) >= 2  # distinct by at least one route each way
     again = set_cover(p, pool, num_solutions=1, time_limit_s=20)
     assert as_sets(again[0]) == keys[0]
+
+
+def test_city_like_cover_is_feasible_and_reports_progress() -> None:
+    p = city_like(60, 5)
+    pool = candidate_routes(p, max_routes=300)
+    calls: list[tuple[int, int]] = []
+    sols = set_cover(p, pool, num_solutions=2, time_limit_s=4, progress=lambda d, t: calls.append((d, t)))
+    assert 1 <= len(sols) <= 2
+    assert calls[-1] == (len(sols), 2)
+    for s in sols:
+        assert check_route_set(p, s) == []  # circuity 1.8 of the rules included

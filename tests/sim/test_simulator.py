@@ -189,6 +189,8 @@ def test_bundled_scenarios_load(data_dir: Path) -> None:
     from sim.scenario import load_scenario  # I-MOD scenarios and shared-taxi ones (tests/sim/test_taxi.py)
 
     for path in sorted((REPO / "scenarios").glob("*.toml")):
+        if path.stem.startswith("plan_"):  # planning specs (planning.city), not service days
+            continue
         sc = load_scenario(path, data_dir=data_dir)
         assert sc.name == path.stem
     assert parse_time("06:30", "t") == 6 * 3600 + 1800
