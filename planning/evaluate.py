@@ -534,7 +534,9 @@ class Evaluator:
         """The kernel's raw sums for a flattened, valid route set (the search's fast path):
         ``[served demand, sum of journey times, sum of in-vehicle times, sum of transfers,
         demand with 0, 1, 2 and more transfers]``. ``method``: ``"rounds"`` (the fast
-        round-based search) or ``"dijkstra"`` (the reference kernel, which also gives paths)."""
+        round-based search; its in-vehicle sum is the time sum less the penalties) or
+        ``"dijkstra"`` (the reference kernel, which sums the rides along the paths it keeps).
+        An Evaluator may be used from several threads at once (no state but ``calls``)."""
         self.calls += 1
         return self._sums(nodes, offsets, method)
 
