@@ -390,21 +390,55 @@ def _is_gtfs(path: Path) -> bool:
     return path.suffix.lower() == ".zip" or (path.is_dir() and (path / "stops.txt").exists())
 
 
+#: Names of the OSM files ``--before`` reads the bus lines of (as well as ``osm``: the spec's own).
+OSM_SUFFIXES = (".osm", ".pbf", ".osm.bz2", ".osm.gz")
+
+
+def before_osm_path(source: str | Path, before: str | None) -> Path | None:
+    """The OSM file whose bus lines ``--before`` names: the spec's own road file for ``osm``,
+    or an OSM XML / PBF file; ``None`` for a route-set file or a GTFS feed."""
+    from routing.errors import InvalidArgumentError
+
+    if before is None:
+        return None
+    if before == "osm":
+        if Path(source).suffix.lower() != ".toml":
+            raise InvalidArgumentError(
+                "--before", "osm: SOURCE is not a city planning spec (.toml) with an OSM file",
+                "a route-set file, a GTFS feed or an OSM file",
+            )  # fmt: skip
+        from planning.city import read_spec
+
+        return Path(read_spec(source)[0]["network"])
+    return Path(before) if before.lower().endswith(OSM_SUFFIXES) else None
+
+
 def cmd_plan_report(args: argparse.Namespace) -> int:
     h: CliHelpers = args.helpers
     out = h.out_dir(Path(args.out))
-    problem, routes = problem_and_routes(args.source, args.routes, rule_changes(args))
+    changes = rule_changes(args)
+    osm_before = before_osm_path(args.source, args.before)
+    city = None
+    if osm_before is not None and Path(args.source).suffix.lower() == ".toml":
+        from planning.city import load_city
+
+        city = load_city(args.source, **changes)  # its stops map the lines' stops by OSM id
+        problem, routes = city.problem, _read_routes(args.routes, city.problem)
+    else:
+        problem, routes = problem_and_routes(args.source, args.routes, changes)
 
     from planning import Evaluator, check_route_set
     from planning.frequencies import set_frequencies
     from planning.gtfs import write_gtfs
     from planning.plots import plot_front, plot_routes
 
-    before_path = Path(args.before) if args.before else None
+    before_path = osm_before if osm_before is not None else Path(args.before) if args.before else None
     if before_path is not None and not before_path.exists():
         from planning import PlanningFileError
 
-        raise PlanningFileError(before_path, "not found (--before takes a route-set file or a GTFS feed)")
+        raise PlanningFileError(
+            before_path, "not found (--before takes a route-set file, a GTFS feed, an OSM file or osm)"
+        )
     evaluation = Evaluator(problem).evaluate(routes, loads=True)
     problems = check_route_set(problem, routes)
     fleet = args.fleet if args.fleet is not None else default_fleet(problem, routes)
@@ -425,7 +459,28 @@ def cmd_plan_report(args: argparse.Namespace) -> int:
     if before_path is not None:
         from planning.compare import compare_networks
 
-        if _is_gtfs(before_path):
+        note = ""
+        lines_record: dict[str, Any] = {}
+        if osm_before is not None:
+            import numpy as np
+
+            from planning.osm_lines import read_osm_bus_lines
+
+            # lines on the same stops are one route of the planning model (their frequencies add)
+            lines = read_osm_bus_lines(osm_before, city if city is not None else problem).merge_same_stops()
+            before, tagged = lines.routes, np.isfinite(lines.headway_min)
+            headways = lines.headway_min if tagged.all() else None
+            note = f"Before: {lines.source}; headways " + (
+                "as tagged." if headways is not None else
+                f"known for {int(tagged.sum())} of its {len(lines)} routes only (every line of a route tagged), so "
+                f"both networks share the {fleet} vehicles (the square-root rule)."
+            )  # fmt: skip
+            lines_record = {"source": lines.source, "dropped": list(lines.dropped), "routes": [
+                {"ref": ref, "name": name, "headway_min": None if not math.isfinite(hw) else float(hw),
+                 "relations": list(rel)}
+                for ref, name, hw, rel in zip(lines.refs, lines.names, lines.headway_min.tolist(), lines.relations,
+                                              strict=True)]}  # fmt: skip
+        elif _is_gtfs(before_path):
             from planning.gtfs import read_gtfs_routes
 
             before, headways = read_gtfs_routes(before_path, problem)
@@ -434,11 +489,17 @@ def cmd_plan_report(args: argparse.Namespace) -> int:
         comparison = compare_networks(problem, before, routes, fleet=fleet, before_headway_min=headways)
         table = comparison.markdown()
         md = out / "before_after.md"
-        md.write_text(f"# {problem.name}: before and after\n\n{table}")
-        (out / "before_after.json").write_text(dump_json(comparison.to_dict()))
-        kpi["before_after"] = comparison.to_dict()
+        md.write_text(f"# {problem.name}: before and after\n\n{table}" + (f"\n{note}\n" if note else ""))
+        record = comparison.to_dict()
+        if lines_record:
+            record["before_lines"] = lines_record
+        (out / "before_after.json").write_text(dump_json(record))
+        kpi["before_after"] = record
         written += [md, out / "before_after.json"]
+        written.append(plot_routes(problem, before, out / "before.png", title=f"{problem.name}: before"))
         print(table)
+        if note:
+            print(note)
     kpi_path = out / "kpi.json"
     kpi_path.write_text(dump_json(kpi))
     written.insert(0, kpi_path)
@@ -593,7 +654,7 @@ def add_commands(
         "fleet and the waiting they imply), routes.png (the map), front.png when the routes file has a "
         '"front" (from `plan design --mode pareto`), gtfs.zip (stops, routes, trips, stop_times and '
         "frequencies for the fleet), and with --before the before/after table in Incheon's 2020 form "
-        "(before_after.md and .json).",
+        "(before_after.md and .json) and the existing network's map (before.png).",
     )
     rep.add_argument("source", help=SOURCE_HELP)
     rep.add_argument("routes", help=ROUTES_HELP)
@@ -607,8 +668,9 @@ def add_commands(
     )
     rep.add_argument(
         "--before",
-        metavar="ROUTES_OR_GTFS",
-        help="the existing network to compare with: a route-set file or a GTFS feed (.zip or folder)",
+        metavar="ROUTES|GTFS|OSM|osm",
+        help="the existing network to compare with: a route-set file, a GTFS feed (.zip or folder), an OSM file "
+        "(.osm, .osm.pbf, ...) whose bus route relations are its lines, or osm: the spec's own OSM file",
     )
     _rule_options(rep, h, what="for the check; default: the published instance's rules")
     rep.set_defaults(func=cmd_plan_report, helpers=h)

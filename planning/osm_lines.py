@@ -39,7 +39,8 @@ the same problem as a redesign.
    pattern, else of all its variants. Values may be minutes (``10``, ``10 min``), ``H:MM`` or
    ``H:MM:SS``.
 
-Lines keep the order of their first relation in the file. A file that cannot be read, holds no
+Lines keep the order of their first relation in the file. :meth:`ExistingLines.merge_same_stops`
+makes the lines that run the same planning nodes one route each. A file that cannot be read, holds no
 bus route relation, or no line with two nodes on the problem, is one
 :class:`~planning.errors.PlanningFileError` line naming the file.
 """
@@ -110,6 +111,34 @@ class ExistingLines:
     @property
     def num_dropped(self) -> int:
         return len(self.dropped)
+
+    def merge_same_stops(self) -> ExistingLines:
+        """The lines that run the same planning nodes in the same order (or its reverse) as one
+        route each, in order of their first line: to the planning model they are one route (the
+        same stops and times), and several lines sharing a corridor run as often as they do
+        together. A merged route's ref and name join its lines' (``", "``, ``" / "``), its
+        relations are all of theirs, its headway is the combined one, ``1 / sum(1 / h)``, when
+        every line's is tagged, else NaN."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k, r in enumerate(self.routes):
+            key = min(tuple(r.tolist()), tuple(r[::-1].tolist()))
+            groups.setdefault(key, []).append(k)
+        members = list(groups.values())
+        h = self.headway_min
+        return ExistingLines(
+            routes=tuple(self.routes[g[0]] for g in members),
+            refs=tuple(", ".join(self.refs[k] for k in g if self.refs[k]) for g in members),
+            names=tuple(" / ".join(self.names[k] for k in g) for g in members),
+            headway_min=np.array(
+                [1.0 / float(np.sum(1.0 / h[g])) if np.isfinite(h[g]).all() else math.nan for g in members],
+                np.float64,
+            ),
+            relations=tuple(tuple(rel for k in g for rel in self.relations[k]) for g in members),
+            dropped=self.dropped,
+            relations_read=self.relations_read,
+            geometry_variants=self.geometry_variants,
+            source=f"{self.source}; {len(self.routes)} lines on {len(members)} distinct stop sequences",
+        )
 
 
 @dataclass

@@ -196,3 +196,18 @@ def test_helsinki_spec_has_feasible_designs(helsinki: CityBuild) -> None:
     assert problem.connected and "synthetic gravity model" in problem.source
     found = set_cover(problem, candidate_routes(problem, max_routes=400), time_limit_s=1.5)
     assert found and check_route_set(problem, found[0]) == []
+
+
+def test_lines_on_the_same_stops_merge(grid: TransitProblem) -> None:
+    lines = read_osm_bus_lines(LINES, grid)
+    merged = lines.merge_same_stops()
+    # lines 11 and 13 both run A B C; the others stay as they are, in order
+    assert [by_ref(lines)[k] for k in ("7", "9", "11", "14", "Shuttle", "16", "18")] == [
+        "".join(NAMES[v] for v in r) for r in merged.routes
+    ]
+    assert merged.refs[2] == "11, 13" and merged.relations[2] == (405, 407)
+    assert merged.headway_min[0] == 8.0 and math.isnan(merged.headway_min[2])
+    assert merged.dropped == lines.dropped and "8 lines on 7 distinct stop sequences" in merged.source
+    # tagged headways combine as frequencies add: 10 and 15 minutes -> 6 minutes
+    both = dataclasses.replace(lines, headway_min=np.where(np.arange(len(lines)) == 2, 10.0, 15.0))
+    assert both.merge_same_stops().headway_min[2] == pytest.approx(6.0)
