@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import dataclasses
 import itertools
+import json
 import math
 import shutil
 from pathlib import Path
@@ -211,3 +212,37 @@ def test_lines_on_the_same_stops_merge(grid: TransitProblem) -> None:
     # tagged headways combine as frequencies add: 10 and 15 minutes -> 6 minutes
     both = dataclasses.replace(lines, headway_min=np.where(np.arange(len(lines)) == 2, 10.0, 15.0))
     assert both.merge_same_stops().headway_min[2] == pytest.approx(6.0)
+
+
+# ---------------------------------------------------------------------------- mobility plan report --before
+def test_report_before_osm(
+    helsinki: CityBuild, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The existing network against itself (lines on the same stops merged): every route kept."""
+    from mobility.cli import main
+    from planning import write_route_set
+
+    monkeypatch.setenv("MOBILITY_DATA_DIR", str(data_dir))
+    lines = read_osm_bus_lines(data_dir / "osm" / "helsinki.osm.pbf", helsinki).merge_same_stops()
+    routes = write_route_set(tmp_path / "existing.json", helsinki.problem, lines.routes)
+    out = tmp_path / "report"
+    spec = str(REPO / "scenarios" / "plan_helsinki.toml")
+    code = main(["plan", "report", spec, str(routes), "--before", "osm", "--fleet", "40", "--out", str(out)])
+    assert code == 1  # the existing lines break the design rules (nodes unserved)
+    record = json.loads((out / "before_after.json").read_text())
+    assert record["routes_kept"] == len(lines) and record["routes_new"] == record["routes_abolished"] == 0
+    assert record["before_lines"]["source"] == lines.source
+    assert (out / "before.png").stat().st_size > 0
+    assert "83 lines on 16 distinct stop sequences" in (out / "before_after.md").read_text()
+
+
+def test_report_before_osm_needs_a_city(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mobility.cli import main
+
+    mandl = data_dir / "tndp" / "Mandl"
+    routes = tmp_path / "r.txt"
+    routes.write_text("1-2-3\n")
+    for before, words in [("osm", "not a city planning spec"), (str(tmp_path / "gone.osm"), "not found")]:
+        assert main(["plan", "report", str(mandl), str(routes), "--before", before, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err
