@@ -19,14 +19,15 @@ the same problem as a redesign.
    ways instead: the member ways (not platforms) in the file, chained in member order (each way
    turned to continue from the previous one's end), and their nodes in order.
 4. **Snapping.** Each stop (or geometry point) goes to a planning node: with a
-   :class:`~planning.city.CityBuild`, a stop that is one of the city's stops (same OSM node id)
-   goes to the node holding it; otherwise to the nearest planning node within ``max_snap_m``
-   metres (points farther away are skipped). Consecutive repeats are merged.
+   :class:`~planning.city.CityBuild`, a stop that is one of the city's stops (the same OSM node:
+   same id, within :data:`SAME_STOP_M` metres) goes to the node holding it; otherwise to the
+   nearest planning node within ``max_snap_m`` metres (points farther away are skipped).
+   Consecutive repeats are merged.
 5. **A runnable route.** Consecutive nodes that no planning link joins are joined by the
-   shortest path over the links. A node visited again cuts the loop between the two visits (the
-   planning model runs every route both ways, so a loop becomes its shortcut); a closed line
-   (the first node visited again last) first loses its closing visit, so a ring line is kept as
-   the ring's nodes in order.
+   shortest path over the links (where none exists, the route ends before the gap). A node
+   visited again cuts the loop between the two visits (the planning model runs every route both
+   ways, so a loop becomes its shortcut); a closed line (the first node visited again last)
+   first loses its closing visit, so a ring line is kept as the ring's nodes in order.
 6. **One route per line.** Of a line's variants, the route kept is the *commonest* pattern (a
    node sequence and its reverse are one pattern), ties broken by more nodes, then longer route
    time, then the first variant in the file; it is oriented as its first variant. Variants
@@ -254,10 +255,17 @@ def _chain(way_nodes: list[list[int]]) -> list[int]:
     return out
 
 
-class _Snapper:
-    """Planning node of a position (nearest within a radius) or of a city stop id."""
+#: A city stop is the OSM node of the same id only where the two lie this close (metres): the ids of
+#: a stops CSV or a GTFS feed are not OSM ids, and may be the same numbers by chance.
+SAME_STOP_M = 5.0
 
-    def __init__(self, problem: TransitProblem, max_snap_m: float, stop_node: dict[str, int]) -> None:
+
+class _Snapper:
+    """Planning node of a city stop (same OSM id and position) or of a position (nearest within a radius)."""
+
+    def __init__(
+        self, problem: TransitProblem, max_snap_m: float, stop_node: dict[str, tuple[int, float, float]]
+    ) -> None:
         from scipy.spatial import cKDTree
 
         lat, lon = problem.lat, problem.lon
@@ -277,10 +285,13 @@ class _Snapper:
         xy = np.column_stack([(a[:, 1] - self.lon0) * self.kx, (a[:, 0] - self.lat0) * M_PER_DEG])
         dist, idx = self.tree.query(xy)
         out: list[int] = []
-        for (osm_id, _, _), d, i in zip(points, dist.tolist(), idx.tolist(), strict=True):
-            v = self.stop_node.get(str(osm_id), -1)
-            if v < 0:
-                v = int(i) if d <= self.max_snap_m else -1
+        for (osm_id, lat, lon), d, i in zip(points, dist.tolist(), idx.tolist(), strict=True):
+            v = int(i) if d <= self.max_snap_m else -1
+            known = self.stop_node.get(str(osm_id))
+            if known is not None:
+                gap = math.hypot((lon - known[2]) * self.kx, (lat - known[1]) * M_PER_DEG)
+                if gap <= SAME_STOP_M:
+                    v = known[0]
             if v >= 0 and (not out or out[-1] != v):
                 out.append(v)
         return out
@@ -376,7 +387,7 @@ def read_osm_bus_lines(
     if isinstance(max_snap_m, bool) or not isinstance(max_snap_m, int | float) or not 0 < max_snap_m < math.inf:
         raise InvalidArgumentError("max_snap_m", f"got {max_snap_m!r}", "> 0 metres")
     problem: TransitProblem
-    stop_node: dict[str, int] = {}
+    stop_node: dict[str, tuple[int, float, float]] = {}
     if isinstance(problem_or_city, TransitProblem):
         problem = problem_or_city
     elif isinstance(getattr(problem_or_city, "problem", None), TransitProblem):
@@ -384,7 +395,11 @@ def read_osm_bus_lines(
         city_stops = getattr(problem_or_city, "stops", None)
         nodes = getattr(problem_or_city, "stop_node", None)
         if city_stops is not None and nodes is not None:
-            stop_node = {sid: int(v) for sid, v in zip(city_stops.ids, np.asarray(nodes).tolist(), strict=True)}
+            stop_node = {
+                sid: (int(v), float(a), float(b))
+                for sid, v, a, b in zip(city_stops.ids, np.asarray(nodes).tolist(), city_stops.lat, city_stops.lon,
+                                        strict=True)
+            }  # fmt: skip
     else:
         raise InvalidArgumentError("problem_or_city", f"got {type(problem_or_city).__name__}",
                                    "a TransitProblem or a CityBuild")  # fmt: skip

@@ -110,11 +110,22 @@ def test_a_tighter_snap_loses_far_points(grid: TransitProblem) -> None:
 
 
 def test_city_stops_map_by_their_osm_id(grid: TransitProblem) -> None:
-    """With a city build, a stop that is one of the city's stops goes to its node whatever its
-    position: stop 102 (at B) held by node E makes line 18 (B C) run E B C."""
-    city = SimpleNamespace(problem=grid, stops=SimpleNamespace(ids=("102",)), stop_node=np.array([4]))
+    """With a city build, a stop that is one of the city's stops (same id and position) goes to
+    the node holding it: stop 102 (at B) held by node E makes line 18 (B C) run E B C."""
+    city = SimpleNamespace(
+        problem=grid,
+        stop_node=np.array([4]),
+        stops=SimpleNamespace(ids=("102",), lat=np.array([60.0001]), lon=np.array([24.0100])),
+    )
     assert by_ref(read_osm_bus_lines(LINES, grid))["18"] == "BC"
     assert by_ref(read_osm_bus_lines(LINES, city))["18"] == "EBC"
+    # a city stop "102" elsewhere (a CSV's id, not the OSM node) does not capture the OSM stop
+    elsewhere = SimpleNamespace(
+        problem=grid,
+        stop_node=np.array([4]),
+        stops=SimpleNamespace(ids=("102",), lat=np.array([60.0051]), lon=np.array([24.0100])),
+    )
+    assert by_ref(read_osm_bus_lines(LINES, elsewhere))["18"] == "BC"
 
 
 @pytest.mark.parametrize(
