@@ -87,7 +87,8 @@ class ExistingLines:
     Attributes:
         routes: one route per line kept (a :data:`~planning.routeset.RouteSet`).
         refs: each line's ``ref`` ("" when the relation has none).
-        names: each line's name (its ``name`` tag, else ``ref from–to``, else ``relation ID``).
+        names: each line's name: the kept variant's ``name`` tag, else ``ref from–to``, else ``ref``, else
+            ``relation ID``.
         headway_min: each line's tagged headway in minutes (NaN when untagged).
         relations: the OSM relation ids of each line's variants.
         dropped: the lines dropped for having fewer than two planning nodes (their names).
