@@ -211,7 +211,8 @@ def _pick(rng: np.random.Generator, weights: NDArray[np.float64]) -> int:
     total = float(weights.sum())
     if not total > 0:
         return int(rng.integers(weights.size))
-    return int(min(np.searchsorted(np.cumsum(weights), rng.random() * total, side="right"), weights.size - 1))
+    k = int(np.searchsorted(np.cumsum(weights), rng.random() * total, side="right"))
+    return min(k, weights.size - 1)
 
 
 def demand_route(
@@ -561,14 +562,15 @@ def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generat
     served = np.zeros(n, np.bool_)
     for r in out:
         served[r] = True
+    tries = 0
     while len(out) < rules.num_routes:
-        r = _from_pool(ctx, rng) if ctx.pool and rng.random() < 0.5 else None
-        if r is None:
-            r = demand_route(ctx, rng, unserved=~served)
+        tries += 1
+        if tries > 20 * rules.num_routes:
+            return None
+        drawn = _from_pool(ctx, rng) if ctx.pool and rng.random() < 0.5 else None
+        r = drawn if drawn is not None else demand_route(ctx, rng, unserved=~served)
         if route_key(r) in keys:
-            r = demand_route(ctx, rng, unserved=~served)
-            if route_key(r) in keys:
-                continue
+            continue
         keys.add(route_key(r))
         out.append(r)
         served[r] = True
@@ -610,8 +612,8 @@ def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generat
             count = np.zeros(n, np.int64)
             for r in out:
                 count[r] += 1
-            alone = np.array([int((count[r] == 1).sum()) for r in out])
-            best_k = int(np.argmin(alone + 1e-3 * rng.random(alone.size)))
+            only = np.array([int((count[r] == 1).sum()) for r in out])
+            best_k = int(np.argmin(only + 1e-3 * rng.random(only.size)))
             best_r = demand_route(ctx, rng, through=u)
             if best_r.size < rules.min_stops:
                 return None

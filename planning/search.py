@@ -66,7 +66,8 @@ class DesignParams:
         population: sets kept: the elite in passenger mode, the population of NSGA-II.
         initial_sets: constructive sets built at the start (besides the seeds).
         crossover_rate: passenger mode: the share of steps that cross the current set with an
-            elite set; pareto mode: the probability that a child comes from a crossover.
+            elite set (``None``: 0.05); pareto mode: the probability that a child comes from a
+            crossover (``None``: 0.8).
         restart_after: passenger mode: steps without a new best before restarting from the best
             (as a share of the steps taken so far, at least 200 steps).
     """
@@ -77,7 +78,7 @@ class DesignParams:
     seed: int = 1
     population: int = 20
     initial_sets: int = 10
-    crossover_rate: float = 0.05
+    crossover_rate: float | None = None
     restart_after: float = 0.25
 
     def __post_init__(self) -> None:
@@ -95,14 +96,22 @@ class DesignParams:
             raise InvalidArgumentError("population", f"got {self.population!r}", "whole numbers 2 .. 10000")
         if not _whole(self.initial_sets, 1) or self.initial_sets > 10_000:
             raise InvalidArgumentError("initial_sets", f"got {self.initial_sets!r}", "whole numbers 1 .. 10000")
-        if not (isinstance(self.crossover_rate, int | float) and 0.0 <= self.crossover_rate <= 1.0):
-            raise InvalidArgumentError("crossover_rate", f"got {self.crossover_rate!r}", "0 .. 1")
+        rate = self.crossover_rate
+        if rate is not None and not (isinstance(rate, int | float) and 0.0 <= rate <= 1.0):
+            raise InvalidArgumentError("crossover_rate", f"got {rate!r}", "0 .. 1, or None (the mode's default)")
+
+    @property
+    def crossover(self) -> float:
+        """The crossover rate in use (the mode's default when ``crossover_rate`` is ``None``)."""
+        if self.crossover_rate is not None:
+            return float(self.crossover_rate)
+        return 0.05 if self.mode == "passenger" else 0.8
         if not (isinstance(self.restart_after, int | float) and 0.0 < self.restart_after <= 10.0):
             raise InvalidArgumentError("restart_after", f"got {self.restart_after!r}", "0 .. 10 (exclusive of 0)")
 
 
 def _whole(v: Any, lo: int) -> bool:
-    return not isinstance(v, bool) and isinstance(v, int | np.integer) and v >= lo
+    return bool(not isinstance(v, bool) and isinstance(v, int | np.integer) and v >= lo)
 
 
 @dataclass(frozen=True)
@@ -337,7 +346,7 @@ def _anneal(
         temp = (temp0 or 0.0) * (1e-3**frac)
         # draw a move
         w = weights.copy()
-        w[-1] = params.crossover_rate * w[:-1].sum() / max(1e-9, 1.0 - params.crossover_rate) if len(elite) > 1 else 0.0
+        w[-1] = params.crossover * w[:-1].sum() / max(1e-9, 1.0 - params.crossover) if len(elite) > 1 else 0.0
         k = int(np.searchsorted(np.cumsum(w), rng.random() * w.sum(), side="right"))
         k = min(k, len(names) - 1)
         name = names[k]
