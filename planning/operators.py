@@ -23,8 +23,10 @@ and two route-set crossovers: :func:`crossover_routes` (Mumford 2013: take route
 from each parent, each time the one that adds most nodes not yet served) and
 :func:`crossover_uniform` (each route position from either parent).
 
-Plain Python over small arrays: a move touches one or two routes of at most a few dozen stops,
-and the evaluation of the child costs far more than making it.
+The moves are plain Python over small arrays: a move touches one or two routes of at most a few
+dozen stops. The checks every child goes through (the rules, the parts of the route network)
+are small Numba kernels: in Python they took more time than the moves and, on the small
+instances, more than scoring the child.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from routing.config import kernel
+
 from .problem import TransitProblem
+from .routeset import flatten
 
 Route = NDArray[np.int32]
 Routes = list[Route]
@@ -125,23 +130,70 @@ def set_key(routes: Sequence[Route]) -> bytes:
     return b"|".join(keys)
 
 
+@kernel
+def _label_components(n, nodes, offsets, label):  # pragma: no cover - compiled
+    """Union of the stops of each route; ``label[v]``: the root of node ``v``'s part (an
+    unserved node is its own part). Returns the number of parts."""
+    for v in range(n):
+        label[v] = v
+    for r in range(offsets.shape[0] - 1):
+        a = nodes[offsets[r]]
+        while label[a] != a:
+            a = label[a]
+        for k in range(offsets[r] + 1, offsets[r + 1]):
+            b = nodes[k]
+            while label[b] != b:
+                label[b] = label[label[b]]
+                b = label[b]
+            if b != a:
+                label[b] = a
+    parts = 0
+    for v in range(n):
+        a = v
+        while label[a] != a:
+            a = label[a]
+        label[v] = a
+        if a == v:
+            parts += 1
+    return parts
+
+
+@kernel
+def _rules_kept(n, nodes, offsets, linked, num_routes, min_stops, max_stops, seen):  # pragma: no cover
+    """The route count, stops per route, no repeated stop, consecutive stops linked, every node
+    served (``seen``: an int64 workspace of ``n``). Connectivity and limits are checked apart."""
+    if offsets.shape[0] - 1 != num_routes:
+        return False
+    for v in range(n):
+        seen[v] = -1
+    served = 0
+    for r in range(num_routes):
+        size = offsets[r + 1] - offsets[r]
+        if size < min_stops or size > max_stops:
+            return False
+        for k in range(offsets[r], offsets[r + 1]):
+            v = nodes[k]
+            if v < 0 or v >= n or seen[v] == r:
+                return False
+            if seen[v] < 0:
+                served += 1
+            seen[v] = r
+            if k > offsets[r] and not linked[nodes[k - 1], v]:
+                return False
+    return served == n
+
+
 def _components(n: int, routes: Sequence[Route]) -> NDArray[np.int64]:
     """A component label per node (union of the nodes of each route); unserved nodes keep their own."""
-    parent = np.arange(n)
+    nodes, offsets = flatten(routes)
+    label = np.empty(n, np.int64)
+    _label_components(n, nodes, offsets, label)
+    return label
 
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = int(parent[a])
-        return a
 
-    for r in routes:
-        a = root(int(r[0]))
-        for v in r[1:].tolist():
-            b = root(v)
-            if b != a:
-                parent[b] = a
-    return np.array([root(v) for v in range(n)], np.int64)
+def _has_repeat(route: Route) -> bool:
+    stops = route.tolist()
+    return len(set(stops)) != len(stops)
 
 
 def route_time(ctx: OperatorContext, route: Route) -> float:
@@ -184,21 +236,13 @@ def is_feasible(ctx: OperatorContext, routes: Sequence[Route]) -> bool:
     """Whether the set keeps every rule (the rules of :func:`planning.check_route_set`)."""
     rules = ctx.problem.rules
     n = ctx.n
-    if len(routes) != rules.num_routes:
+    if not routes:
         return False
-    served = np.zeros(n, np.bool_)
-    for r in routes:
-        if not rules.min_stops <= r.size <= rules.max_stops:
-            return False
-        if r.min() < 0 or r.max() >= n or np.unique(r).size != r.size:
-            return False
-        if not ctx.linked[r[:-1], r[1:]].all():
-            return False
-        served[r] = True
-    if not served.all():
+    nodes, offsets = flatten(routes)
+    seen = np.empty(n, np.int64)
+    if not _rules_kept(n, nodes, offsets, ctx.linked, rules.num_routes, rules.min_stops, rules.max_stops, seen):
         return False
-    comp = _components(n, routes)
-    if (comp != comp[0]).any():
+    if _label_components(n, nodes, offsets, seen) != 1:
         return False
     return _limits_ok(ctx, routes)
 
@@ -258,6 +302,8 @@ def demand_route(
             start = max(0, min(k, len(path) - length))
         path = path[start : start + length]
     route = list(path)
+    limit = rules.max_circuity
+    sp = ctx.problem.shortest_time_min
     inside = np.zeros(n, np.bool_)
     inside[route] = True
     while len(route) < length:
@@ -265,6 +311,12 @@ def demand_route(
         best: list[tuple[float, int, int]] = []
         for side, e in enumerate(ends):
             cand = ctx.neighbours[e][~inside[ctx.neighbours[e]]]
+            if limit < np.inf and cand.size:
+                far = route[-1] if side == 0 else route[0]
+                run = np.full(cand.size, float(ctx.time_min[route[:-1], route[1:]].sum()))
+                run += ctx.time_min[e, cand] if side == 1 else ctx.time_min[cand, e]
+                direct = sp[far, cand] if side == 1 else sp[cand, far]
+                cand = cand[run <= limit * direct + 1e-9]
             if cand.size == 0:
                 continue
             score = d[np.ix_(cand, np.asarray(route))].sum(axis=1)
@@ -409,7 +461,7 @@ def exchange_segments(ctx: OperatorContext, routes: Routes, rng: np.random.Gener
         nb = np.concatenate([b[: j + 1], a[i + 1 :]]).astype(np.int32)
         if any(not rules.min_stops <= x.size <= rules.max_stops for x in (na, nb)):
             continue
-        if np.unique(na).size != na.size or np.unique(nb).size != nb.size:
+        if _has_repeat(na) or _has_repeat(nb):
             continue
         if route_key(na) == route_key(a) or route_key(na) == route_key(b):
             continue
@@ -508,23 +560,48 @@ def _simple_part(r: Route) -> Route:
     return r[best[0] : best[1]].copy()
 
 
-def _extend_towards(ctx: OperatorContext, r: Route, target: int) -> Route | None:
-    """The route extended at its nearer end along a shortest path to ``target`` (``None`` when
-    the path meets the route or the route would get too long)."""
+def _extend_towards(
+    ctx: OperatorContext, r: Route, target: int, count: NDArray[np.int64] | None = None
+) -> Route | None:
+    """The route extended at one end along a shortest path to ``target`` (the shorter of the
+    two), or ``None`` when the path meets the route or the route gets too long. With ``count``
+    (routes serving each node), stops at the other end that other routes also serve may be
+    dropped to make room."""
     max_stops = ctx.problem.rules.max_stops
+    min_stops = ctx.problem.rules.min_stops
     best: Route | None = None
     for side in (0, 1):
         e = int(r[0] if side == 0 else r[-1])
         path = ctx.path(e, target)
-        if not path:
-            continue
         extra = path[1:]
-        if not extra or r.size + len(extra) > max_stops or np.isin(extra, r).any():
+        if not extra:
             continue
-        new = np.concatenate([np.asarray(extra[::-1], np.int32), r]) if side == 0 else np.concatenate([r, extra])
+        body = r if side == 1 else r[::-1]  # extend at the end of body
+        if count is None and np.isin(extra, body).any():
+            continue  # (with trimming, the path may cross the part that is dropped)
+        trim = 0
+        if count is not None:
+            while trim < body.size and body.size - trim + len(extra) > max_stops and count[body[trim]] > 1:
+                trim += 1
+            while trim < body.size and np.isin(extra, body[trim:]).any() and count[body[trim]] > 1:
+                trim += 1
+        kept = body[trim:]
+        if kept.size == 0 or kept.size + len(extra) > max_stops or kept.size + len(extra) < min_stops:
+            continue
+        if np.isin(extra, kept).any():
+            continue
+        new = np.concatenate([kept, np.asarray(extra, np.int32)]).astype(np.int32)
         if best is None or new.size < best.size:
-            best = new.astype(np.int32)
+            best = new
     return best
+
+
+def _serving(n: int, routes: Sequence[Route]) -> NDArray[np.int64]:
+    """How many routes serve each node."""
+    count = np.zeros(n, np.int64)
+    for r in routes:
+        count[r] += 1
+    return count
 
 
 def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generator) -> Routes | None:
@@ -537,11 +614,13 @@ def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generat
     nearest node of another). The circuity and overlap limits are checked, not repaired."""
     rules = ctx.problem.rules
     n = ctx.n
+    if is_feasible(ctx, routes) and len({route_key(r) for r in routes}) == len(routes):
+        return [np.asarray(r, np.int32) for r in routes]
     out: Routes = []
     keys: set[bytes] = set()
     for r0 in routes:
         r = np.asarray(r0, np.int32)
-        if np.unique(r).size != r.size:
+        if _has_repeat(r):
             r = _simple_part(r)
         while r.size > rules.max_stops:
             r = r[1:] if rng.integers(2) == 0 else r[:-1]
@@ -598,29 +677,30 @@ def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generat
                 return None
         out[k] = r
         served[r] = True
-    # serve every node
-    missing = np.flatnonzero(~served)
-    for u in rng.permutation(missing).tolist():
-        if served[u]:
-            continue
+    # serve every node: extend a route towards it (dropping doubly served stops to make room),
+    # else replace the route that serves fewest nodes alone by one through it
+    for _ in range(4 * n):
+        missing = np.flatnonzero(~served)
+        if missing.size == 0:
+            break
+        u = int(missing[rng.integers(missing.size)])
+        count = _serving(n, out)
         best_k, best_r = -1, None
-        for k in rng.permutation(len(out)).tolist():
-            new = _extend_towards(ctx, out[k], u)
-            if new is not None and (best_r is None or new.size - out[k].size < best_r.size - out[best_k].size):
-                best_k, best_r = k, new
+        for trimming in (None, count):
+            for k in rng.permutation(len(out)).tolist():
+                new = _extend_towards(ctx, out[k], u, trimming)
+                if new is not None and (best_r is None or new.size - out[k].size < best_r.size - out[best_k].size):
+                    best_k, best_r = k, new
+            if best_r is not None:
+                break
         if best_r is None:
-            count = np.zeros(n, np.int64)
-            for r in out:
-                count[r] += 1
             only = np.array([int((count[r] == 1).sum()) for r in out])
             best_k = int(np.argmin(only + 1e-3 * rng.random(only.size)))
-            best_r = demand_route(ctx, rng, through=u)
+            best_r = demand_route(ctx, rng, through=u, unserved=~served)
             if best_r.size < rules.min_stops:
                 return None
         out[best_k] = best_r
-        served[:] = False
-        for r in out:
-            served[r] = True
+        served = _serving(n, out) > 0
     if not served.all():
         return None
     # connect the parts
@@ -639,9 +719,10 @@ def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generat
             targets = np.flatnonzero(in_small != own)
             if targets.size == 0:
                 continue
+            count = _serving(n, out)
             for e in sources:
                 t = targets[np.argmin(ctx.path_time_min[e, targets])]
-                new = _extend_towards(ctx, r, int(t))
+                new = _extend_towards(ctx, r, int(t), count)
                 if new is not None:
                     out[k] = new
                     done = True

@@ -99,6 +99,8 @@ class DesignParams:
         rate = self.crossover_rate
         if rate is not None and not (isinstance(rate, int | float) and 0.0 <= rate <= 1.0):
             raise InvalidArgumentError("crossover_rate", f"got {rate!r}", "0 .. 1, or None (the mode's default)")
+        if not (isinstance(self.restart_after, int | float) and 0.0 < self.restart_after <= 10.0):
+            raise InvalidArgumentError("restart_after", f"got {self.restart_after!r}", "0 .. 10 (exclusive of 0)")
 
     @property
     def crossover(self) -> float:
@@ -106,8 +108,6 @@ class DesignParams:
         if self.crossover_rate is not None:
             return float(self.crossover_rate)
         return 0.05 if self.mode == "passenger" else 0.8
-        if not (isinstance(self.restart_after, int | float) and 0.0 < self.restart_after <= 10.0):
-            raise InvalidArgumentError("restart_after", f"got {self.restart_after!r}", "0 .. 10 (exclusive of 0)")
 
 
 def _whole(v: Any, lo: int) -> bool:

@@ -21,7 +21,8 @@ the result's front (NSGA-II's last population can lose points of the front it on
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,7 +37,17 @@ from pymoo.core.termination import NoTermination
 from .operators import MUTATIONS, OperatorContext, Routes, crossover_routes, repair, set_key
 
 if TYPE_CHECKING:
-    from .search import DesignParams, _Budget, _Reporter
+    from .search import DesignParams
+
+
+class Budget(Protocol):
+    """What the search's budget offers: scoring (counted, cached) and the stopping rule."""
+
+    evaluations: int
+
+    def score(self, routes: Routes) -> tuple[float, float]: ...
+    def done(self) -> bool: ...
+    def fraction(self) -> float: ...
 
 
 class Genome:
@@ -81,7 +92,7 @@ class Archive:
 
 
 class _RouteSetProblem(Problem):
-    def __init__(self, budget: _Budget, archive: Archive) -> None:
+    def __init__(self, budget: Budget, archive: Archive) -> None:
         super().__init__(n_var=1, n_obj=2, vtype=object)
         self.budget = budget
         self.archive = archive
@@ -179,8 +190,8 @@ def run_nsga2(
     ctx: OperatorContext,
     params: DesignParams,
     start: list[tuple[tuple[float, float], Routes]],
-    budget: _Budget,
-    report: _Reporter,
+    budget: Budget,
+    report: Callable[[float, str], None],
 ) -> list[Routes]:
     """NSGA-II until the budget is spent; the archive's non-dominated sets, by ATT."""
     archive = Archive()
