@@ -118,10 +118,23 @@ class OperatorContext:
 
 def route_key(route: Route) -> bytes:
     """The route's identity, the same for either direction."""
+    hit = _KEYS.get(id(route))
+    if hit is not None and hit[0] is route:
+        return hit[1]
     r = np.asarray(route, np.int32)
     if r.size and r[-1] < r[0]:
         r = r[::-1]
-    return r.tobytes()
+    key = r.tobytes()
+    if len(_KEYS) >= 200_000:
+        _KEYS.clear()
+    _KEYS[id(route)] = (route, key)
+    return key
+
+
+# Keys of the routes seen lately, by the array's id (the entry holds the array, so that its id
+# is not reused while the entry lives). Moves never change a route in place: a child shares
+# its parent's unchanged route arrays, so most keys of a child are found here.
+_KEYS: dict[int, tuple[Any, bytes]] = {}
 
 
 def set_key(routes: Sequence[Route]) -> bytes:
@@ -203,7 +216,15 @@ def route_time(ctx: OperatorContext, route: Route) -> float:
 
 def total_route_time(ctx: OperatorContext, routes: Sequence[Route]) -> float:
     """The operator's cost TRT: the sum of the routes' one-way times."""
-    return float(sum(route_time(ctx, r) for r in routes))
+    nodes, offsets = flatten(routes)
+    return flat_route_time(ctx, nodes, offsets)
+
+
+def flat_route_time(ctx: OperatorContext, nodes: NDArray[np.int32], offsets: NDArray[np.int64]) -> float:
+    """TRT of a flattened route set (:func:`planning.flatten`)."""
+    legs = ctx.time_min[nodes[:-1], nodes[1:]]
+    legs[offsets[1:-1] - 1] = 0.0  # the step from one route's last stop to the next route's first
+    return float(legs.sum())
 
 
 def _limits_ok(ctx: OperatorContext, routes: Sequence[Route]) -> bool:
@@ -510,15 +531,21 @@ def crossover_routes(ctx: OperatorContext, first: Routes, second: Routes, rng: n
     larger share of such nodes, then at random). Not repaired."""
     num = ctx.problem.rules.num_routes
     seen = np.zeros(ctx.n, np.bool_)
-    left = [list(first), list(second)]
+    parents = (first, second)
+    flat = [flatten(p) for p in parents]
+    sizes = [np.diff(off).astype(np.float64) for _, off in flat]
+    alive = [np.ones(len(p), np.bool_) for p in parents]
     taken: set[bytes] = set()
     child: Routes = []
     turn = 0
-    while len(child) < num and (left[0] or left[1]):
-        pool = left[turn] or left[1 - turn]
-        scores = [(int((~seen[r]).sum()), float((~seen[r]).mean()), rng.random()) for r in pool]
-        best = max(range(len(pool)), key=lambda i: scores[i])
-        r = pool.pop(best)
+    while len(child) < num and (alive[0].any() or alive[1].any()):
+        p = turn if alive[turn].any() else 1 - turn
+        nodes, off = flat[p]
+        unseen = np.add.reduceat((~seen[nodes]).astype(np.int64), off[:-1])
+        order = np.lexsort((rng.random(unseen.size), unseen / sizes[p], unseen))
+        best = int(order[alive[p][order]][-1])
+        alive[p][best] = False
+        r = parents[p][best]
         key = route_key(r)
         if key not in taken:
             taken.add(key)

@@ -40,10 +40,10 @@ from .operators import (
     Routes,
     constructive_set,
     crossover_routes,
+    flat_route_time,
     is_feasible,
     repair,
     set_key,
-    total_route_time,
 )
 from .problem import TransitProblem
 from .routeset import RouteSet, as_route_set, check_route_set, flatten
@@ -175,10 +175,11 @@ class _Budget:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
-        att, unserved = self.evaluator.att(*flatten(routes))
+        nodes, offsets = flatten(routes)
+        att, unserved = self.evaluator.att(nodes, offsets)
         if unserved > 0:
             att = math.inf
-        out = (att, total_route_time(self.ctx, routes))
+        out = (att, flat_route_time(self.ctx, nodes, offsets))
         self.evaluations += 1
         if len(self.cache) > 200_000:
             self.cache.clear()
