@@ -12,6 +12,8 @@ is not necessarily feasible; :func:`repair` makes it so or returns ``None``, and
 The moves (``MUTATIONS`` lists them by name):
 
 * ``grow_terminal`` / ``drop_terminal``: add a linked node at one end of a route, or remove an end;
+* ``shift_route``: both at once, at opposite ends (a route at its maximum length can move);
+* ``swap_terminal``: an end replaced by another node linked to the stop before it;
 * ``insert_inner`` / ``remove_inner``: put a node between two consecutive stops that are both
   linked to it, or take out an inner stop whose neighbours are linked to each other;
 * ``exchange_segments``: two routes sharing a node swap their parts beyond it (a crossover at
@@ -424,6 +426,49 @@ def drop_terminal(ctx: OperatorContext, routes: Routes, rng: np.random.Generator
     return None
 
 
+def shift_route(ctx: OperatorContext, routes: Routes, rng: np.random.Generator) -> Routes | None:
+    """Move a route along: drop one end and add a linked node at the other (the length kept)."""
+    for k in rng.permutation(len(routes)).tolist():
+        r = routes[k]
+        if r.size < 3:
+            continue
+        side = int(rng.integers(2))
+        for s in (side, 1 - side):
+            e = int(r[-1] if s == 1 else r[0])
+            cand = ctx.neighbours[e]
+            cand = cand[~np.isin(cand, r)]
+            if cand.size == 0:
+                continue
+            c = int(cand[rng.integers(cand.size)])
+            new = np.concatenate([r[1:], [c]]) if s == 1 else np.concatenate([[c], r[:-1]])
+            out = list(routes)
+            out[k] = new.astype(np.int32)
+            return out
+    return None
+
+
+def swap_terminal(ctx: OperatorContext, routes: Routes, rng: np.random.Generator) -> Routes | None:
+    """Replace an end of a route by another node linked to the stop before it."""
+    for k in rng.permutation(len(routes)).tolist():
+        r = routes[k]
+        if r.size < 3:
+            continue
+        side = int(rng.integers(2))
+        for s in (side, 1 - side):
+            before = int(r[-2] if s == 1 else r[1])
+            cand = ctx.neighbours[before]
+            cand = cand[~np.isin(cand, r)]
+            if cand.size == 0:
+                continue
+            c = int(cand[rng.integers(cand.size)])
+            new = r.copy()
+            new[-1 if s == 1 else 0] = c
+            out = list(routes)
+            out[k] = new
+            return out
+    return None
+
+
 def insert_inner(ctx: OperatorContext, routes: Routes, rng: np.random.Generator) -> Routes | None:
     """Put a node between two consecutive stops of a route when it is linked to both."""
     rules = ctx.problem.rules
@@ -515,6 +560,8 @@ def replace_route(ctx: OperatorContext, routes: Routes, rng: np.random.Generator
 MUTATIONS: dict[str, Callable[[OperatorContext, Routes, np.random.Generator], Routes | None]] = {
     "grow_terminal": grow_terminal,
     "drop_terminal": drop_terminal,
+    "shift_route": shift_route,
+    "swap_terminal": swap_terminal,
     "insert_inner": insert_inner,
     "remove_inner": remove_inner,
     "exchange_segments": exchange_segments,
@@ -593,33 +640,27 @@ def _extend_towards(
     """The route extended at one end along a shortest path to ``target`` (the shorter of the
     two), or ``None`` when the path meets the route or the route gets too long. With ``count``
     (routes serving each node), stops at the other end that other routes also serve may be
-    dropped to make room."""
+    dropped to make room (or to clear the path's way)."""
     max_stops = ctx.problem.rules.max_stops
     min_stops = ctx.problem.rules.min_stops
     best: Route | None = None
+    stops = r.tolist()
     for side in (0, 1):
-        e = int(r[0] if side == 0 else r[-1])
-        path = ctx.path(e, target)
-        extra = path[1:]
+        e = stops[0] if side == 0 else stops[-1]
+        extra = ctx.path(e, target)[1:]
         if not extra:
             continue
-        body = r if side == 1 else r[::-1]  # extend at the end of body
-        if count is None and np.isin(extra, body).any():
-            continue  # (with trimming, the path may cross the part that is dropped)
-        trim = 0
-        if count is not None:
-            while trim < body.size and body.size - trim + len(extra) > max_stops and count[body[trim]] > 1:
-                trim += 1
-            while trim < body.size and np.isin(extra, body[trim:]).any() and count[body[trim]] > 1:
-                trim += 1
-        kept = body[trim:]
-        if kept.size == 0 or kept.size + len(extra) > max_stops or kept.size + len(extra) < min_stops:
+        body = stops if side == 1 else stops[::-1]  # extend at the end of body
+        where = {v: i for i, v in enumerate(body)}
+        crossing = [where[v] for v in extra if v in where]
+        need = max(len(body) + len(extra) - max_stops, (max(crossing) + 1) if crossing else 0)
+        if need > 0 and (count is None or any(count[v] <= 1 for v in body[:need])):
             continue
-        if np.isin(extra, kept).any():
+        kept = body[need:]
+        if not kept or not min_stops <= len(kept) + len(extra) <= max_stops:
             continue
-        new = np.concatenate([kept, np.asarray(extra, np.int32)]).astype(np.int32)
-        if best is None or new.size < best.size:
-            best = new
+        if best is None or len(kept) + len(extra) < best.size:
+            best = np.asarray(kept + extra, np.int32)
     return best
 
 

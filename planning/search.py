@@ -70,6 +70,10 @@ class DesignParams:
             crossover (``None``: 0.8).
         restart_after: passenger mode: steps without a new best before restarting from the best
             (as a share of the steps taken so far, at least 200 steps).
+        temperature: passenger mode: the starting temperature of the annealing, as a multiple
+            of the median worsening of ATT by the first 30 worsening moves.
+        cooling: passenger mode: the temperature at the end of the budget, as a share of the
+            starting one (it falls geometrically with the share of the budget spent).
     """
 
     mode: str = "passenger"
@@ -80,6 +84,8 @@ class DesignParams:
     initial_sets: int = 10
     crossover_rate: float | None = None
     restart_after: float = 0.25
+    temperature: float = 3.0
+    cooling: float = 0.01
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -101,6 +107,10 @@ class DesignParams:
             raise InvalidArgumentError("crossover_rate", f"got {rate!r}", "0 .. 1, or None (the mode's default)")
         if not (isinstance(self.restart_after, int | float) and 0.0 < self.restart_after <= 10.0):
             raise InvalidArgumentError("restart_after", f"got {self.restart_after!r}", "0 .. 10 (exclusive of 0)")
+        if not (isinstance(self.temperature, int | float) and 0.0 <= self.temperature <= 1e6):
+            raise InvalidArgumentError("temperature", f"got {self.temperature!r}", "0 .. 1e6 (0: accept no worsening)")
+        if not (isinstance(self.cooling, int | float) and 0.0 < self.cooling <= 1.0):
+            raise InvalidArgumentError("cooling", f"got {self.cooling!r}", "0 .. 1 (exclusive of 0)")
 
     @property
     def crossover(self) -> float:
@@ -327,45 +337,54 @@ def _anneal(
         return {}
     names = [*MUTATIONS, "crossover"]
     weights = np.ones(len(names))
-    weights[-1] = 0.0
     tried = np.zeros(len(names), np.int64)
     accepted = np.zeros(len(names), np.int64)
-    gain = np.zeros(len(names))
+    window_tried = np.zeros(len(names))
+    window_gain = np.zeros(len(names))
     elite: list[tuple[tuple[float, float], Routes]] = list(start[: params.population])
     elite_keys = {set_key(r) for _, r in elite}
     current_score, current = start[0]
     temp0: float | None = None
     deltas: list[float] = []
     steps = 0
+    stale = 0  # steps in a row that gave no new set (no child, or one scored before)
     last_best_step = 0
     best_seen = budget.best
-    while not budget.done():
+    max_steps = None if params.max_evaluations is None else 50 * params.max_evaluations
+    while not budget.done() and (max_steps is None or steps < max_steps):
         steps += 1
         frac = budget.fraction()
         if temp0 is None and len(deltas) >= 30:
-            temp0 = float(np.median(deltas)) * 0.5 + 1e-9
-        temp = (temp0 or 0.0) * (1e-3**frac)
-        # draw a move
+            temp0 = float(np.median(deltas)) * params.temperature
+        temp = (temp0 or 0.0) * (params.cooling**frac)
+        # draw a move by its weight (the crossover at its fixed share)
         w = weights.copy()
         w[-1] = params.crossover * w[:-1].sum() / max(1e-9, 1.0 - params.crossover) if len(elite) > 1 else 0.0
-        k = int(np.searchsorted(np.cumsum(w), rng.random() * w.sum(), side="right"))
-        k = min(k, len(names) - 1)
+        k = min(int(np.searchsorted(np.cumsum(w), rng.random() * w.sum(), side="right")), len(names) - 1)
         name = names[k]
         tried[k] += 1
+        window_tried[k] += 1
         if name == "crossover":
             mate = elite[int(rng.integers(len(elite)))][1]
-            child0 = (
-                crossover_routes(ctx, current, mate, rng)
-                if rng.random() < 0.5
-                else crossover_routes(ctx, mate, current, rng)
-            )
-            child = repair(ctx, child0, rng)
+            pair = (current, mate) if rng.random() < 0.5 else (mate, current)
+            child = repair(ctx, crossover_routes(ctx, *pair, rng), rng)
         else:
             child = _mutate(ctx, current, rng, name)
+        if stale > 100 + 2 * ctx.problem.rules.num_routes:
+            # every neighbour drawn lately was known: kick the current set with a few moves
+            kicked = current
+            for _ in range(3):
+                nxt = _mutate(ctx, kicked, rng, names[int(rng.integers(len(names) - 1))])
+                kicked = nxt if nxt is not None else kicked
+            child = kicked
+            stale = 0
         if child is None:
+            stale += 1
             report(frac)
             continue
+        known = budget.evaluations
         score = budget.score(child)
+        stale = stale + 1 if budget.evaluations == known else 0
         delta = score[0] - current_score[0]
         if delta > 0 and temp0 is None:
             deltas.append(delta)
@@ -375,7 +394,7 @@ def _anneal(
         if accept:
             accepted[k] += 1
             if score < current_score:
-                gain[k] += min(1.0, -delta / (abs(current_score[0]) * 1e-3 + 1e-12)) if delta < 0 else 0.1
+                window_gain[k] += 1.0
             current, current_score = child, score
             key = set_key(child)
             if key not in elite_keys and (len(elite) < params.population or score < elite[-1][0]):
@@ -388,13 +407,14 @@ def _anneal(
         if budget.best < best_seen:
             best_seen = budget.best
             last_best_step = steps
-            gain[k] += 1.0
-        # adapt the weights every 50 steps
-        if steps % 50 == 0:
-            rate = (gain + 0.05) / (tried + 1.0)
+            window_gain[k] += 4.0
+        # every 100 steps, the weights follow the moves' recent rate of improvement
+        if steps % 100 == 0:
+            rate = (window_gain + 0.1) / (window_tried + 1.0)
             weights = 0.7 * weights + 0.3 * rate / rate[:-1].mean()
-            weights = np.maximum(weights, 0.1)
-            gain[:] = 0.0
+            weights = np.maximum(weights, 0.15)
+            window_gain[:] = 0.0
+            window_tried[:] = 0.0
         if steps - last_best_step > max(200, int(params.restart_after * steps)) and budget.best_routes is not None:
             current = [r.copy() for r in budget.best_routes]
             current_score = budget.best

@@ -120,7 +120,7 @@ def test_progress_reports_fractions(mandl):
 def test_a_grid_with_circuity_and_overlap_limits():
     problem = grid_problem(5, seed=2, num_routes=5, min_stops=3, max_stops=6, max_circuity=1.6, max_overlap=0.8)
     for mode in ("passenger", "pareto"):
-        result = design(problem, DesignParams(mode=mode, time_limit_s=30, max_evaluations=300, seed=1, population=8))
+        result = design(problem, DesignParams(mode=mode, time_limit_s=30, max_evaluations=120, seed=1, population=6))
         for routes, _ in result.front:
             assert check_route_set(problem, routes) == []
 
@@ -145,6 +145,9 @@ def test_a_grid_without_any_feasible_start_says_so():
         ("initial_sets", 0),
         ("crossover_rate", 1.5),
         ("restart_after", 0),
+        ("temperature", -1.0),
+        ("cooling", 0.0),
+        ("cooling", 2.0),
     ],
 )
 def test_bad_parameters_name_the_field(field, value):
