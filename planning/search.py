@@ -8,17 +8,24 @@ solutions) and route sets of its own built by :func:`planning.operators.construc
   TRT breaks ties). A simulated annealing over the moves of :mod:`planning.operators` with
   adaptive move selection (a hyper-heuristic in the manner of Ahmed et al. 2019): each step
   draws a move by its weight, repairs the child, scores it and accepts it by the Metropolis
-  rule on ATT; weights follow the moves' recent success. Now and then the current set is
-  crossed (Mumford 2013) with one of an elite of the best distinct sets found, and after a
-  long stall the search restarts from the best set.
+  rule on ATT; every 100 steps the weights follow the moves' recent rate of improvement. The
+  temperature starts at ``DesignParams.temperature`` times the median worsening of the first
+  30 worsening moves and falls geometrically to ``cooling`` times that by the end of the
+  budget. A share of the steps (``crossover_rate``) crosses the current set (Mumford 2013)
+  with one of an elite of the best distinct sets found; when every child drawn lately was a
+  set already scored, a few random moves kick the current set; after a long stall the search
+  restarts from the best set.
 * ``"pareto"``: NSGA-II (pymoo) on (ATT, TRT) with our operators as pymoo's sampling,
-  crossover, mutation and repair on object variables, duplicates eliminated by route-set
-  identity; the result's front holds the non-dominated feasible sets found.
+  crossover and mutation on object variables (each child repaired inside them), duplicates
+  eliminated by route-set identity; the result's front holds the non-dominated feasible sets
+  found (:mod:`planning.search_nsga`).
 
 Budgets: ``time_limit_s`` (wall clock) and ``max_evaluations`` (route sets scored, the cache's
-hits not counted). With ``max_evaluations`` and a time limit that does not bind, the same seed
-gives the same result on any machine (the schedules follow the evaluation count); with a time
-limit alone, they follow the clock. Every returned route set passes
+hits not counted; NSGA-II checks it between generations, so it may exceed it by less than one
+generation; the annealing also stops after 50 steps per allowed evaluation, should nearly every
+child be a known set). With ``max_evaluations`` and a time limit that does not bind, the same
+seed gives the same result on any machine (the schedules follow the evaluation count); with a
+time limit alone, they follow the clock. Every returned route set passes
 :func:`planning.check_route_set`.
 """
 
