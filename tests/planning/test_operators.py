@@ -31,6 +31,8 @@ from planning.operators import (
     replace_route,
     route_key,
     set_key,
+    shift_route,
+    swap_terminal,
 )
 
 
@@ -215,6 +217,19 @@ def test_moves_do_what_they_say(mandl):
     assert found
     r = replace_route(ctx, base, rng)
     assert r is not None and len(changed(base, r)) <= 1
+    for _ in range(10):
+        sh = shift_route(ctx, base, rng)
+        assert sh is not None
+        (k,) = changed(base, sh)
+        assert sh[k].size == base[k].size
+        assert np.array_equal(sh[k][:-1], base[k][1:]) or np.array_equal(sh[k][1:], base[k][:-1])
+        assert ctx.linked[sh[k][:-1], sh[k][1:]].all() and np.unique(sh[k]).size == sh[k].size
+        sw = swap_terminal(ctx, base, rng)
+        assert sw is not None
+        (k,) = changed(base, sw)
+        assert sw[k].size == base[k].size and (sw[k] != base[k]).sum() == 1
+        assert sw[k][0] != base[k][0] or sw[k][-1] != base[k][-1]
+        assert ctx.linked[sw[k][:-1], sw[k][1:]].all() and np.unique(sw[k]).size == sw[k].size
 
 
 def test_replace_route_draws_from_the_pool(mandl):
