@@ -61,7 +61,8 @@ class OperatorContext:
         path_time_min: ``(n, n)`` shortest times over the both-way links.
         predecessor: ``(n, n)`` the node before ``j`` on the shortest path from ``i`` (-9999: none).
         demand: ``(n, n)`` demand both ways (``demand + demand.T``).
-        pool: candidate routes to draw from in ``replace_route`` (may be empty).
+        pool: candidate routes to draw from in ``replace_route`` (may be empty; :meth:`build`
+            keeps those within the stop bounds, with no repeated stop and linked stops).
     """
 
     problem: TransitProblem
@@ -93,12 +94,15 @@ class OperatorContext:
         dist, pred = shortest_path(g, method="D", directed=True, return_predecessors=True)
         d = np.asarray(problem.demand, np.float64)
         rules = problem.rules
-        ok = tuple(
-            np.asarray(r, np.int32)
-            for r in pool
-            if rules.min_stops <= len(r) <= rules.max_stops and len(set(np.asarray(r).tolist())) == len(r)
-        )
-        return cls(problem, linked, neighbours, t, dist, pred.astype(np.int32), d + d.T, ok)
+        n = t.shape[0]
+        ok: list[Route] = []
+        for raw in pool:
+            r = np.asarray(raw, np.int32).reshape(-1)
+            if not rules.min_stops <= r.size <= rules.max_stops or r.min() < 0 or r.max() >= n:
+                continue
+            if not _has_repeat(r) and linked[r[:-1], r[1:]].all():
+                ok.append(r)
+        return cls(problem, linked, neighbours, t, dist, pred.astype(np.int32), d + d.T, tuple(ok))
 
     def path(self, a: int, b: int) -> list[int]:
         """The shortest path from ``a`` to ``b`` over both-way links (``[]`` if none)."""

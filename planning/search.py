@@ -221,8 +221,9 @@ def design(
     Args:
         problem: the problem and its rules.
         params: the search's parameters.
-        seeds: route sets to start from (each a sequence of routes of node indices); a seed that
-            breaks a rule is repaired, or left out when it cannot be.
+        seeds: route sets to start from (each a sequence of routes of 0-based node indices, with
+            linked consecutive stops); a seed that breaks a rule (count, stops per route,
+            coverage, connection, limits) is repaired, or left out when it cannot be.
         pool: candidate routes (e.g. ``CandidatePool.routes``) that the moves may draw new
             routes from; routes outside the stop bounds or with a repeated stop are ignored.
         progress: called with ``(fraction done, message)`` about twice a second.
@@ -303,10 +304,17 @@ def _initial_sets(
     """The seeds (repaired where needed) and constructive sets, scored, best first, distinct."""
     out: dict[bytes, tuple[tuple[float, float], Routes]] = {}
     n = ctx.n
-    for s in seeds:
+    for i, s in enumerate(seeds):
         routes = [np.asarray(r, np.int32).reshape(-1) for r in s]
-        if any(r.size == 0 or r.min() < 0 or r.max() >= n for r in routes):
-            continue
+        for k, r in enumerate(routes):
+            if r.size == 0 or r.min() < 0 or r.max() >= n:
+                raise InvalidArgumentError(
+                    "seeds", f"set {i + 1}, route {k + 1}: a node index outside 0 .. {n - 1}", "0-based node indices"
+                )
+            if not ctx.linked[r[:-1], r[1:]].all():
+                raise InvalidArgumentError(
+                    "seeds", f"set {i + 1}, route {k + 1}: consecutive stops with no link", "linked consecutive stops"
+                )
         if not is_feasible(ctx, routes):
             fixed = repair(ctx, routes, rng)
             if fixed is None:

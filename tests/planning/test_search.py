@@ -65,6 +65,10 @@ def test_seeds_are_used_and_repaired(mandl):
     assert result.evaluation.att_min <= att_good + 1e-12
     assert design(mandl, DesignParams(time_limit_s=60, max_evaluations=20, seed=1), seeds=[broken]).routes
     assert constructive_set(ctx, rng) is not None
+    with pytest.raises(InvalidArgumentError, match=r"seeds: set 1, route 2: a node index outside 0 \.\. 14"):
+        design(mandl, DesignParams(max_evaluations=5), seeds=[[[0, 1], [14, 15]]])
+    with pytest.raises(InvalidArgumentError, match="seeds: set 1, route 1: consecutive stops with no link"):
+        design(mandl, DesignParams(max_evaluations=5), seeds=[[[0, 14]]])
 
 
 def test_pareto_front_is_non_dominated_feasible_and_repeatable(mandl):
