@@ -11,8 +11,8 @@ survival); the route sets, the moves and the scoring are ours:
 * mutation: one move of :data:`planning.operators.MUTATIONS` drawn at random, repaired (the
   set unchanged when it fails), so every child is feasible and pymoo's repair has nothing to do;
 * duplicates: eliminated by route-set identity (any order of routes, either direction);
-* termination: the budget of :func:`planning.design` (evaluations and the clock), checked
-  between generations.
+* termination: the budget of :func:`planning.design` (evaluations and the clock) as a pymoo
+  ``Termination``, checked between generations.
 
 Every set scored is offered to an archive of the non-dominated (ATT, TRT) sets, which becomes
 the result's front (NSGA-II's last population can lose points of the front it once held).
@@ -32,7 +32,7 @@ from pymoo.core.duplicate import DuplicateElimination
 from pymoo.core.mutation import Mutation
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
-from pymoo.core.termination import NoTermination
+from pymoo.core.termination import Termination
 
 from .operators import MUTATIONS, OperatorContext, Routes, crossover_routes, repair, set_key
 
@@ -172,6 +172,17 @@ class _Mutation(Mutation):
         return y
 
 
+class _OutOfBudget(Termination):
+    """pymoo's termination by the search's budget (evaluations and the clock)."""
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__()
+        self.budget = budget
+
+    def _update(self, algorithm: object) -> float:
+        return 1.0 if self.budget.done() else min(self.budget.fraction(), 0.999)
+
+
 class _SameRouteSet(DuplicateElimination):
     def _do(self, pop: Any, other: Any, is_duplicate: NDArray[np.bool_]) -> NDArray[np.bool_]:
         seen: set[bytes] = set()
@@ -207,9 +218,9 @@ def run_nsga2(
         mutation=_Mutation(ctx),
         eliminate_duplicates=_SameRouteSet(),
     )
-    algorithm.setup(problem, termination=NoTermination(), seed=params.seed, verbose=False)
+    algorithm.setup(problem, termination=_OutOfBudget(budget), seed=params.seed, verbose=False)
     generation = 0
-    while not budget.done():
+    while algorithm.has_next():
         algorithm.next()
         generation += 1
         report(
