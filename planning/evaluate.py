@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from routing.config import kernel
 
+from .errors import InvalidArgumentError
 from .problem import TransitProblem
 from .routeset import RouteSet, flatten, validate_route_set
 
@@ -250,6 +251,113 @@ def _journeys(
                         w = pred[w]  # hub of a transfer: continue from the route we alighted
 
 
+@kernel
+def _rounds(
+    link_time,  # (n, n) float64, inf where no link
+    lanes,  # int64: the origins searched, one lane each
+    tgt_start,  # int64 CSR per lane into tgt_node / tgt_weight
+    tgt_node,  # int64 destinations of each origin
+    tgt_weight,  # float64 demand counted for each (origin, destination)
+    nodes,  # int32 flat route stops
+    offsets,  # int64 CSR offsets per route
+    penalty,  # float transfer penalty, minutes
+    out_sums,  # float64[8]: as _journeys (the in-vehicle sum from time - penalty x transfers)
+):
+    """Round-based search from all origins at once, one lane per origin (see the module docstring)."""
+    n = link_time.shape[0]
+    m = lanes.shape[0]
+    nv = nodes.shape[0]
+    num_routes = offsets.shape[0] - 1
+    t_next = np.full(nv, np.inf)
+    t_prev = np.full(nv, np.inf)
+    for r in range(num_routes):
+        for v in range(offsets[r], offsets[r + 1] - 1):
+            t_next[v] = link_time[nodes[v], nodes[v + 1]]
+            t_prev[v + 1] = link_time[nodes[v + 1], nodes[v]]
+    best = np.full((n, m), np.inf)  # best time so far from each lane's origin
+    arr = np.full((n, m), np.inf)  # arrivals of the rounds so far (before the tie tolerance)
+    board = np.full((n, m), np.inf)  # best time + penalty: boarding for the next round
+    xfer = np.zeros((n, m), np.int64)  # the round (= transfers) that first reached the best time
+    improved = np.zeros(n, np.bool_)  # any lane's best improved at the node in the last round
+    carry = np.empty(m, np.float64)
+    for j in range(m):
+        o = lanes[j]
+        best[o, j] = 0.0
+        arr[o, j] = 0.0
+        board[o, j] = 0.0  # journeys start on any route at the origin without penalty
+        improved[o] = True
+    rnd = 0
+    more = True
+    while more:
+        for r in range(num_routes):
+            first = -1
+            last = -1
+            for w in range(offsets[r], offsets[r + 1]):
+                if improved[nodes[w]]:
+                    if first < 0:
+                        first = w
+                    last = w
+            if first < 0:
+                continue
+            for j in range(m):
+                carry[j] = board[nodes[first], j]
+            for w in range(first + 1, offsets[r + 1]):
+                p = nodes[w]
+                tt = t_next[w - 1]
+                a = arr[p]
+                b = board[p]
+                for j in range(m):
+                    c = carry[j] + tt
+                    aj = a[j]
+                    a[j] = c if c < aj else aj
+                    bj = b[j]
+                    carry[j] = bj if bj < c else c
+            for j in range(m):
+                carry[j] = board[nodes[last], j]
+            for w in range(last - 1, offsets[r] - 1, -1):
+                p = nodes[w]
+                tt = t_prev[w + 1]
+                a = arr[p]
+                b = board[p]
+                for j in range(m):
+                    c = carry[j] + tt
+                    aj = a[j]
+                    a[j] = c if c < aj else aj
+                    bj = b[j]
+                    carry[j] = bj if bj < c else c
+        rnd += 1
+        more = False
+        for p in range(n):
+            improved[p] = False
+            for j in range(m):
+                a = arr[p, j]
+                b = best[p, j]
+                if a < b - _TIE * max(1.0, b) if b < np.inf else a < np.inf:
+                    best[p, j] = a
+                    board[p, j] = a + penalty
+                    xfer[p, j] = rnd - 1
+                    improved[p] = True
+                    more = True
+    for k in range(out_sums.shape[0]):
+        out_sums[k] = 0.0
+    for j in range(m):
+        for i in range(tgt_start[j], tgt_start[j + 1]):
+            d = tgt_node[i]
+            t = best[d, j]
+            if t == np.inf:
+                continue
+            q = tgt_weight[i]
+            xs = xfer[d, j]
+            out_sums[0] += q
+            out_sums[1] += q * t
+            out_sums[3] += q * xs
+            if xs <= 2:
+                out_sums[4 + xs] += q
+            else:
+                out_sums[7] += q
+    out_sums[2] = out_sums[1] - penalty * out_sums[3]
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """The score of one route set (see the module docstring). Shares are fractions of all
@@ -310,17 +418,51 @@ class Evaluator:
         self._origins = np.flatnonzero(self._demand.sum(axis=1) > 0).astype(np.int64)
         self._total = float(self._demand.sum())
         self._penalty = float(problem.rules.transfer_penalty_min)
+        #: demand and link times symmetric: the journey d -> o mirrors o -> d, so pairs o < d are
+        #: searched and counted for both directions
+        self.symmetric = bool((self._demand == self._demand.T).all() and (self._time == self._time.T).all())
+        d = self._demand
+        if self.symmetric:
+            d = np.triu(d + d.T, 1)
+        starts = [0]
+        tgt_nodes: list[NDArray[np.int64]] = []
+        origins = []
+        for o in range(d.shape[0]):
+            dest = np.flatnonzero(d[o] > 0)
+            dest = dest[dest != o]
+            if dest.size:
+                origins.append(o)
+                tgt_nodes.append(dest)
+                starts.append(starts[-1] + dest.size)
+        self._r_origins = np.array(origins, np.int64)
+        self._r_start = np.array(starts, np.int64)
+        self._r_node = np.concatenate(tgt_nodes).astype(np.int64) if tgt_nodes else np.zeros(0, np.int64)
+        self._r_weight = np.ascontiguousarray(
+            d[np.repeat(self._r_origins, np.diff(self._r_start)), self._r_node], np.float64
+        )
         self.calls = 0
 
-    def journey_sums(self, nodes: NDArray[np.int32], offsets: NDArray[np.int64]) -> NDArray[np.float64]:
+    def journey_sums(
+        self, nodes: NDArray[np.int32], offsets: NDArray[np.int64], *, method: str = "rounds"
+    ) -> NDArray[np.float64]:
         """The kernel's raw sums for a flattened, valid route set (the search's fast path):
         ``[served demand, sum of journey times, sum of in-vehicle times, sum of transfers,
-        demand with 0, 1, 2 and more transfers]``."""
-        sums = np.zeros(8, np.float64)
-        empty = np.zeros(0, np.float64)
-        _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, False, sums,
-                  empty, empty, empty)  # fmt: skip
+        demand with 0, 1, 2 and more transfers]``. ``method``: ``"rounds"`` (the fast
+        round-based search) or ``"dijkstra"`` (the reference kernel, which also gives paths)."""
         self.calls += 1
+        return self._sums(nodes, offsets, method)
+
+    def _sums(self, nodes: NDArray[np.int32], offsets: NDArray[np.int64], method: str) -> NDArray[np.float64]:
+        sums = np.zeros(8, np.float64)
+        if method == "rounds":
+            _rounds(self._time, self._r_origins, self._r_start, self._r_node, self._r_weight, nodes, offsets,
+                    self._penalty, sums)  # fmt: skip
+        elif method == "dijkstra":
+            empty = np.zeros(0, np.float64)
+            _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, False, sums,
+                      empty, empty, empty)  # fmt: skip
+        else:
+            raise InvalidArgumentError("method", f"got {method!r}", "'rounds' or 'dijkstra'")
         return sums
 
     def att(self, nodes: NDArray[np.int32], offsets: NDArray[np.int64]) -> tuple[float, float]:
@@ -334,13 +476,16 @@ class Evaluator:
         """The full :class:`Evaluation` of ``routes`` (validated first)."""
         rs = validate_route_set(self.problem, routes)
         nodes, offsets = flatten(rs)
-        sums = np.zeros(8, np.float64)
         num_routes = len(rs)
         boardings = np.zeros(num_routes if loads else 0, np.float64)
         fwd = np.zeros(nodes.size if loads else 0, np.float64)
         bwd = np.zeros(nodes.size if loads else 0, np.float64)
-        _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, loads, sums,
-                  boardings, fwd, bwd)  # fmt: skip
+        if loads:  # the reference kernel, which keeps the paths
+            sums = np.zeros(8, np.float64)
+            _journeys(self._time, self._demand, self._origins, nodes, offsets, self._penalty, True, sums,
+                      boardings, fwd, bwd)  # fmt: skip
+        else:
+            sums = self._sums(nodes, offsets, "rounds")
         self.calls += 1
         total = self._total
         served = sums[0]
