@@ -14,6 +14,7 @@ The moves (``MUTATIONS`` lists them by name):
 * ``grow_terminal`` / ``drop_terminal``: add a linked node at one end of a route, or remove an end;
 * ``shift_route``: both at once, at opposite ends (a route at its maximum length can move);
 * ``swap_terminal``: an end replaced by another node linked to the stop before it;
+* ``regrow_end``: up to half of a route cut at one end and grown back from there by demand;
 * ``insert_inner`` / ``remove_inner``: put a node between two consecutive stops that are both
   linked to it, or take out an inner stop whose neighbours are linked to each other;
 * ``exchange_segments``: two routes sharing a node swap their parts beyond it (a crossover at
@@ -328,15 +329,28 @@ def demand_route(
             k = path.index(through)
             start = max(0, min(k, len(path) - length))
         path = path[start : start + length]
-    route = list(path)
-    limit = rules.max_circuity
+    return _grow(ctx, rng, list(path), length, d, (0, 1))
+
+
+def _grow(
+    ctx: OperatorContext,
+    rng: np.random.Generator,
+    route: list[int],
+    length: int,
+    d: NDArray[np.float64],
+    sides: tuple[int, ...],
+) -> Route:
+    """``route`` grown at the given ends (0: first stop, 1: last) up to ``length`` stops, each
+    time by a linked node drawn among the best three by demand ``d`` to and from the route's
+    stops, keeping the circuity limit when the rules set one."""
+    limit = ctx.problem.rules.max_circuity
     sp = ctx.problem.shortest_time_min
-    inside = np.zeros(n, np.bool_)
+    inside = np.zeros(ctx.n, np.bool_)
     inside[route] = True
     while len(route) < length:
-        ends = (route[0], route[-1])
         best: list[tuple[float, int, int]] = []
-        for side, e in enumerate(ends):
+        for side in sides:
+            e = route[0] if side == 0 else route[-1]
             cand = ctx.neighbours[e][~inside[ctx.neighbours[e]]]
             if limit < np.inf and cand.size:
                 far = route[-1] if side == 0 else route[0]
@@ -347,14 +361,14 @@ def demand_route(
             if cand.size == 0:
                 continue
             score = d[np.ix_(cand, np.asarray(route))].sum(axis=1)
-            for c, s in zip(cand.tolist(), score.tolist(), strict=True):
-                best.append((s, side, c))
+            for c, sc in zip(cand.tolist(), score.tolist(), strict=True):
+                best.append((sc, side, c))
         if not best:
             break
         best.sort(key=lambda x: -x[0])
         top = best[: min(3, len(best))]
-        w = np.array([s for s, _, _ in top]) + 1e-9
-        s, side, c = top[_pick(rng, w)]
+        w = np.array([sc for sc, _, _ in top]) + 1e-9
+        _, side, c = top[_pick(rng, w)]
         if side == 0:
             route.insert(0, c)
         else:
@@ -473,6 +487,26 @@ def swap_terminal(ctx: OperatorContext, routes: Routes, rng: np.random.Generator
     return None
 
 
+def regrow_end(ctx: OperatorContext, routes: Routes, rng: np.random.Generator) -> Routes | None:
+    """Cut up to half of a route at one end and grow it back from there by demand (to a length
+    drawn between its old length and the maximum): a new way out of the route's kept part."""
+    rules = ctx.problem.rules
+    k = int(rng.integers(len(routes)))
+    r = routes[k]
+    if r.size < 3:
+        return None
+    cut = int(rng.integers(1, r.size // 2 + 1))
+    side = int(rng.integers(2))
+    kept = r[cut:] if side == 0 else r[:-cut]
+    length = int(rng.integers(r.size, rules.max_stops + 1))
+    new = _grow(ctx, rng, kept.tolist(), length, ctx.demand, (side,))
+    if new.size < rules.min_stops or route_key(new) == route_key(r):
+        return None
+    out = list(routes)
+    out[k] = new
+    return out
+
+
 def insert_inner(ctx: OperatorContext, routes: Routes, rng: np.random.Generator) -> Routes | None:
     """Put a node between two consecutive stops of a route when it is linked to both."""
     rules = ctx.problem.rules
@@ -566,6 +600,7 @@ MUTATIONS: dict[str, Callable[[OperatorContext, Routes, np.random.Generator], Ro
     "drop_terminal": drop_terminal,
     "shift_route": shift_route,
     "swap_terminal": swap_terminal,
+    "regrow_end": regrow_end,
     "insert_inner": insert_inner,
     "remove_inner": remove_inner,
     "exchange_segments": exchange_segments,

@@ -11,10 +11,12 @@ solutions) and route sets of its own built by :func:`planning.operators.construc
   rule on ATT; every 100 steps the weights follow the moves' recent rate of improvement. The
   temperature starts at ``DesignParams.temperature`` times the median worsening of the first
   30 worsening moves and falls geometrically to ``cooling`` times that by the end of the
-  budget. A share of the steps (``crossover_rate``) crosses the current set (Mumford 2013)
-  with one of an elite of the best distinct sets found; when every child drawn lately was a
-  set already scored, a few random moves kick the current set; after a long stall the search
-  restarts from the best set.
+  budget; when the best has not improved for ``reheat_after`` of the budget, a new cycle starts
+  hot from an elite set drawn at random and cools over the rest of the budget. A share of the
+  steps (``crossover_rate``) crosses the current set (Mumford 2013) with one of an elite of the
+  best distinct sets found; when every child drawn lately was a set already scored, a few
+  random moves kick the current set; after a long stall within a cycle the search goes back to
+  the best set.
 * ``"pareto"``: NSGA-II (pymoo) on (ATT, TRT) with our operators as pymoo's sampling,
   crossover and mutation on object variables (each child repaired inside them), duplicates
   eliminated by route-set identity; the result's front holds the non-dominated feasible sets
@@ -77,6 +79,9 @@ class DesignParams:
             crossover (``None``: 0.8).
         restart_after: passenger mode: steps without a new best before restarting from the best
             (as a share of the steps taken so far, at least 200 steps).
+        reheat_after: passenger mode: the share of the budget without a new best after which
+            the annealing starts a new cycle, hot again, from a set of the elite drawn at random
+            (the new cycle cools over the rest of the budget; 1: never).
         temperature: passenger mode: the starting temperature of the annealing, as a multiple
             of the median worsening of ATT by the first 30 worsening moves.
         cooling: passenger mode: the temperature at the end of the budget, as a share of the
@@ -91,6 +96,7 @@ class DesignParams:
     initial_sets: int = 10
     crossover_rate: float | None = None
     restart_after: float = 0.25
+    reheat_after: float = 0.2
     temperature: float = 3.0
     cooling: float = 0.01
 
@@ -114,6 +120,8 @@ class DesignParams:
             raise InvalidArgumentError("crossover_rate", f"got {rate!r}", "0 .. 1, or None (the mode's default)")
         if not (isinstance(self.restart_after, int | float) and 0.0 < self.restart_after <= 10.0):
             raise InvalidArgumentError("restart_after", f"got {self.restart_after!r}", "0 .. 10 (exclusive of 0)")
+        if not (isinstance(self.reheat_after, int | float) and 0.0 < self.reheat_after <= 1.0):
+            raise InvalidArgumentError("reheat_after", f"got {self.reheat_after!r}", "0 .. 1 (exclusive of 0)")
         if not (isinstance(self.temperature, int | float) and 0.0 <= self.temperature <= 1e6):
             raise InvalidArgumentError("temperature", f"got {self.temperature!r}", "0 .. 1e6 (0: accept no worsening)")
         if not (isinstance(self.cooling, int | float) and 0.0 < self.cooling <= 1.0):
@@ -365,13 +373,19 @@ def _anneal(
     stale = 0  # steps in a row that gave no new set (no child, or one scored before)
     last_best_step = 0
     best_seen = budget.best
+    best_frac = cycle_start = 0.0
     max_steps = None if params.max_evaluations is None else 50 * params.max_evaluations
     while not budget.done() and (max_steps is None or steps < max_steps):
         steps += 1
         frac = budget.fraction()
         if temp0 is None and len(deltas) >= 30:
             temp0 = float(np.median(deltas)) * params.temperature
-        temp = (temp0 or 0.0) * (params.cooling**frac)
+        if frac - best_frac > params.reheat_after and frac - cycle_start > params.reheat_after and len(elite) > 1:
+            # a long stall: a new cycle, hot again, from an elite set
+            cycle_start = best_frac = frac
+            current_score, current = elite[int(rng.integers(len(elite)))]
+        phase = (frac - cycle_start) / max(1e-9, 1.0 - cycle_start)
+        temp = (temp0 or 0.0) * (params.cooling**phase)
         # draw a move by its weight (the crossover at its fixed share)
         w = weights.copy()
         w[-1] = params.crossover * w[:-1].sum() / max(1e-9, 1.0 - params.crossover) if len(elite) > 1 else 0.0
@@ -422,6 +436,7 @@ def _anneal(
         if budget.best < best_seen:
             best_seen = budget.best
             last_best_step = steps
+            best_frac = frac
             window_gain[k] += 4.0
         # every 100 steps, the weights follow the moves' recent rate of improvement
         if steps % 100 == 0:

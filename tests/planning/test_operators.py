@@ -26,6 +26,7 @@ from planning.operators import (
     grow_terminal,
     insert_inner,
     is_feasible,
+    regrow_end,
     remove_inner,
     repair,
     replace_route,
@@ -217,6 +218,22 @@ def test_moves_do_what_they_say(mandl):
     assert found
     r = replace_route(ctx, base, rng)
     assert r is not None and len(changed(base, r)) <= 1
+    for _ in range(10):
+        rg = regrow_end(ctx, base, rng)
+        if rg is None:
+            continue
+        (k,) = changed(base, rg)
+        old, new = base[k].tolist(), rg[k].tolist()
+        assert new != old and len(new) <= mandl.rules.max_stops and len(set(new)) == len(new)
+        # one end of the old route is kept as it was: a prefix or a suffix of the old route
+        # appears as a prefix or suffix of the new one
+        assert any(
+            sub == new[: len(sub)] or sub == new[-len(sub) :]
+            for h in range(1, len(old) // 2 + 1)
+            for sub in (old[h:], old[:-h])
+            if len(sub) >= len(old) - len(old) // 2
+        )
+        assert ctx.linked[rg[k][:-1], rg[k][1:]].all()
     for _ in range(10):
         sh = shift_route(ctx, base, rng)
         assert sh is not None

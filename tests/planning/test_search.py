@@ -149,6 +149,7 @@ def test_a_grid_without_any_feasible_start_says_so():
         ("initial_sets", 0),
         ("crossover_rate", 1.5),
         ("restart_after", 0),
+        ("reheat_after", 0),
         ("temperature", -1.0),
         ("cooling", 0.0),
         ("cooling", 2.0),
