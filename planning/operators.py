@@ -132,7 +132,7 @@ def route_key(route: Route) -> bytes:
     if r.size and r[-1] < r[0]:
         r = r[::-1]
     key = r.tobytes()
-    if len(_KEYS) >= 200_000:
+    if len(_KEYS) >= 50_000:
         _KEYS.clear()
     _KEYS[id(route)] = (route, key)
     return key

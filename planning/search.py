@@ -33,6 +33,7 @@ time limit alone, they follow the clock. Every returned route set passes
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -195,8 +196,10 @@ class _Budget:
         return self.elapsed() >= self.params.time_limit_s
 
     def score(self, routes: Routes) -> tuple[float, float]:
-        """``(ATT, TRT)`` of a feasible set (from the cache when seen)."""
-        key = set_key(routes)
+        """``(ATT, TRT)`` of a feasible set (from the cache when seen; the cache keeps a 128-bit
+        digest of the set's identity, not the identity itself, which is kilobytes on the large
+        instances)."""
+        key = hashlib.blake2b(set_key(routes), digest_size=16).digest()
         hit = self.cache.get(key)
         if hit is not None:
             return hit
@@ -232,8 +235,9 @@ def design(
         seeds: route sets to start from (each a sequence of routes of 0-based node indices, with
             linked consecutive stops); a seed that breaks a rule (count, stops per route,
             coverage, connection, limits) is repaired, or left out when it cannot be.
-        pool: candidate routes (e.g. ``CandidatePool.routes``) that the moves may draw new
-            routes from; routes outside the stop bounds or with a repeated stop are ignored.
+        pool: candidate routes (e.g. a ``CandidatePool`` or its ``routes``) that the moves may
+            draw new routes from; routes outside the stop bounds, with a repeated stop, an
+            unknown node or unlinked consecutive stops are ignored.
         progress: called with ``(fraction done, message)`` about twice a second.
 
     Returns:
