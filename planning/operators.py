@@ -712,13 +712,15 @@ def _serving(n: int, routes: Sequence[Route]) -> NDArray[np.int64]:
 
 
 def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generator) -> Routes | None:
-    """A feasible set close to ``routes``, or ``None``. In order: no repeated stop (a route keeps
-    its longest simple run), no duplicate route, too long routes trimmed at random ends, the
-    route count made right (dropping the routes that serve fewest nodes alone, adding
-    demand-driven ones), too short routes grown at their ends, every node served (a route
-    extended along a shortest path to it, else a route through it replacing the route that
-    serves fewest nodes alone), the network connected (a route extended from one part to the
-    nearest node of another). The circuity and overlap limits are checked, not repaired."""
+    """A feasible set close to ``routes``, or ``None`` (a feasible set comes back as it is). In
+    order: no repeated stop (a route keeps its longest simple run), no duplicate route, too long
+    routes trimmed at random ends, the route count made right (dropping the routes that serve
+    fewest nodes alone, adding demand-driven ones), too short routes grown at their ends, every
+    node served (a route extended along a shortest path to it, dropping end stops that other
+    routes also serve when it needs room; else a route through it replacing the route that
+    serves fewest nodes alone), the network connected (a route extended from one part towards
+    the nearest node of another, the same way). The circuity and overlap limits are checked,
+    not repaired."""
     rules = ctx.problem.rules
     n = ctx.n
     if is_feasible(ctx, routes) and len({route_key(r) for r in routes}) == len(routes):
