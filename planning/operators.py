@@ -843,3 +843,17 @@ def repair(ctx: OperatorContext, routes: Sequence[Route], rng: np.random.Generat
     if not is_feasible(ctx, out):
         return None
     return out
+
+
+def warm_up() -> float:
+    """Compile this module's kernels (seconds taken; next to nothing once cached on disk)."""
+    import time
+
+    t0 = time.perf_counter()
+    nodes = np.array([0, 1, 1, 2], np.int32)
+    offsets = np.array([0, 2, 4], np.int64)
+    linked = np.ones((3, 3), np.bool_)
+    work = np.empty(3, np.int64)
+    _rules_kept(3, nodes, offsets, linked, 2, 2, 2, work)
+    _label_components(3, nodes, offsets, work)
+    return time.perf_counter() - t0

@@ -44,6 +44,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError, InvalidRouteSetError
 from .evaluate import Evaluation, Evaluator
+from .evaluate import warm_up as warm_up_evaluator
 from .operators import (
     MUTATIONS,
     OperatorContext,
@@ -54,6 +55,7 @@ from .operators import (
     is_feasible,
     repair,
     set_key,
+    warm_up,
 )
 from .problem import TransitProblem
 from .routeset import RouteSet, as_route_set, check_route_set, flatten
@@ -249,6 +251,9 @@ def design(
         )
     ctx = OperatorContext.build(problem, getattr(pool, "routes", pool))
     rng = np.random.default_rng(params.seed)
+    # compile the kernels before the clock starts (next to nothing once cached on disk)
+    warm_up()
+    warm_up_evaluator()
     budget = _Budget(problem, params, ctx)
     report = _Reporter(progress, budget)
     start = _initial_sets(ctx, params, rng, seeds, budget)
