@@ -158,3 +158,25 @@ def test_a_grid_without_any_feasible_start_says_so():
 def test_bad_parameters_name_the_field(field, value):
     with pytest.raises(InvalidArgumentError, match=field):
         DesignParams(**{field: value})
+
+
+def test_set_cover_seeds_the_search_within_the_budget(mandl):
+    """With set_cover the search starts from the cover's sets (Mandl's cover is proved optimal,
+    so the run repeats), the time spent on it counts in the budget, and every set is feasible."""
+    from planning import candidate_routes, set_cover
+
+    params = DesignParams(mode="pareto", time_limit_s=60, max_evaluations=400, seed=3, population=12, set_cover=True)
+    seen: list[str] = []
+    a = design(mandl, params, progress=lambda _f, m: seen.append(m))
+    b = design(mandl, params)
+    assert seen and seen[0].startswith("candidate routes")
+    assert a.params.set_cover and a.params.time_limit_s == 60
+    assert [(e.att_min, e.trt_min) for _r, e in a.front] == [(e.att_min, e.trt_min) for _r, e in b.front]
+    for routes, _e in a.front:
+        assert check_route_set(mandl, routes) == []
+    # the cover's best set was scored, so some set of the front weakly dominates it
+    cover = set_cover(mandl, candidate_routes(mandl, seed=3), num_solutions=1, time_limit_s=10, seed=3)[0]
+    ev = Evaluator(mandl).evaluate(cover)
+    assert any(e.att_min <= ev.att_min + 1e-9 and e.trt_min <= ev.trt_min for _r, e in a.front)
+    with pytest.raises(InvalidArgumentError, match="set_cover"):
+        DesignParams(set_cover="yes")  # type: ignore[arg-type]
