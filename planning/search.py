@@ -1,8 +1,10 @@
 """Designing a route set: a search over route sets for passengers, or a Pareto front with NSGA-II.
 
-:func:`design` starts from the route sets it is given (``seeds``, e.g. the set cover's
-solutions) and route sets of its own built by :func:`planning.operators.constructive_set`
-(demand-driven growing of routes), so it works alone. Then, by ``DesignParams.mode``:
+:func:`design` starts from the route sets it is given (``seeds``; with
+``DesignParams.set_cover`` and no seeds, the set cover's solutions over a pool of candidate
+routes, :func:`planning.set_cover`) and route sets of its own built by
+:func:`planning.operators.constructive_set` (demand-driven growing of routes), so it works
+alone. Then, by ``DesignParams.mode``:
 
 * ``"passenger"`` (the benchmark): minimise the average travel time ATT (the total route time
   TRT breaks ties). A simulated annealing over the moves of :mod:`planning.operators` with
