@@ -243,6 +243,7 @@ DESIGN_KEYS = {
     "time_limit_s": "--time-limit",
     "seed": "--seed",
     "max_evaluations": "--max-evaluations",
+    "set_cover": "--set-cover",
 }
 #: ``plan design``'s defaults (those of :class:`planning.search.DesignParams` the command shows).
 DESIGN_DEFAULTS: dict[str, Any] = {"mode": "passenger", "time_limit_s": 60.0, "seed": 1}
@@ -280,6 +281,7 @@ def design_params(args: argparse.Namespace, spec: dict[str, Any] | None = None) 
         "time_limit_s": args.time_limit,
         "seed": args.seed,
         "max_evaluations": args.max_evaluations,
+        "set_cover": True if args.set_cover else None,
     }
     options = {**DESIGN_DEFAULTS, **(spec or {}), **{k: v for k, v in given.items() if v is not None}}
     try:
@@ -641,6 +643,12 @@ def add_commands(
         metavar="K",
         help="stop after K evaluations: the same seed then gives the same result on any machine, unless the "
         "time limit ends the search first",
+    )
+    de.add_argument(
+        "--set-cover",
+        action="store_true",
+        help="also start from the set cover's route sets (OR-Tools CP-SAT over candidate routes; up to a quarter "
+        "of the time limit, 30 s at most); helps the low-TRT end of a pareto front, not the passenger ATT",
     )
     de.add_argument(
         "--out", default="routes.json", metavar="FILE", help="where to write the route set (default routes.json)"

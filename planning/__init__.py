@@ -44,6 +44,7 @@ from .routeset import (
     validate_route_set,
     write_route_set,
 )
+from .search import DesignParams, DesignResult, design
 from .setcover import set_cover
 from .stops_io import StopTable, read_stops
 
@@ -53,6 +54,8 @@ __all__ = [
     "CandidatePool",
     "CecInstance",
     "CityBuild",
+    "DesignParams",
+    "DesignResult",
     "Evaluation",
     "Evaluator",
     "Frequencies",
@@ -73,6 +76,7 @@ __all__ = [
     "city_problem",
     "cluster_points",
     "compare_networks",
+    "design",
     "evaluate",
     "flatten",
     "gravity_demand",
