@@ -18,7 +18,9 @@
   passenger-first mode and NSGA-II (pymoo) for the ATT-TRT front (:mod:`planning.search`);
 * :func:`set_frequencies` (:class:`Frequencies`), :func:`compare_networks`
   (:class:`NetworkComparison`), :func:`write_gtfs` / :func:`read_gtfs_routes`,
-  :func:`plot_routes` / :func:`plot_front` — headways, before/after, GTFS and maps.
+  :func:`plot_routes` / :func:`plot_front` — headways, before/after, GTFS and maps;
+  :func:`read_osm_bus_lines` (:class:`ExistingLines`) — a city's existing bus lines from the OSM
+  route relations of its extract, the "before" of a redesign.
 
 This room imports :mod:`routing` only; the simulator, the engine and the command line import it.
 """
@@ -32,6 +34,7 @@ from .evaluate import Evaluation, Evaluator, evaluate
 from .frequencies import Frequencies, set_frequencies, wait_min_per_trip
 from .gtfs import read_gtfs_routes, write_gtfs
 from .od import OdTable, gravity_demand, read_od
+from .osm_lines import ExistingLines, read_osm_bus_lines
 from .plots import plot_front, plot_routes
 from .problem import TRANSFER_PENALTY_MIN, RouteRules, TransitProblem
 from .routeset import (
@@ -58,6 +61,7 @@ __all__ = [
     "DesignResult",
     "Evaluation",
     "Evaluator",
+    "ExistingLines",
     "Frequencies",
     "InvalidRouteSetError",
     "NetworkComparison",
@@ -87,6 +91,7 @@ __all__ = [
     "read_cec",
     "read_gtfs_routes",
     "read_od",
+    "read_osm_bus_lines",
     "read_published_route_sets",
     "read_route_set",
     "read_stops",
