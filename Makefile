@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-quick clean
 
 demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
@@ -44,8 +44,9 @@ unit: $(STAMP)
 
 # The full benchmarks write benchmarks/results and the README tables. Expected durations on
 # 2 cores: paths a few minutes; DARP 24 instances x (10 + 60) s x 2 solvers, about 56 minutes;
-# PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes; serve about 2 minutes.
-bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw  ## every benchmark, one after the other (about 1.5 hours)
+# PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes; serve about 2 minutes;
+# TNDP about 40 minutes; pooling (the 27-point grid in both modes and the day in both modes) about 1.5 hours.
+bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling  ## every benchmark, one after the other (about 3.5 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
 	$(BIN)/mobility bench paths --update-readme
@@ -68,6 +69,9 @@ bench-serve: $(STAMP) system-deps  ## live engine under load (memory store, then
 bench-tndp: $(STAMP)  ## bus network design, CEC-2013 (Mandl, Mumford0/1/3): 3 seeds + a Pareto run each, 2 at a time (about 40 minutes)
 	$(BIN)/mobility bench tndp --workers 2 --update-readme
 
+bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs immediate insertion, grid and day
+	$(BIN)/mobility bench pooling --grid --day --update-readme
+
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (about two minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench darp --quick --out benchmarks/results/quick
@@ -76,6 +80,7 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdi
 	$(BIN)/mobility bench sim --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench serve --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench tndp --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench pooling --quick --out benchmarks/results/quick
 
 proto: $(STAMP)  ## regenerate proto/mobility/v1/*_pb2*.py(i) beside proto/mobility/v1/*.proto (checked in; a test fails if stale)
 	$(BIN)/python -m proto.generate
