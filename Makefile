@@ -72,7 +72,7 @@ bench-tndp: $(STAMP)  ## bus network design, CEC-2013 (Mandl, Mumford0/1/3): 3 s
 bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs immediate insertion, grid and day
 	$(BIN)/mobility bench pooling --grid --day --update-readme
 
-bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (about two minutes)
+bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench darp --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench pdptw --quick --out benchmarks/results/quick
