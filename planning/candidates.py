@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 
 from routing.config import kernel
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, whole_number
 from .problem import TransitProblem
 
 #: Yen's k shortest paths (networkx) only on route graphs up to this many nodes; above, only
@@ -149,12 +149,6 @@ def _path(pred: NDArray[np.int32], a: int, b: int) -> list[int]:
         out.append(v)
     out.reverse()
     return out
-
-
-def _whole(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
-        raise InvalidArgumentError(name, f"got {value!r}", f"whole numbers {lo} .. {hi}")
-    return int(value)
 
 
 class _Builder:
@@ -295,9 +289,9 @@ def candidate_routes(
         only when no route within the rules can pass through it) is reported by
         :func:`planning.set_cover`; :meth:`CandidatePool.covered_nodes` tells which.
     """
-    max_routes = _whole("max_routes", max_routes, 1, 100_000)
-    paths_per_pair = _whole("paths_per_pair", paths_per_pair, 1, 100)
-    seed = _whole("seed", seed, 0, 2**63 - 1)
+    max_routes = whole_number("max_routes", max_routes, 1, 100_000)
+    paths_per_pair = whole_number("paths_per_pair", paths_per_pair, 1, 100)
+    seed = whole_number("seed", seed, 0, 2**63 - 1)
     if max_circuity is None:
         circ = problem.rules.max_circuity if math.isfinite(problem.rules.max_circuity) else DEFAULT_MAX_CIRCUITY
     else:

@@ -97,7 +97,7 @@ from routing import RoadNetwork, Router, load_network, nearest_nodes_xy, virtual
 from routing.config import UNREACHABLE
 from routing.snapping import project
 
-from .errors import InvalidArgumentError, PlanningFileError
+from .errors import InvalidArgumentError, PlanningFileError, whole_number
 from .od import gravity_demand, read_od
 from .problem import RouteRules, TransitProblem
 from .stops_io import StopTable, read_stops
@@ -172,12 +172,6 @@ def _number(field_name: str, value: Any, lo: float, hi: float, unit: str = "") -
     if not (math.isfinite(v) and lo <= v <= hi):
         raise InvalidArgumentError(field_name, f"got {value!r}", f"{lo:g} .. {hi:g}{unit}")
     return v
-
-
-def _whole(field_name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
-        raise InvalidArgumentError(field_name, f"got {value!r}", f"whole numbers {lo} .. {hi}")
-    return int(value)
 
 
 def _city_stops(network: RoadNetwork, stops: str | Path, spacing_m: float) -> StopTable:
@@ -337,11 +331,11 @@ def build_city(
     max_snap_m = _number("max_snap_m", max_snap_m, 10.0, 5000.0, " m")
     max_walk_m = _number("max_walk_m", max_walk_m, 10.0, 5000.0, " m")
     detour = _number("detour", detour, 0.0, 2.0)
-    neighbours = _whole("neighbours", neighbours, 1, 50)
-    seed = _whole("seed", seed, 0, 2**63 - 1)
+    neighbours = whole_number("neighbours", neighbours, 1, 50)
+    seed = whole_number("seed", seed, 0, 2**63 - 1)
     gravity_decay_min = _number("gravity_decay_min", gravity_decay_min, 0.1, 1000.0, " min")
     if gravity_trips is not None:
-        gravity_trips = _whole("gravity_trips", gravity_trips, 1, 10**12)
+        gravity_trips = whole_number("gravity_trips", gravity_trips, 1, 10**12)
     timings: dict[str, float] = {}
 
     # 1. network and stops

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from routing.errors import InvalidArgumentError, RoutingError
 
-__all__ = ["InvalidArgumentError", "InvalidRouteSetError", "PlanningError", "PlanningFileError"]
+__all__ = ["InvalidArgumentError", "InvalidRouteSetError", "PlanningError", "PlanningFileError", "whole_number"]
 
 
 class PlanningError(RoutingError):
@@ -45,3 +45,14 @@ class InvalidRouteSetError(PlanningError, ValueError):
         self.reason = reason
         where = f"route {route + 1}" if route >= 0 else "route set"
         super().__init__(f"{where}: {reason}")
+
+
+def whole_number(field: str, value: object, lo: int, hi: int) -> int:
+    """``value`` as an ``int`` when it is a whole number (not a bool) in ``lo .. hi``; otherwise
+    :class:`InvalidArgumentError` naming ``field`` and the range. The one check of the room's
+    whole-number settings (route counts, stops, pool sizes, spec keys)."""
+    import numpy as np
+
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
+        raise InvalidArgumentError(field, f"got {value!r}", f"whole numbers {lo} .. {hi}")
+    return int(value)

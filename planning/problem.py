@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, whole_number
 
 #: The benchmark's transfer penalty (minutes per transfer).
 TRANSFER_PENALTY_MIN = 5.0
@@ -59,9 +59,9 @@ class RouteRules:
     transfer_penalty_min: float = TRANSFER_PENALTY_MIN
 
     def __post_init__(self) -> None:
-        _whole("num_routes", self.num_routes, 1, 10_000)
-        _whole("min_stops", self.min_stops, 2, 10_000)
-        _whole("max_stops", self.max_stops, 2, 10_000)
+        whole_number("num_routes", self.num_routes, 1, 10_000)
+        whole_number("min_stops", self.min_stops, 2, 10_000)
+        whole_number("max_stops", self.max_stops, 2, 10_000)
         if self.max_stops < self.min_stops:
             raise InvalidArgumentError(
                 "max_stops", f"got {self.max_stops}, below min_stops {self.min_stops}", ">= min_stops"
@@ -82,11 +82,6 @@ class RouteRules:
             "max_overlap": self.max_overlap,
             "transfer_penalty_min": self.transfer_penalty_min,
         }
-
-
-def _whole(name: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not lo <= value <= hi:
-        raise InvalidArgumentError(name, f"got {value!r}", f"whole numbers {lo} .. {hi}")
 
 
 @dataclass(frozen=True, eq=False)
