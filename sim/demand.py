@@ -46,6 +46,8 @@ class DemandItem:
     request: Request
     cancel_at_s: int | None = None
     no_show: bool = False
+    journey_id: str = ""  # set on the legs of a journey of several rides (feeder, transfer)
+    leg: int = 0
 
 
 def _draw_times(rng: np.random.Generator, profile: tuple[float, ...], n: int, start_s: int, end_s: int) -> np.ndarray:

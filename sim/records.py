@@ -43,6 +43,8 @@ class RideRecord:
     pickup_service_s: int = 0  # dwell + boarding time at the pickup
     dropoff_s: int = -1  # service start at the drop-off (alighting)
     cancelled_s: int = -1
+    journey_id: str = ""  # the rider's journey when it has several legs (feeder, transfer); else ""
+    leg: int = 0  # this ride's place in its journey (0 first)
 
     @property
     def wait_s(self) -> int:
@@ -141,3 +143,5 @@ class SimOutput:
     stops: Any = None
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: what components of the day added (bus lines, journeys, ...), each under its own key
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -207,6 +207,11 @@ class Scenario:
     traffic: TrafficSpec
     dispatch: DispatchSpec
     source: Path | None = None
+    # The planning sections (issue 18), each parsed by its own module (None: not in the file):
+    lines: Any = None  # [lines]: bus lines run beside the DRT fleet (sim.transit)
+    feeder: Any = None  # [feeder]: I-MOD legs to and from the bus lines (sim.transit)
+    semi_fixed: Any = None  # [semi_fixed]: base routes with timed checkpoints (sim.semifixed)
+    subzones: Any = None  # [[subzones]]: the zone split, each part with its vehicles (sim.subzones)
 
     @property
     def network(self) -> NetworkSpec:
@@ -250,6 +255,7 @@ class Scenario:
                 "service.kind", "a shared-taxi scenario: read it with sim.scenario.load_scenario or TaxiScenario"
             )
         sections = {"scenario", "network", "stops", "fleet", "service", "fares", "demand", "traffic", "dispatch"}
+        sections |= {"lines", "feeder", "semi_fixed", "subzones"}  # parsed below by their own modules
         check_keys(doc, sections, "file")
         sc = doc.get("scenario", {})
         check_keys(sc, {"name", "description", "seed", "start", "end"}, "scenario")

@@ -10,7 +10,17 @@ so that a seed always gives the same day):
 * it arrives (``ARRIVE``) and serves the stop (``SERVE``): it waits for the promised window,
   riders board (or do not turn up) and alight, each taking the service time;
 * the plan is re-optimised (``REOPTIMISE``) every few minutes with a fixed iteration budget;
-* traffic changes (``TRAFFIC``): new edge times go to the router and the dispatcher.
+* traffic changes (``TRAFFIC``): new edge times go to the router and the dispatcher;
+* a component's timed call (``CALL``): see below.
+
+Components extend the day without touching the loop (bus lines, feeder journeys, semi-fixed
+checkpoints, sub-zone transfers): a component is any object with ``attach(sim)`` (called when
+the run starts, after the queue is ready) and ``finish(sim, output)`` (called after the day,
+to add its records to ``output.extras`` under its own key). It acts through three public
+hooks of :class:`Simulation`: :meth:`Simulation.call_at` (a callback at a time),
+:meth:`Simulation.submit` (a new rider request during the day, e.g. the next leg of a
+journey) and :attr:`Simulation.ride_hooks` (told when a ride ends: completed, rejected,
+cancelled or no-show).
 
 Nothing steps per second: the clock jumps from event to event. The dispatcher is reached
 through a small backend interface (:class:`InProcessBackend` here; a gRPC client later), so
@@ -42,7 +52,18 @@ from .traffic import TrafficModel
 log = logging.getLogger(__name__)
 
 # Event kinds, in the order they run when they share a time.
-TRAFFIC, ARRIVE, SERVE, DEPART, CANCEL, REQUEST, REOPTIMISE = range(7)
+TRAFFIC, ARRIVE, SERVE, DEPART, CANCEL, REQUEST, REOPTIMISE, CALL = range(8)
+
+#: What a ride hook is told: the ride's record (its ``outcome`` already set) and the time.
+RideHook = Callable[[RideRecord, int], None]
+
+
+class Component(Protocol):
+    """A part of the day that runs beside the dispatcher's vehicles (see the module docstring)."""
+
+    def attach(self, sim: Simulation) -> None: ...
+
+    def finish(self, sim: Simulation, output: SimOutput) -> None: ...
 
 
 #: The next planned stop of a vehicle: the ride, pickup or drop-off (a StopKind), where and when.
@@ -120,12 +141,21 @@ class Simulation:
     """One simulated day of ``scenario`` (see the module docstring)."""
 
     def __init__(
-        self, scenario: Scenario, *, seed: int | None = None, progress: Callable[[int, int], None] | None = None
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        components: list[Component] | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.progress = progress
         self.timings: dict[str, float] = {}
+        #: parts of the day beside the dispatcher's vehicles (see the module docstring)
+        self.components: list[Component] = list(components or [])
+        #: told when a ride ends (completed, rejected, cancelled, no-show), in the order added
+        self.ride_hooks: list[RideHook] = []
 
     def setup(self, backend_factory: Callable[[Dispatcher], Backend] | None = None) -> None:
         t0 = time.perf_counter()
@@ -178,6 +208,9 @@ class Simulation:
             # the traffic of the first hour goes to the dispatcher before anything happens
             self._on_traffic(sc.start_s, None)
         self._requests_done = 0
+        self._requests_total = len(self.demand)
+        for component in self.components:
+            component.attach(self)
         handlers: dict[int, Callable[[int, Any], None]] = {
             REQUEST: self._on_request,
             CANCEL: self._on_cancel,
@@ -186,6 +219,7 @@ class Simulation:
             SERVE: self._on_serve,
             REOPTIMISE: self._on_reoptimise,
             TRAFFIC: self._on_traffic,
+            CALL: self._on_call,
         }
         self.now = sc.start_s
         while self._queue:
@@ -197,7 +231,7 @@ class Simulation:
         for rid, rec in self.rides.items():
             if rec.outcome == "open":
                 log.warning("ride %s was still open at the end of the day", rid)
-        return SimOutput(
+        output = SimOutput(
             scenario=sc.name,
             seed=self.seed,
             start_s=sc.start_s,
@@ -209,11 +243,35 @@ class Simulation:
             network=self.network,
             stops=self.stops,
             timings=dict(self.timings),
-            meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": len(self.demand)},
+            meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": self._requests_total},
         )
+        for component in self.components:
+            component.finish(self, output)
+        return output
 
     def _push(self, t: float, kind: int, payload: Any) -> None:
         heapq.heappush(self._queue, (int(np.ceil(t)), kind, next(self._seq), payload))
+
+    # ------------------------------------------------------------------ hooks for components
+    def call_at(self, t: float, fn: Callable[[int], None]) -> None:
+        """Call ``fn(time)`` at ``t`` (rounded up to a whole second; never before now)."""
+        self._push(max(t, self.now), CALL, fn)
+
+    def submit(self, item: DemandItem) -> None:
+        """A request that arises during the day (the next leg of a journey, say), asked at
+        ``item.submit_s`` (not before now). Its ride is recorded like the day's other rides."""
+        if item.request.id in self.items:
+            raise ValueError(f"request id {item.request.id!r} is already in the day")
+        self.items[item.request.id] = item
+        self._requests_total += 1
+        self._push(max(item.submit_s, self.now), REQUEST, item)
+
+    def _ended(self, rec: RideRecord, t: int) -> None:
+        for hook in self.ride_hooks:
+            hook(rec, t)
+
+    def _on_call(self, t: int, fn: Callable[[int], None]) -> None:
+        fn(t)
 
     # ------------------------------------------------------------------ riders
     def _on_request(self, t: int, item: DemandItem) -> None:
@@ -227,15 +285,18 @@ class Simulation:
             passengers=req.passengers,
             rider_class=req.rider_class.value,
             wheelchair=req.wheelchair,
+            journey_id=item.journey_id,
+            leg=item.leg,
         )
         self.rides[req.id] = rec
         answer = self.backend.quote(req, t)
         self._requests_done += 1
         if self.progress:
-            self.progress(self._requests_done, len(self.demand))
+            self.progress(self._requests_done, self._requests_total)
         if isinstance(answer, Rejection):
             rec.outcome = "rejected"
             rec.reject_reason = answer.reason.value
+            self._ended(rec, t)
             return
         rid = self.backend.book(answer.offer_id, t)
         rec.outcome = "open"
@@ -259,6 +320,7 @@ class Simulation:
             rec = self.rides[rid]
             rec.outcome = "cancelled"
             rec.cancelled_s = t
+            self._ended(rec, t)
             self._wake_all(t)
 
     # ------------------------------------------------------------------ vehicles
@@ -302,6 +364,7 @@ class Simulation:
             if item.no_show:
                 self.backend.no_show(nxt.ride_id, t)
                 rec.outcome = "no_show"
+                self._ended(rec, t)
                 self._schedule(vid, t, SERVE)
                 return
             self.backend.boarded(nxt.ride_id, t)
@@ -317,6 +380,7 @@ class Simulation:
             rec.outcome = "completed"
             self.vload[vid] -= pax
             alighted = pax
+            self._ended(rec, t)
         v.stops_served += 1
         v.busy_s += nxt.service_s
         self.visits.append(
@@ -410,9 +474,10 @@ def simulate(
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     plots: bool = True,
+    components: list[Component] | None = None,
 ) -> SimOutput:
     """Run ``scenario`` and, with ``out``, write the report there (see :mod:`sim.report`)."""
-    sim = Simulation(scenario, seed=seed, progress=progress)
+    sim = Simulation(scenario, seed=seed, progress=progress, components=components)
     sim.setup()
     output = sim.run()
     if out is not None:
