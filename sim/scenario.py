@@ -60,7 +60,7 @@ reoptimise_iterations = 30
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,8 @@ from matching.deployment import (
     read_scenario_toml,
 )
 from matching.pooling import PoolingParams
+
+from .overrides import apply_overrides
 
 __all__ = [
     "SHARED_TAXI",
@@ -499,11 +501,22 @@ class TaxiScenario:
         )
 
 
-def load_scenario(path: str | Path, *, data_dir: str | Path | None = None) -> Scenario | TaxiScenario:
+def load_scenario(
+    path: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    overrides: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+) -> Scenario | TaxiScenario:
     """The scenario of a file: a :class:`TaxiScenario` when its ``[service] kind`` is
-    ``"shared_taxi"``, else a :class:`Scenario`."""
+    ``"shared_taxi"``, else a :class:`Scenario`.
+
+    ``overrides``: ``(dotted key, value)`` pairs (or a mapping) set in the parsed TOML before it
+    is read (:func:`sim.overrides.apply_overrides`, as ``mobility simulate --set``), so that a bad
+    value or an unknown key is reported like one in the file, naming the field."""
     path = Path(path)
     doc = read_scenario_toml(path)
+    if overrides:
+        doc = apply_overrides(doc, overrides)
     service = doc.get("service", {})
     if isinstance(service, Mapping) and service.get("kind") == SHARED_TAXI:
         return TaxiScenario.from_dict(doc, base=path.parent, data_dir=Path(data_dir) if data_dir else None, source=path)
