@@ -1,0 +1,430 @@
+"""Two run folders side by side: the main KPIs of a day, their differences, comparison plots.
+
+A run folder is what ``mobility simulate`` (or one run of a sweep) writes: ``summary.json`` with
+the KPIs under ``kpis``, ``rides.csv`` and ``drives.csv``. An I-MOD/DRT day
+(:func:`sim.report.write_report`) and a shared-taxi day (:func:`sim.taxi_kpi.write_taxi_report`)
+name their KPIs differently; :data:`MAIN_KPIS` says where each main KPI sits in either, under one
+name (``served_share`` is a DRT day's ``requests.service_rate`` and a taxi day's
+``requests.served_share``), so that sweeps, replications and comparisons read the same numbers.
+
+:func:`compare_runs` writes ``compare.md`` and ``compare.json`` (KPI | A | B | B - A | %) and,
+with ``plots``, ``compare_wait.png`` (wait distributions from ``rides.csv``),
+``compare_occupancy.png`` (riders on board over the day) and ``compare_kpis.png`` (bars).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching.errors import InvalidValueError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "MAIN_KPIS",
+    "KpiDef",
+    "RunFolder",
+    "compare_markdown",
+    "compare_rows",
+    "compare_runs",
+    "extra_kpis",
+    "format_compare",
+    "format_kpi",
+    "main_kpis",
+    "onboard_series",
+    "read_run",
+    "run_kind",
+]
+
+DRT = "drt"
+TAXI = "taxi"
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    """A main KPI: its column ``name``, a ``label``, its ``unit`` (``"share"`` is a fraction shown
+    in per cent) and where it sits in ``summary.json``'s ``kpis`` of a DRT day (``drt``) and of a
+    shared-taxi day (``taxi``); None where that kind of day has no such KPI."""
+
+    name: str
+    label: str
+    unit: str
+    drt: tuple[str, ...] | None
+    taxi: tuple[str, ...] | None
+
+
+#: The main KPIs of a day, in the order of tables and plots.
+MAIN_KPIS: tuple[KpiDef, ...] = (
+    KpiDef("requests", "Requests", "", ("requests", "total"), ("requests", "total")),
+    KpiDef("served_share", "Served share", "share", ("requests", "service_rate"), ("requests", "served_share")),
+    KpiDef("rejected", "Rejected requests", "", ("requests", "rejected"), ("requests", "rejected")),
+    KpiDef("wait_mean_s", "Wait, mean", "s", ("wait_s", "mean"), ("wait_s", "mean")),
+    KpiDef("wait_p90_s", "Wait, p90", "s", ("wait_s", "p90"), ("wait_s", "p90")),
+    KpiDef("ride_mean_s", "In-vehicle time, mean", "s", ("ride_s", "mean"), None),
+    KpiDef("delay_mean_s", "Delay, mean", "s", None, ("delay_s", "mean")),
+    KpiDef("detour_mean", "Detour factor, mean", "x", ("detour_factor", "mean"), ("detour", "mean")),
+    KpiDef("on_time_share", "Pickups in the promised window", "share", ("punctuality", "pickup_in_window_share"), None),
+    KpiDef("vehicle_km", "Vehicle-km", "km", ("distance", "vehicle_km"), ("vehicle_km", "total")),
+    KpiDef("empty_share", "Empty share of vehicle-km", "share", ("distance", "empty_share"), None),
+    KpiDef("km_per_served_ride", "Vehicle-km per served ride", "km", None, ("vehicle_km", "per_served_ride")),
+    KpiDef("occupancy", "Riders on board per vehicle-km", "", ("occupancy", "mean_on_board_driving"),
+           ("mean_occupancy",)),
+    KpiDef("pooled_share", "Pooled share of served rides", "share", None, ("pooled_share",)),
+    KpiDef("riders_per_vehicle_hour", "Riders per vehicle-hour", "", ("fleet", "riders_per_vehicle_hour"), None),
+    KpiDef("utilisation", "Fleet utilisation", "share", ("fleet", "utilisation"), None),
+    KpiDef("fare_krw", "Fare revenue", "KRW", ("revenue", "fare_krw"), ("ledger", "fares_paid_krw")),
+)  # fmt: skip
+KPI_BY_NAME = {k.name: k for k in MAIN_KPIS}
+
+
+def run_kind(summary: Mapping[str, Any]) -> str:
+    """``"taxi"`` for a shared-taxi day's summary (its requests have ``served_share``), else ``"drt"``."""
+    requests = summary.get("kpis", {}).get("requests", {})
+    return TAXI if isinstance(requests, Mapping) and "served_share" in requests else DRT
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _lookup(tree: Any, path: Sequence[str]) -> Any:
+    for key in path:
+        if not isinstance(tree, Mapping) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def main_kpis(summary: Mapping[str, Any]) -> dict[str, float | None]:
+    """The main KPIs (:data:`MAIN_KPIS`) that a day of this kind has, by name (None: no value,
+    e.g. no completed ride to take a wait from)."""
+    kind = run_kind(summary)
+    out: dict[str, float | None] = {}
+    for k in MAIN_KPIS:
+        path = k.taxi if kind == TAXI else k.drt
+        if path is not None:
+            out[k.name] = _number(_lookup(summary.get("kpis", {}), path))
+    return out
+
+
+def extra_kpis(summary: Mapping[str, Any]) -> dict[str, float | None]:
+    """The numbers the day's components reported (``summary.json``'s ``extras``), flattened:
+    ``extras.<key>.<name>`` (nested tables joined with dots; lists and text left out)."""
+    out: dict[str, float | None] = {}
+
+    def walk(prefix: str, tree: Any) -> None:
+        if isinstance(tree, Mapping):
+            for key, value in tree.items():
+                walk(f"{prefix}.{key}", value)
+        elif _number(tree) is not None:
+            out[prefix] = tree
+
+    walk("extras", summary.get("extras") or {})
+    return out
+
+
+# ---------------------------------------------------------------------------------- run folders
+@dataclass(frozen=True)
+class RunFolder:
+    """A run folder as read back: its ``summary.json`` and what it says about the day."""
+
+    path: Path
+    summary: dict[str, Any]
+    kind: str
+    name: str
+    seed: int | None
+
+    @property
+    def kpis(self) -> dict[str, float | None]:
+        return {**main_kpis(self.summary), **extra_kpis(self.summary)}
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (seed {self.seed})" if self.seed is not None else self.name
+
+    def wait_s(self) -> NDArray[np.float64]:
+        """The waits (s) of the completed rides, from ``rides.csv`` (empty if there is none)."""
+        rows = _read_csv(self.path / "rides.csv")
+        if self.kind == TAXI:
+            done = [r for r in rows if r.get("status") == "completed"]
+            return np.array([float(r["pickup_s"]) - float(r["request_time_s"]) for r in done], np.float64)
+        return np.array([float(r["wait_s"]) for r in rows if r.get("outcome") == "completed"], np.float64)
+
+    def onboard(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Riders on board over the day, fleet total: ``(bin start s, mean on board)``; a DRT
+        day's own series (``kpis.occupancy.series``, stops included), else recounted from
+        ``drives.csv`` (:func:`onboard_series`, 15-minute bins)."""
+        series = _lookup(self.summary, ("kpis", "occupancy", "series"))
+        if isinstance(series, Mapping) and series.get("start_s"):
+            return np.asarray(series["start_s"], np.float64), np.asarray(series["on_board"], np.float64)
+        rows = _read_csv(self.path / "drives.csv")
+        cols = {c: np.array([float(r[c]) for r in rows], np.float64) for c in ("depart_s", "arrive_s", "onboard")}
+        start = int(self.summary.get("start_s", 0))
+        end = int(self.summary.get("end_s", start + 1))
+        return onboard_series(cols["depart_s"], cols["arrive_s"], cols["onboard"], start_s=start, end_s=end)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def read_run(folder: str | Path, *, field: str = "run") -> RunFolder:
+    """The run folder ``folder``; :class:`InvalidValueError` naming ``field`` when it is not one
+    (missing, not a folder, no readable ``summary.json`` with ``kpis``)."""
+    path = Path(folder)
+    allowed = "a folder written by mobility simulate or mobility sweep (with summary.json)"
+    if not path.is_dir():
+        raise InvalidValueError(field, f"{path} is not a folder", allowed)
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InvalidValueError(field, f"{path} is not a run folder: no summary.json", allowed) from exc
+    except (OSError, ValueError) as exc:
+        raise InvalidValueError(field, f"{path}/summary.json cannot be read ({exc})", allowed) from exc
+    if not isinstance(summary, dict) or not isinstance(summary.get("kpis"), dict):
+        raise InvalidValueError(field, f"{path}/summary.json has no KPIs", allowed)
+    kind = run_kind(summary)
+    name = str(summary.get("scenario") if kind == DRT else summary.get("name") or path.name)
+    seed = summary.get("seed") if kind == DRT else (summary.get("meta") or {}).get("seed")
+    return RunFolder(path, summary, kind, name, seed if isinstance(seed, int) else None)
+
+
+def onboard_series(
+    depart_s: NDArray[np.float64],
+    arrive_s: NDArray[np.float64],
+    onboard: NDArray[np.float64],
+    *,
+    start_s: int,
+    end_s: int,
+    bin_s: int = 900,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Time-averaged sum of ``onboard`` over the intervals ``[depart_s, arrive_s)`` in bins of
+    ``bin_s`` from ``start_s`` to past ``end_s`` and the last arrival: ``(bin starts, means)``.
+
+    ``F(t) = sum_i onboard_i |[depart_i, arrive_i) ∩ (-inf, t)|`` is evaluated at the bin edges
+    from prefix sums over the sorted departures and arrivals, O((n + bins) log n); the mean of a
+    bin is the difference of F at its edges over ``bin_s``.
+    """
+    last = max([end_s, start_s + 1, *([float(arrive_s.max())] if arrive_s.size else [])])
+    edges = start_s + bin_s * np.arange(math.ceil((last - start_s) / bin_s) + 1, dtype=np.float64)
+    integral = np.zeros(edges.size, np.float64)
+    for times, sign in ((depart_s, 1.0), (arrive_s, -1.0)):
+        order = np.argsort(times, kind="stable")
+        t, w = times[order], onboard[order]
+        cum_w = np.concatenate([[0.0], np.cumsum(w)])
+        cum_wt = np.concatenate([[0.0], np.cumsum(w * t)])
+        k = np.searchsorted(t, edges, side="left")
+        integral += sign * (edges * cum_w[k] - cum_wt[k])
+    return edges[:-1], np.diff(integral) / bin_s
+
+
+# ---------------------------------------------------------------------------------- tables
+def _unit(name: str) -> str:
+    k = KPI_BY_NAME.get(name)
+    return k.unit if k else ""
+
+
+def format_kpi(name: str, value: float | None, *, diff: bool = False) -> str:
+    """A KPI value for a table: shares in per cent (a difference of shares in percentage points),
+    seconds and km with one decimal, counts and money whole."""
+    if value is None:
+        return "–"
+    unit = _unit(name)
+    sign = "+" if diff and value > 0 else ""
+    if unit == "share":
+        return f"{sign}{100 * value:.1f} {'pp' if diff else '%'}"
+    if unit in ("s", "km"):
+        return f"{sign}{value:,.1f} {unit}"
+    if unit == "KRW":
+        return f"{sign}{value:,.0f} KRW"
+    if float(value).is_integer():
+        return f"{sign}{value:,.0f}"
+    return f"{sign}{value:,.3f}"
+
+
+def compare_rows(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> list[dict[str, Any]]:
+    """One row per KPI either side has a value for (main KPIs first, in :data:`MAIN_KPIS` order):
+    ``name``, ``label``, ``a``, ``b``, ``diff`` = b - a and ``pct`` = 100 (b - a) / |a| (None when
+    a side has no value, or a is 0)."""
+    names = [k.name for k in MAIN_KPIS if k.name in a or k.name in b]
+    names += [n for n in dict.fromkeys([*a, *b]) if n not in KPI_BY_NAME]
+    rows = []
+    for name in names:
+        va, vb = a.get(name), b.get(name)
+        if va is None and vb is None:
+            continue
+        d = None if va is None or vb is None else vb - va
+        pct = None if d is None or va == 0 or va is None else 100 * d / abs(va)
+        label = KPI_BY_NAME[name].label if name in KPI_BY_NAME else name
+        rows.append({"name": name, "label": label, "a": va, "b": vb, "diff": d, "pct": pct})
+    return rows
+
+
+def _cells(row: Mapping[str, Any]) -> list[str]:
+    pct = "–" if row["pct"] is None else f"{row['pct']:+.1f} %"
+    name = row["name"]
+    return [
+        row["label"],
+        format_kpi(name, row["a"]),
+        format_kpi(name, row["b"]),
+        format_kpi(name, row["diff"], diff=True),
+        pct,
+    ]
+
+
+def format_compare(rows: Sequence[Mapping[str, Any]], a: RunFolder, b: RunFolder) -> str:
+    """The rows of :func:`compare_rows` as an aligned text table for a terminal."""
+    header = ["KPI", "A", "B", "B - A", "%"]
+    body = [_cells(r) for r in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = [f"A: {a.path}  {a.label}", f"B: {b.path}  {b.label}", ""]
+    for line in [header, *body]:
+        cells = zip(line, widths, strict=True)
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(cells)))
+    return "\n".join(lines)
+
+
+def compare_markdown(rows: Sequence[Mapping[str, Any]], a: RunFolder, b: RunFolder) -> str:
+    """The rows of :func:`compare_rows` as a Markdown table under a line naming the two runs."""
+    lines = [
+        "# Two runs compared",
+        "",
+        f"- A: `{a.path}` — {a.label}",
+        f"- B: `{b.path}` — {b.label}",
+        "",
+        "Shares in per cent, their differences in percentage points (pp); % = (B - A) / |A|.",
+        "",
+        "| KPI | A | B | B - A | % |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------- plots
+def _figure(width_in: float, height_in: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+COLOURS = ("#4c72b0", "#dd8452")
+
+
+def plot_wait_comparison(a: RunFolder, b: RunFolder) -> Figure:
+    """Wait times (min) of completed rides: histograms on the same bins, and their ECDFs."""
+    fig = _figure(10.0, 4.0)
+    hist_ax, cdf_ax = fig.subplots(1, 2)
+    waits = [(run, run.wait_s() / 60) for run in (a, b)]
+    top = max([float(w.max()) for _, w in waits if w.size] or [1.0])
+    bins = np.linspace(0.0, max(top, 1e-9), 31)
+    for (run, w), colour, tag in zip(waits, COLOURS, "AB", strict=True):
+        label = f"{tag}: {run.label}"
+        if not w.size:
+            label += " (no completed rides)"
+        hist_ax.hist(w, bins=bins, histtype="step", linewidth=2, color=colour, label=label)
+        xs = np.sort(w)
+        cdf_ax.step(xs, np.arange(1, xs.size + 1) / max(xs.size, 1), where="post", color=colour, linewidth=2)
+        if w.size:
+            cdf_ax.axvline(float(np.percentile(w, 90)), color=colour, linestyle=":", linewidth=1)
+    hist_ax.set_xlabel("wait (min)")
+    hist_ax.set_ylabel("completed rides")
+    hist_ax.legend(fontsize="small")
+    cdf_ax.set_xlabel("wait (min); dotted: p90")
+    cdf_ax.set_ylabel("share of completed rides waiting at most")
+    cdf_ax.set_ylim(0, 1.02)
+    fig.suptitle("Wait times")
+    return fig
+
+
+def _clock(seconds: float, _pos: int | None = None) -> str:
+    return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
+
+
+def plot_occupancy_comparison(a: RunFolder, b: RunFolder) -> Figure:
+    """Riders on board over the day (fleet total, bin means), both runs, clock times on the axis."""
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    fig = _figure(9.0, 4.0)
+    ax = fig.add_subplot()
+    for run, colour, tag in zip((a, b), COLOURS, "AB", strict=True):
+        start, values = run.onboard()
+        if start.size:
+            step = float(start[1] - start[0]) if start.size > 1 else 900.0
+            ax.stairs(
+                values, np.append(start, start[-1] + step), color=colour, linewidth=2, label=f"{tag}: {run.label}"
+            )
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    ax.xaxis.set_major_locator(MultipleLocator(3600 * max(1, math.ceil(span / 3600 / 12))))
+    ax.xaxis.set_major_formatter(FuncFormatter(_clock))
+    ax.set_xlabel("time of day")
+    ax.set_ylabel("riders on board, fleet total")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", fontsize="small")
+    ax.set_title("Occupancy over the day")
+    return fig
+
+
+def plot_kpi_bars(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """One small panel per main KPI both runs have: a bar for A, a bar for B, the % change."""
+    both = [r for r in rows if r["name"] in KPI_BY_NAME and r["a"] is not None and r["b"] is not None]
+    cols = 4
+    nrows = max(1, math.ceil(len(both) / cols))
+    fig = _figure(2.6 * cols, 2.2 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
+    for ax, row in zip(axes, both, strict=False):
+        scale = 100.0 if _unit(row["name"]) == "share" else 1.0
+        ax.bar(["A", "B"], [scale * row["a"], scale * row["b"]], color=COLOURS)
+        unit = {"share": "%", "": ""}.get(_unit(row["name"]), _unit(row["name"]))
+        pct = "" if row["pct"] is None else f" ({row['pct']:+.1f} %)"
+        ax.set_title(f"{row['label']}{pct}", fontsize="small")
+        ax.set_ylabel(unit, fontsize="small")
+        ax.tick_params(labelsize="small")
+    for ax in axes[len(both) :]:
+        ax.set_visible(False)
+    fig.suptitle("Main KPIs: A and B")
+    return fig
+
+
+def compare_runs(
+    folder_a: str | Path, folder_b: str | Path, out: str | Path, *, plots: bool = True
+) -> tuple[list[dict[str, Any]], RunFolder, RunFolder, dict[str, Path]]:
+    """Read two run folders, write the comparison into ``out``; return the rows of
+    :func:`compare_rows`, the two runs and the files written by name."""
+    a = read_run(folder_a, field="RUN_A")
+    b = read_run(folder_b, field="RUN_B")
+    rows = compare_rows(a.kpis, b.kpis)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"markdown": out / "compare.md", "json": out / "compare.json"}
+    files["markdown"].write_text(compare_markdown(rows, a, b), encoding="utf-8")
+    doc = {"a": {"path": str(a.path), "name": a.name, "seed": a.seed, "kind": a.kind},
+           "b": {"path": str(b.path), "name": b.name, "seed": b.seed, "kind": b.kind}, "kpis": rows}  # fmt: skip
+    files["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if plots:
+        for name, fig in (
+            ("compare_wait", plot_wait_comparison(a, b)),
+            ("compare_occupancy", plot_occupancy_comparison(a, b)),
+            ("compare_kpis", plot_kpi_bars(rows)),
+        ):
+            files[name] = out / f"{name}.png"
+            fig.savefig(files[name], format="png")
+    return rows, a, b, files
