@@ -10,6 +10,11 @@
     mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench pooling                shared taxi (I-MOA): batch matching vs immediate insertion on Manhattan
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
+    mobility simulate SCENARIO [--set KEY=VALUE] [--replications N]
+                                          a simulated service day (or N seeds with 95 % intervals)
+    mobility sweep SCENARIO --grid KEY=V1,V2,...
+                                          every combination of settings, in parallel on Ray; table and plots
+    mobility compare RUN_A RUN_B          KPI differences of two run folders, with comparison plots
     mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
     mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
 
@@ -133,6 +138,28 @@ def _out_file(path: Path, option: str = "--out") -> Path:
     if not existed:
         path.unlink()
     return path
+
+
+def _assignment(text: str) -> tuple[str, Any]:
+    """``--set KEY=VALUE`` (:func:`sim.overrides.parse_assignment`)."""
+    from matching.deployment import ConfigError
+    from sim.overrides import parse_assignment
+
+    try:
+        return parse_assignment(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.message}" + (f" ({exc.allowed})" if exc.allowed else "")) from exc
+
+
+def _grid(text: str) -> tuple[str, list[Any]]:
+    """``--grid KEY=V1,V2,...`` (:func:`sim.overrides.parse_grid`)."""
+    from matching.deployment import ConfigError
+    from sim.overrides import parse_grid
+
+    try:
+        return parse_grid(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.message}" + (f" ({exc.allowed})" if exc.allowed else "")) from exc
 
 
 def _names(text: str) -> list[str]:
@@ -467,11 +494,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from sim.simulator import Simulation
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir)
+    sets = list(getattr(args, "sets", None) or [])
+    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir, overrides=sets)
     client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
     if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
         _stderr(f"mobility: error: --{given[0].replace('_', '-')} is for an engine: give --engine HOST:PORT too")
         return 2
+    replications = getattr(args, "replications", 1) or 1
+    if replications == 1 and (getattr(args, "workers", 1) != 1 or getattr(args, "ray_address", None)):
+        option = "--workers" if getattr(args, "workers", 1) != 1 else "--ray-address"
+        _stderr(f"mobility: error: {option} runs replications in parallel: give --replications N (N > 1) too")
+        return 2
+    if replications > 1:
+        if args.engine:
+            _stderr("mobility: error: --replications: the runs are simulated in this process, not against --engine")
+            return 2
+        return _simulate_replications(args, scenario, sets, data_dir)
     if isinstance(scenario, TaxiScenario):
         return _simulate_shared_taxi(args, scenario)
     if getattr(args, "immediate", False):
@@ -506,6 +544,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         sim.progress = progress
         output = sim.run()
+    if sets:
+        output.meta["overrides"] = dict(sets)
     files = write_report(output, out_dir, plots=not args.no_plots)
     print(format_summary(compute_kpis(output)))
     for extra in output.extras.values():
@@ -583,13 +623,116 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
         except mismatch as exc:
             _stderr(f"mobility: error: --engine: {exc}")
             return 2
-    files = write_taxi_report(output, out_dir, meta={"scenario": str(scenario.source), "seed": args.seed})
+    meta: dict[str, Any] = {"scenario": str(scenario.source), "seed": scenario.seed if args.seed is None else args.seed}
+    if getattr(args, "sets", None):
+        meta["overrides"] = dict(args.sets)
+    files = write_taxi_report(output, out_dir, meta=meta)
     print(format_taxi_summary(taxi_kpis(output)))
     t = output.timings
     print(
         f"timings: kernels {t.get('warm_up_s', 0):.1f} s, network {t.get('world_s', 0):.1f} s, "
         f"setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s"
     )
+    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    return 0
+
+
+def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[tuple[str, Any]], data_dir: Path) -> int:
+    """``mobility simulate --replications N``: N seeds, ``OUT/rep<k>/`` each, the KPIs' means and
+    95 % intervals in ``OUT/replications.md`` and ``.json`` (:func:`sim.sweep.run_replications`)."""
+    from sim.sweep import replication_table, run_replications
+
+    if getattr(args, "immediate", False):
+        _stderr("mobility: error: --immediate: replications run the scenario's own assignment (batches)")
+        return 2
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed + args.replications - 1 > MAX_SEED:
+        raise CommandError(f"--replications: seeds {seed} .. {seed + args.replications - 1} pass {MAX_SEED}")
+    out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
+    where = f"on Ray, {args.workers} workers" if args.workers > 1 or args.ray_address else "one after the other"
+    print(f"simulating {scenario.name}: {args.replications} seeds from {seed} ({where})", flush=True)
+    t0 = time.perf_counter()
+    summary = run_replications(
+        _scenario_path(args.scenario),
+        out_dir,
+        replications=args.replications,
+        seed=seed,
+        overrides=sets,
+        data_dir=data_dir,
+        plots=not args.no_plots,
+        workers=args.workers,
+        ray_address=args.ray_address,
+    )
+    print(replication_table(summary.kpis))
+    print("mean over the seeds; 95 % confidence interval by Student's t (n - 1 degrees of freedom)")
+    for task, result in summary.failed:
+        _stderr(f"mobility: run with seed {task.seed} failed: {result.error}")
+    print(f"time:    {time.perf_counter() - t0:.1f} s for {args.replications} runs")
+    print(f"report:  {out_dir}/ (replications.md, replications.json, rep0 .. rep{args.replications - 1})")
+    return 1 if summary.failed else 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``mobility sweep``: every combination of the ``--grid`` values (:func:`sim.sweep.run_sweep`)."""
+    from sim.scenario import load_scenario
+    from sim.sweep import run_sweep
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    sets = list(args.sets or [])
+    keys = [key for key, _ in args.grid]
+    if len(set(keys)) != len(keys):
+        raise CommandError(f"--grid: the key {next(k for k in keys if keys.count(k) > 1)} is swept twice")
+    if clash := [key for key, _ in sets if key in keys]:
+        raise CommandError(f"--set: {clash[0]} is also swept by --grid; give it in one of them")
+    path = _scenario_path(args.scenario)
+    scenario = load_scenario(path, data_dir=data_dir, overrides=sets)
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed + args.replications - 1 > MAX_SEED:
+        raise CommandError(f"--replications: seeds {seed} .. {seed + args.replications - 1} pass {MAX_SEED}")
+    out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / f"{scenario.name}_sweep")
+    workers = args.workers or os.cpu_count() or 1
+    combos = 1
+    for _, values in args.grid:
+        combos *= len(values)
+    where = f"the Ray cluster at {args.ray_address}" if args.ray_address else f"{workers} workers"
+    print(
+        f"sweeping {scenario.name}: {combos} combinations x {args.replications} seeds = "
+        f"{combos * args.replications} runs on {where}",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    result = run_sweep(
+        path,
+        out_dir,
+        args.grid,
+        overrides=sets,
+        replications=args.replications,
+        seed=args.seed,
+        data_dir=data_dir,
+        workers=workers,
+        ray_address=args.ray_address,
+        run_plots=args.run_plots,
+        plots=not args.no_plots,
+    )
+    table = result.files["markdown"].read_text(encoding="utf-8").splitlines()
+    print("\n".join(line for line in table if line.startswith("|")))
+    for task, res in result.failed:
+        _stderr(f"mobility: run failed: {task.label}: {res.error}")
+    print(f"time:    {time.perf_counter() - t0:.1f} s for {len(result.tasks)} runs")
+    names = sorted(p.name for p in result.files.values())
+    print(f"report:  {out_dir}/ ({', '.join(names)}; each run in runs/)")
+    return 1 if result.failed else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``mobility compare``: the KPI differences of two run folders (:func:`sim.compare.compare_runs`)."""
+    from sim.compare import compare_runs, format_compare, read_run
+
+    a = read_run(args.run_a, field="RUN_A")  # both checked before --out is made
+    b = read_run(args.run_b, field="RUN_B")
+    out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / f"compare_{a.path.name}_{b.path.name}")
+    rows, a, b, files = compare_runs(a.path, b.path, out_dir, plots=not args.no_plots)
+    print(format_compare(rows, a, b))
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
     return 0
 
@@ -880,6 +1023,39 @@ def cmd_bench_paths(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+def add_set_option(parser: Any) -> None:
+    """``--set KEY=VALUE`` (repeatable) on a parser or argument group."""
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        type=_assignment,
+        action="append",
+        metavar="KEY=VALUE",
+        help="change a setting of the scenario file: a dotted key into its tables and a TOML value, e.g. "
+        "fleet.vehicles=24, service.max_wait_s=600, demand.profile=flat, scenario.seed=3 (a bare word is a "
+        "string); repeatable, checked like the file",
+    )
+
+
+def add_ray_options(parser: Any, *, default_workers: int | None) -> None:
+    """``--workers`` and ``--ray-address`` on a parser or argument group."""
+    default = "the machine's CPUs" if default_workers is None else str(default_workers)
+    parser.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=default_workers,
+        metavar="W",
+        help=f"runs at a time: above 1, each run is a Ray task on a local Ray of W CPUs (default {default}; "
+        "1: one after the other in this process)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="run on the Ray cluster at ADDR (e.g. ray://head:10001 or auto) instead of a local Ray; its "
+        "workers need this package and the scenario and data at the same paths",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mobility",
@@ -950,7 +1126,78 @@ def build_parser() -> argparse.ArgumentParser:
         "--tls-cert", metavar="FILE", help="client certificate (PEM) for an engine that requires one (mutual TLS)"
     )
     simulate.add_argument("--tls-key", metavar="FILE", help="the client certificate's private key (PEM, unencrypted)")
+    planner = simulate.add_argument_group("settings and replications")
+    add_set_option(planner)
+    planner.add_argument(
+        "--replications",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="simulate N seeds (the seed, seed + 1, ...), each into OUT/rep<k>/, and write OUT/replications.md "
+        "and .json: each main KPI's mean and 95 %% confidence interval (Student's t) (default 1)",
+    )
+    add_ray_options(planner, default_workers=1)
     simulate.set_defaults(func=cmd_simulate)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="simulate every combination of settings in parallel on Ray; one table and plots",
+        description="Simulate a scenario once per combination of the --grid values (times --replications "
+        "seeds), each run a Ray task (a local Ray with --workers CPUs, or a cluster with --ray-address), with a "
+        "progress bar as runs finish. Writes OUT/sweep.csv and OUT/sweep.md (one row per combination: the swept "
+        "values, the main KPIs, with replications their means and 95 %% CI half-widths), one PNG per main KPI "
+        "against the first swept key (a line per value of the others), and each run's own report in "
+        "OUT/runs/<settings>__seed-<seed>/. A run of a sweep is the run of `mobility simulate SCENARIO --set "
+        "KEY=VALUE ... --seed N`: same settings and seed, same KPIs. A failed run is listed with its error; the "
+        "others finish (exit status 1 if any failed). I-MOD/DRT and shared-taxi scenarios report their own "
+        "main KPIs.",
+        epilog="example: mobility sweep imod_jamsil --grid fleet.vehicles=8,12,16,20 "
+        "--grid service.max_wait_s=600,900 --replications 3 --workers 4",
+    )
+    sweep.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
+    sweep.add_argument(
+        "--grid",
+        type=_grid,
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="a setting to sweep and its values, separated by commas (TOML literals; lists in brackets); "
+        "repeat for more keys: every combination runs",
+    )
+    add_set_option(sweep)
+    sweep.add_argument(
+        "--replications", type=_positive(int), default=1, metavar="N", help="seeds per combination (default 1)"
+    )
+    sweep.add_argument(
+        "--seed",
+        type=_seed,
+        metavar="N",
+        help="the first seed of each combination (default: the scenario's; the others + 1, + 2, ...)",
+    )
+    add_ray_options(sweep, default_workers=None)
+    sweep.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<scenario name>_sweep)")
+    sweep.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    sweep.add_argument("--no-plots", action="store_true", help="skip the sweep's PNG plots")
+    sweep.add_argument(
+        "--run-plots", action="store_true", help="draw each run's own PNG plots too (off: a sweep has many runs)"
+    )
+    sweep.set_defaults(func=cmd_sweep)
+
+    compare = sub.add_parser(
+        "compare",
+        help="the KPI differences of two run folders, with comparison plots",
+        description="Read two run folders (written by `mobility simulate`, or runs/<name>/ of a sweep; "
+        "I-MOD/DRT or shared taxi) and print a table of their main KPIs: A, B, B - A and the change in %% "
+        "(shares in %%, their differences in percentage points). Writes compare.md and compare.json and the "
+        "plots compare_wait.png (wait distributions from rides.csv), compare_occupancy.png (riders on board "
+        "over the day) and compare_kpis.png (bars).",
+        epilog="example: mobility compare runs/imod_jamsil runs/imod_jamsil_24 --out runs/compare",
+    )
+    compare.add_argument("run_a", metavar="RUN_A", help="the first run folder (A)")
+    compare.add_argument("run_b", metavar="RUN_B", help="the second run folder (B)")
+    compare.add_argument("--out", metavar="DIR", help="where to write (default runs/compare_<A>_<B>)")
+    compare.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    compare.set_defaults(func=cmd_compare)
 
     network = sub.add_parser(
         "network",
