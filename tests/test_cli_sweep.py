@@ -1,0 +1,196 @@
+"""``mobility sweep`` on Ray and ``mobility simulate --set / --replications``: a run of a sweep is
+the single run of the same settings and seed; the replications' intervals are Student's t."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mobility.cli import main
+from sim.compare import main_kpis
+
+#: An hour of two to three vans in Jamsil, 25 requests: a run takes a few seconds.
+TINY = """
+[scenario]
+name = "tiny"
+description = "a few vans in Jamsil for an hour"
+seed = 5
+start = "07:00"
+end = "08:00"
+
+[network]
+kind = "osm"
+path = "osm/seoul_jamsil.osm"
+
+[stops]
+kind = "virtual"
+spacing_m = 400
+
+[fleet]
+vehicles = 2
+seats = 8
+shift_start = "07:00"
+shift_end = "08:30"
+
+[service]
+max_wait_s = 600
+service_start_s = 25200
+service_end_s = 28800
+
+[demand]
+kind = "profile"
+total = 25
+profile = "flat"
+prebook_share = 0.0
+lead_max_min = 2
+
+[traffic]
+model = "none"
+
+[dispatch]
+reoptimise_every_s = 600
+reoptimise_iterations = 10
+"""
+
+#: The sweep's grid: 2 x 2 combinations.
+GRID = {"fleet.vehicles": (2, 3), "service.max_wait_s": (600, 900)}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _summary(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def singles(scenario: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, int], Path]:
+    """``mobility simulate --set ... --seed 11`` for two of the combinations (the diagonal),
+    run first: they also build the network caches the sweep's workers read."""
+    out = {}
+    for vehicles, wait in ((2, 600), (3, 900)):
+        folder = tmp_path_factory.mktemp(f"single_{vehicles}_{wait}")
+        argv = ["simulate", str(scenario), "--data-dir", str(data_dir), "--out", str(folder), "--no-plots"]
+        argv += ["--set", f"fleet.vehicles={vehicles}", "--set", f"service.max_wait_s={wait}", "--seed", "11"]
+        assert main(argv) == 0
+        out[(vehicles, wait)] = folder
+    return out
+
+
+@pytest.fixture(scope="module")
+def sweep(singles: Any, scenario: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2 x 2 sweep on a local Ray of 2 CPUs, seed 11."""
+    out = tmp_path_factory.mktemp("sweep")
+    argv = ["sweep", str(scenario), "--data-dir", str(data_dir), "--out", str(out), "--workers", "2", "--seed", "11"]
+    for key, values in GRID.items():
+        argv += ["--grid", f"{key}={','.join(map(str, values))}"]
+    assert main(argv) == 0
+    return out
+
+
+def test_sweep_runs_equal_single_runs_with_the_same_seed(sweep: Path, singles: dict[tuple[int, int], Path]) -> None:
+    rows = _rows(sweep / "sweep.csv")
+    # every combination once, the first key varying slowest
+    assert [(int(r["fleet.vehicles"]), int(r["service.max_wait_s"])) for r in rows] == [
+        (2, 600),
+        (2, 900),
+        (3, 600),
+        (3, 900),
+    ]
+    for (vehicles, wait), single in singles.items():
+        run = sweep / "runs" / f"fleet.vehicles-{vehicles}__service.max_wait_s-{wait}__seed-11"
+        # the same day, ride by ride, and the same KPIs
+        assert (run / "rides.csv").read_text() == (single / "rides.csv").read_text()
+        expected = main_kpis(_summary(single))
+        assert main_kpis(_summary(run)) == expected
+        row = next(r for r in rows if (int(r["fleet.vehicles"]), int(r["service.max_wait_s"])) == (vehicles, wait))
+        for name, value in expected.items():
+            assert (float(row[name]) if row[name] else None) == value, name
+        summary = _summary(single)
+        assert summary["seed"] == 11 and summary["kpis"]["fleet"]["vehicles"] == vehicles
+        assert summary["meta"]["overrides"] == {"fleet.vehicles": vehicles, "service.max_wait_s": wait}
+
+
+def test_sweep_table_recounts_from_the_runs_rides(sweep: Path) -> None:
+    """Each row's served share and rejections, recounted from its run's rides.csv."""
+    for row in _rows(sweep / "sweep.csv"):
+        name = f"fleet.vehicles-{row['fleet.vehicles']}__service.max_wait_s-{row['service.max_wait_s']}__seed-11"
+        run = sweep / "runs" / name
+        rides = _rows(run / "rides.csv")
+        completed = sum(r["outcome"] == "completed" for r in rides)
+        assert int(float(row["requests"])) == len(rides) == 25
+        assert float(row["served_share"]) == pytest.approx(completed / len(rides), abs=1e-4)
+        assert int(float(row["rejected"])) == sum(r["outcome"] == "rejected" for r in rides)
+        assert (row["runs"], row["failed"]) == ("1", "0")
+    md = (sweep / "sweep.md").read_text()
+    assert md.count("\n| 2 | 600 |") == 1 and md.count("\n| 3 | 900 |") == 1
+    plots = sorted(p.name for p in sweep.glob("sweep_*.png"))
+    assert "sweep_wait_mean_s.png" in plots and "sweep_requests.png" not in plots  # 25 requests everywhere
+    for name in plots:
+        assert (sweep / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_simulate_set_applies_and_errors_name_the_field(
+    scenario: Path, data_dir: Path, singles: dict[tuple[int, int], Path], capsys: pytest.CaptureFixture
+) -> None:
+    # applied: the single run above has 3 vehicles where the file says 2
+    assert len(_rows(singles[(3, 900)] / "vehicles.csv")) == 3
+    base = ["simulate", str(scenario), "--data-dir", str(data_dir), "--out", "/nonexistent/never"]
+    for setting, field in (
+        ("fleet.vehicles=0", "fleet.vehicles: got 0"),
+        ("fleet.vehicels=3", "fleet.vehicels: unknown key"),
+        ("flet.vehicles=3", "file.flet: unknown key"),
+        ("service.max_wait_s=soon", "service.max_wait_s"),
+        ("demand.profile=hilly", "demand.profile: unknown profile 'hilly'"),
+        ("fleet.vehicles.x=1", "fleet.vehicles.x: fleet.vehicles is a value"),
+    ):
+        assert main([*base, "--set", setting]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("mobility: error: ") and field in err[0], (setting, err)
+    with pytest.raises(SystemExit) as exc:
+        main([*base, "--set", "fleet.vehicles"])
+    assert exc.value.code == 2
+    assert "argument --set: expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_replications_report_student_t_intervals(
+    scenario: Path, data_dir: Path, singles: Any, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "reps"
+    argv = ["simulate", str(scenario), "--data-dir", str(data_dir), "--out", str(out), "--no-plots"]
+    assert main([*argv, "--replications", "3", "--set", "fleet.vehicles=3"]) == 0
+    printed = capsys.readouterr().out
+    assert "Student's t" in printed and "Wait, mean" in printed
+    doc = json.loads((out / "replications.json").read_text())
+    assert doc["seeds"] == [5, 6, 7] and doc["overrides"] == {"fleet.vehicles": 3}
+    waits = []
+    for k, seed in enumerate((5, 6, 7)):
+        summary = _summary(out / f"rep{k}")
+        assert summary["seed"] == seed and summary["kpis"]["fleet"]["vehicles"] == 3
+        waits.append(summary["kpis"]["wait_s"]["mean"])
+    assert len(set(waits)) > 1  # three different days
+    # by hand: mean, sample standard deviation, t(0.975, 2) = 4.303 from a t table
+    mean = sum(waits) / 3
+    s = math.sqrt(sum((w - mean) ** 2 for w in waits) / 2)
+    half = 4.303 * s / math.sqrt(3)
+    got = doc["kpis"]["wait_mean_s"]
+    assert got["n"] == 3 and got["values"] == waits
+    assert got["mean"] == pytest.approx(mean)
+    assert got["half_width"] == pytest.approx(half, rel=1e-3)
+    assert (got["low"], got["high"]) == (pytest.approx(mean - half, rel=1e-3), pytest.approx(mean + half, rel=1e-3))
+    md = (out / "replications.md").read_text()
+    assert "Student's t" in md and f"{mean:.1f} s" in md
