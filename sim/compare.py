@@ -27,6 +27,8 @@ from numpy.typing import NDArray
 
 from matching.errors import InvalidValueError
 
+from .overrides import format_value
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -152,7 +154,11 @@ class RunFolder:
 
     @property
     def label(self) -> str:
-        return f"{self.name} (seed {self.seed})" if self.seed is not None else self.name
+        """``name (seed N; key=value, ...)``: the scenario, the seed and the settings changed."""
+        overrides = (self.summary.get("meta") or {}).get("overrides") or {}
+        parts = [f"seed {self.seed}"] if self.seed is not None else []
+        parts += [f"{key}={format_value(value)}" for key, value in overrides.items()]
+        return f"{self.name} ({'; '.join(parts)})" if parts else self.name
 
     def wait_s(self) -> NDArray[np.float64]:
         """The waits (s) of the completed rides, from ``rides.csv`` (empty if there is none)."""
@@ -335,7 +341,8 @@ def plot_wait_comparison(a: RunFolder, b: RunFolder) -> Figure:
     hist_ax, cdf_ax = fig.subplots(1, 2)
     waits = [(run, run.wait_s() / 60) for run in (a, b)]
     top = max([float(w.max()) for _, w in waits if w.size] or [1.0])
-    bins = np.linspace(0.0, max(top, 1e-9), 31)
+    count = max([w.size for _, w in waits] or [1])
+    bins = np.linspace(0.0, max(top, 1e-9), int(min(40, max(5, math.sqrt(count)))) + 1)
     for (run, w), colour, tag in zip(waits, COLOURS, "AB", strict=True):
         label = f"{tag}: {run.label}"
         if not w.size:
@@ -347,7 +354,7 @@ def plot_wait_comparison(a: RunFolder, b: RunFolder) -> Figure:
             cdf_ax.axvline(float(np.percentile(w, 90)), color=colour, linestyle=":", linewidth=1)
     hist_ax.set_xlabel("wait (min)")
     hist_ax.set_ylabel("completed rides")
-    hist_ax.legend(fontsize="small")
+    fig.legend(loc="outside lower center", fontsize="small")
     cdf_ax.set_xlabel("wait (min); dotted: p90")
     cdf_ax.set_ylabel("share of completed rides waiting at most")
     cdf_ax.set_ylim(0, 1.02)
@@ -373,12 +380,13 @@ def plot_occupancy_comparison(a: RunFolder, b: RunFolder) -> Figure:
                 values, np.append(start, start[-1] + step), color=colour, linewidth=2, label=f"{tag}: {run.label}"
             )
     span = ax.get_xlim()[1] - ax.get_xlim()[0]
-    ax.xaxis.set_major_locator(MultipleLocator(3600 * max(1, math.ceil(span / 3600 / 12))))
+    step = next((s for s in (900, 1800, 3600, 7200, 10800) if span / s <= 12), 21600)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(FuncFormatter(_clock))
     ax.set_xlabel("time of day")
     ax.set_ylabel("riders on board, fleet total")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", fontsize="small")
+    fig.legend(loc="outside lower center", fontsize="small")
     ax.set_title("Occupancy over the day")
     return fig
 
@@ -388,13 +396,14 @@ def plot_kpi_bars(rows: Sequence[Mapping[str, Any]]) -> Figure:
     both = [r for r in rows if r["name"] in KPI_BY_NAME and r["a"] is not None and r["b"] is not None]
     cols = 4
     nrows = max(1, math.ceil(len(both) / cols))
-    fig = _figure(2.6 * cols, 2.2 * nrows)
+    fig = _figure(2.8 * cols, 2.4 * nrows)
     axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
     for ax, row in zip(axes, both, strict=False):
         scale = 100.0 if _unit(row["name"]) == "share" else 1.0
         ax.bar(["A", "B"], [scale * row["a"], scale * row["b"]], color=COLOURS)
         unit = {"share": "%", "": ""}.get(_unit(row["name"]), _unit(row["name"]))
-        pct = "" if row["pct"] is None else f" ({row['pct']:+.1f} %)"
+        pct = "\nB - A: " + format_kpi(row["name"], row["diff"], diff=True)
+        pct += "" if row["pct"] is None else f" ({row['pct']:+.1f} %)"
         ax.set_title(f"{row['label']}{pct}", fontsize="small")
         ax.set_ylabel(unit, fontsize="small")
         ax.tick_params(labelsize="small")
