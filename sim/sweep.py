@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from matching.errors import InvalidValueError
+
 from .compare import MAIN_KPIS, extra_kpis, format_kpi, main_kpis
 from .overrides import format_value
 from .scenario import TaxiScenario, load_scenario
@@ -257,7 +259,12 @@ def _execute_on_ray(
                 env["MOBILITY_CACHE_DIR"] = os.environ["MOBILITY_CACHE_DIR"]
             ray.init(num_cpus=workers, _temp_dir=temp_dir, runtime_env={"env_vars": env}, **options)
         else:
-            ray.init(address=ray_address, **options)
+            try:
+                ray.init(address=ray_address, **options)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise InvalidValueError(
+                    "ray_address", f"cannot connect to a Ray cluster at {ray_address}: {exc}"
+                ) from exc
     ship = ray_address is not None
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
