@@ -13,7 +13,7 @@ import pytest
 from matching.deployment import ConfigError
 from sim.overrides import apply_overrides, format_value, parse_assignment, parse_grid, parse_value, split_values
 from sim.scenario import TaxiScenario, load_scenario
-from sim.sweep import grid_combinations, mean_ci, run_sweep
+from sim.sweep import RunTask, execute, grid_combinations, mean_ci, run_sweep
 from tests.test_cli_sweep import TINY
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -203,3 +203,21 @@ def test_a_shared_taxi_sweep_reports_taxi_kpis(data_dir: Path, tmp_path: Path) -
         served = sum(r["status"] == "completed" for r in rides)
         assert float(row["served_share"]) == pytest.approx(served / len(rides), abs=1e-4)
         assert len(rides) == 40
+
+
+def test_runs_for_a_cluster_send_their_files_back(data_dir: Path, tmp_path: Path) -> None:
+    """On a Ray cluster a run writes its report in the worker's temporary folder and sends the
+    files back (``ship_files``); they land in the run's folder here, as a run written in place."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    common = {"scenario": str(scenario), "seed": 6, "overrides": (("fleet.vehicles", 3),), "data_dir": str(data_dir)}
+    tasks = [
+        RunTask(0, folder=str(tmp_path / "shipped"), ship_files=True, **common),
+        RunTask(1, folder=str(tmp_path / "in_place"), **common),
+    ]
+    shipped, in_place = execute(tasks, progress=False)
+    assert shipped.ok and in_place.ok and shipped.files is None  # written, not kept in the result
+    assert shipped.kpis == in_place.kpis
+    names = sorted(p.name for p in (tmp_path / "shipped").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "in_place").iterdir()) and "rides.csv" in names
+    assert (tmp_path / "shipped" / "rides.csv").read_text() == (tmp_path / "in_place" / "rides.csv").read_text()
