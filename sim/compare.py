@@ -36,6 +36,7 @@ __all__ = [
     "MAIN_KPIS",
     "KpiDef",
     "RunFolder",
+    "axis_unit",
     "compare_markdown",
     "compare_rows",
     "compare_runs",
@@ -55,8 +56,9 @@ TAXI = "taxi"
 @dataclass(frozen=True)
 class KpiDef:
     """A main KPI: its column ``name``, a ``label``, its ``unit`` (``"share"`` is a fraction shown
-    in per cent) and where it sits in ``summary.json``'s ``kpis`` of a DRT day (``drt``) and of a
-    shared-taxi day (``taxi``); None where that kind of day has no such KPI."""
+    in per cent, ``"count"`` a number of requests) and where it sits in ``summary.json``'s
+    ``kpis`` of a DRT day (``drt``) and of a shared-taxi day (``taxi``); None where that kind of
+    day has no such KPI."""
 
     name: str
     label: str
@@ -67,9 +69,9 @@ class KpiDef:
 
 #: The main KPIs of a day, in the order of tables and plots.
 MAIN_KPIS: tuple[KpiDef, ...] = (
-    KpiDef("requests", "Requests", "", ("requests", "total"), ("requests", "total")),
+    KpiDef("requests", "Requests", "count", ("requests", "total"), ("requests", "total")),
     KpiDef("served_share", "Served share", "share", ("requests", "service_rate"), ("requests", "served_share")),
-    KpiDef("rejected", "Rejected requests", "", ("requests", "rejected"), ("requests", "rejected")),
+    KpiDef("rejected", "Rejected requests", "count", ("requests", "rejected"), ("requests", "rejected")),
     KpiDef("wait_mean_s", "Wait, mean", "s", ("wait_s", "mean"), ("wait_s", "mean")),
     KpiDef("wait_p90_s", "Wait, p90", "s", ("wait_s", "p90"), ("wait_s", "p90")),
     KpiDef("ride_mean_s", "In-vehicle time, mean", "s", ("ride_s", "mean"), None),
@@ -245,9 +247,16 @@ def _unit(name: str) -> str:
     return k.unit if k else ""
 
 
+def axis_unit(name: str) -> str:
+    """The unit of a KPI on a plot's axis: ``%`` for shares, none for counts and factors."""
+    unit = _unit(name)
+    return {"share": "%", "count": ""}.get(unit, unit)
+
+
 def format_kpi(name: str, value: float | None, *, diff: bool = False) -> str:
     """A KPI value for a table: shares in per cent (a difference of shares in percentage points),
-    seconds and km with one decimal, counts and money whole."""
+    seconds and km with one decimal, money and whole numbers whole, a mean count with one
+    decimal, other numbers with three."""
     if value is None:
         return "–"
     unit = _unit(name)
@@ -260,6 +269,8 @@ def format_kpi(name: str, value: float | None, *, diff: bool = False) -> str:
         return f"{sign}{value:,.0f} KRW"
     if float(value).is_integer():
         return f"{sign}{value:,.0f}"
+    if unit == "count":  # a mean over seeds
+        return f"{sign}{value:,.1f}"
     return f"{sign}{value:,.3f}"
 
 
@@ -401,7 +412,7 @@ def plot_kpi_bars(rows: Sequence[Mapping[str, Any]]) -> Figure:
     for ax, row in zip(axes, both, strict=False):
         scale = 100.0 if _unit(row["name"]) == "share" else 1.0
         ax.bar(["A", "B"], [scale * row["a"], scale * row["b"]], color=COLOURS)
-        unit = {"share": "%", "": ""}.get(_unit(row["name"]), _unit(row["name"]))
+        unit = axis_unit(row["name"])
         pct = "\nB - A: " + format_kpi(row["name"], row["diff"], diff=True)
         pct += "" if row["pct"] is None else f" ({row['pct']:+.1f} %)"
         ax.set_title(f"{row['label']}{pct}", fontsize="small")

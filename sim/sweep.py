@@ -44,7 +44,7 @@ import numpy as np
 
 from matching.errors import InvalidValueError
 
-from .compare import MAIN_KPIS, extra_kpis, format_kpi, main_kpis
+from .compare import MAIN_KPIS, axis_unit, extra_kpis, format_kpi, main_kpis
 from .overrides import format_value
 from .scenario import TaxiScenario, load_scenario
 
@@ -592,8 +592,8 @@ def plot_sweep(result: SweepResult, kpi: str) -> Figure:
     numeric = _numeric(x_values)
     positions = [float(v) for v in x_values] if numeric else list(range(len(x_values)))
     label_of = {k.name: k.label for k in MAIN_KPIS}
-    unit = next((k.unit for k in MAIN_KPIS if k.name == kpi), "")
-    scale = 100.0 if unit == "share" else 1.0
+    unit = axis_unit(kpi)
+    scale = 100.0 if unit == "%" else 1.0
     series = grid_combinations(rest) if rest else [()]
     for combo in series:
         ys, errs = [], []
@@ -608,7 +608,7 @@ def plot_sweep(result: SweepResult, kpi: str) -> Figure:
         ax.set_xticks(positions, [format_value(v) for v in x_values])
     ax.set_xlabel(x_key)
     ylabel = label_of.get(kpi, kpi)
-    ax.set_ylabel(f"{ylabel} ({'%' if unit == 'share' else unit})" if unit else ylabel)
+    ax.set_ylabel(f"{ylabel} ({unit})" if unit else ylabel)
     if rest:
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
