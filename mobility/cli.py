@@ -675,7 +675,7 @@ def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[t
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``mobility sweep``: every combination of the ``--grid`` values (:func:`sim.sweep.run_sweep`)."""
     from sim.scenario import load_scenario
-    from sim.sweep import run_sweep
+    from sim.sweep import grid_combinations, run_sweep
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     sets = list(args.sets or [])
@@ -686,6 +686,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise CommandError(f"--set: {clash[0]} is also swept by --grid; give it in one of them")
     path = _scenario_path(args.scenario)
     scenario = load_scenario(path, data_dir=data_dir, overrides=sets)
+    for combination in grid_combinations(args.grid):  # a bad value stops the sweep before --out is made
+        load_scenario(path, data_dir=data_dir, overrides=[*sets, *combination])
     seed = scenario.seed if args.seed is None else args.seed
     if seed + args.replications - 1 > MAX_SEED:
         raise CommandError(f"--replications: seeds {seed} .. {seed + args.replications - 1} pass {MAX_SEED}")
@@ -694,12 +696,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     combos = 1
     for _, values in args.grid:
         combos *= len(values)
-    where = f"the Ray cluster at {args.ray_address}" if args.ray_address else f"{workers} workers"
-    print(
-        f"sweeping {scenario.name}: {combos} combinations x {args.replications} seeds = "
-        f"{combos * args.replications} runs on {where}",
-        flush=True,
-    )
+    where = f"the Ray cluster at {args.ray_address}" if args.ray_address else f"{workers} worker(s)"
+    runs = f"{combos} combinations x {args.replications} seeds = {combos * args.replications} runs"
+    print(f"sweeping {scenario.name}: {runs if args.replications > 1 else f'{combos} runs'} on {where}", flush=True)
     t0 = time.perf_counter()
     result = run_sweep(
         path,

@@ -25,6 +25,7 @@ file and ``data_dir`` are read by the workers); the report files are sent back a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import json
 import logging
@@ -271,7 +272,7 @@ def _execute_on_ray(
         pending = {}
         for task in tasks:
             if ship and not task.ship_files:
-                task = RunTask(**{**task.__dict__, "ship_files": True})
+                task = dataclasses.replace(task, ship_files=True)
             pending[remote.remote(task)] = task
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

@@ -194,3 +194,24 @@ def test_replications_report_student_t_intervals(
     assert (got["low"], got["high"]) == (pytest.approx(mean - half, rel=1e-3), pytest.approx(mean + half, rel=1e-3))
     md = (out / "replications.md").read_text()
     assert "Student's t" in md and f"{mean:.1f} s" in md
+
+
+def test_sweep_and_compare_refuse_an_out_that_is_a_file_before_they_run(
+    scenario: Path, singles: dict[tuple[int, int], Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    run = str(singles[(2, 600)])
+    for argv in (
+        ["sweep", str(scenario), "--grid", "fleet.vehicles=2,3", "--workers", "1", "--out", str(taken)],
+        ["compare", run, run, "--out", str(taken)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"mobility: error: --out: {taken} is a file, not a folder (give a folder for the results)"]
+    # a grid value the scenario refuses stops the sweep before any run, naming the field
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(scenario), "--grid", "fleet.vehicles=2,0", "--workers", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["mobility: error: fleet.vehicles: got 0 (allowed: whole numbers 1 .. 100000)"]
+    assert not out.exists()
