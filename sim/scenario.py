@@ -81,6 +81,8 @@ from matching.deployment import (
 )
 from matching.pooling import PoolingParams
 
+from .subzones import parse_subzones
+
 __all__ = [
     "SHARED_TAXI",
     "DemandSpec",
@@ -211,7 +213,7 @@ class Scenario:
     lines: Any = None  # [lines]: bus lines run beside the DRT fleet (sim.transit)
     feeder: Any = None  # [feeder]: I-MOD legs to and from the bus lines (sim.transit)
     semi_fixed: Any = None  # [semi_fixed]: base routes with timed checkpoints (sim.semifixed)
-    subzones: Any = None  # [[subzones]]: the zone split, each part with its vehicles (sim.subzones)
+    subzones: Any = None  # [subzones]: the zone split, each part with its vehicles (sim.subzones)
 
     @property
     def network(self) -> NetworkSpec:
@@ -350,6 +352,7 @@ class Scenario:
             traffic=traffic,
             dispatch=dispatch,
             source=source,
+            subzones=parse_subzones(doc["subzones"], base=base, data_dir=data_dir) if "subzones" in doc else None,
         )
 
 
