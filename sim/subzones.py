@@ -468,7 +468,10 @@ class SubzoneBackend:
         cands = self.transfer_candidates[(a, b)]
         o, d = int(self.stops.node[origin]), int(self.stops.node[destination])
         # one query per candidate (a few dozen at most): far quicker than a batch query's threads
-        times = [self.router.travel_time(o, int(n)) + self.router.travel_time(int(n), d) for n in self.stops.node[cands]]
+        router = self.router
+        times = [
+            int(router.travel_time(o, int(n))) + int(router.travel_time(int(n), d)) for n in self.stops.node[cands]
+        ]
         return int(cands[int(np.argmin(times))])
 
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
