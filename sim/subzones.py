@@ -31,20 +31,22 @@ sub-zone is dispatched as in an undivided zone. A trip that crosses is, by ``cro
   drop off (the dispatchers' own area is the whole service zone; this backend keeps pickups in
   the sub-zone);
 * ``"transfer"``: two legs with a change at a *transfer stop*, one of the stops near the
-  boundary of the two sub-zones (:attr:`SubzoneBackend.transfer_candidates`: within
-  ``transfer_reach_m`` of the other sub-zone, plus the gap when they do not touch, and each
-  side's nearest stop). The one with the least direct time origin -> stop -> destination
-  (under the traffic of the moment) is chosen. Leg 1 goes to it with a vehicle of the
-  origin's sub-zone; when the rider has alighted there, leg 2 is requested from it
-  (:class:`SubzoneJourneys`, through ``Simulation.submit``, same ``journey_id``, ``leg = 1``)
-  and served by the destination's sub-zone. A transfer stop may thus be served by both sides;
-  no other stop of a sub-zone is ever served by another's vehicle. When the best transfer
-  stop is an end of the trip itself, the journey is one ride (no change).
+  boundary of the two sub-zones (:func:`transfer_plan`: within ``transfer_reach_m`` of the
+  other sub-zone, plus the gap when they do not touch, and each side's nearest stop). Leg 1
+  goes to it with a vehicle of the origin's sub-zone; when the rider has alighted there,
+  leg 2 is requested from it (:class:`SubzoneJourneys`, through ``Simulation.submit``, same
+  ``journey_id``, ``leg = 1``) and served by the destination's sub-zone. Between sub-zones
+  that are not neighbours (polygons more than ``transfer_reach_m`` apart) the journey passes
+  through the fewest sub-zones between them, one leg in each (or changes once, between the
+  two, when no chain of neighbours joins them). The transfer stops are chosen together, for
+  the least direct travel time over the legs (under the traffic of the moment); when one is
+  an end of the trip, the legs merge. A transfer stop may thus be served by both sides; no
+  other stop of a sub-zone is ever served by another's vehicle.
 
 :class:`SubzoneJourneys` (the component ``[subzones]`` adds) reports under
 ``output.extras["subzones"]`` (:class:`SubzoneOutput`): per sub-zone requests, served rides,
-wait and vehicle-km; per journey (a request and its second leg) the outcome, the wait at the
-origin, the wait at the transfer stop and the time from the requested pickup to the arrival.
+wait and vehicle-km; per journey (a request and its later legs) the outcome, the wait at the
+origin, the waits at transfer stops and the time from the requested pickup to the arrival.
 :func:`compare_with_undivided` runs the same demand with the same number of vehicles in the
 undivided zone and tabulates both (``python -m benchmarks.subzones``).
 """
@@ -52,6 +54,7 @@ undivided zone and tabulates both (``python -m benchmarks.subzones``).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import time
@@ -310,16 +313,23 @@ def stop_subzones(
     return owner
 
 
-def transfer_candidates(
+def transfer_plan(
     spec: SubzonesSpec, network: RoadNetwork, stops: StopSet, stop_zone: NDArray[np.int64]
-) -> dict[tuple[int, int], NDArray[np.int64]]:
-    """For each pair ``(a, b)``, ``a < b``, of sub-zones: the stops where a rider may change from
-    one to the other (sorted stop indices).
+) -> tuple[dict[tuple[int, int], NDArray[np.int64]], dict[tuple[int, int], list[int]]]:
+    """Where riders change between sub-zones, and through which sub-zones a trip passes.
 
-    Distances are straight lines in the network's metric projection. A stop of ``a`` qualifies
-    when it lies within ``gap + transfer_reach_m`` of ``b``'s polygon (``gap``: the distance
-    between the two polygons, 0 when they touch), and likewise a stop of ``b``; the stop of each
-    side nearest to the other always does, so that every pair has candidates.
+    Returns:
+        ``candidates``: for each pair ``(a, b)``, ``a < b``, the stops where a rider may change
+        between them (sorted stop indices). A stop of ``a`` qualifies when it lies within
+        ``gap + transfer_reach_m`` of ``b``'s polygon (``gap``: the distance between the two
+        polygons, 0 when they touch), and likewise a stop of ``b``; the stop of each side
+        nearest to the other always does, so that every pair has candidates.
+        ``paths``: for each ordered pair of different sub-zones, the sub-zones a trip passes
+        through, both ends included: the fewest changes between *neighbours* (polygons at
+        most ``transfer_reach_m`` apart), lowest indices first on ties; the two alone when no
+        chain of neighbours joins them.
+
+    Distances are straight lines in the network's metric projection.
     """
     import shapely
     from shapely import Polygon
@@ -332,17 +342,42 @@ def transfer_candidates(
         x, y = project(network, lat, lon)
         shapes.append(Polygon(np.column_stack([x, y])))
     pts = shapely.points(np.asarray(stops.x_m, np.float64), np.asarray(stops.y_m, np.float64))
-    out: dict[tuple[int, int], NDArray[np.int64]] = {}
-    for b in range(len(shapes)):
+    n = len(shapes)
+    candidates: dict[tuple[int, int], NDArray[np.int64]] = {}
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for b in range(n):
         for a in range(b):
-            limit = shapes[a].distance(shapes[b]) + spec.transfer_reach_m
+            gap = shapes[a].distance(shapes[b])
+            if gap <= spec.transfer_reach_m:
+                neighbours[a].append(b)
+                neighbours[b].append(a)
+            limit = gap + spec.transfer_reach_m
             chosen: list[NDArray[np.int64]] = []
             for here, there in ((a, b), (b, a)):
                 own = np.flatnonzero(stop_zone == here)
                 dist = shapely.distance(pts[own], shapes[there])
                 chosen += [own[dist <= limit + 1e-6], own[[int(np.argmin(dist))]]]
-            out[(a, b)] = np.unique(np.concatenate(chosen)).astype(np.int64)
-    return out
+            candidates[(a, b)] = np.unique(np.concatenate(chosen)).astype(np.int64)
+    paths: dict[tuple[int, int], list[int]] = {}
+    for a in range(n):
+        parent = {a: a}
+        queue = [a]
+        for here in queue:  # breadth first: fewest changes
+            for there in sorted(neighbours[here]):
+                if there not in parent:
+                    parent[there] = here
+                    queue.append(there)
+        for b in range(n):
+            if b == a:
+                continue
+            if b not in parent:
+                paths[(a, b)] = [a, b]
+                continue
+            path = [b]
+            while path[-1] != a:
+                path.append(parent[path[-1]])
+            paths[(a, b)] = path[::-1]
+    return candidates, paths
 
 
 # ---------------------------------------------------------------------------------- the backend
@@ -350,19 +385,36 @@ def transfer_candidates(
 class TransferJourney:
     """A crossing trip in ``transfer`` mode: the rider's request and the stops of its legs.
 
-    ``legs`` is 2 (origin -> ``transfer_stop`` by ``origin_zone``, then ``transfer_stop`` ->
-    destination by ``destination_zone``) or 1 when the transfer stop is an end of the trip
-    (then a vehicle of the zone owning the other end serves it whole).
+    ``stops`` are the origin, the transfer stops and the destination; leg ``i`` goes from
+    ``stops[i]`` to ``stops[i + 1]`` with a vehicle of sub-zone ``zones[i]``. Two legs between
+    neighbouring sub-zones; one more per sub-zone crossed on the way; one leg when the best
+    transfer stop is an end of the trip itself.
     """
 
     journey_id: str
     request: Request
-    origin_stop: int
-    destination_stop: int
-    origin_zone: int
-    destination_zone: int
-    transfer_stop: int
-    legs: int
+    stops: tuple[int, ...]
+    zones: tuple[int, ...]
+
+    @property
+    def legs(self) -> int:
+        return len(self.zones)
+
+    @property
+    def origin_stop(self) -> int:
+        return self.stops[0]
+
+    @property
+    def destination_stop(self) -> int:
+        return self.stops[-1]
+
+    @property
+    def transfer_stops(self) -> tuple[int, ...]:
+        return self.stops[1:-1]
+
+    def leg_id(self, leg: int) -> str:
+        """The request id of leg ``leg`` (0: the rider's own request; then ``<id>.2``, ``<id>.3``, ...)."""
+        return self.journey_id if leg == 0 else f"{self.journey_id}.{leg + 1}"
 
 
 class SubzoneBackend:
@@ -379,7 +431,8 @@ class SubzoneBackend:
         fleet: all vehicles, sub-zone by sub-zone (ids ``<name>-veh0000`` ...).
         dispatchers: one per sub-zone, each with its vehicles and the whole zone's rules.
         vehicle_zone: the sub-zone of each vehicle id.
-        transfer_candidates: per pair of sub-zones, the stops where riders may change.
+        transfer_candidates, zone_paths: per pair of sub-zones, the stops where riders may
+            change, and the sub-zones a trip between them passes (:func:`transfer_plan`).
         journeys: the crossing requests split in ``transfer`` mode, by request id.
         requests: how many requests (legs) each sub-zone was asked to quote; ``rejected``:
             how many of them it (or this backend, for a sub-zone it owns) turned away.
@@ -433,10 +486,13 @@ class SubzoneBackend:
             )
             self.areas.append(ServiceArea(network, stops, dataclasses.replace(self.service, zone=sub.polygon)))
         self.parts = [InProcessBackend(d) for d in self.dispatchers]
-        self.transfer_candidates = (
-            transfer_candidates(spec, network, stops, self.stop_zone) if spec.crossing == "transfer" else {}
-        )
+        self.transfer_candidates: dict[tuple[int, int], NDArray[np.int64]] = {}
+        self.zone_paths: dict[tuple[int, int], list[int]] = {}
+        if spec.crossing == "transfer":
+            self.transfer_candidates, self.zone_paths = transfer_plan(spec, network, stops, self.stop_zone)
         self.journeys: dict[str, TransferJourney] = {}
+        #: the journey and leg of each request of a transfer journey, by request id
+        self.leg_of: dict[str, tuple[str, int]] = {}
         self.requests = [0] * len(spec.zones)
         self.rejected = [0] * len(spec.zones)
         self._pinned: dict[str, int] = {}  # second legs: request id -> the sub-zone that serves it
@@ -461,18 +517,44 @@ class SubzoneBackend:
                 return choice.stop, choice.walk_m
         return Rejection(request.id, RejectReason.OUTSIDE_ZONE, f"{end}: ({lat:.6f}, {lon:.6f}) is in no sub-zone")
 
-    def transfer_stop(self, origin: int, destination: int) -> int:
-        """The transfer stop of a trip between two stops of different sub-zones: the candidate
-        with the least direct travel time origin -> stop -> destination (lowest index on ties)."""
-        a, b = sorted((int(self.stop_zone[origin]), int(self.stop_zone[destination])))
-        cands = self.transfer_candidates[(a, b)]
-        o, d = int(self.stops.node[origin]), int(self.stops.node[destination])
-        # one query per candidate (a few dozen at most): far quicker than a batch query's threads
-        router = self.router
-        times = [
-            int(router.travel_time(o, int(n))) + int(router.travel_time(int(n), d)) for n in self.stops.node[cands]
-        ]
-        return int(cands[int(np.argmin(times))])
+    def route(self, origin: int, destination: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The legs of a trip between stops of two sub-zones: the stops (origin, transfer stops,
+        destination) and the sub-zone of each leg.
+
+        The sub-zones passed are the fewest-change path between the two
+        (:attr:`zone_paths`); at each change, the candidate transfer stops of that pair. The
+        stops chosen minimise the sum of the direct travel times (under the traffic of the
+        moment) over the legs, by dynamic programming over the layers of candidates (ties: the
+        lowest stop index). Consecutive equal stops are merged (a transfer stop that is an end
+        of the trip saves a leg).
+        """
+        router, node = self.router, self.stops.node
+        path = self.zone_paths[(int(self.stop_zone[origin]), int(self.stop_zone[destination]))]
+        layers = [[origin]]
+        for a, b in itertools.pairwise(path):
+            layers.append([int(c) for c in self.transfer_candidates[(min(a, b), max(a, b))]])
+        layers.append([destination])
+        cost = [0]
+        back: list[list[int]] = []
+        for prev, layer in itertools.pairwise(layers):
+            new_cost, pointers = [], []
+            for c in layer:
+                times = [cost[i] + int(router.travel_time(int(node[p]), int(node[c]))) for i, p in enumerate(prev)]
+                best = int(np.argmin(times))
+                new_cost.append(times[best])
+                pointers.append(best)
+            cost = new_cost
+            back.append(pointers)
+        chosen = [0]  # index in the last layer (the destination), then backwards
+        for pointers in reversed(back):
+            chosen.append(pointers[chosen[-1]])
+        stops = [layer[i] for layer, i in zip(layers, reversed(chosen), strict=True)]
+        kept_stops, kept_zones = [stops[0]], []
+        for leg, zone in enumerate(path):
+            if stops[leg + 1] != kept_stops[-1]:
+                kept_stops.append(stops[leg + 1])
+                kept_zones.append(zone)
+        return tuple(kept_stops), tuple(kept_zones)
 
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
         ends = [self._end(request, "origin"), self._end(request, "destination")]
@@ -484,13 +566,12 @@ class SubzoneBackend:
         k = self._pinned.get(request.id, za)
         leg_end = d
         if request.id not in self._pinned and za != zb and self.spec.crossing == "transfer":
-            t = self.transfer_stop(o, d)
-            legs = 1 if t in (o, d) else 2
-            self.journeys[request.id] = TransferJourney(request.id, request, o, d, za, zb, t, legs)
-            if t == o:
-                k = zb  # the origin is a transfer stop: the destination's sub-zone serves the trip whole
-            elif t != d:
-                leg_end, walk_d = t, 0
+            stops, zones = self.route(o, d)
+            self.journeys[request.id] = TransferJourney(request.id, request, stops, zones)
+            self.leg_of[request.id] = (request.id, 0)
+            k, leg_end = zones[0], stops[1]  # the first leg (the whole trip if the transfers merged)
+            if leg_end != d:
+                walk_d = 0
         leg = dataclasses.replace(
             request,
             origin_stop=o,
@@ -509,22 +590,27 @@ class SubzoneBackend:
         self._offers[offer_id] = (k, answer.offer_id)
         return dataclasses.replace(answer, offer_id=offer_id, walk_to_pickup_m=walk_o, walk_from_dropoff_m=walk_d)
 
-    def next_leg(self, journey: TransferJourney, now_s: int) -> Request:
-        """The request of ``journey``'s second leg, asked at ``now_s`` (the rider has just
-        alighted at the transfer stop): from there to the rider's destination, for a pickup as
-        soon as the rules allow; it goes to the destination's sub-zone."""
-        req = journey.request
-        leg = dataclasses.replace(
-            req,
-            id=f"{journey.journey_id}.2",
+    def next_leg(self, journey: TransferJourney, leg: int, now_s: int) -> Request:
+        """The request of ``journey``'s leg ``leg`` (1 or more), asked at ``now_s`` when the rider
+        has just alighted at the transfer stop: from there to the next transfer stop or the
+        rider's destination, for a pickup as soon as the rules allow, by that leg's sub-zone."""
+        last = leg == journey.legs - 1
+        req = dataclasses.replace(
+            journey.request,
+            id=journey.leg_id(leg),
             requested_time_s=now_s + self.service.min_lead_time_s,
             submitted_time_s=now_s,
-            origin_stop=journey.transfer_stop,
+            origin_stop=journey.stops[leg],
             origin_lat=None,
             origin_lon=None,
         )
-        self._pinned[leg.id] = journey.destination_zone
-        return leg
+        if not last:  # to the next transfer stop
+            req = dataclasses.replace(
+                req, destination_stop=journey.stops[leg + 1], destination_lat=None, destination_lon=None
+            )
+        self._pinned[req.id] = journey.zones[leg]
+        self.leg_of[req.id] = (journey.journey_id, leg)
+        return req
 
     def book(self, offer_id: str, now_s: int) -> str:
         k, inner = self._offers.pop(offer_id)
@@ -568,11 +654,12 @@ class JourneyRow:
     """One rider's journey: a request and, for a transfer, its second leg.
 
     ``origin_zone``/``destination_zone`` are sub-zone names ("" when the end is in none or
-    unknown); ``outcome`` is one of :data:`JOURNEY_OUTCOMES` ("stranded": the first leg was
-    completed, a later one rejected, cancelled or a no-show). Times in seconds: ``wait_s`` from
-    the requested pickup to boarding the first vehicle, ``transfer_wait_s`` from the first
-    drop-off to boarding the second, ``journey_s`` from the requested pickup to the last
-    drop-off (``None`` when it did not happen).
+    unknown); ``legs`` the rides planned and ``transfer_stops`` where the rider changes;
+    ``outcome`` is one of :data:`JOURNEY_OUTCOMES` ("stranded": the first leg was completed, a
+    later one rejected, cancelled or a no-show). Times in seconds: ``wait_s`` from the
+    requested pickup to boarding the first vehicle, ``transfer_wait_s`` the time between
+    alighting and boarding the next vehicle, summed over the changes made, ``journey_s`` from
+    the requested pickup to the last drop-off (``None`` when it did not happen).
     """
 
     journey_id: str
@@ -580,7 +667,7 @@ class JourneyRow:
     destination_zone: str
     crossing: bool
     legs: int
-    transfer_stop: int
+    transfer_stops: tuple[int, ...]
     outcome: str
     requested_s: int
     wait_s: int | None
@@ -616,9 +703,9 @@ def journeys_of(
         first, last = legs[0], legs[-1]
         plan = planned.get(jid)
         if plan is not None:
-            o, d, n_legs, t = plan.origin_stop, plan.destination_stop, plan.legs, plan.transfer_stop
+            o, d, n_legs, t = plan.origin_stop, plan.destination_stop, plan.legs, plan.transfer_stops
         else:
-            o, d, n_legs, t = first.origin_stop, last.destination_stop, 1, -1
+            o, d, n_legs, t = first.origin_stop, last.destination_stop, 1, ()
         za, zb = zone_of(o), zone_of(d)
         done = [r.outcome == "completed" for r in legs]
         if len(legs) >= n_legs and all(done):
@@ -631,9 +718,11 @@ def journeys_of(
                 outcome = "stranded"
             else:
                 outcome = "open"
-        transfer_wait = (
-            legs[1].pickup_s - first.dropoff_s if len(legs) > 1 and done[0] and legs[1].pickup_s >= 0 else None
-        )
+        waits = [
+            after.pickup_s - before.dropoff_s
+            for before, after in itertools.pairwise(legs)
+            if before.outcome == "completed" and after.pickup_s >= 0
+        ]
         out.append(
             JourneyRow(
                 journey_id=jid,
@@ -641,11 +730,11 @@ def journeys_of(
                 destination_zone=names[zb] if zb >= 0 else "",
                 crossing=za >= 0 and zb >= 0 and za != zb,
                 legs=n_legs,
-                transfer_stop=t,
+                transfer_stops=t,
                 outcome=outcome,
                 requested_s=first.requested_s,
                 wait_s=first.wait_s if first.pickup_s >= 0 else None,
-                transfer_wait_s=transfer_wait,
+                transfer_wait_s=sum(waits) if waits else None,
                 journey_s=last.dropoff_s - first.requested_s if outcome == "completed" else None,
             )
         )
@@ -670,7 +759,7 @@ def journey_kpis(rows: Sequence[JourneyRow]) -> dict[str, Any]:
         "crossing_share": share(len(crossing), len(rows)),
         "crossing_completed": len(crossing_done),
         "crossing_service_rate": share(len(crossing_done), len(crossing)),
-        "transfers": sum(1 for j in rows if j.legs == 2),
+        "with_transfer": sum(1 for j in rows if j.legs > 1),
         "wait_s": distribution([j.wait_s for j in done if j.wait_s is not None]),
         "transfer_wait_s": distribution([j.transfer_wait_s for j in done if j.transfer_wait_s is not None]),
         "journey_s": distribution([j.journey_s for j in done if j.journey_s is not None]),
@@ -741,7 +830,8 @@ class SubzoneOutput:
             writer = csv.DictWriter(fh, fieldnames=JourneyRow.columns())
             writer.writeheader()
             for j in self.journeys:
-                writer.writerow({k: "" if v is None else v for k, v in dataclasses.asdict(j).items()})
+                row = {k: "" if v is None else v for k, v in dataclasses.asdict(j).items()}
+                writer.writerow(row | {"transfer_stops": " ".join(str(t) for t in j.transfer_stops)})
         if plots and self.stops is not None and self.stop_zone is not None:
             files["subzones_map"] = folder / "subzones.png"
             self.plot().savefig(files["subzones_map"], format="png")
@@ -766,8 +856,9 @@ class SubzoneOutput:
                        label=f"{z['name']}: {z['vehicles']} vehicles, {z['stops']} stops")  # fmt: skip
         used: dict[int, int] = defaultdict(int)
         for j in self.journeys:
-            if j.legs == 2 and j.transfer_wait_s is not None:
-                used[j.transfer_stop] += 1
+            if j.outcome == "completed":
+                for stop in j.transfer_stops:
+                    used[stop] += 1
         if used:
             idx = np.array(list(used), np.int64)
             ax.scatter(self.stops.lon[idx], self.stops.lat[idx], s=[20 + 8 * used[i] for i in idx], facecolors="none",
@@ -803,8 +894,8 @@ class SubzoneOutput:
 
 
 class SubzoneJourneys:
-    """The component of ``[subzones]``: asks each transfer journey's second leg when the rider
-    has alighted at the transfer stop, and adds :class:`SubzoneOutput` to the day's output.
+    """The component of ``[subzones]``: asks each transfer journey's next leg when the rider
+    has alighted at a transfer stop, and adds :class:`SubzoneOutput` to the day's output.
 
     Needs the day set up with a :class:`SubzoneBackend` (``Simulation.setup`` builds one for a
     scenario with ``[subzones]``).
@@ -819,15 +910,17 @@ class SubzoneJourneys:
         sim.ride_hooks.append(self._ride_ended)
 
     def _ride_ended(self, rec: RideRecord, t: int) -> None:
-        journey = self.backend.journeys.get(rec.ride_id)
-        if journey is None:
+        found = self.backend.leg_of.get(rec.ride_id)
+        if found is None:
             return
-        rec.journey_id, rec.leg = journey.journey_id, 0
-        if rec.outcome == "completed" and journey.legs == 2:
+        jid, leg = found
+        journey = self.backend.journeys[jid]
+        rec.journey_id, rec.leg = jid, leg
+        if rec.outcome == "completed" and leg + 1 < journey.legs:
             from .demand import DemandItem  # (the demand module imports the scenario, which imports this one)
 
-            leg = self.backend.next_leg(journey, t)
-            self.sim.submit(DemandItem(t, leg, journey_id=journey.journey_id, leg=1))
+            nxt = self.backend.next_leg(journey, leg + 1, t)
+            self.sim.submit(DemandItem(t, nxt, journey_id=jid, leg=leg + 1))
 
     def finish(self, sim: Simulation, output: SimOutput) -> None:
         for jid in self.backend.journeys:  # first legs still open at the end of the day

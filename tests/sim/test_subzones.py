@@ -8,6 +8,7 @@ stop visits and ride records, never taken from the backend being tested.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -100,10 +101,10 @@ def test_every_pickup_lies_in_the_vehicles_subzone_or_at_a_transfer_stop(
 ) -> None:
     sim, out = request.getfixturevalue(which)
     zone = zones_of(sim)
-    transfer_stops = {j.transfer_stop for j in sim.backend.journeys.values()}
+    candidates = {int(c) for cands in sim.backend.transfer_candidates.values() for c in cands}
     for v in out.visits:
         if v.boarded > 0 and zone[v.stop] != zone_of_vehicle(v.vehicle_id):
-            assert which == "transfer_day" and v.stop in transfer_stops, v
+            assert which == "transfer_day" and v.stop in candidates, v
 
 
 def test_transfer_mode_vehicles_stay_in_their_subzone_but_for_transfer_stops(
@@ -115,9 +116,8 @@ def test_transfer_mode_vehicles_stay_in_their_subzone_but_for_transfer_stops(
     outside = [v for v in out.visits if zone[v.stop] != zone_of_vehicle(v.vehicle_id)]
     assert len(out.visits) > 100
     assert all(v.stop in candidates for v in outside), outside
-    # and only for a rider changing there: every such visit is a transfer (alight after leg 1,
-    # or board for leg 2) at that journey's transfer stop
-    used = {j.transfer_stop for j in sim.backend.journeys.values()}  # type: ignore[attr-defined]
+    # and only for a rider changing there, or starting or ending a crossing trip there
+    used = {s for j in sim.backend.journeys.values() for s in j.stops}  # type: ignore[attr-defined]
     assert all(v.stop in used for v in outside)
 
 
@@ -169,11 +169,11 @@ def test_a_crossing_journey_has_two_legs_the_second_asked_at_the_transfer_stop(
         if first.outcome != "completed":
             assert f"{j.journey_id}.2" not in rides  # no second leg without the first
             continue
-        assert first.destination_stop == j.transfer_stop != asked.destination_stop
+        assert first.destination_stop == j.stops[1] != asked.destination_stop
         assert zone_of_vehicle(first.vehicle_id) == zone[asked.origin_stop]
         second = rides[f"{j.journey_id}.2"]
         assert (second.journey_id, second.leg) == (j.journey_id, 1)
-        assert second.origin_stop == j.transfer_stop and second.destination_stop == asked.destination_stop
+        assert second.origin_stop == j.stops[1] and second.destination_stop == asked.destination_stop
         assert second.submitted_s == first.dropoff_s <= second.requested_s  # asked when the rider alighted
         if second.outcome == "completed":
             done += 1
@@ -189,7 +189,78 @@ def test_a_crossing_journey_has_two_legs_the_second_asked_at_the_transfer_stop(
             + router.travel_time(int(nodes[c]), int(nodes[j.destination_stop]))
             for c in cands
         ]
-        assert total[list(cands).index(j.transfer_stop)] == min(total)
+        assert total[list(cands).index(j.stops[1])] == min(total)
+
+
+BANDS = (127.07, 127.098, 127.112, 127.13)  # three sub-zones side by side: west, centre, east
+
+
+def band(k: int) -> list[tuple[float, float]]:
+    lo, hi = BANDS[k], BANDS[k + 1]
+    return [(37.50, lo), (37.54, lo), (37.54, hi), (37.50, hi)]
+
+
+@pytest.fixture(scope="module")
+def three_band_day(data_dir: Path) -> tuple[Simulation, SimOutput]:
+    zones = [{"name": name, "polygon": band(k), "vehicles": 2} for k, name in enumerate(["west", "centre", "east"])]
+    table = {"crossing": "transfer", "transfer_reach_m": 300, "zones": zones}
+    return run_day(small_scenario(data_dir, subzones=table, demand={"total": 120}))
+
+
+def test_a_journey_between_subzones_that_do_not_touch_changes_in_the_one_between(
+    three_band_day: tuple[Simulation, SimOutput],
+) -> None:
+    sim, out = three_band_day
+    backend = sim.backend
+    assert isinstance(backend, SubzoneBackend)
+    assert backend.zone_paths[(0, 2)] == [0, 1, 2] and backend.zone_paths[(2, 1)] == [2, 1]
+    band_of = np.digitize(sim.stops.lon, BANDS[1:3])  # 0 west, 1 centre, 2 east, recounted
+    rides = {r.ride_id: r for r in out.rides}
+    router, node = sim.router, sim.stops.node
+
+    def tt(a: int, b: int) -> int:
+        return int(router.travel_time(int(node[a]), int(node[b])))
+
+    three = [j for j in backend.journeys.values() if j.legs == 3]
+    assert three
+    done = 0
+    for j in three:
+        o, d = j.origin_stop, j.destination_stop
+        assert (band_of[o], band_of[d]) in ((0, 2), (2, 0)) and j.zones == (band_of[o], 1, band_of[d])
+        # the two transfer stops together minimise the direct times (brute force over both candidate sets)
+        c1 = backend.transfer_candidates[tuple(sorted((int(band_of[o]), 1)))]  # type: ignore[index]
+        c2 = backend.transfer_candidates[tuple(sorted((1, int(band_of[d]))))]  # type: ignore[index]
+        best = min(tt(o, a) + tt(a, b) + tt(b, d) for a in c1 for b in c2)
+        assert tt(o, j.stops[1]) + tt(j.stops[1], j.stops[2]) + tt(j.stops[2], d) == best
+        legs = [rides.get(j.leg_id(k)) for k in range(3)]
+        if all(r is not None and r.outcome == "completed" for r in legs):
+            done += 1
+            for k, r in enumerate(legs):
+                assert r is not None
+                assert (r.journey_id, r.leg, r.origin_stop, r.destination_stop) == (
+                    j.journey_id,
+                    k,
+                    *j.stops[k : k + 2],
+                )
+                assert zone_of_vehicle3(r.vehicle_id) == j.zones[k]
+                if k:
+                    prev = legs[k - 1]
+                    assert prev is not None and r.submitted_s == prev.dropoff_s <= r.pickup_s
+    assert done >= 1
+    rows = {row.journey_id: row for row in out.extras["subzones"].journeys}
+    for j in three:
+        row = rows[j.journey_id]
+        assert row.legs == 3 and row.transfer_stops == j.stops[1:3]
+        legs = [rides.get(j.leg_id(k)) for k in range(3)]
+        if row.outcome == "completed":
+            assert row.transfer_wait_s == sum(
+                b.pickup_s - a.dropoff_s
+                for a, b in itertools.pairwise(legs)  # type: ignore[union-attr]
+            )
+
+
+def zone_of_vehicle3(vehicle_id: str) -> int:
+    return {"west": 0, "centre": 1, "east": 2}[vehicle_id.split("-veh")[0]]
 
 
 def test_journey_kpis_count_both_legs(transfer_day: tuple[Simulation, SimOutput]) -> None:
@@ -205,7 +276,7 @@ def test_journey_kpis_count_both_legs(transfer_day: tuple[Simulation, SimOutput]
     for r2 in second_legs:
         r1 = rides[r2.journey_id]
         row = rows[r2.journey_id]
-        assert row.crossing and row.legs == 2 and row.transfer_stop == r2.origin_stop
+        assert row.crossing and row.legs == 2 and row.transfer_stops == (r2.origin_stop,)
         if r2.outcome == "completed":
             completed_two += 1
             assert row.outcome == "completed"
