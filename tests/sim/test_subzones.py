@@ -107,6 +107,14 @@ def test_every_pickup_lies_in_the_vehicles_subzone_or_at_a_transfer_stop(
             assert which == "transfer_day" and v.stop in candidates, v
 
 
+@pytest.mark.parametrize("which", ["transfer_day", "across_day"])
+def test_the_independent_checks_find_nothing(which: str, request: pytest.FixtureRequest) -> None:
+    from sim.kpi import validate
+
+    _, out = request.getfixturevalue(which)
+    assert validate(out) == []
+
+
 def test_transfer_mode_vehicles_stay_in_their_subzone_but_for_transfer_stops(
     transfer_day: tuple[Simulation, SimOutput],
 ) -> None:
