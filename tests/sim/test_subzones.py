@@ -115,6 +115,15 @@ def test_the_independent_checks_find_nothing(which: str, request: pytest.Fixture
     assert validate(out) == []
 
 
+def test_the_same_seed_gives_the_same_split_day(data_dir: Path, transfer_day: tuple[Simulation, SimOutput]) -> None:
+    _, again = run_day(split_scenario(data_dir, "transfer"))
+    _, out = transfer_day
+    assert [r.to_row() for r in again.rides] == [r.to_row() for r in out.rides]
+    assert [(d.vehicle_id, d.depart_s, d.to_stop) for d in again.drives] == [
+        (d.vehicle_id, d.depart_s, d.to_stop) for d in out.drives
+    ]
+
+
 def test_transfer_mode_vehicles_stay_in_their_subzone_but_for_transfer_stops(
     transfer_day: tuple[Simulation, SimOutput],
 ) -> None:
