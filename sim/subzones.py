@@ -434,8 +434,9 @@ class SubzoneBackend:
         transfer_candidates, zone_paths: per pair of sub-zones, the stops where riders may
             change, and the sub-zones a trip between them passes (:func:`transfer_plan`).
         journeys: the crossing requests split in ``transfer`` mode, by request id.
-        requests: how many requests (legs) each sub-zone was asked to quote; ``rejected``:
-            how many of them it (or this backend, for a sub-zone it owns) turned away.
+        requests: how many requests (legs) each sub-zone's dispatcher was asked to quote;
+            ``rejected``: how many of those it turned away (a request with an end in no
+            sub-zone is turned away before, as ``outside_zone``, and counted in neither).
 
     Raises:
         ConfigError: a sub-zone does not fit the map (:func:`stop_subzones`).
