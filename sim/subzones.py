@@ -863,7 +863,9 @@ class SubzoneOutput:
         if used:
             idx = np.array(list(used), np.int64)
             ax.scatter(self.stops.lon[idx], self.stops.lat[idx], s=[20 + 8 * used[i] for i in idx], facecolors="none",
-                       edgecolors="black", lw=1.2, label="transfer stops (size: transfers made)")  # fmt: skip
+                       edgecolors="black", lw=1.2)  # fmt: skip
+            ax.scatter([], [], s=40, facecolors="none", edgecolors="black", lw=1.2,
+                       label="transfer stops (size: transfers made)")  # fmt: skip
         ax.set_xlabel("longitude")
         ax.set_ylabel("latitude")
         ax.set_aspect(1 / math.cos(math.radians(float(np.mean(self.stops.lat)))))
