@@ -670,6 +670,8 @@ class TransitLines:
         self._journeys: dict[int, dict[int, tuple[float, int, list[Leg]]]] = {}
         self._queues: dict[tuple[int, int], deque[TransitPassenger]] = defaultdict(deque)
         self._done: dict[str, Callable[[TransitPassenger, int], None]] = {}
+        self._paths: dict[tuple[int, int], tuple[int, int]] = {}
+        self._paths_router: Any = None
 
     # ---------------------------------------------------------------- attach
     def attach(self, sim: Simulation) -> None:
@@ -844,11 +846,24 @@ class TransitLines:
         if a == b:
             run, length = 0, 0
         else:
-            path = self.sim.router.path(a, b)
-            run, length = int(path.travel_time_s), int(path.length_m)
+            run, length = self._drive(a, b)
         call.depart_s = t
         call.length_to_next_m = length
         self.sim.call_at(t + run, self._arrival_call(trip, k, i + 1))
+
+    def _drive(self, a: int, b: int) -> tuple[int, int]:
+        """Seconds and metres from road node ``a`` to ``b`` along ``sim.router``'s shortest path
+        now; kept while the router (its traffic period) stays the same."""
+        router = self.sim.router
+        if router is not self._paths_router:
+            self._paths_router = router
+            self._paths = {}
+        got = self._paths.get((a, b))
+        if got is None:
+            path = router.path(a, b)
+            got = (int(path.travel_time_s), int(path.length_m))
+            self._paths[(a, b)] = got
+        return got
 
     # ---------------------------------------------------------------- finish
     def finish(self, sim: Simulation, output: SimOutput) -> None:
