@@ -206,7 +206,7 @@ class FeederJourneys:
         sim = self.sim
         cands = self.transfer_nodes
         stops = self.node_drt_stop[cands]
-        keep = stops != drt_stop
+        keep = (stops != drt_stop) & (cands != node)  # both legs are ridden: no DRT-only or bus-only trip
         cands, stops = cands[keep], stops[keep]
         if cands.size == 0:
             return -1, math.inf
