@@ -41,9 +41,10 @@ schedule of a route set's trip is its free-flow road times plus ``dwell_base_s``
 GTFS trip keeps the feed's times. Each stop call is recorded (scheduled and actual arrival,
 boardings, alightings, load after).
 
-**Passengers.** The day's transit demand is the plan's OD table (trips per day; GTFS without a
-plan: uniform over the pairs of stops the lines join), scaled to ``trips`` if given, and to the
-simulated hours by the scenario's ``[demand] profile``; start times follow the profile. Each
+**Passengers.** The day's transit demand is the plan's OD table (trips per day; for a GTFS
+feed, which has none: uniform over the ordered pairs of its stops, 1000 trips a day unless
+``trips`` says otherwise), scaled to ``trips`` if given, and to the simulated hours by the
+scenario's ``[demand] profile``; start times follow the profile. Each
 passenger takes the journey of least *expected* time (in-vehicle time of the schedule, half the
 headway for each boarding, ``transfer_penalty_min`` per transfer; ties: fewer transfers),
 found once per origin by a label-setting search over (pattern, stop) states, the
@@ -191,6 +192,9 @@ def parse_lines(table: Mapping[str, Any], *, base: Path | None, data_dir: Path |
     )
     if "fleet" in table and headway is not None:
         raise ConfigError("lines.fleet", "given with headway_min (the fleet sets the headways)", "one of the two")
+    for key in ("headway_min", "fleet"):
+        if has_gtfs and key in table:
+            raise ConfigError(f"lines.{key}", "a GTFS feed's timetable sets the departures", "route sets only")
     return spec
 
 
@@ -297,8 +301,11 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
     assert spec.routes is not None and spec.plan is not None
     try:
         city = load_city(spec.plan, data_dir=spec.data_dir)
+    except (PlanningError, ValueError) as exc:
+        raise ConfigError("lines.plan", " ".join(str(exc).split())) from None
+    try:
         routes = read_route_set(spec.routes, city.problem)
-    except PlanningError as exc:
+    except (PlanningError, ValueError) as exc:
         raise ConfigError("lines.routes", " ".join(str(exc).split())) from None
     problem = city.problem
     if spec.transfer_penalty_min is not None:

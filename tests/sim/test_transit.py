@@ -160,8 +160,10 @@ def test_simulated_att_against_the_evaluator(folder: Path, dwell: float) -> None
         ({"routes": "x.json"}, "lines.plan"),
         ({}, "lines.routes"),
         ({"gtfs": "feed.zip", "routes": "x.json", "plan": "p.toml"}, "lines.gtfs"),
-        ({"gtfs": "feed.zip", "headway_min": 0}, "lines.headway_min"),
-        ({"gtfs": "feed.zip", "headway_min": [10, "x"]}, "lines.headway_min[1]"),
+        ({"routes": "x.json", "plan": "p.toml", "headway_min": 0}, "lines.headway_min"),
+        ({"routes": "x.json", "plan": "p.toml", "headway_min": [10, "x"]}, "lines.headway_min[1]"),
+        ({"routes": "x.json", "plan": "p.toml", "headway_min": 10, "fleet": 9}, "lines.fleet"),
+        ({"gtfs": "feed.zip", "headway_min": 10}, "lines.headway_min"),
         ({"gtfs": "feed.zip", "seats": 0}, "lines.seats"),
         ({"gtfs": "feed.zip", "dwell_base_s": -1}, "lines.dwell_base_s"),
         ({"gtfs": "feed.zip", "walk_speed_mps": 9}, "lines.walk_speed_mps"),
@@ -183,7 +185,7 @@ def test_bad_lines_values_name_the_field(tmp_path: Path, table: dict[str, Any], 
 
 def test_lines_in_a_scenario_file(folder: Path) -> None:
     (folder / "feed.zip").write_text("")
-    sc = tiny_scenario(folder, lines={"gtfs": str(folder / "feed.zip"), "headway_min": 12, "seats": 20})
-    assert sc.lines.seats == 20 and sc.lines.headway_min == (12.0,)
+    sc = tiny_scenario(folder, lines={"gtfs": str(folder / "feed.zip"), "first": "07:30", "seats": 20})
+    assert sc.lines.seats == 20 and sc.lines.first_s == 7.5 * 3600 and sc.lines.gtfs == folder / "feed.zip"
     with pytest.raises(ConfigError, match=r"^lines\.standing"):
         tiny_scenario(folder, lines={"gtfs": str(folder / "feed.zip"), "standing": -2})

@@ -41,7 +41,7 @@ def day(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Simul
 
 
 def test_both_modes_in_the_report(day: tuple[Simulation, Path]) -> None:
-    sim, folder = day
+    _, folder = day
     summary = json.loads((folder / "summary.json").read_text())
     transit, journeys = summary["extras"]["transit"], summary["extras"]["journeys"]
     assert transit["lines"] == 6 and transit["by_status"].get("completed", 0) > 100
