@@ -106,6 +106,8 @@ __all__ = [
 
 #: Without ``headway_min`` or ``fleet``: the fleet a bus this often on every route needs (minutes).
 DEFAULT_HEADWAY_MIN = 10.0
+#: Bus riders per whole day on a GTFS feed's lines without ``trips`` (a feed has no OD table).
+GTFS_TRIPS = 1000.0
 
 
 # ------------------------------------------------------------------------------- the section
@@ -389,6 +391,8 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
     import gtfs_kit
 
     assert spec.gtfs is not None
+    if not network.has_lat_lon:
+        raise ConfigError("lines.gtfs", f"the network {network.name!r} has no geographic coordinates to place stops on")
     try:
         feed = gtfs_kit.read_feed(spec.gtfs, dist_units="km")
         stops, trips, st = feed.stops, feed.trips, feed.stop_times
@@ -712,26 +716,29 @@ class TransitLines:
         sc = sim.scenario
         rng = np.random.default_rng([sim.seed, 18_001])
         demand = lines.demand
-        if demand is None:  # uniform over the ordered pairs of nodes the lines join
-            n = lines.num_nodes
-            demand = np.ones((n, n)) - np.eye(n)
-        day_total = float(self.spec.trips) if self.spec.trips is not None else float(demand.sum())
-        if self.spec.trips is None and lines.demand is None:
-            day_total = 1000.0
+        n = lines.num_nodes
+        if demand is not None:
+            day_total = float(self.spec.trips) if self.spec.trips is not None else float(demand.sum())
+        else:
+            day_total = float(self.spec.trips) if self.spec.trips is not None else GTFS_TRIPS
         profile = np.asarray(sc.demand.profile, np.float64)
         hours = np.arange(sc.start_s // 3600, (sc.end_s + 3599) // 3600)
         lo = np.maximum(hours * 3600, sc.start_s)
         hi = np.minimum((hours + 1) * 3600, sc.end_s)
         w = profile[hours % 24] * np.maximum(hi - lo, 0) / 3600
-        if w.sum() <= 0 or profile.sum() <= 0 or demand.sum() <= 0:
+        if w.sum() <= 0 or profile.sum() <= 0 or n < 2 or (demand is not None and demand.sum() <= 0):
             return []
         count = int(rng.poisson(day_total * w.sum() / profile.sum()))
-        flat = demand.ravel() / demand.sum()
-        cells = rng.choice(flat.size, size=count, p=flat)
+        if demand is not None:
+            cells = rng.choice(demand.size, size=count, p=demand.ravel() / demand.sum())
+            origin, dest = cells // n, cells % n
+        else:  # uniform over the ordered pairs of stops (no n x n table)
+            origin = rng.integers(0, n, count)
+            dest = rng.integers(0, n - 1, count)
+            dest = np.where(dest >= origin, dest + 1, dest)
         which = rng.choice(hours.size, size=count, p=w / w.sum())
         times = np.sort((lo[which] + rng.random(count) * (hi[which] - lo[which])).astype(np.int64))
-        n = demand.shape[0]
-        return [(int(c // n), int(c % n), int(t)) for c, t in zip(cells, times, strict=True)]
+        return [(int(o), int(d), int(t)) for o, d, t in zip(origin, dest, times, strict=True)]
 
     # ---------------------------------------------------------------- public API (feeder)
     def journeys_from(self, origin: int) -> dict[int, tuple[float, int, list[Leg]]]:

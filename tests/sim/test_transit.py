@@ -189,3 +189,11 @@ def test_lines_in_a_scenario_file(folder: Path) -> None:
     assert sc.lines.seats == 20 and sc.lines.first_s == 7.5 * 3600 and sc.lines.gtfs == folder / "feed.zip"
     with pytest.raises(ConfigError, match=r"^lines\.standing"):
         tiny_scenario(folder, lines={"gtfs": str(folder / "feed.zip"), "standing": -2})
+
+
+def test_a_gtfs_feed_needs_a_geographic_network(folder: Path) -> None:
+    (folder / "feed.zip").write_text("not a zip")
+    sim = Simulation(tiny_scenario(folder, lines={"gtfs": str(folder / "feed.zip")}))
+    sim.setup()
+    with pytest.raises(ConfigError, match=r"^lines\.gtfs: the network 'tiny' has no geographic coordinates"):
+        sim.run()

@@ -132,3 +132,65 @@ def test_a_short_day_with_the_bundled_lines_runs_a_gtfs_feed(data_dir: Path, tmp
     k = out.extras["transit"]
     assert isinstance(k, TransitOutput)
     assert k.kpis()["planning"] is None and k.kpis()["by_status"].get("completed", 0) > 10
+
+
+def write_feed(folder: Path, stops: list[tuple[str, float, float]], trips: list[tuple[str, int, list[str]]]) -> Path:
+    """A GTFS folder with one route, the given stops and trips (``id``, direction, stop times)
+    and no frequencies or calendar."""
+    folder.mkdir()
+    (folder / "agency.txt").write_text("agency_id,agency_name,agency_url,agency_timezone\na,A,https://x.org,UTC\n")
+    (folder / "routes.txt").write_text("route_id,agency_id,route_short_name,route_type\nr1,a,7,3\n")
+    (folder / "stops.txt").write_text(
+        "stop_id,stop_name,stop_lat,stop_lon\n" + "".join(f"{s},{s},{la},{lo}\n" for s, la, lo in stops)
+    )
+    (folder / "trips.txt").write_text(
+        "route_id,service_id,trip_id,direction_id\n" + "".join(f"r1,s,{t},{d}\n" for t, d, _ in trips)
+    )
+    rows = []
+    for t, d, times in trips:
+        order = [s for s, _, _ in stops] if d == 0 else [s for s, _, _ in stops][::-1]
+        rows += [f"{t},{tm},{tm},{s},{k + 1}\n" for k, (s, tm) in enumerate(zip(order, times, strict=True))]
+    (folder / "stop_times.txt").write_text(
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n" + "".join(rows)
+    )
+    return folder
+
+
+def test_gtfs_timetable_from_stop_times(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    sim, _ = day
+    comp = next(c for c in sim.components if isinstance(c, TransitLines))
+    assert comp.lines is not None
+    road = comp.lines.node_road[comp.lines.patterns[0].nodes[:3]]  # three stops of line L1
+    net = sim.network
+    stops = [(f"s{k}", float(net.lat[r]), float(net.lon[r])) for k, r in enumerate(road.tolist())]
+    trips = [
+        ("t1", 0, ["07:05:00", "07:08:00", "07:12:00"]),
+        ("t2", 0, ["07:35:00", "07:38:30", "07:42:00"]),
+        ("t3", 1, ["07:10:00", "07:14:00", "07:17:00"]),
+    ]
+    feed = write_feed(tmp_path / "feed", stops, trips)
+    spec = LinesSpec(gtfs=feed)
+    lines = build_lines(spec, net, lambda u, v: int(sim.router.travel_time(u, v)), start_s=7 * 3600,
+                        end_s=9 * 3600)  # fmt: skip
+    assert lines.line_names == ("7",)
+    assert lines.node_road.tolist() == road.tolist()
+    clock = lambda text: sum(int(x) * f for x, f in zip(text.split(":"), (3600, 60, 1), strict=True))  # noqa: E731
+    by_dir = {p.direction: p for p in lines.patterns}
+    assert by_dir[0].nodes.tolist() == [0, 1, 2] and by_dir[1].nodes.tolist() == [2, 1, 0]
+    assert by_dir[0].schedule_s.tolist() == [[clock(t) for t in trips[0][2]], [clock(t) for t in trips[1][2]]]
+    assert by_dir[1].schedule_s.tolist() == [[clock(t) for t in trips[2][2]]]
+    assert by_dir[0].headway_min == 30.0
+    # lines.first / lines.last keep the trips that leave between them
+    late = build_lines(LinesSpec(gtfs=feed, first_s=clock("07:06:00")), net,
+                       lambda u, v: int(sim.router.travel_time(u, v)), start_s=7 * 3600, end_s=9 * 3600)  # fmt: skip
+    assert sorted(int(p.departures_s[0]) for p in late.patterns) == [clock("07:10:00"), clock("07:35:00")]
+
+
+def test_an_unreadable_feed_is_one_line(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    from matching.deployment import ConfigError
+
+    sim, _ = day
+    (tmp_path / "feed.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ConfigError) as err:
+        build_lines(LinesSpec(gtfs=tmp_path / "feed.zip"), sim.network, lambda u, v: 0, start_s=0, end_s=3600)
+    assert err.value.field == "lines.gtfs" and "\n" not in str(err.value)
