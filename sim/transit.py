@@ -650,7 +650,7 @@ class BusTrip:
 
     @property
     def delay_s(self) -> int:
-        """Actual minus scheduled arrival at the last stop (-1 if it did not get there)."""
+        """Actual minus scheduled arrival at its last call (the last stop once the trip has ended)."""
         last = self.calls[-1] if self.calls else None
         return last.arrive_s - last.scheduled_s if last is not None else 0
 
