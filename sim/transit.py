@@ -35,7 +35,8 @@ between ``first`` and ``last`` (trips of the feed's busiest day when it has a ca
 bus trip: at each stop, riders whose leg ends there alight, then waiting riders board in the
 order they came, while places are left (``seats + standing``); the others are left behind
 (a *denied boarding*; they wait for the next bus). The bus dwells ``dwell_base_s +
-dwell_per_boarding_s x (boardings + alightings)``, then drives to the next stop along
+dwell_per_boarding_s x (boardings + alightings)`` (riders who reach the stop meanwhile get on
+if there is room, without lengthening it), then drives to the next stop along
 ``sim.router``'s shortest path at that moment (the traffic model of the DRT fleet). The
 schedule of a route set's trip is its free-flow road times plus ``dwell_base_s`` per stop; a
 GTFS trip keeps the feed's times. Each stop call is recorded (scheduled and actual arrival,
@@ -827,24 +828,7 @@ class TransitLines:
         boarded = denied = 0
         last = i + 1 == pat.nodes.size
         if not last:
-            queue = self._queues.get((trip.pattern, i))
-            kept: deque[TransitPassenger] = deque()
-            while queue:
-                pax = queue.popleft()
-                if load < spec.capacity:
-                    pax.wait_s += t - pax._since
-                    pax._since = t
-                    pax.status = "on_board"
-                    pax.lines_used.append(trip.line)
-                    onboard[pax.legs[pax.leg][2]].append(pax)
-                    load += 1
-                    boarded += 1
-                else:
-                    pax.denied += 1
-                    denied += 1
-                    kept.append(pax)
-            if queue is not None:
-                queue.extend(kept)
+            boarded, denied, load = self._board(trip, i, t, load, count_denied=True)
         dwell = round(spec.dwell_base_s + spec.dwell_per_boarding_s * (boarded + len(leaving)))
         call = StopCall(i, int(pat.nodes[i]), int(pat.schedule_s[k, i]), t, t + dwell, boarded, len(leaving), denied,
                         load)  # fmt: skip
@@ -852,10 +836,40 @@ class TransitLines:
         if not last:
             self.sim.call_at(t + dwell, lambda td: self._depart(trip, k, i, td, call))
 
+    def _board(self, trip: BusTrip, i: int, t: int, load: int, *, count_denied: bool) -> tuple[int, int, int]:
+        """Riders waiting for ``trip`` at its stop ``i`` board in the order they came while
+        places are left; the others stay (a denied boarding each, with ``count_denied``).
+        Returns boarded, denied and the load after."""
+        boarded = denied = 0
+        queue = self._queues.get((trip.pattern, i))
+        if not queue:
+            return boarded, denied, load
+        kept: deque[TransitPassenger] = deque()
+        while queue:
+            pax = queue.popleft()
+            if load < self.spec.capacity:
+                pax.wait_s += t - pax._since
+                pax._since = t
+                pax.status = "on_board"
+                pax.lines_used.append(trip.line)
+                trip.onboard[pax.legs[pax.leg][2]].append(pax)
+                load += 1
+                boarded += 1
+            else:
+                if count_denied:
+                    pax.denied += 1
+                    denied += 1
+                kept.append(pax)
+        queue.extend(kept)
+        return boarded, denied, load
+
     def _depart(self, trip: BusTrip, k: int, i: int, t: int, call: StopCall) -> None:
         lines = self.lines
         assert lines is not None
         pat = lines.patterns[trip.pattern]
+        # riders who reached the stop while the bus dwelt get on too (no extra dwell)
+        late, _, call.load_after = self._board(trip, i, t, call.load_after, count_denied=False)
+        call.boarded += late
         a, b = int(lines.node_road[pat.nodes[i]]), int(lines.node_road[pat.nodes[i + 1]])
         if a == b:
             run, length = 0, 0

@@ -197,3 +197,14 @@ def test_a_gtfs_feed_needs_a_geographic_network(folder: Path) -> None:
     sim.setup()
     with pytest.raises(ConfigError, match=r"^lines\.gtfs: the network 'tiny' has no geographic coordinates"):
         sim.run()
+
+
+def test_a_rider_who_comes_while_the_bus_dwells_gets_on(folder: Path) -> None:
+    spec = LinesSpec(dwell_base_s=10, dwell_per_boarding_s=3)
+    lines = tiny_lines([[0, 1, 2, 3, 4]], [30.0], spec=spec)
+    # p1 is there when the bus comes (07:00, dwell 10 + 3 s); p2 comes 5 s later, p3 20 s later
+    comp, _ = run_day(folder, lines, spec, [(0, 2, T0), (0, 2, T0 + 5), (0, 2, T0 + 20)])
+    first = next(t for t in comp.trips if t.direction == 0).calls[0]
+    assert (first.boarded, first.load_after, first.depart_s - first.arrive_s) == (2, 2, 13)
+    status = {p.start_s - T0: (p.status, p.wait_s) for p in comp.passengers}
+    assert status == {0: ("completed", 0), 5: ("completed", 8), 20: ("stranded", 0)}
