@@ -81,6 +81,8 @@ from matching.deployment import (
 )
 from matching.pooling import PoolingParams
 
+from .semifixed import parse_semi_fixed
+
 __all__ = [
     "SHARED_TAXI",
     "DemandSpec",
@@ -350,6 +352,9 @@ class Scenario:
             traffic=traffic,
             dispatch=dispatch,
             source=source,
+            semi_fixed=parse_semi_fixed(doc["semi_fixed"], base=base, data_dir=data_dir)
+            if "semi_fixed" in doc
+            else None,
         )
 
 
