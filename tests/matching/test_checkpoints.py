@@ -80,7 +80,9 @@ def checkpoint_route(d: Dispatcher, v: int) -> list[str]:
     return [d.plan.node_ride[n] for n in d.plan.stops(v) if d.plan.node_ride[n] in d.checkpoints]
 
 
-def test_a_detour_beyond_the_slack_is_refused(jamsil_net, router, jamsil_stops, tt, route) -> None:
+def test_a_detour_beyond_the_slack_is_refused(
+    jamsil_net: RoadNetwork, router: Router, jamsil_stops: StopSet, tt: np.ndarray, route: list[int]
+) -> None:
     stops, times = timetable(route, tt, cycles=20)
     d = dispatcher(jamsil_net, router, jamsil_stops)
     ids = d.add_checkpoints("bus0", stops, times)
@@ -113,7 +115,9 @@ def test_a_detour_beyond_the_slack_is_refused(jamsil_net, router, jamsil_stops, 
         assert cp.visited_at_s is not None or cp.planned_s == cp.scheduled_s
 
 
-def test_reoptimisation_never_moves_a_checkpoint(jamsil_net, router, jamsil_stops, tt, route) -> None:
+def test_reoptimisation_never_moves_a_checkpoint(
+    jamsil_net: RoadNetwork, router: Router, jamsil_stops: StopSet, tt: np.ndarray, route: list[int]
+) -> None:
     stops, times = timetable(route, tt, cycles=20)
     d = dispatcher(jamsil_net, router, jamsil_stops)
     ids = d.add_checkpoints("bus0", stops, times)
@@ -142,7 +146,9 @@ def test_reoptimisation_never_moves_a_checkpoint(jamsil_net, router, jamsil_stop
     assert not [e for e in d.events if e.kind == "late"]
 
 
-def test_times_the_vehicle_cannot_keep_are_refused(jamsil_net, router, jamsil_stops, tt, route) -> None:
+def test_times_the_vehicle_cannot_keep_are_refused(
+    jamsil_net: RoadNetwork, router: Router, jamsil_stops: StopSet, tt: np.ndarray, route: list[int]
+) -> None:
     d = dispatcher(jamsil_net, router, jamsil_stops)
     a, b, c = route
     tight = [START, START + int(tt[a, b]) + 5, START + int(tt[a, b]) + int(tt[b, c]) - 30]
@@ -155,7 +161,7 @@ def test_times_the_vehicle_cannot_keep_are_refused(jamsil_net, router, jamsil_st
     assert info.value.field == "times_s"
 
 
-def test_boarding_stops_walk_to_the_nearest(jamsil_net, jamsil_stops) -> None:
+def test_boarding_stops_walk_to_the_nearest(jamsil_net: RoadNetwork, jamsil_stops: StopSet) -> None:
     area = ServiceArea(jamsil_net, jamsil_stops, ServiceParams(max_walk_m=400))
     line = [0, 5, 12]
     fixed = area.with_boarding_stops(line)
@@ -168,4 +174,5 @@ def test_boarding_stops_walk_to_the_nearest(jamsil_net, jamsil_stops) -> None:
             assert got.walk_m == round(float(dist.min()))
         else:
             assert isinstance(got, Refusal) and got.reason == RejectReason.NO_STOP_IN_REACH
-    assert isinstance(area.locate_stop(3), StopChoice) and area.locate_stop(3).stop == 3  # the original is unchanged
+    same = area.locate_stop(3)
+    assert isinstance(same, StopChoice) and same.stop == 3  # the original area is unchanged
