@@ -13,7 +13,8 @@ The three runs of a seed share the demand items (the first run's list is handed 
 and checked equal), the fleet and the traffic. Written to ``benchmarks/results``: ``modes.json``
 (every KPI per seed), ``modes.md`` (a table of the means over the seeds) and ``modes.png`` (bars
 per KPI). Note that the semi-fixed and fixed runs plan with the day's slowest travel times
-(:mod:`sim.semifixed`) while free routing plans with the traffic of the moment.
+(:mod:`sim.semifixed`) while free routing plans with the traffic of the moment (so traffic that
+worsens after a booking can make its pickups late: the "pickups on time" column).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ METRICS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], float]], ...] = (
     ("walk_mean_m", "walk (mean)", "m", lambda k: k["walking"]["total_m"]),
     ("vehicle_km", "veh-km", "km", lambda k: k["distance"]["vehicle_km"]),
     ("pax_km_per_veh_km", "pax-km / veh-km", "", lambda k: k["distance"]["passenger_km_per_vehicle_km"]),
+    ("on_time_share", "pickups on time", "%", lambda k: 100 * k["punctuality"]["pickup_in_window_share"]),
 )
 
 
@@ -155,7 +157,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         cells = []
         for key, _, unit, _ in METRICS:
             value = avg[mode][key]
-            cells.append(f"{value:,.0f}" if unit in ("%", "m", "km") else f"{value:.2f}")
+            cells.append(f"{value:,.1f}" if unit == "%" else f"{value:,.0f}" if unit in ("m", "km") else f"{value:.2f}")
         lines.append(f"| {LABELS[mode]} | " + " | ".join(cells) + " |")
     kept = [r for r in result["runs"] if "checkpoints_kept_share" in r]
     if kept:
@@ -178,9 +180,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
 
     avg = means(result)
-    fig = Figure(figsize=(12, 5.5), dpi=110, layout="constrained")
+    fig = Figure(figsize=(11, 8), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 4)
+    axes = fig.subplots(3, 3)
     colours = {"free": "#4c72b0", "semi_fixed": "#dd8452", "fixed": "#55a868"}
     for ax, (key, head, unit, _) in zip(axes.flat, METRICS, strict=True):
         values = [avg[mode][key] for mode in MODES]
