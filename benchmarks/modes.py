@@ -157,7 +157,10 @@ def to_markdown(result: dict[str, Any]) -> str:
         cells = []
         for key, _, unit, _ in METRICS:
             value = avg[mode][key]
-            cells.append(f"{value:,.1f}" if unit == "%" else f"{value:,.0f}" if unit in ("m", "km") else f"{value:.2f}")
+            if key == "on_time_share" or unit not in ("%", "m", "km"):
+                cells.append(f"{value:.2f}")  # (on time: lateness is rare, and 99.96 is not 100.0)
+            else:
+                cells.append(f"{value:,.1f}" if unit == "%" else f"{value:,.0f}")
         lines.append(f"| {LABELS[mode]} | " + " | ".join(cells) + " |")
     kept = [r for r in result["runs"] if "checkpoints_kept_share" in r]
     if kept:
