@@ -168,12 +168,13 @@ class Timetable:
 
 def build_timetable(spec: SemiFixedSpec, stops: Sequence[int], drive_s: Sequence[int]) -> Timetable:
     """The cycle of ``spec`` over checkpoint ``stops`` with segment drives ``drive_s`` (see the
-    module docstring): each segment gets its drive, the dwell and its slack (``slack_min``; or its
-    share of ``cycle_min`` over the drives, in proportion to its drive; or what ``times`` leave).
+    module docstring): each segment gets its drive, the dwell and its slack (``slack_min``; with
+    ``cycle_min``, ``slack_min`` (default 0) and a share of the rest of the cycle in proportion to
+    its drive; or what ``times`` leave).
 
     Raises:
-        ConfigError: a segment too short for its drive (``semi_fixed.times`` / ``cycle_min``), or a
-            slack below ``slack_min`` (named, with the numbers).
+        ConfigError: a segment too short for its drive (``semi_fixed.times``), or a cycle too short
+            for the drives and ``slack_min`` per segment (``semi_fixed.cycle_min``), with the numbers.
     """
     n = len(stops)
     need = [int(d) + spec.dwell_s for d in drive_s]
@@ -202,7 +203,8 @@ def build_timetable(spec: SemiFixedSpec, stops: Sequence[int], drive_s: Sequence
                 f">= {math.ceil((sum(need) + floor * n) / 6) / 10:.1f} min",
             )
         total = max(1, sum(int(d) for d in drive_s))
-        shares = [spare * int(d) // total for d in drive_s]
+        rest = spare - floor * n  # each segment gets slack_min, then a share of the rest by its drive
+        shares = [floor + rest * int(d) // total for d in drive_s]
         shares[-1] += spare - sum(shares)
         seg = [need[k] + shares[k] for k in range(n)]
         offsets = [0, *itertools.accumulate(seg[:-1])]
@@ -212,8 +214,6 @@ def build_timetable(spec: SemiFixedSpec, stops: Sequence[int], drive_s: Sequence
         offsets = [0, *itertools.accumulate(seg[:-1])]
         cycle = sum(seg)
     slack_s = tuple(seg[k] - need[k] for k in range(n))
-    if spec.slack_min is not None and spec.times_min is None and min(slack_s) < round(60 * spec.slack_min):
-        raise ConfigError(f"{SECTION}.slack_min", "the cycle leaves less slack to a segment", "a smaller slack_min")
     return Timetable(tuple(stops), tuple(int(o) for o in offsets), int(cycle), tuple(int(d) for d in drive_s), slack_s)
 
 

@@ -200,3 +200,22 @@ def bare(data_dir: Path) -> Simulation:
     sim = Simulation(scenario(data_dir))
     sim.setup()
     return sim
+
+
+def test_the_timetable_by_hand() -> None:
+    from sim.semifixed import SemiFixedSpec, build_timetable
+
+    stops, drives = (4, 5, 6), (100, 200, 300)  # the drives 4 -> 5 -> 6 -> 4, seconds
+    tt = build_timetable(SemiFixedSpec(stops, slack_min=1, dwell_s=10), stops, drives)
+    assert (tt.offset_s, tt.cycle_s, tt.slack_s) == ((0, 170, 440), 810, (60, 60, 60))
+    # a 15-min cycle: 630 s of drives and dwells, 60 s of slack each, the other 90 s by drive (15, 30, 45)
+    tt = build_timetable(SemiFixedSpec(stops, slack_min=1, cycle_min=15, dwell_s=10), stops, drives)
+    assert (tt.offset_s, tt.cycle_s, tt.slack_s) == ((0, 185, 485), 900, (75, 90, 105))
+    tt = build_timetable(SemiFixedSpec(stops, cycle_min=14, times_min=(0, 3, 8)), stops, drives)
+    assert (tt.offset_s, tt.cycle_s, tt.slack_s) == ((0, 180, 480), 840, (80, 100, 60))
+    with pytest.raises(ScenarioError) as info:  # 6 -> 4 gets 4 min for a drive of 5
+        build_timetable(SemiFixedSpec(stops, cycle_min=12, times_min=(0, 3, 8)), stops, drives)
+    assert info.value.field == "semi_fixed.times" and "checkpoint 2 -> 0" in str(info.value)
+    with pytest.raises(ScenarioError) as info:  # 600 s of drives + 3 x 60 s of slack > 12 min
+        build_timetable(SemiFixedSpec(stops, slack_min=1, cycle_min=12), stops, drives)
+    assert info.value.field == "semi_fixed.cycle_min"
