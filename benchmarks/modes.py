@@ -1,7 +1,7 @@
 """Free routing, semi-fixed route and fixed line on the same zone, fleet and demand.
 
-``python -m benchmarks.modes`` runs a scenario with a ``[semi_fixed]`` section (by default the
-bundled ``imod_semifixed_jamsil``) three times per seed:
+``mobility bench modes`` (or ``python -m benchmarks.modes``) runs a scenario with a
+``[semi_fixed]`` section (by default the bundled ``imod_semifixed_jamsil``) three times per seed:
 
 * **free routing**: the section left out, every vehicle demand-responsive (door to stop, no route);
 * **semi-fixed**: the section as written (``mode = "semi_fixed"``): the vehicles keep their timed

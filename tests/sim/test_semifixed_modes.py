@@ -41,3 +41,12 @@ def test_the_command_line_explains_itself(capsys: pytest.CaptureFixture[str]) ->
         modes.main(["--help"])
     assert info.value.code == 0
     assert "free routing" in capsys.readouterr().out
+
+
+def test_mobility_bench_modes_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from mobility.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "modes", "--help"])
+    assert info.value.code == 0
+    assert "[semi_fixed]" in capsys.readouterr().out
