@@ -22,12 +22,15 @@ The scenario section::
     times = [0, 8, 17]     # or: minutes after the cycle start of each checkpoint (with cycle_min)
     vehicles = 3           # the first vehicles of [fleet] run the route (default: all of them)
     mode = "semi_fixed"    # or "fixed"
-    start = "06:10"        # the first vehicle leaves checkpoint 1 then (default: the day's start);
-                           # the next ones follow one headway (cycle / vehicles) apart
+    start = "06:10"        # the timetable's phase: vehicle 1 is at checkpoint 1 then (and a cycle
+                           # before and after; default: the day's start); the next vehicles
+                           # follow one headway (cycle / vehicles) apart
     dwell_s = 0            # the stop at each checkpoint
 
 A route is a loop: after the last checkpoint the vehicle drives back to the first, which starts
-the next cycle (list the stops of the way back for an out-and-back line).
+the next cycle (list the stops of the way back for an out-and-back line). Each vehicle books
+every checkpoint of its timetable from the first it can reach after its shift starts to the
+last that leaves it time to get home by the end of its shift (and not after the day's end).
 
 **Checkpoints are kept by construction.** The timetable is built with the day's slowest travel
 times (the elementwise maximum of the traffic model's edge times over the day's updates), and
