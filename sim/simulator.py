@@ -8,7 +8,9 @@ so that a seed always gives the same day):
 * a vehicle leaves a stop (``DEPART``): it commits to the next stop of its plan and drives
   there along the shortest path under the traffic of the moment (the drive is recorded);
 * it arrives (``ARRIVE``) and serves the stop (``SERVE``): it waits for the promised window,
-  riders board (or do not turn up) and alight, each taking the service time;
+  riders board (or do not turn up) and alight, each taking the service time; at a checkpoint
+  of a semi-fixed route (:mod:`sim.semifixed`) it waits for the scheduled time and no one gets
+  on or off (a stop visit of nobody);
 * the plan is re-optimised (``REOPTIMISE``) every few minutes with a fixed iteration budget;
 * traffic changes (``TRAFFIC``): new edge times go to the router and the dispatcher;
 * a component's timed call (``CALL``): see below.
