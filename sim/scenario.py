@@ -81,7 +81,9 @@ from matching.deployment import (
 )
 from matching.pooling import PoolingParams
 
+from .feeder import parse_feeder
 from .semifixed import parse_semi_fixed
+from .transit import parse_lines
 
 __all__ = [
     "SHARED_TAXI",
@@ -352,6 +354,8 @@ class Scenario:
             traffic=traffic,
             dispatch=dispatch,
             source=source,
+            lines=parse_lines(doc["lines"], base=base, data_dir=data_dir) if "lines" in doc else None,
+            feeder=parse_feeder(doc["feeder"], base=base, data_dir=data_dir) if "feeder" in doc else None,
             semi_fixed=parse_semi_fixed(doc["semi_fixed"], base=base, data_dir=data_dir)
             if "semi_fixed" in doc
             else None,
