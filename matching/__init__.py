@@ -21,7 +21,7 @@ distances integer metres, money integer KRW. This package imports ``routing`` on
 """
 
 from .deployment import Deployment, load_world, make_fleet
-from .dispatcher import Dispatcher, DispatchEvent, ReoptimiseReport
+from .dispatcher import Checkpoint, Dispatcher, DispatchEvent, ReoptimiseReport
 from .errors import (
     ConflictError,
     InvalidRequestError,
@@ -74,6 +74,7 @@ __all__ = [
     "PAST_GRACE_S",
     "SCOPED_ID_PATTERN",
     "SCOPED_ID_RULE",
+    "Checkpoint",
     "ConflictError",
     "Deployment",
     "DispatchEvent",

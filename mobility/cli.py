@@ -10,6 +10,7 @@
     mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench pooling                shared taxi (I-MOA): batch matching vs immediate insertion on Manhattan
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
+    mobility bench modes                  free routing vs semi-fixed route vs fixed line on the same demand
     mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
     mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
 
@@ -837,6 +838,24 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     return 0 if all(r["met"] is not False for r in result["scenarios"]) else 1
 
 
+def cmd_bench_modes(args: argparse.Namespace) -> int:
+    from benchmarks.modes import DEFAULT_SCENARIO, MODES, RESULTS_DIR, run
+
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    scenario = _scenario_path(args.scenario) if args.scenario else DEFAULT_SCENARIO
+    seeds = tuple(args.seeds)
+    _with_progress(
+        "modes",
+        len(seeds) * len(MODES),
+        "run",
+        lambda progress: run(
+            data_dir=data_dir, scenario_path=scenario, seeds=seeds, quick=args.quick, out_dir=out_dir, progress=progress
+        ),
+    )
+    _publish_bench("modes", out_dir, args.update_readme)
+    return 0
+
+
 def cmd_bench_pooling(args: argparse.Namespace) -> int:
     from benchmarks.pooling import CAPACITIES, FLEETS, RESULTS_DIR, WAITS_MIN, grid_points, run, steps
 
@@ -1450,6 +1469,24 @@ def build_parser() -> argparse.ArgumentParser:
     simb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     simb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     simb.set_defaults(func=cmd_bench_sim)
+
+    modesb = bsub.add_parser(
+        "modes",
+        help="free routing vs semi-fixed route vs fixed line on the same zone, fleet and demand",
+        description="Runs a scenario with a [semi_fixed] section (default: the bundled imod_semifixed_jamsil) "
+        "three times per seed on the same demand items: without the section (free routing), as written "
+        '(semi-fixed: timed checkpoints, deviations within the slack) and with mode = "fixed" (boarding at the '
+        "route's stops only). Reports served share, wait p50/p90, ride time, detour, walk, vehicle-km, "
+        "pax-km per vehicle-km and pickups on time, and the checkpoints kept. Writes "
+        "benchmarks/results/modes.{json,md,png}. Duration: about 10 s per seed.",
+    )
+    modesb.add_argument("--scenario", help="a scenario file or bundled name with [semi_fixed]")
+    modesb.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="N", help="seeds (default 1)")
+    modesb.add_argument("--quick", action="store_true", help="a smoke test: the first 3 hours of the day")
+    modesb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    modesb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    modesb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    modesb.set_defaults(func=cmd_bench_modes)
 
     pool = bsub.add_parser(
         "pooling",

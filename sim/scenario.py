@@ -82,6 +82,7 @@ from matching.deployment import (
 from matching.pooling import PoolingParams
 
 from .feeder import parse_feeder
+from .semifixed import parse_semi_fixed
 from .subzones import parse_subzones
 from .transit import parse_lines
 
@@ -357,6 +358,9 @@ class Scenario:
             lines=parse_lines(doc["lines"], base=base, data_dir=data_dir) if "lines" in doc else None,
             feeder=parse_feeder(doc["feeder"], base=base, data_dir=data_dir) if "feeder" in doc else None,
             subzones=parse_subzones(doc["subzones"], base=base, data_dir=data_dir) if "subzones" in doc else None,
+            semi_fixed=parse_semi_fixed(doc["semi_fixed"], base=base, data_dir=data_dir)
+            if "semi_fixed" in doc
+            else None,
         )
 
 

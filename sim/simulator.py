@@ -8,7 +8,9 @@ so that a seed always gives the same day):
 * a vehicle leaves a stop (``DEPART``): it commits to the next stop of its plan and drives
   there along the shortest path under the traffic of the moment (the drive is recorded);
 * it arrives (``ARRIVE``) and serves the stop (``SERVE``): it waits for the promised window,
-  riders board (or do not turn up) and alight, each taking the service time;
+  riders board (or do not turn up) and alight, each taking the service time; at a checkpoint
+  of a semi-fixed route (:mod:`sim.semifixed`) it waits for the scheduled time and no one gets
+  on or off (a stop visit of nobody);
 * the plan is re-optimised (``REOPTIMISE``) every few minutes with a fixed iteration budget;
 * traffic changes (``TRAFFIC``): new edge times go to the router and the dispatcher;
 * a component's timed call (``CALL``): see below.
@@ -90,6 +92,8 @@ class Backend(Protocol):
 
     def next_stop(self, vehicle_id: str) -> NextStop | None: ...
 
+    def checkpoint(self, checkpoint_id: str, time_s: int) -> None: ...
+
     def reoptimise(self, now_s: int, iterations: int) -> bool: ...
 
     def traffic(self, router: Router, now_s: int) -> None: ...
@@ -109,14 +113,20 @@ def scenario_components(scenario: Scenario) -> list[Component]:
         out.append(FeederJourneys(scenario.feeder))
     if scenario.subzones is not None:
         out.append(SubzoneJourneys())
+    if scenario.semi_fixed is not None:
+        from .semifixed import SemiFixedRoute
+
+        out.append(SemiFixedRoute(scenario.semi_fixed))
     return out
 
 
 class InProcessBackend:
-    """The :class:`matching.dispatcher.Dispatcher` in this process."""
+    """The :class:`matching.dispatcher.Dispatcher` in this process. ``follow_traffic`` False: the
+    dispatcher keeps the travel times it has (a semi-fixed route plans with the day's slowest)."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.d = dispatcher
+        self.follow_traffic = True
 
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
         return self.d.quote(request, now_s)
@@ -147,11 +157,15 @@ class InProcessBackend:
         first = self.d.planned_stops(self.d.vehicle_index[vehicle_id], limit=1)
         return first[0] if first else None
 
+    def checkpoint(self, checkpoint_id: str, time_s: int) -> None:
+        self.d.on_checkpoint(checkpoint_id, time_s)
+
     def reoptimise(self, now_s: int, iterations: int) -> bool:
         return self.d.reoptimise(iterations=iterations, now_s=now_s).adopted
 
     def traffic(self, router: Router, now_s: int) -> None:
-        self.d.update_travel_times(router, now_s)
+        if self.follow_traffic:
+            self.d.update_travel_times(router, now_s)
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -225,6 +239,7 @@ class Simulation:
         self.vload = {v.id: 0 for v in self.fleet}
         self.vtoken = {v.id: 0 for v in self.fleet}
         self.vbusy_until = {v.id: 0 for v in self.fleet}  # end of the service in progress
+        self.varrived = {v.id: sc.start_s for v in self.fleet}  # when it reached where it is
         self.pax_of: dict[str, int] = {}
         for item in self.demand:
             self._push(item.submit_s, REQUEST, item)
@@ -382,6 +397,16 @@ class Simulation:
         if nxt.planned_s > t + 1e-6:
             self._schedule(vid, nxt.planned_s, SERVE)  # wait for the promised window
             return
+        if nxt.checkpoint:  # a semi-fixed route's timed stop (sim.semifixed): no one gets on or off
+            self.backend.checkpoint(nxt.ride_id, t)
+            v = self.vrec[vid]
+            v.stops_served += 1
+            v.busy_s += nxt.service_s
+            arrived = max(self.varrived[vid], self.vbusy_until[vid])
+            self.visits.append(StopVisit(vid, nxt.stop, arrived, t, t + nxt.service_s, 0, 0, self.vload[vid], v.seats))
+            self.vbusy_until[vid] = t + nxt.service_s
+            self._schedule(vid, t + nxt.service_s, SERVE)
+            return
         item = self.items[nxt.ride_id]
         rec = self.rides[nxt.ride_id]
         v = self.vrec[vid]
@@ -447,6 +472,7 @@ class Simulation:
         if token != self.vtoken[vid]:
             return
         self.vstate[vid] = "at_stop"
+        self.varrived[vid] = t
         self.backend.position(vid, self.vpos[vid], t)
         self._schedule(vid, t, SERVE)
 
