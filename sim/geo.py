@@ -13,13 +13,15 @@
   LineString from the pickup stop to the drop-off stop (``null`` geometry when the ride has
   no stop, e.g. a request by point turned away before it was given one), with ``ride_id``,
   ``outcome``, ``reject_reason``, ``vehicle_id``, ``passengers``, ``requested`` / ``pickup``
-  / ``dropoff`` as HH:MM, ``wait_s`` and ``wait_min`` (completed rides; ``null`` otherwise).
+  / ``dropoff`` as HH:MM (``null`` when it did not happen), ``wait_s`` and ``wait_min``
+  (completed rides; ``null`` otherwise).
 
 Coordinates are ``[lon, lat]`` in WGS84 (RFC 7946 § 3.1.1), rounded to :data:`COORD_DIGITS`
 decimals (about 0.1 m); a track keeps only the road nodes where it bends by more than
 :data:`SIMPLIFY_TOLERANCE_DEG` (Douglas-Peucker, shapely), so long straight streets cost two
 points. Polygons follow the right-hand rule (exterior counter-clockwise). Times are on the
-service clock; hours past midnight go on counting (``25:10``), as in GTFS.
+service clock; hours past midnight go on counting (``25:10``), as in GTFS. (GDAL, and so
+QGIS, reads a column of HH:MM strings below 24:00 as a time field.)
 
 Benchmark graphs have no geographic coordinates (:attr:`routing.RoadNetwork.has_lat_lon`):
 then nothing is written and :func:`write_geojson` says why in its ``note``.
@@ -213,9 +215,9 @@ def _ride_properties(r: RideRecord) -> dict[str, Any]:
         "passengers": r.passengers,
         "origin_stop": r.origin_stop if r.origin_stop >= 0 else None,
         "destination_stop": r.destination_stop if r.destination_stop >= 0 else None,
-        "requested": clock(r.requested_s),
-        "pickup": clock(r.pickup_s),
-        "dropoff": clock(r.dropoff_s),
+        "requested": clock(r.requested_s) or None,
+        "pickup": clock(r.pickup_s) or None,
+        "dropoff": clock(r.dropoff_s) or None,
         "requested_s": r.requested_s,
         "wait_s": r.wait_s if done else None,
         "wait_min": round(r.wait_s / 60, 1) if done else None,

@@ -629,7 +629,9 @@ def plot_vehicle_gantt(out: SimOutput) -> Figure:
         lo, hi = float(st.start_s.min()), float(st.end_s.max())
         ax.set_xlim(lo, hi)
         clock_axis(ax.xaxis, lo, hi)
-    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_ylim(max(n, 1) - 0.5, -0.5)
+    if n == 0:
+        ax.text(0.5, 0.5, "no vehicles", ha="center", va="center", transform=ax.transAxes, color="#555555")
     if n <= 60:
         ax.set_yticks(range(n), st.vehicle_ids, fontsize=8 if n <= 30 else 6)
     else:
