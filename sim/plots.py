@@ -358,6 +358,10 @@ def plot_map(out: SimOutput, kpis: dict[str, Any] | None = None) -> Figure:
             ax.scatter(
                 sx[~inside], sy[~inside], s=size, facecolors="none", edgecolors="#888888", linewidths=0.5, zorder=4
             )
+            outside = f"{int((~inside).sum())} stops outside (not served)"
+            handles.append(
+                Line2D([], [], marker="o", linestyle="", markerfacecolor="none", color="#888888", label=outside)
+            )
     if base.zone is not None:
         handles.append(Line2D([], [], color=ZONE_COLOUR, linestyle="--", linewidth=1.6, label="service zone"))
     if handles:
