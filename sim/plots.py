@@ -546,11 +546,13 @@ def vehicle_states(out: SimOutput) -> VehicleStates:
 
     A vehicle's span runs from its shift start (or its first drive or stop visit, if earlier)
     to its shift end (or the end of its last drive or visit, e.g. the drive back to the depot
-    after the day). Drives are *driving empty* or *driving with riders* (``onboard > 0``),
-    stop visits ``[arrive_s, depart_s)`` are *at a stop* (waiting for the promised window,
-    boarding, alighting), and the rest of the span is *idle*. Should two records overlap, the
-    one that starts first keeps the overlap. Vehicles in ``out.vehicles`` order, then any that
-    appear only in the drives or visits.
+    after the day). Drives are *driving empty* or *driving with riders* (``onboard > 0``);
+    stop visits ``[arrive_s, depart_s)`` are *at a stop* (boarding, alighting), and so is the
+    wait for a promised window: the time between a drive's arrival and a visit at the stop it
+    drove to, or between two visits at one stop with riders on board. The rest of the span is
+    *idle*. Should two records overlap, the one that starts first keeps the overlap; neighbours
+    in one state are merged. Vehicles in ``out.vehicles`` order, then any that appear only in
+    the drives or visits.
     """
     ids = list(
         dict.fromkeys(
@@ -566,29 +568,50 @@ def vehicle_states(out: SimOutput) -> VehicleStates:
     for v in out.vehicles:
         shift_start[index[v.vehicle_id]] = v.shift_start_s
         shift_end[index[v.vehicle_id]] = v.shift_end_s
-    events = [(index[d.vehicle_id], d.depart_s, d.arrive_s, LOADED if d.onboard > 0 else EMPTY) for d in out.drives]
-    events += [(index[v.vehicle_id], v.arrive_s, v.depart_s, AT_STOP) for v in out.visits]
-    ev = np.asarray(events, np.int64).reshape(-1, 4)
+    # vehicle, start, end, state, the stop where the record ends, riders on board before it
+    events = [
+        (index[d.vehicle_id], d.depart_s, d.arrive_s, LOADED if d.onboard > 0 else EMPTY, d.to_stop, d.onboard)
+        for d in out.drives
+    ]
+    events += [
+        (index[v.vehicle_id], v.arrive_s, v.depart_s, AT_STOP, v.stop, v.onboard_after - v.boarded + v.alighted)
+        for v in out.visits
+    ]
+    ev = np.asarray(events, np.int64).reshape(-1, 6)
     ev = ev[np.lexsort((ev[:, 3], ev[:, 1], ev[:, 0]))]  # by vehicle, start, state
-    veh, start, end, state = ev[:, 0], ev[:, 1], ev[:, 2].copy(), ev[:, 3]
+    veh, start, end, state, stop, before = (ev[:, c] for c in range(6))
     np.minimum.at(shift_start, veh, start)
     np.maximum.at(shift_end, veh, end)
-    rows: list[tuple[int, int, int, int]] = []
+    rows: list[list[int]] = []
+
+    def add(i: int, a: int, b: int, code: int) -> None:
+        if rows and rows[-1][0] == i and rows[-1][3] == code and rows[-1][2] == a:
+            rows[-1][2] = b  # the same state goes on
+        else:
+            rows.append([i, a, b, code])
+
     bounds = np.searchsorted(veh, np.arange(n + 1))
     for i in range(n):
         if shift_end[i] < shift_start[i]:  # a vehicle with no shift and no records
             continue
         t = int(shift_start[i])
+        prev = -1  # index of the record before
         for k in range(bounds[i], bounds[i + 1]):
             a, b = max(int(start[k]), t), int(end[k])
             if b <= a:
                 continue
             if a > t:
-                rows.append((i, t, a, IDLE))
-            rows.append((i, a, b, int(state[k])))
-            t = b
+                waiting = (
+                    prev >= 0
+                    and state[k] == AT_STOP
+                    and stop[prev] == stop[k]
+                    and (state[prev] != AT_STOP or before[k] > 0)
+                )
+                add(i, t, a, AT_STOP if waiting else IDLE)
+            add(i, a, b, int(state[k]))
+            t, prev = b, k
         if t < shift_end[i]:
-            rows.append((i, t, int(shift_end[i]), IDLE))
+            add(i, t, int(shift_end[i]), IDLE)
     arr = np.asarray(rows, np.int64).reshape(-1, 4)
     return VehicleStates(ids, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3].astype(np.int8))
 
