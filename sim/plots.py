@@ -547,11 +547,12 @@ def vehicle_states(out: SimOutput) -> VehicleStates:
     A vehicle's span runs from its shift start (or its first drive or stop visit, if earlier)
     to its shift end (or the end of its last drive or visit, e.g. the drive back to the depot
     after the day). Drives are *driving empty* or *driving with riders* (``onboard > 0``);
-    stop visits ``[arrive_s, depart_s)`` are *at a stop* (boarding, alighting), and so is the
-    wait for a promised window: the time between a drive's arrival and a visit at the stop it
-    drove to, or between two visits at one stop with riders on board. The rest of the span is
-    *idle*. Should two records overlap, the one that starts first keeps the overlap; neighbours
-    in one state are merged. Vehicles in ``out.vehicles`` order, then any that appear only in
+    stop visits ``[arrive_s, depart_s)`` are *at a stop* (boarding, alighting), and so is a
+    wait with riders on board for a promised window at the stop where the vehicle stands (from
+    a drive's arrival, or the end of a visit, to the next visit at the same stop). The rest of
+    the span is *idle*, including an empty vehicle's wait at the stop of its next pickup.
+    Should two records overlap, the one that starts first keeps the overlap; neighbours in one
+    state are merged. Vehicles in ``out.vehicles`` order, then any that appear only in
     the drives or visits.
     """
     ids = list(
@@ -601,12 +602,7 @@ def vehicle_states(out: SimOutput) -> VehicleStates:
             if b <= a:
                 continue
             if a > t:
-                waiting = (
-                    prev >= 0
-                    and state[k] == AT_STOP
-                    and stop[prev] == stop[k]
-                    and (state[prev] != AT_STOP or before[k] > 0)
-                )
+                waiting = prev >= 0 and state[k] == AT_STOP and stop[prev] == stop[k] and before[k] > 0
                 add(i, t, a, AT_STOP if waiting else IDLE)
             add(i, a, b, int(state[k]))
             t, prev = b, k

@@ -119,15 +119,15 @@ def test_states_of_a_real_day_partition_each_span(real_day: SimOutput) -> None:
         empty = sum(d.arrive_s - d.depart_s for d in real_day.drives if d.vehicle_id == vid and d.onboard == 0)
         visits = [v for v in real_day.visits if v.vehicle_id == vid]
         at_stops = sum(v.depart_s - v.arrive_s for v in visits)
-        # waits for a window: from a drive's arrival to the visit at its stop, or between two
-        # visits at one stop with riders on board (the simulator's records never overlap)
+        # waits with riders on board for a window at the stop where the vehicle stands (the
+        # simulator's records never overlap)
         records = sorted(
             [(d.depart_s, 0, d.arrive_s, d.to_stop, d.onboard) for d in real_day.drives if d.vehicle_id == vid]
             + [(v.arrive_s, 1, v.depart_s, v.stop, v.onboard_after - v.boarded + v.alighted) for v in visits]
         )
         waits = 0
-        for (_, kind0, end0, stop0, _), (start1, kind1, _, stop1, riders1) in itertools.pairwise(records):
-            if kind1 == 1 and stop0 == stop1 and (kind0 == 0 or riders1 > 0):
+        for (_, _, end0, stop0, _), (start1, kind1, _, stop1, riders1) in itertools.pairwise(records):
+            if kind1 == 1 and stop0 == stop1 and riders1 > 0:
                 waits += start1 - end0
         assert totals[i, LOADED] == loaded
         assert totals[i, EMPTY] == empty
@@ -136,28 +136,43 @@ def test_states_of_a_real_day_partition_each_span(real_day: SimOutput) -> None:
     assert totals[:, AT_STOP].sum() > sum(v.depart_s - v.arrive_s for v in real_day.visits)  # some waits
 
 
-def test_waiting_for_a_window_is_at_a_stop() -> None:
+def test_waiting_with_riders_is_at_a_stop() -> None:
     out = SimOutput(
         "waits",
         0,
         0,
         1000,
         rides=[],
-        drives=[Drive("V1", 0, 100, 0, 1, 500, 0, [0, 1])],
-        visits=[
-            # arrived at 100, the pickup window opens at 160: waiting at the stop, then boarding
-            StopVisit("V1", 1, 160, 160, 180, 1, 0, 1, 4),
-            # the next rider at the same stop, with one on board: still at the stop
-            StopVisit("V1", 1, 300, 300, 320, 1, 0, 2, 4),
-            # they alight there later (a loop), no one on board after: then idle until the next visit
-            StopVisit("V1", 1, 400, 400, 420, 0, 2, 0, 4),
-            StopVisit("V1", 1, 600, 600, 620, 1, 0, 1, 4),
+        drives=[
+            Drive("V1", 0, 100, 0, 1, 500, 1, [0, 1]),
+            Drive("V2", 0, 100, 0, 1, 500, 0, [0, 1]),
         ],
-        vehicles=[VehicleRecord("V1", 4, 0, 0, 1000)],
+        visits=[
+            # V1 arrives at 100 with a rider, the next pickup window opens at 160: at the stop
+            StopVisit("V1", 1, 160, 160, 180, 1, 0, 2, 4),
+            # the next rider at the same stop, with two on board: still at the stop
+            StopVisit("V1", 1, 300, 300, 320, 1, 0, 3, 4),
+            # they alight there later (a loop); no one on board after: idle until the next visit
+            StopVisit("V1", 1, 400, 400, 420, 0, 3, 0, 4),
+            StopVisit("V1", 1, 600, 600, 620, 1, 0, 1, 4),
+            # V2 arrives empty and waits for its first rider: idle (an available vehicle)
+            StopVisit("V2", 1, 160, 160, 180, 1, 0, 1, 4),
+        ],
+        vehicles=[VehicleRecord("V1", 4, 0, 0, 1000), VehicleRecord("V2", 4, 0, 0, 1000)],
     )
     st = vehicle_states(out)
-    rows = list(zip(st.start_s.tolist(), st.end_s.tolist(), st.state.tolist(), strict=True))
-    assert rows == [(0, 100, EMPTY), (100, 420, AT_STOP), (420, 600, IDLE), (600, 620, AT_STOP), (620, 1000, IDLE)]
+    rows = list(zip(st.vehicle.tolist(), st.start_s.tolist(), st.end_s.tolist(), st.state.tolist(), strict=True))
+    assert rows == [
+        (0, 0, 100, LOADED),
+        (0, 100, 420, AT_STOP),
+        (0, 420, 600, IDLE),
+        (0, 600, 620, AT_STOP),
+        (0, 620, 1000, IDLE),
+        (1, 0, 100, EMPTY),
+        (1, 100, 160, IDLE),
+        (1, 160, 180, AT_STOP),
+        (1, 180, 1000, IDLE),
+    ]
     _check_partition(out)
 
 
