@@ -130,7 +130,7 @@ def _map_size(base: _Base, *, panels: int = 1, width_in: float = 9.0) -> tuple[f
     return width_in, height
 
 
-def _draw_base(ax: Axes, base: _Base, *, streets_alpha: float = 1.0) -> None:
+def _draw_base(ax: Axes, base: _Base, *, streets_alpha: float = 1.0, streets_colour: str = STREET_COLOUR) -> None:
     """Streets (major roads a little wider), the zone (light fill, dashed outline), a scale
     bar, no ticks, equal aspect."""
     from matplotlib.collections import LineCollection
@@ -139,7 +139,7 @@ def _draw_base(ax: Axes, base: _Base, *, streets_alpha: float = 1.0) -> None:
 
     segs = cast("Sequence[NDArray[np.float64]]", base.roads)
     widths = np.where(base.major, 1.1, 0.45)
-    ax.add_collection(LineCollection(segs, colors=STREET_COLOUR, linewidths=widths, alpha=streets_alpha, zorder=1))
+    ax.add_collection(LineCollection(segs, colors=streets_colour, linewidths=widths, alpha=streets_alpha, zorder=1))
     if base.zone is not None:
         ax.add_patch(Polygon(base.zone, closed=True, facecolor="#fdf6d8", edgecolor="none", alpha=0.5, zorder=0))
         ax.add_patch(
@@ -436,8 +436,8 @@ def _hexbin(
         mincnt=1,
         linewidths=0.3,
         edgecolors="white",
-        alpha=0.85,
-        zorder=3,
+        alpha=0.9,
+        zorder=0.5,  # above the zone's fill, below the streets (which stay readable on top)
         **kw,
     )
     unit = _distance_label(float(round(hex_m, -1)))
@@ -468,7 +468,7 @@ def plot_demand_heatmap(out: SimOutput) -> Figure:
     top = max(_hex_max(pts, grid, base) for pts in points.values())
     for k, (end, what) in enumerate((("origin", "pickups asked"), ("destination", "drop-offs asked"))):
         ax = fig.add_subplot(1, 2, k + 1)
-        _draw_base(ax, base, streets_alpha=0.8)
+        _draw_base(ax, base, streets_alpha=0.5, streets_colour="#707070")
         _hexbin(ax, fig, grid, base, points[end], "requests", cmap="YlOrRd", vmin=0, vmax=top, empty_text="no requests")
         ax.set_title(f"{what}: {len(points[end])} requests", fontsize=11)
     fig.suptitle(f"Demand — {out.scenario}, {clock(out.start_s)}–{clock(out.end_s)}", fontsize=12)
@@ -486,13 +486,13 @@ def plot_rejection_heatmap(out: SimOutput) -> Figure:
     fig = figure(*_map_size(base, panels=2, width_in=14.0))
     pts = _stop_points(out, rejected, "origin")
     ax = fig.add_subplot(1, 2, 1)
-    _draw_base(ax, base, streets_alpha=0.8)
+    _draw_base(ax, base, streets_alpha=0.5, streets_colour="#707070")
     _hexbin(ax, fig, grid, base, pts, "rejected requests", cmap="Reds", vmin=0, empty_text="no request rejected")
     unplaced = len(rejected) - len(pts)
     note = f" ({unplaced} without a stop not shown)" if unplaced else ""
     ax.set_title(f"rejected requests by origin: {len(pts)}{note}", fontsize=11)
     ax = fig.add_subplot(1, 2, 2)
-    _draw_base(ax, base, streets_alpha=0.8)
+    _draw_base(ax, base, streets_alpha=0.5, streets_colour="#707070")
     asked = [r for r in out.rides if r.origin_stop >= 0]
     flag = np.array([r.outcome == "rejected" for r in asked], np.float64)
 
