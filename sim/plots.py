@@ -115,7 +115,12 @@ def _base(out: SimOutput) -> _Base:
         zx, zy = project(net, ring[:, 0], ring[:, 1])
         zone = np.column_stack([np.append(zx, zx[0]), np.append(zy, zy[0])])
     xs, ys = x, y
-    if zone is not None:
+    overlaps = (
+        zone is not None
+        and (zone[:, 0].min() <= x.max() and zone[:, 0].max() >= x.min() and zone[:, 1].min() <= y.max())
+        and zone[:, 1].max() >= y.min()
+    )
+    if zone is not None and overlaps:  # the map shows the whole zone, unless it lies off the streets
         xs, ys = np.concatenate([x, zone[:, 0]]), np.concatenate([y, zone[:, 1]])
     pad = 0.02 * max(float(np.ptp(xs)), float(np.ptp(ys)), 1.0)
     extent = (float(xs.min()) - pad, float(xs.max()) + pad, float(ys.min()) - pad, float(ys.max()) + pad)
@@ -322,7 +327,7 @@ def plot_map(out: SimOutput, kpis: dict[str, Any] | None = None) -> Figure:
         bar = fig.colorbar(lines, ax=ax, shrink=0.6, pad=0.01, aspect=30, extend=extend)
         bar.set_label("riders on board, mean over the drives along the street")
         grey = "#555555"
-        for value in sorted({top, _nice_length(top / 4), 1}, reverse=True):
+        for value in sorted({top, max(1, int(_nice_length(top / 4))), 1}, reverse=True):
             w = 0.7 + 4.3 * math.sqrt(value / top)
             handles.append(
                 Line2D(

@@ -4,7 +4,9 @@ every plot written for a day without a zone and for a graph without coordinates.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -227,17 +229,27 @@ def test_map_is_slide_ready(real_day: SimOutput) -> None:
     assert len(fig.axes) == 2  # the map and the colour bar of the load
 
 
-def test_map_draws_the_zone(tmp_path: Path) -> None:
-    out = sample_day()
-    out.zone = ((37.497, 126.996), (37.497, 127.004), (37.503, 127.004), (37.503, 126.996))
+def test_map_draws_the_zone(real_day: SimOutput) -> None:
+    # a rectangle in the middle of Dongjak: 0.015 degrees of longitude, 0.018 of latitude
+    zone = ((37.490, 126.945), (37.490, 126.960), (37.508, 126.960), (37.508, 126.945))
+    out = dataclasses.replace(real_day, zone=zone)
     fig = plot_map(out)
     from matplotlib.patches import Polygon
 
     rings = [p for p in fig.axes[0].patches if isinstance(p, Polygon)]
     assert len(rings) == 2  # the fill and the dashed outline
     xy = rings[1].get_xy()
-    # the zone projected into the network's metres: about 700 m x 670 m around the ring
-    assert 600 < np.ptp(xy[:, 0]) < 800 and 600 < np.ptp(xy[:, 1]) < 750
+    # projected into the network's metres (UTM, a little rotated): sides of about 1.32 km
+    # east-west and 2.0 km north-south, among the streets
+    km_per_deg_lon = 111.32 * math.cos(math.radians(37.499))
+    sides = np.hypot(*np.diff(xy, axis=0).T)
+    assert sides[0] == pytest.approx(1000 * 0.015 * km_per_deg_lon, rel=0.01)
+    assert sides[1] == pytest.approx(1000 * 0.018 * 110.95, rel=0.01)
+    net = out.network
+    assert net.x_m.min() < xy[:, 0].min() < xy[:, 0].max() < net.x_m.max()
+    assert net.y_m.min() < xy[:, 1].min() < xy[:, 1].max() < net.y_m.max()
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "service zone" in labels and any("stops outside (not served)" in t for t in labels)
 
 
 def _hex_total(fig: Any, panel: int) -> float:
