@@ -929,7 +929,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate a service day from a scenario file",
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
-        'drives.csv and PNG plots into --out (a shared-taxi scenario, [service] kind = "shared_taxi": '
+        "drives.csv, GeoJSON for GIS tools (stops, zone, tracks, rides; on networks with lat/lon) and PNG "
+        "plots (map, heat maps, vehicles' day, occupancy, waits) into --out "
+        '(a shared-taxi scenario, [service] kind = "shared_taxi": '
         "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
         "of a bundled one "
         "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",

@@ -127,7 +127,8 @@ class SimOutput:
     """Everything one simulated day produced (input to :mod:`sim.kpi` and :mod:`sim.report`).
 
     ``network`` and ``stops`` are the :class:`routing.RoadNetwork` and :class:`routing.StopSet`
-    the day ran on (for maps); ``timings`` holds wall-clock seconds by phase (``setup``,
+    the day ran on and ``zone`` the service zone polygon (``(lat, lon)`` vertices, or ``None``
+    for no zone), for maps and GeoJSON; ``timings`` holds wall-clock seconds by phase (``setup``,
     ``compile``, ``run``, ...).
     """
 
@@ -141,6 +142,7 @@ class SimOutput:
     vehicles: list[VehicleRecord]
     network: Any = None
     stops: Any = None
+    zone: tuple[tuple[float, float], ...] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     #: what components of the day added (bus lines, journeys, ...), each under its own key

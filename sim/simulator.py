@@ -284,6 +284,7 @@ class Simulation:
             vehicles=list(self.vrec.values()),
             network=self.network,
             stops=self.stops,
+            zone=sc.service.zone,
             timings=dict(self.timings),
             meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": self._requests_total},
         )
