@@ -255,3 +255,7 @@ def test_the_command(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixtu
         main([*args[:2], "--served", "1.5"])
     assert info.value.code == 2
     assert "--served" in capsys.readouterr().err
+
+
+def test_days_on_ray_equal_days_in_process(tiny: Scenario, flat_runs: list[HourlyService]) -> None:
+    assert measure_flat(tiny, [1, 2, 3], [4], workers=2) == flat_runs
