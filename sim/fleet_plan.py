@@ -561,6 +561,9 @@ def plan_fleet(
     if not 1 <= rounds <= 20:
         raise FleetPlanError("rounds", f"got {rounds}", "1 .. 20")
     first, num = planning_hours(scenario)
+    if min(_check_hours(list(lengths), "lengths", 1, MAX_HOURS)) > num:  # checked before any day is simulated
+        raise FleetPlanError("lengths", f"no shift of {_span(list(lengths))} h fits in the {num} h from "
+                             f"{_clock(first)} to {_clock(first + num)}", f"lengths of at most {num} h")  # fmt: skip
     total = (len(sizes) + rounds) * len(seeds)
     done = 0
 
@@ -572,6 +575,9 @@ def plan_fleet(
     runs = measure_flat(scenario, sizes, seeds, workers=workers, progress=counted)
     done += len(sizes) * len(seeds)
     estimate = need_from_runs(sizes, runs, target)
+    if not any(estimate.need):
+        raise FleetPlanError("demand", f"no requests between {_clock(first)} and {_clock(first + num)}",
+                             "a day with requests")  # fmt: skip
     timings = {"flat_s": time.perf_counter() - t0}
     need = list(estimate.need)
     history: list[PlanRound] = []

@@ -259,3 +259,11 @@ def test_the_command(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixtu
 
 def test_days_on_ray_equal_days_in_process(tiny: Scenario, flat_runs: list[HourlyService]) -> None:
     assert measure_flat(tiny, [1, 2, 3], [4], workers=2) == flat_runs
+
+
+def test_shift_lengths_are_checked_before_any_day(tiny: Scenario) -> None:
+    seen: list[int] = []
+    with pytest.raises(FleetPlanError) as info:  # the tiny day plans 07:00 .. 10:00
+        plan_fleet(tiny, ServiceTarget(), sizes=[1], seeds=[4], lengths=[4, 5], progress=lambda d, t: seen.append(d))
+    assert info.value.field == "lengths" and "3 h from 07:00 to 10:00" in str(info.value)
+    assert seen == []
