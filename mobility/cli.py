@@ -532,14 +532,6 @@ def _whole_numbers(text: str) -> list[int]:
     return values
 
 
-def _seed_list(text: str) -> list[int]:
-    """``1,2,3``: seeds (each as ``--seed``)."""
-    seeds = [_seed(x.strip()) for x in text.split(",") if x.strip()]
-    if not seeds:
-        raise argparse.ArgumentTypeError(f"expected seeds such as 1,2,3, got {text!r}")
-    return seeds
-
-
 def _share(text: str) -> float:
     try:
         value = float(text)
@@ -620,8 +612,9 @@ def _add_fleet_plan_parser(sub: Any) -> None:
     )
     fp.add_argument(
         "--seeds",
-        type=_seed_list,
-        metavar="S,S,..",
+        type=_seed,
+        nargs="+",
+        metavar="N",
         help="seeds of the simulated days (default: the scenario's seed and the next)",
     )
     fp.add_argument(

@@ -476,13 +476,14 @@ def _span(lengths: Sequence[int]) -> str:
 
 # ---------------------------------------------------------------------------- the whole plan
 def default_sizes(vehicles: int) -> list[int]:
-    """Flat fleet sizes from five quarters of ``vehicles`` down by factors of 1.5 to one vehicle
-    (distinct; for 16 vehicles: 1, 2, 3, 4, 6, 9, 13, 20): finer where fleets are small."""
+    """Flat fleet sizes from five quarters of ``vehicles`` down by factors of 1.5 to one vehicle,
+    and ``vehicles`` itself (distinct; for 16 vehicles: 1, 2, 3, 4, 6, 9, 13, 16, 20): finer
+    where fleets are small."""
     top = max(2, math.ceil(1.25 * vehicles))
     sizes = {top}
     while (n := round(min(sizes) / 1.5)) >= 1 and n < min(sizes):
         sizes.add(n)
-    return sorted(sizes | {1})
+    return sorted(sizes | {1, vehicles})
 
 
 @dataclass(frozen=True)
@@ -508,6 +509,8 @@ class FleetPlanResult:
     seats: int
     wheelchair_places: int
     timings: dict[str, float] = field(default_factory=dict)
+    #: the scenario's own flat fleet size (None when its fleet has shifts)
+    scenario_vehicles: int | None = None
 
     @property
     def final(self) -> PlanRound:
@@ -611,6 +614,7 @@ def plan_fleet(
         scenario.fleet.seats,
         scenario.fleet.wheelchair_places,
         timings,
+        None if scenario.fleet.shifts else scenario.fleet.vehicles,
     )
 
 
@@ -624,13 +628,17 @@ def _min(x: float | None) -> str:
 
 
 def comparison_rows(result: FleetPlanResult) -> list[dict[str, Any]]:
-    """The flat fleet (if one met the target) and each round's shifts: served, p90 wait,
-    hours meeting the target, vehicles, vehicle-hours and vehicle-km per day."""
+    """The smallest flat fleet that met the target (if one did), the scenario's own flat fleet
+    (if simulated) and each round's shifts: served, p90 wait, hours meeting the target,
+    vehicles, vehicle-hours and vehicle-km per day."""
     rows = []
     flat = result.flat()
     if flat is not None:
         n, svc = flat
         rows.append(_row(f"flat {n} vehicles", n, svc, result.target))
+    own, est = result.scenario_vehicles, result.estimate
+    if own is not None and own in est.sizes and (flat is None or flat[0] != own):
+        rows.append(_row(f"flat {own} (the scenario's)", own, est.runs[est.sizes.index(own)], result.target))
     for k, rnd in enumerate(result.rounds):
         name = "planned shifts" if len(result.rounds) == 1 else f"shifts, round {k + 1}"
         if len(result.rounds) > 1 and rnd is result.final:
