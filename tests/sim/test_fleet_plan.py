@@ -267,3 +267,14 @@ def test_shift_lengths_are_checked_before_any_day(tiny: Scenario) -> None:
         plan_fleet(tiny, ServiceTarget(), sizes=[1], seeds=[4], lengths=[4, 5], progress=lambda d, t: seen.append(d))
     assert info.value.field == "lengths" and "3 h from 07:00 to 10:00" in str(info.value)
     assert seen == []
+
+
+def test_the_command_refuses_an_out_that_is_a_file_before_it_runs(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("")
+    assert main(["fleet-plan", "imod_jamsil", "--data-dir", str(data_dir), "--out", str(taken)]) == 2
+    captured = capsys.readouterr()
+    assert f"--out: {taken} is a file, not a folder" in captured.err
+    assert captured.out == ""
