@@ -629,28 +629,30 @@ def _min(x: float | None) -> str:
 
 def comparison_rows(result: FleetPlanResult) -> list[dict[str, Any]]:
     """The smallest flat fleet that met the target (if one did), the scenario's own flat fleet
-    (if simulated) and each round's shifts: served, p90 wait, hours meeting the target,
-    vehicles, vehicle-hours and vehicle-km per day."""
+    (if simulated) and each round's shifts: vehicles (one per shift), the most on duty at once
+    (the minibuses needed if a vehicle can do several shifts), served, p90 wait, hours meeting
+    the target, vehicle-hours and vehicle-km per day."""
     rows = []
     flat = result.flat()
     if flat is not None:
         n, svc = flat
-        rows.append(_row(f"flat {n} vehicles", n, svc, result.target))
+        rows.append(_row(f"flat {n} vehicles", n, n, svc, result.target))
     own, est = result.scenario_vehicles, result.estimate
     if own is not None and own in est.sizes and (flat is None or flat[0] != own):
-        rows.append(_row(f"flat {own} (the scenario's)", own, est.runs[est.sizes.index(own)], result.target))
+        rows.append(_row(f"flat {own} (the scenario's)", own, own, est.runs[est.sizes.index(own)], result.target))
     for k, rnd in enumerate(result.rounds):
         name = "planned shifts" if len(result.rounds) == 1 else f"shifts, round {k + 1}"
         if len(result.rounds) > 1 and rnd is result.final:
             name += " (chosen)"
-        rows.append(_row(name, rnd.plan.vehicles, rnd.service, result.target))
+        rows.append(_row(name, rnd.plan.vehicles, max(rnd.plan.on_duty), rnd.service, result.target))
     return rows
 
 
-def _row(name: str, vehicles: int, svc: HourlyService, target: ServiceTarget) -> dict[str, Any]:
+def _row(name: str, vehicles: int, peak: int, svc: HourlyService, target: ServiceTarget) -> dict[str, Any]:
     return {
         "fleet": name,
         "vehicles": vehicles,
+        "peak_on_duty": peak,
         "served": svc.total_served(),
         "p90_wait_s": svc.total_p90_wait_s(),
         "hours_met": f"{svc.hours_met(target)}/{svc.hours_with_requests()}",
@@ -701,11 +703,12 @@ def format_plan(result: FleetPlanResult) -> list[str]:
                  f"{'' if plan.optimal else ', not proven optimal'}):")  # fmt: skip
     for sh in plan.shifts:
         lines.append(f"  {_clock(sh.start_h)}-{_clock(sh.end_h)}  {sh.length_h:2d} h  x {sh.vehicles}")
-    lines.append(f"{'fleet':<26} {'vehicles':>8} {'served':>8} {'p90 wait':>9} {'hours met':>9} "
+    lines.append(f"{'fleet':<26} {'shifts':>6} {'peak':>4} {'served':>8} {'p90 wait':>9} {'hours met':>9} "
                  f"{'veh-h':>7} {'veh-km':>8}")  # fmt: skip
     for r in comparison_rows(result):
         lines.append(
-            f"{r['fleet']:<26} {r['vehicles']:>8} {_pct(r['served']):>8} {_min(r['p90_wait_s']):>5} min "
+            f"{r['fleet']:<26} {r['vehicles']:>6} {r['peak_on_duty']:>4} {_pct(r['served']):>8} "
+            f"{_min(r['p90_wait_s']):>5} min "
             f"{r['hours_met']:>9} {r['vehicle_hours']:>7.1f} {r['vehicle_km']:>8.1f}"
         )
     if result.met:
@@ -765,11 +768,13 @@ def plan_markdown(result: FleetPlanResult) -> str:
               "| start | end | hours | vehicles |", "|---|---|---:|---:|"]  # fmt: skip
     lines += [f"| {_clock(s.start_h)} | {_clock(s.end_h)} | {s.length_h} | {s.vehicles} |" for s in plan.shifts]
     lines += ["", "## Flat fleet and planned shifts, simulated (per day, seeds pooled)", "",
-              "| fleet | vehicles | served | p90 wait (min) | hours meeting the target | vehicle-hours | vehicle-km |",
-              "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+              "| fleet | vehicles (shifts) | peak on duty | served | p90 wait (min) | hours meeting the target | "
+              "vehicle-hours | vehicle-km |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in comparison_rows(result):
         lines.append(
-            f"| {r['fleet']} | {r['vehicles']} | {_pct(r['served'])} | {_min(r['p90_wait_s'])} | {r['hours_met']} | "
+            f"| {r['fleet']} | {r['vehicles']} | {r['peak_on_duty']} | {_pct(r['served'])} | "
+            f"{_min(r['p90_wait_s'])} | {r['hours_met']} | "
             f"{r['vehicle_hours']:.1f} | {r['vehicle_km']:.1f} |"
         )
     lines.append("")

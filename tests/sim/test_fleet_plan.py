@@ -232,7 +232,7 @@ def test_the_whole_plan_on_a_tiny_day(tiny: Scenario, tmp_path: Path, data_dir: 
     assert [(s.start_s, s.end_s, s.vehicles) for s in back.shifts] == [
         (s.start_h * H, s.end_h * H, s.vehicles) for s in plan.shifts
     ]
-    assert "| fleet | vehicles | served |" in files["markdown"].read_text()
+    assert "| fleet | vehicles (shifts) | peak on duty | served |" in files["markdown"].read_text()
 
 
 def test_the_command(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
