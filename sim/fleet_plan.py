@@ -778,6 +778,11 @@ def plan_markdown(result: FleetPlanResult) -> str:
             f"{r['vehicle_hours']:.1f} | {r['vehicle_km']:.1f} |"
         )
     lines.append("")
+    for k, rnd in enumerate(result.rounds):
+        missed = ", ".join(_clock(h) for h in rnd.missed) or "none"
+        lines.append(f"- round {k + 1}: {rnd.plan.vehicles} shifts, {rnd.plan.vehicle_hours} vehicle-hours; "
+                     f"hours that missed the target: {missed}")  # fmt: skip
+    lines.append("")
     if result.met:
         lines.append("The planned shifts met the target in every hour with requests.")
     else:
