@@ -835,7 +835,7 @@ def plot_plan(result: FleetPlanResult) -> Figure:
     top.set_title(f"Fleet by time of day — {result.scenario} ({result.target.describe()})")
     bottom.bar(hours + 0.5, [r["requests"] for r in rows], width=0.8, color="#8c8c8c")
     bottom.set_ylabel("requests / day")
-    bottom.set_xlabel("hour of requested time")
+    bottom.set_xlabel("hour of the day (requests and need counted by requested time)")
     bottom.set_xticks(edges[::2])
     bottom.set_xticklabels([_clock(int(h)) for h in edges[::2]], rotation=45, fontsize="small")
     return fig
