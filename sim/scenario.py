@@ -81,6 +81,9 @@ from matching.deployment import (
 )
 from matching.pooling import PoolingParams
 
+from .feeder import parse_feeder
+from .transit import parse_lines
+
 __all__ = [
     "SHARED_TAXI",
     "DemandSpec",
@@ -350,6 +353,8 @@ class Scenario:
             traffic=traffic,
             dispatch=dispatch,
             source=source,
+            lines=parse_lines(doc["lines"], base=base, data_dir=data_dir) if "lines" in doc else None,
+            feeder=parse_feeder(doc["feeder"], base=base, data_dir=data_dir) if "feeder" in doc else None,
         )
 
 

@@ -98,6 +98,14 @@ def scenario_components(scenario: Scenario) -> list[Component]:
     """The components the scenario's planning sections ask for (``[lines]``, ``[feeder]``,
     ``[semi_fixed]``, ``[subzones]``), in a fixed order; none for a plain I-MOD day."""
     out: list[Component] = []
+    if scenario.lines is not None:
+        from .transit import TransitLines
+
+        out.append(TransitLines(scenario.lines))
+    if scenario.feeder is not None:
+        from .feeder import FeederJourneys
+
+        out.append(FeederJourneys(scenario.feeder))
     return out
 
 
@@ -218,6 +226,7 @@ class Simulation:
             self._on_traffic(sc.start_s, None)
         self._requests_done = 0
         self._requests_total = len(self.demand)
+        self.now = sc.start_s  # components may call call_at / submit from attach
         for component in self.components:
             component.attach(self)
         handlers: dict[int, Callable[[int, Any], None]] = {
