@@ -16,9 +16,10 @@ Three steps (``mobility fleet-plan``; the method and its limits are in ``docs/fl
    vehicle-hours, then the number of vehicles (shifts), such that the vehicles on duty in
    every hour are at least its need.
 3. **Check by simulation** (:func:`plan_fleet`): the planned shifts run the same day (same
-   seeds); where an hour misses the target, its need goes up by one and the shifts are planned
-   again, for a few rounds. The smallest flat fleet that met the target in every hour is the
-   comparison.
+   seeds); where an hour misses the target, its need goes up by one (and the next hour's to at
+   least one) and the shifts are planned again, for a few rounds. The chosen round is the first
+   that meets the target in every hour, else the one that meets it in most hours. The smallest
+   flat fleet that met the target in every hour, and the scenario's own, are the comparison.
 
 "Served" is the share of requests the dispatcher accepted (not rejected): cancellations and
 no-shows are the riders' own, drawn independently of the fleet, so they do not count against
