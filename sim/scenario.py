@@ -82,6 +82,7 @@ from matching.deployment import (
 from matching.pooling import PoolingParams
 
 from .feeder import parse_feeder
+from .subzones import parse_subzones
 from .transit import parse_lines
 
 __all__ = [
@@ -214,7 +215,7 @@ class Scenario:
     lines: Any = None  # [lines]: bus lines run beside the DRT fleet (sim.transit)
     feeder: Any = None  # [feeder]: I-MOD legs to and from the bus lines (sim.transit)
     semi_fixed: Any = None  # [semi_fixed]: base routes with timed checkpoints (sim.semifixed)
-    subzones: Any = None  # [[subzones]]: the zone split, each part with its vehicles (sim.subzones)
+    subzones: Any = None  # [subzones]: the zone split, each part with its vehicles (sim.subzones)
 
     @property
     def network(self) -> NetworkSpec:
@@ -355,6 +356,7 @@ class Scenario:
             source=source,
             lines=parse_lines(doc["lines"], base=base, data_dir=data_dir) if "lines" in doc else None,
             feeder=parse_feeder(doc["feeder"], base=base, data_dir=data_dir) if "feeder" in doc else None,
+            subzones=parse_subzones(doc["subzones"], base=base, data_dir=data_dir) if "subzones" in doc else None,
         )
 
 

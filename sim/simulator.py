@@ -40,13 +40,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from matching import Offer, Rejection, Request, RideStatus, StopKind, fare_policy_from_name
-from matching.deployment import load_world, make_fleet
+from matching.deployment import ConfigError, load_world, make_fleet
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
 
 from .demand import DemandItem, generate
 from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
 from .scenario import Scenario
+from .subzones import SubzoneBackend, SubzoneJourneys
 from .traffic import TrafficModel
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ def scenario_components(scenario: Scenario) -> list[Component]:
         from .feeder import FeederJourneys
 
         out.append(FeederJourneys(scenario.feeder))
+    if scenario.subzones is not None:
+        out.append(SubzoneJourneys())
     return out
 
 
@@ -177,22 +180,29 @@ class Simulation:
         t0 = time.perf_counter()
         sc = self.scenario
         self.network, self.router, self.stops = load_world(sc.deployment)
-        self.fleet = make_fleet(sc.deployment, self.stops, self.seed)
         self.traffic = TrafficModel(self.network, sc.traffic)
-        self.dispatcher = Dispatcher(
-            self.network,
-            self.router,
-            self.stops,
-            self.fleet,
-            params=sc.service,
-            fares=fare_policy_from_name(sc.fare_policy),
-            seed=self.seed,
-        )
-        self.backend: Backend = (backend_factory or InProcessBackend)(self.dispatcher)
-        # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
-        self.demand: list[DemandItem] = generate(
-            sc, len(self.stops), seed=self.seed, in_zone=self.dispatcher.area.stop_in_zone
-        )
+        if sc.subzones is not None:  # a split zone: a dispatcher per sub-zone, behind one backend
+            if backend_factory is not None:
+                raise ConfigError("subzones", "a zone split into sub-zones runs in-process only (not with an engine)")
+            split = SubzoneBackend(sc.subzones, sc.deployment, self.network, self.router, self.stops, seed=self.seed)
+            self.fleet, self.dispatcher = split.fleet, split.dispatchers[0]
+            self.backend: Backend = split
+            in_zone = split.stop_zone >= 0  # the demand stays in the sub-zones
+        else:
+            self.fleet = make_fleet(sc.deployment, self.stops, self.seed)
+            self.dispatcher = Dispatcher(
+                self.network,
+                self.router,
+                self.stops,
+                self.fleet,
+                params=sc.service,
+                fares=fare_policy_from_name(sc.fare_policy),
+                seed=self.seed,
+            )
+            self.backend = (backend_factory or InProcessBackend)(self.dispatcher)
+            # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
+            in_zone = self.dispatcher.area.stop_in_zone
+        self.demand: list[DemandItem] = generate(sc, len(self.stops), seed=self.seed, in_zone=in_zone)
         self.timings["setup_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ run
