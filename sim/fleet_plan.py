@@ -556,6 +556,9 @@ def plan_fleet(
     target in every hour ends it early); ``progress(done, total)`` counts simulated days (the
     total assumes every round runs).
     """
+    if scenario.subzones is not None:  # their vehicles are per sub-zone, not [fleet]'s
+        raise FleetPlanError("subzones", "a split zone's vehicles are set per sub-zone, not by [fleet]",
+                             "a scenario without [subzones]")  # fmt: skip
     sizes = sorted(_check_hours(list(sizes) if sizes is not None else default_sizes(scenario.fleet.vehicles),
                                 "sizes", 1, 100_000))  # fmt: skip
     if len(set(sizes)) != len(sizes):

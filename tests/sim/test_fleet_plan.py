@@ -25,6 +25,7 @@ from sim.fleet_plan import (
 from sim.scenario import Scenario
 
 H = 3600
+REPO = Path(__file__).resolve().parents[2]
 
 
 def highs_vehicle_hours(need: list[int], lengths: range) -> float:
@@ -278,3 +279,10 @@ def test_the_command_refuses_an_out_that_is_a_file_before_it_runs(
     captured = capsys.readouterr()
     assert f"--out: {taken} is a file, not a folder" in captured.err
     assert captured.out == ""
+
+
+def test_a_split_zone_is_refused(data_dir: Path) -> None:
+    doc = Scenario.from_toml(REPO / "scenarios" / "imod_split_jamsil.toml", data_dir=data_dir)
+    with pytest.raises(FleetPlanError) as info:
+        plan_fleet(doc, ServiceTarget(), sizes=[1], seeds=[1])
+    assert info.value.field == "subzones"
