@@ -25,6 +25,15 @@ optional ``name``, default ``"imoa"``): its ``[pooling]`` table gives the rules 
 ``taxi0000``, ... as in the simulator's runs of the same scenario; it has no I-MOD service. A
 ``[pooling]`` table without ``[service] kind`` means the same. The I-MOD service is named by
 ``[service] name`` (default ``"imod"``).
+
+The I-MOD ``[fleet]`` is either one shift for every vehicle (``vehicles``, ``shift_start``,
+``shift_end``) or shift slots, each with its own vehicles (not both; :class:`FleetSpec`)::
+
+    [fleet]
+    seats = 16
+    shifts = [{ start = "06:00", end = "14:00", vehicles = 6 },
+              { start = "10:00", end = "20:00", vehicles = 4 }]
+
 :func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
 vehicles, whose depots lie in the service's zone (:func:`zone_stops`) as the simulator's demand
 does, so that neither is turned away for being outside it.
@@ -33,7 +42,7 @@ does, so that neither is turned away for being outside it.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,13 +151,91 @@ class StopsSpec:
     spacing_m: float = 300.0
 
 
+#: Most vehicles of an I-MOD fleet.
+MAX_VEHICLES = 100_000
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    """One shift slot of ``[fleet] shifts``: ``vehicles`` vehicles on duty from ``start_s`` to
+    ``end_s`` (service clock, seconds)."""
+
+    start_s: int
+    end_s: int
+    vehicles: int
+
+
 @dataclass(frozen=True)
 class FleetSpec:
+    """The ``[fleet]`` table of the I-MOD service.
+
+    Either one shift for the whole fleet (``vehicles`` vehicles from ``shift_start_s`` to
+    ``shift_end_s``), or ``shifts``, one :class:`ShiftSpec` per slot. With ``shifts``,
+    ``vehicles`` is their total and ``shift_start_s``/``shift_end_s`` the span from the earliest
+    start to the latest end (build it with :meth:`from_shifts`); :meth:`vehicle_shifts` gives
+    each vehicle's window either way.
+    """
+
     vehicles: int = 16
     seats: int = 16
     wheelchair_places: int = 1
     shift_start_s: int = 6 * 3600
     shift_end_s: int = 23 * 3600
+    shifts: tuple[ShiftSpec, ...] = ()
+
+    @classmethod
+    def from_shifts(cls, shifts: Sequence[ShiftSpec], *, seats: int = 16, wheelchair_places: int = 1) -> FleetSpec:
+        """A fleet of shift slots (at least one; each with ``end_s > start_s`` and a vehicle)."""
+        if not shifts:
+            raise ConfigError("fleet.shifts", "no shifts", "at least one { start, end, vehicles }")
+        for k, sh in enumerate(shifts):
+            if sh.end_s <= sh.start_s:
+                raise ConfigError(f"fleet.shifts[{k}].end", "the shift must end after it starts", "> its start")
+            if sh.vehicles < 1:
+                raise ConfigError(f"fleet.shifts[{k}].vehicles", f"got {sh.vehicles}", f"1 .. {MAX_VEHICLES}")
+        return cls(
+            vehicles=sum(sh.vehicles for sh in shifts),
+            seats=seats,
+            wheelchair_places=wheelchair_places,
+            shift_start_s=min(sh.start_s for sh in shifts),
+            shift_end_s=max(sh.end_s for sh in shifts),
+            shifts=tuple(shifts),
+        )
+
+    def vehicle_shifts(self) -> list[tuple[int, int]]:
+        """Each vehicle's shift ``(start_s, end_s)``, in fleet order (the slots' vehicles in
+        the order of ``shifts``; every vehicle's the same without them)."""
+        if not self.shifts:
+            return [(self.shift_start_s, self.shift_end_s)] * self.vehicles
+        return [(sh.start_s, sh.end_s) for sh in self.shifts for _ in range(sh.vehicles)]
+
+
+#: What one shift slot looks like, for error messages.
+SHIFT_EXAMPLE = '{ start = "06:00", end = "14:00", vehicles = 6 }'
+
+
+def _shifts(value: object) -> list[ShiftSpec]:
+    """``[fleet] shifts``: a list of ``{ start, end, vehicles }`` tables (times as ``parse_time``)."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError("fleet.shifts", f"got {value!r}", f"a list of {SHIFT_EXAMPLE}")
+    out = []
+    for k, table in enumerate(value):
+        section = f"fleet.shifts[{k}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(section, f"got {table!r}", SHIFT_EXAMPLE)
+        check_keys(table, {"start", "end", "vehicles"}, section)
+        for key in ("start", "end", "vehicles"):
+            if key not in table:
+                raise ConfigError(f"{section}.{key}", "missing", "start, end and vehicles in every shift")
+        start = parse_time(table["start"], f"{section}.start")
+        end = parse_time(table["end"], f"{section}.end")
+        if end <= start:
+            raise ConfigError(f"{section}.end", "the shift must end after it starts", f"> {section}.start")
+        out.append(ShiftSpec(start, end, integer(table, "vehicles", section, 1, 1, MAX_VEHICLES)))
+    total = sum(sh.vehicles for sh in out)
+    if total > MAX_VEHICLES:
+        raise ConfigError("fleet.shifts", f"{total} vehicles in all", f"at most {MAX_VEHICLES}")
+    return out
 
 
 #: The kinds of service a deployment may run.
@@ -379,18 +466,27 @@ class Deployment:
         imod, imod_name, taxis = _services(doc, sv, base=base, data_dir=data_dir)
         fl = doc.get("fleet", {})
         if imod:
-            check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
+            check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end", "shifts"}, "fleet")
         else:  # the [fleet] table is the taxis'; the dormant I-MOD side keeps its defaults
             fl = {}
-        fleet = FleetSpec(
-            vehicles=integer(fl, "vehicles", "fleet", 16, 1, 100_000),
-            seats=integer(fl, "seats", "fleet", 16, 1, 100),
-            wheelchair_places=integer(fl, "wheelchair_places", "fleet", 1, 0, 10),
-            shift_start_s=parse_time(fl.get("shift_start", default_shift[0]), "fleet.shift_start"),
-            shift_end_s=parse_time(fl.get("shift_end", default_shift[1]), "fleet.shift_end"),
-        )
-        if fleet.shift_end_s <= fleet.shift_start_s:
-            raise ConfigError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
+        seats = integer(fl, "seats", "fleet", 16, 1, 100)
+        wheelchair_places = integer(fl, "wheelchair_places", "fleet", 1, 0, 10)
+        if "shifts" in fl:  # shift slots instead of one shift for the whole fleet
+            both = next((k for k in ("vehicles", "shift_start", "shift_end") if k in fl), None)
+            if both is not None:
+                raise ConfigError(f"fleet.{both}", "the fleet has shifts: its vehicles and hours are theirs",
+                                  "either vehicles with shift_start and shift_end, or shifts")  # fmt: skip
+            fleet = FleetSpec.from_shifts(_shifts(fl["shifts"]), seats=seats, wheelchair_places=wheelchair_places)
+        else:
+            fleet = FleetSpec(
+                vehicles=integer(fl, "vehicles", "fleet", 16, 1, MAX_VEHICLES),
+                seats=seats,
+                wheelchair_places=wheelchair_places,
+                shift_start_s=parse_time(fl.get("shift_start", default_shift[0]), "fleet.shift_start"),
+                shift_end_s=parse_time(fl.get("shift_end", default_shift[1]), "fleet.shift_end"),
+            )
+            if fleet.shift_end_s <= fleet.shift_start_s:
+                raise ConfigError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
         service = ServiceParams.from_dict({k: v for k, v in sv.items() if k not in ("kind", "name")}, prefix="service.")
         fares = doc.get("fares", {})
         check_keys(fares, {"policy"}, "fares")
@@ -459,7 +555,11 @@ def zone_stops(deployment: Deployment, stops: StopSet) -> NDArray[np.bool_]:
 def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[VehicleState]:
     """Vehicles spread over the stops of the service's zone (:func:`zone_stops`; depots drawn
     without replacement where possible). Without a zone every stop may be a depot, and the draw
-    is the same as over the whole stop set."""
+    is the same as over the whole stop set.
+
+    One vehicle per shift slot (:meth:`FleetSpec.vehicle_shifts`): ids ``veh0000``, ... in the
+    order of ``[fleet] shifts``, each with its slot's shift; the depots are drawn as for a fleet
+    of one shift of the same size."""
     f = deployment.fleet
     rng = np.random.default_rng(seed)
     allowed = np.flatnonzero(zone_stops(deployment, stops))
@@ -470,8 +570,8 @@ def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[Vehicl
             seats=f.seats,
             wheelchair_places=f.wheelchair_places,
             depot_stop=int(depots[k]),
-            shift_start_s=f.shift_start_s,
-            shift_end_s=f.shift_end_s,
+            shift_start_s=start,
+            shift_end_s=end,
         )
-        for k in range(f.vehicles)
+        for k, (start, end) in enumerate(f.vehicle_shifts())
     ]

@@ -240,6 +240,7 @@ class Simulation:
         self.vtoken = {v.id: 0 for v in self.fleet}
         self.vbusy_until = {v.id: 0 for v in self.fleet}  # end of the service in progress
         self.varrived = {v.id: sc.start_s for v in self.fleet}  # when it reached where it is
+        self.vshift_start = {v.id: v.shift_start_s for v in self.fleet}  # nothing moves before
         self.pax_of: dict[str, int] = {}
         for item in self.demand:
             self._push(item.submit_s, REQUEST, item)
@@ -385,6 +386,12 @@ class Simulation:
         vid, token = payload
         if token != self.vtoken[vid] or self.vstate[vid] != "at_stop":
             return
+        if t < self.vshift_start[vid]:
+            # a ride booked ahead for a vehicle whose shift has not begun: it leaves its depot
+            # when the shift starts, as the dispatcher planned (telling the dispatcher it is
+            # on its way earlier would make it available before its shift)
+            self._schedule(vid, self.vshift_start[vid], SERVE)
+            return
         if t < self.vbusy_until[vid]:
             self._schedule(vid, self.vbusy_until[vid], SERVE)  # still boarding or alighting
             return
@@ -478,13 +485,17 @@ class Simulation:
         self._schedule(vid, t, SERVE)
 
     def _return_to_depots(self) -> None:
-        """At the end of the day every vehicle drives back to its depot (recorded)."""
+        """After the day every vehicle drives back to its depot (recorded): it leaves so as to be
+        there when its shift ends, or after its last stop if that was later."""
+        free_at = dict(self.vbusy_until)
+        for d in self.drives:
+            free_at[d.vehicle_id] = max(free_at[d.vehicle_id], d.arrive_s)
         for veh in self.fleet:
             here = self.vpos[veh.id]
             if here == veh.depot_stop:
                 continue
-            t = max(int(self.now), veh.shift_end_s)
             path = self.router.path(int(self.stops.node[here]), int(self.stops.node[veh.depot_stop]))
+            t = max(free_at[veh.id], veh.shift_end_s - path.travel_time_s)
             self.drives.append(
                 Drive(
                     veh.id,

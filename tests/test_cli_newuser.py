@@ -201,6 +201,7 @@ def test_every_out_option_is_checked(tmp_path: Path) -> None:
     """Every command with --out is one of those tested above."""
     commands = {path for path, action in _options(build_parser()) if action.dest == "out"}
     planning = {"plan design", "plan report"}  # tested in tests/test_cli_plan.py
+    planning |= {"fleet-plan"}  # tested in tests/sim/test_fleet_plan.py
     assert commands == {"demo", "simulate", "solve darp", "solve pdptw"} | planning | {f"bench {b}" for b in BENCH_ARGS}
 
 
