@@ -344,6 +344,12 @@ class Scenario:
             reoptimise_every_s=integer(dp, "reoptimise_every_s", "dispatch", 300, 0, DAY_S),
             reoptimise_iterations=integer(dp, "reoptimise_iterations", "dispatch", 30, 0, 1_000_000),
         )
+        if "subzones" in doc and deployment.fleet.shifts:
+            raise ScenarioError(
+                "fleet.shifts",
+                "a split zone's vehicles are its sub-zones' ([[subzones.zones]] vehicles), on the fleet's one shift",
+                "no shifts with [subzones]",
+            )
         return cls(
             name=name,
             description=str(sc.get("description", "")),

@@ -464,3 +464,17 @@ def test_the_command_line_prints_one_line_for_a_subzone_without_stops(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [err[0]] and err[0].startswith("mobility: error: subzones.zones[1].polygon: contains none of the")
+
+
+def test_shifts_and_subzones_together_are_refused_naming_the_field(data_dir: Path) -> None:
+    """A split zone's vehicles come from its sub-zones, all on the fleet's one shift: [fleet]
+    shifts would be silently dropped, so the file is refused."""
+    import tomllib
+
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "imod_split_jamsil.toml"
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    for key in ("vehicles", "shift_start", "shift_end"):
+        doc.get("fleet", {}).pop(key, None)
+    doc.setdefault("fleet", {})["shifts"] = [{"start": "06:00", "end": "14:00", "vehicles": 2}]
+    with pytest.raises(ConfigError, match=r"^fleet\.shifts: .*subzones"):
+        Scenario.from_dict(doc, base=path.parent, data_dir=data_dir)
