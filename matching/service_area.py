@@ -20,7 +20,6 @@ in the network's metric projection.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -219,20 +218,7 @@ class ServiceArea:
         #: Whether each stop lies in the zone (all ``True`` without a zone); only these are served.
         self.stop_in_zone: NDArray[np.bool_] = in_zone
         self._zone_stop_index = np.flatnonzero(in_zone).astype(np.int64)
-        self._zone_stops = (
-            stops
-            if in_zone.all()
-            else dataclasses.replace(
-                stops,
-                node=stops.node[in_zone],
-                x_m=stops.x_m[in_zone],
-                y_m=stops.y_m[in_zone],
-                lat=stops.lat[in_zone],
-                lon=stops.lon[in_zone],
-                source=stops.source[in_zone],
-                osm_id=stops.osm_id[in_zone],
-            )
-        )
+        self._zone_stops = stops if in_zone.all() else stops.subset(in_zone)
 
     @property
     def num_stops(self) -> int:

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import Offer, Rejection, Request, RideStatus, StopKind, fare_policy_from_name
+from matching import Offer, Rejection, Request, RideStatus, StopKind
 from matching.deployment import load_world, make_fleet
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
@@ -177,13 +177,18 @@ class Simulation:
             self.stops,
             self.fleet,
             params=sc.service,
-            fares=fare_policy_from_name(sc.fare_policy),
+            fares=sc.deployment.fares(),
             seed=self.seed,
         )
         self.backend: Backend = (backend_factory or InProcessBackend)(self.dispatcher)
         # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
         self.demand: list[DemandItem] = generate(
-            sc, len(self.stops), seed=self.seed, in_zone=self.dispatcher.area.stop_in_zone
+            sc,
+            len(self.stops),
+            seed=self.seed,
+            in_zone=self.dispatcher.area.stop_in_zone,
+            network=self.network,
+            stops=self.stops,
         )
         self.timings["setup_s"] = time.perf_counter() - t0
 
@@ -251,7 +256,12 @@ class Simulation:
             network=self.network,
             stops=self.stops,
             timings=dict(self.timings),
-            meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": self._requests_total},
+            meta={
+                "vehicles": len(self.fleet),
+                "stops": len(self.stops),
+                "requests": self._requests_total,
+                "currency": sc.deployment.currency,
+            },
         )
         for component in self.components:
             component.finish(self, output)
