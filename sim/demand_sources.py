@@ -378,7 +378,10 @@ def clock_time(text: str, *, replay: str, utc_offset_s: int = 0) -> int:
         except ValueError:
             raise ValueError(f"{text!r} is not a date-time (ISO 8601), a timestamp or HH:MM") from None
         return moment.hour * 3600 + moment.minute * 60 + moment.second
-    return parse_time(text, "time") % DAY_S
+    try:
+        return parse_time(text, "time") % DAY_S
+    except ValueError:
+        raise ValueError(f"{text!r} is not a unix timestamp, a date-time (ISO 8601) or HH:MM") from None
 
 
 def on_the_day(t: int, start_s: int, end_s: int) -> int:
