@@ -232,7 +232,10 @@ def _from_trips(
             raise ScenarioError("demand.transplant", "moves points; this trip file gives stops")
         if network is None or not network.has_lat_lon:
             raise ScenarioError("demand.transplant", "needs a network with lat/lon to map the trips onto")
-        trips = transplant(trips, _zone_box(zone, network))
+        trips, trimmed = transplant(trips, _zone_box(zone, network), trim=spec.transplant_trim)
+        if trimmed:
+            log.warning("demand.transplant_trim: %d of the %d trips of %s have an end outside the trimmed box; "
+                        "left out", trimmed, trimmed + len(trips), path)  # fmt: skip
     if spec.replay == "time_of_day":
         hours = (trips.time_s >= scenario.start_s) & (trips.time_s < scenario.end_s)
         if not hours.all():

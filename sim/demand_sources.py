@@ -15,7 +15,8 @@ no-show); here the places and times come from:
   ``HH:MM``); optional ``sample`` (share kept at random) and ``limit`` (most trips kept, drawn
   at random); rows without coordinates and unreadable rows are counted and skipped with a
   warning naming the first; ``transplant`` maps the file's bounding box onto the zone's
-  (synthetic: a real day's timing and spatial pattern replayed on another map);
+  (synthetic: a real day's timing and spatial pattern replayed on another map;
+  ``transplant_trim`` takes the box between quantiles instead, leaving outliers out);
 * **OD tables** (``kind = "od"``) — :func:`read_od`: ``origin_stop, destination_stop, hour,
   count`` rows (stops by their id in the stop file, else by index), each count drawn as
   Poisson arrivals within its hour, or exactly ``count`` riders with ``exact = true``.
@@ -495,21 +496,38 @@ def bounding_box(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> tuple[fl
     return float(lat[ok].min()), float(lat[ok].max()), float(lon[ok].min()), float(lon[ok].max())
 
 
-def transplant(trips: TripRows, target: tuple[float, float, float, float]) -> TripRows:
+def transplant(
+    trips: TripRows, target: tuple[float, float, float, float], *, trim: float = 0.0
+) -> tuple[TripRows, int]:
     """The trips with their points mapped affinely from the bounding box of all their points
     onto ``target`` (``lat_min, lat_max, lon_min, lon_max``), each axis scaled on its own: a
     synthetic transfer of a city's trips onto another map (a flat source axis maps to the
-    target's middle)."""
+    target's middle), and how many trips were left out.
+
+    With ``trim`` > 0 the source box is the ``trim`` .. ``1 - trim`` quantiles of the points on
+    each axis instead of their extremes, so that a few outlying trips (an airport far out) do
+    not shrink the city's centre onto a corner of the target; trips with an end outside that
+    box are left out.
+    """
     lat = np.concatenate([trips.origin_lat, trips.destination_lat])
     lon = np.concatenate([trips.origin_lon, trips.destination_lon])
-    src = bounding_box(lat, lon)
+    if trim > 0:
+        src = (*np.quantile(lat, [trim, 1 - trim]).tolist(), *np.quantile(lon, [trim, 1 - trim]).tolist())
+        inside = np.ones(len(trips), dtype=bool)
+        for la, lo in ((trips.origin_lat, trips.origin_lon), (trips.destination_lat, trips.destination_lon)):
+            inside &= (la >= src[0]) & (la <= src[1]) & (lo >= src[2]) & (lo <= src[3])
+        trips = trips.select(inside)
+        left_out = int(np.count_nonzero(~inside))
+    else:
+        src = bounding_box(lat, lon)
+        left_out = 0
 
     def axis(v: NDArray[np.float64], lo: float, hi: float, tlo: float, thi: float) -> NDArray[np.float64]:
         if hi <= lo:
             return np.full_like(v, 0.5 * (tlo + thi))
         return np.clip(tlo + (v - lo) * ((thi - tlo) / (hi - lo)), tlo, thi)
 
-    return TripRows(
+    moved = TripRows(
         trips.line,
         trips.time_s,
         trips.origin_stop,
@@ -521,6 +539,7 @@ def transplant(trips: TripRows, target: tuple[float, float, float, float]) -> Tr
         trips.passengers,
         trips.rider_class,
     )
+    return moved, left_out
 
 
 def thin(n: int, rng: np.random.Generator, *, sample: float, limit: int | None) -> NDArray[np.bool_]:

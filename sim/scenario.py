@@ -59,7 +59,7 @@ no_show_probability = 0.02
 # addresses:  weights = "road_length" (default) or "people.csv" / "blocks.geojson",
 #             columns = { lat = "y", lon = "x", weight = "population" }
 # trips:      path = "demand/chicago_taxi_sample.csv", replay = "time_of_day", sample = 0.5,
-#             limit = 400, transplant = true, utc_offset_h = 0,
+#             limit = 400, transplant = true, transplant_trim = 0.05, utc_offset_h = 0,
 #             columns = { time = "trip_start_timestamp", origin_lat = "pickup_latitude", ... }
 # od:         path = "od.csv" (origin_stop, destination_stop, hour, count), exact = false, scale = 1
 
@@ -200,6 +200,7 @@ class DemandSpec:
     sample: float = 1.0  # trips: share of the trips kept, at random
     limit: int | None = None  # trips: most trips kept, drawn at random
     transplant: bool = False  # trips: the file's bounding box mapped onto the zone's (synthetic)
+    transplant_trim: float = 0.0  # trips: the box between these quantiles instead (outliers left out)
     exact: bool = False  # od: exactly the counts, not Poisson draws
     scale: float = 1.0  # od: counts multiplied by this
 
@@ -215,6 +216,7 @@ DEMAND_KIND_KEYS: dict[str, tuple[str, ...]] = {
     "sample": ("trips",),
     "limit": ("trips",),
     "transplant": ("trips",),
+    "transplant_trim": ("trips",),
     "exact": ("od",),
     "scale": ("od",),
 }
@@ -273,6 +275,9 @@ def _demand_sources(dm: Mapping[str, Any], kind: str, *, base: Path | None, data
     out["sample"] = float(sample)
     out["limit"] = integer(dm, "limit", "demand", 1, 1, 10_000_000) if "limit" in dm else None
     out["transplant"] = _flag(dm, "transplant", False)
+    out["transplant_trim"] = number(dm, "transplant_trim", "demand", 0.0, 0.0, 0.4)
+    if "transplant_trim" in dm and not out["transplant"]:
+        raise ScenarioError("demand.transplant_trim", "only with transplant = true")
     out["exact"] = _flag(dm, "exact", False)
     out["scale"] = number(dm, "scale", "demand", 1.0, 0.0, 1000.0)
     return out

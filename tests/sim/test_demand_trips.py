@@ -236,3 +236,18 @@ def test_a_renamed_column_missing_from_the_file_is_named(data_dir: Path, city: A
         replay(data_dir, city, columns={**CHICAGO_COLUMNS, "time": "start_time"})
     assert err.value.field == "demand.columns.time"
     assert "'start_time'" in str(err.value)
+
+
+def test_transplant_trim_leaves_the_outliers_out(data_dir: Path, city: Any, caplog: pytest.LogCaptureFixture) -> None:
+    full = replay(data_dir, city, transplant=True)
+    trimmed = replay(data_dir, city, transplant=True, transplant_trim=0.05)
+    assert 0.5 * len(full) < len(trimmed) < len(full)
+    assert {it.request.id for it in trimmed} < {it.request.id for it in full}
+    assert "have an end outside the trimmed box" in caplog.text
+    lat = np.array([v for it in trimmed for v in (it.request.origin_lat, it.request.destination_lat)])
+    assert city.lat.min() <= lat.min() and lat.max() <= city.lat.max()
+    # the trimmed box is smaller, so the centre spreads wider: the points' spread grows
+    lat_full = np.array([v for it in full for v in (it.request.origin_lat, it.request.destination_lat)])
+    assert lat.std() > 1.5 * lat_full.std()
+    with pytest.raises(ConfigError, match=r"demand\.transplant_trim"):
+        scenario(data_dir, {"path": CHICAGO, "transplant_trim": 0.05})
