@@ -137,7 +137,10 @@ def generate(
     stop_ids = stops.index_of_ids() if stops is not None else {}
     if spec.kind == "trips":
         assert spec.path is not None
-        return _from_trips(spec.path, scenario, rng, num_stops, zone, network=network, stop_ids=stop_ids)
+        run_seed = scenario.seed if seed is None else seed
+        return _from_trips(
+            spec.path, scenario, rng, num_stops, zone, network=network, stop_ids=stop_ids, sample_seed=run_seed
+        )
     if spec.kind == "od":
         assert spec.path is not None
         return _from_od(spec.path, scenario, rng, num_stops, zone, stop_ids=stop_ids)
@@ -212,6 +215,7 @@ def _from_trips(
     *,
     network: Any = None,
     stop_ids: Mapping[str, int] | None = None,
+    sample_seed: int = 0,
 ) -> list[DemandItem]:
     """The trips of a trip file (:func:`sim.demand_sources.read_trips`), thinned, transplanted
     and kept to the zone (and, replayed by time of day, to the simulated hours)."""
@@ -243,7 +247,7 @@ def _from_trips(
                      int(np.count_nonzero(~hours)), len(trips), path)  # fmt: skip
         trips = trips.select(hours)
     if spec.sample < 1.0 or spec.limit is not None:
-        trips = trips.select(thin(len(trips), np.random.default_rng([scenario.seed, 7]), sample=spec.sample,
+        trips = trips.select(thin(len(trips), np.random.default_rng([sample_seed, 7]), sample=spec.sample,
                                   limit=spec.limit))  # fmt: skip
     outside = 0
     items = []

@@ -251,3 +251,9 @@ def test_transplant_trim_leaves_the_outliers_out(data_dir: Path, city: Any, capl
     assert lat.std() > 1.5 * lat_full.std()
     with pytest.raises(ConfigError, match=r"demand\.transplant_trim"):
         scenario(data_dir, {"path": CHICAGO, "transplant_trim": 0.05})
+
+
+def test_the_run_seed_draws_the_sample(data_dir: Path, city: Any) -> None:
+    sc = scenario(data_dir, {"path": CHICAGO, "replay": "time_of_day", "columns": CHICAGO_COLUMNS, "limit": 50})
+    ids = [{it.request.id for it in generate(sc, 10, seed=s, network=city)} for s in (4, 4, 5)]
+    assert ids[0] == ids[1] != ids[2]
