@@ -75,22 +75,29 @@ REPLAY_MODES = ("clock", "time_of_day")
 # ------------------------------------------------------------------------------ bad rows
 @dataclass
 class RowProblems:
-    """Rows of a file left out, by reason, with the first of each (file line and words)."""
+    """Rows (or features) of a file left out, by reason, with the first of each (where, in words).
+
+    ``key`` is the scenario key that named the file; ``unit`` what a row is called
+    (``"line"`` for CSV files, ``"feature"`` for GeoJSON).
+    """
 
     path: Path
+    key: str = "demand.path"
+    unit: str = "line"
     counts: dict[str, int] = field(default_factory=dict)
     first: dict[str, str] = field(default_factory=dict)
 
-    def add(self, reason: str, line: int, detail: str = "") -> None:
+    def add(self, reason: str, where: int, detail: str = "") -> None:
         self.counts[reason] = self.counts.get(reason, 0) + 1
         if reason not in self.first:
-            self.first[reason] = f"line {line}" + (f": {detail}" if detail else "")
+            self.first[reason] = f"{self.unit} {where}" + (f": {detail}" if detail else "")
 
     def warn(self, total: int) -> None:
         """One warning per reason: how many of the ``total`` rows, and the first."""
+        rows = "features" if self.unit == "feature" else "rows"
         for reason, count in self.counts.items():
-            log.warning("demand.path: %d of the %d rows of %s %s; skipped (first: %s)", count, total, self.path,
-                        reason, self.first[reason])  # fmt: skip
+            log.warning("%s: %d of the %d %s of %s %s; skipped (first: %s)", self.key, count, total, rows,
+                        self.path, reason, self.first[reason])  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ CSV helpers
@@ -189,7 +196,7 @@ def read_weight_layer(path: Path, columns: Mapping[str, str]) -> WeightLayer:
             raise ConfigError(field_name, f"{path} has no {name} column ({', '.join(wanted)}); "
                               f"its header is {', '.join(header)}")  # fmt: skip
         cols[name] = header.index(found)
-    problems = RowProblems(path)
+    problems = RowProblems(path, "demand.weights")
     lat, lon, weight = [], [], []
     for line, row in rows:
         try:
@@ -219,24 +226,24 @@ def _geojson_layer(path: Path, columns: Mapping[str, str]) -> WeightLayer:
     if not isinstance(features, list):
         raise ConfigError("demand.weights", f"{path} is not a GeoJSON FeatureCollection (no 'features' list)")
     names = (columns["weight"],) if "weight" in columns else LAYER_COLUMNS["weight"]
-    problems = RowProblems(path)
+    problems = RowProblems(path, "demand.weights", "feature")
     lat, lon, pw, polygons, qw = [], [], [], [], []
     for k, feature in enumerate(features):
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         props = (feature.get("properties") if isinstance(feature, dict) else None) or {}
         kind = geometry.get("type") if isinstance(geometry, dict) else None
         if kind not in ("Point", "Polygon", "MultiPolygon"):
-            problems.add("are neither Points nor Polygons", k, f"feature {k} is {kind}")
+            problems.add("are neither Points nor Polygons", k, f"a {kind}")
             continue
         key = next((name for name in names if name in props), None)
         value = props.get(key) if key else None
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            problems.add(f"have no weight ({' or '.join(names)} >= 0)", k, f"feature {k}: {value!r}")
+            problems.add(f"have no weight ({' or '.join(names)} >= 0)", k, repr(value))
             continue
         try:
             geom = shape(geometry)
         except Exception as exc:  # shapely raises several kinds on bad geometry
-            problems.add("have unreadable geometry", k, f"feature {k}: {exc}")
+            problems.add("have unreadable geometry", k, str(exc))
             continue
         if kind == "Point":
             lon.append(geom.x)

@@ -116,7 +116,8 @@ def test_population_polygons_hold_every_point_and_share_by_population(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     layer = read_weight_layer(write_layer(tmp_path / "blocks.geojson"), {})
-    assert "1 of the 3 rows" in caplog.text and "feature 2" in caplog.text  # the one without a population
+    assert "demand.weights: 1 of the 3 features" in caplog.text  # the one without a population
+    assert "(first: feature 2: None)" in caplog.text
     lat, lon = layer_points(layer, 8000, np.random.default_rng(3))
     west = Polygon(square(37.50, 127.00, 0.01))
     east = Polygon(square(37.50, 127.02, 0.01))
