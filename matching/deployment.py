@@ -36,7 +36,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -360,7 +360,7 @@ class Deployment:
     imod_name: str = DEFAULT_IMOD_NAME
     taxi_services: tuple[TaxiServiceSpec, ...] = ()
     #: the fare policy's fields set by ``[fares]`` (the others keep their defaults)
-    fare_options: Mapping[str, int] = field(default_factory=dict)
+    fare_options: tuple[tuple[str, int], ...] = ()
     #: ``[fares] currency``: what the fares are counted in (ISO 4217 code; smallest unit)
     currency: str = DEFAULT_CURRENCY
 
@@ -440,7 +440,7 @@ class Deployment:
             imod=imod,
             imod_name=imod_name,
             taxi_services=taxis,
-            fare_options=fare_options,
+            fare_options=tuple(sorted(fare_options.items())),
             currency=currency,
         )
 
