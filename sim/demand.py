@@ -340,24 +340,32 @@ def _from_od(
 
 
 def address_points(
-    scenario: Scenario, network: Any, n: int, rng: np.random.Generator
+    scenario: Scenario, network: Any, n: int, rng: np.random.Generator, *, weights: str | Path | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``n`` address points (lat, lon) of the scenario's ``[demand] weights`` inside its zone."""
+    """``n`` address points (lat, lon) drawn with ``weights`` (default: the scenario's
+    ``[demand] weights``; ``"road_length"`` or a layer file) inside its zone."""
     spec = scenario.demand
     zone = scenario.service.zone
-    if spec.weights == "road_length":
+    weights = spec.weights if weights is None else weights
+    if weights == "road_length":
         return road_points(network, n, rng, zone=zone)
-    return layer_points(read_weight_layer(Path(spec.weights), spec.columns), n, rng, zone=zone)
+    return layer_points(read_weight_layer(Path(weights), spec.columns), n, rng, zone=zone)
 
 
 def _from_addresses(scenario: Scenario, rng: np.random.Generator, network: Any) -> list[DemandItem]:
-    """``total`` door-to-stop trips between address points (:func:`address_points`; origins
-    and destinations drawn independently), at times from the profile."""
+    """``total`` door-to-stop trips between address points (:func:`address_points`), origins
+    with ``weights`` and destinations with ``destination_weights`` (the same layer by default),
+    drawn independently, at times from the profile."""
     if network is None:
         raise ScenarioError("demand.kind", "addresses need the road network (generate(..., network=...))")
     spec = scenario.demand
     n = spec.total
-    lat, lon = address_points(scenario, network, 2 * n, rng)
+    if spec.destination_weights is None:
+        lat, lon = address_points(scenario, network, 2 * n, rng)
+    else:
+        o_lat, o_lon = address_points(scenario, network, n, rng)
+        d_lat, d_lon = address_points(scenario, network, n, rng, weights=spec.destination_weights)
+        lat, lon = np.concatenate([o_lat, d_lat]), np.concatenate([o_lon, d_lon])
     times = _draw_times(rng, spec.profile, n, scenario.start_s, scenario.end_s)
     items = []
     for k in range(n):

@@ -57,6 +57,7 @@ wheelchair_share = 0.01
 cancel_probability = 0.03
 no_show_probability = 0.02
 # addresses:  weights = "road_length" (default) or "people.csv" / "blocks.geojson",
+#             destination_weights = "jobs.geojson" (default: as weights),
 #             columns = { lat = "y", lon = "x", weight = "population" }
 # trips:      path = "demand/chicago_taxi_sample.csv", replay = "time_of_day", sample = 0.5,
 #             limit = 400, transplant = true, transplant_trim = 0.05, utc_offset_h = 0,
@@ -192,6 +193,8 @@ class DemandSpec:
     no_show_probability: float = 0.02
     #: addresses: "road_length" or a weight layer file (CSV or GeoJSON; :mod:`sim.demand_sources`)
     weights: str | Path = "road_length"
+    #: addresses: the destinations' layer (jobs, shops: land use), if not ``weights``
+    destination_weights: str | Path | None = None
     #: the file's column names by ours (trips, od, a CSV layer; a GeoJSON layer's weight property)
     columns: dict[str, str] = field(default_factory=dict)
     #: trips: "clock" (times on the service clock) or "time_of_day" (dates folded onto the day)
@@ -210,6 +213,7 @@ DEMAND_KINDS = ("profile", "trips", "reqs", "addresses", "od")
 #: Keys of ``[demand]`` that only some kinds take.
 DEMAND_KIND_KEYS: dict[str, tuple[str, ...]] = {
     "weights": ("addresses",),
+    "destination_weights": ("addresses",),
     "columns": ("trips", "od", "addresses"),
     "replay": ("trips",),
     "utc_offset_h": ("trips",),
@@ -251,13 +255,19 @@ def _demand_sources(dm: Mapping[str, Any], kind: str, *, base: Path | None, data
         if key in dm and kind not in kinds:
             raise ScenarioError(f"demand.{key}", f"not used by demand kind {kind!r}", f"kind {', '.join(kinds)}")
     out: dict[str, Any] = {}
-    weights = dm.get("weights", "road_length")
-    if not isinstance(weights, str) or not weights:
-        raise ScenarioError("demand.weights", f"got {weights!r}", '"road_length" or a CSV / GeoJSON file')
-    if weights != "road_length":
-        if not weights.lower().endswith((".csv", ".geojson", ".json", ".txt")):
-            raise ScenarioError("demand.weights", f"got {weights!r}", '"road_length", or a .csv or .geojson file')
-        out["weights"] = locate(weights, "demand.weights", base=base, data_dir=data_dir)
+    for key in ("weights", "destination_weights"):
+        if key not in dm:
+            continue
+        weights = dm[key]
+        allowed = '"road_length", or a .csv or .geojson file'
+        if not isinstance(weights, str) or not weights:
+            raise ScenarioError(f"demand.{key}", f"got {weights!r}", allowed)
+        if weights == "road_length":
+            out[key] = weights
+        elif weights.lower().endswith((".csv", ".geojson", ".json", ".txt")):
+            out[key] = locate(weights, f"demand.{key}", base=base, data_dir=data_dir)
+        else:
+            raise ScenarioError(f"demand.{key}", f"got {weights!r}", allowed)
     columns = dm.get("columns", {})
     if not isinstance(columns, Mapping) or not all(isinstance(v, str) and v for v in columns.values()):
         raise ScenarioError("demand.columns", f"got {columns!r}", 'a table of column names, e.g. { time = "start" }')

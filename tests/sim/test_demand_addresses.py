@@ -9,6 +9,7 @@ from the riders' points and their stops.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,8 @@ def test_addresses_need_the_network(tmp_path: Path) -> None:
         ({"kind": "addresses", "replay": "time_of_day"}, "demand.replay"),
         ({"kind": "addresses", "path": "grid.osm"}, "demand.path"),
         ({"kind": "profile", "weights": "road_length"}, "demand.weights"),
+        ({"kind": "addresses", "destination_weights": "jobs.shp"}, "demand.destination_weights"),
+        ({"kind": "trips", "path": "grid.osm", "destination_weights": "road_length"}, "demand.destination_weights"),
         ({"kind": "random"}, "demand.kind"),
     ],
 )
@@ -242,3 +245,22 @@ def test_bad_address_demand_names_the_field(tmp_path: Path, demand: dict[str, An
         grid_scenario(tmp_path, demand)
     assert err.value.field == field
     assert "\n" not in str(err.value)
+
+
+def test_destinations_from_their_own_layer(tmp_path: Path) -> None:
+    from matching.deployment import load_world
+
+    grid_osm(tmp_path / "grid.osm")
+    (tmp_path / "jobs.csv").write_text(
+        "lat,lon,weight\n{:.6f},{:.6f},1\n{:.6f},{:.6f},4\n".format(*grid_lat_lon(1, 1), *grid_lat_lon(4, 3)),
+        encoding="utf-8",
+    )
+    sc = grid_scenario(tmp_path, {"kind": "addresses", "total": 400, "destination_weights": "jobs.csv"})
+    net, _, stops = load_world(sc.deployment)
+    items = generate(sc, len(stops), network=net, stops=stops)
+    dest = Counter((round(it.request.destination_lat, 6), round(it.request.destination_lon, 6)) for it in items)
+    jobs = {tuple(round(v, 6) for v in grid_lat_lon(1, 1)), tuple(round(v, 6) for v in grid_lat_lon(4, 3))}
+    assert set(dest) == jobs
+    assert dest[tuple(round(v, 6) for v in grid_lat_lon(4, 3))] / 400 == pytest.approx(0.8, abs=0.06)
+    origins = {(it.request.origin_lat, it.request.origin_lon) for it in items}
+    assert len(origins) == 400  # along the roads: all different
