@@ -21,7 +21,6 @@ in the network's metric projection.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -222,20 +221,7 @@ class ServiceArea:
         #: Where riders may board and alight (None: every stop of the zone; see :meth:`with_boarding_stops`).
         self.boarding: NDArray[np.bool_] | None = None
         self._zone_stop_index = np.flatnonzero(in_zone).astype(np.int64)
-        self._zone_stops = (
-            stops
-            if in_zone.all()
-            else dataclasses.replace(
-                stops,
-                node=stops.node[in_zone],
-                x_m=stops.x_m[in_zone],
-                y_m=stops.y_m[in_zone],
-                lat=stops.lat[in_zone],
-                lon=stops.lon[in_zone],
-                source=stops.source[in_zone],
-                osm_id=stops.osm_id[in_zone],
-            )
-        )
+        self._zone_stops = stops if in_zone.all() else stops.subset(in_zone)
 
     def with_boarding_stops(self, stops: Sequence[int]) -> ServiceArea:
         """This area with boarding and alighting limited to ``stops`` (stop indices; a fixed line's
@@ -257,16 +243,7 @@ class ServiceArea:
         area = copy.copy(self)
         area.boarding = allowed
         area._zone_stop_index = np.flatnonzero(allowed).astype(np.int64)
-        area._zone_stops = dataclasses.replace(
-            self.stops,
-            node=self.stops.node[allowed],
-            x_m=self.stops.x_m[allowed],
-            y_m=self.stops.y_m[allowed],
-            lat=self.stops.lat[allowed],
-            lon=self.stops.lon[allowed],
-            source=self.stops.source[allowed],
-            osm_id=self.stops.osm_id[allowed],
-        )
+        area._zone_stops = self.stops.subset(allowed)
         return area
 
     @property

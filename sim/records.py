@@ -2,7 +2,8 @@
 
 These are the simulator's raw output; :mod:`sim.kpi` turns them into the KPIs and
 :mod:`sim.report` into files and plots. Times are seconds on the service clock, distances
-metres, money KRW.
+metres, money whole numbers in the smallest unit of the scenario's currency (won by default;
+``fare_krw`` keeps its name whatever the currency, given by ``SimOutput.meta["currency"]``).
 """
 
 from __future__ import annotations

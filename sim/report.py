@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from matching import DEFAULT_CURRENCY, format_money
+
 from .geo import clock, ride_coordinates, write_geojson
 from .kpi import compute_kpis, rejection_warnings, validate
 from .records import RideRecord, SimOutput
@@ -198,6 +200,17 @@ def _percent(share: float | None) -> str:
     return "–" if share is None else f"{100 * share:.1f} %"
 
 
+def _walk(kpis: dict[str, Any], stat: str) -> float | None:
+    """A statistic of the riders' walks to and from their stops (``None`` without rides)."""
+    total = kpis["walking"].get("total")
+    return None if total is None else total[stat]
+
+
+def _money(revenue: dict[str, Any]) -> str:
+    """The day's fare revenue in its currency (``1,800 KRW``, ``2.50 EUR``)."""
+    return format_money(revenue["fare_krw"], revenue.get("currency", DEFAULT_CURRENCY))
+
+
 def format_summary(kpis: dict[str, Any]) -> str:
     """A few lines of the main KPIs of :func:`sim.kpi.compute_kpis` for a terminal, then a
     ``warning`` line per rejection reason that turned away more than 5 % of the requests
@@ -215,9 +228,10 @@ def format_summary(kpis: dict[str, Any]) -> str:
         f"vehicles  {dist['vehicle_km']:.1f} veh-km (empty {_percent(dist['empty_share'])})  "
         f"{dist['passenger_km']:.1f} pax-km  {_fmt(dist['passenger_km_per_vehicle_km'], '.2f')} pax-km/veh-km  "
         f"occupancy {_fmt(kpis['occupancy']['mean_on_board_driving'], '.2f')}",
-        f"revenue   {kpis['revenue']['fare_krw']:,} KRW  "
+        f"revenue   {_money(kpis['revenue'])}  "
         f"riders/veh-h {_fmt(kpis['fleet']['riders_per_vehicle_hour'], '.2f')}  "
-        f"utilisation {_percent(kpis['fleet']['utilisation'])}",
+        f"utilisation {_percent(kpis['fleet']['utilisation'])}  "
+        f"walk p50 {_fmt(_walk(kpis, 'p50'), '.0f', ' m')} p90 {_fmt(_walk(kpis, 'p90'), '.0f', ' m')}",
     ]
     lines += [f"warning   {text}" for text in rejection_warnings(kpis)]
     return "\n".join(lines)
@@ -247,7 +261,11 @@ def kpi_markdown(kpis: dict[str, Any]) -> str:
         ("Riders per vehicle-hour", _fmt(fleet["riders_per_vehicle_hour"], ".2f")),
         ("Fleet utilisation", _percent(fleet["utilisation"])),
         ("Mean walk to + from stops", _fmt(kpis["walking"]["total_m"], ".0f", " m")),
-        ("Fare revenue", f"{kpis['revenue']['fare_krw']:,} KRW"),
+        (
+            "Walk to + from stops p50 / p90",
+            f"{_fmt(_walk(kpis, 'p50'), '.0f', ' m')} / {_fmt(_walk(kpis, 'p90'), '.0f', ' m')}",
+        ),
+        ("Fare revenue", _money(kpis["revenue"])),
     ]
     lines = ["| KPI | Value |", "| --- | ---: |"]
     lines += [f"| {name} | {value} |" for name, value in rows]

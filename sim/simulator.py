@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import Offer, Rejection, Request, RideStatus, StopKind, fare_policy_from_name
+from matching import Offer, Rejection, Request, RideStatus, StopKind
 from matching.deployment import ConfigError, load_world, make_fleet
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
@@ -210,13 +210,15 @@ class Simulation:
                 self.stops,
                 self.fleet,
                 params=sc.service,
-                fares=fare_policy_from_name(sc.fare_policy),
+                fares=sc.deployment.fares(),
                 seed=self.seed,
             )
             self.backend = (backend_factory or InProcessBackend)(self.dispatcher)
             # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
             in_zone = self.dispatcher.area.stop_in_zone
-        self.demand: list[DemandItem] = generate(sc, len(self.stops), seed=self.seed, in_zone=in_zone)
+        self.demand: list[DemandItem] = generate(
+            sc, len(self.stops), seed=self.seed, in_zone=in_zone, network=self.network, stops=self.stops
+        )
         self.timings["setup_s"] = time.perf_counter() - t0
 
     # ------------------------------------------------------------------ run
@@ -287,7 +289,12 @@ class Simulation:
             stops=self.stops,
             zone=sc.service.zone,
             timings=dict(self.timings),
-            meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": self._requests_total},
+            meta={
+                "vehicles": len(self.fleet),
+                "stops": len(self.stops),
+                "requests": self._requests_total,
+                "currency": sc.deployment.currency,
+            },
         )
         for component in self.components:
             component.finish(self, output)

@@ -78,7 +78,6 @@ from matching import (
     Request,
     ServiceArea,
     ServiceParams,
-    fare_policy_from_name,
     point_in_polygon,
     stops_in_zone,
 )
@@ -464,7 +463,7 @@ class SubzoneBackend:
         self.dispatchers: list[Dispatcher] = []
         self.areas: list[ServiceArea] = []
         self.vehicle_zone: dict[str, int] = {}
-        fares = fare_policy_from_name(deployment.fare_policy)
+        fares = deployment.fares()
         for k, sub in enumerate(spec.zones):
             own = np.flatnonzero(self.stop_zone == k)
             rng = np.random.default_rng([seed, k])
