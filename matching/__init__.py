@@ -7,7 +7,7 @@ The public API of the dispatch layer's domain model:
 * :class:`VehicleState`, :class:`RideStatus`, :class:`RiderClass`, and the kinds of stops and events:
   :class:`StopKind`, :class:`StopEventKind`, :class:`DispatchEventKind`, :class:`RideUpdateKind`;
 * :class:`ServiceParams` — the service rules (waits, ride times, walking, zone, hours), from TOML;
-* :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares in KRW;
+* :class:`FarePolicy`, :class:`ImodFare`, :class:`SharedTaxiFare` — fares (KRW by default; :func:`format_money`);
 * :class:`ServiceArea` — the zone, the stops in walking reach and the time checks of a request;
 * :class:`Dispatcher` — quotes, books and re-optimises over the fleet's plan
   (:class:`DispatchEvent`, :class:`ReoptimiseReport`);
@@ -21,7 +21,7 @@ distances integer metres, money integer KRW. This package imports ``routing`` on
 """
 
 from .deployment import Deployment, load_world, make_fleet
-from .dispatcher import Dispatcher, DispatchEvent, ReoptimiseReport
+from .dispatcher import Checkpoint, Dispatcher, DispatchEvent, ReoptimiseReport
 from .errors import (
     ConflictError,
     InvalidRequestError,
@@ -30,7 +30,15 @@ from .errors import (
     NotFoundError,
     ParamsFileError,
 )
-from .fares import FARE_POLICIES, FarePolicy, ImodFare, SharedTaxiFare, fare_policy_from_name
+from .fares import (
+    DEFAULT_CURRENCY,
+    FARE_POLICIES,
+    FarePolicy,
+    ImodFare,
+    SharedTaxiFare,
+    fare_policy_from_name,
+    format_money,
+)
 from .model import (
     DAY_S,
     ID_PATTERN,
@@ -66,6 +74,7 @@ from .service_area import (
 
 __all__ = [
     "DAY_S",
+    "DEFAULT_CURRENCY",
     "FARE_POLICIES",
     "ID_PATTERN",
     "ID_RULE",
@@ -74,6 +83,7 @@ __all__ = [
     "PAST_GRACE_S",
     "SCOPED_ID_PATTERN",
     "SCOPED_ID_RULE",
+    "Checkpoint",
     "ConflictError",
     "Deployment",
     "DispatchEvent",
@@ -104,6 +114,7 @@ __all__ = [
     "StopPair",
     "VehicleState",
     "fare_policy_from_name",
+    "format_money",
     "id_problem",
     "load_world",
     "make_fleet",

@@ -25,6 +25,15 @@ optional ``name``, default ``"imoa"``): its ``[pooling]`` table gives the rules 
 ``taxi0000``, ... as in the simulator's runs of the same scenario; it has no I-MOD service. A
 ``[pooling]`` table without ``[service] kind`` means the same. The I-MOD service is named by
 ``[service] name`` (default ``"imod"``).
+
+The I-MOD ``[fleet]`` is either one shift for every vehicle (``vehicles``, ``shift_start``,
+``shift_end``) or shift slots, each with its own vehicles (not both; :class:`FleetSpec`)::
+
+    [fleet]
+    seats = 16
+    shifts = [{ start = "06:00", end = "14:00", vehicles = 6 },
+              { start = "10:00", end = "20:00", vehicles = 4 }]
+
 :func:`load_world` builds the network, its router and the stops; :func:`make_fleet` the
 vehicles, whose depots lie in the service's zone (:func:`zone_stops`) as the simulator's demand
 does, so that neither is turned away for being outside it.
@@ -32,8 +41,10 @@ does, so that neither is turned away for being outside it.
 
 from __future__ import annotations
 
+import logging
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,25 +53,34 @@ import numpy as np
 from numpy.typing import NDArray
 
 from routing import (
+    KOREAN_URBAN_SPEEDS_KPH,
     MANHATTAN_COORD_UNIT_M,
     MANHATTAN_TIME_UNIT_S,
+    STOP_FILE_KINDS,
+    BuildOptions,
+    InvalidArgumentError,
     RoadNetwork,
     Router,
+    StopFileError,
     StopSet,
     all_node_stops,
     load_network,
     read_manhattan,
+    read_stop_points,
+    stops_from_points,
     virtual_stops,
 )
 
 from .checks import ID_RULE, id_problem
 from .errors import InvalidValueError
-from .fares import FarePolicy, fare_policy_from_name
+from .fares import DEFAULT_CURRENCY, FarePolicy, check_currency, fare_policy_from_name
 from .model import VehicleState
 from .params import ServiceParams
 from .pooling.model import TaxiSpec
 from .pooling.params import PoolingParams
 from .service_area import stops_in_zone
+
+log = logging.getLogger(__name__)
 
 DAY_S = 86_400
 
@@ -134,21 +154,119 @@ class NetworkSpec:
     path: Path
     time_unit_s: float = MANHATTAN_TIME_UNIT_S
     coord_unit_m: float = MANHATTAN_COORD_UNIT_M
+    #: ``speeds``: km/h by OSM ``highway`` class, overriding those classes' defaults
+    #: (:data:`routing.KOREAN_URBAN_SPEEDS_KPH`); a class not in the defaults is added to the network
+    speeds_kph: tuple[tuple[str, float], ...] = ()
+    #: ``use_maxspeed``: take a way's speed from its ``maxspeed`` tag where it has one
+    use_maxspeed: bool = True
+
+    def build_options(self) -> BuildOptions:
+        """How the OSM file becomes a network (the defaults with :attr:`speeds_kph`; part of the cache key)."""
+        speeds = dict(KOREAN_URBAN_SPEEDS_KPH)
+        speeds.update(self.speeds_kph)
+        return BuildOptions(speeds_kph=speeds, use_maxspeed=self.use_maxspeed)
+
+
+#: ``[stops] kind``: stops covering the network, every node, or the service's own stop file.
+STOPS_KINDS = ("virtual", "nodes", *STOP_FILE_KINDS)
 
 
 @dataclass(frozen=True)
 class StopsSpec:
+    """The ``[stops]`` table: ``kind`` (:data:`STOPS_KINDS`); ``spacing_m`` for virtual stops;
+    ``path`` and ``max_snap_m`` for a stop file (stops farther from every road node are dropped)."""
+
     kind: str = "virtual"
     spacing_m: float = 300.0
+    path: Path | None = None
+    max_snap_m: float = 100.0
+
+
+#: Most vehicles of an I-MOD fleet.
+MAX_VEHICLES = 100_000
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    """One shift slot of ``[fleet] shifts``: ``vehicles`` vehicles on duty from ``start_s`` to
+    ``end_s`` (service clock, seconds)."""
+
+    start_s: int
+    end_s: int
+    vehicles: int
 
 
 @dataclass(frozen=True)
 class FleetSpec:
+    """The ``[fleet]`` table of the I-MOD service.
+
+    Either one shift for the whole fleet (``vehicles`` vehicles from ``shift_start_s`` to
+    ``shift_end_s``), or ``shifts``, one :class:`ShiftSpec` per slot. With ``shifts``,
+    ``vehicles`` is their total and ``shift_start_s``/``shift_end_s`` the span from the earliest
+    start to the latest end (build it with :meth:`from_shifts`); :meth:`vehicle_shifts` gives
+    each vehicle's window either way.
+    """
+
     vehicles: int = 16
     seats: int = 16
     wheelchair_places: int = 1
     shift_start_s: int = 6 * 3600
     shift_end_s: int = 23 * 3600
+    shifts: tuple[ShiftSpec, ...] = ()
+
+    @classmethod
+    def from_shifts(cls, shifts: Sequence[ShiftSpec], *, seats: int = 16, wheelchair_places: int = 1) -> FleetSpec:
+        """A fleet of shift slots (at least one; each with ``end_s > start_s`` and a vehicle)."""
+        if not shifts:
+            raise ConfigError("fleet.shifts", "no shifts", "at least one { start, end, vehicles }")
+        for k, sh in enumerate(shifts):
+            if sh.end_s <= sh.start_s:
+                raise ConfigError(f"fleet.shifts[{k}].end", "the shift must end after it starts", "> its start")
+            if sh.vehicles < 1:
+                raise ConfigError(f"fleet.shifts[{k}].vehicles", f"got {sh.vehicles}", f"1 .. {MAX_VEHICLES}")
+        return cls(
+            vehicles=sum(sh.vehicles for sh in shifts),
+            seats=seats,
+            wheelchair_places=wheelchair_places,
+            shift_start_s=min(sh.start_s for sh in shifts),
+            shift_end_s=max(sh.end_s for sh in shifts),
+            shifts=tuple(shifts),
+        )
+
+    def vehicle_shifts(self) -> list[tuple[int, int]]:
+        """Each vehicle's shift ``(start_s, end_s)``, in fleet order (the slots' vehicles in
+        the order of ``shifts``; every vehicle's the same without them)."""
+        if not self.shifts:
+            return [(self.shift_start_s, self.shift_end_s)] * self.vehicles
+        return [(sh.start_s, sh.end_s) for sh in self.shifts for _ in range(sh.vehicles)]
+
+
+#: What one shift slot looks like, for error messages.
+SHIFT_EXAMPLE = '{ start = "06:00", end = "14:00", vehicles = 6 }'
+
+
+def _shifts(value: object) -> list[ShiftSpec]:
+    """``[fleet] shifts``: a list of ``{ start, end, vehicles }`` tables (times as ``parse_time``)."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError("fleet.shifts", f"got {value!r}", f"a list of {SHIFT_EXAMPLE}")
+    out = []
+    for k, table in enumerate(value):
+        section = f"fleet.shifts[{k}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(section, f"got {table!r}", SHIFT_EXAMPLE)
+        check_keys(table, {"start", "end", "vehicles"}, section)
+        for key in ("start", "end", "vehicles"):
+            if key not in table:
+                raise ConfigError(f"{section}.{key}", "missing", "start, end and vehicles in every shift")
+        start = parse_time(table["start"], f"{section}.start")
+        end = parse_time(table["end"], f"{section}.end")
+        if end <= start:
+            raise ConfigError(f"{section}.end", "the shift must end after it starts", f"> {section}.start")
+        out.append(ShiftSpec(start, end, integer(table, "vehicles", section, 1, 1, MAX_VEHICLES)))
+    total = sum(sh.vehicles for sh in out)
+    if total > MAX_VEHICLES:
+        raise ConfigError("fleet.shifts", f"{total} vehicles in all", f"at most {MAX_VEHICLES}")
+    return out
 
 
 #: The kinds of service a deployment may run.
@@ -328,6 +446,10 @@ class Deployment:
     imod: bool = True
     imod_name: str = DEFAULT_IMOD_NAME
     taxi_services: tuple[TaxiServiceSpec, ...] = ()
+    #: the fare policy's fields set by ``[fares]`` (the others keep their defaults)
+    fare_options: tuple[tuple[str, int], ...] = ()
+    #: ``[fares] currency``: what the fares are counted in (ISO 4217 code; smallest unit)
+    currency: str = DEFAULT_CURRENCY
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -349,7 +471,7 @@ class Deployment:
         default_shift: tuple[int, int] = (6 * 3600, 23 * 3600),
     ) -> Deployment:
         nt = doc.get("network", {})
-        check_keys(nt, {"kind", "path", "time_unit_s", "coord_unit_m"}, "network")
+        check_keys(nt, {"kind", "path", "time_unit_s", "coord_unit_m", "speeds", "use_maxspeed"}, "network")
         kind = nt.get("kind", "osm")
         if kind not in ("osm", "benchmark"):
             raise ConfigError("network.kind", f"got {kind!r}", "osm, benchmark")
@@ -361,42 +483,50 @@ class Deployment:
                         'only benchmark graphs (kind = "benchmark", .xy + .d files) have units to set; '
                         "an OSM file's are known",
                     )
+        elif "speeds" in nt or "use_maxspeed" in nt:
+            key = "speeds" if "speeds" in nt else "use_maxspeed"
+            raise ConfigError(f"network.{key}", "a benchmark graph has its travel times; speeds apply to OSM files")
+        use_maxspeed = nt.get("use_maxspeed", True)
+        if not isinstance(use_maxspeed, bool):
+            raise ConfigError("network.use_maxspeed", f"got {use_maxspeed!r}", "true, false")
         network = NetworkSpec(
             kind=kind,
             path=locate(nt.get("path"), "network.path", base=base, data_dir=data_dir),
             time_unit_s=number(nt, "time_unit_s", "network", MANHATTAN_TIME_UNIT_S, 1e-6, 1e6),
             coord_unit_m=number(nt, "coord_unit_m", "network", MANHATTAN_COORD_UNIT_M, 1e-3, 1e7),
+            speeds_kph=_speeds(nt.get("speeds", {})),
+            use_maxspeed=use_maxspeed,
         )
-        st = doc.get("stops", {})
-        check_keys(st, {"kind", "spacing_m"}, "stops")
-        skind = st.get("kind", "virtual")
-        if skind not in ("virtual", "nodes"):
-            raise ConfigError("stops.kind", f"got {skind!r}", "virtual, nodes")
-        stops = StopsSpec(kind=skind, spacing_m=number(st, "spacing_m", "stops", 300.0, 10.0, 20000.0))
+        stops = _stops_spec(doc.get("stops", {}), base=base, data_dir=data_dir)
         sv = doc.get("service", {})
         if not isinstance(sv, Mapping):
             raise ConfigError("service", f"got {sv!r}", "a table")
         imod, imod_name, taxis = _services(doc, sv, base=base, data_dir=data_dir)
         fl = doc.get("fleet", {})
         if imod:
-            check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end"}, "fleet")
+            check_keys(fl, {"vehicles", "seats", "wheelchair_places", "shift_start", "shift_end", "shifts"}, "fleet")
         else:  # the [fleet] table is the taxis'; the dormant I-MOD side keeps its defaults
             fl = {}
-        fleet = FleetSpec(
-            vehicles=integer(fl, "vehicles", "fleet", 16, 1, 100_000),
-            seats=integer(fl, "seats", "fleet", 16, 1, 100),
-            wheelchair_places=integer(fl, "wheelchair_places", "fleet", 1, 0, 10),
-            shift_start_s=parse_time(fl.get("shift_start", default_shift[0]), "fleet.shift_start"),
-            shift_end_s=parse_time(fl.get("shift_end", default_shift[1]), "fleet.shift_end"),
-        )
-        if fleet.shift_end_s <= fleet.shift_start_s:
-            raise ConfigError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
+        seats = integer(fl, "seats", "fleet", 16, 1, 100)
+        wheelchair_places = integer(fl, "wheelchair_places", "fleet", 1, 0, 10)
+        if "shifts" in fl:  # shift slots instead of one shift for the whole fleet
+            both = next((k for k in ("vehicles", "shift_start", "shift_end") if k in fl), None)
+            if both is not None:
+                raise ConfigError(f"fleet.{both}", "the fleet has shifts: its vehicles and hours are theirs",
+                                  "either vehicles with shift_start and shift_end, or shifts")  # fmt: skip
+            fleet = FleetSpec.from_shifts(_shifts(fl["shifts"]), seats=seats, wheelchair_places=wheelchair_places)
+        else:
+            fleet = FleetSpec(
+                vehicles=integer(fl, "vehicles", "fleet", 16, 1, MAX_VEHICLES),
+                seats=seats,
+                wheelchair_places=wheelchair_places,
+                shift_start_s=parse_time(fl.get("shift_start", default_shift[0]), "fleet.shift_start"),
+                shift_end_s=parse_time(fl.get("shift_end", default_shift[1]), "fleet.shift_end"),
+            )
+            if fleet.shift_end_s <= fleet.shift_start_s:
+                raise ConfigError("fleet.shift_end", "the shift must end after it starts", "> fleet.shift_start")
         service = ServiceParams.from_dict({k: v for k, v in sv.items() if k not in ("kind", "name")}, prefix="service.")
-        fares = doc.get("fares", {})
-        check_keys(fares, {"policy"}, "fares")
-        policy = fares.get("policy", "imod")
-        if policy not in ("imod", "shared_taxi"):
-            raise ConfigError("fares.policy", f"got {policy!r}", "imod, shared_taxi")
+        policy, fare_options, currency = _fares(doc.get("fares", {}))
         return cls(
             network=network,
             stops=stops,
@@ -406,10 +536,110 @@ class Deployment:
             imod=imod,
             imod_name=imod_name,
             taxi_services=taxis,
+            fare_options=tuple(sorted(fare_options.items())),
+            currency=currency,
         )
 
     def fares(self) -> FarePolicy:
-        return fare_policy_from_name(self.fare_policy)
+        """The fare policy with the ``[fares]`` table's amounts (in :attr:`currency`)."""
+        return fare_policy_from_name(self.fare_policy, options=dict(self.fare_options))
+
+
+#: A road class name as OSM writes ``highway`` values.
+_ROAD_CLASS = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _speeds(table: object) -> tuple[tuple[str, float], ...]:
+    """``[network] speeds``: ``{ class = km/h }`` (1 .. 300 km/h each)."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("network.speeds", f"got {table!r}", "a table of km/h by OSM road class, e.g. "
+                          "{ primary = 40, residential = 20 }")  # fmt: skip
+    out = []
+    for cls_name, speed in table.items():
+        if not _ROAD_CLASS.fullmatch(cls_name):
+            raise ConfigError(f"network.speeds.{cls_name}", "not an OSM highway class", "e.g. primary, residential")
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or not 1.0 <= speed <= 300.0:
+            raise ConfigError(f"network.speeds.{cls_name}", f"got {speed!r}", "1 .. 300 km/h")
+        out.append((cls_name, float(speed)))
+    return tuple(sorted(out))
+
+
+def _stops_spec(st: object, *, base: Path | None, data_dir: Path | None) -> StopsSpec:
+    """The ``[stops]`` table (:class:`StopsSpec`)."""
+    if not isinstance(st, Mapping):
+        raise ConfigError("stops", f"got {st!r}", "a table")
+    check_keys(st, {"kind", "spacing_m", "path", "max_snap_m"}, "stops")
+    skind = st.get("kind", "virtual")
+    if skind not in STOPS_KINDS:
+        raise ConfigError("stops.kind", f"got {skind!r}", ", ".join(STOPS_KINDS))
+    from_file = skind in STOP_FILE_KINDS
+    if from_file and "path" not in st:
+        raise ConfigError("stops.path", f'stops kind "{skind}" needs the stop file', "a file path")
+    for key in ("path", "max_snap_m"):
+        if not from_file and key in st:
+            raise ConfigError(f"stops.{key}", f"only for stops read from a file (kind {', '.join(STOP_FILE_KINDS)})")
+    if "spacing_m" in st and from_file:
+        raise ConfigError("stops.spacing_m", "only for virtual stops; a stop file gives its own stops")
+    return StopsSpec(
+        kind=skind,
+        spacing_m=number(st, "spacing_m", "stops", 300.0, 10.0, 20000.0),
+        path=locate(st["path"], "stops.path", base=base, data_dir=data_dir) if from_file else None,
+        max_snap_m=number(st, "max_snap_m", "stops", 100.0, 0.0, 5000.0),
+    )
+
+
+#: ``[fares]`` keys of each policy -> (the policy's field, lowest, highest). Amounts are whole
+#: numbers in the currency's smallest unit (won, cents).
+FARE_KEYS: dict[str, dict[str, tuple[str, int, int]]] = {
+    "imod": {
+        "base_distance_m": ("base_distance_m", 0, 1_000_000),
+        "step_m": ("extra_step_m", 1, 1_000_000),
+        "per_step": ("extra_step_krw", 0, 100_000_000),
+    },
+    "shared_taxi": {
+        "base_fare": ("base_fare_krw", 0, 100_000_000),
+        "base_distance_m": ("base_distance_m", 0, 1_000_000),
+        "step_m": ("step_m", 1, 1_000_000),
+        "per_step": ("step_krw", 0, 100_000_000),
+        "pooled_discount_pct": ("pooled_discount_pct", 0, 100),
+        "driver_pooled_share_pct": ("driver_pooled_share_pct", 0, 1000),
+        "round_to": ("round_to_krw", 1, 100_000_000),
+    },
+}
+#: ``[fares] base`` of the I-MOD policy: the base fare by rider class.
+IMOD_BASE_FIELDS = {"adult": "adult_base_krw", "youth": "youth_base_krw", "child": "child_base_krw"}
+
+
+def _fares(fares: object) -> tuple[str, dict[str, int], str]:
+    """The ``[fares]`` table: the policy's name, its fields set, and the currency."""
+    if not isinstance(fares, Mapping):
+        raise ConfigError("fares", f"got {fares!r}", "a table")
+    policy = fares.get("policy", "imod")
+    if policy not in FARE_KEYS:
+        raise ConfigError("fares.policy", f"got {policy!r}", ", ".join(FARE_KEYS))
+    keys = FARE_KEYS[policy]
+    extra = {"base", "per_km"} if policy == "imod" else set()
+    check_keys(fares, {"policy", "currency", *keys, *extra}, "fares")
+    try:
+        currency = check_currency(fares.get("currency", DEFAULT_CURRENCY))
+    except InvalidValueError as exc:
+        raise ConfigError("fares.currency", exc.message, exc.allowed) from exc
+    options = {name: integer(fares, key, "fares", 0, lo, hi) for key, (name, lo, hi) in keys.items() if key in fares}
+    if "base" in extra and "base" in fares:
+        base = fares["base"]
+        if not isinstance(base, Mapping):
+            raise ConfigError(
+                "fares.base", f"got {base!r}", "a table by rider class, e.g. { adult = 1800, youth = 1200 }"
+            )
+        check_keys(base, set(IMOD_BASE_FIELDS), "fares.base")
+        options.update({IMOD_BASE_FIELDS[k]: integer(base, k, "fares.base", 0, 0, 100_000_000) for k in base})
+    if "per_km" in fares:
+        for key in ("step_m", "per_step"):
+            if key in fares:
+                raise ConfigError(f"fares.{key}", "give per_km, or step_m and per_step, not both")
+        options["extra_step_m"] = 1000
+        options["extra_step_krw"] = integer(fares, "per_km", "fares", 0, 0, 100_000_000)
+    return policy, options, currency
 
 
 def locate(value: object, field_name: str, *, base: Path | None, data_dir: Path | None) -> Path:
@@ -434,13 +664,46 @@ def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
     if spec.kind == "benchmark":
         net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
     else:
-        net = load_network(spec.path)
+        net = load_network(spec.path, options=spec.build_options())
     router = Router.from_network(net)
-    if deployment.stops.kind == "nodes":
-        stops = all_node_stops(net)
-    else:
-        stops = virtual_stops(net, spacing_m=deployment.stops.spacing_m)
-    return net, router, stops
+    return net, router, build_stops(deployment.stops, net)
+
+
+def build_stops(spec: StopsSpec, network: RoadNetwork) -> StopSet:
+    """The service's stops on ``network`` as ``[stops]`` asks: virtual stops, every node, or
+    the stops of a file snapped to the network (those beyond ``max_snap_m`` dropped with a
+    warning that counts them and names the first).
+
+    Raises:
+        ConfigError: (field ``stops.path``) the file cannot be read, or (``stops.max_snap_m``)
+            none of its stops is within reach of the network.
+    """
+    if spec.kind == "nodes":
+        return all_node_stops(network)
+    if spec.kind not in STOP_FILE_KINDS:
+        return virtual_stops(network, spacing_m=spec.spacing_m)
+    assert spec.path is not None
+    if not network.has_lat_lon:
+        raise ConfigError("stops.kind", f"the network {network.name!r} has no lat/lon to snap a stop file to")
+    try:
+        points = read_stop_points(spec.path, spec.kind)
+        stops, kept = stops_from_points(network, points, max_snap_m=spec.max_snap_m)
+    except StopFileError as exc:
+        raise ConfigError("stops.path", str(exc)) from exc
+    except InvalidArgumentError as exc:
+        raise ConfigError(f"stops.{exc.field}", str(exc).removeprefix(f"{exc.field}: ")) from exc
+    if not kept.all():
+        first = int(np.flatnonzero(~kept)[0])
+        log.warning(
+            "stops.path: %d of the %d stops of %s are farther than max_snap_m = %g m from the roads; "
+            "dropped (the first: %r)",
+            int(np.count_nonzero(~kept)),
+            len(points),
+            spec.path,
+            spec.max_snap_m,
+            points.ids[first],
+        )
+    return stops
 
 
 def zone_stops(deployment: Deployment, stops: StopSet) -> NDArray[np.bool_]:
@@ -459,7 +722,11 @@ def zone_stops(deployment: Deployment, stops: StopSet) -> NDArray[np.bool_]:
 def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[VehicleState]:
     """Vehicles spread over the stops of the service's zone (:func:`zone_stops`; depots drawn
     without replacement where possible). Without a zone every stop may be a depot, and the draw
-    is the same as over the whole stop set."""
+    is the same as over the whole stop set.
+
+    One vehicle per shift slot (:meth:`FleetSpec.vehicle_shifts`): ids ``veh0000``, ... in the
+    order of ``[fleet] shifts``, each with its slot's shift; the depots are drawn as for a fleet
+    of one shift of the same size."""
     f = deployment.fleet
     rng = np.random.default_rng(seed)
     allowed = np.flatnonzero(zone_stops(deployment, stops))
@@ -470,8 +737,8 @@ def make_fleet(deployment: Deployment, stops: StopSet, seed: int) -> list[Vehicl
             seats=f.seats,
             wheelchair_places=f.wheelchair_places,
             depot_stop=int(depots[k]),
-            shift_start_s=f.shift_start_s,
-            shift_end_s=f.shift_end_s,
+            shift_start_s=start,
+            shift_end_s=end,
         )
-        for k in range(f.vehicles)
+        for k, (start, end) in enumerate(f.vehicle_shifts())
     ]

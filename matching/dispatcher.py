@@ -34,6 +34,18 @@ deadline (or an iteration budget, for reproducible simulations). Riders on board
 their vehicle; every other booked ride may move to another vehicle or position as long as
 its promise holds. The new plan is adopted only if it is cheaper.
 
+**Checkpoints** (a semi-fixed service, :meth:`Dispatcher.add_checkpoints`): a vehicle may follow
+a base route of timed stops. A checkpoint is a node of the vehicle's plan that carries no one,
+with the hard window ``[scheduled, scheduled]`` (arrive no later, leave no earlier), pinned to
+the vehicle like the drop-off of a rider on board: a delivery whose pickup is behind it. So the
+same kernels keep it: an insertion (quote, booking) goes only where every later checkpoint
+still makes its time, the re-optimisation never removes it (the solver moves only requests
+whose pickup lies ahead) and, the windows being increasing instants, no route can visit two
+checkpoints in another order. The vehicle reports the visit with :meth:`Dispatcher.on_checkpoint`.
+Checkpoints are not part of :meth:`Dispatcher.snapshot` (the live engine does not offer them).
+:meth:`Dispatcher.restrict_boarding` limits boarding and alighting to some stops (a fixed line:
+riders walk to the nearest of them, :meth:`ServiceArea.with_boarding_stops`).
+
 Deterministic: the same calls in the same order give the same answers (re-optimisation
 with an iteration budget; with a wall-clock deadline it stops where the clock says).
 
@@ -43,6 +55,7 @@ snapshot a dispatcher is restored from after a restart (:mod:`matching.snapshot`
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -103,13 +116,15 @@ class Ride:
 
 class PlannedStop(NamedTuple):
     """A stop of a vehicle's plan: the ride, pickup or drop-off (a :class:`StopKind`), where,
-    when and for how long."""
+    when and for how long. A checkpoint (``checkpoint`` True, :meth:`Dispatcher.add_checkpoints`)
+    names the checkpoint in ``ride_id`` and has the kind ``DROPOFF`` (it carries no one)."""
 
     ride_id: str
     kind: StopKind
     stop: int
     planned_s: float  # planned start of service
     service_s: int  # dwell at the stop
+    checkpoint: bool = False
 
 
 class PlanColumns(NamedTuple):
@@ -122,6 +137,26 @@ class PlanColumns(NamedTuple):
     service_s: list[int]
     passengers: list[int]
     window_start_s: list[int]  # of a pickup; 0 for a drop-off
+
+
+@dataclass
+class Checkpoint:
+    """A timed stop of a vehicle's base route (semi-fixed service, :meth:`Dispatcher.add_checkpoints`).
+
+    The vehicle serves ``stop`` at exactly ``scheduled_s``: it arrives no later and leaves no
+    earlier (then after ``dwell_s``). ``planned_s`` is the plan's service start (refreshed with
+    the plan; it is ``scheduled_s`` while the plan keeps the checkpoint); ``visited_at_s`` the
+    reported service start (:meth:`Dispatcher.on_checkpoint`), None before the visit.
+    """
+
+    checkpoint_id: str
+    vehicle: int
+    stop: int
+    scheduled_s: int
+    dwell_s: int
+    node: int
+    planned_s: float = 0.0
+    visited_at_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +253,8 @@ class Dispatcher:
             float(self.params.new_rider_wait_weight),
         )
         self.rides: dict[str, Ride] = {}
+        #: the checkpoints of base routes (semi-fixed service), by id; visited ones stay here
+        self.checkpoints: dict[str, Checkpoint] = {}
         # (ride, pickup/drop-off) already reported late: a van that stays silent keeps
         # breaking its widened promise as the clock moves, but a rider hears it once per stop.
         self._late_reported: set[tuple[str | None, int]] = set()
@@ -358,7 +395,7 @@ class Dispatcher:
 
     def _widened(self, rid: str | None, kind: int, now_s: int, v: int, detail: str) -> None:
         """A promise of ride ``rid`` was widened in the plan: its record changes; report it."""
-        if rid is not None:
+        if rid is not None and rid in self.rides:
             self._dirty_rides.add(rid)
         self._report_late(rid, kind, now_s, v, detail)
 
@@ -385,7 +422,10 @@ class Dispatcher:
         nodes, times = nodes[changed], times[changed]
         for node, t in zip(nodes.tolist(), times.tolist(), strict=True):
             rid = plan.node_ride[node]
-            ride = self.rides[rid]
+            ride = self.rides.get(rid)
+            if ride is None:  # a checkpoint
+                self.checkpoints[rid].planned_s = t
+                continue
             if node == ride.pickup_node:
                 ride.planned_pickup_s = t
             else:
@@ -648,6 +688,7 @@ class Dispatcher:
                     plan.place_of(node),
                     float(plan.state.service_start[v, k]),
                     int(plan.arrays.service[node]),
+                    bool(self.checkpoints) and ride_of[node] in self.checkpoints,
                 )
             )
         return out
@@ -803,6 +844,117 @@ class Dispatcher:
         self._emit(DispatchEventKind.EXPIRED, now_s, ride_id, v)
         return ride
 
+    # ------------------------------------------------------------------ checkpoints (semi-fixed)
+    def add_checkpoints(
+        self, vehicle_id: str, stops: Sequence[int], times_s: Sequence[int], *, dwell_s: int = 0
+    ) -> list[str]:
+        """Pin timed checkpoints to a vehicle: it serves ``stops[k]`` at exactly ``times_s[k]``
+        (arrives no later, leaves no earlier, then after ``dwell_s``); returns their ids, in order.
+
+        The checkpoints go after the vehicle's planned stops, so call this before booking rides
+        on the vehicle, or for times after its plan. From then on no quote, booking or
+        re-optimisation moves, drops or reorders them or gives them to another vehicle (see the
+        module docstring); the vehicle reports each visit with :meth:`on_checkpoint`.
+
+        Raises:
+            InvalidValueError: an unknown stop, times not strictly increasing, a first time before
+                the vehicle is free, or a vehicle that cannot make every checkpoint in time (named
+                ``times_s``, with the first one it would miss) or back to its depot by the end of
+                its shift; nothing is added then.
+        """
+        v = self.vehicle_index_of(vehicle_id)
+        stops = [int(s) for s in stops]
+        times = [int(t) for t in times_s]
+        if len(stops) != len(times) or not stops:
+            raise InvalidValueError("times_s", f"{len(times)} times for {len(stops)} stops", "one time per stop")
+        bad = next((s for s in stops if not 0 <= s < len(self.stops)), None)
+        if bad is not None:
+            raise InvalidValueError("stops", f"got {bad}", f"0 .. {len(self.stops) - 1}")
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise InvalidValueError("times_s", "the times must increase strictly")
+        if not 0 <= dwell_s <= 3600:
+            raise InvalidValueError("dwell_s", f"got {dwell_s}", "0 .. 3600 s")
+        plan = self.plan
+        if times[0] < plan.available_at(v):
+            free = f">= {plan.available_at(v):.0f} s (when the vehicle is free)"
+            raise InvalidValueError("times_s", f"the first checkpoint is at {times[0]} s", free)
+        nodes: list[int] = []
+        first_id = len(self.checkpoints)
+        for k, (stop, t) in enumerate(zip(stops, times, strict=True)):
+            node = plan.new_node()
+            a = plan.arrays  # (the arrays may have grown)
+            a.kind[node] = DELIVERY
+            a.partner[node] = -1  # like a rider on board: nothing to pick up first
+            a.request[node] = -1
+            a.tw_early[node] = a.tw_late[node] = float(t)
+            a.service[node] = float(dwell_s)
+            a.max_ride[node] = np.inf
+            a.demand[node] = 0
+            plan.set_place(node, stop)
+            cid = f"{vehicle_id}#cp{first_id + k}"  # '#' is in no ride id (ID_RULE)
+            plan.node_ride[node] = cid
+            nodes.append(node)
+        route = [int(n) for n in plan.stops(v)]
+        plan.set_route(v, route + nodes)
+        if not plan.prepare(v):
+            # find the first checkpoint the vehicle would miss, then undo
+            late = self._first_missed(v, nodes)
+            plan.set_route(v, route)
+            for node in nodes:
+                plan.arrays.kind[node] = -1
+                plan.node_ride[node] = None
+                plan.release_node(node)
+            self._prepare_or_accept_lateness(v, int(plan.available_at(v)))
+            raise InvalidValueError("times_s", late, "times the vehicle can keep, then home by its shift's end")
+        for node, stop, t in zip(nodes, stops, times, strict=True):
+            cid = plan.node_ride[node]
+            self.checkpoints[cid] = Checkpoint(cid, v, stop, t, int(dwell_s), node)
+        self._refresh_planned_times(v)
+        return [plan.node_ride[n] for n in nodes]
+
+    def _first_missed(self, v: int, nodes: list[int]) -> str:
+        """Why route ``v`` with the new checkpoint ``nodes`` is infeasible, in words."""
+        plan = self.plan
+        seq = [int(n) for n in plan.route(v)]
+        t = float(plan.arrays.vehicle_early[v])
+        for prev, node in itertools.pairwise(seq):
+            leg = plan.arrays.travel_time[plan.arrays.node_location[prev], plan.arrays.node_location[node]]
+            t = max(float(plan.arrays.tw_early[node]), t + float(plan.arrays.service[prev]) + float(leg))
+            if t > plan.arrays.tw_late[node] + 1e-6:
+                vid, due = self.vehicles[v].id, f"{plan.arrays.tw_late[node]:.0f} s"
+                if node in nodes:
+                    return (
+                        f"vehicle {vid} reaches checkpoint {nodes.index(node)} (stop {plan.place_of(node)}) at "
+                        f"{t:.0f} s at the earliest, after its time {due}"
+                    )
+                return f"vehicle {vid} cannot be back at its depot by the end of its shift ({due})"
+        return f"vehicle {self.vehicles[v].id} cannot keep them"
+
+    def on_checkpoint(self, checkpoint_id: str, time_s: int) -> Checkpoint:
+        """The vehicle served checkpoint ``checkpoint_id`` (its next planned stop) from ``time_s``:
+        it leaves after the checkpoint's dwell. A visit after the scheduled time is reported as a
+        ``late`` event (it cannot happen while the plan holds and the vehicle drives it)."""
+        cp = self.checkpoints.get(checkpoint_id)
+        if cp is None:
+            raise NotFoundError("checkpoint", checkpoint_id)
+        if cp.visited_at_s is not None:
+            raise ConflictError(f"checkpoint {checkpoint_id} was already visited at {cp.visited_at_s} s")
+        v, plan = cp.vehicle, self.plan
+        self._first_stop(v, cp.node, f"checkpoint {checkpoint_id}")
+        self._late_on_arrival(v, checkpoint_id, cp.node, DELIVERY, time_s)
+        plan.remove(v, [cp.node])
+        cp.visited_at_s = int(time_s)
+        plan.move_start(v, cp.stop, max(plan.available_at(v), float(time_s + cp.dwell_s)))
+        self._prepare_or_accept_lateness(v, time_s)
+        self._refresh_planned_times(v)
+        return cp
+
+    def restrict_boarding(self, stops: Sequence[int]) -> None:
+        """Riders board and alight only at ``stops`` (a fixed line's stops) from now on; a request
+        at another stop or point walks to the nearest of them within ``max_walk_m``, or is
+        rejected (``no_stop_in_reach``). See :meth:`ServiceArea.with_boarding_stops`."""
+        self.area = self.area.with_boarding_stops(stops)
+
     def advance_to(self, now_s: int) -> int:
         """Carry out the plan up to ``now_s`` as if every vehicle drove it exactly (autopilot).
 
@@ -817,7 +969,9 @@ class Dispatcher:
                 node = int(plan.state.nodes[v, 1])
                 t = int(np.ceil(plan.state.service_start[v, 1]))
                 rid = plan.node_ride[node]
-                if plan.arrays.kind[node] == PICKUP:
+                if rid in self.checkpoints:
+                    self.on_checkpoint(rid, t)
+                elif plan.arrays.kind[node] == PICKUP:
                     self.on_boarded(rid, t)
                 else:
                     self.on_alighted(rid, t)
@@ -1003,9 +1157,9 @@ class Dispatcher:
         """Improve the plan within ``deadline`` (``time.monotonic()`` instant) or ``iterations``
         (both given: whichever comes first).
 
-        Never moves a pickup outside its promised window or a rider off their vehicle, and never
-        gives a ride to a vehicle off shift; the new plan is adopted only if it is cheaper (total
-        vehicle travel time).
+        Never moves a pickup outside its promised window, a rider off their vehicle or a checkpoint
+        at all, and never gives a ride to a vehicle off shift; the new plan is adopted only if it
+        is cheaper (total vehicle travel time).
         """
         t0 = time.perf_counter()
         if now_s is not None:
@@ -1085,7 +1239,9 @@ class Dispatcher:
     def _subproblem(self, active: list[Ride]) -> tuple[PDProblem, NDArray[np.int64]]:
         """The plan as a :class:`PDProblem` over the nodes in use (trusted arrays, no copies of the matrix).
 
-        Its requests are the rides of ``active`` in order; ``meta["ride_ids"]`` names them.
+        Its requests are the rides of ``active`` in order, then the checkpoints not yet visited
+        (a delivery without a pickup, pinned to its vehicle: the solver never moves them);
+        ``meta["ride_ids"]`` names them.
         """
         plan = self.plan
         k = plan.num_vehicles
@@ -1094,12 +1250,20 @@ class Dispatcher:
             if ride.status == RideStatus.ASSIGNED:
                 nodes.append(ride.pickup_node)
             nodes.append(ride.dropoff_node)
+        pinned = [cp for cp in self.checkpoints.values() if cp.visited_at_s is None]
+        nodes.extend(cp.node for cp in pinned)
         node_ids = np.array(nodes, np.int64)
         local = {int(n): i for i, n in enumerate(node_ids)}
-        pickup = np.array([local[r.pickup_node] if r.status == RideStatus.ASSIGNED else -1 for r in active], np.int32)
-        delivery = np.array([local[r.dropoff_node] for r in active], np.int32)
-        req_vehicle = np.array([r.vehicle if r.status == RideStatus.ON_BOARD else -1 for r in active], np.int32)
-        max_ride = np.array([plan.arrays.max_ride[r.dropoff_node] for r in active])
+        pickup = np.array(
+            [local[r.pickup_node] if r.status == RideStatus.ASSIGNED else -1 for r in active] + [-1] * len(pinned),
+            np.int32,
+        )
+        delivery = np.array([local[r.dropoff_node] for r in active] + [local[cp.node] for cp in pinned], np.int32)
+        req_vehicle = np.array(
+            [r.vehicle if r.status == RideStatus.ON_BOARD else -1 for r in active] + [cp.vehicle for cp in pinned],
+            np.int32,
+        )
+        max_ride = np.array([plan.arrays.max_ride[r.dropoff_node] for r in active] + [np.inf] * len(pinned))
         problem = PDProblem(
             name="dispatch",
             kind=plan.arrays.kind[node_ids].astype(np.int8),
@@ -1120,7 +1284,7 @@ class Dispatcher:
             travel_cost=plan.arrays.travel_time,
             node_location=plan.arrays.node_location[node_ids].astype(np.int32),
             objective="cost",
-            meta={"ride_ids": [r.ride_id for r in active]},
+            meta={"ride_ids": [r.ride_id for r in active] + [cp.checkpoint_id for cp in pinned]},
         )
         # vehicle start times: the start nodes' windows open at the vehicles' start times
         problem.tw_early[:k] = plan.arrays.vehicle_early

@@ -1,4 +1,4 @@
-"""Fare policies: what a booking costs the rider, in integer KRW.
+"""Fare policies: what a booking costs the rider, in whole units of a currency (KRW by default).
 
 A policy is any object with the :class:`FarePolicy` method ``fare``. Two come with the engine:
 
@@ -8,6 +8,10 @@ A policy is any object with the :class:`FarePolicy` method ``fare``. Two come wi
   30 % off for pooled riders, rounded to the nearest 100 KRW, and the driver's revenue.
 
 :func:`fare_policy_from_name` builds either from a scenario's name and options.
+
+Amounts are whole numbers in the smallest unit of the service's currency (``[fares] currency``,
+an ISO 4217 code): won for KRW, cents for EUR. The fields keep their ``_krw`` names, the
+default currency; :func:`format_money` writes an amount for people (``1,800 KRW``, ``2.50 EUR``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,32 @@ class FarePolicy(Protocol):
         ``pooled`` says whether the ride is shared with other bookings (some policies discount it).
         """
         ...
+
+
+#: The currency fares are counted in unless a scenario says otherwise.
+DEFAULT_CURRENCY = "KRW"
+
+#: Digits after the decimal point of currencies whose smallest unit is not the hundredth
+#: (ISO 4217 minor units); every other code counts in hundredths (cents).
+CURRENCY_DIGITS: dict[str, int] = {
+    **dict.fromkeys(("KRW", "JPY", "VND", "CLP", "ISK", "PYG", "UGX", "XAF", "XOF", "XPF", "RWF", "KMF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+
+
+def check_currency(code: object) -> str:
+    """An ISO 4217 currency code: three capital letters (``"KRW"``, ``"EUR"``)."""
+    if not isinstance(code, str) or len(code) != 3 or not (code.isascii() and code.isalpha() and code.isupper()):
+        raise InvalidValueError(
+            "currency", f"got {plain_repr(code)}", 'an ISO 4217 code of three capitals, e.g. "KRW", "EUR"'
+        )
+    return code
+
+
+def format_money(amount: int | float, currency: str = DEFAULT_CURRENCY) -> str:
+    """An amount in the smallest unit of ``currency`` for people: ``1,800 KRW``, ``2.50 EUR``."""
+    digits = CURRENCY_DIGITS.get(currency, 2)
+    return f"{amount / 10**digits:,.{digits}f} {currency}"
 
 
 def _check_pooled(pooled: object) -> bool:

@@ -20,7 +20,7 @@ in the network's metric projection.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -218,21 +218,33 @@ class ServiceArea:
         in_zone.flags.writeable = False
         #: Whether each stop lies in the zone (all ``True`` without a zone); only these are served.
         self.stop_in_zone: NDArray[np.bool_] = in_zone
+        #: Where riders may board and alight (None: every stop of the zone; see :meth:`with_boarding_stops`).
+        self.boarding: NDArray[np.bool_] | None = None
         self._zone_stop_index = np.flatnonzero(in_zone).astype(np.int64)
-        self._zone_stops = (
-            stops
-            if in_zone.all()
-            else dataclasses.replace(
-                stops,
-                node=stops.node[in_zone],
-                x_m=stops.x_m[in_zone],
-                y_m=stops.y_m[in_zone],
-                lat=stops.lat[in_zone],
-                lon=stops.lon[in_zone],
-                source=stops.source[in_zone],
-                osm_id=stops.osm_id[in_zone],
-            )
-        )
+        self._zone_stops = stops if in_zone.all() else stops.subset(in_zone)
+
+    def with_boarding_stops(self, stops: Sequence[int]) -> ServiceArea:
+        """This area with boarding and alighting limited to ``stops`` (stop indices; a fixed line's
+        stops): a point walks to the nearest of them in the zone, and a request given at another
+        stop walks from it to the nearest of them, within ``max_walk_m`` (else ``NO_STOP_IN_REACH``).
+        :attr:`stop_in_zone` (the zone itself) does not change.
+
+        Raises:
+            InvalidValueError: (field ``stops``) an index outside the stop set, or no stop left in the zone.
+        """
+        index = np.unique(np.asarray(list(stops), np.int64))
+        if index.size and (index[0] < 0 or index[-1] >= len(self.stops)):
+            raise InvalidValueError("stops", "an index is outside the stop set", f"0 .. {len(self.stops) - 1}")
+        allowed = np.zeros(len(self.stops), dtype=bool)
+        allowed[index] = True
+        allowed &= self.stop_in_zone
+        if not allowed.any():
+            raise InvalidValueError("stops", "none of them lies in the zone", "stops of the zone")
+        area = copy.copy(self)
+        area.boarding = allowed
+        area._zone_stop_index = np.flatnonzero(allowed).astype(np.int64)
+        area._zone_stops = self.stops.subset(allowed)
+        return area
 
     @property
     def num_stops(self) -> int:
@@ -286,7 +298,9 @@ class ServiceArea:
         return stop, dist, in_zone
 
     def locate_stop(self, stop: int, *, field: str = "stop") -> StopChoice | Refusal:
-        """A request's stop given by index: the stop itself, or ``OUTSIDE_ZONE``.
+        """A request's stop given by index: the stop itself, or ``OUTSIDE_ZONE``; with boarding
+        stops (:meth:`with_boarding_stops`), the nearest of them within ``max_walk_m`` of it (or
+        ``NO_STOP_IN_REACH``).
 
         Raises:
             InvalidRequestError: ``stop`` is not an index into the stop set (named ``field``).
@@ -294,6 +308,17 @@ class ServiceArea:
         index = check_int(field, stop, 0, self.num_stops - 1, error=InvalidRequestError)
         if not self.stop_in_zone[index]:
             return Refusal(RejectReason.OUTSIDE_ZONE, f"stop {index} is outside the service zone")
+        if self.boarding is not None and not self.boarding[index]:
+            limit = self.params.max_walk_m
+            x, y = self.stops.x_m[index : index + 1], self.stops.y_m[index : index + 1]
+            idx, dist = self._zone_stops.nearest_xy(x, y, max_walk_m=limit)
+            if idx[0] < 0:
+                return Refusal(
+                    RejectReason.NO_STOP_IN_REACH,
+                    f"stop {index} is not a boarding stop; the nearest is {math.ceil(float(dist[0]))} m away, "
+                    f"the walking limit is {limit} m",
+                )
+            return StopChoice(int(self._zone_stop_index[idx[0]]), round(float(dist[0])))
         return StopChoice(index, 0)
 
     # ------------------------------------------------------------------ times

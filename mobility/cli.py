@@ -15,6 +15,7 @@
     mobility sweep SCENARIO --grid KEY=V1,V2,...
                                           every combination of settings, in parallel on Ray; table and plots
     mobility compare RUN_A RUN_B          KPI differences of two run folders, with comparison plots
+    mobility bench modes                  free routing vs semi-fixed route vs fixed line on the same demand
     mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
     mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
 
@@ -556,6 +557,136 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ fleet-plan (fleet by time of day)
+def _whole_numbers(text: str) -> list[int]:
+    """``8,12,16`` or a range ``4-10`` (both ends included): whole numbers >= 1."""
+    try:
+        if "-" in text and "," not in text:
+            lo, hi = (int(x) for x in text.split("-"))
+            values = list(range(lo, hi + 1))
+        else:
+            values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected whole numbers such as 8,12,16 or 4-10, got {text!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1 such as 8,12,16 or 4-10, got {text!r}")
+    return values
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a share 0 .. 1, got {text!r}") from exc
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share 0 .. 1, got {text}")
+    return value
+
+
+def cmd_fleet_plan(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.fleet_plan import ServiceTarget, format_plan, plan_fleet, write_plan
+    from sim.scenario import TaxiScenario, load_scenario
+
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir)
+    if isinstance(scenario, TaxiScenario):
+        _stderr("mobility: error: fleet-plan plans I-MOD fleets; this is a shared-taxi scenario")
+        return 2
+    seeds = args.seeds if args.seeds is not None else [scenario.seed, scenario.seed + 1]
+    target = ServiceTarget(served=args.served, p90_wait_s=args.p90_wait_min * 60)
+    out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / f"{scenario.name}_fleet_plan")
+    print(f"planning the fleet of {scenario.name} for {target.describe()} in every hour", flush=True)
+    with tqdm(desc="simulated days", unit="day", file=sys.stderr, leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = plan_fleet(scenario, target, sizes=args.sizes, seeds=seeds, lengths=args.lengths,
+                            rounds=args.rounds, max_vehicles=args.max_vehicles, workers=args.jobs,
+                            progress=progress)  # fmt: skip
+    for line in format_plan(result):
+        print(line)
+    files = write_plan(result, out_dir, plots=not args.no_plots)
+    t = result.timings
+    print(f"timings: flat fleets {t.get('flat_s', 0):.1f} s, shifts and checks {t.get('rounds_s', 0):.1f} s")
+    print(f"plan:    {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    return 0
+
+
+def _add_fleet_plan_parser(sub: Any) -> None:
+    fp = sub.add_parser(
+        "fleet-plan",
+        help="vehicles needed per hour for a service target, shifts that cover them, checked by simulation",
+        description="Fleet by time of day for an I-MOD scenario. (1) Simulate the day with flat fleets of "
+        "--sizes vehicles (on --seeds, pooled) and read, for each hour of requested time, the smallest fleet "
+        "that meets the target (--served share of requests accepted, p90 wait <= --p90-wait-min) with every "
+        "larger one meeting it too. (2) Plan shifts on the hour of --lengths hours with OR-Tools CP-SAT: "
+        "fewest vehicle-hours, then fewest vehicles, with vehicles on duty >= that need every hour. (3) "
+        "Simulate the shifts on the same seeds; an hour that misses the target gets one more vehicle and the "
+        "shifts are planned again (at most --rounds plans). Prints the need, the shifts and a table of the "
+        "flat fleet against the shifts; writes fleet_plan.toml (a [fleet] shifts table for a scenario), "
+        "fleet_plan.md, fleet_plan.json and fleet_plan.png into --out. See docs/fleet-plan.md.",
+    )
+    fp.add_argument("scenario", help="scenario file (.toml) or bundled scenario name")
+    fp.add_argument(
+        "--served",
+        type=_share,
+        default=0.95,
+        metavar="SHARE",
+        help="share of each hour's requests the dispatcher must accept (default 0.95)",
+    )
+    fp.add_argument(
+        "--p90-wait-min",
+        type=_positive(float),
+        default=15.0,
+        metavar="MIN",
+        help="90th percentile of each hour's waits, at most (minutes, default 15)",
+    )
+    fp.add_argument(
+        "--sizes",
+        type=_whole_numbers,
+        metavar="N,N,..",
+        help="flat fleet sizes to simulate (default: from 5/4 of the scenario's fleet down by factors of 1.5 to 1)",
+    )
+    fp.add_argument(
+        "--seeds",
+        type=_seed,
+        nargs="+",
+        metavar="N",
+        help="seeds of the simulated days (default: the scenario's seed and the next)",
+    )
+    fp.add_argument(
+        "--lengths",
+        type=_whole_numbers,
+        default=list(range(4, 11)),
+        metavar="L-L",
+        help="allowed shift lengths in hours, e.g. 4-10 (default) or 4,6,8",
+    )
+    fp.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        choices=range(1, 21),
+        metavar="N",
+        help="at most this many plans are simulated, 1 .. 20 (default 5)",
+    )
+    fp.add_argument("--max-vehicles", type=_positive(int), metavar="N", help="at most this many shifts")
+    fp.add_argument(
+        "--jobs",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="simulate N days at once on a local Ray cluster (default 1: in this process)",
+    )
+    fp.add_argument("--out", metavar="DIR", help="output folder (default runs/<scenario name>_fleet_plan)")
+    fp.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    fp.add_argument("--no-plots", action="store_true", help="skip fleet_plan.png")
+    fp.set_defaults(func=cmd_fleet_plan)
+
+
 def _checked_engine(args: argparse.Namespace) -> tuple[Any, str | None, Any] | None:
     """A client of the engine at ``--engine`` (:class:`sim.remote.RemoteBackend`) that reached it
     with the token and TLS options, and those; None after one line on stderr when the engine is
@@ -979,6 +1110,24 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     return 0 if all(r["met"] is not False for r in result["scenarios"]) else 1
 
 
+def cmd_bench_modes(args: argparse.Namespace) -> int:
+    from benchmarks.modes import DEFAULT_SCENARIO, MODES, RESULTS_DIR, run
+
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    scenario = _scenario_path(args.scenario) if args.scenario else DEFAULT_SCENARIO
+    seeds = tuple(args.seeds)
+    _with_progress(
+        "modes",
+        len(seeds) * len(MODES),
+        "run",
+        lambda progress: run(
+            data_dir=data_dir, scenario_path=scenario, seeds=seeds, quick=args.quick, out_dir=out_dir, progress=progress
+        ),
+    )
+    _publish_bench("modes", out_dir, args.update_readme)
+    return 0
+
+
 def cmd_bench_pooling(args: argparse.Namespace) -> int:
     from benchmarks.pooling import CAPACITIES, FLEETS, RESULTS_DIR, WAITS_MIN, grid_points, run, steps
 
@@ -1085,7 +1234,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate a service day from a scenario file",
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
-        'drives.csv and PNG plots into --out (a shared-taxi scenario, [service] kind = "shared_taxi": '
+        "drives.csv, GeoJSON for GIS tools (stops, zone, tracks, rides; on networks with lat/lon) and PNG "
+        "plots (map, heat maps, vehicles' day, occupancy, waits) into --out "
+        '(a shared-taxi scenario, [service] kind = "shared_taxi": '
         "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
         "of a bundled one "
         "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
@@ -1137,6 +1288,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_ray_options(planner, default_workers=1)
     simulate.set_defaults(func=cmd_simulate)
+    _add_fleet_plan_parser(sub)
 
     sweep = sub.add_parser(
         "sweep",
@@ -1696,6 +1848,24 @@ def build_parser() -> argparse.ArgumentParser:
     simb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     simb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     simb.set_defaults(func=cmd_bench_sim)
+
+    modesb = bsub.add_parser(
+        "modes",
+        help="free routing vs semi-fixed route vs fixed line on the same zone, fleet and demand",
+        description="Runs a scenario with a [semi_fixed] section (default: the bundled imod_semifixed_jamsil) "
+        "three times per seed on the same demand items: without the section (free routing), as written "
+        '(semi-fixed: timed checkpoints, deviations within the slack) and with mode = "fixed" (boarding at the '
+        "route's stops only). Reports served share, wait p50/p90, ride time, detour, walk, vehicle-km, "
+        "pax-km per vehicle-km and pickups on time, and the checkpoints kept. Writes "
+        "benchmarks/results/modes.{json,md,png}. Duration: about 10 s per seed.",
+    )
+    modesb.add_argument("--scenario", help="a scenario file or bundled name with [semi_fixed]")
+    modesb.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="N", help="seeds (default 1)")
+    modesb.add_argument("--quick", action="store_true", help="a smoke test: the first 3 hours of the day")
+    modesb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    modesb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    modesb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    modesb.set_defaults(func=cmd_bench_modes)
 
     pool = bsub.add_parser(
         "pooling",

@@ -36,6 +36,7 @@ time limit alone, they follow the clock. Every returned route set passes
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -44,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError, InvalidRouteSetError
+from .errors import InvalidArgumentError, InvalidRouteSetError, PlanningError
 from .evaluate import Evaluation, Evaluator
 from .evaluate import warm_up as warm_up_evaluator
 from .operators import (
@@ -61,6 +62,8 @@ from .operators import (
 )
 from .problem import TransitProblem
 from .routeset import RouteSet, as_route_set, check_route_set, flatten
+
+log = logging.getLogger(__name__)
 
 MODES = ("passenger", "pareto")
 
@@ -276,7 +279,12 @@ def design(
         share = min(30.0, 0.25 * params.time_limit_s)
         cover_pool = candidate_routes(problem, seed=params.seed)
         left = max(0.5, share - (time.perf_counter() - t0))
-        seeds = set_cover(problem, cover_pool, num_solutions=3, time_limit_s=left, seed=params.seed)
+        try:
+            seeds = set_cover(problem, cover_pool, num_solutions=3, time_limit_s=left, seed=params.seed)
+        except PlanningError as exc:
+            # a seed is a head start, not a condition: without one the search builds its own
+            log.warning("%s: starting without set-cover seeds (%s)", problem.name, exc)
+            seeds = ()
         if not len(pool):
             pool = cover_pool.routes
         prep_s = time.perf_counter() - t0

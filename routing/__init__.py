@@ -51,6 +51,7 @@ from .router import NoPathError, Router, ShortestPath, warm_up
 from .schedule import CostWeights, ProblemArrays, RouteState, kernel_arrays
 from .snapping import SnapResult, nearest_nodes, nearest_nodes_xy, snap
 from .solve import Deadline, FirstOf, MaxIterations, MaxRuntime, Result, SolveParams, StoppingCriterion, solve
+from .stop_files import STOP_FILE_KINDS, StopFileError, StopPoints, read_stop_points, stops_from_points
 from .stops import StopSet, all_node_stops, coverage_m, virtual_stops
 from .synthetic import synthetic_city
 from .traveltime import HierarchyTimes, MatrixTimes, TravelTimes
@@ -67,6 +68,7 @@ __all__ = [
     "PICKUP",
     "PLAUSIBLE_SPEED_KPH",
     "START",
+    "STOP_FILE_KINDS",
     "UNREACHABLE",
     "BuildOptions",
     "CheckReport",
@@ -95,6 +97,8 @@ __all__ = [
     "SnapResult",
     "SolveParams",
     "StopColumns",
+    "StopFileError",
+    "StopPoints",
     "StopSet",
     "StoppingCriterion",
     "TravelTimes",
@@ -120,10 +124,12 @@ __all__ = [
     "read_instance",
     "read_li_lim",
     "read_manhattan",
+    "read_stop_points",
     "snap",
     "solution_cost",
     "solve",
     "speed_warning",
+    "stops_from_points",
     "synthetic_city",
     "virtual_stops",
     "warm_up",

@@ -30,11 +30,17 @@ NO_STOP_CLASSES: tuple[str, ...] = ("motorway", "motorway_link", "trunk", "trunk
 
 SOURCE_OSM = 0
 SOURCE_VIRTUAL = 1
+SOURCE_FILE = 2  # from the service's stop file (routing.stop_files)
 
 
 @dataclass(frozen=True, eq=False)
 class StopSet:
-    """Stops as arrays; stop ``i`` sits on network node ``node[i]``."""
+    """Stops as arrays; stop ``i`` sits on network node ``node[i]``.
+
+    ``ids`` and ``names`` (empty, or one per stop) are the stops' own ids and names when they
+    come from a stop file (:func:`routing.stop_files.stops_from_points`); without ids a stop is
+    known by its index.
+    """
 
     node: NDArray[np.int32]
     x_m: NDArray[np.float64]
@@ -44,10 +50,32 @@ class StopSet:
     source: NDArray[np.int8]  # SOURCE_OSM or SOURCE_VIRTUAL
     osm_id: NDArray[np.int64]  # -1 for virtual stops
     spacing_m: float
+    ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
     _tree: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(self.node.shape[0])
+
+    def subset(self, keep: ArrayLike) -> StopSet:
+        """The stops where ``keep`` is true, in order (with their ids and names)."""
+        idx = np.flatnonzero(np.asarray(keep, dtype=bool))
+        return StopSet(
+            node=self.node[idx],
+            x_m=self.x_m[idx],
+            y_m=self.y_m[idx],
+            lat=self.lat[idx],
+            lon=self.lon[idx],
+            source=self.source[idx],
+            osm_id=self.osm_id[idx],
+            spacing_m=self.spacing_m,
+            ids=tuple(self.ids[i] for i in idx) if self.ids else (),
+            names=tuple(self.names[i] for i in idx) if self.names else (),
+        )
+
+    def index_of_ids(self) -> dict[str, int]:
+        """Stop index by stop id (empty when the stops have no ids)."""
+        return {sid: k for k, sid in enumerate(self.ids)}
 
     @property
     def num_osm(self) -> int:

@@ -8,7 +8,8 @@
   :class:`RemoteBackend` (a live engine over gRPC, with :class:`ClientTLS`);
 * :class:`TrafficModel` — edge travel times over the day; :class:`DemandItem` — one generated request;
 * :class:`SimOutput` and its records (:class:`RideRecord`, :class:`VehicleRecord`, :class:`Drive`,
-  :class:`StopVisit`); :func:`compute_kpis`, :func:`write_report`, :func:`format_summary`.
+  :class:`StopVisit`); :func:`compute_kpis`, :func:`write_report` (CSV, GeoJSON of
+  :mod:`sim.geo`, plots of :mod:`sim.plots`), :func:`format_summary`.
 
 Imports ``routing`` and ``matching``; talks to a live engine only through the gRPC client
 (:mod:`sim.remote`, loaded on first use of its names so that an in-process run does not load gRPC).

@@ -1,29 +1,38 @@
 """Demand for a simulated day: who asks for which ride, when, and what they do afterwards.
 
-Three sources, all giving the same :class:`DemandItem` list sorted by the time the rider asks:
+Five sources (``[demand] kind``), all giving the same :class:`DemandItem` list sorted by the
+time the rider asks:
 
 * ``profile`` — requested pickup times drawn from an hourly profile (Poisson arrivals within
   each hour), origins and destinations uniform over the stops, party sizes and rider classes
   from the scenario's shares; a share is booked hours ahead, the rest asks shortly before;
-* ``trips`` — a CSV trip file: ``time`` (HH:MM or seconds) and either ``origin_stop`` /
-  ``destination_stop`` or ``origin_lat``, ``origin_lon``, ``destination_lat``,
-  ``destination_lon``; optional ``passengers`` and ``rider_class``;
+* ``addresses`` — the same times and parties, but origins and destinations are points inside
+  the zone drawn with a weight layer (road length, or a CSV / GeoJSON layer of weighted points
+  or populated polygons); riders walk to the nearest stop (the dispatcher snaps the points
+  and the ride records the walks);
+* ``trips`` — a CSV trip file: a time and either origin / destination stops (stop-file ids
+  or indices) or points; optional ``passengers`` and ``rider_class``; column names mapped by
+  ``columns``, times replayed on the service clock or by time of day, ``sample`` / ``limit``,
+  ``transplant`` onto the zone (:func:`sim.demand_sources.read_trips`);
+* ``od`` — stop-to-stop counts by hour, as Poisson arrivals or exact counts
+  (:func:`sim.demand_sources.read_od`), one passenger per rider;
 * ``reqs`` — a benchmark request file (``id origin destination`` per line, nodes of the
   network, as ``Manhattan.2.reqs``); requested times come from the profile.
 
 Each item also says whether the rider will cancel (and when) or not turn up.
 
 With a service zone (``[service] zone``) the demand is the zone's: ``profile`` draws its stops
-among the zone's stops only, and ``trips`` and ``reqs`` keep the trips whose two ends lie in
-the zone (a point inside the polygon, a stop inside it), logging a warning that counts the
-trips left out. A day's rejections then say something about the service, not about demand it
-was never meant to serve. Without a zone the draws are the same as over every stop.
+among the zone's stops only, ``addresses`` its points inside the zone, and ``trips``, ``od``
+and ``reqs`` keep the trips whose two ends lie in the zone (a point inside the polygon, a stop
+inside it), logging a warning that counts the trips left out. A day's rejections then say
+something about the service, not about demand it was never meant to serve. Without a zone
+the draws are the same as over every stop.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,8 +41,19 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from matching import Request, RiderClass, point_in_polygon
+from routing import StopSet
 
-from .scenario import DemandSpec, Scenario, ScenarioError, parse_time
+from .demand_sources import (
+    bounding_box,
+    layer_points,
+    read_od,
+    read_trips,
+    read_weight_layer,
+    road_points,
+    thin,
+    transplant,
+)
+from .scenario import DemandSpec, Scenario, ScenarioError
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +113,39 @@ def _submit_time(rng: np.random.Generator, spec: DemandSpec, requested: int, sta
 
 
 def generate(
-    scenario: Scenario, num_stops: int, *, seed: int | None = None, in_zone: ArrayLike | None = None
+    scenario: Scenario,
+    num_stops: int,
+    *,
+    seed: int | None = None,
+    in_zone: ArrayLike | None = None,
+    network: Any = None,
+    stops: StopSet | None = None,
 ) -> list[DemandItem]:
     """The day's demand for ``scenario`` (``seed`` overrides the scenario's).
 
     ``in_zone`` says which of the ``num_stops`` stops lie in the service zone
     (:func:`matching.deployment.zone_stops`; ``None``: all of them); the demand stays inside
-    it (see the module docstring).
+    it (see the module docstring). ``network`` (the road network) is needed by the
+    ``addresses`` kind and by ``transplant``; ``stops`` lets trip and OD files name stops by
+    the ids of a stop file.
     """
     rng = np.random.default_rng(scenario.seed if seed is None else seed)
     spec = scenario.demand
     zone = np.ones(num_stops, dtype=bool) if in_zone is None else np.asarray(in_zone, dtype=bool)
     if zone.shape != (num_stops,):
         raise ValueError(f"in_zone has shape {zone.shape}; expected one flag per stop ({num_stops})")
+    stop_ids = stops.index_of_ids() if stops is not None else {}
     if spec.kind == "trips":
         assert spec.path is not None
-        return _from_trips(spec.path, scenario, rng, num_stops, zone)
+        run_seed = scenario.seed if seed is None else seed
+        return _from_trips(
+            spec.path, scenario, rng, num_stops, zone, network=network, stop_ids=stop_ids, sample_seed=run_seed
+        )
+    if spec.kind == "od":
+        assert spec.path is not None
+        return _from_od(spec.path, scenario, rng, num_stops, zone, stop_ids=stop_ids)
+    if spec.kind == "addresses":
+        return _from_addresses(scenario, rng, network)
     if spec.kind == "reqs":
         assert spec.path is not None
         pairs = _read_reqs(spec.path, num_stops)
@@ -170,49 +207,185 @@ def _left_out(path: Path, count: int, total: int, what: str) -> None:
 
 
 def _from_trips(
-    path: Path, scenario: Scenario, rng: np.random.Generator, num_stops: int, in_zone: NDArray[np.bool_]
+    path: Path,
+    scenario: Scenario,
+    rng: np.random.Generator,
+    num_stops: int,
+    in_zone: NDArray[np.bool_],
+    *,
+    network: Any = None,
+    stop_ids: Mapping[str, int] | None = None,
+    sample_seed: int = 0,
 ) -> list[DemandItem]:
+    """The trips of a trip file (:func:`sim.demand_sources.read_trips`), thinned, transplanted
+    and kept to the zone (and, replayed by time of day, to the simulated hours)."""
     spec = scenario.demand
     zone = scenario.service.zone
+    trips = read_trips(
+        path,
+        columns=spec.columns,
+        replay=spec.replay,
+        utc_offset_s=round(spec.utc_offset_h * 3600),
+        start_s=scenario.start_s,
+        end_s=scenario.end_s,
+        stop_ids=stop_ids or {},
+        num_stops=num_stops,
+    )
+    if spec.transplant:
+        if trips.by_stop():
+            raise ScenarioError("demand.transplant", "moves points; this trip file gives stops")
+        if network is None or not network.has_lat_lon:
+            raise ScenarioError("demand.transplant", "needs a network with lat/lon to map the trips onto")
+        trips, trimmed = transplant(trips, _zone_box(zone, network), trim=spec.transplant_trim)
+        if trimmed:
+            log.warning("demand.transplant_trim: %d of the %d trips of %s have an end outside the trimmed box; "
+                        "left out", trimmed, trimmed + len(trips), path)  # fmt: skip
+    if spec.replay == "time_of_day":
+        hours = (trips.time_s >= scenario.start_s) & (trips.time_s < scenario.end_s)
+        if not hours.all():
+            log.info("demand.path: %d of the %d trips of %s fall outside the simulated hours; left out",
+                     int(np.count_nonzero(~hours)), len(trips), path)  # fmt: skip
+        trips = trips.select(hours)
+    if spec.sample < 1.0 or spec.limit is not None:
+        trips = trips.select(thin(len(trips), np.random.default_rng([sample_seed, 7]), sample=spec.sample,
+                                  limit=spec.limit))  # fmt: skip
     outside = 0
     items = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        cols = set(reader.fieldnames or [])
-        by_stop = {"origin_stop", "destination_stop"} <= cols
-        by_point = {"origin_lat", "origin_lon", "destination_lat", "destination_lon"} <= cols
-        if "time" not in cols or not (by_stop or by_point):
-            raise ScenarioError("demand.path", f"{path}: needs a 'time' column and origin/destination stops or points")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}, line {line}"
-            try:
-                requested = parse_time(row["time"].strip() if ":" in row["time"] else int(row["time"]), "time")
-                passengers = int(row.get("passengers") or 1)
-                rider = RiderClass.parse(row.get("rider_class") or "adult")
-                ends: dict[str, int | float]
-                if by_stop:
-                    ends = {"origin_stop": int(row["origin_stop"]), "destination_stop": int(row["destination_stop"])}
-                else:
-                    ends = {
-                        k: float(row[k]) for k in ("origin_lat", "origin_lon", "destination_lat", "destination_lon")
-                    }
-            except (ValueError, KeyError) as exc:
-                raise ScenarioError("demand.path", f"{where}: {exc}") from exc
-            if not _inside(ends, in_zone, zone):
-                outside += 1
-                continue
-            submit = _submit_time(rng, spec, requested, scenario.start_s)
-            cancel, no_show = _behaviour(rng, spec, requested, submit)
+    for k in range(len(trips)):
+        ends: dict[str, int | float]
+        if trips.origin_stop[k] >= 0:
+            ends = {"origin_stop": int(trips.origin_stop[k]), "destination_stop": int(trips.destination_stop[k])}
+        else:
+            ends = {
+                "origin_lat": float(trips.origin_lat[k]),
+                "origin_lon": float(trips.origin_lon[k]),
+                "destination_lat": float(trips.destination_lat[k]),
+                "destination_lon": float(trips.destination_lon[k]),
+            }
+        if not _inside(ends, in_zone, zone):
+            outside += 1
+            continue
+        requested = int(trips.time_s[k])
+        submit = _submit_time(rng, spec, requested, scenario.start_s)
+        cancel, no_show = _behaviour(rng, spec, requested, submit)
+        line = int(trips.line[k])
+        try:
             req = Request(
                 id=f"{scenario.name}-{line - 1}",
                 requested_time_s=requested,
                 submitted_time_s=submit,
-                passengers=passengers,
-                rider_class=rider,
+                passengers=int(trips.passengers[k]),
+                rider_class=RiderClass.parse(trips.rider_class[k]),
                 **ends,  # type: ignore[arg-type]
             )
-            items.append(DemandItem(submit, req, cancel, no_show))
+        except ValueError as exc:
+            raise ScenarioError("demand.path", f"{path}, line {line}: {exc}") from exc
+        items.append(DemandItem(submit, req, cancel, no_show))
     _left_out(path, outside, len(items) + outside, "trips")
+    items.sort(key=lambda it: (it.submit_s, it.request.id))
+    return items
+
+
+def _zone_box(zone: Any, network: Any) -> tuple[float, float, float, float]:
+    """``(lat_min, lat_max, lon_min, lon_max)`` of the service zone, or of the network without one."""
+    if zone is not None:
+        poly = np.asarray(zone, np.float64)
+        return bounding_box(poly[:, 0], poly[:, 1])
+    return bounding_box(np.asarray(network.lat), np.asarray(network.lon))
+
+
+def _from_od(
+    path: Path,
+    scenario: Scenario,
+    rng: np.random.Generator,
+    num_stops: int,
+    in_zone: NDArray[np.bool_],
+    *,
+    stop_ids: Mapping[str, int],
+) -> list[DemandItem]:
+    """The riders of an OD table (:func:`sim.demand_sources.read_od`), one passenger each,
+    kept to the zone's stops."""
+    spec = scenario.demand
+    od = read_od(
+        path,
+        columns=spec.columns,
+        exact=spec.exact,
+        scale=spec.scale,
+        start_s=scenario.start_s,
+        end_s=scenario.end_s,
+        stop_ids=stop_ids,
+        num_stops=num_stops,
+        rng=rng,
+    )
+    inside = in_zone[od.origin] & in_zone[od.destination]
+    _left_out(path, int(np.count_nonzero(~inside)), inside.size, "riders")
+    items = []
+    for k in np.flatnonzero(inside).tolist():
+        requested = int(od.time_s[k])
+        submit = _submit_time(rng, spec, requested, scenario.start_s)
+        _, rider, wheelchair = _party(rng, spec)  # a count is people: one passenger each
+        cancel, no_show = _behaviour(rng, spec, requested, submit)
+        req = Request(
+            id=f"{scenario.name}-od{k}",
+            requested_time_s=requested,
+            submitted_time_s=submit,
+            origin_stop=int(od.origin[k]),
+            destination_stop=int(od.destination[k]),
+            rider_class=rider,
+            wheelchair=wheelchair,
+        )
+        items.append(DemandItem(submit, req, cancel, no_show))
+    items.sort(key=lambda it: (it.submit_s, it.request.id))
+    return items
+
+
+def address_points(
+    scenario: Scenario, network: Any, n: int, rng: np.random.Generator, *, weights: str | Path | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``n`` address points (lat, lon) drawn with ``weights`` (default: the scenario's
+    ``[demand] weights``; ``"road_length"`` or a layer file) inside its zone."""
+    spec = scenario.demand
+    zone = scenario.service.zone
+    weights = spec.weights if weights is None else weights
+    if weights == "road_length":
+        return road_points(network, n, rng, zone=zone)
+    return layer_points(read_weight_layer(Path(weights), spec.columns), n, rng, zone=zone)
+
+
+def _from_addresses(scenario: Scenario, rng: np.random.Generator, network: Any) -> list[DemandItem]:
+    """``total`` door-to-stop trips between address points (:func:`address_points`), origins
+    with ``weights`` and destinations with ``destination_weights`` (the same layer by default),
+    drawn independently, at times from the profile."""
+    if network is None:
+        raise ScenarioError("demand.kind", "addresses need the road network (generate(..., network=...))")
+    spec = scenario.demand
+    n = spec.total
+    if spec.destination_weights is None:
+        lat, lon = address_points(scenario, network, 2 * n, rng)
+    else:
+        o_lat, o_lon = address_points(scenario, network, n, rng)
+        d_lat, d_lon = address_points(scenario, network, n, rng, weights=spec.destination_weights)
+        lat, lon = np.concatenate([o_lat, d_lat]), np.concatenate([o_lon, d_lon])
+    times = _draw_times(rng, spec.profile, n, scenario.start_s, scenario.end_s)
+    items = []
+    for k in range(n):
+        requested = int(times[k])
+        submit = _submit_time(rng, spec, requested, scenario.start_s)
+        size, rider, wheelchair = _party(rng, spec)
+        cancel, no_show = _behaviour(rng, spec, requested, submit)
+        req = Request(
+            id=f"{scenario.name}-{k}",
+            requested_time_s=requested,
+            submitted_time_s=submit,
+            origin_lat=float(lat[k]),
+            origin_lon=float(lon[k]),
+            destination_lat=float(lat[n + k]),
+            destination_lon=float(lon[n + k]),
+            passengers=size,
+            rider_class=rider,
+            wheelchair=wheelchair,
+        )
+        items.append(DemandItem(submit, req, cancel, no_show))
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
 

@@ -11,7 +11,7 @@ Conventions:
 * distributions use NumPy's default (linear) percentiles; an empty distribution gives ``None``
   for every statistic (``null`` in JSON);
 * seconds are rounded to 0.1 s, kilometres to metres (3 decimals), shares and factors to
-  4 decimals, money to whole KRW;
+  4 decimals, money to whole units of the currency's smallest unit (won by default);
 * distances, loads and on-board counts are recounted from the drives and stop visits, never
   taken from the vehicle totals (which :func:`validate` checks against the recounts);
 * "riders" and "passengers" are people (a ride may carry several), "rides" are requests.
@@ -217,8 +217,12 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
     * ``fleet``: ``vehicles``, ``seats``, ``vehicle_hours`` (shift time), ``busy_hours``,
       ``utilisation`` (busy / shift), ``riders_per_vehicle_hour`` and
       ``rides_per_vehicle_hour`` (completed passengers and rides per shift hour);
-    * ``revenue``: ``fare_krw`` (completed rides), ``fare_per_ride_krw``;
-    * ``walking``: mean ``to_pickup_m``, ``from_dropoff_m`` and ``total_m`` of completed rides;
+    * ``revenue``: ``fare_krw`` (completed rides), ``fare_per_ride_krw``, in the smallest unit
+      of ``currency`` (``SimOutput.meta["currency"]``, the scenario's ``[fares] currency``; KRW
+      without one);
+    * ``walking``: mean ``to_pickup_m``, ``from_dropoff_m`` and ``total_m`` of completed rides
+      (straight-line metres from the rider's point to the stop and back), and their
+      distributions ``to_pickup``, ``from_dropoff``, ``total`` (count, mean, p50, p90, max);
     * ``occupancy``: ``mean_on_board_driving`` (passenger_km / vehicle_km) and ``series``
       (:func:`occupancy_series`);
     * ``vehicles``: :func:`vehicle_kpis`.
@@ -283,15 +287,25 @@ def compute_kpis(out: SimOutput, *, bin_s: int = DEFAULT_BIN_S) -> dict[str, Any
     }
 
     fare = sum(r.fare_krw for r in done)
-    revenue = {"fare_krw": fare, "fare_per_ride_krw": round(fare / len(done)) if done else None}
+    revenue = {
+        "fare_krw": fare,
+        "fare_per_ride_krw": round(fare / len(done)) if done else None,
+        "currency": out.meta.get("currency", "KRW"),
+    }
 
     def mean_of(values: list[int]) -> float | None:
         return round(sum(values) / len(values), 1) if values else None
 
+    walk_to = [r.walk_to_pickup_m for r in done]
+    walk_from = [r.walk_from_dropoff_m for r in done]
+    walk_total = [a + b for a, b in zip(walk_to, walk_from, strict=True)]
     walking = {
-        "to_pickup_m": mean_of([r.walk_to_pickup_m for r in done]),
-        "from_dropoff_m": mean_of([r.walk_from_dropoff_m for r in done]),
-        "total_m": mean_of([r.walk_to_pickup_m + r.walk_from_dropoff_m for r in done]),
+        "to_pickup_m": mean_of(walk_to),
+        "from_dropoff_m": mean_of(walk_from),
+        "total_m": mean_of(walk_total),
+        "to_pickup": distribution(walk_to, digits=1, percentiles=(50, 90)),
+        "from_dropoff": distribution(walk_from, digits=1, percentiles=(50, 90)),
+        "total": distribution(walk_total, digits=1, percentiles=(50, 90)),
     }
 
     occupancy = {

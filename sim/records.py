@@ -2,7 +2,8 @@
 
 These are the simulator's raw output; :mod:`sim.kpi` turns them into the KPIs and
 :mod:`sim.report` into files and plots. Times are seconds on the service clock, distances
-metres, money KRW.
+metres, money whole numbers in the smallest unit of the scenario's currency (won by default;
+``fare_krw`` keeps its name whatever the currency, given by ``SimOutput.meta["currency"]``).
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ class SimOutput:
     """Everything one simulated day produced (input to :mod:`sim.kpi` and :mod:`sim.report`).
 
     ``network`` and ``stops`` are the :class:`routing.RoadNetwork` and :class:`routing.StopSet`
-    the day ran on (for maps); ``timings`` holds wall-clock seconds by phase (``setup``,
+    the day ran on and ``zone`` the service zone polygon (``(lat, lon)`` vertices, or ``None``
+    for no zone), for maps and GeoJSON; ``timings`` holds wall-clock seconds by phase (``setup``,
     ``compile``, ``run``, ...).
     """
 
@@ -141,6 +143,7 @@ class SimOutput:
     vehicles: list[VehicleRecord]
     network: Any = None
     stops: Any = None
+    zone: tuple[tuple[float, float], ...] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     #: what components of the day added (bus lines, journeys, ...), each under its own key

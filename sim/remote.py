@@ -209,6 +209,10 @@ class RemoteBackend:
         kind = pc.STOP_KIND_FROM_PROTO.get(s.kind, StopKind.DROPOFF)
         return NextStop(s.ride_id, kind, s.stop, float(s.planned_s), s.service_s)
 
+    def checkpoint(self, checkpoint_id: str, time_s: int) -> None:
+        """Not offered: the engine's API has no checkpoints (semi-fixed routes run in process only)."""
+        raise NotImplementedError("semi-fixed checkpoints run with the in-process dispatcher only")
+
     def reoptimise(self, now_s: int, iterations: int) -> bool:
         rep = self._call(self.operator.Reoptimise, operator_pb2.ReoptimiseRequest(iterations=iterations, now_s=now_s))
         return bool(rep.adopted)

@@ -1,30 +1,32 @@
 """Files, plots and text summaries of a simulated day.
 
-:func:`write_report` writes the KPIs (``summary.json``), the raw records as CSV and, with
-``plots``, three PNG figures; :func:`format_summary` and :func:`kpi_markdown` render the KPIs
-of :func:`sim.kpi.compute_kpis` for a terminal and for a README.
-
-Plots are drawn with matplotlib's object API on the Agg canvas (no pyplot, no screen, no
-global backend change); matplotlib is imported only when a plot is drawn.
+:func:`write_report` writes the KPIs (``summary.json``), the raw records as CSV, the day as
+GeoJSON for GIS tools (:mod:`sim.geo`) and, with ``plots``, the PNG figures of
+:mod:`sim.plots`; :func:`format_summary` and :func:`kpi_markdown` render the KPIs of
+:func:`sim.kpi.compute_kpis` for a terminal and for a README.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
+from matching import DEFAULT_CURRENCY, format_money
+
+from .geo import clock, ride_coordinates, write_geojson
 from .kpi import compute_kpis, rejection_warnings, validate
 from .records import RideRecord, SimOutput
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
 
 #: Columns of ``vehicles.csv`` (the keys of :func:`sim.kpi.vehicle_kpis`).
 VEHICLE_COLUMNS = (
@@ -40,6 +42,19 @@ VEHICLE_COLUMNS = (
     "shift_h",
     "busy_h",
     "utilisation",
+)
+
+#: Columns ``rides.csv`` has after :meth:`RideRecord.columns`: the stops' coordinates (WGS84
+#: degrees, 6 decimals; empty without a stop or on a graph without lat/lon) and the requested,
+#: pickup and drop-off times as service-clock HH:MM (floored; empty when it did not happen).
+RIDE_GEO_COLUMNS = (
+    "origin_lat",
+    "origin_lon",
+    "destination_lat",
+    "destination_lon",
+    "requested_hhmm",
+    "pickup_hhmm",
+    "dropoff_hhmm",
 )
 
 #: Columns of ``drives.csv`` (:class:`sim.records.Drive` without the node list).
@@ -70,6 +85,19 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]
             writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
 
 
+def ride_rows(out: SimOutput) -> Iterator[dict[str, Any]]:
+    """The rows of ``rides.csv``: :meth:`RideRecord.to_row` and :data:`RIDE_GEO_COLUMNS`."""
+    coords = {k: np.round(v, 6) for k, v in ride_coordinates(out).items()}
+    for k, ride in enumerate(out.rides):
+        row = ride.to_row()
+        for key, values in coords.items():
+            row[key] = float(values[k]) if np.isfinite(values[k]) else None
+        row["requested_hhmm"] = clock(ride.requested_s)
+        row["pickup_hhmm"] = clock(ride.pickup_s)
+        row["dropoff_hhmm"] = clock(ride.dropoff_s)
+        yield row
+
+
 def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[str, Path]:
     """Write the report of ``out`` into ``folder`` (created if missing); return the files by name.
 
@@ -79,11 +107,18 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
       of :func:`sim.kpi.compute_kpis` under ``kpis``, the problems of
       :func:`sim.kpi.validate` under ``problems`` and :func:`sim.kpi.rejection_warnings`
       under ``warnings``;
-    * ``rides.csv`` (``rides``): :meth:`RideRecord.columns`, one row per ride;
+    * ``rides.csv`` (``rides``): :meth:`RideRecord.columns` then :data:`RIDE_GEO_COLUMNS`, one
+      row per ride;
     * ``vehicles.csv`` (``vehicles``): the per-vehicle KPIs (:data:`VEHICLE_COLUMNS`);
     * ``drives.csv`` (``drives``): :data:`DRIVE_COLUMNS`, one row per drive;
-    * with ``plots``: ``wait_times.png`` (``wait_times``), ``occupancy.png`` (``occupancy``)
-      and, when ``out.network`` is set, ``map.png`` (``map``);
+    * when the network has lat/lon, the GeoJSON of :func:`sim.geo.write_geojson`:
+      ``stops.geojson``, ``zone.geojson`` (with a zone), ``tracks.geojson``, ``rides.geojson``
+      (``stops_geojson``, ``zone_geojson``, ``tracks_geojson``, ``rides_geojson``);
+    * with ``plots``: ``wait_times.png`` (``wait_times``), ``occupancy.png`` (``occupancy``),
+      ``vehicle_gantt.png`` (``vehicle_gantt``) and, when ``out.network`` is set (with
+      metric coordinates, so also on benchmark graphs), ``map.png`` (``map``),
+      ``demand_heatmap.png`` (``demand_heatmap``) and ``rejection_heatmap.png``
+      (``rejection_heatmap``): see :mod:`sim.plots`;
     * what the day's components added (``out.extras``, see :class:`ExtraOutput`): their KPIs
       in ``summary.json`` under ``extras.<key>``, and their own files.
     """
@@ -106,18 +141,31 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
         "extras": {key: json_safe(extra.kpis()) for key, extra in out.extras.items()},
     }
     files["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    _write_csv(files["rides"], RideRecord.columns(), (r.to_row() for r in out.rides))
+    _write_csv(files["rides"], [*RideRecord.columns(), *RIDE_GEO_COLUMNS], ride_rows(out))
     _write_csv(files["vehicles"], VEHICLE_COLUMNS, kpis["vehicles"])
     _write_csv(files["drives"], DRIVE_COLUMNS, ({c: getattr(d, c) for c in DRIVE_COLUMNS} for d in out.drives))
 
+    if out.network is not None and out.stops is not None:
+        geo_files, note = write_geojson(out, folder)
+        files.update(geo_files)
+        if note:
+            log.info("%s", note)
+
     if plots:
-        files["wait_times"] = folder / "wait_times.png"
-        _save(plot_wait_times(out), files["wait_times"])
-        files["occupancy"] = folder / "occupancy.png"
-        _save(plot_occupancy(kpis), files["occupancy"])
+        from . import plots as p
+
+        figures: dict[str, Callable[[], Figure]] = {
+            "wait_times": lambda: p.plot_wait_times(out),
+            "occupancy": lambda: p.plot_occupancy(kpis, out.scenario),
+            "vehicle_gantt": lambda: p.plot_vehicle_gantt(out),
+        }
         if out.network is not None:
-            files["map"] = folder / "map.png"
-            _save(plot_map(out), files["map"])
+            figures["map"] = lambda: p.plot_map(out, kpis)
+            figures["demand_heatmap"] = lambda: p.plot_demand_heatmap(out)
+            figures["rejection_heatmap"] = lambda: p.plot_rejection_heatmap(out)
+        for name, draw in figures.items():
+            files[name] = folder / f"{name}.png"
+            draw().savefig(files[name], format="png")
     for extra in out.extras.values():
         files.update(extra.write(folder, plots=plots))
     return files
@@ -139,128 +187,6 @@ class ExtraOutput(Protocol):
         ...
 
 
-# ---------------------------------------------------------------------------------- plots
-def _figure(width_in: float, height_in: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: Path) -> None:
-    fig.savefig(path, format="png")
-
-
-def plot_wait_times(out: SimOutput) -> Figure:
-    """Histogram of the wait times (minutes) of completed rides, with mean and p90 marked."""
-    from matplotlib.ticker import MaxNLocator
-
-    fig = _figure(7.0, 4.0)
-    ax = fig.add_subplot()
-    wait_min = np.array([r.wait_s / 60 for r in out.rides if r.outcome == "completed"], np.float64)
-    if wait_min.size:
-        bins = int(min(40, max(5, math.sqrt(wait_min.size))))
-        ax.hist(wait_min, bins=bins, color="#4c72b0", edgecolor="white")
-        mean, p90 = float(wait_min.mean()), float(np.percentile(wait_min, 90))
-        ax.axvline(mean, color="#dd8452", linewidth=2, label=f"mean {mean:.1f} min")
-        ax.axvline(p90, color="#c44e52", linewidth=2, linestyle="--", label=f"p90 {p90:.1f} min")
-        ax.legend()
-    else:
-        ax.text(0.5, 0.5, "no completed rides", ha="center", va="center", transform=ax.transAxes)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("wait time (min): boarding - requested time")
-    ax.set_ylabel("completed rides")
-    ax.set_title(f"Wait times — {out.scenario} (seed {out.seed})")
-    return fig
-
-
-def plot_occupancy(kpis: dict[str, Any]) -> Figure:
-    """Riders on board over the day (fleet total, bin averages) and vehicles driving / on shift."""
-    series = kpis["occupancy"]["series"]
-    start_h = np.asarray(series["start_s"], np.float64) / 3600
-    step_h = series["bin_s"] / 3600
-    edges = np.append(start_h, start_h[-1] + step_h) if start_h.size else start_h
-    fig = _figure(8.0, 4.0)
-    ax = fig.add_subplot()
-    if start_h.size:
-        for key, label, style in (
-            ("on_board", "riders on board", {"color": "#4c72b0", "linewidth": 2}),
-            ("vehicles_driving", "vehicles driving", {"color": "#dd8452"}),
-            ("vehicles_on_shift", "vehicles on shift", {"color": "grey", "linestyle": ":"}),
-        ):
-            values = np.asarray(series[key], np.float64)
-            ax.stairs(values, edges, label=label, **style)
-        ax.legend(loc="upper left")
-    ax.set_xlabel("time of day (h)")
-    ax.set_ylabel(f"fleet total (mean over {series['bin_s'] // 60} min)")
-    ax.set_ylim(bottom=0)
-    ax.set_title("Occupancy over the day")
-    return fig
-
-
-def _coordinates(network: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
-    """Node x and y for drawing: lon/lat when geographic, else projected metres."""
-    if network.has_lat_lon:
-        return np.asarray(network.lon, np.float64), np.asarray(network.lat, np.float64), True
-    return np.asarray(network.x_m, np.float64), np.asarray(network.y_m, np.float64), False
-
-
-def plot_map(out: SimOutput) -> Figure:
-    """The road network (light grey), the stops (dots) and each vehicle's track (one colour each)."""
-    from matplotlib import colormaps
-    from matplotlib.collections import LineCollection
-
-    network = out.network
-    x, y, geographic = _coordinates(network)
-    fig = _figure(8.0, 8.0)
-    ax = fig.add_subplot()
-
-    # Each road once: a two-way street is drawn as one segment.
-    tail = np.repeat(np.arange(network.indptr.shape[0] - 1), np.diff(network.indptr))
-    head = np.asarray(network.indices, np.int64)
-    pairs = np.unique(np.column_stack([np.minimum(tail, head), np.maximum(tail, head)]), axis=0)
-    ends = [np.column_stack([x[pairs[:, k]], y[pairs[:, k]]]) for k in (0, 1)]
-    # An (n, 2, 2) array is a valid sequence of segments; the stubs want a Sequence.
-    roads = cast("Sequence[NDArray[np.float64]]", np.stack(ends, axis=1))
-    ax.add_collection(LineCollection(roads, colors="#d0d0d0", linewidths=0.5, zorder=1))
-
-    # Fleet order first, then any vehicle that only appears in the drives.
-    vehicle_ids = list(dict.fromkeys([v.vehicle_id for v in out.vehicles] + [d.vehicle_id for d in out.drives]))
-    colour_of = {vid: i for i, vid in enumerate(vehicle_ids)}
-    cmap = colormaps["tab10" if len(vehicle_ids) <= 10 else "tab20"]
-    segments: list[NDArray[np.float64]] = []
-    colours: list[tuple[float, float, float, float]] = []
-    for d in out.drives:
-        if len(d.nodes) < 2:
-            continue
-        nodes = np.asarray(d.nodes, np.int64)
-        pts = np.column_stack([x[nodes], y[nodes]])
-        segments.extend(np.stack([pts[:-1], pts[1:]], 1))
-        colours.extend([cmap(colour_of[d.vehicle_id] % cmap.N)] * (len(nodes) - 1))
-    if segments:
-        ax.add_collection(LineCollection(segments, colors=colours, linewidths=1.2, alpha=0.8, zorder=2))
-
-    stops = out.stops
-    if stops is not None and len(stops.node):
-        sx, sy = (stops.lon, stops.lat) if geographic else (stops.x_m, stops.y_m)
-        ax.scatter(sx, sy, s=6, color="black", zorder=3, label=f"{len(stops.node)} stops")
-        ax.legend(loc="upper right")
-
-    ax.autoscale_view()
-    if geographic:
-        ax.set_aspect(1.0 / max(math.cos(math.radians(float(np.mean(y)))), 1e-6))
-        ax.set_xlabel("longitude")
-        ax.set_ylabel("latitude")
-    else:
-        ax.set_aspect("equal")
-        ax.set_xlabel("x (m)")
-        ax.set_ylabel("y (m)")
-    ax.set_title(f"{out.scenario}: {len(vehicle_ids)} vehicles, {len(out.drives)} drives")
-    return fig
-
-
 # ---------------------------------------------------------------------------------- text
 def _fmt(value: Any, spec: str = "", suffix: str = "") -> str:
     return "–" if value is None else f"{value:{spec}}{suffix}"
@@ -272,6 +198,17 @@ def _minutes(seconds: float | None) -> str:
 
 def _percent(share: float | None) -> str:
     return "–" if share is None else f"{100 * share:.1f} %"
+
+
+def _walk(kpis: dict[str, Any], stat: str) -> float | None:
+    """A statistic of the riders' walks to and from their stops (``None`` without rides)."""
+    total = kpis["walking"].get("total")
+    return None if total is None else total[stat]
+
+
+def _money(revenue: dict[str, Any]) -> str:
+    """The day's fare revenue in its currency (``1,800 KRW``, ``2.50 EUR``)."""
+    return format_money(revenue["fare_krw"], revenue.get("currency", DEFAULT_CURRENCY))
 
 
 def format_summary(kpis: dict[str, Any]) -> str:
@@ -291,9 +228,10 @@ def format_summary(kpis: dict[str, Any]) -> str:
         f"vehicles  {dist['vehicle_km']:.1f} veh-km (empty {_percent(dist['empty_share'])})  "
         f"{dist['passenger_km']:.1f} pax-km  {_fmt(dist['passenger_km_per_vehicle_km'], '.2f')} pax-km/veh-km  "
         f"occupancy {_fmt(kpis['occupancy']['mean_on_board_driving'], '.2f')}",
-        f"revenue   {kpis['revenue']['fare_krw']:,} KRW  "
+        f"revenue   {_money(kpis['revenue'])}  "
         f"riders/veh-h {_fmt(kpis['fleet']['riders_per_vehicle_hour'], '.2f')}  "
-        f"utilisation {_percent(kpis['fleet']['utilisation'])}",
+        f"utilisation {_percent(kpis['fleet']['utilisation'])}  "
+        f"walk p50 {_fmt(_walk(kpis, 'p50'), '.0f', ' m')} p90 {_fmt(_walk(kpis, 'p90'), '.0f', ' m')}",
     ]
     lines += [f"warning   {text}" for text in rejection_warnings(kpis)]
     return "\n".join(lines)
@@ -323,7 +261,11 @@ def kpi_markdown(kpis: dict[str, Any]) -> str:
         ("Riders per vehicle-hour", _fmt(fleet["riders_per_vehicle_hour"], ".2f")),
         ("Fleet utilisation", _percent(fleet["utilisation"])),
         ("Mean walk to + from stops", _fmt(kpis["walking"]["total_m"], ".0f", " m")),
-        ("Fare revenue", f"{kpis['revenue']['fare_krw']:,} KRW"),
+        (
+            "Walk to + from stops p50 / p90",
+            f"{_fmt(_walk(kpis, 'p50'), '.0f', ' m')} / {_fmt(_walk(kpis, 'p90'), '.0f', ' m')}",
+        ),
+        ("Fare revenue", _money(kpis["revenue"])),
     ]
     lines = ["| KPI | Value |", "| --- | ---: |"]
     lines += [f"| {name} | {value} |" for name, value in rows]

@@ -14,9 +14,15 @@ path = "osm/seoul_jamsil.osm"   # relative to the data folder, or to this file, 
 coord_unit_m = 1609.344    # benchmark graphs only: metres per .xy coordinate unit (default: Manhattan's mile)
 time_unit_s = 0.1          # benchmark graphs only: seconds per .d time unit (default: Manhattan's tenth)
 
+speeds = { primary = 40, residential = 20 }   # OSM files: km/h by road class (over the defaults)
+use_maxspeed = true        # OSM files: a way's maxspeed tag wins over its class speed
+
 [stops]
-kind = "virtual"           # "virtual" (OSM bus stops + a cover) or "nodes" (every node)
-spacing_m = 300
+kind = "virtual"           # "virtual" (OSM bus stops + a cover), "nodes" (every node),
+                           # or the service's stops from a file: "csv", "geojson", "gtfs"
+spacing_m = 300            # virtual stops
+# path = "stops.csv"       # csv / geojson / gtfs: the file (id, name, lat, lon), snapped to the roads
+# max_snap_m = 100         # stops farther from every road node are dropped (with a warning)
 
 [fleet]
 vehicles = 16
@@ -30,10 +36,17 @@ max_wait_s = 900
 
 [fares]
 policy = "imod"            # "imod" or "shared_taxi"
+currency = "KRW"           # ISO 4217; amounts in its smallest unit (won, cents)
+base = { adult = 1800, youth = 1200, child = 700 }   # imod: base fare by rider class
+base_distance_m = 7000     # imod: covered by the base fare
+per_km = 100               # imod: per started km beyond (or step_m + per_step)
+# shared_taxi: base_fare, base_distance_m, step_m, per_step, pooled_discount_pct,
+#              driver_pooled_share_pct, round_to
 
 [demand]
-kind = "profile"           # "profile", "trips" (CSV file) or "reqs" (benchmark request file)
-total = 450
+kind = "profile"           # "profile", "addresses", "trips" (CSV file), "od" (stop-to-stop counts by hour)
+                           # or "reqs" (benchmark request file); see docs/demand.md
+total = 450                # profile, addresses, reqs: the day's requests
 profile = [...]            # 24 relative weights, one per hour (or a named profile: "two_peaks", "flat")
 prebook_share = 0.2        # share booked ahead ...
 prebook_lead_min = [30, 240]   # ... this many minutes ahead (uniform)
@@ -43,6 +56,13 @@ rider_classes = { adult = 0.8, youth = 0.12, child = 0.08 }
 wheelchair_share = 0.01
 cancel_probability = 0.03
 no_show_probability = 0.02
+# addresses:  weights = "road_length" (default) or "people.csv" / "blocks.geojson",
+#             destination_weights = "jobs.geojson" (default: as weights),
+#             columns = { lat = "y", lon = "x", weight = "population" }
+# trips:      path = "demand/chicago_taxi_sample.csv", replay = "time_of_day", sample = 0.5,
+#             limit = 400, transplant = true, transplant_trim = 0.05, utc_offset_h = 0,
+#             columns = { time = "trip_start_timestamp", origin_lat = "pickup_latitude", ... }
+# od:         path = "od.csv" (origin_stop, destination_stop, hour, count), exact = false, scale = 1
 
 [traffic]
 model = "bpr"              # "bpr" or "none"
@@ -81,7 +101,11 @@ from matching.deployment import (
 )
 from matching.pooling import PoolingParams
 
+from .feeder import parse_feeder
 from .overrides import apply_overrides
+from .semifixed import parse_semi_fixed
+from .subzones import parse_subzones
+from .transit import parse_lines
 
 __all__ = [
     "SHARED_TAXI",
@@ -173,6 +197,106 @@ class DemandSpec:
     wheelchair_share: float = 0.01
     cancel_probability: float = 0.03
     no_show_probability: float = 0.02
+    #: addresses: "road_length" or a weight layer file (CSV or GeoJSON; :mod:`sim.demand_sources`)
+    weights: str | Path = "road_length"
+    #: addresses: the destinations' layer (jobs, shops: land use), if not ``weights``
+    destination_weights: str | Path | None = None
+    #: the file's column names by ours (trips, od, a CSV layer; a GeoJSON layer's weight property)
+    columns: dict[str, str] = field(default_factory=dict)
+    #: trips: "clock" (times on the service clock) or "time_of_day" (dates folded onto the day)
+    replay: str = "clock"
+    utc_offset_h: float = 0.0  # trips: added to unix timestamps before taking their time of day
+    sample: float = 1.0  # trips: share of the trips kept, at random
+    limit: int | None = None  # trips: most trips kept, drawn at random
+    transplant: bool = False  # trips: the file's bounding box mapped onto the zone's (synthetic)
+    transplant_trim: float = 0.0  # trips: the box between these quantiles instead (outliers left out)
+    exact: bool = False  # od: exactly the counts, not Poisson draws
+    scale: float = 1.0  # od: counts multiplied by this
+
+
+#: ``[demand] kind`` values.
+DEMAND_KINDS = ("profile", "trips", "reqs", "addresses", "od")
+#: Keys of ``[demand]`` that only some kinds take.
+DEMAND_KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "weights": ("addresses",),
+    "destination_weights": ("addresses",),
+    "columns": ("trips", "od", "addresses"),
+    "replay": ("trips",),
+    "utc_offset_h": ("trips",),
+    "sample": ("trips",),
+    "limit": ("trips",),
+    "transplant": ("trips",),
+    "transplant_trim": ("trips",),
+    "exact": ("od",),
+    "scale": ("od",),
+}
+#: The names ``[demand] columns`` may rename, by kind.
+DEMAND_COLUMN_KEYS: dict[str, tuple[str, ...]] = {
+    "trips": (
+        "time",
+        "origin_lat",
+        "origin_lon",
+        "destination_lat",
+        "destination_lon",
+        "origin_stop",
+        "destination_stop",
+        "passengers",
+        "rider_class",
+    ),
+    "od": ("origin_stop", "destination_stop", "hour", "count"),
+    "addresses": ("lat", "lon", "weight"),
+}
+
+
+def _flag(table: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ScenarioError(f"demand.{key}", f"got {value!r}", "true, false")
+    return value
+
+
+def _demand_sources(dm: Mapping[str, Any], kind: str, *, base: Path | None, data_dir: Path | None) -> dict[str, Any]:
+    """The ``[demand]`` keys of the file-based kinds (addresses, trips, od), checked."""
+    for key, kinds in DEMAND_KIND_KEYS.items():
+        if key in dm and kind not in kinds:
+            raise ScenarioError(f"demand.{key}", f"not used by demand kind {kind!r}", f"kind {', '.join(kinds)}")
+    out: dict[str, Any] = {}
+    for key in ("weights", "destination_weights"):
+        if key not in dm:
+            continue
+        weights = dm[key]
+        allowed = '"road_length", or a .csv or .geojson file'
+        if not isinstance(weights, str) or not weights:
+            raise ScenarioError(f"demand.{key}", f"got {weights!r}", allowed)
+        if weights == "road_length":
+            out[key] = weights
+        elif weights.lower().endswith((".csv", ".geojson", ".json", ".txt")):
+            out[key] = locate(weights, f"demand.{key}", base=base, data_dir=data_dir)
+        else:
+            raise ScenarioError(f"demand.{key}", f"got {weights!r}", allowed)
+    columns = dm.get("columns", {})
+    if not isinstance(columns, Mapping) or not all(isinstance(v, str) and v for v in columns.values()):
+        raise ScenarioError("demand.columns", f"got {columns!r}", 'a table of column names, e.g. { time = "start" }')
+    if columns:
+        check_keys(columns, set(DEMAND_COLUMN_KEYS[kind]), "demand.columns")
+        out["columns"] = dict(columns)
+    replay = dm.get("replay", "clock")
+    if replay not in ("clock", "time_of_day"):
+        raise ScenarioError("demand.replay", f"got {replay!r}", "clock, time_of_day")
+    out["replay"] = replay
+    out["utc_offset_h"] = number(dm, "utc_offset_h", "demand", 0.0, -14.0, 14.0)
+    sample = dm.get("sample", 1.0)
+    if isinstance(sample, bool) or not isinstance(sample, int | float) or not 0.0 < sample <= 1.0:
+        raise ScenarioError("demand.sample", f"got {sample!r}", "a share 0 < sample <= 1")
+    out["sample"] = float(sample)
+    out["limit"] = integer(dm, "limit", "demand", 1, 1, 10_000_000) if "limit" in dm else None
+    out["transplant"] = _flag(dm, "transplant", False)
+    out["transplant_trim"] = number(dm, "transplant_trim", "demand", 0.0, 0.0, 0.4)
+    if "transplant_trim" in dm and not out["transplant"]:
+        raise ScenarioError("demand.transplant_trim", "only with transplant = true")
+    out["exact"] = _flag(dm, "exact", False)
+    out["scale"] = number(dm, "scale", "demand", 1.0, 0.0, 1000.0)
+    return out
 
 
 @dataclass(frozen=True)
@@ -213,7 +337,7 @@ class Scenario:
     lines: Any = None  # [lines]: bus lines run beside the DRT fleet (sim.transit)
     feeder: Any = None  # [feeder]: I-MOD legs to and from the bus lines (sim.transit)
     semi_fixed: Any = None  # [semi_fixed]: base routes with timed checkpoints (sim.semifixed)
-    subzones: Any = None  # [[subzones]]: the zone split, each part with its vehicles (sim.subzones)
+    subzones: Any = None  # [subzones]: the zone split, each part with its vehicles (sim.subzones)
 
     @property
     def network(self) -> NetworkSpec:
@@ -283,11 +407,13 @@ class Scenario:
             "wheelchair_share",
             "cancel_probability",
             "no_show_probability",
+            *DEMAND_KIND_KEYS,
         }
         check_keys(dm, demand_keys, "demand")
         dkind = dm.get("kind", "profile")
-        if dkind not in ("profile", "trips", "reqs"):
-            raise ScenarioError("demand.kind", f"got {dkind!r}", "profile, trips, reqs")
+        if dkind not in DEMAND_KINDS:
+            raise ScenarioError("demand.kind", f"got {dkind!r}", ", ".join(DEMAND_KINDS))
+        sources = _demand_sources(dm, dkind, base=base, data_dir=data_dir)
         lead = dm.get("prebook_lead_min", [30, 240])
         if (
             not isinstance(lead, list | tuple)
@@ -313,13 +439,16 @@ class Scenario:
             wheelchair_share=number(dm, "wheelchair_share", "demand", 0.01, 0.0, 1.0),
             cancel_probability=number(dm, "cancel_probability", "demand", 0.03, 0.0, 1.0),
             no_show_probability=number(dm, "no_show_probability", "demand", 0.02, 0.0, 1.0),
+            **sources,
         )
         for size in demand.group_sizes:
             if not size.isdigit() or not 1 <= int(size) <= 100:
                 raise ScenarioError(f"demand.group_sizes.{size}", "group sizes are whole numbers", "1 .. 100")
-        if dkind in ("trips", "reqs") and demand.path is None:
+        if dkind in ("trips", "reqs", "od") and demand.path is None:
             raise ScenarioError("demand.path", f"demand kind {dkind!r} needs a file")
-        if sum(demand.profile) <= 0 and dkind != "trips":
+        if dkind in ("profile", "addresses") and "path" in dm:
+            raise ScenarioError("demand.path", f"not used by demand kind {dkind!r}", "kind trips, reqs, od")
+        if sum(demand.profile) <= 0 and dkind not in ("trips", "od"):
             raise ScenarioError("demand.profile", "all hours have zero weight")
 
         tr = doc.get("traffic", {})
@@ -341,6 +470,12 @@ class Scenario:
             reoptimise_every_s=integer(dp, "reoptimise_every_s", "dispatch", 300, 0, DAY_S),
             reoptimise_iterations=integer(dp, "reoptimise_iterations", "dispatch", 30, 0, 1_000_000),
         )
+        if "subzones" in doc and deployment.fleet.shifts:
+            raise ScenarioError(
+                "fleet.shifts",
+                "a split zone's vehicles are its sub-zones' ([[subzones.zones]] vehicles), on the fleet's one shift",
+                "no shifts with [subzones]",
+            )
         return cls(
             name=name,
             description=str(sc.get("description", "")),
@@ -352,6 +487,12 @@ class Scenario:
             traffic=traffic,
             dispatch=dispatch,
             source=source,
+            lines=parse_lines(doc["lines"], base=base, data_dir=data_dir) if "lines" in doc else None,
+            feeder=parse_feeder(doc["feeder"], base=base, data_dir=data_dir) if "feeder" in doc else None,
+            subzones=parse_subzones(doc["subzones"], base=base, data_dir=data_dir) if "subzones" in doc else None,
+            semi_fixed=parse_semi_fixed(doc["semi_fixed"], base=base, data_dir=data_dir)
+            if "semi_fixed" in doc
+            else None,
         )
 
 

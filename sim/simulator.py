@@ -8,7 +8,9 @@ so that a seed always gives the same day):
 * a vehicle leaves a stop (``DEPART``): it commits to the next stop of its plan and drives
   there along the shortest path under the traffic of the moment (the drive is recorded);
 * it arrives (``ARRIVE``) and serves the stop (``SERVE``): it waits for the promised window,
-  riders board (or do not turn up) and alight, each taking the service time;
+  riders board (or do not turn up) and alight, each taking the service time; at a checkpoint
+  of a semi-fixed route (:mod:`sim.semifixed`) it waits for the scheduled time and no one gets
+  on or off (a stop visit of nobody);
 * the plan is re-optimised (``REOPTIMISE``) every few minutes with a fixed iteration budget;
 * traffic changes (``TRAFFIC``): new edge times go to the router and the dispatcher;
 * a component's timed call (``CALL``): see below.
@@ -39,14 +41,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import Offer, Rejection, Request, RideStatus, StopKind, fare_policy_from_name
-from matching.deployment import load_world, make_fleet
+from matching import Offer, Rejection, Request, RideStatus, StopKind
+from matching.deployment import ConfigError, load_world, make_fleet
 from matching.dispatcher import Dispatcher, PlannedStop
 from routing import Router
 
 from .demand import DemandItem, generate
 from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
 from .scenario import Scenario
+from .subzones import SubzoneBackend, SubzoneJourneys
 from .traffic import TrafficModel
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,8 @@ class Backend(Protocol):
 
     def next_stop(self, vehicle_id: str) -> NextStop | None: ...
 
+    def checkpoint(self, checkpoint_id: str, time_s: int) -> None: ...
+
     def reoptimise(self, now_s: int, iterations: int) -> bool: ...
 
     def traffic(self, router: Router, now_s: int) -> None: ...
@@ -98,14 +103,30 @@ def scenario_components(scenario: Scenario) -> list[Component]:
     """The components the scenario's planning sections ask for (``[lines]``, ``[feeder]``,
     ``[semi_fixed]``, ``[subzones]``), in a fixed order; none for a plain I-MOD day."""
     out: list[Component] = []
+    if scenario.lines is not None:
+        from .transit import TransitLines
+
+        out.append(TransitLines(scenario.lines))
+    if scenario.feeder is not None:
+        from .feeder import FeederJourneys
+
+        out.append(FeederJourneys(scenario.feeder))
+    if scenario.subzones is not None:
+        out.append(SubzoneJourneys())
+    if scenario.semi_fixed is not None:
+        from .semifixed import SemiFixedRoute
+
+        out.append(SemiFixedRoute(scenario.semi_fixed))
     return out
 
 
 class InProcessBackend:
-    """The :class:`matching.dispatcher.Dispatcher` in this process."""
+    """The :class:`matching.dispatcher.Dispatcher` in this process. ``follow_traffic`` False: the
+    dispatcher keeps the travel times it has (a semi-fixed route plans with the day's slowest)."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.d = dispatcher
+        self.follow_traffic = True
 
     def quote(self, request: Request, now_s: int) -> Offer | Rejection:
         return self.d.quote(request, now_s)
@@ -136,11 +157,15 @@ class InProcessBackend:
         first = self.d.planned_stops(self.d.vehicle_index[vehicle_id], limit=1)
         return first[0] if first else None
 
+    def checkpoint(self, checkpoint_id: str, time_s: int) -> None:
+        self.d.on_checkpoint(checkpoint_id, time_s)
+
     def reoptimise(self, now_s: int, iterations: int) -> bool:
         return self.d.reoptimise(iterations=iterations, now_s=now_s).adopted
 
     def traffic(self, router: Router, now_s: int) -> None:
-        self.d.update_travel_times(router, now_s)
+        if self.follow_traffic:
+            self.d.update_travel_times(router, now_s)
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -169,21 +194,30 @@ class Simulation:
         t0 = time.perf_counter()
         sc = self.scenario
         self.network, self.router, self.stops = load_world(sc.deployment)
-        self.fleet = make_fleet(sc.deployment, self.stops, self.seed)
         self.traffic = TrafficModel(self.network, sc.traffic)
-        self.dispatcher = Dispatcher(
-            self.network,
-            self.router,
-            self.stops,
-            self.fleet,
-            params=sc.service,
-            fares=fare_policy_from_name(sc.fare_policy),
-            seed=self.seed,
-        )
-        self.backend: Backend = (backend_factory or InProcessBackend)(self.dispatcher)
-        # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
+        if sc.subzones is not None:  # a split zone: a dispatcher per sub-zone, behind one backend
+            if backend_factory is not None:
+                raise ConfigError("subzones", "a zone split into sub-zones runs in-process only (not with an engine)")
+            split = SubzoneBackend(sc.subzones, sc.deployment, self.network, self.router, self.stops, seed=self.seed)
+            self.fleet, self.dispatcher = split.fleet, split.dispatchers[0]
+            self.backend: Backend = split
+            in_zone = split.stop_zone >= 0  # the demand stays in the sub-zones
+        else:
+            self.fleet = make_fleet(sc.deployment, self.stops, self.seed)
+            self.dispatcher = Dispatcher(
+                self.network,
+                self.router,
+                self.stops,
+                self.fleet,
+                params=sc.service,
+                fares=sc.deployment.fares(),
+                seed=self.seed,
+            )
+            self.backend = (backend_factory or InProcessBackend)(self.dispatcher)
+            # (the dispatcher's service area already holds which stops lie in the zone: zone_stops)
+            in_zone = self.dispatcher.area.stop_in_zone
         self.demand: list[DemandItem] = generate(
-            sc, len(self.stops), seed=self.seed, in_zone=self.dispatcher.area.stop_in_zone
+            sc, len(self.stops), seed=self.seed, in_zone=in_zone, network=self.network, stops=self.stops
         )
         self.timings["setup_s"] = time.perf_counter() - t0
 
@@ -207,6 +241,8 @@ class Simulation:
         self.vload = {v.id: 0 for v in self.fleet}
         self.vtoken = {v.id: 0 for v in self.fleet}
         self.vbusy_until = {v.id: 0 for v in self.fleet}  # end of the service in progress
+        self.varrived = {v.id: sc.start_s for v in self.fleet}  # when it reached where it is
+        self.vshift_start = {v.id: v.shift_start_s for v in self.fleet}  # nothing moves before
         self.pax_of: dict[str, int] = {}
         for item in self.demand:
             self._push(item.submit_s, REQUEST, item)
@@ -217,6 +253,7 @@ class Simulation:
             self._on_traffic(sc.start_s, None)
         self._requests_done = 0
         self._requests_total = len(self.demand)
+        self.now = sc.start_s  # components may call call_at / submit from attach
         for component in self.components:
             component.attach(self)
         handlers: dict[int, Callable[[int, Any], None]] = {
@@ -250,8 +287,14 @@ class Simulation:
             vehicles=list(self.vrec.values()),
             network=self.network,
             stops=self.stops,
+            zone=sc.service.zone,
             timings=dict(self.timings),
-            meta={"vehicles": len(self.fleet), "stops": len(self.stops), "requests": self._requests_total},
+            meta={
+                "vehicles": len(self.fleet),
+                "stops": len(self.stops),
+                "requests": self._requests_total,
+                "currency": sc.deployment.currency,
+            },
         )
         for component in self.components:
             component.finish(self, output)
@@ -350,6 +393,12 @@ class Simulation:
         vid, token = payload
         if token != self.vtoken[vid] or self.vstate[vid] != "at_stop":
             return
+        if t < self.vshift_start[vid]:
+            # a ride booked ahead for a vehicle whose shift has not begun: it leaves its depot
+            # when the shift starts, as the dispatcher planned (telling the dispatcher it is
+            # on its way earlier would make it available before its shift)
+            self._schedule(vid, self.vshift_start[vid], SERVE)
+            return
         if t < self.vbusy_until[vid]:
             self._schedule(vid, self.vbusy_until[vid], SERVE)  # still boarding or alighting
             return
@@ -362,6 +411,16 @@ class Simulation:
             return
         if nxt.planned_s > t + 1e-6:
             self._schedule(vid, nxt.planned_s, SERVE)  # wait for the promised window
+            return
+        if nxt.checkpoint:  # a semi-fixed route's timed stop (sim.semifixed): no one gets on or off
+            self.backend.checkpoint(nxt.ride_id, t)
+            v = self.vrec[vid]
+            v.stops_served += 1
+            v.busy_s += nxt.service_s
+            arrived = max(self.varrived[vid], self.vbusy_until[vid])
+            self.visits.append(StopVisit(vid, nxt.stop, arrived, t, t + nxt.service_s, 0, 0, self.vload[vid], v.seats))
+            self.vbusy_until[vid] = t + nxt.service_s
+            self._schedule(vid, t + nxt.service_s, SERVE)
             return
         item = self.items[nxt.ride_id]
         rec = self.rides[nxt.ride_id]
@@ -428,17 +487,22 @@ class Simulation:
         if token != self.vtoken[vid]:
             return
         self.vstate[vid] = "at_stop"
+        self.varrived[vid] = t
         self.backend.position(vid, self.vpos[vid], t)
         self._schedule(vid, t, SERVE)
 
     def _return_to_depots(self) -> None:
-        """At the end of the day every vehicle drives back to its depot (recorded)."""
+        """After the day every vehicle drives back to its depot (recorded): it leaves so as to be
+        there when its shift ends, or after its last stop if that was later."""
+        free_at = dict(self.vbusy_until)
+        for d in self.drives:
+            free_at[d.vehicle_id] = max(free_at[d.vehicle_id], d.arrive_s)
         for veh in self.fleet:
             here = self.vpos[veh.id]
             if here == veh.depot_stop:
                 continue
-            t = max(int(self.now), veh.shift_end_s)
             path = self.router.path(int(self.stops.node[here]), int(self.stops.node[veh.depot_stop]))
+            t = max(free_at[veh.id], veh.shift_end_s - path.travel_time_s)
             self.drives.append(
                 Drive(
                     veh.id,

@@ -823,7 +823,7 @@ def taxi_world(scenario: TaxiScenario) -> tuple[RoadNetwork, Router]:
     if spec.kind == "benchmark":
         network = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
     else:
-        network = load_network(spec.path)
+        network = load_network(spec.path, options=spec.build_options())  # [network] speeds
     return network, Router.from_network(network)
 
 

@@ -180,6 +180,7 @@ BENCH_ARGS = {
     "sim": ["--quick"],
     "pooling": ["--quick"],
     "tndp": ["--quick"],
+    "modes": ["--quick"],
 }
 
 
@@ -200,6 +201,7 @@ def test_every_out_option_is_checked(tmp_path: Path) -> None:
     """Every command with --out is one of those tested above."""
     commands = {path for path, action in _options(build_parser()) if action.dest == "out"}
     planning = {"plan design", "plan report"}  # tested in tests/test_cli_plan.py
+    planning |= {"fleet-plan"}  # tested in tests/sim/test_fleet_plan.py
     planning |= {"sweep", "compare"}  # tested in tests/test_cli_sweep.py
     assert commands == {"demo", "simulate", "solve darp", "solve pdptw"} | planning | {f"bench {b}" for b in BENCH_ARGS}
 
@@ -249,7 +251,7 @@ def test_route_help_explains_from_and_to(capsys: pytest.CaptureFixture[str]) -> 
 def test_every_bench_command_has_quick() -> None:
     benches = {path.split()[1] for path, action in _options(build_parser()) if path.startswith("bench ")}
     with_quick = {path.split()[1] for path, action in _options(build_parser()) if action.dest == "quick"}
-    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp"}
+    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes"}
     assert benches <= with_quick
 
 

@@ -180,3 +180,20 @@ def test_set_cover_seeds_the_search_within_the_budget(mandl):
     assert any(e.att_min <= ev.att_min + 1e-9 and e.trt_min <= ev.trt_min for _r, e in a.front)
     with pytest.raises(InvalidArgumentError, match="set_cover"):
         DesignParams(set_cover="yes")  # type: ignore[arg-type]
+
+
+def test_a_set_cover_that_finds_nothing_in_time_leaves_the_search_its_own_start(mandl, monkeypatch, caplog):
+    """The set cover is a head start: when it finds no set within its share of the budget (a
+    loaded machine, a short budget), the search still runs from its own start and says why."""
+    import planning.setcover
+    from planning.errors import PlanningError
+
+    def nothing_in_time(*_args, **_kwargs):
+        raise PlanningError("no feasible route set found from the pool within time_limit_s=0.5 s")
+
+    monkeypatch.setattr(planning.setcover, "set_cover", nothing_in_time)
+    params = DesignParams(mode="passenger", time_limit_s=5, max_evaluations=300, seed=1, set_cover=True)
+    with caplog.at_level("WARNING", logger="planning.search"):
+        result = design(mandl, params)
+    assert "without set-cover seeds" in caplog.text
+    assert check_route_set(mandl, result.front[0][0]) == []

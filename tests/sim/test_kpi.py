@@ -85,8 +85,17 @@ def test_distance_fleet_revenue_walking(kpis: dict) -> None:
         "riders_per_vehicle_hour": 1.333,
         "rides_per_vehicle_hour": 1.0,
     }
-    assert kpis["revenue"] == {"fare_krw": 5300, "fare_per_ride_krw": 1767}
-    assert kpis["walking"] == {"to_pickup_m": 50.0, "from_dropoff_m": 150.0, "total_m": 200.0}
+    assert kpis["revenue"] == {"fare_krw": 5300, "fare_per_ride_krw": 1767, "currency": "KRW"}
+    # Walks of the completed rides: to the pickup 100, 50, 0 m; from the drop-off 200, 150, 100 m
+    # (linear percentiles: p90 of three values is 80 % of the way from the middle one to the top).
+    assert kpis["walking"] == {
+        "to_pickup_m": 50.0,
+        "from_dropoff_m": 150.0,
+        "total_m": 200.0,
+        "to_pickup": {"count": 3, "mean": 50.0, "p50": 50.0, "p90": 90.0, "max": 100.0},
+        "from_dropoff": {"count": 3, "mean": 150.0, "p50": 150.0, "p90": 190.0, "max": 200.0},
+        "total": {"count": 3, "mean": 200.0, "p50": 200.0, "p90": 280.0, "max": 300.0},
+    }
 
 
 def test_occupancy(kpis: dict) -> None:

@@ -11,7 +11,14 @@ import pytest
 import routing
 from sim.kpi import compute_kpis
 from sim.records import Drive, RideRecord, SimOutput, VehicleRecord
-from sim.report import DRIVE_COLUMNS, VEHICLE_COLUMNS, format_summary, kpi_markdown, write_report
+from sim.report import (
+    DRIVE_COLUMNS,
+    RIDE_GEO_COLUMNS,
+    VEHICLE_COLUMNS,
+    format_summary,
+    kpi_markdown,
+    write_report,
+)
 from tests.sim.sample_day import sample_day
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -39,17 +46,18 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimOutput, dict[st
 
 def test_write_report_creates_every_file(report: tuple[SimOutput, dict[str, Path]]) -> None:
     _, files = report
-    expected = {"summary", "rides", "vehicles", "drives", "wait_times", "occupancy", "map"}
-    assert set(files) == expected
+    expected = {"summary", "rides", "vehicles", "drives", "wait_times", "occupancy", "map", "vehicle_gantt"}
+    expected |= {"demand_heatmap", "rejection_heatmap", "stops_geojson", "tracks_geojson", "rides_geojson"}
+    assert set(files) == expected  # no zone.geojson: the sample day has no zone
     for name, path in files.items():
         assert path.is_file() and path.stat().st_size > 0, name
-        assert path.stem == name
+        assert path.stem == name.removesuffix("_geojson")
 
 
 def test_rides_csv(report: tuple[SimOutput, dict[str, Path]]) -> None:
     out, files = report
     header, rows = _read_csv(files["rides"])
-    assert header == RideRecord.columns()
+    assert header == RideRecord.columns() + list(RIDE_GEO_COLUMNS)
     assert len(rows) == len(out.rides) == 9
     assert [r["ride_id"] for r in rows] == [r.ride_id for r in out.rides]
     assert rows[0]["wait_s"] == "300" and rows[0]["ride_s"] == "600" and rows[0]["detour_factor"] == "1.5"
@@ -89,13 +97,13 @@ def test_summary_json_matches_compute_kpis(report: tuple[SimOutput, dict[str, Pa
 
 def test_pngs_are_valid(report: tuple[SimOutput, dict[str, Path]]) -> None:
     _, files = report
-    for name in ("wait_times", "occupancy", "map"):
+    for name in ("wait_times", "occupancy", "map", "vehicle_gantt", "demand_heatmap", "rejection_heatmap"):
         _assert_png(files[name])
 
 
 def test_report_without_plots(tmp_path: Path) -> None:
     files = write_report(sample_day(), tmp_path, plots=False)
-    assert set(files) == {"summary", "rides", "vehicles", "drives"}
+    assert set(files) == {"summary", "rides", "vehicles", "drives", "stops_geojson", "tracks_geojson", "rides_geojson"}
     assert not list(tmp_path.glob("*.png"))
 
 
@@ -121,7 +129,7 @@ def test_report_on_a_synthetic_city_with_an_empty_day(tmp_path: Path) -> None:
         stops=stops,
     )
     files = write_report(out, tmp_path)
-    for name in ("wait_times", "occupancy", "map"):
+    for name in ("wait_times", "occupancy", "map", "vehicle_gantt", "demand_heatmap", "rejection_heatmap"):
         _assert_png(files[name])
     assert _read_csv(files["rides"])[1] == []
     text = format_summary(compute_kpis(out))

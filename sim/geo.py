@@ -1,0 +1,260 @@
+"""The day on a map, for GIS tools: GeoJSON files of the stops, the zone, the tracks and the rides.
+
+:func:`write_geojson` writes four RFC 7946 files a planner opens in QGIS (or any GIS):
+
+* ``stops.geojson`` — a Point per stop: ``stop`` (index), ``name``, ``source`` (``osm`` or
+  ``virtual``), ``osm_id`` (or ``null``), ``in_zone``;
+* ``zone.geojson`` — the service zone as one Polygon (only when the day had a zone);
+* ``tracks.geojson`` — a LineString per drive of at least two road nodes, through the road
+  nodes of its path (the streets it drove): ``vehicle_id``, ``depart_s``, ``arrive_s``,
+  ``depart`` / ``arrive`` as HH:MM, ``depart_time`` / ``arrive_time`` as HH:MM:SS,
+  ``from_stop``, ``to_stop``, ``length_m``, ``onboard`` (riders on board the whole way);
+* ``rides.geojson`` — one feature per ride, in the order of ``rides.csv``: a straight
+  LineString from the pickup stop to the drop-off stop (``null`` geometry when the ride has
+  no stop, e.g. a request by point turned away before it was given one), with ``ride_id``,
+  ``outcome``, ``reject_reason``, ``vehicle_id``, ``passengers``, ``requested`` / ``pickup``
+  / ``dropoff`` as HH:MM (``null`` when it did not happen), ``wait_s`` and ``wait_min``
+  (completed rides; ``null`` otherwise).
+
+Coordinates are ``[lon, lat]`` in WGS84 (RFC 7946 § 3.1.1), rounded to :data:`COORD_DIGITS`
+decimals (about 0.1 m); a track keeps only the road nodes where it bends by more than
+:data:`SIMPLIFY_TOLERANCE_DEG` (Douglas-Peucker, shapely), so long straight streets cost two
+points. Polygons follow the right-hand rule (exterior counter-clockwise). Times are on the
+service clock; hours past midnight go on counting (``25:10``), as in GTFS. (GDAL, and so
+QGIS, reads a column of HH:MM strings below 24:00 as a time field.)
+
+Benchmark graphs have no geographic coordinates (:attr:`routing.RoadNetwork.has_lat_lon`):
+then nothing is written and :func:`write_geojson` says why in its ``note``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from matching import point_in_polygon
+
+from .records import RideRecord, SimOutput
+
+#: Decimals of the coordinates written (1e-6 degree is about 0.1 m).
+COORD_DIGITS = 6
+
+#: Largest distance (degrees, about 0.2 m) of a dropped road node from the simplified track.
+SIMPLIFY_TOLERANCE_DEG = 2e-6
+
+#: Names of the files :func:`write_geojson` writes, by key.
+GEOJSON_FILES = {
+    "stops_geojson": "stops.geojson",
+    "zone_geojson": "zone.geojson",
+    "tracks_geojson": "tracks.geojson",
+    "rides_geojson": "rides.geojson",
+}
+
+
+# ---------------------------------------------------------------------------------- clock
+def clock(t_s: float | None, *, seconds: bool = False) -> str:
+    """``HH:MM`` (or ``HH:MM:SS``) of a time on the service clock; ``""`` for a negative or missing
+    time (the records' "never"). The time is floored to the minute (second); hours go past 23."""
+    if t_s is None or t_s < 0:
+        return ""
+    t = int(t_s)
+    h, rest = divmod(t, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}" if seconds else f"{h:02d}:{m:02d}"
+
+
+def has_coordinates(out: SimOutput) -> bool:
+    """Whether the day's network and stops have geographic coordinates (lat/lon)."""
+    net, stops = out.network, out.stops
+    return net is not None and stops is not None and bool(net.has_lat_lon)
+
+
+def ride_coordinates(out: SimOutput) -> dict[str, NDArray[np.float64]]:
+    """``origin_lat``, ``origin_lon``, ``destination_lat``, ``destination_lon`` of each ride (its
+    stops'), in ``out.rides`` order; NaN where the ride has no stop or the network no lat/lon."""
+    n = len(out.rides)
+    result = {k: np.full(n, np.nan) for k in ("origin_lat", "origin_lon", "destination_lat", "destination_lon")}
+    if not has_coordinates(out) or n == 0:
+        return result
+    stops = out.stops
+    for end in ("origin", "destination"):
+        idx = np.fromiter((getattr(r, f"{end}_stop") for r in out.rides), np.int64, n)
+        ok = (idx >= 0) & (idx < len(stops))
+        result[f"{end}_lat"][ok] = np.asarray(stops.lat, np.float64)[idx[ok]]
+        result[f"{end}_lon"][ok] = np.asarray(stops.lon, np.float64)[idx[ok]]
+    return result
+
+
+# ---------------------------------------------------------------------------------- features
+def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _rounded(values: NDArray[np.float64]) -> list[float]:
+    return [float(v) for v in np.round(values, COORD_DIGITS)]
+
+
+def stops_geojson(out: SimOutput) -> dict[str, Any]:
+    """The FeatureCollection of ``stops.geojson`` (see the module docstring)."""
+    from routing.stops import SOURCE_OSM
+
+    stops = out.stops
+    lat, lon = np.asarray(stops.lat, np.float64), np.asarray(stops.lon, np.float64)
+    in_zone = point_in_polygon(lat, lon, out.zone) if out.zone is not None else np.ones(len(stops), bool)
+    names = getattr(stops, "names", None)
+    features = []
+    for i, (x, y) in enumerate(zip(_rounded(lon), _rounded(lat), strict=True)):
+        osm = int(stops.osm_id[i]) if stops.source[i] == SOURCE_OSM and stops.osm_id[i] >= 0 else None
+        name = str(names[i]) if names is not None and len(names) == len(stops) else f"stop {i}"
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [x, y]},
+                "properties": {
+                    "stop": i,
+                    "name": name,
+                    "source": "osm" if stops.source[i] == SOURCE_OSM else "virtual",
+                    "osm_id": osm,
+                    "in_zone": bool(in_zone[i]),
+                },
+            }
+        )
+    return _collection(features)
+
+
+def zone_geojson(out: SimOutput) -> dict[str, Any] | None:
+    """The FeatureCollection of ``zone.geojson`` (one Polygon), or ``None`` without a zone."""
+    if out.zone is None:
+        return None
+    import shapely
+
+    # (lat, lon) vertices -> (lon, lat); the exterior counter-clockwise (RFC 7946 § 3.1.6)
+    poly = shapely.Polygon([(float(lon), float(lat)) for lat, lon in out.zone])
+    poly = shapely.orient_polygons(poly)
+    ring = np.asarray(poly.exterior.coords, np.float64)
+    coords = [[x, y] for x, y in zip(_rounded(ring[:, 0]), _rounded(ring[:, 1]), strict=True)]
+    area_km2 = None
+    if out.network is not None and out.network.has_lat_lon:
+        from routing.snapping import project
+
+        x, y = project(out.network, ring[:, 1], ring[:, 0])
+        area_km2 = round(float(shapely.Polygon(np.column_stack([x, y])).area) / 1e6, 3)
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+        "properties": {"name": f"{out.scenario} service zone", "vertices": len(out.zone), "area_km2": area_km2},
+    }
+    return _collection([feature])
+
+
+def track_lines(out: SimOutput) -> tuple[list[int], list[NDArray[np.float64]]]:
+    """The drives drawn as tracks (indices into ``out.drives``: those of at least two road
+    nodes) and each one's ``[lon, lat]`` points, simplified and rounded (module docstring)."""
+    import shapely
+
+    net = out.network
+    which = [i for i, d in enumerate(out.drives) if len(d.nodes) >= 2]
+    if not which:
+        return [], []
+    counts = np.array([len(out.drives[i].nodes) for i in which], np.int64)
+    nodes = np.fromiter((n for i in which for n in out.drives[i].nodes), np.int64, int(counts.sum()))
+    coords = np.column_stack([np.asarray(net.lon, np.float64)[nodes], np.asarray(net.lat, np.float64)[nodes]])
+    lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(which)), counts))
+    lines = shapely.simplify(lines, SIMPLIFY_TOLERANCE_DEG, preserve_topology=False)
+    pts, owner = shapely.get_coordinates(lines, return_index=True)
+    pts = np.round(pts, COORD_DIGITS)
+    # rounding may make neighbours equal: keep the first of each run of equal points
+    same = np.zeros(len(pts), bool)
+    same[1:] = (owner[1:] == owner[:-1]) & np.all(pts[1:] == pts[:-1], axis=1)
+    pts, owner = pts[~same], owner[~same]
+    starts = np.searchsorted(owner, np.arange(len(which) + 1))
+    lines_out = [pts[starts[k] : starts[k + 1]] for k in range(len(which))]
+    # a LineString has two positions or more: a drive shorter than the rounding keeps its point twice
+    return which, [p if len(p) >= 2 else np.vstack([p, p]) for p in lines_out]
+
+
+def tracks_geojson(out: SimOutput) -> dict[str, Any]:
+    """The FeatureCollection of ``tracks.geojson`` (see the module docstring)."""
+    which, lines = track_lines(out)
+    features = []
+    for i, pts in zip(which, lines, strict=True):
+        d = out.drives[i]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": pts.tolist()},
+                "properties": {
+                    "vehicle_id": d.vehicle_id,
+                    "depart_s": d.depart_s,
+                    "arrive_s": d.arrive_s,
+                    "depart": clock(d.depart_s),
+                    "arrive": clock(d.arrive_s),
+                    "depart_time": clock(d.depart_s, seconds=True),
+                    "arrive_time": clock(d.arrive_s, seconds=True),
+                    "from_stop": d.from_stop,
+                    "to_stop": d.to_stop,
+                    "length_m": d.length_m,
+                    "onboard": d.onboard,
+                },
+            }
+        )
+    return _collection(features)
+
+
+def _ride_properties(r: RideRecord) -> dict[str, Any]:
+    done = r.outcome == "completed"
+    return {
+        "ride_id": r.ride_id,
+        "outcome": r.outcome,
+        "reject_reason": r.reject_reason or None,
+        "vehicle_id": r.vehicle_id or None,
+        "passengers": r.passengers,
+        "origin_stop": r.origin_stop if r.origin_stop >= 0 else None,
+        "destination_stop": r.destination_stop if r.destination_stop >= 0 else None,
+        "requested": clock(r.requested_s) or None,
+        "pickup": clock(r.pickup_s) or None,
+        "dropoff": clock(r.dropoff_s) or None,
+        "requested_s": r.requested_s,
+        "wait_s": r.wait_s if done else None,
+        "wait_min": round(r.wait_s / 60, 1) if done else None,
+    }
+
+
+def rides_geojson(out: SimOutput) -> dict[str, Any]:
+    """The FeatureCollection of ``rides.geojson`` (see the module docstring)."""
+    c = ride_coordinates(out)
+    o_lon, o_lat = np.round(c["origin_lon"], COORD_DIGITS), np.round(c["origin_lat"], COORD_DIGITS)
+    d_lon, d_lat = np.round(c["destination_lon"], COORD_DIGITS), np.round(c["destination_lat"], COORD_DIGITS)
+    features = []
+    for k, r in enumerate(out.rides):
+        geometry = None
+        if np.isfinite(o_lon[k]) and np.isfinite(d_lon[k]):
+            line = [[float(o_lon[k]), float(o_lat[k])], [float(d_lon[k]), float(d_lat[k])]]
+            geometry = {"type": "LineString", "coordinates": line}
+        features.append({"type": "Feature", "geometry": geometry, "properties": _ride_properties(r)})
+    return _collection(features)
+
+
+def write_geojson(out: SimOutput, folder: Path) -> tuple[dict[str, Path], str]:
+    """Write the GeoJSON files of ``out`` into ``folder`` (which exists); return them by key
+    (:data:`GEOJSON_FILES`) and a note: ``""``, or why some were not written."""
+    if not has_coordinates(out):
+        return {}, "no GeoJSON: the network has no geographic coordinates (a benchmark graph)"
+    docs = {
+        "stops_geojson": stops_geojson(out),
+        "zone_geojson": zone_geojson(out),
+        "tracks_geojson": tracks_geojson(out),
+        "rides_geojson": rides_geojson(out),
+    }
+    files: dict[str, Path] = {}
+    for key, doc in docs.items():
+        if doc is None:
+            continue
+        path = folder / GEOJSON_FILES[key]
+        path.write_bytes(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+        files[key] = path
+    return files, "" if out.zone is not None else "no zone.geojson: the day had no service zone"

@@ -1,0 +1,304 @@
+"""The report's GeoJSON and the geographic columns of rides.csv, read back by GDAL (pyogrio) and
+shapely and checked against the day's own records."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from pyogrio import read_dataframe
+
+from routing import RoadNetwork, StopSet
+from sim.geo import COORD_DIGITS, SIMPLIFY_TOLERANCE_DEG, clock, track_lines
+from sim.records import Drive, SimOutput, VehicleRecord
+from sim.report import write_report
+from sim.scenario import Scenario
+from sim.simulator import Simulation
+from tests.sim.sample_day import sample_day
+
+#: A quadrilateral around most of the Jamsil extract, given clockwise in (lon, lat) on purpose:
+#: the written polygon must come out counter-clockwise (RFC 7946 § 3.1.6).
+ZONE = ((37.535, 127.085), (37.530, 127.125), (37.505, 127.110), (37.505, 127.075))
+
+
+def small_day(data_dir: Path) -> SimOutput:
+    """Two hours on Jamsil with a zone (most of the extract): three minibuses, 60 requests."""
+    doc: dict[str, Any] = {
+        "scenario": {"name": "geo-small", "seed": 5, "start": "07:00", "end": "09:00"},
+        "network": {"kind": "osm", "path": "osm/seoul_jamsil.osm"},
+        "stops": {"kind": "virtual", "spacing_m": 300},
+        "fleet": {"vehicles": 3, "seats": 6, "shift_start": "07:00", "shift_end": "09:30"},
+        "service": {
+            "max_wait_s": 600,
+            "service_start_s": 6 * 3600,
+            "service_end_s": 23 * 3600,
+            "zone": [list(v) for v in ZONE],
+        },
+        "demand": {"kind": "profile", "total": 60, "profile": "flat", "prebook_share": 0.2, "lead_max_min": 2},
+        "traffic": {"model": "none"},
+        "dispatch": {"reoptimise_every_s": 600, "reoptimise_iterations": 10},
+    }
+    sim = Simulation(Scenario.from_dict(doc, data_dir=data_dir))
+    sim.setup()
+    return sim.run()
+
+
+@pytest.fixture(scope="module")
+def day(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[SimOutput, dict[str, Path]]:
+    out = small_day(data_dir)
+    return out, write_report(out, tmp_path_factory.mktemp("geo"), plots=False)
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _hhmm(values: Any) -> list[str]:
+    """HH:MM strings of a column GDAL read (it reads HH:MM strings as times; nulls as None)."""
+    out = []
+    for v in values:
+        if isinstance(v, datetime.time):
+            out.append(v.strftime("%H:%M"))
+        else:
+            out.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return out
+
+
+def _json(path: Path) -> dict[str, Any]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    assert "crs" not in doc  # RFC 7946 has no crs member: WGS84 is implied
+    return doc
+
+
+# ---------------------------------------------------------------------------------- clock
+def test_clock() -> None:
+    assert clock(0) == "00:00"
+    assert clock(3599) == "00:59"
+    assert clock(7 * 3600 + 5 * 60 + 59) == "07:05"
+    assert clock(7 * 3600 + 5 * 60 + 59, seconds=True) == "07:05:59"
+    assert clock(25 * 3600 + 61, seconds=True) == "25:01:01"  # past midnight, as in GTFS
+    assert clock(-1) == "" and clock(None) == ""
+
+
+# ---------------------------------------------------------------------------------- files
+def test_day_has_what_the_checks_need(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    out, files = day
+    assert {"stops_geojson", "zone_geojson", "tracks_geojson", "rides_geojson"} <= set(files)
+    outcomes = {r.outcome for r in out.rides}
+    assert "completed" in outcomes and len(out.drives) > 20
+
+
+def test_stops_read_back(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    out, files = day
+    frame = read_dataframe(files["stops_geojson"])
+    stops = out.stops
+    assert len(frame) == len(stops)
+    assert set(frame.geometry.geom_type) == {"Point"}
+    assert str(frame.crs).upper().endswith("4326")
+    # [lon, lat] order: x is the longitude, within the network's longitudes
+    x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+    net = out.network
+    assert np.all((x >= net.lon.min() - 1e-6) & (x <= net.lon.max() + 1e-6))
+    np.testing.assert_allclose(x, stops.lon, atol=0.51 * 10**-COORD_DIGITS)
+    np.testing.assert_allclose(y, stops.lat, atol=0.51 * 10**-COORD_DIGITS)
+    assert frame["stop"].tolist() == list(range(len(stops)))
+    # in_zone recounted with shapely on the zone as (lon, lat)
+    zone = shapely.Polygon([(lon, lat) for lat, lon in ZONE])
+    inside = [zone.covers(shapely.Point(a, b)) for a, b in zip(stops.lon, stops.lat, strict=True)]
+    assert frame["in_zone"].astype(bool).tolist() == inside
+    assert 0 < sum(inside) < len(stops)
+
+
+def test_zone_read_back(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    _, files = day
+    frame = read_dataframe(files["zone_geojson"])
+    assert len(frame) == 1 and frame.geometry.iloc[0].geom_type == "Polygon"
+    poly = shapely.geometry.shape(_json(files["zone_geojson"])["features"][0]["geometry"])
+    assert poly.is_valid and poly.exterior.is_ccw  # right-hand rule, though given clockwise
+    ring = list(poly.exterior.coords)
+    assert ring[0] == ring[-1] and len(ring) == len(ZONE) + 1
+    assert {(lat, lon) for lon, lat in ring} == set(ZONE)
+    props = frame.iloc[0]
+    # about 2.6 km x 4 km: a plausible area in km², from the projected polygon
+    assert 5 < props["area_km2"] < 15
+
+
+def test_tracks_read_back(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    out, files = day
+    frame = read_dataframe(files["tracks_geojson"])
+    drawn = [d for d in out.drives if len(d.nodes) >= 2]
+    assert len(frame) == len(drawn) > 0
+    assert set(frame.geometry.geom_type) == {"LineString"}
+    assert frame["vehicle_id"].tolist() == [d.vehicle_id for d in drawn]
+    assert frame["depart_s"].tolist() == [d.depart_s for d in drawn]
+    assert frame["onboard"].tolist() == [d.onboard for d in drawn]
+    assert _hhmm(frame["depart"]) == [clock(d.depart_s) for d in drawn]
+    assert [str(t) for t in frame["arrive_time"]] == [clock(d.arrive_s, seconds=True) for d in drawn]
+    net = out.network
+    tol = SIMPLIFY_TOLERANCE_DEG + 10**-COORD_DIGITS
+    for d, line in zip(drawn, frame.geometry, strict=True):
+        pts = np.asarray(line.coords)
+        nodes = np.column_stack([net.lon[d.nodes], net.lat[d.nodes]])
+        # the ends are the drive's first and last road nodes ([lon, lat]); every point is a node
+        np.testing.assert_allclose(pts[0], nodes[0], atol=10**-COORD_DIGITS)
+        np.testing.assert_allclose(pts[-1], nodes[-1], atol=10**-COORD_DIGITS)
+        gaps = np.abs(pts[:, None, :] - nodes[None, :, :]).max(axis=2).min(axis=1)
+        assert gaps.max() <= 10**-COORD_DIGITS
+        # and no node dropped lies farther from the line than the tolerance
+        assert max(line.distance(shapely.Point(p)) for p in nodes) <= tol
+        assert len(pts) <= len(nodes)
+
+
+def test_track_coordinates_are_rounded(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    _, files = day
+    text = files["tracks_geojson"].read_text(encoding="utf-8")
+    assert not re.search(r"\d\.\d{" + str(COORD_DIGITS + 1) + ",}", text)
+
+
+def test_rides_read_back_and_match_rides_csv(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    out, files = day
+    rows = _csv(files["rides"])
+    frame = read_dataframe(files["rides_geojson"])
+    assert len(frame) == len(rows) == len(out.rides)
+    assert frame["ride_id"].tolist() == [r["ride_id"] for r in rows]
+    assert frame["outcome"].tolist() == [r["outcome"] for r in rows]
+    assert _hhmm(frame["requested"]) == [r["requested_hhmm"] for r in rows]
+    assert _hhmm(frame["dropoff"]) == [r["dropoff_hhmm"] for r in rows]
+    for row, geom, wait in zip(rows, frame.geometry, frame["wait_s"], strict=True):
+        if row["origin_lat"] == "":
+            assert geom is None
+            continue
+        assert geom.geom_type == "LineString"
+        (x0, y0), (x1, y1) = geom.coords
+        assert (x0, y0) == (float(row["origin_lon"]), float(row["origin_lat"]))
+        assert (x1, y1) == (float(row["destination_lon"]), float(row["destination_lat"]))
+        if row["outcome"] == "completed":
+            assert int(wait) == int(row["wait_s"])
+        else:
+            assert wait is None or math.isnan(wait)
+
+
+def test_rides_csv_coordinates_are_the_stops(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    out, files = day
+    stops = out.stops
+    rows = _csv(files["rides"])
+    placed = 0
+    for row in rows:
+        for end in ("origin", "destination"):
+            stop = int(row[f"{end}_stop"])
+            if stop < 0:
+                assert row[f"{end}_lat"] == row[f"{end}_lon"] == ""
+                continue
+            placed += 1
+            assert float(row[f"{end}_lat"]) == pytest.approx(stops.lat[stop], abs=1e-6)
+            assert float(row[f"{end}_lon"]) == pytest.approx(stops.lon[stop], abs=1e-6)
+    assert placed >= len(rows)
+
+
+def _seconds(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 3600 + int(m) * 60
+
+
+def test_rides_csv_clock_columns(day: tuple[SimOutput, dict[str, Path]]) -> None:
+    _, files = day
+    seen = 0
+    for row in _csv(files["rides"]):
+        for key in ("requested", "pickup", "dropoff"):
+            seconds = int(row[f"{key}_s"])
+            if seconds < 0:
+                assert row[f"{key}_hhmm"] == ""
+                continue
+            assert re.fullmatch(r"\d\d:\d\d", row[f"{key}_hhmm"])
+            assert 0 <= seconds - _seconds(row[f"{key}_hhmm"]) < 60
+            seen += 1
+    assert seen > 0
+
+
+# ---------------------------------------------------------------------------------- small cases
+def _line_network() -> RoadNetwork:
+    """Nodes 0..4 due east, 100 m apart, then node 5 100 m north of node 4 (two-way)."""
+    x = np.array([0.0, 100, 200, 300, 400, 400])
+    y = np.array([0.0, 0, 0, 0, 0, 100])
+    lat = 37.5 + y / 111_000
+    lon = 127.0 + x / (111_000 * math.cos(math.radians(37.5)))
+    a, b = np.array([0, 1, 2, 3, 4]), np.array([1, 2, 3, 4, 5])
+    length = np.hypot(x[a] - x[b], y[a] - y[b])
+    return RoadNetwork.from_edges(
+        tail=np.concatenate([a, b]),
+        head=np.concatenate([b, a]),
+        travel_time_s=np.concatenate([length, length]) / 10,
+        length_m=np.concatenate([length, length]),
+        lat=lat,
+        lon=lon,
+        x_m=x,
+        y_m=y,
+        crs="EPSG:32652",
+    )
+
+
+def _line_day(drives: list[Drive]) -> SimOutput:
+    net = _line_network()
+    node = np.array([0, 4, 5], np.int32)
+    stops = StopSet(
+        node=node,
+        x_m=net.x_m[node],
+        y_m=net.y_m[node],
+        lat=net.lat[node],
+        lon=net.lon[node],
+        source=np.ones(3, np.int8),
+        osm_id=np.full(3, -1, np.int64),
+        spacing_m=100.0,
+    )
+    vehicles = [VehicleRecord("V1", 4, 0, 0, 3600)]
+    return SimOutput("line", 0, 0, 3600, [], drives, [], vehicles, network=net, stops=stops)
+
+
+def test_straight_streets_cost_two_points_and_bends_stay() -> None:
+    out = _line_day(
+        [
+            Drive("V1", 0, 40, 0, 1, 400, 0, [0, 1, 2, 3, 4]),  # straight: 5 nodes -> 2 points
+            Drive("V1", 100, 150, 0, 2, 500, 1, [0, 1, 2, 3, 4, 5]),  # one bend at node 4
+            Drive("V1", 200, 200, 1, 1, 0, 0, [4]),  # a single node: no track
+        ]
+    )
+    which, lines = track_lines(out)
+    assert which == [0, 1]
+    net = out.network
+    lonlat = np.round(np.column_stack([net.lon, net.lat]), COORD_DIGITS)
+    np.testing.assert_array_equal(lines[0], lonlat[[0, 4]])
+    np.testing.assert_array_equal(lines[1], lonlat[[0, 4, 5]])
+
+
+def test_benchmark_graph_has_no_geojson_and_empty_coordinates(tmp_path: Path) -> None:
+    out = sample_day(geographic=False)
+    files = write_report(out, tmp_path, plots=False)
+    assert not any(key.endswith("_geojson") for key in files)
+    assert not list(tmp_path.glob("*.geojson"))
+    rows = _csv(files["rides"])
+    assert all(r["origin_lat"] == r["destination_lon"] == "" for r in rows)
+    assert rows[0]["requested_hhmm"] == "00:01" and rows[0]["pickup_hhmm"] == "00:06"
+
+
+def test_a_ride_without_a_stop_has_no_geometry(tmp_path: Path) -> None:
+    out = sample_day()
+    out.rides[5].origin_stop = -1  # r6, turned away outside the zone before it had a stop
+    files = write_report(out, tmp_path, plots=False)
+    features = _json(files["rides_geojson"])["features"]
+    assert [f["properties"]["ride_id"] for f in features] == [r.ride_id for r in out.rides]
+    assert features[5]["geometry"] is None
+    assert features[0]["geometry"]["type"] == "LineString"
+    assert features[0]["properties"]["pickup"] == "00:06" and features[0]["properties"]["wait_min"] == 5.0
+    assert features[3]["properties"]["pickup"] is None and features[3]["properties"]["wait_s"] is None
+    row = _csv(files["rides"])[5]
+    assert row["origin_lat"] == row["origin_lon"] == "" and row["destination_lat"] != ""
