@@ -121,31 +121,34 @@ def test_grid_combinations_first_key_slowest() -> None:
 
 # ---------------------------------------------------------------------------------- sweeps
 def test_a_failed_run_is_reported_and_the_others_finish(data_dir: Path, tmp_path: Path) -> None:
-    """Trips from a CSV without a time column fail when the day is set up (not when the file is
-    read): the sweep lists that combination with its one-line error and keeps the others."""
+    """Stops 20 km apart are a valid setting, but the Jamsil zone then has one stop and no demand
+    can be drawn: that run fails when its day is set up. The sweep lists that combination with its
+    one-line error and keeps the others."""
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY)
-    bad = tmp_path / "trips.csv"
-    bad.write_text("when,from,to\n1,2,3\n")
     out = tmp_path / "sweep"
-    result = run_sweep(
-        scenario,
-        out,
-        [("demand.kind", ["profile", "trips"])],
-        overrides=[("demand.path", str(bad))],
-        seed=4,
-        data_dir=data_dir,
-        progress=False,
-    )
-    assert [t.label for t, _ in result.failed] == ["demand.kind=trips, seed 4"]
-    error = result.failed[0][1].error
-    assert error is not None and "\n" not in error and error.startswith("ConfigError: demand.path:")
+    grid = [("stops.spacing_m", [400, 20000]), ("fleet.vehicles", [2, 3])]
+    result = run_sweep(scenario, out, grid, seed=4, data_dir=data_dir, progress=False)
+    failed = [t.label for t, _ in result.failed]
+    assert failed == [
+        "stops.spacing_m=20000, fleet.vehicles=2, seed 4",
+        "stops.spacing_m=20000, fleet.vehicles=3, seed 4",
+    ]
+    for _, r in result.failed:
+        assert r.error == "ConfigError: stops: the demand needs at least two stops, got 1"
     rows = _rows(out / "sweep.csv")
-    assert [(r["demand.kind"], r["runs"], r["failed"]) for r in rows] == [("profile", "1", "0"), ("trips", "0", "1")]
-    assert rows[0]["served_share"] and not rows[1]["served_share"]
-    assert (out / "runs" / "demand.kind-profile__seed-4" / "summary.json").is_file()
+    assert [(r["stops.spacing_m"], r["fleet.vehicles"], r["runs"], r["failed"]) for r in rows] == [
+        ("400", "2", "1", "0"),
+        ("400", "3", "1", "0"),
+        ("20000", "2", "0", "1"),
+        ("20000", "3", "0", "1"),
+    ]
+    assert rows[0]["served_share"] and not rows[2]["served_share"]
+    assert (out / "runs" / "stops.spacing_m-400__fleet.vehicles-2__seed-4" / "summary.json").is_file()
     md = (out / "sweep.md").read_text()
-    assert "## Failed runs" in md and "- demand.kind=trips, seed 4: ConfigError: demand.path:" in md
+    assert "## Failed runs" in md and "- stops.spacing_m=20000, fleet.vehicles=3, seed 4: ConfigError: stops:" in md
+    # the plots draw what there is: the wait against the spacing, a line per fleet size
+    assert (out / "sweep_wait_mean_s.png").read_bytes()[:4] == b"\x89PNG"
 
 
 #: Half an hour of shared taxis in Dongjak, 40 requests; batch budgets far above what a batch
