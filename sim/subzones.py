@@ -637,6 +637,11 @@ class SubzoneBackend:
     def next_stop(self, vehicle_id: str) -> PlannedStop | None:
         return self.parts[self.vehicle_zone[vehicle_id]].next_stop(vehicle_id)
 
+    def checkpoint(self, checkpoint_id: str, time_s: int) -> None:
+        """Not offered: a semi-fixed route runs in an undivided zone (``[semi_fixed]`` refuses a
+        split one when the day starts)."""
+        raise NotImplementedError("semi-fixed checkpoints run in an undivided zone")
+
     # ------------------------------------------------------------------ operations
     def reoptimise(self, now_s: int, iterations: int) -> bool:
         adopted = [part.reoptimise(now_s, iterations) for part in self.parts]
