@@ -9,9 +9,16 @@
 * :class:`TrafficModel` — edge travel times over the day; :class:`DemandItem` — one generated request;
 * :class:`SimOutput` and its records (:class:`RideRecord`, :class:`VehicleRecord`, :class:`Drive`,
   :class:`StopVisit`); :func:`compute_kpis`, :func:`write_report` (CSV, GeoJSON of
-  :mod:`sim.geo`, plots of :mod:`sim.plots`), :func:`format_summary`.
+  :mod:`sim.geo`, plots of :mod:`sim.plots`), :func:`format_summary`;
+* components that run beside the fleet (:class:`~sim.simulator.Component`, chosen by the
+  scenario's sections): bus lines (:mod:`sim.transit`, ``[lines]``), feeder journeys
+  (:mod:`sim.feeder`, ``[feeder]``), semi-fixed routes (:mod:`sim.semifixed`,
+  ``[semi_fixed]``), sub-zones (:mod:`sim.subzones`, ``[subzones]``);
+* planners' tools: fleet by time of day (:mod:`sim.fleet_plan`), ``--set`` overrides
+  (:mod:`sim.overrides`), replications and sweeps on Ray (:mod:`sim.sweep`), comparisons of
+  two runs (:mod:`sim.compare`); demand sources (:mod:`sim.demand_sources`).
 
-Imports ``routing`` and ``matching``; talks to a live engine only through the gRPC client
+Imports ``routing``, ``matching`` and ``planning``; talks to a live engine only through the gRPC client
 (:mod:`sim.remote`, loaded on first use of its names so that an in-process run does not load gRPC).
 """
 

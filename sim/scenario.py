@@ -76,6 +76,15 @@ vc_minor = [...]           # and for the rest
 reoptimise_every_s = 300
 reoptimise_iterations = 30
 ```
+
+The planning sections, each read by its own module (format in its docstring and doc):
+``[lines]`` bus lines from a route set or a GTFS feed (:mod:`sim.transit`, docs/transit.md);
+``[feeder]`` journeys combining I-MOD and a bus (:mod:`sim.feeder`); ``[semi_fixed]`` a base
+route of timed checkpoints (:mod:`sim.semifixed`, docs/semifixed.md); ``[subzones]`` the zone
+split into polygons (:mod:`sim.subzones`, docs/subzones.md). ``[fleet] shifts`` is in
+:mod:`matching.deployment` (docs/fleet-plan.md); the demand kinds in :mod:`sim.demand`
+(docs/demand.md). ``mobility simulate --set KEY=VALUE`` changes any of these values
+(:mod:`sim.overrides`).
 """
 
 from __future__ import annotations
