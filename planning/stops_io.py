@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import math
-import shutil
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from routing.stop_files import StopFileError, read_stops_gtfs
 
 from .errors import PlanningFileError
 
@@ -225,52 +226,11 @@ def read_gtfs_stops(path: str | Path) -> StopTable:
         raise PlanningFileError(p, "GTFS feed not found")
     if not is_gtfs(p):
         raise PlanningFileError(p, "not a GTFS feed (a .zip or a folder with stops.txt)")
-    import tempfile
-
-    import gtfs_kit
-
-    # Only stops.txt is read: a city's feed holds millions of stop_times that are not needed here.
-    with tempfile.TemporaryDirectory(prefix="planning-gtfs-") as tmp:
-        try:
-            if p.is_dir():
-                shutil.copyfile(p / "stops.txt", Path(tmp) / "stops.txt")
-            else:
-                with zipfile.ZipFile(p) as z:
-                    member = next(n for n in z.namelist() if Path(n).name == "stops.txt")
-                    (Path(tmp) / "stops.txt").write_bytes(z.read(member))
-            feed = gtfs_kit.read_feed(tmp, dist_units="km")
-        except Exception as exc:  # zip, gtfs-kit and pandas raise many kinds; the user gets one line
-            raise PlanningFileError(p, f"GTFS stops.txt cannot be read ({type(exc).__name__}: {exc})") from None
-    stops = feed.stops
-    if stops is None or len(stops) == 0:
-        raise PlanningFileError(p, "stops.txt has no stops")
-    for col in ("stop_id", "stop_lat", "stop_lon"):
-        if col not in stops.columns:
-            raise PlanningFileError(p, f"stops.txt has no {col} column")
-    if "location_type" in stops.columns:
-        lt = stops["location_type"].fillna(0).astype("int64")
-        stops = stops[lt == 0]
-    if len(stops) == 0:
-        raise PlanningFileError(p, "stops.txt has no stops or platforms (location_type 0 or empty)")
-    ids = tuple(str(s) for s in stops["stop_id"].tolist())
-    if len(set(ids)) != len(ids):
-        dup = next(s for s in ids if ids.count(s) > 1)
-        raise PlanningFileError(p, f"stops.txt: stop_id {dup!r} appears more than once")
-    try:
-        lat = stops["stop_lat"].to_numpy(np.float64, na_value=np.nan)
-        lon = stops["stop_lon"].to_numpy(np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise PlanningFileError(p, f"stops.txt: stop_lat/stop_lon are not numbers ({exc})") from None
-    missing = ~(np.isfinite(lat) & np.isfinite(lon))
-    if missing.any():
-        k = int(np.flatnonzero(missing)[0])
-        raise PlanningFileError(p, f"stops.txt: stop {ids[k]!r} has no stop_lat/stop_lon")
-    _check_positions(p, ids, lat, lon)
-    names = (
-        tuple("" if v is None or v != v else str(v) for v in stops["stop_name"].tolist())
-        if "stop_name" in stops.columns
-        else ("",) * len(ids)
-    )
+    try:  # one reader of GTFS stops for every room (routing.stop_files), its errors in this room's words
+        points = read_stops_gtfs(p)
+    except StopFileError as exc:
+        raise PlanningFileError(p, exc.reason) from None
+    ids, names, lat, lon = points.ids, points.names, points.lat, points.lon
     return StopTable(ids, lat, lon, names, source=f"{len(ids)} stops from the GTFS feed {p.name}")
 
 

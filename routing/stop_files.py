@@ -98,7 +98,11 @@ def _points(path: Path, ids: list[str], names: list[str], lat: list[float], lon:
     bad = np.flatnonzero((np.abs(la) > 90) | (np.abs(lo) > 180))
     if bad.size:
         k = int(bad[0])
-        raise StopFileError(path, f"stop {ids[k]!r}: ({la[k]}, {lo[k]}) is not a latitude/longitude in degrees")
+        hint = "; are the latitude and longitude swapped?" if abs(lo[k]) <= 90 < abs(la[k]) <= 180 else ""
+        raise StopFileError(
+            path,
+            f"stop {ids[k]!r}: ({la[k]}, {lo[k]}) is not a latitude/longitude in degrees (-90..90, -180..180){hint}",
+        )
     return StopPoints(tuple(ids), tuple(names), la, lo)
 
 
@@ -198,8 +202,13 @@ def read_stops_gtfs(path: str | Path) -> StopPoints:
             raise StopFileError(p, f"stops.txt has no {col} column")
     if "location_type" in stops.columns:
         stops = stops[stops["location_type"].fillna(0).astype("int64") == 0]
-    lat = stops["stop_lat"].to_numpy(np.float64, na_value=np.nan)
-    lon = stops["stop_lon"].to_numpy(np.float64, na_value=np.nan)
+    if len(stops) == 0:
+        raise StopFileError(p, "stops.txt has no stops or platforms (location_type 0 or empty)")
+    try:
+        lat = stops["stop_lat"].to_numpy(np.float64, na_value=np.nan)
+        lon = stops["stop_lon"].to_numpy(np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise StopFileError(p, f"stops.txt: stop_lat/stop_lon are not numbers ({exc})") from None
     ids = [str(s) for s in stops["stop_id"].tolist()]
     missing = np.flatnonzero(~(np.isfinite(lat) & np.isfinite(lon)))
     if missing.size:
