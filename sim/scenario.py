@@ -110,6 +110,7 @@ from matching.deployment import (
 )
 from matching.pooling import PoolingParams
 
+from .demand_sources import LAYER_COLUMNS, OD_COLUMNS, TRIP_COLUMNS
 from .feeder import parse_feeder
 from .overrides import apply_overrides
 from .semifixed import parse_semi_fixed
@@ -241,19 +242,9 @@ DEMAND_KIND_KEYS: dict[str, tuple[str, ...]] = {
 }
 #: The names ``[demand] columns`` may rename, by kind.
 DEMAND_COLUMN_KEYS: dict[str, tuple[str, ...]] = {
-    "trips": (
-        "time",
-        "origin_lat",
-        "origin_lon",
-        "destination_lat",
-        "destination_lon",
-        "origin_stop",
-        "destination_stop",
-        "passengers",
-        "rider_class",
-    ),
-    "od": ("origin_stop", "destination_stop", "hour", "count"),
-    "addresses": ("lat", "lon", "weight"),
+    "trips": TRIP_COLUMNS,
+    "od": OD_COLUMNS,
+    "addresses": tuple(LAYER_COLUMNS),
 }
 
 
