@@ -29,7 +29,11 @@ on every route would need, as ``mobility plan report``). Departures run every he
 ``first`` to ``last`` at both terminals. A GTFS feed's stops are snapped to the nearest road node
 (within ``max_walk_m``); each stop sequence of a route and direction is a pattern, and each trip
 (or each departure of ``frequencies.txt``) a bus trip on the timetable of its ``stop_times``
-between ``first`` and ``last`` (trips of the feed's busiest day when it has a calendar).
+between ``first`` and ``last`` (trips of the feed's busiest day when it has a calendar). The
+service must overlap the simulated day (``first`` before the scenario's end, ``last`` not before
+its start, a feed with departures in between); a ``frequencies.txt`` row that cannot run (a
+headway that is not a positive number of seconds, a start after its end) and a stop off the
+globe (latitude and longitude swapped, say) are errors naming ``lines.gtfs``, the file and the row.
 
 **Buses** (:class:`TransitLines`, a :class:`sim.simulator.Component`). Each departure is one
 bus trip: at each stop, riders whose leg ends there alight, then waiting riders board in the
@@ -102,6 +106,7 @@ __all__ = [
     "TransitOutput",
     "TransitPassenger",
     "build_lines",
+    "check_service_window",
     "parse_lines",
 ]
 
@@ -288,12 +293,36 @@ def _nearest_road_nodes(network: RoadNetwork, lat: Any, lon: Any, x: Any, y: Any
 def build_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int, int], int], *,
                 start_s: int, end_s: int) -> LineNetwork:  # fmt: skip
     """The :class:`LineNetwork` of ``spec`` on ``network``; ``free_run_s(u, v)`` is the
-    free-flow road time between two road nodes (for the schedule)."""
+    free-flow road time between two road nodes (for the schedule). The service (``first`` ..
+    ``last``) must overlap the simulated day (``start_s`` .. ``end_s``): a :class:`ConfigError`
+    naming ``lines.first`` or ``lines.last`` otherwise."""
+    check_service_window(spec, start_s=start_s, end_s=end_s)
     first = spec.first_s if spec.first_s is not None else start_s
     last = spec.last_s if spec.last_s is not None else end_s
     if spec.gtfs is not None:
         return _gtfs_lines(spec, network, free_run_s, first, last)
     return _route_set_lines(spec, network, free_run_s, first, last)
+
+
+def check_service_window(spec: LinesSpec, *, start_s: int, end_s: int) -> None:
+    """``lines.first`` before the end of the simulated day and ``lines.last`` not before its
+    start (a bus service wholly outside the day runs buses nobody can ride); one
+    :class:`ConfigError` naming the field and the range allowed."""
+    from .geo import clock
+
+    day = f"the scenario runs {clock(start_s)} .. {clock(end_s)}"
+    if spec.first_s is not None and spec.first_s >= end_s:
+        raise ConfigError(
+            "lines.first",
+            f"{clock(spec.first_s, seconds=spec.first_s % 60 > 0)} is not before the end of the simulated day ({day})",
+            f"before {clock(end_s)}",
+        )
+    if spec.last_s is not None and spec.last_s < start_s:
+        raise ConfigError(
+            "lines.last",
+            f"{clock(spec.last_s, seconds=spec.last_s % 60 > 0)} is before the start of the simulated day ({day})",
+            f"{clock(start_s)} or later",
+        )
 
 
 def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int, int], int],
@@ -386,6 +415,60 @@ def _gtfs_clock(value: Any) -> int | None:
     return int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
 
 
+def _gtfs_stop_positions(stops: Any, stop_ids: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The latitudes and longitudes of stops.txt, checked: a stop off the globe (or without a
+    position) is one :class:`ConfigError` naming ``lines.gtfs``, stops.txt and the stop."""
+    import pandas as pd
+
+    lat = pd.to_numeric(stops["stop_lat"], errors="coerce").to_numpy(np.float64)
+    lon = pd.to_numeric(stops["stop_lon"], errors="coerce").to_numpy(np.float64)
+    missing = ~np.isfinite(lat) | ~np.isfinite(lon)
+    if "location_type" in stops.columns:  # entrances and generic nodes (3, 4) may have no position
+        kind = pd.to_numeric(stops["location_type"], errors="coerce").to_numpy(np.float64)
+        missing &= ~np.isin(kind, (3, 4))
+    bad = np.flatnonzero(missing | (np.abs(lat) > 90) | (np.abs(lon) > 180))
+    if bad.size:
+        k = int(bad[0])
+        raw = (stops["stop_lat"].iloc[k], stops["stop_lon"].iloc[k])
+        if not (np.isfinite(lat[k]) and np.isfinite(lon[k])):
+            why = f"stop_lat, stop_lon ({raw[0]!r}, {raw[1]!r}) are not numbers"
+        else:
+            why = f"({lat[k]:g}, {lon[k]:g}) is not lat/lon (-90 .. 90, -180 .. 180)"
+            if abs(lon[k]) <= 90 < abs(lat[k]) <= 180:
+                why += "; swapped?"
+        more = f" ({bad.size} such stops in all)" if bad.size > 1 else ""
+        raise ConfigError("lines.gtfs", f"stops.txt: stop {stop_ids[k]!r}: {why}{more}")
+    return lat, lon
+
+
+def _gtfs_frequencies(freq: Any, route_of: Mapping[str, str]) -> dict[str, list[int]]:
+    """Per trip of frequencies.txt, its departures (``start_time`` up to, not including,
+    ``end_time``, every ``headway_secs``). A row that cannot run (a headway that is not a
+    positive number of seconds, a start after the end, a time that is not HH:MM:SS) is one
+    :class:`ConfigError` naming ``lines.gtfs``, frequencies.txt, the row and the line."""
+    import pandas as pd
+
+    starts: dict[str, list[int]] = defaultdict(list)
+    if freq is None or not len(freq):
+        return starts
+    for row, (tr, a, b, h) in enumerate(
+        zip(freq["trip_id"].astype(str), freq["start_time"], freq["end_time"], freq["headway_secs"], strict=True),
+        start=2,  # the header is line 1
+    ):
+        where = f"frequencies.txt line {row} (trip {tr!r}" + (f", route {route_of[tr]!r})" if tr in route_of else ")")
+        s, e = _gtfs_clock(a), _gtfs_clock(b)
+        if s is None or e is None:
+            bad = "start_time" if s is None else "end_time"
+            raise ConfigError("lines.gtfs", f"{where}: {bad} {a if s is None else b!r} is not a time", "HH:MM:SS")
+        head = pd.to_numeric(pd.Series([h]), errors="coerce").iloc[0]
+        if not (head == head and head > 0 and float(head).is_integer()):
+            raise ConfigError("lines.gtfs", f"{where}: headway_secs {h}", "a whole number of seconds > 0")
+        if s > e:
+            raise ConfigError("lines.gtfs", f"{where}: start_time {a} is after end_time {b}", "start_time <= end_time")
+        starts[tr].extend(range(s, e, int(head)))
+    return starts
+
+
 def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int, int], int],
                 first: int, last: int) -> LineNetwork:  # fmt: skip
     """A GTFS feed's trips on ``network`` (see the module docstring)."""
@@ -410,9 +493,18 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
     except (KeyError, ValueError, TypeError, AttributeError):  # no usable calendar: every trip runs
         pass
     stop_ids = [str(s) for s in stops["stop_id"]]
-    road, dist = _nearest_road_nodes(
-        network, stops["stop_lat"].to_numpy(float), stops["stop_lon"].to_numpy(float), None, None
-    )
+    lat, lon = _gtfs_stop_positions(stops, stop_ids)
+    placed = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
+    road = np.full(len(stop_ids), -1, np.int64)
+    dist = np.full(len(stop_ids), np.inf)
+    road[placed], dist[placed] = _nearest_road_nodes(network, lat[placed], lon[placed], None, None)
+    if placed.size and float(dist.min()) > spec.max_walk_m:
+        raise ConfigError(
+            "lines.gtfs",
+            f"stops.txt: none of the feed's {len(stop_ids)} stops lies within lines.max_walk_m "
+            f"({spec.max_walk_m:g} m) of the scenario's roads (the nearest is {float(dist.min()) / 1000:,.1f} km "
+            "away): a feed for another city, or latitude and longitude swapped?",
+        )
     near = {sid: int(r) for sid, r, d in zip(stop_ids, road, dist, strict=True) if d <= spec.max_walk_m}
     names = dict(zip(stop_ids, (str(n) for n in stops.get("stop_name", stops["stop_id"])), strict=True))
     route_of = dict(zip(trips["trip_id"].astype(str), trips["route_id"].astype(str), strict=True))
@@ -429,16 +521,10 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
             seq, times = by_trip[tr]
             seq.append(sid)
             times.append(_gtfs_clock(tm))
-    starts: dict[str, list[int]] = defaultdict(list)
-    freq = getattr(feed, "frequencies", None)
-    if freq is not None and len(freq):
-        for tr, a, b, h in zip(freq["trip_id"].astype(str), freq["start_time"], freq["end_time"],
-                               freq["headway_secs"], strict=True):  # fmt: skip
-            s, e = _gtfs_clock(a), _gtfs_clock(b)
-            if s is not None and e is not None and h == h and int(h) > 0:
-                starts[tr].extend(range(s, e, int(h)))
+    starts = _gtfs_frequencies(getattr(feed, "frequencies", None), route_of)
     node_of: dict[str, int] = {}
     groups: dict[tuple[str, int, tuple[str, ...]], list[NDArray[np.int64]]] = defaultdict(list)
+    span = (1 << 62, -1)  # first and last departure of the feed's trips, whatever the window
     for tr, (seq, times) in by_trip.items():
         if len(seq) < 2:
             continue
@@ -458,6 +544,8 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
         rows = [base + (s - base[0]) for s in starts[tr]] if tr in starts else [base]
         key = (route_of[tr], dir_of.get(tr, 0), tuple(seq))
         groups[key].extend(r for r in rows if first <= r[0] <= last)
+        for r in rows:
+            span = (min(span[0], int(r[0])), max(span[1], int(r[0])))
     route_ids = [str(r) for r in feed.routes["route_id"]] if feed.routes is not None else []
     short = {}
     if feed.routes is not None and "route_short_name" in feed.routes.columns:
@@ -478,6 +566,15 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
         headway = float(np.diff(deps).mean()) / 60 if deps.size > 1 else float(last - first) / 60 or 60.0
         li = used_lines.setdefault(line_index.get(rid, len(line_index) + len(used_lines)), len(used_lines))
         patterns.append(Pattern(li, direction, np.array([node_of[s] for s in stop_seq], np.int64), schedule, headway))
+    if not patterns and span[1] >= 0:
+        from .geo import clock
+
+        raise ConfigError(
+            "lines.gtfs",
+            f"the feed's trips depart {clock(span[0])} .. {clock(span[1])}, none between {clock(first)} and "
+            f"{clock(last)} (lines.first .. lines.last, by default the simulated day)",
+            "a feed whose service overlaps the simulated day",
+        )
     if not patterns:
         raise ConfigError(
             "lines.gtfs", f"no trip with 2 or more stops within lines.max_walk_m ({spec.max_walk_m:g} m) of the "

@@ -6,6 +6,7 @@ and 60 s both ways. Line A runs 0-1-2-3-4, line B 2-5-6 (both directions each).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from matching.deployment import ConfigError
 from planning import RouteRules, TransitProblem
 from sim.simulator import Simulation
 from sim.transit import LineNetwork, LinesSpec, TransitLines, TransitOutput, parse_lines, plan_journeys
-from tests.sim.transit_network import ARCS, LINK_S, T0, XY, tiny_lines, tiny_scenario
+from tests.sim.transit_network import ARCS, LINK_S, T0, XY, tiny_lines, tiny_scenario, write_tiny_network
 
 
 def run_day(folder: Path, lines: LineNetwork, spec: LinesSpec,
@@ -208,3 +209,78 @@ def test_a_rider_who_comes_while_the_bus_dwells_gets_on(folder: Path) -> None:
     assert (first.boarded, first.load_after, first.depart_s - first.arrive_s) == (2, 2, 13)
     status = {p.start_s - T0: (p.status, p.wait_s) for p in comp.passengers}
     assert status == {0: ("completed", 0), 5: ("completed", 8), 20: ("stranded", 0)}
+
+
+# ---------------------------------------------------------------------------- service outside the day
+@pytest.mark.parametrize(
+    ("first", "last", "field", "allowed"),
+    [
+        ("12:00", "13:00", "lines.first", "before 09:00"),  # the whole service after the day (07:00 .. 09:00)
+        ("09:00", None, "lines.first", "before 09:00"),  # the first bus at the very end
+        ("05:00", "06:30", "lines.last", "07:00 or later"),  # the whole service before the day
+    ],
+)
+def test_a_bus_service_outside_the_day_is_refused(
+    folder: Path, first: str, last: str | None, field: str, allowed: str
+) -> None:
+    (folder / "feed.zip").write_text("")
+    table = {"gtfs": str(folder / "feed.zip"), "first": first} | ({"last": last} if last else {})
+    sim = Simulation(tiny_scenario(folder, lines=table))
+    sim.setup()
+    with pytest.raises(ConfigError) as err:
+        sim.run()
+    assert err.value.field == field
+    text = str(err.value)
+    assert "\n" not in text and text.startswith(f"{field}: ") and f"(allowed: {allowed})" in text
+    assert "07:00 .. 09:00" in text  # the day it must overlap
+
+
+def test_a_service_that_overlaps_the_day_runs(folder: Path) -> None:
+    """Partly outside is fine: buses from 06:00 to 07:30 on a 07:00 .. 09:00 day."""
+    from sim.transit import build_lines, check_service_window
+
+    spec = LinesSpec(first_s=6 * 3600, last_s=int(7.5 * 3600))
+    check_service_window(spec, start_s=T0, end_s=9 * 3600)  # no error
+    with pytest.raises(ConfigError, match=r"^lines\.gtfs: the network 'tiny'"):  # got past the window check
+        sim = Simulation(tiny_scenario(folder))
+        sim.setup()
+        build_lines(replace(spec, gtfs=folder / "feed.zip"), sim.network, lambda u, v: 0, start_s=T0,
+                    end_s=9 * 3600)  # fmt: skip
+
+
+def test_a_bus_service_outside_the_day_exits_2_on_the_command_line(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mobility.cli import main
+
+    (tmp_path / "feed.zip").write_text("")
+    net = write_tiny_network(tmp_path)
+    (tmp_path / "day.toml").write_text(f"""
+[scenario]
+name = "tiny"
+start = "07:00"
+end = "09:00"
+[network]
+kind = "benchmark"
+path = "{net.parent}"
+coord_unit_m = 500
+time_unit_s = 1
+[stops]
+kind = "nodes"
+[fleet]
+vehicles = 1
+shift_start = "07:00"
+shift_end = "09:00"
+[demand]
+kind = "profile"
+total = 0
+[lines]
+gtfs = "feed.zip"
+first = "12:00"
+last = "13:00"
+""")
+    code = main(["simulate", str(tmp_path / "day.toml"), "--out", str(tmp_path / "out"), "--set", "lines.last=14:00"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert err[-1].startswith("mobility: error: lines.first: 12:00 is not before the end of the simulated day")
+    assert "Traceback" not in "\n".join(err)

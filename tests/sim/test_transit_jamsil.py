@@ -194,3 +194,69 @@ def test_an_unreadable_feed_is_one_line(day: tuple[Simulation, Path], tmp_path: 
     with pytest.raises(ConfigError) as err:
         build_lines(LinesSpec(gtfs=tmp_path / "feed.zip"), sim.network, lambda u, v: 0, start_s=0, end_s=3600)
     assert err.value.field == "lines.gtfs" and "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------------------- feeds that cannot run
+def three_stops(sim: Simulation) -> list[tuple[str, float, float]]:
+    comp = next(c for c in sim.components if isinstance(c, TransitLines))
+    assert comp.lines is not None
+    road = comp.lines.node_road[comp.lines.patterns[0].nodes[:3]]
+    return [(f"s{k}", float(sim.network.lat[r]), float(sim.network.lon[r])) for k, r in enumerate(road.tolist())]
+
+
+def feed_error(sim: Simulation, feed: Path) -> str:
+    from matching.deployment import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        build_lines(LinesSpec(gtfs=feed), sim.network, lambda u, v: 60, start_s=7 * 3600, end_s=9 * 3600)
+    text = str(err.value)
+    assert err.value.field == "lines.gtfs" and "\n" not in text and text.startswith("lines.gtfs: ")
+    return text
+
+
+def test_a_feed_whose_service_lies_outside_the_day(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    sim, _ = day
+    trips = [("t1", 0, ["05:05:00", "05:08:00", "05:12:00"]), ("t2", 1, ["06:10:00", "06:14:00", "06:17:00"])]
+    text = feed_error(sim, write_feed(tmp_path / "feed", three_stops(sim), trips))
+    assert "the feed's trips depart 05:05 .. 06:10, none between 07:00 and 09:00" in text
+
+
+@pytest.mark.parametrize(
+    ("row", "want"),
+    [
+        ("t1,07:00:00,08:00:00,0", "frequencies.txt line 2 (trip 't1', route 'r1'): headway_secs 0"),
+        ("t1,07:00:00,08:00:00,-60", "frequencies.txt line 2 (trip 't1', route 'r1'): headway_secs -60"),
+        ("t1,08:00:00,07:00:00,600", "frequencies.txt line 2 (trip 't1', route 'r1'): start_time 08:00:00 is after "
+         "end_time 07:00:00"),
+        ("t1,7am,08:00:00,600", "frequencies.txt line 2 (trip 't1', route 'r1'): start_time '7am' is not a time"),
+    ],
+)  # fmt: skip
+def test_frequencies_that_cannot_run_name_the_row(day: tuple[Simulation, Path], tmp_path: Path, row: str,
+                                                  want: str) -> None:  # fmt: skip
+    sim, _ = day
+    feed = write_feed(tmp_path / "feed", three_stops(sim), [("t1", 0, ["07:00:00", "07:03:00", "07:06:00"])])
+    (feed / "frequencies.txt").write_text(f"trip_id,start_time,end_time,headway_secs\n{row}\n")
+    assert want in feed_error(sim, feed)
+
+
+def test_good_frequencies_still_run(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    sim, _ = day
+    feed = write_feed(tmp_path / "feed", three_stops(sim), [("t1", 0, ["07:00:00", "07:03:00", "07:06:00"])])
+    (feed / "frequencies.txt").write_text("trip_id,start_time,end_time,headway_secs\nt1,07:00:00,08:00:00,600\n")
+    lines = build_lines(LinesSpec(gtfs=feed), sim.network, lambda u, v: 60, start_s=7 * 3600, end_s=9 * 3600)
+    assert lines.patterns[0].departures_s.tolist() == [7 * 3600 + 600 * k for k in range(6)]  # 07:00 .. 07:50
+
+
+def test_swapped_stop_coordinates_name_the_feed_and_the_stop(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    sim, _ = day
+    stops = three_stops(sim)
+    swapped = [stops[0], (stops[1][0], stops[1][2], stops[1][1]), stops[2]]  # s1: (127.1, 37.5)
+    text = feed_error(sim, write_feed(tmp_path / "feed", swapped, [("t1", 0, ["07:00:00", "07:03:00", "07:06:00"])]))
+    assert f"stops.txt: stop 's1': ({stops[1][2]:g}, {stops[1][1]:g}) is not lat/lon" in text and "swapped?" in text
+
+
+def test_a_feed_for_another_city(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    sim, _ = day
+    helsinki = [("s0", 60.170, 24.941), ("s1", 60.171, 24.945), ("s2", 60.172, 24.950)]
+    text = feed_error(sim, write_feed(tmp_path / "feed", helsinki, [("t1", 0, ["07:00:00", "07:03:00", "07:06:00"])]))
+    assert "stops.txt: none of the feed's 3 stops lies within lines.max_walk_m (500 m)" in text
