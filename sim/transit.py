@@ -335,10 +335,22 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
         city = load_city(spec.plan, data_dir=spec.data_dir)
     except (PlanningError, ValueError) as exc:
         raise ConfigError("lines.plan", " ".join(str(exc).split())) from None
+    has_routes, made_for = _file_instance(spec.routes)
+    plan_name = city.problem.name
     try:
         routes = read_route_set(spec.routes, city.problem)
     except (PlanningError, ValueError) as exc:
-        raise ConfigError("lines.routes", " ".join(str(exc).split())) from None
+        why = " ".join(str(exc).split())
+        if not has_routes:  # the file itself is broken: its own reason
+            raise ConfigError("lines.routes", why) from None
+        if made_for is not None and made_for != plan_name:
+            why = f"the route set is for {made_for!r}, the plan is {plan_name!r} ({why})"
+        elif made_for is None:
+            why = f"{why} (is the route set for another plan than {plan_name!r}?)"
+        raise ConfigError("lines.routes", why, "a route set designed on lines.plan") from None
+    if made_for is not None and made_for != plan_name:
+        log.warning("the route set %s is for %r, the plan %s is %r", spec.routes.name, made_for, spec.plan.name,
+                    plan_name)  # fmt: skip
     problem = city.problem
     if spec.transfer_penalty_min is not None:
         problem = problem.with_rules(transfer_penalty_min=spec.transfer_penalty_min)
@@ -393,6 +405,24 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
         source=f"route set {spec.routes.name} on {spec.plan.name}",
         planned_headway_min=headway,
     )
+
+
+def _file_instance(path: Path) -> tuple[bool, str | None]:
+    """Whether a route set file has routes to read (a JSON list of routes, or a text file), and
+    the problem it was designed on (its ``"instance"``, as ``mobility plan design`` writes it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False, None
+    if not text.lstrip().startswith(("{", "[")):
+        return bool(text.strip()), None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return False, None
+    routes = doc.get("routes") if isinstance(doc, dict) else doc
+    name = doc.get("instance") if isinstance(doc, dict) else None
+    return isinstance(routes, list) and bool(routes), name if isinstance(name, str) and name else None
 
 
 def _file_headways(path: Path) -> list[float] | None:

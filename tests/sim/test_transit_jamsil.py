@@ -260,3 +260,42 @@ def test_a_feed_for_another_city(day: tuple[Simulation, Path], tmp_path: Path) -
     helsinki = [("s0", 60.170, 24.941), ("s1", 60.171, 24.945), ("s2", 60.172, 24.950)]
     text = feed_error(sim, write_feed(tmp_path / "feed", helsinki, [("t1", 0, ["07:00:00", "07:03:00", "07:06:00"])]))
     assert "stops.txt: none of the feed's 3 stops lies within lines.max_walk_m (500 m)" in text
+
+
+@pytest.mark.parametrize(
+    ("instance", "want"),
+    [
+        ("helsinki", "lines.routes: the route set is for 'helsinki', the plan is 'jamsil' ("),
+        (None, "(is the route set for another plan than 'jamsil'?)"),
+        ("jamsil", None),  # the right plan: the plain reason, no hint
+    ],
+)
+def test_a_route_set_for_another_plan_says_so(day: tuple[Simulation, Path], tmp_path: Path, instance: str | None,
+                                              want: str | None) -> None:  # fmt: skip
+    from matching.deployment import ConfigError
+
+    sim, _ = day
+    doc: dict[str, Any] = {"routes": [["N7", "N999", "N3"]]}
+    if instance is not None:
+        doc["instance"] = instance
+    (tmp_path / "routes.json").write_text(json.dumps(doc))
+    spec = LinesSpec(routes=tmp_path / "routes.json", plan=REPO / "scenarios" / "plan_jamsil.toml")
+    with pytest.raises(ConfigError) as err:
+        build_lines(spec, sim.network, lambda u, v: 60, start_s=7 * 3600, end_s=9 * 3600)
+    text = str(err.value)
+    assert err.value.field == "lines.routes" and "\n" not in text and "N999" in text
+    if want is None:
+        assert "another plan" not in text and "is for" not in text
+    else:
+        assert want in text
+
+
+def test_a_broken_route_set_file_gives_its_own_reason(day: tuple[Simulation, Path], tmp_path: Path) -> None:
+    from matching.deployment import ConfigError
+
+    sim, _ = day
+    (tmp_path / "routes.json").write_text('{"routes": [["N7", "N8"]')  # cut short
+    spec = LinesSpec(routes=tmp_path / "routes.json", plan=REPO / "scenarios" / "plan_jamsil.toml")
+    with pytest.raises(ConfigError, match=r"^lines\.routes: .*not valid JSON") as err:
+        build_lines(spec, sim.network, lambda u, v: 60, start_s=7 * 3600, end_s=9 * 3600)
+    assert "another plan" not in str(err.value)
