@@ -334,9 +334,10 @@ class JourneysOutput:
         k = self.kpis()
         m = k["mean_s"]
         f = lambda s: "–" if s is None else f"{s / 60:.1f}"  # noqa: E731
+        done, made = k["completed_by_direction"], k["by_direction"]
         return [
-            f"feeder        {k['completed']} of {k['journeys']} journeys completed (I-MOD + bus; "
-            f"{k['completed_by_direction']['to_bus']} to the bus, {k['completed_by_direction']['from_bus']} from it)",
+            f"feeder        {k['completed']} of {k['journeys']} journeys completed (I-MOD + bus): "
+            f"to the bus {done['to_bus']} of {made['to_bus']}, from it {done['from_bus']} of {made['from_bus']}",
             f"feeder times  total {f(m['total'])} min = DRT wait {f(m['drt_wait'])} + ride {f(m['drt_ride'])}, "
             f"bus wait {f(m['bus_wait'])} + ride {f(m['bus_ride'])}, transfer walk {f(m['transfer'])}, "
             f"other {f(m['other'])}",

@@ -85,3 +85,16 @@ def test_bad_feeder_values_name_the_field(table: dict[str, Any], field: str) -> 
     with pytest.raises(ConfigError) as err:
         parse_feeder(table, base=None, data_dir=None)
     assert err.value.field == field
+
+
+def test_the_summary_counts_each_direction_out_of_its_own_journeys() -> None:
+    from sim.feeder import Journey
+
+    def journey(k: int, direction: str, status: str) -> Journey:
+        return Journey(f"fj{k}", direction, T0, 6, 2, "S2", "S4", 100.0, 10.0, status=status, end_s=T0 + 600)
+
+    js = [journey(0, "to_bus", "completed"), journey(1, "to_bus", "drt_rejected"), journey(2, "to_bus", "completed"),
+          journey(3, "from_bus", "completed"), journey(4, "to_bus", "bus_stranded")]  # fmt: skip
+    line = JourneysOutput(js).summary_lines()[0]
+    # 3 of 5 completed: to the bus 2 of the 4, from it 1 of the 1 (the parts add up to the whole)
+    assert line.endswith("3 of 5 journeys completed (I-MOD + bus): to the bus 2 of 4, from it 1 of 1")
