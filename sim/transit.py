@@ -64,7 +64,9 @@ passenger wait, in-vehicle time, transfers, walk and total time. With a route se
 the simulated ATT (in-vehicle time plus transfer penalties, the benchmark's definition; and
 with the waits) beside :meth:`planning.Evaluator.evaluate`'s for the same route set, on the
 plan's whole OD table and on the simulated passengers' own OD pairs (see docs/transit.md for
-why they differ).
+why they differ). Files: ``lines.csv``, ``line_loads.csv``, ``transit_trips.csv``,
+``bus_stop_calls.csv``; with plots ``line_loads.png`` and ``lines_map.png`` (each line's road path
+between its stops in its own colour, over the day's streets).
 """
 
 from __future__ import annotations
@@ -1028,7 +1030,31 @@ class TransitLines:
                 self._finish(pax, int(sim.now))
             elif pax.status == "on_board":
                 self._finish(pax, int(sim.now))
-        output.extras[self.key] = TransitOutput(self)
+        output.extras[self.key] = TransitOutput(self, paths=self.road_paths())
+
+    def road_paths(self) -> dict[int, list[NDArray[np.int64]]]:
+        """Per line (index), the road nodes its patterns drive through, one array per pattern
+        (``sim.router``'s shortest path between consecutive stops; a straight hop where there is
+        none): what the lines map draws."""
+        from routing import RoutingError
+
+        lines = self.lines
+        assert lines is not None
+        router = self.sim.router
+        legs: dict[tuple[int, int], NDArray[np.int64]] = {}
+        out: dict[int, list[NDArray[np.int64]]] = defaultdict(list)
+        for pat in lines.patterns:
+            road = lines.node_road[pat.nodes].tolist()
+            parts = [np.asarray(road[:1], np.int64)]
+            for a, b in itertools.pairwise(road):
+                if (a, b) not in legs:
+                    try:
+                        legs[(a, b)] = np.asarray(router.path(a, b).nodes, np.int64) if a != b else np.array([a])
+                    except RoutingError:
+                        legs[(a, b)] = np.array([a, b], np.int64)
+                parts.append(legs[(a, b)][1:])
+            out[pat.line].append(np.concatenate(parts))
+        return dict(out)
 
 
 # ------------------------------------------------------------------------------- results
@@ -1047,9 +1073,13 @@ def _stats(values: Sequence[float] | NDArray[np.float64]) -> dict[str, float | N
 class TransitOutput:
     """What the bus lines leave in ``output.extras["transit"]`` (a :class:`sim.report.ExtraOutput`)."""
 
-    def __init__(self, component: TransitLines) -> None:
+    def __init__(self, component: TransitLines, *, paths: dict[int, list[NDArray[np.int64]]] | None = None) -> None:
         assert component.lines is not None
         self.lines = component.lines
+        #: the day's road network and each line's road paths (:meth:`TransitLines.road_paths`), for the map
+        sim = getattr(component, "sim", None)
+        self.network: RoadNetwork | None = sim.network if sim is not None else None
+        self.paths = paths or {}
         self.spec = component.spec
         self.passengers = component.passengers
         self.trips = component.trips
@@ -1243,6 +1273,9 @@ class TransitOutput:
         if plots:
             files["line_loads_plot"] = folder / "line_loads.png"
             plot_line_loads(self).savefig(files["line_loads_plot"], format="png")
+            if self.network is not None and self.paths:
+                files["lines_map"] = folder / "lines_map.png"
+                plot_lines_map(self).savefig(files["lines_map"], format="png")
         return files
 
 
@@ -1285,4 +1318,49 @@ def plot_line_loads(out: TransitOutput) -> Any:
     axes[0].set_title("Load along each line (forwards up, back down; dashed: seats)")
     axes[-1].set_xlabel("segment (stop to next stop)")
     axes[0].legend(fontsize=7, ncols=2, loc="upper right")
+    return fig
+
+
+def plot_lines_map(out: TransitOutput) -> Any:
+    """The lines on the day's streets: light grey streets, each line's road path in its own
+    colour (both directions), its name at its first stop, the stops as white dots."""
+    from matplotlib import colormaps
+    from matplotlib.collections import LineCollection
+
+    from .plots import figure
+
+    net = out.network
+    assert net is not None
+    x, y = np.asarray(net.x_m, np.float64), np.asarray(net.y_m, np.float64)
+    tail = np.repeat(np.arange(net.indptr.shape[0] - 1), np.diff(net.indptr))
+    head = np.asarray(net.indices, np.int64)
+    pairs = np.unique(np.column_stack([np.minimum(tail, head), np.maximum(tail, head)]), axis=0)
+    ratio = float(np.ptp(y)) / max(float(np.ptp(x)), 1e-9)
+    fig = figure(9.0, min(max(7.5 * ratio, 3.5), 11.0) + 1.0)
+    ax = fig.add_subplot()
+    streets = np.stack([np.column_stack([x[pairs[:, k]], y[pairs[:, k]]]) for k in (0, 1)], axis=1)
+    ax.add_collection(LineCollection(list(streets), colors="#d0d0d0", linewidths=0.5, zorder=1))
+    names = out.lines.line_names
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    for li, name in enumerate(names):
+        colour = cmap(li % cmap.N)
+        for k, nodes in enumerate(out.paths.get(li, [])):
+            ax.plot(x[nodes], y[nodes], color=colour, lw=2.4, alpha=0.75, zorder=3, solid_capstyle="round",
+                    label=name if k == 0 and len(names) <= 20 else None)  # fmt: skip
+        first = next((p for p in out.lines.patterns if p.line == li), None)
+        if first is not None:
+            r = int(out.lines.node_road[first.nodes[0]])
+            ax.annotate(name, (x[r], y[r]), xytext=(4, 4), textcoords="offset points", fontsize=8, color=colour,
+                        fontweight="bold", zorder=5)  # fmt: skip
+    stops = out.lines.node_road
+    ax.scatter(x[stops], y[stops], s=14, facecolor="white", edgecolor="black", linewidths=0.7, zorder=4,
+               label="bus stops")  # fmt: skip
+    pad = 0.02 * max(float(np.ptp(x)), float(np.ptp(y)), 1.0)
+    ax.set_xlim(float(x.min()) - pad, float(x.max()) + pad)
+    ax.set_ylim(float(y.min()) - pad, float(y.max()) + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"Bus lines: {len(names)} lines, {stops.size} stops ({out.lines.source})", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right", ncols=2 if len(names) > 8 else 1)
     return fig

@@ -284,3 +284,17 @@ last = "13:00"
     assert code == 2
     assert err[-1].startswith("mobility: error: lines.first: 12:00 is not before the end of the simulated day")
     assert "Traceback" not in "\n".join(err)
+
+
+# ---------------------------------------------------------------------------- the lines map
+def test_the_lines_map_follows_the_roads_between_stops(folder: Path, tmp_path: Path) -> None:
+    spec = LinesSpec()
+    # line A stops at 0, 2, 4 only: its buses drive through 1 and 3; line B stops at 2 and 6, through 5
+    lines = tiny_lines([[0, 2, 4], [2, 6]], [30.0, 30.0], spec=spec)
+    _, out = run_day(folder, lines, spec, [])
+    got = {li: sorted(p.tolist() for p in paths) for li, paths in out.paths.items()}
+    assert got == {0: [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0]], 1: [[2, 5, 6], [6, 5, 2]]}
+    files = out.write(tmp_path, plots=True)
+    assert files["lines_map"] == tmp_path / "lines_map.png"
+    assert files["lines_map"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "lines_map" not in out.write(tmp_path / ".", plots=False)
