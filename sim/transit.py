@@ -1362,5 +1362,5 @@ def plot_lines_map(out: TransitOutput) -> Any:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"Bus lines: {len(names)} lines, {stops.size} stops ({out.lines.source})", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right", ncols=2 if len(names) > 8 else 1)
+    fig.legend(fontsize=7, loc="outside right upper", ncols=2 if len(names) > 10 else 1)
     return fig
