@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -243,8 +244,10 @@ def test_from_edges_keeps_the_shape_of_each_kept_edge() -> None:
 
 
 def test_bad_shapes_are_refused() -> None:
-    common = dict(tail=[0, 1], head=[1, 0], travel_time_s=[1, 1], length_m=[1, 1], lat=[0, 0], lon=[0, 0])
-    xy = dict(x_m=[0, 1], y_m=[0, 0])
+    common: dict[str, Any] = dict(
+        tail=[0, 1], head=[1, 0], travel_time_s=[1, 1], length_m=[1, 1], lat=[0, 0], lon=[0, 0]
+    )
+    xy: dict[str, Any] = dict(x_m=[0, 1], y_m=[0, 0])
     with pytest.raises(InvalidArgumentError, match="geom_indptr"):
         RoadNetwork.from_edges(**common, **xy, geom_indptr=[0, 1], geom_lat=[0.5], geom_lon=[0.5])
     with pytest.raises(InvalidArgumentError, match="geom_indptr"):
@@ -262,8 +265,8 @@ def test_a_graphml_shape_drawn_backwards_is_turned_round(tmp_path: Path) -> None
     point = {1: (127.0, 37.5), 2: (127.01, 37.5), 3: (127.005, 37.51)}
     bend = [(127.003, 37.499), (127.007, 37.498)]
     graph = nx.MultiDiGraph(crs="epsg:4326")
-    for node, (x, y) in point.items():
-        graph.add_node(node, x=x, y=y)
+    for osm, (x, y) in point.items():
+        graph.add_node(osm, x=x, y=y)
 
     def length(a: int, b: int) -> float:
         (x1, y1), (x2, y2) = point[a], point[b]
