@@ -465,15 +465,17 @@ class RoadNetwork:
             raise InvalidArgumentError("v", f"no edge {u} -> {v}")
         return self.path_shape([u, v], xy=xy)
 
-    def path_shape(self, nodes: ArrayLike, *, xy: bool = False) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def path_shape(
+        self, nodes: ArrayLike, *, xy: bool = False, strict: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The street shape of a path: ``(lat, lon)`` of its nodes with the interior points of
         the edges between them; ``(x_m, y_m)`` with ``xy``. See :meth:`paths_shape`."""
         nodes_a = np.asarray(nodes, np.int64).ravel()
-        a, b, _ = self.paths_shape(nodes_a, [nodes_a.size], xy=xy)
+        a, b, _ = self.paths_shape(nodes_a, [nodes_a.size], xy=xy, strict=strict)
         return a, b
 
     def paths_shape(
-        self, nodes: ArrayLike, lengths: ArrayLike, *, xy: bool = False
+        self, nodes: ArrayLike, lengths: ArrayLike, *, xy: bool = False, strict: bool = True
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
         """The street shapes of many paths at once (vectorised).
 
@@ -484,7 +486,8 @@ class RoadNetwork:
         indptr[k + 1] - 1``; ``(x_m, y_m, indptr)`` with ``xy``.
 
         Raises:
-            InvalidArgumentError: two consecutive nodes of a path are not joined by an edge.
+            InvalidArgumentError: two consecutive nodes of a path are not joined by an edge
+                (with ``strict=False`` they are joined straight instead, as for a drawing).
         """
         nodes_a = np.asarray(nodes, np.int64).ravel()
         len_a = np.asarray(lengths, np.int64).ravel()
@@ -497,8 +500,10 @@ class RoadNetwork:
         j = j[nodes_a[j] != nodes_a[j + 1]]
         edges = self.edge_ids(nodes_a[j], nodes_a[j + 1])
         if np.any(edges < 0):
-            bad = int(j[np.flatnonzero(edges < 0)[0]])
-            raise InvalidArgumentError("nodes", f"no edge {nodes_a[bad]} -> {nodes_a[bad + 1]} on a path")
+            if strict:
+                bad = int(j[np.flatnonzero(edges < 0)[0]])
+                raise InvalidArgumentError("nodes", f"no edge {nodes_a[bad]} -> {nodes_a[bad + 1]} on a path")
+            j, edges = j[edges >= 0], edges[edges >= 0]
         count = np.zeros(nodes_a.size, np.int64)
         count[j] = self.geom_indptr[edges + 1] - self.geom_indptr[edges]
         node_pos = np.arange(nodes_a.size, dtype=np.int64)

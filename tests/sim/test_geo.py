@@ -18,7 +18,9 @@ import shapely
 from pyogrio import read_dataframe
 
 from routing import RoadNetwork, StopSet
+from routing.network import project_to_crs
 from sim.geo import COORD_DIGITS, SIMPLIFY_TOLERANCE_DEG, clock, track_lines
+from sim.plots import street_lines, street_loads
 from sim.records import Drive, SimOutput, VehicleRecord
 from sim.report import write_report
 from sim.scenario import Scenario
@@ -330,6 +332,24 @@ def test_a_track_follows_a_curved_street() -> None:
     # node 1, the two points of the bulge, node 2, then straight on to node 4 (3 dropped)
     np.testing.assert_array_equal(lines[0], np.vstack([lonlat[[0, 1]], bend, lonlat[[2, 4]]]))
     np.testing.assert_array_equal(lines[1], np.vstack([lonlat[[4, 2]], bend[::-1], lonlat[[1, 0]]]))
+
+
+def test_the_map_draws_the_streets_along_their_shapes() -> None:
+    out = _line_day([Drive("V1", 0, 40, 0, 1, 460, 0, [0, 1, 2, 3])], bulge=True)
+    net = out.network
+    pairs, _riders, passes = street_loads(out)
+    assert pairs.tolist() == [[0, 1], [1, 2], [2, 3]] and passes.tolist() == [1, 1, 1]
+    lines = street_lines(out, pairs)
+    # the straight streets are their two nodes; the curved one bends through its two shape points
+    np.testing.assert_array_equal(lines[0], [[0.0, 0.0], [100.0, 0.0]])
+    assert len(lines[1]) == 4 and len(lines[2]) == 2
+    bx, by = project_to_crs(net.geom_lat[:2], net.geom_lon[:2], net.crs)
+    np.testing.assert_array_equal(lines[1], [[100.0, 0.0], [bx[0], by[0]], [bx[1], by[1]], [200.0, 0.0]])
+    # a pair given the other way round is drawn from its first node (the edge 2 -> 1)
+    backwards = street_lines(out, np.array([[2, 1]]))
+    np.testing.assert_array_equal(backwards[0][[0, -1]], [[200.0, 0.0], [100.0, 0.0]])
+    # two nodes no street joins (a record made by hand): a straight line
+    np.testing.assert_array_equal(street_lines(out, np.array([[0, 5]]))[0], [[0.0, 0.0], [400.0, 100.0]])
 
 
 def test_benchmark_graph_has_no_geojson_and_empty_coordinates(tmp_path: Path) -> None:
