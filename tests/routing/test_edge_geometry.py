@@ -182,7 +182,7 @@ def test_a_path_must_follow_edges(jamsil_net: RoadNetwork) -> None:
         net.edge_shape(u, v)
     # not strict (a drawing of records): two nodes without an edge are joined straight
     w = int(net.indices[net.indptr[v]])  # v's first neighbour: v -> w is an edge
-    lat, lon = net.path_shape([u, v, w], strict=False)
+    lat, _ = net.path_shape([u, v, w], strict=False)
     assert lat.tolist() == [net.lat[u], *net.edge_shape(v, w)[0].tolist()]
     with pytest.raises(InvalidArgumentError, match="lengths"):
         net.paths_shape([0, 1, 2], [2])
