@@ -2,8 +2,9 @@
 
 :func:`write_geojson` writes four RFC 7946 files a planner opens in QGIS (or any GIS):
 
-* ``stops.geojson`` — a Point per stop: ``stop`` (index), ``name``, ``source`` (``osm`` or
-  ``virtual``), ``osm_id`` (or ``null``), ``in_zone``;
+* ``stops.geojson`` — a Point per stop: ``stop`` (index), ``id`` (the stop file's id, or
+  ``null``), ``name``, ``source`` (``osm``, ``virtual`` or ``file``), ``osm_id`` (or ``null``),
+  ``in_zone``; the point is where the stop sits on the road network (snapped);
 * ``zone.geojson`` — the service zone as one Polygon (only when the day had a zone);
 * ``tracks.geojson`` — a LineString per drive of at least two road nodes, along the streets
   it drove: through the road nodes of its path and the points of each street's shape between
@@ -103,12 +104,14 @@ def _rounded(values: NDArray[np.float64]) -> list[float]:
 
 def stops_geojson(out: SimOutput) -> dict[str, Any]:
     """The FeatureCollection of ``stops.geojson`` (see the module docstring)."""
-    from routing.stops import SOURCE_OSM
+    from routing.stops import SOURCE_FILE, SOURCE_OSM
 
     stops = out.stops
     lat, lon = np.asarray(stops.lat, np.float64), np.asarray(stops.lon, np.float64)
     in_zone = point_in_polygon(lat, lon, out.zone) if out.zone is not None else np.ones(len(stops), bool)
     names = getattr(stops, "names", None)
+    ids = getattr(stops, "ids", ())
+    kinds = {SOURCE_OSM: "osm", SOURCE_FILE: "file"}
     features = []
     for i, (x, y) in enumerate(zip(_rounded(lon), _rounded(lat), strict=True)):
         osm = int(stops.osm_id[i]) if stops.source[i] == SOURCE_OSM and stops.osm_id[i] >= 0 else None
@@ -119,8 +122,9 @@ def stops_geojson(out: SimOutput) -> dict[str, Any]:
                 "geometry": {"type": "Point", "coordinates": [x, y]},
                 "properties": {
                     "stop": i,
+                    "id": str(ids[i]) if len(ids) == len(stops) else None,
                     "name": name,
-                    "source": "osm" if stops.source[i] == SOURCE_OSM else "virtual",
+                    "source": kinds.get(int(stops.source[i]), "virtual"),
                     "osm_id": osm,
                     "in_zone": bool(in_zone[i]),
                 },

@@ -374,3 +374,27 @@ def test_a_ride_without_a_stop_has_no_geometry(tmp_path: Path) -> None:
     assert features[3]["properties"]["pickup"] is None and features[3]["properties"]["wait_s"] is None
     row = _csv(files["rides"])[5]
     assert row["origin_lat"] == row["origin_lon"] == "" and row["destination_lat"] != ""
+
+
+def test_stops_from_a_file_keep_their_ids_names_and_source(data_dir: Path) -> None:
+    """Stops read from a stop file appear in stops.geojson with the file's id and name and
+    source "file" (not as anonymous virtual stops)."""
+    import numpy as np
+
+    from routing import load_network
+    from routing.stop_files import StopPoints, stops_from_points
+    from sim.geo import stops_geojson
+
+    net = load_network(data_dir / "osm" / "seoul_jamsil.osm")
+    k = [10, 20, 30]
+    points = StopPoints(("A1", "B2", "C3"), ("Alpha", "Beta", "Gamma"), net.lat[k].copy(), net.lon[k].copy())
+    stops, kept = stops_from_points(net, points, max_snap_m=100.0)
+    assert kept.all()
+    out = SimOutput("s", 1, 0, 3600, [], [], [], [], network=net, stops=stops)
+    props = [f["properties"] for f in stops_geojson(out)["features"]]
+    assert [(p["id"], p["name"], p["source"]) for p in props] == [
+        ("A1", "Alpha", "file"),
+        ("B2", "Beta", "file"),
+        ("C3", "Gamma", "file"),
+    ]
+    assert np.allclose([f["geometry"]["coordinates"][0] for f in stops_geojson(out)["features"]], net.lon[k])
