@@ -251,7 +251,14 @@ def parse_subzones(table: object, *, base: Path | None, data_dir: Path | None) -
             polygon = _polygon(zt["polygon"], f"{section}.polygon")
         else:
             path = locate(zt["geojson"], f"{section}.geojson", base=base, data_dir=data_dir)
-            polygon = _polygon(_geojson_polygon(path, f"{section}.geojson", name), f"{section}.geojson")
+            try:
+                polygon = _polygon(_geojson_polygon(path, f"{section}.geojson", name), f"{section}.geojson")
+            except ConfigError as exc:  # the checks speak of [lat, lon]: the file's positions are [lon, lat]
+                raise ConfigError(
+                    exc.field,
+                    f"{exc.message} (in {path}, whose positions are read as GeoJSON's [lon, lat])",
+                    exc.allowed.replace("[lat, lon]", "[lon, lat]") if exc.allowed else exc.allowed,
+                ) from exc
         if "vehicles" not in zt:
             raise ConfigError(f"{section}.vehicles", "missing", f"whole numbers 1 .. {MAX_VEHICLES}")
         vehicles = integer(zt, "vehicles", section, 0, 1, MAX_VEHICLES)
