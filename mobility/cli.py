@@ -1237,7 +1237,7 @@ def build_parser() -> argparse.ArgumentParser:
         "drives.csv, GeoJSON for GIS tools (stops, zone, tracks, rides; on networks with lat/lon) and PNG "
         "plots (map, heat maps, vehicles' day, occupancy, waits) into --out; "
         "a scenario's planning sections add their own files: [lines] lines.csv, line_loads.csv, "
-        "transit_trips.csv, bus_stop_calls.csv, line_loads.png; [feeder] journeys.csv; [semi_fixed] "
+        "transit_trips.csv, bus_stop_calls.csv, line_loads.png, lines_map.png; [feeder] journeys.csv; [semi_fixed] "
         "checkpoints.csv; [subzones] subzones.csv, subzone_journeys.csv, subzones.png "
         '(a shared-taxi scenario, [service] kind = "shared_taxi": '
         "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
