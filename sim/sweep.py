@@ -33,6 +33,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -57,6 +58,7 @@ __all__ = [
     "RunResult",
     "RunTask",
     "SweepResult",
+    "check_ray_address",
     "execute",
     "grid_combinations",
     "mean_ci",
@@ -184,6 +186,49 @@ def run_task(task: RunTask) -> RunResult:
 
 
 # ---------------------------------------------------------------------------------- many runs
+#: Seconds to wait for a TCP connection to a Ray cluster's address before giving up on it.
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+#: The port of a ``ray://`` client address that names none (Ray's default client server port).
+RAY_CLIENT_PORT = 10001
+
+
+def check_ray_address(address: str, *, option: str = "--ray-address", timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Refuse a Ray cluster address that cannot be reached, within ``timeout_s``, before Ray is
+    asked to connect (``ray.init`` retries an unreachable address for minutes).
+
+    ``auto`` and ``local`` are left to Ray (they fail at once without a cluster). A ``HOST:PORT``
+    or ``ray://HOST[:PORT]`` address (IPv6 hosts in brackets) is probed with one TCP connection:
+    a name that does not resolve, a refused connection or a timeout is an
+    :class:`InvalidValueError` naming ``option``. An address that accepts the connection but is
+    no Ray cluster is not detected here."""
+    text = address.strip()
+    if text.lower() in ("auto", "local"):
+        return
+    allowed = "auto, HOST:PORT of a running Ray cluster's head, or ray://HOST:PORT of its client server"
+    client = text.lower().startswith("ray://")
+    hostport = text[len("ray://") :] if client else text
+    hostport = hostport.split("/", 1)[0]
+    match = re.fullmatch(r"\[(?P<v6>[^\]]+)\](?::(?P<p6>\d+))?|(?P<host>[^:\[\]]+)(?::(?P<port>\d+))?", hostport)
+    if not match:
+        raise InvalidValueError(option, f"cannot read the address {address!r}", allowed)
+    host = match.group("v6") or match.group("host")
+    port_text = match.group("p6") or match.group("port")
+    if port_text is None and not client:
+        raise InvalidValueError(option, f"{address!r} has no port", allowed)
+    port = int(port_text) if port_text is not None else RAY_CLIENT_PORT
+    if not 0 < port < 65536:
+        raise InvalidValueError(option, f"port {port} in {address!r} is no TCP port", allowed)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except TimeoutError as exc:
+        raise InvalidValueError(option, f"no answer from {host}:{port} within {timeout_s:g} s", allowed) from exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise InvalidValueError(option, f"cannot reach a Ray cluster at {address} ({reason})", allowed) from exc
+
+
 def _package_root() -> str:
     return str(Path(__file__).resolve().parents[1])
 
@@ -260,11 +305,13 @@ def _execute_on_ray(
                 env["MOBILITY_CACHE_DIR"] = os.environ["MOBILITY_CACHE_DIR"]
             ray.init(num_cpus=workers, _temp_dir=temp_dir, runtime_env={"env_vars": env}, **options)
         else:
+            check_ray_address(ray_address)
             try:
                 ray.init(address=ray_address, **options)
             except (ConnectionError, RuntimeError, ValueError) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise InvalidValueError(
-                    "ray_address", f"cannot connect to a Ray cluster at {ray_address}: {exc}"
+                    "--ray-address", f"cannot connect to a Ray cluster at {ray_address}: {first}"
                 ) from exc
     ship = ray_address is not None
     try:
