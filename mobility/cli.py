@@ -796,7 +796,7 @@ def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[t
         workers=args.workers,
         ray_address=args.ray_address,
     )
-    print(replication_table(summary.kpis))
+    print(replication_table(summary.kpis, currency=summary.currency))
     print("mean over the seeds; 95 % confidence interval by Student's t (n - 1 degrees of freedom)")
     for task, result in summary.failed:
         _stderr(f"mobility: run with seed {task.seed} failed: {result.error}")

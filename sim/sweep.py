@@ -45,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matching.errors import InvalidValueError
+from matching.fares import DEFAULT_CURRENCY
 
-from .compare import MAIN_KPIS, axis_unit, extra_kpis, format_kpi, main_kpis
+from .compare import MAIN_KPIS, axis_scale, axis_unit, extra_kpis, format_kpi, is_money, main_kpis, run_currency
 from .overrides import format_value
 from .scenario import TaxiScenario, load_scenario
 
@@ -140,7 +141,8 @@ class RunTask:
 @dataclass(frozen=True)
 class RunResult:
     """What a run gave: its KPIs (main ones under their :data:`sim.compare.MAIN_KPIS` names, the
-    components' as ``extras.<key>.<name>``) or its one-line ``error``, and its wall time."""
+    components' as ``extras.<key>.<name>``) or its one-line ``error``, its wall time and the
+    currency of its money (:func:`sim.compare.run_currency`; None for a failed run)."""
 
     index: int
     kind: str | None = None
@@ -148,6 +150,7 @@ class RunResult:
     error: str | None = None
     wall_s: float = 0.0
     files: dict[str, bytes] | None = None
+    currency: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -177,7 +180,8 @@ def run_task(task: RunTask) -> RunResult:
         )
         files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} if task.ship_files else None
         kpis = {**main_kpis(summary), **extra_kpis(summary)}
-        return RunResult(task.index, run_kind(summary), kpis, None, time.perf_counter() - t0, files)
+        wall = time.perf_counter() - t0
+        return RunResult(task.index, run_kind(summary), kpis, None, wall, files, run_currency(summary))
     except Exception as exc:  # a failed run is reported, the others go on
         return RunResult(task.index, error=one_line(exc), wall_s=time.perf_counter() - t0)
     finally:
@@ -265,7 +269,7 @@ def execute(
             folder.mkdir(parents=True, exist_ok=True)
             for name, data in result.files.items():
                 (folder / name).write_bytes(data)
-        results[task.index] = RunResult(result.index, result.kind, result.kpis, result.error, result.wall_s)
+        results[task.index] = dataclasses.replace(result, files=None)
         bar.update(1)
         bar.set_postfix_str(("failed: " if result.error else "") + task.label, refresh=False)
         if on_result is not None:
@@ -368,31 +372,39 @@ def _kpi_names(results: Sequence[RunResult]) -> list[str]:
 # ---------------------------------------------------------------------------------- replications
 @dataclass(frozen=True)
 class ReplicationSummary:
-    """The runs of :func:`run_replications` and each KPI's :func:`mean_ci` (with its values)."""
+    """The runs of :func:`run_replications`, each KPI's :func:`mean_ci` (with its values), the
+    files written and the currency of the money KPIs."""
 
     tasks: list[RunTask]
     results: list[RunResult]
     kpis: dict[str, dict[str, Any]]
     files: dict[str, Path]
+    currency: str = DEFAULT_CURRENCY
 
     @property
     def failed(self) -> list[tuple[RunTask, RunResult]]:
         return [(t, r) for t, r in zip(self.tasks, self.results, strict=True) if not r.ok]
 
 
-def _ci_text(name: str, stats_: Mapping[str, Any]) -> tuple[str, str, str]:
+def _ci_text(name: str, stats_: Mapping[str, Any], currency: str) -> tuple[str, str, str]:
+    def text(value: float | None) -> str:
+        return format_kpi(name, value, currency=currency)
+
     mean, half = stats_["mean"], stats_["half_width"]
     if half is None:
-        return format_kpi(name, mean), "–", "–"
-    interval = f"{format_kpi(name, stats_['low'])} .. {format_kpi(name, stats_['high'])}"
-    return format_kpi(name, mean), interval, "± " + format_kpi(name, half).lstrip("+")
+        return text(mean), "–", "–"
+    interval = f"{text(stats_['low'])} .. {text(stats_['high'])}"
+    return text(mean), interval, "± " + text(half).lstrip("+")
 
 
-def replication_table(kpis: Mapping[str, Mapping[str, Any]], *, markdown: bool = False) -> str:
-    """Each KPI's mean, 95 % interval and half-width, as aligned text or a Markdown table."""
+def replication_table(
+    kpis: Mapping[str, Mapping[str, Any]], *, markdown: bool = False, currency: str = DEFAULT_CURRENCY
+) -> str:
+    """Each KPI's mean, 95 % interval and half-width, as aligned text or a Markdown table (money
+    in ``currency``)."""
     header = ["KPI", "mean", f"{round(100 * CONFIDENCE)} % CI", "half-width", "n"]
     main = {k.name: k.label for k in MAIN_KPIS}
-    body = [[main.get(name, name), *_ci_text(name, s), str(s["n"])] for name, s in kpis.items()]
+    body = [[main.get(name, name), *_ci_text(name, s, currency), str(s["n"])] for name, s in kpis.items()]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "| --- | ---: | ---: | ---: | ---: |"]
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
@@ -431,6 +443,7 @@ def run_replications(
     ]  # fmt: skip
     results = execute(tasks, workers=workers, ray_address=ray_address, progress=progress, desc=scenario.name)
     ok = [r for r in results if r.ok]
+    currency = next((r.currency for r in ok if r.currency), DEFAULT_CURRENCY)
     kpis = {name: mean_ci([r.kpis.get(name) for r in ok]) for name in _kpi_names(ok)}
     for name, stats_ in kpis.items():
         stats_["values"] = [r.kpis.get(name) for r in ok]
@@ -439,6 +452,7 @@ def run_replications(
         "source": str(scenario_path),
         "overrides": {k: v for k, v in overrides},
         "seeds": [t.seed for t in tasks],
+        "currency": currency,
         "confidence": CONFIDENCE,
         "method": "mean over the runs; interval mean ± t(0.975, n-1) · s / sqrt(n), Student's t, s the sample "
         "standard deviation",
@@ -456,13 +470,13 @@ def run_replications(
         + ". Each KPI's mean over the runs and its 95 % confidence interval by Student's t "
         "(mean ± t(0.975, n - 1) · s / √n, s the sample standard deviation; n the runs with a value).",
         "",
-        replication_table(kpis, markdown=True),
+        replication_table(kpis, markdown=True, currency=currency),
     ]
     failed = [(t, r) for t, r in zip(tasks, results, strict=True) if not r.ok]
     if failed:
         text += ["", "## Failed runs", ""] + [f"- seed {t.seed}: {r.error}" for t, r in failed]
     files["markdown"].write_text("\n".join(text) + "\n", encoding="utf-8")
-    return ReplicationSummary(tasks, results, kpis, files)
+    return ReplicationSummary(tasks, results, kpis, files, currency)
 
 
 # ---------------------------------------------------------------------------------- sweeps
@@ -548,6 +562,7 @@ def run_sweep(
         row: dict[str, Any] = dict(combo)
         row["runs"] = len(ok)
         row["failed"] = len(mine) - len(ok)
+        row["currency"] = next((r.currency for r in ok if r.currency), None)  # of the money KPIs
         for kpi in kpi_names:
             if replications == 1:  # the run's own value, as its summary.json has it
                 row[kpi] = ok[0].kpis.get(kpi) if ok else None
@@ -556,7 +571,7 @@ def run_sweep(
             row[kpi] = stats_["mean"]
             row[f"{kpi}_ci95"] = stats_["half_width"]
         rows.append(row)
-    columns = [*keys, "runs", "failed"]
+    columns = [*keys, "runs", "failed", "currency"]
     for kpi in kpi_names:
         columns += [kpi, f"{kpi}_ci95"] if replications > 1 else [kpi]
 
@@ -571,7 +586,10 @@ def run_sweep(
     files["markdown"].write_text(sweep_markdown(result, name, overrides), encoding="utf-8")
     if plots:
         main = [k.name for k in MAIN_KPIS if k.name in kpi_names]
+        currencies = {row["currency"] for row in rows if row["currency"]}
         for kpi in main:  # a KPI the sweep did not move (e.g. the requests) gets no plot
+            if is_money(kpi) and len(currencies) > 1:
+                continue  # amounts in different currencies on one axis would mislead
             if len({row.get(kpi) for row in rows if row.get(kpi) is not None}) > 1:
                 files[f"plot_{kpi}"] = out / f"sweep_{kpi}.png"
                 plot_sweep(result, kpi).savefig(files[f"plot_{kpi}"], format="png")
@@ -609,11 +627,12 @@ def sweep_markdown(result: SweepResult, name: str, overrides: Sequence[Setting])
     for row in result.rows:
         runs = f"{row['runs']}" + (f" ({row['failed']} failed)" if row["failed"] else "")
         cells = [*(format_value(row[k]) for k in keys), runs]
+        currency = row.get("currency") or DEFAULT_CURRENCY
         for k in main:
             value, half = row.get(k.name), row.get(f"{k.name}_ci95")
-            cell = format_kpi(k.name, value)
+            cell = format_kpi(k.name, value, currency=currency)
             if half is not None:
-                cell += " ± " + format_kpi(k.name, half)
+                cell += " ± " + format_kpi(k.name, half, currency=currency)
             cells.append(cell)
         text.append("| " + " | ".join(cells) + " |")
     failed = result.failed
@@ -640,8 +659,9 @@ def plot_sweep(result: SweepResult, kpi: str) -> Figure:
     numeric = _numeric(x_values)
     positions = [float(v) for v in x_values] if numeric else list(range(len(x_values)))
     label_of = {k.name: k.label for k in MAIN_KPIS}
-    unit = axis_unit(kpi)
-    scale = 100.0 if unit == "%" else 1.0
+    currency = next((r["currency"] for r in result.rows if r.get("currency")), DEFAULT_CURRENCY)
+    unit = axis_unit(kpi, currency)
+    scale = axis_scale(kpi, currency)
     series = grid_combinations(rest) if rest else [()]
     for combo in series:
         ys, errs = [], []
