@@ -296,3 +296,28 @@ def test_a_section_set_to_a_plain_value_is_one_line(scenario: Path, capsys: pyte
         assert main(["simulate", str(scenario), "--set", setting, "--out", "/nonexistent/never"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"mobility: error: {field}: got 3"), (setting, err)
+
+
+def test_an_address_that_answers_but_is_no_ray_cluster_fails_in_seconds(scenario: Path, tmp_path: Path) -> None:
+    # a port that accepts connections (the kernel completes them; nobody speaks Ray's protocol):
+    # without the connect settings Ray retries it for minutes. In a new process, so that Ray is
+    # imported there with them.
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+        argv = [sys.executable, "-m", "mobility.cli", "sweep", str(scenario), "--grid", "fleet.vehicles=2,3"]
+        argv += ["--ray-address", address, "--out", str(tmp_path / "sweep"), "--no-plots"]
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+        took = time.perf_counter() - t0
+    assert done.returncode == 2 and took < 30, (done.returncode, took)
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"mobility: error: --ray-address: cannot connect to a Ray cluster at {address}"
+    )
