@@ -120,10 +120,21 @@ def parse_time(value: object, field_name: str) -> int:
         raise ConfigError(field_name, f"got {value!r}", '"HH:MM" or seconds')
     if not 0 <= seconds <= 2 * DAY_S:
         raise ConfigError(field_name, f"{seconds} s is outside the two service days", "00:00 .. 48:00")
+    if isinstance(value, int) and 1 <= value <= 48:
+        # whole seconds this small are almost surely hours typed as a number ("start = 7")
+        raise ConfigError(
+            field_name,
+            f'{value} would be {value} seconds after midnight; for {value:02d}:00 write "{value:02d}:00"',
+            '"HH:MM", or seconds 0 or above 48',
+        )
     return seconds
 
 
 def check_keys(table: Mapping[str, Any], allowed: set[str], section: str) -> None:
+    """``table`` is a TOML table whose keys are all in ``allowed``; else :class:`ConfigError`
+    naming ``section`` (a plain value where a table belongs) or the first unknown key."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(section, f"got {table!r}", "a table")
     unknown = set(table) - allowed
     if unknown:
         raise ConfigError(f"{section}.{sorted(unknown)[0]}", "unknown key", ", ".join(sorted(allowed)))
@@ -639,6 +650,20 @@ def _fares(fares: object) -> tuple[str, dict[str, int], str]:
                 raise ConfigError(f"fares.{key}", "give per_km, or step_m and per_step, not both")
         options["extra_step_m"] = 1000
         options["extra_step_krw"] = integer(fares, "per_km", "fares", 0, 0, 100_000_000)
+    if currency != DEFAULT_CURRENCY:
+        # the defaults are amounts in won: in another currency every amount must be given
+        if policy == "imod":
+            base = fares.get("base", {})
+            needed = [f"base.{k}" for k in IMOD_BASE_FIELDS if k not in base]
+            needed += [] if "per_km" in fares or "per_step" in fares else ["per_km (or step_m and per_step)"]
+        else:
+            needed = [k for k in ("base_fare", "per_step", "round_to") if k not in fares]
+        if needed:
+            raise ConfigError(
+                "fares.currency",
+                f"{currency}: the default fares are amounts in {DEFAULT_CURRENCY}; "
+                f"give every amount in {currency} (missing: {', '.join(needed)})",
+            )
     return policy, options, currency
 
 

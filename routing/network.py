@@ -9,10 +9,19 @@ forward edge ids ``rev_edge[...]``.
 Travel times are integer seconds and lengths integer metres, rounded once when the network
 is built. Between any ordered pair of nodes there is at most one edge (the fastest of any
 parallel edges in the source) and there are no self-loops.
+
+Each edge may keep the shape of its street: the *interior* points between its two end nodes
+(the nodes an OSM import merged away when it simplified the graph), as a CSR over edges
+aligned with ``indices``: the points of edge ``e`` are ``geom_lat[geom_indptr[e] ..
+geom_indptr[e + 1] - 1]`` (and ``geom_lon``), in driving order from tail to head. A straight
+edge, and every edge of a network without geographic coordinates, has none.
+:meth:`RoadNetwork.edge_shape`, :meth:`RoadNetwork.path_shape` and
+:meth:`RoadNetwork.paths_shape` give the full polylines (end nodes included).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -64,7 +73,7 @@ MAX_EDGE_TIME_S = 10_000_000
 #: file's units or speeds are almost certainly misread (:func:`speed_warning`).
 PLAUSIBLE_SPEED_KPH: tuple[float, float] = (10.0, 150.0)
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: edge shapes (geom_indptr, geom_lat, geom_lon)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,6 +110,37 @@ def _round_times(values: ArrayLike, name: str, size: int) -> NDArray[np.int32]:
     return rounded.astype(WEIGHT_DTYPE)
 
 
+def project_to_crs(lat: ArrayLike, lon: ArrayLike, crs: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """WGS84 latitudes and longitudes projected into ``crs`` (pyproj): the ``x_m``, ``y_m`` of a
+    network whose ``crs`` it is (the OSM import makes the nodes' so)."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(np.asarray(lon, np.float64), np.asarray(lat, np.float64))
+    return np.asarray(x, np.float64), np.asarray(y, np.float64)
+
+
+def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.zeros(counts.size, np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    return np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
+
+
+def _take_shapes(
+    indptr: NDArray[np.int64], lat: NDArray[np.float64], lon: NDArray[np.float64], edges: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """The shape CSR of the edges ``edges`` (in that order) taken out of a shape CSR."""
+    counts = (indptr[edges + 1] - indptr[edges]).astype(np.int64)
+    out = np.zeros(edges.size + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    src = _ranges(indptr[edges].astype(np.int64), counts)
+    return out, lat[src], lon[src]
+
+
 @dataclass(frozen=True, eq=False)
 class RoadNetwork:
     """A directed road network as flat arrays (see the module docstring for conventions).
@@ -131,9 +171,30 @@ class RoadNetwork:
     osm_stop_id: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     osm_stop_lat: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
     osm_stop_lon: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    #: The street shape of each edge, as a CSR over edges (module docstring): ``num_edges + 1``
+    #: offsets into ``geom_lat`` / ``geom_lon``, the interior points (end nodes excluded). Left
+    #: empty, it is made all zeros (no edge has interior points).
+    geom_indptr: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    geom_lat: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    geom_lon: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
     #: Free-form provenance: source file, build options, counts before filtering, ...
     meta: dict[str, Any] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        m = int(self.indices.shape[0])
+        if self.geom_indptr.size == 0 and self.geom_lat.size == 0 and self.geom_lon.size == 0:
+            object.__setattr__(self, "geom_indptr", np.zeros(m + 1, np.int64))
+        ptr = self.geom_indptr
+        if ptr.ndim != 1 or ptr.shape[0] != m + 1:
+            raise InvalidArgumentError("geom_indptr", f"expected {m + 1} offsets (edges + 1), got shape {ptr.shape}")
+        points = int(self.geom_lat.shape[0])
+        if self.geom_lon.shape != (points,):
+            raise InvalidArgumentError("geom_lon", f"expected {points} values (as geom_lat), got {self.geom_lon.shape}")
+        if ptr[0] != 0 or ptr[-1] != points or (m and np.any(np.diff(ptr) < 0)):
+            raise InvalidArgumentError(
+                "geom_indptr", "offsets must rise from 0 to the number of interior points", f"0 .. {points}"
+            )
 
     def memo(self, key: str, build: Callable[[], T]) -> T:
         """A value derived from this network (a spatial index, a projection), built by ``build``
@@ -165,6 +226,9 @@ class RoadNetwork:
         osm_stop_id: ArrayLike | None = None,
         osm_stop_lat: ArrayLike | None = None,
         osm_stop_lon: ArrayLike | None = None,
+        geom_indptr: ArrayLike | None = None,
+        geom_lat: ArrayLike | None = None,
+        geom_lon: ArrayLike | None = None,
     ) -> RoadNetwork:
         """Build a network from an edge list and per-node coordinates.
 
@@ -173,6 +237,11 @@ class RoadNetwork:
         fastest is kept. With ``largest_component`` (the default) only the largest strongly
         connected component is kept and nodes are renumbered ``0 .. n-1`` in their original
         order.
+
+        ``geom_indptr`` (one offset per given edge, plus one), ``geom_lat`` and ``geom_lon``
+        give the edges' interior points (their street shape, tail to head, end nodes
+        excluded) in the order of the given edges; each kept edge keeps its own. Without
+        them no edge has interior points.
         """
         lat_a = _as_array(lat, np.float64, "lat")
         n = lat_a.shape[0]
@@ -204,33 +273,49 @@ class RoadNetwork:
             if road_class is None
             else _as_array(road_class, np.int8, "road_class", m)
         )
+        if geom_indptr is None:
+            if geom_lat is not None or geom_lon is not None:
+                raise InvalidArgumentError("geom_indptr", "geom_lat and geom_lon need their offsets")
+            g_ptr, g_lat, g_lon = np.zeros(m + 1, np.int64), np.zeros(0), np.zeros(0)
+        else:
+            g_ptr = _as_array(geom_indptr, np.int64, "geom_indptr", m + 1)
+            g_lat = _as_array(np.zeros(0) if geom_lat is None else geom_lat, np.float64, "geom_lat")
+            g_lon = _as_array(np.zeros(0) if geom_lon is None else geom_lon, np.float64, "geom_lon", g_lat.shape[0])
+            if g_ptr[0] != 0 or g_ptr[-1] != g_lat.shape[0] or np.any(np.diff(g_ptr) < 0):
+                raise InvalidArgumentError(
+                    "geom_indptr", "offsets must rise from 0 to the number of interior points", f"0 .. {g_lat.shape[0]}"
+                )
+        eid = np.arange(m, dtype=np.int64)  # each kept edge's index among the given ones
 
         # Drop self-loops, keep the fastest of parallel edges.
         keep = tail_a != head_a
-        tail_a, head_a, time_a, len_a, cls_a = (
+        tail_a, head_a, time_a, len_a, cls_a, eid = (
             tail_a[keep],
             head_a[keep],
             time_a[keep],
             len_a[keep],
             cls_a[keep],
+            eid[keep],
         )
         order = np.lexsort((len_a, time_a, head_a, tail_a))
-        tail_a, head_a, time_a, len_a, cls_a = (
+        tail_a, head_a, time_a, len_a, cls_a, eid = (
             tail_a[order],
             head_a[order],
             time_a[order],
             len_a[order],
             cls_a[order],
+            eid[order],
         )
         if tail_a.size:
             first = np.ones(tail_a.size, dtype=bool)
             first[1:] = (tail_a[1:] != tail_a[:-1]) | (head_a[1:] != head_a[:-1])
-            tail_a, head_a, time_a, len_a, cls_a = (
+            tail_a, head_a, time_a, len_a, cls_a, eid = (
                 tail_a[first],
                 head_a[first],
                 time_a[first],
                 len_a[first],
                 cls_a[first],
+                eid[first],
             )
 
         info = dict(meta or {})
@@ -246,7 +331,7 @@ class RoadNetwork:
                 new_id[node_keep] = np.arange(int(node_keep.sum()))
                 ekeep = node_keep[tail_a] & node_keep[head_a]
                 tail_a, head_a = new_id[tail_a[ekeep]], new_id[head_a[ekeep]]
-                time_a, len_a, cls_a = time_a[ekeep], len_a[ekeep], cls_a[ekeep]
+                time_a, len_a, cls_a, eid = time_a[ekeep], len_a[ekeep], cls_a[ekeep], eid[ekeep]
                 lat_a, lon_a, x_a, y_a, osm_a = (
                     lat_a[node_keep],
                     lon_a[node_keep],
@@ -268,6 +353,9 @@ class RoadNetwork:
         def stops(values: ArrayLike | None, dtype: Any) -> NDArray[Any]:
             return np.zeros(0, dtype) if values is None else np.ascontiguousarray(values, dtype)
 
+        # the edges are in CSR order already (sorted by tail, then head)
+        shape_ptr, shape_lat, shape_lon = _take_shapes(g_ptr, g_lat, g_lon, eid)
+
         return cls(
             indptr=indptr,
             indices=head_a.astype(INDEX_DTYPE),
@@ -288,6 +376,9 @@ class RoadNetwork:
             osm_stop_id=stops(osm_stop_id, np.int64),
             osm_stop_lat=stops(osm_stop_lat, np.float64),
             osm_stop_lon=stops(osm_stop_lon, np.float64),
+            geom_indptr=shape_ptr,
+            geom_lat=shape_lat,
+            geom_lon=shape_lon,
             meta=info,
         )
 
@@ -320,6 +411,133 @@ class RoadNetwork:
         hits = np.flatnonzero(self.indices[lo:hi] == v)
         return int(lo + hits[0]) if hits.size else -1
 
+    def edge_ids(self, tails: ArrayLike, heads: ArrayLike) -> NDArray[np.int64]:
+        """Id of the edge ``tails[i] -> heads[i]`` for every ``i``, -1 where there is none.
+
+        Vectorised over the pairs, each found by scanning its tail's CSR row; of parallel
+        edges (which :meth:`from_edges` never keeps) the fastest, as the router would drive.
+        """
+        t = np.asarray(tails, np.int64).ravel()
+        h = np.asarray(heads, np.int64).ravel()
+        if t.shape != h.shape:
+            raise InvalidArgumentError("heads", f"{h.size} heads for {t.size} tails")
+        n = self.num_nodes
+        for name, arr in (("tails", t), ("heads", h)):
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                raise InvalidArgumentError(name, "node index out of range", f"0 .. {n - 1}")
+        out = np.full(t.size, -1, np.int64)
+        degree = (self.indptr[t + 1] - self.indptr[t]).astype(np.int64)
+        cand = _ranges(self.indptr[t].astype(np.int64), degree)
+        owner = np.repeat(np.arange(t.size, dtype=np.int64), degree)
+        hit = self.indices[cand] == h[owner]
+        cand, owner = cand[hit], owner[hit]
+        if cand.size:
+            order = np.lexsort((self.travel_time_s[cand], owner))  # the fastest first per pair
+            cand, owner = cand[order], owner[order]
+            first = np.ones(owner.size, bool)
+            first[1:] = owner[1:] != owner[:-1]
+            out[owner[first]] = cand[first]
+        return out
+
+    # ------------------------------------------------------------------ street shapes
+    @property
+    def num_shape_points(self) -> int:
+        """Interior points kept over all edges (0 when every edge is drawn straight)."""
+        return int(self.geom_lat.shape[0])
+
+    def geom_xy(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The interior points in the network's metric coordinates (projected into ``crs`` as
+        the nodes' ``x_m``, ``y_m`` are, by :func:`project_to_crs`; memoised)."""
+        if self.num_shape_points == 0:
+            return np.zeros(0), np.zeros(0)
+        if not self.has_lat_lon:
+            raise InvalidArgumentError("network", f"{self.name!r} has edge shapes but no geographic coordinates")
+        return self.memo("geom_xy", lambda: project_to_crs(self.geom_lat, self.geom_lon, self.crs))
+
+    def edge_shape(self, u: int, v: int, *, xy: bool = False) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The street of the edge ``u -> v`` (the fastest, if parallel): ``(lat, lon)`` of ``u``,
+        its interior points and ``v``, in driving order; ``(x_m, y_m)`` with ``xy``.
+
+        Raises:
+            InvalidArgumentError: there is no edge ``u -> v``.
+        """
+        if self.edge_ids([u], [v])[0] < 0:
+            raise InvalidArgumentError("v", f"no edge {u} -> {v}")
+        return self.path_shape([u, v], xy=xy)
+
+    def path_shape(
+        self, nodes: ArrayLike, *, xy: bool = False, strict: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The street shape of a path: ``(lat, lon)`` of its nodes with the interior points of
+        the edges between them; ``(x_m, y_m)`` with ``xy``. See :meth:`paths_shape`."""
+        nodes_a = np.asarray(nodes, np.int64).ravel()
+        a, b, _ = self.paths_shape(nodes_a, [nodes_a.size], xy=xy, strict=strict)
+        return a, b
+
+    def paths_shape(
+        self, nodes: ArrayLike, lengths: ArrayLike, *, xy: bool = False, strict: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+        """The street shapes of many paths at once (vectorised).
+
+        ``nodes`` holds the paths one after the other, ``lengths[k]`` nodes for path ``k``.
+        Between two consecutive nodes ``u``, ``v`` of a path come the interior points of the
+        edge ``u -> v`` (found as :meth:`edge_ids` does); a repeated node (``u == v``) adds
+        nothing. Returns ``(lat, lon, indptr)``: path ``k``'s points are ``indptr[k] ..
+        indptr[k + 1] - 1``; ``(x_m, y_m, indptr)`` with ``xy``.
+
+        Raises:
+            InvalidArgumentError: two consecutive nodes of a path are not joined by an edge
+                (with ``strict=False`` they are joined straight instead, as for a drawing).
+        """
+        nodes_a = np.asarray(nodes, np.int64).ravel()
+        len_a = np.asarray(lengths, np.int64).ravel()
+        if (len_a.size and len_a.min() < 0) or int(len_a.sum()) != nodes_a.size:
+            raise InvalidArgumentError("lengths", f"must be >= 0 and add up to the {nodes_a.size} nodes")
+        last = np.zeros(nodes_a.size, bool)
+        ends = np.cumsum(len_a)[len_a > 0] - 1
+        last[ends] = True
+        j = np.flatnonzero(~last)  # node j is followed by node j + 1 of its path
+        j = j[nodes_a[j] != nodes_a[j + 1]]
+        edges = self.edge_ids(nodes_a[j], nodes_a[j + 1])
+        if np.any(edges < 0):
+            if strict:
+                bad = int(j[np.flatnonzero(edges < 0)[0]])
+                raise InvalidArgumentError("nodes", f"no edge {nodes_a[bad]} -> {nodes_a[bad + 1]} on a path")
+            j, edges = j[edges >= 0], edges[edges >= 0]
+        count = np.zeros(nodes_a.size, np.int64)
+        count[j] = self.geom_indptr[edges + 1] - self.geom_indptr[edges]
+        node_pos = np.arange(nodes_a.size, dtype=np.int64)
+        node_pos[1:] += np.cumsum(count)[:-1]
+        total = nodes_a.size + int(count.sum())
+        inner_pos = _ranges(node_pos[j] + 1, count[j])
+        inner_src = _ranges(self.geom_indptr[edges].astype(np.int64), count[j])
+        if xy:
+            node_a, node_b = self.x_m, self.y_m
+            inner_a, inner_b = self.geom_xy()
+        else:
+            node_a, node_b = self.lat, self.lon
+            inner_a, inner_b = self.geom_lat, self.geom_lon
+        a = np.empty(total, np.float64)
+        b = np.empty(total, np.float64)
+        a[node_pos], b[node_pos] = node_a[nodes_a], node_b[nodes_a]
+        a[inner_pos], b[inner_pos] = inner_a[inner_src], inner_b[inner_src]
+        owner = np.repeat(np.arange(len_a.size), len_a)
+        per_path = len_a + np.bincount(owner, weights=count, minlength=len_a.size).astype(np.int64)
+        indptr = np.zeros(len_a.size + 1, np.int64)
+        np.cumsum(per_path, out=indptr[1:])
+        return a, b, indptr
+
+    def edges_shape(
+        self, edges: ArrayLike, *, xy: bool = False
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+        """The street shapes of the edges ``edges`` (ids), each from its tail to its head:
+        ``(lat, lon, indptr)`` as :meth:`paths_shape` gives (``(x_m, y_m, indptr)`` with ``xy``)."""
+        e = np.asarray(edges, np.int64).ravel()
+        if e.size and (e.min() < 0 or e.max() >= self.num_edges):
+            raise InvalidArgumentError("edges", "edge id out of range", f"0 .. {self.num_edges - 1}")
+        nodes = np.column_stack([self.tail[e], self.indices[e]]).ravel()
+        return self.paths_shape(nodes, np.full(e.size, 2, np.int64), xy=xy)
+
     def weights_fingerprint(self) -> str:
         """A short hash of topology and travel times; keys caches of derived structures."""
         fp = self._memo.get("fingerprint")
@@ -346,28 +564,8 @@ class RoadNetwork:
         whole seconds and must lie in ``1 .. MAX_EDGE_TIME_S``.
         """
         times = _round_times(travel_time_s, "travel_time_s", self.num_edges)
-        return RoadNetwork(
-            indptr=self.indptr,
-            indices=self.indices,
-            travel_time_s=times,
-            length_m=self.length_m,
-            road_class=self.road_class,
-            rev_indptr=self.rev_indptr,
-            rev_indices=self.rev_indices,
-            rev_edge=self.rev_edge,
-            lat=self.lat,
-            lon=self.lon,
-            x_m=self.x_m,
-            y_m=self.y_m,
-            osm_id=self.osm_id,
-            name=self.name,
-            crs=self.crs,
-            road_classes=self.road_classes,
-            osm_stop_id=self.osm_stop_id,
-            osm_stop_lat=self.osm_stop_lat,
-            osm_stop_lon=self.osm_stop_lon,
-            meta=dict(self.meta),
-        )
+        # every other field (edge shapes included) is shared; the memo starts afresh
+        return dataclasses.replace(self, travel_time_s=times, meta=dict(self.meta))
 
     # ------------------------------------------------------------------ summary
     def edges_of_class(self, classes: Iterable[str]) -> NDArray[np.bool_]:
@@ -432,6 +630,9 @@ class RoadNetwork:
         "osm_stop_id",
         "osm_stop_lat",
         "osm_stop_lon",
+        "geom_indptr",
+        "geom_lat",
+        "geom_lon",
     )
 
     def save(self, path: str | Path) -> Path:

@@ -14,7 +14,8 @@ makes Overpass exports with geometry inside relation members (``<member><nd .../
 readable. The filtered data are handed to osmnx, which builds the graph (``oneway``
 handling, great-circle lengths); travel times are set per raw segment from ``maxspeed``
 tags, falling back to per-class defaults, then the graph is simplified (times and lengths
-summed along merged segments) and reduced to its largest strongly connected component.
+summed along merged segments, the removed nodes kept as each merged edge's street shape:
+``RoadNetwork.geom_*``) and reduced to its largest strongly connected component.
 
 Default speeds follow Korea's urban "Safe Speed 5030" rule (50 km/h on urban arterials,
 30 km/h on residential streets) with motorway and trunk limits for faster roads; change
@@ -44,7 +45,7 @@ import numpy as np
 
 from .cache import default_cache_dir, file_digest
 from .errors import InvalidArgumentError, NetworkFileError, plain_repr
-from .network import DEFAULT_ROAD_CLASSES, RoadNetwork, warn_if_implausible
+from .network import DEFAULT_ROAD_CLASSES, RoadNetwork, project_to_crs, warn_if_implausible
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ _YES_ACCESS = {"yes", "designated", "permissive", "destination", "delivery"}
 _EXCLUDED_SERVICE = {"alley", "driveway", "emergency_access", "parking", "parking_aisle", "private"}
 
 #: Bumped whenever a change here changes the networks built; part of the cache key.
-LOADER_VERSION = 1
+LOADER_VERSION = 2  # 2: edges keep their street shapes
 
 
 @dataclass(frozen=True)
@@ -297,12 +298,27 @@ def _utm_crs(lat: float, lon: float) -> str:
     return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
-def _project(lat: np.ndarray, lon: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
+def _interior_points(geometry: Any, u: tuple[float, float], v: tuple[float, float]) -> list[tuple[float, float]]:
+    """The ``(lon, lat)`` points of an edge's ``geometry`` (a LineString) between its end nodes
+    ``u`` and ``v`` (``(lon, lat)``), from ``u`` to ``v``.
 
-    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = tr.transform(lon, lat)
-    return np.asarray(x, np.float64), np.asarray(y, np.float64)
+    osmnx draws a merged edge's LineString from ``u`` through the removed nodes to ``v``; one
+    that runs the other way is turned round, and its first and last points are dropped when
+    they are the end nodes themselves (as they are in osmnx's graphs).
+    """
+    coords = [(float(x), float(y)) for x, y, *_ in getattr(geometry, "coords", ())]
+    if len(coords) < 2:
+        return []
+
+    def dist2(a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+
+    if dist2(coords[0], v) + dist2(coords[-1], u) < dist2(coords[0], u) + dist2(coords[-1], v):
+        coords.reverse()
+    same = 1e-18  # (degrees²): the end node's own point
+    start = 1 if dist2(coords[0], u) <= same else 0
+    stop = len(coords) - 1 if dist2(coords[-1], v) <= same else len(coords)
+    return coords[start:stop]
 
 
 def _road_class_code(highway: Any) -> int:
@@ -347,14 +363,23 @@ def _network_from_graph(
     ttime = np.empty(m, np.float64)
     length = np.empty(m, np.float64)
     rclass = np.empty(m, np.int8)
+    # the street shapes: a simplified edge's interior points, from its ``geometry``
+    geom_indptr = np.zeros(m + 1, np.int64)
+    inner: list[tuple[float, float]] = []
     for i, (u, v, data) in enumerate(G.edges(data=True)):
         tail[i] = index[u]
         head[i] = index[v]
         length[i] = float(data["length"])
         ttime[i] = float(data["travel_time"])
         rclass[i] = _road_class_code(data.get("highway"))
+        geometry = data.get("geometry")
+        if geometry is not None:
+            ends = (lon[tail[i]], lat[tail[i]]), (lon[head[i]], lat[head[i]])
+            inner.extend(_interior_points(geometry, *ends))
+        geom_indptr[i + 1] = len(inner)
+    points = np.array(inner, np.float64).reshape(-1, 2)
     crs = _utm_crs(float(np.mean(lat)), float(np.mean(lon)))
-    x, y = _project(lat, lon, crs)
+    x, y = project_to_crs(lat, lon, crs)
     stop_arr = sorted(stops)
     try:
         return RoadNetwork.from_edges(
@@ -374,6 +399,9 @@ def _network_from_graph(
             osm_stop_id=[s[0] for s in stop_arr],
             osm_stop_lat=[s[1] for s in stop_arr],
             osm_stop_lon=[s[2] for s in stop_arr],
+            geom_indptr=geom_indptr,
+            geom_lat=points[:, 1],
+            geom_lon=points[:, 0],
         )
     except InvalidArgumentError as exc:
         raise NetworkFileError(path, f"no usable road network ({exc})") from exc

@@ -112,6 +112,18 @@ def _submit_time(rng: np.random.Generator, spec: DemandSpec, requested: int, sta
     return max(start_s, int(requested - lead))
 
 
+def _none_left(spec: DemandSpec, items: list[DemandItem]) -> list[DemandItem]:
+    """``items``, or :class:`ScenarioError` (field ``demand.path``) when a file left no request for
+    the day: a day of nothing is never what a planner meant (the warnings logged say why)."""
+    if items:
+        return items
+    hint = (
+        "every row was unreadable, outside the simulated hours or outside the zone (see the warnings); "
+        "for trips from another city, [demand] transplant = true maps them onto the zone"
+    )
+    raise ScenarioError("demand.path", f"{spec.path} leaves no request for the day: {hint}")
+
+
 def generate(
     scenario: Scenario,
     num_stops: int,
@@ -138,12 +150,15 @@ def generate(
     if spec.kind == "trips":
         assert spec.path is not None
         run_seed = scenario.seed if seed is None else seed
-        return _from_trips(
-            spec.path, scenario, rng, num_stops, zone, network=network, stop_ids=stop_ids, sample_seed=run_seed
+        return _none_left(
+            spec,
+            _from_trips(
+                spec.path, scenario, rng, num_stops, zone, network=network, stop_ids=stop_ids, sample_seed=run_seed
+            ),
         )
     if spec.kind == "od":
         assert spec.path is not None
-        return _from_od(spec.path, scenario, rng, num_stops, zone, stop_ids=stop_ids)
+        return _none_left(spec, _from_od(spec.path, scenario, rng, num_stops, zone, stop_ids=stop_ids))
     if spec.kind == "addresses":
         return _from_addresses(scenario, rng, network)
     if spec.kind == "reqs":

@@ -5,8 +5,10 @@
 * ``stops.geojson`` — a Point per stop: ``stop`` (index), ``name``, ``source`` (``osm`` or
   ``virtual``), ``osm_id`` (or ``null``), ``in_zone``;
 * ``zone.geojson`` — the service zone as one Polygon (only when the day had a zone);
-* ``tracks.geojson`` — a LineString per drive of at least two road nodes, through the road
-  nodes of its path (the streets it drove): ``vehicle_id``, ``depart_s``, ``arrive_s``,
+* ``tracks.geojson`` — a LineString per drive of at least two road nodes, along the streets
+  it drove: through the road nodes of its path and the points of each street's shape between
+  them (:attr:`routing.RoadNetwork.geom_lat`; the OSM nodes the import merged away, so a curved
+  street is drawn curved): ``vehicle_id``, ``depart_s``, ``arrive_s``,
   ``depart`` / ``arrive`` as HH:MM, ``depart_time`` / ``arrive_time`` as HH:MM:SS,
   ``from_stop``, ``to_stop``, ``length_m``, ``onboard`` (riders on board the whole way);
 * ``rides.geojson`` — one feature per ride, in the order of ``rides.csv``: a straight
@@ -17,9 +19,9 @@
   (completed rides; ``null`` otherwise).
 
 Coordinates are ``[lon, lat]`` in WGS84 (RFC 7946 § 3.1.1), rounded to :data:`COORD_DIGITS`
-decimals (about 0.1 m); a track keeps only the road nodes where it bends by more than
-:data:`SIMPLIFY_TOLERANCE_DEG` (Douglas-Peucker, shapely), so long straight streets cost two
-points. Polygons follow the right-hand rule (exterior counter-clockwise). Times are on the
+decimals (about 0.1 m); a track keeps only the points (road nodes and shape points) where it
+bends by more than :data:`SIMPLIFY_TOLERANCE_DEG` (Douglas-Peucker, shapely), so long straight
+streets cost two points. Polygons follow the right-hand rule (exterior counter-clockwise). Times are on the
 service clock; hours past midnight go on counting (``25:10``), as in GTFS. (GDAL, and so
 QGIS, reads a column of HH:MM strings below 24:00 as a time field.)
 
@@ -43,7 +45,8 @@ from .records import RideRecord, SimOutput
 #: Decimals of the coordinates written (1e-6 degree is about 0.1 m).
 COORD_DIGITS = 6
 
-#: Largest distance (degrees, about 0.2 m) of a dropped road node from the simplified track.
+#: Largest distance (degrees, about 0.2 m) of a dropped point (road node or street shape
+#: point) from the simplified track.
 SIMPLIFY_TOLERANCE_DEG = 2e-6
 
 #: Names of the files :func:`write_geojson` writes, by key.
@@ -153,7 +156,8 @@ def zone_geojson(out: SimOutput) -> dict[str, Any] | None:
 
 def track_lines(out: SimOutput) -> tuple[list[int], list[NDArray[np.float64]]]:
     """The drives drawn as tracks (indices into ``out.drives``: those of at least two road
-    nodes) and each one's ``[lon, lat]`` points, simplified and rounded (module docstring)."""
+    nodes) and each one's ``[lon, lat]`` points along the streets' shapes
+    (:meth:`routing.RoadNetwork.paths_shape`), simplified and rounded (module docstring)."""
     import shapely
 
     net = out.network
@@ -162,8 +166,11 @@ def track_lines(out: SimOutput) -> tuple[list[int], list[NDArray[np.float64]]]:
         return [], []
     counts = np.array([len(out.drives[i].nodes) for i in which], np.int64)
     nodes = np.fromiter((n for i in which for n in out.drives[i].nodes), np.int64, int(counts.sum()))
-    coords = np.column_stack([np.asarray(net.lon, np.float64)[nodes], np.asarray(net.lat, np.float64)[nodes]])
-    lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(which)), counts))
+    # through the streets' shapes: the road nodes and the interior points of the edges between
+    # them (two nodes a record joins without an edge, straight)
+    lat, lon, indptr = net.paths_shape(nodes, counts, strict=False)
+    coords = np.column_stack([lon, lat])
+    lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(which)), np.diff(indptr)))
     lines = shapely.simplify(lines, SIMPLIFY_TOLERANCE_DEG, preserve_topology=False)
     pts, owner = shapely.get_coordinates(lines, return_index=True)
     pts = np.round(pts, COORD_DIGITS)

@@ -2,8 +2,9 @@
 
 * :func:`plot_wait_times` — histogram of the waits of completed rides;
 * :func:`plot_occupancy` — riders on board, vehicles driving and on shift over the day;
-* :func:`plot_map` — the streets, the zone, the day's traffic along the streets coloured and
-  sized by the riders carried, the stops, a scale bar and the main KPIs;
+* :func:`plot_map` — the streets (along their shapes, :func:`street_lines`), the zone, the
+  day's traffic along the streets coloured and sized by the riders carried, the stops, a
+  scale bar and the main KPIs;
 * :func:`plot_demand_heatmap` — where riders asked to be picked up and set down (hexbins);
 * :func:`plot_rejection_heatmap` — where turned-away requests started, and the share
   turned away (hexbins);
@@ -87,8 +88,8 @@ class _Base:
 
     x: NDArray[np.float64]
     y: NDArray[np.float64]
-    roads: NDArray[np.float64]  # (n, 2, 2) segments, each street once
-    major: NDArray[np.bool_]  # per segment: a major road class
+    roads: list[NDArray[np.float64]]  # (k, 2) polylines along the streets' shapes, each street once
+    major: NDArray[np.bool_]  # per street: a major road class
     extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax
     zone: NDArray[np.float64] | None  # (k, 2) ring in x/y, or None
     geographic: bool
@@ -100,13 +101,14 @@ def _base(out: SimOutput) -> _Base:
     net = out.network
     x = np.asarray(net.x_m, np.float64)
     y = np.asarray(net.y_m, np.float64)
-    tail = np.repeat(np.arange(net.indptr.shape[0] - 1), np.diff(net.indptr))
+    tail = np.asarray(net.tail, np.int64)
     head = np.asarray(net.indices, np.int64)
     lo, hi = np.minimum(tail, head), np.maximum(tail, head)
-    pairs, first = np.unique(np.column_stack([lo, hi]), axis=0, return_index=True)
+    _pairs, first = np.unique(np.column_stack([lo, hi]), axis=0, return_index=True)
     major_codes = [i for i, name in enumerate(net.road_classes) if name in MAJOR_ROAD_CLASSES]
     major = np.isin(np.asarray(net.road_class)[first], major_codes)
-    roads = np.stack([np.column_stack([x[pairs[:, k]], y[pairs[:, k]]]) for k in (0, 1)], axis=1)
+    roads = _polylines(*net.edges_shape(first, xy=True))
+    gx, gy = net.geom_xy()  # the streets' shape points, so that a curve at the edge stays on the map
     zone = None
     if out.zone is not None and net.has_lat_lon:
         from routing.snapping import project
@@ -114,17 +116,42 @@ def _base(out: SimOutput) -> _Base:
         ring = np.asarray(out.zone, np.float64)
         zx, zy = project(net, ring[:, 0], ring[:, 1])
         zone = np.column_stack([np.append(zx, zx[0]), np.append(zy, zy[0])])
-    xs, ys = x, y
+    x_all, y_all = np.concatenate([x, gx]), np.concatenate([y, gy])
+    xs, ys = x_all, y_all
     overlaps = (
         zone is not None
-        and (zone[:, 0].min() <= x.max() and zone[:, 0].max() >= x.min() and zone[:, 1].min() <= y.max())
-        and zone[:, 1].max() >= y.min()
+        and (zone[:, 0].min() <= x_all.max() and zone[:, 0].max() >= x_all.min() and zone[:, 1].min() <= y_all.max())
+        and zone[:, 1].max() >= y_all.min()
     )
     if zone is not None and overlaps:  # the map shows the whole zone, unless it lies off the streets
-        xs, ys = np.concatenate([x, zone[:, 0]]), np.concatenate([y, zone[:, 1]])
+        xs, ys = np.concatenate([x_all, zone[:, 0]]), np.concatenate([y_all, zone[:, 1]])
     pad = 0.02 * max(float(np.ptp(xs)), float(np.ptp(ys)), 1.0)
     extent = (float(xs.min()) - pad, float(xs.max()) + pad, float(ys.min()) - pad, float(ys.max()) + pad)
     return _Base(x, y, roads, major, extent, zone, bool(net.has_lat_lon))
+
+
+def _polylines(x: NDArray[np.float64], y: NDArray[np.float64], indptr: NDArray[np.int64]) -> list[NDArray[np.float64]]:
+    """The ``(k, 2)`` polylines of shapes given as :meth:`routing.RoadNetwork.paths_shape` gives them."""
+    points = np.column_stack([x, y])
+    return np.split(points, indptr[1:-1]) if indptr.size > 1 else []
+
+
+def street_lines(out: SimOutput, pairs: NDArray[np.int64]) -> list[NDArray[np.float64]]:
+    """The streets between the node pairs ``pairs`` (``(k, 2)``, as :func:`street_loads` gives
+    them), each a ``(m, 2)`` polyline in ``x_m``, ``y_m`` along the street's shape (the edge
+    ``a -> b``, or ``b -> a`` where the street is one-way the other way; a straight line where
+    neither is an edge)."""
+    net = out.network
+    a, b = np.asarray(pairs[:, 0], np.int64), np.asarray(pairs[:, 1], np.int64)
+    edges = net.edge_ids(a, b)
+    back = edges < 0
+    edges[back] = net.edge_ids(b[back], a[back])
+    shapes = _polylines(*net.edges_shape(edges[edges >= 0], xy=True))
+    lines = iter(shapes)  # two nodes a record joins without an edge: a straight line
+    return [
+        next(lines) if e >= 0 else np.array([[net.x_m[p], net.y_m[p]], [net.x_m[q], net.y_m[q]]])
+        for e, p, q in zip(edges.tolist(), a.tolist(), b.tolist(), strict=True)
+    ]
 
 
 def _map_size(base: _Base, *, panels: int = 1, width_in: float = 9.0) -> tuple[float, float]:
@@ -142,9 +169,10 @@ def _draw_base(ax: Axes, base: _Base, *, streets_alpha: float = 1.0, streets_col
     from matplotlib.patches import Polygon
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-    segs = cast("Sequence[NDArray[np.float64]]", base.roads)
     widths = np.where(base.major, 1.1, 0.45)
-    ax.add_collection(LineCollection(segs, colors=streets_colour, linewidths=widths, alpha=streets_alpha, zorder=1))
+    ax.add_collection(
+        LineCollection(base.roads, colors=streets_colour, linewidths=widths, alpha=streets_alpha, zorder=1)
+    )
     if base.zone is not None:
         ax.add_patch(Polygon(base.zone, closed=True, facecolor="#fdf6d8", edgecolor="none", alpha=0.5, zorder=0))
         ax.add_patch(
@@ -303,7 +331,7 @@ def plot_map(out: SimOutput, kpis: dict[str, Any] | None = None) -> Figure:
     ax = fig.add_subplot()
     _draw_base(ax, base)
     pairs, riders, passes = street_loads(out)
-    segs = np.stack([np.column_stack([base.x[pairs[:, k]], base.y[pairs[:, k]]]) for k in (0, 1)], axis=1)
+    streets = street_lines(out, pairs)
     handles: list[Any] = []
     if len(pairs):
         load = riders / passes  # mean riders on board per pass
@@ -313,7 +341,7 @@ def plot_map(out: SimOutput, kpis: dict[str, Any] | None = None) -> Figure:
         vmax = max(1.0, float(np.percentile(load, 98)))
         cmap = ListedColormap(colormaps["plasma"](np.linspace(*LOAD_CMAP_RANGE, 256)), name="load")
         lines = LineCollection(
-            cast("Sequence[NDArray[np.float64]]", segs[order]),
+            [streets[k] for k in order],
             cmap=cmap,
             norm=Normalize(0.0, vmax),
             linewidths=widths[order],

@@ -193,6 +193,10 @@ def _hourly(
     return tuple(float(v) for v in value)
 
 
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
 @dataclass(frozen=True)
 class DemandSpec:
     kind: str = "profile"
@@ -470,6 +474,21 @@ class Scenario:
             reoptimise_every_s=integer(dp, "reoptimise_every_s", "dispatch", 300, 0, DAY_S),
             reoptimise_iterations=integer(dp, "reoptimise_iterations", "dispatch", 30, 0, 1_000_000),
         )
+        fleet_doc = doc.get("fleet", {})
+        if "subzones" in doc and isinstance(fleet_doc, Mapping) and "vehicles" in fleet_doc:
+            raise ScenarioError(
+                "fleet.vehicles",
+                "a split zone's vehicles are its sub-zones' (subzones.zones[k].vehicles); this one would be ignored",
+                "no fleet.vehicles with [subzones]",
+            )
+        for k, shift in enumerate(deployment.fleet.shifts):
+            if shift.end_s <= start or shift.start_s >= end:
+                raise ScenarioError(
+                    f"fleet.shifts[{k}]",
+                    f"{_clock(shift.start_s)}-{_clock(shift.end_s)} lies outside the simulated hours "
+                    f"{_clock(start)}-{_clock(end)}: its vehicles would never serve",
+                    "a shift that overlaps [scenario] start .. end",
+                )
         if "subzones" in doc and deployment.fleet.shifts:
             raise ScenarioError(
                 "fleet.shifts",

@@ -268,7 +268,7 @@ def test_fares_table_sets_the_imod_amounts_and_currency(grid_dir: Path) -> None:
         fares={
             "policy": "imod",
             "currency": "EUR",
-            "base": {"adult": 250, "child": 100},
+            "base": {"adult": 250, "youth": 180, "child": 100},
             "base_distance_m": 5000,
             "per_km": 20,
         },
@@ -279,9 +279,22 @@ def test_fares_table_sets_the_imod_amounts_and_currency(grid_dir: Path) -> None:
     assert fares.fare(RiderClass.ADULT, 5000) == 250  # within the base distance
     assert fares.fare(RiderClass.ADULT, 5001) == 270  # one started km beyond
     assert fares.fare(RiderClass.CHILD, 7500, passengers=2) == 2 * (100 + 3 * 20)
-    assert fares.fare(RiderClass.YOUTH, 0) == 1200  # not set: the default
+    assert fares.fare(RiderClass.YOUTH, 0) == 180
     assert format_money(270, "EUR") == "2.70 EUR"
     assert format_money(1800, "KRW") == "1,800 KRW"
+
+
+def test_another_currency_needs_every_amount(grid_dir: Path) -> None:
+    """The default amounts are won: in another currency a missing one would be read as euro
+    cents (a youth fare of 12.00 EUR), so it is refused, naming what is missing."""
+    with pytest.raises(ConfigError, match=r"^fares\.currency: EUR: .*\(missing: base\.youth\)$"):
+        deployment(
+            grid_dir,
+            fares={"currency": "EUR", "base": {"adult": 250, "child": 100}, "per_km": 20},
+        )
+    with pytest.raises(ConfigError, match=r"missing: base_fare, per_step, round_to"):
+        deployment(grid_dir, fares={"policy": "shared_taxi", "currency": "EUR"})
+    assert deployment(grid_dir, fares={"currency": "KRW"}).currency == "KRW"  # won: the defaults stand
 
 
 def test_fares_table_of_the_shared_taxi(grid_dir: Path) -> None:

@@ -44,7 +44,7 @@ def test_networks_and_hierarchies_of_another_format_version_are_refused(tmp_path
     assert ContractionHierarchy.load(ch_path).fingerprint == ch.fingerprint
     _with_version(net_path, 0)
     _with_version(ch_path, 0)
-    with pytest.raises(NetworkFileError, match="network cache format 0 is not 1"):
+    with pytest.raises(NetworkFileError, match="network cache format 0 is not 2"):
         RoadNetwork.load(net_path)
     with pytest.raises(NetworkFileError, match="contraction hierarchy cache format 0 is not 1"):
         ContractionHierarchy.load(ch_path)

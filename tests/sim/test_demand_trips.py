@@ -19,7 +19,7 @@ from matching.deployment import ConfigError
 from routing import synthetic_city
 from sim.demand import generate
 from sim.demand_sources import clock_time, on_the_day
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError
 
 CHICAGO = "demand/chicago_taxi_sample.csv"
 CHICAGO_COLUMNS = {
@@ -134,7 +134,9 @@ def test_without_transplant_chicago_lies_outside_a_seoul_zone(data_dir: Path, ci
         {"path": CHICAGO, "replay": "time_of_day", "columns": CHICAGO_COLUMNS},
         service={"zone": [list(v) for v in ZONE]},
     )
-    assert generate(sc, 10, network=city) == []  # every trip left out, counted in a warning
+    # every trip is left out (counted in a warning): a day of nothing is refused, pointing at transplant
+    with pytest.raises(ScenarioError, match=r"^demand\.path: .* leaves no request for the day: .*transplant = true"):
+        generate(sc, 10, network=city)
 
 
 def test_bad_rows_are_counted_and_the_first_named(

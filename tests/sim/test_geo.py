@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import itertools
 import json
 import math
 import re
@@ -17,7 +18,9 @@ import shapely
 from pyogrio import read_dataframe
 
 from routing import RoadNetwork, StopSet
+from routing.network import project_to_crs
 from sim.geo import COORD_DIGITS, SIMPLIFY_TOLERANCE_DEG, clock, track_lines
+from sim.plots import street_lines, street_loads
 from sim.records import Drive, SimOutput, VehicleRecord
 from sim.report import write_report
 from sim.scenario import Scenario
@@ -55,6 +58,20 @@ def small_day(data_dir: Path) -> SimOutput:
 def day(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[SimOutput, dict[str, Path]]:
     out = small_day(data_dir)
     return out, write_report(out, tmp_path_factory.mktemp("geo"), plots=False)
+
+
+def street_points(net: RoadNetwork, nodes: list[int]) -> np.ndarray:
+    """``[lon, lat]`` of a path's nodes with the shape points of the edges between them, recounted
+    by scanning each node's CSR row for the next node."""
+    out = []
+    for u, v in itertools.pairwise(nodes):
+        out.append((net.lon[u], net.lat[u]))
+        row = range(int(net.indptr[u]), int(net.indptr[u + 1]))
+        (e,) = [e for e in row if net.indices[e] == v]
+        lo, hi = int(net.geom_indptr[e]), int(net.geom_indptr[e + 1])
+        out += zip(net.geom_lon[lo:hi], net.geom_lat[lo:hi], strict=True)
+    out.append((net.lon[nodes[-1]], net.lat[nodes[-1]]))
+    return np.array(out, np.float64)
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -146,17 +163,24 @@ def test_tracks_read_back(day: tuple[SimOutput, dict[str, Path]]) -> None:
     assert [str(t) for t in frame["arrive_time"]] == [clock(d.arrive_s, seconds=True) for d in drawn]
     net = out.network
     tol = SIMPLIFY_TOLERANCE_DEG + 10**-COORD_DIGITS
+    bent = 0  # shape points the tracks pass through that lie off the straight node-to-node line
     for d, line in zip(drawn, frame.geometry, strict=True):
         pts = np.asarray(line.coords)
+        street = street_points(net, d.nodes)
         nodes = np.column_stack([net.lon[d.nodes], net.lat[d.nodes]])
         # the ends are the drive's first and last road nodes ([lon, lat]); every point is a node
+        # or a point of the shape of a street it drove
         np.testing.assert_allclose(pts[0], nodes[0], atol=10**-COORD_DIGITS)
         np.testing.assert_allclose(pts[-1], nodes[-1], atol=10**-COORD_DIGITS)
-        gaps = np.abs(pts[:, None, :] - nodes[None, :, :]).max(axis=2).min(axis=1)
+        gaps = np.abs(pts[:, None, :] - street[None, :, :]).max(axis=2).min(axis=1)
         assert gaps.max() <= 10**-COORD_DIGITS
-        # and no node dropped lies farther from the line than the tolerance
-        assert max(line.distance(shapely.Point(p)) for p in nodes) <= tol
-        assert len(pts) <= len(nodes)
+        # and no point dropped, node or shape point, lies farther from the line than the tolerance
+        assert max(line.distance(shapely.Point(p)) for p in street) <= tol
+        assert len(pts) <= len(street)
+        straight = shapely.LineString(nodes) if len(nodes) >= 2 else None
+        if straight is not None:
+            bent += sum(straight.distance(shapely.Point(p)) > 10 * tol for p in pts)
+    assert bent > 0  # Jamsil has curved streets, and the tracks follow them
 
 
 def test_track_coordinates_are_rounded(day: tuple[SimOutput, dict[str, Path]]) -> None:
@@ -226,14 +250,26 @@ def test_rides_csv_clock_columns(day: tuple[SimOutput, dict[str, Path]]) -> None
 
 
 # ---------------------------------------------------------------------------------- small cases
-def _line_network() -> RoadNetwork:
-    """Nodes 0..4 due east, 100 m apart, then node 5 100 m north of node 4 (two-way)."""
+def _line_network(*, bulge: bool = False) -> RoadNetwork:
+    """Nodes 0..4 due east, 100 m apart, then node 5 100 m north of node 4 (two-way). With
+    ``bulge``, the street from node 1 to node 2 curves 30 m north through two shape points."""
     x = np.array([0.0, 100, 200, 300, 400, 400])
     y = np.array([0.0, 0, 0, 0, 0, 100])
     lat = 37.5 + y / 111_000
     lon = 127.0 + x / (111_000 * math.cos(math.radians(37.5)))
     a, b = np.array([0, 1, 2, 3, 4]), np.array([1, 2, 3, 4, 5])
     length = np.hypot(x[a] - x[b], y[a] - y[b])
+    shape: dict[str, Any] = {}
+    if bulge:  # edges in the order given: 0->1, 1->2, ..., then 1->0, 2->1, ...
+        north = 37.5 + 30 / 111_000
+        east = 127.0 + np.array([130.0, 170.0]) / (111_000 * math.cos(math.radians(37.5)))
+        counts = np.zeros(10, np.int64)
+        counts[[1, 6]] = 2
+        shape = {
+            "geom_indptr": np.concatenate([[0], np.cumsum(counts)]),
+            "geom_lat": [north, north, north, north],
+            "geom_lon": [east[0], east[1], east[1], east[0]],
+        }
     return RoadNetwork.from_edges(
         tail=np.concatenate([a, b]),
         head=np.concatenate([b, a]),
@@ -244,11 +280,12 @@ def _line_network() -> RoadNetwork:
         x_m=x,
         y_m=y,
         crs="EPSG:32652",
+        **shape,
     )
 
 
-def _line_day(drives: list[Drive]) -> SimOutput:
-    net = _line_network()
+def _line_day(drives: list[Drive], *, bulge: bool = False) -> SimOutput:
+    net = _line_network(bulge=bulge)
     node = np.array([0, 4, 5], np.int32)
     stops = StopSet(
         node=node,
@@ -278,6 +315,41 @@ def test_straight_streets_cost_two_points_and_bends_stay() -> None:
     lonlat = np.round(np.column_stack([net.lon, net.lat]), COORD_DIGITS)
     np.testing.assert_array_equal(lines[0], lonlat[[0, 4]])
     np.testing.assert_array_equal(lines[1], lonlat[[0, 4, 5]])
+
+
+def test_a_track_follows_a_curved_street() -> None:
+    out = _line_day(
+        [
+            Drive("V1", 0, 40, 0, 1, 460, 0, [0, 1, 2, 3, 4]),  # east, over the bulge
+            Drive("V1", 100, 150, 1, 0, 460, 1, [4, 3, 2, 1, 0]),  # west: the bulge backwards
+        ],
+        bulge=True,
+    )
+    net = out.network
+    _, lines = track_lines(out)
+    lonlat = np.round(np.column_stack([net.lon, net.lat]), COORD_DIGITS)
+    bend = np.round(np.column_stack([net.geom_lon[:2], net.geom_lat[:2]]), COORD_DIGITS)
+    # node 1, the two points of the bulge, node 2, then straight on to node 4 (3 dropped)
+    np.testing.assert_array_equal(lines[0], np.vstack([lonlat[[0, 1]], bend, lonlat[[2, 4]]]))
+    np.testing.assert_array_equal(lines[1], np.vstack([lonlat[[4, 2]], bend[::-1], lonlat[[1, 0]]]))
+
+
+def test_the_map_draws_the_streets_along_their_shapes() -> None:
+    out = _line_day([Drive("V1", 0, 40, 0, 1, 460, 0, [0, 1, 2, 3])], bulge=True)
+    net = out.network
+    pairs, _riders, passes = street_loads(out)
+    assert pairs.tolist() == [[0, 1], [1, 2], [2, 3]] and passes.tolist() == [1, 1, 1]
+    lines = street_lines(out, pairs)
+    # the straight streets are their two nodes; the curved one bends through its two shape points
+    np.testing.assert_array_equal(lines[0], [[0.0, 0.0], [100.0, 0.0]])
+    assert len(lines[1]) == 4 and len(lines[2]) == 2
+    bx, by = project_to_crs(net.geom_lat[:2], net.geom_lon[:2], net.crs)
+    np.testing.assert_array_equal(lines[1], [[100.0, 0.0], [bx[0], by[0]], [bx[1], by[1]], [200.0, 0.0]])
+    # a pair given the other way round is drawn from its first node (the edge 2 -> 1)
+    backwards = street_lines(out, np.array([[2, 1]]))
+    np.testing.assert_array_equal(backwards[0][[0, -1]], [[200.0, 0.0], [100.0, 0.0]])
+    # two nodes no street joins (a record made by hand): a straight line
+    np.testing.assert_array_equal(street_lines(out, np.array([[0, 5]]))[0], [[0.0, 0.0], [400.0, 100.0]])
 
 
 def test_benchmark_graph_has_no_geojson_and_empty_coordinates(tmp_path: Path) -> None:

@@ -22,6 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def small_scenario(data_dir: Path, **overrides: Any) -> Scenario:
     """Two hours of the I-MOD scenario with a few buses (fast, but busy enough to pool)."""
+    return Scenario.from_dict(small_doc(**overrides), data_dir=data_dir)
+
+
+def small_doc(**overrides: Any) -> dict[str, Any]:
+    """The TOML tables of :func:`small_scenario` (each override updates its section)."""
     doc: dict[str, Any] = {
         "scenario": {"name": "small", "seed": 3, "start": "07:00", "end": "09:00"},
         "network": {"kind": "osm", "path": "osm/seoul_jamsil.osm"},
@@ -42,7 +47,7 @@ def small_scenario(data_dir: Path, **overrides: Any) -> Scenario:
     }
     for section, values in overrides.items():
         doc.setdefault(section, {}).update(values)
-    return Scenario.from_dict(doc, data_dir=data_dir)
+    return doc
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -30,12 +30,21 @@ from sim.subzones import (
     comparison_markdown,
     journey_kpis,
 )
-from tests.sim.test_simulator import small_scenario
+from tests.sim.test_simulator import small_doc
 
 SPLIT_LON = 127.105
 WEST = [(37.50, 127.07), (37.54, 127.07), (37.54, SPLIT_LON), (37.50, SPLIT_LON)]
 EAST = [(37.50, SPLIT_LON), (37.54, SPLIT_LON), (37.54, 127.13), (37.50, 127.13)]
 REACH_M = 400.0
+
+
+def small_scenario(data_dir: Path, **overrides: Any) -> Scenario:
+    """:func:`tests.sim.test_simulator.small_scenario` for a split zone: the sub-zones hold the
+    vehicles, so the fleet has no ``vehicles`` of its own (a split scenario refuses one)."""
+    doc = small_doc(**overrides)
+    if "subzones" in doc:
+        doc["fleet"].pop("vehicles", None)
+    return Scenario.from_dict(doc, data_dir=data_dir)
 
 
 def split_scenario(data_dir: Path, crossing: str = "transfer", **overrides: Any) -> Scenario:
@@ -453,8 +462,9 @@ def test_the_command_line_prints_one_line_for_a_subzone_without_stops(
     from tests.test_cli_newuser import small_day
 
     path = small_day(tmp_path)
+    day = "\n".join(line for line in path.read_text().splitlines() if not line.startswith("vehicles ="))
     path.write_text(
-        path.read_text()
+        day
         + '\n[subzones]\ncrossing = "transfer"\n'
         + f'[[subzones.zones]]\nname = "west"\nvehicles = 2\npolygon = {json.dumps(WEST)}\n'
         + '[[subzones.zones]]\nname = "far"\nvehicles = 2\n'
