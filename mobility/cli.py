@@ -1205,8 +1205,9 @@ def add_ray_options(parser: Any, *, default_workers: int | None) -> None:
     parser.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="run on the Ray cluster at ADDR (e.g. ray://head:10001 or auto) instead of a local Ray; its "
-        "workers need this package and the scenario and data at the same paths",
+        help="run on the Ray cluster at ADDR (e.g. auto, head:6379 or ray://head:10001) instead of a local Ray; "
+        "its workers need this package and the scenario and data at the same paths. An address nobody listens "
+        "on is refused at once, one that is no Ray cluster within about 15 s",
     )
 
 
