@@ -771,7 +771,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
 def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[tuple[str, Any]], data_dir: Path) -> int:
     """``mobility simulate --replications N``: N seeds, ``OUT/rep<k>/`` each, the KPIs' means and
     95 % intervals in ``OUT/replications.md`` and ``.json`` (:func:`sim.sweep.run_replications`)."""
-    from sim.sweep import replication_table, run_replications
+    from sim.sweep import check_ray_address, replication_table, run_replications
 
     if getattr(args, "immediate", False):
         _stderr("mobility: error: --immediate: replications run the scenario's own assignment (batches)")
@@ -779,6 +779,8 @@ def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[t
     seed = scenario.seed if args.seed is None else args.seed
     if seed + args.replications - 1 > MAX_SEED:
         raise CommandError(f"--replications: seeds {seed} .. {seed + args.replications - 1} pass {MAX_SEED}")
+    if args.ray_address:
+        check_ray_address(args.ray_address)  # before --out is made; Ray itself would retry for minutes
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     where = f"on Ray, {args.workers} workers" if args.workers > 1 or args.ray_address else "one after the other"
     print(f"simulating {scenario.name}: {args.replications} seeds from {seed} ({where})", flush=True)
@@ -794,7 +796,7 @@ def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[t
         workers=args.workers,
         ray_address=args.ray_address,
     )
-    print(replication_table(summary.kpis))
+    print(replication_table(summary.kpis, currency=summary.currency))
     print("mean over the seeds; 95 % confidence interval by Student's t (n - 1 degrees of freedom)")
     for task, result in summary.failed:
         _stderr(f"mobility: run with seed {task.seed} failed: {result.error}")
@@ -806,7 +808,7 @@ def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[t
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``mobility sweep``: every combination of the ``--grid`` values (:func:`sim.sweep.run_sweep`)."""
     from sim.scenario import load_scenario
-    from sim.sweep import grid_combinations, run_sweep
+    from sim.sweep import check_ray_address, grid_combinations, run_sweep
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     sets = list(args.sets or [])
@@ -816,10 +818,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if clash := [key for key, _ in sets if key in keys]:
         raise CommandError(f"--set: {clash[0]} is also swept by --grid; give it in one of them")
     path = _scenario_path(args.scenario)
-    scenario = load_scenario(path, data_dir=data_dir, overrides=sets)
-    for combination in grid_combinations(args.grid):  # a bad value stops the sweep before --out is made
-        load_scenario(path, data_dir=data_dir, overrides=[*sets, *combination])
-    seed = scenario.seed if args.seed is None else args.seed
+    # each combination is checked with the --set settings and its own grid values applied together
+    # (the --set settings alone may be incomplete, e.g. demand.kind=trips with the paths swept);
+    # a bad value stops the sweep before --out is made
+    scenarios = [load_scenario(path, data_dir=data_dir, overrides=[*sets, *c]) for c in grid_combinations(args.grid)]
+    scenario = scenarios[0]
+    if args.ray_address:
+        check_ray_address(args.ray_address)
+    seed = max(s.seed for s in scenarios) if args.seed is None else args.seed
     if seed + args.replications - 1 > MAX_SEED:
         raise CommandError(f"--replications: seeds {seed} .. {seed + args.replications - 1} pass {MAX_SEED}")
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / f"{scenario.name}_sweep")
@@ -1199,8 +1205,9 @@ def add_ray_options(parser: Any, *, default_workers: int | None) -> None:
     parser.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="run on the Ray cluster at ADDR (e.g. ray://head:10001 or auto) instead of a local Ray; its "
-        "workers need this package and the scenario and data at the same paths",
+        help="run on the Ray cluster at ADDR (e.g. auto, head:6379 or ray://head:10001) instead of a local Ray; "
+        "its workers need this package and the scenario and data at the same paths. An address nobody listens "
+        "on is refused at once, one that is no Ray cluster within about 15 s",
     )
 
 

@@ -10,6 +10,11 @@ name (``served_share`` is a DRT day's ``requests.service_rate`` and a taxi day's
 :func:`compare_runs` writes ``compare.md`` and ``compare.json`` (KPI | A | B | B - A | %) and,
 with ``plots``, ``compare_wait.png`` (wait distributions from ``rides.csv``),
 ``compare_occupancy.png`` (riders on board over the day) and ``compare_kpis.png`` (bars).
+
+Money (``fare_krw``, named so whatever the currency) is in the smallest unit of the run's
+currency (:func:`run_currency`: ``meta.currency`` of ``summary.json``, else
+``kpis.revenue.currency``, else KRW) and written in it (``1,800 KRW``, ``128.00 EUR``); two runs
+in different currencies are not subtracted (``different currencies``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.errors import InvalidValueError
+from matching.fares import CURRENCY_DIGITS, DEFAULT_CURRENCY, format_money
 
 from .overrides import format_value
 
@@ -36,6 +42,7 @@ __all__ = [
     "MAIN_KPIS",
     "KpiDef",
     "RunFolder",
+    "axis_scale",
     "axis_unit",
     "compare_markdown",
     "compare_rows",
@@ -43,9 +50,11 @@ __all__ = [
     "extra_kpis",
     "format_compare",
     "format_kpi",
+    "is_money",
     "main_kpis",
     "onboard_series",
     "read_run",
+    "run_currency",
     "run_kind",
 ]
 
@@ -56,7 +65,8 @@ TAXI = "taxi"
 @dataclass(frozen=True)
 class KpiDef:
     """A main KPI: its column ``name``, a ``label``, its ``unit`` (``"share"`` is a fraction shown
-    in per cent, ``"count"`` a number of requests) and where it sits in ``summary.json``'s
+    in per cent, ``"count"`` a number of requests, ``"money"`` an amount in the smallest unit of
+    the run's currency) and where it sits in ``summary.json``'s
     ``kpis`` of a DRT day (``drt``) and of a shared-taxi day (``taxi``); None where that kind of
     day has no such KPI."""
 
@@ -86,7 +96,7 @@ MAIN_KPIS: tuple[KpiDef, ...] = (
     KpiDef("pooled_share", "Pooled share of served rides", "share", None, ("pooled_share",)),
     KpiDef("riders_per_vehicle_hour", "Riders per vehicle-hour", "", ("fleet", "riders_per_vehicle_hour"), None),
     KpiDef("utilisation", "Fleet utilisation", "share", ("fleet", "utilisation"), None),
-    KpiDef("fare_krw", "Fare revenue", "KRW", ("revenue", "fare_krw"), ("ledger", "fares_paid_krw")),
+    KpiDef("fare_krw", "Fare revenue", "money", ("revenue", "fare_krw"), ("ledger", "fares_paid_krw")),
 )  # fmt: skip
 KPI_BY_NAME = {k.name: k for k in MAIN_KPIS}
 
@@ -95,6 +105,16 @@ def run_kind(summary: Mapping[str, Any]) -> str:
     """``"taxi"`` for a shared-taxi day's summary (its requests have ``served_share``), else ``"drt"``."""
     requests = summary.get("kpis", {}).get("requests", {})
     return TAXI if isinstance(requests, Mapping) and "served_share" in requests else DRT
+
+
+def run_currency(summary: Mapping[str, Any]) -> str:
+    """The currency of a day's money: ``meta.currency``, else ``kpis.revenue.currency``, else
+    KRW (a shared-taxi day, or a summary written before currencies)."""
+    for path in (("meta", "currency"), ("kpis", "revenue", "currency")):
+        code = _lookup(summary, path)
+        if isinstance(code, str) and code:
+            return code
+    return DEFAULT_CURRENCY
 
 
 def _number(value: Any) -> float | None:
@@ -153,6 +173,11 @@ class RunFolder:
     @property
     def kpis(self) -> dict[str, float | None]:
         return {**main_kpis(self.summary), **extra_kpis(self.summary)}
+
+    @property
+    def currency(self) -> str:
+        """The currency of the run's money (:func:`run_currency`)."""
+        return run_currency(self.summary)
 
     @property
     def label(self) -> str:
@@ -247,16 +272,34 @@ def _unit(name: str) -> str:
     return k.unit if k else ""
 
 
-def axis_unit(name: str) -> str:
-    """The unit of a KPI on a plot's axis: ``%`` for shares, none for counts and factors."""
+def is_money(name: str) -> bool:
+    """Whether the KPI ``name`` is an amount of money (in the run's currency)."""
+    return _unit(name) == "money"
+
+
+def axis_unit(name: str, currency: str = DEFAULT_CURRENCY) -> str:
+    """The unit of a KPI on a plot's axis: ``%`` for shares, the currency for money, none for
+    counts and factors."""
     unit = _unit(name)
-    return {"share": "%", "count": ""}.get(unit, unit)
+    return {"share": "%", "count": "", "money": currency}.get(unit, unit)
 
 
-def format_kpi(name: str, value: float | None, *, diff: bool = False) -> str:
+def axis_scale(name: str, currency: str = DEFAULT_CURRENCY) -> float:
+    """What a KPI's value is multiplied by on a plot's axis (:func:`axis_unit`): 100 for a share,
+    1 / 100 for cents to euros (the currency's smallest unit to whole units), else 1."""
+    unit = _unit(name)
+    if unit == "share":
+        return 100.0
+    if unit == "money":
+        return 10.0 ** -CURRENCY_DIGITS.get(currency, 2)
+    return 1.0
+
+
+def format_kpi(name: str, value: float | None, *, diff: bool = False, currency: str = DEFAULT_CURRENCY) -> str:
     """A KPI value for a table: shares in per cent (a difference of shares in percentage points),
-    seconds and km with one decimal, money and whole numbers whole, a mean count with one
-    decimal, other numbers with three."""
+    seconds and km with one decimal, money in ``currency`` (``1,800 KRW``, ``2.50 EUR``: the
+    amount is in its smallest unit), whole numbers whole, a mean count with one decimal, other
+    numbers with three."""
     if value is None:
         return "–"
     unit = _unit(name)
@@ -265,8 +308,8 @@ def format_kpi(name: str, value: float | None, *, diff: bool = False) -> str:
         return f"{sign}{100 * value:.1f} {'pp' if diff else '%'}"
     if unit in ("s", "km"):
         return f"{sign}{value:,.1f} {unit}"
-    if unit == "KRW":
-        return f"{sign}{value:,.0f} KRW"
+    if unit == "money":
+        return sign + format_money(value, currency)
     if float(value).is_integer():
         return f"{sign}{value:,.0f}"
     if unit == "count":  # a mean over seeds
@@ -274,10 +317,17 @@ def format_kpi(name: str, value: float | None, *, diff: bool = False) -> str:
     return f"{sign}{value:,.3f}"
 
 
-def compare_rows(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> list[dict[str, Any]]:
+def compare_rows(
+    a: Mapping[str, float | None],
+    b: Mapping[str, float | None],
+    *,
+    currency_a: str = DEFAULT_CURRENCY,
+    currency_b: str = DEFAULT_CURRENCY,
+) -> list[dict[str, Any]]:
     """One row per KPI either side has a value for (main KPIs first, in :data:`MAIN_KPIS` order):
     ``name``, ``label``, ``a``, ``b``, ``diff`` = b - a and ``pct`` = 100 (b - a) / |a| (None when
-    a side has no value, or a is 0)."""
+    a side has no value, or a is 0). A money row has ``currency_a`` and ``currency_b`` too; when
+    they differ, ``diff`` and ``pct`` are None and ``note`` says ``different currencies``."""
     names = [k.name for k in MAIN_KPIS if k.name in a or k.name in b]
     names += [n for n in dict.fromkeys([*a, *b]) if n not in KPI_BY_NAME]
     rows = []
@@ -288,18 +338,25 @@ def compare_rows(a: Mapping[str, float | None], b: Mapping[str, float | None]) -
         d = None if va is None or vb is None else vb - va
         pct = None if d is None or va == 0 or va is None else 100 * d / abs(va)
         label = KPI_BY_NAME[name].label if name in KPI_BY_NAME else name
-        rows.append({"name": name, "label": label, "a": va, "b": vb, "diff": d, "pct": pct})
+        row: dict[str, Any] = {"name": name, "label": label, "a": va, "b": vb, "diff": d, "pct": pct}
+        if is_money(name):
+            row.update(currency_a=currency_a, currency_b=currency_b)
+            if currency_a != currency_b:
+                row.update(diff=None, pct=None, note="different currencies")
+        rows.append(row)
     return rows
 
 
 def _cells(row: Mapping[str, Any]) -> list[str]:
     pct = "–" if row["pct"] is None else f"{row['pct']:+.1f} %"
     name = row["name"]
+    ca, cb = row.get("currency_a", DEFAULT_CURRENCY), row.get("currency_b", DEFAULT_CURRENCY)
+    note = row.get("note")
     return [
         row["label"],
-        format_kpi(name, row["a"]),
-        format_kpi(name, row["b"]),
-        format_kpi(name, row["diff"], diff=True),
+        format_kpi(name, row["a"], currency=ca),
+        format_kpi(name, row["b"], currency=cb),
+        note if note else format_kpi(name, row["diff"], diff=True, currency=ca),
         pct,
     ]
 
@@ -404,16 +461,19 @@ def plot_occupancy_comparison(a: RunFolder, b: RunFolder) -> Figure:
 
 def plot_kpi_bars(rows: Sequence[Mapping[str, Any]]) -> Figure:
     """One small panel per main KPI both runs have: a bar for A, a bar for B, the % change."""
-    both = [r for r in rows if r["name"] in KPI_BY_NAME and r["a"] is not None and r["b"] is not None]
+    both = [
+        r for r in rows if r["name"] in KPI_BY_NAME and r["a"] is not None and r["b"] is not None and not r.get("note")
+    ]  # no bars for amounts in different currencies
     cols = 4
     nrows = max(1, math.ceil(len(both) / cols))
     fig = _figure(2.8 * cols, 2.4 * nrows)
     axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
     for ax, row in zip(axes, both, strict=False):
-        scale = 100.0 if _unit(row["name"]) == "share" else 1.0
+        currency = row.get("currency_a", DEFAULT_CURRENCY)
+        scale = axis_scale(row["name"], currency)
         ax.bar(["A", "B"], [scale * row["a"], scale * row["b"]], color=COLOURS)
-        unit = axis_unit(row["name"])
-        pct = "\nB - A: " + format_kpi(row["name"], row["diff"], diff=True)
+        unit = axis_unit(row["name"], currency)
+        pct = "\nB - A: " + format_kpi(row["name"], row["diff"], diff=True, currency=currency)
         pct += "" if row["pct"] is None else f" ({row['pct']:+.1f} %)"
         ax.set_title(f"{row['label']}{pct}", fontsize="small")
         ax.set_ylabel(unit, fontsize="small")
@@ -431,13 +491,14 @@ def compare_runs(
     :func:`compare_rows`, the two runs and the files written by name."""
     a = read_run(folder_a, field="RUN_A")
     b = read_run(folder_b, field="RUN_B")
-    rows = compare_rows(a.kpis, b.kpis)
+    rows = compare_rows(a.kpis, b.kpis, currency_a=a.currency, currency_b=b.currency)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"markdown": out / "compare.md", "json": out / "compare.json"}
     files["markdown"].write_text(compare_markdown(rows, a, b), encoding="utf-8")
-    doc = {"a": {"path": str(a.path), "name": a.name, "seed": a.seed, "kind": a.kind},
-           "b": {"path": str(b.path), "name": b.name, "seed": b.seed, "kind": b.kind}, "kpis": rows}  # fmt: skip
+    doc = {"a": {"path": str(a.path), "name": a.name, "seed": a.seed, "kind": a.kind, "currency": a.currency},
+           "b": {"path": str(b.path), "name": b.name, "seed": b.seed, "kind": b.kind, "currency": b.currency},
+           "kpis": rows}  # fmt: skip
     files["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if plots:
         for name, fig in (

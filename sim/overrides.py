@@ -2,7 +2,7 @@
 
 A planner varies a scenario without editing its file: ``--set fleet.vehicles=24`` sets the key
 ``vehicles`` of the table ``[fleet]``. Keys are dotted paths into the parsed TOML (a whole number
-picks an element of an array of tables: ``subzones.0.vehicles=4``); values are TOML literals
+picks an element of an array of tables, from 0: ``subzones.zones.0.vehicles=4``); values are TOML literals
 (``24``, ``0.5``, ``true``, ``"flat"``, ``[1, 2]``, ``{ 1 = 0.8, 2 = 0.2 }``), and a bare word that
 is no TOML literal is taken as a string (``demand.profile=flat``, ``scenario.start=07:00``).
 
@@ -114,8 +114,9 @@ def apply_overrides(doc: Mapping[str, Any], overrides: Iterable[tuple[str, Any]]
     """A deep copy of the parsed TOML ``doc`` with each ``(dotted key, value)`` set, in order.
 
     Missing tables on the way are created (an unknown section is then the scenario's own error);
-    a key that runs into a value that is not a table, or an array index out of range, is a
-    :class:`ConfigError` naming the key.
+    a key that names a whole table replaces it, whatever the value (``fleet=3``: the scenario's
+    own check then refuses a section that is no table); a key that runs into a value that is not
+    a table, or an array index out of range, is a :class:`ConfigError` naming the key.
     """
     out: dict[str, Any] = copy.deepcopy(dict(doc))
     items = overrides.items() if isinstance(overrides, Mapping) else overrides

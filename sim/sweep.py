@@ -33,6 +33,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -44,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matching.errors import InvalidValueError
+from matching.fares import DEFAULT_CURRENCY
 
-from .compare import MAIN_KPIS, axis_unit, extra_kpis, format_kpi, main_kpis
+from .compare import MAIN_KPIS, axis_scale, axis_unit, extra_kpis, format_kpi, is_money, main_kpis, run_currency
 from .overrides import format_value
 from .scenario import TaxiScenario, load_scenario
 
@@ -57,6 +59,7 @@ __all__ = [
     "RunResult",
     "RunTask",
     "SweepResult",
+    "check_ray_address",
     "execute",
     "grid_combinations",
     "mean_ci",
@@ -138,7 +141,8 @@ class RunTask:
 @dataclass(frozen=True)
 class RunResult:
     """What a run gave: its KPIs (main ones under their :data:`sim.compare.MAIN_KPIS` names, the
-    components' as ``extras.<key>.<name>``) or its one-line ``error``, and its wall time."""
+    components' as ``extras.<key>.<name>``) or its one-line ``error``, its wall time and the
+    currency of its money (:func:`sim.compare.run_currency`; None for a failed run)."""
 
     index: int
     kind: str | None = None
@@ -146,6 +150,7 @@ class RunResult:
     error: str | None = None
     wall_s: float = 0.0
     files: dict[str, bytes] | None = None
+    currency: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -175,7 +180,8 @@ def run_task(task: RunTask) -> RunResult:
         )
         files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} if task.ship_files else None
         kpis = {**main_kpis(summary), **extra_kpis(summary)}
-        return RunResult(task.index, run_kind(summary), kpis, None, time.perf_counter() - t0, files)
+        wall = time.perf_counter() - t0
+        return RunResult(task.index, run_kind(summary), kpis, None, wall, files, run_currency(summary))
     except Exception as exc:  # a failed run is reported, the others go on
         return RunResult(task.index, error=one_line(exc), wall_s=time.perf_counter() - t0)
     finally:
@@ -184,6 +190,49 @@ def run_task(task: RunTask) -> RunResult:
 
 
 # ---------------------------------------------------------------------------------- many runs
+#: Seconds to wait for a TCP connection to a Ray cluster's address before giving up on it.
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+#: The port of a ``ray://`` client address that names none (Ray's default client server port).
+RAY_CLIENT_PORT = 10001
+
+
+def check_ray_address(address: str, *, option: str = "--ray-address", timeout_s: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Refuse a Ray cluster address that cannot be reached, within ``timeout_s``, before Ray is
+    asked to connect (``ray.init`` retries an unreachable address for minutes).
+
+    ``auto`` and ``local`` are left to Ray (they fail at once without a cluster). A ``HOST:PORT``
+    or ``ray://HOST[:PORT]`` address (IPv6 hosts in brackets) is probed with one TCP connection:
+    a name that does not resolve, a refused connection or a timeout is an
+    :class:`InvalidValueError` naming ``option``. An address that accepts the connection but is
+    no Ray cluster is not detected here."""
+    text = address.strip()
+    if text.lower() in ("auto", "local"):
+        return
+    allowed = "auto, HOST:PORT of a running Ray cluster's head, or ray://HOST:PORT of its client server"
+    client = text.lower().startswith("ray://")
+    hostport = text[len("ray://") :] if client else text
+    hostport = hostport.split("/", 1)[0]
+    match = re.fullmatch(r"\[(?P<v6>[^\]]+)\](?::(?P<p6>\d+))?|(?P<host>[^:\[\]]+)(?::(?P<port>\d+))?", hostport)
+    if not match:
+        raise InvalidValueError(option, f"cannot read the address {address!r}", allowed)
+    host = match.group("v6") or match.group("host")
+    port_text = match.group("p6") or match.group("port")
+    if port_text is None and not client:
+        raise InvalidValueError(option, f"{address!r} has no port", allowed)
+    port = int(port_text) if port_text is not None else RAY_CLIENT_PORT
+    if not 0 < port < 65536:
+        raise InvalidValueError(option, f"port {port} in {address!r} is no TCP port", allowed)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except TimeoutError as exc:
+        raise InvalidValueError(option, f"no answer from {host}:{port} within {timeout_s:g} s", allowed) from exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise InvalidValueError(option, f"cannot reach a Ray cluster at {address} ({reason})", allowed) from exc
+
+
 def _package_root() -> str:
     return str(Path(__file__).resolve().parents[1])
 
@@ -212,6 +261,8 @@ def execute(
     results: dict[int, RunResult] = {}
     from tqdm import tqdm
 
+    on_ray = workers > 1 or ray_address is not None
+    session = _start_ray(workers=workers, ray_address=ray_address) if on_ray else None  # before the bar
     bar = tqdm(total=len(tasks), desc=desc, unit="run", file=sys.stderr, disable=not progress, leave=False)
 
     def done(task: RunTask, result: RunResult) -> None:
@@ -220,27 +271,67 @@ def execute(
             folder.mkdir(parents=True, exist_ok=True)
             for name, data in result.files.items():
                 (folder / name).write_bytes(data)
-        results[task.index] = RunResult(result.index, result.kind, result.kpis, result.error, result.wall_s)
+        results[task.index] = dataclasses.replace(result, files=None)
         bar.update(1)
         bar.set_postfix_str(("failed: " if result.error else "") + task.label, refresh=False)
         if on_result is not None:
             on_result(task, results[task.index])
 
     try:
-        if workers == 1 and ray_address is None:
+        if session is None:
             for task in tasks:
                 done(task, run_task(task))
         else:
-            _execute_on_ray(tasks, workers=workers, ray_address=ray_address, done=done)
+            _run_on_ray(tasks, ship=ray_address is not None, done=done)
     finally:
         bar.close()
+        if session is not None:
+            _stop_ray(*session)
     return [results[t.index] for t in tasks]
 
 
-def _execute_on_ray(
-    tasks: Sequence[RunTask], *, workers: int, ray_address: str | None, done: Callable[[RunTask, RunResult], None]
-) -> None:
+#: Ray's settings for connecting to a cluster (``ray_address``), set in the environment before
+#: Ray is first imported unless given there: for ``HOST:PORT``, one attempt of 3 s per connection
+#: instead of Ray's 20 with longer waits; for ``ray://``, the client's 3 attempts of 4 s each
+#: instead of 5, 10 and 15 s. An address that answers but is no Ray cluster then fails in 10-15 s
+#: instead of minutes.
+RAY_CONNECT_ENV = {
+    "RAY_NUM_REDIS_GET_RETRIES": "1",
+    "RAY_gcs_rpc_server_connect_timeout_s": "3",
+    "RAY_py_gcs_connect_timeout_s": "3",
+    "RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S": "4",
+    "RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S": "4",
+}
+
+
+def _connect_ray(ray: Any, ray_address: str, options: Mapping[str, Any]) -> None:
+    """``ray.init(address=ray_address)``, checked first (:func:`check_ray_address`); a failure
+    is one :class:`InvalidValueError` naming ``--ray-address`` (Ray's own warnings while it tries
+    go to a temporary file, not to stderr)."""
+    check_ray_address(ray_address)
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            ray.init(address=ray_address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InvalidValueError(
+                "--ray-address", f"cannot connect to a Ray cluster at {ray_address}: {first}"
+            ) from exc
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _start_ray(*, workers: int, ray_address: str | None) -> tuple[bool, str | None]:
+    """Start a local Ray of ``workers`` CPUs or connect to ``ray_address`` unless Ray runs in
+    this process already; ``(whether started here, temporary folder or None)``."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if ray_address is not None and "ray" not in sys.modules:
+        for key, value in RAY_CONNECT_ENV.items():
+            os.environ.setdefault(key, value)
     import ray
 
     started = not ray.is_initialized()
@@ -260,34 +351,38 @@ def _execute_on_ray(
                 env["MOBILITY_CACHE_DIR"] = os.environ["MOBILITY_CACHE_DIR"]
             ray.init(num_cpus=workers, _temp_dir=temp_dir, runtime_env={"env_vars": env}, **options)
         else:
+            _connect_ray(ray, ray_address, options)
+    return started, temp_dir
+
+
+def _stop_ray(started: bool, temp_dir: str | None) -> None:
+    import ray
+
+    if started:
+        ray.shutdown()
+    if temp_dir is not None:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _run_on_ray(tasks: Sequence[RunTask], *, ship: bool, done: Callable[[RunTask, RunResult], None]) -> None:
+    """Each task a Ray task of one CPU (``ship``: its report files sent back); ``done`` as each ends."""
+    import ray
+
+    remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
+    pending = {}
+    for task in tasks:
+        if ship and not task.ship_files:
+            task = dataclasses.replace(task, ship_files=True)
+        pending[remote.remote(task)] = task
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            task = pending.pop(ref)
             try:
-                ray.init(address=ray_address, **options)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise InvalidValueError(
-                    "ray_address", f"cannot connect to a Ray cluster at {ray_address}: {exc}"
-                ) from exc
-    ship = ray_address is not None
-    try:
-        remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
-        pending = {}
-        for task in tasks:
-            if ship and not task.ship_files:
-                task = dataclasses.replace(task, ship_files=True)
-            pending[remote.remote(task)] = task
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                task = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except Exception as exc:  # the worker died (memory, a signal): report it, go on
-                    result = RunResult(task.index, error=one_line(exc))
-                done(task, result)
-    finally:
-        if started:
-            ray.shutdown()
-        if temp_dir is not None:
-            shutil.rmtree(temp_dir, ignore_errors=True)
+                result = ray.get(ref)
+            except Exception as exc:  # the worker died (memory, a signal): report it, go on
+                result = RunResult(task.index, error=one_line(exc))
+            done(task, result)
 
 
 # ---------------------------------------------------------------------------------- statistics
@@ -321,31 +416,39 @@ def _kpi_names(results: Sequence[RunResult]) -> list[str]:
 # ---------------------------------------------------------------------------------- replications
 @dataclass(frozen=True)
 class ReplicationSummary:
-    """The runs of :func:`run_replications` and each KPI's :func:`mean_ci` (with its values)."""
+    """The runs of :func:`run_replications`, each KPI's :func:`mean_ci` (with its values), the
+    files written and the currency of the money KPIs."""
 
     tasks: list[RunTask]
     results: list[RunResult]
     kpis: dict[str, dict[str, Any]]
     files: dict[str, Path]
+    currency: str = DEFAULT_CURRENCY
 
     @property
     def failed(self) -> list[tuple[RunTask, RunResult]]:
         return [(t, r) for t, r in zip(self.tasks, self.results, strict=True) if not r.ok]
 
 
-def _ci_text(name: str, stats_: Mapping[str, Any]) -> tuple[str, str, str]:
+def _ci_text(name: str, stats_: Mapping[str, Any], currency: str) -> tuple[str, str, str]:
+    def text(value: float | None) -> str:
+        return format_kpi(name, value, currency=currency)
+
     mean, half = stats_["mean"], stats_["half_width"]
     if half is None:
-        return format_kpi(name, mean), "–", "–"
-    interval = f"{format_kpi(name, stats_['low'])} .. {format_kpi(name, stats_['high'])}"
-    return format_kpi(name, mean), interval, "± " + format_kpi(name, half).lstrip("+")
+        return text(mean), "–", "–"
+    interval = f"{text(stats_['low'])} .. {text(stats_['high'])}"
+    return text(mean), interval, "± " + text(half).lstrip("+")
 
 
-def replication_table(kpis: Mapping[str, Mapping[str, Any]], *, markdown: bool = False) -> str:
-    """Each KPI's mean, 95 % interval and half-width, as aligned text or a Markdown table."""
+def replication_table(
+    kpis: Mapping[str, Mapping[str, Any]], *, markdown: bool = False, currency: str = DEFAULT_CURRENCY
+) -> str:
+    """Each KPI's mean, 95 % interval and half-width, as aligned text or a Markdown table (money
+    in ``currency``)."""
     header = ["KPI", "mean", f"{round(100 * CONFIDENCE)} % CI", "half-width", "n"]
     main = {k.name: k.label for k in MAIN_KPIS}
-    body = [[main.get(name, name), *_ci_text(name, s), str(s["n"])] for name, s in kpis.items()]
+    body = [[main.get(name, name), *_ci_text(name, s, currency), str(s["n"])] for name, s in kpis.items()]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "| --- | ---: | ---: | ---: | ---: |"]
         return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
@@ -384,6 +487,7 @@ def run_replications(
     ]  # fmt: skip
     results = execute(tasks, workers=workers, ray_address=ray_address, progress=progress, desc=scenario.name)
     ok = [r for r in results if r.ok]
+    currency = next((r.currency for r in ok if r.currency), DEFAULT_CURRENCY)
     kpis = {name: mean_ci([r.kpis.get(name) for r in ok]) for name in _kpi_names(ok)}
     for name, stats_ in kpis.items():
         stats_["values"] = [r.kpis.get(name) for r in ok]
@@ -392,6 +496,7 @@ def run_replications(
         "source": str(scenario_path),
         "overrides": {k: v for k, v in overrides},
         "seeds": [t.seed for t in tasks],
+        "currency": currency,
         "confidence": CONFIDENCE,
         "method": "mean over the runs; interval mean ± t(0.975, n-1) · s / sqrt(n), Student's t, s the sample "
         "standard deviation",
@@ -409,13 +514,13 @@ def run_replications(
         + ". Each KPI's mean over the runs and its 95 % confidence interval by Student's t "
         "(mean ± t(0.975, n - 1) · s / √n, s the sample standard deviation; n the runs with a value).",
         "",
-        replication_table(kpis, markdown=True),
+        replication_table(kpis, markdown=True, currency=currency),
     ]
     failed = [(t, r) for t, r in zip(tasks, results, strict=True) if not r.ok]
     if failed:
         text += ["", "## Failed runs", ""] + [f"- seed {t.seed}: {r.error}" for t, r in failed]
     files["markdown"].write_text("\n".join(text) + "\n", encoding="utf-8")
-    return ReplicationSummary(tasks, results, kpis, files)
+    return ReplicationSummary(tasks, results, kpis, files, currency)
 
 
 # ---------------------------------------------------------------------------------- sweeps
@@ -501,6 +606,7 @@ def run_sweep(
         row: dict[str, Any] = dict(combo)
         row["runs"] = len(ok)
         row["failed"] = len(mine) - len(ok)
+        row["currency"] = next((r.currency for r in ok if r.currency), None)  # of the money KPIs
         for kpi in kpi_names:
             if replications == 1:  # the run's own value, as its summary.json has it
                 row[kpi] = ok[0].kpis.get(kpi) if ok else None
@@ -509,7 +615,7 @@ def run_sweep(
             row[kpi] = stats_["mean"]
             row[f"{kpi}_ci95"] = stats_["half_width"]
         rows.append(row)
-    columns = [*keys, "runs", "failed"]
+    columns = [*keys, "runs", "failed", "currency"]
     for kpi in kpi_names:
         columns += [kpi, f"{kpi}_ci95"] if replications > 1 else [kpi]
 
@@ -524,7 +630,10 @@ def run_sweep(
     files["markdown"].write_text(sweep_markdown(result, name, overrides), encoding="utf-8")
     if plots:
         main = [k.name for k in MAIN_KPIS if k.name in kpi_names]
+        currencies = {row["currency"] for row in rows if row["currency"]}
         for kpi in main:  # a KPI the sweep did not move (e.g. the requests) gets no plot
+            if is_money(kpi) and len(currencies) > 1:
+                continue  # amounts in different currencies on one axis would mislead
             if len({row.get(kpi) for row in rows if row.get(kpi) is not None}) > 1:
                 files[f"plot_{kpi}"] = out / f"sweep_{kpi}.png"
                 plot_sweep(result, kpi).savefig(files[f"plot_{kpi}"], format="png")
@@ -562,11 +671,12 @@ def sweep_markdown(result: SweepResult, name: str, overrides: Sequence[Setting])
     for row in result.rows:
         runs = f"{row['runs']}" + (f" ({row['failed']} failed)" if row["failed"] else "")
         cells = [*(format_value(row[k]) for k in keys), runs]
+        currency = row.get("currency") or DEFAULT_CURRENCY
         for k in main:
             value, half = row.get(k.name), row.get(f"{k.name}_ci95")
-            cell = format_kpi(k.name, value)
+            cell = format_kpi(k.name, value, currency=currency)
             if half is not None:
-                cell += " ± " + format_kpi(k.name, half)
+                cell += " ± " + format_kpi(k.name, half, currency=currency)
             cells.append(cell)
         text.append("| " + " | ".join(cells) + " |")
     failed = result.failed
@@ -593,8 +703,9 @@ def plot_sweep(result: SweepResult, kpi: str) -> Figure:
     numeric = _numeric(x_values)
     positions = [float(v) for v in x_values] if numeric else list(range(len(x_values)))
     label_of = {k.name: k.label for k in MAIN_KPIS}
-    unit = axis_unit(kpi)
-    scale = 100.0 if unit == "%" else 1.0
+    currency = next((r["currency"] for r in result.rows if r.get("currency")), DEFAULT_CURRENCY)
+    unit = axis_unit(kpi, currency)
+    scale = axis_scale(kpi, currency)
     series = grid_combinations(rest) if rest else [()]
     for combo in series:
         ys, errs = [], []

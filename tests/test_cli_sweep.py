@@ -215,3 +215,109 @@ def test_sweep_and_compare_refuse_an_out_that_is_a_file_before_they_run(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["mobility: error: fleet.vehicles: got 0 (allowed: whole numbers 1 .. 100000)"]
     assert not out.exists()
+
+
+def _free_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_ray_address_fails_at_once_naming_the_option(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import time
+
+    port = _free_port()
+    out = tmp_path / "sweep"
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        t0 = time.perf_counter()
+        argv = ["sweep", str(scenario), "--grid", "fleet.vehicles=2,3", "--ray-address", address, "--out", str(out)]
+        assert main(argv) == 2
+        assert time.perf_counter() - t0 < 20  # Ray alone retries such an address for minutes
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("mobility: error: --ray-address: "), err
+        assert address in err[0] and "refused" in err[0]
+        assert not out.exists()
+    reps = ["simulate", str(scenario), "--replications", "2", "--ray-address", f"127.0.0.1:{port}", "--out", str(out)]
+    assert main(reps) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mobility: error: --ray-address: "), err
+    assert not out.exists()
+    # a port that is no number, or none at all: the same one line
+    for address in ("127.0.0.1:port", "127.0.0.1"):
+        assert main(["sweep", str(scenario), "--grid", "fleet.vehicles=2,3", "--ray-address", address]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("mobility: error: --ray-address: "), err
+
+
+#: Two trip files for the tiny scenario: 3 and 5 trips (hand-counted) between Jamsil points.
+TRIPS = {
+    "a.csv": ["07:05,37.5117,127.0959,37.5150,127.1050,1", "07:15,37.5150,127.1050,37.5117,127.0959,1",
+              "07:30,37.5112,127.1006,37.5200,127.1100,1"],
+    "b.csv": ["07:02,37.5117,127.0959,37.5150,127.1050,1", "07:10,37.5150,127.1050,37.5117,127.0959,1",
+              "07:20,37.5112,127.1006,37.5200,127.1100,1", "07:35,37.5200,127.1100,37.5112,127.1006,1",
+              "07:40,37.5150,127.1050,37.5200,127.1100,1"],
+}  # fmt: skip
+
+
+def test_sweep_checks_each_combination_with_set_and_grid_values_together(
+    scenario: Path, data_dir: Path, singles: Any, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # --set demand.kind=trips alone is no valid scenario (no trips file): the grid gives the files
+    header = "time,origin_lat,origin_lon,destination_lat,destination_lon,passengers"
+    for name, rows in TRIPS.items():
+        (tmp_path / name).write_text("\n".join([header, *rows]) + "\n")
+    out = tmp_path / "sweep"
+    base = ["sweep", str(scenario), "--data-dir", str(data_dir), "--workers", "1", "--no-plots", "--seed", "3"]
+    grid = ["--grid", f"demand.path={tmp_path / 'a.csv'},{tmp_path / 'b.csv'}"]
+    assert main([*base, "--set", "demand.kind=trips", *grid, "--out", str(out)]) == 0, capsys.readouterr().err
+    rows = _rows(out / "sweep.csv")
+    assert [int(float(r["requests"])) for r in rows] == [len(TRIPS["a.csv"]), len(TRIPS["b.csv"])]
+    for row in rows:
+        (run,) = (out / "runs").glob(f"demand.path-*{Path(row['demand.path']).name}__seed-3")
+        assert len(_rows(run / "rides.csv")) == int(float(row["requests"]))
+    # a combination the grid makes bad is still refused, naming the field, before --out is made
+    capsys.readouterr()
+    bad = tmp_path / "bad_sweep"
+    missing = ["--grid", f"demand.path={tmp_path / 'a.csv'},{tmp_path / 'missing.csv'}"]
+    assert main([*base, "--set", "demand.kind=trips", *missing, "--out", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mobility: error: demand.path") and "missing.csv" in err[0], err
+    assert not bad.exists()
+
+
+def test_a_section_set_to_a_plain_value_is_one_line(scenario: Path, capsys: pytest.CaptureFixture) -> None:
+    # the overrides replace the table by the value; the scenario's check names the section
+    for setting, field in (("fleet=3", "fleet"), ("demand=3", "demand")):
+        assert main(["simulate", str(scenario), "--set", setting, "--out", "/nonexistent/never"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"mobility: error: {field}: got 3"), (setting, err)
+
+
+def test_an_address_that_answers_but_is_no_ray_cluster_fails_in_seconds(scenario: Path, tmp_path: Path) -> None:
+    # a port that accepts connections (the kernel completes them; nobody speaks Ray's protocol):
+    # without the connect settings Ray retries it for minutes. In a new process, so that Ray is
+    # imported there with them.
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+        argv = [sys.executable, "-m", "mobility.cli", "sweep", str(scenario), "--grid", "fleet.vehicles=2,3"]
+        argv += ["--ray-address", address, "--out", str(tmp_path / "sweep"), "--no-plots"]
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1])
+        took = time.perf_counter() - t0
+    assert done.returncode == 2 and took < 30, (done.returncode, took)
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"mobility: error: --ray-address: cannot connect to a Ray cluster at {address}"
+    )

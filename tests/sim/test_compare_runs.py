@@ -12,7 +12,7 @@ import pytest
 
 from mobility.cli import main
 from sim.compare import MAIN_KPIS, compare_rows, main_kpis, onboard_series, read_run
-from sim.sweep import run_day
+from sim.sweep import RunTask, mean_ci, replication_table, run_day, run_task
 from tests.sim.test_sweep import TAXI
 from tests.test_cli_sweep import TINY
 
@@ -34,6 +34,17 @@ def runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         out[name] = base / name
     run_day(base / "taxi.toml", base / "taxi", data_dir=data_dir)
     out["taxi"] = base / "taxi"
+    # the run "three" with its fares in euros (amounts in cents): a run of a sweep
+    euros = (
+        ("fares.currency", "EUR"),
+        ("fares.base", {"adult": 250, "youth": 150, "child": 100}),
+        ("fares.per_km", 50),
+    )
+    task = RunTask(0, str(base / "tiny.toml"), str(base / "eur"), 8, (("fleet.vehicles", 3), *euros),
+                   data_dir=str(data_dir))  # fmt: skip
+    result = run_task(task)
+    assert result.ok and result.currency == "EUR", result.error
+    out["eur"] = base / "eur"
     return out
 
 
@@ -121,3 +132,26 @@ def test_a_folder_that_is_not_a_run_is_one_clear_error(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"mobility: error: {expected}"), err
     assert not (tmp_path / "cmp").exists()  # checked before --out is made
+
+
+def test_runs_in_different_currencies_show_each_and_are_not_subtracted(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    krw = json.loads((runs["three"] / "summary.json").read_text())["kpis"]["revenue"]["fare_krw"]
+    eur = json.loads((runs["eur"] / "summary.json").read_text())["kpis"]["revenue"]["fare_krw"]
+    assert krw > 0 and eur > 0
+    out = tmp_path / "cmp"
+    assert main(["compare", str(runs["three"]), str(runs["eur"]), "--out", str(out), "--no-plots"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Fare revenue")]
+    assert f"{krw:,} KRW" in line and f"{eur / 100:,.2f} EUR" in line and "different currencies" in line
+    doc = json.loads((out / "compare.json").read_text())
+    assert (doc["a"]["currency"], doc["b"]["currency"]) == ("KRW", "EUR")
+    (row,) = [r for r in doc["kpis"] if r["name"] == "fare_krw"]
+    assert (row["diff"], row["pct"], row["note"]) == (None, None, "different currencies")
+    assert "different currencies" in (out / "compare.md").read_text()
+    # the same currency on both sides: subtracted, written in it
+    rows = compare_rows({"fare_krw": 1250.0}, {"fare_krw": 1500.0}, currency_a="EUR", currency_b="EUR")
+    assert (rows[0]["diff"], rows[0]["pct"], rows[0].get("note")) == (250.0, 20.0, None)
+    # replications write money in the runs' currency (cents to euros: 1250 -> 12.50)
+    table = replication_table({"fare_krw": mean_ci([1250.0, 1350.0])}, currency="EUR")
+    assert "13.00 EUR" in table and "KRW" not in table

@@ -78,6 +78,22 @@ def test_apply_overrides_sets_nested_keys_and_leaves_the_file_alone() -> None:
         apply_overrides(doc, [("fleet.vehicles.seats", 1)])
 
 
+def test_the_docs_array_example_works_and_a_table_set_to_a_value_is_replaced(data_dir: Path) -> None:
+    # docs/sweeps.md's example of an array index, on the bundled split scenario
+    path = SCENARIOS / "imod_split_jamsil.toml"
+    sc = load_scenario(path, data_dir=data_dir, overrides=[("subzones.zones.0.vehicles", 4)])
+    assert sc.subzones is not None and [z.vehicles for z in sc.subzones.zones] == [4, 10]  # the file: 6, 10
+    assert "subzones.zones.0.vehicles" in (Path(__file__).resolve().parents[2] / "docs" / "sweeps.md").read_text()
+    with pytest.raises(ConfigError, match=r"^subzones\.0: unknown key"):  # the old, wrong form of the docs
+        load_scenario(path, data_dir=data_dir, overrides=[("subzones.0.vehicles", 4)])
+    # a section replaced by a plain value: no TypeError in the overrides; the value is there for
+    # the scenario's check to refuse; a key below it is refused here, naming the key
+    doc = {"fleet": {"vehicles": 16}, "scenario": {"name": "x"}}
+    assert apply_overrides(doc, [("fleet", 3), ("scenario", "x")]) == {"fleet": 3, "scenario": "x"}
+    with pytest.raises(ConfigError, match=r"^fleet\.vehicles: fleet is a value \(3\)"):
+        apply_overrides(doc, [("fleet", 3), ("fleet.vehicles", 2)])
+
+
 def test_shared_taxi_scenarios_take_settings_too(data_dir: Path) -> None:
     path = SCENARIOS / "imoa_dongjak.toml"
     sc = load_scenario(path, data_dir=data_dir, overrides={"fleet.vehicles": 7, "pooling.max_wait_s": 300})
