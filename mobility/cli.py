@@ -749,7 +749,12 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
 
         try:
             output = run_taxi_scenario(
-                scenario, seed=args.seed, batch=not args.immediate, progress=progress, backend_factory=factory
+                scenario,
+                seed=args.seed,
+                batch=not args.immediate,
+                record_paths=True,  # tracks.geojson
+                progress=progress,
+                backend_factory=factory,
             )
         except mismatch as exc:
             _stderr(f"mobility: error: --engine: {exc}")
@@ -1247,7 +1252,8 @@ def build_parser() -> argparse.ArgumentParser:
         "transit_trips.csv, bus_stop_calls.csv, line_loads.png, lines_map.png; [feeder] journeys.csv; [semi_fixed] "
         "checkpoints.csv; [subzones] subzones.csv, subzone_journeys.csv, subzones.png "
         '(a shared-taxi scenario, [service] kind = "shared_taxi": '
-        "summary.json, rides.csv, drives.csv, batches.csv and report.md). SCENARIO is a TOML file or the name "
+        "summary.json, rides.csv, drives.csv, batches.csv, report.md and, on networks with lat/lon, "
+        "rides.geojson, tracks.geojson and map.png). SCENARIO is a TOML file or the name "
         "of a bundled one "
         "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
     )

@@ -28,12 +28,27 @@ QGIS, reads a column of HH:MM strings below 24:00 as a time field.)
 
 Benchmark graphs have no geographic coordinates (:attr:`routing.RoadNetwork.has_lat_lon`):
 then nothing is written and :func:`write_geojson` says why in its ``note``.
+
+A shared-taxi day (:class:`sim.taxi.TaxiSimOutput`, door to door: no stops, no zone) has its
+own :func:`write_taxi_geojson`, called by :func:`sim.taxi_kpi.write_taxi_report`:
+
+* ``tracks.geojson`` — a LineString per drive with a path (the day recorded its drives' road
+  nodes, ``record_paths``), along the streets as above: ``vehicle_id``, ``depart_s``,
+  ``arrive_s``, ``depart`` / ``arrive`` (HH:MM), ``depart_time`` / ``arrive_time``
+  (HH:MM:SS), ``from_node``, ``to_node``, ``length_m``, ``onboard`` (passengers on board the
+  whole way), ``parties``, ``kind`` (``occupied``, ``empty`` or ``rebalance``);
+* ``rides.geojson`` — one feature per request, in the order of the taxi ``rides.csv``: a
+  straight LineString from the origin's road node to the destination's, with ``ride_id``,
+  ``status``, ``reason``, ``vehicle_id``, ``passengers``, ``share``, ``shared``,
+  ``requested`` / ``pickup`` / ``dropoff`` as HH:MM (``null`` when it did not happen),
+  ``requested_s``, ``wait_s`` and ``wait_min`` (completed rides), ``direct_s``, ``fare_krw``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -42,6 +57,11 @@ from numpy.typing import NDArray
 from matching import point_in_polygon
 
 from .records import RideRecord, SimOutput
+
+if TYPE_CHECKING:
+    from routing import RoadNetwork
+
+    from .taxi import TaxiSimOutput
 
 #: Decimals of the coordinates written (1e-6 degree is about 0.1 m).
 COORD_DIGITS = 6
@@ -162,14 +182,22 @@ def track_lines(out: SimOutput) -> tuple[list[int], list[NDArray[np.float64]]]:
     """The drives drawn as tracks (indices into ``out.drives``: those of at least two road
     nodes) and each one's ``[lon, lat]`` points along the streets' shapes
     (:meth:`routing.RoadNetwork.paths_shape`), simplified and rounded (module docstring)."""
+    return path_lines(out.network, [d.nodes for d in out.drives])
+
+
+def path_lines(
+    net: RoadNetwork, paths: Sequence[Sequence[int] | NDArray[np.integer]]
+) -> tuple[list[int], list[NDArray[np.float64]]]:
+    """The paths (road-node sequences) of at least two nodes, by index into ``paths``, and
+    each one's ``[lon, lat]`` points along the streets' shapes
+    (:meth:`routing.RoadNetwork.paths_shape`), simplified and rounded (module docstring)."""
     import shapely
 
-    net = out.network
-    which = [i for i, d in enumerate(out.drives) if len(d.nodes) >= 2]
+    which = [i for i, p in enumerate(paths) if len(p) >= 2]
     if not which:
         return [], []
-    counts = np.array([len(out.drives[i].nodes) for i in which], np.int64)
-    nodes = np.fromiter((n for i in which for n in out.drives[i].nodes), np.int64, int(counts.sum()))
+    counts = np.array([len(paths[i]) for i in which], np.int64)
+    nodes = np.concatenate([np.asarray(paths[i], np.int64) for i in which])
     # through the streets' shapes: the road nodes and the interior points of the edges between
     # them (two nodes a record joins without an edge, straight)
     lat, lon, indptr = net.paths_shape(nodes, counts, strict=False)
@@ -269,3 +297,119 @@ def write_geojson(out: SimOutput, folder: Path) -> tuple[dict[str, Path], str]:
         path.write_bytes(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
         files[key] = path
     return files, "" if out.zone is not None else "no zone.geojson: the day had no service zone"
+
+
+# ---------------------------------------------------------------------------------- shared taxi
+#: Names of the files :func:`write_taxi_geojson` writes, by key.
+TAXI_GEOJSON_FILES = {"tracks_geojson": "tracks.geojson", "rides_geojson": "rides.geojson"}
+
+
+def taxi_ride_coordinates(out: TaxiSimOutput) -> dict[str, NDArray[np.float64]]:
+    """``origin_lat``, ``origin_lon``, ``destination_lat``, ``destination_lon`` of each request
+    (its road nodes'), in ``out.requests`` order; NaN where the network has no lat/lon."""
+    n = len(out.requests)
+    keys = ("origin_lat", "origin_lon", "destination_lat", "destination_lon")
+    result = {k: np.full(n, np.nan) for k in keys}
+    net = out.network
+    if net is None or not net.has_lat_lon or n == 0:
+        return result
+    lat, lon = np.asarray(net.lat, np.float64), np.asarray(net.lon, np.float64)
+    for end in ("origin", "destination"):
+        idx = np.fromiter((getattr(r, end) for r in out.requests), np.int64, n)
+        result[f"{end}_lat"] = lat[idx]
+        result[f"{end}_lon"] = lon[idx]
+    return result
+
+
+def taxi_tracks_geojson(out: TaxiSimOutput) -> dict[str, Any]:
+    """The FeatureCollection of a shared-taxi day's ``tracks.geojson`` (module docstring);
+    ``out.drive_nodes`` must be recorded."""
+    from .taxi import DRIVE_KINDS
+
+    if out.drive_nodes is None or out.network is None:
+        raise ValueError("the taxi day did not record its drives' paths (record_paths=False) or its network")
+    which, lines = path_lines(out.network, out.drive_nodes)
+    d = out.drives
+    features = []
+    for k, pts in zip(which, lines, strict=True):
+        depart, arrive = int(d["depart_s"][k]), int(d["arrive_s"][k])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": pts.tolist()},
+                "properties": {
+                    "vehicle_id": out.vehicle_ids[int(d["vehicle"][k])],
+                    "depart_s": depart,
+                    "arrive_s": arrive,
+                    "depart": clock(depart),
+                    "arrive": clock(arrive),
+                    "depart_time": clock(depart, seconds=True),
+                    "arrive_time": clock(arrive, seconds=True),
+                    "from_node": int(d["from_node"][k]),
+                    "to_node": int(d["to_node"][k]),
+                    "length_m": int(d["length_m"][k]),
+                    "onboard": int(d["onboard"][k]),
+                    "parties": int(d["parties"][k]),
+                    "kind": DRIVE_KINDS[int(d["kind"][k])],
+                },
+            }
+        )
+    return _collection(features)
+
+
+def taxi_rides_geojson(out: TaxiSimOutput) -> dict[str, Any]:
+    """The FeatureCollection of a shared-taxi day's ``rides.geojson`` (module docstring)."""
+    c = {k: np.round(v, COORD_DIGITS) for k, v in taxi_ride_coordinates(out).items()}
+    features = []
+    for i, req in enumerate(out.requests):
+        geometry = None
+        if np.isfinite(c["origin_lon"][i]) and np.isfinite(c["destination_lon"][i]):
+            line = [
+                [float(c["origin_lon"][i]), float(c["origin_lat"][i])],
+                [float(c["destination_lon"][i]), float(c["destination_lat"][i])],
+            ]
+            geometry = {"type": "LineString", "coordinates": line}
+        v, pickup, dropoff = int(out.vehicle[i]), int(out.pickup_s[i]), int(out.dropoff_s[i])
+        done = out.status[i] == "completed"
+        wait = pickup - req.request_time_s
+        props = {
+            "ride_id": req.id,
+            "status": out.status[i],
+            "reason": out.reason[i] or None,
+            "vehicle_id": out.vehicle_ids[v] if v >= 0 else None,
+            "passengers": req.passengers,
+            "share": bool(req.share),
+            "shared": bool(out.shared[i]),
+            "origin_node": req.origin,
+            "destination_node": req.destination,
+            "requested": clock(req.request_time_s) or None,
+            "pickup": clock(pickup) or None,
+            "dropoff": clock(dropoff) or None,
+            "requested_s": req.request_time_s,
+            "wait_s": wait if done else None,
+            "wait_min": round(wait / 60, 1) if done else None,
+            "direct_s": int(out.direct_s[i]),
+            "fare_krw": int(out.fare_krw[i]),
+        }
+        features.append({"type": "Feature", "geometry": geometry, "properties": props})
+    return _collection(features)
+
+
+def write_taxi_geojson(out: TaxiSimOutput, folder: Path) -> tuple[dict[str, Path], str]:
+    """Write a shared-taxi day's GeoJSON files into ``folder`` (which exists); return them by
+    key (:data:`TAXI_GEOJSON_FILES`) and a note: ``""``, or why some were not written."""
+    net = out.network
+    if net is None or not net.has_lat_lon:
+        return {}, "no GeoJSON: the network has no geographic coordinates (a benchmark graph)"
+    docs: dict[str, dict[str, Any]] = {"rides_geojson": taxi_rides_geojson(out)}
+    note = ""
+    if out.drive_nodes is not None:
+        docs["tracks_geojson"] = taxi_tracks_geojson(out)
+    else:
+        note = "no tracks.geojson: the day did not record its drives' paths (record_paths=False)"
+    files: dict[str, Path] = {}
+    for key, doc in docs.items():
+        path = folder / TAXI_GEOJSON_FILES[key]
+        path.write_bytes(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+        files[key] = path
+    return files, note

@@ -97,7 +97,7 @@ def run_day(
         from .taxi import run_taxi_scenario
         from .taxi_kpi import write_taxi_report
 
-        taxi_out = run_taxi_scenario(scenario, seed=seed)
+        taxi_out = run_taxi_scenario(scenario, seed=seed, record_paths=True)  # tracks.geojson
         meta = {"scenario": str(scenario.source), "seed": seed, "overrides": changed}
         files = write_taxi_report(taxi_out, folder, meta=meta)
     else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .geo import clock, taxi_ride_coordinates, write_taxi_geojson
 from .kpi import Problems, distribution, share
 from .report import json_safe
 from .taxi import DRIVE_KINDS, EMPTY, OCCUPIED, REBALANCE, TaxiSimOutput
+
+log = logging.getLogger(__name__)
+
+#: Columns the taxi ``rides.csv`` has after its own: the origin's and destination's road-node
+#: coordinates (WGS84 degrees, 6 decimals; empty on a graph without lat/lon) and the requested,
+#: pickup and drop-off times as service-clock HH:MM (floored; empty when it did not happen).
+TAXI_RIDE_GEO_COLUMNS = (
+    "origin_lat",
+    "origin_lon",
+    "destination_lat",
+    "destination_lon",
+    "requested_hhmm",
+    "pickup_hhmm",
+    "dropoff_hhmm",
+)
 
 #: Slack (s) when comparing a ride's times with its limits (times are whole seconds).
 TOLERANCE_S = 0
@@ -295,8 +312,12 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
 
     ``summary.json`` (``summary``): name, mode, params, ``meta``, timings, the KPIs of
     :func:`taxi_kpis` and the problems of :func:`validate_taxi_day`; ``rides.csv`` one row per
-    request; ``drives.csv`` one row per drive (without its nodes); ``batches.csv`` one row
-    per batch; ``report.md`` (``report``) the summary in words.
+    request (then :data:`TAXI_RIDE_GEO_COLUMNS`); ``drives.csv`` one row per drive (without its
+    nodes); ``batches.csv`` one row per batch; ``report.md`` (``report``) the summary in words.
+    When the network has lat/lon, the GeoJSON of :func:`sim.geo.write_taxi_geojson`:
+    ``rides.geojson`` (``rides_geojson``) and, when the day recorded its drives' paths
+    (``record_paths``), ``tracks.geojson`` (``tracks_geojson``); otherwise a log line says why
+    not. (A shared-taxi scenario has no zone, so there is no ``zone.geojson``.)
     """
     folder.mkdir(parents=True, exist_ok=True)
     kpis = taxi_kpis(out)
@@ -317,13 +338,18 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
     with files["rides"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "origin", "destination", "request_time_s", "passengers", "share", "status", "reason",
-                    "vehicle", "pickup_s", "dropoff_s", "direct_s", "shared", "fare_krw"])  # fmt: skip
+                    "vehicle", "pickup_s", "dropoff_s", "direct_s", "shared", "fare_krw",
+                    *TAXI_RIDE_GEO_COLUMNS])  # fmt: skip
+        geo = taxi_ride_coordinates(out)
+        coords = [np.round(geo[key], 6) for key in TAXI_RIDE_GEO_COLUMNS[:4]]
         for i, req in enumerate(out.requests):
             v = int(out.vehicle[i])
+            where = [float(c[i]) if np.isfinite(c[i]) else "" for c in coords]
+            when = [clock(req.request_time_s), clock(int(out.pickup_s[i])), clock(int(out.dropoff_s[i]))]
             w.writerow([req.id, req.origin, req.destination, req.request_time_s, req.passengers, int(req.share),
                         out.status[i], out.reason[i] or "", out.vehicle_ids[v] if v >= 0 else "",
                         int(out.pickup_s[i]), int(out.dropoff_s[i]), int(out.direct_s[i]), int(out.shared[i]),
-                        int(out.fare_krw[i])])  # fmt: skip
+                        int(out.fare_krw[i]), *where, *when])  # fmt: skip
     d = out.drives
     with files["drives"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -342,6 +368,10 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
             w.writerow([b.time_s, len(b.assigned), len(b.reassigned), len(b.rejected), b.open, b.trips, b.status,
                         b.objective, round(b.gather_s, 5), round(b.trips_s, 5), round(b.assign_s, 5),
                         round(b.compute_s, 5)])  # fmt: skip
+    geo_files, note = write_taxi_geojson(out, folder)
+    files.update(geo_files)
+    if note:
+        log.info("%s: %s", out.name, note)
     p = out.params
     text = [
         f"# {out.name}: a simulated shared-taxi day",
@@ -366,6 +396,7 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
 
 __all__ = [
     "DRIVE_KINDS",
+    "TAXI_RIDE_GEO_COLUMNS",
     "distribution",
     "format_taxi_summary",
     "pooled_rides",
