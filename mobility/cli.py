@@ -762,7 +762,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
     meta: dict[str, Any] = {"scenario": str(scenario.source), "seed": scenario.seed if args.seed is None else args.seed}
     if getattr(args, "sets", None):
         meta["overrides"] = dict(args.sets)
-    files = write_taxi_report(output, out_dir, meta=meta)
+    files = write_taxi_report(output, out_dir, meta=meta, plots=not args.no_plots)
     print(format_taxi_summary(taxi_kpis(output)))
     t = output.timings
     print(

@@ -99,7 +99,7 @@ def run_day(
 
         taxi_out = run_taxi_scenario(scenario, seed=seed, record_paths=True)  # tracks.geojson
         meta = {"scenario": str(scenario.source), "seed": seed, "overrides": changed}
-        files = write_taxi_report(taxi_out, folder, meta=meta)
+        files = write_taxi_report(taxi_out, folder, meta=meta, plots=plots)
     else:
         from .report import write_report
         from .simulator import Simulation

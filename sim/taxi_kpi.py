@@ -30,15 +30,19 @@ import json
 import logging
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .geo import clock, taxi_ride_coordinates, write_taxi_geojson
 from .kpi import Problems, distribution, share
+from .records import Drive, SimOutput, VehicleRecord
 from .report import json_safe
 from .taxi import DRIVE_KINDS, EMPTY, OCCUPIED, REBALANCE, TaxiSimOutput
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +311,54 @@ def format_taxi_summary(kpis: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] | None = None) -> dict[str, Path]:
+# ---------------------------------------------------------------------------------- the map
+def taxi_map_day(out: TaxiSimOutput) -> SimOutput:
+    """The drives of a shared-taxi day as the :class:`sim.records.SimOutput` that
+    :func:`sim.plots.plot_map` draws: one :class:`sim.records.Drive` per drive with its road
+    nodes (``out.drive_nodes`` and ``out.network`` must be set; ``from_stop`` / ``to_stop``
+    are -1: door to door, no stops), one :class:`sim.records.VehicleRecord` per taxi, no rides,
+    no stops, no zone."""
+    if out.drive_nodes is None or out.network is None:
+        raise ValueError("the taxi day did not record its drives' paths (record_paths=False) or its network")
+    d = out.drives
+    drives = [
+        Drive(out.vehicle_ids[int(v)], int(dep), int(arr), -1, -1, int(length), int(onboard), nodes.tolist())
+        for v, dep, arr, length, onboard, nodes in zip(
+            d["vehicle"], d["depart_s"], d["arrive_s"], d["length_m"], d["onboard"], out.drive_nodes, strict=True
+        )
+    ]
+    vehicles = [VehicleRecord(vid, out.params.capacity, -1, out.start_s, out.end_s) for vid in out.vehicle_ids]
+    return SimOutput(out.name, 0, out.start_s, out.end_s, [], drives, [], vehicles, network=out.network)
+
+
+def map_title_kpis(kpis: dict[str, Any]) -> dict[str, Any]:
+    """The KPIs of :func:`taxi_kpis` under the keys the title of :func:`sim.plots.plot_map`
+    reads from :func:`sim.kpi.compute_kpis`: requests (``total``, ``service_rate``), ``wait_s``
+    (``p50``, ``p90``) and distance (``vehicle_km``; ``empty_share``: the km driven with nobody
+    on board, to a pickup or rebalancing, over all km)."""
+    r, km = kpis["requests"], kpis["vehicle_km"]
+    total = km["total"]
+    return {
+        "requests": {"total": r["total"], "service_rate": r["served_share"]},
+        "wait_s": {"p50": kpis["wait_s"]["p50"], "p90": kpis["wait_s"]["p90"]},
+        "distance": {"vehicle_km": total, "empty_share": (total - km["occupied"]) / total if total > 0 else None},
+    }
+
+
+def plot_taxi_map(out: TaxiSimOutput, kpis: dict[str, Any] | None = None) -> Figure:
+    """The shared-taxi day on the map: :func:`sim.plots.plot_map` of :func:`taxi_map_day` (the
+    streets the taxis drove, coloured by the passengers on board and as wide as the passengers
+    carried), titled with :func:`map_title_kpis` (``kpis`` from :func:`taxi_kpis`, computed
+    when not given)."""
+    from .plots import plot_map
+
+    return plot_map(taxi_map_day(out), map_title_kpis(taxi_kpis(out) if kpis is None else kpis))
+
+
+# ---------------------------------------------------------------------------------- files
+def write_taxi_report(
+    out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] | None = None, plots: bool = True
+) -> dict[str, Path]:
     """Write the day's run folder; return the files by name.
 
     ``summary.json`` (``summary``): name, mode, params, ``meta``, timings, the KPIs of
@@ -317,7 +368,9 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
     When the network has lat/lon, the GeoJSON of :func:`sim.geo.write_taxi_geojson`:
     ``rides.geojson`` (``rides_geojson``) and, when the day recorded its drives' paths
     (``record_paths``), ``tracks.geojson`` (``tracks_geojson``); otherwise a log line says why
-    not. (A shared-taxi scenario has no zone, so there is no ``zone.geojson``.)
+    not. (A shared-taxi scenario has no zone, so there is no ``zone.geojson``.) With ``plots``
+    and the drives' paths recorded, ``map.png`` (``map``, :func:`plot_taxi_map`; also on
+    benchmark graphs, drawn in their metric coordinates).
     """
     folder.mkdir(parents=True, exist_ok=True)
     kpis = taxi_kpis(out)
@@ -372,6 +425,11 @@ def write_taxi_report(out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] 
     files.update(geo_files)
     if note:
         log.info("%s: %s", out.name, note)
+    if plots and out.drive_nodes is not None and out.network is not None:
+        files["map"] = folder / "map.png"
+        plot_taxi_map(out, kpis).savefig(files["map"], format="png")
+    elif plots:
+        log.info("%s: no map.png: the day did not record its drives' paths (record_paths=False)", out.name)
     p = out.params
     text = [
         f"# {out.name}: a simulated shared-taxi day",
@@ -399,8 +457,11 @@ __all__ = [
     "TAXI_RIDE_GEO_COLUMNS",
     "distribution",
     "format_taxi_summary",
+    "map_title_kpis",
+    "plot_taxi_map",
     "pooled_rides",
     "taxi_kpis",
+    "taxi_map_day",
     "validate_taxi_day",
     "write_taxi_report",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import itertools
 import logging
 import math
 import re
@@ -20,9 +21,10 @@ from matching.pooling import PoolingParams
 from matching.pooling.model import TaxiRequest, TaxiSpec
 from routing import Router, read_manhattan
 from sim.geo import COORD_DIGITS
+from sim.plots import street_loads
 from sim.scenario import TaxiScenario
 from sim.taxi import DRIVE_KINDS, TaxiSimOutput, run_taxi_scenario, simulate_taxis
-from sim.taxi_kpi import write_taxi_report
+from sim.taxi_kpi import map_title_kpis, taxi_kpis, taxi_map_day, write_taxi_report
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ROUND = 0.51 * 10**-COORD_DIGITS  # the written coordinates are rounded to COORD_DIGITS decimals
@@ -191,3 +193,22 @@ def test_benchmark_graph_writes_no_geojson(data_dir: Path, tmp_path: Path, caplo
     assert len(rows) == 12
     assert all(r["origin_lat"] == r["origin_lon"] == r["destination_lat"] == r["destination_lon"] == "" for r in rows)
     assert [r["requested_hhmm"] for r in rows] == [_hhmm_of(60 * i) for i in range(12)]
+
+
+def test_map_png_draws_the_streets_driven(day: tuple[TaxiSimOutput, dict[str, Path]]) -> None:
+    out, files = day
+    assert files["map"].name == "map.png" and files["map"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    mapped = taxi_map_day(out)
+    assert out.drive_nodes is not None
+    assert len(mapped.drives) == len(out.drive_nodes) == out.drives["vehicle"].size
+    # the passengers carried along the streets: each street's riders, summed over the drives through it
+    pairs, riders, _passes = street_loads(mapped)
+    want: dict[tuple[int, int], int] = {}
+    for nodes, onboard in zip(out.drive_nodes, out.drives["onboard"].tolist(), strict=True):
+        for a, b in itertools.pairwise(nodes.tolist()):
+            key = (min(a, b), max(a, b))
+            want[key] = want.get(key, 0) + onboard
+    assert dict(zip(map(tuple, pairs.tolist()), riders.tolist(), strict=True)) == want
+    title = map_title_kpis(taxi_kpis(out))
+    km = taxi_kpis(out)["vehicle_km"]
+    assert title["distance"]["empty_share"] == pytest.approx((km["empty"] + km["rebalancing"]) / km["total"], abs=1e-3)
