@@ -429,7 +429,7 @@ def write_taxi_report(
         files["map"] = folder / "map.png"
         plot_taxi_map(out, kpis).savefig(files["map"], format="png")
     elif plots:
-        log.info("%s: no map.png: the day did not record its drives' paths (record_paths=False)", out.name)
+        log.info("%s: no map.png: the day did not record its drives' paths (record_paths=False) or network", out.name)
     p = out.params
     text = [
         f"# {out.name}: a simulated shared-taxi day",

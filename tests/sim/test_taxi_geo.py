@@ -166,7 +166,7 @@ def test_without_recorded_paths_only_the_rides(
     with caplog.at_level(logging.INFO, logger="sim.taxi_kpi"):
         files = write_taxi_report(dataclasses.replace(out, drive_nodes=None), tmp_path)
     assert "rides_geojson" in files and "tracks_geojson" not in files
-    assert not (tmp_path / "tracks.geojson").exists()
+    assert not (tmp_path / "tracks.geojson").exists() and "map" not in files
     assert "record_paths" in caplog.text
 
 
@@ -189,6 +189,7 @@ def test_benchmark_graph_writes_no_geojson(data_dir: Path, tmp_path: Path, caplo
     assert not any(key.endswith("_geojson") for key in files)
     assert not list(tmp_path.glob("*.geojson"))
     assert "no geographic coordinates" in caplog.text
+    assert files["map"].is_file()  # the map needs no lat/lon: it is drawn in the graph's metric coordinates
     rows = _csv(files["rides"])
     assert len(rows) == 12
     assert all(r["origin_lat"] == r["origin_lon"] == r["destination_lat"] == r["destination_lon"] == "" for r in rows)
