@@ -44,10 +44,14 @@ VEHICLE_COLUMNS = (
     "utilisation",
 )
 
-#: Columns ``rides.csv`` has after :meth:`RideRecord.columns`: the stops' coordinates (WGS84
-#: degrees, 6 decimals; empty without a stop or on a graph without lat/lon) and the requested,
-#: pickup and drop-off times as service-clock HH:MM (floored; empty when it did not happen).
+#: Columns ``rides.csv`` has after :meth:`RideRecord.columns`: the stops' ids in the stop file
+#: the day's stops came from (``[stops] kind = "csv" | "geojson" | "gtfs"``; empty for virtual
+#: stops), the stops' coordinates (WGS84 degrees, 6 decimals; empty without a stop or on a graph
+#: without lat/lon) and the requested, pickup and drop-off times as service-clock HH:MM
+#: (floored; empty when it did not happen).
 RIDE_GEO_COLUMNS = (
+    "origin_stop_id",
+    "destination_stop_id",
     "origin_lat",
     "origin_lon",
     "destination_lat",
@@ -88,8 +92,13 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]
 def ride_rows(out: SimOutput) -> Iterator[dict[str, Any]]:
     """The rows of ``rides.csv``: :meth:`RideRecord.to_row` and :data:`RIDE_GEO_COLUMNS`."""
     coords = {k: np.round(v, 6) for k, v in ride_coordinates(out).items()}
+    ids = getattr(out.stops, "ids", ()) if out.stops is not None else ()
+    num_stops = len(out.stops) if out.stops is not None else 0
+    named = len(ids) == num_stops > 0
     for k, ride in enumerate(out.rides):
         row = ride.to_row()
+        for key, stop in (("origin_stop_id", ride.origin_stop), ("destination_stop_id", ride.destination_stop)):
+            row[key] = ids[stop] if named and 0 <= stop < num_stops else None
         for key, values in coords.items():
             row[key] = float(values[k]) if np.isfinite(values[k]) else None
         row["requested_hhmm"] = clock(ride.requested_s)

@@ -398,3 +398,26 @@ def test_stops_from_a_file_keep_their_ids_names_and_source(data_dir: Path) -> No
         ("C3", "Gamma", "file"),
     ]
     assert np.allclose([f["geometry"]["coordinates"][0] for f in stops_geojson(out)["features"]], net.lon[k])
+
+
+def test_rides_csv_names_stops_by_the_stop_files_ids(data_dir: Path) -> None:
+    """With stops from a stop file, rides.csv gives each ride's stops by the file's ids beside
+    the indices; with virtual stops those columns stay empty."""
+    from routing import load_network
+    from routing.stop_files import StopPoints, stops_from_points
+    from sim.records import RideRecord
+    from sim.report import ride_rows
+
+    net = load_network(data_dir / "osm" / "seoul_jamsil.osm")
+    k = [10, 20, 30]
+    points = StopPoints(("A1", "B2", "C3"), ("Alpha", "Beta", "Gamma"), net.lat[k].copy(), net.lon[k].copy())
+    stops, _kept = stops_from_points(net, points, max_snap_m=100.0)
+    ride = RideRecord("r1", 0, 60, 2, 0, 1, "adult", False, outcome="rejected")
+    out = SimOutput("s", 1, 0, 3600, [ride], [], [], [], network=net, stops=stops)
+    row = next(ride_rows(out))
+    assert (row["origin_stop"], row["origin_stop_id"], row["destination_stop_id"]) == (2, "C3", "A1")
+    assert row["origin_lat"] == round(float(net.lat[30]), 6)
+    from routing import virtual_stops
+
+    virtual = SimOutput("s", 1, 0, 3600, [ride], [], [], [], network=net, stops=virtual_stops(net, spacing_m=300))
+    assert next(ride_rows(virtual))["origin_stop_id"] is None
