@@ -712,7 +712,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
     process or, with ``--engine``, against a live engine (:class:`sim.taxi_remote.RemoteTaxiBackend`)."""
     from tqdm import tqdm
 
-    from sim.taxi import run_taxi_scenario
+    from sim.taxi import keep_paths, run_taxi_scenario
     from sim.taxi_kpi import format_taxi_summary, taxi_kpis, write_taxi_report
 
     factory = None
@@ -752,7 +752,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
                 scenario,
                 seed=args.seed,
                 batch=not args.immediate,
-                record_paths=True,  # tracks.geojson
+                record_paths=keep_paths(scenario),  # tracks.geojson, map.png
                 progress=progress,
                 backend_factory=factory,
             )

@@ -94,10 +94,10 @@ def run_day(
     folder = Path(folder)
     changed = {key: value for key, value in overrides}
     if isinstance(scenario, TaxiScenario):
-        from .taxi import run_taxi_scenario
+        from .taxi import keep_paths, run_taxi_scenario
         from .taxi_kpi import write_taxi_report
 
-        taxi_out = run_taxi_scenario(scenario, seed=seed, record_paths=True)  # tracks.geojson
+        taxi_out = run_taxi_scenario(scenario, seed=seed, record_paths=keep_paths(scenario))
         meta = {"scenario": str(scenario.source), "seed": seed, "overrides": changed}
         files = write_taxi_report(taxi_out, folder, meta=meta, plots=plots)
     else:

@@ -856,6 +856,26 @@ def scenario_fleet(
     return [TaxiSpec(f"taxi{v:04d}", int(n), f.shift_start_s, f.shift_end_s) for v, n in enumerate(nodes.tolist())]
 
 
+#: Days with more requests than this keep no drive paths for the report's tracks and map (a
+#: path costs a few hundred bytes per drive; a city-wide day of 200,000 requests would hold
+#: hundreds of MB for a picture).
+TRACKS_MAX_REQUESTS = 50_000
+
+
+def keep_paths(scenario: TaxiScenario) -> bool:
+    """Whether a run of ``scenario`` should keep its drives' paths (``tracks.geojson``, ``map.png``):
+    days up to :data:`TRACKS_MAX_REQUESTS` requests; a log line says when a larger one does not."""
+    if scenario.demand.total <= TRACKS_MAX_REQUESTS:
+        return True
+    log.info(
+        "%s: %d requests: no drive paths kept, so no tracks.geojson or map.png (at most %d requests)",
+        scenario.name,
+        scenario.demand.total,
+        TRACKS_MAX_REQUESTS,
+    )
+    return False
+
+
 def run_taxi_scenario(
     scenario: TaxiScenario,
     *,

@@ -213,3 +213,15 @@ def test_map_png_draws_the_streets_driven(day: tuple[TaxiSimOutput, dict[str, Pa
     title = map_title_kpis(taxi_kpis(out))
     km = taxi_kpis(out)["vehicle_km"]
     assert title["distance"]["empty_share"] == pytest.approx((km["empty"] + km["rebalancing"]) / km["total"], abs=1e-3)
+
+
+def test_only_days_of_a_bounded_size_keep_their_paths(data_dir: Path) -> None:
+    """Paths cost memory per drive: a city-wide day keeps none (no tracks, no map), a zone's does."""
+    from sim.scenario import load_scenario
+    from sim.taxi import TRACKS_MAX_REQUESTS, keep_paths
+
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    dongjak = load_scenario(root / "imoa_dongjak.toml", data_dir=data_dir)
+    manhattan = load_scenario(root / "imoa_manhattan.toml", data_dir=data_dir)
+    assert dongjak.demand.total <= TRACKS_MAX_REQUESTS < manhattan.demand.total
+    assert keep_paths(dongjak) and not keep_paths(manhattan)
