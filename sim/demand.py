@@ -187,23 +187,31 @@ def generate(
         o, d = int(pairs[k, 0]), int(pairs[k, 1])
         if o == d:
             continue
-        requested = int(times[k])
-        submit = _submit_time(rng, spec, requested, scenario.start_s)
-        size, rider, wheelchair = _party(rng, spec)
-        cancel, no_show = _behaviour(rng, spec, requested, submit)
-        req = Request(
-            id=f"{scenario.name}-{k}",
-            requested_time_s=requested,
-            submitted_time_s=submit,
-            origin_stop=o,
-            destination_stop=d,
-            passengers=size,
-            rider_class=rider,
-            wheelchair=wheelchair,
-        )
-        items.append(DemandItem(submit, req, cancel, no_show))
+        items.append(_drawn_rider(rng, scenario, k, int(times[k]), origin_stop=o, destination_stop=d))
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
+
+
+def _drawn_rider(
+    rng: np.random.Generator, scenario: Scenario, k: int, requested: int, **ends: float | int
+) -> DemandItem:
+    """Rider ``k`` of a drawn day asking for a pickup at ``requested`` between ``ends`` (stops or
+    points): when they ask, their party, and whether they cancel or do not turn up, drawn in
+    that order from ``rng``."""
+    spec = scenario.demand
+    submit = _submit_time(rng, spec, requested, scenario.start_s)
+    size, rider, wheelchair = _party(rng, spec)
+    cancel, no_show = _behaviour(rng, spec, requested, submit)
+    req = Request(
+        id=f"{scenario.name}-{k}",
+        requested_time_s=requested,
+        submitted_time_s=submit,
+        passengers=size,
+        rider_class=rider,
+        wheelchair=wheelchair,
+        **ends,  # type: ignore[arg-type]
+    )
+    return DemandItem(submit, req, cancel, no_show)
 
 
 def _read_reqs(path: Path, num_stops: int) -> np.ndarray:
@@ -384,23 +392,9 @@ def _from_addresses(scenario: Scenario, rng: np.random.Generator, network: Any) 
     times = _draw_times(rng, spec.profile, n, scenario.start_s, scenario.end_s)
     items = []
     for k in range(n):
-        requested = int(times[k])
-        submit = _submit_time(rng, spec, requested, scenario.start_s)
-        size, rider, wheelchair = _party(rng, spec)
-        cancel, no_show = _behaviour(rng, spec, requested, submit)
-        req = Request(
-            id=f"{scenario.name}-{k}",
-            requested_time_s=requested,
-            submitted_time_s=submit,
-            origin_lat=float(lat[k]),
-            origin_lon=float(lon[k]),
-            destination_lat=float(lat[n + k]),
-            destination_lon=float(lon[n + k]),
-            passengers=size,
-            rider_class=rider,
-            wheelchair=wheelchair,
-        )
-        items.append(DemandItem(submit, req, cancel, no_show))
+        ends = {"origin_lat": float(lat[k]), "origin_lon": float(lon[k])}
+        ends |= {"destination_lat": float(lat[n + k]), "destination_lon": float(lon[n + k])}
+        items.append(_drawn_rider(rng, scenario, k, int(times[k]), **ends))
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
 

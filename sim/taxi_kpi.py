@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike
 from .geo import clock, taxi_ride_coordinates, write_taxi_geojson
 from .kpi import Problems, distribution, share
 from .records import Drive, SimOutput, VehicleRecord
-from .report import json_safe
+from .report import RIDE_GEO_COLUMNS, json_safe
 from .taxi import DRIVE_KINDS, EMPTY, OCCUPIED, REBALANCE, TaxiSimOutput
 
 if TYPE_CHECKING:
@@ -49,15 +49,7 @@ log = logging.getLogger(__name__)
 #: Columns the taxi ``rides.csv`` has after its own: the origin's and destination's road-node
 #: coordinates (WGS84 degrees, 6 decimals; empty on a graph without lat/lon) and the requested,
 #: pickup and drop-off times as service-clock HH:MM (floored; empty when it did not happen).
-TAXI_RIDE_GEO_COLUMNS = (
-    "origin_lat",
-    "origin_lon",
-    "destination_lat",
-    "destination_lon",
-    "requested_hhmm",
-    "pickup_hhmm",
-    "dropoff_hhmm",
-)
+TAXI_RIDE_GEO_COLUMNS = tuple(c for c in RIDE_GEO_COLUMNS if not c.endswith("_stop_id"))  # door to door: no stops
 
 #: Slack (s) when comparing a ride's times with its limits (times are whole seconds).
 TOLERANCE_S = 0
