@@ -262,7 +262,7 @@ def run_days(
     progress: Progress | None = None,
 ) -> list[HourlyService]:
     """Simulate each ``(scenario, seed)`` (in this process, or with ``workers`` > 1 on a local
-    Ray cluster of that many CPUs), in order."""
+    Ray cluster of that many CPUs: :func:`sim.sweep.map_on_ray`), in order."""
     out: list[HourlyService] = []
     if workers <= 1 or len(jobs) <= 1:
         for scenario, seed in jobs:
@@ -270,25 +270,10 @@ def run_days(
             if progress:
                 progress(len(out), len(jobs))
         return out
-    import ray
+    from .sweep import map_on_ray  # the sweeps' Ray set-up (packages, Numba threads, temp folder)
 
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        remote = ray.remote(simulate_hourly)
-        pending = {remote.remote(sc, seed, first_hour, num_hours): k for k, (sc, seed) in enumerate(jobs)}
-        results: dict[int, HourlyService] = {}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                results[pending.pop(ref)] = ray.get(ref)
-            if progress:
-                progress(len(results), len(jobs))
-        return [results[k] for k in range(len(jobs))]
-    finally:
-        if started:
-            ray.shutdown()
+    args = [(scenario, seed, first_hour, num_hours) for scenario, seed in jobs]
+    return map_on_ray(simulate_hourly, args, workers=workers, progress=progress)
 
 
 def measure_flat(

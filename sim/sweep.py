@@ -385,6 +385,35 @@ def _run_on_ray(tasks: Sequence[RunTask], *, ship: bool, done: Callable[[RunTask
             done(task, result)
 
 
+def map_on_ray(
+    fn: Callable[..., Any],
+    jobs: Sequence[tuple[Any, ...]],
+    *,
+    workers: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Any]:
+    """``[fn(*job) for job in jobs]``, in order, each call a Ray task of one CPU on a local Ray
+    of ``workers`` CPUs started as a sweep starts it (this checkout's packages, Numba threads
+    shared out; :func:`run_tasks`), or on the Ray already running in this process.
+    ``progress(done, total)`` as calls finish."""
+    started, temp_dir = _start_ray(workers=workers, ray_address=None)
+    import ray
+
+    try:
+        remote = ray.remote(num_cpus=1)(fn)
+        pending = {remote.remote(*job): k for k, job in enumerate(jobs)}
+        results: dict[int, Any] = {}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                results[pending.pop(ref)] = ray.get(ref)
+            if progress:
+                progress(len(results), len(jobs))
+        return [results[k] for k in range(len(jobs))]
+    finally:
+        _stop_ray(started, temp_dir)
+
+
 # ---------------------------------------------------------------------------------- statistics
 def mean_ci(values: Sequence[float | None], *, confidence: float = CONFIDENCE) -> dict[str, Any]:
     """Mean of the values that are not None, and its ``confidence`` interval by Student's t:
