@@ -187,17 +187,24 @@ def generate(
         o, d = int(pairs[k, 0]), int(pairs[k, 1])
         if o == d:
             continue
-        items.append(_drawn_rider(rng, scenario, k, int(times[k]), origin_stop=o, destination_stop=d))
+        items.append(_drawn_rider(rng, scenario, k, int(times[k]), {"origin_stop": o, "destination_stop": d}))
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
 
 
 def _drawn_rider(
-    rng: np.random.Generator, scenario: Scenario, k: int, requested: int, **ends: float | int
+    rng: np.random.Generator,
+    scenario: Scenario,
+    k: int | str,
+    requested: int,
+    ends: dict[str, int] | dict[str, float],
+    *,
+    single: bool = False,
 ) -> DemandItem:
-    """Rider ``k`` of a drawn day asking for a pickup at ``requested`` between ``ends`` (stops or
-    points): when they ask, their party, and whether they cancel or do not turn up, drawn in
-    that order from ``rng``."""
+    """Rider ``k`` (id ``<scenario>-<k>``) of a drawn day asking for a pickup at ``requested``
+    between ``ends`` (stops or points): when they ask, their party (of one with ``single``, the
+    party's size still drawn), and whether they cancel or do not turn up, drawn in that order
+    from ``rng``."""
     spec = scenario.demand
     submit = _submit_time(rng, spec, requested, scenario.start_s)
     size, rider, wheelchair = _party(rng, spec)
@@ -206,10 +213,10 @@ def _drawn_rider(
         id=f"{scenario.name}-{k}",
         requested_time_s=requested,
         submitted_time_s=submit,
-        passengers=size,
+        passengers=1 if single else size,
         rider_class=rider,
         wheelchair=wheelchair,
-        **ends,  # type: ignore[arg-type]
+        **ends,
     )
     return DemandItem(submit, req, cancel, no_show)
 
@@ -344,20 +351,9 @@ def _from_od(
     _left_out(path, int(np.count_nonzero(~inside)), inside.size, "riders")
     items = []
     for k in np.flatnonzero(inside).tolist():
-        requested = int(od.time_s[k])
-        submit = _submit_time(rng, spec, requested, scenario.start_s)
-        _, rider, wheelchair = _party(rng, spec)  # a count is people: one passenger each
-        cancel, no_show = _behaviour(rng, spec, requested, submit)
-        req = Request(
-            id=f"{scenario.name}-od{k}",
-            requested_time_s=requested,
-            submitted_time_s=submit,
-            origin_stop=int(od.origin[k]),
-            destination_stop=int(od.destination[k]),
-            rider_class=rider,
-            wheelchair=wheelchair,
-        )
-        items.append(DemandItem(submit, req, cancel, no_show))
+        ends = {"origin_stop": int(od.origin[k]), "destination_stop": int(od.destination[k])}
+        # a count is people: one passenger each
+        items.append(_drawn_rider(rng, scenario, f"od{k}", int(od.time_s[k]), ends, single=True))
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
 
@@ -394,7 +390,7 @@ def _from_addresses(scenario: Scenario, rng: np.random.Generator, network: Any) 
     for k in range(n):
         ends = {"origin_lat": float(lat[k]), "origin_lon": float(lon[k])}
         ends |= {"destination_lat": float(lat[n + k]), "destination_lon": float(lon[n + k])}
-        items.append(_drawn_rider(rng, scenario, k, int(times[k]), **ends))
+        items.append(_drawn_rider(rng, scenario, k, int(times[k]), ends))
     items.sort(key=lambda it: (it.submit_s, it.request.id))
     return items
 
