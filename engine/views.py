@@ -99,7 +99,7 @@ class Views:
         veh = d.vehicles[v]
         return {
             "vehicle_id": veh.id,
-            "on_shift": bool(not d.off_shift[v] and veh.shift_start_s <= self.clock_s <= plan.shift_end(v)),
+            "on_shift": bool(not d.off_shift[v] and plan.vehicle_on_shift(v, self.clock_s)),
             "seats": veh.seats,
             "wheelchair_places": veh.wheelchair_places,
             "on_board": int(plan.load(v).sum()),
@@ -118,8 +118,7 @@ class Views:
             if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
                 waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
         plan = d.plan
-        started = np.fromiter((veh.shift_start_s <= self.clock_s for veh in d.vehicles), bool, len(d.vehicles))
-        on_shift = int((plan.on_shift(self.clock_s) & started & ~d.off_shift).sum())
+        on_shift = int((plan.on_shift(self.clock_s) & ~d.off_shift).sum())
         return {
             "clock_s": self.clock_s,
             "service_day": self.day.isoformat() if self.day is not None else "",

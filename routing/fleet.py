@@ -128,6 +128,8 @@ class FleetPlan:
         dims = cap.shape[1]
         self.num_vehicles = k
         self.num_dims = dims
+        #: each vehicle's start of shift (``vehicle_early`` moves on with the vehicle; this does not)
+        self.shift_start = np.asarray(shift_start, np.float64).copy()
         cap_nodes = 2 * k + 2 + 64
         self.arrays = ProblemArrays(
             kind=np.full(cap_nodes, -1, np.int32),
@@ -322,8 +324,12 @@ class FleetPlan:
         return float(self.arrays.tw_late[self.arrays.vehicle_end[v]])
 
     def on_shift(self, time_s: float) -> NDArray[np.bool_]:
-        """Per vehicle, whether its shift has not ended by ``time_s``."""
-        return self.arrays.tw_late[self.arrays.vehicle_end] >= time_s
+        """Per vehicle, whether ``time_s`` lies in its shift (start and end included)."""
+        return (self.shift_start <= time_s) & (self.arrays.tw_late[self.arrays.vehicle_end] >= time_s)
+
+    def vehicle_on_shift(self, v: int, time_s: float) -> bool:
+        """Whether ``time_s`` lies in vehicle ``v``'s shift (:meth:`on_shift` for one vehicle)."""
+        return bool(self.shift_start[v] <= time_s <= self.shift_end(v))
 
     def reachable(self, location: int, demand: Sequence[int], t_req: float, latest: float) -> NDArray[np.int64]:
         """Vehicles with room for ``demand``, on shift at ``t_req``, able to reach stop ``location``
