@@ -130,7 +130,8 @@ class FeederJourneys:
         self._given = journeys
         self.journeys: list[Journey] = []
         self._by_ride: dict[str, Journey] = {}
-        self._dest: dict[str, int] = {}
+        #: a journey's transfer and destination nodes of the lines (indices: names may repeat)
+        self._nodes: dict[str, tuple[int, int]] = {}
 
     # ---------------------------------------------------------------- set-up
     def attach(self, sim: Simulation) -> None:
@@ -236,7 +237,7 @@ class FeederJourneys:
         if s < 0 or not math.isfinite(expected):
             j.status = "bus_no_route"
             return
-        self._dest[jid] = node
+        self._nodes[jid] = (s, node)
         if direction == "to_bus":
             self._submit_drt(j, drt_stop, j.transfer_drt_stop, t, leg=0)
         else:
@@ -271,12 +272,10 @@ class FeederJourneys:
             j.end_s = rec.dropoff_s
             j.status = "completed"
             return
-        lines = self.transit.lines
-        assert lines is not None
-        s = lines.node_names.index(j.transfer_node)
+        s, node = self._nodes[j.journey_id]
         j.transfer_s = round(j.transfer_walk_m / self.transit.spec.walk_speed_mps)
         pax = self.transit.add_passenger(
-            s, self._dest[j.journey_id], rec.dropoff_s, pax_id=f"{j.journey_id}-bus", journey_id=j.journey_id,
+            s, node, rec.dropoff_s, pax_id=f"{j.journey_id}-bus", journey_id=j.journey_id,
             walk_in_m=j.transfer_walk_m, on_done=functools.partial(self._bus_done, j),
         )  # fmt: skip
         j.bus_pax_id = pax.pax_id
