@@ -275,13 +275,11 @@ class SemiFixedRoute:
         stops = self._checkpoint_stops(sim)
         router = sim.router.with_travel_times(slowest_times(sim)) if sim.traffic.active else sim.router
         nodes = [int(sim.stops.node[s]) for s in stops]
-        drives = [int(router.travel_time(a, b)) for a, b in itertools.pairwise([*nodes, nodes[0]])]
-        tt = build_timetable(spec, stops, drives)
+        legs = [router.path(a, b) for a, b in itertools.pairwise([*nodes, nodes[0]])]
+        tt = build_timetable(spec, stops, [int(leg.travel_time_s) for leg in legs])
         self.timetable = tt
         # the stops along the base route's road path
-        on_path: set[int] = set()
-        for a, b in itertools.pairwise([*nodes, nodes[0]]):
-            on_path.update(int(x) for x in router.path(a, b).nodes)
+        on_path = {int(x) for leg in legs for x in leg.nodes}
         self.route_stops = np.union1d(np.flatnonzero(np.isin(sim.stops.node, list(on_path))), stops).astype(np.int64)
         dispatcher = sim.dispatcher
         if router is not sim.router:  # plan with the slowest times of the day, from now on
