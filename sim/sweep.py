@@ -37,7 +37,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -374,15 +374,22 @@ def _run_on_ray(tasks: Sequence[RunTask], *, ship: bool, done: Callable[[RunTask
         if ship and not task.ship_files:
             task = dataclasses.replace(task, ship_files=True)
         pending[remote.remote(task)] = task
+    for task, ref in _as_they_finish(pending):
+        try:
+            result = ray.get(ref)
+        except Exception as exc:  # the worker died (memory, a signal): report it, go on
+            result = RunResult(task.index, error=one_line(exc))
+        done(task, result)
+
+
+def _as_they_finish(pending: dict[Any, Any]) -> Iterator[tuple[Any, Any]]:
+    """``(pending[ref], ref)`` for each Ray object ref of ``pending`` as it finishes (emptied on the way)."""
+    import ray
+
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
-            task = pending.pop(ref)
-            try:
-                result = ray.get(ref)
-            except Exception as exc:  # the worker died (memory, a signal): report it, go on
-                result = RunResult(task.index, error=one_line(exc))
-            done(task, result)
+            yield pending.pop(ref), ref
 
 
 def map_on_ray(
@@ -394,7 +401,7 @@ def map_on_ray(
 ) -> list[Any]:
     """``[fn(*job) for job in jobs]``, in order, each call a Ray task of one CPU on a local Ray
     of ``workers`` CPUs started as a sweep starts it (this checkout's packages, Numba threads
-    shared out; :func:`run_tasks`), or on the Ray already running in this process.
+    shared out; :func:`execute`), or on the Ray already running in this process.
     ``progress(done, total)`` as calls finish."""
     started, temp_dir = _start_ray(workers=workers, ray_address=None)
     import ray
@@ -403,10 +410,8 @@ def map_on_ray(
         remote = ray.remote(num_cpus=1)(fn)
         pending = {remote.remote(*job): k for k, job in enumerate(jobs)}
         results: dict[int, Any] = {}
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                results[pending.pop(ref)] = ray.get(ref)
+        for k, ref in _as_they_finish(pending):
+            results[k] = ray.get(ref)
             if progress:
                 progress(len(results), len(jobs))
         return [results[k] for k in range(len(jobs))]
