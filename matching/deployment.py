@@ -683,14 +683,19 @@ def locate(value: object, field_name: str, *, base: Path | None, data_dir: Path 
     raise ConfigError(field_name, f"file not found (tried {', '.join(str(c) for c in candidates) or value})")
 
 
-def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
-    """Network, router (cached contraction hierarchy) and stops of a deployment."""
-    spec = deployment.network
+def load_roads(spec: NetworkSpec) -> tuple[RoadNetwork, Router]:
+    """The ``[network]`` table's road network (cached; an OSM file with its build options such as
+    ``speeds``) and its router (cached contraction hierarchy)."""
     if spec.kind == "benchmark":
         net = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
     else:
         net = load_network(spec.path, options=spec.build_options())
-    router = Router.from_network(net)
+    return net, Router.from_network(net)
+
+
+def load_world(deployment: Deployment) -> tuple[RoadNetwork, Router, StopSet]:
+    """Network, router (cached contraction hierarchy) and stops of a deployment."""
+    net, router = load_roads(deployment.network)
     return net, router, build_stops(deployment.stops, net)
 
 

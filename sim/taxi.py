@@ -60,11 +60,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching import StopKind
+from matching.deployment import load_roads
 from matching.pooling.dispatcher import SharedTaxiDispatcher
 from matching.pooling.ledger import PoolingLedger
 from matching.pooling.model import BatchReport, PlannedTaxiStop, TaxiRequest, TaxiRideStatus, TaxiSpec
 from matching.pooling.params import PoolingParams
-from routing import HierarchyTimes, RoadNetwork, Router, TravelTimes, load_network, read_manhattan
+from routing import HierarchyTimes, RoadNetwork, Router, TravelTimes
 from routing.config import kernel
 
 from .demand import TaxiDemand, read_start_nodes, taxi_demand_from_reqs, taxi_demand_on_network, taxi_start_nodes
@@ -819,12 +820,7 @@ def simulate_taxis(
 # ---------------------------------------------------------------------------- scenarios
 def taxi_world(scenario: TaxiScenario) -> tuple[RoadNetwork, Router]:
     """The scenario's road network and router (contraction hierarchy from the disk cache)."""
-    spec = scenario.network
-    if spec.kind == "benchmark":
-        network = read_manhattan(spec.path, time_unit_s=spec.time_unit_s, coord_unit_m=spec.coord_unit_m)
-    else:
-        network = load_network(spec.path, options=spec.build_options())  # [network] speeds
-    return network, Router.from_network(network)
+    return load_roads(scenario.network)
 
 
 def scenario_demand(scenario: TaxiScenario, network: RoadNetwork, *, seed: int | None = None) -> TaxiDemand:
