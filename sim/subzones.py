@@ -82,7 +82,7 @@ from matching import (
     stops_in_zone,
 )
 from matching.checks import ID_RULE, check_int, id_problem
-from matching.deployment import ConfigError, Deployment, check_keys, integer, locate, number
+from matching.deployment import MAX_VEHICLES, ConfigError, Deployment, check_keys, integer, locate, number
 from matching.dispatcher import PlannedStop
 from matching.model import VehicleState
 from routing import RoadNetwork, Router, StopSet
@@ -100,8 +100,6 @@ CROSSING_RULES = ("transfer", "across")
 OVERLAP_TOLERANCE = 1e-6
 #: The key of the day's report under ``SimOutput.extras``.
 EXTRAS_KEY = "subzones"
-#: Most vehicles of one sub-zone.
-MAX_VEHICLES = 100_000
 #: Outcomes of a journey: those of a ride, plus "stranded" (a later leg was not served).
 JOURNEY_OUTCOMES = ("completed", "stranded", "rejected", "cancelled", "no_show", "open")
 
