@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from matching.errors import InvalidValueError
 from matching.fares import CURRENCY_DIGITS, DEFAULT_CURRENCY, format_money
 
+from .kpi import integral_at
 from .overrides import format_value
 
 if TYPE_CHECKING:
@@ -249,21 +250,12 @@ def onboard_series(
     """Time-averaged sum of ``onboard`` over the intervals ``[depart_s, arrive_s)`` in bins of
     ``bin_s`` from ``start_s`` to past ``end_s`` and the last arrival: ``(bin starts, means)``.
 
-    ``F(t) = sum_i onboard_i |[depart_i, arrive_i) ∩ (-inf, t)|`` is evaluated at the bin edges
-    from prefix sums over the sorted departures and arrivals, O((n + bins) log n); the mean of a
-    bin is the difference of F at its edges over ``bin_s``.
+    The mean of a bin is the difference at its edges of the running integral
+    (:func:`sim.kpi.integral_at`) over ``bin_s``.
     """
     last = max([end_s, start_s + 1, *([float(arrive_s.max())] if arrive_s.size else [])])
     edges = start_s + bin_s * np.arange(math.ceil((last - start_s) / bin_s) + 1, dtype=np.float64)
-    integral = np.zeros(edges.size, np.float64)
-    for times, sign in ((depart_s, 1.0), (arrive_s, -1.0)):
-        order = np.argsort(times, kind="stable")
-        t, w = times[order], onboard[order]
-        cum_w = np.concatenate([[0.0], np.cumsum(w)])
-        cum_wt = np.concatenate([[0.0], np.cumsum(w * t)])
-        k = np.searchsorted(t, edges, side="left")
-        integral += sign * (edges * cum_w[k] - cum_wt[k])
-    return edges[:-1], np.diff(integral) / bin_s
+    return edges[:-1], np.diff(integral_at(edges, depart_s, arrive_s, onboard)) / bin_s
 
 
 # ---------------------------------------------------------------------------------- tables

@@ -73,7 +73,7 @@ def _in_window(ride: RideRecord) -> bool:
     return ride.promised_pickup_start_s - TOLERANCE_S <= ride.pickup_s <= ride.promised_pickup_end_s + TOLERANCE_S
 
 
-def _integral_at(
+def integral_at(
     edges: NDArray[np.float64], start: NDArray[np.float64], end: NDArray[np.float64], weight: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """``F(t) = sum_i weight_i * |[start_i, end_i) ∩ (-inf, t)|`` at each of ``edges``.
@@ -102,7 +102,7 @@ def _binned_mean(
     if not rows:
         return np.zeros(edges.shape[0] - 1, np.float64)
     arr = np.asarray(rows, dtype=np.float64)
-    integral = _integral_at(edges, arr[:, 0], arr[:, 1], arr[:, 2])
+    integral = integral_at(edges, arr[:, 0], arr[:, 1], arr[:, 2])
     return np.diff(integral) / bin_s
 
 
