@@ -208,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="a scenario file with [semi_fixed]")
-    parser.add_argument("--data-dir", type=Path, default=None, help="the shared data folder (default ../shared/data)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="data folder (default: $MOBILITY_DATA_DIR or ../shared/data)"
+    )
     parser.add_argument("--seeds", default="1", help="comma-separated seeds; each runs the three modes (default 1)")
     parser.add_argument("--quick", action="store_true", help=f"only the first {QUICK_HOURS} hours of the day")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder (default benchmarks/results)")
@@ -218,16 +220,17 @@ def main(argv: list[str] | None = None) -> int:
         seeds = tuple(int(s) for s in args.seeds.split(","))
     except ValueError:
         parser.error(f"--seeds: got {args.seeds!r}, expected whole numbers separated by commas")
-    data_dir = args.data_dir or Path(__file__).resolve().parent.parent / ".." / "shared" / "data"
     from matching import MatchingError
+    from mobility import default_data_dir
 
+    data_dir = args.data_dir or default_data_dir()
     try:
-        run(data_dir=data_dir, scenario_path=args.scenario, seeds=seeds, quick=args.quick, out_dir=args.out,
+        result = run(data_dir=data_dir, scenario_path=args.scenario, seeds=seeds, quick=args.quick, out_dir=args.out,
             plots=not args.no_plots, progress=lambda m: print(m, file=sys.stderr, flush=True))  # fmt: skip
     except MatchingError as exc:
         print(f"benchmarks.modes: error: {exc}", file=sys.stderr)
         return 2
-    print((args.out / "modes.md").read_text(), end="")
+    print(to_markdown(result), end="")
     return 0
 
 
