@@ -463,6 +463,17 @@ def release_times(
     return _draw_times(rng, profile, int(n), start_s, end_s)
 
 
+def day_share(profile: tuple[float, ...], start_s: int, end_s: int) -> float:
+    """The share of a whole day's demand with hourly density ``profile`` that falls in
+    ``[start_s, end_s)`` (partial hours by their share; 0 for a profile of zeros)."""
+    hours = np.arange(start_s // 3600, (end_s + 3599) // 3600)
+    weights = np.array([profile[h % 24] for h in hours], float)
+    lo = np.maximum(hours * 3600, start_s)
+    hi = np.minimum((hours + 1) * 3600, end_s)
+    total = float(np.sum(profile))
+    return float((weights * np.maximum(hi - lo, 0) / 3600.0).sum()) / total if total > 0 else 0.0
+
+
 def busiest_hour(request_time_s: ArrayLike) -> int:
     """Start (s) of the clock hour ``[h * 3600, (h + 1) * 3600)`` with the most requests (earliest on a tie)."""
     times = np.asarray(request_time_s, dtype=np.int64)

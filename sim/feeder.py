@@ -186,16 +186,13 @@ class FeederJourneys:
     def _draw(self, sim: Simulation, zone_stops: np.ndarray, outside: np.ndarray) -> list[tuple[str, int, int, int]]:
         sc = sim.scenario
         rng = np.random.default_rng([sim.seed, 18_002])
-        profile = np.asarray(sc.demand.profile, np.float64)
-        hours = np.arange(sc.start_s // 3600, (sc.end_s + 3599) // 3600)
-        lo = np.maximum(hours * 3600, sc.start_s)
-        hi = np.minimum((hours + 1) * 3600, sc.end_s)
-        w = profile[hours % 24] * np.maximum(hi - lo, 0) / 3600
-        if w.sum() <= 0 or profile.sum() <= 0:
+        from .demand import day_share, release_times  # (sim.demand imports the scenario, which imports this)
+
+        share = day_share(sc.demand.profile, sc.start_s, sc.end_s)
+        if share <= 0:
             return []
-        count = int(rng.poisson(self.spec.trips * w.sum() / profile.sum()))
-        which = rng.choice(hours.size, size=count, p=w / w.sum())
-        times = np.sort((lo[which] + rng.random(count) * (hi[which] - lo[which])).astype(np.int64))
+        count = int(rng.poisson(self.spec.trips * share))
+        times = release_times(count, sc.demand.profile, start_s=sc.start_s, end_s=sc.end_s, rng=rng)
         back = rng.random(count) < self.spec.return_share
         drt = zone_stops[rng.integers(0, zone_stops.size, count)]
         node = outside[rng.integers(0, outside.size, count)]

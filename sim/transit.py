@@ -851,14 +851,12 @@ class TransitLines:
             day_total = float(self.spec.trips) if self.spec.trips is not None else float(demand.sum())
         else:
             day_total = float(self.spec.trips) if self.spec.trips is not None else GTFS_TRIPS
-        profile = np.asarray(sc.demand.profile, np.float64)
-        hours = np.arange(sc.start_s // 3600, (sc.end_s + 3599) // 3600)
-        lo = np.maximum(hours * 3600, sc.start_s)
-        hi = np.minimum((hours + 1) * 3600, sc.end_s)
-        w = profile[hours % 24] * np.maximum(hi - lo, 0) / 3600
-        if w.sum() <= 0 or profile.sum() <= 0 or n < 2 or (demand is not None and demand.sum() <= 0):
+        from .demand import day_share, release_times  # (sim.demand imports the scenario, which imports this)
+
+        share = day_share(sc.demand.profile, sc.start_s, sc.end_s)
+        if share <= 0 or n < 2 or (demand is not None and demand.sum() <= 0):
             return []
-        count = int(rng.poisson(day_total * w.sum() / profile.sum()))
+        count = int(rng.poisson(day_total * share))
         if demand is not None:
             cells = rng.choice(demand.size, size=count, p=demand.ravel() / demand.sum())
             origin, dest = cells // n, cells % n
@@ -866,8 +864,7 @@ class TransitLines:
             origin = rng.integers(0, n, count)
             dest = rng.integers(0, n - 1, count)
             dest = np.where(dest >= origin, dest + 1, dest)
-        which = rng.choice(hours.size, size=count, p=w / w.sum())
-        times = np.sort((lo[which] + rng.random(count) * (hi[which] - lo[which])).astype(np.int64))
+        times = release_times(count, sc.demand.profile, start_s=sc.start_s, end_s=sc.end_s, rng=rng)
         return [(int(o), int(d), int(t)) for o, d, t in zip(origin, dest, times, strict=True)]
 
     # ---------------------------------------------------------------- public API (feeder)
