@@ -186,14 +186,14 @@ def make_certificates(folder: Path) -> Path:
 def client_tls(certificates: Path | None) -> Any:
     """The clients' :class:`sim.remote.ClientTLS` for the certificates of :func:`make_certificates`
     (None: plaintext)."""
-    from sim.remote import ClientTLS
+    from proto.client import ClientTLS
 
     return None if certificates is None else ClientTLS.from_files(certificates / "ca.pem")
 
 
 def channel(target: str, tls: Any) -> Any:
     """A gRPC channel to the engine, TLS with ``tls`` (a :class:`sim.remote.ClientTLS`) or plaintext."""
-    from sim.remote import engine_channel
+    from proto.client import engine_channel
 
     return engine_channel(target, tls)
 

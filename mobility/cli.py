@@ -691,7 +691,8 @@ def _checked_engine(args: argparse.Namespace) -> tuple[Any, str | None, Any] | N
     """A client of the engine at ``--engine`` (:class:`sim.remote.RemoteBackend`) that reached it
     with the token and TLS options, and those; None after one line on stderr when the engine is
     unreachable or refuses the token. Checked before a run: nothing is lost if it is not there."""
-    from sim.remote import ClientTLS, EngineRefused, EngineUnreachable, RemoteBackend, read_token_file
+    from proto.client import ClientTLS, read_token_file
+    from sim.remote import EngineRefused, EngineUnreachable, RemoteBackend
 
     token = read_token_file(Path(args.token_file)) if args.token_file else args.token
     tls = None

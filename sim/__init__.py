@@ -36,7 +36,9 @@ from .simulator import Backend, InProcessBackend, Simulation, simulate
 from .traffic import TrafficModel
 
 if TYPE_CHECKING:
-    from .remote import ClientTLS, EngineMismatch, EngineRefused, EngineUnreachable, RemoteBackend
+    from proto.client import ClientTLS
+
+    from .remote import EngineMismatch, EngineRefused, EngineUnreachable, RemoteBackend
 
 #: Names of :mod:`sim.remote`, imported when first asked for (it loads gRPC and the generated code).
 _REMOTE = ("ClientTLS", "EngineMismatch", "EngineRefused", "EngineUnreachable", "RemoteBackend")

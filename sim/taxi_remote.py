@@ -46,10 +46,11 @@ from matching.pooling.ledger import PoolingLedger
 from matching.pooling.model import BatchReport, PlannedTaxiStop, TaxiRequest, TaxiRideStatus, TaxiSpec
 from matching.pooling.params import PoolingParams
 from proto import convert as pc
+from proto.client import ClientTLS
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from routing import HierarchyTimes, Router
 
-from .remote import ClientTLS, EngineMismatch, RemoteBackend
+from .remote import EngineMismatch, RemoteBackend
 from .taxi import RideOutcome
 
 #: The engine's ride statuses as the shared taxi's.

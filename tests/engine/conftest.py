@@ -378,7 +378,7 @@ def launch_engine(
     if tls is None:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     else:
-        from sim.remote import ClientTLS, engine_channel
+        from proto.client import ClientTLS, engine_channel
 
         mine = (tls.client_cert, tls.client_key) if client_certificates else (None, None)
         channel = engine_channel(f"127.0.0.1:{port}", ClientTLS.from_files(tls.ca, *mine))

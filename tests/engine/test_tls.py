@@ -24,8 +24,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from engine.settings import REDIS_PASSWORD_ENV, Settings
 from engine.store import open_store
 from matching.errors import InvalidValueError
+from proto.client import ClientTLS, engine_channel, read_token_file
 from proto.mobility.v1 import common_pb2, operator_pb2, rider_pb2, rider_pb2_grpc
-from sim.remote import ClientTLS, EngineUnreachable, RemoteBackend, engine_channel, read_token_file
+from sim.remote import EngineUnreachable, RemoteBackend
 from tests.engine.certs import TLSFiles
 from tests.engine.conftest import SCENARIO, TOKENS, Engine, RedisServer, serve_subprocess
 

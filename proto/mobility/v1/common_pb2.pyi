@@ -153,7 +153,7 @@ class Rejection(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[_Union[RejectReason, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Ride(_message.Message):
-    __slots__ = ("ride_id", "status", "vehicle_id", "pickup_stop", "dropoff_stop", "passengers", "pickup_window_start_s", "pickup_window_end_s", "latest_dropoff_s", "planned_pickup_s", "planned_dropoff_s", "picked_up_at_s", "dropped_off_at_s", "fare_krw", "offer_id", "service", "shared", "share", "reject_reason", "detail", "pickup_node", "dropoff_node", "walk_m")
+    __slots__ = ("ride_id", "status", "vehicle_id", "pickup_stop", "dropoff_stop", "passengers", "pickup_window_start_s", "pickup_window_end_s", "latest_dropoff_s", "planned_pickup_s", "planned_dropoff_s", "picked_up_at_s", "dropped_off_at_s", "fare_krw", "offer_id", "service", "shared", "share", "reject_reason", "detail", "pickup_node", "dropoff_node", "walk_m", "pickup_point", "dropoff_point", "requested_s")
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +177,9 @@ class Ride(_message.Message):
     PICKUP_NODE_FIELD_NUMBER: _ClassVar[int]
     DROPOFF_NODE_FIELD_NUMBER: _ClassVar[int]
     WALK_M_FIELD_NUMBER: _ClassVar[int]
+    PICKUP_POINT_FIELD_NUMBER: _ClassVar[int]
+    DROPOFF_POINT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_S_FIELD_NUMBER: _ClassVar[int]
     ride_id: str
     status: RideStatus
     vehicle_id: str
@@ -200,4 +203,7 @@ class Ride(_message.Message):
     pickup_node: int
     dropoff_node: int
     walk_m: int
-    def __init__(self, ride_id: _Optional[str] = ..., status: _Optional[_Union[RideStatus, str]] = ..., vehicle_id: _Optional[str] = ..., pickup_stop: _Optional[int] = ..., dropoff_stop: _Optional[int] = ..., passengers: _Optional[int] = ..., pickup_window_start_s: _Optional[int] = ..., pickup_window_end_s: _Optional[int] = ..., latest_dropoff_s: _Optional[int] = ..., planned_pickup_s: _Optional[int] = ..., planned_dropoff_s: _Optional[int] = ..., picked_up_at_s: _Optional[int] = ..., dropped_off_at_s: _Optional[int] = ..., fare_krw: _Optional[int] = ..., offer_id: _Optional[str] = ..., service: _Optional[str] = ..., shared: bool = ..., share: bool = ..., reject_reason: _Optional[_Union[RejectReason, str]] = ..., detail: _Optional[str] = ..., pickup_node: _Optional[int] = ..., dropoff_node: _Optional[int] = ..., walk_m: _Optional[int] = ...) -> None: ...
+    pickup_point: LatLon
+    dropoff_point: LatLon
+    requested_s: int
+    def __init__(self, ride_id: _Optional[str] = ..., status: _Optional[_Union[RideStatus, str]] = ..., vehicle_id: _Optional[str] = ..., pickup_stop: _Optional[int] = ..., dropoff_stop: _Optional[int] = ..., passengers: _Optional[int] = ..., pickup_window_start_s: _Optional[int] = ..., pickup_window_end_s: _Optional[int] = ..., latest_dropoff_s: _Optional[int] = ..., planned_pickup_s: _Optional[int] = ..., planned_dropoff_s: _Optional[int] = ..., picked_up_at_s: _Optional[int] = ..., dropped_off_at_s: _Optional[int] = ..., fare_krw: _Optional[int] = ..., offer_id: _Optional[str] = ..., service: _Optional[str] = ..., shared: bool = ..., share: bool = ..., reject_reason: _Optional[_Union[RejectReason, str]] = ..., detail: _Optional[str] = ..., pickup_node: _Optional[int] = ..., dropoff_node: _Optional[int] = ..., walk_m: _Optional[int] = ..., pickup_point: _Optional[_Union[LatLon, _Mapping]] = ..., dropoff_point: _Optional[_Union[LatLon, _Mapping]] = ..., requested_s: _Optional[int] = ...) -> None: ...

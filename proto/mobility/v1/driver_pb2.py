@@ -22,39 +22,42 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from proto.mobility.v1 import common_pb2 as mobility_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18mobility/v1/driver.proto\x12\x0bmobility.v1\"^\n\x0cShiftRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x11\n\x04stop\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\r\n\x05now_s\x18\x03 \x01(\x03\x12\x0f\n\x07service\x18\x04 \x01(\tB\x07\n\x05_stop\"\x8f\x02\n\rVehicleStatus\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x10\n\x08on_shift\x18\x02 \x01(\x08\x12\r\n\x05seats\x18\x03 \x01(\x05\x12\x19\n\x11wheelchair_places\x18\x04 \x01(\x05\x12\x10\n\x08on_board\x18\x05 \x01(\x05\x12\x0c\n\x04stop\x18\x06 \x01(\x05\x12\x13\n\x0b\x61vailable_s\x18\x07 \x01(\x03\x12\x15\n\rplanned_stops\x18\x08 \x01(\x05\x12\x13\n\x0bshift_end_s\x18\t \x01(\x03\x12\x0f\n\x07service\x18\n \x01(\t\x12\x0c\n\x04node\x18\x0b \x01(\x05\x12\x1b\n\x0erebalance_node\x18\x0c \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_rebalance_node\"o\n\x0eLocationReport\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x0c\n\x04stop\x18\x02 \x01(\x05\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x11\n\x04node\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07service\x18\x05 \x01(\tB\x07\n\x05_node\"\x1f\n\x0bLocationAck\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\"S\n\x14WatchManifestRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\"9\n\x12GetManifestRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"\xb2\x01\n\x0cManifestStop\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.mobility.v1.StopKind\x12\x0c\n\x04stop\x18\x03 \x01(\x05\x12\x11\n\tplanned_s\x18\x04 \x01(\x03\x12\x11\n\tservice_s\x18\x05 \x01(\x05\x12\x12\n\npassengers\x18\x06 \x01(\x05\x12\x16\n\x0ewindow_start_s\x18\x07 \x01(\x03\x12\x0c\n\x04node\x18\x08 \x01(\x05\"\x9a\x01\n\x08Manifest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nvehicle_id\x18\x02 \x01(\t\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12(\n\x05stops\x18\x04 \x03(\x0b\x32\x19.mobility.v1.ManifestStop\x12\x1b\n\x0erebalance_node\x18\x05 \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_rebalance_node\"\xa5\x01\n\tStopEvent\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.mobility.v1.StopEventKind\x12\x0f\n\x07ride_id\x18\x03 \x01(\t\x12\x0c\n\x04stop\x18\x04 \x01(\x05\x12\x0e\n\x06time_s\x18\x05 \x01(\x03\x12\x0f\n\x07service\x18\x06 \x01(\t\x12\x11\n\x04node\x18\x07 \x01(\x05H\x00\x88\x01\x01\x42\x07\n\x05_node\"%\n\x0cStopEventAck\x12\x15\n\rplanned_stops\x18\x01 \x01(\x05*R\n\x08StopKind\x12\x19\n\x15STOP_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10STOP_KIND_PICKUP\x10\x01\x12\x15\n\x11STOP_KIND_DROPOFF\x10\x02*\xa5\x01\n\rStopEventKind\x12\x1f\n\x1bSTOP_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17STOP_EVENT_KIND_ARRIVED\x10\x01\x12\x1b\n\x17STOP_EVENT_KIND_BOARDED\x10\x02\x12\x1c\n\x18STOP_EVENT_KIND_ALIGHTED\x10\x03\x12\x1b\n\x17STOP_EVENT_KIND_NO_SHOW\x10\x04\x32\xbc\x03\n\rDriverService\x12\x43\n\nStartShift\x12\x19.mobility.v1.ShiftRequest\x1a\x1a.mobility.v1.VehicleStatus\x12\x41\n\x08\x45ndShift\x12\x19.mobility.v1.ShiftRequest\x1a\x1a.mobility.v1.VehicleStatus\x12I\n\x0eReportLocation\x12\x1b.mobility.v1.LocationReport\x1a\x18.mobility.v1.LocationAck(\x01\x12K\n\rWatchManifest\x12!.mobility.v1.WatchManifestRequest\x1a\x15.mobility.v1.Manifest0\x01\x12\x45\n\x0bGetManifest\x12\x1f.mobility.v1.GetManifestRequest\x1a\x15.mobility.v1.Manifest\x12\x44\n\x0fReportStopEvent\x12\x16.mobility.v1.StopEvent\x1a\x19.mobility.v1.StopEventAckb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18mobility/v1/driver.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/common.proto\"^\n\x0cShiftRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x11\n\x04stop\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\r\n\x05now_s\x18\x03 \x01(\x03\x12\x0f\n\x07service\x18\x04 \x01(\tB\x07\n\x05_stop\"\xca\x03\n\rVehicleStatus\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x10\n\x08on_shift\x18\x02 \x01(\x08\x12\r\n\x05seats\x18\x03 \x01(\x05\x12\x19\n\x11wheelchair_places\x18\x04 \x01(\x05\x12\x10\n\x08on_board\x18\x05 \x01(\x05\x12\x0c\n\x04stop\x18\x06 \x01(\x05\x12\x13\n\x0b\x61vailable_s\x18\x07 \x01(\x03\x12\x15\n\rplanned_stops\x18\x08 \x01(\x05\x12\x13\n\x0bshift_end_s\x18\t \x01(\x03\x12\x0f\n\x07service\x18\n \x01(\t\x12\x0c\n\x04node\x18\x0b \x01(\x05\x12\x1b\n\x0erebalance_node\x18\x0c \x01(\x05H\x00\x88\x01\x01\x12(\n\x05state\x18\r \x01(\x0e\x32\x19.mobility.v1.VehicleState\x12%\n\x08position\x18\x0e \x01(\x0b\x32\x13.mobility.v1.LatLon\x12\x11\n\tnext_stop\x18\x0f \x01(\x05\x12\x11\n\tnext_node\x18\x10 \x01(\x05\x12*\n\rnext_position\x18\x11 \x01(\x0b\x32\x13.mobility.v1.LatLon\x12\x16\n\x0enext_arrival_s\x18\x12 \x01(\x03\x42\x11\n\x0f_rebalance_node\"o\n\x0eLocationReport\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x0c\n\x04stop\x18\x02 \x01(\x05\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x11\n\x04node\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x0f\n\x07service\x18\x05 \x01(\tB\x07\n\x05_node\"\x1f\n\x0bLocationAck\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\"S\n\x14WatchManifestRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\"9\n\x12GetManifestRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"\xc8\x01\n\x0cManifestStop\x12\x0f\n\x07ride_id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.mobility.v1.StopKind\x12\x0c\n\x04stop\x18\x03 \x01(\x05\x12\x11\n\tplanned_s\x18\x04 \x01(\x03\x12\x11\n\tservice_s\x18\x05 \x01(\x05\x12\x12\n\npassengers\x18\x06 \x01(\x05\x12\x16\n\x0ewindow_start_s\x18\x07 \x01(\x03\x12\x0c\n\x04node\x18\x08 \x01(\x05\x12\x14\n\x0cwindow_end_s\x18\t \x01(\x03\"\x9a\x01\n\x08Manifest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nvehicle_id\x18\x02 \x01(\t\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12(\n\x05stops\x18\x04 \x03(\x0b\x32\x19.mobility.v1.ManifestStop\x12\x1b\n\x0erebalance_node\x18\x05 \x01(\x05H\x00\x88\x01\x01\x42\x11\n\x0f_rebalance_node\"\xa5\x01\n\tStopEvent\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.mobility.v1.StopEventKind\x12\x0f\n\x07ride_id\x18\x03 \x01(\t\x12\x0c\n\x04stop\x18\x04 \x01(\x05\x12\x0e\n\x06time_s\x18\x05 \x01(\x03\x12\x0f\n\x07service\x18\x06 \x01(\t\x12\x11\n\x04node\x18\x07 \x01(\x05H\x00\x88\x01\x01\x42\x07\n\x05_node\"%\n\x0cStopEventAck\x12\x15\n\rplanned_stops\x18\x01 \x01(\x05*\xba\x01\n\x0cVehicleState\x12\x1d\n\x19VEHICLE_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12VEHICLE_STATE_IDLE\x10\x01\x12\x1b\n\x17VEHICLE_STATE_TO_PICKUP\x10\x02\x12\x1d\n\x19VEHICLE_STATE_WITH_RIDERS\x10\x03\x12\x1a\n\x16VEHICLE_STATE_DWELLING\x10\x04\x12\x1b\n\x17VEHICLE_STATE_OFF_SHIFT\x10\x05*R\n\x08StopKind\x12\x19\n\x15STOP_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10STOP_KIND_PICKUP\x10\x01\x12\x15\n\x11STOP_KIND_DROPOFF\x10\x02*\xa5\x01\n\rStopEventKind\x12\x1f\n\x1bSTOP_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17STOP_EVENT_KIND_ARRIVED\x10\x01\x12\x1b\n\x17STOP_EVENT_KIND_BOARDED\x10\x02\x12\x1c\n\x18STOP_EVENT_KIND_ALIGHTED\x10\x03\x12\x1b\n\x17STOP_EVENT_KIND_NO_SHOW\x10\x04\x32\xbc\x03\n\rDriverService\x12\x43\n\nStartShift\x12\x19.mobility.v1.ShiftRequest\x1a\x1a.mobility.v1.VehicleStatus\x12\x41\n\x08\x45ndShift\x12\x19.mobility.v1.ShiftRequest\x1a\x1a.mobility.v1.VehicleStatus\x12I\n\x0eReportLocation\x12\x1b.mobility.v1.LocationReport\x1a\x18.mobility.v1.LocationAck(\x01\x12K\n\rWatchManifest\x12!.mobility.v1.WatchManifestRequest\x1a\x15.mobility.v1.Manifest0\x01\x12\x45\n\x0bGetManifest\x12\x1f.mobility.v1.GetManifestRequest\x1a\x15.mobility.v1.Manifest\x12\x44\n\x0fReportStopEvent\x12\x16.mobility.v1.StopEvent\x1a\x19.mobility.v1.StopEventAckb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.mobility.v1.driver_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STOPKIND']._serialized_start=1246
-  _globals['_STOPKIND']._serialized_end=1328
-  _globals['_STOPEVENTKIND']._serialized_start=1331
-  _globals['_STOPEVENTKIND']._serialized_end=1496
-  _globals['_SHIFTREQUEST']._serialized_start=41
-  _globals['_SHIFTREQUEST']._serialized_end=135
-  _globals['_VEHICLESTATUS']._serialized_start=138
-  _globals['_VEHICLESTATUS']._serialized_end=409
-  _globals['_LOCATIONREPORT']._serialized_start=411
-  _globals['_LOCATIONREPORT']._serialized_end=522
-  _globals['_LOCATIONACK']._serialized_start=524
-  _globals['_LOCATIONACK']._serialized_end=555
-  _globals['_WATCHMANIFESTREQUEST']._serialized_start=557
-  _globals['_WATCHMANIFESTREQUEST']._serialized_end=640
-  _globals['_GETMANIFESTREQUEST']._serialized_start=642
-  _globals['_GETMANIFESTREQUEST']._serialized_end=699
-  _globals['_MANIFESTSTOP']._serialized_start=702
-  _globals['_MANIFESTSTOP']._serialized_end=880
-  _globals['_MANIFEST']._serialized_start=883
-  _globals['_MANIFEST']._serialized_end=1037
-  _globals['_STOPEVENT']._serialized_start=1040
-  _globals['_STOPEVENT']._serialized_end=1205
-  _globals['_STOPEVENTACK']._serialized_start=1207
-  _globals['_STOPEVENTACK']._serialized_end=1244
-  _globals['_DRIVERSERVICE']._serialized_start=1499
-  _globals['_DRIVERSERVICE']._serialized_end=1943
+  _globals['_VEHICLESTATE']._serialized_start=1482
+  _globals['_VEHICLESTATE']._serialized_end=1668
+  _globals['_STOPKIND']._serialized_start=1670
+  _globals['_STOPKIND']._serialized_end=1752
+  _globals['_STOPEVENTKIND']._serialized_start=1755
+  _globals['_STOPEVENTKIND']._serialized_end=1920
+  _globals['_SHIFTREQUEST']._serialized_start=67
+  _globals['_SHIFTREQUEST']._serialized_end=161
+  _globals['_VEHICLESTATUS']._serialized_start=164
+  _globals['_VEHICLESTATUS']._serialized_end=622
+  _globals['_LOCATIONREPORT']._serialized_start=624
+  _globals['_LOCATIONREPORT']._serialized_end=735
+  _globals['_LOCATIONACK']._serialized_start=737
+  _globals['_LOCATIONACK']._serialized_end=768
+  _globals['_WATCHMANIFESTREQUEST']._serialized_start=770
+  _globals['_WATCHMANIFESTREQUEST']._serialized_end=853
+  _globals['_GETMANIFESTREQUEST']._serialized_start=855
+  _globals['_GETMANIFESTREQUEST']._serialized_end=912
+  _globals['_MANIFESTSTOP']._serialized_start=915
+  _globals['_MANIFESTSTOP']._serialized_end=1115
+  _globals['_MANIFEST']._serialized_start=1118
+  _globals['_MANIFEST']._serialized_end=1272
+  _globals['_STOPEVENT']._serialized_start=1275
+  _globals['_STOPEVENT']._serialized_end=1440
+  _globals['_STOPEVENTACK']._serialized_start=1442
+  _globals['_STOPEVENTACK']._serialized_end=1479
+  _globals['_DRIVERSERVICE']._serialized_start=1923
+  _globals['_DRIVERSERVICE']._serialized_end=2367
 # @@protoc_insertion_point(module_scope)

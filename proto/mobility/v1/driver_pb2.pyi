@@ -1,3 +1,4 @@
+from proto.mobility.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -6,6 +7,15 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class VehicleState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VEHICLE_STATE_UNSPECIFIED: _ClassVar[VehicleState]
+    VEHICLE_STATE_IDLE: _ClassVar[VehicleState]
+    VEHICLE_STATE_TO_PICKUP: _ClassVar[VehicleState]
+    VEHICLE_STATE_WITH_RIDERS: _ClassVar[VehicleState]
+    VEHICLE_STATE_DWELLING: _ClassVar[VehicleState]
+    VEHICLE_STATE_OFF_SHIFT: _ClassVar[VehicleState]
 
 class StopKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -20,6 +30,12 @@ class StopEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STOP_EVENT_KIND_BOARDED: _ClassVar[StopEventKind]
     STOP_EVENT_KIND_ALIGHTED: _ClassVar[StopEventKind]
     STOP_EVENT_KIND_NO_SHOW: _ClassVar[StopEventKind]
+VEHICLE_STATE_UNSPECIFIED: VehicleState
+VEHICLE_STATE_IDLE: VehicleState
+VEHICLE_STATE_TO_PICKUP: VehicleState
+VEHICLE_STATE_WITH_RIDERS: VehicleState
+VEHICLE_STATE_DWELLING: VehicleState
+VEHICLE_STATE_OFF_SHIFT: VehicleState
 STOP_KIND_UNSPECIFIED: StopKind
 STOP_KIND_PICKUP: StopKind
 STOP_KIND_DROPOFF: StopKind
@@ -42,7 +58,7 @@ class ShiftRequest(_message.Message):
     def __init__(self, vehicle_id: _Optional[str] = ..., stop: _Optional[int] = ..., now_s: _Optional[int] = ..., service: _Optional[str] = ...) -> None: ...
 
 class VehicleStatus(_message.Message):
-    __slots__ = ("vehicle_id", "on_shift", "seats", "wheelchair_places", "on_board", "stop", "available_s", "planned_stops", "shift_end_s", "service", "node", "rebalance_node")
+    __slots__ = ("vehicle_id", "on_shift", "seats", "wheelchair_places", "on_board", "stop", "available_s", "planned_stops", "shift_end_s", "service", "node", "rebalance_node", "state", "position", "next_stop", "next_node", "next_position", "next_arrival_s")
     VEHICLE_ID_FIELD_NUMBER: _ClassVar[int]
     ON_SHIFT_FIELD_NUMBER: _ClassVar[int]
     SEATS_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +71,12 @@ class VehicleStatus(_message.Message):
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
     REBALANCE_NODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_STOP_FIELD_NUMBER: _ClassVar[int]
+    NEXT_NODE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_POSITION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ARRIVAL_S_FIELD_NUMBER: _ClassVar[int]
     vehicle_id: str
     on_shift: bool
     seats: int
@@ -67,7 +89,13 @@ class VehicleStatus(_message.Message):
     service: str
     node: int
     rebalance_node: int
-    def __init__(self, vehicle_id: _Optional[str] = ..., on_shift: bool = ..., seats: _Optional[int] = ..., wheelchair_places: _Optional[int] = ..., on_board: _Optional[int] = ..., stop: _Optional[int] = ..., available_s: _Optional[int] = ..., planned_stops: _Optional[int] = ..., shift_end_s: _Optional[int] = ..., service: _Optional[str] = ..., node: _Optional[int] = ..., rebalance_node: _Optional[int] = ...) -> None: ...
+    state: VehicleState
+    position: _common_pb2.LatLon
+    next_stop: int
+    next_node: int
+    next_position: _common_pb2.LatLon
+    next_arrival_s: int
+    def __init__(self, vehicle_id: _Optional[str] = ..., on_shift: bool = ..., seats: _Optional[int] = ..., wheelchair_places: _Optional[int] = ..., on_board: _Optional[int] = ..., stop: _Optional[int] = ..., available_s: _Optional[int] = ..., planned_stops: _Optional[int] = ..., shift_end_s: _Optional[int] = ..., service: _Optional[str] = ..., node: _Optional[int] = ..., rebalance_node: _Optional[int] = ..., state: _Optional[_Union[VehicleState, str]] = ..., position: _Optional[_Union[_common_pb2.LatLon, _Mapping]] = ..., next_stop: _Optional[int] = ..., next_node: _Optional[int] = ..., next_position: _Optional[_Union[_common_pb2.LatLon, _Mapping]] = ..., next_arrival_s: _Optional[int] = ...) -> None: ...
 
 class LocationReport(_message.Message):
     __slots__ = ("vehicle_id", "stop", "time_s", "node", "service")
@@ -108,7 +136,7 @@ class GetManifestRequest(_message.Message):
     def __init__(self, vehicle_id: _Optional[str] = ..., service: _Optional[str] = ...) -> None: ...
 
 class ManifestStop(_message.Message):
-    __slots__ = ("ride_id", "kind", "stop", "planned_s", "service_s", "passengers", "window_start_s", "node")
+    __slots__ = ("ride_id", "kind", "stop", "planned_s", "service_s", "passengers", "window_start_s", "node", "window_end_s")
     RIDE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +145,7 @@ class ManifestStop(_message.Message):
     PASSENGERS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_START_S_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_S_FIELD_NUMBER: _ClassVar[int]
     ride_id: str
     kind: StopKind
     stop: int
@@ -125,7 +154,8 @@ class ManifestStop(_message.Message):
     passengers: int
     window_start_s: int
     node: int
-    def __init__(self, ride_id: _Optional[str] = ..., kind: _Optional[_Union[StopKind, str]] = ..., stop: _Optional[int] = ..., planned_s: _Optional[int] = ..., service_s: _Optional[int] = ..., passengers: _Optional[int] = ..., window_start_s: _Optional[int] = ..., node: _Optional[int] = ...) -> None: ...
+    window_end_s: int
+    def __init__(self, ride_id: _Optional[str] = ..., kind: _Optional[_Union[StopKind, str]] = ..., stop: _Optional[int] = ..., planned_s: _Optional[int] = ..., service_s: _Optional[int] = ..., passengers: _Optional[int] = ..., window_start_s: _Optional[int] = ..., node: _Optional[int] = ..., window_end_s: _Optional[int] = ...) -> None: ...
 
 class Manifest(_message.Message):
     __slots__ = ("event_id", "vehicle_id", "time_s", "stops", "rebalance_node")

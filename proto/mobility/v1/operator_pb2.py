@@ -22,38 +22,57 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from proto.mobility.v1 import common_pb2 as mobility_dot_v1_dot_common__pb2
 from proto.mobility.v1 import driver_pb2 as mobility_dot_v1_dot_driver__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amobility/v1/operator.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/driver.proto\"B\n\x17WatchAssignmentsRequest\x12\x16\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"\xa4\x01\n\x0f\x41ssignmentEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.mobility.v1.AssignmentKind\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x0f\n\x07ride_id\x18\x04 \x01(\t\x12\x12\n\nvehicle_id\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x0f\n\x07service\x18\x07 \x01(\t\"&\n\x13ListVehiclesRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"D\n\x14ListVehiclesResponse\x12,\n\x08vehicles\x18\x01 \x03(\x0b\x32\x1a.mobility.v1.VehicleStatus\"%\n\x12\x46leetStatusRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\x94\x04\n\x13\x46leetStatusResponse\x12\x0f\n\x07\x63lock_s\x18\x01 \x01(\x03\x12\x10\n\x08vehicles\x18\x02 \x01(\x05\x12\x19\n\x11vehicles_on_shift\x18\x03 \x01(\x05\x12\x16\n\x0erides_assigned\x18\x04 \x01(\x05\x12\x16\n\x0erides_on_board\x18\x05 \x01(\x05\x12\x17\n\x0frides_completed\x18\x06 \x01(\x05\x12\x17\n\x0frides_cancelled\x18\x07 \x01(\x05\x12\x15\n\rrides_no_show\x18\x08 \x01(\x05\x12\x19\n\x11requests_rejected\x18\t \x01(\x05\x12\x17\n\x0friders_on_board\x18\n \x01(\x05\x12\x13\n\x0bmean_wait_s\x18\x0b \x01(\x01\x12\x1e\n\x16planned_vehicle_time_s\x18\x0c \x01(\x01\x12\x15\n\rrides_expired\x18\r \x01(\x05\x12\x13\n\x0bservice_day\x18\x0e \x01(\t\x12\x0f\n\x07service\x18\x0f \x01(\t\x12\x16\n\x0erides_matching\x18\x10 \x01(\x05\x12\x14\n\x0cpooled_share\x18\x11 \x01(\x01\x12\x16\n\x0erides_rejected\x18\x12 \x01(\x05\x12\x15\n\rrides_matched\x18\x13 \x01(\x05\x12\x14\n\x0clast_batch_s\x18\x14 \x01(\x03\x12\x1c\n\x14last_batch_compute_s\x18\x15 \x01(\x01\x12\x0f\n\x07\x62\x61tches\x18\x16 \x01(\x05\"6\n\x11ReoptimiseRequest\x12\x12\n\niterations\x18\x01 \x01(\x05\x12\r\n\x05now_s\x18\x02 \x01(\x03\"c\n\x12ReoptimiseResponse\x12\x0f\n\x07\x61\x64opted\x18\x01 \x01(\x08\x12\x13\n\x0b\x63ost_before\x18\x02 \x01(\x01\x12\x12\n\ncost_after\x18\x03 \x01(\x01\x12\x13\n\x0bmoved_rides\x18\x04 \x03(\t\"A\n\x14UpdateTrafficRequest\x12\x1a\n\x12\x65\x64ge_travel_time_s\x18\x01 \x03(\x01\x12\r\n\x05now_s\x18\x02 \x01(\x03\"(\n\x15UpdateTrafficResponse\x12\x0f\n\x07seconds\x18\x01 \x01(\x01*\xfc\x03\n\x0e\x41ssignmentKind\x12\x1f\n\x1b\x41SSIGNMENT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41SSIGNMENT_KIND_OFFER\x10\x01\x12\x1d\n\x19\x41SSIGNMENT_KIND_REJECTION\x10\x02\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOOKING\x10\x03\x12\x1e\n\x1a\x41SSIGNMENT_KIND_ASSIGNMENT\x10\x04\x12 \n\x1c\x41SSIGNMENT_KIND_REASSIGNMENT\x10\x05\x12 \n\x1c\x41SSIGNMENT_KIND_CANCELLATION\x10\x06\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOARDED\x10\x07\x12\x1d\n\x19\x41SSIGNMENT_KIND_COMPLETED\x10\x08\x12\x1b\n\x17\x41SSIGNMENT_KIND_NO_SHOW\x10\t\x12\x18\n\x14\x41SSIGNMENT_KIND_LATE\x10\n\x12\x1b\n\x17\x41SSIGNMENT_KIND_EXPIRED\x10\x0b\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SHIFT_ENDED\x10\x0c\x12!\n\x1d\x41SSIGNMENT_KIND_SHIFT_STARTED\x10\r\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SERVICE_DAY\x10\x0e\x12\x19\n\x15\x41SSIGNMENT_KIND_BATCH\x10\x0f\x32\xb9\x03\n\x0fOperatorService\x12X\n\x10WatchAssignments\x12$.mobility.v1.WatchAssignmentsRequest\x1a\x1c.mobility.v1.AssignmentEvent0\x01\x12S\n\x0cListVehicles\x12 .mobility.v1.ListVehiclesRequest\x1a!.mobility.v1.ListVehiclesResponse\x12P\n\x0b\x46leetStatus\x12\x1f.mobility.v1.FleetStatusRequest\x1a .mobility.v1.FleetStatusResponse\x12M\n\nReoptimise\x12\x1e.mobility.v1.ReoptimiseRequest\x1a\x1f.mobility.v1.ReoptimiseResponse\x12V\n\rUpdateTraffic\x12!.mobility.v1.UpdateTrafficRequest\x1a\".mobility.v1.UpdateTrafficResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amobility/v1/operator.proto\x12\x0bmobility.v1\x1a\x18mobility/v1/common.proto\x1a\x18mobility/v1/driver.proto\"B\n\x17WatchAssignmentsRequest\x12\x16\n\x0e\x61\x66ter_event_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"\xa4\x01\n\x0f\x41ssignmentEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.mobility.v1.AssignmentKind\x12\x0e\n\x06time_s\x18\x03 \x01(\x03\x12\x0f\n\x07ride_id\x18\x04 \x01(\t\x12\x12\n\nvehicle_id\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x0f\n\x07service\x18\x07 \x01(\t\"&\n\x13ListVehiclesRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"D\n\x14ListVehiclesResponse\x12,\n\x08vehicles\x18\x01 \x03(\x0b\x32\x1a.mobility.v1.VehicleStatus\"%\n\x12\x46leetStatusRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xf3\x05\n\x13\x46leetStatusResponse\x12\x0f\n\x07\x63lock_s\x18\x01 \x01(\x03\x12\x10\n\x08vehicles\x18\x02 \x01(\x05\x12\x19\n\x11vehicles_on_shift\x18\x03 \x01(\x05\x12\x16\n\x0erides_assigned\x18\x04 \x01(\x05\x12\x16\n\x0erides_on_board\x18\x05 \x01(\x05\x12\x17\n\x0frides_completed\x18\x06 \x01(\x05\x12\x17\n\x0frides_cancelled\x18\x07 \x01(\x05\x12\x15\n\rrides_no_show\x18\x08 \x01(\x05\x12\x19\n\x11requests_rejected\x18\t \x01(\x05\x12\x17\n\x0friders_on_board\x18\n \x01(\x05\x12\x13\n\x0bmean_wait_s\x18\x0b \x01(\x01\x12\x1e\n\x16planned_vehicle_time_s\x18\x0c \x01(\x01\x12\x15\n\rrides_expired\x18\r \x01(\x05\x12\x13\n\x0bservice_day\x18\x0e \x01(\t\x12\x0f\n\x07service\x18\x0f \x01(\t\x12\x16\n\x0erides_matching\x18\x10 \x01(\x05\x12\x14\n\x0cpooled_share\x18\x11 \x01(\x01\x12\x16\n\x0erides_rejected\x18\x12 \x01(\x05\x12\x15\n\rrides_matched\x18\x13 \x01(\x05\x12\x14\n\x0clast_batch_s\x18\x14 \x01(\x03\x12\x1c\n\x14last_batch_compute_s\x18\x15 \x01(\x01\x12\x0f\n\x07\x62\x61tches\x18\x16 \x01(\x05\x12\x12\n\nwait_p50_s\x18\x17 \x01(\x01\x12\x12\n\nwait_p90_s\x18\x18 \x01(\x01\x12R\n\x12rejected_by_reason\x18\x19 \x03(\x0b\x32\x36.mobility.v1.FleetStatusResponse.RejectedByReasonEntry\x12\x15\n\rvehicles_busy\x18\x1a \x01(\x05\x12\x11\n\toccupancy\x18\x1b \x01(\x01\x1a\x37\n\x15RejectedByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"6\n\x11ReoptimiseRequest\x12\x12\n\niterations\x18\x01 \x01(\x05\x12\r\n\x05now_s\x18\x02 \x01(\x03\"c\n\x12ReoptimiseResponse\x12\x0f\n\x07\x61\x64opted\x18\x01 \x01(\x08\x12\x13\n\x0b\x63ost_before\x18\x02 \x01(\x01\x12\x12\n\ncost_after\x18\x03 \x01(\x01\x12\x13\n\x0bmoved_rides\x18\x04 \x03(\t\"A\n\x14UpdateTrafficRequest\x12\x1a\n\x12\x65\x64ge_travel_time_s\x18\x01 \x03(\x01\x12\r\n\x05now_s\x18\x02 \x01(\x03\"(\n\x15UpdateTrafficResponse\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\"\'\n\x14GetServiceMapRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"K\n\x07MapStop\x12\x0c\n\x04stop\x18\x01 \x01(\x05\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03lat\x18\x04 \x01(\x01\x12\x0b\n\x03lon\x18\x05 \x01(\x01\"\xa3\x02\n\nServiceMap\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12#\n\x05stops\x18\x03 \x03(\x0b\x32\x14.mobility.v1.MapStop\x12!\n\x04zone\x18\x04 \x03(\x0b\x32\x13.mobility.v1.LatLon\x12\x16\n\x0estreet_offsets\x18\x05 \x03(\x05\x12\x12\n\nstreet_lat\x18\x06 \x03(\x01\x12\x12\n\nstreet_lon\x18\x07 \x03(\x01\x12\r\n\x05nodes\x18\x08 \x01(\x05\x12\r\n\x05\x65\x64ges\x18\t \x01(\x05\x12\'\n\nsouth_west\x18\n \x01(\x0b\x32\x13.mobility.v1.LatLon\x12\'\n\nnorth_east\x18\x0b \x01(\x0b\x32\x13.mobility.v1.LatLon\"E\n\x10ListRidesRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x11\n\topen_only\x18\x02 \x01(\x08\x12\r\n\x05limit\x18\x03 \x01(\x05\"5\n\x11ListRidesResponse\x12 \n\x05rides\x18\x01 \x03(\x0b\x32\x11.mobility.v1.Ride\"=\n\x16GetVehicleRouteRequest\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\"\xc1\x01\n\x0cVehicleRoute\x12\x12\n\nvehicle_id\x18\x01 \x01(\t\x12\x0e\n\x06time_s\x18\x02 \x01(\x03\x12\'\n\x08manifest\x18\x03 \x01(\x0b\x32\x15.mobility.v1.Manifest\x12(\n\x0bstop_points\x18\x04 \x03(\x0b\x32\x13.mobility.v1.LatLon\x12!\n\x04path\x18\x05 \x03(\x0b\x32\x13.mobility.v1.LatLon\x12\x17\n\x0fstop_path_index\x18\x06 \x03(\x05*\xfc\x03\n\x0e\x41ssignmentKind\x12\x1f\n\x1b\x41SSIGNMENT_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41SSIGNMENT_KIND_OFFER\x10\x01\x12\x1d\n\x19\x41SSIGNMENT_KIND_REJECTION\x10\x02\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOOKING\x10\x03\x12\x1e\n\x1a\x41SSIGNMENT_KIND_ASSIGNMENT\x10\x04\x12 \n\x1c\x41SSIGNMENT_KIND_REASSIGNMENT\x10\x05\x12 \n\x1c\x41SSIGNMENT_KIND_CANCELLATION\x10\x06\x12\x1b\n\x17\x41SSIGNMENT_KIND_BOARDED\x10\x07\x12\x1d\n\x19\x41SSIGNMENT_KIND_COMPLETED\x10\x08\x12\x1b\n\x17\x41SSIGNMENT_KIND_NO_SHOW\x10\t\x12\x18\n\x14\x41SSIGNMENT_KIND_LATE\x10\n\x12\x1b\n\x17\x41SSIGNMENT_KIND_EXPIRED\x10\x0b\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SHIFT_ENDED\x10\x0c\x12!\n\x1d\x41SSIGNMENT_KIND_SHIFT_STARTED\x10\r\x12\x1f\n\x1b\x41SSIGNMENT_KIND_SERVICE_DAY\x10\x0e\x12\x19\n\x15\x41SSIGNMENT_KIND_BATCH\x10\x0f\x32\xa5\x05\n\x0fOperatorService\x12X\n\x10WatchAssignments\x12$.mobility.v1.WatchAssignmentsRequest\x1a\x1c.mobility.v1.AssignmentEvent0\x01\x12S\n\x0cListVehicles\x12 .mobility.v1.ListVehiclesRequest\x1a!.mobility.v1.ListVehiclesResponse\x12P\n\x0b\x46leetStatus\x12\x1f.mobility.v1.FleetStatusRequest\x1a .mobility.v1.FleetStatusResponse\x12M\n\nReoptimise\x12\x1e.mobility.v1.ReoptimiseRequest\x1a\x1f.mobility.v1.ReoptimiseResponse\x12V\n\rUpdateTraffic\x12!.mobility.v1.UpdateTrafficRequest\x1a\".mobility.v1.UpdateTrafficResponse\x12K\n\rGetServiceMap\x12!.mobility.v1.GetServiceMapRequest\x1a\x17.mobility.v1.ServiceMap\x12J\n\tListRides\x12\x1d.mobility.v1.ListRidesRequest\x1a\x1e.mobility.v1.ListRidesResponse\x12Q\n\x0fGetVehicleRoute\x12#.mobility.v1.GetVehicleRouteRequest\x1a\x19.mobility.v1.VehicleRouteb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'proto.mobility.v1.operator_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSIGNMENTKIND']._serialized_start=1255
-  _globals['_ASSIGNMENTKIND']._serialized_end=1763
-  _globals['_WATCHASSIGNMENTSREQUEST']._serialized_start=69
-  _globals['_WATCHASSIGNMENTSREQUEST']._serialized_end=135
-  _globals['_ASSIGNMENTEVENT']._serialized_start=138
-  _globals['_ASSIGNMENTEVENT']._serialized_end=302
-  _globals['_LISTVEHICLESREQUEST']._serialized_start=304
-  _globals['_LISTVEHICLESREQUEST']._serialized_end=342
-  _globals['_LISTVEHICLESRESPONSE']._serialized_start=344
-  _globals['_LISTVEHICLESRESPONSE']._serialized_end=412
-  _globals['_FLEETSTATUSREQUEST']._serialized_start=414
-  _globals['_FLEETSTATUSREQUEST']._serialized_end=451
-  _globals['_FLEETSTATUSRESPONSE']._serialized_start=454
-  _globals['_FLEETSTATUSRESPONSE']._serialized_end=986
-  _globals['_REOPTIMISEREQUEST']._serialized_start=988
-  _globals['_REOPTIMISEREQUEST']._serialized_end=1042
-  _globals['_REOPTIMISERESPONSE']._serialized_start=1044
-  _globals['_REOPTIMISERESPONSE']._serialized_end=1143
-  _globals['_UPDATETRAFFICREQUEST']._serialized_start=1145
-  _globals['_UPDATETRAFFICREQUEST']._serialized_end=1210
-  _globals['_UPDATETRAFFICRESPONSE']._serialized_start=1212
-  _globals['_UPDATETRAFFICRESPONSE']._serialized_end=1252
-  _globals['_OPERATORSERVICE']._serialized_start=1766
-  _globals['_OPERATORSERVICE']._serialized_end=2207
+  _globals['_FLEETSTATUSRESPONSE_REJECTEDBYREASONENTRY']._loaded_options = None
+  _globals['_FLEETSTATUSRESPONSE_REJECTEDBYREASONENTRY']._serialized_options = b'8\001'
+  _globals['_ASSIGNMENTKIND']._serialized_start=2301
+  _globals['_ASSIGNMENTKIND']._serialized_end=2809
+  _globals['_WATCHASSIGNMENTSREQUEST']._serialized_start=95
+  _globals['_WATCHASSIGNMENTSREQUEST']._serialized_end=161
+  _globals['_ASSIGNMENTEVENT']._serialized_start=164
+  _globals['_ASSIGNMENTEVENT']._serialized_end=328
+  _globals['_LISTVEHICLESREQUEST']._serialized_start=330
+  _globals['_LISTVEHICLESREQUEST']._serialized_end=368
+  _globals['_LISTVEHICLESRESPONSE']._serialized_start=370
+  _globals['_LISTVEHICLESRESPONSE']._serialized_end=438
+  _globals['_FLEETSTATUSREQUEST']._serialized_start=440
+  _globals['_FLEETSTATUSREQUEST']._serialized_end=477
+  _globals['_FLEETSTATUSRESPONSE']._serialized_start=480
+  _globals['_FLEETSTATUSRESPONSE']._serialized_end=1235
+  _globals['_FLEETSTATUSRESPONSE_REJECTEDBYREASONENTRY']._serialized_start=1180
+  _globals['_FLEETSTATUSRESPONSE_REJECTEDBYREASONENTRY']._serialized_end=1235
+  _globals['_REOPTIMISEREQUEST']._serialized_start=1237
+  _globals['_REOPTIMISEREQUEST']._serialized_end=1291
+  _globals['_REOPTIMISERESPONSE']._serialized_start=1293
+  _globals['_REOPTIMISERESPONSE']._serialized_end=1392
+  _globals['_UPDATETRAFFICREQUEST']._serialized_start=1394
+  _globals['_UPDATETRAFFICREQUEST']._serialized_end=1459
+  _globals['_UPDATETRAFFICRESPONSE']._serialized_start=1461
+  _globals['_UPDATETRAFFICRESPONSE']._serialized_end=1501
+  _globals['_GETSERVICEMAPREQUEST']._serialized_start=1503
+  _globals['_GETSERVICEMAPREQUEST']._serialized_end=1542
+  _globals['_MAPSTOP']._serialized_start=1544
+  _globals['_MAPSTOP']._serialized_end=1619
+  _globals['_SERVICEMAP']._serialized_start=1622
+  _globals['_SERVICEMAP']._serialized_end=1913
+  _globals['_LISTRIDESREQUEST']._serialized_start=1915
+  _globals['_LISTRIDESREQUEST']._serialized_end=1984
+  _globals['_LISTRIDESRESPONSE']._serialized_start=1986
+  _globals['_LISTRIDESRESPONSE']._serialized_end=2039
+  _globals['_GETVEHICLEROUTEREQUEST']._serialized_start=2041
+  _globals['_GETVEHICLEROUTEREQUEST']._serialized_end=2102
+  _globals['_VEHICLEROUTE']._serialized_start=2105
+  _globals['_VEHICLEROUTE']._serialized_end=2298
+  _globals['_OPERATORSERVICE']._serialized_start=2812
+  _globals['_OPERATORSERVICE']._serialized_end=3489
 # @@protoc_insertion_point(module_scope)

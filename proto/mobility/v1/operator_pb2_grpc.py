@@ -59,6 +59,21 @@ class OperatorServiceStub(object):
                 request_serializer=mobility_dot_v1_dot_operator__pb2.UpdateTrafficRequest.SerializeToString,
                 response_deserializer=mobility_dot_v1_dot_operator__pb2.UpdateTrafficResponse.FromString,
                 _registered_method=True)
+        self.GetServiceMap = channel.unary_unary(
+                '/mobility.v1.OperatorService/GetServiceMap',
+                request_serializer=mobility_dot_v1_dot_operator__pb2.GetServiceMapRequest.SerializeToString,
+                response_deserializer=mobility_dot_v1_dot_operator__pb2.ServiceMap.FromString,
+                _registered_method=True)
+        self.ListRides = channel.unary_unary(
+                '/mobility.v1.OperatorService/ListRides',
+                request_serializer=mobility_dot_v1_dot_operator__pb2.ListRidesRequest.SerializeToString,
+                response_deserializer=mobility_dot_v1_dot_operator__pb2.ListRidesResponse.FromString,
+                _registered_method=True)
+        self.GetVehicleRoute = channel.unary_unary(
+                '/mobility.v1.OperatorService/GetVehicleRoute',
+                request_serializer=mobility_dot_v1_dot_operator__pb2.GetVehicleRouteRequest.SerializeToString,
+                response_deserializer=mobility_dot_v1_dot_operator__pb2.VehicleRoute.FromString,
+                _registered_method=True)
 
 
 class OperatorServiceServicer(object):
@@ -94,6 +109,28 @@ class OperatorServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServiceMap(self, request, context):
+        """What a map of the service draws: its streets (the engine's own road network), stops and zone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRides(self, request, context):
+        """The rides of a service (open ones only with open_only: matching, assigned or on board).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVehicleRoute(self, request, context):
+        """A vehicle's planned route: its manifest and the path along the streets from where it is
+        through its planned stops.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OperatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +158,21 @@ def add_OperatorServiceServicer_to_server(servicer, server):
                     servicer.UpdateTraffic,
                     request_deserializer=mobility_dot_v1_dot_operator__pb2.UpdateTrafficRequest.FromString,
                     response_serializer=mobility_dot_v1_dot_operator__pb2.UpdateTrafficResponse.SerializeToString,
+            ),
+            'GetServiceMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServiceMap,
+                    request_deserializer=mobility_dot_v1_dot_operator__pb2.GetServiceMapRequest.FromString,
+                    response_serializer=mobility_dot_v1_dot_operator__pb2.ServiceMap.SerializeToString,
+            ),
+            'ListRides': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRides,
+                    request_deserializer=mobility_dot_v1_dot_operator__pb2.ListRidesRequest.FromString,
+                    response_serializer=mobility_dot_v1_dot_operator__pb2.ListRidesResponse.SerializeToString,
+            ),
+            'GetVehicleRoute': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVehicleRoute,
+                    request_deserializer=mobility_dot_v1_dot_operator__pb2.GetVehicleRouteRequest.FromString,
+                    response_serializer=mobility_dot_v1_dot_operator__pb2.VehicleRoute.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +310,87 @@ class OperatorService(object):
             '/mobility.v1.OperatorService/UpdateTraffic',
             mobility_dot_v1_dot_operator__pb2.UpdateTrafficRequest.SerializeToString,
             mobility_dot_v1_dot_operator__pb2.UpdateTrafficResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServiceMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mobility.v1.OperatorService/GetServiceMap',
+            mobility_dot_v1_dot_operator__pb2.GetServiceMapRequest.SerializeToString,
+            mobility_dot_v1_dot_operator__pb2.ServiceMap.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRides(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mobility.v1.OperatorService/ListRides',
+            mobility_dot_v1_dot_operator__pb2.ListRidesRequest.SerializeToString,
+            mobility_dot_v1_dot_operator__pb2.ListRidesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVehicleRoute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mobility.v1.OperatorService/GetVehicleRoute',
+            mobility_dot_v1_dot_operator__pb2.GetVehicleRouteRequest.SerializeToString,
+            mobility_dot_v1_dot_operator__pb2.VehicleRoute.FromString,
             options,
             channel_credentials,
             insecure,
