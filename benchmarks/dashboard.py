@@ -231,8 +231,12 @@ def engine_process(scenario: Path, data_dir: Path, tokens: Path) -> Iterator[dic
                           name="bench-engine", daemon=True)  # fmt: skip
     process.start()
     try:
-        if not parent.poll(START_TIMEOUT_S):
-            raise RuntimeError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not parent.poll(0.2):
+            if not process.is_alive():
+                raise RuntimeError(f"the engine's process ended while starting (exit code {process.exitcode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
         info = parent.recv()
         if "error" in info:
             raise RuntimeError(f"the engine failed to start: {info['error']}")
@@ -268,13 +272,18 @@ class Dashboard:
 _URL = re.compile(r"(https?://\S+/\?key=\S+)")
 
 
+def dashboard_command(engine_port: int, token_file: Path, interval_s: float) -> list[str]:
+    """``mobility dashboard --engine 127.0.0.1:PORT --token-file F --port 0 --interval S``: following the
+    engine (polling its fleet every ``interval_s``, as often as the taxis report), on a free port."""
+    return [sys.executable, "-m", "mobility.cli", "dashboard", "--engine", f"127.0.0.1:{engine_port}",
+            "--token-file", str(token_file), "--port", "0", "--interval", f"{interval_s:g}"]  # fmt: skip
+
+
 @contextmanager
-def dashboard_process(engine_port: int, token_file: Path, workdir: Path) -> Iterator[Dashboard]:
-    """``mobility dashboard --engine 127.0.0.1:PORT --token-file F --port 0`` until the block ends;
-    yields once it printed its page's address."""
+def dashboard_process(engine_port: int, token_file: Path, workdir: Path, interval_s: float) -> Iterator[Dashboard]:
+    """:func:`dashboard_command` until the block ends; yields once it printed its page's address."""
     stderr = workdir / "dashboard.err"
-    command = [sys.executable, "-m", "mobility.cli", "dashboard", "--engine", f"127.0.0.1:{engine_port}",
-               "--token-file", str(token_file), "--port", "0"]  # fmt: skip
+    command = dashboard_command(engine_port, token_file, interval_s)
     with stderr.open("w") as err:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=err, text=True, bufsize=1)  # fmt: skip
@@ -549,6 +558,7 @@ FRAME_PROBE_JS = """
 (() => {
   const N = 8192;
   const b = (window.__bench = { frames: new Float64Array(N), frameCount: 0, last: 0,
+                                paints: new Float64Array(N), paintCount: 0,
                                 longTasks: 0, longTaskMs: 0, longTaskMaxMs: 0 });
   const tick = (t) => {
     if (b.last) { b.frames[b.frameCount % N] = t - b.last; b.frameCount++; }
@@ -567,17 +577,37 @@ FRAME_PROBE_JS = """
 })();
 """
 
+#: Counts the page's own paint timings: every value the page writes to ``stats.lastPaintMs`` (the
+#: dashboard's canvas redraw of the vehicles, once per frame with changes) also goes into
+#: ``window.__bench.paints``. False when the page times no paints.
+PAINT_PROBE_JS = """
+(root) => {
+  const o = window[root];
+  const s = o && o.stats;
+  if (!s || !('lastPaintMs' in s)) return false;
+  const b = window.__bench;
+  let value = s.lastPaintMs;
+  Object.defineProperty(s, 'lastPaintMs', {
+    configurable: true, enumerable: true,
+    get() { return value; },
+    set(x) { value = x; b.paints[b.paintCount % b.paints.length] = x; b.paintCount++; },
+  });
+  return true;
+}
+"""
+
 #: Reads the counters of a page: ``stats`` is the object with ``applies``, ``lastApplyMs``,
 #: ``applyMs`` (the last apply times, oldest first) and ``lastVehicles``; ``drawn()`` the vehicles on
-#: the map; and the frame probe's new frames since ``seen`` (the caller's count).
+#: the map; and the probes' new frames and paints since the caller's counts.
 READ_JS = """
-([root, seen]) => {
-  const o = root.split('.').reduce((x, k) => (x == null ? x : x[k]), window);
+([root, framesSeen, paintsSeen]) => {
+  const o = window[root];
   const b = window.__bench;
-  const N = b.frames.length;
-  const from = Math.max(seen, b.frameCount - N);
-  const frames = [];
-  for (let i = from; i < b.frameCount; i++) frames.push(b.frames[i % N]);
+  const fresh = (ring, count, seen) => {
+    const out = [];
+    for (let i = Math.max(seen, count - ring.length); i < count; i++) out.push(ring[i % ring.length]);
+    return out;
+  };
   const s = o && o.stats;
   return {
     ready: !!s,
@@ -587,7 +617,9 @@ READ_JS = """
     lastVehicles: s ? s.lastVehicles : null,
     drawn: o && o.vehiclesDrawn ? o.vehiclesDrawn() : null,
     frameCount: b.frameCount,
-    frames,
+    frames: fresh(b.frames, b.frameCount, framesSeen),
+    paintCount: b.paintCount,
+    paints: fresh(b.paints, b.paintCount, paintsSeen),
     longTasks: b.longTasks, longTaskMs: b.longTaskMs, longTaskMaxMs: b.longTaskMaxMs,
     domNodes: document.getElementsByTagName('*').length,
   };
@@ -651,7 +683,7 @@ PEER_HTML = """<!doctype html>
       }
     }
     for (const id of msg.removed || []) { const mk = markers.get(id); if (mk) { mk.remove(); markers.delete(id); } }
-    const ms = performance.now() - t1;
+    const ms = performance.now() - t0; // from the message's arrival, as the dashboard times itself
     stats.applies++; stats.lastApplyMs = ms; stats.lastVehicles = msg.items.length;
     stats.applyMs.push(ms); if (stats.applyMs.length > RING) stats.applyMs.shift();
     stats.parseMs.push(t1 - t0); if (stats.parseMs.length > RING) stats.parseMs.shift();
@@ -734,15 +766,18 @@ class PageProbe:
         self.applies_seen = 0
         self.applies_missed = 0
         self.frames_seen = 0
+        self.paints = Histogram(0.05, 2000.0)
+        self.paints_seen = 0
+        self.paints_timed = False
         self.samples: list[dict[str, Any]] = []
         self.last: dict[str, Any] = {}
         self.t0 = time.perf_counter()
         self.base_long: tuple[int, float] = (0, 0.0)
-        self.base_task_s: tuple[float, float] | None = None
+        self.base_metrics: tuple[float, dict[str, float]] | None = None
 
     def poll(self) -> dict[str, Any]:
         """Read the page's counters; new apply times and frames go into the histograms."""
-        r = self.page.evaluate(READ_JS, [self.root, self.frames_seen])
+        r = self.page.evaluate(READ_JS, [self.root, self.frames_seen, self.paints_seen])
         ring, applies = r["applyMs"], int(r["applies"])
         new = applies - self.applies_seen
         if new > 0:
@@ -755,16 +790,19 @@ class PageProbe:
             self.applies_seen = applies
         self.frames.add(r["frames"])
         self.frames_seen = int(r["frameCount"])
+        self.paints.add(r["paints"])
+        self.paints_seen = int(r["paintCount"])
         self.last = r
         return r
 
     def reset_frames(self) -> None:
         """Start the frame and long-task counts afresh (after the page's start-up)."""
+        self.paints_timed = bool(self.page.evaluate(PAINT_PROBE_JS, self.root))
         r = self.poll()
         self.frames = Histogram(0.5, 2000.0)
+        self.paints = Histogram(0.05, 2000.0)
         self.base_long = (int(r["longTasks"]), float(r["longTaskMs"]))
-        m = self.metrics()
-        self.base_task_s = (time.perf_counter(), m.get("TaskDuration", 0.0))
+        self.base_metrics = (time.perf_counter(), self.metrics())
 
     def metrics(self) -> dict[str, float]:
         return {m["name"]: float(m["value"]) for m in self.cdp.send("Performance.getMetrics")["metrics"]}
@@ -787,13 +825,17 @@ class PageProbe:
         self.samples.append(s)
         return s
 
-    def busy_share(self) -> float | None:
-        """The page's main thread: busy time (``TaskDuration``) over wall time since :meth:`reset_frames`."""
-        if self.base_task_s is None:
+    def main_thread(self) -> dict[str, float] | None:
+        """The page's main thread since :meth:`reset_frames`: the share of wall time it was busy
+        (``TaskDuration``), and in scripts, style recalculation and layout (the DevTools metrics)."""
+        if self.base_metrics is None:
             return None
-        t0, busy0 = self.base_task_s
+        t0, before = self.base_metrics
         wall = time.perf_counter() - t0
-        return round((self.metrics().get("TaskDuration", 0.0) - busy0) / wall, 3) if wall > 0 else None
+        now = self.metrics()
+        names = {"busy": "TaskDuration", "script": "ScriptDuration", "style": "RecalcStyleDuration",
+                 "layout": "LayoutDuration"}  # fmt: skip
+        return {k: round((now.get(m, 0.0) - before.get(m, 0.0)) / wall, 3) for k, m in names.items()}
 
     def summary(self) -> dict[str, Any]:
         r = self.last
@@ -808,10 +850,11 @@ class PageProbe:
             "apply": self.apply.summary(),
             "applies_missed": self.applies_missed,
             "frames": frames,
+            "paint": self.paints.summary() if self.paints_timed else None,
             "long_tasks": long_n,
             "long_task_ms": round(long_ms, 1),
             "long_task_max_ms": round(float(r.get("longTaskMaxMs", 0.0)), 1),
-            "main_thread_busy_share": self.busy_share(),
+            "main_thread": self.main_thread(),
             "heap_start_mb": heap[0]["js_heap_used_mb"] if heap else None,
             "heap_end_mb": heap[-1]["js_heap_used_mb"] if heap else None,
             "heap_max_mb": max(s["js_heap_used_mb"] for s in heap) if heap else None,
@@ -919,7 +962,9 @@ def run(
         feeder.start()
         stack.callback(feeder.stop)
         try:
-            dash = stack.enter_context(dashboard_process(engine["port"], folder / "dashboard.token", folder))
+            dash = stack.enter_context(
+                dashboard_process(engine["port"], folder / "dashboard.token", folder, options.interval_s)
+            )
         except RuntimeError as exc:
             raise BenchError(str(exc)) from exc
         say("dashboard up")
@@ -1085,7 +1130,8 @@ def _frames_cell(p: dict[str, Any]) -> str:
 
 def _rows(p: dict[str, Any]) -> list[str]:
     ws = p["websocket"]
-    busy = p["main_thread_busy_share"]
+    busy = p["main_thread"]
+    paint = p.get("paint")
     return [
         _int(p["vehicles_drawn"]),
         _int(ws["changed_vehicles_p50"]),
@@ -1093,7 +1139,11 @@ def _rows(p: dict[str, Any]) -> list[str]:
         _apply_cell(p),
         _frames_cell(p),
         f"{p['long_tasks']:,} ({_ms(p['long_task_ms'], 0)} in all, longest {_ms(p['long_task_max_ms'], 0)})",
-        "—" if busy is None else f"{100 * busy:.0f}%",
+        "—" if paint is None else f"{_ms(paint['p50_ms'], 2)} / {_ms(paint['p95_ms'], 2)} / {_ms(paint['max_ms'], 2)}",
+        "—"
+        if busy is None
+        else f"{100 * busy['busy']:.0f}% (scripts {100 * busy['script']:.0f}%, style {100 * busy['style']:.0f}%, "
+        f"layout {100 * busy['layout']:.0f}%)",
         f"{_mb(p['heap_start_mb'])} → {_mb(p['heap_end_mb'])} (max {_mb(p['heap_max_mb'])})",
         _mb(p["heap_end_after_gc_mb"]),
         f"{_int(p['dom_nodes_start'])} → {_int(p['dom_nodes_end'])}",
@@ -1109,7 +1159,8 @@ _ROW_NAMES = [
     "apply one update: p50 / p95 / max (updates)",
     "frame interval: p50 / p95 / max; frames over 50 ms",
     "long tasks (over 50 ms)",
-    "page's main thread busy",
+    "the page's own paint timing (canvas redraw of the vehicles): p50 / p95 / max",
+    "page's main thread busy (of wall time)",
     "JS heap used: start → end of the run (max)",
     "JS heap used at the end, after a forced collection",
     "DOM nodes: start → end",
