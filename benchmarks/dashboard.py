@@ -92,6 +92,10 @@ DEFAULT_NETWORK = "jamsil"
 
 #: The page's size in the browser.
 VIEWPORT: Final[ViewportSize] = {"width": 1280, "height": 800}
+#: The peer page is served by Playwright on the dashboard's origin (no server address of its own), which
+#: Chromium's local-network-access checks take for a public page and then refuse its WebSocket to
+#: 127.0.0.1; the dashboard's own page is not affected.
+CHROMIUM_ARGS = ["--disable-features=LocalNetworkAccessChecks"]
 #: The service clock when the run starts (08:00; external clock, moved by the feeder).
 START_CLOCK_S = 8 * 3600
 #: ReportLocation calls at once per interval (each carries its share of the fleet).
@@ -258,6 +262,7 @@ class Dashboard:
     process: subprocess.Popen[str]
     url: str
     stderr: Path
+    start_s: float
 
     @property
     def base(self) -> str:
@@ -284,6 +289,7 @@ def dashboard_process(engine_port: int, token_file: Path, workdir: Path, interva
     """:func:`dashboard_command` until the block ends; yields once it printed its page's address."""
     stderr = workdir / "dashboard.err"
     command = dashboard_command(engine_port, token_file, interval_s)
+    t0 = time.perf_counter()
     with stderr.open("w") as err:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=err, text=True, bufsize=1)  # fmt: skip
@@ -307,7 +313,7 @@ def dashboard_process(engine_port: int, token_file: Path, workdir: Path, interva
         if not url:
             tail = "\n".join(lines) + "\n" + stderr.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"the dashboard did not print its address (exit {process.poll()}):\n{tail.strip()}")
-        yield Dashboard(process, url[0], stderr)
+        yield Dashboard(process, url[0], stderr, time.perf_counter() - t0)
     finally:
         process.terminate()
         try:
@@ -970,7 +976,7 @@ def run(
         say("dashboard up")
         pw = stack.enter_context(sync_playwright())
         try:
-            browser = pw.chromium.launch(executable_path=chromium)
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         except PlaywrightError as exc:
             raise BenchError(f"chromium ({chromium}) did not start: {str(exc).splitlines()[0]}") from exc
         stack.callback(browser.close)
@@ -1040,6 +1046,7 @@ def run(
             "rss_end_mb": rss[-1] if rss else None,
             "rss_max_mb": round(rss_max[0], 1),
             "cpu_share": _share(cpu0["dashboard"], cpu1["dashboard"], wall),
+            "start_s": round(dash.start_s, 2),
         }
         result["engine"] = {
             "start_s": round(engine["start_s"], 2),
@@ -1076,6 +1083,10 @@ def _run_peer(context: Any, dash: Dashboard, options: Options, say: Callable[[st
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)[:300]) if len(errors) < MAX_CONSOLE_ERRORS else None)
+    page.on(
+        "console",
+        lambda m: errors.append(m.text[:300]) if m.type == "error" and len(errors) < MAX_CONSOLE_ERRORS else None,
+    )
     page.route(address, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
     capture = FrameCapture()
     page.on("websocket", capture.attach)
@@ -1210,7 +1221,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         + ".",
         f"- Dashboard server (`mobility dashboard`, its own process): resident memory {_mb(server['rss_start_mb'])} "
         f"once the page had the fleet, {_mb(server['rss_end_mb'])} at the end (max {_mb(server['rss_max_mb'])}); "
-        f"CPU {_cores(server['cpu_share'])}. Engine: started (network, kernels warm) in {engine['start_s']:.1f} s; "
+        f"CPU {_cores(server['cpu_share'])}; it started (until it printed its address) in {server['start_s']:.1f} s. Engine: started (network, kernels warm) in {engine['start_s']:.1f} s; "
         f"CPU {_cores(engine['cpu_share'])}.",
         f"- WebSocket: {page['websocket']['vehicles_updates']:,} `vehicles` updates "
         f"(plus {page['websocket']['vehicles_full_messages']} full), "
