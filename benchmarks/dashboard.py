@@ -1221,7 +1221,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         + ".",
         f"- Dashboard server (`mobility dashboard`, its own process): resident memory {_mb(server['rss_start_mb'])} "
         f"once the page had the fleet, {_mb(server['rss_end_mb'])} at the end (max {_mb(server['rss_max_mb'])}); "
-        f"CPU {_cores(server['cpu_share'])}; it started (until it printed its address) in {server['start_s']:.1f} s. Engine: started (network, kernels warm) in {engine['start_s']:.1f} s; "
+        f"CPU {_cores(server['cpu_share'])}; it started (until it printed its address) in {server['start_s']:.1f} s. "
+        f"Engine: started (network, kernels warm) in {engine['start_s']:.1f} s; "
         f"CPU {_cores(engine['cpu_share'])}.",
         f"- WebSocket: {page['websocket']['vehicles_updates']:,} `vehicles` updates "
         f"(plus {page['websocket']['vehicles_full_messages']} full), "
