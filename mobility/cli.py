@@ -556,7 +556,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(line)
     print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    _print_replay_hint(out_dir, files)
     return 0
+
+
+def _print_replay_hint(out_dir: Path, files: dict[str, Path]) -> None:
+    """How to watch the day just simulated in the dashboard (a day with coordinates only: a
+    benchmark graph's day has no map to replay on)."""
+    if any(p.name == "tracks.geojson" for p in files.values()):
+        print(f"replay:  mobility dashboard --run {out_dir}   (then open the address it prints in a browser)")
 
 
 # ------------------------------------------------------------------ fleet-plan (fleet by time of day)
@@ -773,6 +781,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
         f"setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s"
     )
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    _print_replay_hint(out_dir, files)
     return 0
 
 

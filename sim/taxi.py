@@ -289,6 +289,8 @@ class TaxiSimOutput:
       simulation books every drive there (``vehicle_moved``) and each taxi's time on shift
       within the simulated period (``vehicle_on_duty``);
     * ``network`` and ``start_nodes`` (each taxi's): for the checks of :mod:`sim.taxi_kpi`;
+      ``shifts_s``: each taxi's ``[shift_start_s, shift_end_s]`` (None when not known);
+      ``cancelled_s``: when each ride was cancelled (-1 for the others);
     * ``meta``: ``paths`` (shortest paths computed) and ``turns`` (drives cut short at the
       next node because the taxi's destination changed); ``submit_s``: the wall-clock seconds
       of each ``submit`` call, in submission order (with ``batch=False`` the insertion's time).
@@ -320,6 +322,8 @@ class TaxiSimOutput:
     start_nodes: NDArray[np.int64] | None = None
     meta: dict[str, int] = field(default_factory=dict)
     submit_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    shifts_s: NDArray[np.int64] | None = None
+    cancelled_s: NDArray[np.int64] | None = None
 
 
 class TaxiSimulation:
@@ -467,6 +471,7 @@ class TaxiSimulation:
         fare = np.full(n, -1, np.int64)
         direct = np.zeros(n, np.int64)
         ended = (TaxiRideStatus.COMPLETED.value, TaxiRideStatus.REJECTED.value, TaxiRideStatus.CANCELLED.value)
+        cancelled_s = np.full(n, -1, np.int64)
         for i, req in enumerate(self.requests):
             ride = self.d.outcome(req.id)
             if ride is None:
@@ -478,6 +483,8 @@ class TaxiSimulation:
             shared[i] = ride.shared
             fare[i] = -1 if ride.fare_krw is None else ride.fare_krw
             direct[i] = ride.direct_s
+            if ride.status == TaxiRideStatus.CANCELLED.value and req.id in self.cancellations:
+                cancelled_s[i] = self.cancellations[req.id]
             if ride.status not in ended:
                 log.warning("ride %s was still %s at the end of the day", req.id, ride.status)
         return TaxiSimOutput(
@@ -507,6 +514,8 @@ class TaxiSimulation:
             start_nodes=np.array([s.node for s in self.fleet], np.int64),
             meta={"paths": self.paths, "turns": self.turns},
             submit_s=np.frombuffer(self.submit_s, np.float64).copy(),
+            shifts_s=np.array([[s.shift_start_s, s.shift_end_s] for s in self.fleet], np.int64).reshape(-1, 2),
+            cancelled_s=cancelled_s,
         )
 
     # ------------------------------------------------------------------ positions
