@@ -162,7 +162,8 @@ def aio_channel(target: str, tls: ClientTLS | None) -> grpc.aio.Channel:
 
 
 def map_message(answer: operator_pb2.ServiceMap) -> dict[str, Any]:
-    """The ``hello``'s ``map`` from the engine's ``ServiceMap``."""
+    """The ``hello``'s ``map`` from the engine's ``ServiceMap`` (``planar``: a network without
+    geographic coordinates, drawn in metres as degrees about 0, 0; no tiles apply)."""
     digits = protocol.COORD_DIGITS
     lat = [round(x, digits) for x in answer.street_lat]
     lon = [round(x, digits) for x in answer.street_lon]
@@ -183,9 +184,13 @@ def map_message(answer: operator_pb2.ServiceMap) -> dict[str, Any]:
         )
     return {
         "streets": {"offsets": list(answer.street_offsets), "lat": lat, "lon": lon},
-        "stops": [{"stop": s.stop, "id": s.id, "name": s.name, "lat": s.lat, "lon": s.lon} for s in answer.stops],
+        "stops": [
+            {"stop": s.stop, "id": s.id, "name": s.name, "lat": round(s.lat, digits), "lon": round(s.lon, digits)}
+            for s in answer.stops
+        ],
         "zone": [point(p.lat, p.lon) for p in answer.zone],
         "bounds": bounds,
+        "planar": answer.planar,
     }
 
 
@@ -378,7 +383,7 @@ class LiveSource:
             "title": f"{self._service_name or 'default service'} at {self.target}",
             "service": self._service_name,
             "kind": self._kind,
-            "tiles": self.tiles,
+            "tiles": None if self._map and self._map.get("planar") else self.tiles,
             "map": self._map,
             "replay": None,
             "vehicle_fields": list(protocol.VEHICLE_FIELDS),

@@ -16,7 +16,7 @@ import websockets
 
 from dashboard import protocol
 from dashboard.live import LiveError, LiveSource, probe
-from proto.mobility.v1 import common_pb2, operator_pb2, rider_pb2
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.dashboard.conftest import KEY, engine_on_port, run_dashboard
 from tests.engine.conftest import TOKENS, Engine, bearer, free_port
 
@@ -67,7 +67,12 @@ class Page:
         self.ws = ws
         self.messages: list[dict[str, Any]] = []
 
-    async def until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+    async def until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0, *, seen: bool = False
+    ) -> dict[str, Any]:
+        """The next message that satisfies ``predicate`` (``seen``: or the last one received so far)."""
+        if seen and self.messages and predicate(self.messages[-1]):
+            return self.messages[-1]
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -87,6 +92,15 @@ class Page:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
+    def vehicle(self, vehicle_id: str) -> list[Any]:
+        """The vehicle's row as the page knows it (the last vehicles message that had it)."""
+        for m in reversed(self.messages):
+            if m["type"] == "vehicles":
+                for row in m["items"]:
+                    if row[0] == vehicle_id:
+                        return list(row)
+        raise AssertionError(f"the page never heard of {vehicle_id}")
+
     def events(self) -> list[dict[str, Any]]:
         return [item for m in self.messages if m["type"] == "events" for item in m["items"]]
 
@@ -99,13 +113,7 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
     engine = engine_on_port(data_dir, 0, tokens=tokens)
     try:
         fleet = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), metadata=bearer("operator"))
-        has_rides = implements(
-            engine, lambda: engine.operator.ListRides(operator_pb2.ListRidesRequest(), metadata=bearer("operator"))
-        )
-        has_map = implements(
-            engine,
-            lambda: engine.operator.GetServiceMap(operator_pb2.GetServiceMapRequest(), metadata=bearer("operator")),
-        )
+        drawn = engine.operator.GetServiceMap(operator_pb2.GetServiceMapRequest(), metadata=bearer("operator"))
         source = LiveSource(f"127.0.0.1:{engine.port}", token=OPERATOR, interval_s=0.2)
         with run_dashboard(source, web_dir=dashboard_web_dir) as d:
 
@@ -115,15 +123,28 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
                     hello = await page.until(lambda m: True)
                     assert hello["type"] == "hello" and hello["mode"] == "live" and hello["kind"] == "imod"
                     assert hello["vehicle_fields"] == list(protocol.VEHICLE_FIELDS)
-                    assert set(hello["map"]) == {"streets", "stops", "zone", "bounds"}
-                    if has_map:
-                        streets = hello["map"]["streets"]
-                        assert len(streets["offsets"]) > 100 and streets["offsets"][-1] == len(streets["lat"])
-                        assert len(hello["map"]["stops"]) == 35 and hello["map"]["zone"]
+                    assert (
+                        set(hello["map"]) == {"streets", "stops", "zone", "bounds", "planar"}
+                        and not hello["map"]["planar"]
+                    )
+                    streets = hello["map"]["streets"]
+                    assert streets["offsets"] == list(drawn.street_offsets) and len(streets["offsets"]) > 100
+                    assert len(streets["lat"]) == len(streets["lon"]) == streets["offsets"][-1] == len(drawn.street_lat)
+                    assert [s["stop"] for s in hello["map"]["stops"]] == list(range(35))
+                    assert len(hello["map"]["zone"]) == len(drawn.zone)
+                    (south, west), (north, east) = hello["map"]["bounds"]
+                    assert south <= min(streets["lat"]) and max(streets["lat"]) <= north
+                    assert west <= min(streets["lon"]) and max(streets["lon"]) <= east
                     full = await page.until(lambda m: m["type"] == "vehicles" and m["full"])
                     assert sorted(row[0] for row in full["items"]) == sorted(v.vehicle_id for v in fleet.vehicles)
                     assert len(full["items"]) == len(fleet.vehicles) == 16
                     assert all(len(row) == len(protocol.VEHICLE_FIELDS) for row in full["items"])
+                    by_id = {v.vehicle_id: v for v in fleet.vehicles}
+                    for vid, lat, lon, state, on_board, seats, *_ in full["items"]:
+                        assert south <= lat <= north and west <= lon <= east, vid
+                        v = by_id[vid]
+                        assert state == driver_pb2.VehicleState.Name(v.state).removeprefix("VEHICLE_STATE_").lower()
+                        assert (on_board, seats) == (v.on_board, v.seats)
                     status = next(m for m in page.messages if m["type"] == "status")
                     assert status["connected"] is True
 
@@ -139,14 +160,13 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
                         timeout=2.0,
                     )
                     assert time.monotonic() - booked_at < 2.0
-                    if has_rides:
-                        rides = await page.until(
-                            lambda m: m["type"] == "rides" and any(r["ride_id"] == shown for r in m["items"]),
-                            timeout=2.0,
-                        )
-                        item = next(r for r in rides["items"] if r["ride_id"] == shown)
-                        assert item["vehicle_id"] == ride.vehicle_id and item["status"] == "assigned"
-                        assert item["window"] == [ride.pickup_window_start_s, ride.pickup_window_end_s]
+                    rides = await page.until(
+                        lambda m: m["type"] == "rides" and any(r["ride_id"] == shown for r in m["items"]),
+                        timeout=2.0,
+                    )
+                    item = next(r for r in rides["items"] if r["ride_id"] == shown)
+                    assert item["vehicle_id"] == ride.vehicle_id and item["status"] == "assigned"
+                    assert item["window"] == [ride.pickup_window_start_s, ride.pickup_window_end_s]
 
                     await page.send({"type": "select", "vehicle_id": ride.vehicle_id})
                     manifest = await page.until(kind("manifest"))
@@ -155,9 +175,20 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
                     assert mine == [(shown, "pickup"), (shown, "dropoff")]
                     pickup = next(s for s in manifest["stops"] if s["kind"] == "pickup")
                     assert pickup["stop"] == ride.pickup_stop
-                    if has_map:  # the engine's dashboard calls (GetServiceMap, GetVehicleRoute, window_end_s)
-                        assert pickup["window_end_s"] == ride.pickup_window_end_s
-                        assert pickup["lat"] is not None and len(manifest["path"]) >= 2
+                    assert pickup["window_end_s"] == ride.pickup_window_end_s
+                    stop = hello["map"]["stops"][ride.pickup_stop]
+                    assert [pickup["lat"], pickup["lon"]] == [stop["lat"], stop["lon"]]
+                    assert len(manifest["path"]) >= 2
+                    # the booked vehicle's new state (it has a stop planned now) reached the page in an update
+                    answer = await asyncio.to_thread(
+                        engine.operator.ListVehicles, operator_pb2.ListVehiclesRequest(), metadata=bearer("operator")
+                    )
+                    v = next(v for v in answer.vehicles if v.vehicle_id == ride.vehicle_id)
+                    assert v.planned_stops == 2 and v.state != driver_pb2.VEHICLE_STATE_IDLE
+                    state = driver_pb2.VehicleState.Name(v.state).removeprefix("VEHICLE_STATE_").lower()
+                    await page.until(lambda m: page.vehicle(ride.vehicle_id)[3] == state, seen=True)
+                    row = page.vehicle(ride.vehicle_id)
+                    assert row[6:8] == [pickup["lat"], pickup["lon"]]  # heading for the pickup stop
 
                     # hostile or misplaced requests: errors, the page stays connected
                     await page.send({"type": "select", "vehicle_id": "veh9999"})
