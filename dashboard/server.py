@@ -40,12 +40,15 @@ import ipaddress
 import itertools
 import logging
 import secrets
+import signal
 import socket
 import ssl
 import sys
+import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any, Final
 
 import orjson
@@ -470,6 +473,29 @@ def page_url(host: str, port: int, key: str, *, tls: bool = False) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}/?key={key}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGINT (Ctrl-C) and SIGTERM only stop it (a second Ctrl-C
+    forces it): the signal is not raised again afterwards, so ``serve`` returns 0 as ``mobility
+    serve`` does."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
 def make_server(
     app: ASGIApp,
     *,
@@ -492,7 +518,7 @@ def make_server(
         ssl_keyfile=str(tls_key) if tls_key else None,
         timeout_graceful_shutdown=3,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def check_tls_files(tls_cert: Path | None, tls_key: Path | None) -> None:
@@ -524,7 +550,7 @@ def serve(
     web_dir: Path = WEB_DIR,
     announce: Callable[[str], None] | None = None,
 ) -> int:
-    """Serve the dashboard for ``source`` until interrupted (Ctrl-C); returns 0.
+    """Serve the dashboard for ``source`` until interrupted (Ctrl-C or SIGTERM); returns 0.
 
     Prints (through ``announce``, default: stdout) the page's address with its key — a random
     one (``secrets.token_urlsafe``) unless ``key`` is given. ``port`` 0 picks a free port (the

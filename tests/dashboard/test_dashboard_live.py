@@ -292,3 +292,89 @@ def test_refused_token_is_said(data_dir: Path, tokens: Path, dashboard_web_dir: 
             asyncio.run(scenario())
     finally:
         engine.close()
+
+
+# ---------------------------------------------------------------------------- `mobility dashboard`
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--run", "/nonexistent-run", "--token", "t"], "--token"),
+        (["--run", "/nonexistent-run", "--interval", "2"], "--interval"),
+        (["--run", "/nonexistent-run"], "--run"),
+        (["--engine", "127.0.0.1:1", "--port", "70000"], "--port"),
+        (["--engine", "127.0.0.1:1", "--interval", "0"], "--interval"),
+        (["--engine", "127.0.0.1:1", "--key", "short"], "--key"),
+        (["--engine", "127.0.0.1:1", "--tiles", "ftp://tiles/{z}/{x}/{y}"], "--tiles"),
+        (["--engine", "127.0.0.1:1", "--tiles", "https://tiles.example.org/a.png"], "--tiles"),
+        (["--engine", "127.0.0.1:1", "--tls-cert", "/nonexistent.pem"], "--tls-cert"),
+        (["--engine", "127.0.0.1:1", "--token-file", "/nonexistent.token"], "token_file"),
+        (["--engine", "127.0.0.1:1"], "--engine"),  # nobody listens there
+    ],
+)
+def test_cli_bad_option_is_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from mobility.cli import main
+
+    assert main(["dashboard", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("mobility: error:") and option in err, err
+    assert "Traceback" not in err
+
+
+def test_cli_refused_token_exits_before_serving(
+    data_dir: Path, tokens: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mobility.cli import main
+
+    engine = engine_on_port(data_dir, 0, tokens=tokens)
+    try:
+        assert main(["dashboard", "--engine", f"127.0.0.1:{engine.port}", "--token", "wrong", "--port", "0"]) == 2
+    finally:
+        engine.close()
+    out, err = capsys.readouterr()
+    assert "open http" not in out and len(err.strip().splitlines()) == 1
+    assert "--engine" in err and "token" in err
+
+
+def test_cli_serves_the_page_and_stops_on_ctrl_c(data_dir: Path, tokens: Path, tmp_path: Path) -> None:
+    """`mobility dashboard` as a process: prints the address with the key, serves the page, and a
+    SIGINT stops it cleanly (exit 0, no traceback)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    engine = engine_on_port(data_dir, 0, tokens=tokens)
+    token_file = tmp_path / "operator.token"
+    token_file.write_text(OPERATOR + "\n")
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-c", "import sys; from mobility.cli import main; sys.exit(main(sys.argv[1:]))"]
+    args = ["dashboard", "--engine", f"127.0.0.1:{engine.port}", "--token-file", str(token_file), "--port", "0"]
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("w") as err:
+        process = subprocess.Popen(
+            [*command, *args], cwd=root, stdout=subprocess.PIPE, stderr=err, text=True, env={**os.environ}
+        )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert "16 vehicles" in lines[0], (lines, stderr.read_text())
+        url = lines[1].split("open ", 1)[1].strip()
+        base, key = url.split("/?key=")
+        assert len(key) >= 24
+        assert httpx.get(base + "/healthz", timeout=10).json()["mode"] == "live"
+
+        async def hello() -> dict[str, Any]:
+            async with websockets.connect(base.replace("http", "ws") + f"/ws?key={key}", max_size=None) as ws:
+                return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+        assert asyncio.run(hello())["type"] == "hello"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+        assert "Traceback" not in stderr.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        engine.close()
