@@ -1,6 +1,6 @@
 """Fixtures of the dashboard tests: a real dashboard server on a free port, in a thread.
 
-``run_dashboard(source, key=..., web_dir=..., **create_app options)`` starts
+``run_dashboard(source, key=..., tls_cert=..., tls_key=..., **create_app options)`` starts
 :func:`dashboard.server.create_app` under uvicorn (as :func:`dashboard.server.serve` does) on
 127.0.0.1 and a free port in a background thread, and yields a :class:`RunningDashboard` (its
 ``url``, ``ws_url``, ``key``, ``app``, and ``call(coro)`` to run a coroutine on the server's
@@ -33,6 +33,7 @@ from engine.server import create_server
 from engine.settings import Settings
 from proto.mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
 from tests.engine.conftest import SCENARIO, Engine
+from tests.engine.conftest import tls_files as tls_files  # the session's certificates, for the TLS tests
 
 T = TypeVar("T")
 
@@ -57,9 +58,11 @@ class RunningDashboard:
 
 
 @contextlib.contextmanager
-def run_dashboard(source: Source, *, key: str = KEY, **options: Any) -> Iterator[RunningDashboard]:
+def run_dashboard(
+    source: Source, *, key: str = KEY, tls_cert: Path | None = None, tls_key: Path | None = None, **options: Any
+) -> Iterator[RunningDashboard]:
     app = create_app(source, key=key, **options)
-    server = make_server(app)
+    server = make_server(app, tls_cert=tls_cert, tls_key=tls_key)
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     loops: list[asyncio.AbstractEventLoop] = []
@@ -84,9 +87,10 @@ def run_dashboard(source: Source, *, key: str = KEY, **options: Any) -> Iterator
             raise RuntimeError("the dashboard server did not start within 30 s")
         time.sleep(0.01)
     try:
+        secure = "s" if tls_cert else ""
         yield RunningDashboard(
-            url=f"http://127.0.0.1:{port}",
-            ws_url=f"ws://127.0.0.1:{port}/ws",
+            url=f"http{secure}://127.0.0.1:{port}",
+            ws_url=f"ws{secure}://127.0.0.1:{port}/ws",
             key=key,
             port=port,
             app=app,

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 import websockets
 
 from dashboard import protocol
 from dashboard.live import LiveError, LiveSource, probe
+from proto.client import ClientTLS
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.dashboard.conftest import KEY, engine_on_port, run_dashboard
-from tests.engine.conftest import TOKENS, Engine, bearer, free_port
+from tests.engine.certs import TLSFiles
+from tests.engine.conftest import TOKENS, Engine, bearer, free_port, launch_engine
 
 #: 08:00 on the engine's external clock.
 T0 = 8 * 3600
@@ -343,8 +347,6 @@ def test_cli_serves_the_page_and_stops_on_ctrl_c(data_dir: Path, tokens: Path, t
     import subprocess
     import sys
 
-    import httpx
-
     engine = engine_on_port(data_dir, 0, tokens=tokens)
     token_file = tmp_path / "operator.token"
     token_file.write_text(OPERATOR + "\n")
@@ -377,4 +379,35 @@ def test_cli_serves_the_page_and_stops_on_ctrl_c(data_dir: Path, tokens: Path, t
         if process.poll() is None:
             process.kill()
             process.wait()
+        engine.close()
+
+
+def test_over_tls_both_ways(data_dir: Path, tokens: Path, tls_files: TLSFiles, dashboard_web_dir: Path) -> None:
+    """An engine that serves TLS and requires client certificates (mutual TLS), followed with the
+    CA and a client certificate; the page itself served over HTTPS/WSS."""
+    engine = launch_engine(data_dir, tokens=tokens, tls=tls_files, client_certificates=True)
+    try:
+        target = f"127.0.0.1:{engine.port}"
+        with pytest.raises(LiveError):  # the engine's certificate is not from a CA the system trusts
+            asyncio.run(probe(target, token=OPERATOR, tls=ClientTLS(), timeout_s=3))
+        tls = ClientTLS.from_files(tls_files.ca, tls_files.client_cert, tls_files.client_key)
+        assert "16 vehicles" in asyncio.run(probe(target, token=OPERATOR, tls=tls))
+        source = LiveSource(target, token=OPERATOR, tls=tls, interval_s=0.2)
+        with run_dashboard(
+            source, web_dir=dashboard_web_dir, tls_cert=tls_files.server_cert, tls_key=tls_files.server_key
+        ) as d:
+            context = ssl.create_default_context(cafile=str(tls_files.ca))
+            assert httpx.get(d.url + "/healthz", verify=context).json()["ok"]
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(d.url + "/healthz")  # not a certificate the system trusts
+
+            async def scenario() -> None:
+                async with websockets.connect(f"{d.ws_url}?key={KEY}", ssl=context, max_size=None) as ws:
+                    page = Page(ws)
+                    assert (await page.until(lambda m: True))["type"] == "hello"
+                    full = await page.until(lambda m: m["type"] == "vehicles" and m["full"])
+                    assert len(full["items"]) == 16
+
+            asyncio.run(scenario())
+    finally:
         engine.close()
