@@ -45,7 +45,7 @@ import socket
 import ssl
 import sys
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -75,6 +75,7 @@ __all__ = [
     "PageClient",
     "bind_socket",
     "create_app",
+    "encode",
     "make_server",
     "page_url",
     "serve",
@@ -106,6 +107,28 @@ SUPERSEDED_TYPES: Final = frozenset({"vehicles", "rides", "clock"})
 SETUP_HINT: Final = "run `make setup` (npm ci in dashboard/web)"
 
 _ids = itertools.count(1)
+#: The last messages encoded, by identity: a message broadcast to every page is encoded once.
+_ENCODED_CACHE = 32
+_encoded: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
+_encoded_lock = threading.Lock()  # servers on several threads (tests) share the cache
+
+
+def encode(message: dict[str, Any]) -> str:
+    """``message`` as JSON text (orjson). The same message object sent to many pages is encoded
+    once (the last :data:`_ENCODED_CACHE` are remembered by identity, holding a reference so that
+    the identity is not reused): a source must not change a message after sending it."""
+    key = id(message)
+    with _encoded_lock:
+        hit = _encoded.get(key)
+        if hit is not None and hit[0] is message:
+            _encoded.move_to_end(key)
+            return hit[1]
+    text = orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    with _encoded_lock:
+        _encoded[key] = (message, text)
+        if len(_encoded) > _ENCODED_CACHE:
+            _encoded.popitem(last=False)
+    return text
 
 
 class PageClient:
@@ -201,7 +224,7 @@ class PageClient:
                         await websocket.close(self._close_code, self.closed_reason[:120])
                     return
                 message = self._queue.popleft()
-                await websocket.send_text(orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+                await websocket.send_text(encode(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the page went away while we were sending
 
