@@ -266,7 +266,8 @@ class ReplayDay:
                 f"{folder}: no tracks.geojson — the day was simulated without coordinates (a benchmark graph) "
                 "or without its drives' paths, and cannot be replayed on a map"
             )
-        self._params = summary.get("params") if isinstance(summary.get("params"), dict) else {}
+        params = summary.get("params")
+        self._params = params if isinstance(params, dict) else {}
         self._load_map(folder)
         self._load_fleet(folder)
         self._load_drives(folder, tracks_path)
@@ -376,7 +377,9 @@ class ReplayDay:
         if j != len(feats):
             raise ReplayError(f"{tracks_path}: track {j} matches no drive of drives.csv (in order)")
         if self.kind == "taxi":
-            self._d_kind = np.array([{"occupied": 0, "empty": 1, "rebalance": 2}.get(x, 2) for x in cols["kind"]])
+            self._d_kind = np.array(
+                [{"occupied": 0, "empty": 1, "rebalance": 2}.get(x, 2) for x in cols["kind"]], np.int64
+            )
             to_stop = np.full(n, -1, np.int64)
             from_stop = np.full(n, -1, np.int64)
         else:
@@ -476,6 +479,7 @@ class ReplayDay:
     def _load_rides(self, folder: Path) -> None:
         path = folder / "rides.csv"
         geo = ("origin_lat", "origin_lon", "destination_lat", "destination_lon")
+        needed: tuple[str, ...]
         if self.kind == "taxi":
             needed = ("id", "request_time_s", "passengers", "status", "reason", "vehicle", "pickup_s", "dropoff_s")
             cols = _read_csv(path, folder, (*needed, "direct_s", "shared", *geo))
@@ -503,13 +507,13 @@ class ReplayDay:
             guess = requested + batch_s
             no_assign = (assigned < 0) & (vehicle >= 0)
             assigned[no_assign] = np.minimum(guess[no_assign], np.where(pickup >= 0, pickup, guess)[no_assign])
-            rej = np.array([o == "rejected" for o in outcome]) & (rejected_s < 0)
+            rej = np.array([o == "rejected" for o in outcome], np.bool_) & (rejected_s < 0)
             rejected_s[rej] = requested[rej] + max_wait
             latest = np.where(pickup >= 0, pickup, window[:, 1]) + max_ride
             planned = np.where(pickup >= 0, pickup, -1)
             origin_stop = destination_stop = np.full(n, -1, np.int64)
         else:
-            needed: tuple[str, ...] = (
+            needed = (
                 "ride_id",
                 "submitted_s",
                 "requested_s",
@@ -531,7 +535,7 @@ class ReplayDay:
             max_ride = _ints(cols, "max_ride_s", path)
             pickup, dropoff = _ints(cols, "pickup_s", path), _ints(cols, "dropoff_s", path)
             cancelled_s = _ints(cols, "cancelled_s", path)
-            is_rej = np.array([o == "rejected" for o in outcome])
+            is_rej = np.array([o == "rejected" for o in outcome], np.bool_)
             assigned = np.where(~is_rej & (vehicle >= 0), submitted, -1)
             rejected_s = np.where(is_rej, submitted, -1)
             shared = np.zeros(n, np.bool_)
@@ -646,10 +650,9 @@ class ReplayDay:
         order = np.lexsort((t, veh))
         self._o_veh, self._o_t, delta = veh[order], t[order], delta[order]
         self._o_key = _grouped_key(self._o_veh, self._o_t)
-        self._o_cum = np.cumsum(delta)
+        self._o_cum = np.concatenate([[0], np.cumsum(delta)]).astype(np.int64)  # running sum before each row
         self._o_first = np.searchsorted(self._o_veh, np.arange(len(self.vehicle_ids) + 1))
-        # the running sum before each vehicle's first row
-        self._o_base = np.where(self._o_first[:-1] > 0, self._o_cum[np.maximum(self._o_first[:-1] - 1, 0)], 0)
+        self._o_base = self._o_cum[self._o_first[:-1]]  # before each vehicle's first row
 
     def _build_events(self) -> None:
         r = self.rides
@@ -741,9 +744,7 @@ class ReplayDay:
         dwelling = (w >= 0) & (w_end > t)
         # riders on board
         o = _last_at_or_before(self._o_key, vs, ti, self._o_first)
-        onboard = (
-            np.where(o >= 0, self._o_cum[np.maximum(o, 0)] - self._o_base, 0) if self._o_cum.size else np.zeros(nv)
-        )
+        onboard = np.where(o >= 0, self._o_cum[o + 1] - self._o_base, 0)
         state = np.full(nv, IDLE, np.int64)
         if self._has_shifts:
             state[(t < self._shift[:, 0]) | (t >= self._shift[:, 1])] = OFF_SHIFT
