@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import itertools
 import json
 import math
 import shutil
@@ -178,7 +179,7 @@ def test_positions_lie_on_the_track_and_move_forward(day: tuple[ReplayDay, Path]
             assert row["state"] in ("to_pickup", "with_riders", "idle")
             assert row["state"] == "with_riders" if p["onboard"] > 0 else row["state"] != "with_riders"
             assert row["next_arrival_s"] == arr
-        assert all(b > a for a, b in zip(along, along[1:], strict=False)), along
+        assert all(b > a for a, b in itertools.pairwise(along)), along
         # uniform speed: halfway in time is halfway along the line (to a metre, or the 0.5 % by which
         # two flat-earth approximations of a metre may differ)
         half = _row(d, (dep + arr) / 2, p["vehicle_id"])
@@ -543,7 +544,7 @@ def test_player_plays_diffs_and_stops_at_the_end(taxi: tuple[Any, Path]) -> None
         assert clocks[0]["playing"] and not clocks[-1]["playing"]
         times = [c["time_s"] for c in clocks[1:-1]]
         assert 3 <= len(times) <= 6 and times == sorted(times)
-        assert all(b - a == 150 for a, b in zip(times, times[1:], strict=False))  # 600 x 0.25 s per frame
+        assert all(b - a == 150 for a, b in itertools.pairwise(times))  # 600 x 0.25 s per frame
         frames = page.of("vehicles")
         assert frames and not any(f["full"] for f in frames)
         # the diffs applied to the first frame give the fleet at the last frame's time
