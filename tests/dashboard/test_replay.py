@@ -477,7 +477,7 @@ def test_player_connect_seek_speed_select_and_bad_values(taxi: tuple[Any, Path])
         assert vehicles["full"] and vehicles["items"] == d.vehicles_at(d.start_s)
         assert page.of("clock")[0] == {"type": "clock", "time_s": d.start_s, "playing": False, "speed": 60.0}
         # bad values: one error each, naming the field; nothing else changes
-        for message, field_name in [
+        bad: list[tuple[dict[str, Any], str]] = [
             ({"type": "speed", "value": 0}, "value"),
             ({"type": "speed", "value": 5000}, "value"),
             ({"type": "speed", "value": "fast"}, "value"),
@@ -490,7 +490,8 @@ def test_player_connect_seek_speed_select_and_bad_values(taxi: tuple[Any, Path])
             ({"type": "select", "vehicle_id": 7}, "vehicle_id"),
             ({"type": "dance"}, "type"),
             ({"type": None}, "type"),
-        ]:
+        ]
+        for message, field_name in bad:
             page.messages.clear()
             await src.received(page, message)
             assert [m["type"] for m in page.messages] == ["error"], message
