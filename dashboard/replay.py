@@ -544,11 +544,13 @@ class ReplayDay:
             origin_stop, destination_stop = _ints(cols, "origin_stop", path), _ints(cols, "destination_stop", path)
         origin = np.column_stack([_floats(cols, "origin_lat", path), _floats(cols, "origin_lon", path)])
         destination = np.column_stack([_floats(cols, "destination_lat", path), _floats(cols, "destination_lon", path)])
-        never = np.int64(2**62)
-        end = np.full(n, never, np.int64)
+        # open until it ended; still open at the end of the day ("open"); a ride whose end has no
+        # time in the files (a cancellation by the service, a request never submitted) is never shown
+        # open (no-shows get theirs in _classify_drives)
         outcome_a = np.array(outcome, dtype=object)
-        end = np.where(outcome_a == "completed", dropoff, end)
-        end = np.where(outcome_a == "rejected", rejected_s, end)
+        end = np.where(outcome_a == "open", np.int64(2**62), submitted)
+        end = np.where((outcome_a == "completed") & (dropoff >= 0), dropoff, end)
+        end = np.where((outcome_a == "rejected") & (rejected_s >= 0), rejected_s, end)
         end = np.where((outcome_a == "cancelled") & (cancelled_s >= 0), cancelled_s, end)
         self.rides = _Rides(
             ids=list(ids),
