@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import gc
 import logging
 import math
 from dataclasses import dataclass, field
@@ -245,6 +246,18 @@ class ReplayDay:
         folder = Path(folder)
         if not folder.is_dir():
             raise ReplayError(f"{folder}: no such run folder")
+        # the GeoJSON of a big day is millions of small lists: without the cycle collector, which
+        # would walk them again and again while they are made, it loads about eight times faster
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._load(folder)
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _load(cls, folder: Path) -> ReplayDay:
         self = cls.__new__(cls)
         self.folder = folder
         summary = _read_json(folder / "summary.json", folder)

@@ -586,32 +586,29 @@ def test_bad_speed_for_the_source(taxi: tuple[Any, Path]) -> None:
 
 # ---------------------------------------------------------------------------------- a big fleet
 def synthetic_day(folder: Path, vehicles: int, drives: int, points: int = 8) -> None:
-    """A made-up day of ``vehicles`` I-MOD vehicles, each driving ``drives`` drives of ``points``
-    points back and forth between two stops a kilometre apart, one rider on every other drive."""
+    """A made-up day of ``vehicles`` I-MOD vehicles from 06:00: vehicle ``v`` drives from
+    06:00 + ``v % 300`` s, every 150 s, ``drives`` drives of 120 s and ``points`` points back and
+    forth along a straight street between two stops a kilometre apart (east-west, latitude 37.5):
+    empty on even drives, with one rider (a ride booked 90 s before) on odd ones."""
     folder.mkdir(parents=True)
     start = 6 * 3600
     stops = [(127.0, 37.5), (127.0113, 37.5)]
     (folder / "summary.json").write_text(json.dumps({"scenario": "big", "start_s": start, "end_s": start + 3600 * 12}))
-    (folder / "stops.geojson").write_text(
-        json.dumps(
-            {
-                "type": "FeatureCollection",
-                "features": [
-                    {
-                        "type": "Feature",
-                        "geometry": {"type": "Point", "coordinates": list(c)},
-                        "properties": {"stop": k},
-                    }
-                    for k, c in enumerate(stops)
-                ],
-            }
-        )
-    )
+    stop_features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(c)}, "properties": {"stop": k}}
+        for k, c in enumerate(stops)
+    ]
+    (folder / "stops.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": stop_features}))
     with (folder / "vehicles.csv").open("w") as fh:
         fh.write("vehicle_id,seats,depot_stop,shift_start_s,shift_end_s\n")
         fh.writelines(f"v{v},8,0,{start},{start + 12 * 3600}\n" for v in range(vehicles))
     xs = np.linspace(stops[0][0], stops[1][0], points)
     feats, rows = [], ["vehicle_id,depart_s,arrive_s,from_stop,to_stop,length_m,onboard"]
+    rides = [
+        "ride_id,submitted_s,requested_s,origin_stop,destination_stop,passengers,outcome,reject_reason,vehicle_id,"
+        "promised_pickup_start_s,promised_pickup_end_s,offered_pickup_eta_s,max_ride_s,pickup_s,dropoff_s,"
+        "cancelled_s,origin_lat,origin_lon,destination_lat,destination_lon"
+    ]
     for v in range(vehicles):
         t = start + v % 300
         for k in range(drives):
@@ -623,29 +620,57 @@ def synthetic_day(folder: Path, vehicles: int, drives: int, points: int = 8) -> 
             feats.append(
                 {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords}, "properties": props}
             )
+            if k % 2:
+                (alon, alat), (blon, blat) = stops[a], stops[b]
+                rides.append(
+                    f"r{v}_{k},{t - 90},{t},{a},{b},1,completed,,v{v},{t - 60},{t + 240},{t},600,{t},{t + 120},-1,"
+                    f"{alat},{alon},{blat},{blon}"
+                )
             t += 150
     (folder / "drives.csv").write_text("\n".join(rows) + "\n")
     (folder / "tracks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
-    header = (
-        "ride_id,submitted_s,requested_s,origin_stop,destination_stop,passengers,outcome,reject_reason,vehicle_id,"
-        "promised_pickup_start_s,promised_pickup_end_s,offered_pickup_eta_s,max_ride_s,pickup_s,dropoff_s,"
-        "cancelled_s,origin_lat,origin_lon,destination_lat,destination_lon"
-    )
-    (folder / "rides.csv").write_text(header + "\n")
+    (folder / "rides.csv").write_text("\n".join(rides) + "\n")
 
 
-def test_a_3000_vehicle_day_is_fast(tmp_path: Path) -> None:
-    synthetic_day(tmp_path / "big", 3000, 20)
+def test_a_3000_vehicle_day_is_fast_and_recounts_by_hand(tmp_path: Path) -> None:
+    vehicles, drives = 3000, 20
+    synthetic_day(tmp_path / "big", vehicles, drives)
     d = ReplayDay.open(tmp_path / "big")
-    assert len(d.vehicle_ids) == 3000
-    t = d.start_s + 3600 + 0.5
+    assert len(d.vehicle_ids) == vehicles and len(d.rides.ids) == vehicles * drives // 2
+    t = d.start_s + 1500 + 0.5
     d.vehicles_at(t)
     runs = 20
     t0 = time.perf_counter()
     for k in range(runs):
-        rows = d.vehicles_at(t + k)
+        d.vehicles_at(t + k)
     per_frame = (time.perf_counter() - t0) / runs
     assert per_frame < 0.05, per_frame  # 4 frames a second leave 0.25 s each; one page uses a fifth at most
-    # the made-up drives are straight: a vehicle that departed at s is (t - s) / 120 of the way
-    row = rows[0]
-    assert row[0] == "v0" and row[3] in ("to_pickup", "with_riders", "idle", "dwelling")
+    rows = d.vehicles_at(t)
+    # v0 left at 06:00 and every 150 s: at 1500.5 s it is 0.5 s into its drive 10 (even: empty,
+    # from stop 0 east to stop 1, where it picks up its next rider), 0.5 / 120 of the way
+    assert rows[0] == ["v0", 37.5, round(127.0 + 0.0113 * 0.5 / 120, 6), "to_pickup", 0, 8, 37.5, 127.0113,
+                       d.start_s + 1620]  # fmt: skip
+    # v1 left a second later: its drive 9 (with a rider, from stop 1 west to stop 0) ended 28.5 s
+    # ago and its drive 10 leaves in 1.5 s: it stands at stop 0, idle, nobody on board
+    assert rows[1][1:6] == [37.5, 127.0, "idle", 0, 8]
+    # v150 left at 06:02:30: it is 0.5 s into drive 9 (odd: one rider, westward)
+    assert rows[150][3:5] == ["with_riders", 1]
+    # recounted: vehicle v's drive k runs from 06:00 + v % 300 + 150 k for 120 s
+    offs = np.arange(vehicles) % 300
+    for when in (t, d.start_s + 2222.0):
+        since = when - d.start_s - offs
+        k = np.floor(since / 150).astype(int)
+        driving = (since >= 0) & (k < drives) & (since - 150 * k < 120)
+        loaded = driving & (k % 2 == 1)
+        got = d.kpis_at(when)
+        assert got["riders_on_board"] == int(loaded.sum())
+        assert got["served"] == int(sum(np.sum(150 * np.arange(1, drives, 2) <= s) for s in since))
+        assert got["vehicles_busy"] == int(driving.sum())
+        open_rides = {r["ride_id"] for r in d.rides_at(when)}
+        want = {
+            f"r{v}_{j}"
+            for v in range(vehicles)
+            for j in range(1, drives, 2)
+            if 150 * j - 90 <= since[v] < 150 * j + 120
+        }
+        assert open_rides == want
