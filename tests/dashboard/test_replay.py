@@ -659,9 +659,9 @@ def test_a_3000_vehicle_day_is_fast_and_recounts_by_hand(tmp_path: Path) -> None
     offs = np.arange(vehicles) % 300
     for when in (t, d.start_s + 2222.0):
         since = when - d.start_s - offs
-        k = np.floor(since / 150).astype(int)
-        driving = (since >= 0) & (k < drives) & (since - 150 * k < 120)
-        loaded = driving & (k % 2 == 1)
+        leg = np.floor(since / 150).astype(int)
+        driving = (since >= 0) & (leg < drives) & (since - 150 * leg < 120)
+        loaded = driving & (leg % 2 == 1)
         got = d.kpis_at(when)
         assert got["riders_on_board"] == int(loaded.sum())
         assert got["served"] == int(sum(np.sum(150 * np.arange(1, drives, 2) <= s) for s in since))
