@@ -70,6 +70,9 @@ _M_PER_DEG_LON = 111_320.0
 
 _EVENT_INDEX = {kind: k for k, kind in enumerate(protocol.EVENT_KINDS)}
 
+#: A ride's status while it is open (:data:`protocol.RIDE_FIELDS`).
+RIDE_STATUSES = ("matching", "assigned", "on_board")
+
 
 class ReplayError(ValueError):
     """A run folder that cannot be replayed: the message names the file and what is wrong."""
@@ -811,36 +814,63 @@ class ReplayDay:
         r = self.rides
         return (r.open_s <= t) & (t < r.end_s)
 
+    def open_rides(self, t: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The rides open at ``t`` (indices into the day's rides, ascending) and each one's status
+        there (an index into :data:`RIDE_STATUSES`)."""
+        r = self.rides
+        idx = np.flatnonzero(self._open_mask(t))
+        picked = (r.pickup_s[idx] >= 0) & (r.pickup_s[idx] <= t)
+        assigned = (r.assigned_s[idx] >= 0) & (r.assigned_s[idx] <= t)
+        return idx, np.where(picked, 2, np.where(assigned, 1, 0)).astype(np.int64)
+
+    def ride_items(self, idx: NDArray[np.int64], status: NDArray[np.int64]) -> list[dict[str, Any]]:
+        """The :data:`protocol.RIDE_FIELDS` objects of rides ``idx`` in their ``status``
+        (:meth:`open_rides`), in that order."""
+        r = self.rides
+        digits = protocol.COORD_DIGITS
+        vids = [self.vehicle_ids[v] if v >= 0 else None for v in r.vehicle[idx].tolist()]
+        pick = np.round(r.origin[idx], digits)
+        drop = np.round(r.destination[idx], digits)
+        pick_ok = np.all(np.isfinite(pick), axis=1).tolist()
+        drop_ok = np.all(np.isfinite(drop), axis=1).tolist()
+        planned = r.planned_pickup_s[idx].tolist()
+        return [
+            {
+                "ride_id": r.ids[i],
+                "status": RIDE_STATUSES[st],
+                "vehicle_id": vid if st > 0 else None,
+                "passengers": pax,
+                "pickup": pk if pko else None,
+                "dropoff": dr if dro else None,
+                "window": win,
+                "planned_pickup_s": pl if pl >= 0 else None,
+                "requested_s": req,
+                "shared": sh,
+            }
+            for i, st, vid, pax, pk, pko, dr, dro, win, pl, req, sh in zip(
+                idx.tolist(),
+                status.tolist(),
+                vids,
+                r.passengers[idx].tolist(),
+                pick.tolist(),
+                pick_ok,
+                drop.tolist(),
+                drop_ok,
+                r.window[idx].tolist(),
+                planned,
+                r.requested_s[idx].tolist(),
+                r.shared[idx].tolist(),
+                strict=True,
+            )
+        ]
+
     def rides_at(self, t: float) -> list[dict[str, Any]]:
         """The rides open at ``t`` (submitted by ``t``, not yet dropped off, rejected, cancelled
-        or found a no-show), as :data:`protocol.RIDE_FIELDS` objects, in submission order."""
-        out = []
-        for i in np.flatnonzero(self._open_mask(t)).tolist():
-            out.append(self._ride(i, t))
+        or found a no-show), as :data:`protocol.RIDE_FIELDS` objects, in the order they were asked
+        for (requested time, then id)."""
+        out = self.ride_items(*self.open_rides(t))
         out.sort(key=lambda x: (x["requested_s"], x["ride_id"]))
         return out
-
-    def _ride(self, i: int, t: float) -> dict[str, Any]:
-        r = self.rides
-        if 0 <= r.pickup_s[i] <= t:
-            status = "on_board"
-        elif 0 <= r.assigned_s[i] <= t:
-            status = "assigned"
-        else:
-            status = "matching"
-        v = int(r.vehicle[i])
-        return {
-            "ride_id": r.ids[i],
-            "status": status,
-            "vehicle_id": self.vehicle_ids[v] if v >= 0 and status != "matching" else None,
-            "passengers": int(r.passengers[i]),
-            "pickup": protocol.point(*r.origin[i]) if np.all(np.isfinite(r.origin[i])) else None,
-            "dropoff": protocol.point(*r.destination[i]) if np.all(np.isfinite(r.destination[i])) else None,
-            "window": [int(r.window[i, 0]), int(r.window[i, 1])],
-            "planned_pickup_s": int(r.planned_pickup_s[i]) if r.planned_pickup_s[i] >= 0 else None,
-            "requested_s": int(r.requested_s[i]),
-            "shared": bool(r.shared[i]),
-        }
 
     def events_between(self, t0: float, t1: float, limit: int = EVENTS_PER_FRAME) -> list[dict[str, Any]]:
         """The feed events with ``t0 < time_s <= t1``, oldest first; of more than ``limit``, the
@@ -989,7 +1019,8 @@ class _Player:
     selected: str | None = None
     task: asyncio.Task[None] | None = None
     vehicles: dict[str, list[Any]] = field(default_factory=dict)
-    rides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ride_idx: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))  # open rides sent
+    ride_status: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     manifest: dict[str, Any] | None = None
 
 
@@ -1132,8 +1163,8 @@ class ReplaySource:
         day, t = self.day, p.time_s
         rows = day.vehicles_at(t)
         p.vehicles = {row[0]: row for row in rows}
-        rides = day.rides_at(t)
-        p.rides = {r["ride_id"]: r for r in rides}
+        p.ride_idx, p.ride_status = day.open_rides(t)
+        rides = day.ride_items(p.ride_idx, p.ride_status)
         send = p.client.send
         self._clock(p)
         send({"type": "vehicles", "time_s": int(t), "full": True, "items": rows, "removed": []})
@@ -1155,15 +1186,19 @@ class ReplaySource:
         p.vehicles = {row[0]: row for row in rows}
         if changed or behind:
             send({"type": "vehicles", "time_s": int(t), "full": behind, "items": changed, "removed": []})
-        rides = {r["ride_id"]: r for r in day.rides_at(t)}
+        idx, status = day.open_rides(t)
         if behind:
-            send({"type": "rides", "time_s": int(t), "full": True, "items": list(rides.values()), "removed": []})
-        else:
-            items = [r for rid, r in rides.items() if p.rides.get(rid) != r]
-            removed = [rid for rid in p.rides if rid not in rides]
-            if items or removed:
+            send({"type": "rides", "time_s": int(t), "full": True, "items": day.ride_items(idx, status), "removed": []})
+        else:  # only the rides that opened or changed status, and those that closed
+            prev, prev_status = p.ride_idx, p.ride_status
+            pos = np.minimum(np.searchsorted(prev, idx), max(prev.size - 1, 0))
+            same = (prev[pos] == idx) & (prev_status[pos] == status) if prev.size else np.zeros(idx.size, np.bool_)
+            gone = prev[~np.isin(prev, idx)]
+            if not same.all() or gone.size:
+                items = day.ride_items(idx[~same], status[~same])
+                removed = [day.rides.ids[i] for i in gone.tolist()]
                 send({"type": "rides", "time_s": int(t), "full": False, "items": items, "removed": removed})
-        p.rides = rides
+        p.ride_idx, p.ride_status = idx, status
         events = day.events_between(t0, t, EVENTS_PER_FRAME)
         if events:
             send({"type": "events", "items": events})

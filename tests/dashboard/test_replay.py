@@ -554,6 +554,17 @@ def test_player_plays_diffs_and_stops_at_the_end(taxi: tuple[Any, Path]) -> None
             fleet.update({r[0]: r for r in f["items"]})
         last = clocks[-1]["time_s"]
         assert list(fleet.values()) == d.vehicles_at(last) or frames[-1]["time_s"] != last
+        # so do the rides' diffs
+        rides = {r["ride_id"]: r for r in d.rides_at(mid)}
+        for m in page.of("rides"):
+            assert not m["full"]
+            rides.update({r["ride_id"]: r for r in m["items"]})
+            for rid in m["removed"]:
+                del rides[rid]
+        assert page.of("rides"), "an hour of taxis with no ride opening or closing in two minutes"
+        assert sorted(rides.values(), key=lambda r: r["ride_id"]) == sorted(
+            d.rides_at(page.of("rides")[-1]["time_s"]), key=lambda r: r["ride_id"]
+        )
         # every event between the start and the pause, once, in order
         events = [e for m in page.of("events") for e in m["items"]]
         assert events == d.events_between(mid, page.of("kpis")[-1]["time_s"], limit=10**9)
