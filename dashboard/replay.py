@@ -7,10 +7,11 @@ a shared-taxi day: :mod:`sim.taxi_kpi`) once, into NumPy arrays sorted by time, 
 
 Files read: ``summary.json``, ``rides.csv``, ``drives.csv``, ``tracks.geojson`` (every drive's
 line along the streets), ``vehicles.csv`` (I-MOD: seats, depot stop and shift; taxi: seats,
-start place and shift), ``stops.geojson`` (I-MOD), and when present ``visits.csv`` (I-MOD: the
-stops served, for ``dwelling``), ``streets.geojson`` (the base map; without it the streets the
-vehicles drove are drawn instead) and ``zone.geojson``. This module reads the files only: the
-dashboard imports neither the simulator nor the engine.
+start place and shift; a taxi day without it: the taxis that drove, of the day's capacity),
+``stops.geojson`` (I-MOD), and when present ``visits.csv`` (I-MOD: the stops served, for
+``dwelling``; without it no vehicle is shown dwelling), ``streets.geojson`` (the base map;
+without it the streets the vehicles drove are drawn instead) and ``zone.geojson``. This module
+reads the files only: the dashboard imports neither the simulator nor the engine.
 
 How the day is reconstructed:
 
@@ -331,7 +332,15 @@ class ReplayDay:
 
     def _load_fleet(self, folder: Path) -> None:
         path = folder / "vehicles.csv"
-        cols = _read_csv(path, folder, ("vehicle_id", "seats"))
+        if self.kind == "taxi" and not path.is_file():
+            # a taxi day written before its vehicles.csv: the taxis that drove or served, of the
+            # day's capacity, each where its first drive starts
+            ids = set(_read_csv(folder / "drives.csv", folder, ("vehicle",))["vehicle"])
+            ids |= set(_read_csv(folder / "rides.csv", folder, ("vehicle",))["vehicle"]) - {""}
+            seats = str(int(self._params.get("capacity", 0) or 0))
+            cols = {"vehicle_id": sorted(ids), "seats": [seats] * len(ids)}
+        else:
+            cols = _read_csv(path, folder, ("vehicle_id", "seats"))
         self.vehicle_ids = list(cols["vehicle_id"])
         if len(set(self.vehicle_ids)) != len(self.vehicle_ids):
             raise ReplayError(f"{path}: a vehicle_id appears twice")
