@@ -441,6 +441,31 @@ def test_bad_folders_one_clear_error(imod: tuple[Any, Path], tmp_path: Path) -> 
         ReplayDay.open(x)
 
 
+def test_a_taxi_folder_from_before_replays(taxi: tuple[Any, Path], tmp_path: Path) -> None:
+    """Without the files this branch added (vehicles.csv, streets.geojson, the decision times):
+    the taxis that drove, the tracks as the map, decisions guessed from the batch period."""
+    _, folder = taxi
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    (old / "vehicles.csv").unlink()
+    (old / "streets.geojson").unlink()
+    rows = _csv(old / "rides.csv")
+    with (old / "rides.csv").open("w", newline="") as fh:
+        keep = [c for c in rows[0] if c not in ("assigned_s", "rejected_s", "cancelled_s")]
+        w = csv.DictWriter(fh, keep, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    new, d = ReplayDay.open(folder), ReplayDay.open(old)
+    drove = {f["properties"]["vehicle_id"] for f in _tracks(folder)}
+    assert set(d.vehicle_ids) == drove | {r["vehicle"] for r in rows if r["vehicle"]}
+    for key in ("served", "rejected", "rejected_by_reason", "wait_p50_s", "wait_p90_s", "pooled_share"):
+        assert d.kpis_at(d.end_s)[key] == new.kpis_at(new.end_s)[key]
+    assert len(d.hello_map()["streets"]["offsets"]) == len(_tracks(folder)) + 1  # the tracks drawn
+    mid = (d.start_s + d.end_s) // 2
+    now = {r[0]: r for r in new.vehicles_at(mid)}
+    assert all(r == now[r[0]] for r in d.vehicles_at(mid))
+
+
 # ---------------------------------------------------------------------------------- the player
 class Sink:
     """A page as the source sees it: records what it is sent (the test's sink)."""
