@@ -256,6 +256,13 @@ class ReplayDay:
         gc.disable()
         try:
             return cls._load(folder)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ReplayError):
+                raise
+            # a fault the checks above did not foresee: still one line, naming the folder
+            raise ReplayError(
+                f"{folder}: a file of this run folder is malformed ({type(exc).__name__}: {exc})"
+            ) from exc
         finally:
             if collecting:
                 gc.enable()
@@ -382,6 +389,9 @@ class ReplayDay:
         cols = _read_csv(path, folder, needed)
         veh = self._vehicle(cols[vcol], path)
         dep, arr = _ints(cols, "depart_s", path), _ints(cols, "arrive_s", path)
+        if dep.size and (dep.min() < 0 or arr.max() >= 2**31):
+            k = int(np.flatnonzero((dep < 0) | (arr >= 2**31))[0])
+            raise ReplayError(f"{path} line {k + 2}: times must be within 0 .. {2**31 - 1} s, got {dep[k]} .. {arr[k]}")
         if np.any(arr < dep):
             k = int(np.flatnonzero(arr < dep)[0])
             raise ReplayError(f"{path} line {k + 2}: arrive_s {arr[k]} is before depart_s {dep[k]}")
@@ -577,6 +587,9 @@ class ReplayDay:
         end = np.where((outcome_a == "completed") & (dropoff >= 0), dropoff, end)
         end = np.where((outcome_a == "rejected") & (rejected_s >= 0), rejected_s, end)
         end = np.where((outcome_a == "cancelled") & (cancelled_s >= 0), cancelled_s, end)
+        for name, values in (("submitted", submitted), ("pickup_s", pickup), ("dropoff_s", dropoff)):
+            if values.size and (values.max() >= 2**31 or values.min() < -1):
+                raise ReplayError(f"{path}: a {name} time outside -1 .. {2**31 - 1} s")
         self.rides = _Rides(
             ids=list(ids),
             vehicle=vehicle,

@@ -439,6 +439,19 @@ def test_bad_folders_one_clear_error(imod: tuple[Any, Path], tmp_path: Path) -> 
     (x / "tracks.geojson").write_text('{"type": "FeatureCollection", "features": [{"geometry": {"type": "Point"}}]}')
     with pytest.raises(ReplayError, match=r"tracks\.geojson: feature 0 is not a LineString"):
         ReplayDay.open(x)
+    x = copy("zone")
+    (x / "zone.geojson").write_text('{"type": "FeatureCollection", "features": [{"geometry": {"type": "Polygon", '
+                                    '"coordinates": [[7]]}}]}')  # fmt: skip
+    with pytest.raises(ReplayError, match=r"zone: a file of this run folder is malformed \(TypeError"):
+        ReplayDay.open(x)
+    x = copy("late")
+    lines = (x / "drives.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[2] = str(2**40)
+    lines[1] = ",".join(cells)
+    (x / "drives.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReplayError, match=r"drives\.csv line 2: times must be within 0 \.\. 2147483647 s"):
+        ReplayDay.open(x)
 
 
 def test_a_taxi_folder_from_before_replays(taxi: tuple[Any, Path], tmp_path: Path) -> None:
