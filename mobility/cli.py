@@ -1397,14 +1397,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate a service day from a scenario file",
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
-        "drives.csv, GeoJSON for GIS tools (stops, zone, tracks, rides; on networks with lat/lon) and PNG "
+        "drives.csv, visits.csv, GeoJSON for GIS tools and replay (stops, zone, tracks, rides, streets; on networks "
+        "with lat/lon) and PNG "
         "plots (map, heat maps, vehicles' day, occupancy, waits) into --out; "
         "a scenario's planning sections add their own files: [lines] lines.csv, line_loads.csv, "
         "transit_trips.csv, bus_stop_calls.csv, line_loads.png, lines_map.png; [feeder] journeys.csv; [semi_fixed] "
         "checkpoints.csv; [subzones] subzones.csv, subzone_journeys.csv, subzones.png "
         '(a shared-taxi scenario, [service] kind = "shared_taxi": '
-        "summary.json, rides.csv, drives.csv, batches.csv, report.md and, on networks with lat/lon, "
-        "rides.geojson, tracks.geojson and map.png). SCENARIO is a TOML file or the name "
+        "summary.json, rides.csv, drives.csv, batches.csv, vehicles.csv, report.md and, on networks with lat/lon, "
+        "rides.geojson, tracks.geojson, streets.geojson and map.png). SCENARIO is a TOML file or the name "
         "of a bundled one "
         "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
     )
