@@ -778,7 +778,6 @@ class PageProbe:
         self.samples: list[dict[str, Any]] = []
         self.last: dict[str, Any] = {}
         self.t0 = time.perf_counter()
-        self.base_long: tuple[int, float] = (0, 0.0)
         self.base_metrics: tuple[float, dict[str, float]] | None = None
 
     def poll(self) -> dict[str, Any]:
@@ -804,10 +803,10 @@ class PageProbe:
     def reset_frames(self) -> None:
         """Start the frame and long-task counts afresh (after the page's start-up)."""
         self.paints_timed = bool(self.page.evaluate(PAINT_PROBE_JS, self.root))
-        r = self.poll()
+        self.poll()
+        self.page.evaluate("() => Object.assign(window.__bench, {longTasks: 0, longTaskMs: 0, longTaskMaxMs: 0})")
         self.frames = Histogram(0.5, 2000.0)
         self.paints = Histogram(0.05, 2000.0)
-        self.base_long = (int(r["longTasks"]), float(r["longTaskMs"]))
         self.base_metrics = (time.perf_counter(), self.metrics())
 
     def metrics(self) -> dict[str, float]:
@@ -845,8 +844,8 @@ class PageProbe:
 
     def summary(self) -> dict[str, Any]:
         r = self.last
-        long_n = int(r.get("longTasks", 0)) - self.base_long[0]
-        long_ms = float(r.get("longTaskMs", 0.0)) - self.base_long[1]
+        long_n = int(r.get("longTasks", 0))
+        long_ms = float(r.get("longTaskMs", 0.0))
         frames = self.frames.summary(1)
         frames["slow"] = self.frames.over(SLOW_FRAME_MS)
         heap = [s for s in self.samples if not s["after_gc"]]
@@ -1002,7 +1001,10 @@ def run(
         cdp.send("Performance.enable")
         probe = PageProbe(page, cdp, "dashboard")
         t0 = time.perf_counter()
-        page.goto(dash.url, wait_until="load", timeout=START_TIMEOUT_S * 1000)
+        response = page.goto(dash.url, wait_until="load", timeout=START_TIMEOUT_S * 1000)
+        if response is None or not response.ok:
+            status = "nothing" if response is None else f"{response.status}: {response.text().strip()[:300]}"
+            raise BenchError(f"the dashboard's page answered {status}")
         try:
             _wait_for(page, "dashboard", options.vehicles, START_TIMEOUT_S)
         except PlaywrightError as exc:

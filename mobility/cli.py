@@ -1120,7 +1120,7 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_dashboard(args: argparse.Namespace) -> int:
-    from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, run, steps
+    from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, network_file, run, steps
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
     sizes = QUICK if args.quick else {}
@@ -1140,8 +1140,9 @@ def cmd_bench_dashboard(args: argparse.Namespace) -> int:
         quick=args.quick,
     )
     options.check()
+    network_file(options.network, data_dir)  # before the progress bar: a bad one is one line
     try:
-        _with_progress("dashboard", steps(options), "s", lambda progress: run(
+        _with_progress("dashboard", steps(options), "step", lambda progress: run(
             data_dir=data_dir, options=options, out_dir=out_dir, progress=progress))  # fmt: skip
     except BenchError as exc:
         _stderr(f"mobility: error: {exc}")
