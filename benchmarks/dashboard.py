@@ -114,8 +114,6 @@ POLL_S = 1.0
 SLOW_FRAME_MS = 50.0
 #: Console errors kept (the first ones; a page that logs one per update is reported by its count).
 MAX_CONSOLE_ERRORS = 20
-#: The sizes of the quick run (``--quick``): a smoke test of seconds, no verdict.
-QUICK = {"vehicles": 300, "minutes": 0.25, "interval_s": 1.0, "sample_every_s": 5.0, "peer_minutes": 0.1}
 
 
 # ---------------------------------------------------------------------------- options
@@ -147,6 +145,10 @@ class Options:
             raise InvalidArgumentError("streams", f"got {self.streams!r}", f"an integer 1 .. {MAX_STREAMS}")
         if not _is_int(self.seed) or self.seed < 0:
             raise InvalidArgumentError("seed", f"got {self.seed!r}", "an integer >= 0")
+
+
+#: The quick run (``--quick``): a smoke test of seconds at a small size, no verdict.
+QUICK = Options(vehicles=300, minutes=0.25, interval_s=1.0, sample_every_s=5.0, peer_minutes=0.1, quick=True)
 
 
 def _is_int(value: object) -> bool:

@@ -1120,24 +1120,23 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_dashboard(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, network_file, run, steps
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
-    sizes = QUICK if args.quick else {}
     given = {
         "vehicles": args.vehicles,
         "minutes": args.minutes,
         "interval_s": args.interval,
         "sample_every_s": args.sample_every,
         "peer_minutes": args.peer_minutes,
+        "network": args.network,
+        "streams": args.streams,
+        "seed": args.seed,
     }
-    options = Options(
-        **{name: sizes[name] for name in sizes if given[name] is None},
-        **{name: value for name, value in given.items() if value is not None},
-        network=args.network,
-        streams=args.streams,
-        seed=args.seed,
-        quick=args.quick,
+    options = dataclasses.replace(
+        QUICK if args.quick else Options(), **{name: value for name, value in given.items() if value is not None}
     )
     options.check()
     network_file(options.network, data_dir)  # before the progress bar: a bad one is one line
