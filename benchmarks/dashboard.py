@@ -832,6 +832,11 @@ class PageProbe:
         self.samples.append(s)
         return s
 
+    def sample_if_stale(self, extra: Callable[[], dict[str, Any]]) -> None:
+        """A sample now, unless the last one is under a second old (the end of a phase)."""
+        if not self.samples or time.perf_counter() - self.t0 - self.samples[-1]["t_s"] >= 1.0:
+            self.sample(extra())
+
     def main_thread(self) -> dict[str, float] | None:
         """The page's main thread since :meth:`reset_frames`: the share of wall time it was busy
         (``TaskDuration``), and in scripts, style recalculation and layout (the DevTools metrics)."""
@@ -1031,7 +1036,7 @@ def run(
         probe.sample(server_memory())
         _phase(probe, options.minutes * 60, options.sample_every_s, say, "page", server_memory)
         probe.poll()
-        probe.sample(server_memory())
+        probe.sample_if_stale(server_memory)
         probe.sample(server_memory(), gc=True)
         wall = time.perf_counter() - wall0
         cpu1 = {"dashboard": process_cpu_s(pid), "engine": process_cpu_s(engine["pid"])}
@@ -1110,7 +1115,7 @@ def _run_peer(context: Any, dash: Dashboard, options: Options, say: Callable[[st
     probe.sample()
     _phase(probe, options.peer_minutes * 60, options.sample_every_s, say, "peer", dict)
     probe.poll()
-    probe.sample()
+    probe.sample_if_stale(dict)
     probe.sample(gc=True)
     out = probe.summary()
     out.update(page_ready_s=round(ready, 2), page_errors=errors, websocket=capture.summary(),
@@ -1161,7 +1166,7 @@ def _rows(p: dict[str, Any]) -> list[str]:
         f"layout {100 * busy['layout']:.0f}%)",
         f"{_mb(p['heap_start_mb'])} → {_mb(p['heap_end_mb'])} (max {_mb(p['heap_max_mb'])})",
         _mb(p["heap_end_after_gc_mb"]),
-        f"{_int(p['dom_nodes_start'])} → {_int(p['dom_nodes_end'])}",
+        f"{_int(p['dom_nodes_start'])} → {_int(p['dom_nodes_end'])} ({_int(p['dom_nodes_end_after_gc'])})",
         "—" if ws["bytes_per_update_p50"] is None else f"{ws['bytes_per_update_p50'] / 1024:,.1f} KiB",
         f"{p['page_ready_s']:.1f} s",
     ]
@@ -1178,7 +1183,7 @@ _ROW_NAMES = [
     "page's main thread busy (of wall time)",
     "JS heap used: start → end of the run (max)",
     "JS heap used at the end, after a forced collection",
-    "DOM nodes: start → end",
+    "DOM nodes: start → end (after the forced collection)",
     "WebSocket bytes per update (p50)",
     "page opened to every vehicle drawn",
 ]
@@ -1233,6 +1238,16 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{_int(page['websocket']['bytes_per_vehicle'])} bytes per changed vehicle; "
         f"{page['console_errors']} console errors on the page.",
     ]
+    heap = [x for x in page["samples"] if not x["after_gc"]]
+    lines.append(
+        f"- Over the run, every {o['sample_every_s']:g} s: the page's JS heap used (MiB) "
+        + ", ".join(f"{x['js_heap_used_mb']:.1f}" for x in heap)
+        + "; DOM nodes "
+        + ", ".join(f"{x['dom_nodes']:,}" for x in heap)
+        + "; the dashboard server's resident memory (MiB) "
+        + ", ".join("—" if x.get("dashboard_rss_mb") is None else f"{x['dashboard_rss_mb']:.0f}" for x in heap)
+        + "."
+    )
     if peer:
         lines.append(
             f"- The peer ran after the dashboard's page was closed, for {peer['seconds'] / 60:.1f} minutes on the same "

@@ -1147,6 +1147,12 @@ def cmd_bench_dashboard(args: argparse.Namespace) -> int:
         _stderr(f"mobility: error: {exc}")
         return 2
     _publish_bench("dashboard", out_dir, args.update_readme)
+    if args.update_readme:  # and the benchmark's own page
+        from benchmarks.common import update_readme
+
+        page = REPO_ROOT / "docs" / "dashboard_bench.md"
+        if update_readme(page, (out_dir / "dashboard.md").read_text(), tag="dashboard"):
+            print(f"updated the table of {page}")
     return 0
 
 
@@ -2097,7 +2103,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashb.add_argument(
         "--update-readme",
         action="store_true",
-        help="write the table into README.md (between <!-- bench:dashboard --> markers)",
+        help="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
     )
     dashb.set_defaults(func=cmd_bench_dashboard)
 
