@@ -17,7 +17,7 @@ One run, four processes on one machine:
   every taxi (``DriverService.ReportLocation``; a taxi reports the node it is at), walking
   each along a random shortest path (:meth:`routing.Router.path`) one node per report, so that
   every vehicle changes position every interval. The reports of one interval go as
-  :data:`DEFAULT_STREAMS` calls at once (a fleet gateway's batches, with an operator's token);
+  :data:`DEFAULT_STREAMS` calls at once by default (a fleet gateway's batches, with an operator's token);
   the feeder's achieved rate (reports accepted per second over the run) and the time one
   interval's reports take are measured, and whether the engine kept up;
 * **the dashboard** — ``mobility dashboard --engine ... --token-file ...`` (its live source
@@ -31,11 +31,12 @@ fleet arriving, with the JavaScript still compiling: the warm-up) apart from the
 (count, p50, p95, max) and the number of changed vehicles in those messages (counted from the
 WebSocket frames as the browser received them, with their bytes); the frame times
 (``requestAnimationFrame`` intervals, a probe added before the page's scripts) and the long
-tasks (``PerformanceObserver``, tasks over 50 ms) as the smoothness; the page's JS heap and DOM
-nodes (Chrome DevTools Protocol ``Performance.getMetrics``) every ``sample_every_s`` and at the
-end, then once more after a forced garbage collection; the page's main-thread busy share
-(``TaskDuration``); the dashboard server's resident memory (``/proc``) at the start, at the end
-and at most, and its CPU, and the engine's.
+tasks (``PerformanceObserver``, tasks over 50 ms) as the smoothness, with the page's own paint
+timing (every value it writes to ``stats.lastPaintMs``: its canvas redraw of the vehicles) and
+its main thread's busy share, split into scripts, style and layout (DevTools metrics); the
+page's JS heap and DOM nodes (Chrome DevTools Protocol ``Performance.getMetrics``) every
+``sample_every_s`` and at the end, then once more after a forced garbage collection; the
+dashboard server's resident memory (``/proc``) at each sample, and its CPU and the engine's.
 
 The peer, measured in the same run after the main phase (same engine, feeder and dashboard
 server; the dashboard's page closed first): a plain Leaflet page (:data:`PEER_HTML`, Leaflet
@@ -105,7 +106,9 @@ MAX_VEHICLES = 20_000
 MAX_MINUTES = 24 * 60.0
 INTERVAL_RANGE_S = (0.1, 60.0)
 MAX_STREAMS = 12
-#: How long the engine, the dashboard and the page may take to come up.
+#: How long the engine may take to come up (with a cold Numba cache it compiles its kernels: minutes
+#: on a busy 2-core machine), and the dashboard and the page.
+ENGINE_START_TIMEOUT_S = 900.0
 START_TIMEOUT_S = 180.0
 RPC_TIMEOUT_S = 30.0
 #: The page is polled this often for its counters (and the progress line moves).
@@ -237,12 +240,12 @@ def engine_process(scenario: Path, data_dir: Path, tokens: Path) -> Iterator[dic
                           name="bench-engine", daemon=True)  # fmt: skip
     process.start()
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + ENGINE_START_TIMEOUT_S
         while not parent.poll(0.2):
             if not process.is_alive():
                 raise RuntimeError(f"the engine's process ended while starting (exit code {process.exitcode})")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
+                raise RuntimeError(f"the engine did not start within {ENGINE_START_TIMEOUT_S:.0f} s")
         info = parent.recv()
         if "error" in info:
             raise RuntimeError(f"the engine failed to start: {info['error']}")
