@@ -20,6 +20,7 @@ import grpc
 import numpy as np
 import pytest
 
+from engine import converters as cv
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.engine.conftest import Engine, RedisServer, bearer
 
@@ -154,6 +155,10 @@ def test_a_booked_vehicle_drives_to_the_pickup_dwells_and_carries_its_rider(
 ) -> None:
     engine = start_engine(**setup)
     advance(engine, T0)
+    # the map (with a front end: read from the engine's process once, off its writer)
+    drawn_map = engine.operator.GetServiceMap(operator_pb2.GetServiceMapRequest(), timeout=TIMEOUT)
+    assert drawn_map == cv.service_map(engine.core.service_map(engine.core.directory.default))
+    assert len(drawn_map.stops) == len(engine.core.stops) and len(drawn_map.street_offsets) > 1
     before = vehicles(engine)
     assert len(before) == 16
     for v in before.values():
