@@ -101,6 +101,8 @@ DEFAULT_MAX_PAGES: Final = 64
 CLOSE_TOO_SLOW: Final = 4408
 #: Close code when :data:`DEFAULT_MAX_PAGES` pages are already connected.
 CLOSE_TOO_MANY_PAGES: Final = 4429
+#: How long closing a page's socket may take (a page that reads nothing never acknowledges it).
+CLOSE_TIMEOUT_S: Final = 2.0
 #: The messages a slow page may lose: the next full one replaces them.
 SUPERSEDED_TYPES: Final = frozenset({"vehicles", "rides", "clock"})
 #: The one line that says how to install the page's libraries.
@@ -153,6 +155,7 @@ class PageClient:
         self._stale: set[str] = set()  # "vehicles"/"rides" whose next message must be full
         self.closed_reason: str | None = None
         self._close_code = 1000
+        self._sending: asyncio.Future[None] | None = None
         self.dropped = 0  # messages dropped so far (for the log and the tests)
 
     @property
@@ -203,12 +206,16 @@ class PageClient:
         log.info("page %d is behind: %d messages dropped so far", self._id, self.dropped)
 
     def close(self, code: int, reason: str) -> None:
-        """Stop sending; the sender task closes the socket with ``code`` and ``reason``."""
+        """Stop sending: a send in progress (to a page that does not read) is abandoned, and the
+        sender task closes the socket with ``code`` and ``reason`` (giving up after
+        :data:`CLOSE_TIMEOUT_S` if the page does not read that either)."""
         if self.closed_reason is None:
             self.closed_reason = reason
             self._close_code = code
             self._queue.clear()
             self._wakeup.set()
+            if self._sending is not None and not self._sending.done():
+                self._sending.cancel()
 
     async def run_sender(self) -> None:
         """Send the queued messages until the page goes away or :meth:`close` is called."""
@@ -219,14 +226,21 @@ class PageClient:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                 if self.closed_reason is not None:
-                    log.info("page %d closed: %s", self._id, self.closed_reason)
-                    with contextlib.suppress(Exception):
-                        await websocket.close(self._close_code, self.closed_reason[:120])
-                    return
+                    break
                 message = self._queue.popleft()
-                await websocket.send_text(encode(message))
+                self._sending = asyncio.ensure_future(websocket.send_text(encode(message)))
+                try:
+                    await self._sending
+                except asyncio.CancelledError:
+                    if self.closed_reason is None:  # the task itself was cancelled
+                        raise
+                finally:
+                    self._sending = None
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the page went away while we were sending
+        log.info("page %d closed: %s", self._id, self.closed_reason)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(self._close_code, (self.closed_reason or "")[:120]), CLOSE_TIMEOUT_S)
 
 
 def _error(field: str, message: str) -> dict[str, Any]:
@@ -435,7 +449,7 @@ def create_app(
                 log.exception("the source failed on the departure of page %d", client.id)
             if websocket.client_state != WebSocketState.DISCONNECTED:
                 with contextlib.suppress(Exception):
-                    await websocket.close()
+                    await asyncio.wait_for(websocket.close(), CLOSE_TIMEOUT_S)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +191,10 @@ def test_slow_page_queue_is_bounded() -> None:
             client.send({"type": "events", "items": [i]})
             assert client.queued <= 10
         assert client.closed_reason is not None and client.queued == 0
-        await asyncio.sleep(0.01)
-        sender.cancel()
+        # the send the page never took is abandoned, and the socket closed with the reason
+        await asyncio.wait({sender}, timeout=0.5)
+        assert sender.done()
+        assert socket.closed == (CLOSE_TOO_SLOW, client.closed_reason)
 
     asyncio.run(scenario())
 
@@ -243,6 +246,12 @@ def test_page_that_never_reads_is_bounded_then_cut(dashboard_web_dir: Path) -> N
             peak, dropped, behind, reason = d.call(flood())
             assert peak <= 20 and dropped >= 200 and behind, (peak, dropped, behind, reason)
             assert reason is not None and "behind" in reason
+            # the server lets go of the page (its send abandoned, the socket closed) within seconds
+            deadline = time.monotonic() + 10
+            while not source.gone and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert source.gone and source.clients == {}
+            assert httpx.get(d.url + "/healthz").json()["pages"] == 0
             ws.transport.abort()
             loop.run_until_complete(asyncio.sleep(0.1))  # let the client notice
         finally:
