@@ -392,13 +392,15 @@ class LiveSource:
         }
 
     def _greet(self, client: Client) -> None:
-        """The hello and the snapshot: status, clock, the whole fleet, the open rides, the KPIs and the feed."""
+        """The hello and the snapshot: status, clock, the whole fleet and the open rides (once the
+        first poll has them), the KPI history and the feed."""
         self._waiting_hello.discard(client.id)
         client.send(self._hello())
         client.send(self._status())
         client.send(self._clock())
-        client.send(self._full_vehicles())
-        client.send(self._full_rides())
+        if self.polls:  # else the first poll sends the fleet to every page
+            client.send(self._full_vehicles())
+            client.send(self._full_rides())
         client.send({"type": "kpi_history", "items": list(self._kpi_history)})
         if self._kpis is not None:
             client.send({"type": "kpis", "time_s": self._time_s, "values": self._kpis})
@@ -466,6 +468,9 @@ class LiveSource:
                 exc = group.exceptions[0]
                 assert isinstance(exc, grpc.aio.AioRpcError)
                 self._set_status(False, _failure(exc, self.target))
+            except* Exception:  # a bug: logged with its traceback, and the source starts over
+                log.exception("the live source failed; starting over")
+                self._set_status(False, f"the dashboard lost track of the engine at {self.target}; reconnecting")
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_S[1])
 
