@@ -1119,6 +1119,37 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_dashboard(args: argparse.Namespace) -> int:
+    from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, run, steps
+
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    sizes = QUICK if args.quick else {}
+    given = {
+        "vehicles": args.vehicles,
+        "minutes": args.minutes,
+        "interval_s": args.interval,
+        "sample_every_s": args.sample_every,
+        "peer_minutes": args.peer_minutes,
+    }
+    options = Options(
+        **{name: sizes[name] for name in sizes if given[name] is None},
+        **{name: value for name, value in given.items() if value is not None},
+        network=args.network,
+        streams=args.streams,
+        seed=args.seed,
+        quick=args.quick,
+    )
+    options.check()
+    try:
+        _with_progress("dashboard", steps(options), "s", lambda progress: run(
+            data_dir=data_dir, options=options, out_dir=out_dir, progress=progress))  # fmt: skip
+    except BenchError as exc:
+        _stderr(f"mobility: error: {exc}")
+        return 2
+    _publish_bench("dashboard", out_dir, args.update_readme)
+    return 0
+
+
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     from benchmarks.sim import RESULTS_DIR, run
 
@@ -1397,14 +1428,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate a service day from a scenario file",
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
-        "drives.csv, GeoJSON for GIS tools (stops, zone, tracks, rides; on networks with lat/lon) and PNG "
+        "drives.csv, visits.csv, GeoJSON for GIS tools and replay (stops, zone, tracks, rides, streets; on networks "
+        "with lat/lon) and PNG "
         "plots (map, heat maps, vehicles' day, occupancy, waits) into --out; "
         "a scenario's planning sections add their own files: [lines] lines.csv, line_loads.csv, "
         "transit_trips.csv, bus_stop_calls.csv, line_loads.png, lines_map.png; [feeder] journeys.csv; [semi_fixed] "
         "checkpoints.csv; [subzones] subzones.csv, subzone_journeys.csv, subzones.png "
         '(a shared-taxi scenario, [service] kind = "shared_taxi": '
-        "summary.json, rides.csv, drives.csv, batches.csv, report.md and, on networks with lat/lon, "
-        "rides.geojson, tracks.geojson and map.png). SCENARIO is a TOML file or the name "
+        "summary.json, rides.csv, drives.csv, batches.csv, vehicles.csv, report.md and, on networks with lat/lon, "
+        "rides.geojson, tracks.geojson, streets.geojson and map.png). SCENARIO is a TOML file or the name "
         "of a bundled one "
         "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
     )
@@ -1999,6 +2031,75 @@ def build_parser() -> argparse.ArgumentParser:
     serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     serveb.set_defaults(func=cmd_bench_serve)
+
+    dashb = bsub.add_parser(
+        "dashboard",
+        help="the operators' dashboard in a real browser: apply time of a fleet update, page memory over minutes",
+        description="Start a live engine (memory store, external clock) with VEHICLES shared taxis on a bundled OSM "
+        "extract, report a new road node for every taxi every INTERVAL seconds (ReportLocation, walking each along "
+        "random shortest paths; the clock moved each interval), follow it with `mobility dashboard`, and open the "
+        "page in headless Debian chromium (Playwright, 1280 x 800) for MINUTES. Measures, in the browser: the time "
+        "the page takes to apply one `vehicles` update (the first, warm-up, apart; p50, p95, max), frame times and "
+        "long tasks, the page's JS heap and DOM nodes every --sample-every seconds and after a forced collection at "
+        "the end, the WebSocket bytes per update; the dashboard server's resident memory and CPU; the feeder's "
+        "achieved reports/s. Then the same stream applied by a plain Leaflet page with one SVG circleMarker per "
+        "vehicle (the peer) for --peer-minutes. Writes benchmarks/results/dashboard.{json,md}. Needs chromium "
+        "(apt-get install chromium) and the page's npm libraries. Duration: MINUTES + --peer-minutes + about "
+        "half a minute to start.",
+    )
+    dashb.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of seconds: 300 taxis, the page watched for 15 s, memory every 5 s, the peer for 6 s "
+        "(unless the options below say otherwise); no verdict",
+    )
+    dashb.add_argument(
+        "--vehicles", type=_positive(int), metavar="N", help="taxis, each reporting every interval (default 3000)"
+    )
+    dashb.add_argument(
+        "--minutes", type=_positive(float), metavar="M", help="how long the page is watched (default 10)"
+    )
+    dashb.add_argument(
+        "--interval",
+        type=_positive(float),
+        metavar="S",
+        help="seconds between two reports of a taxi, and between two moves of the clock (default 1; 0.1 .. 60)",
+    )
+    dashb.add_argument(
+        "--network",
+        default="jamsil",
+        metavar="NAME|FILE",
+        help="the road network: jamsil (Seoul Jamsil, the default: the bundled extract with the most road nodes), "
+        "dongjak, helsinki, or an OSM file (.osm, .osm.pbf)",
+    )
+    dashb.add_argument(
+        "--sample-every",
+        type=_positive(float),
+        metavar="S",
+        help="seconds between two samples of the page's memory and the server's (default 30)",
+    )
+    dashb.add_argument(
+        "--peer-minutes",
+        type=float,
+        metavar="M",
+        help="how long the peer page (Leaflet, SVG markers) is watched after the dashboard's (default 2; 0: no peer)",
+    )
+    dashb.add_argument(
+        "--streams",
+        type=_positive(int),
+        default=4,
+        metavar="K",
+        help="ReportLocation calls at once per interval, each with its share of the taxis (default 4; 1 .. 12)",
+    )
+    dashb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the taxis' walks (default 1)")
+    dashb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    dashb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    dashb.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="write the table into README.md (between <!-- bench:dashboard --> markers)",
+    )
+    dashb.set_defaults(func=cmd_bench_dashboard)
 
     simb = bsub.add_parser(
         "sim",

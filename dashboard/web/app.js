@@ -164,6 +164,7 @@ function seek(final) {
   clearTimeout(slider.timer);
   if (final || now - slider.lastSent >= SEEK_EVERY_MS) {
     slider.lastSent = now;
+    feed.clear(); // the server sends the feed up to the new time
     connection.send({ type: "seek", time_s });
   } else {
     slider.timer = setTimeout(() => seek(true), SEEK_EVERY_MS);
@@ -259,8 +260,6 @@ const handlers = {
   },
   kpi_history(m) {
     const items = Array.isArray(m.items) ? m.items : [];
-    // In a replay the history comes again after a seek: a new stretch of the day, a new feed.
-    if (state.mode === "replay") feed.clear();
     charts.reset(items);
     if (items.length) tiles.show(items[items.length - 1].values);
   },
@@ -277,7 +276,11 @@ const handlers = {
     showStatus();
   },
   clock(m) {
-    if (Number.isFinite(m.time_s)) state.clock_s = m.time_s;
+    if (Number.isFinite(m.time_s)) {
+      // A replay's clock going back (a seek, or play again from the end): its feed starts over.
+      if (state.mode === "replay" && state.clock_s !== null && m.time_s < state.clock_s) feed.clear();
+      state.clock_s = m.time_s;
+    }
     state.playing = Boolean(m.playing);
     if (Number.isFinite(m.speed) && state.mode === "replay") {
       state.speed = m.speed;
@@ -390,10 +393,16 @@ window.addEventListener("resize", () => {
 // ---- hooks for tests and measurements ------------------------------------------------------
 
 window.dashboard = {
+  /** The base map drawn: {streets, points, stops, zone, tiles}. */
+  baseMap: () => mapView.baseMapDrawn(),
   /** Vehicle markers on the map. */
   vehiclesDrawn: () => mapView.vehiclesDrawn(),
   /** A vehicle as drawn: {lat, lon, state, on_board, seats}, or null. */
   vehicle: (id) => mapView.vehicleDrawn(id),
+  /** Where a vehicle's marker is in the viewport: {x, y} (CSS pixels), or null. */
+  vehiclePoint: (id) => mapView.vehiclePoint(id),
+  /** The ids of the vehicles drawn. */
+  vehicleIds: () => [...mapView.vehicles.values()].filter((v) => v.marker).map((v) => v.id),
   /** Pickup markers of open rides on the map, and one of them: {lat, lon, status}, or null. */
   ridesDrawn: () => mapView.ridesDrawn(),
   ride: (id) => mapView.rideDrawn(id),

@@ -185,12 +185,28 @@ export class MapView {
       marker.bringToBack();
     }
 
+    // keep the service area clear of the zoom buttons (top left) and the legend (bottom)
+    const fit = { paddingTopLeft: [52, 16], paddingBottomRight: [16, 40] };
     const bounds = m.bounds;
     if (Array.isArray(bounds) && bounds.length === 2) {
-      this.map.fitBounds(bounds, { padding: [12, 12] });
+      this.map.fitBounds(bounds, fit);
     } else if (lines.length) {
-      this.map.fitBounds(this.streets.getBounds(), { padding: [12, 12] });
+      this.map.fitBounds(this.streets.getBounds(), fit);
     }
+  }
+
+  /** What the base map holds: streets (polylines) and their points, stops, zone vertices. */
+  baseMapDrawn() {
+    const lines = this.streets ? this.streets.getLatLngs() : [];
+    let points = 0;
+    for (const line of lines) points += line.length;
+    return {
+      streets: lines.length,
+      points,
+      stops: this.stopsLayer.getLayers().length,
+      zone: this.zone ? this.zone.getLatLngs()[0].length : 0,
+      tiles: this.tileLayer ? this.tileLayer._url : null,
+    };
   }
 
   // ---- vehicles ---------------------------------------------------------------------------
@@ -298,6 +314,15 @@ export class MapView {
     let n = 0;
     for (const v of this.vehicles.values()) if (v.marker && this.map.hasLayer(v.marker)) n++;
     return n;
+  }
+
+  /** Where a vehicle's marker is on the page (CSS pixels from the viewport's top left), or null. */
+  vehiclePoint(id) {
+    const v = this.vehicles.get(String(id));
+    if (!v?.marker || !this.map.hasLayer(v.marker)) return null;
+    const p = this.map.latLngToContainerPoint(v.marker.getLatLng());
+    const box = this.map.getContainer().getBoundingClientRect();
+    return { x: box.left + p.x, y: box.top + p.y };
   }
 
   vehicleDrawn(id) {
