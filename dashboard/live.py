@@ -294,6 +294,7 @@ class LiveSource:
         self._feed: deque[dict[str, Any]] = deque(maxlen=FEED_SIZE)
         self._pending: deque[dict[str, Any]] = deque()
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._dropped_events = 0
         self._last_event_id = ""
         self._shared: OrderedDict[str, bool] = OrderedDict()
         self._connected = False
@@ -636,13 +637,16 @@ class LiveSource:
         self._feed.append(item)
         if len(self._pending) >= MAX_PENDING_EVENTS:
             self._pending.popleft()
-            log.warning("more than %d events waiting for the pages: the oldest dropped", MAX_PENDING_EVENTS)
+            self._dropped_events += 1
         self._pending.append(item)
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_later(EVENT_FLUSH_S, self._flush_events)
 
     def _flush_events(self) -> None:
         self._flush_handle = None
+        if self._dropped_events:
+            log.warning("%d feed events dropped: more than %d came at once", self._dropped_events, MAX_PENDING_EVENTS)
+            self._dropped_events = 0
         if self._pending:
             items = list(self._pending)
             self._pending.clear()

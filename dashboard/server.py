@@ -16,7 +16,8 @@ its key. Routes:
     :data:`~dashboard.protocol.CLOSE_BAD_KEY`. Each message from the page must be a JSON object
     of at most :data:`MAX_PAGE_MESSAGE_BYTES` bytes with a known ``type``
     (:data:`PAGE_MESSAGE_TYPES`); anything else is answered with an ``error`` message and the
-    connection stays open.
+    connection stays open. A page sending more than :data:`MAX_PAGE_MESSAGES_PER_S` messages in a
+    second gets one ``error`` and the rest of that second's messages are ignored.
 ``/healthz``
     ``{"ok": true, "mode": ..., "pages": N}`` (no key needed, nothing about the service).
 
@@ -45,6 +46,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -68,6 +70,7 @@ __all__ = [
     "CLOSE_TOO_SLOW",
     "DEFAULT_MAX_PAGES",
     "DEFAULT_MAX_QUEUE",
+    "MAX_PAGE_MESSAGES_PER_S",
     "MAX_PAGE_MESSAGE_BYTES",
     "PAGE_MESSAGE_TYPES",
     "VENDOR_PACKAGES",
@@ -91,6 +94,8 @@ VENDOR_PACKAGES: Final = ("leaflet", "uplot")
 PAGE_MESSAGE_TYPES: Final = ("select", "seek", "play", "pause", "speed")
 #: The largest message a page may send (bytes); larger ones are answered with an ``error``.
 MAX_PAGE_MESSAGE_BYTES: Final = 64 * 1024
+#: Messages a page may send per second; more are refused (each costs the engine a call).
+MAX_PAGE_MESSAGES_PER_S: Final = 20
 #: Above this the WebSocket layer itself closes the connection (code 1009, message too big).
 MAX_FRAME_BYTES: Final = 1024 * 1024
 #: Messages held for one page before it is cut (see :class:`PageClient`).
@@ -405,6 +410,7 @@ def create_app(
         client = PageClient(websocket, max_queue=max_queue)
         pages[client.id] = client
         sender = asyncio.create_task(client.run_sender(), name=f"dashboard-page-{client.id}")
+        window_start, window_count = time.monotonic(), 0
         try:
             try:
                 await source.connected(client)
@@ -425,6 +431,15 @@ def create_app(
                 data = raw.get("text")
                 if data is None:
                     data = raw.get("bytes")
+                now = time.monotonic()
+                if now - window_start >= 1.0:
+                    window_start, window_count = now, 0
+                window_count += 1
+                if window_count > MAX_PAGE_MESSAGES_PER_S:
+                    if window_count == MAX_PAGE_MESSAGES_PER_S + 1:
+                        limit = MAX_PAGE_MESSAGES_PER_S
+                        client.send(_error("message", f"more than {limit} messages a second; the rest ignored"))
+                    continue
                 message = parse_page_message(data)
                 if message.get("type") == "error":
                     client.send(message)

@@ -17,7 +17,14 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from dashboard import protocol
-from dashboard.server import CLOSE_TOO_SLOW, MAX_PAGE_MESSAGE_BYTES, PageClient, create_app, encode
+from dashboard.server import (
+    CLOSE_TOO_SLOW,
+    MAX_PAGE_MESSAGE_BYTES,
+    MAX_PAGE_MESSAGES_PER_S,
+    PageClient,
+    create_app,
+    encode,
+)
 from dashboard.source import Client
 from tests.dashboard.conftest import KEY, run_dashboard
 
@@ -155,6 +162,31 @@ def test_hostile_page_gets_errors_and_others_keep_working(dashboard_web_dir: Pat
         assert [m["type"] for m in source.messages] == ["seek", "select", "pause"]
         assert httpx.get(d.url + "/healthz").json()["ok"]
     assert len("{" + '"a": 1,' * 20000) > MAX_PAGE_MESSAGE_BYTES
+
+
+def test_a_page_that_floods_is_limited(dashboard_web_dir: Path) -> None:
+    source = RecordingSource()
+
+    async def scenario(url: str) -> tuple[int, list[dict[str, Any]]]:
+        async with websockets.connect(url) as ws:
+            await _recv(ws)
+            await _recv(ws)
+            started = time.monotonic()
+            for _ in range(50):
+                await ws.send(json.dumps({"type": "pause"}))
+            answers = [await _recv(ws) for _ in range(MAX_PAGE_MESSAGES_PER_S + 1)]
+            assert time.monotonic() - started < 0.9, "the test sent too slowly to test the limit"
+            await asyncio.sleep(1.1)
+            await ws.send(json.dumps({"type": "play"}))  # a new second: accepted again
+            answers.append(await _recv(ws))
+            return len(source.messages), answers
+
+    with run_dashboard(source, web_dir=dashboard_web_dir) as d:
+        handled, answers = asyncio.run(scenario(f"{d.ws_url}?key={KEY}"))
+    assert handled == MAX_PAGE_MESSAGES_PER_S + 1  # 20 pauses and the play
+    errors = [a for a in answers if a["type"] == "error"]
+    assert len(errors) == 1 and str(MAX_PAGE_MESSAGES_PER_S) in errors[0]["message"]
+    assert answers[-1]["message"] == "got play"
 
 
 class _NeverSends:
