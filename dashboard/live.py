@@ -368,6 +368,8 @@ class LiveSource:
         if self._vehicles and vehicle_id not in self._vehicles:
             self._unknown_vehicle(client, vehicle_id)
             return
+        for key in [k for k in self._manifest_sent if k[0] == client.id]:
+            del self._manifest_sent[key]  # one entry per page: its selection
         self._selected[client.id] = vehicle_id
         if self._connected:
             with contextlib.suppress(_EngineDown):  # the poll loop notices and says so

@@ -306,6 +306,7 @@ def test_refused_token_is_said(data_dir: Path, tokens: Path, dashboard_web_dir: 
     [
         (["--run", "/nonexistent-run", "--token", "t"], "--token"),
         (["--run", "/nonexistent-run", "--interval", "2"], "--interval"),
+        (["--run", "/nonexistent-run", "--tiles", "https://t.example.org/{z}/{x}/{y}.png"], "--tiles"),
         (["--run", "/nonexistent-run"], "--run"),
         (["--engine", "127.0.0.1:1", "--port", "70000"], "--port"),
         (["--engine", "127.0.0.1:1", "--interval", "0"], "--interval"),
