@@ -551,6 +551,9 @@ def test_player_connect_seek_speed_select_and_bad_values(taxi: tuple[Any, Path])
         page.messages.clear()
         await src.received(page, {"type": "select", "vehicle_id": "nobody"})
         assert page.of("manifest")[0]["error"] and page.of("manifest")[0]["stops"] == []
+        page.messages.clear()
+        await src.received(page, {"type": "select", "vehicle_id": "x" * 100_000})
+        assert len(json.dumps(page.messages)) < 1000  # a hostile id is not echoed back whole
         await src.received(page, {"type": "select", "vehicle_id": None})
         # speed within range
         page.messages.clear()
