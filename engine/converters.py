@@ -185,7 +185,17 @@ def ride_to_proto(r: dict[str, Any], rider: str | None = None) -> common_pb2.Rid
         pickup_node=r.get("pickup_node", 0),
         dropoff_node=r.get("dropoff_node", 0),
         walk_m=r.get("walk_m", 0),
+        pickup_point=lat_lon(r.get("pickup_point")),
+        dropoff_point=lat_lon(r.get("dropoff_point")),
+        requested_s=r.get("requested_s", 0),
     )
+
+
+def lat_lon(point: Any) -> common_pb2.LatLon | None:
+    """A ``(lat, lon)`` pair (or a list of two, as a stored event has it) as a LatLon (None: none)."""
+    if point is None:
+        return None
+    return common_pb2.LatLon(lat=float(point[0]), lon=float(point[1]))
 
 
 def ride_update(event_id: str, payload: dict[str, Any], rider: str | None = None) -> rider_pb2.RideUpdate:
@@ -208,10 +218,12 @@ def manifest(
     """A manifest message from the engine's manifest columns (or, as stored before they were
     columns, a list with a dict per stop); a shared taxi's have a ``node`` column too."""
     if isinstance(stops, dict):
-        nodes = stops.get("node") or [0] * len(stops["ride_id"])
-        rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), nodes, strict=True)
+        size = len(stops["ride_id"])
+        nodes = stops.get("node") or [0] * size
+        ends = stops.get("window_end_s") or [0] * size  # none in events stored before it was kept
+        rows: Any = zip(*(stops[name] for name in MANIFEST_COLUMNS), nodes, ends, strict=True)
     else:
-        rows = ([s[name] for name in MANIFEST_COLUMNS] + [s.get("node", 0)] for s in stops)
+        rows = ([s[name] for name in MANIFEST_COLUMNS] + [s.get("node", 0), s.get("window_end_s", 0)] for s in stops)
     rebalance: Any = stops.get("rebalance_node") if isinstance(stops, dict) else None
     return driver_pb2.Manifest(
         event_id=event_id,
@@ -228,8 +240,9 @@ def manifest(
                 passengers=passengers,
                 window_start_s=window_start_s,
                 node=node,
+                window_end_s=window_end_s,
             )
-            for ride_id, kind, stop, planned_s, service_s, passengers, window_start_s, node in rows
+            for ride_id, kind, stop, planned_s, service_s, passengers, window_start_s, node, window_end_s in rows
         ],
     )
 
@@ -246,5 +259,57 @@ def assignment_event(event_id: str, payload: dict[str, Any]) -> operator_pb2.Ass
     )
 
 
+#: A vehicle's state as the views name it -> VehicleState.
+VEHICLE_STATE = {
+    "idle": driver_pb2.VEHICLE_STATE_IDLE,
+    "to_pickup": driver_pb2.VEHICLE_STATE_TO_PICKUP,
+    "with_riders": driver_pb2.VEHICLE_STATE_WITH_RIDERS,
+    "dwelling": driver_pb2.VEHICLE_STATE_DWELLING,
+    "off_shift": driver_pb2.VEHICLE_STATE_OFF_SHIFT,
+}
+
+
 def vehicle_status(s: dict[str, Any]) -> driver_pb2.VehicleStatus:
-    return driver_pb2.VehicleStatus(**s)
+    """A vehicle's status (:meth:`engine.views.Views.vehicles_status`, :meth:`engine.taxi.TaxiService.vehicle_status`
+    as the VehicleStatus message)."""
+    fields = dict(s)
+    fields["state"] = VEHICLE_STATE.get(fields.pop("state", ""), driver_pb2.VEHICLE_STATE_UNSPECIFIED)
+    fields["position"] = lat_lon(fields.pop("position", None))
+    fields["next_position"] = lat_lon(fields.pop("next_position", None))
+    return driver_pb2.VehicleStatus(**fields)
+
+
+def vehicle_route(event_id: str, vehicle_id: str, time_s: int, route: dict[str, Any]) -> operator_pb2.VehicleRoute:
+    """A vehicle's route (:meth:`engine.views.Views.vehicle_route`) as the VehicleRoute message."""
+    return operator_pb2.VehicleRoute(
+        vehicle_id=vehicle_id,
+        time_s=int(time_s),
+        manifest=manifest(event_id, vehicle_id, time_s, route["stops"]),
+        stop_points=[common_pb2.LatLon(lat=lat, lon=lon) for lat, lon in route["stop_points"]],
+        path=[common_pb2.LatLon(lat=lat, lon=lon) for lat, lon in route["path"]],
+        stop_path_index=route["stop_path_index"],
+    )
+
+
+def service_map(fields: dict[str, Any]) -> operator_pb2.ServiceMap:
+    """A service's map (:meth:`engine.core.EngineCore.service_map`) as the ServiceMap message."""
+    (s_lat, w_lon), (n_lat, e_lon) = fields["bounds"]
+    return operator_pb2.ServiceMap(
+        service=fields["service"],
+        kind=fields["kind"],
+        stops=[
+            operator_pb2.MapStop(stop=k, id=sid, name=name, lat=lat, lon=lon)
+            for k, (sid, name, lat, lon) in enumerate(
+                zip(fields["stop_ids"], fields["stop_names"], fields["stop_lat"], fields["stop_lon"], strict=True)
+            )
+        ],
+        zone=[common_pb2.LatLon(lat=lat, lon=lon) for lat, lon in fields["zone"]],
+        street_offsets=fields["street_offsets"],
+        street_lat=fields["street_lat"],
+        street_lon=fields["street_lon"],
+        nodes=fields["nodes"],
+        edges=fields["edges"],
+        south_west=common_pb2.LatLon(lat=s_lat, lon=w_lon),
+        north_east=common_pb2.LatLon(lat=n_lat, lon=e_lon),
+        planar=fields["planar"],
+    )

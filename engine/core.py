@@ -30,13 +30,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any, TypeVar
+
+import numpy as np
 
 from matching import DispatchEventKind, Offer, Request, RideUpdateKind, VehicleState
 from matching.deployment import Deployment, load_world, make_fleet
@@ -48,11 +52,12 @@ from . import DEFAULT_MAX_QUEUE, DEFAULT_MAX_REOPTIMISE_ITERATIONS, DEFAULT_MAX_
 from . import operations as ops
 from .clock import ServiceClock, day_change_s
 from .errors import InvalidInput
+from .geometry import MapPoints, street_polylines
 from .operations import OPERATIONS, Command
 from .ownership import IdempotencyKeys
 from .store_types import Commit, StateStore, StoreUnavailable
 from .streams import Streams, Subscription, read_history
-from .taxi import RECORD_KEY, ServiceDirectory, TaxiService, taxi_services, warm_taxis
+from .taxi import IMOD, RECORD_KEY, ServiceDirectory, TaxiService, taxi_services, warm_taxis
 from .views import Views
 from .writer import CALL_TIMEOUT_S, Writer, wait_for
 
@@ -61,6 +66,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: Latest time a call may carry (a year of the service clock).
 MAX_CLOCK_S = 366 * 86_400
+#: The meta key of the I-MOD rejections by reason (JSON: reason value -> count).
+REJECTED_KEY = "rejected_by_reason"
 #: An observer of the writer's work (:meth:`EngineCore.observe`): called with the step
 #: (``"stage"``: the dispatcher's changes staged; ``"commit"``: the commit written to the store and
 #: its events handed to the streams; ``"store"``: the store's commit alone, within ``"commit"``),
@@ -99,6 +106,9 @@ class EngineCore:
     taxi_manifest = ops.taxi_manifest
     taxi_kpis = ops.taxi_kpis
     taxi_batches = ops.taxi_batches
+    list_rides = ops.list_rides
+    vehicle_route = ops.vehicle_route
+    taxi_route = ops.taxi_route
 
     def __init__(
         self,
@@ -148,6 +158,8 @@ class EngineCore:
         self.idempotency = IdempotencyKeys()
         self._published: dict[str, tuple[Any, ...]] = {}
         self.requests_rejected = 0
+        #: I-MOD requests rejected (quotes, bookings at once), by reason value (FleetStatus).
+        self.rejected_by_reason: Counter[str] = Counter()
         self.timings: dict[str, float] = {}
         self._fed: Iterable[Subscription] = ()  # the streams the last commit fed
         self._sinks: list[Callable[[list[tuple[str, str, dict[str, Any]]]], None]] = []
@@ -161,6 +173,9 @@ class EngineCore:
         self._batch_timer: threading.Thread | None = None
         self._batch_queued = threading.Event()
         self._batch_events: list[dict[str, Any]] = []  # the batches' operator events, for the next stage
+        self._maps: dict[str, dict[str, Any]] = {}  # each service's map, once built
+        self._streets: tuple[list[int], list[float], list[float]] | None = None
+        self._maps_lock = threading.Lock()
 
     @property
     def writer_nice_applied(self) -> int | None:
@@ -276,6 +291,7 @@ class EngineCore:
         if self.clock == "external":
             self._clock_s = max(self._clock_s, int(snap.meta.get("clock_s", "0")))
         self.requests_rejected = int(snap.meta.get("requests_rejected", "0"))
+        self.rejected_by_reason = Counter(json.loads(snap.meta.get(REJECTED_KEY, "{}")))
         self.idempotency.load(rides)
         self._published = {rid: self.views.ride_state(ride) for rid, ride in dispatcher.rides.items()}
         for service in self.taxi.values():
@@ -478,10 +494,12 @@ class EngineCore:
         # list would only grow (several events per booking, for as long as the engine runs).
         new_events = list(d.events)
         d.events.clear()
+        self.views.note_changes(vehicles, new_events)  # the legs the vehicles drive (positions)
         now = self.clock_s  # read once: on the wall clock each read asks the time again
         commit.meta = {
             "clock_s": str(now),
             "requests_rejected": str(self.requests_rejected),
+            REJECTED_KEY: json.dumps(dict(self.rejected_by_reason), sort_keys=True),
             "offer_seq": str(d.offer_seq),
         }
         day = self.day.isoformat() if self.day is not None else None
@@ -585,6 +603,55 @@ class EngineCore:
     def last_event_id(self, topic: str) -> str | None:
         """The id of the last stored event of ``topic`` (None if it has none)."""
         return self.store.last_event_id(topic)
+
+    def service_map(self, name: str) -> dict[str, Any]:
+        """What a map of service ``name`` draws (GetServiceMap; :func:`engine.converters.service_map`):
+        the streets of the road network (:func:`engine.geometry.street_polylines`, shared by the
+        services), the service's stops (I-MOD; a shared taxi has none) and zone, the network's
+        size and the streets' bounds. Built on first use per service and kept (the roads do not
+        change; traffic updates change only their times). Any thread, off the writer: it reads
+        only what never changes (StoreUnavailable while the engine starts)."""
+        name, kind = self.directory.resolve(name)
+        network = getattr(self, "network", None)
+        if network is None or not self.ready.is_set():
+            raise StoreUnavailable("the engine is still starting")
+        with self._maps_lock:
+            found = self._maps.get(name)
+            if found is not None:
+                return found
+            points = MapPoints.of(network, self.stops if kind == IMOD else None)
+            if self._streets is None:
+                offsets, lat, lon = street_polylines(network, points)
+                self._streets = (offsets.tolist(), lat.tolist(), lon.tolist())
+            offsets_l, lat_l, lon_l = self._streets
+            stops = self.stops if kind == IMOD else None
+            count = len(stops) if stops is not None else 0
+            zone = self.deployment.service.zone if kind == IMOD and self.deployment.service.zone else ()
+            everything_lat = np.concatenate([np.asarray(lat_l), points.stop_lat])
+            everything_lon = np.concatenate([np.asarray(lon_l), points.stop_lon])
+            bounds = (
+                ((float(everything_lat.min()), float(everything_lon.min())),
+                 (float(everything_lat.max()), float(everything_lon.max())))
+                if everything_lat.size else ((0.0, 0.0), (0.0, 0.0))
+            )  # fmt: skip
+            built = {
+                "service": name,
+                "kind": "imod" if kind == IMOD else "taxi",
+                "stop_ids": list(stops.ids) if stops is not None and stops.ids else [""] * count,
+                "stop_names": list(stops.names) if stops is not None and stops.names else [""] * count,
+                "stop_lat": points.stop_lat.tolist(),
+                "stop_lon": points.stop_lon.tolist(),
+                "zone": [(float(lat), float(lon)) for lat, lon in zone],
+                "street_offsets": offsets_l,
+                "street_lat": lat_l,
+                "street_lon": lon_l,
+                "nodes": network.num_nodes,
+                "edges": network.num_edges,
+                "bounds": bounds,
+                "planar": points.planar,
+            }
+            self._maps[name] = built
+            return built
 
     def num_edges(self) -> int:
         """The road network's number of edges (StoreUnavailable while the engine starts)."""

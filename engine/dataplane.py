@@ -33,6 +33,11 @@ class DataPlane(Protocol):
         """The road network's number of edges (StoreUnavailable while the engine starts)."""
         ...
 
+    def service_map(self, name: str) -> dict[str, Any]:
+        """What a map of the service ``name`` draws (:meth:`EngineCore.service_map`; blocks the
+        first time: it is built, off the writer)."""
+        ...
+
     def call_async(self, name: str, *args: Any, **kwargs: Any) -> tuple[asyncio.Future[Any], Callable[[], bool]]:
         """Queue the operation ``name`` (:data:`~engine.operations.OPERATIONS`) from a coroutine,
         without waiting: an asyncio future of its answer, and the function that drops the command

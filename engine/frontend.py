@@ -16,7 +16,8 @@ Messages, front end to engine (one pickled tuple each)::
 
     ("call", id, operation, args, kwargs)   an operation of EngineCore.command
     ("cancel", id)                          the caller gave up: drop the call if it has not begun
-    ("read", id, what, args)                "history" (topic, after) or "last_event_id" (topic)
+    ("read", id, what, args)                "history" (topic, after), "last_event_id" (topic) or
+                                            "service_map" (service: a map, built off the writer)
     ("sub", topic) / ("unsub", topic)       the front end (no longer) has a stream of topic
     ("lag", True) / ("lag", False)          a stream of the front end is (no longer) far behind
 
@@ -285,6 +286,8 @@ class CoreHost:
                 value: Any = self.core.history(*args)
             elif what == "last_event_id":
                 value = self.core.last_event_id(*args)
+            elif what == "service_map":
+                value = self.core.service_map(*args)
             else:
                 raise ValueError(f"unknown read {what!r}")
         except Exception as exc:
@@ -329,6 +332,7 @@ class RemoteCore:
         self._num_edges = 0  # the engine's road network, once it said "ready"
         #: The deployment's services (:class:`~engine.taxi.ServiceDirectory`), once the engine said "ready".
         self.directory = ServiceDirectory({})
+        self._maps: dict[str, dict[str, Any]] = {}  # the services' maps, as read (they never change)
         threading.Thread(target=self._receive, name="engine-receive", daemon=True).start()
         threading.Thread(target=self._watch_lag, name="engine-lag", daemon=True).start()
 
@@ -340,6 +344,13 @@ class RemoteCore:
         """The id of the last stored event of ``topic``, read in the engine (blocks)."""
         result: str | None = self._read("last_event_id", topic)
         return result
+
+    def service_map(self, name: str) -> dict[str, Any]:
+        """What a map of service ``name`` draws, read from the engine once and kept (blocks)."""
+        found = self._maps.get(name)
+        if found is None:
+            found = self._maps[name] = self._read("service_map", name)
+        return found
 
     @property
     def clock_s(self) -> int:

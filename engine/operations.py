@@ -16,6 +16,7 @@ is committed before it becomes the caller's error).
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -111,9 +112,10 @@ def _raise_rejection(result: Any) -> Any:
 
 
 def _counted(core: EngineCore, answer: T) -> T:
-    """``answer``, with a rejection counted (FleetStatus ``requests_rejected``)."""
+    """``answer``, with a rejection counted (FleetStatus ``requests_rejected``, and by reason)."""
     if isinstance(answer, Rejection):
         core.requests_rejected += 1
+        core.rejected_by_reason[answer.reason.value] += 1
     return answer
 
 
@@ -266,8 +268,49 @@ def manifest_view(core: EngineCore, d: Dispatcher, v: int) -> dict[str, list[Any
 
 @operation(mutates=False)
 def list_vehicles(core: EngineCore, d: Dispatcher) -> list[dict[str, Any]]:
-    """Every vehicle's status."""
-    return [core.views.vehicle_status(v) for v in range(d.plan.num_vehicles)]
+    """Every vehicle's status (:meth:`~engine.views.Views.vehicles_status`: read for all at once)."""
+    return core.views.vehicles_status()
+
+
+@operation(mutates=False)
+def vehicle_route(core: EngineCore, d: Dispatcher, vehicle_id: str) -> dict[str, Any]:
+    """The I-MOD vehicle's planned route (:meth:`~engine.views.Views.vehicle_route`; NotFoundError
+    naming the vehicle if there is none)."""
+    return core.views.vehicle_route(d.vehicle_index_of(vehicle_id))
+
+
+#: The ride statuses ListRides calls open (waiting for a match, assigned, on board).
+OPEN_STATUSES = frozenset({"matching", "assigned", "on_board"})
+
+
+@operation(mutates=False)
+def list_rides(
+    core: EngineCore, d: Dispatcher, service: str | None = None, open_only: bool = False, limit: int = 0
+) -> list[dict[str, Any]]:
+    """The rides of ``service`` (None: of every service), with ``open_only`` only those matching,
+    assigned or on board; at most ``limit`` (0: all), the most recently booked first (ties: by
+    ride id). One pass over the rides kept in memory."""
+    rows: list[tuple[int, str, str, Any]] = []  # (booked at, ride id, service, ride)
+    imod = core.deployment.imod_name
+    if core.deployment.imod and service in (None, imod):
+        for ride in d.rides.values():
+            if not open_only or ride.status.value in OPEN_STATUSES:
+                rows.append((ride.booked_at_s, ride.ride_id, imod, ride))
+    for name, svc in core.taxi.items():
+        if service in (None, name):
+            for taxi_ride in svc.dispatcher.rides.values():
+                if not open_only or taxi_ride.status.value in OPEN_STATUSES:
+                    booked = taxi_ride.history[0][0] if taxi_ride.history else taxi_ride.request.request_time_s
+                    rows.append((int(booked), taxi_ride.id, name, taxi_ride))
+    key = lambda row: (row[0], row[1])  # noqa: E731
+    chosen = heapq.nlargest(limit, rows, key=key) if limit > 0 else sorted(rows, key=key, reverse=True)
+    out = []
+    for _, _, name, ride in chosen:
+        if name in core.taxi:
+            out.append(core.taxi[name].ride_dict(ride))
+        else:
+            out.append({**core.views.ride_dict(ride), "service": name})
+    return out
 
 
 # ---------------------------------------------------------------------------- the operator's
@@ -445,6 +488,13 @@ def taxi_manifest(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str
     """The taxi's plan as manifest columns (each stop's road ``node``)."""
     svc = core.taxi_service(service)
     return svc.manifest(svc.taxi_row(vehicle_id))
+
+
+@operation(mutates=False)
+def taxi_route(core: EngineCore, d: Dispatcher, service: str, vehicle_id: str) -> dict[str, Any]:
+    """The taxi's planned route (:meth:`~engine.taxi.TaxiService.vehicle_route`)."""
+    svc = core.taxi_service(service)
+    return svc.vehicle_route(svc.taxi_row(vehicle_id), core.clock_s)
 
 
 @operation(mutates=False)

@@ -469,6 +469,10 @@ class DriverServicer(_Base, driver_pb2_grpc.DriverServiceServicer):
 
 
 class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
+    def __init__(self, core: DataPlane, pool: Executor) -> None:
+        super().__init__(core, pool)
+        self._maps: dict[str, operator_pb2.ServiceMap] = {}  # GetServiceMap's answers, by service
+
     async def WatchAssignments(
         self, request: operator_pb2.WatchAssignmentsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
@@ -516,6 +520,41 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
             cost_after=rep.cost_after,
             moved_rides=list(rep.moved_rides),
         )
+
+    @rpc
+    async def GetServiceMap(self, request: operator_pb2.GetServiceMapRequest, context: grpc.aio.ServicerContext) -> Any:
+        """Any authenticated caller; the message is built once per service and kept."""
+        self.who("rider", "driver", "operator")
+        name = self.service(request.service)[0]
+        message = self._maps.get(name)
+        if message is None:
+            message = self._maps[name] = cv.service_map(await self.blocking(self.core.service_map, name))
+        return message
+
+    @rpc
+    async def ListRides(self, request: operator_pb2.ListRidesRequest, context: grpc.aio.ServicerContext) -> Any:
+        self.who("operator")
+        if request.limit < 0:
+            raise InvalidInput("limit", f"got {request.limit} (allowed: 0 for all, or 1 and more)")
+        service = self.service(request.service)[0] if request.service else None
+        rides = await self.op(ops.list_rides, service, request.open_only, request.limit)
+        return operator_pb2.ListRidesResponse(rides=[cv.ride_to_proto(r) for r in rides])
+
+    @rpc
+    async def GetVehicleRoute(
+        self, request: operator_pb2.GetVehicleRouteRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        """An operator, or the driver of the vehicle."""
+        p = self.who("driver", "operator")
+        cv.check_id("vehicle_id", request.vehicle_id)
+        check_drives(p, request.vehicle_id)
+        taxi = self.taxi_of(request.vehicle_id, request.service)
+        if taxi is not None:
+            route = await self.op(ops.taxi_route, taxi, request.vehicle_id)
+        else:
+            route = await self.op(ops.vehicle_route, request.vehicle_id)
+        last = await self.blocking(self.core.last_event_id, f"vehicle:{request.vehicle_id}")
+        return cv.vehicle_route(last or "", request.vehicle_id, self.core.clock_s, route)
 
     @rpc
     async def UpdateTraffic(self, request: operator_pb2.UpdateTrafficRequest, context: grpc.aio.ServicerContext) -> Any:

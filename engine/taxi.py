@@ -40,6 +40,7 @@ not carry taxi rides over); the dispatcher's batch reports are kept in memory on
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +69,9 @@ from proto import convert as pc
 from routing import HierarchyTimes, RoadNetwork, Router
 
 from .errors import InvalidInput
+from .geometry import LegPaths, MapPoints, route_path
 from .store_types import Commit
+from .views import DWELLING, IDLE, OFF_SHIFT, TO_PICKUP, WITH_RIDERS, reason_names, wait_percentiles
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +243,10 @@ class TaxiService:
         #: Batches run since the engine started, and the taxis the last one sent toward demand.
         self.batches = 0
         self.rebalanced = 0
+        #: Node positions and the street paths of legs (the operators' map).
+        self.points = MapPoints.of(network)
+        self.legs = LegPaths(network, self.points)
+        self._served_until: dict[int, int] = {}  # taxi row -> when it can leave the node where it served someone
 
     def new_dispatcher(self) -> SharedTaxiDispatcher:
         return SharedTaxiDispatcher(
@@ -335,20 +342,68 @@ class TaxiService:
             "pickup_node": req.origin,
             "dropoff_node": req.destination,
             "walk_m": req.walk_m,
+            "pickup_point": self.node_point(req.origin),
+            "dropoff_point": self.node_point(req.destination),
+            "requested_s": int(req.request_time_s),
         }
+
+    def node_point(self, node: int) -> tuple[float, float]:
+        """The position of road node ``node``."""
+        return float(self.points.node_lat[node]), float(self.points.node_lon[node])
 
     # -- taxis
     def vehicle_status(self, v: int, clock_s: int) -> dict[str, Any]:
-        """Taxi ``v``'s status at ``clock_s`` (the VehicleStatus message's fields)."""
+        """Taxi ``v``'s status at ``clock_s`` (the VehicleStatus message's fields).
+
+        Where it is: its plan starts at its ``node`` from ``time``; with a first planned stop at
+        another node, planned for ``at``, it drives there from ``depart = max(time, at - drive
+        time)`` (the drive time along the street path): while ``depart <= clock_s < at`` its
+        position is moved along the path by the share of the drive time elapsed; from ``at`` on it
+        is at that stop (no one reported it yet); else at ``node``. A taxi sent toward demand
+        (``rebalance_node``) shows at ``node``. Its state as for the minibuses
+        (:mod:`engine.views`): ``off_shift``; ``dwelling`` (not driving, and before it can leave
+        the node where it last picked up or dropped off someone, or at its first planned stop
+        before that stop's planned time and dwell are over); ``with_riders``; ``to_pickup`` (stops
+        planned); ``idle``."""
         d = self.dispatcher
         taxi = d.taxis[v]
         spec = self.fleet[v]
+        on_shift = spec.shift_start_s <= clock_s < spec.shift_end_s
+        on_board = d.occupancy(spec.id)
+        position = self.node_point(taxi.node)
+        at_node = taxi.node
+        moving = False
+        first = taxi.plan[0] if taxi.plan else None
+        if first is not None and first.node != taxi.node:
+            leg = self.legs.leg(self.router, taxi.node, first.node)
+            depart = max(float(taxi.time), first.time_s - leg.seconds)
+            if depart <= clock_s < first.time_s:
+                moving = True
+                position = leg.point_at((clock_s - depart) / (first.time_s - depart))
+            elif clock_s >= first.time_s:
+                at_node = first.node
+                position = self.node_point(at_node)
+        dwell = self.spec.pooling.dwell_s
+        dwelling = not moving and (
+            clock_s < self._served_until.get(v, 0)
+            or (first is not None and first.node == at_node and clock_s < first.time_s + dwell)
+        )
+        if not on_shift:
+            state = OFF_SHIFT
+        elif dwelling:
+            state = DWELLING
+        elif on_board:
+            state = WITH_RIDERS
+        elif taxi.plan:
+            state = TO_PICKUP
+        else:
+            state = IDLE
         return {
             "vehicle_id": spec.id,
-            "on_shift": spec.shift_start_s <= clock_s < spec.shift_end_s,
+            "on_shift": on_shift,
             "seats": self.spec.pooling.capacity,
             "wheelchair_places": 0,
-            "on_board": d.occupancy(spec.id),
+            "on_board": on_board,
             "stop": -1,
             "available_s": taxi.time,
             "planned_stops": len(taxi.plan),
@@ -356,6 +411,34 @@ class TaxiService:
             "service": self.name,
             "node": taxi.node,
             **({} if taxi.rebalancing_to is None else {"rebalance_node": taxi.rebalancing_to}),
+            "state": state,
+            "position": position,
+            "next_stop": -1,
+            "next_node": first.node if first is not None else -1,
+            "next_position": self.node_point(first.node) if first is not None else None,
+            "next_arrival_s": int(first.time_s) if first is not None else 0,
+        }
+
+    def vehicle_route(self, v: int, clock_s: int) -> dict[str, Any]:
+        """Taxi ``v``'s planned route (GetVehicleRoute; see :meth:`engine.views.Views.vehicle_route`)."""
+        taxi = self.dispatcher.taxis[v]
+        status = self.vehicle_status(v, clock_s)
+        stops = self.manifest(v)
+        nodes = [int(n) for n in stops["node"]]
+        here: tuple[int, float, float, int] | int = taxi.node
+        if taxi.plan and taxi.plan[0].node != taxi.node:
+            first = taxi.plan[0]
+            leg = self.legs.leg(self.router, taxi.node, first.node)
+            depart = max(float(taxi.time), first.time_s - leg.seconds)
+            if depart <= clock_s < first.time_s:
+                here = (taxi.node, depart, float(first.time_s), first.node)
+            elif clock_s >= first.time_s:
+                here = first.node
+        points = [self.node_point(n) for n in nodes]
+        return {
+            "status": status,
+            "stops": stops,
+            **route_path(self.legs, self.router, status["position"], here, nodes, points, float(clock_s)),
         }
 
     def manifest(self, v: int) -> dict[str, Any]:
@@ -375,6 +458,10 @@ class TaxiService:
             "window_start_s": [
                 r.request.request_time_s if s.kind is StopKind.PICKUP else 0 for s, r in zip(plan, rides, strict=True)
             ],
+            "window_end_s": [  # a pickup's latest time, a drop-off's (0: no limit)
+                int(r.latest_pickup_s) if s.kind is StopKind.PICKUP else int(r.latest_dropoff_s) % NO_LIMIT_S
+                for s, r in zip(plan, rides, strict=True)
+            ],
             "node": [int(s.node) for s in plan],
             "rebalance_node": d.taxis[v].rebalancing_to,
         }
@@ -384,20 +471,35 @@ class TaxiService:
         return {RECORD_KEY: self.name, **self.dispatcher.taxi_state(v)}
 
     def kpis(self, clock_s: int) -> dict[str, Any]:
-        """The fleet's live KPIs (the FleetStatusResponse message's fields)."""
+        """The fleet's live KPIs (the FleetStatusResponse message's fields), in one pass over the
+        rides: the wait percentiles over the rides picked up (on board or completed), the
+        rejections by reason (of the rides the batches or the booking rejected), the taxis on
+        shift with a plan or riders (busy), and the riders on board over their seats (occupancy)."""
         d = self.dispatcher
         counts = {s: 0 for s in TaxiRideStatus}
         waits: list[int] = []
+        picked_waits: list[int] = []
+        reasons: Counter[str] = Counter()
         picked = shared = matched = 0
         for ride in d.rides.values():
             counts[ride.status] += 1
             if ride.picked_up_s is not None:
                 picked += 1
                 shared += ride.shared
+                wait = ride.picked_up_s - ride.request.request_time_s
+                if ride.status in (TaxiRideStatus.ON_BOARD, TaxiRideStatus.COMPLETED):
+                    picked_waits.append(wait)
                 if ride.status is TaxiRideStatus.COMPLETED:
-                    waits.append(ride.picked_up_s - ride.request.request_time_s)
+                    waits.append(wait)
             if ride.vehicle_id is not None:
                 matched += 1
+            if ride.status is TaxiRideStatus.REJECTED:
+                reasons[ride.reason or "no_vehicle_in_time"] += 1
+        shift = [v for v, s in enumerate(self.fleet) if s.shift_start_s <= clock_s < s.shift_end_s]
+        busy = sum(1 for v in shift if d.taxis[v].plan or d.taxis[v].onboard)
+        riding = sum(d.occupancy(self.fleet[v].id) for v in shift)
+        places = self.spec.pooling.capacity * len(shift)
+        p50, p90 = wait_percentiles(picked_waits)
         last = self._reports[-1] if self._reports else None
         return {
             "clock_s": clock_s,
@@ -419,6 +521,11 @@ class TaxiService:
             "last_batch_s": d.last_batch_s or 0,
             "last_batch_compute_s": last.compute_s if last is not None else 0.0,
             "batches": self.batches,
+            "wait_p50_s": p50,
+            "wait_p90_s": p90,
+            "rejected_by_reason": reason_names(reasons),
+            "vehicles_busy": busy,
+            "occupancy": riding / places if places else 0.0,
         }
 
     # -- the store
@@ -443,7 +550,10 @@ class TaxiService:
             if ev.kind in (TaxiEventKind.REJECTED, TaxiEventKind.CANCELLED) and ev.detail:
                 self._details[ev.ride_id] = ev.detail
             if ev.vehicle_id is not None:
-                self.dirty.add(d.vehicle_index_of(ev.vehicle_id))
+                row = d.vehicle_index_of(ev.vehicle_id)
+                self.dirty.add(row)
+                if ev.kind in (TaxiEventKind.PICKED_UP, TaxiEventKind.DROPPED_OFF):
+                    self._served_until[row] = d.taxis[row].time
             commit.events.append(("assignments", {
                 "kind": pc.TAXI_DISPATCH_KIND[ev.kind].value, "time_s": int(ev.time_s), "ride_id": ev.ride_id,
                 "vehicle_id": ev.vehicle_id or "", "detail": ev.detail, SERVICE_KEY: self.name,

@@ -3,17 +3,63 @@
 Rides as records (:meth:`Views.ride_dict`), a vehicle's manifest for its driver and its status,
 the fleet's live KPIs, and the events of the three topics (see :mod:`engine.streams`). Read on
 the writer thread (or before it starts): the dispatcher is not locked.
+
+**Where a vehicle is, and what it is doing** (:meth:`Views.vehicles_status`, for the operators'
+map). The plan knows where vehicle ``v`` can next change course (its start: stop ``S`` from
+``t0``) and, when it has stops planned, when it leaves ``S`` (``b0``, the start's planned service
+start) and arrives at its first planned stop ``P1`` (``a1``; service from ``b1`` for ``s1``
+seconds). At the clock ``c`` the vehicle is
+
+* *driving* from ``S`` to ``P1`` while ``P1 != S`` and ``b0 <= c < a1``: its position is moved
+  along the street path by the share ``(c - b0) / (a1 - b0)`` of the drive time
+  (:class:`~engine.geometry.LegPaths`);
+* *driving* on its last leg ``A -> S`` as the views noted it (:meth:`Views.note_changes`, after
+  every commit) while ``c`` lies within that leg's times: the dispatcher commits a vehicle on its
+  way to its next stop (it becomes the plan's start, from the planned arrival), so the leg it
+  drives is remembered here (in memory only: after a restart a vehicle on its way shows at the
+  stop it heads for);
+* else *at* ``P1`` if the plan has it there already (``P1 != S``, ``c >= a1``: no one reported
+  the arrival yet), else at ``S``.
+
+Its state, in this order: ``off_shift`` when it is not on shift (the ``on_shift`` field false);
+``dwelling`` when it is not driving and either the clock is before the time it can leave the
+stop where it last boarded or dropped someone off, or its first planned stop is where it is
+and the clock is before that stop's planned service ends (``b1 + s1``); ``with_riders`` when
+riders are on board; ``to_pickup`` when it has stops planned; else ``idle``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from matching import RideStatus, RideUpdateKind
-from matching.dispatcher import Dispatcher, PlanColumns, Ride
+from matching import DispatchEventKind, RideStatus, RideUpdateKind
+from matching.dispatcher import Dispatcher, DispatchEvent, PlanColumns, Ride
+
+from .geometry import LegPaths, MapPoints, route_path
+
+#: The vehicle states of the views (VehicleState without its prefix, lower case).
+OFF_SHIFT, DWELLING, WITH_RIDERS, TO_PICKUP, IDLE = "off_shift", "dwelling", "with_riders", "to_pickup", "idle"
+#: The events after which a vehicle dwells at the stop where it served someone.
+_SERVED = (DispatchEventKind.BOARDED, DispatchEventKind.COMPLETED)
+
+
+def wait_percentiles(waits: Sequence[float]) -> tuple[float, float]:
+    """The 50th and 90th percentiles of ``waits`` (numpy's linear interpolation; 0 without any)."""
+    if not waits:
+        return 0.0, 0.0
+    p50, p90 = np.percentile(np.asarray(waits, np.float64), [50, 90])
+    return float(p50), float(p90)
+
+
+def reason_names(counts: Counter[str]) -> dict[str, int]:
+    """Rejection counts by reason value (``no_vehicle_in_time``) as FleetStatus names them
+    (``NO_VEHICLE_IN_TIME``)."""
+    return {reason.upper(): int(n) for reason, n in sorted(counts.items()) if n}
 
 
 class ViewSource(Protocol):
@@ -31,12 +77,81 @@ class ViewSource(Protocol):
     @property
     def requests_rejected(self) -> int: ...
 
+    @property
+    def rejected_by_reason(self) -> Counter[str]: ...
+
 
 class Views:
     """The read models of ``source``'s state (see the module docstring)."""
 
     def __init__(self, source: ViewSource) -> None:
         self._source = source
+        self._points: MapPoints | None = None
+        self._legs: LegPaths | None = None
+        # each vehicle's last leg A -> B as noted after a commit (see the module docstring)
+        self._leg_from = np.zeros(0, np.int64)
+        self._leg_to = np.zeros(0, np.int64)
+        self._leg_depart = np.zeros(0, np.float64)
+        self._leg_arrive = np.zeros(0, np.float64)
+        self._served_until = np.zeros(0, np.float64)  # can leave the stop where it last served someone
+
+    # ------------------------------------------------------------------ positions
+    @property
+    def points(self) -> MapPoints:
+        """Positions of the road nodes and stops (built on first use)."""
+        d = self.dispatcher
+        if self._points is None:
+            self._points = MapPoints.of(d.network, d.stops)
+        return self._points
+
+    @property
+    def legs(self) -> LegPaths:
+        """The street paths of legs between road nodes (a bounded cache, built on first use)."""
+        if self._legs is None:
+            self._legs = LegPaths(self.dispatcher.network, self.points)
+        return self._legs
+
+    def stop_point(self, stop: int) -> tuple[float, float] | None:
+        """The position of stop ``stop`` (None for -1 or an index outside the stops)."""
+        p = self.points
+        if not 0 <= stop < p.stop_lat.size:
+            return None
+        return float(p.stop_lat[stop]), float(p.stop_lon[stop])
+
+    def _tracker(self, k: int) -> None:
+        if self._leg_from.size != k:
+            self._leg_from = np.full(k, -1, np.int64)
+            self._leg_to = np.full(k, -1, np.int64)
+            self._leg_depart = np.zeros(k, np.float64)
+            self._leg_arrive = np.zeros(k, np.float64)
+            self._served_until = np.full(k, -np.inf, np.float64)
+
+    def note_changes(self, vehicles: Iterable[int], events: Iterable[DispatchEvent]) -> None:
+        """After the dispatcher changed ``vehicles`` (indices) with ``events``: note each changed
+        vehicle's leg to its first planned stop, if that lies elsewhere, and when a vehicle that
+        boarded or dropped someone off can leave (see the module docstring). Writer thread."""
+        d = self.dispatcher
+        plan = d.plan
+        self._tracker(plan.num_vehicles)
+        for ev in events:
+            if ev.kind in _SERVED and ev.vehicle_id is not None:
+                v = d.vehicle_index.get(ev.vehicle_id)
+                if v is not None:
+                    self._served_until[v] = plan.available_at(v)
+                    self._leg_to[v] = -1  # it is at the stop
+        vs = np.fromiter(vehicles, np.int64)
+        if not vs.size:
+            return
+        a, st = plan.arrays, plan.state
+        place = plan.pool.place
+        start = place[a.node_location[a.vehicle_start[vs]]].astype(np.int64)
+        first = place[a.node_location[st.nodes[vs, 1]]].astype(np.int64)
+        away = (st.length[vs] > 2) & (first != start)
+        vs = vs[away]
+        self._leg_from[vs] = start[away]
+        self._leg_to[vs] = first[away]
+        self._leg_depart[vs] = st.service_start[vs, 0]
+        self._leg_arrive[vs] = st.arrival[vs, 1]
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -74,6 +189,9 @@ class Views:
             "fare_krw": o.fare_krw,
             "offer_id": o.offer_id,
             "rider_id": ride.request.rider_id or "",
+            "pickup_point": self.stop_point(o.pickup_stop),
+            "dropoff_point": self.stop_point(o.dropoff_stop),
+            "requested_s": int(ride.request.requested_time_s),
         }
 
     def manifest(self, v: int, columns: PlanColumns | None = None) -> dict[str, list[Any]]:
@@ -90,35 +208,172 @@ class Views:
             "service_s": cols.service_s,
             "passengers": cols.passengers,
             "window_start_s": cols.window_start_s,
+            "window_end_s": self._window_end(v),
         }
+
+    def _window_end(self, v: int) -> list[int]:
+        """The promised ends of vehicle ``v``'s planned stops in order: a pickup's window end, a
+        drop-off's latest time (rounded down; 0 where there is none)."""
+        plan = self.dispatcher.plan
+        late = plan.arrays.tw_late[plan.stops(v)]
+        return np.where(np.isfinite(late), np.floor(np.minimum(late, 2**62) + 1e-9), 0).astype(np.int64).tolist()
 
     def vehicle_status(self, v: int) -> dict[str, Any]:
-        """Vehicle ``v``'s status (ListVehicles, StartShift, EndShift)."""
+        """Vehicle ``v``'s status (StartShift, EndShift; see :meth:`vehicles_status`)."""
+        return self.vehicles_status([v])[0]
+
+    def vehicles_status(self, vehicles: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """The status of ``vehicles`` (indices; None: every vehicle), the VehicleStatus message's
+        fields (ListVehicles): where each is and what it is doing at the clock (the module
+        docstring has the rules), read for all of them at once from the plan's arrays; only the
+        vehicles driving a leg cost a step each (their position along the leg's street path).
+        ``state`` is a name (``idle``, ...), ``position`` and ``next_position`` are ``(lat, lon)``
+        (``next_position`` None without a planned stop)."""
         d = self.dispatcher
         plan = d.plan
-        veh = d.vehicles[v]
+        a, st = plan.arrays, plan.state
+        k = plan.num_vehicles
+        self._tracker(k)
+        c = float(self.clock_s)
+        vs = np.arange(k, dtype=np.int64) if vehicles is None else np.asarray(vehicles, np.int64)
+        place = plan.pool.place
+        start = place[a.node_location[a.vehicle_start[vs]]].astype(np.int64)
+        t0 = a.vehicle_early[vs]
+        planned = (st.length[vs] - 2).astype(np.int64)
+        has = planned > 0
+        first_node = st.nodes[vs, 1]
+        first = np.where(has, place[a.node_location[first_node]], -1).astype(np.int64)
+        b0 = st.service_start[vs, 0]
+        a1 = st.arrival[vs, 1]
+        end1 = st.service_start[vs, 1] + a.service[first_node]
+        load = a.start_load[vs].sum(axis=1)
+        on_shift = ~d.off_shift[vs] & plan.on_shift(c)[vs]
+        # driving S -> P1 now, or the leg noted after the last commit that ends where it is committed to
+        live = has & (first != start) & (b0 <= c) & (c < a1)
+        noted = (
+            ~live
+            & (self._leg_to[vs] == start)
+            & (self._leg_from[vs] >= 0)
+            & (self._leg_depart[vs] <= c)
+            & (c < self._leg_arrive[vs])
+            & (t0 >= self._leg_arrive[vs] - 1e-6)
+        )
+        moving = live | noted
+        at = np.where(has & (first != start) & (c >= a1), first, start)
+        dwelling = ~moving & ((c < self._served_until[vs]) | (has & (first == at) & (c < end1)))
+        state = np.where(
+            ~on_shift,
+            OFF_SHIFT,
+            np.where(dwelling, DWELLING, np.where(load > 0, WITH_RIDERS, np.where(has, TO_PICKUP, IDLE))),
+        )
+        p = self.points
+        lat = p.stop_lat[at].copy()
+        lon = p.stop_lon[at].copy()
+        nodes = d.stops.node
+        router = d.router
+        for j in np.flatnonzero(moving).tolist():
+            if live[j]:
+                src, dst, t_from, t_to = start[j], first[j], b0[j], a1[j]
+            else:
+                v = vs[j]
+                src, dst, t_from, t_to = self._leg_from[v], start[j], self._leg_depart[v], self._leg_arrive[v]
+            leg = self.legs.leg(router, int(nodes[src]), int(nodes[dst]))
+            lat[j], lon[j] = leg.point_at((c - t_from) / (t_to - t_from) if t_to > t_from else 1.0)
+        next_lat = p.stop_lat[np.maximum(first, 0)]
+        next_lon = p.stop_lon[np.maximum(first, 0)]
+        arrival = np.where(has, np.ceil(np.where(has, a1, 0.0) - 1e-9), 0).astype(np.int64)
+        rows = []
+        veh = d.vehicles
+        for j, v in enumerate(vs.tolist()):
+            spec = veh[v]
+            rows.append({
+                "vehicle_id": spec.id,
+                "on_shift": bool(on_shift[j]),
+                "seats": spec.seats,
+                "wheelchair_places": spec.wheelchair_places,
+                "on_board": int(load[j]),
+                "stop": int(start[j]),
+                "available_s": int(t0[j]),
+                "planned_stops": int(planned[j]),
+                "shift_end_s": spec.shift_end_s,
+                "state": str(state[j]),
+                "position": (float(lat[j]), float(lon[j])),
+                "next_stop": int(first[j]),
+                "next_position": (float(next_lat[j]), float(next_lon[j])) if has[j] else None,
+                "next_arrival_s": int(arrival[j]),
+            })  # fmt: skip
+        return rows
+
+    def vehicle_route(self, v: int) -> dict[str, Any]:
+        """Vehicle ``v``'s planned route (GetVehicleRoute): its manifest (``stops``), its status,
+        ``stop_points`` (each planned stop's position), and ``path``: from its position along the
+        streets through every planned stop, with ``stop_path_index`` (where each stop is reached:
+        the path passes exactly through each stop's point)."""
+        d = self.dispatcher
+        status = self.vehicles_status([v])[0]
+        stops = self.manifest(v)
+        points = [self.stop_point(s) or status["position"] for s in stops["stop"]]
+        nodes = [int(d.stops.node[s]) for s in stops["stop"]]
+        here = self._place_node(v, status)
         return {
-            "vehicle_id": veh.id,
-            "on_shift": bool(not d.off_shift[v] and plan.vehicle_on_shift(v, self.clock_s)),
-            "seats": veh.seats,
-            "wheelchair_places": veh.wheelchair_places,
-            "on_board": int(plan.load(v).sum()),
-            "stop": plan.location(v),
-            "available_s": int(plan.available_at(v)),
-            "planned_stops": plan.num_stops(v),
-            "shift_end_s": veh.shift_end_s,
+            "status": status,
+            "stops": stops,
+            **route_path(self.legs, d.router, status["position"], here, nodes, points, float(self.clock_s)),
         }
 
+    def _place_node(self, v: int, status: dict[str, Any]) -> tuple[int, float, float, int] | int:
+        """Where vehicle ``v``'s path begins: the road node it is at, or, driving, ``(from node,
+        depart_s, arrive_s, to node)`` of its leg."""
+        d = self.dispatcher
+        plan = d.plan
+        c = float(self.clock_s)
+        start = status["stop"]
+        first = status["next_stop"]
+        nodes = d.stops.node
+        if first >= 0 and first != start:
+            b0, a1 = float(plan.state.service_start[v, 0]), float(plan.state.arrival[v, 1])
+            if b0 <= c < a1:
+                return (int(nodes[start]), b0, a1, int(nodes[first]))
+            if c >= a1:
+                return int(nodes[first])
+        self._tracker(plan.num_vehicles)
+        if (
+            self._leg_to[v] == start
+            and self._leg_from[v] >= 0
+            and self._leg_depart[v] <= c < self._leg_arrive[v]
+            and plan.available_at(v) >= self._leg_arrive[v] - 1e-6
+        ):
+            return (
+                int(nodes[self._leg_from[v]]),
+                float(self._leg_depart[v]),
+                float(self._leg_arrive[v]),
+                int(nodes[start]),
+            )
+        return int(nodes[start])
+
     def fleet_status(self, d: Dispatcher) -> dict[str, Any]:
-        """The fleet's live KPIs (FleetStatus)."""
+        """The fleet's live KPIs (FleetStatus), in one pass over the rides: ``wait_p50_s`` and
+        ``wait_p90_s`` over the rides picked up (on board or completed: the pickup time less the
+        requested time); ``vehicles_busy``: on shift with riders on board or stops planned;
+        ``occupancy``: the places taken on the vehicles on shift (riders, wheelchairs included)
+        over their places."""
         counts = {s: 0 for s in RideStatus}
         waits = []
+        picked = []
         for ride in d.rides.values():
             counts[ride.status] += 1
-            if ride.status == RideStatus.COMPLETED and ride.picked_up_at_s is not None:
-                waits.append(ride.picked_up_at_s - ride.request.requested_time_s)
+            if ride.picked_up_at_s is not None and ride.status in (RideStatus.ON_BOARD, RideStatus.COMPLETED):
+                wait = ride.picked_up_at_s - ride.request.requested_time_s
+                picked.append(wait)
+                if ride.status == RideStatus.COMPLETED:
+                    waits.append(wait)
         plan = d.plan
-        on_shift = int((plan.on_shift(self.clock_s) & ~d.off_shift).sum())
+        shift = plan.on_shift(self.clock_s) & ~d.off_shift
+        on_shift = int(shift.sum())
+        load = plan.arrays.start_load.sum(axis=1)
+        busy = shift & ((load > 0) | (plan.stop_counts() > 0))
+        places = int(plan.arrays.capacity[shift].sum())
+        p50, p90 = wait_percentiles(picked)
         return {
             "clock_s": self.clock_s,
             "service_day": self.day.isoformat() if self.day is not None else "",
@@ -134,6 +389,11 @@ class Views:
             "riders_on_board": int(plan.arrays.start_load.sum()),
             "mean_wait_s": float(np.mean(waits)) if waits else 0.0,
             "planned_vehicle_time_s": float(plan.cost()),
+            "wait_p50_s": p50,
+            "wait_p90_s": p90,
+            "rejected_by_reason": reason_names(self._source.rejected_by_reason),
+            "vehicles_busy": int(busy.sum()),
+            "occupancy": float(load[shift].sum() / places) if places else 0.0,
         }
 
     def ride_event(self, ride: Ride, kind: str, time_s: int | None = None) -> tuple[str, dict[str, Any]]:

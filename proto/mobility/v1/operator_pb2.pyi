@@ -208,7 +208,7 @@ class MapStop(_message.Message):
     def __init__(self, stop: _Optional[int] = ..., id: _Optional[str] = ..., name: _Optional[str] = ..., lat: _Optional[float] = ..., lon: _Optional[float] = ...) -> None: ...
 
 class ServiceMap(_message.Message):
-    __slots__ = ("service", "kind", "stops", "zone", "street_offsets", "street_lat", "street_lon", "nodes", "edges", "south_west", "north_east")
+    __slots__ = ("service", "kind", "stops", "zone", "street_offsets", "street_lat", "street_lon", "nodes", "edges", "south_west", "north_east", "planar")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STOPS_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +220,7 @@ class ServiceMap(_message.Message):
     EDGES_FIELD_NUMBER: _ClassVar[int]
     SOUTH_WEST_FIELD_NUMBER: _ClassVar[int]
     NORTH_EAST_FIELD_NUMBER: _ClassVar[int]
+    PLANAR_FIELD_NUMBER: _ClassVar[int]
     service: str
     kind: str
     stops: _containers.RepeatedCompositeFieldContainer[MapStop]
@@ -231,7 +232,8 @@ class ServiceMap(_message.Message):
     edges: int
     south_west: _common_pb2.LatLon
     north_east: _common_pb2.LatLon
-    def __init__(self, service: _Optional[str] = ..., kind: _Optional[str] = ..., stops: _Optional[_Iterable[_Union[MapStop, _Mapping]]] = ..., zone: _Optional[_Iterable[_Union[_common_pb2.LatLon, _Mapping]]] = ..., street_offsets: _Optional[_Iterable[int]] = ..., street_lat: _Optional[_Iterable[float]] = ..., street_lon: _Optional[_Iterable[float]] = ..., nodes: _Optional[int] = ..., edges: _Optional[int] = ..., south_west: _Optional[_Union[_common_pb2.LatLon, _Mapping]] = ..., north_east: _Optional[_Union[_common_pb2.LatLon, _Mapping]] = ...) -> None: ...
+    planar: bool
+    def __init__(self, service: _Optional[str] = ..., kind: _Optional[str] = ..., stops: _Optional[_Iterable[_Union[MapStop, _Mapping]]] = ..., zone: _Optional[_Iterable[_Union[_common_pb2.LatLon, _Mapping]]] = ..., street_offsets: _Optional[_Iterable[int]] = ..., street_lat: _Optional[_Iterable[float]] = ..., street_lon: _Optional[_Iterable[float]] = ..., nodes: _Optional[int] = ..., edges: _Optional[int] = ..., south_west: _Optional[_Union[_common_pb2.LatLon, _Mapping]] = ..., north_east: _Optional[_Union[_common_pb2.LatLon, _Mapping]] = ..., planar: bool = ...) -> None: ...
 
 class ListRidesRequest(_message.Message):
     __slots__ = ("service", "open_only", "limit")
