@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 WEB       := dashboard/web
 WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-dashboard bench-quick clean
 
 demo: $(STAMP) $(WEB_STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
@@ -66,6 +66,8 @@ unit: $(STAMP) $(WEB_STAMP)
 # 2 cores: paths a few minutes; DARP 24 instances x (10 + 60) s x 2 solvers, about 56 minutes;
 # PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes; serve about 2 minutes;
 # TNDP about 40 minutes; pooling (the 27-point grid in both modes and the day in both modes) about 1.5 hours.
+# The dashboard in the browser (bench-dashboard, 3,000 taxis for 10 minutes, then the peer for 2; needs chromium)
+# about 13 minutes.
 bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling  ## every benchmark, one after the other (about 3.5 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
@@ -91,6 +93,9 @@ bench-tndp: $(STAMP)  ## bus network design, CEC-2013 (Mandl, Mumford0/1/3): 3 s
 
 bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs immediate insertion, grid and day
 	$(BIN)/mobility bench pooling --grid --day --update-readme
+
+bench-dashboard: $(STAMP)  ## the dashboard in headless chromium: apply time of a 3,000-vehicle update, page memory over 10 minutes
+	$(BIN)/mobility bench dashboard --vehicles 3000 --minutes 10
 
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick

@@ -4,17 +4,20 @@ dashboard's pages what changed, in the messages of :mod:`dashboard.protocol`.
 :class:`LiveSource` (``target`` ``host:port``, the operator's ``token``, ``tls``, ``service``):
 
 * On start, ``GetServiceMap`` gives the ``hello``'s map (once; again only while it is missing).
+  A page that connects while the map is missing (the engine did not answer yet) gets ``status``
+  messages only; its ``hello`` and snapshot come with the map.
 * Every ``interval_s``: ``ListVehicles`` -> ``vehicles`` (the changed vehicles only; the whole
   fleet to a new page, to a page that fell behind, and after a reconnection), ``FleetStatus`` ->
   ``kpis`` and ``clock`` (and :data:`KPI_HISTORY` points kept for new pages' charts),
   ``ListRides(open_only)`` -> ``rides`` (changes, like vehicles).
 * ``WatchAssignments`` -> ``events`` (batched every :data:`EVENT_FLUSH_S`), the last
-  :data:`FEED_SIZE` kept for new pages. The source remembers the last event id and resumes from
-  it after a reconnection. The engine's event ids are ``"<ms>-<seq>"``, increasing with time, and
-  it answers a resume with the events stored after that id: after a restart on Redis, exactly the
-  ones missed; after a restart on the memory store (which forgot everything), every event of the
-  new engine, all newer than the remembered id. Events not newer than the last one fed are
-  skipped, so nothing is fed twice.
+  :data:`FEED_SIZE` kept for new pages; the first subscription starts :data:`FEED_LOOKBACK_S` back
+  (by the event ids' wall-clock milliseconds), so the feed starts filled. The source remembers the
+  last event id and resumes from it after a reconnection. The engine's event ids are
+  ``"<ms>-<seq>"``, increasing with time, and it answers a resume with the events stored after
+  that id: after a restart on Redis, exactly the ones missed; after a restart on the memory store
+  (which forgot everything), every event of the new engine, all newer than the remembered id.
+  Events not newer than the last one fed are skipped, so nothing is fed twice.
 * A page's ``select`` -> ``GetVehicleRoute`` -> ``manifest`` to that page, refreshed while
   selected: on a poll where the vehicle's plan changed, and at least every
   :data:`MANIFEST_REFRESH_S`. (From an engine without ``GetVehicleRoute``: the driver's
@@ -23,6 +26,11 @@ dashboard's pages what changed, in the messages of :mod:`dashboard.protocol`.
   with ``connected`` false and a sentence; the source retries with a capped backoff
   (:data:`BACKOFF_S`) and, once the engine answers, sends the whole fleet and the open rides to
   every page and ``status`` connected. A refused token is said in a sentence the same way.
+
+Rider names never reach the pages: the engine names a rider's ride ``<rider>/<request id>`` (the
+rider's token subject first); the source shows it as ``<pseudonym>/<request id>``, the pseudonym a
+keyed hash of the rider, the same for all of a rider's rides while the dashboard runs
+(:meth:`LiveSource.ride_label`). Tokens are never sent to the pages.
 
 Expected failures are logged as one line, never with a stack trace. Memory is bounded: the feed,
 the KPI history, the pending events and the remembered shared rides have fixed caps; the pages'
@@ -33,7 +41,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -58,6 +69,7 @@ from .source import Client
 __all__ = [
     "BACKOFF_S",
     "EVENT_FLUSH_S",
+    "FEED_LOOKBACK_S",
     "FEED_SIZE",
     "KPI_HISTORY",
     "MANIFEST_REFRESH_S",
@@ -72,6 +84,8 @@ T = TypeVar("T")
 
 #: Feed events kept for pages that connect later.
 FEED_SIZE: Final = 500
+#: The feed starts with the events of this many seconds before the dashboard started.
+FEED_LOOKBACK_S: Final = 600
 #: KPI points kept for the charts of pages that connect later (an hour at one poll a second).
 KPI_HISTORY: Final = 3600
 #: Events are sent to the pages in one message at most this often (seconds).
@@ -148,7 +162,8 @@ def aio_channel(target: str, tls: ClientTLS | None) -> grpc.aio.Channel:
 
 
 def map_message(answer: operator_pb2.ServiceMap) -> dict[str, Any]:
-    """The ``hello``'s ``map`` from the engine's ``ServiceMap``."""
+    """The ``hello``'s ``map`` from the engine's ``ServiceMap`` (``planar``: a network without
+    geographic coordinates, drawn in metres as degrees about 0, 0; no tiles apply)."""
     digits = protocol.COORD_DIGITS
     lat = [round(x, digits) for x in answer.street_lat]
     lon = [round(x, digits) for x in answer.street_lon]
@@ -169,9 +184,13 @@ def map_message(answer: operator_pb2.ServiceMap) -> dict[str, Any]:
         )
     return {
         "streets": {"offsets": list(answer.street_offsets), "lat": lat, "lon": lon},
-        "stops": [{"stop": s.stop, "id": s.id, "name": s.name, "lat": s.lat, "lon": s.lon} for s in answer.stops],
+        "stops": [
+            {"stop": s.stop, "id": s.id, "name": s.name, "lat": round(s.lat, digits), "lon": round(s.lon, digits)}
+            for s in answer.stops
+        ],
         "zone": [point(p.lat, p.lon) for p in answer.zone],
         "bounds": bounds,
+        "planar": answer.planar,
     }
 
 
@@ -188,10 +207,11 @@ def vehicle_row(v: driver_pb2.VehicleStatus) -> list[Any]:
     return [v.vehicle_id, lat, lon, state, v.on_board, v.seats, next_lat, next_lon, v.next_arrival_s or None]
 
 
-def ride_item(r: common_pb2.Ride) -> dict[str, Any]:
-    """An open ride of a ``rides`` message (:data:`dashboard.protocol.RIDE_FIELDS`)."""
+def ride_item(r: common_pb2.Ride, label: Callable[[str], str]) -> dict[str, Any]:
+    """An open ride of a ``rides`` message (:data:`dashboard.protocol.RIDE_FIELDS`), its id shown
+    as ``label(ride_id)``."""
     return {
-        "ride_id": r.ride_id,
+        "ride_id": label(r.ride_id),
         "status": _enum_name(common_pb2.RideStatus, r.status, "RIDE_STATUS_"),
         "vehicle_id": r.vehicle_id or None,
         "passengers": r.passengers,
@@ -282,12 +302,27 @@ class LiveSource:
         self._route_supported = True
         self._manifest_sent: dict[tuple[int, str], float] = {}
         self.polls = 0  # completed polls (for tests and the log)
+        self._pseudonym_key = secrets.token_bytes(16)
+
+    def ride_label(self, ride_id: str) -> str:
+        """How the pages see the engine's ride id ``ride_id``: the rider part (before ``/``)
+        replaced by a pseudonym (8 hex digits of a keyed hash, stable while this source lives)."""
+        rider, sep, rest = ride_id.partition("/")
+        if not sep:
+            return ride_id
+        digest = hmac.new(self._pseudonym_key, rider.encode(), hashlib.sha256).hexdigest()[:8]
+        return f"{digest}/{rest}"
 
     # ------------------------------------------------------------------ Source
     async def start(self) -> None:
         self._channel = aio_channel(self.target, self._tls)
         self._operator = operator_pb2_grpc.OperatorServiceStub(self._channel)
         self._driver = driver_pb2_grpc.DriverServiceStub(self._channel)
+        try:  # the map first, so that the first pages get their hello at once
+            await self._load_map()
+        except (_EngineDown, grpc.aio.AioRpcError) as exc:
+            self._message = str(exc) if isinstance(exc, _EngineDown) else _failure(exc, self.target)
+            log.warning("%s", self._message)
         self._task = asyncio.create_task(self._run(), name="dashboard-live")
 
     async def stop(self) -> None:
@@ -348,7 +383,7 @@ class LiveSource:
             "title": f"{self._service_name or 'default service'} at {self.target}",
             "service": self._service_name,
             "kind": self._kind,
-            "tiles": self.tiles,
+            "tiles": None if self._map and self._map.get("planar") else self.tiles,
             "map": self._map,
             "replay": None,
             "vehicle_fields": list(protocol.VEHICLE_FIELDS),
@@ -517,10 +552,10 @@ class LiveSource:
     def _update_rides(self, answer: operator_pb2.ListRidesResponse, *, full: bool) -> None:
         items = {}
         for r in answer.rides:
-            items[r.ride_id] = ride_item(r)
+            items[r.ride_id] = ride_item(r, self.ride_label)
             self._remember_shared(r.ride_id, r.shared)
         changed = [item for rid, item in items.items() if self._rides.get(rid) != item]
-        removed = [rid for rid in self._rides if rid not in items]
+        removed = [item["ride_id"] for rid, item in self._rides.items() if rid not in items]
         self._rides = items
         self._send_update("rides", changed, removed, self._full_rides, full=full)
 
@@ -556,9 +591,10 @@ class LiveSource:
     async def _watch_loop(self) -> None:
         assert self._operator is not None
         while True:
-            request = operator_pb2.WatchAssignmentsRequest(
-                after_event_id=self._last_event_id, service=self._service_name
-            )
+            # the first time, from FEED_LOOKBACK_S ago (event ids are "<ms>-<seq>" on the wall clock):
+            # the feed starts filled, and nothing booked while the stream was being opened is missed
+            after = self._last_event_id or f"{max(0, time.time_ns() // 1_000_000 - FEED_LOOKBACK_S * 1000)}-0"
+            request = operator_pb2.WatchAssignmentsRequest(after_event_id=after, service=self._service_name)
             call = self._operator.WatchAssignments(request, metadata=self._metadata)
             try:
                 async for event in call:
@@ -582,13 +618,14 @@ class LiveSource:
             return  # already fed (a resumed stream overlapping what came before)
         if key is not None:
             self._last_event_id = event.event_id
+        label = self.ride_label(event.ride_id) if event.ride_id else ""
         item = {
             "id": event.event_id,
             "kind": _enum_name(operator_pb2.AssignmentKind, event.kind, "ASSIGNMENT_KIND_"),
             "time_s": int(event.time_s),
-            "ride_id": event.ride_id or None,
+            "ride_id": label or None,
             "vehicle_id": event.vehicle_id or None,
-            "detail": event.detail,
+            "detail": event.detail.replace(event.ride_id, label) if event.ride_id else event.detail,
             "pooled": self._kind == "taxi" and self._shared.get(event.ride_id, False),
         }
         self._feed.append(item)
@@ -689,7 +726,7 @@ class LiveSource:
             where = stop_points[i] if i < len(stop_points) else None
             stops.append(
                 {
-                    "ride_id": s.ride_id,
+                    "ride_id": self.ride_label(s.ride_id),
                     "kind": _enum_name(driver_pb2.StopKind, s.kind, "STOP_KIND_"),
                     "stop": s.stop,
                     "lat": where[0] if where else None,

@@ -7,10 +7,11 @@ a shared-taxi day: :mod:`sim.taxi_kpi`) once, into NumPy arrays sorted by time, 
 
 Files read: ``summary.json``, ``rides.csv``, ``drives.csv``, ``tracks.geojson`` (every drive's
 line along the streets), ``vehicles.csv`` (I-MOD: seats, depot stop and shift; taxi: seats,
-start place and shift), ``stops.geojson`` (I-MOD), and when present ``visits.csv`` (I-MOD: the
-stops served, for ``dwelling``), ``streets.geojson`` (the base map; without it the streets the
-vehicles drove are drawn instead) and ``zone.geojson``. This module reads the files only: the
-dashboard imports neither the simulator nor the engine.
+start place and shift; a taxi day without it: the taxis that drove, of the day's capacity),
+``stops.geojson`` (I-MOD), and when present ``visits.csv`` (I-MOD: the stops served, for
+``dwelling``; without it no vehicle is shown dwelling), ``streets.geojson`` (the base map;
+without it the streets the vehicles drove are drawn instead) and ``zone.geojson``. This module
+reads the files only: the dashboard imports neither the simulator nor the engine.
 
 How the day is reconstructed:
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import gc
 import logging
 import math
 from dataclasses import dataclass, field
@@ -68,6 +70,9 @@ _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON = 111_320.0
 
 _EVENT_INDEX = {kind: k for k, kind in enumerate(protocol.EVENT_KINDS)}
+
+#: A ride's status while it is open (:data:`protocol.RIDE_FIELDS`).
+RIDE_STATUSES = ("matching", "assigned", "on_board")
 
 
 class ReplayError(ValueError):
@@ -245,6 +250,25 @@ class ReplayDay:
         folder = Path(folder)
         if not folder.is_dir():
             raise ReplayError(f"{folder}: no such run folder")
+        # the GeoJSON of a big day is millions of small lists: without the cycle collector, which
+        # would walk them again and again while they are made, it loads about eight times faster
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._load(folder)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ReplayError):
+                raise
+            # a fault the checks above did not foresee: still one line, naming the folder
+            raise ReplayError(
+                f"{folder}: a file of this run folder is malformed ({type(exc).__name__}: {exc})"
+            ) from exc
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _load(cls, folder: Path) -> ReplayDay:
         self = cls.__new__(cls)
         self.folder = folder
         summary = _read_json(folder / "summary.json", folder)
@@ -266,7 +290,8 @@ class ReplayDay:
                 f"{folder}: no tracks.geojson — the day was simulated without coordinates (a benchmark graph) "
                 "or without its drives' paths, and cannot be replayed on a map"
             )
-        self._params = summary.get("params") if isinstance(summary.get("params"), dict) else {}
+        params = summary.get("params")
+        self._params = params if isinstance(params, dict) else {}
         self._load_map(folder)
         self._load_fleet(folder)
         self._load_drives(folder, tracks_path)
@@ -314,7 +339,15 @@ class ReplayDay:
 
     def _load_fleet(self, folder: Path) -> None:
         path = folder / "vehicles.csv"
-        cols = _read_csv(path, folder, ("vehicle_id", "seats"))
+        if self.kind == "taxi" and not path.is_file():
+            # a taxi day written before its vehicles.csv: the taxis that drove or served, of the
+            # day's capacity, each where its first drive starts
+            ids = set(_read_csv(folder / "drives.csv", folder, ("vehicle",))["vehicle"])
+            ids |= set(_read_csv(folder / "rides.csv", folder, ("vehicle",))["vehicle"]) - {""}
+            seats = str(int(self._params.get("capacity", 0) or 0))
+            cols = {"vehicle_id": sorted(ids), "seats": [seats] * len(ids)}
+        else:
+            cols = _read_csv(path, folder, ("vehicle_id", "seats"))
         self.vehicle_ids = list(cols["vehicle_id"])
         if len(set(self.vehicle_ids)) != len(self.vehicle_ids):
             raise ReplayError(f"{path}: a vehicle_id appears twice")
@@ -356,6 +389,9 @@ class ReplayDay:
         cols = _read_csv(path, folder, needed)
         veh = self._vehicle(cols[vcol], path)
         dep, arr = _ints(cols, "depart_s", path), _ints(cols, "arrive_s", path)
+        if dep.size and (dep.min() < 0 or arr.max() >= 2**31):
+            k = int(np.flatnonzero((dep < 0) | (arr >= 2**31))[0])
+            raise ReplayError(f"{path} line {k + 2}: times must be within 0 .. {2**31 - 1} s, got {dep[k]} .. {arr[k]}")
         if np.any(arr < dep):
             k = int(np.flatnonzero(arr < dep)[0])
             raise ReplayError(f"{path} line {k + 2}: arrive_s {arr[k]} is before depart_s {dep[k]}")
@@ -376,7 +412,9 @@ class ReplayDay:
         if j != len(feats):
             raise ReplayError(f"{tracks_path}: track {j} matches no drive of drives.csv (in order)")
         if self.kind == "taxi":
-            self._d_kind = np.array([{"occupied": 0, "empty": 1, "rebalance": 2}.get(x, 2) for x in cols["kind"]])
+            self._d_kind = np.array(
+                [{"occupied": 0, "empty": 1, "rebalance": 2}.get(x, 2) for x in cols["kind"]], np.int64
+            )
             to_stop = np.full(n, -1, np.int64)
             from_stop = np.full(n, -1, np.int64)
         else:
@@ -476,6 +514,7 @@ class ReplayDay:
     def _load_rides(self, folder: Path) -> None:
         path = folder / "rides.csv"
         geo = ("origin_lat", "origin_lon", "destination_lat", "destination_lon")
+        needed: tuple[str, ...]
         if self.kind == "taxi":
             needed = ("id", "request_time_s", "passengers", "status", "reason", "vehicle", "pickup_s", "dropoff_s")
             cols = _read_csv(path, folder, (*needed, "direct_s", "shared", *geo))
@@ -503,13 +542,13 @@ class ReplayDay:
             guess = requested + batch_s
             no_assign = (assigned < 0) & (vehicle >= 0)
             assigned[no_assign] = np.minimum(guess[no_assign], np.where(pickup >= 0, pickup, guess)[no_assign])
-            rej = np.array([o == "rejected" for o in outcome]) & (rejected_s < 0)
+            rej = np.array([o == "rejected" for o in outcome], np.bool_) & (rejected_s < 0)
             rejected_s[rej] = requested[rej] + max_wait
             latest = np.where(pickup >= 0, pickup, window[:, 1]) + max_ride
             planned = np.where(pickup >= 0, pickup, -1)
             origin_stop = destination_stop = np.full(n, -1, np.int64)
         else:
-            needed: tuple[str, ...] = (
+            needed = (
                 "ride_id",
                 "submitted_s",
                 "requested_s",
@@ -531,7 +570,7 @@ class ReplayDay:
             max_ride = _ints(cols, "max_ride_s", path)
             pickup, dropoff = _ints(cols, "pickup_s", path), _ints(cols, "dropoff_s", path)
             cancelled_s = _ints(cols, "cancelled_s", path)
-            is_rej = np.array([o == "rejected" for o in outcome])
+            is_rej = np.array([o == "rejected" for o in outcome], np.bool_)
             assigned = np.where(~is_rej & (vehicle >= 0), submitted, -1)
             rejected_s = np.where(is_rej, submitted, -1)
             shared = np.zeros(n, np.bool_)
@@ -540,12 +579,17 @@ class ReplayDay:
             origin_stop, destination_stop = _ints(cols, "origin_stop", path), _ints(cols, "destination_stop", path)
         origin = np.column_stack([_floats(cols, "origin_lat", path), _floats(cols, "origin_lon", path)])
         destination = np.column_stack([_floats(cols, "destination_lat", path), _floats(cols, "destination_lon", path)])
-        never = np.int64(2**62)
-        end = np.full(n, never, np.int64)
+        # open until it ended; still open at the end of the day ("open"); a ride whose end has no
+        # time in the files (a cancellation by the service, a request never submitted) is never shown
+        # open (no-shows get theirs in _classify_drives)
         outcome_a = np.array(outcome, dtype=object)
-        end = np.where(outcome_a == "completed", dropoff, end)
-        end = np.where(outcome_a == "rejected", rejected_s, end)
+        end = np.where(outcome_a == "open", np.int64(2**62), submitted)
+        end = np.where((outcome_a == "completed") & (dropoff >= 0), dropoff, end)
+        end = np.where((outcome_a == "rejected") & (rejected_s >= 0), rejected_s, end)
         end = np.where((outcome_a == "cancelled") & (cancelled_s >= 0), cancelled_s, end)
+        for name, values in (("submitted", submitted), ("pickup_s", pickup), ("dropoff_s", dropoff)):
+            if values.size and (values.max() >= 2**31 or values.min() < -1):
+                raise ReplayError(f"{path}: a {name} time outside -1 .. {2**31 - 1} s")
         self.rides = _Rides(
             ids=list(ids),
             vehicle=vehicle,
@@ -646,10 +690,9 @@ class ReplayDay:
         order = np.lexsort((t, veh))
         self._o_veh, self._o_t, delta = veh[order], t[order], delta[order]
         self._o_key = _grouped_key(self._o_veh, self._o_t)
-        self._o_cum = np.cumsum(delta)
+        self._o_cum = np.concatenate([[0], np.cumsum(delta)]).astype(np.int64)  # running sum before each row
         self._o_first = np.searchsorted(self._o_veh, np.arange(len(self.vehicle_ids) + 1))
-        # the running sum before each vehicle's first row
-        self._o_base = np.where(self._o_first[:-1] > 0, self._o_cum[np.maximum(self._o_first[:-1] - 1, 0)], 0)
+        self._o_base = self._o_cum[self._o_first[:-1]]  # before each vehicle's first row
 
     def _build_events(self) -> None:
         r = self.rides
@@ -741,9 +784,7 @@ class ReplayDay:
         dwelling = (w >= 0) & (w_end > t)
         # riders on board
         o = _last_at_or_before(self._o_key, vs, ti, self._o_first)
-        onboard = (
-            np.where(o >= 0, self._o_cum[np.maximum(o, 0)] - self._o_base, 0) if self._o_cum.size else np.zeros(nv)
-        )
+        onboard = np.where(o >= 0, self._o_cum[o + 1] - self._o_base, 0)
         state = np.full(nv, IDLE, np.int64)
         if self._has_shifts:
             state[(t < self._shift[:, 0]) | (t >= self._shift[:, 1])] = OFF_SHIFT
@@ -795,36 +836,63 @@ class ReplayDay:
         r = self.rides
         return (r.open_s <= t) & (t < r.end_s)
 
+    def open_rides(self, t: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The rides open at ``t`` (indices into the day's rides, ascending) and each one's status
+        there (an index into :data:`RIDE_STATUSES`)."""
+        r = self.rides
+        idx = np.flatnonzero(self._open_mask(t))
+        picked = (r.pickup_s[idx] >= 0) & (r.pickup_s[idx] <= t)
+        assigned = (r.assigned_s[idx] >= 0) & (r.assigned_s[idx] <= t)
+        return idx, np.where(picked, 2, np.where(assigned, 1, 0)).astype(np.int64)
+
+    def ride_items(self, idx: NDArray[np.int64], status: NDArray[np.int64]) -> list[dict[str, Any]]:
+        """The :data:`protocol.RIDE_FIELDS` objects of rides ``idx`` in their ``status``
+        (:meth:`open_rides`), in that order."""
+        r = self.rides
+        digits = protocol.COORD_DIGITS
+        vids = [self.vehicle_ids[v] if v >= 0 else None for v in r.vehicle[idx].tolist()]
+        pick = np.round(r.origin[idx], digits)
+        drop = np.round(r.destination[idx], digits)
+        pick_ok = np.all(np.isfinite(pick), axis=1).tolist()
+        drop_ok = np.all(np.isfinite(drop), axis=1).tolist()
+        planned = r.planned_pickup_s[idx].tolist()
+        return [
+            {
+                "ride_id": r.ids[i],
+                "status": RIDE_STATUSES[st],
+                "vehicle_id": vid if st > 0 else None,
+                "passengers": pax,
+                "pickup": pk if pko else None,
+                "dropoff": dr if dro else None,
+                "window": win,
+                "planned_pickup_s": pl if pl >= 0 else None,
+                "requested_s": req,
+                "shared": sh,
+            }
+            for i, st, vid, pax, pk, pko, dr, dro, win, pl, req, sh in zip(
+                idx.tolist(),
+                status.tolist(),
+                vids,
+                r.passengers[idx].tolist(),
+                pick.tolist(),
+                pick_ok,
+                drop.tolist(),
+                drop_ok,
+                r.window[idx].tolist(),
+                planned,
+                r.requested_s[idx].tolist(),
+                r.shared[idx].tolist(),
+                strict=True,
+            )
+        ]
+
     def rides_at(self, t: float) -> list[dict[str, Any]]:
         """The rides open at ``t`` (submitted by ``t``, not yet dropped off, rejected, cancelled
-        or found a no-show), as :data:`protocol.RIDE_FIELDS` objects, in submission order."""
-        out = []
-        for i in np.flatnonzero(self._open_mask(t)).tolist():
-            out.append(self._ride(i, t))
+        or found a no-show), as :data:`protocol.RIDE_FIELDS` objects, in the order they were asked
+        for (requested time, then id)."""
+        out = self.ride_items(*self.open_rides(t))
         out.sort(key=lambda x: (x["requested_s"], x["ride_id"]))
         return out
-
-    def _ride(self, i: int, t: float) -> dict[str, Any]:
-        r = self.rides
-        if 0 <= r.pickup_s[i] <= t:
-            status = "on_board"
-        elif 0 <= r.assigned_s[i] <= t:
-            status = "assigned"
-        else:
-            status = "matching"
-        v = int(r.vehicle[i])
-        return {
-            "ride_id": r.ids[i],
-            "status": status,
-            "vehicle_id": self.vehicle_ids[v] if v >= 0 and status != "matching" else None,
-            "passengers": int(r.passengers[i]),
-            "pickup": protocol.point(*r.origin[i]) if np.all(np.isfinite(r.origin[i])) else None,
-            "dropoff": protocol.point(*r.destination[i]) if np.all(np.isfinite(r.destination[i])) else None,
-            "window": [int(r.window[i, 0]), int(r.window[i, 1])],
-            "planned_pickup_s": int(r.planned_pickup_s[i]) if r.planned_pickup_s[i] >= 0 else None,
-            "requested_s": int(r.requested_s[i]),
-            "shared": bool(r.shared[i]),
-        }
 
     def events_between(self, t0: float, t1: float, limit: int = EVENTS_PER_FRAME) -> list[dict[str, Any]]:
         """The feed events with ``t0 < time_s <= t1``, oldest first; of more than ``limit``, the
@@ -973,7 +1041,8 @@ class _Player:
     selected: str | None = None
     task: asyncio.Task[None] | None = None
     vehicles: dict[str, list[Any]] = field(default_factory=dict)
-    rides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ride_idx: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))  # open rides sent
+    ride_status: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     manifest: dict[str, Any] | None = None
 
 
@@ -1116,8 +1185,8 @@ class ReplaySource:
         day, t = self.day, p.time_s
         rows = day.vehicles_at(t)
         p.vehicles = {row[0]: row for row in rows}
-        rides = day.rides_at(t)
-        p.rides = {r["ride_id"]: r for r in rides}
+        p.ride_idx, p.ride_status = day.open_rides(t)
+        rides = day.ride_items(p.ride_idx, p.ride_status)
         send = p.client.send
         self._clock(p)
         send({"type": "vehicles", "time_s": int(t), "full": True, "items": rows, "removed": []})
@@ -1139,15 +1208,19 @@ class ReplaySource:
         p.vehicles = {row[0]: row for row in rows}
         if changed or behind:
             send({"type": "vehicles", "time_s": int(t), "full": behind, "items": changed, "removed": []})
-        rides = {r["ride_id"]: r for r in day.rides_at(t)}
+        idx, status = day.open_rides(t)
         if behind:
-            send({"type": "rides", "time_s": int(t), "full": True, "items": list(rides.values()), "removed": []})
-        else:
-            items = [r for rid, r in rides.items() if p.rides.get(rid) != r]
-            removed = [rid for rid in p.rides if rid not in rides]
-            if items or removed:
+            send({"type": "rides", "time_s": int(t), "full": True, "items": day.ride_items(idx, status), "removed": []})
+        else:  # only the rides that opened or changed status, and those that closed
+            prev, prev_status = p.ride_idx, p.ride_status
+            pos = np.minimum(np.searchsorted(prev, idx), max(prev.size - 1, 0))
+            same = (prev[pos] == idx) & (prev_status[pos] == status) if prev.size else np.zeros(idx.size, np.bool_)
+            gone = prev[~np.isin(prev, idx)]
+            if not same.all() or gone.size:
+                items = day.ride_items(idx[~same], status[~same])
+                removed = [day.rides.ids[i] for i in gone.tolist()]
                 send({"type": "rides", "time_s": int(t), "full": False, "items": items, "removed": removed})
-        p.rides = rides
+        p.ride_idx, p.ride_status = idx, status
         events = day.events_between(t0, t, EVENTS_PER_FRAME)
         if events:
             send({"type": "events", "items": events})

@@ -40,12 +40,15 @@ import ipaddress
 import itertools
 import logging
 import secrets
+import signal
 import socket
 import ssl
 import sys
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any, Final
 
 import orjson
@@ -72,6 +75,7 @@ __all__ = [
     "PageClient",
     "bind_socket",
     "create_app",
+    "encode",
     "make_server",
     "page_url",
     "serve",
@@ -103,6 +107,28 @@ SUPERSEDED_TYPES: Final = frozenset({"vehicles", "rides", "clock"})
 SETUP_HINT: Final = "run `make setup` (npm ci in dashboard/web)"
 
 _ids = itertools.count(1)
+#: The last messages encoded, by identity: a message broadcast to every page is encoded once.
+_ENCODED_CACHE = 32
+_encoded: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
+_encoded_lock = threading.Lock()  # servers on several threads (tests) share the cache
+
+
+def encode(message: dict[str, Any]) -> str:
+    """``message`` as JSON text (orjson). The same message object sent to many pages is encoded
+    once (the last :data:`_ENCODED_CACHE` are remembered by identity, holding a reference so that
+    the identity is not reused): a source must not change a message after sending it."""
+    key = id(message)
+    with _encoded_lock:
+        hit = _encoded.get(key)
+        if hit is not None and hit[0] is message:
+            _encoded.move_to_end(key)
+            return hit[1]
+    text = orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    with _encoded_lock:
+        _encoded[key] = (message, text)
+        if len(_encoded) > _ENCODED_CACHE:
+            _encoded.popitem(last=False)
+    return text
 
 
 class PageClient:
@@ -198,7 +224,7 @@ class PageClient:
                         await websocket.close(self._close_code, self.closed_reason[:120])
                     return
                 message = self._queue.popleft()
-                await websocket.send_text(orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+                await websocket.send_text(encode(message))
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the page went away while we were sending
 
@@ -470,6 +496,29 @@ def page_url(host: str, port: int, key: str, *, tls: bool = False) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}/?key={key}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGINT (Ctrl-C) and SIGTERM only stop it (a second Ctrl-C
+    forces it): the signal is not raised again afterwards, so ``serve`` returns 0 as ``mobility
+    serve`` does."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
 def make_server(
     app: ASGIApp,
     *,
@@ -492,7 +541,7 @@ def make_server(
         ssl_keyfile=str(tls_key) if tls_key else None,
         timeout_graceful_shutdown=3,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def check_tls_files(tls_cert: Path | None, tls_key: Path | None) -> None:
@@ -524,7 +573,7 @@ def serve(
     web_dir: Path = WEB_DIR,
     announce: Callable[[str], None] | None = None,
 ) -> int:
-    """Serve the dashboard for ``source`` until interrupted (Ctrl-C); returns 0.
+    """Serve the dashboard for ``source`` until interrupted (Ctrl-C or SIGTERM); returns 0.
 
     Prints (through ``announce``, default: stdout) the page's address with its key — a random
     one (``secrets.token_urlsafe``) unless ``key`` is given. ``port`` 0 picks a free port (the

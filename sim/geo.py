@@ -262,7 +262,7 @@ def street_lines(net: RoadNetwork) -> tuple[NDArray[np.bool_], list[NDArray[np.f
     keep = (tail != head) & (~two_way | (tail < head))
     _, first = np.unique(key[keep], return_index=True)  # parallel roads: one
     pick = np.flatnonzero(keep)[np.sort(first)]
-    which, lines = path_lines(net, np.column_stack([tail[pick], head[pick]]))
+    which, lines = path_lines(net, list(np.column_stack([tail[pick], head[pick]])))
     return ~two_way[pick[which]], lines
 
 

@@ -396,9 +396,8 @@ def write_taxi_report(
     folder.mkdir(parents=True, exist_ok=True)
     kpis = taxi_kpis(out)
     problems = validate_taxi_day(out)
-    names = (("summary", "json"), ("rides", "csv"), ("drives", "csv"), ("batches", "csv"), ("vehicles", "csv"))
-    names += (("report", "md"),)
-    files = {name: folder / f"{name}.{ext}" for name, ext in names}
+    names = ("summary.json", "rides.csv", "drives.csv", "batches.csv", "vehicles.csv", "report.md")
+    files = {name.split(".")[0]: folder / name for name in names}
     summary = {
         "name": out.name,
         "mode": "batch" if out.batch else "immediate insertion",

@@ -16,7 +16,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from dashboard import protocol
-from dashboard.server import CLOSE_TOO_SLOW, MAX_PAGE_MESSAGE_BYTES, PageClient, create_app
+from dashboard.server import CLOSE_TOO_SLOW, MAX_PAGE_MESSAGE_BYTES, PageClient, create_app, encode
 from dashboard.source import Client
 from tests.dashboard.conftest import KEY, run_dashboard
 
@@ -248,6 +248,17 @@ def test_page_that_never_reads_is_bounded_then_cut(dashboard_web_dir: Path) -> N
         finally:
             loop.close()
     assert CLOSE_TOO_SLOW == 4408
+
+
+def test_a_broadcast_message_is_encoded_once() -> None:
+    message = {"type": "vehicles", "items": [["veh0001", 37.5, 127.1]], "full": True}
+    text = encode(message)
+    assert encode(message) is text and json.loads(text) == message
+    twin = json.loads(text)  # equal, another object: encoded on its own, to the same text
+    assert encode(twin) == text and encode(twin) is not text
+    for i in range(100):  # the cache stays bounded
+        encode({"type": "clock", "time_s": i})
+    assert encode(message) == text
 
 
 def test_create_app_refuses_an_empty_key(dashboard_web_dir: Path) -> None:
