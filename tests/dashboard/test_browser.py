@@ -18,6 +18,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
+import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -37,7 +39,7 @@ from sim.scenario import Scenario
 from sim.simulator import Simulation
 from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import ENGINE_START_S, RunningDashboard, engine_on_port, run_dashboard
-from tests.engine.conftest import SCENARIO, TOKENS, Engine, bearer
+from tests.engine.conftest import SCENARIO, TOKENS, Engine, bearer, free_port
 
 VIEWPORT = {"width": 1280, "height": 800}
 OPERATOR = TOKENS["operator"][0]
@@ -450,3 +452,43 @@ def test_replay_slider_moves_the_vehicles(replay_folder: Path, chromium: Browser
             assert tab.problems == []
         finally:
             tab.close()
+
+
+def start_dashboard_command(folder: Path, port: int, key: str) -> subprocess.Popen[str]:
+    """``mobility dashboard --run folder`` on ``port``, once it says where the page is."""
+    command = [sys.executable, "-m", "mobility.cli", "dashboard", "--run", str(folder), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--key", key], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert f":{port}/?key={key}" in line, line
+    return process
+
+
+def test_the_page_reconnects_when_the_dashboard_server_restarts(replay_folder: Path, chromium: Browser) -> None:
+    port, key = free_port(), "restart-key-0123"
+    process = start_dashboard_command(replay_folder, port, key)
+    tab: Tab | None = None
+    try:
+        tab = Tab(chromium, f"http://127.0.0.1:{port}/?key={key}")
+        tab.until("() => window.dashboard && dashboard.connected && dashboard.vehiclesDrawn() > 0")
+        drawn = tab.js("dashboard.vehiclesDrawn()")
+        process.kill()  # a crash: no goodbye to the page
+        process.wait(10)
+        tab.until("() => document.getElementById('status').dataset.state === 'reconnecting'")
+        assert "reconnecting to the dashboard server" in tab.status()[1]
+        tab.page.wait_for_timeout(1500)  # a few attempts fail meanwhile
+        process = start_dashboard_command(replay_folder, port, key)
+        tab.until("() => dashboard.connected", timeout_s=15)
+        assert tab.status()[0] == "connected"
+        assert tab.js("dashboard.stats.reconnects") == 1
+        assert tab.js("dashboard.vehiclesDrawn()") == drawn
+        # the only complaints are the browser's about the refused connections while it was down
+        refused = [p for p in tab.problems if "ERR_CONNECTION_REFUSED" in p]
+        assert refused and len(refused) == len(tab.problems), tab.problems
+    finally:
+        if tab is not None:
+            tab.close()
+        process.kill()
+        process.wait(10)
