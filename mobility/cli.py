@@ -1275,7 +1275,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         _stderr(f"mobility: error: {message}")
         return 2
 
-    engine_only = ("token", "token_file", "tls", "tls_ca", "client_cert", "client_key", "service", "interval")
+    engine_only = ("token", "token_file", "tls", "tls_ca", "client_cert", "client_key", "service", "interval", "tiles")
     if args.run and (given := [o for o in engine_only if getattr(args, o, None)]):
         return fail(f"--{given[0].replace('_', '-')} is for following an engine: give --engine HOST:PORT, not --run")
     if not 0 <= args.port <= 65535:
@@ -1391,15 +1391,18 @@ examples:
     page.add_argument("--host", default="127.0.0.1", help="address to serve the page on (default 127.0.0.1)")
     page.add_argument("--port", type=int, default=8050, help="port (default 8050; 0: any free port, printed)")
     page.add_argument(
-        "--key", help="the page's key (at least 8 characters; default: a random one, printed with the address)"
+        "--key",
+        help="the page's key (at least 8 characters; default: a random one, printed with the address; "
+        "a key given here shows in ps)",
     )
     page.add_argument("--tls-cert", metavar="FILE", help="serve the page over HTTPS with this certificate (PEM)")
     page.add_argument("--tls-key", metavar="FILE", help="the page certificate's private key (PEM, unencrypted)")
     page.add_argument(
         "--tiles",
         metavar="URL",
-        help="a map tile URL template under the streets, e.g. https://tile.example.org/{z}/{x}/{y}.png "
-        "(default none: the streets are the map; the page loads nothing else from the internet)",
+        help="with --engine: a map tile URL template under the streets, e.g. "
+        "https://tile.example.org/{z}/{x}/{y}.png (default none: the streets are the map; the page loads "
+        "nothing else from the internet)",
     )
     dash.set_defaults(func=cmd_dashboard)
 
