@@ -1197,15 +1197,14 @@ def to_markdown(result: dict[str, Any]) -> str:
     page, peer, feeder = result["page"], result.get("peer"), result["feeder"]
     load = result["load_average_before"]
     net = result["network"]
-    minutes = page["seconds"] / 60
     lines = [
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores; load average {load[0]:.2f} before the run, "
         f"{result['load_average_after'][0]:.2f} after), headless Chromium {m.get('chromium', '?')} at "
         f"{VIEWPORT['width']} x {VIEWPORT['height']} driven by Playwright {m['playwright']}. "
         f"{o['vehicles']:,} shared taxis on {net['file']} ({net['nodes']:,} road nodes), each reporting a new road "
         f"node every {o['interval_s']:g} s to a live engine (memory store, external clock moved every interval); "
-        f"`mobility dashboard` following it; the page watched for {minutes:.1f} minutes, its memory sampled every "
-        f"{o['sample_every_s']:g} s. **The engine, the feeder, the dashboard server, the browser and Playwright "
+        f"`mobility dashboard` following it; the page watched for {_duration(page['seconds'])}, its memory sampled "
+        f"every {o['sample_every_s']:g} s. **The engine, the feeder, the dashboard server, the browser and Playwright "
         f"share the same {m['cores']} cores.** Apply times are the page's own (`window.dashboard.stats`); frames "
         "are `requestAnimationFrame` intervals; memory from the DevTools protocol (`Performance.getMetrics`).",
         "",
@@ -1253,13 +1252,22 @@ def to_markdown(result: dict[str, Any]) -> str:
     )
     if peer:
         lines.append(
-            f"- The peer ran after the dashboard's page was closed, for {peer['seconds'] / 60:.1f} minutes on the same "
+            f"- The peer ran after the dashboard's page was closed, for {_duration(peer['seconds'])} on the same "
             "engine, feeder and dashboard server (the same `vehicles` messages); it applies only the vehicles (no "
             "rides, feed or charts), and its Leaflet is the dashboard's own npm install."
         )
     if result["quick"]:
-        lines += ["", "**Quick run** (a smoke test of seconds at a small size): the numbers are measured, not meant."]
+        lines += [
+            "",
+            "**Quick run** (a smoke test of seconds at a small size): the numbers are measured but say little "
+            "at this size; no verdict.",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    """``"15 s"`` under two minutes, else ``"10.0 minutes"``."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} minutes"
 
 
 def _s_to_ms(x: float | None) -> float | None:
