@@ -1,8 +1,9 @@
 // The map of the dashboard page: Leaflet with canvas renderers, no tiles unless the server names
 // a tile URL. Layers, bottom to top, each pane its own canvas so that moving vehicles never
 // redraws the streets:
-//   streets (one multi-polyline), zone (the service area), route (the selected vehicle's path and
-//   its numbered stops), marks (stops, pickups of open rides, vehicles: the only interactive canvas).
+//   streets (one multi-polyline), zone (the service area), route (the selected vehicle's path),
+//   marks (stops, pickups of open rides, vehicles: the only canvas that takes the mouse),
+//   routeStops (the selected vehicle's stops, numbered; the mouse goes through to the marks).
 
 import * as L from "../vendor/leaflet/leaflet-src.esm.js";
 import { PICKUP_COLOR, STATE_STYLE, UNKNOWN_STATE, el, hm, words } from "./format.js";
@@ -86,7 +87,7 @@ export class MapView {
       maxZoom: 19,
     });
     this.map.setView([0, 0], 2);
-    const panes = { streets: 250, zone: 260, route: 390, marks: 450 };
+    const panes = { streets: 250, zone: 260, route: 390, marks: 450, routeStops: 460 };
     for (const [name, z] of Object.entries(panes)) {
       const pane = this.map.createPane(name);
       pane.style.zIndex = String(z);
@@ -97,6 +98,7 @@ export class MapView {
       zone: L.canvas({ pane: "zone", padding: 0.3 }),
       route: L.canvas({ pane: "route", padding: 0.3 }),
       marks: L.canvas({ pane: "marks", padding: 0.3, tolerance: 2 }),
+      routeStops: L.canvas({ pane: "routeStops", padding: 0.3 }),
     };
     // Time the canvas redraws of the marks (vehicles) once per frame: the page's paint cost.
     const marks = this.renderers.marks;
@@ -408,7 +410,7 @@ export class MapView {
       const pickup = stop.kind === "pickup";
       this.routeLayer.addLayer(
         new NumberedMarker([stop.lat, stop.lon], {
-          renderer: this.renderers.route,
+          renderer: this.renderers.routeStops,
           interactive: false,
           radius: 8,
           weight: 2,
