@@ -6,6 +6,8 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { hm } from "./format.js";
 
 export const MAX_POINTS = 1500;
+/** The time axis spans at least this long (seconds). */
+const MIN_SPAN_S = 600;
 /** The newest points never thinned. */
 const KEEP_RECENT = 300;
 
@@ -62,13 +64,6 @@ function compact(value) {
 
 function compactValues(u, splits) {
   return splits.map(compact);
-}
-
-/** The x range: the points' times, at least ten minutes wide. */
-function timeRange(u, min, max) {
-  if (min === null || max === null) return [0, 600];
-  if (max - min >= 600) return [min, max];
-  return [max - 600, max];
 }
 
 function axisFont() {
@@ -133,7 +128,7 @@ export class Charts {
       pxAlign: 0,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
-      scales: { x: { time: false, range: timeRange }, y: { range: fromZero } },
+      scales: { x: { time: false }, y: { range: fromZero } },
       axes,
       series: [
         { label: "time", value: (u, v) => (v === null ? "–" : hm(v)) },
@@ -194,8 +189,17 @@ export class Charts {
     this.ys = this.ys.map((lines) => lines.map(pick));
   }
 
+  /** Draw the series; the time axis spans the points' times, at least MIN_SPAN_S (uPlot alone
+   *  would stretch a single time over a whole day). */
   redraw() {
-    this.plots.forEach((plot, c) => plot.setData([this.xs, ...this.ys[c]]));
+    const n = this.xs.length;
+    this.plots.forEach((plot, c) => {
+      plot.setData([this.xs, ...this.ys[c]]);
+      if (n > 0) {
+        const max = this.xs[n - 1];
+        plot.setScale("x", { min: Math.min(this.xs[0], max - MIN_SPAN_S), max });
+      }
+    });
   }
 
   resize() {
