@@ -55,7 +55,7 @@ const stats = {
 // ---- views ---------------------------------------------------------------------------------
 
 const mapView = new MapView($("map"), {
-  onSelect: (id) => select(id),
+  onSelect: (id, reveal = false) => select(id, reveal),
   onPaint: (ms) => {
     stats.lastPaintMs = ms;
     paintMs.push(ms);

@@ -132,6 +132,10 @@ export class MapView {
     });
     this.vehiclesLayer.on("mouseover", (e) => this.hover("vehicle", e.layer.vehicleId));
     this.ridesLayer.on("mouseover", (e) => this.hover("ride", e.layer.rideId));
+    this.ridesLayer.on("click", (e) => {
+      const vehicleId = this.rides.get(e.layer?.rideId)?.ride.vehicle_id;
+      if (vehicleId) this.hooks.onSelect(vehicleId, true);
+    });
     this.stopsLayer.on("mouseover", (e) => this.hover("stop", e.layer));
     for (const group of [this.vehiclesLayer, this.ridesLayer, this.stopsLayer]) {
       group.on("mouseout", () => this.unhover());
@@ -372,6 +376,7 @@ export class MapView {
         });
         marker.rideId = id;
         this.ridesLayer.addLayer(marker);
+        marker.bringToBack(); // under the vehicles: a vehicle waiting at its pickup stays clickable
         this.rides.set(id, { ride, marker, matching });
       }
     }

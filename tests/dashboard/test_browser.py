@@ -163,9 +163,16 @@ def live(data_dir: Path, tokens_path: Path, operator_token: str) -> Iterator[Liv
         engine.close()
 
 
-def book(engine: Engine, request_id: str, origin: int, destination: int, now_s: int = ENGINE_START_S) -> str:
-    """Book a ride as the rider alice (quote and book in one call); returns the ride's id as the
-    operator sees it (ListRides; the page shows it with the rider pseudonymised)."""
+def clock_s(engine: Engine) -> int:
+    """The engine's service clock."""
+    return int(engine.operator.FleetStatus(operator_pb2.FleetStatusRequest(), metadata=bearer("operator")).clock_s)
+
+
+def book(engine: Engine, request_id: str, origin: int, destination: int) -> str:
+    """Book a ride as the rider alice at the engine's clock (quote and book in one call); returns
+    the ride's id as the operator sees it (ListRides; the page shows it with the rider
+    pseudonymised)."""
+    now_s = clock_s(engine)
     request = rider_pb2.QuoteRequest(
         request_id=request_id,
         origin=common_pb2.Place(stop=origin),
@@ -295,7 +302,7 @@ def unzoom(tab: Tab, turns: list[Point]) -> None:
 
 def test_clicking_a_vehicle_shows_its_manifest(live: Live, chromium: Browser) -> None:
     engine, dash = live.engine, live.dash
-    trips = [(8, 30), (12, 2), (27, 14)]
+    trips = [(8, 30), (12, 2), (27, 14), (33, 6), (19, 25), (1, 17)]
     ride_ids = [
         live.source.ride_label(book(engine, f"browser-manifest-{k}", origin=o, destination=d))
         for k, (o, d) in enumerate(trips)
@@ -332,7 +339,13 @@ def test_clicking_a_vehicle_shows_its_manifest(live: Live, chromium: Browser) ->
                 assert f"{hhmm(stop.window_start_s)}–{hhmm(stop.window_end_s)}" in text
             else:
                 assert f"by {hhmm(stop.window_end_s)}" in text
-        unzoom(tab, turns)  # the whole service area in the picture
+        # the picture: the whole service area, five minutes on (the vehicles on their way)
+        unzoom(tab, turns)
+        start = clock_s(engine)
+        for step in range(1, 11):
+            engine.advance(start + 30 * step)
+            tab.until("t => dashboard.clock_s >= t", start + 30 * step)
+        tab.page.mouse.move(5, 5)  # no tooltip in the picture
         screenshot = screenshot_path("dashboard_live.png")
         tab.page.screenshot(path=str(screenshot))
         assert screenshot.stat().st_size > 10_000
