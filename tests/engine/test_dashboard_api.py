@@ -418,7 +418,7 @@ def test_the_shared_taxi_s_states_positions_route_and_kpis(start_engine: Callabl
     reached = [point(drawn.path[k]) for k in drawn.stop_path_index]
     assert np.allclose(reached, [node_point(engine, o), node_point(engine, d)])
     assert [s.node for s in drawn.manifest.stops] == [o, d]
-    assert drawn.manifest.stops[0].window_end_s == ride.pickup_window_end_s
+    assert [s.window_end_s for s in drawn.manifest.stops] == [ride.pickup_window_end_s, ride.latest_dropoff_s]
     listed_rides = engine.operator.ListRides(operator_pb2.ListRidesRequest(open_only=True), timeout=TIMEOUT).rides
     assert [r.ride_id for r in listed_rides] == ["t1"]
     kpis = fleet(engine)
