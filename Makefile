@@ -5,25 +5,32 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The dashboard page's npm libraries (leaflet, uplot), pinned by dashboard/web/package-lock.json.
+WEB       := dashboard/web
+WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-dashboard bench-quick clean
 
-demo: $(STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
+demo: $(STAMP) $(WEB_STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
 
-test: $(STAMP) system-deps lint typecheck unit  ## lint, type-check and run the test suite
+test: $(STAMP) $(WEB_STAMP) system-deps lint typecheck unit  ## lint, type-check and run the test suite
 
 # The store tests start a real redis-server (also one over TLS); the serve benchmark's TLS round
-# makes its certificate with openssl. Install them when missing (Debian/Ubuntu apt-get, through
-# sudo when not root).
-system-deps:  ## make sure redis-server and openssl are installed (the store tests start a real Redis)
-	@command -v redis-server >/dev/null && command -v openssl >/dev/null || { \
-	  command -v apt-get >/dev/null || { echo "redis-server or openssl not found and no apt-get: install Redis (6 or newer, with TLS) and openssl by hand"; exit 1; }; \
+# makes its certificate with openssl; the dashboard's browser tests drive Debian's chromium. Install
+# the missing ones (Debian/Ubuntu apt-get, through sudo when not root).
+system-deps:  ## make sure redis-server, openssl and chromium are installed (store and browser tests)
+	@missing=; \
+	  command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	  command -v openssl >/dev/null || missing="$$missing openssl"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  [ -z "$$missing" ] || { \
+	  command -v apt-get >/dev/null || { echo "not found:$$missing, and no apt-get: install them by hand (Redis 6 or newer, with TLS; Chromium as chromium)"; exit 1; }; \
 	  SUDO=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
-	  echo "installing redis-server and openssl (apt-get)"; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server openssl; }
+	  echo "installing$$missing (apt-get)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; }
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)  ## create .venv and install the Python packages, and the dashboard page's npm libraries
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+"; exit 1; }
@@ -32,6 +39,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# node and npm from apt-get when missing (as redis-server above); `npm ci` installs exactly the
+# versions of package-lock.json into dashboard/web/node_modules (the server serves their dist/
+# folders; nothing is loaded from the internet at run time). Runs again when the lock file changes.
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "npm not found and no apt-get: install Node.js (18 or newer) and npm by hand"; exit 1; }; \
+	  SUDO=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi; \
+	  echo "installing nodejs and npm (apt-get)"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs npm; }
+	@echo "npm ci --prefix $(WEB)"
+	@npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -39,13 +59,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest
 
 # The full benchmarks write benchmarks/results and the README tables. Expected durations on
 # 2 cores: paths a few minutes; DARP 24 instances x (10 + 60) s x 2 solvers, about 56 minutes;
 # PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes; serve about 2 minutes;
 # TNDP about 40 minutes; pooling (the 27-point grid in both modes and the day in both modes) about 1.5 hours.
+# The dashboard in the browser (bench-dashboard, 3,000 taxis for 10 minutes, then the peer for 2; needs chromium)
+# about 13 minutes.
 bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling  ## every benchmark, one after the other (about 3.5 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
@@ -72,6 +94,9 @@ bench-tndp: $(STAMP)  ## bus network design, CEC-2013 (Mandl, Mumford0/1/3): 3 s
 bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs immediate insertion, grid and day
 	$(BIN)/mobility bench pooling --grid --day --update-readme
 
+bench-dashboard: $(STAMP)  ## the dashboard in headless chromium: apply time of a 3,000-vehicle update, page memory over 10 minutes
+	$(BIN)/mobility bench dashboard --vehicles 3000 --minutes 10 --update-readme
+
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench darp --quick --out benchmarks/results/quick
@@ -85,6 +110,6 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdi
 proto: $(STAMP)  ## regenerate proto/mobility/v1/*_pb2*.py(i) beside proto/mobility/v1/*.proto (checked in; a test fails if stale)
 	$(BIN)/python -m proto.generate
 
-clean:  ## remove the virtual environment, tool caches and Numba's compiled-kernel cache
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+clean:  ## remove the virtual environment, the page's node_modules, tool caches and Numba's compiled-kernel cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info $(WEB)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

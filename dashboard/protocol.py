@@ -13,7 +13,9 @@ Server -> page (the page applies them in order; a ``full`` message replaces what
     ``tiles`` (a tile URL template, or null: the streets are the base map), ``map``:
     ``{"streets": {"offsets": [...], "lat": [...], "lon": [...]}, "stops": [{"stop", "id",
     "name", "lat", "lon"}], "zone": [[lat, lon], ...], "bounds": [[south, west], [north, east]]}``
-    (street i is the points ``offsets[i]`` up to ``offsets[i + 1]``), ``replay``: ``{"start_s",
+    (street i is the points ``offsets[i]`` up to ``offsets[i + 1]``; optional ``"planar": true``:
+    a network without geographic coordinates, its metres drawn as degrees about 0, 0, so no tiles
+    apply), ``replay``: ``{"start_s",
     "end_s"}`` or null, ``vehicle_fields`` (:data:`VEHICLE_FIELDS`), ``states``
     (:data:`VEHICLE_STATES`), ``version`` (:data:`VERSION`).
 ``vehicles``

@@ -18,6 +18,8 @@
     mobility bench modes                  free routing vs semi-fixed route vs fixed line on the same demand
     mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
     mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
+    mobility dashboard --engine HOST:PORT | --run DIR
+                                          the operators' web page: live map of the fleet, or a day's replay
 
 Every command has ``--help``, and every ``bench`` command ``--quick`` (a smoke test that judges
 no target it did not measure at its size). Errors in the input are reported as one line naming
@@ -554,7 +556,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(line)
     print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    _print_replay_hint(out_dir, files)
     return 0
+
+
+def _print_replay_hint(out_dir: Path, files: dict[str, Path]) -> None:
+    """How to watch the day just simulated in the dashboard (a day with coordinates only: a
+    benchmark graph's day has no map to replay on)."""
+    if any(p.name == "tracks.geojson" for p in files.values()):
+        print(f"replay:  mobility dashboard --run {out_dir}   (then open the address it prints in a browser)")
 
 
 # ------------------------------------------------------------------ fleet-plan (fleet by time of day)
@@ -771,6 +781,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
         f"setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s"
     )
     print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
+    _print_replay_hint(out_dir, files)
     return 0
 
 
@@ -1108,6 +1119,43 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_dashboard(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, network_file, run, steps
+
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    given = {
+        "vehicles": args.vehicles,
+        "minutes": args.minutes,
+        "interval_s": args.interval,
+        "sample_every_s": args.sample_every,
+        "peer_minutes": args.peer_minutes,
+        "network": args.network,
+        "streams": args.streams,
+        "seed": args.seed,
+    }
+    options = dataclasses.replace(
+        QUICK if args.quick else Options(), **{name: value for name, value in given.items() if value is not None}
+    )
+    options.check()
+    network_file(options.network, data_dir)  # before the progress bar: a bad one is one line
+    try:
+        _with_progress("dashboard", steps(options), "step", lambda progress: run(
+            data_dir=data_dir, options=options, out_dir=out_dir, progress=progress))  # fmt: skip
+    except BenchError as exc:
+        _stderr(f"mobility: error: {exc}")
+        return 2
+    _publish_bench("dashboard", out_dir, args.update_readme)
+    if args.update_readme:  # and the benchmark's own page
+        from benchmarks.common import update_readme
+
+        page = REPO_ROOT / "docs" / "dashboard_bench.md"
+        if update_readme(page, (out_dir / "dashboard.md").read_text(), tag="dashboard"):
+            print(f"updated the table of {page}")
+    return 0
+
+
 def cmd_bench_sim(args: argparse.Namespace) -> int:
     from benchmarks.sim import RESULTS_DIR, run
 
@@ -1217,6 +1265,148 @@ def add_ray_options(parser: Any, *, default_workers: int | None) -> None:
     )
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """``mobility dashboard``: the operators' web page, following a live engine or replaying a run."""
+    import asyncio
+
+    from dashboard.server import check_tls_files, serve, tile_origin
+
+    def fail(message: str) -> int:
+        _stderr(f"mobility: error: {message}")
+        return 2
+
+    engine_only = ("token", "token_file", "tls", "tls_ca", "client_cert", "client_key", "service", "interval", "tiles")
+    if args.run and (given := [o for o in engine_only if getattr(args, o, None)]):
+        return fail(f"--{given[0].replace('_', '-')} is for following an engine: give --engine HOST:PORT, not --run")
+    if not 0 <= args.port <= 65535:
+        return fail(f"--port: {args.port}, expected 0 .. 65535 (0: any free port)")
+    if args.key is not None and (len(args.key) < 8 or not args.key.isprintable() or " " in args.key):
+        return fail("--key: at least 8 printable characters without spaces (it is the page's only protection)")
+    interval = 1.0 if args.interval is None else args.interval
+    if not 0.05 <= interval <= 60:
+        return fail(f"--interval: {interval:g}, expected 0.05 .. 60 seconds")
+    if args.tiles is not None:
+        try:
+            tile_origin(args.tiles)
+        except ValueError as exc:
+            return fail(f"--{exc}")
+        if not all(part in args.tiles for part in ("{z}", "{x}", "{y}")):
+            return fail(
+                f"--tiles: {args.tiles!r} lacks {{z}}, {{x}} or {{y}} (e.g. https://tile.example.org/{{z}}/{{x}}/{{y}}.png)"
+            )
+    tls_cert = Path(args.tls_cert) if args.tls_cert else None
+    tls_key = Path(args.tls_key) if args.tls_key else None
+    try:
+        check_tls_files(tls_cert, tls_key)
+    except ValueError as exc:
+        return fail(str(exc))
+    source: Any
+    if args.run:
+        try:
+            from dashboard.replay import ReplaySource
+        except ImportError:
+            return fail("--run: replay is not part of this installation (dashboard.replay is missing)")
+        folder = Path(args.run)
+        if not folder.is_dir():
+            return fail(f"--run: {folder}: no such folder (a run folder of `mobility simulate`)")
+        try:
+            source = ReplaySource(folder)
+        except (ValueError, OSError) as exc:
+            return fail(f"--run: {exc}")
+    else:
+        from dashboard.live import LiveError, LiveSource, probe
+        from proto.client import ClientTLS, read_token_file
+
+        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
+        tls = None
+        if args.tls or args.tls_ca or args.client_cert or args.client_key:
+            files = (args.tls_ca, args.client_cert, args.client_key)
+            tls = ClientTLS.from_files(*(Path(f) if f else None for f in files))
+        try:
+            reached = asyncio.run(probe(args.engine, token=token, tls=tls, service=args.service or ""))
+        except LiveError as exc:
+            return fail(f"--engine: {exc}")
+        print(f"engine at {args.engine}: {reached}", flush=True)
+        source = LiveSource(
+            args.engine, token=token, tls=tls, service=args.service or "", interval_s=interval, tiles=args.tiles
+        )
+    try:
+        return serve(source, host=args.host, port=args.port, key=args.key, tls_cert=tls_cert, tls_key=tls_key,
+                     tiles=args.tiles)  # fmt: skip
+    except ValueError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"--host/--port: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})")
+
+
+def _add_dashboard_parser(sub: Any) -> None:
+    dash = sub.add_parser(
+        "dashboard",
+        help="the operators' web page: a live map of the fleet, or the replay of a simulated day",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Serve the operators' dashboard, a web page with a map of the service (the engine's own streets,
+stops and zone), the vehicles coloured by what they do, the open rides, a feed of assignments and
+the fleet's KPIs, on a local port. Two modes:
+
+  --engine HOST:PORT   follow a live engine over gRPC as an operator (its token: --token-file);
+                       the page updates every --interval seconds and follows the assignment
+                       stream; it keeps working when the engine restarts.
+  --run DIR            replay a run folder of `mobility simulate`: the page plays the day with a
+                       time slider, play/pause and speed.
+
+The command prints the page's address with a key (http://127.0.0.1:8050/?key=...). The key is the
+page's only protection: anyone with the address and the key sees the fleet (ride ids and
+positions; never rider names or tokens). It is random unless --key is given. The server listens
+on 127.0.0.1 only unless --host says otherwise; on any other address use --tls-cert/--tls-key so
+that the key does not cross the network in the clear. Ctrl-C stops it.""",
+        epilog="""\
+examples:
+  mobility serve --tokens tokens.toml &        # an engine (port 50051)
+  mobility dashboard --engine 127.0.0.1:50051 --token-file operator.token
+  mobility simulate imod_jamsil --out runs/imod_jamsil
+  mobility dashboard --run runs/imod_jamsil --port 0""",
+    )
+    mode = dash.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--engine", metavar="HOST:PORT", help="follow the live engine at this address")
+    mode.add_argument("--run", metavar="DIR", help="replay this run folder (written by `mobility simulate --out`)")
+    engine = dash.add_argument_group("the engine (with --engine)")
+    token = engine.add_mutually_exclusive_group()
+    token.add_argument("--token-file", metavar="FILE", help="read the operator's bearer token from this file")
+    token.add_argument("--token", help="the operator's bearer token (shows in ps: prefer --token-file)")
+    engine.add_argument("--tls", action="store_true", help="the engine serves TLS with a certificate the system trusts")
+    engine.add_argument("--tls-ca", metavar="FILE", help="the engine serves TLS: check it against this CA (PEM)")
+    engine.add_argument(
+        "--client-cert", metavar="FILE", help="client certificate (PEM) for an engine that requires one (mutual TLS)"
+    )
+    engine.add_argument("--client-key", metavar="FILE", help="the client certificate's private key (PEM)")
+    engine.add_argument("--service", help="the service to show (default: the engine's default service)")
+    engine.add_argument(
+        "--interval",
+        type=float,
+        metavar="S",
+        help="seconds between two updates of the fleet, rides and KPIs (0.05 .. 60; default 1)",
+    )
+    page = dash.add_argument_group("the page")
+    page.add_argument("--host", default="127.0.0.1", help="address to serve the page on (default 127.0.0.1)")
+    page.add_argument("--port", type=int, default=8050, help="port (default 8050; 0: any free port, printed)")
+    page.add_argument(
+        "--key",
+        help="the page's key (at least 8 characters; default: a random one, printed with the address; "
+        "a key given here shows in ps)",
+    )
+    page.add_argument("--tls-cert", metavar="FILE", help="serve the page over HTTPS with this certificate (PEM)")
+    page.add_argument("--tls-key", metavar="FILE", help="the page certificate's private key (PEM, unencrypted)")
+    page.add_argument(
+        "--tiles",
+        metavar="URL",
+        help="with --engine: a map tile URL template under the streets, e.g. "
+        "https://tile.example.org/{z}/{x}/{y}.png (default none: the streets are the map; the page loads "
+        "nothing else from the internet)",
+    )
+    dash.set_defaults(func=cmd_dashboard)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mobility",
@@ -1247,14 +1437,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate a service day from a scenario file",
         description="Simulate a service day: demand arrives, the dispatcher assigns it, vehicles drive "
         "through traffic, riders board and alight; writes summary.json, rides.csv, vehicles.csv, "
-        "drives.csv, GeoJSON for GIS tools (stops, zone, tracks, rides; on networks with lat/lon) and PNG "
+        "drives.csv, visits.csv, GeoJSON for GIS tools and replay (stops, zone, tracks, rides, streets; on networks "
+        "with lat/lon) and PNG "
         "plots (map, heat maps, vehicles' day, occupancy, waits) into --out; "
         "a scenario's planning sections add their own files: [lines] lines.csv, line_loads.csv, "
         "transit_trips.csv, bus_stop_calls.csv, line_loads.png, lines_map.png; [feeder] journeys.csv; [semi_fixed] "
         "checkpoints.csv; [subzones] subzones.csv, subzone_journeys.csv, subzones.png "
         '(a shared-taxi scenario, [service] kind = "shared_taxi": '
-        "summary.json, rides.csv, drives.csv, batches.csv, report.md and, on networks with lat/lon, "
-        "rides.geojson, tracks.geojson and map.png). SCENARIO is a TOML file or the name "
+        "summary.json, rides.csv, drives.csv, batches.csv, vehicles.csv, report.md and, on networks with lat/lon, "
+        "rides.geojson, tracks.geojson, streets.geojson and map.png). SCENARIO is a TOML file or the name "
         "of a bundled one "
         "(" + ", ".join(bundled_scenario_names()) + "). Same seed, same day.",
     )
@@ -1778,6 +1969,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     serve.set_defaults(func=cmd_serve)
+    _add_dashboard_parser(sub)
 
     serveb = bsub.add_parser(
         "serve",
@@ -1848,6 +2040,75 @@ def build_parser() -> argparse.ArgumentParser:
     serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
     serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     serveb.set_defaults(func=cmd_bench_serve)
+
+    dashb = bsub.add_parser(
+        "dashboard",
+        help="the operators' dashboard in a real browser: apply time of a fleet update, page memory over minutes",
+        description="Start a live engine (memory store, external clock) with VEHICLES shared taxis on a bundled OSM "
+        "extract, report a new road node for every taxi every INTERVAL seconds (ReportLocation, walking each along "
+        "random shortest paths; the clock moved each interval), follow it with `mobility dashboard`, and open the "
+        "page in headless Debian chromium (Playwright, 1280 x 800) for MINUTES. Measures, in the browser: the time "
+        "the page takes to apply one `vehicles` update (the first, warm-up, apart; p50, p95, max), frame times and "
+        "long tasks, the page's JS heap and DOM nodes every --sample-every seconds and after a forced collection at "
+        "the end, the WebSocket bytes per update; the dashboard server's resident memory and CPU; the feeder's "
+        "achieved reports/s. Then the same stream applied by a plain Leaflet page with one SVG circleMarker per "
+        "vehicle (the peer) for --peer-minutes. Writes benchmarks/results/dashboard.{json,md}. Needs chromium "
+        "(apt-get install chromium) and the page's npm libraries. Duration: MINUTES + --peer-minutes + about "
+        "half a minute to start.",
+    )
+    dashb.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of seconds: 300 taxis, the page watched for 15 s, memory every 5 s, the peer for 6 s "
+        "(unless the options below say otherwise); no verdict",
+    )
+    dashb.add_argument(
+        "--vehicles", type=_positive(int), metavar="N", help="taxis, each reporting every interval (default 3000)"
+    )
+    dashb.add_argument(
+        "--minutes", type=_positive(float), metavar="M", help="how long the page is watched (default 10)"
+    )
+    dashb.add_argument(
+        "--interval",
+        type=_positive(float),
+        metavar="S",
+        help="seconds between two reports of a taxi, and between two moves of the clock (default 1; 0.1 .. 60)",
+    )
+    dashb.add_argument(
+        "--network",
+        default="jamsil",
+        metavar="NAME|FILE",
+        help="the road network: jamsil (Seoul Jamsil, the default: the bundled extract with the most road nodes), "
+        "dongjak, helsinki, or an OSM file (.osm, .osm.pbf)",
+    )
+    dashb.add_argument(
+        "--sample-every",
+        type=_positive(float),
+        metavar="S",
+        help="seconds between two samples of the page's memory and the server's (default 30)",
+    )
+    dashb.add_argument(
+        "--peer-minutes",
+        type=float,
+        metavar="M",
+        help="how long the peer page (Leaflet, SVG markers) is watched after the dashboard's (default 2; 0: no peer)",
+    )
+    dashb.add_argument(
+        "--streams",
+        type=_positive(int),
+        default=4,
+        metavar="K",
+        help="ReportLocation calls at once per interval, each with its share of the taxis (default 4; 1 .. 12)",
+    )
+    dashb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the taxis' walks (default 1)")
+    dashb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    dashb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    dashb.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
+    )
+    dashb.set_defaults(func=cmd_bench_dashboard)
 
     simb = bsub.add_parser(
         "sim",

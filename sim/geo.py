@@ -1,6 +1,8 @@
-"""The day on a map, for GIS tools: GeoJSON files of the stops, the zone, the tracks and the rides.
+"""The day on a map, for GIS tools: GeoJSON files of the stops, the zone, the tracks, the rides and
+the streets.
 
-:func:`write_geojson` writes four RFC 7946 files a planner opens in QGIS (or any GIS):
+:func:`write_geojson` writes five RFC 7946 files a planner opens in QGIS (or any GIS), and a replay
+of the day (:mod:`dashboard.replay`) draws as its map:
 
 * ``stops.geojson`` — a Point per stop: ``stop`` (index), ``id`` (the stop file's id, or
   ``null``), ``name``, ``source`` (``osm``, ``virtual`` or ``file``), ``osm_id`` (or ``null``),
@@ -17,7 +19,10 @@
   no stop, e.g. a request by point turned away before it was given one), with ``ride_id``,
   ``outcome``, ``reject_reason``, ``vehicle_id``, ``passengers``, ``requested`` / ``pickup``
   / ``dropoff`` as HH:MM (``null`` when it did not happen), ``wait_s`` and ``wait_min``
-  (completed rides; ``null`` otherwise).
+  (completed rides; ``null`` otherwise);
+* ``streets.geojson`` — the road network's streets (:func:`streets_geojson`): a LineString per
+  road of the network along its shape, a two-way street once (the way from the lower road node
+  to the higher), with ``oneway``.
 
 Coordinates are ``[lon, lat]`` in WGS84 (RFC 7946 § 3.1.1), rounded to :data:`COORD_DIGITS`
 decimals (about 0.1 m); a track keeps only the points (road nodes and shape points) where it
@@ -41,7 +46,8 @@ own :func:`write_taxi_geojson`, called by :func:`sim.taxi_kpi.write_taxi_report`
   straight LineString from the origin's road node to the destination's, with ``ride_id``,
   ``status``, ``reason``, ``vehicle_id``, ``passengers``, ``share``, ``shared``,
   ``requested`` / ``pickup`` / ``dropoff`` as HH:MM (``null`` when it did not happen),
-  ``requested_s``, ``wait_s`` and ``wait_min`` (completed rides), ``direct_s``, ``fare_krw``.
+  ``requested_s``, ``wait_s`` and ``wait_min`` (completed rides), ``direct_s``, ``fare_krw``;
+* ``streets.geojson`` — as above.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ GEOJSON_FILES = {
     "zone_geojson": "zone.geojson",
     "tracks_geojson": "tracks.geojson",
     "rides_geojson": "rides.geojson",
+    "streets_geojson": "streets.geojson",
 }
 
 
@@ -244,6 +251,35 @@ def tracks_geojson(out: SimOutput) -> dict[str, Any]:
     return _collection(features)
 
 
+def street_lines(net: RoadNetwork) -> tuple[NDArray[np.bool_], list[NDArray[np.float64]]]:
+    """The network's streets: whether each is one-way, and its ``[lon, lat]`` points along its
+    shape, simplified and rounded as the tracks are. A road ``u -> v`` whose reverse ``v -> u`` is
+    also a road (a two-way street) is drawn once, from the lower node; parallel roads once."""
+    n = np.int64(net.num_nodes)
+    tail, head = np.asarray(net.tail, np.int64), np.asarray(net.indices, np.int64)
+    key, reverse = tail * n + head, head * n + tail
+    two_way = np.isin(reverse, key)
+    keep = (tail != head) & (~two_way | (tail < head))
+    _, first = np.unique(key[keep], return_index=True)  # parallel roads: one
+    pick = np.flatnonzero(keep)[np.sort(first)]
+    which, lines = path_lines(net, list(np.column_stack([tail[pick], head[pick]])))
+    return ~two_way[pick[which]], lines
+
+
+def streets_geojson(net: RoadNetwork) -> dict[str, Any]:
+    """The FeatureCollection of ``streets.geojson`` (see the module docstring)."""
+    oneway, lines = street_lines(net)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": pts.tolist()},
+            "properties": {"oneway": bool(one)},
+        }
+        for one, pts in zip(oneway.tolist(), lines, strict=True)
+    ]
+    return _collection(features)
+
+
 def _ride_properties(r: RideRecord) -> dict[str, Any]:
     done = r.outcome == "completed"
     return {
@@ -288,6 +324,7 @@ def write_geojson(out: SimOutput, folder: Path) -> tuple[dict[str, Path], str]:
         "zone_geojson": zone_geojson(out),
         "tracks_geojson": tracks_geojson(out),
         "rides_geojson": rides_geojson(out),
+        "streets_geojson": streets_geojson(out.network),
     }
     files: dict[str, Path] = {}
     for key, doc in docs.items():
@@ -301,7 +338,11 @@ def write_geojson(out: SimOutput, folder: Path) -> tuple[dict[str, Path], str]:
 
 # ---------------------------------------------------------------------------------- shared taxi
 #: Names of the files :func:`write_taxi_geojson` writes, by key.
-TAXI_GEOJSON_FILES = {"tracks_geojson": "tracks.geojson", "rides_geojson": "rides.geojson"}
+TAXI_GEOJSON_FILES = {
+    "tracks_geojson": "tracks.geojson",
+    "rides_geojson": "rides.geojson",
+    "streets_geojson": "streets.geojson",
+}
 
 
 def taxi_ride_coordinates(out: TaxiSimOutput) -> dict[str, NDArray[np.float64]]:
@@ -401,7 +442,10 @@ def write_taxi_geojson(out: TaxiSimOutput, folder: Path) -> tuple[dict[str, Path
     net = out.network
     if net is None or not net.has_lat_lon:
         return {}, "no GeoJSON: the network has no geographic coordinates (a benchmark graph)"
-    docs: dict[str, dict[str, Any]] = {"rides_geojson": taxi_rides_geojson(out)}
+    docs: dict[str, dict[str, Any]] = {
+        "rides_geojson": taxi_rides_geojson(out),
+        "streets_geojson": streets_geojson(net),
+    }
     note = ""
     if out.drive_nodes is not None:
         docs["tracks_geojson"] = taxi_tracks_geojson(out)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Columns of ``vehicles.csv`` (the keys of :func:`sim.kpi.vehicle_kpis`).
+#: Columns of ``vehicles.csv``: the keys of :func:`sim.kpi.vehicle_kpis`, then the vehicle's depot
+#: stop and shift (:class:`sim.records.VehicleRecord`: where it starts, when it serves).
 VEHICLE_COLUMNS = (
     "vehicle_id",
     "seats",
@@ -42,6 +43,9 @@ VEHICLE_COLUMNS = (
     "shift_h",
     "busy_h",
     "utilisation",
+    "depot_stop",
+    "shift_start_s",
+    "shift_end_s",
 )
 
 #: Columns ``rides.csv`` has after :meth:`RideRecord.columns`: the stops' ids in the stop file
@@ -63,6 +67,18 @@ RIDE_GEO_COLUMNS = (
 
 #: Columns of ``drives.csv`` (:class:`sim.records.Drive` without the node list).
 DRIVE_COLUMNS = ("vehicle_id", "depart_s", "arrive_s", "from_stop", "to_stop", "length_m", "onboard")
+
+#: Columns of ``visits.csv`` (:class:`sim.records.StopVisit`: a stop served, riders got on or off).
+VISIT_COLUMNS = (
+    "vehicle_id",
+    "stop",
+    "arrive_s",
+    "service_start_s",
+    "depart_s",
+    "boarded",
+    "alighted",
+    "onboard_after",
+)
 
 
 # ---------------------------------------------------------------------------------- files
@@ -120,9 +136,11 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
       row per ride;
     * ``vehicles.csv`` (``vehicles``): the per-vehicle KPIs (:data:`VEHICLE_COLUMNS`);
     * ``drives.csv`` (``drives``): :data:`DRIVE_COLUMNS`, one row per drive;
+    * ``visits.csv`` (``visits``): :data:`VISIT_COLUMNS`, one row per stop served;
     * when the network has lat/lon, the GeoJSON of :func:`sim.geo.write_geojson`:
-      ``stops.geojson``, ``zone.geojson`` (with a zone), ``tracks.geojson``, ``rides.geojson``
-      (``stops_geojson``, ``zone_geojson``, ``tracks_geojson``, ``rides_geojson``);
+      ``stops.geojson``, ``zone.geojson`` (with a zone), ``tracks.geojson``, ``rides.geojson``,
+      ``streets.geojson`` (``stops_geojson``, ``zone_geojson``, ``tracks_geojson``,
+      ``rides_geojson``, ``streets_geojson``);
     * with ``plots``: ``wait_times.png`` (``wait_times``), ``occupancy.png`` (``occupancy``),
       ``vehicle_gantt.png`` (``vehicle_gantt``) and, when ``out.network`` is set (with
       metric coordinates, so also on benchmark graphs), ``map.png`` (``map``),
@@ -134,7 +152,7 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     kpis = compute_kpis(out)
-    files = {name: folder / f"{name}.csv" for name in ("rides", "vehicles", "drives")}
+    files = {name: folder / f"{name}.csv" for name in ("rides", "vehicles", "drives", "visits")}
     files = {"summary": folder / "summary.json", **files}
 
     summary = {
@@ -151,8 +169,17 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
     }
     files["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _write_csv(files["rides"], [*RideRecord.columns(), *RIDE_GEO_COLUMNS], ride_rows(out))
-    _write_csv(files["vehicles"], VEHICLE_COLUMNS, kpis["vehicles"])
+    records = {v.vehicle_id: v for v in out.vehicles}
+    _write_csv(
+        files["vehicles"],
+        VEHICLE_COLUMNS,
+        (
+            {**row, **{c: getattr(records[row["vehicle_id"]], c) for c in VEHICLE_COLUMNS[-3:]}}
+            for row in kpis["vehicles"]
+        ),
+    )
     _write_csv(files["drives"], DRIVE_COLUMNS, ({c: getattr(d, c) for c in DRIVE_COLUMNS} for d in out.drives))
+    _write_csv(files["visits"], VISIT_COLUMNS, ({c: getattr(v, c) for c in VISIT_COLUMNS} for v in out.visits))
 
     if out.network is not None and out.stops is not None:
         geo_files, note = write_geojson(out, folder)

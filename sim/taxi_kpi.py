@@ -348,6 +348,28 @@ def plot_taxi_map(out: TaxiSimOutput, kpis: dict[str, Any] | None = None) -> Fig
 
 
 # ---------------------------------------------------------------------------------- files
+def decision_times(out: TaxiSimOutput) -> tuple[np.ndarray, np.ndarray]:
+    """Per request, when it was first promised to a taxi (``assigned_s``) and when it was turned
+    away (``rejected_s``), -1 where that did not happen: as the simulation recorded them
+    (:class:`sim.taxi.TaxiSimOutput`), else from the batches' reports (a day recorded before)."""
+    n = len(out.requests)
+    if out.assigned_s is not None and out.rejected_s is not None:
+        return out.assigned_s, out.rejected_s
+    assigned, rejected = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    index = {req.id: i for i, req in enumerate(out.requests)}
+    for b in reversed(out.batches):  # the earliest batch wins
+        for rid in b.assigned:
+            assigned[index[rid]] = b.time_s
+        for rid in b.rejected:
+            rejected[index[rid]] = b.time_s
+    return assigned, rejected
+
+
+#: Columns of a shared-taxi day's ``vehicles.csv``: each taxi's seats, where it started (road node
+#: and its WGS84 coordinates, empty on a graph without lat/lon) and its shift.
+TAXI_VEHICLE_COLUMNS = ("vehicle_id", "seats", "start_node", "start_lat", "start_lon", "shift_start_s", "shift_end_s")
+
+
 def write_taxi_report(
     out: TaxiSimOutput, folder: Path, *, meta: dict[str, Any] | None = None, plots: bool = True
 ) -> dict[str, Path]:
@@ -355,8 +377,10 @@ def write_taxi_report(
 
     ``summary.json`` (``summary``): name, mode, params, ``meta``, timings, the KPIs of
     :func:`taxi_kpis` and the problems of :func:`validate_taxi_day`; ``rides.csv`` one row per
-    request (then :data:`TAXI_RIDE_GEO_COLUMNS`); ``drives.csv`` one row per drive (without its
-    nodes); ``batches.csv`` one row per batch; ``report.md`` (``report``) the summary in words.
+    request (its own columns, ``assigned_s``, ``rejected_s`` (:func:`decision_times`) and
+    ``cancelled_s``, then :data:`TAXI_RIDE_GEO_COLUMNS`); ``drives.csv`` one row per drive (without
+    its nodes); ``batches.csv`` one row per batch; ``vehicles.csv`` (``vehicles``) one row per taxi
+    (:data:`TAXI_VEHICLE_COLUMNS`); ``report.md`` (``report``) the summary in words.
     When the network has lat/lon, the GeoJSON of :func:`sim.geo.write_taxi_geojson`:
     ``rides.geojson`` (``rides_geojson``) and, when the day recorded its drives' paths
     (``record_paths``), ``tracks.geojson`` (``tracks_geojson``); otherwise a log line says why
@@ -367,8 +391,8 @@ def write_taxi_report(
     folder.mkdir(parents=True, exist_ok=True)
     kpis = taxi_kpis(out)
     problems = validate_taxi_day(out)
-    names = (("summary", "json"), ("rides", "csv"), ("drives", "csv"), ("batches", "csv"), ("report", "md"))
-    files = {name: folder / f"{name}.{ext}" for name, ext in names}
+    names = ("summary.json", "rides.csv", "drives.csv", "batches.csv", "vehicles.csv", "report.md")
+    files = {name.split(".")[0]: folder / name for name in names}
     summary = {
         "name": out.name,
         "mode": "batch" if out.batch else "immediate insertion",
@@ -383,8 +407,10 @@ def write_taxi_report(
     with files["rides"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "origin", "destination", "request_time_s", "passengers", "share", "status", "reason",
-                    "vehicle", "pickup_s", "dropoff_s", "direct_s", "shared", "fare_krw",
-                    *TAXI_RIDE_GEO_COLUMNS])  # fmt: skip
+                    "vehicle", "pickup_s", "dropoff_s", "direct_s", "shared", "fare_krw", "assigned_s",
+                    "rejected_s", "cancelled_s", *TAXI_RIDE_GEO_COLUMNS])  # fmt: skip
+        assigned, rejected = decision_times(out)
+        cancelled = out.cancelled_s if out.cancelled_s is not None else np.full(len(out.requests), -1, np.int64)
         geo = taxi_ride_coordinates(out)
         coords = [np.round(geo[key], 6) for key in TAXI_RIDE_GEO_COLUMNS[:4]]
         for i, req in enumerate(out.requests):
@@ -394,7 +420,8 @@ def write_taxi_report(
             w.writerow([req.id, req.origin, req.destination, req.request_time_s, req.passengers, int(req.share),
                         out.status[i], out.reason[i] or "", out.vehicle_ids[v] if v >= 0 else "",
                         int(out.pickup_s[i]), int(out.dropoff_s[i]), int(out.direct_s[i]), int(out.shared[i]),
-                        int(out.fare_krw[i]), *where, *when])  # fmt: skip
+                        int(out.fare_krw[i]), int(assigned[i]), int(rejected[i]), int(cancelled[i]), *where,
+                        *when])  # fmt: skip
     d = out.drives
     with files["drives"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -413,6 +440,17 @@ def write_taxi_report(
             w.writerow([b.time_s, len(b.assigned), len(b.reassigned), len(b.rejected), b.open, b.trips, b.status,
                         b.objective, round(b.gather_s, 5), round(b.trips_s, 5), round(b.assign_s, 5),
                         round(b.compute_s, 5)])  # fmt: skip
+    net = out.network
+    with files["vehicles"].open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(TAXI_VEHICLE_COLUMNS)
+        for v, vid in enumerate(out.vehicle_ids):
+            node = int(out.start_nodes[v]) if out.start_nodes is not None else -1
+            where = ["", ""]
+            if node >= 0 and net is not None and net.has_lat_lon:
+                where = [round(float(net.lat[node]), 6), round(float(net.lon[node]), 6)]
+            shift = out.shifts_s[v].tolist() if out.shifts_s is not None else [out.start_s, out.end_s]
+            w.writerow([vid, out.params.capacity, node, *where, *shift])
     geo_files, note = write_taxi_geojson(out, folder)
     files.update(geo_files)
     if note:
@@ -447,6 +485,8 @@ def write_taxi_report(
 __all__ = [
     "DRIVE_KINDS",
     "TAXI_RIDE_GEO_COLUMNS",
+    "TAXI_VEHICLE_COLUMNS",
+    "decision_times",
     "distribution",
     "format_taxi_summary",
     "map_title_kpis",

@@ -180,6 +180,12 @@ def test_demo_simulates_the_bundled_day(data_dir: Path, tmp_path: Path, capsys: 
     printed = capsys.readouterr().out
     assert "simulating imod_jamsil" in printed and "requests  450" in printed
     assert f"report:  {out}/" in printed
+    # make demo says how to watch the day in the dashboard, and the folder it names replays
+    assert f"replay:  mobility dashboard --run {out}" in printed
+    from dashboard.replay import ReplayDay
+
+    day = ReplayDay.open(out)
+    assert day.start_s < day.end_s and len(day.vehicles_at(day.start_s)) == 16
 
 
 #: A short day of the bundled scenario's kind: 4 vans, 60 requests between 07:00 and 09:00.

@@ -46,7 +46,18 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimOutput, dict[st
 
 def test_write_report_creates_every_file(report: tuple[SimOutput, dict[str, Path]]) -> None:
     _, files = report
-    expected = {"summary", "rides", "vehicles", "drives", "wait_times", "occupancy", "map", "vehicle_gantt"}
+    expected = {
+        "summary",
+        "rides",
+        "vehicles",
+        "drives",
+        "visits",
+        "streets_geojson",
+        "wait_times",
+        "occupancy",
+        "map",
+        "vehicle_gantt",
+    }
     expected |= {"demand_heatmap", "rejection_heatmap", "stops_geojson", "tracks_geojson", "rides_geojson"}
     assert set(files) == expected  # no zone.geojson: the sample day has no zone
     for name, path in files.items():
@@ -103,7 +114,8 @@ def test_pngs_are_valid(report: tuple[SimOutput, dict[str, Path]]) -> None:
 
 def test_report_without_plots(tmp_path: Path) -> None:
     files = write_report(sample_day(), tmp_path, plots=False)
-    assert set(files) == {"summary", "rides", "vehicles", "drives", "stops_geojson", "tracks_geojson", "rides_geojson"}
+    assert set(files) == {"summary", "rides", "vehicles", "drives", "visits", "stops_geojson", "tracks_geojson",
+                          "rides_geojson", "streets_geojson"}  # fmt: skip
     assert not list(tmp_path.glob("*.png"))
 
 

@@ -1,0 +1,188 @@
+// The small KPI charts of the dashboard page (uPlot), over the service clock. Series are bounded:
+// past MAX_POINTS points the older half is thinned to every other point, so a whole day stays
+// drawn in constant memory.
+
+import uPlot from "../vendor/uplot/uPlot.esm.js";
+import { hm } from "./format.js";
+
+export const MAX_POINTS = 1500;
+/** The newest points never thinned. */
+const KEEP_RECENT = 300;
+
+const STEPS_S = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200];
+
+function num(x) {
+  return typeof x === "number" && Number.isFinite(x) ? x : null;
+}
+
+/** The charts: what each draws from a KPI ``values`` object. */
+const CHARTS = [
+  {
+    id: "chart-rides",
+    series: [
+      { label: "served", stroke: "#54a24b", value: (v) => num(v.served) },
+      { label: "rejected", stroke: "#e45756", value: (v) => num(v.rejected) },
+    ],
+    unit: "",
+  },
+  {
+    id: "chart-wait",
+    series: [
+      { label: "wait p50 (min)", stroke: "#4c78a8", value: (v) => (num(v.wait_p50_s) === null ? null : v.wait_p50_s / 60) },
+      { label: "p90", stroke: "#f58518", value: (v) => (num(v.wait_p90_s) === null ? null : v.wait_p90_s / 60) },
+    ],
+    unit: "min",
+  },
+  {
+    id: "chart-fleet",
+    series: [
+      {
+        label: "occupancy %",
+        stroke: "#b279a2",
+        value: (v) => (num(v.occupancy) === null ? null : v.occupancy * 100),
+      },
+      { label: "busy vehicles", stroke: "#72b7b2", value: (v) => num(v.vehicles_busy), scale: "vehicles" },
+    ],
+    unit: "%",
+  },
+];
+
+/** A y range from 0 to a round number above the largest value. */
+function fromZero(u, min, max) {
+  return uPlot.rangeNum(0, Math.max(1, max ?? 1), 0.1, true);
+}
+
+/** The x range: the points' times, at least ten minutes wide. */
+function timeRange(u, min, max) {
+  if (min === null || max === null) return [0, 600];
+  if (max - min >= 600) return [min, max];
+  return [max - 600, max];
+}
+
+function axisFont() {
+  return "10px system-ui, sans-serif";
+}
+
+export class Charts {
+  constructor(root) {
+    this.root = root;
+    this.xs = [];
+    this.ys = CHARTS.map((c) => c.series.map(() => []));
+    this.plots = CHARTS.map((chart) => this.makePlot(chart));
+  }
+
+  size() {
+    const width = Math.max(200, Math.floor(this.root.clientWidth));
+    const height = Math.max(56, Math.floor(this.root.clientHeight / CHARTS.length) - 18);
+    return { width, height };
+  }
+
+  makePlot(chart) {
+    const target = this.root.querySelector(`#${chart.id}`);
+    const { width, height } = this.size();
+    const twoScales = chart.series.some((s) => s.scale);
+    const axes = [
+      {
+        font: axisFont(),
+        size: 18,
+        space: 50,
+        gap: 2,
+        incrs: STEPS_S,
+        values: (u, splits) => splits.map((s) => hm(s)),
+        grid: { stroke: "#eceff3", width: 1 },
+        ticks: { size: 3 },
+      },
+      { font: axisFont(), size: 36, gap: 2, space: 16, grid: { stroke: "#eceff3", width: 1 }, ticks: { size: 3 } },
+    ];
+    if (twoScales) {
+      axes.push({
+        scale: "vehicles",
+        side: 1,
+        font: axisFont(),
+        size: 36,
+        gap: 2,
+        space: 16,
+        grid: { show: false },
+        ticks: { size: 3 },
+      });
+    }
+    const options = {
+      width,
+      height,
+      pxAlign: 0,
+      legend: { show: true, live: false },
+      cursor: { drag: { x: false, y: false }, points: { size: 5 } },
+      scales: { x: { time: false, range: timeRange }, y: { range: fromZero } },
+      axes,
+      series: [
+        { label: "time", value: (u, v) => (v === null ? "–" : hm(v)) },
+        ...chart.series.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: 1.5,
+          scale: s.scale ?? "y",
+          spanGaps: true,
+          points: { show: false },
+        })),
+      ],
+    };
+    if (twoScales) options.scales.vehicles = { range: fromZero };
+    return new uPlot(options, [[], ...chart.series.map(() => [])], target);
+  }
+
+  /** Replace the series with a ``kpi_history``. */
+  reset(items) {
+    this.xs = [];
+    this.ys = CHARTS.map((c) => c.series.map(() => []));
+    for (const item of Array.isArray(items) ? items : []) this.push(item?.time_s, item?.values, false);
+    this.redraw();
+  }
+
+  /** Add one ``kpis``; a time before the last point (a replay seek) drops the later points first. */
+  add(time_s, values) {
+    this.push(time_s, values, true);
+    this.redraw();
+  }
+
+  push(time_s, values, truncate) {
+    if (num(time_s) === null || !values || typeof values !== "object") return;
+    const xs = this.xs;
+    if (xs.length && time_s <= xs[xs.length - 1]) {
+      if (!truncate && time_s < xs[xs.length - 1]) return; // history out of order: skip
+      let keep = xs.length;
+      while (keep > 0 && xs[keep - 1] >= time_s) keep--;
+      xs.length = keep;
+      for (const lines of this.ys) for (const line of lines) line.length = keep;
+    }
+    xs.push(time_s);
+    CHARTS.forEach((chart, c) => {
+      chart.series.forEach((s, k) => this.ys[c][k].push(s.value(values)));
+    });
+    if (xs.length > MAX_POINTS) this.thin();
+  }
+
+  /** Keep every other point of all but the newest KEEP_RECENT points. */
+  thin() {
+    const n = this.xs.length;
+    const cut = n - KEEP_RECENT;
+    const keep = [];
+    for (let i = 0; i < cut; i += 2) keep.push(i);
+    for (let i = cut; i < n; i++) keep.push(i);
+    const pick = (arr) => keep.map((i) => arr[i]);
+    this.xs = pick(this.xs);
+    this.ys = this.ys.map((lines) => lines.map(pick));
+  }
+
+  redraw() {
+    this.plots.forEach((plot, c) => plot.setData([this.xs, ...this.ys[c]]));
+  }
+
+  resize() {
+    const size = this.size();
+    for (const plot of this.plots) plot.setSize(size);
+  }
+
+  points() {
+    return this.xs.length;
+  }
+}
