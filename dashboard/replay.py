@@ -536,14 +536,22 @@ class ReplayDay:
             rejected_s = _ints(cols, "rejected_s", path) if "rejected_s" in cols else np.full(n, -1, np.int64)
             cancelled_s = _ints(cols, "cancelled_s", path) if "cancelled_s" in cols else np.full(n, -1, np.int64)
             pickup, dropoff = _ints(cols, "pickup_s", path), _ints(cols, "dropoff_s", path)
-            # folders written before the decision times: a vehicle from the first batch after the
-            # request, a rejection when the wait ran out
+            # folders written before the decision times: batches run every batch_s from the start
+            # (one at a request's second runs before it); a ride was assigned by the first after
+            # its request (or at its pickup, if sooner) and rejected by the first that would have
+            # made it wait beyond max_wait_s; immediate insertion decides on the request
             batch_s = int(p.get("batch_s", 0) or 0)
-            guess = requested + batch_s
+            start = int(self._summary["start_s"])
+            if self._summary.get("mode") == "batch" and batch_s > 0:
+                first = start + (np.maximum(requested - start, 0) // batch_s + 1) * batch_s
+                late = requested + max_wait - batch_s + 1
+                reject_at = first + np.maximum(0, -(-(late - first) // batch_s)) * batch_s
+            else:
+                first = reject_at = requested
             no_assign = (assigned < 0) & (vehicle >= 0)
-            assigned[no_assign] = np.minimum(guess[no_assign], np.where(pickup >= 0, pickup, guess)[no_assign])
+            assigned[no_assign] = np.minimum(first, np.where(pickup >= 0, pickup, first))[no_assign]
             rej = np.array([o == "rejected" for o in outcome], np.bool_) & (rejected_s < 0)
-            rejected_s[rej] = requested[rej] + max_wait
+            rejected_s[rej] = reject_at[rej]
             latest = np.where(pickup >= 0, pickup, window[:, 1]) + max_ride
             planned = np.where(pickup >= 0, pickup, -1)
             origin_stop = destination_stop = np.full(n, -1, np.int64)
