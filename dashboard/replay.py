@@ -833,12 +833,13 @@ class ReplayDay:
         else:
             n_lat = n_lon = n_arr = [None] * len(self.vehicle_ids)
         states = protocol.VEHICLE_STATES
-        ok_l, st, ob, seats = ok.tolist(), s["state"].tolist(), s["on_board"].tolist(), self._seats.tolist()
-        return [
-            [vid, lat[v], lon[v], states[st[v]], ob[v], seats[v]]
-            + ([n_lat[v], n_lon[v], n_arr[v]] if ok_l[v] else [None, None, None])
-            for v, vid in enumerate(self.vehicle_ids)
-        ]
+        ok_l = ok.tolist()
+        st = [states[k] for k in s["state"].tolist()]
+        n_lat = [x if o else None for x, o in zip(n_lat, ok_l, strict=True)]
+        n_lon = [x if o else None for x, o in zip(n_lon, ok_l, strict=True)]
+        n_arr = [x if o else None for x, o in zip(n_arr, ok_l, strict=True)]
+        columns = (self.vehicle_ids, lat, lon, st, s["on_board"].tolist(), self._seats.tolist(), n_lat, n_lon, n_arr)
+        return [list(row) for row in zip(*columns, strict=True)]
 
     def _open_mask(self, t: float) -> NDArray[np.bool_]:
         r = self.rides
