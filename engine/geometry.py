@@ -192,7 +192,16 @@ class Leg:
     def point_at(self, fraction: float) -> tuple[float, float]:
         """Where the vehicle is after ``fraction`` (clamped to 0 .. 1) of the drive time."""
         f = min(1.0, max(0.0, fraction))
-        return float(np.interp(f, self.share, self.lat)), float(np.interp(f, self.share, self.lon))
+        share = self.share
+        k = int(share.searchsorted(f, side="right"))  # share[k - 1] <= f < share[k]
+        if k >= share.size:
+            return float(self.lat[-1]), float(self.lon[-1])
+        if k == 0:
+            return float(self.lat[0]), float(self.lon[0])
+        lo, hi = float(share[k - 1]), float(share[k])
+        w = (f - lo) / (hi - lo) if hi > lo else 0.0
+        lat0, lon0 = float(self.lat[k - 1]), float(self.lon[k - 1])
+        return lat0 + w * (float(self.lat[k]) - lat0), lon0 + w * (float(self.lon[k]) - lon0)
 
     def rest_after(self, fraction: float) -> tuple[list[float], list[float]]:
         """The points of the leg still ahead after ``fraction`` of the drive time (the end included)."""

@@ -52,6 +52,13 @@ function fromZero(u, min, max) {
   return uPlot.rangeNum(0, Math.max(1, max ?? 1), 0.1, true);
 }
 
+/** The x range: the points' times, at least ten minutes wide. */
+function timeRange(u, min, max) {
+  if (min === null || max === null) return [0, 600];
+  if (max - min >= 600) return [min, max];
+  return [max - 600, max];
+}
+
 function axisFont() {
   return "10px system-ui, sans-serif";
 }
@@ -105,7 +112,7 @@ export class Charts {
       pxAlign: 0,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
-      scales: { x: { time: false }, y: { range: fromZero } },
+      scales: { x: { time: false, range: timeRange }, y: { range: fromZero } },
       axes,
       series: [
         { label: "time", value: (u, v) => (v === null ? "–" : hm(v)) },

@@ -141,7 +141,8 @@ export class MapView {
   /** Draw the base map of a ``hello``: streets, stops, zone; fit the bounds the first time. */
   setBaseMap(hello) {
     const m = hello.map ?? {};
-    const tiles = hello.tiles || null;
+    // a network without geographic coordinates (map.planar) is drawn about 0, 0: no tiles apply
+    const tiles = (!m.planar && hello.tiles) || null;
     if (tiles !== (this.tileLayer?._url ?? null)) {
       if (this.tileLayer) this.tileLayer.remove();
       this.tileLayer = tiles ? L.tileLayer(tiles, { maxZoom: 19, crossOrigin: true }).addTo(this.map) : null;

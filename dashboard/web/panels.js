@@ -64,7 +64,9 @@ export class Feed {
     if (key !== null) li.dataset.eventId = key;
     if (event.vehicle_id) li.dataset.vehicleId = event.vehicle_id;
     li.append(el("span", "t", hms(event.time_s)), el("span", "badge kind", words(kind)));
-    li.append(el("span", "ride", event.ride_id ?? ""), el("span", "veh", event.vehicle_id ?? ""));
+    const name = el("span", "ride", event.ride_id ?? "");
+    name.title = String(event.ride_id ?? "");
+    li.append(name, el("span", "veh", event.vehicle_id ?? ""));
     if (event.pooled) li.append(el("span", "badge pooled", "pooled"));
     if (event.detail) {
       const detail = el("span", "detail", kind === "rejection" ? words(event.detail) : event.detail);
@@ -130,12 +132,14 @@ export class Rides {
   }
 
   row(ride) {
-    const li = el("li", `ride status-${ride.status}`);
+    const li = el("li", `ride-row status-${ride.status}`);
     li.dataset.rideId = String(ride.ride_id);
     li.dataset.status = String(ride.status ?? "");
     if (ride.vehicle_id) li.dataset.vehicleId = ride.vehicle_id;
     const when = finite(ride.planned_pickup_s) ? hm(ride.planned_pickup_s) : "--:--";
-    li.append(el("span", "t", when), el("span", "ride", ride.ride_id), el("span", "badge rstatus", words(ride.status)));
+    const name = el("span", "ride", ride.ride_id);
+    name.title = String(ride.ride_id);
+    li.append(el("span", "t", when), name, el("span", "badge rstatus", words(ride.status)));
     li.append(el("span", "pax", `${ride.passengers ?? 1}p`), el("span", "veh", ride.vehicle_id ?? ""));
     if (Array.isArray(ride.window)) li.append(el("span", "window", `${hm(ride.window[0])}–${hm(ride.window[1])}`));
     if (ride.shared) li.append(el("span", "badge pooled", "pooled"));
@@ -190,7 +194,9 @@ export class ManifestList {
     li.dataset.rideId = String(stop.ride_id ?? "");
     li.dataset.kind = String(stop.kind ?? "");
     li.append(el("span", "n", i + 1), el("span", "badge kind", pickup ? "pickup" : "drop-off"));
-    li.append(el("span", "ride", stop.ride_id ?? ""), el("span", "t", hm(stop.planned_s)));
+    const name = el("span", "ride", stop.ride_id ?? "");
+    name.title = String(stop.ride_id ?? "");
+    li.append(name, el("span", "t", hm(stop.planned_s)));
     let promise = "";
     if (pickup && finite(stop.window_start_s) && finite(stop.window_end_s)) {
       promise = `${hm(stop.window_start_s)}–${hm(stop.window_end_s)}`;

@@ -74,6 +74,13 @@ def run_dashboard(
             loops.append(loop)
             asyncio.set_event_loop(loop)
             loop.run_until_complete(server.serve(sockets=[sock]))
+            # as asyncio.run does: finish what is left (the lifespan's last steps), then close
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
         except BaseException as exc:
             errors.append(exc)
 

@@ -20,6 +20,7 @@ import grpc
 import numpy as np
 import pytest
 
+from engine import converters as cv
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.engine.conftest import Engine, RedisServer, bearer
 
@@ -154,6 +155,10 @@ def test_a_booked_vehicle_drives_to_the_pickup_dwells_and_carries_its_rider(
 ) -> None:
     engine = start_engine(**setup)
     advance(engine, T0)
+    # the map (with a front end: read from the engine's process once, off its writer)
+    drawn_map = engine.operator.GetServiceMap(operator_pb2.GetServiceMapRequest(), timeout=TIMEOUT)
+    assert drawn_map == cv.service_map(engine.core.service_map(engine.core.directory.default))
+    assert len(drawn_map.stops) == len(engine.core.stops) and len(drawn_map.street_offsets) > 1
     before = vehicles(engine)
     assert len(before) == 16
     for v in before.values():
@@ -425,3 +430,29 @@ def test_the_shared_taxi_s_states_positions_route_and_kpis(start_engine: Callabl
     engine.rider.BookRide(rider_pb2.BookRideRequest(request=ask2), timeout=TIMEOUT)
     advance(engine, half + 600)
     assert dict(fleet(engine).rejected_by_reason) == {"NO_VEHICLE_IN_TIME": 1}
+
+
+def test_rejections_by_reason_survive_a_restart_on_redis(
+    start_engine: Callable[..., Engine], redis_server: RedisServer
+) -> None:
+    if not redis_server.running:
+        redis_server.start()
+    with redis_server.client() as client:
+        client.flushdb()
+    first = start_engine(store=redis_server.url, scenario=ZONE)
+    advance(first, T0)
+    for k in range(2):
+        outside = rider_pb2.QuoteRequest(request_id=f"out{k}", origin=point_place(37.535, 127.10 + 0.001 * k),
+                                         destination=stop_place(0), passengers=1, now_s=T0)  # fmt: skip
+        assert first.rider.Quote(outside, timeout=TIMEOUT).rejection.reason == common_pb2.REJECT_REASON_OUTSIDE_ZONE
+    ride = book_at_once(first, "kept", stop_place(1), stop_place(2), T0)
+    assert dict(fleet(first).rejected_by_reason) == {"OUTSIDE_ZONE": 2}
+    first.close()  # Redis keeps what the engine committed
+
+    second = start_engine(store=redis_server.url, scenario=ZONE)
+    assert dict(fleet(second).rejected_by_reason) == {"OUTSIDE_ZONE": 2}
+    again = second.rider.GetRide(rider_pb2.GetRideRequest(ride_id="kept"), timeout=TIMEOUT)
+    assert (point(again.pickup_point), point(again.dropoff_point), again.requested_s) == (
+        point(ride.pickup_point), point(ride.dropoff_point), T0
+    )  # fmt: skip
+    assert point(again.pickup_point) == pytest.approx(stop_point(second, 1))

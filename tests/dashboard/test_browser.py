@@ -1,0 +1,494 @@
+"""The dashboard page in a real browser: Debian's chromium (headless) driven by Playwright, against
+the real dashboard server on a free port, following a real gRPC engine (the bundled imod_jamsil,
+external clock) or replaying a day the simulator ran in the test.
+
+What the page shows is checked against the engine's own answers over gRPC (ListVehicles,
+ListRides, GetServiceMap, GetVehicleRoute) and against the replayed run folder, read back here.
+The page's test hooks (``window.dashboard``, see docs/dashboard.md) report what it drew.
+
+The tests save ``dashboard_live.png`` and ``dashboard_replay.png`` (1280x800) into
+``$MOBILITY_SCREENSHOTS`` if set, else into ``runs/screenshots/`` (git-ignored).
+
+Nothing is skipped: without ``chromium`` or the page's npm libraries the tests fail and say how to
+install them (``make test`` does both).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
+
+from dashboard.live import LiveSource
+from dashboard.replay import ReplayDay, ReplaySource
+from dashboard.server import WEB_DIR
+from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+from sim.report import write_report
+from sim.scenario import Scenario
+from sim.simulator import Simulation
+from tests.conftest import REPO_ROOT
+from tests.dashboard.conftest import ENGINE_START_S, RunningDashboard, engine_on_port, run_dashboard
+from tests.engine.conftest import SCENARIO, TOKENS, Engine, bearer, free_port
+
+VIEWPORT = {"width": 1280, "height": 800}
+OPERATOR = TOKENS["operator"][0]
+#: How often the live source polls the engine in these tests (seconds).
+POLL_S = 0.25
+#: A booked ride must be in the feed and on the map within this long (seconds).
+RIDE_SHOWN_WITHIN_S = 2.0
+#: Positions: the protocol rounds to 6 decimals.
+DEGREES = 2e-6
+
+
+def screenshot_path(name: str) -> Path:
+    folder = Path(os.environ.get("MOBILITY_SCREENSHOTS") or REPO_ROOT / "runs" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def hhmm(time_s: int) -> str:
+    return f"{time_s // 3600:02d}:{time_s // 60 % 60:02d}"
+
+
+def state_name(state: int) -> str:
+    return driver_pb2.VehicleState.Name(state).removeprefix("VEHICLE_STATE_").lower()
+
+
+# ---------------------------------------------------------------------------------- the browser
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, headless (Playwright's own browser download is not used)."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail(
+            "chromium not found on PATH: the dashboard's browser tests drive Debian's chromium; "
+            "`make test` installs it (make system-deps: apt-get install chromium)"
+        )
+    missing = [p for p in ("leaflet", "uplot") if not (WEB_DIR / "node_modules" / p / "dist").is_dir()]
+    if missing:
+        pytest.fail(
+            f"the page's libraries are not installed ({', '.join(missing)} in {WEB_DIR / 'node_modules'}): "
+            "run `make setup` (npm ci --prefix dashboard/web)"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()
+
+
+class Tab:
+    """A page of the dashboard in its own browser context (1280x800) that records the console's
+    errors and warnings and the page's uncaught exceptions."""
+
+    def __init__(self, browser: Browser, url: str) -> None:
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.problems.append(f"uncaught: {exc}"))
+        self.page.goto(url)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            self.problems.append(f"{message.type}: {message.text}")
+
+    def js(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
+    def until(self, expression: str, arg: Any = None, timeout_s: float = 10.0) -> None:
+        self.page.wait_for_function(expression, arg=arg, timeout=timeout_s * 1000)
+
+    def status(self) -> tuple[str, str]:
+        """The status bar: its state (connecting, connected, reconnecting, error) and its text."""
+        return self.js(
+            "() => [document.getElementById('status').dataset.state, document.getElementById('status').innerText]"
+        )
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def open_page(browser: Browser, dash: RunningDashboard, key: str | None = None) -> Tab:
+    return Tab(browser, f"{dash.url}/?key={dash.key if key is None else key}")
+
+
+# ---------------------------------------------------------------------------------- live engine
+@pytest.fixture(scope="module")
+def tokens_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dashboard-auth") / "tokens.toml"
+    path.write_text(
+        "\n".join(f'[[tokens]]\ntoken = "{t}"\nrole = "{r}"\nsubject = "{s}"\n' for t, r, s in TOKENS.values())
+    )
+    return path
+
+
+@dataclass
+class Live:
+    engine: Engine
+    source: LiveSource
+    dash: RunningDashboard
+
+
+@pytest.fixture(scope="module")
+def live(data_dir: Path, tokens_path: Path) -> Iterator[Live]:
+    """A real engine (its clock at 08:00) and the dashboard following it with the operator's token."""
+    engine = engine_on_port(data_dir, 0, tokens=tokens_path)
+    try:
+        source = LiveSource(f"127.0.0.1:{engine.port}", token=OPERATOR, interval_s=POLL_S)
+        with run_dashboard(source) as dash:
+            yield Live(engine, source, dash)
+    finally:
+        engine.close()
+
+
+def book(engine: Engine, request_id: str, origin: int, destination: int, now_s: int = ENGINE_START_S) -> str:
+    """Book a ride as the rider alice (quote and book in one call); returns the ride's id as the
+    operator sees it (ListRides; the page shows it with the rider pseudonymised)."""
+    request = rider_pb2.QuoteRequest(
+        request_id=request_id,
+        origin=common_pb2.Place(stop=origin),
+        destination=common_pb2.Place(stop=destination),
+        passengers=1,
+        now_s=now_s,
+    )
+    ride = engine.rider.BookRide(
+        rider_pb2.BookRideRequest(request=request, now_s=now_s), metadata=bearer("alice"), timeout=20
+    )
+    assert ride.vehicle_id, ride
+    return open_ride(engine, request_id).ride_id
+
+
+def open_ride(engine: Engine, request_id: str) -> common_pb2.Ride:
+    answer = engine.operator.ListRides(
+        operator_pb2.ListRidesRequest(open_only=True), metadata=bearer("operator"), timeout=10
+    )
+    found = [r for r in answer.rides if r.ride_id == request_id or r.ride_id.endswith(f"/{request_id}")]
+    assert len(found) == 1, [r.ride_id for r in answer.rides]
+    return found[0]
+
+
+def fleet(engine: Engine) -> list[driver_pb2.VehicleStatus]:
+    answer = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(), metadata=bearer("operator"), timeout=10)
+    return list(answer.vehicles)
+
+
+def assert_fleet_drawn(tab: Tab, vehicles: list[driver_pb2.VehicleStatus]) -> None:
+    """Every vehicle is drawn once, where the engine says it is, in its state's colour class."""
+    assert tab.js("dashboard.vehiclesDrawn()") == len(vehicles)
+    assert sorted(tab.js("dashboard.vehicleIds()")) == sorted(v.vehicle_id for v in vehicles)
+    for v in vehicles:
+        drawn = tab.js("id => dashboard.vehicle(id)", v.vehicle_id)
+        assert drawn is not None, v.vehicle_id
+        assert abs(drawn["lat"] - v.position.lat) < DEGREES and abs(drawn["lon"] - v.position.lon) < DEGREES
+        assert drawn["state"] == state_name(v.state)
+        assert (drawn["on_board"], drawn["seats"]) == (v.on_board, v.seats)
+
+
+def test_live_page_draws_the_engines_map_and_fleet(live: Live, chromium: Browser) -> None:
+    engine, dash = live.engine, live.dash
+    tab = open_page(chromium, dash)
+    try:
+        tab.until("() => window.dashboard && dashboard.connected && dashboard.vehiclesDrawn() > 0")
+        assert tab.js("dashboard.mode") == "live"
+        assert "live" in tab.page.title()
+        assert tab.status()[0] == "connected"
+        assert tab.page.is_hidden("#replay-bar")
+
+        service_map = engine.operator.GetServiceMap(
+            operator_pb2.GetServiceMapRequest(), metadata=bearer("operator"), timeout=10
+        )
+        offsets = list(service_map.street_offsets)
+        lines = sum(1 for a, b in itertools.pairwise(offsets) if b - a >= 2)
+        drawn = tab.js("dashboard.baseMap()")
+        assert lines > 0 and drawn["streets"] == lines
+        assert drawn["points"] == sum(b - a for a, b in itertools.pairwise(offsets) if b - a >= 2)
+        assert drawn["stops"] == len(service_map.stops) > 0
+        assert drawn["tiles"] is None
+        if service_map.zone:
+            assert drawn["zone"] >= 3
+
+        assert_fleet_drawn(tab, fleet(engine))
+        # the clock is the engine's (external, at 08:00 or later)
+        assert tab.js("dashboard.clock_s") >= ENGINE_START_S
+        assert tab.page.text_content("#clock").count(":") == 2
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+
+def test_a_booked_ride_shows_in_the_feed_and_on_the_map_within_2s(live: Live, chromium: Browser) -> None:
+    engine, dash = live.engine, live.dash
+    tab = open_page(chromium, dash)
+    try:
+        tab.until("() => window.dashboard && dashboard.connected && dashboard.vehiclesDrawn() > 0")
+        booked_at = time.monotonic()
+        ride_id = live.source.ride_label(book(engine, "browser-feed", origin=5, destination=22))
+        assert not ride_id.startswith("alice/"), "the page never shows rider names"
+        tab.page.wait_for_selector(f'#feed li[data-ride-id="{ride_id}"][data-kind="booking"]', timeout=3000)
+        tab.until("id => dashboard.ride(id) !== null", ride_id, timeout_s=3)
+        shown_after_s = time.monotonic() - booked_at
+        assert shown_after_s < RIDE_SHOWN_WITHIN_S, f"shown after {shown_after_s:.2f} s"
+
+        ride = open_ride(engine, "browser-feed")
+        drawn = tab.js("id => dashboard.ride(id)", ride_id)
+        assert abs(drawn["lat"] - ride.pickup_point.lat) < DEGREES
+        assert abs(drawn["lon"] - ride.pickup_point.lon) < DEGREES
+        row = tab.page.locator(f'#feed li[data-ride-id="{ride_id}"][data-kind="booking"]')
+        assert ride.vehicle_id in row.inner_text()
+        # the upcoming pickups list has it too, with its vehicle
+        assert ride.vehicle_id in tab.page.locator(f'#rides li[data-ride-id="{ride_id}"]').inner_text()
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+
+Point = dict[str, float]
+
+
+def isolate(tab: Tab, vehicle_id: str, radius_px: float = 12.0) -> tuple[Point, list[Point]] | None:
+    """Zoom in with the mouse wheel over a vehicle until no other vehicle is within ``radius_px``
+    of it (so that a click is on it alone). Returns where it is on the page and where the wheel
+    turned (to zoom out again), or None if it shares its place with another vehicle."""
+    turns: list[Point] = []
+    for _ in range(6):
+        points = tab.js("() => Object.fromEntries(dashboard.vehicleIds().map(id => [id, dashboard.vehiclePoint(id)]))")
+        me = points.pop(vehicle_id)
+        if all((p["x"] - me["x"]) ** 2 + (p["y"] - me["y"]) ** 2 >= radius_px**2 for p in points.values()):
+            return me, turns
+        tab.page.mouse.move(me["x"], me["y"])
+        tab.page.mouse.wheel(0, -300)
+        turns.append(me)
+        tab.page.wait_for_timeout(400)
+    unzoom(tab, turns)
+    return None
+
+
+def unzoom(tab: Tab, turns: list[Point]) -> None:
+    """Turn the wheel back where :func:`isolate` turned it."""
+    for point in reversed(turns):
+        tab.page.mouse.move(point["x"], point["y"])
+        tab.page.mouse.wheel(0, 300)
+        tab.page.wait_for_timeout(400)
+
+
+def test_clicking_a_vehicle_shows_its_manifest(live: Live, chromium: Browser) -> None:
+    engine, dash = live.engine, live.dash
+    trips = [(8, 30), (12, 2), (27, 14)]
+    ride_ids = [
+        live.source.ride_label(book(engine, f"browser-manifest-{k}", origin=o, destination=d))
+        for k, (o, d) in enumerate(trips)
+    ]
+    candidates = list(dict.fromkeys(open_ride(engine, f"browser-manifest-{k}").vehicle_id for k in range(len(trips))))
+    tab = open_page(chromium, dash)
+    try:
+        tab.until("ids => ids.every(id => dashboard.ride(id) !== null)", ride_ids)
+        found = [(v, p) for v in candidates if (p := isolate(tab, v)) is not None]
+        assert found, f"each of {candidates} shares its place with another vehicle"
+        vehicle_id, (point, turns) = found[0]
+        assert tab.js("p => document.elementFromPoint(p.x, p.y)?.closest('.leaflet-marks-pane') !== null", point), (
+            "the vehicle is under another element of the page"
+        )
+        tab.page.mouse.click(point["x"], point["y"])
+        assert tab.js("dashboard.selected") == vehicle_id
+
+        route = engine.operator.GetVehicleRoute(
+            operator_pb2.GetVehicleRouteRequest(vehicle_id=vehicle_id), metadata=bearer("operator"), timeout=10
+        )
+        stops = list(route.manifest.stops)
+        assert stops, "the booked ride's vehicle has stops"
+        tab.until("n => document.querySelectorAll('#manifest li').length === n", len(stops))
+        assert tab.page.is_visible("#manifest-panel")
+        rows = tab.page.locator("#manifest li")
+        for i, stop in enumerate(stops):
+            row = rows.nth(i)
+            assert row.get_attribute("data-ride-id") == live.source.ride_label(stop.ride_id)
+            kind = "pickup" if stop.kind == driver_pb2.STOP_KIND_PICKUP else "dropoff"
+            assert row.get_attribute("data-kind") == kind
+            text = row.inner_text()
+            assert hhmm(stop.planned_s) in text
+            if kind == "pickup":
+                assert f"{hhmm(stop.window_start_s)}–{hhmm(stop.window_end_s)}" in text
+            else:
+                assert f"by {hhmm(stop.window_end_s)}" in text
+        unzoom(tab, turns)  # the whole service area in the picture
+        screenshot = screenshot_path("dashboard_live.png")
+        tab.page.screenshot(path=str(screenshot))
+        assert screenshot.stat().st_size > 10_000
+
+        tab.page.keyboard.press("Escape")
+        assert tab.page.is_hidden("#manifest-panel")
+        assert tab.js("dashboard.selected") is None
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+
+def test_a_wrong_key_is_said_and_not_retried(live: Live, chromium: Browser) -> None:
+    tab = open_page(chromium, live.dash, key="not-the-key")
+    try:
+        tab.until("() => document.getElementById('status').dataset.state === 'error'")
+        assert "key" in tab.status()[1]
+        tab.page.wait_for_timeout(1500)  # longer than the first reconnection delay
+        assert tab.status()[0] == "error"
+        assert tab.js("dashboard.vehiclesDrawn()") == 0
+    finally:
+        tab.close()
+
+
+def test_the_page_says_reconnecting_while_the_engine_restarts_and_recovers(
+    data_dir: Path, tokens_path: Path, chromium: Browser
+) -> None:
+    first = engine_on_port(data_dir, 0, tokens=tokens_path)
+    port = first.port
+    second: Engine | None = None
+    try:
+        source = LiveSource(f"127.0.0.1:{port}", token=OPERATOR, interval_s=POLL_S)
+        with run_dashboard(source) as dash:
+            tab = open_page(chromium, dash)
+            try:
+                tab.until("() => window.dashboard && dashboard.connected && dashboard.vehiclesDrawn() > 0")
+                first.close()
+                tab.until("() => document.getElementById('status').dataset.state === 'reconnecting'")
+                text = tab.status()[1]
+                assert text.startswith("reconnecting"), text
+                assert not tab.js("dashboard.connected")
+
+                second = engine_on_port(data_dir, port, tokens=tokens_path)
+                tab.until("() => dashboard.connected", timeout_s=20)
+                assert tab.status()[0] == "connected"
+                # the feed follows the new engine: a ride booked on it shows up
+                ride_id = source.ride_label(book(second, "browser-after-restart", origin=3, destination=20))
+                tab.page.wait_for_selector(f'#feed li[data-ride-id="{ride_id}"]', timeout=5000)
+                tab.until("id => dashboard.ride(id) !== null", ride_id)
+                assert_fleet_drawn(tab, fleet(second))
+                assert tab.problems == []
+            finally:
+                tab.close()
+    finally:
+        for engine in (first, second):
+            if engine is not None:
+                engine.close()
+
+
+# ---------------------------------------------------------------------------------- replay
+@pytest.fixture(scope="module")
+def replay_folder(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled I-MOD day (imod_jamsil, 06:00-23:00), simulated here into a run folder."""
+    doc = tomllib.loads(SCENARIO.read_text())
+    simulation = Simulation(Scenario.from_dict(doc, data_dir=data_dir))
+    simulation.setup()
+    out = simulation.run()
+    folder = tmp_path_factory.mktemp("dashboard-replay") / "imod_jamsil"
+    write_report(out, folder, plots=False)
+    return folder
+
+
+def slider_fraction_x(tab: Tab, fraction: float) -> tuple[float, float]:
+    """Where to click on the slider's track for ``fraction`` of its range."""
+    box = tab.page.locator("#slider").bounding_box()
+    assert box is not None
+    return box["x"] + 8 + fraction * (box["width"] - 16), box["y"] + box["height"] / 2
+
+
+def test_replay_slider_moves_the_vehicles(replay_folder: Path, chromium: Browser) -> None:
+    day = ReplayDay.open(replay_folder)
+    with run_dashboard(ReplaySource(day)) as dash:
+        tab = open_page(chromium, dash)
+        try:
+            tab.until("() => window.dashboard && dashboard.mode === 'replay' && dashboard.vehiclesDrawn() > 0")
+            assert "replay" in tab.page.title()
+            assert tab.page.is_visible("#replay-bar")
+            slider = tab.page.locator("#slider")
+            assert (int(slider.get_attribute("min")), int(slider.get_attribute("max"))) == (day.start_s, day.end_s)
+            ids = tab.js("dashboard.vehicleIds()")
+            assert len(ids) == tab.js("dashboard.vehiclesDrawn()") == len(day.vehicles_at(day.start_s))
+            before = {v: tab.js("id => dashboard.vehicle(id)", v) for v in ids}
+
+            # a click on the slider at the morning peak seeks there
+            start_clock = tab.js("dashboard.clock_s")
+            fraction = (8.5 * 3600 - day.start_s) / (day.end_s - day.start_s)
+            tab.page.mouse.click(*slider_fraction_x(tab, fraction))
+            tab.until("t0 => dashboard.clock_s !== t0", start_clock)
+            time_s = tab.js("dashboard.clock_s")
+            assert abs(time_s - 8.5 * 3600) < 0.02 * (day.end_s - day.start_s)
+            tab.until("t => Number(document.getElementById('slider').value) === t", time_s)
+
+            # the vehicles are drawn where the run folder puts them then, and some have moved
+            expected = {row[0]: row for row in day.vehicles_at(time_s)}
+            tab.page.wait_for_timeout(200)
+            moved = 0
+            for v in ids:
+                drawn = tab.js("id => dashboard.vehicle(id)", v)
+                row = expected[v]
+                assert abs(drawn["lat"] - row[1]) < DEGREES and abs(drawn["lon"] - row[2]) < DEGREES, v
+                assert drawn["state"] == row[3]
+                moved += (drawn["lat"], drawn["lon"]) != (before[v]["lat"], before[v]["lon"])
+            assert moved >= len(ids) // 2, f"{moved} of {len(ids)} vehicles moved"
+            assert tab.js("dashboard.chartPoints()") > 0
+            screenshot = screenshot_path("dashboard_replay.png")
+            tab.page.screenshot(path=str(screenshot))
+            assert screenshot.stat().st_size > 10_000
+
+            # play moves the clock on at the chosen speed; pause stops it
+            tab.page.select_option("#speed", "300")
+            tab.page.click("#play")
+            tab.until("t => dashboard.clock_s >= t + 300", time_s, timeout_s=10)
+            tab.page.click("#play")
+            tab.until("() => document.getElementById('play').dataset.playing === 'false'")
+            paused_at = tab.js("dashboard.clock_s")
+            tab.page.wait_for_timeout(600)
+            assert tab.js("dashboard.clock_s") == paused_at
+            assert tab.problems == []
+        finally:
+            tab.close()
+
+
+def start_dashboard_command(folder: Path, port: int, key: str) -> subprocess.Popen[str]:
+    """``mobility dashboard --run folder`` on ``port``, once it says where the page is."""
+    command = [sys.executable, "-m", "mobility.cli", "dashboard", "--run", str(folder), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--key", key], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert f":{port}/?key={key}" in line, line
+    return process
+
+
+def test_the_page_reconnects_when_the_dashboard_server_restarts(replay_folder: Path, chromium: Browser) -> None:
+    port, key = free_port(), "restart-key-0123"
+    process = start_dashboard_command(replay_folder, port, key)
+    tab: Tab | None = None
+    try:
+        tab = Tab(chromium, f"http://127.0.0.1:{port}/?key={key}")
+        tab.until("() => window.dashboard && dashboard.connected && dashboard.vehiclesDrawn() > 0")
+        drawn = tab.js("dashboard.vehiclesDrawn()")
+        process.kill()  # a crash: no goodbye to the page
+        process.wait(10)
+        tab.until("() => document.getElementById('status').dataset.state === 'reconnecting'")
+        assert "reconnecting to the dashboard server" in tab.status()[1]
+        tab.page.wait_for_timeout(1500)  # a few attempts fail meanwhile
+        process = start_dashboard_command(replay_folder, port, key)
+        tab.until("() => dashboard.connected", timeout_s=15)
+        assert tab.status()[0] == "connected"
+        assert tab.js("dashboard.stats.reconnects") == 1
+        assert tab.js("dashboard.vehiclesDrawn()") == drawn
+        # the only complaints are the browser's about the refused connections while it was down
+        refused = [p for p in tab.problems if "ERR_CONNECTION_REFUSED" in p]
+        assert refused and len(refused) == len(tab.problems), tab.problems
+    finally:
+        if tab is not None:
+            tab.close()
+        process.kill()
+        process.wait(10)
