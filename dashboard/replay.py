@@ -821,10 +821,9 @@ class ReplayDay:
         """Every vehicle at ``t``, one row per vehicle (in ``vehicle_ids`` order) in
         :data:`protocol.VEHICLE_FIELDS` order: where it is and what it does (module docstring),
         riders on board (boarded by ``t``, not yet alighted), seats, and its next stop: while
-        driving, where the drive ends and when; while serving a stop it leaves right after, or with riders
-        on board, where
-        its next drive ends and when; otherwise none (what the vehicle did not know yet at ``t`` is
-        not shown)."""
+        driving, where the drive ends and when; while serving a stop it leaves right after, or
+        standing with riders on board, where its next drive ends and when; otherwise none (what
+        the vehicle did not know yet at ``t`` is not shown)."""
         s = self._fleet_state(t)
         lat = np.round(s["lat"], protocol.COORD_DIGITS).tolist()
         lon = np.round(s["lon"], protocol.COORD_DIGITS).tolist()
