@@ -52,6 +52,18 @@ function fromZero(u, min, max) {
   return uPlot.rangeNum(0, Math.max(1, max ?? 1), 0.1, true);
 }
 
+/** An axis label: 950, 1.2k, 15k, 2.5M. */
+function compact(value) {
+  const a = Math.abs(value);
+  if (a >= 1e6) return `${+(value / 1e6).toFixed(a >= 1e7 ? 0 : 1)}M`;
+  if (a >= 1e3) return `${+(value / 1e3).toFixed(a >= 1e4 ? 0 : 1)}k`;
+  return String(+value.toFixed(2));
+}
+
+function compactValues(u, splits) {
+  return splits.map(compact);
+}
+
 /** The x range: the points' times, at least ten minutes wide. */
 function timeRange(u, min, max) {
   if (min === null || max === null) return [0, 600];
@@ -92,7 +104,15 @@ export class Charts {
         grid: { stroke: "#eceff3", width: 1 },
         ticks: { size: 3 },
       },
-      { font: axisFont(), size: 36, gap: 2, space: 16, grid: { stroke: "#eceff3", width: 1 }, ticks: { size: 3 } },
+      {
+        font: axisFont(),
+        size: 36,
+        gap: 2,
+        space: 16,
+        values: compactValues,
+        grid: { stroke: "#eceff3", width: 1 },
+        ticks: { size: 3 },
+      },
     ];
     if (twoScales) {
       axes.push({
@@ -102,6 +122,7 @@ export class Charts {
         size: 36,
         gap: 2,
         space: 16,
+        values: compactValues,
         grid: { show: false },
         ticks: { size: 3 },
       });

@@ -1,6 +1,8 @@
 """The dashboard page in a real browser: Debian's chromium (headless) driven by Playwright, against
 the real dashboard server on a free port, following a real gRPC engine (the bundled imod_jamsil,
-external clock) or replaying a day the simulator ran in the test.
+external clock; the operator's token read from a token file) or replaying a day the simulator ran
+in the test (the bundled imod_jamsil day, 06:00-23:00, simulated in a few seconds). The
+dashboard-server restart runs the real command, ``mobility dashboard --run``, as a subprocess.
 
 What the page shows is checked against the engine's own answers over gRPC (ListVehicles,
 ListRides, GetServiceMap, GetVehicleRoute) and against the replayed run folder, read back here.
@@ -33,16 +35,17 @@ from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
 from dashboard.live import LiveSource
 from dashboard.replay import ReplayDay, ReplaySource
 from dashboard.server import WEB_DIR
+from proto.client import read_token_file
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from sim.report import write_report
 from sim.scenario import Scenario
 from sim.simulator import Simulation
 from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import ENGINE_START_S, RunningDashboard, engine_on_port, run_dashboard
+from tests.dashboard.test_replay import synthetic_day
 from tests.engine.conftest import SCENARIO, TOKENS, Engine, bearer, free_port
 
 VIEWPORT = {"width": 1280, "height": 800}
-OPERATOR = TOKENS["operator"][0]
 #: How often the live source polls the engine in these tests (seconds).
 POLL_S = 0.25
 #: A booked ride must be in the feed and on the map within this long (seconds).
@@ -133,6 +136,14 @@ def tokens_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def operator_token(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The operator's token, read from a token file as ``mobility dashboard --token-file`` does."""
+    path = tmp_path_factory.mktemp("dashboard-operator") / "operator.token"
+    path.write_text(TOKENS["operator"][0] + "\n")
+    return read_token_file(path)
+
+
 @dataclass
 class Live:
     engine: Engine
@@ -141,11 +152,11 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(data_dir: Path, tokens_path: Path) -> Iterator[Live]:
+def live(data_dir: Path, tokens_path: Path, operator_token: str) -> Iterator[Live]:
     """A real engine (its clock at 08:00) and the dashboard following it with the operator's token."""
     engine = engine_on_port(data_dir, 0, tokens=tokens_path)
     try:
-        source = LiveSource(f"127.0.0.1:{engine.port}", token=OPERATOR, interval_s=POLL_S)
+        source = LiveSource(f"127.0.0.1:{engine.port}", token=operator_token, interval_s=POLL_S)
         with run_dashboard(source) as dash:
             yield Live(engine, source, dash)
     finally:
@@ -347,13 +358,13 @@ def test_a_wrong_key_is_said_and_not_retried(live: Live, chromium: Browser) -> N
 
 
 def test_the_page_says_reconnecting_while_the_engine_restarts_and_recovers(
-    data_dir: Path, tokens_path: Path, chromium: Browser
+    data_dir: Path, tokens_path: Path, operator_token: str, chromium: Browser
 ) -> None:
     first = engine_on_port(data_dir, 0, tokens=tokens_path)
     port = first.port
     second: Engine | None = None
     try:
-        source = LiveSource(f"127.0.0.1:{port}", token=OPERATOR, interval_s=POLL_S)
+        source = LiveSource(f"127.0.0.1:{port}", token=operator_token, interval_s=POLL_S)
         with run_dashboard(source) as dash:
             tab = open_page(chromium, dash)
             try:
@@ -492,3 +503,38 @@ def test_the_page_reconnects_when_the_dashboard_server_restarts(replay_folder: P
             tab.close()
         process.kill()
         process.wait(10)
+
+
+def test_a_3000_vehicle_replay_is_drawn_and_applied_in_time(tmp_path: Path, chromium: Browser) -> None:
+    """A made-up day of 3,000 vehicles (tests.dashboard.test_replay.synthetic_day) played at 10x:
+    four frames a second, each moving most of the fleet. Every vehicle is drawn where the run
+    folder puts it, and the page applies a frame in well under a frame's time."""
+    synthetic_day(tmp_path / "big", 3000, 4)  # drives until 06:15
+    day = ReplayDay.open(tmp_path / "big")
+    with run_dashboard(ReplaySource(day, speed=10)) as dash:
+        tab = open_page(chromium, dash)
+        try:
+            tab.until("() => window.dashboard && dashboard.vehiclesDrawn() === 3000", timeout_s=30)
+            tab.page.mouse.click(*slider_fraction_x(tab, 420 / (day.end_s - day.start_s)))  # 06:07, most driving
+            tab.until("() => dashboard.clock_s > 6 * 3600 + 300")
+            applied = tab.js("dashboard.stats.applies")
+            tab.page.click("#play")
+            tab.until("n => dashboard.stats.applies >= n + 12", applied, timeout_s=15)
+            tab.page.click("#play")
+            tab.until("() => document.getElementById('play').dataset.playing === 'false'")
+            tab.page.wait_for_timeout(300)  # the frame in flight when it paused
+            apply_ms = sorted(tab.js("n => dashboard.stats.applyMs.slice(-n)", 12))
+            assert tab.js("dashboard.stats.lastVehicles") >= 2000  # most of the fleet in each frame
+            assert apply_ms[len(apply_ms) // 2] < 100, apply_ms  # 4 frames a second leave 250 ms each
+
+            time_s = tab.js("dashboard.clock_s")
+            drawn = dict(tab.js("() => dashboard.vehicleIds().map(id => [id, dashboard.vehicle(id)])"))
+            expected = day.vehicles_at(time_s)
+            assert len(drawn) == len(expected) == 3000
+            for row in expected:
+                got = drawn[row[0]]
+                assert abs(got["lat"] - row[1]) < DEGREES and abs(got["lon"] - row[2]) < DEGREES, row
+                assert (got["state"], got["on_board"]) == (row[3], row[4]), row
+            assert tab.problems == []
+        finally:
+            tab.close()
