@@ -44,10 +44,10 @@ def test_a_short_run_measures_the_page_and_adds_up(chromium: str, data_dir: Path
     # every vehicle moves every interval: an update carries at most the fleet, and most of it
     assert ws["changed_vehicles_max"] <= VEHICLES and ws["changed_vehicles_p50"] >= VEHICLES / 2
     # The page applied each `vehicles` message once: the first (warm-up) and the run's, all seen on the
-    # socket (which may have carried one or two more after the last poll of the page).
+    # socket (which may have carried a few more while the last memory samples were taken).
     applied = 1 + page["apply"]["count"]
     received = ws["vehicles_updates"] + ws["vehicles_full_messages"]
-    assert applied >= 4 and applied <= received <= applied + 3
+    assert applied >= 4 and applied <= received <= applied + 5
     assert page["applies_missed"] == 0
     assert page["first_apply_ms"] > 0
     a = page["apply"]
