@@ -95,7 +95,7 @@ bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs 
 	$(BIN)/mobility bench pooling --grid --day --update-readme
 
 bench-dashboard: $(STAMP)  ## the dashboard in headless chromium: apply time of a 3,000-vehicle update, page memory over 10 minutes
-	$(BIN)/mobility bench dashboard --vehicles 3000 --minutes 10
+	$(BIN)/mobility bench dashboard --vehicles 3000 --minutes 10 --update-readme
 
 bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdicts (a few minutes)
 	$(BIN)/mobility bench paths --quick --out benchmarks/results/quick

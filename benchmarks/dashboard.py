@@ -17,7 +17,7 @@ One run, four processes on one machine:
   every taxi (``DriverService.ReportLocation``; a taxi reports the node it is at), walking
   each along a random shortest path (:meth:`routing.Router.path`) one node per report, so that
   every vehicle changes position every interval. The reports of one interval go as
-  :data:`DEFAULT_STREAMS` calls at once (a fleet gateway's batches, with an operator's token);
+  :data:`DEFAULT_STREAMS` calls at once by default (a fleet gateway's batches, with an operator's token);
   the feeder's achieved rate (reports accepted per second over the run) and the time one
   interval's reports take are measured, and whether the engine kept up;
 * **the dashboard** — ``mobility dashboard --engine ... --token-file ...`` (its live source
@@ -31,11 +31,12 @@ fleet arriving, with the JavaScript still compiling: the warm-up) apart from the
 (count, p50, p95, max) and the number of changed vehicles in those messages (counted from the
 WebSocket frames as the browser received them, with their bytes); the frame times
 (``requestAnimationFrame`` intervals, a probe added before the page's scripts) and the long
-tasks (``PerformanceObserver``, tasks over 50 ms) as the smoothness; the page's JS heap and DOM
-nodes (Chrome DevTools Protocol ``Performance.getMetrics``) every ``sample_every_s`` and at the
-end, then once more after a forced garbage collection; the page's main-thread busy share
-(``TaskDuration``); the dashboard server's resident memory (``/proc``) at the start, at the end
-and at most, and its CPU, and the engine's.
+tasks (``PerformanceObserver``, tasks over 50 ms) as the smoothness, with the page's own paint
+timing (every value it writes to ``stats.lastPaintMs``: its canvas redraw of the vehicles) and
+its main thread's busy share, split into scripts, style and layout (DevTools metrics); the
+page's JS heap and DOM nodes (Chrome DevTools Protocol ``Performance.getMetrics``) every
+``sample_every_s`` and at the end, then once more after a forced garbage collection; the
+dashboard server's resident memory (``/proc``) at each sample, and its CPU and the engine's.
 
 The peer, measured in the same run after the main phase (same engine, feeder and dashboard
 server; the dashboard's page closed first): a plain Leaflet page (:data:`PEER_HTML`, Leaflet
@@ -92,6 +93,10 @@ DEFAULT_NETWORK = "jamsil"
 
 #: The page's size in the browser.
 VIEWPORT: Final[ViewportSize] = {"width": 1280, "height": 800}
+#: The peer page is served by Playwright on the dashboard's origin (no server address of its own), which
+#: Chromium's local-network-access checks take for a public page and then refuse its WebSocket to
+#: 127.0.0.1; the dashboard's own page is not affected.
+CHROMIUM_ARGS = ["--disable-features=LocalNetworkAccessChecks"]
 #: The service clock when the run starts (08:00; external clock, moved by the feeder).
 START_CLOCK_S = 8 * 3600
 #: ReportLocation calls at once per interval (each carries its share of the fleet).
@@ -101,7 +106,9 @@ MAX_VEHICLES = 20_000
 MAX_MINUTES = 24 * 60.0
 INTERVAL_RANGE_S = (0.1, 60.0)
 MAX_STREAMS = 12
-#: How long the engine, the dashboard and the page may take to come up.
+#: How long the engine may take to come up (with a cold Numba cache it compiles its kernels: minutes
+#: on a busy 2-core machine), and the dashboard and the page.
+ENGINE_START_TIMEOUT_S = 900.0
 START_TIMEOUT_S = 180.0
 RPC_TIMEOUT_S = 30.0
 #: The page is polled this often for its counters (and the progress line moves).
@@ -110,8 +117,6 @@ POLL_S = 1.0
 SLOW_FRAME_MS = 50.0
 #: Console errors kept (the first ones; a page that logs one per update is reported by its count).
 MAX_CONSOLE_ERRORS = 20
-#: The sizes of the quick run (``--quick``): a smoke test of seconds, no verdict.
-QUICK = {"vehicles": 300, "minutes": 0.25, "interval_s": 1.0, "sample_every_s": 5.0, "peer_minutes": 0.1}
 
 
 # ---------------------------------------------------------------------------- options
@@ -143,6 +148,10 @@ class Options:
             raise InvalidArgumentError("streams", f"got {self.streams!r}", f"an integer 1 .. {MAX_STREAMS}")
         if not _is_int(self.seed) or self.seed < 0:
             raise InvalidArgumentError("seed", f"got {self.seed!r}", "an integer >= 0")
+
+
+#: The quick run (``--quick``): a smoke test of seconds at a small size, no verdict.
+QUICK = Options(vehicles=300, minutes=0.25, interval_s=1.0, sample_every_s=5.0, peer_minutes=0.1, quick=True)
 
 
 def _is_int(value: object) -> bool:
@@ -231,12 +240,12 @@ def engine_process(scenario: Path, data_dir: Path, tokens: Path) -> Iterator[dic
                           name="bench-engine", daemon=True)  # fmt: skip
     process.start()
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + ENGINE_START_TIMEOUT_S
         while not parent.poll(0.2):
             if not process.is_alive():
                 raise RuntimeError(f"the engine's process ended while starting (exit code {process.exitcode})")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
+                raise RuntimeError(f"the engine did not start within {ENGINE_START_TIMEOUT_S:.0f} s")
         info = parent.recv()
         if "error" in info:
             raise RuntimeError(f"the engine failed to start: {info['error']}")
@@ -258,6 +267,7 @@ class Dashboard:
     process: subprocess.Popen[str]
     url: str
     stderr: Path
+    start_s: float
 
     @property
     def base(self) -> str:
@@ -284,6 +294,7 @@ def dashboard_process(engine_port: int, token_file: Path, workdir: Path, interva
     """:func:`dashboard_command` until the block ends; yields once it printed its page's address."""
     stderr = workdir / "dashboard.err"
     command = dashboard_command(engine_port, token_file, interval_s)
+    t0 = time.perf_counter()
     with stderr.open("w") as err:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=err, text=True, bufsize=1)  # fmt: skip
@@ -307,7 +318,7 @@ def dashboard_process(engine_port: int, token_file: Path, workdir: Path, interva
         if not url:
             tail = "\n".join(lines) + "\n" + stderr.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"the dashboard did not print its address (exit {process.poll()}):\n{tail.strip()}")
-        yield Dashboard(process, url[0], stderr)
+        yield Dashboard(process, url[0], stderr, time.perf_counter() - t0)
     finally:
         process.terminate()
         try:
@@ -772,7 +783,6 @@ class PageProbe:
         self.samples: list[dict[str, Any]] = []
         self.last: dict[str, Any] = {}
         self.t0 = time.perf_counter()
-        self.base_long: tuple[int, float] = (0, 0.0)
         self.base_metrics: tuple[float, dict[str, float]] | None = None
 
     def poll(self) -> dict[str, Any]:
@@ -798,10 +808,10 @@ class PageProbe:
     def reset_frames(self) -> None:
         """Start the frame and long-task counts afresh (after the page's start-up)."""
         self.paints_timed = bool(self.page.evaluate(PAINT_PROBE_JS, self.root))
-        r = self.poll()
+        self.poll()
+        self.page.evaluate("() => Object.assign(window.__bench, {longTasks: 0, longTaskMs: 0, longTaskMaxMs: 0})")
         self.frames = Histogram(0.5, 2000.0)
         self.paints = Histogram(0.05, 2000.0)
-        self.base_long = (int(r["longTasks"]), float(r["longTaskMs"]))
         self.base_metrics = (time.perf_counter(), self.metrics())
 
     def metrics(self) -> dict[str, float]:
@@ -825,6 +835,11 @@ class PageProbe:
         self.samples.append(s)
         return s
 
+    def sample_if_stale(self, extra: Callable[[], dict[str, Any]]) -> None:
+        """A sample now, unless the last one is under a second old (the end of a phase)."""
+        if not self.samples or time.perf_counter() - self.t0 - self.samples[-1]["t_s"] >= 1.0:
+            self.sample(extra())
+
     def main_thread(self) -> dict[str, float] | None:
         """The page's main thread since :meth:`reset_frames`: the share of wall time it was busy
         (``TaskDuration``), and in scripts, style recalculation and layout (the DevTools metrics)."""
@@ -839,8 +854,8 @@ class PageProbe:
 
     def summary(self) -> dict[str, Any]:
         r = self.last
-        long_n = int(r.get("longTasks", 0)) - self.base_long[0]
-        long_ms = float(r.get("longTaskMs", 0.0)) - self.base_long[1]
+        long_n = int(r.get("longTasks", 0))
+        long_ms = float(r.get("longTaskMs", 0.0))
         frames = self.frames.summary(1)
         frames["slow"] = self.frames.over(SLOW_FRAME_MS)
         heap = [s for s in self.samples if not s["after_gc"]]
@@ -970,7 +985,7 @@ def run(
         say("dashboard up")
         pw = stack.enter_context(sync_playwright())
         try:
-            browser = pw.chromium.launch(executable_path=chromium)
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         except PlaywrightError as exc:
             raise BenchError(f"chromium ({chromium}) did not start: {str(exc).splitlines()[0]}") from exc
         stack.callback(browser.close)
@@ -996,7 +1011,10 @@ def run(
         cdp.send("Performance.enable")
         probe = PageProbe(page, cdp, "dashboard")
         t0 = time.perf_counter()
-        page.goto(dash.url, wait_until="load", timeout=START_TIMEOUT_S * 1000)
+        response = page.goto(dash.url, wait_until="load", timeout=START_TIMEOUT_S * 1000)
+        if response is None or not response.ok:
+            status = "nothing" if response is None else f"{response.status}: {response.text().strip()[:300]}"
+            raise BenchError(f"the dashboard's page answered {status}")
         try:
             _wait_for(page, "dashboard", options.vehicles, START_TIMEOUT_S)
         except PlaywrightError as exc:
@@ -1021,7 +1039,7 @@ def run(
         probe.sample(server_memory())
         _phase(probe, options.minutes * 60, options.sample_every_s, say, "page", server_memory)
         probe.poll()
-        probe.sample(server_memory())
+        probe.sample_if_stale(server_memory)
         probe.sample(server_memory(), gc=True)
         wall = time.perf_counter() - wall0
         cpu1 = {"dashboard": process_cpu_s(pid), "engine": process_cpu_s(engine["pid"])}
@@ -1040,6 +1058,7 @@ def run(
             "rss_end_mb": rss[-1] if rss else None,
             "rss_max_mb": round(rss_max[0], 1),
             "cpu_share": _share(cpu0["dashboard"], cpu1["dashboard"], wall),
+            "start_s": round(dash.start_s, 2),
         }
         result["engine"] = {
             "start_s": round(engine["start_s"], 2),
@@ -1076,6 +1095,10 @@ def _run_peer(context: Any, dash: Dashboard, options: Options, say: Callable[[st
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)[:300]) if len(errors) < MAX_CONSOLE_ERRORS else None)
+    page.on(
+        "console",
+        lambda m: errors.append(m.text[:300]) if m.type == "error" and len(errors) < MAX_CONSOLE_ERRORS else None,
+    )
     page.route(address, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
     capture = FrameCapture()
     page.on("websocket", capture.attach)
@@ -1095,7 +1118,7 @@ def _run_peer(context: Any, dash: Dashboard, options: Options, say: Callable[[st
     probe.sample()
     _phase(probe, options.peer_minutes * 60, options.sample_every_s, say, "peer", dict)
     probe.poll()
-    probe.sample()
+    probe.sample_if_stale(dict)
     probe.sample(gc=True)
     out = probe.summary()
     out.update(page_ready_s=round(ready, 2), page_errors=errors, websocket=capture.summary(),
@@ -1146,7 +1169,7 @@ def _rows(p: dict[str, Any]) -> list[str]:
         f"layout {100 * busy['layout']:.0f}%)",
         f"{_mb(p['heap_start_mb'])} → {_mb(p['heap_end_mb'])} (max {_mb(p['heap_max_mb'])})",
         _mb(p["heap_end_after_gc_mb"]),
-        f"{_int(p['dom_nodes_start'])} → {_int(p['dom_nodes_end'])}",
+        f"{_int(p['dom_nodes_start'])} → {_int(p['dom_nodes_end'])} ({_int(p['dom_nodes_end_after_gc'])})",
         "—" if ws["bytes_per_update_p50"] is None else f"{ws['bytes_per_update_p50'] / 1024:,.1f} KiB",
         f"{p['page_ready_s']:.1f} s",
     ]
@@ -1163,7 +1186,7 @@ _ROW_NAMES = [
     "page's main thread busy (of wall time)",
     "JS heap used: start → end of the run (max)",
     "JS heap used at the end, after a forced collection",
-    "DOM nodes: start → end",
+    "DOM nodes: start → end (after the forced collection)",
     "WebSocket bytes per update (p50)",
     "page opened to every vehicle drawn",
 ]
@@ -1210,13 +1233,24 @@ def to_markdown(result: dict[str, Any]) -> str:
         + ".",
         f"- Dashboard server (`mobility dashboard`, its own process): resident memory {_mb(server['rss_start_mb'])} "
         f"once the page had the fleet, {_mb(server['rss_end_mb'])} at the end (max {_mb(server['rss_max_mb'])}); "
-        f"CPU {_cores(server['cpu_share'])}. Engine: started (network, kernels warm) in {engine['start_s']:.1f} s; "
+        f"CPU {_cores(server['cpu_share'])}; it started (until it printed its address) in {server['start_s']:.1f} s. "
+        f"Engine: started (network, kernels warm) in {engine['start_s']:.1f} s; "
         f"CPU {_cores(engine['cpu_share'])}.",
         f"- WebSocket: {page['websocket']['vehicles_updates']:,} `vehicles` updates "
         f"(plus {page['websocket']['vehicles_full_messages']} full), "
         f"{_int(page['websocket']['bytes_per_vehicle'])} bytes per changed vehicle; "
         f"{page['console_errors']} console errors on the page.",
     ]
+    heap = [x for x in page["samples"] if not x["after_gc"]]
+    lines.append(
+        f"- Over the run, every {o['sample_every_s']:g} s: the page's JS heap used (MiB) "
+        + ", ".join(f"{x['js_heap_used_mb']:.1f}" for x in heap)
+        + "; DOM nodes "
+        + ", ".join(f"{x['dom_nodes']:,}" for x in heap)
+        + "; the dashboard server's resident memory (MiB) "
+        + ", ".join("—" if x.get("dashboard_rss_mb") is None else f"{x['dashboard_rss_mb']:.0f}" for x in heap)
+        + "."
+    )
     if peer:
         lines.append(
             f"- The peer ran after the dashboard's page was closed, for {peer['seconds'] / 60:.1f} minutes on the same "

@@ -294,6 +294,7 @@ class LiveSource:
         self._feed: deque[dict[str, Any]] = deque(maxlen=FEED_SIZE)
         self._pending: deque[dict[str, Any]] = deque()
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._dropped_events = 0
         self._last_event_id = ""
         self._shared: OrderedDict[str, bool] = OrderedDict()
         self._connected = False
@@ -367,6 +368,8 @@ class LiveSource:
         if self._vehicles and vehicle_id not in self._vehicles:
             self._unknown_vehicle(client, vehicle_id)
             return
+        for key in [k for k in self._manifest_sent if k[0] == client.id]:
+            del self._manifest_sent[key]  # one entry per page: its selection
         self._selected[client.id] = vehicle_id
         if self._connected:
             with contextlib.suppress(_EngineDown):  # the poll loop notices and says so
@@ -392,13 +395,15 @@ class LiveSource:
         }
 
     def _greet(self, client: Client) -> None:
-        """The hello and the snapshot: status, clock, the whole fleet, the open rides, the KPIs and the feed."""
+        """The hello and the snapshot: status, clock, the whole fleet and the open rides (once the
+        first poll has them), the KPI history and the feed."""
         self._waiting_hello.discard(client.id)
         client.send(self._hello())
         client.send(self._status())
         client.send(self._clock())
-        client.send(self._full_vehicles())
-        client.send(self._full_rides())
+        if self.polls:  # else the first poll sends the fleet to every page
+            client.send(self._full_vehicles())
+            client.send(self._full_rides())
         client.send({"type": "kpi_history", "items": list(self._kpi_history)})
         if self._kpis is not None:
             client.send({"type": "kpis", "time_s": self._time_s, "values": self._kpis})
@@ -466,6 +471,9 @@ class LiveSource:
                 exc = group.exceptions[0]
                 assert isinstance(exc, grpc.aio.AioRpcError)
                 self._set_status(False, _failure(exc, self.target))
+            except* Exception:  # a bug: logged with its traceback, and the source starts over
+                log.exception("the live source failed; starting over")
+                self._set_status(False, f"the dashboard lost track of the engine at {self.target}; reconnecting")
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_S[1])
 
@@ -631,13 +639,16 @@ class LiveSource:
         self._feed.append(item)
         if len(self._pending) >= MAX_PENDING_EVENTS:
             self._pending.popleft()
-            log.warning("more than %d events waiting for the pages: the oldest dropped", MAX_PENDING_EVENTS)
+            self._dropped_events += 1
         self._pending.append(item)
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_later(EVENT_FLUSH_S, self._flush_events)
 
     def _flush_events(self) -> None:
         self._flush_handle = None
+        if self._dropped_events:
+            log.warning("%d feed events dropped: more than %d came at once", self._dropped_events, MAX_PENDING_EVENTS)
+            self._dropped_events = 0
         if self._pending:
             items = list(self._pending)
             self._pending.clear()

@@ -16,7 +16,8 @@ its key. Routes:
     :data:`~dashboard.protocol.CLOSE_BAD_KEY`. Each message from the page must be a JSON object
     of at most :data:`MAX_PAGE_MESSAGE_BYTES` bytes with a known ``type``
     (:data:`PAGE_MESSAGE_TYPES`); anything else is answered with an ``error`` message and the
-    connection stays open.
+    connection stays open. A page sending more than :data:`MAX_PAGE_MESSAGES_PER_S` messages in a
+    second gets one ``error`` and the rest of that second's messages are ignored.
 ``/healthz``
     ``{"ok": true, "mode": ..., "pages": N}`` (no key needed, nothing about the service).
 
@@ -45,6 +46,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -68,6 +70,7 @@ __all__ = [
     "CLOSE_TOO_SLOW",
     "DEFAULT_MAX_PAGES",
     "DEFAULT_MAX_QUEUE",
+    "MAX_PAGE_MESSAGES_PER_S",
     "MAX_PAGE_MESSAGE_BYTES",
     "PAGE_MESSAGE_TYPES",
     "VENDOR_PACKAGES",
@@ -91,6 +94,8 @@ VENDOR_PACKAGES: Final = ("leaflet", "uplot")
 PAGE_MESSAGE_TYPES: Final = ("select", "seek", "play", "pause", "speed")
 #: The largest message a page may send (bytes); larger ones are answered with an ``error``.
 MAX_PAGE_MESSAGE_BYTES: Final = 64 * 1024
+#: Messages a page may send per second; more are refused (each costs the engine a call).
+MAX_PAGE_MESSAGES_PER_S: Final = 20
 #: Above this the WebSocket layer itself closes the connection (code 1009, message too big).
 MAX_FRAME_BYTES: Final = 1024 * 1024
 #: Messages held for one page before it is cut (see :class:`PageClient`).
@@ -101,6 +106,8 @@ DEFAULT_MAX_PAGES: Final = 64
 CLOSE_TOO_SLOW: Final = 4408
 #: Close code when :data:`DEFAULT_MAX_PAGES` pages are already connected.
 CLOSE_TOO_MANY_PAGES: Final = 4429
+#: How long closing a page's socket may take (a page that reads nothing never acknowledges it).
+CLOSE_TIMEOUT_S: Final = 2.0
 #: The messages a slow page may lose: the next full one replaces them.
 SUPERSEDED_TYPES: Final = frozenset({"vehicles", "rides", "clock"})
 #: The one line that says how to install the page's libraries.
@@ -153,6 +160,7 @@ class PageClient:
         self._stale: set[str] = set()  # "vehicles"/"rides" whose next message must be full
         self.closed_reason: str | None = None
         self._close_code = 1000
+        self._sending: asyncio.Future[None] | None = None
         self.dropped = 0  # messages dropped so far (for the log and the tests)
 
     @property
@@ -203,12 +211,16 @@ class PageClient:
         log.info("page %d is behind: %d messages dropped so far", self._id, self.dropped)
 
     def close(self, code: int, reason: str) -> None:
-        """Stop sending; the sender task closes the socket with ``code`` and ``reason``."""
+        """Stop sending: a send in progress (to a page that does not read) is abandoned, and the
+        sender task closes the socket with ``code`` and ``reason`` (giving up after
+        :data:`CLOSE_TIMEOUT_S` if the page does not read that either)."""
         if self.closed_reason is None:
             self.closed_reason = reason
             self._close_code = code
             self._queue.clear()
             self._wakeup.set()
+            if self._sending is not None and not self._sending.done():
+                self._sending.cancel()
 
     async def run_sender(self) -> None:
         """Send the queued messages until the page goes away or :meth:`close` is called."""
@@ -219,14 +231,21 @@ class PageClient:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                 if self.closed_reason is not None:
-                    log.info("page %d closed: %s", self._id, self.closed_reason)
-                    with contextlib.suppress(Exception):
-                        await websocket.close(self._close_code, self.closed_reason[:120])
-                    return
+                    break
                 message = self._queue.popleft()
-                await websocket.send_text(encode(message))
+                self._sending = asyncio.ensure_future(websocket.send_text(encode(message)))
+                try:
+                    await self._sending
+                except asyncio.CancelledError:
+                    if self.closed_reason is None:  # the task itself was cancelled
+                        raise
+                finally:
+                    self._sending = None
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the page went away while we were sending
+        log.info("page %d closed: %s", self._id, self.closed_reason)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(self._close_code, (self.closed_reason or "")[:120]), CLOSE_TIMEOUT_S)
 
 
 def _error(field: str, message: str) -> dict[str, Any]:
@@ -391,6 +410,7 @@ def create_app(
         client = PageClient(websocket, max_queue=max_queue)
         pages[client.id] = client
         sender = asyncio.create_task(client.run_sender(), name=f"dashboard-page-{client.id}")
+        window_start, window_count = time.monotonic(), 0
         try:
             try:
                 await source.connected(client)
@@ -411,6 +431,15 @@ def create_app(
                 data = raw.get("text")
                 if data is None:
                     data = raw.get("bytes")
+                now = time.monotonic()
+                if now - window_start >= 1.0:
+                    window_start, window_count = now, 0
+                window_count += 1
+                if window_count > MAX_PAGE_MESSAGES_PER_S:
+                    if window_count == MAX_PAGE_MESSAGES_PER_S + 1:
+                        limit = MAX_PAGE_MESSAGES_PER_S
+                        client.send(_error("message", f"more than {limit} messages a second; the rest ignored"))
+                    continue
                 message = parse_page_message(data)
                 if message.get("type") == "error":
                     client.send(message)
@@ -435,7 +464,7 @@ def create_app(
                 log.exception("the source failed on the departure of page %d", client.id)
             if websocket.client_state != WebSocketState.DISCONNECTED:
                 with contextlib.suppress(Exception):
-                    await websocket.close()
+                    await asyncio.wait_for(websocket.close(), CLOSE_TIMEOUT_S)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

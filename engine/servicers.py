@@ -497,7 +497,7 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
             rows = await self.op(ops.taxi_vehicles, name)
         else:
             rows = [{**row, "service": name} for row in await self.op(ops.list_vehicles)]
-        return operator_pb2.ListVehiclesResponse(vehicles=[cv.vehicle_status(r) for r in rows])
+        return cv.vehicle_list(rows)
 
     @rpc
     async def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.aio.ServicerContext) -> Any:

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import DispatchEventKind, RideStatus, RideUpdateKind
+from matching import DispatchEventKind, RejectReason, RideStatus, RideUpdateKind
 from matching.dispatcher import Dispatcher, DispatchEvent, PlanColumns, Ride
 
 from .geometry import LegPaths, MapPoints, route_path
@@ -57,9 +57,11 @@ def wait_percentiles(waits: Sequence[float]) -> tuple[float, float]:
 
 
 def reason_names(counts: Counter[str]) -> dict[str, int]:
-    """Rejection counts by reason value (``no_vehicle_in_time``) as FleetStatus names them
-    (``NO_VEHICLE_IN_TIME``)."""
-    return {reason.upper(): int(n) for reason, n in sorted(counts.items()) if n}
+    """Rejection counts by reason value (``no_vehicle_in_time``) as FleetStatus names them: the
+    :class:`~matching.RejectReason` member's name, as the schema's ``REJECT_REASON_<NAME>``
+    (``NO_VEHICLE_IN_TIME``; a value that is no member, upper-cased)."""
+    known = {r.value: r.name for r in RejectReason}
+    return {known.get(reason, reason.upper()): int(n) for reason, n in sorted(counts.items()) if n}
 
 
 class ViewSource(Protocol):
@@ -146,7 +148,11 @@ class Views:
         place = plan.pool.place
         start = place[a.node_location[a.vehicle_start[vs]]].astype(np.int64)
         first = place[a.node_location[st.nodes[vs, 1]]].astype(np.int64)
-        away = (st.length[vs] > 2) & (first != start)
+        # a leg to the stop a vehicle is committed to, still under way, stays noted: the plan's
+        # next leg from there begins later (the plan itself says when)
+        arrive = self._leg_arrive[vs]
+        driving = (self._leg_to[vs] == start) & (arrive > self.clock_s) & (a.vehicle_early[vs] >= arrive - 1e-6)
+        away = (st.length[vs] > 2) & (first != start) & ~driving
         vs = vs[away]
         self._leg_from[vs] = start[away]
         self._leg_to[vs] = first[away]
@@ -261,11 +267,7 @@ class Views:
         moving = live | noted
         at = np.where(has & (first != start) & (c >= a1), first, start)
         dwelling = ~moving & ((c < self._served_until[vs]) | (has & (first == at) & (c < end1)))
-        state = np.where(
-            ~on_shift,
-            OFF_SHIFT,
-            np.where(dwelling, DWELLING, np.where(load > 0, WITH_RIDERS, np.where(has, TO_PICKUP, IDLE))),
-        )
+        code = np.where(~on_shift, 0, np.where(dwelling, 1, np.where(load > 0, 2, np.where(has, 3, 4))))
         p = self.points
         lat = p.stop_lat[at].copy()
         lon = p.stop_lon[at].copy()
@@ -279,28 +281,32 @@ class Views:
                 src, dst, t_from, t_to = self._leg_from[v], start[j], self._leg_depart[v], self._leg_arrive[v]
             leg = self.legs.leg(router, int(nodes[src]), int(nodes[dst]))
             lat[j], lon[j] = leg.point_at((c - t_from) / (t_to - t_from) if t_to > t_from else 1.0)
-        next_lat = p.stop_lat[np.maximum(first, 0)]
-        next_lon = p.stop_lon[np.maximum(first, 0)]
+        ahead = np.maximum(first, 0)
         arrival = np.where(has, np.ceil(np.where(has, a1, 0.0) - 1e-9), 0).astype(np.int64)
-        rows = []
+        names = (OFF_SHIFT, DWELLING, WITH_RIDERS, TO_PICKUP, IDLE)
         veh = d.vehicles
-        for j, v in enumerate(vs.tolist()):
+        rows = []
+        for v, shift, on_board, stop, free_s, stops, kind, y, x, nxt, ny, nx, due in zip(
+            vs.tolist(), on_shift.tolist(), load.tolist(), start.tolist(), t0.tolist(), planned.tolist(),
+            code.tolist(), lat.tolist(), lon.tolist(), first.tolist(), p.stop_lat[ahead].tolist(),
+            p.stop_lon[ahead].tolist(), arrival.tolist(), strict=True,
+        ):  # fmt: skip
             spec = veh[v]
             rows.append({
                 "vehicle_id": spec.id,
-                "on_shift": bool(on_shift[j]),
+                "on_shift": shift,
                 "seats": spec.seats,
                 "wheelchair_places": spec.wheelchair_places,
-                "on_board": int(load[j]),
-                "stop": int(start[j]),
-                "available_s": int(t0[j]),
-                "planned_stops": int(planned[j]),
+                "on_board": on_board,
+                "stop": stop,
+                "available_s": int(free_s),
+                "planned_stops": stops,
                 "shift_end_s": spec.shift_end_s,
-                "state": str(state[j]),
-                "position": (float(lat[j]), float(lon[j])),
-                "next_stop": int(first[j]),
-                "next_position": (float(next_lat[j]), float(next_lon[j])) if has[j] else None,
-                "next_arrival_s": int(arrival[j]),
+                "state": names[kind],
+                "position": (y, x),
+                "next_stop": nxt,
+                "next_position": (ny, nx) if nxt >= 0 else None,
+                "next_arrival_s": due,
             })  # fmt: skip
         return rows
 

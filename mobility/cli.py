@@ -1120,33 +1120,39 @@ def cmd_bench_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_dashboard(args: argparse.Namespace) -> int:
-    from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, run, steps
+    import dataclasses
+
+    from benchmarks.dashboard import QUICK, RESULTS_DIR, BenchError, Options, network_file, run, steps
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
-    sizes = QUICK if args.quick else {}
     given = {
         "vehicles": args.vehicles,
         "minutes": args.minutes,
         "interval_s": args.interval,
         "sample_every_s": args.sample_every,
         "peer_minutes": args.peer_minutes,
+        "network": args.network,
+        "streams": args.streams,
+        "seed": args.seed,
     }
-    options = Options(
-        **{name: sizes[name] for name in sizes if given[name] is None},
-        **{name: value for name, value in given.items() if value is not None},
-        network=args.network,
-        streams=args.streams,
-        seed=args.seed,
-        quick=args.quick,
+    options = dataclasses.replace(
+        QUICK if args.quick else Options(), **{name: value for name, value in given.items() if value is not None}
     )
     options.check()
+    network_file(options.network, data_dir)  # before the progress bar: a bad one is one line
     try:
-        _with_progress("dashboard", steps(options), "s", lambda progress: run(
+        _with_progress("dashboard", steps(options), "step", lambda progress: run(
             data_dir=data_dir, options=options, out_dir=out_dir, progress=progress))  # fmt: skip
     except BenchError as exc:
         _stderr(f"mobility: error: {exc}")
         return 2
     _publish_bench("dashboard", out_dir, args.update_readme)
+    if args.update_readme:  # and the benchmark's own page
+        from benchmarks.common import update_readme
+
+        page = REPO_ROOT / "docs" / "dashboard_bench.md"
+        if update_readme(page, (out_dir / "dashboard.md").read_text(), tag="dashboard"):
+            print(f"updated the table of {page}")
     return 0
 
 
@@ -1269,7 +1275,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         _stderr(f"mobility: error: {message}")
         return 2
 
-    engine_only = ("token", "token_file", "tls", "tls_ca", "client_cert", "client_key", "service", "interval")
+    engine_only = ("token", "token_file", "tls", "tls_ca", "client_cert", "client_key", "service", "interval", "tiles")
     if args.run and (given := [o for o in engine_only if getattr(args, o, None)]):
         return fail(f"--{given[0].replace('_', '-')} is for following an engine: give --engine HOST:PORT, not --run")
     if not 0 <= args.port <= 65535:
@@ -1385,15 +1391,18 @@ examples:
     page.add_argument("--host", default="127.0.0.1", help="address to serve the page on (default 127.0.0.1)")
     page.add_argument("--port", type=int, default=8050, help="port (default 8050; 0: any free port, printed)")
     page.add_argument(
-        "--key", help="the page's key (at least 8 characters; default: a random one, printed with the address)"
+        "--key",
+        help="the page's key (at least 8 characters; default: a random one, printed with the address; "
+        "a key given here shows in ps)",
     )
     page.add_argument("--tls-cert", metavar="FILE", help="serve the page over HTTPS with this certificate (PEM)")
     page.add_argument("--tls-key", metavar="FILE", help="the page certificate's private key (PEM, unencrypted)")
     page.add_argument(
         "--tiles",
         metavar="URL",
-        help="a map tile URL template under the streets, e.g. https://tile.example.org/{z}/{x}/{y}.png "
-        "(default none: the streets are the map; the page loads nothing else from the internet)",
+        help="with --engine: a map tile URL template under the streets, e.g. "
+        "https://tile.example.org/{z}/{x}/{y}.png (default none: the streets are the map; the page loads "
+        "nothing else from the internet)",
     )
     dash.set_defaults(func=cmd_dashboard)
 
@@ -2097,7 +2106,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashb.add_argument(
         "--update-readme",
         action="store_true",
-        help="write the table into README.md (between <!-- bench:dashboard --> markers)",
+        help="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
     )
     dashb.set_defaults(func=cmd_bench_dashboard)
 

@@ -290,7 +290,9 @@ class TaxiSimOutput:
       within the simulated period (``vehicle_on_duty``);
     * ``network`` and ``start_nodes`` (each taxi's): for the checks of :mod:`sim.taxi_kpi`;
       ``shifts_s``: each taxi's ``[shift_start_s, shift_end_s]`` (None when not known);
-      ``cancelled_s``: when each ride was cancelled (-1 for the others);
+      ``cancelled_s``: when each ride was cancelled, ``assigned_s``: when it first showed in a
+      taxi's plan, ``rejected_s``: when it was turned away (-1 where that did not happen; None
+      when not known);
     * ``meta``: ``paths`` (shortest paths computed) and ``turns`` (drives cut short at the
       next node because the taxi's destination changed); ``submit_s``: the wall-clock seconds
       of each ``submit`` call, in submission order (with ``batch=False`` the insertion's time).
@@ -324,6 +326,8 @@ class TaxiSimOutput:
     submit_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
     shifts_s: NDArray[np.int64] | None = None
     cancelled_s: NDArray[np.int64] | None = None
+    assigned_s: NDArray[np.int64] | None = None
+    rejected_s: NDArray[np.int64] | None = None
 
 
 class TaxiSimulation:
@@ -412,6 +416,7 @@ class TaxiSimulation:
         self.pickup_s = np.full(n, -1, np.int64)
         self.dropoff_s = np.full(n, -1, np.int64)
         self.ride_vehicle = np.full(n, -1, np.int64)
+        self.assigned_s = np.full(n, -1, np.int64)  # when each ride first showed in a taxi's plan
         self.drives = _Columns(*DRIVE_COLUMNS)
         self.stops = _Columns(*STOP_COLUMNS)
         self.drive_nodes: list[NDArray[np.int32]] = []
@@ -472,6 +477,7 @@ class TaxiSimulation:
         direct = np.zeros(n, np.int64)
         ended = (TaxiRideStatus.COMPLETED.value, TaxiRideStatus.REJECTED.value, TaxiRideStatus.CANCELLED.value)
         cancelled_s = np.full(n, -1, np.int64)
+        rejected_s = np.full(n, -1, np.int64)
         for i, req in enumerate(self.requests):
             ride = self.d.outcome(req.id)
             if ride is None:
@@ -485,6 +491,8 @@ class TaxiSimulation:
             direct[i] = ride.direct_s
             if ride.status == TaxiRideStatus.CANCELLED.value and req.id in self.cancellations:
                 cancelled_s[i] = self.cancellations[req.id]
+            if ride.status == TaxiRideStatus.REJECTED.value:
+                rejected_s[i] = self._rejection_time(req.request_time_s)
             if ride.status not in ended:
                 log.warning("ride %s was still %s at the end of the day", req.id, ride.status)
         return TaxiSimOutput(
@@ -516,7 +524,23 @@ class TaxiSimulation:
             submit_s=np.frombuffer(self.submit_s, np.float64).copy(),
             shifts_s=np.array([[s.shift_start_s, s.shift_end_s] for s in self.fleet], np.int64).reshape(-1, 2),
             cancelled_s=cancelled_s,
+            assigned_s=self.assigned_s.copy(),
+            rejected_s=rejected_s,
         )
+
+    def _rejection_time(self, request_s: int) -> int:
+        """When a ride asked for at ``request_s`` and rejected was turned away: at once with
+        immediate insertion; in batches, by the first batch after it (batches run every
+        ``batch_s`` from the start; one at the request's second runs before it) that would have
+        made it wait longer than ``max_wait_s``, as the dispatcher's batch rejects it."""
+        p = self.params
+        if not self.d.batch:
+            return int(request_s)
+        first = self.start_s + (max(request_s - self.start_s, 0) // p.batch_s + 1) * p.batch_s
+        # the first batch b >= first with request_s + max_wait_s < b + batch_s
+        late = request_s + p.max_wait_s - p.batch_s + 1
+        k = max(0, -(-(late - first) // p.batch_s))
+        return int(first + k * p.batch_s)
 
     # ------------------------------------------------------------------ positions
     def _sync_positions(self, t: int) -> None:
@@ -694,9 +718,13 @@ class TaxiSimulation:
     def _resync(self, v: int, t: int) -> None:
         """After the dispatcher changed plans at ``t``: a taxi whose first stop changed turns."""
         state = self.state[v]
+        plan = self.d.next_stops(self.vids[v])
+        for stop in plan:  # rides promised to this taxi now, for the record
+            i = self.rindex.get(stop.ride_id)
+            if i is not None and self.assigned_s[i] < 0:
+                self.assigned_s[i] = t
         if state == _SERVING:
             return  # it reads its plan when the stop is done
-        plan = self.d.next_stops(self.vids[v])
         if state == _IDLE:
             if plan:
                 self._proceed(v, t)

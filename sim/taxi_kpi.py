@@ -350,23 +350,18 @@ def plot_taxi_map(out: TaxiSimOutput, kpis: dict[str, Any] | None = None) -> Fig
 # ---------------------------------------------------------------------------------- files
 def decision_times(out: TaxiSimOutput) -> tuple[np.ndarray, np.ndarray]:
     """Per request, when it was first promised to a taxi (``assigned_s``) and when it was turned
-    away (``rejected_s``), -1 where that did not happen: the time of the batch that did it (from
-    the batches' reports), or the request's time for immediate insertion (decided on submission)."""
+    away (``rejected_s``), -1 where that did not happen: as the simulation recorded them
+    (:class:`sim.taxi.TaxiSimOutput`), else from the batches' reports (a day recorded before)."""
     n = len(out.requests)
+    if out.assigned_s is not None and out.rejected_s is not None:
+        return out.assigned_s, out.rejected_s
     assigned, rejected = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
     index = {req.id: i for i, req in enumerate(out.requests)}
-    if out.batch:
-        for b in reversed(out.batches):  # the earliest batch wins
-            for rid in b.assigned:
-                assigned[index[rid]] = b.time_s
-            for rid in b.rejected:
-                rejected[index[rid]] = b.time_s
-    else:
-        t = np.fromiter((r.request_time_s for r in out.requests), np.int64, n)
-        status = np.asarray(out.status)
-        got = (out.vehicle >= 0) | np.isin(status, ["completed", "on_board", "assigned", "no_show"])
-        assigned[got] = t[got]
-        rejected[status == "rejected"] = t[status == "rejected"]
+    for b in reversed(out.batches):  # the earliest batch wins
+        for rid in b.assigned:
+            assigned[index[rid]] = b.time_s
+        for rid in b.rejected:
+            rejected[index[rid]] = b.time_s
     return assigned, rejected
 
 

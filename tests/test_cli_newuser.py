@@ -181,6 +181,7 @@ BENCH_ARGS = {
     "pooling": ["--quick"],
     "tndp": ["--quick"],
     "modes": ["--quick"],
+    "dashboard": ["--quick"],
 }
 
 
@@ -251,7 +252,7 @@ def test_route_help_explains_from_and_to(capsys: pytest.CaptureFixture[str]) -> 
 def test_every_bench_command_has_quick() -> None:
     benches = {path.split()[1] for path, action in _options(build_parser()) if path.startswith("bench ")}
     with_quick = {path.split()[1] for path, action in _options(build_parser()) if action.dest == "quick"}
-    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes"}
+    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes", "dashboard"}
     assert benches <= with_quick
 
 

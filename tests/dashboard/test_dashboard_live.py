@@ -22,7 +22,7 @@ from proto.client import ClientTLS
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from tests.dashboard.conftest import KEY, engine_on_port, run_dashboard
 from tests.engine.certs import TLSFiles
-from tests.engine.conftest import TOKENS, Engine, bearer, free_port, launch_engine
+from tests.engine.conftest import TOKENS, Engine, RedisServer, bearer, free_port, launch_engine
 
 #: 08:00 on the engine's external clock.
 T0 = 8 * 3600
@@ -74,7 +74,8 @@ class Page:
     async def until(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0, *, seen: bool = False
     ) -> dict[str, Any]:
-        """The next message that satisfies ``predicate`` (``seen``: or the last one received so far)."""
+        """The next message that satisfies ``predicate`` (``seen``: or the last one received so far;
+        a predicate of the page's state, e.g. :meth:`events`, is then true at once if it already holds)."""
         if seen and self.messages and predicate(self.messages[-1]):
             return self.messages[-1]
         deadline = time.monotonic() + timeout
@@ -149,8 +150,9 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
                         v = by_id[vid]
                         assert state == driver_pb2.VehicleState.Name(v.state).removeprefix("VEHICLE_STATE_").lower()
                         assert (on_board, seats) == (v.on_board, v.seats)
-                    status = next(m for m in page.messages if m["type"] == "status")
-                    assert status["connected"] is True
+                    await page.until(
+                        lambda m: any(x["type"] == "status" and x["connected"] for x in page.messages), seen=True
+                    )
 
                     booked_at = time.monotonic()
                     ride = await asyncio.to_thread(book, engine, "dash-1")
@@ -222,12 +224,23 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
         engine.core.stop()
 
 
-def test_engine_restart_is_followed(data_dir: Path, tokens: Path, dashboard_web_dir: Path) -> None:
-    """The engine stops and another starts on the same port (memory store: it forgot everything):
-    the page is told (status false, then true), gets the whole fleet again, and the feed goes on
-    with the new engine's events, none twice."""
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_engine_restart_is_followed(
+    data_dir: Path, tokens: Path, dashboard_web_dir: Path, store: str, request: pytest.FixtureRequest
+) -> None:
+    """The engine stops and another starts on the same port (on the memory store it forgot
+    everything, on Redis it carries on): the page is told (status false, then true), gets the whole
+    fleet again, and the feed goes on with the new engine's events, none twice, none lost."""
+    if store == "redis":
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        if not redis.running:
+            redis.start()
+        with redis.client() as client:
+            client.flushdb()
+        store = redis.url
+    kept = 0 if store == "memory" else 2  # open rides after the restart: Redis keeps the first and the missed one
     port = free_port()
-    engine = engine_on_port(data_dir, port, tokens=tokens)
+    engine = engine_on_port(data_dir, port, tokens=tokens, store=store)
     second: Engine | None = None
     source = LiveSource(f"127.0.0.1:{port}", token=OPERATOR, interval_s=0.2)
     try:
@@ -247,25 +260,33 @@ def test_engine_restart_is_followed(data_dir: Path, tokens: Path, dashboard_web_
                     down = await page.until(lambda m: m["type"] == "status" and not m["connected"])
                     assert str(port) in down["message"]
                     fulls_before = sum(1 for m in page.messages if m["type"] == "vehicles" and m["full"])
-                    second = await asyncio.to_thread(engine_on_port, data_dir, port, tokens=tokens)
+                    missed: list[str] = []
+                    if store != "memory":  # a ride booked while the dashboard cannot reach any engine
+                        elsewhere = await asyncio.to_thread(engine_on_port, data_dir, 0, tokens=tokens, store=store)
+                        during = await asyncio.to_thread(book, elsewhere, "during-outage", 7, 25)
+                        await asyncio.to_thread(elsewhere.close)
+                        missed.append(source.ride_label(f"alice/{during.ride_id}"))
+                    second = await asyncio.to_thread(engine_on_port, data_dir, port, tokens=tokens, store=store)
                     await page.until(lambda m: m["type"] == "status" and m["connected"], timeout=15)
                     fulls_after = sum(1 for m in page.messages if m["type"] == "vehicles" and m["full"])
                     assert fulls_after == fulls_before + 1  # the whole fleet again, once
                     reconnected = [m for m in page.messages if m["type"] == "kpis"][-1]
-                    assert reconnected["values"]["open_requests"] == 0
+                    assert reconnected["values"]["open_requests"] == kept
                     ride = await asyncio.to_thread(book, second, "after-restart", 5, 22)
                     ride_id = source.ride_label(f"alice/{ride.ride_id}")
                     await page.until(
                         lambda m: m["type"] == "events" and any(e["ride_id"] == ride_id for e in m["items"]),
                         timeout=3.0,
                     )
-                    # the polls go on, on the new engine: its one ride (the first engine's was forgotten)
-                    kpis = await page.until(lambda m: m["type"] == "kpis" and m["values"]["open_requests"] == 1)
+                    # the polls go on, on the new engine
+                    kpis = await page.until(lambda m: m["type"] == "kpis" and m["values"]["open_requests"] == kept + 1)
                     assert kpis["values"]["vehicles"] == 16
                     ids = [e["id"] for e in page.events()]
                     assert len(ids) == len(set(ids)), "an event was fed twice"
                     kinds = {(e["ride_id"], e["kind"]) for e in page.events()}
                     assert (first_id, "booking") in kinds and (ride_id, "booking") in kinds
+                    bookings = [e["ride_id"] for e in page.events() if e["kind"] == "booking"]
+                    assert sorted(bookings) == sorted([first_id, ride_id, *missed])  # Redis: resumed, none lost
 
             asyncio.run(scenario())
     finally:
@@ -304,6 +325,7 @@ def test_refused_token_is_said(data_dir: Path, tokens: Path, dashboard_web_dir: 
     [
         (["--run", "/nonexistent-run", "--token", "t"], "--token"),
         (["--run", "/nonexistent-run", "--interval", "2"], "--interval"),
+        (["--run", "/nonexistent-run", "--tiles", "https://t.example.org/{z}/{x}/{y}.png"], "--tiles"),
         (["--run", "/nonexistent-run"], "--run"),
         (["--engine", "127.0.0.1:1", "--port", "70000"], "--port"),
         (["--engine", "127.0.0.1:1", "--interval", "0"], "--interval"),
@@ -409,5 +431,74 @@ def test_over_tls_both_ways(data_dir: Path, tokens: Path, tls_files: TLSFiles, d
                     assert len(full["items"]) == 16
 
             asyncio.run(scenario())
+    finally:
+        engine.close()
+
+
+def test_shared_taxi_service(data_dir: Path, dashboard_web_dir: Path) -> None:
+    """The taxis of a two-service engine (no authentication): the hello says taxi, the fleet is the
+    taxis, a taxi ride shows as matching then assigned after its batch, and the feed holds that
+    service's events only (an I-MOD booking on the same engine is not in it)."""
+    scenario = Path(__file__).resolve().parents[1] / "engine" / "deployments" / "jamsil_two_services.toml"
+    engine = launch_engine(data_dir, scenario=scenario)
+    try:
+        engine.operator.Reoptimise(operator_pb2.ReoptimiseRequest(iterations=1, now_s=T0), timeout=20)
+        taxis = engine.operator.ListVehicles(operator_pb2.ListVehiclesRequest(service="imoa"), timeout=20)
+        source = LiveSource(f"127.0.0.1:{engine.port}", service="imoa", interval_s=0.2)
+        with run_dashboard(source, web_dir=dashboard_web_dir) as d:
+
+            async def scenario_() -> None:
+                async with websockets.connect(f"{d.ws_url}?key={KEY}", max_size=None) as ws:
+                    page = Page(ws)
+                    hello = await page.until(lambda m: True)
+                    assert (hello["type"], hello["kind"], hello["service"]) == ("hello", "taxi", "imoa")
+                    assert hello["map"]["stops"] == [] and hello["map"]["streets"]["offsets"]
+                    full = await page.until(lambda m: m["type"] == "vehicles" and m["full"])
+                    assert sorted(r[0] for r in full["items"]) == sorted(v.vehicle_id for v in taxis.vehicles)
+                    assert len(full["items"]) == 4
+
+                    def taxi_ride() -> common_pb2.Ride:
+                        n = engine.core.network.num_nodes
+                        request = rider_pb2.QuoteRequest(
+                            request_id="taxi-1",
+                            origin=common_pb2.Place(node=n // 2),
+                            destination=common_pb2.Place(node=n // 2 + 40),
+                            passengers=1,
+                            service="imoa",
+                        )
+                        return engine.rider.BookRide(rider_pb2.BookRideRequest(request=request), timeout=20)
+
+                    ride = await asyncio.to_thread(taxi_ride)
+                    await asyncio.to_thread(book, engine, "imod-1")  # the other service
+                    rides = await page.until(
+                        lambda m: m["type"] == "rides" and any(r["ride_id"] == ride.ride_id for r in m["items"])
+                    )
+                    item = next(r for r in rides["items"] if r["ride_id"] == ride.ride_id)
+                    assert item["status"] == "matching" and item["vehicle_id"] is None and item["pickup"]
+                    await asyncio.to_thread(
+                        engine.operator.Reoptimise,
+                        operator_pb2.ReoptimiseRequest(iterations=1, now_s=T0 + 30),
+                        timeout=20,
+                    )
+                    assigned = await page.until(
+                        lambda m: (
+                            m["type"] == "rides"
+                            and any(r["ride_id"] == ride.ride_id and r["status"] == "assigned" for r in m["items"])
+                        )
+                    )
+                    item = next(r for r in assigned["items"] if r["ride_id"] == ride.ride_id)
+                    assert item["vehicle_id"] in {v.vehicle_id for v in taxis.vehicles}
+                    await page.until(
+                        lambda m: any(
+                            e["ride_id"] == ride.ride_id and e["kind"] == "assignment" for e in page.events()
+                        ),
+                        seen=True,
+                    )
+                    await asyncio.sleep(0.5)  # time for an I-MOD event to arrive, if it were let through
+                    rides_seen = {e["ride_id"] for e in page.events()}
+                    assert ride.ride_id in rides_seen and not any("imod-1" in (r or "") for r in rides_seen)
+                    assert all(e["pooled"] is False for e in page.events())  # one rider: nobody shares
+
+            asyncio.run(scenario_())
     finally:
         engine.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from dashboard import protocol
-from dashboard.server import CLOSE_TOO_SLOW, MAX_PAGE_MESSAGE_BYTES, PageClient, create_app, encode
+from dashboard.server import (
+    CLOSE_TOO_SLOW,
+    MAX_PAGE_MESSAGE_BYTES,
+    MAX_PAGE_MESSAGES_PER_S,
+    PageClient,
+    create_app,
+    encode,
+)
 from dashboard.source import Client
 from tests.dashboard.conftest import KEY, run_dashboard
 
@@ -156,6 +164,31 @@ def test_hostile_page_gets_errors_and_others_keep_working(dashboard_web_dir: Pat
     assert len("{" + '"a": 1,' * 20000) > MAX_PAGE_MESSAGE_BYTES
 
 
+def test_a_page_that_floods_is_limited(dashboard_web_dir: Path) -> None:
+    source = RecordingSource()
+
+    async def scenario(url: str) -> tuple[int, list[dict[str, Any]]]:
+        async with websockets.connect(url) as ws:
+            await _recv(ws)
+            await _recv(ws)
+            started = time.monotonic()
+            for _ in range(50):
+                await ws.send(json.dumps({"type": "pause"}))
+            answers = [await _recv(ws) for _ in range(MAX_PAGE_MESSAGES_PER_S + 1)]
+            assert time.monotonic() - started < 0.9, "the test sent too slowly to test the limit"
+            await asyncio.sleep(1.1)
+            await ws.send(json.dumps({"type": "play"}))  # a new second: accepted again
+            answers.append(await _recv(ws))
+            return len(source.messages), answers
+
+    with run_dashboard(source, web_dir=dashboard_web_dir) as d:
+        handled, answers = asyncio.run(scenario(f"{d.ws_url}?key={KEY}"))
+    assert handled == MAX_PAGE_MESSAGES_PER_S + 1  # 20 pauses and the play
+    errors = [a for a in answers if a["type"] == "error"]
+    assert len(errors) == 1 and str(MAX_PAGE_MESSAGES_PER_S) in errors[0]["message"]
+    assert answers[-1]["message"] == "got play"
+
+
 class _NeverSends:
     """A stand-in for a page's socket whose send never completes (a page that never reads)."""
 
@@ -190,8 +223,10 @@ def test_slow_page_queue_is_bounded() -> None:
             client.send({"type": "events", "items": [i]})
             assert client.queued <= 10
         assert client.closed_reason is not None and client.queued == 0
-        await asyncio.sleep(0.01)
-        sender.cancel()
+        # the send the page never took is abandoned, and the socket closed with the reason
+        await asyncio.wait({sender}, timeout=0.5)
+        assert sender.done()
+        assert socket.closed == (CLOSE_TOO_SLOW, client.closed_reason)
 
     asyncio.run(scenario())
 
@@ -243,6 +278,12 @@ def test_page_that_never_reads_is_bounded_then_cut(dashboard_web_dir: Path) -> N
             peak, dropped, behind, reason = d.call(flood())
             assert peak <= 20 and dropped >= 200 and behind, (peak, dropped, behind, reason)
             assert reason is not None and "behind" in reason
+            # the server lets go of the page (its send abandoned, the socket closed) within seconds
+            deadline = time.monotonic() + 10
+            while not source.gone and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert source.gone and source.clients == {}
+            assert httpx.get(d.url + "/healthz").json()["pages"] == 0
             ws.transport.abort()
             loop.run_until_complete(asyncio.sleep(0.1))  # let the client notice
         finally:

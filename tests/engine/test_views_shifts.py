@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from engine.views import Views
 from matching import Dispatcher, VehicleState
@@ -17,6 +18,7 @@ class Source:
     clock_s: int
     day: dt.date | None = None
     requests_rejected: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
 
 
 def test_a_later_shift_is_not_on_shift_before_it_starts(jamsil_net: RoadNetwork) -> None:
