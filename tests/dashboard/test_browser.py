@@ -370,6 +370,67 @@ def test_a_wrong_key_is_said_and_not_retried(live: Live, chromium: Browser) -> N
         tab.close()
 
 
+BOUNDS_JS = """
+async () => {
+  const { Charts, MAX_POINTS } = await import('/static/charts.js');
+  const { Feed, Rides, FEED_ROWS, RIDE_ROWS } = await import('/static/panels.js');
+  const box = document.createElement('div');
+  for (const id of ['chart-rides', 'chart-wait', 'chart-fleet']) {
+    const d = document.createElement('div'); d.id = id; box.append(d);
+  }
+  const feedList = document.createElement('ul'), rideList = document.createElement('ul');
+  box.append(feedList, rideList);
+  document.body.append(box);
+  const charts = new Charts(box);
+  for (let k = 0; k < 10000; k++) charts.add(28800 + 10 * k, { served: k, rejected: 0, occupancy: 0.5 });
+  const xs = charts.xs;
+  const feed = new Feed(feedList, document.createElement('span'), () => {});
+  for (let k = 0; k < 1000; k += 10) {
+    const batch = [];
+    for (let j = k; j < k + 10; j++) batch.push({ id: `e${j}`, kind: 'booking', time_s: 28800 + j, ride_id: `r${j}` });
+    feed.add(batch);
+  }
+  feed.add([{ id: 'e999', kind: 'booking', time_s: 29799, ride_id: 'r999' }]);  // a repeat
+  const rides = new Rides(rideList, document.createElement('span'), () => {});
+  const items = [];
+  for (let k = 0; k < 500; k++) items.push({ ride_id: `r${k}`, status: 'assigned', planned_pickup_s: 40000 - k });
+  rides.apply({ full: true, items, removed: [] });
+  rides.render();
+  const result = {
+    maxPoints: MAX_POINTS, points: xs.length, firstX: xs[0], lastX: xs[xs.length - 1],
+    increasing: xs.every((x, i) => i === 0 || xs[i - 1] < x),
+    feedRows: FEED_ROWS, feed: feed.rows(), feedTop: feedList.firstElementChild.dataset.rideId,
+    feedBottom: feedList.lastElementChild.dataset.rideId, received: feed.received,
+    rideRows: RIDE_ROWS, rides: rideList.childElementCount,
+    rideFirst: rideList.firstElementChild.dataset.rideId, rideLast: rideList.lastElementChild.dataset.rideId,
+  };
+  box.remove();
+  return result;
+}
+"""
+
+
+def test_the_pages_feed_lists_and_charts_stay_bounded(live: Live, chromium: Browser) -> None:
+    """The page's own modules, fed more than they keep: 10,000 chart points, 1,000 feed events
+    (and a repeat), 500 open rides."""
+    tab = open_page(chromium, live.dash)
+    try:
+        tab.until("() => window.dashboard && dashboard.connected")
+        got = tab.js(BOUNDS_JS)
+        # the charts: at most MAX_POINTS, the first and the last point kept, in order
+        assert got["points"] <= got["maxPoints"] and got["increasing"]
+        assert (got["firstX"], got["lastX"]) == (28800, 28800 + 10 * 9999)
+        # the feed: the newest 300 rows, newest on top, the repeated event once
+        assert got["feed"] == got["feedRows"] == 300 and got["received"] == 1001
+        assert (got["feedTop"], got["feedBottom"]) == ("r999", "r700")
+        # the upcoming pickups: the 200 soonest (r499 picks up first, at 40000 - 499)
+        assert got["rides"] == got["rideRows"] == 200
+        assert (got["rideFirst"], got["rideLast"]) == ("r499", "r300")
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+
 def test_the_page_says_reconnecting_while_the_engine_restarts_and_recovers(
     data_dir: Path, tokens_path: Path, operator_token: str, chromium: Browser
 ) -> None:
