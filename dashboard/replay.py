@@ -536,14 +536,22 @@ class ReplayDay:
             rejected_s = _ints(cols, "rejected_s", path) if "rejected_s" in cols else np.full(n, -1, np.int64)
             cancelled_s = _ints(cols, "cancelled_s", path) if "cancelled_s" in cols else np.full(n, -1, np.int64)
             pickup, dropoff = _ints(cols, "pickup_s", path), _ints(cols, "dropoff_s", path)
-            # folders written before the decision times: a vehicle from the first batch after the
-            # request, a rejection when the wait ran out
+            # folders written before the decision times: batches run every batch_s from the start
+            # (one at a request's second runs before it); a ride was assigned by the first after
+            # its request (or at its pickup, if sooner) and rejected by the first that would have
+            # made it wait beyond max_wait_s; immediate insertion decides on the request
             batch_s = int(p.get("batch_s", 0) or 0)
-            guess = requested + batch_s
+            start = int(self._summary["start_s"])
+            if self._summary.get("mode") == "batch" and batch_s > 0:
+                first = start + (np.maximum(requested - start, 0) // batch_s + 1) * batch_s
+                late = requested + max_wait - batch_s + 1
+                reject_at = first + np.maximum(0, -(-(late - first) // batch_s)) * batch_s
+            else:
+                first = reject_at = requested
             no_assign = (assigned < 0) & (vehicle >= 0)
-            assigned[no_assign] = np.minimum(guess[no_assign], np.where(pickup >= 0, pickup, guess)[no_assign])
+            assigned[no_assign] = np.minimum(first, np.where(pickup >= 0, pickup, first))[no_assign]
             rej = np.array([o == "rejected" for o in outcome], np.bool_) & (rejected_s < 0)
-            rejected_s[rej] = requested[rej] + max_wait
+            rejected_s[rej] = reject_at[rej]
             latest = np.where(pickup >= 0, pickup, window[:, 1]) + max_ride
             planned = np.where(pickup >= 0, pickup, -1)
             origin_stop = destination_stop = np.full(n, -1, np.int64)
@@ -810,7 +818,12 @@ class ReplayDay:
         }
 
     def vehicles_at(self, t: float) -> list[list[Any]]:
-        """Every vehicle at ``t``, one row per vehicle in :data:`protocol.VEHICLE_FIELDS` order."""
+        """Every vehicle at ``t``, one row per vehicle (in ``vehicle_ids`` order) in
+        :data:`protocol.VEHICLE_FIELDS` order: where it is and what it does (module docstring),
+        riders on board (boarded by ``t``, not yet alighted), seats, and its next stop: while
+        driving, where the drive ends and when; while serving a stop it leaves right after, or
+        standing with riders on board, where its next drive ends and when; otherwise none (what
+        the vehicle did not know yet at ``t`` is not shown)."""
         s = self._fleet_state(t)
         lat = np.round(s["lat"], protocol.COORD_DIGITS).tolist()
         lon = np.round(s["lon"], protocol.COORD_DIGITS).tolist()
@@ -825,12 +838,13 @@ class ReplayDay:
         else:
             n_lat = n_lon = n_arr = [None] * len(self.vehicle_ids)
         states = protocol.VEHICLE_STATES
-        ok_l, st, ob, seats = ok.tolist(), s["state"].tolist(), s["on_board"].tolist(), self._seats.tolist()
-        return [
-            [vid, lat[v], lon[v], states[st[v]], ob[v], seats[v]]
-            + ([n_lat[v], n_lon[v], n_arr[v]] if ok_l[v] else [None, None, None])
-            for v, vid in enumerate(self.vehicle_ids)
-        ]
+        ok_l = ok.tolist()
+        st = [states[k] for k in s["state"].tolist()]
+        n_lat = [x if o else None for x, o in zip(n_lat, ok_l, strict=True)]
+        n_lon = [x if o else None for x, o in zip(n_lon, ok_l, strict=True)]
+        n_arr = [x if o else None for x, o in zip(n_arr, ok_l, strict=True)]
+        columns = (self.vehicle_ids, lat, lon, st, s["on_board"].tolist(), self._seats.tolist(), n_lat, n_lon, n_arr)
+        return [list(row) for row in zip(*columns, strict=True)]
 
     def _open_mask(self, t: float) -> NDArray[np.bool_]:
         r = self.rides

@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from routing import RoadNetwork, Router, StopSet
+from routing import NoPathError, RoadNetwork, Router, StopSet
 
 #: Metres per degree used to draw a network without geographic coordinates (the equator's).
 PLANAR_M_PER_DEGREE = 111_320.0
-#: Legs kept by a :class:`LegPaths` (a few thousand vehicles' current legs, some KB each).
-DEFAULT_LEG_CACHE = 8192
+#: Points kept by a :class:`LegPaths` over all its legs (24 bytes each: about 50 MB; a leg of a
+#: city with street shapes has tens to hundreds of points, so some ten thousand legs).
+DEFAULT_LEG_POINTS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -212,16 +213,25 @@ class Leg:
 
 class LegPaths:
     """Street paths between road nodes (:class:`Leg`), computed by ``router`` on first use and kept
-    in an LRU cache of at most ``max_legs`` legs. A new router (new travel times) starts a new
-    cache. Thread-safe."""
+    in an LRU cache of at most ``max_points`` points over all its legs (the least recently used
+    legs go first). A new router (new travel times) starts a new cache. Thread-safe."""
 
-    def __init__(self, network: RoadNetwork, points: MapPoints, max_legs: int = DEFAULT_LEG_CACHE) -> None:
+    def __init__(self, network: RoadNetwork, points: MapPoints, max_points: int = DEFAULT_LEG_POINTS) -> None:
         self.network = network
         self.points = points
-        self.max_legs = max_legs
+        self.max_points = max_points
         self._router: Router | None = None
         self._legs: OrderedDict[tuple[int, int], Leg] = OrderedDict()
+        self._size = 0  # points held
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._legs)
+
+    @property
+    def size(self) -> int:
+        """The points the cached legs hold."""
+        return self._size
 
     def leg(self, router: Router, source: int, target: int) -> Leg:
         """The leg from road node ``source`` to ``target`` along ``router``'s shortest path (a single
@@ -231,15 +241,18 @@ class LegPaths:
             if router is not self._router:
                 self._router = router
                 self._legs.clear()
+                self._size = 0
             found = self._legs.get(key)
             if found is not None:
                 self._legs.move_to_end(key)
                 return found
         leg = self._build(router, *key)
         with self._lock:
-            self._legs[key] = leg
-            if len(self._legs) > self.max_legs:
-                self._legs.popitem(last=False)
+            if key not in self._legs and router is self._router:
+                self._legs[key] = leg
+                self._size += leg.lat.size
+                while self._size > self.max_points and len(self._legs) > 1:
+                    self._size -= self._legs.popitem(last=False)[1].lat.size
         return leg
 
     def _build(self, router: Router, source: int, target: int) -> Leg:
@@ -248,7 +261,7 @@ class LegPaths:
             return Leg(p.node_lat[[source]], p.node_lon[[source]], np.zeros(1), 0.0)
         try:
             path = router.path(source, target)
-        except Exception:  # no path: a straight line (a drawing only)
+        except NoPathError:  # a straight line (a drawing only)
             return Leg(p.node_lat[[source, target]], p.node_lon[[source, target]], np.array([0.0, 1.0]), 0.0)
         edges = path.edges.astype(np.int64)
         lat, lon, node_pos = edges_points(self.network, p, edges, np.zeros(edges.size, bool), source)

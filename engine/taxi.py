@@ -459,7 +459,9 @@ class TaxiService:
                 r.request.request_time_s if s.kind is StopKind.PICKUP else 0 for s, r in zip(plan, rides, strict=True)
             ],
             "window_end_s": [  # a pickup's latest time, a drop-off's (0: no limit)
-                int(r.latest_pickup_s) if s.kind is StopKind.PICKUP else int(r.latest_dropoff_s) % NO_LIMIT_S
+                int(r.latest_pickup_s)
+                if s.kind is StopKind.PICKUP
+                else (0 if r.latest_dropoff_s >= NO_LIMIT_S else int(r.latest_dropoff_s))
                 for s, r in zip(plan, rides, strict=True)
             ],
             "node": [int(s.node) for s in plan],

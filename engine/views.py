@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from matching import DispatchEventKind, RideStatus, RideUpdateKind
+from matching import DispatchEventKind, RejectReason, RideStatus, RideUpdateKind
 from matching.dispatcher import Dispatcher, DispatchEvent, PlanColumns, Ride
 
 from .geometry import LegPaths, MapPoints, route_path
@@ -57,9 +57,11 @@ def wait_percentiles(waits: Sequence[float]) -> tuple[float, float]:
 
 
 def reason_names(counts: Counter[str]) -> dict[str, int]:
-    """Rejection counts by reason value (``no_vehicle_in_time``) as FleetStatus names them
-    (``NO_VEHICLE_IN_TIME``)."""
-    return {reason.upper(): int(n) for reason, n in sorted(counts.items()) if n}
+    """Rejection counts by reason value (``no_vehicle_in_time``) as FleetStatus names them: the
+    :class:`~matching.RejectReason` member's name, as the schema's ``REJECT_REASON_<NAME>``
+    (``NO_VEHICLE_IN_TIME``; a value that is no member, upper-cased)."""
+    known = {r.value: r.name for r in RejectReason}
+    return {known.get(reason, reason.upper()): int(n) for reason, n in sorted(counts.items()) if n}
 
 
 class ViewSource(Protocol):

@@ -181,6 +181,7 @@ BENCH_ARGS = {
     "pooling": ["--quick"],
     "tndp": ["--quick"],
     "modes": ["--quick"],
+    "dashboard": ["--quick"],
 }
 
 

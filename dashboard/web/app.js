@@ -10,6 +10,7 @@ import { MapView } from "./map.js";
 import { Feed, ManifestList, Rides, Tiles } from "./panels.js";
 
 const CLOSE_BAD_KEY = 4401; // dashboard.protocol.CLOSE_BAD_KEY
+const PROTOCOL_VERSION = 1; // dashboard.protocol.VERSION
 const DEFAULT_FIELDS = ["id", "lat", "lon", "state", "on_board", "seats", "next_lat", "next_lon", "next_arrival_s"];
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 8000;
@@ -54,7 +55,7 @@ const stats = {
 // ---- views ---------------------------------------------------------------------------------
 
 const mapView = new MapView($("map"), {
-  onSelect: (id) => select(id),
+  onSelect: (id, reveal = false) => select(id, reveal),
   onPaint: (ms) => {
     stats.lastPaintMs = ms;
     paintMs.push(ms);
@@ -230,6 +231,9 @@ const handlers = {
     $("mode").textContent = state.mode;
     $("mode").dataset.mode = state.mode;
     document.title = `${title} — ${state.mode}`;
+    if (m.version !== undefined && m.version !== PROTOCOL_VERSION) {
+      notice(`The server speaks version ${m.version} of the dashboard's protocol, this page ${PROTOCOL_VERSION}: reload it.`);
+    }
     mapView.setBaseMap(m);
     setupReplay(m.replay);
     if (previousMode !== null && previousMode !== state.mode) feed.clear();

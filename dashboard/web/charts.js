@@ -6,6 +6,8 @@ import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { hm } from "./format.js";
 
 export const MAX_POINTS = 1500;
+/** The time axis spans at least this long (seconds). */
+const MIN_SPAN_S = 600;
 /** The newest points never thinned. */
 const KEEP_RECENT = 300;
 
@@ -52,11 +54,16 @@ function fromZero(u, min, max) {
   return uPlot.rangeNum(0, Math.max(1, max ?? 1), 0.1, true);
 }
 
-/** The x range: the points' times, at least ten minutes wide. */
-function timeRange(u, min, max) {
-  if (min === null || max === null) return [0, 600];
-  if (max - min >= 600) return [min, max];
-  return [max - 600, max];
+/** An axis label: 950, 1.2k, 15k, 2.5M. */
+function compact(value) {
+  const a = Math.abs(value);
+  if (a >= 1e6) return `${+(value / 1e6).toFixed(a >= 1e7 ? 0 : 1)}M`;
+  if (a >= 1e3) return `${+(value / 1e3).toFixed(a >= 1e4 ? 0 : 1)}k`;
+  return String(+value.toFixed(2));
+}
+
+function compactValues(u, splits) {
+  return splits.map(compact);
 }
 
 function axisFont() {
@@ -92,7 +99,15 @@ export class Charts {
         grid: { stroke: "#eceff3", width: 1 },
         ticks: { size: 3 },
       },
-      { font: axisFont(), size: 36, gap: 2, space: 16, grid: { stroke: "#eceff3", width: 1 }, ticks: { size: 3 } },
+      {
+        font: axisFont(),
+        size: 36,
+        gap: 2,
+        space: 16,
+        values: compactValues,
+        grid: { stroke: "#eceff3", width: 1 },
+        ticks: { size: 3 },
+      },
     ];
     if (twoScales) {
       axes.push({
@@ -102,6 +117,7 @@ export class Charts {
         size: 36,
         gap: 2,
         space: 16,
+        values: compactValues,
         grid: { show: false },
         ticks: { size: 3 },
       });
@@ -112,7 +128,7 @@ export class Charts {
       pxAlign: 0,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
-      scales: { x: { time: false, range: timeRange }, y: { range: fromZero } },
+      scales: { x: { time: false }, y: { range: fromZero } },
       axes,
       series: [
         { label: "time", value: (u, v) => (v === null ? "–" : hm(v)) },
@@ -173,8 +189,17 @@ export class Charts {
     this.ys = this.ys.map((lines) => lines.map(pick));
   }
 
+  /** Draw the series; the time axis spans the points' times, at least MIN_SPAN_S (uPlot alone
+   *  would stretch a single time over a whole day). */
   redraw() {
-    this.plots.forEach((plot, c) => plot.setData([this.xs, ...this.ys[c]]));
+    const n = this.xs.length;
+    this.plots.forEach((plot, c) => {
+      plot.setData([this.xs, ...this.ys[c]]);
+      if (n > 0) {
+        const max = this.xs[n - 1];
+        plot.setScale("x", { min: Math.min(this.xs[0], max - MIN_SPAN_S), max });
+      }
+    });
   }
 
   resize() {

@@ -1,8 +1,10 @@
 // The map of the dashboard page: Leaflet with canvas renderers, no tiles unless the server names
 // a tile URL. Layers, bottom to top, each pane its own canvas so that moving vehicles never
 // redraws the streets:
-//   streets (one multi-polyline), zone (the service area), route (the selected vehicle's path and
-//   its numbered stops), marks (stops, pickups of open rides, vehicles: the only interactive canvas).
+//   streets (one multi-polyline), zone (the service area), route (the selected vehicle's path),
+//   marks (stops, pickups of open rides, vehicles: the only canvas that takes the mouse),
+//   routeStops (the selected vehicle's stops, numbered) and selection (its ring): the mouse goes
+//   through them to the marks.
 
 import * as L from "../vendor/leaflet/leaflet-src.esm.js";
 import { PICKUP_COLOR, STATE_STYLE, UNKNOWN_STATE, el, hm, words } from "./format.js";
@@ -86,7 +88,7 @@ export class MapView {
       maxZoom: 19,
     });
     this.map.setView([0, 0], 2);
-    const panes = { streets: 250, zone: 260, route: 390, marks: 450 };
+    const panes = { streets: 250, zone: 260, route: 390, marks: 450, routeStops: 460, selection: 470 };
     for (const [name, z] of Object.entries(panes)) {
       const pane = this.map.createPane(name);
       pane.style.zIndex = String(z);
@@ -97,6 +99,8 @@ export class MapView {
       zone: L.canvas({ pane: "zone", padding: 0.3 }),
       route: L.canvas({ pane: "route", padding: 0.3 }),
       marks: L.canvas({ pane: "marks", padding: 0.3, tolerance: 2 }),
+      routeStops: L.canvas({ pane: "routeStops", padding: 0.3 }),
+      selection: L.canvas({ pane: "selection", padding: 0.3 }),
     };
     // Time the canvas redraws of the marks (vehicles) once per frame: the page's paint cost.
     const marks = this.renderers.marks;
@@ -121,6 +125,7 @@ export class MapView {
     /** @type {Map<string, {ride, marker}>} */
     this.rides = new Map();
     this.selected = null;
+    this.halo = null; // the ring around the selected vehicle
     this.hovered = null; // {kind: "vehicle"|"ride"|"stop", id}
     this.tip = L.tooltip({ direction: "top", offset: [0, -6], opacity: 0.95 });
 
@@ -130,6 +135,10 @@ export class MapView {
     });
     this.vehiclesLayer.on("mouseover", (e) => this.hover("vehicle", e.layer.vehicleId));
     this.ridesLayer.on("mouseover", (e) => this.hover("ride", e.layer.rideId));
+    this.ridesLayer.on("click", (e) => {
+      const vehicleId = this.rides.get(e.layer?.rideId)?.ride.vehicle_id;
+      if (vehicleId) this.hooks.onSelect(vehicleId, true);
+    });
     this.stopsLayer.on("mouseover", (e) => this.hover("stop", e.layer));
     for (const group of [this.vehiclesLayer, this.ridesLayer, this.stopsLayer]) {
       group.on("mouseout", () => this.unhover());
@@ -263,6 +272,7 @@ export class MapView {
         if (moved) v.marker.setLatLng([v.lat, v.lon]);
         if (restyled) v.marker.setStyle({ fillColor: stateStyle(v.state).color });
         if (resized) v.marker.setRadius(vehicleRadius(v));
+        if (id === this.selected && (moved || resized)) this.placeHalo();
         return;
       }
     }
@@ -272,8 +282,8 @@ export class MapView {
         radius: vehicleRadius(v),
         fillColor: stateStyle(v.state).color,
         fillOpacity: 0.95,
-        color: id === this.selected ? "#000000" : "#ffffff",
-        weight: id === this.selected ? 3 : 1,
+        color: "#ffffff",
+        weight: 1,
         bubblingMouseEvents: false,
       });
       v.marker.vehicleId = id;
@@ -282,6 +292,7 @@ export class MapView {
       this.vehiclesLayer.removeLayer(v.marker);
       v.marker = null;
     }
+    if (id === this.selected) this.placeHalo();
   }
 
   removeVehicle(id) {
@@ -289,20 +300,39 @@ export class MapView {
     if (!v) return;
     if (v.marker) this.vehiclesLayer.removeLayer(v.marker);
     this.vehicles.delete(id);
+    if (id === this.selected) this.placeHalo();
     if (this.hovered?.kind === "vehicle" && this.hovered.id === id) this.unhover();
   }
 
-  /** Outline the selected vehicle (null: none). */
+  /** Ring the selected vehicle (null: none), above everything else on the map. */
   setSelected(id) {
-    const old = this.selected !== null ? this.vehicles.get(this.selected) : null;
-    if (old?.marker) old.marker.setStyle({ color: "#ffffff", weight: 1 });
     this.selected = id;
-    const v = id !== null ? this.vehicles.get(id) : null;
-    if (v?.marker) {
-      v.marker.setStyle({ color: "#000000", weight: 3 });
-      v.marker.bringToFront();
+    this.placeHalo();
+    if (id === null) this.clearManifest();
+  }
+
+  /** The selected vehicle's ring, where the vehicle is drawn (none when it is not drawn). */
+  placeHalo() {
+    const v = this.selected !== null ? this.vehicles.get(this.selected) : null;
+    if (!v?.marker) {
+      if (this.halo) this.halo.remove();
+      this.halo = null;
+      return;
     }
-    if (id === null) this.routeLayer.clearLayers();
+    const radius = vehicleRadius(v) + 4;
+    if (!this.halo) {
+      this.halo = L.circleMarker(v.marker.getLatLng(), {
+        renderer: this.renderers.selection,
+        interactive: false,
+        fill: false,
+        color: "#000000",
+        weight: 3,
+        radius,
+      }).addTo(this.map);
+    } else {
+      this.halo.setLatLng(v.marker.getLatLng());
+      if (this.halo.getRadius() !== radius) this.halo.setRadius(radius);
+    }
   }
 
   /** Center the map on a vehicle if it is outside the view. */
@@ -370,6 +400,7 @@ export class MapView {
         });
         marker.rideId = id;
         this.ridesLayer.addLayer(marker);
+        marker.bringToBack(); // under the vehicles: a vehicle waiting at its pickup stays clickable
         this.rides.set(id, { ride, marker, matching });
       }
     }
@@ -408,7 +439,7 @@ export class MapView {
       const pickup = stop.kind === "pickup";
       this.routeLayer.addLayer(
         new NumberedMarker([stop.lat, stop.lon], {
-          renderer: this.renderers.route,
+          renderer: this.renderers.routeStops,
           interactive: false,
           radius: 8,
           weight: 2,

@@ -33,6 +33,7 @@ from engine.server import create_server
 from engine.settings import Settings
 from proto.mobility.v1 import driver_pb2_grpc, operator_pb2_grpc, rider_pb2_grpc
 from tests.engine.conftest import SCENARIO, Engine
+from tests.engine.conftest import redis_server as redis_server  # the session's Redis, for a restart on Redis
 from tests.engine.conftest import tls_files as tls_files  # the session's certificates, for the TLS tests
 
 T = TypeVar("T")
@@ -126,13 +127,13 @@ def dashboard_web_dir(tmp_path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------- engines on a chosen port
-def engine_on_port(data_dir: Path, port: int, *, tokens: Path | None = None) -> Engine:
-    """A real gRPC engine (the bundled imod_jamsil, memory store, external clock) on 127.0.0.1:``port``
+def engine_on_port(data_dir: Path, port: int, *, tokens: Path | None = None, store: str = "memory") -> Engine:
+    """A real gRPC engine (the bundled imod_jamsil, on ``store``, external clock) on 127.0.0.1:``port``
     (0: a free one), ready, its clock at :data:`ENGINE_START_S`; as
     :func:`tests.engine.conftest.launch_engine`, but on the port given, so that a test can stop it
     and start another on the same address."""
     settings = Settings(
-        scenario=SCENARIO, data_dir=data_dir, store="memory", port=port, clock="external", tokens=tokens, seed=0
+        scenario=SCENARIO, data_dir=data_dir, store=store, port=port, clock="external", tokens=tokens, seed=0
     )
     server, real_port, core = create_server(settings, block_until_ready=True)
     channel = grpc.insecure_channel(f"127.0.0.1:{real_port}")

@@ -1,6 +1,8 @@
 """The dashboard page in a real browser: Debian's chromium (headless) driven by Playwright, against
 the real dashboard server on a free port, following a real gRPC engine (the bundled imod_jamsil,
-external clock) or replaying a day the simulator ran in the test.
+external clock; the operator's token read from a token file) or replaying a day the simulator ran
+in the test (the bundled imod_jamsil day, 06:00-23:00, simulated in a few seconds). The
+dashboard-server restart runs the real command, ``mobility dashboard --run``, as a subprocess.
 
 What the page shows is checked against the engine's own answers over gRPC (ListVehicles,
 ListRides, GetServiceMap, GetVehicleRoute) and against the replayed run folder, read back here.
@@ -33,16 +35,17 @@ from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
 from dashboard.live import LiveSource
 from dashboard.replay import ReplayDay, ReplaySource
 from dashboard.server import WEB_DIR
+from proto.client import read_token_file
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
 from sim.report import write_report
 from sim.scenario import Scenario
 from sim.simulator import Simulation
 from tests.conftest import REPO_ROOT
 from tests.dashboard.conftest import ENGINE_START_S, RunningDashboard, engine_on_port, run_dashboard
+from tests.dashboard.test_replay import synthetic_day
 from tests.engine.conftest import SCENARIO, TOKENS, Engine, bearer, free_port
 
 VIEWPORT = {"width": 1280, "height": 800}
-OPERATOR = TOKENS["operator"][0]
 #: How often the live source polls the engine in these tests (seconds).
 POLL_S = 0.25
 #: A booked ride must be in the feed and on the map within this long (seconds).
@@ -133,6 +136,14 @@ def tokens_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def operator_token(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The operator's token, read from a token file as ``mobility dashboard --token-file`` does."""
+    path = tmp_path_factory.mktemp("dashboard-operator") / "operator.token"
+    path.write_text(TOKENS["operator"][0] + "\n")
+    return read_token_file(path)
+
+
 @dataclass
 class Live:
     engine: Engine
@@ -141,20 +152,27 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(data_dir: Path, tokens_path: Path) -> Iterator[Live]:
+def live(data_dir: Path, tokens_path: Path, operator_token: str) -> Iterator[Live]:
     """A real engine (its clock at 08:00) and the dashboard following it with the operator's token."""
     engine = engine_on_port(data_dir, 0, tokens=tokens_path)
     try:
-        source = LiveSource(f"127.0.0.1:{engine.port}", token=OPERATOR, interval_s=POLL_S)
+        source = LiveSource(f"127.0.0.1:{engine.port}", token=operator_token, interval_s=POLL_S)
         with run_dashboard(source) as dash:
             yield Live(engine, source, dash)
     finally:
         engine.close()
 
 
-def book(engine: Engine, request_id: str, origin: int, destination: int, now_s: int = ENGINE_START_S) -> str:
-    """Book a ride as the rider alice (quote and book in one call); returns the ride's id as the
-    operator sees it (ListRides; the page shows it with the rider pseudonymised)."""
+def clock_s(engine: Engine) -> int:
+    """The engine's service clock."""
+    return int(engine.operator.FleetStatus(operator_pb2.FleetStatusRequest(), metadata=bearer("operator")).clock_s)
+
+
+def book(engine: Engine, request_id: str, origin: int, destination: int) -> str:
+    """Book a ride as the rider alice at the engine's clock (quote and book in one call); returns
+    the ride's id as the operator sees it (ListRides; the page shows it with the rider
+    pseudonymised)."""
+    now_s = clock_s(engine)
     request = rider_pb2.QuoteRequest(
         request_id=request_id,
         origin=common_pb2.Place(stop=origin),
@@ -284,7 +302,7 @@ def unzoom(tab: Tab, turns: list[Point]) -> None:
 
 def test_clicking_a_vehicle_shows_its_manifest(live: Live, chromium: Browser) -> None:
     engine, dash = live.engine, live.dash
-    trips = [(8, 30), (12, 2), (27, 14)]
+    trips = [(8, 30), (12, 2), (27, 14), (33, 6), (19, 25), (1, 17)]
     ride_ids = [
         live.source.ride_label(book(engine, f"browser-manifest-{k}", origin=o, destination=d))
         for k, (o, d) in enumerate(trips)
@@ -321,7 +339,13 @@ def test_clicking_a_vehicle_shows_its_manifest(live: Live, chromium: Browser) ->
                 assert f"{hhmm(stop.window_start_s)}–{hhmm(stop.window_end_s)}" in text
             else:
                 assert f"by {hhmm(stop.window_end_s)}" in text
-        unzoom(tab, turns)  # the whole service area in the picture
+        # the picture: the whole service area, five minutes on (the vehicles on their way)
+        unzoom(tab, turns)
+        start = clock_s(engine)
+        for step in range(1, 11):
+            engine.advance(start + 30 * step)
+            tab.until("t => dashboard.clock_s >= t", start + 30 * step)
+        tab.page.mouse.move(5, 5)  # no tooltip in the picture
         screenshot = screenshot_path("dashboard_live.png")
         tab.page.screenshot(path=str(screenshot))
         assert screenshot.stat().st_size > 10_000
@@ -346,14 +370,75 @@ def test_a_wrong_key_is_said_and_not_retried(live: Live, chromium: Browser) -> N
         tab.close()
 
 
+BOUNDS_JS = """
+async () => {
+  const { Charts, MAX_POINTS } = await import('/static/charts.js');
+  const { Feed, Rides, FEED_ROWS, RIDE_ROWS } = await import('/static/panels.js');
+  const box = document.createElement('div');
+  for (const id of ['chart-rides', 'chart-wait', 'chart-fleet']) {
+    const d = document.createElement('div'); d.id = id; box.append(d);
+  }
+  const feedList = document.createElement('ul'), rideList = document.createElement('ul');
+  box.append(feedList, rideList);
+  document.body.append(box);
+  const charts = new Charts(box);
+  for (let k = 0; k < 10000; k++) charts.add(28800 + 10 * k, { served: k, rejected: 0, occupancy: 0.5 });
+  const xs = charts.xs;
+  const feed = new Feed(feedList, document.createElement('span'), () => {});
+  for (let k = 0; k < 1000; k += 10) {
+    const batch = [];
+    for (let j = k; j < k + 10; j++) batch.push({ id: `e${j}`, kind: 'booking', time_s: 28800 + j, ride_id: `r${j}` });
+    feed.add(batch);
+  }
+  feed.add([{ id: 'e999', kind: 'booking', time_s: 29799, ride_id: 'r999' }]);  // a repeat
+  const rides = new Rides(rideList, document.createElement('span'), () => {});
+  const items = [];
+  for (let k = 0; k < 500; k++) items.push({ ride_id: `r${k}`, status: 'assigned', planned_pickup_s: 40000 - k });
+  rides.apply({ full: true, items, removed: [] });
+  rides.render();
+  const result = {
+    maxPoints: MAX_POINTS, points: xs.length, firstX: xs[0], lastX: xs[xs.length - 1],
+    increasing: xs.every((x, i) => i === 0 || xs[i - 1] < x),
+    feedRows: FEED_ROWS, feed: feed.rows(), feedTop: feedList.firstElementChild.dataset.rideId,
+    feedBottom: feedList.lastElementChild.dataset.rideId, received: feed.received,
+    rideRows: RIDE_ROWS, rides: rideList.childElementCount,
+    rideFirst: rideList.firstElementChild.dataset.rideId, rideLast: rideList.lastElementChild.dataset.rideId,
+  };
+  box.remove();
+  return result;
+}
+"""
+
+
+def test_the_pages_feed_lists_and_charts_stay_bounded(live: Live, chromium: Browser) -> None:
+    """The page's own modules, fed more than they keep: 10,000 chart points, 1,000 feed events
+    (and a repeat), 500 open rides."""
+    tab = open_page(chromium, live.dash)
+    try:
+        tab.until("() => window.dashboard && dashboard.connected")
+        got = tab.js(BOUNDS_JS)
+        # the charts: at most MAX_POINTS, the first and the last point kept, in order
+        assert got["points"] <= got["maxPoints"] and got["increasing"]
+        assert (got["firstX"], got["lastX"]) == (28800, 28800 + 10 * 9999)
+        # the feed: the newest 300 rows, newest on top, the repeated event once
+        assert got["feed"] == got["feedRows"] == 300 and got["received"] == 1001
+        assert (got["feedTop"], got["feedBottom"]) == ("r999", "r700")
+        # the upcoming pickups: the 200 soonest (r499 picks up first, at 40000 - 499)
+        assert got["rides"] == got["rideRows"] == 200
+        assert (got["rideFirst"], got["rideLast"]) == ("r499", "r300")
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+
 def test_the_page_says_reconnecting_while_the_engine_restarts_and_recovers(
-    data_dir: Path, tokens_path: Path, chromium: Browser
+    data_dir: Path, tokens_path: Path, operator_token: str, chromium: Browser
 ) -> None:
     first = engine_on_port(data_dir, 0, tokens=tokens_path)
     port = first.port
     second: Engine | None = None
     try:
-        source = LiveSource(f"127.0.0.1:{port}", token=OPERATOR, interval_s=POLL_S)
+        source = LiveSource(f"127.0.0.1:{port}", token=operator_token, interval_s=POLL_S)
         with run_dashboard(source) as dash:
             tab = open_page(chromium, dash)
             try:
@@ -492,3 +577,44 @@ def test_the_page_reconnects_when_the_dashboard_server_restarts(replay_folder: P
             tab.close()
         process.kill()
         process.wait(10)
+
+
+def test_a_3000_vehicle_replay_is_drawn_and_applied_in_time(tmp_path: Path, chromium: Browser) -> None:
+    """A made-up day of 3,000 vehicles (tests.dashboard.test_replay.synthetic_day) played at 10x:
+    four frames a second, each moving most of the fleet. Every vehicle is drawn where the run
+    folder puts it, and the page applies a frame in well under a frame's time."""
+    synthetic_day(tmp_path / "big", 3000, 4)  # drives until 06:15
+    day = ReplayDay.open(tmp_path / "big")
+    with run_dashboard(ReplaySource(day, speed=10)) as dash:
+        tab = open_page(chromium, dash)
+        try:
+            tab.until("() => window.dashboard && dashboard.vehiclesDrawn() === 3000", timeout_s=30)
+            tab.page.mouse.click(*slider_fraction_x(tab, 420 / (day.end_s - day.start_s)))  # 06:07, most driving
+            tab.until("() => dashboard.clock_s > 6 * 3600 + 300")
+            applied = tab.js("dashboard.stats.applies")
+            tab.page.click("#play")
+            tab.until("n => dashboard.stats.applies >= n + 12", applied, timeout_s=15)
+            tab.page.click("#play")
+            tab.until("() => document.getElementById('play').dataset.playing === 'false'")
+            tab.page.wait_for_timeout(300)  # the frame in flight when it paused
+            apply_ms = sorted(tab.js("n => dashboard.stats.applyMs.slice(-n)", 12))
+            assert tab.js("dashboard.stats.lastVehicles") >= 2000  # most of the fleet in each frame
+            assert apply_ms[len(apply_ms) // 2] < 100, apply_ms  # 4 frames a second leave 250 ms each
+
+            # the player's clock runs in fractions of a second, the messages say whole seconds: each
+            # vehicle is drawn between where the run folder puts it at time_s and a second later
+            time_s = tab.js("dashboard.clock_s")
+            drawn = dict(tab.js("() => dashboard.vehicleIds().map(id => [id, dashboard.vehicle(id)])"))
+            early, late = day.vehicles_at(time_s), day.vehicles_at(time_s + 1)
+            assert len(drawn) == len(early) == 3000
+            moving = 0
+            for a, b in zip(early, late, strict=True):
+                got = drawn[a[0]]
+                for k, axis in ((1, "lat"), (2, "lon")):
+                    assert min(a[k], b[k]) - DEGREES <= got[axis] <= max(a[k], b[k]) + DEGREES, (got, a, b)
+                assert (got["state"], got["on_board"]) in ((a[3], a[4]), (b[3], b[4])), (got, a, b)
+                moving += a[2] != b[2]
+            assert moving >= 2000
+            assert tab.problems == []
+        finally:
+            tab.close()

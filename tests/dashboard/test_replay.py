@@ -131,7 +131,8 @@ def test_the_folder_has_what_replay_needs(imod: tuple[Any, Path], taxi: tuple[An
     rides = _csv(tfolder / "rides.csv")
     # the decision times, recorded as the taxis' plans showed them, are those of the batches'
     # own reports (the batch that first assigned a ride; the one that rejected it)
-    assigned, rejected = {}, {}
+    assigned: dict[str, int] = {}
+    rejected: dict[str, int] = {}
     for b in tout.batches:
         for rid in b.assigned:
             assigned.setdefault(rid, b.time_s)
@@ -481,6 +482,13 @@ def test_a_taxi_folder_from_before_replays(taxi: tuple[Any, Path], tmp_path: Pat
     for key in ("served", "rejected", "rejected_by_reason", "wait_p50_s", "wait_p90_s", "pooled_share"):
         assert d.kpis_at(d.end_s)[key] == new.kpis_at(new.end_s)[key]
     assert len(d.hello_map()["streets"]["offsets"]) == len(_tracks(folder)) + 1  # the tracks drawn
+
+    def rejections(day: ReplayDay) -> list[tuple[str, int]]:
+        return [
+            (e["ride_id"], e["time_s"]) for e in day.events_between(-1, day.end_s, 10**9) if e["kind"] == "rejection"
+        ]
+
+    assert rejections(d) == rejections(new) and rejections(d)  # the batch that rejected them, recounted
     mid = (d.start_s + d.end_s) // 2
     now = {r[0]: r for r in new.vehicles_at(mid)}
     assert all(r == now[r[0]] for r in d.vehicles_at(mid))

@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 
 from engine import converters as cv
+from engine.geometry import LegPaths, MapPoints
 from proto.mobility.v1 import common_pb2, driver_pb2, operator_pb2, rider_pb2
+from routing import RoadNetwork, Router
 from tests.engine.conftest import Engine, RedisServer, bearer
 
 DEPLOYMENTS = Path(__file__).parent / "deployments"
@@ -416,7 +418,7 @@ def test_the_shared_taxi_s_states_positions_route_and_kpis(start_engine: Callabl
     reached = [point(drawn.path[k]) for k in drawn.stop_path_index]
     assert np.allclose(reached, [node_point(engine, o), node_point(engine, d)])
     assert [s.node for s in drawn.manifest.stops] == [o, d]
-    assert drawn.manifest.stops[0].window_end_s == ride.pickup_window_end_s
+    assert [s.window_end_s for s in drawn.manifest.stops] == [ride.pickup_window_end_s, ride.latest_dropoff_s]
     listed_rides = engine.operator.ListRides(operator_pb2.ListRidesRequest(open_only=True), timeout=TIMEOUT).rides
     assert [r.ride_id for r in listed_rides] == ["t1"]
     kpis = fleet(engine)
@@ -456,3 +458,34 @@ def test_rejections_by_reason_survive_a_restart_on_redis(
         point(ride.pickup_point), point(ride.dropoff_point), T0
     )  # fmt: skip
     assert point(again.pickup_point) == pytest.approx(stop_point(second, 1))
+
+
+# ---------------------------------------------------------------------------- the legs' cache
+def test_leg_paths_follow_the_shortest_path_and_keep_to_their_budget(jamsil_net: RoadNetwork) -> None:
+    router = Router.from_network(jamsil_net)
+    points = MapPoints.of(jamsil_net)
+    legs = LegPaths(jamsil_net, points, max_points=300)
+    n = jamsil_net.num_nodes
+    pairs = [(k, (k * 37 + 11) % n) for k in range(0, n, 7) if k != (k * 37 + 11) % n]
+    for source, target in pairs:
+        leg = legs.leg(router, source, target)
+        path = router.path(source, target)
+        assert leg.seconds == path.travel_time_s
+        lat, lon = jamsil_net.path_shape(path.nodes)
+        assert np.array_equal(leg.lat, lat) and np.array_equal(leg.lon, lon)  # the streets' shapes
+        assert leg.share[0] == 0.0 and leg.share[-1] == pytest.approx(1.0) and np.all(np.diff(leg.share) >= 0)
+        assert leg.point_at(0.0) == (lat[0], lon[0]) and leg.point_at(1.0) == (lat[-1], lon[-1])
+        assert legs.size <= 300 or len(legs) == 1
+    # a fraction of the drive time: within the edge where the edges' times say it is
+    source, target = pairs[-1]
+    path = router.path(source, target)
+    times = np.cumsum(jamsil_net.travel_time_s[path.edges])
+    k = int(np.searchsorted(times, times[-1] / 2))  # the edge driven at half time
+    lat, lon = jamsil_net.path_shape(path.nodes[k : k + 2])
+    half = legs.leg(router, source, target).point_at(0.5)
+    assert distance_to_polyline(half, np.column_stack([lat, lon])) < 1e-9
+    assert (
+        legs.leg(router.with_travel_times(jamsil_net.travel_time_s * 2), source, target).seconds
+        == 2 * path.travel_time_s
+    )
+    assert len(legs) == 1  # new travel times: a new cache
