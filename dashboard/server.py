@@ -12,8 +12,10 @@ its key. Routes:
     ``web/node_modules/<package>/dist/<path>`` for the packages of :data:`VENDOR_PACKAGES` only.
 ``/ws?key=KEY``
     The page's WebSocket (:mod:`dashboard.protocol`). The key is checked (constant-time) before
-    anything is sent; without the right one the socket is closed with
-    :data:`~dashboard.protocol.CLOSE_BAD_KEY`. Each message from the page must be a JSON object
+    anything is sent; without the right one, or with ``key`` given more than once, the socket is
+    closed with :data:`~dashboard.protocol.CLOSE_BAD_KEY`. The ``Origin`` header is not checked:
+    the key is the guard (a page from elsewhere cannot know it). Beyond :data:`DEFAULT_MAX_PAGES`
+    pages the socket is closed with :data:`CLOSE_TOO_MANY_PAGES`. Each message from the page must be a JSON object
     of at most :data:`MAX_PAGE_MESSAGE_BYTES` bytes with a known ``type``
     (:data:`PAGE_MESSAGE_TYPES`); anything else is answered with an ``error`` message and the
     connection stays open. A page sending more than :data:`MAX_PAGE_MESSAGES_PER_S` messages in a
@@ -30,6 +32,14 @@ at most :data:`DEFAULT_MAX_QUEUE` messages in the server.
 The key is the page's only protection: anyone with the address and the key sees the fleet. The
 server listens on 127.0.0.1 unless told otherwise; on any other address, serve over TLS
 (``tls_cert``/``tls_key``) so the key does not cross the network in the clear.
+
+Slow or idle HTTP clients (:func:`make_server`): uvicorn serves at most :data:`LIMIT_CONCURRENCY`
+connections and requests at once (beyond, new requests are answered 503), and closes an idle
+kept-alive connection after :data:`TIMEOUT_KEEP_ALIVE_S`. What remains: uvicorn has no timeout
+for reading a request's headers, so a client that sends half its headers and then trickles holds
+its connection (one of the :data:`LIMIT_CONCURRENCY`) for as long as it likes; with that many
+such clients the page gets 503 until they go. Put a proxy with header timeouts in front of a
+dashboard exposed to untrusted networks.
 """
 
 from __future__ import annotations
@@ -70,9 +80,11 @@ __all__ = [
     "CLOSE_TOO_SLOW",
     "DEFAULT_MAX_PAGES",
     "DEFAULT_MAX_QUEUE",
+    "LIMIT_CONCURRENCY",
     "MAX_PAGE_MESSAGES_PER_S",
     "MAX_PAGE_MESSAGE_BYTES",
     "PAGE_MESSAGE_TYPES",
+    "TIMEOUT_KEEP_ALIVE_S",
     "VENDOR_PACKAGES",
     "WEB_DIR",
     "PageClient",
@@ -100,6 +112,10 @@ MAX_PAGE_MESSAGES_PER_S: Final = 20
 MAX_FRAME_BYTES: Final = 1024 * 1024
 #: Messages held for one page before it is cut (see :class:`PageClient`).
 DEFAULT_MAX_QUEUE: Final = 256
+#: Connections and requests uvicorn serves at once; beyond, new requests are answered 503.
+LIMIT_CONCURRENCY: Final = 256
+#: An idle kept-alive HTTP connection is closed after this many seconds.
+TIMEOUT_KEEP_ALIVE_S: Final = 5
 #: Pages connected at once; more are refused with :data:`CLOSE_TOO_MANY_PAGES`.
 DEFAULT_MAX_PAGES: Final = 64
 #: Close code for a page that fell too far behind (its queue was full of messages it must not lose).
@@ -252,6 +268,19 @@ def _error(field: str, message: str) -> dict[str, Any]:
     return {"type": "error", "field": field, "message": message}
 
 
+def _json_kind(value: Any) -> str:
+    """The JSON name of a decoded value's type (null, boolean, number, string, array)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "value"
+
+
 def parse_page_message(data: str | bytes | None) -> dict[str, Any] | dict[str, str]:
     """The page's message as a dict, or an ``error`` message (``type`` "error") saying what is wrong."""
     if data is None:
@@ -263,7 +292,7 @@ def parse_page_message(data: str | bytes | None) -> dict[str, Any] | dict[str, s
     except orjson.JSONDecodeError:
         return _error("message", "not JSON; expected a JSON object with a type")
     if not isinstance(message, dict):
-        return _error("message", f"a JSON {type(message).__name__}; expected a JSON object with a type")
+        return _error("message", f"a JSON {_json_kind(message)}; expected a JSON object with a type")
     kind = message.get("type")
     if kind not in PAGE_MESSAGE_TYPES:
         shown = repr(kind)[:40]
@@ -315,18 +344,21 @@ class _SecurityHeaders:
 
 
 def _inside(root: Path, relative: str) -> Path | None:
-    """``root / relative`` if it is a file inside ``root`` with no hidden or node_modules part."""
+    """``root / relative`` if it is a file inside ``root`` with no hidden or node_modules part
+    (None for anything else, including names the file system cannot hold, such as a NUL byte)."""
+    if "\x00" in relative:
+        return None
     parts = Path(relative).parts
     if not parts or any(p in ("..", "node_modules") or p.startswith(".") or "\\" in p for p in parts):
         return None
     if Path(relative).is_absolute():
         return None
-    path = (root / relative).resolve()
     try:
+        path = (root / relative).resolve()
         path.relative_to(root.resolve())
-    except ValueError:
+        return path if path.is_file() else None
+    except (ValueError, OSError):  # outside root; a name too long or otherwise refused by the OS
         return None
-    return path if path.is_file() else None
 
 
 def tile_origin(tiles: str | None) -> str | None:
@@ -399,7 +431,8 @@ def create_app(
         return JSONResponse({"ok": True, "mode": source.mode, "pages": len(pages)})
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
-        given = websocket.query_params.get("key", "")
+        keys = websocket.query_params.getlist("key")
+        given = keys[0] if len(keys) == 1 else ""  # a repeated key is refused, whichever is right
         await websocket.accept()
         if not hmac.compare_digest(given.encode(), key_bytes):
             await websocket.close(protocol.CLOSE_BAD_KEY, "wrong or missing key")
@@ -554,9 +587,13 @@ def make_server(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
+    limit_concurrency: int = LIMIT_CONCURRENCY,
 ) -> uvicorn.Server:
     """A uvicorn server for ``app`` (run it with ``server.run(sockets=[bind_socket(...)])``):
-    WebSocket frames limited to :data:`MAX_FRAME_BYTES`, TLS with ``tls_cert``/``tls_key``."""
+    WebSocket frames limited to :data:`MAX_FRAME_BYTES`, at most :data:`LIMIT_CONCURRENCY`
+    connections at once (503 beyond), idle connections closed after :data:`TIMEOUT_KEEP_ALIVE_S`,
+    TLS with ``tls_cert``/``tls_key``. ``limit_concurrency`` replaces :data:`LIMIT_CONCURRENCY`
+    (tests)."""
     config = uvicorn.Config(
         app,
         ws="websockets-sansio",
@@ -569,6 +606,8 @@ def make_server(
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         timeout_graceful_shutdown=3,
+        limit_concurrency=limit_concurrency,
+        timeout_keep_alive=TIMEOUT_KEEP_ALIVE_S,
     )
     return _Server(config)
 

@@ -1,6 +1,7 @@
 """Fixtures of the dashboard tests: a real dashboard server on a free port, in a thread.
 
-``run_dashboard(source, key=..., tls_cert=..., tls_key=..., **create_app options)`` starts
+``run_dashboard(source, key=..., tls_cert=..., tls_key=..., limit_concurrency=..., **create_app
+options)`` starts
 :func:`dashboard.server.create_app` under uvicorn (as :func:`dashboard.server.serve` does) on
 127.0.0.1 and a free port in a background thread, and yields a :class:`RunningDashboard` (its
 ``url``, ``ws_url``, ``key``, ``app``, and ``call(coro)`` to run a coroutine on the server's
@@ -27,7 +28,7 @@ import pytest
 from grpc_health.v1 import health_pb2_grpc
 from starlette.applications import Starlette
 
-from dashboard.server import bind_socket, create_app, make_server
+from dashboard.server import LIMIT_CONCURRENCY, bind_socket, create_app, make_server
 from dashboard.source import Source
 from engine.server import create_server
 from engine.settings import Settings
@@ -60,10 +61,16 @@ class RunningDashboard:
 
 @contextlib.contextmanager
 def run_dashboard(
-    source: Source, *, key: str = KEY, tls_cert: Path | None = None, tls_key: Path | None = None, **options: Any
+    source: Source,
+    *,
+    key: str = KEY,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    limit_concurrency: int = LIMIT_CONCURRENCY,
+    **options: Any,
 ) -> Iterator[RunningDashboard]:
     app = create_app(source, key=key, **options)
-    server = make_server(app, tls_cert=tls_cert, tls_key=tls_key)
+    server = make_server(app, tls_cert=tls_cert, tls_key=tls_key, limit_concurrency=limit_concurrency)
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     loops: list[asyncio.AbstractEventLoop] = []

@@ -18,12 +18,16 @@ from websockets.exceptions import ConnectionClosed
 
 from dashboard import protocol
 from dashboard.server import (
+    CLOSE_TOO_MANY_PAGES,
     CLOSE_TOO_SLOW,
+    DEFAULT_MAX_PAGES,
+    LIMIT_CONCURRENCY,
     MAX_PAGE_MESSAGE_BYTES,
     MAX_PAGE_MESSAGES_PER_S,
     PageClient,
     create_app,
     encode,
+    make_server,
 )
 from dashboard.source import Client
 from tests.dashboard.conftest import KEY, run_dashboard
@@ -90,6 +94,10 @@ def test_pages_and_files(dashboard_web_dir: Path) -> None:
             "/static/%2e%2e/secret.txt",
             "/static/..%2fsecret.txt",
             "/static//etc/passwd",
+            "/static/%00",  # a NUL byte: no file can have it (was a 500 and a traceback)
+            "/vendor/leaflet/%00",
+            "/static/app.js%00.png",
+            "/static/" + "a" * 300,  # longer than a file name may be (was a 500 too)
         ):
             response = httpx.get(d.url + path, follow_redirects=True)
             assert response.status_code == 404, path
@@ -110,7 +118,10 @@ def test_missing_libraries_say_how_to_install(dashboard_web_dir: Path) -> None:
         assert httpx.get(d.url + "/vendor/leaflet/leaflet.js").status_code == 503
 
 
-@pytest.mark.parametrize("query", ["", "?key=", "?key=wrong", f"?key={KEY}x", f"?key={KEY[:-1]}"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "?key=", "?key=wrong", f"?key={KEY}x", f"?key={KEY[:-1]}", f"?key=wrong&key={KEY}", f"?key={KEY}&key={KEY}"],
+)
 def test_wrong_or_missing_key_is_closed_before_anything_is_sent(dashboard_web_dir: Path, query: str) -> None:
     source = RecordingSource()
 
@@ -138,6 +149,7 @@ def test_hostile_page_gets_errors_and_others_keep_working(dashboard_web_dir: Pat
                 ("not json", "message"),
                 ("[1, 2]", "message"),
                 ('"select"', "message"),
+                ("null", "message"),
                 ("{}", "type"),
                 ('{"type": "explode"}', "type"),
                 ('{"type": ["select"]}', "type"),
@@ -149,6 +161,9 @@ def test_hostile_page_gets_errors_and_others_keep_working(dashboard_web_dir: Pat
                 answer = await _recv(bad)
                 assert answer["type"] == "error" and answer["field"] == field, (raw[:40], answer)
                 assert len(answer["message"]) < 200
+                assert "NoneType" not in answer["message"] and "list" not in answer["message"]
+                if raw == "null":
+                    assert answer["message"].startswith("a JSON null;"), answer
             assert source.messages == []  # none of them reached the source
             await bad.send(json.dumps({"type": "seek", "time_s": 5}))
             assert (await _recv(bad))["type"] == "error"
@@ -305,3 +320,60 @@ def test_a_broadcast_message_is_encoded_once() -> None:
 def test_create_app_refuses_an_empty_key(dashboard_web_dir: Path) -> None:
     with pytest.raises(ValueError, match="key"):
         create_app(RecordingSource(), key="", web_dir=dashboard_web_dir)
+
+
+def test_the_page_beyond_the_cap_is_closed_with_4429(dashboard_web_dir: Path) -> None:
+    """DEFAULT_MAX_PAGES pages are served; the next is closed with CLOSE_TOO_MANY_PAGES and sees
+    nothing; once one page leaves, a new one is served again."""
+    source = RecordingSource()
+
+    async def scenario(url: str) -> None:
+        pages = []
+        try:
+            for _ in range(DEFAULT_MAX_PAGES):
+                ws = await websockets.connect(url)
+                pages.append(ws)
+                assert (await _recv(ws))["type"] == "hello"
+            async with websockets.connect(url) as extra:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await _recv(extra)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_TOO_MANY_PAGES
+            await pages.pop().close()
+            for _ in range(50):  # the server notices the departure
+                if len(source.clients) < DEFAULT_MAX_PAGES:
+                    break
+                await asyncio.sleep(0.05)
+            async with websockets.connect(url) as again:
+                assert (await _recv(again))["type"] == "hello"
+        finally:
+            for ws in pages:
+                await ws.close()
+
+    with run_dashboard(source, web_dir=dashboard_web_dir) as d:
+        asyncio.run(scenario(f"{d.ws_url}?key={KEY}"))
+    assert len(source.gone) == DEFAULT_MAX_PAGES + 1  # the refused page never reached the source
+    assert CLOSE_TOO_MANY_PAGES == 4429
+
+
+def test_connections_beyond_the_limit_are_answered_503(dashboard_web_dir: Path) -> None:
+    """Clients that send half their headers and stall (slowloris) take at most limit_concurrency
+    connections: further requests are answered 503 at once, not queued forever; once the stalled
+    clients go, the page is served again."""
+    limit = 4
+    with run_dashboard(RecordingSource(), web_dir=dashboard_web_dir, limit_concurrency=limit) as d:
+        stalled = []
+        try:
+            for _ in range(limit):
+                sock = socket.create_connection(("127.0.0.1", d.port))
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+                stalled.append(sock)
+            time.sleep(0.2)
+            assert httpx.get(d.url + "/healthz", timeout=5).status_code == 503
+        finally:
+            for sock in stalled:
+                sock.close()
+        deadline = time.monotonic() + 5
+        while httpx.get(d.url + "/healthz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the server did not recover after the stalled clients left"
+            time.sleep(0.05)
+    assert make_server(create_app(RecordingSource(), key=KEY)).config.limit_concurrency == LIMIT_CONCURRENCY
