@@ -8,7 +8,9 @@ dashboard's pages what changed, in the messages of :mod:`dashboard.protocol`.
   messages only; its ``hello`` and snapshot come with the map.
 * Every ``interval_s``: ``ListVehicles`` -> ``vehicles`` (the changed vehicles only; the whole
   fleet to a new page, to a page that fell behind, and after a reconnection), ``FleetStatus`` ->
-  ``kpis`` and ``clock`` (and :data:`KPI_HISTORY` points kept for new pages' charts),
+  ``kpis`` and ``clock`` (and :data:`KPI_HISTORY` points kept for new pages' charts; when the
+  engine's clock goes back — a restart, another day — the history starts over and every page
+  gets the new, short ``kpi_history``),
   ``ListRides(open_only)`` -> ``rides`` (changes, like vehicles).
 * ``WatchAssignments`` -> ``events`` (batched every :data:`EVENT_FLUSH_S`), the last
   :data:`FEED_SIZE` kept for new pages; the first subscription starts :data:`FEED_LOOKBACK_S` back
@@ -21,11 +23,14 @@ dashboard's pages what changed, in the messages of :mod:`dashboard.protocol`.
 * A page's ``select`` -> ``GetVehicleRoute`` -> ``manifest`` to that page, refreshed while
   selected: on a poll where the vehicle's plan changed, and at least every
   :data:`MANIFEST_REFRESH_S`. (From an engine without ``GetVehicleRoute``: the driver's
-  ``GetManifest``, with straight lines between the stops.)
+  ``GetManifest``, with straight lines between the stops.) A vehicle the engine does not know
+  gets one answer, as in replay: a ``manifest`` with an ``error`` sentence.
 * The engine going away (UNAVAILABLE, a broken stream, a deadline): every page gets a ``status``
   with ``connected`` false and a sentence; the source retries with a capped backoff
   (:data:`BACKOFF_S`) and, once the engine answers, sends the whole fleet and the open rides to
-  every page and ``status`` connected. A refused token is said in a sentence the same way.
+  every page and ``status`` connected. A refused token is said in a sentence the same way. Until
+  the engine has answered once, its silence reads "no engine answers at HOST:PORT yet: waiting
+  for it" (the dashboard may be started before the engine).
 
 Rider names never reach the pages: the engine names a rider's ride ``<rider>/<request id>`` (the
 rider's token subject first); the source shows it as ``<pseudonym>/<request id>``, the pseudonym a
@@ -110,7 +115,14 @@ _AUTH_CODES: Final = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode
 
 
 class LiveError(Exception):
-    """The engine cannot be followed; the message is a sentence for the operator."""
+    """The engine cannot be followed; the message is a sentence for the operator. ``absent``: no
+    engine answers at the address at all (nothing listens, or nothing answers in time), as when
+    the dashboard is started before its engine, as opposed to an engine that answered and
+    refused (a token, a service) or something there that does not speak plaintext gRPC."""
+
+    def __init__(self, message: str, *, absent: bool = False) -> None:
+        super().__init__(message)
+        self.absent = absent
 
 
 class _EngineDown(Exception):
@@ -131,14 +143,22 @@ def _event_key(event_id: str) -> tuple[int, int] | None:
     return None
 
 
-def _failure(exc: grpc.aio.AioRpcError, target: str) -> str:
-    """A sentence for the operator about a failed call."""
+def _failure(exc: grpc.aio.AioRpcError, target: str, *, token_given: bool = True, waiting: bool = False) -> str:
+    """A sentence for the operator about a failed call (``token_given``: whether the calls carry a
+    token; ``waiting``: the engine never answered yet, the dashboard waits for it)."""
     code = exc.code()
     if code in _AUTH_CODES:
+        if not token_given:
+            return (
+                f"the engine at {target} needs an operator's token and none was given ({code.name}): "
+                "give one with --token-file FILE"
+            )
         return (
             f"the engine at {target} refused the operator token ({code.name}): "
             "check --token-file (an operator's token is needed)"
         )
+    if waiting and code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return f"no engine answers at {target} yet: waiting for it"
     if code == grpc.StatusCode.UNAVAILABLE:
         return f"the engine at {target} does not answer (UNAVAILABLE); retrying"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -298,6 +318,7 @@ class LiveSource:
         self._last_event_id = ""
         self._shared: OrderedDict[str, bool] = OrderedDict()
         self._connected = False
+        self._followed = False  # the engine answered a whole poll at least once
         self._message = f"connecting to the engine at {target}"
         self._rides_supported = True
         self._route_supported = True
@@ -322,7 +343,7 @@ class LiveSource:
         try:  # the map first, so that the first pages get their hello at once
             await self._load_map()
         except (_EngineDown, grpc.aio.AioRpcError) as exc:
-            self._message = str(exc) if isinstance(exc, _EngineDown) else _failure(exc, self.target)
+            self._message = str(exc) if isinstance(exc, _EngineDown) else self._failure(exc)
             log.warning("%s", self._message)
         self._task = asyncio.create_task(self._run(), name="dashboard-live")
 
@@ -435,9 +456,9 @@ class LiveSource:
             client.send(self._status())
 
     def _unknown_vehicle(self, client: Client, vehicle_id: str) -> None:
+        """One answer, as in replay: a ``manifest`` with ``error`` (the selection is dropped)."""
         shown = vehicle_id[:60]
         self._selected.pop(client.id, None)
-        client.send(_error("vehicle_id", f"no vehicle {shown!r} in this service"))
         client.send(
             {
                 "type": "manifest",
@@ -460,6 +481,7 @@ class LiveSource:
                 if self._map is None:
                     await self._load_map()
                 await self._poll(full=True)
+                self._followed = True
                 self._set_status(True, f"following the engine at {self.target}")
                 delay = BACKOFF_S[0]
                 async with asyncio.TaskGroup() as group:
@@ -470,12 +492,15 @@ class LiveSource:
             except* grpc.aio.AioRpcError as group:
                 exc = group.exceptions[0]
                 assert isinstance(exc, grpc.aio.AioRpcError)
-                self._set_status(False, _failure(exc, self.target))
+                self._set_status(False, self._failure(exc))
             except* Exception:  # a bug: logged with its traceback, and the source starts over
                 log.exception("the live source failed; starting over")
                 self._set_status(False, f"the dashboard lost track of the engine at {self.target}; reconnecting")
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_S[1])
+
+    def _failure(self, exc: grpc.aio.AioRpcError) -> str:
+        return _failure(exc, self.target, token_given=bool(self._metadata), waiting=not self._followed)
 
     def _down(self, exc: grpc.aio.AioRpcError) -> bool:
         return exc.code() in _DOWN_CODES or exc.code() in _AUTH_CODES
@@ -488,7 +513,7 @@ class LiveSource:
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
-                raise _EngineDown(_failure(exc, self.target)) from None
+                raise _EngineDown(self._failure(exc)) from None
             log.warning("the engine at %s does not draw maps (GetServiceMap unimplemented): no streets", self.target)
             answer = operator_pb2.ServiceMap(service=self.service)
         self._map = map_message(answer)
@@ -525,13 +550,13 @@ class LiveSource:
         for i, answer in enumerate(answers):
             if isinstance(answer, grpc.aio.AioRpcError):
                 if self._down(answer):
-                    raise _EngineDown(_failure(answer, self.target))
+                    raise _EngineDown(self._failure(answer))
                 if i == 2 and answer.code() == grpc.StatusCode.UNIMPLEMENTED:
                     log.warning("the engine at %s does not list rides (ListRides unimplemented)", self.target)
                     self._rides_supported = False
                     answers[2] = None
                     continue
-                log.warning("%s", _failure(answer, self.target))
+                log.warning("%s", self._failure(answer))
                 return
             if isinstance(answer, BaseException):
                 raise answer
@@ -544,7 +569,15 @@ class LiveSource:
         elif full:
             self._broadcast(self._full_rides())
         self._kpis = kpi_values(status, self._kind)
-        self._kpi_history.append({"time_s": self._time_s, "values": self._kpis})
+        history = self._kpi_history
+        went_back = bool(history) and self._time_s < history[-1]["time_s"]
+        if went_back:  # the engine restarted or began another day: the charts start over
+            log.info("the engine's clock went back (%d s -> %d s): the KPI history restarts", history[-1]["time_s"],
+                     self._time_s)  # fmt: skip
+            history.clear()
+        history.append({"time_s": self._time_s, "values": self._kpis})
+        if went_back:
+            self._broadcast({"type": "kpi_history", "items": list(history)})
         self._broadcast({"type": "kpis", "time_s": self._time_s, "values": self._kpis})
         self._broadcast(self._clock())
         self.polls += 1
@@ -609,12 +642,12 @@ class LiveSource:
                     self._on_event(event)
             except grpc.aio.AioRpcError as exc:
                 if self._down(exc):
-                    raise _EngineDown(_failure(exc, self.target)) from None
+                    raise _EngineDown(self._failure(exc)) from None
                 if exc.code() == grpc.StatusCode.INVALID_ARGUMENT and self._last_event_id:
                     log.warning("the engine refused to resume after %s; following from now", self._last_event_id)
                     self._last_event_id = ""
                 else:  # e.g. the stream fell behind (RESOURCE_EXHAUSTED): resume where it stopped
-                    log.warning("the assignment stream ended: %s; resuming", _failure(exc, self.target))
+                    log.warning("the assignment stream ended: %s; resuming", self._failure(exc))
             finally:
                 call.cancel()
             await asyncio.sleep(BACKOFF_S[0])
@@ -685,12 +718,12 @@ class LiveSource:
         for (vehicle_id, clients), result in zip(wanted.items(), results, strict=True):
             if isinstance(result, grpc.aio.AioRpcError):
                 if self._down(result):
-                    raise _EngineDown(_failure(result, self.target))
+                    raise _EngineDown(self._failure(result))
                 if result.code() == grpc.StatusCode.NOT_FOUND:
                     for client in clients:
                         self._unknown_vehicle(client, vehicle_id)
                     continue
-                log.warning("manifest of %s: %s", vehicle_id, _failure(result, self.target))
+                log.warning("manifest of %s: %s", vehicle_id, self._failure(result))
                 continue
             if isinstance(result, BaseException):
                 raise result
@@ -765,11 +798,22 @@ def _error(field: str, message: str) -> dict[str, Any]:
     return {"type": "error", "field": field, "message": message}
 
 
+def _nobody_listens(detail: str) -> bool:
+    """Whether gRPC's UNAVAILABLE ``detail`` says nothing accepted the connection (as opposed to a
+    peer that accepted it and then closed it, as a TLS server does with a plaintext client)."""
+    lowered = detail.lower()
+    return any(
+        words in lowered
+        for words in ("connection refused", "timed out", "timeout", "no route", "unreachable", "dns resolution")
+    )
+
+
 async def probe(
     target: str, *, token: str | None, tls: ClientTLS | None, service: str = "", timeout_s: float = 5.0
 ) -> str:
     """Ask the engine at ``target`` once for its fleet status (as the dashboard will); a line saying
-    what answered, or :class:`LiveError` with a sentence (no engine there, token refused, ...)."""
+    what answered, or :class:`LiveError` with a sentence (no engine there — ``absent`` —, a token
+    refused or missing, a TLS engine asked in plaintext, ...)."""
     channel = aio_channel(target, tls)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     try:
@@ -780,10 +824,18 @@ async def probe(
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise LiveError(f"no engine answered at {target} within {timeout_s:g} s (--engine)") from None
+                raise LiveError(
+                    f"no engine answered at {target} within {timeout_s:g} s (--engine)", absent=True
+                ) from None
             if exc.code() == grpc.StatusCode.UNAVAILABLE:
-                raise LiveError(f"no engine answers at {target} (--engine): {exc.details()}") from None
-            raise LiveError(_failure(exc, target)) from None
+                detail = (exc.details() or "").splitlines()[0][:300] if exc.details() else ""
+                if tls is None and not _nobody_listens(detail):  # something there, but not plaintext gRPC
+                    raise LiveError(
+                        f"no engine answers at {target} (--engine): {detail}; "
+                        "does it serve TLS? then give --tls (or --tls-ca FILE for a private CA)"
+                    ) from None
+                raise LiveError(f"no engine answers at {target} (--engine): {detail}", absent=True) from None
+            raise LiveError(_failure(exc, target, token_given=bool(token))) from None
         return f"{status.service or service or 'default service'}: {status.vehicles} vehicles, clock {status.clock_s} s"
     finally:
         await channel.close(grace=None)

@@ -32,15 +32,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from engine import (
     DEFAULT_MAX_MESSAGE_KB,
@@ -1265,6 +1267,49 @@ def add_ray_options(parser: Any, *, default_workers: int | None) -> None:
     )
 
 
+#: How the shared client helpers (proto.client) name the dashboard's options, and how they are typed.
+_DASHBOARD_OPTION_NAMES: Final = {
+    "token_file": "--token-file",
+    "tls_ca": "--tls-ca",
+    "tls_cert": "--client-cert",
+    "tls_key": "--client-key",
+}
+
+
+def _dashboard_option_error(exc: ValueError) -> str:
+    """``exc`` (an InvalidValueError of proto.client, worded for sim's settings) with the options
+    named as the dashboard's command line types them (``--tls-ca``, not ``tls_ca``)."""
+    text = str(exc)
+    for field, option in _DASHBOARD_OPTION_NAMES.items():
+        text = re.sub(rf"\b{field}\b", option, text)
+    return text
+
+
+def engine_address(text: str) -> str:
+    """The ``--engine`` address ``HOST:PORT`` (an IPv6 address in brackets: ``[::1]:50051``) as
+    gRPC takes it; ValueError (one line naming ``--engine``) for anything else."""
+    usage = "expected HOST:PORT with a port 1 .. 65535 (IPv6 in brackets: [::1]:50051)"
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep or not host:
+            raise ValueError(f"--engine: {text!r}: {usage}")
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ValueError(f"--engine: {text!r}: {host!r} is not an IPv6 address; {usage}") from None
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep or not host:
+            raise ValueError(f"--engine: {text!r}: {usage}")
+        if ":" in host:
+            raise ValueError(f"--engine: {text!r}: an IPv6 address goes in brackets ([{host}]:{port}); {usage}")
+        if not all(c.isalnum() or c in "-._" for c in host):
+            raise ValueError(f"--engine: {text!r}: {host!r} is not a host name or address; {usage}")
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"--engine: {text!r}: port {port!r}; {usage}")
+    return text
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """``mobility dashboard``: the operators' web page, following a live engine or replaying a run."""
     import asyncio
@@ -1282,6 +1327,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         return fail(f"--port: {args.port}, expected 0 .. 65535 (0: any free port)")
     if args.key is not None and (len(args.key) < 8 or not args.key.isprintable() or " " in args.key):
         return fail("--key: at least 8 printable characters without spaces (it is the page's only protection)")
+    if args.engine is not None:
+        try:
+            engine_address(args.engine)
+        except ValueError as exc:
+            return fail(str(exc))
     interval = 1.0 if args.interval is None else args.interval
     if not 0.05 <= interval <= 60:
         return fail(f"--interval: {interval:g}, expected 0.05 .. 60 seconds")
@@ -1307,6 +1357,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         except ImportError:
             return fail("--run: replay is not part of this installation (dashboard.replay is missing)")
         folder = Path(args.run)
+        if folder.is_file():
+            return fail(
+                f"--run: {folder} is a file; expected a run folder (the folder of `mobility simulate --out`, "
+                f"e.g. {folder.parent})"
+            )
         if not folder.is_dir():
             return fail(f"--run: {folder}: no such folder (a run folder of `mobility simulate`)")
         try:
@@ -1317,16 +1372,23 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         from dashboard.live import LiveError, LiveSource, probe
         from proto.client import ClientTLS, read_token_file
 
-        token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-        tls = None
-        if args.tls or args.tls_ca or args.client_cert or args.client_key:
-            files = (args.tls_ca, args.client_cert, args.client_key)
-            tls = ClientTLS.from_files(*(Path(f) if f else None for f in files))
+        try:
+            token = read_token_file(Path(args.token_file)) if args.token_file else args.token
+            tls = None
+            if args.tls or args.tls_ca or args.client_cert or args.client_key:
+                files = (args.tls_ca, args.client_cert, args.client_key)
+                tls = ClientTLS.from_files(*(Path(f) if f else None for f in files))
+        except ValueError as exc:
+            return fail(_dashboard_option_error(exc))
         try:
             reached = asyncio.run(probe(args.engine, token=token, tls=tls, service=args.service or ""))
         except LiveError as exc:
-            return fail(f"--engine: {exc}")
-        print(f"engine at {args.engine}: {reached}", flush=True)
+            if not exc.absent:  # the engine (or something) answered: a token, TLS, a service to fix
+                return fail(f"--engine: {exc}")
+            # a service started before its engine: serve the page, which says so, and keep trying
+            print(f"no engine answers at {args.engine} yet: waiting for it; the page says so", flush=True)
+        else:
+            print(f"engine at {args.engine}: {reached}", flush=True)
         source = LiveSource(
             args.engine, token=token, tls=tls, service=args.service or "", interval_s=interval, tiles=args.tiles
         )
@@ -1351,7 +1413,10 @@ the fleet's KPIs, on a local port. Two modes:
 
   --engine HOST:PORT   follow a live engine over gRPC as an operator (its token: --token-file);
                        the page updates every --interval seconds and follows the assignment
-                       stream; it keeps working when the engine restarts.
+                       stream; it keeps working when the engine restarts. If no engine answers
+                       there yet, the page is served anyway, says so, and the dashboard waits
+                       for the engine (start it as a service before the engine); an engine that
+                       answers but refuses the token, or wants TLS, stops it at once (exit 2).
   --run DIR            replay a run folder of `mobility simulate`: the page plays the day with a
                        time slider, play/pause and speed.
 
@@ -1368,7 +1433,9 @@ examples:
   mobility dashboard --run runs/imod_jamsil --port 0""",
     )
     mode = dash.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--engine", metavar="HOST:PORT", help="follow the live engine at this address")
+    mode.add_argument(
+        "--engine", metavar="HOST:PORT", help="follow the live engine at this address (IPv6 in brackets: [::1]:50051)"
+    )
     mode.add_argument("--run", metavar="DIR", help="replay this run folder (written by `mobility simulate --out`)")
     engine = dash.add_argument_group("the engine (with --engine)")
     token = engine.add_mutually_exclusive_group()
