@@ -197,11 +197,17 @@ def test_page_follows_a_live_engine(data_dir: Path, tokens: Path, dashboard_web_
                     assert row[6:8] == [pickup["lat"], pickup["lon"]]  # heading for the pickup stop
 
                     # hostile or misplaced requests: errors, the page stays connected
+                    def answer(m: dict[str, Any]) -> bool:
+                        return m["type"] in ("error", "manifest")
+
+                    # an unknown vehicle: one answer, a manifest with an error (as in replay)
                     await page.send({"type": "select", "vehicle_id": "veh9999"})
-                    error = await page.until(kind("error"))
-                    assert error["field"] == "vehicle_id" and "veh9999" in error["message"]
+                    unknown = await page.until(answer)
+                    assert unknown["type"] == "manifest" and unknown["vehicle_id"] == "veh9999", unknown
+                    assert "veh9999" in unknown["error"] and unknown["stops"] == [] and unknown["path"] == []
                     await page.send({"type": "select", "vehicle_id": {"$gt": ""}})
-                    assert (await page.until(kind("error")))["field"] == "vehicle_id"
+                    error = await page.until(answer)  # the next answer is this one's: none more for veh9999
+                    assert error["type"] == "error" and error["field"] == "vehicle_id", error
                     await page.send({"type": "seek", "time_s": 30000})
                     error = await page.until(kind("error"))
                     assert error["field"] == "type" and "replay" in error["message"]
@@ -295,6 +301,48 @@ def test_engine_restart_is_followed(
                 e.close()
 
 
+def test_kpi_history_restarts_when_the_clock_goes_back(data_dir: Path, tokens: Path, dashboard_web_dir: Path) -> None:
+    """An engine at 09:00 is replaced by one at 08:00 (a restart, another day): the pages get a new
+    kpi_history without the 09:00 points, and so does a page that connects afterwards."""
+    port = free_port()
+    engine = engine_on_port(data_dir, port, tokens=tokens)
+    second: Engine | None = None
+    later = T0 + 3600
+    engine.advance(later)
+    source = LiveSource(f"127.0.0.1:{port}", token=OPERATOR, interval_s=0.2)
+    try:
+        with run_dashboard(source, web_dir=dashboard_web_dir) as d:
+
+            async def scenario() -> None:
+                nonlocal second
+                async with websockets.connect(f"{d.ws_url}?key={KEY}", max_size=None) as ws:
+                    page = Page(ws)
+                    await page.until(lambda m: m["type"] == "kpis" and m["time_s"] >= later)
+                    await page.until(lambda m: m["type"] == "kpis")  # a second point at 09:00
+                    histories = sum(1 for m in page.messages if m["type"] == "kpi_history")
+                    assert histories == 1  # the one on connecting
+                    await asyncio.to_thread(engine.close)
+                    await page.until(lambda m: m["type"] == "status" and not m["connected"])
+                    second = await asyncio.to_thread(engine_on_port, data_dir, port, tokens=tokens)
+                    fresh = await page.until(kind("kpi_history"), timeout=15)
+                    times = [item["time_s"] for item in fresh["items"]]
+                    assert times and all(t < later for t in times), times
+                    assert times[-1] == T0
+                    after = await page.until(kind("kpis"))
+                    assert after["time_s"] < later
+                async with websockets.connect(f"{d.ws_url}?key={KEY}", max_size=None) as ws2:
+                    newcomer = Page(ws2)
+                    history = await newcomer.until(kind("kpi_history"))
+                    times = [item["time_s"] for item in history["items"]]
+                    assert times and all(t < later for t in times), times
+
+            asyncio.run(scenario())
+    finally:
+        for e in (engine, second):
+            if e is not None:
+                e.close()
+
+
 def test_refused_token_is_said(data_dir: Path, tokens: Path, dashboard_web_dir: Path) -> None:
     engine = engine_on_port(data_dir, 0, tokens=tokens)
     try:
@@ -304,8 +352,13 @@ def test_refused_token_is_said(data_dir: Path, tokens: Path, dashboard_web_dir: 
         with pytest.raises(LiveError, match="token"):
             asyncio.run(probe(target, token=TOKENS["alice"][0], tls=None))  # a rider is not an operator
         assert "16 vehicles" in asyncio.run(probe(target, token=OPERATOR, tls=None))
-        with pytest.raises(LiveError, match="--engine"):
+        with pytest.raises(LiveError) as missing:  # no token at all: not "refused", say how to give one
+            asyncio.run(probe(target, token=None, tls=None))
+        assert "none was given" in str(missing.value) and "--token-file" in str(missing.value)
+        assert "refused" not in str(missing.value) and not missing.value.absent
+        with pytest.raises(LiveError, match="--engine") as absent:
             asyncio.run(probe(f"127.0.0.1:{free_port()}", token=OPERATOR, tls=None, timeout_s=2))
+        assert absent.value.absent
         with run_dashboard(LiveSource(target, token="not-a-token", interval_s=0.2), web_dir=dashboard_web_dir) as d:
 
             async def scenario() -> None:
@@ -333,17 +386,40 @@ def test_refused_token_is_said(data_dir: Path, tokens: Path, dashboard_web_dir: 
         (["--engine", "127.0.0.1:1", "--tiles", "ftp://tiles/{z}/{x}/{y}"], "--tiles"),
         (["--engine", "127.0.0.1:1", "--tiles", "https://tiles.example.org/a.png"], "--tiles"),
         (["--engine", "127.0.0.1:1", "--tls-cert", "/nonexistent.pem"], "--tls-cert"),
-        (["--engine", "127.0.0.1:1", "--token-file", "/nonexistent.token"], "token_file"),
-        (["--engine", "127.0.0.1:1"], "--engine"),  # nobody listens there
+        (["--engine", "127.0.0.1:1", "--token-file", "/nonexistent.token"], "--token-file"),
+        (["--engine", "127.0.0.1:1", "--token-file", "EMPTY"], "--token-file"),
+        (["--engine", "127.0.0.1:1", "--tls-ca", "/etc/hostname"], "--tls-ca"),
+        (["--engine", "127.0.0.1:1", "--client-cert", "/etc/hostname"], "--client-"),
+        (["--engine", "127.0.0.1:99999"], "--engine"),  # not port 34463 (99999 mod 65536)
+        (["--engine", "127.0.0.1:0"], "--engine"),
+        (["--engine", "127.0.0.1:19052x"], "--engine"),
+        (["--engine", "127.0.0.1"], "--engine"),
+        (["--engine", "::1:50051"], "--engine"),  # IPv6 without brackets
+        (["--engine", "[nope]:50051"], "--engine"),
+        (["--engine", "127.0.0.1:1;rm"], "--engine"),
+        (["--run", "SUMMARY"], "is a file"),
     ],
 )
-def test_cli_bad_option_is_one_line(argv: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bad_option_is_one_line(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     from mobility.cli import main
 
+    empty = tmp_path / "empty.token"
+    empty.write_text("")
+    (tmp_path / "run").mkdir()
+    summary = tmp_path / "run" / "summary.json"
+    summary.write_text("{}")
+    argv = [{"EMPTY": str(empty), "SUMMARY": str(summary)}.get(a, a) for a in argv]
     assert main(["dashboard", *argv]) == 2
-    err = capsys.readouterr().err.strip()
+    out, err = capsys.readouterr()
+    err = err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("mobility: error:") and option in err, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "open http" not in out
+    for field in ("token_file", "tls_ca", "tls_cert", "tls_key"):  # proto.client's names, not the options
+        assert field not in err, err
+    if option == "is a file":
+        assert "run folder" in err and str(tmp_path / "run") in err, err
 
 
 def test_cli_refused_token_exits_before_serving(
@@ -359,6 +435,21 @@ def test_cli_refused_token_exits_before_serving(
     out, err = capsys.readouterr()
     assert "open http" not in out and len(err.strip().splitlines()) == 1
     assert "--engine" in err and "token" in err
+
+
+def test_cli_without_a_token_says_none_was_given(
+    data_dir: Path, tokens: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mobility.cli import main
+
+    engine = engine_on_port(data_dir, 0, tokens=tokens)
+    try:
+        assert main(["dashboard", "--engine", f"127.0.0.1:{engine.port}", "--port", "0"]) == 2
+    finally:
+        engine.close()
+    out, err = capsys.readouterr()
+    assert "open http" not in out and len(err.strip().splitlines()) == 1
+    assert "none was given" in err and "--token-file" in err and "refused" not in err, err
 
 
 def test_cli_serves_the_page_and_stops_on_ctrl_c(data_dir: Path, tokens: Path, tmp_path: Path) -> None:
@@ -412,6 +503,10 @@ def test_over_tls_both_ways(data_dir: Path, tokens: Path, tls_files: TLSFiles, d
         target = f"127.0.0.1:{engine.port}"
         with pytest.raises(LiveError):  # the engine's certificate is not from a CA the system trusts
             asyncio.run(probe(target, token=OPERATOR, tls=ClientTLS(), timeout_s=3))
+        with pytest.raises(LiveError) as plain:  # asked without TLS: the hint, and not "absent" (no waiting)
+            asyncio.run(probe(target, token=OPERATOR, tls=None, timeout_s=3))
+        assert "does it serve TLS?" in str(plain.value) and "--tls" in str(plain.value), plain.value
+        assert not plain.value.absent
         tls = ClientTLS.from_files(tls_files.ca, tls_files.client_cert, tls_files.client_key)
         assert "16 vehicles" in asyncio.run(probe(target, token=OPERATOR, tls=tls))
         source = LiveSource(target, token=OPERATOR, tls=tls, interval_s=0.2)
