@@ -418,6 +418,8 @@ def test_cli_bad_option_is_one_line(
     assert "Traceback" not in err and "open http" not in out
     for field in ("token_file", "tls_ca", "tls_cert", "tls_key"):  # proto.client's names, not the options
         assert field not in err, err
+    if option == "--engine":  # refused before any connection is tried, with the allowed form
+        assert "HOST:PORT with a port 1 .. 65535" in err and "no engine answers" not in err, err
     if option == "is a file":
         assert "run folder" in err and str(tmp_path / "run") in err, err
 
@@ -493,6 +495,67 @@ def test_cli_serves_the_page_and_stops_on_ctrl_c(data_dir: Path, tokens: Path, t
             process.kill()
             process.wait()
         engine.close()
+
+
+def test_cli_started_before_the_engine_waits_for_it(data_dir: Path, tokens: Path, tmp_path: Path) -> None:
+    """`mobility dashboard` started while no engine answers (a service started first): it says so in
+    one line, serves the page, whose status says it waits; once an engine starts on that address the
+    page gets its hello, the fleet and status connected. Ctrl-C still stops it with 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    token_file = tmp_path / "operator.token"
+    token_file.write_text(OPERATOR + "\n")
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-c", "import sys; from mobility.cli import main; sys.exit(main(sys.argv[1:]))"]
+    args = ["dashboard", "--engine", f"127.0.0.1:{port}", "--token-file", str(token_file), "--port", "0"]
+    args += ["--interval", "0.2"]
+    stderr = tmp_path / "stderr.txt"
+    engine: Engine | None = None
+    with stderr.open("w") as err:
+        process = subprocess.Popen(
+            [*command, *args], cwd=root, stdout=subprocess.PIPE, stderr=err, text=True, env={**os.environ}
+        )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline(), process.stdout.readline()]
+        assert lines[0].strip() == f"no engine answers at 127.0.0.1:{port} yet: waiting for it; the page says so", (
+            lines,
+            stderr.read_text(),
+        )
+        url = lines[1].split("open ", 1)[1].strip()
+        base, key = url.split("/?key=")
+        assert httpx.get(base + "/healthz", timeout=10).json()["mode"] == "live"
+
+        async def scenario() -> None:
+            nonlocal engine
+            async with websockets.connect(base.replace("http", "ws") + f"/ws?key={key}", max_size=None) as ws:
+                page = Page(ws)
+                waiting = await page.until(lambda m: True)
+                assert waiting["type"] == "status" and waiting["connected"] is False, waiting
+                assert waiting["message"] == f"no engine answers at 127.0.0.1:{port} yet: waiting for it"
+                await asyncio.sleep(0.5)  # a few failed attempts: still the same sentence, nothing else
+                assert all(m["type"] == "status" and not m["connected"] for m in page.messages), page.messages
+                engine = await asyncio.to_thread(engine_on_port, data_dir, port, tokens=tokens)
+                hello = await page.until(kind("hello"), timeout=20)
+                assert hello["map"]["streets"]["offsets"]
+                full = await page.until(lambda m: m["type"] == "vehicles" and m["full"])
+                assert len(full["items"]) == 16
+                await page.until(lambda m: m["type"] == "status" and m["connected"], seen=True)
+
+        asyncio.run(scenario())
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+        assert "Traceback" not in stderr.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if engine is not None:
+            engine.close()
 
 
 def test_over_tls_both_ways(data_dir: Path, tokens: Path, tls_files: TLSFiles, dashboard_web_dir: Path) -> None:
