@@ -384,7 +384,12 @@ class LiveSource:
             self._selected.pop(client.id, None)
             return
         if not isinstance(vehicle_id, str) or not 0 < len(vehicle_id) <= MAX_VEHICLE_ID:
-            client.send(_error("vehicle_id", f"expected a vehicle id (a string of 1 .. {MAX_VEHICLE_ID}) or null"))
+            client.send(
+                _error(
+                    "vehicle_id",
+                    f"select vehicle_id must be a vehicle id (a string of 1 .. {MAX_VEHICLE_ID} characters) or null",
+                )
+            )
             return
         if self._vehicles and vehicle_id not in self._vehicles:
             self._unknown_vehicle(client, vehicle_id)

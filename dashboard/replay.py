@@ -64,6 +64,9 @@ FRAME_S = 0.25
 EVENTS_PER_FRAME = 200
 #: Points of the KPI history sent on connecting or seeking, at most.
 KPI_HISTORY_POINTS = 240
+#: Longest vehicle id a page may select (as :data:`dashboard.live.MAX_VEHICLE_ID`).
+MAX_VEHICLE_ID = 200
+_SELECT_ID_RULE = f"select vehicle_id must be a vehicle id (a string of 1 .. {MAX_VEHICLE_ID} characters) or null"
 
 _TIME_KEY = np.int64(1 << 32)  # composite keys vehicle * _TIME_KEY + time (times < 2^31)
 _M_PER_DEG_LAT = 110_574.0
@@ -1167,8 +1170,9 @@ class ReplaySource:
             await self._snapshot(p)
         elif kind == "select":
             vid = message.get("vehicle_id")
-            if vid is not None and not isinstance(vid, str):
-                self._error(p, "vehicle_id", f"select vehicle_id must be a vehicle id (a string) or null, got {vid!r}")
+            if vid is not None and (not isinstance(vid, str) or not 0 < len(vid) <= MAX_VEHICLE_ID):
+                # the same answer as the live source's
+                self._error(p, "vehicle_id", _SELECT_ID_RULE)
                 return
             p.selected = vid
             p.manifest = None

@@ -565,10 +565,13 @@ def test_player_connect_seek_speed_select_and_bad_values(taxi: tuple[Any, Path])
         assert page.of("manifest") == [d.manifest_at(busy, mid)] and page.of("manifest")[0]["stops"]
         page.messages.clear()
         await src.received(page, {"type": "select", "vehicle_id": "nobody"})
+        assert [m["type"] for m in page.messages] == ["manifest"]  # one answer, as from a live engine
         assert page.of("manifest")[0]["error"] and page.of("manifest")[0]["stops"] == []
+        assert page.of("manifest")[0]["vehicle_id"] == "nobody"
         page.messages.clear()
         await src.received(page, {"type": "select", "vehicle_id": "x" * 100_000})
         assert len(json.dumps(page.messages)) < 1000  # a hostile id is not echoed back whole
+        assert [(m["type"], m.get("field")) for m in page.messages] == [("error", "vehicle_id")]
         await src.received(page, {"type": "select", "vehicle_id": None})
         # speed within range
         page.messages.clear()
