@@ -31,7 +31,7 @@ Server -> page (the page applies them in order; a ``full`` message replaces what
     ``time_s``, ``values``: :data:`KPI_FIELDS` (a value may be null when unknown).
 ``kpi_history``
     ``items``: ``[{"time_s", "values"}, ...]`` oldest first, sent on connecting (and on a replay
-    seek) so the charts start filled.
+    seek; live, when the engine's clock goes back) so the charts start filled (or start over).
 ``manifest``
     The selected vehicle's planned route: ``vehicle_id``, ``time_s``, ``stops``: objects with
     :data:`MANIFEST_STOP_FIELDS`, ``path``: ``[[lat, lon], ...]`` along the streets from the
