@@ -98,7 +98,9 @@ export class Charts {
   }
 
   size() {
-    const width = Math.max(200, Math.floor(this.root.clientWidth));
+    const style = getComputedStyle(this.root);
+    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+    const width = Math.max(200, Math.floor(this.root.clientWidth - padding));
     const height = Math.max(56, Math.floor(this.root.clientHeight / CHARTS.length) - 18);
     return { width, height };
   }
