@@ -506,6 +506,7 @@ export class MapView {
 
   /** Draw the pickups of the open rides not yet on board (``rides`` is a Map of ride_id -> ride). */
   setRides(rides) {
+    let added = false;
     for (const [id, entry] of this.rides) {
       const ride = rides.get(id);
       if (!ride || !this.pickupShown(ride)) {
@@ -541,8 +542,11 @@ export class MapView {
         this.ridesLayer.addLayer(marker);
         marker.bringToBack(); // under the vehicles: a vehicle waiting at its pickup stays clickable
         this.rides.set(id, { ride, marker, matching });
+        added = true;
       }
     }
+    // ... and over the stops: a pickup at a stop stays seen (the stops go back under, O(stops))
+    if (added) for (const stop of this.stopsLayer.getLayers()) stop.bringToBack();
     if (this.hovered?.kind === "ride") this.refreshTip();
   }
 
