@@ -56,7 +56,7 @@ const stats = {
 
 const mapView = new MapView($("map"), {
   onSelect: (id, reveal = false) => select(id, reveal),
-  onChoose: (vehicles, point) => chooser.show(vehicles, point),
+  onChoose: (vehicles, point) => (vehicles.length ? chooser.show(vehicles, point) : chooser.close()),
   onPaint: (ms) => {
     stats.lastPaintMs = ms;
     paintMs.push(ms);
@@ -151,7 +151,7 @@ $("chooser-close").addEventListener("click", () => chooser.close());
 $("chooser-list").addEventListener("keydown", (e) => {
   if (e.key === "Enter") e.target.closest("li")?.click();
 });
-mapView.map.on("click movestart", () => chooser.close());
+mapView.map.on("movestart", () => chooser.close());
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape") return;
   if (chooser.open) chooser.close();

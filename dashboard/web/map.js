@@ -187,17 +187,10 @@ export class MapView {
     this.hovered = null; // {kind: "vehicle"|"ride"|"stop", id}
     this.tip = L.tooltip({ direction: "top", offset: [0, -6], opacity: 0.95 });
 
-    this.vehiclesLayer.on("click", (e) => {
-      const id = e.layer?.vehicleId;
-      if (id === undefined) return;
-      const under = this.vehiclesAt(e.containerPoint);
-      if (under.length > 1) {
-        const box = this.map.getContainer().getBoundingClientRect();
-        this.hooks.onChoose(under, { x: box.left + e.containerPoint.x, y: box.top + e.containerPoint.y });
-      } else {
-        this.hooks.onSelect(id);
-      }
-    });
+    // Leaflet's hit test hands a click to the topmost vehicle; the page looks for every vehicle
+    // under the pointer itself (also when Leaflet found none: a click on the map).
+    this.vehiclesLayer.on("click", (e) => this.clickAt(e.containerPoint, e.layer?.vehicleId));
+    this.map.on("click", (e) => this.clickAt(e.containerPoint, undefined));
     this.vehiclesLayer.on("mouseover", (e) => this.hover("vehicle", e.layer.vehicleId));
     this.ridesLayer.on("mouseover", (e) => this.hover("ride", e.layer.rideId));
     this.ridesLayer.on("click", (e) => {
@@ -410,6 +403,19 @@ export class MapView {
   reveal(id, always = false) {
     const v = this.vehicles.get(id);
     if (v?.marker && (always || !this.map.getBounds().contains(v.marker.getLatLng()))) this.map.panTo(v.marker.getLatLng());
+  }
+
+  /** A click at ``point`` (container pixels): one vehicle under it is selected, several are
+   *  handed to hooks.onChoose, none: hooks.onChoose with an empty list (close any chooser).
+   *  ``hit`` is the vehicle Leaflet found (if any). */
+  clickAt(point, hit) {
+    const under = this.vehiclesAt(point);
+    const box = this.map.getContainer().getBoundingClientRect();
+    if (under.length > 1) this.hooks.onChoose(under, { x: box.left + point.x, y: box.top + point.y });
+    else if (under.length === 1 || hit !== undefined) {
+      this.hooks.onChoose([], null);
+      this.hooks.onSelect(under.length === 1 ? under[0].id : hit);
+    } else this.hooks.onChoose([], null);
   }
 
   /** The vehicles drawn under a point of the map's container (CSS pixels), topmost first: their

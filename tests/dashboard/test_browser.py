@@ -577,6 +577,11 @@ def test_vehicles_on_one_spot_are_counted_and_each_can_be_picked(tmp_path: Path,
             tab.until("() => dashboard.chooserIds().length > 0")
             assert tab.js("dashboard.chooserIds()") == order[::-1]
             assert tab.js("dashboard.selected") is None  # nothing picked for the operator
+            # a click on the map away from the vehicles closes it; a second click opens it again
+            tab.page.mouse.click(point["x"] - 60, point["y"] - 60)
+            tab.until("() => dashboard.chooserIds().length === 0")
+            tab.page.mouse.click(point["x"], point["y"])
+            tab.until("() => dashboard.chooserIds().length > 0")
             bottom = order[0]
             tab.page.click(f'#chooser-list li[data-vehicle-id="{bottom}"]')
             assert tab.js("dashboard.selected") == bottom
