@@ -50,6 +50,10 @@ const stats = {
   get paintMs() {
     return paintMs.values();
   },
+  /** The last recount of the vehicles on one spot (ms). */
+  get lastStacksMs() {
+    return mapView.lastStacksMs;
+  },
 };
 
 // ---- views ---------------------------------------------------------------------------------

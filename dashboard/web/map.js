@@ -175,6 +175,7 @@ export class MapView {
     /** @type {Map<string, CountMarker>} the count on each spot with two or more vehicles */
     this.stacks = new Map();
     this.stacksFrame = null;
+    this.lastStacksMs = null; // the last recount's time (ms)
     /** Bumped when a vehicle is added or removed (the find box's list follows it). */
     this.idsVersion = 0;
 
@@ -448,6 +449,7 @@ export class MapView {
   /** Count the vehicles on each spot (positions equal to about a metre) and label the spots with
    *  two or more. One pass over the fleet; only the labels that changed are touched. */
   updateStacks() {
+    const t0 = performance.now();
     const groups = new Map();
     for (const v of this.vehicles.values()) {
       if (!v.marker) continue;
@@ -479,6 +481,7 @@ export class MapView {
       this.stacksLayer.addLayer(marker);
       this.stacks.set(key, marker);
     }
+    this.lastStacksMs = performance.now() - t0;
   }
 
   /** The spots with two or more vehicles: [{lat, lon, count}]. */

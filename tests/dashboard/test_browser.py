@@ -800,6 +800,7 @@ def test_a_3000_vehicle_replay_is_drawn_and_applied_in_time(tmp_path: Path, chro
                 assert (got["state"], got["on_board"]) in ((a[3], a[4]), (b[3], b[4])), (got, a, b)
                 moving += a[2] != b[2]
             assert moving >= 2000
+            assert tab.js("dashboard.stats.lastStacksMs") < 100  # the recount of the stacks, once a frame
             assert tab.problems == []
         finally:
             tab.close()
