@@ -521,9 +521,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _stderr('mobility: error: --immediate is for shared-taxi scenarios ([service] kind = "shared_taxi")')
         return 2
     remote = None
+    mismatch: tuple[type[Exception], ...] = ()  # what a run against an engine may end with
     if args.engine:
         from sim.remote import EngineMismatch
 
+        mismatch = (EngineMismatch,)
         checked = _checked_engine(args)
         if checked is None:
             return 2
@@ -548,7 +550,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         sim.progress = progress
-        output = sim.run()
+        try:
+            output = sim.run()
+        except mismatch as exc:  # another client's rides on the engine (sim.remote.EngineMismatch)
+            bar.close()
+            _stderr(f"mobility: error: --engine: {exc}")
+            return 2
     if sets:
         output.meta["overrides"] = dict(sets)
     files = write_report(output, out_dir, plots=not args.no_plots)

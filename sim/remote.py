@@ -58,6 +58,7 @@ class RemoteBackend:
         self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.timeout_s = timeout_s
         self._vehicle_of: dict[str, str] = {}  # ride -> the vehicle whose manifest named it
+        self._booked: set[str] = set()  # the rides this simulation booked
 
     def _call(self, method: Any, request: Any) -> Any:
         return method(request, timeout=self.timeout_s, metadata=self.metadata)
@@ -106,6 +107,7 @@ class RemoteBackend:
 
     def book(self, offer_id: str, now_s: int) -> str:
         ride = self._call(self.rider.BookRide, rider_pb2.BookRideRequest(offer_id=offer_id, now_s=now_s))
+        self._booked.add(ride.ride_id)
         return str(ride.ride_id)
 
     def cancel(self, ride_id: str, now_s: int) -> bool:
@@ -140,6 +142,12 @@ class RemoteBackend:
         if not manifest.stops:
             return None
         s = manifest.stops[0]
+        if s.ride_id not in self._booked:
+            raise EngineMismatch(
+                f"vehicle {vehicle_id} is to serve ride {s.ride_id}, which this simulation did not book: another "
+                "client books rides on this engine. A simulation needs an engine of its own (a fresh `mobility "
+                "serve --clock external` with the scenario's --scenario and --seed)"
+            )
         self._vehicle_of[s.ride_id] = vehicle_id
         kind = pc.STOP_KIND_FROM_PROTO.get(s.kind, StopKind.DROPOFF)
         return NextStop(s.ride_id, kind, s.stop, float(s.planned_s), s.service_s)

@@ -7,7 +7,7 @@
 import { Charts } from "./charts.js";
 import { Ring, STATE_STYLE, el, hms } from "./format.js";
 import { MapView } from "./map.js";
-import { Feed, ManifestList, Rides, Tiles } from "./panels.js";
+import { Chooser, Feed, ManifestList, Rides, Tiles } from "./panels.js";
 
 const CLOSE_BAD_KEY = 4401; // dashboard.protocol.CLOSE_BAD_KEY
 const PROTOCOL_VERSION = 1; // dashboard.protocol.VERSION
@@ -50,12 +50,17 @@ const stats = {
   get paintMs() {
     return paintMs.values();
   },
+  /** The last recount of the vehicles on one spot (ms). */
+  get lastStacksMs() {
+    return mapView.lastStacksMs;
+  },
 };
 
 // ---- views ---------------------------------------------------------------------------------
 
 const mapView = new MapView($("map"), {
   onSelect: (id, reveal = false) => select(id, reveal),
+  onChoose: (vehicles, point) => (vehicles.length ? chooser.show(vehicles, point) : chooser.close()),
   onPaint: (ms) => {
     stats.lastPaintMs = ms;
     paintMs.push(ms);
@@ -64,6 +69,7 @@ const mapView = new MapView($("map"), {
 const feed = new Feed($("feed"), $("feed-count"), (id) => select(id, true));
 const rides = new Rides($("rides"), $("rides-count"), (id) => select(id, true));
 const manifest = new ManifestList($("manifest-panel"), $("manifest-title"), $("manifest-summary"), $("manifest"));
+const chooser = new Chooser($("chooser"), $("chooser-title"), $("chooser-list"), (id) => select(id));
 const tiles = new Tiles(document);
 const charts = new Charts($("charts"));
 
@@ -145,8 +151,62 @@ function select(id, reveal = false) {
 }
 
 $("manifest-close").addEventListener("click", () => select(null));
+$("chooser-close").addEventListener("click", () => chooser.close());
+$("chooser-list").addEventListener("keydown", (e) => {
+  if (e.key === "Enter") e.target.closest("li")?.click();
+});
+mapView.map.on("movestart", () => chooser.close());
 document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" && state.selected !== null) select(null);
+  if (e.key !== "Escape") return;
+  if (chooser.open) chooser.close();
+  else if (state.selected !== null && e.target !== $("find")) select(null);
+});
+
+// ---- find vehicle: an input with the ids drawn as suggestions; Enter selects and pans ------
+
+const find = { input: $("find"), list: $("vehicle-ids"), version: -1, timer: null };
+
+/** Refill the suggestions when vehicles were added or removed (at most once a second). */
+function findListChanged() {
+  if (find.version === mapView.idsVersion || find.timer !== null) return;
+  find.timer = setTimeout(() => {
+    find.timer = null;
+    find.version = mapView.idsVersion;
+    const ids = [...mapView.vehicles.values()].filter((v) => v.marker).map((v) => v.id);
+    ids.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    find.list.replaceChildren(
+      ...ids.map((id) => {
+        const option = document.createElement("option");
+        option.value = id;
+        return option;
+      }),
+    );
+  }, find.version < 0 ? 0 : 1000);
+}
+
+find.input.addEventListener("keydown", (e) => {
+  if (e.key === "Escape") {
+    find.input.value = "";
+    find.input.blur();
+    return;
+  }
+  if (e.key !== "Enter") return;
+  const wanted = find.input.value.trim();
+  if (!wanted) return;
+  let id = mapView.vehicles.get(wanted)?.marker ? wanted : null;
+  if (id === null) {
+    const lower = wanted.toLowerCase();
+    const matches = [...mapView.vehicles.values()].filter((v) => v.marker && v.id.toLowerCase().includes(lower));
+    if (matches.length === 1) id = matches[0].id;
+    else {
+      notice(matches.length ? `${matches.length} vehicles match "${wanted}": pick one from the list` : `no vehicle "${wanted}" on the map`);
+      return;
+    }
+  }
+  chooser.close();
+  if (id !== state.selected) select(id);
+  mapView.reveal(id, true);
+  find.input.select();
 });
 
 // ---- replay controls -----------------------------------------------------------------------
@@ -244,6 +304,7 @@ const handlers = {
   vehicles(m, received) {
     const n = mapView.applyVehicles(m, state.fields);
     if (state.selected !== null && !mapView.vehicles.has(state.selected)) select(null);
+    findListChanged();
     const ms = performance.now() - received;
     stats.applies += 1;
     stats.lastApplyMs = ms;
@@ -405,6 +466,17 @@ window.dashboard = {
   vehicle: (id) => mapView.vehicleDrawn(id),
   /** Where a vehicle's marker is in the viewport: {x, y} (CSS pixels), or null. */
   vehiclePoint: (id) => mapView.vehiclePoint(id),
+  /** The spots with two or more vehicles, each with its count: [{lat, lon, count}]. */
+  stacks: () => mapView.stacksDrawn(),
+  /** The vehicles under a point of the viewport, topmost first: [{id, state, on_board, seats}]. */
+  vehiclesAt: (x, y) => {
+    const box = mapView.map.getContainer().getBoundingClientRect();
+    return mapView.vehiclesAt({ x: x - box.left, y: y - box.top });
+  },
+  /** The ids in the chooser (empty when it is closed). */
+  chooserIds: () => (chooser.open ? [...$("chooser-list").children].map((li) => li.dataset.vehicleId) : []),
+  /** The series the charts draw (chart 0, 1, 2): [xs, ys...] with null where a line breaks. */
+  chartData: (c) => charts.plots[c].data.map((a) => Array.from(a)),
   /** The ids of the vehicles drawn. */
   vehicleIds: () => [...mapView.vehicles.values()].filter((v) => v.marker).map((v) => v.id),
   /** Pickup markers of open rides on the map, and one of them: {lat, lon, status}, or null. */

@@ -1,6 +1,7 @@
 // The small KPI charts of the dashboard page (uPlot), over the service clock. Series are bounded:
 // past MAX_POINTS points the older half is thinned to every other point, so a whole day stays
-// drawn in constant memory.
+// drawn in constant memory. A line breaks where two points are further apart than GAP_FACTOR
+// times the median spacing (hours without data, after the clock jumped, are not drawn as data).
 
 import uPlot from "../vendor/uplot/uPlot.esm.js";
 import { hm } from "./format.js";
@@ -8,6 +9,8 @@ import { hm } from "./format.js";
 export const MAX_POINTS = 1500;
 /** The time axis spans at least this long (seconds). */
 const MIN_SPAN_S = 600;
+/** Consecutive points further apart than this many times the median spacing: the line breaks. */
+export const GAP_FACTOR = 10;
 /** The newest points never thinned. */
 const KEEP_RECENT = 300;
 
@@ -49,9 +52,25 @@ const CHARTS = [
   },
 ];
 
-/** A y range from 0 to a round number above the largest value. */
+/** Nice steps for a y axis: 1, 2, 2.5, 4, 5 x 10^k, from 0.01 up. */
+const Y_STEPS = [];
+for (let e = -2; e <= 9; e++) for (const m of [1, 2, 2.5, 4, 5]) Y_STEPS.push(+(m * 10 ** e).toPrecision(3));
+
+/** A y range from 0 to the smallest step of a two- or three-tick axis at or above the largest
+ *  value: the top of the scale is always a labelled tick (787 -> 0..800, ticks at 0, 400 and 800). */
 function fromZero(u, min, max) {
-  return uPlot.rangeNum(0, Math.max(1, max ?? 1), 0.1, true);
+  const top = Math.max(1, max ?? 1);
+  for (const step of Y_STEPS) {
+    if (step * 2 >= top) return [0, step * 2];
+  }
+  return [0, top];
+}
+
+/** The y axis's ticks: 0, the middle and the top of a fromZero range (or 0 and the top if the
+ *  middle is not a round number). */
+function ySplits(u, axisIdx, min, max) {
+  const mid = max / 2;
+  return Number.isInteger(mid) || max < 10 ? [0, mid, max] : [0, max];
 }
 
 /** An axis label: 950, 1.2k, 15k, 2.5M. */
@@ -79,7 +98,9 @@ export class Charts {
   }
 
   size() {
-    const width = Math.max(200, Math.floor(this.root.clientWidth));
+    const style = getComputedStyle(this.root);
+    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+    const width = Math.max(200, Math.floor(this.root.clientWidth - padding));
     const height = Math.max(56, Math.floor(this.root.clientHeight / CHARTS.length) - 18);
     return { width, height };
   }
@@ -95,7 +116,9 @@ export class Charts {
         space: 50,
         gap: 2,
         incrs: STEPS_S,
-        values: (u, splits) => splits.map((s) => hm(s)),
+        // no label closer than 16 px to the right end when a right axis is there (they would touch)
+        values: (u, splits) =>
+          splits.map((s) => (twoScales && u.valToPos(s, "x") > u.bbox.width / devicePixelRatio - 16 ? "" : hm(s))),
         grid: { stroke: "#eceff3", width: 1 },
         ticks: { size: 3 },
       },
@@ -103,7 +126,7 @@ export class Charts {
         font: axisFont(),
         size: 36,
         gap: 2,
-        space: 16,
+        splits: ySplits,
         values: compactValues,
         grid: { stroke: "#eceff3", width: 1 },
         ticks: { size: 3 },
@@ -116,7 +139,7 @@ export class Charts {
         font: axisFont(),
         size: 36,
         gap: 2,
-        space: 16,
+        splits: ySplits,
         values: compactValues,
         grid: { show: false },
         ticks: { size: 3 },
@@ -126,6 +149,8 @@ export class Charts {
       width,
       height,
       pxAlign: 0,
+      // room on the right for the last time label (the right axis gives it when there is one)
+      padding: [8, twoScales ? 0 : 18, 0, 0],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
       scales: { x: { time: false }, y: { range: fromZero } },
@@ -137,7 +162,7 @@ export class Charts {
           stroke: s.stroke,
           width: 1.5,
           scale: s.scale ?? "y",
-          spanGaps: true,
+          spanGaps: false,
           points: { show: false },
         })),
       ],
@@ -189,12 +214,46 @@ export class Charts {
     this.ys = this.ys.map((lines) => lines.map(pick));
   }
 
+  /** Where the lines break: the indices i such that xs[i] - xs[i - 1] exceeds GAP_FACTOR times
+   *  the median spacing. */
+  gaps() {
+    const xs = this.xs;
+    if (xs.length < 3) return [];
+    const steps = [];
+    for (let i = 1; i < xs.length; i++) steps.push(xs[i] - xs[i - 1]);
+    steps.sort((a, b) => a - b);
+    const limit = GAP_FACTOR * steps[steps.length >> 1];
+    const at = [];
+    for (let i = 1; i < xs.length; i++) if (xs[i] - xs[i - 1] > limit) at.push(i);
+    return at;
+  }
+
+  /** The data of chart ``c`` as drawn: a null point (all series) in the middle of each gap. */
+  drawnData(c, gaps) {
+    if (!gaps.length) return [this.xs, ...this.ys[c]];
+    const out = [[], ...this.ys[c].map(() => [])];
+    let from = 0;
+    for (const i of [...gaps, this.xs.length]) {
+      for (let k = from; k < i; k++) {
+        out[0].push(this.xs[k]);
+        for (let s = 1; s < out.length; s++) out[s].push(this.ys[c][s - 1][k]);
+      }
+      if (i < this.xs.length) {
+        out[0].push((this.xs[i - 1] + this.xs[i]) / 2);
+        for (let s = 1; s < out.length; s++) out[s].push(null);
+      }
+      from = i;
+    }
+    return out;
+  }
+
   /** Draw the series; the time axis spans the points' times, at least MIN_SPAN_S (uPlot alone
    *  would stretch a single time over a whole day). */
   redraw() {
     const n = this.xs.length;
+    const gaps = this.gaps();
     this.plots.forEach((plot, c) => {
-      plot.setData([this.xs, ...this.ys[c]]);
+      plot.setData(this.drawnData(c, gaps));
       if (n > 0) {
         const max = this.xs[n - 1];
         plot.setScale("x", { min: Math.min(this.xs[0], max - MIN_SPAN_S), max });

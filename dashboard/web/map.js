@@ -3,8 +3,12 @@
 // redraws the streets:
 //   streets (one multi-polyline), zone (the service area), route (the selected vehicle's path),
 //   marks (stops, pickups of open rides, vehicles: the only canvas that takes the mouse),
-//   routeStops (the selected vehicle's stops, numbered) and selection (its ring): the mouse goes
+//   routeStops (the selected vehicle's stops, numbered), stacks (the count on a spot where
+//   several vehicles are drawn on top of each other) and selection (its ring): the mouse goes
 //   through them to the marks.
+//
+// A click on the marks finds every vehicle under the pointer: one is selected at once; several
+// (a stack at a stop, or dots overlapping when zoomed out) are handed to hooks.onChoose.
 
 import * as L from "../vendor/leaflet/leaflet-src.esm.js";
 import { PICKUP_COLOR, STATE_STYLE, UNKNOWN_STATE, el, hm, words } from "./format.js";
@@ -18,7 +22,11 @@ const ZONE_STYLE = {
   fillOpacity: 0.04,
   interactive: false,
 };
-const STOP_STYLE = { radius: 2.5, color: "#ffffff", weight: 1, fillColor: "#4a4f55", fillOpacity: 1 };
+const STOP_STYLE = { radius: 3, color: "#4a4f55", weight: 1.5, fillColor: "#ffffff", fillOpacity: 1 };
+/** Pixels around a vehicle's dot that still count as a click on it (Leaflet's canvas tolerance). */
+const CLICK_TOLERANCE_PX = 2;
+/** Vehicles closer than this (degrees, about a metre) are one stack. */
+const STACK_DIGITS = 5;
 const ROUTE_STYLE = { color: "#1f2328", weight: 3, opacity: 0.75, interactive: false };
 
 /** A circle marker drawn as a diamond (pickups of open rides). Uses Leaflet 1.9's canvas internals
@@ -37,6 +45,48 @@ const DiamondMarker = L.CircleMarker.extend({
     ctx.lineTo(p.x - r, p.y);
     ctx.closePath();
     renderer._fillStroke(ctx, this);
+  },
+});
+
+/** A circle marker drawn as a small hollow square (stops: not to be taken for a vehicle). */
+const SquareMarker = L.CircleMarker.extend({
+  _updatePath() {
+    const renderer = this._renderer;
+    if (!renderer._drawing || this._empty()) return;
+    const p = this._point;
+    const r = Math.max(Math.round(this._radius), 1);
+    const ctx = renderer._ctx;
+    ctx.beginPath();
+    ctx.rect(p.x - r, p.y - r, 2 * r, 2 * r);
+    renderer._fillStroke(ctx, this);
+  },
+});
+
+/** The number of vehicles on one spot: a dark pill up and right of the spot. Its radius (for
+ *  Leaflet's redraw bounds) covers the pill; it takes no mouse events. */
+const CountMarker = L.CircleMarker.extend({
+  _updatePath() {
+    const renderer = this._renderer;
+    if (!renderer._drawing || this._empty()) return;
+    const ctx = renderer._ctx;
+    const p = this._point;
+    const text = String(this.options.count);
+    ctx.font = "bold 10px system-ui, sans-serif";
+    const w = Math.max(14, Math.ceil(ctx.measureText(text).width) + 6);
+    const x = p.x + 4;
+    const y = p.y - 17;
+    ctx.globalAlpha = 1;
+    ctx.beginPath();
+    ctx.roundRect(x, y, w, 13, 6.5);
+    ctx.fillStyle = "#1f2328";
+    ctx.fill();
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#ffffff";
+    ctx.stroke();
+    ctx.fillStyle = "#ffffff";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(text, x + w / 2, y + 7);
   },
 });
 
@@ -75,7 +125,8 @@ function finite(x) {
 export class MapView {
   /**
    * @param {HTMLElement} container
-   * @param {{onSelect: (id: string) => void, onPaint: (ms: number) => void}} hooks
+   * @param {{onSelect: (id: string) => void, onPaint: (ms: number) => void,
+   *          onChoose: (vehicles: object[], point: {x: number, y: number}) => void}} hooks
    */
   constructor(container, hooks) {
     this.hooks = hooks;
@@ -88,7 +139,7 @@ export class MapView {
       maxZoom: 19,
     });
     this.map.setView([0, 0], 2);
-    const panes = { streets: 250, zone: 260, route: 390, marks: 450, routeStops: 460, selection: 470 };
+    const panes = { streets: 250, zone: 260, route: 390, marks: 450, routeStops: 460, stacks: 465, selection: 470 };
     for (const [name, z] of Object.entries(panes)) {
       const pane = this.map.createPane(name);
       pane.style.zIndex = String(z);
@@ -98,8 +149,9 @@ export class MapView {
       streets: L.canvas({ pane: "streets", padding: 0.3 }),
       zone: L.canvas({ pane: "zone", padding: 0.3 }),
       route: L.canvas({ pane: "route", padding: 0.3 }),
-      marks: L.canvas({ pane: "marks", padding: 0.3, tolerance: 2 }),
+      marks: L.canvas({ pane: "marks", padding: 0.3, tolerance: CLICK_TOLERANCE_PX }),
       routeStops: L.canvas({ pane: "routeStops", padding: 0.3 }),
+      stacks: L.canvas({ pane: "stacks", padding: 0.3 }),
       selection: L.canvas({ pane: "selection", padding: 0.3 }),
     };
     // Time the canvas redraws of the marks (vehicles) once per frame: the page's paint cost.
@@ -119,6 +171,13 @@ export class MapView {
     this.ridesLayer = L.featureGroup().addTo(this.map);
     this.vehiclesLayer = L.featureGroup().addTo(this.map);
     this.routeLayer = L.layerGroup().addTo(this.map);
+    this.stacksLayer = L.layerGroup().addTo(this.map);
+    /** @type {Map<string, CountMarker>} the count on each spot with two or more vehicles */
+    this.stacks = new Map();
+    this.stacksFrame = null;
+    this.lastStacksMs = null; // the last recount's time (ms)
+    /** Bumped when a vehicle is added or removed (the find box's list follows it). */
+    this.idsVersion = 0;
 
     /** @type {Map<string, {id, lat, lon, state, on_board, seats, next_arrival_s, marker}>} */
     this.vehicles = new Map();
@@ -129,10 +188,10 @@ export class MapView {
     this.hovered = null; // {kind: "vehicle"|"ride"|"stop", id}
     this.tip = L.tooltip({ direction: "top", offset: [0, -6], opacity: 0.95 });
 
-    this.vehiclesLayer.on("click", (e) => {
-      const id = e.layer?.vehicleId;
-      if (id !== undefined) this.hooks.onSelect(id);
-    });
+    // Leaflet's hit test hands a click to the topmost vehicle; the page looks for every vehicle
+    // under the pointer itself (also when Leaflet found none: a click on the map).
+    this.vehiclesLayer.on("click", (e) => this.clickAt(e.containerPoint, e.layer?.vehicleId));
+    this.map.on("click", (e) => this.clickAt(e.containerPoint, undefined));
     this.vehiclesLayer.on("mouseover", (e) => this.hover("vehicle", e.layer.vehicleId));
     this.ridesLayer.on("mouseover", (e) => this.hover("ride", e.layer.rideId));
     this.ridesLayer.on("click", (e) => {
@@ -189,7 +248,7 @@ export class MapView {
     this.stopsLayer.clearLayers();
     for (const stop of m.stops ?? []) {
       if (!finite(stop.lat) || !finite(stop.lon)) continue;
-      const marker = L.circleMarker([stop.lat, stop.lon], { ...STOP_STYLE, renderer: this.renderers.marks });
+      const marker = new SquareMarker([stop.lat, stop.lon], { ...STOP_STYLE, renderer: this.renderers.marks });
       marker.stopName = stop.name || stop.id || String(stop.stop);
       this.stopsLayer.addLayer(marker);
       marker.bringToBack();
@@ -254,6 +313,7 @@ export class MapView {
     }
     for (const id of Array.isArray(message.removed) ? message.removed : []) this.removeVehicle(String(id));
     if (this.hovered?.kind === "vehicle") this.refreshTip();
+    this.scheduleStacks();
     return items.length;
   }
 
@@ -288,9 +348,11 @@ export class MapView {
       });
       v.marker.vehicleId = id;
       this.vehiclesLayer.addLayer(v.marker);
+      this.idsVersion++;
     } else if (!placed && v.marker) {
       this.vehiclesLayer.removeLayer(v.marker);
       v.marker = null;
+      this.idsVersion++;
     }
     if (id === this.selected) this.placeHalo();
   }
@@ -298,7 +360,10 @@ export class MapView {
   removeVehicle(id) {
     const v = this.vehicles.get(id);
     if (!v) return;
-    if (v.marker) this.vehiclesLayer.removeLayer(v.marker);
+    if (v.marker) {
+      this.vehiclesLayer.removeLayer(v.marker);
+      this.idsVersion++;
+    }
     this.vehicles.delete(id);
     if (id === this.selected) this.placeHalo();
     if (this.hovered?.kind === "vehicle" && this.hovered.id === id) this.unhover();
@@ -335,10 +400,93 @@ export class MapView {
     }
   }
 
-  /** Center the map on a vehicle if it is outside the view. */
-  reveal(id) {
+  /** Center the map on a vehicle if it is outside the view (``always``: in any case). */
+  reveal(id, always = false) {
     const v = this.vehicles.get(id);
-    if (v?.marker && !this.map.getBounds().contains(v.marker.getLatLng())) this.map.panTo(v.marker.getLatLng());
+    if (v?.marker && (always || !this.map.getBounds().contains(v.marker.getLatLng()))) this.map.panTo(v.marker.getLatLng());
+  }
+
+  /** A click at ``point`` (container pixels): one vehicle under it is selected, several are
+   *  handed to hooks.onChoose, none: hooks.onChoose with an empty list (close any chooser).
+   *  ``hit`` is the vehicle Leaflet found (if any). */
+  clickAt(point, hit) {
+    const under = this.vehiclesAt(point);
+    const box = this.map.getContainer().getBoundingClientRect();
+    if (under.length > 1) this.hooks.onChoose(under, { x: box.left + point.x, y: box.top + point.y });
+    else if (under.length === 1 || hit !== undefined) {
+      this.hooks.onChoose([], null);
+      this.hooks.onSelect(under.length === 1 ? under[0].id : hit);
+    } else this.hooks.onChoose([], null);
+  }
+
+  /** The vehicles drawn under a point of the map's container (CSS pixels), topmost first: their
+   *  dot (with its outline and the click tolerance) covers the point. */
+  vehiclesAt(point) {
+    const under = [];
+    for (const v of this.vehicles.values()) {
+      if (!v.marker) continue;
+      const p = this.map.latLngToContainerPoint(v.marker.getLatLng());
+      const reach = vehicleRadius(v) + 1 + CLICK_TOLERANCE_PX;
+      const dx = p.x - point.x;
+      const dy = p.y - point.y;
+      if (dx * dx + dy * dy <= reach * reach) under.push(v);
+    }
+    // the canvas draws in the order the markers were added: the last one is on top
+    under.reverse();
+    return under.map((v) => ({ id: v.id, state: v.state, on_board: v.on_board ?? 0, seats: v.seats ?? 0 }));
+  }
+
+  // ---- stacks: several vehicles on one spot ------------------------------------------------
+
+  scheduleStacks() {
+    if (this.stacksFrame !== null) return;
+    this.stacksFrame = requestAnimationFrame(() => {
+      this.stacksFrame = null;
+      this.updateStacks();
+    });
+  }
+
+  /** Count the vehicles on each spot (positions equal to about a metre) and label the spots with
+   *  two or more. One pass over the fleet; only the labels that changed are touched. */
+  updateStacks() {
+    const t0 = performance.now();
+    const groups = new Map();
+    for (const v of this.vehicles.values()) {
+      if (!v.marker) continue;
+      const key = `${v.lat.toFixed(STACK_DIGITS)},${v.lon.toFixed(STACK_DIGITS)}`;
+      const g = groups.get(key);
+      if (g) g.count++;
+      else groups.set(key, { count: 1, lat: v.lat, lon: v.lon });
+    }
+    for (const [key, marker] of this.stacks) {
+      const g = groups.get(key);
+      if (!g || g.count < 2) {
+        this.stacksLayer.removeLayer(marker);
+        this.stacks.delete(key);
+      } else if (marker.options.count !== g.count) {
+        marker.options.count = g.count;
+        marker.redraw();
+      }
+    }
+    for (const [key, g] of groups) {
+      if (g.count < 2 || this.stacks.has(key)) continue;
+      const marker = new CountMarker([g.lat, g.lon], {
+        renderer: this.renderers.stacks,
+        interactive: false,
+        radius: 40,
+        stroke: false,
+        fill: false,
+        count: g.count,
+      });
+      this.stacksLayer.addLayer(marker);
+      this.stacks.set(key, marker);
+    }
+    this.lastStacksMs = performance.now() - t0;
+  }
+
+  /** The spots with two or more vehicles: [{lat, lon, count}]. */
+  stacksDrawn() {
+    return [...this.stacks.values()].map((m) => ({ lat: m.getLatLng().lat, lon: m.getLatLng().lng, count: m.options.count }));
   }
 
   vehiclesDrawn() {
@@ -367,6 +515,7 @@ export class MapView {
 
   /** Draw the pickups of the open rides not yet on board (``rides`` is a Map of ride_id -> ride). */
   setRides(rides) {
+    let added = false;
     for (const [id, entry] of this.rides) {
       const ride = rides.get(id);
       if (!ride || !this.pickupShown(ride)) {
@@ -402,8 +551,11 @@ export class MapView {
         this.ridesLayer.addLayer(marker);
         marker.bringToBack(); // under the vehicles: a vehicle waiting at its pickup stays clickable
         this.rides.set(id, { ride, marker, matching });
+        added = true;
       }
     }
+    // ... and over the stops: a pickup at a stop stays seen (the stops go back under, O(stops))
+    if (added) for (const stop of this.stopsLayer.getLayers()) stop.bringToBack();
     if (this.hovered?.kind === "ride") this.refreshTip();
   }
 

@@ -6,6 +6,8 @@ import { EVENT_TONE, STATE_STYLE, count, el, hm, hms, minutes, percent, words } 
 /** Rows kept in the DOM. */
 export const FEED_ROWS = 300;
 export const RIDE_ROWS = 200;
+/** Rows of the chooser of vehicles on one spot (the find box reaches any other). */
+export const CHOOSER_ROWS = 100;
 
 function finite(x) {
   return typeof x === "number" && Number.isFinite(x);
@@ -182,7 +184,7 @@ export class ManifestList {
       parts.push(STATE_STYLE[vehicle.state]?.label ?? String(vehicle.state));
       parts.push(`${vehicle.on_board ?? 0}/${vehicle.seats ?? 0} on board`);
     }
-    parts.push(stops.length ? `${stops.length} stops planned` : "no stops planned");
+    parts.push(stops.length ? `${count(stops.length)} ${stops.length === 1 ? "stop" : "stops"} planned` : "no stops planned");
     this.summary.textContent = parts.join(" · ");
     this.list.replaceChildren(...stops.map((stop, i) => this.row(stop, i)));
   }
@@ -208,6 +210,66 @@ export class ManifestList {
     li.append(windowSpan);
     if (finite(stop.passengers) && stop.passengers > 1) li.append(el("span", "pax", `${stop.passengers}p`));
     return li;
+  }
+
+  rows() {
+    return this.list.childElementCount;
+  }
+}
+
+/** A small list of the vehicles under a click, to pick one (several vehicles on one spot). */
+export class Chooser {
+  /**
+   * @param {HTMLElement} panel the overlay (inside the map's area, positioned absolutely)
+   * @param {(id: string) => void} onPick
+   */
+  constructor(panel, title, list, onPick) {
+    this.panel = panel;
+    this.title = title;
+    this.list = list;
+    list.addEventListener("click", (e) => {
+      const row = e.target.closest("li");
+      if (!row?.dataset.vehicleId) return;
+      this.close();
+      onPick(row.dataset.vehicleId);
+    });
+  }
+
+  get open() {
+    return !this.panel.hidden;
+  }
+
+  /** Show ``vehicles`` ({id, state, on_board, seats}, topmost first) near ``point`` (viewport
+   *  pixels), inside the map's area. */
+  show(vehicles, point) {
+    const shown = vehicles.slice(0, CHOOSER_ROWS);
+    const more = vehicles.length > shown.length ? `, first ${CHOOSER_ROWS} shown (find vehicle reaches the others)` : "";
+    this.title.textContent = `${count(vehicles.length)} vehicles here${more}`;
+    this.list.replaceChildren(
+      ...shown.map((v) => {
+        const li = el("li", "choice");
+        li.dataset.vehicleId = v.id;
+        li.tabIndex = 0;
+        const swatch = el("span", "swatch");
+        swatch.style.background = (STATE_STYLE[v.state] ?? { color: "#333" }).color;
+        li.append(swatch, el("span", "veh-id", v.id), el("span", "muted", STATE_STYLE[v.state]?.label ?? words(v.state)));
+        li.append(el("span", "pax", `${v.on_board}/${v.seats} on board`));
+        return li;
+      }),
+    );
+    this.panel.hidden = false;
+    const area = this.panel.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0, width: innerWidth, height: innerHeight };
+    const w = this.panel.offsetWidth;
+    const h = this.panel.offsetHeight;
+    const x = Math.min(Math.max(4, point.x - area.left + 10), Math.max(4, area.width - w - 4));
+    const y = Math.min(Math.max(4, point.y - area.top + 10), Math.max(4, area.height - h - 4));
+    this.panel.style.left = `${x}px`;
+    this.panel.style.top = `${y}px`;
+  }
+
+  close() {
+    this.panel.hidden = true;
+    this.list.replaceChildren();
   }
 
   rows() {

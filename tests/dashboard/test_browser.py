@@ -431,6 +431,191 @@ def test_the_pages_feed_lists_and_charts_stay_bounded(live: Live, chromium: Brow
         tab.close()
 
 
+MODULES_JS = """
+async () => {
+  const { Charts, GAP_FACTOR } = await import('/static/charts.js');
+  const { ManifestList } = await import('/static/panels.js');
+  const box = document.createElement('div');
+  box.style.width = '400px'; box.style.height = '240px';
+  for (const id of ['chart-rides', 'chart-wait', 'chart-fleet']) {
+    const d = document.createElement('div'); d.id = id; box.append(d);
+  }
+  document.body.append(box);
+  const charts = new Charts(box);
+  // every 10 s from 00:00 to 00:10, then (the clock jumped) every 10 s from 06:00 to 06:10
+  for (let k = 0; k <= 60; k++) charts.add(10 * k, { served: k, rejected: 0, occupancy: 0.25, vehicles_busy: 3 });
+  for (let k = 0; k <= 60; k++) charts.add(21600 + 10 * k, { served: 787 + k - 60, rejected: 1, occupancy: 0.5 });
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));  // uPlot draws
+  const [xs, served, rejected] = charts.plots[0].data.map((a) => Array.from(a));
+  const yAxis = charts.plots[0].axes[1];
+  const result = {
+    gapFactor: GAP_FACTOR, points: charts.points(), drawnXs: xs.length,
+    servedNulls: served.map((y, i) => (y === null ? xs[i] : null)).filter((x) => x !== null),
+    rejectedNulls: rejected.filter((y) => y === null).length,
+    spanGaps: charts.plots[0].series.slice(1).map((s) => s.spanGaps),
+    yMax: charts.plots[0].scales.y.max, yLabels: Array.from(yAxis._values ?? []),
+  };
+  // a kpi_history replaces the series (the clock went back)
+  charts.reset([{ time_s: 3600, values: { served: 1 } }, { time_s: 3660, values: { served: 2 } },
+                 { time_s: 3720, values: { served: 3 } }]);
+  result.afterReset = charts.plots[0].data.map((a) => Array.from(a));
+  // the manifest's summary: one stop, two stops
+  const panel = document.createElement('div'), title = document.createElement('h2');
+  const summary = document.createElement('div'), list = document.createElement('ol');
+  const manifest = new ManifestList(panel, title, summary, list);
+  const stop = { kind: 'pickup', ride_id: 'r1', planned_s: 30000, window_start_s: 29900, window_end_s: 30200 };
+  manifest.show({ vehicle_id: 'v1', stops: [stop] }, { state: 'to_pickup', on_board: 0, seats: 4 });
+  result.oneStop = summary.textContent;
+  manifest.show({ vehicle_id: 'v1', stops: [stop, { ...stop, kind: 'dropoff' }] }, undefined);
+  result.twoStops = summary.textContent;
+  box.remove();
+  return result;
+}
+"""
+
+
+def test_charts_break_at_gaps_and_label_their_scale(live: Live, chromium: Browser) -> None:
+    """The chart module fed ten minutes after midnight, then (the clock jumped) ten minutes from
+    06:00: the line breaks once, between 00:10 and 06:00; the served axis's top is a labelled
+    tick above the largest value (787); a ``kpi_history`` replaces the series. And the manifest's
+    summary says "1 stop", "2 stops"."""
+    tab = open_page(chromium, live.dash)
+    try:
+        tab.until("() => window.dashboard && dashboard.connected")
+        got = tab.js(MODULES_JS)
+        assert got["points"] == 122 and got["drawnXs"] == 123  # one null point in the gap
+        assert len(got["servedNulls"]) == 1 and 600 < got["servedNulls"][0] < 21600
+        assert got["rejectedNulls"] == 1
+        assert got["spanGaps"] == [False, False]
+        # 787 served: the scale ends at a round tick above it, and that tick is labelled
+        assert 787 <= got["yMax"] <= 787 * 1.5
+        labels = [label for label in got["yLabels"] if label]
+        assert len(labels) >= 2 and labels[0] == "0" and float(labels[-1]) == got["yMax"], got["yLabels"]
+        assert got["afterReset"][0] == [3600, 3660, 3720] and got["afterReset"][1] == [1, 2, 3]
+        assert "1 stop planned" in got["oneStop"] and "1 stops" not in got["oneStop"]
+        assert "2 stops planned" in got["twoStops"]
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+
+LAYOUT_JS = """
+() => {
+  const box = (el) => el.getBoundingClientRect();
+  const legend = document.getElementById('legend');
+  const lb = box(legend);
+  const rows = [...legend.querySelectorAll('.legend-row, .legend-note')];
+  const side = document.getElementById('side');
+  const charts = [...document.querySelectorAll('#charts canvas')];
+  return {
+    legendClipped: rows.filter((r) => {
+      const b = box(r);
+      return b.right > lb.right + 0.5 || b.bottom > lb.bottom + 0.5 || b.width === 0;
+    }).map((r) => r.textContent),
+    legendText: legend.textContent,
+    stopSwatch: legend.querySelector('.swatch.stop') !== null,
+    ridesBoxPx: box(document.getElementById('rides-box')).height,
+    sideOverflowY: getComputedStyle(side).overflowY,
+    chartsRight: Math.max(...charts.map((c) => box(c).right)),
+    sideInnerRight: box(side).left + side.clientWidth,
+    mapWidth: box(document.getElementById('map')).width,
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1920, 1080)])
+def test_the_layout_fits_small_and_large_windows(size: tuple[int, int], replay_folder: Path, chromium: Browser) -> None:
+    """The replay page at 1024x700 and 1920x1080: no legend entry cut (the stop's among them),
+    room for several pickup rows, the charts inside the side panel, the map the wider part."""
+    with run_dashboard(ReplaySource(ReplayDay.open(replay_folder))) as dash:
+        context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
+        try:
+            page = context.new_page()
+            page.goto(f"{dash.url}/?key={dash.key}")
+            page.wait_for_function("() => window.dashboard && dashboard.vehiclesDrawn() > 0")
+            got = page.evaluate(LAYOUT_JS)
+            assert got["legendClipped"] == [], got
+            assert "stop" in got["legendText"] and got["stopSwatch"]
+            assert got["ridesBoxPx"] >= 5 * 22, got  # at least five pickup rows of 22 px
+            assert got["sideOverflowY"] == "auto"
+            assert got["chartsRight"] <= got["sideInnerRight"] + 0.5, got
+            assert got["mapWidth"] >= size[0] / 2
+        finally:
+            context.close()
+
+
+def test_vehicles_on_one_spot_are_counted_and_each_can_be_picked(tmp_path: Path, chromium: Browser) -> None:
+    """Twelve vehicles at one stop (tests.dashboard.test_replay.synthetic_day at 06:00): the spot
+    carries their count; a click on it lists them all, topmost first, and any one of them (the
+    bottom one too) can be picked; the find box selects a vehicle by id and brings it into view."""
+    synthetic_day(tmp_path / "stack", 12, 1)
+    day = ReplayDay.open(tmp_path / "stack")
+    rows = day.vehicles_at(day.start_s)
+    spots: dict[tuple[float, float], list[str]] = {}
+    for row in rows:
+        spots.setdefault((round(row[1], 5), round(row[2], 5)), []).append(row[0])
+    (lat, lon), stacked = max(spots.items(), key=lambda kv: len(kv[1]))
+    assert len(stacked) >= 2, spots
+    with run_dashboard(ReplaySource(day)) as dash:
+        tab = open_page(chromium, dash)
+        try:
+            tab.until("n => window.dashboard && dashboard.vehiclesDrawn() === n", len(rows))
+            tab.until("() => dashboard.stacks().length > 0")
+            drawn_stacks = tab.js("dashboard.stacks()")
+            expected = sorted(len(ids) for ids in spots.values() if len(ids) >= 2)
+            assert sorted(s["count"] for s in drawn_stacks) == expected
+            top = max(drawn_stacks, key=lambda s: s["count"])
+            assert abs(top["lat"] - lat) < 1e-5 and abs(top["lon"] - lon) < 1e-5
+
+            # the hit test: every vehicle of the spot is under the pointer, the last drawn first
+            point = tab.js("id => dashboard.vehiclePoint(id)", stacked[0])
+            order = [i for i in tab.js("dashboard.vehicleIds()") if i in stacked]  # the drawing order
+            under = [v["id"] for v in tab.js("p => dashboard.vehiclesAt(p.x, p.y)", point)]
+            assert under == order[::-1]
+            tab.page.mouse.click(point["x"], point["y"])
+            tab.until("() => dashboard.chooserIds().length > 0")
+            assert tab.js("dashboard.chooserIds()") == order[::-1]
+            assert tab.js("dashboard.selected") is None  # nothing picked for the operator
+            # a click on the map away from the vehicles closes it; a second click opens it again
+            tab.page.mouse.click(point["x"] - 60, point["y"] - 60)
+            tab.until("() => dashboard.chooserIds().length === 0")
+            tab.page.mouse.click(point["x"], point["y"])
+            tab.until("() => dashboard.chooserIds().length > 0")
+            bottom = order[0]
+            tab.page.click(f'#chooser-list li[data-vehicle-id="{bottom}"]')
+            assert tab.js("dashboard.selected") == bottom
+            assert tab.page.is_hidden("#chooser") and tab.page.is_visible("#manifest-panel")
+            tab.page.keyboard.press("Escape")
+            assert tab.js("dashboard.selected") is None
+
+            # find vehicle: drag the spot out of view, then type an id and press Enter
+            box = tab.page.locator("#map").bounding_box()
+            assert box is not None
+            tab.page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 200)
+            tab.page.mouse.down()
+            tab.page.mouse.move(box["x"] + 20, box["y"] + 200, steps=8)
+            tab.page.mouse.up()
+            target = stacked[len(stacked) // 2]
+            outside = tab.js("id => dashboard.vehiclePoint(id)", target)
+            assert not (box["x"] <= outside["x"] <= box["x"] + box["width"]), "the drag kept it in view"
+            assert tab.js("() => document.querySelectorAll('#vehicle-ids option').length") == len(rows)
+            tab.page.fill("#find", target)
+            tab.page.press("#find", "Enter")
+            assert tab.js("dashboard.selected") == target
+            tab.page.wait_for_timeout(600)  # the pan's animation
+            seen = tab.js("id => dashboard.vehiclePoint(id)", target)
+            assert box["x"] <= seen["x"] <= box["x"] + box["width"]
+            assert box["y"] <= seen["y"] <= box["y"] + box["height"]
+            tab.page.fill("#find", "no-such-vehicle")
+            tab.page.press("#find", "Enter")
+            assert tab.page.is_visible("#notice") and "no-such-vehicle" in (tab.page.text_content("#notice") or "")
+            assert tab.js("dashboard.selected") == target
+            assert tab.problems == []
+        finally:
+            tab.close()
+
+
 def test_the_page_says_reconnecting_while_the_engine_restarts_and_recovers(
     data_dir: Path, tokens_path: Path, operator_token: str, chromium: Browser
 ) -> None:
@@ -615,6 +800,7 @@ def test_a_3000_vehicle_replay_is_drawn_and_applied_in_time(tmp_path: Path, chro
                 assert (got["state"], got["on_board"]) in ((a[3], a[4]), (b[3], b[4])), (got, a, b)
                 moving += a[2] != b[2]
             assert moving >= 2000
+            assert tab.js("dashboard.stats.lastStacksMs") < 100  # the recount of the stacks, once a frame
             assert tab.problems == []
         finally:
             tab.close()

@@ -145,3 +145,41 @@ def test_a_mismatched_engine_is_refused(scenario_file: Path, data_dir: Path) -> 
     finally:
         server.stop(0)
         core.stop()
+
+
+def test_another_clients_ride_on_the_engine_stops_the_run_with_one_line(scenario_file: Path, data_dir: Path) -> None:
+    """A ride booked on the engine by someone else ends the simulation with EngineMismatch (one line
+    naming the ride), not a KeyError from deep in the event loop."""
+    from proto.mobility.v1 import common_pb2, rider_pb2
+
+    scenario = Scenario.from_toml(scenario_file, data_dir=data_dir)
+    settings = Settings(
+        scenario=scenario_file, data_dir=data_dir, store="memory", port=0, clock="external", seed=scenario.seed
+    )
+    server, port, core = create_server(settings, block_until_ready=True)
+    try:
+        remote = RemoteBackend(f"127.0.0.1:{port}")
+        sim = Simulation(scenario)
+        sim.setup(backend_factory=lambda _d: remote)
+        remote.check_fleet(sim.fleet)
+        # every vehicle gets a stranger's ride first thing in the morning
+        for k in range(len(sim.fleet)):
+            quote = remote.rider.Quote(
+                rider_pb2.QuoteRequest(
+                    request_id=f"stranger-{k}",
+                    requested_time_s=25200,
+                    passengers=1,
+                    now_s=25200,
+                    origin=common_pb2.Place(stop=k),
+                    destination=common_pb2.Place(stop=k + 10),
+                ),
+                timeout=30,
+            )
+            if quote.WhichOneof("result") == "offer":
+                remote.rider.BookRide(rider_pb2.BookRideRequest(offer_id=quote.offer.offer_id, now_s=25200), timeout=30)
+        with pytest.raises(EngineMismatch, match=r"ride stranger-\d+, which this simulation did not book"):
+            sim.run()
+        remote.close()
+    finally:
+        server.stop(0)
+        core.stop()
