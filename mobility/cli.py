@@ -1422,7 +1422,7 @@ the fleet's KPIs, on a local port. Two modes:
                        the page updates every --interval seconds and follows the assignment
                        stream; it keeps working when the engine restarts. If no engine answers
                        there yet, the page is served anyway, says so, and the dashboard waits
-                       for the engine (start it as a service before the engine); an engine that
+                       for the engine (it may run as a service started before it); an engine that
                        answers but refuses the token, or wants TLS, stops it at once (exit 2).
   --run DIR            replay a run folder of `mobility simulate`: the page plays the day with a
                        time slider, play/pause and speed.
