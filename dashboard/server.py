@@ -35,11 +35,12 @@ server listens on 127.0.0.1 unless told otherwise; on any other address, serve o
 
 Slow or idle HTTP clients (:func:`make_server`): uvicorn serves at most :data:`LIMIT_CONCURRENCY`
 connections and requests at once (beyond, new requests are answered 503), and closes an idle
-kept-alive connection after :data:`TIMEOUT_KEEP_ALIVE_S`. What remains: uvicorn has no timeout
-for reading a request's headers, so a client that sends half its headers and then trickles holds
-its connection (one of the :data:`LIMIT_CONCURRENCY`) for as long as it likes; with that many
-such clients the page gets 503 until they go. Put a proxy with header timeouts in front of a
-dashboard exposed to untrusted networks.
+kept-alive connection after :data:`TIMEOUT_KEEP_ALIVE_S`. What remains: neither of uvicorn's
+HTTP protocols (httptools, used here, nor h11) times out a connection before its first request
+is complete (the keep-alive timer starts after a response), so a client that sends nothing, or
+half its headers and then trickles, holds its connection (one of the :data:`LIMIT_CONCURRENCY`)
+for as long as it likes; with that many such clients the page gets 503 until they go. Put a
+proxy with header timeouts in front of a dashboard exposed to untrusted networks.
 """
 
 from __future__ import annotations
