@@ -414,13 +414,7 @@ class Simulation:
             return
         if nxt.checkpoint:  # a semi-fixed route's timed stop (sim.semifixed): no one gets on or off
             self.backend.checkpoint(nxt.ride_id, t)
-            v = self.vrec[vid]
-            v.stops_served += 1
-            v.busy_s += nxt.service_s
-            arrived = max(self.varrived[vid], self.vbusy_until[vid])
-            self.visits.append(StopVisit(vid, nxt.stop, arrived, t, t + nxt.service_s, 0, 0, self.vload[vid], v.seats))
-            self.vbusy_until[vid] = t + nxt.service_s
-            self._schedule(vid, t + nxt.service_s, SERVE)
+            self._served(vid, nxt, t, max(self.varrived[vid], self.vbusy_until[vid]), 0, 0)
             return
         item = self.items[nxt.ride_id]
         rec = self.rides[nxt.ride_id]
@@ -448,10 +442,16 @@ class Simulation:
             self.vload[vid] -= pax
             alighted = pax
             self._ended(rec, t)
+        self._served(vid, nxt, t, t, boarded, alighted)
+
+    def _served(self, vid: str, nxt: NextStop, t: int, arrived: int, boarded: int, alighted: int) -> None:
+        """Record a served stop (its visit, the vehicle's tally) and hold the vehicle there for
+        the stop's service time."""
+        v = self.vrec[vid]
         v.stops_served += 1
         v.busy_s += nxt.service_s
         self.visits.append(
-            StopVisit(vid, nxt.stop, t, t, t + nxt.service_s, boarded, alighted, self.vload[vid], v.seats)
+            StopVisit(vid, nxt.stop, arrived, t, t + nxt.service_s, boarded, alighted, self.vload[vid], v.seats)
         )
         self.vbusy_until[vid] = t + nxt.service_s
         self._schedule(vid, t + nxt.service_s, SERVE)
