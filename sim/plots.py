@@ -22,7 +22,7 @@ global backend change); matplotlib is imported only when a plot is drawn.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -95,7 +95,26 @@ class _Base:
     geographic: bool
 
 
+#: the last map base and hexagon grid built, with the network, zone and stops they were built
+#: from: the report draws three maps of one day, which share them
+_memo: dict[str, tuple[tuple[Any, ...], Any]] = {}
+
+
+def _memoised(key: str, of: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    hit = _memo.get(key)
+    if hit is not None and len(hit[0]) == len(of) and all(a is b for a, b in zip(hit[0], of, strict=True)):
+        return hit[1]
+    value = build()
+    _memo[key] = (of, value)
+    return value
+
+
 def _base(out: SimOutput) -> _Base:
+    base: _Base = _memoised("base", (out.network, out.zone), lambda: _build_base(out))
+    return base
+
+
+def _build_base(out: SimOutput) -> _Base:
     from routing import MAJOR_ROAD_CLASSES
 
     net = out.network
@@ -417,6 +436,11 @@ def _stop_points(out: SimOutput, rides: Sequence[Any], end: str) -> NDArray[np.f
 
 
 def _hex_grid(out: SimOutput, base: _Base) -> tuple[tuple[int, int], float]:
+    grid: tuple[tuple[int, int], float] = _memoised("hex", (base, out.stops), lambda: _build_hex_grid(out, base))
+    return grid
+
+
+def _build_hex_grid(out: SimOutput, base: _Base) -> tuple[tuple[int, int], float]:
     """Hexagons across and up the map, and their width: about 30 across, and wide enough to hold about
     two stops (1.5 times the median distance from a stop to its nearest neighbour), so that
     the colours show a density, not the stops one by one."""
