@@ -17,7 +17,6 @@ Writes ``subzones.json`` and ``subzones.md`` into ``--out`` (default ``benchmark
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -51,20 +50,32 @@ def run(
     """The comparison of :func:`sim.subzones.compare_with_undivided` for one scenario file, with
     the demand's ``total``, the sub-zones' ``vehicles`` (by name) and the ``crossing`` rule
     overridden when given; adds the date and the overrides."""
-    from sim.scenario import Scenario
+    from matching.deployment import read_scenario_toml
+    from sim.scenario import Scenario, load_scenario
     from sim.subzones import SubzonesSpec, compare_with_undivided
 
-    sc = Scenario.from_toml(scenario_path, data_dir=data_dir)
-    spec = sc.subzones
-    if not isinstance(spec, SubzonesSpec):
+    # the overrides go through the scenario's own checks (sim.overrides, as mobility simulate --set)
+    table = read_scenario_toml(scenario_path).get("subzones")
+    zones = table.get("zones") if isinstance(table, dict) else None
+    zones = zones if isinstance(zones, list) else []
+    names = [z.get("name") if isinstance(z, dict) else None for z in zones]
+    unknown = sorted(set(vehicles or {}) - set(names))
+    if table is not None and unknown:
+        listed = ", ".join(str(n) for n in names if n is not None)
+        raise SystemExit(f"--vehicles: no sub-zone {unknown[0]!r} (the sub-zones: {listed})")
+    overrides: list[tuple[str, Any]] = [
+        (f"subzones.zones.{i}.vehicles", (vehicles or {})[name])
+        for i, name in enumerate(names)
+        if name in (vehicles or {})
+    ]
+    if crossing:
+        overrides.append(("subzones.crossing", crossing))
+    if total is not None:
+        overrides.append(("demand.total", total))
+    sc = load_scenario(scenario_path, data_dir=data_dir, overrides=overrides)
+    if not isinstance(sc, Scenario) or not isinstance(sc.subzones, SubzonesSpec):
         raise SystemExit(f"{scenario_path}: no [subzones] section; the comparison needs a split zone")
-    unknown = sorted(set(vehicles or {}) - set(spec.names))
-    if unknown:
-        raise SystemExit(f"--vehicles: no sub-zone {unknown[0]!r} (the sub-zones: {', '.join(spec.names)})")
-    zones = tuple(dataclasses.replace(z, vehicles=(vehicles or {}).get(z.name, z.vehicles)) for z in spec.zones)
-    spec = dataclasses.replace(spec, zones=zones, crossing=crossing or spec.crossing)
-    demand = dataclasses.replace(sc.demand, total=total) if total is not None else sc.demand
-    sc = dataclasses.replace(sc, subzones=spec, demand=demand)
+    demand = sc.demand
     result = compare_with_undivided(sc, seed=seed, say=lambda m: print(m, file=sys.stderr, flush=True))
     result["date"] = time.strftime("%Y-%m-%d")
     result["requests"] = demand.total
