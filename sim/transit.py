@@ -438,15 +438,6 @@ def _file_headways(path: Path) -> list[float] | None:
     return None
 
 
-def _gtfs_clock(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    parts = value.strip().split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
-    return int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
-
-
 def _gtfs_stop_positions(stops: Any, stop_ids: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The latitudes and longitudes of stops.txt, checked: a stop off the globe (or without a
     position) is one :class:`ConfigError` naming ``lines.gtfs``, stops.txt and the stop."""
@@ -480,6 +471,8 @@ def _gtfs_frequencies(freq: Any, route_of: Mapping[str, str]) -> dict[str, list[
     :class:`ConfigError` naming ``lines.gtfs``, frequencies.txt, the row and the line."""
     import pandas as pd
 
+    from planning.gtfs import gtfs_clock
+
     starts: dict[str, list[int]] = defaultdict(list)
     if freq is None or not len(freq):
         return starts
@@ -488,7 +481,7 @@ def _gtfs_frequencies(freq: Any, route_of: Mapping[str, str]) -> dict[str, list[
         start=2,  # the header is line 1
     ):
         where = f"frequencies.txt line {row} (trip {tr!r}" + (f", route {route_of[tr]!r})" if tr in route_of else ")")
-        s, e = _gtfs_clock(a), _gtfs_clock(b)
+        s, e = gtfs_clock(a), gtfs_clock(b)
         if s is None or e is None:
             bad = "start_time" if s is None else "end_time"
             raise ConfigError("lines.gtfs", f"{where}: {bad} {a if s is None else b!r} is not a time", "HH:MM:SS")
@@ -506,6 +499,8 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
     """A GTFS feed's trips on ``network`` (see the module docstring)."""
     import gtfs_kit
 
+    from planning.gtfs import active_trips, gtfs_clock
+
     assert spec.gtfs is not None
     if not network.has_lat_lon:
         raise ConfigError("lines.gtfs", f"the network {network.name!r} has no geographic coordinates to place stops on")
@@ -516,14 +511,9 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
             raise ValueError("no stops, trips or stop_times")
     except Exception as exc:  # gtfs_kit raises whatever its parsers raise; the user gets one line
         raise ConfigError("lines.gtfs", f"not a readable GTFS feed ({' '.join(str(exc).split())[:160]})") from None
-    try:
-        dates = feed.get_first_week() or feed.get_dates()
-        if dates:
-            date = feed.compute_busiest_date(dates)
-            act = feed.compute_trip_activity([date])
-            trips = trips[trips["trip_id"].astype(str).isin(set(act.loc[act[date] == 1, "trip_id"].astype(str)))]
-    except (KeyError, ValueError, TypeError, AttributeError):  # no usable calendar: every trip runs
-        pass
+    active = active_trips(feed)  # the busiest day's trips; None: no usable calendar, every trip runs
+    if active is not None:
+        trips = trips[trips["trip_id"].astype(str).isin(active)]
     stop_ids = [str(s) for s in stops["stop_id"]]
     lat, lon = _gtfs_stop_positions(stops, stop_ids)
     placed = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
@@ -552,7 +542,7 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
         if sid in near:
             seq, times = by_trip[tr]
             seq.append(sid)
-            times.append(_gtfs_clock(tm))
+            times.append(gtfs_clock(tm))
     starts = _gtfs_frequencies(getattr(feed, "frequencies", None), route_of)
     node_of: dict[str, int] = {}
     groups: dict[tuple[str, int, tuple[str, ...]], list[NDArray[np.int64]]] = defaultdict(list)
