@@ -337,7 +337,7 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
         city = load_city(spec.plan, data_dir=spec.data_dir)
     except (PlanningError, ValueError) as exc:
         raise ConfigError("lines.plan", " ".join(str(exc).split())) from None
-    has_routes, made_for = _file_instance(spec.routes)
+    has_routes, made_for, file_headways = _route_set_file(spec.routes)
     plan_name = city.problem.name
     try:
         routes = read_route_set(spec.routes, city.problem)
@@ -370,7 +370,6 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
             f"<= lines.max_walk_m ({spec.max_walk_m:g} m)",
         )
     n_routes = len(routes)
-    file_headways = _file_headways(spec.routes)
     if spec.headway_min is not None:
         if len(spec.headway_min) not in (1, n_routes):
             raise ConfigError(
@@ -409,33 +408,27 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
     )
 
 
-def _file_instance(path: Path) -> tuple[bool, str | None]:
-    """Whether a route set file has routes to read (a JSON list of routes, or a text file), and
-    the problem it was designed on (its ``"instance"``, as ``mobility plan design`` writes it)."""
+def _route_set_file(path: Path) -> tuple[bool, str | None, list[float] | None]:
+    """What a route set file says besides its routes, from one read: whether it has routes to
+    read (a JSON list of routes, or a text file), the problem it was designed on (its
+    ``"instance"``, as ``mobility plan design`` writes it) and its ``"headway_min"`` list."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError):
-        return False, None
+        return False, None, None
     if not text.lstrip().startswith(("{", "[")):
-        return bool(text.strip()), None
+        return bool(text.strip()), None, None
     try:
         doc = json.loads(text)
     except ValueError:
-        return False, None
-    routes = doc.get("routes") if isinstance(doc, dict) else doc
-    name = doc.get("instance") if isinstance(doc, dict) else None
-    return isinstance(routes, list) and bool(routes), name if isinstance(name, str) and name else None
-
-
-def _file_headways(path: Path) -> list[float] | None:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    raw = doc.get("headway_min") if isinstance(doc, dict) else None
+        return False, None, None
+    if not isinstance(doc, dict):
+        return isinstance(doc, list) and bool(doc), None, None
+    routes, name, raw = doc.get("routes"), doc.get("instance"), doc.get("headway_min")
+    headways: list[float] | None = None
     if isinstance(raw, list) and all(isinstance(v, int | float) and v > 0 for v in raw):
-        return [float(v) for v in raw]
-    return None
+        headways = [float(v) for v in raw]
+    return isinstance(routes, list) and bool(routes), name if isinstance(name, str) and name else None, headways
 
 
 def _gtfs_stop_positions(stops: Any, stop_ids: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
