@@ -71,7 +71,6 @@ between its stops in its own colour, over the day's streets).
 
 from __future__ import annotations
 
-import csv
 import functools
 import heapq
 import itertools
@@ -88,6 +87,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.deployment import ConfigError, check_keys, integer, locate, number, parse_time
+
+from .report import write_csv
 
 if TYPE_CHECKING:
     from planning import TransitProblem
@@ -1260,11 +1261,8 @@ class TransitOutput:
 
 
 def _csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
-    cols = list(columns) if columns is not None else (list(rows[0]) if rows else ["empty"])
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
+    """``rows`` to a CSV file (:func:`sim.report.write_csv`), the columns those of the first row by default."""
+    write_csv(path, columns if columns is not None else (list(rows[0]) if rows else ["empty"]), rows)
 
 
 def plot_line_loads(out: TransitOutput) -> Any:
