@@ -207,14 +207,15 @@ def _read_feed(p: Path) -> Any:
     return feed
 
 
-def _clock(value: Any) -> int | None:
+def gtfs_clock(value: Any) -> int | None:
+    """Seconds after midnight of a GTFS ``HH:MM:SS`` time (hours may pass 24); ``None`` if not one."""
     if not isinstance(value, str):
         return None
     m = _TIME.match(value)
     return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) if m else None
 
 
-def _active_trips(feed: Any) -> set[str] | None:
+def active_trips(feed: Any) -> set[str] | None:
     """Trips running on the busiest day of the feed's first week (None: the feed has no calendar)."""
     if getattr(feed, "calendar", None) is None and getattr(feed, "calendar_dates", None) is None:
         return None
@@ -225,7 +226,7 @@ def _active_trips(feed: Any) -> set[str] | None:
         date = feed.compute_busiest_date(dates)
         act = feed.compute_trip_activity([date])
         return set(act.loc[act[date] == 1, "trip_id"].astype(str))
-    except (KeyError, ValueError, TypeError):  # a calendar gtfs_kit cannot read: every trip counts
+    except (KeyError, ValueError, TypeError, AttributeError):  # a calendar gtfs_kit cannot read: every trip counts
         return None
 
 
@@ -349,7 +350,7 @@ def read_gtfs_routes(
     trips = feed.trips.copy()
     trips["trip_id"] = trips["trip_id"].astype(str)
     trips["route_id"] = trips["route_id"].astype(str)
-    active = _active_trips(feed)
+    active = active_trips(feed)
     if active is not None:
         trips = trips[trips["trip_id"].isin(active)]
     if "direction_id" not in trips.columns:
@@ -367,7 +368,7 @@ def read_gtfs_routes(
     first_time: dict[str, int | None] = {}
     for tr, sid, tm in zip(st["trip_id"], st["stop_id"], times if times is not None else [None] * len(st), strict=True):
         if tr not in first_time:
-            first_time[tr] = _clock(tm)
+            first_time[tr] = gtfs_clock(tm)
         v = stop_node.get(sid, -1)
         if v >= 0 and (not seqs[tr] or seqs[tr][-1] != v):
             seqs[tr].append(v)
@@ -376,7 +377,7 @@ def read_gtfs_routes(
     if freq is not None and len(freq):
         for tr, a, b, h in zip(freq["trip_id"].astype(str), freq["start_time"], freq["end_time"],
                                freq["headway_secs"], strict=True):  # fmt: skip
-            s, e = _clock(a), _clock(b)
+            s, e = gtfs_clock(a), gtfs_clock(b)
             if tr in route_of and s is not None and e is not None and h == h and int(h) > 0:
                 departures[tr].extend(range(s, e, int(h)))
     for tr, t0 in first_time.items():

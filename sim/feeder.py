@@ -29,7 +29,6 @@ wait, DRT ride, bus wait, bus ride, transfer walk and the rest (boarding at the 
 
 from __future__ import annotations
 
-import csv
 import functools
 import logging
 import math
@@ -42,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from matching.deployment import ConfigError, check_keys, number
+
+from .report import write_csv
 
 if TYPE_CHECKING:
     from .records import RideRecord, SimOutput
@@ -341,9 +342,7 @@ class JourneysOutput:
 
     def write(self, folder: Path, *, plots: bool = True) -> dict[str, Path]:
         path = Path(folder) / "journeys.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=JOURNEY_COLUMNS)
-            w.writeheader()
-            for j in self.journeys:
-                w.writerow({**asdict(j), "total_s": j.total_s, "other_s": j.other_s})
+        write_csv(
+            path, JOURNEY_COLUMNS, ({**asdict(j), "total_s": j.total_s, "other_s": j.other_s} for j in self.journeys)
+        )
         return {"journeys": path}

@@ -97,7 +97,8 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    """``rows`` to a CSV file under ``columns`` (other keys ignored; a missing or ``None`` value empty)."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
@@ -168,9 +169,9 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
         "extras": {key: json_safe(extra.kpis()) for key, extra in out.extras.items()},
     }
     files["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    _write_csv(files["rides"], [*RideRecord.columns(), *RIDE_GEO_COLUMNS], ride_rows(out))
+    write_csv(files["rides"], [*RideRecord.columns(), *RIDE_GEO_COLUMNS], ride_rows(out))
     records = {v.vehicle_id: v for v in out.vehicles}
-    _write_csv(
+    write_csv(
         files["vehicles"],
         VEHICLE_COLUMNS,
         (
@@ -178,8 +179,8 @@ def write_report(out: SimOutput, folder: Path, *, plots: bool = True) -> dict[st
             for row in kpis["vehicles"]
         ),
     )
-    _write_csv(files["drives"], DRIVE_COLUMNS, ({c: getattr(d, c) for c in DRIVE_COLUMNS} for d in out.drives))
-    _write_csv(files["visits"], VISIT_COLUMNS, ({c: getattr(v, c) for c in VISIT_COLUMNS} for v in out.visits))
+    write_csv(files["drives"], DRIVE_COLUMNS, ({c: getattr(d, c) for c in DRIVE_COLUMNS} for d in out.drives))
+    write_csv(files["visits"], VISIT_COLUMNS, ({c: getattr(v, c) for c in VISIT_COLUMNS} for v in out.visits))
 
     if out.network is not None and out.stops is not None:
         geo_files, note = write_geojson(out, folder)

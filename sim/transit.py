@@ -71,7 +71,6 @@ between its stops in its own colour, over the day's streets).
 
 from __future__ import annotations
 
-import csv
 import functools
 import heapq
 import itertools
@@ -88,6 +87,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.deployment import ConfigError, check_keys, integer, locate, number, parse_time
+
+from .report import write_csv
 
 if TYPE_CHECKING:
     from planning import TransitProblem
@@ -337,7 +338,7 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
         city = load_city(spec.plan, data_dir=spec.data_dir)
     except (PlanningError, ValueError) as exc:
         raise ConfigError("lines.plan", " ".join(str(exc).split())) from None
-    has_routes, made_for = _file_instance(spec.routes)
+    has_routes, made_for, file_headways = _route_set_file(spec.routes)
     plan_name = city.problem.name
     try:
         routes = read_route_set(spec.routes, city.problem)
@@ -370,7 +371,6 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
             f"<= lines.max_walk_m ({spec.max_walk_m:g} m)",
         )
     n_routes = len(routes)
-    file_headways = _file_headways(spec.routes)
     if spec.headway_min is not None:
         if len(spec.headway_min) not in (1, n_routes):
             raise ConfigError(
@@ -409,42 +409,27 @@ def _route_set_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable
     )
 
 
-def _file_instance(path: Path) -> tuple[bool, str | None]:
-    """Whether a route set file has routes to read (a JSON list of routes, or a text file), and
-    the problem it was designed on (its ``"instance"``, as ``mobility plan design`` writes it)."""
+def _route_set_file(path: Path) -> tuple[bool, str | None, list[float] | None]:
+    """What a route set file says besides its routes, from one read: whether it has routes to
+    read (a JSON list of routes, or a text file), the problem it was designed on (its
+    ``"instance"``, as ``mobility plan design`` writes it) and its ``"headway_min"`` list."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError):
-        return False, None
+        return False, None, None
     if not text.lstrip().startswith(("{", "[")):
-        return bool(text.strip()), None
+        return bool(text.strip()), None, None
     try:
         doc = json.loads(text)
     except ValueError:
-        return False, None
-    routes = doc.get("routes") if isinstance(doc, dict) else doc
-    name = doc.get("instance") if isinstance(doc, dict) else None
-    return isinstance(routes, list) and bool(routes), name if isinstance(name, str) and name else None
-
-
-def _file_headways(path: Path) -> list[float] | None:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    raw = doc.get("headway_min") if isinstance(doc, dict) else None
+        return False, None, None
+    if not isinstance(doc, dict):
+        return isinstance(doc, list) and bool(doc), None, None
+    routes, name, raw = doc.get("routes"), doc.get("instance"), doc.get("headway_min")
+    headways: list[float] | None = None
     if isinstance(raw, list) and all(isinstance(v, int | float) and v > 0 for v in raw):
-        return [float(v) for v in raw]
-    return None
-
-
-def _gtfs_clock(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    parts = value.strip().split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
-    return int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
+        headways = [float(v) for v in raw]
+    return isinstance(routes, list) and bool(routes), name if isinstance(name, str) and name else None, headways
 
 
 def _gtfs_stop_positions(stops: Any, stop_ids: list[str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -480,6 +465,8 @@ def _gtfs_frequencies(freq: Any, route_of: Mapping[str, str]) -> dict[str, list[
     :class:`ConfigError` naming ``lines.gtfs``, frequencies.txt, the row and the line."""
     import pandas as pd
 
+    from planning.gtfs import gtfs_clock
+
     starts: dict[str, list[int]] = defaultdict(list)
     if freq is None or not len(freq):
         return starts
@@ -488,7 +475,7 @@ def _gtfs_frequencies(freq: Any, route_of: Mapping[str, str]) -> dict[str, list[
         start=2,  # the header is line 1
     ):
         where = f"frequencies.txt line {row} (trip {tr!r}" + (f", route {route_of[tr]!r})" if tr in route_of else ")")
-        s, e = _gtfs_clock(a), _gtfs_clock(b)
+        s, e = gtfs_clock(a), gtfs_clock(b)
         if s is None or e is None:
             bad = "start_time" if s is None else "end_time"
             raise ConfigError("lines.gtfs", f"{where}: {bad} {a if s is None else b!r} is not a time", "HH:MM:SS")
@@ -506,6 +493,8 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
     """A GTFS feed's trips on ``network`` (see the module docstring)."""
     import gtfs_kit
 
+    from planning.gtfs import active_trips, gtfs_clock
+
     assert spec.gtfs is not None
     if not network.has_lat_lon:
         raise ConfigError("lines.gtfs", f"the network {network.name!r} has no geographic coordinates to place stops on")
@@ -516,14 +505,9 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
             raise ValueError("no stops, trips or stop_times")
     except Exception as exc:  # gtfs_kit raises whatever its parsers raise; the user gets one line
         raise ConfigError("lines.gtfs", f"not a readable GTFS feed ({' '.join(str(exc).split())[:160]})") from None
-    try:
-        dates = feed.get_first_week() or feed.get_dates()
-        if dates:
-            date = feed.compute_busiest_date(dates)
-            act = feed.compute_trip_activity([date])
-            trips = trips[trips["trip_id"].astype(str).isin(set(act.loc[act[date] == 1, "trip_id"].astype(str)))]
-    except (KeyError, ValueError, TypeError, AttributeError):  # no usable calendar: every trip runs
-        pass
+    active = active_trips(feed)  # the busiest day's trips; None: no usable calendar, every trip runs
+    if active is not None:
+        trips = trips[trips["trip_id"].astype(str).isin(active)]
     stop_ids = [str(s) for s in stops["stop_id"]]
     lat, lon = _gtfs_stop_positions(stops, stop_ids)
     placed = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
@@ -552,7 +536,7 @@ def _gtfs_lines(spec: LinesSpec, network: RoadNetwork, free_run_s: Callable[[int
         if sid in near:
             seq, times = by_trip[tr]
             seq.append(sid)
-            times.append(_gtfs_clock(tm))
+            times.append(gtfs_clock(tm))
     starts = _gtfs_frequencies(getattr(feed, "frequencies", None), route_of)
     node_of: dict[str, int] = {}
     groups: dict[tuple[str, int, tuple[str, ...]], list[NDArray[np.int64]]] = defaultdict(list)
@@ -1277,11 +1261,8 @@ class TransitOutput:
 
 
 def _csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
-    cols = list(columns) if columns is not None else (list(rows[0]) if rows else ["empty"])
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
+    """``rows`` to a CSV file (:func:`sim.report.write_csv`), the columns those of the first row by default."""
+    write_csv(path, columns if columns is not None else (list(rows[0]) if rows else ["empty"]), rows)
 
 
 def plot_line_loads(out: TransitOutput) -> Any:
