@@ -688,9 +688,11 @@ class LiveSource:
     async def _refresh_manifests(self, answer: operator_pb2.ListVehiclesResponse) -> None:
         if not self._selected:
             return
-        plans = {
+        selected = set(self._selected.values())
+        plans = {  # of the selected vehicles only: this runs on every poll
             v.vehicle_id: (v.planned_stops, v.next_stop, v.next_node, v.next_arrival_s, v.on_board, v.stop)
             for v in answer.vehicles
+            if v.vehicle_id in selected
         }
         now = time.monotonic()
         wanted: dict[str, list[Client]] = {}
@@ -705,7 +707,7 @@ class LiveSource:
             stale = now - self._manifest_sent.get((cid, vehicle_id), 0.0) >= MANIFEST_REFRESH_S
             if changed or stale:
                 wanted.setdefault(vehicle_id, []).append(client)
-        self._plans = {vid: plans[vid] for vid in set(self._selected.values()) if vid in plans}
+        self._plans = plans
         if wanted:
             await self._send_manifests(wanted)
 
