@@ -105,8 +105,6 @@ BACKOFF_S: Final = (0.5, 5.0)
 SHARED_MEMORY: Final = 20_000
 #: Largest gRPC message accepted (a big city's street map is tens of MB).
 MAX_RECEIVE_BYTES: Final = 512 * 1024 * 1024
-#: Longest vehicle id a page may select.
-MAX_VEHICLE_ID: Final = 200
 
 _DOWN_CODES: Final = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
@@ -376,20 +374,18 @@ class LiveSource:
         kind = message.get("type")
         if kind != "select":
             client.send(
-                _error("type", f"{kind}: only when replaying a run; this dashboard follows a live engine (select only)")
+                protocol.error(
+                    "type", f"{kind}: only when replaying a run; this dashboard follows a live engine (select only)"
+                )
             )
             return
         vehicle_id = message.get("vehicle_id")
+        refused = protocol.select_error(vehicle_id)
+        if refused is not None:
+            client.send(refused)
+            return
         if vehicle_id is None:
             self._selected.pop(client.id, None)
-            return
-        if not isinstance(vehicle_id, str) or not 0 < len(vehicle_id) <= MAX_VEHICLE_ID:
-            client.send(
-                _error(
-                    "vehicle_id",
-                    f"select vehicle_id must be a vehicle id (a string of 1 .. {MAX_VEHICLE_ID} characters) or null",
-                )
-            )
             return
         if self._vehicles and vehicle_id not in self._vehicles:
             self._unknown_vehicle(client, vehicle_id)
@@ -406,19 +402,15 @@ class LiveSource:
         return {"type": "status", "connected": self._connected, "message": self._message, "source": self.target}
 
     def _hello(self) -> dict[str, Any]:
-        return {
-            "type": "hello",
-            "mode": self.mode,
-            "title": f"{self._service_name or 'default service'} at {self.target}",
-            "service": self._service_name,
-            "kind": self._kind,
-            "tiles": None if self._map and self._map.get("planar") else self.tiles,
-            "map": self._map,
-            "replay": None,
-            "vehicle_fields": list(protocol.VEHICLE_FIELDS),
-            "states": list(protocol.VEHICLE_STATES),
-            "version": protocol.VERSION,
-        }
+        return protocol.hello(
+            self.mode,
+            title=f"{self._service_name or 'default service'} at {self.target}",
+            service=self._service_name,
+            kind=self._kind,
+            tiles=None if self._map and self._map.get("planar") else self.tiles,
+            map=self._map,
+            replay=None,
+        )
 
     def _greet(self, client: Client) -> None:
         """The hello and the snapshot: status, clock, the whole fleet and the open rides (once the
@@ -696,9 +688,11 @@ class LiveSource:
     async def _refresh_manifests(self, answer: operator_pb2.ListVehiclesResponse) -> None:
         if not self._selected:
             return
-        plans = {
+        selected = set(self._selected.values())
+        plans = {  # of the selected vehicles only: this runs on every poll
             v.vehicle_id: (v.planned_stops, v.next_stop, v.next_node, v.next_arrival_s, v.on_board, v.stop)
             for v in answer.vehicles
+            if v.vehicle_id in selected
         }
         now = time.monotonic()
         wanted: dict[str, list[Client]] = {}
@@ -713,7 +707,7 @@ class LiveSource:
             stale = now - self._manifest_sent.get((cid, vehicle_id), 0.0) >= MANIFEST_REFRESH_S
             if changed or stale:
                 wanted.setdefault(vehicle_id, []).append(client)
-        self._plans = {vid: plans[vid] for vid in set(self._selected.values()) if vid in plans}
+        self._plans = plans
         if wanted:
             await self._send_manifests(wanted)
 
@@ -797,10 +791,6 @@ class LiveSource:
             "stops": stops,
             "path": path,
         }
-
-
-def _error(field: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "field": field, "message": message}
 
 
 def _nobody_listens(detail: str) -> bool:

@@ -147,6 +147,8 @@ MANIFEST_STOP_FIELDS: Final = (
 
 #: Replay speeds a page may ask for (simulated seconds per second).
 SPEED_RANGE: Final = (0.25, 3600.0)
+#: Longest vehicle id a page may select.
+MAX_VEHICLE_ID: Final = 200
 
 
 def point(lat: float, lon: float) -> list[float]:
@@ -154,6 +156,35 @@ def point(lat: float, lon: float) -> list[float]:
     return [round(float(lat), COORD_DIGITS), round(float(lon), COORD_DIGITS)]
 
 
-def vehicle_row(values: dict[str, Any]) -> list[Any]:
-    """A vehicle of a ``vehicles`` message from a dict keyed by :data:`VEHICLE_FIELDS`."""
-    return [values.get(name) for name in VEHICLE_FIELDS]
+def hello(
+    mode: str, *, title: str, service: str, kind: str, tiles: str | None, map: Any, replay: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The ``hello`` message (``vehicle_fields``, ``states`` and ``version`` are this module's)."""
+    return {
+        "type": "hello",
+        "mode": mode,
+        "title": title,
+        "service": service,
+        "kind": kind,
+        "tiles": tiles,
+        "map": map,
+        "replay": replay,
+        "vehicle_fields": list(VEHICLE_FIELDS),
+        "states": list(VEHICLE_STATES),
+        "version": VERSION,
+    }
+
+
+def error(field: str, message: str) -> dict[str, Any]:
+    """An ``error`` message: the page's message was refused because of ``field`` (``message`` says why)."""
+    return {"type": "error", "field": field, "message": message}
+
+
+def select_error(vehicle_id: Any) -> dict[str, Any] | None:
+    """The ``error`` answering a ``select`` whose ``vehicle_id`` is neither null nor a vehicle id
+    (a string of 1 .. :data:`MAX_VEHICLE_ID` characters); None for a good one."""
+    if vehicle_id is None or (isinstance(vehicle_id, str) and 0 < len(vehicle_id) <= MAX_VEHICLE_ID):
+        return None
+    return error(
+        "vehicle_id", f"select vehicle_id must be a vehicle id (a string of 1 .. {MAX_VEHICLE_ID} characters) or null"
+    )

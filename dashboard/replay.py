@@ -64,9 +64,6 @@ FRAME_S = 0.25
 EVENTS_PER_FRAME = 200
 #: Points of the KPI history sent on connecting or seeking, at most.
 KPI_HISTORY_POINTS = 240
-#: Longest vehicle id a page may select (as :data:`dashboard.live.MAX_VEHICLE_ID`).
-MAX_VEHICLE_ID = 200
-_SELECT_ID_RULE = f"select vehicle_id must be a vehicle id (a string of 1 .. {MAX_VEHICLE_ID} characters) or null"
 
 _TIME_KEY = np.int64(1 << 32)  # composite keys vehicle * _TIME_KEY + time (times < 2^31)
 _M_PER_DEG_LAT = 110_574.0
@@ -1107,19 +1104,15 @@ class ReplaySource:
         p = _Player(client, float(day.start_s), self.speed)
         self._players[client.id] = p
         client.send(
-            {
-                "type": "hello",
-                "mode": self.mode,
-                "title": day.title,
-                "service": day.service,
-                "kind": day.kind,
-                "tiles": None,
-                "map": self._map,
-                "replay": {"start_s": day.start_s, "end_s": day.end_s},
-                "vehicle_fields": list(protocol.VEHICLE_FIELDS),
-                "states": list(protocol.VEHICLE_STATES),
-                "version": protocol.VERSION,
-            }
+            protocol.hello(
+                self.mode,
+                title=day.title,
+                service=day.service,
+                kind=day.kind,
+                tiles=None,
+                map=self._map,
+                replay={"start_s": day.start_s, "end_s": day.end_s},
+            )
         )
         client.send(
             {"type": "status", "connected": True, "message": f"replaying {day.title}", "source": str(day.folder)}
@@ -1170,9 +1163,9 @@ class ReplaySource:
             await self._snapshot(p)
         elif kind == "select":
             vid = message.get("vehicle_id")
-            if vid is not None and (not isinstance(vid, str) or not 0 < len(vid) <= MAX_VEHICLE_ID):
-                # the same answer as the live source's
-                self._error(p, "vehicle_id", _SELECT_ID_RULE)
+            refused = protocol.select_error(vid)  # the same answer as the live source's
+            if refused is not None:
+                p.client.send(refused)
                 return
             p.selected = vid
             p.manifest = None
@@ -1184,7 +1177,7 @@ class ReplaySource:
 
     # ------------------------------------------------------------------ sending
     def _error(self, p: _Player, field_name: str, text: str) -> None:
-        p.client.send({"type": "error", "field": field_name, "message": text})
+        p.client.send(protocol.error(field_name, text))
 
     def _clock(self, p: _Player) -> None:
         p.client.send({"type": "clock", "time_s": int(p.time_s), "playing": p.playing, "speed": p.speed})

@@ -265,10 +265,6 @@ class PageClient:
             await asyncio.wait_for(websocket.close(self._close_code, (self.closed_reason or "")[:120]), CLOSE_TIMEOUT_S)
 
 
-def _error(field: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "field": field, "message": message}
-
-
 def _json_kind(value: Any) -> str:
     """The JSON name of a decoded value's type (null, boolean, number, string, array)."""
     if value is None:
@@ -285,19 +281,21 @@ def _json_kind(value: Any) -> str:
 def parse_page_message(data: str | bytes | None) -> dict[str, Any] | dict[str, str]:
     """The page's message as a dict, or an ``error`` message (``type`` "error") saying what is wrong."""
     if data is None:
-        return _error("message", "expected a JSON object as a text message")
+        return protocol.error("message", "expected a JSON object as a text message")
     if len(data) > MAX_PAGE_MESSAGE_BYTES:
-        return _error("message", f"{len(data)} bytes; a message may have at most {MAX_PAGE_MESSAGE_BYTES} bytes")
+        return protocol.error(
+            "message", f"{len(data)} bytes; a message may have at most {MAX_PAGE_MESSAGE_BYTES} bytes"
+        )
     try:
         message = orjson.loads(data)
     except orjson.JSONDecodeError:
-        return _error("message", "not JSON; expected a JSON object with a type")
+        return protocol.error("message", "not JSON; expected a JSON object with a type")
     if not isinstance(message, dict):
-        return _error("message", f"a JSON {_json_kind(message)}; expected a JSON object with a type")
+        return protocol.error("message", f"a JSON {_json_kind(message)}; expected a JSON object with a type")
     kind = message.get("type")
     if kind not in PAGE_MESSAGE_TYPES:
         shown = repr(kind)[:40]
-        return _error("type", f"unknown type {shown}; expected one of {', '.join(PAGE_MESSAGE_TYPES)}")
+        return protocol.error("type", f"unknown type {shown}; expected one of {', '.join(PAGE_MESSAGE_TYPES)}")
     return message
 
 
@@ -450,7 +448,7 @@ def create_app(
                 await source.connected(client)
             except Exception:
                 log.exception("the source failed to greet page %d", client.id)
-                client.send(_error("source", "the server could not load the view; see its log"))
+                client.send(protocol.error("source", "the server could not load the view; see its log"))
             while not sender.done():
                 receiving = asyncio.ensure_future(websocket.receive())
                 done, _ = await asyncio.wait({receiving, sender}, return_when=asyncio.FIRST_COMPLETED)
@@ -472,7 +470,7 @@ def create_app(
                 if window_count > MAX_PAGE_MESSAGES_PER_S:
                     if window_count == MAX_PAGE_MESSAGES_PER_S + 1:
                         limit = MAX_PAGE_MESSAGES_PER_S
-                        client.send(_error("message", f"more than {limit} messages a second; the rest ignored"))
+                        client.send(protocol.error("message", f"more than {limit} messages a second; the rest ignored"))
                     continue
                 message = parse_page_message(data)
                 if message.get("type") == "error":
@@ -482,7 +480,9 @@ def create_app(
                     await source.received(client, message)
                 except Exception:
                     log.exception("the source failed on a message of page %d", client.id)
-                    client.send(_error("type", f"the server could not handle {message.get('type')!r}; see its log"))
+                    client.send(
+                        protocol.error("type", f"the server could not handle {message.get('type')!r}; see its log")
+                    )
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
