@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching import RiderClass, StopKind
+from matching import RejectReason, RiderClass, StopKind
 from matching.deployment import ConfigError, Deployment, TaxiServiceSpec
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
 from matching.pooling.dispatcher import (
@@ -494,7 +494,7 @@ class TaxiService:
             if ride.vehicle_id is not None:
                 matched += 1
             if ride.status is TaxiRideStatus.REJECTED:
-                reasons[ride.reason or "no_vehicle_in_time"] += 1
+                reasons[ride.reason or RejectReason.NO_VEHICLE_IN_TIME.value] += 1
         shift = [v for v, s in enumerate(self.fleet) if s.shift_start_s <= clock_s < s.shift_end_s]
         busy = sum(1 for v in shift if d.taxis[v].plan or d.taxis[v].onboard)
         riding = sum(d.occupancy(self.fleet[v].id) for v in shift)
