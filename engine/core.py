@@ -619,12 +619,12 @@ class EngineCore:
             found = self._maps.get(name)
             if found is not None:
                 return found
-            points = MapPoints.of(network, self.stops if kind == IMOD else None)
+            stops = self.stops if kind == IMOD else None
+            points = MapPoints.of(network, stops)
             if self._streets is None:
                 offsets, lat, lon = street_polylines(network, points)
                 self._streets = (offsets.tolist(), lat.tolist(), lon.tolist())
             offsets_l, lat_l, lon_l = self._streets
-            stops = self.stops if kind == IMOD else None
             count = len(stops) if stops is not None else 0
             zone = self.deployment.service.zone if kind == IMOD and self.deployment.service.zone else ()
             everything_lat = np.concatenate([np.asarray(lat_l), points.stop_lat])

@@ -494,10 +494,8 @@ class OperatorServicer(_Base, operator_pb2_grpc.OperatorServiceServicer):
         self.who("operator")
         name, kind = self.service(request.service)
         if kind == SHARED_TAXI:
-            rows = await self.op(ops.taxi_vehicles, name)
-        else:
-            rows = [{**row, "service": name} for row in await self.op(ops.list_vehicles)]
-        return cv.vehicle_list(rows)
+            return cv.vehicle_list(await self.op(ops.taxi_vehicles, name))
+        return cv.vehicle_list(await self.op(ops.list_vehicles), service=name)
 
     @rpc
     async def FleetStatus(self, request: operator_pb2.FleetStatusRequest, context: grpc.aio.ServicerContext) -> Any:

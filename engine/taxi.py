@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching import RiderClass, StopKind
+from matching import RejectReason, RiderClass, StopKind
 from matching.deployment import ConfigError, Deployment, TaxiServiceSpec
 from matching.errors import ConflictError, InvalidValueError, NotFoundError
 from matching.pooling.dispatcher import (
@@ -370,19 +370,10 @@ class TaxiService:
         spec = self.fleet[v]
         on_shift = spec.shift_start_s <= clock_s < spec.shift_end_s
         on_board = d.occupancy(spec.id)
-        position = self.node_point(taxi.node)
-        at_node = taxi.node
-        moving = False
         first = taxi.plan[0] if taxi.plan else None
-        if first is not None and first.node != taxi.node:
-            leg = self.legs.leg(self.router, taxi.node, first.node)
-            depart = max(float(taxi.time), first.time_s - leg.seconds)
-            if depart <= clock_s < first.time_s:
-                moving = True
-                position = leg.point_at((clock_s - depart) / (first.time_s - depart))
-            elif clock_s >= first.time_s:
-                at_node = first.node
-                position = self.node_point(at_node)
+        here, position = self._place_node(v, clock_s)
+        moving = isinstance(here, tuple)
+        at_node = here[0] if isinstance(here, tuple) else here
         dwell = self.spec.pooling.dwell_s
         dwelling = not moving and (
             clock_s < self._served_until.get(v, 0)
@@ -421,25 +412,32 @@ class TaxiService:
 
     def vehicle_route(self, v: int, clock_s: int) -> dict[str, Any]:
         """Taxi ``v``'s planned route (GetVehicleRoute; see :meth:`engine.views.Views.vehicle_route`)."""
-        taxi = self.dispatcher.taxis[v]
         status = self.vehicle_status(v, clock_s)
         stops = self.manifest(v)
         nodes = [int(n) for n in stops["node"]]
-        here: tuple[int, float, float, int] | int = taxi.node
-        if taxi.plan and taxi.plan[0].node != taxi.node:
-            first = taxi.plan[0]
-            leg = self.legs.leg(self.router, taxi.node, first.node)
-            depart = max(float(taxi.time), first.time_s - leg.seconds)
-            if depart <= clock_s < first.time_s:
-                here = (taxi.node, depart, float(first.time_s), first.node)
-            elif clock_s >= first.time_s:
-                here = first.node
+        here = self._place_node(v, clock_s)[0]
         points = [self.node_point(n) for n in nodes]
         return {
             "status": status,
             "stops": stops,
             **route_path(self.legs, self.router, status["position"], here, nodes, points, float(clock_s)),
         }
+
+    def _place_node(self, v: int, clock_s: int) -> tuple[tuple[int, float, float, int] | int, tuple[float, float]]:
+        """Where taxi ``v`` is at ``clock_s`` (see :meth:`vehicle_status`): the road node it is at,
+        or, driving to its first planned stop, ``(from node, depart_s, arrive_s, to node)``; and
+        its position (driving: moved along the leg's street path)."""
+        taxi = self.dispatcher.taxis[v]
+        if taxi.plan and taxi.plan[0].node != taxi.node:
+            first = taxi.plan[0]
+            leg = self.legs.leg(self.router, taxi.node, first.node)
+            depart = max(float(taxi.time), first.time_s - leg.seconds)
+            if depart <= clock_s < first.time_s:
+                position = leg.point_at((clock_s - depart) / (first.time_s - depart))
+                return (taxi.node, depart, float(first.time_s), first.node), position
+            if clock_s >= first.time_s:
+                return first.node, self.node_point(first.node)
+        return taxi.node, self.node_point(taxi.node)
 
     def manifest(self, v: int) -> dict[str, Any]:
         """Taxi ``v``'s plan as manifest columns (:func:`engine.converters.manifest`): each stop's
@@ -496,7 +494,7 @@ class TaxiService:
             if ride.vehicle_id is not None:
                 matched += 1
             if ride.status is TaxiRideStatus.REJECTED:
-                reasons[ride.reason or "no_vehicle_in_time"] += 1
+                reasons[ride.reason or RejectReason.NO_VEHICLE_IN_TIME.value] += 1
         shift = [v for v, s in enumerate(self.fleet) if s.shift_start_s <= clock_s < s.shift_end_s]
         busy = sum(1 for v in shift if d.taxis[v].plan or d.taxis[v].onboard)
         riding = sum(d.occupancy(self.fleet[v].id) for v in shift)

@@ -235,6 +235,13 @@ class Views:
         vehicles driving a leg cost a step each (their position along the leg's street path).
         ``state`` is a name (``idle``, ...), ``position`` and ``next_position`` are ``(lat, lon)``
         (``next_position`` None without a planned stop)."""
+        return self._statuses(vehicles)[0]
+
+    def _statuses(
+        self, vehicles: Sequence[int] | None
+    ) -> tuple[list[dict[str, Any]], np.ndarray, dict[int, tuple[int, float, float, int]]]:
+        """:meth:`vehicles_status`, the stop each vehicle is at when not driving, and the legs of
+        those driving (by row): ``(from node, depart_s, arrive_s, to node)``."""
         d = self.dispatcher
         plan = d.plan
         a, st = plan.arrays, plan.state
@@ -273,13 +280,15 @@ class Views:
         lon = p.stop_lon[at].copy()
         nodes = d.stops.node
         router = d.router
+        driving: dict[int, tuple[int, float, float, int]] = {}
         for j in np.flatnonzero(moving).tolist():
             if live[j]:
                 src, dst, t_from, t_to = start[j], first[j], b0[j], a1[j]
             else:
                 v = vs[j]
                 src, dst, t_from, t_to = self._leg_from[v], start[j], self._leg_depart[v], self._leg_arrive[v]
-            leg = self.legs.leg(router, int(nodes[src]), int(nodes[dst]))
+            driving[j] = (int(nodes[src]), float(t_from), float(t_to), int(nodes[dst]))
+            leg = self.legs.leg(router, driving[j][0], driving[j][3])
             lat[j], lon[j] = leg.point_at((c - t_from) / (t_to - t_from) if t_to > t_from else 1.0)
         ahead = np.maximum(first, 0)
         arrival = np.where(has, np.ceil(np.where(has, a1, 0.0) - 1e-9), 0).astype(np.int64)
@@ -308,7 +317,7 @@ class Views:
                 "next_position": (ny, nx) if nxt >= 0 else None,
                 "next_arrival_s": due,
             })  # fmt: skip
-        return rows
+        return rows, at, driving
 
     def vehicle_route(self, v: int) -> dict[str, Any]:
         """Vehicle ``v``'s planned route (GetVehicleRoute): its manifest (``stops``), its status,
@@ -316,46 +325,16 @@ class Views:
         streets through every planned stop, with ``stop_path_index`` (where each stop is reached:
         the path passes exactly through each stop's point)."""
         d = self.dispatcher
-        status = self.vehicles_status([v])[0]
+        (status,), at, driving = self._statuses([v])
+        here = driving.get(0, int(d.stops.node[at[0]]))  # where its path begins
         stops = self.manifest(v)
         points = [self.stop_point(s) or status["position"] for s in stops["stop"]]
         nodes = [int(d.stops.node[s]) for s in stops["stop"]]
-        here = self._place_node(v, status)
         return {
             "status": status,
             "stops": stops,
             **route_path(self.legs, d.router, status["position"], here, nodes, points, float(self.clock_s)),
         }
-
-    def _place_node(self, v: int, status: dict[str, Any]) -> tuple[int, float, float, int] | int:
-        """Where vehicle ``v``'s path begins: the road node it is at, or, driving, ``(from node,
-        depart_s, arrive_s, to node)`` of its leg."""
-        d = self.dispatcher
-        plan = d.plan
-        c = float(self.clock_s)
-        start = status["stop"]
-        first = status["next_stop"]
-        nodes = d.stops.node
-        if first >= 0 and first != start:
-            b0, a1 = float(plan.state.service_start[v, 0]), float(plan.state.arrival[v, 1])
-            if b0 <= c < a1:
-                return (int(nodes[start]), b0, a1, int(nodes[first]))
-            if c >= a1:
-                return int(nodes[first])
-        self._tracker(plan.num_vehicles)
-        if (
-            self._leg_to[v] == start
-            and self._leg_from[v] >= 0
-            and self._leg_depart[v] <= c < self._leg_arrive[v]
-            and plan.available_at(v) >= self._leg_arrive[v] - 1e-6
-        ):
-            return (
-                int(nodes[self._leg_from[v]]),
-                float(self._leg_depart[v]),
-                float(self._leg_arrive[v]),
-                int(nodes[start]),
-            )
-        return int(nodes[start])
 
     def fleet_status(self, d: Dispatcher) -> dict[str, Any]:
         """The fleet's live KPIs (FleetStatus), in one pass over the rides: ``wait_p50_s`` and

@@ -11,7 +11,7 @@ same assignments as the same day in-process.
 To an engine that serves TLS (``mobility serve --tls-cert``), give :class:`ClientTLS`: the CA
 that signed the server's certificate (None: the system's CAs) and, when the engine requires
 client certificates (``--tls-client-ca``), this client's certificate and key. A bearer token can
-be read from a file (:func:`read_token_file`), so that it does not show in ``ps``.
+be read from a file (:func:`proto.client.read_token_file`), so that it does not show in ``ps``.
 """
 
 from __future__ import annotations
