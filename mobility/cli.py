@@ -1240,6 +1240,14 @@ def cmd_bench_paths(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+def _add_bench_outputs(parser: Any, readme: str = "write the table into README.md") -> None:
+    """``--data-dir``, ``--out`` and ``--update-readme`` of a ``bench`` command (``readme``: the help
+    of ``--update-readme``)."""
+    parser.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    parser.add_argument("--update-readme", action="store_true", help=readme)
+
+
 def add_set_option(parser: Any) -> None:
     """``--set KEY=VALUE`` (repeatable) on a parser or argument group."""
     parser.add_argument(
@@ -1794,9 +1802,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--time-limit say otherwise; no verdict on the targets (they refer to the whole set)",
         )
         p.add_argument("--no-peers", action="store_true", help="run our solver only")
-        p.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-        p.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-        p.add_argument("--update-readme", action="store_true", help="write the tables into README.md")
+        _add_bench_outputs(p, readme="write the tables into README.md")
         p.set_defaults(func=cmd_bench_solver)
 
     darp = bsub.add_parser(
@@ -1856,9 +1862,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a smoke test of seconds: small fleets, 200 timed requests after a quarter of an hour of bookings; "
         "no verdict on the target",
     )
-    dispatch.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    dispatch.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    dispatch.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(dispatch)
     dispatch.set_defaults(func=cmd_bench_dispatch)
 
     serve = sub.add_parser(
@@ -2110,9 +2114,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the engine serves TLS (a certificate made for the run with openssl) and every client speaks it",
     )
-    serveb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(serveb)
     serveb.set_defaults(func=cmd_bench_serve)
 
     dashb = bsub.add_parser(
@@ -2175,12 +2177,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="ReportLocation calls at once per interval, each with its share of the taxis (default 4; 1 .. 12)",
     )
     dashb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the taxis' walks (default 1)")
-    dashb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    dashb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    dashb.add_argument(
-        "--update-readme",
-        action="store_true",
-        help="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
+    _add_bench_outputs(
+        dashb,
+        readme="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
     )
     dashb.set_defaults(func=cmd_bench_dashboard)
 
@@ -2196,9 +2195,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a smoke test: the I-MOD day whole, the Manhattan day with 1,000 of its 10,000 requests (no verdict "
         "on its target)",
     )
-    simb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    simb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    simb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(simb)
     simb.set_defaults(func=cmd_bench_sim)
 
     modesb = bsub.add_parser(
@@ -2214,9 +2211,7 @@ def build_parser() -> argparse.ArgumentParser:
     modesb.add_argument("--scenario", help="a scenario file or bundled name with [semi_fixed]")
     modesb.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="N", help="seeds (default 1)")
     modesb.add_argument("--quick", action="store_true", help="a smoke test: the first 3 hours of the day")
-    modesb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    modesb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    modesb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(modesb)
     modesb.set_defaults(func=cmd_bench_modes)
 
     pool = bsub.add_parser(
@@ -2264,9 +2259,7 @@ def build_parser() -> argparse.ArgumentParser:
     pool.add_argument(
         "--no-rebalance", action="store_true", help="leave idle taxis where they are (to measure what rebalancing buys)"
     )
-    pool.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    pool.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    pool.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(pool)
     pool.set_defaults(func=cmd_bench_pooling)
 
     solve_p = sub.add_parser(
