@@ -706,17 +706,27 @@ def _add_fleet_plan_parser(sub: Any) -> None:
     fp.set_defaults(func=cmd_fleet_plan)
 
 
+def _client_credentials(
+    token_file: str | None, token: str | None, tls: bool, ca: str | None, cert: str | None, key: str | None
+) -> tuple[str | None, Any]:
+    """The bearer token (read from ``token_file`` if given) and the :class:`proto.client.ClientTLS`
+    (None unless ``tls`` or one of the files is given) of an engine client's options; ValueError
+    (proto.client's) for a file that cannot be used."""
+    from proto.client import ClientTLS, read_token_file
+
+    token = read_token_file(Path(token_file)) if token_file else token
+    if not (tls or ca or cert or key):
+        return token, None
+    return token, ClientTLS.from_files(*(Path(f) if f else None for f in (ca, cert, key)))
+
+
 def _checked_engine(args: argparse.Namespace) -> tuple[Any, str | None, Any] | None:
     """A client of the engine at ``--engine`` (:class:`sim.remote.RemoteBackend`) that reached it
     with the token and TLS options, and those; None after one line on stderr when the engine is
     unreachable or refuses the token. Checked before a run: nothing is lost if it is not there."""
-    from proto.client import ClientTLS, read_token_file
     from sim.remote import EngineRefused, EngineUnreachable, RemoteBackend
 
-    token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-    tls = None
-    if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
-        tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
+    token, tls = _client_credentials(args.token_file, args.token, args.tls, args.tls_ca, args.tls_cert, args.tls_key)
     remote = RemoteBackend(args.engine, token=token, tls=tls)
     try:
         remote.check_engine()
@@ -1385,14 +1395,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             return fail(f"--run: {exc}")
     else:
         from dashboard.live import LiveError, LiveSource, probe
-        from proto.client import ClientTLS, read_token_file
 
         try:
-            token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-            tls = None
-            if args.tls or args.tls_ca or args.client_cert or args.client_key:
-                files = (args.tls_ca, args.client_cert, args.client_key)
-                tls = ClientTLS.from_files(*(Path(f) if f else None for f in files))
+            token, tls = _client_credentials(
+                args.token_file, args.token, args.tls, args.tls_ca, args.client_cert, args.client_key
+            )
         except ValueError as exc:
             return fail(_dashboard_option_error(exc))
         try:
