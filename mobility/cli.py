@@ -564,14 +564,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for line in extra.summary_lines():
             print(line)
     print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
-    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
-    _print_replay_hint(out_dir, files)
+    _print_report(out_dir, files)
     return 0
 
 
-def _print_replay_hint(out_dir: Path, files: dict[str, Path]) -> None:
-    """How to watch the day just simulated in the dashboard (a day with coordinates only: a
-    benchmark graph's day has no map to replay on)."""
+def _print_report(out_dir: Path, files: dict[str, Path]) -> None:
+    """The ``report:`` line of a simulated day (its folder and files) and how to watch the day in
+    the dashboard (a day with coordinates only: a benchmark graph's day has no map to replay on)."""
+    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
     if any(p.name == "tracks.geojson" for p in files.values()):
         print(f"replay:  mobility dashboard --run {out_dir}   (then open the address it prints in a browser)")
 
@@ -799,8 +799,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
         f"timings: kernels {t.get('warm_up_s', 0):.1f} s, network {t.get('world_s', 0):.1f} s, "
         f"setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s"
     )
-    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
-    _print_replay_hint(out_dir, files)
+    _print_report(out_dir, files)
     return 0
 
 
