@@ -145,26 +145,28 @@ def _out_file(path: Path, option: str = "--out") -> Path:
     return path
 
 
-def _assignment(text: str) -> tuple[str, Any]:
-    """``--set KEY=VALUE`` (:func:`sim.overrides.parse_assignment`)."""
+def _setting_argument(parse: Callable[[str], T], text: str) -> T:
+    """``parse(text)`` with its ConfigError as argparse's error (the message and what is allowed)."""
     from matching.deployment import ConfigError
-    from sim.overrides import parse_assignment
 
     try:
-        return parse_assignment(text)
+        return parse(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(f"{exc.message}" + (f" ({exc.allowed})" if exc.allowed else "")) from exc
+
+
+def _assignment(text: str) -> tuple[str, Any]:
+    """``--set KEY=VALUE`` (:func:`sim.overrides.parse_assignment`)."""
+    from sim.overrides import parse_assignment
+
+    return _setting_argument(parse_assignment, text)
 
 
 def _grid(text: str) -> tuple[str, list[Any]]:
     """``--grid KEY=V1,V2,...`` (:func:`sim.overrides.parse_grid`)."""
-    from matching.deployment import ConfigError
     from sim.overrides import parse_grid
 
-    try:
-        return parse_grid(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(f"{exc.message}" + (f" ({exc.allowed})" if exc.allowed else "")) from exc
+    return _setting_argument(parse_grid, text)
 
 
 def _names(text: str) -> list[str]:
