@@ -76,6 +76,7 @@ import numpy as np
 from routing.errors import InvalidArgumentError
 
 from .common import machine_info
+from .serve import cpu_seconds
 
 if TYPE_CHECKING:
     from playwright.sync_api import ViewportSize
@@ -338,16 +339,6 @@ def process_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU time of process ``pid`` so far (seconds), or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------- the feeder
@@ -1027,7 +1018,7 @@ def run(
         say(f"page ready in {page_ready_s:.1f} s")
         probe.reset_frames()
         pid = dash.process.pid
-        cpu0 = {"dashboard": process_cpu_s(pid), "engine": process_cpu_s(engine["pid"])}
+        cpu0 = {"dashboard": cpu_seconds(pid), "engine": cpu_seconds(engine["pid"])}
         wall0 = time.perf_counter()
         rss_max = [process_rss_mb(pid) or 0.0]
 
@@ -1042,7 +1033,7 @@ def run(
         probe.sample_if_stale(server_memory)
         probe.sample(server_memory(), gc=True)
         wall = time.perf_counter() - wall0
-        cpu1 = {"dashboard": process_cpu_s(pid), "engine": process_cpu_s(engine["pid"])}
+        cpu1 = {"dashboard": cpu_seconds(pid), "engine": cpu_seconds(engine["pid"])}
         page_result = probe.summary()
         page_result.update(
             page_ready_s=round(page_ready_s, 2),

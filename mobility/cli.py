@@ -145,26 +145,28 @@ def _out_file(path: Path, option: str = "--out") -> Path:
     return path
 
 
-def _assignment(text: str) -> tuple[str, Any]:
-    """``--set KEY=VALUE`` (:func:`sim.overrides.parse_assignment`)."""
+def _setting_argument(parse: Callable[[str], T], text: str) -> T:
+    """``parse(text)`` with its ConfigError as argparse's error (the message and what is allowed)."""
     from matching.deployment import ConfigError
-    from sim.overrides import parse_assignment
 
     try:
-        return parse_assignment(text)
+        return parse(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(f"{exc.message}" + (f" ({exc.allowed})" if exc.allowed else "")) from exc
+
+
+def _assignment(text: str) -> tuple[str, Any]:
+    """``--set KEY=VALUE`` (:func:`sim.overrides.parse_assignment`)."""
+    from sim.overrides import parse_assignment
+
+    return _setting_argument(parse_assignment, text)
 
 
 def _grid(text: str) -> tuple[str, list[Any]]:
     """``--grid KEY=V1,V2,...`` (:func:`sim.overrides.parse_grid`)."""
-    from matching.deployment import ConfigError
     from sim.overrides import parse_grid
 
-    try:
-        return parse_grid(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(f"{exc.message}" + (f" ({exc.allowed})" if exc.allowed else "")) from exc
+    return _setting_argument(parse_grid, text)
 
 
 def _names(text: str) -> list[str]:
@@ -564,14 +566,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for line in extra.summary_lines():
             print(line)
     print(f"timings: setup {output.timings.get('setup_s', 0):.1f} s, run {output.timings.get('run_s', 0):.1f} s")
-    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
-    _print_replay_hint(out_dir, files)
+    _print_report(out_dir, files)
     return 0
 
 
-def _print_replay_hint(out_dir: Path, files: dict[str, Path]) -> None:
-    """How to watch the day just simulated in the dashboard (a day with coordinates only: a
-    benchmark graph's day has no map to replay on)."""
+def _print_report(out_dir: Path, files: dict[str, Path]) -> None:
+    """The ``report:`` line of a simulated day (its folder and files) and how to watch the day in
+    the dashboard (a day with coordinates only: a benchmark graph's day has no map to replay on)."""
+    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
     if any(p.name == "tracks.geojson" for p in files.values()):
         print(f"replay:  mobility dashboard --run {out_dir}   (then open the address it prints in a browser)")
 
@@ -706,17 +708,27 @@ def _add_fleet_plan_parser(sub: Any) -> None:
     fp.set_defaults(func=cmd_fleet_plan)
 
 
+def _client_credentials(
+    token_file: str | None, token: str | None, tls: bool, ca: str | None, cert: str | None, key: str | None
+) -> tuple[str | None, Any]:
+    """The bearer token (read from ``token_file`` if given) and the :class:`proto.client.ClientTLS`
+    (None unless ``tls`` or one of the files is given) of an engine client's options; ValueError
+    (proto.client's) for a file that cannot be used."""
+    from proto.client import ClientTLS, read_token_file
+
+    token = read_token_file(Path(token_file)) if token_file else token
+    if not (tls or ca or cert or key):
+        return token, None
+    return token, ClientTLS.from_files(*(Path(f) if f else None for f in (ca, cert, key)))
+
+
 def _checked_engine(args: argparse.Namespace) -> tuple[Any, str | None, Any] | None:
     """A client of the engine at ``--engine`` (:class:`sim.remote.RemoteBackend`) that reached it
     with the token and TLS options, and those; None after one line on stderr when the engine is
     unreachable or refuses the token. Checked before a run: nothing is lost if it is not there."""
-    from proto.client import ClientTLS, read_token_file
     from sim.remote import EngineRefused, EngineUnreachable, RemoteBackend
 
-    token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-    tls = None
-    if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
-        tls = ClientTLS.from_files(*(Path(f) if f else None for f in (args.tls_ca, args.tls_cert, args.tls_key)))
+    token, tls = _client_credentials(args.token_file, args.token, args.tls, args.tls_ca, args.tls_cert, args.tls_key)
     remote = RemoteBackend(args.engine, token=token, tls=tls)
     try:
         remote.check_engine()
@@ -789,8 +801,7 @@ def _simulate_shared_taxi(args: argparse.Namespace, scenario: Any) -> int:
         f"timings: kernels {t.get('warm_up_s', 0):.1f} s, network {t.get('world_s', 0):.1f} s, "
         f"setup {t.get('setup_s', 0):.1f} s, run {t['run_s']:.1f} s"
     )
-    print(f"report:  {out_dir}/ ({', '.join(sorted(p.name for p in files.values()))})")
-    _print_replay_hint(out_dir, files)
+    _print_report(out_dir, files)
     return 0
 
 
@@ -1240,6 +1251,14 @@ def cmd_bench_paths(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- parser
+def _add_bench_outputs(parser: Any, readme: str = "write the table into README.md") -> None:
+    """``--data-dir``, ``--out`` and ``--update-readme`` of a ``bench`` command (``readme``: the help
+    of ``--update-readme``)."""
+    parser.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
+    parser.add_argument("--update-readme", action="store_true", help=readme)
+
+
 def add_set_option(parser: Any) -> None:
     """``--set KEY=VALUE`` (repeatable) on a parser or argument group."""
     parser.add_argument(
@@ -1377,14 +1396,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             return fail(f"--run: {exc}")
     else:
         from dashboard.live import LiveError, LiveSource, probe
-        from proto.client import ClientTLS, read_token_file
 
         try:
-            token = read_token_file(Path(args.token_file)) if args.token_file else args.token
-            tls = None
-            if args.tls or args.tls_ca or args.client_cert or args.client_key:
-                files = (args.tls_ca, args.client_cert, args.client_key)
-                tls = ClientTLS.from_files(*(Path(f) if f else None for f in files))
+            token, tls = _client_credentials(
+                args.token_file, args.token, args.tls, args.tls_ca, args.client_cert, args.client_key
+            )
         except ValueError as exc:
             return fail(_dashboard_option_error(exc))
         try:
@@ -1794,9 +1810,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--time-limit say otherwise; no verdict on the targets (they refer to the whole set)",
         )
         p.add_argument("--no-peers", action="store_true", help="run our solver only")
-        p.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-        p.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-        p.add_argument("--update-readme", action="store_true", help="write the tables into README.md")
+        _add_bench_outputs(p, readme="write the tables into README.md")
         p.set_defaults(func=cmd_bench_solver)
 
     darp = bsub.add_parser(
@@ -1856,9 +1870,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a smoke test of seconds: small fleets, 200 timed requests after a quarter of an hour of bookings; "
         "no verdict on the target",
     )
-    dispatch.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    dispatch.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    dispatch.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(dispatch)
     dispatch.set_defaults(func=cmd_bench_dispatch)
 
     serve = sub.add_parser(
@@ -2110,9 +2122,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the engine serves TLS (a certificate made for the run with openssl) and every client speaks it",
     )
-    serveb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    serveb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    serveb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(serveb)
     serveb.set_defaults(func=cmd_bench_serve)
 
     dashb = bsub.add_parser(
@@ -2175,12 +2185,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="ReportLocation calls at once per interval, each with its share of the taxis (default 4; 1 .. 12)",
     )
     dashb.add_argument("--seed", type=_seed, default=1, metavar="N", help="seed of the taxis' walks (default 1)")
-    dashb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    dashb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    dashb.add_argument(
-        "--update-readme",
-        action="store_true",
-        help="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
+    _add_bench_outputs(
+        dashb,
+        readme="write the table into docs/dashboard_bench.md and README.md (between <!-- bench:dashboard --> markers)",
     )
     dashb.set_defaults(func=cmd_bench_dashboard)
 
@@ -2196,9 +2203,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a smoke test: the I-MOD day whole, the Manhattan day with 1,000 of its 10,000 requests (no verdict "
         "on its target)",
     )
-    simb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    simb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    simb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(simb)
     simb.set_defaults(func=cmd_bench_sim)
 
     modesb = bsub.add_parser(
@@ -2214,9 +2219,7 @@ def build_parser() -> argparse.ArgumentParser:
     modesb.add_argument("--scenario", help="a scenario file or bundled name with [semi_fixed]")
     modesb.add_argument("--seeds", type=_seed, nargs="+", default=[1], metavar="N", help="seeds (default 1)")
     modesb.add_argument("--quick", action="store_true", help="a smoke test: the first 3 hours of the day")
-    modesb.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    modesb.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    modesb.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(modesb)
     modesb.set_defaults(func=cmd_bench_modes)
 
     pool = bsub.add_parser(
@@ -2264,9 +2267,7 @@ def build_parser() -> argparse.ArgumentParser:
     pool.add_argument(
         "--no-rebalance", action="store_true", help="leave idle taxis where they are (to measure what rebalancing buys)"
     )
-    pool.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    pool.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results)")
-    pool.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    _add_bench_outputs(pool)
     pool.set_defaults(func=cmd_bench_pooling)
 
     solve_p = sub.add_parser(
