@@ -107,19 +107,14 @@ def street_polylines(
     """The streets of ``network`` as polylines in flat arrays ``(offsets, lat, lon)``: street ``i``
     has the points ``offsets[i]`` up to ``offsets[i + 1]``.
 
-    Every edge is drawn once per pair of nodes: a two-way street (``u -> v`` and ``v -> u``) is one
-    street, drawn along the shape of the direction ``u -> v`` with ``u < v`` (where both exist).
+    Every edge is drawn once per pair of nodes (:meth:`routing.RoadNetwork.street_edges`): a two-way
+    street (``u -> v`` and ``v -> u``) is one street, drawn along the shape of ``u -> v``, ``u < v``.
     Streets are chained through the nodes that join exactly two streets, so one polyline runs from
     a crossing (or a dead end) to the next; a ring with no crossing is one polyline that closes.
     """
-    tail = network.tail.astype(np.int64)
-    head = network.indices.astype(np.int64)
-    lo, hi = np.minimum(tail, head), np.maximum(tail, head)
-    # one edge per unordered pair: the u < v direction if it exists (sorted first), else the other
-    order = np.lexsort((tail > head, hi, lo))
-    keep = np.ones(order.size, bool)
-    keep[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
-    pair_edge = order[keep]
+    tail, head = network.tail.astype(np.int64), network.indices.astype(np.int64)
+    streets, _ = network.street_edges()  # one edge per pair of nodes, by (lower, higher) node
+    pair_edge = streets[np.lexsort((np.maximum(tail, head)[streets], np.minimum(tail, head)[streets]))]
     a, b = tail[pair_edge], head[pair_edge]
     n = network.num_nodes
     degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)

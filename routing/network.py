@@ -439,6 +439,25 @@ class RoadNetwork:
             out[owner[first]] = cand[first]
         return out
 
+    def street_edges(self) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """The streets as a map draws them: one edge per pair of joined nodes, in edge order,
+        and whether each street is one-way. A two-way street (``u -> v`` and ``v -> u``) is its
+        edge from the lower node ``u < v``; of parallel edges the first; a self-loop is none."""
+        tail, head = self.tail.astype(np.int64), self.indices.astype(np.int64)
+        lo, hi, backward = np.minimum(tail, head), np.maximum(tail, head), tail > head
+        # by pair, the u < v direction first (stable: of parallel edges the lowest id first)
+        order = np.lexsort((backward, hi, lo))
+        order = order[tail[order] != head[order]]
+        first = np.ones(order.size, bool)
+        first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+        last = np.ones(order.size, bool)
+        last[:-1] = first[1:]
+        # two-way: the pair's first edge runs u -> v and its last v -> u
+        two_way = ~backward[order[first]] & backward[order[last]]
+        edges = order[first]
+        by_id = np.argsort(edges)
+        return edges[by_id], ~two_way[by_id]
+
     # ------------------------------------------------------------------ street shapes
     @property
     def num_shape_points(self) -> int:

@@ -253,17 +253,11 @@ def tracks_geojson(out: SimOutput) -> dict[str, Any]:
 
 def street_lines(net: RoadNetwork) -> tuple[NDArray[np.bool_], list[NDArray[np.float64]]]:
     """The network's streets: whether each is one-way, and its ``[lon, lat]`` points along its
-    shape, simplified and rounded as the tracks are. A road ``u -> v`` whose reverse ``v -> u`` is
-    also a road (a two-way street) is drawn once, from the lower node; parallel roads once."""
-    n = np.int64(net.num_nodes)
-    tail, head = np.asarray(net.tail, np.int64), np.asarray(net.indices, np.int64)
-    key, reverse = tail * n + head, head * n + tail
-    two_way = np.isin(reverse, key)
-    keep = (tail != head) & (~two_way | (tail < head))
-    _, first = np.unique(key[keep], return_index=True)  # parallel roads: one
-    pick = np.flatnonzero(keep)[np.sort(first)]
-    which, lines = path_lines(net, list(np.column_stack([tail[pick], head[pick]])))
-    return ~two_way[pick[which]], lines
+    shape, simplified and rounded as the tracks are: :meth:`routing.RoadNetwork.street_edges` (a
+    two-way street once, from the lower node; parallel roads once)."""
+    edges, oneway = net.street_edges()
+    which, lines = path_lines(net, list(np.column_stack([net.tail[edges], net.indices[edges]])))
+    return oneway[which], lines
 
 
 def streets_geojson(net: RoadNetwork) -> dict[str, Any]:
