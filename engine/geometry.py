@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from routing import NoPathError, RoadNetwork, Router, StopSet
+from routing.network import concat_ranges
 
 #: Metres per degree used to draw a network without geographic coordinates (the equator's).
 PLANAR_M_PER_DEGREE = 111_320.0
@@ -63,15 +64,6 @@ class MapPoints:
         )  # fmt: skip
 
 
-def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    offsets = np.zeros(counts.size, np.int64)
-    np.cumsum(counts[:-1], out=offsets[1:])
-    return np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
-
-
 def edges_points(
     network: RoadNetwork, points: MapPoints, edges: NDArray[np.int64], reverse: NDArray[np.bool_], first: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
@@ -90,12 +82,12 @@ def edges_points(
     lat[node_pos] = points.node_lat[nodes]
     lon[node_pos] = points.node_lon[nodes]
     if counts.sum():
-        src = _ranges(ptr[edges].astype(np.int64), counts)
+        src = concat_ranges(ptr[edges].astype(np.int64), counts)
         # within a reversed edge its interior points run backwards
         within = src - np.repeat(ptr[edges].astype(np.int64), counts)
         rev = np.repeat(reverse, counts)
         src = np.where(rev, np.repeat(ptr[edges + 1].astype(np.int64) - 1, counts) - within, src)
-        dst = _ranges(node_pos[:-1] + 1, counts)
+        dst = concat_ranges(node_pos[:-1] + 1, counts)
         lat[dst] = points.geom_lat[src]
         lon[dst] = points.geom_lon[src]
     return lat, lon, node_pos
