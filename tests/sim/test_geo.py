@@ -301,6 +301,20 @@ def _line_day(drives: list[Drive], *, bulge: bool = False) -> SimOutput:
     return SimOutput("line", 0, 0, 3600, [], drives, [], vehicles, network=net, stops=stops)
 
 
+def test_the_streets_are_one_edge_per_pair_of_nodes() -> None:
+    """routing.RoadNetwork.street_edges, which streets.geojson and GetServiceMap both draw: a
+    two-way street once (from its lower node), a one-way street as it runs, in edge order."""
+    net = RoadNetwork.from_edges(
+        tail=[0, 1, 2, 2, 3], head=[1, 0, 1, 3, 2], travel_time_s=[5] * 5, length_m=[50] * 5,
+        lat=[37.5, 37.501, 37.502, 37.503], lon=[127.0] * 4, x_m=[0.0] * 4, y_m=[0.0, 100.0, 200.0, 300.0],
+        crs="EPSG:5186", largest_component=False,
+    )  # fmt: skip
+    edges, oneway = net.street_edges()
+    pairs = [(int(net.tail[e]), int(net.indices[e])) for e in edges]
+    assert pairs == [(0, 1), (2, 1), (2, 3)]
+    assert oneway.tolist() == [False, True, False]
+
+
 def test_straight_streets_cost_two_points_and_bends_stay() -> None:
     out = _line_day(
         [
