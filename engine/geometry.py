@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from routing import NoPathError, RoadNetwork, Router, StopSet
+from routing.network import concat_ranges
 
 #: Metres per degree used to draw a network without geographic coordinates (the equator's).
 PLANAR_M_PER_DEGREE = 111_320.0
@@ -63,15 +64,6 @@ class MapPoints:
         )  # fmt: skip
 
 
-def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    offsets = np.zeros(counts.size, np.int64)
-    np.cumsum(counts[:-1], out=offsets[1:])
-    return np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
-
-
 def edges_points(
     network: RoadNetwork, points: MapPoints, edges: NDArray[np.int64], reverse: NDArray[np.bool_], first: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
@@ -90,12 +82,12 @@ def edges_points(
     lat[node_pos] = points.node_lat[nodes]
     lon[node_pos] = points.node_lon[nodes]
     if counts.sum():
-        src = _ranges(ptr[edges].astype(np.int64), counts)
+        src = concat_ranges(ptr[edges].astype(np.int64), counts)
         # within a reversed edge its interior points run backwards
         within = src - np.repeat(ptr[edges].astype(np.int64), counts)
         rev = np.repeat(reverse, counts)
         src = np.where(rev, np.repeat(ptr[edges + 1].astype(np.int64) - 1, counts) - within, src)
-        dst = _ranges(node_pos[:-1] + 1, counts)
+        dst = concat_ranges(node_pos[:-1] + 1, counts)
         lat[dst] = points.geom_lat[src]
         lon[dst] = points.geom_lon[src]
     return lat, lon, node_pos
@@ -107,19 +99,14 @@ def street_polylines(
     """The streets of ``network`` as polylines in flat arrays ``(offsets, lat, lon)``: street ``i``
     has the points ``offsets[i]`` up to ``offsets[i + 1]``.
 
-    Every edge is drawn once per pair of nodes: a two-way street (``u -> v`` and ``v -> u``) is one
-    street, drawn along the shape of the direction ``u -> v`` with ``u < v`` (where both exist).
+    Every edge is drawn once per pair of nodes (:meth:`routing.RoadNetwork.street_edges`): a two-way
+    street (``u -> v`` and ``v -> u``) is one street, drawn along the shape of ``u -> v``, ``u < v``.
     Streets are chained through the nodes that join exactly two streets, so one polyline runs from
     a crossing (or a dead end) to the next; a ring with no crossing is one polyline that closes.
     """
-    tail = network.tail.astype(np.int64)
-    head = network.indices.astype(np.int64)
-    lo, hi = np.minimum(tail, head), np.maximum(tail, head)
-    # one edge per unordered pair: the u < v direction if it exists (sorted first), else the other
-    order = np.lexsort((tail > head, hi, lo))
-    keep = np.ones(order.size, bool)
-    keep[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
-    pair_edge = order[keep]
+    tail, head = network.tail.astype(np.int64), network.indices.astype(np.int64)
+    streets, _ = network.street_edges()  # one edge per pair of nodes, by (lower, higher) node
+    pair_edge = streets[np.lexsort((np.maximum(tail, head)[streets], np.minimum(tail, head)[streets]))]
     a, b = tail[pair_edge], head[pair_edge]
     n = network.num_nodes
     degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)

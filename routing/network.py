@@ -120,7 +120,7 @@ def project_to_crs(lat: ArrayLike, lon: ArrayLike, crs: str) -> tuple[NDArray[np
     return np.asarray(x, np.float64), np.asarray(y, np.float64)
 
 
-def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
+def concat_ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
     """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, vectorised."""
     total = int(counts.sum())
     if total == 0:
@@ -137,7 +137,7 @@ def _take_shapes(
     counts = (indptr[edges + 1] - indptr[edges]).astype(np.int64)
     out = np.zeros(edges.size + 1, np.int64)
     np.cumsum(counts, out=out[1:])
-    src = _ranges(indptr[edges].astype(np.int64), counts)
+    src = concat_ranges(indptr[edges].astype(np.int64), counts)
     return out, lat[src], lon[src]
 
 
@@ -427,7 +427,7 @@ class RoadNetwork:
                 raise InvalidArgumentError(name, "node index out of range", f"0 .. {n - 1}")
         out = np.full(t.size, -1, np.int64)
         degree = (self.indptr[t + 1] - self.indptr[t]).astype(np.int64)
-        cand = _ranges(self.indptr[t].astype(np.int64), degree)
+        cand = concat_ranges(self.indptr[t].astype(np.int64), degree)
         owner = np.repeat(np.arange(t.size, dtype=np.int64), degree)
         hit = self.indices[cand] == h[owner]
         cand, owner = cand[hit], owner[hit]
@@ -438,6 +438,25 @@ class RoadNetwork:
             first[1:] = owner[1:] != owner[:-1]
             out[owner[first]] = cand[first]
         return out
+
+    def street_edges(self) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """The streets as a map draws them: one edge per pair of joined nodes, in edge order,
+        and whether each street is one-way. A two-way street (``u -> v`` and ``v -> u``) is its
+        edge from the lower node ``u < v``; of parallel edges the first; a self-loop is none."""
+        tail, head = self.tail.astype(np.int64), self.indices.astype(np.int64)
+        lo, hi, backward = np.minimum(tail, head), np.maximum(tail, head), tail > head
+        # by pair, the u < v direction first (stable: of parallel edges the lowest id first)
+        order = np.lexsort((backward, hi, lo))
+        order = order[tail[order] != head[order]]
+        first = np.ones(order.size, bool)
+        first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+        last = np.ones(order.size, bool)
+        last[:-1] = first[1:]
+        # two-way: the pair's first edge runs u -> v and its last v -> u
+        two_way = ~backward[order[first]] & backward[order[last]]
+        edges = order[first]
+        by_id = np.argsort(edges)
+        return edges[by_id], ~two_way[by_id]
 
     # ------------------------------------------------------------------ street shapes
     @property
@@ -509,8 +528,8 @@ class RoadNetwork:
         node_pos = np.arange(nodes_a.size, dtype=np.int64)
         node_pos[1:] += np.cumsum(count)[:-1]
         total = nodes_a.size + int(count.sum())
-        inner_pos = _ranges(node_pos[j] + 1, count[j])
-        inner_src = _ranges(self.geom_indptr[edges].astype(np.int64), count[j])
+        inner_pos = concat_ranges(node_pos[j] + 1, count[j])
+        inner_src = concat_ranges(self.geom_indptr[edges].astype(np.int64), count[j])
         if xy:
             node_a, node_b = self.x_m, self.y_m
             inner_a, inner_b = self.geom_xy()

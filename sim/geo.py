@@ -223,6 +223,37 @@ def path_lines(
     return which, [p if len(p) >= 2 else np.vstack([p, p]) for p in lines_out]
 
 
+def _drive_times(depart: int, arrive: int) -> dict[str, Any]:
+    """A track's times, in seconds and as clock strings (an I-MOD's and a taxi day's alike)."""
+    return {
+        "depart_s": depart,
+        "arrive_s": arrive,
+        "depart": clock(depart),
+        "arrive": clock(arrive),
+        "depart_time": clock(depart, seconds=True),
+        "arrive_time": clock(arrive, seconds=True),
+    }
+
+
+def _od_line(o_lon: float, o_lat: float, d_lon: float, d_lat: float) -> dict[str, Any] | None:
+    """A ride's straight line from origin to destination (rounded), or ``None`` without both."""
+    if not (np.isfinite(o_lon) and np.isfinite(d_lon)):
+        return None
+    return {"type": "LineString", "coordinates": [[float(o_lon), float(o_lat)], [float(d_lon), float(d_lat)]]}
+
+
+def _write_docs(docs: dict[str, dict[str, Any] | None], names: dict[str, str], folder: Path) -> dict[str, Path]:
+    """Write each document (``None``: none) as ``folder / names[key]``; the files by key."""
+    files: dict[str, Path] = {}
+    for key, doc in docs.items():
+        if doc is None:
+            continue
+        path = folder / names[key]
+        path.write_bytes(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+        files[key] = path
+    return files
+
+
 def tracks_geojson(out: SimOutput) -> dict[str, Any]:
     """The FeatureCollection of ``tracks.geojson`` (see the module docstring)."""
     which, lines = track_lines(out)
@@ -235,12 +266,7 @@ def tracks_geojson(out: SimOutput) -> dict[str, Any]:
                 "geometry": {"type": "LineString", "coordinates": pts.tolist()},
                 "properties": {
                     "vehicle_id": d.vehicle_id,
-                    "depart_s": d.depart_s,
-                    "arrive_s": d.arrive_s,
-                    "depart": clock(d.depart_s),
-                    "arrive": clock(d.arrive_s),
-                    "depart_time": clock(d.depart_s, seconds=True),
-                    "arrive_time": clock(d.arrive_s, seconds=True),
+                    **_drive_times(d.depart_s, d.arrive_s),
                     "from_stop": d.from_stop,
                     "to_stop": d.to_stop,
                     "length_m": d.length_m,
@@ -253,17 +279,11 @@ def tracks_geojson(out: SimOutput) -> dict[str, Any]:
 
 def street_lines(net: RoadNetwork) -> tuple[NDArray[np.bool_], list[NDArray[np.float64]]]:
     """The network's streets: whether each is one-way, and its ``[lon, lat]`` points along its
-    shape, simplified and rounded as the tracks are. A road ``u -> v`` whose reverse ``v -> u`` is
-    also a road (a two-way street) is drawn once, from the lower node; parallel roads once."""
-    n = np.int64(net.num_nodes)
-    tail, head = np.asarray(net.tail, np.int64), np.asarray(net.indices, np.int64)
-    key, reverse = tail * n + head, head * n + tail
-    two_way = np.isin(reverse, key)
-    keep = (tail != head) & (~two_way | (tail < head))
-    _, first = np.unique(key[keep], return_index=True)  # parallel roads: one
-    pick = np.flatnonzero(keep)[np.sort(first)]
-    which, lines = path_lines(net, list(np.column_stack([tail[pick], head[pick]])))
-    return ~two_way[pick[which]], lines
+    shape, simplified and rounded as the tracks are: :meth:`routing.RoadNetwork.street_edges` (a
+    two-way street once, from the lower node; parallel roads once)."""
+    edges, oneway = net.street_edges()
+    which, lines = path_lines(net, list(np.column_stack([net.tail[edges], net.indices[edges]])))
+    return oneway[which], lines
 
 
 def streets_geojson(net: RoadNetwork) -> dict[str, Any]:
@@ -306,10 +326,7 @@ def rides_geojson(out: SimOutput) -> dict[str, Any]:
     d_lon, d_lat = np.round(c["destination_lon"], COORD_DIGITS), np.round(c["destination_lat"], COORD_DIGITS)
     features = []
     for k, r in enumerate(out.rides):
-        geometry = None
-        if np.isfinite(o_lon[k]) and np.isfinite(d_lon[k]):
-            line = [[float(o_lon[k]), float(o_lat[k])], [float(d_lon[k]), float(d_lat[k])]]
-            geometry = {"type": "LineString", "coordinates": line}
+        geometry = _od_line(o_lon[k], o_lat[k], d_lon[k], d_lat[k])
         features.append({"type": "Feature", "geometry": geometry, "properties": _ride_properties(r)})
     return _collection(features)
 
@@ -326,13 +343,7 @@ def write_geojson(out: SimOutput, folder: Path) -> tuple[dict[str, Path], str]:
         "rides_geojson": rides_geojson(out),
         "streets_geojson": streets_geojson(out.network),
     }
-    files: dict[str, Path] = {}
-    for key, doc in docs.items():
-        if doc is None:
-            continue
-        path = folder / GEOJSON_FILES[key]
-        path.write_bytes(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
-        files[key] = path
+    files = _write_docs(docs, GEOJSON_FILES, folder)
     return files, "" if out.zone is not None else "no zone.geojson: the day had no service zone"
 
 
@@ -373,19 +384,13 @@ def taxi_tracks_geojson(out: TaxiSimOutput) -> dict[str, Any]:
     d = out.drives
     features = []
     for k, pts in zip(which, lines, strict=True):
-        depart, arrive = int(d["depart_s"][k]), int(d["arrive_s"][k])
         features.append(
             {
                 "type": "Feature",
                 "geometry": {"type": "LineString", "coordinates": pts.tolist()},
                 "properties": {
                     "vehicle_id": out.vehicle_ids[int(d["vehicle"][k])],
-                    "depart_s": depart,
-                    "arrive_s": arrive,
-                    "depart": clock(depart),
-                    "arrive": clock(arrive),
-                    "depart_time": clock(depart, seconds=True),
-                    "arrive_time": clock(arrive, seconds=True),
+                    **_drive_times(int(d["depart_s"][k]), int(d["arrive_s"][k])),
                     "from_node": int(d["from_node"][k]),
                     "to_node": int(d["to_node"][k]),
                     "length_m": int(d["length_m"][k]),
@@ -403,13 +408,7 @@ def taxi_rides_geojson(out: TaxiSimOutput) -> dict[str, Any]:
     c = {k: np.round(v, COORD_DIGITS) for k, v in taxi_ride_coordinates(out).items()}
     features = []
     for i, req in enumerate(out.requests):
-        geometry = None
-        if np.isfinite(c["origin_lon"][i]) and np.isfinite(c["destination_lon"][i]):
-            line = [
-                [float(c["origin_lon"][i]), float(c["origin_lat"][i])],
-                [float(c["destination_lon"][i]), float(c["destination_lat"][i])],
-            ]
-            geometry = {"type": "LineString", "coordinates": line}
+        geometry = _od_line(c["origin_lon"][i], c["origin_lat"][i], c["destination_lon"][i], c["destination_lat"][i])
         v, pickup, dropoff = int(out.vehicle[i]), int(out.pickup_s[i]), int(out.dropoff_s[i])
         done = out.status[i] == "completed"
         wait = pickup - req.request_time_s
@@ -442,7 +441,7 @@ def write_taxi_geojson(out: TaxiSimOutput, folder: Path) -> tuple[dict[str, Path
     net = out.network
     if net is None or not net.has_lat_lon:
         return {}, "no GeoJSON: the network has no geographic coordinates (a benchmark graph)"
-    docs: dict[str, dict[str, Any]] = {
+    docs: dict[str, dict[str, Any] | None] = {
         "rides_geojson": taxi_rides_geojson(out),
         "streets_geojson": streets_geojson(net),
     }
@@ -451,9 +450,4 @@ def write_taxi_geojson(out: TaxiSimOutput, folder: Path) -> tuple[dict[str, Path
         docs["tracks_geojson"] = taxi_tracks_geojson(out)
     else:
         note = "no tracks.geojson: the day did not record its drives' paths (record_paths=False)"
-    files: dict[str, Path] = {}
-    for key, doc in docs.items():
-        path = folder / TAXI_GEOJSON_FILES[key]
-        path.write_bytes(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
-        files[key] = path
-    return files, note
+    return _write_docs(docs, TAXI_GEOJSON_FILES, folder), note

@@ -74,12 +74,12 @@ def street_points(net: RoadNetwork, nodes: list[int]) -> np.ndarray:
     return np.array(out, np.float64)
 
 
-def _csv(path: Path) -> list[dict[str, str]]:
+def csv_rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
-def _hhmm(values: Any) -> list[str]:
+def hhmm(values: Any) -> list[str]:
     """HH:MM strings of a column GDAL read (it reads HH:MM strings as times; nulls as None)."""
     out = []
     for v in values:
@@ -159,7 +159,7 @@ def test_tracks_read_back(day: tuple[SimOutput, dict[str, Path]]) -> None:
     assert frame["vehicle_id"].tolist() == [d.vehicle_id for d in drawn]
     assert frame["depart_s"].tolist() == [d.depart_s for d in drawn]
     assert frame["onboard"].tolist() == [d.onboard for d in drawn]
-    assert _hhmm(frame["depart"]) == [clock(d.depart_s) for d in drawn]
+    assert hhmm(frame["depart"]) == [clock(d.depart_s) for d in drawn]
     assert [str(t) for t in frame["arrive_time"]] == [clock(d.arrive_s, seconds=True) for d in drawn]
     net = out.network
     tol = SIMPLIFY_TOLERANCE_DEG + 10**-COORD_DIGITS
@@ -191,13 +191,13 @@ def test_track_coordinates_are_rounded(day: tuple[SimOutput, dict[str, Path]]) -
 
 def test_rides_read_back_and_match_rides_csv(day: tuple[SimOutput, dict[str, Path]]) -> None:
     out, files = day
-    rows = _csv(files["rides"])
+    rows = csv_rows(files["rides"])
     frame = read_dataframe(files["rides_geojson"])
     assert len(frame) == len(rows) == len(out.rides)
     assert frame["ride_id"].tolist() == [r["ride_id"] for r in rows]
     assert frame["outcome"].tolist() == [r["outcome"] for r in rows]
-    assert _hhmm(frame["requested"]) == [r["requested_hhmm"] for r in rows]
-    assert _hhmm(frame["dropoff"]) == [r["dropoff_hhmm"] for r in rows]
+    assert hhmm(frame["requested"]) == [r["requested_hhmm"] for r in rows]
+    assert hhmm(frame["dropoff"]) == [r["dropoff_hhmm"] for r in rows]
     for row, geom, wait in zip(rows, frame.geometry, frame["wait_s"], strict=True):
         if row["origin_lat"] == "":
             assert geom is None
@@ -215,7 +215,7 @@ def test_rides_read_back_and_match_rides_csv(day: tuple[SimOutput, dict[str, Pat
 def test_rides_csv_coordinates_are_the_stops(day: tuple[SimOutput, dict[str, Path]]) -> None:
     out, files = day
     stops = out.stops
-    rows = _csv(files["rides"])
+    rows = csv_rows(files["rides"])
     placed = 0
     for row in rows:
         for end in ("origin", "destination"):
@@ -237,7 +237,7 @@ def _seconds(hhmm: str) -> int:
 def test_rides_csv_clock_columns(day: tuple[SimOutput, dict[str, Path]]) -> None:
     _, files = day
     seen = 0
-    for row in _csv(files["rides"]):
+    for row in csv_rows(files["rides"]):
         for key in ("requested", "pickup", "dropoff"):
             seconds = int(row[f"{key}_s"])
             if seconds < 0:
@@ -301,6 +301,20 @@ def _line_day(drives: list[Drive], *, bulge: bool = False) -> SimOutput:
     return SimOutput("line", 0, 0, 3600, [], drives, [], vehicles, network=net, stops=stops)
 
 
+def test_the_streets_are_one_edge_per_pair_of_nodes() -> None:
+    """routing.RoadNetwork.street_edges, which streets.geojson and GetServiceMap both draw: a
+    two-way street once (from its lower node), a one-way street as it runs, in edge order."""
+    net = RoadNetwork.from_edges(
+        tail=[0, 1, 2, 2, 3], head=[1, 0, 1, 3, 2], travel_time_s=[5] * 5, length_m=[50] * 5,
+        lat=[37.5, 37.501, 37.502, 37.503], lon=[127.0] * 4, x_m=[0.0] * 4, y_m=[0.0, 100.0, 200.0, 300.0],
+        crs="EPSG:5186", largest_component=False,
+    )  # fmt: skip
+    edges, oneway = net.street_edges()
+    pairs = [(int(net.tail[e]), int(net.indices[e])) for e in edges]
+    assert pairs == [(0, 1), (2, 1), (2, 3)]
+    assert oneway.tolist() == [False, True, False]
+
+
 def test_straight_streets_cost_two_points_and_bends_stay() -> None:
     out = _line_day(
         [
@@ -357,7 +371,7 @@ def test_benchmark_graph_has_no_geojson_and_empty_coordinates(tmp_path: Path) ->
     files = write_report(out, tmp_path, plots=False)
     assert not any(key.endswith("_geojson") for key in files)
     assert not list(tmp_path.glob("*.geojson"))
-    rows = _csv(files["rides"])
+    rows = csv_rows(files["rides"])
     assert all(r["origin_lat"] == r["destination_lon"] == "" for r in rows)
     assert rows[0]["requested_hhmm"] == "00:01" and rows[0]["pickup_hhmm"] == "00:06"
 
@@ -372,7 +386,7 @@ def test_a_ride_without_a_stop_has_no_geometry(tmp_path: Path) -> None:
     assert features[0]["geometry"]["type"] == "LineString"
     assert features[0]["properties"]["pickup"] == "00:06" and features[0]["properties"]["wait_min"] == 5.0
     assert features[3]["properties"]["pickup"] is None and features[3]["properties"]["wait_s"] is None
-    row = _csv(files["rides"])[5]
+    row = csv_rows(files["rides"])[5]
     assert row["origin_lat"] == row["origin_lon"] == "" and row["destination_lat"] != ""
 
 

@@ -3,15 +3,12 @@ geographic and clock columns of its rides.csv, checked against the day's own rec
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import datetime
 import itertools
 import logging
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -25,6 +22,7 @@ from sim.plots import street_loads
 from sim.scenario import TaxiScenario
 from sim.taxi import DRIVE_KINDS, TaxiSimOutput, run_taxi_scenario, simulate_taxis
 from sim.taxi_kpi import map_title_kpis, taxi_kpis, taxi_map_day, write_taxi_report
+from tests.sim.test_geo import csv_rows, hhmm
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ROUND = 0.51 * 10**-COORD_DIGITS  # the written coordinates are rounded to COORD_DIGITS decimals
@@ -39,22 +37,6 @@ def day(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TaxiS
     sc = dataclasses.replace(sc, start_s=18 * 3600, end_s=18 * 3600 + 1800, demand=demand, pooling=pooling)
     out = run_taxi_scenario(sc, record_paths=True)
     return out, write_taxi_report(out, tmp_path_factory.mktemp("taxigeo"))
-
-
-def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _hhmm(values: Any) -> list[str]:
-    """HH:MM strings of a column GDAL read (it reads HH:MM strings as times; nulls as None)."""
-    out = []
-    for v in values:
-        if isinstance(v, datetime.time):
-            out.append(v.strftime("%H:%M"))
-        else:
-            out.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    return out
 
 
 def _hhmm_of(seconds: int) -> str:
@@ -76,7 +58,7 @@ def test_tracks_read_back(day: tuple[TaxiSimOutput, dict[str, Path]]) -> None:
     net = out.network
     assert net is not None and out.drive_nodes is not None
     frame = read_dataframe(files["tracks_geojson"])
-    drives = _csv(files["drives"])
+    drives = csv_rows(files["drives"])
     # one track per drive with a path (every recorded drive went at least one road)
     with_path = [k for k, nodes in enumerate(out.drive_nodes) if len(nodes) >= 2]
     assert len(frame) == len(with_path) == len(drives)
@@ -88,8 +70,8 @@ def test_tracks_read_back(day: tuple[TaxiSimOutput, dict[str, Path]]) -> None:
     assert frame["parties"].tolist() == [int(r["parties"]) for r in drives]
     assert frame["kind"].tolist() == [r["kind"] for r in drives]
     assert set(frame["kind"]) <= set(DRIVE_KINDS)
-    assert _hhmm(frame["depart"]) == [_hhmm_of(int(r["depart_s"])) for r in drives]
-    assert _hhmm(frame["arrive"]) == [_hhmm_of(int(r["arrive_s"])) for r in drives]
+    assert hhmm(frame["depart"]) == [_hhmm_of(int(r["depart_s"])) for r in drives]
+    assert hhmm(frame["arrive"]) == [_hhmm_of(int(r["arrive_s"])) for r in drives]
     # the network's range: its road nodes and its streets' shape points (a curve may bulge past the nodes)
     lons, lats = np.concatenate([net.lon, net.geom_lon]), np.concatenate([net.lat, net.geom_lat])
     for row, line in zip(drives, frame.geometry, strict=True):
@@ -104,15 +86,15 @@ def test_tracks_read_back(day: tuple[TaxiSimOutput, dict[str, Path]]) -> None:
 
 def test_rides_read_back_and_match_rides_csv(day: tuple[TaxiSimOutput, dict[str, Path]]) -> None:
     out, files = day
-    rows = _csv(files["rides"])
+    rows = csv_rows(files["rides"])
     frame = read_dataframe(files["rides_geojson"])
     assert len(frame) == len(rows) == len(out.requests)
     assert set(frame.geometry.geom_type) == {"LineString"}
     assert frame["ride_id"].tolist() == [r["id"] for r in rows]
     assert frame["status"].tolist() == [r["status"] for r in rows]
-    assert _hhmm(frame["requested"]) == [r["requested_hhmm"] for r in rows]
-    assert _hhmm(frame["pickup"]) == [r["pickup_hhmm"] for r in rows]
-    assert _hhmm(frame["dropoff"]) == [r["dropoff_hhmm"] for r in rows]
+    assert hhmm(frame["requested"]) == [r["requested_hhmm"] for r in rows]
+    assert hhmm(frame["pickup"]) == [r["pickup_hhmm"] for r in rows]
+    assert hhmm(frame["dropoff"]) == [r["dropoff_hhmm"] for r in rows]
     completed = 0
     for row, geom, wait in zip(rows, frame.geometry, frame["wait_s"], strict=True):
         (x0, y0), (x1, y1) = geom.coords
@@ -130,7 +112,7 @@ def test_rides_csv_coordinates_are_the_nodes(day: tuple[TaxiSimOutput, dict[str,
     out, files = day
     net = out.network
     assert net is not None
-    rows = _csv(files["rides"])
+    rows = csv_rows(files["rides"])
     for row in rows:
         for end in ("origin", "destination"):
             node = int(row[end])
@@ -144,7 +126,7 @@ def test_rides_csv_coordinates_are_the_nodes(day: tuple[TaxiSimOutput, dict[str,
 def test_rides_csv_clock_columns(day: tuple[TaxiSimOutput, dict[str, Path]]) -> None:
     _, files = day
     seen = 0
-    for row in _csv(files["rides"]):
+    for row in csv_rows(files["rides"]):
         for key, col in (("requested", "request_time_s"), ("pickup", "pickup_s"), ("dropoff", "dropoff_s")):
             seconds = int(row[col])
             text = row[f"{key}_hhmm"]
@@ -190,7 +172,7 @@ def test_benchmark_graph_writes_no_geojson(data_dir: Path, tmp_path: Path, caplo
     assert not list(tmp_path.glob("*.geojson"))
     assert "no geographic coordinates" in caplog.text
     assert files["map"].is_file()  # the map needs no lat/lon: it is drawn in the graph's metric coordinates
-    rows = _csv(files["rides"])
+    rows = csv_rows(files["rides"])
     assert len(rows) == 12
     assert all(r["origin_lat"] == r["origin_lon"] == r["destination_lat"] == r["destination_lon"] == "" for r in rows)
     assert [r["requested_hhmm"] for r in rows] == [_hhmm_of(60 * i) for i in range(12)]
