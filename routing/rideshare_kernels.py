@@ -4,7 +4,7 @@ Why hand-written kernels rather than the general ALNS of :mod:`routing.alns`: th
 evaluates an insertion through the time-window schedule of the route, O(L^2) per route of ``L``
 stops. With no time windows and no ride limits, the only side constraint is the van's capacity,
 and the best insertion of a request into a route is found exactly in ONE pass, O(L)
-(:func:`_best_insertion`): scan the drop-off position ``j`` from left to right keeping the
+(:func:`best_insertion`): scan the drop-off position ``j`` from left to right keeping the
 cheapest pickup position ``i <= j`` that can reach ``j`` without crossing a position where the
 van is already full (the best pickup is reset wherever the load after a stop equals the
 capacity); the pickup and the drop-off next to each other is the case ``i == j``, and past the
@@ -150,7 +150,7 @@ def _neighbours(origin_loc, destination_loc, dist, m):
 
 
 @kernel
-def _best_insertion(k, o, d, capacity, dist, dist_t, loc, load, length, blink):
+def best_insertion(k, o, d, capacity, dist, dist_t, loc, load, length, blink):
     """Cheapest insertion of a request (pickup location ``o``, drop-off ``d``) into route ``k``.
 
     Returns ``(extra travel time, i, j)``: the pickup goes after position ``i``, the drop-off
@@ -297,7 +297,7 @@ def _insert_best(r, data, routes, blink):
     for k in range(length.shape[0]):
         if length[k] + 2 > width:
             continue
-        c, i, j = _best_insertion(k, o, d, data.capacity, data.dist, data.dist_t, loc, load, length, blink)
+        c, i, j = best_insertion(k, o, d, data.capacity, data.dist, data.dist_t, loc, load, length, blink)
         if c < best:
             best = c
             bk = k
@@ -451,7 +451,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
             bi = -1
             bj = -1
             for k in range(num_routes):
-                c2, i2, j2 = _best_insertion(k, o, dd, capacity, dist, dist_t, loc, load, length, BLINK_RATE)
+                c2, i2, j2 = best_insertion(k, o, dd, capacity, dist, dist_t, loc, load, length, BLINK_RATE)
                 if c2 < bestc:
                     bestc = c2
                     bk = k
