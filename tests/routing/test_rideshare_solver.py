@@ -114,8 +114,10 @@ def test_best_insertion_equals_brute_force(seed: int) -> None:
         loc[0, p] = req_o[s - 1] if s > 0 else req_d[-s - 1]
         load[0, p] = load[0, p - 1] + (1 if s > 0 else -1)
     length = np.array([len(seq) + 1], dtype=np.int32)
+    arc = np.zeros((1, width))
+    arc[0, : len(seq)] = dist[loc[0, : len(seq)], loc[0, 1 : len(seq) + 1]]
     o, d = int(req_o[m]), int(req_d[m])
-    got, i, j = best_insertion(0, o, d, capacity, dist, np.ascontiguousarray(dist.T), loc, load, length, 0.0)
+    got, i, j = best_insertion(0, o, d, capacity, dist, np.ascontiguousarray(dist.T), loc, load, arc, length, 0.0)
     # brute force: every (i, j) with the new rider's pickup after position i and drop-off after j
     base_locs = [start] + [int(x) for x in loc[0, 1 : len(seq) + 1]]
     base_loads = [0] + [int(x) for x in load[0, 1 : len(seq) + 1]]
@@ -137,7 +139,7 @@ def test_best_insertion_equals_brute_force(seed: int) -> None:
 
 
 def test_routes_tuple_is_exported() -> None:
-    assert Routes._fields == ("stop", "loc", "load", "length", "cost", "route_of")
+    assert Routes._fields == ("stop", "loc", "load", "arc", "length", "cost", "route_of")
 
 
 # -------------------------------------------------------------- tiny instances, brute force
