@@ -56,11 +56,19 @@ from .rideshare import RideshareInstance, RideshareSolution
 
 INF = np.inf
 #: Neighbours per request for the related removals.
-NUM_NEIGHBOURS = 40
+NUM_NEIGHBOURS = 60
+#: Reinsert a request only into routes holding one of its GRANULAR most related requests (and
+#: empty routes); 0: into every route.
+GRANULAR = 40
 #: Largest number of requests removed by one ruin (strings may add up to MAX_STRING more).
 MAX_REMOVE = 30
 #: Longest string of consecutive stops removed from one route.
 MAX_STRING = 20
+#: Simulated annealing: the temperature falls exponentially from TEMP_START to TEMP_END times the
+#: construction's mean travel time per request (a worse result is accepted with probability
+#: exp(-increase / temperature)).
+TEMP_START = 0.02
+TEMP_END = 0.0005
 #: Probability of skipping an insertion position during a reinsertion ("blink").
 BLINK_RATE = 0.01
 
@@ -72,7 +80,8 @@ class Data(NamedTuple):
     destination_loc: NDArray[np.int64]  # [R] drop-off location
     capacity: int  # riders per van
     dist: NDArray[np.float64]  # [L, L] travel time from row to column
-    dist_t: NDArray[np.float64]  # [L, L] its transpose (dist_t[b, a] = dist[a, b]), for row-wise scans
+    scan: NDArray[np.float32]  # [L, L] dist in float32, for the insertion scans (half the cache)
+    scan_t: NDArray[np.float32]  # [L, L] its transpose (scan_t[b, a] = scan[a, b]), read row-wise
     neighbours: NDArray[np.int32]  # [R, m] most related requests first
 
 
@@ -157,8 +166,9 @@ def best_insertion(k, o, d, capacity, dist, dist_t, loc, load, arc, length, blin
     Returns ``(extra travel time, i, j)``: the pickup goes after position ``i``, the drop-off
     after position ``j`` of the current route (``i <= j``; ``i == j``: next to each other), or
     ``(inf, -1, -1)`` when no position is feasible. One pass over the route (see the module
-    docstring). With ``blink > 0`` each position is skipped with that probability (the gaps
-    between skipped positions are drawn from the geometric distribution).
+    docstring); ``dist_t`` is the transpose of ``dist``, read row-wise (both may be float32 copies:
+    the choice is then exact up to float32 rounding). With ``blink > 0`` each position is skipped
+    with that probability (the gaps between skipped positions are drawn from the geometric distribution).
     """
     n = length[k]
     next_blink = n
@@ -206,7 +216,7 @@ def best_insertion(k, o, d, capacity, dist, dist_t, loc, load, arc, length, blin
 
 
 @kernel
-def _insert(k, r, i, j, o, d, dist, routes):
+def insert_at(k, r, i, j, o, d, dist, routes):
     """Insert request ``r`` into route ``k``: pickup after position ``i``, drop-off after ``j``."""
     stop, loc, load, arc, length, cost, route_of = routes
     n = length[k]
@@ -248,7 +258,7 @@ def _insert(k, r, i, j, o, d, dist, routes):
 
 
 @kernel
-def _remove(k, r, dist, routes):
+def remove_request(k, r, dist, routes):
     """Remove request ``r`` from route ``k``; returns the change of travel time (<= 0 for metric times)."""
     stop, loc, load, arc, length, cost, route_of = routes
     n = length[k]
@@ -299,7 +309,7 @@ def _remove(k, r, dist, routes):
 
 
 @kernel
-def _insert_best(r, data, routes, blink):
+def insert_cheapest(r, data, routes, blink):
     """Insert request ``r`` at its cheapest position over all routes; returns the route or -1."""
     o = data.origin_loc[r]
     d = data.destination_loc[r]
@@ -314,7 +324,7 @@ def _insert_best(r, data, routes, blink):
     for k in range(length.shape[0]):
         if length[k] + 2 > width:
             continue
-        c, i, j = best_insertion(k, o, d, data.capacity, data.dist, data.dist_t, loc, load, routes.arc, length, blink)
+        c, i, j = best_insertion(k, o, d, data.capacity, data.scan, data.scan_t, loc, load, routes.arc, length, blink)
         if c < best:
             best = c
             bk = k
@@ -322,7 +332,7 @@ def _insert_best(r, data, routes, blink):
             bj = j
     if bk < 0:
         return -1
-    _insert(bk, r, bi, bj, o, d, data.dist, routes)
+    insert_at(bk, r, bi, bj, o, d, data.dist, routes)
     return bk
 
 
@@ -335,7 +345,7 @@ def _construct(order, start, data, routes):
     for t in range(start, order.shape[0]):
         if routes.length.max() + 2 > width:
             return _GROW, t
-        if _insert_best(order[t], data, routes, 0.0) < 0:
+        if insert_cheapest(order[t], data, routes, 0.0) < 0:
             return _STUCK, t
     return _DONE, order.shape[0]
 
@@ -359,7 +369,7 @@ def _touch(k, touched, touched_list, n_touched, routes, backup):
 
 
 @kernel
-def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best_length, best_total):
+def _improve(n_iter, temp_start, temp_end, granular, data, routes, backup, best_stop, best_length, best_total):
     """``n_iter`` ruin-and-recreate iterations, temperature falling from ``temp_start`` to
     ``temp_end`` over them. Returns ``(status, iterations done, current total, best total)``;
     ``_GROW`` (before an iteration) when the route arrays may be too narrow for the next one."""
@@ -367,7 +377,8 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
     destination_loc = data.destination_loc
     capacity = data.capacity
     dist = data.dist
-    dist_t = data.dist_t
+    scan = data.scan
+    scan_t = data.scan_t
     neighbours = data.neighbours
     stop, loc, load, arc, length, cost, route_of = routes
     num_req = origin_loc.shape[0]
@@ -381,6 +392,8 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
     touched = np.zeros(num_routes, dtype=np.bool_)
     touched_list = np.empty(num_routes, dtype=np.int32)
     route_ruined = np.zeros(num_routes, dtype=np.bool_)
+    candidate = np.zeros(num_routes, dtype=np.bool_)
+    granular = min(granular, neighbours.shape[1])
     current = cost.sum()
     ratio = temp_end / temp_start
     num_nb = neighbours.shape[1]
@@ -428,7 +441,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
                         removed_from[n_removed] = k
                         n_removed += 1
                 for u in range(first_new, n_removed):
-                    _remove(k, removed[u], dist, routes)
+                    remove_request(k, removed[u], dist, routes)
             for t in range(n_touched):
                 route_ruined[touched_list[t]] = False
         else:
@@ -445,7 +458,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
                 removed[n_removed] = c
                 removed_from[n_removed] = k
                 n_removed += 1
-                _remove(k, c, dist, routes)
+                remove_request(k, c, dist, routes)
         # order of reinsertion
         how = np.random.randint(4)
         for u in range(n_removed):
@@ -468,8 +481,16 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
             bk = -1
             bi = -1
             bj = -1
+            for t in range(granular):
+                k = route_of[neighbours[q, t]]
+                if k >= 0:
+                    candidate[k] = True
             for k in range(num_routes):
-                c2, i2, j2 = best_insertion(k, o, dd, capacity, dist, dist_t, loc, load, arc, length, BLINK_RATE)
+                if granular > 0 and length[k] > 1:
+                    if not candidate[k]:
+                        continue
+                    candidate[k] = False
+                c2, i2, j2 = best_insertion(k, o, dd, capacity, scan, scan_t, loc, load, arc, length, BLINK_RATE)
                 if c2 < bestc:
                     bestc = c2
                     bk = k
@@ -479,7 +500,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
                 ok = False
                 break
             n_touched = _touch(bk, touched, touched_list, n_touched, routes, backup)
-            _insert(bk, q, bi, bj, o, dd, dist, routes)
+            insert_at(bk, q, bi, bj, o, dd, dist, routes)
         new_total = cost.sum()
         accept = ok and new_total < current - temp * math.log(np.random.random() + 1e-300)
         if accept:
@@ -514,7 +535,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
 # ------------------------------------------------------------------------------------- driver
 
 
-def _new_routes(num_routes: int, width: int, driver_loc: NDArray[np.int64], num_req: int) -> Routes:
+def new_routes(num_routes: int, width: int, driver_loc: NDArray[np.int64], num_req: int) -> Routes:
     loc = np.zeros((num_routes, width), dtype=np.int32)
     loc[:, 0] = driver_loc
     return Routes(
@@ -558,13 +579,14 @@ def _warm_up() -> float:
     dist = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
     o = np.array([1, 2], dtype=np.int64)
     d = np.array([2, 1], dtype=np.int64)
-    data = Data(o, d, 1, dist, np.ascontiguousarray(dist.T), _neighbours(o, d, dist, 1))
+    scan = dist.astype(np.float32)
+    data = Data(o, d, 1, dist, scan, np.ascontiguousarray(scan.T), _neighbours(o, d, dist, 1))
     width = 8 + 2 * (MAX_REMOVE + MAX_STRING)
-    routes = _new_routes(1, width, np.array([0]), 2)
-    backup = _new_routes(1, width, np.array([0]), 0)
+    routes = new_routes(1, width, np.array([0]), 2)
+    backup = new_routes(1, width, np.array([0]), 0)
     _seed(1)
     _construct(np.arange(2), 0, data, routes)
-    _improve(2, 1.0, 0.5, data, routes, backup, routes.stop.copy(), routes.length.copy(), np.inf)
+    _improve(2, 1.0, 0.5, 1, data, routes, backup, routes.stop.copy(), routes.length.copy(), np.inf)
     return time.perf_counter() - t0
 
 
@@ -591,7 +613,8 @@ def solve(
     num_req = inst.num_requests
     num_routes = inst.num_drivers
     dist = inst.dist
-    dist_t = np.ascontiguousarray(dist.T)
+    scan = dist.astype(np.float32)
+    scan_t = np.ascontiguousarray(scan.T)
     o = inst.origin_loc
     d = inst.destination_loc
     _seed(seed)
@@ -599,8 +622,8 @@ def solve(
     order = rng.permutation(num_req)
     max_removed = MAX_REMOVE + MAX_STRING
     width = max(64, 4 * (2 * num_req // num_routes) + 1) + 2 * max_removed
-    routes = _new_routes(num_routes, width, inst.driver_loc, num_req)
-    data = Data(o, d, inst.capacity, dist, dist_t, np.zeros((num_req, 1), dtype=np.int32))
+    routes = new_routes(num_routes, width, inst.driver_loc, num_req)
+    data = Data(o, d, inst.capacity, dist, scan, scan_t, np.zeros((num_req, 1), dtype=np.int32))
     start = 0
     while True:
         status, start = _construct(order, start, data, routes)
@@ -619,15 +642,15 @@ def solve(
     t_built = time.perf_counter()
     best_stop = routes.stop.copy()
     best_length = routes.length.copy()
-    backup = _new_routes(num_routes, routes.stop.shape[1], inst.driver_loc, 0)
+    backup = new_routes(num_routes, routes.stop.shape[1], inst.driver_loc, 0)
     best_total = construction_total
     history = [(t_built - t0, best_total)]
     if progress is not None:
         progress(0.0, best_total)
     data = data._replace(neighbours=_neighbours(o, d, dist, min(NUM_NEIGHBOURS, max(1, num_req - 1))))
     scale = construction_total / num_req
-    temp_start = 0.02 * scale
-    temp_end = 0.0005 * scale
+    temp_start = TEMP_START * scale
+    temp_end = TEMP_END * scale
     done = 0
     total_iter = iterations if iterations is not None else 2**62
     chunk = 64 if time_limit_s is not None else max(1, min(1000, (iterations or 1) // 100 or 1))
@@ -646,7 +669,9 @@ def solve(
             frac1 = (done + n) / total_iter
         t_a = temp_start * (temp_end / temp_start) ** frac0
         t_b = temp_start * (temp_end / temp_start) ** frac1
-        status, n_done, _, new_best = _improve(n, t_a, t_b, data, routes, backup, best_stop, best_length, best_total)
+        status, n_done, _, new_best = _improve(
+            n, t_a, t_b, GRANULAR, data, routes, backup, best_stop, best_length, best_total
+        )
         done += n_done
         if status == _GROW:
             new_width = 2 * routes.stop.shape[1]

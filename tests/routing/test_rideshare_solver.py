@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from routing.errors import InvalidArgumentError, NetworkFileError
 from routing.rideshare import find_files, read_rideshare, solution_json, solve_rideshare
-from routing.rideshare_kernels import Routes, best_insertion
+from routing.rideshare_kernels import Data, Routes, best_insertion, insert_cheapest, new_routes, remove_request
 
 MANHATTAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "rideshare" / "manhattan"
 
@@ -349,3 +349,58 @@ def test_solver_argument_errors(tmp_path: Path) -> None:
     sol = solve_rideshare(inst, time_limit_s=0.05)
     assert sol.routes == [(0, [1, -1])]
     assert sol.total == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------- route edits keep their invariants
+
+
+def _check_routes(routes, data, num_req: int) -> None:
+    """Recount every derived array of the routes from the stop codes alone."""
+    seen = np.zeros(num_req, dtype=int)
+    for k in range(routes.length.shape[0]):
+        n = int(routes.length[k])
+        assert routes.stop[k, 0] == 0
+        load = 0
+        cost = 0.0
+        for p in range(1, n):
+            s = int(routes.stop[k, p])
+            r = abs(s) - 1
+            want_loc = data.origin_loc[r] if s > 0 else data.destination_loc[r]
+            assert routes.loc[k, p] == want_loc
+            load += 1 if s > 0 else -1
+            assert routes.load[k, p] == load
+            assert 0 <= load <= data.capacity
+            assert routes.arc[k, p - 1] == data.dist[routes.loc[k, p - 1], routes.loc[k, p]]
+            cost += data.dist[routes.loc[k, p - 1], routes.loc[k, p]]
+            if s > 0:
+                assert routes.route_of[r] == k
+                seen[r] += 1
+        assert load == 0
+        assert routes.arc[k, n - 1] == 0.0
+        assert routes.cost[k] == pytest.approx(cost, rel=1e-9, abs=1e-9)
+    for r in range(num_req):
+        assert seen[r] == (1 if routes.route_of[r] >= 0 else 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_insert_and_remove_keep_loads_arcs_and_costs(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    num_loc, num_req, num_routes = 15, 25, 4
+    dist = rng.uniform(1.0, 50.0, (num_loc, num_loc))
+    np.fill_diagonal(dist, 0.0)
+    o = rng.integers(0, num_loc, num_req)
+    d = rng.integers(0, num_loc, num_req)
+    scan = dist.astype(np.float32)
+    neighbours = np.zeros((num_req, 1), np.int32)
+    data = Data(o, d, int(rng.integers(1, 4)), dist, scan, np.ascontiguousarray(scan.T), neighbours)
+    routes = new_routes(num_routes, 2 * num_req + 1, rng.integers(0, num_loc, num_routes), num_req)
+    for _ in range(300):
+        r = int(rng.integers(num_req))
+        k = int(routes.route_of[r])
+        if k >= 0:
+            before = routes.cost.sum()
+            delta = remove_request(k, r, dist, routes)
+            assert routes.cost.sum() - before == pytest.approx(delta, abs=1e-9)
+        else:
+            assert insert_cheapest(r, data, routes, 0.0) >= 0
+        _check_routes(routes, data, num_req)
