@@ -9,35 +9,41 @@ cheapest pickup position ``i <= j`` that can reach ``j`` without crossing a posi
 van is already full (the best pickup is reset wherever the load after a stop equals the
 capacity); the pickup and the drop-off next to each other is the case ``i == j``, and past the
 route's end (routes are open) only the arc into the new last stop is paid. With routes of
-hundreds of stops (10,000 requests in about 80 routes) this is what makes the city-scale
+hundreds of stops (10,000 requests in about 90 routes) this is what makes the city-scale
 instance tractable.
 
-Routes are rows of three ``int32`` arrays ``[K, W]``: ``stop`` (position 0 is the driver's start,
-code 0; ``r + 1`` is the pickup of request ``r``, ``-(r + 1)`` its drop-off), ``loc`` (the
-location index of each stop) and ``load`` (riders on board after the stop); ``length[k]`` counts
-the positions including the start, ``cost[k]`` is the route's travel time. Inserting "after
-position ``i``" puts the new stop between positions ``i`` and ``i + 1``.
+Routes are rows of arrays ``[K, W]`` (:class:`Routes`): ``stop`` (position 0 is the driver's
+start, code 0; ``r + 1`` is the pickup of request ``r``, ``-(r + 1)`` its drop-off), ``loc``
+(the location index of each stop), ``load`` (riders on board after the stop) and ``arc`` (the
+travel time to the next stop, so that a scan reads no scattered matrix entries); ``length[k]``
+counts the positions including the start, ``cost[k]`` is the route's travel time. Inserting
+"after position ``i``" puts the new stop between positions ``i`` and ``i + 1``.
 
 The search (after Christiaens & Vanden Berghe's SISR, 2020):
 
 * construction: every request in random order, at its cheapest insertion over all routes
   (an empty route costs ``d(driver, o) + d(o, d)``);
-* improvement: each iteration removes a few requests (strings of consecutive stops on routes
-  near a random seed request, the seed's most related requests, or random requests; relatedness
-  is ``d(o_a, o_b) + d(d_a, d_b)``) and reinserts them greedily, in random or sorted order, each
-  at its cheapest position over all routes, skipping a position with a small probability
-  ("blinks"). The result is accepted by simulated annealing with a temperature that falls
-  exponentially over the run (time or iterations). A rejected iteration restores the routes it
-  touched from a backup.
+* improvement: each iteration removes 1 to MAX_REMOVE requests (strings of consecutive stops on
+  routes holding a random seed request and its most related requests, or the seed's most
+  related requests, or random requests; relatedness is ``d(o_a, o_b) + d(d_a, d_b)``) and
+  reinserts them greedily, in random or sorted order, each at its cheapest position over the
+  routes holding one of its GRANULAR most related requests and the empty routes, skipping a
+  position with a small probability ("blinks"). The result is accepted by simulated annealing
+  with a temperature that falls exponentially over the run (time or iterations). A rejected
+  iteration restores the routes it touched from a backup. The insertion scans read float32
+  copies of the matrix (half the cache); every cost kept or reported is float64.
 
-The clock is checked between chunks of iterations (each a few milliseconds), so a time-limited
-run stops within about 1% of its limit; with ``iterations`` (and no time limit) the chunks are
-fixed and the run is reproducible bit for bit for a seed.
+The clock is checked between chunks of iterations (each at most 50 ms and 0.5% of the budget),
+so a time-limited run stops within about 1% of its limit; with ``iterations`` (and no time limit)
+the chunks and the temperatures are fixed by the iteration count and the run is reproducible bit
+for bit for a seed.
 
-Memory: the distance matrix and its transpose (``2 * 8 * L^2`` bytes for ``L`` locations), the
-``K x R`` neighbour lists (``40`` per request, ``int32``) and about nine ``int32`` arrays of
-``K x W`` for the routes, their backup and the best solution, where ``W`` is at most twice the
-longest route plus the largest removal.
+Memory, for ``L`` locations, ``R`` requests and ``K`` drivers: the instance's float64 matrix
+(``8 L^2`` bytes) and two float32 copies (``8 L^2``), the neighbour lists (``4 * 60 R``), and
+route arrays of ``44 K W`` bytes (current and backup: stop, loc, load, arc; best: stop), where
+the width ``W`` starts at ``max(64, 8 R / K + 1) + 100`` and doubles whenever the longest route
+comes within 100 positions of it. Manhattan, 10,000 requests, 200 drivers: 64 + 64 MB of
+matrices, 2.4 MB of neighbours, 4.4 MB of routes.
 """
 
 from __future__ import annotations
