@@ -404,3 +404,45 @@ def test_insert_and_remove_keep_loads_arcs_and_costs(seed: int) -> None:
         else:
             assert insert_cheapest(r, data, routes, 0.0) >= 0
         _check_routes(routes, data, num_req)
+
+
+def test_network_and_requests_file_selection(tmp_path: Path) -> None:
+    arcs = [(0, 1, 1.0), (1, 2, 1.0), (2, 0, 1.0)]
+    _write_network(tmp_path, "A", arcs, 3, [0], [(0, 1)], k=1)
+    _write_network(tmp_path, "A", arcs, 3, [0], [(1, 2), (2, 0)], k=2)
+    _write_network(tmp_path, "B", arcs, 3, [1], [(2, 1)], k=7)
+    with pytest.raises(InvalidArgumentError) as exc:
+        find_files(tmp_path)
+    assert "network" in _one_line(exc) and "A, B" in str(exc.value)
+    assert find_files(tmp_path, network="A").reqs.name == "A.1.reqs"
+    assert find_files(tmp_path, network="A", reqs="2").reqs.name == "A.2.reqs"
+    assert find_files(tmp_path, network="A", reqs="A.2.reqs").reqs.name == "A.2.reqs"
+    assert find_files(tmp_path, network="B").reqs.name == "B.7.reqs"  # the only one
+    with pytest.raises(InvalidArgumentError) as exc:
+        find_files(tmp_path, network="C")
+    assert _one_line(exc).startswith("network")
+    with pytest.raises(InvalidArgumentError) as exc:
+        find_files(tmp_path, network="A", reqs="9")
+    assert "A.1.reqs, A.2.reqs" in _one_line(exc)
+    inst = read_rideshare(tmp_path, network="A", reqs="2", requests=2, drivers=1, capacity=1)
+    assert inst.name == "A.2"
+    assert np.array_equal(inst.request_ids, [1, 2])
+
+
+def test_progress_and_history(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    side = 5
+    n = side * side
+    requests = [tuple(int(x) for x in rng.choice(n, 2, replace=False)) for _ in range(30)]
+    _write_network(tmp_path, "P", _grid_arcs(side, rng), n, [0, 24], requests)
+    inst = read_rideshare(tmp_path, requests=30, drivers=2, capacity=2)
+    seen: list[tuple[float, float]] = []
+    sol = solve_rideshare(inst, time_limit_s=None, iterations=2000, progress=lambda f, b: seen.append((f, b)))
+    fractions = [f for f, _ in seen]
+    bests = [b for _, b in seen]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions) and bests == sorted(bests, reverse=True)
+    assert bests[-1] == pytest.approx(sol.total, rel=1e-9)
+    totals = [t for _, t in sol.history]
+    assert totals == sorted(totals, reverse=True) and totals[0] == sol.construction_total
+    assert sol.total <= sol.construction_total + 1e-9
