@@ -27,11 +27,12 @@ The search (after Christiaens & Vanden Berghe's SISR, 2020):
   routes holding a random seed request and its most related requests, or the seed's most
   related requests, or random requests; relatedness is ``d(o_a, o_b) + d(d_a, d_b)``) and
   reinserts them greedily, in random or sorted order, each at its cheapest position over the
-  routes holding one of its GRANULAR most related requests and the empty routes, skipping a
-  position with a small probability ("blinks"). The result is accepted by simulated annealing
-  with a temperature that falls exponentially over the run (time or iterations). A rejected
-  iteration restores the routes it touched from a backup. The insertion scans read float32
-  copies of the matrix (half the cache); every cost kept or reported is float64.
+  routes holding one of its GRANULAR most related requests and the empty routes (all routes if
+  none of these can take it), skipping a position with a small probability ("blinks"). The
+  result is accepted by simulated annealing with a temperature that falls exponentially over
+  the run (time or iterations). A rejected iteration restores the routes it touched from a
+  backup. The insertion scans read float32 copies of the matrix (half the cache); every cost
+  kept or reported is float64.
 
 The clock is checked between chunks of iterations (each at most 50 ms and 0.5% of the budget),
 so a time-limited run stops within about 1% of its limit; with ``iterations`` (and no time limit)
@@ -491,17 +492,20 @@ def _improve(n_iter, temp_start, temp_end, granular, data, routes, backup, best_
                 k = route_of[neighbours[q, t]]
                 if k >= 0:
                     candidate[k] = True
-            for k in range(num_routes):
-                if granular > 0 and length[k] > 1:
-                    if not candidate[k]:
-                        continue
-                    candidate[k] = False
-                c2, i2, j2 = best_insertion(k, o, dd, capacity, scan, scan_t, loc, load, arc, length, BLINK_RATE)
-                if c2 < bestc:
-                    bestc = c2
-                    bk = k
-                    bi = i2
-                    bj = j2
+            for sweep in range(2):  # sweep 1 (every route) only if no candidate route had room
+                for k in range(num_routes):
+                    if sweep == 0 and granular > 0 and length[k] > 1:
+                        if not candidate[k]:
+                            continue
+                        candidate[k] = False
+                    c2, i2, j2 = best_insertion(k, o, dd, capacity, scan, scan_t, loc, load, arc, length, BLINK_RATE)
+                    if c2 < bestc:
+                        bestc = c2
+                        bk = k
+                        bi = i2
+                        bj = j2
+                if bk >= 0 or granular == 0:
+                    break
             if bk < 0:
                 ok = False
                 break
