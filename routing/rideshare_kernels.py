@@ -376,7 +376,9 @@ def _touch(k, touched, touched_list, n_touched, routes, backup):
 
 
 @kernel
-def _improve(n_iter, temp_start, temp_end, granular, data, routes, backup, best_stop, best_length, best_total):
+def _improve(
+    n_iter, temp_start, temp_end, granular, max_remove, data, routes, backup, best_stop, best_length, best_total
+):
     """``n_iter`` ruin-and-recreate iterations, temperature falling from ``temp_start`` to
     ``temp_end`` over them. Returns ``(status, iterations done, current total, best total)``;
     ``_GROW`` (before an iteration) when the route arrays may be too narrow for the next one."""
@@ -391,7 +393,7 @@ def _improve(n_iter, temp_start, temp_end, granular, data, routes, backup, best_
     num_req = origin_loc.shape[0]
     num_routes = length.shape[0]
     width = stop.shape[1]
-    max_removed = MAX_REMOVE + MAX_STRING
+    max_removed = max_remove + MAX_STRING
     removed = np.empty(max_removed, dtype=np.int32)
     removed_from = np.empty(max_removed, dtype=np.int32)
     is_removed = np.zeros(num_req, dtype=np.bool_)
@@ -410,7 +412,7 @@ def _improve(n_iter, temp_start, temp_end, granular, data, routes, backup, best_
         temp = temp_start * ratio ** (it / n_iter) if n_iter > 1 else temp_start
         n_touched = 0
         n_removed = 0
-        target = 1 + np.random.randint(MAX_REMOVE)
+        target = 1 + np.random.randint(max_remove)
         seed_req = np.random.randint(num_req)
         method = np.random.randint(10)
         if method < 6:
@@ -596,7 +598,7 @@ def _warm_up() -> float:
     backup = new_routes(1, width, np.array([0]), 0)
     _seed(1)
     _construct(np.arange(2), 0, data, routes)
-    _improve(2, 1.0, 0.5, 1, data, routes, backup, routes.stop.copy(), routes.length.copy(), np.inf)
+    _improve(2, 1.0, 0.5, 1, MAX_REMOVE, data, routes, backup, routes.stop.copy(), routes.length.copy(), np.inf)
     return time.perf_counter() - t0
 
 
@@ -680,7 +682,7 @@ def solve(
         t_a = temp_start * (temp_end / temp_start) ** frac0
         t_b = temp_start * (temp_end / temp_start) ** frac1
         status, n_done, _, new_best = _improve(
-            n, t_a, t_b, GRANULAR, data, routes, backup, best_stop, best_length, best_total
+            n, t_a, t_b, GRANULAR, MAX_REMOVE, data, routes, backup, best_stop, best_length, best_total
         )
         done += n_done
         if status == _GROW:
