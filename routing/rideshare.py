@@ -228,6 +228,8 @@ def _as_ids(values: NDArray[np.float64], path: Path, what: str) -> NDArray[np.in
 
 
 def _too_many(field_name: str, value: int, available: int, path: Path) -> None:
+    if available == 0:
+        raise NetworkFileError(path, f"no {field_name} in the file")
     raise InvalidArgumentError(field_name, f"got {value}, {path.name} has only {available}", f"1 .. {available}")
 
 
@@ -249,6 +251,10 @@ def read_rideshare(
     of range: more requests or drivers than the files have, ``capacity < 1``, a distance matrix
     above ``max_matrix_bytes``, a request whose drop-off cannot be reached from its pickup or
     whose pickup cannot be reached from any of the drivers.
+
+    ``max_matrix_bytes`` bounds the float64 matrix ``dist`` (``8 L^2`` bytes for ``L`` distinct
+    locations); :func:`solve_rideshare` adds two float32 copies of it (as many bytes again).
+    Only the first ``requests`` lines of the requests file are read.
     """
     t0 = time.perf_counter()
     if not isinstance(capacity, int | np.integer) or isinstance(capacity, bool) or capacity < 1:

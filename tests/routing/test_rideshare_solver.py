@@ -446,3 +446,10 @@ def test_progress_and_history(tmp_path: Path) -> None:
     totals = [t for _, t in sol.history]
     assert totals == sorted(totals, reverse=True) and totals[0] == sol.construction_total
     assert sol.total <= sol.construction_total + 1e-9
+
+
+def test_empty_drivers_file(tmp_path: Path) -> None:
+    _write_network(tmp_path, "E", [(0, 1, 1.0), (1, 0, 1.0)], 2, [], [(0, 1)])
+    with pytest.raises(NetworkFileError) as exc:
+        read_rideshare(tmp_path, requests=1, drivers=1, capacity=1)
+    assert "E.drv: no drivers" in _one_line(exc)
