@@ -111,6 +111,17 @@ def _seed(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: worker processes, a whole number 1 .. 64."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number 1 .. 64, got {text!r}") from exc
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number 1 .. 64, got {text}")
+    return value
+
+
 def _out_dir(path: Path, option: str = "--out") -> Path:
     """Check, before any work, that the folder ``path`` can take the results: created if missing.
 
@@ -1063,7 +1074,9 @@ def cmd_bench_solver(args: argparse.Namespace) -> int:
             name,
             module.steps(**options),
             "run",
-            lambda progress: module.run(**options, out_dir=out_dir, progress=progress, quick=args.quick),
+            lambda progress: module.run(
+                **options, out_dir=out_dir, progress=progress, quick=args.quick, jobs=args.jobs
+            ),
         )
     except ImportError as exc:
         _stderr(f"mobility: error: {exc}; or run without peers (--no-peers)")
@@ -1810,6 +1823,16 @@ def build_parser() -> argparse.ArgumentParser:
             "--time-limit say otherwise; no verdict on the targets (they refer to the whole set)",
         )
         p.add_argument("--no-peers", action="store_true", help="run our solver only")
+        p.add_argument(
+            "--jobs",
+            type=_jobs,
+            default=1,
+            metavar="N",
+            help="instances solved at once, each in a worker process of its own (default 1: one run at a time "
+            "in this process); inside a worker one solver runs at a time, single-threaded, and the results "
+            "keep their format and order. The duration divides by about N. With N = the number of cores each "
+            "run has one core and the machine is otherwise busy, so the times hold only on an idle machine",
+        )
         _add_bench_outputs(p, readme="write the tables into README.md")
         p.set_defaults(func=cmd_bench_solver)
 
