@@ -133,11 +133,11 @@ def _files(folder: Path, network: str | None, reqs: str | None) -> tuple[str, Pa
     folder = Path(folder)
     if not folder.is_dir():
         raise NetworkFileError(folder, "not a folder (give the folder holding X.xy, X.d, X.drv and X.<k>.reqs)")
-    hga = folder / "in"
-    if (hga / "coords").is_dir():
-        dirs = {"xy": hga / "coords", "d": hga / "dists", "drv": hga / "drivers", "reqs": hga / "reqs"}
-    else:
-        dirs = dict.fromkeys(("xy", "d", "drv", "reqs"), folder)
+    dirs = dict.fromkeys(("xy", "d", "drv", "reqs"), folder)
+    for root in (folder / "in", folder):  # the HGA repository, or its in/ folder
+        if (root / "coords").is_dir():
+            dirs = {"xy": root / "coords", "d": root / "dists", "drv": root / "drivers", "reqs": root / "reqs"}
+            break
     names = sorted(p.stem for p in dirs["xy"].glob("*.xy"))
     if network is None:
         if len(names) != 1:
@@ -163,10 +163,17 @@ def _files(folder: Path, network: str | None, reqs: str | None) -> tuple[str, Pa
             raise InvalidArgumentError("reqs", f"{len(found_reqs)} request files {network}.*.reqs in "
                                        f"{dirs['reqs']}: {listing}", "one of them, by name")  # fmt: skip
     else:
-        given = Path(reqs)
-        reqs_path = given if given.is_file() else dirs["reqs"] / reqs
+        # a path, a name in the folder (X.2.reqs or X.2), or the number k of X.<k>.reqs
+        tries = [
+            Path(reqs),
+            dirs["reqs"] / reqs,
+            dirs["reqs"] / f"{reqs}.reqs",
+            dirs["reqs"] / f"{network}.{reqs}.reqs",
+        ]
+        reqs_path = next((p for p in tries if p.is_file()), tries[0])
         if not reqs_path.is_file():
-            raise NetworkFileError(reqs_path, "request file not found")
+            listing = ", ".join(p.name for p in sorted(dirs["reqs"].glob(f"{network}.*.reqs"))) or "none found"
+            raise InvalidArgumentError("reqs", f"no request file {reqs!r}", f"a path or one of {listing}")
     name = f"{network}.{reqs_path.name.removesuffix('.reqs').removeprefix(network + '.')}"
     return name, paths["xy"], paths["d"], paths["drv"], reqs_path
 
@@ -267,8 +274,11 @@ def load_check_instance(
 ) -> CheckInstance:
     """Read the instance the checker judges against (its own parsers; see the module docstring).
 
-    ``network`` names ``X`` when the folder holds several networks; ``reqs`` is a request file
-    (a path, or a name in the folder; default ``X.1.reqs``, or the only ``X.*.reqs``).
+    ``folder`` is flat (``X.xy X.d X.drv X.<k>.reqs``) or the HGA repository's layout (``in/coords``,
+    ``in/dists``, ``in/drivers``, ``in/reqs``; the repository or its ``in``). ``network`` names ``X``
+    when the folder holds several networks; ``reqs`` is a request file: a path, a name in the
+    folder (``X.2.reqs`` or ``X.2``) or the number ``k`` of ``X.<k>.reqs``; by default
+    ``X.1.reqs``, or the only ``X.*.reqs``.
     Raises :class:`NetworkFileError` for a missing, truncated or malformed file and
     :class:`InvalidArgumentError` for a count out of range or duplicate request ids.
     """

@@ -180,6 +180,7 @@ def test_the_hga_repository_layout_and_several_networks(tmp_path: Path):
         check_rideshare(root, GOOD, requests=3, drivers=3, capacity=2, network="C")
     report = check_rideshare(root, GOOD, requests=3, drivers=3, capacity=2, network="B")
     assert report.feasible and report.total == pytest.approx(35.5)
+    assert check_rideshare(root / "in", GOOD, requests=3, drivers=3, capacity=2, network="A").feasible
     flat = check_rideshare(tmp_path / "flat", GOOD, requests=3, drivers=3, capacity=2, network="A", reqs="A.1.reqs")
     assert flat.feasible
 
@@ -191,6 +192,13 @@ def test_a_request_file_by_path_and_its_name(tiny: Path, tmp_path: Path):
     report = check_rideshare(tiny, solution, requests=2, drivers=3, capacity=2, reqs=str(other))
     assert report.feasible, report.violations
     assert load_check_instance(tiny, requests=2, drivers=1, capacity=1).name == "Tiny.1"
+    (tiny / "Tiny.2.reqs").write_text("7 1 3\n8 2 4\n")
+    for name in ("Tiny.2.reqs", "Tiny.2", "2"):
+        assert check_rideshare(tiny, solution, requests=2, drivers=3, capacity=2, reqs=name).feasible
+    with pytest.raises(
+        InvalidArgumentError, match=r"reqs: no request file '3' \(allowed: a path or one of Tiny.1.reqs"
+    ):
+        check_rideshare(tiny, solution, requests=2, drivers=3, capacity=2, reqs="3")
 
 
 @pytest.mark.parametrize(
