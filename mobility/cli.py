@@ -5,8 +5,13 @@
     mobility network route FILE --from LAT,LON --to LAT,LON
                                           travel time and path between two points
     mobility solve darp|pdptw FILE        solve a Cordeau DARP or Li & Lim PDPTW instance, check it, write JSON
+    mobility solve rideshare DIR --requests N --drivers K --capacity Q
+                                          solve a city-scale ride-sharing instance (HGA format), check it, write JSON
+    mobility check rideshare DIR SOLUTION.json --requests N --drivers K --capacity Q
+                                          judge a ride-sharing solution with the independent checker
     mobility bench paths                  shortest-path benchmark (writes JSON + Markdown)
-    mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown)
+    mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown; --jobs N)
+    mobility bench rideshare              ride-sharing on Manhattan beside the published HGA, pruneGDP, FESI
     mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench pooling                shared taxi (I-MOA): batch matching vs immediate insertion on Manhattan
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
@@ -60,6 +65,7 @@ from engine import (
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
 from .plan_cli import CliHelpers
 from .plan_cli import add_commands as add_plan_commands
+from .rideshare_cli import add_commands as add_rideshare_commands
 
 T = TypeVar("T")
 
@@ -2295,9 +2301,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     solve_p = sub.add_parser(
         "solve",
-        help="solve a DARP or PDPTW instance file and write the solution as JSON",
-        description="Solve a pickup-and-delivery instance with the offline ALNS solver, check the "
-        "solution with the independent checker and write it as JSON.",
+        help="solve a DARP, PDPTW or ride-sharing instance and write the solution as JSON",
+        description="Solve a pickup-and-delivery instance with an offline solver, check the solution with "
+        "an independent checker and write it as JSON: darp and pdptw (one instance file, the ALNS solver), "
+        "rideshare (a city-scale instance folder of the HGA format, the ride-sharing solver).",
     )
     ssub = solve_p.add_subparsers(dest="solve_command", metavar="KIND")
     for kind, what in (
@@ -2338,7 +2345,8 @@ def build_parser() -> argparse.ArgumentParser:
                          with_progress=_with_progress, publish_bench=_publish_bench,
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
-    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan})
+    check = add_rideshare_commands(sub, ssub, bsub, helpers)
+    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
 
 
