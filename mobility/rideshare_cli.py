@@ -161,7 +161,7 @@ def cmd_check_rideshare(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- bench
-def _case(text: str) -> Any:
+def _bench_case(text: str) -> Any:
     from benchmarks.rideshare import parse_case
     from routing.errors import InvalidArgumentError
 
@@ -294,7 +294,7 @@ def add_commands(sub: Any, ssub: Any, bsub: Any, h: CliHelpers) -> argparse.Argu
     )
     bench.add_argument(
         "--cases",
-        type=_case,
+        type=_bench_case,
         nargs="+",
         metavar="R/K/Q[@S,...]",
         help="instance sizes, each with its own time limits after @ (e.g. 10000/200/8@20,450 2000/50/8); "
