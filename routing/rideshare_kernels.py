@@ -4,7 +4,7 @@ Why hand-written kernels rather than the general ALNS of :mod:`routing.alns`: th
 evaluates an insertion through the time-window schedule of the route, O(L^2) per route of ``L``
 stops. With no time windows and no ride limits, the only side constraint is the van's capacity,
 and the best insertion of a request into a route is found exactly in ONE pass, O(L)
-(:func:`_best_insertion`): scan the drop-off position ``j`` from left to right keeping the
+(:func:`best_insertion`): scan the drop-off position ``j`` from left to right keeping the
 cheapest pickup position ``i <= j`` that can reach ``j`` without crossing a position where the
 van is already full (the best pickup is reset wherever the load after a stop equals the
 capacity); the pickup and the drop-off next to each other is the case ``i == j``, and past the
@@ -82,6 +82,7 @@ class Routes(NamedTuple):
     stop: NDArray[np.int32]  # [K, W] stop codes: 0 start, r + 1 pickup of r, -(r + 1) its drop-off
     loc: NDArray[np.int32]  # [K, W] location index of each stop
     load: NDArray[np.int32]  # [K, W] riders on board after each stop
+    arc: NDArray[np.float64]  # [K, W] travel time from each stop to the next (0 after the last)
     length: NDArray[np.int32]  # [K] positions in use, the start included
     cost: NDArray[np.float64]  # [K] travel time of each route
     route_of: NDArray[np.int32]  # [R]
@@ -150,15 +151,19 @@ def _neighbours(origin_loc, destination_loc, dist, m):
 
 
 @kernel
-def _best_insertion(k, o, d, capacity, dist, dist_t, loc, load, length, blink):
+def best_insertion(k, o, d, capacity, dist, dist_t, loc, load, arc, length, blink):
     """Cheapest insertion of a request (pickup location ``o``, drop-off ``d``) into route ``k``.
 
     Returns ``(extra travel time, i, j)``: the pickup goes after position ``i``, the drop-off
     after position ``j`` of the current route (``i <= j``; ``i == j``: next to each other), or
     ``(inf, -1, -1)`` when no position is feasible. One pass over the route (see the module
-    docstring). With ``blink > 0`` each position is skipped with that probability.
+    docstring). With ``blink > 0`` each position is skipped with that probability (the gaps
+    between skipped positions are drawn from the geometric distribution).
     """
     n = length[k]
+    next_blink = n
+    if blink > 0.0:
+        next_blink = np.random.geometric(blink) - 1
     best = INF
     bi = -1
     bj = -1
@@ -170,17 +175,18 @@ def _best_insertion(k, o, d, capacity, dist, dist_t, loc, load, length, blink):
             pick = INF
             pick_i = -1
             continue
-        if blink > 0.0 and np.random.random() < blink:
+        if j >= next_blink:
+            next_blink += np.random.geometric(blink)
             continue
         lj = loc[k, j]
         to_o = dist_t[o, lj]
         to_d = dist_t[d, lj]
         if j + 1 < n:
             ln = loc[k, j + 1]
-            arc = dist[lj, ln]
-            c_both = to_o + d_od + dist[d, ln] - arc
-            c_drop = to_d + dist[d, ln] - arc
-            c_pick = to_o + dist[o, ln] - arc
+            a = arc[k, j]
+            c_both = to_o + d_od + dist[d, ln] - a
+            c_drop = to_d + dist[d, ln] - a
+            c_pick = to_o + dist[o, ln] - a
         else:
             c_both = to_o + d_od
             c_drop = to_d
@@ -202,7 +208,7 @@ def _best_insertion(k, o, d, capacity, dist, dist_t, loc, load, length, blink):
 @kernel
 def _insert(k, r, i, j, o, d, dist, routes):
     """Insert request ``r`` into route ``k``: pickup after position ``i``, drop-off after ``j``."""
-    stop, loc, load, length, cost, route_of = routes
+    stop, loc, load, arc, length, cost, route_of = routes
     n = length[k]
     # extra travel time, from the current neighbours
     li = loc[k, i]
@@ -220,6 +226,7 @@ def _insert(k, r, i, j, o, d, dist, routes):
         stop[k, p + 2] = stop[k, p]
         loc[k, p + 2] = loc[k, p]
         load[k, p + 2] = load[k, p]
+        arc[k, p + 2] = arc[k, p]
     stop[k, j + 2] = -(r + 1)
     loc[k, j + 2] = d
     load[k, j + 2] = drop_load
@@ -227,10 +234,14 @@ def _insert(k, r, i, j, o, d, dist, routes):
         stop[k, p + 1] = stop[k, p]
         loc[k, p + 1] = loc[k, p]
         load[k, p + 1] = load[k, p] + 1
+        arc[k, p + 1] = arc[k, p]
     stop[k, i + 1] = r + 1
     loc[k, i + 1] = o
     load[k, i + 1] = load[k, i] + 1
-    length[k] = n + 2
+    n += 2
+    length[k] = n
+    for p in (i, i + 1, j + 1, j + 2):
+        arc[k, p] = dist[loc[k, p], loc[k, p + 1]] if p + 1 < n else 0.0
     cost[k] += delta
     route_of[r] = k
     return delta
@@ -239,7 +250,7 @@ def _insert(k, r, i, j, o, d, dist, routes):
 @kernel
 def _remove(k, r, dist, routes):
     """Remove request ``r`` from route ``k``; returns the change of travel time (<= 0 for metric times)."""
-    stop, loc, load, length, cost, route_of = routes
+    stop, loc, load, arc, length, cost, route_of = routes
     n = length[k]
     ip = -1
     jp = -1
@@ -269,11 +280,17 @@ def _remove(k, r, dist, routes):
         stop[k, p] = stop[k, p + 1]
         loc[k, p] = loc[k, p + 1]
         load[k, p] = load[k, p + 1] - 1
+        arc[k, p] = arc[k, p + 1]
     for p in range(jp - 1, n - 2):
         stop[k, p] = stop[k, p + 2]
         loc[k, p] = loc[k, p + 2]
         load[k, p] = load[k, p + 2]
-    length[k] = n - 2
+        arc[k, p] = arc[k, p + 2]
+    n -= 2
+    length[k] = n
+    for p in (ip - 1, jp - 2):
+        if p >= 0:
+            arc[k, p] = dist[loc[k, p], loc[k, p + 1]] if p + 1 < n else 0.0
     if length[k] == 1:
         delta = -cost[k]  # exactly zero for an empty route, whatever the rounding so far
     cost[k] += delta
@@ -297,7 +314,7 @@ def _insert_best(r, data, routes, blink):
     for k in range(length.shape[0]):
         if length[k] + 2 > width:
             continue
-        c, i, j = _best_insertion(k, o, d, data.capacity, data.dist, data.dist_t, loc, load, length, blink)
+        c, i, j = best_insertion(k, o, d, data.capacity, data.dist, data.dist_t, loc, load, routes.arc, length, blink)
         if c < best:
             best = c
             bk = k
@@ -335,6 +352,7 @@ def _touch(k, touched, touched_list, n_touched, routes, backup):
         backup.stop[k, p] = routes.stop[k, p]
         backup.loc[k, p] = routes.loc[k, p]
         backup.load[k, p] = routes.load[k, p]
+        backup.arc[k, p] = routes.arc[k, p]
     backup.length[k] = n
     backup.cost[k] = routes.cost[k]
     return n_touched + 1
@@ -351,7 +369,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
     dist = data.dist
     dist_t = data.dist_t
     neighbours = data.neighbours
-    stop, loc, load, length, cost, route_of = routes
+    stop, loc, load, arc, length, cost, route_of = routes
     num_req = origin_loc.shape[0]
     num_routes = length.shape[0]
     width = stop.shape[1]
@@ -451,7 +469,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
             bi = -1
             bj = -1
             for k in range(num_routes):
-                c2, i2, j2 = _best_insertion(k, o, dd, capacity, dist, dist_t, loc, load, length, BLINK_RATE)
+                c2, i2, j2 = best_insertion(k, o, dd, capacity, dist, dist_t, loc, load, arc, length, BLINK_RATE)
                 if c2 < bestc:
                     bestc = c2
                     bk = k
@@ -481,6 +499,7 @@ def _improve(n_iter, temp_start, temp_end, data, routes, backup, best_stop, best
                     stop[k, p] = backup.stop[k, p]
                     loc[k, p] = backup.loc[k, p]
                     load[k, p] = backup.load[k, p]
+                    arc[k, p] = backup.arc[k, p]
                 length[k] = n
                 cost[k] = backup.cost[k]
             for u in range(n_removed):
@@ -502,6 +521,7 @@ def _new_routes(num_routes: int, width: int, driver_loc: NDArray[np.int64], num_
         stop=np.zeros((num_routes, width), dtype=np.int32),
         loc=loc,
         load=np.zeros((num_routes, width), dtype=np.int32),
+        arc=np.zeros((num_routes, width), dtype=np.float64),
         length=np.ones(num_routes, dtype=np.int32),
         cost=np.zeros(num_routes, dtype=np.float64),
         route_of=np.full(num_req, -1, dtype=np.int32),
@@ -511,7 +531,7 @@ def _new_routes(num_routes: int, width: int, driver_loc: NDArray[np.int64], num_
 def _widen(routes: Routes, width: int) -> Routes:
     """The same routes in arrays of ``width`` columns."""
     out = {}
-    for name in ("stop", "loc", "load"):
+    for name in ("stop", "loc", "load", "arc"):
         old = getattr(routes, name)
         new = np.zeros((old.shape[0], width), dtype=old.dtype)
         new[:, : old.shape[1]] = old
