@@ -31,6 +31,14 @@ The checks (each failed one is a plain sentence in :attr:`RideshareCheck.violati
 * every leg has a path in the graph;
 * the claimed ``total`` equals the recount to a relative 1e-9.
 
+**Two metrics.** The recount is made twice: ``directed`` (a leg from ``a`` to ``b`` takes the
+shortest-path time ``d(a, b)`` over the directed arcs, the objective as defined above) and
+``symmetric`` (a leg takes ``(d(a, b) + d(b, a)) / 2``: what the HGA code's ``Route::cost``
+sums, as its ``Instance::cost`` averages both directions on the real networks, so the
+published HGA, pruneGDP and FESI totals are in this metric). ``metric`` says which one the
+claimed total is compared with (default ``directed``); both totals are reported. The reverse
+times come from the same Dijkstra runs on the transposed graph.
+
 Memory: the instance's arrays (O(nodes + arcs + requests)) and one block of Dijkstra rows of
 at most :data:`MAX_BLOCK_BYTES` at a time.
 """
@@ -50,6 +58,7 @@ from routing.errors import InvalidArgumentError, NetworkFileError
 
 __all__ = [
     "MAX_BLOCK_BYTES",
+    "METRICS",
     "CheckInstance",
     "RideshareCheck",
     "check_rideshare",
@@ -61,6 +70,8 @@ __all__ = [
 MAX_BLOCK_BYTES = 64 << 20
 #: The relative tolerance between a claimed total and the recount.
 TOTAL_RTOL = 1e-9
+#: The metrics of a recount (module docstring): the first is the default.
+METRICS = ("directed", "symmetric")
 #: How many examples a violation sentence lists before "...".
 EXAMPLES = 8
 
@@ -93,10 +104,13 @@ class RideshareCheck:
 
     Attributes:
         feasible: True when there is no violation at all (the claimed total included).
-        total: the recounted total travel time; None when it cannot be recounted (an unknown
-            stop, a driver out of range, a leg without a path, a malformed route).
+        total: the recounted total travel time in ``metric``; None when it cannot be
+            recounted (an unknown stop, a driver out of range, a leg without a path, a
+            malformed route).
         claimed_total: the solution's ``total`` (None when missing or not a number).
         total_agrees: whether ``claimed_total`` equals ``total`` to a relative 1e-9.
+        metric: ``"directed"`` or ``"symmetric"``, the metric of ``total`` (module docstring).
+        total_directed, total_symmetric: the recount in each metric (None as for ``total``).
         routes_used: routes with at least one stop.
         requests, drivers, capacity: the instance's size, as checked.
         violations: plain sentences, one per kind of violation (with examples).
@@ -111,6 +125,9 @@ class RideshareCheck:
     drivers: int
     capacity: int
     violations: list[str]
+    metric: str = "directed"
+    total_directed: float | None = None
+    total_symmetric: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The verdict as plain JSON-ready values."""
@@ -124,6 +141,9 @@ class RideshareCheck:
             "drivers": self.drivers,
             "capacity": self.capacity,
             "violations": list(self.violations),
+            "metric": self.metric,
+            "total_directed": self.total_directed,
+            "total_symmetric": self.total_symmetric,
         }
 
 
@@ -312,16 +332,19 @@ def load_check_instance(
 
 
 # ---------------------------------------------------------------------------- shortest paths
-def _leg_times(inst: CheckInstance, legs: list[tuple[int, int]]) -> NDArray[np.float64]:
-    """Shortest-path time of each ``(from node, to node)`` leg (inf without a path)."""
+def _leg_times(inst: CheckInstance, legs: list[tuple[int, int]]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(d(a, b), d(b, a))`` for each ``(a, b)`` leg: shortest-path times there and back (inf
+    without a path); the way back by Dijkstra from ``a`` on the transposed graph."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
     out = np.full(len(legs), np.inf)
+    back = np.full(len(legs), np.inf)
     if not legs:
-        return out
+        return out, back
     n = inst.num_nodes
     graph = csr_matrix((inst.arc_time, (inst.arc_tail, inst.arc_head)), shape=(n, n))
+    reverse = csr_matrix((inst.arc_time, (inst.arc_head, inst.arc_tail)), shape=(n, n))
     by_source: dict[int, list[int]] = defaultdict(list)
     for k, (a, _) in enumerate(legs):
         by_source[a].append(k)
@@ -333,7 +356,11 @@ def _leg_times(inst: CheckInstance, legs: list[tuple[int, int]]) -> NDArray[np.f
         for r, a in enumerate(chunk):
             for k in by_source[a]:
                 out[k] = rows[r, legs[k][1]]
-    return out
+        rows = dijkstra(reverse, directed=True, indices=chunk)
+        for r, a in enumerate(chunk):
+            for k in by_source[a]:
+                back[k] = rows[r, legs[k][1]]
+    return out, back
 
 
 # ---------------------------------------------------------------------------- the check
@@ -355,8 +382,14 @@ def _say(items: list[Any], one: str, many: str) -> str | None:
     return many.format(f"{len(items):,}", _examples(items))
 
 
-def check_rideshare_solution(inst: CheckInstance, solution: Any) -> RideshareCheck:
-    """Judge ``solution`` (the parsed JSON) against ``inst``; never raises for a malformed solution."""
+def check_rideshare_solution(inst: CheckInstance, solution: Any, *, metric: str = "directed") -> RideshareCheck:
+    """Judge ``solution`` (the parsed JSON) against ``inst``; never raises for a malformed solution.
+
+    ``metric`` (``"directed"`` or ``"symmetric"``, see the module docstring) is the metric of the
+    claimed total; an unknown one raises :class:`InvalidArgumentError`.
+    """
+    if metric not in METRICS:
+        raise InvalidArgumentError("metric", f"got {metric!r}", " or ".join(METRICS))
     violations: list[str] = []
     num_drivers = len(inst.driver_nodes)
     index_of = {int(rid): k for k, rid in enumerate(inst.request_ids)}
@@ -482,19 +515,27 @@ def check_rideshare_solution(inst: CheckInstance, solution: Any) -> RideshareChe
     ]  # fmt: skip
     violations += [s for s in sentences if s]
 
-    times = _leg_times(inst, legs)
+    times, back = _leg_times(inst, legs)
     no_path = [f"{legs[i][0]} -> {legs[i][1]} (route {leg_route[i]})" for i in np.flatnonzero(~np.isfinite(times))]
     if no_path:
         costable = False
         violations.append(
             _say(no_path, "No path in the graph for the leg {}.", "{} legs have no path in the graph: {}.") or ""
         )
-    total: float | None = None
+    no_back = [f"{legs[i][1]} -> {legs[i][0]} (route {leg_route[i]})" for i in np.flatnonzero(~np.isfinite(back))]
+    if no_back and metric == "symmetric":
+        one = "The symmetric metric needs the way back, and there is no path {}."
+        many = "The symmetric metric needs the way back of every leg; {} have none: {}."
+        violations.append(_say(no_back, one, many) or "")
+    totals: dict[str, float | None] = dict.fromkeys(METRICS)
     if costable:
-        per_route: dict[int, float] = defaultdict(float)
-        for i, r in enumerate(leg_route):
-            per_route[r] += float(times[i])
-        total = float(sum(per_route[r] for r in sorted(per_route)))
+        for name, leg_time in (("directed", times), ("symmetric", (times + back) / 2)):
+            per_route: dict[int, float] = defaultdict(float)
+            for i, r in enumerate(leg_route):
+                per_route[r] += float(leg_time[i])
+            value = float(sum(per_route[r] for r in sorted(per_route)))
+            totals[name] = value if math.isfinite(value) else None
+    total = totals[metric]
     agrees = total is not None and claimed is not None and math.isclose(claimed, total, rel_tol=TOTAL_RTOL, abs_tol=0)
     if total is None:
         violations.append("The total cannot be recounted (see the violations above).")
@@ -510,6 +551,9 @@ def check_rideshare_solution(inst: CheckInstance, solution: Any) -> RideshareChe
         drivers=num_drivers,
         capacity=inst.capacity,
         violations=violations,
+        metric=metric,
+        total_directed=totals["directed"],
+        total_symmetric=totals["symmetric"],
     )
 
 
@@ -522,13 +566,14 @@ def check_rideshare(
     capacity: int,
     reqs: str | None = None,
     network: str | None = None,
+    metric: str = "directed",
 ) -> RideshareCheck:
     """Read the instance in ``folder`` and judge ``solution`` (the parsed JSON) against it.
 
-    See the module docstring for the files, the solution format and the checks. A bad
+    See the module docstring for the files, the solution format, the checks and ``metric``. A bad
     instance file or count raises a :class:`~routing.errors.RoutingError` (one line naming the
     file or the field); a malformed solution never raises, it gets violations.
     """
     inst = load_check_instance(folder, requests=requests, drivers=drivers, capacity=capacity, reqs=reqs,
                                network=network)  # fmt: skip
-    return check_rideshare_solution(inst, solution)
+    return check_rideshare_solution(inst, solution, metric=metric)

@@ -18,6 +18,11 @@ Hand count of the reference solution (driver 0: 1, 2, -1, -2; driver 2: 3, -3):
 driver 0 starts at 0: 0->1 2.0; 1->2 3.0; 2->3 1.5; 3->4 by 3-0-1-2-4 = 4+2+3+1 = 10.0; 16.5.
 driver 2 starts at 3: 3->4 10.0; 4->0 by 4-1-2-3-0 = 0.5+3+1.5+4 = 9.0 (4-1-3-0 is 14.5); 19.0.
 Total 35.5.
+
+The symmetric metric (HGA's ``Instance::cost``: each leg (d(a, b) + d(b, a)) / 2) needs the way
+back: d(1,0) = 1-2-3-0 = 8.5, d(2,1) = 2-4-1 = 1.5, d(3,2) = 3-0-1-2 = 9.0, d(4,3) = 4-1-2-3 = 5.0,
+d(0,4) = 0-1-2-4 = 6.0. Driver 0: (2+8.5)/2 + (3+1.5)/2 + (1.5+9)/2 + (10+5)/2 = 20.25; driver 2:
+(10+5)/2 + (9+6)/2 = 15.0. Total 35.25.
 """
 
 from __future__ import annotations
@@ -67,6 +72,21 @@ def test_a_feasible_solution_recounts_to_the_hand_count(tiny: Path):
     assert report.total == pytest.approx(35.5, abs=1e-12)
     assert report.routes_used == 2
     assert (report.requests, report.drivers, report.capacity) == (3, 3, 2)
+
+
+def test_the_symmetric_metric_of_the_hga_code(tiny: Path):
+    report = check(tiny, GOOD)
+    assert report.metric == "directed" and report.total_directed == report.total
+    assert report.total_symmetric == pytest.approx(35.25, abs=1e-12)
+    sym = check_rideshare(tiny, {**GOOD, "total": 35.25}, requests=3, drivers=3, capacity=2, metric="symmetric")
+    assert sym.feasible and sym.metric == "symmetric" and sym.total == pytest.approx(35.25)
+    assert sym.total_directed == pytest.approx(35.5)
+    wrong = check_rideshare(tiny, GOOD, requests=3, drivers=3, capacity=2, metric="symmetric")
+    assert not wrong.feasible and any(
+        "claimed total 35.5 differs from the recount 35.25" in v for v in wrong.violations
+    )
+    with pytest.raises(InvalidArgumentError, match=r"metric: got 'manhattan' \(allowed: directed or symmetric\)"):
+        check_rideshare(tiny, GOOD, requests=3, drivers=3, capacity=2, metric="manhattan")
 
 
 def test_empty_routes_cost_nothing_and_are_not_used(tiny: Path):
