@@ -68,7 +68,11 @@ def _print_verdict(report: Any) -> None:
         recount = "cannot be recounted"
     else:
         agrees = "agrees" if report.total_agrees else "DOES NOT agree"
-        recount = f"recount {report.total:,.2f} ({agrees} with the claimed total)"
+        recount = f"recount {report.total:,.2f} {report.metric} ({agrees} with the claimed total)"
+        other = "symmetric" if report.metric == "directed" else "directed"
+        value = getattr(report, f"total_{other}")
+        if value is not None:
+            recount += f", {value:,.2f} {other}" + (" (the HGA code's metric)" if other == "symmetric" else "")
     count = len(report.violations)
     verdict = "feasible" if report.feasible else f"INFEASIBLE ({count} violation{'s' if count > 1 else ''})"
     print(f"checker      {verdict}; {recount}; {report.routes_used} routes used")
@@ -153,7 +157,7 @@ def cmd_check_rideshare(args: argparse.Namespace) -> int:
         return 2
     counts = {"requests": args.requests, "drivers": args.drivers, "capacity": args.capacity}
     inst = load_check_instance(args.dir, **counts, reqs=args.reqs, network=args.network)
-    report = check_rideshare_solution(inst, solution)
+    report = check_rideshare_solution(inst, solution, metric=args.metric)
     print(f"instance     {inst.name}: {args.requests:,} requests, {args.drivers:,} drivers, capacity {args.capacity}")
     print(f"solution     {path}")
     _print_verdict(report)
@@ -271,10 +275,19 @@ def add_commands(sub: Any, ssub: Any, bsub: Any, h: CliHelpers) -> argparse.Argu
         '-5]}, ...], "total": ...}) against the instance in DIR: every one of the first N requests served '
         "exactly once (pickup +id before drop-off -id, on one route), no unknown ids, drivers 0 .. K-1 each "
         "used at most once, at most Q riders on board, and the claimed total equal to the recount (relative "
-        "1e-9) with the checker's own shortest paths. Prints the recount and every violation as a sentence. "
+        "1e-9) with the checker's own shortest paths. Prints the recount in both metrics (directed, and the HGA "
+        "code's symmetric one) and every violation as a sentence. "
         "Exit status 0 when feasible, 1 when not, 2 for a bad option, instance file or a file that is not JSON.",
     )
     _instance_options(crs, solution=True)
+    crs.add_argument(
+        "--metric",
+        choices=("directed", "symmetric"),
+        default="directed",
+        help="the metric of the claimed total: directed (default; a leg takes the shortest-path time from a to b, "
+        "as `mobility solve rideshare` counts) or symmetric ((d(a,b) + d(b,a)) / 2 per leg, as the HGA code's "
+        "Route::cost counts and its published totals are); both recounts are printed",
+    )
     crs.set_defaults(func=cmd_check_rideshare)
 
     bench = bsub.add_parser(
