@@ -15,7 +15,7 @@ each single-threaded; pin the process to one core (``taskset -c 0``) for the pub
 
 **Judged by the checker.** Every solution is recounted by the independent checker
 (:func:`routing.rideshare_check.check_rideshare_solution`, its own parsers and shortest
-paths): the table shows the checker's total and route count, and a run it finds infeasible (or
+paths): the table shows the checker's totals and route count, and a run it finds infeasible (or
 whose claimed total it does not confirm) is reported as such and meets no target.
 
 **Two metrics.** Our solver minimises the directed total (a leg from ``a`` to ``b`` takes the
