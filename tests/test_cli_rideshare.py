@@ -133,6 +133,25 @@ def test_check_a_solution_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["check", "rideshare", str(folder), str(bad), *args]) == 1
     assert "not served" in capsys.readouterr().err
 
+    # the HGA code's metric: each leg (d(a,b) + d(b,a)) / 2, recounted here by Floyd-Warshall
+    data = json.loads(out.read_text())
+    dist = floyd_warshall()
+    sym = (dist + dist.T) / 2
+    trips = {i: (o, d) for i, o, d in REQUESTS}
+    total = 0.0
+    for route in data["routes"]:
+        node = DRIVERS[route["driver"]][1]
+        for stop in route["stops"]:
+            nxt = trips[abs(stop)][0 if stop > 0 else 1]
+            total += sym[node, nxt]
+            node = nxt
+    data["total"] = total
+    bad.write_text(json.dumps(data))
+    assert main(["check", "rideshare", str(folder), str(bad), *args, "--metric", "symmetric"]) == 0
+    assert "symmetric (agrees with the claimed total)" in capsys.readouterr().out
+    assert main(["check", "rideshare", str(folder), str(bad), *args]) == 1
+    capsys.readouterr()
+
     bad.write_text('{"routes": [')
     assert main(["check", "rideshare", str(folder), str(bad), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
