@@ -88,3 +88,15 @@ def test_pdptw_with_two_jobs(data_dir: Path, tmp_path: Path):
 def test_bad_jobs(jobs: Any):
     with pytest.raises(InvalidArgumentError, match=r"jobs: got .* \(allowed: whole numbers 1 .. 64\)"):
         check_jobs(jobs)
+
+
+@pytest.mark.parametrize("bench", ["darp", "pdptw"])
+def test_jobs_on_the_command_line(bench: str, capsys: pytest.CaptureFixture[str]):
+    from mobility.cli import build_parser, main
+
+    assert build_parser().parse_args(["bench", bench, "--jobs", "2"]).jobs == 2
+    assert build_parser().parse_args(["bench", bench]).jobs == 1
+    with pytest.raises(SystemExit) as info:
+        main(["bench", bench, "--jobs", "0"])
+    assert info.value.code == 2
+    assert "argument --jobs: must be a whole number 1 .. 64, got 0" in capsys.readouterr().err
