@@ -15,7 +15,7 @@ the request ids as in the ``.reqs`` file, ``+id`` for the pickup and ``-id`` for
 **Independent on purpose.** This module reads the files with its own small parsers and
 computes its own shortest paths; it imports nothing from :mod:`routing.rideshare` (the reader
 and solver), so that a bug there cannot hide here. Shortest paths come from scipy's Dijkstra,
-run only from the nodes where a leg of the solution starts (in blocks of sources whose
+run only from the nodes where a leg of the solution starts or ends (in blocks of sources whose
 distance rows fit in :data:`MAX_BLOCK_BYTES`), never a dense matrix of the whole graph. Of
 parallel arcs between two nodes the fastest counts.
 
@@ -37,7 +37,7 @@ shortest-path time ``d(a, b)`` over the directed arcs, the objective as defined 
 sums, as its ``Instance::cost`` averages both directions on the real networks, so the
 published HGA, pruneGDP and FESI totals are in this metric). ``metric`` says which one the
 claimed total is compared with (default ``directed``); both totals are reported. The reverse
-times come from the same Dijkstra runs on the transposed graph.
+times come from the same Dijkstra runs (the row of a leg's end ``b`` gives ``d(b, a)``).
 
 Memory: the instance's arrays (O(nodes + arcs + requests)) and one block of Dijkstra rows of
 at most :data:`MAX_BLOCK_BYTES` at a time.
@@ -334,7 +334,8 @@ def load_check_instance(
 # ---------------------------------------------------------------------------- shortest paths
 def _leg_times(inst: CheckInstance, legs: list[tuple[int, int]]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``(d(a, b), d(b, a))`` for each ``(a, b)`` leg: shortest-path times there and back (inf
-    without a path); the way back by Dijkstra from ``a`` on the transposed graph."""
+    without a path). One Dijkstra from each distinct leg end (``a`` or ``b``), in blocks of
+    sources: the row of ``a`` gives ``d(a, b)``, the row of ``b`` gives ``d(b, a)``."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -344,22 +345,21 @@ def _leg_times(inst: CheckInstance, legs: list[tuple[int, int]]) -> tuple[NDArra
         return out, back
     n = inst.num_nodes
     graph = csr_matrix((inst.arc_time, (inst.arc_tail, inst.arc_head)), shape=(n, n))
-    reverse = csr_matrix((inst.arc_time, (inst.arc_head, inst.arc_tail)), shape=(n, n))
-    by_source: dict[int, list[int]] = defaultdict(list)
-    for k, (a, _) in enumerate(legs):
-        by_source[a].append(k)
-    sources = sorted(by_source)
+    starting: dict[int, list[int]] = defaultdict(list)
+    ending: dict[int, list[int]] = defaultdict(list)
+    for k, (a, b) in enumerate(legs):
+        starting[a].append(k)
+        ending[b].append(k)
+    sources = sorted(set(starting) | set(ending))
     block = max(1, MAX_BLOCK_BYTES // (8 * n))
     for start in range(0, len(sources), block):
         chunk = sources[start : start + block]
         rows = dijkstra(graph, directed=True, indices=chunk)
-        for r, a in enumerate(chunk):
-            for k in by_source[a]:
+        for r, node in enumerate(chunk):
+            for k in starting.get(node, ()):
                 out[k] = rows[r, legs[k][1]]
-        rows = dijkstra(reverse, directed=True, indices=chunk)
-        for r, a in enumerate(chunk):
-            for k in by_source[a]:
-                back[k] = rows[r, legs[k][1]]
+            for k in ending.get(node, ()):
+                back[k] = rows[r, legs[k][0]]
     return out, back
 
 
