@@ -8,9 +8,12 @@ requests of a ``.reqs`` file, the first ``drivers`` drivers as route starts and 
 ``capacity`` riders. Routes are OPEN (a route starts at its driver's node and ends at its last
 drop-off); there are no time windows and no ride-time limits; every request is served by one
 route, its pickup before its drop-off, with at most ``capacity`` riders on board at any time.
-The objective is the total travel time: per route, the sum of shortest-path times between
-consecutive stops, starting at the driver's node (their ``Route::cost``). An unused driver
-costs nothing.
+The objective is the total travel time: per route, the sum of the leg times between
+consecutive stops, starting at the driver's node. An unused driver costs nothing. A leg from
+``a`` to ``b`` costs, with ``metric="directed"`` (the default), the directed shortest-path time
+``d(a, b)``; with ``metric="symmetric"``, ``(d(a, b) + d(b, a)) / 2``, the mean of both
+directions, as the HGA code's ``Route::cost`` counts it (its ``Instance::cost``): the metric
+of the published HGA, pruneGDP and FESI totals.
 
 Two folder layouts are read: a flat folder (``X.xy X.d X.drv X.<k>.reqs``, as bundled in
 ``../shared/data/rideshare/manhattan``) and the HGA repository's (``in/coords/X.xy``,
@@ -19,7 +22,8 @@ Two folder layouts are read: a flat folder (``X.xy X.d X.drv X.<k>.reqs``, as bu
 Distances are exact (the file's float times, no rounding): one Dijkstra
 (:func:`scipy.sparse.csgraph.dijkstra`) from each DISTINCT graph node in use (request origins
 and destinations, driver nodes), with the columns restricted to those nodes, so the matrix is
-``L x L`` float64 for ``L`` locations (Manhattan, 10,000 requests: 4,333 locations, 150 MB).
+``L x L`` float64 for ``L`` locations (Manhattan, 10,000 requests, 200 drivers: 2,838 locations,
+64 MB).
 The solver itself (:func:`solve_rideshare`) is in :mod:`routing.rideshare_kernels`.
 """
 
@@ -41,6 +45,7 @@ from scipy.sparse.csgraph import dijkstra
 from .errors import InvalidArgumentError, NetworkFileError, plain_repr
 
 __all__ = [
+    "METRICS",
     "RideshareFiles",
     "RideshareInstance",
     "RideshareSolution",
@@ -49,6 +54,10 @@ __all__ = [
     "solution_json",
     "solve_rideshare",
 ]
+
+
+#: Leg costs of the objective: the directed shortest-path time, or the mean of both directions.
+METRICS = ("directed", "symmetric")
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,8 @@ class RideshareInstance:
     index ``origin_loc[r]``) and dropped off at ``destination[r]`` (``destination_loc[r]``);
     driver ``k`` (0-based position in the ``.drv`` file) starts at ``driver_nodes[k]``
     (``driver_loc[k]``). ``dist[a, b]`` is the shortest-path travel time from location ``a``
-    to location ``b`` in the ``.d`` file's units (``inf`` if there is no path).
+    to location ``b`` in the ``.d`` file's units (``inf`` if there is no path), or with
+    ``metric == "symmetric"`` the mean of both directions; it is the objective's leg cost.
     """
 
     name: str
@@ -89,6 +99,7 @@ class RideshareInstance:
     files: RideshareFiles | None = None
     read_s: float = 0.0
     matrix_s: float = 0.0
+    metric: str = "directed"
 
     @property
     def num_requests(self) -> int:
@@ -104,7 +115,8 @@ class RideshareSolution:
     """A solution: used routes only, as ``(driver position, stops)``.
 
     ``stops`` are signed request ids as in the ``.reqs`` file: ``+id`` the pickup, ``-id`` the
-    drop-off. ``total`` is the objective recounted from ``inst.dist`` in float64.
+    drop-off. ``total`` is the objective recounted from ``inst.dist`` in float64 (in the
+    instance's ``metric``).
     ``runtime_s`` is the solver's wall time after compilation (construction + improvement),
     ``compile_s`` the time spent compiling (or loading from the cache) the Numba kernels,
     ``construction_s`` the part of ``runtime_s`` spent building the first solution.
@@ -242,6 +254,7 @@ def read_rideshare(
     reqs: str | None = None,
     network: str | None = None,
     max_matrix_bytes: int = 4 << 30,
+    metric: str = "directed",
 ) -> RideshareInstance:
     """Read an instance: the first ``requests`` requests, the first ``drivers`` drivers, vans of
     ``capacity`` riders (see :func:`find_files` for ``folder``, ``network`` and ``reqs``).
@@ -255,8 +268,14 @@ def read_rideshare(
     ``max_matrix_bytes`` bounds the float64 matrix ``dist`` (``8 L^2`` bytes for ``L`` distinct
     locations); :func:`solve_rideshare` adds two float32 copies of it (as many bytes again).
     Only the first ``requests`` lines of the requests file are read.
+
+    ``metric`` sets the leg cost of the objective (``inst.dist``): ``"directed"``, the shortest-path
+    time ``d(a, b)``, or ``"symmetric"``, ``(d(a, b) + d(b, a)) / 2`` as in the HGA code (the
+    metric of the published totals). Reachability is checked on the directed times either way.
     """
     t0 = time.perf_counter()
+    if metric not in METRICS:
+        raise InvalidArgumentError("metric", f"got {plain_repr(metric)}", ", ".join(METRICS))
     if not isinstance(capacity, int | np.integer) or isinstance(capacity, bool) or capacity < 1:
         raise InvalidArgumentError("capacity", f"got {plain_repr(capacity)}", "a whole number >= 1 riders")
     for name, value in (("requests", requests), ("drivers", drivers)):
@@ -354,6 +373,10 @@ def read_rideshare(
             f"cannot be reached from any of the {drivers} drivers",
             "requests reachable from a driver",
         )
+    if metric == "symmetric":
+        sym = dist + dist.T
+        sym *= 0.5
+        dist = sym
     t_end = time.perf_counter()
     return RideshareInstance(
         name=_stem_of_reqs(files.reqs),
@@ -372,6 +395,7 @@ def read_rideshare(
         files=files,
         read_s=t_read - t0,
         matrix_s=t_end - t_read,
+        metric=metric,
     )
 
 

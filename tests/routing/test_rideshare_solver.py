@@ -186,9 +186,10 @@ def _brute_force(inst) -> float:
     return best
 
 
+@pytest.mark.parametrize("metric", ["directed", "symmetric"])
 @pytest.mark.parametrize("capacity", [1, 2])
 @pytest.mark.parametrize("seed", range(4))
-def test_solver_finds_the_optimum_of_tiny_instances(tmp_path: Path, capacity: int, seed: int) -> None:
+def test_solver_finds_the_optimum_of_tiny_instances(tmp_path: Path, capacity: int, seed: int, metric: str) -> None:
     rng = np.random.default_rng(100 + seed)
     side = 4
     arcs = _grid_arcs(side, rng)
@@ -196,7 +197,9 @@ def test_solver_finds_the_optimum_of_tiny_instances(tmp_path: Path, capacity: in
     requests = [tuple(int(x) for x in rng.choice(n, 2, replace=False)) for _ in range(3)]
     drivers = [int(x) for x in rng.integers(0, n, 2)]
     _write_network(tmp_path, "Tiny", arcs, n, drivers, requests)
-    inst = read_rideshare(tmp_path, requests=3, drivers=2, capacity=capacity)
+    inst = read_rideshare(tmp_path, requests=3, drivers=2, capacity=capacity, metric=metric)
+    full = _floyd(n, arcs)[np.ix_(inst.locations, inst.locations)]
+    assert np.allclose(inst.dist, full if metric == "directed" else (full + full.T) / 2, rtol=1e-12)
     sol = solve_rideshare(inst, time_limit_s=None, iterations=300, seed=seed)
     _check_feasible(inst, sol)
     assert sol.total == pytest.approx(_brute_force(inst), rel=1e-12)
@@ -221,8 +224,9 @@ def test_same_seed_same_solution(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not MANHATTAN.is_dir(), reason="shared Manhattan data not present")
-def test_manhattan_slice_is_feasible_and_recounts_from_the_graph() -> None:
-    inst = read_rideshare(MANHATTAN, requests=300, drivers=20, capacity=4)
+@pytest.mark.parametrize("metric", ["directed", "symmetric"])
+def test_manhattan_slice_is_feasible_and_recounts_from_the_graph(metric: str) -> None:
+    inst = read_rideshare(MANHATTAN, requests=300, drivers=20, capacity=4, metric=metric)
     sol = solve_rideshare(inst, time_limit_s=None, iterations=300, seed=1)
     _check_feasible(inst, sol)
     assert sol.total <= sol.construction_total
@@ -248,7 +252,8 @@ def test_manhattan_slice_is_feasible_and_recounts_from_the_graph() -> None:
         sources = sorted(set(nodes))
         table = dijkstra(graph, indices=sources)
         row = {v: i for i, v in enumerate(sources)}
-        total += sum(table[row[a], b] for a, b in itertools.pairwise(nodes))
+        for a, b in itertools.pairwise(nodes):
+            total += table[row[a], b] if metric == "directed" else (table[row[a], b] + table[row[b], a]) / 2
     assert total == pytest.approx(sol.total, rel=1e-9)
     js = solution_json(sol)
     assert js["total"] == sol.total
@@ -307,6 +312,9 @@ def test_reader_errors_are_one_clear_line(tmp_path: Path) -> None:
         with pytest.raises(InvalidArgumentError) as exc:
             read_rideshare(tmp_path, requests=2, drivers=1, capacity=bad)
         assert _one_line(exc).startswith("capacity")
+    with pytest.raises(InvalidArgumentError) as exc:
+        read_rideshare(tmp_path, requests=2, drivers=1, capacity=1, metric="euclidean")
+    assert _one_line(exc) == "metric: got 'euclidean' (allowed: directed, symmetric)"
     with pytest.raises(InvalidArgumentError) as exc:
         read_rideshare(tmp_path, requests=2, drivers=1, capacity=1, max_matrix_bytes=10)
     assert "3 distinct locations" in _one_line(exc) and "72 bytes" in str(exc.value)
