@@ -10,10 +10,10 @@ drop-off); there are no time windows and no ride-time limits; every request is s
 route, its pickup before its drop-off, with at most ``capacity`` riders on board at any time.
 The objective is the total travel time: per route, the sum of the leg times between
 consecutive stops, starting at the driver's node. An unused driver costs nothing. A leg from
-``a`` to ``b`` costs, with ``metric="directed"`` (the default), the directed shortest-path time
-``d(a, b)``; with ``metric="symmetric"``, ``(d(a, b) + d(b, a)) / 2``, the mean of both
-directions, as the HGA code's ``Route::cost`` counts it (its ``Instance::cost``): the metric
-of the published HGA, pruneGDP and FESI totals.
+``a`` to ``b`` costs, with ``metric="symmetric"`` (the default), ``(d(a, b) + d(b, a)) / 2``,
+the mean of both directed shortest-path times, as the HGA code's ``Route::cost`` counts it
+(its ``Instance::cost``): issue 20's objective and the metric of the published HGA, pruneGDP
+and FESI totals. With ``metric="directed"`` a leg costs the directed time ``d(a, b)``.
 
 Two folder layouts are read: a flat folder (``X.xy X.d X.drv X.<k>.reqs``, as bundled in
 ``../shared/data/rideshare/manhattan``) and the HGA repository's (``in/coords/X.xy``,
@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 
-#: Leg costs of the objective: the directed shortest-path time, or the mean of both directions.
+#: Leg costs of the objective: the directed shortest-path time, or the mean of both directions
+#: (``"symmetric"``, the default of :func:`read_rideshare`: the HGA code's metric).
 METRICS = ("directed", "symmetric")
 
 
@@ -79,8 +80,9 @@ class RideshareInstance:
     index ``origin_loc[r]``) and dropped off at ``destination[r]`` (``destination_loc[r]``);
     driver ``k`` (0-based position in the ``.drv`` file) starts at ``driver_nodes[k]``
     (``driver_loc[k]``). ``dist[a, b]`` is the shortest-path travel time from location ``a``
-    to location ``b`` in the ``.d`` file's units (``inf`` if there is no path), or with
-    ``metric == "symmetric"`` the mean of both directions; it is the objective's leg cost.
+    to location ``b`` in the ``.d`` file's units (``inf`` if there is no path) with
+    ``metric == "directed"``, or with ``metric == "symmetric"`` the mean of both directions; it
+    is the objective's leg cost.
     """
 
     name: str
@@ -99,7 +101,7 @@ class RideshareInstance:
     files: RideshareFiles | None = None
     read_s: float = 0.0
     matrix_s: float = 0.0
-    metric: str = "directed"
+    metric: str = "symmetric"
 
     @property
     def num_requests(self) -> int:
@@ -254,7 +256,7 @@ def read_rideshare(
     reqs: str | None = None,
     network: str | None = None,
     max_matrix_bytes: int = 4 << 30,
-    metric: str = "directed",
+    metric: str = "symmetric",
 ) -> RideshareInstance:
     """Read an instance: the first ``requests`` requests, the first ``drivers`` drivers, vans of
     ``capacity`` riders (see :func:`find_files` for ``folder``, ``network`` and ``reqs``).
@@ -269,9 +271,10 @@ def read_rideshare(
     locations); :func:`solve_rideshare` adds two float32 copies of it (as many bytes again).
     Only the first ``requests`` lines of the requests file are read.
 
-    ``metric`` sets the leg cost of the objective (``inst.dist``): ``"directed"``, the shortest-path
-    time ``d(a, b)``, or ``"symmetric"``, ``(d(a, b) + d(b, a)) / 2`` as in the HGA code (the
-    metric of the published totals). Reachability is checked on the directed times either way.
+    ``metric`` sets the leg cost of the objective (``inst.dist``): ``"symmetric"`` (the default),
+    ``(d(a, b) + d(b, a)) / 2`` as in the HGA code (issue 20's objective, the metric of the
+    published totals), or ``"directed"``, the shortest-path time ``d(a, b)``. Reachability is
+    checked on the directed times either way.
     """
     t0 = time.perf_counter()
     if metric not in METRICS:

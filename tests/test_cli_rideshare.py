@@ -61,9 +61,12 @@ def floyd_warshall() -> np.ndarray:
     return dist
 
 
-def recount(solution: dict[str, Any], capacity: int) -> float:
-    """Serve-once, pickup-first, capacity and the total, with this file's own distances."""
+def recount(solution: dict[str, Any], capacity: int, metric: str = "symmetric") -> float:
+    """Serve-once, pickup-first, capacity and the total in ``metric``, with this file's own distances
+    (symmetric: each leg (d(a,b) + d(b,a)) / 2, the HGA code's; directed: d(a,b))."""
     dist = floyd_warshall()
+    if metric == "symmetric":
+        dist = (dist + dist.T) / 2
     trips = {i: (o, d) for i, o, d in REQUESTS}
     seen: list[int] = []
     total = 0.0
@@ -92,21 +95,28 @@ def solve(folder: Path, out: Path, *extra: str, capacity: int = 2) -> int:
     return main([*argv, "--out", str(out), *extra])
 
 
-def test_solve_writes_json_that_recounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+@pytest.mark.parametrize("metric", [None, "symmetric", "directed"])
+def test_solve_writes_json_that_recounts(tmp_path: Path, capsys: pytest.CaptureFixture[str], metric: str | None):
     folder = make_folder(tmp_path / "grid")
     out = tmp_path / "sol.json"
-    assert solve(folder, out, "--iterations", "300", "--seed", "3") == 0
+    chosen = [] if metric is None else ["--metric", metric]
+    assert solve(folder, out, "--iterations", "300", "--seed", "3", *chosen) == 0
     printed = capsys.readouterr().out
     data = json.loads(out.read_text())
-    assert list(data)[:2] == ["routes", "total"]
+    assert list(data)[:3] == ["routes", "total", "metric"]
+    assert data["metric"] == (metric or "symmetric")  # the issue's objective by default
     assert all(set(r) == {"driver", "stops"} for r in data["routes"])
-    assert data["total"] == pytest.approx(recount(data, capacity=2), rel=1e-9)
+    assert data["total"] == pytest.approx(recount(data, capacity=2, metric=data["metric"]), rel=1e-9)
+    other = "directed" if data["metric"] == "symmetric" else "symmetric"
+    assert data["total"] != pytest.approx(recount(data, capacity=2, metric=other), rel=1e-9)  # uneven times
+    assert f"{data['total']:,.2f} {data['metric']} (agrees with the claimed total)" in printed
+    assert f"{recount(data, capacity=2, metric=other):,.2f} {other}" in printed  # the recount in both
     assert (data["requests"], data["drivers"], data["capacity"], data["seed"]) == (12, 3, 2, 3)
     assert data["time_limit_s"] is None and data["iterations"] == 300
     assert "checker      feasible" in printed and "agrees" in printed and f"written      {out}" in printed
     # reproducible with --iterations alone
     again = tmp_path / "again.json"
-    assert solve(folder, again, "--iterations", "300", "--seed", "3") == 0
+    assert solve(folder, again, "--iterations", "300", "--seed", "3", *chosen) == 0
     assert json.loads(again.read_text())["routes"] == data["routes"]
 
 
@@ -133,24 +143,30 @@ def test_check_a_solution_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["check", "rideshare", str(folder), str(bad), *args]) == 1
     assert "not served" in capsys.readouterr().err
 
-    # the HGA code's metric: each leg (d(a,b) + d(b,a)) / 2, recounted here by Floyd-Warshall
+    # the claim's metric: --metric, else the JSON's "metric", else symmetric (the HGA code's)
     data = json.loads(out.read_text())
-    dist = floyd_warshall()
-    sym = (dist + dist.T) / 2
-    trips = {i: (o, d) for i, o, d in REQUESTS}
-    total = 0.0
-    for route in data["routes"]:
-        node = DRIVERS[route["driver"]][1]
-        for stop in route["stops"]:
-            nxt = trips[abs(stop)][0 if stop > 0 else 1]
-            total += sym[node, nxt]
-            node = nxt
-    data["total"] = total
-    bad.write_text(json.dumps(data))
-    assert main(["check", "rideshare", str(folder), str(bad), *args, "--metric", "symmetric"]) == 0
-    assert "symmetric (agrees with the claimed total)" in capsys.readouterr().out
-    assert main(["check", "rideshare", str(folder), str(bad), *args]) == 1
-    capsys.readouterr()
+    assert data["metric"] == "symmetric"
+    sym, directed = recount(data, 2, "symmetric"), recount(data, 2, "directed")
+    for claimed, key, option, status in [
+        (directed, "directed", None, 0),  # the JSON's own metric
+        (directed, None, None, 1),  # no key: judged as symmetric
+        (sym, None, None, 0),
+        (sym, "directed", "symmetric", 0),  # the option wins over the key
+        (directed, "symmetric", "directed", 0),
+        (sym, "directed", None, 1),
+    ]:
+        data = {"routes": data["routes"], "total": claimed} | ({} if key is None else {"metric": key})
+        bad.write_text(json.dumps(data))
+        assert (
+            main(["check", "rideshare", str(folder), str(bad), *args, *(["--metric", option] if option else [])])
+            == status
+        )
+        printed = capsys.readouterr().out
+        judged = option or key or "symmetric"
+        assert f"{claimed if status == 0 else (sym if judged == 'symmetric' else directed):,.2f} {judged} (" in printed
+    bad.write_text(json.dumps({"routes": data["routes"], "total": sym, "metric": "euclidean"}))
+    line = _one_line(["check", "rideshare", str(folder), str(bad), *args], capsys)
+    assert f'{bad}: "metric" is "euclidean" (allowed: symmetric, directed' in line
 
     bad.write_text('{"routes": [')
     assert main(["check", "rideshare", str(folder), str(bad), *args]) == 2
@@ -166,8 +182,9 @@ def test_solve_a_manhattan_slice(data_dir: Path, tmp_path: Path, capsys: pytest.
     counts = ["--requests", "200", "--drivers", "10", "--capacity", "8"]
     assert main(["solve", "rideshare", str(folder), *counts, "--time-limit", "1", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
-    report = check_rideshare(folder, data, requests=200, drivers=10, capacity=8)
+    report = check_rideshare(folder, data, requests=200, drivers=10, capacity=8, metric=data["metric"])
     assert report.feasible, report.violations
+    assert data["metric"] == "symmetric" and report.total == report.total_symmetric
     assert report.total == pytest.approx(data["total"], rel=1e-9)
     assert data["instance"] == "Manhattan.1" and data["time_limit_s"] == 1.0
     assert "Manhattan.1: 200 requests, 10 drivers, capacity 8" in capsys.readouterr().out

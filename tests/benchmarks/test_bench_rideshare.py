@@ -38,12 +38,15 @@ def test_quick_run_totals_are_the_checkers(data_dir: Path, quick: tuple[dict[str
     assert [r["case"] for r in data["runs"]] == ["150/6/4", "100/5/8"]
     assert data["complete"] and data["quick"]
     for run, solution in zip(data["runs"], solutions, strict=True):
+        # the solutions file says its metric: the symmetric one by default
+        assert solution["metric"] == run["metric"] == data["metric"] == "symmetric"
         report = check_rideshare(data_dir / "rideshare" / "manhattan", solution, requests=run["requests"],
-                                 drivers=run["drivers"], capacity=run["capacity"])  # fmt: skip
+                                 drivers=run["drivers"], capacity=run["capacity"], metric="symmetric")  # fmt: skip
         assert report.feasible and run["feasible"]
-        assert run["total"] == pytest.approx(report.total, rel=1e-12)
-        assert run["total_hga_metric"] == pytest.approx(report.total_symmetric, rel=1e-12)
-        assert run["total_hga_metric"] != run["total"]  # Manhattan's one-way streets
+        assert run["total"] == pytest.approx(report.total, rel=1e-12) == pytest.approx(solution["total"], rel=1e-9)
+        assert run["total_symmetric"] == pytest.approx(report.total_symmetric, rel=1e-12) == run["total"]
+        assert run["total_directed"] == pytest.approx(report.total_directed, rel=1e-12)
+        assert run["total_directed"] != run["total"]  # Manhattan's one-way streets
         assert run["routes"] == report.routes_used == len(solution["routes"])
         assert run["wall_s"] == pytest.approx(run["read_s"] + run["search_s"], abs=2e-3)
         assert run["search_budget_s"] <= run["time_limit_s"]
@@ -56,12 +59,13 @@ def test_quick_markdown(quick: tuple[dict[str, Any], str, Path]):
     assert "**met**" not in md and "**not met**" not in md
     assert "not measured in this run" in md  # the targets refer to 10,000/200/8
     assert all(t["met"] is None for t in data["targets"])
-    assert f"{data['runs'][0]['total']:,.0f}" in md
+    assert f"{data['runs'][0]['total_symmetric']:,.0f}" in md and f"{data['runs'][0]['total_directed']:,.0f}" in md
+    assert "Our solver minimised the symmetric total." in md
 
 
 def _result(total: float, wall: float, feasible: bool = True, quick: bool = False) -> dict[str, Any]:
     run = {"instance": "Manhattan.1", "case": "10000/200/8", "time_limit_s": 20.0, "total": 0.9 * total,
-           "total_hga_metric": total, "wall_s": wall,
+           "total_symmetric": total, "total_directed": 0.9 * total, "wall_s": wall,
            "feasible": feasible, "routes": 90, "read_s": 2.0, "search_s": wall - 2.0, "iterations": 10,
            "compile_s": 0.0}  # fmt: skip
     return {"runs": [run], "quick": quick}
@@ -98,6 +102,15 @@ def test_the_command_line(data_dir: Path, tmp_path: Path, capsys: pytest.Capture
     data = json.loads((tmp_path / "rideshare.json").read_text())
     assert [(r["case"], r["time_limit_s"]) for r in data["runs"]] == [("60/4/8", 0.3)]
     assert (tmp_path / "rideshare.md").read_text() in printed
+    assert data["metric"] == "symmetric"
+    # --metric directed: the solver minimises the directed total, the checker confirms it in that metric
+    directed = tmp_path / "directed"
+    assert main([*argv, "--metric", "directed", "--out", str(directed)]) == 0
+    capsys.readouterr()
+    run = json.loads((directed / "rideshare.json").read_text())["runs"][0]
+    assert run["metric"] == "directed" and run["total_agrees"]
+    assert run["claimed_total"] == pytest.approx(run["total"], rel=1e-9) == run["total_directed"]
+    assert "Our solver minimised the directed total." in (directed / "rideshare.md").read_text()
     with pytest.raises(SystemExit) as info:
         main(["bench", "rideshare", "--cases", "60/4", "--out", str(tmp_path)])
     assert info.value.code == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +140,12 @@ def test_best_insertion_equals_brute_force(seed: int) -> None:
 
 
 def test_routes_tuple_is_exported() -> None:
-    assert Routes._fields == ("stop", "loc", "load", "arc", "length", "cost", "route_of")
+    # through public names only: the annotated fields in order, and positions that map onto them
+    names = ("stop", "loc", "load", "arc", "length", "cost", "route_of")
+    assert tuple(typing.get_type_hints(Routes)) == names
+    routes = Routes(*range(len(names)))
+    assert isinstance(routes, tuple) and len(routes) == len(names)
+    assert [getattr(routes, name) for name in names] == list(range(len(names)))
 
 
 # -------------------------------------------------------------- tiny instances, brute force
@@ -282,8 +288,12 @@ def test_hga_layout_and_a_second_network(tmp_path: Path) -> None:
     assert files.reqs.name == "SanFrancisco.3.reqs"
     inst = read_rideshare(repo, requests=4, drivers=2, capacity=2)
     assert inst.name == "SanFrancisco.3"
-    full = _floyd(n, arcs)
-    assert np.allclose(inst.dist, full[np.ix_(inst.locations, inst.locations)], rtol=1e-12)
+    full = _floyd(n, arcs)[np.ix_(inst.locations, inst.locations)]
+    # the default metric is the HGA code's: each leg the mean of both directions
+    assert inst.metric == "symmetric"
+    assert np.allclose(inst.dist, (full + full.T) / 2, rtol=1e-12)
+    directed = read_rideshare(repo, requests=4, drivers=2, capacity=2, metric="directed")
+    assert directed.metric == "directed" and np.allclose(directed.dist, full, rtol=1e-12)
     assert np.array_equal(inst.locations[inst.origin_loc], [r[0] for r in requests])
     assert np.array_equal(inst.locations[inst.destination_loc], [r[1] for r in requests])
     assert np.array_equal(inst.driver_nodes, [4, 9])
