@@ -265,7 +265,7 @@ def read_rideshare(
     node outside the graph, and :class:`~routing.errors.InvalidArgumentError` for an argument out
     of range: more requests or drivers than the files have, ``capacity < 1``, a distance matrix
     above ``max_matrix_bytes``, a request whose drop-off cannot be reached from its pickup or
-    whose pickup cannot be reached from any of the drivers.
+    whose pickup cannot be reached from any of the drivers (both ways with ``"symmetric"``).
 
     ``max_matrix_bytes`` bounds the float64 matrix ``dist`` (``8 L^2`` bytes for ``L`` distinct
     locations); :func:`solve_rideshare` adds two float32 copies of it (as many bytes again).
@@ -274,7 +274,9 @@ def read_rideshare(
     ``metric`` sets the leg cost of the objective (``inst.dist``): ``"symmetric"`` (the default),
     ``(d(a, b) + d(b, a)) / 2`` as in the HGA code (issue 20's objective, the metric of the
     published totals), or ``"directed"``, the shortest-path time ``d(a, b)``. Reachability is
-    checked on the directed times either way.
+    checked on the directed times either way, and with ``"symmetric"`` the way back too (from
+    each drop-off to its pickup, from each pickup to one of the drivers): an
+    :class:`~routing.errors.InvalidArgumentError` naming ``metric`` if it is missing.
     """
     t0 = time.perf_counter()
     if metric not in METRICS:
@@ -380,6 +382,25 @@ def read_rideshare(
         sym = dist + dist.T
         sym *= 0.5
         dist = sym
+        back = np.flatnonzero(~np.isfinite(dist[origin_loc, destination_loc]))
+        if back.size:
+            i = int(back[0])
+            raise InvalidArgumentError(
+                "metric",
+                f"symmetric needs the way back, and request {request_ids[i]} has no path from its drop-off node "
+                f"{destination[i]} to its pickup node {origin[i]}",
+                "directed, or a graph with both ways",
+            )
+        both_ways = np.isfinite(dist[driver_loc][:, origin_loc]).any(axis=0)
+        back = np.flatnonzero(~both_ways)
+        if back.size:
+            i = int(back[0])
+            raise InvalidArgumentError(
+                "metric",
+                f"symmetric needs the way back, and request {request_ids[i]}'s pickup node {origin[i]} "
+                f"has no path back to any of the {drivers} drivers",
+                "directed, or a graph with both ways",
+            )
     t_end = time.perf_counter()
     return RideshareInstance(
         name=_stem_of_reqs(files.reqs),

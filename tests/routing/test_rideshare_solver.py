@@ -355,6 +355,27 @@ def test_reader_errors_are_one_clear_line(tmp_path: Path) -> None:
     _one_line(exc)
 
 
+def test_the_symmetric_metric_needs_the_way_back(tmp_path: Path) -> None:
+    # a one-way street: request 0 -> 1 is fine directed, but the symmetric leg needs 1 -> 0 too
+    one_way = tmp_path / "one_way"
+    _write_network(one_way, "Net", [(0, 1, 2.0)], 2, [0], [(0, 1)])
+    assert read_rideshare(one_way, requests=1, drivers=1, capacity=1, metric="directed").dist[0, 1] == 2.0
+    with pytest.raises(InvalidArgumentError) as exc:
+        read_rideshare(one_way, requests=1, drivers=1, capacity=1)
+    assert _one_line(exc) == (
+        "metric: symmetric needs the way back, and request 1 has no path from its drop-off node 1 to its "
+        "pickup node 0 (allowed: directed, or a graph with both ways)"
+    )
+    # the driver at node 2 reaches the pickup at 0, but nothing leads back to 2
+    no_return = tmp_path / "no_return"
+    _write_network(no_return, "Net", [(2, 0, 1.0), (0, 1, 2.0), (1, 0, 4.0)], 3, [2], [(0, 1)])
+    inst = read_rideshare(no_return, requests=1, drivers=1, capacity=1, metric="directed")
+    assert solve_rideshare(inst, time_limit_s=None, iterations=5).total == pytest.approx(3.0)
+    with pytest.raises(InvalidArgumentError) as exc:
+        read_rideshare(no_return, requests=1, drivers=1, capacity=1)
+    assert "request 1's pickup node 0 has no path back to any of the 1 drivers" in _one_line(exc)
+
+
 def test_solver_argument_errors(tmp_path: Path) -> None:
     _write_network(tmp_path, "Net", [(0, 1, 1.0), (1, 0, 1.0)], 2, [0], [(0, 1)])
     inst = read_rideshare(tmp_path, requests=1, drivers=1, capacity=1)
