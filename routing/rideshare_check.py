@@ -32,12 +32,14 @@ The checks (each failed one is a plain sentence in :attr:`RideshareCheck.violati
 * the claimed ``total`` equals the recount to a relative 1e-9.
 
 **Two metrics.** The recount is made twice: ``directed`` (a leg from ``a`` to ``b`` takes the
-shortest-path time ``d(a, b)`` over the directed arcs, the objective as defined above) and
-``symmetric`` (a leg takes ``(d(a, b) + d(b, a)) / 2``: what the HGA code's ``Route::cost``
-sums, as its ``Instance::cost`` averages both directions on the real networks, so the
-published HGA, pruneGDP and FESI totals are in this metric). ``metric`` says which one the
-claimed total is compared with (default ``directed``); both totals are reported. The reverse
-times come from the same Dijkstra runs (the row of a leg's end ``b`` gives ``d(b, a)``).
+shortest-path time ``d(a, b)`` over the directed arcs) and ``symmetric`` (a leg takes
+``(d(a, b) + d(b, a)) / 2``: what the HGA code's ``Route::cost`` sums, as its
+``Instance::cost`` averages both directions on the real networks, so the published HGA,
+pruneGDP and FESI totals are in this metric). ``metric`` says which one the claimed total is
+compared with: by default the solution's own ``"metric"`` key (as ``mobility solve rideshare``
+writes it), else ``symmetric``, the objective of issue 20 and of the published values. Both
+totals are reported. The reverse times come from the same Dijkstra runs (the row of a leg's
+end ``b`` gives ``d(b, a)``).
 
 Memory: the instance's arrays (O(nodes + arcs + requests)) and one block of Dijkstra rows of
 at most :data:`MAX_BLOCK_BYTES` at a time.
@@ -70,8 +72,8 @@ __all__ = [
 MAX_BLOCK_BYTES = 64 << 20
 #: The relative tolerance between a claimed total and the recount.
 TOTAL_RTOL = 1e-9
-#: The metrics of a recount (module docstring): the first is the default.
-METRICS = ("directed", "symmetric")
+#: The metrics of a recount (module docstring): the first is the default for a solution that names none.
+METRICS = ("symmetric", "directed")
 #: How many examples a violation sentence lists before "...".
 EXAMPLES = 8
 
@@ -109,7 +111,7 @@ class RideshareCheck:
             malformed route).
         claimed_total: the solution's ``total`` (None when missing or not a number).
         total_agrees: whether ``claimed_total`` equals ``total`` to a relative 1e-9.
-        metric: ``"directed"`` or ``"symmetric"``, the metric of ``total`` (module docstring).
+        metric: ``"symmetric"`` or ``"directed"``, the metric of ``total`` (module docstring).
         total_directed, total_symmetric: the recount in each metric (None as for ``total``).
         routes_used: routes with at least one stop.
         requests, drivers, capacity: the instance's size, as checked.
@@ -125,7 +127,7 @@ class RideshareCheck:
     drivers: int
     capacity: int
     violations: list[str]
-    metric: str = "directed"
+    metric: str = "symmetric"
     total_directed: float | None = None
     total_symmetric: float | None = None
 
@@ -382,15 +384,25 @@ def _say(items: list[Any], one: str, many: str) -> str | None:
     return many.format(f"{len(items):,}", _examples(items))
 
 
-def check_rideshare_solution(inst: CheckInstance, solution: Any, *, metric: str = "directed") -> RideshareCheck:
+def check_rideshare_solution(inst: CheckInstance, solution: Any, *, metric: str | None = None) -> RideshareCheck:
     """Judge ``solution`` (the parsed JSON) against ``inst``; never raises for a malformed solution.
 
-    ``metric`` (``"directed"`` or ``"symmetric"``, see the module docstring) is the metric of the
-    claimed total; an unknown one raises :class:`InvalidArgumentError`.
+    ``metric`` (``"symmetric"`` or ``"directed"``, see the module docstring) is the metric of the
+    claimed total; None takes the solution's ``"metric"`` key when it names one, else
+    ``"symmetric"``. An unknown metric given here raises :class:`InvalidArgumentError`; an
+    unknown one in the solution is a violation.
     """
+    bad_metric: Any = None
+    if metric is None:
+        named = solution.get("metric") if isinstance(solution, dict) else None
+        if named is not None and named not in METRICS:
+            bad_metric, named = named, None
+        metric = METRICS[0] if named is None else str(named)
     if metric not in METRICS:
         raise InvalidArgumentError("metric", f"got {metric!r}", " or ".join(METRICS))
     violations: list[str] = []
+    if bad_metric is not None:
+        violations.append(f"The solution's metric {bad_metric!r} is not one of {', '.join(METRICS)}.")
     num_drivers = len(inst.driver_nodes)
     index_of = {int(rid): k for k, rid in enumerate(inst.request_ids)}
     claimed: float | None = None
@@ -566,7 +578,7 @@ def check_rideshare(
     capacity: int,
     reqs: str | None = None,
     network: str | None = None,
-    metric: str = "directed",
+    metric: str | None = None,
 ) -> RideshareCheck:
     """Read the instance in ``folder`` and judge ``solution`` (the parsed JSON) against it.
 

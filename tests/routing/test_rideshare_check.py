@@ -40,7 +40,11 @@ ARCS = [(0, 1, 2.0), (1, 2, 3.0), (2, 3, 1.5), (3, 0, 4.0), (1, 3, 10.0), (2, 4,
 ARCS += [(0, 1, 5.0), (5, 0, 1.0)]
 REQUESTS = [(1, 1, 3), (2, 2, 4), (3, 4, 0), (4, 5, 0)]
 DRIVERS = [(1, 0), (2, 2), (3, 3)]
-GOOD = {"routes": [{"driver": 0, "stops": [1, 2, -1, -2]}, {"driver": 2, "stops": [3, -3]}], "total": 35.5}
+GOOD = {
+    "routes": [{"driver": 0, "stops": [1, 2, -1, -2]}, {"driver": 2, "stops": [3, -3]}],
+    "total": 35.5,
+    "metric": "directed",
+}
 
 
 def write_instance(folder: Path, name: str = "Tiny", arcs: list[Any] = ARCS, nodes: int = 6) -> Path:
@@ -62,7 +66,7 @@ def check(folder: Path, solution: Any, requests: int = 3, drivers: int = 3, capa
 
 
 def with_routes(*routes: tuple[int, list[int]], total: float = 35.5) -> dict[str, Any]:
-    return {"routes": [{"driver": d, "stops": s} for d, s in routes], "total": total}
+    return {"routes": [{"driver": d, "stops": s} for d, s in routes], "total": total, "metric": "directed"}
 
 
 def test_a_feasible_solution_recounts_to_the_hand_count(tiny: Path):
@@ -85,8 +89,19 @@ def test_the_symmetric_metric_of_the_hga_code(tiny: Path):
     assert not wrong.feasible and any(
         "claimed total 35.5 differs from the recount 35.25" in v for v in wrong.violations
     )
-    with pytest.raises(InvalidArgumentError, match=r"metric: got 'manhattan' \(allowed: directed or symmetric\)"):
+    with pytest.raises(InvalidArgumentError, match=r"metric: got 'manhattan' \(allowed: symmetric or directed\)"):
         check_rideshare(tiny, GOOD, requests=3, drivers=3, capacity=2, metric="manhattan")
+
+
+def test_the_metric_defaults_to_the_solutions_own_else_symmetric(tiny: Path):
+    unnamed = {key: value for key, value in GOOD.items() if key != "metric"}
+    assert check(tiny, {**unnamed, "total": 35.25}).metric == "symmetric"
+    assert check(tiny, {**unnamed, "total": 35.25}).feasible
+    assert not check(tiny, unnamed).feasible  # 35.5 is the directed total, not the symmetric one
+    assert check(tiny, {**GOOD, "total": 35.25, "metric": "symmetric"}).feasible
+    odd = check(tiny, {**GOOD, "metric": "manhattan"})
+    assert not odd.feasible and odd.metric == "symmetric"
+    assert any("metric 'manhattan' is not one of symmetric, directed" in v for v in odd.violations)
 
 
 def test_empty_routes_cost_nothing_and_are_not_used(tiny: Path):
