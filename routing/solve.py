@@ -166,8 +166,14 @@ class SolveParams:
         batch_iterations: iterations per kernel call between deadline checks (fewer when
             less time is left than a full batch takes).
         polish: run the relocate local search on every new best solution, and with ``eject``
-            the ejection search after it (thorough, but its cost grows with fleet x requests:
-            the live dispatcher, which works against a deadline, leaves it off).
+            the ejection search after it (the live dispatcher, which works against a deadline,
+            leaves the ejection off). Only new bests that serve every request are polished while
+            routes are being removed (objective "vehicles").
+        neighbours: how many nearest requests (in space and time,
+            :func:`routing.alns.neighbours.request_neighbours`) the ejection search tries as
+            partners of a request: a pass costs requests x neighbours insertions instead of
+            requests x requests. HGS-CVRPTW's granular size; more than the requests less one
+            means all of them.
         blocks: exchange blocks of stops between routes where the vehicles are empty
             (:func:`routing.alns.blocks.block_polish`) on every candidate solution. It judges moves
             by travel cost alone, so the live dispatcher, whose insertions also weigh riders'
@@ -191,6 +197,7 @@ class SolveParams:
     batch_iterations: int = 50
     polish: bool = True
     eject: bool = True
+    neighbours: int = 40
     blocks: bool = True
     travel_time_scale_s: float | None = None
 
@@ -208,6 +215,7 @@ class SolveParams:
             ("end_worse", 0 <= self.end_worse <= max(self.start_worse, 1e-12), "0 .. start_worse"),
             ("route_min_share", 0 <= self.route_min_share < 1, "0 <= share < 1"),
             ("batch_iterations", self.batch_iterations >= 1, ">= 1"),
+            ("neighbours", self.neighbours >= 1, ">= 1"),
         ]
         for name, ok, allowed in checks:
             if not ok:
@@ -232,6 +240,9 @@ class Result:
     iterations: int
     history: list[tuple[float, int, float]]  # (seconds, vehicles, cost) at each improvement
     operator_weights: dict[str, float]
+    #: seconds and iterations by phase: ``"fleet"`` (removing routes; objective "vehicles" only)
+    #: and ``"distance"`` (the annealing after it; the first construction is in neither)
+    phases: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -265,6 +276,7 @@ class Search:
             request_vehicle=problem.request_vehicle,
             removable=(problem.pickup >= 0).astype(np.uint8),
             vehicle_on=np.ones(k, np.uint8),
+            neighbours=alns.request_neighbours(self.pb, problem.pickup, problem.delivery, params.neighbours),
         )
         self.vehicle_on = self.rq.vehicle_on
         has_end = problem.vehicle_end >= 0
@@ -340,12 +352,13 @@ class Search:
             rejected=self.rejected,
         )
 
-    def run(self, n_iter: int, temperature: float, state: alns.SearchState) -> int:
+    def run(self, n_iter: int, temperature: float, state: alns.SearchState, polish_partial: bool = True) -> int:
         prm = alns.AlnsParams(
             q_min=int(self.q_min),
             q_max=int(self.q_max),
             segment=int(self.params.segment),
             polish=int(self.polish),
+            polish_partial=int(polish_partial),
             blocks=int(self.params.blocks),
             penalty=float(self.penalty),
             noise=float(self.params.noise),
@@ -376,10 +389,12 @@ class Search:
         frac1: float,
         history: list[tuple[float, int, float]],
         t_start: float,
+        polish_partial: bool = True,
     ) -> None:
         """ALNS on the current solution until ``until()``, the stop, or progress ``frac1`` (when < 1).
 
         The temperature falls from hot to cold as the progress goes from ``frac0`` to ``frac1``.
+        ``polish_partial``: also polish new best solutions that leave requests unassigned.
         """
         state = self.state(self.cost(self.routes, self.rlen, self.assign))
         self.best_routes[:] = self.routes
@@ -394,7 +409,7 @@ class Search:
                 break
             frac = 0.0 if frac1 <= frac0 else min(1.0, max(0.0, (prog - frac0) / (frac1 - frac0)))
             temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 and t_lo > 0 else 0.0
-            if self.run(self.batch_size(stop), temp, state):
+            if self.run(self.batch_size(stop), temp, state, polish_partial):
                 history.append(
                     (
                         time.perf_counter() - t_start,
@@ -447,8 +462,12 @@ def solve(
         )
     )
 
+    phases: dict[str, tuple[float, int]] = {}
     if problem.objective == "vehicles" and problem.num_requests:
+        t_fleet = time.perf_counter()
         _minimise_vehicles(search, stop, history, t_start)
+        phases["fleet"] = (time.perf_counter() - t_fleet, search.iterations)
+    t_dist, it_dist = time.perf_counter(), search.iterations
     search.anneal(stop, lambda: False, _progress_now(stop, search), 1.0, history, t_start)
 
     routes, rlen, assign = search.best_routes, search.best_rlen, search.best_assign
@@ -469,6 +488,7 @@ def solve(
         iterations=search.iterations,
         history=history,
         operator_weights={n: round(float(x), 3) for n, x in zip(names, weights, strict=True)},
+        phases={**phases, "distance": (time.perf_counter() - t_dist, search.iterations - it_dist)},
     )
 
 
@@ -529,7 +549,7 @@ def _minimise_vehicles(
     p = search.problem
     share = search.params.route_min_share
     # First a complete solution with the whole fleet.
-    search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start)
+    search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start, False)
     if (search.assign < 0).any():
         return
     # No fleet bound from the total demand: a vehicle delivers as it goes and reuses its seats.
@@ -556,7 +576,7 @@ def _minimise_vehicles(
         # it), so that a route that will not go leaves time to try another.
         now = stop.progress(search.iterations)
         end = share if len(options) == 1 else now + (share - now) / 2
-        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), now, end, history, t_start)
+        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), now, end, history, t_start, False)
         if (search.assign >= 0).all():
             best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
             history.append((time.perf_counter() - t_start, search.used(*best[:2]), search.travel_cost(*best[:2])))

@@ -21,7 +21,9 @@ class RequestArrays(NamedTuple):
 
     ``pickup`` / ``delivery``: nodes (pickup -1: on board); ``request_vehicle``: the vehicle a
     request is pinned to (-1: any); ``removable``: 1 if the search may move the request;
-    ``vehicle_on`` (by vehicle): 1 if the search may give the vehicle requests.
+    ``vehicle_on`` (by vehicle): 1 if the search may give the vehicle requests;
+    ``neighbours[r]``: the requests nearest ``r``, nearest first
+    (:func:`~routing.alns.neighbours.request_neighbours`), the partners the ejection search tries.
     """
 
     pickup: NDArray[np.int32]
@@ -29,6 +31,7 @@ class RequestArrays(NamedTuple):
     request_vehicle: NDArray[np.int32]
     removable: NDArray[np.uint8]
     vehicle_on: NDArray[np.uint8]
+    neighbours: NDArray[np.int32]
 
 
 class Backup(NamedTuple):
