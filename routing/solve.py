@@ -6,10 +6,11 @@
 >>> result.cost, result.feasible, result.routes
 
 The search is the ALNS of the package :mod:`routing.alns` over the exact schedule and insertion kernels
-of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) a first share of
-the time removes whole routes (a route's requests go back into the pool with one vehicle
-fewer; if the search places them all, the smaller fleet is kept; a route that will not go
-leaves the rest of that time to the next shortest) and the rest minimises
+of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) the search first
+removes whole routes (a route's requests go back into the pool with one vehicle fewer; if the
+search places them all, the smaller fleet is kept; a route that will not go leaves time to the
+next shortest) until no route has gone for a while or a cap on the time is reached
+(:class:`SolveParams` ``route_min_stall``, ``route_min_share``), and the rest minimises
 distance with the fleet found. Stopping criteria are small objects: :class:`MaxRuntime`,
 :class:`MaxIterations` and :class:`Deadline` (an absolute ``time.monotonic()`` instant,
 as the live dispatcher uses). With :class:`MaxIterations` a run is reproducible
@@ -162,7 +163,13 @@ class SolveParams:
         noise: noise on insertion costs, as a share of the largest travel time.
         start_worse / end_worse: simulated annealing accepts a solution this much worse
             (as a share of the initial cost) with probability 1/2, at the start / at the end.
-        route_min_share: share of the time spent removing routes (objective "vehicles").
+        route_min_share / route_min_stall: the time split of objective "vehicles". Routes are
+            removed until ``route_min_share`` of the time (a cap), or earlier once no route was
+            removed in the last ``route_min_stall`` of the time: an instance whose fleet falls
+            quickly gives the rest to the distance, one whose routes keep going keeps removing.
+            Within a stall window an attempt on a route gets half of the window's time left (the
+            last candidate route all of it), so that a route that will not go leaves time to
+            try the next shortest.
         batch_iterations: iterations per kernel call between deadline checks (fewer when
             less time is left than a full batch takes).
         polish: run the relocate local search on every new best solution, and with ``eject``
@@ -193,7 +200,8 @@ class SolveParams:
     noise: float = 0.025
     start_worse: float = 0.01
     end_worse: float = 0.0005
-    route_min_share: float = 0.5
+    route_min_share: float = 0.7
+    route_min_stall: float = 0.2
     batch_iterations: int = 50
     polish: bool = True
     eject: bool = True
@@ -214,6 +222,7 @@ class SolveParams:
             ("start_worse", self.start_worse >= 0, ">= 0"),
             ("end_worse", 0 <= self.end_worse <= max(self.start_worse, 1e-12), "0 .. start_worse"),
             ("route_min_share", 0 <= self.route_min_share < 1, "0 <= share < 1"),
+            ("route_min_stall", 0 < self.route_min_stall <= 1, "0 < share <= 1"),
             ("batch_iterations", self.batch_iterations >= 1, ">= 1"),
             ("neighbours", self.neighbours >= 1, ">= 1"),
         ]
@@ -555,7 +564,12 @@ def _minimise_vehicles(
     # No fleet bound from the total demand: a vehicle delivers as it goes and reuses its seats.
     best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
     tried: set[int] = set()  # victims that could not be removed from the current best
-    while search.used(best[0], best[1]) > 1 and stop.progress(search.iterations) < share:
+    last_removed = stop.progress(search.iterations)  # when the fleet last fell (or the phase began)
+    while search.used(best[0], best[1]) > 1:
+        now = stop.progress(search.iterations)
+        limit = min(share, last_removed + search.params.route_min_stall)
+        if now >= limit:
+            break
         routes, rlen, assign = best
         used = [v for v in range(p.num_vehicles) if rlen[v] > search.base_len[v]]
         options = [v for v in used if v not in tried]
@@ -572,15 +586,15 @@ def _minimise_vehicles(
             search.vehicle_on[v] = 1
         search.vehicle_on[victim] = 0
         search.load(trial_routes, trial_rlen, trial_assign)
-        # An attempt gets half of the time left for removing routes (the last candidate all of
+        # An attempt gets half of the time left in this stall window (the last candidate all of
         # it), so that a route that will not go leaves time to try another.
-        now = stop.progress(search.iterations)
-        end = share if len(options) == 1 else now + (share - now) / 2
+        end = limit if len(options) == 1 else now + (limit - now) / 2
         search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), now, end, history, t_start, False)
         if (search.assign >= 0).all():
             best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
             history.append((time.perf_counter() - t_start, search.used(*best[:2]), search.travel_cost(*best[:2])))
             tried.clear()
+            last_removed = stop.progress(search.iterations)
         else:
             tried.add(victim)
     routes, rlen, assign = best

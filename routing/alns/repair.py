@@ -117,7 +117,8 @@ def repair(op, unassigned, nu, rq, assign, pb, rt, w, noise, bk, sc):
     # hundred vehicles and uses a tenth of them)
     active = np.flatnonzero(rq.vehicle_on)
     for _ in range(nu):
-        for v in active:
+        for k in range(active.shape[0]):
+            v = int(active[k])
             if stale[v]:
                 stale[v] = 0
                 _column(0, nu, v, unassigned, done, rq, pb, rt, w, eta, cost, pos_i, pos_j, sc)
@@ -132,7 +133,8 @@ def repair(op, unassigned, nu, rq, assign, pb, rt, w, noise, bk, sc):
             c2 = np.inf
             c3 = np.inf
             v1 = -1
-            for v in active:
+            for k in range(active.shape[0]):
+                v = int(active[k])
                 c = cost[a, v]
                 if c < c1:
                     c3 = c2
