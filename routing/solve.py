@@ -176,11 +176,16 @@ class SolveParams:
             the ejection search after it (the live dispatcher, which works against a deadline,
             leaves the ejection off). Only new bests that serve every request are polished while
             routes are being removed (objective "vehicles").
+        granular: in the distance phase (after the fleet phase, or all of objective "cost"), the
+            repair inserts a request only next to the stops of its ``neighbours`` nearest
+            requests or a depot (granular neighbourhoods): on long routes most positions are
+            far from the request, and listing them is most of an insertion's cost. The fleet
+            phase and the first construction look at every position.
         neighbours: how many nearest requests (in space and time,
-            :func:`routing.alns.neighbours.request_neighbours`) the ejection search tries as
-            partners of a request: a pass costs requests x neighbours insertions instead of
-            requests x requests. HGS-CVRPTW's granular size; more than the requests less one
-            means all of them.
+            :func:`routing.alns.neighbours.request_neighbours`) a request has: the ejection
+            search's partners (a pass costs requests x neighbours insertions instead of
+            requests x requests) and, with ``granular``, where the repair inserts it. 40 is
+            HGS-CVRPTW's granular size; more than the requests less one means all of them.
         blocks: exchange blocks of stops between routes where the vehicles are empty
             (:func:`routing.alns.blocks.block_polish`) on every candidate solution. It judges moves
             by travel cost alone, so the live dispatcher, whose insertions also weigh riders'
@@ -206,6 +211,7 @@ class SolveParams:
     polish: bool = True
     eject: bool = True
     neighbours: int = 40
+    granular: bool = False
     blocks: bool = True
     travel_time_scale_s: float | None = None
 
@@ -361,13 +367,21 @@ class Search:
             rejected=self.rejected,
         )
 
-    def run(self, n_iter: int, temperature: float, state: alns.SearchState, polish_partial: bool = True) -> int:
+    def run(
+        self,
+        n_iter: int,
+        temperature: float,
+        state: alns.SearchState,
+        polish_partial: bool = True,
+        granular: bool = False,
+    ) -> int:
         prm = alns.AlnsParams(
             q_min=int(self.q_min),
             q_max=int(self.q_max),
             segment=int(self.params.segment),
             polish=int(self.polish),
             polish_partial=int(polish_partial),
+            granular=int(granular),
             blocks=int(self.params.blocks),
             penalty=float(self.penalty),
             noise=float(self.params.noise),
@@ -399,11 +413,13 @@ class Search:
         history: list[tuple[float, int, float]],
         t_start: float,
         polish_partial: bool = True,
+        granular: bool = False,
     ) -> None:
         """ALNS on the current solution until ``until()``, the stop, or progress ``frac1`` (when < 1).
 
         The temperature falls from hot to cold as the progress goes from ``frac0`` to ``frac1``.
-        ``polish_partial``: also polish new best solutions that leave requests unassigned.
+        ``polish_partial``: also polish new best solutions that leave requests unassigned;
+        ``granular``: granular insertions in the repair (:class:`SolveParams` ``granular``).
         """
         state = self.state(self.cost(self.routes, self.rlen, self.assign))
         self.best_routes[:] = self.routes
@@ -418,7 +434,7 @@ class Search:
                 break
             frac = 0.0 if frac1 <= frac0 else min(1.0, max(0.0, (prog - frac0) / (frac1 - frac0)))
             temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 and t_lo > 0 else 0.0
-            if self.run(self.batch_size(stop), temp, state, polish_partial):
+            if self.run(self.batch_size(stop), temp, state, polish_partial, granular):
                 history.append(
                     (
                         time.perf_counter() - t_start,
@@ -477,7 +493,7 @@ def solve(
         _minimise_vehicles(search, stop, history, t_start)
         phases["fleet"] = (time.perf_counter() - t_fleet, search.iterations)
     t_dist, it_dist = time.perf_counter(), search.iterations
-    search.anneal(stop, lambda: False, _progress_now(stop, search), 1.0, history, t_start)
+    search.anneal(stop, lambda: False, _progress_now(stop, search), 1.0, history, t_start, granular=params.granular)
 
     routes, rlen, assign = search.best_routes, search.best_rlen, search.best_assign
     out_routes = []

@@ -79,6 +79,8 @@ def eject_polish(rq, pb, w, rt, assign, sc):
     save_u = np.empty(max_len, np.int32)
     mark = np.zeros(pb.kind.shape[0], np.uint8)
     order = np.random.permutation(nreq)
+    granular = sc.granular[0]
+    sc.granular[0] = 0  # every position: the partner was just taken out of the route
     total = 0.0
     improved = True
     while improved:
@@ -139,4 +141,5 @@ def eject_polish(rq, pb, w, rt, assign, sc):
                 rlen[v] = mv
                 routes[v, :mv] = save_v[:mv]
                 prepare_route(v, pb, rt, pos_scratch)
+    sc.granular[0] = granular
     return total

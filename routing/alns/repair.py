@@ -12,7 +12,7 @@ import numpy as np
 
 from ..config import kernel, leaf_kernel
 from ..schedule import best_insertion, prepare_route
-from .edits import idle_home, insert_nodes, put_in, touch
+from .edits import idle_home, insert_nodes, mark_near, put_in, touch
 
 R_GREEDY, R_REGRET2, R_REGRET3, R_GREEDY_NOISE, R_REGRET2_NOISE, R_SEQUENTIAL = 0, 1, 2, 3, 4, 5
 NUM_REPAIR = 6
@@ -32,7 +32,9 @@ def _column(a_lo, nu, v, unassigned, done, rq, pb, rt, w, noise, cost, pos_i, po
         if request_vehicle[r] >= 0 and request_vehicle[r] != v:
             cost[a, v] = np.inf
             continue
+        mark_near(r, rq, sc, 1)
         c, i, j = best_insertion(v, pickup[r], delivery[r], pb, rt, w, sc)
+        mark_near(r, rq, sc, 0)
         if noise > 0.0 and c < np.inf:
             c = max(0.0, c + noise * (2.0 * np.random.random() - 1.0))
         cost[a, v] = c
@@ -55,6 +57,7 @@ def best_vehicle(r, rq, pb, rt, w, sc):
     own = rq.request_vehicle[r]
     p = rq.pickup[r]
     d = rq.delivery[r]
+    mark_near(r, rq, sc, 1)
     for v in range(rt.length.shape[0]):
         if vehicle_on[v] == 0 or (own >= 0 and own != v):
             continue
@@ -65,6 +68,7 @@ def best_vehicle(r, rq, pb, rt, w, sc):
             best_v = v
             best_i = i
             best_j = j
+    mark_near(r, rq, sc, 0)
     return best, best_v, best_i, best_j
 
 

@@ -25,6 +25,8 @@ class AlnsParams(NamedTuple):
     ``q_max``), iterations per weight update (``segment``), the local searches on a new best
     (``polish``: 0 none, 1 relocate, 2 relocate + ejection; ``polish_partial``: 0/1, whether also
     on a new best that leaves requests unassigned) and on every candidate (``blocks``: 0/1),
+    whether the repair's insertions are granular (``granular``: 0/1, next to the stops of a
+    request's ``rq.neighbours`` or a depot only; see :class:`~routing.schedule.InsertionScratch`),
     the penalty per unassigned request, the noise on insertion costs (a share of the
     largest travel time), the weights' reaction factor, and the annealing temperature."""
 
@@ -33,6 +35,7 @@ class AlnsParams(NamedTuple):
     segment: int
     polish: int
     polish_partial: int
+    granular: int
     blocks: int
     penalty: float
     noise: float
@@ -116,6 +119,14 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
     pos = np.full(n_nodes, -1, np.int64)
     sc = insertion_scratch(max_len, n_nodes)
     pos_scratch = sc.position
+    if prm.granular:
+        # granular insertions in the repair: next to the stops of a request's neighbours
+        # (marked per request by mark_near) or to a depot
+        sc.granular[0] = 1
+        for v in range(nveh):
+            sc.near[pb.vehicle_start[v]] = 1
+            if pb.vehicle_end[v] >= 0:
+                sc.near[pb.vehicle_end[v]] = 1
     chosen = np.empty(nreq, np.int64)
     unassigned = np.empty(nreq, np.int64)
     penalty = prm.penalty
