@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 WEB       := dashboard/web
 WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-dashboard bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-rideshare bench-dashboard bench-quick clean
 
 demo: $(STAMP) $(WEB_STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
@@ -67,8 +67,8 @@ unit: $(STAMP) $(WEB_STAMP)
 # PDPTW 56 instances x 10 s x 2 solvers, about 20 minutes; dispatch a few minutes; serve about 2 minutes;
 # TNDP about 40 minutes; pooling (the 27-point grid in both modes and the day in both modes) about 1.5 hours.
 # The dashboard in the browser (bench-dashboard, 3,000 taxis for 10 minutes, then the peer for 2; needs chromium)
-# about 13 minutes.
-bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling  ## every benchmark, one after the other (about 3.5 hours)
+# about 13 minutes. Ride-sharing (10,000 requests at 20 and 450 s, 2,000 and 5,000 at 20 s, pinned to core 0) about 9 minutes.
+bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling bench-rideshare  ## every benchmark, one after the other (about 3.7 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
 	$(BIN)/mobility bench paths --update-readme
@@ -94,6 +94,10 @@ bench-tndp: $(STAMP)  ## bus network design, CEC-2013 (Mandl, Mumford0/1/3): 3 s
 bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs immediate insertion, grid and day
 	$(BIN)/mobility bench pooling --grid --day --update-readme
 
+bench-rideshare: $(STAMP)  ## city-scale ride-sharing on Manhattan (HGA instances) beside the published HGA, pruneGDP, FESI; one core
+	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/mobility bench rideshare --update-readme; \
+	  else $(BIN)/mobility bench rideshare --update-readme; fi
+
 bench-dashboard: $(STAMP)  ## the dashboard in headless chromium: apply time of a 3,000-vehicle update, page memory over 10 minutes
 	$(BIN)/mobility bench dashboard --vehicles 3000 --minutes 10 --update-readme
 
@@ -106,6 +110,7 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdi
 	$(BIN)/mobility bench serve --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench tndp --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench pooling --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench rideshare --quick --out benchmarks/results/quick
 
 proto: $(STAMP)  ## regenerate proto/mobility/v1/*_pb2*.py(i) beside proto/mobility/v1/*.proto (checked in; a test fails if stale)
 	$(BIN)/python -m proto.generate

@@ -147,16 +147,19 @@ def _judge(problem: PDProblem, routes: list[list[int]]) -> dict[str, Any]:
     }
 
 
-def run_ours(problem: PDProblem, time_limit_s: float, seed: int) -> dict[str, Any]:
+def run_ours(problem: PDProblem, time_limit_s: float, seed: int, iterations: int | None = None) -> dict[str, Any]:
     """Our :func:`~routing.solve.solve` for ``time_limit_s`` seconds, judged by the checker.
 
     ``runtime_s`` is the wall time of the call; ``claims_agree`` says whether the solver's own
-    cost and feasibility match the checker's (a disagreement is a bug worth reporting).
+    cost and feasibility match the checker's (a disagreement is a bug worth reporting). With
+    ``iterations`` the run stops after that many iterations instead (reproducible for a seed;
+    the tests use it), ``time_limit_s`` only labels it.
     """
-    from routing.solve import MaxRuntime, solve
+    from routing.solve import MaxIterations, MaxRuntime, solve
 
+    stop = MaxRuntime(time_limit_s) if iterations is None else MaxIterations(iterations)
     t0 = time.perf_counter()
-    result = solve(problem, stop=MaxRuntime(time_limit_s), seed=seed)
+    result = solve(problem, stop=stop, seed=seed)
     runtime = time.perf_counter() - t0
     routes = [list(map(int, r)) for r in result.routes]
     run: dict[str, Any] = {
@@ -265,18 +268,20 @@ def run_all(
     seeds: Sequence[int],
     peers: dict[str, Peer],
     say: Callable[[str], None],
+    iterations: int | None = None,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Every run on one problem, one at a time: ``{time_key: {solver: [run, ...]}}``.
 
     For each time limit, each seed: ours, then each seeded peer; then each peer without a
-    seed once. Nothing runs in parallel, so that every solver has the machine to itself.
+    seed once. Nothing runs in parallel within a problem, so that every solver has its core
+    to itself. ``iterations`` (tests only) stops our solver by iterations, see :func:`run_ours`.
     """
     solvers = {name: peer.load() for name, peer in peers.items()}
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for limit in time_limits:
         runs: dict[str, list[dict[str, Any]]] = {"ours": [], **{name: [] for name in peers}}
         for seed in seeds:
-            runs["ours"].append(run_ours(problem, limit, seed))
+            runs["ours"].append(run_ours(problem, limit, seed, iterations))
             say(f"{problem.name} {limit:g} s seed {seed}: ours")
             for name, peer in peers.items():
                 if peer.seeded:
@@ -290,6 +295,17 @@ def run_all(
     return out
 
 
+#: The most worker processes ``jobs`` may ask for.
+MAX_JOBS = 64
+
+
+def check_jobs(jobs: int) -> int:
+    """``jobs`` as an int; raises :class:`InvalidArgumentError` unless it is a whole number 1 .. :data:`MAX_JOBS`."""
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or not 1 <= jobs <= MAX_JOBS:
+        raise InvalidArgumentError("jobs", f"got {jobs!r}", f"whole numbers 1 .. {MAX_JOBS}")
+    return int(jobs)
+
+
 def run_instances(
     result: dict[str, Any],
     problems: Sequence[PDProblem],
@@ -300,6 +316,8 @@ def run_instances(
     say: Callable[[str], None],
     record: Callable[[PDProblem, dict[str, dict[str, list[dict[str, Any]]]]], dict[str, Any]],
     write: Callable[[bool], None],
+    jobs: int = 1,
+    iterations: int | None = None,
 ) -> dict[str, Any]:
     """Load the peers, warm our kernels up, then run every solver on every problem.
 
@@ -307,17 +325,97 @@ def run_instances(
     ``result["instances"]``; ``write(complete)`` is called after every instance, so that an
     interrupted long run keeps what it measured. A missing peer package fails before anything
     is measured.
+
+    With ``jobs`` > 1 the problems are spread over that many worker processes (spawned, one
+    Numba thread each), each of which warms the kernels up once and then solves its problems
+    one solver run at a time, exactly as with ``jobs`` = 1; ``result["instances"]`` keeps the
+    order of ``problems`` (after each finished problem it holds the finished ones, in that
+    order), and ``result["warm_up"]`` is the slowest worker's warm-up. With as many jobs as
+    cores every run has one core and the machine is otherwise busy: measure with fewer jobs
+    than cores when other work shares the machine. ``iterations`` (tests only) stops our
+    solver by iterations instead of time, see :func:`run_ours`.
     """
+    jobs = check_jobs(jobs)
     for peer in peers.values():
         peer.load()
-    result["warm_up"] = warm_up_solver()
-    say("warm-up (Numba kernels)")
+    result["jobs"] = jobs
     result["instances"] = []
-    for problem in problems:
-        runs = run_all(problem, time_limits=time_limits, seeds=seeds, peers=peers, say=say)
-        result["instances"].append(record(problem, runs))
-        write(len(result["instances"]) == len(problems))
+    result["warm_up"] = {"seconds": 0.0, "compiled": False}
+    if jobs == 1:
+        result["warm_up"] = warm_up_solver()
+        say("warm-up (Numba kernels)")
+        for problem in problems:
+            runs = run_all(problem, time_limits=time_limits, seeds=seeds, peers=peers, say=say, iterations=iterations)
+            result["instances"].append(record(problem, runs))
+            write(len(result["instances"]) == len(problems))
+        return result
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    records: list[dict[str, Any] | None] = [None] * len(problems)
+    warm_ups: list[dict[str, Any]] = []
+    saved = os.environ.get("NUMBA_NUM_THREADS")
+    os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the spawned workers
+    try:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_warm_up) as pool:
+            futures = {
+                pool.submit(_worker_runs, problem, tuple(time_limits), tuple(seeds), dict(peers), iterations): k
+                for k, problem in enumerate(problems)
+            }
+            say(f"warm-up (Numba kernels, in each of {jobs} workers)")
+            for future in as_completed(futures):
+                k = futures[future]
+                runs, messages, warm = future.result()
+                warm_ups.append(warm)
+                result["warm_up"] = {
+                    "seconds": max(w["seconds"] for w in warm_ups),
+                    "compiled": any(w["compiled"] for w in warm_ups),
+                }
+                for message in messages:
+                    say(message)
+                records[k] = record(problems[k], runs)
+                result["instances"] = [r for r in records if r is not None]
+                write(len(result["instances"]) == len(problems))
+    finally:
+        if saved is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = saved
     return result
+
+
+#: A worker process's own warm-up (set once by :func:`_worker_warm_up`, its initializer).
+_WORKER_WARM_UP: dict[str, Any] = {}
+
+
+def _worker_warm_up() -> None:
+    _WORKER_WARM_UP.update(warm_up_solver())
+
+
+def _worker_runs(
+    problem: PDProblem,
+    time_limits: tuple[float, ...],
+    seeds: tuple[int, ...],
+    peers: dict[str, Peer],
+    iterations: int | None,
+) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], list[str], dict[str, Any]]:
+    """One problem's runs in a worker: ``(runs, progress messages, the worker's warm-up)``."""
+    messages: list[str] = []
+    runs = run_all(problem, time_limits=time_limits, seeds=seeds, peers=peers, say=messages.append,
+                   iterations=iterations)  # fmt: skip
+    return runs, messages, dict(_WORKER_WARM_UP)
+
+
+def parallel_note(result: dict[str, Any]) -> str:
+    """How the runs shared the machine, for a table's caption (``jobs`` of :func:`run_instances`)."""
+    jobs = int(result.get("jobs", 1))
+    if jobs <= 1:
+        return "one solver at a time, each single-threaded"
+    return (
+        f"{jobs} instances at a time, each in a process of its own (one core each), one solver at a time "
+        "in each, single-threaded"
+    )
 
 
 def write_results(

@@ -46,6 +46,7 @@ from benchmarks.common import (
     machine_info,
     mean,
     num_steps,
+    parallel_note,
     run_instances,
     select_instances,
     time_key,
@@ -108,6 +109,7 @@ def run(
     out_dir: Path = RESULTS_DIR,
     progress: Callable[[str], None] | None = None,
     quick: bool = False,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run the benchmark and write ``darp.json`` and ``darp.md`` into ``out_dir``.
 
@@ -120,6 +122,9 @@ def run(
         out_dir: where the JSON and Markdown go.
         progress: called with a short message after the warm-up and after every solver run.
         quick: a smoke test: no verdict on the targets unless the whole set was run.
+        jobs: instances solved at once, each in a worker process of its own (one solver run at
+            a time in each, single-threaded); 1 runs everything in this process. With as many
+            jobs as cores each run has one core and the machine is otherwise busy.
     """
     from routing.instances import read_cordeau_darp
 
@@ -149,6 +154,7 @@ def run(
         say=say,
         record=_instance_record,
         write=lambda complete: _write(result, complete=complete, out_dir=Path(out_dir)),
+        jobs=jobs,
     )
 
 
@@ -335,7 +341,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         + (f", {versions}" if versions else "")
         + f". Cordeau (2006) instances, {len(result['instances'])} of {FULL_SET}; "
         f"time limit{'s' if len(keys) > 1 else ''} {', '.join(k + ' s' for k in keys)}; "
-        f"seed{'s' if several else ''} {', '.join(map(str, seeds))}; one solver at a time, each single-threaded. "
+        f"seed{'s' if several else ''} {', '.join(map(str, seeds))}; {parallel_note(result)}. "
         "Costs are the independent checker's; gap = 100·(cost / BKS − 1)."
         + (" With several seeds our cells show mean over seeds / best seed." if several else "")
         + (" OR-Tools has no seed and runs once per instance and limit." if "ortools" in peers else ""),

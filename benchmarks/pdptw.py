@@ -45,6 +45,7 @@ from benchmarks.common import (
     machine_info,
     mean,
     num_steps,
+    parallel_note,
     run_instances,
     select_instances,
     time_key,
@@ -107,6 +108,7 @@ def run(
     out_dir: Path = RESULTS_DIR,
     progress: Callable[[str], None] | None = None,
     quick: bool = False,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run the benchmark and write ``pdptw.json`` and ``pdptw.md`` into ``out_dir``.
 
@@ -120,6 +122,9 @@ def run(
         out_dir: where the JSON and Markdown go.
         progress: called with a short message after the warm-up and after every solver run.
         quick: a smoke test: no verdict on the target unless the whole set was run.
+        jobs: instances solved at once, each in a worker process of its own (one solver run at
+            a time in each, single-threaded); 1 runs everything in this process. With as many
+            jobs as cores each run has one core and the machine is otherwise busy.
     """
     from routing.instances import read_li_lim
 
@@ -150,6 +155,7 @@ def run(
         say=say,
         record=_instance_record,
         write=lambda complete: _write(result, complete=complete, out_dir=Path(out_dir)),
+        jobs=jobs,
     )
 
 
@@ -307,7 +313,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         + (f", {versions}" if versions else "")
         + f". Li & Lim instances ({result['instance_set']}), {n} of {result['full_set_size']}; "
         f"time limit{'s' if len(keys) > 1 else ''} {', '.join(k + ' s' for k in keys)}; "
-        f"seed{'s' if several else ''} {', '.join(map(str, seeds))}; one solver at a time, each single-threaded. "
+        f"seed{'s' if several else ''} {', '.join(map(str, seeds))}; {parallel_note(result)}. "
         "Vehicles and distances are the independent checker's; the distance gap, "
         "100·(distance / BKS distance − 1), is shown only for solutions with exactly the BKS fleet."
         + (" With several seeds the cells show mean over seeds / best seed." if several else ""),

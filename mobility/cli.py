@@ -5,8 +5,13 @@
     mobility network route FILE --from LAT,LON --to LAT,LON
                                           travel time and path between two points
     mobility solve darp|pdptw FILE        solve a Cordeau DARP or Li & Lim PDPTW instance, check it, write JSON
+    mobility solve rideshare DIR --requests N --drivers K --capacity Q
+                                          solve a city-scale ride-sharing instance (HGA format), check it, write JSON
+    mobility check rideshare DIR SOLUTION.json --requests N --drivers K --capacity Q
+                                          judge a ride-sharing solution with the independent checker
     mobility bench paths                  shortest-path benchmark (writes JSON + Markdown)
-    mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown)
+    mobility bench darp|pdptw             offline solver against OR-Tools / PyVRP (writes JSON + Markdown; --jobs N)
+    mobility bench rideshare              ride-sharing on Manhattan beside the published HGA, pruneGDP, FESI
     mobility bench dispatch|sim           dispatcher latency; simulated days against their targets
     mobility bench pooling                shared taxi (I-MOA): batch matching vs immediate insertion on Manhattan
     mobility bench serve                  live engine under load: bookings/s, latency, stream delay
@@ -60,6 +65,7 @@ from engine import (
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
 from .plan_cli import CliHelpers
 from .plan_cli import add_commands as add_plan_commands
+from .rideshare_cli import add_commands as add_rideshare_commands
 
 T = TypeVar("T")
 
@@ -108,6 +114,17 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number 0 .. {MAX_SEED}, got {text!r}") from exc
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be a whole number 0 .. {MAX_SEED}, got {text}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: worker processes, a whole number 1 .. 64."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number 1 .. 64, got {text!r}") from exc
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number 1 .. 64, got {text}")
     return value
 
 
@@ -1063,7 +1080,9 @@ def cmd_bench_solver(args: argparse.Namespace) -> int:
             name,
             module.steps(**options),
             "run",
-            lambda progress: module.run(**options, out_dir=out_dir, progress=progress, quick=args.quick),
+            lambda progress: module.run(
+                **options, out_dir=out_dir, progress=progress, quick=args.quick, jobs=args.jobs
+            ),
         )
     except ImportError as exc:
         _stderr(f"mobility: error: {exc}; or run without peers (--no-peers)")
@@ -1810,6 +1829,16 @@ def build_parser() -> argparse.ArgumentParser:
             "--time-limit say otherwise; no verdict on the targets (they refer to the whole set)",
         )
         p.add_argument("--no-peers", action="store_true", help="run our solver only")
+        p.add_argument(
+            "--jobs",
+            type=_jobs,
+            default=1,
+            metavar="N",
+            help="instances solved at once, each in a worker process of its own (default 1: one run at a time "
+            "in this process); inside a worker one solver runs at a time, single-threaded, and the results "
+            "keep their format and order. The duration divides by about N. With N = the number of cores each "
+            "run has one core and the machine is otherwise busy, so the times hold only on an idle machine",
+        )
         _add_bench_outputs(p, readme="write the tables into README.md")
         p.set_defaults(func=cmd_bench_solver)
 
@@ -2272,9 +2301,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     solve_p = sub.add_parser(
         "solve",
-        help="solve a DARP or PDPTW instance file and write the solution as JSON",
-        description="Solve a pickup-and-delivery instance with the offline ALNS solver, check the "
-        "solution with the independent checker and write it as JSON.",
+        help="solve a DARP, PDPTW or ride-sharing instance and write the solution as JSON",
+        description="Solve a pickup-and-delivery instance with an offline solver, check the solution with "
+        "an independent checker and write it as JSON: darp and pdptw (one instance file, the ALNS solver), "
+        "rideshare (a city-scale instance folder of the HGA format, the ride-sharing solver).",
     )
     ssub = solve_p.add_subparsers(dest="solve_command", metavar="KIND")
     for kind, what in (
@@ -2315,7 +2345,8 @@ def build_parser() -> argparse.ArgumentParser:
                          with_progress=_with_progress, publish_bench=_publish_bench,
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
-    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan})
+    check = add_rideshare_commands(sub, ssub, bsub, helpers)
+    parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
 
 

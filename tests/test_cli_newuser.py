@@ -182,6 +182,7 @@ BENCH_ARGS = {
     "tndp": ["--quick"],
     "modes": ["--quick"],
     "dashboard": ["--quick"],
+    "rideshare": ["--quick"],
 }
 
 
@@ -204,6 +205,7 @@ def test_every_out_option_is_checked(tmp_path: Path) -> None:
     planning = {"plan design", "plan report"}  # tested in tests/test_cli_plan.py
     planning |= {"fleet-plan"}  # tested in tests/sim/test_fleet_plan.py
     planning |= {"sweep", "compare"}  # tested in tests/test_cli_sweep.py
+    planning |= {"solve rideshare"}  # tested in tests/test_cli_rideshare.py
     assert commands == {"demo", "simulate", "solve darp", "solve pdptw"} | planning | {f"bench {b}" for b in BENCH_ARGS}
 
 
@@ -252,7 +254,9 @@ def test_route_help_explains_from_and_to(capsys: pytest.CaptureFixture[str]) -> 
 def test_every_bench_command_has_quick() -> None:
     benches = {path.split()[1] for path, action in _options(build_parser()) if path.startswith("bench ")}
     with_quick = {path.split()[1] for path, action in _options(build_parser()) if action.dest == "quick"}
-    assert benches == {"paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes", "dashboard"}
+    assert benches == {
+        *("paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes", "dashboard", "rideshare")
+    }
     assert benches <= with_quick
 
 
