@@ -178,9 +178,11 @@ class SolveParams:
             routes are being removed (objective "vehicles").
         granular: in the distance phase (after the fleet phase, or all of objective "cost"), the
             repair inserts a request only next to the stops of its ``neighbours`` nearest
-            requests or a depot (granular neighbourhoods): on long routes most positions are
-            far from the request, and listing them is most of an insertion's cost. The fleet
-            phase and the first construction look at every position.
+            requests or a depot (granular neighbourhoods; the fleet phase and the first
+            construction look at every position). Off by default: on Li & Lim 400 it made the
+            distance phase of lr2_4_6 about a quarter faster per iteration but its distance
+            worse, and insertions did not grow dearer with route length there
+            (docs/solver_scale.md).
         neighbours: how many nearest requests (in space and time,
             :func:`routing.alns.neighbours.request_neighbours`) a request has: the ejection
             search's partners (a pass costs requests x neighbours insertions instead of
