@@ -42,7 +42,9 @@ the existing nodes (Savelsbergh; waiting absorbs a delay), and a lower bound of 
 ride. Only pairs that pass are candidates; they are then checked exactly, cheapest lower
 bound first, by recomputing the schedule of the changed route, until no remaining lower
 bound can beat the best exact cost (branch and bound). The result is exact: the same as
-simulating every insertion, which the tests check against a brute-force oracle.
+simulating every insertion, which the tests check against a brute-force oracle. A granular
+scratch (:class:`InsertionScratch` ``granular``, used by the offline search on request) lists
+only the pairs next to marked stops, and the result is the best among those.
 
 Cost of an insertion (:class:`CostWeights`): ``travel * added travel cost + delay * sum over
 the other riders' pickups and drop-offs of (passengers x delay of that stop) + wait * new
