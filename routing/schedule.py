@@ -42,7 +42,9 @@ the existing nodes (Savelsbergh; waiting absorbs a delay), and a lower bound of 
 ride. Only pairs that pass are candidates; they are then checked exactly, cheapest lower
 bound first, by recomputing the schedule of the changed route, until no remaining lower
 bound can beat the best exact cost (branch and bound). The result is exact: the same as
-simulating every insertion, which the tests check against a brute-force oracle.
+simulating every insertion, which the tests check against a brute-force oracle. A granular
+scratch (:class:`InsertionScratch` ``granular``, used by the offline search on request) lists
+only the pairs next to marked stops, and the result is the best among those.
 
 Cost of an insertion (:class:`CostWeights`): ``travel * added travel cost + delay * sum over
 the other riders' pickups and drop-offs of (passengers x delay of that stop) + wait * new
@@ -112,7 +114,13 @@ class RouteState(NamedTuple):
 class InsertionScratch(NamedTuple):
     """Scratch arrays of the insertion kernels: candidates (lower bound and positions) of size
     at least ``(m + 1)^2``, a candidate route and its schedule of size at least ``m + 2``
-    (``m``: the longest route looked at), and one int per node, all -1 (used and restored)."""
+    (``m``: the longest route looked at), and one int per node, all -1 (used and restored).
+
+    ``granular[0] == 1`` makes the insertion granular: a pickup only goes right before or after
+    a node marked in ``near`` (one flag per node), and a delivery right after its pickup or next
+    to a marked node; the offline search marks the stops of the request's nearest requests and
+    the depots (:func:`routing.alns.neighbours`). ``granular[0] == 0`` (the default of
+    :func:`insertion_scratch`): every position, and ``near`` is not read."""
 
     bound: NDArray[np.float64]
     pickup_at: NDArray[np.int32]
@@ -120,6 +128,8 @@ class InsertionScratch(NamedTuple):
     seq: NDArray[np.int32]
     times: NDArray[np.float64]
     position: NDArray[np.int32]
+    near: NDArray[np.uint8]
+    granular: NDArray[np.int64]
 
 
 class CostWeights(NamedTuple):
@@ -207,13 +217,15 @@ def insertion_scratch(max_len: int, num_nodes: int) -> InsertionScratch:
     A kernel, so that the search kernels (construct, search) allocate theirs with it too.
     """
     size = (max_len + 2) * (max_len + 2)
-    return InsertionScratch(  # positional: bound, pickup_at, dropoff_at, seq, times, position
+    return InsertionScratch(  # positional: bound, pickup_at, dropoff_at, seq, times, position, near, granular
         np.empty(size),
         np.empty(size, np.int32),
         np.empty(size, np.int32),
         np.empty(max_len + 2, np.int32),
         np.empty(max_len + 2),
         np.full(num_nodes, -1, np.int32),
+        np.zeros(num_nodes, np.uint8),
+        np.zeros(1, np.int64),
     )
 
 
@@ -465,6 +477,8 @@ def insertion_candidates(v, p, d, pb, rt, w, sc):
     last = m - 1 if closed else m  # last position before which a node may be inserted
     has_p = p >= 0
     loc_d = loc[d]
+    gran = sc.granular[0] != 0
+    near = sc.near
     nc = 0
     if has_p:
         loc_p = loc[p]
@@ -497,6 +511,8 @@ def insertion_candidates(v, p, d, pb, rt, w, sc):
             prev = seq[i - 1]
             if rs_b[i - 1] > l_p + EPS:
                 break  # service starts only get later along the route
+            if gran and near[prev] == 0 and (i >= m or near[seq[i]] == 0):
+                continue  # granular: the pickup goes next to a near stop only
             loc_prev = loc[prev]
             # Capacity right after the pickup.
             fits = True
@@ -571,6 +587,8 @@ def insertion_candidates(v, p, d, pb, rt, w, sc):
                     b_d = e_d
                 if b_d > l_d + EPS:
                     continue
+                if gran and near[node_k] == 0 and (j >= m or near[seq[j]] == 0):
+                    continue  # granular: the delivery goes next to a near stop only
                 dcost = base_cost + cc[loc_k, loc_d]
                 ok = True
                 if j < m:

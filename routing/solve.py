@@ -6,10 +6,11 @@
 >>> result.cost, result.feasible, result.routes
 
 The search is the ALNS of the package :mod:`routing.alns` over the exact schedule and insertion kernels
-of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) a first share of
-the time removes whole routes (a route's requests go back into the pool with one vehicle
-fewer; if the search places them all, the smaller fleet is kept; a route that will not go
-leaves the rest of that time to the next shortest) and the rest minimises
+of :mod:`routing.schedule`. With ``objective == "vehicles"`` (Li & Lim) the search first
+removes whole routes (a route's requests go back into the pool with one vehicle fewer; if the
+search places them all, the smaller fleet is kept; a route that will not go leaves time to the
+next shortest) until no route has gone for a while or a cap on the time is reached
+(:class:`SolveParams` ``route_min_stall``, ``route_min_share``), and the rest minimises
 distance with the fleet found. Stopping criteria are small objects: :class:`MaxRuntime`,
 :class:`MaxIterations` and :class:`Deadline` (an absolute ``time.monotonic()`` instant,
 as the live dispatcher uses). With :class:`MaxIterations` a run is reproducible
@@ -162,12 +163,31 @@ class SolveParams:
         noise: noise on insertion costs, as a share of the largest travel time.
         start_worse / end_worse: simulated annealing accepts a solution this much worse
             (as a share of the initial cost) with probability 1/2, at the start / at the end.
-        route_min_share: share of the time spent removing routes (objective "vehicles").
+        route_min_share / route_min_stall: the time split of objective "vehicles". Routes are
+            removed until ``route_min_share`` of the time (a cap), or earlier once no route was
+            removed in the last ``route_min_stall`` of the time: an instance whose fleet falls
+            quickly gives the rest to the distance, one whose routes keep going keeps removing.
+            Within a stall window an attempt on a route gets half of the window's time left (the
+            last candidate route all of it), so that a route that will not go leaves time to
+            try the next shortest.
         batch_iterations: iterations per kernel call between deadline checks (fewer when
             less time is left than a full batch takes).
         polish: run the relocate local search on every new best solution, and with ``eject``
-            the ejection search after it (thorough, but its cost grows with fleet x requests:
-            the live dispatcher, which works against a deadline, leaves it off).
+            the ejection search after it (the live dispatcher, which works against a deadline,
+            leaves the ejection off). Only new bests that serve every request are polished while
+            routes are being removed (objective "vehicles").
+        granular: in the distance phase (after the fleet phase, or all of objective "cost"), the
+            repair inserts a request only next to the stops of its ``neighbours`` nearest
+            requests or a depot (granular neighbourhoods; the fleet phase and the first
+            construction look at every position). Off by default: on Li & Lim 400 it made the
+            distance phase of lr2_4_6 about a quarter faster per iteration but its distance
+            worse, and insertions did not grow dearer with route length there
+            (docs/solver_scale.md).
+        neighbours: how many nearest requests (in space and time,
+            :func:`routing.alns.neighbours.request_neighbours`) a request has: the ejection
+            search's partners (a pass costs requests x neighbours insertions instead of
+            requests x requests) and, with ``granular``, where the repair inserts it. 40 is
+            HGS-CVRPTW's granular size; more than the requests less one means all of them.
         blocks: exchange blocks of stops between routes where the vehicles are empty
             (:func:`routing.alns.blocks.block_polish`) on every candidate solution. It judges moves
             by travel cost alone, so the live dispatcher, whose insertions also weigh riders'
@@ -187,10 +207,13 @@ class SolveParams:
     noise: float = 0.025
     start_worse: float = 0.01
     end_worse: float = 0.0005
-    route_min_share: float = 0.5
+    route_min_share: float = 0.7
+    route_min_stall: float = 0.2
     batch_iterations: int = 50
     polish: bool = True
     eject: bool = True
+    neighbours: int = 40
+    granular: bool = False
     blocks: bool = True
     travel_time_scale_s: float | None = None
 
@@ -207,7 +230,9 @@ class SolveParams:
             ("start_worse", self.start_worse >= 0, ">= 0"),
             ("end_worse", 0 <= self.end_worse <= max(self.start_worse, 1e-12), "0 .. start_worse"),
             ("route_min_share", 0 <= self.route_min_share < 1, "0 <= share < 1"),
+            ("route_min_stall", 0 < self.route_min_stall <= 1, "0 < share <= 1"),
             ("batch_iterations", self.batch_iterations >= 1, ">= 1"),
+            ("neighbours", self.neighbours >= 1, ">= 1"),
         ]
         for name, ok, allowed in checks:
             if not ok:
@@ -232,6 +257,9 @@ class Result:
     iterations: int
     history: list[tuple[float, int, float]]  # (seconds, vehicles, cost) at each improvement
     operator_weights: dict[str, float]
+    #: seconds and iterations by phase: ``"fleet"`` (removing routes; objective "vehicles" only)
+    #: and ``"distance"`` (the annealing after it; the first construction is in neither)
+    phases: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -265,6 +293,7 @@ class Search:
             request_vehicle=problem.request_vehicle,
             removable=(problem.pickup >= 0).astype(np.uint8),
             vehicle_on=np.ones(k, np.uint8),
+            neighbours=alns.request_neighbours(self.pb, problem.pickup, problem.delivery, params.neighbours),
         )
         self.vehicle_on = self.rq.vehicle_on
         has_end = problem.vehicle_end >= 0
@@ -340,12 +369,21 @@ class Search:
             rejected=self.rejected,
         )
 
-    def run(self, n_iter: int, temperature: float, state: alns.SearchState) -> int:
+    def run(
+        self,
+        n_iter: int,
+        temperature: float,
+        state: alns.SearchState,
+        polish_partial: bool = True,
+        granular: bool = False,
+    ) -> int:
         prm = alns.AlnsParams(
             q_min=int(self.q_min),
             q_max=int(self.q_max),
             segment=int(self.params.segment),
             polish=int(self.polish),
+            polish_partial=int(polish_partial),
+            granular=int(granular),
             blocks=int(self.params.blocks),
             penalty=float(self.penalty),
             noise=float(self.params.noise),
@@ -376,10 +414,14 @@ class Search:
         frac1: float,
         history: list[tuple[float, int, float]],
         t_start: float,
+        polish_partial: bool = True,
+        granular: bool = False,
     ) -> None:
         """ALNS on the current solution until ``until()``, the stop, or progress ``frac1`` (when < 1).
 
         The temperature falls from hot to cold as the progress goes from ``frac0`` to ``frac1``.
+        ``polish_partial``: also polish new best solutions that leave requests unassigned;
+        ``granular``: granular insertions in the repair (:class:`SolveParams` ``granular``).
         """
         state = self.state(self.cost(self.routes, self.rlen, self.assign))
         self.best_routes[:] = self.routes
@@ -394,7 +436,7 @@ class Search:
                 break
             frac = 0.0 if frac1 <= frac0 else min(1.0, max(0.0, (prog - frac0) / (frac1 - frac0)))
             temp = t_hi * (t_lo / t_hi) ** frac if t_hi > 0 and t_lo > 0 else 0.0
-            if self.run(self.batch_size(stop), temp, state):
+            if self.run(self.batch_size(stop), temp, state, polish_partial, granular):
                 history.append(
                     (
                         time.perf_counter() - t_start,
@@ -447,9 +489,13 @@ def solve(
         )
     )
 
+    phases: dict[str, tuple[float, int]] = {}
     if problem.objective == "vehicles" and problem.num_requests:
+        t_fleet = time.perf_counter()
         _minimise_vehicles(search, stop, history, t_start)
-    search.anneal(stop, lambda: False, _progress_now(stop, search), 1.0, history, t_start)
+        phases["fleet"] = (time.perf_counter() - t_fleet, search.iterations)
+    t_dist, it_dist = time.perf_counter(), search.iterations
+    search.anneal(stop, lambda: False, _progress_now(stop, search), 1.0, history, t_start, granular=params.granular)
 
     routes, rlen, assign = search.best_routes, search.best_rlen, search.best_assign
     out_routes = []
@@ -469,6 +515,7 @@ def solve(
         iterations=search.iterations,
         history=history,
         operator_weights={n: round(float(x), 3) for n, x in zip(names, weights, strict=True)},
+        phases={**phases, "distance": (time.perf_counter() - t_dist, search.iterations - it_dist)},
     )
 
 
@@ -529,13 +576,18 @@ def _minimise_vehicles(
     p = search.problem
     share = search.params.route_min_share
     # First a complete solution with the whole fleet.
-    search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start)
+    search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), 0.0, share, history, t_start, False)
     if (search.assign < 0).any():
         return
     # No fleet bound from the total demand: a vehicle delivers as it goes and reuses its seats.
     best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
     tried: set[int] = set()  # victims that could not be removed from the current best
-    while search.used(best[0], best[1]) > 1 and stop.progress(search.iterations) < share:
+    last_removed = stop.progress(search.iterations)  # when the fleet last fell (or the phase began)
+    while search.used(best[0], best[1]) > 1:
+        now = stop.progress(search.iterations)
+        limit = min(share, last_removed + search.params.route_min_stall)
+        if now >= limit:
+            break
         routes, rlen, assign = best
         used = [v for v in range(p.num_vehicles) if rlen[v] > search.base_len[v]]
         options = [v for v in used if v not in tried]
@@ -552,15 +604,15 @@ def _minimise_vehicles(
             search.vehicle_on[v] = 1
         search.vehicle_on[victim] = 0
         search.load(trial_routes, trial_rlen, trial_assign)
-        # An attempt gets half of the time left for removing routes (the last candidate all of
+        # An attempt gets half of the time left in this stall window (the last candidate all of
         # it), so that a route that will not go leaves time to try another.
-        now = stop.progress(search.iterations)
-        end = share if len(options) == 1 else now + (share - now) / 2
-        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), now, end, history, t_start)
+        end = limit if len(options) == 1 else now + (limit - now) / 2
+        search.anneal(stop, lambda: bool((search.best_assign >= 0).all()), now, end, history, t_start, False)
         if (search.assign >= 0).all():
             best = (search.routes.copy(), search.rlen.copy(), search.assign.copy())
             history.append((time.perf_counter() - t_start, search.used(*best[:2]), search.travel_cost(*best[:2])))
             tried.clear()
+            last_removed = stop.progress(search.iterations)
         else:
             tried.add(victim)
     routes, rlen, assign = best

@@ -8,6 +8,7 @@ back (repair); the result is accepted by simulated annealing, following Ropke & 
 * :mod:`.repair` — greedy, regret-2/-3, with noise, sequential;
 * :mod:`.construction` — a first solution (or the completion of a given one);
 * :mod:`.local_search` — relocation and ejection on every new best solution;
+* :mod:`.neighbours` — each request's nearest requests (the ejection's partners);
 * :mod:`.blocks` — exchange of blocks of stops where the vehicles are empty (CROSS
   exchange, 2-opt*), on every candidate;
 * :mod:`.search` — the iteration loop (:func:`alns_iterations`): operator choice, annealing,
@@ -51,6 +52,7 @@ from .edits import (
     solution_cost,
 )
 from .local_search import eject_polish, polish
+from .neighbours import request_neighbours
 from .repair import (
     NUM_REPAIR,
     R_GREEDY,
@@ -113,6 +115,7 @@ __all__ = [
     "polish",
     "remove_marked",
     "repair",
+    "request_neighbours",
     "seed_rng",
     "select_requests",
     "select_strings",

@@ -21,7 +21,9 @@ class RequestArrays(NamedTuple):
 
     ``pickup`` / ``delivery``: nodes (pickup -1: on board); ``request_vehicle``: the vehicle a
     request is pinned to (-1: any); ``removable``: 1 if the search may move the request;
-    ``vehicle_on`` (by vehicle): 1 if the search may give the vehicle requests.
+    ``vehicle_on`` (by vehicle): 1 if the search may give the vehicle requests;
+    ``neighbours[r]``: the requests nearest ``r``, nearest first
+    (:func:`~routing.alns.neighbours.request_neighbours`), the partners the ejection search tries.
     """
 
     pickup: NDArray[np.int32]
@@ -29,6 +31,7 @@ class RequestArrays(NamedTuple):
     request_vehicle: NDArray[np.int32]
     removable: NDArray[np.uint8]
     vehicle_on: NDArray[np.uint8]
+    neighbours: NDArray[np.int32]
 
 
 class Backup(NamedTuple):
@@ -220,3 +223,18 @@ def idle_home(v, pb, rt):
         loc = pb.node_location
         return pb.travel_cost[loc[pb.vehicle_start[v]], loc[pb.vehicle_end[v]]]
     return 0.0
+
+
+@leaf_kernel
+def mark_near(r, rq, sc, value):
+    """Set (``value`` 1) or clear (0) the flags ``sc.near`` of the stops of request ``r``'s
+    neighbours (``rq.neighbours[r]``): where a granular insertion of ``r`` may go
+    (:class:`~routing.schedule.InsertionScratch`). Does nothing when the scratch is not granular."""
+    if sc.granular[0] == 0:
+        return
+    near = rq.neighbours
+    for h in range(near.shape[1]):
+        e = near[r, h]
+        if rq.pickup[e] >= 0:
+            sc.near[rq.pickup[e]] = value
+        sc.near[rq.delivery[e]] = value

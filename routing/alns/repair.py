@@ -12,7 +12,7 @@ import numpy as np
 
 from ..config import kernel, leaf_kernel
 from ..schedule import best_insertion, prepare_route
-from .edits import idle_home, insert_nodes, put_in, touch
+from .edits import idle_home, insert_nodes, mark_near, put_in, touch
 
 R_GREEDY, R_REGRET2, R_REGRET3, R_GREEDY_NOISE, R_REGRET2_NOISE, R_SEQUENTIAL = 0, 1, 2, 3, 4, 5
 NUM_REPAIR = 6
@@ -32,7 +32,9 @@ def _column(a_lo, nu, v, unassigned, done, rq, pb, rt, w, noise, cost, pos_i, po
         if request_vehicle[r] >= 0 and request_vehicle[r] != v:
             cost[a, v] = np.inf
             continue
+        mark_near(r, rq, sc, 1)
         c, i, j = best_insertion(v, pickup[r], delivery[r], pb, rt, w, sc)
+        mark_near(r, rq, sc, 0)
         if noise > 0.0 and c < np.inf:
             c = max(0.0, c + noise * (2.0 * np.random.random() - 1.0))
         cost[a, v] = c
@@ -55,6 +57,7 @@ def best_vehicle(r, rq, pb, rt, w, sc):
     own = rq.request_vehicle[r]
     p = rq.pickup[r]
     d = rq.delivery[r]
+    mark_near(r, rq, sc, 1)
     for v in range(rt.length.shape[0]):
         if vehicle_on[v] == 0 or (own >= 0 and own != v):
             continue
@@ -65,6 +68,7 @@ def best_vehicle(r, rq, pb, rt, w, sc):
             best_v = v
             best_i = i
             best_j = j
+    mark_near(r, rq, sc, 0)
     return best, best_v, best_i, best_j
 
 
@@ -113,8 +117,12 @@ def repair(op, unassigned, nu, rq, assign, pb, rt, w, noise, bk, sc):
     pos_j = np.full((nu, nveh), -1, np.int64)
     done = np.zeros(nu, np.uint8)
     stale = rq.vehicle_on.copy()  # routes whose column of insertion costs must be (re)computed
+    # the vehicles the search may use: the others' costs stay inf (a Li & Lim instance offers a
+    # hundred vehicles and uses a tenth of them)
+    active = np.flatnonzero(rq.vehicle_on)
     for _ in range(nu):
-        for v in range(nveh):
+        for k in range(active.shape[0]):
+            v = int(active[k])
             if stale[v]:
                 stale[v] = 0
                 _column(0, nu, v, unassigned, done, rq, pb, rt, w, eta, cost, pos_i, pos_j, sc)
@@ -124,21 +132,33 @@ def repair(op, unassigned, nu, rq, assign, pb, rt, w, noise, bk, sc):
         for a in range(nu):
             if done[a]:
                 continue
+            # the three cheapest costs of request a, by one pass (ranked[0] <= ranked[1] <= ranked[2])
             c1 = np.inf
+            c2 = np.inf
+            c3 = np.inf
             v1 = -1
-            for v in range(nveh):
-                if cost[a, v] < c1:
-                    c1 = cost[a, v]
+            for k in range(active.shape[0]):
+                v = int(active[k])
+                c = cost[a, v]
+                if c < c1:
+                    c3 = c2
+                    c2 = c1
+                    c1 = c
                     v1 = v
+                elif c < c2:
+                    c3 = c2
+                    c2 = c
+                elif c < c3:
+                    c3 = c
             if v1 < 0:
                 continue
             if regret == 1:
                 score = -c1
             else:
-                ranked = np.sort(cost[a])
                 score = -1e-9 * c1  # ties: the cheaper first
                 for h in range(1, regret):
-                    score += 1e9 if h >= nveh or ranked[h] == np.inf else ranked[h] - c1
+                    ch = c2 if h == 1 else c3
+                    score += 1e9 if h >= nveh or ch == np.inf else ch - c1
             if score > best_score:
                 best_score = score
                 best_a = a

@@ -23,14 +23,19 @@ POLISH_NONE, POLISH_RELOCATE, POLISH_EJECT = 0, 1, 2
 class AlnsParams(NamedTuple):
     """Parameters of :func:`alns_iterations`: requests removed per iteration (``q_min`` ..
     ``q_max``), iterations per weight update (``segment``), the local searches on a new best
-    (``polish``: 0 none, 1 relocate, 2 relocate + ejection) and on every candidate (``blocks``:
-    0/1), the penalty per unassigned request, the noise on insertion costs (a share of the
+    (``polish``: 0 none, 1 relocate, 2 relocate + ejection; ``polish_partial``: 0/1, whether also
+    on a new best that leaves requests unassigned) and on every candidate (``blocks``: 0/1),
+    whether the repair's insertions are granular (``granular``: 0/1, next to the stops of a
+    request's ``rq.neighbours`` or a depot only; see :class:`~routing.schedule.InsertionScratch`),
+    the penalty per unassigned request, the noise on insertion costs (a share of the
     largest travel time), the weights' reaction factor, and the annealing temperature."""
 
     q_min: int
     q_max: int
     segment: int
     polish: int
+    polish_partial: int
+    granular: int
     blocks: int
     penalty: float
     noise: float
@@ -114,6 +119,14 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
     pos = np.full(n_nodes, -1, np.int64)
     sc = insertion_scratch(max_len, n_nodes)
     pos_scratch = sc.position
+    if prm.granular:
+        # granular insertions in the repair: next to the stops of a request's neighbours
+        # (marked per request by mark_near) or to a depot
+        sc.granular[0] = 1
+        for v in range(nveh):
+            sc.near[pb.vehicle_start[v]] = 1
+            if pb.vehicle_end[v] >= 0:
+                sc.near[pb.vehicle_end[v]] = 1
     chosen = np.empty(nreq, np.int64)
     unassigned = np.empty(nreq, np.int64)
     penalty = prm.penalty
@@ -124,6 +137,10 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
     d_weight = st.d_weight
     r_weight = st.r_weight
     new_best = 0
+    best_left = 0  # requests the best solution leaves unassigned
+    for r in range(nreq):
+        if best.assign[r] < 0:
+            best_left += 1
     for _it in range(n_iter):
         d_op = _pick(d_weight)
         r_op = _pick(r_weight)
@@ -162,7 +179,8 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
         for k in range(nu - 1, 0, -1):
             t = np.random.randint(k + 1)
             unassigned[k], unassigned[t] = unassigned[t], unassigned[k]
-        repair(r_op, unassigned, np.int64(nu), rq, assign, pb, rt, w, prm.noise * tmax, bk, sc)  # not the literal 0
+        # (np.int64: not the literal 0) left: requests unassigned after the repair
+        left = repair(r_op, unassigned, np.int64(nu), rq, assign, pb, rt, w, prm.noise * tmax, bk, sc)
         # --- evaluate
         new_cost = cur_cost
         bk_routes = bk.routes.nodes
@@ -188,7 +206,12 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
             new_cost -= block_polish(rq, pb, rt, assign, pos_scratch, dirty, bk, ws)
         if new_cost < best_cost - 1e-7:
             score = SIGMA_BEST
-            if prm.polish:
+            # Polish a new best that is cheaper by distance, not one that merely serves more
+            # requests; and, without ``polish_partial``, only one that serves every request: while
+            # a route is being removed, the solutions that leave some of its requests out pass
+            # (the search either places them all or gives up), and the local searches, whose cost
+            # grows with fleet x requests, would spend the time on them.
+            if prm.polish and left >= best_left and (left == 0 or prm.polish_partial):
                 # every touched route is backed up already; polish may change any route
                 for v in range(nveh):
                     touch(v, rt, bk)
@@ -199,6 +222,7 @@ def alns_iterations(n_iter, prm, pb, rq, w, rt, assign, best, st):
                     dirty[:] = 1
                     new_cost -= block_polish(rq, pb, rt, assign, pos_scratch, dirty, bk, ws)
             best_cost = new_cost
+            best_left = left
             new_best += 1
             best.length[:] = rlen
             best.nodes[:, :] = routes
