@@ -244,6 +244,44 @@ def test_pdptw_with_pyvrp(data_dir: Path, tmp_path: Path):
     assert "**BKS fleet or fewer (of 2)**" in md
     assert "Target “PyVRP’s level” (on 2 of the 56 instances only): at 0.5 s" in md
     assert ("**met**" if level["met"] else "**not met**") in md
+    # by class: each instance in exactly one class, the class counts add up to the whole
+    by_class = level["by_class"]
+    assert set(by_class) == {pdptw.instance_class(name) for name in PDPTW_INSTANCES}
+    assert sum(lv["instances"] for lv in by_class.values()) == len(PDPTW_INSTANCES)
+    assert sum(lv["ours_at_bks_fleet"] for lv in by_class.values()) == level["ours_at_bks_fleet"]
+    assert sum(lv["pyvrp_at_bks_fleet"] for lv in by_class.values()) == level["pyvrp_at_bks_fleet"]
+    assert data["targets"]["rule"] == "the whole set"
+    for cls in by_class:
+        assert f"| {cls} | 0.5 s | " in md
+
+
+def test_pdptw_classes_and_the_400_rule():
+    assert [pdptw.instance_class(n) for n in ("lc101", "lrc208", "lr2_4_10", "lc1_4_1", "x")] == [
+        "lc1",
+        "lrc2",
+        "lr2",
+        "lc1",
+        "x",
+    ]
+    assert (pdptw.result_name("100"), pdptw.result_name("400")) == ("pdptw", "pdptw_400")
+
+    def agg(gap: float | None) -> dict:
+        return {"mean_at_bks_fleet": gap is not None, "mean_distance_gap_pct": gap}
+
+    def rec(name: str, ours: float | None, peer: float | None) -> dict:
+        return {
+            "instance": name,
+            "results": {"60": {"ours": {"aggregate": agg(ours)}, "pyvrp": {"aggregate": agg(peer)}}},
+        }
+
+    # Both at the BKS fleet everywhere; lc1: ours 0.0 against 3.0 (met), lr2: 2.0 against 1.0 (not met).
+    # On the whole the mean gaps are 1.0 against 2.0 (met); class by class, lr2 fails.
+    records = [rec("lc1_4_1", 0.0, 3.0), rec("lr2_4_1", 2.0, 1.0)]
+    base = {"instances": records, "full_set_size": 2, "peers": ["pyvrp"], "summary": {"60": {}}}
+    whole = pdptw.target_verdicts({**base, "set": "100"})["pyvrp_level"]["60"]
+    every = pdptw.target_verdicts({**base, "set": "400"})["pyvrp_level"]["60"]
+    assert whole["met"] is True and whole["by_class"]["lr2"]["met"] is False
+    assert every["met"] is False and every["by_class"]["lc1"]["met"] is True
 
 
 def test_pdptw_without_peers(data_dir: Path, tmp_path: Path):
