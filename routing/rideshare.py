@@ -368,7 +368,7 @@ def read_rideshare(
             f"cannot be reached from its pickup node {origin[i]}",
             "requests whose drop-off is reachable from the pickup",
         )
-    from_drivers = np.isfinite(dist[driver_loc][:, origin_loc]).any(axis=0)
+    from_drivers = np.isfinite(dist[np.unique(driver_loc)]).any(axis=0)[origin_loc]  # at most L x L
     bad = np.flatnonzero(~from_drivers)
     if bad.size:
         i = int(bad[0])
@@ -391,7 +391,7 @@ def read_rideshare(
                 f"{destination[i]} to its pickup node {origin[i]}",
                 "directed, or a graph with both ways",
             )
-        both_ways = np.isfinite(dist[driver_loc][:, origin_loc]).any(axis=0)
+        both_ways = np.isfinite(dist[np.unique(driver_loc)]).any(axis=0)[origin_loc]
         back = np.flatnonzero(~both_ways)
         if back.size:
             i = int(back[0])
