@@ -492,3 +492,17 @@ def test_empty_drivers_file(tmp_path: Path) -> None:
     with pytest.raises(NetworkFileError) as exc:
         read_rideshare(tmp_path, requests=1, drivers=1, capacity=1)
     assert "E.drv: no drivers" in _one_line(exc)
+
+
+def test_a_pickup_no_driver_reaches_is_one_clear_line(tmp_path: Path) -> None:
+    # node 2 has an arc in but none out: a driver there reaches nothing, a driver at 0 does
+    folder = tmp_path / "dead_end"
+    _write_network(folder, "Net", [(0, 1, 1.0), (1, 0, 1.0), (0, 2, 1.0)], 3, [2, 0], [(0, 1)])
+    with pytest.raises(InvalidArgumentError) as exc:
+        read_rideshare(folder, requests=1, drivers=1, capacity=1, metric="directed")
+    assert _one_line(exc) == (
+        "requests: request 1: its pickup node 0 cannot be reached from any of the 1 drivers "
+        "(allowed: requests reachable from a driver)"
+    )
+    two = read_rideshare(folder, requests=1, drivers=2, capacity=1, metric="directed")
+    assert solve_rideshare(two, time_limit_s=None, iterations=5).total == pytest.approx(1.0)
