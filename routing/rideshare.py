@@ -23,7 +23,8 @@ Distances are exact (the file's float times, no rounding): one Dijkstra
 (:func:`scipy.sparse.csgraph.dijkstra`) from each DISTINCT graph node in use (request origins
 and destinations, driver nodes), with the columns restricted to those nodes, so the matrix is
 ``L x L`` float64 for ``L`` locations (Manhattan, 10,000 requests, 200 drivers: 2,838 locations,
-64 MB).
+64 MB). The sources run in blocks whose rows over the whole graph fit in
+:data:`DIJKSTRA_BLOCK_BYTES`, so nothing of ``L x nodes`` is ever allocated.
 The solver itself (:func:`solve_rideshare`) is in :mod:`routing.rideshare_kernels`.
 """
 
@@ -55,6 +56,9 @@ __all__ = [
     "solve_rideshare",
 ]
 
+
+#: Bytes of Dijkstra rows (sources x graph nodes) computed at a time while building the matrix.
+DIJKSTRA_BLOCK_BYTES = 64 << 20
 
 #: Leg costs of the objective: the directed shortest-path time, or the mean of both directions
 #: (``"symmetric"``, the default of :func:`read_rideshare`: the HGA code's metric).
@@ -247,6 +251,20 @@ def _too_many(field_name: str, value: int, available: int, path: Path) -> None:
     raise InvalidArgumentError(field_name, f"got {value}, {path.name} has only {available}", f"1 .. {available}")
 
 
+def _unreachable(
+    dist: NDArray[np.float64],
+    origin_loc: NDArray[np.int64],
+    destination_loc: NDArray[np.int64],
+    driver_loc: NDArray[np.int64],
+) -> tuple[int, int]:
+    """The first request whose drop-off ``dist`` cannot reach from its pickup, and the first whose
+    pickup no driver reaches (-1 for none). Reads rows of the distinct driver locations only."""
+    no_ride = np.flatnonzero(~np.isfinite(dist[origin_loc, destination_loc]))
+    reached = np.asarray(np.isfinite(dist[np.unique(driver_loc)]).any(axis=0))[origin_loc]
+    no_driver = np.flatnonzero(~reached)
+    return (int(no_ride[0]) if no_ride.size else -1), (int(no_driver[0]) if no_driver.size else -1)
+
+
 def read_rideshare(
     folder: str | Path,
     *,
@@ -349,29 +367,30 @@ def read_rideshare(
         # as edges only in dense input, so use a tiny positive stand-in and restore exact zeros below
         weights = np.where(arcs[keep, 2] > 0, arcs[keep, 2], np.finfo(np.float64).tiny)
         graph = csr_matrix((weights, (tail[keep], head[keep])), shape=(n, n))
-    full = dijkstra(graph, directed=True, indices=locations)
-    dist = np.ascontiguousarray(full[:, locations])
-    del full
+    # Dijkstra rows cover the whole graph; take them a block of sources at a time, so that the
+    # only L-sized allocation is the L x L matrix itself (never L x nodes).
+    dist = np.empty((num_loc, num_loc), dtype=np.float64)
+    block = max(1, DIJKSTRA_BLOCK_BYTES // (8 * n))
+    for lo in range(0, num_loc, block):
+        rows = dijkstra(graph, directed=True, indices=locations[lo : lo + block])
+        dist[lo : lo + block] = rows[:, locations]
     dist[dist < 1e-300] = 0.0
     np.fill_diagonal(dist, 0.0)
     r = origin.size
     origin_loc = inverse[:r].astype(np.int64)
     destination_loc = inverse[r : 2 * r].astype(np.int64)
     driver_loc = inverse[2 * r :].astype(np.int64)
-    direct = dist[origin_loc, destination_loc]
-    bad = np.flatnonzero(~np.isfinite(direct))
-    if bad.size:
-        i = int(bad[0])
+    no_ride, no_driver = _unreachable(dist, origin_loc, destination_loc, driver_loc)
+    if no_ride >= 0:
+        i = no_ride
         raise InvalidArgumentError(
             "requests",
             f"request {request_ids[i]}: its drop-off node {destination[i]} "
             f"cannot be reached from its pickup node {origin[i]}",
             "requests whose drop-off is reachable from the pickup",
         )
-    from_drivers = np.isfinite(dist[np.unique(driver_loc)]).any(axis=0)[origin_loc]  # at most L x L
-    bad = np.flatnonzero(~from_drivers)
-    if bad.size:
-        i = int(bad[0])
+    if no_driver >= 0:
+        i = no_driver
         raise InvalidArgumentError(
             "requests",
             f"request {request_ids[i]}: its pickup node {origin[i]} "
@@ -379,22 +398,20 @@ def read_rideshare(
             "requests reachable from a driver",
         )
     if metric == "symmetric":
-        sym = dist + dist.T
-        sym *= 0.5
-        dist = sym
-        back = np.flatnonzero(~np.isfinite(dist[origin_loc, destination_loc]))
-        if back.size:
-            i = int(back[0])
+        dist = dist + dist.T
+        dist *= 0.5
+        # a symmetric leg is finite only if both directions are: the same checks, now on the way back
+        no_ride, no_driver = _unreachable(dist, origin_loc, destination_loc, driver_loc)
+        if no_ride >= 0:
+            i = no_ride
             raise InvalidArgumentError(
                 "metric",
                 f"symmetric needs the way back, and request {request_ids[i]} has no path from its drop-off node "
                 f"{destination[i]} to its pickup node {origin[i]}",
                 "directed, or a graph with both ways",
             )
-        both_ways = np.isfinite(dist[np.unique(driver_loc)]).any(axis=0)[origin_loc]
-        back = np.flatnonzero(~both_ways)
-        if back.size:
-            i = int(back[0])
+        if no_driver >= 0:
+            i = no_driver
             raise InvalidArgumentError(
                 "metric",
                 f"symmetric needs the way back, and request {request_ids[i]}'s pickup node {origin[i]} "

@@ -506,3 +506,12 @@ def test_a_pickup_no_driver_reaches_is_one_clear_line(tmp_path: Path) -> None:
     )
     two = read_rideshare(folder, requests=1, drivers=2, capacity=1, metric="directed")
     assert solve_rideshare(two, time_limit_s=None, iterations=5).total == pytest.approx(1.0)
+
+
+def test_the_matrix_is_the_same_in_blocks_of_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    import routing.rideshare as rideshare_module
+
+    whole = read_rideshare(MANHATTAN, requests=200, drivers=10, capacity=8)
+    monkeypatch.setattr(rideshare_module, "DIJKSTRA_BLOCK_BYTES", 8 * whole.num_graph_nodes * 7)  # 7 rows a block
+    blocks = read_rideshare(MANHATTAN, requests=200, drivers=10, capacity=8)
+    assert np.array_equal(whole.dist, blocks.dist)
