@@ -45,7 +45,7 @@ from .fleet import FleetPlan, StopColumns
 from .instances import iter_instances, read_cordeau_darp, read_instance, read_li_lim
 from .locations import LocationPool, longest_travel_time
 from .network import DEFAULT_ROAD_CLASSES, MAJOR_ROAD_CLASSES, PLAUSIBLE_SPEED_KPH, RoadNetwork, speed_warning
-from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path
+from .osm import KOREAN_URBAN_SPEEDS_KPH, BuildOptions, load_network, network_cache_path, write_drive_osm
 from .problem import DELIVERY, END, PICKUP, START, PDProblem
 from .router import NoPathError, Router, ShortestPath, warm_up
 from .schedule import CostWeights, ProblemArrays, RouteState, kernel_arrays
@@ -134,4 +134,5 @@ __all__ = [
     "virtual_stops",
     "warm_up",
     "warm_up_solver",
+    "write_drive_osm",
 ]

@@ -140,6 +140,11 @@ def is_drivable(tags: Mapping[str, str], classes: Mapping[str, float]) -> bool:
     return tags.get("service") not in _EXCLUDED_SERVICE
 
 
+def is_traffic_signal(tags: Mapping[str, str]) -> bool:
+    """Whether a node with these tags is a traffic signal (at a junction or a crossing)."""
+    return tags.get("highway") == "traffic_signals" or tags.get("crossing") == "traffic_signals"
+
+
 def is_transit_stop(tags: Mapping[str, str]) -> bool:
     """Whether an OSM node is a bus stop (``highway=bus_stop`` or a bus platform/stop)."""
     if tags.get("highway") == "bus_stop":
@@ -177,6 +182,8 @@ class _Extract:
     node_lon: dict[int, float] = field(default_factory=dict)
     ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
     stops: list[tuple[int, float, float, str]] = field(default_factory=list)
+    #: nodes tagged as traffic signals (kept for :func:`write_drive_osm`, not used by the graph)
+    signals: set[int] = field(default_factory=set)
     ways_seen: int = 0
 
 
@@ -219,6 +226,8 @@ def _extract_xml(path: Path, fmt: str, options: BuildOptions) -> _Extract:
                             tags = {t.attrib["k"]: t.attrib.get("v", "") for t in elem.iter("tag")}
                             if is_transit_stop(tags):
                                 ex.stops.append((nid, lat, lon, tags.get("name", "")))
+                            if is_traffic_signal(tags):
+                                ex.signals.add(nid)
                 elif tag == "way":
                     ex.ways_seen += 1
                     tags = {t.attrib["k"]: t.attrib.get("v", "") for t in elem.iter("tag")}
@@ -254,6 +263,8 @@ def _extract_pbf(path: Path, options: BuildOptions) -> _Extract:
                     tags = {t.k: t.v for t in obj.tags}
                     if is_transit_stop(tags):
                         ex.stops.append((obj.id, obj.location.lat, obj.location.lon, tags.get("name", "")))
+                    if is_traffic_signal(tags):
+                        ex.signals.add(obj.id)
             elif isinstance(obj, osmium.osm.Way):
                 ex.ways_seen += 1
                 tags = {t.k: t.v for t in obj.tags}
@@ -282,7 +293,11 @@ def _write_clean_xml(ex: _Extract, out: IO[str]) -> int:
             kept.append((wid, present, tags))
             needed.update(present)
     for nid in sorted(needed):
-        out.write(f'<node id="{nid}" lat="{ex.node_lat[nid]!r}" lon="{ex.node_lon[nid]!r}"/>\n')
+        head = f'<node id="{nid}" lat="{ex.node_lat[nid]!r}" lon="{ex.node_lon[nid]!r}"'
+        if nid in ex.signals:
+            out.write(head + '><tag k="highway" v="traffic_signals"/></node>\n')
+        else:
+            out.write(head + "/>\n")
     for wid, refs, tags in kept:
         out.write(f'<way id="{wid}">')
         out.write("".join(f'<nd ref="{r}"/>' for r in refs))
@@ -467,6 +482,31 @@ def _build_from_graphml(path: Path, options: BuildOptions, name: str) -> RoadNet
 
 
 # ---------------------------------------------------------------------------- public API
+def write_drive_osm(path: str | Path, out: str | Path, options: BuildOptions | None = None) -> int:
+    """Write the drivable roads of an OSM file (XML, bz2/gz XML or PBF) as plain OSM XML.
+
+    The ways are those :func:`load_network` builds its graph from (the same ``options``), with
+    all their tags; their nodes carry coordinates, and a node tagged as a traffic signal keeps
+    ``highway=traffic_signals``. For tools that read OSM XML only (SUMO's ``netconvert``).
+    Returns the number of ways written.
+
+    Raises:
+        NetworkFileError: the file is missing, empty, corrupt, GraphML, or has no drivable roads.
+    """
+    path = Path(path)
+    _check_file(path)
+    options = options or BuildOptions()
+    fmt = detect_format(path)
+    if fmt == "graphml":
+        raise NetworkFileError(path, "GraphML has no OSM ways to write: give the OSM file (XML or PBF)")
+    ex = _extract_pbf(path, options) if fmt == "pbf" else _extract_xml(path, fmt, options)
+    with open(out, "w", encoding="utf-8") as fh:
+        kept = _write_clean_xml(ex, fh)
+    if kept == 0:
+        raise NetworkFileError(path, "no drivable roads in the file")
+    return kept
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise NetworkFileError(path, "file not found")
