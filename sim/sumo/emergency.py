@@ -1,0 +1,723 @@
+"""Emergency vehicles in SUMO, with and without signal priority (issue 21's smart intersections).
+
+:func:`run_emergency` dispatches emergency vehicles from given stations (SUMO edges; see
+:func:`station_edges` for engine nodes or lat/lon) to random incidents (a random point of a
+random edge, at a random time of the period, all drawn from ``seed``) under background
+traffic, and simulates the same incidents, seed and background once per *mode*:
+
+``none``
+    vClass ``emergency``, driving as any car: it stops at red lights and waits in queues.
+``bluelight``
+    SUMO's own emergency behaviour, the bluelight device (``has.bluelight.device``): it may
+    pass red lights, others within ``--device.bluelight.reactiondist`` make way (rescue lane).
+``priority``
+    signal priority, as a signal centre tracking the vehicle by GPS would give it: every
+    signal of the vehicle's route within the horizon ahead (``max(horizon_m, horizon_s x its
+    speed or the lane's limit)``, by default 150 m / 15 s; :class:`PriorityParams`) is set so
+    that the vehicle's link (its approach lane's connection through the junction) is green:
+    held if it is green already, else the other green links turn yellow for ``yellow_s`` and
+    then the program's own phase that gives the vehicle's link green is shown (or, where the
+    program has none, that link alone green). Once the vehicle has passed the signal, the
+    signal returns to its normal program at that phase. A signal serves one emergency vehicle
+    at a time (the first to ask; a second waits).
+``bluelight+priority``
+    both.
+
+All incidents of one mode run in one simulation (vehicles whose trips overlap meet each other,
+as on a real day); every mode simulates the same period (until ``end_s + drain_s``) so that the
+background's time loss compares between modes. SUMO's trip output (``tripinfo``, unfinished
+trips included) gives every vehicle's time loss; :class:`EmergencyResult` keeps it per vehicle
+and mode (:meth:`EmergencyResult.time_loss_by_prefix` sums it for a fleet by id prefix) and
+states the delay to everyone else against the ``none`` run.
+
+Response time is dispatch (the planned departure) to arrival, so a delayed insertion counts.
+A *stop* is the vehicle's speed falling below 0.1 m/s (SUMO's halting threshold); a *red stop*
+or *red wait* is a stop, or a second of it, with the next signal of its route within 50 m and
+red or yellow for the vehicle's link.
+
+The control loop is Python over libsumo (no SUMO tool sets signals ahead of a vehicle along its
+route); the background comes from SUMO's ``randomTrips.py`` + ``duarouter``
+(:func:`random_background`) unless the caller gives a route file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from routing.errors import InvalidArgumentError
+
+from .network import SumoNetwork
+from .session import SumoSession
+from .tools import SumoError, sumo_env, sumo_home
+
+log = logging.getLogger(__name__)
+
+MODES = ("none", "bluelight", "priority", "bluelight+priority")
+#: id prefix of the emergency vehicles and of the background vehicles made here
+EMERGENCY_PREFIX = "ev"
+BACKGROUND_PREFIX = "bg"
+#: speed below which a vehicle counts as stopped (m/s; SUMO's halting threshold)
+HALT_SPEED_MS = 0.1
+#: a stop counts as a red stop when the next signal is at most this far ahead (m)
+RED_STOP_RANGE_M = 50.0
+_GREEN = "Gg"
+
+
+def _check(name: str, ok: bool, value: object, allowed: str) -> None:
+    if not ok:
+        raise InvalidArgumentError(name, f"got {value!r}", allowed)
+
+
+@dataclass(frozen=True)
+class PriorityParams:
+    """How the green wave is set ahead of an emergency vehicle.
+
+    horizon_m, horizon_s: a signal is asked for when it is within ``max(horizon_m, horizon_s x
+        v)`` of the vehicle along its route, ``v`` the larger of its speed and its lane's limit
+        (so at 50 km/h about 200 m, 15 s: time for the yellow and for a queue to start moving);
+    yellow_s: the yellow shown to the links that lose their green.
+    """
+
+    horizon_m: float = 150.0
+    horizon_s: float = 15.0
+    yellow_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        _check(
+            "horizon_m", math.isfinite(self.horizon_m) and 0 < self.horizon_m <= 5000, self.horizon_m, "0 < m <= 5000"
+        )
+        _check(
+            "horizon_s", math.isfinite(self.horizon_s) and 0 <= self.horizon_s <= 300, self.horizon_s, "0 <= s <= 300"
+        )
+        _check("yellow_s", math.isfinite(self.yellow_s) and 0 <= self.yellow_s <= 10, self.yellow_s, "0 <= s <= 10")
+
+
+@dataclass(frozen=True)
+class EmergencySpec:
+    """The emergency day: ``stations`` (SUMO edge ids the vehicles start on), ``incidents``
+    drawn uniformly over ``[begin_s, end_s)``, each at least ``min_distance_m`` (route length)
+    from its station, served by the station with the shortest free-flow route; ``drain_s``
+    more simulated seconds after ``end_s`` for the last trips; ``reaction_m`` SUMO's
+    ``--device.bluelight.reactiondist`` (how far ahead others make way)."""
+
+    stations: tuple[str, ...]
+    incidents: int = 20
+    begin_s: float = 0.0
+    end_s: float = 7200.0
+    min_distance_m: float = 500.0
+    drain_s: float = 900.0
+    reaction_m: float = 25.0
+
+    def __post_init__(self) -> None:
+        _check("stations", len(self.stations) >= 1, list(self.stations), "at least one station")
+        _check("incidents", 1 <= self.incidents <= 10_000, self.incidents, "1 <= n <= 10000")
+        _check("begin_s", math.isfinite(self.begin_s) and self.begin_s >= 0, self.begin_s, ">= 0")
+        _check("end_s", math.isfinite(self.end_s) and self.end_s > self.begin_s, self.end_s, "> begin_s")
+        _check("min_distance_m", 0 <= self.min_distance_m <= 50_000, self.min_distance_m, "0 <= m <= 50000")
+        _check("drain_s", 0 <= self.drain_s <= 7200, self.drain_s, "0 <= s <= 7200")
+        _check("reaction_m", 0 < self.reaction_m <= 500, self.reaction_m, "0 < m <= 500")
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One emergency trip: vehicle ``id`` leaves ``station`` at ``dispatch_s`` along ``route``
+    (SUMO edges, the free-flow fastest) and stops ``arrival_pos_m`` into its last edge."""
+
+    id: str
+    dispatch_s: float
+    station: str
+    route: tuple[str, ...]
+    arrival_pos_m: float
+    length_m: float
+    free_flow_s: float
+
+
+@dataclass
+class Trip:
+    """One emergency trip in one mode. ``response_s`` None: it did not arrive by the end."""
+
+    id: str
+    response_s: float | None
+    stops: int
+    red_stops: int
+    red_wait_s: float
+    time_loss_s: float
+    arrived: bool
+
+
+@dataclass
+class ModeResult:
+    """One mode's simulation: the emergency trips, every vehicle's time loss (s, from SUMO's
+    tripinfo, unfinished trips included) and the signals the priority set (``holds``: signal
+    id, vehicle, time set, time released)."""
+
+    mode: str
+    trips: list[Trip]
+    time_loss_s: dict[str, float]
+    holds: list[tuple[str, str, float, float | None]] = field(default_factory=list)
+    signals_restored: bool = True
+    wall_s: float = 0.0
+
+    def response_times(self) -> list[float]:
+        return [t.response_s for t in self.trips if t.response_s is not None]
+
+
+def _stats(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "median": None, "p90": None}
+    arr = np.asarray(values, np.float64)
+    return {"mean": float(arr.mean()), "median": float(np.median(arr)), "p90": float(np.percentile(arr, 90))}
+
+
+@dataclass
+class EmergencyResult:
+    """Every mode's :class:`ModeResult` for the same incidents, seed and background."""
+
+    incidents: list[Incident]
+    modes: dict[str, ModeResult]
+    seed: int
+    params: PriorityParams
+    spec: EmergencySpec
+
+    def time_loss_by_prefix(self, mode: str, prefix: str) -> float:
+        """Total time loss (s) of the vehicles whose id starts with ``prefix`` in ``mode``
+        (e.g. a DRT fleet's vehicles, or ``"bg"`` for the background made here)."""
+        return float(sum(v for k, v in self.modes[mode].time_loss_s.items() if k.startswith(prefix)))
+
+    def others_delay_s(self, mode: str) -> dict[str, float]:
+        """The time lost by everyone but the emergency vehicles in ``mode`` minus that in the
+        ``none`` run (s; vehicles in both runs): the net total, per vehicle and per emergency
+        trip, and its two sides: ``lost_s`` the sum of the increases (the vehicles that lost
+        time, mostly cross traffic held at red for the green wave) and ``gained_s`` the sum of
+        the decreases (mostly traffic on the emergency vehicle's way, which shares its green)."""
+        base, run = self.modes["none"].time_loss_s, self.modes[mode].time_loss_s
+        ids = [k for k in base if k in run and not k.startswith(EMERGENCY_PREFIX)]
+        diff = np.array([run[k] - base[k] for k in ids], np.float64)
+        total = float(diff.sum())
+        return {
+            "total_s": total,
+            "lost_s": float(diff[diff > 0].sum()),
+            "gained_s": float(-diff[diff < 0].sum()),
+            "vehicles_slower": int((diff > 0.5).sum()),
+            "vehicles": len(ids),
+            "per_vehicle_s": total / len(ids) if ids else 0.0,
+            "per_incident_s": total / len(self.incidents) if self.incidents else 0.0,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Per mode: response-time mean/median/p90, cut against ``none`` (per cent of the mean
+        and of the median), stops at red, and the delay to the other vehicles."""
+        out: dict[str, Any] = {}
+        base = _stats(self.modes["none"].response_times()) if "none" in self.modes else None
+        for mode, res in self.modes.items():
+            rt = res.response_times()
+            stats = _stats(rt)
+            row: dict[str, Any] = {
+                "trips": len(res.trips),
+                "arrived": sum(t.arrived for t in res.trips),
+                "response_s": stats,
+                "stops_mean": float(np.mean([t.stops for t in res.trips])) if res.trips else 0.0,
+                "red_stops_mean": float(np.mean([t.red_stops for t in res.trips])) if res.trips else 0.0,
+                "red_wait_s_mean": float(np.mean([t.red_wait_s for t in res.trips])) if res.trips else 0.0,
+                "time_loss_s_mean": float(np.mean([t.time_loss_s for t in res.trips])) if res.trips else 0.0,
+                "signals_held": len(res.holds),
+                "signals_restored": res.signals_restored,
+                "wall_s": res.wall_s,
+            }
+            if base and base["mean"] and stats["mean"] is not None and base["median"] and stats["median"] is not None:
+                row["cut_mean_pct"] = 100.0 * (1.0 - stats["mean"] / base["mean"])
+                row["cut_median_pct"] = 100.0 * (1.0 - stats["median"] / base["median"])
+            if "none" in self.modes:
+                row["others_delay"] = self.others_delay_s(mode)
+            out[mode] = row
+        return out
+
+
+# ---------------------------------------------------------------------------- inputs
+def station_edges(
+    sumo_network: SumoNetwork,
+    engine_network: Any,
+    *,
+    nodes: Sequence[int] = (),
+    lat_lon: Sequence[tuple[float, float]] = (),
+) -> tuple[str, ...]:
+    """The SUMO edge a vehicle leaves each station by: the first SUMO edge of the engine edge
+    out of the station's node (an engine node id, or the node nearest to a lat/lon) that
+    leads to the most other edges (the widest way out).
+
+    Raises:
+        routing.InvalidArgumentError: a node id out of range, a point off the network, or a
+            node with no mapped edge out of it.
+    """
+    from routing.snapping import nearest_nodes
+
+    chosen: list[int] = []
+    for n in nodes:
+        _check(
+            "stations", 0 <= int(n) < engine_network.num_nodes, n, f"engine node ids 0..{engine_network.num_nodes - 1}"
+        )
+        chosen.append(int(n))
+    for lat, lon in lat_lon:
+        snap = nearest_nodes(engine_network, [lat], [lon])
+        node = int(snap.node[0])
+        _check("stations", node >= 0, (lat, lon), "points within the snapping distance of the network")
+        chosen.append(node)
+    out: list[str] = []
+    em = sumo_network.edge_map
+    for n in chosen:
+        best: tuple[int, str] | None = None
+        for e in range(int(engine_network.indptr[n]), int(engine_network.indptr[n + 1])):
+            chain = em.sumo_chain(e)
+            if not chain:
+                continue
+            head = int(engine_network.indices[e])
+            fanout = int(engine_network.indptr[head + 1] - engine_network.indptr[head])
+            if best is None or fanout > best[0]:
+                best = (fanout, chain[0])
+        _check("stations", best is not None, n, "nodes with a road out of them")
+        assert best is not None
+        out.append(best[1])
+    return tuple(out)
+
+
+def default_stations(sumo_network: SumoNetwork, engine_network: Any, count: int = 2) -> tuple[str, ...]:
+    """``count`` stations chosen deterministically: the engine nodes nearest to points spread
+    along the network's bounding-box diagonal (at 1/(count+1), 2/(count+1) ... of it)."""
+    lat, lon = engine_network.lat, engine_network.lon
+    pts = []
+    for k in range(1, count + 1):
+        f = k / (count + 1)
+        pts.append((float(lat.min() + f * (lat.max() - lat.min())), float(lon.min() + f * (lon.max() - lon.min()))))
+    from routing.snapping import nearest_nodes
+
+    snap = nearest_nodes(engine_network, [p[0] for p in pts], [p[1] for p in pts], max_distance_m=None)
+    return station_edges(sumo_network, engine_network, nodes=[int(n) for n in snap.node])
+
+
+def _net_file(sumo_network: SumoNetwork | str | Path) -> Path:
+    return Path(sumo_network.net_file if isinstance(sumo_network, SumoNetwork) else sumo_network)
+
+
+def draw_incidents(net: Any, spec: EmergencySpec, seed: int) -> list[Incident]:
+    """The incidents of ``spec`` (see :class:`EmergencySpec`), drawn from ``seed`` over the
+    sumolib network ``net``: a uniformly random edge that allows emergency vehicles and is
+    reachable from a station at least ``min_distance_m`` away, a random point on it, a time
+    uniform in the period (sorted)."""
+    rng = np.random.default_rng(seed)
+    edges = [e for e in net.getEdges() if e.getFunction() == "" and e.allows("emergency")]
+    for s in spec.stations:
+        _check(
+            "stations",
+            net.hasEdge(s) and net.getEdge(s).allows("emergency"),
+            s,
+            "edges of the network open to emergency vehicles",
+        )
+    stations = [net.getEdge(s) for s in spec.stations]
+    times = np.sort(rng.uniform(spec.begin_s, spec.end_s, spec.incidents))
+    out: list[Incident] = []
+    tries = 0
+    while len(out) < spec.incidents:
+        tries += 1
+        if tries > 50 * spec.incidents + 200:
+            raise SumoError(
+                f"could not place {spec.incidents} incidents at least {spec.min_distance_m:g} m from a station "
+                f"(placed {len(out)}): lower min_distance_m or check the stations"
+            )
+        target = edges[int(rng.integers(len(edges)))]
+        best: tuple[float, Any, list[Any]] | None = None
+        for st in stations:
+            path, cost = net.getFastestPath(st, target, vClass="emergency")
+            if path and (best is None or cost < best[0]):
+                best = (float(cost), st, path)
+        if best is None:
+            continue
+        cost, st, path = best
+        pos = float(rng.uniform(0.2, 0.9)) * target.getLength()
+        length = sum(e.getLength() for e in path[:-1]) + pos
+        if length < spec.min_distance_m or len(path) < 2:
+            continue
+        out.append(
+            Incident(
+                id=f"{EMERGENCY_PREFIX}{len(out)}",
+                dispatch_s=round(float(times[len(out)]), 1),
+                station=st.getID(),
+                route=tuple(e.getID() for e in path),
+                arrival_pos_m=round(pos, 2),
+                length_m=round(length, 1),
+                free_flow_s=round(cost, 1),
+            )
+        )
+    return out
+
+
+def random_background(
+    sumo_network: SumoNetwork | str | Path,
+    vehicles_per_hour: float,
+    begin_s: float,
+    end_s: float,
+    seed: int,
+    out: str | Path,
+) -> Path:
+    """Simple background traffic: SUMO's ``randomTrips.py`` (origins and destinations uniform
+    over the edges' lengths, at least 300 m apart, departures spread at ``vehicles_per_hour``)
+    routed by ``duarouter`` into the route file ``out``; vehicle ids start with ``bg``.
+
+    Raises:
+        routing.InvalidArgumentError: a rate outside 1..100000 or an empty period.
+        SumoError: randomTrips or duarouter failed.
+    """
+    import subprocess
+    import sys
+
+    _check("vehicles_per_hour", 1 <= vehicles_per_hour <= 100_000, vehicles_per_hour, "1 <= veh/h <= 100000")
+    _check("end_s", end_s > begin_s, end_s, "> begin_s")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    trips = out.with_name(out.name.split(".")[0] + ".trips.xml")
+    cmd = [
+        sys.executable,
+        str(sumo_home() / "tools" / "randomTrips.py"),
+        "-n", str(_net_file(sumo_network)),
+        "-o", str(trips),
+        "-r", str(out),
+        "-b", f"{begin_s:g}",
+        "-e", f"{end_s:g}",
+        "--insertion-rate", f"{vehicles_per_hour:g}",
+        "--random-depart",
+        "--seed", str(int(seed)),
+        "--prefix", BACKGROUND_PREFIX,
+        "--vehicle-class", "passenger",
+        "--min-distance", "300",
+        "--trip-attributes", 'departLane="best" departSpeed="max"',
+        "--duarouter-routing-threads", "1",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=sumo_env(), check=False)
+    if proc.returncode != 0 or not out.exists():
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        raise SumoError("randomTrips.py failed:\n  " + ("\n  ".join(lines[-8:]) or "(no message)"))
+    trips.unlink(missing_ok=True)
+    return out
+
+
+def write_emergency_routes(incidents: Sequence[Incident], path: Path, *, bluelight: bool) -> Path:
+    """The route file of the emergency vehicles (one vType, with the bluelight device or not)."""
+    root = ET.Element("routes")
+    vt = ET.SubElement(
+        root, "vType", id="emergency", vClass="emergency", guiShape="emergency", color="1,0,0", speedFactor="1"
+    )
+    if bluelight:
+        ET.SubElement(vt, "param", key="has.bluelight.device", value="true")
+    for inc in incidents:
+        v = ET.SubElement(
+            root,
+            "vehicle",
+            id=inc.id,
+            type="emergency",
+            depart=f"{inc.dispatch_s:g}",
+            departLane="best",
+            departSpeed="max",
+            arrivalPos=f"{inc.arrival_pos_m:g}",
+        )
+        ET.SubElement(v, "route", edges=" ".join(inc.route))
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+# ---------------------------------------------------------------------------- signal priority
+@dataclass
+class _Hold:
+    owner: str
+    links: set[int]
+    target: str  # the state shown once the yellow is over
+    resume_phase: int  # the program's phase to go back to
+    green_at: float  # when ``target`` is shown (after the yellow)
+    set_s: float
+    shown: bool = False
+
+
+class SignalPriority:
+    """Sets signals green ahead of emergency vehicles and gives them back (see the module
+    docstring). ``update`` once per step per vehicle, then ``tick`` once per step."""
+
+    def __init__(self, sumo: Any, params: PriorityParams) -> None:
+        self.sumo = sumo
+        self.params = params
+        self.holds: dict[str, _Hold] = {}
+        self.programs: dict[str, tuple[str, list[str]]] = {}  # tls -> (program id, phase states)
+        self.log: list[tuple[str, str, float, float | None]] = []
+        self._log_index: dict[str, int] = {}
+
+    def _program(self, tls: str) -> tuple[str, list[str]]:
+        if tls not in self.programs:
+            tl = self.sumo.trafficlight
+            pid = tl.getProgram(tls)
+            logic = next((lg for lg in tl.getAllProgramLogics(tls) if lg.programID == pid), None)
+            phases = [p.state for p in logic.phases] if logic is not None else []
+            self.programs[tls] = (pid, phases)
+        return self.programs[tls]
+
+    def update(self, t: float, vid: str, upcoming: Sequence[tuple[str, int, float, str]], reach_ms: float) -> None:
+        """``upcoming``: the vehicle's next signals (``vehicle.getNextTLS``); ``reach_ms`` the
+        speed that scales the time horizon."""
+        horizon = max(self.params.horizon_m, self.params.horizon_s * reach_ms)
+        wanted: dict[str, set[int]] = {}
+        for tls, link, dist, _state in upcoming:
+            if dist > horizon:
+                break
+            wanted.setdefault(tls, set()).add(int(link))
+        for tls, links in wanted.items():
+            self._request(t, vid, tls, links)
+        ahead = {u[0] for u in upcoming}
+        for tls in [k for k, h in self.holds.items() if h.owner == vid and k not in ahead]:
+            self.release(t, tls)
+
+    def _request(self, t: float, vid: str, tls: str, links: set[int]) -> None:
+        hold = self.holds.get(tls)
+        if hold is not None and (hold.owner != vid or links <= hold.links):
+            return
+        tl = self.sumo.trafficlight
+        pid, phases = self._program(tls)
+        links = links | (hold.links if hold else set())
+        if hold is None:
+            current = tl.getRedYellowGreenState(tls)
+            resume = tl.getPhase(tls) if tl.getProgram(tls) == pid else 0
+        else:
+            current = tl.getRedYellowGreenState(tls)
+            resume = hold.resume_phase
+        if all(current[k] in _GREEN for k in links):
+            target, phase = current, resume
+        else:
+            # the program's own phase with these links green (most of them 'G'), else only them
+            fits = [i for i, s in enumerate(phases) if all(s[k] in _GREEN for k in links)]
+            if fits:
+                phase = max(fits, key=lambda i: sum(phases[i][k] == "G" for k in links))
+                target = phases[phase]
+            else:
+                phase = resume
+                target = "".join("G" if k in links else "r" for k in range(len(current)))
+        lose = [k for k in range(len(current)) if current[k] in _GREEN and target[k] not in _GREEN]
+        if lose and self.params.yellow_s > 0:
+            yellow = "".join("y" if k in lose else c for k, c in enumerate(current))
+            tl.setRedYellowGreenState(tls, yellow)
+            green_at = t + self.params.yellow_s
+            shown = False
+        else:
+            tl.setRedYellowGreenState(tls, target)
+            green_at, shown = t, True
+        self.holds[tls] = _Hold(vid, links, target, phase, green_at, hold.set_s if hold else t, shown)
+        if hold is None:
+            self._log_index[tls] = len(self.log)
+            self.log.append((tls, vid, t, None))
+
+    def tick(self, t: float) -> None:
+        """Show the held green where its yellow is over."""
+        for tls, hold in self.holds.items():
+            if not hold.shown and t >= hold.green_at:
+                self.sumo.trafficlight.setRedYellowGreenState(tls, hold.target)
+                hold.shown = True
+
+    def release(self, t: float, tls: str) -> None:
+        """Back to the normal program, at the phase the hold showed (or was in)."""
+        hold = self.holds.pop(tls)
+        pid, phases = self._program(tls)
+        tl = self.sumo.trafficlight
+        tl.setProgram(tls, pid)
+        if phases:
+            tl.setPhase(tls, min(hold.resume_phase, len(phases) - 1))
+        i = self._log_index.pop(tls)
+        self.log[i] = (*self.log[i][:3], t)
+
+    def release_vehicle(self, t: float, vid: str) -> None:
+        for tls in [k for k, h in self.holds.items() if h.owner == vid]:
+            self.release(t, tls)
+
+    def restored(self) -> bool:
+        """No signal held, and every signal touched runs its normal program again."""
+        tl = self.sumo.trafficlight
+        return not self.holds and all(tl.getProgram(k) == pid for k, (pid, _) in self.programs.items())
+
+
+# ---------------------------------------------------------------------------- one run
+def _read_tripinfo(path: Path) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for _event, el in ET.iterparse(path, events=("end",)):
+        if el.tag == "tripinfo":
+            out[el.get("id", "")] = {
+                "depart": float(el.get("depart", "nan")),
+                "departDelay": float(el.get("departDelay", "0")),
+                "arrival": float(el.get("arrival", "-1")),
+                "timeLoss": float(el.get("timeLoss", "0")),
+            }
+            el.clear()
+    return out
+
+
+def _run_mode(
+    net_file: Path,
+    background: Path | None,
+    incidents: list[Incident],
+    mode: str,
+    spec: EmergencySpec,
+    params: PriorityParams,
+    seed: int,
+    workdir: Path,
+    gui: bool,
+    progress: Callable[[str, float], None] | None,
+) -> ModeResult:
+    import time
+
+    t_wall = time.perf_counter()
+    bluelight = "bluelight" in mode
+    routes_ev = write_emergency_routes(incidents, workdir / f"ev_{mode}.rou.xml", bluelight=bluelight)
+    tripinfo = workdir / f"tripinfo_{mode.replace('+', '_')}.xml"
+    end = spec.end_s + spec.drain_s
+    extra = [
+        "--tripinfo-output", str(tripinfo),
+        "--tripinfo-output.write-unfinished", "true",
+        "--device.bluelight.reactiondist", f"{spec.reaction_m:g}",
+    ]  # fmt: skip
+    routes: list[str | Path] = [p for p in (background, routes_ev) if p is not None]
+    ev = {inc.id: inc for inc in incidents}
+    obs = {i: {"stops": 0, "red_stops": 0, "red_wait": 0.0, "halted": False} for i in ev}
+    holds: list[tuple[str, str, float, float | None]] = []
+    restored = True
+    with SumoSession(net_file, routes=routes, begin_s=0, end_s=end, seed=seed, extra=extra, gui=gui) as sumo:
+        step = sumo.simulation.getDeltaT()
+        ctl = SignalPriority(sumo, params) if "priority" in mode else None
+        active: set[str] = set()
+        t = sumo.simulation.getTime()
+        last_report = -1.0
+        while t < end:
+            sumo.simulation.step()
+            t = sumo.simulation.getTime()
+            for v in sumo.simulation.getDepartedIDList():
+                if v in ev:
+                    active.add(v)
+            for v in sumo.simulation.getArrivedIDList():
+                if v in active:
+                    active.discard(v)
+                    if ctl is not None:
+                        ctl.release_vehicle(t, v)
+            for v in sorted(active):
+                speed = sumo.vehicle.getSpeed(v)
+                upcoming = sumo.vehicle.getNextTLS(v)
+                o = obs[v]
+                halted = speed < HALT_SPEED_MS
+                at_red = bool(upcoming) and upcoming[0][2] <= RED_STOP_RANGE_M and upcoming[0][3] in "rRyYu"
+                if halted and not o["halted"]:
+                    o["stops"] += 1
+                    o["red_stops"] += int(at_red)
+                if halted and at_red:
+                    o["red_wait"] += step
+                o["halted"] = halted
+                if ctl is not None:
+                    reach = max(speed, sumo.lane.getMaxSpeed(sumo.vehicle.getLaneID(v)) if speed < 1 else speed)
+                    ctl.update(t, v, upcoming, reach)
+            if ctl is not None:
+                ctl.tick(t)
+            if progress is not None and t - last_report >= 60:
+                progress(mode, min(1.0, t / end))
+                last_report = t
+        if ctl is not None:
+            for k in list(ctl.holds):
+                ctl.release(t, k)
+            holds = ctl.log
+            restored = ctl.restored()
+    info = _read_tripinfo(tripinfo)
+    trips = []
+    for inc in incidents:
+        rec = info.get(inc.id)
+        arrived = rec is not None and rec["arrival"] >= 0
+        o = obs[inc.id]
+        trips.append(
+            Trip(
+                id=inc.id,
+                response_s=round(rec["arrival"] - inc.dispatch_s, 1) if arrived and rec else None,
+                stops=int(o["stops"]),
+                red_stops=int(o["red_stops"]),
+                red_wait_s=float(o["red_wait"]),
+                time_loss_s=float(rec["timeLoss"]) if rec else math.nan,
+                arrived=arrived,
+            )
+        )
+    if progress is not None:
+        progress(mode, 1.0)
+    return ModeResult(
+        mode=mode,
+        trips=trips,
+        time_loss_s={k: r["timeLoss"] for k, r in info.items()},
+        holds=holds,
+        signals_restored=restored,
+        wall_s=round(time.perf_counter() - t_wall, 2),
+    )
+
+
+def run_emergency(
+    sumo_network: SumoNetwork | str | Path,
+    spec: EmergencySpec,
+    *,
+    seed: int,
+    background_routes: str | Path | None = None,
+    background_vph: float = 1500.0,
+    priority: PriorityParams | None = None,
+    modes: Sequence[str] = ("none", "bluelight", "priority"),
+    incidents: Sequence[Incident] | None = None,
+    workdir: str | Path | None = None,
+    gui: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> EmergencyResult:
+    """Simulate ``spec``'s incidents once per mode (see the module docstring) on the SUMO
+    network (a :class:`SumoNetwork` or a ``.net.xml`` path) and return every trip's measures.
+
+    background_routes: the background traffic's route file; None: :func:`random_background`
+        at ``background_vph`` over the period (``begin_s`` to ``end_s``); ``background_vph``
+        0 with no file: no background;
+    modes: any of :data:`MODES`; ``none`` is always run (the others are compared with it);
+    incidents: the trips to run (e.g. a dispatch log) instead of drawing ``spec.incidents``
+        of them (:func:`draw_incidents`); their ids must start with ``ev``;
+    workdir: where the route and trip files go (a temporary folder by default, removed);
+    progress: called with (mode, fraction of its simulated period) about every simulated minute.
+
+    Raises:
+        routing.InvalidArgumentError: an unknown mode, a bad station.
+        SumoError: SUMO or one of its tools failed.
+    """
+    import sumolib
+
+    params = priority or PriorityParams()
+    for m in modes:
+        _check("modes", m in MODES, m, ", ".join(MODES))
+    run_modes = ["none", *[m for m in modes if m != "none"]]
+    net_file = _net_file(sumo_network)
+    if incidents is None:
+        net = sumolib.net.readNet(str(net_file))
+        trips = draw_incidents(net, spec, seed)
+        del net
+    else:
+        trips = list(incidents)
+        for inc in trips:
+            _check("incidents", inc.id.startswith(EMERGENCY_PREFIX), inc.id, f"ids starting with {EMERGENCY_PREFIX!r}")
+    with tempfile.TemporaryDirectory(prefix="mobility-emergency-") as tmp:
+        folder = Path(workdir) if workdir is not None else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        background: Path | None = None
+        if background_routes is not None:
+            background = Path(background_routes)
+            _check("background_routes", background.is_file(), str(background), "an existing SUMO route file")
+        elif background_vph > 0:
+            background = random_background(
+                net_file, background_vph, spec.begin_s, spec.end_s, seed, folder / "background.rou.xml"
+            )
+        results = {
+            m: _run_mode(net_file, background, trips, m, spec, params, seed, folder, gui, progress) for m in run_modes
+        }
+    return EmergencyResult(incidents=trips, modes=results, seed=seed, params=params, spec=spec)
