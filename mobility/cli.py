@@ -63,6 +63,7 @@ from engine import (
 )
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+from .emergency_cli import add_commands as add_emergency_commands
 from .plan_cli import CliHelpers
 from .plan_cli import add_commands as add_plan_commands
 from .rideshare_cli import add_commands as add_rideshare_commands
@@ -2348,6 +2349,7 @@ def build_parser() -> argparse.ArgumentParser:
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
     check = add_rideshare_commands(sub, ssub, bsub, helpers)
+    add_emergency_commands(sub, helpers)
     parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
 

@@ -386,6 +386,7 @@ class Scenario:
             )
         sections = {"scenario", "network", "stops", "fleet", "service", "fares", "demand", "traffic", "dispatch"}
         sections |= {"lines", "feeder", "semi_fixed", "subzones"}  # parsed below by their own modules
+        sections.add("emergency")  # read by `mobility simulate-emergency` (sim.sumo.emergency.EmergencyConfig)
         check_keys(doc, sections, "file")
         sc = doc.get("scenario", {})
         check_keys(sc, {"name", "description", "seed", "start", "end"}, "scenario")

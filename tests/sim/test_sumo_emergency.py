@@ -4,6 +4,7 @@ corridor (netconvert from plain node/edge files written here) and the Jamsil net
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,11 @@ def test_signals_are_released_after_the_vehicle_passed(corridor_result) -> None:
     # and the holds of one vehicle are released in the order of its route
     ev0 = [h for h in prio.holds if h[1] == "ev0"]
     assert [h[0] for h in sorted(ev0, key=lambda h: h[3])] == [f"J{i}" for i in range(len(SIGNAL_X))]
+    # back on the normal programs' own clocks: at the end every signal shows what it shows without priority
+    assert prio.final_signals == corridor_result.modes["none"].final_signals
+    assert len(prio.final_signals) == len(SIGNAL_X)
     # the cross traffic pays for it (the arterial's own traffic shares the green and gains)
+    assert corridor_result.cross_delay_s("priority")["total_s"] > 100
     delay = corridor_result.others_delay_s("priority")
     assert delay["lost_s"] > 0 and delay["vehicles_slower"] > 0
     cross = [corridor_result.time_loss_by_prefix(m, "bg_x") for m in ("none", "priority")]
@@ -155,3 +160,26 @@ def test_jamsil_end_to_end(data_dir: Path, jamsil_net: routing.RoadNetwork, tmp_
     again = run_emergency(sumo, spec, seed=2, background_vph=600, modes=("none",))
     assert again.incidents == res.incidents
     assert [t.response_s for t in again.modes["none"].trips] == [t.response_s for t in res.modes["none"].trips]
+
+
+def test_cli_writes_the_table_and_the_picture(tmp_path: Path, jamsil_net: routing.RoadNetwork, capsys) -> None:  # type: ignore[no-untyped-def]
+    from mobility.cli import main
+
+    scenario = tmp_path / "emg.toml"
+    scenario.write_text(
+        '[scenario]\nname = "emg"\nseed = 5\n[network]\nkind = "osm"\npath = "osm/seoul_jamsil.osm"\n'
+        "[emergency]\nincidents = 2\nhours = 0.1\nbackground_vph = 300\ndrain_min = 10\n"
+    )
+    out = tmp_path / "out"
+    assert main(["simulate-emergency", str(scenario), "--out", str(out), "--modes", "none,priority"]) == 0
+    data = json.loads((out / "emergency.json").read_text())
+    assert set(data["summary"]) == {"none", "priority"} and len(data["incidents"]) == 2
+    assert "| priority |" in (out / "emergency.md").read_text()
+    assert (out / "response_times.png").stat().st_size > 1000
+    # a bad value is one line naming the option, exit 2
+    assert main(["simulate-emergency", str(scenario), "--out", str(out), "--background-vph", "-5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mobility: error: --background-vph:") and "allowed" in err[-1]
+    scenario.write_text(scenario.read_text() + "horizon_m = 0\n")
+    assert main(["simulate-emergency", str(scenario), "--out", str(out)]) == 2
+    assert "emergency.horizon_m" in capsys.readouterr().err
