@@ -178,6 +178,8 @@ class ModeResult:
     queue_lanes: list[str] = field(default_factory=list)
     #: every signal's state and program at the end of the run (what a release must restore)
     final_signals: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: vehicles SUMO moved ahead after being stuck ``--time-to-teleport`` (300 s): a sign of gridlock
+    teleports: int = 0
 
     def response_times(self) -> list[float]:
         return [t.response_s for t in self.trips if t.response_s is not None]
@@ -267,6 +269,10 @@ class EmergencyResult:
                 "time_loss_s_mean": float(np.mean([t.time_loss_s for t in res.trips])) if res.trips else 0.0,
                 "signals_held": len(res.holds),
                 "signals_restored": res.signals_restored,
+                "teleports": res.teleports,
+                "others_time_loss_s_mean": float(
+                    np.mean([v for k, v in res.time_loss_s.items() if not k.startswith(EMERGENCY_PREFIX)] or [0.0])
+                ),
                 "wall_s": res.wall_s,
             }
             if base and base["mean"] and stats["mean"] is not None and base["median"] and stats["median"] is not None:
@@ -705,6 +711,7 @@ def _run_mode(
     holds: list[tuple[str, str, float, float | None]] = []
     cross: list[frozenset[str]] = []
     restored = True
+    teleports = 0
     with SumoSession(net_file, routes=routes, begin_s=0, end_s=end, seed=seed, extra=extra, gui=gui) as sumo:
         step = sumo.simulation.getDeltaT()
         ctl = SignalPriority(sumo, params) if "priority" in mode else None
@@ -728,6 +735,7 @@ def _run_mode(
         while t < end:
             sumo.simulation.step()
             t = sumo.simulation.getTime()
+            teleports += sumo.simulation.getStartingTeleportNumber()
             for v in sumo.simulation.getDepartedIDList():
                 if v in ev:
                     active.add(v)
@@ -793,6 +801,7 @@ def _run_mode(
         holds=holds,
         hold_cross_lanes=cross,
         final_signals=final,
+        teleports=teleports,
         queue_s=queue,
         queue_lanes=queue_lanes,
         signals_restored=restored,
