@@ -89,12 +89,17 @@ class PriorityParams:
     horizon_m, horizon_s: a signal is asked for when it is within ``max(horizon_m, horizon_s x
         v)`` of the vehicle along its route, ``v`` the larger of its speed and its lane's limit
         (so at 50 km/h about 200 m, 15 s: time for the yellow and for a queue to start moving);
-    yellow_s: the yellow shown to the links that lose their green.
+    yellow_s: the yellow shown to the links that lose their green;
+    max_hold_s: a signal held this long without the vehicle having passed (it is stuck in a
+        queue that does not move) is released and not asked for again by that vehicle, as real
+        pre-emption systems cap a pre-emption, so that a jam is not made worse by a green that
+        nobody can use.
     """
 
     horizon_m: float = 150.0
     horizon_s: float = 15.0
     yellow_s: float = 3.0
+    max_hold_s: float = 60.0
 
     def __post_init__(self) -> None:
         _check(
@@ -104,6 +109,7 @@ class PriorityParams:
             "horizon_s", math.isfinite(self.horizon_s) and 0 <= self.horizon_s <= 300, self.horizon_s, "0 <= s <= 300"
         )
         _check("yellow_s", math.isfinite(self.yellow_s) and 0 <= self.yellow_s <= 10, self.yellow_s, "0 <= s <= 10")
+        _check("max_hold_s", 5 <= self.max_hold_s <= 3600, self.max_hold_s, "5 <= s <= 3600")
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,8 @@ class ModeResult:
     final_signals: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: vehicles SUMO moved ahead after being stuck ``--time-to-teleport`` (300 s): a sign of gridlock
     teleports: int = 0
+    #: holds released because the vehicle had not passed within ``max_hold_s``
+    holds_timed_out: int = 0
 
     def response_times(self) -> list[float]:
         return [t.response_s for t in self.trips if t.response_s is not None]
@@ -268,6 +276,7 @@ class EmergencyResult:
                 "red_wait_s_mean": float(np.mean([t.red_wait_s for t in res.trips])) if res.trips else 0.0,
                 "time_loss_s_mean": float(np.mean([t.time_loss_s for t in res.trips])) if res.trips else 0.0,
                 "signals_held": len(res.holds),
+                "holds_timed_out": res.holds_timed_out,
                 "signals_restored": res.signals_restored,
                 "teleports": res.teleports,
                 "others_time_loss_s_mean": float(
@@ -502,6 +511,7 @@ class SignalPriority:
         self._log_index: dict[str, int] = {}
         self._links: dict[str, list[str]] = {}  # tls -> incoming lane of each link index
         self.releasing: dict[str, tuple[float, int]] = {}  # tls -> (end of its yellow, phase to resume)
+        self.expired: set[tuple[str, str]] = set()  # (vehicle, tls) holds that ran out (max_hold_s)
         self.clock: dict[str, tuple[float, float, list[float]]] = {}  # static tls -> (t, cycle position, durations)
 
     def _program(self, tls: str) -> tuple[str, list[str]]:
@@ -536,11 +546,15 @@ class SignalPriority:
         """``upcoming``: the vehicle's next signals (``vehicle.getNextTLS``); ``reach_ms`` the
         speed that scales the time horizon."""
         horizon = max(self.params.horizon_m, self.params.horizon_s * reach_ms)
+        for tls in [k for k, h in self.holds.items() if h.owner == vid and t - h.set_s > self.params.max_hold_s]:
+            self.expired.add((vid, tls))
+            self.release(t, tls)
         wanted: dict[str, set[int]] = {}
         for tls, link, dist, _state in upcoming:
             if dist > horizon:
                 break
-            wanted.setdefault(tls, set()).add(int(link))
+            if (vid, tls) not in self.expired:
+                wanted.setdefault(tls, set()).add(int(link))
         for tls, links in wanted.items():
             self._request(t, vid, tls, links)
         ahead = {u[0] for u in upcoming}
@@ -711,7 +725,7 @@ def _run_mode(
     holds: list[tuple[str, str, float, float | None]] = []
     cross: list[frozenset[str]] = []
     restored = True
-    teleports = 0
+    teleports = timed_out = 0
     with SumoSession(net_file, routes=routes, begin_s=0, end_s=end, seed=seed, extra=extra, gui=gui) as sumo:
         step = sumo.simulation.getDeltaT()
         ctl = SignalPriority(sumo, params) if "priority" in mode else None
@@ -745,6 +759,9 @@ def _run_mode(
                     if ctl is not None:
                         ctl.release_vehicle(t, v)
             for v in sorted(active):
+                lane = sumo.vehicle.getLaneID(v)
+                if not lane:  # being teleported (stuck for --time-to-teleport): not on the road
+                    continue
                 speed = sumo.vehicle.getSpeed(v)
                 upcoming = sumo.vehicle.getNextTLS(v)
                 o = obs[v]
@@ -757,7 +774,7 @@ def _run_mode(
                     o["red_wait"] += step
                 o["halted"] = halted
                 if ctl is not None:
-                    reach = max(speed, sumo.lane.getMaxSpeed(sumo.vehicle.getLaneID(v)))
+                    reach = max(speed, sumo.lane.getMaxSpeed(lane))
                     ctl.update(t, v, upcoming, reach)
             if ctl is not None:
                 ctl.tick(t)
@@ -773,6 +790,7 @@ def _run_mode(
             holds = ctl.log
             cross = [frozenset(c) for c in ctl.cross]
             restored = ctl.restored()
+            timed_out = len(ctl.expired)
         tl = sumo.trafficlight
         final = {k: (tl.getProgram(k), tl.getRedYellowGreenState(k)) for k in tl.getIDList()}
     info = _read_tripinfo(tripinfo)
@@ -802,6 +820,7 @@ def _run_mode(
         hold_cross_lanes=cross,
         final_signals=final,
         teleports=teleports,
+        holds_timed_out=timed_out,
         queue_s=queue,
         queue_lanes=queue_lanes,
         signals_restored=restored,
@@ -865,9 +884,16 @@ def run_emergency(
             background = random_background(
                 net_file, background_vph, spec.begin_s, spec.end_s, seed, folder / "background.rou.xml"
             )
-        results = {
-            m: _run_mode(net_file, background, trips, m, spec, params, seed, folder, gui, progress) for m in run_modes
-        }
+        results = {}
+        for m in run_modes:
+            try:
+                results[m] = _run_mode(net_file, background, trips, m, spec, params, seed, folder, gui, progress)
+            except SumoError:
+                raise
+            except Exception as exc:  # libsumo's TraCIException and the like: one clear line
+                if type(exc).__name__ not in ("TraCIException", "FatalTraCIError"):
+                    raise
+                raise SumoError(f"SUMO failed in the {m!r} run: {exc}") from exc
     return EmergencyResult(incidents=trips, modes=results, seed=seed, params=params, spec=spec)
 
 
@@ -889,6 +915,7 @@ class EmergencyConfig:
     horizon_m = 150           # signal priority: ask for a signal within max(horizon_m,
     horizon_s = 15            #   horizon_s x speed) along the route
     yellow_s = 3              # yellow for the links that lose their green
+    max_hold_s = 60           # a hold the vehicle has not used by then is given up
     reaction_m = 25           # SUMO's --device.bluelight.reactiondist
     """
 
@@ -904,6 +931,7 @@ class EmergencyConfig:
     horizon_m: float = 150.0
     horizon_s: float = 15.0
     yellow_s: float = 3.0
+    max_hold_s: float = 60.0
     reaction_m: float = 25.0
 
     @classmethod
@@ -955,11 +983,14 @@ class EmergencyConfig:
             horizon_m=number(table, "horizon_m", sec, 150.0, 1.0, 5000.0),
             horizon_s=number(table, "horizon_s", sec, 15.0, 0.0, 300.0),
             yellow_s=number(table, "yellow_s", sec, 3.0, 0.0, 10.0),
+            max_hold_s=number(table, "max_hold_s", sec, 60.0, 5.0, 3600.0),
             reaction_m=number(table, "reaction_m", sec, 25.0, 1.0, 500.0),
         )
 
     def priority(self) -> PriorityParams:
-        return PriorityParams(horizon_m=self.horizon_m, horizon_s=self.horizon_s, yellow_s=self.yellow_s)
+        return PriorityParams(
+            horizon_m=self.horizon_m, horizon_s=self.horizon_s, yellow_s=self.yellow_s, max_hold_s=self.max_hold_s
+        )
 
     def spec(self, stations: tuple[str, ...]) -> EmergencySpec:
         """The :class:`EmergencySpec` with the stations' SUMO edges."""

@@ -110,6 +110,7 @@ def test_priority_shortens_the_trip_and_never_stops_at_red(corridor_result) -> N
 def test_signals_are_released_after_the_vehicle_passed(corridor_result) -> None:  # type: ignore[no-untyped-def]
     prio = corridor_result.modes["priority"]
     assert prio.signals_restored
+    assert prio.holds_timed_out == 0  # each vehicle passed its signals well within max_hold_s
     touched = {h[0] for h in prio.holds}
     assert touched == {f"J{i}" for i in range(len(SIGNAL_X))}
     assert all(h[3] is not None and h[3] >= h[2] for h in prio.holds)
