@@ -97,6 +97,7 @@ def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
         ("background_vph", "background_vph"),
         ("horizon_m", "horizon_m"),
         ("horizon_s", "horizon_s"),
+        ("signals_guess_kmh", "signals_guess_kmh"),
     ):
         if getattr(args, option) is not None:
             changes[key] = getattr(args, option)
@@ -137,7 +138,7 @@ def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
     try:
         build_options = scenario.network.build_options()
         net = load_network(scenario.network.path, options=build_options)
-        sumo = build_sumo_network(scenario.network.path, net, build_options=build_options)
+        sumo = build_sumo_network(scenario.network.path, net, build_options=build_options, options=cfg.net_options())
         stations = cfg.station_edges(sumo, net)
         with tqdm(total=100 * len(modes), desc="simulate-emergency", unit="%", file=sys.stderr) as bar:
             done = {m: 0 for m in modes}
@@ -166,10 +167,12 @@ def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
     data = result_json(result)
     data["scenario"] = scenario.name
     data["stations"] = list(stations)
+    data["sumo_network"] = {k: sumo.meta.get(k) for k in ("signals", "junctions", "edges", "options")}
     (out_dir / "emergency.json").write_text(json.dumps(data, indent=1) + "\n")
     md = result_markdown(result, title=f"Emergency response, {scenario.name}")
     (out_dir / "emergency.md").write_text(md)
     plot_response_times(result, out_dir / "response_times.png")
+    print(f"SUMO network: {sumo.meta.get('signals', 0)} signals, {sumo.meta.get('junctions', 0)} junctions")
     print(md)
     print(f"wrote {out_dir / 'emergency.json'}, emergency.md, response_times.png")
     return 0
@@ -221,6 +224,13 @@ def add_commands(sub: Any, h: CliHelpers) -> argparse.ArgumentParser:
     )
     p.add_argument("--horizon-m", type=float, metavar="M", help="signal priority distance horizon, m (default 150)")
     p.add_argument("--horizon-s", type=float, metavar="S", help="signal priority time horizon, s (default 15)")
+    p.add_argument(
+        "--signals-guess-kmh",
+        type=float,
+        metavar="KMH",
+        help="the SUMO network's guessed signals: where the incoming lanes' speed limits add up to KMH "
+        "(default 250, SUMO's; lower: more signals, beside the OSM ones)",
+    )
     p.add_argument("--gui", action="store_true", help="watch it in sumo-gui (needs a display)")
     p.set_defaults(func=lambda args: cmd_simulate_emergency(args, h))
     return p

@@ -772,6 +772,15 @@ def _run_mode(
                     o["red_stops"] += int(at_red)
                 if halted and at_red:
                     o["red_wait"] += step
+                    if ctl is not None and log.isEnabledFor(logging.DEBUG):
+                        tls0 = upcoming[0][0]
+                        h = ctl.holds.get(tls0)
+                        log.debug(
+                            "%s waits at red %s (%.0f m, link %d): hold %s, expired %s, t %.0f",
+                            v, tls0, upcoming[0][2], upcoming[0][1],
+                            None if h is None else (h.owner, sorted(h.links), h.shown, h.target),
+                            (v, tls0) in ctl.expired, t,
+                        )  # fmt: skip
                 o["halted"] = halted
                 if ctl is not None:
                     reach = max(speed, sumo.lane.getMaxSpeed(lane))
@@ -917,6 +926,8 @@ class EmergencyConfig:
     yellow_s = 3              # yellow for the links that lose their green
     max_hold_s = 60           # a hold the vehicle has not used by then is given up
     reaction_m = 25           # SUMO's --device.bluelight.reactiondist
+    signals_guess_kmh = 250   # netconvert guesses a signal where the incoming lanes' speeds add up
+                              # to this (SUMO's default 250 km/h; lower: more signals)
     """
 
     stations: tuple[int | tuple[float, float], ...] = ()
@@ -933,6 +944,7 @@ class EmergencyConfig:
     yellow_s: float = 3.0
     max_hold_s: float = 60.0
     reaction_m: float = 25.0
+    signals_guess_kmh: float = 250.0
 
     @classmethod
     def from_table(cls, table: Any, *, base: Path | None = None) -> EmergencyConfig:
@@ -985,7 +997,15 @@ class EmergencyConfig:
             yellow_s=number(table, "yellow_s", sec, 3.0, 0.0, 10.0),
             max_hold_s=number(table, "max_hold_s", sec, 60.0, 5.0, 3600.0),
             reaction_m=number(table, "reaction_m", sec, 25.0, 1.0, 500.0),
+            signals_guess_kmh=number(table, "signals_guess_kmh", sec, 250.0, 20.0, 2000.0),
         )
+
+    def net_options(self) -> Any:
+        """The SUMO network's build options (:class:`sim.sumo.SumoNetOptions`): OSM signals and
+        guessed ones at ``signals_guess_kmh``."""
+        from .network import SumoNetOptions
+
+        return SumoNetOptions(guess_threshold_ms=round(self.signals_guess_kmh / 3.6, 2))
 
     def priority(self) -> PriorityParams:
         return PriorityParams(
