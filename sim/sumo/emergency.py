@@ -188,6 +188,8 @@ class ModeResult:
     teleports: int = 0
     #: holds released because the vehicle had not passed within ``max_hold_s``
     holds_timed_out: int = 0
+    #: why the run has no results (SUMO crashed or failed), else None
+    error: str | None = None
 
     def response_times(self) -> list[float]:
         return [t.response_s for t in self.trips if t.response_s is not None]
@@ -215,13 +217,15 @@ class EmergencyResult:
         (e.g. a DRT fleet's vehicles, or ``"bg"`` for the background made here)."""
         return float(sum(v for k, v in self.modes[mode].time_loss_s.items() if k.startswith(prefix)))
 
-    def others_delay_s(self, mode: str) -> dict[str, float]:
+    def others_delay_s(self, mode: str) -> dict[str, Any]:
         """The time lost by everyone but the emergency vehicles in ``mode`` minus that in the
         ``none`` run (s; vehicles in both runs): the net total, per vehicle and per emergency
         trip, and its two sides: ``lost_s`` the sum of the increases (the vehicles that lost
         time, mostly cross traffic held at red for the green wave) and ``gained_s`` the sum of
         the decreases (mostly traffic on the emergency vehicle's way, which shares its green)."""
         base, run = self.modes["none"].time_loss_s, self.modes[mode].time_loss_s
+        if self.modes[mode].error:
+            return {"total_s": None, "lost_s": None, "gained_s": None}
         ids = [k for k in base if k in run and not k.startswith(EMERGENCY_PREFIX)]
         diff = np.array([run[k] - base[k] for k in ids], np.float64)
         total = float(diff.sum())
@@ -269,6 +273,7 @@ class EmergencyResult:
             stats = _stats(rt)
             row: dict[str, Any] = {
                 "trips": len(res.trips),
+                "error": res.error,
                 "arrived": sum(t.arrived for t in res.trips),
                 "response_s": stats,
                 "stops_mean": float(np.mean([t.stops for t in res.trips])) if res.trips else 0.0,
@@ -837,6 +842,68 @@ def _run_mode(
     )
 
 
+def _mode_worker(conn: Any, args: tuple[Any, ...]) -> None:
+    """One mode's run in a child process (see :func:`_run_mode_isolated`)."""
+    mode = args[3]
+
+    def progress(m: str, fraction: float) -> None:
+        conn.send(("progress", m, fraction))
+
+    net_file, background, incidents, _mode, spec, params, seed, folder, gui = args
+    try:
+        result = _run_mode(net_file, background, incidents, mode, spec, params, seed, folder, gui, progress)
+        conn.send(("result", result))
+    except BaseException as exc:  # everything reaches the parent as one line
+        conn.send(("error", f"the {mode!r} run failed: {type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _run_mode_isolated(args: tuple[Any, ...], progress: Callable[[str, float], None] | None) -> ModeResult:
+    """:func:`_run_mode` in a child process (spawned): libsumo holds one simulation per process
+    and the caller may hold its own; and SUMO itself may crash (SUMO 1.28.0's bluelight device
+    segfaults on some networks and seeds, the ``sumo`` program as well), which here ends only
+    that mode, reported in :attr:`ModeResult.error`, instead of the whole process."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_mode_worker, args=(child, args), daemon=True)
+    proc.start()
+    child.close()
+    result: ModeResult | None = None
+    error: str | None = None
+    while True:
+        try:
+            if not parent.poll(0.5):
+                if not proc.is_alive() and not parent.poll(0):
+                    break
+                continue
+            msg = parent.recv()
+        except EOFError:
+            break
+        if msg[0] == "progress" and progress is not None:
+            progress(msg[1], msg[2])
+        elif msg[0] == "result":
+            result = msg[1]
+        elif msg[0] == "error":
+            error = msg[1]
+    proc.join()
+    parent.close()
+    if error is not None and "SumoError" not in error and "TraCIException" not in error:
+        raise SumoError(error)
+    if result is None:
+        mode, incidents = args[3], args[2]
+        code = proc.exitcode
+        reason = error or (
+            f"SUMO crashed (signal {-code})" if code is not None and code < 0 else f"SUMO exited with code {code}"
+        )
+        log.warning("emergency run %r: %s", mode, reason)
+        trips = [Trip(i.id, None, 0, 0, 0.0, math.nan, False) for i in incidents]
+        return ModeResult(mode=mode, trips=trips, time_loss_s={}, error=reason)
+    return result
+
+
 def run_emergency(
     sumo_network: SumoNetwork | str | Path,
     spec: EmergencySpec,
@@ -893,16 +960,12 @@ def run_emergency(
             background = random_background(
                 net_file, background_vph, spec.begin_s, spec.end_s, seed, folder / "background.rou.xml"
             )
-        results = {}
-        for m in run_modes:
-            try:
-                results[m] = _run_mode(net_file, background, trips, m, spec, params, seed, folder, gui, progress)
-            except SumoError:
-                raise
-            except Exception as exc:  # libsumo's TraCIException and the like: one clear line
-                if type(exc).__name__ not in ("TraCIException", "FatalTraCIError"):
-                    raise
-                raise SumoError(f"SUMO failed in the {m!r} run: {exc}") from exc
+        results = {
+            m: _run_mode_isolated((net_file, background, trips, m, spec, params, seed, folder, gui), progress)
+            for m in run_modes
+        }
+    if results["none"].error:
+        raise SumoError(f"the run without priority failed, nothing to compare with: {results['none'].error}")
     return EmergencyResult(incidents=trips, modes=results, seed=seed, params=params, spec=spec)
 
 
@@ -1078,6 +1141,9 @@ def result_markdown(result: EmergencyResult, title: str = "Emergency response") 
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for mode, row in s.items():
+        if row.get("error"):
+            lines.append(f"| {mode} | {row['error']} |" + " |" * 12)
+            continue
         rt = row["response_s"]
         od = row.get("others_delay", {})
         cut = "-" if "cut_mean_pct" not in row or mode == "none" else f"{row['cut_mean_pct']:.1f}%"
