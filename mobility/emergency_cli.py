@@ -189,7 +189,7 @@ def add_commands(sub: Any, h: CliHelpers) -> argparse.ArgumentParser:
         "make way), priority (a green wave: each signal ahead of the vehicle within max(horizon-m, horizon-s x "
         "speed) along its route turns its link green, after a yellow for the others, and goes back to its "
         "program once the vehicle passed) and bluelight+priority. Reports the response time (dispatch to "
-        "arrival: mean, median, p90), the cut in per cent beside Uiwang's 55.4%%, stops at red lights, and the "
+        "arrival: mean, median, p90), the cut in per cent beside Uiwang's 55.4%, stops at red lights, and the "
         "delay to every other vehicle against the run without priority. Settings come from the scenario's "
         "optional [emergency] table (docs/emergency.md), each overridable below. Writes emergency.json, "
         "emergency.md and response_times.png into --out. Same seed, same incidents and background.",
