@@ -18,17 +18,25 @@ traffic, and simulates the same incidents, seed and background once per *mode*:
     held if it is green already, else the other green links turn yellow for ``yellow_s`` and
     then the program's own phase that gives the vehicle's link green is shown (or, where the
     program has none, that link alone green). Once the vehicle has passed the signal, the
-    signal returns to its normal program at that phase. A signal serves one emergency vehicle
-    at a time (the first to ask; a second waits).
+    signal returns to its normal program, after a yellow where a green ends: a static program
+    at the phase and second its own clock would be at had it never been held (cycle and
+    offsets kept), any other at the phase after the held one. A signal serves one emergency
+    vehicle at a time (the first to ask; a second waits); a hold the vehicle has not used
+    within ``max_hold_s`` (stuck in a queue) is given up.
 ``bluelight+priority``
     both.
 
 All incidents of one mode run in one simulation (vehicles whose trips overlap meet each other,
-as on a real day); every mode simulates the same period (until ``end_s + drain_s``) so that the
-background's time loss compares between modes. SUMO's trip output (``tripinfo``, unfinished
-trips included) gives every vehicle's time loss; :class:`EmergencyResult` keeps it per vehicle
-and mode (:meth:`EmergencyResult.time_loss_by_prefix` sums it for a fleet by id prefix) and
-states the delay to everyone else against the ``none`` run.
+as on a real day), in a spawned child process (libsumo holds one simulation per process, and a
+SUMO crash then ends only that mode: :attr:`ModeResult.error`); every mode simulates the same
+period (until ``end_s + drain_s``) so that the background's time loss compares between modes.
+SUMO's trip output (``tripinfo``, unfinished trips included) gives every vehicle's time loss;
+:class:`EmergencyResult` keeps it per vehicle and mode
+(:meth:`EmergencyResult.time_loss_by_prefix` sums it for a fleet by id prefix) and states the
+delay to everyone else against the ``none`` run: the cross traffic's extra queue at the held
+signals (:meth:`EmergencyResult.cross_delay_s`, from every signal's incoming lanes' halted
+vehicles, subscribed) and every other vehicle's time loss
+(:meth:`EmergencyResult.others_delay_s`).
 
 Response time is dispatch (the planned departure) to arrival, so a delayed insertion counts.
 A *stop* is the vehicle's speed falling below 0.1 m/s (SUMO's halting threshold); a *red stop*
