@@ -181,6 +181,11 @@ def test_cli_writes_the_table_and_the_picture(tmp_path: Path, jamsil_net: routin
     assert main(["simulate-emergency", str(scenario), "--out", str(out), "--background-vph", "-5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("mobility: error: --background-vph:") and "allowed" in err[-1]
+    # --out that is a file: one line, before any simulation
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert main(["simulate-emergency", str(scenario), "--out", str(a_file)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("mobility: error: --out:")
     scenario.write_text(scenario.read_text() + "horizon_m = 0\n")
     assert main(["simulate-emergency", str(scenario), "--out", str(out)]) == 2
     assert "emergency.horizon_m" in capsys.readouterr().err
