@@ -23,6 +23,8 @@
     mobility bench modes                  free routing vs semi-fixed route vs fixed line on the same demand
     mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
     mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
+    mobility traffic SCENARIO [--hours 7-10] [--peak-vph N] [--calibrate] --out DIR
+                                          background traffic in SUMO by hour, beside the BPR profile
     mobility dashboard --engine HOST:PORT | --run DIR
                                           the operators' web page: live map of the fleet, or a day's replay
 
@@ -66,6 +68,7 @@ from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
 from .plan_cli import CliHelpers
 from .plan_cli import add_commands as add_plan_commands
 from .rideshare_cli import add_commands as add_rideshare_commands
+from .traffic_cli import add_commands as add_traffic_commands
 
 T = TypeVar("T")
 
@@ -2348,6 +2351,7 @@ def build_parser() -> argparse.ArgumentParser:
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
     check = add_rideshare_commands(sub, ssub, bsub, helpers)
+    add_traffic_commands(sub, helpers)
     parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
 

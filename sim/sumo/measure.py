@@ -49,6 +49,13 @@ from .background import BackgroundSpec, write_background
 from .network import SumoNetwork
 from .session import SumoSession
 
+#: background cars per hour per lane-km of mapped road at the busiest hour, when no demand is
+#: given: about where Jamsil's congestion index on major roads meets the BPR factor of its
+#: busiest hour (docs/sumo_traffic.md); ``mobility traffic --calibrate`` fits it on any network
+DEFAULT_VPH_PER_LANE_KM = 15.0
+#: the nearly empty network of :func:`uncongested_pace`: cars per hour per lane-km (at least 30/h)
+REFERENCE_VPH_PER_LANE_KM = 0.75
+
 #: libsumo variable ids (``libsumo.constants``) used in subscriptions
 _VEHICLE_NUMBER = 0x10
 _MEAN_SPEED = 0x11
@@ -107,9 +114,24 @@ class SumoEdges:
         )
 
     @property
+    def lane_km(self) -> float:
+        """Lane kilometres of the edges on the engine's map."""
+        return float((self.length_m[self.mapped] * self.lanes[self.mapped]).sum() / 1000.0)
+
+    @property
     def free_flow_s(self) -> NDArray[np.float64]:
         """Travel time at the speed limit (s)."""
         return self.length_m / np.maximum(self.speed_ms, 0.1)
+
+
+def default_peak_vph(edges: SumoEdges) -> float:
+    """:data:`DEFAULT_VPH_PER_LANE_KM` times the network's lane-km (at least 60 cars/h)."""
+    return max(60.0, round(DEFAULT_VPH_PER_LANE_KM * edges.lane_km, -1))
+
+
+def reference_vph(edges: SumoEdges) -> float:
+    """:data:`REFERENCE_VPH_PER_LANE_KM` times the network's lane-km (at least 30 cars/h)."""
+    return max(30.0, round(REFERENCE_VPH_PER_LANE_KM * edges.lane_km))
 
 
 # ---------------------------------------------------------------------------- hourly measurement
