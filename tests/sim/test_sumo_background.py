@@ -157,7 +157,7 @@ def test_bad_specs_are_clear_errors(sumo_jamsil: SumoNetwork, jamsil_net: routin
         ({"peak_vph": 100, "reroute_period_s": 2.5}, "reroute_period_s"),
     ):
         with pytest.raises(ValueError, match=field):
-            BackgroundSpec(**kwargs)  # type: ignore[arg-type]
+            BackgroundSpec(**kwargs)
     with pytest.raises(ValueError, match="begin_s"):
         check_period(100, 3600)
     with pytest.raises(ValueError, match="end_s"):
