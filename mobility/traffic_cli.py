@@ -187,10 +187,17 @@ def cmd_traffic(args: argparse.Namespace, h: Any) -> int:
     }
     (out / "traffic.json").write_text(json.dumps(doc, indent=1, default=float))
     title = f"{scenario.name}: {spec.peak_vph:.0f} cars/h at the peak, seed {seed}"
+    spots = "".join(
+        f"- {x['sumo_edge']} (to junction {x['to_junction']}, {'major' if x['major'] else 'minor'}"
+        f"{', signal' if x['signal'] else ''}): {x['lost_veh_h']:.1f} car-hours lost, {100 * x['share']:.1f} %\n"
+        for x in m.hotspots[:5]
+    )
     md = f"# Background traffic, {title}\n\n" + markdown_table(rows)
+    md += f"\nWhere cars lost the most time (SUMO edges, the whole run):\n\n{spots}"
     (out / "traffic.md").write_text(md)
     plot_comparison(rows, out / "traffic.png", title=title)
     print(markdown_table(rows))
+    print(f"where cars lost the most time:\n{spots}")
     print(
         f"{doc['vehicles']} cars, {m.sim_s / 3600:.0f} simulated hours in {m.wall_s:.1f} s of SUMO: real-time factor "
         f"{m.real_time_factor:.0f} (routes {routes_s:.1f} s)"

@@ -75,6 +75,7 @@ class SumoEdges:
     major: NDArray[np.bool_]
     mapped: NDArray[np.bool_]
     signal_lanes: list[str]
+    to_junction: list[str]
 
     @classmethod
     def read(cls, sumo_network: SumoNetwork, engine_network: RoadNetwork) -> SumoEdges:
@@ -111,6 +112,7 @@ class SumoEdges:
             major=major,
             mapped=mapped,
             signal_lanes=sorted(signal_lanes),
+            to_junction=[e.getToNode().getID() for e in edges],
         )
 
     @property
@@ -171,6 +173,8 @@ class TrafficMeasurement:
     wall_s: float
     signal_lanes: int
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the SUMO edges where cars lost the most time over the whole run (see :func:`measure_traffic`)
+    hotspots: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def real_time_factor(self) -> float:
@@ -190,6 +194,7 @@ class TrafficMeasurement:
             "real_time_factor": round(self.real_time_factor, 2),
             "signal_lanes": self.signal_lanes,
             "meta": self.meta,
+            "hotspots": self.hotspots,
             "hours": [asdict(h) for h in self.hours],
         }
 
@@ -205,14 +210,16 @@ def _edgedata_additional(path: Path, out: Path, begin_s: int) -> None:
 
 def _read_edgedata(
     path: Path, edges: SumoEdges, reference_pace: NDArray[np.float64] | None = None
-) -> dict[int, dict[str, float]]:
-    """Per interval begin: sums over edges (vehicle-seconds and -metres by class, counts)."""
+) -> tuple[dict[int, dict[str, float]], NDArray[np.float64]]:
+    """Per interval begin: sums over edges (vehicle-seconds and -metres by class, counts); and
+    per edge over all intervals, the time lost: vehicle-seconds beyond the reference pace."""
     import sumolib
 
     index = {sid: i for i, sid in enumerate(edges.ids)}
     free_speed = np.maximum(edges.speed_ms, 0.1)
     pace = 1.0 / free_speed if reference_pace is None else reference_pace
     out: dict[int, dict[str, float]] = {}
+    lost = np.zeros(len(edges.ids))
     for interval in sumolib.xml.parse(str(path), "interval"):
         acc = dict.fromkeys(
             (
@@ -240,6 +247,7 @@ def _read_edgedata(
             veh_m = veh_s * float(e.speed or 0.0)
             acc["veh_s"] += veh_s
             acc["veh_m"] += veh_m
+            lost[i] += veh_s - veh_m * pace[i]
             acc["departed"] += float(e.departed or 0)
             acc["arrived"] += float(e.arrived or 0)
             acc["teleported"] += float(e.teleported or 0) if e.hasAttribute("teleported") else 0.0
@@ -250,7 +258,7 @@ def _read_edgedata(
                 acc[f"{side}_free_s"] += veh_m / free_speed[i]
                 acc[f"{side}_ref_s"] += veh_m * pace[i]
         out[int(float(interval.begin))] = acc
-    return out
+    return out, lost
 
 
 def measure_traffic(
@@ -264,6 +272,7 @@ def measure_traffic(
     seed: int = 0,
     sample_s: float = 5.0,
     reference_pace: NDArray[np.float64] | None = None,
+    hotspots_n: int = 10,
     extra: list[str] | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> TrafficMeasurement:
@@ -275,6 +284,11 @@ def measure_traffic(
     the congestion index relative to the uncongested network (``ci_*_rel``: time spent over the
     time the same distance takes with the roads nearly empty, signals included): the analogue
     of the BPR factor, whose free-flow time is the uncongested one. Without it those are NaN.
+
+    ``hotspots`` of the result: the ``hotspots_n`` SUMO edges where cars lost the most time over
+    the run (car-hours beyond the reference pace, or the speed limit without one; ``share`` of
+    all time lost, ``signal``: the edge enters a signalised junction) -- where a network's
+    congestion comes from, and where its junction model may be at fault.
 
     Raises:
         ValueError: a bad period or ``sample_s``.
@@ -331,7 +345,20 @@ def measure_traffic(
             if on_progress is not None:
                 on_progress(now)
     wall = time.perf_counter() - t0
-    data = _read_edgedata(data_file, edges, reference_pace)
+    data, lost = _read_edgedata(data_file, edges, reference_pace)
+    total_lost = float(lost[lost > 0].sum())
+    hotspots = [
+        {
+            "sumo_edge": edges.ids[i],
+            "to_junction": edges.to_junction[i],
+            "major": bool(edges.major[i]),
+            "signal": any(lane.rsplit("_", 1)[0] == edges.ids[i] for lane in lanes),
+            "lost_veh_h": round(float(lost[i]) / 3600, 2),
+            "share": round(float(lost[i]) / total_lost, 4) if total_lost > 0 else 0.0,
+        }
+        for i in np.argsort(-lost)[:hotspots_n]
+        if lost[i] > 0
+    ]
     out: list[HourStats] = []
     for h in hours:
         acc = data.get(h * 3600, {})
@@ -373,6 +400,7 @@ def measure_traffic(
         wall_s=wall,
         signal_lanes=len(lanes),
         meta={"begin_s": begin_s, "end_s": end_s, "seed": seed, "sample_s": sample_s},
+        hotspots=hotspots,
     )
 
 
@@ -647,7 +675,7 @@ def calibrate(
     reference_pace: NDArray[np.float64],
     hour: int | None = None,
     max_runs: int = 8,
-    tolerance: float = 0.03,
+    tolerance: float = 0.05,
     progress: bool = False,
 ) -> Calibration:
     """Scale ``spec``'s cars so that SUMO's congestion index on major roads (relative to the
@@ -655,10 +683,11 @@ def calibrate(
     ``traffic.vc_major``) matches the BPR factor ``1 + alpha (v/c)^beta`` of that hour.
 
     One scale for the whole profile, fitted at one hour: each trial simulates that hour after a
-    warm-up hour; the search doubles or halves the demand until the target is bracketed, then
-    bisects (geometric means), at most ``max_runs`` trials, stopping within ``tolerance``. The
-    index rises steeply where the network tips into gridlock; if the target lies there the best
-    trial is kept and ``matched`` is False. ``progress`` shows a bar (tqdm, on stderr).
+    warm-up hour; the search multiplies or divides the demand by 1.5 until the target is
+    bracketed, then bisects (geometric means), at most ``max_runs`` trials, stopping within
+    ``tolerance`` (the default, 0.05, is about the index's spread between seeds on Jamsil). The
+    index is noisy and rises steeply where the network tips into gridlock; the trial closest to
+    the target is kept, and ``matched`` says whether it is within ``tolerance``. ``progress`` shows a bar (tqdm, on stderr).
     """
     if not 1 <= max_runs <= 50:
         raise ValueError(f"max_runs: must be a whole number 1 .. 50, got {max_runs!r}")
@@ -703,7 +732,7 @@ def calibrate(
                 lo = vph if lo is None else max(lo, vph)
             else:
                 hi = vph if hi is None else min(hi, vph)
-            vph = math.sqrt(lo * hi) if lo is not None and hi is not None else vph * (2.0 if hi is None else 0.5)
+            vph = math.sqrt(lo * hi) if lo is not None and hi is not None else vph * (1.5 if hi is None else 1 / 1.5)
     best_vph, best_ci = min(trials, key=lambda vc: abs(vc[1] - target))
     return Calibration(
         spec=spec.scaled(best_vph / spec.peak_vph),
