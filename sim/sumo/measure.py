@@ -687,7 +687,8 @@ def calibrate(
     bracketed, then bisects (geometric means), at most ``max_runs`` trials, stopping within
     ``tolerance`` (the default, 0.05, is about the index's spread between seeds on Jamsil). The
     index is noisy and rises steeply where the network tips into gridlock; the trial closest to
-    the target is kept, and ``matched`` says whether it is within ``tolerance``. ``progress`` shows a bar (tqdm, on stderr).
+    the target is kept, and ``matched`` says whether it is within ``tolerance``. ``progress``
+    shows a bar (tqdm, on stderr).
     """
     if not 1 <= max_runs <= 50:
         raise ValueError(f"max_runs: must be a whole number 1 .. 50, got {max_runs!r}")
