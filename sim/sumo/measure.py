@@ -660,7 +660,7 @@ class Calibration:
             "hour": self.hour,
             "target_bpr_major": round(self.target, 4),
             "trials": [[round(v, 1), round(c, 4)] for v, c in self.trials],
-            "matched": self.matched,
+            "matched": bool(self.matched),
             "wall_s": round(self.wall_s, 1),
         }
 
@@ -740,6 +740,6 @@ def calibrate(
         hour=hour,
         target=target,
         trials=trials,
-        matched=abs(best_ci - target) <= tolerance,
+        matched=bool(abs(best_ci - target) <= tolerance),
         wall_s=time.perf_counter() - t0,
     )

@@ -93,6 +93,8 @@ def test_more_cars_congest_more(
             reference_pace=pace,
         )
         assert [h.hour for h in m.hours] == [7] and m.real_time_factor > 1
+        lost = [x["lost_veh_h"] for x in m.hotspots]
+        assert lost == sorted(lost, reverse=True) and 0 < sum(x["share"] for x in m.hotspots) <= 1.0001
         hours[name] = m.hours[0]
     light, heavy = hours["light"], hours["heavy"]
     share = VC_MAJOR[7] / max(VC_MAJOR)  # the hour's rate is the peak's times its profile value
