@@ -75,7 +75,8 @@ def add_commands(sub: Any, h: Any) -> argparse.ArgumentParser:
         "congestion index on major and minor roads (time spent over the time of the same distance on the nearly "
         "empty network, measured first, signals included: the analogue of the BPR factor 1 + alpha (v/c)^beta) "
         "and halting cars on the lanes entering signals. Writes traffic.json, traffic.md (the table) and "
-        "traffic.png (hour against congestion index, BPR and SUMO, major and minor) into --out, prints the "
+        "traffic.png (hour against congestion index, BPR and SUMO, major and minor) into --out (SUMO's own "
+        "files, the routes and the hourly edge data, into --out/sumo), prints the "
         "table and the real-time factor (simulated seconds per wall second of the SUMO run). Example: "
         "mobility traffic imod_jamsil --hours 7-10 --out runs/traffic",
     )
@@ -215,7 +216,7 @@ def cmd_traffic(args: argparse.Namespace, h: Any) -> int:
     print(markdown_table(rows))
     print(f"where cars lost the most time:\n{spots}")
     print(
-        f"{doc['vehicles']} cars, {m.sim_s / 3600:.0f} simulated hours in {m.wall_s:.1f} s of SUMO: real-time factor "
+        f"{doc['vehicles']} cars, {m.sim_s / 3600:g} simulated h in {m.wall_s:.1f} s of SUMO: real-time factor "
         f"{m.real_time_factor:.0f} (routes {routes_s:.1f} s)"
     )
     print(f"written: {out / 'traffic.json'}, {out / 'traffic.md'}, {out / 'traffic.png'}")
