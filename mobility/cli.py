@@ -519,6 +519,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     sets = list(getattr(args, "sets", None) or [])
+    if getattr(args, "traffic", None):  # --traffic MODEL is --set traffic.model=MODEL
+        sets.append(("traffic.model", args.traffic))
     scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir, overrides=sets)
     client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
     if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
@@ -1565,6 +1567,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     simulate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    simulate.add_argument(
+        "--traffic",
+        choices=("none", "bpr", "sumo"),
+        help="the traffic model, instead of the scenario's [traffic] model: none (free flow), bpr (hourly "
+        "factors by road class) or sumo (SUMO drives the fleet through signals and background traffic, "
+        "[traffic] background_vph; the travel times it measures feed the router every update_minutes)",
+    )
     simulate.add_argument(
         "--immediate",
         action="store_true",

@@ -1,0 +1,119 @@
+"""A service day with SUMO driving the fleet (closed loop), checked by the independent recount."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matching.deployment import ConfigError
+from sim.kpi import validate
+from sim.scenario import Scenario, ScenarioError
+from sim.simulator import Simulation
+from tests.sim.test_simulator import small_doc, small_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sumo_day(data_dir: Path, seed: int = 3) -> Simulation:
+    sc = small_scenario(data_dir, traffic={"model": "sumo", "update_minutes": 15})
+    sim = Simulation(sc, seed=seed)
+    sim.setup()
+    sim.output = sim.run()  # type: ignore[attr-defined]
+    return sim
+
+
+@pytest.fixture(scope="module")
+def day(data_dir: Path) -> Simulation:
+    return sumo_day(data_dir)
+
+
+def test_every_request_ends_and_the_recount_finds_only_reported_lateness(day: Simulation) -> None:
+    out = day.output  # type: ignore[attr-defined]
+    assert len(out.rides) == len(day.demand) > 50
+    assert {r.outcome for r in out.rides} <= {"completed", "rejected", "cancelled", "no_show"}
+    assert sum(r.outcome == "completed" for r in out.rides) > 0.5 * len(out.rides)
+    # SUMO's drive times differ from the plan's (signals, junctions, leaving a stop): a vehicle
+    # may be late; the dispatcher reports each such ride, and nothing else may go wrong.
+    late = {e.ride_id for e in day.dispatcher.events if e.kind == "late"}
+    for problem in validate(out):
+        assert "outside its promised window" in problem or "exceeds max_ride_s" in problem, problem
+        assert any(f"ride {rid}:" in problem for rid in late), problem
+
+
+def test_sumo_drove_the_engine_paths(day: Simulation) -> None:
+    out = day.output  # type: ignore[attr-defined]
+    assert day.timings["sumo_teleports"] == 0
+    ratios, times = [], []
+    for d in out.drives[:-10]:  # the drives back to the depots after the day are not simulated
+        if d.from_stop == d.to_stop or len(d.nodes) < 2:
+            continue
+        lengths = [
+            int(day.network.length_m[day.network.edge_id(a, b)]) for a, b in zip(d.nodes, d.nodes[1:], strict=False)
+        ]
+        if sum(lengths) > 100:
+            ratios.append(d.length_m / sum(lengths))
+            times.append(d.arrive_s - d.depart_s)
+    assert len(ratios) > 20
+    # SUMO's odometer over the drive against the engine path: the same streets (the stop stands
+    # on the last edge long enough to stop on, and a missing turn makes a small detour)
+    assert 0.9 < float(np.median(ratios)) < 1.1
+    assert min(times) > 0
+
+
+def test_the_router_learns_sumo_travel_times(day: Simulation) -> None:
+    free = day.network.travel_time_s.astype(np.float64)
+    now = day.router.network.travel_time_s.astype(np.float64)
+    # after the last update the router's times are SUMO's measurements: slower where the
+    # vehicles met red lights and queues, free flow where nobody drove; never faster
+    assert (now >= free - 1).all()
+    assert (now > free * 1.2).any()
+
+
+def test_same_seed_same_day_in_sumo(data_dir: Path, day: Simulation) -> None:
+    again = sumo_day(data_dir)
+    a = [(r.ride_id, r.outcome, r.vehicle_id, r.pickup_s, r.dropoff_s) for r in day.output.rides]  # type: ignore[attr-defined]
+    b = [(r.ride_id, r.outcome, r.vehicle_id, r.pickup_s, r.dropoff_s) for r in again.output.rides]  # type: ignore[attr-defined]
+    assert a == b
+
+
+def test_bad_traffic_settings_are_clear_errors(data_dir: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"traffic\.model"):
+        Scenario.from_dict(small_doc(traffic={"model": "vissim"}), data_dir=data_dir)
+    with pytest.raises(ScenarioError, match=r"traffic\.signals"):
+        Scenario.from_dict(small_doc(traffic={"model": "sumo", "signals": "green"}), data_dir=data_dir)
+    with pytest.raises(ScenarioError, match=r"traffic\.background_vph"):
+        Scenario.from_dict(small_doc(traffic={"model": "sumo", "background_vph": -5}), data_dir=data_dir)
+    doc = small_doc(traffic={"model": "sumo"})
+    doc["network"] = {"kind": "benchmark", "path": "rideshare/manhattan"}
+    with pytest.raises((ConfigError, ScenarioError), match=r"traffic\.model"):
+        sim = Simulation(Scenario.from_dict(doc, data_dir=data_dir))
+        sim.setup()
+
+
+def test_cli_simulate_with_traffic_sumo(data_dir: Path, tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(
+        "\n".join(
+            [
+                '[scenario]\nname = "tiny"\nseed = 2\nstart = "07:00"\nend = "07:40"',
+                f'[network]\nkind = "osm"\npath = "{data_dir / "osm" / "seoul_jamsil.osm"}"',
+                '[stops]\nkind = "virtual"\nspacing_m = 400',
+                '[fleet]\nvehicles = 2\nseats = 6\nshift_start = "07:00"\nshift_end = "08:00"',
+                '[demand]\nkind = "profile"\ntotal = 15\nprofile = "flat"',
+                '[traffic]\nmodel = "bpr"',
+            ]
+        )
+    )
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mobility.cli", "simulate", str(scenario), "--traffic", "sumo", "--no-plots"]
+    done = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["meta"]["overrides"]["traffic.model"] == "sumo"
+    bad = subprocess.run([*cmd[:-3], "--traffic", "vissim"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert bad.returncode == 2 and "--traffic" in bad.stderr and "Traceback" not in bad.stderr
