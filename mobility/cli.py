@@ -63,6 +63,7 @@ from engine import (
 )
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+from .crosscheck_cli import add_commands as add_crosscheck_commands
 from .plan_cli import CliHelpers
 from .plan_cli import add_commands as add_plan_commands
 from .rideshare_cli import add_commands as add_rideshare_commands
@@ -2357,6 +2358,7 @@ def build_parser() -> argparse.ArgumentParser:
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
     check = add_rideshare_commands(sub, ssub, bsub, helpers)
+    add_crosscheck_commands(sub, helpers, bundled_scenario_names())
     parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
 
@@ -2374,10 +2376,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.store import StoreError
     from matching.errors import MatchingError
     from routing.errors import RoutingError
+    from sim.sumo.tools import SumoError
 
     try:
         return int(args.func(args))
-    except (RoutingError, MatchingError, StoreError, CommandError) as exc:
+    except (RoutingError, MatchingError, StoreError, CommandError, SumoError) as exc:
         _stderr(f"mobility: error: {exc}")
         return 2
     except KeyboardInterrupt:

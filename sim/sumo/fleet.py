@@ -64,7 +64,8 @@ class EdgeTimes:
     ones included, so a queue at a red light counts). An engine edge's time is its free-flow
     time times the ratio of the sampled SUMO time to SUMO's free-flow time, summed over its
     chain (engine and SUMO speeds come from different tables; the ratio carries SUMO's
-    congestion, not its speed limits). Edges nobody drove keep free flow.
+    congestion, not its speed limits). An engine edge nobody drove gets the mean factor of the
+    driven edges of its road class; a class nobody drove keeps free flow.
     """
 
     sumo: SumoNetwork
@@ -111,6 +112,18 @@ class EdgeTimes:
         factor = np.ones(m.num_engine_edges)
         if m.chain.size:
             factor = np.where(empty, 1.0, weighted / np.maximum(total, 1e-9))
+            # an engine edge none of whose SUMO edges was driven gets the mean factor of the
+            # driven edges of its road class (weighted by free-flow time), else free flow
+            driven = np.add.reduceat(seen[m.chain].astype(np.int64), m.indptr[:-1]) > 0
+            driven &= ~empty
+            free = self.network.travel_time_s.astype(np.float64)
+            cls = self.network.road_class
+            for c in np.unique(cls):
+                in_class = cls == c
+                known = in_class & driven
+                if known.any():
+                    mean = float((factor[known] * free[known]).sum() / max(1e-9, free[known].sum()))
+                    factor[in_class & ~driven] = mean
         self._sum[:] = 0.0
         self._count[:] = 0
         return self.network.travel_time_s.astype(np.float64) * factor
