@@ -533,6 +533,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _stderr(f"mobility: error: {option} runs replications in parallel: give --replications N (N > 1) too")
         return 2
     if replications > 1:
+        if getattr(args, "gui", False):
+            _stderr("mobility: error: --gui shows one run: not with --replications")
+            return 2
         if args.engine:
             _stderr("mobility: error: --replications: the runs are simulated in this process, not against --engine")
             return 2
@@ -555,7 +558,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     # checked after the engine, so that --out is not made for a run that cannot start
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
-    sim = Simulation(scenario, seed=args.seed)
+    if getattr(args, "gui", False):
+        if scenario.traffic.model != "sumo":
+            _stderr('mobility: error: --gui shows SUMO: give --traffic sumo (or [traffic] model = "sumo") too')
+            return 2
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            _stderr("mobility: error: --gui needs a display (DISPLAY is not set); run without it")
+            return 2
+    sim = Simulation(scenario, seed=args.seed, gui=getattr(args, "gui", False))
     if remote is not None:
         sim.setup(backend_factory=lambda _dispatcher: remote)
         try:
@@ -1574,6 +1584,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the traffic model, instead of the scenario's [traffic] model: none (free flow), bpr (hourly "
         "factors by road class) or sumo (SUMO drives the fleet through signals and background traffic, "
         "[traffic] background_vph; the travel times it measures feed the router every update_minutes)",
+    )
+    simulate.add_argument(
+        "--gui",
+        action="store_true",
+        help="with --traffic sumo: watch the day in sumo-gui (needs a display; nothing else does)",
     )
     simulate.add_argument(
         "--immediate",

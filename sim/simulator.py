@@ -182,8 +182,11 @@ class Simulation:
         seed: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         components: list[Component] | None = None,
+        gui: bool = False,
     ) -> None:
         self.scenario = scenario
+        #: with ``[traffic] model = "sumo"``: watch SUMO in sumo-gui (needs a display)
+        self.gui = gui
         self.seed = scenario.seed if seed is None else seed
         self.progress = progress
         self.timings: dict[str, float] = {}
@@ -200,7 +203,7 @@ class Simulation:
         self.traffic: TrafficModel | SumoFleet = TrafficModel(self.network, sc.traffic)
         self.sumo: SumoFleet | None = None
         if sc.traffic.model == "sumo":
-            self.sumo = self.traffic = _sumo_fleet(sc, self.network, self.seed)
+            self.sumo = self.traffic = _sumo_fleet(sc, self.network, self.seed, gui=self.gui)
         if sc.subzones is not None:  # a split zone: a dispatcher per sub-zone, behind one backend
             if backend_factory is not None:
                 raise ConfigError("subzones", "a zone split into sub-zones runs in-process only (not with an engine)")
@@ -593,7 +596,7 @@ class Simulation:
             self._push(nxt, TRAFFIC, None)
 
 
-def _sumo_fleet(sc: Scenario, network: Any, seed: int) -> SumoFleet:
+def _sumo_fleet(sc: Scenario, network: Any, seed: int, *, gui: bool = False) -> SumoFleet:
     """The SUMO side of a ``[traffic] model = "sumo"`` day: its network (built or cached) and
     the fleet driver, with the background traffic the scenario asks for."""
     from .sumo import SumoNetOptions, build_sumo_network
@@ -614,6 +617,7 @@ def _sumo_fleet(sc: Scenario, network: Any, seed: int) -> SumoFleet:
         update_s=int(sc.traffic.update_minutes * 60),
         background=background,
         seed=seed,
+        gui=gui,
     )
 
 

@@ -142,3 +142,16 @@ def test_cross_check_bpr_against_sumo(data_dir: Path, tmp_path: Path) -> None:
     assert "| hour | road |" in md and "BPR" in md and "SUMO" in md
     plot(result, tmp_path / "x.png")
     assert (tmp_path / "x.png").stat().st_size > 1000
+
+
+def test_cli_gui_needs_sumo_and_a_display(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    base = [sys.executable, "-m", "mobility.cli", "simulate", "imod_jamsil", "--gui", "--out", str(tmp_path / "g")]
+    no_sumo = subprocess.run(base, capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
+    assert no_sumo.returncode == 2 and "--traffic sumo" in no_sumo.stderr
+    no_display = subprocess.run(
+        [*base, "--traffic", "sumo"], capture_output=True, text=True, cwd=REPO, timeout=120, env=env
+    )
+    assert no_display.returncode == 2 and "display" in no_display.stderr and "Traceback" not in no_display.stderr
