@@ -310,6 +310,8 @@ class Simulation:
                 "currency": sc.deployment.currency,
             },
         )
+        if self.sumo is not None:
+            output.extras["traffic"] = self.sumo.report
         for component in self.components:
             component.finish(self, output)
         return output
@@ -338,8 +340,12 @@ class Simulation:
                 handlers[kind](t, payload)
         finally:
             sumo.close()
-            self.timings["sumo_s"] = time.perf_counter() - t_sumo
+            wall = time.perf_counter() - t_sumo
+            self.timings["sumo_s"] = wall
             self.timings["sumo_teleports"] = sumo.teleports
+            sumo.report.teleports = sumo.teleports
+            sumo.report.gap_fills = sumo.gap_fills
+            sumo.report.real_time_factor = (sumo.time_s - self.scenario.start_s) / max(wall, 1e-9)
 
     def _push(self, t: float, kind: int, payload: Any) -> None:
         heapq.heappush(self._queue, (int(np.ceil(t)), kind, next(self._seq), payload))

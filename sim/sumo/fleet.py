@@ -90,13 +90,20 @@ class EdgeTimes:
             self._length[i] = max(0.1, float(module.lane.getLength(lane)))
             self._free[i] = self._length[i] / max(0.1, float(module.lane.getMaxSpeed(lane)))
 
-    def sample(self, module: Any) -> None:
+    def sample(self, module: Any) -> tuple[int, float]:
+        """Sample the edges now; returns (vehicles on them, sum of their speeds in m/s)."""
         edge = module.edge
+        vehicles, speed_sum = 0, 0.0
         for i, e in enumerate(self.sumo.edge_map.sumo_edges):
-            if edge.getLastStepVehicleNumber(e) > 0:
-                speed = max(0.1, float(edge.getLastStepMeanSpeed(e)))
+            n = edge.getLastStepVehicleNumber(e)
+            if n > 0:
+                mean = float(edge.getLastStepMeanSpeed(e))
+                vehicles += n
+                speed_sum += n * mean
+                speed = max(0.1, mean)
                 self._sum[i] += min(self._length[i] / speed, 3600.0)
                 self._count[i] += 1
+        return vehicles, speed_sum
 
     def travel_times(self) -> NDArray[np.float64]:
         """Engine edge times (s) of the period so far; then a new period begins."""
@@ -127,6 +134,101 @@ class EdgeTimes:
         self._sum[:] = 0.0
         self._count[:] = 0
         return self.network.travel_time_s.astype(np.float64) * factor
+
+
+@dataclass
+class TrafficReport:
+    """Traffic KPIs of a SUMO day, per hour (an ``ExtraOutput`` of :mod:`sim.report`): the mean
+    speed of the vehicles on the engine's roads, and the queue at signals (vehicles halting on
+    the lanes into a signalised junction, per junction: the mean over samples and junctions, and
+    the largest), sampled every ``sample_s``; plus SUMO's teleports, the signal count and the
+    real-time factor (simulated seconds per wall second of the whole day)."""
+
+    sample_s: int
+    signals: int
+    hours: dict[int, dict[str, float]] = field(default_factory=dict)
+    teleports: int = 0
+    real_time_factor: float = 0.0
+    gap_fills: int = 0
+
+    def add(self, t_s: float, vehicles: int, speed_sum: float, queues: list[int]) -> None:
+        h = self.hours.setdefault(
+            int(t_s // 3600), {"samples": 0, "vehicles": 0, "speed_sum": 0.0, "queue_sum": 0.0, "queue_max": 0.0}
+        )
+        h["samples"] += 1
+        h["vehicles"] += vehicles
+        h["speed_sum"] += speed_sum
+        if queues:
+            h["queue_sum"] += sum(queues) / len(queues)
+            h["queue_max"] = max(h["queue_max"], float(max(queues)))
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for hour, h in sorted(self.hours.items()):
+            out.append(
+                {
+                    "hour": hour,
+                    "vehicles_mean": round(h["vehicles"] / max(1, h["samples"]), 2),
+                    "mean_speed_kmh": round(3.6 * h["speed_sum"] / h["vehicles"], 2) if h["vehicles"] else None,
+                    "queue_mean": round(h["queue_sum"] / max(1, h["samples"]), 3),
+                    "queue_max": int(h["queue_max"]),
+                }
+            )
+        return out
+
+    def kpis(self) -> dict[str, Any]:
+        return {
+            "by_hour": self.rows(),
+            "signals": self.signals,
+            "teleports": self.teleports,
+            "gap_fills": self.gap_fills,
+            "real_time_factor": round(self.real_time_factor, 1),
+            "sample_s": self.sample_s,
+        }
+
+    def write(self, folder: Path, *, plots: bool = True) -> dict[str, Path]:
+        import csv
+
+        files = {"traffic": folder / "traffic.csv"}
+        rows = self.rows()
+        with open(files["traffic"], "w", newline="") as fh:
+            writer = csv.DictWriter(
+                fh, fieldnames=["hour", "vehicles_mean", "mean_speed_kmh", "queue_mean", "queue_max"]
+            )
+            writer.writeheader()
+            writer.writerows(rows)
+        if plots and rows:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            fig, ax = plt.subplots(figsize=(8, 3.5))
+            hours = [r["hour"] for r in rows]
+            ax.plot(hours, [r["mean_speed_kmh"] or 0 for r in rows], "o-", color="tab:blue", label="mean speed")
+            ax.set_xlabel("hour")
+            ax.set_ylabel("km/h", color="tab:blue")
+            ax2 = ax.twinx()
+            ax2.bar(hours, [r["queue_mean"] for r in rows], alpha=0.3, color="tab:red", label="queue at signals")
+            ax2.set_ylabel("vehicles halting per signal (mean)", color="tab:red")
+            ax.set_title("Traffic in SUMO by hour")
+            fig.tight_layout()
+            files["traffic_plot"] = folder / "traffic.png"
+            fig.savefig(files["traffic_plot"], dpi=110)
+            plt.close(fig)
+        return files
+
+    def summary_lines(self) -> list[str]:
+        rows = [r for r in self.rows() if r["mean_speed_kmh"] is not None]
+        if not rows:
+            return ["traffic   SUMO: no vehicle sampled"]
+        slow = min(rows, key=lambda r: r["mean_speed_kmh"])
+        qmax = max(r["queue_max"] for r in self.rows())
+        return [
+            f"traffic   SUMO mean speed {sum(r['mean_speed_kmh'] for r in rows) / len(rows):.1f} km/h "
+            f"(slowest hour {slow['hour']:02d}: {slow['mean_speed_kmh']:.1f} km/h), queue at {self.signals} signals "
+            f"max {qmax}, teleports {self.teleports}, real-time factor {self.real_time_factor:.0f}x"
+        ]
 
 
 class SumoFleet:
@@ -174,6 +276,8 @@ class SumoFleet:
         self.teleports = 0
         self.gap_fills = 0
         self.active = True
+        self._tls_lanes: list[list[str]] = []
+        self.report = TrafficReport(sample_s=self.sample_s, signals=0)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -199,6 +303,9 @@ class SumoFleet:
         self.module.vehicletype.setLength(FLEET_TYPE, 7.0)
         self.module.vehicletype.setVehicleClass(FLEET_TYPE, "passenger")
         self.meter.bind(self.module)
+        tl = self.module.trafficlight
+        self._tls_lanes = [sorted(set(tl.getControlledLanes(t))) for t in tl.getIDList()]
+        self.report = TrafficReport(sample_s=self.sample_s, signals=len(self._tls_lanes))
         self.time_s = float(self.module.simulation.getTime())
 
     def close(self) -> None:
@@ -291,7 +398,10 @@ class SumoFleet:
             sim.step()
             self.time_s = float(sim.getTime())
             if int(self.time_s) % self.sample_s == 0:
-                self.meter.sample(self.module)
+                vehicles, speed_sum = self.meter.sample(self.module)
+                halting = self.module.lane.getLastStepHaltingNumber
+                queues = [sum(halting(ln) for ln in lanes) for lanes in self._tls_lanes]
+                self.report.add(self.time_s, vehicles, speed_sum, queues)
             self.teleports += sim.getStartingTeleportNumber()
             if self.pending:
                 for vid in sim.getStopStartingVehiclesIDList():

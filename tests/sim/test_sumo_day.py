@@ -155,3 +155,25 @@ def test_cli_gui_needs_sumo_and_a_display(tmp_path: Path) -> None:
         [*base, "--traffic", "sumo"], capture_output=True, text=True, cwd=REPO, timeout=120, env=env
     )
     assert no_display.returncode == 2 and "display" in no_display.stderr and "Traceback" not in no_display.stderr
+
+
+def test_traffic_kpis_of_the_day(day: Simulation, tmp_path: Path) -> None:
+    from sim.report import write_report
+
+    out = day.output  # type: ignore[attr-defined]
+    report = out.extras["traffic"]
+    k = report.kpis()
+    assert k["signals"] > 0 and k["real_time_factor"] > 1
+    hours = [r["hour"] for r in k["by_hour"]]
+    assert hours == sorted(hours) and set(hours) <= set(range(7, 12))
+    top_speed_kmh = 3.6 * max(float(s) for s in day.network.length_m / np.maximum(day.network.travel_time_s, 1))
+    for r in k["by_hour"]:
+        assert r["vehicles_mean"] >= 0 and r["queue_mean"] >= 0 and r["queue_max"] >= 0
+        if r["mean_speed_kmh"] is not None:
+            assert 0 <= r["mean_speed_kmh"] <= top_speed_kmh + 1
+    assert any(r["mean_speed_kmh"] for r in k["by_hour"])
+    files = write_report(out, tmp_path, plots=False)
+    assert (tmp_path / "traffic.csv").read_text().startswith("hour,vehicles_mean,mean_speed_kmh")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["extras"]["traffic"]["signals"] == k["signals"]
+    assert "traffic" in files
