@@ -2373,7 +2373,7 @@ def build_parser() -> argparse.ArgumentParser:
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
     check = add_rideshare_commands(sub, ssub, bsub, helpers)
-    add_crosscheck_commands(sub, helpers, bundled_scenario_names())
+    add_crosscheck_commands(sub, helpers, bundled_scenario_names(), _scenario_path, default_data_dir)
     parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from .plan_cli import CliHelpers
 __all__ = ["add_commands"]
 
 
-def add_commands(sub: Any, helpers: CliHelpers, scenario_names: list[str]) -> None:
+def add_commands(
+    sub: Any,
+    helpers: CliHelpers,
+    scenario_names: list[str],
+    scenario_path: Callable[[str], Path],
+    data_dir: Callable[[], Path],
+) -> None:
+    """Register ``crosscheck``; ``scenario_path`` resolves a file or bundled name, ``data_dir``
+    gives the default data folder (both from :mod:`mobility.cli`)."""
     p = sub.add_parser(
         "crosscheck",
         help="the same day with BPR and with SUMO traffic, compared",
@@ -33,18 +42,17 @@ def add_commands(sub: Any, helpers: CliHelpers, scenario_names: list[str]) -> No
     p.add_argument("--seed", type=helpers.seed, metavar="N", help="random seed (default: the scenario's)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/crosscheck-<scenario name>)")
     p.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
-    p.set_defaults(func=_run, helpers=helpers)
+    p.set_defaults(func=_run, helpers=helpers, scenario_path=scenario_path, default_data_dir=data_dir)
 
 
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from mobility.cli import _scenario_path, default_data_dir
     from sim.scenario import Scenario, load_scenario
     from sim.sumo.crosscheck import cross_check, plot, to_markdown
 
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir)
+    data_dir = Path(args.data_dir) if args.data_dir else args.default_data_dir()
+    scenario = load_scenario(args.scenario_path(args.scenario), data_dir=data_dir)
     if not isinstance(scenario, Scenario):
         print("mobility: error: crosscheck: SCENARIO must be an I-MOD/DRT day, not a shared-taxi one", file=sys.stderr)
         return 2
