@@ -177,3 +177,14 @@ def test_traffic_kpis_of_the_day(day: Simulation, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["extras"]["traffic"]["signals"] == k["signals"]
     assert "traffic" in files
+
+
+def test_cli_crosscheck_refuses_an_out_that_is_a_file(tmp_path: Path) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("")
+    cmd = [sys.executable, "-m", "mobility.cli", "crosscheck", "imod_jamsil", "--out", str(taken)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 2 and f"--out: {taken} is a file, not a folder" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    taxi = subprocess.run([*cmd[:4], "imoa_dongjak"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert taxi.returncode == 2 and "shared-taxi" in taxi.stderr
