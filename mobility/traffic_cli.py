@@ -91,7 +91,7 @@ def add_commands(sub: Any, h: Any) -> argparse.ArgumentParser:
         "--peak-vph",
         type=_vph,
         metavar="N",
-        help="background cars setting off per hour at the profile's busiest hour, whole network (default 10.5 per "
+        help="background cars setting off per hour at the profile's busiest hour, whole network (default 9 per "
         "lane-km of mapped road; with --calibrate, where the search starts)",
     )
     p.add_argument(

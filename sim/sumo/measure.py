@@ -52,7 +52,7 @@ from .session import SumoSession
 #: background cars per hour per lane-km of mapped road at the busiest hour, when no demand is
 #: given: about where Jamsil's congestion index on major roads meets the BPR factor of its
 #: busiest hour (docs/sumo_traffic.md); ``mobility traffic --calibrate`` fits it on any network
-DEFAULT_VPH_PER_LANE_KM = 10.5
+DEFAULT_VPH_PER_LANE_KM = 9.0
 #: the nearly empty network of :func:`uncongested_pace`: cars per hour per lane-km (at least 30/h)
 REFERENCE_VPH_PER_LANE_KM = 0.75
 

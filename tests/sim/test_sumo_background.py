@@ -76,7 +76,7 @@ def test_background_is_deterministic_and_follows_the_profile(sumo_jamsil: SumoNe
 def test_more_cars_congest_more(
     sumo_jamsil: SumoNetwork, jamsil_net: routing.RoadNetwork, load_routes: dict[str, Path], tmp_path: Path
 ) -> None:
-    pace = uncongested_pace(sumo_jamsil, jamsil_net, tmp_path / "ref", vph=120.0)
+    pace = uncongested_pace(sumo_jamsil, jamsil_net, tmp_path / "ref", vph=120.0, hours=1)
     edges = SumoEdges.read(sumo_jamsil, jamsil_net)
     assert np.all(pace > 0) and np.all(np.isfinite(pace))
     # the nearly empty network is at least as slow as the speed limits on most edges (signals, turns)
@@ -128,8 +128,8 @@ def test_edge_time_meter_free_flow_when_empty_and_slower_under_load(
     for name in ("light", "heavy"):
         meter = EdgeTimeMeter(sumo_jamsil, jamsil_net)
         with SumoSession(sumo_jamsil.net_file, routes=[load_routes[name]], begin_s=H7, end_s=H8) as sumo:
-            while sumo.simulation.getTime() < H8 - 1:
-                sumo.simulation.step(sumo.simulation.getTime() + 2)
+            while sumo.simulation.getTime() < H7 + 2400:  # 40 min
+                sumo.simulation.step(sumo.simulation.getTime() + 4)
                 meter.sample(sumo)
         tt, driven = meter.travel_times(free), meter.driven()
         assert np.all(np.isfinite(tt)) and np.all(tt > 0)
