@@ -368,9 +368,9 @@ def measure_traffic(
             free = acc.get(f"{side}_{ref}_s", 0.0)
             if not acc or free <= 0 or (ref == "ref" and reference_pace is None):
                 return float("nan")
-            return round(acc[f"{side}_s"] / free, 4)
+            return round(float(acc[f"{side}_s"] / free), 4)
 
-        veh_s, veh_m = acc.get("veh_s", 0.0), acc.get("veh_m", 0.0)
+        veh_s, veh_m = float(acc.get("veh_s", 0.0)), float(acc.get("veh_m", 0.0))
         out.append(
             HourStats(
                 hour=h,
@@ -387,8 +387,8 @@ def measure_traffic(
                 ci_minor=ci("minor"),
                 ci_major_rel=ci("major", "ref"),
                 ci_minor_rel=ci("minor", "ref"),
-                veh_km_major=round(acc.get("major_m", 0.0) / 1000, 2),
-                veh_km_minor=round(acc.get("minor_m", 0.0) / 1000, 2),
+                veh_km_major=round(float(acc.get("major_m", 0.0)) / 1000, 2),
+                veh_km_minor=round(float(acc.get("minor_m", 0.0)) / 1000, 2),
                 queue_mean=round(q_sum[h] / n, 3),
                 queue_max=q_max[h],
                 queue_total_mean=round(q_total[h] / n, 2),
@@ -671,8 +671,8 @@ def calibrate(
     traffic: TrafficSpec,
     work_dir: str | Path,
     *,
-    spec: BackgroundSpec,
-    reference_pace: NDArray[np.float64],
+    spec: BackgroundSpec | None = None,
+    reference_pace: NDArray[np.float64] | None = None,
     hour: int | None = None,
     max_runs: int = 8,
     tolerance: float = 0.05,
@@ -689,6 +689,9 @@ def calibrate(
     index is noisy and rises steeply where the network tips into gridlock; the trial closest to
     the target is kept, and ``matched`` says whether it is within ``tolerance``. ``progress``
     shows a bar (tqdm, on stderr).
+
+    Defaults: ``spec`` the ``traffic`` profile at :func:`default_peak_vph` (where the search
+    starts), ``reference_pace`` measured here (:func:`uncongested_pace` at :func:`reference_vph`).
     """
     if not 1 <= max_runs <= 50:
         raise ValueError(f"max_runs: must be a whole number 1 .. 50, got {max_runs!r}")
@@ -699,6 +702,14 @@ def calibrate(
     target = bpr_factor(traffic, hour)
     begin_s, end_s = max(hour - 1, 0) * 3600, (hour + 1) * 3600
     work = Path(work_dir)
+    if spec is None or reference_pace is None:
+        edges = SumoEdges.read(sumo_network, engine_network)
+        if spec is None:
+            spec = BackgroundSpec.from_traffic(traffic, default_peak_vph(edges))
+        if reference_pace is None:
+            reference_pace = uncongested_pace(
+                sumo_network, engine_network, work / "reference", vph=reference_vph(edges), seed=spec.seed
+            )
     trials: list[tuple[float, float]] = []
     lo: float | None = None
     hi: float | None = None
@@ -724,7 +735,7 @@ def calibrate(
             )
             ci = m.hour(hour).ci_major_rel
             ci = ci if math.isfinite(ci) else 1.0
-            trials.append((vph, ci))
+            trials.append((float(vph), float(ci)))
             bar.update(1)
             bar.set_postfix(vph=f"{vph:.0f}", ci=f"{ci:.3f}", target=f"{target:.3f}")
             if abs(ci - target) <= tolerance:
