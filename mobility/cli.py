@@ -23,6 +23,8 @@
     mobility bench modes                  free routing vs semi-fixed route vs fixed line on the same demand
     mobility plan evaluate|design|report  bus network redesign: score, search and report route sets
     mobility bench tndp                   network design on the CEC-2013 benchmark against the published results
+    mobility traffic SCENARIO [--hours 7-10] [--peak-vph N] [--calibrate] --out DIR
+                                          background traffic in SUMO by hour, beside the BPR profile
     mobility dashboard --engine HOST:PORT | --run DIR
                                           the operators' web page: live map of the fleet, or a day's replay
 
@@ -63,10 +65,12 @@ from engine import (
 )
 
 from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+from .crosscheck_cli import add_commands as add_crosscheck_commands
 from .emergency_cli import add_commands as add_emergency_commands
 from .plan_cli import CliHelpers
 from .plan_cli import add_commands as add_plan_commands
 from .rideshare_cli import add_commands as add_rideshare_commands
+from .traffic_cli import add_commands as add_traffic_commands
 
 T = TypeVar("T")
 
@@ -520,6 +524,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     sets = list(getattr(args, "sets", None) or [])
+    if getattr(args, "traffic", None):  # --traffic MODEL is --set traffic.model=MODEL
+        sets.append(("traffic.model", args.traffic))
     scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir, overrides=sets)
     client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
     if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
@@ -531,6 +537,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _stderr(f"mobility: error: {option} runs replications in parallel: give --replications N (N > 1) too")
         return 2
     if replications > 1:
+        if getattr(args, "gui", False):
+            _stderr("mobility: error: --gui shows one run: not with --replications")
+            return 2
         if args.engine:
             _stderr("mobility: error: --replications: the runs are simulated in this process, not against --engine")
             return 2
@@ -553,7 +562,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     # checked after the engine, so that --out is not made for a run that cannot start
     out_dir = _out_dir(Path(args.out) if args.out else Path("runs") / scenario.name)
     print(f"simulating {scenario.name}: {scenario.description}", flush=True)
-    sim = Simulation(scenario, seed=args.seed)
+    if getattr(args, "gui", False):
+        if scenario.traffic.model != "sumo":
+            _stderr('mobility: error: --gui shows SUMO: give --traffic sumo (or [traffic] model = "sumo") too')
+            return 2
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            _stderr("mobility: error: --gui needs a display (DISPLAY is not set); run without it")
+            return 2
+    sim = Simulation(scenario, seed=args.seed, gui=getattr(args, "gui", False))
     if remote is not None:
         sim.setup(backend_factory=lambda _dispatcher: remote)
         try:
@@ -1567,6 +1583,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--data-dir", help="reference data folder (default: $MOBILITY_DATA_DIR or ../shared/data)")
     simulate.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     simulate.add_argument(
+        "--traffic",
+        choices=("none", "bpr", "sumo"),
+        help="the traffic model, instead of the scenario's [traffic] model: none (free flow), bpr (hourly "
+        "factors by road class) or sumo (SUMO drives the fleet through signals and background traffic, "
+        "[traffic] background_vph; the travel times it measures feed the router every update_minutes)",
+    )
+    simulate.add_argument(
+        "--gui",
+        action="store_true",
+        help="with --traffic sumo: watch the day in sumo-gui (needs a display; nothing else does)",
+    )
+    simulate.add_argument(
         "--immediate",
         action="store_true",
         help="shared-taxi scenarios: assign each request at once to its cheapest taxi (immediate insertion, "
@@ -2349,6 +2377,8 @@ def build_parser() -> argparse.ArgumentParser:
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
     check = add_rideshare_commands(sub, ssub, bsub, helpers)
+    add_crosscheck_commands(sub, helpers, bundled_scenario_names(), _scenario_path, default_data_dir)
+    add_traffic_commands(sub, helpers)
     add_emergency_commands(sub, helpers)
     parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})
     return parser
@@ -2367,10 +2397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.store import StoreError
     from matching.errors import MatchingError
     from routing.errors import RoutingError
+    from sim.sumo.tools import SumoError
 
     try:
         return int(args.func(args))
-    except (RoutingError, MatchingError, StoreError, CommandError) as exc:
+    except (RoutingError, MatchingError, StoreError, CommandError, SumoError) as exc:
         _stderr(f"mobility: error: {exc}")
         return 2
     except KeyboardInterrupt:

@@ -65,7 +65,7 @@ no_show_probability = 0.02
 # od:         path = "od.csv" (origin_stop, destination_stop, hour, count), exact = false, scale = 1
 
 [traffic]
-model = "bpr"              # "bpr" or "none"
+model = "bpr"              # "bpr", "none" or "sumo" (SUMO drives the fleet: mobility simulate --traffic sumo)
 update_minutes = 60
 alpha = 0.15
 beta = 4.0
@@ -303,14 +303,28 @@ def _demand_sources(dm: Mapping[str, Any], kind: str, *, base: Path | None, data
     return out
 
 
+#: ``[traffic] model``
+TRAFFIC_MODELS = ("none", "bpr", "sumo")
+#: ``[traffic] signals`` (SUMO only; :class:`sim.sumo.SumoNetOptions`)
+SUMO_SIGNALS = ("osm+guess", "osm", "guess", "none")
+
+
 @dataclass(frozen=True)
 class TrafficSpec:
+    """``[traffic]``: ``model`` "none" (free flow), "bpr" (hourly BPR factors, :mod:`sim.traffic`)
+    or "sumo" (SUMO drives the fleet beside background traffic, :mod:`sim.sumo`);
+    ``update_minutes``: how often the router gets new travel times; BPR's ``alpha``, ``beta``
+    and hourly v/c; SUMO's background vehicles per hour at the busiest hour
+    (``background_vph``, 0 none) and where its signals come from (``signals``)."""
+
     model: str = "none"
     update_minutes: float = 60.0
     alpha: float = 0.15
     beta: float = 4.0
     vc_major: tuple[float, ...] = VC_MAJOR
     vc_minor: tuple[float, ...] = VC_MINOR
+    background_vph: float = 0.0
+    signals: str = "osm+guess"
 
 
 @dataclass(frozen=True)
@@ -457,10 +471,17 @@ class Scenario:
             raise ScenarioError("demand.profile", "all hours have zero weight")
 
         tr = doc.get("traffic", {})
-        check_keys(tr, {"model", "update_minutes", "alpha", "beta", "vc_major", "vc_minor"}, "traffic")
+        check_keys(
+            tr,
+            {"model", "update_minutes", "alpha", "beta", "vc_major", "vc_minor", "background_vph", "signals"},
+            "traffic",
+        )
         model = tr.get("model", "none")
-        if model not in ("none", "bpr"):
-            raise ScenarioError("traffic.model", f"got {model!r}", "none, bpr")
+        if model not in TRAFFIC_MODELS:
+            raise ScenarioError("traffic.model", f"got {model!r}", ", ".join(TRAFFIC_MODELS))
+        signals = tr.get("signals", "osm+guess")
+        if signals not in SUMO_SIGNALS:
+            raise ScenarioError("traffic.signals", f"got {signals!r}", ", ".join(SUMO_SIGNALS))
         traffic = TrafficSpec(
             model=model,
             update_minutes=number(tr, "update_minutes", "traffic", 60.0, 5.0, 24 * 60.0),
@@ -468,6 +489,8 @@ class Scenario:
             beta=number(tr, "beta", "traffic", 4.0, 0.0, 20.0),
             vc_major=_hourly(tr.get("vc_major", list(VC_MAJOR)), "traffic.vc_major", hi=5.0),
             vc_minor=_hourly(tr.get("vc_minor", list(VC_MINOR)), "traffic.vc_minor", hi=5.0),
+            background_vph=number(tr, "background_vph", "traffic", 0.0, 0.0, 100_000.0),
+            signals=signals,
         )
         dp = doc.get("dispatch", {})
         check_keys(dp, {"reoptimise_every_s", "reoptimise_iterations"}, "dispatch")

@@ -37,7 +37,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from .records import Drive, RideRecord, SimOutput, StopVisit, VehicleRecord
 from .scenario import Scenario
 from .subzones import SubzoneBackend, SubzoneJourneys
 from .traffic import TrafficModel
+
+if TYPE_CHECKING:
+    from .sumo.fleet import SumoFleet
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +182,11 @@ class Simulation:
         seed: int | None = None,
         progress: Callable[[int, int], None] | None = None,
         components: list[Component] | None = None,
+        gui: bool = False,
     ) -> None:
         self.scenario = scenario
+        #: with ``[traffic] model = "sumo"``: watch SUMO in sumo-gui (needs a display)
+        self.gui = gui
         self.seed = scenario.seed if seed is None else seed
         self.progress = progress
         self.timings: dict[str, float] = {}
@@ -194,7 +200,10 @@ class Simulation:
         t0 = time.perf_counter()
         sc = self.scenario
         self.network, self.router, self.stops = load_world(sc.deployment)
-        self.traffic = TrafficModel(self.network, sc.traffic)
+        self.traffic: TrafficModel | SumoFleet = TrafficModel(self.network, sc.traffic)
+        self.sumo: SumoFleet | None = None
+        if sc.traffic.model == "sumo":
+            self.sumo = self.traffic = _sumo_fleet(sc, self.network, self.seed, gui=self.gui)
         if sc.subzones is not None:  # a split zone: a dispatcher per sub-zone, behind one backend
             if backend_factory is not None:
                 raise ConfigError("subzones", "a zone split into sub-zones runs in-process only (not with an engine)")
@@ -244,6 +253,8 @@ class Simulation:
         self.varrived = {v.id: sc.start_s for v in self.fleet}  # when it reached where it is
         self.vshift_start = {v.id: v.shift_start_s for v in self.fleet}  # nothing moves before
         self.pax_of: dict[str, int] = {}
+        #: vehicles SUMO is driving: (departure, from stop, to stop, riders on board, engine path)
+        self._driving: dict[str, tuple[int, int, int, int, list[int]]] = {}
         for item in self.demand:
             self._push(item.submit_s, REQUEST, item)
         if sc.dispatch.reoptimise_every_s and sc.dispatch.reoptimise_iterations:
@@ -267,10 +278,13 @@ class Simulation:
             CALL: self._on_call,
         }
         self.now = sc.start_s
-        while self._queue:
-            t, kind, _, payload = heapq.heappop(self._queue)
-            self.now = t
-            handlers[kind](t, payload)
+        if self.sumo is None:
+            while self._queue:
+                t, kind, _, payload = heapq.heappop(self._queue)
+                self.now = t
+                handlers[kind](t, payload)
+        else:
+            self._run_with_sumo(handlers)
         self._return_to_depots()
         self.timings["run_s"] = time.perf_counter() - t_run
         for rid, rec in self.rides.items():
@@ -296,9 +310,42 @@ class Simulation:
                 "currency": sc.deployment.currency,
             },
         )
+        if self.sumo is not None:
+            output.extras["traffic"] = self.sumo.report
         for component in self.components:
             component.finish(self, output)
         return output
+
+    def _run_with_sumo(self, handlers: dict[int, Callable[[int, Any], None]]) -> None:
+        """The event loop with SUMO driving: before each event SUMO runs up to its time, and a
+        vehicle reaching its stop on the way becomes an ``ARRIVE`` event of that time."""
+        sumo = self.sumo
+        assert sumo is not None
+        t_sumo = time.perf_counter()
+        try:
+            if sumo.module is None:
+                sumo.start()
+            while self._queue or sumo.driving:
+                until = self._queue[0][0] if self._queue else float("inf")
+                if sumo.driving or until != float("inf"):
+                    arrivals = sumo.advance(until)
+                    for a in arrivals:
+                        self._arrived_in_sumo(a.vehicle_id, a.time_s, a.distance_m)
+                    if arrivals:
+                        continue
+                if not self._queue:
+                    break
+                t, kind, _, payload = heapq.heappop(self._queue)
+                self.now = t
+                handlers[kind](t, payload)
+        finally:
+            sumo.close()
+            wall = time.perf_counter() - t_sumo
+            self.timings["sumo_s"] = wall
+            self.timings["sumo_teleports"] = sumo.teleports
+            sumo.report.teleports = sumo.teleports
+            sumo.report.gap_fills = sumo.gap_fills
+            sumo.report.real_time_factor = (sumo.time_s - self.scenario.start_s) / max(wall, 1e-9)
 
     def _push(self, t: float, kind: int, payload: Any) -> None:
         heapq.heappush(self._queue, (int(np.ceil(t)), kind, next(self._seq), payload))
@@ -470,17 +517,33 @@ class Simulation:
         arrival = t + path.travel_time_s
         self.backend.position(vid, nxt.stop, arrival)
         onboard = self.vload[vid]
-        self.drives.append(Drive(vid, t, arrival, here, nxt.stop, path.length_m, onboard, [int(x) for x in path.nodes]))
-        v = self.vrec[vid]
-        v.drives += 1
-        v.driven_m += path.length_m
-        v.busy_s += path.travel_time_s
-        if onboard:
-            v.loaded_m += path.length_m
-            v.passenger_m += path.length_m * onboard
+        nodes = [int(x) for x in path.nodes]
         self.vstate[vid] = "driving"
         self.vpos[vid] = nxt.stop
+        if self.sumo is not None:  # SUMO drives; the arrival comes from it (_arrived_in_sumo)
+            self.vtoken[vid] += 1  # no event of this vehicle is valid while it drives
+            self._driving[vid] = (t, here, nxt.stop, onboard, nodes)
+            self.sumo.depart(vid, t, nodes)
+            return
+        self._record_drive(Drive(vid, t, arrival, here, nxt.stop, path.length_m, onboard, nodes))
         self._schedule(vid, arrival, ARRIVE)
+
+    def _record_drive(self, drive: Drive) -> None:
+        self.drives.append(drive)
+        v = self.vrec[drive.vehicle_id]
+        v.drives += 1
+        v.driven_m += drive.length_m
+        v.busy_s += drive.arrive_s - drive.depart_s
+        if drive.onboard:
+            v.loaded_m += drive.length_m
+            v.passenger_m += drive.length_m * drive.onboard
+
+    def _arrived_in_sumo(self, vid: str, t: int, distance_m: float) -> None:
+        """SUMO brought ``vid`` to its stop at ``t`` after ``distance_m``: the drive is recorded
+        as SUMO drove it, and the vehicle arrives."""
+        depart, here, to, onboard, nodes = self._driving.pop(vid)
+        self._record_drive(Drive(vid, depart, max(t, depart), here, to, round(distance_m), onboard, nodes))
+        self._schedule(vid, max(t, depart), ARRIVE)
 
     def _on_arrive(self, t: int, payload: tuple[str, int]) -> None:
         vid, token = payload
@@ -537,6 +600,31 @@ class Simulation:
         nxt = self.traffic.period_start(t) + self.traffic.period_s
         if nxt <= self.scenario.end_s:
             self._push(nxt, TRAFFIC, None)
+
+
+def _sumo_fleet(sc: Scenario, network: Any, seed: int, *, gui: bool = False) -> SumoFleet:
+    """The SUMO side of a ``[traffic] model = "sumo"`` day: its network (built or cached) and
+    the fleet driver, with the background traffic the scenario asks for."""
+    from .sumo import SumoNetOptions, build_sumo_network
+    from .sumo.fleet import SumoFleet
+
+    spec = sc.deployment.network
+    if spec.kind != "osm":
+        raise ConfigError("traffic.model", f'"sumo" needs an OSM road network, not a {spec.kind!r} one')
+    sumo_net = build_sumo_network(
+        spec.path, network, build_options=spec.build_options(), options=SumoNetOptions(signals=sc.traffic.signals)
+    )
+    background: list[Path] = []
+    return SumoFleet(
+        sumo_net,
+        network,
+        begin_s=sc.start_s,
+        end_s=sc.end_s,
+        update_s=int(sc.traffic.update_minutes * 60),
+        background=background,
+        seed=seed,
+        gui=gui,
+    )
 
 
 def simulate(

@@ -6,7 +6,7 @@ runs SUMO's ``netconvert`` on them: SUMO's own OSM import sets lanes, turns and 
 shapes, signals come from the OSM signal nodes (moved to their junction) and are guessed at
 major junctions without one (:class:`SumoNetOptions`). The result is cached on disk like the
 road network, keyed by the file's content, the engine's build options, the netconvert options
-and SUMO's version.
+and SUMO's version. SUMO's speeds per road class are the engine's (:func:`write_type_file`).
 
 **The map.** The engine's graph is simplified (osmnx), so one engine edge is a chain of one or
 more SUMO edges between the same two OSM junctions (SUMO keeps OSM node ids as junction ids).
@@ -49,7 +49,7 @@ from .tools import SumoError, run_tool, sumo_version
 log = logging.getLogger(__name__)
 
 #: bump when the network files or the map change meaning (invalidates the cache)
-SUMO_NET_VERSION = 1
+SUMO_NET_VERSION = 2  # 2: the engine's speeds per road class
 #: how a SUMO edge's distance from the engine's street weighs against its length in the matching
 DEVIATION_WEIGHT = 10.0
 SIGNAL_MODES = ("osm", "guess", "osm+guess", "none")
@@ -277,7 +277,20 @@ def build_sumo_network(
         if on_stage:
             on_stage("netconvert")
         out = Path(tmp) / "net.net.xml.gz"
-        run_tool("netconvert", ["--osm-files", str(drive), "--output-file", str(out), *options.netconvert_args()])
+        types = Path(tmp) / "types.typ.xml"
+        write_type_file(types, build_options or BuildOptions())
+        run_tool(
+            "netconvert",
+            [
+                "--osm-files",
+                str(drive),
+                "--type-files",
+                str(types),
+                "--output-file",
+                str(out),
+                *options.netconvert_args(),
+            ],
+        )
         t_convert = time.perf_counter() - t0
         if on_stage:
             on_stage("matching the engine's edges")
@@ -306,6 +319,27 @@ def build_sumo_network(
             len(report["length_disagreements"]),
         )
     return SumoNetwork(net_file, edge_map, meta)
+
+
+def write_type_file(path: Path, build_options: BuildOptions) -> None:
+    """SUMO's OSM type map (lanes, priorities, who may drive) with the engine's speed for each
+    road class of ``build_options`` (``speeds_kph``): where a way has no ``maxspeed`` tag, SUMO's
+    vehicles then drive at the speed the engine plans with, not SUMO's defaults (80 km/h on a
+    tertiary road, say). Ways with a ``maxspeed`` tag keep it in both."""
+    import xml.etree.ElementTree as ET
+
+    from .tools import sumo_home
+
+    source = sumo_home() / "data" / "typemap" / "osmNetconvert.typ.xml"
+    if not source.exists():
+        raise SumoError(f"SUMO's OSM type map is missing: {source}")
+    tree = ET.parse(source)
+    speeds = dict(build_options.speeds_kph)
+    for node in tree.getroot().iter("type"):
+        tid = node.get("id", "")
+        if tid.startswith("highway.") and tid.removeprefix("highway.") in speeds:
+            node.set("speed", f"{speeds[tid.removeprefix('highway.')] / 3.6:.2f}")
+    tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
 # ---------------------------------------------------------------------------- the map

@@ -9,6 +9,7 @@ runs ``sumo-gui`` through TraCI instead, where a display exists.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -57,7 +58,7 @@ class SumoSession:
             "--no-step-log",
             "true",
             "--no-warnings",
-            "true",
+            "false" if os.environ.get("MOBILITY_SUMO_WARNINGS") else "true",
             "--duration-log.disable",
             "true",
             "--time-to-teleport",
@@ -80,8 +81,6 @@ class SumoSession:
             _open.append(self)
         try:
             if self.gui:
-                import os
-
                 import traci
 
                 os.environ.setdefault("SUMO_HOME", sumo_env()["SUMO_HOME"])
