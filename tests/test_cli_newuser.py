@@ -207,6 +207,7 @@ def test_every_out_option_is_checked(tmp_path: Path) -> None:
     planning |= {"sweep", "compare"}  # tested in tests/test_cli_sweep.py
     planning |= {"solve rideshare"}  # tested in tests/test_cli_rideshare.py
     planning |= {"crosscheck"}  # tested in tests/sim/test_sumo_day.py
+    planning |= {"traffic"}  # tested in tests/sim/test_sumo_background.py
     planning |= {"simulate-emergency"}  # tested in tests/sim/test_sumo_emergency.py
     assert commands == {"demo", "simulate", "solve darp", "solve pdptw"} | planning | {f"bench {b}" for b in BENCH_ARGS}
 

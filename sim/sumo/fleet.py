@@ -55,85 +55,56 @@ class Arrival:
     distance_m: float
 
 
-@dataclass
 class EdgeTimes:
-    """Travel times per engine edge measured in SUMO over a period.
+    """The engine's edge times from SUMO's measurements over a period (the closed loop).
 
-    Every ``sample_s`` the SUMO edges with vehicles on them give their current travel time
-    (libsumo ``edge.getTraveltime``: length over the mean speed of the vehicles on it, halted
-    ones included, so a queue at a red light counts). An engine edge's time is its free-flow
-    time times the ratio of the sampled SUMO time to SUMO's free-flow time, summed over its
-    chain (engine and SUMO speeds come from different tables; the ratio carries SUMO's
-    congestion, not its speed limits). An engine edge nobody drove gets the mean factor of the
-    driven edges of its road class; a class nobody drove keeps free flow.
+    :class:`~sim.sumo.measure.EdgeTimeMeter` samples SUMO's edges (cars and their mean speed,
+    halted ones included, so a queue at a red light counts) and gives each driven SUMO edge its
+    mean travel time. An engine edge's time is then its free-flow time times the ratio of the
+    measured time to SUMO's free-flow time over its chain (engine and SUMO speeds may differ:
+    the ratio carries SUMO's congestion, not its speed limits); an engine edge none of whose SUMO
+    edges was driven gets the mean ratio of the driven edges of its road class (weighted by
+    free-flow time), and a class nobody drove keeps free flow. Never faster than free flow.
     """
 
-    sumo: SumoNetwork
-    network: RoadNetwork
-    sample_s: int = 60
-    _sum: NDArray[np.float64] = field(init=False)
-    _count: NDArray[np.int64] = field(init=False)
-    _free: NDArray[np.float64] = field(init=False)
-    _length: NDArray[np.float64] = field(init=False)
+    def __init__(self, sumo: SumoNetwork, network: RoadNetwork) -> None:
+        from .measure import EdgeTimeMeter
 
-    def __post_init__(self) -> None:
-        n = len(self.sumo.edge_map.sumo_edges)
-        self._sum = np.zeros(n)
-        self._count = np.zeros(n, np.int64)
-        self._free = np.ones(n)
-        self._length = np.ones(n)
-
-    def bind(self, module: Any) -> None:
-        """Read SUMO's free-flow times (edge length over its speed limit) once SUMO runs."""
-        for i, e in enumerate(self.sumo.edge_map.sumo_edges):
-            lane = f"{e}_0"
-            self._length[i] = max(0.1, float(module.lane.getLength(lane)))
-            self._free[i] = self._length[i] / max(0.1, float(module.lane.getMaxSpeed(lane)))
+        self.sumo = sumo
+        self.network = network
+        self.meter = EdgeTimeMeter(sumo, network)
+        self._free = self.meter.edges.free_flow_s[: len(sumo.edge_map.sumo_edges)]
 
     def sample(self, module: Any) -> tuple[int, float]:
-        """Sample the edges now; returns (vehicles on them, sum of their speeds in m/s)."""
-        edge = module.edge
-        vehicles, speed_sum = 0, 0.0
-        for i, e in enumerate(self.sumo.edge_map.sumo_edges):
-            n = edge.getLastStepVehicleNumber(e)
-            if n > 0:
-                mean = float(edge.getLastStepMeanSpeed(e))
-                vehicles += n
-                speed_sum += n * mean
-                speed = max(0.1, mean)
-                self._sum[i] += min(self._length[i] / speed, 3600.0)
-                self._count[i] += 1
-        return vehicles, speed_sum
+        """Sample SUMO now; returns (cars on the engine's roads, sum of their speeds in m/s)."""
+        self.meter.sample(module)
+        return self.meter.last_sample
 
     def travel_times(self) -> NDArray[np.float64]:
         """Engine edge times (s) of the period so far; then a new period begins."""
         m = self.sumo.edge_map
+        free = self.network.travel_time_s.astype(np.float64)
+        if not m.chain.size:
+            return free
+        measured = self.meter.sumo_travel_times()
+        seen = ~np.isnan(measured)
         ratio = np.ones(len(m.sumo_edges))
-        seen = self._count > 0
-        ratio[seen] = np.maximum(1.0, (self._sum[seen] / self._count[seen]) / self._free[seen])
-        # per engine edge: free-flow-weighted mean of its chain's ratios
+        ratio[seen] = np.maximum(1.0, measured[seen] / np.maximum(self._free[seen], 1e-9))
         free_chain = self._free[m.chain]
-        weighted = np.add.reduceat(free_chain * ratio[m.chain], m.indptr[:-1]) if m.chain.size else np.zeros(0)
-        total = np.add.reduceat(free_chain, m.indptr[:-1]) if m.chain.size else np.zeros(0)
+        weighted = np.add.reduceat(free_chain * ratio[m.chain], m.indptr[:-1])
+        total = np.add.reduceat(free_chain, m.indptr[:-1])
         empty = np.diff(m.indptr) == 0
-        factor = np.ones(m.num_engine_edges)
-        if m.chain.size:
-            factor = np.where(empty, 1.0, weighted / np.maximum(total, 1e-9))
-            # an engine edge none of whose SUMO edges was driven gets the mean factor of the
-            # driven edges of its road class (weighted by free-flow time), else free flow
-            driven = np.add.reduceat(seen[m.chain].astype(np.int64), m.indptr[:-1]) > 0
-            driven &= ~empty
-            free = self.network.travel_time_s.astype(np.float64)
-            cls = self.network.road_class
-            for c in np.unique(cls):
-                in_class = cls == c
-                known = in_class & driven
-                if known.any():
-                    mean = float((factor[known] * free[known]).sum() / max(1e-9, free[known].sum()))
-                    factor[in_class & ~driven] = mean
-        self._sum[:] = 0.0
-        self._count[:] = 0
-        return self.network.travel_time_s.astype(np.float64) * factor
+        factor = np.where(empty, 1.0, weighted / np.maximum(total, 1e-9))
+        driven = self.meter.driven()
+        cls = self.network.road_class
+        for c in np.unique(cls):
+            in_class = cls == c
+            known = in_class & driven
+            factor[in_class & ~driven] = (
+                float((factor[known] * free[known]).sum() / max(1e-9, free[known].sum())) if known.any() else 1.0
+            )
+        self.meter.reset()
+        return free * factor
 
 
 @dataclass
@@ -264,7 +235,7 @@ class SumoFleet:
         self.session = SumoSession(
             sumo.net_file, routes=list(background or []), begin_s=begin_s, step_s=step_s, seed=seed, gui=gui
         )
-        self.meter = EdgeTimes(sumo, network, sample_s=sample_s)
+        self.meter = EdgeTimes(sumo, network)
         self.module: Any = None
         self.time_s = float(begin_s)
         self.in_sumo: set[str] = set()
@@ -302,7 +273,6 @@ class SumoFleet:
         self.module.vehicletype.copy("DEFAULT_VEHTYPE", FLEET_TYPE)
         self.module.vehicletype.setLength(FLEET_TYPE, 7.0)
         self.module.vehicletype.setVehicleClass(FLEET_TYPE, "passenger")
-        self.meter.bind(self.module)
         tl = self.module.trafficlight
         self._tls_lanes = [sorted(set(tl.getControlledLanes(t))) for t in tl.getIDList()]
         self.report = TrafficReport(sample_s=self.sample_s, signals=len(self._tls_lanes))

@@ -482,6 +482,8 @@ class EdgeTimeMeter:
         self._last_t: float | None = None
         self.span_s = 0.0
         self.samples = 0
+        #: the last sample's cars on the mapped edges and the sum of their speeds (m/s)
+        self.last_sample: tuple[int, float] = (0, 0.0)
 
     def reset(self) -> None:
         """Forget what was sampled; the next period starts at the next sample."""
@@ -505,13 +507,18 @@ class EdgeTimeMeter:
         self.span_s += dt
         self.samples += 1
         index = self._index
+        cars, speed_sum = 0, 0.0
         for sid, r in sumo.edge.getAllSubscriptionResults().items():
             n = r.get(_VEHICLE_NUMBER, 0)
             if n:
                 i = index.get(sid, -1)
                 if i >= 0:
+                    speed = max(r[_MEAN_SPEED], 0.0)
                     self._veh_s[i] += n * dt
-                    self._veh_m[i] += n * max(r[_MEAN_SPEED], 0.0) * dt
+                    self._veh_m[i] += n * speed * dt
+                    cars += n
+                    speed_sum += n * speed
+        self.last_sample = (cars, speed_sum)
 
     def sumo_travel_times(self) -> NDArray[np.float64]:
         """Mean travel time (s) per mapped SUMO edge (:attr:`EdgeMap.sumo_edges` order); NaN where

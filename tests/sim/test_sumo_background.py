@@ -184,10 +184,13 @@ def test_cli_bad_values_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[st
         except SystemExit as exc:  # argparse's own errors
             return exc.code
 
+    taken = tmp_path / "results"
+    taken.write_text("")
     for argv, text in (
         (["traffic", "imod_jamsil", "--hours", "9-7", "--out", str(tmp_path)], "--hours"),
         (["traffic", "imod_jamsil", "--peak-vph", "0", "--out", str(tmp_path)], "--peak-vph"),
         (["traffic", "no_such_scenario", "--out", str(tmp_path)], "scenario"),
+        (["traffic", "imod_jamsil", "--out", str(taken)], f"--out: {taken} is a file, not a folder"),
     ):
         assert run(argv) == 2
         err = capsys.readouterr().err

@@ -188,3 +188,24 @@ def test_cli_crosscheck_refuses_an_out_that_is_a_file(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and done.stdout == ""
     taxi = subprocess.run([*cmd[:4], "imoa_dongjak"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert taxi.returncode == 2 and "shared-taxi" in taxi.stderr
+
+
+def test_a_day_with_background_traffic(data_dir: Path) -> None:
+    sc = small_scenario(
+        data_dir,
+        scenario={"start": "07:30", "end": "08:30"},
+        demand={"total": 30},
+        traffic={"model": "sumo", "update_minutes": 15, "background_vph": 1200},
+    )
+    sim = Simulation(sc, seed=2)
+    sim.setup()
+    out = sim.run()
+    assert {r.outcome for r in out.rides} <= {"completed", "rejected", "cancelled", "no_show"}
+    late = {e.ride_id for e in sim.dispatcher.events if e.kind == "late"}
+    for problem in validate(out, max_per_kind=10_000):
+        assert "outside its promised window" in problem or "exceeds max_ride_s" in problem, problem
+        assert any(f"ride {rid}:" in problem for rid in late), problem
+    rows = out.extras["traffic"].kpis()["by_hour"]
+    # the background cars are on the roads: far more vehicles than the 3 minibuses, and queues
+    assert max(r["vehicles_mean"] for r in rows) > 10
+    assert max(r["queue_max"] for r in rows) > 0
