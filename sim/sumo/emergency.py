@@ -57,7 +57,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -850,66 +850,74 @@ def _run_mode(
     )
 
 
-def _mode_worker(conn: Any, args: tuple[Any, ...]) -> None:
-    """One mode's run in a child process (see :func:`_run_mode_isolated`)."""
-    mode = args[3]
+def _mode_child(args_file: str, result_file: str) -> None:
+    """One mode's run in a child process (see :func:`_run_mode_isolated`): reads its arguments
+    from ``args_file`` (pickle), writes progress lines to stdout and the result (or the error
+    as one line) to ``result_file``."""
+    import pickle
+
+    net_file, background, incidents, mode, spec, params, seed, folder, gui = pickle.loads(Path(args_file).read_bytes())
 
     def progress(m: str, fraction: float) -> None:
-        conn.send(("progress", m, fraction))
+        print(f"progress {fraction:.4f}", flush=True)
 
-    net_file, background, incidents, _mode, spec, params, seed, folder, gui = args
     try:
-        result = _run_mode(net_file, background, incidents, mode, spec, params, seed, folder, gui, progress)
-        conn.send(("result", result))
-    except BaseException as exc:  # everything reaches the parent as one line
-        conn.send(("error", f"the {mode!r} run failed: {type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+        out: tuple[str, Any] = (
+            "result",
+            _run_mode(net_file, background, incidents, mode, spec, params, seed, folder, gui, progress),
+        )
+    except Exception as exc:  # everything reaches the parent as one line
+        out = ("error", f"the {mode!r} run failed: {type(exc).__name__}: {exc}")
+    Path(result_file).write_bytes(pickle.dumps(out))
 
 
 def _run_mode_isolated(args: tuple[Any, ...], progress: Callable[[str, float], None] | None) -> ModeResult:
-    """:func:`_run_mode` in a child process (spawned): libsumo holds one simulation per process
+    """:func:`_run_mode` in a child Python process: libsumo holds one simulation per process
     and the caller may hold its own; and SUMO itself may crash (SUMO 1.28.0's bluelight device
     segfaults on some networks and seeds, the ``sumo`` program as well), which here ends only
-    that mode, reported in :attr:`ModeResult.error`, instead of the whole process."""
-    import multiprocessing
+    that mode, reported in :attr:`ModeResult.error`, instead of the whole process. A plain
+    subprocess (``python -c``), not ``multiprocessing``: its spawn start would run the caller's
+    main script again."""
+    import os
+    import pickle
+    import subprocess
+    import sys
 
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_mode_worker, args=(child, args), daemon=True)
-    proc.start()
-    child.close()
-    result: ModeResult | None = None
-    error: str | None = None
-    while True:
-        try:
-            if not parent.poll(0.5):
-                if not proc.is_alive() and not parent.poll(0):
-                    break
-                continue
-            msg = parent.recv()
-        except EOFError:
-            break
-        if msg[0] == "progress" and progress is not None:
-            progress(msg[1], msg[2])
-        elif msg[0] == "result":
-            result = msg[1]
-        elif msg[0] == "error":
-            error = msg[1]
-    proc.join()
-    parent.close()
-    if error is not None and "SumoError" not in error and "TraCIException" not in error:
-        raise SumoError(error)
-    if result is None:
-        mode, incidents = args[3], args[2]
-        code = proc.exitcode
-        reason = error or (
-            f"SUMO crashed (signal {-code})" if code is not None and code < 0 else f"SUMO exited with code {code}"
+    mode, incidents = args[3], args[2]
+    with tempfile.TemporaryDirectory(prefix="mobility-emergency-mode-") as tmp:
+        args_file, result_file = Path(tmp) / "args.pkl", Path(tmp) / "result.pkl"
+        args_file.write_bytes(pickle.dumps(args))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the same packages as here
+        code = "import sys; from sim.sumo.emergency import _mode_child; _mode_child(sys.argv[1], sys.argv[2])"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(args_file), str(result_file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
-        log.warning("emergency run %r: %s", mode, reason)
-        trips = [Trip(i.id, None, 0, 0, 0.0, math.nan, False) for i in incidents]
-        return ModeResult(mode=mode, trips=trips, time_loss_s={}, error=reason)
-    return result
+        assert proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:
+            if line.startswith("progress ") and progress is not None:
+                progress(mode, float(line.split()[1]))
+        err = proc.stderr.read()
+        rc = proc.wait()
+        out = pickle.loads(result_file.read_bytes()) if result_file.exists() else None
+    if out is not None and out[0] == "result":
+        return cast(ModeResult, out[1])
+    if out is not None and "SumoError" not in out[1] and "TraCIException" not in out[1]:
+        raise SumoError(out[1])
+    if out is not None:
+        reason = str(out[1])
+    elif rc < 0:
+        reason = f"SUMO crashed (signal {-rc})"
+    else:
+        tail = [ln for ln in err.splitlines() if ln.strip()][-3:]
+        reason = f"the run ended with exit code {rc}" + (": " + " / ".join(tail) if tail else "")
+    log.warning("emergency run %r: %s", mode, reason)
+    trips = [Trip(i.id, None, 0, 0, 0.0, math.nan, False) for i in incidents]
+    return ModeResult(mode=mode, trips=trips, time_loss_s={}, error=reason)
 
 
 def run_emergency(
