@@ -27,7 +27,7 @@ traffic, and simulates the same incidents, seed and background once per *mode*:
     both.
 
 All incidents of one mode run in one simulation (vehicles whose trips overlap meet each other,
-as on a real day), in a spawned child process (libsumo holds one simulation per process, and a
+as on a real day), in a child Python process (libsumo holds one simulation per process, and a
 SUMO crash then ends only that mode: :attr:`ModeResult.error`); every mode simulates the same
 period (until ``end_s + drain_s``) so that the background's time loss compares between modes.
 SUMO's trip output (``tripinfo``, unfinished trips included) gives every vehicle's time loss;
