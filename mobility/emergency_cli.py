@@ -165,12 +165,17 @@ def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
                 done[mode] = pct
                 bar.set_postfix_str(mode, refresh=False)
 
+            spec = cfg.spec(stations)
+            extra: list[Path] = []
+            if args.fleet:
+                extra.append(_fleet_routes(scenario, sumo, net, spec, args.fleet_from, out_dir / "sumo", seed))
             result = run_emergency(
                 sumo,
-                cfg.spec(stations),
+                spec,
                 seed=seed,
                 background_routes=cfg.background_routes,
                 background_vph=cfg.background_vph,
+                extra_routes=extra,
                 priority=cfg.priority(),
                 modes=modes,
                 workdir=out_dir / "sumo",
@@ -182,16 +187,93 @@ def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
         return 1
     data = result_json(result)
     data["scenario"] = scenario.name
+    if args.fleet:
+        data["drt_fleet"] = fleet_delay(result)
+        _print_fleet(data["drt_fleet"], args.fleet_from)
     data["stations"] = list(stations)
     data["sumo_network"] = {k: sumo.meta.get(k) for k in ("signals", "junctions", "edges", "options")}
     (out_dir / "emergency.json").write_text(json.dumps(data, indent=1) + "\n")
     md = result_markdown(result, title=f"Emergency response, {scenario.name}")
+    if args.fleet:
+        rows = [(m, r) for m, r in data["drt_fleet"].items() if isinstance(r, dict) and r["time_loss_s"] is not None]
+        md += (
+            f"\nThe DRT fleet ({data['drt_fleet']['drives']} drives replayed): time lost per mode and against none.\n\n"
+            "| mode | fleet time lost, s | against none, s | per drive, s |\n|---|--:|--:|--:|\n"
+            + "".join(
+                f"| {m} | {r['time_loss_s']:.0f} | {r['delay_s']:+.0f} | {r['delay_per_drive_s']:+.2f} |\n"
+                for m, r in rows
+            )
+        )
     (out_dir / "emergency.md").write_text(md)
     plot_response_times(result, out_dir / "response_times.png")
     print(f"SUMO network: {sumo.meta.get('signals', 0)} signals, {sumo.meta.get('junctions', 0)} junctions")
     print(md)
     print(f"wrote {out_dir / 'emergency.json'}, emergency.md, response_times.png")
     return 0
+
+
+def _fleet_routes(scenario: Any, sumo: Any, net: Any, spec: Any, fleet_from: int, folder: Path, seed: int) -> Path:
+    """The scenario's DRT day (simulated with its own traffic model, BPR by default) and its
+    drives leaving in ``[fleet_from, fleet_from + the emergency period)``, as SUMO vehicles
+    shifted onto the emergency period (:func:`sim.sumo.replay.write_fleet_routes`)."""
+    import dataclasses
+
+    from sim.simulator import Simulation
+    from sim.sumo.replay import write_fleet_routes
+
+    if scenario.traffic.model == "sumo":  # its drives are replayed in SUMO anyway
+        scenario = dataclasses.replace(scenario, traffic=dataclasses.replace(scenario.traffic, model="bpr"))
+    sim = Simulation(scenario, seed=seed)
+    sim.setup()
+    day = sim.run()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "drt_fleet.rou.xml"
+    length = int(spec.end_s - spec.begin_s)
+    written, skipped = write_fleet_routes(
+        day, sumo, net, path, begin_s=fleet_from, end_s=fleet_from + length, shift_s=int(spec.begin_s) - fleet_from
+    )
+    print(f"DRT fleet: {written} drives of the simulated day replayed ({skipped} left out)", flush=True)
+    return path
+
+
+def fleet_delay(result: Any) -> dict[str, Any]:
+    """The DRT fleet's time loss per mode and its change against ``none`` (s, and per drive)."""
+    from sim.sumo.replay import DRT_PREFIX
+
+    base = result.time_loss_by_prefix("none", DRT_PREFIX)
+    drives = sum(1 for k in result.modes["none"].time_loss_s if k.startswith(DRT_PREFIX))
+    out: dict[str, Any] = {"drives": drives}
+    for mode, res in result.modes.items():
+        if res.error:
+            out[mode] = {"time_loss_s": None, "delay_s": None, "delay_per_drive_s": None}
+            continue
+        loss = result.time_loss_by_prefix(mode, DRT_PREFIX)
+        out[mode] = {
+            "time_loss_s": round(loss, 1),
+            "delay_s": round(loss - base, 1),
+            "delay_per_drive_s": round((loss - base) / drives, 2) if drives else None,
+        }
+    return out
+
+
+def _print_fleet(delay: dict[str, Any], fleet_from: int) -> None:
+    print(
+        f"DRT fleet ({delay['drives']} drives from {fleet_from // 3600:02d}:{fleet_from % 3600 // 60:02d}): time lost"
+    )
+    for mode, row in delay.items():
+        if isinstance(row, dict) and row.get("time_loss_s") is not None:
+            print(f"  {mode:<20} {row['time_loss_s']:9.0f} s  ({row['delay_s']:+.0f} s against none)")
+
+
+def _clock(text: str) -> int:
+    """``HH:MM`` -> seconds since midnight (``--fleet-from``)."""
+    try:
+        h, m = (int(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}") from exc
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        raise argparse.ArgumentTypeError(f"expected HH:MM between 00:00 and 23:59, got {text!r}")
+    return h * 3600 + m * 60
 
 
 def add_commands(sub: Any, h: CliHelpers) -> argparse.ArgumentParser:
@@ -246,6 +328,20 @@ def add_commands(sub: Any, h: CliHelpers) -> argparse.ArgumentParser:
         metavar="KMH",
         help="the SUMO network's guessed signals: where the incoming lanes' speed limits add up to KMH "
         "(default 250, SUMO's; lower: more signals, beside the OSM ones)",
+    )
+    p.add_argument(
+        "--fleet",
+        action="store_true",
+        help="also replay the scenario's DRT fleet: its day is simulated, and its drives from --fleet-from on "
+        "drive in every mode beside the emergency vehicles; their time lost against the run without priority is "
+        "the delay priority causes the fleet",
+    )
+    p.add_argument(
+        "--fleet-from",
+        type=_clock,
+        default=8 * 3600,
+        metavar="HH:MM",
+        help="the start of the fleet's window of the day that is replayed (default 08:00)",
     )
     p.add_argument("--gui", action="store_true", help="watch it in sumo-gui (needs a display)")
     p.set_defaults(func=lambda args: cmd_simulate_emergency(args, h))

@@ -710,7 +710,7 @@ def _read_tripinfo(path: Path) -> dict[str, dict[str, float]]:
 
 def _run_mode(
     net_file: Path,
-    background: Path | None,
+    background: list[Path],
     incidents: list[Incident],
     mode: str,
     spec: EmergencySpec,
@@ -732,7 +732,7 @@ def _run_mode(
         "--tripinfo-output.write-unfinished", "true",
         "--device.bluelight.reactiondist", f"{spec.reaction_m:g}",
     ]  # fmt: skip
-    routes: list[str | Path] = [p for p in (background, routes_ev) if p is not None]
+    routes: list[str | Path] = [*background, routes_ev]
     ev = {inc.id: inc for inc in incidents}
     obs = {i: {"stops": 0, "red_stops": 0, "red_wait": 0.0, "halted": False} for i in ev}
     holds: list[tuple[str, str, float, float | None]] = []
@@ -927,6 +927,7 @@ def run_emergency(
     seed: int,
     background_routes: str | Path | None = None,
     background_vph: float = 1500.0,
+    extra_routes: Sequence[str | Path] = (),
     priority: PriorityParams | None = None,
     modes: Sequence[str] = ("none", "bluelight", "priority"),
     incidents: Sequence[Incident] | None = None,
@@ -940,6 +941,9 @@ def run_emergency(
     background_routes: the background traffic's route file; None: :func:`random_background`
         at ``background_vph`` over the period (``begin_s`` to ``end_s``); ``background_vph``
         0 with no file: no background;
+    extra_routes: more SUMO route files run beside the background in every mode (e.g. a DRT
+        fleet's drives, :func:`sim.sumo.replay.write_fleet_routes`; their vehicles' time loss is
+        :meth:`EmergencyResult.time_loss_by_prefix`);
     modes: any of :data:`MODES`; ``none`` is always run (the others are compared with it);
     incidents: the trips to run (e.g. a dispatch log) instead of drawing ``spec.incidents``
         of them (:func:`draw_incidents`); their ids must start with ``ev``;
@@ -968,14 +972,19 @@ def run_emergency(
     with tempfile.TemporaryDirectory(prefix="mobility-emergency-") as tmp:
         folder = Path(workdir) if workdir is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        background: Path | None = None
+        background: list[Path] = []
         if background_routes is not None:
-            background = Path(background_routes)
-            _check("background_routes", background.is_file(), str(background), "an existing SUMO route file")
+            background.append(Path(background_routes))
+            _check("background_routes", background[0].is_file(), str(background[0]), "an existing SUMO route file")
         elif background_vph > 0:
-            background = random_background(
-                net_file, background_vph, spec.begin_s, spec.end_s, seed, folder / "background.rou.xml"
+            background.append(
+                random_background(
+                    net_file, background_vph, spec.begin_s, spec.end_s, seed, folder / "background.rou.xml"
+                )
             )
+        for extra_file in extra_routes:
+            _check("extra_routes", Path(extra_file).is_file(), str(extra_file), "an existing SUMO route file")
+            background.append(Path(extra_file))
         results = {
             m: _run_mode_isolated((net_file, background, trips, m, spec, params, seed, folder, gui), progress)
             for m in run_modes

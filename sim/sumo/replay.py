@@ -33,9 +33,11 @@ def write_fleet_routes(
     *,
     begin_s: int | None = None,
     end_s: int | None = None,
+    shift_s: int = 0,
 ) -> tuple[int, int]:
     """Write the drives of ``out`` leaving in ``[begin_s, end_s)`` as SUMO vehicles (module
-    docstring) to ``path``; returns (drives written, drives left out)."""
+    docstring) to ``path``, departing ``shift_s`` later than they did (to replay a window of the
+    day in a simulation that starts elsewhere); returns (drives written, drives left out)."""
     import sumolib
 
     snet = sumolib.net.readNet(str(sumo.net_file))
@@ -74,7 +76,7 @@ def write_fleet_routes(
             continue
         k = counts.get(d.vehicle_id, 0)
         counts[d.vehicle_id] = k + 1
-        rows.append((int(d.depart_s), f"{DRT_PREFIX}{d.vehicle_id}:{k}", route))
+        rows.append((int(d.depart_s) + shift_s, f"{DRT_PREFIX}{d.vehicle_id}:{k}", route))
     rows.sort(key=lambda r: (r[0], r[1]))  # SUMO reads departures in time order
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<routes>\n')

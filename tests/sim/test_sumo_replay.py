@@ -35,3 +35,26 @@ def test_every_drive_is_replayed_and_arrives(data_dir: Path, tmp_path: Path) -> 
             s.simulation.step()
             arrived.update(s.simulation.getArrivedIDList())
     assert arrived == {v.get("id") for v in vehicles}
+
+
+def test_simulate_emergency_with_the_drt_fleet(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "em"
+    cmd = [sys.executable, "-m", "mobility.cli", "simulate-emergency", "imod_jamsil", "--incidents", "2"]
+    cmd += ["--hours", "0.25", "--background-vph", "300", "--modes", "none,priority", "--fleet", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((out / "emergency.json").read_text())
+    fleet = data["drt_fleet"]
+    assert fleet["drives"] > 0
+    assert fleet["none"]["delay_s"] == 0 and fleet["none"]["time_loss_s"] >= 0
+    assert fleet["priority"]["time_loss_s"] >= 0
+    delay = fleet["priority"]["time_loss_s"] - fleet["none"]["time_loss_s"]
+    assert abs(fleet["priority"]["delay_s"] - delay) <= 0.11  # each figure rounded to 0.1 s
+    assert "The DRT fleet" in (out / "emergency.md").read_text()
+    bad = subprocess.run([*cmd[:-2], "--fleet-from", "25:00"], capture_output=True, text=True, cwd=repo, timeout=120)
+    assert bad.returncode == 2 and "--fleet-from" in bad.stderr and "Traceback" not in bad.stderr
