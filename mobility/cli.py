@@ -64,7 +64,7 @@ from engine import (
     MAX_FRONTENDS,
 )
 
-from . import REPO_ROOT, __version__, bundled_city_osm, default_data_dir
+from . import REPO_ROOT, __version__, bundled_city_osm, bundled_scenario_names, default_data_dir, scenario_path
 from .crosscheck_cli import add_commands as add_crosscheck_commands
 from .emergency_cli import add_commands as add_emergency_commands
 from .plan_cli import CliHelpers
@@ -493,25 +493,6 @@ def _print_solve_summary(problem: Any, out: dict[str, Any], violations: list[str
 
 
 # ---------------------------------------------------------------------------- simulation
-SCENARIOS_DIR = REPO_ROOT / "scenarios"
-
-
-def bundled_scenario_names() -> list[str]:
-    """The simulator's bundled scenarios: ``scenarios/*.toml`` but the planning specs ``plan_*.toml``."""
-    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml") if not p.stem.startswith("plan_"))
-
-
-def _scenario_path(name: str) -> Path:
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        return path
-    bundled = SCENARIOS_DIR / f"{name}.toml"
-    if bundled.exists():
-        return bundled
-    from matching.errors import InvalidValueError
-
-    known = ", ".join(bundled_scenario_names())
-    raise InvalidValueError("scenario", f"no file {name!r} and no bundled scenario of that name", known)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -526,7 +507,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     sets = list(getattr(args, "sets", None) or [])
     if getattr(args, "traffic", None):  # --traffic MODEL is --set traffic.model=MODEL
         sets.append(("traffic.model", args.traffic))
-    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir, overrides=sets)
+    scenario = load_scenario(scenario_path(args.scenario), data_dir=data_dir, overrides=sets)
     client_options = ("token_file", "tls_ca", "tls", "tls_cert", "tls_key")
     if not args.engine and (given := [o for o in client_options if getattr(args, o, None)]):
         _stderr(f"mobility: error: --{given[0].replace('_', '-')} is for an engine: give --engine HOST:PORT too")
@@ -645,7 +626,7 @@ def cmd_fleet_plan(args: argparse.Namespace) -> int:
     from sim.scenario import TaxiScenario, load_scenario
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    scenario = load_scenario(_scenario_path(args.scenario), data_dir=data_dir)
+    scenario = load_scenario(scenario_path(args.scenario), data_dir=data_dir)
     if isinstance(scenario, TaxiScenario):
         _stderr("mobility: error: fleet-plan plans I-MOD fleets; this is a shared-taxi scenario")
         return 2
@@ -857,7 +838,7 @@ def _simulate_replications(args: argparse.Namespace, scenario: Any, sets: list[t
     print(f"simulating {scenario.name}: {args.replications} seeds from {seed} ({where})", flush=True)
     t0 = time.perf_counter()
     summary = run_replications(
-        _scenario_path(args.scenario),
+        scenario_path(args.scenario),
         out_dir,
         replications=args.replications,
         seed=seed,
@@ -888,7 +869,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise CommandError(f"--grid: the key {next(k for k in keys if keys.count(k) > 1)} is swept twice")
     if clash := [key for key, _ in sets if key in keys]:
         raise CommandError(f"--set: {clash[0]} is also swept by --grid; give it in one of them")
-    path = _scenario_path(args.scenario)
+    path = scenario_path(args.scenario)
     # each combination is checked with the --set settings and its own grid values applied together
     # (the --set settings alone may be incomplete, e.g. demand.kind=trips with the paths swept);
     # a bad value stops the sweep before --out is made
@@ -969,7 +950,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     frontends = (1 if (os.cpu_count() or 1) > 1 else 0) if args.frontends is None else args.frontends
     settings = Settings(
-        scenario=_scenario_path(args.scenario),
+        scenario=scenario_path(args.scenario),
         data_dir=data_dir,
         store=args.store,
         redis_password_file=_path_or_none(args.redis_password_file),
@@ -1230,7 +1211,7 @@ def cmd_bench_modes(args: argparse.Namespace) -> int:
     from benchmarks.modes import DEFAULT_SCENARIO, MODES, RESULTS_DIR, run
 
     data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
-    scenario = _scenario_path(args.scenario) if args.scenario else DEFAULT_SCENARIO
+    scenario = scenario_path(args.scenario) if args.scenario else DEFAULT_SCENARIO
     seeds = tuple(args.seeds)
     _with_progress(
         "modes",
@@ -2377,7 +2358,7 @@ def build_parser() -> argparse.ArgumentParser:
                          bench_data_and_out=_bench_data_and_out)  # fmt: skip
     plan = add_plan_commands(sub, bsub, helpers)
     check = add_rideshare_commands(sub, ssub, bsub, helpers)
-    add_crosscheck_commands(sub, helpers, bundled_scenario_names(), _scenario_path, default_data_dir)
+    add_crosscheck_commands(sub, helpers, bundled_scenario_names(), scenario_path, default_data_dir)
     add_traffic_commands(sub, helpers)
     add_emergency_commands(sub, helpers)
     parser.set_defaults(_groups={"network": network, "bench": bench, "solve": solve_p, "plan": plan, "check": check})

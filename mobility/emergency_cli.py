@@ -64,25 +64,8 @@ def _modes(text: str) -> list[str]:
     return modes
 
 
-def _scenario_file(name: str) -> Path:
-    """A scenario file, or the bundled scenario of that name (``scenarios/<name>.toml``), as
-    ``mobility simulate`` finds it."""
-    from matching.deployment import ConfigError
-
-    from . import REPO_ROOT
-
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        return path
-    bundled = REPO_ROOT / "scenarios" / f"{name}.toml"
-    if bundled.exists():
-        return bundled
-    known = ", ".join(sorted(p.stem for p in (REPO_ROOT / "scenarios").glob("*.toml")))
-    raise ConfigError("scenario", f"no file {name!r} and no bundled scenario of that name", known)
-
-
 def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
-    from mobility import default_data_dir
+    from mobility import default_data_dir, scenario_path
     from routing import load_network
     from sim.scenario import Scenario
     from sim.sumo import build_sumo_network
@@ -99,7 +82,7 @@ def cmd_simulate_emergency(args: argparse.Namespace, h: CliHelpers) -> int:
         _stderr("mobility: error: --gui needs a display (DISPLAY is not set); run without --gui")
         return 2
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    path = _scenario_file(args.scenario)
+    path = scenario_path(args.scenario)
     from matching.deployment import ConfigError, read_scenario_toml
 
     doc = read_scenario_toml(path)

@@ -46,22 +46,6 @@ def _vph(text: str) -> float:
     return value
 
 
-def scenario_path(name: str) -> Path:
-    """A scenario file, or the bundled scenario of that name (as ``mobility simulate``)."""
-    from matching.errors import InvalidValueError
-
-    from .cli import SCENARIOS_DIR, bundled_scenario_names
-
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        return path
-    bundled = SCENARIOS_DIR / f"{name}.toml"
-    if bundled.exists():
-        return bundled
-    known = ", ".join(bundled_scenario_names())
-    raise InvalidValueError("scenario", f"no file {name!r} and no bundled scenario of that name", known)
-
-
 def add_commands(sub: Any, h: Any) -> argparse.ArgumentParser:
     """Register ``traffic`` on ``sub`` (``h``: :class:`mobility.plan_cli.CliHelpers`)."""
     p = sub.add_parser(
@@ -126,7 +110,7 @@ def cmd_traffic(args: argparse.Namespace, h: Any) -> int:
         uncongested_pace,
     )
 
-    from . import default_data_dir
+    from . import default_data_dir, scenario_path
     from .cli import CommandError
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
