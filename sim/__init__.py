@@ -6,7 +6,10 @@
   that moves the vehicles and drives a dispatcher through a :class:`Backend`:
   :class:`InProcessBackend` (a :class:`~matching.Dispatcher` in this process) or
   :class:`RemoteBackend` (a live engine over gRPC, with :class:`ClientTLS`);
-* :class:`TrafficModel` — edge travel times over the day; :class:`DemandItem` — one generated request;
+* :class:`TrafficModel` — edge travel times over the day (hourly BPR); :mod:`sim.sumo` — SUMO as
+  the traffic simulation (``[traffic] model = "sumo"``: the fleet driven in SUMO in a closed loop,
+  background traffic, the BPR cross-check, emergency vehicles and signal priority);
+  :class:`DemandItem` — one generated request;
 * :class:`SimOutput` and its records (:class:`RideRecord`, :class:`VehicleRecord`, :class:`Drive`,
   :class:`StopVisit`); :func:`compute_kpis`, :func:`write_report` (CSV, GeoJSON of
   :mod:`sim.geo`, plots of :mod:`sim.plots`), :func:`format_summary`;
