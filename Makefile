@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 WEB       := dashboard/web
 WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-rideshare bench-dashboard bench-quick clean
+.PHONY: proto demo test system-deps setup lint typecheck unit bench bench-paths bench-darp bench-pdptw bench-dispatch bench-sim bench-serve bench-tndp bench-pooling bench-rideshare bench-traffic bench-dashboard bench-quick clean
 
 demo: $(STAMP) $(WEB_STAMP)  ## simulate the bundled I-MOD day (imod_jamsil) and print its KPIs
 	$(BIN)/mobility demo
@@ -68,7 +68,8 @@ unit: $(STAMP) $(WEB_STAMP)
 # TNDP about 40 minutes; pooling (the 27-point grid in both modes and the day in both modes) about 1.5 hours.
 # The dashboard in the browser (bench-dashboard, 3,000 taxis for 10 minutes, then the peer for 2; needs chromium)
 # about 13 minutes. Ride-sharing (10,000 requests at 20 and 450 s, 2,000 and 5,000 at 20 s, pinned to core 0) about 9 minutes.
-bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling bench-rideshare  ## every benchmark, one after the other (about 3.7 hours)
+# Traffic (the Jamsil day and a Helsinki peak hour, BPR and SUMO) about 4 minutes.
+bench: bench-paths bench-dispatch bench-sim bench-serve bench-darp bench-pdptw bench-tndp bench-pooling bench-rideshare bench-traffic  ## every benchmark, one after the other (about 3.8 hours)
 
 bench-paths: $(STAMP)  ## shortest paths: CH vs Dijkstra, scipy, networkx
 	$(BIN)/mobility bench paths --update-readme
@@ -97,6 +98,9 @@ bench-pooling: $(STAMP)  ## shared taxi (I-MOA) on Manhattan: batch matching vs 
 bench-rideshare: $(STAMP)  ## city-scale ride-sharing on Manhattan (HGA instances) beside the published HGA, pruneGDP, FESI; one core
 	@if command -v taskset >/dev/null; then taskset -c 0 $(BIN)/mobility bench rideshare --update-readme; \
 	  else $(BIN)/mobility bench rideshare --update-readme; fi
+
+bench-traffic: $(STAMP)  ## SUMO traffic: the Jamsil day and a Helsinki peak hour, with BPR and with SUMO
+	$(BIN)/mobility bench traffic --update-readme
 
 bench-dashboard: $(STAMP)  ## the dashboard in headless chromium: apply time of a 3,000-vehicle update, page memory over 10 minutes
 	$(BIN)/mobility bench dashboard --vehicles 3000 --minutes 10 --update-readme

@@ -1207,6 +1207,20 @@ def cmd_bench_sim(args: argparse.Namespace) -> int:
     return 0 if all(r["met"] is not False for r in result["scenarios"]) else 1
 
 
+def cmd_bench_traffic(args: argparse.Namespace) -> int:
+    from benchmarks.traffic import RESULTS_DIR, run
+
+    data_dir, out_dir = _bench_data_and_out(args, RESULTS_DIR)
+    result = _with_progress(
+        "traffic",
+        3 if args.quick else 5,
+        "step",
+        lambda progress: run(data_dir=data_dir, out_dir=out_dir, progress=progress, quick=args.quick),
+    )
+    _publish_bench("traffic", out_dir, args.update_readme)
+    return 0 if all(r["met"] is not False for r in result["runs"]) else 1
+
+
 def cmd_bench_modes(args: argparse.Namespace) -> int:
     from benchmarks.modes import DEFAULT_SCENARIO, MODES, RESULTS_DIR, run
 
@@ -2246,6 +2260,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_bench_outputs(simb)
     simb.set_defaults(func=cmd_bench_sim)
+
+    trafb = bsub.add_parser(
+        "traffic",
+        help="SUMO traffic speed: the Jamsil day and a Helsinki peak hour, BPR and SUMO",
+        description="Wall time of the bundled days with SUMO traffic (the fleet driven in SUMO beside background "
+        "cars) and, in the same run, with the BPR model: imod_jamsil (06:00-23:00) and imod_helsinki_peak "
+        "(17:00-18:00); SUMO's real-time factor and teleports, completed rides, punctuality. Target: the Jamsil "
+        "day with SUMO traffic under 10 minutes. Writes benchmarks/results/traffic.{json,md}. Duration: about "
+        "4 minutes (the first run also builds SUMO's network and the background routes).",
+    )
+    trafb.add_argument(
+        "--quick", action="store_true", help="a smoke test: the Helsinki peak hour only (no verdict on the target)"
+    )
+    _add_bench_outputs(trafb)
+    trafb.set_defaults(func=cmd_bench_traffic)
 
     modesb = bsub.add_parser(
         "modes",

@@ -183,6 +183,7 @@ BENCH_ARGS = {
     "modes": ["--quick"],
     "dashboard": ["--quick"],
     "rideshare": ["--quick"],
+    "traffic": ["--quick"],
 }
 
 
@@ -258,7 +259,8 @@ def test_every_bench_command_has_quick() -> None:
     benches = {path.split()[1] for path, action in _options(build_parser()) if path.startswith("bench ")}
     with_quick = {path.split()[1] for path, action in _options(build_parser()) if action.dest == "quick"}
     assert benches == {
-        *("paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes", "dashboard", "rideshare")
+        *("paths", "darp", "pdptw", "dispatch", "serve", "sim", "pooling", "tndp", "modes", "dashboard", "rideshare"),
+        "traffic",
     }
     assert benches <= with_quick
 
