@@ -115,6 +115,7 @@ bench-quick: $(STAMP)  ## smoke test of every benchmark at small sizes, no verdi
 	$(BIN)/mobility bench tndp --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench pooling --quick --out benchmarks/results/quick
 	$(BIN)/mobility bench rideshare --quick --out benchmarks/results/quick
+	$(BIN)/mobility bench traffic --quick --out benchmarks/results/quick
 
 proto: $(STAMP)  ## regenerate proto/mobility/v1/*_pb2*.py(i) beside proto/mobility/v1/*.proto (checked in; a test fails if stale)
 	$(BIN)/python -m proto.generate
