@@ -606,6 +606,7 @@ def _sumo_fleet(sc: Scenario, network: Any, seed: int, *, gui: bool = False) -> 
     """The SUMO side of a ``[traffic] model = "sumo"`` day: its network (built or cached) and
     the fleet driver, with the background traffic the scenario asks for."""
     from .sumo import SumoNetOptions, build_sumo_network
+    from .sumo.background import cached_background
     from .sumo.fleet import SumoFleet
 
     spec = sc.deployment.network
@@ -616,7 +617,7 @@ def _sumo_fleet(sc: Scenario, network: Any, seed: int, *, gui: bool = False) -> 
     )
     background: list[Path] = []
     if sc.traffic.background_vph > 0:
-        background.append(background_routes(sc, sumo_net, seed))
+        background.append(cached_background(sumo_net, sc.traffic, begin_s=sc.start_s, end_s=sc.end_s, seed=seed))
     return SumoFleet(
         sumo_net,
         network,
@@ -627,32 +628,6 @@ def _sumo_fleet(sc: Scenario, network: Any, seed: int, *, gui: bool = False) -> 
         seed=seed,
         gui=gui,
     )
-
-
-def background_routes(sc: Scenario, sumo_net: Any, seed: int) -> Path:
-    """The SUMO routes file of the scenario's background traffic (``[traffic] background_vph``
-    at the busiest hour, shaped by its hourly v/c profile; :mod:`sim.sumo.background`), written
-    once per network, period, volume and seed beside the cached SUMO network."""
-    import hashlib
-
-    from .sumo.background import BackgroundSpec, write_background
-
-    spec = BackgroundSpec.from_traffic(sc.traffic, sc.traffic.background_vph, seed=seed % (2**31 - 1))
-    begin = (sc.start_s // 60) * 60
-    end = -(-sc.end_s // 60) * 60
-    key = hashlib.sha256(repr((spec, begin, end, seed)).encode()).hexdigest()[:16]
-    folder = Path(sumo_net.net_file).parent / f"background-{key}"
-    routes = folder / "background.rou.xml"
-    if not routes.exists():
-        partial = folder.with_name(folder.name + ".partial")
-        written = write_background(sumo_net, spec, partial, begin_s=begin, end_s=end, seed=seed)
-        if folder.exists():
-            import shutil
-
-            shutil.rmtree(folder)
-        partial.rename(folder)
-        routes = folder / written.name
-    return routes
 
 
 def simulate(

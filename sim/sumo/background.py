@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,7 +43,7 @@ from routing import MAJOR_ROAD_CLASSES
 
 from ..scenario import VC_MAJOR, TrafficSpec
 from .network import SumoNetwork
-from .tools import SumoError, sumo_env, sumo_home
+from .tools import SumoError, run_python_tool
 
 #: seeds are whole numbers in this range (as everywhere in the engine)
 MAX_SEED = 2**31 - 1
@@ -152,9 +150,7 @@ def period_rates(spec: BackgroundSpec, begin_s: int, end_s: int) -> tuple[int, l
 
 def _write_weights(sumo_network: SumoNetwork, spec: BackgroundSpec, prefix: Path) -> int:
     """Write the source and destination weights (edgeData files); return the edges weighted."""
-    import sumolib
-
-    net = sumolib.net.readNet(str(sumo_network.net_file))
+    net = sumo_network.sumolib_net()
     major_types = {f"highway.{c}" for c in MAJOR_ROAD_CLASSES}
     lines = []
     for sid in sumo_network.edge_map.sumo_edges:
@@ -219,8 +215,6 @@ def write_background(
     trips, routes = out / "background.trips.xml", out / "background.rou.xml"
     _, rates = period_rates(spec, b, e)
     args = [
-        sys.executable,
-        str(sumo_home() / "tools" / "randomTrips.py"),
         "--net-file",
         str(sumo_network.net_file),
         "--additional-files",
@@ -248,17 +242,34 @@ def write_background(
         "--threads",
         "1",
     ]
-    env = sumo_env()
-    env["PYTHONHASHSEED"] = "0"
-    env.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=out, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise SumoError(f"randomTrips ran longer than {timeout_s:.0f} s and was stopped") from exc
-    if proc.returncode != 0 or not routes.exists():
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        raise SumoError("randomTrips failed:\n  " + ("\n  ".join(lines[-8:]) or "(no message)"))
+    # PYTHONHASHSEED: randomTrips' draws must not depend on Python's hash seed
+    env = {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    run_python_tool("randomTrips.py", args, output=routes, timeout_s=timeout_s, cwd=out, env=env)
     os.remove(trips)
+    return routes
+
+
+def cached_background(sumo_network: SumoNetwork, traffic: TrafficSpec, *, begin_s: int, end_s: int, seed: int) -> Path:
+    """The routes file of a scenario's background traffic (``traffic.background_vph`` at the
+    busiest hour, shaped by its v/c profile) over ``begin_s`` .. ``end_s`` (widened to whole
+    minutes), written once per network, spec, period and seed into a folder beside the cached
+    SUMO network and read from there afterwards (a half-written folder is never used)."""
+    import hashlib
+    import shutil
+
+    spec = BackgroundSpec.from_traffic(traffic, traffic.background_vph, seed=seed % MAX_SEED)
+    begin = (begin_s // 60) * 60
+    end = -(-end_s // 60) * 60
+    key = hashlib.sha256(repr((spec, begin, end, seed)).encode()).hexdigest()[:16]
+    folder = Path(sumo_network.net_file).parent / f"background-{key}"
+    routes = folder / "background.rou.xml"
+    if not routes.exists():
+        partial = folder.with_name(folder.name + ".partial")
+        written = write_background(sumo_network, spec, partial, begin_s=begin, end_s=end)
+        if folder.exists():
+            shutil.rmtree(folder)
+        partial.rename(folder)
+        routes = folder / written.name
     return routes
 
 

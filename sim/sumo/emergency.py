@@ -66,7 +66,7 @@ from routing.errors import InvalidArgumentError
 
 from .network import SumoNetwork
 from .session import SumoSession
-from .tools import SumoError, sumo_env, sumo_home
+from .tools import SumoError, run_python_tool
 
 log = logging.getLogger(__name__)
 
@@ -441,17 +441,12 @@ def random_background(
         routing.InvalidArgumentError: a rate outside 1..100000 or an empty period.
         SumoError: randomTrips or duarouter failed.
     """
-    import subprocess
-    import sys
-
     _check("vehicles_per_hour", 1 <= vehicles_per_hour <= 100_000, vehicles_per_hour, "1 <= veh/h <= 100000")
     _check("end_s", end_s > begin_s, end_s, "> begin_s")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     trips = out.with_name(out.name.split(".")[0] + ".trips.xml")
-    cmd = [
-        sys.executable,
-        str(sumo_home() / "tools" / "randomTrips.py"),
+    args = [
         "-n", str(_net_file(sumo_network)),
         "-o", str(trips),
         "-r", str(out),
@@ -466,10 +461,7 @@ def random_background(
         "--trip-attributes", 'departLane="best" departSpeed="max"',
         "--duarouter-routing-threads", "1",
     ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=sumo_env(), check=False)
-    if proc.returncode != 0 or not out.exists():
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        raise SumoError("randomTrips.py failed:\n  " + ("\n  ".join(lines[-8:]) or "(no message)"))
+    run_python_tool("randomTrips.py", args, output=out)
     trips.unlink(missing_ok=True)
     return out
 

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from routing import RoadNetwork
 
-from .network import SumoNetwork
+from .network import SumoNetwork, connect_route
 from .session import SumoSession
 from .tools import SumoError
 
@@ -252,9 +252,7 @@ class SumoFleet:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        import sumolib
-
-        snet = sumolib.net.readNet(str(self.sumo.net_file))
+        snet = self.sumo.sumolib_net()
         self._next = {e.getID(): {x.getID() for x in e.getOutgoing()} for e in snet.getEdges()}
         # the lanes a turn a -> b arrives on (the stop goes on the rightmost of them, so that a
         # vehicle need not change lanes on a short last edge), and each edge's first usable lane
@@ -298,17 +296,14 @@ class SumoFleet:
 
     def _route(self, edges: list[str]) -> list[str]:
         """``edges`` with SUMO's router across the turns SUMO's junctions lack."""
-        out = [edges[0]]
-        for b in edges[1:]:
-            a = out[-1]
-            if b in self._next.get(a, ()):
-                out.append(b)
-                continue
-            found = self.module.simulation.findRoute(a, b).edges
-            if not found:
-                raise SumoError(f"SUMO finds no way from edge {a} to {b}")
+
+        def shortest(a: str, b: str) -> list[str]:
             self.gap_fills += 1
-            out.extend(found[1:])
+            return list(self.module.simulation.findRoute(a, b).edges)
+
+        out = connect_route(edges, lambda a: self._next.get(a, ()), shortest)
+        if out is None:
+            raise SumoError(f"SUMO finds no way along {edges[0]} .. {edges[-1]} (a turn it lacks has no detour)")
         return out
 
     def _stop_edge(self, route: list[str], *, keep_first: bool) -> list[str]:

@@ -80,9 +80,7 @@ class SumoEdges:
     @classmethod
     def read(cls, sumo_network: SumoNetwork, engine_network: RoadNetwork) -> SumoEdges:
         """Read the network file (sumolib) and the engine's road classes through the map."""
-        import sumolib
-
-        net = sumolib.net.readNet(str(sumo_network.net_file))
+        net = sumo_network.sumolib_net()
         m = sumo_network.edge_map
         if m.num_engine_edges != engine_network.num_edges:
             raise ValueError(

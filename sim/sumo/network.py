@@ -210,10 +210,38 @@ class SumoNetwork:
     net_file: Path
     edge_map: EdgeMap
     meta: dict[str, Any]
+    _parsed: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def signals(self) -> int:
         return int(self.meta.get("signals", 0))
+
+    def sumolib_net(self) -> Any:
+        """The network file parsed by ``sumolib`` (once per object; shared by its readers)."""
+        if self._parsed is None:
+            import sumolib
+
+            self._parsed = sumolib.net.readNet(str(self.net_file))
+        return self._parsed
+
+
+def connect_route(
+    route: list[str], successors: Callable[[str], Any], shortest: Callable[[str, str], list[str]]
+) -> list[str] | None:
+    """``route`` (SUMO edge ids) with ``shortest(a, b)`` (a SUMO route from ``a`` to ``b``, both
+    included; empty if none) across each turn ``a -> b`` not in ``successors(a)``: the turns the
+    engine's graph allows and SUMO's junctions lack (module docstring). None: no way across."""
+    out = [route[0]]
+    for b in route[1:]:
+        a = out[-1]
+        if b in successors(a):
+            out.append(b)
+            continue
+        found = shortest(a, b)
+        if not found:
+            return None
+        out.extend(found[1:])
+    return out
 
 
 # ---------------------------------------------------------------------------- building

@@ -19,7 +19,7 @@ import numpy as np
 from routing import RoadNetwork
 
 from ..records import SimOutput
-from .network import SumoNetwork
+from .network import SumoNetwork, connect_route
 
 #: the vehicle id prefix of replayed fleet drives
 DRT_PREFIX = "drt:"
@@ -38,24 +38,14 @@ def write_fleet_routes(
     """Write the drives of ``out`` leaving in ``[begin_s, end_s)`` as SUMO vehicles (module
     docstring) to ``path``, departing ``shift_s`` later than they did (to replay a window of the
     day in a simulation that starts elsewhere); returns (drives written, drives left out)."""
-    import sumolib
+    snet = sumo.sumolib_net()
 
-    snet = sumolib.net.readNet(str(sumo.net_file))
+    def successors(a: str) -> set[str]:
+        return {e.getID() for e in snet.getEdge(a).getOutgoing()}
 
-    def connected(route: list[str]) -> list[str] | None:
-        """``route`` with SUMO's shortest path across turns its junctions lack (None: no way)."""
-        fixed = [route[0]]
-        for b in route[1:]:
-            a = fixed[-1]
-            ea, eb = snet.getEdge(a), snet.getEdge(b)
-            if eb in ea.getOutgoing():
-                fixed.append(b)
-                continue
-            found, _ = snet.getShortestPath(ea, eb)
-            if not found:
-                return None
-            fixed.extend(e.getID() for e in found[1:])
-        return fixed
+    def shortest(a: str, b: str) -> list[str]:
+        found, _ = snet.getShortestPath(snet.getEdge(a), snet.getEdge(b))
+        return [e.getID() for e in found] if found else []
 
     rows: list[tuple[int, str, list[str]]] = []
     skipped = 0
@@ -70,7 +60,7 @@ def write_fleet_routes(
         if (edges < 0).any() or any(sumo.edge_map.indptr[e + 1] == sumo.edge_map.indptr[e] for e in edges):
             skipped += 1
             continue
-        route = connected(sumo.edge_map.sumo_route(edges))
+        route = connect_route(sumo.edge_map.sumo_route(edges), successors, shortest)
         if route is None:
             skipped += 1
             continue

@@ -69,7 +69,41 @@ def run_tool(name: str, args: list[str], *, timeout_s: float = 3600.0, cwd: Path
     except subprocess.TimeoutExpired as exc:
         raise SumoError(f"{name} ran longer than {timeout_s:.0f} s and was stopped") from exc
     if proc.returncode != 0:
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        tail = "\n  ".join(lines[-8:]) or "(no message)"
-        raise SumoError(f"{name} failed (exit {proc.returncode}):\n  {tail}")
+        raise _failure(name, proc)
     return proc.stdout
+
+
+def run_python_tool(
+    script: str,
+    args: list[str],
+    *,
+    output: Path,
+    timeout_s: float = 3600.0,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Run one of SUMO's Python tools (``tools/<script>``, e.g. ``randomTrips.py``) with this
+    Python, ``SUMO_HOME`` set and ``env`` added; it must write ``output``.
+
+    Raises:
+        SumoError: the tool failed (with the last lines of its messages), wrote no ``output``, or
+            ran longer than ``timeout_s``.
+    """
+    import sys
+
+    cmd = [sys.executable, str(sumo_home() / "tools" / script), *args]
+    full_env = {**sumo_env(), **(env or {})}
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout_s, env=full_env, cwd=cwd, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SumoError(f"{script} ran longer than {timeout_s:.0f} s and was stopped") from exc
+    if proc.returncode != 0 or not output.exists():
+        raise _failure(script, proc)
+
+
+def _failure(name: str, proc: subprocess.CompletedProcess[str]) -> SumoError:
+    lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+    tail = "\n  ".join(lines[-8:]) or "(no message)"
+    return SumoError(f"{name} failed (exit {proc.returncode}):\n  {tail}")
